@@ -1,0 +1,355 @@
+// Commit rules for `security vpn`: IKE and ESP groups, site-to-site peers, IKE globals.
+// Messages in double quotes are Vyatta's own (vpn-config.pl, YANG musts); the rest are ours.
+#include <algorithm>
+#include <map>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "control/config/commit_rule_context.h"
+#include "control/config/ip_prefix.h"
+
+namespace portcullis::config {
+
+namespace {
+
+constexpr size_t kMaxProposals = 10;
+
+bool IsGcm(const std::string& enc) {
+  return enc == "aes128gcm128" || enc == "aes256gcm128";
+}
+bool IsCbc(const std::string& enc) {
+  return enc == "aes128" || enc == "aes256" || enc == "3des";
+}
+
+// Algorithms Portcullis refuses although the Vyatta tree has them.
+void CheckAlgorithms(RuleContext& ctx, const ConfigNode& proposal) {
+  std::string enc = proposal.Get("encryption");
+  std::string hash = proposal.Get("hash");
+  if (enc == "3des")
+    ctx.Error(proposal, "encryption",
+              "3des is not supported (insecure): use aes128, aes256, aes128gcm128 or aes256gcm128");
+  if (hash == "md5")
+    ctx.Error(proposal, "hash",
+              "md5 is not supported (insecure): use sha1, sha2_256, sha2_384 or sha2_512");
+  if (hash == "sha1_160") ctx.Error(proposal, "hash", "sha1_160 is no longer supported.");
+}
+
+void CheckIkeGroup(RuleContext& ctx, const ConfigNode& group) {
+  const std::string& name = group.name();
+  const std::string* version = group.GetIfSet("ike-version");
+  const std::string fix = absl::StrCat("set security vpn ipsec ike-group ", name, " ike-version 2");
+  if (version == nullptr) {
+    ctx.Error(group, "",
+              absl::StrCat("ike-version is not set, and the Vyatta default is 1 (IKEv1), which "
+                           "Portcullis does not support: add '",
+                           fix, "' (and the same on the peer)"));
+  } else if (*version != "2") {
+    ctx.Error(group, "ike-version",
+              absl::StrCat("IKEv1 is not supported (ike-version ", *version,
+                           "): Portcullis speaks IKEv2 only; use '", fix, "'"));
+  }
+  std::vector<const ConfigNode*> proposals = group.Instances("proposal");
+  if (proposals.empty()) {
+    ctx.Error(group, "proposal",
+              absl::StrCat("No proposals configured for IKE group \"", name,
+                           "\".  At least one proposal required."));
+  }
+  if (proposals.size() > kMaxProposals) {
+    ctx.Error(group, "",
+              absl::StrCat("A total of ", proposals.size(),
+                           " proposals have been configured for IKE group \"", name,
+                           "\". The maximum proposals allowed for an IKE group is 10"));
+  }
+  for (const ConfigNode* p : proposals) {
+    std::string enc = p->Get("encryption");
+    std::string hash = p->Get("hash");
+    CheckAlgorithms(ctx, *p);
+    if (IsGcm(enc) && group.Get("ike-version") != "2")
+      ctx.Error(*p, "encryption", "IKEv1 not allowed for selected encryption algorithm");
+    if (IsCbc(enc) && hash == "null")
+      ctx.Error(*p, "hash",
+                "Selected encryption algorithm cannot have null hash/integrity algorithm");
+    if (IsGcm(enc) && hash == "null" && !p->GetIfSet("prf"))
+      ctx.Error(*p, "hash",
+                "null hash is no longer supported for IKE-group: with aes*gcm128 the hash "
+                "selects the PRF (e.g. hash sha2_256)");
+    const std::string* dh = p->GetIfSet("dh-group");
+    if (dh == nullptr) {
+      ctx.Error(*p, "",
+                "no dh-group: IKEv2 needs a Diffie-Hellman group (e.g. 'dh-group 14', 19 or 20)");
+    } else if (*dh == "2" || *dh == "5") {
+      ctx.Warning(*p, "dh-group",
+                  absl::StrCat("dh-group ", *dh, " (", *dh == "2" ? "MODP-1024" : "MODP-1536",
+                               ") is weak: prefer 14, 19, 20 or 31"));
+    }
+  }
+}
+
+void CheckEspGroup(RuleContext& ctx, const ConfigNode& group) {
+  const std::string& name = group.name();
+  std::vector<const ConfigNode*> proposals = group.Instances("proposal");
+  if (proposals.empty()) {
+    ctx.Error(group, "proposal",
+              absl::StrCat("No proposals configured for ESP group \"", name,
+                           "\".  At least one proposal required."));
+  }
+  if (proposals.size() > kMaxProposals) {
+    ctx.Error(group, "",
+              absl::StrCat("A total of ", proposals.size(),
+                           " proposals have been configured for ESP group \"", name,
+                           "\". The maximum proposals allowed for an ESP group is 10"));
+  }
+  for (const ConfigNode* p : proposals) {
+    std::string enc = p->Get("encryption");
+    std::string hash = p->Get("hash");
+    CheckAlgorithms(ctx, *p);
+    if (IsGcm(enc) && hash != "null")
+      ctx.Error(*p, "hash",
+                "No hash/integrity algorithm allowed for selected authenticated encryption "
+                "algorithm");
+    if (IsCbc(enc) && hash == "null")
+      ctx.Error(*p, "hash",
+                "Selected encryption algorithm cannot have null hash/integrity algorithm");
+  }
+  if (group.Get("mode") == "transport")
+    ctx.Error(group, "mode", "transport mode is not supported yet: use tunnel");
+  if (group.Get("compression") == "enable")
+    ctx.Warning(group, "compression", "IPsec header compression is not supported");
+  std::string pfs = group.Get("pfs");
+  if (pfs == "dh-group2" || pfs == "dh-group5")
+    ctx.Warning(group, "pfs", absl::StrCat(pfs, " is weak: prefer dh-group14, 19, 20 or 31"));
+}
+
+bool IsZeroRoute(const std::string& prefix) {
+  return prefix == "0.0.0.0/0" || prefix == "::/0";
+}
+
+struct PeerRefs {
+  const std::map<std::string, const ConfigNode*>& ike_groups;
+  const std::map<std::string, const ConfigNode*>& esp_groups;
+  std::map<std::string, std::string>& vti_owner;  // vtiN -> peer
+};
+
+void CheckEspReference(RuleContext& ctx, const ConfigNode& peer, const ConfigNode& holder,
+                       const std::string& where, const PeerRefs& refs) {
+  const std::string* own = holder.GetIfSet("esp-group");
+  const std::string* def = peer.GetIfSet("default-esp-group");
+  const std::string& key = peer.name();
+  if (own == nullptr && def == nullptr) {
+    ctx.Error(holder, "",
+              absl::StrCat("No ESP group specified for peer \"", key, "\" ", where,
+                           ": set esp-group here or default-esp-group on the peer"));
+    return;
+  }
+  if (own != nullptr && !refs.esp_groups.count(*own)) {
+    ctx.Error(holder, "esp-group",
+              absl::StrCat("The ESP group \"", *own, "\" specified for peer \"", key, "\" ", where,
+                           " has not been configured."));
+  }
+}
+
+void CheckPeer(RuleContext& ctx, const ConfigNode& peer, PeerRefs& refs) {
+  const std::string& key = peer.name();
+  auto key_addr = IpAddress::Parse(key);
+  const std::string* remote = peer.GetIfSet("remote-address");
+
+  // The peer's address: the key (Vyatta) or remote-address (VyOS names).
+  std::optional<IpAddress> peer_addr = key_addr;
+  if (remote != nullptr) {
+    auto r = IpAddress::Parse(*remote);
+    if (key_addr && r && !(*key_addr == *r)) {
+      ctx.Error(peer, "remote-address",
+                absl::StrCat("the peer is named by its address ", key,
+                             ", and remote-address differs (", *remote, ")"));
+    }
+    if (r) peer_addr = r;
+  } else if (!key_addr && key != "any" && key[0] != '@') {
+    ctx.Error(peer, "",
+              absl::StrCat("peer '", key,
+                           "' is a name, not an address: set remote-address (or 'any' to accept "
+                           "the peer from anywhere)"));
+  }
+  bool peer_is_any = !peer_addr.has_value();
+  if (peer_is_any && peer.Get("connection-type") == "initiate") {
+    ctx.Error(peer, "connection-type",
+              absl::StrCat("cannot initiate to peer '", remote ? *remote : key,
+                           "' without an address: set remote-address, or connection-type "
+                           "respond"));
+  }
+
+  // IKE group.
+  const std::string* ike = peer.GetIfSet("ike-group");
+  if (ike == nullptr) {
+    ctx.Error(peer, "", absl::StrCat("No IKE group specified for peer \"", key, "\"."));
+  } else if (!refs.ike_groups.count(*ike)) {
+    ctx.Error(peer, "ike-group",
+              absl::StrCat("The IKE group \"", *ike, "\" specified for peer \"", key,
+                           "\" has not been configured."));
+  }
+
+  // Local address.
+  const std::string* local = peer.GetIfSet("local-address");
+  if (local == nullptr) {
+    ctx.Error(peer, "", absl::StrCat("No local-address specified for peer \"", key, "\""));
+  } else if (*local == "any") {
+    if (peer_addr && peer_addr->is_v6())
+      ctx.Error(peer, "local-address", "'any' local address is not supported for IPv6 peers");
+  } else {
+    auto la = IpAddress::Parse(*local);
+    if (la && peer_addr && la->family != peer_addr->family)
+      ctx.Error(peer, "local-address", "The 'local-address' and peer protocols do not match");
+    if (la && !ctx.local_addresses().count(la->ToString())) {
+      ctx.Warning(peer, "local-address",
+                  absl::StrCat("Local address ", *local, " specified for peer \"", key,
+                               "\" is not configured on any interface (or VRRP group): IKE will "
+                               "not be sent from it until it is"));
+    }
+  }
+
+  // Authentication.
+  if (const ConfigNode* auth = peer.Child("authentication")) {
+    if (auth->Get("mode") == "pre-shared-secret") {
+      const std::string* psk = auth->GetIfSet("pre-shared-secret");
+      if (psk == nullptr) {
+        ctx.Error(*auth, "mode",
+                  absl::StrCat("No 'pre-shared-secret' specified for peer '", key, "'"));
+      } else if (std::all_of(psk->begin(), psk->end(), [](char c) { return c == '*'; })) {
+        ctx.Warning(*auth, "pre-shared-secret",
+                    "the secret is only '*' characters: this looks like the redacted output of "
+                    "'show configuration', not the real secret");
+      }
+    } else {
+      ctx.Error(*auth, "mode",
+                absl::StrCat("authentication mode ", auth->Get("mode"),
+                             " is not supported yet: use pre-shared-secret"));
+    }
+  } else {
+    ctx.Error(peer, "", absl::StrCat("No 'pre-shared-secret' specified for peer '", key, "'"));
+  }
+
+  // Default ESP group.
+  if (const std::string* def = peer.GetIfSet("default-esp-group");
+      def != nullptr && !refs.esp_groups.count(*def)) {
+    ctx.Error(peer, "default-esp-group",
+              absl::StrCat("The ESP group \"", *def, "\" specified for peer \"", key,
+                           "\" has not been configured."));
+  }
+
+  // Route-based (vti) or policy-based (tunnels).
+  const ConfigNode* vti = peer.Child("vti");
+  std::vector<const ConfigNode*> tunnels = peer.Instances("tunnel");
+  bool tunnels_are_vti_selectors =
+      !tunnels.empty() && std::all_of(tunnels.begin(), tunnels.end(), [](const ConfigNode* t) {
+        return IsZeroRoute(t->Find({"local", "prefix"}) ? t->Find({"local", "prefix"})->values()[0]
+                                                        : "") &&
+               IsZeroRoute(
+                   t->Find({"remote", "prefix"}) ? t->Find({"remote", "prefix"})->values()[0] : "");
+      });
+  if (vti == nullptr && tunnels.empty()) {
+    ctx.Error(peer, "", absl::StrCat("No tunnels or vti interface specified for peer '", key, "'"));
+  }
+  if (vti != nullptr && !tunnels.empty() && !tunnels_are_vti_selectors) {
+    ctx.Error(peer, "vti",
+              absl::StrCat("Both Vti and tunnel(s) configured for peer \"", key,
+                           "\": a peer is either route-based (vti) or policy-based (tunnel)"));
+  }
+  if (vti != nullptr) {
+    const std::string* bind = vti->GetIfSet("bind");
+    if (bind == nullptr) {
+      ctx.Error(*vti, "", absl::StrCat("No interface bind specified for peer \"", key, "\" vti"));
+    } else if (!ctx.InterfaceExists(*bind)) {
+      ctx.Error(*vti, "bind", absl::StrCat("Interface '", *bind, "' does not exist"));
+    } else if (auto [it, inserted] = refs.vti_owner.emplace(*bind, key); !inserted) {
+      ctx.Error(*vti, "bind",
+                absl::StrCat("vti bind ", *bind, " already used (by peer ", it->second, ")."));
+    }
+    CheckEspReference(ctx, peer, *vti, "vti", refs);
+    if (!key_addr && remote == nullptr)
+      ctx.Error(peer, "",
+                absl::StrCat("peer '", key,
+                             "' cannot be used with a vti: an IP address must be specified"));
+    if (local != nullptr && *local == "any")
+      ctx.Error(peer, "local-address",
+                absl::StrCat("The local interface must be specified for peer \"", key,
+                             "\" vti: local-address 'any' cannot be used with a vti"));
+  }
+  if (vti == nullptr || !tunnels_are_vti_selectors) {
+    for (const ConfigNode* t : tunnels) {
+      std::string where = absl::StrCat("tunnel ", t->name());
+      CheckEspReference(ctx, peer, *t, where, refs);
+      const ConfigNode* lp = t->Find({"local", "prefix"});
+      const ConfigNode* rp = t->Find({"remote", "prefix"});
+      if (lp == nullptr || rp == nullptr) {
+        ctx.Error(*t, "", "a tunnel needs both 'local prefix' and 'remote prefix'");
+      } else {
+        auto l = IpPrefix::Parse(lp->values()[0]);
+        auto r = IpPrefix::Parse(rp->values()[0]);
+        if (l && r && l->address.family != r->address.family)
+          ctx.Error(*t, "", "The 'remote prefix' and 'local prefix' protocols do not match");
+        else if (l && r && *l == *r)
+          ctx.Error(*t, "", "local prefix and remote prefix cannot be the same.");
+      }
+      std::string proto = t->Get("protocol");
+      bool port_ok =
+          proto.empty() || proto == "tcp" || proto == "udp" || proto == "6" || proto == "17";
+      if (!port_ok && t->Find({"local", "port"}))
+        ctx.Error(*t, "local",
+                  "local port can only be defined when protocol is tcp, udp, or undefined.");
+      if (!port_ok && t->Find({"remote", "port"}))
+        ctx.Error(*t, "remote",
+                  "remote port can only be defined when protocol is tcp, udp, or undefined.");
+      if (const std::string* uses = t->GetIfSet("uses"); uses && !ctx.InterfaceExists(*uses))
+        ctx.Error(*t, "uses", absl::StrCat("Interface '", *uses, "' does not exist"));
+    }
+  }
+}
+
+}  // namespace
+
+void CheckVpnRules(RuleContext& ctx) {
+  const ConfigNode* vpn = ctx.root().Find({"security", "vpn"});
+  if (vpn == nullptr) return;
+
+  if (const ConfigNode* ike = vpn->Child("ike")) {
+    if (const ConfigNode* ifs = ike->Child("interface")) {
+      for (const std::string& name : ifs->values())
+        ctx.CheckInterfaceRef(
+            *ike, "interface", name,
+            absl::StrCat("Interface must exist in the configuration (", name, ")"));
+    }
+  }
+
+  const ConfigNode* ipsec = vpn->Child("ipsec");
+  if (ipsec == nullptr) return;
+  std::map<std::string, const ConfigNode*> ike_groups, esp_groups;
+  for (const ConfigNode* g : ipsec->Instances("ike-group")) {
+    ike_groups[g->name()] = g;
+    CheckIkeGroup(ctx, *g);
+  }
+  for (const ConfigNode* g : ipsec->Instances("esp-group")) {
+    esp_groups[g->name()] = g;
+    CheckEspGroup(ctx, *g);
+  }
+  std::map<std::string, std::string> vti_owner;
+  PeerRefs refs{ike_groups, esp_groups, vti_owner};
+  const ConfigNode* s2s = ipsec->Child("site-to-site");
+  std::vector<const ConfigNode*> peers =
+      s2s ? s2s->Instances("peer") : std::vector<const ConfigNode*>{};
+  for (const ConfigNode* p : peers) CheckPeer(ctx, *p, refs);
+  if (peers.empty() && (!ike_groups.empty() || !esp_groups.empty())) {
+    ctx.Warning(*ipsec, "", "VPN Warning: IPsec configured but no site-to-site peers configured");
+  }
+
+  // A VTI that no peer binds carries nothing.
+  if (const ConfigNode* vtis = ctx.root().Find({"interfaces", "vti"})) {
+    for (const auto& [name, node] : vtis->children()) {
+      if (!vti_owner.count(name))
+        ctx.Warning(*node, "",
+                    absl::StrCat("[interface vti ", name,
+                                 "] defined but not used under VPN configuration"));
+    }
+  }
+}
+
+}  // namespace portcullis::config

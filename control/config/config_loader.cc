@@ -1,0 +1,84 @@
+#include "control/config/config_loader.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "control/config/commit_rules.h"
+#include "control/config/line_lexer.h"
+#include "control/config/path_resolver.h"
+#include "control/config/vyos_dialect.h"
+
+namespace portcullis::config {
+
+namespace {
+// Lines an operator pastes along with the set commands; they carry no configuration.
+bool IsSessionWord(absl::string_view w) {
+  return w == "configure" || w == "commit" || w == "save" || w == "exit" || w == "end" ||
+         w == "commit-confirm";
+}
+}  // namespace
+
+void ParseConfigText(absl::string_view text, const std::string& file, ConfigTree& tree,
+                     Diagnostics& diags) {
+  VyosTranslator vyos;
+  int line_no = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_no;
+    SourceLoc loc{file, line_no};
+    LexedLine lexed = LexLine(line);
+    if (!lexed.error.empty()) {
+      diags.Error(loc, "", lexed.error);
+      continue;
+    }
+    if (lexed.words.empty()) continue;
+    const std::string& verb = lexed.words[0];
+    if (IsSessionWord(verb)) continue;
+    Command cmd;
+    cmd.loc = loc;
+    if (verb == "set") {
+      cmd.op = Command::Op::kSet;
+    } else if (verb == "delete") {
+      cmd.op = Command::Op::kDelete;
+    } else {
+      std::string hint = Suggest(verb, {"set", "delete", "configure", "commit", "save", "exit"});
+      diags.Error(loc, "",
+                  absl::StrCat("unknown command '", verb, "'",
+                               hint.empty() ? "" : absl::StrCat(" (did you mean '", hint, "'?)")));
+      continue;
+    }
+    cmd.words.assign(lexed.words.begin() + 1, lexed.words.end());
+    switch (vyos.Translate(cmd, diags)) {
+      case VyosTranslator::Result::kApply:
+        ApplyCommand(tree, cmd, diags);
+        break;
+      case VyosTranslator::Result::kConsumed:
+      case VyosTranslator::Result::kIgnored:
+      case VyosTranslator::Result::kError:
+        break;
+    }
+  }
+  for (const Command& cmd : vyos.Finish(diags)) ApplyCommand(tree, cmd, diags);
+}
+
+LoadedConfig LoadConfigText(absl::string_view text, const std::string& file) {
+  LoadedConfig out;
+  ParseConfigText(text, file, out.tree, out.diags);
+  ValidateConfig(out.tree, out.diags);
+  return out;
+}
+
+absl::StatusOr<LoadedConfig> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read error"));
+  return LoadConfigText(ss.str(), path);
+}
+
+}  // namespace portcullis::config

@@ -1,0 +1,187 @@
+// The typed configuration model, built from a validated tree with every default resolved. This
+// is what vpnd, the dataplane programming and `check --pair` read; the tree stays the source of
+// truth for display and line numbers.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "control/config/config_tree.h"
+#include "control/config/ip_prefix.h"
+
+namespace portcullis::config {
+
+struct IkeProposal {
+  uint32_t number = 0;
+  std::string encryption;  // aes128 | aes256 | aes128gcm128 | aes256gcm128 (| 3des)
+  std::string hash;        // sha1 | sha2_256 | sha2_384 | sha2_512 | null (| md5 | sha1_160)
+  int dh_group = 0;        // 0 = not set
+  std::string prf;         // "" = derived from hash
+};
+
+struct DeadPeerDetection {
+  bool enabled = false;  // the container is present
+  std::string action = "hold";
+  uint32_t interval = 30;
+  uint32_t timeout = 120;
+};
+
+struct IkeGroup {
+  std::string name;
+  std::string ike_version = "1";
+  bool ike_version_set = false;  // false: the Vyatta default (1) applies
+  uint32_t lifetime = 28800;
+  bool strict = true;
+  std::vector<IkeProposal> proposals;
+  DeadPeerDetection dpd;
+  std::string close_action = "none";
+};
+
+struct EspProposal {
+  uint32_t number = 0;
+  std::string encryption;
+  std::string hash;
+};
+
+struct EspGroup {
+  std::string name;
+  std::string mode = "tunnel";
+  uint32_t lifetime = 3600;
+  uint64_t life_bytes = 0;     // 0 = no limit
+  uint64_t life_packets = 0;   // 0 = no limit
+  std::string pfs = "enable";  // enable | disable | dh-groupN
+  bool strict = true;
+  std::vector<EspProposal> proposals;
+
+  // The DH group PFS uses, given the IKE group's negotiated group: 0 = no PFS.
+  int PfsGroup(int ike_dh_group) const;
+};
+
+struct TrafficSelector {
+  std::optional<IpPrefix> local, remote;
+  std::string protocol;  // "" = any
+  std::string local_port, remote_port;
+};
+
+struct Tunnel {
+  uint32_t id = 0;
+  TrafficSelector selector;
+  std::string esp_group;  // resolved: own or the peer's default
+  bool disabled = false;
+  std::string uses;  // vfpN
+};
+
+struct Peer {
+  std::string key;                   // as configured: address, any, @id or a name
+  std::optional<IpAddress> address;  // key or remote-address; none for any / @id
+  std::string description;
+  std::string local_address;  // address or "any"
+  std::string connection_type = "initiate";
+  std::string ike_group;
+  std::string default_esp_group;
+  bool force_udp_encapsulation = false;
+  std::string auth_mode = "pre-shared-secret";
+  std::string psk;
+  std::string id;             // as configured ("" = default: the local address)
+  std::string remote_id;      // as configured ("" = default: the peer address)
+  std::string vti_bind;       // "" = policy-based
+  std::string vti_esp_group;  // resolved
+  std::vector<Tunnel> tunnels;
+  SourceLoc loc;
+
+  bool route_based() const { return !vti_bind.empty(); }
+  std::string EffectiveId() const { return id.empty() ? local_address : id; }
+  std::string EffectiveRemoteId() const;
+};
+
+struct IkeGlobals {
+  bool make_before_break = false;
+  uint32_t retransmit_tries = 5;
+  double retransmit_timeout = 4.0;
+  double retransmit_base = 1.8;
+  uint32_t cookie_threshold = 10;
+  uint32_t block_threshold = 5;
+  uint32_t half_open_timeout = 30;
+  std::vector<std::string> interfaces;
+};
+
+struct VrrpGroup {
+  uint32_t id = 0;
+  std::vector<std::string> virtual_addresses;
+  uint32_t priority = 100;
+  bool notify_ipsec = false;
+};
+
+struct Interface {
+  std::string name;    // "dp0p1s1", "dp0bond0.1750", "vti2"
+  std::string type;    // dataplane | ethernet | bonding | vti | virtual-feature-point | loopback
+  std::string parent;  // for vifs: the base interface
+  uint32_t vlan = 0;
+  std::vector<IpPrefix> addresses;
+  uint32_t mtu = 1500;
+  bool disabled = false;
+  std::string description;
+  std::string bond_group;  // ports: the bond they belong to
+  std::string bond_mode;   // bonds: lacp | active-backup | balanced
+  std::vector<std::string> firewall_in, firewall_out, firewall_local;
+  std::vector<VrrpGroup> vrrp;
+};
+
+struct StaticRoute {
+  IpPrefix prefix;
+  std::optional<IpAddress> next_hop;  // gateway route
+  std::string interface;              // interface-route (or next-hop's interface)
+  uint32_t distance = 1;
+  bool blackhole = false;
+};
+
+struct FirewallRule {
+  uint32_t number = 0;
+  std::string action;
+  std::string protocol;
+  std::string source_address, source_port, destination_address, destination_port;
+  bool state = false;
+  std::vector<std::string> match_state;
+  int icmp_type = -1, icmp_code = -1;
+  bool log = false;
+  bool disabled = false;
+};
+
+struct FirewallRuleset {
+  std::string name;
+  std::string default_action = "drop";
+  bool default_log = false;
+  std::vector<FirewallRule> rules;
+};
+
+struct Zone {
+  std::string name;
+  bool local = false;
+  std::vector<std::string> interfaces;
+  std::string default_action = "drop";
+  std::map<std::string, std::vector<std::string>> to;  // zone -> rulesets
+};
+
+struct Model {
+  IkeGlobals ike;
+  std::map<std::string, IkeGroup> ike_groups;
+  std::map<std::string, EspGroup> esp_groups;
+  std::vector<Peer> peers;
+  std::map<std::string, Interface> interfaces;
+  std::vector<StaticRoute> routes;
+  std::map<std::string, FirewallRuleset> firewalls;
+  bool global_state_tcp = false, global_state_udp = false, global_state_icmp = false;
+  std::vector<Zone> zones;
+
+  const Peer* FindPeer(absl::string_view key_or_address) const;
+};
+
+// Tolerant of invalid trees (missing references stay empty), so `check --pair` can compare two
+// configurations that also have errors of their own.
+Model BuildModel(const ConfigTree& tree);
+
+}  // namespace portcullis::config

@@ -1,0 +1,457 @@
+#include "control/config/vyos_dialect.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "control/config/interface_names.h"
+
+namespace portcullis::config {
+
+namespace {
+
+using Words = std::vector<std::string>;
+
+struct ValueMap {
+  const char* vyos;
+  const char* canonical;
+};
+
+constexpr ValueMap kHashMap[] = {
+    {"sha256", "sha2_256"}, {"sha384", "sha2_384"}, {"sha512", "sha2_512"},
+    {"sha1", "sha1"},       {"md5", "md5"},         {"null", "null"},
+};
+constexpr ValueMap kVersionMap[] = {{"ikev1", "1"}, {"ikev2", "2"}};
+constexpr ValueMap kBondModeMap[] = {
+    {"802.3ad", "lacp"}, {"active-backup", "active-backup"}, {"xor-hash", "balanced"}};
+
+const char* ToCanonical(const ValueMap* begin, const ValueMap* end, const std::string& v) {
+  for (auto* m = begin; m != end; ++m)
+    if (v == m->vyos) return m->canonical;
+  return nullptr;
+}
+
+const char* ToVyosValue(const ValueMap* begin, const ValueMap* end, const std::string& v) {
+  for (auto* m = begin; m != end; ++m)
+    if (v == m->canonical) return m->vyos;
+  return nullptr;
+}
+
+template <size_t N>
+std::vector<std::string> VyosNames(const ValueMap (&map)[N]) {
+  std::vector<std::string> out;
+  for (const auto& m : map) out.push_back(m.vyos);
+  return out;
+}
+
+bool At(const Words& w, size_t i, absl::string_view s) {
+  return i < w.size() && w[i] == s;
+}
+
+std::string Join(const Words& w) {
+  return absl::StrJoin(w, " ");
+}
+
+// Path to an interface node, including its vif: {"interfaces", "ethernet", "eth0", "vif", "10"}.
+bool InterfacePath(const std::string& name, Words* out) {
+  InterfaceName n = ClassifyInterface(name);
+  if (n.type.empty()) return false;
+  *out = {"interfaces", n.type, n.base};
+  if (!n.vif.empty()) {
+    out->push_back("vif");
+    out->push_back(n.vif);
+  }
+  return true;
+}
+
+}  // namespace
+
+VyosTranslator::Result VyosTranslator::Translate(Command& cmd, Diagnostics& diags) {
+  Words& w = cmd.words;
+  if (w.empty()) return Result::kApply;
+  const std::string& root = w[0];
+
+  if (root == "vpn") return TranslateVpn(cmd, diags);
+  if (root == "firewall") return TranslateFirewall(cmd, diags);
+
+  if (root == "system" || root == "service") {
+    auto& [loc, count] = ignored_[root];
+    if (count++ == 0) loc = cmd.loc;
+    return Result::kIgnored;
+  }
+  if (root == "high-availability") {
+    diags.Error(cmd.loc, Join(w),
+                "VyOS high-availability is not supported: configure VRRP on the interface "
+                "('interfaces <type> <name> vrrp vrrp-group N ...')");
+    return Result::kError;
+  }
+
+  // Canonical ike-version lines count as a version for the VyOS default below.
+  if (root == "security" && w.size() >= 6 && w[1] == "vpn" && w[2] == "ipsec" &&
+      w[3] == "ike-group" && At(w, 5, "ike-version")) {
+    ike_groups_with_version_.insert(w[4]);
+  }
+
+  // protocols static route P interface IF [...] -> interface-route P next-hop-interface IF
+  if (root == "protocols" && At(w, 1, "static") && (At(w, 2, "route") || At(w, 2, "route6")) &&
+      At(w, 4, "interface")) {
+    Words out = {"protocols", "static", w[2] == "route" ? "interface-route" : "interface-route6",
+                 w[3], "next-hop-interface"};
+    out.insert(out.end(), w.begin() + 5, w.end());
+    w = out;
+    return Result::kApply;
+  }
+
+  if (root == "interfaces" && At(w, 1, "bonding") && w.size() >= 4) {
+    // interfaces bonding B member interface X -> interfaces <type> X bond-group B
+    if (At(w, 3, "member") && At(w, 4, "interface")) {
+      if (w.size() != 6) {
+        diags.Error(cmd.loc, Join(w), "expected 'member interface <name>'");
+        return Result::kError;
+      }
+      Words path;
+      if (!InterfacePath(w[5], &path) || path.size() != 3) {
+        diags.Error(cmd.loc, Join(w), absl::StrCat("'", w[5], "' is not a bondable port name"));
+        return Result::kError;
+      }
+      path.push_back("bond-group");
+      path.push_back(w[2]);
+      w = path;
+      return Result::kApply;
+    }
+    if (At(w, 3, "mode") && w.size() == 5) {
+      if (const char* c = ToCanonical(std::begin(kBondModeMap), std::end(kBondModeMap), w[4])) {
+        w[4] = c;
+      } else if (w[4] != "lacp" && w[4] != "balanced") {
+        diags.Error(cmd.loc, Join(w),
+                    absl::StrCat("bonding mode '", w[4],
+                                 "' is not supported (use 802.3ad, active-backup or xor-hash)"));
+        return Result::kError;
+      }
+    }
+  }
+  return Result::kApply;
+}
+
+VyosTranslator::Result VyosTranslator::TranslateVpn(Command& cmd, Diagnostics& diags) {
+  Words& w = cmd.words;
+  if (!At(w, 1, "ipsec")) {
+    diags.Error(cmd.loc, Join(w), "only 'vpn ipsec' is supported");
+    return Result::kError;
+  }
+  // vpn ipsec interface X -> security vpn ike interface X
+  if (At(w, 2, "interface")) {
+    Words out = {"security", "vpn", "ike"};
+    out.insert(out.end(), w.begin() + 2, w.end());
+    w = out;
+    return Result::kApply;
+  }
+  // vpn ipsec log level N -> security vpn ipsec logging log-level N
+  if (At(w, 2, "log")) {
+    if (At(w, 3, "level")) {
+      Words out = {"security", "vpn", "ipsec", "logging", "log-level"};
+      out.insert(out.end(), w.begin() + 4, w.end());
+      w = out;
+      return Result::kApply;
+    }
+    diags.Error(cmd.loc, Join(w), "only 'vpn ipsec log level' is supported");
+    return Result::kError;
+  }
+  if ((At(w, 2, "ike-group") || At(w, 2, "esp-group")) && w.size() >= 5) {
+    const bool ike = w[2] == "ike-group";
+    const std::string& group = w[3];
+    if (ike && !vyos_ike_groups_.count(group)) vyos_ike_groups_[group] = cmd.loc;
+    const std::string& leaf = w[4];
+    if (ike && leaf == "key-exchange") {
+      if (w.size() == 6) {
+        const char* v = ToCanonical(std::begin(kVersionMap), std::end(kVersionMap), w[5]);
+        if (v == nullptr) {
+          diags.Error(cmd.loc, Join(w),
+                      absl::StrCat("invalid value '", w[5], "': expected ikev1|ikev2"));
+          return Result::kError;
+        }
+        w[4] = "ike-version";
+        w[5] = v;
+        ike_groups_with_version_.insert(group);
+      }
+    } else if (ike && leaf == "dead-peer-detection" && At(w, 5, "action") && At(w, 6, "trap")) {
+      w[6] = "hold";  // VyOS "trap" is Vyatta "hold": keep the policy, renegotiate on traffic
+    } else if (ike && (leaf == "ikev2-reauth" || leaf == "mobike")) {
+      if (leaf == "ikev2-reauth" && At(w, 5, "no")) return Result::kIgnored;
+      diags.Error(cmd.loc, Join(w),
+                  leaf == "mobike" ? "MOBIKE is not supported"
+                                   : "IKEv2 reauthentication is not supported: the IKE SA is "
+                                     "rekeyed with CREATE_CHILD_SA");
+      return Result::kError;
+    } else if (ike && leaf == "disable-mobike") {
+      return Result::kIgnored;  // Portcullis never does MOBIKE
+    } else if (leaf == "proposal" && w.size() == 8 && w[6] == "hash") {
+      const char* v = ToCanonical(std::begin(kHashMap), std::end(kHashMap), w[7]);
+      if (v == nullptr) {
+        diags.Error(cmd.loc, Join(w),
+                    absl::StrCat("hash '", w[7], "' is not supported (supported: ",
+                                 absl::StrJoin(VyosNames(kHashMap), ", "), ")"));
+        return Result::kError;
+      }
+      w[7] = v;
+    }
+  }
+  if (At(w, 2, "site-to-site") && At(w, 3, "peer") && w.size() >= 6) {
+    if (At(w, 5, "authentication") && At(w, 6, "local-id")) w[6] = "id";
+    if (At(w, 5, "connection-type") && At(w, 6, "none")) {
+      diags.Error(cmd.loc, Join(w),
+                  "connection-type none (on demand) is not supported: use respond or initiate");
+      return Result::kError;
+    }
+  }
+  w.insert(w.begin(), "security");
+  return Result::kApply;
+}
+
+VyosTranslator::Result VyosTranslator::TranslateFirewall(Command& cmd, Diagnostics& diags) {
+  Words& w = cmd.words;
+  size_t i = 1;
+  if (At(w, 1, "ipv4") || At(w, 1, "ipv6")) i = 2;
+
+  if (At(w, i, "name") && w.size() > i + 1) {
+    Words out = {"security", "firewall"};
+    out.insert(out.end(), w.begin() + i, w.end());
+    // out: security firewall name X rule N <leaf> ...
+    if (out.size() >= 7 && out[4] == "rule") {
+      const std::string& leaf = out[6];
+      if (leaf == "state") {
+        out[6] = "match-state";
+      } else if (leaf == "action" && out.size() == 8 && out[7] != "accept" && out[7] != "drop") {
+        diags.Error(cmd.loc, Join(w),
+                    absl::StrCat("rule action '", out[7],
+                                 "' is not supported inside a named ruleset (accept or drop)"));
+        return Result::kError;
+      } else if (leaf == "jump-target" || leaf == "inbound-interface" ||
+                 leaf == "outbound-interface") {
+        diags.Error(cmd.loc, Join(w),
+                    absl::StrCat("'", leaf,
+                                 "' inside a named ruleset is not supported: attach the ruleset to "
+                                 "the interface with a forward/input filter jump rule"));
+        return Result::kError;
+      }
+    }
+    if (out.size() >= 5 && out[4] == "default-action" && out.size() == 6 && out[5] != "accept" &&
+        out[5] != "drop") {
+      diags.Error(cmd.loc, Join(w),
+                  absl::StrCat("default-action '", out[5], "' is not supported (accept or drop)"));
+      return Result::kError;
+    }
+    w = out;
+    return Result::kApply;
+  }
+
+  if ((At(w, i, "forward") || At(w, i, "input")) && At(w, i + 1, "filter")) {
+    if (cmd.op != Command::Op::kSet) {
+      diags.Error(cmd.loc, Join(w), "delete of filter jump rules is not supported");
+      return Result::kError;
+    }
+    const std::string chain = w[i];
+    if (At(w, i + 2, "default-action")) {
+      if (At(w, i + 3, "accept")) return Result::kConsumed;  // the Portcullis behaviour already
+      diags.Error(cmd.loc, Join(w),
+                  "a filter default-action other than accept is not supported: use a ruleset "
+                  "with default-action drop on the interface");
+      return Result::kError;
+    }
+    if (!At(w, i + 2, "rule") || w.size() < i + 5) {
+      diags.Error(cmd.loc, Join(w), "expected 'filter rule <N> ...'");
+      return Result::kError;
+    }
+    FilterRule& r = filter_rules_[chain + " " + w[i + 3]];
+    r.chain = chain;
+    r.number = w[i + 3];
+    r.loc = cmd.loc;
+    const std::string& leaf = w[i + 4];
+    auto value = [&](size_t at) { return at < w.size() ? w[at] : std::string(); };
+    if (leaf == "inbound-interface" && At(w, i + 5, "name")) {
+      r.inbound = value(i + 6);
+    } else if (leaf == "outbound-interface" && At(w, i + 5, "name")) {
+      r.outbound = value(i + 6);
+    } else if (leaf == "action") {
+      r.action = value(i + 5);
+    } else if (leaf == "jump-target") {
+      r.target = value(i + 5);
+    } else if (leaf == "description") {
+      // nothing to keep
+    } else {
+      diags.Error(cmd.loc, Join(w),
+                  absl::StrCat("'", leaf,
+                               "' is not supported in a filter rule: only jump rules with an "
+                               "inbound-interface or outbound-interface name are mapped"));
+      return Result::kError;
+    }
+    return Result::kConsumed;
+  }
+
+  diags.Error(cmd.loc, Join(w),
+              "only 'firewall ipv4|ipv6 name', 'forward filter' and 'input filter' jump rules are "
+              "supported");
+  return Result::kError;
+}
+
+std::vector<Command> VyosTranslator::Finish(Diagnostics& diags) {
+  std::vector<Command> out;
+  for (const auto& [key, r] : filter_rules_) {
+    std::string path = absl::StrCat("firewall ipv4 ", r.chain, " filter rule ", r.number);
+    const std::string& ifname = r.inbound.empty() ? r.outbound : r.inbound;
+    if (r.action != "jump" || r.target.empty() || ifname.empty() ||
+        (!r.inbound.empty() && !r.outbound.empty())) {
+      diags.Error(r.loc, path,
+                  "only rules with 'action jump', a 'jump-target' and one of 'inbound-interface "
+                  "name' or 'outbound-interface name' can be mapped onto interface firewalls");
+      continue;
+    }
+    if (r.chain == "input" && r.inbound.empty()) {
+      diags.Error(r.loc, path, "an input filter jump rule needs 'inbound-interface name'");
+      continue;
+    }
+    Words words;
+    if (!InterfacePath(ifname, &words)) {
+      diags.Error(r.loc, path, absl::StrCat("unknown interface name '", ifname, "'"));
+      continue;
+    }
+    std::string dir = r.chain == "input" ? "local" : (r.inbound.empty() ? "out" : "in");
+    words.insert(words.end(), {"firewall", dir, r.target});
+    out.push_back({Command::Op::kSet, words, r.loc});
+  }
+  for (const auto& [group, loc] : vyos_ike_groups_) {
+    // VyOS initiates IKEv2 when key-exchange is unset; Vyatta's unset default is IKEv1.
+    if (!ike_groups_with_version_.count(group)) {
+      out.push_back({Command::Op::kSet,
+                     {"security", "vpn", "ipsec", "ike-group", group, "ike-version", "2"},
+                     loc});
+    }
+  }
+  for (const auto& [root, seen] : ignored_) {
+    diags.Warning(seen.first, root,
+                  absl::StrCat("ignored: '", root, "' is not managed by Portcullis (", seen.second,
+                               seen.second == 1 ? " line)" : " lines)"));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Canonical -> VyOS, for display.
+
+namespace {
+
+DisplayWord K(std::string s) {
+  return {std::move(s), DisplayWord::Kind::kKeyword, false};
+}
+DisplayWord Key(std::string s) {
+  return {std::move(s), DisplayWord::Kind::kKey, false};
+}
+DisplayWord V(std::string s) {
+  return {std::move(s), DisplayWord::Kind::kValue, false};
+}
+
+bool Is(const DisplayCommand& c, size_t i, absl::string_view s) {
+  return i < c.size() && c[i].text == s;
+}
+
+}  // namespace
+
+std::vector<DisplayCommand> ToVyos(const std::vector<DisplayCommand>& canonical) {
+  std::vector<DisplayCommand> out;
+  std::map<std::string, int> next_rule;  // per filter chain
+  for (DisplayCommand c : canonical) {
+    if (Is(c, 0, "security") && Is(c, 1, "vpn") && Is(c, 2, "ike") && Is(c, 3, "interface")) {
+      c.erase(c.begin(), c.begin() + 3);
+      c.insert(c.begin(), {K("vpn"), K("ipsec")});
+      out.push_back(c);
+      continue;
+    }
+    if (Is(c, 0, "security") && Is(c, 1, "vpn") && Is(c, 2, "ipsec")) {
+      DisplayCommand v(c.begin() + 1, c.end());  // vpn ipsec ...
+      bool keep_canonical = false;
+      if ((Is(v, 2, "ike-group") || Is(v, 2, "esp-group")) && v.size() >= 5) {
+        if (Is(v, 4, "ike-version")) {
+          if (v.size() == 6 && (v[5].text == "1" || v[5].text == "2")) {
+            v[4].text = "key-exchange";
+            v[5].text = v[5].text == "1" ? "ikev1" : "ikev2";
+          } else {
+            keep_canonical = true;  // 2+1 has no VyOS form
+          }
+        } else if (Is(v, 4, "proposal") && Is(v, 6, "hash") && v.size() == 8) {
+          if (const char* h = ToVyosValue(std::begin(kHashMap), std::end(kHashMap), v[7].text))
+            v[7].text = h;
+        }
+      } else if (Is(v, 2, "site-to-site") && Is(v, 5, "authentication") && Is(v, 6, "id")) {
+        v[6].text = "local-id";
+      } else if (Is(v, 2, "logging")) {
+        if (Is(v, 3, "log-level")) {
+          v.erase(v.begin() + 2, v.begin() + 4);
+          v.insert(v.begin() + 2, {K("log"), K("level")});
+        } else {
+          keep_canonical = true;
+        }
+      } else if (Is(v, 2, "nat-traversal") || Is(v, 2, "nat-networks") || Is(v, 2, "auto-update") ||
+                 Is(v, 2, "disable-uniqreqids")) {
+        keep_canonical = true;
+      }
+      out.push_back(keep_canonical ? c : v);
+      continue;
+    }
+    if (Is(c, 0, "security") && Is(c, 1, "firewall") && Is(c, 2, "name")) {
+      DisplayCommand v = {K("firewall"), K("ipv4")};
+      v.insert(v.end(), c.begin() + 2, c.end());
+      if (Is(v, 4, "rule") && Is(v, 6, "match-state")) v[6].text = "state";
+      out.push_back(v);
+      continue;
+    }
+    if (Is(c, 0, "protocols") && Is(c, 1, "static") &&
+        (Is(c, 2, "interface-route") || Is(c, 2, "interface-route6")) &&
+        Is(c, 4, "next-hop-interface")) {
+      DisplayCommand v = {K("protocols"), K("static"),
+                          K(c[2].text == "interface-route" ? "route" : "route6"), c[3],
+                          K("interface")};
+      v.insert(v.end(), c.begin() + 5, c.end());
+      out.push_back(v);
+      continue;
+    }
+    if (Is(c, 0, "interfaces") && c.size() >= 4) {
+      // interfaces T N [vif V] firewall in|out|local R -> filter jump rule
+      size_t f = Is(c, 3, "vif") ? 5 : 3;
+      if (Is(c, f, "firewall") && c.size() == f + 3) {
+        std::string ifname = c[2].text + (f == 5 ? "." + c[4].text : "");
+        const std::string& dir = c[f + 1].text;
+        std::string chain = dir == "local" ? "input" : "forward";
+        int& n = next_rule[chain];
+        n += 10;
+        std::string num = std::to_string(n);
+        DisplayCommand base = {K("firewall"), K("ipv4"), K(chain),
+                               K("filter"),   K("rule"), Key(num)};
+        auto with = [&](std::vector<DisplayWord> tail) {
+          DisplayCommand x = base;
+          x.insert(x.end(), tail.begin(), tail.end());
+          return x;
+        };
+        out.push_back(with(
+            {K(dir == "out" ? "outbound-interface" : "inbound-interface"), K("name"), V(ifname)}));
+        out.push_back(with({K("action"), V("jump")}));
+        out.push_back(with({K("jump-target"), V(c[f + 2].text)}));
+        continue;
+      }
+      if ((Is(c, 1, "ethernet") || Is(c, 1, "dataplane")) && Is(c, 3, "bond-group") &&
+          c.size() == 5) {
+        out.push_back({K("interfaces"), K("bonding"), Key(c[4].text), K("member"), K("interface"),
+                       V(c[2].text)});
+        continue;
+      }
+      if (Is(c, 1, "bonding") && Is(c, 3, "mode") && c.size() == 5) {
+        if (const char* m =
+                ToVyosValue(std::begin(kBondModeMap), std::end(kBondModeMap), c[4].text))
+          c[4].text = m;
+      }
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace portcullis::config
