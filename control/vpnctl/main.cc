@@ -1,0 +1,45 @@
+// vpnctl: the operator's command line. Offline commands work on files; the operational ones
+// (show vpn ..., reset ...) talk to vpnd over its unix socket.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "control/vpnctl/commands.h"
+
+ABSL_FLAG(std::string, file, "", "configuration file for 'show configuration'");
+ABSL_FLAG(std::string, dialect, "vyatta", "output dialect: vyatta or vyos");
+ABSL_FLAG(bool, pair, false, "check: compare the two ends of a tunnel (two files)");
+ABSL_FLAG(bool, defaults, false, "show configuration: include default values");
+
+namespace {
+
+constexpr char kUsage[] =
+    "vpnctl: Portcullis command line\n"
+    "  vpnctl check FILE...                              validate configuration files\n"
+    "  vpnctl check --pair A.conf B.conf                 compare the two ends of a tunnel\n"
+    "  vpnctl show configuration [commands] --file FILE [--dialect vyatta|vyos] [--defaults]\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(kUsage);
+  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  std::vector<std::string> words(rest.begin() + 1, rest.end());
+  if (words.empty()) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  using namespace portcullis::vpnctl;
+  if (words[0] == "check") {
+    return CmdCheck({words.begin() + 1, words.end()}, absl::GetFlag(FLAGS_pair));
+  }
+  if (words[0] == "show" && words.size() >= 2 && words[1] == "configuration") {
+    return CmdShowConfiguration({words.begin() + 2, words.end()}, absl::GetFlag(FLAGS_file),
+                                absl::GetFlag(FLAGS_dialect), absl::GetFlag(FLAGS_defaults));
+  }
+  std::fprintf(stderr, "vpnctl: unknown command '%s'\n%s", words[0].c_str(), kUsage);
+  return 2;
+}
