@@ -1,0 +1,403 @@
+// Every commit rule, one case each: a valid base configuration plus the lines that break it,
+// and the message (and line) that must come out.
+#include "control/config/commit_rules.h"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "control/config/config_loader.h"
+
+using namespace portcullis::config;
+
+namespace {
+
+// Route-based peer 192.0.2.2 on vti0 and policy-based peer 198.51.100.2 with one tunnel.
+constexpr char kBase[] = R"(set interfaces dataplane dp0p1s1 address 192.0.2.1/24
+set interfaces dataplane dp0p1s2 address 10.1.0.1/24
+set interfaces dataplane dp0p1s3 address 198.51.100.1/24
+set interfaces vti vti0 address 172.16.0.1/30
+set interfaces virtual-feature-point vfp0 address 172.16.1.1/32
+set security vpn ike make-before-break
+set security vpn ipsec ike-group IKE ike-version 2
+set security vpn ipsec ike-group IKE proposal 1 encryption aes256
+set security vpn ipsec ike-group IKE proposal 1 hash sha2_256
+set security vpn ipsec ike-group IKE proposal 1 dh-group 14
+set security vpn ipsec esp-group ESP proposal 1 encryption aes128gcm128
+set security vpn ipsec esp-group ESP proposal 1 hash null
+set security vpn ipsec site-to-site peer 192.0.2.2 authentication pre-shared-secret s3cret
+set security vpn ipsec site-to-site peer 192.0.2.2 ike-group IKE
+set security vpn ipsec site-to-site peer 192.0.2.2 local-address 192.0.2.1
+set security vpn ipsec site-to-site peer 192.0.2.2 vti bind vti0
+set security vpn ipsec site-to-site peer 192.0.2.2 vti esp-group ESP
+set security vpn ipsec site-to-site peer 198.51.100.2 authentication pre-shared-secret s3cret
+set security vpn ipsec site-to-site peer 198.51.100.2 ike-group IKE
+set security vpn ipsec site-to-site peer 198.51.100.2 local-address 198.51.100.1
+set security vpn ipsec site-to-site peer 198.51.100.2 default-esp-group ESP
+set security vpn ipsec site-to-site peer 198.51.100.2 tunnel 1 local prefix 10.1.0.0/24
+set security vpn ipsec site-to-site peer 198.51.100.2 tunnel 1 remote prefix 10.2.0.0/24
+set security vpn ipsec site-to-site peer 198.51.100.2 tunnel 1 uses vfp0
+set protocols static interface-route 10.3.0.0/24 next-hop-interface vti0
+set protocols static route 0.0.0.0/0 next-hop 192.0.2.254
+set security firewall name IN default-action drop
+set security firewall name IN rule 10 action accept
+set security firewall name IN rule 10 protocol udp
+set security firewall name IN rule 10 destination port 500
+set interfaces dataplane dp0p1s1 firewall local IN
+)";
+
+constexpr char kPeer[] = "set security vpn ipsec site-to-site peer 192.0.2.2 ";
+constexpr char kTun[] = "set security vpn ipsec site-to-site peer 198.51.100.2 tunnel 1 ";
+constexpr char kIke[] = "set security vpn ipsec ike-group IKE ";
+constexpr char kEsp[] = "set security vpn ipsec esp-group ESP ";
+
+struct Case {
+  std::string change;  // lines appended to kBase (set or delete)
+  std::string expect;  // substring of the diagnostic
+  bool warning = false;
+};
+
+std::string P(const std::string& a, const std::string& b) {
+  return a + b;
+}
+
+void Expect(const Case& c) {
+  std::string text = std::string(kBase) + c.change + "\n";
+  LoadedConfig cfg = LoadConfigText(text, "c.conf");
+  INFO("change:\n" << c.change);
+  std::string all;
+  const Diagnostic* hit = nullptr;
+  for (const Diagnostic& d : cfg.diags.all()) {
+    all += d.ToString() + "\n";
+    bool sev_ok = (d.severity == Diagnostic::Severity::kWarning) == c.warning;
+    if (sev_ok && d.ToString().find(c.expect) != std::string::npos) hit = &d;
+  }
+  INFO("diagnostics:\n" << all);
+  REQUIRE(hit != nullptr);
+  // Every message names the file and a line inside it, and a config path.
+  CHECK(hit->loc.file == "c.conf");
+  int lines = static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+  CHECK(hit->loc.line >= 1);
+  CHECK(hit->loc.line <= lines);
+}
+
+}  // namespace
+
+TEST_CASE("the base configuration is clean", "[commit]") {
+  LoadedConfig cfg = LoadConfigText(kBase, "c.conf");
+  std::string all;
+  for (const auto& d : cfg.diags.all()) all += d.ToString() + "\n";
+  INFO(all);
+  CHECK(cfg.diags.all().empty());
+}
+
+TEST_CASE("ike-group rules", "[commit]") {
+  std::string eleven;
+  for (int i = 2; i <= 11; ++i) eleven += absl::StrCat(kIke, "proposal ", i, " dh-group 14\n");
+  for (const Case& c : std::vector<Case>{
+           {"delete security vpn ipsec ike-group IKE ike-version",
+            "ike-version is not set, and the Vyatta default is 1 (IKEv1), which Portcullis does "
+            "not support: add 'set security vpn ipsec ike-group IKE ike-version 2'"},
+           {P(kIke, "ike-version 1"), "IKEv1 is not supported (ike-version 1)"},
+           {P(kIke, "ike-version 2+1"), "IKEv1 is not supported (ike-version 2+1)"},
+           {"delete security vpn ipsec ike-group IKE proposal",
+            "No proposals configured for IKE group \"IKE\".  At least one proposal required."},
+           {eleven,
+            "A total of 11 proposals have been configured for IKE group \"IKE\". The maximum "
+            "proposals allowed for an IKE group is 10"},
+           {P(kIke, "ike-version 1\n") + P(kIke, "proposal 1 encryption aes128gcm128"),
+            "IKEv1 not allowed for selected encryption algorithm"},
+           {P(kIke, "proposal 1 hash null"),
+            "Selected encryption algorithm cannot have null hash/integrity algorithm"},
+           {P(kIke, "proposal 1 encryption aes256gcm128\n") + P(kIke, "proposal 1 hash null"),
+            "null hash is no longer supported for IKE-group"},
+           {"delete security vpn ipsec ike-group IKE proposal 1 dh-group",
+            "no dh-group: IKEv2 needs a Diffie-Hellman group"},
+           {P(kIke, "proposal 1 dh-group 2"), "dh-group 2 (MODP-1024) is weak", true},
+           {P(kIke, "proposal 1 encryption 3des"), "3des is not supported (insecure)"},
+           {P(kIke, "proposal 1 hash md5"), "md5 is not supported (insecure)"},
+           {P(kIke, "proposal 1 hash sha1_160"), "sha1_160 is no longer supported."},
+       })
+    Expect(c);
+}
+
+TEST_CASE("esp-group rules", "[commit]") {
+  std::string eleven;
+  for (int i = 2; i <= 11; ++i) eleven += absl::StrCat(kEsp, "proposal ", i, " hash null\n");
+  for (const Case& c : std::vector<Case>{
+           {"delete security vpn ipsec esp-group ESP proposal",
+            "No proposals configured for ESP group \"ESP\".  At least one proposal required."},
+           {eleven, "The maximum proposals allowed for an ESP group is 10"},
+           {P(kEsp, "proposal 1 hash sha1"),
+            "No hash/integrity algorithm allowed for selected authenticated encryption "
+            "algorithm"},
+           {P(kEsp, "proposal 1 encryption aes128"),
+            "esp-group ESP proposal 1 hash: Selected encryption algorithm cannot have null "
+            "hash/integrity algorithm"},
+           {P(kEsp, "mode transport"), "transport mode is not supported yet"},
+           {P(kEsp, "compression enable"), "IPsec header compression is not supported", true},
+           {P(kEsp, "pfs dh-group5"), "dh-group5 is weak", true},
+           {P(kEsp, "proposal 1 encryption 3des\n") + P(kEsp, "proposal 1 hash sha1"),
+            "3des is not supported"},
+       })
+    Expect(c);
+}
+
+TEST_CASE("site-to-site peer rules", "[commit]") {
+  const std::string second_vti_peer =
+      "set security vpn ipsec site-to-site peer 192.0.2.3 authentication pre-shared-secret x\n"
+      "set security vpn ipsec site-to-site peer 192.0.2.3 ike-group IKE\n"
+      "set security vpn ipsec site-to-site peer 192.0.2.3 local-address 192.0.2.1\n"
+      "set security vpn ipsec site-to-site peer 192.0.2.3 vti esp-group ESP\n"
+      "set security vpn ipsec site-to-site peer 192.0.2.3 vti bind vti0";
+  const std::string any_peer =
+      "set security vpn ipsec site-to-site peer any authentication pre-shared-secret x\n"
+      "set security vpn ipsec site-to-site peer any ike-group IKE\n"
+      "set security vpn ipsec site-to-site peer any local-address 192.0.2.1\n"
+      "set interfaces vti vti1 address 172.16.2.1/30\n"
+      "set security vpn ipsec site-to-site peer any vti bind vti1\n"
+      "set security vpn ipsec site-to-site peer any vti esp-group ESP";
+  const std::string named_peer =
+      "set security vpn ipsec site-to-site peer SITE-B authentication pre-shared-secret x\n"
+      "set security vpn ipsec site-to-site peer SITE-B ike-group IKE\n"
+      "set security vpn ipsec site-to-site peer SITE-B local-address 192.0.2.1\n"
+      "set security vpn ipsec site-to-site peer SITE-B default-esp-group ESP\n"
+      "set security vpn ipsec site-to-site peer SITE-B tunnel 1 local prefix 10.1.0.0/24\n"
+      "set security vpn ipsec site-to-site peer SITE-B tunnel 1 remote prefix 10.9.0.0/24";
+  const std::string v6_peer =
+      "set security vpn ipsec site-to-site peer 2001:db8::2 authentication pre-shared-secret x\n"
+      "set security vpn ipsec site-to-site peer 2001:db8::2 ike-group IKE\n"
+      "set security vpn ipsec site-to-site peer 2001:db8::2 local-address any\n"
+      "set security vpn ipsec site-to-site peer 2001:db8::2 default-esp-group ESP\n"
+      "set security vpn ipsec site-to-site peer 2001:db8::2 tunnel 1 local prefix 2001:db8:1::/48\n"
+      "set security vpn ipsec site-to-site peer 2001:db8::2 tunnel 1 remote prefix 2001:db8:2::/48";
+  for (const Case& c : std::vector<Case>{
+           {"delete security vpn ipsec site-to-site peer 192.0.2.2 ike-group",
+            "No IKE group specified for peer \"192.0.2.2\"."},
+           {P(kPeer, "ike-group NOPE"),
+            "The IKE group \"NOPE\" specified for peer \"192.0.2.2\" has not been configured."},
+           {"delete security vpn ipsec site-to-site peer 192.0.2.2 local-address",
+            "No local-address specified for peer \"192.0.2.2\""},
+           {P(kPeer, "local-address 2001:db8::1"),
+            "The 'local-address' and peer protocols do not match"},
+           {P(kPeer, "local-address 192.0.2.9"),
+            "Local address 192.0.2.9 specified for peer \"192.0.2.2\" is not configured on any "
+            "interface",
+            true},
+           {v6_peer, "'any' local address is not supported for IPv6 peers"},
+           {"delete security vpn ipsec site-to-site peer 192.0.2.2 authentication",
+            "No 'pre-shared-secret' specified for peer '192.0.2.2'"},
+           {P(kPeer, "authentication pre-shared-secret '*********'"),
+            "looks like the redacted output of 'show configuration'", true},
+           {P(kPeer, "authentication mode x509"),
+            "authentication mode x509 is not supported yet: use pre-shared-secret"},
+           {"delete security vpn ipsec site-to-site peer 192.0.2.2 vti",
+            "No tunnels or vti interface specified for peer '192.0.2.2'"},
+           {P(kPeer, "tunnel 1 local prefix 10.1.0.0/24\n") +
+                P(kPeer, "tunnel 1 remote prefix 10.5.0.0/24"),
+            "Both Vti and tunnel(s) configured for peer \"192.0.2.2\""},
+           {"delete security vpn ipsec site-to-site peer 192.0.2.2 vti bind",
+            "No interface bind specified for peer \"192.0.2.2\" vti"},
+           {P(kPeer, "vti bind vti9"), "vti bind: Interface 'vti9' does not exist"},
+           {second_vti_peer, "vti bind vti0 already used (by peer 192.0.2.2)."},
+           {"delete security vpn ipsec site-to-site peer 192.0.2.2 vti esp-group",
+            "No ESP group specified for peer \"192.0.2.2\" vti"},
+           {P(kPeer, "vti esp-group NOPE"),
+            "The ESP group \"NOPE\" specified for peer \"192.0.2.2\" vti has not been configured."},
+           {P(kPeer, "default-esp-group NOPE"),
+            "The ESP group \"NOPE\" specified for peer \"192.0.2.2\" has not been configured."},
+           {any_peer, "cannot initiate to peer 'any' without an address"},
+           {any_peer, "peer 'any' cannot be used with a vti: an IP address must be specified"},
+           {named_peer, "peer 'SITE-B' is a name, not an address: set remote-address"},
+           {P(kPeer, "remote-address 192.0.2.7"),
+            "the peer is named by its address 192.0.2.2, and remote-address differs (192.0.2.7)"},
+           {P(kPeer, "local-address any"),
+            "The local interface must be specified for peer \"192.0.2.2\" vti"},
+       })
+    Expect(c);
+}
+
+TEST_CASE("a VTI peer may carry 0.0.0.0/0 tunnel selectors (VyOS style)", "[commit]") {
+  LoadedConfig cfg =
+      LoadConfigText(std::string(kBase) + kPeer + "tunnel 1 local prefix 0.0.0.0/0\n" + kPeer +
+                         "tunnel 1 remote prefix 0.0.0.0/0\n",
+                     "c.conf");
+  CHECK(cfg.ok());
+}
+
+TEST_CASE("policy-based tunnel rules", "[commit]") {
+  for (const Case& c : std::vector<Case>{
+           {"delete security vpn ipsec site-to-site peer 198.51.100.2 tunnel 1 remote",
+            "a tunnel needs both 'local prefix' and 'remote prefix'"},
+           {P(kTun, "remote prefix 2001:db8::/32"),
+            "The 'remote prefix' and 'local prefix' protocols do not match"},
+           {P(kTun, "remote prefix 10.1.0.0/24"),
+            "local prefix and remote prefix cannot be the same."},
+           {P(kTun, "protocol icmp\n") + P(kTun, "local port 22"),
+            "local port can only be defined when protocol is tcp, udp, or undefined."},
+           {P(kTun, "protocol gre\n") + P(kTun, "remote port 22"),
+            "remote port can only be defined when protocol is tcp, udp, or undefined."},
+           {P(kTun, "uses vfp9"), "tunnel 1 uses: Interface 'vfp9' does not exist"},
+           {"delete security vpn ipsec site-to-site peer 198.51.100.2 default-esp-group",
+            "No ESP group specified for peer \"198.51.100.2\" tunnel 1"},
+           {P(kTun, "esp-group NOPE"),
+            "The ESP group \"NOPE\" specified for peer \"198.51.100.2\" tunnel 1 has not been "
+            "configured."},
+       })
+    Expect(c);
+}
+
+TEST_CASE("vpn globals, deprecated nodes and unused objects", "[commit]") {
+  for (const Case& c : std::vector<Case>{
+           {"set security vpn ike interface vti9",
+            "Interface must exist in the configuration (vti9)"},
+           {"set security vpn ike interface dp0p9s9",
+            "interface dp0p9s9 is not in the configuration: it must be a dataplane port", true},
+           {"set security vpn ipsec nat-traversal enable",
+            "nat-traversal is deprecated: NAT-T is always enabled", true},
+           {P(kTun, "allow-nat-networks enable"), "allow-nat-networks is deprecated", true},
+           {"set interfaces vti vti5 address 172.16.9.1/30",
+            "[interface vti vti5] defined but not used under VPN configuration", true},
+           {"delete security vpn ipsec site-to-site",
+            "VPN Warning: IPsec configured but no site-to-site peers configured", true},
+       })
+    Expect(c);
+}
+
+TEST_CASE("interface rules", "[commit]") {
+  const std::string dp = "set interfaces dataplane dp0p1s4 ";
+  for (const Case& c : std::vector<Case>{
+           {P(dp, "address 127.0.0.1/8"), "127.0.0.1 reserved for system use."},
+           {P(dp, "address 224.0.0.5/24"), "IPv4 address reserved for multicast use"},
+           {P(dp, "address 10.9.0.0/24"), "10.9.0.0/24 is the network address of its prefix"},
+           {P(dp, "address 10.9.0.255/24"), "10.9.0.255/24 is the broadcast address of its prefix"},
+           {P(dp, "address 192.0.2.1/24"), "address 192.0.2.1 is also configured on dp0p1s1"},
+           {P(dp, "address dhcp\n") + P(dp, "address 10.9.0.1/24"),
+            "Can't configure static IPv4 address and DHCP on the same interface."},
+           {P(dp, "address dhcpv6\n") + P(dp, "address 2001:db8::1/64"),
+            "Can't configure static IPv6 address and DHCPv6 on the same interface."},
+           {P(dp, "address dhcp"), "DHCP addresses are not supported yet"},
+           {P(dp, "address ::1/128"), "::1 reserved for system use."},
+           {P(dp, "address ff02::1/64"), "IPv6 address reserved for multicast use"},
+           {P(dp, "firewall in NOPE"), "firewall ruleset 'NOPE' does not exist"},
+           {P(dp, "vif 10 firewall out NOPE"), "firewall ruleset 'NOPE' does not exist"},
+           {P(dp, "vrrp vrrp-group 3 notify ipsec"),
+            "VRRP is not implemented yet: vrrp-group 3 on dp0p1s4", true},
+           {"set interfaces vti vti0 mtu 1200\nset interfaces vti vti0 address 2001:db8::1/64",
+            "MTU less than 1280 not permitted on interfaces with any IPv6 configuration."},
+       })
+    Expect(c);
+}
+
+TEST_CASE("bonding rules", "[commit]") {
+  const std::string bond = "set interfaces bonding dp0bond0 ";
+  const std::string m1 = "set interfaces dataplane dp0p2s1 bond-group dp0bond0\n";
+  for (const Case& c : std::vector<Case>{
+           {"set interfaces dataplane dp0p2s1 bond-group dp0bond7",
+            "Error: interface dp0p2s1 belongs to nonexistent bond-group dp0bond7"},
+           {P(bond, "mode lacp\n") + m1 + "set interfaces dataplane dp0p2s1 address 10.8.0.1/24",
+            "Error: can not add interface dp0p2s1 with addresses to bond-group"},
+           {P(bond, "mode lacp\n") + m1 + "set interfaces dataplane dp0p2s1 vif 5",
+            "Error: can not add interface dp0p2s1 with VIF to bond-group"},
+           {P(bond, "mode lacp\n") + m1 + "set interfaces dataplane dp0p2s1 vrrp vrrp-group 1",
+            "Error: can not add interface dp0p2s1 with VRRP to bond-group"},
+           {P(bond, "mode lacp\n") + m1 + "set interfaces dataplane dp0p2s1 disable",
+            "Error: can not add disabled interface dp0p2s1 to bond-group dp0bond0"},
+           {P(bond, "mode lacp\n") + m1 + "set interfaces dataplane dp0p2s1 firewall in IN",
+            "a bond-group member cannot have a firewall: apply it to dp0bond0"},
+           {P(bond, "mode balanced\n") + m1 + P(bond, "lacp-options activity passive"),
+            "lacp-options apply only to mode lacp"},
+           {P(bond, "mode balanced\n") + m1 + P(bond, "minimum-links 2"),
+            "Mode must be lacp to set minimum-links to anything other than 1"},
+           {P(bond, "mode lacp\n") + m1 + P(bond, "minimum-links 2"),
+            "Cannot set minimum-links to more than the number of member interfaces"},
+           {P(bond, "mode lacp\n") + m1 + P(bond, "primary dp0p2s1"),
+            "The bonding group mode must be active-backup to set a primary interface."},
+           {P(bond, "mode active-backup\n") + m1 + P(bond, "primary dp0p2s2"),
+            "Primary slave interface must be part of the bonding group"},
+           {P(bond, "mode active-backup\n") + m1,
+            "Active-backup interfaces must have a configured primary."},
+           {P(bond, "mode lacp"), "dp0bond0 has no members", true},
+       })
+    Expect(c);
+}
+
+TEST_CASE("static route rules", "[commit]") {
+  for (const Case& c : std::vector<Case>{
+           {"set protocols static route6 10.5.0.0/16 next-hop 192.0.2.254",
+            "route6 needs an IPv6 prefix"},
+           {"set protocols static route 10.5.0.0/16", "a static route needs a next-hop"},
+           {"set protocols static route6 2001:db8:5::/48 next-hop 192.0.2.254",
+            "the next-hop and the prefix are of different address families"},
+           {"set protocols static route 10.5.0.0/16 next-hop 192.0.2.254 interface dp0bond7",
+            "Interface 'dp0bond7' does not exist"},
+           {"set protocols static route 10.5.0.0/16 next-hop 192.0.2.254 interface dp0p7s7",
+            "interface dp0p7s7 is not in the configuration", true},
+           {"set protocols static interface-route 10.6.0.0/16 next-hop-interface vti9",
+            "interface-route 10.6.0.0/16 next-hop-interface vti9: Interface 'vti9' does not exist"},
+           {"set protocols static interface-route6 10.6.0.0/16 next-hop-interface vti0",
+            "interface-route6 needs an IPv6 prefix"},
+           {"set protocols static interface-route 10.6.0.0/16",
+            "an interface-route needs a next-hop-interface"},
+       })
+    Expect(c);
+}
+
+TEST_CASE("firewall rules", "[commit]") {
+  const std::string r = "set security firewall name F rule 5 ";
+  for (const Case& c : std::vector<Case>{
+           {P(r, "protocol tcp"), "a rule needs an action (accept or drop)"},
+           {P(r, "action accept\n") + P(r, "protocol icmp\n") + P(r, "destination port 80"),
+            "Only TCP/UDP/UDP-Lite/DCCP/SCTP allow a match port"},
+           {P(r, "action accept\n") + P(r, "source address 10.0.0.0/8\n") +
+                P(r, "destination address 2001:db8::/32"),
+            "Cannot mix IPv4 and IPv6 source/destination addresses"},
+           {P(r, "action accept\n") + P(r, "protocol icmp\n") +
+                P(r, "destination address 2001:db8::/32"),
+            "Cannot mix IPv6 addresses with protocol 'icmp'"},
+           {P(r, "action accept\n") + P(r, "protocol ipv6-icmp\n") +
+                P(r, "destination address 10.0.0.0/8"),
+            "Cannot mix IPv4 addresses with protocol 'ipv6-icmp'"},
+           {P(r, "action accept\n") + P(r, "protocol tcp\n") + P(r, "icmp type 8"),
+            "'icmp' options can only be used if protocol is 'icmp' or not set"},
+           {P(r, "action accept\n") + P(r, "icmp type 8\n") + P(r, "icmp name echo-request"),
+            "Can only specify one of 'name', 'type' or 'group'"},
+           {P(r, "action accept\n") + P(r, "icmp code 0"), "an icmp code needs an icmp type"},
+       })
+    Expect(c);
+}
+
+TEST_CASE("zone-policy rules", "[commit]") {
+  const std::string z = "set security zone-policy zone ";
+  const std::string base = z + "LAN interface dp0p1s2\n" + z + "WAN interface dp0p1s3\n";
+  for (const Case& c : std::vector<Case>{
+           {z + "LOCAL local-zone\n" + z + "LOCAL interface dp0p1s2",
+            "The local zone must have no interfaces.  Non-local zones must have at least one "
+            "interface."},
+           {z + "EMPTY description x",
+            "The local zone must have no interfaces.  Non-local zones must have at least one "
+            "interface."},
+           {z + "L1 local-zone\n" + z + "L2 local-zone",
+            "Only one zone may be assigned as the local zone."},
+           {base + z + "DMZ interface dp0p1s2", "An interface cannot be in more than one zone."},
+           {"set interfaces loopback lo address 10.255.255.1/32\n" + z + "LO interface lo",
+            "Cannot assign loopback interface to a zone."},
+           {z + "X interface vfp9", "Interface must exist in the configuration (vfp9)"},
+           {z + "X interface eth9", "interface eth9 is not in the configuration", true},
+           {z + "X interface dp0p1s1",
+            "Firewall and zone-policy cannot both be applied to the same interface (dp0p1s1)"},
+           {base + z + "LAN to LAN firewall IN", "'from' and 'to' zones cannot be the same"},
+           {base + z + "LAN to DMZ firewall IN", "zone 'DMZ' does not exist"},
+           {base + z + "LAN to WAN", "at least one firewall ruleset is required"},
+           {base + z + "LAN to WAN firewall NOPE", "firewall ruleset 'NOPE' does not exist"},
+       })
+    Expect(c);
+}
+
+TEST_CASE("errors are all reported, not only the first", "[commit]") {
+  LoadedConfig cfg = LoadConfigText(std::string(kBase) + P(kPeer, "ike-group NOPE\n") +
+                                        P(kEsp, "proposal 1 hash sha1\n") + "set bogus line\n",
+                                    "c.conf");
+  CHECK(cfg.diags.error_count() == 3);
+}

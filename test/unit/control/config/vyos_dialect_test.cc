@@ -1,0 +1,199 @@
+// The VyOS dialect onto the canonical model, and back.
+#include "control/config/vyos_dialect.h"
+
+#include <catch2/catch.hpp>
+
+#include "control/config/config_display.h"
+#include "control/config/config_loader.h"
+
+using namespace portcullis::config;
+
+namespace {
+
+LoadedConfig Load(const std::string& text) {
+  return LoadConfigText(text, "v.conf");
+}
+
+std::string Errors(const LoadedConfig& c) {
+  std::string out;
+  for (const auto& d : c.diags.all())
+    if (d.severity == Diagnostic::Severity::kError) out += d.ToString() + "\n";
+  return out;
+}
+
+std::string Commands(const LoadedConfig& c, Dialect d = Dialect::kVyatta) {
+  DisplayOptions o;
+  o.commands = true;
+  o.dialect = d;
+  o.show_secrets = true;
+  return ShowConfiguration(c.tree, o);
+}
+
+}  // namespace
+
+TEST_CASE("VyOS ike-group and esp-group words", "[vyos]") {
+  auto c = Load(
+      "set vpn ipsec ike-group G key-exchange 'ikev2'\n"
+      "set vpn ipsec ike-group G proposal 1 hash 'sha256'\n"
+      "set vpn ipsec ike-group G proposal 2 hash 'sha384'\n"
+      "set vpn ipsec ike-group G proposal 3 hash 'sha512'\n"
+      "set vpn ipsec ike-group G dead-peer-detection action 'trap'\n"
+      "set vpn ipsec ike-group G close-action 'start'\n"
+      "set vpn ipsec ike-group G disable-mobike\n"
+      "set vpn ipsec esp-group E proposal 1 hash 'sha1'\n"
+      "set vpn ipsec esp-group E life-bytes '100000000'\n"
+      "set vpn ipsec log level '1'\n");
+  std::string cmds = Commands(c);
+  CHECK_THAT(cmds, Catch::Contains("set security vpn ipsec ike-group G ike-version '2'"));
+  CHECK_THAT(cmds, Catch::Contains("ike-group G proposal 1 hash 'sha2_256'"));
+  CHECK_THAT(cmds, Catch::Contains("ike-group G proposal 2 hash 'sha2_384'"));
+  CHECK_THAT(cmds, Catch::Contains("ike-group G proposal 3 hash 'sha2_512'"));
+  CHECK_THAT(cmds, Catch::Contains("dead-peer-detection action 'hold'"));
+  CHECK_THAT(cmds, Catch::Contains("ike-group G close-action 'start'"));
+  CHECK_THAT(cmds, Catch::Contains("esp-group E life-bytes '100000000'"));
+  CHECK_THAT(cmds, Catch::Contains("set security vpn ipsec logging log-level '1'"));
+  CHECK_THAT(cmds, !Catch::Contains("mobike"));
+}
+
+TEST_CASE("an ike-group written in VyOS without key-exchange initiates IKEv2", "[vyos]") {
+  auto vyos = Load("set vpn ipsec ike-group G lifetime '3600'\n");
+  CHECK_THAT(Commands(vyos), Catch::Contains("ike-group G ike-version '2'"));
+  // The same group in the Vyatta dialect keeps Vyatta's default (IKEv1), which is refused.
+  auto vyatta = Load("set security vpn ipsec ike-group G lifetime '3600'\n");
+  CHECK_THAT(Errors(vyatta), Catch::Contains("ike-version is not set"));
+  // An explicit key-exchange ikev1 is refused on its own line.
+  auto v1 = Load(
+      "set vpn ipsec ike-group G proposal 1 dh-group 14\n"
+      "set vpn ipsec ike-group G key-exchange ikev1\n");
+  CHECK_THAT(Errors(v1), Catch::Contains("v.conf: line 2: security vpn ipsec ike-group G "
+                                         "ike-version: IKEv1 is not supported (ike-version 1)"));
+}
+
+TEST_CASE("VyOS peer words", "[vyos]") {
+  auto c = Load(
+      "set vpn ipsec site-to-site peer SITE-B authentication local-id 'a@example.com'\n"
+      "set vpn ipsec site-to-site peer SITE-B remote-address '198.51.100.1'\n"
+      "set vpn ipsec site-to-site peer SITE-B force-udp-encapsulation\n"
+      "set vpn ipsec site-to-site peer SITE-B tunnel 1 local prefix '10.1.0.0/24'\n"
+      "set vpn ipsec interface 'eth0'\n");
+  std::string cmds = Commands(c);
+  CHECK_THAT(cmds, Catch::Contains("peer SITE-B authentication id 'a@example.com'"));
+  CHECK_THAT(cmds, Catch::Contains("peer SITE-B remote-address '198.51.100.1'"));
+  CHECK_THAT(cmds, Catch::Contains("peer SITE-B force-udp-encapsulation"));
+  CHECK_THAT(cmds, Catch::Contains("peer SITE-B tunnel 1 local prefix '10.1.0.0/24'"));
+  CHECK_THAT(cmds, Catch::Contains("set security vpn ike interface 'eth0'"));
+}
+
+TEST_CASE("VyOS routes, bonds and interfaces", "[vyos]") {
+  auto c = Load(
+      "set interfaces vti vti0 address '10.255.0.1/30'\n"
+      "set protocols static route 10.2.0.0/24 interface vti0\n"
+      "set protocols static route6 2001:db8:2::/48 interface vti0\n"
+      "set interfaces bonding bond0 mode '802.3ad'\n"
+      "set interfaces bonding bond1 mode 'xor-hash'\n"
+      "set interfaces bonding bond0 member interface 'eth1'\n"
+      "set interfaces bonding bond0 member interface 'eth2'\n");
+  std::string cmds = Commands(c);
+  CHECK_THAT(cmds, Catch::Contains("set protocols static interface-route 10.2.0.0/24 "
+                                   "next-hop-interface vti0"));
+  CHECK_THAT(cmds, Catch::Contains("set protocols static interface-route6 2001:db8:2::/48 "
+                                   "next-hop-interface vti0"));
+  CHECK_THAT(cmds, Catch::Contains("set interfaces bonding bond0 mode 'lacp'"));
+  CHECK_THAT(cmds, Catch::Contains("set interfaces bonding bond1 mode 'balanced'"));
+  CHECK_THAT(cmds, Catch::Contains("set interfaces ethernet eth1 bond-group 'bond0'"));
+  CHECK_THAT(cmds, Catch::Contains("set interfaces ethernet eth2 bond-group 'bond0'"));
+  auto bad = Load("set interfaces bonding bond0 mode 'broadcast'\n");
+  CHECK_THAT(Errors(bad), Catch::Contains("bonding mode 'broadcast' is not supported"));
+}
+
+TEST_CASE("VyOS firewalls become rulesets and interface bindings", "[vyos]") {
+  auto c = Load(
+      "set interfaces vti vti0 address '10.255.0.1/30'\n"
+      "set interfaces ethernet eth0 address '203.0.113.1/24'\n"
+      "set interfaces ethernet eth1 vif 10 address '10.1.0.1/24'\n"
+      "set firewall ipv4 name IPSEC-IN default-action 'drop'\n"
+      "set firewall ipv4 name IPSEC-IN rule 10 action 'accept'\n"
+      "set firewall ipv4 name IPSEC-IN rule 10 state 'established'\n"
+      "set firewall ipv4 name IPSEC-IN rule 10 state 'related'\n"
+      "set firewall ipv4 name IPSEC-IN rule 20 action 'accept'\n"
+      "set firewall ipv4 name IPSEC-IN rule 20 destination address '10.1.0.0/24'\n"
+      "set firewall ipv4 forward filter rule 30 inbound-interface name 'vti0'\n"
+      "set firewall ipv4 forward filter rule 30 action 'jump'\n"
+      "set firewall ipv4 forward filter rule 30 jump-target 'IPSEC-IN'\n"
+      "set firewall ipv4 forward filter rule 40 outbound-interface name 'eth1.10'\n"
+      "set firewall ipv4 forward filter rule 40 action 'jump'\n"
+      "set firewall ipv4 forward filter rule 40 jump-target 'IPSEC-IN'\n"
+      "set firewall ipv4 input filter rule 10 inbound-interface name 'eth0'\n"
+      "set firewall ipv4 input filter rule 10 action 'jump'\n"
+      "set firewall ipv4 input filter rule 10 jump-target 'IPSEC-IN'\n"
+      "set firewall ipv4 forward filter default-action 'accept'\n");
+  INFO(Errors(c));
+  std::string cmds = Commands(c);
+  CHECK_THAT(cmds, Catch::Contains("set security firewall name IPSEC-IN rule 10 match-state "
+                                   "'established'"));
+  CHECK_THAT(cmds, Catch::Contains("set security firewall name IPSEC-IN rule 10 match-state "
+                                   "'related'"));
+  CHECK_THAT(cmds, Catch::Contains("set interfaces vti vti0 firewall in 'IPSEC-IN'"));
+  CHECK_THAT(cmds, Catch::Contains("set interfaces ethernet eth1 vif 10 firewall out 'IPSEC-IN'"));
+  CHECK_THAT(cmds, Catch::Contains("set interfaces ethernet eth0 firewall local 'IPSEC-IN'"));
+  // And back: the bindings are jump rules again.
+  std::string vyos = Commands(c, Dialect::kVyos);
+  CHECK_THAT(vyos, Catch::Contains("set firewall ipv4 forward filter rule 10 action 'jump'"));
+  CHECK_THAT(vyos, Catch::Contains("inbound-interface name 'vti0'"));
+  CHECK_THAT(vyos, Catch::Contains("outbound-interface name 'eth1.10'"));
+  CHECK_THAT(vyos, Catch::Contains("set firewall ipv4 input filter rule 10 inbound-interface name "
+                                   "'eth0'"));
+  CHECK_THAT(vyos, Catch::Contains("set firewall ipv4 name IPSEC-IN rule 10 state 'established'"));
+}
+
+TEST_CASE("VyOS constructs that cannot be mapped are refused with the reason", "[vyos]") {
+  struct Bad {
+    std::string line;
+    std::string why;
+  };
+  for (const Bad& b : std::vector<Bad>{
+           {"set vpn l2tp remote-access authentication mode local",
+            "only 'vpn ipsec' is supported"},
+           {"set vpn ipsec ike-group G key-exchange ikev3", "expected ikev1|ikev2"},
+           {"set vpn ipsec ike-group G proposal 1 hash aesxcbc", "hash 'aesxcbc' is not supported"},
+           {"set vpn ipsec ike-group G mobike enable", "MOBIKE is not supported"},
+           {"set vpn ipsec ike-group G ikev2-reauth yes",
+            "IKEv2 reauthentication is not supported"},
+           {"set vpn ipsec site-to-site peer P connection-type none",
+            "connection-type none (on demand) is not supported"},
+           {"set vpn ipsec log subsystem ike", "only 'vpn ipsec log level' is supported"},
+           {"set firewall ipv4 name F rule 1 action reject",
+            "rule action 'reject' is not supported"},
+           {"set firewall ipv4 name F rule 1 jump-target X",
+            "'jump-target' inside a named ruleset"},
+           {"set firewall ipv4 name F default-action reject", "default-action 'reject' is not"},
+           {"set firewall ipv4 forward filter rule 5 source address 10.0.0.0/8",
+            "'source' is not supported in a filter rule"},
+           {"set firewall ipv4 forward filter rule 5 action accept",
+            "only rules with 'action jump', a 'jump-target'"},
+           {"set firewall ipv4 forward filter default-action drop",
+            "a filter default-action other than accept is not supported"},
+           {"set firewall ipv4 output filter rule 1 action accept",
+            "only 'firewall ipv4|ipv6 name', 'forward filter' and 'input filter'"},
+           {"set high-availability vrrp group LAN vrid 10",
+            "VyOS high-availability is not supported"},
+           {"set interfaces bonding bond0 member interface wlan0",
+            "'wlan0' is not a bondable port"},
+       }) {
+    auto c = Load(b.line + "\n");
+    INFO(b.line);
+    CHECK_THAT(Errors(c), Catch::Contains(b.why));
+  }
+}
+
+TEST_CASE("host settings are ignored with one warning per tree", "[vyos]") {
+  auto c = Load("set system host-name 'a'\nset system time-zone 'UTC'\nset service ssh port 22\n");
+  CHECK(c.ok());
+  REQUIRE(c.diags.all().size() == 2);
+  CHECK(c.diags.all()[0].ToString() ==
+        "v.conf: line 3: warning: service: ignored: 'service' is not managed by Portcullis (1 "
+        "line)");
+  CHECK(c.diags.all()[1].ToString() ==
+        "v.conf: line 1: warning: system: ignored: 'system' is not managed by Portcullis (2 "
+        "lines)");
+}
