@@ -1,0 +1,76 @@
+// The ESP packet path (RFC 4303 tunnel mode): bursts of mbufs in, bursts out. One engine per
+// worker, templated on its crypto backend so the per-packet path has no virtual calls; the
+// dataplane uses crypto::IpsecMbBackend, tests also crypto::OpenSslBackend.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+
+#include "dataplane/esp/drop_reason.h"
+#include "dataplane/esp/esp_event.h"
+#include "dataplane/esp/sa.h"
+
+namespace portcullis::esp {
+
+// Packets the engine refused, with the reason; the caller frees them and counts them per
+// interface (the engine already counted them per SA).
+struct DropList {
+  uint16_t n = 0;
+  rte_mbuf* pkts[kMaxBurst];
+  DropReason reasons[kMaxBurst];
+  void Add(rte_mbuf* m, DropReason r) {
+    pkts[n] = m;
+    reasons[n] = r;
+    ++n;
+  }
+  void Clear() { n = 0; }
+  void FreeAll() {
+    if (n) rte_pktmbuf_free_bulk(pkts, n);
+    n = 0;
+  }
+};
+
+// Largest packet the engine handles (jumbo frames): chained packets are linearised into a
+// scratch buffer of this size.
+constexpr uint32_t kMaxPacket = 9216 + 128;
+
+template <class Backend>
+class EspEngine {
+ public:
+  explicit EspEngine(Backend& crypto) : crypto_(crypto) {}
+
+  // Outbound. pkts[0..n) are inner IPv4/IPv6 packets (data starting at the IP header) for
+  // `sa`, n <= kMaxBurst. Returns how many were encrypted: those are compacted to the front of
+  // pkts and start at the outer IP header. The rest went to `drops`.
+  uint16_t Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropList& drops);
+
+  // Inbound. pkts[0..n) are ESP packets (raw or UDP-encapsulated, data starting at the outer IP
+  // header) whose SPI resolved to `sa`. Returns how many decrypted: compacted to the front, each
+  // now holding the inner packet. The rest went to `drops`.
+  uint16_t Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropList& drops);
+
+  EventQueue& events() { return events_; }
+
+ private:
+  struct OutState;
+  struct InState;
+  bool OutboundSeqSlowPath(Sa& sa);
+  // A packet went through: count it, and look at the limits only when one is reached.
+  void CountLifetime(Sa& sa, uint32_t inner_len) {
+    ++sa.packets;
+    sa.bytes += inner_len;
+    if (__builtin_expect(sa.packets >= sa.next_packets_event || sa.bytes >= sa.next_bytes_event, 0))
+      LifetimeSlowPath(sa);
+  }
+  void LifetimeSlowPath(Sa& sa);
+  void Drop(Sa& sa, DropList& drops, rte_mbuf* m, DropReason r);
+  DropReason EncryptChained(Sa& sa, rte_mbuf*& m, uint64_t seq);
+  DropReason DecryptChained(Sa& sa, rte_mbuf* m);
+
+  Backend& crypto_;
+  EventQueue events_;
+  alignas(64) uint8_t scratch_[kMaxPacket + 256];
+};
+
+}  // namespace portcullis::esp

@@ -1,0 +1,188 @@
+// Byte-level pieces of ESP tunnel-mode packets shared by the outbound and inbound paths:
+// reading the inner and outer IP headers, writing the outer headers and the trailer, AAD/nonce.
+#pragma once
+
+#include <emmintrin.h>
+#include <rte_byteorder.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "dataplane/esp/drop_reason.h"
+#include "dataplane/esp/sa.h"
+
+namespace portcullis::esp::wire {
+
+struct InnerInfo {
+  uint8_t next_header;  // 4 or 41
+  uint8_t tos;          // IPv4 TOS / IPv6 traffic class (DSCP + ECN)
+  bool df;
+};
+
+// The inner packet's version, TOS and DF. False if it is not an IPv4/IPv6 packet whose header
+// fits in `avail` bytes and whose stated length matches `len`.
+inline bool ReadInner(const uint8_t* p, uint32_t avail, uint32_t len, InnerInfo* out) {
+  if (avail < 1) return false;
+  const uint8_t v = p[0] >> 4;
+  if (v == 4) {
+    if (avail < 20 || (p[0] & 0x0f) < 5) return false;
+    uint16_t total = static_cast<uint16_t>(p[2] << 8 | p[3]);
+    if (total != len) return false;
+    out->next_header = kNextHeaderIpv4;
+    out->tos = p[1];
+    out->df = p[6] & 0x40;
+    return true;
+  }
+  if (v == 6) {
+    if (avail < 40) return false;
+    uint16_t payload = static_cast<uint16_t>(p[4] << 8 | p[5]);
+    if (uint32_t{payload} + 40 != len) return false;
+    out->next_header = kNextHeaderIpv6;
+    out->tos = static_cast<uint8_t>((p[0] << 4) | (p[1] >> 4));
+    out->df = true;  // IPv6 is never fragmented on the path: neither is its tunnel packet
+    return true;
+  }
+  return false;
+}
+
+// RFC 4303 §2.4 padding (1, 2, 3, ...), pad length, next header.
+inline void WriteTrailer(uint8_t* t, uint32_t pad, uint8_t next_header) {
+  for (uint32_t k = 0; k < pad; ++k) t[k] = static_cast<uint8_t>(k + 1);
+  t[pad] = static_cast<uint8_t>(pad);
+  t[pad + 1] = next_header;
+}
+
+inline uint8_t OuterTos(const Sa& sa, uint8_t inner_tos) {
+  // DSCP copied or set; ECN copied (RFC 6040 normal mode).
+  uint8_t dscp = (sa.flags & kSaCopyDscp) ? (inner_tos & 0xfc) : static_cast<uint8_t>(sa.dscp << 2);
+  return dscp | (inner_tos & 0x03);
+}
+
+// Outer IP [+ UDP] and the ESP header at h (the IV follows). total_len: the whole outer packet.
+// Returns the ESP header.
+inline uint8_t* WriteHeaders(Sa& sa, uint8_t* h, uint32_t total_len, const InnerInfo& in,
+                             uint64_t seq) {
+  const bool v6 = sa.flags & kSaOuterV6;
+  const bool udp = sa.flags & kSaUdpEncap;
+  // Fixed-size copies compile to a few vector moves; the variable length would be a call.
+  if (!v6) {
+    if (udp) {
+      std::memcpy(h, sa.outer_template, 20 + 8 + 8);
+    } else {
+      std::memcpy(h, sa.outer_template, 20 + 8);
+    }
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(h);
+    const uint8_t tos = OuterTos(sa, in.tos);
+    const uint16_t id = sa.ip_id++;
+    const bool df = sa.df == DfMode::kSet || (sa.df == DfMode::kCopy && in.df);
+    const uint16_t frag = df ? RTE_IPV4_HDR_DF_FLAG : 0;
+    ip->type_of_service = tos;
+    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(total_len));
+    ip->packet_id = rte_cpu_to_be_16(id);
+    ip->fragment_offset = rte_cpu_to_be_16(frag);
+    uint32_t sum = sa.ip_csum_base + tos + total_len + id + frag;
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    ip->hdr_checksum = rte_cpu_to_be_16(static_cast<uint16_t>(~sum));
+  } else {
+    if (udp) {
+      std::memcpy(h, sa.outer_template, 40 + 8 + 8);
+    } else {
+      std::memcpy(h, sa.outer_template, 40 + 8);
+    }
+    auto* ip = reinterpret_cast<rte_ipv6_hdr*>(h);
+    ip->vtc_flow = rte_cpu_to_be_32((6u << 28) | (uint32_t{OuterTos(sa, in.tos)} << 20));
+    ip->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(total_len - 40));
+  }
+  uint8_t* p = h + sa.outer_ip_len;
+  if (udp) {
+    auto* u = reinterpret_cast<rte_udp_hdr*>(p);
+    u->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(total_len - sa.outer_ip_len));
+    p += 8;
+  }
+  uint32_t seq_lo = rte_cpu_to_be_32(static_cast<uint32_t>(seq));
+  std::memcpy(p + 4, &seq_lo, 4);
+  return p;
+}
+
+// RFC 4106 nonce: salt || explicit IV, written with a single 16-byte store. The cipher reads
+// it with one wide load right after; built from two narrower stores, that load cannot be
+// forwarded from the store buffer and stalls (measured: +16 ns per packet).
+inline void Nonce(const Sa& sa, const uint8_t* iv8, uint8_t* nonce16) {
+  uint32_t salt;
+  uint64_t iv;
+  std::memcpy(&salt, sa.salt, 4);
+  std::memcpy(&iv, iv8, 8);
+  __m128i v = _mm_set_epi64x(static_cast<int64_t>(iv >> 32),
+                             static_cast<int64_t>(uint64_t{salt} | (iv << 32)));
+  _mm_store_si128(reinterpret_cast<__m128i*>(nonce16), v);
+}
+
+// RFC 4106 §5 AAD: SPI || [seq high 32 with ESN] || seq low 32. Without ESN it is the ESP
+// header itself; with ESN it is assembled in `buf` (16 bytes, one store, as for the nonce).
+// Returns the length.
+inline uint32_t Aad(const Sa& sa, const uint8_t* esp, uint64_t seq, uint8_t* buf,
+                    const uint8_t** aad) {
+  if (!sa.esn()) {
+    *aad = esp;
+    return 8;
+  }
+  uint32_t spi, lo;
+  std::memcpy(&spi, esp, 4);
+  std::memcpy(&lo, esp + 4, 4);
+  uint32_t hi = rte_cpu_to_be_32(static_cast<uint32_t>(seq >> 32));
+  __m128i v = _mm_set_epi32(0, static_cast<int>(lo), static_cast<int>(hi), static_cast<int>(spi));
+  _mm_store_si128(reinterpret_cast<__m128i*>(buf), v);
+  *aad = buf;
+  return 12;
+}
+
+struct OuterInfo {
+  uint32_t esp_off;  // ESP header offset from the outer IP header
+  uint32_t len;      // the outer packet's length by its IP header (link padding excluded)
+  uint8_t tos;
+};
+
+// Parses the outer IPv4/IPv6 [+ UDP] header of an inbound ESP packet of `len` bytes.
+inline DropReason ReadOuter(const uint8_t* p, uint32_t len, OuterInfo* out) {
+  if (len < 20) return DropReason::kTruncated;
+  const uint8_t v = p[0] >> 4;
+  uint32_t hl;
+  uint8_t proto;
+  if (v == 4) {
+    hl = (p[0] & 0x0fu) * 4;
+    uint32_t total = static_cast<uint32_t>(p[2] << 8 | p[3]);
+    if (hl < 20 || total < hl) return DropReason::kBadOuterHeader;
+    if (total > len) return DropReason::kBadLength;
+    // Fragments are reassembled before they reach ESP.
+    if ((p[6] & 0x3f) | p[7]) return DropReason::kBadOuterHeader;
+    out->len = total;
+    out->tos = p[1];
+    proto = p[9];
+  } else if (v == 6) {
+    if (len < 40) return DropReason::kTruncated;
+    hl = 40;
+    uint32_t total = 40 + static_cast<uint32_t>(p[4] << 8 | p[5]);
+    if (total > len) return DropReason::kBadLength;
+    out->len = total;
+    out->tos = static_cast<uint8_t>((p[0] << 4) | (p[1] >> 4));
+    proto = p[6];  // extension headers are handled before ESP (or refused here)
+  } else {
+    return DropReason::kBadOuterHeader;
+  }
+  if (proto == kProtoUdp) {
+    if (out->len < hl + 8) return DropReason::kTruncated;
+    uint32_t ulen = static_cast<uint32_t>(p[hl + 4] << 8 | p[hl + 5]);
+    if (ulen != out->len - hl) return DropReason::kBadOuterHeader;
+    out->esp_off = hl + 8;
+  } else if (proto == kProtoEsp) {
+    out->esp_off = hl;
+  } else {
+    return DropReason::kBadOuterHeader;
+  }
+  return DropReason::kCount;  // no error
+}
+
+}  // namespace portcullis::esp::wire

@@ -1,0 +1,109 @@
+// An ESP SA as the packet path sees it. The first cache line holds everything a packet reads or
+// writes; the outer header template sits in the second. Each SA is owned by one worker, which
+// alone writes its counters, sequence number and window (DESIGN.md, SA ownership), so nothing
+// here is atomic; other threads only read counters, which x86 never tears.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "dataplane/esp/drop_reason.h"
+#include "dataplane/esp/esp_types.h"
+#include "dataplane/esp/replay_window.h"
+#include "dataplane/esp/sa_config.h"
+
+namespace portcullis::esp {
+
+// Room for the largest backend's per-SA key material (IPsec-MB GCM: 1 KiB of GHASH tables).
+constexpr size_t kCryptoStateBytes = 1280;
+constexpr size_t kMaxOuterHeader = 40 + 8 + 8 + 16;  // IPv6 + UDP + ESP + CBC IV
+
+enum SaFlags : uint8_t {
+  kSaEsn = 1 << 0,
+  kSaUdpEncap = 1 << 1,
+  kSaOuterV6 = 1 << 2,
+  kSaBlocked = 1 << 3,  // hard lifetime or sequence space reached: every packet is dropped
+  kSaCopyDscp = 1 << 4,
+};
+
+struct alignas(64) Sa {
+  // ---- cache line 0: per packet
+  uint64_t seq;                 // outbound: last sequence number sent; inbound: unused
+  uint64_t packets;             // successfully processed
+  uint64_t bytes;               // inner bytes of those packets
+  uint64_t next_packets_event;  // `packets` value at which a lifetime event is due
+  uint64_t next_bytes_event;
+  uint64_t next_seq_event;  // outbound: `seq` value at which exhaustion is reported
+  uint32_t spi;             // host order
+  uint32_t spi_be;          // network order, as written into packets
+  Cipher cipher;
+  Auth auth;
+  uint8_t iv_len;
+  uint8_t icv_len;
+  uint8_t pad_mask;  // PadAlign - 1
+  uint8_t hdr_len;   // outbound: outer IP [+ UDP] + ESP header + IV
+  uint8_t flags;     // SaFlags
+  uint8_t backend;   // which crypto backend owns `crypto`
+
+  // ---- cache line 1: outbound encapsulation
+  alignas(64) uint8_t outer_template[64];  // outer IP [+ UDP] + SPI + zero sequence number
+  uint16_t outer_ip_len;                   // 20 or 40
+  uint16_t ip_id;                          // outer IPv4 identification, per SA
+  uint32_t ip_csum_base;  // one's-complement sum of the template's fixed IPv4 header words
+  uint8_t ttl;
+  uint8_t dscp;  // when not copied
+  DfMode df;
+  uint8_t salt[4];  // AES-GCM nonce salt
+
+  // ---- cold: identity, limits and counters
+  Direction direction;
+  Mode mode;
+  int family;
+  uint16_t udp_sport, udp_dport;
+  uint8_t local[16], remote[16];
+  uint64_t soft_bytes, hard_bytes, soft_packets, hard_packets;
+  bool soft_bytes_fired, soft_packets_fired, seq_soft_fired;
+  DropReason blocked_reason;  // why kSaBlocked was set
+  bool hard_event_pending;    // the event for blocking could not be queued yet
+  uint8_t hard_event_type;    // EspEvent::Type of that event
+  uint64_t seq_soft, seq_hard;
+  uint64_t drops[kDropReasonCount];
+
+  ReplayWindow replay;  // inbound
+
+  void (*destroy_keys)(void* crypto);
+  alignas(64) uint8_t crypto[kCryptoStateBytes];
+
+  bool esn() const { return flags & kSaEsn; }
+  bool blocked() const { return flags & kSaBlocked; }
+  uint64_t drop_count(DropReason r) const { return drops[static_cast<int>(r)]; }
+  uint64_t total_drops() const;
+};
+
+static_assert(offsetof(Sa, outer_template) == 64, "hot fields must fit the first cache line");
+
+struct SaDeleter {
+  void operator()(Sa* sa) const;
+};
+using SaPtr = std::unique_ptr<Sa, SaDeleter>;
+
+// Everything but the key material: validated config, limits, outer header template. Memory is
+// 64-byte aligned and locked (best effort) so keys never reach swap; it is wiped when freed.
+absl::StatusOr<SaPtr> AllocateSa(const SaConfig& config);
+
+// With the key material of a crypto backend (see drivers/crypto): Backend::InitKeys fills
+// sa->crypto in its own layout, Backend::DestroyKeys wipes it.
+template <class Backend>
+absl::StatusOr<SaPtr> CreateSa(const SaConfig& config) {
+  auto sa = AllocateSa(config);
+  if (!sa.ok()) return sa.status();
+  static_assert(sizeof(typename Backend::Keys) <= kCryptoStateBytes);
+  if (absl::Status s = Backend::InitKeys((*sa)->crypto, config); !s.ok()) return s;
+  (*sa)->backend = Backend::kId;
+  (*sa)->destroy_keys = &Backend::DestroyKeys;
+  return std::move(*sa);
+}
+
+}  // namespace portcullis::esp

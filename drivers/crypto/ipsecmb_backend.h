@@ -1,0 +1,87 @@
+// ESP crypto through Intel IPsec-MB: AES-GCM with the direct per-packet functions (keys expanded
+// once per SA, RFC 4106), AES-CBC/NULL + HMAC-SHA1/SHA2 through the job API in bursts.
+// One backend object per worker thread: the job manager is not thread-safe.
+#pragma once
+
+#include <intel-ipsec-mb.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "dataplane/esp/esp_types.h"
+#include "dataplane/esp/sa_config.h"
+#include "drivers/crypto/hmac_job.h"
+#include "drivers/crypto/tag_compare.h"
+
+namespace portcullis::crypto {
+
+class IpsecMbBackend {
+ public:
+  static constexpr uint8_t kId = 1;
+
+  // Per-SA key material, laid out as IPsec-MB wants it; lives inside esp::Sa::crypto.
+  struct alignas(64) Keys {
+    union {
+      gcm_key_data gcm;
+      struct {
+        alignas(16) uint32_t enc[60];
+        alignas(16) uint32_t dec[60];
+        alignas(16) uint32_t iv_key[60];  // AES-128: CBC IVs are E(iv_key, seq || spi)
+        alignas(16) uint8_t ipad[64];     // HMAC state after the key ^ ipad block
+        alignas(16) uint8_t opad[64];
+      } cbc;
+    };
+    IMB_HASH_ALG hash_alg;
+    uint8_t tag_len;
+    uint8_t key_len;
+  };
+
+  static absl::Status InitKeys(void* storage, const esp::SaConfig& config);
+  static void DestroyKeys(void* storage);
+
+  IpsecMbBackend();
+  ~IpsecMbBackend();
+  IpsecMbBackend(const IpsecMbBackend&) = delete;
+  IpsecMbBackend& operator=(const IpsecMbBackend&) = delete;
+
+  // In place. iv = salt || explicit IV (12 bytes). tag: 16 bytes.
+  void GcmEncrypt(const Keys& k, bool aes256, uint8_t* data, uint64_t len, const uint8_t* iv,
+                  const uint8_t* aad, uint64_t aad_len, uint8_t* tag) {
+    if (aes256) {
+      IMB_AES256_GCM_ENC(mgr_, &k.gcm, &ctx_, data, data, len, iv, aad, aad_len, tag, 16);
+    } else {
+      IMB_AES128_GCM_ENC(mgr_, &k.gcm, &ctx_, data, data, len, iv, aad, aad_len, tag, 16);
+    }
+  }
+  // In place; true when the computed tag equals `expected_tag` (compared in constant time).
+  bool GcmDecrypt(const Keys& k, bool aes256, uint8_t* data, uint64_t len, const uint8_t* iv,
+                  const uint8_t* aad, uint64_t aad_len, const uint8_t* expected_tag) {
+    alignas(16) uint8_t tag[16];
+    if (aes256) {
+      IMB_AES256_GCM_DEC(mgr_, &k.gcm, &ctx_, data, data, len, iv, aad, aad_len, tag, 16);
+    } else {
+      IMB_AES128_GCM_DEC(mgr_, &k.gcm, &ctx_, data, data, len, iv, aad, aad_len, tag, 16);
+    }
+    return TagsEqual(tag, expected_tag, 16);
+  }
+
+  // Encrypt: cipher then HMAC. Decrypt: HMAC then decipher (the caller compares tags).
+  void HmacBurst(const Keys& k, esp::Cipher cipher, bool encrypt, HmacJob* jobs, uint16_t n);
+
+  // An unpredictable CBC IV (RFC 3602 §3) from the SA's IV key and the sequence number.
+  void CbcIv(const Keys& k, uint32_t spi, uint64_t seq, uint8_t* iv) {
+    alignas(16) uint8_t in[16];
+    std::memcpy(in, &seq, 8);
+    std::memcpy(in + 8, &spi, 4);
+    std::memset(in + 12, 0, 4);
+    alignas(16) static constexpr uint8_t kZero[16] = {};
+    IMB_AES128_CFB_ONE(mgr_, iv, kZero, in, k.cbc.iv_key, 16);
+  }
+
+ private:
+  IMB_MGR* mgr_;
+  gcm_context_data ctx_;
+};
+
+}  // namespace portcullis::crypto

@@ -1,0 +1,362 @@
+// Round trips through the ESP engine for every algorithm, ESN on/off, raw and UDP-encapsulated,
+// IPv4/IPv6 inner and outer, both backends and across them; the outer header fields; lifetime
+// and sequence-number events; chained mbufs and missing head/tail room.
+#include <rte_udp.h>
+
+#include "test/unit/dataplane/esp/esp_test_util.h"
+
+using namespace portcullis;
+using namespace portcullis::esp;
+using namespace portcullis::esp::testutil;
+
+namespace {
+
+std::vector<uint8_t> Inner(bool v6, uint32_t payload, uint32_t seed, uint8_t tos = 0,
+                           bool df = false) {
+  return v6 ? test::Ipv6Udp(payload, tos, seed) : test::Ipv4Udp(payload, tos, df, seed);
+}
+
+// Encrypts `count` packets of assorted sizes with `enc`, decrypts them with `dec`.
+template <class EE, class DE>
+void RoundTrip(EE& enc, Sa& out, DE& dec, Sa& in, bool inner_v6, int count = 40) {
+  const uint32_t sizes[] = {0, 1, 2, 3, 13, 14, 15, 16, 17, 63, 64, 100, 512, 1000, 1400};
+  std::vector<std::vector<uint8_t>> originals;
+  rte_mbuf* pkts[kMaxBurst];
+  int n = 0;
+  for (int i = 0; i < count; ++i) {
+    originals.push_back(Inner(inner_v6, sizes[i % 15], i + 1));
+    pkts[n++] = test::MakePacket(originals.back());
+  }
+  DropList drops;
+  uint16_t got = enc.Encrypt(out, pkts, static_cast<uint16_t>(n), drops);
+  REQUIRE(drops.n == 0);
+  REQUIRE(got == n);
+  for (int i = 0; i < n; ++i) {
+    // ESP never carries plaintext: the inner payload must not appear in the packet.
+    auto wire = test::PacketBytes(pkts[i]);
+    if (originals[i].size() > 40 && out.cipher != Cipher::kNull) {
+      auto tail = std::vector<uint8_t>(originals[i].end() - 16, originals[i].end());
+      CHECK(std::search(wire.begin(), wire.end(), tail.begin(), tail.end()) == wire.end());
+    }
+  }
+  got = dec.Decrypt(in, pkts, static_cast<uint16_t>(n), drops);
+  INFO("drops " << drops.n << (drops.n ? DropReasonName(drops.reasons[0]) : ""));
+  REQUIRE(drops.n == 0);
+  REQUIRE(got == n);
+  for (int i = 0; i < n; ++i) {
+    CHECK(test::PacketBytes(pkts[i]) == originals[i]);
+    rte_pktmbuf_free(pkts[i]);
+  }
+  CHECK(out.packets == static_cast<uint64_t>(n));
+  CHECK(in.packets == static_cast<uint64_t>(n));
+  CHECK(out.bytes == in.bytes);
+}
+
+}  // namespace
+
+TEST_CASE("round trip: every algorithm, ESN, UDP, families, both backends", "[esp]") {
+  test::EnsureEal();
+  for (const Algo& algo : AllAlgos()) {
+    for (bool esn : {false, true}) {
+      for (bool udp : {false, true}) {
+        for (int family : {AF_INET, AF_INET6}) {
+          for (bool inner_v6 : {false, true}) {
+            INFO(algo.name << " esn " << esn << " udp " << udp << " outer v"
+                           << (family == AF_INET ? 4 : 6) << " inner v" << (inner_v6 ? 6 : 4));
+            SaConfig oc = Config(Direction::kOutbound, algo, esn, udp, family);
+            SaConfig ic = Config(Direction::kInbound, algo, esn, udp, family);
+            {
+              SaPtr out = MakeSa<crypto::IpsecMbBackend>(oc);
+              SaPtr in = MakeSa<crypto::IpsecMbBackend>(ic);
+              RoundTrip(Mb(), *out, Mb(), *in, inner_v6);
+            }
+            {
+              SaPtr out = MakeSa<crypto::OpenSslBackend>(oc);
+              SaPtr in = MakeSa<crypto::OpenSslBackend>(ic);
+              RoundTrip(Os(), *out, Os(), *in, inner_v6);
+            }
+            {  // across implementations, both ways
+              SaPtr out = MakeSa<crypto::IpsecMbBackend>(oc);
+              SaPtr in = MakeSa<crypto::OpenSslBackend>(ic);
+              RoundTrip(Mb(), *out, Os(), *in, inner_v6);
+              SaPtr out2 = MakeSa<crypto::OpenSslBackend>(oc);
+              SaPtr in2 = MakeSa<crypto::IpsecMbBackend>(ic);
+              RoundTrip(Os(), *out2, Mb(), *in2, inner_v6);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("GCM output is identical from both backends", "[esp]") {
+  for (bool esn : {false, true}) {
+    SaConfig oc = Config(Direction::kOutbound, AllAlgos()[0], esn);
+    SaPtr a = MakeSa<crypto::IpsecMbBackend>(oc);
+    SaPtr b = MakeSa<crypto::OpenSslBackend>(oc);
+    for (uint32_t len : {0u, 10u, 700u}) {
+      rte_mbuf* ma = test::MakePacket(test::Ipv4Udp(len));
+      rte_mbuf* mb = test::MakePacket(test::Ipv4Udp(len));
+      REQUIRE(One(Mb(), *a, ma, true) == DropReason::kCount);
+      REQUIRE(One(Os(), *b, mb, true) == DropReason::kCount);
+      CHECK(test::PacketBytes(ma) == test::PacketBytes(mb));
+      rte_pktmbuf_free(ma);
+      rte_pktmbuf_free(mb);
+    }
+  }
+}
+
+TEST_CASE("outer header fields", "[esp]") {
+  SaConfig oc = Config(Direction::kOutbound, AllAlgos()[0], false, true);
+  oc.initial_seq = 41;
+  SaPtr sa = MakeSa<crypto::IpsecMbBackend>(oc);
+  auto inner = test::Ipv4Udp(100, /*tos=*/0xb9, /*df=*/true);  // DSCP 46 (EF), ECN ECT(1)
+  rte_mbuf* m = test::MakePacket(inner);
+  REQUIRE(One(Mb(), *sa, m, true) == DropReason::kCount);
+  auto w = test::PacketBytes(m);
+  auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(w.data());
+  CHECK(ip->version_ihl == 0x45);
+  CHECK(ip->type_of_service == 0xb9);  // DSCP copied, ECN copied (RFC 6040 normal mode)
+  CHECK(rte_be_to_cpu_16(ip->total_length) == w.size());
+  CHECK((rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_DF_FLAG) != 0);
+  CHECK(ip->time_to_live == 64);
+  CHECK(ip->next_proto_id == 17);
+  rte_ipv4_hdr copy = *ip;
+  copy.hdr_checksum = 0;
+  CHECK(rte_ipv4_cksum(&copy) == ip->hdr_checksum);
+  auto* udp = reinterpret_cast<const rte_udp_hdr*>(w.data() + 20);
+  CHECK(rte_be_to_cpu_16(udp->src_port) == 4500);
+  CHECK(rte_be_to_cpu_16(udp->dst_port) == 4500);
+  CHECK(rte_be_to_cpu_16(udp->dgram_len) == w.size() - 20);
+  CHECK(udp->dgram_cksum == 0);  // RFC 3948 §2.1 for IPv4
+  const uint8_t* esp = w.data() + 28;
+  CHECK(test::ToHex({esp, esp + 4}) == "00001234");
+  CHECK(test::ToHex({esp + 4, esp + 8}) == "0000002a");           // 42
+  CHECK(test::ToHex({esp + 8, esp + 16}) == "000000000000002a");  // IV = sequence number
+  // Ciphertext: inner + padding to 4 bytes + 2; then 16 bytes of ICV.
+  CHECK(w.size() == 20 + 8 + 8 + 8 + ((inner.size() + 2 + 3) & ~size_t{3}) + 16);
+  rte_pktmbuf_free(m);
+}
+
+TEST_CASE("DF copy/set/clear and DSCP set", "[esp]") {
+  for (DfMode df : {DfMode::kCopy, DfMode::kSet, DfMode::kClear}) {
+    for (bool inner_df : {false, true}) {
+      SaConfig oc = Config(Direction::kOutbound, AllAlgos()[0]);
+      oc.df = df;
+      oc.copy_dscp = false;
+      oc.dscp = 10;
+      SaPtr sa = MakeSa<crypto::IpsecMbBackend>(oc);
+      rte_mbuf* m = test::MakePacket(test::Ipv4Udp(10, 0xb8 | 0x02, inner_df));
+      REQUIRE(One(Mb(), *sa, m, true) == DropReason::kCount);
+      auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
+      bool out_df = rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_DF_FLAG;
+      bool want = df == DfMode::kSet || (df == DfMode::kCopy && inner_df);
+      CHECK(out_df == want);
+      CHECK(ip->type_of_service == ((10 << 2) | 0x02));
+      rte_pktmbuf_free(m);
+    }
+  }
+}
+
+TEST_CASE("IPv6 outer with UDP carries a valid UDP checksum", "[esp]") {
+  SaConfig oc = Config(Direction::kOutbound, AllAlgos()[0], false, true, AF_INET6);
+  SaPtr sa = MakeSa<crypto::IpsecMbBackend>(oc);
+  rte_mbuf* m = test::MakePacket(test::Ipv4Udp(300));
+  REQUIRE(One(Mb(), *sa, m, true) == DropReason::kCount);
+  auto* ip = rte_pktmbuf_mtod(m, rte_ipv6_hdr*);
+  auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
+  CHECK(udp->dgram_cksum != 0);
+  CHECK(rte_ipv6_udptcp_cksum_verify(ip, udp) == 0);
+  CHECK(rte_be_to_cpu_16(ip->payload_len) == m->pkt_len - 40);
+  rte_pktmbuf_free(m);
+}
+
+TEST_CASE("chained packets and missing head/tail room, both directions", "[esp]") {
+  for (const Algo& algo : AllAlgos()) {
+    for (bool esn : {false, true}) {
+      INFO(algo.name << " esn " << esn);
+      SaConfig oc = Config(Direction::kOutbound, algo, esn);
+      SaConfig ic = Config(Direction::kInbound, algo, esn);
+      SaPtr out = MakeSa<crypto::IpsecMbBackend>(oc);
+      SaPtr in = MakeSa<crypto::IpsecMbBackend>(ic);
+      for (uint32_t len : {20u, 200u, 1400u, 8000u}) {
+        auto inner = test::Ipv4Udp(len, 0, false, len);
+        // Encrypt a chain of 100-byte segments; decrypt the result chained as it is.
+        rte_mbuf* m = test::MakePacket(inner, 100);
+        REQUIRE(m->nb_segs == (inner.size() + 99) / 100);
+        REQUIRE(One(Mb(), *out, m, true) == DropReason::kCount);
+        REQUIRE(One(Mb(), *in, m, false) == DropReason::kCount);
+        CHECK(test::PacketBytes(m) == inner);
+        CHECK(m->pkt_len == inner.size());
+        rte_pktmbuf_free(m);
+      }
+      // No headroom: the data starts at the very beginning of the buffer.
+      auto inner = test::Ipv4Udp(64);
+      rte_mbuf* m = rte_pktmbuf_alloc(test::TestPool());
+      m->data_off = 0;
+      std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(inner.size())), inner.data(),
+                  inner.size());
+      REQUIRE(One(Mb(), *out, m, true) == DropReason::kCount);
+      CHECK(m->nb_segs == 2);  // a head segment was added for the headers
+      REQUIRE(One(Mb(), *in, m, false) == DropReason::kCount);
+      CHECK(test::PacketBytes(m) == inner);
+      rte_pktmbuf_free(m);
+      // No tailroom: the packet fills its buffer to the end.
+      m = rte_pktmbuf_alloc(test::TestPool());
+      uint16_t room = rte_pktmbuf_tailroom(m);
+      auto big = test::Ipv4Udp(room - 28);
+      std::memcpy(rte_pktmbuf_append(m, room), big.data(), room);
+      REQUIRE(One(Mb(), *out, m, true) == DropReason::kCount);
+      REQUIRE(One(Mb(), *in, m, false) == DropReason::kCount);
+      CHECK(test::PacketBytes(m) == big);
+      rte_pktmbuf_free(m);
+    }
+  }
+}
+
+TEST_CASE("byte and packet lifetimes raise soft then hard events, then block", "[esp][events]") {
+  SaConfig oc = Config(Direction::kOutbound, AllAlgos()[0]);
+  oc.soft_packets = 3;
+  oc.hard_packets = 5;
+  SaPtr sa = MakeSa<crypto::IpsecMbBackend>(oc);
+  Mb().events().Clear();
+  std::vector<DropReason> results;
+  for (int i = 0; i < 7; ++i) {
+    rte_mbuf* m = test::MakePacket(test::Ipv4Udp(10));
+    results.push_back(One(Mb(), *sa, m, true));
+    rte_pktmbuf_free(m);
+  }
+  CHECK(results == std::vector<DropReason>{DropReason::kCount, DropReason::kCount,
+                                           DropReason::kCount, DropReason::kCount,
+                                           DropReason::kCount, DropReason::kSaExpired,
+                                           DropReason::kSaExpired});
+  EventQueue& ev = Mb().events();
+  REQUIRE(ev.size() == 2);
+  CHECK(ev[0].type == EspEvent::Type::kSoftPackets);
+  CHECK(ev[0].value == 3);
+  CHECK(ev[0].spi == 0x1234);
+  CHECK(ev[0].direction == Direction::kOutbound);
+  CHECK(ev[1].type == EspEvent::Type::kHardPackets);
+  CHECK(ev[1].value == 5);
+  CHECK(sa->drop_count(DropReason::kSaExpired) == 2);
+  ev.Clear();
+
+  SaConfig ic = Config(Direction::kInbound, AllAlgos()[2]);
+  ic.soft_bytes = 100;
+  ic.hard_bytes = 1000;
+  SaConfig oc2 = Config(Direction::kOutbound, AllAlgos()[2]);
+  SaPtr out = MakeSa<crypto::IpsecMbBackend>(oc2);
+  SaPtr in = MakeSa<crypto::IpsecMbBackend>(ic);
+  int delivered = 0;
+  for (int i = 0; i < 10; ++i) {
+    rte_mbuf* m = test::MakePacket(test::Ipv4Udp(272));  // 300 bytes each
+    REQUIRE(One(Mb(), *out, m, true) == DropReason::kCount);
+    delivered += One(Mb(), *in, m, false) == DropReason::kCount;
+    rte_pktmbuf_free(m);
+  }
+  CHECK(delivered == 4);  // the 4th reaches 1200 >= 1000: hard, later ones refused
+  REQUIRE(ev.size() == 2);
+  CHECK(ev[0].type == EspEvent::Type::kSoftBytes);
+  CHECK(ev[0].value == 300);  // the first packet already crosses 100
+  CHECK(ev[1].type == EspEvent::Type::kHardBytes);
+  CHECK(ev[1].direction == Direction::kInbound);
+  ev.Clear();
+}
+
+TEST_CASE("sequence numbers never repeat: soft event, last number, hard stop", "[esp][events]") {
+  for (bool esn : {false, true}) {
+    SaConfig oc = Config(Direction::kOutbound, AllAlgos()[0], esn);
+    oc.initial_seq = esn ? kSeqHard64 - 3 : kSeqHard32 - 3;
+    SaPtr sa = MakeSa<crypto::IpsecMbBackend>(oc);
+    Mb().events().Clear();
+    std::vector<uint64_t> sent;
+    int dropped = 0;
+    for (int i = 0; i < 6; ++i) {
+      rte_mbuf* m = test::MakePacket(test::Ipv4Udp(10));
+      if (One(Mb(), *sa, m, true) == DropReason::kCount) {
+        sent.push_back(sa->seq);
+      } else {
+        ++dropped;
+      }
+      rte_pktmbuf_free(m);
+    }
+    uint64_t hard = esn ? kSeqHard64 : kSeqHard32;
+    CHECK(sent == std::vector<uint64_t>{hard - 2, hard - 1, hard});
+    CHECK(dropped == 3);
+    CHECK(sa->drop_count(DropReason::kSeqExhausted) == 3);
+    EventQueue& ev = Mb().events();
+    REQUIRE(ev.size() == 2);
+    CHECK(ev[0].type == EspEvent::Type::kSeqSoft);
+    CHECK(ev[1].type == EspEvent::Type::kSeqHard);
+    CHECK(ev[1].value == hard);
+    ev.Clear();
+  }
+}
+
+TEST_CASE("ESN: sequence numbers carry over the 2^32 boundary on the wire", "[esp][esn]") {
+  SaConfig oc = Config(Direction::kOutbound, AllAlgos()[3], true);
+  SaConfig ic = Config(Direction::kInbound, AllAlgos()[3], true);
+  oc.initial_seq = (uint64_t{1} << 32) - 3;
+  ic.initial_seq = (uint64_t{1} << 32) - 3;
+  SaPtr out = MakeSa<crypto::IpsecMbBackend>(oc);
+  SaPtr in = MakeSa<crypto::IpsecMbBackend>(ic);
+  for (int i = 0; i < 6; ++i) {
+    auto inner = test::Ipv4Udp(50, 0, false, i);
+    rte_mbuf* m = test::MakePacket(inner);
+    REQUIRE(One(Mb(), *out, m, true) == DropReason::kCount);
+    auto w = test::PacketBytes(m);
+    uint32_t lo = static_cast<uint32_t>(w[24] << 24 | w[25] << 16 | w[26] << 8 | w[27]);
+    CHECK(lo == static_cast<uint32_t>(out->seq));  // only the low 32 bits are sent
+    REQUIRE(One(Mb(), *in, m, false) == DropReason::kCount);
+    CHECK(test::PacketBytes(m) == inner);
+    rte_pktmbuf_free(m);
+  }
+  CHECK(in->replay.top() == (uint64_t{1} << 32) + 3);
+}
+
+TEST_CASE("sealed SA configuration errors are explained", "[esp]") {
+  auto bad = [](auto mutate, const char* why) {
+    SaConfig c = Config(Direction::kOutbound, AllAlgos()[2]);
+    mutate(c);
+    auto sa = AllocateSa(c);
+    REQUIRE_FALSE(sa.ok());
+    CHECK_THAT(std::string(sa.status().message()), Catch::Contains(why));
+  };
+  bad([](SaConfig& c) { c.spi = 7; }, "reserved");
+  bad([](SaConfig& c) { c.enc_key_len = 24; }, "needs a 16-byte key");
+  bad(
+      [](SaConfig& c) {
+        c.auth = Auth::kNone;
+        c.auth_key_len = 0;
+      },
+      "needs an integrity");
+  bad([](SaConfig& c) { c.replay_window = 5000; }, "replay window");
+  bad([](SaConfig& c) { c.family = 99; }, "outer family");
+  bad([](SaConfig& c) { c.mode = Mode::kTransport; }, "transport mode");
+  bad(
+      [](SaConfig& c) {
+        c.soft_bytes = 10;
+        c.hard_bytes = 5;
+      },
+      "soft byte lifetime");
+  bad([](SaConfig& c) { c.ttl = 0; }, "TTL");
+  bad(
+      [](SaConfig& c) {
+        c.direction = Direction::kInbound;
+        c.esn = true;
+        c.replay_window = 0;
+      },
+      "ESN needs an anti-replay window");
+  SaConfig gcm = Config(Direction::kOutbound, AllAlgos()[0]);
+  gcm.auth = Auth::kHmacSha1_96;
+  gcm.auth_key_len = 20;
+  CHECK_FALSE(AllocateSa(gcm).ok());
+}
+
+TEST_CASE("SaConfig::Wipe clears the keys", "[esp]") {
+  SaConfig c = Config(Direction::kOutbound, AllAlgos()[0]);
+  c.Wipe();
+  for (uint8_t b : c.enc_key) CHECK(b == 0);
+  for (uint8_t b : c.salt) CHECK(b == 0);
+}
