@@ -1,0 +1,123 @@
+// The dataplane's end of the channel, driven by its main lcore. It creates the segment, hands
+// complete and validated command batches to the dataplane and acknowledges them, posts events,
+// punts IKE datagrams to vpnd and takes the ones vpnd injects. Nothing here blocks, and the
+// polling paths do not allocate: staging for every slot's largest batch is allocated at
+// Create. A client that dies at any moment costs the server nothing but a slot reclaim.
+//
+// Not thread-safe: one thread (the main lcore) owns the server.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "dataplane/api/batch_assembler.h"
+#include "dataplane/api/channel_layout.h"
+#include "dataplane/api/channel_view.h"
+#include "dataplane/api/shm_segment.h"
+
+namespace portcullis::channel {
+
+struct CommandBatch {
+  uint32_t slot = 0;
+  uint64_t seq = 0;
+  absl::Span<const Message> messages;  // wiped once the handler returns
+};
+
+// The dataplane applies a batch entirely or not at all and says which.
+struct ApplyResult {
+  absl::Status status;
+  uint32_t failed_index = 0;  // the message it blames, for the ack
+};
+
+using CommandHandler = absl::FunctionRef<ApplyResult(const CommandBatch&)>;
+
+struct InjectedPacket {
+  uint32_t slot = 0;
+  absl::Span<const uint8_t> datagram;  // valid until the handler returns
+  PacketMeta meta{};
+};
+
+using InjectHandler = absl::FunctionRef<void(const InjectedPacket&)>;
+
+struct ServerOptions {
+  // How often polling looks for dead or detached clients (a kill(2) per attached slot).
+  absl::Duration reclaim_interval = absl::Milliseconds(50);
+};
+
+class ChannelServer {
+ public:
+  // Creates /portcullis-CHANNEL (O_EXCL, 0600). A segment left by a dead server is replaced;
+  // one whose server is alive is AlreadyExists.
+  static absl::StatusOr<std::unique_ptr<ChannelServer>> Create(absl::string_view channel,
+                                                               ServerOptions options = {});
+  // Marks the segment closed, wipes the command ring and unlinks the name.
+  ~ChannelServer();
+  ChannelServer(const ChannelServer&) = delete;
+  ChannelServer& operator=(const ChannelServer&) = delete;
+
+  // Consumes up to max_messages command messages. Every finished batch is either rejected
+  // (contract violation, counted per reason) or handed to `handler`; either way its sender gets
+  // an ack. Returns the number of messages consumed.
+  size_t PollCommands(size_t max_messages, CommandHandler handler);
+
+  // To one slot's event ring. False (and counted) if nobody is attached there or the ring is
+  // full. Unsolicited events go to the primary only.
+  bool PostEvent(uint32_t slot, const Event& event);
+  bool PostToPrimary(const Event& event) { return PostEvent(kPrimarySlot, event); }
+
+  // Copies an IKE datagram to the primary client. Never waits: without a primary, a free
+  // buffer or ring room, the datagram is dropped, counted, and false returned.
+  bool Punt(absl::Span<const uint8_t> datagram, const PacketMeta& meta);
+
+  // Hands up to max_packets injected datagrams to `handler`; malformed descriptors are
+  // dropped and counted.
+  size_t PollInject(size_t max_packets, InjectHandler handler);
+
+  // Resets and frees the slots of dead or detached clients and rolls back an enqueue torn by a
+  // dead client. PollCommands calls it every reclaim_interval.
+  void ReclaimDeadClients();
+
+  uint64_t generation() const { return view_.header->generation; }
+  const std::string& shm_name() const { return shm_name_; }
+  // Live counters; read fields with LoadShared.
+  const ChannelCounters& counters() const { return view_.header->counters; }
+  bool SlotAttached(uint32_t slot) const;
+
+  // For tests that look at ring and staging memory.
+  const ChannelView& view() const { return view_; }
+  absl::Span<const uint8_t> StagingBytesForTesting(uint32_t slot) const {
+    return assemblers_[slot]->staging_bytes();
+  }
+
+ private:
+  ChannelServer(std::string channel, std::string shm_name, ShmSegment segment,
+                ServerOptions options);
+  void Initialize(uint64_t generation);
+  void ConsumeRun(Message* ring_slots, uint32_t count, CommandHandler handler);
+  void Consume(const Message& in_ring, CommandHandler handler);
+  void FinishBatch(uint32_t slot, const AssembledBatch& batch, CommandHandler handler);
+  void Reclaim(uint32_t slot);
+  void MaybeReclaim();
+
+  const std::string channel_;
+  const std::string shm_name_;
+  ShmSegment segment_;
+  ChannelView view_;
+  const ServerOptions options_;
+  const int32_t pid_;
+  std::unique_ptr<BatchAssembler> assemblers_[kClientSlots];
+  std::vector<uint32_t> punt_spare_;  // free punt buffers the server could not put back
+  uint32_t inject_cursor_ = 0;
+  int64_t next_reclaim_ns_ = 0;
+};
+
+}  // namespace portcullis::channel

@@ -1,0 +1,72 @@
+#include "dataplane/api/channel_view.h"
+
+#include <rte_ring_elem.h>
+
+#include "absl/strings/str_format.h"
+
+namespace portcullis::channel {
+namespace {
+
+constexpr unsigned kRingFlags = RING_F_SP_ENQ | RING_F_SC_DEQ;
+
+rte_ring* RingAt(uint8_t* base, const AreaDesc& a) {
+  return reinterpret_cast<rte_ring*>(base + a.offset);
+}
+
+void InitRing(rte_ring* r, const char* name, uint32_t count) {
+  // Only fails for a bad size or flags, which the static_asserts in channel_layout.h exclude.
+  rte_ring_init(r, name, count, kRingFlags);
+}
+
+void FillFreeRing(rte_ring* r, uint32_t first, uint32_t count) {
+  for (uint32_t i = first; i < first + count; ++i) {
+    rte_ring_enqueue_elem(r, &i, sizeof(uint32_t));
+  }
+}
+
+void InitSlotRings(const ChannelView& v, uint32_t slot) {
+  char name[RTE_RING_NAMESIZE];
+  absl::SNPrintF(name, sizeof name, "pc_event%d", slot);
+  InitRing(v.event_rings[slot], name, kEventRingSize);
+  absl::SNPrintF(name, sizeof name, "pc_inject%d", slot);
+  InitRing(v.inject_rings[slot], name, kInjectRingSize);
+  absl::SNPrintF(name, sizeof name, "pc_inject_free%d", slot);
+  InitRing(v.inject_free_rings[slot], name, kInjectRingSize);
+  FillFreeRing(v.inject_free_rings[slot], FirstInjectBuffer(slot), kInjectBuffersPerSlot);
+  if (slot == kPrimarySlot) {
+    InitRing(v.punt_ring, "pc_punt", kPuntRingSize);
+    InitRing(v.punt_free_ring, "pc_punt_free", kPuntRingSize);
+    FillFreeRing(v.punt_free_ring, 0, kPuntBuffers);
+  }
+}
+
+}  // namespace
+
+ChannelView ChannelView::Resolve(uint8_t* base) {
+  ChannelView v;
+  v.base = base;
+  v.header = reinterpret_cast<SegmentHeader*>(base);
+  const Areas& a = v.header->areas;
+  v.command_ring = RingAt(base, a.command_ring);
+  for (uint32_t s = 0; s < kClientSlots; ++s) {
+    v.event_rings[s] = RingAt(base, a.event_rings[s]);
+    v.inject_rings[s] = RingAt(base, a.inject_rings[s]);
+    v.inject_free_rings[s] = RingAt(base, a.inject_free_rings[s]);
+  }
+  v.punt_ring = RingAt(base, a.punt_ring);
+  v.punt_free_ring = RingAt(base, a.punt_free_ring);
+  v.punt_pool = base + a.punt_pool.offset;
+  v.inject_pool = base + a.inject_pool.offset;
+  return v;
+}
+
+void InitAllRings(const ChannelView& v) {
+  InitRing(v.command_ring, "pc_command", kCommandRingSize);
+  for (uint32_t s = 0; s < kClientSlots; ++s) InitSlotRings(v, s);
+}
+
+void ResetSlotRings(const ChannelView& v, uint32_t slot) {
+  InitSlotRings(v, slot);
+}
+
+}  // namespace portcullis::channel

@@ -1,0 +1,141 @@
+// What vpn-dataplane tells its clients: batch acknowledgements (to the sender's slot) and the
+// unsolicited SA events vpnd acts on (to the primary slot only). Same wire rules as
+// messages.h: fixed widths, explicit reserved fields, compile-time size checks.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "dataplane/api/messages.h"
+
+namespace portcullis::channel {
+
+inline constexpr size_t kEventSize = 128;
+inline constexpr size_t kEventBodySize = kEventSize - 8;
+inline constexpr size_t kAckTextSize = 96;
+
+enum class EventKind : uint8_t {
+  kAck = 1,
+  kSaExpired = 2,
+  kSeqExhausted = 3,
+  kAcquire = 4,
+  kSaCounters = 5,
+};
+
+// Why the dataplane refused (or dropped) a batch. Acks carry it next to the status code so a
+// client can tell a contract violation from a table that said no; the segment header counts
+// every reason.
+enum class RejectReason : uint16_t {
+  kNone = 0,
+  kUnknownKind = 1,
+  kUnknownOp = 2,
+  kBadLength = 3,         // a name, batch size or length field out of range
+  kBadPrefixLength = 4,   // > 32 / > 128 (or 0 where a host prefix is needed)
+  kBadKeyLength = 5,      // key length does not match the algorithm
+  kBadReplayWindow = 6,   // > kMaxReplayWindow
+  kNonZeroReserved = 7,   // reserved bytes, bytes past a length, unknown flag bits
+  kBadFraming = 8,        // index / last-flag / batch-size inconsistencies
+  kBatchInterrupted = 9,  // a new batch from the same slot before this one ended
+  kBadValue = 10,         // an enum out of range or an impossible combination
+  kApplyFailed = 11,      // valid, but the dataplane's tables refused it
+  kStaleSender = 12,      // from a slot that is not attached (any more): dropped, no ack
+  kAbandoned = 13,        // an unfinished batch of a client that died or detached: no ack
+};
+inline constexpr size_t kRejectReasonCount = 14;
+
+struct EventHeader {
+  EventKind kind;
+  uint8_t reserved[7];
+};
+
+// status is an absl::StatusCode value (0 = OK); failed_index is the message the dataplane
+// blames (the batch size when it blames the batch as a whole).
+struct AckEvent {
+  uint64_t batch_seq;
+  uint16_t status;
+  RejectReason reason;
+  uint32_t failed_index;
+  char text[kAckTextSize];  // NUL-terminated
+};
+
+enum class ExpiryKind : uint8_t {
+  kSoft = 1,  // rekey now
+  kHard = 2,  // the SA is gone
+};
+
+enum class ExpiryCause : uint8_t {
+  kBytes = 1,
+  kPackets = 2,
+  kTime = 3,
+};
+
+struct SaExpiredEvent {
+  uint32_t spi;
+  Direction direction;
+  ExpiryKind kind;
+  ExpiryCause cause;
+  uint8_t reserved;
+  uint64_t bytes;  // counters when it fired
+  uint64_t packets;
+};
+
+// The outbound sequence number is about to wrap (no ESN, or ESN at 2^64): rekey before it does.
+struct SeqExhaustedEvent {
+  uint32_t spi;
+  Direction direction;
+  uint8_t reserved[3];
+};
+
+// A kProtect policy matched a packet but has no SA: start a CHILD_SA for the policy.
+struct AcquireEvent {
+  uint32_t reqid;
+  Family family;
+  uint8_t protocol;
+  uint16_t src_port;
+  uint16_t dst_port;
+  uint8_t reserved[2];
+  IpAddr src;  // the packet that triggered it
+  IpAddr dst;
+};
+
+struct SaCountersEvent {
+  uint32_t spi;
+  Direction direction;
+  uint8_t reserved[3];
+  uint64_t packets;
+  uint64_t bytes;
+  uint64_t drops_replay;
+  uint64_t drops_auth;
+  uint64_t drops_other;
+};
+
+struct Event {
+  EventHeader header;
+  union Body {
+    AckEvent ack;
+    SaExpiredEvent sa_expired;
+    SeqExhaustedEvent seq_exhausted;
+    AcquireEvent acquire;
+    SaCountersEvent sa_counters;
+    uint8_t raw[kEventBodySize];
+  } body;
+};
+
+inline Event NewEvent(EventKind kind) {
+  Event e;
+  std::memset(&e, 0, sizeof e);
+  e.header.kind = kind;
+  return e;
+}
+
+static_assert(sizeof(EventHeader) == 8 && kWireSafe<EventHeader>);
+static_assert(sizeof(AckEvent) == 112 && kWireSafe<AckEvent>);
+static_assert(sizeof(SaExpiredEvent) == 24 && kWireSafe<SaExpiredEvent>);
+static_assert(sizeof(SeqExhaustedEvent) == 8 && kWireSafe<SeqExhaustedEvent>);
+static_assert(sizeof(AcquireEvent) == 44 && kWireSafe<AcquireEvent>);
+static_assert(sizeof(SaCountersEvent) == 48 && kWireSafe<SaCountersEvent>);
+static_assert(sizeof(Event::Body) == kEventBodySize);
+static_assert(sizeof(Event) == kEventSize && std::is_trivially_copyable_v<Event>);
+
+}  // namespace portcullis::channel

@@ -1,0 +1,407 @@
+#include "dataplane/api/message_validation.h"
+
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "dataplane/api/message_names.h"
+
+namespace portcullis::channel {
+namespace {
+
+bool AllZero(const void* p, size_t n) {
+  const auto* b = static_cast<const uint8_t*>(p);
+  for (size_t i = 0; i < n; ++i) {
+    if (b[i] != 0) return false;
+  }
+  return true;
+}
+
+int AddressWidth(Family f) {
+  if (f == Family::kIpv4) return 4;
+  if (f == Family::kIpv6) return 16;
+  return 0;
+}
+
+bool HasHostBits(const IpAddr& a, int width, int prefix_length) {
+  for (int i = 0; i < width; ++i) {
+    int bit = i * 8;
+    uint8_t host_mask = bit >= prefix_length ? 0xff
+                        : bit + 8 <= prefix_length
+                            ? 0x00
+                            : static_cast<uint8_t>(0xff >> (prefix_length - bit));
+    if (a.bytes[i] & host_mask) return true;
+  }
+  return false;
+}
+
+// Accumulates the first failure; every check returns false once one failed so validators can
+// be written as a chain of early returns.
+class Check {
+ public:
+  explicit Check(Rejection& r) : r_(r) {}
+
+  template <typename... Args>
+  bool Fail(RejectReason reason, const absl::FormatSpec<Args...>& format, const Args&... args) {
+    r_.reason = reason;
+    absl::SNPrintF(r_.detail, sizeof r_.detail, format, args...);
+    return false;
+  }
+
+  // A family value, and an address that is canonical for it (unused bytes zero).
+  bool Address(Family family, const IpAddr& a, absl::string_view what) {
+    int width = AddressWidth(family);
+    if (width == 0) {
+      return Fail(RejectReason::kBadValue, "%s: family %d is neither 4 nor 6", what,
+                  static_cast<int>(family));
+    }
+    if (!AllZero(a.bytes + width, sizeof a.bytes - width)) {
+      return Fail(RejectReason::kNonZeroReserved, "%s: bytes past the IPv4 address are not zero",
+                  what);
+    }
+    return true;
+  }
+
+  bool NonZeroAddress(Family family, const IpAddr& a, absl::string_view what) {
+    if (!Address(family, a, what)) return false;
+    if (AllZero(a.bytes, sizeof a.bytes)) {
+      return Fail(RejectReason::kBadValue, "%s: address is unspecified (all zero)", what);
+    }
+    return true;
+  }
+
+  // A prefix: length within the family, and (for routes and selectors) no host bits.
+  bool Prefix(Family family, const IpAddr& a, int length, bool allow_host_bits, int min_length,
+              absl::string_view what) {
+    if (!Address(family, a, what)) return false;
+    int max = AddressWidth(family) * 8;
+    if (length > max || length < min_length) {
+      return Fail(RejectReason::kBadPrefixLength, "%s: prefix length %d outside %d..%d", what,
+                  length, min_length, max);
+    }
+    if (!allow_host_bits && HasHostBits(a, AddressWidth(family), length)) {
+      return Fail(RejectReason::kBadValue, "%s: host bits set past /%d", what, length);
+    }
+    return true;
+  }
+
+  bool Flag(uint8_t v, absl::string_view what) {
+    if (v > 1) return Fail(RejectReason::kBadValue, "%s must be 0 or 1, not %d", what, v);
+    return true;
+  }
+
+  template <typename E>
+  bool InRange(E v, E lo, E hi, absl::string_view what) {
+    if (v < lo || v > hi) {
+      return Fail(RejectReason::kBadValue, "%s value %d is not defined", what, static_cast<int>(v));
+    }
+    return true;
+  }
+
+ private:
+  Rejection& r_;
+};
+
+bool ValidateInterface(const InterfaceBody& b, Op op, Check& c) {
+  if (b.ifindex == 0) return c.Fail(RejectReason::kBadValue, "interface: ifindex 0");
+  if (op == Op::kDelete) return true;
+  const void* nul = memchr(b.name, '\0', sizeof b.name);
+  if (nul == nullptr) {
+    return c.Fail(RejectReason::kBadLength, "interface %d: name is not NUL-terminated", b.ifindex);
+  }
+  size_t len = static_cast<const char*>(nul) - b.name;
+  if (len == 0) return c.Fail(RejectReason::kBadLength, "interface %d: empty name", b.ifindex);
+  if (!AllZero(b.name + len, sizeof b.name - len)) {
+    return c.Fail(RejectReason::kNonZeroReserved, "interface %d: bytes after the name's NUL",
+                  b.ifindex);
+  }
+  if (!c.InRange(b.kind, InterfaceKind::kPort, InterfaceKind::kLoopback, "interface kind") ||
+      !c.Flag(b.admin_up, "interface admin_up")) {
+    return false;
+  }
+  if (b.mtu < 68 || b.mtu > 65535) {
+    return c.Fail(RejectReason::kBadValue, "interface %d: mtu %d outside 68..65535", b.ifindex,
+                  b.mtu);
+  }
+  const bool has_port = b.kind == InterfaceKind::kPort || b.kind == InterfaceKind::kBond;
+  const bool is_vif = b.kind == InterfaceKind::kVif;
+  if (!has_port && b.dpdk_port != 0) {
+    return c.Fail(RejectReason::kBadValue, "interface %d: dpdk_port set on a non-port", b.ifindex);
+  }
+  if (is_vif != (b.parent_ifindex != 0)) {
+    return c.Fail(RejectReason::kBadValue, "interface %d: a vif needs a parent, others none",
+                  b.ifindex);
+  }
+  if (is_vif ? (b.vlan < 1 || b.vlan > 4094) : b.vlan != 0) {
+    return c.Fail(RejectReason::kBadValue, "interface %d: vlan %d (vif: 1..4094, others: 0)",
+                  b.ifindex, b.vlan);
+  }
+  return true;
+}
+
+bool ValidateAddress(const AddressBody& b, Check& c) {
+  if (b.ifindex == 0) return c.Fail(RejectReason::kBadValue, "address: ifindex 0");
+  if (!AllZero(b.reserved, sizeof b.reserved)) {
+    return c.Fail(RejectReason::kNonZeroReserved, "address: reserved bytes");
+  }
+  return c.Prefix(b.family, b.address, b.prefix_length, /*allow_host_bits=*/true, 1, "address") &&
+         c.NonZeroAddress(b.family, b.address, "address");
+}
+
+bool ValidateRoute(const RouteBody& b, Check& c) {
+  if (!c.Prefix(b.family, b.prefix, b.prefix_length, /*allow_host_bits=*/false, 0, "route") ||
+      !c.Address(b.family, b.next_hop, "route next hop") ||
+      !c.InRange(b.type, RouteType::kGateway, RouteType::kBlackhole, "route type")) {
+    return false;
+  }
+  if (b.distance == 0) return c.Fail(RejectReason::kBadValue, "route: distance 0 (1..255)");
+  const bool has_gateway = !AllZero(b.next_hop.bytes, sizeof b.next_hop.bytes);
+  switch (b.type) {
+    case RouteType::kGateway:
+      if (!has_gateway) return c.Fail(RejectReason::kBadValue, "route: gateway route, no next hop");
+      break;
+    case RouteType::kInterface:
+      if (b.out_ifindex == 0 || has_gateway) {
+        return c.Fail(RejectReason::kBadValue, "route: interface route needs only out_ifindex");
+      }
+      break;
+    case RouteType::kBlackhole:
+      if (b.out_ifindex != 0 || has_gateway) {
+        return c.Fail(RejectReason::kBadValue, "route: blackhole with a next hop or interface");
+      }
+      break;
+  }
+  return true;
+}
+
+bool ValidateSa(const SaBody& b, Op op, Check& c) {
+  if (b.spi < 256) {
+    return c.Fail(RejectReason::kBadValue, "sa: spi %d is reserved (must be >= 256)", b.spi);
+  }
+  if (!c.InRange(b.direction, Direction::kIn, Direction::kOut, "sa direction")) return false;
+  if (op == Op::kDelete) return true;
+
+  if (!c.InRange(b.mode, SaMode::kTunnel, SaMode::kTransport, "sa mode") ||
+      !c.NonZeroAddress(b.outer_family, b.local, "sa local") ||
+      !c.NonZeroAddress(b.outer_family, b.remote, "sa remote") ||
+      !c.Flag(b.udp_encap, "sa udp_encap") || !c.Flag(b.esn, "sa esn") ||
+      !c.InRange(b.cipher, Cipher::kNull, Cipher::kAesCbc256, "sa cipher") ||
+      !c.InRange(b.auth, Auth::kNone, Auth::kHmacSha512_256, "sa auth") ||
+      !c.InRange(b.df_mode, DfMode::kCopy, DfMode::kClear, "sa df mode") ||
+      !c.InRange(b.dscp_mode, DscpMode::kCopy, DscpMode::kSet, "sa dscp mode")) {
+    return false;
+  }
+  if (b.reserved0 != 0 || !AllZero(b.reserved1, sizeof b.reserved1)) {
+    return c.Fail(RejectReason::kNonZeroReserved, "sa 0x%08x: reserved bytes", b.spi);
+  }
+  if (b.udp_encap ? (b.encap_src_port == 0 || b.encap_dst_port == 0)
+                  : (b.encap_src_port != 0 || b.encap_dst_port != 0)) {
+    return c.Fail(RejectReason::kBadValue, "sa 0x%08x: UDP ports must be set iff udp_encap", b.spi);
+  }
+
+  const bool gcm = b.cipher == Cipher::kAesGcm128 || b.cipher == Cipher::kAesGcm256;
+  // RFC 4303 forbids neither confidentiality nor integrity, RFC 8221 forbids CBC without
+  // integrity, and GCM carries its own.
+  if (gcm != (b.auth == Auth::kNone)) {
+    return c.Fail(RejectReason::kBadValue, "sa 0x%08x: %s cannot be combined with auth %s", b.spi,
+                  CipherName(b.cipher), AuthName(b.auth));
+  }
+  if (b.enc_key_length != CipherKeyLength(b.cipher)) {
+    return c.Fail(RejectReason::kBadKeyLength, "sa 0x%08x: %s needs a %d-byte key, got %d", b.spi,
+                  CipherName(b.cipher), CipherKeyLength(b.cipher), b.enc_key_length);
+  }
+  if (b.auth_key_length != AuthKeyLength(b.auth)) {
+    return c.Fail(RejectReason::kBadKeyLength, "sa 0x%08x: %s needs a %d-byte key, got %d", b.spi,
+                  AuthName(b.auth), AuthKeyLength(b.auth), b.auth_key_length);
+  }
+  if (!AllZero(b.enc_key + b.enc_key_length, sizeof b.enc_key - b.enc_key_length) ||
+      !AllZero(b.auth_key + b.auth_key_length, sizeof b.auth_key - b.auth_key_length) ||
+      (!gcm && !AllZero(b.salt, sizeof b.salt))) {
+    return c.Fail(RejectReason::kNonZeroReserved,
+                  "sa 0x%08x: key or salt bytes past the algorithm's length", b.spi);
+  }
+  if (b.replay_window > kMaxReplayWindow) {
+    return c.Fail(RejectReason::kBadReplayWindow, "sa 0x%08x: replay window %d > %d", b.spi,
+                  b.replay_window, kMaxReplayWindow);
+  }
+  if ((b.soft_bytes && b.hard_bytes && b.soft_bytes > b.hard_bytes) ||
+      (b.soft_packets && b.hard_packets && b.soft_packets > b.hard_packets)) {
+    return c.Fail(RejectReason::kBadValue, "sa 0x%08x: soft lifetime beyond the hard one", b.spi);
+  }
+  if (b.dscp_mode == DscpMode::kSet ? b.dscp > 63 : b.dscp != 0) {
+    return c.Fail(RejectReason::kBadValue, "sa 0x%08x: dscp %d (set: 0..63, copy: 0)", b.spi,
+                  b.dscp);
+  }
+  return true;
+}
+
+bool ValidatePolicy(const PolicyBody& b, Check& c) {
+  if (!c.InRange(b.direction, Direction::kIn, Direction::kOut, "policy direction") ||
+      !c.InRange(b.action, PolicyAction::kProtect, PolicyAction::kDiscard, "policy action") ||
+      !c.Prefix(b.family, b.src, b.src_prefix_length, false, 0, "policy source") ||
+      !c.Prefix(b.family, b.dst, b.dst_prefix_length, false, 0, "policy destination")) {
+    return false;
+  }
+  if (!AllZero(b.reserved, sizeof b.reserved)) {
+    return c.Fail(RejectReason::kNonZeroReserved, "policy: reserved bytes");
+  }
+  if (b.src_port_low > b.src_port_high || b.dst_port_low > b.dst_port_high) {
+    return c.Fail(RejectReason::kBadValue, "policy: port range low > high");
+  }
+  const bool protect = b.action == PolicyAction::kProtect;
+  if (protect && b.reqid == 0) {
+    return c.Fail(RejectReason::kBadValue, "policy: protect without a reqid");
+  }
+  if (b.out_spi != 0 && (!protect || b.direction != Direction::kOut || b.out_spi < 256)) {
+    return c.Fail(RejectReason::kBadValue,
+                  "policy: out_spi %d only on an outbound protect policy, >= 256", b.out_spi);
+  }
+  return true;
+}
+
+bool ValidateVtiBinding(const VtiBindingBody& b, Op op, Check& c) {
+  if (b.vti_ifindex == 0) return c.Fail(RejectReason::kBadValue, "vti-binding: ifindex 0");
+  if (op != Op::kDelete && b.out_spi < 256) {
+    return c.Fail(RejectReason::kBadValue, "vti-binding %d: out_spi %d < 256", b.vti_ifindex,
+                  b.out_spi);
+  }
+  return true;
+}
+
+bool ValidateNeighbor(const NeighborBody& b, Check& c) {
+  if (b.ifindex == 0) return c.Fail(RejectReason::kBadValue, "neighbor: ifindex 0");
+  if (!AllZero(b.reserved0, sizeof b.reserved0) || !AllZero(b.reserved1, sizeof b.reserved1)) {
+    return c.Fail(RejectReason::kNonZeroReserved, "neighbor: reserved bytes");
+  }
+  if (b.family != Family::kIpv4) {
+    return c.Fail(RejectReason::kBadValue, "neighbor: only IPv4 neighbors (ARP) for now");
+  }
+  if (AllZero(b.mac, sizeof b.mac) || (b.mac[0] & 1)) {
+    return c.Fail(RejectReason::kBadValue, "neighbor: zero or multicast MAC");
+  }
+  return c.NonZeroAddress(b.family, b.address, "neighbor");
+}
+
+bool ValidateFlush(const FlushBody& b, Check& c) {
+  if (b.scope == 0 || (b.scope & ~kFlushAll) != 0) {
+    return c.Fail(RejectReason::kBadValue, "flush: scope 0x%x (known bits 0x%x, at least one)",
+                  b.scope, kFlushAll);
+  }
+  return true;
+}
+
+// Which operations each kind accepts, and how much of the body it uses.
+bool KindAndOp(const MessageHeader& h, size_t* body_size, Check& c) {
+  auto ops = [&](bool add, bool update, bool del) {
+    bool ok = (h.op == Op::kAdd && add) || (h.op == Op::kUpdate && update) ||
+              (h.op == Op::kDelete && del);
+    if (ok) return true;
+    return c.Fail(RejectReason::kUnknownOp, "%s: operation %d is not accepted", KindName(h.kind),
+                  static_cast<int>(h.op));
+  };
+  switch (h.kind) {
+    case MessageKind::kInterface:
+      *body_size = sizeof(InterfaceBody);
+      return ops(true, true, true);
+    case MessageKind::kAddress:
+      *body_size = sizeof(AddressBody);
+      return ops(true, false, true);
+    case MessageKind::kRoute:
+      *body_size = sizeof(RouteBody);
+      return ops(true, true, true);
+    case MessageKind::kSa:
+      *body_size = sizeof(SaBody);
+      return ops(true, true, true);
+    case MessageKind::kPolicy:
+      *body_size = sizeof(PolicyBody);
+      return ops(true, true, true);
+    case MessageKind::kVtiBinding:
+      *body_size = sizeof(VtiBindingBody);
+      return ops(true, true, true);
+    case MessageKind::kFlush:
+      *body_size = sizeof(FlushBody);
+      return ops(false, false, true);
+    case MessageKind::kNeighbor:
+      *body_size = sizeof(NeighborBody);
+      return ops(true, false, true);
+  }
+  return c.Fail(RejectReason::kUnknownKind, "message kind %d is not defined",
+                static_cast<int>(h.kind));
+}
+
+}  // namespace
+
+int CipherKeyLength(Cipher cipher) {
+  switch (cipher) {
+    case Cipher::kNull:
+      return 0;
+    case Cipher::kAesGcm128:
+    case Cipher::kAesCbc128:
+      return 16;
+    case Cipher::kAesGcm256:
+    case Cipher::kAesCbc256:
+      return 32;
+  }
+  return -1;
+}
+
+int AuthKeyLength(Auth auth) {
+  switch (auth) {
+    case Auth::kNone:
+      return 0;
+    case Auth::kHmacSha1_96:
+      return 20;
+    case Auth::kHmacSha256_128:
+      return 32;
+    case Auth::kHmacSha384_192:
+      return 48;
+    case Auth::kHmacSha512_256:
+      return 64;
+  }
+  return -1;
+}
+
+Rejection ValidateMessage(const Message& m) {
+  Rejection r;
+  Check c(r);
+  const MessageHeader& h = m.header;
+  size_t body_size = 0;
+  if (!KindAndOp(h, &body_size, c)) return r;
+  if ((h.flags & ~kLastInBatch) != 0 || !AllZero(h.reserved, sizeof h.reserved)) {
+    c.Fail(RejectReason::kNonZeroReserved, "%s: reserved header flags or bytes", KindName(h.kind));
+    return r;
+  }
+  if (!AllZero(m.body.raw + body_size, kMessageBodySize - body_size)) {
+    c.Fail(RejectReason::kNonZeroReserved, "%s: bytes past the %d-byte body are not zero",
+           KindName(h.kind), body_size);
+    return r;
+  }
+  switch (h.kind) {
+    case MessageKind::kInterface:
+      ValidateInterface(m.body.interface, h.op, c);
+      break;
+    case MessageKind::kAddress:
+      ValidateAddress(m.body.address, c);
+      break;
+    case MessageKind::kRoute:
+      ValidateRoute(m.body.route, c);
+      break;
+    case MessageKind::kSa:
+      ValidateSa(m.body.sa, h.op, c);
+      break;
+    case MessageKind::kPolicy:
+      ValidatePolicy(m.body.policy, c);
+      break;
+    case MessageKind::kVtiBinding:
+      ValidateVtiBinding(m.body.vti_binding, h.op, c);
+      break;
+    case MessageKind::kFlush:
+      ValidateFlush(m.body.flush, c);
+      break;
+    case MessageKind::kNeighbor:
+      ValidateNeighbor(m.body.neighbor, c);
+      break;
+  }
+  return r;
+}
+
+}  // namespace portcullis::channel

@@ -1,0 +1,297 @@
+// The command contract between vpnd/dpctl and vpn-dataplane: every message a client can put on
+// the command ring. The layout is the wire format between two separately built processes, so
+// every field has a fixed width, every gap is an explicit reserved field that must be zero, and
+// sizes are checked at compile time. Changing anything here means bumping kLayoutVersion in
+// channel_layout.h.
+//
+// Enumerations never use 0 for a real value: a field the sender forgot to set is rejected
+// instead of silently meaning "null cipher" or "IPv4".
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+namespace portcullis::channel {
+
+inline constexpr size_t kMessageSize = 256;
+inline constexpr size_t kMessageHeaderSize = 32;
+inline constexpr size_t kMessageBodySize = kMessageSize - kMessageHeaderSize;
+
+enum class MessageKind : uint8_t {
+  kInterface = 1,
+  kAddress = 2,
+  kRoute = 3,
+  kSa = 4,
+  kPolicy = 5,
+  kVtiBinding = 6,
+  kFlush = 7,
+  kNeighbor = 8,
+};
+
+// Which operations a kind accepts is part of the contract (message_validation.cc): addresses
+// have no update (delete + add), a flush is always kDelete ("delete everything in scope").
+enum class Op : uint8_t {
+  kAdd = 1,
+  kUpdate = 2,
+  kDelete = 3,
+};
+
+// Header flag bits; every other bit is reserved.
+inline constexpr uint8_t kLastInBatch = 0x01;
+
+struct MessageHeader {
+  MessageKind kind;
+  Op op;
+  uint8_t flags;
+  uint8_t slot;         // client slot of the sender (filled in by the client library)
+  uint32_t slot_epoch;  // attachment of that slot; messages from an earlier one are dropped
+  uint64_t batch_seq;   // per-slot batch number, starts at 1 at every attach
+  uint32_t index;       // position in the batch, 0-based
+  uint32_t batch_size;  // messages in the batch; the same in every message of it
+  uint8_t reserved[8];
+};
+
+enum class Family : uint8_t {
+  kIpv4 = 4,
+  kIpv6 = 6,
+};
+
+// An IPv4 address uses bytes[0..3]; the rest must be zero so that equal addresses are equal
+// bytes (the dataplane hashes them).
+struct IpAddr {
+  uint8_t bytes[16];
+};
+
+enum class InterfaceKind : uint8_t {
+  kPort = 1,  // a DPDK ethdev
+  kBond = 2,  // a DPDK bonding port
+  kVif = 3,   // VLAN sub-interface of a port or bond
+  kVti = 4,   // route-based tunnel endpoint
+  kVfp = 5,   // virtual feature point (route-based, no tunnel endpoint)
+  kLoopback = 6,
+};
+
+// Key: ifindex. A delete only needs the ifindex.
+struct InterfaceBody {
+  uint32_t ifindex;
+  uint32_t parent_ifindex;  // kVif: the port or bond it sits on; 0 otherwise
+  char name[16];            // NUL-terminated, NUL-padded
+  InterfaceKind kind;
+  uint8_t admin_up;    // 0 or 1
+  uint16_t dpdk_port;  // kPort/kBond: DPDK port id; 0 otherwise
+  uint16_t vlan;       // kVif: 1-4094; 0 otherwise
+  uint8_t mac[6];
+  uint32_t mtu;  // 68-65535
+};
+
+// Key: the whole body. No update: change = delete + add.
+struct AddressBody {
+  uint32_t ifindex;
+  Family family;
+  uint8_t prefix_length;  // 1-32 / 1-128
+  uint8_t reserved[2];
+  IpAddr address;  // host bits allowed ("172.16.0.5/30")
+};
+
+enum class RouteType : uint8_t {
+  kGateway = 1,    // via next_hop (out_ifindex optional)
+  kInterface = 2,  // out of out_ifindex (vtiN/vfpN interface routes)
+  kBlackhole = 3,
+};
+
+// Key: the whole body (a prefix can have several routes with different distances).
+struct RouteBody {
+  IpAddr prefix;  // no host bits
+  IpAddr next_hop;
+  uint32_t out_ifindex;
+  Family family;
+  uint8_t prefix_length;
+  RouteType type;
+  uint8_t distance;  // 1-255
+};
+
+enum class Direction : uint8_t {
+  kIn = 1,
+  kOut = 2,
+};
+
+enum class SaMode : uint8_t {
+  kTunnel = 1,
+  kTransport = 2,
+};
+
+enum class Cipher : uint8_t {
+  kNull = 1,
+  kAesGcm128 = 2,
+  kAesGcm256 = 3,
+  kAesCbc128 = 4,
+  kAesCbc256 = 5,
+};
+
+enum class Auth : uint8_t {
+  kNone = 1,  // only with AES-GCM, which authenticates by itself
+  kHmacSha1_96 = 2,
+  kHmacSha256_128 = 3,
+  kHmacSha384_192 = 4,
+  kHmacSha512_256 = 5,
+};
+
+enum class DfMode : uint8_t {
+  kCopy = 1,
+  kSet = 2,
+  kClear = 3,
+};
+
+enum class DscpMode : uint8_t {
+  kCopy = 1,
+  kSet = 2,
+};
+
+inline constexpr uint32_t kMaxReplayWindow = 4096;
+inline constexpr size_t kMaxEncKeyLength = 32;
+inline constexpr size_t kMaxAuthKeyLength = 64;
+
+// Key: (spi, direction); a delete only needs those. Key bytes past the algorithm's key length
+// must be zero. Lifetimes of 0 mean unlimited.
+struct SaBody {
+  uint32_t spi;          // >= 256 (1-255 are reserved by IANA)
+  uint32_t reqid;        // ties the SA to its policies
+  uint32_t vti_ifindex;  // route-based: the VTI the SA belongs to; 0 = policy-based
+  Direction direction;
+  SaMode mode;
+  Family outer_family;
+  uint8_t udp_encap;        // 0 or 1 (RFC 3948)
+  uint16_t encap_src_port;  // host order; both zero unless udp_encap
+  uint16_t encap_dst_port;  // the peer's (possibly NAT-mapped) port
+  Cipher cipher;
+  Auth auth;
+  uint8_t enc_key_length;
+  uint8_t auth_key_length;
+  uint8_t esn;  // 0 or 1
+  DfMode df_mode;
+  DscpMode dscp_mode;
+  uint8_t dscp;       // 0-63 with kSet, 0 with kCopy
+  uint8_t outer_ttl;  // 0 = the dataplane's default
+  uint8_t reserved0;
+  uint16_t replay_window;  // packets; 0 = anti-replay off; at most kMaxReplayWindow
+  uint64_t soft_bytes;
+  uint64_t hard_bytes;
+  uint64_t soft_packets;
+  uint64_t hard_packets;
+  IpAddr local;  // outer addresses
+  IpAddr remote;
+  uint8_t enc_key[kMaxEncKeyLength];
+  uint8_t salt[4];  // AES-GCM nonce salt (RFC 4106); zero otherwise
+  uint8_t auth_key[kMaxAuthKeyLength];
+  uint8_t reserved1[4];
+};
+
+enum class PolicyAction : uint8_t {
+  kProtect = 1,
+  kBypass = 2,
+  kDiscard = 3,
+};
+
+// Key: (direction, family, selectors, priority); a delete carries the same body as the add.
+struct PolicyBody {
+  uint32_t reqid;     // which SAs protect it; non-zero with kProtect
+  uint32_t priority;  // lower wins
+  uint32_t out_spi;   // kOut + kProtect: the SA to use, 0 = none yet (send an acquire)
+  Direction direction;
+  Family family;
+  PolicyAction action;
+  uint8_t protocol;  // IP protocol number; 0 = any
+  uint8_t src_prefix_length;
+  uint8_t dst_prefix_length;
+  uint8_t reserved[2];
+  uint16_t src_port_low;  // inclusive ranges; 0-65535 = any
+  uint16_t src_port_high;
+  uint16_t dst_port_low;
+  uint16_t dst_port_high;
+  IpAddr src;  // no host bits
+  IpAddr dst;
+};
+
+// Route-based VPN: traffic routed into vti_ifindex is encrypted with out_spi. Key: vti_ifindex.
+struct VtiBindingBody {
+  uint32_t vti_ifindex;
+  uint32_t out_spi;  // >= 256; ignored by a delete
+};
+
+// A static neighbor (Vyatta `protocols static arp`): the dataplane never ages or re-asks it.
+// Key: (ifindex, family, address). No update: delete + add.
+struct NeighborBody {
+  uint32_t ifindex;
+  Family family;
+  uint8_t reserved0[3];
+  IpAddr address;
+  uint8_t mac[6];
+  uint8_t reserved1[2];
+};
+
+enum FlushScope : uint32_t {
+  kFlushSas = 1u << 0,
+  kFlushPolicies = 1u << 1,
+  kFlushRoutes = 1u << 2,
+  kFlushAddresses = 1u << 3,
+  kFlushInterfaces = 1u << 4,
+  kFlushNeighbors = 1u << 5,
+};
+inline constexpr uint32_t kFlushAll = kFlushSas | kFlushPolicies | kFlushRoutes |
+                                      kFlushAddresses | kFlushInterfaces | kFlushNeighbors;
+
+struct FlushBody {
+  uint32_t scope;  // FlushScope bits, at least one
+};
+
+// One ring element. The body is a union (GCC and Clang define reading another member as
+// reinterpreting the bytes); bytes past the active member's size are reserved and must be zero.
+struct Message {
+  MessageHeader header;
+  union Body {
+    InterfaceBody interface;
+    AddressBody address;
+    RouteBody route;
+    SaBody sa;
+    PolicyBody policy;
+    VtiBindingBody vti_binding;
+    FlushBody flush;
+    NeighborBody neighbor;
+    uint8_t raw[kMessageBodySize];
+  } body;
+};
+
+// A zeroed message of the given kind and operation; the header's framing fields are the
+// client library's to fill.
+inline Message NewMessage(MessageKind kind, Op op) {
+  // Every byte, not just the union's first member: reserved bytes are checked.
+  Message m;
+  std::memset(&m, 0, sizeof m);
+  m.header.kind = kind;
+  m.header.op = op;
+  return m;
+}
+
+// The wire format must not depend on the compiler's padding choices.
+template <typename T>
+inline constexpr bool kWireSafe = std::is_trivially_copyable_v<T>&& std::is_standard_layout_v<T>&&
+    std::has_unique_object_representations_v<T>;
+
+static_assert(sizeof(MessageHeader) == kMessageHeaderSize && kWireSafe<MessageHeader>);
+static_assert(sizeof(InterfaceBody) == 40 && kWireSafe<InterfaceBody>);
+static_assert(sizeof(AddressBody) == 24 && kWireSafe<AddressBody>);
+static_assert(sizeof(RouteBody) == 40 && kWireSafe<RouteBody>);
+static_assert(sizeof(SaBody) == 200 && kWireSafe<SaBody>);
+static_assert(sizeof(PolicyBody) == 60 && kWireSafe<PolicyBody>);
+static_assert(sizeof(VtiBindingBody) == 8 && kWireSafe<VtiBindingBody>);
+static_assert(sizeof(FlushBody) == 4 && kWireSafe<FlushBody>);
+static_assert(sizeof(NeighborBody) == 32 && kWireSafe<NeighborBody>);
+static_assert(sizeof(Message::Body) == kMessageBodySize);
+static_assert(sizeof(Message) == kMessageSize && std::is_trivially_copyable_v<Message>);
+static_assert(offsetof(Message, body) == kMessageHeaderSize);
+// rte_ring element sizes must be multiples of 4.
+static_assert(kMessageSize % 4 == 0);
+
+}  // namespace portcullis::channel

@@ -1,0 +1,422 @@
+// Server and clients in one process: attach rules, acks and events, slot reclaim, all-or-nothing
+// sends, key wiping, punt/inject, segment lifetime.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "dataplane/api/channel_client.h"
+#include "dataplane/api/channel_server.h"
+#include "dataplane/api/key_wipe.h"
+#include "dataplane/api/shared_atomic.h"
+#include "test/unit/dataplane/api/channel_test_support.h"
+#include "test/unit/dataplane/api/test_messages.h"
+
+using namespace portcullis::channel;
+using namespace portcullis::channel::testing;
+using Catch::Matchers::Contains;
+
+namespace {
+
+struct Channel {
+  Channel() {
+    auto s = ChannelServer::Create(name);
+    INFO(s.status().ToString());
+    REQUIRE(s.ok());
+    server = *std::move(s);
+  }
+
+  ChannelClient Attach(bool primary) {
+    auto c = ChannelClient::Attach(name, primary, absl::Milliseconds(500));
+    INFO(c.status().ToString());
+    REQUIRE(c.ok());
+    return *std::move(c);
+  }
+
+  uint64_t Counter(const uint64_t& field) const { return LoadShared(field); }
+  uint64_t Rejects(RejectReason r) const {
+    return LoadShared(server->counters().rejects[static_cast<size_t>(r)]);
+  }
+
+  std::string name = UniqueChannelName();
+  ShmCleanup cleanup{name};
+  std::unique_ptr<ChannelServer> server;
+};
+
+ApplyResult AcceptAll(const CommandBatch&) {
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("a batch reaches the handler whole and its sender gets the ack", "[channel]") {
+  Channel ch;
+  ChannelClient c = ch.Attach(false);
+  CHECK(c.slot() != kPrimarySlot);
+  CHECK(c.generation() == ch.server->generation());
+
+  std::vector<Message> batch = {InterfaceMessage(2), AddressMessage(2), RouteMessage(1)};
+  auto seq = c.SendBatch(absl::MakeSpan(batch));
+  REQUIRE(seq.ok());
+  CHECK(*seq == 1);
+
+  std::vector<MessageKind> kinds;
+  uint32_t slot = 99;
+  CHECK(ch.server->PollCommands(100, [&](const CommandBatch& b) {
+    slot = b.slot;
+    for (const Message& m : b.messages) kinds.push_back(m.header.kind);
+    return ApplyResult{};
+  }) == 3);
+  CHECK(slot == c.slot());
+  CHECK(kinds == std::vector<MessageKind>{MessageKind::kInterface, MessageKind::kAddress,
+                                          MessageKind::kRoute});
+  CHECK(c.WaitAck(*seq, absl::Seconds(1)).ok());
+  CHECK(ch.Counter(ch.server->counters().batches_applied) == 1);
+  CHECK(ch.Counter(ch.server->counters().messages_consumed) == 3);
+
+  std::vector<Message> next = {RouteMessage(2)};
+  auto seq2 = c.SendBatch(absl::MakeSpan(next));
+  REQUIRE(seq2.ok());
+  CHECK(*seq2 == 2);
+}
+
+TEST_CASE("a batch the dataplane refuses is acked with its status and index", "[channel]") {
+  Channel ch;
+  ChannelClient c = ch.Attach(false);
+  std::vector<Message> batch = {RouteMessage(1), RouteMessage(2)};
+  auto seq = c.SendBatch(absl::MakeSpan(batch));
+  REQUIRE(seq.ok());
+  ch.server->PollCommands(100, [](const CommandBatch&) {
+    return ApplyResult{absl::FailedPreconditionError("no such interface 9"), 1};
+  });
+  absl::Status s = c.WaitAck(*seq, absl::Seconds(1));
+  CHECK(s.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK_THAT(std::string(s.message()),
+             Contains("message 1") && Contains("apply-failed") && Contains("no such interface 9"));
+  CHECK(ch.Counter(ch.server->counters().batches_failed) == 1);
+  CHECK(ch.Rejects(RejectReason::kApplyFailed) == 1);
+}
+
+TEST_CASE("acks go to the sender, unsolicited events to the primary only", "[channel]") {
+  Channel ch;
+  ChannelClient primary = ch.Attach(true);
+  ChannelClient other = ch.Attach(false);
+  CHECK(primary.slot() == kPrimarySlot);
+
+  std::vector<Message> a = {RouteMessage(1)};
+  std::vector<Message> b = {RouteMessage(2)};
+  auto seq_a = primary.SendBatch(absl::MakeSpan(a));
+  auto seq_b = other.SendBatch(absl::MakeSpan(b));
+  REQUIRE((seq_a.ok() && seq_b.ok()));
+  ch.server->PollCommands(100, AcceptAll);
+
+  Event expiry = NewEvent(EventKind::kSaExpired);
+  expiry.body.sa_expired = {0x1234, Direction::kIn, ExpiryKind::kSoft, ExpiryCause::kBytes, 0, 1000,
+                            10};
+  CHECK(ch.server->PostToPrimary(expiry));
+
+  std::vector<Event> to_primary, to_other;
+  primary.PollEvents(100, [&](const Event& e) { to_primary.push_back(e); });
+  other.PollEvents(100, [&](const Event& e) { to_other.push_back(e); });
+  REQUIRE(to_primary.size() == 2);
+  CHECK(to_primary[0].header.kind == EventKind::kAck);
+  CHECK(to_primary[0].body.ack.batch_seq == *seq_a);
+  CHECK(to_primary[1].header.kind == EventKind::kSaExpired);
+  CHECK(to_primary[1].body.sa_expired.spi == 0x1234);
+  REQUIRE(to_other.size() == 1);
+  CHECK(to_other[0].body.ack.batch_seq == *seq_b);
+}
+
+TEST_CASE("WaitAck sets other events aside for PollEvents", "[channel]") {
+  Channel ch;
+  ChannelClient c = ch.Attach(true);
+  Event acquire = NewEvent(EventKind::kAcquire);
+  acquire.body.acquire.reqid = 42;
+  ch.server->PostToPrimary(acquire);
+  std::vector<Message> batch = {RouteMessage(1)};
+  auto seq = c.SendBatch(absl::MakeSpan(batch));
+  REQUIRE(seq.ok());
+  ch.server->PollCommands(100, AcceptAll);
+  CHECK(c.WaitAck(*seq, absl::Seconds(1)).ok());
+  std::vector<Event> events;
+  c.PollEvents(100, [&](const Event& e) { events.push_back(e); });
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].body.acquire.reqid == 42);
+  CHECK(c.WaitAck(99, absl::Milliseconds(20)).code() == absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST_CASE("attach fails loudly on a channel layout version mismatch", "[channel]") {
+  Channel ch;
+  SegmentHeader* h = ch.server->view().header;
+  h->layout_version = kLayoutVersion + 1;
+  auto c = ChannelClient::Attach(ch.name, true, absl::Milliseconds(100));
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.status().code() == absl::StatusCode::kFailedPrecondition);
+  const std::string msg(c.status().message());
+  INFO(msg);
+  CHECK_THAT(msg, Contains(absl::StrCat("version ", kLayoutVersion + 1)) &&
+                      Contains(absl::StrCat("version ", kLayoutVersion)) &&
+                      Contains(absl::StrCat("pid ", getpid())));
+
+  // Same version but a different build: the area table gives it away.
+  h->layout_version = kLayoutVersion;
+  h->areas.punt_pool.offset += 4096;
+  c = ChannelClient::Attach(ch.name, true, absl::Milliseconds(100));
+  REQUIRE_FALSE(c.ok());
+  CHECK_THAT(std::string(c.status().message()), Contains("disagree on ring and pool offsets"));
+  h->areas.punt_pool.offset -= 4096;
+  CHECK(ChannelClient::Attach(ch.name, true).ok());
+}
+
+TEST_CASE("one primary at a time, and slots run out", "[channel]") {
+  Channel ch;
+  ChannelClient primary = ch.Attach(true);
+  auto second = ChannelClient::Attach(ch.name, true, absl::Milliseconds(100));
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.status().code() == absl::StatusCode::kAlreadyExists);
+  CHECK_THAT(std::string(second.status().message()),
+             Contains(absl::StrCat("held by live pid ", getpid())));
+
+  std::vector<ChannelClient> others;
+  for (uint32_t i = 1; i < kClientSlots; ++i) others.push_back(ch.Attach(false));
+  auto extra = ChannelClient::Attach(ch.name, false, absl::Milliseconds(100));
+  CHECK(extra.status().code() == absl::StatusCode::kResourceExhausted);
+}
+
+TEST_CASE("a detached slot is reclaimed; what it left in the ring is dropped", "[channel]") {
+  Channel ch;
+  ChannelClient c = ch.Attach(false);
+  const uint32_t slot = c.slot();
+  const uint32_t epoch = c.epoch();
+  std::vector<Message> batch = {RouteMessage(1), RouteMessage(2)};
+  REQUIRE(c.SendBatch(absl::MakeSpan(batch)).ok());
+  c.Detach();
+  CHECK_FALSE(ch.server->SlotAttached(slot));  // released, not yet free
+
+  // Nobody can take the slot before the server has reset it.
+  ch.server->ReclaimDeadClients();
+  CHECK(ch.Counter(ch.server->counters().slots_reclaimed) == 1);
+  ChannelClient again = ch.Attach(false);
+  CHECK(again.slot() == slot);
+  CHECK(again.epoch() == epoch + 1);
+
+  int applied = 0;
+  ch.server->PollCommands(100, [&](const CommandBatch&) {
+    ++applied;
+    return ApplyResult{};
+  });
+  CHECK(applied == 0);
+  CHECK(ch.Rejects(RejectReason::kStaleSender) == 2);
+
+  std::vector<Message> fresh = {RouteMessage(3)};
+  auto seq = again.SendBatch(absl::MakeSpan(fresh));
+  REQUIRE(seq.ok());
+  CHECK(*seq == 1);
+  ch.server->PollCommands(100, [&](const CommandBatch&) {
+    ++applied;
+    return ApplyResult{};
+  });
+  CHECK(applied == 1);
+  CHECK(again.WaitAck(*seq, absl::Seconds(1)).ok());
+}
+
+TEST_CASE("a send never enqueues part of a batch", "[channel]") {
+  Channel ch;
+  ChannelClient c = ch.Attach(false);
+  std::vector<Message> big(kMaxBatchMessages, RouteMessage(1));
+  REQUIRE(c.SendBatch(absl::MakeSpan(big)).ok());
+  std::vector<Message> too_big(kCommandRingSize - kMaxBatchMessages, RouteMessage(1));
+  auto s = c.SendBatch(absl::MakeSpan(too_big));  // one more than the ring's room
+  CHECK(s.status().code() == absl::StatusCode::kUnavailable);
+  CHECK(rte_ring_count(ch.server->view().command_ring) == kMaxBatchMessages);
+  std::vector<Message> oversized(kMaxBatchMessages + 1, RouteMessage(1));
+  CHECK(c.SendBatch(absl::MakeSpan(oversized)).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+
+  too_big.pop_back();  // now it fits exactly
+  REQUIRE(c.SendBatch(absl::MakeSpan(too_big)).ok());
+  size_t applied_messages = 0;
+  ch.server->PollCommands(kCommandRingSize, [&](const CommandBatch& b) {
+    applied_messages += b.messages.size();
+    return ApplyResult{};
+  });
+  CHECK(applied_messages == kCommandRingSize - 1);
+}
+
+TEST_CASE("key bytes do not survive consumption in ring or staging memory", "[channel]") {
+  Channel ch;
+  ChannelClient c = ch.Attach(true);
+  absl::Span<uint8_t> ring = RingElementStorage(ch.server->view().command_ring, sizeof(Message));
+  std::vector<Message> batch;
+  for (uint32_t i = 0; i < 100; ++i) {
+    batch.push_back(i % 2 ? GcmSaMessage(0x1000 + i) : CbcSaMessage(0x1000 + i));
+  }
+  // More than once round the ring, so bursts that wrap are covered too.
+  for (int round = 0; round < 3; ++round) {
+    std::vector<Message> copy = batch;
+    REQUIRE(c.SendBatch(absl::MakeSpan(copy)).ok());
+    CHECK(ContainsKeyProbe(ring));  // the scan does find keys while they are there
+    bool handler_saw_keys = false;
+    ch.server->PollCommands(kCommandRingSize, [&](const CommandBatch& b) {
+      handler_saw_keys = ContainsKeyProbe(
+          absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(b.messages.data()),
+                                    b.messages.size() * sizeof(Message)));
+      return ApplyResult{};
+    });
+    CHECK(handler_saw_keys);
+    CHECK_FALSE(ContainsKeyProbe(ring));
+    CHECK_FALSE(ContainsKeyProbe(ch.server->StagingBytesForTesting(c.slot())));
+    for (int filler = 0; filler < 40; ++filler) {
+      std::vector<Message> routes(100, RouteMessage(1));
+      REQUIRE(c.SendBatch(absl::MakeSpan(routes)).ok());
+      ch.server->PollCommands(kCommandRingSize, AcceptAll);
+    }
+  }
+  // Rejected batches are wiped as well.
+  std::vector<Message> bad = {GcmSaMessage(0x2000), RouteMessage(1)};
+  bad[1].body.route.distance = 0;
+  REQUIRE(c.SendBatch(absl::MakeSpan(bad)).ok());
+  ch.server->PollCommands(100, AcceptAll);
+  CHECK_FALSE(ContainsKeyProbe(ring));
+  CHECK_FALSE(ContainsKeyProbe(ch.server->StagingBytesForTesting(c.slot())));
+}
+
+TEST_CASE("punt round trip; an exhausted pool drops and counts without blocking", "[channel]") {
+  Channel ch;
+  const std::vector<uint8_t> datagram(300, 0xab);
+  PacketMeta meta = IkeMeta(1);
+  CHECK_FALSE(ch.server->Punt(datagram, meta));  // nobody to punt to
+  CHECK(ch.Counter(ch.server->counters().punt_drop_no_client) == 1);
+
+  ChannelClient c = ch.Attach(true);
+  int accepted = 0;
+  const absl::Time start = absl::Now();
+  for (uint32_t i = 0; i < kPuntBuffers + 44; ++i) {
+    std::vector<uint8_t> d(100 + i, static_cast<uint8_t>(i));
+    accepted += ch.server->Punt(d, IkeMeta(i)) ? 1 : 0;
+  }
+  CHECK(absl::Now() - start < absl::Seconds(1));
+  CHECK(accepted == static_cast<int>(kPuntBuffers));
+  CHECK(ch.Counter(ch.server->counters().punt_drop_pool_empty) == 44);
+  CHECK(ch.Counter(ch.server->counters().punted) == kPuntBuffers);
+
+  uint32_t n = 0;
+  bool all_match = true;
+  c.PollPunt(1000, [&](absl::Span<const uint8_t> bytes, const PacketMeta& m) {
+    PacketMeta want = IkeMeta(n);
+    all_match = all_match && bytes.size() == 100 + n && bytes[0] == static_cast<uint8_t>(n) &&
+                memcmp(&m, &want, sizeof m) == 0;
+    ++n;
+  });
+  CHECK(n == kPuntBuffers);
+  CHECK(all_match);
+
+  // Buffers came back: punting works again, up to the largest datagram.
+  std::vector<uint8_t> largest(kPacketBufferSize, 0x5c);
+  meta.flags = kNonEspMarker;
+  CHECK(ch.server->Punt(largest, meta));
+  std::vector<uint8_t> too_big(kPacketBufferSize + 1, 0);
+  CHECK_FALSE(ch.server->Punt(too_big, meta));
+  CHECK(ch.Counter(ch.server->counters().punt_drop_too_big) == 1);
+  size_t got = 0;
+  c.PollPunt(10, [&](absl::Span<const uint8_t> bytes, const PacketMeta& m) {
+    got = bytes.size();
+    CHECK(m.flags == kNonEspMarker);
+  });
+  CHECK(got == kPacketBufferSize);
+}
+
+TEST_CASE("inject round trip; a slot's buffers run out without blocking", "[channel]") {
+  Channel ch;
+  ChannelClient c = ch.Attach(false);
+  for (uint32_t i = 0; i < kInjectBuffersPerSlot; ++i) {
+    std::vector<uint8_t> d(200, static_cast<uint8_t>(i));
+    REQUIRE(c.Inject(d, IkeMeta(i)).ok());
+  }
+  CHECK(c.InjectsInFlight() == kInjectBuffersPerSlot);
+  std::vector<uint8_t> d(200, 0);
+  CHECK(c.Inject(d, IkeMeta(0)).code() == absl::StatusCode::kResourceExhausted);
+  PacketMeta bad = IkeMeta(0);
+  bad.src_port = 0;
+  CHECK(c.Inject(d, bad).code() == absl::StatusCode::kInvalidArgument);
+
+  uint32_t n = 0;
+  bool all_match = true;
+  ch.server->PollInject(1000, [&](const InjectedPacket& p) {
+    PacketMeta want = IkeMeta(n);
+    all_match = all_match && p.slot == c.slot() && p.datagram.size() == 200 &&
+                p.datagram[0] == static_cast<uint8_t>(n) &&
+                memcmp(&p.meta, &want, sizeof want) == 0;
+    ++n;
+  });
+  CHECK(n == kInjectBuffersPerSlot);
+  CHECK(all_match);
+  CHECK(c.InjectsInFlight() == 0);
+  CHECK(c.Inject(d, IkeMeta(0)).ok());
+}
+
+TEST_CASE("a stale segment is replaced, a live or foreign one is not", "[channel]") {
+  std::string name = UniqueChannelName();
+  ShmCleanup cleanup(name);
+  const std::string shm = "/portcullis-" + name;
+  const uint64_t old_generation = uint64_t{1} << 62;  // far in the future: must still go up
+
+  auto write_segment = [&](uint64_t magic, int32_t pid) {
+    int fd = shm_open(shm.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+    REQUIRE(fd >= 0);
+    SegmentHeader h{};
+    h.magic = magic;
+    h.layout_version = kLayoutVersion;
+    h.server_pid = pid;
+    h.generation = old_generation;
+    REQUIRE(write(fd, &h, sizeof h) == static_cast<ssize_t>(sizeof h));
+    close(fd);
+  };
+
+  write_segment(kChannelMagic, DeadPid());
+  {
+    auto server = ChannelServer::Create(name);
+    INFO(server.status().ToString());
+    REQUIRE(server.ok());
+    CHECK((*server)->generation() == old_generation + 1);
+    auto second = ChannelServer::Create(name);
+    CHECK(second.status().code() == absl::StatusCode::kAlreadyExists);
+    CHECK_THAT(std::string(second.status().message()), Contains(absl::StrCat("pid ", getpid())));
+  }
+  write_segment(0x1122334455667788ull, DeadPid());
+  auto foreign = ChannelServer::Create(name);
+  CHECK(foreign.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK_THAT(std::string(foreign.status().message()), Contains("not a Portcullis channel"));
+}
+
+TEST_CASE("shutdown unlinks the segment and clients notice", "[channel]") {
+  Channel ch;
+  ChannelClient c = ch.Attach(true);
+  std::vector<Message> batch = {RouteMessage(1)};
+  auto seq = c.SendBatch(absl::MakeSpan(batch));
+  REQUIRE(seq.ok());
+  CHECK(c.ServerAlive());
+  ch.server.reset();
+  CHECK_FALSE(c.ServerAlive());
+  CHECK(c.WaitAck(*seq, absl::Milliseconds(10)).code() == absl::StatusCode::kUnavailable);
+  int fd = shm_open(("/portcullis-" + ch.name).c_str(), O_RDONLY, 0);
+  CHECK(fd < 0);
+  auto late = ChannelClient::Attach(ch.name, false, absl::Milliseconds(10));
+  CHECK(late.status().code() == absl::StatusCode::kNotFound);
+  CHECK_THAT(std::string(late.status().message()), Contains("--channel " + ch.name));
+}
+
+TEST_CASE("channel names cannot escape their namespace", "[channel]") {
+  CHECK(ShmNameForChannel("lab-1").value() == "/portcullis-lab-1");
+  CHECK_FALSE(ShmNameForChannel("").ok());
+  CHECK_FALSE(ShmNameForChannel("a/b").ok());
+  CHECK_FALSE(ShmNameForChannel("..").ok());
+  CHECK_FALSE(ShmNameForChannel(std::string(65, 'a')).ok());
+}
