@@ -1,0 +1,76 @@
+// Key material: a heap buffer that is wiped with OPENSSL_cleanse() when it is destroyed,
+// assigned over or moved from, and that cannot be copied by accident or printed. Nothing in
+// this type can put key bytes into a log line or an error message; code that needs the bytes
+// asks for span() explicitly.
+#pragma once
+
+#include <openssl/crypto.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <utility>
+
+#include "absl/types/span.h"
+
+namespace portcullis::ike {
+
+class SecretBytes {
+ public:
+  SecretBytes() = default;
+  // `size` zero bytes, to be filled through data().
+  explicit SecretBytes(size_t size) : data_(size ? new uint8_t[size]() : nullptr), size_(size) {}
+  explicit SecretBytes(absl::Span<const uint8_t> bytes) : SecretBytes(bytes.size()) {
+    if (size_ != 0) std::memcpy(data_.get(), bytes.data(), size_);
+  }
+
+  SecretBytes(const SecretBytes&) = delete;
+  SecretBytes& operator=(const SecretBytes&) = delete;
+  SecretBytes(SecretBytes&& other) noexcept { Steal(other); }
+  SecretBytes& operator=(SecretBytes&& other) noexcept {
+    if (this != &other) {
+      Wipe();
+      Steal(other);
+    }
+    return *this;
+  }
+  ~SecretBytes() { Wipe(); }
+
+  // A deliberate copy, for the rare holder that must keep its own (e.g. SK_d across a rekey).
+  SecretBytes Clone() const { return SecretBytes(span()); }
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const uint8_t* data() const { return data_.get(); }
+  uint8_t* data() { return data_.get(); }
+  absl::Span<const uint8_t> span() const { return {data_.get(), size_}; }
+  absl::Span<uint8_t> mutable_span() { return {data_.get(), size_}; }
+
+  // Bytes [offset, offset + length) as a new secret; the caller checks the bounds.
+  SecretBytes Sub(size_t offset, size_t length) const {
+    return SecretBytes(span().subspan(offset, length));
+  }
+
+  // Constant time in the contents (the sizes are not secret).
+  bool operator==(const SecretBytes& other) const {
+    return size_ == other.size_ && (size_ == 0 || CRYPTO_memcmp(data(), other.data(), size_) == 0);
+  }
+
+ private:
+  void Wipe() {
+    if (data_ != nullptr) OPENSSL_cleanse(data_.get(), size_);
+    data_.reset();
+    size_ = 0;
+  }
+  // Takes other's buffer; other is left empty, so no second copy of the bytes exists.
+  void Steal(SecretBytes& other) {
+    data_ = std::move(other.data_);
+    size_ = std::exchange(other.size_, 0);
+  }
+
+  std::unique_ptr<uint8_t[]> data_;
+  size_t size_ = 0;
+};
+
+}  // namespace portcullis::ike
