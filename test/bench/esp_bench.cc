@@ -17,6 +17,7 @@
 
 #include "dataplane/esp/esp_engine.h"
 #include "drivers/crypto/ipsecmb_backend.h"
+#include "drivers/ethdev/eal_runtime.h"
 
 using namespace portcullis::esp;
 using Backend = portcullis::crypto::IpsecMbBackend;

@@ -20,6 +20,7 @@
 #include "dataplane/esp/esp_engine.h"
 #include "drivers/crypto/ipsecmb_backend.h"
 #include "drivers/crypto/openssl_backend.h"
+#include "drivers/ethdev/eal_runtime.h"
 
 ABSL_FLAG(std::string, cipher, "aes-gcm-128",
           "null|aes-gcm-128|aes-gcm-256|aes-cbc-128|aes-cbc-256");
@@ -118,6 +119,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "EAL init failed\n");
     return 1;
   }
+  portcullis::drivers::CleanEalRuntimeDirAtExit();
   rte_mempool* pool = rte_pktmbuf_pool_create("tool", 1023, 0, 0, 16384, SOCKET_ID_ANY);
   SaConfig c;
   c.direction = encrypt ? Direction::kOutbound : Direction::kInbound;

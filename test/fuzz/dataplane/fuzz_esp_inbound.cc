@@ -17,6 +17,7 @@
 
 #include "dataplane/esp/esp_engine.h"
 #include "drivers/crypto/ipsecmb_backend.h"
+#include "drivers/ethdev/eal_runtime.h"
 
 using namespace portcullis::esp;
 using Engine = EspEngine<portcullis::crypto::IpsecMbBackend>;
@@ -84,6 +85,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   const char* argv[] = {"fuzz",        "--no-huge",           "-m",           "128", "--no-pci",
                         "--no-shconf", "--log-level=*:error", prefix.c_str(), "-l",  "0"};
   if (rte_eal_init(10, const_cast<char**>(argv)) < 0) std::abort();
+  portcullis::drivers::CleanEalRuntimeDirAtExit();
   pool = rte_pktmbuf_pool_create("fz", 4095, 0, 0, 2048, SOCKET_ID_ANY);
   auto* be = new portcullis::crypto::IpsecMbBackend;
   engine = new Engine(*be);

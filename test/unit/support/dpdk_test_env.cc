@@ -1,5 +1,7 @@
 #include "test/unit/support/dpdk_test_env.h"
 
+#include "drivers/ethdev/eal_runtime.h"
+
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ip.h>
@@ -25,6 +27,7 @@ void EnsureEal() {
       std::fprintf(stderr, "rte_eal_init failed: %s\n", rte_strerror(rte_errno));
       std::abort();
     }
+    drivers::CleanEalRuntimeDirAtExit();
   });
 }
 

@@ -1,0 +1,56 @@
+// Everything the workers and the main lcore share: the published tables, the rings between
+// them, the counters. Workers only read tables; the main lcore alone writes them.
+#pragma once
+
+#include <rte_ether.h>
+#include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "dataplane/core/limits.h"
+#include "dataplane/core/stats.h"
+#include "dataplane/tables/fib.h"
+#include "dataplane/tables/interface_table.h"
+#include "dataplane/tables/neighbor_table.h"
+#include "dataplane/tables/sa_table.h"
+
+namespace portcullis::dp {
+
+struct PortInfo {
+  bool present = false;
+  std::string name;    // interface name from the port map ("dp0p1s1")
+  std::string device;  // DPDK device name ("net_af_packet0", "0000:03:00.0")
+  uint16_t nrxq = 0, ntxq = 0;
+  rte_ether_addr mac{};
+};
+
+struct Dataplane {
+  uint32_t nworkers = 1;
+  rte_mempool* pool = nullptr;
+
+  std::atomic<Tables*> tables{nullptr};
+  std::unique_ptr<Fib> fib;
+  std::unique_ptr<NeighborTable> neighbors;
+  std::unique_ptr<SaTable> sas;
+  rte_rcu_qsbr* rcu = nullptr;
+
+  rte_ring* slow_ring = nullptr;        // workers -> main: mbufs (ARP, resolve, punt)
+  rte_ring* inject_ring = nullptr;      // main -> worker 0: mbufs (frames, local packets)
+  rte_ring* event_ring = nullptr;       // workers -> main: esp::EspEvent elements
+  rte_ring* handoff[kMaxWorkers] = {};  // any worker -> the SA's owner: mbufs
+
+  PortInfo ports[kMaxPorts];
+  WorkerStats* stats[kMaxWorkers] = {};
+
+  uint32_t idle_sleep_us = 0;  // workers sleep this long after many idle loops (0 = pure poll)
+  std::atomic<bool> stop{false};
+
+  const Tables& CurrentTables() const { return *tables.load(std::memory_order_acquire); }
+};
+
+}  // namespace portcullis::dp

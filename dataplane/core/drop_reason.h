@@ -1,0 +1,53 @@
+// Why the dataplane dropped (or absorbed) a packet. Every packet that does not leave is counted
+// under one of these, per interface and in total; the ESP engine's reasons follow its own list.
+#pragma once
+
+#include <cstdint>
+
+#include "dataplane/esp/drop_reason.h"
+
+namespace portcullis::dp {
+
+enum class Drop : uint8_t {
+  kUnknownInterface = 0,  // arrived on a port (or VLAN) with no interface configured
+  kInterfaceDown,
+  kUnsupportedEthertype,
+  kTruncated,    // shorter than its headers
+  kBadIpHeader,  // version, header length or total length wrong
+  kBadIpChecksum,
+  kFragmentToUs,    // a fragment addressed to the dataplane (not reassembled yet)
+  kLocalUnhandled,  // addressed to us, but not ESP, IKE or ICMP echo
+  kNatKeepalive,    // RFC 3948 0xFF keepalive: absorbed, not an error
+  kNoSa,            // ESP with an SPI we do not have
+  kNoRoute,
+  kBlackhole,
+  kTtlExceeded,
+  kVtiWithoutSa,         // routed into a VTI that has no outbound SA yet
+  kFragmentationNeeded,  // DF set and larger than the tunnel MTU (ICMP sent)
+  kFragmentFailed,
+  kNeighborQueueFull,   // waiting for ARP, and that queue is full
+  kNeighborUnresolved,  // ARP gave no answer
+  kPuntQueueFull,       // IKE for vpnd, but its ring is full
+  kSlowPathQueueFull,
+  kHandoffQueueFull,  // the SA's owner worker is behind
+  kTxQueueFull,
+  kIpv6NotYet,  // IPv6 forwarding is designed in but not enabled yet
+  kNoMemory,
+  kArpIgnored,  // ARP not for us / malformed
+  kOtherHost,   // unicast frame for another MAC (shared segments, promiscuous ports)
+  kCount
+};
+
+constexpr int kDpDropCount = static_cast<int>(Drop::kCount);
+// One counter space for both: dataplane reasons first, then the ESP engine's.
+constexpr int kAllDropCount = kDpDropCount + esp::kDropReasonCount;
+inline constexpr int DropIndex(Drop d) {
+  return static_cast<int>(d);
+}
+inline constexpr int DropIndex(esp::DropReason r) {
+  return kDpDropCount + static_cast<int>(r);
+}
+
+const char* DropName(int index);
+
+}  // namespace portcullis::dp

@@ -1,0 +1,21 @@
+// Sizes the dataplane is built for. Tables are arrays of these sizes so the packet path indexes
+// instead of searching.
+#pragma once
+
+#include <cstdint>
+
+namespace portcullis::dp {
+
+constexpr uint32_t kMaxInterfaces = 256;  // ifindex 1..255; 0 means "none"
+constexpr uint32_t kMaxPorts = 32;        // DPDK port ids
+constexpr uint32_t kMaxWorkers = 16;
+constexpr uint32_t kMaxAddressesPerInterface = 8;
+constexpr uint32_t kMaxNextHops = 4096;
+constexpr uint32_t kMaxRoutes = 65536;
+constexpr uint32_t kMaxSas = 8192;
+constexpr uint32_t kMaxNeighbors = 4096;
+constexpr uint16_t kBurst = 32;
+constexpr uint16_t kRxDescriptors = 1024;
+constexpr uint16_t kTxDescriptors = 1024;
+
+}  // namespace portcullis::dp

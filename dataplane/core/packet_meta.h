@@ -1,0 +1,43 @@
+// Per-packet metadata carried in an mbuf dynamic field from stage to stage, and across the
+// rings between workers and the main lcore.
+#pragma once
+
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#include <cstdint>
+
+namespace portcullis::dp {
+
+// What the receiver of a ring packet must do with it.
+enum class PktKind : uint8_t {
+  kNone = 0,
+  kArp,         // worker -> main: an ARP packet (Ethernet header still on)
+  kResolve,     // worker -> main: routed, waiting for the neighbor of next_hop on out_ifindex
+  kPunt,        // worker -> main: IKE for vpnd (IP header at data start)
+  kFrameReady,  // main -> worker: a complete Ethernet frame, send it out of out_ifindex
+  kRouteLocal,  // main -> worker: an IP packet we originate (IKE, ICMP): route and send it
+  kEspIn,       // worker -> owner worker: inbound ESP for an SA the owner holds
+  kEspOut,      // worker -> owner worker: inner packet to encrypt with out_sa_handle's SA
+};
+
+struct PacketMeta {
+  uint16_t in_ifindex;
+  uint16_t out_ifindex;
+  uint32_t next_hop;  // IPv4, network order: the neighbor to resolve / send to
+  PktKind kind;
+  uint8_t flags;
+  uint16_t reserved;
+  uint32_t sa_id;  // handoff: which SA (index in the SA table)
+};
+
+extern int g_meta_offset;
+
+// Registers the dynamic field; call once after rte_eal_init, before creating pools.
+bool RegisterPacketMeta();
+
+inline PacketMeta* Meta(rte_mbuf* m) {
+  return RTE_MBUF_DYNFIELD(m, g_meta_offset, PacketMeta*);
+}
+
+}  // namespace portcullis::dp

@@ -1,0 +1,28 @@
+// Counters. Each worker writes only its own block (no atomics on the packet path); readers
+// (telemetry, dpctl, the event to vpnd) sum the blocks. x86 never tears aligned 64-bit loads.
+#pragma once
+
+#include <cstdint>
+
+#include "dataplane/core/drop_reason.h"
+#include "dataplane/core/limits.h"
+
+namespace portcullis::dp {
+
+struct InterfaceStats {
+  uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+  uint64_t drops[kAllDropCount];
+};
+
+struct alignas(64) WorkerStats {
+  uint64_t loops, rx_bursts, idle_loops;
+  uint64_t punted, injected, handed_off, icmp_sent, icmp_rate_limited;
+  uint64_t drops[kAllDropCount];  // totals (the interface blocks break them down)
+  InterfaceStats ifs[kMaxInterfaces];
+};
+
+inline uint64_t ReadCounter(const uint64_t& c) {
+  return __atomic_load_n(&c, __ATOMIC_RELAXED);
+}
+
+}  // namespace portcullis::dp

@@ -1,0 +1,457 @@
+#include "dataplane/dpctl/command_parser.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace portcullis::dpctl {
+
+using channel::Message;
+using channel::MessageKind;
+using channel::Op;
+
+void InterfaceDirectory::Known(const std::string& name, uint32_t ifindex, const std::string& kind) {
+  by_name_[name] = {ifindex, kind};
+}
+
+absl::StatusOr<uint32_t> InterfaceDirectory::Resolve(const std::string& name) const {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return absl::NotFoundError(absl::StrCat("no interface '", name, "'"));
+  return it->second.first;
+}
+
+std::string InterfaceDirectory::KindOf(const std::string& name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? "" : it->second.second;
+}
+
+uint32_t InterfaceDirectory::Allocate(const std::string& name, const std::string& kind) {
+  uint32_t id = 1;
+  for (bool used = true; used; ++id) {
+    used = false;
+    for (const auto& [n, v] : by_name_) used |= v.first == id;
+    if (!used) break;
+  }
+  by_name_[name] = {id, kind};
+  return id;
+}
+
+void InterfaceDirectory::Forget(const std::string& name) {
+  by_name_.erase(name);
+}
+
+namespace {
+
+class Words {
+ public:
+  explicit Words(const std::vector<std::string>& w) : w_(w) {}
+  bool Done() const { return i_ >= w_.size(); }
+  const std::string& Peek() const { return w_[i_]; }
+  absl::StatusOr<std::string> Next(absl::string_view what) {
+    if (Done()) return absl::InvalidArgumentError(absl::StrCat("expected ", what));
+    return w_[i_++];
+  }
+  void Skip() { ++i_; }
+
+ private:
+  const std::vector<std::string>& w_;
+  size_t i_ = 0;
+};
+
+#define ASSIGN_OR_RETURN(lhs, expr)             \
+  auto lhs##_or = (expr);                       \
+  if (!lhs##_or.ok()) return lhs##_or.status(); \
+  auto lhs = std::move(*lhs##_or)
+
+absl::StatusOr<uint64_t> Number(const std::string& s, absl::string_view what) {
+  uint64_t v = 0;
+  bool ok = s.rfind("0x", 0) == 0 ? absl::SimpleHexAtoi(s.substr(2), &v) : absl::SimpleAtoi(s, &v);
+  if (!ok) return absl::InvalidArgumentError(absl::StrCat(what, ": '", s, "' is not a number"));
+  return v;
+}
+
+absl::StatusOr<channel::IpAddr> Ip4(const std::string& s) {
+  channel::IpAddr a{};
+  if (inet_pton(AF_INET, s.c_str(), a.bytes) != 1)
+    return absl::InvalidArgumentError(absl::StrCat("'", s, "' is not an IPv4 address"));
+  return a;
+}
+
+absl::Status Prefix(const std::string& s, channel::IpAddr* a, uint8_t* len) {
+  std::vector<std::string> p = absl::StrSplit(s, '/');
+  if (p.size() != 2)
+    return absl::InvalidArgumentError(absl::StrCat("'", s, "': expected A.B.C.D/LEN"));
+  auto ip = Ip4(p[0]);
+  if (!ip.ok()) return ip.status();
+  uint32_t l = 0;
+  if (!absl::SimpleAtoi(p[1], &l) || l > 32)
+    return absl::InvalidArgumentError(absl::StrCat("'", s, "': bad prefix length"));
+  *a = *ip;
+  *len = static_cast<uint8_t>(l);
+  return absl::OkStatus();
+}
+
+absl::Status Hex(const std::string& s, uint8_t* out, size_t max, uint8_t* len) {
+  std::string h = s.rfind("0x", 0) == 0 ? s.substr(2) : s;
+  if (h.size() % 2 || h.size() / 2 > max)
+    return absl::InvalidArgumentError(
+        absl::StrCat("key of ", h.size() / 2, " bytes: too long or odd"));
+  for (size_t i = 0; i < h.size() / 2; ++i) {
+    int v = 0;
+    if (!absl::SimpleHexAtoi(h.substr(2 * i, 2), &v))
+      return absl::InvalidArgumentError("key: not hex");
+    out[i] = static_cast<uint8_t>(v);
+  }
+  if (len) *len = static_cast<uint8_t>(h.size() / 2);
+  return absl::OkStatus();
+}
+
+absl::Status Mac(const std::string& s, uint8_t* mac) {
+  unsigned b[6];
+  if (std::sscanf(s.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
+    return absl::InvalidArgumentError(absl::StrCat("'", s, "' is not a MAC address"));
+  for (int i = 0; i < 6; ++i) mac[i] = static_cast<uint8_t>(b[i]);
+  return absl::OkStatus();
+}
+
+absl::Status Interface(Words& w, Op op, InterfaceDirectory& dir, std::vector<Message>& out) {
+  ASSIGN_OR_RETURN(name, w.Next("an interface name"));
+  Message m = channel::NewMessage(MessageKind::kInterface, op);
+  auto& b = m.body.interface;
+  if (name.size() > 15) return absl::InvalidArgumentError("interface name longer than 15");
+  std::memcpy(b.name, name.data(), name.size());
+  if (op == Op::kDelete) {
+    ASSIGN_OR_RETURN(ifx, dir.Resolve(name));
+    b.ifindex = ifx;
+    dir.Forget(name);
+    out.push_back(m);
+    return absl::OkStatus();
+  }
+  std::string kind;
+  uint32_t ifindex = 0;
+  b.admin_up = 1;
+  b.mtu = 0;
+  while (!w.Done()) {
+    ASSIGN_OR_RETURN(key, w.Next("an option"));
+    if (key == "kind") {
+      ASSIGN_OR_RETURN(k, w.Next("port|bond|vif|vti|vfp|loopback"));
+      kind = k;
+    } else if (key == "parent") {
+      ASSIGN_OR_RETURN(p, w.Next("a parent interface"));
+      ASSIGN_OR_RETURN(pifx, dir.Resolve(p));
+      b.parent_ifindex = pifx;
+    } else if (key == "vlan") {
+      ASSIGN_OR_RETURN(v, w.Next("a VLAN id"));
+      ASSIGN_OR_RETURN(vn, Number(v, "vlan"));
+      b.vlan = static_cast<uint16_t>(vn);
+    } else if (key == "mtu") {
+      ASSIGN_OR_RETURN(v, w.Next("an MTU"));
+      ASSIGN_OR_RETURN(vn, Number(v, "mtu"));
+      b.mtu = static_cast<uint32_t>(vn);
+    } else if (key == "down") {
+      b.admin_up = 0;
+    } else if (key == "up") {
+      b.admin_up = 1;
+    } else if (key == "ifindex") {
+      ASSIGN_OR_RETURN(v, w.Next("an ifindex"));
+      ASSIGN_OR_RETURN(vn, Number(v, "ifindex"));
+      ifindex = static_cast<uint32_t>(vn);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("interface: unknown option '", key, "'"));
+    }
+  }
+  if (op == Op::kUpdate && kind.empty()) kind = dir.KindOf(name);
+  struct KindInfo {
+    const char* name;
+    channel::InterfaceKind kind;
+    uint32_t mtu;
+  };
+  static const KindInfo kKinds[] = {
+      {"port", channel::InterfaceKind::kPort, 1500},
+      {"bond", channel::InterfaceKind::kBond, 1500},
+      {"vif", channel::InterfaceKind::kVif, 1500},
+      {"vti", channel::InterfaceKind::kVti, 1428},
+      {"vfp", channel::InterfaceKind::kVfp, 16384},
+      {"loopback", channel::InterfaceKind::kLoopback, 65535},
+  };
+  const KindInfo* ki = nullptr;
+  for (const auto& k : kKinds)
+    if (kind == k.name) ki = &k;
+  if (ki == nullptr)
+    return absl::InvalidArgumentError("interface: kind port|bond|vif|vti|vfp|loopback is required");
+  b.kind = ki->kind;
+  if (b.mtu == 0) b.mtu = ki->mtu;
+  if (op == Op::kAdd) {
+    if (dir.Resolve(name).ok())
+      return absl::AlreadyExistsError(absl::StrCat("interface ", name, " exists"));
+    b.ifindex = ifindex ? ifindex : dir.Allocate(name, kind);
+    if (ifindex) dir.Known(name, ifindex, kind);
+  } else {
+    ASSIGN_OR_RETURN(ifx, dir.Resolve(name));
+    b.ifindex = ifx;
+  }
+  out.push_back(m);
+  return absl::OkStatus();
+}
+
+absl::Status Sa(Words& w, Op op, InterfaceDirectory& dir, std::vector<Message>& out) {
+  Message m = channel::NewMessage(MessageKind::kSa, op);
+  auto& b = m.body.sa;
+  b.mode = channel::SaMode::kTunnel;
+  b.outer_family = channel::Family::kIpv4;
+  b.auth = channel::Auth::kNone;
+  b.df_mode = channel::DfMode::kCopy;
+  b.dscp_mode = channel::DscpMode::kCopy;
+  b.replay_window = 1024;
+  bool have_dir = false;
+  while (!w.Done()) {
+    ASSIGN_OR_RETURN(key, w.Next("an option"));
+    auto value = [&](absl::string_view what) { return w.Next(what); };
+    if (key == "spi") {
+      ASSIGN_OR_RETURN(v, value("an SPI"));
+      ASSIGN_OR_RETURN(n, Number(v, "spi"));
+      b.spi = static_cast<uint32_t>(n);
+    } else if (key == "dir") {
+      ASSIGN_OR_RETURN(v, value("in|out"));
+      if (v != "in" && v != "out") return absl::InvalidArgumentError("dir in|out");
+      b.direction = v == "in" ? channel::Direction::kIn : channel::Direction::kOut;
+      have_dir = true;
+    } else if (key == "local" || key == "remote") {
+      ASSIGN_OR_RETURN(v, value("an address"));
+      ASSIGN_OR_RETURN(a, Ip4(v));
+      (key == "local" ? b.local : b.remote) = a;
+    } else if (key == "cipher") {
+      ASSIGN_OR_RETURN(v, value("a cipher"));
+      static const std::pair<const char*, channel::Cipher> kC[] = {
+          {"null", channel::Cipher::kNull},
+          {"aes-gcm-128", channel::Cipher::kAesGcm128},
+          {"aes-gcm-256", channel::Cipher::kAesGcm256},
+          {"aes-cbc-128", channel::Cipher::kAesCbc128},
+          {"aes-cbc-256", channel::Cipher::kAesCbc256}};
+      bool found = false;
+      for (auto& [n, c] : kC)
+        if (v == n) b.cipher = c, found = true;
+      if (!found) return absl::InvalidArgumentError(absl::StrCat("unknown cipher '", v, "'"));
+    } else if (key == "auth") {
+      ASSIGN_OR_RETURN(v, value("an integrity algorithm"));
+      static const std::pair<const char*, channel::Auth> kA[] = {
+          {"none", channel::Auth::kNone},
+          {"hmac-sha1-96", channel::Auth::kHmacSha1_96},
+          {"hmac-sha256-128", channel::Auth::kHmacSha256_128},
+          {"hmac-sha384-192", channel::Auth::kHmacSha384_192},
+          {"hmac-sha512-256", channel::Auth::kHmacSha512_256}};
+      bool found = false;
+      for (auto& [n, a] : kA)
+        if (v == n) b.auth = a, found = true;
+      if (!found) return absl::InvalidArgumentError(absl::StrCat("unknown auth '", v, "'"));
+    } else if (key == "key") {
+      ASSIGN_OR_RETURN(v, value("a key"));
+      if (auto s = Hex(v, b.enc_key, sizeof b.enc_key, &b.enc_key_length); !s.ok()) return s;
+    } else if (key == "salt") {
+      ASSIGN_OR_RETURN(v, value("a salt"));
+      uint8_t l = 0;
+      if (auto s = Hex(v, b.salt, 4, &l); !s.ok()) return s;
+    } else if (key == "authkey") {
+      ASSIGN_OR_RETURN(v, value("an integrity key"));
+      if (auto s = Hex(v, b.auth_key, sizeof b.auth_key, &b.auth_key_length); !s.ok()) return s;
+    } else if (key == "esn") {
+      b.esn = 1;
+    } else if (key == "window") {
+      ASSIGN_OR_RETURN(v, value("a window size"));
+      ASSIGN_OR_RETURN(n, Number(v, "window"));
+      b.replay_window = static_cast<uint16_t>(n);
+    } else if (key == "encap") {
+      ASSIGN_OR_RETURN(s, value("a source port"));
+      ASSIGN_OR_RETURN(d, value("a destination port"));
+      ASSIGN_OR_RETURN(sn, Number(s, "encap"));
+      ASSIGN_OR_RETURN(dn, Number(d, "encap"));
+      b.udp_encap = 1;
+      b.encap_src_port = static_cast<uint16_t>(sn);
+      b.encap_dst_port = static_cast<uint16_t>(dn);
+    } else if (key == "vti") {
+      ASSIGN_OR_RETURN(v, value("a VTI"));
+      ASSIGN_OR_RETURN(ifx, dir.Resolve(v));
+      b.vti_ifindex = ifx;
+    } else if (key == "reqid") {
+      ASSIGN_OR_RETURN(v, value("a reqid"));
+      ASSIGN_OR_RETURN(n, Number(v, "reqid"));
+      b.reqid = static_cast<uint32_t>(n);
+    } else if (key == "soft-bytes" || key == "hard-bytes" || key == "soft-packets" ||
+               key == "hard-packets") {
+      ASSIGN_OR_RETURN(v, value("a limit"));
+      ASSIGN_OR_RETURN(n, Number(v, key));
+      (key == "soft-bytes"     ? b.soft_bytes
+       : key == "hard-bytes"   ? b.hard_bytes
+       : key == "soft-packets" ? b.soft_packets
+                               : b.hard_packets) = n;
+    } else if (key == "df") {
+      ASSIGN_OR_RETURN(v, value("copy|set|clear"));
+      b.df_mode = v == "set"     ? channel::DfMode::kSet
+                  : v == "clear" ? channel::DfMode::kClear
+                                 : channel::DfMode::kCopy;
+    } else if (key == "dscp") {
+      ASSIGN_OR_RETURN(v, value("copy or a DSCP value"));
+      if (v != "copy") {
+        ASSIGN_OR_RETURN(n, Number(v, "dscp"));
+        b.dscp_mode = channel::DscpMode::kSet;
+        b.dscp = static_cast<uint8_t>(n);
+      }
+    } else if (key == "ttl") {
+      ASSIGN_OR_RETURN(v, value("a TTL"));
+      ASSIGN_OR_RETURN(n, Number(v, "ttl"));
+      b.outer_ttl = static_cast<uint8_t>(n);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("sa: unknown option '", key, "'"));
+    }
+  }
+  if (b.spi == 0 || !have_dir) return absl::InvalidArgumentError("sa: spi and dir are required");
+  if (op == Op::kDelete) {
+    // A delete carries only the key.
+    Message d = channel::NewMessage(MessageKind::kSa, Op::kDelete);
+    d.body.sa.spi = b.spi;
+    d.body.sa.direction = b.direction;
+    out.push_back(d);
+    return absl::OkStatus();
+  }
+  if (static_cast<int>(b.cipher) == 0) return absl::InvalidArgumentError("sa: cipher is required");
+  out.push_back(m);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirectory& dir,
+                          std::vector<Message>& out) {
+  Words w(words);
+  ASSIGN_OR_RETURN(what, w.Next("a command"));
+  auto op_of = [&](const std::string& v) -> absl::StatusOr<Op> {
+    if (v == "add") return Op::kAdd;
+    if (v == "del" || v == "delete") return Op::kDelete;
+    if (v == "update" || v == "set") return Op::kUpdate;
+    return absl::InvalidArgumentError(absl::StrCat("'", v, "': expected add, del or update"));
+  };
+  if (what == "interface") {
+    ASSIGN_OR_RETURN(o, w.Next("add|del|update"));
+    ASSIGN_OR_RETURN(op, op_of(o));
+    return Interface(w, op, dir, out);
+  }
+  if (what == "address") {
+    ASSIGN_OR_RETURN(o, w.Next("add|del"));
+    ASSIGN_OR_RETURN(op, op_of(o));
+    ASSIGN_OR_RETURN(name, w.Next("an interface"));
+    ASSIGN_OR_RETURN(ifx, dir.Resolve(name));
+    ASSIGN_OR_RETURN(p, w.Next("an address/len"));
+    Message m = channel::NewMessage(MessageKind::kAddress, op);
+    m.body.address.ifindex = ifx;
+    m.body.address.family = channel::Family::kIpv4;
+    if (auto s = Prefix(p, &m.body.address.address, &m.body.address.prefix_length); !s.ok())
+      return s;
+    out.push_back(m);
+    return absl::OkStatus();
+  }
+  if (what == "route") {
+    ASSIGN_OR_RETURN(o, w.Next("add|del"));
+    ASSIGN_OR_RETURN(op, op_of(o));
+    ASSIGN_OR_RETURN(p, w.Next("a prefix"));
+    Message m = channel::NewMessage(MessageKind::kRoute, op);
+    auto& b = m.body.route;
+    b.family = channel::Family::kIpv4;
+    b.distance = 1;
+    if (auto s = Prefix(p, &b.prefix, &b.prefix_length); !s.ok()) return s;
+    while (!w.Done()) {
+      ASSIGN_OR_RETURN(key, w.Next("via|dev|blackhole|distance"));
+      if (key == "via") {
+        ASSIGN_OR_RETURN(g, w.Next("a gateway"));
+        ASSIGN_OR_RETURN(a, Ip4(g));
+        b.next_hop = a;
+        b.type = channel::RouteType::kGateway;
+      } else if (key == "dev") {
+        ASSIGN_OR_RETURN(n, w.Next("an interface"));
+        ASSIGN_OR_RETURN(ifx, dir.Resolve(n));
+        b.out_ifindex = ifx;
+        if (static_cast<int>(b.type) == 0) b.type = channel::RouteType::kInterface;
+      } else if (key == "blackhole") {
+        b.type = channel::RouteType::kBlackhole;
+      } else if (key == "distance") {
+        ASSIGN_OR_RETURN(d, w.Next("a distance"));
+        ASSIGN_OR_RETURN(dn, Number(d, "distance"));
+        b.distance = static_cast<uint8_t>(dn);
+      } else {
+        return absl::InvalidArgumentError(absl::StrCat("route: unknown option '", key, "'"));
+      }
+    }
+    if (static_cast<int>(b.type) == 0)
+      return absl::InvalidArgumentError("route: via GW, dev NAME or blackhole is required");
+    out.push_back(m);
+    return absl::OkStatus();
+  }
+  if (what == "neigh" || what == "neighbor") {
+    ASSIGN_OR_RETURN(o, w.Next("add|del"));
+    ASSIGN_OR_RETURN(op, op_of(o));
+    ASSIGN_OR_RETURN(name, w.Next("an interface"));
+    ASSIGN_OR_RETURN(ifx, dir.Resolve(name));
+    ASSIGN_OR_RETURN(ip, w.Next("an address"));
+    Message m = channel::NewMessage(MessageKind::kNeighbor, op);
+    m.body.neighbor.ifindex = ifx;
+    m.body.neighbor.family = channel::Family::kIpv4;
+    ASSIGN_OR_RETURN(a, Ip4(ip));
+    m.body.neighbor.address = a;
+    if (op == Op::kAdd) {
+      ASSIGN_OR_RETURN(mac, w.Next("a MAC address"));
+      if (auto s = Mac(mac, m.body.neighbor.mac); !s.ok()) return s;
+    } else {
+      m.body.neighbor.mac[5] = 2;  // a delete needs a valid-looking MAC (unicast, non-zero)
+    }
+    out.push_back(m);
+    return absl::OkStatus();
+  }
+  if (what == "sa") {
+    ASSIGN_OR_RETURN(o, w.Next("add|del|update"));
+    ASSIGN_OR_RETURN(op, op_of(o));
+    return Sa(w, op, dir, out);
+  }
+  if (what == "bind" || what == "unbind") {
+    ASSIGN_OR_RETURN(name, w.Next("a VTI"));
+    ASSIGN_OR_RETURN(ifx, dir.Resolve(name));
+    Message m =
+        channel::NewMessage(MessageKind::kVtiBinding, what == "bind" ? Op::kAdd : Op::kDelete);
+    m.body.vti_binding.vti_ifindex = ifx;
+    if (what == "bind") {
+      ASSIGN_OR_RETURN(spi, w.Next("an SPI"));
+      ASSIGN_OR_RETURN(n, Number(spi, "spi"));
+      m.body.vti_binding.out_spi = static_cast<uint32_t>(n);
+    }
+    out.push_back(m);
+    return absl::OkStatus();
+  }
+  if (what == "flush") {
+    Message m = channel::NewMessage(MessageKind::kFlush, Op::kDelete);
+    while (!w.Done()) {
+      ASSIGN_OR_RETURN(s, w.Next("a scope"));
+      if (s == "sas")
+        m.body.flush.scope |= channel::kFlushSas;
+      else if (s == "routes")
+        m.body.flush.scope |= channel::kFlushRoutes;
+      else if (s == "neighbors")
+        m.body.flush.scope |= channel::kFlushNeighbors;
+      else if (s == "addresses")
+        m.body.flush.scope |= channel::kFlushAddresses;
+      else if (s == "interfaces")
+        m.body.flush.scope |= channel::kFlushInterfaces;
+      else if (s == "all")
+        m.body.flush.scope |= channel::kFlushAll;
+      else
+        return absl::InvalidArgumentError(absl::StrCat("flush: unknown scope '", s, "'"));
+    }
+    if (m.body.flush.scope == 0) m.body.flush.scope = channel::kFlushAll;
+    out.push_back(m);
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown command '", what, "'"));
+}
+
+}  // namespace portcullis::dpctl

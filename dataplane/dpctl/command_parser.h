@@ -1,0 +1,44 @@
+// dpctl's configuration commands, parsed into channel messages. Interfaces are named; their
+// ifindexes come from the running dataplane (or are allocated for new ones).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "dataplane/api/messages.h"
+
+namespace portcullis::dpctl {
+
+// Interface name <-> ifindex, from the dataplane, plus those a batch adds or removes.
+class InterfaceDirectory {
+ public:
+  void Known(const std::string& name, uint32_t ifindex, const std::string& kind);
+  absl::StatusOr<uint32_t> Resolve(const std::string& name) const;
+  std::string KindOf(const std::string& name) const;
+  uint32_t Allocate(const std::string& name, const std::string& kind);
+  void Forget(const std::string& name);
+
+ private:
+  std::map<std::string, std::pair<uint32_t, std::string>> by_name_;
+};
+
+// One command line (split into words) -> its messages, appended to `out`.
+//   interface add NAME kind port|bond|vif|vti|vfp|loopback [parent NAME] [vlan N] [mtu N]
+//                 [down] [ifindex N]
+//   interface del NAME
+//   address add|del NAME A.B.C.D/LEN
+//   route add|del PREFIX (via GW [dev NAME] | dev NAME | blackhole) [distance N]
+//   neigh add NAME IP MAC | neigh del NAME IP
+//   sa add|update spi SPI dir in|out local IP remote IP cipher C [key HEX] [salt HEX]
+//          [auth A authkey HEX] [esn] [window N] [encap SPORT DPORT] [vti NAME] [reqid N]
+//          [soft-bytes N] [hard-bytes N] [soft-packets N] [hard-packets N]
+//          [df copy|set|clear] [dscp copy|N] [ttl N]
+//   sa del spi SPI dir in|out
+//   bind VTI SPI | unbind VTI
+//   flush sas|routes|neighbors|addresses|interfaces|all ...
+absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirectory& dir,
+                          std::vector<channel::Message>& out);
+
+}  // namespace portcullis::dpctl

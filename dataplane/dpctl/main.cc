@@ -1,0 +1,231 @@
+// dpctl: manual control of a vpn-dataplane, like `ip` for the kernel. Configuration commands go
+// through the channel as one all-or-nothing batch; `show` reads the dataplane's telemetry.
+//
+//   dpctl --channel NAME <command ...>        one command (see command_parser.h)
+//   dpctl --channel NAME batch FILE|-         one command per line, applied as one batch
+//   dpctl --channel NAME show stats|drops|interfaces|interface NAME|sas|sa SPI/DIR|routes|
+//                             neighbors|ports [--json]
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+#include "dataplane/api/channel_client.h"
+#include "dataplane/dpctl/command_parser.h"
+#include "dataplane/dpctl/telemetry_client.h"
+
+using namespace portcullis;
+using namespace portcullis::dpctl;
+
+namespace {
+
+int Fail(const std::string& msg) {
+  std::fprintf(stderr, "dpctl: %s\n", msg.c_str());
+  return 1;
+}
+
+std::string Render(const JsonValue& v) {
+  switch (v.type) {
+    case JsonValue::Type::kNull:
+      return "null";
+    case JsonValue::Type::kBool:
+      return v.boolean ? "true" : "false";
+    case JsonValue::Type::kNumber:
+      return absl::StrFormat("%.0f", v.number);
+    case JsonValue::Type::kString:
+      return "\"" + v.string + "\"";
+    case JsonValue::Type::kArray: {
+      std::string s = "[";
+      for (size_t i = 0; i < v.array.size(); ++i) s += (i ? ", " : "") + Render(v.array[i]);
+      return s + "]";
+    }
+    case JsonValue::Type::kObject: {
+      std::string s = "{";
+      for (size_t i = 0; i < v.object.size(); ++i)
+        s += (i ? ", " : "") + ("\"" + v.object[i].first + "\": ") + Render(v.object[i].second);
+      return s + "}";
+    }
+  }
+  return "";
+}
+
+std::string Plain(const JsonValue& v) {
+  return v.type == JsonValue::Type::kString ? v.string : Render(v);
+}
+
+void PrintDict(const JsonValue& d, int indent = 0) {
+  for (const auto& [k, v] : d.object) {
+    if (v.type == JsonValue::Type::kObject) {
+      std::printf("%*s%s:\n", indent, "", k.c_str());
+      if (v.object.empty()) std::printf("%*s(none)\n", indent + 2, "");
+      PrintDict(v, indent + 2);
+    } else {
+      std::printf("%*s%-24s %s\n", indent, "", k.c_str(), Plain(v).c_str());
+    }
+  }
+}
+
+absl::Status LoadDirectory(TelemetryClient& tel, InterfaceDirectory& dir) {
+  auto names = tel.Query("/portcullis/interfaces");
+  if (!names.ok()) return names.status();
+  for (const JsonValue& n : names->array) {
+    auto f = tel.Query("/portcullis/interface," + n.string);
+    if (!f.ok()) return f.status();
+    dir.Known(n.string, static_cast<uint32_t>(f->U64("ifindex")), f->Str("kind"));
+  }
+  return absl::OkStatus();
+}
+
+int Show(TelemetryClient& tel, const std::vector<std::string>& args, bool json) {
+  if (args.empty())
+    return Fail("show what? stats|drops|interfaces|interface|sas|sa|routes|neighbors|ports");
+  const std::string& what = args[0];
+  auto query = [&](const std::string& cmd) -> absl::StatusOr<JsonValue> { return tel.Query(cmd); };
+  if (what == "interfaces") {
+    auto names = query("/portcullis/interfaces");
+    if (!names.ok()) return Fail(std::string(names.status().message()));
+    if (!json)
+      std::printf("%-12s %-9s %-5s %6s %-22s %12s %12s %8s\n", "interface", "kind", "state", "mtu",
+                  "addresses", "rx packets", "tx packets", "drops");
+    for (const JsonValue& n : names->array) {
+      auto f = query("/portcullis/interface," + n.string);
+      if (!f.ok()) continue;
+      if (json) {
+        std::printf("%s\n", Render(*f).c_str());
+        continue;
+      }
+      uint64_t drops = 0;
+      if (const JsonValue* d = f->Get("drops"))
+        for (const auto& [k, v] : d->object) drops += static_cast<uint64_t>(v.number);
+      std::printf("%-12s %-9s %-5s %6llu %-22s %12llu %12llu %8llu\n", n.string.c_str(),
+                  f->Str("kind").c_str(), f->Str("state").c_str(),
+                  static_cast<unsigned long long>(f->U64("mtu")), f->Str("addresses").c_str(),
+                  static_cast<unsigned long long>(f->U64("rx_packets")),
+                  static_cast<unsigned long long>(f->U64("tx_packets")),
+                  static_cast<unsigned long long>(drops));
+    }
+    return 0;
+  }
+  if (what == "sas") {
+    auto ids = query("/portcullis/sas");
+    if (!ids.ok()) return Fail(std::string(ids.status().message()));
+    if (!json)
+      std::printf("%-8s %-4s %-12s %-16s %12s %14s %8s\n", "spi", "dir", "cipher", "auth",
+                  "packets", "bytes", "drops");
+    for (const JsonValue& id : ids->array) {
+      auto s = query("/portcullis/sa," + id.string);
+      if (!s.ok()) continue;
+      if (json) {
+        std::printf("%s\n", Render(*s).c_str());
+        continue;
+      }
+      uint64_t drops = 0;
+      if (const JsonValue* d = s->Get("drops"))
+        for (const auto& [k, v] : d->object) drops += static_cast<uint64_t>(v.number);
+      std::printf("%-8s %-4s %-12s %-16s %12llu %14llu %8llu\n", s->Str("spi").c_str(),
+                  s->Str("direction").c_str(), s->Str("cipher").c_str(), s->Str("auth").c_str(),
+                  static_cast<unsigned long long>(s->U64("packets")),
+                  static_cast<unsigned long long>(s->U64("bytes")),
+                  static_cast<unsigned long long>(drops));
+    }
+    return 0;
+  }
+  std::string cmd;
+  if (what == "stats" || what == "drops") {
+    cmd = "/portcullis/stats";
+  } else if (what == "interface" && args.size() == 2) {
+    cmd = "/portcullis/interface," + args[1];
+  } else if (what == "sa" && args.size() == 2) {
+    cmd = "/portcullis/sa," + args[1];
+  } else if (what == "routes" || what == "neighbors" || what == "ports") {
+    cmd = "/portcullis/" + what;
+  } else {
+    return Fail("show: unknown object (or missing name)");
+  }
+  auto v = query(cmd);
+  if (!v.ok()) return Fail(std::string(v.status().message()));
+  if (json) {
+    std::printf("%s\n", Render(*v).c_str());
+  } else if (what == "drops") {
+    if (const JsonValue* d = v->Get("drops")) {
+      if (d->object.empty()) std::printf("no drops\n");
+      for (const auto& [k, n] : d->object) std::printf("%-28s %s\n", k.c_str(), Plain(n).c_str());
+    }
+  } else if (v->type == JsonValue::Type::kArray) {
+    for (const JsonValue& line : v->array) std::printf("%s\n", Plain(line).c_str());
+  } else {
+    PrintDict(*v);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string channel, telemetry;
+  bool json = false;
+  std::vector<std::string> words;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--channel" && i + 1 < argc) {
+      channel = argv[++i];
+    } else if (a.rfind("--channel=", 0) == 0) {
+      channel = a.substr(10);
+    } else if (a == "--telemetry" && i + 1 < argc) {
+      telemetry = argv[++i];
+    } else if (a == "--json") {
+      json = true;
+    } else {
+      words.push_back(a);
+    }
+  }
+  if (channel.empty() || words.empty()) {
+    std::fprintf(stderr, "usage: dpctl --channel NAME <command>|batch FILE|show ... [--json]\n");
+    return 2;
+  }
+  if (telemetry.empty()) telemetry = TelemetryClient::DefaultPath(channel);
+  auto tel = TelemetryClient::Connect(telemetry);
+  if (!tel.ok()) return Fail(std::string(tel.status().message()));
+  if (words[0] == "show") return Show(*tel, {words.begin() + 1, words.end()}, json);
+
+  InterfaceDirectory dir;
+  if (auto s = LoadDirectory(*tel, dir); !s.ok()) return Fail(std::string(s.message()));
+  std::vector<channel::Message> batch;
+  if (words[0] == "batch") {
+    if (words.size() != 2) return Fail("batch FILE|-");
+    std::stringstream text;
+    if (words[1] == "-") {
+      text << std::cin.rdbuf();
+    } else {
+      std::ifstream in(words[1]);
+      if (!in) return Fail("cannot read " + words[1]);
+      text << in.rdbuf();
+    }
+    int line_no = 0;
+    for (std::string line; std::getline(text, line);) {
+      ++line_no;
+      absl::string_view l = absl::StripAsciiWhitespace(line);
+      if (l.empty() || l[0] == '#') continue;
+      std::vector<std::string> w = absl::StrSplit(l, ' ', absl::SkipEmpty());
+      if (auto s = ParseCommand(w, dir, batch); !s.ok())
+        return Fail(absl::StrFormat("line %d: %s", line_no, s.message()));
+    }
+  } else if (auto s = ParseCommand(words, dir, batch); !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
+  if (batch.empty()) return 0;
+  auto client = channel::ChannelClient::Attach(channel, /*primary=*/false);
+  if (!client.ok()) return Fail(std::string(client.status().message()));
+  auto seq = client->SendBatch(absl::MakeSpan(batch));
+  if (!seq.ok()) return Fail(std::string(seq.status().message()));
+  absl::Status ack = client->WaitAck(*seq, absl::Seconds(10));
+  if (!ack.ok()) return Fail(std::string(ack.message()));
+  std::printf("ok: %zu message%s applied\n", batch.size(), batch.size() == 1 ? "" : "s");
+  return 0;
+}

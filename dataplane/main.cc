@@ -1,0 +1,233 @@
+// vpn-dataplane: the DPDK primary process. Owns the ports, runs one worker per extra lcore and
+// the control work on the main lcore, and serves vpnd and dpctl over the shared-memory channel.
+//
+//   vpn-dataplane [EAL args] -- --channel NAME --port NAME=DEVICE [--port ...]
+//                 [--idle-sleep-us N] [--mbufs N]
+//
+// DEVICE is a PCI address or a DPDK virtual device with its arguments
+// ("net_af_packet0,iface=veth1", "net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap"). The EAL
+// arguments get --vdev/-a for the port map, --no-pci when no PCI device is named, and a
+// --file-prefix of portcullis-NAME unless given.
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "dataplane/api/channel_server.h"
+#include "dataplane/core/dataplane.h"
+#include "dataplane/core/packet_meta.h"
+#include "dataplane/esp/esp_event.h"
+#include "dataplane/mgmt/main_lcore.h"
+#include "dataplane/mgmt/telemetry.h"
+#include "dataplane/pipeline/worker.h"
+#include "drivers/ethdev/eal_runtime.h"
+#include "drivers/ethdev/port_setup.h"
+
+using namespace portcullis;
+using namespace portcullis::dp;
+
+namespace {
+
+Dataplane* g_dp = nullptr;
+
+void OnSignal(int) {
+  if (g_dp) g_dp->stop.store(true);
+}
+
+struct Options {
+  std::string channel;
+  std::vector<drivers::PortSpec> ports;
+  uint32_t idle_sleep_us = 0;
+  uint32_t mbufs = 16383;
+};
+
+[[noreturn]] void Die(const std::string& msg) {
+  std::fprintf(stderr, "vpn-dataplane: %s\n", msg.c_str());
+  std::exit(1);
+}
+
+Options ParseOptions(const std::vector<std::string>& args) {
+  Options o;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](const char* name) -> std::string {
+      std::string prefix = std::string(name) + "=";
+      if (a.rfind(prefix, 0) == 0) return a.substr(prefix.size());
+      if (i + 1 >= args.size()) Die(absl::StrCat(name, " needs a value"));
+      return args[++i];
+    };
+    auto is = [&](const char* name) {
+      return a == name || a.rfind(std::string(name) + "=", 0) == 0;
+    };
+    if (is("--channel")) {
+      o.channel = value("--channel");
+    } else if (is("--port")) {
+      auto p = drivers::ParsePortSpec(value("--port"));
+      if (!p.ok()) Die(std::string(p.status().message()));
+      o.ports.push_back(*p);
+    } else if (is("--idle-sleep-us")) {
+      if (!absl::SimpleAtoi(value("--idle-sleep-us"), &o.idle_sleep_us)) Die("bad --idle-sleep-us");
+    } else if (is("--mbufs")) {
+      if (!absl::SimpleAtoi(value("--mbufs"), &o.mbufs)) Die("bad --mbufs");
+    } else if (a == "-h" || a == "--help") {
+      std::printf(
+          "vpn-dataplane [EAL args] -- --channel NAME --port NAME=DEVICE [--port ...]\n"
+          "              [--idle-sleep-us N] [--mbufs N]\n");
+      std::exit(0);
+    } else {
+      Die(absl::StrCat("unknown option '", a, "'"));
+    }
+  }
+  if (o.channel.empty()) Die("--channel NAME is required");
+  if (o.ports.empty()) Die("at least one --port NAME=DEVICE is required");
+  return o;
+}
+
+bool HasArg(const std::vector<std::string>& eal, const char* prefix) {
+  for (const auto& a : eal)
+    if (a.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> eal = {argv[0]}, app;
+  bool in_app = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!in_app && std::strcmp(argv[i], "--") == 0) {
+      in_app = true;
+      continue;
+    }
+    (in_app ? app : eal).push_back(argv[i]);
+  }
+  Options opt = ParseOptions(app);
+  unsigned requested_workers = 1;
+  if (!HasArg(eal, "-l") && !HasArg(eal, "--lcores") && !HasArg(eal, "-c")) {
+    eal.push_back("-l");
+    eal.push_back("0,1");
+  }
+  if (!HasArg(eal, "--file-prefix")) eal.push_back("--file-prefix=portcullis-" + opt.channel);
+  bool any_pci = false;
+  for (const auto& p : opt.ports) any_pci |= !p.is_vdev();
+  if (!any_pci && !HasArg(eal, "--no-pci") && !HasArg(eal, "-a")) eal.push_back("--no-pci");
+  // Workers are known only after the EAL parsed the lcore list; af_packet needs the count
+  // for its queue pairs, so count the lcores in -l if it is a plain list.
+  for (size_t i = 0; i + 1 < eal.size(); ++i)
+    if (eal[i] == "-l") {
+      unsigned n = 0;
+      for (char c : eal[i + 1]) n += c == ',';
+      requested_workers = std::max(1u, n);
+    }
+  for (const auto& a : drivers::EalArgsForPorts(opt.ports, requested_workers)) eal.push_back(a);
+
+  std::vector<char*> eal_argv;
+  for (auto& a : eal) eal_argv.push_back(a.data());
+  if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0)
+    Die(absl::StrCat("EAL init failed (", rte_strerror(rte_errno),
+                     "); another vpn-dataplane with this channel or file prefix running?"));
+
+  Dataplane dp;
+  g_dp = &dp;
+  dp.nworkers = rte_lcore_count() - 1;
+  if (dp.nworkers == 0) Die("no worker lcore: give the EAL at least two lcores (-l 0,1)");
+  if (dp.nworkers > kMaxWorkers) Die("too many worker lcores");
+  dp.idle_sleep_us = opt.idle_sleep_us;
+
+  if (!RegisterPacketMeta()) Die("cannot register the mbuf metadata field");
+  dp.pool = rte_pktmbuf_pool_create("pc_mbufs", opt.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                    static_cast<int>(rte_socket_id()));
+  if (dp.pool == nullptr) Die(absl::StrCat("mbuf pool: ", rte_strerror(rte_errno)));
+
+  size_t rcu_size = rte_rcu_qsbr_get_memsize(dp.nworkers);
+  dp.rcu = static_cast<rte_rcu_qsbr*>(rte_zmalloc("pc_rcu", rcu_size, RTE_CACHE_LINE_SIZE));
+  if (dp.rcu == nullptr || rte_rcu_qsbr_init(dp.rcu, dp.nworkers) != 0) Die("RCU init failed");
+
+  auto* initial = new Tables();
+  std::memset(initial, 0, sizeof *initial);
+  dp.tables.store(initial);
+  auto fib = Fib::Create("pc_fib");
+  if (!fib.ok()) Die(std::string(fib.status().message()));
+  dp.fib = std::move(*fib);
+  auto neigh = NeighborTable::Create("pc_neigh");
+  if (!neigh.ok()) Die(std::string(neigh.status().message()));
+  dp.neighbors = std::move(*neigh);
+  auto sas = SaTable::Create("pc_sad");
+  if (!sas.ok()) Die(std::string(sas.status().message()));
+  dp.sas = std::move(*sas);
+
+  dp.slow_ring = rte_ring_create("pc_slow", 4096, SOCKET_ID_ANY, RING_F_SC_DEQ);
+  dp.inject_ring = rte_ring_create("pc_inject", 4096, SOCKET_ID_ANY, RING_F_SC_DEQ);
+  dp.event_ring =
+      rte_ring_create_elem("pc_events", sizeof(esp::EspEvent), 4096, SOCKET_ID_ANY, RING_F_SC_DEQ);
+  if (!dp.slow_ring || !dp.inject_ring || !dp.event_ring) Die("ring allocation failed");
+  for (uint32_t w = 0; w < dp.nworkers; ++w) {
+    dp.handoff[w] =
+        rte_ring_create(absl::StrCat("pc_handoff", w).c_str(), 2048, SOCKET_ID_ANY, RING_F_SC_DEQ);
+    if (!dp.handoff[w]) Die("ring allocation failed");
+  }
+
+  std::printf("vpn-dataplane: channel %s, %u worker%s\n", opt.channel.c_str(), dp.nworkers,
+              dp.nworkers == 1 ? "" : "s");
+  std::vector<uint16_t> started;
+  for (const auto& spec : opt.ports) {
+    auto st = drivers::StartPort(spec, static_cast<uint16_t>(dp.nworkers), dp.pool);
+    if (!st.ok()) Die(std::string(st.status().message()));
+    if (st->port_id >= kMaxPorts) Die("DPDK port id beyond the supported range");
+    PortInfo& pi = dp.ports[st->port_id];
+    pi.present = true;
+    pi.name = spec.name;
+    pi.device = spec.device();
+    pi.nrxq = pi.ntxq = st->queues;
+    pi.mac = st->mac;
+    started.push_back(st->port_id);
+    char mac[RTE_ETHER_ADDR_FMT_SIZE];
+    rte_ether_format_addr(mac, sizeof mac, &pi.mac);
+    std::printf("  port %s = %s (port %u, %s)\n", spec.name.c_str(), spec.devargs.c_str(),
+                st->port_id, mac);
+  }
+
+  auto server = channel::ChannelServer::Create(opt.channel);
+  if (!server.ok()) Die(std::string(server.status().message()));
+  MainLcore main_lcore(dp, std::move(*server));
+  RegisterTelemetry(dp, main_lcore);
+
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (uint32_t w = 0; w < dp.nworkers; ++w)
+    workers.push_back(std::make_unique<Worker>(dp, static_cast<uint16_t>(w)));
+  uint32_t w = 0;
+  unsigned lcore;
+  RTE_LCORE_FOREACH_WORKER(lcore) {
+    Worker* worker = workers[w++].get();
+    rte_eal_remote_launch([](void* arg) { return static_cast<Worker*>(arg)->Run(); }, worker,
+                          lcore);
+  }
+  signal(SIGINT, OnSignal);
+  signal(SIGTERM, OnSignal);
+  std::printf("vpn-dataplane: ready\n");
+  std::fflush(stdout);
+
+  main_lcore.Run();
+
+  rte_eal_mp_wait_lcore();
+  for (uint16_t p : started) drivers::StopPort(p);
+  main_lcore.~MainLcore();  // unlinks the channel before the EAL goes
+  drivers::CleanEalRuntimeDir();
+  std::printf("vpn-dataplane: stopped\n");
+  std::fflush(stdout);
+  std::_Exit(0);  // everything is released; skip destructors that would run twice
+  return 0;
+}

@@ -1,0 +1,434 @@
+#include "dataplane/mgmt/command_applier.h"
+
+#include <rte_byteorder.h>
+#include <rte_rcu_qsbr.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "dataplane/api/message_names.h"
+#include "dataplane/mgmt/sa_from_message.h"
+#include "drivers/crypto/ipsecmb_backend.h"
+
+namespace portcullis::dp {
+
+namespace {
+
+uint32_t V4(const channel::IpAddr& a) {
+  uint32_t v;
+  std::memcpy(&v, a.bytes, 4);
+  return v;
+}
+
+std::string Ip(uint32_t v) {
+  const uint8_t* b = reinterpret_cast<const uint8_t*>(&v);
+  return absl::StrFormat("%d.%d.%d.%d", b[0], b[1], b[2], b[3]);
+}
+
+uint32_t Mask(uint8_t len) {
+  return len == 0 ? 0 : rte_cpu_to_be_32(~uint32_t{0} << (32 - len));
+}
+
+absl::Status Ipv6NotYet(absl::string_view what) {
+  return absl::UnimplementedError(
+      absl::StrCat(what, ": IPv6 is not supported by this dataplane yet"));
+}
+
+}  // namespace
+
+bool CommandApplier::SaExists(const Candidate& c, uint32_t spi, bool inbound) const {
+  bool exists = !c.sa_flush && dp_.sas->Find(spi, inbound) != nullptr;
+  for (const SaChange& ch : c.sas) {
+    if (ch.spi != spi || ch.inbound != inbound) continue;
+    exists = ch.kind != SaChange::Kind::kRemove;
+  }
+  return exists;
+}
+
+uint16_t CommandApplier::PickOwner() const {
+  uint32_t load[kMaxWorkers] = {};
+  dp_.sas->ForEach([&](const SaEntry& e) { ++load[e.owner]; });
+  uint16_t best = 0;
+  for (uint16_t w = 1; w < dp_.nworkers; ++w)
+    if (load[w] < load[best]) best = w;
+  return best;
+}
+
+absl::Status CommandApplier::StageInterface(const channel::Message& m, Candidate& c) {
+  const channel::InterfaceBody& b = m.body.interface;
+  auto& ifs = c.cfg.interfaces;
+  auto it = ifs.find(b.ifindex);
+  if (b.ifindex >= kMaxInterfaces)
+    return absl::OutOfRangeError(absl::StrCat("ifindex ", b.ifindex, " >= ", kMaxInterfaces));
+  if (m.header.op == channel::Op::kDelete) {
+    if (it == ifs.end()) return absl::NotFoundError(absl::StrCat("no interface ", b.ifindex));
+    for (const auto& [ifx, other] : ifs)
+      if (other.body.kind == channel::InterfaceKind::kVif && other.body.parent_ifindex == b.ifindex)
+        return absl::FailedPreconditionError(
+            absl::StrCat("interface ", it->second.body.name, " still has VIF ", other.body.name));
+    ifs.erase(it);
+    c.cfg.vti_bindings.erase(b.ifindex);
+    return absl::OkStatus();
+  }
+  if (m.header.op == channel::Op::kAdd && it != ifs.end())
+    return absl::AlreadyExistsError(absl::StrCat("interface ", b.ifindex, " exists"));
+  if (m.header.op == channel::Op::kUpdate && it == ifs.end())
+    return absl::NotFoundError(absl::StrCat("no interface ", b.ifindex));
+  switch (b.kind) {
+    case channel::InterfaceKind::kPort:
+    case channel::InterfaceKind::kBond: {
+      // Ports are known by their name in the port map; vpnd does not know DPDK port ids.
+      bool found = false;
+      for (uint16_t p = 0; p < kMaxPorts; ++p)
+        if (dp_.ports[p].present && dp_.ports[p].name == b.name) found = true;
+      if (!found)
+        return absl::NotFoundError(
+            absl::StrCat("no port named '", b.name, "' in the dataplane's port map (--port)"));
+      break;
+    }
+    case channel::InterfaceKind::kVif: {
+      auto parent = ifs.find(b.parent_ifindex);
+      if (parent == ifs.end() || (parent->second.body.kind != channel::InterfaceKind::kPort &&
+                                  parent->second.body.kind != channel::InterfaceKind::kBond))
+        return absl::FailedPreconditionError(
+            absl::StrCat("VIF ", b.name, ": parent ", b.parent_ifindex, " is not a port or bond"));
+      break;
+    }
+    default:
+      break;
+  }
+  InterfaceConfig& cfg = ifs[b.ifindex];
+  cfg.body = b;
+  return absl::OkStatus();
+}
+
+absl::Status CommandApplier::StageSa(const channel::Message& m, Candidate& c) {
+  const channel::SaBody& b = m.body.sa;
+  const bool inbound = b.direction == channel::Direction::kIn;
+  const bool exists = SaExists(c, b.spi, inbound);
+  const std::string name = absl::StrFormat("SA %08x %s", b.spi, inbound ? "in" : "out");
+  if (m.header.op == channel::Op::kDelete) {
+    if (!exists) return absl::NotFoundError(absl::StrCat(name, " does not exist"));
+    c.sas.push_back({SaChange::Kind::kRemove, b.spi, inbound, nullptr, 0, 0});
+    return absl::OkStatus();
+  }
+  if (m.header.op == channel::Op::kAdd && exists)
+    return absl::AlreadyExistsError(absl::StrCat(name, " exists"));
+  if (m.header.op == channel::Op::kUpdate && !exists)
+    return absl::NotFoundError(absl::StrCat(name, " does not exist"));
+  if (b.outer_family != channel::Family::kIpv4) return Ipv6NotYet(name);
+  if (b.vti_ifindex != 0) {
+    auto it = c.cfg.interfaces.find(b.vti_ifindex);
+    if (it == c.cfg.interfaces.end() || (it->second.body.kind != channel::InterfaceKind::kVti &&
+                                         it->second.body.kind != channel::InterfaceKind::kVfp))
+      return absl::FailedPreconditionError(
+          absl::StrCat(name, ": interface ", b.vti_ifindex, " is not a VTI or VFP"));
+  }
+  auto cfg = SaConfigFromMessage(b);
+  if (!cfg.ok())
+    return absl::InvalidArgumentError(absl::StrCat(name, ": ", cfg.status().message()));
+  auto sa = esp::CreateSa<crypto::IpsecMbBackend>(*cfg);
+  if (!sa.ok()) return absl::InvalidArgumentError(absl::StrCat(name, ": ", sa.status().message()));
+  c.sas.push_back(
+      {m.header.op == channel::Op::kAdd ? SaChange::Kind::kAdd : SaChange::Kind::kReplace, b.spi,
+       inbound, std::move(*sa), static_cast<uint16_t>(b.vti_ifindex), b.reqid});
+  return absl::OkStatus();
+}
+
+absl::Status CommandApplier::Stage(const channel::Message& m, Candidate& c) {
+  using channel::MessageKind;
+  using channel::Op;
+  const Op op = m.header.op;
+  switch (m.header.kind) {
+    case MessageKind::kInterface:
+      return StageInterface(m, c);
+    case MessageKind::kAddress: {
+      const channel::AddressBody& b = m.body.address;
+      if (b.family != channel::Family::kIpv4) return Ipv6NotYet("address");
+      auto it = c.cfg.interfaces.find(b.ifindex);
+      if (it == c.cfg.interfaces.end())
+        return absl::NotFoundError(absl::StrCat("address: no interface ", b.ifindex));
+      auto key = std::make_pair(V4(b.address), b.prefix_length);
+      auto& addrs = it->second.addresses;
+      if (op == Op::kDelete) {
+        if (!addrs.erase(key))
+          return absl::NotFoundError(absl::StrCat("address ", Ip(key.first), "/", b.prefix_length,
+                                                  " is not on ", it->second.body.name));
+        return absl::OkStatus();
+      }
+      if (addrs.size() >= kMaxAddressesPerInterface)
+        return absl::ResourceExhaustedError("too many addresses on one interface");
+      for (const auto& [ifx, other] : c.cfg.interfaces)
+        for (const auto& a : other.addresses)
+          if (a.first == key.first)
+            return absl::AlreadyExistsError(
+                absl::StrCat("address ", Ip(key.first), " is already on ", other.body.name));
+      addrs.insert(key);
+      return absl::OkStatus();
+    }
+    case MessageKind::kRoute: {
+      const channel::RouteBody& b = m.body.route;
+      if (b.family != channel::Family::kIpv4) return Ipv6NotYet("route");
+      auto key = std::make_pair(V4(b.prefix), b.prefix_length);
+      RouteConfig r{b.type, V4(b.next_hop), b.out_ifindex, b.distance};
+      auto& list = c.cfg.routes[key];
+      auto same = std::find_if(list.begin(), list.end(),
+                               [&](const RouteConfig& x) { return x.key() == r.key(); });
+      std::string what = absl::StrCat("route ", Ip(key.first), "/", b.prefix_length);
+      if (op == Op::kDelete) {
+        if (same == list.end()) return absl::NotFoundError(absl::StrCat(what, " does not exist"));
+        list.erase(same);
+        if (list.empty()) c.cfg.routes.erase(key);
+      } else if (op == Op::kAdd) {
+        if (same != list.end()) return absl::AlreadyExistsError(absl::StrCat(what, " exists"));
+        if (c.cfg.routes.size() >= kMaxRoutes)
+          return absl::ResourceExhaustedError("too many routes");
+        list.push_back(r);
+      } else {
+        if (same == list.end()) return absl::NotFoundError(absl::StrCat(what, " does not exist"));
+        *same = r;
+      }
+      return absl::OkStatus();
+    }
+    case MessageKind::kSa:
+      return StageSa(m, c);
+    case MessageKind::kVtiBinding: {
+      const channel::VtiBindingBody& b = m.body.vti_binding;
+      auto it = c.cfg.interfaces.find(b.vti_ifindex);
+      if (it == c.cfg.interfaces.end() || (it->second.body.kind != channel::InterfaceKind::kVti &&
+                                           it->second.body.kind != channel::InterfaceKind::kVfp))
+        return absl::FailedPreconditionError(
+            absl::StrCat("vti-binding: interface ", b.vti_ifindex, " is not a VTI or VFP"));
+      if (op == Op::kDelete) {
+        if (!c.cfg.vti_bindings.erase(b.vti_ifindex))
+          return absl::NotFoundError(
+              absl::StrCat("vti-binding ", b.vti_ifindex, " does not exist"));
+      } else {
+        c.cfg.vti_bindings[b.vti_ifindex] = b.out_spi;
+      }
+      return absl::OkStatus();
+    }
+    case MessageKind::kNeighbor: {
+      const channel::NeighborBody& b = m.body.neighbor;
+      if (!c.cfg.interfaces.count(b.ifindex))
+        return absl::NotFoundError(absl::StrCat("neighbor: no interface ", b.ifindex));
+      auto key = std::make_pair(b.ifindex, V4(b.address));
+      if (op == Op::kDelete) {
+        if (!c.cfg.neighbors.erase(key))
+          return absl::NotFoundError(absl::StrCat("neighbor ", Ip(key.second), " does not exist"));
+      } else {
+        std::array<uint8_t, 6> mac;
+        std::memcpy(mac.data(), b.mac, 6);
+        c.cfg.neighbors[key] = mac;
+      }
+      return absl::OkStatus();
+    }
+    case MessageKind::kPolicy:
+      return absl::UnimplementedError(
+          "policies (policy-based IPsec, SPD) are not implemented in this dataplane yet");
+    case MessageKind::kFlush: {
+      uint32_t scope = m.body.flush.scope;
+      if (scope & channel::kFlushSas) {
+        c.sas.clear();
+        c.sa_flush = true;
+      }
+      if (scope & channel::kFlushRoutes) c.cfg.routes.clear();
+      if (scope & channel::kFlushNeighbors) c.cfg.neighbors.clear();
+      if (scope & channel::kFlushAddresses)
+        for (auto& [ifx, f] : c.cfg.interfaces) f.addresses.clear();
+      if (scope & channel::kFlushInterfaces) {
+        c.cfg.interfaces.clear();
+        c.cfg.vti_bindings.clear();
+        c.cfg.neighbors.clear();
+      }
+      return absl::OkStatus();
+    }
+  }
+  return absl::InvalidArgumentError("unknown message kind");
+}
+
+channel::ApplyResult CommandApplier::Apply(const channel::CommandBatch& batch) {
+  Candidate c;
+  c.cfg = state_;
+  for (uint32_t i = 0; i < batch.messages.size(); ++i) {
+    absl::Status s = Stage(batch.messages[i], c);
+    if (!s.ok()) {
+      ++failed_;
+      return {s, i};
+    }
+  }
+  // Routes must fit before anything changes (the one table that can run out at commit).
+  if (c.cfg.routes.size() > kMaxRoutes / 2) {
+    ++failed_;
+    return {absl::ResourceExhaustedError("too many routes"), 0};
+  }
+  Commit(std::move(c));
+  ++applied_;
+  return {absl::OkStatus(), 0};
+}
+
+Tables* CommandApplier::BuildTables(const ConfigState& cfg) const {
+  auto* t = new Tables();
+  std::memset(t, 0, sizeof *t);
+  const Tables& old = dp_.CurrentTables();
+  t->version = old.version + 1;
+  for (const auto& [ifx, f] : cfg.interfaces) {
+    Interface& i = t->ifs[ifx];
+    const channel::InterfaceBody& b = f.body;
+    i.kind = static_cast<IfKind>(b.kind);
+    i.up = b.admin_up != 0;
+    i.mtu = b.mtu;
+    std::memcpy(i.name, b.name, sizeof i.name);
+    if (b.kind == channel::InterfaceKind::kPort || b.kind == channel::InterfaceKind::kBond) {
+      for (uint16_t p = 0; p < kMaxPorts; ++p)
+        if (dp_.ports[p].present && dp_.ports[p].name == b.name) {
+          i.port = p;
+          i.mac = dp_.ports[p].mac;
+        }
+    }
+    if (b.kind == channel::InterfaceKind::kVif) {
+      i.parent = b.parent_ifindex;
+      i.vlan = b.vlan;
+    }
+    for (const auto& [addr, len] : f.addresses) i.addr[i.naddr++] = {addr, len};
+    if (auto bind = cfg.vti_bindings.find(ifx); bind != cfg.vti_bindings.end())
+      i.out_sa = dp_.sas->Find(bind->second, /*inbound=*/false);
+  }
+  // VIFs take their parent's port and MAC.
+  for (const auto& [ifx, f] : cfg.interfaces) {
+    Interface& i = t->ifs[ifx];
+    if (i.kind == IfKind::kVif) {
+      i.port = t->ifs[i.parent].port;
+      i.mac = t->ifs[i.parent].mac;
+    }
+  }
+  t->Reindex();
+  return t;
+}
+
+absl::Status CommandApplier::SyncFib(const ConfigState& cfg) {
+  std::map<std::pair<uint32_t, uint8_t>, std::pair<int, NextHop>> want;  // -> (distance, nh)
+  auto offer = [&](uint32_t prefix, uint8_t len, int distance, const NextHop& nh) {
+    auto key = std::make_pair(prefix & Mask(len), len);
+    auto it = want.find(key);
+    if (it == want.end() || distance < it->second.first) want[key] = {distance, nh};
+  };
+  auto is_tunnel = [&](uint32_t ifx) {
+    auto it = cfg.interfaces.find(ifx);
+    return it != cfg.interfaces.end() && (it->second.body.kind == channel::InterfaceKind::kVti ||
+                                          it->second.body.kind == channel::InterfaceKind::kVfp);
+  };
+  auto is_up = [&](uint32_t ifx) {
+    auto it = cfg.interfaces.find(ifx);
+    return it != cfg.interfaces.end() && it->second.body.admin_up;
+  };
+  // Connected and local routes.
+  std::vector<std::tuple<uint32_t, uint8_t, uint32_t>> connected;  // prefix, len, ifindex
+  for (const auto& [ifx, f] : cfg.interfaces) {
+    if (!f.body.admin_up) continue;
+    for (const auto& [addr, len] : f.addresses) {
+      NhType type = is_tunnel(ifx) ? NhType::kInterface : NhType::kConnected;
+      if (len < 32) {
+        offer(addr, len, 0, {type, static_cast<uint16_t>(ifx), 0});
+        connected.emplace_back(addr & Mask(len), len, ifx);
+      }
+      offer(addr, 32, 0, {NhType::kLocal, static_cast<uint16_t>(ifx), 0});
+    }
+  }
+  // Static routes: a gateway is reached through the connected network that holds it.
+  for (const auto& [key, list] : cfg.routes) {
+    for (const RouteConfig& r : list) {
+      NextHop nh{};
+      if (r.type == channel::RouteType::kBlackhole) {
+        nh.type = NhType::kBlackhole;
+      } else if (r.type == channel::RouteType::kInterface) {
+        if (!is_up(r.out_ifindex)) continue;
+        nh = {is_tunnel(r.out_ifindex) ? NhType::kInterface : NhType::kConnected,
+              static_cast<uint16_t>(r.out_ifindex), 0};
+      } else {
+        uint32_t ifx = r.out_ifindex;
+        if (ifx == 0) {
+          int best = -1;
+          for (const auto& [p, len, cifx] : connected)
+            if ((r.next_hop & Mask(len)) == p && len > best) {
+              best = len;
+              ifx = cifx;
+            }
+        }
+        if (ifx == 0 || !is_up(ifx)) continue;  // not reachable now: inactive
+        nh = is_tunnel(ifx) ? NextHop{NhType::kInterface, static_cast<uint16_t>(ifx), 0}
+                            : NextHop{NhType::kGateway, static_cast<uint16_t>(ifx), r.next_hop};
+      }
+      offer(key.first, key.second, r.distance, nh);
+    }
+  }
+  absl::Status result = absl::OkStatus();
+  for (const auto& [k, nh] : dp_.fib->Dump())
+    if (!want.count(k)) (void)dp_.fib->Remove(k.first, k.second);
+  for (const auto& [k, v] : want)
+    if (absl::Status s = dp_.fib->Set(k.first, k.second, v.second); !s.ok()) result = s;
+  return result;
+}
+
+void CommandApplier::SyncNeighbors(const ConfigState& cfg) {
+  std::vector<NeighborEntry*> stale;
+  dp_.neighbors->ForEach([&](NeighborEntry& e) {
+    if (e.state == NeighborState::kStatic && !cfg.neighbors.count({e.ifindex, e.ip}))
+      stale.push_back(&e);
+    else if (!cfg.interfaces.count(e.ifindex))
+      stale.push_back(&e);
+  });
+  for (NeighborEntry* e : stale) dp_.neighbors->Remove(e);
+  for (const auto& [key, mac] : cfg.neighbors) {
+    NeighborEntry* e = dp_.neighbors->GetOrCreate(static_cast<uint16_t>(key.first), key.second);
+    if (e == nullptr) continue;
+    rte_ether_addr a;
+    std::memcpy(a.addr_bytes, mac.data(), 6);
+    dp_.neighbors->SetMac(e, a, NeighborState::kStatic, 0);
+  }
+}
+
+void CommandApplier::Commit(Candidate c) {
+  // SAs first, so the new tables can point at them.
+  if (c.sa_flush) {
+    std::vector<SaEntry*> all;
+    dp_.sas->ForEach([&](const SaEntry& e) { all.push_back(const_cast<SaEntry*>(&e)); });
+    for (SaEntry* e : all) dp_.sas->Remove(e);
+  }
+  for (SaChange& ch : c.sas) {
+    SaEntry* old = dp_.sas->Find(ch.spi, ch.inbound);
+    if (ch.kind == SaChange::Kind::kRemove) {
+      if (old) dp_.sas->Remove(old);
+      continue;
+    }
+    uint16_t owner = old ? old->owner : PickOwner();
+    if (ch.kind == SaChange::Kind::kReplace && old) {
+      // The replacement continues the old SA's counters and sequence numbers. Workers may still
+      // send on the old one until the grace period ends, so the new one starts well past it: a
+      // sequence number (a GCM nonce) must never repeat.
+      esp::Sa& n = *ch.sa;
+      esp::Sa& o = *old->sa;
+      n.seq = o.seq + (uint64_t{1} << 20);
+      n.packets = o.packets;
+      n.bytes = o.bytes;
+      n.replay = o.replay;
+      dp_.sas->Remove(old);
+    }
+    auto added = dp_.sas->Add(std::move(ch.sa), ch.inbound, ch.ifindex, ch.reqid, owner);
+    (void)added;  // capacity was checked while staging
+  }
+  Tables* fresh = BuildTables(c.cfg);
+  Tables* old_tables = dp_.tables.exchange(fresh, std::memory_order_acq_rel);
+  (void)SyncFib(c.cfg);
+  SyncNeighbors(c.cfg);
+  state_ = std::move(c.cfg);
+  // Once every worker has passed a quiescent point, nothing can still see what was replaced.
+  rte_rcu_qsbr_synchronize(dp_.rcu, RTE_QSBR_THRID_INVALID);
+  delete old_tables;
+  dp_.sas->Reclaim();
+  dp_.fib->ReclaimNextHops();
+  dp_.neighbors->Reclaim();
+}
+
+}  // namespace portcullis::dp

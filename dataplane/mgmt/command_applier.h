@@ -1,0 +1,56 @@
+// Applies command batches from the channel, all or nothing: every message is checked against a
+// candidate copy of the configuration (and SAs are created) before anything is published;
+// then the new interface tables, FIB routes, neighbors and SAs go live together and what they
+// replace is freed after an RCU grace period.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "dataplane/api/channel_server.h"
+#include "dataplane/core/dataplane.h"
+#include "dataplane/mgmt/config_state.h"
+
+namespace portcullis::dp {
+
+class CommandApplier {
+ public:
+  explicit CommandApplier(Dataplane& dp) : dp_(dp) {}
+
+  channel::ApplyResult Apply(const channel::CommandBatch& batch);
+  const ConfigState& state() const { return state_; }
+  uint64_t batches_applied() const { return applied_; }
+  uint64_t batches_failed() const { return failed_; }
+
+ private:
+  struct SaChange {
+    enum class Kind { kAdd, kRemove, kReplace } kind;
+    uint32_t spi;
+    bool inbound;
+    esp::SaPtr sa;  // kAdd / kReplace
+    uint16_t ifindex;
+    uint32_t reqid;
+  };
+  struct Candidate {
+    ConfigState cfg;
+    std::vector<SaChange> sas;
+    bool sa_flush = false;
+  };
+
+  absl::Status Stage(const channel::Message& m, Candidate& c);
+  absl::Status StageInterface(const channel::Message& m, Candidate& c);
+  absl::Status StageSa(const channel::Message& m, Candidate& c);
+  bool SaExists(const Candidate& c, uint32_t spi, bool inbound) const;
+  void Commit(Candidate c);
+  Tables* BuildTables(const ConfigState& cfg) const;
+  absl::Status SyncFib(const ConfigState& cfg);
+  void SyncNeighbors(const ConfigState& cfg);
+  uint16_t PickOwner() const;
+
+  Dataplane& dp_;
+  ConfigState state_;
+  uint64_t applied_ = 0, failed_ = 0;
+};
+
+}  // namespace portcullis::dp

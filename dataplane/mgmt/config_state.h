@@ -1,0 +1,37 @@
+// What the clients have configured, as the main lcore keeps it: the source from which the
+// published tables and the FIB are rebuilt after every batch.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "dataplane/api/messages.h"
+#include "dataplane/tables/interface_table.h"
+
+namespace portcullis::dp {
+
+struct InterfaceConfig {
+  channel::InterfaceBody body;
+  std::set<std::pair<uint32_t, uint8_t>> addresses;  // IPv4 (network order), prefix length
+};
+
+struct RouteConfig {
+  channel::RouteType type;
+  uint32_t next_hop;  // network order
+  uint32_t out_ifindex;
+  uint8_t distance;
+  auto key() const { return std::make_tuple(static_cast<int>(type), next_hop, out_ifindex); }
+};
+
+struct ConfigState {
+  std::map<uint32_t, InterfaceConfig> interfaces;                             // by ifindex
+  std::map<std::pair<uint32_t, uint8_t>, std::vector<RouteConfig>> routes;    // prefix -> routes
+  std::map<std::pair<uint32_t, uint32_t>, std::array<uint8_t, 6>> neighbors;  // (ifx, ip)
+  std::map<uint32_t, uint32_t> vti_bindings;  // vti ifindex -> out spi
+};
+
+}  // namespace portcullis::dp

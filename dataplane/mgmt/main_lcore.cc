@@ -1,0 +1,45 @@
+#include "dataplane/mgmt/main_lcore.h"
+
+#include <time.h>
+#include <unistd.h>
+
+namespace portcullis::dp {
+
+uint64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+MainLcore::MainLcore(Dataplane& dp, std::unique_ptr<channel::ChannelServer> server)
+    : dp_(dp),
+      server_(std::move(server)),
+      applier_(dp),
+      slow_(dp, server_.get()),
+      events_(dp, server_.get()) {}
+
+bool MainLcore::PollOnce(uint64_t now_ns) {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t work = 0;
+  if (server_) {
+    work += server_->PollCommands(
+        256, [&](const channel::CommandBatch& b) { return applier_.Apply(b); });
+  }
+  work += slow_.Poll(now_ns);
+  work += slow_.PollInject();
+  work += events_.PollEspEvents();
+  events_.MaybeSendCounters(now_ns);
+  if (now_ns >= next_age_ns_) {
+    slow_.Age(now_ns);
+    next_age_ns_ = now_ns + 100'000'000;
+  }
+  return work > 0;
+}
+
+void MainLcore::Run() {
+  while (!dp_.stop.load(std::memory_order_relaxed)) {
+    if (!PollOnce(NowNs())) usleep(200);
+  }
+}
+
+}  // namespace portcullis::dp

@@ -1,0 +1,45 @@
+// The main lcore's loop: channel commands (applied all or nothing), the slow path, vpnd's
+// injected IKE, ESP events and counters, neighbor ageing. It sleeps between rounds when idle:
+// none of this is on the packet path.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "dataplane/api/channel_server.h"
+#include "dataplane/core/dataplane.h"
+#include "dataplane/mgmt/command_applier.h"
+#include "dataplane/mgmt/event_pump.h"
+#include "dataplane/mgmt/slow_path.h"
+
+namespace portcullis::dp {
+
+class MainLcore {
+ public:
+  MainLcore(Dataplane& dp, std::unique_ptr<channel::ChannelServer> server);
+  // Runs until dp.stop.
+  void Run();
+  // One round (tests).
+  bool PollOnce(uint64_t now_ns);
+
+  // Held while main-lcore-only structures change; telemetry takes it to read them.
+  std::mutex& mu() { return mu_; }
+  const CommandApplier& applier() const { return applier_; }
+  const SlowPath& slow_path() const { return slow_; }
+  const EventPump& events() const { return events_; }
+  channel::ChannelServer* server() { return server_.get(); }
+
+ private:
+  Dataplane& dp_;
+  std::unique_ptr<channel::ChannelServer> server_;
+  CommandApplier applier_;
+  SlowPath slow_;
+  EventPump events_;
+  std::mutex mu_;
+  uint64_t next_age_ns_ = 0;
+};
+
+uint64_t NowNs();
+
+}  // namespace portcullis::dp

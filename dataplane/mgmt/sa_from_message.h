@@ -1,0 +1,12 @@
+// A channel SA message as the ESP engine's SA configuration.
+#pragma once
+
+#include "absl/status/statusor.h"
+#include "dataplane/api/messages.h"
+#include "dataplane/esp/sa_config.h"
+
+namespace portcullis::dp {
+
+absl::StatusOr<esp::SaConfig> SaConfigFromMessage(const channel::SaBody& b);
+
+}  // namespace portcullis::dp

@@ -1,0 +1,296 @@
+#include "dataplane/mgmt/slow_path.h"
+
+#include <rte_arp.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include <cstring>
+
+#include "dataplane/core/packet_meta.h"
+
+namespace portcullis::dp {
+
+namespace {
+
+constexpr uint64_t kRetryNs = 1'000'000'000;     // ARP request retry
+constexpr uint8_t kMaxRequests = 3;              // then the neighbor is unreachable
+constexpr uint64_t kRefreshNs = 60'000'000'000;  // re-ask a reachable neighbor
+constexpr uint64_t kStaleNs = 90'000'000'000;    // forget one that stopped answering
+
+}  // namespace
+
+bool SlowPath::ToWorker(rte_mbuf* m) {
+  if (rte_ring_mp_enqueue(dp_.inject_ring, m) != 0) {
+    rte_pktmbuf_free(m);
+    return false;
+  }
+  return true;
+}
+
+unsigned SlowPath::Poll(uint64_t now_ns) {
+  rte_mbuf* pkts[kBurst];
+  unsigned n =
+      rte_ring_sc_dequeue_burst(dp_.slow_ring, reinterpret_cast<void**>(pkts), kBurst, nullptr);
+  for (unsigned i = 0; i < n; ++i) {
+    switch (Meta(pkts[i])->kind) {
+      case PktKind::kArp:
+        Arp(pkts[i], now_ns);
+        break;
+      case PktKind::kResolve:
+        Resolve(pkts[i], now_ns);
+        break;
+      case PktKind::kPunt:
+        Punt(pkts[i]);
+        break;
+      default:
+        rte_pktmbuf_free(pkts[i]);
+    }
+  }
+  return n;
+}
+
+void SlowPath::Arp(rte_mbuf* m, uint64_t now_ns) {
+  const Tables& t = dp_.CurrentTables();
+  const uint16_t ifx = Meta(m)->in_ifindex;
+  const uint16_t l2 = m->l2_len;
+  if (m->data_len < l2 + sizeof(rte_arp_hdr)) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  auto* arp = rte_pktmbuf_mtod_offset(m, rte_arp_hdr*, l2);
+  if (arp->arp_hardware != RTE_BE16(RTE_ARP_HRD_ETHER) ||
+      arp->arp_protocol != RTE_BE16(RTE_ETHER_TYPE_IPV4) || arp->arp_hlen != 6 ||
+      arp->arp_plen != 4) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  const uint32_t sip = arp->arp_data.arp_sip;
+  const uint32_t tip = arp->arp_data.arp_tip;
+  const bool for_us = t.LocalInterface(tip) == ifx ||
+                      (t.LocalInterface(tip) != 0 && t.ifs[ifx].kind == IfKind::kVif);
+  // RFC 826: update an entry we have; add one when the request is for us.
+  NeighborEntry* e = dp_.neighbors->Find(ifx, sip);
+  if (e == nullptr && for_us && sip != 0) e = dp_.neighbors->GetOrCreate(ifx, sip);
+  if (e != nullptr && e->state != NeighborState::kStatic) {
+    dp_.neighbors->SetMac(e, arp->arp_data.arp_sha, NeighborState::kReachable, now_ns);
+    ++stats_.arp_replies_learned;
+    Release(*e);
+  }
+  if (arp->arp_opcode == RTE_BE16(RTE_ARP_OP_REQUEST) && for_us) {
+    // Answer in place: the request becomes the reply.
+    const Interface& f = t.ifs[ifx];
+    auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+    rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
+    rte_ether_addr_copy(&f.mac, &eth->src_addr);
+    arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
+    arp->arp_data.arp_tha = arp->arp_data.arp_sha;
+    arp->arp_data.arp_tip = sip;
+    rte_ether_addr_copy(&f.mac, &arp->arp_data.arp_sha);
+    arp->arp_data.arp_sip = tip;
+    Meta(m)->kind = PktKind::kFrameReady;
+    Meta(m)->out_ifindex = ifx;
+    if (ToWorker(m)) ++stats_.arp_requests_answered;
+    return;
+  }
+  rte_pktmbuf_free(m);
+}
+
+void SlowPath::SendArpRequest(NeighborEntry& e, uint64_t now_ns) {
+  const Tables& t = dp_.CurrentTables();
+  const Interface& f = t.ifs[e.ifindex];
+  e.requested_ns = now_ns;
+  ++e.requests_sent;
+  rte_mbuf* m = rte_pktmbuf_alloc(dp_.pool);
+  if (m == nullptr) return;
+  const bool tagged = f.kind == IfKind::kVif;
+  const uint16_t l2 = tagged ? 18 : 14;
+  auto* eth = reinterpret_cast<rte_ether_hdr*>(
+      rte_pktmbuf_append(m, static_cast<uint16_t>(l2 + sizeof(rte_arp_hdr))));
+  std::memset(&eth->dst_addr, 0xff, 6);
+  rte_ether_addr_copy(&f.mac, &eth->src_addr);
+  if (tagged) {
+    eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_VLAN);
+    auto* vh = reinterpret_cast<rte_vlan_hdr*>(eth + 1);
+    vh->vlan_tci = rte_cpu_to_be_16(f.vlan);
+    vh->eth_proto = RTE_BE16(RTE_ETHER_TYPE_ARP);
+  } else {
+    eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
+  }
+  auto* arp = reinterpret_cast<rte_arp_hdr*>(reinterpret_cast<uint8_t*>(eth) + l2);
+  arp->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
+  arp->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+  arp->arp_hlen = 6;
+  arp->arp_plen = 4;
+  arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REQUEST);
+  rte_ether_addr_copy(&f.mac, &arp->arp_data.arp_sha);
+  // The sender address: ours on that network if there is one.
+  uint32_t sip = t.PrimaryAddress(e.ifindex);
+  for (uint8_t a = 0; a < f.naddr; ++a) {
+    uint32_t mask = f.addr[a].len ? rte_cpu_to_be_32(~uint32_t{0} << (32 - f.addr[a].len)) : 0;
+    if ((f.addr[a].addr & mask) == (e.ip & mask)) sip = f.addr[a].addr;
+  }
+  arp->arp_data.arp_sip = sip;
+  std::memset(&arp->arp_data.arp_tha, 0, 6);
+  arp->arp_data.arp_tip = e.ip;
+  Meta(m)->kind = PktKind::kFrameReady;
+  Meta(m)->out_ifindex = e.ifindex;
+  if (ToWorker(m)) ++stats_.arp_requests_sent;
+}
+
+void SlowPath::Release(NeighborEntry& e) {
+  // The packets that waited for this answer go back to a worker, which now finds the MAC.
+  for (uint8_t i = 0; i < e.npending; ++i) {
+    Meta(e.pending[i])->kind = PktKind::kRouteLocal;
+    rte_mbuf* m = e.pending[i];
+    // They were routed already: send them as frames-to-build via the normal send path.
+    Meta(m)->kind = PktKind::kRouteLocal;
+    Meta(m)->flags |= 0x80;  // "already routed": worker sends without a new lookup
+    if (ToWorker(m)) ++stats_.resolved;
+  }
+  e.npending = 0;
+}
+
+void SlowPath::Resolve(rte_mbuf* m, uint64_t now_ns) {
+  PacketMeta* meta = Meta(m);
+  NeighborEntry* e = dp_.neighbors->GetOrCreate(meta->out_ifindex, meta->next_hop);
+  if (e == nullptr) {
+    ++stats_.queue_full;
+    rte_pktmbuf_free(m);
+    return;
+  }
+  if (e->mac_word.load(std::memory_order_relaxed) >> 63) {  // answered meanwhile
+    meta->flags |= 0x80;
+    meta->kind = PktKind::kRouteLocal;
+    if (ToWorker(m)) ++stats_.resolved;
+    return;
+  }
+  if (e->npending >= sizeof e->pending / sizeof e->pending[0]) {
+    ++stats_.queue_full;
+    rte_pktmbuf_free(m);
+    return;
+  }
+  e->pending[e->npending++] = m;
+  if (e->requests_sent == 0 || now_ns - e->requested_ns > kRetryNs) SendArpRequest(*e, now_ns);
+}
+
+void SlowPath::Age(uint64_t now_ns) {
+  std::vector<NeighborEntry*> dead;
+  dp_.neighbors->ForEach([&](NeighborEntry& e) {
+    switch (e.state) {
+      case NeighborState::kStatic:
+        break;
+      case NeighborState::kIncomplete:
+        if (now_ns - e.requested_ns > kRetryNs) {
+          if (e.requests_sent >= kMaxRequests) {
+            stats_.unresolved += e.npending;
+            dead.push_back(&e);
+          } else {
+            SendArpRequest(e, now_ns);
+          }
+        }
+        break;
+      case NeighborState::kReachable:
+      case NeighborState::kStale:
+        if (now_ns - e.updated_ns > kStaleNs && e.requests_sent >= kMaxRequests) {
+          dead.push_back(&e);
+        } else if (now_ns - e.updated_ns > kRefreshNs &&
+                   (e.requests_sent == 0 || now_ns - e.requested_ns > kRetryNs) &&
+                   e.requests_sent < kMaxRequests) {
+          e.state = NeighborState::kStale;  // keeps its MAC while we ask again
+          SendArpRequest(e, now_ns);
+        }
+        break;
+    }
+  });
+  for (NeighborEntry* e : dead) dp_.neighbors->Remove(e);  // frees its waiting packets
+  if (!dead.empty()) {
+    rte_rcu_qsbr_synchronize(dp_.rcu, RTE_QSBR_THRID_INVALID);
+    dp_.neighbors->Reclaim();
+  }
+}
+
+void SlowPath::Punt(rte_mbuf* m) {
+  auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
+  const uint32_t hlen = m->l3_len;
+  auto* udp = reinterpret_cast<const rte_udp_hdr*>(reinterpret_cast<const uint8_t*>(ip) + hlen);
+  const bool marker = Meta(m)->flags & 1;
+  const uint32_t skip = hlen + sizeof(rte_udp_hdr) + (marker ? 4 : 0);
+  if (server_ == nullptr || m->pkt_len <= skip || m->nb_segs != 1) {
+    ++stats_.punt_dropped;
+    rte_pktmbuf_free(m);
+    return;
+  }
+  channel::PacketMeta pm{};
+  pm.family = channel::Family::kIpv4;
+  std::memcpy(pm.src.bytes, &ip->src_addr, 4);
+  std::memcpy(pm.dst.bytes, &ip->dst_addr, 4);
+  pm.src_port = rte_be_to_cpu_16(udp->src_port);
+  pm.dst_port = rte_be_to_cpu_16(udp->dst_port);
+  pm.ifindex = Meta(m)->in_ifindex;
+  pm.flags = marker ? channel::kNonEspMarker : 0;
+  absl::Span<const uint8_t> data(rte_pktmbuf_mtod_offset(m, const uint8_t*, skip),
+                                 m->pkt_len - skip);
+  if (server_->Punt(data, pm)) {
+    ++stats_.punted;
+  } else {
+    ++stats_.punt_dropped;
+  }
+  rte_pktmbuf_free(m);
+}
+
+unsigned SlowPath::PollInject() {
+  if (server_ == nullptr) return 0;
+  return static_cast<unsigned>(server_->PollInject(kBurst, [&](const channel::InjectedPacket& p) {
+    const channel::PacketMeta& pm = p.meta;
+    if (pm.family != channel::Family::kIpv4) {
+      ++stats_.inject_dropped;
+      return;
+    }
+    const bool marker = pm.flags & channel::kNonEspMarker;
+    const uint32_t len = sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) + (marker ? 4 : 0) +
+                         static_cast<uint32_t>(p.datagram.size());
+    rte_mbuf* m = rte_pktmbuf_alloc(dp_.pool);
+    if (m == nullptr || len > rte_pktmbuf_tailroom(m)) {
+      // IKE messages larger than a segment are fragmented by IKE itself (RFC 7383).
+      rte_pktmbuf_free(m);
+      ++stats_.inject_dropped;
+      return;
+    }
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(rte_pktmbuf_append(m, static_cast<uint16_t>(len)));
+    if (ip == nullptr) {
+      rte_pktmbuf_free(m);
+      ++stats_.inject_dropped;
+      return;
+    }
+    std::memset(ip, 0, sizeof *ip);
+    ip->version_ihl = 0x45;
+    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(len));
+    ip->time_to_live = 64;
+    ip->next_proto_id = IPPROTO_UDP;
+    std::memcpy(&ip->src_addr, pm.src.bytes, 4);
+    std::memcpy(&ip->dst_addr, pm.dst.bytes, 4);
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
+    udp->src_port = rte_cpu_to_be_16(pm.src_port);
+    udp->dst_port = rte_cpu_to_be_16(pm.dst_port);
+    udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(len - sizeof(rte_ipv4_hdr)));
+    uint8_t* body = reinterpret_cast<uint8_t*>(udp + 1);
+    if (marker) {
+      std::memset(body, 0, 4);
+      body += 4;
+    }
+    std::memcpy(body, p.datagram.data(), p.datagram.size());
+    udp->dgram_cksum = 0;
+    udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+    m->l3_len = sizeof(rte_ipv4_hdr);
+    *Meta(m) = PacketMeta{0, 0, 0, PktKind::kRouteLocal, 0, 0, 0};
+    if (ToWorker(m)) {
+      ++stats_.injected;
+    } else {
+      ++stats_.inject_dropped;
+    }
+  }));
+}
+
+}  // namespace portcullis::dp

@@ -1,0 +1,48 @@
+// The main lcore's share of the packet work, all of it rare: ARP (answers for our addresses,
+// learning, resolving next hops for packets the workers could not send, ageing), IKE datagrams
+// to vpnd (punt) and from it (inject). Packets it emits go to worker 0 through the inject ring:
+// only workers transmit.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+
+#include "dataplane/api/channel_server.h"
+#include "dataplane/core/dataplane.h"
+
+namespace portcullis::dp {
+
+struct SlowPathStats {
+  uint64_t arp_requests_answered = 0, arp_requests_sent = 0, arp_replies_learned = 0;
+  uint64_t resolved = 0, unresolved = 0, queue_full = 0;
+  uint64_t punted = 0, punt_dropped = 0, injected = 0, inject_dropped = 0;
+};
+
+class SlowPath {
+ public:
+  SlowPath(Dataplane& dp, channel::ChannelServer* server) : dp_(dp), server_(server) {}
+
+  // Handles what the workers queued; returns how many packets.
+  unsigned Poll(uint64_t now_ns);
+  // Retries, gives up on and refreshes neighbor entries.
+  void Age(uint64_t now_ns);
+  // vpnd's IKE datagrams out to the network.
+  unsigned PollInject();
+
+  const SlowPathStats& stats() const { return stats_; }
+
+ private:
+  void Arp(rte_mbuf* m, uint64_t now_ns);
+  void Resolve(rte_mbuf* m, uint64_t now_ns);
+  void Punt(rte_mbuf* m);
+  void SendArpRequest(NeighborEntry& e, uint64_t now_ns);
+  void Release(NeighborEntry& e);
+  bool ToWorker(rte_mbuf* m);
+
+  Dataplane& dp_;
+  channel::ChannelServer* server_;
+  SlowPathStats stats_;
+};
+
+}  // namespace portcullis::dp

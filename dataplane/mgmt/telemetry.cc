@@ -1,0 +1,309 @@
+// /portcullis/... commands on DPDK's telemetry socket: what dpctl and operators read. They run
+// on DPDK's telemetry thread and take the main lcore's lock, so the tables they walk cannot be
+// replaced under them; worker counters are read without locking (per-worker blocks, summed).
+#include "dataplane/mgmt/telemetry.h"
+
+#include <rte_byteorder.h>
+#include <rte_ethdev.h>
+#include <rte_telemetry.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/str_format.h"
+#include "dataplane/core/drop_reason.h"
+
+namespace portcullis::dp {
+
+namespace {
+
+Dataplane* g_dp = nullptr;
+MainLcore* g_main = nullptr;
+
+std::string Ip(uint32_t v) {
+  const uint8_t* b = reinterpret_cast<const uint8_t*>(&v);
+  return absl::StrFormat("%d.%d.%d.%d", b[0], b[1], b[2], b[3]);
+}
+
+std::string Mac(const rte_ether_addr& a) {
+  char buf[RTE_ETHER_ADDR_FMT_SIZE];
+  rte_ether_format_addr(buf, sizeof buf, &a);
+  return buf;
+}
+
+const char* KindName(IfKind k) {
+  switch (k) {
+    case IfKind::kPort:
+      return "port";
+    case IfKind::kBond:
+      return "bond";
+    case IfKind::kVif:
+      return "vif";
+    case IfKind::kVti:
+      return "vti";
+    case IfKind::kVfp:
+      return "vfp";
+    case IfKind::kLoopback:
+      return "loopback";
+    case IfKind::kNone:
+      break;
+  }
+  return "none";
+}
+
+const char* NhName(NhType t) {
+  switch (t) {
+    case NhType::kLocal:
+      return "local";
+    case NhType::kConnected:
+      return "connected";
+    case NhType::kGateway:
+      return "gateway";
+    case NhType::kInterface:
+      return "interface";
+    case NhType::kBlackhole:
+      return "blackhole";
+    case NhType::kNone:
+      break;
+  }
+  return "none";
+}
+
+// Non-zero drop counters as a dict, summed over workers by `get`.
+template <class Get>
+rte_tel_data* DropDict(Get get) {
+  rte_tel_data* d = rte_tel_data_alloc();
+  rte_tel_data_start_dict(d);
+  for (int r = 0; r < kAllDropCount; ++r) {
+    uint64_t v = get(r);
+    if (v) rte_tel_data_add_dict_u64(d, DropName(r), v);
+  }
+  return d;
+}
+
+int Stats(const char*, const char*, rte_tel_data* d) {
+  std::lock_guard<std::mutex> lock(g_main->mu());
+  rte_tel_data_start_dict(d);
+  uint64_t loops = 0, punted = 0, injected = 0, handed = 0, icmp = 0, icmp_limited = 0;
+  uint64_t rx = 0, tx = 0;
+  for (uint32_t w = 0; w < g_dp->nworkers; ++w) {
+    const WorkerStats* s = g_dp->stats[w];
+    if (!s) continue;
+    loops += ReadCounter(s->loops);
+    punted += ReadCounter(s->punted);
+    injected += ReadCounter(s->injected);
+    handed += ReadCounter(s->handed_off);
+    icmp += ReadCounter(s->icmp_sent);
+    icmp_limited += ReadCounter(s->icmp_rate_limited);
+    for (uint32_t i = 0; i < kMaxInterfaces; ++i) {
+      rx += ReadCounter(s->ifs[i].rx_packets);
+      tx += ReadCounter(s->ifs[i].tx_packets);
+    }
+  }
+  rte_tel_data_add_dict_u64(d, "workers", g_dp->nworkers);
+  rte_tel_data_add_dict_u64(d, "worker_loops", loops);
+  rte_tel_data_add_dict_u64(d, "rx_packets", rx);
+  rte_tel_data_add_dict_u64(d, "tx_packets", tx);
+  rte_tel_data_add_dict_u64(d, "ike_punted", punted);
+  rte_tel_data_add_dict_u64(d, "injected", injected);
+  rte_tel_data_add_dict_u64(d, "handed_off", handed);
+  rte_tel_data_add_dict_u64(d, "icmp_sent", icmp);
+  rte_tel_data_add_dict_u64(d, "icmp_rate_limited", icmp_limited);
+  const SlowPathStats& sp = g_main->slow_path().stats();
+  rte_tel_data_add_dict_u64(d, "arp_requests_answered", sp.arp_requests_answered);
+  rte_tel_data_add_dict_u64(d, "arp_requests_sent", sp.arp_requests_sent);
+  rte_tel_data_add_dict_u64(d, "neighbors_resolved", sp.resolved);
+  rte_tel_data_add_dict_u64(d, "neighbors_unresolved", sp.unresolved);
+  rte_tel_data_add_dict_u64(d, "punt_to_vpnd", sp.punted);
+  rte_tel_data_add_dict_u64(d, "punt_dropped", sp.punt_dropped);
+  rte_tel_data_add_dict_u64(d, "inject_from_vpnd", sp.injected);
+  rte_tel_data_add_dict_u64(d, "inject_dropped", sp.inject_dropped);
+  rte_tel_data_add_dict_u64(d, "batches_applied", g_main->applier().batches_applied());
+  rte_tel_data_add_dict_u64(d, "batches_failed", g_main->applier().batches_failed());
+  rte_tel_data_add_dict_u64(d, "esp_events_forwarded", g_main->events().forwarded());
+  rte_tel_data_add_dict_container(d, "drops", DropDict([](int r) {
+                                    uint64_t v = 0;
+                                    for (uint32_t w = 0; w < g_dp->nworkers; ++w)
+                                      if (g_dp->stats[w])
+                                        v += ReadCounter(g_dp->stats[w]->drops[r]);
+                                    return v;
+                                  }),
+                                  0);
+  return 0;
+}
+
+int Interfaces(const char*, const char*, rte_tel_data* d) {
+  std::lock_guard<std::mutex> lock(g_main->mu());
+  const Tables& t = g_dp->CurrentTables();
+  rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
+  for (uint32_t i = 1; i < kMaxInterfaces; ++i)
+    if (t.ifs[i].kind != IfKind::kNone) rte_tel_data_add_array_string(d, t.ifs[i].name);
+  return 0;
+}
+
+int InterfaceByName(const char*, const char* params, rte_tel_data* d) {
+  if (params == nullptr) return -EINVAL;
+  std::lock_guard<std::mutex> lock(g_main->mu());
+  const Tables& t = g_dp->CurrentTables();
+  uint32_t ifx = 0;
+  for (uint32_t i = 1; i < kMaxInterfaces; ++i)
+    if (t.ifs[i].kind != IfKind::kNone && std::strcmp(t.ifs[i].name, params) == 0) ifx = i;
+  if (ifx == 0) return -EINVAL;
+  const Interface& f = t.ifs[ifx];
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_string(d, "name", f.name);
+  rte_tel_data_add_dict_u64(d, "ifindex", ifx);
+  rte_tel_data_add_dict_string(d, "kind", KindName(f.kind));
+  rte_tel_data_add_dict_string(d, "state", f.up ? "up" : "down");
+  rte_tel_data_add_dict_u64(d, "mtu", f.mtu);
+  if (f.kind == IfKind::kPort || f.kind == IfKind::kBond || f.kind == IfKind::kVif) {
+    rte_tel_data_add_dict_string(d, "mac", Mac(f.mac).c_str());
+    rte_tel_data_add_dict_string(d, "device", g_dp->ports[f.port].device.c_str());
+  }
+  if (f.kind == IfKind::kVif) rte_tel_data_add_dict_u64(d, "vlan", f.vlan);
+  std::string addrs;
+  for (uint8_t a = 0; a < f.naddr; ++a)
+    addrs += absl::StrFormat("%s%s/%d", a ? " " : "", Ip(f.addr[a].addr), f.addr[a].len);
+  rte_tel_data_add_dict_string(d, "addresses", addrs.c_str());
+  if (f.kind == IfKind::kVti)
+    rte_tel_data_add_dict_string(
+        d, "out_sa", f.out_sa ? absl::StrFormat("%08x", f.out_sa->spi).c_str() : "none");
+  uint64_t rxp = 0, rxb = 0, txp = 0, txb = 0;
+  for (uint32_t w = 0; w < g_dp->nworkers; ++w) {
+    const InterfaceStats& s = g_dp->stats[w]->ifs[ifx];
+    rxp += ReadCounter(s.rx_packets);
+    rxb += ReadCounter(s.rx_bytes);
+    txp += ReadCounter(s.tx_packets);
+    txb += ReadCounter(s.tx_bytes);
+  }
+  rte_tel_data_add_dict_u64(d, "rx_packets", rxp);
+  rte_tel_data_add_dict_u64(d, "rx_bytes", rxb);
+  rte_tel_data_add_dict_u64(d, "tx_packets", txp);
+  rte_tel_data_add_dict_u64(d, "tx_bytes", txb);
+  rte_tel_data_add_dict_container(d, "drops", DropDict([&](int r) {
+                                    uint64_t v = 0;
+                                    for (uint32_t w = 0; w < g_dp->nworkers; ++w)
+                                      v += ReadCounter(g_dp->stats[w]->ifs[ifx].drops[r]);
+                                    return v;
+                                  }),
+                                  0);
+  return 0;
+}
+
+int Sas(const char*, const char*, rte_tel_data* d) {
+  std::lock_guard<std::mutex> lock(g_main->mu());
+  rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
+  g_dp->sas->ForEach([&](const SaEntry& e) {
+    rte_tel_data_add_array_string(
+        d, absl::StrFormat("%08x/%s", e.spi, e.inbound ? "in" : "out").c_str());
+  });
+  return 0;
+}
+
+int SaBySpi(const char*, const char* params, rte_tel_data* d) {
+  if (params == nullptr) return -EINVAL;
+  unsigned spi = 0;
+  char dir[8] = {};
+  if (std::sscanf(params, "%x/%7s", &spi, dir) != 2) return -EINVAL;
+  std::lock_guard<std::mutex> lock(g_main->mu());
+  const SaEntry* e = g_dp->sas->Find(spi, std::strcmp(dir, "in") == 0);
+  if (e == nullptr) return -EINVAL;
+  const esp::Sa& sa = *e->sa;
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_string(d, "spi", absl::StrFormat("%08x", e->spi).c_str());
+  rte_tel_data_add_dict_string(d, "direction", e->inbound ? "in" : "out");
+  rte_tel_data_add_dict_string(d, "cipher", esp::CipherName(sa.cipher));
+  rte_tel_data_add_dict_string(d, "auth", esp::AuthName(sa.auth));
+  rte_tel_data_add_dict_u64(d, "esn", sa.esn());
+  rte_tel_data_add_dict_u64(d, "udp_encap", (sa.flags & esp::kSaUdpEncap) != 0);
+  rte_tel_data_add_dict_u64(d, "owner_worker", e->owner);
+  rte_tel_data_add_dict_u64(d, "ifindex", e->ifindex);
+  rte_tel_data_add_dict_u64(d, "packets", ReadCounter(sa.packets));
+  rte_tel_data_add_dict_u64(d, "bytes", ReadCounter(sa.bytes));
+  rte_tel_data_add_dict_u64(d, "seq", e->inbound ? sa.replay.top() : ReadCounter(sa.seq));
+  rte_tel_data_add_dict_u64(d, "blocked", sa.blocked());
+  rte_tel_data_add_dict_container(d, "drops", DropDict([&](int r) {
+                                    if (r < kDpDropCount) return uint64_t{0};
+                                    return ReadCounter(sa.drops[r - kDpDropCount]);
+                                  }),
+                                  0);
+  return 0;
+}
+
+int Routes(const char*, const char*, rte_tel_data* d) {
+  std::lock_guard<std::mutex> lock(g_main->mu());
+  const Tables& t = g_dp->CurrentTables();
+  // An array of lines: telemetry dict keys may not hold dots or slashes.
+  rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
+  int n = 0;
+  for (const auto& [k, nh] : g_dp->fib->Dump()) {
+    if (++n > RTE_TEL_MAX_ARRAY_ENTRIES) break;
+    std::string v = absl::StrFormat("%s/%d %s %s", Ip(k.first), k.second, NhName(nh.type),
+                                    t.ifs[nh.ifindex].name);
+    if (nh.type == NhType::kGateway) v += " via " + Ip(nh.gateway);
+    rte_tel_data_add_array_string(d, v.c_str());
+  }
+  return 0;
+}
+
+int Neighbors(const char*, const char*, rte_tel_data* d) {
+  std::lock_guard<std::mutex> lock(g_main->mu());
+  const Tables& t = g_dp->CurrentTables();
+  rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
+  g_dp->neighbors->ForEach([&](NeighborEntry& e) {
+    uint64_t w = e.mac_word.load();
+    rte_ether_addr mac;
+    for (int i = 0; i < 6; ++i) mac.addr_bytes[i] = static_cast<uint8_t>(w >> (8 * i));
+    static const char* kState[] = {"incomplete", "reachable", "stale", "static"};
+    rte_tel_data_add_array_string(
+        d, absl::StrFormat("%s %s %s %s", t.ifs[e.ifindex].name, Ip(e.ip),
+                           (w >> 63) ? Mac(mac) : "-", kState[static_cast<int>(e.state)])
+               .c_str());
+  });
+  return 0;
+}
+
+int Ports(const char*, const char*, rte_tel_data* d) {
+  rte_tel_data_start_dict(d);
+  for (uint16_t p = 0; p < kMaxPorts; ++p) {
+    const PortInfo& pi = g_dp->ports[p];
+    if (!pi.present) continue;
+    rte_eth_stats s{};
+    rte_eth_stats_get(p, &s);
+    rte_tel_data* c = rte_tel_data_alloc();
+    rte_tel_data_start_dict(c);
+    rte_tel_data_add_dict_u64(c, "port_id", p);
+    rte_tel_data_add_dict_string(c, "device", pi.device.c_str());
+    rte_tel_data_add_dict_string(c, "mac", Mac(pi.mac).c_str());
+    rte_tel_data_add_dict_u64(c, "ipackets", s.ipackets);
+    rte_tel_data_add_dict_u64(c, "opackets", s.opackets);
+    rte_tel_data_add_dict_u64(c, "ibytes", s.ibytes);
+    rte_tel_data_add_dict_u64(c, "obytes", s.obytes);
+    rte_tel_data_add_dict_u64(c, "imissed", s.imissed);
+    rte_tel_data_add_dict_u64(c, "ierrors", s.ierrors);
+    rte_tel_data_add_dict_u64(c, "oerrors", s.oerrors);
+    rte_tel_data_add_dict_u64(c, "rx_nombuf", s.rx_nombuf);
+    rte_tel_data_add_dict_container(d, pi.name.c_str(), c, 0);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void RegisterTelemetry(Dataplane& dp, MainLcore& main) {
+  g_dp = &dp;
+  g_main = &main;
+  rte_telemetry_register_cmd("/portcullis/stats", Stats, "Dataplane totals and drop reasons");
+  rte_telemetry_register_cmd("/portcullis/interfaces", Interfaces, "Interface names");
+  rte_telemetry_register_cmd("/portcullis/interface", InterfaceByName,
+                             "One interface: counters, drops. Param: name");
+  rte_telemetry_register_cmd("/portcullis/sas", Sas, "SAs as spi/direction");
+  rte_telemetry_register_cmd("/portcullis/sa", SaBySpi, "One SA. Param: spi/in or spi/out (hex)");
+  rte_telemetry_register_cmd("/portcullis/routes", Routes, "IPv4 forwarding table");
+  rte_telemetry_register_cmd("/portcullis/neighbors", Neighbors, "ARP neighbors");
+  rte_telemetry_register_cmd("/portcullis/ports", Ports, "DPDK ports and their counters");
+}
+
+}  // namespace portcullis::dp

@@ -1,0 +1,139 @@
+// ESP in the pipeline. Inbound: the SPI names the SA; runs of packets for one SA go to its
+// owner's engine (DESIGN.md, SA ownership), and decrypted packets re-enter IPv4 as received on
+// the SA's VTI. Outbound: a packet routed into a VTI is checked against the tunnel MTU
+// (ICMP fragmentation-needed with DF, fragmented before encryption without), encrypted with the
+// VTI's SA and the outer packet is routed like one we originate.
+#include <rte_ip.h>
+#include <rte_ip_frag.h>
+#include <rte_udp.h>
+
+#include "dataplane/pipeline/worker.h"
+
+namespace portcullis::dp {
+
+void Worker::EspIn(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
+  SaEntry* sas[kBurst];
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
+    uint32_t off = m->l3_len + (ip->next_proto_id == IPPROTO_UDP ? sizeof(rte_udp_hdr) : 0);
+    sas[i] = nullptr;
+    if (m->data_len >= off + 8) {
+      uint32_t spi;
+      std::memcpy(&spi, rte_pktmbuf_mtod_offset(m, const uint8_t*, off), 4);
+      sas[i] = dp_.sas->LookupInbound(spi);
+    }
+  }
+  uint16_t i = 0;
+  while (i < n) {
+    SaEntry* sa = sas[i];
+    uint16_t j = i + 1;
+    while (j < n && sas[j] == sa) ++j;
+    if (sa == nullptr) {
+      for (uint16_t k = i; k < j; ++k) DropPkt(pkts[k], Meta(pkts[k])->in_ifindex, Drop::kNoSa);
+    } else if (sa->owner != id_) {
+      for (uint16_t k = i; k < j; ++k)
+        Handoff(pkts[k], sa->owner, PktKind::kEspIn, sa->id, Meta(pkts[k])->in_ifindex);
+    } else {
+      EspInSa(*sa, pkts + i, j - i, t, depth);
+    }
+    i = j;
+  }
+}
+
+void Worker::EspInSa(SaEntry& sa, rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
+  esp::DropList drops;
+  uint16_t ok = esp_->Decrypt(*sa.sa, pkts, n, drops);
+  for (uint16_t k = 0; k < drops.n; ++k)
+    DropPkt(drops.pkts[k], Meta(drops.pkts[k])->in_ifindex, DropIndex(drops.reasons[k]));
+  if (ok == 0) return;
+  for (uint16_t k = 0; k < ok; ++k) {
+    rte_mbuf* m = pkts[k];
+    if (sa.ifindex != 0) {
+      // Decrypted traffic arrives on the SA's VTI.
+      Meta(m)->in_ifindex = sa.ifindex;
+      InterfaceStats& s = stats_->ifs[sa.ifindex];
+      ++s.rx_packets;
+      s.rx_bytes += m->pkt_len;
+    }
+  }
+  if (depth < 3) {
+    Ipv4(pkts, ok, t, depth + 1);
+  } else {
+    for (uint16_t k = 0; k < ok; ++k) DropPkt(pkts[k], Meta(pkts[k])->in_ifindex, Drop::kNoRoute);
+  }
+}
+
+void Worker::EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
+  rte_mbuf* ready[kBurst];
+  SaEntry* sas[kBurst];
+  uint16_t nr = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    const uint16_t vti = Meta(m)->out_ifindex;
+    const Interface& f = t.ifs[vti];
+    SaEntry* sa = f.out_sa;
+    if (sa == nullptr) {
+      DropPkt(m, vti, Drop::kVtiWithoutSa);
+      continue;
+    }
+    if (m->pkt_len > f.mtu) {
+      auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
+      if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG)) {
+        IcmpError(m, 3, 4, static_cast<uint16_t>(f.mtu), t, depth);  // fragmentation needed
+        DropPkt(m, vti, Drop::kFragmentationNeeded);
+        continue;
+      }
+      // Fragment before encryption (RFC 4459 §5.1), so the peer does not reassemble ESP.
+      rte_mbuf* frags[16];
+      int nf =
+          rte_ipv4_fragment_packet(m, frags, 16, static_cast<uint16_t>(f.mtu), dp_.pool, dp_.pool);
+      if (nf <= 0 || nr + nf > kBurst) {
+        if (nf > 0)
+          for (int k = 0; k < nf; ++k) rte_pktmbuf_free(frags[k]);
+        DropPkt(m, vti, Drop::kFragmentFailed);
+        continue;
+      }
+      uint16_t in = Meta(m)->in_ifindex;
+      rte_pktmbuf_free(m);
+      for (int k = 0; k < nf; ++k) {
+        *Meta(frags[k]) = PacketMeta{in, vti, 0, PktKind::kNone, 0, 0, 0};
+        // The fragment's header is in its own segment; the ESP engine linearises chains.
+        ready[nr] = frags[k];
+        sas[nr++] = sa;
+      }
+      continue;
+    }
+    ready[nr] = m;
+    sas[nr++] = sa;
+  }
+  uint16_t i = 0;
+  while (i < nr) {
+    SaEntry* sa = sas[i];
+    const uint16_t vti = Meta(ready[i])->out_ifindex;
+    uint16_t j = i + 1;
+    while (j < nr && sas[j] == sa) ++j;
+    if (sa->owner != id_) {
+      for (uint16_t k = i; k < j; ++k) Handoff(ready[k], sa->owner, PktKind::kEspOut, sa->id, vti);
+    } else {
+      EspOutSa(*sa, vti, ready + i, j - i, t, depth);
+    }
+    i = j;
+  }
+}
+
+void Worker::EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, const Tables& t,
+                      int depth) {
+  for (uint16_t k = 0; k < n; ++k) {
+    InterfaceStats& s = stats_->ifs[vti];
+    ++s.tx_packets;
+    s.tx_bytes += pkts[k]->pkt_len;
+  }
+  esp::DropList drops;
+  uint16_t ok = esp_->Encrypt(*sa.sa, pkts, n, drops);
+  for (uint16_t k = 0; k < drops.n; ++k) DropPkt(drops.pkts[k], vti, DropIndex(drops.reasons[k]));
+  for (uint16_t k = 0; k < ok; ++k) Meta(pkts[k])->in_ifindex = vti;
+  if (ok) Forward(pkts, ok, t, /*transit=*/false, depth);
+}
+
+}  // namespace portcullis::dp

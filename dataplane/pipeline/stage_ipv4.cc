@@ -1,0 +1,132 @@
+// IPv4: header validation, then either local delivery or forwarding. Forwarding looks the
+// destination up in the FIB and sends the packet on to a neighbor, into a VTI (encryption), or
+// answers with ICMP when there is no way.
+#include <rte_byteorder.h>
+#include <rte_ip.h>
+
+#include "dataplane/pipeline/worker.h"
+
+namespace portcullis::dp {
+
+namespace {
+
+// RFC 1071 over the header; the common 20-byte header in five 32-bit adds.
+inline bool ChecksumOk(const uint8_t* h, uint32_t hlen) {
+  uint64_t sum = 0;
+  for (uint32_t i = 0; i < hlen; i += 4) {
+    uint32_t w;
+    std::memcpy(&w, h + i, 4);
+    sum += w;
+  }
+  sum = (sum & 0xffffffff) + (sum >> 32);
+  sum = (sum & 0xffffffff) + (sum >> 32);
+  uint32_t s = static_cast<uint32_t>(sum);
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
+  return s == 0xffff;
+}
+
+// TTL - 1 with the checksum adjusted in place (RFC 1624).
+inline void DecrementTtl(rte_ipv4_hdr* ip) {
+  --ip->time_to_live;
+  uint32_t sum = rte_be_to_cpu_16(ip->hdr_checksum) + 0x0100;
+  sum = (sum & 0xffff) + (sum >> 16);
+  ip->hdr_checksum = rte_cpu_to_be_16(static_cast<uint16_t>(sum));
+}
+
+// A chain of interfaces that routes a packet back into a tunnel ends here.
+constexpr int kMaxDepth = 3;
+
+}  // namespace
+
+void Worker::Ipv4(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
+  rte_mbuf* local[kBurst];
+  rte_mbuf* fwd[kBurst];
+  uint16_t nl = 0, nf = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    const uint16_t ifx = Meta(m)->in_ifindex;
+    if (m->data_len < sizeof(rte_ipv4_hdr)) {
+      DropPkt(m, ifx, Drop::kTruncated);
+      continue;
+    }
+    auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
+    const uint32_t hlen = (ip->version_ihl & 0x0f) * 4u;
+    const uint32_t total = rte_be_to_cpu_16(ip->total_length);
+    if ((ip->version_ihl >> 4) != 4 || hlen < 20 || hlen > m->data_len || total < hlen ||
+        total > m->pkt_len) {
+      DropPkt(m, ifx, Drop::kBadIpHeader);
+      continue;
+    }
+    if (!ChecksumOk(reinterpret_cast<const uint8_t*>(ip), hlen)) {
+      DropPkt(m, ifx, Drop::kBadIpChecksum);
+      continue;
+    }
+    if (m->pkt_len > total) rte_pktmbuf_trim(m, static_cast<uint16_t>(m->pkt_len - total));
+    m->l3_len = static_cast<uint16_t>(hlen);
+    if (t.LocalInterface(ip->dst_addr) != 0) {
+      local[nl++] = m;
+    } else {
+      fwd[nf++] = m;
+    }
+  }
+  if (nl) Local(local, nl, t, depth);
+  if (nf) Forward(fwd, nf, t, /*transit=*/true, depth);
+}
+
+void Worker::Forward(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit, int depth) {
+  uint32_t dsts[kBurst];
+  uint64_t nh_ids[kBurst];
+  for (uint16_t i = 0; i < n; ++i) dsts[i] = rte_pktmbuf_mtod(pkts[i], rte_ipv4_hdr*)->dst_addr;
+  dp_.fib->Lookup(dsts, nh_ids, n);
+
+  rte_mbuf* out[kBurst];
+  rte_mbuf* tunnel[kBurst];
+  uint16_t no = 0, nt = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    PacketMeta* meta = Meta(m);
+    const uint16_t in = meta->in_ifindex;
+    const NextHop& nh = dp_.fib->next_hop(nh_ids[i]);
+    auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
+    if (nh.type == NhType::kNone) {
+      if (transit) IcmpError(m, 3, 0, 0, t, depth);  // network unreachable
+      DropPkt(m, in, Drop::kNoRoute);
+      continue;
+    }
+    if (nh.type == NhType::kBlackhole) {
+      DropPkt(m, in, Drop::kBlackhole);
+      continue;
+    }
+    if (nh.type == NhType::kLocal) {
+      // A local route for an address the interface table does not know (yet): nothing here
+      // can take it.
+      DropPkt(m, in, Drop::kLocalUnhandled);
+      continue;
+    }
+    if (transit) {
+      if (ip->time_to_live <= 1) {
+        IcmpError(m, 11, 0, 0, t, depth);  // time exceeded in transit
+        DropPkt(m, in, Drop::kTtlExceeded);
+        continue;
+      }
+      DecrementTtl(ip);
+    }
+    meta->out_ifindex = nh.ifindex;
+    const Interface& f = t.ifs[nh.ifindex];
+    if (f.kind == IfKind::kVti || f.kind == IfKind::kVfp) {
+      if (depth >= kMaxDepth) {
+        DropPkt(m, in, Drop::kNoRoute);
+        continue;
+      }
+      tunnel[nt++] = m;
+      continue;
+    }
+    meta->next_hop = nh.type == NhType::kGateway ? nh.gateway : ip->dst_addr;
+    out[no++] = m;
+  }
+  if (nt) EspOut(tunnel, nt, t, depth + 1);
+  if (no) Send(out, no, t);
+}
+
+}  // namespace portcullis::dp

@@ -1,0 +1,75 @@
+// Packets addressed to one of our addresses: ESP and UDP-encapsulated ESP go to the ESP stage;
+// IKE (UDP 500, and UDP 4500 behind the four-byte non-ESP marker, RFC 3948 §2.2) is punted to
+// vpnd; NAT keepalives (a single 0xFF, RFC 3948 §2.3) are absorbed; ICMP echo is answered.
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include "dataplane/pipeline/worker.h"
+
+namespace portcullis::dp {
+
+namespace {
+constexpr uint16_t kIkePort = 500;
+constexpr uint16_t kNatTPort = 4500;
+}  // namespace
+
+void Worker::Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
+  rte_mbuf* esp[kBurst];
+  uint16_t ne = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    const uint16_t ifx = Meta(m)->in_ifindex;
+    auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
+    const uint32_t hlen = m->l3_len;
+    if (rte_be_to_cpu_16(ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
+      DropPkt(m, ifx, Drop::kFragmentToUs);
+      continue;
+    }
+    switch (ip->next_proto_id) {
+      case IPPROTO_ESP:
+        esp[ne++] = m;
+        break;
+      case IPPROTO_UDP: {
+        if (m->data_len < hlen + sizeof(rte_udp_hdr)) {
+          DropPkt(m, ifx, Drop::kTruncated);
+          break;
+        }
+        auto* udp =
+            reinterpret_cast<const rte_udp_hdr*>(reinterpret_cast<const uint8_t*>(ip) + hlen);
+        const uint16_t dport = rte_be_to_cpu_16(udp->dst_port);
+        const uint32_t payload = m->pkt_len - hlen - sizeof(rte_udp_hdr);
+        const uint8_t* body = reinterpret_cast<const uint8_t*>(udp + 1);
+        if (dport == kIkePort) {
+          ToSlowPath(m, PktKind::kPunt, ifx);
+        } else if (dport == kNatTPort) {
+          if (payload == 1 && m->data_len > hlen + 8 && body[0] == 0xff) {
+            DropPkt(m, ifx, Drop::kNatKeepalive);
+          } else if (payload >= 4 && m->data_len >= hlen + 12 && body[0] == 0 && body[1] == 0 &&
+                     body[2] == 0 && body[3] == 0) {
+            Meta(m)->flags = 1;  // arrived behind the non-ESP marker
+            ToSlowPath(m, PktKind::kPunt, ifx);
+          } else {
+            esp[ne++] = m;
+          }
+        } else {
+          DropPkt(m, ifx, Drop::kLocalUnhandled);
+        }
+        break;
+      }
+      case IPPROTO_ICMP: {
+        const uint8_t* icmp = reinterpret_cast<const uint8_t*>(ip) + hlen;
+        if (m->data_len >= hlen + 8 && icmp[0] == 8 && icmp[1] == 0) {
+          IcmpEchoReply(m, t, depth);
+        } else {
+          DropPkt(m, ifx, Drop::kLocalUnhandled);
+        }
+        break;
+      }
+      default:
+        DropPkt(m, ifx, Drop::kLocalUnhandled);
+    }
+  }
+  if (ne) EspIn(esp, ne, t, depth);
+}
+
+}  // namespace portcullis::dp

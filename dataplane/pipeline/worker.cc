@@ -1,0 +1,174 @@
+#include "dataplane/pipeline/worker.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+#include <unistd.h>
+
+#include <new>
+
+namespace portcullis::dp {
+
+Worker::Worker(Dataplane& dp, uint16_t id) : dp_(dp), id_(id) {
+  stats_ = static_cast<WorkerStats*>(rte_zmalloc("worker_stats", sizeof(WorkerStats), 64));
+  if (stats_ == nullptr) throw std::bad_alloc();
+  dp_.stats[id] = stats_;
+  crypto_ = new crypto::IpsecMbBackend;
+  esp_ = new Engine(*crypto_);
+}
+
+Worker::~Worker() {
+  delete esp_;
+  delete crypto_;
+  // stats_ stays: telemetry may still read it while the process winds down.
+}
+
+int Worker::Run() {
+  rte_rcu_qsbr_thread_register(dp_.rcu, id_);
+  rte_rcu_qsbr_thread_online(dp_.rcu, id_);
+  uint64_t idle = 0;
+  while (!dp_.stop.load(std::memory_order_relaxed)) {
+    uint64_t before = stats_->rx_bursts;
+    PollOnce();
+    rte_rcu_qsbr_quiescent(dp_.rcu, id_);
+    // Shared machines (tests, small appliances): give the core back when nothing arrives.
+    if (stats_->rx_bursts == before) {
+      if (++idle > 1000 && dp_.idle_sleep_us) {
+        rte_rcu_qsbr_thread_offline(dp_.rcu, id_);
+        usleep(dp_.idle_sleep_us);
+        rte_rcu_qsbr_thread_online(dp_.rcu, id_);
+      }
+    } else {
+      idle = 0;
+    }
+  }
+  FlushTx();
+  rte_rcu_qsbr_thread_offline(dp_.rcu, id_);
+  rte_rcu_qsbr_thread_unregister(dp_.rcu, id_);
+  return 0;
+}
+
+void Worker::PollOnce() {
+  ++stats_->loops;
+  const Tables& t = dp_.CurrentTables();
+  for (uint16_t port = 0; port < kMaxPorts; ++port) {
+    if (!dp_.ports[port].present || id_ >= dp_.ports[port].nrxq) continue;
+    // Only ports an interface is configured on are polled: until then their packets wait in
+    // the NIC (a pcap replay waits for its configuration, a NIC counts its misses).
+    if (t.ports[port].ifindex == 0 && t.ports[port].nvlans == 0) continue;
+    rte_mbuf* pkts[kBurst];
+    uint16_t n = rte_eth_rx_burst(port, id_, pkts, kBurst);
+    if (n == 0) continue;
+    ++stats_->rx_bursts;
+    FromWire(pkts, n, port);
+  }
+  DrainHandoff(t);
+  if (id_ == 0) DrainInject(t);
+  FlushTx();
+  DrainEspEvents();
+}
+
+void Worker::FlushTx() {
+  for (uint16_t port = 0; port < kMaxPorts; ++port) {
+    TxQueue& q = tx_[port];
+    if (q.n == 0) continue;
+    uint16_t sent = rte_eth_tx_burst(port, id_, q.pkts, q.n);
+    for (uint16_t i = sent; i < q.n; ++i) DropPkt(q.pkts[i], 0, Drop::kTxQueueFull);
+    q.n = 0;
+  }
+}
+
+void Worker::TxFrame(rte_mbuf* m, uint16_t port, uint16_t ifindex) {
+  TxQueue& q = tx_[port];
+  InterfaceStats& s = stats_->ifs[ifindex];
+  ++s.tx_packets;
+  s.tx_bytes += m->pkt_len;
+  q.pkts[q.n++] = m;
+  if (q.n == kBurst) {
+    uint16_t sent = rte_eth_tx_burst(port, id_, q.pkts, q.n);
+    for (uint16_t i = sent; i < q.n; ++i) DropPkt(q.pkts[i], ifindex, Drop::kTxQueueFull);
+    q.n = 0;
+  }
+}
+
+void Worker::ToSlowPath(rte_mbuf* m, PktKind kind, uint16_t ifindex) {
+  Meta(m)->kind = kind;
+  if (rte_ring_mp_enqueue(dp_.slow_ring, m) != 0)
+    DropPkt(m, ifindex, kind == PktKind::kPunt ? Drop::kPuntQueueFull : Drop::kSlowPathQueueFull);
+  else if (kind == PktKind::kPunt)
+    ++stats_->punted;
+}
+
+void Worker::Handoff(rte_mbuf* m, uint16_t owner, PktKind kind, uint32_t sa_id, uint16_t ifindex) {
+  PacketMeta* meta = Meta(m);
+  meta->kind = kind;
+  meta->sa_id = sa_id;
+  if (owner >= dp_.nworkers || rte_ring_mp_enqueue(dp_.handoff[owner], m) != 0) {
+    DropPkt(m, ifindex, Drop::kHandoffQueueFull);
+    return;
+  }
+  ++stats_->handed_off;
+}
+
+void Worker::DrainHandoff(const Tables& t) {
+  rte_ring* r = dp_.handoff[id_];
+  if (r == nullptr) return;
+  rte_mbuf* pkts[kBurst];
+  unsigned n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), kBurst, nullptr);
+  // Runs of the same SA and direction go through the engine together.
+  unsigned i = 0;
+  while (i < n) {
+    PacketMeta* m0 = Meta(pkts[i]);
+    unsigned j = i + 1;
+    while (j < n && Meta(pkts[j])->sa_id == m0->sa_id && Meta(pkts[j])->kind == m0->kind) ++j;
+    SaEntry* sa = dp_.sas->ById(m0->sa_id);
+    if (sa == nullptr) {
+      for (unsigned k = i; k < j; ++k) DropPkt(pkts[k], Meta(pkts[k])->in_ifindex, Drop::kNoSa);
+    } else if (m0->kind == PktKind::kEspIn) {
+      EspInSa(*sa, pkts + i, static_cast<uint16_t>(j - i), t, 0);
+    } else {
+      EspOutSa(*sa, m0->out_ifindex, pkts + i, static_cast<uint16_t>(j - i), t, 0);
+    }
+    i = j;
+  }
+}
+
+void Worker::DrainInject(const Tables& t) {
+  rte_mbuf* pkts[kBurst];
+  unsigned n =
+      rte_ring_sc_dequeue_burst(dp_.inject_ring, reinterpret_cast<void**>(pkts), kBurst, nullptr);
+  if (n == 0) return;
+  rte_mbuf* local[kBurst];
+  uint16_t nl = 0;
+  for (unsigned i = 0; i < n; ++i) {
+    PacketMeta* meta = Meta(pkts[i]);
+    ++stats_->injected;
+    if (meta->kind == PktKind::kFrameReady) {
+      const Interface& f = t.ifs[meta->out_ifindex];
+      if (f.kind == IfKind::kNone) {
+        DropPkt(pkts[i], 0, Drop::kUnknownInterface);
+        continue;
+      }
+      TxFrame(pkts[i], f.port, meta->out_ifindex);
+    } else if (meta->flags & 0x80) {
+      // Routed before it waited for ARP: only the Ethernet header is missing.
+      Send(&pkts[i], 1, t);
+    } else {
+      local[nl++] = pkts[i];
+    }
+  }
+  if (nl) Forward(local, nl, t, /*transit=*/false, 0);
+}
+
+void Worker::DrainEspEvents() {
+  esp::EventQueue& q = esp_->events();
+  if (q.size() == 0) return;
+  size_t done = 0;
+  while (done < q.size() &&
+         rte_ring_mp_enqueue_elem(dp_.event_ring, const_cast<esp::EspEvent*>(&q[done]),
+                                  sizeof(esp::EspEvent)) == 0)
+    ++done;
+  q.Consume(done);  // what did not fit waits for the next pass: no event is lost
+}
+
+}  // namespace portcullis::dp

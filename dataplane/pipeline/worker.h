@@ -1,0 +1,90 @@
+// A worker lcore: polls its receive queues and runs the pipeline (DESIGN.md) over bursts, with
+// no locks, allocations or syscalls per packet. Each stage is a method named after its job and
+// lives in its own file (stage_*.cc); this class holds what they share.
+#pragma once
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+
+#include "dataplane/core/dataplane.h"
+#include "dataplane/core/drop_reason.h"
+#include "dataplane/core/packet_meta.h"
+#include "dataplane/esp/esp_engine.h"
+#include "drivers/crypto/ipsecmb_backend.h"
+
+namespace portcullis::dp {
+
+class Worker {
+ public:
+  Worker(Dataplane& dp, uint16_t id);
+  ~Worker();
+
+  // The lcore's main loop; returns when dp.stop is set.
+  int Run();
+
+  // One pass over every queue (also what tests drive directly).
+  void PollOnce();
+
+  // Entry points of the pipeline, public for tests that feed packets without a port.
+  void FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port);
+  void FlushTx();
+
+  uint16_t id() const { return id_; }
+  WorkerStats& stats() { return *stats_; }
+
+ private:
+  using Engine = esp::EspEngine<crypto::IpsecMbBackend>;
+
+  // stage_l2.cc: the wire <-> IP packets.
+  void Send(rte_mbuf** pkts, uint16_t n, const Tables& t);
+  void TxFrame(rte_mbuf* m, uint16_t port, uint16_t ifindex);
+
+  // stage_ipv4.cc: validation, local or forwarded, routing.
+  void Ipv4(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
+  void Forward(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit, int depth);
+
+  // stage_local.cc: what is addressed to us (ESP, IKE, NAT keepalives, ICMP echo).
+  void Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
+
+  // stage_esp.cc: inbound and outbound ESP, grouped per SA, handed to the SA's owner.
+  void EspIn(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
+  void EspInSa(SaEntry& sa, rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
+  void EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
+  void EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
+
+  // icmp.cc
+  void IcmpEchoReply(rte_mbuf* m, const Tables& t, int depth);
+  void IcmpError(rte_mbuf* m, uint8_t type, uint8_t code, uint16_t mtu, const Tables& t, int depth);
+
+  // worker.cc
+  void DrainHandoff(const Tables& t);
+  void DrainInject(const Tables& t);
+  void DrainEspEvents();
+  void ToSlowPath(rte_mbuf* m, PktKind kind, uint16_t ifindex);
+  void Handoff(rte_mbuf* m, uint16_t owner, PktKind kind, uint32_t sa_id, uint16_t ifindex);
+
+ public:
+  // Counts and frees. ifindex 0 counts only the total.
+  void DropPkt(rte_mbuf* m, uint16_t ifindex, int reason) {
+    ++stats_->drops[reason];
+    if (ifindex < kMaxInterfaces) ++stats_->ifs[ifindex].drops[reason];
+    rte_pktmbuf_free(m);
+  }
+  void DropPkt(rte_mbuf* m, uint16_t ifindex, Drop d) { DropPkt(m, ifindex, DropIndex(d)); }
+
+ private:
+  Dataplane& dp_;
+  const uint16_t id_;
+  WorkerStats* stats_;
+  crypto::IpsecMbBackend* crypto_;
+  Engine* esp_;
+  uint64_t icmp_tokens_ = 0;
+  uint64_t icmp_refill_tsc_ = 0;
+  struct TxQueue {
+    uint16_t n = 0;
+    rte_mbuf* pkts[kBurst];
+  } tx_[kMaxPorts];
+};
+
+}  // namespace portcullis::dp

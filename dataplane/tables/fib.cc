@@ -1,0 +1,95 @@
+#include "dataplane/tables/fib.h"
+
+#include <rte_errno.h>
+#include <rte_memory.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace portcullis::dp {
+
+absl::StatusOr<std::unique_ptr<Fib>> Fib::Create(const char* name) {
+  std::unique_ptr<Fib> f(new Fib);
+  rte_fib_conf conf = {};
+  conf.type = RTE_FIB_DIR24_8;
+  conf.default_nh = 0;
+  conf.max_routes = static_cast<int>(kMaxRoutes);
+  conf.rib_ext_sz = 0;
+  conf.dir24_8.nh_sz = RTE_FIB_DIR24_8_2B;  // next-hop ids < 32768 fit; tbl24 is then 32 MiB
+  conf.dir24_8.num_tbl8 = 4096;
+  f->fib_ = rte_fib_create(name, SOCKET_ID_ANY, &conf);
+  if (f->fib_ == nullptr)
+    return absl::ResourceExhaustedError(absl::StrCat("rte_fib_create: ", rte_strerror(rte_errno)));
+  // Id 0 is "no route"; hand out the others from the top down.
+  for (uint32_t id = kMaxNextHops - 1; id >= 1; --id) f->free_ids_.push_back(id);
+  return f;
+}
+
+Fib::~Fib() {
+  rte_fib_free(fib_);
+}
+
+uint32_t Fib::Acquire(const NextHop& nh) {
+  // Routes sharing a next hop share its id; there are few distinct next hops.
+  for (uint32_t id = 1; id < kMaxNextHops; ++id)
+    if (refs_[id] > 0 && nh_[id] == nh) {
+      ++refs_[id];
+      return id;
+    }
+  if (free_ids_.empty()) return 0;
+  uint32_t id = free_ids_.back();
+  free_ids_.pop_back();
+  nh_[id] = nh;  // written before any route points at it
+  refs_[id] = 1;
+  return id;
+}
+
+void Fib::Release(uint32_t id) {
+  if (id == 0 || refs_[id] == 0) return;
+  if (--refs_[id] == 0) retired_ids_.push_back(id);
+}
+
+void Fib::ReclaimNextHops() {
+  for (uint32_t id : retired_ids_)
+    if (refs_[id] == 0) free_ids_.push_back(id);
+  retired_ids_.clear();
+}
+
+absl::Status Fib::Set(uint32_t prefix, uint8_t len, const NextHop& nh) {
+  uint32_t host = __builtin_bswap32(prefix);
+  auto key = std::make_pair(host, len);
+  auto it = routes_.find(key);
+  if (it != routes_.end() && nh_[it->second] == nh) return absl::OkStatus();
+  uint32_t id = Acquire(nh);
+  if (id == 0) return absl::ResourceExhaustedError("no free next-hop entries");
+  if (int rc = rte_fib_add(fib_, host, len, id); rc != 0) {
+    Release(id);
+    return absl::ResourceExhaustedError(absl::StrCat("rte_fib_add: ", rte_strerror(-rc)));
+  }
+  if (it != routes_.end()) {
+    Release(it->second);
+    it->second = id;
+  } else {
+    routes_[key] = id;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Fib::Remove(uint32_t prefix, uint8_t len) {
+  uint32_t host = __builtin_bswap32(prefix);
+  auto it = routes_.find({host, len});
+  if (it == routes_.end()) return absl::NotFoundError("no such route");
+  if (int rc = rte_fib_delete(fib_, host, len); rc != 0)
+    return absl::InternalError(absl::StrCat("rte_fib_delete: ", rte_strerror(-rc)));
+  Release(it->second);
+  routes_.erase(it);
+  return absl::OkStatus();
+}
+
+std::vector<std::pair<std::pair<uint32_t, uint8_t>, NextHop>> Fib::Dump() const {
+  std::vector<std::pair<std::pair<uint32_t, uint8_t>, NextHop>> out;
+  for (const auto& [k, id] : routes_)
+    out.push_back({{__builtin_bswap32(k.first), k.second}, nh_[id]});
+  return out;
+}
+
+}  // namespace portcullis::dp

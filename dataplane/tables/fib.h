@@ -1,0 +1,76 @@
+// IPv4 forwarding table: rte_fib (DIR24_8) maps prefixes to next-hop ids; the next hops live in
+// an array the packet path indexes. Only the main lcore writes. An id is reused only after an
+// RCU grace period (ReclaimNextHops), so a worker that looked up an id just before its route
+// went away still reads a valid next hop.
+#pragma once
+
+#include <rte_fib.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "dataplane/core/limits.h"
+
+namespace portcullis::dp {
+
+enum class NhType : uint8_t {
+  kNone = 0,   // no route
+  kLocal,      // one of our addresses
+  kConnected,  // on-link: the destination itself is the neighbor
+  kGateway,    // via `gateway` on `ifindex`
+  kInterface,  // into a VTI/VFP (or a point-to-point interface)
+  kBlackhole,
+};
+
+struct NextHop {
+  NhType type;
+  uint16_t ifindex;
+  uint32_t gateway;  // network order
+  bool operator==(const NextHop&) const = default;
+};
+
+class Fib {
+ public:
+  static absl::StatusOr<std::unique_ptr<Fib>> Create(const char* name);
+  ~Fib();
+
+  // Packet path. ips in network order; writes next-hop ids (0 = no route).
+  void Lookup(const uint32_t* ips, uint64_t* nh_ids, uint32_t n) const {
+    uint32_t host[kBurst];
+    for (uint32_t i = 0; i < n; ++i) host[i] = __builtin_bswap32(ips[i]);
+    rte_fib_lookup_bulk(fib_, host, nh_ids, n);
+  }
+  uint64_t Lookup(uint32_t ip) const {
+    uint32_t host = __builtin_bswap32(ip);
+    uint64_t nh = 0;
+    rte_fib_lookup_bulk(fib_, &host, &nh, 1);
+    return nh;
+  }
+  const NextHop& next_hop(uint64_t id) const { return nh_[id < kMaxNextHops ? id : 0]; }
+
+  // Main lcore only. Prefix in network order.
+  absl::Status Set(uint32_t prefix, uint8_t len, const NextHop& nh);
+  absl::Status Remove(uint32_t prefix, uint8_t len);
+  // After a grace period: next-hop ids no route uses any more become reusable.
+  void ReclaimNextHops();
+  size_t route_count() const { return routes_.size(); }
+  // What is installed, for display: (prefix, len) -> next hop.
+  std::vector<std::pair<std::pair<uint32_t, uint8_t>, NextHop>> Dump() const;
+
+ private:
+  Fib() = default;
+  uint32_t Acquire(const NextHop& nh);
+  void Release(uint32_t id);
+
+  rte_fib* fib_ = nullptr;
+  NextHop nh_[kMaxNextHops] = {};
+  uint32_t refs_[kMaxNextHops] = {};
+  std::vector<uint32_t> free_ids_;
+  std::vector<uint32_t> retired_ids_;  // unreferenced, waiting for a grace period
+  std::map<std::pair<uint32_t, uint8_t>, uint32_t> routes_;  // (host-order prefix, len) -> id
+};
+
+}  // namespace portcullis::dp

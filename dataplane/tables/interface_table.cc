@@ -1,0 +1,27 @@
+#include "dataplane/tables/interface_table.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace portcullis::dp {
+
+void Tables::Reindex() {
+  std::memset(ports, 0, sizeof ports);
+  nlocal = 0;
+  for (uint32_t i = 1; i < kMaxInterfaces; ++i) {
+    const Interface& f = ifs[i];
+    if (f.kind == IfKind::kNone) continue;
+    if ((f.kind == IfKind::kPort || f.kind == IfKind::kBond) && f.port < kMaxPorts) {
+      ports[f.port].ifindex = static_cast<uint16_t>(i);
+    } else if (f.kind == IfKind::kVif && f.port < kMaxPorts) {
+      PortEntry& p = ports[f.port];
+      if (p.nvlans < 32) p.vlans[p.nvlans++] = {f.vlan, static_cast<uint16_t>(i)};
+    }
+    for (uint8_t a = 0; a < f.naddr && nlocal < kMaxLocalAddresses; ++a)
+      local[nlocal++] = {f.addr[a].addr, static_cast<uint16_t>(i)};
+  }
+  std::sort(local, local + nlocal,
+            [](const LocalAddress& a, const LocalAddress& b) { return a.addr < b.addr; });
+}
+
+}  // namespace portcullis::dp

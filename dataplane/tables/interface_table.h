@@ -1,0 +1,105 @@
+// The interfaces, their addresses and the port/VLAN -> interface map, as one immutable snapshot.
+// The main lcore builds a new snapshot for every change and publishes it with one atomic
+// pointer store; workers read the current one once per burst and never lock. The old snapshot
+// is freed after an RCU grace period.
+#pragma once
+
+#include <rte_ether.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "dataplane/core/limits.h"
+
+namespace portcullis::dp {
+
+struct SaEntry;
+
+enum class IfKind : uint8_t {
+  kNone = 0,
+  kPort = 1,
+  kBond = 2,
+  kVif = 3,
+  kVti = 4,
+  kVfp = 5,
+  kLoopback = 6
+};
+
+struct IfAddress {
+  uint32_t addr;  // IPv4, network order
+  uint8_t len;
+};
+
+struct Interface {
+  IfKind kind;
+  bool up;
+  uint16_t port;    // kPort/kBond: DPDK port; kVif: the parent's port
+  uint16_t vlan;    // kVif
+  uint32_t parent;  // kVif
+  uint32_t mtu;
+  rte_ether_addr mac;
+  char name[16];
+  uint8_t naddr;
+  IfAddress addr[kMaxAddressesPerInterface];
+  SaEntry* out_sa;  // kVti: the SA traffic routed into it is encrypted with (or null)
+};
+
+struct PortVlan {
+  uint16_t vlan;
+  uint16_t ifindex;
+};
+
+struct PortEntry {
+  uint16_t ifindex;  // untagged traffic; 0 = none
+  uint8_t nvlans;
+  PortVlan vlans[32];
+};
+
+struct LocalAddress {
+  uint32_t addr;  // network order
+  uint16_t ifindex;
+};
+
+constexpr uint32_t kMaxLocalAddresses = 512;
+
+struct Tables {
+  uint64_t version;
+  Interface ifs[kMaxInterfaces];
+  PortEntry ports[kMaxPorts];
+  uint32_t nlocal;
+  LocalAddress local[kMaxLocalAddresses];  // sorted by addr
+
+  // The interface a frame arrived on: (port, VLAN or 0) -> ifindex, 0 when unknown.
+  uint16_t RxInterface(uint16_t port, uint16_t vlan) const {
+    if (port >= kMaxPorts) return 0;
+    const PortEntry& p = ports[port];
+    if (vlan == 0) return p.ifindex;
+    for (uint8_t i = 0; i < p.nvlans; ++i)
+      if (p.vlans[i].vlan == vlan) return p.vlans[i].ifindex;
+    return 0;
+  }
+
+  // The interface owning local address `addr` (network order), 0 if it is not ours.
+  uint16_t LocalInterface(uint32_t addr) const {
+    uint32_t lo = 0, hi = nlocal;
+    while (lo < hi) {
+      uint32_t mid = (lo + hi) / 2;
+      if (local[mid].addr < addr) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo < nlocal && local[lo].addr == addr ? local[lo].ifindex : 0;
+  }
+
+  // A source address to use on interface `ifindex` (its first address), 0 if none.
+  uint32_t PrimaryAddress(uint32_t ifindex) const {
+    if (ifindex >= kMaxInterfaces || ifs[ifindex].naddr == 0) return 0;
+    return ifs[ifindex].addr[0].addr;
+  }
+
+  void Reindex();  // rebuilds ports[] and local[] from ifs[]
+};
+
+}  // namespace portcullis::dp

@@ -1,0 +1,41 @@
+// DPDK ports for the dataplane: the port map ("dp0p1s1=net_af_packet0,iface=veth1" or
+// "dp0p1s1=0000:03:00.0") turned into EAL arguments, and each port configured with one RX and
+// one TX queue per worker.
+#pragma once
+
+#include <rte_ether.h>
+#include <rte_mempool.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace portcullis::drivers {
+
+struct PortSpec {
+  std::string name;     // interface name
+  std::string devargs;  // "net_af_packet0,iface=veth1" or a PCI address
+  bool is_vdev() const { return devargs.rfind("net_", 0) == 0; }
+  std::string device() const { return devargs.substr(0, devargs.find(',')); }
+};
+
+// "name=devargs"
+absl::StatusOr<PortSpec> ParsePortSpec(const std::string& text);
+
+// EAL arguments that bring these ports up: --vdev for virtual devices (with qpairs for
+// af_packet when several workers share a port), -a for PCI devices.
+std::vector<std::string> EalArgsForPorts(const std::vector<PortSpec>& ports, unsigned workers);
+
+struct PortState {
+  uint16_t port_id;
+  uint16_t queues;
+  rte_ether_addr mac;
+};
+
+// Configures and starts a port with `queues` RX and TX queues.
+absl::StatusOr<PortState> StartPort(const PortSpec& spec, uint16_t queues, rte_mempool* pool);
+
+void StopPort(uint16_t port_id);
+
+}  // namespace portcullis::drivers

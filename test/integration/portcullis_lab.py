@@ -1,0 +1,188 @@
+"""Network-namespace labs for the integration tests: hosts, veths and vpn-dataplane processes.
+
+Everything a Lab creates has a per-lab random prefix, and Lab.close() (run by the fixture even
+when a test fails) kills its processes, waits for them, deletes its namespaces and removes any
+shared-memory or DPDK runtime files its dataplanes left.
+"""
+import glob
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import time
+
+PY = '/usr/bin/python3'
+
+
+def sh(*cmd, check=True, timeout=60, **kw):
+    r = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout, **kw)
+    if check and r.returncode != 0:
+        raise RuntimeError(f'{" ".join(cmd)} failed ({r.returncode}): {r.stdout}{r.stderr}')
+    return r
+
+
+class Dataplane:
+    def __init__(self, lab, ns, channel, log, proc):
+        self.lab, self.ns, self.channel, self.log, self.proc = lab, ns, channel, log, proc
+
+    def dpctl(self, *args, check=True):
+        return sh(self.lab.dpctl_bin, '--channel', self.channel, *args, check=check)
+
+    def batch(self, text):
+        return sh(self.lab.dpctl_bin, '--channel', self.channel, 'batch', '-', input=text)
+
+    def show_json(self, *what):
+        import json
+        out = self.dpctl('show', *what, '--json').stdout.strip()
+        return [json.loads(line) for line in out.splitlines()] if what[0] in ('interfaces', 'sas') \
+            else json.loads(out)
+
+    def sa(self, spi, direction):
+        return self.show_json('sa', f'{spi:08x}/{direction}')
+
+    def interface(self, name):
+        return self.show_json('interface', name)
+
+    def drops(self):
+        return self.show_json('stats')['drops']
+
+
+class Lab:
+    def __init__(self, build_root, workdir):
+        self.id = secrets.token_hex(2)
+        self.build = str(build_root)
+        self.dataplane_bin = os.path.join(self.build, 'dataplane', 'vpn-dataplane')
+        self.dpctl_bin = os.path.join(self.build, 'dataplane', 'dpctl')
+        self.workdir = str(workdir)
+        self.namespaces = []
+        self.procs = []
+        self.channels = []
+
+    # --- topology ------------------------------------------------------------------------
+    def ns(self, short):
+        name = f'pc{self.id}{short}'
+        sh('ip', 'netns', 'add', name)
+        self.namespaces.append(name)
+        self.exec(name, 'ip', 'link', 'set', 'lo', 'up')
+        return name
+
+    def exec(self, ns, *cmd, check=True, timeout=60, **kw):
+        return sh('ip', 'netns', 'exec', ns, *cmd, check=check, timeout=timeout, **kw)
+
+    def veth(self, ns_a, if_a, ns_b, if_b):
+        sh('ip', 'link', 'add', if_a, 'netns', ns_a, 'type', 'veth', 'peer', 'name', if_b,
+           'netns', ns_b)
+        for ns, ifname in ((ns_a, if_a), (ns_b, if_b)):
+            self.exec(ns, 'sysctl', '-qw', f'net.ipv6.conf.{ifname}.disable_ipv6=1')
+            self.exec(ns, 'ip', 'link', 'set', ifname, 'up')
+            # Kernel hosts must hand the dataplane finished checksums (no TX offload on veth).
+            self.exec(ns, 'ethtool', '-K', ifname, 'tx', 'off', 'rx', 'off', check=False)
+
+    def host(self, ns, ifname, address, gateway):
+        self.exec(ns, 'ip', 'addr', 'add', address, 'dev', ifname)
+        self.exec(ns, 'ip', 'route', 'add', 'default', 'via', gateway)
+
+    # --- processes -----------------------------------------------------------------------
+    def dataplane(self, ns, ports, channel=None, workers=1, extra_eal=()):
+        channel = channel or f'{self.id}{len(self.channels)}'
+        self.channels.append(channel)
+        log = os.path.join(self.workdir, f'dataplane-{channel}.log')
+        lcores = ','.join(str(i % os.cpu_count()) for i in range(workers + 1))
+        cmd = ['ip', 'netns', 'exec', ns, self.dataplane_bin, '--no-huge', '-m', '512',
+               '-l', lcores, *extra_eal, '--', '--channel', channel, '--idle-sleep-us', '50']
+        for name, dev in ports.items():
+            cmd += ['--port', f'{name}={dev}']
+        proc = subprocess.Popen(cmd, stdout=open(log, 'w'), stderr=subprocess.STDOUT)
+        self.procs.append(proc)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f'vpn-dataplane exited ({proc.returncode}):\n{open(log).read()}')
+            if 'vpn-dataplane: ready' in open(log).read():
+                return Dataplane(self, ns, channel, log, proc)
+            time.sleep(0.1)
+        raise RuntimeError(f'vpn-dataplane did not become ready:\n{open(log).read()}')
+
+    def spawn(self, cmd, log_name):
+        log = os.path.join(self.workdir, log_name)
+        proc = subprocess.Popen(cmd, stdout=open(log, 'w'), stderr=subprocess.STDOUT)
+        self.procs.append(proc)
+        return proc, log
+
+    def close(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        deadline = time.time() + 10
+        for p in self.procs:
+            try:
+                p.wait(timeout=max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=5)
+        for ns in reversed(self.namespaces):
+            sh('ip', 'netns', 'del', ns, check=False)
+        for ch in self.channels:
+            for f in glob.glob(f'/dev/shm/portcullis-{ch}'):
+                os.unlink(f)
+            shutil.rmtree(f'/var/run/dpdk/portcullis-{ch}', ignore_errors=True)
+
+
+def ping(lab, ns, dst, count=3, interval='0.2', timeout=2):
+    r = lab.exec(ns, 'ping', '-c', str(count), '-i', interval, '-W', str(timeout), dst,
+                 check=False, timeout=count * 3 + 10)
+    return r.returncode == 0, r.stdout
+
+
+class TwoSites:
+    """west-lan host -- [west dataplane] == wan == [east dataplane] -- east-lan host.
+
+    Addresses as in ../shared/reference/strongswan-peer.md: LANs 10.1.0.0/24 and 10.2.0.0/24,
+    WAN 192.0.2.0/24, VTIs 172.16.0.1/30 and .2/30.
+    """
+
+    K_WE = '00112233445566778899aabbccddeeff'
+    K_EW = 'ffeeddccbbaa99887766554433221100'
+
+    def __init__(self, lab, cipher='aes-gcm-128', encap=False, wrong_key=False):
+        self.lab = lab
+        self.hw, self.dw, self.de, self.he = lab.ns('hw'), lab.ns('dw'), lab.ns('de'), lab.ns('he')
+        lab.veth(self.hw, 'hw0', self.dw, 'dwl')
+        lab.veth(self.dw, 'dww', self.de, 'dew')
+        lab.veth(self.de, 'del', self.he, 'he0')
+        lab.host(self.hw, 'hw0', '10.1.0.10/24', '10.1.0.1')
+        lab.host(self.he, 'he0', '10.2.0.10/24', '10.2.0.1')
+        self.west = lab.dataplane(self.dw, {'lan': 'net_af_packet0,iface=dwl',
+                                            'wan': 'net_af_packet1,iface=dww'})
+        self.east = lab.dataplane(self.de, {'lan': 'net_af_packet0,iface=del',
+                                            'wan': 'net_af_packet1,iface=dew'})
+        self.cipher = cipher
+        self.configure(self.west, '10.1.0.1/24', '192.0.2.1', '192.0.2.2', '172.16.0.1/30',
+                       '10.2.0.0/24', 0x1001, 0x2001, self.K_WE, self.K_EW, encap)
+        self.configure(self.east, '10.2.0.1/24', '192.0.2.2', '192.0.2.1', '172.16.0.2/30',
+                       '10.1.0.0/24', 0x2001, 0x1001, self.K_EW,
+                       self.K_WE[:-2] + 'ee' if wrong_key else self.K_WE, encap)
+
+    def sa_args(self, key):
+        if self.cipher.startswith('aes-gcm'):
+            k = key * (2 if self.cipher == 'aes-gcm-256' else 1)
+            return f'cipher {self.cipher} key {k} salt {key[:8]}'
+        k = key * (2 if self.cipher == 'aes-cbc-256' else 1)
+        return f'cipher {self.cipher} key {k} auth hmac-sha256-128 authkey {key * 2}'
+
+    def configure(self, dp, lan, local, remote, vti, remote_lan, out_spi, in_spi, out_key,
+                  in_key, encap):
+        enc = ' encap 4500 4500' if encap else ''
+        dp.batch(f'''
+interface add lan kind port
+interface add wan kind port
+interface add vti0 kind vti
+address add lan {lan}
+address add wan {local}/24
+address add vti0 {vti}
+route add {remote_lan} dev vti0
+sa add spi {out_spi:#x} dir out local {local} remote {remote} {self.sa_args(out_key)}{enc} vti vti0
+sa add spi {in_spi:#x} dir in local {local} remote {remote} {self.sa_args(in_key)}{enc} vti vti0
+bind vti0 {out_spi:#x}
+''')
