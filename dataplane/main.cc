@@ -33,6 +33,7 @@
 #include "dataplane/mgmt/main_lcore.h"
 #include "dataplane/mgmt/telemetry.h"
 #include "dataplane/pipeline/worker.h"
+#include "drivers/ethdev/eal_lcores.h"
 #include "drivers/ethdev/eal_runtime.h"
 #include "drivers/ethdev/port_setup.h"
 
@@ -52,6 +53,7 @@ struct Options {
   std::vector<drivers::PortSpec> ports;
   uint32_t idle_sleep_us = 0;
   uint32_t mbufs = 16383;
+  uint32_t workers = 0;  // 0: from the EAL lcore list (default -l 0,1: one worker)
 };
 
 [[noreturn]] void Die(const std::string& msg) {
@@ -80,12 +82,17 @@ Options ParseOptions(const std::vector<std::string>& args) {
       o.ports.push_back(*p);
     } else if (is("--idle-sleep-us")) {
       if (!absl::SimpleAtoi(value("--idle-sleep-us"), &o.idle_sleep_us)) Die("bad --idle-sleep-us");
+    } else if (is("--workers")) {
+      if (!absl::SimpleAtoi(value("--workers"), &o.workers) || o.workers == 0 ||
+          o.workers > kMaxWorkers)
+        Die(absl::StrCat("--workers must be 1..", kMaxWorkers));
     } else if (is("--mbufs")) {
       if (!absl::SimpleAtoi(value("--mbufs"), &o.mbufs)) Die("bad --mbufs");
     } else if (a == "-h" || a == "--help") {
       std::printf(
           "vpn-dataplane [EAL args] -- --channel NAME --port NAME=DEVICE [--port ...]\n"
-          "              [--idle-sleep-us N] [--mbufs N]\n");
+          "              [--workers N] [--idle-sleep-us N] [--mbufs N]\n"
+          "  --workers N   N worker lcores spread over the allowed CPUs (instead of EAL -l)\n");
       std::exit(0);
     } else {
       Die(absl::StrCat("unknown option '", a, "'"));
@@ -115,8 +122,12 @@ int main(int argc, char** argv) {
     (in_app ? app : eal).push_back(argv[i]);
   }
   Options opt = ParseOptions(app);
-  unsigned requested_workers = 1;
-  if (!HasArg(eal, "-l") && !HasArg(eal, "--lcores") && !HasArg(eal, "-c")) {
+  const bool lcores_given = HasArg(eal, "-l") || HasArg(eal, "--lcores") || HasArg(eal, "-c");
+  if (opt.workers && lcores_given) Die("--workers and an EAL lcore list (-l/--lcores/-c) conflict");
+  if (opt.workers) {
+    eal.push_back("--lcores");
+    eal.push_back(drivers::LcoreMapForWorkers(opt.workers, drivers::AllowedCpus()));
+  } else if (!lcores_given) {
     eal.push_back("-l");
     eal.push_back("0,1");
   }
@@ -124,14 +135,11 @@ int main(int argc, char** argv) {
   bool any_pci = false;
   for (const auto& p : opt.ports) any_pci |= !p.is_vdev();
   if (!any_pci && !HasArg(eal, "--no-pci") && !HasArg(eal, "-a")) eal.push_back("--no-pci");
-  // Workers are known only after the EAL parsed the lcore list; af_packet needs the count
-  // for its queue pairs, so count the lcores in -l if it is a plain list.
-  for (size_t i = 0; i + 1 < eal.size(); ++i)
-    if (eal[i] == "-l") {
-      unsigned n = 0;
-      for (char c : eal[i + 1]) n += c == ',';
-      requested_workers = std::max(1u, n);
-    }
+  // Workers are known only after the EAL parsed the lcore list, but af_packet needs their
+  // number for its queue pairs when its vdev argument is built.
+  auto lcores = drivers::CountEalLcores(eal);
+  if (!lcores.ok()) Die(std::string(lcores.status().message()));
+  const unsigned requested_workers = *lcores > 1 ? *lcores - 1 : 1;
   for (const auto& a : drivers::EalArgsForPorts(opt.ports, requested_workers)) eal.push_back(a);
 
   std::vector<char*> eal_argv;
@@ -140,45 +148,16 @@ int main(int argc, char** argv) {
     Die(absl::StrCat("EAL init failed (", rte_strerror(rte_errno),
                      "); another vpn-dataplane with this channel or file prefix running?"));
 
-  Dataplane dp;
+  const uint32_t nworkers = rte_lcore_count() - 1;
+  if (nworkers == 0) Die("no worker lcore: give the EAL at least two lcores (-l 0,1)");
+  DataplaneParams params;
+  params.workers = nworkers;
+  params.mbufs = opt.mbufs;
+  params.idle_sleep_us = opt.idle_sleep_us;
+  auto created = CreateDataplane(params);
+  if (!created.ok()) Die(std::string(created.status().message()));
+  Dataplane& dp = **created;
   g_dp = &dp;
-  dp.nworkers = rte_lcore_count() - 1;
-  if (dp.nworkers == 0) Die("no worker lcore: give the EAL at least two lcores (-l 0,1)");
-  if (dp.nworkers > kMaxWorkers) Die("too many worker lcores");
-  dp.idle_sleep_us = opt.idle_sleep_us;
-
-  if (!RegisterPacketMeta()) Die("cannot register the mbuf metadata field");
-  dp.pool = rte_pktmbuf_pool_create("pc_mbufs", opt.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                    static_cast<int>(rte_socket_id()));
-  if (dp.pool == nullptr) Die(absl::StrCat("mbuf pool: ", rte_strerror(rte_errno)));
-
-  size_t rcu_size = rte_rcu_qsbr_get_memsize(dp.nworkers);
-  dp.rcu = static_cast<rte_rcu_qsbr*>(rte_zmalloc("pc_rcu", rcu_size, RTE_CACHE_LINE_SIZE));
-  if (dp.rcu == nullptr || rte_rcu_qsbr_init(dp.rcu, dp.nworkers) != 0) Die("RCU init failed");
-
-  auto* initial = new Tables();
-  std::memset(initial, 0, sizeof *initial);
-  dp.tables.store(initial);
-  auto fib = Fib::Create("pc_fib");
-  if (!fib.ok()) Die(std::string(fib.status().message()));
-  dp.fib = std::move(*fib);
-  auto neigh = NeighborTable::Create("pc_neigh");
-  if (!neigh.ok()) Die(std::string(neigh.status().message()));
-  dp.neighbors = std::move(*neigh);
-  auto sas = SaTable::Create("pc_sad");
-  if (!sas.ok()) Die(std::string(sas.status().message()));
-  dp.sas = std::move(*sas);
-
-  dp.slow_ring = rte_ring_create("pc_slow", 4096, SOCKET_ID_ANY, RING_F_SC_DEQ);
-  dp.inject_ring = rte_ring_create("pc_inject", 4096, SOCKET_ID_ANY, RING_F_SC_DEQ);
-  dp.event_ring =
-      rte_ring_create_elem("pc_events", sizeof(esp::EspEvent), 4096, SOCKET_ID_ANY, RING_F_SC_DEQ);
-  if (!dp.slow_ring || !dp.inject_ring || !dp.event_ring) Die("ring allocation failed");
-  for (uint32_t w = 0; w < dp.nworkers; ++w) {
-    dp.handoff[w] =
-        rte_ring_create(absl::StrCat("pc_handoff", w).c_str(), 2048, SOCKET_ID_ANY, RING_F_SC_DEQ);
-    if (!dp.handoff[w]) Die("ring allocation failed");
-  }
 
   std::printf("vpn-dataplane: channel %s, %u worker%s\n", opt.channel.c_str(), dp.nworkers,
               dp.nworkers == 1 ? "" : "s");

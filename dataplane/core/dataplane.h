@@ -12,6 +12,8 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/statusor.h"
+
 #include "dataplane/core/limits.h"
 #include "dataplane/core/stats.h"
 #include "dataplane/tables/fib.h"
@@ -52,5 +54,16 @@ struct Dataplane {
 
   const Tables& CurrentTables() const { return *tables.load(std::memory_order_acquire); }
 };
+
+struct DataplaneParams {
+  std::string name = "pc";  // prefix of the DPDK object names (unique within the process)
+  uint32_t workers = 1;
+  uint32_t mbufs = 16383;
+  uint32_t idle_sleep_us = 0;
+};
+
+// The shared state with empty tables, the mbuf pool and the rings; after rte_eal_init. Ports,
+// workers and the channel are the caller's (vpn-dataplane's main, or a test).
+absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(const DataplaneParams& params);
 
 }  // namespace portcullis::dp

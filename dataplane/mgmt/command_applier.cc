@@ -418,10 +418,14 @@ void CommandApplier::Commit(Candidate c) {
     auto added = dp_.sas->Add(std::move(ch.sa), ch.inbound, ch.ifindex, ch.reqid, owner);
     (void)added;  // capacity was checked while staging
   }
-  Tables* fresh = BuildTables(c.cfg);
-  Tables* old_tables = dp_.tables.exchange(fresh, std::memory_order_acq_rel);
+  // Routes and neighbours before the interface tables: a worker that meets a route to an
+  // interface it cannot see yet drops the packet as local_unhandled/interface down for a moment,
+  // while the other order would let a new interface's first packets miss their routes and
+  // neighbours (ICMP unreachable, ARP requests for static neighbours).
   (void)SyncFib(c.cfg);
   SyncNeighbors(c.cfg);
+  Tables* fresh = BuildTables(c.cfg);
+  Tables* old_tables = dp_.tables.exchange(fresh, std::memory_order_acq_rel);
   state_ = std::move(c.cfg);
   // Once every worker has passed a quiescent point, nothing can still see what was replaced.
   rte_rcu_qsbr_synchronize(dp_.rcu, RTE_QSBR_THRID_INVALID);

@@ -55,7 +55,11 @@ void Worker::IcmpError(rte_mbuf* orig, uint8_t type, uint8_t code, uint16_t mtu,
 
   uint64_t now = rte_rdtsc();
   uint64_t hz = rte_get_tsc_hz();
-  if (icmp_refill_tsc_ == 0) icmp_refill_tsc_ = now;
+  if (icmp_refill_tsc_ == 0) {
+    // A fresh worker starts with a full bucket: the first error is not the one to suppress.
+    icmp_refill_tsc_ = now;
+    icmp_tokens_ = kIcmpBurst;
+  }
   uint64_t earned = (now - icmp_refill_tsc_) * kIcmpPerSecond / hz;
   if (earned > 0) {
     icmp_tokens_ = std::min(kIcmpBurst, icmp_tokens_ + earned);

@@ -4,12 +4,18 @@
 // (ICMP fragmentation-needed with DF, fragmented before encryption without), encrypted with the
 // VTI's SA and the outer packet is routed like one we originate.
 #include <rte_ip.h>
-#include <rte_ip_frag.h>
 #include <rte_udp.h>
 
+#include "dataplane/pipeline/ipv4_fragment.h"
 #include "dataplane/pipeline/worker.h"
 
 namespace portcullis::dp {
+
+namespace {
+// Tailroom each fragment keeps for the ESP trailer: up to 15 bytes of CBC padding, pad length
+// and next header, and the longest ICV (32 bytes, HMAC-SHA-512-256).
+constexpr uint16_t kEspTailReserve = 64;
+}  // namespace
 
 void Worker::EspIn(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
   SaEntry* sas[kBurst];
@@ -68,6 +74,25 @@ void Worker::EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
   rte_mbuf* ready[kBurst];
   SaEntry* sas[kBurst];
   uint16_t nr = 0;
+  // Runs of packets for one SA go to its owner (here or another worker).
+  auto flush = [&] {
+    uint16_t i = 0;
+    while (i < nr) {
+      SaEntry* sa = sas[i];
+      const uint16_t vti = Meta(ready[i])->out_ifindex;
+      uint16_t j = i + 1;
+      while (j < nr && sas[j] == sa) ++j;
+      if (sa->owner != id_) {
+        for (uint16_t k = i; k < j; ++k)
+          Handoff(ready[k], sa->owner, PktKind::kEspOut, sa->id, vti);
+      } else {
+        EspOutSa(*sa, vti, ready + i, j - i, t, depth);
+      }
+      i = j;
+    }
+    nr = 0;
+  };
+  constexpr int kMaxFragments = 16;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     const uint16_t vti = Meta(m)->out_ifindex;
@@ -85,21 +110,17 @@ void Worker::EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
         continue;
       }
       // Fragment before encryption (RFC 4459 §5.1), so the peer does not reassemble ESP.
-      rte_mbuf* frags[16];
-      int nf =
-          rte_ipv4_fragment_packet(m, frags, 16, static_cast<uint16_t>(f.mtu), dp_.pool, dp_.pool);
-      if (nf <= 0 || nr + nf > kBurst) {
-        if (nf > 0)
-          for (int k = 0; k < nf; ++k) rte_pktmbuf_free(frags[k]);
+      if (nr + kMaxFragments > kBurst) flush();
+      int nf = FragmentIpv4(m, static_cast<uint16_t>(f.mtu), dp_.pool, kEspTailReserve, ready + nr,
+                            kMaxFragments);
+      if (nf <= 0) {
         DropPkt(m, vti, Drop::kFragmentFailed);
         continue;
       }
-      uint16_t in = Meta(m)->in_ifindex;
+      const uint16_t in = Meta(m)->in_ifindex;
       rte_pktmbuf_free(m);
       for (int k = 0; k < nf; ++k) {
-        *Meta(frags[k]) = PacketMeta{in, vti, 0, PktKind::kNone, 0, 0, 0};
-        // The fragment's header is in its own segment; the ESP engine linearises chains.
-        ready[nr] = frags[k];
+        *Meta(ready[nr]) = PacketMeta{in, vti, 0, PktKind::kNone, 0, 0, 0};
         sas[nr++] = sa;
       }
       continue;
@@ -107,19 +128,7 @@ void Worker::EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
     ready[nr] = m;
     sas[nr++] = sa;
   }
-  uint16_t i = 0;
-  while (i < nr) {
-    SaEntry* sa = sas[i];
-    const uint16_t vti = Meta(ready[i])->out_ifindex;
-    uint16_t j = i + 1;
-    while (j < nr && sas[j] == sa) ++j;
-    if (sa->owner != id_) {
-      for (uint16_t k = i; k < j; ++k) Handoff(ready[k], sa->owner, PktKind::kEspOut, sa->id, vti);
-    } else {
-      EspOutSa(*sa, vti, ready + i, j - i, t, depth);
-    }
-    i = j;
-  }
+  flush();
 }
 
 void Worker::EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, const Tables& t,

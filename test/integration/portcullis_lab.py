@@ -47,6 +47,12 @@ class Dataplane:
     def drops(self):
         return self.show_json('stats')['drops']
 
+    def stop(self, timeout=15):
+        """SIGTERM and wait: the dataplane stops its ports, which flushes net_pcap tx files."""
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout=timeout)
+        assert rc == 0, f'vpn-dataplane exited {rc}:\n{open(self.log).read()}'
+
 
 class Lab:
     def __init__(self, build_root, workdir):
@@ -88,9 +94,10 @@ class Lab:
         channel = channel or f'{self.id}{len(self.channels)}'
         self.channels.append(channel)
         log = os.path.join(self.workdir, f'dataplane-{channel}.log')
-        lcores = ','.join(str(i % os.cpu_count()) for i in range(workers + 1))
-        cmd = ['ip', 'netns', 'exec', ns, self.dataplane_bin, '--no-huge', '-m', '512',
-               '-l', lcores, *extra_eal, '--', '--channel', channel, '--idle-sleep-us', '50']
+        # ns=None runs in the test's own namespace (net_pcap and net_ring ports need none).
+        cmd = (['ip', 'netns', 'exec', ns] if ns else []) + [
+            self.dataplane_bin, '--no-huge', '-m', '512', *extra_eal, '--',
+            '--channel', channel, '--workers', str(workers), '--idle-sleep-us', '50']
         for name, dev in ports.items():
             cmd += ['--port', f'{name}={dev}']
         proc = subprocess.Popen(cmd, stdout=open(log, 'w'), stderr=subprocess.STDOUT)
@@ -145,7 +152,7 @@ class TwoSites:
     K_WE = '00112233445566778899aabbccddeeff'
     K_EW = 'ffeeddccbbaa99887766554433221100'
 
-    def __init__(self, lab, cipher='aes-gcm-128', encap=False, wrong_key=False):
+    def __init__(self, lab, cipher='aes-gcm-128', encap=False, wrong_key=False, workers=1):
         self.lab = lab
         self.hw, self.dw, self.de, self.he = lab.ns('hw'), lab.ns('dw'), lab.ns('de'), lab.ns('he')
         lab.veth(self.hw, 'hw0', self.dw, 'dwl')
@@ -154,9 +161,9 @@ class TwoSites:
         lab.host(self.hw, 'hw0', '10.1.0.10/24', '10.1.0.1')
         lab.host(self.he, 'he0', '10.2.0.10/24', '10.2.0.1')
         self.west = lab.dataplane(self.dw, {'lan': 'net_af_packet0,iface=dwl',
-                                            'wan': 'net_af_packet1,iface=dww'})
+                                            'wan': 'net_af_packet1,iface=dww'}, workers=workers)
         self.east = lab.dataplane(self.de, {'lan': 'net_af_packet0,iface=del',
-                                            'wan': 'net_af_packet1,iface=dew'})
+                                            'wan': 'net_af_packet1,iface=dew'}, workers=workers)
         self.cipher = cipher
         self.configure(self.west, '10.1.0.1/24', '192.0.2.1', '192.0.2.2', '172.16.0.1/30',
                        '10.2.0.0/24', 0x1001, 0x2001, self.K_WE, self.K_EW, encap)

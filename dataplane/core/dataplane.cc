@@ -1,0 +1,61 @@
+#include "dataplane/core/dataplane.h"
+
+#include <rte_errno.h>
+#include <rte_malloc.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "dataplane/core/packet_meta.h"
+#include "dataplane/esp/esp_event.h"
+
+namespace portcullis::dp {
+
+absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(const DataplaneParams& p) {
+  if (p.workers == 0 || p.workers > kMaxWorkers)
+    return absl::InvalidArgumentError(absl::StrCat("workers must be 1..", kMaxWorkers));
+  if (!RegisterPacketMeta()) return absl::InternalError("cannot register the mbuf metadata field");
+  auto dp = std::make_unique<Dataplane>();
+  dp->nworkers = p.workers;
+  dp->idle_sleep_us = p.idle_sleep_us;
+  const std::string& n = p.name;
+  auto fail = [&](absl::string_view what) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(what, ": ", rte_strerror(rte_errno), " (", n, ")"));
+  };
+  dp->pool = rte_pktmbuf_pool_create((n + "_mbufs").c_str(), p.mbufs, 256, 0,
+                                     RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
+  if (dp->pool == nullptr) return fail("mbuf pool");
+
+  const size_t rcu_size = rte_rcu_qsbr_get_memsize(p.workers);
+  dp->rcu =
+      static_cast<rte_rcu_qsbr*>(rte_zmalloc((n + "_rcu").c_str(), rcu_size, RTE_CACHE_LINE_SIZE));
+  if (dp->rcu == nullptr || rte_rcu_qsbr_init(dp->rcu, p.workers) != 0) return fail("RCU");
+
+  auto* initial = new Tables();
+  std::memset(initial, 0, sizeof *initial);
+  dp->tables.store(initial);
+  auto fib = Fib::Create((n + "_fib").c_str());
+  if (!fib.ok()) return fib.status();
+  dp->fib = std::move(*fib);
+  auto neigh = NeighborTable::Create((n + "_neigh").c_str());
+  if (!neigh.ok()) return neigh.status();
+  dp->neighbors = std::move(*neigh);
+  auto sas = SaTable::Create((n + "_sad").c_str());
+  if (!sas.ok()) return sas.status();
+  dp->sas = std::move(*sas);
+
+  dp->slow_ring = rte_ring_create((n + "_slow").c_str(), 4096, SOCKET_ID_ANY, RING_F_SC_DEQ);
+  dp->inject_ring = rte_ring_create((n + "_inject").c_str(), 4096, SOCKET_ID_ANY, RING_F_SC_DEQ);
+  dp->event_ring = rte_ring_create_elem((n + "_events").c_str(), sizeof(esp::EspEvent), 4096,
+                                        SOCKET_ID_ANY, RING_F_SC_DEQ);
+  if (!dp->slow_ring || !dp->inject_ring || !dp->event_ring) return fail("rings");
+  for (uint32_t w = 0; w < p.workers; ++w) {
+    dp->handoff[w] =
+        rte_ring_create(absl::StrCat(n, "_handoff", w).c_str(), 2048, SOCKET_ID_ANY, RING_F_SC_DEQ);
+    if (!dp->handoff[w]) return fail("rings");
+  }
+  return dp;
+}
+
+}  // namespace portcullis::dp
