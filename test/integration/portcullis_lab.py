@@ -165,9 +165,10 @@ class TwoSites:
         self.east = lab.dataplane(self.de, {'lan': 'net_af_packet0,iface=del',
                                             'wan': 'net_af_packet1,iface=dew'}, workers=workers)
         self.cipher = cipher
-        self.configure(self.west, '10.1.0.1/24', '192.0.2.1', '192.0.2.2', '172.16.0.1/30',
+        self.batches = {}
+        self.batches['west'] = self.configure(self.west, '10.1.0.1/24', '192.0.2.1', '192.0.2.2', '172.16.0.1/30',
                        '10.2.0.0/24', 0x1001, 0x2001, self.K_WE, self.K_EW, encap)
-        self.configure(self.east, '10.2.0.1/24', '192.0.2.2', '192.0.2.1', '172.16.0.2/30',
+        self.batches['east'] = self.configure(self.east, '10.2.0.1/24', '192.0.2.2', '192.0.2.1', '172.16.0.2/30',
                        '10.1.0.0/24', 0x2001, 0x1001, self.K_EW,
                        self.K_WE[:-2] + 'ee' if wrong_key else self.K_WE, encap)
 
@@ -181,7 +182,7 @@ class TwoSites:
     def configure(self, dp, lan, local, remote, vti, remote_lan, out_spi, in_spi, out_key,
                   in_key, encap):
         enc = ' encap 4500 4500' if encap else ''
-        dp.batch(f'''
+        text = f'''
 interface add lan kind port
 interface add wan kind port
 interface add vti0 kind vti
@@ -192,4 +193,6 @@ route add {remote_lan} dev vti0
 sa add spi {out_spi:#x} dir out local {local} remote {remote} {self.sa_args(out_key)}{enc} vti vti0
 sa add spi {in_spi:#x} dir in local {local} remote {remote} {self.sa_args(in_key)}{enc} vti vti0
 bind vti0 {out_spi:#x}
-''')
+'''
+        dp.batch(text)
+        return text
