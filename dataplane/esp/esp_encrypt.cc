@@ -64,21 +64,58 @@ uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
     uint64_t seq;
   };
   Work work[kMaxBurst];
+  const uint16_t drops_before = drops.n;
   bool alive[kMaxBurst];
   uint16_t nw = 0;
   uint16_t work_pkt[kMaxBurst];
 
+  // The SA's per-packet state stays in locals for the burst (see EncapParams) and is written
+  // back before any slow path reads it.
+  const wire::EncapParams params = wire::EncapParams::Of(sa);
+  const uint32_t pad_mask = sa.pad_mask;
+  uint64_t seq = sa.seq, packets = sa.packets, bytes = sa.bytes;
+  uint16_t ip_id = sa.ip_id;
+  uint8_t flags = sa.flags;
+  uint64_t next_seq_event = sa.next_seq_event;
+  uint64_t next_packets_event = sa.next_packets_event, next_bytes_event = sa.next_bytes_event;
+  auto store = [&] {
+    sa.seq = seq;
+    sa.packets = packets;
+    sa.bytes = bytes;
+    sa.ip_id = ip_id;
+  };
+  auto reload = [&] {
+    flags = sa.flags;
+    next_seq_event = sa.next_seq_event;
+    next_packets_event = sa.next_packets_event;
+    next_bytes_event = sa.next_bytes_event;
+  };
+  auto count = [&](uint32_t inner_len) {
+    ++packets;
+    bytes += inner_len;
+    if (unlikely(packets >= next_packets_event || bytes >= next_bytes_event)) {
+      store();
+      LifetimeSlowPath(sa);
+      reload();
+    }
+  };
+
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     alive[i] = false;
-    if (unlikely(sa.flags & kSaBlocked)) {
+    if (unlikely(flags & kSaBlocked)) {
       Drop(sa, drops, m, sa.blocked_reason);
       continue;
     }
-    uint64_t seq = sa.seq + 1;
-    if (unlikely(seq >= sa.next_seq_event) && !OutboundSeqSlowPath(sa)) {
-      Drop(sa, drops, m, DropReason::kSeqExhausted);
-      continue;
+    const uint64_t next = seq + 1;
+    if (unlikely(next >= next_seq_event)) {
+      store();
+      const bool ok = OutboundSeqSlowPath(sa);
+      reload();
+      if (!ok) {
+        Drop(sa, drops, m, DropReason::kSeqExhausted);
+        continue;
+      }
     }
     const uint32_t inner_len = m->pkt_len;
     wire::InnerInfo in;
@@ -87,40 +124,50 @@ uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
       Drop(sa, drops, m, DropReason::kInnerMalformed);
       continue;
     }
-    const uint32_t pad = (0u - (inner_len + 2)) & sa.pad_mask;
+    const uint32_t pad = (0u - (inner_len + 2)) & pad_mask;
     const uint32_t ct_len = inner_len + pad + 2;
     const uint32_t tail = pad + 2 + icv;
     if (unlikely(m->nb_segs != 1 || rte_pktmbuf_headroom(m) < hdr ||
                  rte_pktmbuf_tailroom(m) < tail)) {
-      DropReason why = EncryptChained(sa, pkts[i], seq);
+      DropReason why = EncryptChained(sa, pkts[i], next, ip_id);
       if (why != DropReason::kCount) {
         Drop(sa, drops, pkts[i], why);
         continue;
       }
-      sa.seq = seq;
-      CountLifetime(sa, inner_len);
+      ++ip_id;
+      seq = next;
+      count(inner_len);
       alive[i] = true;
       continue;
     }
-    uint8_t* t = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(tail)));
-    wire::WriteTrailer(t, pad, in.next_header);
-    uint8_t* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, static_cast<uint16_t>(hdr)));
-    uint8_t* esp = wire::WriteHeaders(sa, h, m->pkt_len, in, seq);
+    // Single segment with room on both sides: grow in place (no segment walk).
+    uint8_t* t = rte_pktmbuf_mtod_offset(m, uint8_t*, m->data_len);
+    m->data_len = static_cast<uint16_t>(m->data_len + tail + hdr);
+    m->pkt_len += tail + hdr;
+    m->data_off = static_cast<uint16_t>(m->data_off - hdr);
+    if (pad <= 14 && icv >= 14) {
+      wire::WriteTrailer16(t, pad, in.next_header);
+    } else {
+      wire::WriteTrailer(t, pad, in.next_header);
+    }
+    uint8_t* h = rte_pktmbuf_mtod(m, uint8_t*);
+    uint8_t* esp = wire::WriteHeaders(params, h, m->pkt_len, in, next, ip_id++);
     if (aead) {
-      uint64_t iv = rte_cpu_to_be_64(seq);  // unique per SA: RFC 4106 §3.1 allows a counter
+      uint64_t iv = rte_cpu_to_be_64(next);  // unique per SA: RFC 4106 §3.1 allows a counter
       std::memcpy(esp + 8, &iv, 8);
     } else if (cbc) {
-      crypto_.CbcIv(keys, sa.spi_be, seq, esp + 8);
+      crypto_.CbcIv(keys, sa.spi_be, next, esp + 8);
     }
-    m->l2_len = 0;
-    m->l3_len = sa.outer_ip_len;
-    m->ol_flags &= ~RTE_MBUF_F_TX_OFFLOAD_MASK;  // inner offload requests are meaningless now
-    sa.seq = seq;
-    CountLifetime(sa, inner_len);
+    // l3_len only (l2_len 0): inner offload requests are meaningless now.
+    m->tx_offload = uint64_t{params.outer_ip_len} << 7;
+    m->ol_flags &= ~RTE_MBUF_F_TX_OFFLOAD_MASK;
+    seq = next;
+    count(inner_len);
     alive[i] = true;
-    work[nw] = {esp, ct_len, seq};
+    work[nw] = {esp, ct_len, next};
     work_pkt[nw++] = i;
   }
+  store();
 
   if (aead) {
     for (uint16_t k = 0; k < nw; ++k) {
@@ -149,8 +196,9 @@ uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
     }
   }
 
+  const bool udp6 = (params.flags & (kSaOuterV6 | kSaUdpEncap)) == (kSaOuterV6 | kSaUdpEncap);
+  if (drops.n == drops_before && !udp6) return n;  // the usual burst: nothing to compact
   uint16_t out = 0;
-  const bool udp6 = (sa.flags & (kSaOuterV6 | kSaUdpEncap)) == (kSaOuterV6 | kSaUdpEncap);
   for (uint16_t i = 0; i < n; ++i) {
     if (!alive[i]) continue;
     if (udp6) FinishUdp6(sa, pkts[i]);
@@ -162,7 +210,7 @@ uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
 // A packet in several segments or without head/tail room: build the ESP packet in the scratch
 // buffer, then lay it back over the mbuf chain (grown as needed).
 template <class Backend>
-DropReason EspEngine<Backend>::EncryptChained(Sa& sa, rte_mbuf*& m, uint64_t seq) {
+DropReason EspEngine<Backend>::EncryptChained(Sa& sa, rte_mbuf*& m, uint64_t seq, uint16_t ip_id) {
   auto& keys = *reinterpret_cast<typename Backend::Keys*>(sa.crypto);
   const uint32_t inner_len = m->pkt_len;
   const uint32_t hdr = sa.hdr_len;
@@ -175,7 +223,7 @@ DropReason EspEngine<Backend>::EncryptChained(Sa& sa, rte_mbuf*& m, uint64_t seq
   wire::InnerInfo in;
   if (!wire::ReadInner(h + hdr, inner_len, inner_len, &in)) return DropReason::kInnerMalformed;
   wire::WriteTrailer(h + hdr + inner_len, pad, in.next_header);
-  uint8_t* esp = wire::WriteHeaders(sa, h, total, in, seq);
+  uint8_t* esp = wire::WriteHeaders(wire::EncapParams::Of(sa), h, total, in, seq, ip_id);
   uint8_t* payload = h + hdr;
   if (IsAead(sa.cipher)) {
     uint64_t iv = rte_cpu_to_be_64(seq);

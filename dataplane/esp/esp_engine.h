@@ -65,7 +65,7 @@ class EspEngine {
   }
   void LifetimeSlowPath(Sa& sa);
   void Drop(Sa& sa, DropList& drops, rte_mbuf* m, DropReason r);
-  DropReason EncryptChained(Sa& sa, rte_mbuf*& m, uint64_t seq);
+  DropReason EncryptChained(Sa& sa, rte_mbuf*& m, uint64_t seq, uint16_t ip_id);
   DropReason DecryptChained(Sa& sa, rte_mbuf* m);
 
   Backend& crypto_;

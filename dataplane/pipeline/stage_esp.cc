@@ -142,7 +142,28 @@ void Worker::EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, co
   uint16_t ok = esp_->Encrypt(*sa.sa, pkts, n, drops);
   for (uint16_t k = 0; k < drops.n; ++k) DropPkt(drops.pkts[k], vti, DropIndex(drops.reasons[k]));
   for (uint16_t k = 0; k < ok; ++k) Meta(pkts[k])->in_ifindex = vti;
-  if (ok) Forward(pkts, ok, t, /*transit=*/false, depth);
+  if (ok) SendOuter(pkts, ok, t, depth);
+}
+
+void Worker::SendOuter(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
+  // All of an SA's packets go to one peer: one route lookup for the run, unless the route is
+  // anything but a plain interface (another tunnel, none, local), which Forward handles.
+  auto* ip = rte_pktmbuf_mtod(pkts[0], const rte_ipv4_hdr*);
+  if ((ip->version_ihl >> 4) == 4) {
+    const uint32_t dst = ip->dst_addr;
+    const NextHop& nh = dp_.fib->next_hop(dp_.fib->Lookup(dst));
+    if (nh.type == NhType::kConnected || nh.type == NhType::kGateway) {
+      const uint32_t hop = nh.type == NhType::kGateway ? nh.gateway : dst;
+      for (uint16_t k = 0; k < n; ++k) {
+        PacketMeta* meta = Meta(pkts[k]);
+        meta->out_ifindex = nh.ifindex;
+        meta->next_hop = hop;
+      }
+      Send(pkts, n, t);
+      return;
+    }
+  }
+  Forward(pkts, n, t, /*transit=*/false, depth);
 }
 
 }  // namespace portcullis::dp

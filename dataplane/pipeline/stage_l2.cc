@@ -12,6 +12,8 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
   const Tables& t = dp_.CurrentTables();
   rte_mbuf* v4[kBurst];
   uint16_t n4 = 0;
+  uint16_t run_ifx = 0;
+  uint64_t run_packets = 0, run_bytes = 0;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     if (m->data_len < sizeof(rte_ether_hdr)) {
@@ -46,9 +48,14 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
       DropPkt(m, ifx, Drop::kOtherHost);
       continue;
     }
-    InterfaceStats& s = stats_->ifs[ifx];
-    ++s.rx_packets;
-    s.rx_bytes += m->pkt_len;
+    // Counted per run of one interface (a port's burst is usually one run).
+    if (ifx != run_ifx) {
+      FlushRx(run_ifx, run_packets, run_bytes);
+      run_ifx = ifx;
+      run_packets = run_bytes = 0;
+    }
+    ++run_packets;
+    run_bytes += m->pkt_len;
     PacketMeta* meta = Meta(m);
     meta->in_ifindex = ifx;
     meta->out_ifindex = 0;
@@ -66,10 +73,15 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
       DropPkt(m, ifx, Drop::kUnsupportedEthertype);
     }
   }
+  FlushRx(run_ifx, run_packets, run_bytes);
   if (n4) Ipv4(v4, n4, t, 0);
 }
 
 void Worker::Send(rte_mbuf** pkts, uint16_t n, const Tables& t) {
+  // Runs of packets to one neighbour (all of a tunnel's, most of a LAN's) look it up once.
+  uint16_t last_ifx = 0;
+  uint32_t last_hop = 0;
+  rte_ether_addr dst;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     PacketMeta* meta = Meta(m);
@@ -83,11 +95,15 @@ void Worker::Send(rte_mbuf** pkts, uint16_t n, const Tables& t) {
       DropPkt(m, ifx, Drop::kInterfaceDown);
       continue;
     }
-    rte_ether_addr dst;
-    if (!dp_.neighbors->Lookup(ifx, meta->next_hop, &dst)) {
-      // The main lcore asks (ARP) and sends the packet once it knows.
-      ToSlowPath(m, PktKind::kResolve, ifx);
-      continue;
+    if (ifx != last_ifx || meta->next_hop != last_hop) {
+      if (!dp_.neighbors->Lookup(ifx, meta->next_hop, &dst)) {
+        // The main lcore asks (ARP) and sends the packet once it knows.
+        last_ifx = 0;
+        ToSlowPath(m, PktKind::kResolve, ifx);
+        continue;
+      }
+      last_ifx = ifx;
+      last_hop = meta->next_hop;
     }
     const bool tagged = f.kind == IfKind::kVif;
     const uint16_t l2 =

@@ -39,6 +39,11 @@ class Worker {
   // stage_l2.cc: the wire <-> IP packets.
   void Send(rte_mbuf** pkts, uint16_t n, const Tables& t);
   void TxFrame(rte_mbuf* m, uint16_t port, uint16_t ifindex);
+  void FlushRx(uint16_t ifindex, uint64_t packets, uint64_t bytes) {
+    InterfaceStats& s = stats_->ifs[ifindex];
+    s.rx_packets += packets;
+    s.rx_bytes += bytes;
+  }
 
   // stage_ipv4.cc: validation, local or forwarded, routing.
   void Ipv4(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
@@ -52,6 +57,7 @@ class Worker {
   void EspInSa(SaEntry& sa, rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
   void EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
   void EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
+  void SendOuter(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
 
   // icmp.cc
   void IcmpEchoReply(rte_mbuf* m, const Tables& t, int depth);
