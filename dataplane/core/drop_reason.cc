@@ -58,6 +58,14 @@ const char* DropName(int index) {
       return "arp_ignored";
     case Drop::kOtherHost:
       return "l2_other_host";
+    case Drop::kPolicyDiscard:
+      return "policy_discard";
+    case Drop::kPolicyNoSa:
+      return "policy_no_sa";
+    case Drop::kPolicyMismatch:
+      return "policy_mismatch";
+    case Drop::kPolicyCleartext:
+      return "policy_cleartext";
     case Drop::kCount:
       break;
   }

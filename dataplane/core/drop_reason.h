@@ -33,8 +33,12 @@ enum class Drop : uint8_t {
   kTxQueueFull,
   kIpv6NotYet,  // IPv6 forwarding is designed in but not enabled yet
   kNoMemory,
-  kArpIgnored,  // ARP not for us / malformed
-  kOtherHost,   // unicast frame for another MAC (shared segments, promiscuous ports)
+  kArpIgnored,       // ARP not for us / malformed
+  kOtherHost,        // unicast frame for another MAC (shared segments, promiscuous ports)
+  kPolicyDiscard,    // an outbound policy says discard
+  kPolicyNoSa,       // an outbound protect policy has no SA yet (IKE still negotiating)
+  kPolicyMismatch,   // decrypted, but not what the SA's policies allow (RFC 4301 §5.2)
+  kPolicyCleartext,  // arrived in the clear although a policy requires ESP
   kCount
 };
 

@@ -21,6 +21,11 @@ enum class PktKind : uint8_t {
   kEspOut,      // worker -> owner worker: inner packet to encrypt with out_sa_handle's SA
 };
 
+// PacketMeta::flags
+inline constexpr uint8_t kMetaNonEspMarker = 0x01;  // IKE that arrived behind the 4500 marker
+inline constexpr uint8_t kMetaDecrypted = 0x02;     // came out of an inbound SA
+inline constexpr uint8_t kMetaRouted = 0x80;        // routed before it waited for ARP
+
 struct PacketMeta {
   uint16_t in_ifindex;
   uint16_t out_ifindex;

@@ -324,6 +324,77 @@ absl::Status Sa(Words& w, Op op, InterfaceDirectory& dir, std::vector<Message>& 
 
 }  // namespace
 
+absl::StatusOr<std::pair<uint16_t, uint16_t>> PortRange(const std::string& s) {
+  std::pair<std::string, std::string> r = absl::StrSplit(s, absl::MaxSplits('-', 1));
+  ASSIGN_OR_RETURN(lo, Number(r.first, "port"));
+  uint64_t hi = lo;
+  if (!r.second.empty()) {
+    ASSIGN_OR_RETURN(h, Number(r.second, "port"));
+    hi = h;
+  }
+  if (lo > hi || hi > 65535) return absl::InvalidArgumentError("bad port range '" + s + "'");
+  return std::make_pair(static_cast<uint16_t>(lo), static_cast<uint16_t>(hi));
+}
+
+absl::Status Policy(Words& w, Op op, std::vector<Message>& out) {
+  Message m = channel::NewMessage(MessageKind::kPolicy, op);
+  auto& b = m.body.policy;
+  b.family = channel::Family::kIpv4;
+  b.priority = 100;
+  b.src_port_high = b.dst_port_high = 65535;
+  ASSIGN_OR_RETURN(d, w.Next("out|in"));
+  if (d != "out" && d != "in") return absl::InvalidArgumentError("policy: out or in");
+  b.direction = d == "out" ? channel::Direction::kOut : channel::Direction::kIn;
+  bool have_src = false, have_dst = false;
+  while (!w.Done()) {
+    ASSIGN_OR_RETURN(key, w.Next("an option"));
+    if (key == "src" || key == "dst") {
+      ASSIGN_OR_RETURN(p, w.Next("a prefix"));
+      if (auto s = Prefix(p, key == "src" ? &b.src : &b.dst,
+                          key == "src" ? &b.src_prefix_length : &b.dst_prefix_length);
+          !s.ok())
+        return s;
+      (key == "src" ? have_src : have_dst) = true;
+    } else if (key == "proto") {
+      ASSIGN_OR_RETURN(p, w.Next("a protocol"));
+      if (p == "tcp") {
+        b.protocol = 6;
+      } else if (p == "udp") {
+        b.protocol = 17;
+      } else if (p == "icmp") {
+        b.protocol = 1;
+      } else {
+        ASSIGN_OR_RETURN(n, Number(p, "proto"));
+        if (n > 255) return absl::InvalidArgumentError("proto: 0..255");
+        b.protocol = static_cast<uint8_t>(n);
+      }
+    } else if (key == "sport" || key == "dport") {
+      ASSIGN_OR_RETURN(r, w.Next("a port range"));
+      ASSIGN_OR_RETURN(range, PortRange(r));
+      (key == "sport" ? b.src_port_low : b.dst_port_low) = range.first;
+      (key == "sport" ? b.src_port_high : b.dst_port_high) = range.second;
+    } else if (key == "protect") {
+      b.action = channel::PolicyAction::kProtect;
+    } else if (key == "bypass") {
+      b.action = channel::PolicyAction::kBypass;
+    } else if (key == "discard") {
+      b.action = channel::PolicyAction::kDiscard;
+    } else if (key == "reqid" || key == "spi" || key == "priority") {
+      ASSIGN_OR_RETURN(v, w.Next("a number"));
+      ASSIGN_OR_RETURN(n, Number(v, key));
+      if (n > 0xffffffffull) return absl::InvalidArgumentError(key + ": too large");
+      (key == "reqid" ? b.reqid : key == "spi" ? b.out_spi : b.priority) = static_cast<uint32_t>(n);
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("policy: unknown option '", key, "'"));
+    }
+  }
+  if (!have_src || !have_dst) return absl::InvalidArgumentError("policy: src and dst are required");
+  if (static_cast<int>(b.action) == 0)
+    return absl::InvalidArgumentError("policy: protect, bypass or discard is required");
+  out.push_back(m);
+  return absl::OkStatus();
+}
+
 absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirectory& dir,
                           std::vector<Message>& out) {
   Words w(words);
@@ -413,6 +484,11 @@ absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirect
     ASSIGN_OR_RETURN(o, w.Next("add|del|update"));
     ASSIGN_OR_RETURN(op, op_of(o));
     return Sa(w, op, dir, out);
+  }
+  if (what == "policy") {
+    ASSIGN_OR_RETURN(o, w.Next("add|del|update"));
+    ASSIGN_OR_RETURN(op, op_of(o));
+    return Policy(w, op, out);
   }
   if (what == "bind" || what == "unbind") {
     ASSIGN_OR_RETURN(name, w.Next("a VTI"));

@@ -36,6 +36,8 @@ class InterfaceDirectory {
 //          [soft-bytes N] [hard-bytes N] [soft-packets N] [hard-packets N]
 //          [df copy|set|clear] [dscp copy|N] [ttl N]
 //   sa del spi SPI dir in|out
+//   policy add|del|update out|in src PREFIX dst PREFIX [proto tcp|udp|icmp|N] [sport A[-B]]
+//          [dport A[-B]] protect reqid N [spi SPI] | bypass | discard [priority N]
 //   bind VTI SPI | unbind VTI
 //   flush sas|routes|neighbors|addresses|interfaces|all ...
 absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirectory& dir,

@@ -3,7 +3,7 @@
 //
 //   dpctl --channel NAME <command ...>        one command (see command_parser.h)
 //   dpctl --channel NAME batch FILE|-         one command per line, applied as one batch
-//   dpctl --channel NAME show stats|drops|interfaces|interface NAME|sas|sa SPI/DIR|routes|
+//   dpctl --channel NAME show stats|drops|interfaces|interface NAME|sas|sa SPI/DIR|routes|policies|
 //                             neighbors|ports [--json]
 #include <cstdio>
 #include <fstream>
@@ -84,7 +84,8 @@ absl::Status LoadDirectory(TelemetryClient& tel, InterfaceDirectory& dir) {
 
 int Show(TelemetryClient& tel, const std::vector<std::string>& args, bool json) {
   if (args.empty())
-    return Fail("show what? stats|drops|interfaces|interface|sas|sa|routes|neighbors|ports");
+    return Fail(
+        "show what? stats|drops|interfaces|interface|sas|sa|routes|policies|neighbors|ports");
   const std::string& what = args[0];
   auto query = [&](const std::string& cmd) -> absl::StatusOr<JsonValue> { return tel.Query(cmd); };
   if (what == "interfaces") {
@@ -143,7 +144,7 @@ int Show(TelemetryClient& tel, const std::vector<std::string>& args, bool json) 
     cmd = "/portcullis/interface," + args[1];
   } else if (what == "sa" && args.size() == 2) {
     cmd = "/portcullis/sa," + args[1];
-  } else if (what == "routes" || what == "neighbors" || what == "ports") {
+  } else if (what == "routes" || what == "neighbors" || what == "ports" || what == "policies") {
     cmd = "/portcullis/" + what;
   } else {
     return Fail("show: unknown object (or missing name)");

@@ -3,6 +3,7 @@
 #include <rte_byteorder.h>
 #include <rte_rcu_qsbr.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -224,14 +225,39 @@ absl::Status CommandApplier::Stage(const channel::Message& m, Candidate& c) {
       }
       return absl::OkStatus();
     }
-    case MessageKind::kPolicy:
-      return absl::UnimplementedError(
-          "policies (policy-based IPsec, SPD) are not implemented in this dataplane yet");
+    case MessageKind::kPolicy: {
+      const channel::PolicyBody& b = m.body.policy;
+      if (b.family != channel::Family::kIpv4) return Ipv6NotYet("policy");
+      const PolicyKey key = KeyOf(b);
+      auto it = c.cfg.policies.find(key);
+      const std::string what = absl::StrCat(
+          "policy ", b.direction == channel::Direction::kOut ? "out " : "in ", Ip(V4(b.src)), "/",
+          b.src_prefix_length, " -> ", Ip(V4(b.dst)), "/", b.dst_prefix_length);
+      if (op == Op::kDelete) {
+        if (it == c.cfg.policies.end()) return absl::NotFoundError(what + " does not exist");
+        c.cfg.policies.erase(it);
+      } else if (op == Op::kAdd) {
+        if (it != c.cfg.policies.end()) return absl::AlreadyExistsError(what + " exists");
+        if (c.cfg.policies.size() >= 2 * kMaxPolicies)
+          return absl::ResourceExhaustedError("too many policies");
+        c.cfg.policies[key] = b;
+      } else {
+        if (it == c.cfg.policies.end()) return absl::NotFoundError(what + " does not exist");
+        it->second = b;
+      }
+      size_t per_direction = 0;
+      for (const auto& [k, p] : c.cfg.policies) per_direction += p.direction == b.direction;
+      if (per_direction > kMaxPolicies)
+        return absl::ResourceExhaustedError(
+            absl::StrCat("more than ", kMaxPolicies, " policies in one direction"));
+      return absl::OkStatus();
+    }
     case MessageKind::kFlush: {
       uint32_t scope = m.body.flush.scope;
       if (scope & channel::kFlushSas) {
         c.sas.clear();
         c.sa_flush = true;
+        c.cfg.policies.clear();  // an SPD without SAs would drop all protected traffic
       }
       if (scope & channel::kFlushRoutes) c.cfg.routes.clear();
       if (scope & channel::kFlushNeighbors) c.cfg.neighbors.clear();
@@ -304,7 +330,63 @@ Tables* CommandApplier::BuildTables(const ConfigState& cfg) const {
     }
   }
   t->Reindex();
+  BuildSpd(cfg, *t);
   return t;
+}
+
+void CommandApplier::BuildSpd(const ConfigState& cfg, Tables& t) const {
+  std::vector<const channel::PolicyBody*> out, in;
+  for (const auto& [key, p] : cfg.policies)
+    (p.direction == channel::Direction::kOut ? out : in).push_back(&p);
+  // Priority first (lower wins), then the more specific selector, as strongSwan orders them.
+  auto order = [](const channel::PolicyBody* a, const channel::PolicyBody* b) {
+    if (a->priority != b->priority) return a->priority < b->priority;
+    return a->src_prefix_length + a->dst_prefix_length >
+           b->src_prefix_length + b->dst_prefix_length;
+  };
+  std::stable_sort(out.begin(), out.end(), order);
+  std::stable_sort(in.begin(), in.end(), order);
+  auto fill = [&](const std::vector<const channel::PolicyBody*>& from, PolicyEntry* to, uint32_t* n,
+                  bool* ports) {
+    *n = 0;
+    *ports = false;
+    for (const channel::PolicyBody* p : from) {
+      if (*n == kMaxPolicies) break;  // refused while staging
+      PolicyEntry& e = to[(*n)++];
+      e = {};
+      e.src_mask = Mask(p->src_prefix_length);
+      e.dst_mask = Mask(p->dst_prefix_length);
+      e.src = V4(p->src) & e.src_mask;
+      e.dst = V4(p->dst) & e.dst_mask;
+      e.sport_lo = p->src_port_low;
+      e.sport_hi = p->src_port_high;
+      e.dport_lo = p->dst_port_low;
+      e.dport_hi = p->dst_port_high;
+      e.has_ports =
+          e.sport_lo != 0 || e.sport_hi != 65535 || e.dport_lo != 0 || e.dport_hi != 65535;
+      *ports |= e.has_ports;
+      e.proto = p->protocol;
+      e.action = p->action;
+      e.priority = p->priority;
+      e.reqid = p->reqid;
+      if (p->direction == channel::Direction::kOut && p->out_spi != 0)
+        e.sa = dp_.sas->Find(p->out_spi, /*inbound=*/false);
+      e.mtu = e.sa ? PolicyMtu(t, *e.sa) : 0;
+    }
+  };
+  fill(out, t.spd.out, &t.spd.nout, &t.spd.out_ports);
+  fill(in, t.spd.in, &t.spd.nin, &t.spd.in_ports);
+}
+
+uint32_t CommandApplier::PolicyMtu(const Tables& t, const SaEntry& sa) const {
+  // The interface towards the peer, less the tunnel's overhead (outer headers, IV, the longest
+  // padding and the ICV), kept a multiple of 4 as a VTI's would be.
+  uint32_t remote;
+  std::memcpy(&remote, sa.sa->remote, 4);
+  const NextHop& nh = dp_.fib->next_hop(dp_.fib->Lookup(remote));
+  uint32_t link = nh.ifindex && t.ifs[nh.ifindex].mtu ? t.ifs[nh.ifindex].mtu : 1500;
+  uint32_t overhead = sa.sa->hdr_len + 2 + sa.sa->pad_mask + sa.sa->icv_len;
+  return link > overhead + 68 ? (link - overhead) & ~3u : 68;
 }
 
 absl::Status CommandApplier::SyncFib(const ConfigState& cfg) {

@@ -44,6 +44,8 @@ class CommandApplier {
   bool SaExists(const Candidate& c, uint32_t spi, bool inbound) const;
   void Commit(Candidate c);
   Tables* BuildTables(const ConfigState& cfg) const;
+  void BuildSpd(const ConfigState& cfg, Tables& t) const;
+  uint32_t PolicyMtu(const Tables& t, const SaEntry& sa) const;
   absl::Status SyncFib(const ConfigState& cfg);
   void SyncNeighbors(const ConfigState& cfg);
   uint16_t PickOwner() const;

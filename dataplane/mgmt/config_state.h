@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <set>
 #include <string>
@@ -27,11 +28,34 @@ struct RouteConfig {
   auto key() const { return std::make_tuple(static_cast<int>(type), next_hop, out_ifindex); }
 };
 
+// A policy's identity: everything but its action and SA (RFC 4301 SPD entries are keyed by
+// their selectors; the priority orders them).
+using PolicyKey = std::tuple<int, uint32_t, uint8_t, uint32_t, uint8_t, uint8_t, uint16_t, uint16_t,
+                             uint16_t, uint16_t, uint32_t>;
+
+inline PolicyKey KeyOf(const channel::PolicyBody& b) {
+  uint32_t src, dst;
+  std::memcpy(&src, b.src.bytes, 4);
+  std::memcpy(&dst, b.dst.bytes, 4);
+  return {static_cast<int>(b.direction),
+          src,
+          b.src_prefix_length,
+          dst,
+          b.dst_prefix_length,
+          b.protocol,
+          b.src_port_low,
+          b.src_port_high,
+          b.dst_port_low,
+          b.dst_port_high,
+          b.priority};
+}
+
 struct ConfigState {
   std::map<uint32_t, InterfaceConfig> interfaces;                             // by ifindex
   std::map<std::pair<uint32_t, uint8_t>, std::vector<RouteConfig>> routes;    // prefix -> routes
   std::map<std::pair<uint32_t, uint32_t>, std::array<uint8_t, 6>> neighbors;  // (ifx, ip)
   std::map<uint32_t, uint32_t> vti_bindings;  // vti ifindex -> out spi
+  std::map<PolicyKey, channel::PolicyBody> policies;
 };
 
 }  // namespace portcullis::dp

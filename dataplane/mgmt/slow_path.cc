@@ -145,7 +145,7 @@ void SlowPath::Release(NeighborEntry& e) {
     rte_mbuf* m = e.pending[i];
     // They were routed already: send them as frames-to-build via the normal send path.
     Meta(m)->kind = PktKind::kRouteLocal;
-    Meta(m)->flags |= 0x80;  // "already routed": worker sends without a new lookup
+    Meta(m)->flags |= kMetaRouted;  // the worker sends it without a new lookup
     if (ToWorker(m)) ++stats_.resolved;
   }
   e.npending = 0;
@@ -160,7 +160,7 @@ void SlowPath::Resolve(rte_mbuf* m, uint64_t now_ns) {
     return;
   }
   if (e->mac_word.load(std::memory_order_relaxed) >> 63) {  // answered meanwhile
-    meta->flags |= 0x80;
+    meta->flags |= kMetaRouted;
     meta->kind = PktKind::kRouteLocal;
     if (ToWorker(m)) ++stats_.resolved;
     return;
@@ -214,7 +214,7 @@ void SlowPath::Punt(rte_mbuf* m) {
   auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
   const uint32_t hlen = m->l3_len;
   auto* udp = reinterpret_cast<const rte_udp_hdr*>(reinterpret_cast<const uint8_t*>(ip) + hlen);
-  const bool marker = Meta(m)->flags & 1;
+  const bool marker = Meta(m)->flags & kMetaNonEspMarker;
   const uint32_t skip = hlen + sizeof(rte_udp_hdr) + (marker ? 4 : 0);
   if (server_ == nullptr || m->pkt_len <= skip || m->nb_segs != 1) {
     ++stats_.punt_dropped;

@@ -248,6 +248,36 @@ int Routes(const char*, const char*, rte_tel_data* d) {
   return 0;
 }
 
+int Policies(const char*, const char*, rte_tel_data* d) {
+  std::lock_guard<std::mutex> lock(g_main->mu());
+  const Tables& t = g_dp->CurrentTables();
+  rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
+  auto add = [&](const char* dir, const PolicyEntry& p) {
+    static const char* kAction[] = {"?", "protect", "bypass", "discard"};
+    auto prefix = [](uint32_t a, uint32_t mask) {
+      return absl::StrFormat("%s/%d", Ip(a), __builtin_popcount(mask));
+    };
+    std::string v =
+        absl::StrFormat("%s %s -> %s", dir, prefix(p.src, p.src_mask), prefix(p.dst, p.dst_mask));
+    if (p.proto) v += absl::StrFormat(" proto %d", p.proto);
+    if (p.has_ports)
+      v += absl::StrFormat(" sport %d-%d dport %d-%d", p.sport_lo, p.sport_hi, p.dport_lo,
+                           p.dport_hi);
+    v += absl::StrFormat(" %s priority %d", kAction[static_cast<int>(p.action) & 3], p.priority);
+    if (p.action == channel::PolicyAction::kProtect) {
+      v += absl::StrFormat(" reqid %d", p.reqid);
+      if (dir[0] == 'o')
+        v += p.sa ? absl::StrFormat(" spi %08x mtu %d", p.sa->spi, p.mtu) : " no-sa";
+    }
+    rte_tel_data_add_array_string(d, v.c_str());
+  };
+  for (uint32_t i = 0; i < t.spd.nout && i < RTE_TEL_MAX_ARRAY_ENTRIES; ++i)
+    add("out", t.spd.out[i]);
+  for (uint32_t i = 0; i < t.spd.nin && t.spd.nout + i < RTE_TEL_MAX_ARRAY_ENTRIES; ++i)
+    add("in", t.spd.in[i]);
+  return 0;
+}
+
 int Neighbors(const char*, const char*, rte_tel_data* d) {
   std::lock_guard<std::mutex> lock(g_main->mu());
   const Tables& t = g_dp->CurrentTables();
@@ -302,6 +332,7 @@ void RegisterTelemetry(Dataplane& dp, MainLcore& main) {
   rte_telemetry_register_cmd("/portcullis/sas", Sas, "SAs as spi/direction");
   rte_telemetry_register_cmd("/portcullis/sa", SaBySpi, "One SA. Param: spi/in or spi/out (hex)");
   rte_telemetry_register_cmd("/portcullis/routes", Routes, "IPv4 forwarding table");
+  rte_telemetry_register_cmd("/portcullis/policies", Policies, "security policies (SPD)");
   rte_telemetry_register_cmd("/portcullis/neighbors", Neighbors, "ARP neighbors");
   rte_telemetry_register_cmd("/portcullis/ports", Ports, "DPDK ports and their counters");
 }

@@ -53,8 +53,27 @@ void Worker::EspInSa(SaEntry& sa, rte_mbuf** pkts, uint16_t n, const Tables& t, 
   for (uint16_t k = 0; k < drops.n; ++k)
     DropPkt(drops.pkts[k], Meta(drops.pkts[k])->in_ifindex, DropIndex(drops.reasons[k]));
   if (ok == 0) return;
+  if (sa.ifindex == 0 && t.spd.nin != 0) {
+    // A policy-based SA: what comes out of it must be what its policies let in.
+    uint16_t kept = 0;
+    for (uint16_t k = 0; k < ok; ++k) {
+      rte_mbuf* m = pkts[k];
+      auto* ip = rte_pktmbuf_mtod(m, const uint8_t*);
+      const uint32_t l3 = m->data_len >= 20 ? (ip[0] & 0x0fu) * 4 : 0;
+      const PolicyEntry* p = l3 >= 20 && l3 <= m->data_len && (ip[0] >> 4) == 4
+                                 ? Spd::Find(t.spd.in, t.spd.nin, SelectorOf(ip, l3, m->data_len))
+                                 : nullptr;
+      if (p == nullptr || p->action != channel::PolicyAction::kProtect || p->reqid != sa.reqid) {
+        DropPkt(m, Meta(m)->in_ifindex, Drop::kPolicyMismatch);
+        continue;
+      }
+      pkts[kept++] = m;
+    }
+    ok = kept;
+  }
   for (uint16_t k = 0; k < ok; ++k) {
     rte_mbuf* m = pkts[k];
+    Meta(m)->flags |= kMetaDecrypted;
     if (sa.ifindex != 0) {
       // Decrypted traffic arrives on the SA's VTI.
       Meta(m)->in_ifindex = sa.ifindex;
@@ -70,7 +89,8 @@ void Worker::EspInSa(SaEntry& sa, rte_mbuf** pkts, uint16_t n, const Tables& t, 
   }
 }
 
-void Worker::EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
+void Worker::EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth,
+                    const PolicyEntry* const* policies) {
   rte_mbuf* ready[kBurst];
   SaEntry* sas[kBurst];
   uint16_t nr = 0;
@@ -96,22 +116,30 @@ void Worker::EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     const uint16_t vti = Meta(m)->out_ifindex;
-    const Interface& f = t.ifs[vti];
-    SaEntry* sa = f.out_sa;
+    SaEntry* sa;
+    uint32_t mtu;
+    if (policies == nullptr) {
+      const Interface& f = t.ifs[vti];
+      sa = f.out_sa;
+      mtu = f.mtu;
+    } else {
+      sa = policies[i]->sa;
+      mtu = policies[i]->mtu;
+    }
     if (sa == nullptr) {
       DropPkt(m, vti, Drop::kVtiWithoutSa);
       continue;
     }
-    if (m->pkt_len > f.mtu) {
+    if (m->pkt_len > mtu) {
       auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
       if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG)) {
-        IcmpError(m, 3, 4, static_cast<uint16_t>(f.mtu), t, depth);  // fragmentation needed
+        IcmpError(m, 3, 4, static_cast<uint16_t>(mtu), t, depth);  // fragmentation needed
         DropPkt(m, vti, Drop::kFragmentationNeeded);
         continue;
       }
       // Fragment before encryption (RFC 4459 §5.1), so the peer does not reassemble ESP.
       if (nr + kMaxFragments > kBurst) flush();
-      int nf = FragmentIpv4(m, static_cast<uint16_t>(f.mtu), dp_.pool, kEspTailReserve, ready + nr,
+      int nf = FragmentIpv4(m, static_cast<uint16_t>(mtu), dp_.pool, kEspTailReserve, ready + nr,
                             kMaxFragments);
       if (nf <= 0) {
         DropPkt(m, vti, Drop::kFragmentFailed);

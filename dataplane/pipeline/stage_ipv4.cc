@@ -40,38 +40,42 @@ constexpr int kMaxDepth = 3;
 }  // namespace
 
 void Worker::Ipv4(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
-  rte_mbuf* local[kBurst];
-  rte_mbuf* fwd[kBurst];
-  uint16_t nl = 0, nf = 0;
-  for (uint16_t i = 0; i < n; ++i) {
-    rte_mbuf* m = pkts[i];
-    const uint16_t ifx = Meta(m)->in_ifindex;
-    if (m->data_len < sizeof(rte_ipv4_hdr)) {
-      DropPkt(m, ifx, Drop::kTruncated);
-      continue;
-    }
-    auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
-    const uint32_t hlen = (ip->version_ihl & 0x0f) * 4u;
-    const uint32_t total = rte_be_to_cpu_16(ip->total_length);
-    if ((ip->version_ihl >> 4) != 4 || hlen < 20 || hlen > m->data_len || total < hlen ||
-        total > m->pkt_len) {
-      DropPkt(m, ifx, Drop::kBadIpHeader);
-      continue;
-    }
-    if (!ChecksumOk(reinterpret_cast<const uint8_t*>(ip), hlen)) {
-      DropPkt(m, ifx, Drop::kBadIpChecksum);
-      continue;
-    }
-    if (m->pkt_len > total) rte_pktmbuf_trim(m, static_cast<uint16_t>(m->pkt_len - total));
-    m->l3_len = static_cast<uint16_t>(hlen);
-    if (t.LocalInterface(ip->dst_addr) != 0) {
-      local[nl++] = m;
-    } else {
-      fwd[nf++] = m;
-    }
+  rte_mbuf* ok[kBurst];
+  uint16_t nok = 0;
+  for (uint16_t i = 0; i < n; ++i)
+    if (CheckIpv4(pkts[i], Meta(pkts[i])->in_ifindex)) ok[nok++] = pkts[i];
+  if (nok) Route(ok, nok, t, depth);
+}
+
+bool Worker::CheckIpv4(rte_mbuf* m, uint16_t ifx) {
+  if (m->data_len < sizeof(rte_ipv4_hdr)) {
+    DropPkt(m, ifx, Drop::kTruncated);
+    return false;
   }
-  if (nl) Local(local, nl, t, depth);
-  if (nf) Forward(fwd, nf, t, /*transit=*/true, depth);
+  auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
+  const uint32_t hlen = (ip->version_ihl & 0x0f) * 4u;
+  const uint32_t total = rte_be_to_cpu_16(ip->total_length);
+  if ((ip->version_ihl >> 4) != 4 || hlen < 20 || hlen > m->data_len || total < hlen ||
+      total > m->pkt_len) {
+    DropPkt(m, ifx, Drop::kBadIpHeader);
+    return false;
+  }
+  if (!ChecksumOk(reinterpret_cast<const uint8_t*>(ip), hlen)) {
+    DropPkt(m, ifx, Drop::kBadIpChecksum);
+    return false;
+  }
+  if (m->pkt_len > total) rte_pktmbuf_trim(m, static_cast<uint16_t>(m->pkt_len - total));
+  m->tx_offload = hlen << 7;  // l3_len; nothing else is set on a received packet
+  return true;
+}
+
+void Worker::Route(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
+  // One FIB lookup decides local delivery (our addresses are /32 local routes) and forwarding.
+  uint32_t dsts[kBurst];
+  uint64_t nh_ids[kBurst];
+  for (uint16_t i = 0; i < n; ++i) dsts[i] = rte_pktmbuf_mtod(pkts[i], rte_ipv4_hdr*)->dst_addr;
+  dp_.fib->Lookup(dsts, nh_ids, n);
+  Dispatch(pkts, nh_ids, n, t, /*transit=*/true, /*deliver_local=*/true, depth);
 }
 
 void Worker::Forward(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit, int depth) {
@@ -79,16 +83,79 @@ void Worker::Forward(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit,
   uint64_t nh_ids[kBurst];
   for (uint16_t i = 0; i < n; ++i) dsts[i] = rte_pktmbuf_mtod(pkts[i], rte_ipv4_hdr*)->dst_addr;
   dp_.fib->Lookup(dsts, nh_ids, n);
+  Dispatch(pkts, nh_ids, n, t, transit, /*deliver_local=*/false, depth);
+}
 
+void Worker::Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const Tables& t,
+                      bool transit, bool deliver_local, int depth) {
   rte_mbuf* out[kBurst];
   rte_mbuf* tunnel[kBurst];
-  uint16_t no = 0, nt = 0;
+  rte_mbuf* local[kBurst];
+  rte_mbuf* protect[kBurst];
+  const PolicyEntry* policies[kBurst];
+  uint16_t no = 0, nt = 0, nl = 0, np = 0;
+  // Policies apply to traffic passing through (received and forwarded), not to what we
+  // originate: IKE, ICMP errors and the tunnels' own ESP.
+  const Spd& spd = t.spd;
+  const bool spd_active = deliver_local && (spd.nout | spd.nin) != 0;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     PacketMeta* meta = Meta(m);
     const uint16_t in = meta->in_ifindex;
     const NextHop& nh = dp_.fib->next_hop(nh_ids[i]);
     auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
+    if (nh.type == NhType::kLocal) {
+      if (deliver_local) {
+        local[nl++] = m;
+      } else {
+        // Something we originate, addressed to ourselves: nothing here takes it.
+        DropPkt(m, in, Drop::kLocalUnhandled);
+      }
+      continue;
+    }
+    const PolicyEntry* policy = nullptr;
+    if (spd_active) {
+      const PacketSelector sel =
+          SelectorOf(reinterpret_cast<const uint8_t*>(ip), m->l3_len, m->data_len);
+      if (spd.nin && !(meta->flags & kMetaDecrypted)) {
+        const PolicyEntry* p = Spd::Find(spd.in, spd.nin, sel);
+        if (p && p->action == channel::PolicyAction::kProtect) {
+          DropPkt(m, in, Drop::kPolicyCleartext);  // RFC 4301 §5.2: must have come in ESP
+          continue;
+        }
+      }
+      if (spd.nout) {
+        policy = Spd::Find(spd.out, spd.nout, sel);
+        if (policy && policy->action == channel::PolicyAction::kDiscard) {
+          DropPkt(m, in, Drop::kPolicyDiscard);
+          continue;
+        }
+        if (policy && policy->action == channel::PolicyAction::kBypass) policy = nullptr;
+      }
+    }
+    if (policy) {
+      // Protected: encrypted to the policy's peer whatever the routing table says.
+      if (policy->sa == nullptr) {
+        DropPkt(m, in, Drop::kPolicyNoSa);
+        continue;
+      }
+      if (transit) {
+        if (ip->time_to_live <= 1) {
+          IcmpError(m, 11, 0, 0, t, depth);
+          DropPkt(m, in, Drop::kTtlExceeded);
+          continue;
+        }
+        DecrementTtl(ip);
+      }
+      if (depth >= kMaxDepth) {
+        DropPkt(m, in, Drop::kNoRoute);
+        continue;
+      }
+      meta->out_ifindex = 0;
+      policies[np] = policy;
+      protect[np++] = m;
+      continue;
+    }
     if (nh.type == NhType::kNone) {
       if (transit) IcmpError(m, 3, 0, 0, t, depth);  // network unreachable
       DropPkt(m, in, Drop::kNoRoute);
@@ -96,12 +163,6 @@ void Worker::Forward(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit,
     }
     if (nh.type == NhType::kBlackhole) {
       DropPkt(m, in, Drop::kBlackhole);
-      continue;
-    }
-    if (nh.type == NhType::kLocal) {
-      // A local route for an address the interface table does not know (yet): nothing here
-      // can take it.
-      DropPkt(m, in, Drop::kLocalUnhandled);
       continue;
     }
     if (transit) {
@@ -125,7 +186,9 @@ void Worker::Forward(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit,
     meta->next_hop = nh.type == NhType::kGateway ? nh.gateway : ip->dst_addr;
     out[no++] = m;
   }
+  if (nl) Local(local, nl, t, depth);
   if (nt) EspOut(tunnel, nt, t, depth + 1);
+  if (np) EspOut(protect, np, t, depth + 1, policies);
   if (no) Send(out, no, t);
 }
 

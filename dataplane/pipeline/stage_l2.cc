@@ -61,8 +61,11 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
     meta->out_ifindex = 0;
     meta->flags = 0;
     if (type == RTE_BE16(RTE_ETHER_TYPE_IPV4)) {
-      rte_pktmbuf_adj(m, l2);
-      v4[n4++] = m;
+      // IPv4 checks in the same pass, while the header is at hand.
+      m->data_off = static_cast<uint16_t>(m->data_off + l2);
+      m->data_len = static_cast<uint16_t>(m->data_len - l2);
+      m->pkt_len -= l2;
+      if (CheckIpv4(m, ifx)) v4[n4++] = m;
     } else if (type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
       // Rare: the main lcore owns the neighbor table and answers.
       m->l2_len = l2;
@@ -74,7 +77,7 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
     }
   }
   FlushRx(run_ifx, run_packets, run_bytes);
-  if (n4) Ipv4(v4, n4, t, 0);
+  if (n4) Route(v4, n4, t, 0);
 }
 
 void Worker::Send(rte_mbuf** pkts, uint16_t n, const Tables& t) {

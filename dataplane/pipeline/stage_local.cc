@@ -46,7 +46,7 @@ void Worker::Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
             DropPkt(m, ifx, Drop::kNatKeepalive);
           } else if (payload >= 4 && m->data_len >= hlen + 12 && body[0] == 0 && body[1] == 0 &&
                      body[2] == 0 && body[3] == 0) {
-            Meta(m)->flags = 1;  // arrived behind the non-ESP marker
+            Meta(m)->flags |= kMetaNonEspMarker;
             ToSlowPath(m, PktKind::kPunt, ifx);
           } else {
             esp[ne++] = m;

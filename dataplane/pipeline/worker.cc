@@ -150,7 +150,7 @@ void Worker::DrainInject(const Tables& t) {
         continue;
       }
       TxFrame(pkts[i], f.port, meta->out_ifindex);
-    } else if (meta->flags & 0x80) {
+    } else if (meta->flags & kMetaRouted) {
       // Routed before it waited for ARP: only the Ethernet header is missing.
       Send(&pkts[i], 1, t);
     } else {

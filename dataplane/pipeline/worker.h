@@ -45,9 +45,14 @@ class Worker {
     s.rx_bytes += bytes;
   }
 
-  // stage_ipv4.cc: validation, local or forwarded, routing.
+  // stage_ipv4.cc: validation, then one route lookup that delivers locally or forwards.
   void Ipv4(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
+  bool CheckIpv4(rte_mbuf* m, uint16_t ifindex);  // false: counted and freed
+  void Route(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
+  // What we originate or encapsulated: routed, never delivered to ourselves.
   void Forward(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit, int depth);
+  void Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const Tables& t, bool transit,
+                bool deliver_local, int depth);
 
   // stage_local.cc: what is addressed to us (ESP, IKE, NAT keepalives, ICMP echo).
   void Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
@@ -55,7 +60,9 @@ class Worker {
   // stage_esp.cc: inbound and outbound ESP, grouped per SA, handed to the SA's owner.
   void EspIn(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
   void EspInSa(SaEntry& sa, rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
-  void EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
+  // Into a VTI (the SA bound to meta out_ifindex), or, with `policies`, by outbound policy.
+  void EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth,
+              const PolicyEntry* const* policies = nullptr);
   void EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
   void SendOuter(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
 

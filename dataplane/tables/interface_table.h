@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "dataplane/core/limits.h"
+#include "dataplane/tables/spd.h"
 
 namespace portcullis::dp {
 
@@ -68,6 +69,7 @@ struct Tables {
   PortEntry ports[kMaxPorts];
   uint32_t nlocal;
   LocalAddress local[kMaxLocalAddresses];  // sorted by addr
+  Spd spd;  // policy-based tunnels
 
   // The interface a frame arrived on: (port, VLAN or 0) -> ifindex, 0 when unknown.
   uint16_t RxInterface(uint16_t port, uint16_t vlan) const {

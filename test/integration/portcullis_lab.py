@@ -152,7 +152,8 @@ class TwoSites:
     K_WE = '00112233445566778899aabbccddeeff'
     K_EW = 'ffeeddccbbaa99887766554433221100'
 
-    def __init__(self, lab, cipher='aes-gcm-128', encap=False, wrong_key=False, workers=1):
+    def __init__(self, lab, cipher='aes-gcm-128', encap=False, wrong_key=False, workers=1,
+                 policy=False):
         self.lab = lab
         self.hw, self.dw, self.de, self.he = lab.ns('hw'), lab.ns('dw'), lab.ns('de'), lab.ns('he')
         lab.veth(self.hw, 'hw0', self.dw, 'dwl')
@@ -165,6 +166,7 @@ class TwoSites:
         self.east = lab.dataplane(self.de, {'lan': 'net_af_packet0,iface=del',
                                             'wan': 'net_af_packet1,iface=dew'}, workers=workers)
         self.cipher = cipher
+        self.policy = policy
         self.batches = {}
         self.batches['west'] = self.configure(self.west, '10.1.0.1/24', '192.0.2.1', '192.0.2.2', '172.16.0.1/30',
                        '10.2.0.0/24', 0x1001, 0x2001, self.K_WE, self.K_EW, encap)
@@ -182,7 +184,21 @@ class TwoSites:
     def configure(self, dp, lan, local, remote, vti, remote_lan, out_spi, in_spi, out_key,
                   in_key, encap):
         enc = ' encap 4500 4500' if encap else ''
-        text = f'''
+        local_lan = lan.split('/')[0].rsplit('.', 1)[0] + '.0/24'
+        if self.policy:
+            # Policy-based: no VTI and no route; the SPD sends the remote LAN into the tunnel.
+            text = f'''
+interface add lan kind port
+interface add wan kind port
+address add lan {lan}
+address add wan {local}/24
+sa add spi {out_spi:#x} dir out local {local} remote {remote} {self.sa_args(out_key)}{enc} reqid 1
+sa add spi {in_spi:#x} dir in local {local} remote {remote} {self.sa_args(in_key)}{enc} reqid 1
+policy add out src {local_lan} dst {remote_lan} protect reqid 1 spi {out_spi:#x}
+policy add in src {remote_lan} dst {local_lan} protect reqid 1
+'''
+        else:
+            text = f'''
 interface add lan kind port
 interface add wan kind port
 interface add vti0 kind vti

@@ -124,3 +124,18 @@ def test_two_workers_per_dataplane(lab):
     stats = s.west.show_json('stats')
     assert stats['drops'].get('handoff_queue_full', 0) == 0
     print(f'two workers: TCP {bps / 1e6:.0f} Mbit/s, handed off west {stats.get("handed_off")}')
+
+
+def test_policy_based_tunnel(lab):
+    """The VyOS-style tunnel: SAs tied to selectors (SPD), no VTI and no route to the far LAN."""
+    s = TwoSites(lab, policy=True)
+    ok, out = ping(lab, s.hw, '10.2.0.10', count=4)
+    assert ok, out
+    assert s.west.sa(0x1001, 'out')['packets'] >= 4
+    assert s.east.sa(0x1001, 'in')['packets'] >= 4
+    policies = s.west.show_json('policies')
+    assert 'out 10.1.0.0/24 -> 10.2.0.0/24 protect priority 100 reqid 1 spi 00001001' in \
+        ' '.join(policies), policies
+    # TCP through it (PMTU discovery against the policy's MTU included).
+    tcp = iperf(lab, s, seconds=2)
+    assert tcp['end']['sum_received']['bits_per_second'] > 50e6

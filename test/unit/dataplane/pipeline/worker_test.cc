@@ -287,3 +287,104 @@ address add lan 10.1.0.1/24
 
 }  // namespace
 }  // namespace portcullis::dp::testing
+
+namespace portcullis::dp::testing {
+namespace {
+
+const std::string kPolicyConfig = std::string(R"(
+interface add lan kind port
+interface add wan kind port
+address add lan 10.1.0.1/24
+address add wan 192.0.2.1/24
+neigh add lan 10.1.0.2 02:00:00:00:01:0a
+neigh add wan 192.0.2.2 02:00:00:00:02:02
+sa add spi 0x1001 dir out local 192.0.2.1 remote 192.0.2.2 cipher aes-gcm-128 key )") +
+                                  kKeyOut + R"( salt 01020304 reqid 7
+sa add spi 0x2001 dir in local 192.0.2.1 remote 192.0.2.2 cipher aes-gcm-128 key )" +
+                                  kKeyIn + R"( salt 05060708 reqid 7
+policy add out src 10.1.0.0/24 dst 10.2.0.0/24 protect reqid 7 spi 0x1001
+policy add in src 10.2.0.0/24 dst 10.1.0.0/24 protect reqid 7
+policy add out src 10.1.0.0/24 dst 10.9.0.0/16 discard
+)";
+
+std::vector<uint8_t> Udp(uint32_t src, uint32_t dst, uint8_t ttl = 64) {
+  return Ipv4(src, dst, 17, ttl, {0x30, 0x39, 0x00, 0x35, 0, 12, 0, 0, 1, 2, 3, 4});
+}
+
+TEST_CASE("Policy-based tunnels: protected traffic is encrypted without a route") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply(kPolicyConfig).status.ok());
+  const int owner = rig.dp().sas->Find(0x1001, false)->owner;
+  const uint64_t discard = rig.Drops(DropIndex(Drop::kPolicyDiscard));
+  const uint64_t no_route = rig.Drops(DropIndex(Drop::kNoRoute));
+  auto p = Udp(0x0a010002, 0x0a020005);
+  rig.Receive(kLan, owner, p);                            // protected
+  rig.Receive(kLan, owner, Udp(0x0a010002, 0x0a090001));  // discarded by policy
+  rig.Receive(kLan, owner, Udp(0x0a010002, 0x0a030001));  // no policy, no route
+  PollAll(rig);
+  auto frames = rig.Sent(kWan, owner);
+  REQUIRE(frames.size() == 1);
+  auto sa = esp::testutil::MakeSa<crypto::OpenSslBackend>(
+      PeerSa(Direction::kInbound, 0x1001, kKeyOut, "01020304"));
+  rte_mbuf* m = test::MakePacket(StripEthernet(frames[0]));
+  REQUIRE(esp::testutil::One(Os(), *sa, m, false) == esp::DropReason::kCount);
+  CHECK(test::PacketBytes(m) == Forwarded(p));
+  rte_pktmbuf_free(m);
+  CHECK(rig.Drops(DropIndex(Drop::kPolicyDiscard)) - discard == 1);
+  CHECK(rig.Drops(DropIndex(Drop::kNoRoute)) - no_route == 1);
+  (void)rig.Sent(kLan, owner);  // the ICMP unreachable for the unrouted one
+}
+
+TEST_CASE("Policy-based tunnels: inbound traffic must match the SA's policy and come in ESP") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply(kPolicyConfig).status.ok());
+  const int owner = rig.dp().sas->Find(0x2001, true)->owner;
+  auto sa = esp::testutil::MakeSa<crypto::OpenSslBackend>(
+      PeerSa(Direction::kOutbound, 0x2001, kKeyIn, "05060708"));
+  auto seal = [&](const std::vector<uint8_t>& inner) {
+    rte_mbuf* m = test::MakePacket(inner);
+    REQUIRE(esp::testutil::One(Os(), *sa, m, true) == esp::DropReason::kCount);
+    auto b = test::PacketBytes(m);
+    rte_pktmbuf_free(m);
+    return b;
+  };
+  const uint64_t mismatch = rig.Drops(DropIndex(Drop::kPolicyMismatch));
+  const uint64_t cleartext = rig.Drops(DropIndex(Drop::kPolicyCleartext));
+  auto good = Udp(0x0a020005, 0x0a010002);
+  rig.Receive(kWan, owner, seal(good));
+  rig.Receive(kWan, owner, seal(Udp(0x0a030005, 0x0a010002)));  // outside the selectors
+  rig.Receive(kWan, owner, good);                               // the same, in the clear
+  PollAll(rig);
+  auto frames = rig.Sent(kLan, owner);
+  REQUIRE(frames.size() == 1);
+  CHECK(StripEthernet(frames[0]) == Forwarded(good));
+  CHECK(rig.Drops(DropIndex(Drop::kPolicyMismatch)) - mismatch == 1);
+  CHECK(rig.Drops(DropIndex(Drop::kPolicyCleartext)) - cleartext == 1);
+}
+
+TEST_CASE("A protect policy whose SA is gone drops as policy_no_sa until vpnd installs one") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply(kPolicyConfig).status.ok());
+  REQUIRE(rig.Apply("sa del spi 0x1001 dir out").status.ok());
+  const uint64_t no_sa = rig.Drops(DropIndex(Drop::kPolicyNoSa));
+  rig.Receive(kLan, 0, Udp(0x0a010002, 0x0a020005));
+  PollAll(rig, 1);
+  CHECK(rig.Drops(DropIndex(Drop::kPolicyNoSa)) - no_sa == 1);
+  // A rekey: a new SA and the policy updated to it.
+  auto r = rig.Apply(std::string("sa add spi 0x1002 dir out local 192.0.2.1 remote 192.0.2.2 "
+                                 "cipher aes-gcm-128 key ") +
+                     kKeyOut + " salt 01020304 reqid 7\n" +
+                     "policy update out src 10.1.0.0/24 dst 10.2.0.0/24 protect reqid 7 spi "
+                     "0x1002\n");
+  REQUIRE(r.status.ok());
+  const int owner = rig.dp().sas->Find(0x1002, false)->owner;
+  rig.Receive(kLan, owner, Udp(0x0a010002, 0x0a020005));
+  PollAll(rig);
+  CHECK(rig.Sent(kWan, owner).size() == 1);
+}
+
+}  // namespace
+}  // namespace portcullis::dp::testing
