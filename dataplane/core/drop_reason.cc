@@ -66,6 +66,8 @@ const char* DropName(int index) {
       return "policy_mismatch";
     case Drop::kPolicyCleartext:
       return "policy_cleartext";
+    case Drop::kNoPort:
+      return "interface_without_port";
     case Drop::kCount:
       break;
   }

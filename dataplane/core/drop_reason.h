@@ -39,6 +39,7 @@ enum class Drop : uint8_t {
   kPolicyNoSa,       // an outbound protect policy has no SA yet (IKE still negotiating)
   kPolicyMismatch,   // decrypted, but not what the SA's policies allow (RFC 4301 §5.2)
   kPolicyCleartext,  // arrived in the clear although a policy requires ESP
+  kNoPort,           // sent on an interface that has no DPDK port (not in the port map)
   kCount
 };
 

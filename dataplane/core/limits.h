@@ -8,6 +8,7 @@ namespace portcullis::dp {
 
 constexpr uint32_t kMaxInterfaces = 256;  // ifindex 1..255; 0 means "none"
 constexpr uint32_t kMaxPorts = 32;        // DPDK port ids
+constexpr uint16_t kNoPort = 0xffff;      // an interface without a DPDK port
 constexpr uint32_t kMaxWorkers = 16;
 constexpr uint32_t kMaxAddressesPerInterface = 8;
 constexpr uint32_t kMaxNextHops = 4096;

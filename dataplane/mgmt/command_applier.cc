@@ -307,6 +307,9 @@ Tables* CommandApplier::BuildTables(const ConfigState& cfg) const {
     i.mtu = b.mtu;
     std::memcpy(i.name, b.name, sizeof i.name);
     if (b.kind == channel::InterfaceKind::kPort || b.kind == channel::InterfaceKind::kBond) {
+      // Staging refuses names the port map lacks; kNoPort still keeps an interface without a
+      // port from ever claiming port 0 (sends on it are counted as interface_without_port).
+      i.port = kNoPort;
       for (uint16_t p = 0; p < kMaxPorts; ++p)
         if (dp_.ports[p].present && dp_.ports[p].name == b.name) {
           i.port = p;

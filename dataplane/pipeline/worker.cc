@@ -1,5 +1,6 @@
 #include "dataplane/pipeline/worker.h"
 
+#include <rte_branch_prediction.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
@@ -79,6 +80,10 @@ void Worker::FlushTx() {
 }
 
 void Worker::TxFrame(rte_mbuf* m, uint16_t port, uint16_t ifindex) {
+  if (unlikely(port >= kMaxPorts)) {
+    DropPkt(m, ifindex, Drop::kNoPort);
+    return;
+  }
   TxQueue& q = tx_[port];
   InterfaceStats& s = stats_->ifs[ifindex];
   ++s.tx_packets;

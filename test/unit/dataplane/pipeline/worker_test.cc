@@ -388,3 +388,19 @@ TEST_CASE("A protect policy whose SA is gone drops as policy_no_sa until vpnd in
 
 }  // namespace
 }  // namespace portcullis::dp::testing
+
+namespace portcullis::dp::testing {
+namespace {
+
+TEST_CASE("A port interface the port map does not name is refused with its name") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  auto r = rig.Apply("interface add lan kind port\ninterface add dp0p9s9 kind port\n");
+  CHECK_FALSE(r.status.ok());
+  CHECK(r.failed_index == 1);
+  CHECK(std::string(r.status.message()).find("dp0p9s9") != std::string::npos);
+  CHECK(rig.dp().CurrentTables().ifs[1].kind == IfKind::kNone);  // lan was not added either
+}
+
+}  // namespace
+}  // namespace portcullis::dp::testing
