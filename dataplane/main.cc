@@ -10,6 +10,7 @@
 // --file-prefix of portcullis-NAME unless given.
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
@@ -17,6 +18,7 @@
 #include <rte_rcu_qsbr.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -122,6 +124,7 @@ int main(int argc, char** argv) {
     (in_app ? app : eal).push_back(argv[i]);
   }
   Options opt = ParseOptions(app);
+  if (auto s = drivers::CheckBonds(opt.ports); !s.ok()) Die(std::string(s.message()));
   const bool lcores_given = HasArg(eal, "-l") || HasArg(eal, "--lcores") || HasArg(eal, "-c");
   if (opt.workers && lcores_given) Die("--workers and an EAL lcore list (-l/--lcores/-c) conflict");
   if (opt.workers) {
@@ -162,7 +165,33 @@ int main(int argc, char** argv) {
   std::printf("vpn-dataplane: channel %s, %u worker%s\n", opt.channel.c_str(), dp.nworkers,
               dp.nworkers == 1 ? "" : "s");
   std::vector<uint16_t> started;
-  for (const auto& spec : opt.ports) {
+  std::vector<std::string> members;
+  for (const auto& spec : opt.ports)
+    for (const std::string& m : spec.members()) members.push_back(m);
+  auto is_member = [&](const drivers::PortSpec& spec) {
+    return std::find(members.begin(), members.end(), spec.device()) != members.end();
+  };
+  // Bonds last: starting a bond starts its members, which must not be started on their own.
+  std::vector<const drivers::PortSpec*> order;
+  for (const auto& spec : opt.ports)
+    if (!spec.is_bond()) order.push_back(&spec);
+  for (const auto& spec : opt.ports)
+    if (spec.is_bond()) order.push_back(&spec);
+  for (const drivers::PortSpec* sp : order) {
+    const drivers::PortSpec& spec = *sp;
+    if (is_member(spec)) {
+      uint16_t id;
+      if (rte_eth_dev_get_port_by_name(spec.device().c_str(), &id) != 0 || id >= kMaxPorts)
+        Die(absl::StrCat("bond member ", spec.name, ": no DPDK device ", spec.device()));
+      PortInfo& pi = dp.ports[id];
+      pi.present = true;
+      pi.bond_member = true;
+      pi.name = spec.name;
+      pi.device = spec.device();
+      std::printf("  port %s = %s (port %u, bond member)\n", spec.name.c_str(),
+                  spec.devargs.c_str(), id);
+      continue;
+    }
     auto st = drivers::StartPort(spec, static_cast<uint16_t>(dp.nworkers), dp.pool);
     if (!st.ok()) Die(std::string(st.status().message()));
     if (st->port_id >= kMaxPorts) Die("DPDK port id beyond the supported range");
@@ -172,6 +201,8 @@ int main(int argc, char** argv) {
     pi.device = spec.device();
     pi.nrxq = pi.ntxq = st->queues;
     pi.mac = st->mac;
+    pi.lacp = spec.bond_mode() == 4;
+    dp.any_lacp |= pi.lacp;
     started.push_back(st->port_id);
     char mac[RTE_ETHER_ADDR_FMT_SIZE];
     rte_ether_format_addr(mac, sizeof mac, &pi.mac);

@@ -25,10 +25,12 @@ namespace portcullis::dp {
 
 struct PortInfo {
   bool present = false;
-  std::string name;    // interface name from the port map ("dp0p1s1")
-  std::string device;  // DPDK device name ("net_af_packet0", "0000:03:00.0")
-  uint16_t nrxq = 0, ntxq = 0;
+  std::string name;             // interface name from the port map ("dp0p1s1")
+  std::string device;           // DPDK device name ("net_af_packet0", "0000:03:00.0")
+  uint16_t nrxq = 0, ntxq = 0;  // 0 for a bond member: the bond polls it
   rte_ether_addr mac{};
+  bool bond_member = false;
+  bool lacp = false;  // a mode-4 bond: needs a transmit call every 100 ms for its LACPDUs
 };
 
 struct Dataplane {
@@ -50,6 +52,7 @@ struct Dataplane {
   WorkerStats* stats[kMaxWorkers] = {};
 
   uint32_t idle_sleep_us = 0;  // workers sleep this long after many idle loops (0 = pure poll)
+  bool any_lacp = false;
   std::atomic<bool> stop{false};
 
   const Tables& CurrentTables() const { return *tables.load(std::memory_order_acquire); }

@@ -311,7 +311,7 @@ Tables* CommandApplier::BuildTables(const ConfigState& cfg) const {
       // port from ever claiming port 0 (sends on it are counted as interface_without_port).
       i.port = kNoPort;
       for (uint16_t p = 0; p < kMaxPorts; ++p)
-        if (dp_.ports[p].present && dp_.ports[p].name == b.name) {
+        if (dp_.ports[p].present && dp_.ports[p].name == b.name && !dp_.ports[p].bond_member) {
           i.port = p;
           i.mac = dp_.ports[p].mac;
         }

@@ -67,6 +67,19 @@ void Worker::PollOnce() {
   if (id_ == 0) DrainInject(t);
   FlushTx();
   DrainEspEvents();
+  if (dp_.any_lacp) KeepLacpAlive();
+}
+
+void Worker::KeepLacpAlive() {
+  // Mode-4 bonds send their LACPDUs from inside transmit calls; with no traffic there are
+  // none, and the partner times the link out. An empty burst every 20 ms keeps them flowing.
+  const uint64_t now = rte_rdtsc();
+  if (now < next_lacp_tsc_) return;
+  next_lacp_tsc_ = now + rte_get_tsc_hz() / 50;
+  rte_mbuf* none[1];
+  for (uint16_t port = 0; port < kMaxPorts; ++port)
+    if (dp_.ports[port].lacp && id_ < dp_.ports[port].ntxq)
+      (void)rte_eth_tx_burst(port, id_, none, 0);
 }
 
 void Worker::FlushTx() {

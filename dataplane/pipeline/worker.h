@@ -74,6 +74,7 @@ class Worker {
   void DrainHandoff(const Tables& t);
   void DrainInject(const Tables& t);
   void DrainEspEvents();
+  void KeepLacpAlive();
   void ToSlowPath(rte_mbuf* m, PktKind kind, uint16_t ifindex);
   void Handoff(rte_mbuf* m, uint16_t owner, PktKind kind, uint32_t sa_id, uint16_t ifindex);
 
@@ -94,6 +95,7 @@ class Worker {
   Engine* esp_;
   uint64_t icmp_tokens_ = 0;
   uint64_t icmp_refill_tsc_ = 0;
+  uint64_t next_lacp_tsc_ = 0;
   struct TxQueue {
     uint16_t n = 0;
     rte_mbuf* pkts[kBurst];

@@ -153,18 +153,35 @@ class TwoSites:
     K_EW = 'ffeeddccbbaa99887766554433221100'
 
     def __init__(self, lab, cipher='aes-gcm-128', encap=False, wrong_key=False, workers=1,
-                 policy=False):
+                 policy=False, bond=False):
         self.lab = lab
+        self.bond = bond
         self.hw, self.dw, self.de, self.he = lab.ns('hw'), lab.ns('dw'), lab.ns('de'), lab.ns('he')
         lab.veth(self.hw, 'hw0', self.dw, 'dwl')
-        lab.veth(self.dw, 'dww', self.de, 'dew')
         lab.veth(self.de, 'del', self.he, 'he0')
         lab.host(self.hw, 'hw0', '10.1.0.10/24', '10.1.0.1')
         lab.host(self.he, 'he0', '10.2.0.10/24', '10.2.0.1')
-        self.west = lab.dataplane(self.dw, {'lan': 'net_af_packet0,iface=dwl',
-                                            'wan': 'net_af_packet1,iface=dww'}, workers=workers)
-        self.east = lab.dataplane(self.de, {'lan': 'net_af_packet0,iface=del',
-                                            'wan': 'net_af_packet1,iface=dew'}, workers=workers)
+        if bond:
+            # The WAN is an LACP bond of two links on each side (both ends are DPDK bonds: the
+            # kernel here has no bonding driver to be the partner).
+            lab.veth(self.dw, 'dww1', self.de, 'dew1')
+            lab.veth(self.dw, 'dww2', self.de, 'dew2')
+            def ports(lan, w1, w2):
+                return {'lan': f'net_af_packet0,iface={lan}',
+                        'wan1': f'net_af_packet1,iface={w1}',
+                        'wan2': f'net_af_packet2,iface={w2}',
+                        'wan': 'net_bonding0,mode=4,slave=net_af_packet1,slave=net_af_packet2,'
+                               'lacp_rate=fast'}
+            self.west = lab.dataplane(self.dw, ports('dwl', 'dww1', 'dww2'), workers=workers)
+            self.east = lab.dataplane(self.de, ports('del', 'dew1', 'dew2'), workers=workers)
+        else:
+            lab.veth(self.dw, 'dww', self.de, 'dew')
+            self.west = lab.dataplane(self.dw, {'lan': 'net_af_packet0,iface=dwl',
+                                                'wan': 'net_af_packet1,iface=dww'},
+                                      workers=workers)
+            self.east = lab.dataplane(self.de, {'lan': 'net_af_packet0,iface=del',
+                                                'wan': 'net_af_packet1,iface=dew'},
+                                      workers=workers)
         self.cipher = cipher
         self.policy = policy
         self.batches = {}
@@ -185,11 +202,13 @@ class TwoSites:
                   in_key, encap):
         enc = ' encap 4500 4500' if encap else ''
         local_lan = lan.split('/')[0].rsplit('.', 1)[0] + '.0/24'
+        wan_kind = 'bond' if self.bond else 'port'
+        members = 'interface add wan1 kind port\ninterface add wan2 kind port\n' if self.bond else ''
         if self.policy:
             # Policy-based: no VTI and no route; the SPD sends the remote LAN into the tunnel.
             text = f'''
 interface add lan kind port
-interface add wan kind port
+{members}interface add wan kind {wan_kind}
 address add lan {lan}
 address add wan {local}/24
 sa add spi {out_spi:#x} dir out local {local} remote {remote} {self.sa_args(out_key)}{enc} reqid 1
@@ -200,7 +219,7 @@ policy add in src {remote_lan} dst {local_lan} protect reqid 1
         else:
             text = f'''
 interface add lan kind port
-interface add wan kind port
+{members}interface add wan kind {wan_kind}
 interface add vti0 kind vti
 address add lan {lan}
 address add wan {local}/24

@@ -139,3 +139,30 @@ def test_policy_based_tunnel(lab):
     # TCP through it (PMTU discovery against the policy's MTU included).
     tcp = iperf(lab, s, seconds=2)
     assert tcp['end']['sum_received']['bits_per_second'] > 50e6
+
+
+def test_lacp_bonded_wan_survives_a_link_loss(lab):
+    """Vyatta's dp0bond1: the WAN as a mode-4 (LACP) DPDK bond of two af_packet links. Traffic
+    flows once LACP has converged, and keeps flowing when one member link goes down."""
+    s = TwoSites(lab, bond=True)
+    deadline = time.time() + 30
+    ok = False
+    while time.time() < deadline and not ok:  # LACP takes a few seconds to converge
+        ok, out = ping(lab, s.hw, '10.2.0.10', count=1, timeout=1)
+    assert ok, 'no traffic over the LACP bond within 30 s'
+    wan = s.west.interface('wan')
+    assert wan['kind'] == 'bond'
+    assert s.west.interface('wan1')['device'] == 'none'  # members belong to the bond
+    # Take each member down in turn (one of them carries the flow; which one, the hash decides).
+    for down, up in (('dww1', None), ('dww2', 'dww1')):
+        if up:
+            lab.exec(s.dw, 'ip', 'link', 'set', up, 'up')
+            time.sleep(4)  # LACP brings it back into the aggregator
+        lab.exec(s.dw, 'ip', 'link', 'set', down, 'down')
+        lost = 0
+        for _ in range(10):
+            ok, _ = ping(lab, s.hw, '10.2.0.10', count=1, timeout=1)
+            lost += not ok
+        ok, out = ping(lab, s.hw, '10.2.0.10', count=5)
+        assert ok and '5 received' in out, f'after losing {down}: {out}'
+        print(f'{down} down: {lost} of 10 pings lost while LACP moved to the other link')
