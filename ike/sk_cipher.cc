@@ -174,7 +174,8 @@ absl::StatusOr<Bytes> SkCipher::Seal(const Message& outer, PayloadType first_inn
   if (outer.sk.has_value()) return absl::InvalidArgumentError("message already has an SK body");
   size_t padded = PaddedSize(inner.size());
   Bytes plaintext(padded, 0);
-  std::memcpy(plaintext.data(), inner.data(), inner.size());
+  // An empty chain (a liveness check) may come with a null data pointer: no memcpy then.
+  if (!inner.empty()) std::memcpy(plaintext.data(), inner.data(), inner.size());
   plaintext.back() = static_cast<uint8_t>(padded - inner.size() - 1);
 
   // Encode with a body of the right size first: the header's Length and the SK payload's
