@@ -13,6 +13,8 @@ ABSL_FLAG(std::string, file, "", "configuration file for 'show configuration'");
 ABSL_FLAG(std::string, dialect, "vyatta", "output dialect: vyatta or vyos");
 ABSL_FLAG(bool, pair, false, "check: compare the two ends of a tunnel (two files)");
 ABSL_FLAG(bool, defaults, false, "show configuration: include default values");
+ABSL_FLAG(std::string, socket, "", "vpnd's socket (default /run/portcullis/vpnd.sock)");
+ABSL_FLAG(bool, json, false, "operational commands: print JSON");
 
 namespace {
 
@@ -20,7 +22,14 @@ constexpr char kUsage[] =
     "vpnctl: Portcullis command line\n"
     "  vpnctl check FILE...                              validate configuration files\n"
     "  vpnctl check --pair A.conf B.conf                 compare the two ends of a tunnel\n"
-    "  vpnctl show configuration [commands] --file FILE [--dialect vyatta|vyos] [--defaults]\n";
+    "  vpnctl show configuration [commands] --file FILE [--dialect vyatta|vyos] [--defaults]\n"
+    "Talking to vpnd ([--socket PATH] [--json]):\n"
+    "  vpnctl show vpn ike sa [peer X]\n"
+    "  vpnctl show vpn ipsec sa [peer X [tunnel N|vti]]\n"
+    "  vpnctl show vpn debug [peer X [tunnel N|vti]]\n"
+    "  vpnctl show log vpn ipsec [peer X]\n"
+    "  vpnctl reset vpn ipsec-peer X [tunnel N]\n"
+    "  vpnctl load FILE                                  re-read and commit, all or nothing\n";
 
 }  // namespace
 
@@ -40,6 +49,9 @@ int main(int argc, char** argv) {
     return CmdShowConfiguration({words.begin() + 2, words.end()}, absl::GetFlag(FLAGS_file),
                                 absl::GetFlag(FLAGS_dialect), absl::GetFlag(FLAGS_defaults));
   }
+  bool op = (words[0] == "show" && words.size() >= 2 && (words[1] == "vpn" || words[1] == "log")) ||
+            words[0] == "reset" || words[0] == "load";
+  if (op) return CmdOperational(words, absl::GetFlag(FLAGS_socket), absl::GetFlag(FLAGS_json));
   std::fprintf(stderr, "vpnctl: unknown command '%s'\n%s", words[0].c_str(), kUsage);
   return 2;
 }

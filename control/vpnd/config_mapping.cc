@@ -1,0 +1,344 @@
+#include "control/vpnd/config_mapping.h"
+
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "control/config/value_type.h"
+#include "ike/dh_group.h"
+#include "ike/traffic_selectors.h"
+
+namespace portcullis::vpnd {
+
+namespace {
+
+using ike::DhGroup;
+using ike::EncrId;
+using ike::IntegId;
+using ike::PrfId;
+using ike::Proposal;
+using ike::Transform;
+
+struct Cipher {
+  EncrId id;
+  uint16_t bits;
+};
+
+bool CipherOf(const std::string& name, Cipher* c) {
+  if (name == "aes128")
+    *c = {EncrId::kAesCbc, 128};
+  else if (name == "aes256")
+    *c = {EncrId::kAesCbc, 256};
+  else if (name == "aes128gcm128")
+    *c = {EncrId::kAesGcm16, 128};
+  else if (name == "aes256gcm128")
+    *c = {EncrId::kAesGcm16, 256};
+  else
+    return false;
+  return true;
+}
+
+bool IntegOf(const std::string& hash, IntegId* i) {
+  if (hash == "sha1")
+    *i = IntegId::kHmacSha1_96;
+  else if (hash == "sha2_256")
+    *i = IntegId::kHmacSha2_256_128;
+  else if (hash == "sha2_384")
+    *i = IntegId::kHmacSha2_384_192;
+  else if (hash == "sha2_512")
+    *i = IntegId::kHmacSha2_512_256;
+  else
+    return false;
+  return true;
+}
+
+bool PrfOf(const std::string& name, PrfId* p) {
+  if (name == "sha1" || name == "prfsha1")
+    *p = PrfId::kHmacSha1;
+  else if (name == "sha2_256" || name == "prfsha256")
+    *p = PrfId::kHmacSha2_256;
+  else if (name == "sha2_384" || name == "prfsha384")
+    *p = PrfId::kHmacSha2_384;
+  else if (name == "sha2_512" || name == "prfsha512")
+    *p = PrfId::kHmacSha2_512;
+  else
+    return false;
+  return true;
+}
+
+bool ParsePorts(const std::string& text, uint16_t* lo, uint16_t* hi) {
+  if (text.empty()) {
+    *lo = 0;
+    *hi = 65535;
+    return true;
+  }
+  std::vector<std::string> parts = absl::StrSplit(text, '-');
+  uint32_t a = 0, b = 0;
+  if (parts.size() == 1 && absl::SimpleAtoi(parts[0], &a) && a <= 65535) {
+    *lo = *hi = static_cast<uint16_t>(a);
+    return true;
+  }
+  if (parts.size() == 2 && absl::SimpleAtoi(parts[0], &a) && absl::SimpleAtoi(parts[1], &b) &&
+      a <= b && b <= 65535) {
+    *lo = static_cast<uint16_t>(a);
+    *hi = static_cast<uint16_t>(b);
+    return true;
+  }
+  return false;
+}
+
+ike::Address ToIke(const config::IpAddress& a) {
+  ike::Address out;
+  out.family = a.is_v4() ? 4 : 6;
+  out.bytes = a.bytes;
+  return out;
+}
+
+}  // namespace
+
+uint32_t ReqidAllocator::Get(const std::string& child_name) {
+  auto it = ids_.find(child_name);
+  if (it != ids_.end()) return it->second;
+  ids_[child_name] = next_;
+  return next_++;
+}
+
+absl::StatusOr<std::vector<Proposal>> IkeProposals(const config::IkeGroup& g) {
+  std::vector<Proposal> out;
+  std::vector<std::string> errors;
+  std::vector<config::IkeProposal> sorted = g.proposals;
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto& a, const auto& b) { return a.number < b.number; });
+  for (const config::IkeProposal& p : sorted) {
+    std::string where = absl::StrCat("ike-group ", g.name, " proposal ", p.number);
+    Cipher c;
+    if (!CipherOf(p.encryption, &c)) {
+      errors.push_back(absl::StrCat(where, ": encryption ", p.encryption, " is not supported"));
+      continue;
+    }
+    IntegId integ = IntegId::kNone;
+    bool aead = c.id == EncrId::kAesGcm16;
+    if (!aead && !IntegOf(p.hash, &integ)) {
+      errors.push_back(absl::StrCat(where, ": hash ", p.hash, " is not supported"));
+      continue;
+    }
+    PrfId prf;
+    if (!PrfOf(p.prf.empty() ? p.hash : p.prf, &prf)) {
+      errors.push_back(absl::StrCat(where, ": no PRF: hash ", p.hash,
+                                    p.prf.empty() ? " gives none; set prf" : "",
+                                    p.prf.empty() ? "" : absl::StrCat(", prf ", p.prf)));
+      continue;
+    }
+    int dh = p.dh_group == 0 ? 2 : p.dh_group;  // VyOS' and strongSwan-era Vyatta default
+    if (!ike::IsSupportedDhGroup(static_cast<DhGroup>(dh))) {
+      errors.push_back(absl::StrCat(where, ": dh-group ", dh, " is not supported"));
+      continue;
+    }
+    Proposal pr;
+    pr.protocol = ike::ProtocolId::kIke;
+    pr.number = static_cast<uint8_t>(out.size() + 1);
+    pr.transforms.push_back(Transform::Encr(c.id, c.bits));
+    if (!aead) pr.transforms.push_back(Transform::Integ(integ));
+    pr.transforms.push_back(Transform::Prf(prf));
+    pr.transforms.push_back(Transform::Dh(static_cast<DhGroup>(dh)));
+    out.push_back(pr);
+  }
+  if (!errors.empty()) return absl::InvalidArgumentError(absl::StrJoin(errors, "; "));
+  if (out.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("ike-group ", g.name, " has no proposal"));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Proposal>> EspProposals(const config::EspGroup& g) {
+  std::vector<Proposal> out;
+  std::vector<std::string> errors;
+  std::vector<config::EspProposal> sorted = g.proposals;
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto& a, const auto& b) { return a.number < b.number; });
+  for (const config::EspProposal& p : sorted) {
+    std::string where = absl::StrCat("esp-group ", g.name, " proposal ", p.number);
+    Cipher c;
+    if (!CipherOf(p.encryption, &c)) {
+      errors.push_back(absl::StrCat(where, ": encryption ", p.encryption, " is not supported"));
+      continue;
+    }
+    Proposal pr;
+    pr.protocol = ike::ProtocolId::kEsp;
+    pr.number = static_cast<uint8_t>(out.size() + 1);
+    pr.transforms.push_back(Transform::Encr(c.id, c.bits));
+    if (c.id != EncrId::kAesGcm16) {
+      IntegId integ;
+      if (!IntegOf(p.hash, &integ)) {
+        errors.push_back(absl::StrCat(where, ": hash ", p.hash, " is not supported"));
+        continue;
+      }
+      pr.transforms.push_back(Transform::Integ(integ));
+    }
+    pr.transforms.push_back(Transform::Esn(ike::EsnId::kNoEsn));
+    out.push_back(pr);
+  }
+  if (!errors.empty()) return absl::InvalidArgumentError(absl::StrJoin(errors, "; "));
+  if (out.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("esp-group ", g.name, " has no proposal"));
+  }
+  return out;
+}
+
+DhGroup PfsGroup(const config::EspGroup& esp, const config::IkeGroup& ike) {
+  int first = 0;
+  for (const auto& p : ike.proposals) {
+    if (first == 0 || p.number < static_cast<uint32_t>(first)) first = p.dh_group ? p.dh_group : 2;
+  }
+  return static_cast<DhGroup>(esp.PfsGroup(first));
+}
+
+std::string PeerConnectionName(const config::Peer& peer) {
+  return absl::StrCat("peer-", peer.address ? peer.address->ToString() : peer.key);
+}
+
+absl::StatusOr<IkeSetup> MapConfig(const config::Model& model, ReqidAllocator& reqids) {
+  IkeSetup setup;
+  std::vector<std::string> errors;
+  setup.options.retransmit.tries = model.ike.retransmit_tries;
+  setup.options.retransmit.timeout = model.ike.retransmit_timeout;
+  setup.options.retransmit.base = model.ike.retransmit_base;
+  setup.options.cookie_threshold = model.ike.cookie_threshold;
+  setup.options.block_threshold = model.ike.block_threshold;
+  setup.options.half_open_timeout = model.ike.half_open_timeout;
+
+  for (const config::Peer& peer : model.peers) {
+    auto cfg = std::make_shared<ike::IkeSaConfig>();
+    cfg->name = PeerConnectionName(peer);
+    cfg->peer_key = peer.key;
+    cfg->description = peer.description;
+    std::string where = absl::StrCat("peer ", peer.key);
+    if (peer.auth_mode != "pre-shared-secret") {
+      errors.push_back(
+          absl::StrCat(where, ": authentication mode ", peer.auth_mode, " is not supported"));
+      continue;
+    }
+    auto ig = model.ike_groups.find(peer.ike_group);
+    if (ig == model.ike_groups.end()) {
+      errors.push_back(absl::StrCat(where, ": ike-group '", peer.ike_group, "' not found"));
+      continue;
+    }
+    auto ike_props = IkeProposals(ig->second);
+    if (!ike_props.ok()) {
+      errors.push_back(std::string(ike_props.status().message()));
+      continue;
+    }
+    cfg->ike_proposals = *ike_props;
+    cfg->ike_lifetime = ig->second.lifetime;
+    if (ig->second.dpd.enabled && ig->second.dpd.interval > 0) {
+      cfg->dpd_interval = ig->second.dpd.interval;
+      const std::string& a = ig->second.dpd.action;
+      cfg->dpd_action = a == "restart" ? ike::DpdAction::kRestart
+                        : a == "clear" ? ike::DpdAction::kClear
+                                       : ike::DpdAction::kHold;
+    }
+    if (peer.address) {
+      cfg->remote = ToIke(*peer.address);
+    } else {
+      cfg->remote_any = true;
+    }
+    uint8_t family = cfg->remote_any ? 4 : cfg->remote.family;
+    if (auto a = ike::Address::Parse(peer.local_address)) {
+      cfg->local = *a;
+      family = a->family;
+    } else {
+      cfg->local.family = family;  // "any": unspecified, the datagram's address is used
+    }
+    cfg->local_id_text = peer.EffectiveId();
+    cfg->remote_id_text = peer.EffectiveRemoteId();
+    if (cfg->local_id_text.empty() || cfg->local_id_text == "any") {
+      errors.push_back(absl::StrCat(where,
+                                    ": no local identity (set local-address or "
+                                    "authentication id)"));
+      continue;
+    }
+    cfg->local_id = ike::IdFromText(cfg->local_id_text);
+    cfg->remote_id = ike::IdFromText(cfg->remote_id_text);
+    if (!peer.address && peer.remote_id.empty()) cfg->remote_any = true;
+    cfg->psk = peer.psk;
+    cfg->initiate = peer.connection_type != "respond" && !cfg->remote_any;
+    cfg->force_encap = peer.force_udp_encapsulation;
+
+    auto add_child = [&](ike::ChildConfig ch, const std::string& esp_name) {
+      auto eg = model.esp_groups.find(esp_name);
+      if (eg == model.esp_groups.end()) {
+        errors.push_back(absl::StrCat(where, ": esp-group '", esp_name, "' not found"));
+        return;
+      }
+      if (eg->second.mode != "tunnel") {
+        errors.push_back(absl::StrCat("esp-group ", esp_name, ": mode ", eg->second.mode,
+                                      " is not supported (tunnel only)"));
+        return;
+      }
+      auto esp = EspProposals(eg->second);
+      if (!esp.ok()) {
+        errors.push_back(std::string(esp.status().message()));
+        return;
+      }
+      ch.esp_proposals = *esp;
+      ch.pfs = PfsGroup(eg->second, ig->second);
+      if (ch.pfs != DhGroup::kNone && !ike::IsSupportedDhGroup(ch.pfs)) {
+        errors.push_back(absl::StrCat("esp-group ", esp_name, ": pfs group ",
+                                      static_cast<int>(ch.pfs), " is not supported"));
+        return;
+      }
+      ch.lifetime = eg->second.lifetime;
+      ch.life_bytes = eg->second.life_bytes;
+      ch.life_packets = eg->second.life_packets;
+      ch.reqid = reqids.Get(ch.name);
+      cfg->children.push_back(std::move(ch));
+    };
+    if (peer.route_based()) {
+      ike::ChildConfig ch;
+      ch.name = cfg->name + "-tunnel-vti";
+      ch.vti = true;
+      ch.vti_interface = peer.vti_bind;
+      ch.local_ts = {ike::TsAny(family)};
+      ch.remote_ts = {ike::TsAny(family)};
+      add_child(std::move(ch), peer.vti_esp_group);
+    }
+    for (const config::Tunnel& t : peer.tunnels) {
+      if (t.disabled) continue;
+      ike::ChildConfig ch;
+      ch.name = absl::StrCat(cfg->name, "-tunnel-", t.id);
+      ch.tunnel_id = t.id;
+      const auto& s = t.selector;
+      int proto = s.protocol.empty() ? 0 : config::ProtocolNumber(s.protocol);
+      uint32_t n = 0;
+      if (proto == -1 && absl::SimpleAtoi(s.protocol, &n) && n <= 255) proto = static_cast<int>(n);
+      if (proto < 0) proto = 0;  // all / tcp_udp: any protocol
+      uint16_t llo, lhi, rlo, rhi;
+      if (!ParsePorts(s.local_port, &llo, &lhi) || !ParsePorts(s.remote_port, &rlo, &rhi)) {
+        errors.push_back(absl::StrCat(where, " tunnel ", t.id,
+                                      ": only a port number or a range a-b is supported in "
+                                      "traffic selectors"));
+        continue;
+      }
+      auto prefix = [&](const std::optional<config::IpPrefix>& p) {
+        if (!p) return ike::TsAny(family);
+        return ike::TsFromPrefix(ToIke(p->address), p->length);
+      };
+      ike::TrafficSelector l = prefix(s.local), r = prefix(s.remote);
+      l.ip_protocol = r.ip_protocol = static_cast<uint8_t>(proto);
+      l.start_port = llo;
+      l.end_port = lhi;
+      r.start_port = rlo;
+      r.end_port = rhi;
+      ch.local_ts = {l};
+      ch.remote_ts = {r};
+      add_child(std::move(ch), t.esp_group);
+    }
+    setup.peers.push_back(cfg);
+  }
+  if (!errors.empty()) return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
+  return setup;
+}
+
+}  // namespace portcullis::vpnd

@@ -1,0 +1,126 @@
+#include "control/vpnd/dataplane_plan.h"
+
+#include <sys/socket.h>
+
+#include <cstring>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+namespace portcullis::vpnd {
+
+namespace {
+
+using channel::Message;
+using channel::MessageKind;
+using channel::Op;
+
+std::string BodyKey(const Message& m, size_t size) {
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(m.body.raw), size));
+}
+
+channel::InterfaceKind KindOf(const config::Interface& i) {
+  if (!i.parent.empty()) return channel::InterfaceKind::kVif;
+  if (i.type == "bonding") return channel::InterfaceKind::kBond;
+  if (i.type == "vti") return channel::InterfaceKind::kVti;
+  if (i.type == "virtual-feature-point") return channel::InterfaceKind::kVfp;
+  if (i.type == "loopback") return channel::InterfaceKind::kLoopback;
+  return channel::InterfaceKind::kPort;
+}
+
+channel::Family FamilyOf(const config::IpAddress& a) {
+  return a.is_v4() ? channel::Family::kIpv4 : channel::Family::kIpv6;
+}
+
+}  // namespace
+
+uint32_t InterfaceIndexes::Get(const std::string& name) {
+  auto it = ids_.find(name);
+  if (it != ids_.end()) return it->second;
+  ids_[name] = next_;
+  return next_++;
+}
+
+std::optional<uint32_t> InterfaceIndexes::Find(const std::string& name) const {
+  auto it = ids_.find(name);
+  if (it == ids_.end()) return std::nullopt;
+  return it->second;
+}
+
+channel::IpAddr ToChannelAddr(const uint8_t* bytes, int family) {
+  channel::IpAddr a;
+  std::memset(&a, 0, sizeof a);
+  std::memcpy(a.bytes, bytes, family == 4 || family == AF_INET ? 4 : 16);
+  return a;
+}
+
+DataplaneObjects PlanDataplane(const config::Model& model, InterfaceIndexes& ifindexes) {
+  DataplaneObjects out;
+  // Parents before vifs get their numbers in a stable order: the model's map is sorted by name.
+  for (const auto& [name, i] : model.interfaces) {
+    Message m = channel::NewMessage(MessageKind::kInterface, Op::kAdd);
+    auto& b = m.body.interface;
+    b.ifindex = ifindexes.Get(name);
+    b.parent_ifindex = i.parent.empty() ? 0 : ifindexes.Get(i.parent);
+    std::strncpy(b.name, name.c_str(), sizeof b.name - 1);
+    b.kind = KindOf(i);
+    b.admin_up = i.disabled ? 0 : 1;
+    b.vlan = b.kind == channel::InterfaceKind::kVif ? static_cast<uint16_t>(i.vlan) : 0;
+    b.mtu = i.mtu;
+    out[absl::StrCat("1 if ", absl::Dec(b.ifindex, absl::kZeroPad8))] = m;
+    for (const config::IpPrefix& p : i.addresses) {
+      Message a = channel::NewMessage(MessageKind::kAddress, Op::kAdd);
+      auto& ab = a.body.address;
+      ab.ifindex = b.ifindex;
+      ab.family = FamilyOf(p.address);
+      ab.prefix_length = static_cast<uint8_t>(p.length);
+      ab.address = ToChannelAddr(p.address.bytes.data(), p.address.is_v4() ? 4 : 6);
+      out["2 addr " + BodyKey(a, sizeof ab)] = a;
+    }
+  }
+  for (const config::StaticRoute& r : model.routes) {
+    Message m = channel::NewMessage(MessageKind::kRoute, Op::kAdd);
+    auto& b = m.body.route;
+    config::IpPrefix net = r.prefix.Network();
+    b.prefix = ToChannelAddr(net.address.bytes.data(), net.address.is_v4() ? 4 : 6);
+    b.family = FamilyOf(net.address);
+    b.prefix_length = static_cast<uint8_t>(net.length);
+    b.distance = static_cast<uint8_t>(r.distance == 0 ? 1 : r.distance > 255 ? 255 : r.distance);
+    if (r.blackhole) {
+      b.type = channel::RouteType::kBlackhole;
+    } else if (r.next_hop) {
+      b.type = channel::RouteType::kGateway;
+      b.next_hop = ToChannelAddr(r.next_hop->bytes.data(), r.next_hop->is_v4() ? 4 : 6);
+      if (!r.interface.empty()) b.out_ifindex = ifindexes.Get(r.interface);
+    } else {
+      b.type = channel::RouteType::kInterface;
+      b.out_ifindex = ifindexes.Get(r.interface);
+    }
+    out["3 route " + BodyKey(m, sizeof b)] = m;
+  }
+  return out;
+}
+
+std::vector<Message> DiffBatch(const DataplaneObjects& running, const DataplaneObjects& desired) {
+  std::vector<Message> batch;
+  // Deletes, most dependent first (reverse key order).
+  for (auto it = running.rbegin(); it != running.rend(); ++it) {
+    if (desired.count(it->first)) continue;
+    Message m = it->second;
+    m.header.op = Op::kDelete;
+    batch.push_back(m);
+  }
+  for (const auto& [key, m] : desired) {
+    auto it = running.find(key);
+    if (it == running.end()) {
+      batch.push_back(m);
+    } else if (std::memcmp(&it->second.body, &m.body, sizeof m.body) != 0) {
+      Message u = m;
+      u.header.op = Op::kUpdate;
+      batch.push_back(u);
+    }
+  }
+  return batch;
+}
+
+}  // namespace portcullis::vpnd

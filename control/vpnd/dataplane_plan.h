@@ -1,0 +1,42 @@
+// What the dataplane must hold for a configuration (interfaces with the ifindexes vpnd
+// assigns, their addresses, static routes including interface routes to VTIs), and the one
+// batch that turns the running set into the desired one: deletes first (routes, addresses,
+// interfaces), then adds and updates (interfaces, addresses, routes). The dataplane applies a
+// batch all or nothing, so a commit either takes effect whole or not at all.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "control/config/model.h"
+#include "dataplane/api/messages.h"
+
+namespace portcullis::vpnd {
+
+// Stable ifindexes by interface name for the life of the process (1, 2, ...).
+class InterfaceIndexes {
+ public:
+  uint32_t Get(const std::string& name);
+  std::optional<uint32_t> Find(const std::string& name) const;
+
+ private:
+  std::map<std::string, uint32_t> ids_;
+  uint32_t next_ = 1;
+};
+
+// Objects by key: "1 if <ifindex>", "2 addr <body>", "3 route <body>"; the key order is the
+// dependency order. The value is the kAdd message.
+using DataplaneObjects = std::map<std::string, channel::Message>;
+
+DataplaneObjects PlanDataplane(const config::Model& model, InterfaceIndexes& ifindexes);
+
+// The batch from `running` to `desired` (empty when they are equal).
+std::vector<channel::Message> DiffBatch(const DataplaneObjects& running,
+                                        const DataplaneObjects& desired);
+
+channel::IpAddr ToChannelAddr(const uint8_t* bytes, int family);
+
+}  // namespace portcullis::vpnd

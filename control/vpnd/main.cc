@@ -1,0 +1,193 @@
+// vpnd: the control plane daemon. Loads and validates the configuration (refusing to start on
+// errors), commits it to the dataplane, runs IKE over the channel (punt/inject) or plain kernel
+// UDP sockets, serves vpnctl on a unix socket, re-reads the file on SIGHUP, and writes the IPsec
+// log.
+//
+//   vpnd --config FILE [--transport channel|kernel] [--channel NAME] [--socket PATH]
+//        [--log FILE] [--foreground] [--debug-keylog FILE]
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "control/vpnd/control_protocol.h"
+#include "control/vpnd/control_socket.h"
+#include "control/vpnd/kernel_transport.h"
+#include "control/vpnd/log_sinks.h"
+#include "control/vpnd/vpnd.h"
+#include "dataplane/api/channel_client.h"
+
+ABSL_FLAG(std::string, config, "", "configuration file (required)");
+ABSL_FLAG(std::string, transport, "channel",
+          "channel: IKE and SAs through vpn-dataplane; kernel: UDP sockets, SAs only logged");
+ABSL_FLAG(std::string, channel, "portcullis", "dataplane channel name");
+ABSL_FLAG(std::string, socket, portcullis::vpnd::kDefaultSocket, "vpnctl socket");
+ABSL_FLAG(std::string, log, "", "IPsec log file");
+ABSL_FLAG(bool, foreground, false, "stay in the foreground and log to stderr too");
+ABSL_FLAG(std::string, debug_keylog, "",
+          "DEBUG ONLY: write IKE and ESP keys to this file (charon level-4 format)");
+ABSL_FLAG(int, ike_port, 500, "UDP port for IKE (kernel transport)");
+ABSL_FLAG(int, natt_port, 4500, "UDP port for NAT-T (kernel transport)");
+
+namespace {
+
+using namespace portcullis;
+
+int Fail(const std::string& msg) {
+  std::fprintf(stderr, "vpnd: %s\n", msg.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "vpnd --config FILE [--transport channel|kernel] [--channel NAME] [--socket PATH] "
+      "[--log FILE] [--foreground] [--debug-keylog FILE]");
+  // The documented spelling is --debug-keylog; Abseil flags are identifiers.
+  std::vector<std::string> args(argv, argv + argc);
+  for (std::string& a : args) {
+    for (const char* f : {"--debug-keylog", "--ike-port", "--natt-port"}) {
+      std::string flag = f;
+      if (a == flag || a.rfind(flag + "=", 0) == 0) {
+        for (size_t i = 2; i < flag.size(); ++i) {
+          if (a[i] == '-') a[i] = '_';
+        }
+      }
+    }
+  }
+  std::vector<char*> cargs;
+  for (std::string& a : args) cargs.push_back(a.data());
+  absl::ParseCommandLine(static_cast<int>(cargs.size()), cargs.data());
+  const std::string config = absl::GetFlag(FLAGS_config);
+  const std::string transport = absl::GetFlag(FLAGS_transport);
+  if (config.empty()) return Fail("--config FILE is required");
+  if (transport != "channel" && transport != "kernel") {
+    return Fail("--transport must be channel or kernel");
+  }
+  bool foreground = absl::GetFlag(FLAGS_foreground);
+
+  vpnd::VpndLog log(absl::GetFlag(FLAGS_log), foreground);
+  if (!log.ok()) return Fail(absl::StrCat("cannot open log file ", absl::GetFlag(FLAGS_log)));
+  std::unique_ptr<vpnd::KeyLogFile> keylog;
+  if (!absl::GetFlag(FLAGS_debug_keylog).empty()) {
+    keylog = std::make_unique<vpnd::KeyLogFile>(absl::GetFlag(FLAGS_debug_keylog));
+    if (!keylog->ok()) return Fail("cannot open the debug key log");
+  }
+
+  std::unique_ptr<vpnd::KernelTransport> kernel;
+  std::optional<channel::ChannelClient> dp;
+  if (transport == "kernel") {
+    auto k = vpnd::KernelTransport::Open(static_cast<uint16_t>(absl::GetFlag(FLAGS_ike_port)),
+                                         static_cast<uint16_t>(absl::GetFlag(FLAGS_natt_port)));
+    if (!k.ok()) return Fail(std::string(k.status().message()));
+    kernel = *std::move(k);
+  } else {
+    auto c = channel::ChannelClient::Attach(absl::GetFlag(FLAGS_channel), /*primary=*/true);
+    if (!c.ok()) {
+      return Fail(absl::StrCat("cannot attach to the dataplane channel '",
+                               absl::GetFlag(FLAGS_channel), "': ", c.status().message()));
+    }
+    dp.emplace(*std::move(c));
+  }
+
+  vpnd::VpndDeps deps;
+  deps.clock = [] { return absl::Now(); };
+  vpnd::KernelTransport* k = kernel.get();
+  deps.send = [k, &log](const ike::Datagram& d) {
+    if (k == nullptr) return;
+    absl::Status st = k->Send(d);
+    if (!st.ok()) {
+      log.Write(ike::LogRecord{absl::Now(), ike::LogGroup::kNet, "", 0, false,
+                               std::string(st.message())});
+    }
+  };
+  deps.log = &log;
+  deps.keylog = keylog.get();
+  deps.dataplane = dp ? &*dp : nullptr;
+  if (dp) {
+    std::string name = absl::GetFlag(FLAGS_channel);
+    deps.reattach = [name] {
+      return channel::ChannelClient::Attach(name, /*primary=*/true, absl::Milliseconds(100));
+    };
+  }
+  vpnd::Vpnd daemon(deps);
+  if (keylog) {
+    log.Write(ike::LogRecord{absl::Now(), ike::LogGroup::kCfg, "", 0, false,
+                             "WARNING: --debug-keylog is on: IKE and ESP keys are written to " +
+                                 absl::GetFlag(FLAGS_debug_keylog)});
+  }
+  absl::Status st = daemon.LoadFile(config);
+  if (!st.ok()) return Fail(std::string(st.message()));
+
+  auto ctl = vpnd::ControlSocket::Listen(absl::GetFlag(FLAGS_socket));
+  if (!ctl.ok()) return Fail(std::string(ctl.status().message()));
+
+  if (!foreground && ::daemon(0, 0) != 0) return Fail("daemon() failed");
+
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+
+  log.Write(ike::LogRecord{absl::Now(), ike::LogGroup::kCfg, "", 0, false,
+                           absl::StrCat("vpnd started (", transport, " transport)")});
+  bool running = true;
+  absl::Time stop_by = absl::InfiniteFuture();
+  while (running) {
+    std::vector<pollfd> fds;
+    fds.push_back({sfd, POLLIN, 0});
+    fds.push_back({(*ctl)->fd(), POLLIN, 0});
+    if (kernel) {
+      for (int fd : kernel->fds()) fds.push_back({fd, POLLIN, 0});
+    }
+    poll(fds.data(), fds.size(), dp ? 2 : 20);
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGHUP) {
+          log.Write(ike::LogRecord{absl::Now(), ike::LogGroup::kCfg, "", 0, false,
+                                   "SIGHUP: re-reading " + daemon.config_path()});
+          absl::Status r = daemon.LoadFile(daemon.config_path());
+          if (!r.ok()) {
+            log.Write(ike::LogRecord{absl::Now(), ike::LogGroup::kCfg, "", 0, false,
+                                     std::string(r.message())});
+          }
+        } else if (stop_by == absl::InfiniteFuture()) {
+          log.Write(ike::LogRecord{absl::Now(), ike::LogGroup::kCfg, "", 0, false,
+                                   "shutting down: deleting IKE_SAs"});
+          daemon.ike().SetPeers({});  // deletes every IKE SA, telling the peers
+          stop_by = absl::Now() + absl::Milliseconds(500);
+        }
+      }
+    }
+    if (fds[1].revents & POLLIN) {
+      (*ctl)->Serve([&](const std::vector<std::string>& w) { return daemon.Command(w); });
+    }
+    for (size_t i = 2; i < fds.size(); ++i) {
+      if (fds[i].revents & POLLIN) {
+        kernel->Receive(fds[i].fd, [&](const ike::Datagram& d) { daemon.HandleDatagram(d); });
+      }
+    }
+    daemon.Poll();
+    if (absl::Now() >= stop_by) running = false;
+  }
+  if (dp) {
+    for (int i = 0; i < 100 && dp->InjectsInFlight() > 0; ++i) usleep(1000);
+  }
+  return 0;
+}

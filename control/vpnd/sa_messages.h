@@ -1,0 +1,26 @@
+// A CHILD SA as dataplane messages: the inbound and outbound SA (keys split into key and
+// AES-GCM salt, UDP encapsulation with the peer's observed port), the VTI binding of a
+// route-based peer, and the inbound/outbound protect policies of a policy-based tunnel.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "dataplane/api/messages.h"
+#include "ike/child_sa.h"
+
+namespace portcullis::vpnd {
+
+// SA add (kAdd) or delete (kDelete) for both directions. vti_ifindex 0 = policy-based.
+absl::StatusOr<std::vector<channel::Message>> SaMessages(const ike::ChildSa& child,
+                                                         uint32_t vti_ifindex, channel::Op op);
+
+// One pair of policies (out: local -> remote protected by out_spi; in: remote -> local) per
+// selector pair. Only selectors that are prefixes can be expressed.
+absl::StatusOr<std::vector<channel::Message>> PolicyMessages(const ike::ChildSa& child,
+                                                             channel::Op op);
+
+channel::Message VtiBindingMessage(uint32_t vti_ifindex, uint32_t out_spi, channel::Op op);
+
+}  // namespace portcullis::vpnd

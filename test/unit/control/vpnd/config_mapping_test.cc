@@ -1,0 +1,213 @@
+// Configuration model -> IKE: proposals as IKEv2 transforms (hash is also the PRF unless prf is
+// set, GCM takes no integrity, pfs enable = the IKE group's DH group), peers, identities and
+// the CHILD configs of route-based and policy-based peers.
+#include <catch2/catch.hpp>
+
+#include "control/config/config_loader.h"
+#include "control/vpnd/config_mapping.h"
+#include "ike/proposal_select.h"
+#include "ike/traffic_selectors.h"
+
+using namespace portcullis;
+using namespace portcullis::vpnd;
+
+namespace {
+
+config::Model Load(const std::string& text) {
+  config::LoadedConfig c = config::LoadConfigText(text, "test.conf");
+  for (const auto& d : c.diags.all()) INFO(d.ToString());
+  REQUIRE(c.ok());
+  return config::BuildModel(c.tree);
+}
+
+config::Model LoadFile(const std::string& path) {
+  auto c = config::LoadConfigFile(path);
+  REQUIRE(c.ok());
+  REQUIRE(c->ok());
+  return config::BuildModel(c->tree);
+}
+
+std::string Props(const std::vector<ike::Proposal>& p) {
+  return ike::ProposalListString(p);
+}
+
+const char* kBase = R"(
+set interfaces dataplane dp0p1 address 192.0.2.1/24
+set security vpn ipsec ike-group IKE ike-version 2
+set security vpn ipsec esp-group ESP proposal 1 encryption aes128gcm128
+set security vpn ipsec esp-group ESP proposal 1 hash null
+set security vpn ipsec site-to-site peer 192.0.2.2 authentication mode pre-shared-secret
+set security vpn ipsec site-to-site peer 192.0.2.2 authentication pre-shared-secret 'secret'
+set security vpn ipsec site-to-site peer 192.0.2.2 local-address 192.0.2.1
+set security vpn ipsec site-to-site peer 192.0.2.2 ike-group IKE
+set security vpn ipsec site-to-site peer 192.0.2.2 default-esp-group ESP
+set security vpn ipsec site-to-site peer 192.0.2.2 tunnel 1 local prefix 10.1.0.0/24
+set security vpn ipsec site-to-site peer 192.0.2.2 tunnel 1 remote prefix 10.2.0.0/24
+)";
+
+}  // namespace
+
+TEST_CASE("ike-group proposals: hash gives integrity and PRF, prf overrides, GCM has no integ",
+          "[config_mapping]") {
+  config::Model m = Load(std::string(kBase) + R"(
+set security vpn ipsec ike-group IKE proposal 1 encryption aes256
+set security vpn ipsec ike-group IKE proposal 1 hash sha2_256
+set security vpn ipsec ike-group IKE proposal 1 dh-group 14
+set security vpn ipsec ike-group IKE proposal 2 encryption aes128
+set security vpn ipsec ike-group IKE proposal 2 hash sha1
+set security vpn ipsec ike-group IKE proposal 2 dh-group 20
+set security vpn ipsec ike-group IKE proposal 3 encryption aes128gcm128
+set security vpn ipsec ike-group IKE proposal 3 hash sha2_384
+set security vpn ipsec ike-group IKE proposal 3 dh-group 31
+set security vpn ipsec ike-group IKE proposal 4 encryption aes256gcm128
+set security vpn ipsec ike-group IKE proposal 4 hash null
+set security vpn ipsec ike-group IKE proposal 4 prf prfsha512
+set security vpn ipsec ike-group IKE proposal 4 dh-group 19
+)");
+  auto p = IkeProposals(m.ike_groups.at("IKE"));
+  REQUIRE(p.ok());
+  CHECK(Props(*p) ==
+        "IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048, "
+        "IKE:AES_CBC_128/HMAC_SHA1_96/PRF_HMAC_SHA1/ECP_384, "
+        "IKE:AES_GCM_16_128/PRF_HMAC_SHA2_384/CURVE_25519, "
+        "IKE:AES_GCM_16_256/PRF_HMAC_SHA2_512/ECP_256");
+  CHECK((*p)[2].number == 3);
+  for (const auto& pr : *p) CHECK(ike::IkeSuiteFromProposal(pr).ok());
+}
+
+TEST_CASE("esp-group proposals and pfs", "[config_mapping]") {
+  config::Model m = Load(std::string(kBase) + R"(
+set security vpn ipsec ike-group IKE proposal 1 dh-group 20
+set security vpn ipsec esp-group ESP proposal 2 encryption aes256
+set security vpn ipsec esp-group ESP proposal 2 hash sha2_512
+set security vpn ipsec esp-group ESP2 proposal 1 encryption aes256gcm128
+set security vpn ipsec esp-group ESP2 proposal 1 hash null
+set security vpn ipsec esp-group ESP2 pfs dh-group14
+set security vpn ipsec esp-group ESP3 pfs disable
+set security vpn ipsec esp-group ESP3 proposal 1 encryption aes128
+set security vpn ipsec esp-group ESP3 proposal 1 hash sha1
+)");
+  auto p = EspProposals(m.esp_groups.at("ESP"));
+  REQUIRE(p.ok());
+  CHECK(Props(*p) == "ESP:AES_GCM_16_128, ESP:AES_CBC_256/HMAC_SHA2_512_256");
+  const auto& ike = m.ike_groups.at("IKE");
+  CHECK(PfsGroup(m.esp_groups.at("ESP"), ike) == ike::DhGroup::kEcp384);  // enable = IKE's group
+  CHECK(PfsGroup(m.esp_groups.at("ESP2"), ike) == ike::DhGroup::kModp2048);
+  CHECK(PfsGroup(m.esp_groups.at("ESP3"), ike) == ike::DhGroup::kNone);
+  ReqidAllocator r;
+  auto setup = MapConfig(m, r);
+  REQUIRE(setup.ok());
+  REQUIRE(setup->peers.size() == 1);
+  const auto& child = setup->peers[0]->children.at(0);
+  CHECK(child.pfs == ike::DhGroup::kEcp384);
+  CHECK(Props(ike::WithDhGroup(child.esp_proposals, child.pfs)) ==
+        "ESP:AES_GCM_16_128/ECP_384, ESP:AES_CBC_256/HMAC_SHA2_512_256/ECP_384");
+}
+
+TEST_CASE("algorithms Portcullis cannot negotiate are refused with where they are",
+          "[config_mapping]") {
+  // The commit rules already refuse these; the mapping does not rely on it.
+  config::IkeGroup g;
+  g.name = "IKE";
+  g.proposals = {
+      {1, "3des", "sha1", 14, ""}, {2, "aes128", "md5", 14, ""}, {3, "aes128", "sha1", 99, ""}};
+  auto p = IkeProposals(g);
+  REQUIRE_FALSE(p.ok());
+  CHECK(p.status().message() ==
+        "ike-group IKE proposal 1: encryption 3des is not supported; ike-group IKE proposal 2: "
+        "hash md5 is not supported; ike-group IKE proposal 3: dh-group 99 is not supported");
+  config::EspGroup e;
+  e.name = "ESP";
+  CHECK(EspProposals(e).status().message() == "esp-group ESP has no proposal");
+}
+
+TEST_CASE("route-based seed (Vyatta west): VTI child with 0.0.0.0/0 selectors",
+          "[config_mapping]") {
+  config::Model m = LoadFile("configs/vyatta-west.conf");
+  ReqidAllocator r;
+  auto setup = MapConfig(m, r);
+  INFO(setup.status().ToString());
+  REQUIRE(setup.ok());
+  REQUIRE(setup->peers.size() == 1);
+  const ike::IkeSaConfig& p = *setup->peers[0];
+  CHECK(p.name == "peer-159.8.98.213");
+  CHECK(p.local.ToString() == "169.50.194.197");
+  CHECK(p.remote.ToString() == "159.8.98.213");
+  CHECK(p.local_id_text == "169.50.194.197");
+  CHECK(p.local_id.type == ike::IdType::kIpv4Addr);
+  CHECK(p.remote_id_text == "159.8.98.213");
+  CHECK(p.psk == "Fergie-west-east-2024");
+  CHECK(p.initiate);
+  CHECK(p.ike_lifetime == 28800);
+  CHECK(p.dpd_interval == 30);
+  CHECK(p.dpd_action == ike::DpdAction::kRestart);
+  CHECK(Props(p.ike_proposals) == "IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/ECP_384");
+  REQUIRE(p.children.size() == 1);
+  const ike::ChildConfig& c = p.children[0];
+  CHECK(c.name == "peer-159.8.98.213-tunnel-vti");
+  CHECK(c.vti);
+  CHECK(c.vti_interface == "vti2");
+  CHECK(ike::TsListToString(c.local_ts) == "0.0.0.0/0");
+  CHECK(ike::TsListToString(c.remote_ts) == "0.0.0.0/0");
+  CHECK(Props(c.esp_proposals) == "ESP:AES_GCM_16_128");
+  CHECK(c.pfs == ike::DhGroup::kEcp384);
+  CHECK(c.lifetime == 3600);
+  CHECK(c.reqid == 1);
+  CHECK(setup->options.retransmit.tries == 5);
+  CHECK(setup->options.retransmit.timeout == 4.0);
+  CHECK(setup->options.retransmit.base == 1.8);
+  // reqids are stable across reloads.
+  auto again = MapConfig(m, r);
+  CHECK(again->peers[0]->children[0].reqid == 1);
+}
+
+TEST_CASE("policy-based seed (VyOS site A): named peer, FQDN/user IDs, tunnel selectors",
+          "[config_mapping]") {
+  config::Model m = LoadFile("configs/vyos-site-a.conf");
+  ReqidAllocator r;
+  auto setup = MapConfig(m, r);
+  INFO(setup.status().ToString());
+  REQUIRE(setup.ok());
+  const ike::IkeSaConfig& p = *setup->peers.at(0);
+  CHECK(p.name == "peer-198.51.100.1");
+  CHECK(p.peer_key == "SITE-B");
+  CHECK(p.local_id.type == ike::IdType::kRfc822Addr);
+  CHECK(p.local_id_text == "site-a@example.com");
+  CHECK(p.remote_id_text == "site-b@example.com");
+  CHECK(Props(p.ike_proposals) == "IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048");
+  REQUIRE(p.children.size() == 1);
+  const ike::ChildConfig& c = p.children[0];
+  CHECK(c.name == "peer-198.51.100.1-tunnel-1");
+  CHECK(c.tunnel_id == 1);
+  CHECK_FALSE(c.vti);
+  CHECK(ike::TsListToString(c.local_ts) == "10.1.0.0/24");
+  CHECK(ike::TsListToString(c.remote_ts) == "10.2.0.0/24");
+  CHECK(Props(c.esp_proposals) == "ESP:AES_CBC_256/HMAC_SHA2_256_128");
+  CHECK(c.pfs == ike::DhGroup::kModp2048);
+}
+
+TEST_CASE("tunnel protocol and ports become selector fields; respond peers do not initiate",
+          "[config_mapping]") {
+  config::Model m = Load(std::string(kBase) + R"(
+set security vpn ipsec ike-group IKE proposal 1 dh-group 14
+set security vpn ipsec site-to-site peer 192.0.2.2 connection-type respond
+set security vpn ipsec site-to-site peer 192.0.2.2 tunnel 1 protocol tcp
+set security vpn ipsec site-to-site peer 192.0.2.2 tunnel 1 remote port 443
+set security vpn ipsec site-to-site peer 192.0.2.2 tunnel 2 local prefix 10.1.5.0/24
+set security vpn ipsec site-to-site peer 192.0.2.2 tunnel 2 remote prefix 10.2.5.0/24
+set security vpn ipsec site-to-site peer 192.0.2.2 tunnel 2 disable
+set security vpn ipsec site-to-site peer 192.0.2.2 authentication id @a.example.com
+set security vpn ipsec site-to-site peer 192.0.2.2 authentication remote-id @#0a0b0c
+)");
+  ReqidAllocator r;
+  auto setup = MapConfig(m, r);
+  REQUIRE(setup.ok());
+  const ike::IkeSaConfig& p = *setup->peers.at(0);
+  CHECK_FALSE(p.initiate);
+  CHECK(p.local_id.type == ike::IdType::kFqdn);
+  CHECK(p.remote_id.type == ike::IdType::kKeyId);
+  CHECK(p.remote_id.data == ike::Bytes{0x0a, 0x0b, 0x0c});
+  REQUIRE(p.children.size() == 1);  // tunnel 2 is disabled
+  CHECK(ike::TsListToString(p.children[0].local_ts) == "10.1.0.0/24[tcp]");
+  CHECK(ike::TsListToString(p.children[0].remote_ts) == "10.2.0.0/24[tcp/443]");
+}
