@@ -6,6 +6,8 @@ shared-memory or DPDK runtime files its dataplanes left.
 """
 import glob
 import os
+import pathlib
+import re
 import secrets
 import shutil
 import signal
@@ -52,6 +54,32 @@ class Dataplane:
         self.proc.send_signal(signal.SIGTERM)
         rc = self.proc.wait(timeout=timeout)
         assert rc == 0, f'vpn-dataplane exited {rc}:\n{open(self.log).read()}'
+
+
+class Vpnd:
+    """vpnd on the dataplane channel of an appliance, with its own vpnctl socket and log."""
+
+    def __init__(self, lab, ns, channel, config_path, name):
+        self.lab, self.ns, self.name = lab, ns, name
+        self.sock = os.path.join(lab.workdir, f'{name}-vpnd.sock')
+        self.logfile = os.path.join(lab.workdir, f'{name}-vpnd.log')
+        self.proc, self.stderr = lab.spawn(
+            ['ip', 'netns', 'exec', ns, os.path.join(lab.build, 'control', 'vpnd'), '--config',
+             config_path, '--transport', 'channel', '--channel', channel, '--socket', self.sock,
+             '--log', self.logfile, '--foreground'], f'{name}-vpnd.stderr')
+        deadline = time.time() + 15
+        while not os.path.exists(self.sock):
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f'vpnd {name} did not start:\n{self.log()}\n'
+                                   f'{open(self.stderr).read()}')
+            time.sleep(0.05)
+
+    def vpnctl(self, *args, check=True):
+        return sh(os.path.join(self.lab.build, 'control', 'vpnctl'), '--socket', self.sock, *args,
+                  check=check)
+
+    def log(self):
+        return open(self.logfile).read() if os.path.exists(self.logfile) else ''
 
 
 class Lab:
@@ -110,6 +138,9 @@ class Lab:
                 return Dataplane(self, ns, channel, log, proc)
             time.sleep(0.1)
         raise RuntimeError(f'vpn-dataplane did not become ready:\n{open(log).read()}')
+
+    def vpnd(self, ns, dataplane, config_path, name):
+        return Vpnd(self, ns, dataplane.channel, config_path, name)
 
     def spawn(self, cmd, log_name):
         log = os.path.join(self.workdir, log_name)
@@ -231,3 +262,80 @@ bind vti0 {out_spi:#x}
 '''
         dp.batch(text)
         return text
+
+
+WEST_PUBLIC, EAST_PUBLIC = '169.50.194.197', '159.8.98.213'
+WEST_HOST, EAST_HOST = '10.165.125.120', '10.127.132.130'
+
+
+def appliance_config(source_root, workdir, name):
+    text = (pathlib.Path(source_root) / 'configs' / f'vyatta-{name}.conf').read_text()
+    text = text.replace('mode lacp', 'mode active-backup')
+    # Vyatta requires a primary for active-backup; the port map's first member is the bonding
+    # PMD's primary, and the same port.
+    text += ('set interfaces bonding dp0bond0 primary dp0p1s1\n'
+             'set interfaces bonding dp0bond1 primary dp0p1s2\n')
+    path = pathlib.Path(workdir) / f'{name}.conf'
+    path.write_text(text)
+    return str(path)
+
+
+def ports(lan1, lan2, wan1, wan2):
+    return {
+        'dp0p1s1': f'net_af_packet0,iface={lan1}',
+        'dp0p2s1': f'net_af_packet1,iface={lan2}',
+        'dp0p1s2': f'net_af_packet2,iface={wan1}',
+        'dp0p2s2': f'net_af_packet3,iface={wan2}',
+        'dp0bond0': 'net_bonding0,mode=1,slave=net_af_packet0,slave=net_af_packet1',
+        'dp0bond1': 'net_bonding1,mode=1,slave=net_af_packet2,slave=net_af_packet3',
+    }
+
+
+class SeedPair:
+    """The seed's route-based pair, configs/vyatta-west.conf and vyatta-east.conf, on two
+    appliances (vpn-dataplane + vpnd each) with the seed's own addresses: a kernel router
+    between their public /29s (the configs' default gateways), a host on each private network,
+    every bond member on its own veth.
+
+        host 10.165.125.120 -- dp0bond0 [west] dp0bond1 169.50.194.197 -- router --
+            159.8.98.213 dp0bond1 [east] dp0bond0 -- host 10.127.132.130
+
+    The only change to the configurations: both bonds run active-backup (with the primary
+    Vyatta then requires) instead of LACP, because their partners here are kernel namespaces
+    without a bonding driver (LACP itself is tested between two dataplanes).
+    """
+
+    def __init__(self, lab, source_root):
+        self.lab = lab
+        hw, dw, rt, de, he = (lab.ns(n) for n in ('hw', 'dw', 'rt', 'de', 'he'))
+        self.hw, self.dw, self.rt, self.de, self.he = hw, dw, rt, de, he
+        # Each bond member has its own link; the second one of each bond stands by.
+        lab.veth(hw, 'hw0', dw, 'dwl1')
+        lab.veth(hw, 'hw1', dw, 'dwl2')
+        lab.veth(rt, 'rw1', dw, 'dww1')
+        lab.veth(rt, 'rw2', dw, 'dww2')
+        lab.veth(rt, 're1', de, 'dew1')
+        lab.veth(rt, 're2', de, 'dew2')
+        lab.veth(he, 'he0', de, 'del1')
+        lab.veth(he, 'he1', de, 'del2')
+        lab.host(hw, 'hw0', '10.165.125.120/28', '10.165.125.113')
+        lab.host(he, 'he0', '10.127.132.130/26', '10.127.132.129')
+        # The internet between them: each public /29's gateway (the configs' default routes).
+        lab.exec(rt, 'ip', 'addr', 'add', '169.50.194.193/29', 'dev', 'rw1')
+        lab.exec(rt, 'ip', 'addr', 'add', '159.8.98.209/29', 'dev', 're1')
+        lab.exec(rt, 'sysctl', '-qw', 'net.ipv4.ip_forward=1')
+        self.west = lab.dataplane(dw, ports('dwl1', 'dwl2', 'dww1', 'dww2'))
+        self.east = lab.dataplane(de, ports('del1', 'del2', 'dew1', 'dew2'))
+        self.vw = lab.vpnd(dw, self.west, appliance_config(source_root, lab.workdir, 'west'), 'west')
+        self.ve = lab.vpnd(de, self.east, appliance_config(source_root, lab.workdir, 'east'), 'east')
+
+    def wait_up(self, timeout=45):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if all(re.search(r'^    vti\s+\d+\s+up\s', v.vpnctl('show', 'vpn', 'ipsec', 'sa',
+                                                               check=False).stdout, re.M)
+                   for v in (self.vw, self.ve)):
+                return
+            time.sleep(0.25)
+        raise AssertionError('tunnel did not come up\n--- west ---\n' + self.vw.log()[-4000:] +
+                             '\n--- east ---\n' + self.ve.log()[-4000:])

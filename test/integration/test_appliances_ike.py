@@ -1,0 +1,44 @@
+"""Two appliances (vpn-dataplane + vpnd each) in network namespaces run the seed's route-based
+pair, configs/vyatta-west.conf and vyatta-east.conf, with the seed's own addresses (SeedPair in
+portcullis_lab.py): IKE over the dataplane's punt/inject path brings the VTI tunnel up, the
+CHILD SAs land in both dataplanes, and the hosts ping each other through it."""
+import re
+import time
+
+import pytest
+
+from portcullis_lab import EAST_HOST, EAST_PUBLIC, WEST_HOST, Lab, SeedPair, ping
+
+
+
+@pytest.fixture
+def lab(build_root, tmp_path):
+    lab = Lab(build_root, tmp_path)
+    try:
+        yield lab
+    finally:
+        lab.close()
+
+
+def test_seed_pair_with_ike_through_the_dataplanes(lab, source_root, tmp_path):
+    s = SeedPair(lab, source_root)
+    s.wait_up()
+    ike = s.vw.vpnctl('show', 'vpn', 'ike', 'sa').stdout
+    assert re.search(r'^    up     aes256        sha2_256  20 ', ike, re.M), ike
+    # The CHILD SA pair landed in both dataplanes: the same SPIs, crossed.
+    west_sas = {(x['spi'], x['direction']) for x in s.west.show_json('sas')}
+    east_sas = {(x['spi'], x['direction']) for x in s.east.show_json('sas')}
+    assert len(west_sas) >= 2
+    assert {(spi, 'in' if d == 'out' else 'out') for spi, d in west_sas} & east_sas
+    assert s.west.interface('vti2')['out_sa'] != 'none'
+    ok, out = ping(lab, s.hw, EAST_HOST, count=5)
+    assert ok and '5 received' in out, out + '\n' + s.vw.log()[-3000:]
+    ok, out = ping(lab, s.he, WEST_HOST, count=3)
+    assert ok, out
+    # IKE went through the dataplane's punt/inject path, not around it.
+    stats = s.west.show_json('stats')
+    assert stats['punt_to_vpnd'] > 0 and stats['inject_from_vpnd'] > 0, stats
+    ipsec = s.vw.vpnctl('show', 'vpn', 'ipsec', 'sa').stdout
+    assert EAST_PUBLIC in ipsec, ipsec
+    # The log says so in the seed's words.
+    assert 'established' in s.vw.log().lower()
