@@ -19,6 +19,9 @@ constexpr uint16_t kEspTailReserve = 64;
 
 void Worker::EspIn(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
   SaEntry* sas[kBurst];
+  // A burst is mostly one tunnel's: the hash is consulted once per run of one SPI.
+  uint32_t last_spi = 0;
+  SaEntry* last_sa = nullptr;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
@@ -27,7 +30,11 @@ void Worker::EspIn(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
     if (m->data_len >= off + 8) {
       uint32_t spi;
       std::memcpy(&spi, rte_pktmbuf_mtod_offset(m, const uint8_t*, off), 4);
-      sas[i] = dp_.sas->LookupInbound(spi);
+      if (spi != last_spi || last_sa == nullptr) {
+        last_spi = spi;
+        last_sa = dp_.sas->LookupInbound(spi);
+      }
+      sas[i] = last_sa;
     }
   }
   uint16_t i = 0;

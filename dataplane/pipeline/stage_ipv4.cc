@@ -4,27 +4,12 @@
 #include <rte_byteorder.h>
 #include <rte_ip.h>
 
+#include "dataplane/pipeline/ipv4_check.h"
 #include "dataplane/pipeline/worker.h"
 
 namespace portcullis::dp {
 
 namespace {
-
-// RFC 1071 over the header; the common 20-byte header in five 32-bit adds.
-inline bool ChecksumOk(const uint8_t* h, uint32_t hlen) {
-  uint64_t sum = 0;
-  for (uint32_t i = 0; i < hlen; i += 4) {
-    uint32_t w;
-    std::memcpy(&w, h + i, 4);
-    sum += w;
-  }
-  sum = (sum & 0xffffffff) + (sum >> 32);
-  sum = (sum & 0xffffffff) + (sum >> 32);
-  uint32_t s = static_cast<uint32_t>(sum);
-  s = (s & 0xffff) + (s >> 16);
-  s = (s & 0xffff) + (s >> 16);
-  return s == 0xffff;
-}
 
 // TTL - 1 with the checksum adjusted in place (RFC 1624).
 inline void DecrementTtl(rte_ipv4_hdr* ip) {
@@ -45,28 +30,6 @@ void Worker::Ipv4(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
   for (uint16_t i = 0; i < n; ++i)
     if (CheckIpv4(pkts[i], Meta(pkts[i])->in_ifindex)) ok[nok++] = pkts[i];
   if (nok) Route(ok, nok, t, depth);
-}
-
-bool Worker::CheckIpv4(rte_mbuf* m, uint16_t ifx) {
-  if (m->data_len < sizeof(rte_ipv4_hdr)) {
-    DropPkt(m, ifx, Drop::kTruncated);
-    return false;
-  }
-  auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
-  const uint32_t hlen = (ip->version_ihl & 0x0f) * 4u;
-  const uint32_t total = rte_be_to_cpu_16(ip->total_length);
-  if ((ip->version_ihl >> 4) != 4 || hlen < 20 || hlen > m->data_len || total < hlen ||
-      total > m->pkt_len) {
-    DropPkt(m, ifx, Drop::kBadIpHeader);
-    return false;
-  }
-  if (!ChecksumOk(reinterpret_cast<const uint8_t*>(ip), hlen)) {
-    DropPkt(m, ifx, Drop::kBadIpChecksum);
-    return false;
-  }
-  if (m->pkt_len > total) rte_pktmbuf_trim(m, static_cast<uint16_t>(m->pkt_len - total));
-  m->tx_offload = hlen << 7;  // l3_len; nothing else is set on a received packet
-  return true;
 }
 
 void Worker::Route(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {

@@ -4,6 +4,7 @@
 #include <rte_arp.h>
 #include <rte_ether.h>
 
+#include "dataplane/pipeline/ipv4_check.h"
 #include "dataplane/pipeline/worker.h"
 
 namespace portcullis::dp {
