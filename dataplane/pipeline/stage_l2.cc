@@ -3,6 +3,7 @@
 // (with the tag of a VLAN interface) and the transmit queue.
 #include <rte_arp.h>
 #include <rte_ether.h>
+#include <rte_prefetch.h>
 
 #include "dataplane/pipeline/ipv4_check.h"
 #include "dataplane/pipeline/worker.h"
@@ -15,6 +16,9 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
   uint16_t n4 = 0;
   uint16_t run_ifx = 0;
   uint64_t run_packets = 0, run_bytes = 0;
+  // Headers of big packets leave L1 while the rest of the burst arrives: ask for them all at
+  // once, so the loads below overlap instead of waiting one after another.
+  for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     if (m->data_len < sizeof(rte_ether_hdr)) {
