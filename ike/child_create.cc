@@ -17,7 +17,7 @@ class ChildCreateTask : public Task {
 
   bool BuildRequest(IkeSa& sa, std::vector<Payload>& out) override {
     if (sa.FindChildConfig(req_.config.name) == nullptr) return false;  // config went away
-    req_.spi_in = sa.ctx().AllocateSpi();
+    req_.AllocateSpi(sa);
     req_.group = req_.config.pfs;
     req_.tsi = req_.config.local_ts;
     req_.tsr = req_.config.remote_ts;

@@ -44,6 +44,16 @@ Bytes SpiToBytes(uint32_t spi) {
           static_cast<uint8_t>(spi >> 8), static_cast<uint8_t>(spi)};
 }
 
+ChildRequest::~ChildRequest() {
+  if (spi_owner != nullptr && spi_in != 0) spi_owner->ReleaseSpi(spi_in);
+}
+
+void ChildRequest::AllocateSpi(IkeSa& sa) {
+  if (spi_owner != nullptr && spi_in != 0) spi_owner->ReleaseSpi(spi_in);
+  spi_owner = &sa.ctx();
+  spi_in = spi_owner->AllocateSpi();
+}
+
 bool AppendChildRequest(IkeSa& sa, ChildRequest& req, bool ike_auth, std::vector<Payload>& out) {
   if (!ike_auth && req.rekey_spi_in != 0) {
     out.push_back(
@@ -178,6 +188,7 @@ ChildResult ProcessChildResponse(IkeSa& sa, ChildRequest& req, bool ike_auth,
   child->encr_in = std::move(keys->encr_r);
   child->integ_in = std::move(keys->integ_r);
   ChildSa* raw = child.get();
+  req.spi_owner = nullptr;  // the CHILD SA has the SPI now; ChildDown releases it
   sa.AddChild(std::move(child), cfg, /*we_initiated=*/true);
   *installed = raw;
   return ChildResult::kInstalled;

@@ -18,10 +18,22 @@ namespace portcullis::ike {
 class IkeSa;
 class Task;
 
+class IkeSaContext;
+
 struct ChildRequest {
+  ChildRequest() = default;
+  ChildRequest(const ChildRequest&) = delete;
+  ChildRequest& operator=(const ChildRequest&) = delete;
+  // Gives spi_in back unless a CHILD SA took it: a failed, refused or abandoned exchange (the IKE
+  // SA going away while it is in flight included) must not keep its SPI reserved.
+  ~ChildRequest();
+  // A fresh inbound SPI for this attempt; the previous attempt's goes back.
+  void AllocateSpi(IkeSa& sa);
+
   ChildConfig config;
   uint32_t spi_in = 0;
-  DhGroup group = DhGroup::kNone;  // PFS group of this attempt
+  IkeSaContext* spi_owner = nullptr;  // set while spi_in is reserved for this request
+  DhGroup group = DhGroup::kNone;     // PFS group of this attempt
   std::unique_ptr<DhKeyPair> dh;
   Bytes nonce;
   std::vector<TrafficSelector> tsi, tsr;

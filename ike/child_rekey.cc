@@ -41,7 +41,7 @@ class ChildRekeyTask : public Task {
     if (cfg == nullptr) return false;
     old->state = ChildSa::State::kRekeying;
     req_.config = *cfg;
-    req_.spi_in = sa.ctx().AllocateSpi();
+    req_.AllocateSpi(sa);
     req_.group = cfg->pfs;
     req_.tsi = old->local_ts;
     req_.tsr = old->remote_ts;
@@ -107,6 +107,13 @@ class ChildRekeyTask : public Task {
 
   void Timeout(IkeSa& sa) override {
     if (ChildSa* old = sa.FindChildBySpiIn(old_spi_in_)) old->state = ChildSa::State::kInstalled;
+  }
+
+  void Dropped(IkeSa& sa) override {
+    // Queuing this task cleared the CHILD SA's own rekey time; without one it would run into its
+    // hard lifetime with no successor.
+    ChildSa* c = sa.FindChildBySpiIn(old_spi_in_);
+    if (c != nullptr && c->state == ChildSa::State::kInstalled) c->rekey_at = sa.ctx().Now();
   }
 
   void ProcessRequest(IkeSa& sa, const std::vector<Payload>& in,

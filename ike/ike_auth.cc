@@ -1,7 +1,10 @@
 // IKE_AUTH (RFC 7296 1.2, 2.15) with pre-shared keys: identities, AUTH, INITIAL_CONTACT, and
-// the first CHILD SA (ESP, tunnel mode; ESP_TFC_PADDING_NOT_SUPPORTED sent). A failed
-// authentication says which part did not match, as far as this side can tell: the peer's ID
-// against remote-id, the ID the peer expects of us against our id, or the PSK.
+// the first CHILD SA (ESP, tunnel mode; ESP_TFC_PADDING_NOT_SUPPORTED sent). The responder picks
+// the peer config here, by the identity the initiator claims, among those its addresses allow
+// (the one IKE_SA_INIT used was only provisional: several peers without an address share it),
+// and checks remote-id whenever one is configured. A failed authentication says which part did
+// not match, as far as this side can tell: the peer's ID against remote-id, the ID the peer
+// expects of us against our id, or the PSK.
 #include "absl/strings/str_cat.h"
 #include "ike/child_negotiation.h"
 #include "ike/ike_sa.h"
@@ -13,14 +16,36 @@ namespace {
 
 std::string Established(IkeSa& sa) {
   const IkeSaConfig& c = sa.config();
+  // A config that accepts any identity names the one the peer proved.
+  std::string remote = c.any_remote_id && sa.peer_id() ? IdToText(*sa.peer_id()) : c.remote_id_text;
   return absl::StrCat("IKE_SA ", c.name, "[", sa.unique_id(), "] established between ",
                       sa.local().address.ToString(), "[", c.local_id_text, "]...",
-                      sa.remote().address.ToString(), "[", c.remote_id_text, "]");
+                      sa.remote().address.ToString(), "[", remote, "]");
 }
 
-SecretBytes Psk(const IkeSaConfig& c) {
-  return SecretBytes(
-      absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(c.psk.data()), c.psk.size()));
+const SecretBytes& Psk(const IkeSaConfig& c) {
+  return c.psk.bytes();
+}
+
+// The candidate config for a peer that claims `idi` (and wants us to be `idr`, if it says so):
+// one whose remote-id it is, preferring one that is also the identity it wants, then one
+// configured with its address, then one with its exact remote-id over one that accepts any.
+std::shared_ptr<const IkeSaConfig> ChooseConfig(IkeSa& sa, const IdPayload& idi,
+                                                const IdPayload* idr) {
+  std::vector<std::shared_ptr<const IkeSaConfig>> candidates = sa.ctx().AuthCandidates(sa);
+  if (candidates.empty()) candidates.push_back(sa.config_ptr());
+  std::shared_ptr<const IkeSaConfig> best;
+  int best_rank = 0;
+  for (const auto& c : candidates) {
+    if (!RemoteIdMatches(*c, idi)) continue;
+    int rank = (idr != nullptr && !(*idr == c->local_id) ? 4 : 0) + (c->remote_any ? 2 : 0) +
+               (c->any_remote_id ? 1 : 0);
+    if (!best || rank < best_rank) {
+      best = c;
+      best_rank = rank;
+    }
+  }
+  return best;
 }
 
 class IkeAuthTask : public Task {
@@ -46,7 +71,7 @@ class IkeAuthTask : public Task {
     out.push_back(Payload{PayloadType::kAuth, AuthPayload{AuthMethod::kSharedKeyMic, *auth}});
     if (!cfg.children.empty()) {
       child_.config = cfg.children[0];
-      child_.spi_in = sa.ctx().AllocateSpi();
+      child_.AllocateSpi(sa);
       child_.tsi = child_.config.local_ts;
       child_.tsr = child_.config.remote_ts;
       sa.Log(LogGroup::kChd, absl::StrCat("establishing CHILD_SA ", child_.config.name));
@@ -79,7 +104,7 @@ class IkeAuthTask : public Task {
       sa.destroy_reason = e ? NotifyName(e->type) : "invalid IKE_AUTH response";
       return TaskOutcome::kFatal;
     }
-    if (!cfg.remote_any && !(*idr == cfg.remote_id)) {
+    if (!RemoteIdMatches(cfg, *idr)) {
       sa.Log(LogGroup::kIke,
              absl::StrCat("AUTHENTICATION_FAILED: the peer identified as '", IdToText(*idr), "' (",
                           IdTypeName(idr->type), ") but remote-id is '", cfg.remote_id_text,
@@ -99,6 +124,7 @@ class IkeAuthTask : public Task {
     }
     sa.Log(LogGroup::kIke,
            absl::StrCat("authentication of '", IdToText(*idr), "' with pre-shared key successful"));
+    sa.set_peer_id(*idr);
     sa.SetEstablished();
     sa.Log(LogGroup::kIke, Established(sa));
     if (have_child_) {
@@ -110,7 +136,6 @@ class IkeAuthTask : public Task {
 
   void ProcessRequest(IkeSa& sa, const std::vector<Payload>& in,
                       std::vector<Payload>& out) override {
-    const IkeSaConfig& cfg = sa.config();
     auto fail = [&](const std::string& why, const std::string& reason) {
       sa.Log(LogGroup::kIke, why);
       out.clear();
@@ -125,13 +150,21 @@ class IkeAuthTask : public Task {
       fail("IKE_AUTH request without IDi/AUTH: AUTHENTICATION_FAILED", "invalid IKE_AUTH");
       return;
     }
-    if (!cfg.remote_any && !(*idi == cfg.remote_id)) {
+    std::shared_ptr<const IkeSaConfig> chosen = ChooseConfig(sa, *idi, idr);
+    if (!chosen) {
+      const IkeSaConfig& cfg = sa.config();
       fail(absl::StrCat("AUTHENTICATION_FAILED: peer identified as '", IdToText(*idi), "' (",
                         IdTypeName(idi->type), ") but remote-id of ", cfg.name, " is '",
                         cfg.remote_id_text, "' (remote-id mismatch)"),
            "AUTHENTICATION_FAILED (remote-id mismatch)");
       return;
     }
+    if (chosen != sa.config_ptr()) {
+      sa.Log(LogGroup::kCfg, absl::StrCat("peer identified as '", IdToText(*idi),
+                                          "': switching to peer config ", chosen->name));
+      sa.set_config(chosen);
+    }
+    const IkeSaConfig& cfg = sa.config();
     if (idr != nullptr && !(*idr == cfg.local_id)) {
       fail(absl::StrCat("AUTHENTICATION_FAILED: the peer expects us to be '", IdToText(*idr), "' (",
                         IdTypeName(idr->type), ") but our id is '", cfg.local_id_text,
@@ -151,6 +184,7 @@ class IkeAuthTask : public Task {
     }
     sa.Log(LogGroup::kIke,
            absl::StrCat("authentication of '", IdToText(*idi), "' with pre-shared key successful"));
+    sa.set_peer_id(*idi);
     if (FindNotify(in, NotifyType::kInitialContact) != nullptr) initial_contact_ = true;
     auto own = OwnPskAuth(sa.suite.prf, Psk(cfg), Role::kResponder, sa.keys, sa.own_init,
                           sa.nonce_i, cfg.local_id);

@@ -68,4 +68,8 @@ std::string IdToText(const IdPayload& id) {
                           reinterpret_cast<const char*>(id.data.data()), id.data.size())));
 }
 
+bool RemoteIdMatches(const IkeSaConfig& config, const IdPayload& peer_id) {
+  return config.any_remote_id || peer_id == config.remote_id;
+}
+
 }  // namespace portcullis::ike

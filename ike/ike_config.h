@@ -12,6 +12,7 @@
 #include "ike/endpoint.h"
 #include "ike/ike_types.h"
 #include "ike/payloads.h"
+#include "ike/secret_bytes.h"
 
 namespace portcullis::ike {
 
@@ -47,7 +48,10 @@ struct IkeSaConfig {
   bool remote_any = false;
   IdPayload local_id, remote_id;
   std::string local_id_text, remote_id_text;
-  std::string psk;
+  // The peer may authenticate with any identity (`peer any`, or no remote-id and no address);
+  // otherwise its IDi must be remote_id, whether or not it has an address.
+  bool any_remote_id = false;
+  SharedSecret psk;
   std::vector<Proposal> ike_proposals;  // protocol IKE, no SPI
   uint32_t ike_lifetime = 28800;        // seconds
   bool initiate = true;                 // connection-type initiate | respond
@@ -68,5 +72,8 @@ absl::Duration RekeyDelay(uint32_t lifetime);
 IdPayload IdFromText(const std::string& text);
 // The other way, for logs: "192.0.2.1", "site-a@example.com", "@#0102".
 std::string IdToText(const IdPayload& id);
+
+// Whether `peer_id` is an identity `config` accepts for the peer.
+bool RemoteIdMatches(const IkeSaConfig& config, const IdPayload& peer_id);
 
 }  // namespace portcullis::ike

@@ -12,6 +12,7 @@ namespace {
 
 constexpr char kCriticalPayloadUrl[] = "portcullis.ike/unsupported_critical_payload";
 constexpr char kMajorVersionUrl[] = "portcullis.ike/invalid_major_version";
+constexpr char kAuthenticatedUrl[] = "portcullis.ike/after_integrity_check";
 
 std::optional<int> IntPayload(const absl::Status& s, absl::StatusCode code, const char* url) {
   if (s.code() != code) return std::nullopt;
@@ -62,6 +63,15 @@ absl::Status IntegrityCheckError(absl::string_view what) {
 
 bool IsIntegrityFailure(const absl::Status& s) {
   return s.code() == absl::StatusCode::kUnauthenticated;
+}
+
+absl::Status AfterIntegrityCheck(absl::Status s) {
+  if (!s.ok()) s.SetPayload(kAuthenticatedUrl, absl::Cord("1"));
+  return s;
+}
+
+bool PassedIntegrityCheck(const absl::Status& s) {
+  return !s.ok() && s.GetPayload(kAuthenticatedUrl).has_value();
 }
 
 absl::Status WithContext(const absl::Status& s, absl::string_view context) {

@@ -29,6 +29,12 @@ std::optional<int> InvalidMajorVersion(const absl::Status& s);
 absl::Status IntegrityCheckError(absl::string_view what);
 bool IsIntegrityFailure(const absl::Status& s);
 
+// Marks an error found after the ICV or AEAD tag verified: the message is authentic, so its
+// sender is the peer and a request deserves an error answer (RFC 7296 2.21.2). Anything not
+// marked may come from anyone and is dropped without a word (2.21.1).
+absl::Status AfterIntegrityCheck(absl::Status s);
+bool PassedIntegrityCheck(const absl::Status& s);
+
 // The same status with "context: " in front of its message; code and payloads are kept, so a
 // nested decoder can say where it was without losing what kind of error it is.
 absl::Status WithContext(const absl::Status& s, absl::string_view context);

@@ -251,6 +251,7 @@ class IkeInitTask : public Task {
     }
     sa.Log(LogGroup::kCfg, absl::StrCat("selected proposal: IKE:", ProposalString(*sel)));
     sa.suite = *suite;
+    sa.ike_proposal = *sel;
     sa.nonce_i = nonce->data;
     sa.nonce_r = *nr;
     CheckNat(sa, in, sa.spi_i(), IkeSpi{});

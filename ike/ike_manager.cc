@@ -8,6 +8,7 @@
 #include "ike/hmac.h"
 #include "ike/ike_errors.h"
 #include "ike/message.h"
+#include "ike/proposal_select.h"
 #include "ike/random.h"
 
 namespace portcullis::ike {
@@ -37,7 +38,11 @@ IkeManager::IkeManager(Clock clock, Sender sender, LogSink* log, LogSink* keylog
   if (s.ok()) cookie_secret_ = *s;
 }
 
-IkeManager::~IkeManager() = default;
+IkeManager::~IkeManager() {
+  // The SAs' tasks give their reserved SPIs back to spis_ as they go, so they go first.
+  pending_.clear();
+  sas_.clear();
+}
 
 void IkeManager::ManagerLog(const std::string& text, LogGroup g) {
   log_->Write(LogRecord{Now(), g, "", 0, false, text});
@@ -166,6 +171,16 @@ bool IkeManager::RekeyChild(uint32_t spi) {
   return false;
 }
 
+bool IkeManager::ChildInstallFailed(uint32_t spi_in, const std::string& reason) {
+  for (auto& [k, sa] : sas_) {
+    if (sa->state() == IkeSa::State::kDead || sa->FindChildBySpiIn(spi_in) == nullptr) continue;
+    sa->InstallFailed(spi_in, reason);
+    MergePending();
+    return true;
+  }
+  return false;
+}
+
 void IkeManager::UpdateCounters(uint32_t spi, bool inbound, uint64_t bytes, uint64_t packets) {
   for (auto& [k, sa] : sas_) {
     ChildSa* c = inbound ? sa->FindChildBySpiIn(spi) : sa->FindChildBySpiOut(spi);
@@ -232,15 +247,39 @@ void IkeManager::HandleDatagram(const Datagram& d) {
   MergePending();
 }
 
-std::shared_ptr<const IkeSaConfig> IkeManager::ResponderConfig(const Datagram& d) const {
-  std::shared_ptr<const IkeSaConfig> any;
+std::shared_ptr<const IkeSaConfig> IkeManager::ResponderConfig(
+    const Datagram& d, const std::vector<Payload>& request) const {
+  const SaPayload* offer = FindPayload<SaPayload>(request, PayloadType::kSa);
+  std::shared_ptr<const IkeSaConfig> any, acceptable;
   for (const auto& [name, cfg] : peers_) {
     bool local_ok = cfg->local.is_unspecified() || cfg->local == d.dst.address;
     if (!local_ok) continue;
     if (!cfg->remote_any && cfg->remote == d.src.address) return cfg;
-    if (cfg->remote_any && !any) any = cfg;
+    if (!cfg->remote_any) continue;
+    if (!any) any = cfg;
+    if (!acceptable && offer != nullptr && SelectProposal(offer->proposals, cfg->ike_proposals)) {
+      acceptable = cfg;
+    }
   }
-  return any;
+  return acceptable ? acceptable : any;
+}
+
+std::vector<std::shared_ptr<const IkeSaConfig>> IkeManager::AuthCandidates(const IkeSa& sa) const {
+  std::vector<std::shared_ptr<const IkeSaConfig>> fixed, dynamic;
+  for (const auto& [name, cfg] : peers_) {
+    bool local_ok = cfg->local.is_unspecified() || cfg->local == sa.local().address;
+    if (!local_ok) continue;
+    // The IKE SA's keys were made with this proposal: a config that would not have chosen it
+    // cannot take the SA over.
+    if (!SelectProposal({sa.ike_proposal}, cfg->ike_proposals)) continue;
+    if (!cfg->remote_any && cfg->remote == sa.remote().address) {
+      fixed.push_back(cfg);
+    } else if (cfg->remote_any) {
+      dynamic.push_back(cfg);
+    }
+  }
+  fixed.insert(fixed.end(), dynamic.begin(), dynamic.end());
+  return fixed;
 }
 
 Bytes IkeManager::Cookie(const IkeSpi& spi_i, const Bytes& ni, const Address& from) const {
@@ -266,13 +305,30 @@ void IkeManager::SendUnprotected(const Datagram& to, const IkeHeader& h,
 }
 
 void IkeManager::HandleInitRequest(const Datagram& d, const DecodedHeader& h) {
-  // A retransmitted request of a half-open SA gets that SA's cached response.
+  // IKE_SA_INIT always has message ID 0 (RFC 7296 2.2): anything else is a replay or a forgery.
+  if (h.header.message_id != 0) {
+    ManagerLog(absl::StrCat("IKE_SA_INIT request with message ID ", h.header.message_id, " from ",
+                            d.src.ToString(), " (must be 0), dropped"),
+               LogGroup::kNet);
+    return;
+  }
+  // The same initiator SPI from the same host: a retransmission of the request that made that
+  // SA. Only a half-open SA answers it, from its response cache; nobody authenticated this
+  // message, so an established SA must not be touched by it.
   for (auto& [k, sa] : sas_) {
-    if (!sa->original_initiator() && sa->spi_i() == h.header.spi_i &&
-        sa->remote().address == d.src.address && sa->state() != IkeSa::State::kDead) {
-      sa->ProcessMessage(d, h);
-      return;
+    if (sa->original_initiator() || sa->spi_i() != h.header.spi_i ||
+        !(sa->remote().address == d.src.address) || sa->state() == IkeSa::State::kDead) {
+      continue;
     }
+    if (sa->state() == IkeSa::State::kConnecting) {
+      sa->ProcessMessage(d, h);
+    } else {
+      ManagerLog(absl::StrCat("IKE_SA_INIT request from ", d.src.ToString(), " with the SPI of ",
+                              sa->config().name, "[", sa->unique_id(), "] (",
+                              IkeSaStateName(sa->state()), "), dropped"),
+                 LogGroup::kNet);
+    }
+    return;
   }
   IkeHeader rh = h.header;
   rh.response = true;
@@ -291,7 +347,7 @@ void IkeManager::HandleInitRequest(const Datagram& d, const DecodedHeader& h) {
     }
     return;
   }
-  std::shared_ptr<const IkeSaConfig> cfg = ResponderConfig(d);
+  std::shared_ptr<const IkeSaConfig> cfg = ResponderConfig(d, m->payloads);
   if (!cfg) {
     ManagerLog(absl::StrCat("no IKE config found for ", d.dst.address.ToString(), "...",
                             d.src.address.ToString(), ", sending NO_PROPOSAL_CHOSEN"),
@@ -372,6 +428,10 @@ void IkeManager::ChildDown(IkeSa& sa, const ChildSa& child) {
   if (listener_ != nullptr) listener_->ChildDown(sa, child);
 }
 
+void IkeManager::ChildUpdated(IkeSa& sa, const ChildSa& child) {
+  if (listener_ != nullptr) listener_->ChildUpdated(sa, child);
+}
+
 void IkeManager::IkeUp(IkeSa& sa) {
   if (listener_ != nullptr) listener_->IkeUp(sa);
   // Our own attempt whose IKE_SA_INIT was never answered (the peer was not up yet, then
@@ -425,6 +485,9 @@ void IkeManager::InitialContact(IkeSa& sa) {
   for (auto& [k, other] : sas_) {
     if (other.get() == &sa || other->config().name != sa.config().name) continue;
     if (other->state() != IkeSa::State::kEstablished) continue;
+    // Only the SAs authenticated with the same identities (RFC 7296 2.4): one config without a
+    // peer address serves many peers, and one of them rebooting says nothing about the others.
+    if (!other->peer_id() || !sa.peer_id() || !(*other->peer_id() == *sa.peer_id())) continue;
     other->Destroy("the peer sent INITIAL_CONTACT: it has forgotten this IKE_SA");
   }
 }

@@ -36,6 +36,8 @@ class IkeListener {
   virtual ~IkeListener() = default;
   virtual void ChildUp(const IkeSa& sa, const ChildSa& child) = 0;
   virtual void ChildDown(const IkeSa& sa, const ChildSa& child) = 0;
+  // Its outer endpoints (the peer's NAT mapping) changed: the dataplane must send to the new one.
+  virtual void ChildUpdated(const IkeSa&, const ChildSa&) {}
   virtual void IkeUp(const IkeSa&) {}
   virtual void IkeDown(const IkeSa&) {}
 };
@@ -72,9 +74,16 @@ class IkeManager : public IkeSaContext {
   bool RekeyChild(uint32_t spi);
   // Byte and packet counters from the dataplane, for `show`.
   void UpdateCounters(uint32_t spi, bool inbound, uint64_t bytes, uint64_t packets);
+  // The dataplane refused to install the CHILD SA with this inbound SPI: it is deleted (the
+  // peer is told) and created again after the re-initiation delay. False if no CHILD SA has it.
+  // Not to be called from a listener callback: the exchange that made the CHILD SA must finish
+  // first.
+  bool ChildInstallFailed(uint32_t spi_in, const std::string& reason);
 
   std::vector<const IkeSa*> Sas() const;
   size_t HalfOpenCount(const Address* from = nullptr) const;
+  // Inbound CHILD SA SPIs reserved (in use or in an exchange in flight).
+  size_t AllocatedSpis() const { return spis_.size(); }
 
   // IkeSaContext.
   absl::Time Now() const override { return clock_(); }
@@ -82,23 +91,30 @@ class IkeManager : public IkeSaContext {
   void Log(const LogRecord& r) override { log_->Write(r); }
   LogSink* KeyLog() override { return keylog_; }
   uint32_t AllocateSpi() override;
+  void ReleaseSpi(uint32_t spi) override { spis_.erase(spi); }
   uint32_t NextChildId() override { return ++child_ids_; }
   uint32_t NextIkeId() override { return ++ike_ids_; }
   const RetransmitConfig& Retransmit() const override { return options_.retransmit; }
   absl::Duration HalfOpenTimeout() const override {
     return absl::Seconds(options_.half_open_timeout);
   }
+  absl::Duration ReinitiateDelay() const override { return options_.reinitiate_delay; }
   void ChildUp(IkeSa& sa, const ChildSa& child) override;
   void ChildDown(IkeSa& sa, const ChildSa& child) override;
+  void ChildUpdated(IkeSa& sa, const ChildSa& child) override;
   void IkeUp(IkeSa& sa) override;
   void IkeDown(IkeSa& sa, Restart restart) override;
   void AdoptSuccessor(std::unique_ptr<IkeSa> successor) override;
   void InitialContact(IkeSa& sa) override;
   bool HasOtherSa(const IkeSa& sa) const override;
+  std::vector<std::shared_ptr<const IkeSaConfig>> AuthCandidates(const IkeSa& sa) const override;
 
  private:
   void HandleInitRequest(const Datagram& d, const DecodedHeader& h);
-  std::shared_ptr<const IkeSaConfig> ResponderConfig(const Datagram& d) const;
+  // The provisional config for an IKE_SA_INIT: the peer with this address, else the first peer
+  // without an address whose proposals accept the offer. IKE_AUTH may switch by identity.
+  std::shared_ptr<const IkeSaConfig> ResponderConfig(const Datagram& d,
+                                                     const std::vector<Payload>& request) const;
   Bytes Cookie(const IkeSpi& spi_i, const Bytes& ni, const Address& from) const;
   void SendUnprotected(const Datagram& to, const IkeHeader& h, std::vector<Payload> payloads);
   void MergePending();

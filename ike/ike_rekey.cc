@@ -1,7 +1,8 @@
 // Rekeying the IKE SA with CREATE_CHILD_SA (RFC 7296 1.3.2, 2.18): new SPIs in the SA payload,
 // a fresh DH exchange, SKEYSEED = prf(SK_d old, g^ir new | Ni | Nr). The new IKE SA takes the
-// CHILD SAs over and the rekey initiator deletes the old one. If our own IKE rekey is in flight
-// when the peer's arrives we answer TEMPORARY_FAILURE and the peer retries later.
+// CHILD SAs over and the rekey initiator deletes the old one. If any exchange of ours (our own
+// IKE rekey, a CHILD SA create or rekey, ...) is in flight when the peer's rekey arrives we
+// answer TEMPORARY_FAILURE and the peer retries later.
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -136,8 +137,15 @@ class IkeRekeyTask : public Task {
   void ProcessRequest(IkeSa& sa, const std::vector<Payload>& in,
                       std::vector<Payload>& out) override {
     const IkeSaConfig& cfg = sa.config();
-    if (Task* t = sa.active_task(); t != nullptr && t->kind() == TaskKind::kIkeRekey) {
-      sa.Log(LogGroup::kIke, "IKE_SA rekey collision: answering TEMPORARY_FAILURE");
+    // While any exchange of ours is in flight, the rekey would move the CHILD SAs under it to
+    // the new IKE SA and the exchange would finish on the old one (a new CHILD SA deleted with
+    // it, an old one left REKEYING): refuse, as strongSwan does, and the peer retries later.
+    if (Task* t = sa.active_task(); t != nullptr) {
+      sa.Log(LogGroup::kIke,
+             t->kind() == TaskKind::kIkeRekey
+                 ? std::string("IKE_SA rekey collision: answering TEMPORARY_FAILURE")
+                 : absl::StrCat("IKE_SA rekey while our ", TaskKindName(t->kind()),
+                                " exchange is in flight: answering TEMPORARY_FAILURE"));
       out.push_back(MakeNotify(NotifyType::kTemporaryFailure));
       return;
     }

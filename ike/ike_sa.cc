@@ -28,6 +28,27 @@ bool AllowedWhile(IkeSa::State s, TaskKind k) {
   return false;
 }
 
+// Answers a CREATE_CHILD_SA this IKE SA can no longer act on (it was rekeyed, or is being
+// deleted) with TEMPORARY_FAILURE, so the peer tries again later, on the new IKE SA, instead of
+// retransmitting into silence until it declares us dead (RFC 7296 2.25).
+class TemporaryFailureTask : public Task {
+ public:
+  TaskKind kind() const override { return TaskKind::kInformational; }
+  ExchangeType exchange() const override { return ExchangeType::kCreateChildSa; }
+  bool BuildRequest(IkeSa&, std::vector<Payload>&) override { return false; }
+  TaskOutcome ProcessResponse(IkeSa&, const std::vector<Payload>&) override {
+    return TaskOutcome::kDone;
+  }
+  void ProcessRequest(IkeSa& sa, const std::vector<Payload>&, std::vector<Payload>& out) override {
+    sa.Log(LogGroup::kIke,
+           absl::StrCat("CREATE_CHILD_SA on an IKE_SA in state ", IkeSaStateName(sa.state()),
+                        ": answering TEMPORARY_FAILURE"));
+    out.push_back(MakeNotify(NotifyType::kTemporaryFailure));
+  }
+};
+
+constexpr absl::Duration kDropLogInterval = absl::Seconds(60);
+
 }  // namespace
 
 const char* IkeSaStateName(IkeSa::State s) {
@@ -109,8 +130,10 @@ void IkeSa::Queue(std::unique_ptr<Task> task) {
 void IkeSa::StartNextTask() {
   while (!active_ && state_ != State::kDead && !queue_.empty()) {
     if (!AllowedWhile(state_, queue_.front()->kind())) {
-      if (state_ == State::kConnecting) return;  // waits for IKE_AUTH
-      queue_.pop_front();                        // no longer possible
+      if (state_ == State::kConnecting) return;                // waits for IKE_AUTH
+      std::unique_ptr<Task> gone = std::move(queue_.front());  // no longer possible
+      queue_.pop_front();
+      gone->Dropped(*this);
       continue;
     }
     active_ = std::move(queue_.front());
@@ -195,23 +218,28 @@ bool IkeSa::Decode(const Datagram& d, const DecodedHeader& h, std::vector<Payloa
   }
   absl::StatusOr<OpenedMessage> m = OpenMessage(ciphers->inbound, d.data);
   if (!m.ok()) {
-    if (IsIntegrityFailure(m.status())) {
-      Log(LogGroup::kEnc, absl::StrCat("integrity check of ", ExchangeTypeName(h.header.exchange),
-                                       " ", h.header.response ? "response " : "request ",
-                                       h.header.message_id, " failed, message dropped"));
+    std::string what =
+        absl::StrCat(ExchangeTypeName(h.header.exchange),
+                     h.header.response ? " response " : " request ", h.header.message_id);
+    // Before the ICV/tag verified, the message may come from anyone: answering it, moving the
+    // message ID or replacing the cached response would let a forger desynchronise us from the
+    // peer (RFC 7296 2.21.1). It is dropped like a failed integrity check.
+    if (!PassedIntegrityCheck(m.status())) {
+      DropUnauthenticated(
+          IsIntegrityFailure(m.status())
+              ? absl::StrCat("integrity check of ", what, " failed, message dropped")
+              : absl::StrCat(what, " refused before its integrity check: ", m.status().message(),
+                             ", message dropped"));
       return false;
     }
-    // The outer message decodes, so the failure is in the authenticated inner chain: a request
-    // gets the error as its answer (RFC 7296 2.21.2), a response is dropped.
-    bool authentic = DecodeMessage(d.data).ok();
+    // The failure is in the authenticated inner chain: a request gets the error as its answer
+    // (RFC 7296 2.21.2), a response is dropped.
     std::optional<uint8_t> critical = UnsupportedCriticalPayloadType(m.status());
     NotifyType t = critical ? NotifyType::kUnsupportedCriticalPayload : NotifyType::kInvalidSyntax;
     Log(LogGroup::kEnc,
-        absl::StrCat(ExchangeTypeName(h.header.exchange),
-                     h.header.response ? " response " : " request ", h.header.message_id,
-                     " refused: ", m.status().message(), " (", NotifyName(t), ")",
-                     authentic && !h.header.response ? ", answering with it" : ", dropped"));
-    if (authentic && !h.header.response && answer != nullptr) {
+        absl::StrCat(what, " refused: ", m.status().message(), " (", NotifyName(t), ")",
+                     !h.header.response ? ", answering with it" : ", dropped"));
+    if (!h.header.response && answer != nullptr) {
       *answer = MakeNotify(t, critical ? Bytes{*critical} : Bytes{});
     }
     return false;
@@ -222,7 +250,8 @@ bool IkeSa::Decode(const Datagram& d, const DecodedHeader& h, std::vector<Payloa
 
 void IkeSa::HandleRequest(const Datagram& d, const DecodedHeader& h) {
   uint32_t mid = h.header.message_id;
-  if (have_cached_response_ && mid == cached_mid_) {
+  bool init = h.header.exchange == ExchangeType::kIkeSaInit;
+  if (have_cached_response_ && mid == cached_mid_ && h.header.exchange == cached_exchange_) {
     Log(LogGroup::kIke,
         absl::StrCat("received retransmit of request with ID ", mid, ", retransmitting response"));
     last_inbound_ = ctx_.Now();
@@ -235,9 +264,21 @@ void IkeSa::HandleRequest(const Datagram& d, const DecodedHeader& h) {
     return;
   }
   std::vector<Payload> in;
-  if (h.header.exchange == ExchangeType::kIkeSaInit) {
+  if (init) {
+    // Only the request that made this responder SA is processed; anything else (a replay with
+    // another message ID, a forgery for an SA that exists) is unauthenticated and must neither
+    // re-run the key exchange nor touch the SA. The manager hands on nothing else; this is the
+    // SA's own guard.
+    if (original_initiator_ || state_ != State::kConnecting || peer_mid_ != 0 || mid != 0 ||
+        have_cached_response_) {
+      DropUnauthenticated(absl::StrCat("IKE_SA_INIT request ", mid, " from ", d.src.ToString(),
+                                       " for an IKE_SA in state ", IkeSaStateName(state_),
+                                       ", message dropped"));
+      return;
+    }
     absl::StatusOr<Message> m = DecodeMessage(d.data);
     if (!m.ok()) {
+      // The SA was made for this very message, so there is nothing to protect.
       Log(LogGroup::kEnc, absl::StrCat("IKE_SA_INIT request invalid: ", m.status().message(),
                                        " (INVALID_SYNTAX), dropped"));
       destroy_after_response = true;
@@ -252,16 +293,8 @@ void IkeSa::HandleRequest(const Datagram& d, const DecodedHeader& h) {
       if (answer) SendResponse(h, {*answer});
       return;
     }
+    UpdateEndpoints(d);
   }
-  // An authentic message says where the peer is now (NAT mappings change, 500 -> 4500).
-  if (!(remote_ == d.src)) {
-    if (h.header.exchange != ExchangeType::kIkeSaInit) {
-      Log(LogGroup::kIke, absl::StrCat("remote endpoint changed from ", remote_.ToString(), " to ",
-                                       d.src.ToString()));
-    }
-    remote_ = d.src;
-  }
-  local_ = d.dst;
   last_inbound_ = ctx_.Now();
   Log(LogGroup::kEnc, absl::StrCat("parsed ", MessageSummary(h.header, in)));
 
@@ -304,6 +337,53 @@ void IkeSa::SendResponse(const DecodedHeader& h, std::vector<Payload> out) {
   cached_response_ = SendDatagram(*std::move(wire));
   have_cached_response_ = true;
   cached_mid_ = mid;
+  cached_exchange_ = rh.exchange;
+}
+
+void IkeSa::UpdateEndpoints(const Datagram& d) {
+  if (remote_ == d.src && local_ == d.dst) return;
+  if (!(remote_ == d.src)) {
+    Log(LogGroup::kIke, absl::StrCat("remote endpoint changed from ", remote_.ToString(), " to ",
+                                     d.src.ToString()));
+  }
+  remote_ = d.src;
+  local_ = d.dst;
+  // ESP follows IKE (RFC 7296 2.23): with UDP encapsulation the ports matter too, so the
+  // dataplane must send to the new mapping.
+  for (auto& c : children_) {
+    if (c->local == local_ && c->remote == remote_) continue;
+    bool moved = !(c->local.address == local_.address) || !(c->remote.address == remote_.address) ||
+                 (c->encap && (c->local.port != local_.port || c->remote.port != remote_.port));
+    c->local = local_;
+    c->remote = remote_;
+    if (!moved) continue;
+    LogChild(*c, LogGroup::kChd,
+             absl::StrFormat("CHILD_SA %s{%u} now between %s and %s", c->name, c->unique_id,
+                             c->local.ToString(), c->remote.ToString()));
+    ctx_.ChildUpdated(*this, *c);
+  }
+}
+
+void IkeSa::DropUnauthenticated(const std::string& what) {
+  ++unauthenticated_drops_;
+  absl::Time now = ctx_.Now();
+  if (now < next_drop_log_) {
+    ++drops_not_logged_;
+    return;
+  }
+  std::string more;
+  if (drops_not_logged_ > 0) {
+    more = absl::StrCat(" (", drops_not_logged_,
+                        " more unauthenticated messages dropped since the last report)");
+  }
+  Log(LogGroup::kEnc, what + more);
+  drops_not_logged_ = 0;
+  next_drop_log_ = now + kDropLogInterval;
+}
+
+void IkeSa::set_state(State s) {
+  if (s == State::kRekeyed && state_ != State::kRekeyed) rekeyed_at_ = ctx_.Now();
+  state_ = s;
 }
 
 std::unique_ptr<Task> IkeSa::ResponderTask(const DecodedHeader& h, const std::vector<Payload>& in) {
@@ -323,6 +403,9 @@ std::unique_ptr<Task> IkeSa::ResponderTask(const DecodedHeader& h, const std::ve
       }
       return NewIkeAuthTask();
     case ExchangeType::kCreateChildSa: {
+      if (state_ == State::kRekeyed || state_ == State::kDeleting) {
+        return std::make_unique<TemporaryFailureTask>();
+      }
       if (state_ != State::kEstablished) return refuse("IKE_SA not established");
       if (const auto* sa = FindPayload<SaPayload>(in, PayloadType::kSa)) {
         if (!sa->proposals.empty() && sa->proposals[0].protocol == ProtocolId::kIke) {
@@ -427,7 +510,28 @@ void IkeSa::OnTimer() {
     Destroy("half-open IKE_SA timed out (half-open-timeout)");
     return;
   }
+  // The rekey initiator deletes the old IKE SA; if that Delete never comes, the old SA (all its
+  // CHILD SAs already moved on) would stay forever.
+  if (state_ == State::kRekeyed && !active_ && queue_.empty() &&
+      now - rekeyed_at_ >= kRekeyedTimeout) {
+    Log(LogGroup::kIke, absl::StrCat("the peer did not delete the rekeyed IKE_SA within ",
+                                     absl::ToInt64Seconds(kRekeyedTimeout), "s, deleting it"));
+    Queue(NewIkeDeleteTask());
+    return;
+  }
   if (state_ != State::kEstablished) return;
+  // Tasks handed over by a rekeyed predecessor start here, once the rekey exchange is over.
+  if (!active_ && !queue_.empty()) StartNextTask();
+  if (state_ != State::kEstablished) return;
+  for (auto it = recreate_.begin(); it != recreate_.end();) {
+    if (now < it->second) {
+      ++it;
+      continue;
+    }
+    std::string name = it->first;
+    it = recreate_.erase(it);
+    if (const ChildConfig* c = FindChildConfig(name)) CreateChild(*c);
+  }
   if (config_->dpd_interval > 0 && !active_ && queue_.empty() &&
       now - last_inbound_ >= absl::Seconds(config_->dpd_interval)) {
     Queue(NewDpdTask());
@@ -666,9 +770,42 @@ void IkeSa::RemoveChild(uint32_t spi_in, const std::string& why) {
 void IkeSa::HandOverTo(IkeSa& successor) {
   for (auto& c : children_) successor.children_.push_back(std::move(c));
   children_.clear();
+  // Queued CHILD SA work (a rekey after a dataplane soft expiry, whose CHILD SA no longer has a
+  // rekey time of its own) goes on on the successor; this SA can only be deleted now.
+  std::deque<std::unique_ptr<Task>> keep;
+  for (auto& t : queue_) {
+    switch (t->kind()) {
+      case TaskKind::kChildCreate:
+      case TaskKind::kChildRekey:
+      case TaskKind::kChildDelete:
+      case TaskKind::kDpd:
+        successor.queue_.push_back(std::move(t));
+        break;
+      default:
+        keep.push_back(std::move(t));
+    }
+  }
+  queue_ = std::move(keep);
+  for (auto& r : recreate_) successor.recreate_.push_back(std::move(r));
+  recreate_.clear();
   successor.nat_local = nat_local;
   successor.nat_remote = nat_remote;
   successor.last_inbound_ = last_inbound_;
+  successor.peer_id_ = peer_id_;
+}
+
+void IkeSa::InstallFailed(uint32_t spi_in, const std::string& reason) {
+  ChildSa* c = FindChildBySpiIn(spi_in);
+  if (c == nullptr || c->state == ChildSa::State::kDeleting) return;
+  absl::Duration delay = ctx_.ReinitiateDelay();
+  LogChild(*c, LogGroup::kChd,
+           absl::StrFormat("CHILD_SA %s{%u} with SPIs %08x_i %08x_o could not be installed: %s; "
+                           "deleting it, creating it again in %ds",
+                           c->name, c->unique_id, c->spi_in, c->spi_out, reason,
+                           absl::ToInt64Seconds(delay)));
+  c->rekey_at = absl::InfiniteFuture();
+  recreate_.emplace_back(c->name, ctx_.Now() + delay);
+  Queue(NewChildDeleteTask({spi_in}));
 }
 
 }  // namespace portcullis::ike

@@ -45,12 +45,17 @@ class IkeSaContext {
   // The debug key log, or nullptr when it is off.
   virtual LogSink* KeyLog() = 0;
   virtual uint32_t AllocateSpi() = 0;
+  // An SPI from AllocateSpi() that no CHILD SA took (the exchange failed or was abandoned).
+  virtual void ReleaseSpi(uint32_t spi) = 0;
   virtual uint32_t NextChildId() = 0;
   virtual uint32_t NextIkeId() = 0;
   virtual const RetransmitConfig& Retransmit() const = 0;
   virtual absl::Duration HalfOpenTimeout() const = 0;
+  virtual absl::Duration ReinitiateDelay() const = 0;
   virtual void ChildUp(IkeSa& sa, const ChildSa& child) = 0;
   virtual void ChildDown(IkeSa& sa, const ChildSa& child) = 0;
+  // The CHILD SA's outer endpoints moved (a NAT rebinding seen on an authenticated request).
+  virtual void ChildUpdated(IkeSa& sa, const ChildSa& child) = 0;
   virtual void IkeUp(IkeSa& sa) = 0;
   // The SA is gone (state kDead).
   virtual void IkeDown(IkeSa& sa, Restart restart) = 0;
@@ -60,6 +65,10 @@ class IkeSaContext {
   virtual void InitialContact(IkeSa& sa) = 0;
   // Whether another established IKE SA with this config exists (no INITIAL_CONTACT then).
   virtual bool HasOtherSa(const IkeSa& sa) const = 0;
+  // Responder, IKE_AUTH: the peer configs this SA could belong to, given its addresses and the
+  // IKE proposal chosen in IKE_SA_INIT; those configured with the peer's address first, then
+  // those without an address. IKE_AUTH picks one by the identity the peer proves.
+  virtual std::vector<std::shared_ptr<const IkeSaConfig>> AuthCandidates(const IkeSa& sa) const = 0;
 };
 
 struct RetransmitState {
@@ -101,6 +110,9 @@ class IkeSa {
   IkeSaContext& ctx() { return ctx_; }
   const IkeSaConfig& config() const { return *config_; }
   std::shared_ptr<const IkeSaConfig> config_ptr() const { return config_; }
+  // Responder, IKE_AUTH: the peer config chosen by the peer's identity replaces the one picked
+  // provisionally for IKE_SA_INIT.
+  void set_config(std::shared_ptr<const IkeSaConfig> config) { config_ = std::move(config); }
   uint32_t unique_id() const { return unique_id_; }
   bool original_initiator() const { return original_initiator_; }
   const IkeSpi& spi_i() const { return spi_i_; }
@@ -112,7 +124,7 @@ class IkeSa {
   const Endpoint& local() const { return local_; }
   const Endpoint& remote() const { return remote_; }
   State state() const { return state_; }
-  void set_state(State s) { state_ = s; }
+  void set_state(State s);
   absl::Time created() const { return created_; }
   absl::Time established_at() const { return established_; }
   absl::Time rekey_at() const { return rekey_at_; }
@@ -121,6 +133,7 @@ class IkeSa {
   void ScheduleIkeRekey(absl::Duration in);
 
   IkeSaCryptoSuite suite;
+  Proposal ike_proposal;  // responder: as chosen in IKE_SA_INIT, which a config switch must accept
   IkeSaKeys keys;
   std::optional<SkCipherPair> ciphers;
   Bytes nonce_i, nonce_r;
@@ -131,6 +144,11 @@ class IkeSa {
   bool destroy_after_response = false;
   Restart restart_after_destroy = Restart::kNone;
   std::string destroy_reason;
+
+  // The identity the peer authenticated with (IDi, or IDr for the initiator); none before
+  // IKE_AUTH succeeded. INITIAL_CONTACT replaces only SAs of the same identity.
+  const std::optional<IdPayload>& peer_id() const { return peer_id_; }
+  void set_peer_id(const IdPayload& id) { peer_id_ = id; }
 
   // Derives SK_* from the exchange's results and sets up the SK ciphers; logs keys to the debug
   // key log.
@@ -148,6 +166,9 @@ class IkeSa {
   void AddChild(std::unique_ptr<ChildSa> child, const ChildConfig& config, bool we_initiated);
   // Removes it: ChildDown, log.
   void RemoveChild(uint32_t spi_in, const std::string& why);
+  // The dataplane refused to install it: it is deleted (the peer is told) and created again after
+  // the re-initiation delay.
+  void InstallFailed(uint32_t spi_in, const std::string& reason);
   const ChildConfig* FindChildConfig(const std::string& name) const;
   // The task in flight as initiator, if any.
   Task* active_task() { return active_.get(); }
@@ -163,9 +184,17 @@ class IkeSa {
   const RetransmitState& retransmit_state() const { return retx_; }
   size_t queued_tasks() const { return queue_.size(); }
   absl::Time last_inbound() const { return last_inbound_; }
+  // Messages dropped because nothing proved they came from the peer (ICV/tag failures, SK
+  // bodies broken before the ICV, IKE_SA_INIT requests that are not retransmissions).
+  uint64_t unauthenticated_drops() const { return unauthenticated_drops_; }
 
-  // Moves everything a rekeyed successor inherits (children, NAT state, endpoints).
+  // Moves everything a rekeyed successor inherits (children, queued CHILD SA and liveness tasks,
+  // NAT state, the peer's identity).
   void HandOverTo(IkeSa& successor);
+
+  // How long an IKE SA we rekeyed as responder waits for the peer's Delete before deleting it
+  // itself (strongSwan does the same).
+  static constexpr absl::Duration kRekeyedTimeout = absl::Seconds(30);
 
  private:
   void StartNextTask();
@@ -181,6 +210,11 @@ class IkeSa {
   void SendResponse(const DecodedHeader& h, std::vector<Payload> out);
   std::unique_ptr<Task> ResponderTask(const DecodedHeader& h, const std::vector<Payload>& in);
   void RetransmitTimeout();
+  // An authentic request says where the peer is now: the IKE SA's and the CHILD SAs' endpoints
+  // follow it.
+  void UpdateEndpoints(const Datagram& d);
+  // Counts a message nobody authenticated and logs `what`, at most once a minute.
+  void DropUnauthenticated(const std::string& what);
 
   IkeSaContext& ctx_;
   std::shared_ptr<const IkeSaConfig> config_;
@@ -190,6 +224,7 @@ class IkeSa {
   Endpoint local_, remote_;
   State state_ = State::kConnecting;
   absl::Time created_, established_ = absl::InfinitePast(), rekey_at_ = absl::InfiniteFuture();
+  absl::Time rekeyed_at_ = absl::InfiniteFuture();
   absl::Time last_inbound_, last_outbound_;
   std::vector<std::unique_ptr<ChildSa>> children_;
 
@@ -200,7 +235,14 @@ class IkeSa {
   RetransmitState retx_;
   bool have_cached_response_ = false;
   uint32_t cached_mid_ = 0;
+  ExchangeType cached_exchange_ = ExchangeType::kIkeSaInit;
   Datagram cached_response_;
+  std::optional<IdPayload> peer_id_;
+  // CHILD SAs to create again (install failures), by child config name.
+  std::vector<std::pair<std::string, absl::Time>> recreate_;
+  uint64_t unauthenticated_drops_ = 0;
+  uint64_t drops_not_logged_ = 0;
+  absl::Time next_drop_log_ = absl::InfinitePast();
 };
 
 const char* IkeSaStateName(IkeSa::State s);

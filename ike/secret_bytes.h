@@ -12,6 +12,7 @@
 #include <memory>
 #include <utility>
 
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
 namespace portcullis::ike {
@@ -71,6 +72,33 @@ class SecretBytes {
 
   std::unique_ptr<uint8_t[]> data_;
   size_t size_ = 0;
+};
+
+// A secret that configuration objects carry and copy around (a peer's pre-shared key): every copy
+// refers to the same SecretBytes buffer, so copying a config never duplicates the bytes, and the
+// buffer is wiped when the last holder goes. Equality compares the contents (in constant time),
+// so two configs built from the same text are equal.
+class SharedSecret {
+ public:
+  SharedSecret() = default;
+  explicit SharedSecret(absl::string_view text)
+      : SharedSecret(
+            absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(text.data()), text.size())) {}
+  explicit SharedSecret(absl::Span<const uint8_t> bytes)
+      : bytes_(std::make_shared<const SecretBytes>(bytes)) {}
+
+  // Empty when nothing was set.
+  const SecretBytes& bytes() const {
+    static const SecretBytes kEmpty;
+    return bytes_ ? *bytes_ : kEmpty;
+  }
+  size_t size() const { return bytes().size(); }
+  bool empty() const { return bytes().empty(); }
+
+  bool operator==(const SharedSecret& other) const { return bytes() == other.bytes(); }
+
+ private:
+  std::shared_ptr<const SecretBytes> bytes_;
 };
 
 }  // namespace portcullis::ike

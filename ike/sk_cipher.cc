@@ -259,8 +259,8 @@ absl::StatusOr<SkPlaintext> SkCipher::Open(absl::Span<const uint8_t> wire) const
   }
   size_t pad_length = plaintext.back();
   if (pad_length + 1 > plaintext.size()) {
-    return InvalidSyntaxError(absl::StrCat("SK pad length ", pad_length, " exceeds the ",
-                                           plaintext.size(), " decrypted bytes"));
+    return AfterIntegrityCheck(InvalidSyntaxError(absl::StrCat(
+        "SK pad length ", pad_length, " exceeds the ", plaintext.size(), " decrypted bytes")));
   }
   plaintext.resize(plaintext.size() - pad_length - 1);
   PayloadType first_inner = outer->sk->first_inner;
@@ -294,7 +294,8 @@ absl::StatusOr<OpenedMessage> OpenMessage(const SkCipher& cipher, absl::Span<con
   absl::StatusOr<SkPlaintext> plain = cipher.Open(wire);
   if (!plain.ok()) return plain.status();
   absl::StatusOr<std::vector<Payload>> inner = DecodePayloadChain(plain->first_inner, plain->inner);
-  if (!inner.ok()) return WithContext(inner.status(), "inside SK");
+  // Open() verified the ICV/tag: whatever is wrong inside was sent by the peer.
+  if (!inner.ok()) return AfterIntegrityCheck(WithContext(inner.status(), "inside SK"));
   return OpenedMessage{std::move(plain->outer), std::move(*inner)};
 }
 

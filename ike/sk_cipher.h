@@ -10,7 +10,9 @@
 // keys (initiator: SK_ei/SK_ai) and opens what it receives with the peer's; MakeSkCiphers()
 // picks them by role. Opening checks integrity before anything that depends on the plaintext;
 // an ICV or tag mismatch is IntegrityCheckError() (drop silently), a body that cannot be a
-// valid SK body, or a bad padding behind a good ICV, is InvalidSyntaxError().
+// valid SK body, or a bad padding behind a good ICV, is InvalidSyntaxError(). Only errors found
+// after the ICV/tag verified carry PassedIntegrityCheck() (ike_errors.h): the others may come from
+// anyone and must never be answered or change any state.
 #pragma once
 
 #include <cstddef>

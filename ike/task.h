@@ -46,6 +46,8 @@ class Task {
   virtual TaskOutcome ProcessResponse(IkeSa& sa, const std::vector<Payload>& in) = 0;
   // Called when the peer never answered (retransmissions exhausted).
   virtual void Timeout(IkeSa&) {}
+  // Called when a queued task is discarded unstarted (the IKE SA can no longer run it).
+  virtual void Dropped(IkeSa&) {}
 
   // Responder: `in` is the request, `out` the response to build.
   virtual void ProcessRequest(IkeSa& sa, const std::vector<Payload>& in,

@@ -261,8 +261,13 @@ absl::StatusOr<IkeSetup> MapConfig(const config::Model& model, ReqidAllocator& r
     }
     cfg->local_id = ike::IdFromText(cfg->local_id_text);
     cfg->remote_id = ike::IdFromText(cfg->remote_id_text);
-    if (!peer.address && peer.remote_id.empty()) cfg->remote_any = true;
-    cfg->psk = peer.psk;
+    // Without an address the peer is known by its identity: remote-id when set, or the key of
+    // `peer @id`. `peer any` and a named (VyOS) peer without remote-id accept any identity; the
+    // PSK is then all that authenticates it.
+    if (!peer.address && peer.remote_id.empty() && peer.key.rfind('@', 0) != 0) {
+      cfg->any_remote_id = true;
+    }
+    cfg->psk = ike::SharedSecret(peer.psk);
     cfg->initiate = peer.connection_type != "respond" && !cfg->remote_any;
     cfg->force_encap = peer.force_udp_encapsulation;
 

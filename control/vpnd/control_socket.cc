@@ -16,6 +16,11 @@
 namespace portcullis::vpnd {
 
 absl::StatusOr<std::unique_ptr<ControlSocket>> ControlSocket::Listen(const std::string& path) {
+  return Listen(path, Options());
+}
+
+absl::StatusOr<std::unique_ptr<ControlSocket>> ControlSocket::Listen(const std::string& path,
+                                                                     Options options) {
   sockaddr_un sa{};
   if (path.size() >= sizeof sa.sun_path) return absl::InvalidArgumentError("socket path too long");
   auto slash = path.rfind('/');
@@ -34,49 +39,95 @@ absl::StatusOr<std::unique_ptr<ControlSocket>> ControlSocket::Listen(const std::
     return absl::UnavailableError(absl::StrCat("control socket ", path, ": ", e));
   }
   chmod(path.c_str(), 0600);
-  return std::unique_ptr<ControlSocket>(new ControlSocket(fd, path));
+  return std::unique_ptr<ControlSocket>(new ControlSocket(fd, path, options));
 }
 
 ControlSocket::~ControlSocket() {
+  for (Client& c : clients_) close(c.fd);
   close(fd_);
   unlink(path_.c_str());
 }
 
-void ControlSocket::Serve(const Handler& handler) {
+void ControlSocket::AddPollFds(std::vector<pollfd>* fds) const {
+  fds->push_back({fd_, POLLIN, 0});
+  for (const Client& c : clients_) {
+    fds->push_back({c.fd, static_cast<short>(c.answered ? POLLOUT : POLLIN), 0});
+  }
+}
+
+void ControlSocket::Accept() {
   for (;;) {
-    int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (c < 0) return;
-    std::string req;
-    char buf[4096];
-    while (req.find('\n') == std::string::npos && req.size() < 65536) {
-      pollfd p{c, POLLIN, 0};
-      if (poll(&p, 1, 2000) <= 0) break;
-      ssize_t n = read(c, buf, sizeof buf);
-      if (n <= 0) break;
-      req.append(buf, static_cast<size_t>(n));
+    if (clients_.size() >= options_.max_clients) {
+      // Busy: refusing is better than letting idle connections starve everyone else.
+      static constexpr char kBusy[] = "ERROR\nvpnd: too many vpnctl connections, try again\n";
+      (void)send(c, kBusy, sizeof kBusy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+      close(c);
+      continue;
     }
-    std::string line = req.substr(0, req.find('\n'));
+    Client client;
+    client.fd = c;
+    client.deadline = absl::Now() + options_.client_deadline;
+    clients_.push_back(std::move(client));
+  }
+}
+
+bool ControlSocket::Step(Client& c, const Handler& handler) {
+  if (!c.answered) {
+    bool eof = false;
+    char buf[4096];
+    while (c.request.find('\n') == std::string::npos && c.request.size() < options_.max_request) {
+      ssize_t n = read(c.fd, buf, sizeof buf);
+      if (n > 0) {
+        c.request.append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      eof = true;  // the client finished writing (or the connection broke)
+      break;
+    }
+    bool complete = c.request.find('\n') != std::string::npos ||
+                    c.request.size() >= options_.max_request || eof;
+    if (!complete) return true;
+    if (eof && c.request.empty()) return false;
+    std::string line = c.request.substr(0, c.request.find('\n'));
     std::vector<std::string> words;
     for (absl::string_view w : absl::StrSplit(line, '\t', absl::SkipEmpty())) {
       words.emplace_back(w);
     }
     absl::StatusOr<std::string> r = handler(words);
-    std::string reply =
+    c.reply =
         r.ok() ? absl::StrCat(kReplyOk, *r) : absl::StrCat(kReplyError, r.status().message(), "\n");
-    size_t off = 0;
-    while (off < reply.size()) {
-      ssize_t n = write(c, reply.data() + off, reply.size() - off);
-      if (n < 0) {
-        if (errno == EAGAIN || errno == EINTR) {
-          pollfd p{c, POLLOUT, 0};
-          if (poll(&p, 1, 2000) <= 0) break;
-          continue;
-        }
-        break;
-      }
-      off += static_cast<size_t>(n);
+    c.answered = true;
+  }
+  while (c.written < c.reply.size()) {
+    ssize_t n = send(c.fd, c.reply.data() + c.written, c.reply.size() - c.written,
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      c.written += static_cast<size_t>(n);
+      continue;
     }
-    close(c);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    return false;  // the client went away
+  }
+  return false;
+}
+
+void ControlSocket::Serve(const Handler& handler) {
+  Accept();
+  absl::Time now = absl::Now();
+  for (size_t i = 0; i < clients_.size();) {
+    Client& c = clients_[i];
+    bool keep = now < c.deadline && Step(c, handler);
+    if (keep) {
+      ++i;
+      continue;
+    }
+    close(c.fd);
+    clients_.erase(clients_.begin() + static_cast<std::ptrdiff_t>(i));
   }
 }
 

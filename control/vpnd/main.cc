@@ -151,10 +151,12 @@ int main(int argc, char** argv) {
   while (running) {
     std::vector<pollfd> fds;
     fds.push_back({sfd, POLLIN, 0});
-    fds.push_back({(*ctl)->fd(), POLLIN, 0});
+    size_t first_kernel = 1;
     if (kernel) {
       for (int fd : kernel->fds()) fds.push_back({fd, POLLIN, 0});
     }
+    size_t end_kernel = fds.size();
+    (*ctl)->AddPollFds(&fds);  // the listening socket and every vpnctl connection
     poll(fds.data(), fds.size(), dp ? 2 : 20);
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo si;
@@ -175,10 +177,9 @@ int main(int argc, char** argv) {
         }
       }
     }
-    if (fds[1].revents & POLLIN) {
-      (*ctl)->Serve([&](const std::vector<std::string>& w) { return daemon.Command(w); });
-    }
-    for (size_t i = 2; i < fds.size(); ++i) {
+    // Non-blocking: each connection moves as far as its socket allows, then the loop goes on.
+    (*ctl)->Serve([&](const std::vector<std::string>& w) { return daemon.Command(w); });
+    for (size_t i = first_kernel; i < end_kernel; ++i) {
       if (fds[i].revents & POLLIN) {
         kernel->Receive(fds[i].fd, [&](const ike::Datagram& d) { daemon.HandleDatagram(d); });
       }

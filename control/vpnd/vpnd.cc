@@ -1,6 +1,10 @@
 #include "control/vpnd/vpnd.h"
 
+#include <openssl/crypto.h>
+
+#include <algorithm>
 #include <cstring>
+#include <set>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -43,6 +47,13 @@ ike::Datagram FromPunt(absl::Span<const uint8_t> data, const channel::PacketMeta
 
 }  // namespace
 
+void WipeSecrets(config::Model& model) {
+  for (config::Peer& p : model.peers) {
+    if (!p.psk.empty()) OPENSSL_cleanse(p.psk.data(), p.psk.size());
+    p.psk.clear();
+  }
+}
+
 Vpnd::Vpnd(VpndDeps deps) : deps_(std::move(deps)) {
   ike::IkeManager::Sender send = deps_.send;
   if (deps_.dataplane != nullptr) {
@@ -62,7 +73,9 @@ Vpnd::Vpnd(VpndDeps deps) : deps_(std::move(deps)) {
   ike_ = std::make_unique<ike::IkeManager>(deps_.clock, send, deps_.log, deps_.keylog, this);
 }
 
-Vpnd::~Vpnd() = default;
+Vpnd::~Vpnd() {
+  WipeSecrets(model_);
+}
 
 void Vpnd::Log(ike::LogGroup g, const std::string& text, const std::string& conn, uint32_t id,
                bool child) {
@@ -81,7 +94,9 @@ absl::Status Vpnd::LoadFile(const std::string& path) {
         absl::StrCat(path, ": ", errs.size(), errs.size() == 1 ? " error" : " errors",
                      ", nothing changed:\n", absl::StrJoin(errs, "\n")));
   }
-  absl::Status st = Commit(config::BuildModel(loaded->tree));
+  ScopedModel model;
+  model.m = config::BuildModel(loaded->tree);
+  absl::Status st = Commit(model.m);
   if (st.ok()) {
     config_path_ = path;
     Log(ike::LogGroup::kCfg, absl::StrCat("loaded configuration ", path));
@@ -89,21 +104,70 @@ absl::Status Vpnd::LoadFile(const std::string& path) {
   return st;
 }
 
-absl::Status Vpnd::Apply(std::vector<channel::Message> batch, const std::string& what) {
-  if (batch.empty() || deps_.dataplane == nullptr) return absl::OkStatus();
-  absl::StatusOr<uint64_t> seq = deps_.dataplane->SendBatch(absl::MakeSpan(batch));
-  channel::SecureWipe(batch.data(), batch.size() * sizeof(channel::Message));
-  if (!seq.ok()) {
-    return absl::Status(
-        seq.status().code(),
-        absl::StrCat(what, ": sending to the dataplane failed: ", seq.status().message()));
+Vpnd::Outcome Vpnd::Submit(std::vector<channel::Message> batch, const std::string& what, bool wait,
+                           AckHandler on_ack, absl::Status* status) {
+  absl::Status st;
+  Outcome out = Outcome::kApplied;
+  if (!batch.empty() && deps_.dataplane != nullptr) {
+    absl::StatusOr<uint64_t> seq = deps_.dataplane->SendBatch(absl::MakeSpan(batch));
+    channel::SecureWipe(batch.data(), batch.size() * sizeof(channel::Message));
+    if (!seq.ok()) {
+      st = absl::Status(
+          seq.status().code(),
+          absl::StrCat(what, ": sending to the dataplane failed: ", seq.status().message()));
+      out = Outcome::kNotSent;
+    } else {
+      // With an earlier batch still unacknowledged the dataplane is slow or hung: waiting again
+      // would stall IKE by ack_timeout per message.
+      bool waited = wait && pending_.empty();
+      if (waited) st = deps_.dataplane->WaitAck(*seq, deps_.ack_timeout);
+      if (!waited || absl::IsDeadlineExceeded(st)) {
+        if (waited) {
+          Log(ike::LogGroup::kKnl,
+              absl::StrCat(what, ": no ack for batch ", *seq, " within ",
+                           absl::FormatDuration(deps_.ack_timeout),
+                           "; its outcome is unknown until the dataplane answers (not waiting "
+                           "for acks meanwhile)"));
+        }
+        pending_[*seq] = Pending{what, deps_.clock(), std::move(on_ack)};
+        if (status != nullptr) {
+          *status = absl::DeadlineExceededError(
+              absl::StrCat(what, ": the dataplane has not acknowledged batch ", *seq,
+                           " yet: the outcome is unknown; it is settled when the ack comes"));
+        }
+        return Outcome::kUnknown;
+      }
+      if (absl::IsUnavailable(st)) {
+        // The dataplane is gone: the resync after it comes back sends everything again.
+        st = absl::Status(st.code(), absl::StrCat(what, ": ", st.message()));
+        out = Outcome::kNotSent;
+      } else if (!st.ok()) {
+        st = absl::Status(st.code(),
+                          absl::StrCat(what, ": the dataplane refused the batch: ", st.message()));
+        out = Outcome::kRefused;
+      }
+    }
   }
-  absl::Status st = deps_.dataplane->WaitAck(*seq, deps_.ack_timeout);
+  if (status != nullptr) *status = st;
+  if (on_ack) on_ack(out, st);
+  return out;
+}
+
+void Vpnd::SettleAck(const channel::AckEvent& ack) {
+  auto it = pending_.find(ack.batch_seq);
+  if (it == pending_.end()) return;  // from before a resync, or for a batch already settled
+  Pending p = std::move(it->second);
+  pending_.erase(it);
+  absl::Status st = channel::AckStatus(ack);
+  Outcome o = st.ok() ? Outcome::kApplied : Outcome::kRefused;
   if (!st.ok()) {
-    return absl::Status(st.code(),
-                        absl::StrCat(what, ": the dataplane refused the batch: ", st.message()));
+    st = absl::Status(st.code(),
+                      absl::StrCat(p.what, ": the dataplane refused the batch: ", st.message()));
   }
-  return absl::OkStatus();
+  Log(ike::LogGroup::kKnl, absl::StrCat(p.what, ": batch ", ack.batch_seq, " acknowledged late (",
+                                        absl::FormatDuration(deps_.clock() - p.sent),
+                                        " after it was sent): ", st.ok() ? "applied" : "refused"));
+  if (p.on_ack) p.on_ack(o, st);
 }
 
 absl::Status Vpnd::Commit(const config::Model& model) {
@@ -112,28 +176,79 @@ absl::Status Vpnd::Commit(const config::Model& model) {
     return absl::InvalidArgumentError(
         absl::StrCat("configuration cannot be used, nothing changed:\n", setup.status().message()));
   }
+  if (commit_pending_) {
+    absl::Status st = absl::UnavailableError(
+        "commit: the dataplane has not acknowledged the previous commit yet (its outcome is "
+        "unknown): nothing changed, try again once it answers");
+    Log(ike::LogGroup::kCfg, std::string(st.message()));
+    return st;
+  }
   DataplaneObjects desired = PlanDataplane(model, ifindexes_);
   std::vector<channel::Message> batch = DiffBatch(running_, desired);
   size_t n = batch.size();
-  absl::Status st = Apply(std::move(batch), "commit");
-  if (!st.ok()) {
-    Log(ike::LogGroup::kCfg, absl::StrCat("commit failed, nothing changed: ", st.message()));
+  bool flush = flush_before_commit_ && deps_.dataplane != nullptr;
+  if (flush) {
+    channel::Message m = channel::NewMessage(channel::MessageKind::kFlush, channel::Op::kDelete);
+    m.body.flush.scope = channel::kFlushAll;
+    batch.insert(batch.begin(), m);
+  }
+  if (batch.empty() || deps_.dataplane == nullptr) {
+    CompleteCommit(model, *setup, std::move(desired));
+    return absl::OkStatus();
+  }
+  // What the commit completes with, whenever the ack comes; the PSKs in the copy are wiped.
+  struct State {
+    ScopedModel model;
+    IkeSetup setup;
+    DataplaneObjects desired;
+    bool returned = false;
+  };
+  auto state = std::make_shared<State>();
+  state->model.m = model;
+  state->setup = *setup;
+  state->desired = std::move(desired);
+  commit_pending_ = true;
+  absl::Status st;
+  Outcome o = Submit(
+      std::move(batch), "commit", /*wait=*/true,
+      [this, state, n, flush](Outcome o, const absl::Status& s) {
+        commit_pending_ = false;
+        if (o != Outcome::kApplied) {
+          if (state->returned)
+            Log(ike::LogGroup::kCfg, absl::StrCat(s.message(), ": nothing changed"));
+          return;
+        }
+        if (flush) flush_before_commit_ = false;
+        Log(ike::LogGroup::kKnl,
+            absl::StrCat("dataplane configuration committed (", flush ? "flushed, then " : "", n,
+                         n == 1 ? " change)" : " changes)"));
+        CompleteCommit(state->model.m, state->setup, std::move(state->desired));
+      },
+      &st);
+  state->returned = true;
+  if (o == Outcome::kApplied) return absl::OkStatus();
+  if (o == Outcome::kUnknown) {
+    Log(ike::LogGroup::kCfg, absl::StrCat("commit: ", st.message(),
+                                          "; the commit completes if the dataplane applies it"));
     return st;
   }
-  if (deps_.dataplane != nullptr && n > 0) {
-    Log(ike::LogGroup::kKnl,
-        absl::StrCat("dataplane configuration committed (", n, n == 1 ? " change)" : " changes)"));
-  }
+  Log(ike::LogGroup::kCfg, absl::StrCat("commit failed, nothing changed: ", st.message()));
+  return st;
+}
+
+void Vpnd::CompleteCommit(const config::Model& model, const IkeSetup& setup,
+                          DataplaneObjects desired) {
   running_ = std::move(desired);
+  WipeSecrets(model_);
   model_ = model;
-  peers_ = setup->peers;
-  ike::ManagerOptions opts = setup->options;
+  peers_ = setup.peers;
+  ike::ManagerOptions opts = setup.options;
   opts.reinitiate_delay = ike_->options().reinitiate_delay;
   ike_->SetOptions(opts);
-  ike_->SetPeers(setup->peers);
-  Log(ike::LogGroup::kCfg, absl::StrCat("configuration committed: ", setup->peers.size(),
-                                        setup->peers.size() == 1 ? " peer" : " peers"));
-  return absl::OkStatus();
+  ike_->SetPeers(setup.peers);
+  Log(ike::LogGroup::kCfg, absl::StrCat("configuration committed: ", setup.peers.size(),
+                                        setup.peers.size() == 1 ? " peer" : " peers"));
+  FlushRemovals();
 }
 
 uint32_t Vpnd::VtiIfindex(const ike::ChildSa& c) {
@@ -168,85 +283,294 @@ void Vpnd::ChildUp(const ike::IkeSa&, const ike::ChildSa& c) {
         conn, c.unique_id, true);
     return;
   }
+  // Removals IKE decided before this install reach the dataplane first.
+  FlushRemovals();
   if (c.vti) {
     auto it = vti_bindings_.find(vti);
     msgs->push_back(VtiBindingMessage(
         vti, c.spi_out, it == vti_bindings_.end() ? channel::Op::kAdd : channel::Op::kUpdate));
   }
-  absl::Status st = Apply(*std::move(msgs), "CHILD_SA install");
-  if (!st.ok()) {
-    Log(ike::LogGroup::kKnl, std::string(st.message()), conn, c.unique_id, true);
+  Installed entry;
+  entry.spi_out = c.spi_out;
+  entry.vti = vti;
+  entry.conn = conn;
+  entry.unique_id = c.unique_id;
+  entry.order = ++install_order_;
+  absl::StatusOr<std::vector<channel::Message>> policies;
+  if (!c.vti) {
+    policies = PolicyMessages(c, channel::Op::kAdd);
+    if (auto del = PolicyMessages(c, channel::Op::kDelete); del.ok()) entry.policy_deletes = *del;
+  }
+  installed_[c.spi_in] = std::move(entry);
+  uint32_t spi_in = c.spi_in, spi_out = c.spi_out, id = c.unique_id;
+  bool is_vti = c.vti;
+  std::string vti_name = c.vti_interface;
+  std::string selectors =
+      absl::StrCat(ike::TsListToString(c.local_ts), " === ", ike::TsListToString(c.remote_ts));
+  Submit(
+      *std::move(msgs), "CHILD_SA install", /*wait=*/true,
+      [=, this](Outcome o, const absl::Status& st) mutable {
+        auto it = installed_.find(spi_in);
+        if (o != Outcome::kApplied) {
+          bool removing = it != installed_.end() && it->second.removing;
+          if (it != installed_.end()) installed_.erase(it);
+          if (removing) return;
+          if (o == Outcome::kNotSent && !deps_.dataplane->ServerAlive()) {
+            // Installed again by the resync once the dataplane is back.
+            Log(ike::LogGroup::kKnl, std::string(st.message()), conn, id, true);
+            return;
+          }
+          // IKE must not report an SA up that carries nothing: it deletes the CHILD SA and
+          // creates it again later (outside this callback: the exchange is still running).
+          Log(ike::LogGroup::kKnl,
+              absl::StrCat(st.message(), ": the CHILD_SA is deleted and created again later"), conn,
+              id, true);
+          failed_installs_.emplace_back(spi_in, std::string(st.message()));
+          return;
+        }
+        if (is_vti) vti_bindings_[vti] = spi_out;
+        Log(ike::LogGroup::kKnl,
+            absl::StrFormat("installed ESP SAs %08x_i %08x_o in the dataplane%s", spi_in, spi_out,
+                            is_vti ? absl::StrCat(", ", vti_name, " bound to ",
+                                                  absl::StrFormat("%08x", spi_out))
+                                   : ""),
+            conn, id, true);
+        if (is_vti || it == installed_.end() || it->second.removing) return;
+        auto on_policies = [this, spi_in, selectors, conn, id](Outcome po, const absl::Status& ps) {
+          if (po == Outcome::kApplied) {
+            if (auto e = installed_.find(spi_in); e != installed_.end()) e->second.policies = true;
+          } else if (absl::IsUnimplemented(ps)) {
+            Log(ike::LogGroup::kKnl,
+                absl::StrCat("policies for ", selectors,
+                             " not installed: the dataplane answered Unimplemented (no SPD for "
+                             "policy-based tunnels in this dataplane yet); the SAs are installed "
+                             "but no traffic is selected into them: ",
+                             ps.message()),
+                conn, id, true);
+          } else {
+            Log(ike::LogGroup::kKnl, std::string(ps.message()), conn, id, true);
+          }
+        };
+        if (!policies.ok()) {
+          on_policies(Outcome::kRefused, policies.status());
+          return;
+        }
+        Submit(*std::move(policies), "policy install", /*wait=*/true, on_policies);
+      });
+}
+
+void Vpnd::ChildDown(const ike::IkeSa&, const ike::ChildSa& c) {
+  if (deps_.dataplane == nullptr) return;
+  auto it = installed_.find(c.spi_in);
+  // Never installed (refused, or its VTI missing), or already on its way out.
+  if (it == installed_.end() || it->second.removing) return;
+  it->second.removing = true;
+  removals_.push_back(c.spi_in);
+}
+
+void Vpnd::ChildUpdated(const ike::IkeSa&, const ike::ChildSa& c) {
+  if (deps_.dataplane == nullptr) {
+    Log(ike::LogGroup::kKnl,
+        absl::StrFormat("kernel transport: CHILD_SA with SPIs %08x_i %08x_o now between %s and %s",
+                        c.spi_in, c.spi_out, c.local.ToString(), c.remote.ToString()),
+        c.name, c.unique_id, true);
     return;
   }
-  if (c.vti) vti_bindings_[vti] = c.spi_out;
+  auto it = installed_.find(c.spi_in);
+  if (it == installed_.end() || it->second.removing) return;
+  absl::StatusOr<std::vector<channel::Message>> msgs =
+      SaMessages(c, it->second.vti, channel::Op::kUpdate);
+  if (!msgs.ok()) {
+    Log(ike::LogGroup::kKnl, absl::StrCat("outbound SA not updated: ", msgs.status().message()),
+        c.name, c.unique_id, true);
+    return;
+  }
+  // Only the outbound SA sends to the peer's address and port; the inbound one (its replay
+  // window) is left alone.
+  std::vector<channel::Message> out;
+  for (channel::Message& m : *msgs) {
+    if (m.body.sa.direction == channel::Direction::kOut) out.push_back(m);
+  }
+  channel::SecureWipe(msgs->data(), msgs->size() * sizeof(channel::Message));
+  FlushRemovals();
+  std::string conn = c.name, to = c.remote.ToString();
+  uint32_t id = c.unique_id, spi_out = c.spi_out;
+  Submit(std::move(out), "outbound SA update", /*wait=*/true,
+         [this, conn, id, spi_out, to](Outcome o, const absl::Status& st) {
+           Log(ike::LogGroup::kKnl,
+               o == Outcome::kApplied
+                   ? absl::StrFormat("outbound ESP SA %08x now sends to %s", spi_out, to)
+                   : std::string(st.message()),
+               conn, id, true);
+         });
+}
+
+std::vector<channel::Message> Vpnd::RemovalMessages(const std::vector<uint32_t>& spis,
+                                                    std::map<uint32_t, uint32_t>* bindings) {
+  std::vector<channel::Message> out;
+  // A VTI whose bound SA goes is bound to its newest remaining SA (a rekeyed successor), or
+  // unbound; bindings first, so the dataplane never points at a deleted SA.
+  std::set<uint32_t> vtis;
+  for (uint32_t spi : spis) {
+    if (auto it = installed_.find(spi); it != installed_.end() && it->second.vti != 0) {
+      vtis.insert(it->second.vti);
+    }
+  }
+  for (uint32_t vti : vtis) {
+    auto bound = vti_bindings_.find(vti);
+    if (bound == vti_bindings_.end()) continue;
+    const Installed* next = nullptr;
+    bool bound_stays = false;
+    for (const auto& [spi_in, e] : installed_) {
+      if (e.vti != vti || e.removing) continue;
+      if (e.spi_out == bound->second) bound_stays = true;
+      if (next == nullptr || e.order > next->order) next = &e;
+    }
+    if (bound_stays) continue;
+    if (next != nullptr) {
+      out.push_back(VtiBindingMessage(vti, next->spi_out, channel::Op::kUpdate));
+      (*bindings)[vti] = next->spi_out;
+    } else {
+      out.push_back(VtiBindingMessage(vti, 0, channel::Op::kDelete));
+      (*bindings)[vti] = 0;
+    }
+  }
+  for (uint32_t spi : spis) {
+    auto it = installed_.find(spi);
+    if (it == installed_.end()) continue;
+    if (it->second.policies) {
+      out.insert(out.end(), it->second.policy_deletes.begin(), it->second.policy_deletes.end());
+    }
+    for (channel::Direction dir : {channel::Direction::kIn, channel::Direction::kOut}) {
+      channel::Message m = channel::NewMessage(channel::MessageKind::kSa, channel::Op::kDelete);
+      m.body.sa.spi = dir == channel::Direction::kIn ? spi : it->second.spi_out;
+      m.body.sa.direction = dir;
+      out.push_back(m);
+    }
+  }
+  return out;
+}
+
+void Vpnd::RemovalDone(uint32_t spi_in, const std::string& how) {
+  retry_.erase(spi_in);
+  auto it = installed_.find(spi_in);
+  if (it == installed_.end()) return;
   Log(ike::LogGroup::kKnl,
-      absl::StrFormat("installed ESP SAs %08x_i %08x_o in the dataplane%s", c.spi_in, c.spi_out,
-                      c.vti ? absl::StrCat(", ", c.vti_interface, " bound to ",
-                                           absl::StrFormat("%08x", c.spi_out))
-                            : ""),
-      conn, c.unique_id, true);
-  if (!c.vti) {
-    auto pol = PolicyMessages(c, channel::Op::kAdd);
-    absl::Status ps = pol.ok() ? Apply(*std::move(pol), "policy install") : pol.status();
-    if (absl::IsUnimplemented(ps)) {
-      Log(ike::LogGroup::kKnl,
-          absl::StrCat("policies for ", ike::TsListToString(c.local_ts),
-                       " === ", ike::TsListToString(c.remote_ts),
-                       " not installed: the dataplane answered Unimplemented (no SPD for "
-                       "policy-based tunnels in this dataplane yet); the SAs are installed but "
-                       "no traffic is selected into them: ",
-                       ps.message()),
-          conn, c.unique_id, true);
-    } else if (!ps.ok()) {
-      Log(ike::LogGroup::kKnl, std::string(ps.message()), conn, c.unique_id, true);
+      absl::StrFormat("removed ESP SAs %08x_i %08x_o from the dataplane%s", spi_in,
+                      it->second.spi_out, how),
+      it->second.conn, it->second.unique_id, true);
+  installed_.erase(it);
+}
+
+void Vpnd::FlushRemovals() {
+  if (removals_.empty()) return;
+  std::vector<uint32_t> spis = std::move(removals_);
+  removals_.clear();
+  SendRemovals(spis, "CHILD_SA removal");
+}
+
+void Vpnd::SendRemovals(const std::vector<uint32_t>& spis, const std::string& what) {
+  std::map<uint32_t, uint32_t> bindings;
+  std::vector<channel::Message> msgs = RemovalMessages(spis, &bindings);
+  if (msgs.empty()) {
+    for (uint32_t spi : spis) RemovalDone(spi, "");
+    return;
+  }
+  Submit(std::move(msgs), what, /*wait=*/true,
+         [this, spis, bindings](Outcome o, const absl::Status& st) {
+           if (o == Outcome::kApplied) {
+             for (const auto& [vti, spi] : bindings) {
+               if (spi == 0) {
+                 vti_bindings_.erase(vti);
+               } else {
+                 vti_bindings_[vti] = spi;
+               }
+             }
+             for (uint32_t spi : spis) RemovalDone(spi, "");
+             return;
+           }
+           if (o == Outcome::kNotSent && !deps_.dataplane->ServerAlive()) return;  // resync
+           // The SAs and their keys are still in the dataplane: keep trying.
+           absl::Time now = deps_.clock();
+           for (uint32_t spi : spis) {
+             Retry& r = retry_[spi];
+             ++r.attempts;
+             r.next = now + std::min(absl::Seconds(60),
+                                     absl::Seconds(1) * (1 << std::min(r.attempts - 1, 6)));
+           }
+           Log(ike::LogGroup::kKnl,
+               absl::StrCat(st.message(), ": retrying the removal of ", spis.size(),
+                            spis.size() == 1 ? " CHILD_SA" : " CHILD_SAs"));
+         });
+}
+
+void Vpnd::RemoveOneByOne(uint32_t spi_in) {
+  std::map<uint32_t, uint32_t> bindings;
+  std::vector<channel::Message> msgs = RemovalMessages({spi_in}, &bindings);
+  bool done = true;
+  absl::Status failed;
+  for (const channel::Message& m : msgs) {
+    absl::Status st;
+    Outcome o =
+        Submit({m}, "CHILD_SA removal (one message at a time)", /*wait=*/true, nullptr, &st);
+    if (o == Outcome::kApplied || (o == Outcome::kRefused && absl::IsNotFound(st))) continue;
+    done = false;
+    failed = st;
+    if (o != Outcome::kRefused) break;  // no answer: try again later
+  }
+  if (done) {
+    for (const auto& [vti, spi] : bindings) {
+      if (spi == 0) {
+        vti_bindings_.erase(vti);
+      } else {
+        vti_bindings_[vti] = spi;
+      }
+    }
+    RemovalDone(spi_in, " (retried)");
+    return;
+  }
+  Retry& r = retry_[spi_in];
+  ++r.attempts;
+  r.next = deps_.clock() +
+           std::min(absl::Seconds(60), absl::Seconds(1) * (1 << std::min(r.attempts - 1, 6)));
+  auto it = installed_.find(spi_in);
+  Log(ike::LogGroup::kKnl,
+      absl::StrCat(failed.message(), ": removal attempt ", r.attempts, " failed, retrying in ",
+                   absl::FormatDuration(r.next - deps_.clock())),
+      it != installed_.end() ? it->second.conn : "",
+      it != installed_.end() ? it->second.unique_id : 0, true);
+}
+
+void Vpnd::RetryRemovals() {
+  if (retry_.empty() || !pending_.empty()) return;
+  absl::Time now = deps_.clock();
+  std::vector<std::pair<uint32_t, int>> due;
+  for (const auto& [spi, r] : retry_) {
+    if (now >= r.next) due.emplace_back(spi, r.attempts);
+  }
+  for (const auto& [spi, attempts] : due) {
+    if (!installed_.count(spi)) {
+      retry_.erase(spi);
+      continue;
+    }
+    // First again as a whole (the dataplane may have been busy), then one message at a time.
+    if (attempts < 2) {
+      SendRemovals({spi}, "CHILD_SA removal (retry)");
+    } else {
+      RemoveOneByOne(spi);
     }
   }
 }
 
-void Vpnd::ChildDown(const ike::IkeSa& sa, const ike::ChildSa& c) {
-  if (deps_.dataplane == nullptr) return;
-  std::vector<channel::Message> batch;
-  uint32_t vti = VtiIfindex(c);
-  if (c.vti && vti != 0) {
-    auto it = vti_bindings_.find(vti);
-    if (it != vti_bindings_.end() && it->second == c.spi_out) {
-      // Another CHILD SA of this VTI (the rekeyed successor) takes the binding over.
-      uint32_t next = 0;
-      for (const auto& other : sa.children()) {
-        if (other.get() != &c && other->vti && other->vti_interface == c.vti_interface &&
-            other->state == ike::ChildSa::State::kInstalled) {
-          next = other->spi_out;
-        }
-      }
-      if (next != 0) {
-        batch.push_back(VtiBindingMessage(vti, next, channel::Op::kUpdate));
-        it->second = next;
-      } else {
-        batch.push_back(VtiBindingMessage(vti, 0, channel::Op::kDelete));
-        vti_bindings_.erase(it);
-      }
-    }
-  }
-  if (!c.vti) {
-    if (auto pol = PolicyMessages(c, channel::Op::kDelete); pol.ok()) {
-      absl::Status ps = Apply(*std::move(pol), "policy removal");
-      if (!ps.ok() && !absl::IsUnimplemented(ps)) {
-        Log(ike::LogGroup::kKnl, std::string(ps.message()), c.name, c.unique_id, true);
-      }
-    }
-  }
-  auto sas = SaMessages(c, vti, channel::Op::kDelete);
-  if (sas.ok()) batch.insert(batch.end(), sas->begin(), sas->end());
-  absl::Status st = Apply(std::move(batch), "CHILD_SA removal");
-  Log(ike::LogGroup::kKnl,
-      st.ok()
-          ? absl::StrFormat("removed ESP SAs %08x_i %08x_o from the dataplane", c.spi_in, c.spi_out)
-          : std::string(st.message()),
-      c.name, c.unique_id, true);
+void Vpnd::ReportInstallFailures() {
+  std::vector<std::pair<uint32_t, std::string>> failed = std::move(failed_installs_);
+  failed_installs_.clear();
+  for (const auto& [spi, reason] : failed) ike_->ChildInstallFailed(spi, reason);
 }
 
 void Vpnd::HandleDatagram(const ike::Datagram& d) {
   ike_->HandleDatagram(d);
+  FlushRemovals();
 }
 
 void Vpnd::HandleEvent(const channel::Event& e) {
@@ -293,6 +617,9 @@ void Vpnd::HandleEvent(const channel::Event& e) {
       }
       break;
     }
+    case channel::EventKind::kAck:
+      SettleAck(e.body.ack);
+      break;
     default:
       break;
   }
@@ -300,10 +627,19 @@ void Vpnd::HandleEvent(const channel::Event& e) {
 
 void Vpnd::Resync() {
   Log(ike::LogGroup::kKnl, "the dataplane restarted: sending the configuration and SAs again");
+  // The new dataplane holds nothing, and acks of the old one's batches will never come.
   running_.clear();
   vti_bindings_.clear();
-  config::Model m = model_;
-  absl::Status st = Commit(m);
+  installed_.clear();
+  removals_.clear();
+  retry_.clear();
+  failed_installs_.clear();
+  pending_.clear();
+  commit_pending_ = false;
+  flush_before_commit_ = true;
+  ScopedModel m;
+  m.m = model_;
+  absl::Status st = Commit(m.m);
   if (!st.ok()) Log(ike::LogGroup::kKnl, std::string(st.message()));
   for (const ike::IkeSa* sa : ike_->Sas()) {
     for (const auto& c : sa->children()) ChildUp(*sa, *c);
@@ -347,8 +683,11 @@ void Vpnd::Poll() {
     std::vector<channel::Event> events;
     dp->PollEvents(256, [&](const channel::Event& e) { events.push_back(e); });
     for (const auto& e : events) HandleEvent(e);
+    ReportInstallFailures();
+    RetryRemovals();
   }
   ike_->Tick();
+  FlushRemovals();
 }
 
 std::vector<const ike::IkeSaConfig*> Vpnd::Peers() const {
@@ -357,7 +696,13 @@ std::vector<const ike::IkeSaConfig*> Vpnd::Peers() const {
   return out;
 }
 
-absl::StatusOr<std::string> Vpnd::Command(const std::vector<std::string>& words_in) {
+absl::StatusOr<std::string> Vpnd::Command(const std::vector<std::string>& words) {
+  absl::StatusOr<std::string> out = RunCommand(words);
+  FlushRemovals();  // a reset may have destroyed SAs
+  return out;
+}
+
+absl::StatusOr<std::string> Vpnd::RunCommand(const std::vector<std::string>& words_in) {
   std::vector<std::string> w;
   ShowFilter f;
   for (const std::string& x : words_in) {

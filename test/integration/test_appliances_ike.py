@@ -2,6 +2,7 @@
 pair, configs/vyatta-west.conf and vyatta-east.conf, with the seed's own addresses (SeedPair in
 portcullis_lab.py): IKE over the dataplane's punt/inject path brings the VTI tunnel up, the
 CHILD SAs land in both dataplanes, and the hosts ping each other through it."""
+import os
 import re
 import time
 
@@ -42,3 +43,21 @@ def test_seed_pair_with_ike_through_the_dataplanes(lab, source_root, tmp_path):
     assert EAST_PUBLIC in ipsec, ipsec
     # The log says so in the seed's words.
     assert 'established' in s.vw.log().lower()
+
+
+def test_vpnd_killed_and_restarted(lab, source_root, tmp_path):
+    """kill -9 of vpnd leaves the dataplane forwarding with the SAs it has; a new vpnd attaches,
+    recommits the configuration and brings the tunnel up again (INITIAL_CONTACT clears the
+    peer's stale IKE SA)."""
+    s = SeedPair(lab, source_root)
+    s.wait_up()
+    s.vw.proc.kill()
+    s.vw.proc.wait(timeout=10)
+    ok, out = ping(lab, s.hw, EAST_HOST, count=3)
+    assert ok, 'forwarding stopped with vpnd: ' + out
+    os.unlink(s.vw.sock)
+    s.vw = lab.vpnd(s.dw, s.west, str(tmp_path / 'west.conf'), 'west-again')
+    s.wait_up()
+    ok, out = ping(lab, s.hw, EAST_HOST, count=3)
+    assert ok, out + s.vw.log()[-3000:]
+    assert s.west.show_json('stats')['batches_failed'] == 0

@@ -50,7 +50,7 @@ std::shared_ptr<IkeSaConfig> Config(const char* local, const char* remote, bool 
   c->remote_id = IdFromText(remote);
   c->local_id_text = local;
   c->remote_id_text = remote;
-  c->psk = "fuzz-psk";
+  c->psk = SharedSecret("fuzz-psk");
   c->ike_proposals = {IkeProposal()};
   c->initiate = initiate;
   ChildConfig ch;

@@ -3,6 +3,8 @@
 // way, and time only moves when Advance() says so. Every node keeps its log lines.
 #pragma once
 
+#include <catch2/catch.hpp>
+
 #include <algorithm>
 #include <deque>
 #include <functional>
@@ -41,7 +43,7 @@ struct CaptureLog : LogSink {
 };
 
 struct Recorder : IkeListener {
-  int child_up = 0, child_down = 0, ike_up = 0, ike_down = 0;
+  int child_up = 0, child_down = 0, child_updated = 0, ike_up = 0, ike_down = 0;
   std::vector<uint32_t> up_spis, down_spis;
   void ChildUp(const IkeSa&, const ChildSa& c) override {
     ++child_up;
@@ -51,6 +53,7 @@ struct Recorder : IkeListener {
     ++child_down;
     down_spis.push_back(c.spi_in);
   }
+  void ChildUpdated(const IkeSa&, const ChildSa&) override { ++child_updated; }
   void IkeUp(const IkeSa&) override { ++ike_up; }
   void IkeDown(const IkeSa&) override { ++ike_down; }
 };
@@ -189,7 +192,7 @@ inline std::shared_ptr<IkeSaConfig> Peer(const std::string& local, const std::st
   c->remote_id_text = remote;
   c->local_id = IdFromText(local);
   c->remote_id = IdFromText(remote);
-  c->psk = "test-psk-0123456789";
+  c->psk = SharedSecret("test-psk-0123456789");
   c->ike_proposals = {IkeProp(EncrId::kAesCbc, 256, IntegId::kHmacSha2_256_128,
                               PrfId::kHmacSha2_256, DhGroup::kCurve25519)};
   c->initiate = true;
@@ -207,6 +210,94 @@ inline std::shared_ptr<IkeSaConfig> Peer(const std::string& local, const std::st
 
 inline std::vector<std::shared_ptr<const IkeSaConfig>> One(std::shared_ptr<IkeSaConfig> c) {
   return {c};
+}
+
+inline constexpr char kA[] = "192.0.2.1";
+inline constexpr char kB[] = "192.0.2.2";
+
+// A initiates, B responds; mirrored selectors 10.1.0.0/24 === 10.2.0.0/24.
+struct Pair {
+  Net net;
+  Node& a;
+  Node& b;
+  std::shared_ptr<IkeSaConfig> ca = Peer(kA, kB, "10.1.0.0/24", "10.2.0.0/24");
+  std::shared_ptr<IkeSaConfig> cb = Peer(kB, kA, "10.2.0.0/24", "10.1.0.0/24");
+  explicit Pair(ManagerOptions oa = Net::Defaults(), ManagerOptions ob = Net::Defaults())
+      : a(net.Add(kA, oa)), b(net.Add(kB, ob)) {
+    cb->initiate = false;
+  }
+  void Configure() {
+    a.mgr->SetPeers(One(ca));
+    b.mgr->SetPeers(One(cb));
+  }
+  // Configures both and lets A initiate.
+  void Up() {
+    Configure();
+    net.Tick();
+  }
+  // Configures both, takes A's IKE_SA_INIT request off the wire and hands it to B, which now
+  // holds a half-open SA. Returns the request; B's answer is on the wire.
+  Datagram HalfOpen() {
+    Configure();
+    a.mgr->Tick();
+    REQUIRE(net.queue.size() == 1);
+    Datagram init = net.queue.front();
+    net.queue.pop_front();
+    b.mgr->HandleDatagram(init);
+    return init;
+  }
+};
+
+// A behind a NAT (10.0.0.1 seen as 198.51.100.1) identified by FQDN, B at kB expecting it.
+struct NatPair {
+  Net net;
+  Node& a;
+  Node& b;
+  std::shared_ptr<IkeSaConfig> ca = Peer("10.0.0.1", kB);
+  std::shared_ptr<IkeSaConfig> cb = Peer(kB, "198.51.100.1", "10.2.0.0/24", "10.1.0.0/24");
+  NatPair() : a(AddInside(net)), b(net.Add(kB)) {
+    ca->local_id = IdFromText("a.example.com");
+    ca->local_id_text = "a.example.com";
+    cb->remote_id = IdFromText("a.example.com");
+    cb->remote_id_text = "a.example.com";
+    cb->initiate = false;
+  }
+  void Up() {
+    a.mgr->SetPeers(One(ca));
+    b.mgr->SetPeers(One(cb));
+    net.Tick();
+  }
+
+ private:
+  static Node& AddInside(Net& n) {
+    n.nat_inside = "10.0.0.1";
+    n.nat_outside = "198.51.100.1";
+    return n.Add("10.0.0.1");
+  }
+};
+
+inline const ChildSa* OnlyChild(const IkeSa* sa) {
+  if (sa == nullptr || sa->children().size() != 1) return nullptr;
+  return sa->children()[0].get();
+}
+
+// The two ends of one CHILD SA pair agree on SPIs, keys, suite and selectors.
+inline void CheckMatched(const ChildSa& x, const ChildSa& y) {
+  CHECK(x.spi_in == y.spi_out);
+  CHECK(x.spi_out == y.spi_in);
+  CHECK(x.encr_in == y.encr_out);
+  CHECK(x.encr_out == y.encr_in);
+  CHECK(x.integ_in == y.integ_out);
+  CHECK(x.integ_out == y.integ_in);
+  CHECK(x.suite == y.suite);
+  CHECK(x.local_ts == y.remote_ts);
+  CHECK(x.remote_ts == y.local_ts);
+  CHECK_FALSE(x.encr_in == x.encr_out);
+}
+
+// An IKE request (not a response) of the given exchange type.
+inline bool IsRequest(const Datagram& d, uint8_t exchange) {
+  return d.data.size() > 28 && d.data[18] == exchange && (d.data[19] & 0x20) == 0;
 }
 
 }  // namespace portcullis::ike::testing

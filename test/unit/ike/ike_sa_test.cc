@@ -9,53 +9,6 @@
 using namespace portcullis::ike;
 using namespace portcullis::ike::testing;
 
-namespace {
-
-constexpr char kA[] = "192.0.2.1";
-constexpr char kB[] = "192.0.2.2";
-
-struct Pair {
-  Net net;
-  Node& a;
-  Node& b;
-  std::shared_ptr<IkeSaConfig> ca = Peer(kA, kB, "10.1.0.0/24", "10.2.0.0/24");
-  std::shared_ptr<IkeSaConfig> cb = Peer(kB, kA, "10.2.0.0/24", "10.1.0.0/24");
-  explicit Pair(ManagerOptions oa = Net::Defaults(), ManagerOptions ob = Net::Defaults())
-      : a(net.Add(kA, oa)), b(net.Add(kB, ob)) {
-    cb->initiate = false;
-  }
-  void Configure() {
-    a.mgr->SetPeers(One(ca));
-    b.mgr->SetPeers(One(cb));
-  }
-  // Configures both and lets A initiate.
-  void Up() {
-    Configure();
-    net.Tick();
-  }
-};
-
-// The two ends of one CHILD SA pair agree on SPIs and keys.
-void CheckMatched(const ChildSa& x, const ChildSa& y) {
-  CHECK(x.spi_in == y.spi_out);
-  CHECK(x.spi_out == y.spi_in);
-  CHECK(x.encr_in == y.encr_out);
-  CHECK(x.encr_out == y.encr_in);
-  CHECK(x.integ_in == y.integ_out);
-  CHECK(x.integ_out == y.integ_in);
-  CHECK(x.suite == y.suite);
-  CHECK(x.local_ts == y.remote_ts);
-  CHECK(x.remote_ts == y.local_ts);
-  CHECK_FALSE(x.encr_in == x.encr_out);
-}
-
-const ChildSa* OnlyChild(const IkeSa* sa) {
-  if (sa == nullptr || sa->children().size() != 1) return nullptr;
-  return sa->children()[0].get();
-}
-
-}  // namespace
-
 TEST_CASE("IKE_SA_INIT and IKE_AUTH establish the IKE SA and the first CHILD SA", "[ike_sa]") {
   Pair p;
   p.Up();
@@ -272,55 +225,42 @@ TEST_CASE("INVALID_KE_PAYLOAD: the initiator retries with the group the responde
 
 TEST_CASE("NAT detection: IKE floats to 4500 and CHILD SAs use UDP encapsulation",
           "[ike_sa][nat]") {
-  Net net;
-  net.nat_inside = "10.0.0.1";
-  net.nat_outside = "198.51.100.1";
-  Node& a = net.Add("10.0.0.1");
-  Node& b = net.Add(kB);
-  auto ca = Peer("10.0.0.1", kB);
-  ca->local_id = IdFromText("a.example.com");
-  ca->local_id_text = "a.example.com";
-  auto cb = Peer(kB, "198.51.100.1", "10.2.0.0/24", "10.1.0.0/24");
-  cb->remote_id = IdFromText("a.example.com");
-  cb->remote_id_text = "a.example.com";
-  cb->initiate = false;
-  a.mgr->SetPeers(One(ca));
-  b.mgr->SetPeers(One(cb));
-  net.Tick();
-  INFO(a.log.All() << b.log.All());
-  REQUIRE(a.Only() != nullptr);
-  REQUIRE(b.Only() != nullptr);
-  CHECK(a.Only()->nat_local);
-  CHECK_FALSE(a.Only()->nat_remote);
-  CHECK(b.Only()->nat_remote);
-  CHECK(a.log.Has("local host is behind NAT, sending keep alives"));
-  CHECK(b.log.Has("remote host is behind NAT"));
-  CHECK(a.log.Has("switching to NAT-T port 4500"));
-  CHECK(a.Only()->local().port == 4500);
-  CHECK(b.Only()->remote().port == 14500);  // the NAT's mapping of 4500
-  const ChildSa* bc = OnlyChild(b.Only());
+  NatPair p;
+  p.Up();
+  INFO(p.a.log.All() << p.b.log.All());
+  REQUIRE(p.a.Only() != nullptr);
+  REQUIRE(p.b.Only() != nullptr);
+  CHECK(p.a.Only()->nat_local);
+  CHECK_FALSE(p.a.Only()->nat_remote);
+  CHECK(p.b.Only()->nat_remote);
+  CHECK(p.a.log.Has("local host is behind NAT, sending keep alives"));
+  CHECK(p.b.log.Has("remote host is behind NAT"));
+  CHECK(p.a.log.Has("switching to NAT-T port 4500"));
+  CHECK(p.a.Only()->local().port == 4500);
+  CHECK(p.b.Only()->remote().port == 14500);  // the NAT's mapping of 4500
+  const ChildSa* bc = OnlyChild(p.b.Only());
   REQUIRE(bc != nullptr);
   CHECK(bc->encap);
   CHECK(bc->remote.port == 14500);
-  CHECK(OnlyChild(a.Only())->encap);
+  CHECK(OnlyChild(p.a.Only())->encap);
   // IKE_AUTH went over 4500 with the non-ESP marker.
   bool auth_on_4500 = false;
-  for (const Datagram& d : net.sent) {
+  for (const Datagram& d : p.net.sent) {
     if (d.data.size() > 28 && d.data[18] == 35 && d.dst.port == 4500 && d.non_esp_marker) {
       auth_on_4500 = true;
     }
   }
   CHECK(auth_on_4500);
   // Keepalives from the side behind the NAT, every 20 s of silence.
-  size_t before = net.sent.size();
-  net.Advance(absl::Seconds(21));
+  size_t before = p.net.sent.size();
+  p.net.Advance(absl::Seconds(21));
   bool keepalive = false;
-  for (size_t i = before; i < net.sent.size(); ++i) {
-    const Datagram& d = net.sent[i];
+  for (size_t i = before; i < p.net.sent.size(); ++i) {
+    const Datagram& d = p.net.sent[i];
     if (d.data == Bytes{0xFF} && d.src.port == 14500) keepalive = true;
   }
   CHECK(keepalive);
-  CHECK(a.log.Has("sending keep alive to 192.0.2.2[4500]"));
+  CHECK(p.a.log.Has("sending keep alive to 192.0.2.2[4500]"));
 }
 
 TEST_CASE("force-udp-encapsulation claims a NAT so both ends encapsulate", "[ike_sa][nat]") {
@@ -557,7 +497,7 @@ TEST_CASE("AUTHENTICATION_FAILED says whether the PSK, the id or the remote-id d
           "[ike_sa][fail]") {
   Pair p;
   SECTION("PSK") {
-    p.cb->psk = "another-secret";
+    p.cb->psk = SharedSecret("another-secret");
     p.Up();
     CHECK(p.b.log.Count("AUTHENTICATION_FAILED: AUTH payload of '192.0.2.1' does not verify with "
                         "the pre-shared-secret of peer-192.0.2.1") == 1);
@@ -585,8 +525,8 @@ TEST_CASE("AUTHENTICATION_FAILED says whether the PSK, the id or the remote-id d
     p.ca->remote_id_text = "198.51.100.8";
     p.cb->local_id = IdFromText("198.51.100.8");
     p.cb->local_id_text = "198.51.100.8";
-    p.ca->psk = "initiators-own";
-    p.cb->psk = "responders-own";
+    p.ca->psk = SharedSecret("initiators-own");
+    p.cb->psk = SharedSecret("responders-own");
     p.Up();
     CHECK(p.b.log.Has("pre-shared-secret mismatch"));
   }

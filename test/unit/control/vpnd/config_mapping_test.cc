@@ -136,7 +136,7 @@ TEST_CASE("route-based seed (Vyatta west): VTI child with 0.0.0.0/0 selectors",
   CHECK(p.local_id_text == "169.50.194.197");
   CHECK(p.local_id.type == ike::IdType::kIpv4Addr);
   CHECK(p.remote_id_text == "159.8.98.213");
-  CHECK(p.psk == "Fergie-west-east-2024");
+  CHECK(p.psk == ike::SharedSecret("Fergie-west-east-2024"));
   CHECK(p.initiate);
   CHECK(p.ike_lifetime == 28800);
   CHECK(p.dpd_interval == 30);
@@ -210,4 +210,43 @@ set security vpn ipsec site-to-site peer 192.0.2.2 authentication remote-id @#0a
   REQUIRE(p.children.size() == 1);  // tunnel 2 is disabled
   CHECK(ike::TsListToString(p.children[0].local_ts) == "10.1.0.0/24[tcp]");
   CHECK(ike::TsListToString(p.children[0].remote_ts) == "10.2.0.0/24[tcp/443]");
+}
+
+TEST_CASE("peers without an address: remote-id is enforced unless the peer accepts any identity",
+          "[config_mapping][identity]") {
+  auto peer = [](const std::string& key, const std::string& extra) {
+    std::string text = kBase;
+    const std::string with = "peer " + key;
+    for (size_t p = 0; (p = text.find("peer 192.0.2.2", p)) != std::string::npos;
+         p += with.size()) {
+      text.replace(p, 14, with);
+    }
+    return text + "set security vpn ipsec ike-group IKE proposal 1 dh-group 14\n" +
+           "set security vpn ipsec site-to-site peer " + key + " connection-type respond\n" + extra;
+  };
+  struct Case {
+    std::string key, extra;
+    bool any_id;
+    std::string remote_id;
+  } cases[] = {
+      {"@site-b.example", "", false, "site-b.example"},
+      {"any", "", true, ""},
+      {"any",
+       "set security vpn ipsec site-to-site peer any authentication remote-id @site-c.example\n",
+       false, "site-c.example"},
+      {"192.0.2.2", "", false, "192.0.2.2"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.key << " " << c.extra);
+    config::Model m = Load(peer(c.key, c.extra));
+    ReqidAllocator r;
+    auto setup = MapConfig(m, r);
+    INFO(setup.status().ToString());
+    REQUIRE(setup.ok());
+    const ike::IkeSaConfig& p = *setup->peers.at(0);
+    CHECK(p.remote_any == (c.key != "192.0.2.2"));
+    CHECK(p.any_remote_id == c.any_id);
+    if (!c.any_id) CHECK(ike::IdToText(p.remote_id) == c.remote_id);
+    CHECK_FALSE(p.initiate);
+  }
 }

@@ -173,7 +173,7 @@ struct Rig {
   std::optional<channel::ChannelClient> client;
   std::unique_ptr<vpnd::Vpnd> vpnd;
 
-  Rig() {
+  explicit Rig(absl::Duration ack_timeout = absl::Seconds(2)) {
     auto c = channel::ChannelClient::Attach(dp.name, true, absl::Seconds(1));
     REQUIRE(c.ok());
     client.emplace(*std::move(c));
@@ -182,6 +182,7 @@ struct Rig {
     deps.log = &log;
     deps.keylog = &keys;
     deps.dataplane = &*client;
+    deps.ack_timeout = ack_timeout;
     deps.reattach = [this] {
       return channel::ChannelClient::Attach(dp.name, true, absl::Milliseconds(100));
     };
@@ -229,6 +230,11 @@ TEST_CASE("a commit is one batch: interfaces, addresses, static routes incl. VTI
   auto batches = r.dp.Batches();
   REQUIRE(batches.size() == 1);
   const auto& b = batches[0];
+  // It starts with a flush: whatever an earlier vpnd left in the dataplane goes in the same
+  // atomic batch.
+  REQUIRE(b[0].header.kind == MessageKind::kFlush);
+  CHECK(b[0].body.flush.scope == channel::kFlushAll);
+  CHECK(Count(b, MessageKind::kFlush, Op::kDelete) == 1);
   // dp0p1s1 dp0p2s1 dp0p1s2 dp0p2s2, dp0bond0 dp0bond1, vti2
   CHECK(Count(b, MessageKind::kInterface, Op::kAdd) == 7);
   CHECK(Count(b, MessageKind::kAddress, Op::kAdd) == 3);
@@ -278,7 +284,7 @@ TEST_CASE("reload: only the difference is sent; an identical file sends nothing"
   auto batches = r.dp.Batches();
   REQUIRE(batches.size() == 2);
   const auto& b = batches[1];
-  CHECK(b.size() == 3);
+  CHECK(b.size() == 3);  // no flush after the first commit
   CHECK(Count(b, MessageKind::kAddress, Op::kDelete) == 1);
   CHECK(Count(b, MessageKind::kAddress, Op::kAdd) == 1);
   CHECK(Count(b, MessageKind::kRoute, Op::kDelete) == 1);
@@ -311,6 +317,29 @@ TEST_CASE("all or nothing: a batch the dataplane refuses changes nothing", "[vpn
   std::remove(path.c_str());
 }
 
+TEST_CASE("a vpnd attaching to a dataplane another vpnd programmed replaces its state",
+          "[vpnd][dataplane]") {
+  // A real dataplane refuses "interface exists" when a restarted vpnd adds what its predecessor
+  // left: play that, and check the flush makes the first commit go through, and that a refused
+  // first commit keeps the flush for the next attempt.
+  Rig r;
+  int attempts = 0;
+  r.dp.SetVerdict([&attempts](const std::vector<Message>& b) {
+    ++attempts;
+    if (attempts == 1) return channel::ApplyResult{absl::UnavailableError("busy"), 0};
+    if (b.empty() || b[0].header.kind != MessageKind::kFlush) {
+      return channel::ApplyResult{absl::AlreadyExistsError("interface 1 exists"), 0};
+    }
+    return channel::ApplyResult{};
+  });
+  CHECK_FALSE(r.vpnd->LoadFile("configs/vyatta-west.conf").ok());
+  REQUIRE(r.vpnd->LoadFile("configs/vyatta-west.conf").ok());
+  auto batches = r.dp.Batches();
+  REQUIRE(batches.size() == 2);
+  CHECK(batches[1][0].header.kind == MessageKind::kFlush);
+  CHECK(absl::StrContains(r.log.Recent(), "flushed, then"));
+}
+
 TEST_CASE("a file with errors is refused with its line numbers; nothing is sent",
           "[vpnd][dataplane]") {
   Rig r;
@@ -337,6 +366,7 @@ struct East {
   std::unique_ptr<ike::IkeManager> mgr;
   std::vector<const ike::ChildSa*> up;
   vpnd::ReqidAllocator reqids;
+  std::shared_ptr<const ike::IkeSaConfig> cfg;
 
   explicit East(Rig& r) {
     auto loaded = config::LoadConfigFile("configs/vyatta-east.conf");
@@ -349,6 +379,7 @@ struct East {
                                             [this](const ike::Datagram& d) { out.push_back(d); },
                                             &log, nullptr, nullptr);
     mgr->SetPeers({cfg});
+    this->cfg = cfg;
   }
   const ike::IkeSa* Sa() const {
     auto s = mgr->Sas();
@@ -356,8 +387,8 @@ struct East {
   }
 };
 
-// Moves datagrams both ways until things are quiet.
-void Pump(Rig& r, East& e) {
+// Moves datagrams both ways until things are quiet; `rewrite` may change what east sends.
+void Pump(Rig& r, East& e, const std::function<void(ike::Datagram&)>& rewrite = nullptr) {
   for (int quiet = 0, i = 0; quiet < 200 && i < 20000; ++i) {
     r.vpnd->Poll();
     bool moved = false;
@@ -365,7 +396,8 @@ void Pump(Rig& r, East& e) {
       e.mgr->HandleDatagram(d);
       moved = true;
     }
-    for (const auto& d : e.out) {
+    for (auto& d : e.out) {
+      if (rewrite) rewrite(d);
       r.dp.Punt(d);
       moved = true;
     }
@@ -522,18 +554,10 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("policy-based tunnels: policies answered Unimplemented are reported clearly",
-          "[vpnd][dataplane][sa]") {
-  Rig r;
-  r.dp.SetVerdict([](const std::vector<Message>& b) {
-    for (const Message& m : b) {
-      if (m.header.kind == MessageKind::kPolicy) {
-        return channel::ApplyResult{absl::UnimplementedError("policies are not implemented"), 0};
-      }
-    }
-    return channel::ApplyResult{};
-  });
-  std::string text = R"(
+namespace {
+
+// One policy-based tunnel between 192.0.2.1 (us) and 192.0.2.2, AES-CBC-256 + SHA2-256.
+const char kOneTunnel[] = R"(
 set interfaces dataplane dp0p1 address 192.0.2.1/24
 set security vpn ipsec ike-group IKE ike-version 2
 set security vpn ipsec ike-group IKE proposal 1 dh-group 19
@@ -546,27 +570,52 @@ set security vpn ipsec site-to-site peer 192.0.2.2 default-esp-group ESP
 set security vpn ipsec site-to-site peer 192.0.2.2 tunnel 1 local prefix 10.1.0.0/24
 set security vpn ipsec site-to-site peer 192.0.2.2 tunnel 1 remote prefix 10.2.0.0/24
 )";
-  std::string mine = WriteFile(text);
-  REQUIRE(r.vpnd->LoadFile(mine).ok());
-  // The peer: the same file seen from the other end.
-  std::string theirs_text = text;
+
+const std::string kTwoTunnels = std::string(kOneTunnel) + R"(
+set security vpn ipsec site-to-site peer 192.0.2.2 tunnel 2 local prefix 10.1.1.0/24
+set security vpn ipsec site-to-site peer 192.0.2.2 tunnel 2 remote prefix 10.2.1.0/24
+)";
+
+// The other end of `text` (one of the above), as a responder config for East.
+std::shared_ptr<ike::IkeSaConfig> MirrorPeer(const std::string& text) {
+  std::string t = text;
   for (auto [a, b] : std::vector<std::pair<std::string, std::string>>{
            {"192.0.2.1/24", "192.0.2.9/24"},
            {"peer 192.0.2.2", "peer 192.0.2.1"},
            {"local-address 192.0.2.1", "local-address 192.0.2.2"},
-           {"local prefix 10.1.0.0/24", "local prefix 10.2.0.X"},
-           {"remote prefix 10.2.0.0/24", "remote prefix 10.1.0.0/24"},
-           {"local prefix 10.2.0.X", "local prefix 10.2.0.0/24"}}) {
-    for (size_t p; (p = theirs_text.find(a)) != std::string::npos;)
-      theirs_text.replace(p, a.size(), b);
+           {"local prefix 10.1.", "local prefix 10.X."},
+           {"remote prefix 10.2.", "remote prefix 10.1."},
+           {"local prefix 10.X.", "local prefix 10.2."}}) {
+    for (size_t p = 0; (p = t.find(a, p)) != std::string::npos; p += b.size()) {
+      t.replace(p, a.size(), b);
+    }
   }
-  auto loaded = config::LoadConfigText(theirs_text);
+  auto loaded = config::LoadConfigText(t);
   REQUIRE(loaded.ok());
   vpnd::ReqidAllocator reqids;
   auto setup = vpnd::MapConfig(config::BuildModel(loaded.tree), reqids);
   REQUIRE(setup.ok());
   auto cfg = std::make_shared<ike::IkeSaConfig>(*setup->peers[0]);
   cfg->initiate = false;
+  return cfg;
+}
+
+}  // namespace
+
+TEST_CASE("policy-based tunnels: policies answered Unimplemented are reported clearly",
+          "[vpnd][dataplane][sa]") {
+  Rig r;
+  r.dp.SetVerdict([](const std::vector<Message>& b) {
+    for (const Message& m : b) {
+      if (m.header.kind == MessageKind::kPolicy) {
+        return channel::ApplyResult{absl::UnimplementedError("policies are not implemented"), 0};
+      }
+    }
+    return channel::ApplyResult{};
+  });
+  std::string mine = WriteFile(kOneTunnel);
+  REQUIRE(r.vpnd->LoadFile(mine).ok());
+  auto cfg = MirrorPeer(kOneTunnel);
   East east(r);
   east.mgr->SetPeers({cfg});
   Pump(r, east);
@@ -591,4 +640,204 @@ set security vpn ipsec site-to-site peer 192.0.2.2 tunnel 1 remote prefix 10.2.0
   CHECK(r.log.Recent().find("not installed: the dataplane answered Unimplemented (no SPD for "
                             "policy-based tunnels in this dataplane yet)") != std::string::npos);
   std::remove(mine.c_str());
+}
+
+// ---- IKE and the dataplane in step ----
+
+namespace {
+
+size_t BatchesWith(const std::vector<std::vector<Message>>& all, MessageKind k, Op op) {
+  size_t n = 0;
+  for (const auto& b : all) n += Count(b, k, op) > 0;
+  return n;
+}
+
+// Polls for a while of real time, so late acks can arrive.
+void Settle(Rig& r, East& e, absl::Duration d) {
+  absl::Time end = absl::Now() + d;
+  while (absl::Now() < end) {
+    Pump(r, e);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a CHILD SA the dataplane refuses is deleted in IKE and created again later",
+          "[vpnd][dataplane][sa][consistency]") {
+  Rig r;
+  East east(r);
+  std::atomic<int> refusals{1};
+  r.dp.SetVerdict([&](const std::vector<Message>& b) {
+    if (Count(b, MessageKind::kSa, Op::kAdd) > 0 && refusals.fetch_sub(1) > 0) {
+      return channel::ApplyResult{absl::ResourceExhaustedError("SAD full"), 0};
+    }
+    return channel::ApplyResult{};
+  });
+  REQUIRE(r.vpnd->LoadFile("configs/vyatta-west.conf").ok());
+  Pump(r, east);
+  INFO(r.log.Recent());
+  CHECK(absl::StrContains(r.log.Recent(),
+                          "SAD full: the CHILD_SA is deleted and created again later"));
+  CHECK(absl::StrContains(r.log.Recent(), "could not be installed"));
+  CHECK(r.vpnd->installed_children() == 0);
+  REQUIRE(east.Sa() != nullptr);  // the IKE SA stays
+  CHECK(EastChild(east) == nullptr);
+  auto shown = r.vpnd->Command({"show", "vpn", "ipsec", "sa"});
+  REQUIRE(shown.ok());
+  CHECK_FALSE(absl::StrContains(*shown, " up "));
+  // The re-initiation delay later, the CHILD SA is back, and installed.
+  r.now += absl::Seconds(11);
+  Pump(r, east);
+  REQUIRE(EastChild(east) != nullptr);
+  CHECK(r.vpnd->installed_children() == 1);
+  CHECK(absl::StrContains(r.log.Recent(), "installed ESP SAs"));
+}
+
+TEST_CASE("a removal the dataplane refuses is retried; bindings change only once applied",
+          "[vpnd][dataplane][sa][consistency]") {
+  Rig r;
+  East east(r);
+  REQUIRE(r.vpnd->LoadFile("configs/vyatta-west.conf").ok());
+  Pump(r, east);
+  REQUIRE(EastChild(east) != nullptr);
+  REQUIRE(r.vpnd->installed_children() == 1);
+  std::atomic<int> refusals{1};
+  r.dp.SetVerdict([&](const std::vector<Message>& b) {
+    if (Count(b, MessageKind::kSa, Op::kDelete) > 0 && refusals.fetch_sub(1) > 0) {
+      return channel::ApplyResult{absl::FailedPreconditionError("tables busy"), 0};
+    }
+    return channel::ApplyResult{};
+  });
+  REQUIRE(r.vpnd->Command({"reset", "vpn", "ipsec-peer", "159.8.98.213"}).ok());
+  Pump(r, east);
+  INFO(r.log.Recent());
+  CHECK(absl::StrContains(r.log.Recent(), "tables busy: retrying the removal of 1 CHILD_SA"));
+  CHECK(r.vpnd->removals_to_retry() == 1);
+  r.now += absl::Seconds(2);
+  Pump(r, east);
+  CHECK(r.vpnd->removals_to_retry() == 0);
+  CHECK(BatchesWith(r.dp.Batches(), MessageKind::kSa, Op::kDelete) == 2);
+  CHECK(absl::StrContains(r.log.Recent(), "removed ESP SAs"));
+  // The new CHILD SA of the re-established IKE SA is the only one left, and the VTI is bound
+  // to it.
+  REQUIRE(EastChild(east) != nullptr);
+  CHECK(r.vpnd->installed_children() == 1);
+  const auto all = r.dp.Batches();
+  const Message* last_bind = nullptr;
+  for (const auto& b : all) {
+    for (const Message& m : b) {
+      if (m.header.kind == MessageKind::kVtiBinding) last_bind = &m;
+    }
+  }
+  REQUIRE(last_bind != nullptr);
+  CHECK(last_bind->header.op != Op::kDelete);
+  CHECK(last_bind->body.vti_binding.out_spi == EastChild(east)->spi_in);
+}
+
+TEST_CASE("the CHILD SAs of one IKE SA are removed in one batch",
+          "[vpnd][dataplane][sa][consistency]") {
+  Rig r;
+  std::string mine = WriteFile(kTwoTunnels);
+  REQUIRE(r.vpnd->LoadFile(mine).ok());
+  East east(r);
+  east.mgr->SetPeers({MirrorPeer(kTwoTunnels)});
+  Pump(r, east);
+  INFO(r.log.Recent());
+  REQUIRE(east.Sa() != nullptr);
+  REQUIRE(east.Sa()->children().size() == 2);
+  REQUIRE(r.vpnd->installed_children() == 2);
+  size_t before = r.dp.Batches().size();
+  REQUIRE(r.vpnd->Command({"reset", "vpn", "ipsec-peer", "192.0.2.2"}).ok());
+  Pump(r, east);
+  auto all = r.dp.Batches();
+  size_t removal_batches = 0;
+  for (size_t i = before; i < all.size(); ++i) {
+    if (Count(all[i], MessageKind::kSa, Op::kDelete) == 0) continue;
+    ++removal_batches;
+    CHECK(Count(all[i], MessageKind::kSa, Op::kDelete) == 4);
+    CHECK(Count(all[i], MessageKind::kPolicy, Op::kDelete) == 4);  // in the same batch
+  }
+  CHECK(removal_batches == 1);
+  std::remove(mine.c_str());
+}
+
+TEST_CASE("a batch acknowledged after the timeout is settled when its ack comes",
+          "[vpnd][dataplane][consistency]") {
+  Rig r(absl::Milliseconds(100));
+  East east(r);
+  std::atomic<bool> slow{true};
+  r.dp.SetVerdict([&](const std::vector<Message>& b) {
+    if (slow && Count(b, MessageKind::kSa, Op::kAdd) > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    }
+    return channel::ApplyResult{};
+  });
+  REQUIRE(r.vpnd->LoadFile("configs/vyatta-west.conf").ok());
+  Pump(r, east);
+  INFO(r.log.Recent());
+  CHECK(absl::StrContains(r.log.Recent(), "CHILD_SA install: no ack for batch 2 within 100ms"));
+  Settle(r, east, absl::Milliseconds(600));
+  CHECK(absl::StrContains(r.log.Recent(), "CHILD_SA install: batch 2 acknowledged late"));
+  CHECK(r.vpnd->unacknowledged() == 0);
+  CHECK(r.vpnd->installed_children() == 1);
+  REQUIRE(EastChild(east) != nullptr);
+}
+
+TEST_CASE("a commit whose ack comes late completes then; running matches the dataplane",
+          "[vpnd][dataplane][consistency]") {
+  Rig r(absl::Milliseconds(100));
+  std::atomic<bool> slow{true};
+  r.dp.SetVerdict([&](const std::vector<Message>&) {
+    if (slow.exchange(false)) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    return channel::ApplyResult{};
+  });
+  absl::Status st = r.vpnd->LoadFile("configs/vyatta-west.conf");
+  CHECK(absl::IsDeadlineExceeded(st));
+  CHECK(absl::StrContains(st.message(), "outcome is unknown"));
+  CHECK(r.vpnd->running().empty());
+  // Another commit meanwhile would diff against a state nobody knows: refused.
+  CHECK(absl::IsUnavailable(r.vpnd->LoadFile("configs/vyatta-west.conf")));
+  absl::Time end = absl::Now() + absl::Seconds(2);
+  while (r.vpnd->unacknowledged() > 0 && absl::Now() < end) {
+    r.vpnd->Poll();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  INFO(r.log.Recent());
+  CHECK(r.vpnd->unacknowledged() == 0);
+  CHECK_FALSE(r.vpnd->running().empty());
+  CHECK(absl::StrContains(r.log.Recent(), "configuration committed: 1 peer"));
+  // The next commit of the same file has nothing left to send.
+  REQUIRE(r.vpnd->LoadFile("configs/vyatta-west.conf").ok());
+  CHECK(r.dp.Batches().size() == 1);
+}
+
+TEST_CASE("a NAT rebinding re-pushes the outbound SA with the new port",
+          "[vpnd][dataplane][sa][nat]") {
+  Rig r;
+  East east(r);
+  auto cfg = std::make_shared<ike::IkeSaConfig>(*east.cfg);
+  cfg->force_encap = true;  // claims a NAT: both ends use UDP encapsulation
+  east.mgr->SetPeers({cfg});
+  REQUIRE(r.vpnd->LoadFile("configs/vyatta-west.conf").ok());
+  Pump(r, east);
+  INFO(r.log.Recent());
+  const ike::ChildSa* ec = EastChild(east);
+  REQUIRE(ec != nullptr);
+  REQUIRE(ec->encap);
+  size_t before = r.dp.Batches().size();
+  // The NAT in front of east now maps it to port 4501.
+  auto rebind = [](ike::Datagram& d) { d.src.port = 4501; };
+  REQUIRE(east.mgr->RekeyChild(ec->spi_in));
+  Pump(r, east, rebind);
+  auto all = r.dp.Batches();
+  const Message* update = nullptr;
+  for (size_t i = before; i < all.size() && update == nullptr; ++i) {
+    update = Find(all[i], MessageKind::kSa, Op::kUpdate);
+  }
+  REQUIRE(update != nullptr);
+  CHECK(update->body.sa.direction == channel::Direction::kOut);
+  CHECK(update->body.sa.udp_encap == 1);
+  CHECK(update->body.sa.encap_dst_port == 4501);
+  CHECK(absl::StrContains(r.log.Recent(), "now sends to 159.8.98.213[4501]"));
 }
