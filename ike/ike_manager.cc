@@ -48,6 +48,21 @@ void IkeManager::ManagerLog(const std::string& text, LogGroup g) {
   log_->Write(LogRecord{Now(), g, "", 0, false, text});
 }
 
+void IkeManager::DropUnauthenticated(const std::string& text) {
+  ++dropped_;
+  if (Now() < next_drop_log_) {
+    ++drops_not_logged_;
+    return;
+  }
+  next_drop_log_ = Now() + absl::Seconds(1);
+  std::string line = text;
+  if (drops_not_logged_ > 0) {
+    absl::StrAppend(&line, " (", drops_not_logged_, " more dropped datagrams not logged)");
+    drops_not_logged_ = 0;
+  }
+  ManagerLog(line, LogGroup::kNet);
+}
+
 uint32_t IkeManager::AllocateSpi() {
   for (;;) {
     uint8_t b[4];
@@ -220,9 +235,8 @@ void IkeManager::HandleDatagram(const Datagram& d) {
   if (d.data.size() == 1 && d.data[0] == 0xFF) return;  // NAT keepalive
   absl::StatusOr<DecodedHeader> h = DecodeHeader(d.data);
   if (!h.ok()) {
-    ManagerLog(absl::StrCat("received invalid IKE datagram from ", d.src.ToString(), ": ",
-                            h.status().message(), ", dropped"),
-               LogGroup::kNet);
+    DropUnauthenticated(absl::StrCat("received invalid IKE datagram from ", d.src.ToString(), ": ",
+                                     h.status().message(), ", dropped"));
     return;
   }
   const IkeHeader& hd = h->header;
@@ -234,12 +248,10 @@ void IkeManager::HandleDatagram(const Datagram& d) {
     auto it = sas_.find(ours);
     if (it == sas_.end() || it->second->state() == IkeSa::State::kDead ||
         it->second->original_initiator() == hd.initiator) {
-      ManagerLog(
-          absl::StrCat("received ", ExchangeTypeName(hd.exchange),
-                       hd.response ? " response " : " request ", hd.message_id,
-                       " for unknown IKE_SA with SPIs ", SpiHex(hd.spi_i), "_i ", SpiHex(hd.spi_r),
-                       "_r from ", d.src.ToString(), " (INVALID_IKE_SPI), ignored"),
-          LogGroup::kNet);
+      DropUnauthenticated(absl::StrCat(
+          "received ", ExchangeTypeName(hd.exchange), hd.response ? " response " : " request ",
+          hd.message_id, " for unknown IKE_SA with SPIs ", SpiHex(hd.spi_i), "_i ",
+          SpiHex(hd.spi_r), "_r from ", d.src.ToString(), " (INVALID_IKE_SPI), ignored"));
       return;
     }
     it->second->ProcessMessage(d, *h);
@@ -307,9 +319,8 @@ void IkeManager::SendUnprotected(const Datagram& to, const IkeHeader& h,
 void IkeManager::HandleInitRequest(const Datagram& d, const DecodedHeader& h) {
   // IKE_SA_INIT always has message ID 0 (RFC 7296 2.2): anything else is a replay or a forgery.
   if (h.header.message_id != 0) {
-    ManagerLog(absl::StrCat("IKE_SA_INIT request with message ID ", h.header.message_id, " from ",
-                            d.src.ToString(), " (must be 0), dropped"),
-               LogGroup::kNet);
+    DropUnauthenticated(absl::StrCat("IKE_SA_INIT request with message ID ", h.header.message_id,
+                                     " from ", d.src.ToString(), " (must be 0), dropped"));
     return;
   }
   // The same initiator SPI from the same host: a retransmission of the request that made that
@@ -323,10 +334,9 @@ void IkeManager::HandleInitRequest(const Datagram& d, const DecodedHeader& h) {
     if (sa->state() == IkeSa::State::kConnecting) {
       sa->ProcessMessage(d, h);
     } else {
-      ManagerLog(absl::StrCat("IKE_SA_INIT request from ", d.src.ToString(), " with the SPI of ",
-                              sa->config().name, "[", sa->unique_id(), "] (",
-                              IkeSaStateName(sa->state()), "), dropped"),
-                 LogGroup::kNet);
+      DropUnauthenticated(absl::StrCat("IKE_SA_INIT request from ", d.src.ToString(),
+                                       " with the SPI of ", sa->config().name, "[", sa->unique_id(),
+                                       "] (", IkeSaStateName(sa->state()), "), dropped"));
     }
     return;
   }
@@ -436,18 +446,21 @@ void IkeManager::IkeUp(IkeSa& sa) {
   if (listener_ != nullptr) listener_->IkeUp(sa);
   // Our own attempt whose IKE_SA_INIT was never answered (the peer was not up yet, then
   // initiated itself) is abandoned: the peer has no state for it beyond a half-open SA.
+  // The same peer: one config serves many peers when it has no address ("peer any").
+  auto same_peer = [&sa](const IkeSa& o) {
+    return o.config().name == sa.config().name && o.remote().address == sa.remote().address &&
+           (!o.peer_id() || !sa.peer_id() || *o.peer_id() == *sa.peer_id());
+  };
   for (auto& [k, other] : sas_) {
-    if (other.get() != &sa && other->config().name == sa.config().name &&
-        other->original_initiator() && other->state() == IkeSa::State::kConnecting &&
-        other->spi_r() == IkeSpi{}) {
+    if (other.get() != &sa && same_peer(*other) && other->original_initiator() &&
+        other->state() == IkeSa::State::kConnecting && other->spi_r() == IkeSpi{}) {
       other->Destroy("the peer established an IKE_SA meanwhile, abandoning our unanswered one");
     }
   }
   // Both ends initiated at once and both IKE SAs came up: the one whose lowest nonce is the
   // lowest is deleted by its initiator, so both ends keep the same one.
   for (auto& [k, other] : sas_) {
-    if (other.get() == &sa || other->config().name != sa.config().name ||
-        other->state() != IkeSa::State::kEstablished) {
+    if (other.get() == &sa || !same_peer(*other) || other->state() != IkeSa::State::kEstablished) {
       continue;
     }
     IkeSa* loser = MinNonce(*other) < MinNonce(sa) ? other.get() : &sa;

@@ -84,6 +84,9 @@ class IkeManager : public IkeSaContext {
   size_t HalfOpenCount(const Address* from = nullptr) const;
   // Inbound CHILD SA SPIs reserved (in use or in an exchange in flight).
   size_t AllocatedSpis() const { return spis_.size(); }
+  // Datagrams dropped before any SA authenticated them (bad headers, unknown SPIs, forged
+  // IKE_SA_INITs); each SA counts its own in IkeSa::unauthenticated_drops().
+  uint64_t unauthenticated_drops() const { return dropped_; }
 
   // IkeSaContext.
   absl::Time Now() const override { return clock_(); }
@@ -120,6 +123,9 @@ class IkeManager : public IkeSaContext {
   void MergePending();
   bool HasLiveSa(const std::string& name) const;
   void ManagerLog(const std::string& text, LogGroup g = LogGroup::kMgr);
+  // A datagram nobody authenticated is dropped: counted, and logged at most once a second
+  // (a flood must not flood the log), with the number not logged since.
+  void DropUnauthenticated(const std::string& text);
 
   Clock clock_;
   Sender sender_;
@@ -135,6 +141,9 @@ class IkeManager : public IkeSaContext {
   Bytes cookie_secret_;
   uint32_t ike_ids_ = 0;
   uint32_t child_ids_ = 0;
+  uint64_t dropped_ = 0;
+  uint64_t drops_not_logged_ = 0;
+  absl::Time next_drop_log_ = absl::InfinitePast();
 };
 
 }  // namespace portcullis::ike

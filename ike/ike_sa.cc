@@ -252,9 +252,14 @@ void IkeSa::HandleRequest(const Datagram& d, const DecodedHeader& h) {
   uint32_t mid = h.header.message_id;
   bool init = h.header.exchange == ExchangeType::kIkeSaInit;
   if (have_cached_response_ && mid == cached_mid_ && h.header.exchange == cached_exchange_) {
+    if (d.data != cached_request_) {
+      DropUnauthenticated(absl::StrCat("request ", mid,
+                                       " repeats the message ID of the last one with other "
+                                       "content, message dropped"));
+      return;
+    }
     Log(LogGroup::kIke,
         absl::StrCat("received retransmit of request with ID ", mid, ", retransmitting response"));
-    last_inbound_ = ctx_.Now();
     ctx_.Send(cached_response_);
     return;
   }
@@ -290,7 +295,7 @@ void IkeSa::HandleRequest(const Datagram& d, const DecodedHeader& h) {
   } else {
     std::optional<Payload> answer;
     if (!Decode(d, h, &in, &answer)) {
-      if (answer) SendResponse(h, {*answer});
+      if (answer) SendResponse(d, h, {*answer});
       return;
     }
     UpdateEndpoints(d);
@@ -302,11 +307,12 @@ void IkeSa::HandleRequest(const Datagram& d, const DecodedHeader& h) {
   if (!task) return;
   std::vector<Payload> out;
   task->ProcessRequest(*this, in, out);
-  SendResponse(h, std::move(out));
+  SendResponse(d, h, std::move(out));
   task->AfterResponse(*this);
 }
 
-void IkeSa::SendResponse(const DecodedHeader& h, std::vector<Payload> out) {
+void IkeSa::SendResponse(const Datagram& request, const DecodedHeader& h,
+                         std::vector<Payload> out) {
   uint32_t mid = h.header.message_id;
   IkeHeader rh;
   rh.spi_i = spi_i_;
@@ -335,6 +341,7 @@ void IkeSa::SendResponse(const DecodedHeader& h, std::vector<Payload> out) {
   Log(LogGroup::kEnc, absl::StrCat("generating ", MessageSummary(rh, out)));
   peer_mid_ = mid + 1;
   cached_response_ = SendDatagram(*std::move(wire));
+  cached_request_ = request.data;
   have_cached_response_ = true;
   cached_mid_ = mid;
   cached_exchange_ = rh.exchange;
@@ -342,6 +349,11 @@ void IkeSa::SendResponse(const DecodedHeader& h, std::vector<Payload> out) {
 
 void IkeSa::UpdateEndpoints(const Datagram& d) {
   if (remote_ == d.src && local_ == d.dst) return;
+  // Once established, only a peer behind a NAT (and we not) may move (RFC 7296 2.23): the ICV
+  // does not cover the IP and UDP headers, so anywhere else a rewritten source would let an
+  // on-path host redirect IKE and ESP to itself. Before that, the initiator's float to 4500
+  // must be followed.
+  if (state_ != State::kConnecting && !(nat_remote && !nat_local)) return;
   if (!(remote_ == d.src)) {
     Log(LogGroup::kIke, absl::StrCat("remote endpoint changed from ", remote_.ToString(), " to ",
                                      d.src.ToString()));
@@ -797,6 +809,15 @@ void IkeSa::HandOverTo(IkeSa& successor) {
 void IkeSa::InstallFailed(uint32_t spi_in, const std::string& reason) {
   ChildSa* c = FindChildBySpiIn(spi_in);
   if (c == nullptr || c->state == ChildSa::State::kDeleting) return;
+  if (c->state != ChildSa::State::kInstalled) {
+    // A late refusal of an SA that is being replaced: its successor is (or will be) installed
+    // on its own; recreating it as well would make a duplicate.
+    LogChild(*c, LogGroup::kChd,
+             absl::StrFormat("CHILD_SA %s{%u} with SPIs %08x_i %08x_o could not be installed: %s; "
+                             "it is being rekeyed, its successor replaces it",
+                             c->name, c->unique_id, c->spi_in, c->spi_out, reason));
+    return;
+  }
   absl::Duration delay = ctx_.ReinitiateDelay();
   LogChild(*c, LogGroup::kChd,
            absl::StrFormat("CHILD_SA %s{%u} with SPIs %08x_i %08x_o could not be installed: %s; "

@@ -207,7 +207,8 @@ class IkeSa {
   bool Decode(const Datagram& d, const DecodedHeader& h, std::vector<Payload>* payloads,
               std::optional<Payload>* answer);
   // Encodes/seals, caches and sends the response to request `h`.
-  void SendResponse(const DecodedHeader& h, std::vector<Payload> out);
+  // Answers `request` (kept to recognise its retransmissions).
+  void SendResponse(const Datagram& request, const DecodedHeader& h, std::vector<Payload> out);
   std::unique_ptr<Task> ResponderTask(const DecodedHeader& h, const std::vector<Payload>& in);
   void RetransmitTimeout();
   // An authentic request says where the peer is now: the IKE SA's and the CHILD SAs' endpoints
@@ -237,6 +238,10 @@ class IkeSa {
   uint32_t cached_mid_ = 0;
   ExchangeType cached_exchange_ = ExchangeType::kIkeSaInit;
   Datagram cached_response_;
+  // The request the cached response answers: only a byte-identical copy is a retransmission
+  // (the cache check comes before any ICV check, so message ID and exchange alone would let
+  // anyone make us re-send, or look alive).
+  Bytes cached_request_;
   std::optional<IdPayload> peer_id_;
   // CHILD SAs to create again (install failures), by child config name.
   std::vector<std::pair<std::string, absl::Time>> recreate_;

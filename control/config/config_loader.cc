@@ -1,9 +1,10 @@
 #include "control/config/config_loader.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -73,12 +74,32 @@ LoadedConfig LoadConfigText(absl::string_view text, const std::string& file) {
 }
 
 absl::StatusOr<LoadedConfig> LoadConfigFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read error"));
-  return LoadConfigText(ss.str(), path);
+  // Plain read(2) into one buffer sized up front: no stream buffers or reallocations leave
+  // copies of the pre-shared keys behind, and this one is wiped once parsed.
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return absl::NotFoundError(absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (16 << 20)) {
+    close(fd);
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file of at most 16 MB"));
+  }
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < text.size()) {
+    ssize_t r = read(fd, text.data() + got, text.size() - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    got += static_cast<size_t>(r);
+  }
+  close(fd);
+  if (got != text.size()) {
+    explicit_bzero(text.data(), text.size());
+    return absl::DataLossError(absl::StrCat(path, ": read error"));
+  }
+  LoadedConfig loaded = LoadConfigText(text, path);
+  explicit_bzero(text.data(), text.size());
+  return loaded;
 }
 
 }  // namespace portcullis::config

@@ -1,5 +1,7 @@
 #include "control/config/config_tree.h"
 
+#include <string.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -31,6 +33,11 @@ bool NaturalLess::operator()(const std::string& a, const std::string& b) const {
     }
   }
   return a.size() - i < b.size() - j;
+}
+
+ConfigNode::~ConfigNode() {
+  if (schema_ == nullptr || !schema_->secret) return;
+  for (std::string& v : values_) explicit_bzero(v.data(), v.size());
 }
 
 ConfigNode::ConfigNode(const SchemaNode* schema, std::string name, bool tag_instance,

@@ -23,6 +23,10 @@ class ConfigNode {
   using Children = std::map<std::string, std::unique_ptr<ConfigNode>, NaturalLess>;
 
   ConfigNode(const SchemaNode* schema, std::string name, bool tag_instance, ConfigNode* parent);
+  // Secret values (pre-shared keys) are wiped, not just freed.
+  ~ConfigNode();
+  ConfigNode(const ConfigNode&) = delete;
+  ConfigNode& operator=(const ConfigNode&) = delete;
 
   const SchemaNode* schema() const { return schema_; }
   const std::string& name() const { return name_; }

@@ -304,6 +304,14 @@ void Vpnd::ChildUp(const ike::IkeSa&, const ike::ChildSa& c) {
   installed_[c.spi_in] = std::move(entry);
   uint32_t spi_in = c.spi_in, spi_out = c.spi_out, id = c.unique_id;
   bool is_vti = c.vti;
+  // The binding is recorded as sent, not as acknowledged: a removal computed before the ack
+  // comes goes after this batch in the ring and must re-point or unbind the VTI too. A refusal
+  // puts the previous binding back (unless something re-pointed it meanwhile).
+  std::optional<uint32_t> previous_binding;
+  if (is_vti) {
+    if (auto b = vti_bindings_.find(vti); b != vti_bindings_.end()) previous_binding = b->second;
+    vti_bindings_[vti] = spi_out;
+  }
   std::string vti_name = c.vti_interface;
   std::string selectors =
       absl::StrCat(ike::TsListToString(c.local_ts), " === ", ike::TsListToString(c.remote_ts));
@@ -312,6 +320,14 @@ void Vpnd::ChildUp(const ike::IkeSa&, const ike::ChildSa& c) {
       [=, this](Outcome o, const absl::Status& st) mutable {
         auto it = installed_.find(spi_in);
         if (o != Outcome::kApplied) {
+          if (auto b = vti_bindings_.find(vti);
+              is_vti && b != vti_bindings_.end() && b->second == spi_out) {
+            if (previous_binding) {
+              b->second = *previous_binding;
+            } else {
+              vti_bindings_.erase(b);
+            }
+          }
           bool removing = it != installed_.end() && it->second.removing;
           if (it != installed_.end()) installed_.erase(it);
           if (removing) return;
@@ -328,7 +344,6 @@ void Vpnd::ChildUp(const ike::IkeSa&, const ike::ChildSa& c) {
           failed_installs_.emplace_back(spi_in, std::string(st.message()));
           return;
         }
-        if (is_vti) vti_bindings_[vti] = spi_out;
         Log(ike::LogGroup::kKnl,
             absl::StrFormat("installed ESP SAs %08x_i %08x_o in the dataplane%s", spi_in, spi_out,
                             is_vti ? absl::StrCat(", ", vti_name, " bound to ",
@@ -337,9 +352,10 @@ void Vpnd::ChildUp(const ike::IkeSa&, const ike::ChildSa& c) {
             conn, id, true);
         if (is_vti || it == installed_.end() || it->second.removing) return;
         auto on_policies = [this, spi_in, selectors, conn, id](Outcome po, const absl::Status& ps) {
-          if (po == Outcome::kApplied) {
-            if (auto e = installed_.find(spi_in); e != installed_.end()) e->second.policies = true;
-          } else if (absl::IsUnimplemented(ps)) {
+          if (po == Outcome::kApplied) return;
+          // Recorded as sent (below); refused, they are not there to delete.
+          if (auto e = installed_.find(spi_in); e != installed_.end()) e->second.policies = false;
+          if (absl::IsUnimplemented(ps)) {
             Log(ike::LogGroup::kKnl,
                 absl::StrCat("policies for ", selectors,
                              " not installed: the dataplane answered Unimplemented (no SPD for "
@@ -355,6 +371,7 @@ void Vpnd::ChildUp(const ike::IkeSa&, const ike::ChildSa& c) {
           on_policies(Outcome::kRefused, policies.status());
           return;
         }
+        it->second.policies = true;
         Submit(*std::move(policies), "policy install", /*wait=*/true, on_policies);
       });
 }
@@ -635,8 +652,15 @@ void Vpnd::Resync() {
   retry_.clear();
   failed_installs_.clear();
   pending_.clear();
+  if (commit_pending_) {
+    Log(ike::LogGroup::kCfg,
+        "the commit still waiting for the old dataplane's ack is abandoned: the running "
+        "configuration is sent again; load the file again to retry the change");
+  }
   commit_pending_ = false;
-  flush_before_commit_ = true;
+  // The new dataplane starts empty: nothing to flush (a flush refused here would stay pending
+  // and later remove SAs installed meanwhile).
+  flush_before_commit_ = false;
   ScopedModel m;
   m.m = model_;
   absl::Status st = Commit(m.m);

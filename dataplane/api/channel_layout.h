@@ -17,7 +17,7 @@
 namespace portcullis::channel {
 
 inline constexpr uint64_t kChannelMagic = 0x314e48434c554350ull;  // "PCULCHN1" in memory
-inline constexpr uint32_t kLayoutVersion = 2;  // 2: static neighbors
+inline constexpr uint32_t kLayoutVersion = 2;                     // 2: static neighbors
 
 inline constexpr uint32_t kClientSlots = 4;
 inline constexpr uint32_t kPrimarySlot = 0;  // vpnd; gets punts and unsolicited events
@@ -91,7 +91,7 @@ struct ChannelCounters {
   uint64_t batches_failed;    // valid, but the dataplane refused to apply
   uint64_t batches_rejected;  // contract violations, see rejects[]
   uint64_t rejects[kRejectReasonCount];
-  uint64_t acks_dropped;  // the sender's event ring was full
+  uint64_t acks_dropped;  // the sender read no events and its ack backlog overflowed
   uint64_t events_posted;
   uint64_t events_dropped;  // no client on the slot, or its ring full
   uint64_t punted;

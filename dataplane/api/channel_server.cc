@@ -168,6 +168,7 @@ bool ChannelServer::SlotAttached(uint32_t slot) const {
 
 size_t ChannelServer::PollCommands(size_t max_messages, CommandHandler handler) {
   MaybeReclaim();
+  FlushAckBacklogs();
   rte_ring* ring = view_.command_ring;
   size_t done = 0;
   while (done < max_messages) {
@@ -235,8 +236,29 @@ void ChannelServer::FinishBatch(uint32_t slot, const AssembledBatch& batch,
       absl::SNPrintF(ack.text, sizeof ack.text, "%s", text);
     }
   }
-  if (rte_ring_enqueue_elem(view_.event_rings[slot], &e, sizeof e) != 0) {
-    AddShared(c.acks_dropped, uint64_t{1});
+  PostAck(slot, e);
+}
+
+void ChannelServer::PostAck(uint32_t slot, const Event& ack) {
+  std::deque<Event>& backlog = ack_backlog_[slot];
+  if (backlog.empty() &&
+      rte_ring_enqueue_elem(view_.event_rings[slot], const_cast<Event*>(&ack), sizeof ack) == 0) {
+    return;
+  }
+  if (backlog.size() >= kAckBacklog) {
+    AddShared(view_.header->counters.acks_dropped, uint64_t{1});
+    return;
+  }
+  backlog.push_back(ack);
+}
+
+void ChannelServer::FlushAckBacklogs() {
+  for (uint32_t slot = 0; slot < kClientSlots; ++slot) {
+    std::deque<Event>& backlog = ack_backlog_[slot];
+    while (!backlog.empty() &&
+           rte_ring_enqueue_elem(view_.event_rings[slot], &backlog.front(), sizeof(Event)) == 0) {
+      backlog.pop_front();
+    }
   }
 }
 
@@ -338,6 +360,7 @@ void ChannelServer::Reclaim(uint32_t slot) {
     AddShared(c.rejects[static_cast<size_t>(RejectReason::kAbandoned)], uint64_t{1});
   }
   ResetSlotRings(view_, slot);
+  ack_backlog_[slot].clear();                     // nobody left to tell
   if (slot == kPrimarySlot) punt_spare_.clear();  // the punt free ring was refilled
   // Messages of the departed client still queued in the command ring are now stale.
   StoreShared(s.epoch, s.epoch + 1);

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -107,6 +108,13 @@ class ChannelServer {
   void FinishBatch(uint32_t slot, const AssembledBatch& batch, CommandHandler handler);
   void Reclaim(uint32_t slot);
   void MaybeReclaim();
+  // Acks go to the sender's event ring; when it is full they wait here (oldest first) and are
+  // posted before any new command is consumed. A lost ack would leave its sender unable to tell
+  // an applied batch from a refused one, so acks are only dropped when the backlog of a client
+  // that reads no events at all passes kAckBacklog, or the client goes away.
+  void PostAck(uint32_t slot, const Event& ack);
+  void FlushAckBacklogs();
+  static constexpr size_t kAckBacklog = 4096;
 
   const std::string channel_;
   const std::string shm_name_;
@@ -115,6 +123,7 @@ class ChannelServer {
   const ServerOptions options_;
   const int32_t pid_;
   std::unique_ptr<BatchAssembler> assemblers_[kClientSlots];
+  std::deque<Event> ack_backlog_[kClientSlots];
   std::vector<uint32_t> punt_spare_;  // free punt buffers the server could not put back
   uint32_t inject_cursor_ = 0;
   int64_t next_reclaim_ns_ = 0;

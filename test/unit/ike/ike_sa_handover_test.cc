@@ -170,3 +170,20 @@ TEST_CASE("a NAT rebinding moves the CHILD SAs' endpoints and tells the listener
     CHECK(p.b.rec.child_updated == 0);
   }
 }
+
+TEST_CASE("without a NAT an established SA does not follow a changed source", "[ike_sa][nat]") {
+  // The ICV does not cover the outer headers: a rewritten source must not redirect IKE or ESP.
+  Pair p;
+  p.Up();
+  REQUIRE(OnlyChild(p.b.Only()) != nullptr);
+  p.net.on_wire = [](Datagram& d) {
+    if (d.src.address.ToString() == kA) d.src.port = 40000;
+  };
+  REQUIRE(p.a.mgr->RekeyChild(OnlyChild(p.a.Only())->spi_in));
+  p.net.Pump();
+  INFO(p.b.log.All());
+  CHECK_FALSE(p.b.log.Has("remote endpoint changed"));
+  CHECK(p.b.Only()->remote().port == 500);
+  for (const auto& c : p.b.Only()->children()) CHECK(c->remote.port == 500);
+  CHECK(p.b.rec.child_updated == 0);
+}

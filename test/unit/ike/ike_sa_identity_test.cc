@@ -5,6 +5,7 @@
 // IKE SAs of the same identity (RFC 7296 2.4).
 #include <catch2/catch.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "ike/ike_sa.h"
 #include "test/unit/ike/ike_sa_harness.h"
 
@@ -155,4 +156,39 @@ TEST_CASE("INITIAL_CONTACT only replaces IKE SAs of the same identity", "[ike_sa
   REQUIRE(sas.size() == 2);
   CHECK(std::find(sas.begin(), sas.end(), gamma) != sas.end());
   CHECK(b.rec.ike_down == 1);
+}
+
+TEST_CASE("one config, many peers: a new peer never counts as a duplicate of another's SA",
+          "[ike_sa][identity]") {
+  // B rekeys A's IKE SA itself, so B is the initiator of the successor: the simultaneous-
+  // initiation rule (delete the lower-nonce SA you initiated) must compare peers, not configs.
+  auto any = Dynamic("peer-any", "", "shared-secret");
+  any->ike_lifetime = 60;
+  Net net;
+  Node& a = net.Add(kA);
+  Node& b = net.Add(kB);
+  b.mgr->SetPeers(One(any));
+  auto ca = Road(kA, "@alpha.example", "shared-secret", "10.1.0.0/24");
+  ca->ike_lifetime = 3600;
+  a.mgr->SetPeers(One(ca));
+  net.Tick();
+  while (!b.log.Has("rekeyed into")) net.Advance(absl::Seconds(1));
+  net.Advance(absl::Seconds(1));
+  REQUIRE(a.Only() != nullptr);
+  const uint32_t alpha_id = a.Only()->unique_id();
+  // Several more peers dial in on the same config; each nonce comparison is a coin toss.
+  const char* more[] = {"192.0.2.3", "192.0.2.4", "192.0.2.5", "192.0.2.6", "192.0.2.7"};
+  int n = 0;
+  for (const char* addr : more) {
+    Node& x = net.Add(addr);
+    x.mgr->SetPeers(One(Road(addr, absl::StrCat("@peer", n++, ".example"), "shared-secret",
+                             absl::StrCat("10.", 10 + n, ".0.0/24"))));
+    net.Tick();
+    REQUIRE(x.Only() != nullptr);
+  }
+  INFO(b.log.All());
+  CHECK_FALSE(b.log.Has("duplicate IKE_SA"));
+  REQUIRE(a.Only() != nullptr);
+  CHECK(a.Only()->unique_id() == alpha_id);
+  CHECK(b.Established().size() == 1 + std::size(more));
 }

@@ -198,3 +198,20 @@ TEST_CASE("a header-only request does not abort IKE_AUTH on a half-open SA", "[i
   REQUIRE(p.a.Only() != nullptr);
   REQUIRE(p.b.Only() != nullptr);
 }
+
+TEST_CASE("only a byte-identical retransmission is answered from the response cache",
+          "[ike_sa][security]") {
+  Established p;
+  REQUIRE(p.a.mgr->RekeyChild(p.a.Only()->children()[0]->spi_in));
+  p.net.Pump();
+  // The rekey ended with A's Delete of the old CHILD SA (INFORMATIONAL): that answer is cached.
+  const uint32_t answered = p.b_sa->expected_request_id() - 1;
+  // Same message ID and exchange as the cached one, other bytes: anyone could send it.
+  p.b.mgr->HandleDatagram(
+      From(kA, 500, kB,
+           Header(p.b_sa->spi_i(), p.b_sa->spi_r(), 0, kInformational, kInitiatorFlag, answered)));
+  INFO(p.b.log.All());
+  CHECK(p.net.queue.empty());
+  CHECK_FALSE(p.b.log.Has("retransmitting response"));
+  CHECK(p.b_sa->unauthenticated_drops() == 1);
+}
