@@ -242,6 +242,17 @@ secrets {
         except FileNotFoundError:
             return ''
 
+    def half_open(self, toward, src_port=5500):
+        """Leaves one half-open IKE SA at `toward` (OURS or THEIRS): an IKE_SA_INIT request
+        (aes256-sha256-modp2048) sent from the other namespace, from a port nobody listens on,
+        whose answer nobody reads. Cookie thresholds count such SAs."""
+        ns = self.ns_swan if toward == OURS else self.ns_ours
+        code = ('import socket,sys;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);'
+                's.bind(("",%d));s.sendto(bytes.fromhex(sys.argv[1]),(sys.argv[2],500))'
+                % src_port)
+        run(['ip', 'netns', 'exec', ns, '/usr/bin/python3', '-c', code,
+             ike_sa_init_request().hex(), toward])
+
     # ---------------------------------------------------------------- vpnd
     def start_vpnd(self, config_text):
         cfg = os.path.join(self.dir, 'vpnd.conf')
@@ -286,6 +297,34 @@ secrets {
         raise AssertionError('timed out waiting for %s\n--- vpnd log ---\n%s\n--- charon log '
                              '(tail) ---\n%s' % (what, self.vpnd_text()[-6000:],
                                                  self.charon_text()[-6000:]))
+
+
+def ike_sa_init_request():
+    """A well-formed IKE_SA_INIT request (RFC 7296 3.1-3.9): random SPI, one IKE proposal
+    AES-CBC-256 / PRF-HMAC-SHA2-256 / HMAC-SHA2-256-128 / MODP-2048, a KE value, a nonce."""
+    import struct
+
+    def payload(next_type, body):
+        return struct.pack('!BBH', next_type, 0, 4 + len(body)) + body
+
+    def transform(last, ttype, tid, attrs=b''):
+        body = struct.pack('!BBH', ttype, 0, tid) + attrs
+        return struct.pack('!BBH', 0 if last else 3, 0, 4 + len(body)) + body
+
+    transforms = (transform(False, 1, 12, struct.pack('!HH', 0x800e, 256)) +  # ENCR_AES_CBC 256
+                  transform(False, 2, 5) +  # PRF_HMAC_SHA2_256
+                  transform(False, 3, 12) +  # AUTH_HMAC_SHA2_256_128
+                  transform(True, 4, 14))  # MODP 2048
+    proposal_body = struct.pack('!BBBB', 1, 1, 0, 4) + transforms  # #1, IKE, no SPI, 4
+    proposal = struct.pack('!BBH', 0, 0, 4 + len(proposal_body)) + proposal_body
+    ke = os.urandom(256)
+    ke = b'\x7f' + ke[1:]  # 1 < ke < p - 1
+    body = (payload(34, proposal) +  # SA, next KE
+            payload(40, struct.pack('!HH', 14, 0) + ke) +  # KE, next Nonce
+            payload(0, os.urandom(32)))  # Nonce
+    header = os.urandom(8) + bytes(8) + struct.pack('!BBBBII', 33, 0x20, 34, 0x08, 0,
+                                                      28 + len(body))
+    return header + body
 
 
 def vyatta_config(ike, esp, pfs='enable', psk='interop-psk-1', connection='initiate',

@@ -201,3 +201,29 @@ def test_disjoint_selectors(lab):
                       'TSr 10.9.0.0/24; configured peer-192.0.2.2-tunnel-1: local 10.1.0.0/24 '
                       'remote 10.2.0.0/24') == 1, text
     assert 'TS_UNACCEPTABLE' in lab.charon_text()
+
+
+def test_we_answer_strongswans_cookie(lab):
+    """strongSwan as responder with one half-open IKE SA and cookie_threshold 1 demands a
+    COOKIE; we restart IKE_SA_INIT with it (RFC 7296 2.6)."""
+    lab.start_charon('aes256-sha256-modp2048', 'aes128gcm16-modp2048', cookie_threshold=1)
+    lab.half_open(THEIRS)
+    lab.wait_for(lambda: 'is initiating an IKE_SA' in lab.charon_text(), what='half-open SA')
+    lab.start_vpnd(vyatta_config(IKE['aes256-sha256-modp2048'][0], ESP['aes128gcm16']))
+    lab.wait_for(lambda: child_up_on_both(lab), what='CHILD SA up on both ends')
+    assert 'received COOKIE notify, restarting IKE_SA_INIT with it' in lab.vpnd_text()
+    assert re.search(r'IKE_SA_INIT request 0 \[ N\(COOKIE\) SA KE No', lab.vpnd_text())
+
+
+def test_strongswan_answers_our_cookie(lab):
+    """We, with one half-open IKE SA and cookie-threshold 1, demand a COOKIE from strongSwan,
+    and accept its IKE_SA_INIT once it comes back with it."""
+    config = vyatta_config(IKE['aes256-sha256-modp2048'][0], ESP['aes128gcm16'],
+                           connection='respond')
+    lab.start_vpnd(config + 'set security vpn ike cookie-threshold 1\n')
+    lab.half_open(OURS)
+    lab.wait_for(lambda: 'is initiating an IKE_SA' in lab.vpnd_text(), what='half-open SA')
+    lab.start_charon('aes256-sha256-modp2048', 'aes128gcm16-modp2048')
+    lab.swanctl('--initiate', '--ike', 'lab', '--child', 'lan', '--timeout', '20')
+    lab.wait_for(lambda: child_up_on_both(lab), what='CHILD SA up on both ends')
+    assert 'reach cookie-threshold 1, sending COOKIE to 192.0.2.2' in lab.vpnd_text()
