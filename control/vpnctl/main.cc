@@ -25,7 +25,7 @@ constexpr char kUsage[] =
     "  vpnctl show configuration [commands] --file FILE [--dialect vyatta|vyos] [--defaults]\n"
     "Talking to vpnd ([--socket PATH] [--json]):\n"
     "  vpnctl show vpn ike sa [peer X]\n"
-    "  vpnctl show vpn ipsec sa [peer X [tunnel N|vti]]\n"
+    "  vpnctl show vpn ipsec sa [detail|statistics] [peer X [tunnel N|vti]]\n"
     "  vpnctl show vpn debug [peer X [tunnel N|vti]]\n"
     "  vpnctl show log vpn ipsec [peer X]\n"
     "  vpnctl reset vpn ipsec-peer X [tunnel N]\n"

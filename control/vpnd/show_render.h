@@ -22,6 +22,16 @@ std::string ShowIkeSa(const ike::IkeManager& m, const std::vector<const ike::Ike
                       const ShowFilter& f, absl::Time now);
 std::string ShowIpsecSa(const ike::IkeManager& m, const std::vector<const ike::IkeSaConfig*>& peers,
                         const ShowFilter& f, absl::Time now);
+// `show vpn ipsec sa detail`: per peer its addresses, IDs and NAT state, per tunnel every field
+// of the CHILD SA (Vyatta's display_ipsec_sa_detail layout).
+std::string ShowIpsecSaDetail(const ike::IkeManager& m,
+                              const std::vector<const ike::IkeSaConfig*>& peers,
+                              const ShowFilter& f, absl::Time now);
+// `show vpn ipsec sa statistics`: bytes per tunnel and direction with the selectors, so traffic
+// flowing one way only (asymmetric routing) shows at a glance.
+std::string ShowIpsecSaStatistics(const ike::IkeManager& m,
+                                  const std::vector<const ike::IkeSaConfig*>& peers,
+                                  const ShowFilter& f);
 std::string ShowDebugPeer(const ike::IkeManager& m,
                           const std::vector<const ike::IkeSaConfig*>& peers, const ShowFilter& f,
                           absl::Time now);

@@ -765,6 +765,14 @@ absl::StatusOr<std::string> Vpnd::RunCommand(const std::vector<std::string>& wor
     return ShowIkeSa(*ike_, Peers(), f, now);
   }
   if (at(0) == "show" && at(1) == "vpn" && at(2) == "ipsec" && at(3) == "sa") {
+    if (at(4) == "detail") {
+      if (auto st = parse_peer(5); !st.ok()) return st;
+      return ShowIpsecSaDetail(*ike_, Peers(), f, now);
+    }
+    if (at(4) == "statistics") {
+      if (auto st = parse_peer(5); !st.ok()) return st;
+      return ShowIpsecSaStatistics(*ike_, Peers(), f);
+    }
     if (auto st = parse_peer(4); !st.ok()) return st;
     return ShowIpsecSa(*ike_, Peers(), f, now);
   }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "control/config/config_loader.h"
 #include "control/vpnd/config_mapping.h"
@@ -523,6 +524,36 @@ TEST_CASE(
     CHECK(absl::StrContains(*shown,
                             "    vti     1           up     0/27.2G        aes128gcm128  "
                             "null      n/a 0       3600"));
+    // Counters in one direction only: the statistics view shows it per direction.
+    auto stats =
+        r.vpnd->Command({"show", "vpn", "ipsec", "sa", "statistics", "peer", "159.8.98.213"});
+    REQUIRE(stats.ok());
+    INFO(*stats);
+    CHECK(absl::StrContains(*stats, "    Tunnel  Id          Dir  Source Network"));
+    CHECK(absl::StrContains(*stats,
+                            "    vti     1           in   0.0.0.0/0                    0.0.0.0/0"
+                            "                    27.2G\n"));
+    CHECK(absl::StrContains(*stats,
+                            "    vti     1           out  0.0.0.0/0                    0.0.0.0/0"
+                            "                    0\n"));
+    auto detail = r.vpnd->Command({"show", "vpn", "ipsec", "sa", "detail"});
+    REQUIRE(detail.ok());
+    INFO(*detail);
+    for (const char* line :
+         {"Peer IP:                159.8.98.213\n", "Local IP:               169.50.194.197\n",
+          "NAT Traversal:          no\n", "    Tunnel vti:\n",
+          "        State:                  up\n", "        Encryption:             aes128gcm128\n",
+          "        Hash:                   null\n", "        Local Net:              0.0.0.0/0\n",
+          "        Remote Protocol:        all\n", "        Inbound Bytes:          27.2G\n",
+          "        Inbound Packets:        1000\n", "        Lifetime (s):           3600\n"}) {
+      CHECK(absl::StrContains(*detail, line));
+    }
+    CHECK(absl::StrContains(
+        *detail, absl::StrFormat("        Inbound SPI:            %08x\n", ec->spi_out)));
+    auto js = r.vpnd->Command({"show", "vpn", "ipsec", "sa", "detail", "--json"});
+    REQUIRE(js.ok());
+    CHECK(absl::StrContains(*js, "\"bytes_in\":29205000000"));
+    CHECK_FALSE(r.vpnd->Command({"show", "vpn", "ipsec", "sa", "detail", "peer", "10.9.9.9"}).ok());
     auto ike_sa = r.vpnd->Command({"show", "vpn", "ike", "sa"});
     REQUIRE(ike_sa.ok());
     CHECK(absl::StrContains(*ike_sa, "159.8.98.213                            169.50.194.197"));
