@@ -15,6 +15,8 @@ int Compare(const Bytes& a, const Bytes& b) {
                                                                                 : 0;
 }
 
+}  // namespace
+
 std::string ProtoName(uint8_t p) {
   switch (p) {
     case 1:
@@ -23,14 +25,14 @@ std::string ProtoName(uint8_t p) {
       return "tcp";
     case 17:
       return "udp";
+    case 47:
+      return "gre";
     case 58:
       return "ipv6-icmp";
     default:
       return absl::StrCat(p);
   }
 }
-
-}  // namespace
 
 TrafficSelector TsFromPrefix(const Address& network, int prefix_length, uint8_t protocol,
                              uint16_t start_port, uint16_t end_port) {

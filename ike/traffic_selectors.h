@@ -32,6 +32,8 @@ std::vector<TrafficSelector> NarrowTs(const std::vector<TrafficSelector>& propos
 // Whether every selector of `inner` lies within some selector of `outer`.
 bool TsSubset(const std::vector<TrafficSelector>& inner, const std::vector<TrafficSelector>& outer);
 
+// "tcp", "udp", "icmp", "gre", "ipv6-icmp", else the number.
+std::string ProtoName(uint8_t protocol);
 std::string TsToString(const TrafficSelector& ts);
 std::string TsListToString(const std::vector<TrafficSelector>& list);  // joined by " "
 

@@ -79,25 +79,6 @@ std::string ChildSuiteJson(const ChildSa& c) {
   return ike::SuiteString(c.suite);
 }
 
-std::string ProtocolName(uint8_t p) {
-  switch (p) {
-    case 0:
-      return "all";
-    case 1:
-      return "icmp";
-    case 6:
-      return "tcp";
-    case 17:
-      return "udp";
-    case 47:
-      return "gre";
-    case 58:
-      return "ipv6-icmp";
-    default:
-      return absl::StrCat(p);
-  }
-}
-
 // A selector as Vyatta shows it: network, protocol and port in their own fields.
 struct TsFields {
   std::string net, protocol, port;
@@ -117,7 +98,8 @@ TsFields FieldsOf(const std::vector<ike::TrafficSelector>& list) {
   std::string port = t.start_port == 0 && t.end_port == 65535 ? "all"
                      : t.start_port == t.end_port             ? absl::StrCat(t.start_port)
                                                   : absl::StrCat(t.start_port, "-", t.end_port);
-  return {absl::StrJoin(nets, " "), ProtocolName(t.ip_protocol), port};
+  return {absl::StrJoin(nets, " "),
+          t.ip_protocol == 0 ? std::string("all") : ike::ProtoName(t.ip_protocol), port};
 }
 
 // The CHILD SAs of a peer, config by config; a config without an SA yields {config, nullptr}.
