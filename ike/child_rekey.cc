@@ -60,6 +60,7 @@ class ChildRekeyTask : public Task {
       if (old != nullptr) {
         old->state = ChildSa::State::kInstalled;
         old->rekey_at = sa.ctx().Now() + absl::Seconds(10);
+        if (!old->install_failure.empty()) sa.InstallFailed(old_spi_in_, old->install_failure);
       }
       return TaskOutcome::kDone;
     }
@@ -79,6 +80,7 @@ class ChildRekeyTask : public Task {
       if (old != nullptr && old->state == ChildSa::State::kRekeying) {
         old->state = ChildSa::State::kInstalled;
         old->rekey_at = sa.ctx().Now() + absl::Seconds(30);
+        if (!old->install_failure.empty()) sa.InstallFailed(old_spi_in_, old->install_failure);
       }
       return TaskOutcome::kDone;
     }

@@ -35,6 +35,9 @@ struct ChildSa {
   std::vector<TrafficSelector> local_ts, remote_ts;
   Endpoint local, remote;  // outer addresses (and ports, with UDP encapsulation)
   bool encap = false;      // RFC 3948 UDP encapsulation
+  // The dataplane refused this SA while its rekey was in flight: if the rekey fails and the SA
+  // stays, it carries nothing and must be deleted and created again (IkeSa::InstallFailed).
+  std::string install_failure;
   // Keys, AES-GCM ones with their 4-byte salt at the end.
   SecretBytes encr_in, integ_in, encr_out, integ_out;
   absl::Time installed, rekey_at, expire_at;

@@ -49,18 +49,7 @@ void IkeManager::ManagerLog(const std::string& text, LogGroup g) {
 }
 
 void IkeManager::DropUnauthenticated(const std::string& text) {
-  ++dropped_;
-  if (Now() < next_drop_log_) {
-    ++drops_not_logged_;
-    return;
-  }
-  next_drop_log_ = Now() + absl::Seconds(1);
-  std::string line = text;
-  if (drops_not_logged_ > 0) {
-    absl::StrAppend(&line, " (", drops_not_logged_, " more dropped datagrams not logged)");
-    drops_not_logged_ = 0;
-  }
-  ManagerLog(line, LogGroup::kNet);
+  if (auto line = drops_.Drop(Now(), text)) ManagerLog(*line, LogGroup::kNet);
 }
 
 uint32_t IkeManager::AllocateSpi() {

@@ -86,7 +86,7 @@ class IkeManager : public IkeSaContext {
   size_t AllocatedSpis() const { return spis_.size(); }
   // Datagrams dropped before any SA authenticated them (bad headers, unknown SPIs, forged
   // IKE_SA_INITs); each SA counts its own in IkeSa::unauthenticated_drops().
-  uint64_t unauthenticated_drops() const { return dropped_; }
+  uint64_t unauthenticated_drops() const { return drops_.dropped(); }
 
   // IkeSaContext.
   absl::Time Now() const override { return clock_(); }
@@ -123,8 +123,8 @@ class IkeManager : public IkeSaContext {
   void MergePending();
   bool HasLiveSa(const std::string& name) const;
   void ManagerLog(const std::string& text, LogGroup g = LogGroup::kMgr);
-  // A datagram nobody authenticated is dropped: counted, and logged at most once a second
-  // (a flood must not flood the log), with the number not logged since.
+  // A datagram nobody authenticated is dropped: counted, and logged at most once per
+  // DropLogLimiter::kInterval.
   void DropUnauthenticated(const std::string& text);
 
   Clock clock_;
@@ -141,9 +141,7 @@ class IkeManager : public IkeSaContext {
   Bytes cookie_secret_;
   uint32_t ike_ids_ = 0;
   uint32_t child_ids_ = 0;
-  uint64_t dropped_ = 0;
-  uint64_t drops_not_logged_ = 0;
-  absl::Time next_drop_log_ = absl::InfinitePast();
+  DropLogLimiter drops_;
 };
 
 }  // namespace portcullis::ike

@@ -47,8 +47,6 @@ class TemporaryFailureTask : public Task {
   }
 };
 
-constexpr absl::Duration kDropLogInterval = absl::Seconds(60);
-
 }  // namespace
 
 const char* IkeSaStateName(IkeSa::State s) {
@@ -377,20 +375,7 @@ void IkeSa::UpdateEndpoints(const Datagram& d) {
 }
 
 void IkeSa::DropUnauthenticated(const std::string& what) {
-  ++unauthenticated_drops_;
-  absl::Time now = ctx_.Now();
-  if (now < next_drop_log_) {
-    ++drops_not_logged_;
-    return;
-  }
-  std::string more;
-  if (drops_not_logged_ > 0) {
-    more = absl::StrCat(" (", drops_not_logged_,
-                        " more unauthenticated messages dropped since the last report)");
-  }
-  Log(LogGroup::kEnc, what + more);
-  drops_not_logged_ = 0;
-  next_drop_log_ = now + kDropLogInterval;
+  if (auto line = drops_.Drop(ctx_.Now(), what)) Log(LogGroup::kEnc, *line);
 }
 
 void IkeSa::set_state(State s) {
@@ -811,11 +796,13 @@ void IkeSa::InstallFailed(uint32_t spi_in, const std::string& reason) {
   if (c == nullptr || c->state == ChildSa::State::kDeleting) return;
   if (c->state != ChildSa::State::kInstalled) {
     // A late refusal of an SA that is being replaced: its successor is (or will be) installed
-    // on its own; recreating it as well would make a duplicate.
+    // on its own; recreating it as well would make a duplicate. Should the rekey fail, the
+    // rekey task comes back here with the SA installed again.
     LogChild(*c, LogGroup::kChd,
              absl::StrFormat("CHILD_SA %s{%u} with SPIs %08x_i %08x_o could not be installed: %s; "
                              "it is being rekeyed, its successor replaces it",
                              c->name, c->unique_id, c->spi_in, c->spi_out, reason));
+    if (c->state == ChildSa::State::kRekeying) c->install_failure = reason;
     return;
   }
   absl::Duration delay = ctx_.ReinitiateDelay();

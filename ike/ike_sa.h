@@ -16,6 +16,7 @@
 #include "ike/child_sa.h"
 #include "ike/crypto_suite.h"
 #include "ike/dh_group.h"
+#include "ike/drop_log_limiter.h"
 #include "ike/endpoint.h"
 #include "ike/ike_config.h"
 #include "ike/ike_log.h"
@@ -186,7 +187,7 @@ class IkeSa {
   absl::Time last_inbound() const { return last_inbound_; }
   // Messages dropped because nothing proved they came from the peer (ICV/tag failures, SK
   // bodies broken before the ICV, IKE_SA_INIT requests that are not retransmissions).
-  uint64_t unauthenticated_drops() const { return unauthenticated_drops_; }
+  uint64_t unauthenticated_drops() const { return drops_.dropped(); }
 
   // Moves everything a rekeyed successor inherits (children, queued CHILD SA and liveness tasks,
   // NAT state, the peer's identity).
@@ -245,9 +246,7 @@ class IkeSa {
   std::optional<IdPayload> peer_id_;
   // CHILD SAs to create again (install failures), by child config name.
   std::vector<std::pair<std::string, absl::Time>> recreate_;
-  uint64_t unauthenticated_drops_ = 0;
-  uint64_t drops_not_logged_ = 0;
-  absl::Time next_drop_log_ = absl::InfinitePast();
+  DropLogLimiter drops_;
 };
 
 const char* IkeSaStateName(IkeSa::State s);

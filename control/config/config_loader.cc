@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -32,6 +33,13 @@ void ParseConfigText(absl::string_view text, const std::string& file, ConfigTree
     ++line_no;
     SourceLoc loc{file, line_no};
     LexedLine lexed = LexLine(line);
+    Command cmd;
+    // A line may carry a pre-shared key: its words are wiped, not just freed.
+    absl::Cleanup wipe = [&] {
+      for (auto* words : {&lexed.words, &cmd.words}) {
+        for (std::string& w : *words) explicit_bzero(w.data(), w.size());
+      }
+    };
     if (!lexed.error.empty()) {
       diags.Error(loc, "", lexed.error);
       continue;
@@ -39,7 +47,6 @@ void ParseConfigText(absl::string_view text, const std::string& file, ConfigTree
     if (lexed.words.empty()) continue;
     const std::string& verb = lexed.words[0];
     if (IsSessionWord(verb)) continue;
-    Command cmd;
     cmd.loc = loc;
     if (verb == "set") {
       cmd.op = Command::Op::kSet;
@@ -76,7 +83,8 @@ LoadedConfig LoadConfigText(absl::string_view text, const std::string& file) {
 absl::StatusOr<LoadedConfig> LoadConfigFile(const std::string& path) {
   // Plain read(2) into one buffer sized up front: no stream buffers or reallocations leave
   // copies of the pre-shared keys behind, and this one is wiped once parsed.
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO must not hang the open; it is refused below.
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     return absl::NotFoundError(absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
   struct stat st;

@@ -36,6 +36,10 @@ bool NaturalLess::operator()(const std::string& a, const std::string& b) const {
 }
 
 ConfigNode::~ConfigNode() {
+  WipeIfSecret();
+}
+
+void ConfigNode::WipeIfSecret() {
   if (schema_ == nullptr || !schema_->secret) return;
   for (std::string& v : values_) explicit_bzero(v.data(), v.size());
 }
@@ -109,6 +113,7 @@ ConfigNode* ConfigNode::GetOrCreateChild(const SchemaNode* schema, const std::st
 }
 
 void ConfigNode::SetValue(const std::string& v, const SourceLoc& loc) {
+  WipeIfSecret();
   values_ = {v};
   value_locs_ = {loc};
   loc_ = loc;
@@ -125,6 +130,7 @@ bool ConfigNode::RemoveValue(const std::string& v) {
   auto it = std::find(values_.begin(), values_.end(), v);
   if (it == values_.end()) return false;
   value_locs_.erase(value_locs_.begin() + (it - values_.begin()));
+  if (schema_ != nullptr && schema_->secret) explicit_bzero(it->data(), it->size());
   values_.erase(it);
   return true;
 }

@@ -66,6 +66,8 @@ class ConfigNode {
   void set_loc(const SourceLoc& loc) { loc_ = loc; }
 
  private:
+  void WipeIfSecret();
+
   const SchemaNode* schema_;
   std::string name_;
   bool tag_instance_;

@@ -102,12 +102,12 @@ TsFields FieldsOf(const std::vector<ike::TrafficSelector>& list) {
           t.ip_protocol == 0 ? std::string("all") : ike::ProtoName(t.ip_protocol), port};
 }
 
-// The CHILD SAs of a peer, config by config; a config without an SA yields {config, nullptr}.
-std::vector<std::pair<const ike::ChildConfig*, const ChildSa*>> TunnelsOf(const ike::IkeManager& m,
-                                                                          const IkeSaConfig& c,
-                                                                          const ShowFilter& f) {
+// The CHILD SAs of `sas` (nullptr entries skipped), config by config.
+std::vector<std::pair<const ike::ChildConfig*, const ChildSa*>> TunnelsOf(
+    const std::vector<const IkeSa*>& sas, const IkeSaConfig& c, const ShowFilter& f) {
   std::vector<const ChildSa*> children;
-  for (const IkeSa* sa : SasOf(m, c)) {
+  for (const IkeSa* sa : sas) {
+    if (sa == nullptr) continue;
     for (const auto& ch : sa->children()) {
       if (ChildMatches(*ch, f)) children.push_back(ch.get());
     }
@@ -343,115 +343,119 @@ std::string ShowIpsecSaDetail(const ike::IkeManager& m,
   };
   for (const IkeSaConfig* c : peers) {
     if (!Matches(*c, f.peer)) continue;
-    std::vector<const IkeSa*> sas = SasOf(m, *c);
-    const IkeSa* sa = nullptr;
-    for (const IkeSa* s : sas) {
-      if (s->state() == IkeSa::State::kEstablished) sa = s;
+    // One block per established IKE SA: a config without an address ("peer any") serves
+    // several peers, each with its own address, identity and tunnels.
+    std::vector<const IkeSa*> blocks;
+    for (const IkeSa* s : SasOf(m, *c)) {
+      if (s->state() == IkeSa::State::kEstablished) blocks.push_back(s);
     }
-    bool nat = sa != nullptr && (sa->nat_local || sa->nat_remote || c->force_encap);
-    std::string peer_ip = sa != nullptr   ? sa->remote().address.ToString()
-                          : c->remote_any ? std::string("any")
-                                          : c->remote.ToString();
-    std::string local_ip = sa != nullptr               ? sa->local().address.ToString()
-                           : c->local.is_unspecified() ? std::string("any")
-                                                       : c->local.ToString();
-    std::string peer_id =
-        sa != nullptr && sa->peer_id() ? ike::IdToText(*sa->peer_id()) : c->remote_id_text;
-    absl::StrAppend(&out, std::string(66, '-'), "\n");
-    row("Peer IP", peer_ip, 0);
-    row("Peer ID", peer_id, 0);
-    row("Local IP", local_ip, 0);
-    row("Local ID", c->local_id_text, 0);
-    row("NAT Traversal", nat ? "yes" : "no", 0);
-    row("NAT Source Port", nat ? absl::StrCat(sa->local().port) : "n/a", 0);
-    row("NAT Dest Port", nat ? absl::StrCat(sa->remote().port) : "n/a", 0);
-    out += "\n";
-    if (!c->description.empty()) {
-      row("Description", c->description, 0);
+    if (blocks.empty()) blocks.push_back(nullptr);
+    for (const IkeSa* sa : blocks) {
+      bool nat = sa != nullptr && (sa->nat_local || sa->nat_remote || c->force_encap);
+      std::string peer_ip = sa != nullptr   ? sa->remote().address.ToString()
+                            : c->remote_any ? std::string("any")
+                                            : c->remote.ToString();
+      std::string local_ip = sa != nullptr               ? sa->local().address.ToString()
+                             : c->local.is_unspecified() ? std::string("any")
+                                                         : c->local.ToString();
+      std::string peer_id =
+          sa != nullptr && sa->peer_id() ? ike::IdToText(*sa->peer_id()) : c->remote_id_text;
+      absl::StrAppend(&out, std::string(66, '-'), "\n");
+      row("Peer IP", peer_ip, 0);
+      row("Peer ID", peer_id, 0);
+      row("Local IP", local_ip, 0);
+      row("Local ID", c->local_id_text, 0);
+      row("NAT Traversal", nat ? "yes" : "no", 0);
+      row("NAT Source Port", nat ? absl::StrCat(sa->local().port) : "n/a", 0);
+      row("NAT Dest Port", nat ? absl::StrCat(sa->remote().port) : "n/a", 0);
       out += "\n";
-    }
-    j.BeginObject()
-        .Field("peer", c->name)
-        .Field("peer_ip", peer_ip)
-        .Field("peer_id", peer_id)
-        .Field("local_ip", local_ip)
-        .Field("local_id", c->local_id_text)
-        .Field("nat_traversal", nat)
-        .Field("nat_source_port", nat ? int64_t{sa->local().port} : int64_t{0})
-        .Field("nat_dest_port", nat ? int64_t{sa->remote().port} : int64_t{0})
-        .Field("description", c->description);
-    j.Key("tunnels").BeginArray();
-    for (const auto& [cc, ch] : TunnelsOf(m, *c, f)) {
-      std::string tunnel = cc->vti ? "vti" : absl::StrCat(cc->tunnel_id);
-      absl::StrAppend(&out, "    Tunnel ", tunnel, ":\n");
-      TsFields local = FieldsOf(ch != nullptr ? ch->local_ts : cc->local_ts);
-      TsFields remote = FieldsOf(ch != nullptr ? ch->remote_ts : cc->remote_ts);
-      std::string state = ch != nullptr && ChildUp(*ch) ? "up" : "down";
-      std::string id = ch != nullptr ? absl::StrCat(ch->unique_id) : "n/a";
-      std::string spi_in = ch != nullptr ? absl::StrFormat("%08x", ch->spi_in) : "n/a";
-      std::string spi_out = ch != nullptr ? absl::StrFormat("%08x", ch->spi_out) : "n/a";
-      std::string enc =
-          ch != nullptr ? VyattaEncryption(ch->suite.encr, ch->suite.encr_key_bits) : "n/a";
-      std::string hash = ch != nullptr ? VyattaHash(ch->suite.integ) : "n/a";
-      std::string dh = ch == nullptr || ch->suite.pfs == ike::DhGroup::kNone
-                           ? "n/a"
-                           : absl::StrCat(static_cast<int>(ch->suite.pfs));
-      int64_t atime = ch != nullptr ? absl::ToInt64Seconds(now - ch->installed) : 0;
-      row("State", state, 8);
-      row("Id", id, 8);
-      row("Inbound SPI", spi_in, 8);
-      row("Outbound SPI", spi_out, 8);
-      row("Encryption", enc, 8);
-      row("Hash", hash, 8);
-      row("DH Group", dh, 8);
-      out += "\n";
-      row("Local Net", local.net, 8);
-      row("Local Protocol", local.protocol, 8);
-      row("Local Port", local.port, 8);
-      out += "\n";
-      row("Remote Net", remote.net, 8);
-      row("Remote Protocol", remote.protocol, 8);
-      row("Remote Port", remote.port, 8);
-      out += "\n";
-      row("Inbound Bytes", ch != nullptr ? HumanBytes(ch->bytes_in) : "n/a", 8);
-      row("Outbound Bytes", ch != nullptr ? HumanBytes(ch->bytes_out) : "n/a", 8);
-      row("Inbound Packets", ch != nullptr ? absl::StrCat(ch->packets_in) : "n/a", 8);
-      row("Outbound Packets", ch != nullptr ? absl::StrCat(ch->packets_out) : "n/a", 8);
-      row("UDP Encapsulation", ch != nullptr ? (ch->encap ? "yes" : "no") : "n/a", 8);
-      row("Active Time (s)", ch != nullptr ? absl::StrCat(atime) : "n/a", 8);
-      row("Lifetime (s)", absl::StrCat(cc->lifetime), 8);
-      std::string rekey = ch == nullptr                            ? "n/a"
-                          : ch->state == ChildSa::State::kRekeying ? "in progress"
-                          : ch->rekey_at == absl::InfiniteFuture()
-                              ? "pending"
-                              : absl::StrCat(absl::ToInt64Seconds(ch->rekey_at - now));
-      row("Rekey In (s)", rekey, 8);
-      out += "\n";
+      if (!c->description.empty()) {
+        row("Description", c->description, 0);
+        out += "\n";
+      }
       j.BeginObject()
-          .Field("tunnel", tunnel)
-          .Field("state", state)
-          .Field("id", ch != nullptr ? int64_t{ch->unique_id} : int64_t{0})
-          .Field("spi_in", spi_in)
-          .Field("spi_out", spi_out)
-          .Field("encryption", enc)
-          .Field("hash", hash)
-          .Field("dh_group", dh)
-          .Field("local_net", local.net)
-          .Field("local_protocol", local.protocol)
-          .Field("local_port", local.port)
-          .Field("remote_net", remote.net)
-          .Field("remote_protocol", remote.protocol)
-          .Field("remote_port", remote.port)
-          .Field("bytes_in", ch != nullptr ? ch->bytes_in : uint64_t{0})
-          .Field("bytes_out", ch != nullptr ? ch->bytes_out : uint64_t{0})
-          .Field("packets_in", ch != nullptr ? ch->packets_in : uint64_t{0})
-          .Field("packets_out", ch != nullptr ? ch->packets_out : uint64_t{0})
-          .Field("udp_encap", ch != nullptr && ch->encap)
-          .Field("active_time", atime)
-          .Field("lifetime", cc->lifetime)
-          .EndObject();
+          .Field("peer", c->name)
+          .Field("peer_ip", peer_ip)
+          .Field("peer_id", peer_id)
+          .Field("local_ip", local_ip)
+          .Field("local_id", c->local_id_text)
+          .Field("nat_traversal", nat)
+          .Field("nat_source_port", nat ? int64_t{sa->local().port} : int64_t{0})
+          .Field("nat_dest_port", nat ? int64_t{sa->remote().port} : int64_t{0})
+          .Field("description", c->description);
+      j.Key("tunnels").BeginArray();
+      for (const auto& [cc, ch] : TunnelsOf({sa}, *c, f)) {
+        std::string tunnel = cc->vti ? "vti" : absl::StrCat(cc->tunnel_id);
+        absl::StrAppend(&out, "    Tunnel ", tunnel, ":\n");
+        TsFields local = FieldsOf(ch != nullptr ? ch->local_ts : cc->local_ts);
+        TsFields remote = FieldsOf(ch != nullptr ? ch->remote_ts : cc->remote_ts);
+        std::string state = ch != nullptr && ChildUp(*ch) ? "up" : "down";
+        std::string id = ch != nullptr ? absl::StrCat(ch->unique_id) : "n/a";
+        std::string spi_in = ch != nullptr ? absl::StrFormat("%08x", ch->spi_in) : "n/a";
+        std::string spi_out = ch != nullptr ? absl::StrFormat("%08x", ch->spi_out) : "n/a";
+        std::string enc =
+            ch != nullptr ? VyattaEncryption(ch->suite.encr, ch->suite.encr_key_bits) : "n/a";
+        std::string hash = ch != nullptr ? VyattaHash(ch->suite.integ) : "n/a";
+        std::string dh = ch == nullptr || ch->suite.pfs == ike::DhGroup::kNone
+                             ? "n/a"
+                             : absl::StrCat(static_cast<int>(ch->suite.pfs));
+        int64_t atime = ch != nullptr ? absl::ToInt64Seconds(now - ch->installed) : 0;
+        row("State", state, 8);
+        row("Id", id, 8);
+        row("Inbound SPI", spi_in, 8);
+        row("Outbound SPI", spi_out, 8);
+        row("Encryption", enc, 8);
+        row("Hash", hash, 8);
+        row("DH Group", dh, 8);
+        out += "\n";
+        row("Local Net", local.net, 8);
+        row("Local Protocol", local.protocol, 8);
+        row("Local Port", local.port, 8);
+        out += "\n";
+        row("Remote Net", remote.net, 8);
+        row("Remote Protocol", remote.protocol, 8);
+        row("Remote Port", remote.port, 8);
+        out += "\n";
+        row("Inbound Bytes", ch != nullptr ? HumanBytes(ch->bytes_in) : "n/a", 8);
+        row("Outbound Bytes", ch != nullptr ? HumanBytes(ch->bytes_out) : "n/a", 8);
+        row("Inbound Packets", ch != nullptr ? absl::StrCat(ch->packets_in) : "n/a", 8);
+        row("Outbound Packets", ch != nullptr ? absl::StrCat(ch->packets_out) : "n/a", 8);
+        row("UDP Encapsulation", ch != nullptr ? (ch->encap ? "yes" : "no") : "n/a", 8);
+        row("Active Time (s)", ch != nullptr ? absl::StrCat(atime) : "n/a", 8);
+        row("Lifetime (s)", absl::StrCat(cc->lifetime), 8);
+        std::string rekey = ch == nullptr                            ? "n/a"
+                            : ch->state == ChildSa::State::kRekeying ? "in progress"
+                            : ch->rekey_at == absl::InfiniteFuture()
+                                ? "pending"
+                                : absl::StrCat(absl::ToInt64Seconds(ch->rekey_at - now));
+        row("Rekey In (s)", rekey, 8);
+        out += "\n";
+        j.BeginObject()
+            .Field("tunnel", tunnel)
+            .Field("state", state)
+            .Field("id", ch != nullptr ? int64_t{ch->unique_id} : int64_t{0})
+            .Field("spi_in", spi_in)
+            .Field("spi_out", spi_out)
+            .Field("encryption", enc)
+            .Field("hash", hash)
+            .Field("dh_group", dh)
+            .Field("local_net", local.net)
+            .Field("local_protocol", local.protocol)
+            .Field("local_port", local.port)
+            .Field("remote_net", remote.net)
+            .Field("remote_protocol", remote.protocol)
+            .Field("remote_port", remote.port)
+            .Field("bytes_in", ch != nullptr ? ch->bytes_in : uint64_t{0})
+            .Field("bytes_out", ch != nullptr ? ch->bytes_out : uint64_t{0})
+            .Field("packets_in", ch != nullptr ? ch->packets_in : uint64_t{0})
+            .Field("packets_out", ch != nullptr ? ch->packets_out : uint64_t{0})
+            .Field("udp_encap", ch != nullptr && ch->encap)
+            .Field("active_time", atime)
+            .Field("lifetime", cc->lifetime)
+            .EndObject();
+      }
+      j.EndArray().EndObject();
     }
-    j.EndArray().EndObject();
   }
   j.EndArray();
   if (f.json) return j.str() + "\n";
@@ -472,7 +476,7 @@ std::string ShowIpsecSaStatistics(const ike::IkeManager& m,
                     "          Bytes\n"
                     "    ------  ----------  ---  ---------------------------  "
                     "---------------------------  -----\n");
-    for (const auto& [cc, ch] : TunnelsOf(m, *c, f)) {
+    for (const auto& [cc, ch] : TunnelsOf(SasOf(m, *c), *c, f)) {
       std::string tunnel = cc->vti ? "vti" : absl::StrCat(cc->tunnel_id);
       std::string id = ch != nullptr ? absl::StrCat(ch->unique_id) : "";
       std::string local = FieldsOf(ch != nullptr ? ch->local_ts : cc->local_ts).net;

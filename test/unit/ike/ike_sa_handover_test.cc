@@ -179,9 +179,13 @@ TEST_CASE("without a NAT an established SA does not follow a changed source", "[
   p.net.on_wire = [](Datagram& d) {
     if (d.src.address.ToString() == kA) d.src.port = 40000;
   };
+  const uint32_t old_spi = OnlyChild(p.b.Only())->spi_in;
   REQUIRE(p.a.mgr->RekeyChild(OnlyChild(p.a.Only())->spi_in));
   p.net.Pump();
   INFO(p.b.log.All());
+  // B did process the authenticated request from the new port: the CHILD SA was rekeyed.
+  REQUIRE(OnlyChild(p.b.Only()) != nullptr);
+  CHECK(OnlyChild(p.b.Only())->spi_in != old_spi);
   CHECK_FALSE(p.b.log.Has("remote endpoint changed"));
   CHECK(p.b.Only()->remote().port == 500);
   for (const auto& c : p.b.Only()->children()) CHECK(c->remote.port == 500);

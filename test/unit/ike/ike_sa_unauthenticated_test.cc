@@ -181,7 +181,7 @@ TEST_CASE("unauthenticated drops are logged once, then rate-limited", "[ike_sa][
   INFO(p.b.log.All());
   CHECK(p.b.log.Count("message dropped") == 1);
   CHECK(b->unauthenticated_drops() == 50);
-  p.net.Advance(absl::Seconds(61));
+  p.net.Advance(DropLogLimiter::kInterval);
   p.b.mgr->HandleDatagram(p.EmptyRequest());
   CHECK(p.b.log.Count("message dropped") == 2);
   CHECK(p.b.log.Has("49 more unauthenticated messages dropped"));

@@ -824,10 +824,15 @@ TEST_CASE("a batch acknowledged after the timeout is settled when its ack comes"
 
 TEST_CASE("a removal decided before the install's ack comes unbinds the VTI too",
           "[vpnd][dataplane][consistency]") {
+  // The dataplane holds the first SA install until the test lets it go. Declared before the
+  // rig, so they outlive its dataplane thread even when a REQUIRE ends the test early.
+  std::atomic<bool> held{true}, release{false};
+  struct Release {
+    std::atomic<bool>& r;
+    ~Release() { r = true; }
+  } release_on_exit{release};
   Rig r(absl::Milliseconds(100));
   East east(r);
-  // The dataplane holds the first SA install until the test lets it go.
-  std::atomic<bool> held{true}, release{false};
   r.dp.SetVerdict([&](const std::vector<Message>& b) {
     if (Count(b, MessageKind::kSa, Op::kAdd) > 0 && held.exchange(false)) {
       for (int i = 0; i < 30000 && !release; ++i) {
