@@ -255,19 +255,11 @@ std::string ShowIpsecSa(const ike::IkeManager& m, const std::vector<const IkeSaC
         "    Tunnel  Id          State  Bytes Out/In   Encrypt       Hash      DH A-Time  L-Time\n"
         "    ------  ----------  -----  -------------  ------------  --------  -- ------  "
         "------\n");
-    std::vector<const ChildSa*> children;
-    for (const IkeSa* sa : SasOf(m, *c)) {
-      for (const auto& ch : sa->children()) {
-        if (ChildMatches(*ch, f)) children.push_back(ch.get());
-      }
-    }
-    for (const ike::ChildConfig& cc : c->children) {
-      bool has = std::any_of(children.begin(), children.end(),
-                             [&](const ChildSa* ch) { return ch->name == cc.name; });
+    for (const auto& [cc_ptr, ch_ptr] : TunnelsOf(SasOf(m, *c), *c, f)) {
+      const ike::ChildConfig& cc = *cc_ptr;
+      const ChildSa* ch = ch_ptr;
       std::string tunnel = cc.vti ? "vti" : absl::StrCat(cc.tunnel_id);
-      if (f.vti_only && !cc.vti) continue;
-      if (f.tunnel && (cc.vti || cc.tunnel_id != *f.tunnel)) continue;
-      if (!has) {
+      if (ch == nullptr) {
         absl::StrAppend(&out,
                         RTrim(absl::StrFormat(
                             "    %-6s  %-10s  %-5s  %-13s  %-12s  %-8s  %-2s %-6s  %s", tunnel, "",
@@ -279,50 +271,45 @@ std::string ShowIpsecSa(const ike::IkeManager& m, const std::vector<const IkeSaC
             .Field("state", std::string("down"))
             .Field("lifetime", cc.lifetime)
             .EndObject();
+        continue;
       }
-      for (const ChildSa* ch : children) {
-        if (ch->name != cc.name) continue;
-        std::string enc = VyattaEncryption(ch->suite.encr, ch->suite.encr_key_bits);
-        std::string hash = VyattaHash(ch->suite.integ);
-        std::string dh = ch->suite.pfs == ike::DhGroup::kNone
-                             ? "n/a"
-                             : absl::StrCat(static_cast<int>(ch->suite.pfs));
-        int64_t atime = absl::ToInt64Seconds(now - ch->installed);
-        std::string state =
-            ch->state == ChildSa::State::kInstalled || ch->state == ChildSa::State::kRekeying
-                ? "up"
-                : "down";
-        absl::StrAppend(&out,
-                        RTrim(absl::StrFormat(
-                            "    %-6s  %-10s  %-5s  %-13s  %-12s  %-8s  %-2s %-6s  %s", tunnel,
-                            absl::StrCat(ch->unique_id), state,
-                            absl::StrCat(HumanBytes(ch->bytes_out), "/", HumanBytes(ch->bytes_in)),
-                            enc, hash, dh, absl::StrCat(atime), absl::StrCat(cc.lifetime))),
-                        "\n");
-        j.BeginObject()
-            .Field("peer", c->name)
-            .Field("tunnel", tunnel)
-            .Field("id", ch->unique_id)
-            .Field("state", state)
-            .Field("bytes_out", ch->bytes_out)
-            .Field("bytes_in", ch->bytes_in)
-            .Field("packets_out", ch->packets_out)
-            .Field("packets_in", ch->packets_in)
-            .Field("encryption", enc)
-            .Field("hash", hash)
-            .Field("dh_group", dh)
-            .Field("active_time", atime)
-            .Field("lifetime", cc.lifetime)
-            .Field("spi_in", absl::StrFormat("%08x", ch->spi_in))
-            .Field("spi_out", absl::StrFormat("%08x", ch->spi_out))
-            .Field("reqid", ch->reqid)
-            .Field("proposal", ChildSuiteJson(*ch))
-            .Field("local_ts", ike::TsListToString(ch->local_ts))
-            .Field("remote_ts", ike::TsListToString(ch->remote_ts))
-            .Field("udp_encap", ch->encap)
-            .Field("child_state", std::string(ike::ChildStateName(ch->state)))
-            .EndObject();
-      }
+      std::string enc = VyattaEncryption(ch->suite.encr, ch->suite.encr_key_bits);
+      std::string hash = VyattaHash(ch->suite.integ);
+      std::string dh = ch->suite.pfs == ike::DhGroup::kNone
+                           ? "n/a"
+                           : absl::StrCat(static_cast<int>(ch->suite.pfs));
+      int64_t atime = absl::ToInt64Seconds(now - ch->installed);
+      std::string state = ChildUp(*ch) ? "up" : "down";
+      absl::StrAppend(&out,
+                      RTrim(absl::StrFormat(
+                          "    %-6s  %-10s  %-5s  %-13s  %-12s  %-8s  %-2s %-6s  %s", tunnel,
+                          absl::StrCat(ch->unique_id), state,
+                          absl::StrCat(HumanBytes(ch->bytes_out), "/", HumanBytes(ch->bytes_in)),
+                          enc, hash, dh, absl::StrCat(atime), absl::StrCat(cc.lifetime))),
+                      "\n");
+      j.BeginObject()
+          .Field("peer", c->name)
+          .Field("tunnel", tunnel)
+          .Field("id", ch->unique_id)
+          .Field("state", state)
+          .Field("bytes_out", ch->bytes_out)
+          .Field("bytes_in", ch->bytes_in)
+          .Field("packets_out", ch->packets_out)
+          .Field("packets_in", ch->packets_in)
+          .Field("encryption", enc)
+          .Field("hash", hash)
+          .Field("dh_group", dh)
+          .Field("active_time", atime)
+          .Field("lifetime", cc.lifetime)
+          .Field("spi_in", absl::StrFormat("%08x", ch->spi_in))
+          .Field("spi_out", absl::StrFormat("%08x", ch->spi_out))
+          .Field("reqid", ch->reqid)
+          .Field("proposal", ChildSuiteJson(*ch))
+          .Field("local_ts", ike::TsListToString(ch->local_ts))
+          .Field("remote_ts", ike::TsListToString(ch->remote_ts))
+          .Field("udp_encap", ch->encap)
+          .Field("child_state", std::string(ike::ChildStateName(ch->state)))
+          .EndObject();
     }
     out += "\n";
   }
