@@ -160,8 +160,8 @@ int InterfaceByName(const char*, const char* params, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "mtu", f.mtu);
   if (f.kind == IfKind::kPort || f.kind == IfKind::kBond || f.kind == IfKind::kVif) {
     rte_tel_data_add_dict_string(d, "mac", Mac(f.mac).c_str());
-    rte_tel_data_add_dict_string(
-        d, "device", f.port < kMaxPorts ? g_dp->ports[f.port].device.c_str() : "none");
+    rte_tel_data_add_dict_string(d, "device",
+                                 f.port < kMaxPorts ? g_dp->ports[f.port].device.c_str() : "none");
   }
   if (f.kind == IfKind::kVif) rte_tel_data_add_dict_u64(d, "vlan", f.vlan);
   std::string addrs;

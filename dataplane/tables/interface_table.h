@@ -69,7 +69,7 @@ struct Tables {
   PortEntry ports[kMaxPorts];
   uint32_t nlocal;
   LocalAddress local[kMaxLocalAddresses];  // sorted by addr
-  Spd spd;  // policy-based tunnels
+  Spd spd;                                 // policy-based tunnels
 
   // The interface a frame arrived on: (port, VLAN or 0) -> ifindex, 0 when unknown.
   uint16_t RxInterface(uint16_t port, uint16_t vlan) const {

@@ -300,4 +300,13 @@ inline bool IsRequest(const Datagram& d, uint8_t exchange) {
   return d.data.size() > 28 && d.data[18] == exchange && (d.data[19] & 0x20) == 0;
 }
 
+// The last datagram `from` put on the wire whose exchange type is `exchange` (35: IKE_AUTH).
+inline Datagram LastSent(const Net& net, const std::string& from, uint8_t exchange) {
+  Datagram out;
+  for (const Datagram& d : net.sent) {
+    if (d.src.address.ToString() == from && d.data.size() > 28 && d.data[18] == exchange) out = d;
+  }
+  return out;
+}
+
 }  // namespace portcullis::ike::testing

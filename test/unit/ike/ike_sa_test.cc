@@ -149,10 +149,7 @@ TEST_CASE("a request with an unexpected message ID is ignored", "[ike_sa][msgid]
   REQUIRE(p.b.Only() != nullptr);
   // Replay A's IKE_SA_INIT-era... the IKE_AUTH request (ID 1) is cached; a replay of an older
   // datagram with ID 0 under the SK keys is not: send the DPD with a forged ID.
-  Datagram replay;
-  for (const Datagram& d : p.net.sent) {
-    if (d.src.address.ToString() == kA && d.data.size() > 28 && d.data[18] == 35) replay = d;
-  }
+  Datagram replay = LastSent(p.net, kA, 35);
   REQUIRE_FALSE(replay.data.empty());
   replay.data[23] = 7;  // message ID 7: the ICV no longer matches either, it must be ignored
   p.net.queue.push_back(replay);
@@ -569,10 +566,7 @@ TEST_CASE("messages for unknown IKE SAs are logged as INVALID_IKE_SPI", "[ike_sa
   Pair p;
   p.Up();
   REQUIRE(p.b.Only() != nullptr);
-  Datagram d;
-  for (const Datagram& x : p.net.sent) {
-    if (x.src.address.ToString() == kA && x.data.size() > 28 && x.data[18] == 35) d = x;
-  }
+  Datagram d = LastSent(p.net, kA, 35);
   d.data[8] ^= 0xFF;  // another responder SPI
   p.net.queue.push_back(d);
   p.net.Pump();
