@@ -4,6 +4,8 @@ import pathlib
 
 import pytest
 
+from portcullis_lab import Lab
+
 SOURCE_ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD_ROOT = pathlib.Path(os.environ.get('PORTCULLIS_BUILD', SOURCE_ROOT / 'build'))
 
@@ -23,3 +25,13 @@ def vpnctl(build_root):
     path = build_root / 'control' / 'vpnctl'
     assert path.exists(), f'{path} not built'
     return str(path)
+
+
+@pytest.fixture
+def lab(build_root, tmp_path):
+    """Network namespaces and processes of one test, removed whatever happens."""
+    lab = Lab(build_root, tmp_path)
+    try:
+        yield lab
+    finally:
+        lab.close()

@@ -4,21 +4,10 @@ portcullis_lab.py): IKE over the dataplane's punt/inject path brings the VTI tun
 CHILD SAs land in both dataplanes, and the hosts ping each other through it."""
 import os
 import re
-import time
-
-import pytest
-
-from portcullis_lab import EAST_HOST, EAST_PUBLIC, WEST_HOST, Lab, SeedPair, ping
 
 
+from portcullis_lab import EAST_HOST, EAST_PUBLIC, WEST_HOST, SeedPair, ping
 
-@pytest.fixture
-def lab(build_root, tmp_path):
-    lab = Lab(build_root, tmp_path)
-    try:
-        yield lab
-    finally:
-        lab.close()
 
 
 def test_seed_pair_with_ike_through_the_dataplanes(lab, source_root, tmp_path):

@@ -3,21 +3,11 @@ hosts behind them, static SAs installed with dpctl: ARP and ping to the applianc
 iperf3 (TCP and UDP) through the VTI tunnel with raw ESP and with UDP 4500 encapsulation, and a
 wrong key seen as counted ICV failures rather than silence."""
 import json
-import re
 import time
 
 import pytest
 
-from portcullis_lab import Lab, TwoSites, ping
-
-
-@pytest.fixture
-def lab(build_root, tmp_path):
-    lab = Lab(build_root, tmp_path)
-    try:
-        yield lab
-    finally:
-        lab.close()
+from portcullis_lab import TwoSites, ping
 
 
 def iperf(lab, sites, udp=False, seconds=2):

@@ -7,7 +7,6 @@ LAN port as the cleartext scapy put in. Oversized packets are fragmented before 
 answered with ICMP fragmentation-needed, and forged, replayed and unknown-SPI ESP is counted.
 Neighbours are static, so no ARP appears in the output.
 """
-import os
 import struct
 import time
 
@@ -15,7 +14,6 @@ import pytest
 from scapy.all import ICMP, IP, TCP, UDP, Ether, Raw, defragment, raw, rdpcap, wrpcap
 from scapy.layers.ipsec import ESP, SecurityAssociation
 
-from portcullis_lab import Lab
 
 HOST_MAC = '02:00:00:00:01:0a'
 PEER_MAC = '02:00:00:00:02:02'
@@ -30,15 +28,6 @@ CIPHERS = {
     'aes-cbc-256': ('AES-CBC', 'SHA2-256-128', 32, 32),
 }
 AUTH_NAMES = {'HMAC-SHA1-96': 'hmac-sha1-96', 'SHA2-256-128': 'hmac-sha256-128'}
-
-
-@pytest.fixture
-def lab(build_root, tmp_path):
-    lab = Lab(build_root, tmp_path)
-    try:
-        yield lab
-    finally:
-        lab.close()
 
 
 class Keys:

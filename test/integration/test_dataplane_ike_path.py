@@ -4,21 +4,9 @@ injects is routed and sent, with the marker put back; NAT keepalives are absorbe
 ESP-in-UDP with an unknown SPI is counted, not punted. A kernel host talks through real
 sockets."""
 import json
-import socket
 import time
 
-import pytest
 
-from portcullis_lab import Lab
-
-
-@pytest.fixture
-def lab(build_root, tmp_path):
-    lab = Lab(build_root, tmp_path)
-    try:
-        yield lab
-    finally:
-        lab.close()
 
 
 HOST_SCRIPT = r'''

@@ -399,16 +399,30 @@ TEST_CASE("CREATE_CHILD_SA for further tunnels, deleting CHILD SAs and the IKE S
   }
 }
 
+namespace {
+
+// Up, A checking liveness every `interval` s with `action`; one try of 2 s per request, so a
+// dead peer is declared quickly.
+struct DpdPair : Pair {
+  static ManagerOptions Fast() {
+    ManagerOptions o = Net::Defaults();
+    o.retransmit.tries = 1;
+    o.retransmit.timeout = 2.0;
+    return o;
+  }
+  DpdPair(uint32_t interval, DpdAction action) : Pair(Fast(), Fast()) {
+    ca->dpd_interval = interval;
+    ca->dpd_action = action;
+    Up();
+    REQUIRE(a.Only() != nullptr);
+  }
+};
+
+}  // namespace
+
 TEST_CASE("DPD: liveness checks when idle; a dead peer triggers the configured action",
           "[ike_sa][dpd]") {
-  ManagerOptions o = Net::Defaults();
-  o.retransmit.tries = 1;
-  o.retransmit.timeout = 2.0;
-  Pair p(o, o);
-  p.ca->dpd_interval = 10;
-  p.ca->dpd_action = DpdAction::kRestart;
-  p.Up();
-  REQUIRE(p.a.Only() != nullptr);
+  DpdPair p(10, DpdAction::kRestart);
   p.net.Advance(absl::Seconds(11));
   CHECK(p.a.log.Has("sending DPD request"));
   CHECK(p.a.log.Has("INFORMATIONAL request 2 [ ]"));
@@ -611,14 +625,7 @@ TEST_CASE("the debug key log has charon's level-4 lines; the normal log never ha
 }
 
 TEST_CASE("DPD action clear: a dead peer's SA is removed and not restarted", "[ike_sa][dpd]") {
-  ManagerOptions o = Net::Defaults();
-  o.retransmit.tries = 1;
-  o.retransmit.timeout = 2.0;
-  Pair p(o, o);
-  p.ca->dpd_interval = 5;
-  p.ca->dpd_action = DpdAction::kClear;
-  p.Up();
-  REQUIRE(p.a.Only() != nullptr);
+  DpdPair p(5, DpdAction::kClear);
   p.net.drop = [](const Datagram& d) { return d.src.address.ToString() == kB; };
   p.net.Advance(absl::Seconds(12));
   CHECK(p.a.log.Has("dead-peer-detection action clear"));
