@@ -148,6 +148,14 @@ inline void Nonce(const Sa& sa, const uint8_t* iv8, uint8_t* nonce16) {
   _mm_store_si128(reinterpret_cast<__m128i*>(nonce16), v);
 }
 
+// The same nonce from the sequence number, the outbound IV, without reading the packet back.
+inline void NonceOf(uint32_t salt, uint64_t seq, uint8_t* nonce16) {
+  const uint64_t iv = rte_cpu_to_be_64(seq);
+  __m128i v = _mm_set_epi64x(static_cast<int64_t>(iv >> 32),
+                             static_cast<int64_t>(uint64_t{salt} | (iv << 32)));
+  _mm_store_si128(reinterpret_cast<__m128i*>(nonce16), v);
+}
+
 // RFC 4106 §5 AAD: SPI || [seq high 32 with ESN] || seq low 32. Without ESN it is the ESP
 // header itself; with ESN it is assembled in `buf` (16 bytes, one store, as for the nonce).
 // Returns the length.
