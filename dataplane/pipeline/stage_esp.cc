@@ -78,16 +78,18 @@ void Worker::EspInSa(SaEntry& sa, rte_mbuf** pkts, uint16_t n, const Tables& t, 
     }
     ok = kept;
   }
-  for (uint16_t k = 0; k < ok; ++k) {
-    rte_mbuf* m = pkts[k];
-    Meta(m)->flags |= kMetaDecrypted;
-    if (sa.ifindex != 0) {
-      // Decrypted traffic arrives on the SA's VTI.
-      Meta(m)->in_ifindex = sa.ifindex;
-      InterfaceStats& s = stats_->ifs[sa.ifindex];
-      ++s.rx_packets;
-      s.rx_bytes += m->pkt_len;
+  if (sa.ifindex != 0) {
+    // Decrypted traffic arrives on the SA's VTI.
+    uint64_t bytes = 0;
+    for (uint16_t k = 0; k < ok; ++k) {
+      PacketMeta* meta = Meta(pkts[k]);
+      meta->flags |= kMetaDecrypted;
+      meta->in_ifindex = sa.ifindex;
+      bytes += pkts[k]->pkt_len;
     }
+    FlushRx(sa.ifindex, ok, bytes);
+  } else {
+    for (uint16_t k = 0; k < ok; ++k) Meta(pkts[k])->flags |= kMetaDecrypted;
   }
   if (depth < 3) {
     Ipv4(pkts, ok, t, depth + 1);
@@ -168,19 +170,18 @@ void Worker::EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth,
 
 void Worker::EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, const Tables& t,
                       int depth) {
-  for (uint16_t k = 0; k < n; ++k) {
-    InterfaceStats& s = stats_->ifs[vti];
-    ++s.tx_packets;
-    s.tx_bytes += pkts[k]->pkt_len;
-  }
+  uint64_t bytes = 0;
+  for (uint16_t k = 0; k < n; ++k) bytes += pkts[k]->pkt_len;
+  InterfaceStats& s = stats_->ifs[vti];
+  s.tx_packets += n;
+  s.tx_bytes += bytes;
   esp::DropList drops;
   uint16_t ok = esp_->Encrypt(*sa.sa, pkts, n, drops);
   for (uint16_t k = 0; k < drops.n; ++k) DropPkt(drops.pkts[k], vti, DropIndex(drops.reasons[k]));
-  for (uint16_t k = 0; k < ok; ++k) Meta(pkts[k])->in_ifindex = vti;
-  if (ok) SendOuter(pkts, ok, t, depth);
+  if (ok) SendOuter(pkts, ok, vti, t, depth);
 }
 
-void Worker::SendOuter(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
+void Worker::SendOuter(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t, int depth) {
   // All of an SA's packets go to one peer: one route lookup for the run, unless the route is
   // anything but a plain interface (another tunnel, none, local), which Forward handles.
   auto* ip = rte_pktmbuf_mtod(pkts[0], const rte_ipv4_hdr*);
@@ -188,16 +189,12 @@ void Worker::SendOuter(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) 
     const uint32_t dst = ip->dst_addr;
     const NextHop& nh = dp_.fib->next_hop(dp_.fib->Lookup(dst));
     if (nh.type == NhType::kConnected || nh.type == NhType::kGateway) {
-      const uint32_t hop = nh.type == NhType::kGateway ? nh.gateway : dst;
-      for (uint16_t k = 0; k < n; ++k) {
-        PacketMeta* meta = Meta(pkts[k]);
-        meta->out_ifindex = nh.ifindex;
-        meta->next_hop = hop;
-      }
-      Send(pkts, n, t);
+      SendRun(pkts, n, nh.ifindex, nh.type == NhType::kGateway ? nh.gateway : dst, t);
       return;
     }
   }
+  // Drops on the way are counted on the tunnel the packets came out of.
+  for (uint16_t k = 0; k < n; ++k) Meta(pkts[k])->in_ifindex = vti;
   Forward(pkts, n, t, /*transit=*/false, depth);
 }
 

@@ -4,6 +4,8 @@
 #include <rte_byteorder.h>
 #include <rte_ip.h>
 
+#include <cstring>
+
 #include "dataplane/pipeline/ipv4_check.h"
 #include "dataplane/pipeline/worker.h"
 
@@ -12,11 +14,17 @@ namespace portcullis::dp {
 namespace {
 
 // TTL - 1 with the checksum adjusted in place (RFC 1624).
+// Done on the 32-bit word holding TTL, protocol and checksum: 16-bit byte swaps of computed
+// values compile to partial-register moves that stall.
 inline void DecrementTtl(rte_ipv4_hdr* ip) {
-  --ip->time_to_live;
-  uint32_t sum = rte_be_to_cpu_16(ip->hdr_checksum) + 0x0100;
+  uint32_t w;
+  std::memcpy(&w, &ip->time_to_live, 4);
+  w = __builtin_bswap32(w);  // TTL in bits 24-31, checksum in 0-15
+  uint32_t sum = (w & 0xffff) + 0x0100;
   sum = (sum & 0xffff) + (sum >> 16);
-  ip->hdr_checksum = rte_cpu_to_be_16(static_cast<uint16_t>(sum));
+  w = ((w - (1u << 24)) & 0xffff0000u) | sum;
+  w = __builtin_bswap32(w);
+  std::memcpy(&ip->time_to_live, &w, 4);
 }
 
 // A chain of interfaces that routes a packet back into a tunnel ends here.

@@ -83,13 +83,15 @@ void Worker::KeepLacpAlive() {
 }
 
 void Worker::FlushTx() {
-  for (uint16_t port = 0; port < kMaxPorts; ++port) {
-    TxQueue& q = tx_[port];
-    if (q.n == 0) continue;
-    uint16_t sent = rte_eth_tx_burst(port, id_, q.pkts, q.n);
-    for (uint16_t i = sent; i < q.n; ++i) DropPkt(q.pkts[i], 0, Drop::kTxQueueFull);
-    q.n = 0;
-  }
+  for (uint16_t port = 0; port < kMaxPorts; ++port)
+    if (tx_[port].n != 0) FlushQueue(port, 0);
+}
+
+void Worker::FlushQueue(uint16_t port, uint16_t ifindex) {
+  TxQueue& q = tx_[port];
+  uint16_t sent = rte_eth_tx_burst(port, id_, q.pkts, q.n);
+  for (uint16_t i = sent; i < q.n; ++i) DropPkt(q.pkts[i], ifindex, Drop::kTxQueueFull);
+  q.n = 0;
 }
 
 void Worker::TxFrame(rte_mbuf* m, uint16_t port, uint16_t ifindex) {
@@ -97,16 +99,10 @@ void Worker::TxFrame(rte_mbuf* m, uint16_t port, uint16_t ifindex) {
     DropPkt(m, ifindex, Drop::kNoPort);
     return;
   }
-  TxQueue& q = tx_[port];
   InterfaceStats& s = stats_->ifs[ifindex];
   ++s.tx_packets;
   s.tx_bytes += m->pkt_len;
-  q.pkts[q.n++] = m;
-  if (q.n == kBurst) {
-    uint16_t sent = rte_eth_tx_burst(port, id_, q.pkts, q.n);
-    for (uint16_t i = sent; i < q.n; ++i) DropPkt(q.pkts[i], ifindex, Drop::kTxQueueFull);
-    q.n = 0;
-  }
+  Enqueue(m, port, ifindex);
 }
 
 void Worker::ToSlowPath(rte_mbuf* m, PktKind kind, uint16_t ifindex) {

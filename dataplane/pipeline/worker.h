@@ -38,7 +38,17 @@ class Worker {
 
   // stage_l2.cc: the wire <-> IP packets.
   void Send(rte_mbuf** pkts, uint16_t n, const Tables& t);
+  // Runs of packets to one neighbor on one interface.
+  void SendRun(rte_mbuf** pkts, uint16_t n, uint16_t ifx, uint32_t hop, const Tables& t);
+  // A complete frame, counted on ifindex, onto the port's transmit queue.
   void TxFrame(rte_mbuf* m, uint16_t port, uint16_t ifindex);
+  // The same without the checks and counters: port < kMaxPorts; the caller counts.
+  void Enqueue(rte_mbuf* m, uint16_t port, uint16_t ifindex) {
+    TxQueue& q = tx_[port];
+    q.pkts[q.n++] = m;
+    if (q.n == kBurst) FlushQueue(port, ifindex);
+  }
+  void FlushQueue(uint16_t port, uint16_t ifindex);
   void FlushRx(uint16_t ifindex, uint64_t packets, uint64_t bytes) {
     InterfaceStats& s = stats_->ifs[ifindex];
     s.rx_packets += packets;
@@ -64,7 +74,7 @@ class Worker {
   void EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth,
               const PolicyEntry* const* policies = nullptr);
   void EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
-  void SendOuter(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
+  void SendOuter(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t, int depth);
 
   // icmp.cc
   void IcmpEchoReply(rte_mbuf* m, const Tables& t, int depth);
