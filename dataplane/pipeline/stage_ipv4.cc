@@ -34,17 +34,20 @@ constexpr int kMaxDepth = 3;
 
 void Worker::Ipv4(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
   rte_mbuf* ok[kBurst];
+  uint32_t dsts[kBurst];
   uint16_t nok = 0;
-  for (uint16_t i = 0; i < n; ++i)
-    if (CheckIpv4(pkts[i], Meta(pkts[i])->in_ifindex)) ok[nok++] = pkts[i];
-  if (nok) Route(ok, nok, t, depth);
+  for (uint16_t i = 0; i < n; ++i) {
+    if (CheckIpv4(pkts[i], Meta(pkts[i])->in_ifindex)) {
+      dsts[nok] = rte_pktmbuf_mtod(pkts[i], const rte_ipv4_hdr*)->dst_addr;
+      ok[nok++] = pkts[i];
+    }
+  }
+  if (nok) Route(ok, dsts, nok, t, depth);
 }
 
-void Worker::Route(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
+void Worker::Route(rte_mbuf** pkts, const uint32_t* dsts, uint16_t n, const Tables& t, int depth) {
   // One FIB lookup decides local delivery (our addresses are /32 local routes) and forwarding.
-  uint32_t dsts[kBurst];
   uint64_t nh_ids[kBurst];
-  for (uint16_t i = 0; i < n; ++i) dsts[i] = rte_pktmbuf_mtod(pkts[i], rte_ipv4_hdr*)->dst_addr;
   dp_.fib->Lookup(dsts, nh_ids, n);
   Dispatch(pkts, nh_ids, n, t, /*transit=*/true, /*deliver_local=*/true, depth);
 }

@@ -13,6 +13,7 @@ namespace portcullis::dp {
 void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
   const Tables& t = dp_.CurrentTables();
   rte_mbuf* v4[kBurst];
+  uint32_t dsts[kBurst];
   uint16_t n4 = 0;
   uint16_t run_ifx = 0;
   uint64_t run_packets = 0, run_bytes = 0;
@@ -70,7 +71,10 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
       m->data_off = static_cast<uint16_t>(m->data_off + l2);
       m->data_len = static_cast<uint16_t>(m->data_len - l2);
       m->pkt_len -= l2;
-      if (CheckIpv4(m, ifx)) v4[n4++] = m;
+      if (CheckIpv4(m, ifx)) {
+        dsts[n4] = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->dst_addr;
+        v4[n4++] = m;
+      }
     } else if (type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
       // Rare: the main lcore owns the neighbor table and answers.
       m->l2_len = l2;
@@ -82,7 +86,7 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
     }
   }
   FlushRx(run_ifx, run_packets, run_bytes);
-  if (n4) Route(v4, n4, t, 0);
+  if (n4) Route(v4, dsts, n4, t, 0);
 }
 
 void Worker::Send(rte_mbuf** pkts, uint16_t n, const Tables& t) {
