@@ -255,6 +255,42 @@ TEST_CASE("Expiring TTL and unroutable destinations answer with ICMP and count")
         std::vector<uint8_t>{10, 1, 0, 1, 10, 1, 0, 2});
 }
 
+TEST_CASE("A tunnel whose peer is reached through another tunnel is encrypted twice") {
+  Rig& rig = Rig::Get();
+  Configure(rig);
+  // vti1's peer, 198.51.100.2, lies behind vti0: its ESP must go into vti0, not onto a wire.
+  auto r = rig.Apply(R"(
+interface add vti1 kind vti
+address add vti1 172.16.1.1/30
+route add 198.51.100.0/24 dev vti0
+route add 10.3.0.0/24 dev vti1
+sa add spi 0x3001 dir out local 192.0.2.1 remote 198.51.100.2 cipher aes-gcm-128 key )" +
+                     std::string(kKeyOut) + R"( salt 01020304 vti vti1
+bind vti1 0x3001
+)");
+  REQUIRE(r.status.ok());
+  std::vector<uint8_t> udp = {0x12, 0x34, 0x56, 0x78, 0, 8, 0, 0};
+  for (int w = 0; w < Rig::kWorkers; ++w) rig.Sent(kWan, w);
+  rig.Receive(kLan, 0, Ipv4(0x0a010002, 0x0a030005, 17, 64, udp));
+  PollAll(rig);
+  std::vector<std::vector<uint8_t>> frames;
+  for (int w = 0; w < Rig::kWorkers; ++w)
+    for (auto& f : rig.Sent(kWan, w)) frames.push_back(f);
+  REQUIRE(frames.size() == 1);
+  auto outer = StripEthernet(frames[0]);
+  CHECK(outer[9] == IPPROTO_ESP);
+  CHECK(test::ToHex({outer.data() + 20, outer.data() + 24}) == "00001001");  // vti0's SA
+  auto sa = esp::testutil::MakeSa<crypto::OpenSslBackend>(
+      PeerSa(Direction::kInbound, 0x1001, kKeyOut, "01020304"));
+  rte_mbuf* m = test::MakePacket(outer);
+  REQUIRE(esp::testutil::One(Os(), *sa, m, false) == esp::DropReason::kCount);
+  auto inner = test::PacketBytes(m);
+  rte_pktmbuf_free(m);
+  CHECK(inner[9] == IPPROTO_ESP);  // vti1's ESP, to 198.51.100.2
+  CHECK(test::ToHex({inner.data() + 16, inner.data() + 20}) == "c6336402");
+  CHECK(test::ToHex({inner.data() + 20, inner.data() + 24}) == "00003001");
+}
+
 TEST_CASE("A batch with one bad command changes nothing") {
   Rig& rig = Rig::Get();
   Configure(rig);
