@@ -17,26 +17,7 @@ namespace {
 constexpr uint16_t kEspTailReserve = 64;
 }  // namespace
 
-void Worker::EspIn(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
-  SaEntry* sas[kBurst];
-  // A burst is mostly one tunnel's: the hash is consulted once per run of one SPI.
-  uint32_t last_spi = 0;
-  SaEntry* last_sa = nullptr;
-  for (uint16_t i = 0; i < n; ++i) {
-    rte_mbuf* m = pkts[i];
-    auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
-    uint32_t off = m->l3_len + (ip->next_proto_id == IPPROTO_UDP ? sizeof(rte_udp_hdr) : 0);
-    sas[i] = nullptr;
-    if (m->data_len >= off + 8) {
-      uint32_t spi;
-      std::memcpy(&spi, rte_pktmbuf_mtod_offset(m, const uint8_t*, off), 4);
-      if (spi != last_spi || last_sa == nullptr) {
-        last_spi = spi;
-        last_sa = dp_.sas->LookupInbound(spi);
-      }
-      sas[i] = last_sa;
-    }
-  }
+void Worker::EspIn(rte_mbuf** pkts, SaEntry* const* sas, uint16_t n, const Tables& t, int depth) {
   uint16_t i = 0;
   while (i < n) {
     SaEntry* sa = sas[i];
@@ -78,21 +59,8 @@ void Worker::EspInSa(SaEntry& sa, rte_mbuf** pkts, uint16_t n, const Tables& t, 
     }
     ok = kept;
   }
-  if (sa.ifindex != 0) {
-    // Decrypted traffic arrives on the SA's VTI.
-    uint64_t bytes = 0;
-    for (uint16_t k = 0; k < ok; ++k) {
-      PacketMeta* meta = Meta(pkts[k]);
-      meta->flags |= kMetaDecrypted;
-      meta->in_ifindex = sa.ifindex;
-      bytes += pkts[k]->pkt_len;
-    }
-    FlushRx(sa.ifindex, ok, bytes);
-  } else {
-    for (uint16_t k = 0; k < ok; ++k) Meta(pkts[k])->flags |= kMetaDecrypted;
-  }
   if (depth < 3) {
-    Ipv4(pkts, ok, t, depth + 1);
+    Decrypted(pkts, ok, sa.ifindex, t, depth + 1);
   } else {
     for (uint16_t k = 0; k < ok; ++k) DropPkt(pkts[k], Meta(pkts[k])->in_ifindex, Drop::kNoRoute);
   }
@@ -166,6 +134,22 @@ void Worker::EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth,
     sas[nr++] = sa;
   }
   flush();
+}
+
+void Worker::ToTunnel(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t, int depth) {
+  const Interface& f = t.ifs[vti];
+  const SaEntry* sa = f.out_sa;
+  if (sa != nullptr && sa->owner == id_) {
+    uint16_t k = 0;
+    while (k < n && pkts[k]->pkt_len <= f.mtu) ++k;
+    if (k == n) {
+      EspOutSa(*f.out_sa, vti, pkts, n, t, depth);
+      return;
+    }
+  }
+  // Fragmenting, handing to the SA's owner or dropping: the general way.
+  for (uint16_t k = 0; k < n; ++k) Meta(pkts[k])->out_ifindex = vti;
+  EspOut(pkts, n, t, depth);
 }
 
 void Worker::EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, const Tables& t,

@@ -32,17 +32,23 @@ constexpr int kMaxDepth = 3;
 
 }  // namespace
 
-void Worker::Ipv4(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
-  rte_mbuf* ok[kBurst];
+void Worker::Decrypted(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t, int depth) {
   uint32_t dsts[kBurst];
   uint16_t nok = 0;
+  uint64_t bytes = 0;
   for (uint16_t i = 0; i < n; ++i) {
-    if (CheckIpv4(pkts[i], Meta(pkts[i])->in_ifindex)) {
-      dsts[nok] = rte_pktmbuf_mtod(pkts[i], const rte_ipv4_hdr*)->dst_addr;
-      ok[nok++] = pkts[i];
+    rte_mbuf* m = pkts[i];
+    PacketMeta* meta = Meta(m);
+    meta->flags |= kMetaDecrypted;
+    if (vti != 0) meta->in_ifindex = vti;
+    bytes += m->pkt_len;
+    if (CheckIpv4(m, meta->in_ifindex)) {
+      dsts[nok] = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->dst_addr;
+      pkts[nok++] = m;
     }
   }
-  if (nok) Route(ok, dsts, nok, t, depth);
+  if (vti != 0) FlushRx(vti, n, bytes);
+  if (nok) Route(pkts, dsts, nok, t, depth);
 }
 
 void Worker::Route(rte_mbuf** pkts, const uint32_t* dsts, uint16_t n, const Tables& t, int depth) {
@@ -62,33 +68,86 @@ void Worker::Forward(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit,
 
 void Worker::Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const Tables& t,
                       bool transit, bool deliver_local, int depth) {
-  rte_mbuf* out[kBurst];
-  rte_mbuf* tunnel[kBurst];
-  rte_mbuf* local[kBurst];
-  rte_mbuf* protect[kBurst];
-  const PolicyEntry* policies[kBurst];
-  uint16_t no = 0, nt = 0, nl = 0, np = 0;
   // Policies apply to traffic passing through (received and forwarded), not to what we
   // originate: IKE, ICMP errors and the tunnels' own ESP.
+  uint64_t kept_ids[kBurst];
+  if (deliver_local && (t.spd.nout | t.spd.nin) != 0) {
+    std::memcpy(kept_ids, nh_ids, n * sizeof *nh_ids);
+    n = ApplyPolicies(pkts, kept_ids, n, t, transit, depth);
+    nh_ids = kept_ids;
+  }
+  // Packets to one next hop come in runs (a tunnel's, a subnet's): the route's type, the
+  // interface and the tunnel's SA are looked at once per run, and the run goes on as a whole.
+  uint16_t i = 0;
+  while (i < n) {
+    const uint64_t id = nh_ids[i];
+    uint16_t j = i + 1;
+    while (j < n && nh_ids[j] == id) ++j;
+    rte_mbuf** run = pkts + i;
+    uint16_t rn = static_cast<uint16_t>(j - i);
+    i = j;
+    const NextHop& nh = dp_.fib->next_hop(id);
+    switch (nh.type) {
+      case NhType::kLocal:
+        if (deliver_local) {
+          Local(run, rn, t, depth);
+        } else {
+          // Something we originate, addressed to ourselves: nothing here takes it.
+          for (uint16_t k = 0; k < rn; ++k)
+            DropPkt(run[k], Meta(run[k])->in_ifindex, Drop::kLocalUnhandled);
+        }
+        continue;
+      case NhType::kNone:
+        for (uint16_t k = 0; k < rn; ++k) {
+          if (transit) IcmpError(run[k], 3, 0, 0, t, depth);  // network unreachable
+          DropPkt(run[k], Meta(run[k])->in_ifindex, Drop::kNoRoute);
+        }
+        continue;
+      case NhType::kBlackhole:
+        for (uint16_t k = 0; k < rn; ++k)
+          DropPkt(run[k], Meta(run[k])->in_ifindex, Drop::kBlackhole);
+        continue;
+      default:
+        break;
+    }
+    if (transit) rn = DecrementTtls(run, rn, t, depth);
+    if (rn == 0) continue;
+    const Interface& f = t.ifs[nh.ifindex];
+    if (f.kind == IfKind::kVti || f.kind == IfKind::kVfp) {
+      if (depth >= kMaxDepth) {
+        for (uint16_t k = 0; k < rn; ++k) DropPkt(run[k], Meta(run[k])->in_ifindex, Drop::kNoRoute);
+        continue;
+      }
+      ToTunnel(run, rn, nh.ifindex, t, depth + 1);
+    } else if (nh.type == NhType::kGateway) {
+      SendRun(run, rn, nh.ifindex, nh.gateway, t);
+    } else {
+      // On-link: each destination is its own neighbor; runs of one destination share it.
+      uint16_t k = 0;
+      while (k < rn) {
+        const uint32_t dst = rte_pktmbuf_mtod(run[k], const rte_ipv4_hdr*)->dst_addr;
+        uint16_t e = k + 1;
+        while (e < rn && rte_pktmbuf_mtod(run[e], const rte_ipv4_hdr*)->dst_addr == dst) ++e;
+        SendRun(run + k, static_cast<uint16_t>(e - k), nh.ifindex, dst, t);
+        k = e;
+      }
+    }
+  }
+}
+
+uint16_t Worker::ApplyPolicies(rte_mbuf** pkts, uint64_t* nh_ids, uint16_t n, const Tables& t,
+                               bool transit, int depth) {
+  rte_mbuf* protect[kBurst];
+  const PolicyEntry* policies[kBurst];
+  uint16_t np = 0, kept = 0;
   const Spd& spd = t.spd;
-  const bool spd_active = deliver_local && (spd.nout | spd.nin) != 0;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     PacketMeta* meta = Meta(m);
     const uint16_t in = meta->in_ifindex;
-    const NextHop& nh = dp_.fib->next_hop(nh_ids[i]);
     auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
-    if (nh.type == NhType::kLocal) {
-      if (deliver_local) {
-        local[nl++] = m;
-      } else {
-        // Something we originate, addressed to ourselves: nothing here takes it.
-        DropPkt(m, in, Drop::kLocalUnhandled);
-      }
-      continue;
-    }
     const PolicyEntry* policy = nullptr;
-    if (spd_active) {
+    if (dp_.fib->next_hop(nh_ids[i]).type != NhType::kLocal) {
       const PacketSelector sel =
           SelectorOf(reinterpret_cast<const uint8_t*>(ip), m->l3_len, m->data_len);
       if (spd.nin && !(meta->flags & kMetaDecrypted)) {
@@ -107,63 +166,44 @@ void Worker::Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const
         if (policy && policy->action == channel::PolicyAction::kBypass) policy = nullptr;
       }
     }
-    if (policy) {
-      // Protected: encrypted to the policy's peer whatever the routing table says.
-      if (policy->sa == nullptr) {
-        DropPkt(m, in, Drop::kPolicyNoSa);
-        continue;
-      }
-      if (transit) {
-        if (ip->time_to_live <= 1) {
-          IcmpError(m, 11, 0, 0, t, depth);
-          DropPkt(m, in, Drop::kTtlExceeded);
-          continue;
-        }
-        DecrementTtl(ip);
-      }
-      if (depth >= kMaxDepth) {
-        DropPkt(m, in, Drop::kNoRoute);
-        continue;
-      }
-      meta->out_ifindex = 0;
-      policies[np] = policy;
-      protect[np++] = m;
+    if (policy == nullptr) {
+      // Routed as usual.
+      nh_ids[kept] = nh_ids[i];
+      pkts[kept++] = m;
       continue;
     }
-    if (nh.type == NhType::kNone) {
-      if (transit) IcmpError(m, 3, 0, 0, t, depth);  // network unreachable
+    // Protected: encrypted to the policy's peer whatever the routing table says.
+    if (policy->sa == nullptr) {
+      DropPkt(m, in, Drop::kPolicyNoSa);
+      continue;
+    }
+    if (transit && DecrementTtls(&m, 1, t, depth) == 0) continue;
+    if (depth >= kMaxDepth) {
       DropPkt(m, in, Drop::kNoRoute);
       continue;
     }
-    if (nh.type == NhType::kBlackhole) {
-      DropPkt(m, in, Drop::kBlackhole);
-      continue;
-    }
-    if (transit) {
-      if (ip->time_to_live <= 1) {
-        IcmpError(m, 11, 0, 0, t, depth);  // time exceeded in transit
-        DropPkt(m, in, Drop::kTtlExceeded);
-        continue;
-      }
-      DecrementTtl(ip);
-    }
-    meta->out_ifindex = nh.ifindex;
-    const Interface& f = t.ifs[nh.ifindex];
-    if (f.kind == IfKind::kVti || f.kind == IfKind::kVfp) {
-      if (depth >= kMaxDepth) {
-        DropPkt(m, in, Drop::kNoRoute);
-        continue;
-      }
-      tunnel[nt++] = m;
-      continue;
-    }
-    meta->next_hop = nh.type == NhType::kGateway ? nh.gateway : ip->dst_addr;
-    out[no++] = m;
+    meta->out_ifindex = 0;
+    policies[np] = policy;
+    protect[np++] = m;
   }
-  if (nl) Local(local, nl, t, depth);
-  if (nt) EspOut(tunnel, nt, t, depth + 1);
   if (np) EspOut(protect, np, t, depth + 1, policies);
-  if (no) Send(out, no, t);
+  return kept;
+}
+
+uint16_t Worker::DecrementTtls(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
+  uint16_t kept = 0;
+  for (uint16_t k = 0; k < n; ++k) {
+    rte_mbuf* m = pkts[k];
+    auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
+    if (unlikely(ip->time_to_live <= 1)) {
+      IcmpError(m, 11, 0, 0, t, depth);  // time exceeded in transit
+      DropPkt(m, Meta(m)->in_ifindex, Drop::kTtlExceeded);
+      continue;
+    }
+    DecrementTtl(ip);
+    pkts[kept++] = m;
+  }
+  return kept;
 }
 
 }  // namespace portcullis::dp

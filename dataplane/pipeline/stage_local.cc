@@ -4,6 +4,8 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
+#include <cstring>
+
 #include "dataplane/pipeline/worker.h"
 
 namespace portcullis::dp {
@@ -15,7 +17,26 @@ constexpr uint16_t kNatTPort = 4500;
 
 void Worker::Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
   rte_mbuf* esp[kBurst];
+  SaEntry* sas[kBurst];
   uint16_t ne = 0;
+  // The SPI names the SA (null: none, or too short to carry one). A burst is mostly one
+  // tunnel's: the hash is consulted once per run of one SPI.
+  uint32_t last_spi = 0;
+  SaEntry* last_sa = nullptr;
+  auto to_esp = [&](rte_mbuf* m, uint32_t off) {
+    SaEntry* sa = nullptr;
+    if (m->data_len >= off + 8) {
+      uint32_t spi;
+      std::memcpy(&spi, rte_pktmbuf_mtod_offset(m, const uint8_t*, off), 4);
+      if (spi != last_spi || last_sa == nullptr) {
+        last_spi = spi;
+        last_sa = dp_.sas->LookupInbound(spi);
+      }
+      sa = last_sa;
+    }
+    sas[ne] = sa;
+    esp[ne++] = m;
+  };
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     const uint16_t ifx = Meta(m)->in_ifindex;
@@ -27,7 +48,7 @@ void Worker::Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
     }
     switch (ip->next_proto_id) {
       case IPPROTO_ESP:
-        esp[ne++] = m;
+        to_esp(m, hlen);
         break;
       case IPPROTO_UDP: {
         if (m->data_len < hlen + sizeof(rte_udp_hdr)) {
@@ -49,7 +70,7 @@ void Worker::Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
             Meta(m)->flags |= kMetaNonEspMarker;
             ToSlowPath(m, PktKind::kPunt, ifx);
           } else {
-            esp[ne++] = m;
+            to_esp(m, hlen + sizeof(rte_udp_hdr));
           }
         } else {
           DropPkt(m, ifx, Drop::kLocalUnhandled);
@@ -69,7 +90,7 @@ void Worker::Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
         DropPkt(m, ifx, Drop::kLocalUnhandled);
     }
   }
-  if (ne) EspIn(esp, ne, t, depth);
+  if (ne) EspIn(esp, sas, ne, t, depth);
 }
 
 }  // namespace portcullis::dp

@@ -56,7 +56,9 @@ class Worker {
   }
 
   // stage_ipv4.cc: validation, then one route lookup that delivers locally or forwards.
-  void Ipv4(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
+  // What an SA decrypted enters IPv4 as received on its VTI (vti 0: a policy-based SA, the
+  // packets keep the interface the ESP came in on).
+  void Decrypted(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t, int depth);
   // False: counted and freed. Inlined into both loops that call it: a call per packet costs
   // more than the checks.
   __attribute__((always_inline)) bool CheckIpv4(rte_mbuf* m, uint16_t ifindex);
@@ -66,16 +68,26 @@ class Worker {
   void Forward(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit, int depth);
   void Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const Tables& t, bool transit,
                 bool deliver_local, int depth);
+  // Takes out (dropped, or encrypted by policy) what the SPD decides; returns how many packets
+  // are left, compacted in pkts and nh_ids, to be routed.
+  uint16_t ApplyPolicies(rte_mbuf** pkts, uint64_t* nh_ids, uint16_t n, const Tables& t,
+                         bool transit, int depth);
+  // Counts and drops (with ICMP time exceeded) what may not be forwarded; the survivors are
+  // compacted at the front, their TTL one less.
+  uint16_t DecrementTtls(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
 
   // stage_local.cc: what is addressed to us (ESP, IKE, NAT keepalives, ICMP echo).
   void Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
 
   // stage_esp.cc: inbound and outbound ESP, grouped per SA, handed to the SA's owner.
-  void EspIn(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
+  // sas: each packet's SA by its SPI, null when there is none.
+  void EspIn(rte_mbuf** pkts, SaEntry* const* sas, uint16_t n, const Tables& t, int depth);
   void EspInSa(SaEntry& sa, rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
   // Into a VTI (the SA bound to meta out_ifindex), or, with `policies`, by outbound policy.
   void EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth,
               const PolicyEntry* const* policies = nullptr);
+  // A run routed into one VTI: straight to its SA when every packet fits the tunnel MTU.
+  void ToTunnel(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t, int depth);
   void EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
   void SendOuter(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t, int depth);
 

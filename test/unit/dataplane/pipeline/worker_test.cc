@@ -255,6 +255,100 @@ TEST_CASE("Expiring TTL and unroutable destinations answer with ICMP and count")
         std::vector<uint8_t>{10, 1, 0, 1, 10, 1, 0, 2});
 }
 
+TEST_CASE("One burst of mixed traffic: every run goes its own way and every drop is counted") {
+  // Routing works on runs of one next hop; this burst breaks runs everywhere it can.
+  Rig& rig = Rig::Get();
+  Configure(rig);
+  const int owner = rig.dp().sas->Find(0x1001, false)->owner;
+  auto drops = [&](auto reason) { return rig.Drops(DropIndex(reason)); };
+  const uint64_t ttl = drops(Drop::kTtlExceeded), no_route = drops(Drop::kNoRoute),
+                 other_host = drops(Drop::kOtherHost), bad_hdr = drops(Drop::kBadIpHeader),
+                 bad_sum = drops(Drop::kBadIpChecksum);
+  std::vector<uint8_t> udp = {0x12, 0x34, 0x56, 0x78, 0, 8, 0, 0};
+  std::vector<std::vector<uint8_t>> tunnel;  // what must come out of the tunnel, in order
+  auto to_tunnel = [&](uint32_t seed) {
+    auto p = test::Ipv4Udp(40 + seed, 0, false, seed);
+    tunnel.push_back(p);
+    rig.Receive(kLan, owner, p);
+  };
+  to_tunnel(1);
+  to_tunnel(2);
+  rig.Receive(kLan, owner, Ipv4(0x0a010002, 0x0a020002, 17, 1, udp));  // TTL 1 inside the run
+  to_tunnel(3);
+  std::vector<uint8_t> echo = {8, 0, 0xf7, 0xfe, 0, 1, 0, 0};           // echo request, id 1 seq 0
+  rig.Receive(kLan, owner, Ipv4(0x0a010002, 0x0a010001, 1, 64, echo));  // to us
+  rig.Receive(kLan, owner, Ipv4(0x0a010002, 0xcb007105, 17, 64, udp));  // no route
+  to_tunnel(4);
+  auto to_wan = Ipv4(0x0a010002, 0xc0000202, 17, 64, udp);  // on-link on the WAN
+  rig.Receive(kLan, owner, to_wan);
+  // A header with options (NOPs) is forwarded with them.
+  std::vector<uint8_t> opts(24 + udp.size());
+  {
+    auto base = Ipv4(0x0a010002, 0xc0000202, 17, 64, udp);
+    std::memcpy(opts.data(), base.data(), 20);
+    std::memset(opts.data() + 20, 1, 4);
+    std::memcpy(opts.data() + 24, udp.data(), udp.size());
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(opts.data());
+    ip->version_ihl = 0x46;
+    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(opts.size()));
+    ip->hdr_checksum = 0;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+  }
+  rig.Receive(kLan, owner, opts);
+  auto longer = to_wan;  // total length beyond the frame
+  longer[3] += 4;
+  longer[11] -= 4;
+  rig.Receive(kLan, owner, longer);
+  auto shorter = to_wan;  // total length below a header
+  shorter[2] = 0, shorter[3] = 19;
+  rig.Receive(kLan, owner, shorter);
+  auto v6 = to_wan;  // version 6 behind the IPv4 ethertype
+  v6[0] = 0x65;
+  rig.Receive(kLan, owner, v6);
+  auto bad = to_wan;
+  bad[10] ^= 0x01;
+  rig.Receive(kLan, owner, bad);
+  const uint8_t stranger[6] = {0x02, 0, 0, 0, 0x09, 0x09};
+  rig.ReceiveFrame(kLan, owner, Frame(stranger, kHostMac, 0x0800, to_wan));
+  to_tunnel(5);
+  PollAll(rig, 1);
+
+  CHECK(drops(Drop::kTtlExceeded) - ttl == 1);
+  CHECK(drops(Drop::kNoRoute) - no_route == 1);
+  CHECK(drops(Drop::kOtherHost) - other_host == 1);
+  CHECK(drops(Drop::kBadIpHeader) - bad_hdr == 3);
+  CHECK(drops(Drop::kBadIpChecksum) - bad_sum == 1);
+  // Back to the sender: time exceeded, the echo reply, network unreachable.
+  auto lan = rig.Sent(kLan, owner);
+  REQUIRE(lan.size() == 3);
+  std::vector<std::pair<uint8_t, uint8_t>> icmp;
+  for (const auto& f : lan) {
+    auto ip = StripEthernet(f);
+    REQUIRE(ip[9] == 1);
+    icmp.emplace_back(ip[20], ip[21]);
+  }
+  CHECK(icmp == std::vector<std::pair<uint8_t, uint8_t>>{{11, 0}, {0, 0}, {3, 0}});
+  // The WAN: the tunnel's ESP in order, the two forwarded packets between them.
+  esp::SaConfig peer_in = PeerSa(Direction::kInbound, 0x1001, kKeyOut, "01020304");
+  auto sa = esp::testutil::MakeSa<crypto::OpenSslBackend>(peer_in);
+  std::vector<std::vector<uint8_t>> got, plain;
+  for (const auto& f : rig.Sent(kWan, owner)) {
+    CHECK(std::memcmp(f.data(), kPeerMac, 6) == 0);
+    auto ip = StripEthernet(f);
+    if (ip[9] != 50) {
+      plain.push_back(ip);
+      continue;
+    }
+    rte_mbuf* m = test::MakePacket(ip);
+    REQUIRE(esp::testutil::One(Os(), *sa, m, false) == esp::DropReason::kCount);
+    got.push_back(test::PacketBytes(m));
+    rte_pktmbuf_free(m);
+  }
+  REQUIRE(got.size() == tunnel.size());
+  for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == Forwarded(tunnel[i]));
+  CHECK(plain == std::vector<std::vector<uint8_t>>{Forwarded(to_wan), Forwarded(opts)});
+}
+
 TEST_CASE("A tunnel whose peer is reached through another tunnel is encrypted twice") {
   Rig& rig = Rig::Get();
   Configure(rig);
