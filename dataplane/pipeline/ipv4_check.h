@@ -2,6 +2,7 @@
 // every decrypted one, and a call per packet costs more than the checks.
 #pragma once
 
+#include <rte_branch_prediction.h>
 #include <rte_byteorder.h>
 #include <rte_ip.h>
 
@@ -38,12 +39,21 @@ inline bool Worker::CheckIpv4(rte_mbuf* m, uint16_t ifx) {
     return false;
   }
   auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
-  const uint32_t hlen = (ip->version_ihl & 0x0f) * 4u;
   const uint32_t total = rte_be_to_cpu_16(ip->total_length);
-  if ((ip->version_ihl >> 4) != 4 || hlen < 20 || hlen > m->data_len || total < hlen ||
-      total > m->pkt_len) {
-    DropPkt(m, ifx, Drop::kBadIpHeader);
-    return false;
+  uint32_t hlen = 20;
+  if (likely(ip->version_ihl == 0x45)) {
+    // No options, the usual case: one length check (data_len >= 20, so pkt_len - 20 is safe).
+    if (unlikely(total - 20u > m->pkt_len - 20u)) {
+      DropPkt(m, ifx, Drop::kBadIpHeader);
+      return false;
+    }
+  } else {
+    hlen = (ip->version_ihl & 0x0f) * 4u;
+    if ((ip->version_ihl >> 4) != 4 || hlen < 20 || hlen > m->data_len || total < hlen ||
+        total > m->pkt_len) {
+      DropPkt(m, ifx, Drop::kBadIpHeader);
+      return false;
+    }
   }
   if (!Ipv4ChecksumOk(reinterpret_cast<const uint8_t*>(ip), hlen)) {
     DropPkt(m, ifx, Drop::kBadIpChecksum);
