@@ -22,7 +22,8 @@ struct Pending {
 };
 
 // Parses the outer headers and ESP header of a packet in [buf, buf+len) and checks the window.
-DropReason Parse(const Sa& sa, uint8_t* buf, uint32_t len, Pending* p) {
+__attribute__((always_inline)) inline DropReason Parse(const Sa& sa, uint8_t* buf, uint32_t len,
+                                                       Pending* p) {
   wire::OuterInfo o;
   DropReason r = wire::ReadOuter(buf, len, &o);
   if (r != DropReason::kCount) return r;
@@ -51,7 +52,8 @@ DropReason Parse(const Sa& sa, uint8_t* buf, uint32_t len, Pending* p) {
 
 // After the ICV verified: window, trailer, inner packet. On success [*inner, *inner + *len)
 // is the inner packet.
-DropReason Finish(Sa& sa, const Pending& p, uint32_t* inner_len) {
+__attribute__((always_inline)) inline DropReason Finish(Sa& sa, const Pending& p,
+                                                        uint32_t* inner_len) {
   switch (sa.replay.Update(p.seq)) {
     case ReplayWindow::Verdict::kOk:
       break;
@@ -126,22 +128,28 @@ uint16_t EspEngine<Backend>::Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
   alignas(16) uint8_t received[kMaxBurst][32];
   uint16_t nj = 0;
 
-  auto finish = [&](uint16_t i) {
+  // Single-segment packets only (chains are finished in DecryptChained).
+  auto finish = [&](uint16_t i) __attribute__((always_inline)) {
     rte_mbuf* m = pkts[i];
     uint32_t inner_len = 0;
     DropReason r = Finish(sa, pend[i], &inner_len);
     if (unlikely(r != DropReason::kCount)) {
-      alive[i] = false;
       Drop(sa, drops, m, r);
-      return;
+      return false;
     }
-    rte_pktmbuf_adj(m, static_cast<uint16_t>(pend[i].payload - rte_pktmbuf_mtod(m, uint8_t*)));
-    rte_pktmbuf_trim(m, static_cast<uint16_t>(m->pkt_len - inner_len));
+    m->data_off =
+        static_cast<uint16_t>(m->data_off + (pend[i].payload - rte_pktmbuf_mtod(m, uint8_t*)));
+    m->data_len = static_cast<uint16_t>(inner_len);
+    m->pkt_len = inner_len;
     m->l2_len = 0;
     m->l3_len = 0;
     CountLifetime(sa, inner_len);
+    return true;
   };
 
+  // AEAD packets finish as they decrypt and are compacted on the way; HMAC ones finish after
+  // the burst's HMAC jobs and are compacted at the end by `alive`.
+  uint16_t out = 0;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     alive[i] = false;
@@ -153,6 +161,8 @@ uint16_t EspEngine<Backend>::Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
       DropReason r = DecryptChained(sa, m);
       if (r != DropReason::kCount) {
         Drop(sa, drops, m, r);
+      } else if (aead) {
+        pkts[out++] = m;
       } else {
         alive[i] = true;
       }
@@ -177,8 +187,7 @@ uint16_t EspEngine<Backend>::Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
         Drop(sa, drops, m, DropReason::kAuthFailed);
         continue;
       }
-      alive[i] = true;
-      finish(i);
+      if (finish(i)) pkts[out++] = m;
       continue;
     }
     crypto::HmacJob& j = jobs[nj];
@@ -209,13 +218,13 @@ uint16_t EspEngine<Backend>::Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
       } else if (unlikely(!crypto::TagsEqual(tags[k], received[k], icv))) {
         alive[i] = false;
         Drop(sa, drops, pkts[i], DropReason::kAuthFailed);
-      } else {
-        finish(i);
+      } else if (!finish(i)) {
+        alive[i] = false;
       }
     }
   }
+  if (aead) return out;
 
-  uint16_t out = 0;
   for (uint16_t i = 0; i < n; ++i)
     if (alive[i]) pkts[out++] = pkts[i];
   return out;
