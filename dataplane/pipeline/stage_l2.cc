@@ -5,6 +5,8 @@
 #include <rte_ether.h>
 #include <rte_prefetch.h>
 
+#include <algorithm>
+
 #include "dataplane/pipeline/ipv4_check.h"
 #include "dataplane/pipeline/worker.h"
 
@@ -165,7 +167,8 @@ void Worker::SendRun(rte_mbuf** pkts, uint16_t n, uint16_t ifx, uint32_t hop, co
     const uint16_t type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
     std::memcpy(l2 + 12, &type, 2);
   }
-  uint64_t sent = 0, bytes = 0;
+  uint16_t sent = 0;
+  uint64_t bytes = 0;
   for (uint16_t k = 0; k < n; ++k) {
     rte_mbuf* m = pkts[k];
     if (unlikely(m->data_off < l2_len)) {
@@ -181,9 +184,17 @@ void Worker::SendRun(rte_mbuf** pkts, uint16_t n, uint16_t ifx, uint32_t hop, co
     } else {
       std::memcpy(h, l2, 14);
     }
-    ++sent;
     bytes += m->pkt_len;
-    Enqueue(m, f.port, ifx);
+    pkts[sent++] = m;
+  }
+  // Onto the transmit queue in as few copies as its room allows.
+  TxQueue& q = tx_[f.port];
+  for (uint16_t done = 0; done < sent;) {
+    const uint16_t c = std::min<uint16_t>(static_cast<uint16_t>(kBurst - q.n), sent - done);
+    std::memcpy(q.pkts + q.n, pkts + done, c * sizeof *pkts);
+    q.n = static_cast<uint16_t>(q.n + c);
+    done = static_cast<uint16_t>(done + c);
+    if (q.n == kBurst) FlushQueue(f.port, ifx);
   }
   InterfaceStats& s = stats_->ifs[ifx];
   s.tx_packets += sent;
