@@ -13,18 +13,14 @@ namespace portcullis::dp {
 
 namespace {
 
-// TTL - 1 with the checksum adjusted in place (RFC 1624).
-// Done on the 32-bit word holding TTL, protocol and checksum: 16-bit byte swaps of computed
-// values compile to partial-register moves that stall.
+// TTL - 1 with the checksum adjusted in place (RFC 1624: HC' = HC + 0x0100, one's complement).
+// Done on the checksum as it lies in memory: adding 0x0100 to the big-endian word is adding 1
+// to the little-endian one, whose carry out of 16 bits folds back the same way. No byte swaps
+// (checked against the swapped form for every TTL from 2 and every checksum).
 inline void DecrementTtl(rte_ipv4_hdr* ip) {
-  uint32_t w;
-  std::memcpy(&w, &ip->time_to_live, 4);
-  w = __builtin_bswap32(w);  // TTL in bits 24-31, checksum in 0-15
-  uint32_t sum = (w & 0xffff) + 0x0100;
-  sum = (sum & 0xffff) + (sum >> 16);
-  w = ((w - (1u << 24)) & 0xffff0000u) | sum;
-  w = __builtin_bswap32(w);
-  std::memcpy(&ip->time_to_live, &w, 4);
+  ip->time_to_live = static_cast<uint8_t>(ip->time_to_live - 1);
+  const uint32_t v = uint32_t{ip->hdr_checksum} + 1;
+  ip->hdr_checksum = static_cast<uint16_t>(v + (v >> 16));
 }
 
 // A chain of interfaces that routes a packet back into a tunnel ends here.
