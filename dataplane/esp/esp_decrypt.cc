@@ -21,22 +21,33 @@ struct Pending {
   uint8_t outer_tos;
 };
 
+// The SA's sizes, in locals for the burst: the crypto call in between would make the compiler
+// load them again for every packet.
+struct Layout {
+  uint32_t iv_len;
+  uint32_t overhead;  // ESP header, IV and ICV
+  uint32_t pad_mask;
+  bool esn;
+  static Layout Of(const Sa& sa) {
+    return {sa.iv_len, 8u + sa.iv_len + sa.icv_len, sa.pad_mask, sa.esn()};
+  }
+};
+
 // Parses the outer headers and ESP header of a packet in [buf, buf+len) and checks the window.
-__attribute__((always_inline)) inline DropReason Parse(const Sa& sa, uint8_t* buf, uint32_t len,
-                                                       Pending* p) {
+__attribute__((always_inline)) inline DropReason Parse(const Sa& sa, const Layout& lay,
+                                                       uint8_t* buf, uint32_t len, Pending* p) {
   wire::OuterInfo o;
   DropReason r = wire::ReadOuter(buf, len, &o);
   if (r != DropReason::kCount) return r;
   const uint32_t esp_len = o.len - o.esp_off;
-  const uint32_t overhead = 8u + sa.iv_len + sa.icv_len;
-  if (esp_len < overhead + 2) return DropReason::kTruncated;
-  p->ct_len = esp_len - overhead;
-  if ((p->ct_len & sa.pad_mask) != 0) return DropReason::kBadLength;
+  if (esp_len < lay.overhead + 2) return DropReason::kTruncated;
+  p->ct_len = esp_len - lay.overhead;
+  if ((p->ct_len & lay.pad_mask) != 0) return DropReason::kBadLength;
   uint8_t* esp = buf + o.esp_off;
   uint32_t seq_lo;
   std::memcpy(&seq_lo, esp + 4, 4);
   seq_lo = rte_be_to_cpu_32(seq_lo);
-  p->seq = sa.esn() ? sa.replay.InferEsn(seq_lo) : seq_lo;
+  p->seq = lay.esn ? sa.replay.InferEsn(seq_lo) : seq_lo;
   switch (sa.replay.Check(p->seq)) {
     case ReplayWindow::Verdict::kOk:
       break;
@@ -45,7 +56,7 @@ __attribute__((always_inline)) inline DropReason Parse(const Sa& sa, uint8_t* bu
     case ReplayWindow::Verdict::kTooOld:
       return DropReason::kTooOld;
   }
-  p->payload = esp + 8 + sa.iv_len;
+  p->payload = esp + 8 + lay.iv_len;
   p->outer_tos = o.tos;
   return DropReason::kCount;
 }
@@ -120,6 +131,7 @@ uint16_t EspEngine<Backend>::Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
   const bool aead = IsAead(sa.cipher);
   const bool aes256 = sa.cipher == Cipher::kAesGcm256;
   const uint32_t icv = sa.icv_len;
+  const Layout lay = Layout::Of(sa);
   bool alive[kMaxBurst];
   Pending pend[kMaxBurst];
   crypto::HmacJob jobs[kMaxBurst];
@@ -170,12 +182,12 @@ uint16_t EspEngine<Backend>::Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
     }
     uint8_t* buf = rte_pktmbuf_mtod(m, uint8_t*);
     Pending& p = pend[i];
-    DropReason r = Parse(sa, buf, m->data_len, &p);
+    DropReason r = Parse(sa, lay, buf, m->data_len, &p);
     if (unlikely(r != DropReason::kCount)) {
       Drop(sa, drops, m, r);
       continue;
     }
-    uint8_t* esp = p.payload - 8 - sa.iv_len;
+    uint8_t* esp = p.payload - 8 - lay.iv_len;
     if (aead) {
       alignas(16) uint8_t nonce[16];
       alignas(16) uint8_t aad_buf[16];
@@ -240,7 +252,7 @@ DropReason EspEngine<Backend>::DecryptChained(Sa& sa, rte_mbuf* m) {
   uint8_t* buf = scratch_;
   if (!CopyOut(m, 0, len, buf)) return DropReason::kTruncated;
   Pending p;
-  DropReason r = Parse(sa, buf, len, &p);
+  DropReason r = Parse(sa, Layout::Of(sa), buf, len, &p);
   if (r != DropReason::kCount) return r;
   uint8_t* esp = p.payload - 8 - sa.iv_len;
   bool ok;
