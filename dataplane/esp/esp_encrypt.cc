@@ -142,19 +142,15 @@ uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
       const uint32_t tos = (in.tos & tos_keep) | tos_set;
       const uint32_t frag = (in.df ? df_copy : 0) | df_set;
       const uint32_t id = ip_id++;
-      uint32_t sum = csum_base + tos + total + id + frag;
-      sum = (sum & 0xffff) + (sum >> 16);
-      sum = (sum & 0xffff) + (sum >> 16);
+      const wire::Ipv4Words w = wire::OuterIpv4Words(word0, word2, csum_base, tos, total, id, frag);
       ++seq;
       const uint32_t seq_lo = rte_cpu_to_be_32(static_cast<uint32_t>(seq));
       const uint32_t seq_hi = rte_cpu_to_be_32(static_cast<uint32_t>(seq >> 32));
       // Bytes 0-15: the IPv4 header up to the source; 16-31: destination, SPI, sequence number
       // and the first half of the IV (the sequence number, RFC 4106 §3.1); 32-35: its rest.
       uint8_t* h = inner - hdr;
-      const __m128i a = _mm_setr_epi32(
-          static_cast<int>(word0 | (tos << 8) | __builtin_bswap32(total & 0xffff)),
-          static_cast<int>(__builtin_bswap32((id << 16) | frag)),
-          static_cast<int>(word2 | __builtin_bswap32(~sum & 0xffff)), static_cast<int>(src));
+      const __m128i a = _mm_setr_epi32(static_cast<int>(w.w0), static_cast<int>(w.w1),
+                                       static_cast<int>(w.w2), static_cast<int>(src));
       const __m128i b = _mm_setr_epi32(static_cast<int>(dst), static_cast<int>(spi),
                                        static_cast<int>(seq_lo), static_cast<int>(seq_hi));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(h), a);

@@ -84,6 +84,22 @@ inline uint8_t OuterTos(const EncapParams& p, uint8_t inner_tos) {
   return dscp | (inner_tos & 0x03);
 }
 
+// The first three words of the outer IPv4 header (version to checksum), in memory order, from
+// the template's constant bytes (w0: version and IHL; w2: TTL and protocol; the rest zero) and
+// what varies per packet. Built as 32-bit words and swapped whole: 16-bit swaps of computed
+// values compile to partial-register moves that stall, and 16-bit stores cost more than this.
+struct Ipv4Words {
+  uint32_t w0, w1, w2;
+};
+inline Ipv4Words OuterIpv4Words(uint32_t w0, uint32_t w2, uint32_t csum_base, uint32_t tos,
+                                uint32_t total_len, uint32_t id, uint32_t frag) {
+  uint32_t sum = csum_base + tos + total_len + id + frag;
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return {w0 | (tos << 8) | __builtin_bswap32(total_len & 0xffff),
+          __builtin_bswap32((id << 16) | frag), w2 | __builtin_bswap32(~sum & 0xffff)};
+}
+
 // Outer IP [+ UDP] and the ESP header at h (the IV follows). total_len: the whole outer packet;
 // id: the outer IPv4 identification. Returns the ESP header.
 inline uint8_t* WriteHeaders(const EncapParams& sa, uint8_t* h, uint32_t total_len,
@@ -100,20 +116,12 @@ inline uint8_t* WriteHeaders(const EncapParams& sa, uint8_t* h, uint32_t total_l
     const uint32_t tos = OuterTos(sa, in.tos);
     const bool df = sa.df == DfMode::kSet || (sa.df == DfMode::kCopy && in.df);
     const uint32_t frag = df ? RTE_IPV4_HDR_DF_FLAG : 0;
-    uint32_t sum = sa.csum_base + tos + total_len + id + frag;
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    // Three whole words, byte-swapped as 32-bit values: 16-bit swaps of computed values compile
-    // to partial-register moves that stall, and 16-bit stores here cost more than the math.
     uint32_t w0, w2;
     std::memcpy(&w0, sa.tmpl, 4);
     std::memcpy(&w2, sa.tmpl + 8, 4);
-    w0 = (w0 & 0xff) | (tos << 8) | __builtin_bswap32(total_len & 0xffff);
-    const uint32_t w1 = __builtin_bswap32((uint32_t{id} << 16) | frag);
-    w2 = (w2 & 0xffff) | __builtin_bswap32(~sum & 0xffff);
-    std::memcpy(h, &w0, 4);
-    std::memcpy(h + 4, &w1, 4);
-    std::memcpy(h + 8, &w2, 4);
+    const Ipv4Words w =
+        OuterIpv4Words(w0 & 0xff, w2 & 0xffff, sa.csum_base, tos, total_len, id, frag);
+    std::memcpy(h, &w, 12);
   } else {
     if (udp) {
       std::memcpy(h, sa.tmpl, 40 + 8 + 8);
