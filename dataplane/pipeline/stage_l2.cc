@@ -196,6 +196,7 @@ void Worker::SendRun(rte_mbuf** pkts, uint16_t n, uint16_t ifx, uint32_t hop, co
     done = static_cast<uint16_t>(done + c);
     if (q.n == kBurst) FlushQueue(f.port, ifx);
   }
+  if (q.n != 0) tx_pending_ |= 1u << f.port;
   InterfaceStats& s = stats_->ifs[ifx];
   s.tx_packets += sent;
   s.tx_bytes += bytes;

@@ -52,11 +52,11 @@ int Worker::Run() {
 void Worker::PollOnce() {
   ++stats_->loops;
   const Tables& t = dp_.CurrentTables();
-  for (uint16_t port = 0; port < kMaxPorts; ++port) {
+  // Only ports an interface is configured on are polled: until then their packets wait in
+  // the NIC (a pcap replay waits for its configuration, a NIC counts its misses).
+  for (uint16_t k = 0; k < t.npolled; ++k) {
+    const uint16_t port = t.polled[k];
     if (!dp_.ports[port].present || id_ >= dp_.ports[port].nrxq) continue;
-    // Only ports an interface is configured on are polled: until then their packets wait in
-    // the NIC (a pcap replay waits for its configuration, a NIC counts its misses).
-    if (t.ports[port].ifindex == 0 && t.ports[port].nvlans == 0) continue;
     rte_mbuf* pkts[kBurst];
     uint16_t n = rte_eth_rx_burst(port, id_, pkts, kBurst);
     if (n == 0) continue;
@@ -83,11 +83,12 @@ void Worker::KeepLacpAlive() {
 }
 
 void Worker::FlushTx() {
-  for (uint16_t port = 0; port < kMaxPorts; ++port)
-    if (tx_[port].n != 0) FlushQueue(port, 0);
+  for (uint32_t ports = tx_pending_; ports != 0; ports &= ports - 1)
+    FlushQueue(static_cast<uint16_t>(__builtin_ctz(ports)), 0);
 }
 
 void Worker::FlushQueue(uint16_t port, uint16_t ifindex) {
+  tx_pending_ &= ~(1u << port);
   TxQueue& q = tx_[port];
   uint16_t sent = rte_eth_tx_burst(port, id_, q.pkts, q.n);
   for (uint16_t i = sent; i < q.n; ++i) DropPkt(q.pkts[i], ifindex, Drop::kTxQueueFull);

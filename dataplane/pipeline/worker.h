@@ -45,6 +45,7 @@ class Worker {
   // The same without the checks and counters: port < kMaxPorts; the caller counts.
   void Enqueue(rte_mbuf* m, uint16_t port, uint16_t ifindex) {
     TxQueue& q = tx_[port];
+    tx_pending_ |= 1u << port;
     q.pkts[q.n++] = m;
     if (q.n == kBurst) FlushQueue(port, ifindex);
   }
@@ -125,6 +126,8 @@ class Worker {
     uint16_t n = 0;
     rte_mbuf* pkts[kBurst];
   } tx_[kMaxPorts];
+  uint32_t tx_pending_ = 0;  // bit p: tx_[p] holds packets
+  static_assert(kMaxPorts <= 32);
 };
 
 }  // namespace portcullis::dp

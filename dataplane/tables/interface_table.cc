@@ -20,6 +20,9 @@ void Tables::Reindex() {
     for (uint8_t a = 0; a < f.naddr && nlocal < kMaxLocalAddresses; ++a)
       local[nlocal++] = {f.addr[a].addr, static_cast<uint16_t>(i)};
   }
+  npolled = 0;
+  for (uint16_t port = 0; port < kMaxPorts; ++port)
+    if (ports[port].ifindex != 0 || ports[port].nvlans != 0) polled[npolled++] = port;
   std::sort(local, local + nlocal,
             [](const LocalAddress& a, const LocalAddress& b) { return a.addr < b.addr; });
 }

@@ -67,6 +67,9 @@ struct Tables {
   uint64_t version;
   Interface ifs[kMaxInterfaces];
   PortEntry ports[kMaxPorts];
+  // The ports an interface is configured on, in order: the only ones workers poll.
+  uint16_t npolled;
+  uint16_t polled[kMaxPorts];
   uint32_t nlocal;
   LocalAddress local[kMaxLocalAddresses];  // sorted by addr
   Spd spd;                                 // policy-based tunnels
