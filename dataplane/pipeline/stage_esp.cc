@@ -59,11 +59,7 @@ void Worker::EspInSa(SaEntry& sa, rte_mbuf** pkts, uint16_t n, const Tables& t, 
     }
     ok = kept;
   }
-  if (depth < 3) {
-    Decrypted(pkts, ok, sa.ifindex, t, depth + 1);
-  } else {
-    for (uint16_t k = 0; k < ok; ++k) DropPkt(pkts[k], Meta(pkts[k])->in_ifindex, Drop::kNoRoute);
-  }
+  Decrypted(pkts, ok, sa.ifindex, t, depth + 1);
 }
 
 void Worker::EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth,

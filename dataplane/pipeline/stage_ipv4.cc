@@ -44,6 +44,11 @@ void Worker::Decrypted(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& 
     }
   }
   if (vti != 0) FlushRx(vti, n, bytes);
+  if (depth > kMaxDepth) {
+    // ESP in ESP in ESP...: counted where it came out, on the tunnel.
+    for (uint16_t i = 0; i < nok; ++i) DropPkt(pkts[i], Meta(pkts[i])->in_ifindex, Drop::kNoRoute);
+    return;
+  }
   if (nok) Route(pkts, dsts, nok, t, depth);
 }
 
