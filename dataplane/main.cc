@@ -154,8 +154,9 @@ int main(int argc, char** argv) {
                      "); another vpn-dataplane with this channel or file prefix running?"));
 
   // DPDK keeps to 256-bit code unless told; the FIB's AVX-512 bulk lookup (chosen when the FIB
-  // is created) is worth having where the CPU has it. --force-max-simd-bitwidth still wins:
-  // the call then fails and changes nothing.
+  // is created) is worth having where the CPU has it, and IPsec-MB runs AVX-512 there anyway.
+  // Drivers with AVX-512 burst functions (i40e, ice, iavf) pick them up too. An operator who
+  // wants none of it passes --force-max-simd-bitwidth=256: the call then fails, changing nothing.
   if (rte_cpu_get_flag_enabled(RTE_CPUFLAG_AVX512F) > 0)
     (void)rte_vect_set_max_simd_bitwidth(RTE_VECT_SIMD_512);
 
