@@ -242,80 +242,90 @@ std::string ShowIkeSa(const ike::IkeManager& m, const std::vector<const IkeSaCon
   return out;
 }
 
-std::string ShowIpsecSa(const ike::IkeManager& m, const std::vector<const IkeSaConfig*>& peers,
-                        const ShowFilter& f, absl::Time now) {
+// The per-peer tunnel tables of `show vpn ipsec sa` and `... statistics`: for each peer the
+// filter lets through, its header line and the column heading, then `row` for each tunnel (its
+// child SA, or null when the tunnel is down) adds the tunnel's lines and JSON objects.
+template <class Row>
+std::string TunnelTables(const ike::IkeManager& m, const std::vector<const IkeSaConfig*>& peers,
+                         const ShowFilter& f, const char* heading, Row row) {
   JsonWriter j;
   std::string out;
   j.BeginArray();
   for (const IkeSaConfig* c : peers) {
     if (!Matches(*c, f.peer)) continue;
-    absl::StrAppend(&out, PeerHeader(*c), "\n");
-    absl::StrAppend(
-        &out,
-        "    Tunnel  Id          State  Bytes Out/In   Encrypt       Hash      DH A-Time  L-Time\n"
-        "    ------  ----------  -----  -------------  ------------  --------  -- ------  "
-        "------\n");
-    for (const auto& [cc_ptr, ch_ptr] : TunnelsOf(SasOf(m, *c), *c, f)) {
-      const ike::ChildConfig& cc = *cc_ptr;
-      const ChildSa* ch = ch_ptr;
-      std::string tunnel = cc.vti ? "vti" : absl::StrCat(cc.tunnel_id);
-      if (ch == nullptr) {
-        absl::StrAppend(&out,
-                        RTrim(absl::StrFormat(
-                            "    %-6s  %-10s  %-5s  %-13s  %-12s  %-8s  %-2s %-6s  %s", tunnel, "",
-                            "down", "n/a", "n/a", "n/a", "n/a", "n/a", absl::StrCat(cc.lifetime))),
-                        "\n");
-        j.BeginObject()
-            .Field("peer", c->name)
-            .Field("tunnel", tunnel)
-            .Field("state", std::string("down"))
-            .Field("lifetime", cc.lifetime)
-            .EndObject();
-        continue;
-      }
-      std::string enc = VyattaEncryption(ch->suite.encr, ch->suite.encr_key_bits);
-      std::string hash = VyattaHash(ch->suite.integ);
-      std::string dh = ch->suite.pfs == ike::DhGroup::kNone
-                           ? "n/a"
-                           : absl::StrCat(static_cast<int>(ch->suite.pfs));
-      int64_t atime = absl::ToInt64Seconds(now - ch->installed);
-      std::string state = ChildUp(*ch) ? "up" : "down";
-      absl::StrAppend(&out,
-                      RTrim(absl::StrFormat(
-                          "    %-6s  %-10s  %-5s  %-13s  %-12s  %-8s  %-2s %-6s  %s", tunnel,
-                          absl::StrCat(ch->unique_id), state,
-                          absl::StrCat(HumanBytes(ch->bytes_out), "/", HumanBytes(ch->bytes_in)),
-                          enc, hash, dh, absl::StrCat(atime), absl::StrCat(cc.lifetime))),
-                      "\n");
-      j.BeginObject()
-          .Field("peer", c->name)
-          .Field("tunnel", tunnel)
-          .Field("id", ch->unique_id)
-          .Field("state", state)
-          .Field("bytes_out", ch->bytes_out)
-          .Field("bytes_in", ch->bytes_in)
-          .Field("packets_out", ch->packets_out)
-          .Field("packets_in", ch->packets_in)
-          .Field("encryption", enc)
-          .Field("hash", hash)
-          .Field("dh_group", dh)
-          .Field("active_time", atime)
-          .Field("lifetime", cc.lifetime)
-          .Field("spi_in", absl::StrFormat("%08x", ch->spi_in))
-          .Field("spi_out", absl::StrFormat("%08x", ch->spi_out))
-          .Field("reqid", ch->reqid)
-          .Field("proposal", ChildSuiteJson(*ch))
-          .Field("local_ts", ike::TsListToString(ch->local_ts))
-          .Field("remote_ts", ike::TsListToString(ch->remote_ts))
-          .Field("udp_encap", ch->encap)
-          .Field("child_state", std::string(ike::ChildStateName(ch->state)))
-          .EndObject();
-    }
+    absl::StrAppend(&out, PeerHeader(*c), "\n", heading);
+    for (const auto& [cc, ch] : TunnelsOf(SasOf(m, *c), *c, f)) row(c, *cc, ch, out, j);
     out += "\n";
   }
   j.EndArray();
   if (f.json) return j.str() + "\n";
   return out;
+}
+
+std::string ShowIpsecSa(const ike::IkeManager& m, const std::vector<const IkeSaConfig*>& peers,
+                        const ShowFilter& f, absl::Time now) {
+  const char* heading =
+      "    Tunnel  Id          State  Bytes Out/In   Encrypt       Hash      DH A-Time  L-Time\n"
+      "    ------  ----------  -----  -------------  ------------  --------  -- ------  "
+      "------\n";
+  return TunnelTables(
+      m, peers, f, heading,
+      [&](const IkeSaConfig* c, const ike::ChildConfig& cc, const ChildSa* ch, std::string& out,
+          JsonWriter& j) {
+        std::string tunnel = cc.vti ? "vti" : absl::StrCat(cc.tunnel_id);
+        if (ch == nullptr) {
+          absl::StrAppend(
+              &out,
+              RTrim(absl::StrFormat("    %-6s  %-10s  %-5s  %-13s  %-12s  %-8s  %-2s %-6s  %s",
+                                    tunnel, "", "down", "n/a", "n/a", "n/a", "n/a", "n/a",
+                                    absl::StrCat(cc.lifetime))),
+              "\n");
+          j.BeginObject()
+              .Field("peer", c->name)
+              .Field("tunnel", tunnel)
+              .Field("state", std::string("down"))
+              .Field("lifetime", cc.lifetime)
+              .EndObject();
+          return;
+        }
+        std::string enc = VyattaEncryption(ch->suite.encr, ch->suite.encr_key_bits);
+        std::string hash = VyattaHash(ch->suite.integ);
+        std::string dh = ch->suite.pfs == ike::DhGroup::kNone
+                             ? "n/a"
+                             : absl::StrCat(static_cast<int>(ch->suite.pfs));
+        int64_t atime = absl::ToInt64Seconds(now - ch->installed);
+        std::string state = ChildUp(*ch) ? "up" : "down";
+        absl::StrAppend(&out,
+                        RTrim(absl::StrFormat(
+                            "    %-6s  %-10s  %-5s  %-13s  %-12s  %-8s  %-2s %-6s  %s", tunnel,
+                            absl::StrCat(ch->unique_id), state,
+                            absl::StrCat(HumanBytes(ch->bytes_out), "/", HumanBytes(ch->bytes_in)),
+                            enc, hash, dh, absl::StrCat(atime), absl::StrCat(cc.lifetime))),
+                        "\n");
+        j.BeginObject()
+            .Field("peer", c->name)
+            .Field("tunnel", tunnel)
+            .Field("id", ch->unique_id)
+            .Field("state", state)
+            .Field("bytes_out", ch->bytes_out)
+            .Field("bytes_in", ch->bytes_in)
+            .Field("packets_out", ch->packets_out)
+            .Field("packets_in", ch->packets_in)
+            .Field("encryption", enc)
+            .Field("hash", hash)
+            .Field("dh_group", dh)
+            .Field("active_time", atime)
+            .Field("lifetime", cc.lifetime)
+            .Field("spi_in", absl::StrFormat("%08x", ch->spi_in))
+            .Field("spi_out", absl::StrFormat("%08x", ch->spi_out))
+            .Field("reqid", ch->reqid)
+            .Field("proposal", ChildSuiteJson(*ch))
+            .Field("local_ts", ike::TsListToString(ch->local_ts))
+            .Field("remote_ts", ike::TsListToString(ch->remote_ts))
+            .Field("udp_encap", ch->encap)
+            .Field("child_state", std::string(ike::ChildStateName(ch->state)))
+            .EndObject();
+      });
 }
 
 std::string ShowIpsecSaDetail(const ike::IkeManager& m,
@@ -452,50 +462,42 @@ std::string ShowIpsecSaDetail(const ike::IkeManager& m,
 std::string ShowIpsecSaStatistics(const ike::IkeManager& m,
                                   const std::vector<const IkeSaConfig*>& peers,
                                   const ShowFilter& f) {
-  JsonWriter j;
-  std::string out;
-  j.BeginArray();
-  for (const IkeSaConfig* c : peers) {
-    if (!Matches(*c, f.peer)) continue;
-    absl::StrAppend(&out, PeerHeader(*c), "\n");
-    absl::StrAppend(&out,
-                    "    Tunnel  Id          Dir  Source Network               Destination Network"
-                    "          Bytes\n"
-                    "    ------  ----------  ---  ---------------------------  "
-                    "---------------------------  -----\n");
-    for (const auto& [cc, ch] : TunnelsOf(SasOf(m, *c), *c, f)) {
-      std::string tunnel = cc->vti ? "vti" : absl::StrCat(cc->tunnel_id);
-      std::string id = ch != nullptr ? absl::StrCat(ch->unique_id) : "";
-      std::string local = FieldsOf(ch != nullptr ? ch->local_ts : cc->local_ts).net;
-      std::string remote = FieldsOf(ch != nullptr ? ch->remote_ts : cc->remote_ts).net;
-      for (bool in : {true, false}) {
-        std::string bytes = ch == nullptr ? "n/a" : HumanBytes(in ? ch->bytes_in : ch->bytes_out);
-        absl::StrAppend(&out,
-                        RTrim(absl::StrFormat("    %-6s  %-10s  %-3s  %-27s  %-27s  %s", tunnel, id,
-                                              in ? "in" : "out", in ? remote : local,
-                                              in ? local : remote, bytes)),
-                        "\n");
-        j.BeginObject()
-            .Field("peer", c->name)
-            .Field("tunnel", tunnel)
-            .Field("id", ch != nullptr ? int64_t{ch->unique_id} : int64_t{0})
-            .Field("direction", std::string(in ? "in" : "out"))
-            .Field("source", in ? remote : local)
-            .Field("destination", in ? local : remote)
-            .Field("bytes", ch == nullptr ? uint64_t{0}
-                            : in          ? ch->bytes_in
-                                          : ch->bytes_out)
-            .Field("packets", ch == nullptr ? uint64_t{0}
-                              : in          ? ch->packets_in
-                                            : ch->packets_out)
-            .EndObject();
-      }
-    }
-    out += "\n";
-  }
-  j.EndArray();
-  if (f.json) return j.str() + "\n";
-  return out;
+  const char* heading =
+      "    Tunnel  Id          Dir  Source Network               Destination Network"
+      "          Bytes\n"
+      "    ------  ----------  ---  ---------------------------  "
+      "---------------------------  -----\n";
+  return TunnelTables(
+      m, peers, f, heading,
+      [&](const IkeSaConfig* c, const ike::ChildConfig& cc, const ChildSa* ch, std::string& out,
+          JsonWriter& j) {
+        std::string tunnel = cc.vti ? "vti" : absl::StrCat(cc.tunnel_id);
+        std::string id = ch != nullptr ? absl::StrCat(ch->unique_id) : "";
+        std::string local = FieldsOf(ch != nullptr ? ch->local_ts : cc.local_ts).net;
+        std::string remote = FieldsOf(ch != nullptr ? ch->remote_ts : cc.remote_ts).net;
+        for (bool in : {true, false}) {
+          std::string bytes = ch == nullptr ? "n/a" : HumanBytes(in ? ch->bytes_in : ch->bytes_out);
+          absl::StrAppend(&out,
+                          RTrim(absl::StrFormat("    %-6s  %-10s  %-3s  %-27s  %-27s  %s", tunnel,
+                                                id, in ? "in" : "out", in ? remote : local,
+                                                in ? local : remote, bytes)),
+                          "\n");
+          j.BeginObject()
+              .Field("peer", c->name)
+              .Field("tunnel", tunnel)
+              .Field("id", ch != nullptr ? int64_t{ch->unique_id} : int64_t{0})
+              .Field("direction", std::string(in ? "in" : "out"))
+              .Field("source", in ? remote : local)
+              .Field("destination", in ? local : remote)
+              .Field("bytes", ch == nullptr ? uint64_t{0}
+                              : in          ? ch->bytes_in
+                                            : ch->bytes_out)
+              .Field("packets", ch == nullptr ? uint64_t{0}
+                                : in          ? ch->packets_in
+                                              : ch->packets_out)
+              .EndObject();
+        }
+      });
 }
 
 std::string ShowDebugPeer(const ike::IkeManager& m, const std::vector<const IkeSaConfig*>& peers,
