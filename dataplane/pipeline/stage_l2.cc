@@ -15,8 +15,9 @@ namespace portcullis::dp {
 void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
   const Tables& t = dp_.CurrentTables();
   rte_mbuf* v4[kBurst];
+  rte_mbuf* mine[kBurst];
   uint32_t dsts[kBurst];
-  uint16_t n4 = 0;
+  uint16_t n4 = 0, nmine = 0;
   uint16_t run_ifx = 0;
   uint64_t run_packets = 0, run_bytes = 0;
   // Untagged frames, the usual ones: their interface, its state and its MAC, once per burst.
@@ -25,9 +26,16 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
     std::memcpy(&w, &a, 6);
     return w;
   };
+  // A packet to the receiving interface's (first) address is ours: the FIB's /32 local route
+  // for it always wins (distance 0), so it goes straight to local delivery without a lookup.
+  // An address of another interface, or a second one, still finds its local route in the FIB.
+  auto own_addr = [](const Interface& f) -> uint64_t {
+    return f.naddr ? f.addr[0].addr : uint64_t{1} << 32;  // never equal to a 32-bit address
+  };
   const uint16_t plain_ifx = t.RxInterface(port, 0);
   const bool plain_up = t.ifs[plain_ifx].up;
   const uint64_t plain_mac = mac_word(t.ifs[plain_ifx].mac);
+  const uint64_t plain_own = own_addr(t.ifs[plain_ifx]);
   // Headers of big packets leave L1 while the rest of the burst arrives: ask for them all at
   // once, so the loads below overlap instead of waiting one after another.
   for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
@@ -54,10 +62,12 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
     uint16_t ifx = plain_ifx;
     bool up = plain_up;
     uint64_t mac = plain_mac;
+    uint64_t own = plain_own;
     if (vlan != 0) {
       ifx = t.RxInterface(port, vlan);
       up = t.ifs[ifx].up;
       mac = mac_word(t.ifs[ifx].mac);
+      own = own_addr(t.ifs[ifx]);
     }
     if (ifx == 0) {
       DropPkt(m, 0, Drop::kUnknownInterface);
@@ -92,8 +102,13 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
       m->data_len = static_cast<uint16_t>(m->data_len - l2);
       m->pkt_len -= l2;
       if (CheckIpv4(m, ifx)) {
-        dsts[n4] = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->dst_addr;
-        v4[n4++] = m;
+        const uint32_t dst = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->dst_addr;
+        if (dst == own) {
+          mine[nmine++] = m;
+        } else {
+          dsts[n4] = dst;
+          v4[n4++] = m;
+        }
       }
     } else if (type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
       // Rare: the main lcore owns the neighbor table and answers.
@@ -106,6 +121,7 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
     }
   }
   FlushRx(run_ifx, run_packets, run_bytes);
+  if (nmine) Local(mine, nmine, t, 0);
   if (n4) Route(v4, dsts, n4, t, 0);
 }
 
