@@ -105,6 +105,9 @@ uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
   // reach of the whole burst. Its packets skip the per-packet event checks and write the outer
   // header from registers (two 16-byte stores); the first packet that is not one segment with
   // room on both sides, or not a well-formed IP packet, leaves the rest to the general loop.
+  // Packets [0, nfast) are this path's: their crypto finds everything again from the mbuf and
+  // the first sequence number, so nothing is recorded per packet.
+  const uint64_t fast_seq = seq;
   if (aead && hdr == 20 + 8 + 8 && !(flags & (kSaBlocked | kSaOuterV6 | kSaUdpEncap)) &&
       seq < next_seq_event && next_seq_event - seq > n && packets < next_packets_event &&
       next_packets_event - packets > n && bytes < next_bytes_event &&
@@ -140,9 +143,9 @@ uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
       m->pkt_len = total;
       m->data_off = static_cast<uint16_t>(m->data_off - hdr);
       const uint32_t tos = (in.tos & tos_keep) | tos_set;
-      const uint32_t frag = (in.df ? df_copy : 0) | df_set;
-      const uint32_t id = ip_id++;
-      const wire::Ipv4Words w = wire::OuterIpv4Words(word0, word2, csum_base, tos, total, id, frag);
+      const uint32_t df = (in.df ? df_copy : 0) | df_set;
+      const wire::Ipv4Words w =
+          wire::OuterIpv4Words(word0, word2, csum_base, tos, total, ip_id++, df);
       ++seq;
       const uint32_t seq_lo = rte_cpu_to_be_32(static_cast<uint32_t>(seq));
       const uint32_t seq_hi = rte_cpu_to_be_32(static_cast<uint32_t>(seq >> 32));
@@ -160,10 +163,9 @@ uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
       m->ol_flags &= ~RTE_MBUF_F_TX_OFFLOAD_MASK;
       ++packets;
       bytes += inner_len;
-      alive[i] = true;
-      work[nw++] = {h + 20, inner_len + pad + 2, seq};
     }
   }
+  const uint16_t nfast = i;
 
   for (; i < n; ++i) {
     rte_mbuf* m = pkts[i];
@@ -237,6 +239,21 @@ uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
   if (aead) {
     uint32_t salt;
     std::memcpy(&salt, sa.salt, 4);
+    const bool esn = sa.esn();
+    for (uint16_t k = 0; k < nfast; ++k) {
+      rte_mbuf* m = pkts[k];
+      const uint64_t pseq = fast_seq + 1 + k;
+      uint8_t* esp = rte_pktmbuf_mtod(m, uint8_t*) + 20;
+      const uint32_t ct_len = m->pkt_len - hdr - icv;
+      alignas(16) uint8_t nonce[16];
+      alignas(16) uint8_t aad_buf[16];
+      const uint8_t* aad = esp;
+      uint32_t aad_len = 8;
+      wire::NonceOf(salt, pseq, nonce);
+      if (unlikely(esn)) aad_len = wire::Aad(sa, esp, pseq, aad_buf, &aad);
+      uint8_t* payload = esp + 8 + 8;
+      crypto_.GcmEncrypt(keys, aes256, payload, ct_len, nonce, aad, aad_len, payload + ct_len);
+    }
     for (uint16_t k = 0; k < nw; ++k) {
       const Work& w = work[k];
       alignas(16) uint8_t nonce[16];
@@ -265,6 +282,7 @@ uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
 
   const bool udp6 = (params.flags & (kSaOuterV6 | kSaUdpEncap)) == (kSaOuterV6 | kSaUdpEncap);
   if (drops.n == drops_before && !udp6) return n;  // the usual burst: nothing to compact
+  for (uint16_t k = 0; k < nfast; ++k) alive[k] = true;
   uint16_t out = 0;
   for (uint16_t i = 0; i < n; ++i) {
     if (!alive[i]) continue;

@@ -84,20 +84,24 @@ inline uint8_t OuterTos(const EncapParams& p, uint8_t inner_tos) {
   return dscp | (inner_tos & 0x03);
 }
 
-// The first three words of the outer IPv4 header (version to checksum), in memory order, from
-// the template's constant bytes (w0: version and IHL; w2: TTL and protocol; the rest zero) and
-// what varies per packet. Built as 32-bit words and swapped whole: 16-bit swaps of computed
-// values compile to partial-register moves that stall, and 16-bit stores cost more than this.
+// The first three words of the outer IPv4 header (version to checksum) as they lie in memory
+// (little-endian loads of the wire bytes), from the template's constant bytes (w0: version and
+// IHL; w2: TTL and protocol; the rest zero) and what varies per packet. The one's-complement
+// sum does not depend on byte order (RFC 1071 §2(B)), so the checksum is summed over the words
+// in memory order and is never swapped. csum_base: the template's words summed the same way.
+// df: RTE_IPV4_HDR_DF_FLAG or 0.
 struct Ipv4Words {
   uint32_t w0, w1, w2;
 };
 inline Ipv4Words OuterIpv4Words(uint32_t w0, uint32_t w2, uint32_t csum_base, uint32_t tos,
-                                uint32_t total_len, uint32_t id, uint32_t frag) {
-  uint32_t sum = csum_base + tos + total_len + id + frag;
+                                uint32_t total_len, uint32_t id, uint32_t df) {
+  const uint32_t v0 = (tos << 8) | __builtin_bswap32(total_len & 0xffff);
+  const uint32_t v1 = __builtin_bswap32(id << 16) | (df >> 8 << 16);  // DF: 0x40 in byte 6
+  uint64_t sum = uint64_t{csum_base} + v0 + v1;                       // below 2^34
+  sum = (sum & 0xffff) + (sum >> 16);                                 // below 2^19
+  sum = (sum & 0xffff) + (sum >> 16);                                 // below 2^16 + 8
   sum = (sum & 0xffff) + (sum >> 16);
-  sum = (sum & 0xffff) + (sum >> 16);
-  return {w0 | (tos << 8) | __builtin_bswap32(total_len & 0xffff),
-          __builtin_bswap32((id << 16) | frag), w2 | __builtin_bswap32(~sum & 0xffff)};
+  return {w0 | v0, v1, w2 | static_cast<uint32_t>((~sum & 0xffff) << 16)};
 }
 
 // Outer IP [+ UDP] and the ESP header at h (the IV follows). total_len: the whole outer packet;

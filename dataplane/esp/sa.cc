@@ -43,9 +43,10 @@ void BuildOuterTemplate(Sa& sa, const SaConfig& c) {
     std::memcpy(&ip->dst_addr, c.remote, 4);
     sa.outer_ip_len = sizeof(rte_ipv4_hdr);
     // The words that never change (TOS, length, id and flags are 0 in the template): each
-    // packet adds its own four and folds (RFC 1071), instead of summing the whole header.
+    // packet adds its own and folds (RFC 1071), instead of summing the whole header. Summed in
+    // memory order, as wire::OuterIpv4Words sums the rest.
     uint32_t sum = 0;
-    for (int i = 0; i < 10; ++i) sum += static_cast<uint32_t>(p[2 * i] << 8 | p[2 * i + 1]);
+    for (int i = 0; i < 10; ++i) sum += static_cast<uint32_t>(p[2 * i] | p[2 * i + 1] << 8);
     sa.ip_csum_base = sum;
   } else {
     auto* ip = reinterpret_cast<rte_ipv6_hdr*>(p);

@@ -51,7 +51,8 @@ struct alignas(64) Sa {
   alignas(64) uint8_t outer_template[64];  // outer IP [+ UDP] + SPI + zero sequence number
   uint16_t outer_ip_len;                   // 20 or 40
   uint16_t ip_id;                          // outer IPv4 identification, per SA
-  uint32_t ip_csum_base;  // one's-complement sum of the template's fixed IPv4 header words
+  uint32_t ip_csum_base;  // one's-complement sum of the template's fixed IPv4 header words,
+                          // in memory order (see wire::OuterIpv4Words)
   uint8_t ttl;
   uint8_t dscp;  // when not copied
   DfMode df;
