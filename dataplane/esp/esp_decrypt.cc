@@ -140,7 +140,16 @@ uint16_t EspEngine<Backend>::Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
   alignas(16) uint8_t received[kMaxBurst][32];
   uint16_t nj = 0;
 
-  // Single-segment packets only (chains are finished in DecryptChained).
+  // Single-segment packets only (chains are finished in DecryptChained): the outer headers
+  // and the trailer go, the inner packet stays where it was decrypted.
+  auto trim = [&](rte_mbuf * m, const Pending& p, uint32_t inner_len)
+      __attribute__((always_inline)) {
+    m->data_off = static_cast<uint16_t>(m->data_off + (p.payload - rte_pktmbuf_mtod(m, uint8_t*)));
+    m->data_len = static_cast<uint16_t>(inner_len);
+    m->pkt_len = inner_len;
+    m->l2_len = 0;
+    m->l3_len = 0;
+  };
   auto finish = [&](uint16_t i) __attribute__((always_inline)) {
     rte_mbuf* m = pkts[i];
     uint32_t inner_len = 0;
@@ -149,20 +158,59 @@ uint16_t EspEngine<Backend>::Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
       Drop(sa, drops, m, r);
       return false;
     }
-    m->data_off =
-        static_cast<uint16_t>(m->data_off + (pend[i].payload - rte_pktmbuf_mtod(m, uint8_t*)));
-    m->data_len = static_cast<uint16_t>(inner_len);
-    m->pkt_len = inner_len;
-    m->l2_len = 0;
-    m->l3_len = 0;
+    trim(m, pend[i], inner_len);
     CountLifetime(sa, inner_len);
+    return true;
+  };
+  // One single-segment AEAD packet, start to end; false (and counted) when it is dropped.
+  auto open_aead = [&](rte_mbuf * m, uint32_t * inner_len) __attribute__((always_inline)) {
+    Pending p;
+    DropReason r = Parse(sa, lay, rte_pktmbuf_mtod(m, uint8_t*), m->data_len, &p);
+    if (likely(r == DropReason::kCount)) {
+      uint8_t* esp = p.payload - 8 - lay.iv_len;
+      alignas(16) uint8_t nonce[16];
+      alignas(16) uint8_t aad_buf[16];
+      const uint8_t* aad;
+      wire::Nonce(sa, esp + 8, nonce);
+      uint32_t aad_len = wire::Aad(sa, esp, p.seq, aad_buf, &aad);
+      r = crypto_.GcmDecrypt(keys, aes256, p.payload, p.ct_len, nonce, aad, aad_len,
+                             p.payload + p.ct_len)
+              ? Finish(sa, p, inner_len)
+              : DropReason::kAuthFailed;
+    }
+    if (unlikely(r != DropReason::kCount)) {
+      Drop(sa, drops, m, r);
+      return false;
+    }
+    trim(m, p, *inner_len);
     return true;
   };
 
   // AEAD packets finish as they decrypt and are compacted on the way; HMAC ones finish after
   // the burst's HMAC jobs and are compacted at the end by `alive`.
   uint16_t out = 0;
-  for (uint16_t i = 0; i < n; ++i) {
+  uint16_t i = 0;
+  // The usual burst: AEAD, not blocked, and no lifetime event within reach of the whole burst
+  // (every inner packet is shorter than 64 KiB), so the SA's counters stay in locals and no
+  // packet checks for events. The first chained packet leaves the rest to the general loop.
+  if (aead && !(sa.flags & kSaBlocked) && sa.packets < sa.next_packets_event &&
+      sa.next_packets_event - sa.packets > n && sa.bytes < sa.next_bytes_event &&
+      sa.next_bytes_event - sa.bytes > uint64_t{n} * 0xffff) {
+    uint64_t packets = sa.packets, bytes = sa.bytes;
+    for (; i < n; ++i) {
+      rte_mbuf* m = pkts[i];
+      if (unlikely(m->nb_segs != 1)) break;
+      uint32_t inner_len = 0;
+      if (open_aead(m, &inner_len)) {
+        ++packets;
+        bytes += inner_len;
+        pkts[out++] = m;
+      }
+    }
+    sa.packets = packets;
+    sa.bytes = bytes;
+  }
+  for (; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     alive[i] = false;
     if (unlikely(sa.flags & kSaBlocked)) {
@@ -180,28 +228,21 @@ uint16_t EspEngine<Backend>::Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
       }
       continue;
     }
-    uint8_t* buf = rte_pktmbuf_mtod(m, uint8_t*);
+    if (aead) {
+      uint32_t inner_len = 0;
+      if (open_aead(m, &inner_len)) {
+        CountLifetime(sa, inner_len);
+        pkts[out++] = m;
+      }
+      continue;
+    }
     Pending& p = pend[i];
-    DropReason r = Parse(sa, lay, buf, m->data_len, &p);
+    DropReason r = Parse(sa, lay, rte_pktmbuf_mtod(m, uint8_t*), m->data_len, &p);
     if (unlikely(r != DropReason::kCount)) {
       Drop(sa, drops, m, r);
       continue;
     }
     uint8_t* esp = p.payload - 8 - lay.iv_len;
-    if (aead) {
-      alignas(16) uint8_t nonce[16];
-      alignas(16) uint8_t aad_buf[16];
-      const uint8_t* aad;
-      wire::Nonce(sa, esp + 8, nonce);
-      uint32_t aad_len = wire::Aad(sa, esp, p.seq, aad_buf, &aad);
-      if (unlikely(!crypto_.GcmDecrypt(keys, aes256, p.payload, p.ct_len, nonce, aad, aad_len,
-                                       p.payload + p.ct_len))) {
-        Drop(sa, drops, m, DropReason::kAuthFailed);
-        continue;
-      }
-      if (finish(i)) pkts[out++] = m;
-      continue;
-    }
     crypto::HmacJob& j = jobs[nj];
     j.cipher_start = p.payload;
     j.cipher_len = p.ct_len;
