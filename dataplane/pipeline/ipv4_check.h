@@ -30,12 +30,21 @@ inline bool Ipv4ChecksumOk(const uint8_t* h, uint32_t hlen) {
   return sum != 0 && sum % 0xffff == 0;
 }
 
+template <bool exact>
 inline bool Worker::CheckIpv4(rte_mbuf* m, uint16_t ifx) {
   if (m->data_len < sizeof(rte_ipv4_hdr)) {
     DropPkt(m, ifx, Drop::kTruncated);
     return false;
   }
   auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
+  if (exact && likely(ip->version_ihl == 0x45)) {
+    if (!Ipv4ChecksumOk(reinterpret_cast<const uint8_t*>(ip), 20)) {
+      DropPkt(m, ifx, Drop::kBadIpChecksum);
+      return false;
+    }
+    m->tx_offload = 20 << 7;
+    return true;
+  }
   const uint32_t total = rte_be_to_cpu_16(ip->total_length);
   uint32_t hlen = 20;
   if (likely(ip->version_ihl == 0x45)) {

@@ -6,6 +6,8 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
+#include <algorithm>
+
 #include "dataplane/pipeline/ipv4_fragment.h"
 #include "dataplane/pipeline/worker.h"
 
@@ -136,10 +138,16 @@ void Worker::ToTunnel(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t
   const Interface& f = t.ifs[vti];
   const SaEntry* sa = f.out_sa;
   if (sa != nullptr && sa->owner == id_) {
-    uint16_t k = 0;
-    while (k < n && pkts[k]->pkt_len <= f.mtu) ++k;
-    if (k == n) {
-      EspOutSa(*f.out_sa, vti, pkts, n, t, depth);
+    // The MTU check and the tunnel's byte count in one pass.
+    uint64_t bytes = 0;
+    uint32_t longest = 0;
+    for (uint16_t k = 0; k < n; ++k) {
+      const uint32_t len = pkts[k]->pkt_len;
+      bytes += len;
+      longest = std::max(longest, len);
+    }
+    if (longest <= f.mtu) {
+      EspOutSa(*f.out_sa, vti, pkts, n, t, depth, bytes);
       return;
     }
   }
@@ -152,6 +160,11 @@ void Worker::EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, co
                       int depth) {
   uint64_t bytes = 0;
   for (uint16_t k = 0; k < n; ++k) bytes += pkts[k]->pkt_len;
+  EspOutSa(sa, vti, pkts, n, t, depth, bytes);
+}
+
+void Worker::EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, const Tables& t,
+                      int depth, uint64_t bytes) {
   InterfaceStats& s = stats_->ifs[vti];
   s.tx_packets += n;
   s.tx_bytes += bytes;

@@ -38,7 +38,7 @@ void Worker::Decrypted(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& 
     meta->flags |= kMetaDecrypted;
     if (vti != 0) meta->in_ifindex = vti;
     bytes += m->pkt_len;
-    if (CheckIpv4(m, meta->in_ifindex)) {
+    if (CheckIpv4</*exact=*/true>(m, meta->in_ifindex)) {
       dsts[nok] = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->dst_addr;
       pkts[nok++] = m;
     }

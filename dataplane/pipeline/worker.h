@@ -62,6 +62,10 @@ class Worker {
   void Decrypted(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t, int depth);
   // False: counted and freed. Inlined into both loops that call it: a call per packet costs
   // more than the checks.
+  // `exact`: the packet is known to end where its IPv4 total length says (the ESP engine
+  // checked the decrypted header's version, length and trimmed to it), so the usual header
+  // needs only its checksum verified.
+  template <bool exact = false>
   __attribute__((always_inline)) bool CheckIpv4(rte_mbuf* m, uint16_t ifindex);
   // dsts: each packet's destination, gathered by the caller while the header was at hand.
   void Route(rte_mbuf** pkts, const uint32_t* dsts, uint16_t n, const Tables& t, int depth);
@@ -90,6 +94,9 @@ class Worker {
   // A run routed into one VTI: straight to its SA when every packet fits the tunnel MTU.
   void ToTunnel(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t, int depth);
   void EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
+  // The same when the caller has the run's inner bytes already.
+  void EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, const Tables& t, int depth,
+                uint64_t bytes);
   void SendOuter(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t, int depth);
 
   // icmp.cc
