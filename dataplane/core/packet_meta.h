@@ -44,5 +44,10 @@ bool RegisterPacketMeta();
 inline PacketMeta* Meta(rte_mbuf* m) {
   return RTE_MBUF_DYNFIELD(m, g_meta_offset, PacketMeta*);
 }
+// With the offset read once by the caller: in a loop that stores bytes, the compiler must
+// otherwise load the global again for every packet (a byte store may alias anything).
+inline PacketMeta* Meta(rte_mbuf* m, int offset) {
+  return RTE_MBUF_DYNFIELD(m, offset, PacketMeta*);
+}
 
 }  // namespace portcullis::dp

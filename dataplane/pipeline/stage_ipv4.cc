@@ -32,9 +32,10 @@ void Worker::Decrypted(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& 
   uint32_t dsts[kBurst];
   uint16_t nok = 0;
   uint64_t bytes = 0;
+  const int meta_off = g_meta_offset;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
-    PacketMeta* meta = Meta(m);
+    PacketMeta* meta = Meta(m, meta_off);
     meta->flags |= kMetaDecrypted;
     if (vti != 0) meta->in_ifindex = vti;
     bytes += m->pkt_len;

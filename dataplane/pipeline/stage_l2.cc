@@ -1,11 +1,13 @@
 // Ethernet in and out: which interface a frame arrived on (port, 802.1Q tag), ARP to the main
 // lcore, IPv4 on into the pipeline; and on the way out the neighbor's MAC, the Ethernet header
 // (with the tag of a VLAN interface) and the transmit queue.
+#include <emmintrin.h>
 #include <rte_arp.h>
 #include <rte_ether.h>
 #include <rte_prefetch.h>
 
 #include <algorithm>
+#include <cstddef>
 
 #include "dataplane/pipeline/ipv4_check.h"
 #include "dataplane/pipeline/worker.h"
@@ -18,9 +20,6 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
   rte_mbuf* mine[kBurst];
   uint32_t dsts[kBurst];
   uint16_t n4 = 0, nmine = 0;
-  uint16_t run_ifx = 0;
-  uint64_t run_packets = 0, run_bytes = 0;
-  // Untagged frames, the usual ones: their interface, its state and its MAC, once per burst.
   auto mac_word = [](const rte_ether_addr& a) {
     uint64_t w = 0;
     std::memcpy(&w, &a, 6);
@@ -32,18 +31,45 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
   auto own_addr = [](const Interface& f) -> uint64_t {
     return f.naddr ? f.addr[0].addr : uint64_t{1} << 32;  // never equal to a 32-bit address
   };
+  // Untagged frames, the usual ones: their interface, its state, MAC and address, once per
+  // burst. The metadata offset too: every byte store below could alias the global.
   const uint16_t plain_ifx = t.RxInterface(port, 0);
-  const bool plain_up = t.ifs[plain_ifx].up;
+  const bool plain_ok = plain_ifx != 0 && t.ifs[plain_ifx].up;
   const uint64_t plain_mac = mac_word(t.ifs[plain_ifx].mac);
   const uint64_t plain_own = own_addr(t.ifs[plain_ifx]);
-  // Headers of big packets leave L1 while the rest of the burst arrives: ask for them all at
-  // once, so the loads below overlap instead of waiting one after another.
-  for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
-  for (uint16_t i = 0; i < n; ++i) {
-    rte_mbuf* m = pkts[i];
+  const int meta_off = g_meta_offset;
+  // PacketMeta{plain_ifx, 0, ...} as one store.
+  static_assert(sizeof(PacketMeta) == 16 && offsetof(PacketMeta, in_ifindex) == 0);
+  const __m128i plain_meta = _mm_cvtsi32_si128(plain_ifx);
+  uint64_t plain_packets = 0, plain_bytes = 0;
+  constexpr uint64_t kMacMask = 0xffffffffffffull;
+
+  // An IPv4 packet whose Ethernet header is off: checked, then routed or delivered.
+  auto ipv4 = [&](rte_mbuf * m, uint16_t ifx, uint64_t own) __attribute__((always_inline)) {
+    if (CheckIpv4(m, ifx)) {
+      const uint32_t dst = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->dst_addr;
+      if (dst == own) {
+        mine[nmine++] = m;
+      } else {
+        dsts[n4] = dst;
+        v4[n4++] = m;
+      }
+    }
+  };
+  // Everything but the usual frame: short, tagged, for another host, not IPv4, or arriving
+  // where no interface is up. An IPv4 packet comes back, Ethernet header off, with its
+  // interface and that interface's address (ifx 0: the packet was taken care of here). Out of
+  // line and apart from the burst's arrays, which thus stay in registers in the usual loop.
+  struct Ip4 {
+    uint16_t ifx;
+    uint64_t own;
+  };
+  uint16_t run_ifx = 0;
+  uint64_t run_packets = 0, run_bytes = 0;
+  auto other = [&](rte_mbuf * m) __attribute__((noinline))->Ip4 {
     if (m->data_len < sizeof(rte_ether_hdr)) {
       DropPkt(m, 0, Drop::kTruncated);
-      continue;
+      return {};
     }
     auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
     uint16_t type = eth->ether_type;
@@ -52,39 +78,30 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
     if (type == RTE_BE16(RTE_ETHER_TYPE_VLAN)) {
       if (m->data_len < sizeof(rte_ether_hdr) + sizeof(rte_vlan_hdr)) {
         DropPkt(m, 0, Drop::kTruncated);
-        continue;
+        return {};
       }
       auto* vh = reinterpret_cast<rte_vlan_hdr*>(eth + 1);
       vlan = rte_be_to_cpu_16(vh->vlan_tci) & 0x0fff;
       type = vh->eth_proto;
       l2 += sizeof(rte_vlan_hdr);
     }
-    uint16_t ifx = plain_ifx;
-    bool up = plain_up;
-    uint64_t mac = plain_mac;
-    uint64_t own = plain_own;
-    if (vlan != 0) {
-      ifx = t.RxInterface(port, vlan);
-      up = t.ifs[ifx].up;
-      mac = mac_word(t.ifs[ifx].mac);
-      own = own_addr(t.ifs[ifx]);
-    }
+    const uint16_t ifx = vlan != 0 ? t.RxInterface(port, vlan) : plain_ifx;
     if (ifx == 0) {
       DropPkt(m, 0, Drop::kUnknownInterface);
-      continue;
+      return {};
     }
-    if (!up) {
+    const Interface& f = t.ifs[ifx];
+    if (!f.up) {
       DropPkt(m, ifx, Drop::kInterfaceDown);
-      continue;
+      return {};
     }
     // Destination MAC and the first two bytes of the source in one load (the frame has 14).
     uint64_t dst;
     std::memcpy(&dst, eth, 8);
-    if (((dst ^ mac) & 0xffffffffffffull) != 0 && !(dst & 1)) {  // bit 0: group address
+    if (((dst ^ mac_word(f.mac)) & kMacMask) != 0 && !(dst & 1)) {  // bit 0: group address
       DropPkt(m, ifx, Drop::kOtherHost);
-      continue;
+      return {};
     }
-    // Counted per run of one interface (a port's burst is usually one run).
     if (ifx != run_ifx) {
       FlushRx(run_ifx, run_packets, run_bytes);
       run_ifx = ifx;
@@ -92,25 +109,12 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
     }
     ++run_packets;
     run_bytes += m->pkt_len;
-    PacketMeta* meta = Meta(m);
-    meta->in_ifindex = ifx;
-    meta->out_ifindex = 0;
-    meta->flags = 0;
+    *Meta(m, meta_off) = PacketMeta{ifx, 0, 0, PktKind::kNone, 0, 0, 0};
     if (type == RTE_BE16(RTE_ETHER_TYPE_IPV4)) {
-      // IPv4 checks in the same pass, while the header is at hand.
-      m->data_off = static_cast<uint16_t>(m->data_off + l2);
-      m->data_len = static_cast<uint16_t>(m->data_len - l2);
-      m->pkt_len -= l2;
-      if (CheckIpv4(m, ifx)) {
-        const uint32_t dst = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->dst_addr;
-        if (dst == own) {
-          mine[nmine++] = m;
-        } else {
-          dsts[n4] = dst;
-          v4[n4++] = m;
-        }
-      }
-    } else if (type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
+      rte_pktmbuf_adj(m, l2);
+      return Ip4{ifx, own_addr(f)};
+    }
+    if (type == RTE_BE16(RTE_ETHER_TYPE_ARP)) {
       // Rare: the main lcore owns the neighbor table and answers.
       m->l2_len = l2;
       ToSlowPath(m, PktKind::kArp, ifx);
@@ -119,7 +123,37 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
     } else {
       DropPkt(m, ifx, Drop::kUnsupportedEthertype);
     }
+    return {};
+  };
+
+  // Headers of big packets leave L1 while the rest of the burst arrives: ask for them all at
+  // once, so the loads below overlap instead of waiting one after another.
+  for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    auto* eth = rte_pktmbuf_mtod(m, const uint8_t*);
+    // The usual frame: untagged IPv4 to our MAC (or a group address) on an interface that is
+    // up. The MAC is compared with the first two bytes of the source in one load.
+    uint64_t dst;
+    uint16_t type;
+    std::memcpy(&dst, eth, 8);
+    std::memcpy(&type, eth + 12, 2);
+    if (unlikely(!plain_ok || m->data_len < sizeof(rte_ether_hdr) ||
+                 type != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
+                 (((dst ^ plain_mac) & kMacMask) != 0 && !(dst & 1)))) {
+      const Ip4 r = other(m);
+      if (r.ifx != 0) ipv4(m, r.ifx, r.own);
+      continue;
+    }
+    ++plain_packets;
+    plain_bytes += m->pkt_len;
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(Meta(m, meta_off)), plain_meta);
+    m->data_off = static_cast<uint16_t>(m->data_off + sizeof(rte_ether_hdr));
+    m->data_len = static_cast<uint16_t>(m->data_len - sizeof(rte_ether_hdr));
+    m->pkt_len -= sizeof(rte_ether_hdr);
+    ipv4(m, plain_ifx, plain_own);
   }
+  FlushRx(plain_ifx, plain_packets, plain_bytes);
   FlushRx(run_ifx, run_packets, run_bytes);
   if (nmine) Local(mine, nmine, t, 0);
   if (n4) Route(v4, dsts, n4, t, 0);

@@ -37,9 +37,10 @@ void Worker::Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
     sas[ne] = sa;
     esp[ne++] = m;
   };
+  const int meta_off = g_meta_offset;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
-    const uint16_t ifx = Meta(m)->in_ifindex;
+    const uint16_t ifx = Meta(m, meta_off)->in_ifindex;
     auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
     const uint32_t hlen = m->l3_len;
     if (rte_be_to_cpu_16(ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
