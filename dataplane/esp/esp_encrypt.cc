@@ -48,7 +48,8 @@ void SetupHmac(const Sa& sa, uint8_t* esp, uint32_t ct_len, uint64_t seq, uint8_
 }  // namespace
 
 template <class Backend>
-uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropList& drops) {
+uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropList& drops,
+                                     bool inner_checked) {
   auto& keys = *reinterpret_cast<typename Backend::Keys*>(sa.crypto);
   const bool aead = IsAead(sa.cipher);
   const bool aes256 = sa.cipher == Cipher::kAesGcm256;
@@ -134,9 +135,13 @@ uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
       uint8_t* inner = rte_pktmbuf_mtod(m, uint8_t*);
       wire::InnerInfo in;
       if (unlikely(m->nb_segs != 1 || rte_pktmbuf_headroom(m) < hdr ||
-                   rte_pktmbuf_tailroom(m) < tail ||
-                   !wire::ReadInner(inner, m->data_len, inner_len, &in)))
+                   rte_pktmbuf_tailroom(m) < tail))
         break;
+      if (likely(inner_checked)) {
+        in = wire::InnerOf(inner);
+      } else if (unlikely(!wire::ReadInner(inner, m->data_len, inner_len, &in))) {
+        break;
+      }
       wire::WriteTrailer16(inner + inner_len, pad, in.next_header);
       const uint32_t total = hdr + inner_len + tail;
       m->data_len = static_cast<uint16_t>(total);
@@ -339,7 +344,9 @@ DropReason EspEngine<Backend>::EncryptChained(Sa& sa, rte_mbuf*& m, uint64_t seq
   return DropReason::kCount;
 }
 
-template uint16_t EspEngine<crypto::IpsecMbBackend>::Encrypt(Sa&, rte_mbuf**, uint16_t, DropList&);
-template uint16_t EspEngine<crypto::OpenSslBackend>::Encrypt(Sa&, rte_mbuf**, uint16_t, DropList&);
+template uint16_t EspEngine<crypto::IpsecMbBackend>::Encrypt(Sa&, rte_mbuf**, uint16_t, DropList&,
+                                                             bool);
+template uint16_t EspEngine<crypto::OpenSslBackend>::Encrypt(Sa&, rte_mbuf**, uint16_t, DropList&,
+                                                             bool);
 
 }  // namespace portcullis::esp

@@ -43,7 +43,11 @@ class EspEngine {
   // Outbound. pkts[0..n) are inner IPv4/IPv6 packets (data starting at the IP header) for
   // `sa`, n <= kMaxBurst. Returns how many were encrypted: those are compacted to the front of
   // pkts and start at the outer IP header. The rest went to `drops`.
-  uint16_t Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropList& drops);
+  // inner_checked: the caller vouches that every packet is IPv4 or IPv6 with a whole header in
+  // its first segment and ends where that header's length says (the pipeline has checked and
+  // trimmed what it routes), so the usual packet's header is read, not checked again.
+  uint16_t Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropList& drops,
+                   bool inner_checked = false);
 
   // Inbound. pkts[0..n) are ESP packets (raw or UDP-encapsulated, data starting at the outer IP
   // header) whose SPI resolved to `sa`. Returns how many decrypted: compacted to the front, each

@@ -47,6 +47,13 @@ inline bool ReadInner(const uint8_t* p, uint32_t avail, uint32_t len, InnerInfo*
   return false;
 }
 
+// The same from a header the caller has checked already (version 4 or 6, whole, and the
+// packet's length).
+inline InnerInfo InnerOf(const uint8_t* p) {
+  if ((p[0] >> 4) == 4) return {kNextHeaderIpv4, p[1], (p[6] & 0x40) != 0};
+  return {kNextHeaderIpv6, static_cast<uint8_t>((p[0] << 4) | (p[1] >> 4)), true};
+}
+
 // RFC 4303 §2.4 padding (1, 2, 3, ...), pad length, next header.
 inline void WriteTrailer(uint8_t* t, uint32_t pad, uint8_t next_header) {
   for (uint32_t k = 0; k < pad; ++k) t[k] = static_cast<uint8_t>(k + 1);

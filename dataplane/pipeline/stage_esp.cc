@@ -169,7 +169,8 @@ void Worker::EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, co
   s.tx_packets += n;
   s.tx_bytes += bytes;
   esp::DropList drops;
-  uint16_t ok = esp_->Encrypt(*sa.sa, pkts, n, drops);
+  // Everything routed here passed CheckIpv4 (or was built here), trimmed to its length.
+  uint16_t ok = esp_->Encrypt(*sa.sa, pkts, n, drops, /*inner_checked=*/true);
   for (uint16_t k = 0; k < drops.n; ++k) DropPkt(drops.pkts[k], vti, DropIndex(drops.reasons[k]));
   if (ok) SendOuter(pkts, ok, vti, t, depth);
 }
