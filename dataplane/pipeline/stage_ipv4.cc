@@ -40,7 +40,7 @@ void Worker::Decrypted(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& 
     if (vti != 0) meta->in_ifindex = vti;
     bytes += m->pkt_len;
     if (CheckIpv4</*exact=*/true>(m, meta->in_ifindex)) {
-      dsts[nok] = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->dst_addr;
+      dsts[nok] = rte_be_to_cpu_32(rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->dst_addr);
       pkts[nok++] = m;
     }
   }
@@ -56,15 +56,16 @@ void Worker::Decrypted(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& 
 void Worker::Route(rte_mbuf** pkts, const uint32_t* dsts, uint16_t n, const Tables& t, int depth) {
   // One FIB lookup decides local delivery (our addresses are /32 local routes) and forwarding.
   uint64_t nh_ids[kBurst];
-  dp_.fib->Lookup(dsts, nh_ids, n);
+  dp_.fib->LookupHost(dsts, nh_ids, n);
   Dispatch(pkts, nh_ids, n, t, /*transit=*/true, /*deliver_local=*/true, depth);
 }
 
 void Worker::Forward(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit, int depth) {
   uint32_t dsts[kBurst];
   uint64_t nh_ids[kBurst];
-  for (uint16_t i = 0; i < n; ++i) dsts[i] = rte_pktmbuf_mtod(pkts[i], rte_ipv4_hdr*)->dst_addr;
-  dp_.fib->Lookup(dsts, nh_ids, n);
+  for (uint16_t i = 0; i < n; ++i)
+    dsts[i] = rte_be_to_cpu_32(rte_pktmbuf_mtod(pkts[i], rte_ipv4_hdr*)->dst_addr);
+  dp_.fib->LookupHost(dsts, nh_ids, n);
   Dispatch(pkts, nh_ids, n, t, transit, /*deliver_local=*/false, depth);
 }
 

@@ -51,7 +51,7 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
       if (dst == own) {
         mine[nmine++] = m;
       } else {
-        dsts[n4] = dst;
+        dsts[n4] = rte_be_to_cpu_32(dst);
         v4[n4++] = m;
       }
     }

@@ -67,7 +67,8 @@ class Worker {
   // needs only its checksum verified.
   template <bool exact = false>
   __attribute__((always_inline)) bool CheckIpv4(rte_mbuf* m, uint16_t ifindex);
-  // dsts: each packet's destination, gathered by the caller while the header was at hand.
+  // dsts: each packet's destination in host order, gathered by the caller while the header
+  // was at hand.
   void Route(rte_mbuf** pkts, const uint32_t* dsts, uint16_t n, const Tables& t, int depth);
   // What we originate or encapsulated: routed, never delivered to ourselves.
   void Forward(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit, int depth);
