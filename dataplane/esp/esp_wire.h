@@ -21,6 +21,14 @@ struct InnerInfo {
   bool df;
 };
 
+// The inner packet's next header, TOS and DF from a header known to be a whole IPv4 or IPv6
+// one (ReadInner checks it; a caller that has checked it already reads it directly).
+inline InnerInfo InnerOf(const uint8_t* p) {
+  if ((p[0] >> 4) == 4) return {kNextHeaderIpv4, p[1], (p[6] & 0x40) != 0};
+  // IPv6 is never fragmented on the path: neither is its tunnel packet (DF).
+  return {kNextHeaderIpv6, static_cast<uint8_t>((p[0] << 4) | (p[1] >> 4)), true};
+}
+
 // The inner packet's version, TOS and DF. False if it is not an IPv4/IPv6 packet whose header
 // fits in `avail` bytes and whose stated length matches `len`.
 inline bool ReadInner(const uint8_t* p, uint32_t avail, uint32_t len, InnerInfo* out) {
@@ -30,28 +38,17 @@ inline bool ReadInner(const uint8_t* p, uint32_t avail, uint32_t len, InnerInfo*
     if (avail < 20 || (p[0] & 0x0f) < 5) return false;
     uint16_t total = static_cast<uint16_t>(p[2] << 8 | p[3]);
     if (total != len) return false;
-    out->next_header = kNextHeaderIpv4;
-    out->tos = p[1];
-    out->df = p[6] & 0x40;
+    *out = InnerOf(p);
     return true;
   }
   if (v == 6) {
     if (avail < 40) return false;
     uint16_t payload = static_cast<uint16_t>(p[4] << 8 | p[5]);
     if (uint32_t{payload} + 40 != len) return false;
-    out->next_header = kNextHeaderIpv6;
-    out->tos = static_cast<uint8_t>((p[0] << 4) | (p[1] >> 4));
-    out->df = true;  // IPv6 is never fragmented on the path: neither is its tunnel packet
+    *out = InnerOf(p);
     return true;
   }
   return false;
-}
-
-// The same from a header the caller has checked already (version 4 or 6, whole, and the
-// packet's length).
-inline InnerInfo InnerOf(const uint8_t* p) {
-  if ((p[0] >> 4) == 4) return {kNextHeaderIpv4, p[1], (p[6] & 0x40) != 0};
-  return {kNextHeaderIpv6, static_cast<uint8_t>((p[0] << 4) | (p[1] >> 4)), true};
 }
 
 // RFC 4303 §2.4 padding (1, 2, 3, ...), pad length, next header.

@@ -37,19 +37,12 @@ inline bool Worker::CheckIpv4(rte_mbuf* m, uint16_t ifx) {
     return false;
   }
   auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
-  if (exact && likely(ip->version_ihl == 0x45)) {
-    if (!Ipv4ChecksumOk(reinterpret_cast<const uint8_t*>(ip), 20)) {
-      DropPkt(m, ifx, Drop::kBadIpChecksum);
-      return false;
-    }
-    m->tx_offload = 20 << 7;
-    return true;
-  }
   const uint32_t total = rte_be_to_cpu_16(ip->total_length);
   uint32_t hlen = 20;
   if (likely(ip->version_ihl == 0x45)) {
-    // No options, the usual case: one length check (data_len >= 20, so pkt_len - 20 is safe).
-    if (unlikely(total - 20u > m->pkt_len - 20u)) {
+    // No options, the usual case: one length check (data_len >= 20, so pkt_len - 20 is safe),
+    // none when the packet is known to end where its header says.
+    if (!exact && unlikely(total - 20u > m->pkt_len - 20u)) {
       DropPkt(m, ifx, Drop::kBadIpHeader);
       return false;
     }
@@ -65,7 +58,7 @@ inline bool Worker::CheckIpv4(rte_mbuf* m, uint16_t ifx) {
     DropPkt(m, ifx, Drop::kBadIpChecksum);
     return false;
   }
-  if (m->pkt_len > total) rte_pktmbuf_trim(m, static_cast<uint16_t>(m->pkt_len - total));
+  if (!exact && m->pkt_len > total) rte_pktmbuf_trim(m, static_cast<uint16_t>(m->pkt_len - total));
   m->tx_offload = hlen << 7;  // l3_len; nothing else is set on a received packet
   return true;
 }
