@@ -134,22 +134,13 @@ void Worker::EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth,
   flush();
 }
 
-void Worker::ToTunnel(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t, int depth) {
+void Worker::ToTunnel(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t, int depth,
+                      const RunScan& scan) {
   const Interface& f = t.ifs[vti];
   const SaEntry* sa = f.out_sa;
-  if (sa != nullptr && sa->owner == id_) {
-    // The MTU check and the tunnel's byte count in one pass.
-    uint64_t bytes = 0;
-    uint32_t longest = 0;
-    for (uint16_t k = 0; k < n; ++k) {
-      const uint32_t len = pkts[k]->pkt_len;
-      bytes += len;
-      longest = std::max(longest, len);
-    }
-    if (longest <= f.mtu) {
-      EspOutSa(*f.out_sa, vti, pkts, n, t, depth, bytes);
-      return;
-    }
+  if (sa != nullptr && sa->owner == id_ && scan.longest <= f.mtu) {
+    EspOutSa(*f.out_sa, vti, pkts, n, t, depth, scan.bytes);
+    return;
   }
   // Fragmenting, handing to the SA's owner or dropping: the general way.
   for (uint16_t k = 0; k < n; ++k) Meta(pkts[k])->out_ifindex = vti;

@@ -78,9 +78,18 @@ class Worker {
   // are left, compacted in pkts and nh_ids, to be routed.
   uint16_t ApplyPolicies(rte_mbuf** pkts, uint64_t* nh_ids, uint16_t n, const Tables& t,
                          bool transit, int depth);
-  // Counts and drops (with ICMP time exceeded) what may not be forwarded; the survivors are
-  // compacted at the front, their TTL one less.
-  uint16_t DecrementTtls(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
+  // What the next stage of a run (one next hop) needs, gathered in the pass that decrements
+  // its TTLs: the tunnel's MTU check and byte count, and whether an on-link run is one neighbor.
+  struct RunScan {
+    uint64_t bytes;
+    uint32_t longest;
+    uint32_t dst;  // the first packet's destination, network order
+    bool one_dst;  // every packet that is left has `dst`
+  };
+  // transit: counts and drops (with ICMP time exceeded) what may not be forwarded, and takes
+  // one off the TTL of the rest. The survivors are compacted at the front; returns how many.
+  uint16_t ScanRun(rte_mbuf** pkts, uint16_t n, bool transit, const Tables& t, int depth,
+                   RunScan* scan);
 
   // stage_local.cc: what is addressed to us (ESP, IKE, NAT keepalives, ICMP echo).
   void Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
@@ -93,7 +102,8 @@ class Worker {
   void EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth,
               const PolicyEntry* const* policies = nullptr);
   // A run routed into one VTI: straight to its SA when every packet fits the tunnel MTU.
-  void ToTunnel(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t, int depth);
+  void ToTunnel(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t, int depth,
+                const RunScan& scan);
   void EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
   // The same when the caller has the run's inner bytes already.
   void EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, const Tables& t, int depth,

@@ -354,6 +354,55 @@ TEST_CASE("One burst of mixed traffic: every run goes its own way and every drop
   CHECK(plain == std::vector<std::vector<uint8_t>>{Forwarded(to_wan), Forwarded(opts)});
 }
 
+TEST_CASE("An on-link run to several neighbours: each packet to its own, in order") {
+  // One next hop (the WAN subnet), several destinations: the run's TTL pass also finds out
+  // whether it is one neighbour. An expiring first packet must not decide that for the rest.
+  Rig& rig = Rig::Get();
+  Configure(rig);
+  REQUIRE(rig.Apply("neigh add wan 192.0.2.3 02:00:00:00:02:03\n").status.ok());
+  const uint8_t mac3[6] = {0x02, 0, 0, 0, 0x02, 0x03};
+  const uint64_t ttl = rig.Drops(DropIndex(Drop::kTtlExceeded));
+  std::vector<uint8_t> udp = {0x12, 0x34, 0x56, 0x78, 0, 8, 0, 0};
+  auto to = [&](uint32_t dst, uint8_t t, uint8_t tag) {
+    auto l4 = udp;
+    l4.push_back(tag);  // tells the packets apart
+    l4[5] = 9;
+    return Ipv4(0x0a010002, dst, 17, t, l4);
+  };
+  struct Case {
+    std::vector<std::vector<uint8_t>> in;
+    std::vector<std::pair<const uint8_t*, size_t>> out;  // neighbour MAC, index into `in`
+  };
+  const std::vector<Case> cases = {
+      // Interleaved neighbours behind an expiring packet to one of them.
+      {{to(0xc0000203, 1, 0), to(0xc0000203, 64, 1), to(0xc0000202, 64, 2), to(0xc0000202, 64, 3),
+        to(0xc0000203, 64, 4)},
+       {{mac3, 1}, {kPeerMac, 2}, {kPeerMac, 3}, {mac3, 4}}},
+      // The expiring packet is the only one to its destination: the rest are one neighbour.
+      {{to(0xc0000202, 1, 5), to(0xc0000203, 64, 6), to(0xc0000203, 64, 7)},
+       {{mac3, 1}, {mac3, 2}}},
+  };
+  uint64_t expired = 0;
+  for (const Case& c : cases) {
+    for (const auto& p : c.in) rig.Receive(kLan, 0, p);
+    PollAll(rig, 1);
+    ++expired;
+    CHECK(rig.Drops(DropIndex(Drop::kTtlExceeded)) - ttl == expired);
+    auto wan = rig.Sent(kWan, 0);
+    REQUIRE(wan.size() == c.out.size());
+    for (size_t i = 0; i < wan.size(); ++i) {
+      CHECK(std::memcmp(wan[i].data(), c.out[i].first, 6) == 0);
+      CHECK(StripEthernet(wan[i]) == Forwarded(c.in[c.out[i].second]));
+    }
+    auto lan = rig.Sent(kLan, 0);  // time exceeded, quoting the header as it came
+    REQUIRE(lan.size() == 1);
+    auto icmp = StripEthernet(lan[0]);
+    CHECK(icmp[20] == 11);
+    CHECK(std::vector<uint8_t>(icmp.begin() + 28, icmp.begin() + 48) ==
+          std::vector<uint8_t>(c.in[0].begin(), c.in[0].begin() + 20));
+  }
+}
+
 TEST_CASE("A tunnel whose peer is reached through another tunnel is encrypted twice") {
   Rig& rig = Rig::Get();
   Configure(rig);
