@@ -2,6 +2,8 @@
 #include <rte_branch_prediction.h>
 #include <rte_ip.h>
 
+#include <type_traits>
+
 #include "dataplane/esp/esp_engine.h"
 #include "dataplane/esp/esp_wire.h"
 #include "dataplane/esp/mbuf_chain.h"
@@ -127,48 +129,67 @@ uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
     const uint32_t df_copy = params.df == DfMode::kCopy ? RTE_IPV4_HDR_DF_FLAG : 0;
     const uint32_t df_set = params.df == DfMode::kSet ? RTE_IPV4_HDR_DF_FLAG : 0;
     const uint32_t csum_base = params.csum_base;
-    for (; i < n; ++i) {
-      rte_mbuf* m = pkts[i];
-      const uint32_t inner_len = m->pkt_len;
-      const uint32_t pad = (0u - (inner_len + 2)) & pad_mask;
-      const uint32_t tail = pad + 2 + icv;
-      uint8_t* inner = rte_pktmbuf_mtod(m, uint8_t*);
-      wire::InnerInfo in;
-      if (unlikely(m->nb_segs != 1 || rte_pktmbuf_headroom(m) < hdr ||
-                   rte_pktmbuf_tailroom(m) < tail))
-        break;
-      if (likely(inner_checked)) {
-        in = wire::InnerOf(inner);
-      } else if (unlikely(!wire::ReadInner(inner, m->data_len, inner_len, &in))) {
-        break;
+    // The source and the destination with the SPI never change: the halves they fill are
+    // built once. Sequence number and IP id follow from the packet's place in the burst, so
+    // the loop carries nothing from one packet to the next but the byte count.
+    const uint64_t src_hi = uint64_t{src} << 32;
+    const __m128i dst_spi = _mm_cvtsi64_si128(static_cast<int64_t>(dst | uint64_t{spi} << 32));
+    const uint16_t id0 = ip_id;
+    // One copy of the loop per mode: the checking one calls ReadInner, and sharing the loop
+    // would keep InnerInfo (and much else) in memory for both.
+    auto fast = [&](auto checked) __attribute__((always_inline)) {
+      uint64_t fast_bytes = 0;
+      uint16_t k = 0;
+      for (; k < n; ++k) {
+        rte_mbuf* m = pkts[k];
+        const uint32_t inner_len = m->pkt_len;
+        const uint32_t pad = (0u - (inner_len + 2)) & pad_mask;
+        const uint32_t tail = pad + 2 + icv;
+        uint8_t* inner = rte_pktmbuf_mtod(m, uint8_t*);
+        if (unlikely(m->nb_segs != 1 || rte_pktmbuf_headroom(m) < hdr ||
+                     rte_pktmbuf_tailroom(m) < tail))
+          break;
+        wire::InnerInfo in;
+        if constexpr (decltype(checked)::value) {
+          in = wire::InnerOf(inner);
+        } else if (unlikely(!wire::ReadInner(inner, m->data_len, inner_len, &in))) {
+          break;
+        }
+        wire::WriteTrailer16(inner + inner_len, pad, in.next_header);
+        const uint32_t total = hdr + inner_len + tail;
+        m->data_len = static_cast<uint16_t>(total);
+        m->pkt_len = total;
+        m->data_off = static_cast<uint16_t>(m->data_off - hdr);
+        const uint32_t tos = (in.tos & tos_keep) | tos_set;
+        const uint32_t df = (in.df ? df_copy : 0) | df_set;
+        const wire::Ipv4Words w = wire::OuterIpv4Words(word0, word2, csum_base, tos, total,
+                                                       static_cast<uint16_t>(id0 + k), df);
+        // The sequence number, and the IV (the same number, RFC 4106 §3.1) after it.
+        const uint64_t pseq = fast_seq + 1 + k;
+        const uint32_t seq_lo = rte_cpu_to_be_32(static_cast<uint32_t>(pseq));
+        const uint64_t seq_iv =
+            uint64_t{seq_lo} | uint64_t{rte_cpu_to_be_32(static_cast<uint32_t>(pseq >> 32))} << 32;
+        // Bytes 0-15: the IPv4 header up to the source; 16-31: destination, SPI, sequence
+        // number and the first half of the IV; 32-35: its rest.
+        uint8_t* h = inner - hdr;
+        const __m128i a = _mm_set_epi64x(static_cast<int64_t>(w.w2 | src_hi),
+                                         static_cast<int64_t>(w.w0 | uint64_t{w.w1} << 32));
+        const __m128i b =
+            _mm_unpacklo_epi64(dst_spi, _mm_cvtsi64_si128(static_cast<int64_t>(seq_iv)));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(h), a);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(h + 16), b);
+        std::memcpy(h + 32, &seq_lo, 4);
+        m->tx_offload = uint64_t{20} << 7;
+        m->ol_flags &= ~RTE_MBUF_F_TX_OFFLOAD_MASK;
+        fast_bytes += inner_len;
       }
-      wire::WriteTrailer16(inner + inner_len, pad, in.next_header);
-      const uint32_t total = hdr + inner_len + tail;
-      m->data_len = static_cast<uint16_t>(total);
-      m->pkt_len = total;
-      m->data_off = static_cast<uint16_t>(m->data_off - hdr);
-      const uint32_t tos = (in.tos & tos_keep) | tos_set;
-      const uint32_t df = (in.df ? df_copy : 0) | df_set;
-      const wire::Ipv4Words w =
-          wire::OuterIpv4Words(word0, word2, csum_base, tos, total, ip_id++, df);
-      ++seq;
-      const uint32_t seq_lo = rte_cpu_to_be_32(static_cast<uint32_t>(seq));
-      const uint32_t seq_hi = rte_cpu_to_be_32(static_cast<uint32_t>(seq >> 32));
-      // Bytes 0-15: the IPv4 header up to the source; 16-31: destination, SPI, sequence number
-      // and the first half of the IV (the sequence number, RFC 4106 §3.1); 32-35: its rest.
-      uint8_t* h = inner - hdr;
-      const __m128i a = _mm_setr_epi32(static_cast<int>(w.w0), static_cast<int>(w.w1),
-                                       static_cast<int>(w.w2), static_cast<int>(src));
-      const __m128i b = _mm_setr_epi32(static_cast<int>(dst), static_cast<int>(spi),
-                                       static_cast<int>(seq_lo), static_cast<int>(seq_hi));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(h), a);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(h + 16), b);
-      std::memcpy(h + 32, &seq_lo, 4);
-      m->tx_offload = uint64_t{20} << 7;
-      m->ol_flags &= ~RTE_MBUF_F_TX_OFFLOAD_MASK;
-      ++packets;
-      bytes += inner_len;
-    }
+      bytes += fast_bytes;
+      return k;
+    };
+    i = inner_checked ? fast(std::true_type{}) : fast(std::false_type{});
+    seq += i;
+    ip_id = static_cast<uint16_t>(ip_id + i);
+    packets += i;
   }
   const uint16_t nfast = i;
 
