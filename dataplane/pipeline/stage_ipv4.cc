@@ -222,7 +222,8 @@ uint16_t Worker::ScanRun(rte_mbuf** pkts, uint16_t n, bool transit, const Tables
     }
   }
   uint16_t kept = k;
-  // Rare: a packet whose time is up, and everything after it, compacted.
+  // What we originate (no TTL to take), or, from the first packet whose time is up on, the
+  // rest of a transit run (rare), compacted.
   for (; k < n; ++k) {
     rte_mbuf* m = pkts[k];
     auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);

@@ -88,6 +88,7 @@ class Worker {
   };
   // transit: counts and drops (with ICMP time exceeded) what may not be forwarded, and takes
   // one off the TTL of the rest. The survivors are compacted at the front; returns how many.
+  // n >= 1.
   uint16_t ScanRun(rte_mbuf** pkts, uint16_t n, bool transit, const Tables& t, int depth,
                    RunScan* scan);
 
@@ -101,7 +102,8 @@ class Worker {
   // Into a VTI (the SA bound to meta out_ifindex), or, with `policies`, by outbound policy.
   void EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth,
               const PolicyEntry* const* policies = nullptr);
-  // A run routed into one VTI: straight to its SA when every packet fits the tunnel MTU.
+  // A run routed into one VTI: straight to its SA when every packet fits the tunnel MTU (the
+  // run's longest packet and byte count come from ScanRun).
   void ToTunnel(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t, int depth,
                 const RunScan& scan);
   void EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);

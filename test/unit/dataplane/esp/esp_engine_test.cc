@@ -390,6 +390,49 @@ TEST_CASE("ESN: sequence numbers carry over the 2^32 boundary on the wire", "[es
   CHECK(in->replay.top() == (uint64_t{1} << 32) + 3);
 }
 
+// The fast path derives each packet's sequence number and IP id from its place in the burst:
+// one burst across the 2^32 boundary (ESN) and the 16-bit id wrap, opened by OpenSSL.
+TEST_CASE("ESN: one AES-GCM burst across 2^32 and the IP id wrap", "[esp][esn]") {
+  for (bool checked : {false, true}) {
+    INFO("inner_checked " << checked);
+    SaConfig oc = Config(Direction::kOutbound, AllAlgos()[0], true);
+    SaConfig ic = Config(Direction::kInbound, AllAlgos()[0], true);
+    const uint64_t first = (uint64_t{1} << 32) - 2;
+    oc.initial_seq = ic.initial_seq = first - 1;
+    SaPtr out = MakeSa<crypto::IpsecMbBackend>(oc);
+    SaPtr in = MakeSa<crypto::OpenSslBackend>(ic);
+    out->ip_id = 0xfffe;
+    constexpr int kN = 6;
+    std::vector<std::vector<uint8_t>> inners;
+    rte_mbuf* pkts[kN];
+    for (int i = 0; i < kN; ++i) {
+      inners.push_back(test::Ipv4Udp(50 + 3 * i, 0, false, i));
+      pkts[i] = test::MakePacket(inners.back());
+    }
+    DropList drops;
+    REQUIRE(Mb().Encrypt(*out, pkts, kN, drops, checked) == kN);
+    for (int i = 0; i < kN; ++i) {
+      INFO("packet " << i);
+      auto w = test::PacketBytes(pkts[i]);
+      const uint64_t seq = first + i;
+      CHECK(test::ToHex({w.data() + 4, w.data() + 6}) ==
+            absl::StrFormat("%04x", (0xfffe + i) & 0xffff));
+      CHECK(test::ToHex({w.data() + 24, w.data() + 28}) ==
+            absl::StrFormat("%08x", static_cast<uint32_t>(seq)));
+      CHECK(test::ToHex({w.data() + 28, w.data() + 36}) == absl::StrFormat("%016x", seq));
+    }
+    CHECK(out->seq == first + kN - 1);
+    CHECK(out->ip_id == ((0xfffe + kN) & 0xffff));
+    CHECK(out->packets == kN);
+    REQUIRE(Os().Decrypt(*in, pkts, kN, drops) == kN);
+    for (int i = 0; i < kN; ++i) {
+      CHECK(test::PacketBytes(pkts[i]) == inners[i]);
+      rte_pktmbuf_free(pkts[i]);
+    }
+    CHECK(in->replay.top() == first + kN - 1);
+  }
+}
+
 TEST_CASE("sealed SA configuration errors are explained", "[esp]") {
   auto bad = [](auto mutate, const char* why) {
     SaConfig c = Config(Direction::kOutbound, AllAlgos()[2]);

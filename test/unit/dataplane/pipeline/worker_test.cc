@@ -378,9 +378,13 @@ TEST_CASE("An on-link run to several neighbours: each packet to its own, in orde
       {{to(0xc0000203, 1, 0), to(0xc0000203, 64, 1), to(0xc0000202, 64, 2), to(0xc0000202, 64, 3),
         to(0xc0000203, 64, 4)},
        {{mac3, 1}, {kPeerMac, 2}, {kPeerMac, 3}, {mac3, 4}}},
-      // The expiring packet is the only one to its destination: the rest are one neighbour.
+      // The expiring packet is the only one to its destination, which is the run's first: the
+      // rest must still reach their own neighbour.
       {{to(0xc0000202, 1, 5), to(0xc0000203, 64, 6), to(0xc0000203, 64, 7)},
        {{mac3, 1}, {mac3, 2}}},
+      // One neighbour (the run is sent as one) with an expiring packet among its packets.
+      {{to(0xc0000203, 64, 8), to(0xc0000203, 1, 9), to(0xc0000203, 64, 10)},
+       {{mac3, 0}, {mac3, 2}}},
   };
   uint64_t expired = 0;
   for (const Case& c : cases) {
@@ -398,8 +402,10 @@ TEST_CASE("An on-link run to several neighbours: each packet to its own, in orde
     REQUIRE(lan.size() == 1);
     auto icmp = StripEthernet(lan[0]);
     CHECK(icmp[20] == 11);
+    const auto& gone =
+        *std::find_if(c.in.begin(), c.in.end(), [](const auto& p) { return p[8] == 1; });
     CHECK(std::vector<uint8_t>(icmp.begin() + 28, icmp.begin() + 48) ==
-          std::vector<uint8_t>(c.in[0].begin(), c.in[0].begin() + 20));
+          std::vector<uint8_t>(gone.begin(), gone.begin() + 20));
   }
 }
 
