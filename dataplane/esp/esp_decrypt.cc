@@ -2,6 +2,8 @@
 // verified, padding and next-header checks, then the outer headers and trailer are removed.
 #include <rte_branch_prediction.h>
 
+#include <type_traits>
+
 #include "dataplane/esp/esp_engine.h"
 #include "dataplane/esp/esp_wire.h"
 #include "dataplane/esp/mbuf_chain.h"
@@ -33,12 +35,28 @@ struct Layout {
   }
 };
 
-// Parses the outer headers and ESP header of a packet in [buf, buf+len) and checks the window.
+// The outer header of a packet the pipeline has checked and classified: IPv4 with its header
+// length in l3_len, one segment trimmed to the header's total length, not a fragment, and ESP
+// or UDP with room for the UDP header. What that leaves is the UDP length.
+__attribute__((always_inline)) inline DropReason CheckedOuter(const rte_mbuf* m, const uint8_t* p,
+                                                              wire::OuterInfo* o) {
+  const uint32_t hl = m->l3_len;
+  o->len = m->data_len;
+  o->tos = p[1];
+  o->esp_off = hl;
+  if (p[9] == kProtoUdp) {
+    if (static_cast<uint32_t>(p[hl + 4] << 8 | p[hl + 5]) != o->len - hl)
+      return DropReason::kBadOuterHeader;
+    o->esp_off = hl + 8;
+  }
+  return DropReason::kCount;
+}
+
+// Parses the ESP header of a packet at buf whose outer headers `o` describes, and checks the
+// window.
 __attribute__((always_inline)) inline DropReason Parse(const Sa& sa, const Layout& lay,
-                                                       uint8_t* buf, uint32_t len, Pending* p) {
-  wire::OuterInfo o;
-  DropReason r = wire::ReadOuter(buf, len, &o);
-  if (r != DropReason::kCount) return r;
+                                                       uint8_t* buf, const wire::OuterInfo& o,
+                                                       Pending* p) {
   const uint32_t esp_len = o.len - o.esp_off;
   if (esp_len < lay.overhead + 2) return DropReason::kTruncated;
   p->ct_len = esp_len - lay.overhead;
@@ -59,6 +77,14 @@ __attribute__((always_inline)) inline DropReason Parse(const Sa& sa, const Layou
   p->payload = esp + 8 + lay.iv_len;
   p->outer_tos = o.tos;
   return DropReason::kCount;
+}
+
+__attribute__((always_inline)) inline DropReason Parse(const Sa& sa, const Layout& lay,
+                                                       uint8_t* buf, uint32_t len, Pending* p) {
+  wire::OuterInfo o;
+  DropReason r = wire::ReadOuter(buf, len, &o);
+  if (r != DropReason::kCount) return r;
+  return Parse(sa, lay, buf, o, p);
 }
 
 // After the ICV verified: window, trailer, inner packet. On success [*inner, *inner + *len)
@@ -86,7 +112,8 @@ __attribute__((always_inline)) inline DropReason Finish(Sa& sa, const Pending& p
   uint32_t len;
   uint8_t* ip = p.payload;
   if (nh == kNextHeaderIpv4) {
-    if (avail < 20 || (ip[0] >> 4) != 4 || (ip[0] & 0x0f) < 5) return DropReason::kInnerMalformed;
+    // Version 4 with a header length of at least 5 words: 0x45..0x4f.
+    if (avail < 20 || static_cast<uint8_t>(ip[0] - 0x45) > 0x0a) return DropReason::kInnerMalformed;
     len = static_cast<uint32_t>(ip[2] << 8 | ip[3]);
   } else {
     if (avail < 40 || (ip[0] >> 4) != 6) return DropReason::kInnerMalformed;
@@ -126,7 +153,8 @@ __attribute__((always_inline)) inline DropReason Finish(Sa& sa, const Pending& p
 }  // namespace
 
 template <class Backend>
-uint16_t EspEngine<Backend>::Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropList& drops) {
+uint16_t EspEngine<Backend>::Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropList& drops,
+                                     bool outer_checked) {
   auto& keys = *reinterpret_cast<typename Backend::Keys*>(sa.crypto);
   const bool aead = IsAead(sa.cipher);
   const bool aes256 = sa.cipher == Cipher::kAesGcm256;
@@ -147,8 +175,7 @@ uint16_t EspEngine<Backend>::Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
     m->data_off = static_cast<uint16_t>(m->data_off + (p.payload - rte_pktmbuf_mtod(m, uint8_t*)));
     m->data_len = static_cast<uint16_t>(inner_len);
     m->pkt_len = inner_len;
-    m->l2_len = 0;
-    m->l3_len = 0;
+    m->tx_offload = 0;  // the outer packet's lengths; nothing else applies to the inner one
   };
   auto finish = [&](uint16_t i) __attribute__((always_inline)) {
     rte_mbuf* m = pkts[i];
@@ -163,9 +190,18 @@ uint16_t EspEngine<Backend>::Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
     return true;
   };
   // One single-segment AEAD packet, start to end; false (and counted) when it is dropped.
-  auto open_aead = [&](rte_mbuf * m, uint32_t * inner_len) __attribute__((always_inline)) {
+  auto open_aead = [&](rte_mbuf * m, uint32_t * inner_len, auto checked)
+      __attribute__((always_inline)) {
     Pending p;
-    DropReason r = Parse(sa, lay, rte_pktmbuf_mtod(m, uint8_t*), m->data_len, &p);
+    uint8_t* buf = rte_pktmbuf_mtod(m, uint8_t*);
+    DropReason r;
+    if constexpr (decltype(checked)::value) {
+      wire::OuterInfo o;
+      r = CheckedOuter(m, buf, &o);
+      if (likely(r == DropReason::kCount)) r = Parse(sa, lay, buf, o, &p);
+    } else {
+      r = Parse(sa, lay, buf, m->data_len, &p);
+    }
     if (likely(r == DropReason::kCount)) {
       uint8_t* esp = p.payload - 8 - lay.iv_len;
       alignas(16) uint8_t nonce[16];
@@ -196,19 +232,28 @@ uint16_t EspEngine<Backend>::Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
   if (aead && !(sa.flags & kSaBlocked) && sa.packets < sa.next_packets_event &&
       sa.next_packets_event - sa.packets > n && sa.bytes < sa.next_bytes_event &&
       sa.next_bytes_event - sa.bytes > uint64_t{n} * 0xffff) {
-    uint64_t packets = sa.packets, bytes = sa.bytes;
-    for (; i < n; ++i) {
-      rte_mbuf* m = pkts[i];
-      if (unlikely(m->nb_segs != 1)) break;
-      uint32_t inner_len = 0;
-      if (open_aead(m, &inner_len)) {
-        ++packets;
-        bytes += inner_len;
-        pkts[out++] = m;
+    // One copy of the loop per mode, as for Encrypt's inner_checked.
+    // The packet count follows from `out`: a second counter beside the bytes was kept as a
+    // vector pair on the stack (GCC's SLP), with the call in between.
+    auto fast = [&](auto checked) __attribute__((always_inline)) {
+      uint64_t bytes = 0;
+      for (; i < n; ++i) {
+        rte_mbuf* m = pkts[i];
+        if (unlikely(m->nb_segs != 1)) break;
+        uint32_t inner_len = 0;
+        if (open_aead(m, &inner_len, checked)) {
+          bytes += inner_len;
+          pkts[out++] = m;
+        }
       }
+      sa.packets += out;
+      sa.bytes += bytes;
+    };
+    if (outer_checked) {
+      fast(std::true_type{});
+    } else {
+      fast(std::false_type{});
     }
-    sa.packets = packets;
-    sa.bytes = bytes;
   }
   for (; i < n; ++i) {
     rte_mbuf* m = pkts[i];
@@ -230,7 +275,7 @@ uint16_t EspEngine<Backend>::Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
     }
     if (aead) {
       uint32_t inner_len = 0;
-      if (open_aead(m, &inner_len)) {
+      if (open_aead(m, &inner_len, std::false_type{})) {
         CountLifetime(sa, inner_len);
         pkts[out++] = m;
       }
@@ -330,7 +375,9 @@ DropReason EspEngine<Backend>::DecryptChained(Sa& sa, rte_mbuf* m) {
   return DropReason::kCount;
 }
 
-template uint16_t EspEngine<crypto::IpsecMbBackend>::Decrypt(Sa&, rte_mbuf**, uint16_t, DropList&);
-template uint16_t EspEngine<crypto::OpenSslBackend>::Decrypt(Sa&, rte_mbuf**, uint16_t, DropList&);
+template uint16_t EspEngine<crypto::IpsecMbBackend>::Decrypt(Sa&, rte_mbuf**, uint16_t, DropList&,
+                                                             bool);
+template uint16_t EspEngine<crypto::OpenSslBackend>::Decrypt(Sa&, rte_mbuf**, uint16_t, DropList&,
+                                                             bool);
 
 }  // namespace portcullis::esp

@@ -39,7 +39,8 @@ void Worker::EspIn(rte_mbuf** pkts, SaEntry* const* sas, uint16_t n, const Table
 
 void Worker::EspInSa(SaEntry& sa, rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
   esp::DropList drops;
-  uint16_t ok = esp_->Decrypt(*sa.sa, pkts, n, drops);
+  // Everything here came through CheckIpv4 and Local (here or on another worker).
+  uint16_t ok = esp_->Decrypt(*sa.sa, pkts, n, drops, /*outer_checked=*/true);
   for (uint16_t k = 0; k < drops.n; ++k)
     DropPkt(drops.pkts[k], Meta(drops.pkts[k])->in_ifindex, DropIndex(drops.reasons[k]));
   if (ok == 0) return;
