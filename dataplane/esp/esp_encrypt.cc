@@ -111,28 +111,33 @@ uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
   // Packets [0, nfast) are this path's: their crypto finds everything again from the mbuf and
   // the first sequence number, so nothing is recorded per packet.
   const uint64_t fast_seq = seq;
-  if (aead && hdr == 20 + 8 + 8 && !(flags & (kSaBlocked | kSaOuterV6 | kSaUdpEncap)) &&
-      seq < next_seq_event && next_seq_event - seq > n && packets < next_packets_event &&
+  if (aead && hdr == 20 + 8 + 8 && icv == 16 && pad_mask == 3 &&
+      !(flags & (kSaBlocked | kSaOuterV6 | kSaUdpEncap)) && seq < next_seq_event &&
+      next_seq_event - seq > n && packets < next_packets_event &&
       next_packets_event - packets > n && bytes < next_bytes_event &&
       next_bytes_event - bytes > uint64_t{n} * 0xffff) {
-    uint32_t word0, word2, src, dst, spi;
-    std::memcpy(&word0, params.tmpl, 4);
+    uint32_t word2, src, dst, spi;
     std::memcpy(&word2, params.tmpl + 8, 4);
     std::memcpy(&src, params.tmpl + 12, 4);
     std::memcpy(&dst, params.tmpl + 16, 4);
     std::memcpy(&spi, params.tmpl + 20, 4);
-    word0 &= 0xff;    // version and header length
-    word2 &= 0xffff;  // TTL and protocol
+    // TOS and DF where the first eight bytes of an IPv4 header hold them: the bits taken from
+    // the inner header (read as one load) and the bits always set, which join the constant
+    // part of the header and of its checksum. Few loop invariants: more than the registers
+    // would go to the stack and back for every packet.
     const bool copy_dscp = params.flags & kSaCopyDscp;
-    const uint32_t tos_keep = copy_dscp ? 0xff : 0x03;  // ECN is always copied (RFC 6040)
-    const uint32_t tos_set = copy_dscp ? 0 : uint32_t{params.dscp} << 2;
-    const uint32_t df_copy = params.df == DfMode::kCopy ? RTE_IPV4_HDR_DF_FLAG : 0;
-    const uint32_t df_set = params.df == DfMode::kSet ? RTE_IPV4_HDR_DF_FLAG : 0;
-    const uint32_t csum_base = params.csum_base;
+    const uint64_t keep = (copy_dscp ? 0xffu : 0x03u) << 8 |  // ECN is always copied (RFC 6040)
+                          (params.df == DfMode::kCopy ? wire::kDfInWords01 : 0);
+    const uint32_t tos_set = copy_dscp ? 0 : uint32_t{params.dscp} << 10;
+    const uint32_t df_set = params.df == DfMode::kSet ? wire::kDfInWords01 >> 32 : 0;
+    const uint64_t w01 = params.tmpl[0] | tos_set | uint64_t{df_set} << 32;
+    const uint32_t csum_base = params.csum_base + tos_set + df_set;
+    // AES-GCM: a 16-byte ICV and 4-byte alignment, as constants.
+    constexpr uint32_t kIcv = 16, kPadMask = 3;
     // The source and the destination with the SPI never change: the halves they fill are
     // built once. Sequence number and IP id follow from the packet's place in the burst, so
     // the loop carries nothing from one packet to the next but the byte count.
-    const uint64_t src_hi = uint64_t{src} << 32;
+    const uint64_t w23 = (word2 & 0xffff) | uint64_t{src} << 32;  // TTL, protocol and source
     const __m128i dst_spi = _mm_cvtsi64_si128(static_cast<int64_t>(dst | uint64_t{spi} << 32));
     const uint16_t id0 = ip_id;
     // One copy of the loop per mode: the checking one calls ReadInner, and sharing the loop
@@ -143,27 +148,38 @@ uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
       for (; k < n; ++k) {
         rte_mbuf* m = pkts[k];
         const uint32_t inner_len = m->pkt_len;
-        const uint32_t pad = (0u - (inner_len + 2)) & pad_mask;
-        const uint32_t tail = pad + 2 + icv;
+        const uint32_t pad = (0u - (inner_len + 2)) & kPadMask;
+        const uint32_t tail = pad + 2 + kIcv;
         uint8_t* inner = rte_pktmbuf_mtod(m, uint8_t*);
         if (unlikely(m->nb_segs != 1 || rte_pktmbuf_headroom(m) < hdr ||
                      rte_pktmbuf_tailroom(m) < tail))
           break;
-        wire::InnerInfo in;
+        uint64_t tos_df;
+        uint8_t next_header;
         if constexpr (decltype(checked)::value) {
-          in = wire::InnerOf(inner);
-        } else if (unlikely(!wire::ReadInner(inner, m->data_len, inner_len, &in))) {
-          break;
+          uint64_t in01;
+          std::memcpy(&in01, inner, 8);
+          if (likely((in01 & 0xf0) == 0x40)) {
+            tos_df = in01 & keep;
+            next_header = kNextHeaderIpv4;
+          } else {
+            const wire::InnerInfo in = wire::InnerOf(inner);  // IPv6: DF, as it is never fragmented
+            tos_df = (uint64_t{in.tos} << 8 | wire::kDfInWords01) & keep;
+            next_header = in.next_header;
+          }
+        } else {
+          wire::InnerInfo in;
+          if (unlikely(!wire::ReadInner(inner, m->data_len, inner_len, &in))) break;
+          tos_df = (uint64_t{in.tos} << 8 | (in.df ? wire::kDfInWords01 : 0)) & keep;
+          next_header = in.next_header;
         }
-        wire::WriteTrailer16(inner + inner_len, pad, in.next_header);
+        wire::WriteTrailer16(inner + inner_len, pad, next_header);
         const uint32_t total = hdr + inner_len + tail;
         m->data_len = static_cast<uint16_t>(total);
         m->pkt_len = total;
         m->data_off = static_cast<uint16_t>(m->data_off - hdr);
-        const uint32_t tos = (in.tos & tos_keep) | tos_set;
-        const uint32_t df = (in.df ? df_copy : 0) | df_set;
-        const wire::Ipv4Words w = wire::OuterIpv4Words(word0, word2, csum_base, tos, total,
-                                                       static_cast<uint16_t>(id0 + k), df);
+        const wire::Ipv4Words w =
+            wire::OuterIpv4Words(w01, csum_base, tos_df, total, static_cast<uint16_t>(id0 + k));
         // The sequence number, and the IV (the same number, RFC 4106 §3.1) after it.
         const uint64_t pseq = fast_seq + 1 + k;
         const uint32_t seq_lo = rte_cpu_to_be_32(static_cast<uint32_t>(pseq));
@@ -172,8 +188,8 @@ uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
         // Bytes 0-15: the IPv4 header up to the source; 16-31: destination, SPI, sequence
         // number and the first half of the IV; 32-35: its rest.
         uint8_t* h = inner - hdr;
-        const __m128i a = _mm_set_epi64x(static_cast<int64_t>(w.w2 | src_hi),
-                                         static_cast<int64_t>(w.w0 | uint64_t{w.w1} << 32));
+        const __m128i a =
+            _mm_set_epi64x(static_cast<int64_t>(w23 | w.csum), static_cast<int64_t>(w.w01));
         const __m128i b =
             _mm_unpacklo_epi64(dst_spi, _mm_cvtsi64_si128(static_cast<int64_t>(seq_iv)));
         _mm_storeu_si128(reinterpret_cast<__m128i*>(h), a);

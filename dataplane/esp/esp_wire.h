@@ -23,7 +23,7 @@ struct InnerInfo {
 
 // The inner packet's next header, TOS and DF from a header known to be a whole IPv4 or IPv6
 // one (ReadInner checks it; a caller that has checked it already reads it directly).
-inline InnerInfo InnerOf(const uint8_t* p) {
+__attribute__((always_inline)) inline InnerInfo InnerOf(const uint8_t* p) {
   if ((p[0] >> 4) == 4) return {kNextHeaderIpv4, p[1], (p[6] & 0x40) != 0};
   // IPv6 is never fragmented on the path: neither is its tunnel packet (DF).
   return {kNextHeaderIpv6, static_cast<uint8_t>((p[0] << 4) | (p[1] >> 4)), true};
@@ -31,7 +31,8 @@ inline InnerInfo InnerOf(const uint8_t* p) {
 
 // The inner packet's version, TOS and DF. False if it is not an IPv4/IPv6 packet whose header
 // fits in `avail` bytes and whose stated length matches `len`.
-inline bool ReadInner(const uint8_t* p, uint32_t avail, uint32_t len, InnerInfo* out) {
+__attribute__((always_inline)) inline bool ReadInner(const uint8_t* p, uint32_t avail, uint32_t len,
+                                                     InnerInfo* out) {
   if (avail < 1) return false;
   const uint8_t v = p[0] >> 4;
   if (v == 4) {
@@ -88,24 +89,29 @@ inline uint8_t OuterTos(const EncapParams& p, uint8_t inner_tos) {
   return dscp | (inner_tos & 0x03);
 }
 
-// The first three words of the outer IPv4 header (version to checksum) as they lie in memory
-// (little-endian loads of the wire bytes), from the template's constant bytes (w0: version and
-// IHL; w2: TTL and protocol; the rest zero) and what varies per packet. The one's-complement
-// sum does not depend on byte order (RFC 1071 §2(B)), so the checksum is summed over the words
-// in memory order and is never swapped. csum_base: the template's words summed the same way.
-// df: RTE_IPV4_HDR_DF_FLAG or 0.
+// The outer IPv4 header's first eight bytes (version to fragment offset) as one little-endian
+// load of the wire bytes would give them, and its checksum where it lies in the third 32-bit
+// word. The one's-complement sum does not depend on byte order (RFC 1071 §2(B)), so it is
+// summed over the words in memory order and never swapped.
+// w01: the constant bits of the eight bytes (version and IHL, and any TOS or DF bits always
+// set); csum_base: the template's other words, and those constant bits, summed the same way.
+// tos_df: the TOS and DF bits taken from the inner packet, where an IPv4 header's own first
+// eight bytes have them (TOS << 8; DF: kDfInWords01).
 struct Ipv4Words {
-  uint32_t w0, w1, w2;
+  uint64_t w01;
+  uint32_t csum;  // in bits 16-31
 };
-inline Ipv4Words OuterIpv4Words(uint32_t w0, uint32_t w2, uint32_t csum_base, uint32_t tos,
-                                uint32_t total_len, uint32_t id, uint32_t df) {
-  const uint32_t v0 = (tos << 8) | __builtin_bswap32(total_len & 0xffff);
-  const uint32_t v1 = __builtin_bswap32(id << 16) | (df >> 8 << 16);  // DF: 0x40 in byte 6
-  uint64_t sum = uint64_t{csum_base} + v0 + v1;                       // below 2^34
+constexpr uint64_t kDfInWords01 = uint64_t{0x40} << 48;  // 0x40 in byte 6
+__attribute__((always_inline)) inline Ipv4Words OuterIpv4Words(uint64_t w01, uint32_t csum_base,
+                                                               uint64_t tos_df, uint32_t total_len,
+                                                               uint32_t id) {
+  const uint64_t v =
+      tos_df | __builtin_bswap32(total_len & 0xffff) | uint64_t{__builtin_bswap32(id << 16)} << 32;
+  uint64_t sum = uint64_t{csum_base} + (v & 0xffffffff) + (v >> 32);  // below 2^34
   sum = (sum & 0xffff) + (sum >> 16);                                 // below 2^19
   sum = (sum & 0xffff) + (sum >> 16);                                 // below 2^16 + 8
   sum = (sum & 0xffff) + (sum >> 16);
-  return {w0 | v0, v1, w2 | static_cast<uint32_t>((~sum & 0xffff) << 16)};
+  return {w01 | v, static_cast<uint32_t>((~sum & 0xffff) << 16)};
 }
 
 // Outer IP [+ UDP] and the ESP header at h (the IV follows). total_len: the whole outer packet;
@@ -123,13 +129,13 @@ inline uint8_t* WriteHeaders(const EncapParams& sa, uint8_t* h, uint32_t total_l
     }
     const uint32_t tos = OuterTos(sa, in.tos);
     const bool df = sa.df == DfMode::kSet || (sa.df == DfMode::kCopy && in.df);
-    const uint32_t frag = df ? RTE_IPV4_HDR_DF_FLAG : 0;
-    uint32_t w0, w2;
-    std::memcpy(&w0, sa.tmpl, 4);
+    uint32_t w2;
     std::memcpy(&w2, sa.tmpl + 8, 4);
-    const Ipv4Words w =
-        OuterIpv4Words(w0 & 0xff, w2 & 0xffff, sa.csum_base, tos, total_len, id, frag);
-    std::memcpy(h, &w, 12);
+    const Ipv4Words w = OuterIpv4Words(sa.tmpl[0], sa.csum_base,
+                                       uint64_t{tos} << 8 | (df ? kDfInWords01 : 0), total_len, id);
+    w2 = (w2 & 0xffff) | w.csum;
+    std::memcpy(h, &w.w01, 8);
+    std::memcpy(h + 8, &w2, 4);
   } else {
     if (udp) {
       std::memcpy(h, sa.tmpl, 40 + 8 + 8);

@@ -272,22 +272,35 @@ TEST_CASE("outer IPv4 header: fast path and general path agree within one burst"
   }
 }
 
-TEST_CASE("DF copy/set/clear and DSCP set", "[esp]") {
+// Both fast-path modes take TOS and DF from the inner header's own words; the checksum must
+// cover what they set.
+TEST_CASE("DF copy/set/clear and DSCP copy/set", "[esp]") {
   for (DfMode df : {DfMode::kCopy, DfMode::kSet, DfMode::kClear}) {
-    for (bool inner_df : {false, true}) {
-      SaConfig oc = Config(Direction::kOutbound, AllAlgos()[0]);
-      oc.df = df;
-      oc.copy_dscp = false;
-      oc.dscp = 10;
-      SaPtr sa = MakeSa<crypto::IpsecMbBackend>(oc);
-      rte_mbuf* m = test::MakePacket(test::Ipv4Udp(10, 0xb8 | 0x02, inner_df));
-      REQUIRE(One(Mb(), *sa, m, true) == DropReason::kCount);
-      auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
-      bool out_df = rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_DF_FLAG;
-      bool want = df == DfMode::kSet || (df == DfMode::kCopy && inner_df);
-      CHECK(out_df == want);
-      CHECK(ip->type_of_service == ((10 << 2) | 0x02));
-      rte_pktmbuf_free(m);
+    for (bool copy_dscp : {false, true}) {
+      for (bool inner_df : {false, true}) {
+        for (bool checked : {false, true}) {
+          INFO("df mode " << static_cast<int>(df) << " copy_dscp " << copy_dscp << " inner_df "
+                          << inner_df << " inner_checked " << checked);
+          SaConfig oc = Config(Direction::kOutbound, AllAlgos()[0]);
+          oc.df = df;
+          oc.copy_dscp = copy_dscp;
+          oc.dscp = 10;
+          SaPtr sa = MakeSa<crypto::IpsecMbBackend>(oc);
+          rte_mbuf* m = test::MakePacket(test::Ipv4Udp(10, 0xb8 | 0x02, inner_df));
+          DropList drops;
+          REQUIRE(Mb().Encrypt(*sa, &m, 1, drops, checked) == 1);
+          auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
+          bool out_df = rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_DF_FLAG;
+          bool want = df == DfMode::kSet || (df == DfMode::kCopy && inner_df);
+          CHECK(out_df == want);
+          CHECK(ip->type_of_service == (copy_dscp ? (0xb8 | 0x02) : ((10 << 2) | 0x02)));
+          CHECK((rte_be_to_cpu_16(ip->fragment_offset) & ~RTE_IPV4_HDR_DF_FLAG) == 0);
+          rte_ipv4_hdr copy = *ip;
+          copy.hdr_checksum = 0;
+          CHECK(rte_ipv4_cksum(&copy) == ip->hdr_checksum);
+          rte_pktmbuf_free(m);
+        }
+      }
     }
   }
 }
