@@ -34,17 +34,26 @@ void Worker::Decrypted(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& 
   uint16_t nok = 0;
   uint64_t bytes = 0;
   const int meta_off = g_meta_offset;
+  // No call in this loop (see FromWire): what fails the checks is dropped after it.
+  rte_mbuf* bad[kBurst];
+  Drop bad_why[kBurst];
+  uint16_t nbad = 0;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     PacketMeta* meta = Meta(m, meta_off);
     meta->flags |= kMetaDecrypted;
     if (vti != 0) meta->in_ifindex = vti;
     bytes += m->pkt_len;
-    if (CheckIpv4</*exact=*/true>(m, meta->in_ifindex)) {
-      dsts[nok] = rte_be_to_cpu_32(rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->dst_addr);
-      pkts[nok++] = m;
+    const Drop why = Ipv4Verdict</*exact=*/true>(m);
+    if (unlikely(why != Drop::kCount)) {
+      bad[nbad] = m;
+      bad_why[nbad++] = why;
+      continue;
     }
+    dsts[nok] = rte_be_to_cpu_32(rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->dst_addr);
+    pkts[nok++] = m;
   }
+  for (uint16_t k = 0; k < nbad; ++k) DropPkt(bad[k], Meta(bad[k])->in_ifindex, bad_why[k]);
   if (vti != 0) FlushRx(vti, n, bytes);
   if (depth > kMaxDepth) {
     // ESP in ESP in ESP...: counted where it came out, on the tunnel.

@@ -44,22 +44,20 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
   uint64_t plain_packets = 0, plain_bytes = 0;
   constexpr uint64_t kMacMask = 0xffffffffffffull;
 
-  // An IPv4 packet whose Ethernet header is off: checked, then routed or delivered.
-  auto ipv4 = [&](rte_mbuf * m, uint16_t ifx, uint64_t own) __attribute__((always_inline)) {
-    if (CheckIpv4(m, ifx)) {
-      const uint32_t dst = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->dst_addr;
-      if (dst == own) {
-        mine[nmine++] = m;
-      } else {
-        dsts[n4] = rte_be_to_cpu_32(dst);
-        v4[n4++] = m;
-      }
+  // A checked IPv4 packet: delivered here or routed.
+  auto sort = [&](rte_mbuf * m, uint64_t own) __attribute__((always_inline)) {
+    const uint32_t dst = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->dst_addr;
+    if (dst == own) {
+      mine[nmine++] = m;
+    } else {
+      dsts[n4] = rte_be_to_cpu_32(dst);
+      v4[n4++] = m;
     }
   };
-  // Everything but the usual frame: short, tagged, for another host, not IPv4, or arriving
-  // where no interface is up. An IPv4 packet comes back, Ethernet header off, with its
+  // Any frame, the unusual ones included: short, tagged, for another host, not IPv4, or
+  // arriving where no interface is up. An IPv4 packet comes back, Ethernet header off, with its
   // interface and that interface's address (ifx 0: the packet was taken care of here). Out of
-  // line and apart from the burst's arrays, which thus stay in registers in the usual loop.
+  // line: it is rare.
   struct Ip4 {
     uint16_t ifx;
     uint64_t own;
@@ -129,30 +127,47 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
   // Headers of big packets leave L1 while the rest of the burst arrives: ask for them all at
   // once, so the loads below overlap instead of waiting one after another.
   for (uint16_t i = 0; i < n; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
-  for (uint16_t i = 0; i < n; ++i) {
+  // The usual frames, until the first that is not one: this loop makes no call (around a call
+  // the burst's invariants and counters would go to the stack and back for every packet), so
+  // a packet that fails the IPv4 checks is dropped after it.
+  rte_mbuf* bad[kBurst];
+  Drop bad_why[kBurst];
+  uint16_t nbad = 0;
+  uint16_t i = 0;
+  for (; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     auto* eth = rte_pktmbuf_mtod(m, const uint8_t*);
-    // The usual frame: untagged IPv4 to our MAC (or a group address) on an interface that is
-    // up. The MAC is compared with the first two bytes of the source in one load.
+    // Untagged IPv4 to our MAC (or a group address) on an interface that is up. The MAC is
+    // compared with the first two bytes of the source in one load.
     uint64_t dst;
     uint16_t type;
     std::memcpy(&dst, eth, 8);
     std::memcpy(&type, eth + 12, 2);
     if (unlikely(!plain_ok || m->data_len < sizeof(rte_ether_hdr) ||
                  type != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
-                 (((dst ^ plain_mac) & kMacMask) != 0 && !(dst & 1)))) {
-      const Ip4 r = other(m);
-      if (r.ifx != 0) ipv4(m, r.ifx, r.own);
-      continue;
-    }
+                 (((dst ^ plain_mac) & kMacMask) != 0 && !(dst & 1))))
+      break;
     ++plain_packets;
     plain_bytes += m->pkt_len;
     _mm_storeu_si128(reinterpret_cast<__m128i*>(Meta(m, meta_off)), plain_meta);
     m->data_off = static_cast<uint16_t>(m->data_off + sizeof(rte_ether_hdr));
     m->data_len = static_cast<uint16_t>(m->data_len - sizeof(rte_ether_hdr));
     m->pkt_len -= sizeof(rte_ether_hdr);
-    ipv4(m, plain_ifx, plain_own);
+    const Drop why = Ipv4Verdict(m);
+    if (unlikely(why != Drop::kCount)) {
+      bad[nbad] = m;
+      bad_why[nbad++] = why;
+      continue;
+    }
+    sort(m, plain_own);
   }
+  // The rest of the burst, one frame at a time: whatever it is.
+  for (; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    const Ip4 r = other(m);
+    if (r.ifx != 0 && CheckIpv4(m, r.ifx)) sort(m, r.own);
+  }
+  for (uint16_t k = 0; k < nbad; ++k) DropPkt(bad[k], plain_ifx, bad_why[k]);
   FlushRx(plain_ifx, plain_packets, plain_bytes);
   FlushRx(run_ifx, run_packets, run_bytes);
   if (nmine) Local(mine, nmine, t, 0);
