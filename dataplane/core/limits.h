@@ -15,7 +15,11 @@ constexpr uint32_t kMaxNextHops = 4096;
 constexpr uint32_t kMaxRoutes = 65536;
 constexpr uint32_t kMaxSas = 8192;
 constexpr uint32_t kMaxNeighbors = 4096;
-constexpr uint16_t kBurst = 32;
+// Packets per receive burst (and per transmit queue flush). 64 rather than the usual 32: the
+// per-burst work (table and SA lookups, run splitting, the engine's setup) is spread over twice
+// the packets; measured 64 B encrypt about 1 ns per packet faster, decrypt and 1420 B the same.
+// Never more than the ESP engine's kMaxBurst.
+constexpr uint16_t kBurst = 64;
 constexpr uint16_t kRxDescriptors = 1024;
 constexpr uint16_t kTxDescriptors = 1024;
 

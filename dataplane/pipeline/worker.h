@@ -148,6 +148,7 @@ class Worker {
   } tx_[kMaxPorts];
   uint32_t tx_pending_ = 0;  // bit p: tx_[p] holds packets
   static_assert(kMaxPorts <= 32);
+  static_assert(kBurst <= esp::kMaxBurst, "a burst goes to the ESP engine whole");
 };
 
 }  // namespace portcullis::dp
