@@ -19,12 +19,13 @@ namespace {
 constexpr uint16_t kEspTailReserve = 64;
 }  // namespace
 
-void Worker::EspIn(rte_mbuf** pkts, SaEntry* const* sas, uint16_t n, const Tables& t, int depth) {
+void Worker::EspIn(rte_mbuf** pkts, const uint32_t* spis, uint16_t n, const Tables& t, int depth) {
   uint16_t i = 0;
   while (i < n) {
-    SaEntry* sa = sas[i];
+    const uint32_t spi = spis[i];
     uint16_t j = i + 1;
-    while (j < n && sas[j] == sa) ++j;
+    while (j < n && spis[j] == spi) ++j;
+    SaEntry* sa = spi != 0 ? dp_.sas->LookupInbound(spi) : nullptr;
     if (sa == nullptr) {
       for (uint16_t k = i; k < j; ++k) DropPkt(pkts[k], Meta(pkts[k])->in_ifindex, Drop::kNoSa);
     } else if (sa->owner != id_) {

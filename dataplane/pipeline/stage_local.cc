@@ -17,34 +17,23 @@ constexpr uint16_t kNatTPort = 4500;
 
 void Worker::Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
   rte_mbuf* esp[kBurst];
-  SaEntry* sas[kBurst];
+  uint32_t spis[kBurst];
   uint16_t ne = 0;
-  // The SPI names the SA (null: none, or too short to carry one). A burst is mostly one
-  // tunnel's: the hash is consulted once per run of one SPI.
-  uint32_t last_spi = 0;
-  SaEntry* last_sa = nullptr;
-  auto to_esp = [&](rte_mbuf* m, uint32_t off) {
-    SaEntry* sa = nullptr;
-    if (m->data_len >= off + 8) {
-      uint32_t spi;
+  // The SPI names the SA (0: too short to carry one). EspIn looks SAs up once per run of one
+  // SPI (a burst is mostly one tunnel's), so this stage makes no call for ESP.
+  auto to_esp = [&](rte_mbuf * m, uint32_t off) __attribute__((always_inline)) {
+    uint32_t spi = 0;
+    if (m->data_len >= off + 8)
       std::memcpy(&spi, rte_pktmbuf_mtod_offset(m, const uint8_t*, off), 4);
-      if (spi != last_spi || last_sa == nullptr) {
-        last_spi = spi;
-        last_sa = dp_.sas->LookupInbound(spi);
-      }
-      sa = last_sa;
-    }
-    sas[ne] = sa;
+    spis[ne] = spi;
     esp[ne++] = m;
   };
-  const int meta_off = g_meta_offset;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
-    const uint16_t ifx = Meta(m, meta_off)->in_ifindex;
     auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
     const uint32_t hlen = m->l3_len;
-    if (rte_be_to_cpu_16(ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
-      DropPkt(m, ifx, Drop::kFragmentToUs);
+    if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
+      DropPkt(m, Meta(m)->in_ifindex, Drop::kFragmentToUs);
       continue;
     }
     switch (ip->next_proto_id) {
@@ -53,7 +42,7 @@ void Worker::Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
         break;
       case IPPROTO_UDP: {
         if (m->data_len < hlen + sizeof(rte_udp_hdr)) {
-          DropPkt(m, ifx, Drop::kTruncated);
+          DropPkt(m, Meta(m)->in_ifindex, Drop::kTruncated);
           break;
         }
         auto* udp =
@@ -62,19 +51,19 @@ void Worker::Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
         const uint32_t payload = m->pkt_len - hlen - sizeof(rte_udp_hdr);
         const uint8_t* body = reinterpret_cast<const uint8_t*>(udp + 1);
         if (dport == kIkePort) {
-          ToSlowPath(m, PktKind::kPunt, ifx);
+          ToSlowPath(m, PktKind::kPunt, Meta(m)->in_ifindex);
         } else if (dport == kNatTPort) {
           if (payload == 1 && m->data_len > hlen + 8 && body[0] == 0xff) {
-            DropPkt(m, ifx, Drop::kNatKeepalive);
+            DropPkt(m, Meta(m)->in_ifindex, Drop::kNatKeepalive);
           } else if (payload >= 4 && m->data_len >= hlen + 12 && body[0] == 0 && body[1] == 0 &&
                      body[2] == 0 && body[3] == 0) {
             Meta(m)->flags |= kMetaNonEspMarker;
-            ToSlowPath(m, PktKind::kPunt, ifx);
+            ToSlowPath(m, PktKind::kPunt, Meta(m)->in_ifindex);
           } else {
             to_esp(m, hlen + sizeof(rte_udp_hdr));
           }
         } else {
-          DropPkt(m, ifx, Drop::kLocalUnhandled);
+          DropPkt(m, Meta(m)->in_ifindex, Drop::kLocalUnhandled);
         }
         break;
       }
@@ -83,15 +72,15 @@ void Worker::Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
         if (m->data_len >= hlen + 8 && icmp[0] == 8 && icmp[1] == 0) {
           IcmpEchoReply(m, t, depth);
         } else {
-          DropPkt(m, ifx, Drop::kLocalUnhandled);
+          DropPkt(m, Meta(m)->in_ifindex, Drop::kLocalUnhandled);
         }
         break;
       }
       default:
-        DropPkt(m, ifx, Drop::kLocalUnhandled);
+        DropPkt(m, Meta(m)->in_ifindex, Drop::kLocalUnhandled);
     }
   }
-  if (ne) EspIn(esp, sas, ne, t, depth);
+  if (ne) EspIn(esp, spis, ne, t, depth);
 }
 
 }  // namespace portcullis::dp

@@ -96,8 +96,9 @@ class Worker {
   void Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
 
   // stage_esp.cc: inbound and outbound ESP, grouped per SA, handed to the SA's owner.
-  // sas: each packet's SA by its SPI, null when there is none.
-  void EspIn(rte_mbuf** pkts, SaEntry* const* sas, uint16_t n, const Tables& t, int depth);
+  // spis: each packet's SPI as on the wire, 0 when the packet is too short to carry one (0 is
+  // never an SA's, RFC 4303 §2.1). Looked up once per run of one SPI.
+  void EspIn(rte_mbuf** pkts, const uint32_t* spis, uint16_t n, const Tables& t, int depth);
   void EspInSa(SaEntry& sa, rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
   // Into a VTI (the SA bound to meta out_ifindex), or, with `policies`, by outbound policy.
   void EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth,
