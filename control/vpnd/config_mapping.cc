@@ -7,8 +7,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "control/config/value_type.h"
-#include "ike/dh_group.h"
-#include "ike/traffic_selectors.h"
+#include "ike/crypto/dh_group.h"
+#include "ike/sa/traffic_selectors.h"
 
 namespace portcullis::vpnd {
 

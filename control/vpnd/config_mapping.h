@@ -13,8 +13,8 @@
 
 #include "absl/status/statusor.h"
 #include "control/config/model.h"
-#include "ike/ike_config.h"
-#include "ike/ike_manager.h"
+#include "ike/sa/ike_config.h"
+#include "ike/sa/ike_manager.h"
 
 namespace portcullis::vpnd {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "ike/endpoint.h"
+#include "ike/sa/endpoint.h"
 
 namespace portcullis::vpnd {
 

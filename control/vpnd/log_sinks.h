@@ -7,7 +7,7 @@
 #include <deque>
 #include <string>
 
-#include "ike/ike_log.h"
+#include "ike/sa/ike_log.h"
 
 namespace portcullis::vpnd {
 

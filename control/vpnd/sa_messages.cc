@@ -5,8 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "control/vpnd/dataplane_plan.h"
 #include "dataplane/api/key_wipe.h"
-#include "ike/crypto_suite.h"
-#include "ike/traffic_selectors.h"
+#include "ike/crypto/crypto_suite.h"
+#include "ike/sa/traffic_selectors.h"
 
 namespace portcullis::vpnd {
 

@@ -8,7 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "dataplane/api/messages.h"
-#include "ike/child_sa.h"
+#include "ike/sa/child_sa.h"
 
 namespace portcullis::vpnd {
 

@@ -8,8 +8,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "control/vpnd/json_writer.h"
-#include "ike/proposal_string.h"
-#include "ike/traffic_selectors.h"
+#include "ike/sa/proposal_string.h"
+#include "ike/sa/traffic_selectors.h"
 
 namespace portcullis::vpnd {
 

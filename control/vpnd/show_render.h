@@ -7,7 +7,7 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "ike/ike_manager.h"
+#include "ike/sa/ike_manager.h"
 
 namespace portcullis::vpnd {
 

@@ -14,8 +14,8 @@
 #include "control/vpnd/sa_messages.h"
 #include "control/vpnd/show_render.h"
 #include "dataplane/api/key_wipe.h"
-#include "ike/proposal_string.h"
-#include "ike/traffic_selectors.h"
+#include "ike/sa/proposal_string.h"
+#include "ike/sa/traffic_selectors.h"
 
 namespace portcullis::vpnd {
 

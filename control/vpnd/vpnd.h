@@ -26,7 +26,7 @@
 #include "control/vpnd/dataplane_plan.h"
 #include "control/vpnd/log_sinks.h"
 #include "dataplane/api/channel_client.h"
-#include "ike/ike_manager.h"
+#include "ike/sa/ike_manager.h"
 
 namespace portcullis::vpnd {
 

@@ -16,10 +16,10 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "ike/ike_errors.h"
-#include "ike/message.h"
-#include "ike/proposal_string.h"
-#include "ike/sk_cipher.h"
+#include "ike/crypto/sk_cipher.h"
+#include "ike/encoding/ike_errors.h"
+#include "ike/encoding/message.h"
+#include "ike/sa/proposal_string.h"
 
 using namespace portcullis::ike;
 

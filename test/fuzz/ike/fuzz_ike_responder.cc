@@ -15,9 +15,9 @@
 #include <memory>
 #include <vector>
 
-#include "ike/ike_manager.h"
-#include "ike/sk_cipher.h"
-#include "ike/traffic_selectors.h"
+#include "ike/crypto/sk_cipher.h"
+#include "ike/sa/ike_manager.h"
+#include "ike/sa/traffic_selectors.h"
 
 using namespace portcullis::ike;
 

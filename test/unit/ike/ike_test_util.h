@@ -9,7 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "ike/payloads.h"  // Bytes
+#include "ike/encoding/payloads.h"  // Bytes
 
 namespace portcullis::ike::testing {
 

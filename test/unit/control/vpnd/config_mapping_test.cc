@@ -5,8 +5,8 @@
 
 #include "control/config/config_loader.h"
 #include "control/vpnd/config_mapping.h"
-#include "ike/proposal_select.h"
-#include "ike/traffic_selectors.h"
+#include "ike/sa/proposal_select.h"
+#include "ike/sa/traffic_selectors.h"
 
 using namespace portcullis;
 using namespace portcullis::vpnd;

@@ -1,0 +1,213 @@
+#include "ike/crypto/dh_group.h"
+
+#include <openssl/dh.h>
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "ike/crypto/dh_internal.h"
+
+namespace portcullis::ike {
+
+namespace dh_internal {
+
+const GroupInfo* FindGroup(DhGroup group) {
+  static constexpr GroupInfo kGroups[] = {
+      {DhGroup::kModp1024, Family::kModp, 128, 128, nullptr},
+      {DhGroup::kModp1536, Family::kModp, 192, 192, nullptr},
+      {DhGroup::kModp2048, Family::kModp, 256, 256, nullptr},
+      {DhGroup::kModp3072, Family::kModp, 384, 384, nullptr},
+      {DhGroup::kModp4096, Family::kModp, 512, 512, nullptr},
+      {DhGroup::kModp6144, Family::kModp, 768, 768, nullptr},
+      {DhGroup::kModp8192, Family::kModp, 1024, 1024, nullptr},
+      {DhGroup::kEcp256, Family::kEcp, 64, 32, "prime256v1"},
+      {DhGroup::kEcp384, Family::kEcp, 96, 48, "secp384r1"},
+      {DhGroup::kEcp521, Family::kEcp, 132, 66, "secp521r1"},
+      {DhGroup::kCurve25519, Family::kX25519, 32, 32, nullptr},
+  };
+  for (const GroupInfo& g : kGroups) {
+    if (g.group == group) return &g;
+  }
+  return nullptr;
+}
+
+absl::Status CheckPublicKey(EVP_PKEY* peer) {
+  ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, peer, nullptr));
+  if (ctx == nullptr) return absl::InternalError("EVP_PKEY_CTX_new_from_pkey failed");
+  if (EVP_PKEY_public_check(ctx.get()) != 1) {
+    return absl::InvalidArgumentError("peer public value fails the group's public key check");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace dh_internal
+
+namespace {
+
+using dh_internal::Family;
+using dh_internal::GroupInfo;
+
+std::string GroupText(DhGroup group) {
+  return TransformName(TransformType::kDh, static_cast<uint16_t>(group));
+}
+
+absl::StatusOr<const GroupInfo*> Lookup(DhGroup group) {
+  const GroupInfo* g = dh_internal::FindGroup(group);
+  if (g == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("unsupported DH group ", GroupText(group)));
+  }
+  return g;
+}
+
+absl::StatusOr<std::vector<uint8_t>> PublicValue(const GroupInfo& g, EVP_PKEY* key) {
+  switch (g.family) {
+    case Family::kModp:
+      return dh_internal::ModpPublicValue(g, key);
+    case Family::kEcp:
+      return dh_internal::EcpPublicValue(g, key);
+    case Family::kX25519:
+      return dh_internal::X25519PublicValue(key);
+  }
+  return absl::InternalError("unknown DH family");
+}
+
+absl::StatusOr<std::unique_ptr<DhKeyPair>> MakePair(const GroupInfo& g,
+                                                    absl::StatusOr<ossl::PkeyPtr> key) {
+  if (!key.ok()) return key.status();
+  absl::StatusOr<std::vector<uint8_t>> pub = PublicValue(g, key->get());
+  if (!pub.ok()) return pub.status();
+  if (pub->size() != g.public_size) {
+    return absl::InternalError(
+        absl::StrCat(GroupText(g.group), " public value of ", pub->size(), " bytes"));
+  }
+  return std::make_unique<DhKeyPair>(g.group, std::move(*key), std::move(*pub));
+}
+
+}  // namespace
+
+bool IsSupportedDhGroup(DhGroup group) {
+  return dh_internal::FindGroup(group) != nullptr;
+}
+
+size_t DhPublicValueSize(DhGroup group) {
+  const GroupInfo* g = dh_internal::FindGroup(group);
+  return g == nullptr ? 0 : g->public_size;
+}
+
+size_t DhSharedSecretSize(DhGroup group) {
+  const GroupInfo* g = dh_internal::FindGroup(group);
+  return g == nullptr ? 0 : g->secret_size;
+}
+
+std::vector<uint8_t> DhModpPrime(DhGroup group) {
+  const GroupInfo* g = dh_internal::FindGroup(group);
+  if (g == nullptr || g->family != Family::kModp) return {};
+  ossl::BnPtr p = dh_internal::ModpPrime(group);
+  if (p == nullptr) return {};
+  std::vector<uint8_t> out(g->public_size);
+  BN_bn2binpad(p.get(), out.data(), static_cast<int>(out.size()));
+  return out;
+}
+
+DhKeyPair::DhKeyPair(DhGroup group, ossl::PkeyPtr key, std::vector<uint8_t> public_value)
+    : group_(group), key_(std::move(key)), public_value_(std::move(public_value)) {}
+
+absl::StatusOr<std::unique_ptr<DhKeyPair>> GenerateDhKeyPair(DhGroup group) {
+  absl::StatusOr<const GroupInfo*> g = Lookup(group);
+  if (!g.ok()) return g.status();
+  switch ((*g)->family) {
+    case Family::kModp:
+      return MakePair(**g, dh_internal::ModpGenerate(**g));
+    case Family::kEcp:
+      return MakePair(**g, dh_internal::EcpGenerate(**g));
+    case Family::kX25519:
+      return MakePair(**g, dh_internal::X25519Generate());
+  }
+  return absl::InternalError("unknown DH family");
+}
+
+absl::StatusOr<std::unique_ptr<DhKeyPair>> DhKeyPairFromPrivateKey(
+    DhGroup group, absl::Span<const uint8_t> private_key) {
+  absl::StatusOr<const GroupInfo*> g = Lookup(group);
+  if (!g.ok()) return g.status();
+  switch ((*g)->family) {
+    case Family::kModp:
+      return MakePair(**g, dh_internal::ModpFromPrivate(**g, private_key));
+    case Family::kEcp:
+      return MakePair(**g, dh_internal::EcpFromPrivate(**g, private_key));
+    case Family::kX25519:
+      return MakePair(**g, dh_internal::X25519FromPrivate(private_key));
+  }
+  return absl::InternalError("unknown DH family");
+}
+
+absl::StatusOr<SecretBytes> DhKeyPair::ComputeSharedSecret(
+    absl::Span<const uint8_t> peer_public) const {
+  const GroupInfo* g = dh_internal::FindGroup(group_);
+  if (g == nullptr) return absl::InternalError("key pair of an unsupported group");
+  std::string group_text = GroupText(group_);
+  if (peer_public.size() != g->public_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        group_text, " public value of ", peer_public.size(), " bytes, expected ", g->public_size));
+  }
+  absl::StatusOr<ossl::PkeyPtr> peer;
+  switch (g->family) {
+    case Family::kModp:
+      peer = dh_internal::ModpPeerKey(*g, peer_public);
+      break;
+    case Family::kEcp:
+      peer = dh_internal::EcpPeerKey(*g, peer_public);
+      break;
+    case Family::kX25519:
+      peer = dh_internal::X25519PeerKey(peer_public);
+      break;
+  }
+  if (!peer.ok()) return peer.status();
+  // ECP: OpenSSL's check that the point is on the curve and not at infinity (the import has
+  // already refused coordinates outside the field). MODP values were range checked above, which
+  // is all a safe-prime group needs; X25519 needs no check on the input.
+  if (g->family == Family::kEcp) {
+    absl::Status s = dh_internal::CheckPublicKey(peer->get());
+    if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(group_text, ": ", s.message()));
+  }
+
+  ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
+  if (ctx == nullptr || EVP_PKEY_derive_init(ctx.get()) != 1) {
+    return absl::InternalError("EVP_PKEY_derive_init failed");
+  }
+  // g^ir is zero-padded to the length of the prime (2.14); OpenSSL strips leading zeros unless
+  // told not to, which would break one key exchange in 256.
+  if (g->family == Family::kModp && EVP_PKEY_CTX_set_dh_pad(ctx.get(), 1) != 1) {
+    return absl::InternalError("EVP_PKEY_CTX_set_dh_pad failed");
+  }
+  // The peer was validated above, family by family; OpenSSL's own validation would repeat the
+  // ECP check and, for the MODP groups it recognises, add a full-size exponentiation.
+  if (EVP_PKEY_derive_set_peer_ex(ctx.get(), peer->get(), /*validate_peer=*/0) != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(group_text, ": peer public value rejected"));
+  }
+  size_t len = 0;
+  if (EVP_PKEY_derive(ctx.get(), nullptr, &len) != 1 || len != g->secret_size) {
+    return absl::InternalError(absl::StrCat(group_text, ": unexpected shared secret size"));
+  }
+  SecretBytes secret(len);
+  if (EVP_PKEY_derive(ctx.get(), secret.data(), &len) != 1) {
+    // OpenSSL's X25519 refuses an all-zero result itself (RFC 7748 6.1), which is the only way
+    // a well-formed 32-byte value fails here.
+    if (g->family == Family::kX25519) {
+      return absl::InvalidArgumentError(
+          "CURVE_25519: shared secret is all zero (peer sent a low-order point)");
+    }
+    return absl::InvalidArgumentError(absl::StrCat(group_text, ": key derivation failed"));
+  }
+  if (len != g->secret_size) {
+    return absl::InternalError(absl::StrCat(group_text, ": unexpected shared secret size"));
+  }
+  if (std::all_of(secret.data(), secret.data() + len, [](uint8_t b) { return b == 0; })) {
+    return absl::InvalidArgumentError(absl::StrCat(group_text, ": shared secret is all zero"));
+  }
+  return secret;
+}
+
+}  // namespace portcullis::ike

@@ -1,0 +1,38 @@
+#include "ike/crypto/random.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <limits>
+
+namespace portcullis::ike {
+
+absl::Status FillRandom(absl::Span<uint8_t> out) {
+  // RAND_bytes takes an int; IKE never needs anywhere near 2 GiB at once.
+  if (out.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    return absl::InvalidArgumentError("random request too large");
+  }
+  if (out.empty()) return absl::OkStatus();
+  if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) {
+    return absl::InternalError("RAND_bytes failed");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<uint8_t>> RandomBytes(size_t n) {
+  std::vector<uint8_t> out(n);
+  absl::Status s = FillRandom(absl::MakeSpan(out));
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<IkeSpi> RandomIkeSpi() {
+  IkeSpi spi{};
+  do {
+    absl::Status s = FillRandom(absl::MakeSpan(spi));
+    if (!s.ok()) return s;
+  } while (std::all_of(spi.begin(), spi.end(), [](uint8_t b) { return b == 0; }));
+  return spi;
+}
+
+}  // namespace portcullis::ike

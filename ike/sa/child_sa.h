@@ -1,0 +1,51 @@
+// One negotiated ESP CHILD SA pair (inbound and outbound SA) of an IKE SA, with the keys the
+// dataplane needs. Owned by its IkeSa; moved to the new IkeSa when the IKE SA is rekeyed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "ike/crypto/crypto_suite.h"
+#include "ike/crypto/secret_bytes.h"
+#include "ike/encoding/payloads.h"
+#include "ike/sa/endpoint.h"
+
+namespace portcullis::ike {
+
+struct ChildSa {
+  enum class State {
+    kInstalled,  // carrying traffic
+    kRekeying,   // a CREATE_CHILD_SA for its successor is in flight
+    kRekeyed,    // replaced by a successor; deleted once the Delete exchange ends
+    kDeleting,   // a Delete for it is in flight
+  };
+
+  uint32_t unique_id = 0;  // {N} in logs
+  std::string name;        // the child config: "peer-192.0.2.2-tunnel-vti"
+  uint32_t tunnel_id = 0;
+  bool vti = false;
+  std::string vti_interface;
+  uint32_t reqid = 0;
+  State state = State::kInstalled;
+  uint32_t spi_in = 0;   // ours: the peer sends with it
+  uint32_t spi_out = 0;  // the peer's: we send with it
+  ChildSaCryptoSuite suite;
+  std::vector<TrafficSelector> local_ts, remote_ts;
+  Endpoint local, remote;  // outer addresses (and ports, with UDP encapsulation)
+  bool encap = false;      // RFC 3948 UDP encapsulation
+  // The dataplane refused this SA while its rekey was in flight: if the rekey fails and the SA
+  // stays, it carries nothing and must be deleted and created again (IkeSa::InstallFailed).
+  std::string install_failure;
+  // Keys, AES-GCM ones with their 4-byte salt at the end.
+  SecretBytes encr_in, integ_in, encr_out, integ_out;
+  absl::Time installed, rekey_at, expire_at;
+  uint64_t life_bytes = 0, life_packets = 0;
+  // Traffic counters, filled in by whoever watches the dataplane.
+  uint64_t bytes_in = 0, bytes_out = 0, packets_in = 0, packets_out = 0;
+};
+
+const char* ChildStateName(ChildSa::State s);
+
+}  // namespace portcullis::ike

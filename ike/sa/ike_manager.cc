@@ -1,0 +1,507 @@
+#include "ike/sa/ike_manager.h"
+
+#include <algorithm>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "ike/crypto/hmac.h"
+#include "ike/crypto/random.h"
+#include "ike/encoding/ike_errors.h"
+#include "ike/encoding/message.h"
+#include "ike/sa/proposal_select.h"
+
+namespace portcullis::ike {
+
+namespace {
+
+std::string SpiHex(const IkeSpi& s) {
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(s.data()), s.size()));
+}
+
+Bytes MinNonce(const IkeSa& sa) {
+  return std::min(sa.nonce_i, sa.nonce_r);
+}
+
+}  // namespace
+
+IkeManager::IkeManager(Clock clock, Sender sender, LogSink* log, LogSink* keylog,
+                       IkeListener* listener, ManagerOptions options)
+    : clock_(std::move(clock)),
+      sender_(std::move(sender)),
+      log_(log),
+      keylog_(keylog),
+      listener_(listener),
+      options_(options) {
+  auto s = RandomBytes(32);
+  if (s.ok()) cookie_secret_ = *s;
+}
+
+IkeManager::~IkeManager() {
+  // The SAs' tasks give their reserved SPIs back to spis_ as they go, so they go first.
+  pending_.clear();
+  sas_.clear();
+}
+
+void IkeManager::ManagerLog(const std::string& text, LogGroup g) {
+  log_->Write(LogRecord{Now(), g, "", 0, false, text});
+}
+
+void IkeManager::DropUnauthenticated(const std::string& text) {
+  if (auto line = drops_.Drop(Now(), text)) ManagerLog(*line, LogGroup::kNet);
+}
+
+uint32_t IkeManager::AllocateSpi() {
+  for (;;) {
+    uint8_t b[4];
+    if (!FillRandom(absl::MakeSpan(b)).ok()) continue;
+    uint32_t spi = static_cast<uint32_t>(b[0]) << 24 | b[1] << 16 | b[2] << 8 | b[3];
+    // charon's SPIs start with 0xc; any value >= 256 is valid.
+    spi = 0xc0000000u | (spi & 0x0fffffffu);
+    if (spis_.insert(spi).second) return spi;
+  }
+}
+
+void IkeManager::SetPeers(const std::vector<std::shared_ptr<const IkeSaConfig>>& peers) {
+  std::map<std::string, std::shared_ptr<const IkeSaConfig>> next;
+  for (const auto& p : peers) next[p->name] = p;
+  for (auto& [key, sa] : sas_) {
+    if (sa->state() == IkeSa::State::kDead) continue;
+    auto it = next.find(sa->config().name);
+    if (it == next.end()) {
+      sa->Log(LogGroup::kCfg, "peer removed from the configuration, deleting IKE_SA");
+      sa->Delete();
+    } else if (!(*it->second == sa->config())) {
+      sa->Log(LogGroup::kCfg, "peer configuration changed, deleting IKE_SA to renegotiate");
+      sa->Delete();
+    }
+  }
+  std::map<std::string, absl::Time> initiate;
+  for (const auto& [name, cfg] : next) {
+    auto old = peers_.find(name);
+    bool changed = old == peers_.end() || !(*old->second == *cfg);
+    if (cfg->initiate && !cfg->remote_any) {
+      auto prev = next_initiate_.find(name);
+      initiate[name] = changed || prev == next_initiate_.end() ? Now() : prev->second;
+    }
+  }
+  peers_ = std::move(next);
+  next_initiate_ = std::move(initiate);
+}
+
+const IkeSaConfig* IkeManager::FindPeer(const std::string& what) const {
+  for (const auto& [name, cfg] : peers_) {
+    if (name == what || cfg->peer_key == what || cfg->remote.ToString() == what ||
+        name == "peer-" + what) {
+      return cfg.get();
+    }
+  }
+  return nullptr;
+}
+
+bool IkeManager::HasLiveSa(const std::string& name) const {
+  for (const auto& [k, sa] : sas_) {
+    if (sa->config().name == name && sa->state() != IkeSa::State::kDead &&
+        sa->state() != IkeSa::State::kRekeyed) {
+      return true;
+    }
+  }
+  for (const auto& sa : pending_) {
+    if (sa->config().name == name) return true;
+  }
+  return false;
+}
+
+absl::Status IkeManager::Initiate(const std::string& peer) {
+  const IkeSaConfig* cfg = FindPeer(peer);
+  if (cfg == nullptr) return absl::NotFoundError(absl::StrCat("no peer ", peer));
+  if (cfg->remote_any) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(cfg->name, " has no peer address to initiate to"));
+  }
+  auto spi = RandomIkeSpi();
+  if (!spi.ok()) return spi.status();
+  std::shared_ptr<const IkeSaConfig> ptr = peers_.at(cfg->name);
+  Endpoint local{cfg->local, kIkePort}, remote{cfg->remote, kIkePort};
+  auto sa = std::make_unique<IkeSa>(*this, ptr, NextIkeId(), true, *spi, IkeSpi{}, local, remote);
+  IkeSa* raw = sa.get();
+  sas_[*spi] = std::move(sa);
+  next_initiate_[cfg->name] = absl::InfiniteFuture();
+  raw->Initiate();
+  return absl::OkStatus();
+}
+
+absl::Status IkeManager::Reset(const std::string& peer, std::optional<uint32_t> tunnel) {
+  const IkeSaConfig* cfg = FindPeer(peer);
+  if (cfg == nullptr) return absl::NotFoundError(absl::StrCat("no peer ", peer, " configured"));
+  std::string name = cfg->name;
+  if (tunnel.has_value()) {
+    const ChildConfig* child = nullptr;
+    for (const ChildConfig& c : cfg->children) {
+      if (!c.vti && c.tunnel_id == *tunnel) child = &c;
+    }
+    if (child == nullptr) {
+      return absl::NotFoundError(absl::StrCat("peer ", peer, " has no tunnel ", *tunnel));
+    }
+    bool any = false;
+    for (auto& [k, sa] : sas_) {
+      if (sa->config().name != name || sa->state() != IkeSa::State::kEstablished) continue;
+      sa->Log(LogGroup::kCfg, absl::StrCat("resetting tunnel ", *tunnel, " by operator request"));
+      sa->DeleteChildren(*tunnel, false);
+      if (const ChildConfig* c = sa->FindChildConfig(child->name)) sa->CreateChild(*c);
+      any = true;
+    }
+    if (!any) return absl::FailedPreconditionError(absl::StrCat(name, " has no IKE_SA up"));
+    return absl::OkStatus();
+  }
+  for (auto& [k, sa] : sas_) {
+    if (sa->config().name != name || sa->state() == IkeSa::State::kDead) continue;
+    sa->Log(LogGroup::kCfg, "resetting by operator request");
+    sa->Delete();
+  }
+  if (cfg->initiate && !cfg->remote_any) next_initiate_[name] = Now();
+  return absl::OkStatus();
+}
+
+bool IkeManager::RekeyChild(uint32_t spi) {
+  for (auto& [k, sa] : sas_) {
+    if (sa->state() != IkeSa::State::kEstablished) continue;
+    if (sa->FindChildBySpiIn(spi) != nullptr || sa->FindChildBySpiOut(spi) != nullptr) {
+      sa->RekeyChild(spi);
+      return true;
+    }
+  }
+  return false;
+}
+
+bool IkeManager::ChildInstallFailed(uint32_t spi_in, const std::string& reason) {
+  for (auto& [k, sa] : sas_) {
+    if (sa->state() == IkeSa::State::kDead || sa->FindChildBySpiIn(spi_in) == nullptr) continue;
+    sa->InstallFailed(spi_in, reason);
+    MergePending();
+    return true;
+  }
+  return false;
+}
+
+void IkeManager::UpdateCounters(uint32_t spi, bool inbound, uint64_t bytes, uint64_t packets) {
+  for (auto& [k, sa] : sas_) {
+    ChildSa* c = inbound ? sa->FindChildBySpiIn(spi) : sa->FindChildBySpiOut(spi);
+    if (c == nullptr) continue;
+    if (inbound) {
+      c->bytes_in = bytes;
+      c->packets_in = packets;
+    } else {
+      c->bytes_out = bytes;
+      c->packets_out = packets;
+    }
+    return;
+  }
+}
+
+std::vector<const IkeSa*> IkeManager::Sas() const {
+  std::vector<const IkeSa*> out;
+  for (const auto& [k, sa] : sas_) {
+    if (sa->state() != IkeSa::State::kDead) out.push_back(sa.get());
+  }
+  std::sort(out.begin(), out.end(),
+            [](const IkeSa* a, const IkeSa* b) { return a->unique_id() < b->unique_id(); });
+  return out;
+}
+
+size_t IkeManager::HalfOpenCount(const Address* from) const {
+  size_t n = 0;
+  for (const auto& [k, sa] : sas_) {
+    if (sa->original_initiator() || sa->state() != IkeSa::State::kConnecting) continue;
+    if (from != nullptr && !(sa->remote().address == *from)) continue;
+    ++n;
+  }
+  return n;
+}
+
+void IkeManager::HandleDatagram(const Datagram& d) {
+  if (d.data.size() == 1 && d.data[0] == 0xFF) return;  // NAT keepalive
+  absl::StatusOr<DecodedHeader> h = DecodeHeader(d.data);
+  if (!h.ok()) {
+    DropUnauthenticated(absl::StrCat("received invalid IKE datagram from ", d.src.ToString(), ": ",
+                                     h.status().message(), ", dropped"));
+    return;
+  }
+  const IkeHeader& hd = h->header;
+  if (hd.exchange == ExchangeType::kIkeSaInit && !hd.response) {
+    HandleInitRequest(d, *h);
+  } else {
+    // The sender's I flag says which SPI is ours.
+    const IkeSpi& ours = hd.initiator ? hd.spi_r : hd.spi_i;
+    auto it = sas_.find(ours);
+    if (it == sas_.end() || it->second->state() == IkeSa::State::kDead ||
+        it->second->original_initiator() == hd.initiator) {
+      DropUnauthenticated(absl::StrCat(
+          "received ", ExchangeTypeName(hd.exchange), hd.response ? " response " : " request ",
+          hd.message_id, " for unknown IKE_SA with SPIs ", SpiHex(hd.spi_i), "_i ",
+          SpiHex(hd.spi_r), "_r from ", d.src.ToString(), " (INVALID_IKE_SPI), ignored"));
+      return;
+    }
+    it->second->ProcessMessage(d, *h);
+  }
+  MergePending();
+}
+
+std::shared_ptr<const IkeSaConfig> IkeManager::ResponderConfig(
+    const Datagram& d, const std::vector<Payload>& request) const {
+  const SaPayload* offer = FindPayload<SaPayload>(request, PayloadType::kSa);
+  std::shared_ptr<const IkeSaConfig> any, acceptable;
+  for (const auto& [name, cfg] : peers_) {
+    bool local_ok = cfg->local.is_unspecified() || cfg->local == d.dst.address;
+    if (!local_ok) continue;
+    if (!cfg->remote_any && cfg->remote == d.src.address) return cfg;
+    if (!cfg->remote_any) continue;
+    if (!any) any = cfg;
+    if (!acceptable && offer != nullptr && SelectProposal(offer->proposals, cfg->ike_proposals)) {
+      acceptable = cfg;
+    }
+  }
+  return acceptable ? acceptable : any;
+}
+
+std::vector<std::shared_ptr<const IkeSaConfig>> IkeManager::AuthCandidates(const IkeSa& sa) const {
+  std::vector<std::shared_ptr<const IkeSaConfig>> fixed, dynamic;
+  for (const auto& [name, cfg] : peers_) {
+    bool local_ok = cfg->local.is_unspecified() || cfg->local == sa.local().address;
+    if (!local_ok) continue;
+    // The IKE SA's keys were made with this proposal: a config that would not have chosen it
+    // cannot take the SA over.
+    if (!SelectProposal({sa.ike_proposal}, cfg->ike_proposals)) continue;
+    if (!cfg->remote_any && cfg->remote == sa.remote().address) {
+      fixed.push_back(cfg);
+    } else if (cfg->remote_any) {
+      dynamic.push_back(cfg);
+    }
+  }
+  fixed.insert(fixed.end(), dynamic.begin(), dynamic.end());
+  return fixed;
+}
+
+Bytes IkeManager::Cookie(const IkeSpi& spi_i, const Bytes& ni, const Address& from) const {
+  auto mac = Hmac(HashAlgorithm::kSha256, cookie_secret_, {ni, from.span(), spi_i});
+  Bytes out(1 + (mac.ok() ? mac->size() : 0), 1);  // version of the secret, then the MAC
+  if (mac.ok()) std::copy(mac->span().begin(), mac->span().end(), out.begin() + 1);
+  return out;
+}
+
+void IkeManager::SendUnprotected(const Datagram& to, const IkeHeader& h,
+                                 std::vector<Payload> payloads) {
+  Message m;
+  m.header = h;
+  m.payloads = std::move(payloads);
+  auto wire = EncodeMessage(m);
+  if (!wire.ok()) return;
+  Datagram out;
+  out.src = to.dst;
+  out.dst = to.src;
+  out.non_esp_marker = to.non_esp_marker;
+  out.data = *std::move(wire);
+  sender_(out);
+}
+
+void IkeManager::HandleInitRequest(const Datagram& d, const DecodedHeader& h) {
+  // IKE_SA_INIT always has message ID 0 (RFC 7296 2.2): anything else is a replay or a forgery.
+  if (h.header.message_id != 0) {
+    DropUnauthenticated(absl::StrCat("IKE_SA_INIT request with message ID ", h.header.message_id,
+                                     " from ", d.src.ToString(), " (must be 0), dropped"));
+    return;
+  }
+  // The same initiator SPI from the same host: a retransmission of the request that made that
+  // SA. Only a half-open SA answers it, from its response cache; nobody authenticated this
+  // message, so an established SA must not be touched by it.
+  for (auto& [k, sa] : sas_) {
+    if (sa->original_initiator() || sa->spi_i() != h.header.spi_i ||
+        !(sa->remote().address == d.src.address) || sa->state() == IkeSa::State::kDead) {
+      continue;
+    }
+    if (sa->state() == IkeSa::State::kConnecting) {
+      sa->ProcessMessage(d, h);
+    } else {
+      DropUnauthenticated(absl::StrCat("IKE_SA_INIT request from ", d.src.ToString(),
+                                       " with the SPI of ", sa->config().name, "[", sa->unique_id(),
+                                       "] (", IkeSaStateName(sa->state()), "), dropped"));
+    }
+    return;
+  }
+  IkeHeader rh = h.header;
+  rh.response = true;
+  rh.initiator = false;
+  rh.spi_r = IkeSpi{};
+  absl::StatusOr<Message> m = DecodeMessage(d.data);
+  if (!m.ok()) {
+    std::optional<uint8_t> critical = UnsupportedCriticalPayloadType(m.status());
+    ManagerLog(
+        absl::StrCat("invalid IKE_SA_INIT from ", d.src.ToString(), ": ", m.status().message(),
+                     critical ? " (UNSUPPORTED_CRITICAL_PAYLOAD), answering with it"
+                              : " (INVALID_SYNTAX), dropped"),
+        LogGroup::kNet);
+    if (critical) {
+      SendUnprotected(d, rh, {MakeNotify(NotifyType::kUnsupportedCriticalPayload, {*critical})});
+    }
+    return;
+  }
+  std::shared_ptr<const IkeSaConfig> cfg = ResponderConfig(d, m->payloads);
+  if (!cfg) {
+    ManagerLog(absl::StrCat("no IKE config found for ", d.dst.address.ToString(), "...",
+                            d.src.address.ToString(), ", sending NO_PROPOSAL_CHOSEN"),
+               LogGroup::kCfg);
+    SendUnprotected(d, rh, {MakeNotify(NotifyType::kNoProposalChosen)});
+    return;
+  }
+  if (options_.block_threshold > 0 && HalfOpenCount(&d.src.address) >= options_.block_threshold) {
+    ManagerLog(
+        absl::StrCat("ignoring IKE_SA setup from ", d.src.address.ToString(), ": ",
+                     HalfOpenCount(&d.src.address),
+                     " half-open IKE_SAs from it reach block-threshold ", options_.block_threshold),
+        LogGroup::kIke);
+    return;
+  }
+  if (options_.cookie_threshold > 0 && HalfOpenCount() >= options_.cookie_threshold) {
+    const Payload* nonce = nullptr;
+    for (const Payload& p : m->payloads) {
+      if (p.type == PayloadType::kNonce) nonce = &p;
+    }
+    Bytes ni = nonce ? nonce->As<NoncePayload>()->data : Bytes{};
+    Bytes expected = Cookie(h.header.spi_i, ni, d.src.address);
+    const NotifyPayload* got = FindNotify(m->payloads, NotifyType::kCookie);
+    if (got == nullptr || got->data != expected) {
+      ManagerLog(
+          absl::StrCat(HalfOpenCount(), " half-open IKE_SAs reach cookie-threshold ",
+                       options_.cookie_threshold, ", sending COOKIE to ", d.src.address.ToString(),
+                       got ? " (the COOKIE it sent is not valid)" : ""),
+          LogGroup::kIke);
+      SendUnprotected(d, rh, {MakeNotify(NotifyType::kCookie, expected)});
+      return;
+    }
+  }
+  auto spi_r = RandomIkeSpi();
+  if (!spi_r.ok()) return;
+  auto sa =
+      std::make_unique<IkeSa>(*this, cfg, NextIkeId(), false, h.header.spi_i, *spi_r, d.dst, d.src);
+  IkeSa* raw = sa.get();
+  sas_[*spi_r] = std::move(sa);
+  raw->ProcessMessage(d, h);
+}
+
+void IkeManager::MergePending() {
+  for (auto& sa : pending_) {
+    IkeSpi key = sa->own_spi();
+    sas_[key] = std::move(sa);
+  }
+  pending_.clear();
+}
+
+void IkeManager::Tick() {
+  std::vector<IkeSa*> all;
+  for (auto& [k, sa] : sas_) all.push_back(sa.get());
+  for (IkeSa* sa : all) sa->OnTimer();
+  MergePending();
+  for (auto it = sas_.begin(); it != sas_.end();) {
+    if (it->second->state() == IkeSa::State::kDead) {
+      it = sas_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  absl::Time now = Now();
+  std::vector<std::string> start;
+  for (const auto& [name, when] : next_initiate_) {
+    if (now >= when && !HasLiveSa(name)) start.push_back(name);
+  }
+  for (const std::string& name : start) (void)Initiate(name);
+  MergePending();
+}
+
+void IkeManager::ChildUp(IkeSa& sa, const ChildSa& child) {
+  if (listener_ != nullptr) listener_->ChildUp(sa, child);
+}
+
+void IkeManager::ChildDown(IkeSa& sa, const ChildSa& child) {
+  spis_.erase(child.spi_in);
+  if (listener_ != nullptr) listener_->ChildDown(sa, child);
+}
+
+void IkeManager::ChildUpdated(IkeSa& sa, const ChildSa& child) {
+  if (listener_ != nullptr) listener_->ChildUpdated(sa, child);
+}
+
+void IkeManager::IkeUp(IkeSa& sa) {
+  if (listener_ != nullptr) listener_->IkeUp(sa);
+  // Our own attempt whose IKE_SA_INIT was never answered (the peer was not up yet, then
+  // initiated itself) is abandoned: the peer has no state for it beyond a half-open SA.
+  // The same peer: one config serves many peers when it has no address ("peer any").
+  auto same_peer = [&sa](const IkeSa& o) {
+    return o.config().name == sa.config().name && o.remote().address == sa.remote().address &&
+           (!o.peer_id() || !sa.peer_id() || *o.peer_id() == *sa.peer_id());
+  };
+  for (auto& [k, other] : sas_) {
+    if (other.get() != &sa && same_peer(*other) && other->original_initiator() &&
+        other->state() == IkeSa::State::kConnecting && other->spi_r() == IkeSpi{}) {
+      other->Destroy("the peer established an IKE_SA meanwhile, abandoning our unanswered one");
+    }
+  }
+  // Both ends initiated at once and both IKE SAs came up: the one whose lowest nonce is the
+  // lowest is deleted by its initiator, so both ends keep the same one.
+  for (auto& [k, other] : sas_) {
+    if (other.get() == &sa || !same_peer(*other) || other->state() != IkeSa::State::kEstablished) {
+      continue;
+    }
+    IkeSa* loser = MinNonce(*other) < MinNonce(sa) ? other.get() : &sa;
+    if (loser->original_initiator() && loser->nonce_i.size() && loser->nonce_r.size()) {
+      loser->Log(LogGroup::kIke,
+                 "duplicate IKE_SA from simultaneous initiation, deleting the one with the "
+                 "lowest nonce");
+      if (loser == &sa) {
+        sa.Queue(NewIkeDeleteTask());
+      } else {
+        loser->Delete();
+      }
+    }
+    break;
+  }
+}
+
+void IkeManager::IkeDown(IkeSa& sa, Restart restart) {
+  if (listener_ != nullptr) listener_->IkeDown(sa);
+  const std::string& name = sa.config().name;
+  auto cfg = peers_.find(name);
+  if (cfg == peers_.end() || cfg->second->remote_any) return;
+  if (restart == Restart::kNow) {
+    next_initiate_[name] = Now();
+  } else if (restart == Restart::kLater) {
+    next_initiate_[name] = Now() + options_.reinitiate_delay;
+  }
+}
+
+void IkeManager::AdoptSuccessor(std::unique_ptr<IkeSa> successor) {
+  pending_.push_back(std::move(successor));
+}
+
+void IkeManager::InitialContact(IkeSa& sa) {
+  for (auto& [k, other] : sas_) {
+    if (other.get() == &sa || other->config().name != sa.config().name) continue;
+    if (other->state() != IkeSa::State::kEstablished) continue;
+    // Only the SAs authenticated with the same identities (RFC 7296 2.4): one config without a
+    // peer address serves many peers, and one of them rebooting says nothing about the others.
+    if (!other->peer_id() || !sa.peer_id() || !(*other->peer_id() == *sa.peer_id())) continue;
+    other->Destroy("the peer sent INITIAL_CONTACT: it has forgotten this IKE_SA");
+  }
+}
+
+bool IkeManager::HasOtherSa(const IkeSa& sa) const {
+  for (const auto& [k, other] : sas_) {
+    if (other.get() != &sa && other->config().name == sa.config().name &&
+        other->state() == IkeSa::State::kEstablished) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace portcullis::ike

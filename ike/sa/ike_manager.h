@@ -1,0 +1,147 @@
+// The IKE SA manager: owns every IKE SA, finds the one an incoming datagram belongs to (by our
+// SPI), creates responder SAs for IKE_SA_INIT requests behind the anti-DoS checks (COOKIE
+// above cookie-threshold half-open SAs, drop above block-threshold half-open SAs from one
+// address), starts and restarts connections of type initiate, drives the timers, and turns
+// operator and dataplane triggers (reset, rekey on soft expiry) into tasks. Single-threaded and
+// clock-agnostic: the owner calls HandleDatagram() and Tick() from its event loop.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "ike/sa/ike_config.h"
+#include "ike/sa/ike_log.h"
+#include "ike/sa/ike_sa.h"
+
+namespace portcullis::ike {
+
+struct ManagerOptions {
+  RetransmitConfig retransmit;
+  uint32_t cookie_threshold = 10;  // half-open SAs before COOKIEs are demanded; 0 = never
+  uint32_t block_threshold = 5;    // half-open SAs per peer address before dropping; 0 = never
+  uint32_t half_open_timeout = 30;
+  absl::Duration reinitiate_delay = absl::Seconds(10);
+};
+
+class IkeListener {
+ public:
+  virtual ~IkeListener() = default;
+  virtual void ChildUp(const IkeSa& sa, const ChildSa& child) = 0;
+  virtual void ChildDown(const IkeSa& sa, const ChildSa& child) = 0;
+  // Its outer endpoints (the peer's NAT mapping) changed: the dataplane must send to the new one.
+  virtual void ChildUpdated(const IkeSa&, const ChildSa&) {}
+  virtual void IkeUp(const IkeSa&) {}
+  virtual void IkeDown(const IkeSa&) {}
+};
+
+class IkeManager : public IkeSaContext {
+ public:
+  using Clock = std::function<absl::Time()>;
+  using Sender = std::function<void(const Datagram&)>;
+
+  // `log` is required; `keylog` (the debug key log) and `listener` may be null.
+  IkeManager(Clock clock, Sender sender, LogSink* log, LogSink* keylog, IkeListener* listener,
+             ManagerOptions options = {});
+  ~IkeManager() override;
+
+  void SetOptions(const ManagerOptions& options) { options_ = options; }
+  const ManagerOptions& options() const { return options_; }
+  void SetKeyLog(LogSink* keylog) { keylog_ = keylog; }
+
+  // Replaces the set of peer connections. SAs of removed or changed peers are deleted (the
+  // peer is told); peers of type initiate are brought up on the next Tick().
+  void SetPeers(const std::vector<std::shared_ptr<const IkeSaConfig>>& peers);
+  const IkeSaConfig* FindPeer(const std::string& name_key_or_address) const;
+
+  void HandleDatagram(const Datagram& d);
+  void Tick();
+
+  // Starts an IKE SA to the peer now.
+  absl::Status Initiate(const std::string& peer);
+  // `reset vpn ipsec-peer X [tunnel N]`: deletes the IKE SA (or the tunnel's CHILD SA) and
+  // brings it up again when this side initiates.
+  absl::Status Reset(const std::string& peer, std::optional<uint32_t> tunnel);
+  // Rekey of the CHILD SA that has this SPI (either direction): dataplane soft expiry or
+  // sequence number exhaustion. False if no CHILD SA has it.
+  bool RekeyChild(uint32_t spi);
+  // Byte and packet counters from the dataplane, for `show`.
+  void UpdateCounters(uint32_t spi, bool inbound, uint64_t bytes, uint64_t packets);
+  // The dataplane refused to install the CHILD SA with this inbound SPI: it is deleted (the
+  // peer is told) and created again after the re-initiation delay. False if no CHILD SA has it.
+  // Not to be called from a listener callback: the exchange that made the CHILD SA must finish
+  // first.
+  bool ChildInstallFailed(uint32_t spi_in, const std::string& reason);
+
+  std::vector<const IkeSa*> Sas() const;
+  size_t HalfOpenCount(const Address* from = nullptr) const;
+  // Inbound CHILD SA SPIs reserved (in use or in an exchange in flight).
+  size_t AllocatedSpis() const { return spis_.size(); }
+  // Datagrams dropped before any SA authenticated them (bad headers, unknown SPIs, forged
+  // IKE_SA_INITs); each SA counts its own in IkeSa::unauthenticated_drops().
+  uint64_t unauthenticated_drops() const { return drops_.dropped(); }
+
+  // IkeSaContext.
+  absl::Time Now() const override { return clock_(); }
+  void Send(const Datagram& d) override { sender_(d); }
+  void Log(const LogRecord& r) override { log_->Write(r); }
+  LogSink* KeyLog() override { return keylog_; }
+  uint32_t AllocateSpi() override;
+  void ReleaseSpi(uint32_t spi) override { spis_.erase(spi); }
+  uint32_t NextChildId() override { return ++child_ids_; }
+  uint32_t NextIkeId() override { return ++ike_ids_; }
+  const RetransmitConfig& Retransmit() const override { return options_.retransmit; }
+  absl::Duration HalfOpenTimeout() const override {
+    return absl::Seconds(options_.half_open_timeout);
+  }
+  absl::Duration ReinitiateDelay() const override { return options_.reinitiate_delay; }
+  void ChildUp(IkeSa& sa, const ChildSa& child) override;
+  void ChildDown(IkeSa& sa, const ChildSa& child) override;
+  void ChildUpdated(IkeSa& sa, const ChildSa& child) override;
+  void IkeUp(IkeSa& sa) override;
+  void IkeDown(IkeSa& sa, Restart restart) override;
+  void AdoptSuccessor(std::unique_ptr<IkeSa> successor) override;
+  void InitialContact(IkeSa& sa) override;
+  bool HasOtherSa(const IkeSa& sa) const override;
+  std::vector<std::shared_ptr<const IkeSaConfig>> AuthCandidates(const IkeSa& sa) const override;
+
+ private:
+  void HandleInitRequest(const Datagram& d, const DecodedHeader& h);
+  // The provisional config for an IKE_SA_INIT: the peer with this address, else the first peer
+  // without an address whose proposals accept the offer. IKE_AUTH may switch by identity.
+  std::shared_ptr<const IkeSaConfig> ResponderConfig(const Datagram& d,
+                                                     const std::vector<Payload>& request) const;
+  Bytes Cookie(const IkeSpi& spi_i, const Bytes& ni, const Address& from) const;
+  void SendUnprotected(const Datagram& to, const IkeHeader& h, std::vector<Payload> payloads);
+  void MergePending();
+  bool HasLiveSa(const std::string& name) const;
+  void ManagerLog(const std::string& text, LogGroup g = LogGroup::kMgr);
+  // A datagram nobody authenticated is dropped: counted, and logged at most once per
+  // DropLogLimiter::kInterval.
+  void DropUnauthenticated(const std::string& text);
+
+  Clock clock_;
+  Sender sender_;
+  LogSink* log_;
+  LogSink* keylog_;
+  IkeListener* listener_;
+  ManagerOptions options_;
+  std::map<std::string, std::shared_ptr<const IkeSaConfig>> peers_;
+  std::map<std::string, absl::Time> next_initiate_;  // per peer name
+  std::map<IkeSpi, std::unique_ptr<IkeSa>> sas_;     // by our SPI
+  std::vector<std::unique_ptr<IkeSa>> pending_;      // successors made during processing
+  std::set<uint32_t> spis_;
+  Bytes cookie_secret_;
+  uint32_t ike_ids_ = 0;
+  uint32_t child_ids_ = 0;
+  DropLogLimiter drops_;
+};
+
+}  // namespace portcullis::ike

@@ -1,0 +1,819 @@
+#include "ike/sa/ike_sa.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "ike/encoding/ike_errors.h"
+#include "ike/sa/proposal_string.h"
+#include "ike/sa/traffic_selectors.h"
+
+namespace portcullis::ike {
+
+namespace {
+
+bool AllowedWhile(IkeSa::State s, TaskKind k) {
+  switch (s) {
+    case IkeSa::State::kConnecting:
+      return k == TaskKind::kIkeInit || k == TaskKind::kIkeAuth;
+    case IkeSa::State::kEstablished:
+      return k != TaskKind::kIkeInit && k != TaskKind::kIkeAuth;
+    case IkeSa::State::kRekeyed:
+    case IkeSa::State::kDeleting:
+      return k == TaskKind::kIkeDelete;
+    case IkeSa::State::kDead:
+      return false;
+  }
+  return false;
+}
+
+// Answers a CREATE_CHILD_SA this IKE SA can no longer act on (it was rekeyed, or is being
+// deleted) with TEMPORARY_FAILURE, so the peer tries again later, on the new IKE SA, instead of
+// retransmitting into silence until it declares us dead (RFC 7296 2.25).
+class TemporaryFailureTask : public Task {
+ public:
+  TaskKind kind() const override { return TaskKind::kInformational; }
+  ExchangeType exchange() const override { return ExchangeType::kCreateChildSa; }
+  bool BuildRequest(IkeSa&, std::vector<Payload>&) override { return false; }
+  TaskOutcome ProcessResponse(IkeSa&, const std::vector<Payload>&) override {
+    return TaskOutcome::kDone;
+  }
+  void ProcessRequest(IkeSa& sa, const std::vector<Payload>&, std::vector<Payload>& out) override {
+    sa.Log(LogGroup::kIke,
+           absl::StrCat("CREATE_CHILD_SA on an IKE_SA in state ", IkeSaStateName(sa.state()),
+                        ": answering TEMPORARY_FAILURE"));
+    out.push_back(MakeNotify(NotifyType::kTemporaryFailure));
+  }
+};
+
+}  // namespace
+
+const char* IkeSaStateName(IkeSa::State s) {
+  switch (s) {
+    case IkeSa::State::kConnecting:
+      return "CONNECTING";
+    case IkeSa::State::kEstablished:
+      return "ESTABLISHED";
+    case IkeSa::State::kRekeyed:
+      return "REKEYED";
+    case IkeSa::State::kDeleting:
+      return "DELETING";
+    case IkeSa::State::kDead:
+      return "DESTROYING";
+  }
+  return "?";
+}
+
+const char* ChildStateName(ChildSa::State s) {
+  switch (s) {
+    case ChildSa::State::kInstalled:
+      return "INSTALLED";
+    case ChildSa::State::kRekeying:
+      return "REKEYING";
+    case ChildSa::State::kRekeyed:
+      return "REKEYED";
+    case ChildSa::State::kDeleting:
+      return "DELETING";
+  }
+  return "?";
+}
+
+IkeSa::IkeSa(IkeSaContext& ctx, std::shared_ptr<const IkeSaConfig> config, uint32_t unique_id,
+             bool original_initiator, const IkeSpi& spi_i, const IkeSpi& spi_r,
+             const Endpoint& local, const Endpoint& remote)
+    : ctx_(ctx),
+      config_(std::move(config)),
+      unique_id_(unique_id),
+      original_initiator_(original_initiator),
+      spi_i_(spi_i),
+      spi_r_(spi_r),
+      local_(local),
+      remote_(remote) {
+  created_ = last_inbound_ = last_outbound_ = ctx_.Now();
+}
+
+IkeSa::~IkeSa() = default;
+
+void IkeSa::Log(LogGroup g, const std::string& text) {
+  ctx_.Log(LogRecord{ctx_.Now(), g, config_->name, unique_id_, false, text});
+}
+
+void IkeSa::LogChild(const ChildSa& c, LogGroup g, const std::string& text) {
+  ctx_.Log(LogRecord{ctx_.Now(), g, c.name, c.unique_id, true, text});
+}
+
+void IkeSa::LogKey(LogGroup g, const std::string& label, absl::Span<const uint8_t> bytes) {
+  if (LogSink* k = ctx_.KeyLog()) {
+    WriteKeyDump(*k, LogRecord{ctx_.Now(), g, config_->name, unique_id_, false, ""}, label, bytes);
+  }
+}
+
+void IkeSa::Initiate() {
+  Log(LogGroup::kIke, absl::StrCat("initiating IKE_SA ", config_->name, "[", unique_id_, "] to ",
+                                   remote_.address.ToString()));
+  Queue(NewIkeInitTask());
+  Queue(NewIkeAuthTask());
+  for (size_t i = 1; i < config_->children.size(); ++i) {
+    Queue(NewChildCreateTask(&config_->children[i]));
+  }
+}
+
+void IkeSa::Queue(std::unique_ptr<Task> task) {
+  if (state_ == State::kDead) return;
+  queue_.push_back(std::move(task));
+  StartNextTask();
+}
+
+void IkeSa::StartNextTask() {
+  while (!active_ && state_ != State::kDead && !queue_.empty()) {
+    if (!AllowedWhile(state_, queue_.front()->kind())) {
+      if (state_ == State::kConnecting) return;                // waits for IKE_AUTH
+      std::unique_ptr<Task> gone = std::move(queue_.front());  // no longer possible
+      queue_.pop_front();
+      gone->Dropped(*this);
+      continue;
+    }
+    active_ = std::move(queue_.front());
+    queue_.pop_front();
+    SendRequest();
+  }
+}
+
+void IkeSa::SendRequest() {
+  std::vector<Payload> payloads;
+  if (!active_->BuildRequest(*this, payloads)) {
+    active_.reset();
+    if (destroy_after_response) {
+      Destroy(destroy_reason, restart_after_destroy);
+    }
+    return;
+  }
+  IkeHeader h;
+  h.spi_i = spi_i_;
+  h.spi_r = spi_r_;
+  h.exchange = active_->exchange();
+  h.initiator = original_initiator_;
+  h.message_id = my_mid_;
+  absl::StatusOr<Bytes> wire;
+  if (h.exchange == ExchangeType::kIkeSaInit) {
+    Message m;
+    m.header = h;
+    m.payloads = payloads;
+    wire = EncodeMessage(m);
+    if (wire.ok()) own_init = *wire;
+  } else {
+    wire = SealMessage(ciphers->outbound, h, payloads);
+  }
+  if (!wire.ok()) {
+    Log(LogGroup::kEnc, absl::StrCat("generating ", ExchangeTypeName(h.exchange),
+                                     " request failed: ", wire.status().message()));
+    active_.reset();
+    Destroy("message encoding failed", Restart::kLater);
+    return;
+  }
+  Log(LogGroup::kEnc, absl::StrCat("generating ", MessageSummary(h, payloads)));
+  retx_.active = true;
+  retx_.message_id = my_mid_;
+  retx_.count = 0;
+  retx_.next = ctx_.Now() + absl::Seconds(ctx_.Retransmit().timeout);
+  retx_.packet = SendDatagram(*std::move(wire));
+}
+
+Datagram IkeSa::SendDatagram(Bytes data) {
+  Datagram d;
+  d.src = local_;
+  d.dst = remote_;
+  d.non_esp_marker = local_.port == kNatTPort;
+  d.data = std::move(data);
+  Log(LogGroup::kNet, absl::StrCat("sending packet: from ", d.src.ToString(), " to ",
+                                   d.dst.ToString(), " (", d.data.size(), " bytes)"));
+  last_outbound_ = ctx_.Now();
+  ctx_.Send(d);
+  return d;
+}
+
+void IkeSa::ProcessMessage(const Datagram& d, const DecodedHeader& h) {
+  if (state_ == State::kDead) return;
+  Log(LogGroup::kNet, absl::StrCat("received packet: from ", d.src.ToString(), " to ",
+                                   d.dst.ToString(), " (", d.data.size(), " bytes)"));
+  if (h.header.response) {
+    HandleResponse(d, h);
+  } else {
+    HandleRequest(d, h);
+  }
+  if (destroy_after_response && state_ != State::kDead) {
+    Destroy(destroy_reason, restart_after_destroy);
+  }
+}
+
+bool IkeSa::Decode(const Datagram& d, const DecodedHeader& h, std::vector<Payload>* payloads,
+                   std::optional<Payload>* answer) {
+  if (!ciphers) {
+    Log(LogGroup::kEnc, absl::StrCat("received ", ExchangeTypeName(h.header.exchange),
+                                     " before keys exist, ignored"));
+    return false;
+  }
+  absl::StatusOr<OpenedMessage> m = OpenMessage(ciphers->inbound, d.data);
+  if (!m.ok()) {
+    std::string what =
+        absl::StrCat(ExchangeTypeName(h.header.exchange),
+                     h.header.response ? " response " : " request ", h.header.message_id);
+    // Before the ICV/tag verified, the message may come from anyone: answering it, moving the
+    // message ID or replacing the cached response would let a forger desynchronise us from the
+    // peer (RFC 7296 2.21.1). It is dropped like a failed integrity check.
+    if (!PassedIntegrityCheck(m.status())) {
+      DropUnauthenticated(
+          IsIntegrityFailure(m.status())
+              ? absl::StrCat("integrity check of ", what, " failed, message dropped")
+              : absl::StrCat(what, " refused before its integrity check: ", m.status().message(),
+                             ", message dropped"));
+      return false;
+    }
+    // The failure is in the authenticated inner chain: a request gets the error as its answer
+    // (RFC 7296 2.21.2), a response is dropped.
+    std::optional<uint8_t> critical = UnsupportedCriticalPayloadType(m.status());
+    NotifyType t = critical ? NotifyType::kUnsupportedCriticalPayload : NotifyType::kInvalidSyntax;
+    Log(LogGroup::kEnc,
+        absl::StrCat(what, " refused: ", m.status().message(), " (", NotifyName(t), ")",
+                     !h.header.response ? ", answering with it" : ", dropped"));
+    if (!h.header.response && answer != nullptr) {
+      *answer = MakeNotify(t, critical ? Bytes{*critical} : Bytes{});
+    }
+    return false;
+  }
+  *payloads = std::move(m->inner);
+  return true;
+}
+
+void IkeSa::HandleRequest(const Datagram& d, const DecodedHeader& h) {
+  uint32_t mid = h.header.message_id;
+  bool init = h.header.exchange == ExchangeType::kIkeSaInit;
+  if (have_cached_response_ && mid == cached_mid_ && h.header.exchange == cached_exchange_) {
+    if (d.data != cached_request_) {
+      DropUnauthenticated(absl::StrCat("request ", mid,
+                                       " repeats the message ID of the last one with other "
+                                       "content, message dropped"));
+      return;
+    }
+    Log(LogGroup::kIke,
+        absl::StrCat("received retransmit of request with ID ", mid, ", retransmitting response"));
+    ctx_.Send(cached_response_);
+    return;
+  }
+  if (mid != peer_mid_) {
+    Log(LogGroup::kIke, absl::StrCat("received request with message ID ", mid, ", expected ",
+                                     peer_mid_, ": ignored (INVALID_MESSAGE_ID)"));
+    return;
+  }
+  std::vector<Payload> in;
+  if (init) {
+    // Only the request that made this responder SA is processed; anything else (a replay with
+    // another message ID, a forgery for an SA that exists) is unauthenticated and must neither
+    // re-run the key exchange nor touch the SA. The manager hands on nothing else; this is the
+    // SA's own guard.
+    if (original_initiator_ || state_ != State::kConnecting || peer_mid_ != 0 || mid != 0 ||
+        have_cached_response_) {
+      DropUnauthenticated(absl::StrCat("IKE_SA_INIT request ", mid, " from ", d.src.ToString(),
+                                       " for an IKE_SA in state ", IkeSaStateName(state_),
+                                       ", message dropped"));
+      return;
+    }
+    absl::StatusOr<Message> m = DecodeMessage(d.data);
+    if (!m.ok()) {
+      // The SA was made for this very message, so there is nothing to protect.
+      Log(LogGroup::kEnc, absl::StrCat("IKE_SA_INIT request invalid: ", m.status().message(),
+                                       " (INVALID_SYNTAX), dropped"));
+      destroy_after_response = true;
+      destroy_reason = "invalid IKE_SA_INIT";
+      return;
+    }
+    peer_init.assign(d.data.begin(), d.data.end());
+    in = std::move(m->payloads);
+  } else {
+    std::optional<Payload> answer;
+    if (!Decode(d, h, &in, &answer)) {
+      if (answer) SendResponse(d, h, {*answer});
+      return;
+    }
+    UpdateEndpoints(d);
+  }
+  last_inbound_ = ctx_.Now();
+  Log(LogGroup::kEnc, absl::StrCat("parsed ", MessageSummary(h.header, in)));
+
+  std::unique_ptr<Task> task = ResponderTask(h, in);
+  if (!task) return;
+  std::vector<Payload> out;
+  task->ProcessRequest(*this, in, out);
+  SendResponse(d, h, std::move(out));
+  task->AfterResponse(*this);
+}
+
+void IkeSa::SendResponse(const Datagram& request, const DecodedHeader& h,
+                         std::vector<Payload> out) {
+  uint32_t mid = h.header.message_id;
+  IkeHeader rh;
+  rh.spi_i = spi_i_;
+  rh.spi_r = spi_r_;
+  rh.exchange = h.header.exchange;
+  rh.initiator = original_initiator_;
+  rh.response = true;
+  rh.message_id = mid;
+  absl::StatusOr<Bytes> wire;
+  if (rh.exchange == ExchangeType::kIkeSaInit) {
+    if (destroy_after_response) rh.spi_r = IkeSpi{};  // an error answer creates no state
+    Message m;
+    m.header = rh;
+    m.payloads = out;
+    wire = EncodeMessage(m);
+    if (wire.ok() && !destroy_after_response) own_init = *wire;
+  } else if (ciphers) {
+    wire = SealMessage(ciphers->outbound, rh, out);
+  } else {
+    wire = absl::FailedPreconditionError("no keys");
+  }
+  if (!wire.ok()) {
+    Log(LogGroup::kEnc, absl::StrCat("generating response failed: ", wire.status().message()));
+    return;
+  }
+  Log(LogGroup::kEnc, absl::StrCat("generating ", MessageSummary(rh, out)));
+  peer_mid_ = mid + 1;
+  cached_response_ = SendDatagram(*std::move(wire));
+  cached_request_ = request.data;
+  have_cached_response_ = true;
+  cached_mid_ = mid;
+  cached_exchange_ = rh.exchange;
+}
+
+void IkeSa::UpdateEndpoints(const Datagram& d) {
+  if (remote_ == d.src && local_ == d.dst) return;
+  // Once established, only a peer behind a NAT (and we not) may move (RFC 7296 2.23): the ICV
+  // does not cover the IP and UDP headers, so anywhere else a rewritten source would let an
+  // on-path host redirect IKE and ESP to itself. Before that, the initiator's float to 4500
+  // must be followed.
+  if (state_ != State::kConnecting && !(nat_remote && !nat_local)) return;
+  if (!(remote_ == d.src)) {
+    Log(LogGroup::kIke, absl::StrCat("remote endpoint changed from ", remote_.ToString(), " to ",
+                                     d.src.ToString()));
+  }
+  remote_ = d.src;
+  local_ = d.dst;
+  // ESP follows IKE (RFC 7296 2.23): with UDP encapsulation the ports matter too, so the
+  // dataplane must send to the new mapping.
+  for (auto& c : children_) {
+    if (c->local == local_ && c->remote == remote_) continue;
+    bool moved = !(c->local.address == local_.address) || !(c->remote.address == remote_.address) ||
+                 (c->encap && (c->local.port != local_.port || c->remote.port != remote_.port));
+    c->local = local_;
+    c->remote = remote_;
+    if (!moved) continue;
+    LogChild(*c, LogGroup::kChd,
+             absl::StrFormat("CHILD_SA %s{%u} now between %s and %s", c->name, c->unique_id,
+                             c->local.ToString(), c->remote.ToString()));
+    ctx_.ChildUpdated(*this, *c);
+  }
+}
+
+void IkeSa::DropUnauthenticated(const std::string& what) {
+  if (auto line = drops_.Drop(ctx_.Now(), what)) Log(LogGroup::kEnc, *line);
+}
+
+void IkeSa::set_state(State s) {
+  if (s == State::kRekeyed && state_ != State::kRekeyed) rekeyed_at_ = ctx_.Now();
+  state_ = s;
+}
+
+std::unique_ptr<Task> IkeSa::ResponderTask(const DecodedHeader& h, const std::vector<Payload>& in) {
+  ExchangeType ex = h.header.exchange;
+  auto refuse = [&](const char* why) -> std::unique_ptr<Task> {
+    Log(LogGroup::kIke, absl::StrCat("ignoring ", ExchangeTypeName(ex), " request in state ",
+                                     IkeSaStateName(state_), ": ", why));
+    return nullptr;
+  };
+  switch (ex) {
+    case ExchangeType::kIkeSaInit:
+      if (original_initiator_ || state_ != State::kConnecting) return refuse("unexpected");
+      return NewIkeInitTask();
+    case ExchangeType::kIkeAuth:
+      if (original_initiator_ || state_ != State::kConnecting || !ciphers) {
+        return refuse("unexpected");
+      }
+      return NewIkeAuthTask();
+    case ExchangeType::kCreateChildSa: {
+      if (state_ == State::kRekeyed || state_ == State::kDeleting) {
+        return std::make_unique<TemporaryFailureTask>();
+      }
+      if (state_ != State::kEstablished) return refuse("IKE_SA not established");
+      if (const auto* sa = FindPayload<SaPayload>(in, PayloadType::kSa)) {
+        if (!sa->proposals.empty() && sa->proposals[0].protocol == ProtocolId::kIke) {
+          return NewIkeRekeyTask();
+        }
+      }
+      if (FindNotify(in, NotifyType::kRekeySa) != nullptr) return NewChildRekeyTask(0);
+      return NewChildCreateTask(nullptr);
+    }
+    case ExchangeType::kInformational: {
+      if (state_ == State::kConnecting) return refuse("IKE_SA not established");
+      bool child_delete = false;
+      for (const Payload& p : in) {
+        if (const auto* d = p.As<DeletePayload>()) {
+          if (d->protocol == ProtocolId::kIke) return NewIkeDeleteTask();
+          child_delete = true;
+        }
+      }
+      if (child_delete) return NewChildDeleteTask({});
+      for (const Payload& p : in) {
+        if (p.type == PayloadType::kNotify) return NewInformationalTask();
+      }
+      return NewDpdTask();
+    }
+    default:
+      return refuse("exchange not supported");
+  }
+}
+
+void IkeSa::HandleResponse(const Datagram& d, const DecodedHeader& h) {
+  if (!active_ || !retx_.active || h.header.message_id != retx_.message_id ||
+      h.header.exchange != active_->exchange()) {
+    Log(LogGroup::kIke, absl::StrCat("received unexpected ", ExchangeTypeName(h.header.exchange),
+                                     " response ", h.header.message_id, ", ignored"));
+    return;
+  }
+  std::vector<Payload> in;
+  if (h.header.exchange == ExchangeType::kIkeSaInit) {
+    absl::StatusOr<Message> m = DecodeMessage(d.data);
+    if (!m.ok()) {
+      Log(LogGroup::kEnc, absl::StrCat("IKE_SA_INIT response invalid: ", m.status().message(),
+                                       " (INVALID_SYNTAX), ignored"));
+      return;
+    }
+    in = std::move(m->payloads);
+    if (FirstErrorNotify(in) == nullptr && FindNotify(in, NotifyType::kCookie) == nullptr) {
+      spi_r_ = h.header.spi_r;
+      peer_init.assign(d.data.begin(), d.data.end());
+    }
+  } else if (!Decode(d, h, &in, nullptr)) {
+    return;
+  }
+  last_inbound_ = ctx_.Now();
+  Log(LogGroup::kEnc, absl::StrCat("parsed ", MessageSummary(h.header, in)));
+  retx_.active = false;
+  TaskOutcome outcome = active_->ProcessResponse(*this, in);
+  switch (outcome) {
+    case TaskOutcome::kDone:
+      ++my_mid_;
+      active_.reset();
+      break;
+    case TaskOutcome::kRetry:
+      if (h.header.exchange != ExchangeType::kIkeSaInit) ++my_mid_;
+      SendRequest();
+      return;
+    case TaskOutcome::kFatal:
+      ++my_mid_;
+      active_.reset();
+      if (!destroy_after_response) {
+        destroy_after_response = true;
+        if (destroy_reason.empty()) destroy_reason = "exchange failed";
+        if (original_initiator_ && state_ == State::kConnecting && config_->initiate) {
+          restart_after_destroy = Restart::kLater;
+        }
+      }
+      return;
+  }
+  if (!destroy_after_response) StartNextTask();
+}
+
+void IkeSa::OnTimer() {
+  if (state_ == State::kDead) return;
+  absl::Time now = ctx_.Now();
+  const RetransmitConfig& rc = ctx_.Retransmit();
+  if (retx_.active && now >= retx_.next) {
+    if (retx_.count >= rc.tries) {
+      RetransmitTimeout();
+      return;
+    }
+    ++retx_.count;
+    Log(LogGroup::kIke,
+        absl::StrCat("retransmit ", retx_.count, " of request with message ID ", retx_.message_id));
+    Log(LogGroup::kNet,
+        absl::StrCat("sending packet: from ", retx_.packet.src.ToString(), " to ",
+                     retx_.packet.dst.ToString(), " (", retx_.packet.data.size(), " bytes)"));
+    last_outbound_ = now;
+    ctx_.Send(retx_.packet);
+    retx_.next = now + absl::Seconds(rc.timeout * std::pow(rc.base, retx_.count));
+  }
+  if (state_ == State::kConnecting && !original_initiator_ &&
+      now - created_ >= ctx_.HalfOpenTimeout()) {
+    Destroy("half-open IKE_SA timed out (half-open-timeout)");
+    return;
+  }
+  // The rekey initiator deletes the old IKE SA; if that Delete never comes, the old SA (all its
+  // CHILD SAs already moved on) would stay forever.
+  if (state_ == State::kRekeyed && !active_ && queue_.empty() &&
+      now - rekeyed_at_ >= kRekeyedTimeout) {
+    Log(LogGroup::kIke, absl::StrCat("the peer did not delete the rekeyed IKE_SA within ",
+                                     absl::ToInt64Seconds(kRekeyedTimeout), "s, deleting it"));
+    Queue(NewIkeDeleteTask());
+    return;
+  }
+  if (state_ != State::kEstablished) return;
+  // Tasks handed over by a rekeyed predecessor start here, once the rekey exchange is over.
+  if (!active_ && !queue_.empty()) StartNextTask();
+  if (state_ != State::kEstablished) return;
+  for (auto it = recreate_.begin(); it != recreate_.end();) {
+    if (now < it->second) {
+      ++it;
+      continue;
+    }
+    std::string name = it->first;
+    it = recreate_.erase(it);
+    if (const ChildConfig* c = FindChildConfig(name)) CreateChild(*c);
+  }
+  if (config_->dpd_interval > 0 && !active_ && queue_.empty() &&
+      now - last_inbound_ >= absl::Seconds(config_->dpd_interval)) {
+    Queue(NewDpdTask());
+  }
+  if (nat_local && now - last_outbound_ >= absl::Seconds(20)) {
+    Datagram ka;
+    ka.src = local_;
+    ka.src.port = kNatTPort;
+    ka.dst = remote_;
+    ka.data = {0xFF};
+    Log(LogGroup::kIke, "sending keep alive to " + remote_.ToString());
+    last_outbound_ = now;
+    ctx_.Send(ka);
+  }
+  for (auto& c : children_) {
+    if (c->state == ChildSa::State::kInstalled && now >= c->rekey_at) {
+      c->rekey_at = absl::InfiniteFuture();
+      Queue(NewChildRekeyTask(c->spi_in));
+    }
+  }
+  std::vector<uint32_t> expired;
+  for (auto& c : children_) {
+    if (now >= c->expire_at) {
+      c->expire_at = absl::InfiniteFuture();
+      LogChild(*c, LogGroup::kChd, "CHILD_SA hard lifetime expired, deleting it");
+      expired.push_back(c->spi_in);
+    }
+  }
+  if (!expired.empty()) Queue(NewChildDeleteTask(expired));
+  if (now >= rekey_at_) {
+    rekey_at_ = absl::InfiniteFuture();
+    Queue(NewIkeRekeyTask());
+  }
+}
+
+void IkeSa::RetransmitTimeout() {
+  const RetransmitConfig& rc = ctx_.Retransmit();
+  Log(LogGroup::kIke, absl::StrCat("giving up after ", rc.tries, " retransmits"));
+  retx_.active = false;
+  std::unique_ptr<Task> task = std::move(active_);
+  task->Timeout(*this);
+  if (state_ == State::kDead) return;
+  if (state_ == State::kEstablished) {
+    Restart r = Restart::kNone;
+    if (config_->dpd_action == DpdAction::kRestart) r = Restart::kNow;
+    Destroy(absl::StrCat("peer ", remote_.address.ToString(), " did not answer ",
+                         TaskKindName(task->kind()), " (dead peer), dead-peer-detection action ",
+                         DpdActionName(config_->dpd_action)),
+            r);
+    return;
+  }
+  Destroy(absl::StrCat("establishing IKE_SA failed, peer not responding"),
+          original_initiator_ && config_->initiate ? Restart::kLater : Restart::kNone);
+}
+
+void IkeSa::Destroy(const std::string& reason, Restart restart) {
+  if (state_ == State::kDead) return;
+  if (!reason.empty()) {
+    Log(LogGroup::kIke,
+        absl::StrCat("destroying IKE_SA ", config_->name, "[", unique_id_, "]: ", reason));
+  }
+  for (auto& c : children_) {
+    LogChild(*c, LogGroup::kChd,
+             absl::StrFormat("closing CHILD_SA %s{%u} with SPIs %08x_i %08x_o and TS %s === %s",
+                             c->name, c->unique_id, c->spi_in, c->spi_out,
+                             TsListToString(c->local_ts), TsListToString(c->remote_ts)));
+    ctx_.ChildDown(*this, *c);
+  }
+  children_.clear();
+  state_ = State::kDead;
+  retx_.active = false;
+  queue_.clear();
+  // An active task may be the caller (a responder's AfterResponse never is); it is freed with
+  // the SA, not here.
+  ctx_.IkeDown(*this, restart);
+}
+
+void IkeSa::Delete() {
+  if (state_ == State::kDead) return;
+  if (state_ != State::kEstablished && state_ != State::kRekeyed) {
+    Destroy("deleted before it was established");
+    return;
+  }
+  queue_.clear();
+  Queue(NewIkeDeleteTask());
+}
+
+void IkeSa::RekeyChild(uint32_t spi) {
+  ChildSa* c = FindChildBySpiIn(spi);
+  if (c == nullptr) c = FindChildBySpiOut(spi);
+  if (c == nullptr || c->state != ChildSa::State::kInstalled) return;
+  c->rekey_at = absl::InfiniteFuture();
+  Queue(NewChildRekeyTask(c->spi_in));
+}
+
+void IkeSa::DeleteChildren(uint32_t tunnel_id, bool all) {
+  std::vector<uint32_t> spis;
+  for (auto& c : children_) {
+    if (all || c->tunnel_id == tunnel_id) spis.push_back(c->spi_in);
+  }
+  if (!spis.empty()) Queue(NewChildDeleteTask(spis));
+}
+
+void IkeSa::CreateChild(const ChildConfig& config) {
+  Queue(NewChildCreateTask(&config));
+}
+
+void IkeSa::SetEstablished() {
+  state_ = State::kEstablished;
+  established_ = ctx_.Now();
+  ScheduleIkeRekey(RekeyDelay(config_->ike_lifetime));
+  ctx_.IkeUp(*this);
+}
+
+void IkeSa::ScheduleIkeRekey(absl::Duration in) {
+  rekey_at_ = ctx_.Now() + in;
+  Log(LogGroup::kIke, absl::StrCat("scheduling rekeying in ", absl::ToInt64Seconds(in), "s"));
+}
+
+bool IkeSa::InstallIkeKeys(const SecretBytes& skeyseed) {
+  absl::StatusOr<IkeSaKeys> k = DeriveIkeSaKeys(suite, skeyseed, nonce_i, nonce_r, spi_i_, spi_r_);
+  if (!k.ok()) {
+    Log(LogGroup::kIke, absl::StrCat("key derivation failed: ", k.status().message()));
+    return false;
+  }
+  keys = *std::move(k);
+  absl::StatusOr<SkCipherPair> c =
+      MakeSkCiphers(suite, keys, original_initiator_ ? Role::kInitiator : Role::kResponder);
+  if (!c.ok()) {
+    Log(LogGroup::kIke, absl::StrCat("SK cipher setup failed: ", c.status().message()));
+    return false;
+  }
+  ciphers.emplace(*std::move(c));
+  LogKey(LogGroup::kIke, "Sk_d secret", keys.sk_d.span());
+  LogKey(LogGroup::kIke, "Sk_ai secret", keys.sk_ai.span());
+  LogKey(LogGroup::kIke, "Sk_ar secret", keys.sk_ar.span());
+  LogKey(LogGroup::kIke, "Sk_ei secret", keys.sk_ei.span());
+  LogKey(LogGroup::kIke, "Sk_er secret", keys.sk_er.span());
+  LogKey(LogGroup::kIke, "Sk_pi secret", keys.sk_pi.span());
+  LogKey(LogGroup::kIke, "Sk_pr secret", keys.sk_pr.span());
+  return true;
+}
+
+void IkeSa::FloatToNatT() {
+  if (local_.port == kNatTPort && remote_.port == kNatTPort) return;
+  local_.port = kNatTPort;
+  remote_.port = kNatTPort;
+  Log(LogGroup::kIke, "switching to NAT-T port 4500");
+}
+
+ChildSa* IkeSa::FindChildBySpiIn(uint32_t spi) {
+  for (auto& c : children_) {
+    if (c->spi_in == spi) return c.get();
+  }
+  return nullptr;
+}
+
+ChildSa* IkeSa::FindChildBySpiOut(uint32_t spi) {
+  for (auto& c : children_) {
+    if (c->spi_out == spi) return c.get();
+  }
+  return nullptr;
+}
+
+const ChildConfig* IkeSa::FindChildConfig(const std::string& name) const {
+  for (const ChildConfig& c : config_->children) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+void IkeSa::AddChild(std::unique_ptr<ChildSa> child, const ChildConfig& config, bool we_initiated) {
+  absl::Time now = ctx_.Now();
+  child->unique_id = ctx_.NextChildId();
+  child->name = config.name;
+  child->tunnel_id = config.tunnel_id;
+  child->vti = config.vti;
+  child->vti_interface = config.vti_interface;
+  child->reqid = config.reqid;
+  child->installed = now;
+  child->rekey_at = now + RekeyDelay(config.lifetime);
+  child->expire_at = now + absl::Seconds(config.lifetime);
+  child->life_bytes = config.life_bytes;
+  child->life_packets = config.life_packets;
+  child->state = ChildSa::State::kInstalled;
+  ChildSa& c = *child;
+  LogChild(c, LogGroup::kChd, absl::StrCat("selected proposal: ESP:", SuiteString(c.suite)));
+  if (LogSink* k = ctx_.KeyLog()) {
+    LogRecord h{now, LogGroup::kChd, c.name, c.unique_id, true, ""};
+    const SecretBytes& ei = we_initiated ? c.encr_out : c.encr_in;
+    const SecretBytes& ai = we_initiated ? c.integ_out : c.integ_in;
+    const SecretBytes& er = we_initiated ? c.encr_in : c.encr_out;
+    const SecretBytes& ar = we_initiated ? c.integ_in : c.integ_out;
+    h.text = absl::StrCat("selected proposal: ESP:", SuiteString(c.suite));
+    k->Write(h);
+    WriteKeyDump(*k, h, "encryption initiator key", ei.span());
+    WriteKeyDump(*k, h, "encryption responder key", er.span());
+    if (!ai.empty()) WriteKeyDump(*k, h, "integrity initiator key", ai.span());
+    if (!ar.empty()) WriteKeyDump(*k, h, "integrity responder key", ar.span());
+    h.text = "adding inbound ESP SA";
+    k->Write(h);
+    h.text = absl::StrFormat("  SPI 0x%08x, src %s dst %s", c.spi_in, c.remote.address.ToString(),
+                             c.local.address.ToString());
+    k->Write(h);
+    h.text = "adding outbound ESP SA";
+    k->Write(h);
+    h.text = absl::StrFormat("  SPI 0x%08x, src %s dst %s", c.spi_out, c.local.address.ToString(),
+                             c.remote.address.ToString());
+    k->Write(h);
+  }
+  LogChild(
+      c, LogGroup::kChd,
+      absl::StrFormat(
+          "CHILD_SA %s{%u} established with SPIs %08x_i %08x_o and TS %s === %s%s", c.name,
+          c.unique_id, c.spi_in, c.spi_out, TsListToString(c.local_ts), TsListToString(c.remote_ts),
+          c.encap ? absl::StrCat(" (UDP-encapsulated, peer port ", c.remote.port, ")") : ""));
+  children_.push_back(std::move(child));
+  ctx_.ChildUp(*this, *children_.back());
+}
+
+void IkeSa::RemoveChild(uint32_t spi_in, const std::string& why) {
+  auto it = std::find_if(children_.begin(), children_.end(),
+                         [&](const auto& c) { return c->spi_in == spi_in; });
+  if (it == children_.end()) return;
+  ChildSa& c = **it;
+  LogChild(c, LogGroup::kChd,
+           absl::StrFormat("closing CHILD_SA %s{%u} with SPIs %08x_i (%u bytes) %08x_o (%u bytes) "
+                           "and TS %s === %s: %s",
+                           c.name, c.unique_id, c.spi_in, c.bytes_in, c.spi_out, c.bytes_out,
+                           TsListToString(c.local_ts), TsListToString(c.remote_ts), why));
+  std::unique_ptr<ChildSa> gone = std::move(*it);
+  children_.erase(it);
+  ctx_.ChildDown(*this, *gone);
+}
+
+void IkeSa::HandOverTo(IkeSa& successor) {
+  for (auto& c : children_) successor.children_.push_back(std::move(c));
+  children_.clear();
+  // Queued CHILD SA work (a rekey after a dataplane soft expiry, whose CHILD SA no longer has a
+  // rekey time of its own) goes on on the successor; this SA can only be deleted now.
+  std::deque<std::unique_ptr<Task>> keep;
+  for (auto& t : queue_) {
+    switch (t->kind()) {
+      case TaskKind::kChildCreate:
+      case TaskKind::kChildRekey:
+      case TaskKind::kChildDelete:
+      case TaskKind::kDpd:
+        successor.queue_.push_back(std::move(t));
+        break;
+      default:
+        keep.push_back(std::move(t));
+    }
+  }
+  queue_ = std::move(keep);
+  for (auto& r : recreate_) successor.recreate_.push_back(std::move(r));
+  recreate_.clear();
+  successor.nat_local = nat_local;
+  successor.nat_remote = nat_remote;
+  successor.last_inbound_ = last_inbound_;
+  successor.peer_id_ = peer_id_;
+}
+
+void IkeSa::InstallFailed(uint32_t spi_in, const std::string& reason) {
+  ChildSa* c = FindChildBySpiIn(spi_in);
+  if (c == nullptr || c->state == ChildSa::State::kDeleting) return;
+  if (c->state != ChildSa::State::kInstalled) {
+    // A late refusal of an SA that is being replaced: its successor is (or will be) installed
+    // on its own; recreating it as well would make a duplicate. Should the rekey fail, the
+    // rekey task comes back here with the SA installed again.
+    LogChild(*c, LogGroup::kChd,
+             absl::StrFormat("CHILD_SA %s{%u} with SPIs %08x_i %08x_o could not be installed: %s; "
+                             "it is being rekeyed, its successor replaces it",
+                             c->name, c->unique_id, c->spi_in, c->spi_out, reason));
+    if (c->state == ChildSa::State::kRekeying) c->install_failure = reason;
+    return;
+  }
+  absl::Duration delay = ctx_.ReinitiateDelay();
+  LogChild(*c, LogGroup::kChd,
+           absl::StrFormat("CHILD_SA %s{%u} with SPIs %08x_i %08x_o could not be installed: %s; "
+                           "deleting it, creating it again in %ds",
+                           c->name, c->unique_id, c->spi_in, c->spi_out, reason,
+                           absl::ToInt64Seconds(delay)));
+  c->rekey_at = absl::InfiniteFuture();
+  recreate_.emplace_back(c->name, ctx_.Now() + delay);
+  Queue(NewChildDeleteTask({spi_in}));
+}
+
+}  // namespace portcullis::ike

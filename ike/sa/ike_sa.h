@@ -1,0 +1,254 @@
+// One IKE SA: its keys, message IDs (window 1), the outstanding request with its
+// retransmission schedule, the cached last response, its task queue and its CHILD SAs. It does
+// no I/O and reads no clock of its own: the IkeSaContext (the SA manager) sends datagrams, tells
+// the time, writes the log and hears about CHILD SAs coming and going. Timers are polled:
+// OnTimer() does whatever is due.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "ike/crypto/crypto_suite.h"
+#include "ike/crypto/dh_group.h"
+#include "ike/crypto/key_schedule.h"
+#include "ike/crypto/secret_bytes.h"
+#include "ike/crypto/sk_cipher.h"
+#include "ike/encoding/message.h"
+#include "ike/sa/child_sa.h"
+#include "ike/sa/drop_log_limiter.h"
+#include "ike/sa/endpoint.h"
+#include "ike/sa/ike_config.h"
+#include "ike/sa/ike_log.h"
+#include "ike/sa/task.h"
+
+namespace portcullis::ike {
+
+class IkeSa;
+
+// What happens to the connection when an IKE SA goes away.
+enum class Restart {
+  kNone,   // stays down (deleted by either side, DPD action clear/hold)
+  kNow,    // DPD action restart
+  kLater,  // establishing failed: try again after the re-initiation delay
+};
+
+class IkeSaContext {
+ public:
+  virtual ~IkeSaContext() = default;
+  virtual absl::Time Now() const = 0;
+  virtual void Send(const Datagram& d) = 0;
+  virtual void Log(const LogRecord& r) = 0;
+  // The debug key log, or nullptr when it is off.
+  virtual LogSink* KeyLog() = 0;
+  virtual uint32_t AllocateSpi() = 0;
+  // An SPI from AllocateSpi() that no CHILD SA took (the exchange failed or was abandoned).
+  virtual void ReleaseSpi(uint32_t spi) = 0;
+  virtual uint32_t NextChildId() = 0;
+  virtual uint32_t NextIkeId() = 0;
+  virtual const RetransmitConfig& Retransmit() const = 0;
+  virtual absl::Duration HalfOpenTimeout() const = 0;
+  virtual absl::Duration ReinitiateDelay() const = 0;
+  virtual void ChildUp(IkeSa& sa, const ChildSa& child) = 0;
+  virtual void ChildDown(IkeSa& sa, const ChildSa& child) = 0;
+  // The CHILD SA's outer endpoints moved (a NAT rebinding seen on an authenticated request).
+  virtual void ChildUpdated(IkeSa& sa, const ChildSa& child) = 0;
+  virtual void IkeUp(IkeSa& sa) = 0;
+  // The SA is gone (state kDead).
+  virtual void IkeDown(IkeSa& sa, Restart restart) = 0;
+  // An IKE SA rekey made `successor`; the manager takes it over.
+  virtual void AdoptSuccessor(std::unique_ptr<IkeSa> successor) = 0;
+  // The peer sent INITIAL_CONTACT: other SAs with it are stale.
+  virtual void InitialContact(IkeSa& sa) = 0;
+  // Whether another established IKE SA with this config exists (no INITIAL_CONTACT then).
+  virtual bool HasOtherSa(const IkeSa& sa) const = 0;
+  // Responder, IKE_AUTH: the peer configs this SA could belong to, given its addresses and the
+  // IKE proposal chosen in IKE_SA_INIT; those configured with the peer's address first, then
+  // those without an address. IKE_AUTH picks one by the identity the peer proves.
+  virtual std::vector<std::shared_ptr<const IkeSaConfig>> AuthCandidates(const IkeSa& sa) const = 0;
+};
+
+struct RetransmitState {
+  bool active = false;
+  uint32_t message_id = 0;
+  Datagram packet;
+  uint32_t count = 0;  // retransmissions so far
+  absl::Time next;
+};
+
+class IkeSa {
+ public:
+  enum class State { kConnecting, kEstablished, kRekeyed, kDeleting, kDead };
+
+  IkeSa(IkeSaContext& ctx, std::shared_ptr<const IkeSaConfig> config, uint32_t unique_id,
+        bool original_initiator, const IkeSpi& spi_i, const IkeSpi& spi_r, const Endpoint& local,
+        const Endpoint& remote);
+  ~IkeSa();
+  IkeSa(const IkeSa&) = delete;
+  IkeSa& operator=(const IkeSa&) = delete;
+
+  // Initiator: IKE_SA_INIT, IKE_AUTH with the first CHILD SA, one CREATE_CHILD_SA per further
+  // child config.
+  void Initiate();
+  void Queue(std::unique_ptr<Task> task);
+  // A request from the peer or a response to ours; `header` is already decoded.
+  void ProcessMessage(const Datagram& d, const DecodedHeader& header);
+  void OnTimer();
+
+  // Operator and dataplane triggers.
+  void Delete();                  // INFORMATIONAL Delete of the IKE SA
+  void RekeyChild(uint32_t spi);  // either SPI of the child
+  void DeleteChildren(uint32_t tunnel_id, bool all);
+  void CreateChild(const ChildConfig& config);
+  // Drops everything without telling the peer.
+  void Destroy(const std::string& reason, Restart restart = Restart::kNone);
+
+  // For the tasks: state they read and write.
+  IkeSaContext& ctx() { return ctx_; }
+  const IkeSaConfig& config() const { return *config_; }
+  std::shared_ptr<const IkeSaConfig> config_ptr() const { return config_; }
+  // Responder, IKE_AUTH: the peer config chosen by the peer's identity replaces the one picked
+  // provisionally for IKE_SA_INIT.
+  void set_config(std::shared_ptr<const IkeSaConfig> config) { config_ = std::move(config); }
+  uint32_t unique_id() const { return unique_id_; }
+  bool original_initiator() const { return original_initiator_; }
+  const IkeSpi& spi_i() const { return spi_i_; }
+  const IkeSpi& spi_r() const { return spi_r_; }
+  void set_spi_r(const IkeSpi& s) { spi_r_ = s; }
+  const IkeSpi& own_spi() const { return original_initiator_ ? spi_i_ : spi_r_; }
+  Endpoint& local() { return local_; }
+  Endpoint& remote() { return remote_; }
+  const Endpoint& local() const { return local_; }
+  const Endpoint& remote() const { return remote_; }
+  State state() const { return state_; }
+  void set_state(State s);
+  absl::Time created() const { return created_; }
+  absl::Time established_at() const { return established_; }
+  absl::Time rekey_at() const { return rekey_at_; }
+  // The IKE SA is up: timers start, the manager hears of it.
+  void SetEstablished();
+  void ScheduleIkeRekey(absl::Duration in);
+
+  IkeSaCryptoSuite suite;
+  Proposal ike_proposal;  // responder: as chosen in IKE_SA_INIT, which a config switch must accept
+  IkeSaKeys keys;
+  std::optional<SkCipherPair> ciphers;
+  Bytes nonce_i, nonce_r;
+  Bytes own_init, peer_init;                   // IKE_SA_INIT messages as sent / received, for AUTH
+  bool nat_local = false, nat_remote = false;  // we / the peer are behind a NAT
+  bool nat_any() const { return nat_local || nat_remote || config_->force_encap; }
+  // Set by a task: destroy the SA once this exchange is over (a fatal failure, a Delete).
+  bool destroy_after_response = false;
+  Restart restart_after_destroy = Restart::kNone;
+  std::string destroy_reason;
+
+  // The identity the peer authenticated with (IDi, or IDr for the initiator); none before
+  // IKE_AUTH succeeded. INITIAL_CONTACT replaces only SAs of the same identity.
+  const std::optional<IdPayload>& peer_id() const { return peer_id_; }
+  void set_peer_id(const IdPayload& id) { peer_id_ = id; }
+
+  // Derives SK_* from the exchange's results and sets up the SK ciphers; logs keys to the debug
+  // key log.
+  bool InstallIkeKeys(const SecretBytes& skeyseed);
+  // After IKE_SA_INIT, with NAT or forced encapsulation: IKE moves to 4500.
+  void FloatToNatT();
+
+  std::vector<std::unique_ptr<ChildSa>>& children() { return children_; }
+  const std::vector<std::unique_ptr<ChildSa>>& children() const { return children_; }
+  ChildSa* FindChildBySpiIn(uint32_t spi);
+  ChildSa* FindChildBySpiOut(uint32_t spi);
+  // Installs a new CHILD SA: timers, log lines, key log, ChildUp.
+  // `we_initiated`: we started the exchange that made it (decides which keys are the
+  // "initiator" keys in the key log).
+  void AddChild(std::unique_ptr<ChildSa> child, const ChildConfig& config, bool we_initiated);
+  // Removes it: ChildDown, log.
+  void RemoveChild(uint32_t spi_in, const std::string& why);
+  // The dataplane refused to install it: it is deleted (the peer is told) and created again after
+  // the re-initiation delay.
+  void InstallFailed(uint32_t spi_in, const std::string& reason);
+  const ChildConfig* FindChildConfig(const std::string& name) const;
+  // The task in flight as initiator, if any.
+  Task* active_task() { return active_.get(); }
+
+  // Logging with this SA's <conn|N> tag.
+  void Log(LogGroup g, const std::string& text);
+  void LogChild(const ChildSa& c, LogGroup g, const std::string& text);
+  void LogKey(LogGroup g, const std::string& label, absl::Span<const uint8_t> bytes);
+
+  // Message ID bookkeeping, for tests and status.
+  uint32_t next_request_id() const { return my_mid_; }
+  uint32_t expected_request_id() const { return peer_mid_; }
+  const RetransmitState& retransmit_state() const { return retx_; }
+  size_t queued_tasks() const { return queue_.size(); }
+  absl::Time last_inbound() const { return last_inbound_; }
+  // Messages dropped because nothing proved they came from the peer (ICV/tag failures, SK
+  // bodies broken before the ICV, IKE_SA_INIT requests that are not retransmissions).
+  uint64_t unauthenticated_drops() const { return drops_.dropped(); }
+
+  // Moves everything a rekeyed successor inherits (children, queued CHILD SA and liveness tasks,
+  // NAT state, the peer's identity).
+  void HandOverTo(IkeSa& successor);
+
+  // How long an IKE SA we rekeyed as responder waits for the peer's Delete before deleting it
+  // itself (strongSwan does the same).
+  static constexpr absl::Duration kRekeyedTimeout = absl::Seconds(30);
+
+ private:
+  void StartNextTask();
+  void SendRequest();
+  Datagram SendDatagram(Bytes data);
+  void HandleRequest(const Datagram& d, const DecodedHeader& h);
+  void HandleResponse(const Datagram& d, const DecodedHeader& h);
+  // Opens an SK-protected message. A request that is authentic but malformed leaves the error
+  // notification to answer with in *answer.
+  bool Decode(const Datagram& d, const DecodedHeader& h, std::vector<Payload>* payloads,
+              std::optional<Payload>* answer);
+  // Encodes/seals, caches and sends the response to request `h`.
+  // Answers `request` (kept to recognise its retransmissions).
+  void SendResponse(const Datagram& request, const DecodedHeader& h, std::vector<Payload> out);
+  std::unique_ptr<Task> ResponderTask(const DecodedHeader& h, const std::vector<Payload>& in);
+  void RetransmitTimeout();
+  // An authentic request says where the peer is now: the IKE SA's and the CHILD SAs' endpoints
+  // follow it.
+  void UpdateEndpoints(const Datagram& d);
+  // Counts a message nobody authenticated and logs `what`, at most once a minute.
+  void DropUnauthenticated(const std::string& what);
+
+  IkeSaContext& ctx_;
+  std::shared_ptr<const IkeSaConfig> config_;
+  uint32_t unique_id_;
+  bool original_initiator_;
+  IkeSpi spi_i_, spi_r_;
+  Endpoint local_, remote_;
+  State state_ = State::kConnecting;
+  absl::Time created_, established_ = absl::InfinitePast(), rekey_at_ = absl::InfiniteFuture();
+  absl::Time rekeyed_at_ = absl::InfiniteFuture();
+  absl::Time last_inbound_, last_outbound_;
+  std::vector<std::unique_ptr<ChildSa>> children_;
+
+  std::deque<std::unique_ptr<Task>> queue_;
+  std::unique_ptr<Task> active_;
+  uint32_t my_mid_ = 0;    // ID of our next (or outstanding) request
+  uint32_t peer_mid_ = 0;  // ID we expect on the peer's next request
+  RetransmitState retx_;
+  bool have_cached_response_ = false;
+  uint32_t cached_mid_ = 0;
+  ExchangeType cached_exchange_ = ExchangeType::kIkeSaInit;
+  Datagram cached_response_;
+  // The request the cached response answers: only a byte-identical copy is a retransmission
+  // (the cache check comes before any ICV check, so message ID and exchange alone would let
+  // anyone make us re-send, or look alive).
+  Bytes cached_request_;
+  std::optional<IdPayload> peer_id_;
+  // CHILD SAs to create again (install failures), by child config name.
+  std::vector<std::pair<std::string, absl::Time>> recreate_;
+  DropLogLimiter drops_;
+};
+
+const char* IkeSaStateName(IkeSa::State s);
+
+}  // namespace portcullis::ike

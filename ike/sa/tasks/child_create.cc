@@ -1,0 +1,50 @@
+// CREATE_CHILD_SA for a new CHILD SA (RFC 7296 1.3.1), with a KE when the ESP group has PFS.
+#include "absl/strings/str_cat.h"
+#include "ike/sa/ike_sa.h"
+#include "ike/sa/tasks/child_negotiation.h"
+
+namespace portcullis::ike {
+
+namespace {
+
+class ChildCreateTask : public Task {
+ public:
+  explicit ChildCreateTask(const ChildConfig* config) {
+    if (config != nullptr) req_.config = *config;
+  }
+  TaskKind kind() const override { return TaskKind::kChildCreate; }
+  ExchangeType exchange() const override { return ExchangeType::kCreateChildSa; }
+
+  bool BuildRequest(IkeSa& sa, std::vector<Payload>& out) override {
+    if (sa.FindChildConfig(req_.config.name) == nullptr) return false;  // config went away
+    req_.AllocateSpi(sa);
+    req_.group = req_.config.pfs;
+    req_.tsi = req_.config.local_ts;
+    req_.tsr = req_.config.remote_ts;
+    sa.Log(LogGroup::kChd, absl::StrCat("establishing CHILD_SA ", req_.config.name));
+    return AppendChildRequest(sa, req_, /*ike_auth=*/false, out);
+  }
+
+  TaskOutcome ProcessResponse(IkeSa& sa, const std::vector<Payload>& in) override {
+    ChildSa* c = nullptr;
+    return ProcessChildResponse(sa, req_, false, in, &c) == ChildResult::kRetry
+               ? TaskOutcome::kRetry
+               : TaskOutcome::kDone;
+  }
+
+  void ProcessRequest(IkeSa& sa, const std::vector<Payload>& in,
+                      std::vector<Payload>& out) override {
+    RespondChild(sa, in, out, /*ike_auth=*/false, nullptr);
+  }
+
+ private:
+  ChildRequest req_;
+};
+
+}  // namespace
+
+std::unique_ptr<Task> NewChildCreateTask(const ChildConfig* config) {
+  return std::make_unique<ChildCreateTask>(config);
+}
+
+}  // namespace portcullis::ike

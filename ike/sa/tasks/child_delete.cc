@@ -1,0 +1,78 @@
+// INFORMATIONAL Delete of CHILD SAs (RFC 7296 1.4.1): the Delete payload lists inbound SPIs;
+// the responder removes the matching SAs and answers with its own inbound SPIs of them.
+#include "absl/strings/str_format.h"
+#include "ike/sa/ike_sa.h"
+#include "ike/sa/tasks/child_negotiation.h"
+
+namespace portcullis::ike {
+
+namespace {
+
+class ChildDeleteTask : public Task {
+ public:
+  explicit ChildDeleteTask(std::vector<uint32_t> spis) : spis_(std::move(spis)) {}
+  TaskKind kind() const override { return TaskKind::kChildDelete; }
+  ExchangeType exchange() const override { return ExchangeType::kInformational; }
+
+  bool BuildRequest(IkeSa& sa, std::vector<Payload>& out) override {
+    DeletePayload d;
+    d.protocol = ProtocolId::kEsp;
+    for (uint32_t spi : spis_) {
+      ChildSa* c = sa.FindChildBySpiIn(spi);
+      if (c == nullptr) continue;
+      c->state = ChildSa::State::kDeleting;
+      sa.LogChild(*c, LogGroup::kChd,
+                  absl::StrFormat("sending DELETE for ESP CHILD_SA with SPI %08x", spi));
+      d.spis.push_back(spi);
+    }
+    spis_ = d.spis;
+    if (d.spis.empty()) return false;
+    out.push_back(Payload{PayloadType::kDelete, d});
+    return true;
+  }
+
+  TaskOutcome ProcessResponse(IkeSa& sa, const std::vector<Payload>&) override {
+    for (uint32_t spi : spis_) sa.RemoveChild(spi, "deleted");
+    return TaskOutcome::kDone;
+  }
+
+  void Timeout(IkeSa& sa) override {
+    for (uint32_t spi : spis_) sa.RemoveChild(spi, "delete not answered");
+  }
+
+  void ProcessRequest(IkeSa& sa, const std::vector<Payload>& in,
+                      std::vector<Payload>& out) override {
+    DeletePayload answer;
+    answer.protocol = ProtocolId::kEsp;
+    std::vector<uint32_t> remove;
+    for (const Payload& p : in) {
+      const auto* d = p.As<DeletePayload>();
+      if (d == nullptr || d->protocol != ProtocolId::kEsp) continue;
+      for (uint32_t spi : d->spis) {
+        ChildSa* c = sa.FindChildBySpiOut(spi);
+        if (c == nullptr) {
+          sa.Log(LogGroup::kChd,
+                 absl::StrFormat("received DELETE for unknown ESP CHILD_SA with SPI %08x", spi));
+          continue;
+        }
+        sa.LogChild(*c, LogGroup::kChd,
+                    absl::StrFormat("received DELETE for ESP CHILD_SA with SPI %08x", spi));
+        answer.spis.push_back(c->spi_in);
+        remove.push_back(c->spi_in);
+      }
+    }
+    for (uint32_t spi : remove) sa.RemoveChild(spi, "deleted by the peer");
+    if (!answer.spis.empty()) out.push_back(Payload{PayloadType::kDelete, answer});
+  }
+
+ private:
+  std::vector<uint32_t> spis_;
+};
+
+}  // namespace
+
+std::unique_ptr<Task> NewChildDeleteTask(std::vector<uint32_t> spis_in) {
+  return std::make_unique<ChildDeleteTask>(std::move(spis_in));
+}
+
+}  // namespace portcullis::ike

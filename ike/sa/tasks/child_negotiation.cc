@@ -1,0 +1,342 @@
+#include "ike/sa/tasks/child_negotiation.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "ike/crypto/key_schedule.h"
+#include "ike/crypto/random.h"
+#include "ike/sa/ike_sa.h"
+#include "ike/sa/proposal_select.h"
+#include "ike/sa/proposal_string.h"
+#include "ike/sa/traffic_selectors.h"
+
+namespace portcullis::ike {
+
+namespace {
+
+std::string GroupName(DhGroup g) {
+  return TransformName(TransformType::kDh, static_cast<uint16_t>(g));
+}
+
+std::vector<Proposal> OurProposals(const ChildConfig& c, bool ike_auth, DhGroup group) {
+  return ike_auth ? StripDh(c.esp_proposals) : WithDhGroup(c.esp_proposals, group);
+}
+
+std::unique_ptr<ChildSa> NewChild(IkeSa& sa, const ChildSaCryptoSuite& suite) {
+  auto c = std::make_unique<ChildSa>();
+  c->suite = suite;
+  c->local = sa.local();
+  c->remote = sa.remote();
+  c->encap = sa.nat_any();
+  return c;
+}
+
+}  // namespace
+
+uint32_t SpiFromBytes(const Bytes& b) {
+  if (b.size() != 4) return 0;
+  return static_cast<uint32_t>(b[0]) << 24 | static_cast<uint32_t>(b[1]) << 16 |
+         static_cast<uint32_t>(b[2]) << 8 | b[3];
+}
+
+Bytes SpiToBytes(uint32_t spi) {
+  return {static_cast<uint8_t>(spi >> 24), static_cast<uint8_t>(spi >> 16),
+          static_cast<uint8_t>(spi >> 8), static_cast<uint8_t>(spi)};
+}
+
+ChildRequest::~ChildRequest() {
+  if (spi_owner != nullptr && spi_in != 0) spi_owner->ReleaseSpi(spi_in);
+}
+
+void ChildRequest::AllocateSpi(IkeSa& sa) {
+  if (spi_owner != nullptr && spi_in != 0) spi_owner->ReleaseSpi(spi_in);
+  spi_owner = &sa.ctx();
+  spi_in = spi_owner->AllocateSpi();
+}
+
+bool AppendChildRequest(IkeSa& sa, ChildRequest& req, bool ike_auth, std::vector<Payload>& out) {
+  if (!ike_auth && req.rekey_spi_in != 0) {
+    out.push_back(
+        MakeNotify(NotifyType::kRekeySa, {}, ProtocolId::kEsp, SpiToBytes(req.rekey_spi_in)));
+  }
+  std::vector<Proposal> props =
+      WithSpi(OurProposals(req.config, ike_auth, req.group), SpiToBytes(req.spi_in));
+  out.push_back(Payload{PayloadType::kSa, SaPayload{props}});
+  if (!ike_auth) {
+    auto n = RandomBytes(32);
+    if (!n.ok()) return false;
+    req.nonce = *n;
+    out.push_back(Payload{PayloadType::kNonce, NoncePayload{req.nonce}});
+    if (req.group != DhGroup::kNone) {
+      auto kp = GenerateDhKeyPair(req.group);
+      if (!kp.ok()) {
+        sa.Log(LogGroup::kChd, absl::StrCat("PFS group ", GroupName(req.group),
+                                            " not usable: ", kp.status().message()));
+        return false;
+      }
+      req.dh = *std::move(kp);
+      auto pub = req.dh->public_value();
+      out.push_back(Payload{PayloadType::kKe, KePayload{req.group, Bytes(pub.begin(), pub.end())}});
+    }
+  }
+  out.push_back(Payload{PayloadType::kTsi, TsPayload{req.tsi}});
+  out.push_back(Payload{PayloadType::kTsr, TsPayload{req.tsr}});
+  out.push_back(MakeNotify(NotifyType::kEspTfcPaddingNotSupported));
+  return true;
+}
+
+ChildResult ProcessChildResponse(IkeSa& sa, ChildRequest& req, bool ike_auth,
+                                 const std::vector<Payload>& in, ChildSa** installed) {
+  const ChildConfig& cfg = req.config;
+  std::vector<Proposal> ours = OurProposals(cfg, ike_auth, req.group);
+  auto log = [&](const std::string& s) { sa.Log(LogGroup::kChd, s); };
+  if (const NotifyPayload* n = FindNotify(in, NotifyType::kInvalidKePayload); n && !ike_auth) {
+    DhGroup wanted =
+        n->data.size() == 2 ? static_cast<DhGroup>(n->data[0] << 8 | n->data[1]) : DhGroup::kNone;
+    log(absl::StrCat("received INVALID_KE_PAYLOAD notify error for CHILD_SA ", cfg.name,
+                     ": peer requested DH group ", GroupName(wanted), ", configured PFS group ",
+                     GroupName(cfg.pfs), " (check pfs on both sides)"));
+    return ChildResult::kFailed;
+  }
+  if (const NotifyPayload* e = FirstErrorNotify(in)) {
+    switch (e->type) {
+      case NotifyType::kNoProposalChosen:
+        log(
+            absl::StrCat("received NO_PROPOSAL_CHOSEN notify error: the peer accepted none of "
+                         "our ESP proposals for ",
+                         cfg.name, "; configured proposals: ", ProposalListString(ours)));
+        break;
+      case NotifyType::kTsUnacceptable:
+        log(absl::StrCat(
+            "received TS_UNACCEPTABLE notify error: the peer accepted none of our "
+            "traffic selectors for ",
+            cfg.name, ": TSi ", TsListToString(req.tsi), " TSr ", TsListToString(req.tsr)));
+        break;
+      default:
+        log(absl::StrCat("received ", NotifyName(e->type), " notify error, no CHILD_SA ", cfg.name,
+                         " built"));
+    }
+    return ChildResult::kFailed;
+  }
+  const auto* sap = FindPayload<SaPayload>(in, PayloadType::kSa);
+  const auto* tsi = FindPayload<TsPayload>(in, PayloadType::kTsi);
+  const auto* tsr = FindPayload<TsPayload>(in, PayloadType::kTsr);
+  if (sap == nullptr || tsi == nullptr || tsr == nullptr || sap->proposals.size() != 1) {
+    log(absl::StrCat("response for CHILD_SA ", cfg.name, " lacks SA/TSi/TSr, no CHILD_SA built"));
+    return ChildResult::kFailed;
+  }
+  const Proposal& chosen = sap->proposals[0];
+  auto suite = ChildSuiteFromProposal(chosen);
+  if (!SelectProposal({chosen}, ours, ike_auth) || !suite.ok() || chosen.spi.size() != 4) {
+    log(absl::StrCat("peer selected an ESP proposal we did not offer: ESP:", ProposalString(chosen),
+                     "; configured proposals: ", ProposalListString(ours),
+                     " (NO_PROPOSAL_CHOSEN)"));
+    return ChildResult::kFailed;
+  }
+  if (ike_auth) suite->pfs = DhGroup::kNone;
+  if (!TsSubset(tsi->selectors, req.tsi) || !TsSubset(tsr->selectors, req.tsr) ||
+      tsi->selectors.empty() || tsr->selectors.empty()) {
+    log(absl::StrCat("TS_UNACCEPTABLE: the peer's selectors ", TsListToString(tsi->selectors),
+                     " === ", TsListToString(tsr->selectors), " are not within ours ",
+                     TsListToString(req.tsi), " === ", TsListToString(req.tsr)));
+    return ChildResult::kFailed;
+  }
+  if (FindNotify(in, NotifyType::kUseTransportMode) != nullptr) {
+    log("peer answered with transport mode, which we did not request: no CHILD_SA built");
+    return ChildResult::kFailed;
+  }
+  const Bytes* ni = &sa.nonce_i;
+  const Bytes* nr = &sa.nonce_r;
+  std::optional<SecretBytes> g_ir;
+  if (!ike_auth) {
+    const auto* nonce = FindPayload<NoncePayload>(in, PayloadType::kNonce);
+    if (nonce == nullptr) {
+      log("CREATE_CHILD_SA response without nonce (INVALID_SYNTAX)");
+      return ChildResult::kFailed;
+    }
+    req.peer_nonce = nonce->data;
+    ni = &req.nonce;
+    nr = &req.peer_nonce;
+    if (suite->pfs != DhGroup::kNone) {
+      const auto* ke = FindPayload<KePayload>(in, PayloadType::kKe);
+      if (ke == nullptr || !req.dh || ke->group != suite->pfs) {
+        log(absl::StrCat("CREATE_CHILD_SA response KE does not match PFS group ",
+                         GroupName(suite->pfs), " (INVALID_KE_PAYLOAD)"));
+        return ChildResult::kFailed;
+      }
+      auto s = req.dh->ComputeSharedSecret(ke->data);
+      if (!s.ok()) {
+        log(absl::StrCat("invalid KE in CREATE_CHILD_SA response: ", s.status().message()));
+        return ChildResult::kFailed;
+      }
+      g_ir = *std::move(s);
+    }
+  }
+  auto keys =
+      DeriveChildSaKeys(sa.suite.prf, sa.keys.sk_d, *suite, g_ir ? &*g_ir : nullptr, *ni, *nr);
+  if (!keys.ok()) {
+    log(absl::StrCat("CHILD_SA key derivation failed: ", keys.status().message()));
+    return ChildResult::kFailed;
+  }
+  auto child = NewChild(sa, *suite);
+  child->spi_in = req.spi_in;
+  child->spi_out = SpiFromBytes(chosen.spi);
+  child->local_ts = tsi->selectors;
+  child->remote_ts = tsr->selectors;
+  child->encr_out = std::move(keys->encr_i);
+  child->integ_out = std::move(keys->integ_i);
+  child->encr_in = std::move(keys->encr_r);
+  child->integ_in = std::move(keys->integ_r);
+  ChildSa* raw = child.get();
+  req.spi_owner = nullptr;  // the CHILD SA has the SPI now; ChildDown releases it
+  sa.AddChild(std::move(child), cfg, /*we_initiated=*/true);
+  *installed = raw;
+  return ChildResult::kInstalled;
+}
+
+void RespondChild(IkeSa& sa, const std::vector<Payload>& in, std::vector<Payload>& out,
+                  bool ike_auth, ChildSa* rekeyed) {
+  const IkeSaConfig& cfg = sa.config();
+  auto log = [&](const std::string& s) { sa.Log(LogGroup::kChd, s); };
+  const auto* sap = FindPayload<SaPayload>(in, PayloadType::kSa);
+  const auto* tsi = FindPayload<TsPayload>(in, PayloadType::kTsi);
+  const auto* tsr = FindPayload<TsPayload>(in, PayloadType::kTsr);
+  if (sap == nullptr || tsi == nullptr || tsr == nullptr) {
+    if (ike_auth) return;  // a childless IKE SA
+    log("CREATE_CHILD_SA request lacks SA/TSi/TSr (INVALID_SYNTAX)");
+    out.push_back(MakeNotify(NotifyType::kInvalidSyntax));
+    return;
+  }
+  if (FindNotify(in, NotifyType::kUseTransportMode) != nullptr) {
+    log("peer requested transport mode (USE_TRANSPORT_MODE): refused, only tunnel mode is "
+        "supported; answering with tunnel mode");
+  }
+  std::vector<const ChildConfig*> candidates;
+  if (rekeyed != nullptr) {
+    if (const ChildConfig* c = sa.FindChildConfig(rekeyed->name)) candidates.push_back(c);
+  } else {
+    for (const ChildConfig& c : cfg.children) candidates.push_back(&c);
+  }
+  const ChildConfig* child_cfg = nullptr;
+  std::vector<TrafficSelector> narrowed_i, narrowed_r;
+  for (const ChildConfig* c : candidates) {
+    auto ni = NarrowTs(tsi->selectors, c->remote_ts);
+    auto nr = NarrowTs(tsr->selectors, c->local_ts);
+    if (!ni.empty() && !nr.empty()) {
+      child_cfg = c;
+      narrowed_i = std::move(ni);
+      narrowed_r = std::move(nr);
+      break;
+    }
+  }
+  if (child_cfg == nullptr) {
+    std::string configured;
+    for (const ChildConfig* c : candidates) {
+      absl::StrAppend(&configured, configured.empty() ? "" : "; ", c->name, ": local ",
+                      TsListToString(c->local_ts), " remote ", TsListToString(c->remote_ts));
+    }
+    log(absl::StrCat("TS_UNACCEPTABLE: traffic selectors unacceptable: received TSi ",
+                     TsListToString(tsi->selectors), " TSr ", TsListToString(tsr->selectors),
+                     "; configured ", configured.empty() ? "(none)" : configured));
+    out.push_back(MakeNotify(NotifyType::kTsUnacceptable));
+    return;
+  }
+  std::vector<Proposal> ours = OurProposals(*child_cfg, ike_auth, child_cfg->pfs);
+  std::optional<Proposal> sel = SelectProposal(sap->proposals, ours, ike_auth);
+  auto suite = sel ? ChildSuiteFromProposal(*sel) : absl::NotFoundError("none");
+  if (!suite.ok() || sel->spi.size() != 4) {
+    log(absl::StrCat("NO_PROPOSAL_CHOSEN: no acceptable ESP proposal for ", child_cfg->name,
+                     "; received proposals: ", ProposalListString(sap->proposals),
+                     "; configured proposals: ", ProposalListString(ours)));
+    out.push_back(MakeNotify(NotifyType::kNoProposalChosen));
+    return;
+  }
+  if (ike_auth) suite->pfs = DhGroup::kNone;
+  std::optional<SecretBytes> g_ir;
+  std::unique_ptr<DhKeyPair> dh;
+  Bytes ni, nr;
+  if (ike_auth) {
+    ni = sa.nonce_i;
+    nr = sa.nonce_r;
+  } else {
+    const auto* nonce = FindPayload<NoncePayload>(in, PayloadType::kNonce);
+    auto own = RandomBytes(32);
+    if (nonce == nullptr || !own.ok()) {
+      log("CREATE_CHILD_SA request without nonce (INVALID_SYNTAX)");
+      out.push_back(MakeNotify(NotifyType::kInvalidSyntax));
+      return;
+    }
+    ni = nonce->data;
+    nr = *own;
+    if (suite->pfs != DhGroup::kNone) {
+      const auto* ke = FindPayload<KePayload>(in, PayloadType::kKe);
+      if (ke == nullptr || ke->group != suite->pfs) {
+        uint16_t g = static_cast<uint16_t>(suite->pfs);
+        log(absl::StrCat("DH group ", ke ? GroupName(ke->group) : "(no KE payload)",
+                         " unacceptable for CHILD_SA ", child_cfg->name, ", requesting ",
+                         GroupName(suite->pfs), " (INVALID_KE_PAYLOAD)"));
+        out.push_back(MakeNotify(NotifyType::kInvalidKePayload,
+                                 Bytes{static_cast<uint8_t>(g >> 8), static_cast<uint8_t>(g)}));
+        return;
+      }
+      auto kp = GenerateDhKeyPair(suite->pfs);
+      if (!kp.ok()) {
+        out.push_back(MakeNotify(NotifyType::kNoProposalChosen));
+        return;
+      }
+      dh = *std::move(kp);
+      auto s = dh->ComputeSharedSecret(ke->data);
+      if (!s.ok()) {
+        log(absl::StrCat("invalid KE payload: ", s.status().message()));
+        out.push_back(MakeNotify(NotifyType::kInvalidSyntax));
+        return;
+      }
+      g_ir = *std::move(s);
+    }
+  }
+  auto keys =
+      DeriveChildSaKeys(sa.suite.prf, sa.keys.sk_d, *suite, g_ir ? &*g_ir : nullptr, ni, nr);
+  if (!keys.ok()) {
+    log(absl::StrCat("CHILD_SA key derivation failed: ", keys.status().message()));
+    out.push_back(MakeNotify(NotifyType::kNoProposalChosen));
+    return;
+  }
+  auto child = NewChild(sa, *suite);
+  child->spi_in = sa.ctx().AllocateSpi();
+  child->spi_out = SpiFromBytes(sel->spi);
+  child->local_ts = narrowed_r;
+  child->remote_ts = narrowed_i;
+  child->encr_in = std::move(keys->encr_i);
+  child->integ_in = std::move(keys->integ_i);
+  child->encr_out = std::move(keys->encr_r);
+  child->integ_out = std::move(keys->integ_r);
+
+  Proposal answer = *sel;
+  answer.spi = SpiToBytes(child->spi_in);
+  out.push_back(Payload{PayloadType::kSa, SaPayload{{answer}}});
+  if (!ike_auth) {
+    out.push_back(Payload{PayloadType::kNonce, NoncePayload{nr}});
+    if (dh) {
+      auto pub = dh->public_value();
+      out.push_back(
+          Payload{PayloadType::kKe, KePayload{suite->pfs, Bytes(pub.begin(), pub.end())}});
+    }
+  }
+  out.push_back(Payload{PayloadType::kTsi, TsPayload{narrowed_i}});
+  out.push_back(Payload{PayloadType::kTsr, TsPayload{narrowed_r}});
+  out.push_back(MakeNotify(NotifyType::kEspTfcPaddingNotSupported));
+  if (rekeyed != nullptr) {
+    uint32_t old_in = rekeyed->spi_in;
+    if (rekeyed->state == ChildSa::State::kRekeying) {
+      NoteRekeyCollision(sa.active_task(), old_in, child->spi_in, ni, nr);
+    } else {
+      rekeyed->state = ChildSa::State::kRekeyed;
+    }
+    sa.LogChild(
+        *rekeyed, LogGroup::kChd,
+        absl::StrCat("CHILD_SA ", rekeyed->name, "{", rekeyed->unique_id, "} rekeyed by the peer"));
+  }
+  sa.AddChild(std::move(child), *child_cfg, /*we_initiated=*/false);
+}
+
+}  // namespace portcullis::ike

@@ -1,0 +1,64 @@
+// The CHILD SA half of IKE_AUTH and CREATE_CHILD_SA, shared by ike_auth, child_create and
+// child_rekey: building the SA/Nonce/KE/TS payloads of a request, checking the response and
+// installing the CHILD SA, and the responder's choice of child config, proposal and narrowed
+// selectors. Failures are logged with both sides' values (proposals, selectors, DH groups).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "ike/crypto/dh_group.h"
+#include "ike/encoding/payloads.h"
+#include "ike/sa/child_sa.h"
+#include "ike/sa/ike_config.h"
+
+namespace portcullis::ike {
+
+class IkeSa;
+class Task;
+
+class IkeSaContext;
+
+struct ChildRequest {
+  ChildRequest() = default;
+  ChildRequest(const ChildRequest&) = delete;
+  ChildRequest& operator=(const ChildRequest&) = delete;
+  // Gives spi_in back unless a CHILD SA took it: a failed, refused or abandoned exchange (the IKE
+  // SA going away while it is in flight included) must not keep its SPI reserved.
+  ~ChildRequest();
+  // A fresh inbound SPI for this attempt; the previous attempt's goes back.
+  void AllocateSpi(IkeSa& sa);
+
+  ChildConfig config;
+  uint32_t spi_in = 0;
+  IkeSaContext* spi_owner = nullptr;  // set while spi_in is reserved for this request
+  DhGroup group = DhGroup::kNone;     // PFS group of this attempt
+  std::unique_ptr<DhKeyPair> dh;
+  Bytes nonce;
+  std::vector<TrafficSelector> tsi, tsr;
+  uint32_t rekey_spi_in = 0;  // REKEY_SA: our inbound SPI of the SA being replaced
+  Bytes peer_nonce;           // set once the response is in
+};
+
+// The request payloads; false when no DH key or nonce could be made.
+bool AppendChildRequest(IkeSa& sa, ChildRequest& req, bool ike_auth, std::vector<Payload>& out);
+
+enum class ChildResult { kInstalled, kFailed, kRetry };
+// Checks the response and installs the CHILD SA; *installed points at it.
+ChildResult ProcessChildResponse(IkeSa& sa, ChildRequest& req, bool ike_auth,
+                                 const std::vector<Payload>& in, ChildSa** installed);
+
+// Responder. `rekeyed` is the SA a REKEY_SA names (nullptr for a new CHILD SA).
+void RespondChild(IkeSa& sa, const std::vector<Payload>& in, std::vector<Payload>& out,
+                  bool ike_auth, ChildSa* rekeyed);
+
+// child_rekey.cc: our own rekey of the same CHILD SA met the peer's (RFC 7296 2.8.1); the task
+// decides which of the two new SAs goes once its own exchange ends.
+void NoteRekeyCollision(Task* active, uint32_t old_spi_in, uint32_t peer_new_spi_in,
+                        const Bytes& ni, const Bytes& nr);
+
+uint32_t SpiFromBytes(const Bytes& b);
+Bytes SpiToBytes(uint32_t spi);
+
+}  // namespace portcullis::ike

@@ -1,0 +1,164 @@
+// CREATE_CHILD_SA rekeying a CHILD SA (RFC 7296 1.3.3, 2.8): REKEY_SA names the old SA by our
+// inbound SPI, a KE goes with it when PFS is configured, and the initiator deletes the old SA
+// once the new one is in. When both ends rekey the same SA at once (2.8.1), the new SA made with
+// the lowest of the four nonces is redundant and is deleted by the end that made it.
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "ike/sa/ike_sa.h"
+#include "ike/sa/tasks/child_negotiation.h"
+
+namespace portcullis::ike {
+
+namespace {
+
+const Bytes& MinNonce(const Bytes& a, const Bytes& b) {
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end()) ? a : b;
+}
+
+bool Less(const Bytes& a, const Bytes& b) {
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
+}
+
+class ChildRekeyTask : public Task {
+ public:
+  explicit ChildRekeyTask(uint32_t spi_in) : old_spi_in_(spi_in) {}
+  TaskKind kind() const override { return TaskKind::kChildRekey; }
+  ExchangeType exchange() const override { return ExchangeType::kCreateChildSa; }
+
+  void Collision(uint32_t old_spi_in, uint32_t peer_new_spi_in, const Bytes& ni, const Bytes& nr) {
+    if (old_spi_in != old_spi_in_) return;
+    collided_ = true;
+    peer_new_spi_in_ = peer_new_spi_in;
+    peer_min_nonce_ = MinNonce(ni, nr);
+  }
+
+  bool BuildRequest(IkeSa& sa, std::vector<Payload>& out) override {
+    ChildSa* old = sa.FindChildBySpiIn(old_spi_in_);
+    if (old == nullptr || old->state != ChildSa::State::kInstalled) return false;
+    const ChildConfig* cfg = sa.FindChildConfig(old->name);
+    if (cfg == nullptr) return false;
+    old->state = ChildSa::State::kRekeying;
+    req_.config = *cfg;
+    req_.AllocateSpi(sa);
+    req_.group = cfg->pfs;
+    req_.tsi = old->local_ts;
+    req_.tsr = old->remote_ts;
+    req_.rekey_spi_in = old_spi_in_;
+    sa.LogChild(*old, LogGroup::kChd,
+                absl::StrFormat("rekeying CHILD_SA %s{%u} with SPIs %08x_i %08x_o%s", old->name,
+                                old->unique_id, old->spi_in, old->spi_out,
+                                cfg->pfs != DhGroup::kNone ? " (PFS)" : ""));
+    return AppendChildRequest(sa, req_, /*ike_auth=*/false, out);
+  }
+
+  TaskOutcome ProcessResponse(IkeSa& sa, const std::vector<Payload>& in) override {
+    ChildSa* old = sa.FindChildBySpiIn(old_spi_in_);
+    if (FindNotify(in, NotifyType::kTemporaryFailure) != nullptr) {
+      sa.Log(LogGroup::kChd, "received TEMPORARY_FAILURE notify, retrying CHILD_SA rekey in 10s");
+      if (old != nullptr) {
+        old->state = ChildSa::State::kInstalled;
+        old->rekey_at = sa.ctx().Now() + absl::Seconds(10);
+        if (!old->install_failure.empty()) sa.InstallFailed(old_spi_in_, old->install_failure);
+      }
+      return TaskOutcome::kDone;
+    }
+    if (FindNotify(in, NotifyType::kChildSaNotFound) != nullptr) {
+      sa.Log(LogGroup::kChd, absl::StrFormat("received CHILD_SA_NOT_FOUND for SPI %08x: the peer "
+                                             "has no such CHILD_SA, creating a new one",
+                                             old_spi_in_));
+      if (old != nullptr) sa.RemoveChild(old_spi_in_, "unknown to the peer");
+      if (const ChildConfig* c = sa.FindChildConfig(req_.config.name)) sa.CreateChild(*c);
+      return TaskOutcome::kDone;
+    }
+    ChildSa* fresh = nullptr;
+    ChildResult r = ProcessChildResponse(sa, req_, false, in, &fresh);
+    if (r == ChildResult::kRetry) return TaskOutcome::kRetry;
+    old = sa.FindChildBySpiIn(old_spi_in_);
+    if (r != ChildResult::kInstalled) {
+      if (old != nullptr && old->state == ChildSa::State::kRekeying) {
+        old->state = ChildSa::State::kInstalled;
+        old->rekey_at = sa.ctx().Now() + absl::Seconds(30);
+        if (!old->install_failure.empty()) sa.InstallFailed(old_spi_in_, old->install_failure);
+      }
+      return TaskOutcome::kDone;
+    }
+    if (collided_) {
+      Bytes ours = MinNonce(req_.nonce, req_.peer_nonce);
+      if (Less(ours, peer_min_nonce_)) {
+        sa.Log(LogGroup::kChd,
+               absl::StrFormat("CHILD_SA rekey collision: our new SA %08x_i has the lowest nonce, "
+                               "deleting it (the peer's %08x_i stays)",
+                               fresh->spi_in, peer_new_spi_in_));
+        sa.Queue(NewChildDeleteTask({fresh->spi_in}));
+        if (old != nullptr) old->state = ChildSa::State::kRekeyed;
+        return TaskOutcome::kDone;
+      }
+      sa.Log(LogGroup::kChd,
+             absl::StrFormat("CHILD_SA rekey collision: the peer's new SA %08x_i has the lowest "
+                             "nonce and will be deleted by the peer",
+                             peer_new_spi_in_));
+    }
+    if (old != nullptr) {
+      old->state = ChildSa::State::kRekeyed;
+      sa.Queue(NewChildDeleteTask({old_spi_in_}));
+    }
+    return TaskOutcome::kDone;
+  }
+
+  void Timeout(IkeSa& sa) override {
+    if (ChildSa* old = sa.FindChildBySpiIn(old_spi_in_)) old->state = ChildSa::State::kInstalled;
+  }
+
+  void Dropped(IkeSa& sa) override {
+    // Queuing this task cleared the CHILD SA's own rekey time; without one it would run into its
+    // hard lifetime with no successor.
+    ChildSa* c = sa.FindChildBySpiIn(old_spi_in_);
+    if (c != nullptr && c->state == ChildSa::State::kInstalled) c->rekey_at = sa.ctx().Now();
+  }
+
+  void ProcessRequest(IkeSa& sa, const std::vector<Payload>& in,
+                      std::vector<Payload>& out) override {
+    const NotifyPayload* n = FindNotify(in, NotifyType::kRekeySa);
+    uint32_t spi = n ? SpiFromBytes(n->spi) : 0;
+    ChildSa* old = sa.FindChildBySpiOut(spi);
+    if (old == nullptr) {
+      sa.Log(LogGroup::kChd,
+             absl::StrFormat("received REKEY_SA for unknown CHILD_SA with SPI %08x, answering "
+                             "CHILD_SA_NOT_FOUND",
+                             spi));
+      out.push_back(
+          MakeNotify(NotifyType::kChildSaNotFound, {}, ProtocolId::kEsp, SpiToBytes(spi)));
+      return;
+    }
+    if (old->state == ChildSa::State::kRekeyed || old->state == ChildSa::State::kDeleting) {
+      sa.LogChild(*old, LogGroup::kChd,
+                  "CHILD_SA is already rekeyed or being deleted, answering TEMPORARY_FAILURE");
+      out.push_back(MakeNotify(NotifyType::kTemporaryFailure));
+      return;
+    }
+    RespondChild(sa, in, out, /*ike_auth=*/false, old);
+  }
+
+ private:
+  uint32_t old_spi_in_;
+  ChildRequest req_;
+  bool collided_ = false;
+  uint32_t peer_new_spi_in_ = 0;
+  Bytes peer_min_nonce_;
+};
+
+}  // namespace
+
+void NoteRekeyCollision(Task* active, uint32_t old_spi_in, uint32_t peer_new_spi_in,
+                        const Bytes& ni, const Bytes& nr) {
+  if (active == nullptr || active->kind() != TaskKind::kChildRekey) return;
+  static_cast<ChildRekeyTask*>(active)->Collision(old_spi_in, peer_new_spi_in, ni, nr);
+}
+
+std::unique_ptr<Task> NewChildRekeyTask(uint32_t spi_in) {
+  return std::make_unique<ChildRekeyTask>(spi_in);
+}
+
+}  // namespace portcullis::ike

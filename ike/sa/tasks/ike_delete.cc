@@ -1,0 +1,47 @@
+// INFORMATIONAL Delete of the IKE SA (RFC 7296 1.4.1): its CHILD SAs go with it.
+#include "absl/strings/str_cat.h"
+#include "ike/sa/ike_sa.h"
+
+namespace portcullis::ike {
+
+namespace {
+
+class IkeDeleteTask : public Task {
+ public:
+  TaskKind kind() const override { return TaskKind::kIkeDelete; }
+  ExchangeType exchange() const override { return ExchangeType::kInformational; }
+
+  bool BuildRequest(IkeSa& sa, std::vector<Payload>& out) override {
+    sa.Log(LogGroup::kIke,
+           absl::StrCat("deleting IKE_SA ", sa.config().name, "[", sa.unique_id(), "] between ",
+                        sa.local().address.ToString(), "...", sa.remote().address.ToString()));
+    if (sa.state() == IkeSa::State::kEstablished) sa.set_state(IkeSa::State::kDeleting);
+    DeletePayload d;
+    d.protocol = ProtocolId::kIke;
+    out.push_back(Payload{PayloadType::kDelete, d});
+    return true;
+  }
+
+  TaskOutcome ProcessResponse(IkeSa& sa, const std::vector<Payload>&) override {
+    sa.destroy_after_response = true;
+    sa.destroy_reason = "IKE_SA deleted";
+    return TaskOutcome::kDone;
+  }
+
+  void Timeout(IkeSa& sa) override { sa.Destroy("IKE_SA deleted (peer did not confirm)"); }
+
+  void ProcessRequest(IkeSa& sa, const std::vector<Payload>&, std::vector<Payload>&) override {
+    sa.Log(LogGroup::kIke,
+           absl::StrCat("received DELETE for IKE_SA ", sa.config().name, "[", sa.unique_id(), "]"));
+    sa.destroy_after_response = true;
+    sa.destroy_reason = "deleted by the peer";
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Task> NewIkeDeleteTask() {
+  return std::make_unique<IkeDeleteTask>();
+}
+
+}  // namespace portcullis::ike

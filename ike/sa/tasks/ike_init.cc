@@ -1,0 +1,289 @@
+// IKE_SA_INIT (RFC 7296 1.2, 2.6, 2.7, 2.10, 2.23): proposals, key exchange, nonces, NAT
+// detection. As initiator it answers a COOKIE request and an INVALID_KE_PAYLOAD (another DH
+// group from our proposals); as responder it picks a proposal, asks for another group when the
+// KE does not match the chosen one, and refuses with NO_PROPOSAL_CHOSEN when nothing matches,
+// logging both sides' proposals. The SIGNATURE_HASH_ALGORITHMS notify is ignored (PSK only).
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "ike/crypto/dh_group.h"
+#include "ike/crypto/nat_detection.h"
+#include "ike/crypto/random.h"
+#include "ike/sa/ike_sa.h"
+#include "ike/sa/proposal_select.h"
+#include "ike/sa/proposal_string.h"
+
+namespace portcullis::ike {
+
+namespace {
+
+constexpr size_t kNonceSize = 32;
+
+std::string GroupName(DhGroup g) {
+  return TransformName(TransformType::kDh, static_cast<uint16_t>(g));
+}
+
+Bytes NatHash(const IkeSpi& spi_i, const IkeSpi& spi_r, const Endpoint& e) {
+  absl::StatusOr<NatDetectionHash> h =
+      ComputeNatDetectionHash(spi_i, spi_r, e.address.span(), e.port);
+  if (!h.ok()) return {};
+  return Bytes(h->begin(), h->end());
+}
+
+// With forced UDP encapsulation we claim a NAT in front of us, as charon does: a source hash
+// that cannot match.
+Bytes SourceHash(IkeSa& sa, const IkeSpi& spi_i, const IkeSpi& spi_r) {
+  if (sa.config().force_encap) {
+    absl::StatusOr<Bytes> r = RandomBytes(20);
+    if (r.ok()) return *r;
+  }
+  return NatHash(spi_i, spi_r, sa.local());
+}
+
+// Checks the peer's NAT_DETECTION notifies against what we see. `spi_r` as in the message.
+void CheckNat(IkeSa& sa, const std::vector<Payload>& in, const IkeSpi& spi_i, const IkeSpi& spi_r) {
+  const NotifyPayload* src = FindNotify(in, NotifyType::kNatDetectionSourceIp);
+  bool have_dst = false, dst_match = false;
+  for (const Payload& p : in) {
+    const auto* n = p.As<NotifyPayload>();
+    if (n == nullptr || n->type != NotifyType::kNatDetectionDestinationIp) continue;
+    have_dst = true;
+    if (n->data == NatHash(spi_i, spi_r, sa.local())) dst_match = true;
+  }
+  if (src == nullptr || !have_dst) return;  // the peer does not do NAT-T
+  sa.nat_remote = src->data != NatHash(spi_i, spi_r, sa.remote());
+  sa.nat_local = !dst_match;
+  if (sa.nat_local) sa.Log(LogGroup::kIke, "local host is behind NAT, sending keep alives");
+  if (sa.nat_remote) sa.Log(LogGroup::kIke, "remote host is behind NAT");
+  if (!sa.nat_any() && sa.config().force_encap) {
+    sa.Log(LogGroup::kIke, "forcing UDP encapsulation (force-udp-encapsulation)");
+  }
+}
+
+bool ComputeKeys(IkeSa& sa, const DhKeyPair& dh, const KePayload& ke) {
+  absl::StatusOr<SecretBytes> g_ir = dh.ComputeSharedSecret(ke.data);
+  if (!g_ir.ok()) {
+    sa.Log(LogGroup::kIke, absl::StrCat("invalid KE payload: ", g_ir.status().message()));
+    return false;
+  }
+  absl::StatusOr<SecretBytes> skeyseed =
+      ComputeSkeyseed(sa.suite.prf, sa.nonce_i, sa.nonce_r, *g_ir);
+  if (!skeyseed.ok()) {
+    sa.Log(LogGroup::kIke, absl::StrCat("SKEYSEED failed: ", skeyseed.status().message()));
+    return false;
+  }
+  return sa.InstallIkeKeys(*skeyseed);
+}
+
+class IkeInitTask : public Task {
+ public:
+  TaskKind kind() const override { return TaskKind::kIkeInit; }
+  ExchangeType exchange() const override { return ExchangeType::kIkeSaInit; }
+
+  bool BuildRequest(IkeSa& sa, std::vector<Payload>& out) override {
+    const IkeSaConfig& cfg = sa.config();
+    if (group_ == DhGroup::kNone) {
+      std::vector<DhGroup> groups = DhGroupsOf(cfg.ike_proposals);
+      if (groups.empty()) {
+        sa.Log(LogGroup::kCfg, "no DH group in the IKE proposals, cannot initiate");
+        return false;
+      }
+      group_ = groups[0];
+    }
+    if (!dh_ || dh_->group() != group_) {
+      auto kp = GenerateDhKeyPair(group_);
+      if (!kp.ok()) {
+        sa.Log(LogGroup::kIke, absl::StrCat("DH group ", GroupName(group_),
+                                            " not usable: ", kp.status().message()));
+        return false;
+      }
+      dh_ = *std::move(kp);
+    }
+    if (nonce_.empty()) {
+      auto n = RandomBytes(kNonceSize);
+      if (!n.ok()) return false;
+      nonce_ = *n;
+    }
+    sa.nonce_i = nonce_;
+    if (!cookie_.empty()) out.push_back(MakeNotify(NotifyType::kCookie, cookie_));
+    out.push_back(Payload{PayloadType::kSa, SaPayload{WithSpi(cfg.ike_proposals, {})}});
+    auto pub = dh_->public_value();
+    out.push_back(Payload{PayloadType::kKe, KePayload{group_, Bytes(pub.begin(), pub.end())}});
+    out.push_back(Payload{PayloadType::kNonce, NoncePayload{nonce_}});
+    IkeSpi zero{};
+    out.push_back(MakeNotify(NotifyType::kNatDetectionSourceIp, SourceHash(sa, sa.spi_i(), zero)));
+    out.push_back(
+        MakeNotify(NotifyType::kNatDetectionDestinationIp, NatHash(sa.spi_i(), zero, sa.remote())));
+    return true;
+  }
+
+  TaskOutcome ProcessResponse(IkeSa& sa, const std::vector<Payload>& in) override {
+    const IkeSaConfig& cfg = sa.config();
+    if (const NotifyPayload* c = FindNotify(in, NotifyType::kCookie)) {
+      if (++cookie_tries_ > 3 || c->data.empty()) {
+        sa.Log(LogGroup::kIke, "peer keeps asking for COOKIEs, giving up");
+        sa.destroy_reason = "COOKIE exchange failed";
+        return TaskOutcome::kFatal;
+      }
+      cookie_ = c->data;
+      sa.Log(LogGroup::kIke, "received COOKIE notify, restarting IKE_SA_INIT with it");
+      return TaskOutcome::kRetry;
+    }
+    if (const NotifyPayload* n = FindNotify(in, NotifyType::kInvalidKePayload)) {
+      DhGroup wanted = DhGroup::kNone;
+      if (n->data.size() == 2) wanted = static_cast<DhGroup>(n->data[0] << 8 | n->data[1]);
+      std::vector<DhGroup> ours = DhGroupsOf(cfg.ike_proposals);
+      bool acceptable = std::find(ours.begin(), ours.end(), wanted) != ours.end();
+      if (acceptable && wanted != group_ && ++ke_tries_ <= 2) {
+        sa.Log(LogGroup::kIke,
+               absl::StrCat("peer didn't accept DH group ", GroupName(group_), ", it requested ",
+                            GroupName(wanted), " (INVALID_KE_PAYLOAD)"));
+        group_ = wanted;
+        dh_.reset();
+        return TaskOutcome::kRetry;
+      }
+      sa.Log(LogGroup::kIke,
+             absl::StrCat("received INVALID_KE_PAYLOAD notify error: peer requested DH group ",
+                          GroupName(wanted), ", which we did not propose; configured proposals: ",
+                          ProposalListString(cfg.ike_proposals)));
+      sa.destroy_reason = "INVALID_KE_PAYLOAD";
+      return TaskOutcome::kFatal;
+    }
+    if (const NotifyPayload* e = FirstErrorNotify(in)) {
+      if (e->type == NotifyType::kNoProposalChosen) {
+        sa.Log(LogGroup::kIke,
+               absl::StrCat("received NO_PROPOSAL_CHOSEN notify error: the peer accepted none "
+                            "of our proposals; configured proposals: ",
+                            ProposalListString(cfg.ike_proposals)));
+      } else {
+        sa.Log(LogGroup::kIke,
+               absl::StrCat("received ", NotifyName(e->type), " notify error in IKE_SA_INIT"));
+      }
+      sa.destroy_reason = NotifyName(e->type);
+      return TaskOutcome::kFatal;
+    }
+    const auto* sap = FindPayload<SaPayload>(in, PayloadType::kSa);
+    const auto* ke = FindPayload<KePayload>(in, PayloadType::kKe);
+    const auto* nonce = FindPayload<NoncePayload>(in, PayloadType::kNonce);
+    if (sap == nullptr || ke == nullptr || nonce == nullptr || sap->proposals.size() != 1) {
+      sa.Log(LogGroup::kIke, "IKE_SA_INIT response lacks SA, KE or Nonce (INVALID_SYNTAX)");
+      sa.destroy_reason = "invalid IKE_SA_INIT response";
+      return TaskOutcome::kFatal;
+    }
+    const Proposal& chosen = sap->proposals[0];
+    std::optional<Proposal> check = SelectProposal({chosen}, cfg.ike_proposals);
+    absl::StatusOr<IkeSaCryptoSuite> suite = IkeSuiteFromProposal(chosen);
+    if (!check || !suite.ok()) {
+      sa.Log(LogGroup::kIke,
+             absl::StrCat("peer selected a proposal we did not offer: IKE:", ProposalString(chosen),
+                          "; configured proposals: ", ProposalListString(cfg.ike_proposals),
+                          " (NO_PROPOSAL_CHOSEN)"));
+      sa.destroy_reason = "invalid proposal selected";
+      return TaskOutcome::kFatal;
+    }
+    if (ke->group != suite->dh || ke->group != group_) {
+      sa.Log(LogGroup::kIke, absl::StrCat("KE payload group ", GroupName(ke->group),
+                                          " does not match the selected ", GroupName(suite->dh),
+                                          " (INVALID_KE_PAYLOAD)"));
+      sa.destroy_reason = "KE group mismatch";
+      return TaskOutcome::kFatal;
+    }
+    sa.Log(LogGroup::kCfg, absl::StrCat("selected proposal: IKE:", ProposalString(chosen)));
+    sa.suite = *suite;
+    sa.nonce_r = nonce->data;
+    CheckNat(sa, in, sa.spi_i(), sa.spi_r());
+    if (!ComputeKeys(sa, *dh_, *ke)) {
+      sa.destroy_reason = "key derivation failed";
+      return TaskOutcome::kFatal;
+    }
+    if (sa.nat_any()) sa.FloatToNatT();
+    return TaskOutcome::kDone;
+  }
+
+  void ProcessRequest(IkeSa& sa, const std::vector<Payload>& in,
+                      std::vector<Payload>& out) override {
+    const IkeSaConfig& cfg = sa.config();
+    auto fail = [&](NotifyType t, Bytes data, const std::string& reason) {
+      out.clear();
+      out.push_back(MakeNotify(t, std::move(data)));
+      sa.destroy_after_response = true;
+      sa.destroy_reason = reason;
+    };
+    sa.Log(LogGroup::kIke,
+           absl::StrCat(sa.remote().address.ToString(), " is initiating an IKE_SA"));
+    const auto* sap = FindPayload<SaPayload>(in, PayloadType::kSa);
+    const auto* ke = FindPayload<KePayload>(in, PayloadType::kKe);
+    const auto* nonce = FindPayload<NoncePayload>(in, PayloadType::kNonce);
+    if (sap == nullptr || ke == nullptr || nonce == nullptr) {
+      sa.Log(LogGroup::kIke, "IKE_SA_INIT request lacks SA, KE or Nonce (INVALID_SYNTAX)");
+      fail(NotifyType::kInvalidSyntax, {}, "invalid IKE_SA_INIT request");
+      return;
+    }
+    sa.Log(LogGroup::kCfg,
+           absl::StrCat("received proposals: ", ProposalListString(sap->proposals)));
+    sa.Log(LogGroup::kCfg,
+           absl::StrCat("configured proposals: ", ProposalListString(cfg.ike_proposals)));
+    std::optional<Proposal> sel = SelectProposal(sap->proposals, cfg.ike_proposals);
+    absl::StatusOr<IkeSaCryptoSuite> suite =
+        sel ? IkeSuiteFromProposal(*sel) : absl::NotFoundError("none");
+    if (!suite.ok()) {
+      sa.Log(LogGroup::kIke,
+             absl::StrCat("NO_PROPOSAL_CHOSEN: no acceptable IKE proposal; received proposals: ",
+                          ProposalListString(sap->proposals),
+                          "; configured proposals: ", ProposalListString(cfg.ike_proposals)));
+      fail(NotifyType::kNoProposalChosen, {}, "NO_PROPOSAL_CHOSEN");
+      return;
+    }
+    if (ke->group != suite->dh) {
+      uint16_t g = static_cast<uint16_t>(suite->dh);
+      sa.Log(LogGroup::kIke,
+             absl::StrCat("DH group ", GroupName(ke->group), " unacceptable, requesting ",
+                          GroupName(suite->dh), " (INVALID_KE_PAYLOAD)"));
+      fail(NotifyType::kInvalidKePayload,
+           Bytes{static_cast<uint8_t>(g >> 8), static_cast<uint8_t>(g)}, "INVALID_KE_PAYLOAD");
+      return;
+    }
+    auto kp = GenerateDhKeyPair(suite->dh);
+    auto nr = RandomBytes(kNonceSize);
+    if (!kp.ok() || !nr.ok()) {
+      fail(NotifyType::kNoProposalChosen, {}, "DH/nonce generation failed");
+      return;
+    }
+    sa.Log(LogGroup::kCfg, absl::StrCat("selected proposal: IKE:", ProposalString(*sel)));
+    sa.suite = *suite;
+    sa.ike_proposal = *sel;
+    sa.nonce_i = nonce->data;
+    sa.nonce_r = *nr;
+    CheckNat(sa, in, sa.spi_i(), IkeSpi{});
+    if (!ComputeKeys(sa, **kp, *ke)) {
+      fail(NotifyType::kInvalidSyntax, {}, "invalid KE payload");
+      return;
+    }
+    Proposal answer = *sel;
+    answer.spi.clear();
+    out.push_back(Payload{PayloadType::kSa, SaPayload{{answer}}});
+    auto pub = (*kp)->public_value();
+    out.push_back(Payload{PayloadType::kKe, KePayload{suite->dh, Bytes(pub.begin(), pub.end())}});
+    out.push_back(Payload{PayloadType::kNonce, NoncePayload{*nr}});
+    out.push_back(
+        MakeNotify(NotifyType::kNatDetectionSourceIp, SourceHash(sa, sa.spi_i(), sa.spi_r())));
+    out.push_back(MakeNotify(NotifyType::kNatDetectionDestinationIp,
+                             NatHash(sa.spi_i(), sa.spi_r(), sa.remote())));
+  }
+
+ private:
+  DhGroup group_ = DhGroup::kNone;
+  std::unique_ptr<DhKeyPair> dh_;
+  Bytes nonce_;
+  Bytes cookie_;
+  int cookie_tries_ = 0;
+  int ke_tries_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Task> NewIkeInitTask() {
+  return std::make_unique<IkeInitTask>();
+}
+
+}  // namespace portcullis::ike

@@ -1,0 +1,169 @@
+// IANA numbers and the names logs print, strongSwan-style proposal strings, and which crypto
+// suites the library accepts.
+#include "ike/encoding/ike_types.h"
+
+#include <catch2/catch.hpp>
+
+#include "ike/crypto/crypto_suite.h"
+#include "ike/sa/proposal_string.h"
+
+using namespace portcullis::ike;
+
+TEST_CASE("IANA numbers of the enumerations", "[types]") {
+  CHECK(static_cast<int>(ExchangeType::kIkeSaInit) == 34);
+  CHECK(static_cast<int>(ExchangeType::kInformational) == 37);
+  CHECK(static_cast<int>(PayloadType::kSa) == 33);
+  CHECK(static_cast<int>(PayloadType::kSk) == 46);
+  CHECK(static_cast<int>(NotifyType::kNatDetectionSourceIp) == 16388);
+  CHECK(static_cast<int>(NotifyType::kNatDetectionDestinationIp) == 16389);
+  CHECK(static_cast<int>(NotifyType::kCookie) == 16390);
+  CHECK(static_cast<int>(NotifyType::kUseTransportMode) == 16391);
+  CHECK(static_cast<int>(NotifyType::kRekeySa) == 16393);
+  CHECK(static_cast<int>(NotifyType::kEspTfcPaddingNotSupported) == 16394);
+  CHECK(static_cast<int>(NotifyType::kInitialContact) == 16384);
+  CHECK(static_cast<int>(NotifyType::kSignatureHashAlgorithms) == 16431);
+  CHECK(static_cast<int>(EncrId::kAesCbc) == 12);
+  CHECK(static_cast<int>(EncrId::kAesGcm16) == 20);
+  CHECK(static_cast<int>(EncrId::kNull) == 11);
+  CHECK(static_cast<int>(PrfId::kHmacSha1) == 2);
+  CHECK(static_cast<int>(PrfId::kHmacSha2_256) == 5);
+  CHECK(static_cast<int>(PrfId::kHmacSha2_384) == 6);
+  CHECK(static_cast<int>(PrfId::kHmacSha2_512) == 7);
+  CHECK(static_cast<int>(IntegId::kHmacSha1_96) == 2);
+  CHECK(static_cast<int>(IntegId::kHmacSha2_256_128) == 12);
+  CHECK(static_cast<int>(IntegId::kHmacSha2_384_192) == 13);
+  CHECK(static_cast<int>(IntegId::kHmacSha2_512_256) == 14);
+  CHECK(static_cast<int>(DhGroup::kModp1024) == 2);
+  CHECK(static_cast<int>(DhGroup::kModp1536) == 5);
+  CHECK(static_cast<int>(DhGroup::kModp2048) == 14);
+  CHECK(static_cast<int>(DhGroup::kModp3072) == 15);
+  CHECK(static_cast<int>(DhGroup::kModp4096) == 16);
+  CHECK(static_cast<int>(DhGroup::kEcp256) == 19);
+  CHECK(static_cast<int>(DhGroup::kEcp384) == 20);
+  CHECK(static_cast<int>(DhGroup::kEcp521) == 21);
+  CHECK(static_cast<int>(DhGroup::kCurve25519) == 31);
+  CHECK(static_cast<int>(EsnId::kNoEsn) == 0);
+  CHECK(static_cast<int>(EsnId::kEsn) == 1);
+  CHECK(static_cast<int>(IdType::kKeyId) == 11);
+  CHECK(static_cast<int>(TsType::kIpv6AddrRange) == 8);
+}
+
+TEST_CASE("notify names for logs, and numbers for the unknown", "[types]") {
+  CHECK(NotifyName(NotifyType::kNoProposalChosen) == "NO_PROPOSAL_CHOSEN");
+  CHECK(NotifyName(NotifyType::kUnsupportedCriticalPayload) == "UNSUPPORTED_CRITICAL_PAYLOAD");
+  CHECK(NotifyName(NotifyType::kInvalidKePayload) == "INVALID_KE_PAYLOAD");
+  CHECK(NotifyName(NotifyType::kAuthenticationFailed) == "AUTHENTICATION_FAILED");
+  CHECK(NotifyName(NotifyType::kTsUnacceptable) == "TS_UNACCEPTABLE");
+  CHECK(NotifyName(NotifyType::kTemporaryFailure) == "TEMPORARY_FAILURE");
+  CHECK(NotifyName(NotifyType::kChildSaNotFound) == "CHILD_SA_NOT_FOUND");
+  CHECK(NotifyName(NotifyType::kNatDetectionSourceIp) == "NAT_DETECTION_SOURCE_IP");
+  CHECK(NotifyName(NotifyType::kCookie) == "COOKIE");
+  CHECK(NotifyName(NotifyType::kSignatureHashAlgorithms) == "SIGNATURE_HASH_ALGORITHMS");
+  CHECK(NotifyName(static_cast<NotifyType>(9999)) == "NOTIFY_9999");
+  CHECK(IsErrorNotify(NotifyType::kInvalidSyntax));
+  CHECK_FALSE(IsErrorNotify(NotifyType::kInitialContact));
+
+  CHECK(ExchangeTypeName(ExchangeType::kCreateChildSa) == "CREATE_CHILD_SA");
+  CHECK(ExchangeTypeName(static_cast<ExchangeType>(99)) == "EXCHANGE_99");
+  CHECK(PayloadTypeName(PayloadType::kTsr) == "TSr");
+  CHECK(PayloadTypeName(static_cast<PayloadType>(200)) == "PAYLOAD_200");
+  CHECK(ProtocolIdName(ProtocolId::kEsp) == "ESP");
+  CHECK(IdTypeName(IdType::kFqdn) == "ID_FQDN");
+  CHECK(AuthMethodName(AuthMethod::kSharedKeyMic) == "SHARED_KEY_MIC");
+  CHECK(TsTypeName(TsType::kIpv4AddrRange) == "TS_IPV4_ADDR_RANGE");
+}
+
+TEST_CASE("transform names follow strongSwan", "[types]") {
+  CHECK(TransformName(TransformType::kEncr, 12, 256) == "AES_CBC_256");
+  CHECK(TransformName(TransformType::kEncr, 20, 128) == "AES_GCM_16_128");
+  CHECK(TransformName(TransformType::kEncr, 11) == "NULL");
+  CHECK(TransformName(TransformType::kInteg, 12) == "HMAC_SHA2_256_128");
+  CHECK(TransformName(TransformType::kInteg, 2) == "HMAC_SHA1_96");
+  CHECK(TransformName(TransformType::kPrf, 7) == "PRF_HMAC_SHA2_512");
+  CHECK(TransformName(TransformType::kDh, 14) == "MODP_2048");
+  CHECK(TransformName(TransformType::kDh, 21) == "ECP_521");
+  CHECK(TransformName(TransformType::kDh, 31) == "CURVE_25519");
+  CHECK(TransformName(TransformType::kEsn, 1) == "EXT_SEQ");
+  CHECK(TransformName(TransformType::kEncr, 999) == "ENCR_999");
+  CHECK(TransformName(TransformType::kDh, 1000) == "DH_1000");
+}
+
+TEST_CASE("suite strings match the seeds' show vpn debug peer output", "[types]") {
+  IkeSaCryptoSuite ike{EncrId::kAesCbc, 256, IntegId::kHmacSha2_256_128, PrfId::kHmacSha2_256,
+                       DhGroup::kModp2048};
+  CHECK(SuiteString(ike) == "AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048");
+  IkeSaCryptoSuite gcm{EncrId::kAesGcm16, 256, IntegId::kNone, PrfId::kHmacSha2_384,
+                       DhGroup::kEcp384};
+  CHECK(SuiteString(gcm) == "AES_GCM_16_256/PRF_HMAC_SHA2_384/ECP_384");
+
+  ChildSaCryptoSuite esp{EncrId::kAesGcm16, 128, IntegId::kNone, EsnId::kNoEsn, DhGroup::kNone};
+  CHECK(SuiteString(esp) == "AES_GCM_16_128");
+  ChildSaCryptoSuite esp_pfs{EncrId::kAesCbc, 128, IntegId::kHmacSha1_96, EsnId::kEsn,
+                             DhGroup::kModp2048};
+  CHECK(SuiteString(esp_pfs) == "AES_CBC_128/HMAC_SHA1_96/MODP_2048/ESN");
+}
+
+TEST_CASE("proposal strings list every offered transform", "[types]") {
+  Proposal ike;
+  ike.transforms = {Transform::Dh(DhGroup::kModp2048),
+                    Transform::Encr(EncrId::kAesCbc, 128),
+                    Transform::Prf(PrfId::kHmacSha2_256),
+                    Transform::Encr(EncrId::kAesCbc, 256),
+                    Transform::Integ(IntegId::kHmacSha2_256_128),
+                    Transform::Dh(DhGroup::kEcp256)};
+  CHECK(ProposalString(ike) ==
+        "AES_CBC_128/AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048/ECP_256");
+
+  Proposal esp;
+  esp.protocol = ProtocolId::kEsp;
+  esp.transforms = {Transform::Encr(EncrId::kAesGcm16, 128), Transform::Esn(EsnId::kNoEsn)};
+  CHECK(ProposalString(esp) == "AES_GCM_16_128");
+  esp.transforms.push_back(Transform::Esn(EsnId::kEsn));
+  CHECK(ProposalString(esp) == "AES_GCM_16_128/ESN/NO_ESN");
+  esp.transforms = {Transform::Encr(EncrId::kAesGcm16, 128), Transform::Integ(IntegId::kNone),
+                    Transform::Esn(EsnId::kEsn)};
+  CHECK(ProposalString(esp) == "AES_GCM_16_128/ESN");
+  esp.transforms.push_back({static_cast<TransformType>(6), 36, {}});
+  CHECK(ProposalString(esp) == "AES_GCM_16_128/ESN/TRANSFORM_TYPE_6_36");
+}
+
+TEST_CASE("supported crypto suites and key sizes", "[types]") {
+  CHECK(ValidateIkeSuite(
+            {EncrId::kAesCbc, 128, IntegId::kHmacSha1_96, PrfId::kHmacSha1, DhGroup::kModp1024})
+            .ok());
+  CHECK(ValidateIkeSuite(
+            {EncrId::kAesGcm16, 256, IntegId::kNone, PrfId::kHmacSha2_512, DhGroup::kCurve25519})
+            .ok());
+  // AEAD with an integrity transform, CBC without one, ENCR_NULL for IKE, odd key sizes,
+  // unsupported PRF and group.
+  CHECK_FALSE(ValidateIkeSuite({EncrId::kAesGcm16, 128, IntegId::kHmacSha1_96, PrfId::kHmacSha1,
+                                DhGroup::kModp2048})
+                  .ok());
+  CHECK_FALSE(
+      ValidateIkeSuite({EncrId::kAesCbc, 128, IntegId::kNone, PrfId::kHmacSha1, DhGroup::kModp2048})
+          .ok());
+  CHECK_FALSE(ValidateIkeSuite(
+                  {EncrId::kNull, 0, IntegId::kHmacSha1_96, PrfId::kHmacSha1, DhGroup::kModp2048})
+                  .ok());
+  CHECK_FALSE(ValidateIkeSuite({EncrId::kAesCbc, 100, IntegId::kHmacSha1_96, PrfId::kHmacSha1,
+                                DhGroup::kModp2048})
+                  .ok());
+  CHECK_FALSE(ValidateIkeSuite({EncrId::kAesCbc, 128, IntegId::kHmacSha1_96, PrfId::kAes128Xcbc,
+                                DhGroup::kModp2048})
+                  .ok());
+  CHECK_FALSE(ValidateIkeSuite({EncrId::kAesCbc, 128, IntegId::kHmacSha1_96, PrfId::kHmacSha1,
+                                DhGroup::kModp768})
+                  .ok());
+  // ESP may use ENCR_NULL with integrity, not without.
+  CHECK(ValidateChildSuite({EncrId::kNull, 0, IntegId::kHmacSha2_256_128}).ok());
+  CHECK_FALSE(ValidateChildSuite({EncrId::kNull, 0, IntegId::kNone}).ok());
+
+  CHECK(EncrKeyMaterialSize(EncrId::kAesCbc, 256) == 32);
+  CHECK(EncrKeyMaterialSize(EncrId::kAesGcm16, 128) == 20);
+  CHECK(EncrKeyMaterialSize(EncrId::kAesGcm16, 256) == 36);
+  CHECK(EncrKeyMaterialSize(EncrId::kNull, 0) == 0);
+  CHECK(IntegKeySize(IntegId::kHmacSha1_96) == 20);
+  CHECK(IntegKeySize(IntegId::kHmacSha2_512_256) == 64);
+  CHECK(IntegIcvSize(IntegId::kHmacSha2_384_192) == 24);
+  CHECK(IntegIcvSize(IntegId::kHmacSha1_96) == 12);
+}

@@ -1,0 +1,312 @@
+// Two (or more) IKE SA managers wired together through an in-memory network with a fake clock:
+// datagrams are queued and delivered by Pump(), can be dropped or rewritten by a NAT on the
+// way, and time only moves when Advance() says so. Every node keeps its log lines.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/time/time.h"
+#include "ike/sa/ike_config.h"
+#include "ike/sa/ike_manager.h"
+#include "ike/sa/traffic_selectors.h"
+
+namespace portcullis::ike::testing {
+
+struct CaptureLog : LogSink {
+  std::vector<std::string> lines;
+  void Write(const LogRecord& r) override { lines.push_back(FormatLogLine(r)); }
+  bool Has(absl::string_view s) const { return Count(s) > 0; }
+  size_t Count(absl::string_view s) const {
+    return std::count_if(lines.begin(), lines.end(),
+                         [&](const std::string& l) { return absl::StrContains(l, s); });
+  }
+  std::string Find(absl::string_view s) const {
+    for (const auto& l : lines) {
+      if (absl::StrContains(l, s)) return l;
+    }
+    return "";
+  }
+  std::string All() const {
+    std::string out;
+    for (const auto& l : lines) out += l + "\n";
+    return out;
+  }
+};
+
+struct Recorder : IkeListener {
+  int child_up = 0, child_down = 0, child_updated = 0, ike_up = 0, ike_down = 0;
+  std::vector<uint32_t> up_spis, down_spis;
+  void ChildUp(const IkeSa&, const ChildSa& c) override {
+    ++child_up;
+    up_spis.push_back(c.spi_in);
+  }
+  void ChildDown(const IkeSa&, const ChildSa& c) override {
+    ++child_down;
+    down_spis.push_back(c.spi_in);
+  }
+  void ChildUpdated(const IkeSa&, const ChildSa&) override { ++child_updated; }
+  void IkeUp(const IkeSa&) override { ++ike_up; }
+  void IkeDown(const IkeSa&) override { ++ike_down; }
+};
+
+class Net;
+
+struct Node {
+  Node(Net& net, const std::string& address, ManagerOptions opts);
+  std::string address;
+  CaptureLog log, keylog;
+  Recorder rec;
+  std::unique_ptr<IkeManager> mgr;
+
+  // The established IKE SAs.
+  std::vector<const IkeSa*> Established() const {
+    std::vector<const IkeSa*> out;
+    for (const IkeSa* sa : mgr->Sas()) {
+      if (sa->state() == IkeSa::State::kEstablished) out.push_back(sa);
+    }
+    return out;
+  }
+  const IkeSa* Only() const {
+    auto e = Established();
+    return e.size() == 1 ? e[0] : nullptr;
+  }
+};
+
+class Net {
+ public:
+  absl::Time now = absl::FromUnixSeconds(1767225600);
+  std::deque<Datagram> queue;
+  std::function<bool(const Datagram&)> drop;  // true: lose it
+  std::function<void(Datagram&)> on_wire;     // inspect/modify in flight
+  std::vector<Datagram> sent;                 // everything that went out
+  // NAT: packets from `inside` leave with `outside` as source, ports +10000.
+  std::string nat_inside, nat_outside;
+  std::map<std::string, Node*> nodes;
+
+  Node& Add(const std::string& address, ManagerOptions opts = Defaults()) {
+    owned_.push_back(std::make_unique<Node>(*this, address, opts));
+    nodes[address] = owned_.back().get();
+    return *owned_.back();
+  }
+
+  static ManagerOptions Defaults() {
+    ManagerOptions o;
+    o.reinitiate_delay = absl::Seconds(10);
+    return o;
+  }
+
+  void Send(const Datagram& d) {
+    Datagram x = d;
+    if (!nat_inside.empty() && x.src.address.ToString() == nat_inside) {
+      x.src.address = *Address::Parse(nat_outside);
+      x.src.port = static_cast<uint16_t>(x.src.port + 10000);
+    }
+    sent.push_back(x);
+    queue.push_back(std::move(x));
+  }
+
+  // Delivers until nothing is in flight.
+  void Pump(int max = 10000) {
+    while (!queue.empty() && max-- > 0) {
+      Datagram d = std::move(queue.front());
+      queue.pop_front();
+      if (drop && drop(d)) continue;
+      if (on_wire) on_wire(d);
+      if (!nat_inside.empty() && d.dst.address.ToString() == nat_outside) {
+        d.dst.address = *Address::Parse(nat_inside);
+        d.dst.port = static_cast<uint16_t>(d.dst.port - 10000);
+      }
+      auto it = nodes.find(d.dst.address.ToString());
+      if (it != nodes.end()) it->second->mgr->HandleDatagram(d);
+    }
+  }
+
+  // Moves the clock in `step`s, ticking every node and delivering after each.
+  void Advance(absl::Duration total, absl::Duration step = absl::Milliseconds(500)) {
+    for (absl::Duration t; t < total; t += step) {
+      now += step;
+      for (auto& [a, n] : nodes) n->mgr->Tick();
+      Pump();
+    }
+  }
+  void Tick() {
+    for (auto& [a, n] : nodes) n->mgr->Tick();
+    Pump();
+  }
+
+ private:
+  std::vector<std::unique_ptr<Node>> owned_;
+};
+
+inline Node::Node(Net& net, const std::string& addr, ManagerOptions opts) : address(addr) {
+  mgr = std::make_unique<IkeManager>([&net] { return net.now; },
+                                     [&net](const Datagram& d) { net.Send(d); }, &log, &keylog,
+                                     &rec, opts);
+}
+
+inline Proposal IkeProp(EncrId e, uint16_t bits, IntegId i, PrfId p, DhGroup g) {
+  Proposal pr;
+  pr.protocol = ProtocolId::kIke;
+  pr.transforms.push_back(Transform::Encr(e, bits));
+  if (i != IntegId::kNone) pr.transforms.push_back(Transform::Integ(i));
+  pr.transforms.push_back(Transform::Prf(p));
+  pr.transforms.push_back(Transform::Dh(g));
+  return pr;
+}
+
+inline Proposal EspProp(EncrId e, uint16_t bits, IntegId i = IntegId::kNone) {
+  Proposal pr;
+  pr.protocol = ProtocolId::kEsp;
+  pr.transforms.push_back(Transform::Encr(e, bits));
+  if (i != IntegId::kNone) pr.transforms.push_back(Transform::Integ(i));
+  pr.transforms.push_back(Transform::Esn(EsnId::kNoEsn));
+  return pr;
+}
+
+inline TrafficSelector Ts(const std::string& prefix) {
+  auto slash = prefix.find('/');
+  return TsFromPrefix(*Address::Parse(prefix.substr(0, slash)),
+                      std::stoi(prefix.substr(slash + 1)));
+}
+
+// A peer connection `local` -> `remote` with IP-address IDs, one policy-based tunnel
+// local_net === remote_net, curve25519 IKE and AES-GCM ESP with PFS.
+inline std::shared_ptr<IkeSaConfig> Peer(const std::string& local, const std::string& remote,
+                                         const std::string& local_net = "10.1.0.0/24",
+                                         const std::string& remote_net = "10.2.0.0/24") {
+  auto c = std::make_shared<IkeSaConfig>();
+  c->name = "peer-" + remote;
+  c->peer_key = remote;
+  c->local = *Address::Parse(local);
+  c->remote = *Address::Parse(remote);
+  c->local_id_text = local;
+  c->remote_id_text = remote;
+  c->local_id = IdFromText(local);
+  c->remote_id = IdFromText(remote);
+  c->psk = SharedSecret("test-psk-0123456789");
+  c->ike_proposals = {IkeProp(EncrId::kAesCbc, 256, IntegId::kHmacSha2_256_128,
+                              PrfId::kHmacSha2_256, DhGroup::kCurve25519)};
+  c->initiate = true;
+  ChildConfig ch;
+  ch.name = c->name + "-tunnel-1";
+  ch.tunnel_id = 1;
+  ch.local_ts = {Ts(local_net)};
+  ch.remote_ts = {Ts(remote_net)};
+  ch.esp_proposals = {EspProp(EncrId::kAesGcm16, 128)};
+  ch.pfs = DhGroup::kCurve25519;
+  ch.reqid = 1;
+  c->children.push_back(ch);
+  return c;
+}
+
+inline std::vector<std::shared_ptr<const IkeSaConfig>> One(std::shared_ptr<IkeSaConfig> c) {
+  return {c};
+}
+
+inline constexpr char kA[] = "192.0.2.1";
+inline constexpr char kB[] = "192.0.2.2";
+
+// A initiates, B responds; mirrored selectors 10.1.0.0/24 === 10.2.0.0/24.
+struct Pair {
+  Net net;
+  Node& a;
+  Node& b;
+  std::shared_ptr<IkeSaConfig> ca = Peer(kA, kB, "10.1.0.0/24", "10.2.0.0/24");
+  std::shared_ptr<IkeSaConfig> cb = Peer(kB, kA, "10.2.0.0/24", "10.1.0.0/24");
+  explicit Pair(ManagerOptions oa = Net::Defaults(), ManagerOptions ob = Net::Defaults())
+      : a(net.Add(kA, oa)), b(net.Add(kB, ob)) {
+    cb->initiate = false;
+  }
+  void Configure() {
+    a.mgr->SetPeers(One(ca));
+    b.mgr->SetPeers(One(cb));
+  }
+  // Configures both and lets A initiate.
+  void Up() {
+    Configure();
+    net.Tick();
+  }
+  // Configures both, takes A's IKE_SA_INIT request off the wire and hands it to B, which now
+  // holds a half-open SA. Returns the request; B's answer is on the wire.
+  Datagram HalfOpen() {
+    Configure();
+    a.mgr->Tick();
+    REQUIRE(net.queue.size() == 1);
+    Datagram init = net.queue.front();
+    net.queue.pop_front();
+    b.mgr->HandleDatagram(init);
+    return init;
+  }
+};
+
+// A behind a NAT (10.0.0.1 seen as 198.51.100.1) identified by FQDN, B at kB expecting it.
+struct NatPair {
+  Net net;
+  Node& a;
+  Node& b;
+  std::shared_ptr<IkeSaConfig> ca = Peer("10.0.0.1", kB);
+  std::shared_ptr<IkeSaConfig> cb = Peer(kB, "198.51.100.1", "10.2.0.0/24", "10.1.0.0/24");
+  NatPair() : a(AddInside(net)), b(net.Add(kB)) {
+    ca->local_id = IdFromText("a.example.com");
+    ca->local_id_text = "a.example.com";
+    cb->remote_id = IdFromText("a.example.com");
+    cb->remote_id_text = "a.example.com";
+    cb->initiate = false;
+  }
+  void Up() {
+    a.mgr->SetPeers(One(ca));
+    b.mgr->SetPeers(One(cb));
+    net.Tick();
+  }
+
+ private:
+  static Node& AddInside(Net& n) {
+    n.nat_inside = "10.0.0.1";
+    n.nat_outside = "198.51.100.1";
+    return n.Add("10.0.0.1");
+  }
+};
+
+inline const ChildSa* OnlyChild(const IkeSa* sa) {
+  if (sa == nullptr || sa->children().size() != 1) return nullptr;
+  return sa->children()[0].get();
+}
+
+// The two ends of one CHILD SA pair agree on SPIs, keys, suite and selectors.
+inline void CheckMatched(const ChildSa& x, const ChildSa& y) {
+  CHECK(x.spi_in == y.spi_out);
+  CHECK(x.spi_out == y.spi_in);
+  CHECK(x.encr_in == y.encr_out);
+  CHECK(x.encr_out == y.encr_in);
+  CHECK(x.integ_in == y.integ_out);
+  CHECK(x.integ_out == y.integ_in);
+  CHECK(x.suite == y.suite);
+  CHECK(x.local_ts == y.remote_ts);
+  CHECK(x.remote_ts == y.local_ts);
+  CHECK_FALSE(x.encr_in == x.encr_out);
+}
+
+// An IKE request (not a response) of the given exchange type.
+inline bool IsRequest(const Datagram& d, uint8_t exchange) {
+  return d.data.size() > 28 && d.data[18] == exchange && (d.data[19] & 0x20) == 0;
+}
+
+// The last datagram `from` put on the wire whose exchange type is `exchange` (35: IKE_AUTH).
+inline Datagram LastSent(const Net& net, const std::string& from, uint8_t exchange) {
+  Datagram out;
+  for (const Datagram& d : net.sent) {
+    if (d.src.address.ToString() == from && d.data.size() > 28 && d.data[18] == exchange) out = d;
+  }
+  return out;
+}
+
+}  // namespace portcullis::ike::testing
