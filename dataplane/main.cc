@@ -54,7 +54,7 @@ void OnSignal(int) {
 
 struct Options {
   std::string channel;
-  std::vector<drivers::PortSpec> ports;
+  std::vector<drivers::ethdev::PortSpec> ports;
   uint32_t idle_sleep_us = 0;
   uint32_t mbufs = 16383;
   uint32_t workers = 0;  // 0: from the EAL lcore list (default -l 0,1: one worker)
@@ -81,7 +81,7 @@ Options ParseOptions(const std::vector<std::string>& args) {
     if (is("--channel")) {
       o.channel = value("--channel");
     } else if (is("--port")) {
-      auto p = drivers::ParsePortSpec(value("--port"));
+      auto p = drivers::ethdev::ParsePortSpec(value("--port"));
       if (!p.ok()) Die(std::string(p.status().message()));
       o.ports.push_back(*p);
     } else if (is("--idle-sleep-us")) {
@@ -126,12 +126,12 @@ int main(int argc, char** argv) {
     (in_app ? app : eal).push_back(argv[i]);
   }
   Options opt = ParseOptions(app);
-  if (auto s = drivers::CheckBonds(opt.ports); !s.ok()) Die(std::string(s.message()));
+  if (auto s = drivers::ethdev::CheckBonds(opt.ports); !s.ok()) Die(std::string(s.message()));
   const bool lcores_given = HasArg(eal, "-l") || HasArg(eal, "--lcores") || HasArg(eal, "-c");
   if (opt.workers && lcores_given) Die("--workers and an EAL lcore list (-l/--lcores/-c) conflict");
   if (opt.workers) {
     eal.push_back("--lcores");
-    eal.push_back(drivers::LcoreMapForWorkers(opt.workers, drivers::AllowedCpus()));
+    eal.push_back(drivers::ethdev::LcoreMapForWorkers(opt.workers, drivers::ethdev::AllowedCpus()));
   } else if (!lcores_given) {
     eal.push_back("-l");
     eal.push_back("0,1");
@@ -142,10 +142,11 @@ int main(int argc, char** argv) {
   if (!any_pci && !HasArg(eal, "--no-pci") && !HasArg(eal, "-a")) eal.push_back("--no-pci");
   // Workers are known only after the EAL parsed the lcore list, but af_packet needs their
   // number for its queue pairs when its vdev argument is built.
-  auto lcores = drivers::CountEalLcores(eal);
+  auto lcores = drivers::ethdev::CountEalLcores(eal);
   if (!lcores.ok()) Die(std::string(lcores.status().message()));
   const unsigned requested_workers = *lcores > 1 ? *lcores - 1 : 1;
-  for (const auto& a : drivers::EalArgsForPorts(opt.ports, requested_workers)) eal.push_back(a);
+  for (const auto& a : drivers::ethdev::EalArgsForPorts(opt.ports, requested_workers))
+    eal.push_back(a);
 
   std::vector<char*> eal_argv;
   for (auto& a : eal) eal_argv.push_back(a.data());
@@ -177,17 +178,17 @@ int main(int argc, char** argv) {
   std::vector<std::string> members;
   for (const auto& spec : opt.ports)
     for (const std::string& m : spec.members()) members.push_back(m);
-  auto is_member = [&](const drivers::PortSpec& spec) {
+  auto is_member = [&](const drivers::ethdev::PortSpec& spec) {
     return std::find(members.begin(), members.end(), spec.device()) != members.end();
   };
   // Bonds last: starting a bond starts its members, which must not be started on their own.
-  std::vector<const drivers::PortSpec*> order;
+  std::vector<const drivers::ethdev::PortSpec*> order;
   for (const auto& spec : opt.ports)
     if (!spec.is_bond()) order.push_back(&spec);
   for (const auto& spec : opt.ports)
     if (spec.is_bond()) order.push_back(&spec);
-  for (const drivers::PortSpec* sp : order) {
-    const drivers::PortSpec& spec = *sp;
+  for (const drivers::ethdev::PortSpec* sp : order) {
+    const drivers::ethdev::PortSpec& spec = *sp;
     if (is_member(spec)) {
       uint16_t id;
       if (rte_eth_dev_get_port_by_name(spec.device().c_str(), &id) != 0 || id >= kMaxPorts)
@@ -201,7 +202,7 @@ int main(int argc, char** argv) {
                   spec.devargs.c_str(), id);
       continue;
     }
-    auto st = drivers::StartPort(spec, static_cast<uint16_t>(dp.nworkers), dp.pool);
+    auto st = drivers::ethdev::StartPort(spec, static_cast<uint16_t>(dp.nworkers), dp.pool);
     if (!st.ok()) Die(std::string(st.status().message()));
     if (st->port_id >= kMaxPorts) Die("DPDK port id beyond the supported range");
     PortInfo& pi = dp.ports[st->port_id];
@@ -219,7 +220,7 @@ int main(int argc, char** argv) {
                 st->port_id, mac);
   }
 
-  auto server = channel::ChannelServer::Create(opt.channel);
+  auto server = api::ChannelServer::Create(opt.channel);
   if (!server.ok()) Die(std::string(server.status().message()));
   MainLcore main_lcore(dp, std::move(*server));
   RegisterTelemetry(dp, main_lcore);
@@ -242,9 +243,9 @@ int main(int argc, char** argv) {
   main_lcore.Run();
 
   rte_eal_mp_wait_lcore();
-  for (uint16_t p : started) drivers::StopPort(p);
+  for (uint16_t p : started) drivers::ethdev::StopPort(p);
   main_lcore.~MainLcore();  // unlinks the channel before the EAL goes
-  drivers::CleanEalRuntimeDir();
+  drivers::ethdev::CleanEalRuntimeDir();
   std::printf("vpn-dataplane: stopped\n");
   std::fflush(stdout);
   std::_Exit(0);  // everything is released; skip destructors that would run twice

@@ -11,25 +11,25 @@ namespace portcullis::vpnd {
 
 namespace {
 
-using channel::Message;
-using channel::MessageKind;
-using channel::Op;
+using dp::api::Message;
+using dp::api::MessageKind;
+using dp::api::Op;
 
 std::string BodyKey(const Message& m, size_t size) {
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(m.body.raw), size));
 }
 
-channel::InterfaceKind KindOf(const config::Interface& i) {
-  if (!i.parent.empty()) return channel::InterfaceKind::kVif;
-  if (i.type == "bonding") return channel::InterfaceKind::kBond;
-  if (i.type == "vti") return channel::InterfaceKind::kVti;
-  if (i.type == "virtual-feature-point") return channel::InterfaceKind::kVfp;
-  if (i.type == "loopback") return channel::InterfaceKind::kLoopback;
-  return channel::InterfaceKind::kPort;
+dp::api::InterfaceKind KindOf(const config::Interface& i) {
+  if (!i.parent.empty()) return dp::api::InterfaceKind::kVif;
+  if (i.type == "bonding") return dp::api::InterfaceKind::kBond;
+  if (i.type == "vti") return dp::api::InterfaceKind::kVti;
+  if (i.type == "virtual-feature-point") return dp::api::InterfaceKind::kVfp;
+  if (i.type == "loopback") return dp::api::InterfaceKind::kLoopback;
+  return dp::api::InterfaceKind::kPort;
 }
 
-channel::Family FamilyOf(const config::IpAddress& a) {
-  return a.is_v4() ? channel::Family::kIpv4 : channel::Family::kIpv6;
+dp::api::Family FamilyOf(const config::IpAddress& a) {
+  return a.is_v4() ? dp::api::Family::kIpv4 : dp::api::Family::kIpv6;
 }
 
 }  // namespace
@@ -47,8 +47,8 @@ std::optional<uint32_t> InterfaceIndexes::Find(const std::string& name) const {
   return it->second;
 }
 
-channel::IpAddr ToChannelAddr(const uint8_t* bytes, int family) {
-  channel::IpAddr a;
+dp::api::IpAddr ToChannelAddr(const uint8_t* bytes, int family) {
+  dp::api::IpAddr a;
   std::memset(&a, 0, sizeof a);
   std::memcpy(a.bytes, bytes, family == 4 || family == AF_INET ? 4 : 16);
   return a;
@@ -58,18 +58,18 @@ DataplaneObjects PlanDataplane(const config::Model& model, InterfaceIndexes& ifi
   DataplaneObjects out;
   // Parents before vifs get their numbers in a stable order: the model's map is sorted by name.
   for (const auto& [name, i] : model.interfaces) {
-    Message m = channel::NewMessage(MessageKind::kInterface, Op::kAdd);
+    Message m = dp::api::NewMessage(MessageKind::kInterface, Op::kAdd);
     auto& b = m.body.interface;
     b.ifindex = ifindexes.Get(name);
     b.parent_ifindex = i.parent.empty() ? 0 : ifindexes.Get(i.parent);
     std::strncpy(b.name, name.c_str(), sizeof b.name - 1);
     b.kind = KindOf(i);
     b.admin_up = i.disabled ? 0 : 1;
-    b.vlan = b.kind == channel::InterfaceKind::kVif ? static_cast<uint16_t>(i.vlan) : 0;
+    b.vlan = b.kind == dp::api::InterfaceKind::kVif ? static_cast<uint16_t>(i.vlan) : 0;
     b.mtu = i.mtu;
     out[absl::StrCat("1 if ", absl::Dec(b.ifindex, absl::kZeroPad8))] = m;
     for (const config::IpPrefix& p : i.addresses) {
-      Message a = channel::NewMessage(MessageKind::kAddress, Op::kAdd);
+      Message a = dp::api::NewMessage(MessageKind::kAddress, Op::kAdd);
       auto& ab = a.body.address;
       ab.ifindex = b.ifindex;
       ab.family = FamilyOf(p.address);
@@ -79,7 +79,7 @@ DataplaneObjects PlanDataplane(const config::Model& model, InterfaceIndexes& ifi
     }
   }
   for (const config::StaticRoute& r : model.routes) {
-    Message m = channel::NewMessage(MessageKind::kRoute, Op::kAdd);
+    Message m = dp::api::NewMessage(MessageKind::kRoute, Op::kAdd);
     auto& b = m.body.route;
     config::IpPrefix net = r.prefix.Network();
     b.prefix = ToChannelAddr(net.address.bytes.data(), net.address.is_v4() ? 4 : 6);
@@ -87,13 +87,13 @@ DataplaneObjects PlanDataplane(const config::Model& model, InterfaceIndexes& ifi
     b.prefix_length = static_cast<uint8_t>(net.length);
     b.distance = static_cast<uint8_t>(r.distance == 0 ? 1 : r.distance > 255 ? 255 : r.distance);
     if (r.blackhole) {
-      b.type = channel::RouteType::kBlackhole;
+      b.type = dp::api::RouteType::kBlackhole;
     } else if (r.next_hop) {
-      b.type = channel::RouteType::kGateway;
+      b.type = dp::api::RouteType::kGateway;
       b.next_hop = ToChannelAddr(r.next_hop->bytes.data(), r.next_hop->is_v4() ? 4 : 6);
       if (!r.interface.empty()) b.out_ifindex = ifindexes.Get(r.interface);
     } else {
-      b.type = channel::RouteType::kInterface;
+      b.type = dp::api::RouteType::kInterface;
       b.out_ifindex = ifindexes.Get(r.interface);
     }
     out["3 route " + BodyKey(m, sizeof b)] = m;

@@ -29,14 +29,14 @@ class InterfaceIndexes {
 
 // Objects by key: "1 if <ifindex>", "2 addr <body>", "3 route <body>"; the key order is the
 // dependency order. The value is the kAdd message.
-using DataplaneObjects = std::map<std::string, channel::Message>;
+using DataplaneObjects = std::map<std::string, dp::api::Message>;
 
 DataplaneObjects PlanDataplane(const config::Model& model, InterfaceIndexes& ifindexes);
 
 // The batch from `running` to `desired` (empty when they are equal).
-std::vector<channel::Message> DiffBatch(const DataplaneObjects& running,
+std::vector<dp::api::Message> DiffBatch(const DataplaneObjects& running,
                                         const DataplaneObjects& desired);
 
-channel::IpAddr ToChannelAddr(const uint8_t* bytes, int family);
+dp::api::IpAddr ToChannelAddr(const uint8_t* bytes, int family);
 
 }  // namespace portcullis::vpnd

@@ -86,14 +86,14 @@ int main(int argc, char** argv) {
   }
 
   std::unique_ptr<vpnd::KernelTransport> kernel;
-  std::optional<channel::ChannelClient> dp;
+  std::optional<dp::api::ChannelClient> dp;
   if (transport == "kernel") {
     auto k = vpnd::KernelTransport::Open(static_cast<uint16_t>(absl::GetFlag(FLAGS_ike_port)),
                                          static_cast<uint16_t>(absl::GetFlag(FLAGS_natt_port)));
     if (!k.ok()) return Fail(std::string(k.status().message()));
     kernel = *std::move(k);
   } else {
-    auto c = channel::ChannelClient::Attach(absl::GetFlag(FLAGS_channel), /*primary=*/true);
+    auto c = dp::api::ChannelClient::Attach(absl::GetFlag(FLAGS_channel), /*primary=*/true);
     if (!c.ok()) {
       return Fail(absl::StrCat("cannot attach to the dataplane channel '",
                                absl::GetFlag(FLAGS_channel), "': ", c.status().message()));
@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
   if (dp) {
     std::string name = absl::GetFlag(FLAGS_channel);
     deps.reattach = [name] {
-      return channel::ChannelClient::Attach(name, /*primary=*/true, absl::Milliseconds(100));
+      return dp::api::ChannelClient::Attach(name, /*primary=*/true, absl::Milliseconds(100));
     };
   }
   vpnd::Vpnd daemon(deps);

@@ -12,32 +12,32 @@ namespace portcullis::vpnd {
 
 namespace {
 
-using channel::Message;
-using channel::MessageKind;
+using dp::api::Message;
+using dp::api::MessageKind;
 
-channel::Family Fam(uint8_t f) {
-  return f == 4 ? channel::Family::kIpv4 : channel::Family::kIpv6;
+dp::api::Family Fam(uint8_t f) {
+  return f == 4 ? dp::api::Family::kIpv4 : dp::api::Family::kIpv6;
 }
 
-absl::Status FillAlgorithms(const ike::ChildSaCryptoSuite& s, channel::SaBody& b) {
+absl::Status FillAlgorithms(const ike::ChildSaCryptoSuite& s, dp::api::SaBody& b) {
   switch (s.encr) {
     case ike::EncrId::kAesGcm16:
-      b.cipher = s.encr_key_bits == 128   ? channel::Cipher::kAesGcm128
-                 : s.encr_key_bits == 256 ? channel::Cipher::kAesGcm256
-                                          : channel::Cipher{};
+      b.cipher = s.encr_key_bits == 128   ? dp::api::Cipher::kAesGcm128
+                 : s.encr_key_bits == 256 ? dp::api::Cipher::kAesGcm256
+                                          : dp::api::Cipher{};
       break;
     case ike::EncrId::kAesCbc:
-      b.cipher = s.encr_key_bits == 128   ? channel::Cipher::kAesCbc128
-                 : s.encr_key_bits == 256 ? channel::Cipher::kAesCbc256
-                                          : channel::Cipher{};
+      b.cipher = s.encr_key_bits == 128   ? dp::api::Cipher::kAesCbc128
+                 : s.encr_key_bits == 256 ? dp::api::Cipher::kAesCbc256
+                                          : dp::api::Cipher{};
       break;
     case ike::EncrId::kNull:
-      b.cipher = channel::Cipher::kNull;
+      b.cipher = dp::api::Cipher::kNull;
       break;
     default:
       break;
   }
-  if (b.cipher == channel::Cipher{}) {
+  if (b.cipher == dp::api::Cipher{}) {
     return absl::UnimplementedError(
         absl::StrCat("the dataplane has no cipher for ",
                      ike::TransformName(ike::TransformType::kEncr, static_cast<uint16_t>(s.encr),
@@ -45,19 +45,19 @@ absl::Status FillAlgorithms(const ike::ChildSaCryptoSuite& s, channel::SaBody& b
   }
   switch (s.integ) {
     case ike::IntegId::kNone:
-      b.auth = channel::Auth::kNone;
+      b.auth = dp::api::Auth::kNone;
       break;
     case ike::IntegId::kHmacSha1_96:
-      b.auth = channel::Auth::kHmacSha1_96;
+      b.auth = dp::api::Auth::kHmacSha1_96;
       break;
     case ike::IntegId::kHmacSha2_256_128:
-      b.auth = channel::Auth::kHmacSha256_128;
+      b.auth = dp::api::Auth::kHmacSha256_128;
       break;
     case ike::IntegId::kHmacSha2_384_192:
-      b.auth = channel::Auth::kHmacSha384_192;
+      b.auth = dp::api::Auth::kHmacSha384_192;
       break;
     case ike::IntegId::kHmacSha2_512_256:
-      b.auth = channel::Auth::kHmacSha512_256;
+      b.auth = dp::api::Auth::kHmacSha512_256;
       break;
     default:
       return absl::UnimplementedError("the dataplane has no such integrity algorithm");
@@ -68,22 +68,22 @@ absl::Status FillAlgorithms(const ike::ChildSaCryptoSuite& s, channel::SaBody& b
 }  // namespace
 
 absl::StatusOr<std::vector<Message>> SaMessages(const ike::ChildSa& c, uint32_t vti_ifindex,
-                                                channel::Op op) {
+                                                dp::api::Op op) {
   std::vector<Message> out;
   // Built in place (room for a VTI binding too), so no copy of the keys is left behind
   // unwiped; the caller wipes the vector once it is sent.
   out.reserve(3);
-  for (channel::Direction dir : {channel::Direction::kIn, channel::Direction::kOut}) {
-    bool in = dir == channel::Direction::kIn;
-    out.push_back(channel::NewMessage(MessageKind::kSa, op));
+  for (dp::api::Direction dir : {dp::api::Direction::kIn, dp::api::Direction::kOut}) {
+    bool in = dir == dp::api::Direction::kIn;
+    out.push_back(dp::api::NewMessage(MessageKind::kSa, op));
     Message& m = out.back();
-    channel::SaBody& b = m.body.sa;
+    dp::api::SaBody& b = m.body.sa;
     b.spi = in ? c.spi_in : c.spi_out;
     b.direction = dir;
-    if (op == channel::Op::kDelete) continue;
+    if (op == dp::api::Op::kDelete) continue;
     b.reqid = c.reqid;
     b.vti_ifindex = vti_ifindex;
-    b.mode = channel::SaMode::kTunnel;
+    b.mode = dp::api::SaMode::kTunnel;
     b.outer_family = Fam(c.local.address.family);
     if (c.encap) {
       b.udp_encap = 1;
@@ -92,7 +92,7 @@ absl::StatusOr<std::vector<Message>> SaMessages(const ike::ChildSa& c, uint32_t 
     }
     absl::Status st = FillAlgorithms(c.suite, b);
     if (!st.ok()) {
-      channel::SecureWipe(out.data(), out.size() * sizeof(Message));
+      dp::api::SecureWipe(out.data(), out.size() * sizeof(Message));
       return st;
     }
     const ike::SecretBytes& enc = in ? c.encr_in : c.encr_out;
@@ -100,7 +100,7 @@ absl::StatusOr<std::vector<Message>> SaMessages(const ike::ChildSa& c, uint32_t 
     size_t salt = ike::EncrSaltSize(c.suite.encr);
     if (enc.size() < salt || enc.size() - salt > sizeof b.enc_key ||
         integ.size() > sizeof b.auth_key) {
-      channel::SecureWipe(out.data(), out.size() * sizeof(Message));
+      dp::api::SecureWipe(out.data(), out.size() * sizeof(Message));
       return absl::InvalidArgumentError("CHILD_SA key sizes do not fit the SA message");
     }
     size_t key_len = enc.size() - salt;
@@ -110,8 +110,8 @@ absl::StatusOr<std::vector<Message>> SaMessages(const ike::ChildSa& c, uint32_t 
     if (!integ.empty()) std::memcpy(b.auth_key, integ.data(), integ.size());
     b.auth_key_length = static_cast<uint8_t>(integ.size());
     b.esn = c.suite.esn == ike::EsnId::kEsn ? 1 : 0;
-    b.df_mode = channel::DfMode::kCopy;
-    b.dscp_mode = channel::DscpMode::kCopy;
+    b.df_mode = dp::api::DfMode::kCopy;
+    b.dscp_mode = dp::api::DscpMode::kCopy;
     b.replay_window = in ? 1024 : 0;
     if (c.life_bytes) {
       b.hard_bytes = c.life_bytes;
@@ -127,7 +127,7 @@ absl::StatusOr<std::vector<Message>> SaMessages(const ike::ChildSa& c, uint32_t 
   return out;
 }
 
-absl::StatusOr<std::vector<Message>> PolicyMessages(const ike::ChildSa& c, channel::Op op) {
+absl::StatusOr<std::vector<Message>> PolicyMessages(const ike::ChildSa& c, dp::api::Op op) {
   std::vector<Message> out;
   for (const ike::TrafficSelector& l : c.local_ts) {
     for (const ike::TrafficSelector& r : c.remote_ts) {
@@ -139,16 +139,16 @@ absl::StatusOr<std::vector<Message>> PolicyMessages(const ike::ChildSa& c, chann
                                                      " === ", ike::TsToString(r),
                                                      " are not expressible as prefixes"));
       }
-      for (channel::Direction dir : {channel::Direction::kOut, channel::Direction::kIn}) {
-        bool o = dir == channel::Direction::kOut;
-        Message m = channel::NewMessage(MessageKind::kPolicy, op);
-        channel::PolicyBody& b = m.body.policy;
+      for (dp::api::Direction dir : {dp::api::Direction::kOut, dp::api::Direction::kIn}) {
+        bool o = dir == dp::api::Direction::kOut;
+        Message m = dp::api::NewMessage(MessageKind::kPolicy, op);
+        dp::api::PolicyBody& b = m.body.policy;
         b.reqid = c.reqid;
         b.priority = 100;
         b.out_spi = o ? c.spi_out : 0;
         b.direction = dir;
         b.family = Fam(ln.family);
-        b.action = channel::PolicyAction::kProtect;
+        b.action = dp::api::PolicyAction::kProtect;
         b.protocol = l.ip_protocol ? l.ip_protocol : r.ip_protocol;
         const ike::TrafficSelector& src = o ? l : r;
         const ike::TrafficSelector& dst = o ? r : l;
@@ -167,10 +167,10 @@ absl::StatusOr<std::vector<Message>> PolicyMessages(const ike::ChildSa& c, chann
   return out;
 }
 
-Message VtiBindingMessage(uint32_t vti_ifindex, uint32_t out_spi, channel::Op op) {
-  Message m = channel::NewMessage(MessageKind::kVtiBinding, op);
+Message VtiBindingMessage(uint32_t vti_ifindex, uint32_t out_spi, dp::api::Op op) {
+  Message m = dp::api::NewMessage(MessageKind::kVtiBinding, op);
   m.body.vti_binding.vti_ifindex = vti_ifindex;
-  m.body.vti_binding.out_spi = op == channel::Op::kDelete ? 0 : out_spi;
+  m.body.vti_binding.out_spi = op == dp::api::Op::kDelete ? 0 : out_spi;
   return m;
 }
 

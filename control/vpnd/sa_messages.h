@@ -13,14 +13,14 @@
 namespace portcullis::vpnd {
 
 // SA add (kAdd) or delete (kDelete) for both directions. vti_ifindex 0 = policy-based.
-absl::StatusOr<std::vector<channel::Message>> SaMessages(const ike::ChildSa& child,
-                                                         uint32_t vti_ifindex, channel::Op op);
+absl::StatusOr<std::vector<dp::api::Message>> SaMessages(const ike::ChildSa& child,
+                                                         uint32_t vti_ifindex, dp::api::Op op);
 
 // One pair of policies (out: local -> remote protected by out_spi; in: remote -> local) per
 // selector pair. Only selectors that are prefixes can be expressed.
-absl::StatusOr<std::vector<channel::Message>> PolicyMessages(const ike::ChildSa& child,
-                                                             channel::Op op);
+absl::StatusOr<std::vector<dp::api::Message>> PolicyMessages(const ike::ChildSa& child,
+                                                             dp::api::Op op);
 
-channel::Message VtiBindingMessage(uint32_t vti_ifindex, uint32_t out_spi, channel::Op op);
+dp::api::Message VtiBindingMessage(uint32_t vti_ifindex, uint32_t out_spi, dp::api::Op op);
 
 }  // namespace portcullis::vpnd

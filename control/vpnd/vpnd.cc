@@ -21,26 +21,26 @@ namespace portcullis::vpnd {
 
 namespace {
 
-channel::PacketMeta MetaFor(const ike::Datagram& d) {
-  channel::PacketMeta meta;
+dp::api::PacketMeta MetaFor(const ike::Datagram& d) {
+  dp::api::PacketMeta meta;
   std::memset(&meta, 0, sizeof meta);
   meta.src = ToChannelAddr(d.src.address.bytes.data(), d.src.address.family);
   meta.dst = ToChannelAddr(d.dst.address.bytes.data(), d.dst.address.family);
   meta.src_port = d.src.port;
   meta.dst_port = d.dst.port;
-  meta.family = d.dst.address.family == 4 ? channel::Family::kIpv4 : channel::Family::kIpv6;
-  meta.flags = d.non_esp_marker ? channel::kNonEspMarker : 0;
+  meta.family = d.dst.address.family == 4 ? dp::api::Family::kIpv4 : dp::api::Family::kIpv6;
+  meta.flags = d.non_esp_marker ? dp::api::kNonEspMarker : 0;
   return meta;
 }
 
-ike::Datagram FromPunt(absl::Span<const uint8_t> data, const channel::PacketMeta& m) {
+ike::Datagram FromPunt(absl::Span<const uint8_t> data, const dp::api::PacketMeta& m) {
   ike::Datagram d;
-  size_t n = m.family == channel::Family::kIpv4 ? 4 : 16;
+  size_t n = m.family == dp::api::Family::kIpv4 ? 4 : 16;
   d.src.address = *ike::Address::FromBytes(absl::MakeConstSpan(m.src.bytes, n));
   d.dst.address = *ike::Address::FromBytes(absl::MakeConstSpan(m.dst.bytes, n));
   d.src.port = m.src_port;
   d.dst.port = m.dst_port;
-  d.non_esp_marker = (m.flags & channel::kNonEspMarker) != 0;
+  d.non_esp_marker = (m.flags & dp::api::kNonEspMarker) != 0;
   d.data.assign(data.begin(), data.end());
   return d;
 }
@@ -57,7 +57,7 @@ void WipeSecrets(config::Model& model) {
 Vpnd::Vpnd(VpndDeps deps) : deps_(std::move(deps)) {
   ike::IkeManager::Sender send = deps_.send;
   if (deps_.dataplane != nullptr) {
-    channel::ChannelClient* dp = deps_.dataplane;
+    dp::api::ChannelClient* dp = deps_.dataplane;
     VpndLog* log = deps_.log;
     auto clock = deps_.clock;
     send = [dp, log, clock](const ike::Datagram& d) {
@@ -104,13 +104,13 @@ absl::Status Vpnd::LoadFile(const std::string& path) {
   return st;
 }
 
-Vpnd::Outcome Vpnd::Submit(std::vector<channel::Message> batch, const std::string& what, bool wait,
+Vpnd::Outcome Vpnd::Submit(std::vector<dp::api::Message> batch, const std::string& what, bool wait,
                            AckHandler on_ack, absl::Status* status) {
   absl::Status st;
   Outcome out = Outcome::kApplied;
   if (!batch.empty() && deps_.dataplane != nullptr) {
     absl::StatusOr<uint64_t> seq = deps_.dataplane->SendBatch(absl::MakeSpan(batch));
-    channel::SecureWipe(batch.data(), batch.size() * sizeof(channel::Message));
+    dp::api::SecureWipe(batch.data(), batch.size() * sizeof(dp::api::Message));
     if (!seq.ok()) {
       st = absl::Status(
           seq.status().code(),
@@ -153,12 +153,12 @@ Vpnd::Outcome Vpnd::Submit(std::vector<channel::Message> batch, const std::strin
   return out;
 }
 
-void Vpnd::SettleAck(const channel::AckEvent& ack) {
+void Vpnd::SettleAck(const dp::api::AckEvent& ack) {
   auto it = pending_.find(ack.batch_seq);
   if (it == pending_.end()) return;  // from before a resync, or for a batch already settled
   Pending p = std::move(it->second);
   pending_.erase(it);
-  absl::Status st = channel::AckStatus(ack);
+  absl::Status st = dp::api::AckStatus(ack);
   Outcome o = st.ok() ? Outcome::kApplied : Outcome::kRefused;
   if (!st.ok()) {
     st = absl::Status(st.code(),
@@ -184,12 +184,12 @@ absl::Status Vpnd::Commit(const config::Model& model) {
     return st;
   }
   DataplaneObjects desired = PlanDataplane(model, ifindexes_);
-  std::vector<channel::Message> batch = DiffBatch(running_, desired);
+  std::vector<dp::api::Message> batch = DiffBatch(running_, desired);
   size_t n = batch.size();
   bool flush = flush_before_commit_ && deps_.dataplane != nullptr;
   if (flush) {
-    channel::Message m = channel::NewMessage(channel::MessageKind::kFlush, channel::Op::kDelete);
-    m.body.flush.scope = channel::kFlushAll;
+    dp::api::Message m = dp::api::NewMessage(dp::api::MessageKind::kFlush, dp::api::Op::kDelete);
+    m.body.flush.scope = dp::api::kFlushAll;
     batch.insert(batch.begin(), m);
   }
   if (batch.empty() || deps_.dataplane == nullptr) {
@@ -277,7 +277,7 @@ void Vpnd::ChildUp(const ike::IkeSa&, const ike::ChildSa& c) {
         conn, c.unique_id, true);
     return;
   }
-  absl::StatusOr<std::vector<channel::Message>> msgs = SaMessages(c, vti, channel::Op::kAdd);
+  absl::StatusOr<std::vector<dp::api::Message>> msgs = SaMessages(c, vti, dp::api::Op::kAdd);
   if (!msgs.ok()) {
     Log(ike::LogGroup::kKnl, absl::StrCat("CHILD_SA not installed: ", msgs.status().message()),
         conn, c.unique_id, true);
@@ -288,7 +288,7 @@ void Vpnd::ChildUp(const ike::IkeSa&, const ike::ChildSa& c) {
   if (c.vti) {
     auto it = vti_bindings_.find(vti);
     msgs->push_back(VtiBindingMessage(
-        vti, c.spi_out, it == vti_bindings_.end() ? channel::Op::kAdd : channel::Op::kUpdate));
+        vti, c.spi_out, it == vti_bindings_.end() ? dp::api::Op::kAdd : dp::api::Op::kUpdate));
   }
   Installed entry;
   entry.spi_out = c.spi_out;
@@ -296,10 +296,10 @@ void Vpnd::ChildUp(const ike::IkeSa&, const ike::ChildSa& c) {
   entry.conn = conn;
   entry.unique_id = c.unique_id;
   entry.order = ++install_order_;
-  absl::StatusOr<std::vector<channel::Message>> policies;
+  absl::StatusOr<std::vector<dp::api::Message>> policies;
   if (!c.vti) {
-    policies = PolicyMessages(c, channel::Op::kAdd);
-    if (auto del = PolicyMessages(c, channel::Op::kDelete); del.ok()) entry.policy_deletes = *del;
+    policies = PolicyMessages(c, dp::api::Op::kAdd);
+    if (auto del = PolicyMessages(c, dp::api::Op::kDelete); del.ok()) entry.policy_deletes = *del;
   }
   installed_[c.spi_in] = std::move(entry);
   uint32_t spi_in = c.spi_in, spi_out = c.spi_out, id = c.unique_id;
@@ -395,8 +395,8 @@ void Vpnd::ChildUpdated(const ike::IkeSa&, const ike::ChildSa& c) {
   }
   auto it = installed_.find(c.spi_in);
   if (it == installed_.end() || it->second.removing) return;
-  absl::StatusOr<std::vector<channel::Message>> msgs =
-      SaMessages(c, it->second.vti, channel::Op::kUpdate);
+  absl::StatusOr<std::vector<dp::api::Message>> msgs =
+      SaMessages(c, it->second.vti, dp::api::Op::kUpdate);
   if (!msgs.ok()) {
     Log(ike::LogGroup::kKnl, absl::StrCat("outbound SA not updated: ", msgs.status().message()),
         c.name, c.unique_id, true);
@@ -404,11 +404,11 @@ void Vpnd::ChildUpdated(const ike::IkeSa&, const ike::ChildSa& c) {
   }
   // Only the outbound SA sends to the peer's address and port; the inbound one (its replay
   // window) is left alone.
-  std::vector<channel::Message> out;
-  for (channel::Message& m : *msgs) {
-    if (m.body.sa.direction == channel::Direction::kOut) out.push_back(m);
+  std::vector<dp::api::Message> out;
+  for (dp::api::Message& m : *msgs) {
+    if (m.body.sa.direction == dp::api::Direction::kOut) out.push_back(m);
   }
-  channel::SecureWipe(msgs->data(), msgs->size() * sizeof(channel::Message));
+  dp::api::SecureWipe(msgs->data(), msgs->size() * sizeof(dp::api::Message));
   FlushRemovals();
   std::string conn = c.name, to = c.remote.ToString();
   uint32_t id = c.unique_id, spi_out = c.spi_out;
@@ -422,9 +422,9 @@ void Vpnd::ChildUpdated(const ike::IkeSa&, const ike::ChildSa& c) {
          });
 }
 
-std::vector<channel::Message> Vpnd::RemovalMessages(const std::vector<uint32_t>& spis,
+std::vector<dp::api::Message> Vpnd::RemovalMessages(const std::vector<uint32_t>& spis,
                                                     std::map<uint32_t, uint32_t>* bindings) {
-  std::vector<channel::Message> out;
+  std::vector<dp::api::Message> out;
   // A VTI whose bound SA goes is bound to its newest remaining SA (a rekeyed successor), or
   // unbound; bindings first, so the dataplane never points at a deleted SA.
   std::set<uint32_t> vtis;
@@ -445,10 +445,10 @@ std::vector<channel::Message> Vpnd::RemovalMessages(const std::vector<uint32_t>&
     }
     if (bound_stays) continue;
     if (next != nullptr) {
-      out.push_back(VtiBindingMessage(vti, next->spi_out, channel::Op::kUpdate));
+      out.push_back(VtiBindingMessage(vti, next->spi_out, dp::api::Op::kUpdate));
       (*bindings)[vti] = next->spi_out;
     } else {
-      out.push_back(VtiBindingMessage(vti, 0, channel::Op::kDelete));
+      out.push_back(VtiBindingMessage(vti, 0, dp::api::Op::kDelete));
       (*bindings)[vti] = 0;
     }
   }
@@ -458,9 +458,9 @@ std::vector<channel::Message> Vpnd::RemovalMessages(const std::vector<uint32_t>&
     if (it->second.policies) {
       out.insert(out.end(), it->second.policy_deletes.begin(), it->second.policy_deletes.end());
     }
-    for (channel::Direction dir : {channel::Direction::kIn, channel::Direction::kOut}) {
-      channel::Message m = channel::NewMessage(channel::MessageKind::kSa, channel::Op::kDelete);
-      m.body.sa.spi = dir == channel::Direction::kIn ? spi : it->second.spi_out;
+    for (dp::api::Direction dir : {dp::api::Direction::kIn, dp::api::Direction::kOut}) {
+      dp::api::Message m = dp::api::NewMessage(dp::api::MessageKind::kSa, dp::api::Op::kDelete);
+      m.body.sa.spi = dir == dp::api::Direction::kIn ? spi : it->second.spi_out;
       m.body.sa.direction = dir;
       out.push_back(m);
     }
@@ -488,7 +488,7 @@ void Vpnd::FlushRemovals() {
 
 void Vpnd::SendRemovals(const std::vector<uint32_t>& spis, const std::string& what) {
   std::map<uint32_t, uint32_t> bindings;
-  std::vector<channel::Message> msgs = RemovalMessages(spis, &bindings);
+  std::vector<dp::api::Message> msgs = RemovalMessages(spis, &bindings);
   if (msgs.empty()) {
     for (uint32_t spi : spis) RemovalDone(spi, "");
     return;
@@ -523,10 +523,10 @@ void Vpnd::SendRemovals(const std::vector<uint32_t>& spis, const std::string& wh
 
 void Vpnd::RemoveOneByOne(uint32_t spi_in) {
   std::map<uint32_t, uint32_t> bindings;
-  std::vector<channel::Message> msgs = RemovalMessages({spi_in}, &bindings);
+  std::vector<dp::api::Message> msgs = RemovalMessages({spi_in}, &bindings);
   bool done = true;
   absl::Status failed;
-  for (const channel::Message& m : msgs) {
+  for (const dp::api::Message& m : msgs) {
     absl::Status st;
     Outcome o =
         Submit({m}, "CHILD_SA removal (one message at a time)", /*wait=*/true, nullptr, &st);
@@ -590,36 +590,36 @@ void Vpnd::HandleDatagram(const ike::Datagram& d) {
   FlushRemovals();
 }
 
-void Vpnd::HandleEvent(const channel::Event& e) {
+void Vpnd::HandleEvent(const dp::api::Event& e) {
   switch (e.header.kind) {
-    case channel::EventKind::kSaExpired: {
+    case dp::api::EventKind::kSaExpired: {
       const auto& x = e.body.sa_expired;
-      bool soft = x.kind == channel::ExpiryKind::kSoft;
+      bool soft = x.kind == dp::api::ExpiryKind::kSoft;
       Log(ike::LogGroup::kKnl,
           absl::StrFormat("dataplane: %s expiry of %s SA %08x (%s), rekeying",
                           soft ? "soft" : "hard",
-                          x.direction == channel::Direction::kIn ? "inbound" : "outbound", x.spi,
-                          x.cause == channel::ExpiryCause::kBytes     ? "bytes"
-                          : x.cause == channel::ExpiryCause::kPackets ? "packets"
+                          x.direction == dp::api::Direction::kIn ? "inbound" : "outbound", x.spi,
+                          x.cause == dp::api::ExpiryCause::kBytes     ? "bytes"
+                          : x.cause == dp::api::ExpiryCause::kPackets ? "packets"
                                                                       : "time"));
       if (!ike_->RekeyChild(x.spi)) {
         Log(ike::LogGroup::kKnl, absl::StrFormat("no CHILD_SA with SPI %08x", x.spi));
       }
       break;
     }
-    case channel::EventKind::kSeqExhausted: {
+    case dp::api::EventKind::kSeqExhausted: {
       uint32_t spi = e.body.seq_exhausted.spi;
       Log(ike::LogGroup::kKnl,
           absl::StrFormat("dataplane: sequence numbers of SA %08x exhausted, rekeying", spi));
       ike_->RekeyChild(spi);
       break;
     }
-    case channel::EventKind::kSaCounters: {
+    case dp::api::EventKind::kSaCounters: {
       const auto& c = e.body.sa_counters;
-      ike_->UpdateCounters(c.spi, c.direction == channel::Direction::kIn, c.bytes, c.packets);
+      ike_->UpdateCounters(c.spi, c.direction == dp::api::Direction::kIn, c.bytes, c.packets);
       break;
     }
-    case channel::EventKind::kAcquire: {
+    case dp::api::EventKind::kAcquire: {
       uint32_t reqid = e.body.acquire.reqid;
       for (const auto& p : peers_) {
         for (const auto& ch : p->children) {
@@ -634,7 +634,7 @@ void Vpnd::HandleEvent(const channel::Event& e) {
       }
       break;
     }
-    case channel::EventKind::kAck:
+    case dp::api::EventKind::kAck:
       SettleAck(e.body.ack);
       break;
     default:
@@ -671,7 +671,7 @@ void Vpnd::Resync() {
 }
 
 void Vpnd::CheckDataplane() {
-  channel::ChannelClient* dp = deps_.dataplane;
+  dp::api::ChannelClient* dp = deps_.dataplane;
   if (dp->ServerAlive()) {
     if (dp->generation() != generation_) {
       generation_ = dp->generation();
@@ -685,7 +685,7 @@ void Vpnd::CheckDataplane() {
   }
   if (!deps_.reattach || deps_.clock() < next_reattach_) return;
   next_reattach_ = deps_.clock() + absl::Seconds(1);
-  absl::StatusOr<channel::ChannelClient> c = deps_.reattach();
+  absl::StatusOr<dp::api::ChannelClient> c = deps_.reattach();
   if (!c.ok()) return;
   reattached_.emplace(*std::move(c));
   deps_.dataplane = &*reattached_;
@@ -698,14 +698,14 @@ void Vpnd::CheckDataplane() {
 void Vpnd::Poll() {
   if (deps_.dataplane != nullptr) {
     CheckDataplane();
-    channel::ChannelClient* dp = deps_.dataplane;
+    dp::api::ChannelClient* dp = deps_.dataplane;
     std::vector<ike::Datagram> punted;
-    dp->PollPunt(64, [&](absl::Span<const uint8_t> data, const channel::PacketMeta& m) {
+    dp->PollPunt(64, [&](absl::Span<const uint8_t> data, const dp::api::PacketMeta& m) {
       punted.push_back(FromPunt(data, m));
     });
     for (const auto& d : punted) ike_->HandleDatagram(d);
-    std::vector<channel::Event> events;
-    dp->PollEvents(256, [&](const channel::Event& e) { events.push_back(e); });
+    std::vector<dp::api::Event> events;
+    dp->PollEvents(256, [&](const dp::api::Event& e) { events.push_back(e); });
     for (const auto& e : events) HandleEvent(e);
     ReportInstallFailures();
     RetryRemovals();

@@ -46,10 +46,10 @@ struct VpndDeps {
   ike::IkeManager::Sender send;
   VpndLog* log = nullptr;                       // required
   ike::LogSink* keylog = nullptr;               // --debug-keylog
-  channel::ChannelClient* dataplane = nullptr;  // channel transport; null = kernel transport
+  dp::api::ChannelClient* dataplane = nullptr;  // channel transport; null = kernel transport
   // Channel transport: attaches again after the dataplane restarted (a new segment); vpnd then
   // sends the configuration and every CHILD SA again.
-  std::function<absl::StatusOr<channel::ChannelClient>()> reattach;
+  std::function<absl::StatusOr<dp::api::ChannelClient>()> reattach;
   absl::Duration ack_timeout = absl::Seconds(2);
 };
 
@@ -97,18 +97,18 @@ class Vpnd : public ike::IkeListener {
   // Sends a batch (wiping it) and, unless `wait` is false or an earlier batch still lacks its
   // ack, waits up to ack_timeout for the ack. `on_ack` runs once the outcome is known: before
   // Submit returns, or when a late ack arrives.
-  Outcome Submit(std::vector<channel::Message> batch, const std::string& what, bool wait,
+  Outcome Submit(std::vector<dp::api::Message> batch, const std::string& what, bool wait,
                  AckHandler on_ack, absl::Status* status = nullptr);
   // A late ack (delivered by PollEvents: vpnd never waits while a batch is unacknowledged, so
   // nothing else takes it from the ring).
-  void SettleAck(const channel::AckEvent& ack);
+  void SettleAck(const dp::api::AckEvent& ack);
 
   // What the dataplane holds for one CHILD SA (by inbound SPI).
   struct Installed {
     uint32_t spi_out = 0;
     uint32_t vti = 0;  // ifindex; 0 = policy-based
     bool policies = false;
-    std::vector<channel::Message> policy_deletes;
+    std::vector<dp::api::Message> policy_deletes;
     std::string conn;
     uint32_t unique_id = 0;
     uint64_t order = 0;  // install order: the newest SA of a VTI takes its binding
@@ -121,7 +121,7 @@ class Vpnd : public ike::IkeListener {
   // Sends the removals ChildDown collected during one IKE event as one batch.
   void FlushRemovals();
   void SendRemovals(const std::vector<uint32_t>& spis, const std::string& what);
-  std::vector<channel::Message> RemovalMessages(const std::vector<uint32_t>& spis,
+  std::vector<dp::api::Message> RemovalMessages(const std::vector<uint32_t>& spis,
                                                 std::map<uint32_t, uint32_t>* bindings);
   void RemovalDone(uint32_t spi_in, const std::string& how);
   void RetryRemovals();
@@ -132,7 +132,7 @@ class Vpnd : public ike::IkeListener {
   void CompleteCommit(const config::Model& model, const IkeSetup& setup, DataplaneObjects desired);
   void Log(ike::LogGroup g, const std::string& text, const std::string& conn = "", uint32_t id = 0,
            bool child = false);
-  void HandleEvent(const channel::Event& e);
+  void HandleEvent(const dp::api::Event& e);
   absl::StatusOr<std::string> RunCommand(const std::vector<std::string>& words);
   void Resync();
   void CheckDataplane();
@@ -164,7 +164,7 @@ class Vpnd : public ike::IkeListener {
   // Flush and the configuration go in one batch, so the dataplane switches over atomically.
   bool flush_before_commit_ = true;
   uint64_t generation_ = 0;
-  std::optional<channel::ChannelClient> reattached_;
+  std::optional<dp::api::ChannelClient> reattached_;
   absl::Time next_reattach_ = absl::InfinitePast();
   bool dataplane_gone_ = false;
   std::string config_path_;

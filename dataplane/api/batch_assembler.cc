@@ -5,7 +5,7 @@
 #include "absl/strings/str_format.h"
 #include "dataplane/api/key_wipe.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 
 BatchAssembler::BatchAssembler(uint32_t capacity)
     : capacity_(capacity), staging_(new Message[capacity]()) {}
@@ -114,4 +114,4 @@ void BatchAssembler::Wipe() {
   staged_ = 0;
 }
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

@@ -15,7 +15,7 @@
 #include "dataplane/api/message_validation.h"
 #include "dataplane/api/messages.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 
 struct AssembledBatch {
   uint64_t seq = 0;
@@ -68,4 +68,4 @@ class BatchAssembler {
   uint32_t error_index_ = 0;
 };
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

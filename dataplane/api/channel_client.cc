@@ -17,7 +17,7 @@
 #include "dataplane/api/process_liveness.h"
 #include "dataplane/api/shared_atomic.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 namespace {
 
 constexpr uint32_t kEventBurst = 32;
@@ -305,4 +305,4 @@ bool ChannelClient::ServerAlive() const {
          IsProcessAlive(view_.header->server_pid);
 }
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

@@ -25,7 +25,7 @@
 #include "dataplane/api/channel_view.h"
 #include "dataplane/api/shm_segment.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 
 // The verdict an ack carries, as a Status naming the batch, the message and the reason.
 absl::Status AckStatus(const AckEvent& ack);
@@ -99,4 +99,4 @@ class ChannelClient {
   absl::flat_hash_map<uint64_t, AckEvent> acks_;
 };
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

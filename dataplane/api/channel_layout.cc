@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_format.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 namespace {
 
 // Page alignment lets a client mlock/madvise one area (the command ring holds keys) and keeps
@@ -102,4 +102,4 @@ absl::Status CheckHeader(const SegmentHeader& h, uint64_t mapped_size, absl::str
   return absl::OkStatus();
 }
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

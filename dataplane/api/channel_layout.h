@@ -14,7 +14,7 @@
 #include "dataplane/api/messages.h"
 #include "dataplane/api/packet_descriptor.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 
 inline constexpr uint64_t kChannelMagic = 0x314e48434c554350ull;  // "PCULCHN1" in memory
 inline constexpr uint32_t kLayoutVersion = 2;                     // 2: static neighbors
@@ -150,4 +150,4 @@ Layout ComputeLayout();
 absl::Status CheckHeader(const SegmentHeader& header, uint64_t mapped_size,
                          absl::string_view channel);
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

@@ -17,7 +17,7 @@
 #include "dataplane/api/process_liveness.h"
 #include "dataplane/api/shared_atomic.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 namespace {
 
 // Small enough that the zero-copy window over the ring stays short, large enough to amortise
@@ -368,4 +368,4 @@ void ChannelServer::Reclaim(uint32_t slot) {
   AddShared(c.slots_reclaimed, uint64_t{1});
 }
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

@@ -25,7 +25,7 @@
 #include "dataplane/api/channel_view.h"
 #include "dataplane/api/shm_segment.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 
 struct CommandBatch {
   uint32_t slot = 0;
@@ -129,4 +129,4 @@ class ChannelServer {
   int64_t next_reclaim_ns_ = 0;
 };
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

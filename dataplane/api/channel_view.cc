@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_format.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 namespace {
 
 constexpr unsigned kRingFlags = RING_F_SP_ENQ | RING_F_SC_DEQ;
@@ -69,4 +69,4 @@ void ResetSlotRings(const ChannelView& v, uint32_t slot) {
   InitSlotRings(v, slot);
 }
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

@@ -9,7 +9,7 @@
 
 #include "dataplane/api/channel_layout.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 
 struct ChannelView {
   uint8_t* base = nullptr;
@@ -51,4 +51,4 @@ constexpr uint32_t FirstInjectBuffer(uint32_t slot) {
   return slot * kInjectBuffersPerSlot;
 }
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

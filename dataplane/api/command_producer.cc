@@ -10,7 +10,7 @@
 #include "dataplane/api/process_liveness.h"
 #include "dataplane/api/shared_atomic.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 namespace {
 
 // Another client's enqueue is a memcpy of at most 1 MiB: spin briefly, then check on the
@@ -95,4 +95,4 @@ absl::Status EnqueueCommands(const ChannelView& view, absl::Span<const Message> 
   return absl::OkStatus();
 }
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

@@ -18,7 +18,7 @@
 #include "dataplane/api/channel_view.h"
 #include "dataplane/api/messages.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 
 inline constexpr absl::Duration kDefaultProducerWait = absl::Milliseconds(200);
 
@@ -36,4 +36,4 @@ void ReleaseProducer(const ChannelView& view, int32_t token);
 // whether there was anything to recover.
 bool RecoverDeadProducer(const ChannelView& view, int32_t token);
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

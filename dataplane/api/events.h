@@ -9,7 +9,7 @@
 
 #include "dataplane/api/messages.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 
 inline constexpr size_t kEventSize = 128;
 inline constexpr size_t kEventBodySize = kEventSize - 8;
@@ -138,4 +138,4 @@ static_assert(sizeof(SaCountersEvent) == 48 && kWireSafe<SaCountersEvent>);
 static_assert(sizeof(Event::Body) == kEventBodySize);
 static_assert(sizeof(Event) == kEventSize && std::is_trivially_copyable_v<Event>);
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

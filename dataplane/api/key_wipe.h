@@ -10,7 +10,7 @@
 
 #include "absl/types/span.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 
 inline void SecureWipe(void* p, size_t n) {
   explicit_bzero(p, n);
@@ -32,4 +32,4 @@ inline void WipeRingElements(rte_ring* r, size_t elem_size, uint32_t pos, uint32
   SecureWipe(storage.data(), size_t{count - n1} * elem_size);
 }
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

@@ -1,6 +1,6 @@
 #include "dataplane/api/message_names.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 
 absl::string_view KindName(MessageKind kind) {
   switch (kind) {
@@ -118,4 +118,4 @@ absl::string_view EventKindName(EventKind kind) {
   return "unknown";
 }
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

@@ -6,7 +6,7 @@
 #include "dataplane/api/events.h"
 #include "dataplane/api/messages.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 
 absl::string_view KindName(MessageKind kind);
 absl::string_view OpName(Op op);
@@ -15,4 +15,4 @@ absl::string_view AuthName(Auth auth);
 absl::string_view RejectReasonName(RejectReason reason);
 absl::string_view EventKindName(EventKind kind);
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

@@ -5,7 +5,7 @@
 #include "absl/strings/str_format.h"
 #include "dataplane/api/message_names.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 namespace {
 
 bool AllZero(const void* p, size_t n) {
@@ -404,4 +404,4 @@ Rejection ValidateMessage(const Message& m) {
   return r;
 }
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

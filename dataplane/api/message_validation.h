@@ -8,7 +8,7 @@
 #include "dataplane/api/events.h"
 #include "dataplane/api/messages.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 
 struct Rejection {
   RejectReason reason = RejectReason::kNone;
@@ -23,4 +23,4 @@ Rejection ValidateMessage(const Message& message);
 int CipherKeyLength(Cipher cipher);
 int AuthKeyLength(Auth auth);
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

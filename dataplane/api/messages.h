@@ -13,7 +13,7 @@
 #include <cstring>
 #include <type_traits>
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 
 inline constexpr size_t kMessageSize = 256;
 inline constexpr size_t kMessageHeaderSize = 32;
@@ -239,8 +239,8 @@ enum FlushScope : uint32_t {
   kFlushInterfaces = 1u << 4,
   kFlushNeighbors = 1u << 5,
 };
-inline constexpr uint32_t kFlushAll = kFlushSas | kFlushPolicies | kFlushRoutes |
-                                      kFlushAddresses | kFlushInterfaces | kFlushNeighbors;
+inline constexpr uint32_t kFlushAll = kFlushSas | kFlushPolicies | kFlushRoutes | kFlushAddresses |
+                                      kFlushInterfaces | kFlushNeighbors;
 
 struct FlushBody {
   uint32_t scope;  // FlushScope bits, at least one
@@ -294,4 +294,4 @@ static_assert(offsetof(Message, body) == kMessageHeaderSize);
 // rte_ring element sizes must be multiples of 4.
 static_assert(kMessageSize % 4 == 0);
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

@@ -1,6 +1,6 @@
 #include "dataplane/api/packet_checks.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 namespace {
 
 bool AllZero(const uint8_t* p, size_t n) {
@@ -30,4 +30,4 @@ bool DescriptorValid(const PacketDescriptor& d, uint32_t first_buffer, uint32_t 
          PacketMetaValid(d.meta);
 }
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

@@ -7,7 +7,7 @@
 
 #include "dataplane/api/packet_descriptor.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 
 // Family, canonical addresses, non-zero ports, known flags, zero reserved bytes.
 bool PacketMetaValid(const PacketMeta& meta);
@@ -16,4 +16,4 @@ bool PacketMetaValid(const PacketMeta& meta);
 // reserved bytes are zero.
 bool DescriptorValid(const PacketDescriptor& d, uint32_t first_buffer, uint32_t buffer_count);
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

@@ -8,7 +8,7 @@
 
 #include "dataplane/api/messages.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 
 inline constexpr size_t kPacketBufferSize = 8192;  // the largest datagram either way
 inline constexpr size_t kPacketDescriptorSize = 64;
@@ -41,4 +41,4 @@ struct PacketDescriptor {
 static_assert(sizeof(PacketMeta) == 44 && kWireSafe<PacketMeta>);
 static_assert(sizeof(PacketDescriptor) == kPacketDescriptorSize && kWireSafe<PacketDescriptor>);
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

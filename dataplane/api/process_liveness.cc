@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_format.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 namespace {
 
 // /proc/PID/stat is "PID (COMM) S ..."; COMM may itself contain ") ", so the state is the
@@ -38,4 +38,4 @@ bool IsProcessAlive(int32_t pid) {
   return !IsZombie(pid);
 }
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 
 // False for pid <= 0, for a pid that does not exist (kill(pid, 0) == ESRCH) and for a zombie:
 // a killed client whose parent has not reaped it yet will never run again either.
@@ -13,4 +13,4 @@ namespace portcullis::channel {
 // enough that the channel accepts this.
 bool IsProcessAlive(int32_t pid);
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

@@ -6,7 +6,7 @@
 
 #include <atomic>
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 
 template <typename T>
 T LoadShared(const T& field, std::memory_order order = std::memory_order_seq_cst) {
@@ -31,4 +31,4 @@ void AddShared(T& field, T delta) {
   std::atomic_ref<T>(field).fetch_add(delta, std::memory_order_relaxed);
 }
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

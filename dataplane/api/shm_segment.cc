@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 namespace {
 
 absl::Status ErrnoError(int err, absl::string_view what, const std::string& name) {
@@ -116,4 +116,4 @@ void ShmSegment::Unmap() {
   size_ = 0;
 }
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace portcullis::channel {
+namespace portcullis::dp::api {
 
 // "/portcullis-NAME" for `--channel NAME`. NAME is 1-64 of [A-Za-z0-9._-], so it can neither
 // escape /dev/shm nor collide with another product's objects.
@@ -56,4 +56,4 @@ class ShmSegment {
   int64_t ctime_ = 0;
 };
 
-}  // namespace portcullis::channel
+}  // namespace portcullis::dp::api

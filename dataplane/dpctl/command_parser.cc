@@ -8,11 +8,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
-namespace portcullis::dpctl {
+namespace portcullis::dp::dpctl {
 
-using channel::Message;
-using channel::MessageKind;
-using channel::Op;
+using api::Message;
+using api::MessageKind;
+using api::Op;
 
 void InterfaceDirectory::Known(const std::string& name, uint32_t ifindex, const std::string& kind) {
   by_name_[name] = {ifindex, kind};
@@ -74,14 +74,14 @@ absl::StatusOr<uint64_t> Number(const std::string& s, absl::string_view what) {
   return v;
 }
 
-absl::StatusOr<channel::IpAddr> Ip4(const std::string& s) {
-  channel::IpAddr a{};
+absl::StatusOr<api::IpAddr> Ip4(const std::string& s) {
+  api::IpAddr a{};
   if (inet_pton(AF_INET, s.c_str(), a.bytes) != 1)
     return absl::InvalidArgumentError(absl::StrCat("'", s, "' is not an IPv4 address"));
   return a;
 }
 
-absl::Status Prefix(const std::string& s, channel::IpAddr* a, uint8_t* len) {
+absl::Status Prefix(const std::string& s, api::IpAddr* a, uint8_t* len) {
   std::vector<std::string> p = absl::StrSplit(s, '/');
   if (p.size() != 2)
     return absl::InvalidArgumentError(absl::StrCat("'", s, "': expected A.B.C.D/LEN"));
@@ -120,7 +120,7 @@ absl::Status Mac(const std::string& s, uint8_t* mac) {
 
 absl::Status Interface(Words& w, Op op, InterfaceDirectory& dir, std::vector<Message>& out) {
   ASSIGN_OR_RETURN(name, w.Next("an interface name"));
-  Message m = channel::NewMessage(MessageKind::kInterface, op);
+  Message m = api::NewMessage(MessageKind::kInterface, op);
   auto& b = m.body.interface;
   if (name.size() > 15) return absl::InvalidArgumentError("interface name longer than 15");
   std::memcpy(b.name, name.data(), name.size());
@@ -167,16 +167,13 @@ absl::Status Interface(Words& w, Op op, InterfaceDirectory& dir, std::vector<Mes
   if (op == Op::kUpdate && kind.empty()) kind = dir.KindOf(name);
   struct KindInfo {
     const char* name;
-    channel::InterfaceKind kind;
+    api::InterfaceKind kind;
     uint32_t mtu;
   };
   static const KindInfo kKinds[] = {
-      {"port", channel::InterfaceKind::kPort, 1500},
-      {"bond", channel::InterfaceKind::kBond, 1500},
-      {"vif", channel::InterfaceKind::kVif, 1500},
-      {"vti", channel::InterfaceKind::kVti, 1428},
-      {"vfp", channel::InterfaceKind::kVfp, 16384},
-      {"loopback", channel::InterfaceKind::kLoopback, 65535},
+      {"port", api::InterfaceKind::kPort, 1500}, {"bond", api::InterfaceKind::kBond, 1500},
+      {"vif", api::InterfaceKind::kVif, 1500},   {"vti", api::InterfaceKind::kVti, 1428},
+      {"vfp", api::InterfaceKind::kVfp, 16384},  {"loopback", api::InterfaceKind::kLoopback, 65535},
   };
   const KindInfo* ki = nullptr;
   for (const auto& k : kKinds)
@@ -199,13 +196,13 @@ absl::Status Interface(Words& w, Op op, InterfaceDirectory& dir, std::vector<Mes
 }
 
 absl::Status Sa(Words& w, Op op, InterfaceDirectory& dir, std::vector<Message>& out) {
-  Message m = channel::NewMessage(MessageKind::kSa, op);
+  Message m = api::NewMessage(MessageKind::kSa, op);
   auto& b = m.body.sa;
-  b.mode = channel::SaMode::kTunnel;
-  b.outer_family = channel::Family::kIpv4;
-  b.auth = channel::Auth::kNone;
-  b.df_mode = channel::DfMode::kCopy;
-  b.dscp_mode = channel::DscpMode::kCopy;
+  b.mode = api::SaMode::kTunnel;
+  b.outer_family = api::Family::kIpv4;
+  b.auth = api::Auth::kNone;
+  b.df_mode = api::DfMode::kCopy;
+  b.dscp_mode = api::DscpMode::kCopy;
   b.replay_window = 1024;
   bool have_dir = false;
   while (!w.Done()) {
@@ -218,7 +215,7 @@ absl::Status Sa(Words& w, Op op, InterfaceDirectory& dir, std::vector<Message>& 
     } else if (key == "dir") {
       ASSIGN_OR_RETURN(v, value("in|out"));
       if (v != "in" && v != "out") return absl::InvalidArgumentError("dir in|out");
-      b.direction = v == "in" ? channel::Direction::kIn : channel::Direction::kOut;
+      b.direction = v == "in" ? api::Direction::kIn : api::Direction::kOut;
       have_dir = true;
     } else if (key == "local" || key == "remote") {
       ASSIGN_OR_RETURN(v, value("an address"));
@@ -226,24 +223,24 @@ absl::Status Sa(Words& w, Op op, InterfaceDirectory& dir, std::vector<Message>& 
       (key == "local" ? b.local : b.remote) = a;
     } else if (key == "cipher") {
       ASSIGN_OR_RETURN(v, value("a cipher"));
-      static const std::pair<const char*, channel::Cipher> kC[] = {
-          {"null", channel::Cipher::kNull},
-          {"aes-gcm-128", channel::Cipher::kAesGcm128},
-          {"aes-gcm-256", channel::Cipher::kAesGcm256},
-          {"aes-cbc-128", channel::Cipher::kAesCbc128},
-          {"aes-cbc-256", channel::Cipher::kAesCbc256}};
+      static const std::pair<const char*, api::Cipher> kC[] = {
+          {"null", api::Cipher::kNull},
+          {"aes-gcm-128", api::Cipher::kAesGcm128},
+          {"aes-gcm-256", api::Cipher::kAesGcm256},
+          {"aes-cbc-128", api::Cipher::kAesCbc128},
+          {"aes-cbc-256", api::Cipher::kAesCbc256}};
       bool found = false;
       for (auto& [n, c] : kC)
         if (v == n) b.cipher = c, found = true;
       if (!found) return absl::InvalidArgumentError(absl::StrCat("unknown cipher '", v, "'"));
     } else if (key == "auth") {
       ASSIGN_OR_RETURN(v, value("an integrity algorithm"));
-      static const std::pair<const char*, channel::Auth> kA[] = {
-          {"none", channel::Auth::kNone},
-          {"hmac-sha1-96", channel::Auth::kHmacSha1_96},
-          {"hmac-sha256-128", channel::Auth::kHmacSha256_128},
-          {"hmac-sha384-192", channel::Auth::kHmacSha384_192},
-          {"hmac-sha512-256", channel::Auth::kHmacSha512_256}};
+      static const std::pair<const char*, api::Auth> kA[] = {
+          {"none", api::Auth::kNone},
+          {"hmac-sha1-96", api::Auth::kHmacSha1_96},
+          {"hmac-sha256-128", api::Auth::kHmacSha256_128},
+          {"hmac-sha384-192", api::Auth::kHmacSha384_192},
+          {"hmac-sha512-256", api::Auth::kHmacSha512_256}};
       bool found = false;
       for (auto& [n, a] : kA)
         if (v == n) b.auth = a, found = true;
@@ -290,14 +287,14 @@ absl::Status Sa(Words& w, Op op, InterfaceDirectory& dir, std::vector<Message>& 
                                : b.hard_packets) = n;
     } else if (key == "df") {
       ASSIGN_OR_RETURN(v, value("copy|set|clear"));
-      b.df_mode = v == "set"     ? channel::DfMode::kSet
-                  : v == "clear" ? channel::DfMode::kClear
-                                 : channel::DfMode::kCopy;
+      b.df_mode = v == "set"     ? api::DfMode::kSet
+                  : v == "clear" ? api::DfMode::kClear
+                                 : api::DfMode::kCopy;
     } else if (key == "dscp") {
       ASSIGN_OR_RETURN(v, value("copy or a DSCP value"));
       if (v != "copy") {
         ASSIGN_OR_RETURN(n, Number(v, "dscp"));
-        b.dscp_mode = channel::DscpMode::kSet;
+        b.dscp_mode = api::DscpMode::kSet;
         b.dscp = static_cast<uint8_t>(n);
       }
     } else if (key == "ttl") {
@@ -311,7 +308,7 @@ absl::Status Sa(Words& w, Op op, InterfaceDirectory& dir, std::vector<Message>& 
   if (b.spi == 0 || !have_dir) return absl::InvalidArgumentError("sa: spi and dir are required");
   if (op == Op::kDelete) {
     // A delete carries only the key.
-    Message d = channel::NewMessage(MessageKind::kSa, Op::kDelete);
+    Message d = api::NewMessage(MessageKind::kSa, Op::kDelete);
     d.body.sa.spi = b.spi;
     d.body.sa.direction = b.direction;
     out.push_back(d);
@@ -337,14 +334,14 @@ absl::StatusOr<std::pair<uint16_t, uint16_t>> PortRange(const std::string& s) {
 }
 
 absl::Status Policy(Words& w, Op op, std::vector<Message>& out) {
-  Message m = channel::NewMessage(MessageKind::kPolicy, op);
+  Message m = api::NewMessage(MessageKind::kPolicy, op);
   auto& b = m.body.policy;
-  b.family = channel::Family::kIpv4;
+  b.family = api::Family::kIpv4;
   b.priority = 100;
   b.src_port_high = b.dst_port_high = 65535;
   ASSIGN_OR_RETURN(d, w.Next("out|in"));
   if (d != "out" && d != "in") return absl::InvalidArgumentError("policy: out or in");
-  b.direction = d == "out" ? channel::Direction::kOut : channel::Direction::kIn;
+  b.direction = d == "out" ? api::Direction::kOut : api::Direction::kIn;
   bool have_src = false, have_dst = false;
   while (!w.Done()) {
     ASSIGN_OR_RETURN(key, w.Next("an option"));
@@ -374,11 +371,11 @@ absl::Status Policy(Words& w, Op op, std::vector<Message>& out) {
       (key == "sport" ? b.src_port_low : b.dst_port_low) = range.first;
       (key == "sport" ? b.src_port_high : b.dst_port_high) = range.second;
     } else if (key == "protect") {
-      b.action = channel::PolicyAction::kProtect;
+      b.action = api::PolicyAction::kProtect;
     } else if (key == "bypass") {
-      b.action = channel::PolicyAction::kBypass;
+      b.action = api::PolicyAction::kBypass;
     } else if (key == "discard") {
-      b.action = channel::PolicyAction::kDiscard;
+      b.action = api::PolicyAction::kDiscard;
     } else if (key == "reqid" || key == "spi" || key == "priority") {
       ASSIGN_OR_RETURN(v, w.Next("a number"));
       ASSIGN_OR_RETURN(n, Number(v, key));
@@ -416,9 +413,9 @@ absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirect
     ASSIGN_OR_RETURN(name, w.Next("an interface"));
     ASSIGN_OR_RETURN(ifx, dir.Resolve(name));
     ASSIGN_OR_RETURN(p, w.Next("an address/len"));
-    Message m = channel::NewMessage(MessageKind::kAddress, op);
+    Message m = api::NewMessage(MessageKind::kAddress, op);
     m.body.address.ifindex = ifx;
-    m.body.address.family = channel::Family::kIpv4;
+    m.body.address.family = api::Family::kIpv4;
     if (auto s = Prefix(p, &m.body.address.address, &m.body.address.prefix_length); !s.ok())
       return s;
     out.push_back(m);
@@ -428,9 +425,9 @@ absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirect
     ASSIGN_OR_RETURN(o, w.Next("add|del"));
     ASSIGN_OR_RETURN(op, op_of(o));
     ASSIGN_OR_RETURN(p, w.Next("a prefix"));
-    Message m = channel::NewMessage(MessageKind::kRoute, op);
+    Message m = api::NewMessage(MessageKind::kRoute, op);
     auto& b = m.body.route;
-    b.family = channel::Family::kIpv4;
+    b.family = api::Family::kIpv4;
     b.distance = 1;
     if (auto s = Prefix(p, &b.prefix, &b.prefix_length); !s.ok()) return s;
     while (!w.Done()) {
@@ -439,14 +436,14 @@ absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirect
         ASSIGN_OR_RETURN(g, w.Next("a gateway"));
         ASSIGN_OR_RETURN(a, Ip4(g));
         b.next_hop = a;
-        b.type = channel::RouteType::kGateway;
+        b.type = api::RouteType::kGateway;
       } else if (key == "dev") {
         ASSIGN_OR_RETURN(n, w.Next("an interface"));
         ASSIGN_OR_RETURN(ifx, dir.Resolve(n));
         b.out_ifindex = ifx;
-        if (static_cast<int>(b.type) == 0) b.type = channel::RouteType::kInterface;
+        if (static_cast<int>(b.type) == 0) b.type = api::RouteType::kInterface;
       } else if (key == "blackhole") {
-        b.type = channel::RouteType::kBlackhole;
+        b.type = api::RouteType::kBlackhole;
       } else if (key == "distance") {
         ASSIGN_OR_RETURN(d, w.Next("a distance"));
         ASSIGN_OR_RETURN(dn, Number(d, "distance"));
@@ -466,9 +463,9 @@ absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirect
     ASSIGN_OR_RETURN(name, w.Next("an interface"));
     ASSIGN_OR_RETURN(ifx, dir.Resolve(name));
     ASSIGN_OR_RETURN(ip, w.Next("an address"));
-    Message m = channel::NewMessage(MessageKind::kNeighbor, op);
+    Message m = api::NewMessage(MessageKind::kNeighbor, op);
     m.body.neighbor.ifindex = ifx;
-    m.body.neighbor.family = channel::Family::kIpv4;
+    m.body.neighbor.family = api::Family::kIpv4;
     ASSIGN_OR_RETURN(a, Ip4(ip));
     m.body.neighbor.address = a;
     if (op == Op::kAdd) {
@@ -493,8 +490,7 @@ absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirect
   if (what == "bind" || what == "unbind") {
     ASSIGN_OR_RETURN(name, w.Next("a VTI"));
     ASSIGN_OR_RETURN(ifx, dir.Resolve(name));
-    Message m =
-        channel::NewMessage(MessageKind::kVtiBinding, what == "bind" ? Op::kAdd : Op::kDelete);
+    Message m = api::NewMessage(MessageKind::kVtiBinding, what == "bind" ? Op::kAdd : Op::kDelete);
     m.body.vti_binding.vti_ifindex = ifx;
     if (what == "bind") {
       ASSIGN_OR_RETURN(spi, w.Next("an SPI"));
@@ -505,29 +501,29 @@ absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirect
     return absl::OkStatus();
   }
   if (what == "flush") {
-    Message m = channel::NewMessage(MessageKind::kFlush, Op::kDelete);
+    Message m = api::NewMessage(MessageKind::kFlush, Op::kDelete);
     while (!w.Done()) {
       ASSIGN_OR_RETURN(s, w.Next("a scope"));
       if (s == "sas")
-        m.body.flush.scope |= channel::kFlushSas;
+        m.body.flush.scope |= api::kFlushSas;
       else if (s == "routes")
-        m.body.flush.scope |= channel::kFlushRoutes;
+        m.body.flush.scope |= api::kFlushRoutes;
       else if (s == "neighbors")
-        m.body.flush.scope |= channel::kFlushNeighbors;
+        m.body.flush.scope |= api::kFlushNeighbors;
       else if (s == "addresses")
-        m.body.flush.scope |= channel::kFlushAddresses;
+        m.body.flush.scope |= api::kFlushAddresses;
       else if (s == "interfaces")
-        m.body.flush.scope |= channel::kFlushInterfaces;
+        m.body.flush.scope |= api::kFlushInterfaces;
       else if (s == "all")
-        m.body.flush.scope |= channel::kFlushAll;
+        m.body.flush.scope |= api::kFlushAll;
       else
         return absl::InvalidArgumentError(absl::StrCat("flush: unknown scope '", s, "'"));
     }
-    if (m.body.flush.scope == 0) m.body.flush.scope = channel::kFlushAll;
+    if (m.body.flush.scope == 0) m.body.flush.scope = api::kFlushAll;
     out.push_back(m);
     return absl::OkStatus();
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown command '", what, "'"));
 }
 
-}  // namespace portcullis::dpctl
+}  // namespace portcullis::dp::dpctl

@@ -9,7 +9,7 @@
 #include "absl/status/statusor.h"
 #include "dataplane/api/messages.h"
 
-namespace portcullis::dpctl {
+namespace portcullis::dp::dpctl {
 
 // Interface name <-> ifindex, from the dataplane, plus those a batch adds or removes.
 class InterfaceDirectory {
@@ -41,6 +41,6 @@ class InterfaceDirectory {
 //   bind VTI SPI | unbind VTI
 //   flush sas|routes|neighbors|addresses|interfaces|all ...
 absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirectory& dir,
-                          std::vector<channel::Message>& out);
+                          std::vector<api::Message>& out);
 
-}  // namespace portcullis::dpctl
+}  // namespace portcullis::dp::dpctl

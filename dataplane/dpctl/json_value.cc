@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace portcullis::dpctl {
+namespace portcullis::dp::dpctl {
 
 const JsonValue* JsonValue::Get(absl::string_view key) const {
   for (const auto& [k, v] : object)
@@ -156,4 +156,4 @@ absl::StatusOr<JsonValue> ParseJson(absl::string_view text) {
   return Parser(text).Document();
 }
 
-}  // namespace portcullis::dpctl
+}  // namespace portcullis::dp::dpctl

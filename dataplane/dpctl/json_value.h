@@ -10,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace portcullis::dpctl {
+namespace portcullis::dp::dpctl {
 
 struct JsonValue {
   enum class Type { kNull, kBool, kNumber, kString, kArray, kObject } type = Type::kNull;
@@ -27,4 +27,4 @@ struct JsonValue {
 
 absl::StatusOr<JsonValue> ParseJson(absl::string_view text);
 
-}  // namespace portcullis::dpctl
+}  // namespace portcullis::dp::dpctl

@@ -21,7 +21,7 @@
 #include "dataplane/dpctl/telemetry_client.h"
 
 using namespace portcullis;
-using namespace portcullis::dpctl;
+using namespace portcullis::dp::dpctl;
 
 namespace {
 
@@ -197,7 +197,7 @@ int main(int argc, char** argv) {
 
   InterfaceDirectory dir;
   if (auto s = LoadDirectory(*tel, dir); !s.ok()) return Fail(std::string(s.message()));
-  std::vector<channel::Message> batch;
+  std::vector<dp::api::Message> batch;
   if (words[0] == "batch") {
     if (words.size() != 2) return Fail("batch FILE|-");
     std::stringstream text;
@@ -221,7 +221,7 @@ int main(int argc, char** argv) {
     return Fail(std::string(s.message()));
   }
   if (batch.empty()) return 0;
-  auto client = channel::ChannelClient::Attach(channel, /*primary=*/false);
+  auto client = dp::api::ChannelClient::Attach(channel, /*primary=*/false);
   if (!client.ok()) return Fail(std::string(client.status().message()));
   auto seq = client->SendBatch(absl::MakeSpan(batch));
   if (!seq.ok()) return Fail(std::string(seq.status().message()));

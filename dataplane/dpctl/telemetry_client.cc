@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace portcullis::dpctl {
+namespace portcullis::dp::dpctl {
 
 std::string TelemetryClient::DefaultPath(const std::string& channel) {
   return absl::StrCat("/var/run/dpdk/portcullis-", channel, "/dpdk_telemetry.v2");
@@ -59,4 +59,4 @@ absl::StatusOr<JsonValue> TelemetryClient::Query(const std::string& command) {
   return v;
 }
 
-}  // namespace portcullis::dpctl
+}  // namespace portcullis::dp::dpctl

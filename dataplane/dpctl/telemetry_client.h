@@ -6,7 +6,7 @@
 #include "absl/status/statusor.h"
 #include "dataplane/dpctl/json_value.h"
 
-namespace portcullis::dpctl {
+namespace portcullis::dp::dpctl {
 
 class TelemetryClient {
  public:
@@ -24,4 +24,4 @@ class TelemetryClient {
   int fd_;
 };
 
-}  // namespace portcullis::dpctl
+}  // namespace portcullis::dp::dpctl

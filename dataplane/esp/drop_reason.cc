@@ -1,6 +1,6 @@
 #include "dataplane/esp/drop_reason.h"
 
-namespace portcullis::esp {
+namespace portcullis::dp::esp {
 
 const char* DropReasonName(DropReason r) {
   switch (r) {
@@ -42,4 +42,4 @@ const char* DropReasonName(DropReason r) {
   return "esp_unknown";
 }
 
-}  // namespace portcullis::esp
+}  // namespace portcullis::dp::esp

@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-namespace portcullis::esp {
+namespace portcullis::dp::esp {
 
 enum class DropReason : uint8_t {
   kTruncated = 0,   // shorter than ESP header + IV + minimal payload + ICV
@@ -30,4 +30,4 @@ constexpr int kDropReasonCount = static_cast<int>(DropReason::kCount);
 // Stable snake_case names, used in counters output and telemetry.
 const char* DropReasonName(DropReason r);
 
-}  // namespace portcullis::esp
+}  // namespace portcullis::dp::esp

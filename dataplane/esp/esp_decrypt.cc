@@ -11,7 +11,7 @@
 #include "drivers/crypto/openssl_backend.h"
 #include "drivers/crypto/tag_compare.h"
 
-namespace portcullis::esp {
+namespace portcullis::dp::esp {
 
 namespace {
 
@@ -162,7 +162,7 @@ uint16_t EspEngine<Backend>::Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
   const Layout lay = Layout::Of(sa);
   bool alive[kMaxBurst];
   Pending pend[kMaxBurst];
-  crypto::HmacJob jobs[kMaxBurst];
+  drivers::crypto::HmacJob jobs[kMaxBurst];
   uint16_t job_pkt[kMaxBurst];
   alignas(16) uint8_t tags[kMaxBurst][32];
   alignas(16) uint8_t received[kMaxBurst][32];
@@ -288,7 +288,7 @@ uint16_t EspEngine<Backend>::Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
       continue;
     }
     uint8_t* esp = p.payload - 8 - lay.iv_len;
-    crypto::HmacJob& j = jobs[nj];
+    drivers::crypto::HmacJob& j = jobs[nj];
     j.cipher_start = p.payload;
     j.cipher_len = p.ct_len;
     j.iv = esp + 8;
@@ -313,7 +313,7 @@ uint16_t EspEngine<Backend>::Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
       if (unlikely(!jobs[k].ok)) {
         alive[i] = false;
         Drop(sa, drops, pkts[i], DropReason::kCryptoError);
-      } else if (unlikely(!crypto::TagsEqual(tags[k], received[k], icv))) {
+      } else if (unlikely(!drivers::crypto::TagsEqual(tags[k], received[k], icv))) {
         alive[i] = false;
         Drop(sa, drops, pkts[i], DropReason::kAuthFailed);
       } else if (!finish(i)) {
@@ -353,7 +353,8 @@ DropReason EspEngine<Backend>::DecryptChained(Sa& sa, rte_mbuf* m) {
   } else {
     alignas(16) uint8_t tag[32], received[32];
     std::memcpy(received, p.payload + p.ct_len, sa.icv_len);
-    crypto::HmacJob j{p.payload, p.ct_len, esp + 8, esp, 8u + sa.iv_len + p.ct_len, tag, false};
+    drivers::crypto::HmacJob j{p.payload, p.ct_len, esp + 8, esp, 8u + sa.iv_len + p.ct_len,
+                               tag,       false};
     if (sa.esn()) {
       uint32_t hi = rte_cpu_to_be_32(static_cast<uint32_t>(p.seq >> 32));
       std::memcpy(p.payload + p.ct_len, &hi, 4);
@@ -361,7 +362,7 @@ DropReason EspEngine<Backend>::DecryptChained(Sa& sa, rte_mbuf* m) {
     }
     crypto_.HmacBurst(keys, sa.cipher, false, &j, 1);
     if (!j.ok) return DropReason::kCryptoError;
-    ok = crypto::TagsEqual(tag, received, sa.icv_len);
+    ok = drivers::crypto::TagsEqual(tag, received, sa.icv_len);
   }
   if (!ok) return DropReason::kAuthFailed;
   uint32_t inner_len = 0;
@@ -375,9 +376,9 @@ DropReason EspEngine<Backend>::DecryptChained(Sa& sa, rte_mbuf* m) {
   return DropReason::kCount;
 }
 
-template uint16_t EspEngine<crypto::IpsecMbBackend>::Decrypt(Sa&, rte_mbuf**, uint16_t, DropList&,
-                                                             bool);
-template uint16_t EspEngine<crypto::OpenSslBackend>::Decrypt(Sa&, rte_mbuf**, uint16_t, DropList&,
-                                                             bool);
+template uint16_t EspEngine<drivers::crypto::IpsecMbBackend>::Decrypt(Sa&, rte_mbuf**, uint16_t,
+                                                                      DropList&, bool);
+template uint16_t EspEngine<drivers::crypto::OpenSslBackend>::Decrypt(Sa&, rte_mbuf**, uint16_t,
+                                                                      DropList&, bool);
 
-}  // namespace portcullis::esp
+}  // namespace portcullis::dp::esp

@@ -10,7 +10,7 @@
 #include "drivers/crypto/ipsecmb_backend.h"
 #include "drivers/crypto/openssl_backend.h"
 
-namespace portcullis::esp {
+namespace portcullis::dp::esp {
 
 namespace {
 
@@ -30,7 +30,7 @@ void FinishUdp6(const Sa& sa, rte_mbuf* m) {
 // bits of the sequence number are hashed after the ciphertext (RFC 4303 §2.2.1) but never sent:
 // they occupy the ICV's place until the tag, computed elsewhere, is copied over them.
 void SetupHmac(const Sa& sa, uint8_t* esp, uint32_t ct_len, uint64_t seq, uint8_t* tag_scratch,
-               crypto::HmacJob* j) {
+               drivers::crypto::HmacJob* j) {
   uint8_t* payload = esp + 8 + sa.iv_len;
   j->cipher_start = payload;
   j->cipher_len = ct_len;
@@ -307,7 +307,7 @@ uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
       crypto_.GcmEncrypt(keys, aes256, payload, w.ct_len, nonce, aad, aad_len, payload + w.ct_len);
     }
   } else if (nw > 0) {
-    crypto::HmacJob jobs[kMaxBurst];
+    drivers::crypto::HmacJob jobs[kMaxBurst];
     alignas(16) uint8_t tags[kMaxBurst][32];
     for (uint16_t k = 0; k < nw; ++k)
       SetupHmac(sa, work[k].esp, work[k].ct_len, work[k].seq, tags[k], &jobs[k]);
@@ -365,7 +365,7 @@ DropReason EspEngine<Backend>::EncryptChained(Sa& sa, rte_mbuf*& m, uint64_t seq
   } else {
     if (IsCbc(sa.cipher)) crypto_.CbcIv(keys, sa.spi_be, seq, esp + 8);
     alignas(16) uint8_t tag[32];
-    crypto::HmacJob j;
+    drivers::crypto::HmacJob j;
     SetupHmac(sa, esp, ct_len, seq, tag, &j);
     crypto_.HmacBurst(keys, sa.cipher, true, &j, 1);
     if (!j.ok) return DropReason::kCryptoError;
@@ -381,9 +381,9 @@ DropReason EspEngine<Backend>::EncryptChained(Sa& sa, rte_mbuf*& m, uint64_t seq
   return DropReason::kCount;
 }
 
-template uint16_t EspEngine<crypto::IpsecMbBackend>::Encrypt(Sa&, rte_mbuf**, uint16_t, DropList&,
-                                                             bool);
-template uint16_t EspEngine<crypto::OpenSslBackend>::Encrypt(Sa&, rte_mbuf**, uint16_t, DropList&,
-                                                             bool);
+template uint16_t EspEngine<drivers::crypto::IpsecMbBackend>::Encrypt(Sa&, rte_mbuf**, uint16_t,
+                                                                      DropList&, bool);
+template uint16_t EspEngine<drivers::crypto::OpenSslBackend>::Encrypt(Sa&, rte_mbuf**, uint16_t,
+                                                                      DropList&, bool);
 
-}  // namespace portcullis::esp
+}  // namespace portcullis::dp::esp

@@ -4,7 +4,7 @@
 #include "drivers/crypto/ipsecmb_backend.h"
 #include "drivers/crypto/openssl_backend.h"
 
-namespace portcullis::esp {
+namespace portcullis::dp::esp {
 
 template <class Backend>
 void EspEngine<Backend>::Drop(Sa& sa, DropList& drops, rte_mbuf* m, DropReason r) {
@@ -83,7 +83,7 @@ void EspEngine<Backend>::LifetimeSlowPath(Sa& sa) {
   sa.next_bytes_event = next(sa.soft_bytes_fired, sa.soft_bytes, sa.hard_bytes);
 }
 
-template class EspEngine<crypto::IpsecMbBackend>;
-template class EspEngine<crypto::OpenSslBackend>;
+template class EspEngine<drivers::crypto::IpsecMbBackend>;
+template class EspEngine<drivers::crypto::OpenSslBackend>;
 
-}  // namespace portcullis::esp
+}  // namespace portcullis::dp::esp

@@ -1,6 +1,6 @@
 // The ESP packet path (RFC 4303 tunnel mode): bursts of mbufs in, bursts out. One engine per
 // worker, templated on its crypto backend so the per-packet path has no virtual calls; the
-// dataplane uses crypto::IpsecMbBackend, tests also crypto::OpenSslBackend.
+// dataplane uses drivers::crypto::IpsecMbBackend, tests also drivers::crypto::OpenSslBackend.
 #pragma once
 
 #include <rte_mbuf.h>
@@ -11,7 +11,7 @@
 #include "dataplane/esp/esp_event.h"
 #include "dataplane/esp/sa.h"
 
-namespace portcullis::esp {
+namespace portcullis::dp::esp {
 
 // Packets the engine refused, with the reason; the caller frees them and counts them per
 // interface (the engine already counted them per SA).
@@ -82,4 +82,4 @@ class EspEngine {
   alignas(64) uint8_t scratch_[kMaxPacket + 256];
 };
 
-}  // namespace portcullis::esp
+}  // namespace portcullis::dp::esp

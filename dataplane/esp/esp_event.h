@@ -7,7 +7,7 @@
 
 #include "dataplane/esp/esp_types.h"
 
-namespace portcullis::esp {
+namespace portcullis::dp::esp {
 
 struct EspEvent {
   enum class Type : uint8_t {
@@ -57,4 +57,4 @@ class EventQueue {
   uint64_t refused_ = 0;
 };
 
-}  // namespace portcullis::esp
+}  // namespace portcullis::dp::esp

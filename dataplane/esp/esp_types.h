@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-namespace portcullis::esp {
+namespace portcullis::dp::esp {
 
 enum class Cipher : uint8_t { kNull = 0, kAesGcm128, kAesGcm256, kAesCbc128, kAesCbc256 };
 enum class Auth : uint8_t {
@@ -96,4 +96,4 @@ constexpr uint8_t kNextHeaderDummy = 59;  // RFC 4303 §2.6: a TFC dummy packet
 const char* CipherName(Cipher c);
 const char* AuthName(Auth a);
 
-}  // namespace portcullis::esp
+}  // namespace portcullis::dp::esp

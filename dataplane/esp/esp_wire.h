@@ -13,7 +13,7 @@
 #include "dataplane/esp/drop_reason.h"
 #include "dataplane/esp/sa.h"
 
-namespace portcullis::esp::wire {
+namespace portcullis::dp::esp::wire {
 
 struct InnerInfo {
   uint8_t next_header;  // 4 or 41
@@ -243,4 +243,4 @@ inline DropReason ReadOuter(const uint8_t* p, uint32_t len, OuterInfo* out) {
   return DropReason::kCount;  // no error
 }
 
-}  // namespace portcullis::esp::wire
+}  // namespace portcullis::dp::esp::wire

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-namespace portcullis::esp {
+namespace portcullis::dp::esp {
 
 bool CopyOut(const rte_mbuf* m, uint32_t off, uint32_t len, uint8_t* dst) {
   if (uint64_t{off} + len > m->pkt_len) return false;
@@ -107,4 +107,4 @@ rte_mbuf* PrependSpace(rte_mbuf* m, uint16_t len) {
   return head;
 }
 
-}  // namespace portcullis::esp
+}  // namespace portcullis::dp::esp

@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-namespace portcullis::esp {
+namespace portcullis::dp::esp {
 
 // Copies [off, off+len) of the packet out to / in from a flat buffer. False if out of range.
 bool CopyOut(const rte_mbuf* m, uint32_t off, uint32_t len, uint8_t* dst);
@@ -22,4 +22,4 @@ bool GrowTo(rte_mbuf* m, uint32_t len);
 // Prepends `len` bytes; returns the (possibly new) head segment, or nullptr if no mbuf.
 rte_mbuf* PrependSpace(rte_mbuf* m, uint16_t len);
 
-}  // namespace portcullis::esp
+}  // namespace portcullis::dp::esp

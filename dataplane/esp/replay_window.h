@@ -8,7 +8,7 @@
 
 #include "dataplane/esp/esp_types.h"
 
-namespace portcullis::esp {
+namespace portcullis::dp::esp {
 
 class ReplayWindow {
  public:
@@ -88,4 +88,4 @@ class ReplayWindow {
   uint64_t bits_[kMaxBuckets] = {};
 };
 
-}  // namespace portcullis::esp
+}  // namespace portcullis::dp::esp

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <new>
 
-namespace portcullis::esp {
+namespace portcullis::dp::esp {
 
 uint64_t Sa::total_drops() const {
   uint64_t t = 0;
@@ -121,4 +121,4 @@ absl::StatusOr<SaPtr> AllocateSa(const SaConfig& c) {
   return ptr;
 }
 
-}  // namespace portcullis::esp
+}  // namespace portcullis::dp::esp

@@ -14,7 +14,7 @@
 #include "dataplane/esp/replay_window.h"
 #include "dataplane/esp/sa_config.h"
 
-namespace portcullis::esp {
+namespace portcullis::dp::esp {
 
 // Room for the largest backend's per-SA key material (IPsec-MB GCM: 1 KiB of GHASH tables).
 constexpr size_t kCryptoStateBytes = 1280;
@@ -107,4 +107,4 @@ absl::StatusOr<SaPtr> CreateSa(const SaConfig& config) {
   return std::move(*sa);
 }
 
-}  // namespace portcullis::esp
+}  // namespace portcullis::dp::esp

@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace portcullis::esp {
+namespace portcullis::dp::esp {
 
 void SaConfig::Wipe() {
   // explicit_bzero survives dead-store elimination; the keys must not linger in freed memory.
@@ -81,4 +81,4 @@ absl::Status ValidateSaConfig(const SaConfig& c) {
   return absl::OkStatus();
 }
 
-}  // namespace portcullis::esp
+}  // namespace portcullis::dp::esp

@@ -7,7 +7,7 @@
 #include "absl/status/status.h"
 #include "dataplane/esp/esp_types.h"
 
-namespace portcullis::esp {
+namespace portcullis::dp::esp {
 
 struct SaConfig {
   uint32_t spi = 0;
@@ -65,4 +65,4 @@ constexpr uint64_t kSeqHard32 = (uint64_t{1} << 32) - 1;
 constexpr uint64_t kSeqSoft64 = ~uint64_t{0} - (uint64_t{1} << 32);
 constexpr uint64_t kSeqHard64 = ~uint64_t{0};
 
-}  // namespace portcullis::esp
+}  // namespace portcullis::dp::esp

@@ -16,7 +16,7 @@ namespace portcullis::dp {
 
 namespace {
 
-uint32_t V4(const channel::IpAddr& a) {
+uint32_t V4(const api::IpAddr& a) {
   uint32_t v;
   std::memcpy(&v, a.bytes, 4);
   return v;
@@ -56,29 +56,29 @@ uint16_t CommandApplier::PickOwner() const {
   return best;
 }
 
-absl::Status CommandApplier::StageInterface(const channel::Message& m, Candidate& c) {
-  const channel::InterfaceBody& b = m.body.interface;
+absl::Status CommandApplier::StageInterface(const api::Message& m, Candidate& c) {
+  const api::InterfaceBody& b = m.body.interface;
   auto& ifs = c.cfg.interfaces;
   auto it = ifs.find(b.ifindex);
   if (b.ifindex >= kMaxInterfaces)
     return absl::OutOfRangeError(absl::StrCat("ifindex ", b.ifindex, " >= ", kMaxInterfaces));
-  if (m.header.op == channel::Op::kDelete) {
+  if (m.header.op == api::Op::kDelete) {
     if (it == ifs.end()) return absl::NotFoundError(absl::StrCat("no interface ", b.ifindex));
     for (const auto& [ifx, other] : ifs)
-      if (other.body.kind == channel::InterfaceKind::kVif && other.body.parent_ifindex == b.ifindex)
+      if (other.body.kind == api::InterfaceKind::kVif && other.body.parent_ifindex == b.ifindex)
         return absl::FailedPreconditionError(
             absl::StrCat("interface ", it->second.body.name, " still has VIF ", other.body.name));
     ifs.erase(it);
     c.cfg.vti_bindings.erase(b.ifindex);
     return absl::OkStatus();
   }
-  if (m.header.op == channel::Op::kAdd && it != ifs.end())
+  if (m.header.op == api::Op::kAdd && it != ifs.end())
     return absl::AlreadyExistsError(absl::StrCat("interface ", b.ifindex, " exists"));
-  if (m.header.op == channel::Op::kUpdate && it == ifs.end())
+  if (m.header.op == api::Op::kUpdate && it == ifs.end())
     return absl::NotFoundError(absl::StrCat("no interface ", b.ifindex));
   switch (b.kind) {
-    case channel::InterfaceKind::kPort:
-    case channel::InterfaceKind::kBond: {
+    case api::InterfaceKind::kPort:
+    case api::InterfaceKind::kBond: {
       // Ports are known by their name in the port map; vpnd does not know DPDK port ids.
       bool found = false;
       for (uint16_t p = 0; p < kMaxPorts; ++p)
@@ -88,10 +88,10 @@ absl::Status CommandApplier::StageInterface(const channel::Message& m, Candidate
             absl::StrCat("no port named '", b.name, "' in the dataplane's port map (--port)"));
       break;
     }
-    case channel::InterfaceKind::kVif: {
+    case api::InterfaceKind::kVif: {
       auto parent = ifs.find(b.parent_ifindex);
-      if (parent == ifs.end() || (parent->second.body.kind != channel::InterfaceKind::kPort &&
-                                  parent->second.body.kind != channel::InterfaceKind::kBond))
+      if (parent == ifs.end() || (parent->second.body.kind != api::InterfaceKind::kPort &&
+                                  parent->second.body.kind != api::InterfaceKind::kBond))
         return absl::FailedPreconditionError(
             absl::StrCat("VIF ", b.name, ": parent ", b.parent_ifindex, " is not a port or bond"));
       break;
@@ -104,49 +104,48 @@ absl::Status CommandApplier::StageInterface(const channel::Message& m, Candidate
   return absl::OkStatus();
 }
 
-absl::Status CommandApplier::StageSa(const channel::Message& m, Candidate& c) {
-  const channel::SaBody& b = m.body.sa;
-  const bool inbound = b.direction == channel::Direction::kIn;
+absl::Status CommandApplier::StageSa(const api::Message& m, Candidate& c) {
+  const api::SaBody& b = m.body.sa;
+  const bool inbound = b.direction == api::Direction::kIn;
   const bool exists = SaExists(c, b.spi, inbound);
   const std::string name = absl::StrFormat("SA %08x %s", b.spi, inbound ? "in" : "out");
-  if (m.header.op == channel::Op::kDelete) {
+  if (m.header.op == api::Op::kDelete) {
     if (!exists) return absl::NotFoundError(absl::StrCat(name, " does not exist"));
     c.sas.push_back({SaChange::Kind::kRemove, b.spi, inbound, nullptr, 0, 0});
     return absl::OkStatus();
   }
-  if (m.header.op == channel::Op::kAdd && exists)
+  if (m.header.op == api::Op::kAdd && exists)
     return absl::AlreadyExistsError(absl::StrCat(name, " exists"));
-  if (m.header.op == channel::Op::kUpdate && !exists)
+  if (m.header.op == api::Op::kUpdate && !exists)
     return absl::NotFoundError(absl::StrCat(name, " does not exist"));
-  if (b.outer_family != channel::Family::kIpv4) return Ipv6NotYet(name);
+  if (b.outer_family != api::Family::kIpv4) return Ipv6NotYet(name);
   if (b.vti_ifindex != 0) {
     auto it = c.cfg.interfaces.find(b.vti_ifindex);
-    if (it == c.cfg.interfaces.end() || (it->second.body.kind != channel::InterfaceKind::kVti &&
-                                         it->second.body.kind != channel::InterfaceKind::kVfp))
+    if (it == c.cfg.interfaces.end() || (it->second.body.kind != api::InterfaceKind::kVti &&
+                                         it->second.body.kind != api::InterfaceKind::kVfp))
       return absl::FailedPreconditionError(
           absl::StrCat(name, ": interface ", b.vti_ifindex, " is not a VTI or VFP"));
   }
   auto cfg = SaConfigFromMessage(b);
   if (!cfg.ok())
     return absl::InvalidArgumentError(absl::StrCat(name, ": ", cfg.status().message()));
-  auto sa = esp::CreateSa<crypto::IpsecMbBackend>(*cfg);
+  auto sa = esp::CreateSa<drivers::crypto::IpsecMbBackend>(*cfg);
   if (!sa.ok()) return absl::InvalidArgumentError(absl::StrCat(name, ": ", sa.status().message()));
-  c.sas.push_back(
-      {m.header.op == channel::Op::kAdd ? SaChange::Kind::kAdd : SaChange::Kind::kReplace, b.spi,
-       inbound, std::move(*sa), static_cast<uint16_t>(b.vti_ifindex), b.reqid});
+  c.sas.push_back({m.header.op == api::Op::kAdd ? SaChange::Kind::kAdd : SaChange::Kind::kReplace,
+                   b.spi, inbound, std::move(*sa), static_cast<uint16_t>(b.vti_ifindex), b.reqid});
   return absl::OkStatus();
 }
 
-absl::Status CommandApplier::Stage(const channel::Message& m, Candidate& c) {
-  using channel::MessageKind;
-  using channel::Op;
+absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
+  using api::MessageKind;
+  using api::Op;
   const Op op = m.header.op;
   switch (m.header.kind) {
     case MessageKind::kInterface:
       return StageInterface(m, c);
     case MessageKind::kAddress: {
-      const channel::AddressBody& b = m.body.address;
-      if (b.family != channel::Family::kIpv4) return Ipv6NotYet("address");
+      const api::AddressBody& b = m.body.address;
+      if (b.family != api::Family::kIpv4) return Ipv6NotYet("address");
       auto it = c.cfg.interfaces.find(b.ifindex);
       if (it == c.cfg.interfaces.end())
         return absl::NotFoundError(absl::StrCat("address: no interface ", b.ifindex));
@@ -169,8 +168,8 @@ absl::Status CommandApplier::Stage(const channel::Message& m, Candidate& c) {
       return absl::OkStatus();
     }
     case MessageKind::kRoute: {
-      const channel::RouteBody& b = m.body.route;
-      if (b.family != channel::Family::kIpv4) return Ipv6NotYet("route");
+      const api::RouteBody& b = m.body.route;
+      if (b.family != api::Family::kIpv4) return Ipv6NotYet("route");
       auto key = std::make_pair(V4(b.prefix), b.prefix_length);
       RouteConfig r{b.type, V4(b.next_hop), b.out_ifindex, b.distance};
       auto& list = c.cfg.routes[key];
@@ -195,10 +194,10 @@ absl::Status CommandApplier::Stage(const channel::Message& m, Candidate& c) {
     case MessageKind::kSa:
       return StageSa(m, c);
     case MessageKind::kVtiBinding: {
-      const channel::VtiBindingBody& b = m.body.vti_binding;
+      const api::VtiBindingBody& b = m.body.vti_binding;
       auto it = c.cfg.interfaces.find(b.vti_ifindex);
-      if (it == c.cfg.interfaces.end() || (it->second.body.kind != channel::InterfaceKind::kVti &&
-                                           it->second.body.kind != channel::InterfaceKind::kVfp))
+      if (it == c.cfg.interfaces.end() || (it->second.body.kind != api::InterfaceKind::kVti &&
+                                           it->second.body.kind != api::InterfaceKind::kVfp))
         return absl::FailedPreconditionError(
             absl::StrCat("vti-binding: interface ", b.vti_ifindex, " is not a VTI or VFP"));
       if (op == Op::kDelete) {
@@ -211,7 +210,7 @@ absl::Status CommandApplier::Stage(const channel::Message& m, Candidate& c) {
       return absl::OkStatus();
     }
     case MessageKind::kNeighbor: {
-      const channel::NeighborBody& b = m.body.neighbor;
+      const api::NeighborBody& b = m.body.neighbor;
       if (!c.cfg.interfaces.count(b.ifindex))
         return absl::NotFoundError(absl::StrCat("neighbor: no interface ", b.ifindex));
       auto key = std::make_pair(b.ifindex, V4(b.address));
@@ -226,12 +225,12 @@ absl::Status CommandApplier::Stage(const channel::Message& m, Candidate& c) {
       return absl::OkStatus();
     }
     case MessageKind::kPolicy: {
-      const channel::PolicyBody& b = m.body.policy;
-      if (b.family != channel::Family::kIpv4) return Ipv6NotYet("policy");
+      const api::PolicyBody& b = m.body.policy;
+      if (b.family != api::Family::kIpv4) return Ipv6NotYet("policy");
       const PolicyKey key = KeyOf(b);
       auto it = c.cfg.policies.find(key);
       const std::string what = absl::StrCat(
-          "policy ", b.direction == channel::Direction::kOut ? "out " : "in ", Ip(V4(b.src)), "/",
+          "policy ", b.direction == api::Direction::kOut ? "out " : "in ", Ip(V4(b.src)), "/",
           b.src_prefix_length, " -> ", Ip(V4(b.dst)), "/", b.dst_prefix_length);
       if (op == Op::kDelete) {
         if (it == c.cfg.policies.end()) return absl::NotFoundError(what + " does not exist");
@@ -254,16 +253,16 @@ absl::Status CommandApplier::Stage(const channel::Message& m, Candidate& c) {
     }
     case MessageKind::kFlush: {
       uint32_t scope = m.body.flush.scope;
-      if (scope & channel::kFlushSas) {
+      if (scope & api::kFlushSas) {
         c.sas.clear();
         c.sa_flush = true;
         c.cfg.policies.clear();  // an SPD without SAs would drop all protected traffic
       }
-      if (scope & channel::kFlushRoutes) c.cfg.routes.clear();
-      if (scope & channel::kFlushNeighbors) c.cfg.neighbors.clear();
-      if (scope & channel::kFlushAddresses)
+      if (scope & api::kFlushRoutes) c.cfg.routes.clear();
+      if (scope & api::kFlushNeighbors) c.cfg.neighbors.clear();
+      if (scope & api::kFlushAddresses)
         for (auto& [ifx, f] : c.cfg.interfaces) f.addresses.clear();
-      if (scope & channel::kFlushInterfaces) {
+      if (scope & api::kFlushInterfaces) {
         c.cfg.interfaces.clear();
         c.cfg.vti_bindings.clear();
         c.cfg.neighbors.clear();
@@ -274,7 +273,7 @@ absl::Status CommandApplier::Stage(const channel::Message& m, Candidate& c) {
   return absl::InvalidArgumentError("unknown message kind");
 }
 
-channel::ApplyResult CommandApplier::Apply(const channel::CommandBatch& batch) {
+api::ApplyResult CommandApplier::Apply(const api::CommandBatch& batch) {
   Candidate c;
   c.cfg = state_;
   for (uint32_t i = 0; i < batch.messages.size(); ++i) {
@@ -301,12 +300,12 @@ Tables* CommandApplier::BuildTables(const ConfigState& cfg) const {
   t->version = old.version + 1;
   for (const auto& [ifx, f] : cfg.interfaces) {
     Interface& i = t->ifs[ifx];
-    const channel::InterfaceBody& b = f.body;
+    const api::InterfaceBody& b = f.body;
     i.kind = static_cast<IfKind>(b.kind);
     i.up = b.admin_up != 0;
     i.mtu = b.mtu;
     std::memcpy(i.name, b.name, sizeof i.name);
-    if (b.kind == channel::InterfaceKind::kPort || b.kind == channel::InterfaceKind::kBond) {
+    if (b.kind == api::InterfaceKind::kPort || b.kind == api::InterfaceKind::kBond) {
       // Staging refuses names the port map lacks; kNoPort still keeps an interface without a
       // port from ever claiming port 0 (sends on it are counted as interface_without_port).
       i.port = kNoPort;
@@ -316,7 +315,7 @@ Tables* CommandApplier::BuildTables(const ConfigState& cfg) const {
           i.mac = dp_.ports[p].mac;
         }
     }
-    if (b.kind == channel::InterfaceKind::kVif) {
+    if (b.kind == api::InterfaceKind::kVif) {
       i.parent = b.parent_ifindex;
       i.vlan = b.vlan;
     }
@@ -338,22 +337,22 @@ Tables* CommandApplier::BuildTables(const ConfigState& cfg) const {
 }
 
 void CommandApplier::BuildSpd(const ConfigState& cfg, Tables& t) const {
-  std::vector<const channel::PolicyBody*> out, in;
+  std::vector<const api::PolicyBody*> out, in;
   for (const auto& [key, p] : cfg.policies)
-    (p.direction == channel::Direction::kOut ? out : in).push_back(&p);
+    (p.direction == api::Direction::kOut ? out : in).push_back(&p);
   // Priority first (lower wins), then the more specific selector, as strongSwan orders them.
-  auto order = [](const channel::PolicyBody* a, const channel::PolicyBody* b) {
+  auto order = [](const api::PolicyBody* a, const api::PolicyBody* b) {
     if (a->priority != b->priority) return a->priority < b->priority;
     return a->src_prefix_length + a->dst_prefix_length >
            b->src_prefix_length + b->dst_prefix_length;
   };
   std::stable_sort(out.begin(), out.end(), order);
   std::stable_sort(in.begin(), in.end(), order);
-  auto fill = [&](const std::vector<const channel::PolicyBody*>& from, PolicyEntry* to, uint32_t* n,
+  auto fill = [&](const std::vector<const api::PolicyBody*>& from, PolicyEntry* to, uint32_t* n,
                   bool* ports) {
     *n = 0;
     *ports = false;
-    for (const channel::PolicyBody* p : from) {
+    for (const api::PolicyBody* p : from) {
       if (*n == kMaxPolicies) break;  // refused while staging
       PolicyEntry& e = to[(*n)++];
       e = {};
@@ -372,7 +371,7 @@ void CommandApplier::BuildSpd(const ConfigState& cfg, Tables& t) const {
       e.action = p->action;
       e.priority = p->priority;
       e.reqid = p->reqid;
-      if (p->direction == channel::Direction::kOut && p->out_spi != 0)
+      if (p->direction == api::Direction::kOut && p->out_spi != 0)
         e.sa = dp_.sas->Find(p->out_spi, /*inbound=*/false);
       e.mtu = e.sa ? PolicyMtu(t, *e.sa) : 0;
     }
@@ -401,8 +400,8 @@ absl::Status CommandApplier::SyncFib(const ConfigState& cfg) {
   };
   auto is_tunnel = [&](uint32_t ifx) {
     auto it = cfg.interfaces.find(ifx);
-    return it != cfg.interfaces.end() && (it->second.body.kind == channel::InterfaceKind::kVti ||
-                                          it->second.body.kind == channel::InterfaceKind::kVfp);
+    return it != cfg.interfaces.end() && (it->second.body.kind == api::InterfaceKind::kVti ||
+                                          it->second.body.kind == api::InterfaceKind::kVfp);
   };
   auto is_up = [&](uint32_t ifx) {
     auto it = cfg.interfaces.find(ifx);
@@ -425,9 +424,9 @@ absl::Status CommandApplier::SyncFib(const ConfigState& cfg) {
   for (const auto& [key, list] : cfg.routes) {
     for (const RouteConfig& r : list) {
       NextHop nh{};
-      if (r.type == channel::RouteType::kBlackhole) {
+      if (r.type == api::RouteType::kBlackhole) {
         nh.type = NhType::kBlackhole;
-      } else if (r.type == channel::RouteType::kInterface) {
+      } else if (r.type == api::RouteType::kInterface) {
         if (!is_up(r.out_ifindex)) continue;
         nh = {is_tunnel(r.out_ifindex) ? NhType::kInterface : NhType::kConnected,
               static_cast<uint16_t>(r.out_ifindex), 0};

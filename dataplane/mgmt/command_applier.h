@@ -18,7 +18,7 @@ class CommandApplier {
  public:
   explicit CommandApplier(Dataplane& dp) : dp_(dp) {}
 
-  channel::ApplyResult Apply(const channel::CommandBatch& batch);
+  api::ApplyResult Apply(const api::CommandBatch& batch);
   const ConfigState& state() const { return state_; }
   uint64_t batches_applied() const { return applied_; }
   uint64_t batches_failed() const { return failed_; }
@@ -38,9 +38,9 @@ class CommandApplier {
     bool sa_flush = false;
   };
 
-  absl::Status Stage(const channel::Message& m, Candidate& c);
-  absl::Status StageInterface(const channel::Message& m, Candidate& c);
-  absl::Status StageSa(const channel::Message& m, Candidate& c);
+  absl::Status Stage(const api::Message& m, Candidate& c);
+  absl::Status StageInterface(const api::Message& m, Candidate& c);
+  absl::Status StageSa(const api::Message& m, Candidate& c);
   bool SaExists(const Candidate& c, uint32_t spi, bool inbound) const;
   void Commit(Candidate c);
   Tables* BuildTables(const ConfigState& cfg) const;

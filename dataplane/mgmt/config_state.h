@@ -16,12 +16,12 @@
 namespace portcullis::dp {
 
 struct InterfaceConfig {
-  channel::InterfaceBody body;
+  api::InterfaceBody body;
   std::set<std::pair<uint32_t, uint8_t>> addresses;  // IPv4 (network order), prefix length
 };
 
 struct RouteConfig {
-  channel::RouteType type;
+  api::RouteType type;
   uint32_t next_hop;  // network order
   uint32_t out_ifindex;
   uint8_t distance;
@@ -33,7 +33,7 @@ struct RouteConfig {
 using PolicyKey = std::tuple<int, uint32_t, uint8_t, uint32_t, uint8_t, uint8_t, uint16_t, uint16_t,
                              uint16_t, uint16_t, uint32_t>;
 
-inline PolicyKey KeyOf(const channel::PolicyBody& b) {
+inline PolicyKey KeyOf(const api::PolicyBody& b) {
   uint32_t src, dst;
   std::memcpy(&src, b.src.bytes, 4);
   std::memcpy(&dst, b.dst.bytes, 4);
@@ -55,7 +55,7 @@ struct ConfigState {
   std::map<std::pair<uint32_t, uint8_t>, std::vector<RouteConfig>> routes;    // prefix -> routes
   std::map<std::pair<uint32_t, uint32_t>, std::array<uint8_t, 6>> neighbors;  // (ifx, ip)
   std::map<uint32_t, uint32_t> vti_bindings;  // vti ifindex -> out spi
-  std::map<PolicyKey, channel::PolicyBody> policies;
+  std::map<PolicyKey, api::PolicyBody> policies;
 };
 
 }  // namespace portcullis::dp

@@ -11,7 +11,7 @@ namespace portcullis::dp {
 
 class EventPump {
  public:
-  EventPump(Dataplane& dp, channel::ChannelServer* server) : dp_(dp), server_(server) {}
+  EventPump(Dataplane& dp, api::ChannelServer* server) : dp_(dp), server_(server) {}
   unsigned PollEspEvents();
   // Every SA's counters to the primary client (vpnd), when due.
   void MaybeSendCounters(uint64_t now_ns);
@@ -21,7 +21,7 @@ class EventPump {
 
  private:
   Dataplane& dp_;
-  channel::ChannelServer* server_;
+  api::ChannelServer* server_;
   uint64_t next_counters_ns_ = 0;
   uint64_t forwarded_ = 0, undeliverable_ = 0;
 };

@@ -11,7 +11,7 @@ uint64_t NowNs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-MainLcore::MainLcore(Dataplane& dp, std::unique_ptr<channel::ChannelServer> server)
+MainLcore::MainLcore(Dataplane& dp, std::unique_ptr<api::ChannelServer> server)
     : dp_(dp),
       server_(std::move(server)),
       applier_(dp),
@@ -22,8 +22,8 @@ bool MainLcore::PollOnce(uint64_t now_ns) {
   std::lock_guard<std::mutex> lock(mu_);
   size_t work = 0;
   if (server_) {
-    work += server_->PollCommands(
-        256, [&](const channel::CommandBatch& b) { return applier_.Apply(b); });
+    work +=
+        server_->PollCommands(256, [&](const api::CommandBatch& b) { return applier_.Apply(b); });
   }
   work += slow_.Poll(now_ns);
   work += slow_.PollInject();

@@ -17,7 +17,7 @@ namespace portcullis::dp {
 
 class MainLcore {
  public:
-  MainLcore(Dataplane& dp, std::unique_ptr<channel::ChannelServer> server);
+  MainLcore(Dataplane& dp, std::unique_ptr<api::ChannelServer> server);
   // Runs until dp.stop.
   void Run();
   // One round (tests).
@@ -28,11 +28,11 @@ class MainLcore {
   const CommandApplier& applier() const { return applier_; }
   const SlowPath& slow_path() const { return slow_; }
   const EventPump& events() const { return events_; }
-  channel::ChannelServer* server() { return server_.get(); }
+  api::ChannelServer* server() { return server_.get(); }
 
  private:
   Dataplane& dp_;
-  std::unique_ptr<channel::ChannelServer> server_;
+  std::unique_ptr<api::ChannelServer> server_;
   CommandApplier applier_;
   SlowPath slow_;
   EventPump events_;

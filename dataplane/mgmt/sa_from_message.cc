@@ -6,13 +6,13 @@
 
 namespace portcullis::dp {
 
-absl::StatusOr<esp::SaConfig> SaConfigFromMessage(const channel::SaBody& b) {
+absl::StatusOr<esp::SaConfig> SaConfigFromMessage(const api::SaBody& b) {
   esp::SaConfig c;
   c.spi = b.spi;
   c.direction =
-      b.direction == channel::Direction::kIn ? esp::Direction::kInbound : esp::Direction::kOutbound;
-  c.mode = b.mode == channel::SaMode::kTransport ? esp::Mode::kTransport : esp::Mode::kTunnel;
-  c.family = b.outer_family == channel::Family::kIpv6 ? AF_INET6 : AF_INET;
+      b.direction == api::Direction::kIn ? esp::Direction::kInbound : esp::Direction::kOutbound;
+  c.mode = b.mode == api::SaMode::kTransport ? esp::Mode::kTransport : esp::Mode::kTunnel;
+  c.family = b.outer_family == api::Family::kIpv6 ? AF_INET6 : AF_INET;
   std::memcpy(c.local, b.local.bytes, 16);
   std::memcpy(c.remote, b.remote.bytes, 16);
   c.udp_encap = b.udp_encap != 0;
@@ -21,36 +21,36 @@ absl::StatusOr<esp::SaConfig> SaConfigFromMessage(const channel::SaBody& b) {
     c.udp_dport = b.encap_dst_port;
   }
   switch (b.cipher) {
-    case channel::Cipher::kNull:
+    case api::Cipher::kNull:
       c.cipher = esp::Cipher::kNull;
       break;
-    case channel::Cipher::kAesGcm128:
+    case api::Cipher::kAesGcm128:
       c.cipher = esp::Cipher::kAesGcm128;
       break;
-    case channel::Cipher::kAesGcm256:
+    case api::Cipher::kAesGcm256:
       c.cipher = esp::Cipher::kAesGcm256;
       break;
-    case channel::Cipher::kAesCbc128:
+    case api::Cipher::kAesCbc128:
       c.cipher = esp::Cipher::kAesCbc128;
       break;
-    case channel::Cipher::kAesCbc256:
+    case api::Cipher::kAesCbc256:
       c.cipher = esp::Cipher::kAesCbc256;
       break;
   }
   switch (b.auth) {
-    case channel::Auth::kNone:
+    case api::Auth::kNone:
       c.auth = esp::Auth::kNone;
       break;
-    case channel::Auth::kHmacSha1_96:
+    case api::Auth::kHmacSha1_96:
       c.auth = esp::Auth::kHmacSha1_96;
       break;
-    case channel::Auth::kHmacSha256_128:
+    case api::Auth::kHmacSha256_128:
       c.auth = esp::Auth::kHmacSha256_128;
       break;
-    case channel::Auth::kHmacSha384_192:
+    case api::Auth::kHmacSha384_192:
       c.auth = esp::Auth::kHmacSha384_192;
       break;
-    case channel::Auth::kHmacSha512_256:
+    case api::Auth::kHmacSha512_256:
       c.auth = esp::Auth::kHmacSha512_256;
       break;
   }
@@ -65,10 +65,10 @@ absl::StatusOr<esp::SaConfig> SaConfigFromMessage(const channel::SaBody& b) {
   c.hard_bytes = b.hard_bytes;
   c.soft_packets = b.soft_packets;
   c.hard_packets = b.hard_packets;
-  c.df = b.df_mode == channel::DfMode::kSet     ? esp::DfMode::kSet
-         : b.df_mode == channel::DfMode::kClear ? esp::DfMode::kClear
-                                                : esp::DfMode::kCopy;
-  c.copy_dscp = b.dscp_mode != channel::DscpMode::kSet;
+  c.df = b.df_mode == api::DfMode::kSet     ? esp::DfMode::kSet
+         : b.df_mode == api::DfMode::kClear ? esp::DfMode::kClear
+                                            : esp::DfMode::kCopy;
+  c.copy_dscp = b.dscp_mode != api::DscpMode::kSet;
   c.dscp = b.dscp;
   c.ttl = b.outer_ttl ? b.outer_ttl : 64;
   if (absl::Status s = esp::ValidateSaConfig(c); !s.ok()) return s;

@@ -7,6 +7,6 @@
 
 namespace portcullis::dp {
 
-absl::StatusOr<esp::SaConfig> SaConfigFromMessage(const channel::SaBody& b);
+absl::StatusOr<esp::SaConfig> SaConfigFromMessage(const api::SaBody& b);
 
 }  // namespace portcullis::dp

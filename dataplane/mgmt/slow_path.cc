@@ -221,14 +221,14 @@ void SlowPath::Punt(rte_mbuf* m) {
     rte_pktmbuf_free(m);
     return;
   }
-  channel::PacketMeta pm{};
-  pm.family = channel::Family::kIpv4;
+  api::PacketMeta pm{};
+  pm.family = api::Family::kIpv4;
   std::memcpy(pm.src.bytes, &ip->src_addr, 4);
   std::memcpy(pm.dst.bytes, &ip->dst_addr, 4);
   pm.src_port = rte_be_to_cpu_16(udp->src_port);
   pm.dst_port = rte_be_to_cpu_16(udp->dst_port);
   pm.ifindex = Meta(m)->in_ifindex;
-  pm.flags = marker ? channel::kNonEspMarker : 0;
+  pm.flags = marker ? api::kNonEspMarker : 0;
   absl::Span<const uint8_t> data(rte_pktmbuf_mtod_offset(m, const uint8_t*, skip),
                                  m->pkt_len - skip);
   if (server_->Punt(data, pm)) {
@@ -241,13 +241,13 @@ void SlowPath::Punt(rte_mbuf* m) {
 
 unsigned SlowPath::PollInject() {
   if (server_ == nullptr) return 0;
-  return static_cast<unsigned>(server_->PollInject(kBurst, [&](const channel::InjectedPacket& p) {
-    const channel::PacketMeta& pm = p.meta;
-    if (pm.family != channel::Family::kIpv4) {
+  return static_cast<unsigned>(server_->PollInject(kBurst, [&](const api::InjectedPacket& p) {
+    const api::PacketMeta& pm = p.meta;
+    if (pm.family != api::Family::kIpv4) {
       ++stats_.inject_dropped;
       return;
     }
-    const bool marker = pm.flags & channel::kNonEspMarker;
+    const bool marker = pm.flags & api::kNonEspMarker;
     const uint32_t len = sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) + (marker ? 4 : 0) +
                          static_cast<uint32_t>(p.datagram.size());
     rte_mbuf* m = rte_pktmbuf_alloc(dp_.pool);

@@ -21,7 +21,7 @@ struct SlowPathStats {
 
 class SlowPath {
  public:
-  SlowPath(Dataplane& dp, channel::ChannelServer* server) : dp_(dp), server_(server) {}
+  SlowPath(Dataplane& dp, api::ChannelServer* server) : dp_(dp), server_(server) {}
 
   // Handles what the workers queued; returns how many packets.
   unsigned Poll(uint64_t now_ns);
@@ -41,7 +41,7 @@ class SlowPath {
   bool ToWorker(rte_mbuf* m);
 
   Dataplane& dp_;
-  channel::ChannelServer* server_;
+  api::ChannelServer* server_;
   SlowPathStats stats_;
 };
 

@@ -14,7 +14,7 @@ Worker::Worker(Dataplane& dp, uint16_t id) : dp_(dp), id_(id) {
   stats_ = static_cast<WorkerStats*>(rte_zmalloc("worker_stats", sizeof(WorkerStats), 64));
   if (stats_ == nullptr) throw std::bad_alloc();
   dp_.stats[id] = stats_;
-  crypto_ = new crypto::IpsecMbBackend;
+  crypto_ = new drivers::crypto::IpsecMbBackend;
   esp_ = new Engine(*crypto_);
 }
 

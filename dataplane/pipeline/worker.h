@@ -34,7 +34,7 @@ class Worker {
   WorkerStats& stats() { return *stats_; }
 
  private:
-  using Engine = esp::EspEngine<crypto::IpsecMbBackend>;
+  using Engine = esp::EspEngine<drivers::crypto::IpsecMbBackend>;
 
   // stage_l2.cc: the wire <-> IP packets.
   void Send(rte_mbuf** pkts, uint16_t n, const Tables& t);
@@ -138,7 +138,7 @@ class Worker {
   Dataplane& dp_;
   const uint16_t id_;
   WorkerStats* stats_;
-  crypto::IpsecMbBackend* crypto_;
+  drivers::crypto::IpsecMbBackend* crypto_;
   Engine* esp_;
   uint64_t icmp_tokens_ = 0;
   uint64_t icmp_refill_tsc_ = 0;

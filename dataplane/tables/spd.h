@@ -18,7 +18,7 @@ struct PolicyEntry {
   uint32_t src, src_mask, dst, dst_mask;  // network order
   uint16_t sport_lo, sport_hi, dport_lo, dport_hi;
   uint8_t proto;  // 0 = any
-  channel::PolicyAction action;
+  api::PolicyAction action;
   bool has_ports;  // some range is narrower than 0-65535
   uint32_t priority;
   uint32_t reqid;

@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-namespace portcullis::crypto {
+namespace portcullis::drivers::crypto {
 
 struct HmacJob {
   uint8_t* cipher_start;  // ciphered in place
@@ -15,4 +15,4 @@ struct HmacJob {
   bool ok;            // set by the backend
 };
 
-}  // namespace portcullis::crypto
+}  // namespace portcullis::drivers::crypto

@@ -8,7 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace portcullis::crypto {
+namespace portcullis::drivers::crypto {
 
 namespace {
 
@@ -28,52 +28,52 @@ struct HashInfo {
   int block;
 };
 
-HashInfo HashFor(esp::Auth a) {
+HashInfo HashFor(dp::esp::Auth a) {
   switch (a) {
-    case esp::Auth::kHmacSha1_96:
+    case dp::esp::Auth::kHmacSha1_96:
       return {IMB_AUTH_HMAC_SHA_1, 64};
-    case esp::Auth::kHmacSha256_128:
+    case dp::esp::Auth::kHmacSha256_128:
       return {IMB_AUTH_HMAC_SHA_256, 64};
-    case esp::Auth::kHmacSha384_192:
+    case dp::esp::Auth::kHmacSha384_192:
       return {IMB_AUTH_HMAC_SHA_384, 128};
-    case esp::Auth::kHmacSha512_256:
+    case dp::esp::Auth::kHmacSha512_256:
       return {IMB_AUTH_HMAC_SHA_512, 128};
-    case esp::Auth::kNone:
+    case dp::esp::Auth::kNone:
       break;
   }
   return {IMB_AUTH_NULL, 0};
 }
 
-void OneBlock(IMB_MGR* m, esp::Auth a, const uint8_t* block, uint8_t* state) {
+void OneBlock(IMB_MGR* m, dp::esp::Auth a, const uint8_t* block, uint8_t* state) {
   switch (a) {
-    case esp::Auth::kHmacSha1_96:
+    case dp::esp::Auth::kHmacSha1_96:
       IMB_SHA1_ONE_BLOCK(m, block, state);
       break;
-    case esp::Auth::kHmacSha256_128:
+    case dp::esp::Auth::kHmacSha256_128:
       IMB_SHA256_ONE_BLOCK(m, block, state);
       break;
-    case esp::Auth::kHmacSha384_192:
+    case dp::esp::Auth::kHmacSha384_192:
       IMB_SHA384_ONE_BLOCK(m, block, state);
       break;
-    case esp::Auth::kHmacSha512_256:
+    case dp::esp::Auth::kHmacSha512_256:
       IMB_SHA512_ONE_BLOCK(m, block, state);
       break;
-    case esp::Auth::kNone:
+    case dp::esp::Auth::kNone:
       break;
   }
 }
 
 }  // namespace
 
-absl::Status IpsecMbBackend::InitKeys(void* storage, const esp::SaConfig& c) {
+absl::Status IpsecMbBackend::InitKeys(void* storage, const dp::esp::SaConfig& c) {
   std::lock_guard<std::mutex> lock(key_mgr_mu);
   IMB_MGR* m = KeyMgr();
   if (m == nullptr) return absl::InternalError("IPsec-MB: cannot allocate a manager");
   Keys* k = new (storage) Keys;
   std::memset(k, 0, sizeof *k);
   k->key_len = c.enc_key_len;
-  if (esp::IsAead(c.cipher)) {
-    if (c.cipher == esp::Cipher::kAesGcm256) {
+  if (dp::esp::IsAead(c.cipher)) {
+    if (c.cipher == dp::esp::Cipher::kAesGcm256) {
       IMB_AES256_GCM_PRE(m, c.enc_key, &k->gcm);
     } else {
       IMB_AES128_GCM_PRE(m, c.enc_key, &k->gcm);
@@ -81,12 +81,12 @@ absl::Status IpsecMbBackend::InitKeys(void* storage, const esp::SaConfig& c) {
     k->tag_len = 16;
     return absl::OkStatus();
   }
-  if (c.cipher == esp::Cipher::kAesCbc256) {
+  if (c.cipher == dp::esp::Cipher::kAesCbc256) {
     IMB_AES_KEYEXP_256(m, c.enc_key, k->cbc.enc, k->cbc.dec);
-  } else if (c.cipher == esp::Cipher::kAesCbc128) {
+  } else if (c.cipher == dp::esp::Cipher::kAesCbc128) {
     IMB_AES_KEYEXP_128(m, c.enc_key, k->cbc.enc, k->cbc.dec);
   }
-  if (esp::IsCbc(c.cipher)) {
+  if (dp::esp::IsCbc(c.cipher)) {
     alignas(16) uint8_t iv_key[16];
     alignas(16) uint32_t unused_dec[60];
     if (RAND_bytes(iv_key, sizeof iv_key) != 1)
@@ -97,7 +97,7 @@ absl::Status IpsecMbBackend::InitKeys(void* storage, const esp::SaConfig& c) {
   }
   HashInfo h = HashFor(c.auth);
   k->hash_alg = h.alg;
-  k->tag_len = static_cast<uint8_t>(esp::AuthTagLen(c.auth));
+  k->tag_len = static_cast<uint8_t>(dp::esp::AuthTagLen(c.auth));
   // HMAC: the states after hashing one block of key ^ ipad and key ^ opad (RFC 2104). Keys are
   // never longer than the block here (RFC 4868 sizes).
   alignas(16) uint8_t block[128];
@@ -127,13 +127,13 @@ IpsecMbBackend::~IpsecMbBackend() {
   free_mb_mgr(mgr_);
 }
 
-void IpsecMbBackend::HmacBurst(const Keys& k, esp::Cipher cipher, bool encrypt, HmacJob* jobs,
+void IpsecMbBackend::HmacBurst(const Keys& k, dp::esp::Cipher cipher, bool encrypt, HmacJob* jobs,
                                uint16_t n) {
   auto complete = [](IMB_JOB* j) {
     auto* hj = static_cast<HmacJob*>(j->user_data);
     hj->ok = j->status == IMB_STATUS_COMPLETED;
   };
-  const bool cbc = esp::IsCbc(cipher);
+  const bool cbc = dp::esp::IsCbc(cipher);
   for (uint16_t i = 0; i < n; ++i) {
     HmacJob& hj = jobs[i];
     hj.ok = false;
@@ -169,4 +169,4 @@ void IpsecMbBackend::HmacBurst(const Keys& k, esp::Cipher cipher, bool encrypt, 
   while (IMB_JOB* j = IMB_FLUSH_JOB(mgr_)) complete(j);
 }
 
-}  // namespace portcullis::crypto
+}  // namespace portcullis::drivers::crypto

@@ -6,37 +6,37 @@
 #include <cstring>
 #include <new>
 
-namespace portcullis::crypto {
+namespace portcullis::drivers::crypto {
 
 namespace {
 
-const EVP_CIPHER* CipherFor(esp::Cipher c) {
+const EVP_CIPHER* CipherFor(dp::esp::Cipher c) {
   switch (c) {
-    case esp::Cipher::kAesGcm128:
+    case dp::esp::Cipher::kAesGcm128:
       return EVP_aes_128_gcm();
-    case esp::Cipher::kAesGcm256:
+    case dp::esp::Cipher::kAesGcm256:
       return EVP_aes_256_gcm();
-    case esp::Cipher::kAesCbc128:
+    case dp::esp::Cipher::kAesCbc128:
       return EVP_aes_128_cbc();
-    case esp::Cipher::kAesCbc256:
+    case dp::esp::Cipher::kAesCbc256:
       return EVP_aes_256_cbc();
-    case esp::Cipher::kNull:
+    case dp::esp::Cipher::kNull:
       break;
   }
   return nullptr;
 }
 
-const EVP_MD* MdFor(esp::Auth a) {
+const EVP_MD* MdFor(dp::esp::Auth a) {
   switch (a) {
-    case esp::Auth::kHmacSha1_96:
+    case dp::esp::Auth::kHmacSha1_96:
       return EVP_sha1();
-    case esp::Auth::kHmacSha256_128:
+    case dp::esp::Auth::kHmacSha256_128:
       return EVP_sha256();
-    case esp::Auth::kHmacSha384_192:
+    case dp::esp::Auth::kHmacSha384_192:
       return EVP_sha384();
-    case esp::Auth::kHmacSha512_256:
+    case dp::esp::Auth::kHmacSha512_256:
       return EVP_sha512();
-    case esp::Auth::kNone:
+    case dp::esp::Auth::kNone:
       break;
   }
   return nullptr;
@@ -44,7 +44,7 @@ const EVP_MD* MdFor(esp::Auth a) {
 
 }  // namespace
 
-absl::Status OpenSslBackend::InitKeys(void* storage, const esp::SaConfig& c) {
+absl::Status OpenSslBackend::InitKeys(void* storage, const dp::esp::SaConfig& c) {
   Keys* k = new (storage) Keys;
   std::memset(k, 0, sizeof *k);
   if (const EVP_CIPHER* cipher = CipherFor(c.cipher)) {
@@ -57,7 +57,7 @@ absl::Status OpenSslBackend::InitKeys(void* storage, const esp::SaConfig& c) {
     EVP_CIPHER_CTX_set_padding(k->ctx, 0);
     EVP_CIPHER_CTX_set_padding(k->dec_ctx, 0);
   }
-  if (esp::IsCbc(c.cipher)) {
+  if (dp::esp::IsCbc(c.cipher)) {
     if (RAND_bytes(k->iv_key, sizeof k->iv_key) != 1) return absl::InternalError("no randomness");
     k->iv_ctx = EVP_CIPHER_CTX_new();
     if (k->iv_ctx == nullptr ||
@@ -68,7 +68,7 @@ absl::Status OpenSslBackend::InitKeys(void* storage, const esp::SaConfig& c) {
   k->md = MdFor(c.auth);
   std::memcpy(k->auth_key, c.auth_key, c.auth_key_len);
   k->auth_key_len = c.auth_key_len;
-  k->tag_len = static_cast<uint8_t>(esp::IcvLen(c.cipher, c.auth));
+  k->tag_len = static_cast<uint8_t>(dp::esp::IcvLen(c.cipher, c.auth));
   return absl::OkStatus();
 }
 
@@ -100,9 +100,9 @@ bool OpenSslBackend::GcmDecrypt(const Keys& k, bool, uint8_t* data, uint64_t len
   return EVP_DecryptFinal_ex(k.dec_ctx, data + out, &out) == 1;
 }
 
-void OpenSslBackend::HmacBurst(const Keys& k, esp::Cipher cipher, bool encrypt, HmacJob* jobs,
+void OpenSslBackend::HmacBurst(const Keys& k, dp::esp::Cipher cipher, bool encrypt, HmacJob* jobs,
                                uint16_t n) {
-  const bool cbc = esp::IsCbc(cipher);
+  const bool cbc = dp::esp::IsCbc(cipher);
   for (uint16_t i = 0; i < n; ++i) {
     HmacJob& j = jobs[i];
     j.ok = true;
@@ -140,4 +140,4 @@ void OpenSslBackend::CbcIv(const Keys& k, uint32_t spi, uint64_t seq, uint8_t* i
   EVP_EncryptUpdate(k.iv_ctx, iv, &out, in, 16);
 }
 
-}  // namespace portcullis::crypto
+}  // namespace portcullis::drivers::crypto

@@ -11,7 +11,7 @@
 #include "dataplane/esp/sa_config.h"
 #include "drivers/crypto/hmac_job.h"
 
-namespace portcullis::crypto {
+namespace portcullis::drivers::crypto {
 
 class OpenSslBackend {
  public:
@@ -29,15 +29,15 @@ class OpenSslBackend {
     EVP_CIPHER_CTX* iv_ctx;
   };
 
-  static absl::Status InitKeys(void* storage, const esp::SaConfig& config);
+  static absl::Status InitKeys(void* storage, const dp::esp::SaConfig& config);
   static void DestroyKeys(void* storage);
 
   void GcmEncrypt(const Keys& k, bool aes256, uint8_t* data, uint64_t len, const uint8_t* iv,
                   const uint8_t* aad, uint64_t aad_len, uint8_t* tag);
   bool GcmDecrypt(const Keys& k, bool aes256, uint8_t* data, uint64_t len, const uint8_t* iv,
                   const uint8_t* aad, uint64_t aad_len, const uint8_t* expected_tag);
-  void HmacBurst(const Keys& k, esp::Cipher cipher, bool encrypt, HmacJob* jobs, uint16_t n);
+  void HmacBurst(const Keys& k, dp::esp::Cipher cipher, bool encrypt, HmacJob* jobs, uint16_t n);
   void CbcIv(const Keys& k, uint32_t spi, uint64_t seq, uint8_t* iv);
 };
 
-}  // namespace portcullis::crypto
+}  // namespace portcullis::drivers::crypto

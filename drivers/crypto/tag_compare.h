@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <cstring>
 
-namespace portcullis::crypto {
+namespace portcullis::drivers::crypto {
 
 inline bool TagsEqual(const uint8_t* a, const uint8_t* b, size_t n) {
   if (n == 16) {
@@ -22,4 +22,4 @@ inline bool TagsEqual(const uint8_t* a, const uint8_t* b, size_t n) {
   return diff == 0;
 }
 
-}  // namespace portcullis::crypto
+}  // namespace portcullis::drivers::crypto

@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
-namespace portcullis::drivers {
+namespace portcullis::drivers::ethdev {
 
 namespace {
 
@@ -120,4 +120,4 @@ std::vector<int> AllowedCpus() {
   return cpus;
 }
 
-}  // namespace portcullis::drivers
+}  // namespace portcullis::drivers::ethdev

@@ -8,7 +8,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace portcullis::drivers {
+namespace portcullis::drivers::ethdev {
 
 // How many lcores "-l LIST", "--lcores MAP" or "-c MASK" in eal name (0 when none is given).
 // LIST: "0,1", "0-3", "0-1,4"; MAP: "0@0,1@1,2@0", "(0-2)@(0,1)", "0,1@2"; MASK: hex.
@@ -21,4 +21,4 @@ std::string LcoreMapForWorkers(unsigned workers, const std::vector<int>& cpus);
 // The CPUs in this process's affinity mask.
 std::vector<int> AllowedCpus();
 
-}  // namespace portcullis::drivers
+}  // namespace portcullis::drivers::ethdev

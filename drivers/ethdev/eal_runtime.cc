@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <string>
 
-namespace portcullis::drivers {
+namespace portcullis::drivers::ethdev {
 
 namespace {
 std::string g_dir;
@@ -28,4 +28,4 @@ void CleanEalRuntimeDirAtExit() {
   std::atexit([] { CleanEalRuntimeDir(); });
 }
 
-}  // namespace portcullis::drivers
+}  // namespace portcullis::drivers::ethdev

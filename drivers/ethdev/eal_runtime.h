@@ -3,7 +3,7 @@
 // remove theirs, so nothing accumulates.
 #pragma once
 
-namespace portcullis::drivers {
+namespace portcullis::drivers::ethdev {
 
 // Call once after rte_eal_init: at exit, rte_eal_cleanup() and the directory removed.
 void CleanEalRuntimeDirAtExit();
@@ -11,4 +11,4 @@ void CleanEalRuntimeDirAtExit();
 // Does it now (the dataplane's shutdown path).
 void CleanEalRuntimeDir();
 
-}  // namespace portcullis::drivers
+}  // namespace portcullis::drivers::ethdev

@@ -11,7 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
-namespace portcullis::drivers {
+namespace portcullis::drivers::ethdev {
 
 absl::StatusOr<PortSpec> ParsePortSpec(const std::string& text) {
   size_t eq = text.find('=');
@@ -169,4 +169,4 @@ void StopPort(uint16_t port_id) {
   rte_eth_dev_close(port_id);  // net_pcap flushes its output file here
 }
 
-}  // namespace portcullis::drivers
+}  // namespace portcullis::drivers::ethdev

@@ -11,7 +11,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace portcullis::drivers {
+namespace portcullis::drivers::ethdev {
 
 struct PortSpec {
   std::string name;     // interface name
@@ -57,4 +57,4 @@ absl::StatusOr<PortState> StartPort(const PortSpec& spec, uint16_t queues, rte_m
 
 void StopPort(uint16_t port_id);
 
-}  // namespace portcullis::drivers
+}  // namespace portcullis::drivers::ethdev

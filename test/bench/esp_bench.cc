@@ -21,8 +21,8 @@
 #include "drivers/crypto/ipsecmb_backend.h"
 #include "drivers/ethdev/eal_runtime.h"
 
-using namespace portcullis::esp;
-using Backend = portcullis::crypto::IpsecMbBackend;
+using namespace portcullis::dp::esp;
+using Backend = portcullis::drivers::crypto::IpsecMbBackend;
 
 namespace {
 

@@ -13,7 +13,7 @@
 #include "absl/time/time.h"
 #include "dataplane/api/channel_client.h"
 
-using namespace portcullis::channel;
+using namespace portcullis::dp::api;
 
 int main(int argc, char** argv) {
   std::string name;

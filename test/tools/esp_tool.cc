@@ -42,7 +42,7 @@ ABSL_FLAG(std::string, backend, "ipsecmb", "ipsecmb|openssl");
 
 namespace {
 
-using namespace portcullis::esp;
+using namespace portcullis::dp::esp;
 
 std::vector<uint8_t> FromHex(const std::string& s) {
   std::vector<uint8_t> out;
@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "EAL init failed\n");
     return 1;
   }
-  portcullis::drivers::CleanEalRuntimeDirAtExit();
+  portcullis::drivers::ethdev::CleanEalRuntimeDirAtExit();
   rte_mempool* pool = rte_pktmbuf_pool_create("tool", 1023, 0, 0, 16384, SOCKET_ID_ANY);
   SaConfig c;
   c.direction = encrypt ? Direction::kOutbound : Direction::kInbound;
@@ -150,21 +150,21 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (absl::GetFlag(FLAGS_backend) == "openssl") {
-    auto sa = CreateSa<portcullis::crypto::OpenSslBackend>(c);
+    auto sa = CreateSa<portcullis::drivers::crypto::OpenSslBackend>(c);
     if (!sa.ok()) {
       std::fprintf(stderr, "%s\n", std::string(sa.status().message()).c_str());
       return 2;
     }
-    portcullis::crypto::OpenSslBackend be;
-    auto* engine = new EspEngine<portcullis::crypto::OpenSslBackend>(be);
+    portcullis::drivers::crypto::OpenSslBackend be;
+    auto* engine = new EspEngine<portcullis::drivers::crypto::OpenSslBackend>(be);
     return Run(*engine, **sa, encrypt, pool);
   }
-  auto sa = CreateSa<portcullis::crypto::IpsecMbBackend>(c);
+  auto sa = CreateSa<portcullis::drivers::crypto::IpsecMbBackend>(c);
   if (!sa.ok()) {
     std::fprintf(stderr, "%s\n", std::string(sa.status().message()).c_str());
     return 2;
   }
-  portcullis::crypto::IpsecMbBackend be;
-  auto* engine = new EspEngine<portcullis::crypto::IpsecMbBackend>(be);
+  portcullis::drivers::crypto::IpsecMbBackend be;
+  auto* engine = new EspEngine<portcullis::drivers::crypto::IpsecMbBackend>(be);
   return Run(*engine, **sa, encrypt, pool);
 }

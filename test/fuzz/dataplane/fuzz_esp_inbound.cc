@@ -19,8 +19,8 @@
 #include "drivers/crypto/ipsecmb_backend.h"
 #include "drivers/ethdev/eal_runtime.h"
 
-using namespace portcullis::esp;
-using Engine = EspEngine<portcullis::crypto::IpsecMbBackend>;
+using namespace portcullis::dp::esp;
+using Engine = EspEngine<portcullis::drivers::crypto::IpsecMbBackend>;
 
 namespace {
 
@@ -85,28 +85,28 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   const char* argv[] = {"fuzz",        "--no-huge",           "-m",           "128", "--no-pci",
                         "--no-shconf", "--log-level=*:error", prefix.c_str(), "-l",  "0"};
   if (rte_eal_init(10, const_cast<char**>(argv)) < 0) std::abort();
-  portcullis::drivers::CleanEalRuntimeDirAtExit();
+  portcullis::drivers::ethdev::CleanEalRuntimeDirAtExit();
   pool = rte_pktmbuf_pool_create("fz", 4095, 0, 0, 2048, SOCKET_ID_ANY);
-  auto* be = new portcullis::crypto::IpsecMbBackend;
+  auto* be = new portcullis::drivers::crypto::IpsecMbBackend;
   engine = new Engine(*be);
   SaConfig g = Base(0x100);
   g.cipher = Cipher::kAesGcm128;
   g.enc_key_len = 16;
   g.esn = true;
-  sa_gcm = CreateSa<portcullis::crypto::IpsecMbBackend>(g)->release();
+  sa_gcm = CreateSa<portcullis::drivers::crypto::IpsecMbBackend>(g)->release();
   SaConfig c = Base(0x101);
   c.cipher = Cipher::kAesCbc256;
   c.enc_key_len = 32;
   c.auth = Auth::kHmacSha256_128;
   c.auth_key_len = 32;
-  sa_cbc = CreateSa<portcullis::crypto::IpsecMbBackend>(c)->release();
+  sa_cbc = CreateSa<portcullis::drivers::crypto::IpsecMbBackend>(c)->release();
   SaConfig n = Base(0x102);
   n.cipher = Cipher::kNull;
   n.auth = Auth::kHmacSha256_128;
   n.auth_key_len = 32;
   for (int i = 0; i < 32; ++i) n.auth_key[i] = null_auth_key[i] = static_cast<uint8_t>(i * 7);
   n.replay_window = 0;  // every authenticated packet reaches the trailer checks
-  sa_null = CreateSa<portcullis::crypto::IpsecMbBackend>(n)->release();
+  sa_null = CreateSa<portcullis::drivers::crypto::IpsecMbBackend>(n)->release();
   return 0;
 }
 

@@ -27,7 +27,7 @@ void EnsureEal() {
       std::fprintf(stderr, "rte_eal_init failed: %s\n", rte_strerror(rte_errno));
       std::abort();
     }
-    drivers::CleanEalRuntimeDirAtExit();
+    drivers::ethdev::CleanEalRuntimeDirAtExit();
   });
 }
 

@@ -25,9 +25,9 @@
 #include "dataplane/api/channel_server.h"
 
 using namespace portcullis;
-using channel::Message;
-using channel::MessageKind;
-using channel::Op;
+using dp::api::Message;
+using dp::api::MessageKind;
+using dp::api::Op;
 
 namespace {
 
@@ -48,7 +48,7 @@ struct ShmCleanup {
 class FakeDataplane {
  public:
   FakeDataplane() {
-    auto s = channel::ChannelServer::Create(name);
+    auto s = dp::api::ChannelServer::Create(name);
     REQUIRE(s.ok());
     server_ = *std::move(s);
     thread_ = std::thread([this] { Run(); });
@@ -63,7 +63,7 @@ class FakeDataplane {
     stop_ = true;
     thread_.join();
     server_.reset();
-    auto s = channel::ChannelServer::Create(name);
+    auto s = dp::api::ChannelServer::Create(name);
     REQUIRE(s.ok());
     server_ = *std::move(s);
     {
@@ -78,7 +78,7 @@ class FakeDataplane {
     std::lock_guard<std::mutex> l(mu_);
     return batches_;
   }
-  void SetVerdict(std::function<channel::ApplyResult(const std::vector<Message>&)> v) {
+  void SetVerdict(std::function<dp::api::ApplyResult(const std::vector<Message>&)> v) {
     std::lock_guard<std::mutex> l(mu_);
     verdict_ = std::move(v);
   }
@@ -92,7 +92,7 @@ class FakeDataplane {
     std::lock_guard<std::mutex> l(mu_);
     to_punt_.push_back(d);
   }
-  void Post(const channel::Event& e) {
+  void Post(const dp::api::Event& e) {
     std::lock_guard<std::mutex> l(mu_);
     to_post_.push_back(e);
   }
@@ -102,25 +102,25 @@ class FakeDataplane {
  private:
   void Run() {
     while (!stop_) {
-      server_->PollCommands(256, [&](const channel::CommandBatch& b) {
+      server_->PollCommands(256, [&](const dp::api::CommandBatch& b) {
         std::vector<Message> copy(b.messages.begin(), b.messages.end());
-        std::function<channel::ApplyResult(const std::vector<Message>&)> verdict;
+        std::function<dp::api::ApplyResult(const std::vector<Message>&)> verdict;
         {
           std::lock_guard<std::mutex> l(mu_);
           batches_.push_back(copy);
           verdict = verdict_;
         }
         // Outside the lock: a verdict that takes its time must not stall the test's side.
-        return verdict ? verdict(copy) : channel::ApplyResult{};
+        return verdict ? verdict(copy) : dp::api::ApplyResult{};
       });
-      server_->PollInject(64, [&](const channel::InjectedPacket& p) {
+      server_->PollInject(64, [&](const dp::api::InjectedPacket& p) {
         ike::Datagram d;
-        size_t n = p.meta.family == channel::Family::kIpv4 ? 4 : 16;
+        size_t n = p.meta.family == dp::api::Family::kIpv4 ? 4 : 16;
         d.src.address = *ike::Address::FromBytes(absl::MakeConstSpan(p.meta.src.bytes, n));
         d.dst.address = *ike::Address::FromBytes(absl::MakeConstSpan(p.meta.dst.bytes, n));
         d.src.port = p.meta.src_port;
         d.dst.port = p.meta.dst_port;
-        d.non_esp_marker = p.meta.flags & channel::kNonEspMarker;
+        d.non_esp_marker = p.meta.flags & dp::api::kNonEspMarker;
         d.data.assign(p.datagram.begin(), p.datagram.end());
         std::lock_guard<std::mutex> l(mu_);
         injected_.push_back(d);
@@ -129,14 +129,14 @@ class FakeDataplane {
         std::lock_guard<std::mutex> l(mu_);
         while (!to_punt_.empty()) {
           const ike::Datagram& d = to_punt_.front();
-          channel::PacketMeta m;
+          dp::api::PacketMeta m;
           std::memset(&m, 0, sizeof m);
           std::memcpy(m.src.bytes, d.src.address.span().data(), d.src.address.span().size());
           std::memcpy(m.dst.bytes, d.dst.address.span().data(), d.dst.address.span().size());
           m.src_port = d.src.port;
           m.dst_port = d.dst.port;
-          m.family = channel::Family::kIpv4;
-          m.flags = d.non_esp_marker ? channel::kNonEspMarker : 0;
+          m.family = dp::api::Family::kIpv4;
+          m.flags = d.non_esp_marker ? dp::api::kNonEspMarker : 0;
           server_->Punt(d.data, m);
           to_punt_.pop_front();
         }
@@ -150,14 +150,14 @@ class FakeDataplane {
   }
 
   ShmCleanup cleanup_{name};
-  std::unique_ptr<channel::ChannelServer> server_;
+  std::unique_ptr<dp::api::ChannelServer> server_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::vector<std::vector<Message>> batches_;
-  std::function<channel::ApplyResult(const std::vector<Message>&)> verdict_;
+  std::function<dp::api::ApplyResult(const std::vector<Message>&)> verdict_;
   std::deque<ike::Datagram> injected_, to_punt_;
-  std::deque<channel::Event> to_post_;
+  std::deque<dp::api::Event> to_post_;
 };
 
 struct Sink : ike::LogSink {
@@ -176,11 +176,11 @@ struct Rig {
   absl::Time now = absl::FromUnixSeconds(1767225600);
   vpnd::VpndLog log{"", false};
   Sink keys;
-  std::optional<channel::ChannelClient> client;
+  std::optional<dp::api::ChannelClient> client;
   std::unique_ptr<vpnd::Vpnd> vpnd;
 
   explicit Rig(absl::Duration ack_timeout = absl::Seconds(2)) {
-    auto c = channel::ChannelClient::Attach(dp.name, true, absl::Seconds(1));
+    auto c = dp::api::ChannelClient::Attach(dp.name, true, absl::Seconds(1));
     REQUIRE(c.ok());
     client.emplace(*std::move(c));
     vpnd::VpndDeps deps;
@@ -190,7 +190,7 @@ struct Rig {
     deps.dataplane = &*client;
     deps.ack_timeout = ack_timeout;
     deps.reattach = [this] {
-      return channel::ChannelClient::Attach(dp.name, true, absl::Milliseconds(100));
+      return dp::api::ChannelClient::Attach(dp.name, true, absl::Milliseconds(100));
     };
     vpnd = std::make_unique<vpnd::Vpnd>(deps);
   }
@@ -239,7 +239,7 @@ TEST_CASE("a commit is one batch: interfaces, addresses, static routes incl. VTI
   // It starts with a flush: whatever an earlier vpnd left in the dataplane goes in the same
   // atomic batch.
   REQUIRE(b[0].header.kind == MessageKind::kFlush);
-  CHECK(b[0].body.flush.scope == channel::kFlushAll);
+  CHECK(b[0].body.flush.scope == dp::api::kFlushAll);
   CHECK(Count(b, MessageKind::kFlush, Op::kDelete) == 1);
   // dp0p1s1 dp0p2s1 dp0p1s2 dp0p2s2, dp0bond0 dp0bond1, vti2
   CHECK(Count(b, MessageKind::kInterface, Op::kAdd) == 7);
@@ -247,12 +247,12 @@ TEST_CASE("a commit is one batch: interfaces, addresses, static routes incl. VTI
   CHECK(Count(b, MessageKind::kRoute, Op::kAdd) == 2);
   const Message* vti = Interface(b, "vti2");
   REQUIRE(vti != nullptr);
-  CHECK(vti->body.interface.kind == channel::InterfaceKind::kVti);
+  CHECK(vti->body.interface.kind == dp::api::InterfaceKind::kVti);
   CHECK(vti->body.interface.mtu == 1428);
-  CHECK(Interface(b, "dp0bond1")->body.interface.kind == channel::InterfaceKind::kBond);
-  CHECK(Interface(b, "dp0p1s1")->body.interface.kind == channel::InterfaceKind::kPort);
+  CHECK(Interface(b, "dp0bond1")->body.interface.kind == dp::api::InterfaceKind::kBond);
+  CHECK(Interface(b, "dp0p1s1")->body.interface.kind == dp::api::InterfaceKind::kPort);
   const Message* vroute = Find(b, MessageKind::kRoute, Op::kAdd, [](const Message& m) {
-    return m.body.route.type == channel::RouteType::kInterface;
+    return m.body.route.type == dp::api::RouteType::kInterface;
   });
   REQUIRE(vroute != nullptr);
   CHECK(vroute->body.route.out_ifindex == vti->body.interface.ifindex);
@@ -260,7 +260,7 @@ TEST_CASE("a commit is one batch: interfaces, addresses, static routes incl. VTI
   CHECK(vroute->body.route.prefix.bytes[0] == 10);
   CHECK(vroute->body.route.prefix.bytes[3] == 128);
   const Message* def = Find(b, MessageKind::kRoute, Op::kAdd, [](const Message& m) {
-    return m.body.route.type == channel::RouteType::kGateway;
+    return m.body.route.type == dp::api::RouteType::kGateway;
   });
   REQUIRE(def != nullptr);
   CHECK(def->body.route.prefix_length == 0);
@@ -303,7 +303,7 @@ TEST_CASE("all or nothing: a batch the dataplane refuses changes nothing", "[vpn
   REQUIRE(r.vpnd->LoadFile("configs/vyatta-west.conf").ok());
   auto running = r.vpnd->running();
   r.dp.SetVerdict([](const std::vector<Message>&) {
-    return channel::ApplyResult{absl::FailedPreconditionError("fib full"), 1};
+    return dp::api::ApplyResult{absl::FailedPreconditionError("fib full"), 1};
   });
   std::string changed = ReadFile("configs/vyatta-west.conf");
   changed.replace(changed.find("172.16.0.5/30"), 13, "172.16.0.9/30");
@@ -332,11 +332,11 @@ TEST_CASE("a vpnd attaching to a dataplane another vpnd programmed replaces its 
   int attempts = 0;
   r.dp.SetVerdict([&attempts](const std::vector<Message>& b) {
     ++attempts;
-    if (attempts == 1) return channel::ApplyResult{absl::UnavailableError("busy"), 0};
+    if (attempts == 1) return dp::api::ApplyResult{absl::UnavailableError("busy"), 0};
     if (b.empty() || b[0].header.kind != MessageKind::kFlush) {
-      return channel::ApplyResult{absl::AlreadyExistsError("interface 1 exists"), 0};
+      return dp::api::ApplyResult{absl::AlreadyExistsError("interface 1 exists"), 0};
     }
-    return channel::ApplyResult{};
+    return dp::api::ApplyResult{};
   });
   CHECK_FALSE(r.vpnd->LoadFile("configs/vyatta-west.conf").ok());
   REQUIRE(r.vpnd->LoadFile("configs/vyatta-west.conf").ok());
@@ -437,17 +437,17 @@ TEST_CASE(
   const auto& b = batches[1];
   uint32_t vti = Interface(batches[0], "vti2")->body.interface.ifindex;
   const Message* in = Find(b, MessageKind::kSa, Op::kAdd, [](const Message& m) {
-    return m.body.sa.direction == channel::Direction::kIn;
+    return m.body.sa.direction == dp::api::Direction::kIn;
   });
   const Message* out = Find(b, MessageKind::kSa, Op::kAdd, [](const Message& m) {
-    return m.body.sa.direction == channel::Direction::kOut;
+    return m.body.sa.direction == dp::api::Direction::kOut;
   });
   REQUIRE(in != nullptr);
   REQUIRE(out != nullptr);
   CHECK(in->body.sa.spi == ec->spi_out);
   CHECK(out->body.sa.spi == ec->spi_in);
-  CHECK(in->body.sa.cipher == channel::Cipher::kAesGcm128);
-  CHECK(in->body.sa.auth == channel::Auth::kNone);
+  CHECK(in->body.sa.cipher == dp::api::Cipher::kAesGcm128);
+  CHECK(in->body.sa.auth == dp::api::Auth::kNone);
   CHECK(in->body.sa.enc_key_length == 16);
   // The dataplane's inbound key is what east encrypts with: key, then the 4-byte salt.
   CHECK(std::memcmp(in->body.sa.enc_key, ec->encr_out.data(), 16) == 0);
@@ -485,11 +485,11 @@ TEST_CASE(
     CHECK(Find(all[3], MessageKind::kVtiBinding, Op::kDelete) == nullptr);
   }
   SECTION("a soft expiry event from the dataplane makes vpnd rekey") {
-    channel::Event e = channel::NewEvent(channel::EventKind::kSaExpired);
+    dp::api::Event e = dp::api::NewEvent(dp::api::EventKind::kSaExpired);
     e.body.sa_expired.spi = ec->spi_in;  // vpnd's outbound SA
-    e.body.sa_expired.direction = channel::Direction::kOut;
-    e.body.sa_expired.kind = channel::ExpiryKind::kSoft;
-    e.body.sa_expired.cause = channel::ExpiryCause::kBytes;
+    e.body.sa_expired.direction = dp::api::Direction::kOut;
+    e.body.sa_expired.kind = dp::api::ExpiryKind::kSoft;
+    e.body.sa_expired.cause = dp::api::ExpiryCause::kBytes;
     r.dp.Post(e);
     Pump(r, east);
     CHECK(r.log.Recent().find("soft expiry of outbound SA") != std::string::npos);
@@ -501,9 +501,9 @@ TEST_CASE(
     CHECK(now->suite.pfs == ike::DhGroup::kEcp384);  // KE in the CREATE_CHILD_SA
   }
   SECTION("sequence number exhaustion makes vpnd rekey") {
-    channel::Event e = channel::NewEvent(channel::EventKind::kSeqExhausted);
+    dp::api::Event e = dp::api::NewEvent(dp::api::EventKind::kSeqExhausted);
     e.body.seq_exhausted.spi = ec->spi_in;
-    e.body.seq_exhausted.direction = channel::Direction::kOut;
+    e.body.seq_exhausted.direction = dp::api::Direction::kOut;
     r.dp.Post(e);
     Pump(r, east);
     CHECK(r.log.Recent().find("sequence numbers of SA") != std::string::npos);
@@ -512,9 +512,9 @@ TEST_CASE(
     CHECK(now->spi_in != bind->body.vti_binding.out_spi);
   }
   SECTION("counters from the dataplane show up in show vpn ipsec sa") {
-    channel::Event e = channel::NewEvent(channel::EventKind::kSaCounters);
+    dp::api::Event e = dp::api::NewEvent(dp::api::EventKind::kSaCounters);
     e.body.sa_counters.spi = ec->spi_out;  // vpnd's inbound SA
-    e.body.sa_counters.direction = channel::Direction::kIn;
+    e.body.sa_counters.direction = dp::api::Direction::kIn;
     e.body.sa_counters.bytes = 29205000000ull;
     e.body.sa_counters.packets = 1000;
     r.dp.Post(e);
@@ -646,10 +646,10 @@ TEST_CASE("policy-based tunnels: policies answered Unimplemented are reported cl
   r.dp.SetVerdict([](const std::vector<Message>& b) {
     for (const Message& m : b) {
       if (m.header.kind == MessageKind::kPolicy) {
-        return channel::ApplyResult{absl::UnimplementedError("policies are not implemented"), 0};
+        return dp::api::ApplyResult{absl::UnimplementedError("policies are not implemented"), 0};
       }
     }
-    return channel::ApplyResult{};
+    return dp::api::ApplyResult{};
   });
   std::string mine = WriteFile(kOneTunnel);
   REQUIRE(r.vpnd->LoadFile(mine).ok());
@@ -661,19 +661,19 @@ TEST_CASE("policy-based tunnels: policies answered Unimplemented are reported cl
   auto all = r.dp.Batches();
   REQUIRE(all.size() == 3);  // commit, SAs, the refused policies
   CHECK(Count(all[1], MessageKind::kSa, Op::kAdd) == 2);
-  CHECK(all[1][0].body.sa.cipher == channel::Cipher::kAesCbc256);
-  CHECK(all[1][0].body.sa.auth == channel::Auth::kHmacSha256_128);
+  CHECK(all[1][0].body.sa.cipher == dp::api::Cipher::kAesCbc256);
+  CHECK(all[1][0].body.sa.auth == dp::api::Auth::kHmacSha256_128);
   CHECK(all[1][0].body.sa.auth_key_length == 32);
   CHECK(all[1][0].body.sa.vti_ifindex == 0);
   CHECK(Count(all[2], MessageKind::kPolicy, Op::kAdd) == 2);
   const Message* po = Find(all[2], MessageKind::kPolicy, Op::kAdd, [](const Message& m) {
-    return m.body.policy.direction == channel::Direction::kOut;
+    return m.body.policy.direction == dp::api::Direction::kOut;
   });
   REQUIRE(po != nullptr);
   CHECK(po->body.policy.src.bytes[1] == 1);
   CHECK(po->body.policy.dst.bytes[1] == 2);
   CHECK(po->body.policy.src_prefix_length == 24);
-  CHECK(po->body.policy.action == channel::PolicyAction::kProtect);
+  CHECK(po->body.policy.action == dp::api::PolicyAction::kProtect);
   CHECK(po->body.policy.out_spi == all[1][1].body.sa.spi);
   CHECK(r.log.Recent().find("not installed: the dataplane answered Unimplemented (no SPD for "
                             "policy-based tunnels in this dataplane yet)") != std::string::npos);
@@ -708,9 +708,9 @@ TEST_CASE("a CHILD SA the dataplane refuses is deleted in IKE and created again 
   std::atomic<int> refusals{1};
   r.dp.SetVerdict([&](const std::vector<Message>& b) {
     if (Count(b, MessageKind::kSa, Op::kAdd) > 0 && refusals.fetch_sub(1) > 0) {
-      return channel::ApplyResult{absl::ResourceExhaustedError("SAD full"), 0};
+      return dp::api::ApplyResult{absl::ResourceExhaustedError("SAD full"), 0};
     }
-    return channel::ApplyResult{};
+    return dp::api::ApplyResult{};
   });
   REQUIRE(r.vpnd->LoadFile("configs/vyatta-west.conf").ok());
   Pump(r, east);
@@ -743,9 +743,9 @@ TEST_CASE("a removal the dataplane refuses is retried; bindings change only once
   std::atomic<int> refusals{1};
   r.dp.SetVerdict([&](const std::vector<Message>& b) {
     if (Count(b, MessageKind::kSa, Op::kDelete) > 0 && refusals.fetch_sub(1) > 0) {
-      return channel::ApplyResult{absl::FailedPreconditionError("tables busy"), 0};
+      return dp::api::ApplyResult{absl::FailedPreconditionError("tables busy"), 0};
     }
-    return channel::ApplyResult{};
+    return dp::api::ApplyResult{};
   });
   REQUIRE(r.vpnd->Command({"reset", "vpn", "ipsec-peer", "159.8.98.213"}).ok());
   Pump(r, east);
@@ -809,7 +809,7 @@ TEST_CASE("a batch acknowledged after the timeout is settled when its ack comes"
     if (slow && Count(b, MessageKind::kSa, Op::kAdd) > 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(400));
     }
-    return channel::ApplyResult{};
+    return dp::api::ApplyResult{};
   });
   REQUIRE(r.vpnd->LoadFile("configs/vyatta-west.conf").ok());
   Pump(r, east);
@@ -839,7 +839,7 @@ TEST_CASE("a removal decided before the install's ack comes unbinds the VTI too"
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
     }
-    return channel::ApplyResult{};
+    return dp::api::ApplyResult{};
   });
   REQUIRE(r.vpnd->LoadFile("configs/vyatta-west.conf").ok());
   Pump(r, east);
@@ -870,7 +870,7 @@ TEST_CASE("a commit whose ack comes late completes then; running matches the dat
   std::atomic<bool> slow{true};
   r.dp.SetVerdict([&](const std::vector<Message>&) {
     if (slow.exchange(false)) std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    return channel::ApplyResult{};
+    return dp::api::ApplyResult{};
   });
   absl::Status st = r.vpnd->LoadFile("configs/vyatta-west.conf");
   CHECK(absl::IsDeadlineExceeded(st));
@@ -916,7 +916,7 @@ TEST_CASE("a NAT rebinding re-pushes the outbound SA with the new port",
     update = Find(all[i], MessageKind::kSa, Op::kUpdate);
   }
   REQUIRE(update != nullptr);
-  CHECK(update->body.sa.direction == channel::Direction::kOut);
+  CHECK(update->body.sa.direction == dp::api::Direction::kOut);
   CHECK(update->body.sa.udp_encap == 1);
   CHECK(update->body.sa.encap_dst_port == 4501);
   CHECK(absl::StrContains(r.log.Recent(), "now sends to 159.8.98.213[4501]"));

@@ -7,8 +7,8 @@
 
 #include "test/unit/dataplane/api/test_messages.h"
 
-using namespace portcullis::channel;
-using namespace portcullis::channel::testing;
+using namespace portcullis::dp::api;
+using namespace portcullis::dp::api::testing;
 
 namespace {
 

@@ -27,10 +27,10 @@
 #include "dataplane/api/message_names.h"
 #include "test/unit/dataplane/api/test_messages.h"
 
-using namespace portcullis::channel;
-using portcullis::channel::testing::CbcSaMessage;
-using portcullis::channel::testing::GcmSaMessage;
-using portcullis::channel::testing::RouteMessage;
+using namespace portcullis::dp::api;
+using portcullis::dp::api::testing::CbcSaMessage;
+using portcullis::dp::api::testing::GcmSaMessage;
+using portcullis::dp::api::testing::RouteMessage;
 
 namespace {
 

@@ -19,7 +19,7 @@
 #include "absl/time/clock.h"
 #include "dataplane/api/process_liveness.h"
 
-namespace portcullis::channel::testing {
+namespace portcullis::dp::api::testing {
 namespace {
 
 constexpr absl::string_view kPrefix = "portcullis-chtest-";
@@ -132,4 +132,4 @@ void PeerProcess::KillHard() {
   status_ = WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
 }
 
-}  // namespace portcullis::channel::testing
+}  // namespace portcullis::dp::api::testing

@@ -11,7 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-namespace portcullis::channel::testing {
+namespace portcullis::dp::api::testing {
 
 // "chtest-PID-N": unique per process and call, so parallel runs never meet. Also removes
 // segments that earlier runs which crashed left behind.
@@ -61,4 +61,4 @@ class PeerProcess {
   std::optional<int> status_;
 };
 
-}  // namespace portcullis::channel::testing
+}  // namespace portcullis::dp::api::testing

@@ -20,8 +20,8 @@
 #include "test/unit/dataplane/api/channel_test_support.h"
 #include "test/unit/dataplane/api/test_messages.h"
 
-using namespace portcullis::channel;
-using namespace portcullis::channel::testing;
+using namespace portcullis::dp::api;
+using namespace portcullis::dp::api::testing;
 using Catch::Matchers::Contains;
 
 namespace {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-namespace portcullis::channel::testing {
+namespace portcullis::dp::api::testing {
 namespace {
 
 IpAddr V4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
@@ -135,4 +135,4 @@ PacketMeta IkeMeta(uint32_t n) {
   return m;
 }
 
-}  // namespace portcullis::channel::testing
+}  // namespace portcullis::dp::api::testing

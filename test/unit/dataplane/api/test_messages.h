@@ -8,7 +8,7 @@
 #include "dataplane/api/messages.h"
 #include "dataplane/api/packet_descriptor.h"
 
-namespace portcullis::channel::testing {
+namespace portcullis::dp::api::testing {
 
 // A route add for 10.a.b.c/32 where a.b.c encode n (< 2^24).
 Message RouteMessage(uint32_t n);
@@ -36,4 +36,4 @@ bool ContainsKeyProbe(absl::Span<const uint8_t> memory);
 // An IPv4 UDP 500 <-> 500 pair, numbered by n in the source address.
 PacketMeta IkeMeta(uint32_t n);
 
-}  // namespace portcullis::channel::testing
+}  // namespace portcullis::dp::api::testing

@@ -8,8 +8,8 @@
 #include "test/unit/dataplane/esp/esp_test_util.h"
 
 using namespace portcullis;
-using namespace portcullis::esp;
-using namespace portcullis::esp::testutil;
+using namespace portcullis::dp::esp;
+using namespace portcullis::dp::esp::testutil;
 
 namespace {
 
@@ -68,21 +68,21 @@ TEST_CASE("round trip: every algorithm, ESN, UDP, families, both backends", "[es
             SaConfig oc = Config(Direction::kOutbound, algo, esn, udp, family);
             SaConfig ic = Config(Direction::kInbound, algo, esn, udp, family);
             {
-              SaPtr out = MakeSa<crypto::IpsecMbBackend>(oc);
-              SaPtr in = MakeSa<crypto::IpsecMbBackend>(ic);
+              SaPtr out = MakeSa<drivers::crypto::IpsecMbBackend>(oc);
+              SaPtr in = MakeSa<drivers::crypto::IpsecMbBackend>(ic);
               RoundTrip(Mb(), *out, Mb(), *in, inner_v6);
             }
             {
-              SaPtr out = MakeSa<crypto::OpenSslBackend>(oc);
-              SaPtr in = MakeSa<crypto::OpenSslBackend>(ic);
+              SaPtr out = MakeSa<drivers::crypto::OpenSslBackend>(oc);
+              SaPtr in = MakeSa<drivers::crypto::OpenSslBackend>(ic);
               RoundTrip(Os(), *out, Os(), *in, inner_v6);
             }
             {  // across implementations, both ways
-              SaPtr out = MakeSa<crypto::IpsecMbBackend>(oc);
-              SaPtr in = MakeSa<crypto::OpenSslBackend>(ic);
+              SaPtr out = MakeSa<drivers::crypto::IpsecMbBackend>(oc);
+              SaPtr in = MakeSa<drivers::crypto::OpenSslBackend>(ic);
               RoundTrip(Mb(), *out, Os(), *in, inner_v6);
-              SaPtr out2 = MakeSa<crypto::OpenSslBackend>(oc);
-              SaPtr in2 = MakeSa<crypto::IpsecMbBackend>(ic);
+              SaPtr out2 = MakeSa<drivers::crypto::OpenSslBackend>(oc);
+              SaPtr in2 = MakeSa<drivers::crypto::IpsecMbBackend>(ic);
               RoundTrip(Os(), *out2, Mb(), *in2, inner_v6);
             }
           }
@@ -95,8 +95,8 @@ TEST_CASE("round trip: every algorithm, ESN, UDP, families, both backends", "[es
 TEST_CASE("GCM output is identical from both backends", "[esp]") {
   for (bool esn : {false, true}) {
     SaConfig oc = Config(Direction::kOutbound, AllAlgos()[0], esn);
-    SaPtr a = MakeSa<crypto::IpsecMbBackend>(oc);
-    SaPtr b = MakeSa<crypto::OpenSslBackend>(oc);
+    SaPtr a = MakeSa<drivers::crypto::IpsecMbBackend>(oc);
+    SaPtr b = MakeSa<drivers::crypto::OpenSslBackend>(oc);
     for (uint32_t len : {0u, 10u, 700u}) {
       rte_mbuf* ma = test::MakePacket(test::Ipv4Udp(len));
       rte_mbuf* mb = test::MakePacket(test::Ipv4Udp(len));
@@ -112,7 +112,7 @@ TEST_CASE("GCM output is identical from both backends", "[esp]") {
 TEST_CASE("outer header fields", "[esp]") {
   SaConfig oc = Config(Direction::kOutbound, AllAlgos()[0], false, true);
   oc.initial_seq = 41;
-  SaPtr sa = MakeSa<crypto::IpsecMbBackend>(oc);
+  SaPtr sa = MakeSa<drivers::crypto::IpsecMbBackend>(oc);
   auto inner = test::Ipv4Udp(100, /*tos=*/0xb9, /*df=*/true);  // DSCP 46 (EF), ECN ECT(1)
   rte_mbuf* m = test::MakePacket(inner);
   REQUIRE(One(Mb(), *sa, m, true) == DropReason::kCount);
@@ -153,7 +153,7 @@ TEST_CASE("encrypt: a caller that checked the inner headers gets the same packet
                                                   /*df=*/i % 2 == 0, i + 7));
     std::vector<std::vector<uint8_t>> wire[2];
     for (int checked = 0; checked < 2; ++checked) {
-      SaPtr out = MakeSa<crypto::IpsecMbBackend>(Config(Direction::kOutbound, algo));
+      SaPtr out = MakeSa<drivers::crypto::IpsecMbBackend>(Config(Direction::kOutbound, algo));
       rte_mbuf* pkts[8];
       for (int i = 0; i < 8; ++i) pkts[i] = test::MakePacket(inners[i]);
       DropList drops;
@@ -174,7 +174,8 @@ TEST_CASE("decrypt: a caller that checked the outer headers gets the same packet
   for (const Algo& algo : {AllAlgos()[0], AllAlgos()[1]}) {
     for (bool udp : {false, true}) {
       INFO(algo.name << " udp " << udp);
-      SaPtr out = MakeSa<crypto::IpsecMbBackend>(Config(Direction::kOutbound, algo, false, udp));
+      SaPtr out =
+          MakeSa<drivers::crypto::IpsecMbBackend>(Config(Direction::kOutbound, algo, false, udp));
       constexpr int kN = 8;
       std::vector<std::vector<uint8_t>> wire;
       {
@@ -197,7 +198,8 @@ TEST_CASE("decrypt: a caller that checked the outer headers gets the same packet
       std::vector<std::vector<uint8_t>> inner[2];
       std::vector<DropReason> why[2];
       for (int checked = 0; checked < 2; ++checked) {
-        SaPtr in = MakeSa<crypto::IpsecMbBackend>(Config(Direction::kInbound, algo, false, udp));
+        SaPtr in =
+            MakeSa<drivers::crypto::IpsecMbBackend>(Config(Direction::kInbound, algo, false, udp));
         rte_mbuf* pkts[kN + 1];
         for (size_t i = 0; i < wire.size(); ++i) {
           pkts[i] = test::MakePacket(wire[i]);
@@ -232,8 +234,8 @@ TEST_CASE("outer IPv4 header: fast path and general path agree within one burst"
     INFO(algo.name);
     SaConfig oc = Config(Direction::kOutbound, algo);
     oc.initial_seq = 99;
-    SaPtr out = MakeSa<crypto::IpsecMbBackend>(oc);
-    SaPtr in = MakeSa<crypto::IpsecMbBackend>(Config(Direction::kInbound, algo));
+    SaPtr out = MakeSa<drivers::crypto::IpsecMbBackend>(oc);
+    SaPtr in = MakeSa<drivers::crypto::IpsecMbBackend>(Config(Direction::kInbound, algo));
     std::vector<std::vector<uint8_t>> inners;
     rte_mbuf* pkts[6];
     for (int i = 0; i < 6; ++i) {
@@ -285,7 +287,7 @@ TEST_CASE("DF copy/set/clear and DSCP copy/set", "[esp]") {
           oc.df = df;
           oc.copy_dscp = copy_dscp;
           oc.dscp = 10;
-          SaPtr sa = MakeSa<crypto::IpsecMbBackend>(oc);
+          SaPtr sa = MakeSa<drivers::crypto::IpsecMbBackend>(oc);
           rte_mbuf* m = test::MakePacket(test::Ipv4Udp(10, 0xb8 | 0x02, inner_df));
           DropList drops;
           REQUIRE(Mb().Encrypt(*sa, &m, 1, drops, checked) == 1);
@@ -307,7 +309,7 @@ TEST_CASE("DF copy/set/clear and DSCP copy/set", "[esp]") {
 
 TEST_CASE("IPv6 outer with UDP carries a valid UDP checksum", "[esp]") {
   SaConfig oc = Config(Direction::kOutbound, AllAlgos()[0], false, true, AF_INET6);
-  SaPtr sa = MakeSa<crypto::IpsecMbBackend>(oc);
+  SaPtr sa = MakeSa<drivers::crypto::IpsecMbBackend>(oc);
   rte_mbuf* m = test::MakePacket(test::Ipv4Udp(300));
   REQUIRE(One(Mb(), *sa, m, true) == DropReason::kCount);
   auto* ip = rte_pktmbuf_mtod(m, rte_ipv6_hdr*);
@@ -324,8 +326,8 @@ TEST_CASE("chained packets and missing head/tail room, both directions", "[esp]"
       INFO(algo.name << " esn " << esn);
       SaConfig oc = Config(Direction::kOutbound, algo, esn);
       SaConfig ic = Config(Direction::kInbound, algo, esn);
-      SaPtr out = MakeSa<crypto::IpsecMbBackend>(oc);
-      SaPtr in = MakeSa<crypto::IpsecMbBackend>(ic);
+      SaPtr out = MakeSa<drivers::crypto::IpsecMbBackend>(oc);
+      SaPtr in = MakeSa<drivers::crypto::IpsecMbBackend>(ic);
       for (uint32_t len : {20u, 200u, 1400u, 8000u}) {
         auto inner = test::Ipv4Udp(len, 0, false, len);
         // Encrypt a chain of 100-byte segments; decrypt the result chained as it is.
@@ -365,7 +367,7 @@ TEST_CASE("byte and packet lifetimes raise soft then hard events, then block", "
   SaConfig oc = Config(Direction::kOutbound, AllAlgos()[0]);
   oc.soft_packets = 3;
   oc.hard_packets = 5;
-  SaPtr sa = MakeSa<crypto::IpsecMbBackend>(oc);
+  SaPtr sa = MakeSa<drivers::crypto::IpsecMbBackend>(oc);
   Mb().events().Clear();
   std::vector<DropReason> results;
   for (int i = 0; i < 7; ++i) {
@@ -392,8 +394,8 @@ TEST_CASE("byte and packet lifetimes raise soft then hard events, then block", "
   ic.soft_bytes = 100;
   ic.hard_bytes = 1000;
   SaConfig oc2 = Config(Direction::kOutbound, AllAlgos()[2]);
-  SaPtr out = MakeSa<crypto::IpsecMbBackend>(oc2);
-  SaPtr in = MakeSa<crypto::IpsecMbBackend>(ic);
+  SaPtr out = MakeSa<drivers::crypto::IpsecMbBackend>(oc2);
+  SaPtr in = MakeSa<drivers::crypto::IpsecMbBackend>(ic);
   int delivered = 0;
   for (int i = 0; i < 10; ++i) {
     rte_mbuf* m = test::MakePacket(test::Ipv4Udp(272));  // 300 bytes each
@@ -414,7 +416,7 @@ TEST_CASE("sequence numbers never repeat: soft event, last number, hard stop", "
   for (bool esn : {false, true}) {
     SaConfig oc = Config(Direction::kOutbound, AllAlgos()[0], esn);
     oc.initial_seq = esn ? kSeqHard64 - 3 : kSeqHard32 - 3;
-    SaPtr sa = MakeSa<crypto::IpsecMbBackend>(oc);
+    SaPtr sa = MakeSa<drivers::crypto::IpsecMbBackend>(oc);
     Mb().events().Clear();
     std::vector<uint64_t> sent;
     int dropped = 0;
@@ -445,8 +447,8 @@ TEST_CASE("ESN: sequence numbers carry over the 2^32 boundary on the wire", "[es
   SaConfig ic = Config(Direction::kInbound, AllAlgos()[3], true);
   oc.initial_seq = (uint64_t{1} << 32) - 3;
   ic.initial_seq = (uint64_t{1} << 32) - 3;
-  SaPtr out = MakeSa<crypto::IpsecMbBackend>(oc);
-  SaPtr in = MakeSa<crypto::IpsecMbBackend>(ic);
+  SaPtr out = MakeSa<drivers::crypto::IpsecMbBackend>(oc);
+  SaPtr in = MakeSa<drivers::crypto::IpsecMbBackend>(ic);
   for (int i = 0; i < 6; ++i) {
     auto inner = test::Ipv4Udp(50, 0, false, i);
     rte_mbuf* m = test::MakePacket(inner);
@@ -470,8 +472,8 @@ TEST_CASE("ESN: one AES-GCM burst across 2^32 and the IP id wrap", "[esp][esn]")
     SaConfig ic = Config(Direction::kInbound, AllAlgos()[0], true);
     const uint64_t first = (uint64_t{1} << 32) - 2;
     oc.initial_seq = ic.initial_seq = first - 1;
-    SaPtr out = MakeSa<crypto::IpsecMbBackend>(oc);
-    SaPtr in = MakeSa<crypto::OpenSslBackend>(ic);
+    SaPtr out = MakeSa<drivers::crypto::IpsecMbBackend>(oc);
+    SaPtr in = MakeSa<drivers::crypto::OpenSslBackend>(ic);
     out->ip_id = 0xfffe;
     constexpr int kN = 6;
     std::vector<std::vector<uint8_t>> inners;

@@ -5,8 +5,8 @@
 #include "test/unit/dataplane/esp/esp_test_util.h"
 
 using namespace portcullis;
-using namespace portcullis::esp;
-using namespace portcullis::esp::testutil;
+using namespace portcullis::dp::esp;
+using namespace portcullis::dp::esp::testutil;
 using test::Hex;
 
 namespace {
@@ -110,9 +110,9 @@ void RunVectors(E& engine) {
 }  // namespace
 
 TEST_CASE("engine (IPsec-MB) decrypts the draft-mcgrew-gcm-test packets", "[esp][kat]") {
-  RunVectors<MbEngine, crypto::IpsecMbBackend>(Mb());
+  RunVectors<MbEngine, drivers::crypto::IpsecMbBackend>(Mb());
 }
 
 TEST_CASE("engine (OpenSSL) decrypts the draft-mcgrew-gcm-test packets", "[esp][kat]") {
-  RunVectors<OsEngine, crypto::OpenSslBackend>(Os());
+  RunVectors<OsEngine, drivers::crypto::OpenSslBackend>(Os());
 }

@@ -3,8 +3,8 @@
 #include "test/unit/dataplane/esp/esp_test_util.h"
 
 using namespace portcullis;
-using namespace portcullis::esp;
-using namespace portcullis::esp::testutil;
+using namespace portcullis::dp::esp;
+using namespace portcullis::dp::esp::testutil;
 
 namespace {
 
@@ -13,8 +13,8 @@ struct Pair {
 };
 
 Pair MakePair(const Algo& algo, bool esn = false) {
-  return {MakeSa<crypto::IpsecMbBackend>(Config(Direction::kOutbound, algo, esn)),
-          MakeSa<crypto::IpsecMbBackend>(Config(Direction::kInbound, algo, esn))};
+  return {MakeSa<drivers::crypto::IpsecMbBackend>(Config(Direction::kOutbound, algo, esn)),
+          MakeSa<drivers::crypto::IpsecMbBackend>(Config(Direction::kInbound, algo, esn))};
 }
 
 std::vector<uint8_t> Encrypted(Pair& p, uint32_t len = 100) {
@@ -118,7 +118,7 @@ TEST_CASE("ICV failures: tampered ciphertext, ICV, header, or the wrong key", "[
     SaConfig other = Config(Direction::kInbound, algo);
     other.enc_key[0] ^= 1;
     other.auth_key[0] ^= 1;
-    Pair wrong{nullptr, MakeSa<crypto::IpsecMbBackend>(other)};
+    Pair wrong{nullptr, MakeSa<drivers::crypto::IpsecMbBackend>(other)};
     CHECK(Feed(wrong, Encrypted(p)) == DropReason::kAuthFailed);
     CHECK(p.in->drop_count(DropReason::kAuthFailed) == 3);
     CHECK(wrong.in->drop_count(DropReason::kAuthFailed) == 1);
@@ -129,7 +129,7 @@ TEST_CASE("trailer checks after a valid ICV", "[esp][malformed]") {
   for (const Algo& algo : AllAlgos()) {
     INFO(algo.name);
     SaConfig ic = Config(Direction::kInbound, algo);
-    Pair p{nullptr, MakeSa<crypto::IpsecMbBackend>(ic)};
+    Pair p{nullptr, MakeSa<drivers::crypto::IpsecMbBackend>(ic)};
     int align = PadAlign(algo.cipher);
     uint64_t seq = 1;
     auto inner = test::Ipv4Udp(30);
@@ -166,7 +166,7 @@ TEST_CASE("trailer checks after a valid ICV", "[esp][malformed]") {
 
 TEST_CASE("RFC 6040 decapsulation of congestion marks", "[esp][ecn]") {
   SaConfig ic = Config(Direction::kInbound, AllAlgos()[0]);
-  Pair p{nullptr, MakeSa<crypto::IpsecMbBackend>(ic)};
+  Pair p{nullptr, MakeSa<drivers::crypto::IpsecMbBackend>(ic)};
   // Outer CE over inner ECT(0): the inner packet leaves marked CE, with a valid checksum.
   auto ect = test::Ipv4Udp(20, /*tos=*/0x02);
   rte_mbuf* m = test::MakePacket(CraftEsp(ic, 1, Trailer(ect, 4), /*outer_tos=*/0x03));

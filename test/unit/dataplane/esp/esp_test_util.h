@@ -16,10 +16,10 @@
 #include "drivers/crypto/openssl_backend.h"
 #include "test/unit/support/dpdk_test_env.h"
 
-namespace portcullis::esp::testutil {
+namespace portcullis::dp::esp::testutil {
 
-using MbEngine = EspEngine<crypto::IpsecMbBackend>;
-using OsEngine = EspEngine<crypto::OpenSslBackend>;
+using MbEngine = EspEngine<drivers::crypto::IpsecMbBackend>;
+using OsEngine = EspEngine<drivers::crypto::OpenSslBackend>;
 
 struct Algo {
   Cipher cipher;
@@ -79,12 +79,12 @@ SaPtr MakeSa(const SaConfig& c) {
 
 // Engines are large (scratch buffer): keep one of each per test binary.
 inline MbEngine& Mb() {
-  static crypto::IpsecMbBackend* be = new crypto::IpsecMbBackend;
+  static drivers::crypto::IpsecMbBackend* be = new drivers::crypto::IpsecMbBackend;
   static MbEngine* e = new MbEngine(*be);
   return *e;
 }
 inline OsEngine& Os() {
-  static crypto::OpenSslBackend* be = new crypto::OpenSslBackend;
+  static drivers::crypto::OpenSslBackend* be = new drivers::crypto::OpenSslBackend;
   static OsEngine* e = new OsEngine(*be);
   return *e;
 }
@@ -127,9 +127,9 @@ inline std::vector<uint8_t> CraftEsp(const SaConfig& in_cfg, uint64_t seq,
   uint8_t* payload = esp + 8 + iv_len;
   std::memcpy(payload, plaintext.data(), plaintext.size());
   alignas(64) uint8_t storage[kCryptoStateBytes];
-  REQUIRE(crypto::OpenSslBackend::InitKeys(storage, in_cfg).ok());
-  auto& k = *reinterpret_cast<crypto::OpenSslBackend::Keys*>(storage);
-  crypto::OpenSslBackend be;
+  REQUIRE(drivers::crypto::OpenSslBackend::InitKeys(storage, in_cfg).ok());
+  auto& k = *reinterpret_cast<drivers::crypto::OpenSslBackend::Keys*>(storage);
+  drivers::crypto::OpenSslBackend be;
   uint32_t hi = rte_cpu_to_be_32(static_cast<uint32_t>(seq >> 32));
   if (IsAead(in_cfg.cipher)) {
     uint8_t nonce[12], aad[12];
@@ -148,14 +148,15 @@ inline std::vector<uint8_t> CraftEsp(const SaConfig& in_cfg, uint64_t seq,
       std::memcpy(payload + plaintext.size(), &hi, 4);
       hash_len += 4;
     }
-    crypto::HmacJob j{payload,  static_cast<uint32_t>(IsCbc(in_cfg.cipher) ? plaintext.size() : 0),
-                      esp + 8,  esp,
-                      hash_len, tag,
-                      false};
+    drivers::crypto::HmacJob j{
+        payload,  static_cast<uint32_t>(IsCbc(in_cfg.cipher) ? plaintext.size() : 0),
+        esp + 8,  esp,
+        hash_len, tag,
+        false};
     be.HmacBurst(k, in_cfg.cipher, true, &j, 1);
     std::memcpy(payload + plaintext.size(), tag, icv);
   }
-  crypto::OpenSslBackend::DestroyKeys(storage);
+  drivers::crypto::OpenSslBackend::DestroyKeys(storage);
   p.resize(p.size() - 4);
   return p;
 }
@@ -170,4 +171,4 @@ inline std::vector<uint8_t> Trailer(std::vector<uint8_t> inner, uint8_t nh, int 
   return inner;
 }
 
-}  // namespace portcullis::esp::testutil
+}  // namespace portcullis::dp::esp::testutil

@@ -6,7 +6,7 @@
 #include <random>
 #include <set>
 
-using portcullis::esp::ReplayWindow;
+using portcullis::dp::esp::ReplayWindow;
 using V = ReplayWindow::Verdict;
 
 namespace {

@@ -51,7 +51,7 @@ Rig::Rig() {
     if (rte_eth_from_rings(dev.c_str() + 9, rx_[p], kWorkers, tx_[p], kWorkers, SOCKET_ID_ANY) < 0)
       Fatal("rte_eth_from_rings");
     // The same port start-up as vpn-dataplane's.
-    auto st = drivers::StartPort({names[p], dev}, kWorkers, dp_->pool);
+    auto st = drivers::ethdev::StartPort({names[p], dev}, kWorkers, dp_->pool);
     if (!st.ok()) Fatal(std::string(st.status().message()));
     port_ids_[p] = st->port_id;
     PortInfo& pi = dp_->ports[st->port_id];
@@ -71,16 +71,16 @@ Rig::Rig() {
     workers_.push_back(std::make_unique<Worker>(*dp_, static_cast<uint16_t>(w)));
 }
 
-channel::ApplyResult Rig::Apply(const std::string& text) {
-  std::vector<channel::Message> msgs;
+dp::api::ApplyResult Rig::Apply(const std::string& text) {
+  std::vector<dp::api::Message> msgs;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     line = absl::StripAsciiWhitespace(line);
     if (line.empty()) continue;
     std::vector<std::string> words = absl::StrSplit(line, ' ', absl::SkipEmpty());
-    if (absl::Status s = dpctl::ParseCommand(words, dir_, msgs); !s.ok())
+    if (absl::Status s = dp::dpctl::ParseCommand(words, dir_, msgs); !s.ok())
       return {s, static_cast<uint32_t>(msgs.size())};
   }
-  channel::CommandBatch batch;
+  dp::api::CommandBatch batch;
   batch.messages = msgs;
   return applier_->Apply(batch);
 }
@@ -88,7 +88,7 @@ channel::ApplyResult Rig::Apply(const std::string& text) {
 void Rig::Reset() {
   auto r = Apply("flush all");
   if (!r.status.ok()) Fatal(std::string(r.status.message()));
-  dir_ = dpctl::InterfaceDirectory();
+  dir_ = dp::dpctl::InterfaceDirectory();
   for (int p = 0; p < 2; ++p)
     for (int q = 0; q < kWorkers; ++q) (void)Sent(static_cast<PortIndex>(p), q);
   rte_mbuf* m;

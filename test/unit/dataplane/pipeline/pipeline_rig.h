@@ -32,7 +32,7 @@ class Rig {
   static Rig& Get();
 
   // Applies dpctl command lines as one batch (all or nothing).
-  channel::ApplyResult Apply(const std::string& text);
+  dp::api::ApplyResult Apply(const std::string& text);
   // `flush all` and a fresh interface directory: every test starts from nothing.
   void Reset();
 
@@ -56,7 +56,7 @@ class Rig {
   std::unique_ptr<Dataplane> dp_;
   std::unique_ptr<CommandApplier> applier_;
   std::vector<std::unique_ptr<Worker>> workers_;
-  dpctl::InterfaceDirectory dir_;
+  dp::dpctl::InterfaceDirectory dir_;
   uint16_t port_ids_[2] = {};
   rte_ring* rx_[2][kWorkers] = {};
   rte_ring* tx_[2][kWorkers] = {};

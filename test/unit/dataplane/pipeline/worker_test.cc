@@ -16,8 +16,8 @@
 namespace portcullis::dp::testing {
 namespace {
 
-using esp::Direction;
-using esp::testutil::Os;
+using dp::esp::Direction;
+using dp::esp::testutil::Os;
 
 constexpr const char* kKeyOut = "00112233445566778899aabbccddeeff";
 constexpr const char* kKeyIn = "ffeeddccbbaa99887766554433221100";
@@ -40,16 +40,16 @@ bind vti0 0x1001
 )";
 
 // The peer's view of an SA: same keys, the other direction.
-esp::SaConfig PeerSa(Direction dir, uint32_t spi, const char* key, const char* salt) {
-  esp::SaConfig c;
+dp::esp::SaConfig PeerSa(Direction dir, uint32_t spi, const char* key, const char* salt) {
+  dp::esp::SaConfig c;
   c.spi = spi;
   c.direction = dir;
   c.family = AF_INET;
   const uint8_t west[4] = {192, 0, 2, 1}, east[4] = {192, 0, 2, 2};
   std::memcpy(c.local, east, 4);
   std::memcpy(c.remote, west, 4);
-  c.cipher = esp::Cipher::kAesGcm128;
-  c.auth = esp::Auth::kNone;
+  c.cipher = dp::esp::Cipher::kAesGcm128;
+  c.auth = dp::esp::Auth::kNone;
   auto k = test::Hex(key), s = test::Hex(salt);
   c.enc_key_len = 16;
   std::memcpy(c.enc_key, k.data(), 16);
@@ -112,8 +112,8 @@ TEST_CASE("LAN traffic is encrypted by the SA's owner, whichever worker received
   auto frames = rig.Sent(kWan, owner);
   REQUIRE(frames.size() == 40);
 
-  esp::SaConfig peer_in = PeerSa(Direction::kInbound, 0x1001, kKeyOut, "01020304");
-  auto sa = esp::testutil::MakeSa<crypto::OpenSslBackend>(peer_in);
+  dp::esp::SaConfig peer_in = PeerSa(Direction::kInbound, 0x1001, kKeyOut, "01020304");
+  auto sa = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(peer_in);
   std::vector<std::vector<uint8_t>> got;
   uint32_t last_seq = 0;
   for (const auto& f : frames) {
@@ -124,7 +124,7 @@ TEST_CASE("LAN traffic is encrypted by the SA's owner, whichever worker received
     CHECK(seq == last_seq + 1);
     last_seq = seq;
     rte_mbuf* m = test::MakePacket(ip);
-    REQUIRE(esp::testutil::One(Os(), *sa, m, false) == esp::DropReason::kCount);
+    REQUIRE(dp::esp::testutil::One(Os(), *sa, m, false) == dp::esp::DropReason::kCount);
     got.push_back(test::PacketBytes(m));
     rte_pktmbuf_free(m);
   }
@@ -141,15 +141,15 @@ TEST_CASE("ESP from the peer is decrypted by the inbound SA's owner and reaches 
   const SaEntry* in = rig.dp().sas->Find(0x2001, true);
   REQUIRE(in != nullptr);
   const int owner = in->owner, other = 1 - owner;
-  esp::SaConfig peer_out = PeerSa(Direction::kOutbound, 0x2001, kKeyIn, "05060708");
-  auto sa = esp::testutil::MakeSa<crypto::OpenSslBackend>(peer_out);
+  dp::esp::SaConfig peer_out = PeerSa(Direction::kOutbound, 0x2001, kKeyIn, "05060708");
+  auto sa = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(peer_out);
   std::vector<std::vector<uint8_t>> inner;
   for (uint32_t i = 0; i < 10; ++i) {
     auto p = test::Ipv4Udp(100 + i, 0, false, 50 + i);
     SwapAddresses(p);
     inner.push_back(p);
     rte_mbuf* m = test::MakePacket(p);
-    REQUIRE(esp::testutil::One(Os(), *sa, m, true) == esp::DropReason::kCount);
+    REQUIRE(dp::esp::testutil::One(Os(), *sa, m, true) == dp::esp::DropReason::kCount);
     rig.Receive(kWan, other, test::PacketBytes(m));
     rte_pktmbuf_free(m);
   }
@@ -174,7 +174,7 @@ TEST_CASE(
   Rig& rig = Rig::Get();
   Configure(rig);
   const int owner = rig.dp().sas->Find(0x2001, true)->owner;
-  auto sa = esp::testutil::MakeSa<crypto::OpenSslBackend>(
+  auto sa = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(
       PeerSa(Direction::kOutbound, 0x2001, kKeyIn, "05060708"));
   const uint16_t vti = 3;
   REQUIRE(rig.dp().CurrentTables().ifs[vti].kind == IfKind::kVti);
@@ -198,7 +198,7 @@ TEST_CASE(
       good.push_back(p);
     }
     rte_mbuf* m = test::MakePacket(p);
-    REQUIRE(esp::testutil::One(Os(), *sa, m, true) == esp::DropReason::kCount);
+    REQUIRE(dp::esp::testutil::One(Os(), *sa, m, true) == dp::esp::DropReason::kCount);
     rig.Receive(kWan, owner, test::PacketBytes(m));
     rte_pktmbuf_free(m);
   }
@@ -214,12 +214,12 @@ TEST_CASE("Unknown SPIs, forged ESP and replays are dropped under their own reas
   Rig& rig = Rig::Get();
   Configure(rig);
   const int owner = rig.dp().sas->Find(0x2001, true)->owner;
-  esp::SaConfig peer_out = PeerSa(Direction::kOutbound, 0x2001, kKeyIn, "05060708");
-  auto sa = esp::testutil::MakeSa<crypto::OpenSslBackend>(peer_out);
+  dp::esp::SaConfig peer_out = PeerSa(Direction::kOutbound, 0x2001, kKeyIn, "05060708");
+  auto sa = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(peer_out);
   auto p = test::Ipv4Udp(64, 0, false, 9);
   SwapAddresses(p);
   rte_mbuf* m = test::MakePacket(p);
-  REQUIRE(esp::testutil::One(Os(), *sa, m, true) == esp::DropReason::kCount);
+  REQUIRE(dp::esp::testutil::One(Os(), *sa, m, true) == dp::esp::DropReason::kCount);
   auto esp_pkt = test::PacketBytes(m);
   rte_pktmbuf_free(m);
   auto forged = esp_pkt;
@@ -227,8 +227,8 @@ TEST_CASE("Unknown SPIs, forged ESP and replays are dropped under their own reas
   auto unknown = esp_pkt;
   unknown[20] ^= 0x40;  // SPI
 
-  const uint64_t auth = rig.Drops(DropIndex(esp::DropReason::kAuthFailed));
-  const uint64_t replay = rig.Drops(DropIndex(esp::DropReason::kReplayed));
+  const uint64_t auth = rig.Drops(DropIndex(dp::esp::DropReason::kAuthFailed));
+  const uint64_t replay = rig.Drops(DropIndex(dp::esp::DropReason::kReplayed));
   const uint64_t no_sa = rig.Drops(DropIndex(Drop::kNoSa));
   rig.Receive(kWan, owner, forged);
   rig.Receive(kWan, owner, esp_pkt);
@@ -236,8 +236,8 @@ TEST_CASE("Unknown SPIs, forged ESP and replays are dropped under their own reas
   rig.Receive(kWan, owner, unknown);
   PollAll(rig);
   CHECK(rig.Sent(kLan, owner).size() == 1);
-  CHECK(rig.Drops(DropIndex(esp::DropReason::kAuthFailed)) - auth == 1);
-  CHECK(rig.Drops(DropIndex(esp::DropReason::kReplayed)) - replay == 1);
+  CHECK(rig.Drops(DropIndex(dp::esp::DropReason::kAuthFailed)) - auth == 1);
+  CHECK(rig.Drops(DropIndex(dp::esp::DropReason::kReplayed)) - replay == 1);
   CHECK(rig.Drops(DropIndex(Drop::kNoSa)) - no_sa == 1);
 }
 
@@ -376,8 +376,8 @@ TEST_CASE("One burst of mixed traffic: every run goes its own way and every drop
   std::sort(icmp.begin(), icmp.end());
   CHECK(icmp == std::vector<std::pair<uint8_t, uint8_t>>{{0, 0}, {0, 0}, {3, 0}, {11, 0}});
   // The WAN: the tunnel's ESP in order, the two forwarded packets between them.
-  esp::SaConfig peer_in = PeerSa(Direction::kInbound, 0x1001, kKeyOut, "01020304");
-  auto sa = esp::testutil::MakeSa<crypto::OpenSslBackend>(peer_in);
+  dp::esp::SaConfig peer_in = PeerSa(Direction::kInbound, 0x1001, kKeyOut, "01020304");
+  auto sa = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(peer_in);
   std::vector<std::vector<uint8_t>> got, plain;
   for (const auto& f : rig.Sent(kWan, owner)) {
     CHECK(std::memcmp(f.data(), kPeerMac, 6) == 0);
@@ -387,7 +387,7 @@ TEST_CASE("One burst of mixed traffic: every run goes its own way and every drop
       continue;
     }
     rte_mbuf* m = test::MakePacket(ip);
-    REQUIRE(esp::testutil::One(Os(), *sa, m, false) == esp::DropReason::kCount);
+    REQUIRE(dp::esp::testutil::One(Os(), *sa, m, false) == dp::esp::DropReason::kCount);
     got.push_back(test::PacketBytes(m));
     rte_pktmbuf_free(m);
   }
@@ -476,10 +476,10 @@ bind vti1 0x3001
   auto outer = StripEthernet(frames[0]);
   CHECK(outer[9] == IPPROTO_ESP);
   CHECK(test::ToHex({outer.data() + 20, outer.data() + 24}) == "00001001");  // vti0's SA
-  auto sa = esp::testutil::MakeSa<crypto::OpenSslBackend>(
+  auto sa = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(
       PeerSa(Direction::kInbound, 0x1001, kKeyOut, "01020304"));
   rte_mbuf* m = test::MakePacket(outer);
-  REQUIRE(esp::testutil::One(Os(), *sa, m, false) == esp::DropReason::kCount);
+  REQUIRE(dp::esp::testutil::One(Os(), *sa, m, false) == dp::esp::DropReason::kCount);
   auto inner = test::PacketBytes(m);
   rte_pktmbuf_free(m);
   CHECK(inner[9] == IPPROTO_ESP);  // vti1's ESP, to 198.51.100.2
@@ -557,10 +557,10 @@ TEST_CASE("Policy-based tunnels: protected traffic is encrypted without a route"
   PollAll(rig);
   auto frames = rig.Sent(kWan, owner);
   REQUIRE(frames.size() == 1);
-  auto sa = esp::testutil::MakeSa<crypto::OpenSslBackend>(
+  auto sa = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(
       PeerSa(Direction::kInbound, 0x1001, kKeyOut, "01020304"));
   rte_mbuf* m = test::MakePacket(StripEthernet(frames[0]));
-  REQUIRE(esp::testutil::One(Os(), *sa, m, false) == esp::DropReason::kCount);
+  REQUIRE(dp::esp::testutil::One(Os(), *sa, m, false) == dp::esp::DropReason::kCount);
   CHECK(test::PacketBytes(m) == Forwarded(p));
   rte_pktmbuf_free(m);
   CHECK(rig.Drops(DropIndex(Drop::kPolicyDiscard)) - discard == 1);
@@ -573,11 +573,11 @@ TEST_CASE("Policy-based tunnels: inbound traffic must match the SA's policy and 
   rig.Reset();
   REQUIRE(rig.Apply(kPolicyConfig).status.ok());
   const int owner = rig.dp().sas->Find(0x2001, true)->owner;
-  auto sa = esp::testutil::MakeSa<crypto::OpenSslBackend>(
+  auto sa = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(
       PeerSa(Direction::kOutbound, 0x2001, kKeyIn, "05060708"));
   auto seal = [&](const std::vector<uint8_t>& inner) {
     rte_mbuf* m = test::MakePacket(inner);
-    REQUIRE(esp::testutil::One(Os(), *sa, m, true) == esp::DropReason::kCount);
+    REQUIRE(dp::esp::testutil::One(Os(), *sa, m, true) == dp::esp::DropReason::kCount);
     auto b = test::PacketBytes(m);
     rte_pktmbuf_free(m);
     return b;

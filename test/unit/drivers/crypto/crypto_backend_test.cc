@@ -8,8 +8,8 @@
 #include "test/unit/support/dpdk_test_env.h"
 
 using namespace portcullis;
-using esp::Auth;
-using esp::Cipher;
+using dp::esp::Auth;
+using dp::esp::Cipher;
 using test::Hex;
 
 namespace {
@@ -71,13 +71,13 @@ const GcmVector kGcm[] = {
 
 template <class B>
 struct KeyBox {
-  alignas(64) uint8_t storage[esp::kCryptoStateBytes];
+  alignas(64) uint8_t storage[dp::esp::kCryptoStateBytes];
   typename B::Keys& keys() { return *reinterpret_cast<typename B::Keys*>(storage); }
   ~KeyBox() { B::DestroyKeys(storage); }
 };
 
-esp::SaConfig GcmConfig(const std::vector<uint8_t>& key) {
-  esp::SaConfig c;
+dp::esp::SaConfig GcmConfig(const std::vector<uint8_t>& key) {
+  dp::esp::SaConfig c;
   c.cipher = key.size() == 32 ? Cipher::kAesGcm256 : Cipher::kAesGcm128;
   std::memcpy(c.enc_key, key.data(), key.size());
   c.enc_key_len = static_cast<uint8_t>(key.size());
@@ -163,7 +163,7 @@ void CbcAndHmacKnownAnswers() {
   B be;
   for (const CbcVector& v : kCbc) {
     auto key = Hex(v.key), iv = Hex(v.iv), pt = Hex(v.plaintext), ct = Hex(v.ciphertext);
-    esp::SaConfig c;
+    dp::esp::SaConfig c;
     c.cipher = Cipher::kAesCbc128;
     c.auth = Auth::kHmacSha1_96;
     std::memcpy(c.enc_key, key.data(), 16);
@@ -173,21 +173,21 @@ void CbcAndHmacKnownAnswers() {
     REQUIRE(B::InitKeys(box.storage, c).ok());
     std::vector<uint8_t> buf = pt;
     uint8_t tag[32];
-    crypto::HmacJob j{buf.data(), static_cast<uint32_t>(buf.size()), iv.data(),
-                      buf.data(), static_cast<uint32_t>(buf.size()), tag,
-                      false};
+    drivers::crypto::HmacJob j{buf.data(), static_cast<uint32_t>(buf.size()), iv.data(),
+                               buf.data(), static_cast<uint32_t>(buf.size()), tag,
+                               false};
     be.HmacBurst(box.keys(), c.cipher, true, &j, 1);
     REQUIRE(j.ok);
     CHECK(test::ToHex(buf) == test::ToHex(ct));
-    crypto::HmacJob d{buf.data(), static_cast<uint32_t>(buf.size()), iv.data(),
-                      buf.data(), static_cast<uint32_t>(buf.size()), tag,
-                      false};
+    drivers::crypto::HmacJob d{buf.data(), static_cast<uint32_t>(buf.size()), iv.data(),
+                               buf.data(), static_cast<uint32_t>(buf.size()), tag,
+                               false};
     be.HmacBurst(box.keys(), c.cipher, false, &d, 1);
     CHECK(test::ToHex(buf) == test::ToHex(pt));
   }
   for (const HmacVector& v : kHmac) {
     auto key = Hex(v.key), data = Hex(v.data), mac = Hex(v.mac);
-    esp::SaConfig c;
+    dp::esp::SaConfig c;
     c.cipher = Cipher::kNull;
     c.auth = v.auth;
     std::memcpy(c.auth_key, key.data(), key.size());
@@ -195,12 +195,12 @@ void CbcAndHmacKnownAnswers() {
     KeyBox<B> box;
     REQUIRE(B::InitKeys(box.storage, c).ok());
     uint8_t tag[32] = {};
-    crypto::HmacJob j{data.data(), 0,    nullptr, data.data(), static_cast<uint32_t>(data.size()),
-                      tag,         false};
+    drivers::crypto::HmacJob j{
+        data.data(), 0, nullptr, data.data(), static_cast<uint32_t>(data.size()), tag, false};
     be.HmacBurst(box.keys(), c.cipher, true, &j, 1);
     REQUIRE(j.ok);
-    size_t n = esp::AuthTagLen(v.auth);
-    INFO(esp::AuthName(v.auth) << " key " << v.key);
+    size_t n = dp::esp::AuthTagLen(v.auth);
+    INFO(dp::esp::AuthName(v.auth) << " key " << v.key);
     CHECK(test::ToHex({tag, tag + n}) == test::ToHex({mac.begin(), mac.begin() + n}));
   }
 }
@@ -208,21 +208,21 @@ void CbcAndHmacKnownAnswers() {
 }  // namespace
 
 TEST_CASE("IPsec-MB AES-GCM: draft-mcgrew-gcm-test vectors", "[crypto][kat]") {
-  GcmKnownAnswers<crypto::IpsecMbBackend>();
+  GcmKnownAnswers<drivers::crypto::IpsecMbBackend>();
 }
 TEST_CASE("OpenSSL AES-GCM: draft-mcgrew-gcm-test vectors", "[crypto][kat]") {
-  GcmKnownAnswers<crypto::OpenSslBackend>();
+  GcmKnownAnswers<drivers::crypto::OpenSslBackend>();
 }
 TEST_CASE("IPsec-MB AES-CBC (RFC 3602) and HMAC (RFC 2202/4231)", "[crypto][kat]") {
-  CbcAndHmacKnownAnswers<crypto::IpsecMbBackend>();
+  CbcAndHmacKnownAnswers<drivers::crypto::IpsecMbBackend>();
 }
 TEST_CASE("OpenSSL AES-CBC (RFC 3602) and HMAC (RFC 2202/4231)", "[crypto][kat]") {
-  CbcAndHmacKnownAnswers<crypto::OpenSslBackend>();
+  CbcAndHmacKnownAnswers<drivers::crypto::OpenSslBackend>();
 }
 
 TEST_CASE("IPsec-MB and OpenSSL agree on random inputs", "[crypto]") {
-  crypto::IpsecMbBackend mb;
-  crypto::OpenSslBackend os;
+  drivers::crypto::IpsecMbBackend mb;
+  drivers::crypto::OpenSslBackend os;
   std::mt19937 rng(42);
   auto rnd = [&](size_t n) {
     std::vector<uint8_t> v(n);
@@ -231,15 +231,15 @@ TEST_CASE("IPsec-MB and OpenSSL agree on random inputs", "[crypto]") {
   };
   for (Cipher cipher : {Cipher::kAesGcm128, Cipher::kAesGcm256}) {
     for (int i = 0; i < 200; ++i) {
-      esp::SaConfig c;
+      dp::esp::SaConfig c;
       c.cipher = cipher;
-      c.enc_key_len = static_cast<uint8_t>(esp::CipherKeyLen(cipher));
+      c.enc_key_len = static_cast<uint8_t>(dp::esp::CipherKeyLen(cipher));
       auto key = rnd(c.enc_key_len);
       std::memcpy(c.enc_key, key.data(), key.size());
-      KeyBox<crypto::IpsecMbBackend> kb;
-      KeyBox<crypto::OpenSslBackend> ko;
-      REQUIRE(crypto::IpsecMbBackend::InitKeys(kb.storage, c).ok());
-      REQUIRE(crypto::OpenSslBackend::InitKeys(ko.storage, c).ok());
+      KeyBox<drivers::crypto::IpsecMbBackend> kb;
+      KeyBox<drivers::crypto::OpenSslBackend> ko;
+      REQUIRE(drivers::crypto::IpsecMbBackend::InitKeys(kb.storage, c).ok());
+      REQUIRE(drivers::crypto::OpenSslBackend::InitKeys(ko.storage, c).ok());
       size_t len = rng() % 2000 + 1;
       auto pt = rnd(len), nonce = rnd(12), aad = rnd(rng() % 2 ? 8 : 12);
       std::vector<uint8_t> a = pt, b = pt;
@@ -255,50 +255,50 @@ TEST_CASE("IPsec-MB and OpenSSL agree on random inputs", "[crypto]") {
     for (Auth auth : {Auth::kHmacSha1_96, Auth::kHmacSha256_128, Auth::kHmacSha384_192,
                       Auth::kHmacSha512_256}) {
       for (int i = 0; i < 50; ++i) {
-        esp::SaConfig c;
+        dp::esp::SaConfig c;
         c.cipher = cipher;
         c.auth = auth;
-        c.enc_key_len = static_cast<uint8_t>(esp::CipherKeyLen(cipher));
-        c.auth_key_len = static_cast<uint8_t>(esp::AuthKeyLen(auth));
+        c.enc_key_len = static_cast<uint8_t>(dp::esp::CipherKeyLen(cipher));
+        c.auth_key_len = static_cast<uint8_t>(dp::esp::AuthKeyLen(auth));
         auto key = rnd(32), akey = rnd(64);
         std::memcpy(c.enc_key, key.data(), 32);
         std::memcpy(c.auth_key, akey.data(), 64);
-        KeyBox<crypto::IpsecMbBackend> kb;
-        KeyBox<crypto::OpenSslBackend> ko;
-        REQUIRE(crypto::IpsecMbBackend::InitKeys(kb.storage, c).ok());
-        REQUIRE(crypto::OpenSslBackend::InitKeys(ko.storage, c).ok());
+        KeyBox<drivers::crypto::IpsecMbBackend> kb;
+        KeyBox<drivers::crypto::OpenSslBackend> ko;
+        REQUIRE(drivers::crypto::IpsecMbBackend::InitKeys(kb.storage, c).ok());
+        REQUIRE(drivers::crypto::OpenSslBackend::InitKeys(ko.storage, c).ok());
         size_t blocks = rng() % 100 + 1;
         auto buf = rnd(24 + blocks * 16), iv = rnd(16);
         std::vector<uint8_t> a = buf, b = buf;
         uint8_t ta[32], tb[32];
-        uint32_t ct = esp::IsCbc(cipher) ? static_cast<uint32_t>(blocks * 16) : 0;
-        crypto::HmacJob ja{
+        uint32_t ct = dp::esp::IsCbc(cipher) ? static_cast<uint32_t>(blocks * 16) : 0;
+        drivers::crypto::HmacJob ja{
             a.data() + 24, ct, iv.data(), a.data(), static_cast<uint32_t>(a.size()), ta, false};
-        crypto::HmacJob jb{
+        drivers::crypto::HmacJob jb{
             b.data() + 24, ct, iv.data(), b.data(), static_cast<uint32_t>(b.size()), tb, false};
         mb.HmacBurst(kb.keys(), cipher, true, &ja, 1);
         os.HmacBurst(ko.keys(), cipher, true, &jb, 1);
         REQUIRE(ja.ok);
         REQUIRE(jb.ok);
         REQUIRE(a == b);
-        REQUIRE(std::equal(ta, ta + esp::AuthTagLen(auth), tb));
+        REQUIRE(std::equal(ta, ta + dp::esp::AuthTagLen(auth), tb));
       }
     }
   }
 }
 
 TEST_CASE("a burst of many jobs completes every job", "[crypto]") {
-  crypto::IpsecMbBackend mb;
-  esp::SaConfig c;
+  drivers::crypto::IpsecMbBackend mb;
+  dp::esp::SaConfig c;
   c.cipher = Cipher::kAesCbc128;
   c.auth = Auth::kHmacSha256_128;
   c.enc_key_len = 16;
   c.auth_key_len = 32;
-  KeyBox<crypto::IpsecMbBackend> kb;
-  REQUIRE(crypto::IpsecMbBackend::InitKeys(kb.storage, c).ok());
+  KeyBox<drivers::crypto::IpsecMbBackend> kb;
+  REQUIRE(drivers::crypto::IpsecMbBackend::InitKeys(kb.storage, c).ok());
   std::vector<std::vector<uint8_t>> bufs(64, std::vector<uint8_t>(24 + 1024));
   uint8_t iv[16] = {};
-  std::vector<crypto::HmacJob> jobs(64);
+  std::vector<drivers::crypto::HmacJob> jobs(64);
   uint8_t tags[64][32];
   for (int i = 0; i < 64; ++i)
     jobs[i] = {bufs[i].data() + 24, 1024, iv, bufs[i].data(), 24 + 1024, tags[i], false};

@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-namespace portcullis::drivers {
+namespace portcullis::drivers::ethdev {
 namespace {
 
 unsigned Count(std::vector<std::string> eal) {
@@ -43,4 +43,4 @@ TEST_CASE("A worker count becomes an lcore map over the allowed CPUs") {
 }
 
 }  // namespace
-}  // namespace portcullis::drivers
+}  // namespace portcullis::drivers::ethdev
