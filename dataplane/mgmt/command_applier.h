@@ -9,8 +9,8 @@
 
 #include "absl/status/status.h"
 #include "dataplane/api/channel_server.h"
-#include "dataplane/core/dataplane.h"
 #include "dataplane/mgmt/config_state.h"
+#include "dataplane/runtime/dataplane.h"
 
 namespace portcullis::dp {
 

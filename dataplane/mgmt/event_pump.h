@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "dataplane/api/channel_server.h"
-#include "dataplane/core/dataplane.h"
+#include "dataplane/runtime/dataplane.h"
 
 namespace portcullis::dp {
 

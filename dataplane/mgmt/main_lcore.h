@@ -8,10 +8,10 @@
 #include <string>
 
 #include "dataplane/api/channel_server.h"
-#include "dataplane/core/dataplane.h"
 #include "dataplane/mgmt/command_applier.h"
 #include "dataplane/mgmt/event_pump.h"
 #include "dataplane/mgmt/slow_path.h"
+#include "dataplane/runtime/dataplane.h"
 
 namespace portcullis::dp {
 

@@ -1,8 +1,8 @@
 // Registers the /portcullis/... telemetry commands (see telemetry.cc for the list).
 #pragma once
 
-#include "dataplane/core/dataplane.h"
 #include "dataplane/mgmt/main_lcore.h"
+#include "dataplane/runtime/dataplane.h"
 
 namespace portcullis::dp {
 

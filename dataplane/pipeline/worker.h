@@ -7,10 +7,10 @@
 
 #include <cstdint>
 
-#include "dataplane/core/dataplane.h"
 #include "dataplane/core/drop_reason.h"
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/esp/esp_engine.h"
+#include "dataplane/runtime/dataplane.h"
 #include "drivers/crypto/ipsecmb_backend.h"
 
 namespace portcullis::dp {

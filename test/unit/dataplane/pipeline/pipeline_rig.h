@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "dataplane/core/dataplane.h"
 #include "dataplane/dpctl/command_parser.h"
 #include "dataplane/mgmt/command_applier.h"
 #include "dataplane/pipeline/worker.h"
+#include "dataplane/runtime/dataplane.h"
 
 namespace portcullis::dp::testing {
 

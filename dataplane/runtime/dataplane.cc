@@ -1,4 +1,4 @@
-#include "dataplane/core/dataplane.h"
+#include "dataplane/runtime/dataplane.h"
 
 #include <rte_errno.h>
 #include <rte_malloc.h>
