@@ -42,7 +42,7 @@ KEY_OUT = bytes(range(16))
 KEY_IN = bytes(range(16, 32))
 SALT_OUT, SALT_IN = b'\x01\x02\x03\x04', b'\x05\x06\x07\x08'
 SIZES = {'64': [64], '512': [512], '1420': [1420], 'IMIX': [64] * 7 + [570] * 4 + [1420]}
-# ../shared/reference/dpdk-on-this-machine.md, one core, Mpps
+# docs/LAB.md (ipsec-secgw baselines), one core, Mpps
 SECGW = {'64': (11.4, 11.5), '512': (8.3, 8.5), '1420': (6.1, 6.1), 'IMIX': (9.3, 9.4)}
 
 

@@ -176,7 +176,7 @@ def ping(lab, ns, dst, count=3, interval='0.2', timeout=2):
 class TwoSites:
     """west-lan host -- [west dataplane] == wan == [east dataplane] -- east-lan host.
 
-    Addresses as in ../shared/reference/strongswan-peer.md: LANs 10.1.0.0/24 and 10.2.0.0/24,
+    Addresses as in docs/LAB.md (strongSwan as the peer): LANs 10.1.0.0/24 and 10.2.0.0/24,
     WAN 192.0.2.0/24, VTIs 172.16.0.1/30 and .2/30.
     """
 

@@ -5,7 +5,7 @@ each in its own network namespace, joined by a veth pair:
 
 Everything a Lab creates (namespaces, processes, files under its directory) is removed by
 close(), which the fixtures call whatever happened. Processes are ended by PID only.
-Follows the recipes in shared/reference/strongswan-peer.md.
+Follows docs/LAB.md (strongSwan as the peer).
 """
 import os
 import re
