@@ -95,13 +95,14 @@ using SaPtr = std::unique_ptr<Sa, SaDeleter>;
 absl::StatusOr<SaPtr> AllocateSa(const SaConfig& config);
 
 // With the key material of a crypto backend (see drivers/crypto): Backend::InitKeys fills
-// sa->crypto in its own layout, Backend::DestroyKeys wipes it.
+// sa->crypto in its own layout from the config's key spec, Backend::DestroyKeys wipes it.
 template <class Backend>
 absl::StatusOr<SaPtr> CreateSa(const SaConfig& config) {
   auto sa = AllocateSa(config);
   if (!sa.ok()) return sa.status();
   static_assert(sizeof(typename Backend::Keys) <= kCryptoStateBytes);
-  if (absl::Status s = Backend::InitKeys((*sa)->crypto, config); !s.ok()) return s;
+  const drivers::crypto::KeySpec keys = KeySpecOf(config);
+  if (absl::Status s = Backend::InitKeys((*sa)->crypto, keys); !s.ok()) return s;
   (*sa)->backend = Backend::kId;
   (*sa)->destroy_keys = &Backend::DestroyKeys;
   return std::move(*sa);

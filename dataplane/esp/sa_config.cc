@@ -15,6 +15,18 @@ void SaConfig::Wipe() {
   explicit_bzero(auth_key, sizeof auth_key);
 }
 
+drivers::crypto::KeySpec KeySpecOf(const SaConfig& c) {
+  drivers::crypto::KeySpec k;
+  k.cipher = c.cipher;
+  k.auth = c.auth;
+  static_assert(sizeof k.enc_key == sizeof c.enc_key && sizeof k.auth_key == sizeof c.auth_key);
+  std::memcpy(k.enc_key, c.enc_key, sizeof k.enc_key);
+  k.enc_key_len = c.enc_key_len;
+  std::memcpy(k.auth_key, c.auth_key, sizeof k.auth_key);
+  k.auth_key_len = c.auth_key_len;
+  return k;
+}
+
 const char* CipherName(Cipher c) {
   switch (c) {
     case Cipher::kNull:

@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "dataplane/esp/esp_types.h"
+#include "drivers/crypto/key_spec.h"
 
 namespace portcullis::dp::esp {
 
@@ -54,6 +55,10 @@ struct SaConfig {
   ~SaConfig() { Wipe(); }
   void Wipe();
 };
+
+// The part of the config a crypto backend sets its keys up from (Backend::InitKeys). The
+// result holds copies of the keys and wipes them when it goes out of scope.
+drivers::crypto::KeySpec KeySpecOf(const SaConfig& c);
 
 // Every inconsistency named: key length vs algorithm, null+null, window size, limits order...
 absl::Status ValidateSaConfig(const SaConfig& c);

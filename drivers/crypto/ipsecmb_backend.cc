@@ -28,65 +28,65 @@ struct HashInfo {
   int block;
 };
 
-HashInfo HashFor(dp::esp::Auth a) {
+HashInfo HashFor(Auth a) {
   switch (a) {
-    case dp::esp::Auth::kHmacSha1_96:
+    case Auth::kHmacSha1_96:
       return {IMB_AUTH_HMAC_SHA_1, 64};
-    case dp::esp::Auth::kHmacSha256_128:
+    case Auth::kHmacSha256_128:
       return {IMB_AUTH_HMAC_SHA_256, 64};
-    case dp::esp::Auth::kHmacSha384_192:
+    case Auth::kHmacSha384_192:
       return {IMB_AUTH_HMAC_SHA_384, 128};
-    case dp::esp::Auth::kHmacSha512_256:
+    case Auth::kHmacSha512_256:
       return {IMB_AUTH_HMAC_SHA_512, 128};
-    case dp::esp::Auth::kNone:
+    case Auth::kNone:
       break;
   }
   return {IMB_AUTH_NULL, 0};
 }
 
-void OneBlock(IMB_MGR* m, dp::esp::Auth a, const uint8_t* block, uint8_t* state) {
+void OneBlock(IMB_MGR* m, Auth a, const uint8_t* block, uint8_t* state) {
   switch (a) {
-    case dp::esp::Auth::kHmacSha1_96:
+    case Auth::kHmacSha1_96:
       IMB_SHA1_ONE_BLOCK(m, block, state);
       break;
-    case dp::esp::Auth::kHmacSha256_128:
+    case Auth::kHmacSha256_128:
       IMB_SHA256_ONE_BLOCK(m, block, state);
       break;
-    case dp::esp::Auth::kHmacSha384_192:
+    case Auth::kHmacSha384_192:
       IMB_SHA384_ONE_BLOCK(m, block, state);
       break;
-    case dp::esp::Auth::kHmacSha512_256:
+    case Auth::kHmacSha512_256:
       IMB_SHA512_ONE_BLOCK(m, block, state);
       break;
-    case dp::esp::Auth::kNone:
+    case Auth::kNone:
       break;
   }
 }
 
 }  // namespace
 
-absl::Status IpsecMbBackend::InitKeys(void* storage, const dp::esp::SaConfig& c) {
+absl::Status IpsecMbBackend::InitKeys(void* storage, const KeySpec& spec) {
   std::lock_guard<std::mutex> lock(key_mgr_mu);
   IMB_MGR* m = KeyMgr();
   if (m == nullptr) return absl::InternalError("IPsec-MB: cannot allocate a manager");
   Keys* k = new (storage) Keys;
   std::memset(k, 0, sizeof *k);
-  k->key_len = c.enc_key_len;
-  if (dp::esp::IsAead(c.cipher)) {
-    if (c.cipher == dp::esp::Cipher::kAesGcm256) {
-      IMB_AES256_GCM_PRE(m, c.enc_key, &k->gcm);
+  k->key_len = spec.enc_key_len;
+  if (IsAead(spec.cipher)) {
+    if (spec.cipher == Cipher::kAesGcm256) {
+      IMB_AES256_GCM_PRE(m, spec.enc_key, &k->gcm);
     } else {
-      IMB_AES128_GCM_PRE(m, c.enc_key, &k->gcm);
+      IMB_AES128_GCM_PRE(m, spec.enc_key, &k->gcm);
     }
     k->tag_len = 16;
     return absl::OkStatus();
   }
-  if (c.cipher == dp::esp::Cipher::kAesCbc256) {
-    IMB_AES_KEYEXP_256(m, c.enc_key, k->cbc.enc, k->cbc.dec);
-  } else if (c.cipher == dp::esp::Cipher::kAesCbc128) {
-    IMB_AES_KEYEXP_128(m, c.enc_key, k->cbc.enc, k->cbc.dec);
+  if (spec.cipher == Cipher::kAesCbc256) {
+    IMB_AES_KEYEXP_256(m, spec.enc_key, k->cbc.enc, k->cbc.dec);
+  } else if (spec.cipher == Cipher::kAesCbc128) {
+    IMB_AES_KEYEXP_128(m, spec.enc_key, k->cbc.enc, k->cbc.dec);
   }
-  if (dp::esp::IsCbc(c.cipher)) {
+  if (IsCbc(spec.cipher)) {
     alignas(16) uint8_t iv_key[16];
     alignas(16) uint32_t unused_dec[60];
     if (RAND_bytes(iv_key, sizeof iv_key) != 1)
@@ -95,17 +95,17 @@ absl::Status IpsecMbBackend::InitKeys(void* storage, const dp::esp::SaConfig& c)
     explicit_bzero(iv_key, sizeof iv_key);
     explicit_bzero(unused_dec, sizeof unused_dec);
   }
-  HashInfo h = HashFor(c.auth);
+  HashInfo h = HashFor(spec.auth);
   k->hash_alg = h.alg;
-  k->tag_len = static_cast<uint8_t>(dp::esp::AuthTagLen(c.auth));
+  k->tag_len = static_cast<uint8_t>(AuthTagLen(spec.auth));
   // HMAC: the states after hashing one block of key ^ ipad and key ^ opad (RFC 2104). Keys are
   // never longer than the block here (RFC 4868 sizes).
   alignas(16) uint8_t block[128];
   for (auto [pad, out] :
        {std::pair{uint8_t{0x36}, k->cbc.ipad}, std::pair{uint8_t{0x5c}, k->cbc.opad}}) {
     std::memset(block, pad, h.block);
-    for (int i = 0; i < c.auth_key_len; ++i) block[i] ^= c.auth_key[i];
-    OneBlock(m, c.auth, block, out);
+    for (int i = 0; i < spec.auth_key_len; ++i) block[i] ^= spec.auth_key[i];
+    OneBlock(m, spec.auth, block, out);
   }
   explicit_bzero(block, sizeof block);
   return absl::OkStatus();
@@ -127,13 +127,13 @@ IpsecMbBackend::~IpsecMbBackend() {
   free_mb_mgr(mgr_);
 }
 
-void IpsecMbBackend::HmacBurst(const Keys& k, dp::esp::Cipher cipher, bool encrypt, HmacJob* jobs,
+void IpsecMbBackend::HmacBurst(const Keys& k, Cipher cipher, bool encrypt, HmacJob* jobs,
                                uint16_t n) {
   auto complete = [](IMB_JOB* j) {
     auto* hj = static_cast<HmacJob*>(j->user_data);
     hj->ok = j->status == IMB_STATUS_COMPLETED;
   };
-  const bool cbc = dp::esp::IsCbc(cipher);
+  const bool cbc = IsCbc(cipher);
   for (uint16_t i = 0; i < n; ++i) {
     HmacJob& hj = jobs[i];
     hj.ok = false;

@@ -9,9 +9,9 @@
 #include <cstring>
 
 #include "absl/status/status.h"
-#include "dataplane/esp/esp_types.h"
-#include "dataplane/esp/sa_config.h"
+#include "drivers/crypto/algorithms.h"
 #include "drivers/crypto/hmac_job.h"
+#include "drivers/crypto/key_spec.h"
 #include "drivers/crypto/tag_compare.h"
 
 namespace portcullis::drivers::crypto {
@@ -20,7 +20,8 @@ class IpsecMbBackend {
  public:
   static constexpr uint8_t kId = 1;
 
-  // Per-SA key material, laid out as IPsec-MB wants it; lives inside dp::esp::Sa::crypto.
+  // Per-SA key material, laid out as IPsec-MB wants it, in storage the caller provides (the ESP
+  // engine: inside its SA).
   struct alignas(64) Keys {
     union {
       gcm_key_data gcm;
@@ -37,7 +38,7 @@ class IpsecMbBackend {
     uint8_t key_len;
   };
 
-  static absl::Status InitKeys(void* storage, const dp::esp::SaConfig& config);
+  static absl::Status InitKeys(void* storage, const KeySpec& spec);
   static void DestroyKeys(void* storage);
 
   IpsecMbBackend();
@@ -67,7 +68,7 @@ class IpsecMbBackend {
   }
 
   // Encrypt: cipher then HMAC. Decrypt: HMAC then decipher (the caller compares tags).
-  void HmacBurst(const Keys& k, dp::esp::Cipher cipher, bool encrypt, HmacJob* jobs, uint16_t n);
+  void HmacBurst(const Keys& k, Cipher cipher, bool encrypt, HmacJob* jobs, uint16_t n);
 
   // An unpredictable CBC IV (RFC 3602 §3) from the SA's IV key and the sequence number.
   void CbcIv(const Keys& k, uint32_t spi, uint64_t seq, uint8_t* iv) {

@@ -10,33 +10,33 @@ namespace portcullis::drivers::crypto {
 
 namespace {
 
-const EVP_CIPHER* CipherFor(dp::esp::Cipher c) {
+const EVP_CIPHER* CipherFor(Cipher c) {
   switch (c) {
-    case dp::esp::Cipher::kAesGcm128:
+    case Cipher::kAesGcm128:
       return EVP_aes_128_gcm();
-    case dp::esp::Cipher::kAesGcm256:
+    case Cipher::kAesGcm256:
       return EVP_aes_256_gcm();
-    case dp::esp::Cipher::kAesCbc128:
+    case Cipher::kAesCbc128:
       return EVP_aes_128_cbc();
-    case dp::esp::Cipher::kAesCbc256:
+    case Cipher::kAesCbc256:
       return EVP_aes_256_cbc();
-    case dp::esp::Cipher::kNull:
+    case Cipher::kNull:
       break;
   }
   return nullptr;
 }
 
-const EVP_MD* MdFor(dp::esp::Auth a) {
+const EVP_MD* MdFor(Auth a) {
   switch (a) {
-    case dp::esp::Auth::kHmacSha1_96:
+    case Auth::kHmacSha1_96:
       return EVP_sha1();
-    case dp::esp::Auth::kHmacSha256_128:
+    case Auth::kHmacSha256_128:
       return EVP_sha256();
-    case dp::esp::Auth::kHmacSha384_192:
+    case Auth::kHmacSha384_192:
       return EVP_sha384();
-    case dp::esp::Auth::kHmacSha512_256:
+    case Auth::kHmacSha512_256:
       return EVP_sha512();
-    case dp::esp::Auth::kNone:
+    case Auth::kNone:
       break;
   }
   return nullptr;
@@ -44,20 +44,20 @@ const EVP_MD* MdFor(dp::esp::Auth a) {
 
 }  // namespace
 
-absl::Status OpenSslBackend::InitKeys(void* storage, const dp::esp::SaConfig& c) {
+absl::Status OpenSslBackend::InitKeys(void* storage, const KeySpec& spec) {
   Keys* k = new (storage) Keys;
   std::memset(k, 0, sizeof *k);
-  if (const EVP_CIPHER* cipher = CipherFor(c.cipher)) {
+  if (const EVP_CIPHER* cipher = CipherFor(spec.cipher)) {
     k->ctx = EVP_CIPHER_CTX_new();
     k->dec_ctx = EVP_CIPHER_CTX_new();
     if (k->ctx == nullptr || k->dec_ctx == nullptr ||
-        EVP_CipherInit_ex(k->ctx, cipher, nullptr, c.enc_key, nullptr, 1) != 1 ||
-        EVP_CipherInit_ex(k->dec_ctx, cipher, nullptr, c.enc_key, nullptr, 0) != 1)
+        EVP_CipherInit_ex(k->ctx, cipher, nullptr, spec.enc_key, nullptr, 1) != 1 ||
+        EVP_CipherInit_ex(k->dec_ctx, cipher, nullptr, spec.enc_key, nullptr, 0) != 1)
       return absl::InternalError("OpenSSL: cipher init failed");
     EVP_CIPHER_CTX_set_padding(k->ctx, 0);
     EVP_CIPHER_CTX_set_padding(k->dec_ctx, 0);
   }
-  if (dp::esp::IsCbc(c.cipher)) {
+  if (IsCbc(spec.cipher)) {
     if (RAND_bytes(k->iv_key, sizeof k->iv_key) != 1) return absl::InternalError("no randomness");
     k->iv_ctx = EVP_CIPHER_CTX_new();
     if (k->iv_ctx == nullptr ||
@@ -65,10 +65,10 @@ absl::Status OpenSslBackend::InitKeys(void* storage, const dp::esp::SaConfig& c)
       return absl::InternalError("OpenSSL: IV cipher init failed");
     EVP_CIPHER_CTX_set_padding(k->iv_ctx, 0);
   }
-  k->md = MdFor(c.auth);
-  std::memcpy(k->auth_key, c.auth_key, c.auth_key_len);
-  k->auth_key_len = c.auth_key_len;
-  k->tag_len = static_cast<uint8_t>(dp::esp::IcvLen(c.cipher, c.auth));
+  k->md = MdFor(spec.auth);
+  std::memcpy(k->auth_key, spec.auth_key, spec.auth_key_len);
+  k->auth_key_len = spec.auth_key_len;
+  k->tag_len = static_cast<uint8_t>(IcvLen(spec.cipher, spec.auth));
   return absl::OkStatus();
 }
 
@@ -100,9 +100,9 @@ bool OpenSslBackend::GcmDecrypt(const Keys& k, bool, uint8_t* data, uint64_t len
   return EVP_DecryptFinal_ex(k.dec_ctx, data + out, &out) == 1;
 }
 
-void OpenSslBackend::HmacBurst(const Keys& k, dp::esp::Cipher cipher, bool encrypt, HmacJob* jobs,
+void OpenSslBackend::HmacBurst(const Keys& k, Cipher cipher, bool encrypt, HmacJob* jobs,
                                uint16_t n) {
-  const bool cbc = dp::esp::IsCbc(cipher);
+  const bool cbc = IsCbc(cipher);
   for (uint16_t i = 0; i < n; ++i) {
     HmacJob& j = jobs[i];
     j.ok = true;

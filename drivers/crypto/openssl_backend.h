@@ -7,9 +7,9 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
-#include "dataplane/esp/esp_types.h"
-#include "dataplane/esp/sa_config.h"
+#include "drivers/crypto/algorithms.h"
 #include "drivers/crypto/hmac_job.h"
+#include "drivers/crypto/key_spec.h"
 
 namespace portcullis::drivers::crypto {
 
@@ -29,14 +29,14 @@ class OpenSslBackend {
     EVP_CIPHER_CTX* iv_ctx;
   };
 
-  static absl::Status InitKeys(void* storage, const dp::esp::SaConfig& config);
+  static absl::Status InitKeys(void* storage, const KeySpec& spec);
   static void DestroyKeys(void* storage);
 
   void GcmEncrypt(const Keys& k, bool aes256, uint8_t* data, uint64_t len, const uint8_t* iv,
                   const uint8_t* aad, uint64_t aad_len, uint8_t* tag);
   bool GcmDecrypt(const Keys& k, bool aes256, uint8_t* data, uint64_t len, const uint8_t* iv,
                   const uint8_t* aad, uint64_t aad_len, const uint8_t* expected_tag);
-  void HmacBurst(const Keys& k, dp::esp::Cipher cipher, bool encrypt, HmacJob* jobs, uint16_t n);
+  void HmacBurst(const Keys& k, Cipher cipher, bool encrypt, HmacJob* jobs, uint16_t n);
   void CbcIv(const Keys& k, uint32_t spi, uint64_t seq, uint8_t* iv);
 };
 

@@ -81,7 +81,7 @@ std::pair<double, double> RawGcm(Backend& be, const Algo& algo, const std::vecto
   double best_enc = 1e9, best_dec = 1e9;
   SaConfig c = Config(Direction::kOutbound, algo);
   alignas(64) static uint8_t storage[kCryptoStateBytes];
-  if (!Backend::InitKeys(storage, c).ok()) std::exit(1);
+  if (!Backend::InitKeys(storage, KeySpecOf(c)).ok()) std::exit(1);
   auto& keys = *reinterpret_cast<Backend::Keys*>(storage);
   std::vector<std::vector<uint8_t>> bufs(kBurst);
   std::vector<uint32_t> lens(kBurst);

@@ -127,7 +127,7 @@ inline std::vector<uint8_t> CraftEsp(const SaConfig& in_cfg, uint64_t seq,
   uint8_t* payload = esp + 8 + iv_len;
   std::memcpy(payload, plaintext.data(), plaintext.size());
   alignas(64) uint8_t storage[kCryptoStateBytes];
-  REQUIRE(drivers::crypto::OpenSslBackend::InitKeys(storage, in_cfg).ok());
+  REQUIRE(drivers::crypto::OpenSslBackend::InitKeys(storage, KeySpecOf(in_cfg)).ok());
   auto& k = *reinterpret_cast<drivers::crypto::OpenSslBackend::Keys*>(storage);
   drivers::crypto::OpenSslBackend be;
   uint32_t hi = rte_cpu_to_be_32(static_cast<uint32_t>(seq >> 32));
