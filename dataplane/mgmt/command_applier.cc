@@ -31,6 +31,38 @@ uint32_t Mask(uint8_t len) {
   return len == 0 ? 0 : rte_cpu_to_be_32(~uint32_t{0} << (32 - len));
 }
 
+// The tables keep their own enums: the channel's may change with its layout version, theirs are
+// what the packet path compares against.
+IfKind IfKindOf(api::InterfaceKind k) {
+  switch (k) {
+    case api::InterfaceKind::kPort:
+      return IfKind::kPort;
+    case api::InterfaceKind::kBond:
+      return IfKind::kBond;
+    case api::InterfaceKind::kVif:
+      return IfKind::kVif;
+    case api::InterfaceKind::kVti:
+      return IfKind::kVti;
+    case api::InterfaceKind::kVfp:
+      return IfKind::kVfp;
+    case api::InterfaceKind::kLoopback:
+      return IfKind::kLoopback;
+  }
+  return IfKind::kNone;  // message validation lets no other value through
+}
+
+PolicyAction PolicyActionOf(api::PolicyAction a) {
+  switch (a) {
+    case api::PolicyAction::kProtect:
+      return PolicyAction::kProtect;
+    case api::PolicyAction::kBypass:
+      return PolicyAction::kBypass;
+    case api::PolicyAction::kDiscard:
+      break;
+  }
+  return PolicyAction::kDiscard;  // and anything unknown, which validation refuses anyway
+}
+
 absl::Status Ipv6NotYet(absl::string_view what) {
   return absl::UnimplementedError(
       absl::StrCat(what, ": IPv6 is not supported by this dataplane yet"));
@@ -301,7 +333,7 @@ Tables* CommandApplier::BuildTables(const ConfigState& cfg) const {
   for (const auto& [ifx, f] : cfg.interfaces) {
     Interface& i = t->ifs[ifx];
     const api::InterfaceBody& b = f.body;
-    i.kind = static_cast<IfKind>(b.kind);
+    i.kind = IfKindOf(b.kind);
     i.up = b.admin_up != 0;
     i.mtu = b.mtu;
     std::memcpy(i.name, b.name, sizeof i.name);
@@ -368,7 +400,7 @@ void CommandApplier::BuildSpd(const ConfigState& cfg, Tables& t) const {
           e.sport_lo != 0 || e.sport_hi != 65535 || e.dport_lo != 0 || e.dport_hi != 65535;
       *ports |= e.has_ports;
       e.proto = p->protocol;
-      e.action = p->action;
+      e.action = PolicyActionOf(p->action);
       e.priority = p->priority;
       e.reqid = p->reqid;
       if (p->direction == api::Direction::kOut && p->out_spi != 0)

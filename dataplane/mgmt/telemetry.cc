@@ -265,7 +265,7 @@ int Policies(const char*, const char*, rte_tel_data* d) {
       v += absl::StrFormat(" sport %d-%d dport %d-%d", p.sport_lo, p.sport_hi, p.dport_lo,
                            p.dport_hi);
     v += absl::StrFormat(" %s priority %d", kAction[static_cast<int>(p.action) & 3], p.priority);
-    if (p.action == api::PolicyAction::kProtect) {
+    if (p.action == PolicyAction::kProtect) {
       v += absl::StrFormat(" reqid %d", p.reqid);
       if (dir[0] == 'o')
         v += p.sa ? absl::StrFormat(" spi %08x mtu %d", p.sa->spi, p.mtu) : " no-sa";

@@ -55,7 +55,7 @@ void Worker::EspInSa(SaEntry& sa, rte_mbuf** pkts, uint16_t n, const Tables& t, 
       const PolicyEntry* p = l3 >= 20 && l3 <= m->data_len && (ip[0] >> 4) == 4
                                  ? Spd::Find(t.spd.in, t.spd.nin, SelectorOf(ip, l3, m->data_len))
                                  : nullptr;
-      if (p == nullptr || p->action != api::PolicyAction::kProtect || p->reqid != sa.reqid) {
+      if (p == nullptr || p->action != PolicyAction::kProtect || p->reqid != sa.reqid) {
         DropPkt(m, Meta(m)->in_ifindex, Drop::kPolicyMismatch);
         continue;
       }

@@ -168,18 +168,18 @@ uint16_t Worker::ApplyPolicies(rte_mbuf** pkts, uint64_t* nh_ids, uint16_t n, co
           SelectorOf(reinterpret_cast<const uint8_t*>(ip), m->l3_len, m->data_len);
       if (spd.nin && !(meta->flags & kMetaDecrypted)) {
         const PolicyEntry* p = Spd::Find(spd.in, spd.nin, sel);
-        if (p && p->action == api::PolicyAction::kProtect) {
+        if (p && p->action == PolicyAction::kProtect) {
           DropPkt(m, in, Drop::kPolicyCleartext);  // RFC 4301 §5.2: must have come in ESP
           continue;
         }
       }
       if (spd.nout) {
         policy = Spd::Find(spd.out, spd.nout, sel);
-        if (policy && policy->action == api::PolicyAction::kDiscard) {
+        if (policy && policy->action == PolicyAction::kDiscard) {
           DropPkt(m, in, Drop::kPolicyDiscard);
           continue;
         }
-        if (policy && policy->action == api::PolicyAction::kBypass) policy = nullptr;
+        if (policy && policy->action == PolicyAction::kBypass) policy = nullptr;
       }
     }
     if (policy == nullptr) {

@@ -6,19 +6,25 @@
 
 #include <cstdint>
 
-#include "dataplane/api/messages.h"
-
 namespace portcullis::dp {
 
 struct SaEntry;
 
 constexpr uint32_t kMaxPolicies = 256;
 
+// What a matching policy decides (RFC 4301 §4.4.1). The command applier converts the channel's
+// api::PolicyAction into this.
+enum class PolicyAction : uint8_t {
+  kProtect = 1,
+  kBypass = 2,
+  kDiscard = 3,
+};
+
 struct PolicyEntry {
   uint32_t src, src_mask, dst, dst_mask;  // network order
   uint16_t sport_lo, sport_hi, dport_lo, dport_hi;
   uint8_t proto;  // 0 = any
-  api::PolicyAction action;
+  PolicyAction action;
   bool has_ports;  // some range is narrower than 0-65535
   uint32_t priority;
   uint32_t reqid;
