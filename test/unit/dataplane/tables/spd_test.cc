@@ -1,0 +1,210 @@
+// The SPD as workers search it: selectors (prefixes, protocol, port ranges), the first match in
+// list order, and the selector a packet presents (ports only where the packet has them).
+#include "dataplane/tables/spd.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <memory>
+#include <vector>
+
+namespace portcullis::dp {
+namespace {
+
+uint32_t Ip(const char* s) {
+  uint32_t a = 0;
+  REQUIRE(inet_pton(AF_INET, s, &a) == 1);
+  return a;
+}
+
+uint32_t Mask(uint8_t len) {
+  return len == 0 ? 0 : htonl(~uint32_t{0} << (32 - len));
+}
+
+// A policy as the command applier builds one: addresses masked, ports 0-65535 unless narrowed.
+PolicyEntry Policy(const char* src, uint8_t src_len, const char* dst, uint8_t dst_len,
+                   PolicyAction action = PolicyAction::kProtect, uint8_t proto = 0,
+                   uint16_t sport_lo = 0, uint16_t sport_hi = 65535, uint16_t dport_lo = 0,
+                   uint16_t dport_hi = 65535) {
+  PolicyEntry e{};
+  e.src_mask = Mask(src_len);
+  e.dst_mask = Mask(dst_len);
+  e.src = Ip(src) & e.src_mask;
+  e.dst = Ip(dst) & e.dst_mask;
+  e.proto = proto;
+  e.sport_lo = sport_lo;
+  e.sport_hi = sport_hi;
+  e.dport_lo = dport_lo;
+  e.dport_hi = dport_hi;
+  e.has_ports = sport_lo != 0 || sport_hi != 65535 || dport_lo != 0 || dport_hi != 65535;
+  e.action = action;
+  return e;
+}
+
+PacketSelector Packet(const char* src, const char* dst, uint8_t proto = IPPROTO_UDP,
+                      uint16_t sport = 0, uint16_t dport = 0) {
+  return {Ip(src), Ip(dst), proto, sport, dport};
+}
+
+bool Matches(const PolicyEntry& p, const PacketSelector& s) {
+  return p.Matches(s.src, s.dst, s.proto, s.sport, s.dport);
+}
+
+// An IPv4 header (20 bytes + `options`) followed by `l4`.
+std::vector<uint8_t> Ipv4(uint8_t proto, std::vector<uint8_t> l4, uint8_t options = 0,
+                          uint16_t frag = 0) {
+  std::vector<uint8_t> p(20 + options + l4.size());
+  p[0] = static_cast<uint8_t>(0x40 | (20 + options) / 4);
+  p[6] = static_cast<uint8_t>(frag >> 8);
+  p[7] = static_cast<uint8_t>(frag);
+  p[8] = 64;
+  p[9] = proto;
+  const uint8_t src[4] = {10, 1, 0, 5}, dst[4] = {10, 2, 0, 7};
+  std::copy(src, src + 4, p.begin() + 12);
+  std::copy(dst, dst + 4, p.begin() + 16);
+  std::copy(l4.begin(), l4.end(), p.begin() + 20 + options);
+  return p;
+}
+
+const std::vector<uint8_t> kPorts = {0x04, 0xd2, 0x01, 0xbb, 0, 0, 0, 0};  // 1234 -> 443
+
+TEST_CASE("SPD: address prefixes select by source and destination", "[tables][spd]") {
+  const PolicyEntry p = Policy("10.1.0.0", 16, "10.2.0.0", 16);
+  CHECK(Matches(p, Packet("10.1.0.1", "10.2.0.1")));
+  CHECK(Matches(p, Packet("10.1.255.255", "10.2.255.255")));
+  CHECK_FALSE(Matches(p, Packet("10.3.0.1", "10.2.0.1")));  // source outside
+  CHECK_FALSE(Matches(p, Packet("10.1.0.1", "10.3.0.1")));  // destination outside
+  CHECK_FALSE(Matches(p, Packet("10.2.0.1", "10.1.0.1")));  // the reverse direction
+  CHECK_FALSE(Matches(p, Packet("10.0.255.255", "10.2.0.1")));
+}
+
+TEST_CASE("SPD: /0 selects every address, /32 exactly one", "[tables][spd]") {
+  const PolicyEntry any = Policy("0.0.0.0", 0, "0.0.0.0", 0);
+  for (const char* a : {"0.0.0.0", "10.1.2.3", "255.255.255.255"})
+    CHECK(Matches(any, Packet(a, "192.0.2.1")));
+  const PolicyEntry host = Policy("192.0.2.10", 32, "0.0.0.0", 0);
+  CHECK(Matches(host, Packet("192.0.2.10", "198.51.100.1")));
+  CHECK_FALSE(Matches(host, Packet("192.0.2.11", "198.51.100.1")));
+  CHECK_FALSE(Matches(host, Packet("192.0.2.9", "198.51.100.1")));
+}
+
+TEST_CASE("SPD: protocol 0 is any protocol, another must be equal", "[tables][spd]") {
+  const PolicyEntry any = Policy("0.0.0.0", 0, "0.0.0.0", 0);
+  const PolicyEntry tcp = Policy("0.0.0.0", 0, "0.0.0.0", 0, PolicyAction::kProtect, IPPROTO_TCP);
+  for (uint8_t proto :
+       {uint8_t{IPPROTO_ICMP}, uint8_t{IPPROTO_TCP}, uint8_t{IPPROTO_UDP}, uint8_t{IPPROTO_ESP}})
+    CHECK(Matches(any, Packet("10.0.0.1", "10.0.0.2", proto)));
+  CHECK(Matches(tcp, Packet("10.0.0.1", "10.0.0.2", IPPROTO_TCP)));
+  CHECK_FALSE(Matches(tcp, Packet("10.0.0.1", "10.0.0.2", IPPROTO_UDP)));
+  CHECK_FALSE(Matches(tcp, Packet("10.0.0.1", "10.0.0.2", IPPROTO_ICMP)));
+}
+
+TEST_CASE("SPD: port ranges are inclusive at both ends", "[tables][spd]") {
+  const PolicyEntry p =
+      Policy("0.0.0.0", 0, "0.0.0.0", 0, PolicyAction::kProtect, IPPROTO_TCP, 1000, 2000, 443, 443);
+  REQUIRE(p.has_ports);
+  auto tcp = [](uint16_t sport, uint16_t dport) {
+    return Packet("10.0.0.1", "10.0.0.2", IPPROTO_TCP, sport, dport);
+  };
+  CHECK(Matches(p, tcp(1000, 443)));
+  CHECK(Matches(p, tcp(1500, 443)));
+  CHECK(Matches(p, tcp(2000, 443)));
+  CHECK_FALSE(Matches(p, tcp(999, 443)));
+  CHECK_FALSE(Matches(p, tcp(2001, 443)));
+  CHECK_FALSE(Matches(p, tcp(1500, 442)));
+  CHECK_FALSE(Matches(p, tcp(1500, 444)));
+  // A packet without ports (ICMP, a later fragment) presents 0: outside a narrowed range.
+  CHECK_FALSE(Matches(p, tcp(0, 0)));
+}
+
+TEST_CASE("SPD: a policy without port ranges ignores ports", "[tables][spd]") {
+  const PolicyEntry p = Policy("0.0.0.0", 0, "0.0.0.0", 0, PolicyAction::kProtect, IPPROTO_UDP);
+  REQUIRE_FALSE(p.has_ports);
+  CHECK(Matches(p, Packet("10.0.0.1", "10.0.0.2", IPPROTO_UDP, 0, 0)));
+  CHECK(Matches(p, Packet("10.0.0.1", "10.0.0.2", IPPROTO_UDP, 65535, 1)));
+}
+
+TEST_CASE("SPD: Find returns the first match in list order", "[tables][spd]") {
+  // In priority order, as the applier stores them: a narrow exception before a broad rule.
+  const PolicyEntry list[] = {
+      Policy("10.1.0.0", 16, "10.2.0.5", 32, PolicyAction::kBypass),
+      Policy("10.1.0.0", 16, "10.2.0.0", 16, PolicyAction::kDiscard, IPPROTO_TCP, 0, 65535, 23, 23),
+      Policy("10.1.0.0", 16, "10.2.0.0", 16, PolicyAction::kProtect),
+  };
+  auto find = [&](const PacketSelector& s, uint32_t n = 3) { return Spd::Find(list, n, s); };
+  CHECK(find(Packet("10.1.0.1", "10.2.0.5")) == &list[0]);
+  CHECK(find(Packet("10.1.0.1", "10.2.0.6", IPPROTO_TCP, 5000, 23)) == &list[1]);
+  CHECK(find(Packet("10.1.0.1", "10.2.0.6", IPPROTO_TCP, 5000, 22)) == &list[2]);
+  CHECK(find(Packet("10.1.0.1", "10.2.0.5", IPPROTO_TCP, 5000, 23)) == &list[0]);
+  CHECK(find(Packet("10.9.0.1", "10.2.0.6")) == nullptr);
+  // Only the first n entries are searched.
+  CHECK(find(Packet("10.1.0.1", "10.2.0.6"), 2) == nullptr);
+  CHECK(find(Packet("10.1.0.1", "10.2.0.5"), 0) == nullptr);
+}
+
+TEST_CASE("SPD: an entry's action is what Find hands back", "[tables][spd]") {
+  auto spd = std::make_unique<Spd>();
+  spd->out[0] = Policy("10.1.0.0", 16, "10.2.0.0", 16, PolicyAction::kDiscard);
+  spd->out[1] = Policy("0.0.0.0", 0, "0.0.0.0", 0, PolicyAction::kBypass);
+  spd->nout = 2;
+  const PolicyEntry* p = Spd::Find(spd->out, spd->nout, Packet("10.1.0.1", "10.2.0.1"));
+  REQUIRE(p != nullptr);
+  CHECK(p->action == PolicyAction::kDiscard);
+  p = Spd::Find(spd->out, spd->nout, Packet("10.1.0.1", "10.3.0.1"));
+  REQUIRE(p != nullptr);
+  CHECK(p->action == PolicyAction::kBypass);
+  CHECK(Spd::Find(spd->in, spd->nin, Packet("10.1.0.1", "10.2.0.1")) == nullptr);
+}
+
+TEST_CASE("SPD: a packet's selector carries TCP, UDP and SCTP ports", "[tables][spd]") {
+  for (uint8_t proto : {uint8_t{IPPROTO_TCP}, uint8_t{IPPROTO_UDP}, uint8_t{IPPROTO_SCTP}}) {
+    auto p = Ipv4(proto, kPorts);
+    PacketSelector s = SelectorOf(p.data(), 20, static_cast<uint32_t>(p.size()));
+    CHECK(s.src == Ip("10.1.0.5"));
+    CHECK(s.dst == Ip("10.2.0.7"));
+    CHECK(s.proto == proto);
+    CHECK(s.sport == 1234);
+    CHECK(s.dport == 443);
+  }
+}
+
+TEST_CASE("SPD: ports sit after the IP options", "[tables][spd]") {
+  auto p = Ipv4(IPPROTO_UDP, kPorts, /*options=*/4);
+  std::fill(p.begin() + 20, p.begin() + 24, 0x01);  // NOPs
+  REQUIRE(p[0] == 0x46);
+  PacketSelector s = SelectorOf(p.data(), 24, static_cast<uint32_t>(p.size()));
+  CHECK(s.sport == 1234);
+  CHECK(s.dport == 443);
+}
+
+TEST_CASE("SPD: no ports for other protocols, later fragments or short packets", "[tables][spd]") {
+  auto icmp = Ipv4(IPPROTO_ICMP, kPorts);
+  PacketSelector s = SelectorOf(icmp.data(), 20, static_cast<uint32_t>(icmp.size()));
+  CHECK(s.proto == IPPROTO_ICMP);
+  CHECK(s.sport == 0);
+  CHECK(s.dport == 0);
+
+  // A later fragment's payload is not a UDP header; the first fragment's (MF set) is.
+  auto later = Ipv4(IPPROTO_UDP, kPorts, 0, /*frag=*/185);
+  s = SelectorOf(later.data(), 20, static_cast<uint32_t>(later.size()));
+  CHECK(s.sport == 0);
+  CHECK(s.dport == 0);
+  auto first = Ipv4(IPPROTO_UDP, kPorts, 0, /*frag=*/0x2000);
+  s = SelectorOf(first.data(), 20, static_cast<uint32_t>(first.size()));
+  CHECK(s.sport == 1234);
+  CHECK(s.dport == 443);
+
+  // Fewer than four bytes after the header: nothing read past what is there.
+  auto full = Ipv4(IPPROTO_TCP, kPorts);
+  s = SelectorOf(full.data(), 20, 23);
+  CHECK(s.sport == 0);
+  CHECK(s.dport == 0);
+  CHECK(s.proto == IPPROTO_TCP);
+  s = SelectorOf(full.data(), 20, 24);
+  CHECK(s.sport == 1234);
+}
+
+}  // namespace
+}  // namespace portcullis::dp
