@@ -1,0 +1,531 @@
+// dpctl's command language: every command form, the fields of the messages it builds (which
+// also keep the channel contract), and the errors on bad input, after which nothing was added to
+// the batch and the interface directory is as it was.
+#include "dataplane/dpctl/command_parser.h"
+
+#include <arpa/inet.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "dataplane/api/message_validation.h"
+
+namespace portcullis::dp::dpctl {
+namespace {
+
+using api::Message;
+using api::MessageKind;
+using api::Op;
+
+std::vector<std::string> Words(const std::string& line) {
+  return absl::StrSplit(line, ' ', absl::SkipEmpty());
+}
+
+// The directory of a dataplane that runs lan, wan (ports) and vti0.
+InterfaceDirectory Running() {
+  InterfaceDirectory dir;
+  dir.Known("lan", 1, "port");
+  dir.Known("wan", 2, "port");
+  dir.Known("vti0", 3, "vti");
+  return dir;
+}
+
+// One command that must parse into exactly one message, which must keep the contract.
+Message ParseOne(const std::string& line, InterfaceDirectory& dir) {
+  std::vector<Message> out;
+  absl::Status s = ParseCommand(Words(line), dir, out);
+  INFO(line);
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+  REQUIRE(out.size() == 1);
+  api::Rejection r = api::ValidateMessage(out[0]);
+  INFO("rejected by the contract: " << r.detail);
+  CHECK(r.ok());
+  return out[0];
+}
+Message ParseOne(const std::string& line) {
+  InterfaceDirectory dir = Running();
+  return ParseOne(line, dir);
+}
+
+// A command that must fail with a message containing `why`, leaving the batch and the
+// directory as they were.
+void Fails(const std::string& line, const std::string& why) {
+  InterfaceDirectory dir = Running();
+  std::vector<Message> out(1, api::NewMessage(MessageKind::kFlush, Op::kDelete));
+  absl::Status s = ParseCommand(Words(line), dir, out);
+  INFO(line);
+  REQUIRE_FALSE(s.ok());
+  CHECK_THAT(std::string(s.message()), Catch::Contains(why));
+  CHECK(out.size() == 1);  // what was there before, nothing more
+  for (const char* name : {"lan", "wan", "vti0"}) CHECK(dir.Resolve(name).ok());
+  CHECK(dir.Resolve("lan").value() == 1);
+  CHECK(dir.Resolve("vti0").value() == 3);
+  for (const char* name : {"new0", "eth1", "x"}) CHECK_FALSE(dir.Resolve(name).ok());
+}
+
+api::IpAddr Ip(const char* s) {
+  api::IpAddr a{};
+  REQUIRE(inet_pton(AF_INET, s, a.bytes) == 1);
+  return a;
+}
+
+bool Same(const api::IpAddr& a, const char* s) {
+  return std::memcmp(a.bytes, Ip(s).bytes, 16) == 0;
+}
+
+std::string Name(const api::InterfaceBody& b) {
+  return std::string(b.name, strnlen(b.name, sizeof b.name));
+}
+
+std::vector<uint8_t> Bytes(const uint8_t* p, size_t n) {
+  return std::vector<uint8_t>(p, p + n);
+}
+
+TEST_CASE("dpctl: interface add, with the defaults of each kind", "[dpctl]") {
+  struct Kind {
+    const char* word;
+    api::InterfaceKind kind;
+    uint32_t mtu;
+  };
+  const Kind kinds[] = {
+      {"port", api::InterfaceKind::kPort, 1500},
+      {"bond", api::InterfaceKind::kBond, 1500},
+      {"vti", api::InterfaceKind::kVti, 1428},
+      {"vfp", api::InterfaceKind::kVfp, 16384},
+      {"loopback", api::InterfaceKind::kLoopback, 65535},
+  };
+  for (const Kind& k : kinds) {
+    InterfaceDirectory dir = Running();
+    Message m = ParseOne(std::string("interface add new0 kind ") + k.word, dir);
+    CHECK(m.header.kind == MessageKind::kInterface);
+    CHECK(m.header.op == Op::kAdd);
+    const api::InterfaceBody& b = m.body.interface;
+    CHECK(Name(b) == "new0");
+    CHECK(b.kind == k.kind);
+    CHECK(b.mtu == k.mtu);
+    CHECK(b.admin_up == 1);
+    CHECK(b.ifindex == 4);  // the lowest ifindex nobody uses
+    CHECK(dir.Resolve("new0").value() == 4);
+    CHECK(dir.KindOf("new0") == k.word);
+  }
+}
+
+TEST_CASE("dpctl: interface add with every option", "[dpctl]") {
+  InterfaceDirectory dir = Running();
+  Message m =
+      ParseOne("interface add lan.100 kind vif parent lan vlan 100 mtu 1400 down ifindex 17", dir);
+  const api::InterfaceBody& b = m.body.interface;
+  CHECK(Name(b) == "lan.100");
+  CHECK(b.kind == api::InterfaceKind::kVif);
+  CHECK(b.parent_ifindex == 1);
+  CHECK(b.vlan == 100);
+  CHECK(b.mtu == 1400);
+  CHECK(b.admin_up == 0);
+  CHECK(b.ifindex == 17);
+  CHECK(dir.Resolve("lan.100").value() == 17);
+  // "up" after "down" wins; a name of 15 characters fits.
+  m = ParseOne("interface add abcdefghijklmno kind port down up", dir);
+  CHECK(m.body.interface.admin_up == 1);
+  CHECK(Name(m.body.interface) == "abcdefghijklmno");
+}
+
+TEST_CASE("dpctl: new interfaces take the lowest free ifindex", "[dpctl]") {
+  InterfaceDirectory dir;
+  CHECK(ParseOne("interface add a kind port", dir).body.interface.ifindex == 1);
+  CHECK(ParseOne("interface add b kind port", dir).body.interface.ifindex == 2);
+  CHECK(ParseOne("interface add c kind vti", dir).body.interface.ifindex == 3);
+  Message del = ParseOne("interface del a", dir);
+  CHECK(del.header.op == Op::kDelete);
+  CHECK(del.body.interface.ifindex == 1);
+  CHECK_FALSE(dir.Resolve("a").ok());
+  CHECK(ParseOne("interface add d kind vfp", dir).body.interface.ifindex == 1);
+  CHECK(ParseOne("interface add e kind vfp", dir).body.interface.ifindex == 4);
+}
+
+TEST_CASE("dpctl: interface update keeps the kind it has; delete names it", "[dpctl]") {
+  Message m = ParseOne("interface update vti0 mtu 1400");
+  CHECK(m.header.op == Op::kUpdate);
+  CHECK(m.body.interface.ifindex == 3);
+  CHECK(m.body.interface.kind == api::InterfaceKind::kVti);
+  CHECK(m.body.interface.mtu == 1400);
+  CHECK(ParseOne("interface set lan down").header.op == Op::kUpdate);
+
+  m = ParseOne("interface delete wan");
+  CHECK(m.header.op == Op::kDelete);
+  CHECK(m.body.interface.ifindex == 2);
+  CHECK(Name(m.body.interface) == "wan");
+}
+
+TEST_CASE("dpctl: interface errors", "[dpctl]") {
+  Fails("interface", "expected add|del|update");
+  Fails("interface frob lan", "'frob': expected add, del or update");
+  Fails("interface add", "expected an interface name");
+  Fails("interface add new0", "kind port|bond|vif|vti|vfp|loopback is required");
+  Fails("interface add new0 kind tunnel", "kind port|bond|vif|vti|vfp|loopback is required");
+  Fails("interface add new0 kind", "expected port|bond|vif|vti|vfp|loopback");
+  Fails("interface add new0 kind port speed 10", "interface: unknown option 'speed'");
+  Fails("interface add new0 kind port mtu big", "mtu: 'big' is not a number");
+  Fails("interface add new0 kind port mtu", "expected an MTU");
+  Fails("interface add new0 kind vif parent eth1 vlan 5", "no interface 'eth1'");
+  Fails("interface add new0 kind vif parent lan vlan -5", "vlan: '-5' is not a number");
+  Fails("interface add abcdefghijklmnop kind port", "interface name longer than 15");
+  Fails("interface add lan kind port", "interface lan exists");
+  Fails("interface del eth1", "no interface 'eth1'");
+}
+
+TEST_CASE("dpctl: address add and del", "[dpctl]") {
+  Message m = ParseOne("address add lan 10.1.0.1/24");
+  CHECK(m.header.kind == MessageKind::kAddress);
+  CHECK(m.header.op == Op::kAdd);
+  CHECK(m.body.address.ifindex == 1);
+  CHECK(m.body.address.family == api::Family::kIpv4);
+  CHECK(Same(m.body.address.address, "10.1.0.1"));  // host bits kept
+  CHECK(m.body.address.prefix_length == 24);
+  m = ParseOne("address del wan 192.0.2.1/32");
+  CHECK(m.header.op == Op::kDelete);
+  CHECK(m.body.address.ifindex == 2);
+  CHECK(m.body.address.prefix_length == 32);
+}
+
+TEST_CASE("dpctl: address errors", "[dpctl]") {
+  Fails("address add", "expected an interface");
+  Fails("address add eth1 10.1.0.1/24", "no interface 'eth1'");
+  Fails("address add lan", "expected an address/len");
+  Fails("address add lan 10.1.0.1", "expected A.B.C.D/LEN");
+  Fails("address add lan 10.1.0.1/33", "bad prefix length");
+  Fails("address add lan 10.1.0.1/x", "bad prefix length");
+  Fails("address add lan 10.1.0/24", "'10.1.0' is not an IPv4 address");
+  Fails("address add lan 2001:db8::1/64", "is not an IPv4 address");
+}
+
+TEST_CASE("dpctl: route forms", "[dpctl]") {
+  Message m = ParseOne("route add 10.2.0.0/24 via 192.0.2.2");
+  CHECK(m.header.kind == MessageKind::kRoute);
+  const api::RouteBody* b = &m.body.route;
+  CHECK(b->type == api::RouteType::kGateway);
+  CHECK(Same(b->prefix, "10.2.0.0"));
+  CHECK(b->prefix_length == 24);
+  CHECK(Same(b->next_hop, "192.0.2.2"));
+  CHECK(b->out_ifindex == 0);
+  CHECK(b->distance == 1);
+  CHECK(b->family == api::Family::kIpv4);
+
+  m = ParseOne("route add 10.3.0.0/16 via 192.0.2.2 dev wan distance 20");
+  CHECK(b->type == api::RouteType::kGateway);
+  CHECK(b->out_ifindex == 2);
+  CHECK(b->distance == 20);
+  // The same with dev first: a gateway still makes it a gateway route.
+  m = ParseOne("route add 10.3.0.0/16 dev wan via 192.0.2.2");
+  CHECK(b->type == api::RouteType::kGateway);
+  CHECK(b->out_ifindex == 2);
+
+  m = ParseOne("route add 10.4.0.0/24 dev vti0");
+  CHECK(b->type == api::RouteType::kInterface);
+  CHECK(b->out_ifindex == 3);
+  CHECK(Same(b->next_hop, "0.0.0.0"));
+
+  m = ParseOne("route add 0.0.0.0/0 blackhole");
+  CHECK(b->type == api::RouteType::kBlackhole);
+  CHECK(b->prefix_length == 0);
+
+  m = ParseOne("route del 10.2.0.0/24 via 192.0.2.2");
+  CHECK(m.header.op == Op::kDelete);
+  CHECK(b->type == api::RouteType::kGateway);
+}
+
+TEST_CASE("dpctl: route errors", "[dpctl]") {
+  Fails("route add", "expected a prefix");
+  Fails("route add 10.2.0.0/24", "via GW, dev NAME or blackhole is required");
+  Fails("route add 10.2.0.0/24 distance 5", "via GW, dev NAME or blackhole is required");
+  Fails("route add 10.2.0.0/24 via", "expected a gateway");
+  Fails("route add 10.2.0.0/24 via gateway", "'gateway' is not an IPv4 address");
+  Fails("route add 10.2.0.0/24 dev eth1", "no interface 'eth1'");
+  Fails("route add 10.2.0.0/24 via 192.0.2.2 metric 5", "route: unknown option 'metric'");
+  Fails("route add 10.2.0.0/24 via 192.0.2.2 distance far", "distance: 'far' is not a number");
+  Fails("route add 10.2.0.0 via 192.0.2.2", "expected A.B.C.D/LEN");
+}
+
+TEST_CASE("dpctl: neighbour add and del", "[dpctl]") {
+  Message m = ParseOne("neigh add lan 10.1.0.2 02:00:00:00:01:0a");
+  CHECK(m.header.kind == MessageKind::kNeighbor);
+  CHECK(m.header.op == Op::kAdd);
+  CHECK(m.body.neighbor.ifindex == 1);
+  CHECK(m.body.neighbor.family == api::Family::kIpv4);
+  CHECK(Same(m.body.neighbor.address, "10.1.0.2"));
+  CHECK(Bytes(m.body.neighbor.mac, 6) == std::vector<uint8_t>{0x02, 0, 0, 0, 0x01, 0x0a});
+
+  m = ParseOne("neighbor del wan 192.0.2.2");
+  CHECK(m.header.op == Op::kDelete);
+  CHECK(m.body.neighbor.ifindex == 2);
+  CHECK(Same(m.body.neighbor.address, "192.0.2.2"));
+}
+
+TEST_CASE("dpctl: neighbour errors", "[dpctl]") {
+  Fails("neigh add eth1 10.1.0.2 02:00:00:00:01:0a", "no interface 'eth1'");
+  Fails("neigh add lan", "expected an address");
+  Fails("neigh add lan 10.1.0.256 02:00:00:00:01:0a", "'10.1.0.256' is not an IPv4 address");
+  Fails("neigh add lan 10.1.0.2", "expected a MAC address");
+  Fails("neigh add lan 10.1.0.2 02:00:00:00:01", "'02:00:00:00:01' is not a MAC address");
+  Fails("neigh add lan 10.1.0.2 zz:00:00:00:01:0a", "is not a MAC address");
+}
+
+TEST_CASE("dpctl: sa add with AES-GCM and the defaults", "[dpctl]") {
+  Message m = ParseOne(
+      "sa add spi 0x1001 dir out local 192.0.2.1 remote 192.0.2.2 cipher aes-gcm-128 "
+      "key 00112233445566778899aabbccddeeff salt 01020304");
+  CHECK(m.header.kind == MessageKind::kSa);
+  CHECK(m.header.op == Op::kAdd);
+  const api::SaBody& b = m.body.sa;
+  CHECK(b.spi == 0x1001);
+  CHECK(b.direction == api::Direction::kOut);
+  CHECK(Same(b.local, "192.0.2.1"));
+  CHECK(Same(b.remote, "192.0.2.2"));
+  CHECK(b.cipher == api::Cipher::kAesGcm128);
+  CHECK(b.enc_key_length == 16);
+  CHECK(Bytes(b.enc_key, 4) == std::vector<uint8_t>{0x00, 0x11, 0x22, 0x33});
+  CHECK(b.enc_key[15] == 0xff);
+  CHECK(Bytes(b.salt, 4) == std::vector<uint8_t>{1, 2, 3, 4});
+  // Defaults.
+  CHECK(b.auth == api::Auth::kNone);
+  CHECK(b.auth_key_length == 0);
+  CHECK(b.mode == api::SaMode::kTunnel);
+  CHECK(b.outer_family == api::Family::kIpv4);
+  CHECK(b.replay_window == 1024);
+  CHECK(b.esn == 0);
+  CHECK(b.udp_encap == 0);
+  CHECK(b.df_mode == api::DfMode::kCopy);
+  CHECK(b.dscp_mode == api::DscpMode::kCopy);
+  CHECK(b.outer_ttl == 0);
+  CHECK(b.vti_ifindex == 0);
+  CHECK(b.reqid == 0);
+  CHECK(b.soft_bytes == 0);
+  CHECK(b.hard_packets == 0);
+}
+
+TEST_CASE("dpctl: sa add with every option", "[dpctl]") {
+  const std::string key(64, 'a'), authkey = "0x" + std::string(64, '5');
+  Message m = ParseOne(
+      "sa update spi 4097 dir in local 192.0.2.1 remote 198.51.100.9 cipher "
+      "aes-cbc-256 key " +
+      key + " auth hmac-sha256-128 authkey " + authkey +
+      " esn window 2048 encap 4500 4501 vti vti0 reqid 7 soft-bytes 1000 "
+      "hard-bytes 2000 soft-packets 10 hard-packets 20 df set dscp 46 ttl 32");
+  CHECK(m.header.op == Op::kUpdate);
+  const api::SaBody& b = m.body.sa;
+  CHECK(b.spi == 4097);
+  CHECK(b.direction == api::Direction::kIn);
+  CHECK(Same(b.remote, "198.51.100.9"));
+  CHECK(b.cipher == api::Cipher::kAesCbc256);
+  CHECK(b.enc_key_length == 32);
+  CHECK(Bytes(b.enc_key, 32) == std::vector<uint8_t>(32, 0xaa));
+  CHECK(b.auth == api::Auth::kHmacSha256_128);
+  CHECK(b.auth_key_length == 32);
+  CHECK(Bytes(b.auth_key, 32) == std::vector<uint8_t>(32, 0x55));
+  CHECK(b.auth_key[32] == 0);
+  CHECK(b.esn == 1);
+  CHECK(b.replay_window == 2048);
+  CHECK(b.udp_encap == 1);
+  CHECK(b.encap_src_port == 4500);
+  CHECK(b.encap_dst_port == 4501);
+  CHECK(b.vti_ifindex == 3);
+  CHECK(b.reqid == 7);
+  CHECK(b.soft_bytes == 1000);
+  CHECK(b.hard_bytes == 2000);
+  CHECK(b.soft_packets == 10);
+  CHECK(b.hard_packets == 20);
+  CHECK(b.df_mode == api::DfMode::kSet);
+  CHECK(b.dscp_mode == api::DscpMode::kSet);
+  CHECK(b.dscp == 46);
+  CHECK(b.outer_ttl == 32);
+}
+
+TEST_CASE("dpctl: every cipher, integrity algorithm and DF mode by name", "[dpctl]") {
+  const std::string tail = "sa add spi 0x2000 dir out local 192.0.2.1 remote 192.0.2.2 ";
+  struct C {
+    std::string words;
+    api::Cipher cipher;
+    api::Auth auth;
+  };
+  const C cases[] = {
+      {"cipher aes-gcm-256 key " + std::string(62, '0') + "ff", api::Cipher::kAesGcm256,
+       api::Auth::kNone},
+      {"cipher aes-cbc-128 key 000102030405060708090a0b0c0d0e0f auth hmac-sha1-96 authkey "
+       "0102030405060708090a0b0c0d0e0f1011121314",
+       api::Cipher::kAesCbc128, api::Auth::kHmacSha1_96},
+      {"cipher null auth hmac-sha384-192 authkey " + std::string(96, '1'), api::Cipher::kNull,
+       api::Auth::kHmacSha384_192},
+      {"cipher null auth hmac-sha512-256 authkey " + std::string(128, '2'), api::Cipher::kNull,
+       api::Auth::kHmacSha512_256},
+  };
+  for (const C& c : cases) {
+    Message m = ParseOne(tail + c.words);
+    CHECK(m.body.sa.cipher == c.cipher);
+    CHECK(m.body.sa.auth == c.auth);
+  }
+  CHECK(ParseOne(tail + "cipher aes-gcm-128 key " + std::string(32, '0') + " df clear")
+            .body.sa.df_mode == api::DfMode::kClear);
+  Message copy = ParseOne(tail + "cipher aes-gcm-128 key " + std::string(32, '0') +
+                          " df set df copy dscp copy");
+  CHECK(copy.body.sa.df_mode == api::DfMode::kCopy);
+  CHECK(copy.body.sa.dscp_mode == api::DscpMode::kCopy);
+}
+
+TEST_CASE("dpctl: sa del carries only the key, never key material", "[dpctl]") {
+  Message m = ParseOne("sa del spi 0x1001 dir in cipher aes-gcm-128 key " + std::string(32, 'f') +
+                       " salt 01020304 local 192.0.2.1");
+  Message want = api::NewMessage(MessageKind::kSa, Op::kDelete);
+  want.body.sa.spi = 0x1001;
+  want.body.sa.direction = api::Direction::kIn;
+  CHECK(std::memcmp(&m, &want, sizeof m) == 0);
+}
+
+TEST_CASE("dpctl: sa errors", "[dpctl]") {
+  const std::string base = "sa add spi 0x1001 dir out local 192.0.2.1 remote 192.0.2.2 ";
+  Fails("sa add dir out cipher aes-gcm-128", "sa: spi and dir are required");
+  Fails("sa add spi 0x1001 cipher aes-gcm-128", "sa: spi and dir are required");
+  Fails("sa del spi 0x1001", "sa: spi and dir are required");
+  Fails(base, "sa: cipher is required");
+  Fails(base + "cipher des", "unknown cipher 'des'");
+  Fails(base + "cipher aes-gcm-128 auth md5", "unknown auth 'md5'");
+  Fails(base + "dir sideways", "dir in|out");
+  Fails("sa add spi one dir out", "spi: 'one' is not a number");
+  Fails(base + "cipher aes-gcm-128 key abc", "too long or odd");
+  Fails(base + "cipher aes-gcm-256 key " + std::string(66, 'a'), "too long or odd");
+  Fails(base + "cipher aes-gcm-128 key 00112233445566778899aabbccddeegg", "key: not hex");
+  Fails(base + "cipher aes-gcm-128 salt 0102030405", "too long or odd");
+  Fails(base + "cipher null auth hmac-sha1-96 authkey " + std::string(130, '1'), "too long or odd");
+  Fails(base + "local 192.0.2", "'192.0.2' is not an IPv4 address");
+  Fails(base + "cipher aes-gcm-128 vti eth1", "no interface 'eth1'");
+  Fails(base + "cipher aes-gcm-128 lifetime 5", "sa: unknown option 'lifetime'");
+  Fails(base + "cipher aes-gcm-128 window", "expected a window size");
+  Fails(base + "cipher aes-gcm-128 encap 4500", "expected a destination port");
+  Fails(base + "cipher aes-gcm-128 soft-bytes many", "soft-bytes: 'many' is not a number");
+  Fails(base + "cipher aes-gcm-128 dscp high", "dscp: 'high' is not a number");
+}
+
+TEST_CASE("dpctl: policy with every selector", "[dpctl]") {
+  Message m = ParseOne(
+      "policy add out src 10.1.0.0/16 dst 10.2.0.0/24 proto tcp sport 1000-2000 dport 443 "
+      "protect reqid 7 spi 0x1001 priority 50");
+  CHECK(m.header.kind == MessageKind::kPolicy);
+  CHECK(m.header.op == Op::kAdd);
+  const api::PolicyBody& b = m.body.policy;
+  CHECK(b.direction == api::Direction::kOut);
+  CHECK(b.family == api::Family::kIpv4);
+  CHECK(Same(b.src, "10.1.0.0"));
+  CHECK(b.src_prefix_length == 16);
+  CHECK(Same(b.dst, "10.2.0.0"));
+  CHECK(b.dst_prefix_length == 24);
+  CHECK(b.protocol == 6);
+  CHECK(b.src_port_low == 1000);
+  CHECK(b.src_port_high == 2000);
+  CHECK(b.dst_port_low == 443);
+  CHECK(b.dst_port_high == 443);
+  CHECK(b.action == api::PolicyAction::kProtect);
+  CHECK(b.reqid == 7);
+  CHECK(b.out_spi == 0x1001);
+  CHECK(b.priority == 50);
+}
+
+TEST_CASE("dpctl: policy defaults, actions and protocols", "[dpctl]") {
+  Message m = ParseOne("policy add in src 0.0.0.0/0 dst 10.2.0.0/16 bypass");
+  const api::PolicyBody& b = m.body.policy;
+  CHECK(b.direction == api::Direction::kIn);
+  CHECK(b.action == api::PolicyAction::kBypass);
+  CHECK(b.priority == 100);
+  CHECK(b.protocol == 0);
+  CHECK(b.src_port_low == 0);
+  CHECK(b.src_port_high == 65535);
+  CHECK(b.dst_port_low == 0);
+  CHECK(b.dst_port_high == 65535);
+  CHECK(b.reqid == 0);
+  CHECK(b.out_spi == 0);
+
+  m = ParseOne("policy del out src 10.1.0.0/16 dst 10.2.0.0/16 proto udp discard");
+  CHECK(m.header.op == Op::kDelete);
+  CHECK(b.action == api::PolicyAction::kDiscard);
+  CHECK(b.protocol == 17);
+  m = ParseOne("policy update out src 10.1.0.0/16 dst 10.2.0.0/16 proto icmp protect reqid 1");
+  CHECK(m.header.op == Op::kUpdate);
+  CHECK(b.protocol == 1);
+  CHECK(ParseOne("policy add out src 10.1.0.0/16 dst 10.2.0.0/16 proto 50 discard")
+            .body.policy.protocol == 50);
+  CHECK(ParseOne("policy add out src 10.1.0.0/16 dst 10.2.0.0/16 proto 255 discard")
+            .body.policy.protocol == 255);
+}
+
+TEST_CASE("dpctl: policy errors", "[dpctl]") {
+  const std::string sel = "policy add out src 10.1.0.0/16 dst 10.2.0.0/16 ";
+  Fails("policy add", "expected out|in");
+  Fails("policy add both src 10.1.0.0/16 dst 10.2.0.0/16 discard", "policy: out or in");
+  Fails("policy add out dst 10.2.0.0/16 discard", "policy: src and dst are required");
+  Fails("policy add out src 10.1.0.0/16 discard", "policy: src and dst are required");
+  Fails(sel, "policy: protect, bypass or discard is required");
+  Fails(sel + "proto gre discard", "proto: 'gre' is not a number");
+  Fails(sel + "proto 256 discard", "proto: 0..255");
+  Fails(sel + "sport 2000-1000 discard", "bad port range '2000-1000'");
+  Fails(sel + "dport 70000 discard", "bad port range '70000'");
+  Fails(sel + "dport 80-x discard", "port: 'x' is not a number");
+  Fails(sel + "protect reqid 4294967296", "reqid: too large");
+  Fails(sel + "protect reqid 1 spi", "expected a number");
+  Fails(sel + "protect reqid 1 tunnel vti0", "policy: unknown option 'tunnel'");
+  Fails("policy add out src 10.1.0.0/16 dst 10.2.0.0 discard", "expected A.B.C.D/LEN");
+}
+
+TEST_CASE("dpctl: bind and unbind a VTI", "[dpctl]") {
+  Message m = ParseOne("bind vti0 0x1001");
+  CHECK(m.header.kind == MessageKind::kVtiBinding);
+  CHECK(m.header.op == Op::kAdd);
+  CHECK(m.body.vti_binding.vti_ifindex == 3);
+  CHECK(m.body.vti_binding.out_spi == 0x1001);
+  m = ParseOne("unbind vti0");
+  CHECK(m.header.op == Op::kDelete);
+  CHECK(m.body.vti_binding.vti_ifindex == 3);
+  CHECK(m.body.vti_binding.out_spi == 0);
+
+  Fails("bind", "expected a VTI");
+  Fails("bind vti9 0x1001", "no interface 'vti9'");
+  Fails("bind vti0", "expected an SPI");
+  Fails("bind vti0 spi", "spi: 'spi' is not a number");
+}
+
+TEST_CASE("dpctl: flush scopes", "[dpctl]") {
+  Message m = ParseOne("flush");
+  CHECK(m.header.kind == MessageKind::kFlush);
+  CHECK(m.header.op == Op::kDelete);
+  CHECK(m.body.flush.scope == api::kFlushAll);
+  CHECK(ParseOne("flush all").body.flush.scope == api::kFlushAll);
+  CHECK(ParseOne("flush sas routes").body.flush.scope == (api::kFlushSas | api::kFlushRoutes));
+  CHECK(ParseOne("flush neighbors addresses interfaces").body.flush.scope ==
+        (api::kFlushNeighbors | api::kFlushAddresses | api::kFlushInterfaces));
+  Fails("flush sas policies", "flush: unknown scope 'policies'");
+}
+
+TEST_CASE("dpctl: unknown and empty commands", "[dpctl]") {
+  Fails("", "expected a command");
+  Fails("reboot now", "unknown command 'reboot'");
+  Fails("sa frob spi 0x1001 dir in", "'frob': expected add, del or update");
+}
+
+TEST_CASE("dpctl: a batch of commands appends in order", "[dpctl]") {
+  InterfaceDirectory dir;
+  std::vector<Message> out;
+  for (const char* line : {"interface add wan kind port", "address add wan 192.0.2.1/24",
+                           "route add 0.0.0.0/0 via 192.0.2.254"})
+    REQUIRE(ParseCommand(Words(line), dir, out).ok());
+  REQUIRE(out.size() == 3);
+  CHECK(out[0].header.kind == MessageKind::kInterface);
+  CHECK(out[1].header.kind == MessageKind::kAddress);
+  CHECK(out[1].body.address.ifindex == out[0].body.interface.ifindex);
+  CHECK(out[2].header.kind == MessageKind::kRoute);
+  // A failing command leaves the batch as it was.
+  CHECK_FALSE(ParseCommand(Words("route add 10.0.0.0/8 via nowhere"), dir, out).ok());
+  CHECK(out.size() == 3);
+}
+
+}  // namespace
+}  // namespace portcullis::dp::dpctl
