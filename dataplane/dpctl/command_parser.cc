@@ -62,15 +62,29 @@ class Words {
   size_t i_ = 0;
 };
 
+// Words after a complete command are a mistake to point at, not something to drop silently.
+absl::Status NoMoreWords(Words& w, absl::string_view command) {
+  if (w.Done()) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(command, ": unexpected '", w.Peek(), "' after the command"));
+}
+
 #define ASSIGN_OR_RETURN(lhs, expr)             \
   auto lhs##_or = (expr);                       \
   if (!lhs##_or.ok()) return lhs##_or.status(); \
   auto lhs = std::move(*lhs##_or)
 
-absl::StatusOr<uint64_t> Number(const std::string& s, absl::string_view what) {
+// A number for a field of `max` at most: a value the field cannot hold is refused, never cut to
+// the field's width (spi 0x100000100 must not become SPI 256).
+absl::StatusOr<uint64_t> Number(const std::string& s, absl::string_view what,
+                                uint64_t max = UINT64_MAX) {
   uint64_t v = 0;
   bool ok = s.rfind("0x", 0) == 0 ? absl::SimpleHexAtoi(s.substr(2), &v) : absl::SimpleAtoi(s, &v);
   if (!ok) return absl::InvalidArgumentError(absl::StrCat(what, ": '", s, "' is not a number"));
+  if (v > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": ", s, " is out of range (0..", max, ")"));
+  }
   return v;
 }
 
@@ -125,11 +139,16 @@ absl::Status Interface(Words& w, Op op, InterfaceDirectory& dir, std::vector<Mes
   if (name.size() > 15) return absl::InvalidArgumentError("interface name longer than 15");
   std::memcpy(b.name, name.data(), name.size());
   if (op == Op::kDelete) {
+    if (auto s = NoMoreWords(w, "interface del"); !s.ok()) return s;
     ASSIGN_OR_RETURN(ifx, dir.Resolve(name));
     b.ifindex = ifx;
     dir.Forget(name);
     out.push_back(m);
     return absl::OkStatus();
+  }
+  // An update names an interface that exists; saying so beats "kind is required".
+  if (op == Op::kUpdate) {
+    if (auto s = dir.Resolve(name); !s.ok()) return s.status();
   }
   std::string kind;
   uint32_t ifindex = 0;
@@ -146,11 +165,11 @@ absl::Status Interface(Words& w, Op op, InterfaceDirectory& dir, std::vector<Mes
       b.parent_ifindex = pifx;
     } else if (key == "vlan") {
       ASSIGN_OR_RETURN(v, w.Next("a VLAN id"));
-      ASSIGN_OR_RETURN(vn, Number(v, "vlan"));
+      ASSIGN_OR_RETURN(vn, Number(v, "vlan", 4095));
       b.vlan = static_cast<uint16_t>(vn);
     } else if (key == "mtu") {
       ASSIGN_OR_RETURN(v, w.Next("an MTU"));
-      ASSIGN_OR_RETURN(vn, Number(v, "mtu"));
+      ASSIGN_OR_RETURN(vn, Number(v, "mtu", 65535));
       b.mtu = static_cast<uint32_t>(vn);
     } else if (key == "down") {
       b.admin_up = 0;
@@ -158,7 +177,7 @@ absl::Status Interface(Words& w, Op op, InterfaceDirectory& dir, std::vector<Mes
       b.admin_up = 1;
     } else if (key == "ifindex") {
       ASSIGN_OR_RETURN(v, w.Next("an ifindex"));
-      ASSIGN_OR_RETURN(vn, Number(v, "ifindex"));
+      ASSIGN_OR_RETURN(vn, Number(v, "ifindex", UINT32_MAX));
       ifindex = static_cast<uint32_t>(vn);
     } else {
       return absl::InvalidArgumentError(absl::StrCat("interface: unknown option '", key, "'"));
@@ -210,7 +229,7 @@ absl::Status Sa(Words& w, Op op, InterfaceDirectory& dir, std::vector<Message>& 
     auto value = [&](absl::string_view what) { return w.Next(what); };
     if (key == "spi") {
       ASSIGN_OR_RETURN(v, value("an SPI"));
-      ASSIGN_OR_RETURN(n, Number(v, "spi"));
+      ASSIGN_OR_RETURN(n, Number(v, "spi", UINT32_MAX));
       b.spi = static_cast<uint32_t>(n);
     } else if (key == "dir") {
       ASSIGN_OR_RETURN(v, value("in|out"));
@@ -252,6 +271,7 @@ absl::Status Sa(Words& w, Op op, InterfaceDirectory& dir, std::vector<Message>& 
       ASSIGN_OR_RETURN(v, value("a salt"));
       uint8_t l = 0;
       if (auto s = Hex(v, b.salt, 4, &l); !s.ok()) return s;
+      if (l != 4) return absl::InvalidArgumentError("salt: 4 bytes (8 hex digits) are required");
     } else if (key == "authkey") {
       ASSIGN_OR_RETURN(v, value("an integrity key"));
       if (auto s = Hex(v, b.auth_key, sizeof b.auth_key, &b.auth_key_length); !s.ok()) return s;
@@ -259,13 +279,13 @@ absl::Status Sa(Words& w, Op op, InterfaceDirectory& dir, std::vector<Message>& 
       b.esn = 1;
     } else if (key == "window") {
       ASSIGN_OR_RETURN(v, value("a window size"));
-      ASSIGN_OR_RETURN(n, Number(v, "window"));
+      ASSIGN_OR_RETURN(n, Number(v, "window", UINT16_MAX));
       b.replay_window = static_cast<uint16_t>(n);
     } else if (key == "encap") {
       ASSIGN_OR_RETURN(s, value("a source port"));
       ASSIGN_OR_RETURN(d, value("a destination port"));
-      ASSIGN_OR_RETURN(sn, Number(s, "encap"));
-      ASSIGN_OR_RETURN(dn, Number(d, "encap"));
+      ASSIGN_OR_RETURN(sn, Number(s, "encap", 65535));
+      ASSIGN_OR_RETURN(dn, Number(d, "encap", 65535));
       b.udp_encap = 1;
       b.encap_src_port = static_cast<uint16_t>(sn);
       b.encap_dst_port = static_cast<uint16_t>(dn);
@@ -275,7 +295,7 @@ absl::Status Sa(Words& w, Op op, InterfaceDirectory& dir, std::vector<Message>& 
       b.vti_ifindex = ifx;
     } else if (key == "reqid") {
       ASSIGN_OR_RETURN(v, value("a reqid"));
-      ASSIGN_OR_RETURN(n, Number(v, "reqid"));
+      ASSIGN_OR_RETURN(n, Number(v, "reqid", UINT32_MAX));
       b.reqid = static_cast<uint32_t>(n);
     } else if (key == "soft-bytes" || key == "hard-bytes" || key == "soft-packets" ||
                key == "hard-packets") {
@@ -293,13 +313,13 @@ absl::Status Sa(Words& w, Op op, InterfaceDirectory& dir, std::vector<Message>& 
     } else if (key == "dscp") {
       ASSIGN_OR_RETURN(v, value("copy or a DSCP value"));
       if (v != "copy") {
-        ASSIGN_OR_RETURN(n, Number(v, "dscp"));
+        ASSIGN_OR_RETURN(n, Number(v, "dscp", 63));
         b.dscp_mode = api::DscpMode::kSet;
         b.dscp = static_cast<uint8_t>(n);
       }
     } else if (key == "ttl") {
       ASSIGN_OR_RETURN(v, value("a TTL"));
-      ASSIGN_OR_RETURN(n, Number(v, "ttl"));
+      ASSIGN_OR_RETURN(n, Number(v, "ttl", 255));
       b.outer_ttl = static_cast<uint8_t>(n);
     } else {
       return absl::InvalidArgumentError(absl::StrCat("sa: unknown option '", key, "'"));
@@ -418,6 +438,7 @@ absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirect
     m.body.address.family = api::Family::kIpv4;
     if (auto s = Prefix(p, &m.body.address.address, &m.body.address.prefix_length); !s.ok())
       return s;
+    if (auto s = NoMoreWords(w, "address"); !s.ok()) return s;
     out.push_back(m);
     return absl::OkStatus();
   }
@@ -446,7 +467,7 @@ absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirect
         b.type = api::RouteType::kBlackhole;
       } else if (key == "distance") {
         ASSIGN_OR_RETURN(d, w.Next("a distance"));
-        ASSIGN_OR_RETURN(dn, Number(d, "distance"));
+        ASSIGN_OR_RETURN(dn, Number(d, "distance", 255));
         b.distance = static_cast<uint8_t>(dn);
       } else {
         return absl::InvalidArgumentError(absl::StrCat("route: unknown option '", key, "'"));
@@ -474,6 +495,7 @@ absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirect
     } else {
       m.body.neighbor.mac[5] = 2;  // a delete needs a valid-looking MAC (unicast, non-zero)
     }
+    if (auto s = NoMoreWords(w, "neigh"); !s.ok()) return s;
     out.push_back(m);
     return absl::OkStatus();
   }
@@ -494,9 +516,10 @@ absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirect
     m.body.vti_binding.vti_ifindex = ifx;
     if (what == "bind") {
       ASSIGN_OR_RETURN(spi, w.Next("an SPI"));
-      ASSIGN_OR_RETURN(n, Number(spi, "spi"));
+      ASSIGN_OR_RETURN(n, Number(spi, "spi", UINT32_MAX));
       m.body.vti_binding.out_spi = static_cast<uint32_t>(n);
     }
+    if (auto s = NoMoreWords(w, what); !s.ok()) return s;
     out.push_back(m);
     return absl::OkStatus();
   }

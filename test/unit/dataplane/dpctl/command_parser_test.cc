@@ -527,5 +527,55 @@ TEST_CASE("dpctl: a batch of commands appends in order", "[dpctl]") {
   CHECK(out.size() == 3);
 }
 
+TEST_CASE("dpctl: numbers a field cannot hold are refused, never cut to its width", "[dpctl]") {
+  Fails(
+      "sa add spi 0x100000100 dir out cipher aes-gcm-128 key 000102030405060708090a0b0c0d0e0f "
+      "salt 01020304 local 192.0.2.1 remote 192.0.2.2",
+      "spi: 0x100000100 is out of range (0..4294967295)");
+  Fails("interface add lan2 kind vif parent lan vlan 4096", "vlan: 4096 is out of range");
+  Fails("interface add lan2 kind port mtu 70000", "mtu: 70000 is out of range");
+  Fails(
+      "sa add spi 0x1000 dir in cipher aes-gcm-128 key 000102030405060708090a0b0c0d0e0f "
+      "salt 01020304 local 192.0.2.1 remote 192.0.2.2 window 65536",
+      "window: 65536 is out of range");
+  Fails(
+      "sa add spi 0x1000 dir out cipher aes-gcm-128 key 000102030405060708090a0b0c0d0e0f "
+      "salt 01020304 local 192.0.2.1 remote 192.0.2.2 ttl 256",
+      "ttl: 256 is out of range");
+  Fails(
+      "sa add spi 0x1000 dir out cipher aes-gcm-128 key 000102030405060708090a0b0c0d0e0f "
+      "salt 01020304 local 192.0.2.1 remote 192.0.2.2 dscp 64",
+      "dscp: 64 is out of range");
+  Fails(
+      "sa add spi 0x1000 dir out cipher aes-gcm-128 key 000102030405060708090a0b0c0d0e0f "
+      "salt 01020304 local 192.0.2.1 remote 192.0.2.2 encap 4500 65536",
+      "encap: 65536 is out of range");
+  Fails("route add 10.0.0.0/8 via 192.0.2.9 distance 256", "distance: 256 is out of range");
+  Fails("bind vti0 0x1ffffffff", "spi: 0x1ffffffff is out of range");
+  // The largest values still fit.
+  CHECK(ParseOne("bind vti0 0xffffffff").body.vti_binding.out_spi == 0xffffffffu);
+  CHECK(ParseOne("route add 10.0.0.0/8 via 192.0.2.9 distance 255").body.route.distance == 255);
+}
+
+TEST_CASE("dpctl: a salt is four bytes", "[dpctl]") {
+  Fails(
+      "sa add spi 0x1000 dir out cipher aes-gcm-128 key 000102030405060708090a0b0c0d0e0f "
+      "salt 0102 local 192.0.2.1 remote 192.0.2.2",
+      "salt: 4 bytes");
+}
+
+TEST_CASE("dpctl: words after a complete command are refused", "[dpctl]") {
+  Fails("interface del lan now", "interface del: unexpected 'now'");
+  Fails("address add lan 10.1.0.1/24 10.1.0.2/24", "address: unexpected '10.1.0.2/24'");
+  Fails("neigh add lan 10.1.0.9 02:00:00:00:00:09 permanent", "neigh: unexpected 'permanent'");
+  Fails("neigh del lan 10.1.0.9 02:00:00:00:00:09", "neigh: unexpected '02:00:00:00:00:09'");
+  Fails("bind vti0 0x1000 0x2000", "bind: unexpected '0x2000'");
+  Fails("unbind vti0 0x1000", "unbind: unexpected '0x1000'");
+}
+
+TEST_CASE("dpctl: an update of an unknown interface says there is none", "[dpctl]") {
+  Fails("interface update nosuch mtu 1400", "no interface 'nosuch'");
+}
+
 }  // namespace
 }  // namespace portcullis::dp::dpctl
