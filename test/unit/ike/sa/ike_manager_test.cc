@@ -1,0 +1,118 @@
+// The IKE SA manager (ike/sa/ike_manager.cc): COOKIEs and blocking of IKE_SA_INIT floods, the
+// responder's config lookup, datagrams for SAs it does not have, and which IKE SA survives when
+// both ends initiate.
+#include <catch2/catch.hpp>
+
+#include "ike/sa/ike_sa.h"
+#include "test/unit/ike/sa/ike_sa_harness.h"
+
+using namespace portcullis::ike;
+using namespace portcullis::ike::testing;
+
+TEST_CASE("COOKIEs above cookie-threshold; IKE_SA_INITs dropped above block-threshold",
+          "[ike_sa][cookie]") {
+  ManagerOptions ob = Net::Defaults();
+  ob.cookie_threshold = 1;
+  ob.block_threshold = 0;
+  Pair p(Net::Defaults(), ob);
+  // A half-open SA from a third host that never completes.
+  Node& c = p.net.Add("192.0.2.3");
+  auto cc = Peer("192.0.2.3", kB);
+  auto cb3 = Peer(kB, "192.0.2.3");
+  cb3->initiate = false;
+  p.b.mgr->SetPeers({p.cb, cb3});
+  p.a.mgr->SetPeers(One(p.ca));
+  p.net.drop = [](const Datagram& d) { return d.dst.address.ToString() == "192.0.2.3"; };
+  c.mgr->SetPeers(One(cc));
+  c.mgr->Tick();
+  p.net.Pump();
+  CHECK(p.b.mgr->HalfOpenCount() == 1);
+  p.a.mgr->Tick();
+  p.net.Pump();
+  INFO(p.a.log.All() << p.b.log.All());
+  CHECK(p.b.log.Has("1 half-open IKE_SAs reach cookie-threshold 1, sending COOKIE to 192.0.2.1"));
+  CHECK(p.a.log.Has("received COOKIE notify, restarting IKE_SA_INIT with it"));
+  CHECK(p.a.log.Has("IKE_SA_INIT request 0 [ N(COOKIE) SA KE No"));
+  CHECK(p.a.Only() != nullptr);
+
+  SECTION("block-threshold") {
+    ManagerOptions o = ob;
+    o.block_threshold = 1;
+    p.b.mgr->SetOptions(o);
+    c.mgr->Tick();  // C's retransmission is a retransmit of the same half-open SA, not a new one
+    Datagram second;
+    for (const Datagram& d : p.net.sent) {
+      if (d.src.address.ToString() == "192.0.2.3") second = d;
+    }
+    second.data[0] ^= 0x55;  // another SPIi: a new IKE SA from the same address
+    p.net.queue.push_back(second);
+    p.net.Pump();
+    CHECK(
+        p.b.log.Has("ignoring IKE_SA setup from 192.0.2.3: 1 half-open IKE_SAs from it reach "
+                    "block-threshold 1"));
+  }
+}
+
+TEST_CASE("simultaneous initiation ends with one IKE SA on both ends", "[ike_sa][collision]") {
+  Pair p;
+  p.cb->initiate = true;
+  p.Configure();
+  p.a.mgr->Tick();
+  p.b.mgr->Tick();
+  p.net.Pump();
+  p.net.Advance(absl::Seconds(2));
+  INFO(p.a.log.All() << p.b.log.All());
+  REQUIRE(p.a.Only() != nullptr);
+  REQUIRE(p.b.Only() != nullptr);
+  CHECK(p.a.Only()->spi_i() == p.b.Only()->spi_i());
+  CheckMatched(*OnlyChild(p.a.Only()), *OnlyChild(p.b.Only()));
+}
+
+TEST_CASE("messages for unknown IKE SAs are logged as INVALID_IKE_SPI", "[ike_sa][fail]") {
+  Pair p;
+  p.Up();
+  REQUIRE(p.b.Only() != nullptr);
+  Datagram d = LastSent(p.net, kA, 35);
+  d.data[8] ^= 0xFF;  // another responder SPI
+  p.net.queue.push_back(d);
+  p.net.Pump();
+  CHECK(p.b.log.Has("received IKE_AUTH request 1 for unknown IKE_SA with SPIs"));
+  CHECK(p.b.log.Has("(INVALID_IKE_SPI), ignored"));
+  CHECK(p.b.mgr->unauthenticated_drops() == 1);
+  SECTION("a flood is counted, and logged once per interval") {
+    for (int i = 0; i < 1000; ++i) p.b.mgr->HandleDatagram(d);
+    CHECK(p.b.mgr->unauthenticated_drops() == 1001);
+    CHECK(p.b.log.Count("(INVALID_IKE_SPI), ignored") == 1);
+    p.net.Advance(DropLogLimiter::kInterval);
+    p.b.mgr->HandleDatagram(d);
+    CHECK(p.b.log.Count("(INVALID_IKE_SPI), ignored") == 2);
+    CHECK(p.b.log.Has("1000 more unauthenticated messages dropped since the last report"));
+  }
+}
+
+TEST_CASE("no peer config for the initiator: NO_PROPOSAL_CHOSEN", "[ike_sa][fail]") {
+  Pair p;
+  p.a.mgr->SetPeers(One(p.ca));
+  p.net.Tick();
+  CHECK(p.b.log.Has("no IKE config found for 192.0.2.2...192.0.2.1, sending NO_PROPOSAL_CHOSEN"));
+  CHECK(p.a.log.Has("received NO_PROPOSAL_CHOSEN notify error"));
+}
+
+TEST_CASE("the peer comes up later and initiates: our unanswered attempt is abandoned",
+          "[ike_sa][collision]") {
+  Pair p;
+  p.cb->initiate = true;
+  p.a.mgr->SetPeers(One(p.ca));
+  p.net.Tick();  // A's IKE_SA_INIT reaches a B without configuration: NO_PROPOSAL_CHOSEN...
+  p.net.drop = [](const Datagram& d) { return d.src.address.ToString() == kB; };
+  REQUIRE(p.a.mgr->Reset(kB, std::nullopt).ok());
+  p.net.Tick();  // ...and the next attempt gets no answer at all
+  p.net.drop = nullptr;
+  p.b.mgr->SetPeers(One(p.cb));
+  p.net.Tick();
+  INFO(p.a.log.All());
+  CHECK(p.a.log.Has("the peer established an IKE_SA meanwhile, abandoning our unanswered one"));
+  REQUIRE(p.a.Only() != nullptr);
+  CHECK(p.a.mgr->Sas().size() == 1);
+  CheckMatched(*OnlyChild(p.a.Only()), *OnlyChild(p.b.Only()));
+}
