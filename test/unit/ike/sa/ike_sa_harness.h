@@ -15,8 +15,12 @@
 
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
+#include "ike/crypto/sk_cipher.h"
+#include "ike/encoding/message.h"
 #include "ike/sa/ike_config.h"
 #include "ike/sa/ike_manager.h"
+#include "ike/sa/ike_sa.h"
+#include "ike/sa/task.h"
 #include "ike/sa/traffic_selectors.h"
 
 namespace portcullis::ike::testing {
@@ -116,18 +120,24 @@ class Net {
 
   // Delivers until nothing is in flight.
   void Pump(int max = 10000) {
-    while (!queue.empty() && max-- > 0) {
-      Datagram d = std::move(queue.front());
-      queue.pop_front();
-      if (drop && drop(d)) continue;
-      if (on_wire) on_wire(d);
-      if (!nat_inside.empty() && d.dst.address.ToString() == nat_outside) {
-        d.dst.address = *Address::Parse(nat_inside);
-        d.dst.port = static_cast<uint16_t>(d.dst.port - 10000);
-      }
-      auto it = nodes.find(d.dst.address.ToString());
-      if (it != nodes.end()) it->second->mgr->HandleDatagram(d);
+    while (!queue.empty() && max-- > 0) DeliverOne();
+  }
+
+  // Delivers the first datagram in flight (or loses it, as `drop` says); false if there was
+  // none. Step-by-step tests check both ends' state after each message this way.
+  bool DeliverOne() {
+    if (queue.empty()) return false;
+    Datagram d = std::move(queue.front());
+    queue.pop_front();
+    if (drop && drop(d)) return true;
+    if (on_wire) on_wire(d);
+    if (!nat_inside.empty() && d.dst.address.ToString() == nat_outside) {
+      d.dst.address = *Address::Parse(nat_inside);
+      d.dst.port = static_cast<uint16_t>(d.dst.port - 10000);
     }
+    auto it = nodes.find(d.dst.address.ToString());
+    if (it != nodes.end()) it->second->mgr->HandleDatagram(d);
+    return true;
   }
 
   // Moves the clock in `step`s, ticking every node and delivering after each.
@@ -307,6 +317,79 @@ inline Datagram LastSent(const Net& net, const std::string& from, uint8_t exchan
     if (d.src.address.ToString() == from && d.data.size() > 28 && d.data[18] == exchange) out = d;
   }
   return out;
+}
+
+// The manager hands out const SAs. Step-by-step tests start an exchange on one directly (as
+// the manager does on a timer or an operator command) to see each message of it.
+inline IkeSa& Mutable(const IkeSa* sa) {
+  REQUIRE(sa != nullptr);
+  return const_cast<IkeSa&>(*sa);
+}
+
+// The header of an IKE message on the wire.
+inline IkeHeader HeaderOf(const Datagram& d) {
+  absl::StatusOr<DecodedHeader> h = DecodeHeader(d.data);
+  REQUIRE(h.ok());
+  return h->header;
+}
+
+// The payloads inside the SK payload of `d`, opened with the keys `receiver` opens its peer's
+// messages with: what the peer really sent, not what its log says it sent.
+inline std::vector<Payload> Inner(const Datagram& d, const IkeSa& receiver) {
+  REQUIRE(receiver.ciphers.has_value());
+  absl::StatusOr<OpenedMessage> m = OpenMessage(receiver.ciphers->inbound, d.data);
+  REQUIRE(m.ok());
+  return m->inner;
+}
+
+// Delete payloads as a request or response carries them: ESP with inbound SPIs, or the IKE SA.
+inline Payload EspDelete(std::vector<uint32_t> spis) {
+  return Payload{PayloadType::kDelete, DeletePayload{ProtocolId::kEsp, std::move(spis)}};
+}
+inline Payload IkeDelete() {
+  return Payload{PayloadType::kDelete, DeletePayload{ProtocolId::kIke, {}}};
+}
+
+// What a ProbeTask saw of its exchange.
+struct ProbeResult {
+  bool answered = false;
+  std::vector<Payload> response;
+};
+
+// A request no task of ours would send (a notify-only INFORMATIONAL, a Delete for an SPI
+// nobody has), sent by the IKE SA as its next task: with the next message ID, SK protection and
+// retransmissions, so the two SAs stay in step and can go on. The response's payloads go to
+// `result`, shared with the test as the SA may go first.
+class ProbeTask : public Task {
+ public:
+  ProbeTask(ExchangeType exchange, std::vector<Payload> request,
+            std::shared_ptr<ProbeResult> result)
+      : exchange_(exchange), request_(std::move(request)), result_(std::move(result)) {}
+  TaskKind kind() const override { return TaskKind::kInformational; }
+  ExchangeType exchange() const override { return exchange_; }
+  bool BuildRequest(IkeSa&, std::vector<Payload>& out) override {
+    out = request_;
+    return true;
+  }
+  TaskOutcome ProcessResponse(IkeSa&, const std::vector<Payload>& in) override {
+    result_->answered = true;
+    result_->response = in;
+    return TaskOutcome::kDone;
+  }
+  void ProcessRequest(IkeSa&, const std::vector<Payload>&, std::vector<Payload>&) override {}
+
+ private:
+  ExchangeType exchange_;
+  std::vector<Payload> request_;
+  std::shared_ptr<ProbeResult> result_;
+};
+
+// Queues a ProbeTask on `sa` and returns where its outcome will be.
+inline std::shared_ptr<ProbeResult> Probe(const IkeSa* sa, ExchangeType exchange,
+                                          std::vector<Payload> request) {
+  auto result = std::make_shared<ProbeResult>();
+  Mutable(sa).Queue(std::make_unique<ProbeTask>(exchange, std::move(request), result));
+  return result;
 }
 
 }  // namespace portcullis::ike::testing

@@ -3,6 +3,7 @@
 // test_child_rekey.c) the states of the old and new SAs on both ends after each message.
 #include <catch2/catch.hpp>
 
+#include "absl/strings/str_format.h"
 #include "ike/sa/ike_sa.h"
 #include "test/unit/ike/sa/ike_sa_harness.h"
 
@@ -86,4 +87,130 @@ TEST_CASE("simultaneous CHILD SA rekeys: one new SA survives on both ends", "[ik
   REQUIRE(a != nullptr);
   REQUIRE(b != nullptr);
   CheckMatched(*a, *b);
+}
+
+namespace {
+
+// The CHILD SA of `sa` with inbound SPI `spi`.
+const ChildSa* BySpi(const IkeSa* sa, uint32_t spi) {
+  for (const auto& c : sa->children()) {
+    if (c->spi_in == spi) return c.get();
+  }
+  return nullptr;
+}
+
+// The one CHILD SA of `sa` that is not `old`.
+const ChildSa* Other(const IkeSa* sa, uint32_t old) {
+  const ChildSa* out = nullptr;
+  for (const auto& c : sa->children()) {
+    if (c->spi_in == old) continue;
+    if (out != nullptr) return nullptr;
+    out = c.get();
+  }
+  return out;
+}
+
+uint32_t SpiOf(const Proposal& p) {
+  return p.spi.size() != 4
+             ? 0
+             : static_cast<uint32_t>(p.spi[0]) << 24 | p.spi[1] << 16 | p.spi[2] << 8 | p.spi[3];
+}
+
+}  // namespace
+
+TEST_CASE("CHILD SA rekey step by step: old and new SAs on both ends after each message",
+          "[ike_sa][rekey]") {
+  Pair p;
+  p.Up();
+  const IkeSa* a = p.a.Only();
+  const IkeSa* b = p.b.Only();
+  REQUIRE(OnlyChild(a) != nullptr);
+  REQUIRE(OnlyChild(b) != nullptr);
+  const uint32_t old_a = OnlyChild(a)->spi_in, old_b = OnlyChild(b)->spi_in;
+
+  REQUIRE(p.a.mgr->RekeyChild(old_a));
+  CHECK(BySpi(a, old_a)->state == ChildSa::State::kRekeying);
+  REQUIRE(p.net.queue.size() == 1);
+  std::vector<Payload> in = Inner(p.net.queue.front(), *b);
+  const NotifyPayload* rekey = FindNotify(in, NotifyType::kRekeySa);
+  REQUIRE(rekey != nullptr);
+  CHECK(rekey->protocol == ProtocolId::kEsp);
+  CHECK(rekey->spi == Bytes{static_cast<uint8_t>(old_a >> 24), static_cast<uint8_t>(old_a >> 16),
+                            static_cast<uint8_t>(old_a >> 8), static_cast<uint8_t>(old_a)});
+  const auto* offer = FindPayload<SaPayload>(in, PayloadType::kSa);
+  REQUIRE(offer != nullptr);
+  const uint32_t new_a = SpiOf(offer->proposals.at(0));
+  CHECK(new_a != old_a);
+  CHECK(FindPayload<KePayload>(in, PayloadType::kKe) != nullptr);  // PFS
+
+  // B installs the new SA beside the old one, which it now counts as rekeyed.
+  p.net.DeliverOne();
+  INFO(p.a.log.All() << "---\n" << p.b.log.All());
+  REQUIRE(b->children().size() == 2);
+  CHECK(BySpi(b, old_b)->state == ChildSa::State::kRekeyed);
+  const ChildSa* nb = Other(b, old_b);
+  REQUIRE(nb != nullptr);
+  CHECK(nb->state == ChildSa::State::kInstalled);
+  CHECK(nb->spi_out == new_a);
+  CHECK(p.b.rec.child_up == 2);
+  CHECK(p.b.rec.child_down == 0);
+  REQUIRE(p.net.queue.size() == 1);
+  std::vector<Payload> out = Inner(p.net.queue.front(), *a);
+  const auto* chosen = FindPayload<SaPayload>(out, PayloadType::kSa);
+  REQUIRE(chosen != nullptr);
+  CHECK(SpiOf(chosen->proposals.at(0)) == nb->spi_in);
+
+  // A installs its half and starts deleting the old SA.
+  p.net.DeliverOne();
+  REQUIRE(a->children().size() == 2);
+  CHECK(BySpi(a, old_a)->state == ChildSa::State::kDeleting);
+  const ChildSa* na = BySpi(a, new_a);
+  REQUIRE(na != nullptr);
+  CHECK(na->state == ChildSa::State::kInstalled);
+  CheckMatched(*na, *nb);
+  REQUIRE(p.net.queue.size() == 1);
+  CHECK(Inner(p.net.queue.front(), *b) == std::vector<Payload>{EspDelete({old_a})});
+
+  p.net.DeliverOne();
+  REQUIRE(b->children().size() == 1);
+  CHECK(b->children()[0].get() == nb);
+  CHECK(p.b.rec.down_spis == std::vector<uint32_t>{old_b});
+  REQUIRE(p.net.queue.size() == 1);
+  CHECK(Inner(p.net.queue.front(), *a) == std::vector<Payload>{EspDelete({old_b})});
+
+  p.net.DeliverOne();
+  REQUIRE(a->children().size() == 1);
+  CHECK(a->children()[0].get() == na);
+  CHECK(p.a.rec.down_spis == std::vector<uint32_t>{old_a});
+  CHECK(p.net.queue.empty());
+}
+
+TEST_CASE("REKEY_SA for a CHILD SA the peer does not have: CHILD_SA_NOT_FOUND, then a new one",
+          "[ike_sa][rekey]") {
+  Pair p;
+  p.Up();
+  const IkeSa* a = p.a.Only();
+  const IkeSa* b = p.b.Only();
+  REQUIRE(OnlyChild(a) != nullptr);
+  REQUIRE(OnlyChild(b) != nullptr);
+  const uint32_t old_a = OnlyChild(a)->spi_in;
+  // B lost the CHILD SA without telling A.
+  Mutable(b).RemoveChild(OnlyChild(b)->spi_in, "lost");
+  REQUIRE(b->children().empty());
+  REQUIRE(p.a.mgr->RekeyChild(old_a));
+  p.net.Pump();
+  INFO(p.a.log.All() << "---\n" << p.b.log.All());
+  CHECK(p.b.log.Has(absl::StrFormat(
+      "received REKEY_SA for unknown CHILD_SA with SPI %08x, answering CHILD_SA_NOT_FOUND",
+      old_a)));
+  CHECK(p.a.log.Has(
+      absl::StrFormat("received CHILD_SA_NOT_FOUND for SPI %08x: the peer has no such CHILD_SA, "
+                      "creating a new one",
+                      old_a)));
+  CHECK(p.a.rec.down_spis == std::vector<uint32_t>{old_a});
+  CHECK(p.a.log.Has("CREATE_CHILD_SA request 3 [ SA No KE TSi TSr"));
+  REQUIRE(OnlyChild(a) != nullptr);
+  REQUIRE(OnlyChild(b) != nullptr);
+  CHECK(OnlyChild(a)->spi_in != old_a);
+  CheckMatched(*OnlyChild(a), *OnlyChild(b));
 }

@@ -61,3 +61,127 @@ TEST_CASE("DPD action clear: a dead peer's SA is removed and not restarted", "[i
   CHECK(p.a.log.Count("initiating IKE_SA") == 1);
   CHECK(p.a.mgr->Sas().empty());
 }
+
+namespace {
+
+// INFORMATIONAL requests A put on the wire.
+size_t InformationalRequestsFromA(const Net& net) {
+  return std::count_if(net.sent.begin(), net.sent.end(), [](const Datagram& d) {
+    return d.src.address.ToString() == kA && IsRequest(d, 37);
+  });
+}
+
+}  // namespace
+
+TEST_CASE("DPD step by step: an empty INFORMATIONAL request, answered by an empty one",
+          "[ike_sa][dpd]") {
+  DpdPair p(10, DpdAction::kClear);
+  const IkeSa* a = p.a.Only();
+  const IkeSa* b = p.b.Only();
+  REQUIRE(b != nullptr);
+  REQUIRE(p.net.queue.empty());
+  // Silent for less than dpd-interval: nothing to check yet.
+  p.net.now += absl::Seconds(9);
+  p.a.mgr->Tick();
+  CHECK(p.net.queue.empty());
+  p.net.now += absl::Seconds(1);
+  p.a.mgr->Tick();
+  REQUIRE(p.net.queue.size() == 1);
+  Datagram request = p.net.queue.front();
+  IkeHeader h = HeaderOf(request);
+  CHECK(h.exchange == ExchangeType::kInformational);
+  CHECK_FALSE(h.response);
+  CHECK(h.message_id == 2);
+  CHECK(Inner(request, *b).empty());
+  CHECK(a->retransmit_state().active);
+
+  // B answers at once, with nothing in it, and changes nothing else.
+  p.net.DeliverOne();
+  REQUIRE(p.net.queue.size() == 1);
+  Datagram response = p.net.queue.front();
+  h = HeaderOf(response);
+  CHECK(h.exchange == ExchangeType::kInformational);
+  CHECK(h.response);
+  CHECK(h.message_id == 2);
+  CHECK(Inner(response, *a).empty());
+  CHECK(b->expected_request_id() == 3);
+  CHECK(p.b.Only() == b);
+  CHECK(b->children().size() == 1);
+  CHECK(p.b.rec.child_down == 0);
+
+  // The answer ends A's exchange: no retransmission, the next DPD a full interval later.
+  p.net.DeliverOne();
+  CHECK(a->next_request_id() == 3);
+  CHECK_FALSE(a->retransmit_state().active);
+  CHECK(a->last_inbound() == p.net.now);
+  CHECK(p.a.Only() == a);
+  CHECK(p.a.rec.child_down == 0);
+  p.net.Advance(absl::Seconds(9.5));
+  CHECK(InformationalRequestsFromA(p.net) == 1);
+  p.net.Advance(absl::Seconds(0.5));
+  CHECK(InformationalRequestsFromA(p.net) == 2);
+  CHECK_FALSE(p.b.log.Has("sending DPD request"));  // B has no dpd-interval
+}
+
+TEST_CASE("DPD action hold: retransmissions run out on schedule, the SA goes and stays down",
+          "[ike_sa][dpd]") {
+  ManagerOptions o = Net::Defaults();
+  o.retransmit.tries = 2;
+  o.retransmit.timeout = 1.0;
+  o.retransmit.base = 2.0;
+  Pair p(o, o);
+  p.ca->dpd_interval = 5;
+  p.ca->dpd_action = DpdAction::kHold;
+  p.Up();
+  REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+  const uint32_t child = OnlyChild(p.a.Only())->spi_in;
+  p.net.drop = [](const Datagram& d) { return d.src.address.ToString() == kB; };
+  auto step = [&](double seconds) {
+    p.net.now += absl::Seconds(seconds);
+    p.net.Tick();
+  };
+  step(5);  // the DPD request
+  REQUIRE(InformationalRequestsFromA(p.net) == 1);
+  const Bytes first = p.net.sent.back().data;
+  step(0.9);
+  CHECK(InformationalRequestsFromA(p.net) == 1);
+  step(0.1);  // 1 s: first retransmission, the same bytes
+  CHECK(InformationalRequestsFromA(p.net) == 2);
+  CHECK(p.net.sent.back().data == first);
+  CHECK(p.a.log.Has("retransmit 1 of request with message ID 2"));
+  step(2);  // 1 * 2 s later: the second and last
+  CHECK(InformationalRequestsFromA(p.net) == 3);
+  CHECK(p.a.log.Has("retransmit 2 of request with message ID 2"));
+  step(3.9);
+  CHECK(p.a.Only() != nullptr);
+  step(0.1);  // 1 * 2^2 s after the last one: dead
+  INFO(p.a.log.All());
+  CHECK(p.a.log.Has("giving up after 2 retransmits"));
+  CHECK(p.a.log.Has("did not answer IKE_DPD (dead peer), dead-peer-detection action hold"));
+  CHECK(p.a.mgr->Sas().empty());
+  CHECK(p.a.rec.child_down == 1);
+  CHECK(p.a.rec.down_spis == std::vector<uint32_t>{child});
+  CHECK(p.a.rec.ike_down == 1);
+  // hold waits for traffic or the peer; it does not bring the SA up again by itself.
+  p.net.drop = nullptr;
+  p.net.Advance(absl::Seconds(60));
+  CHECK(p.a.log.Count("initiating IKE_SA") == 1);
+  CHECK(p.a.mgr->Sas().empty());
+}
+
+TEST_CASE("no DPD while the peer is heard from; the responder without dpd-interval sends none",
+          "[ike_sa][dpd]") {
+  DpdPair p(10, DpdAction::kClear);
+  p.net.Advance(absl::Seconds(6));
+  // B rekeys its CHILD SA: A hears from B at 6 s and 6 s only.
+  REQUIRE(p.b.mgr->RekeyChild(OnlyChild(p.b.Only())->spi_in));
+  p.net.Pump();
+  p.net.Advance(absl::Seconds(9.5));
+  INFO(p.a.log.All());
+  CHECK_FALSE(p.a.log.Has("sending DPD request"));
+  p.net.Advance(absl::Seconds(1));
+  CHECK(p.a.log.Count("sending DPD request") == 1);
+  p.net.Advance(absl::Seconds(60));
+  CHECK_FALSE(p.b.log.Has("sending DPD request"));
+  CHECK(p.a.Only() != nullptr);
+}
