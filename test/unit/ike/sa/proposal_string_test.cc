@@ -47,3 +47,39 @@ TEST_CASE("proposal strings list every offered transform", "[types]") {
   esp.transforms.push_back({static_cast<TransformType>(6), 36, {}});
   CHECK(ProposalString(esp) == "AES_GCM_16_128/ESN/TRANSFORM_TYPE_6_36");
 }
+
+TEST_CASE("suite strings leave out what was not negotiated", "[proposal_string]") {
+  // No integrity with an AEAD cipher, no DH without PFS, no ESN unless on.
+  ChildSaCryptoSuite gcm_pfs{EncrId::kAesGcm16, 256, IntegId::kNone, EsnId::kNoEsn,
+                             DhGroup::kCurve25519};
+  CHECK(SuiteString(gcm_pfs) == "AES_GCM_16_256/CURVE_25519");
+  ChildSaCryptoSuite cbc{EncrId::kAesCbc, 256, IntegId::kHmacSha2_512_256, EsnId::kNoEsn,
+                         DhGroup::kNone};
+  CHECK(SuiteString(cbc) == "AES_CBC_256/HMAC_SHA2_512_256");
+  ChildSaCryptoSuite esn{EncrId::kAesGcm16, 128, IntegId::kNone, EsnId::kEsn, DhGroup::kNone};
+  CHECK(SuiteString(esn) == "AES_GCM_16_128/ESN");
+  IkeSaCryptoSuite ike{EncrId::kAesCbc, 128, IntegId::kHmacSha1_96, PrfId::kHmacSha1,
+                       DhGroup::kModp1024};
+  CHECK(SuiteString(ike) == "AES_CBC_128/HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_1024");
+}
+
+TEST_CASE("proposal strings: ESP with PFS, NO_ESN alone, and nothing left out",
+          "[proposal_string]") {
+  Proposal esp;
+  esp.protocol = ProtocolId::kEsp;
+  // In the order strongSwan's ESP proposals come: ESN last, DH before it.
+  esp.transforms = {Transform::Encr(EncrId::kAesCbc, 256),
+                    Transform::Integ(IntegId::kHmacSha2_256_128), Transform::Dh(DhGroup::kEcp256),
+                    Transform::Esn(EsnId::kNoEsn)};
+  CHECK(ProposalString(esp) == "AES_CBC_256/HMAC_SHA2_256_128/ECP_256");
+  // Two ciphers, two groups: every one is shown, grouped by type.
+  esp.transforms = {Transform::Encr(EncrId::kAesGcm16, 128), Transform::Dh(DhGroup::kModp2048),
+                    Transform::Encr(EncrId::kAesGcm16, 256), Transform::Dh(DhGroup::kCurve25519)};
+  CHECK(ProposalString(esp) == "AES_GCM_16_128/AES_GCM_16_256/MODP_2048/CURVE_25519");
+  // Unknown IDs by number rather than dropped.
+  esp.transforms = {Transform::Encr(static_cast<EncrId>(999), 128),
+                    Transform::Integ(static_cast<IntegId>(77))};
+  CHECK(ProposalString(esp) == "ENCR_999_128/INTEG_77");
+  Proposal empty;
+  CHECK(ProposalString(empty) == "");
+}
