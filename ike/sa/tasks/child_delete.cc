@@ -57,7 +57,9 @@ class ChildDeleteTask : public Task {
         }
         sa.LogChild(*c, LogGroup::kChd,
                     absl::StrFormat("received DELETE for ESP CHILD_SA with SPI %08x", spi));
-        answer.spis.push_back(c->spi_in);
+        // RFC 7296 1.4.1: when our own Delete for this SA crossed the peer's, the answer must
+        // not list it (the peer removes it when our request reaches it, not from this answer).
+        if (c->state != ChildSa::State::kDeleting) answer.spis.push_back(c->spi_in);
         remove.push_back(c->spi_in);
       }
     }

@@ -162,11 +162,9 @@ TEST_CASE("crossing Deletes of one CHILD SA: each end removes it on the other's 
 
 // RFC 7296 1.4.1: when both ends send a Delete for the same SAs and the requests cross, each
 // removes the SAs while answering the other's request, and the responses MUST NOT include Delete
-// payloads for them. child_delete.cc answers with its SPI whatever the SA's state (strongSwan's
-// child_delete.c leaves SAs in CHILD_DELETING out of its answer). A known failure until that is
-// fixed in ike/.
+// payloads for them.
 TEST_CASE("crossing Deletes of one CHILD SA are answered without a Delete payload",
-          "[ike_sa][child_delete][!mayfail]") {
+          "[ike_sa][child_delete]") {
   Pair p;
   p.Up();
   const IkeSa* a = p.a.Only();
