@@ -1,6 +1,6 @@
 // An ESP SA as the packet path sees it. The first cache line holds everything a packet reads or
 // writes; the outer header template sits in the second. Each SA is owned by one worker, which
-// alone writes its counters, sequence number and window (DESIGN.md, SA ownership), so nothing
+// alone writes its counters, sequence number and window (docs/DESIGN.md, SA ownership), so nothing
 // here is atomic; other threads only read counters, which x86 never tears.
 #pragma once
 

@@ -1,5 +1,5 @@
 // ESP in the pipeline. Inbound: the SPI names the SA; runs of packets for one SA go to its
-// owner's engine (DESIGN.md, SA ownership), and decrypted packets re-enter IPv4 as received on
+// owner's engine (docs/DESIGN.md, SA ownership), and decrypted packets re-enter IPv4 as received on
 // the SA's VTI. Outbound: a packet routed into a VTI is checked against the tunnel MTU
 // (ICMP fragmentation-needed with DF, fragmented before encryption without), encrypted with the
 // VTI's SA and the outer packet is routed like one we originate.

@@ -1,4 +1,4 @@
-// A worker lcore: polls its receive queues and runs the pipeline (DESIGN.md) over bursts, with
+// A worker lcore: polls its receive queues and runs the pipeline (docs/DESIGN.md) over bursts, with
 // no locks, allocations or syscalls per packet. Each stage is a method named after its job and
 // lives in its own file (stage_*.cc); this class holds what they share.
 #pragma once

@@ -22,7 +22,7 @@ struct SaEntry {
   uint32_t spi;
   bool inbound;
   uint16_t ifindex;  // the VTI it belongs to (inbound: decrypted traffic arrives there); 0 = none
-  uint16_t owner;    // the worker that alone runs it (DESIGN.md: SA ownership)
+  uint16_t owner;    // the worker that alone runs it (docs/DESIGN.md: SA ownership)
   uint32_t reqid;
 };
 
