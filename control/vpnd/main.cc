@@ -187,8 +187,8 @@ int main(int argc, char** argv) {
     daemon.Poll();
     if (absl::Now() >= stop_by) running = false;
   }
-  if (dp) {
-    for (int i = 0; i < 100 && dp->InjectsInFlight() > 0; ++i) usleep(1000);
+  if (dp::api::ChannelClient* c = daemon.dataplane(); c != nullptr) {
+    for (int i = 0; i < 100 && c->InjectsInFlight() > 0; ++i) usleep(1000);
   }
   return 0;
 }

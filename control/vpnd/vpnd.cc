@@ -57,15 +57,13 @@ void WipeSecrets(config::Model& model) {
 Vpnd::Vpnd(VpndDeps deps) : deps_(std::move(deps)) {
   ike::IkeManager::Sender send = deps_.send;
   if (deps_.dataplane != nullptr) {
-    dp::api::ChannelClient* dp = deps_.dataplane;
-    VpndLog* log = deps_.log;
-    auto clock = deps_.clock;
-    send = [dp, log, clock](const ike::Datagram& d) {
-      absl::Status st = dp->Inject(d.data, MetaFor(d));
+    // Through deps_.dataplane as it is at each send: a re-attach replaces the channel, and the
+    // old one leads nowhere.
+    send = [this](const ike::Datagram& d) {
+      absl::Status st = deps_.dataplane->Inject(d.data, MetaFor(d));
       if (!st.ok()) {
-        log->Write(ike::LogRecord{
-            clock(), ike::LogGroup::kNet, "", 0, false,
-            absl::StrCat("inject to ", d.dst.ToString(), " failed: ", st.message())});
+        Log(ike::LogGroup::kNet,
+            absl::StrCat("inject to ", d.dst.ToString(), " failed: ", st.message()));
       }
     };
     generation_ = deps_.dataplane->generation();

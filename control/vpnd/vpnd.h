@@ -78,6 +78,8 @@ class Vpnd : public ike::IkeListener {
   // that are to be retried.
   size_t installed_children() const { return installed_.size(); }
   size_t removals_to_retry() const { return retry_.size(); }
+  // The channel in use (a re-attach replaces the first one); null with the kernel transport.
+  dp::api::ChannelClient* dataplane() const { return deps_.dataplane; }
   const std::string& config_path() const { return config_path_; }
   void set_config_path(const std::string& p) { config_path_ = p; }
 

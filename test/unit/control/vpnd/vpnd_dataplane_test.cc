@@ -921,3 +921,25 @@ TEST_CASE("a NAT rebinding re-pushes the outbound SA with the new port",
   CHECK(update->body.sa.encap_dst_port == 4501);
   CHECK(absl::StrContains(r.log.Recent(), "now sends to 159.8.98.213[4501]"));
 }
+
+TEST_CASE("after the dataplane restarts, IKE goes through the new channel",
+          "[vpnd][dataplane][sa]") {
+  // The peer rekeys after the re-attach: vpnd's answer must reach it through the new segment.
+  Rig r;
+  East east(r);
+  REQUIRE(r.vpnd->LoadFile("configs/vyatta-west.conf").ok());
+  Pump(r, east);
+  REQUIRE(EastChild(east) != nullptr);
+  r.dp.Restart();
+  r.now += absl::Seconds(2);
+  Pump(r, east);
+  INFO(r.log.Recent());
+  REQUIRE(absl::StrContains(r.log.Recent(), "re-attached to the dataplane"));
+  uint32_t old_spi = EastChild(east)->spi_in;
+  REQUIRE(east.mgr->RekeyChild(old_spi));
+  Pump(r, east);
+  INFO(r.log.Recent());
+  REQUIRE(EastChild(east) != nullptr);
+  CHECK(EastChild(east)->spi_in != old_spi);
+  CHECK_FALSE(absl::StrContains(r.log.Recent(), "inject to"));
+}
