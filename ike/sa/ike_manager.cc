@@ -54,11 +54,18 @@ void IkeManager::DropUnauthenticated(const std::string& text) {
 
 uint32_t IkeManager::AllocateSpi() {
   for (;;) {
-    uint8_t b[4];
-    if (!FillRandom(absl::MakeSpan(b)).ok()) continue;
-    uint32_t spi = static_cast<uint32_t>(b[0]) << 24 | b[1] << 16 | b[2] << 8 | b[3];
-    // charon's SPIs start with 0xc; any value >= 256 is valid.
-    spi = 0xc0000000u | (spi & 0x0fffffffu);
+    uint32_t spi = 0;
+    if (spi_source_) {
+      absl::StatusOr<uint32_t> s = spi_source_();
+      if (!s.ok() || *s < 256) continue;
+      spi = *s;
+    } else {
+      uint8_t b[4];
+      if (!FillRandom(absl::MakeSpan(b)).ok()) continue;
+      spi = static_cast<uint32_t>(b[0]) << 24 | b[1] << 16 | b[2] << 8 | b[3];
+      // charon's SPIs start with 0xc; any value >= 256 is valid.
+      spi = 0xc0000000u | (spi & 0x0fffffffu);
+    }
     if (spis_.insert(spi).second) return spi;
   }
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "ike/sa/ike_config.h"
 #include "ike/sa/ike_log.h"
@@ -55,6 +56,11 @@ class IkeManager : public IkeSaContext {
   void SetOptions(const ManagerOptions& options) { options_ = options; }
   const ManagerOptions& options() const { return options_; }
   void SetKeyLog(LogSink* keylog) { keylog_ = keylog; }
+  // Where inbound CHILD SA SPIs come from. Unset, a random draw here; vpnd asks its SA
+  // installer, which also knows the SPIs still installed (strongSwan's get_spi). Either way an
+  // SPI reserved here is never handed out twice, and SPIs below 256 are never used.
+  using SpiSource = std::function<absl::StatusOr<uint32_t>()>;
+  void SetSpiSource(SpiSource source) { spi_source_ = std::move(source); }
 
   // Replaces the set of peer connections. SAs of removed or changed peers are deleted (the
   // peer is told); peers of type initiate are brought up on the next Tick().
@@ -138,6 +144,7 @@ class IkeManager : public IkeSaContext {
   std::map<IkeSpi, std::unique_ptr<IkeSa>> sas_;     // by our SPI
   std::vector<std::unique_ptr<IkeSa>> pending_;      // successors made during processing
   std::set<uint32_t> spis_;
+  SpiSource spi_source_;
   Bytes cookie_secret_;
   uint32_t ike_ids_ = 0;
   uint32_t child_ids_ = 0;

@@ -1,7 +1,8 @@
 // The IKE SA manager (ike/sa/ike_manager.cc): COOKIEs and blocking of IKE_SA_INIT floods, the
 // responder's config lookup, datagrams for SAs it does not have, and which IKE SA survives when
-// both ends initiate.
+// both ends initiate, and where CHILD SA SPIs come from.
 #include <catch2/catch.hpp>
+#include <deque>
 
 #include "ike/sa/ike_sa.h"
 #include "test/unit/ike/sa/ike_sa_harness.h"
@@ -115,4 +116,33 @@ TEST_CASE("the peer comes up later and initiates: our unanswered attempt is aban
   REQUIRE(p.a.Only() != nullptr);
   CHECK(p.a.mgr->Sas().size() == 1);
   CheckMatched(*OnlyChild(p.a.Only()), *OnlyChild(p.b.Only()));
+}
+
+TEST_CASE("CHILD SA SPIs come from the SPI source when one is set", "[ike_sa][rekey]") {
+  // vpnd's SA installer hands out SPIs (strongSwan's get_spi); the manager still refuses SPIs
+  // below 256, failed draws and SPIs it has reserved already.
+  Pair p;
+  std::deque<absl::StatusOr<uint32_t>> draws = {absl::UnavailableError("no randomness"), 255u,
+                                                0x00001234u, 0x00001234u, 0x00005678u};
+  int asked = 0;
+  p.a.mgr->SetSpiSource([&]() -> absl::StatusOr<uint32_t> {
+    ++asked;
+    if (draws.empty()) return absl::ResourceExhaustedError("test ran out of SPIs");
+    absl::StatusOr<uint32_t> s = draws.front();
+    draws.pop_front();
+    return s;
+  });
+  p.Up();
+  REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+  CHECK(OnlyChild(p.a.Only())->spi_in == 0x1234);
+  CHECK(OnlyChild(p.b.Only())->spi_out == 0x1234);
+  // The rekey draws while 0x1234 is still reserved: the repeat is skipped.
+  REQUIRE(p.a.mgr->RekeyChild(0x1234));
+  p.net.Pump();
+  INFO(p.a.log.All() << p.b.log.All());
+  REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+  CHECK(OnlyChild(p.a.Only())->spi_in == 0x5678);
+  CHECK(asked == 5);
+  // B has no source: its SPIs are today's random draw, charon-style.
+  CHECK(OnlyChild(p.b.Only())->spi_in >> 28 == 0xc);
 }
