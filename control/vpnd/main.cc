@@ -20,10 +20,14 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "control/vpnd/channel_sa_installer.h"
 #include "control/vpnd/control_protocol.h"
 #include "control/vpnd/control_socket.h"
+#include "control/vpnd/dataplane_link.h"
 #include "control/vpnd/kernel_transport.h"
 #include "control/vpnd/log_sinks.h"
+#include "control/vpnd/logging_sa_installer.h"
+#include "control/vpnd/sa_installer.h"
 #include "control/vpnd/vpnd.h"
 #include "dataplane/api/channel_client.h"
 
@@ -114,13 +118,24 @@ int main(int argc, char** argv) {
   };
   deps.log = &log;
   deps.keylog = keylog.get();
-  deps.dataplane = dp ? &*dp : nullptr;
+  // The channel transport programs the dataplane; the kernel one has nothing that carries ESP,
+  // so its CHILD SAs are only logged.
+  std::unique_ptr<vpnd::DataplaneLink> link;
+  std::unique_ptr<vpnd::SaInstaller> installer;
   if (dp) {
     std::string name = absl::GetFlag(FLAGS_channel);
-    deps.reattach = [name] {
-      return dp::api::ChannelClient::Attach(name, /*primary=*/true, absl::Milliseconds(100));
-    };
+    link = std::make_unique<vpnd::DataplaneLink>(
+        &*dp,
+        [name] {
+          return dp::api::ChannelClient::Attach(name, /*primary=*/true, absl::Milliseconds(100));
+        },
+        absl::Seconds(2), deps.clock, &log);
+    installer = std::make_unique<vpnd::ChannelSaInstaller>(*link, deps.clock, &log);
+  } else {
+    installer = std::make_unique<vpnd::LoggingSaInstaller>(deps.clock, &log);
   }
+  deps.link = link.get();
+  deps.installer = installer.get();
   vpnd::Vpnd daemon(deps);
   if (keylog) {
     log.Write(ike::LogRecord{absl::Now(), ike::LogGroup::kCfg, "", 0, false,
@@ -187,8 +202,8 @@ int main(int argc, char** argv) {
     daemon.Poll();
     if (absl::Now() >= stop_by) running = false;
   }
-  if (dp::api::ChannelClient* c = daemon.dataplane(); c != nullptr) {
-    for (int i = 0; i < 100 && c->InjectsInFlight() > 0; ++i) usleep(1000);
+  if (link) {
+    for (int i = 0; i < 100 && link->InjectsInFlight() > 0; ++i) usleep(1000);
   }
   return 0;
 }

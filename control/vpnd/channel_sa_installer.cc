@@ -1,0 +1,393 @@
+#include "control/vpnd/channel_sa_installer.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "control/vpnd/sa_messages.h"
+#include "dataplane/api/key_wipe.h"
+#include "ike/sa/traffic_selectors.h"
+
+namespace portcullis::vpnd {
+
+ChannelSaInstaller::ChannelSaInstaller(DataplaneLink& link, DataplaneLink::Clock clock,
+                                       ike::LogSink* log)
+    : link_(link), clock_(std::move(clock)), log_(log) {
+  link_.ObserveEvents([this](const dp::api::Event& e) {
+    if (e.header.kind == dp::api::EventKind::kSaCounters) CountersHeard(e.body.sa_counters);
+  });
+}
+
+void ChannelSaInstaller::Log(const std::string& text, const std::string& conn, uint32_t id,
+                             bool child) {
+  log_->Write(ike::LogRecord{clock_(), ike::LogGroup::kKnl, conn, id, child, text});
+}
+
+absl::StatusOr<uint32_t> ChannelSaInstaller::GetSpi() {
+  // An SA still in the dataplane (a removal being retried, say) keeps its SPI although IKE
+  // released it: a second SA with that SPI would be refused, or take the first one's traffic.
+  return DrawChildSpi([this](uint32_t spi) { return SpiInUse(spi); });
+}
+
+void ChannelSaInstaller::AddSa(const ike::ChildSa& c, uint32_t vti) {
+  std::string conn = c.name;
+  if (c.vti && vti == 0) {
+    Log(absl::StrCat("VTI ", c.vti_interface,
+                     " is not configured: CHILD_SA "
+                     "not installed"),
+        conn, c.unique_id, true);
+    return;
+  }
+  absl::StatusOr<std::vector<dp::api::Message>> msgs = SaMessages(c, vti, dp::api::Op::kAdd);
+  if (!msgs.ok()) {
+    Log(absl::StrCat("CHILD_SA not installed: ", msgs.status().message()), conn, c.unique_id, true);
+    return;
+  }
+  // Removals IKE decided before this install reach the dataplane first.
+  FlushRemovals();
+  if (c.vti) {
+    auto it = vti_bindings_.find(vti);
+    msgs->push_back(VtiBindingMessage(
+        vti, c.spi_out, it == vti_bindings_.end() ? dp::api::Op::kAdd : dp::api::Op::kUpdate));
+  }
+  Installed entry;
+  entry.spi_out = c.spi_out;
+  entry.vti = vti;
+  entry.conn = conn;
+  entry.unique_id = c.unique_id;
+  entry.order = ++install_order_;
+  installed_[c.spi_in] = std::move(entry);
+  uint32_t spi_in = c.spi_in, spi_out = c.spi_out, id = c.unique_id;
+  bool is_vti = c.vti;
+  // The binding is recorded as sent, not as acknowledged: a removal computed before the ack
+  // comes goes after this batch in the ring and must re-point or unbind the VTI too. A refusal
+  // puts the previous binding back (unless something re-pointed it meanwhile).
+  std::optional<uint32_t> previous_binding;
+  if (is_vti) {
+    if (auto b = vti_bindings_.find(vti); b != vti_bindings_.end()) previous_binding = b->second;
+    vti_bindings_[vti] = spi_out;
+  }
+  std::string vti_name = c.vti_interface;
+  link_.Submit(
+      *std::move(msgs), "CHILD_SA install", /*wait=*/true,
+      [=, this](Outcome o, const absl::Status& st) {
+        auto it = installed_.find(spi_in);
+        if (o != Outcome::kApplied) {
+          if (auto b = vti_bindings_.find(vti);
+              is_vti && b != vti_bindings_.end() && b->second == spi_out) {
+            if (previous_binding) {
+              b->second = *previous_binding;
+            } else {
+              vti_bindings_.erase(b);
+            }
+          }
+          bool removing = it != installed_.end() && it->second.removing;
+          if (it != installed_.end()) installed_.erase(it);
+          if (removing) return;
+          if (o == Outcome::kNotSent && !link_.ServerAlive()) {
+            // Installed again by the resync once the dataplane is back.
+            Log(std::string(st.message()), conn, id, true);
+            return;
+          }
+          // IKE must not report an SA up that carries nothing: it deletes the CHILD SA and
+          // creates it again later (outside this callback: the exchange is still running).
+          Log(absl::StrCat(st.message(), ": the CHILD_SA is deleted and created again later"), conn,
+              id, true);
+          failed_installs_.push_back(InstallFailure{spi_in, std::string(st.message())});
+          return;
+        }
+        Log(absl::StrFormat("installed ESP SAs %08x_i %08x_o in the dataplane%s", spi_in, spi_out,
+                            is_vti ? absl::StrCat(", ", vti_name, " bound to ",
+                                                  absl::StrFormat("%08x", spi_out))
+                                   : ""),
+            conn, id, true);
+        if (is_vti || it == installed_.end() || it->second.removing) return;
+        it->second.applied = true;
+        // Policies asked for before this ack came go now.
+        if (it->second.policies_to_add) SendPolicies(spi_in);
+      });
+}
+
+void ChannelSaInstaller::AddPolicy(const ike::ChildSa& c) {
+  auto it = installed_.find(c.spi_in);
+  // Not installed (refused, its keys or VTI unusable), route-based, or already on its way out.
+  if (it == installed_.end() || it->second.vti != 0 || it->second.removing) return;
+  if (auto del = PolicyMessages(c, dp::api::Op::kDelete); del.ok()) {
+    it->second.policy_deletes = *del;
+  }
+  it->second.policies_to_add = PolicyAdd{
+      PolicyMessages(c, dp::api::Op::kAdd),
+      absl::StrCat(ike::TsListToString(c.local_ts), " === ", ike::TsListToString(c.remote_ts))};
+  // Into a dataplane that holds the SAs only: else the install's ack sends them.
+  if (it->second.applied) SendPolicies(c.spi_in);
+}
+
+void ChannelSaInstaller::SendPolicies(uint32_t spi_in) {
+  auto it = installed_.find(spi_in);
+  if (it == installed_.end() || !it->second.policies_to_add) return;
+  PolicyAdd add = std::move(*it->second.policies_to_add);
+  it->second.policies_to_add.reset();
+  std::string conn = it->second.conn, selectors = add.selectors;
+  uint32_t id = it->second.unique_id;
+  auto on_policies = [this, spi_in, selectors, conn, id](Outcome po, const absl::Status& ps) {
+    if (po == Outcome::kApplied) return;
+    // Recorded as sent (below); refused, they are not there to delete.
+    if (auto e = installed_.find(spi_in); e != installed_.end()) e->second.policies = false;
+    if (absl::IsUnimplemented(ps)) {
+      Log(absl::StrCat("policies for ", selectors,
+                       " not installed: the dataplane answered Unimplemented (no SPD for "
+                       "policy-based tunnels in this dataplane yet); the SAs are installed "
+                       "but no traffic is selected into them: ",
+                       ps.message()),
+          conn, id, true);
+    } else {
+      Log(std::string(ps.message()), conn, id, true);
+    }
+  };
+  if (!add.messages.ok()) {
+    on_policies(Outcome::kRefused, add.messages.status());
+    return;
+  }
+  it->second.policies = true;
+  link_.Submit(*std::move(add.messages), "policy install", /*wait=*/true, on_policies);
+}
+
+void ChannelSaInstaller::DelSa(const ike::ChildSa& c) {
+  auto it = installed_.find(c.spi_in);
+  // Never installed (refused, or its VTI missing), or already on its way out.
+  if (it == installed_.end() || it->second.removing) return;
+  it->second.removing = true;
+  removals_.push_back(c.spi_in);
+}
+
+void ChannelSaInstaller::UpdateSa(const ike::ChildSa& c) {
+  auto it = installed_.find(c.spi_in);
+  if (it == installed_.end() || it->second.removing) return;
+  absl::StatusOr<std::vector<dp::api::Message>> msgs =
+      SaMessages(c, it->second.vti, dp::api::Op::kUpdate);
+  if (!msgs.ok()) {
+    Log(absl::StrCat("outbound SA not updated: ", msgs.status().message()), c.name, c.unique_id,
+        true);
+    return;
+  }
+  // Only the outbound SA sends to the peer's address and port; the inbound one (its replay
+  // window) is left alone.
+  std::vector<dp::api::Message> out;
+  for (dp::api::Message& m : *msgs) {
+    if (m.body.sa.direction == dp::api::Direction::kOut) out.push_back(m);
+  }
+  dp::api::SecureWipe(msgs->data(), msgs->size() * sizeof(dp::api::Message));
+  FlushRemovals();
+  std::string conn = c.name, to = c.remote.ToString();
+  uint32_t id = c.unique_id, spi_out = c.spi_out;
+  link_.Submit(std::move(out), "outbound SA update", /*wait=*/true,
+               [this, conn, id, spi_out, to](Outcome o, const absl::Status& st) {
+                 Log(o == Outcome::kApplied
+                         ? absl::StrFormat("outbound ESP SA %08x now sends to %s", spi_out, to)
+                         : std::string(st.message()),
+                     conn, id, true);
+               });
+}
+
+std::vector<dp::api::Message> ChannelSaInstaller::RemovalMessages(
+    const std::vector<uint32_t>& spis, std::map<uint32_t, uint32_t>* bindings) {
+  std::vector<dp::api::Message> out;
+  // A VTI whose bound SA goes is bound to its newest remaining SA (a rekeyed successor), or
+  // unbound; bindings first, so the dataplane never points at a deleted SA.
+  std::set<uint32_t> vtis;
+  for (uint32_t spi : spis) {
+    if (auto it = installed_.find(spi); it != installed_.end() && it->second.vti != 0) {
+      vtis.insert(it->second.vti);
+    }
+  }
+  for (uint32_t vti : vtis) {
+    auto bound = vti_bindings_.find(vti);
+    if (bound == vti_bindings_.end()) continue;
+    const Installed* next = nullptr;
+    bool bound_stays = false;
+    for (const auto& [spi_in, e] : installed_) {
+      if (e.vti != vti || e.removing) continue;
+      if (e.spi_out == bound->second) bound_stays = true;
+      if (next == nullptr || e.order > next->order) next = &e;
+    }
+    if (bound_stays) continue;
+    if (next != nullptr) {
+      out.push_back(VtiBindingMessage(vti, next->spi_out, dp::api::Op::kUpdate));
+      (*bindings)[vti] = next->spi_out;
+    } else {
+      out.push_back(VtiBindingMessage(vti, 0, dp::api::Op::kDelete));
+      (*bindings)[vti] = 0;
+    }
+  }
+  for (uint32_t spi : spis) {
+    auto it = installed_.find(spi);
+    if (it == installed_.end()) continue;
+    if (it->second.policies) {
+      out.insert(out.end(), it->second.policy_deletes.begin(), it->second.policy_deletes.end());
+    }
+    for (dp::api::Direction dir : {dp::api::Direction::kIn, dp::api::Direction::kOut}) {
+      dp::api::Message m = dp::api::NewMessage(dp::api::MessageKind::kSa, dp::api::Op::kDelete);
+      m.body.sa.spi = dir == dp::api::Direction::kIn ? spi : it->second.spi_out;
+      m.body.sa.direction = dir;
+      out.push_back(m);
+    }
+  }
+  return out;
+}
+
+void ChannelSaInstaller::RemovalDone(uint32_t spi_in, const std::string& how) {
+  retry_.erase(spi_in);
+  auto it = installed_.find(spi_in);
+  if (it == installed_.end()) return;
+  Log(absl::StrFormat("removed ESP SAs %08x_i %08x_o from the dataplane%s", spi_in,
+                      it->second.spi_out, how),
+      it->second.conn, it->second.unique_id, true);
+  installed_.erase(it);
+}
+
+void ChannelSaInstaller::FlushRemovals() {
+  if (removals_.empty()) return;
+  std::vector<uint32_t> spis = std::move(removals_);
+  removals_.clear();
+  SendRemovals(spis, "CHILD_SA removal");
+}
+
+void ChannelSaInstaller::SendRemovals(const std::vector<uint32_t>& spis, const std::string& what) {
+  std::map<uint32_t, uint32_t> bindings;
+  std::vector<dp::api::Message> msgs = RemovalMessages(spis, &bindings);
+  if (msgs.empty()) {
+    for (uint32_t spi : spis) RemovalDone(spi, "");
+    return;
+  }
+  link_.Submit(std::move(msgs), what, /*wait=*/true,
+               [this, spis, bindings](Outcome o, const absl::Status& st) {
+                 if (o == Outcome::kApplied) {
+                   for (const auto& [vti, spi] : bindings) {
+                     if (spi == 0) {
+                       vti_bindings_.erase(vti);
+                     } else {
+                       vti_bindings_[vti] = spi;
+                     }
+                   }
+                   for (uint32_t spi : spis) RemovalDone(spi, "");
+                   return;
+                 }
+                 if (o == Outcome::kNotSent && !link_.ServerAlive()) return;  // resync
+                 // The SAs and their keys are still in the dataplane: keep trying.
+                 absl::Time now = clock_();
+                 for (uint32_t spi : spis) {
+                   Retry& r = retry_[spi];
+                   ++r.attempts;
+                   r.next = now + std::min(absl::Seconds(60),
+                                           absl::Seconds(1) * (1 << std::min(r.attempts - 1, 6)));
+                 }
+                 Log(absl::StrCat(st.message(), ": retrying the removal of ", spis.size(),
+                                  spis.size() == 1 ? " CHILD_SA" : " CHILD_SAs"));
+               });
+}
+
+void ChannelSaInstaller::RemoveOneByOne(uint32_t spi_in) {
+  std::map<uint32_t, uint32_t> bindings;
+  std::vector<dp::api::Message> msgs = RemovalMessages({spi_in}, &bindings);
+  bool done = true;
+  absl::Status failed;
+  for (const dp::api::Message& m : msgs) {
+    absl::Status st;
+    Outcome o =
+        link_.Submit({m}, "CHILD_SA removal (one message at a time)", /*wait=*/true, nullptr, &st);
+    if (o == Outcome::kApplied || (o == Outcome::kRefused && absl::IsNotFound(st))) continue;
+    done = false;
+    failed = st;
+    if (o != Outcome::kRefused) break;  // no answer: try again later
+  }
+  if (done) {
+    for (const auto& [vti, spi] : bindings) {
+      if (spi == 0) {
+        vti_bindings_.erase(vti);
+      } else {
+        vti_bindings_[vti] = spi;
+      }
+    }
+    RemovalDone(spi_in, " (retried)");
+    return;
+  }
+  Retry& r = retry_[spi_in];
+  ++r.attempts;
+  r.next =
+      clock_() + std::min(absl::Seconds(60), absl::Seconds(1) * (1 << std::min(r.attempts - 1, 6)));
+  auto it = installed_.find(spi_in);
+  Log(absl::StrCat(failed.message(), ": removal attempt ", r.attempts, " failed, retrying in ",
+                   absl::FormatDuration(r.next - clock_())),
+      it != installed_.end() ? it->second.conn : "",
+      it != installed_.end() ? it->second.unique_id : 0, true);
+}
+
+void ChannelSaInstaller::RetryRemovals() {
+  if (retry_.empty() || link_.unacknowledged() > 0) return;
+  absl::Time now = clock_();
+  std::vector<std::pair<uint32_t, int>> due;
+  for (const auto& [spi, r] : retry_) {
+    if (now >= r.next) due.emplace_back(spi, r.attempts);
+  }
+  for (const auto& [spi, attempts] : due) {
+    if (!installed_.count(spi)) {
+      retry_.erase(spi);
+      continue;
+    }
+    // First again as a whole (the dataplane may have been busy), then one message at a time.
+    if (attempts < 2) {
+      SendRemovals({spi}, "CHILD_SA removal (retry)");
+    } else {
+      RemoveOneByOne(spi);
+    }
+  }
+}
+
+std::vector<InstallFailure> ChannelSaInstaller::TakeInstallFailures() {
+  std::vector<InstallFailure> failed = std::move(failed_installs_);
+  failed_installs_.clear();
+  return failed;
+}
+
+void ChannelSaInstaller::ForgetAll() {
+  vti_bindings_.clear();
+  installed_.clear();
+  removals_.clear();
+  retry_.clear();
+  failed_installs_.clear();
+}
+
+void ChannelSaInstaller::CountersHeard(const dp::api::SaCountersEvent& c) {
+  SaCounters counters{c.bytes, c.packets};
+  if (c.direction == dp::api::Direction::kIn) {
+    if (auto it = installed_.find(c.spi); it != installed_.end()) it->second.counters_in = counters;
+    return;
+  }
+  for (auto& [spi_in, e] : installed_) {
+    if (e.spi_out == c.spi) e.counters_out = counters;
+  }
+}
+
+absl::StatusOr<SaCounters> ChannelSaInstaller::QuerySa(uint32_t spi, SaDirection dir) const {
+  const std::optional<SaCounters>* heard = nullptr;
+  if (dir == SaDirection::kIn) {
+    if (auto it = installed_.find(spi); it != installed_.end()) heard = &it->second.counters_in;
+  } else {
+    for (const auto& [spi_in, e] : installed_) {
+      if (e.spi_out == spi) heard = &e.counters_out;
+    }
+  }
+  const char* name = dir == SaDirection::kIn ? "inbound" : "outbound";
+  if (heard == nullptr) {
+    return absl::NotFoundError(
+        absl::StrFormat("no %s SA %08x in the dataplane as far as vpnd knows", name, spi));
+  }
+  if (!heard->has_value()) {
+    return absl::NotFoundError(
+        absl::StrFormat("the dataplane has reported no counters for %s SA %08x yet", name, spi));
+  }
+  return **heard;
+}
+
+}  // namespace portcullis::vpnd

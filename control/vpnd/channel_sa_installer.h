@@ -1,0 +1,102 @@
+// The SA installer of the channel transport: installs and removes CHILD SAs in vpn-dataplane
+// over the DataplaneLink, and keeps what the dataplane holds in step with IKE. A CHILD SA the
+// dataplane refuses is reported for IKE to delete (and create again later); a removal it
+// refuses is retried with backoff (1 s doubling up to 60 s), first as a whole, then one message
+// at a time with "does not exist" counting as done; the CHILD SAs one IKE event removes go in one
+// batch. A VTI is bound to the outbound SA of its newest CHILD SA: the install batch binds it,
+// a removal batch re-points it to the newest remaining SA (or unbinds it) before deleting SAs,
+// so the dataplane never points a VTI at a deleted SA. Counters come from the dataplane's
+// counter events.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "control/vpnd/dataplane_link.h"
+#include "control/vpnd/sa_installer.h"
+#include "dataplane/api/messages.h"
+#include "ike/sa/ike_log.h"
+
+namespace portcullis::vpnd {
+
+class ChannelSaInstaller : public SaInstaller {
+ public:
+  // `link` and `log` must outlive the installer, and the link is not polled once the installer
+  // is gone (the installer reads its events).
+  ChannelSaInstaller(DataplaneLink& link, DataplaneLink::Clock clock, ike::LogSink* log);
+  ChannelSaInstaller(const ChannelSaInstaller&) = delete;
+  ChannelSaInstaller& operator=(const ChannelSaInstaller&) = delete;
+
+  absl::StatusOr<uint32_t> GetSpi() override;
+  void AddSa(const ike::ChildSa& child, uint32_t vti_ifindex) override;
+  void UpdateSa(const ike::ChildSa& child) override;
+  void DelSa(const ike::ChildSa& child) override;
+  void AddPolicy(const ike::ChildSa& child) override;
+  absl::StatusOr<SaCounters> QuerySa(uint32_t spi, SaDirection direction) const override;
+  void FlushRemovals() override;
+  void RetryRemovals() override;
+  std::vector<InstallFailure> TakeInstallFailures() override;
+  void ForgetAll() override;
+
+  // CHILD SAs (by inbound SPI) the dataplane holds as far as vpnd knows, and removals it refused
+  // that are to be retried.
+  size_t installed_children() const { return installed_.size(); }
+  size_t removals_to_retry() const { return retry_.size(); }
+  // An inbound SPI the dataplane may hold: installed, being installed, or being removed (until
+  // the removal is applied). GetSpi never hands these out.
+  bool SpiInUse(uint32_t spi_in) const { return installed_.count(spi_in) > 0; }
+
+ private:
+  using Outcome = DataplaneLink::Outcome;
+  // Policies AddPolicy asked for, sent once the SAs' install is acknowledged.
+  struct PolicyAdd {
+    absl::StatusOr<std::vector<dp::api::Message>> messages;
+    std::string selectors;  // for the log
+  };
+  // What the dataplane holds for one CHILD SA (by inbound SPI).
+  struct Installed {
+    uint32_t spi_out = 0;
+    uint32_t vti = 0;      // ifindex; 0 = policy-based
+    bool applied = false;  // the SAs' install was acknowledged
+    bool policies = false;
+    std::optional<PolicyAdd> policies_to_add;
+    std::vector<dp::api::Message> policy_deletes;
+    std::string conn;
+    uint32_t unique_id = 0;
+    uint64_t order = 0;  // install order: the newest SA of a VTI takes its binding
+    bool removing = false;
+    std::optional<SaCounters> counters_in, counters_out;  // as the dataplane last reported
+  };
+  struct Retry {
+    absl::Time next;
+    int attempts = 0;
+  };
+  void SendPolicies(uint32_t spi_in);
+  void SendRemovals(const std::vector<uint32_t>& spis, const std::string& what);
+  std::vector<dp::api::Message> RemovalMessages(const std::vector<uint32_t>& spis,
+                                                std::map<uint32_t, uint32_t>* bindings);
+  void RemovalDone(uint32_t spi_in, const std::string& how);
+  // A removal the dataplane keeps refusing as a whole: each message alone, "does not exist"
+  // counting as done.
+  void RemoveOneByOne(uint32_t spi_in);
+  void CountersHeard(const dp::api::SaCountersEvent& c);
+  void Log(const std::string& text, const std::string& conn = "", uint32_t id = 0,
+           bool child = false);
+
+  DataplaneLink& link_;
+  DataplaneLink::Clock clock_;
+  ike::LogSink* log_;
+  // vti ifindex -> outbound SPI bound: as sent by installs, as applied by removals.
+  std::map<uint32_t, uint32_t> vti_bindings_;
+  std::map<uint32_t, Installed> installed_;
+  uint64_t install_order_ = 0;
+  std::vector<uint32_t> removals_;               // collected during the current IKE event
+  std::map<uint32_t, Retry> retry_;              // refused removals
+  std::vector<InstallFailure> failed_installs_;  // for IKE, outside its callbacks
+};
+
+}  // namespace portcullis::vpnd

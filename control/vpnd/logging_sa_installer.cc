@@ -1,0 +1,34 @@
+#include "control/vpnd/logging_sa_installer.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "ike/sa/proposal_string.h"
+#include "ike/sa/traffic_selectors.h"
+
+namespace portcullis::vpnd {
+
+void LoggingSaInstaller::AddSa(const ike::ChildSa& c, uint32_t) {
+  log_->Write(ike::LogRecord{
+      clock_(), ike::LogGroup::kKnl, c.name, c.unique_id, true,
+      absl::StrFormat("kernel transport: CHILD_SA not installed (SAs are only logged): ESP "
+                      "SPIs %08x_i %08x_o, %s %s === %s%s",
+                      c.spi_in, c.spi_out, ike::SuiteString(c.suite),
+                      ike::TsListToString(c.local_ts), ike::TsListToString(c.remote_ts),
+                      c.encap ? absl::StrCat(", UDP-encapsulated to ", c.remote.ToString()) : "")});
+}
+
+void LoggingSaInstaller::UpdateSa(const ike::ChildSa& c) {
+  log_->Write(ike::LogRecord{
+      clock_(), ike::LogGroup::kKnl, c.name, c.unique_id, true,
+      absl::StrFormat("kernel transport: CHILD_SA with SPIs %08x_i %08x_o now between %s and %s",
+                      c.spi_in, c.spi_out, c.local.ToString(), c.remote.ToString())});
+}
+
+absl::StatusOr<SaCounters> LoggingSaInstaller::QuerySa(uint32_t spi, SaDirection dir) const {
+  return absl::NotFoundError(
+      absl::StrFormat("kernel transport: no counters for %s SA %08x (SAs are only logged)",
+                      dir == SaDirection::kIn ? "inbound" : "outbound", spi));
+}
+
+}  // namespace portcullis::vpnd

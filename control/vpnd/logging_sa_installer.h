@@ -1,0 +1,40 @@
+// The SA installer of the kernel-socket transport (development, and interop with strongSwan
+// without a dataplane): nothing carries ESP, so CHILD SAs are only logged, with their SPIs,
+// suite and selectors, and nothing is installed, removed or counted. Its SPIs are the same
+// random draw as the channel installer's.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "control/vpnd/sa_installer.h"
+#include "ike/sa/ike_log.h"
+
+namespace portcullis::vpnd {
+
+class LoggingSaInstaller : public SaInstaller {
+ public:
+  using Clock = std::function<absl::Time()>;
+  // `log` must outlive the installer.
+  LoggingSaInstaller(Clock clock, ike::LogSink* log) : clock_(std::move(clock)), log_(log) {}
+
+  absl::StatusOr<uint32_t> GetSpi() override { return DrawChildSpi(); }
+  void AddSa(const ike::ChildSa& child, uint32_t vti_ifindex) override;
+  void UpdateSa(const ike::ChildSa& child) override;
+  void DelSa(const ike::ChildSa&) override {}
+  // AddSa's line already names the selectors.
+  void AddPolicy(const ike::ChildSa&) override {}
+  absl::StatusOr<SaCounters> QuerySa(uint32_t spi, SaDirection direction) const override;
+  void FlushRemovals() override {}
+  void RetryRemovals() override {}
+  std::vector<InstallFailure> TakeInstallFailures() override { return {}; }
+  void ForgetAll() override {}
+
+ private:
+  Clock clock_;
+  ike::LogSink* log_;
+};
+
+}  // namespace portcullis::vpnd

@@ -1,0 +1,78 @@
+// Where vpnd puts the CHILD SAs IKE negotiates, behind one interface shaped like strongSwan's
+// kernel_ipsec_t: vpnd (like charon's IKE SA code) says what goes up, changes and goes down,
+// and does not know whether a dataplane holds the SAs (ChannelSaInstaller) or nothing does
+// (LoggingSaInstaller, the kernel-socket mode, which only logs them).
+//
+// Unlike a kernel, the dataplane applies a batch of messages all or nothing and answers later.
+// So the interface sits at CHILD SA granularity where a batch must stay whole: AddSa sends both
+// SAs and the VTI binding together, DelSa takes the CHILD SA's policies and VTI binding with it
+// (there is no separate del_policy: a policy never outlives its SA), and the removals of one
+// IKE event leave together at FlushRemovals. Outcomes come back later too: refused installs are
+// collected for IKE, refused removals retried.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "ike/sa/child_sa.h"
+
+namespace portcullis::vpnd {
+
+enum class SaDirection { kIn, kOut };
+
+struct SaCounters {
+  uint64_t bytes = 0;
+  uint64_t packets = 0;
+};
+
+// A CHILD SA (by inbound SPI) that could not be installed: IKE deletes it and creates it again.
+struct InstallFailure {
+  uint32_t spi_in = 0;
+  std::string reason;
+};
+
+class SaInstaller {
+ public:
+  virtual ~SaInstaller() = default;
+
+  // get_spi: a fresh inbound SPI for a CHILD SA being negotiated: random, never below 256, and
+  // none an SA still installed uses.
+  virtual absl::StatusOr<uint32_t> GetSpi() = 0;
+
+  // add_sa: both SAs of a CHILD SA that came up. A route-based one (child.vti) is bound to its
+  // VTI (vti_ifindex; 0 when that VTI is not configured) in the same batch. A failure is logged
+  // and, when IKE must delete the CHILD SA, reported by TakeInstallFailures.
+  virtual void AddSa(const ike::ChildSa& child, uint32_t vti_ifindex) = 0;
+  // update_sa: the CHILD SA's outer endpoints changed (the peer's NAT mapping): the outbound SA
+  // sends to the new ones.
+  virtual void UpdateSa(const ike::ChildSa& child) = 0;
+  // del_sa: the CHILD SA went down. Its SAs, its policies and the re-pointing of its VTI wait
+  // for FlushRemovals, so the removals of one IKE event go together.
+  virtual void DelSa(const ike::ChildSa& child) = 0;
+  // add_policy: the protect policies of a policy-based CHILD SA already given to AddSa; they
+  // go in once its SAs are in, never into a dataplane that refused the SAs.
+  virtual void AddPolicy(const ike::ChildSa& child) = 0;
+  // query_sa: the traffic counters of the SA with this SPI and direction, as last heard. NotFound
+  // when there are none.
+  virtual absl::StatusOr<SaCounters> QuerySa(uint32_t spi, SaDirection direction) const = 0;
+
+  // Sends the removals DelSa collected, as one batch. Called at the end of each IKE event.
+  virtual void FlushRemovals() = 0;
+  // Retries the removals that were refused and are due.
+  virtual void RetryRemovals() = 0;
+  // The installs refused since the last call, for IKE (which must not hear of them inside its
+  // own callbacks).
+  virtual std::vector<InstallFailure> TakeInstallFailures() = 0;
+  // The dataplane restarted and holds nothing: forget every SA, binding, removal and retry (vpnd
+  // adds every CHILD SA again).
+  virtual void ForgetAll() = 0;
+};
+
+// The SPI draw both installers share: random with charon's 0xc prefix (so always >= 256),
+// drawn again while `in_use` says the SPI is taken.
+absl::StatusOr<uint32_t> DrawChildSpi(const std::function<bool(uint32_t)>& in_use = nullptr);
+
+}  // namespace portcullis::vpnd

@@ -1,0 +1,355 @@
+// What vpnd's dataplane tests share: a real ChannelServer in this process, run by a thread that
+// plays the dataplane's main lcore (FakeDataplane), vpnd wired to it as main.cc wires it (Rig),
+// and the seed's east end as a second IKE engine that talks to vpnd over punt/inject (East).
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "control/config/config_loader.h"
+#include "control/vpnd/channel_sa_installer.h"
+#include "control/vpnd/config_mapping.h"
+#include "control/vpnd/dataplane_link.h"
+#include "control/vpnd/vpnd.h"
+#include "dataplane/api/channel_client.h"
+#include "dataplane/api/channel_server.h"
+
+namespace portcullis::vpnd::testing {
+
+using dp::api::Message;
+using dp::api::MessageKind;
+using dp::api::Op;
+
+inline std::string UniqueChannelName() {
+  static std::atomic<int> counter{0};
+  return absl::StrCat("vpndtest-", getpid(), "-", counter++);
+}
+
+// Unlinks the segment whatever happens to the test.
+struct ShmCleanup {
+  explicit ShmCleanup(std::string n) : name(std::move(n)) {}
+  ~ShmCleanup() { shm_unlink(absl::StrCat("/portcullis-", name).c_str()); }
+  std::string name;
+};
+
+// The dataplane's side: records every batch, answers with `verdict`, hands injected IKE
+// datagrams to the test and punts the ones the test queues.
+class FakeDataplane {
+ public:
+  FakeDataplane() {
+    auto s = dp::api::ChannelServer::Create(name);
+    REQUIRE(s.ok());
+    server_ = *std::move(s);
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~FakeDataplane() {
+    stop_ = true;
+    thread_.join();
+  }
+  // The dataplane process restarts: its segment goes away and a new one (a new generation)
+  // replaces it; what it held is lost.
+  void Restart() {
+    stop_ = true;
+    thread_.join();
+    server_.reset();
+    auto s = dp::api::ChannelServer::Create(name);
+    REQUIRE(s.ok());
+    server_ = *std::move(s);
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      batches_.clear();
+    }
+    stop_ = false;
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  std::vector<std::vector<Message>> Batches() {
+    std::lock_guard<std::mutex> l(mu_);
+    return batches_;
+  }
+  void SetVerdict(std::function<dp::api::ApplyResult(const std::vector<Message>&)> v) {
+    std::lock_guard<std::mutex> l(mu_);
+    verdict_ = std::move(v);
+  }
+  std::vector<ike::Datagram> TakeInjected() {
+    std::lock_guard<std::mutex> l(mu_);
+    std::vector<ike::Datagram> out(injected_.begin(), injected_.end());
+    injected_.clear();
+    return out;
+  }
+  void Punt(const ike::Datagram& d) {
+    std::lock_guard<std::mutex> l(mu_);
+    to_punt_.push_back(d);
+  }
+  void Post(const dp::api::Event& e) {
+    std::lock_guard<std::mutex> l(mu_);
+    to_post_.push_back(e);
+  }
+
+  std::string name = UniqueChannelName();
+
+ private:
+  void Run() {
+    while (!stop_) {
+      server_->PollCommands(256, [&](const dp::api::CommandBatch& b) {
+        std::vector<Message> copy(b.messages.begin(), b.messages.end());
+        std::function<dp::api::ApplyResult(const std::vector<Message>&)> verdict;
+        {
+          std::lock_guard<std::mutex> l(mu_);
+          batches_.push_back(copy);
+          verdict = verdict_;
+        }
+        // Outside the lock: a verdict that takes its time must not stall the test's side.
+        return verdict ? verdict(copy) : dp::api::ApplyResult{};
+      });
+      server_->PollInject(64, [&](const dp::api::InjectedPacket& p) {
+        ike::Datagram d;
+        size_t n = p.meta.family == dp::api::Family::kIpv4 ? 4 : 16;
+        d.src.address = *ike::Address::FromBytes(absl::MakeConstSpan(p.meta.src.bytes, n));
+        d.dst.address = *ike::Address::FromBytes(absl::MakeConstSpan(p.meta.dst.bytes, n));
+        d.src.port = p.meta.src_port;
+        d.dst.port = p.meta.dst_port;
+        d.non_esp_marker = p.meta.flags & dp::api::kNonEspMarker;
+        d.data.assign(p.datagram.begin(), p.datagram.end());
+        std::lock_guard<std::mutex> l(mu_);
+        injected_.push_back(d);
+      });
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        while (!to_punt_.empty()) {
+          const ike::Datagram& d = to_punt_.front();
+          dp::api::PacketMeta m;
+          std::memset(&m, 0, sizeof m);
+          std::memcpy(m.src.bytes, d.src.address.span().data(), d.src.address.span().size());
+          std::memcpy(m.dst.bytes, d.dst.address.span().data(), d.dst.address.span().size());
+          m.src_port = d.src.port;
+          m.dst_port = d.dst.port;
+          m.family = dp::api::Family::kIpv4;
+          m.flags = d.non_esp_marker ? dp::api::kNonEspMarker : 0;
+          server_->Punt(d.data, m);
+          to_punt_.pop_front();
+        }
+        while (!to_post_.empty()) {
+          server_->PostToPrimary(to_post_.front());
+          to_post_.pop_front();
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  }
+
+  ShmCleanup cleanup_{name};
+  std::unique_ptr<dp::api::ChannelServer> server_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::vector<std::vector<Message>> batches_;
+  std::function<dp::api::ApplyResult(const std::vector<Message>&)> verdict_;
+  std::deque<ike::Datagram> injected_, to_punt_;
+  std::deque<dp::api::Event> to_post_;
+};
+
+struct Sink : ike::LogSink {
+  std::vector<std::string> lines;
+  void Write(const ike::LogRecord& r) override { lines.push_back(ike::FormatLogLine(r)); }
+  bool Has(const std::string& s) const {
+    for (const auto& l : lines) {
+      if (absl::StrContains(l, s)) return true;
+    }
+    return false;
+  }
+};
+
+struct Rig {
+  FakeDataplane dp;
+  absl::Time now = absl::FromUnixSeconds(1767225600);
+  vpnd::VpndLog log{"", false};
+  Sink keys;
+  std::optional<dp::api::ChannelClient> client;
+  std::unique_ptr<vpnd::DataplaneLink> link;
+  std::unique_ptr<vpnd::ChannelSaInstaller> installer;
+  std::unique_ptr<vpnd::Vpnd> vpnd;
+
+  explicit Rig(absl::Duration ack_timeout = absl::Seconds(2)) {
+    auto c = dp::api::ChannelClient::Attach(dp.name, true, absl::Seconds(1));
+    REQUIRE(c.ok());
+    client.emplace(*std::move(c));
+    auto clock = [this] { return now; };
+    link = std::make_unique<vpnd::DataplaneLink>(
+        &*client,
+        [this] { return dp::api::ChannelClient::Attach(dp.name, true, absl::Milliseconds(100)); },
+        ack_timeout, clock, &log);
+    installer = std::make_unique<vpnd::ChannelSaInstaller>(*link, clock, &log);
+    vpnd::VpndDeps deps;
+    deps.clock = clock;
+    deps.log = &log;
+    deps.keylog = &keys;
+    deps.link = link.get();
+    deps.installer = installer.get();
+    vpnd = std::make_unique<vpnd::Vpnd>(deps);
+  }
+};
+
+inline size_t Count(const std::vector<Message>& b, MessageKind k, Op op) {
+  size_t n = 0;
+  for (const Message& m : b) n += m.header.kind == k && m.header.op == op;
+  return n;
+}
+
+inline const Message* Find(const std::vector<Message>& b, MessageKind k, Op op,
+                           const std::function<bool(const Message&)>& pred = nullptr) {
+  for (const Message& m : b) {
+    if (m.header.kind == k && m.header.op == op && (!pred || pred(m))) return &m;
+  }
+  return nullptr;
+}
+
+inline const Message* Interface(const std::vector<Message>& b, const std::string& name) {
+  return Find(b, MessageKind::kInterface, Op::kAdd,
+              [&](const Message& m) { return name == m.body.interface.name; });
+}
+
+inline std::string WriteFile(const std::string& text) {
+  static int n = 0;
+  std::string path = absl::StrCat("/tmp/vpnd-test-", getpid(), "-", n++, ".conf");
+  std::ofstream(path) << text;
+  return path;
+}
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream f(path);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// The seed's east end as a plain IKE engine that talks to vpnd through the fake dataplane.
+struct East {
+  Sink log;
+  std::vector<ike::Datagram> out;
+  std::unique_ptr<ike::IkeManager> mgr;
+  std::vector<const ike::ChildSa*> up;
+  vpnd::ReqidAllocator reqids;
+  std::shared_ptr<const ike::IkeSaConfig> cfg;
+
+  explicit East(Rig& r) {
+    auto loaded = config::LoadConfigFile("configs/vyatta-east.conf");
+    REQUIRE(loaded.ok());
+    auto setup = vpnd::MapConfig(config::BuildModel(loaded->tree), reqids);
+    REQUIRE(setup.ok());
+    auto cfg = std::make_shared<ike::IkeSaConfig>(*setup->peers[0]);
+    cfg->initiate = false;
+    mgr = std::make_unique<ike::IkeManager>([&r] { return r.now; },
+                                            [this](const ike::Datagram& d) { out.push_back(d); },
+                                            &log, nullptr, nullptr);
+    mgr->SetPeers({cfg});
+    this->cfg = cfg;
+  }
+  const ike::IkeSa* Sa() const {
+    auto s = mgr->Sas();
+    return s.size() == 1 ? s[0] : nullptr;
+  }
+};
+
+// Moves datagrams both ways until things are quiet; `rewrite` may change what east sends.
+inline void Pump(Rig& r, East& e, const std::function<void(ike::Datagram&)>& rewrite = nullptr) {
+  for (int quiet = 0, i = 0; quiet < 200 && i < 20000; ++i) {
+    r.vpnd->Poll();
+    bool moved = false;
+    for (const auto& d : r.dp.TakeInjected()) {
+      e.mgr->HandleDatagram(d);
+      moved = true;
+    }
+    for (auto& d : e.out) {
+      if (rewrite) rewrite(d);
+      r.dp.Punt(d);
+      moved = true;
+    }
+    e.out.clear();
+    quiet = moved ? 0 : quiet + 1;
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+}
+
+inline const ike::ChildSa* EastChild(const East& e) {
+  const ike::IkeSa* sa = e.Sa();
+  if (sa == nullptr || sa->children().size() != 1) return nullptr;
+  return sa->children()[0].get();
+}
+
+// One policy-based tunnel between 192.0.2.1 (us) and 192.0.2.2, AES-CBC-256 + SHA2-256.
+inline constexpr char kOneTunnel[] = R"(
+set interfaces dataplane dp0p1 address 192.0.2.1/24
+set security vpn ipsec ike-group IKE ike-version 2
+set security vpn ipsec ike-group IKE proposal 1 dh-group 19
+set security vpn ipsec esp-group ESP proposal 1 encryption aes256
+set security vpn ipsec esp-group ESP proposal 1 hash sha2_256
+set security vpn ipsec site-to-site peer 192.0.2.2 authentication pre-shared-secret 'secret'
+set security vpn ipsec site-to-site peer 192.0.2.2 local-address 192.0.2.1
+set security vpn ipsec site-to-site peer 192.0.2.2 ike-group IKE
+set security vpn ipsec site-to-site peer 192.0.2.2 default-esp-group ESP
+set security vpn ipsec site-to-site peer 192.0.2.2 tunnel 1 local prefix 10.1.0.0/24
+set security vpn ipsec site-to-site peer 192.0.2.2 tunnel 1 remote prefix 10.2.0.0/24
+)";
+
+inline const std::string kTwoTunnels = std::string(kOneTunnel) + R"(
+set security vpn ipsec site-to-site peer 192.0.2.2 tunnel 2 local prefix 10.1.1.0/24
+set security vpn ipsec site-to-site peer 192.0.2.2 tunnel 2 remote prefix 10.2.1.0/24
+)";
+
+// The other end of `text` (one of the above), as a responder config for East.
+inline std::shared_ptr<ike::IkeSaConfig> MirrorPeer(const std::string& text) {
+  std::string t = text;
+  for (auto [a, b] : std::vector<std::pair<std::string, std::string>>{
+           {"192.0.2.1/24", "192.0.2.9/24"},
+           {"peer 192.0.2.2", "peer 192.0.2.1"},
+           {"local-address 192.0.2.1", "local-address 192.0.2.2"},
+           {"local prefix 10.1.", "local prefix 10.X."},
+           {"remote prefix 10.2.", "remote prefix 10.1."},
+           {"local prefix 10.X.", "local prefix 10.2."}}) {
+    for (size_t p = 0; (p = t.find(a, p)) != std::string::npos; p += b.size()) {
+      t.replace(p, a.size(), b);
+    }
+  }
+  auto loaded = config::LoadConfigText(t);
+  REQUIRE(loaded.ok());
+  vpnd::ReqidAllocator reqids;
+  auto setup = vpnd::MapConfig(config::BuildModel(loaded.tree), reqids);
+  REQUIRE(setup.ok());
+  auto cfg = std::make_shared<ike::IkeSaConfig>(*setup->peers[0]);
+  cfg->initiate = false;
+  return cfg;
+}
+
+inline size_t BatchesWith(const std::vector<std::vector<Message>>& all, MessageKind k, Op op) {
+  size_t n = 0;
+  for (const auto& b : all) n += Count(b, k, op) > 0;
+  return n;
+}
+
+// Polls for a while of real time, so late acks can arrive.
+inline void Settle(Rig& r, East& e, absl::Duration d) {
+  absl::Time end = absl::Now() + d;
+  while (absl::Now() < end) {
+    Pump(r, e);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+}  // namespace portcullis::vpnd::testing
