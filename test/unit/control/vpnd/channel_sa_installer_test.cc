@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <set>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -395,4 +396,152 @@ TEST_CASE("a NAT rebinding re-pushes the outbound SA with the new port",
   CHECK(update->body.sa.udp_encap == 1);
   CHECK(update->body.sa.encap_dst_port == 4501);
   CHECK(absl::StrContains(r.log.Recent(), "now sends to 159.8.98.213[4501]"));
+}
+
+// ---- The installer on its own, with CHILD SAs made up for it ----
+
+TEST_CASE("get-SPI: random with charon's prefix, never an SPI the dataplane may still hold",
+          "[vpnd][dataplane][sa][spi]") {
+  Rig r;
+  std::set<uint32_t> seen;
+  for (int i = 0; i < 32; ++i) {
+    absl::StatusOr<uint32_t> spi = r.installer->GetSpi();
+    REQUIRE(spi.ok());
+    CHECK(*spi >= 256);
+    CHECK(*spi >> 28 == 0xc);
+    seen.insert(*spi);
+  }
+  CHECK(seen.size() == 32);
+  // From the install until the removal is applied, the SPI is the dataplane's: IKE releases it
+  // when the CHILD SA goes down, but a refused removal leaves the SA in place.
+  auto child = MakeChild(0xc0000101, 0xc0000202);
+  CHECK_FALSE(r.installer->SpiInUse(0xc0000101));
+  r.installer->AddSa(*child, 0);
+  REQUIRE(r.installer->installed_children() == 1);
+  CHECK(r.installer->SpiInUse(0xc0000101));
+  CHECK_FALSE(r.installer->SpiInUse(0xc0000202));  // the peer's SPI: another number space
+  r.dp.SetVerdict([](const std::vector<Message>& b) {
+    if (Count(b, MessageKind::kSa, Op::kDelete) > 0) {
+      return dp::api::ApplyResult{absl::FailedPreconditionError("tables busy"), 0};
+    }
+    return dp::api::ApplyResult{};
+  });
+  r.installer->DelSa(*child);
+  r.installer->FlushRemovals();
+  REQUIRE(r.installer->removals_to_retry() == 1);
+  CHECK(r.installer->SpiInUse(0xc0000101));
+  r.dp.SetVerdict(nullptr);
+  r.now += absl::Seconds(2);
+  r.installer->RetryRemovals();
+  CHECK(r.installer->removals_to_retry() == 0);
+  CHECK_FALSE(r.installer->SpiInUse(0xc0000101));
+}
+
+TEST_CASE("query_sa answers from the counters the dataplane last reported",
+          "[vpnd][dataplane][sa][counters]") {
+  Rig r;
+  auto child = MakeChild(0xc0000101, 0xc0000202);
+  r.installer->AddSa(*child, 0);
+  REQUIRE(r.installer->installed_children() == 1);
+  auto counters = [](uint32_t spi, dp::api::Direction dir, uint64_t bytes, uint64_t packets) {
+    dp::api::Event e = dp::api::NewEvent(dp::api::EventKind::kSaCounters);
+    e.body.sa_counters.spi = spi;
+    e.body.sa_counters.direction = dir;
+    e.body.sa_counters.bytes = bytes;
+    e.body.sa_counters.packets = packets;
+    return e;
+  };
+  auto query = [&](uint32_t spi, vpnd::SaDirection dir) { return r.installer->QuerySa(spi, dir); };
+  // Installed, but nothing heard yet.
+  CHECK(absl::IsNotFound(query(0xc0000101, vpnd::SaDirection::kIn).status()));
+  r.dp.Post(counters(0xc0000101, dp::api::Direction::kIn, 1500, 3));
+  REQUIRE(PollLinkUntil(r, [&] { return query(0xc0000101, vpnd::SaDirection::kIn).ok(); }));
+  CHECK(query(0xc0000101, vpnd::SaDirection::kIn)->bytes == 1500);
+  CHECK(query(0xc0000101, vpnd::SaDirection::kIn)->packets == 3);
+  CHECK(absl::IsNotFound(query(0xc0000202, vpnd::SaDirection::kOut).status()));
+  // The outbound SA by the peer's SPI; a later report replaces the earlier one.
+  r.dp.Post(counters(0xc0000202, dp::api::Direction::kOut, 700, 2));
+  r.dp.Post(counters(0xc0000101, dp::api::Direction::kIn, 3000, 6));
+  REQUIRE(PollLinkUntil(r, [&] {
+    auto in = query(0xc0000101, vpnd::SaDirection::kIn);
+    return query(0xc0000202, vpnd::SaDirection::kOut).ok() && in.ok() && in->bytes == 3000;
+  }));
+  CHECK(query(0xc0000202, vpnd::SaDirection::kOut)->bytes == 700);
+  CHECK(query(0xc0000202, vpnd::SaDirection::kOut)->packets == 2);
+  CHECK(query(0xc0000101, vpnd::SaDirection::kIn)->packets == 6);
+  // The direction is part of the question.
+  CHECK(absl::IsNotFound(query(0xc0000101, vpnd::SaDirection::kOut).status()));
+  // Reports for SAs vpnd did not install are not kept.
+  r.dp.Post(counters(0xc0000999, dp::api::Direction::kIn, 1, 1));
+  r.dp.Post(counters(0xc0000101, dp::api::Direction::kIn, 4000, 8));
+  REQUIRE(
+      PollLinkUntil(r, [&] { return query(0xc0000101, vpnd::SaDirection::kIn)->bytes == 4000; }));
+  CHECK(absl::IsNotFound(query(0xc0000999, vpnd::SaDirection::kIn).status()));
+  // The counters go with the SA.
+  r.installer->DelSa(*child);
+  r.installer->FlushRemovals();
+  REQUIRE(r.installer->installed_children() == 0);
+  CHECK(absl::IsNotFound(query(0xc0000101, vpnd::SaDirection::kIn).status()));
+  CHECK(absl::IsNotFound(query(0xc0000202, vpnd::SaDirection::kOut).status()));
+}
+
+TEST_CASE("add_policy before the SAs' ack: the policies follow the ack, never a refusal",
+          "[vpnd][dataplane][sa][consistency]") {
+  Rig r(absl::Milliseconds(100));
+  std::atomic<bool> slow{true};
+  r.dp.SetVerdict([&](const std::vector<Message>& b) {
+    if (Count(b, MessageKind::kSa, Op::kAdd) > 0 && slow.exchange(false)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+    return dp::api::ApplyResult{};
+  });
+  auto child = MakeChild(0xc0000101, 0xc0000202);
+  r.installer->AddSa(*child, 0);
+  r.installer->AddPolicy(*child);
+  INFO(r.log.Recent());
+  REQUIRE(r.link->unacknowledged() == 1);
+  CHECK(BatchesWith(r.dp.Batches(), MessageKind::kPolicy, Op::kAdd) == 0);
+  SECTION("the ack comes: the policies go, and leave with the SAs") {
+    REQUIRE(PollLinkUntil(r, [&] { return r.dp.Batches().size() == 2; }));
+    CHECK(r.link->unacknowledged() == 0);
+    auto all = r.dp.Batches();
+    CHECK(Count(all[0], MessageKind::kSa, Op::kAdd) == 2);
+    CHECK(Count(all[1], MessageKind::kPolicy, Op::kAdd) == 2);
+    CHECK(absl::StrContains(r.log.Recent(), "acknowledged late"));
+    CHECK(absl::StrContains(r.log.Recent(), "installed ESP SAs c0000101_i c0000202_o"));
+    r.installer->DelSa(*child);
+    r.installer->FlushRemovals();
+    all = r.dp.Batches();
+    REQUIRE(all.size() == 3);
+    CHECK(Count(all[2], MessageKind::kPolicy, Op::kDelete) == 2);
+    CHECK(Count(all[2], MessageKind::kSa, Op::kDelete) == 2);
+  }
+  SECTION("the CHILD SA goes before the ack: no policies at all") {
+    r.installer->DelSa(*child);
+    r.installer->FlushRemovals();
+    REQUIRE(PollLinkUntil(r, [&] { return r.link->unacknowledged() == 0; }));
+    auto all = r.dp.Batches();
+    REQUIRE(all.size() == 2);
+    CHECK(Count(all[1], MessageKind::kSa, Op::kDelete) == 2);
+    CHECK(BatchesWith(all, MessageKind::kPolicy, Op::kAdd) == 0);
+    CHECK(BatchesWith(all, MessageKind::kPolicy, Op::kDelete) == 0);
+    CHECK(r.installer->installed_children() == 0);
+  }
+}
+
+TEST_CASE("add_policy after a refused install sends nothing", "[vpnd][dataplane][sa]") {
+  Rig r;
+  r.dp.SetVerdict([](const std::vector<Message>&) {
+    return dp::api::ApplyResult{absl::ResourceExhaustedError("SAD full"), 0};
+  });
+  auto child = MakeChild(0xc0000101, 0xc0000202);
+  r.installer->AddSa(*child, 0);
+  r.installer->AddPolicy(*child);
+  CHECK(r.dp.Batches().size() == 1);
+  CHECK(r.installer->installed_children() == 0);
+  std::vector<vpnd::InstallFailure> failed = r.installer->TakeInstallFailures();
+  REQUIRE(failed.size() == 1);
+  CHECK(failed[0].spi_in == 0xc0000101);
+  CHECK(absl::StrContains(failed[0].reason, "SAD full"));
+  CHECK(r.installer->TakeInstallFailures().empty());  // reported once
 }

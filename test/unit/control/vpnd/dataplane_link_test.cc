@@ -55,3 +55,121 @@ TEST_CASE("after the dataplane restarts, IKE goes through the new channel",
   CHECK(EastChild(east)->spi_in != old_spi);
   CHECK_FALSE(absl::StrContains(r.log.Recent(), "inject to"));
 }
+
+// ---- The link on its own ----
+
+namespace {
+
+using Outcome = vpnd::DataplaneLink::Outcome;
+
+// A batch any dataplane takes: one flush.
+std::vector<Message> FlushBatch() {
+  Message m = dp::api::NewMessage(MessageKind::kFlush, Op::kDelete);
+  m.body.flush.scope = dp::api::kFlushAll;
+  return {m};
+}
+
+}  // namespace
+
+TEST_CASE("submit: applied, refused and unsent batches, each with its status",
+          "[vpnd][dataplane][link]") {
+  Rig r;
+  absl::Status st;
+  std::vector<Outcome> seen;
+  auto record = [&](Outcome o, const absl::Status&) { seen.push_back(o); };
+  CHECK(r.link->Submit(FlushBatch(), "test batch", true, record, &st) == Outcome::kApplied);
+  CHECK(st.ok());
+  r.dp.SetVerdict([](const std::vector<Message>&) {
+    return dp::api::ApplyResult{absl::FailedPreconditionError("tables busy"), 0};
+  });
+  CHECK(r.link->Submit(FlushBatch(), "test batch", true, record, &st) == Outcome::kRefused);
+  CHECK(absl::IsFailedPrecondition(st));
+  CHECK(absl::StrContains(st.message(), "test batch: the dataplane refused the batch: "));
+  CHECK(absl::StrContains(st.message(), "tables busy"));
+  CHECK(r.dp.Batches().size() == 2);
+  // The channel refuses a batch it cannot frame: nothing reaches the dataplane.
+  std::vector<Message> huge(dp::api::kMaxBatchMessages + 1, FlushBatch()[0]);
+  CHECK(r.link->Submit(std::move(huge), "test batch", true, record, &st) == Outcome::kNotSent);
+  CHECK(absl::StrContains(st.message(), "test batch: sending to the dataplane failed: "));
+  // Nothing to send is nothing to refuse.
+  CHECK(r.link->Submit({}, "test batch", true, record, &st) == Outcome::kApplied);
+  CHECK(st.ok());
+  CHECK(r.dp.Batches().size() == 2);
+  // The handler ran once per batch, before Submit returned.
+  CHECK(seen == std::vector<Outcome>{Outcome::kApplied, Outcome::kRefused, Outcome::kNotSent,
+                                     Outcome::kApplied});
+  CHECK(r.link->unacknowledged() == 0);
+}
+
+TEST_CASE("with a batch unacknowledged the link waits no more; late acks settle in order",
+          "[vpnd][dataplane][link][consistency]") {
+  Rig r(absl::Milliseconds(100));
+  std::atomic<bool> slow{true};
+  r.dp.SetVerdict([&](const std::vector<Message>&) {
+    if (slow.exchange(false)) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    return dp::api::ApplyResult{};
+  });
+  std::vector<std::string> settled;
+  absl::Status st;
+  CHECK(r.link->Submit(
+            FlushBatch(), "first batch", true,
+            [&](Outcome o, const absl::Status&) {
+              settled.push_back(o == Outcome::kApplied ? "first" : "?");
+            },
+            &st) == Outcome::kUnknown);
+  CHECK(absl::IsDeadlineExceeded(st));
+  CHECK(absl::StrContains(st.message(), "outcome is unknown"));
+  CHECK(r.link->Submit(
+            FlushBatch(), "second batch", true,
+            [&](Outcome o, const absl::Status&) {
+              settled.push_back(o == Outcome::kApplied ? "second" : "?");
+            },
+            &st) == Outcome::kUnknown);
+  INFO(r.log.Recent());
+  CHECK(absl::StrContains(r.log.Recent(), "first batch: no ack for batch 1 within 100ms"));
+  // Not waited for: the first one's ack was still missing.
+  CHECK_FALSE(absl::StrContains(r.log.Recent(), "second batch: no ack"));
+  CHECK(r.link->unacknowledged() == 2);
+  CHECK(settled.empty());
+  REQUIRE(PollLinkUntil(r, [&] { return r.link->unacknowledged() == 0; }));
+  CHECK(settled == std::vector<std::string>{"first", "second"});
+  CHECK(absl::StrContains(r.log.Recent(), "first batch: batch 1 acknowledged late"));
+  CHECK(absl::StrContains(r.log.Recent(), "second batch: batch 2 acknowledged late"));
+}
+
+TEST_CASE("a dataplane restart is reported once; the old batches' handlers never run",
+          "[vpnd][dataplane][link]") {
+  Rig r(absl::Milliseconds(100));
+  std::atomic<bool> slow{true};
+  r.dp.SetVerdict([&](const std::vector<Message>&) {
+    if (slow.exchange(false)) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    return dp::api::ApplyResult{};
+  });
+  bool settled = false;
+  REQUIRE(r.link->Submit(FlushBatch(), "doomed batch", true, [&](Outcome, const absl::Status&) {
+    settled = true;
+  }) == Outcome::kUnknown);
+  CHECK_FALSE(r.link->CheckRestart());  // alive, same generation
+  r.dp.Restart();
+  CHECK_FALSE(r.link->ServerAlive());
+  r.now += absl::Seconds(2);
+  bool restarted = false;
+  absl::Time end = absl::Now() + absl::Seconds(2);
+  while (!restarted && absl::Now() < end) {
+    restarted = r.link->CheckRestart();
+    r.now += absl::Seconds(1);  // re-attach is tried once a second
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  INFO(r.log.Recent());
+  REQUIRE(restarted);
+  CHECK(absl::StrContains(r.log.Recent(), "the dataplane is gone"));
+  CHECK(absl::StrContains(r.log.Recent(), "re-attached to the dataplane"));
+  CHECK(r.link->ServerAlive());
+  CHECK(r.link->unacknowledged() == 0);
+  CHECK_FALSE(r.link->CheckRestart());
+  r.link->PollEvents(256, nullptr);
+  CHECK_FALSE(settled);
+  // Batches now go to the new dataplane.
+  CHECK(r.link->Submit(FlushBatch(), "test batch", true, nullptr) == Outcome::kApplied);
+  CHECK(r.dp.Batches().size() == 1);
+}

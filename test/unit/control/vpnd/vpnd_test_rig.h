@@ -31,6 +31,7 @@
 #include "control/vpnd/vpnd.h"
 #include "dataplane/api/channel_client.h"
 #include "dataplane/api/channel_server.h"
+#include "ike/sa/traffic_selectors.h"
 
 namespace portcullis::vpnd::testing {
 
@@ -350,6 +351,39 @@ inline void Settle(Rig& r, East& e, absl::Duration d) {
     Pump(r, e);
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+}
+
+// A CHILD SA as IKE hands it over (AES-GCM-128, 10.1.0.0/24 === 10.2.0.0/24 between 192.0.2.1
+// and 192.0.2.2), for installer tests that need no IKE exchange. Route-based when
+// `vti_interface` is given.
+inline std::unique_ptr<ike::ChildSa> MakeChild(uint32_t spi_in, uint32_t spi_out,
+                                               const std::string& vti_interface = "") {
+  auto c = std::make_unique<ike::ChildSa>();
+  c->unique_id = 7;
+  c->name = "peer-192.0.2.2-tunnel-1";
+  c->reqid = 1;
+  c->vti = !vti_interface.empty();
+  c->vti_interface = vti_interface;
+  c->spi_in = spi_in;
+  c->spi_out = spi_out;
+  c->local = ike::Endpoint{*ike::Address::Parse("192.0.2.1"), 500};
+  c->remote = ike::Endpoint{*ike::Address::Parse("192.0.2.2"), 500};
+  c->local_ts = {ike::TsFromPrefix(*ike::Address::Parse("10.1.0.0"), 24)};
+  c->remote_ts = {ike::TsFromPrefix(*ike::Address::Parse("10.2.0.0"), 24)};
+  std::vector<uint8_t> key_in(20, 0x11), key_out(20, 0x22);
+  c->encr_in = ike::SecretBytes(absl::MakeConstSpan(key_in));
+  c->encr_out = ike::SecretBytes(absl::MakeConstSpan(key_out));
+  return c;
+}
+
+// Polls the link (acks and events) until `done` or a second of real time has passed.
+inline bool PollLinkUntil(Rig& r, const std::function<bool()>& done) {
+  absl::Time end = absl::Now() + absl::Seconds(1);
+  while (!done() && absl::Now() < end) {
+    r.link->PollEvents(256, nullptr);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return done();
 }
 
 }  // namespace portcullis::vpnd::testing

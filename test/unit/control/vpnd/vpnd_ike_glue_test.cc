@@ -1,0 +1,142 @@
+// vpnd between IKE and the SA installer, in kernel-socket mode (no dataplane at all): CHILD SA
+// SPIs come from the installer's get-SPI, and CHILD SAs going up and down reach the installer
+// (SAs with their VTI's ifindex, policies for policy-based tunnels only, removals) whatever the
+// transport, with the kernel transport's log lines.
+#include <catch2/catch.hpp>
+
+#include <deque>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
+#include "control/vpnd/logging_sa_installer.h"
+#include "test/unit/control/vpnd/vpnd_test_rig.h"
+
+using namespace portcullis;
+using namespace portcullis::vpnd::testing;
+
+namespace {
+
+// The kernel transport's installer, noting what vpnd asks of it and handing out the SPIs the test
+// chose.
+class RecordingSaInstaller : public vpnd::LoggingSaInstaller {
+ public:
+  using LoggingSaInstaller::LoggingSaInstaller;
+  absl::StatusOr<uint32_t> GetSpi() override {
+    calls.push_back("get_spi");
+    if (spis.empty()) return LoggingSaInstaller::GetSpi();
+    uint32_t spi = spis.front();
+    spis.pop_front();
+    return spi;
+  }
+  void AddSa(const ike::ChildSa& c, uint32_t vti_ifindex) override {
+    calls.push_back(absl::StrFormat("add_sa %08x vti %d", c.spi_in, vti_ifindex));
+    LoggingSaInstaller::AddSa(c, vti_ifindex);
+  }
+  void AddPolicy(const ike::ChildSa& c) override {
+    calls.push_back(absl::StrFormat("add_policy %08x", c.spi_in));
+  }
+  void DelSa(const ike::ChildSa& c) override {
+    calls.push_back(absl::StrFormat("del_sa %08x", c.spi_in));
+  }
+
+  std::deque<uint32_t> spis;
+  std::vector<std::string> calls;
+};
+
+// vpnd with the kernel transport, and a plain IKE engine as its peer; datagrams go between the
+// two through vectors.
+struct KernelPair {
+  absl::Time now = absl::FromUnixSeconds(1767225600);
+  vpnd::VpndLog log{"", false};
+  RecordingSaInstaller installer{[this] { return now; }, &log};
+  std::vector<ike::Datagram> to_peer, to_vpnd;
+  std::unique_ptr<vpnd::Vpnd> vpnd;
+  Sink peer_log;
+  std::unique_ptr<ike::IkeManager> peer;
+
+  explicit KernelPair(std::shared_ptr<ike::IkeSaConfig> peer_config) {
+    vpnd::VpndDeps deps;
+    deps.clock = [this] { return now; };
+    deps.send = [this](const ike::Datagram& d) { to_peer.push_back(d); };
+    deps.log = &log;
+    deps.installer = &installer;
+    vpnd = std::make_unique<vpnd::Vpnd>(deps);
+    peer = std::make_unique<ike::IkeManager>(
+        [this] { return now; }, [this](const ike::Datagram& d) { to_vpnd.push_back(d); }, &peer_log,
+        nullptr, nullptr);
+    peer_config->initiate = false;
+    peer->SetPeers({peer_config});
+  }
+  void Pump() {
+    for (int i = 0; i < 100; ++i) {
+      vpnd->Poll();
+      if (to_peer.empty() && to_vpnd.empty()) return;
+      for (const auto& d : std::exchange(to_peer, {})) peer->HandleDatagram(d);
+      for (const auto& d : std::exchange(to_vpnd, {})) vpnd->HandleDatagram(d);
+    }
+  }
+  const ike::ChildSa* PeerChild() const {
+    auto sas = peer->Sas();
+    if (sas.size() != 1 || sas[0]->children().size() != 1) return nullptr;
+    return sas[0]->children()[0].get();
+  }
+};
+
+std::shared_ptr<ike::IkeSaConfig> EastConfig() {
+  auto loaded = config::LoadConfigFile("configs/vyatta-east.conf");
+  REQUIRE(loaded.ok());
+  vpnd::ReqidAllocator reqids;
+  auto setup = vpnd::MapConfig(config::BuildModel(loaded->tree), reqids);
+  REQUIRE(setup.ok());
+  return std::make_shared<ike::IkeSaConfig>(*setup->peers[0]);
+}
+
+uint32_t RunningIfindex(const vpnd::Vpnd& v, const std::string& name) {
+  for (const auto& [key, m] : v.running()) {
+    if (m.header.kind == MessageKind::kInterface && name == m.body.interface.name) {
+      return m.body.interface.ifindex;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("a route-based CHILD SA: its SPI from get-SPI, add_sa with the VTI, del_sa on reset",
+          "[vpnd][kernel][sa][spi]") {
+  KernelPair k(EastConfig());
+  k.installer.spis = {0xc0001234};
+  REQUIRE(k.vpnd->LoadFile("configs/vyatta-west.conf").ok());
+  k.Pump();
+  INFO(k.log.Recent());
+  const ike::ChildSa* pc = k.PeerChild();
+  REQUIRE(pc != nullptr);
+  CHECK(pc->spi_out == 0xc0001234);  // the peer sends with the SPI the installer gave
+  uint32_t vti = RunningIfindex(*k.vpnd, "vti2");
+  REQUIRE(vti != 0);
+  CHECK(k.installer.calls ==
+        std::vector<std::string>{"get_spi", absl::StrFormat("add_sa c0001234 vti %d", vti)});
+  CHECK(absl::StrContains(k.log.Recent(),
+                          "kernel transport: CHILD_SA not installed (SAs are only logged): ESP "
+                          "SPIs c0001234_i"));
+  CHECK_FALSE(absl::StrContains(k.log.Recent(), "installed ESP SAs"));
+  REQUIRE(k.vpnd->Command({"reset", "vpn", "ipsec-peer", "159.8.98.213"}).ok());
+  k.Pump();
+  REQUIRE(k.installer.calls.size() >= 3);
+  CHECK(k.installer.calls[2] == "del_sa c0001234");
+}
+
+TEST_CASE("a policy-based CHILD SA: add_sa without a VTI, then add_policy",
+          "[vpnd][kernel][sa][spi]") {
+  KernelPair k(MirrorPeer(kOneTunnel));
+  k.installer.spis = {0xc0005678};
+  std::string mine = WriteFile(kOneTunnel);
+  REQUIRE(k.vpnd->LoadFile(mine).ok());
+  k.Pump();
+  INFO(k.log.Recent());
+  REQUIRE(k.PeerChild() != nullptr);
+  CHECK(k.PeerChild()->spi_out == 0xc0005678);
+  CHECK(k.installer.calls ==
+        std::vector<std::string>{"get_spi", "add_sa c0005678 vti 0", "add_policy c0005678"});
+  std::remove(mine.c_str());
+}
