@@ -4,8 +4,11 @@
 #include <map>
 #include <optional>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "control/config/algorithm_names.h"
 #include "control/config/commit_rule_context.h"
 #include "control/config/ip_prefix.h"
 
@@ -15,24 +18,31 @@ namespace {
 
 constexpr size_t kMaxProposals = 10;
 
+// The table's entry for a DH group number ("2") that is weak; null otherwise.
+const DhGroupName* WeakDhGroup(absl::string_view number) {
+  int n = 0;
+  if (!absl::SimpleAtoi(number, &n)) return nullptr;
+  const DhGroupName* g = FindDhGroup(n);
+  return g != nullptr && g->weak ? g : nullptr;
+}
+
 bool IsGcm(const std::string& enc) {
-  return enc == "aes128gcm128" || enc == "aes256gcm128";
+  const EncryptionName* e = FindEncryption(enc);
+  return e != nullptr && e->aead;
 }
 bool IsCbc(const std::string& enc) {
-  return enc == "aes128" || enc == "aes256" || enc == "3des";
+  const EncryptionName* e = FindEncryption(enc);
+  return e != nullptr && !e->aead;
 }
 
 // Algorithms Portcullis refuses although the Vyatta tree has them.
 void CheckAlgorithms(RuleContext& ctx, const ConfigNode& proposal) {
-  std::string enc = proposal.Get("encryption");
-  std::string hash = proposal.Get("hash");
-  if (enc == "3des")
-    ctx.Error(proposal, "encryption",
-              "3des is not supported (insecure): use aes128, aes256, aes128gcm128 or aes256gcm128");
-  if (hash == "md5")
-    ctx.Error(proposal, "hash",
-              "md5 is not supported (insecure): use sha1, sha2_256, sha2_384 or sha2_512");
-  if (hash == "sha1_160") ctx.Error(proposal, "hash", "sha1_160 is no longer supported.");
+  const EncryptionName* enc = FindEncryption(proposal.Get("encryption"));
+  if (enc != nullptr && enc->support != Support::kSupported)
+    ctx.Error(proposal, "encryption", Refusal(*enc));
+  const HashName* hash = FindHash(proposal.Get("hash"));
+  if (hash != nullptr && hash->support != Support::kSupported)
+    ctx.Error(proposal, "hash", Refusal(*hash));
 }
 
 void CheckIkeGroup(RuleContext& ctx, const ConfigNode& group) {
@@ -78,10 +88,10 @@ void CheckIkeGroup(RuleContext& ctx, const ConfigNode& group) {
     if (dh == nullptr) {
       ctx.Error(*p, "",
                 "no dh-group: IKEv2 needs a Diffie-Hellman group (e.g. 'dh-group 14', 19 or 20)");
-    } else if (*dh == "2" || *dh == "5") {
-      ctx.Warning(*p, "dh-group",
-                  absl::StrCat("dh-group ", *dh, " (", *dh == "2" ? "MODP-1024" : "MODP-1536",
-                               ") is weak: prefer 14, 19, 20 or 31"));
+    } else if (const DhGroupName* g = WeakDhGroup(*dh)) {
+      ctx.Warning(
+          *p, "dh-group",
+          absl::StrCat("dh-group ", *dh, " (", g->kind, ") is weak: prefer ", PreferredDhGroups()));
     }
   }
 }
@@ -117,8 +127,8 @@ void CheckEspGroup(RuleContext& ctx, const ConfigNode& group) {
   if (group.Get("compression") == "enable")
     ctx.Warning(group, "compression", "IPsec header compression is not supported");
   std::string pfs = group.Get("pfs");
-  if (pfs == "dh-group2" || pfs == "dh-group5")
-    ctx.Warning(group, "pfs", absl::StrCat(pfs, " is weak: prefer dh-group14, 19, 20 or 31"));
+  if (absl::StartsWith(pfs, "dh-group") && WeakDhGroup(pfs.substr(8)) != nullptr)
+    ctx.Warning(group, "pfs", absl::StrCat(pfs, " is weak: prefer dh-group", PreferredDhGroups()));
 }
 
 bool IsZeroRoute(const std::string& prefix) {

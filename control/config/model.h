@@ -17,10 +17,10 @@ namespace portcullis::config {
 
 struct IkeProposal {
   uint32_t number = 0;
-  std::string encryption;  // aes128 | aes256 | aes128gcm128 | aes256gcm128 (| 3des)
-  std::string hash;        // sha1 | sha2_256 | sha2_384 | sha2_512 | null (| md5 | sha1_160)
+  std::string encryption;  // a Vyatta name of algorithm_names.h: "aes256"
+  std::string hash;        // "sha2_256"
   int dh_group = 0;        // 0 = not set
-  std::string prf;         // "" = derived from hash
+  std::string prf;         // "prfsha256"; "" = derived from hash
 };
 
 struct DeadPeerDetection {

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "control/config/algorithm_names.h"
+
 namespace portcullis::config {
 
 const SchemaNode* SchemaNode::Child(absl::string_view child) const {
@@ -61,17 +63,6 @@ SchemaNode Empty(std::string name) {
 }
 
 namespace {
-
-const std::vector<std::string> kEncryptions = {"aes128", "aes256", "3des", "aes128gcm128",
-                                               "aes256gcm128"};
-const std::vector<std::string> kHashes = {"md5",      "sha1",     "sha1_160", "sha2_256",
-                                          "sha2_384", "sha2_512", "null"};
-const std::vector<std::string> kPfs = {"enable",     "disable",    "dh-group2",  "dh-group5",
-                                       "dh-group14", "dh-group15", "dh-group16", "dh-group17",
-                                       "dh-group18", "dh-group19", "dh-group20", "dh-group21",
-                                       "dh-group31"};
-const std::vector<std::string> kDhGroups = {"2",  "5",  "14", "15", "16", "17",
-                                            "18", "19", "20", "21", "31"};
 
 SchemaNode Description() {
   return Leaf("description", Kind(ValueKind::kText)).Help("Description");
@@ -374,10 +365,10 @@ SchemaNode Vpn() {
               Empty("disable-strict-mode"),
               Tag("proposal", Range(1, 65535),
                   {
-                      Leaf("encryption", Enum(kEncryptions), "aes128"),
-                      Leaf("hash", Enum(kHashes), "sha1"),
-                      Leaf("dh-group", Enum(kDhGroups)).Help("Diffie-Hellman group"),
-                      Leaf("prf", Enum({"prfsha1", "prfsha256", "prfsha384", "prfsha512"}))
+                      Leaf("encryption", Enum(EncryptionValues()), "aes128"),
+                      Leaf("hash", Enum(HashValues()), "sha1"),
+                      Leaf("dh-group", Enum(DhGroupValues())).Help("Diffie-Hellman group"),
+                      Leaf("prf", Enum(PrfValues()))
                           .Help("Portcullis: PRF (default: derived from hash)"),
                   }),
               Container("dead-peer-detection",
@@ -402,12 +393,12 @@ SchemaNode Vpn() {
                   .Help("Portcullis: CHILD SA lifetime in bytes (VyOS)"),
               Leaf("life-packets", Range(1000, 26843545600000ull))
                   .Help("Portcullis: CHILD SA lifetime in packets (VyOS)"),
-              Leaf("pfs", Enum(kPfs), "enable"),
+              Leaf("pfs", Enum(PfsValues()), "enable"),
               Empty("disable-strict-mode"),
               Tag("proposal", Range(1, 65535),
                   {
-                      Leaf("encryption", Enum(kEncryptions), "aes128"),
-                      Leaf("hash", Enum(kHashes), "sha1"),
+                      Leaf("encryption", Enum(EncryptionValues()), "aes128"),
+                      Leaf("hash", Enum(HashValues()), "sha1"),
                   }),
           });
 

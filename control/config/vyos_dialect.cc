@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "control/config/algorithm_names.h"
 #include "control/config/interface_names.h"
 
 namespace portcullis::config {
@@ -17,10 +18,6 @@ struct ValueMap {
   const char* canonical;
 };
 
-constexpr ValueMap kHashMap[] = {
-    {"sha256", "sha2_256"}, {"sha384", "sha2_384"}, {"sha512", "sha2_512"},
-    {"sha1", "sha1"},       {"md5", "md5"},         {"null", "null"},
-};
 constexpr ValueMap kVersionMap[] = {{"ikev1", "1"}, {"ikev2", "2"}};
 constexpr ValueMap kBondModeMap[] = {
     {"802.3ad", "lacp"}, {"active-backup", "active-backup"}, {"xor-hash", "balanced"}};
@@ -35,13 +32,6 @@ const char* ToVyosValue(const ValueMap* begin, const ValueMap* end, const std::s
   for (auto* m = begin; m != end; ++m)
     if (v == m->canonical) return m->vyos;
   return nullptr;
-}
-
-template <size_t N>
-std::vector<std::string> VyosNames(const ValueMap (&map)[N]) {
-  std::vector<std::string> out;
-  for (const auto& m : map) out.push_back(m.vyos);
-  return out;
 }
 
 bool At(const Words& w, size_t i, absl::string_view s) {
@@ -186,14 +176,14 @@ VyosTranslator::Result VyosTranslator::TranslateVpn(Command& cmd, Diagnostics& d
     } else if (ike && leaf == "disable-mobike") {
       return Result::kIgnored;  // Portcullis never does MOBIKE
     } else if (leaf == "proposal" && w.size() == 8 && w[6] == "hash") {
-      const char* v = ToCanonical(std::begin(kHashMap), std::end(kHashMap), w[7]);
-      if (v == nullptr) {
+      const HashName* h = FindVyosHash(w[7]);
+      if (h == nullptr) {
         diags.Error(cmd.loc, Join(w),
                     absl::StrCat("hash '", w[7], "' is not supported (supported: ",
-                                 absl::StrJoin(VyosNames(kHashMap), ", "), ")"));
+                                 absl::StrJoin(VyosHashNames(), ", "), ")"));
         return Result::kError;
       }
-      w[7] = v;
+      w[7] = std::string(h->vyatta);
     }
   }
   if (At(w, 2, "site-to-site") && At(w, 3, "peer") && w.size() >= 6) {
@@ -378,8 +368,8 @@ std::vector<DisplayCommand> ToVyos(const std::vector<DisplayCommand>& canonical)
             keep_canonical = true;  // 2+1 has no VyOS form
           }
         } else if (Is(v, 4, "proposal") && Is(v, 6, "hash") && v.size() == 8) {
-          if (const char* h = ToVyosValue(std::begin(kHashMap), std::end(kHashMap), v[7].text))
-            v[7].text = h;
+          if (const HashName* h = FindHash(v[7].text); h != nullptr && !h->vyos.empty())
+            v[7].text = std::string(h->vyos);
         }
       } else if (Is(v, 2, "site-to-site") && Is(v, 5, "authentication") && Is(v, 6, "id")) {
         v[6].text = "local-id";

@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "control/config/value_type.h"
+#include "control/vpnd/ike_algorithm_names.h"
 #include "ike/crypto/dh_group.h"
 #include "ike/sa/traffic_selectors.h"
 
@@ -20,53 +21,6 @@ using ike::IntegId;
 using ike::PrfId;
 using ike::Proposal;
 using ike::Transform;
-
-struct Cipher {
-  EncrId id;
-  uint16_t bits;
-};
-
-bool CipherOf(const std::string& name, Cipher* c) {
-  if (name == "aes128")
-    *c = {EncrId::kAesCbc, 128};
-  else if (name == "aes256")
-    *c = {EncrId::kAesCbc, 256};
-  else if (name == "aes128gcm128")
-    *c = {EncrId::kAesGcm16, 128};
-  else if (name == "aes256gcm128")
-    *c = {EncrId::kAesGcm16, 256};
-  else
-    return false;
-  return true;
-}
-
-bool IntegOf(const std::string& hash, IntegId* i) {
-  if (hash == "sha1")
-    *i = IntegId::kHmacSha1_96;
-  else if (hash == "sha2_256")
-    *i = IntegId::kHmacSha2_256_128;
-  else if (hash == "sha2_384")
-    *i = IntegId::kHmacSha2_384_192;
-  else if (hash == "sha2_512")
-    *i = IntegId::kHmacSha2_512_256;
-  else
-    return false;
-  return true;
-}
-
-bool PrfOf(const std::string& name, PrfId* p) {
-  if (name == "sha1" || name == "prfsha1")
-    *p = PrfId::kHmacSha1;
-  else if (name == "sha2_256" || name == "prfsha256")
-    *p = PrfId::kHmacSha2_256;
-  else if (name == "sha2_384" || name == "prfsha384")
-    *p = PrfId::kHmacSha2_384;
-  else if (name == "sha2_512" || name == "prfsha512")
-    *p = PrfId::kHmacSha2_512;
-  else
-    return false;
-  return true;
-}
 
 bool ParsePorts(const std::string& text, uint16_t* lo, uint16_t* hi) {
   if (text.empty()) {
@@ -113,19 +67,18 @@ absl::StatusOr<std::vector<Proposal>> IkeProposals(const config::IkeGroup& g) {
             [](const auto& a, const auto& b) { return a.number < b.number; });
   for (const config::IkeProposal& p : sorted) {
     std::string where = absl::StrCat("ike-group ", g.name, " proposal ", p.number);
-    Cipher c;
-    if (!CipherOf(p.encryption, &c)) {
+    std::optional<IkeCipher> c = CipherOf(p.encryption);
+    if (!c) {
       errors.push_back(absl::StrCat(where, ": encryption ", p.encryption, " is not supported"));
       continue;
     }
-    IntegId integ = IntegId::kNone;
-    bool aead = c.id == EncrId::kAesGcm16;
-    if (!aead && !IntegOf(p.hash, &integ)) {
+    std::optional<IntegId> integ = IntegOf(p.hash);
+    if (!c->aead && !integ) {
       errors.push_back(absl::StrCat(where, ": hash ", p.hash, " is not supported"));
       continue;
     }
-    PrfId prf;
-    if (!PrfOf(p.prf.empty() ? p.hash : p.prf, &prf)) {
+    std::optional<PrfId> prf = PrfOf(p.prf.empty() ? p.hash : p.prf);
+    if (!prf) {
       errors.push_back(absl::StrCat(where, ": no PRF: hash ", p.hash,
                                     p.prf.empty() ? " gives none; set prf" : "",
                                     p.prf.empty() ? "" : absl::StrCat(", prf ", p.prf)));
@@ -139,9 +92,9 @@ absl::StatusOr<std::vector<Proposal>> IkeProposals(const config::IkeGroup& g) {
     Proposal pr;
     pr.protocol = ike::ProtocolId::kIke;
     pr.number = static_cast<uint8_t>(out.size() + 1);
-    pr.transforms.push_back(Transform::Encr(c.id, c.bits));
-    if (!aead) pr.transforms.push_back(Transform::Integ(integ));
-    pr.transforms.push_back(Transform::Prf(prf));
+    pr.transforms.push_back(Transform::Encr(c->id, c->key_bits));
+    if (!c->aead) pr.transforms.push_back(Transform::Integ(*integ));
+    pr.transforms.push_back(Transform::Prf(*prf));
     pr.transforms.push_back(Transform::Dh(static_cast<DhGroup>(dh)));
     out.push_back(pr);
   }
@@ -160,22 +113,22 @@ absl::StatusOr<std::vector<Proposal>> EspProposals(const config::EspGroup& g) {
             [](const auto& a, const auto& b) { return a.number < b.number; });
   for (const config::EspProposal& p : sorted) {
     std::string where = absl::StrCat("esp-group ", g.name, " proposal ", p.number);
-    Cipher c;
-    if (!CipherOf(p.encryption, &c)) {
+    std::optional<IkeCipher> c = CipherOf(p.encryption);
+    if (!c) {
       errors.push_back(absl::StrCat(where, ": encryption ", p.encryption, " is not supported"));
       continue;
     }
     Proposal pr;
     pr.protocol = ike::ProtocolId::kEsp;
     pr.number = static_cast<uint8_t>(out.size() + 1);
-    pr.transforms.push_back(Transform::Encr(c.id, c.bits));
-    if (c.id != EncrId::kAesGcm16) {
-      IntegId integ;
-      if (!IntegOf(p.hash, &integ)) {
+    pr.transforms.push_back(Transform::Encr(c->id, c->key_bits));
+    if (!c->aead) {
+      std::optional<IntegId> integ = IntegOf(p.hash);
+      if (!integ) {
         errors.push_back(absl::StrCat(where, ": hash ", p.hash, " is not supported"));
         continue;
       }
-      pr.transforms.push_back(Transform::Integ(integ));
+      pr.transforms.push_back(Transform::Integ(*integ));
     }
     pr.transforms.push_back(Transform::Esn(ike::EsnId::kNoEsn));
     out.push_back(pr);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "control/vpnd/ike_algorithm_names.h"
 #include "control/vpnd/json_writer.h"
 #include "ike/sa/proposal_string.h"
 #include "ike/sa/traffic_selectors.h"
@@ -139,46 +140,6 @@ std::string HumanBytes(uint64_t b) {
   if (b >= k * k) return absl::StrFormat("%.1fM", b / (k * k));
   if (b >= k) return absl::StrFormat("%.1fK", b / k);
   return absl::StrCat(b);
-}
-
-std::string VyattaEncryption(ike::EncrId e, uint16_t bits) {
-  if (e == ike::EncrId::kAesGcm16) return absl::StrCat("aes", bits, "gcm128");
-  if (e == ike::EncrId::kAesCbc) return absl::StrCat("aes", bits);
-  if (e == ike::EncrId::kNull) return "null";
-  return absl::AsciiStrToLower(
-      ike::TransformName(ike::TransformType::kEncr, static_cast<uint16_t>(e), bits));
-}
-
-std::string VyattaHash(ike::IntegId i) {
-  switch (i) {
-    case ike::IntegId::kNone:
-      return "null";
-    case ike::IntegId::kHmacSha1_96:
-      return "sha1";
-    case ike::IntegId::kHmacSha2_256_128:
-      return "sha2_256";
-    case ike::IntegId::kHmacSha2_384_192:
-      return "sha2_384";
-    case ike::IntegId::kHmacSha2_512_256:
-      return "sha2_512";
-    default:
-      return absl::StrCat(static_cast<int>(i));
-  }
-}
-
-std::string VyattaPrf(ike::PrfId p) {
-  switch (p) {
-    case ike::PrfId::kHmacSha1:
-      return "sha1";
-    case ike::PrfId::kHmacSha2_256:
-      return "sha2_256";
-    case ike::PrfId::kHmacSha2_384:
-      return "sha2_384";
-    case ike::PrfId::kHmacSha2_512:
-      return "sha2_512";
-    default:
-      return absl::StrCat("prf", static_cast<int>(p));
-  }
 }
 
 std::string ShowIkeSa(const ike::IkeManager& m, const std::vector<const IkeSaConfig*>& peers,

@@ -38,9 +38,5 @@ std::string ShowDebugPeer(const ike::IkeManager& m,
 
 // "284.3M", "27.2G", "512" (Vyatta's conv_bytes).
 std::string HumanBytes(uint64_t bytes);
-// Vyatta's names: "aes256", "aes128gcm128", "sha2_256", "null".
-std::string VyattaEncryption(ike::EncrId e, uint16_t bits);
-std::string VyattaHash(ike::IntegId i);
-std::string VyattaPrf(ike::PrfId p);
 
 }  // namespace portcullis::vpnd
