@@ -277,9 +277,10 @@ absl::StatusOr<std::string> Vpnd::Command(const std::vector<std::string>& words)
 absl::StatusOr<std::string> Vpnd::RunCommand(const std::vector<std::string>& words_in) {
   std::vector<std::string> w;
   ShowFilter f;
+  bool json = false;
   for (const std::string& x : words_in) {
     if (x == "--json" || x == "json") {
-      f.json = true;
+      json = true;
     } else {
       w.push_back(x);
     }
@@ -310,23 +311,23 @@ absl::StatusOr<std::string> Vpnd::RunCommand(const std::vector<std::string>& wor
   absl::Time now = deps_.clock();
   if (at(0) == "show" && at(1) == "vpn" && at(2) == "ike" && at(3) == "sa") {
     if (auto st = parse_peer(4); !st.ok()) return st;
-    return ShowIkeSa(*ike_, Peers(), f, now);
+    return ShowIkeSa(*ike_, Peers(), f, now, json);
   }
   if (at(0) == "show" && at(1) == "vpn" && at(2) == "ipsec" && at(3) == "sa") {
     if (at(4) == "detail") {
       if (auto st = parse_peer(5); !st.ok()) return st;
-      return ShowIpsecSaDetail(*ike_, Peers(), f, now);
+      return ShowIpsecSaDetail(*ike_, Peers(), f, now, json);
     }
     if (at(4) == "statistics") {
       if (auto st = parse_peer(5); !st.ok()) return st;
-      return ShowIpsecSaStatistics(*ike_, Peers(), f);
+      return ShowIpsecSaStatistics(*ike_, Peers(), f, now, json);
     }
     if (auto st = parse_peer(4); !st.ok()) return st;
-    return ShowIpsecSa(*ike_, Peers(), f, now);
+    return ShowIpsecSa(*ike_, Peers(), f, now, json);
   }
   if (at(0) == "show" && at(1) == "vpn" && at(2) == "debug") {
     if (auto st = parse_peer(3); !st.ok()) return st;
-    return ShowDebugPeer(*ike_, Peers(), f, now);
+    return ShowDebugPeer(*ike_, Peers(), f, now, json);
   }
   if (at(0) == "show" && at(1) == "log" && at(2) == "vpn" && at(3) == "ipsec") {
     std::string filter;
