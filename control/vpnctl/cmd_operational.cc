@@ -18,13 +18,17 @@
 
 namespace portcullis::vpnctl {
 
-int CmdOperational(std::vector<std::string> words, const std::string& socket_path, bool json) {
-  // vpnd runs from /: a file to load is named absolutely.
-  if (words.size() >= 2 && words[0] == "load" && !words[1].empty() && words[1][0] != '/') {
-    char buf[PATH_MAX];
-    if (realpath(words[1].c_str(), buf) != nullptr) words[1] = buf;
+int CmdOperational(const ops::OpRequest& request, const std::string& socket_path, bool json) {
+  std::vector<std::string> words;
+  for (const ops::OpWord& w : request.words) {
+    words.push_back(w.text);
+    // vpnd runs from /: a file is named absolutely.
+    if (w.slot == ops::Slot::kFile && !w.text.empty() && w.text[0] != '/') {
+      char buf[PATH_MAX];
+      if (realpath(w.text.c_str(), buf) != nullptr) words.back() = buf;
+    }
   }
-  if (json) words.push_back("--json");
+  if (json || request.args.json) words.push_back("--json");
   std::string path = socket_path.empty() ? vpnd::kDefaultSocket : socket_path;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_un sa{};

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "control/ops/op_parser.h"
+
 namespace portcullis::vpnctl {
 
 // vpnctl check FILE...            validate configuration files
@@ -14,10 +16,8 @@ int CmdCheck(const std::vector<std::string>& files, bool pair);
 int CmdShowConfiguration(const std::vector<std::string>& args, const std::string& file,
                          const std::string& dialect, bool with_defaults);
 
-// vpnctl [--socket PATH] [--json] show vpn ike sa [peer X] | show vpn ipsec sa [peer X [tunnel N]]
-//        | show vpn debug [peer X [tunnel N]] | show log vpn ipsec [peer X]
-//        | reset vpn ipsec-peer X [tunnel N] | load FILE
-// Sends the words to vpnd and prints its answer.
-int CmdOperational(std::vector<std::string> words, const std::string& socket_path, bool json);
+// vpnctl [--socket PATH] [--json] <an operational command of control/ops/op_commands.h>
+// Sends the parsed command to vpnd (a file by its absolute path) and prints its answer.
+int CmdOperational(const ops::OpRequest& request, const std::string& socket_path, bool json);
 
 }  // namespace portcullis::vpnctl

@@ -1,5 +1,6 @@
 // vpnctl: the operator's command line. Offline commands work on files; the operational ones
-// (show vpn ..., reset ...) talk to vpnd over its unix socket.
+// (show vpn ..., reset ..., load ...: control/ops/op_commands.h) talk to vpnd over its unix
+// socket.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -7,6 +8,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "control/ops/op_parser.h"
+#include "control/ops/op_usage.h"
 #include "control/vpnctl/commands.h"
 
 ABSL_FLAG(std::string, file, "", "configuration file for 'show configuration'");
@@ -18,27 +21,24 @@ ABSL_FLAG(bool, json, false, "operational commands: print JSON");
 
 namespace {
 
-constexpr char kUsage[] =
+constexpr char kOfflineUsage[] =
     "vpnctl: Portcullis command line\n"
     "  vpnctl check FILE...                              validate configuration files\n"
     "  vpnctl check --pair A.conf B.conf                 compare the two ends of a tunnel\n"
     "  vpnctl show configuration [commands] --file FILE [--dialect vyatta|vyos] [--defaults]\n"
-    "Talking to vpnd ([--socket PATH] [--json]):\n"
-    "  vpnctl show vpn ike sa [peer X]\n"
-    "  vpnctl show vpn ipsec sa [detail|statistics] [peer X [tunnel N|vti]]\n"
-    "  vpnctl show vpn debug [peer X [tunnel N|vti]]\n"
-    "  vpnctl show log vpn ipsec [peer X]\n"
-    "  vpnctl reset vpn ipsec-peer X [tunnel N]\n"
-    "  vpnctl load FILE                                  re-read and commit, all or nothing\n";
+    "Talking to vpnd ([--socket PATH] [--json]):\n";
+// Where the help of each command starts, as in the lines above.
+constexpr size_t kHelpColumn = 52;
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(kUsage);
+  const std::string usage = kOfflineUsage + portcullis::ops::OpUsage("vpnctl", kHelpColumn);
+  absl::SetProgramUsageMessage(usage);
   std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
   std::vector<std::string> words(rest.begin() + 1, rest.end());
   if (words.empty()) {
-    std::fputs(kUsage, stderr);
+    std::fputs(usage.c_str(), stderr);
     return 2;
   }
   using namespace portcullis::vpnctl;
@@ -49,9 +49,13 @@ int main(int argc, char** argv) {
     return CmdShowConfiguration({words.begin() + 2, words.end()}, absl::GetFlag(FLAGS_file),
                                 absl::GetFlag(FLAGS_dialect), absl::GetFlag(FLAGS_defaults));
   }
-  bool op = (words[0] == "show" && words.size() >= 2 && (words[1] == "vpn" || words[1] == "log")) ||
-            words[0] == "reset" || words[0] == "load";
-  if (op) return CmdOperational(words, absl::GetFlag(FLAGS_socket), absl::GetFlag(FLAGS_json));
-  std::fprintf(stderr, "vpnctl: unknown command '%s'\n%s", words[0].c_str(), kUsage);
-  return 2;
+  // Everything else is an operational command for vpnd, checked here first so a malformed one
+  // gets its error without a round trip (or without a running vpnd).
+  absl::StatusOr<portcullis::ops::OpRequest> op = portcullis::ops::ParseOpCommand(words);
+  if (!op.ok()) {
+    std::fprintf(stderr, "vpnctl: %s\n", std::string(op.status().message()).c_str());
+    if (absl::IsNotFound(op.status())) std::fputs(usage.c_str(), stderr);
+    return 2;
+  }
+  return CmdOperational(*op, absl::GetFlag(FLAGS_socket), absl::GetFlag(FLAGS_json));
 }

@@ -2,12 +2,16 @@
 
 #include <openssl/crypto.h>
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "control/config/config_loader.h"
-#include "control/vpnd/show_render.h"
+#include "control/ops/op_parser.h"
+#include "control/vpnd/op_handlers.h"
 
 namespace portcullis::vpnd {
 
@@ -19,6 +23,11 @@ void WipeSecrets(config::Model& model) {
 }
 
 Vpnd::Vpnd(VpndDeps deps) : deps_(std::move(deps)) {
+  // A missing required part is a wiring mistake: say which at once, not with a crash later.
+  if (deps_.log == nullptr || deps_.installer == nullptr || !deps_.clock) {
+    std::fprintf(stderr, "vpnd: VpndDeps needs a log, an SA installer and a clock\n");
+    std::abort();
+  }
   ike::IkeManager::Sender send = deps_.send;
   if (deps_.link != nullptr) {
     // Through the dataplane's inject path, on whichever channel the link holds now.
@@ -274,92 +283,12 @@ absl::StatusOr<std::string> Vpnd::Command(const std::vector<std::string>& words)
   return out;
 }
 
-absl::StatusOr<std::string> Vpnd::RunCommand(const std::vector<std::string>& words_in) {
-  std::vector<std::string> w;
-  ShowFilter f;
-  bool json = false;
-  for (const std::string& x : words_in) {
-    if (x == "--json" || x == "json") {
-      json = true;
-    } else {
-      w.push_back(x);
-    }
-  }
-  auto at = [&](size_t i) { return i < w.size() ? w[i] : std::string(); };
-  // "... peer X [tunnel N|vti]" from position i.
-  auto parse_peer = [&](size_t i) -> absl::Status {
-    if (at(i) != "peer" && !at(i).empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("unexpected '", at(i), "'"));
-    }
-    f.peer = at(i + 1);
-    if (at(i + 2) == "tunnel") {
-      if (at(i + 3) == "vti") {
-        f.vti_only = true;
-      } else {
-        uint32_t n = 0;
-        if (!absl::SimpleAtoi(at(i + 3), &n)) {
-          return absl::InvalidArgumentError("tunnel needs a number or vti");
-        }
-        f.tunnel = n;
-      }
-    }
-    if (!f.peer.empty() && ike_->FindPeer(f.peer) == nullptr) {
-      return absl::NotFoundError(absl::StrCat("peer ", f.peer, " is not configured"));
-    }
-    return absl::OkStatus();
-  };
-  absl::Time now = deps_.clock();
-  if (at(0) == "show" && at(1) == "vpn" && at(2) == "ike" && at(3) == "sa") {
-    if (auto st = parse_peer(4); !st.ok()) return st;
-    return ShowIkeSa(*ike_, Peers(), f, now, json);
-  }
-  if (at(0) == "show" && at(1) == "vpn" && at(2) == "ipsec" && at(3) == "sa") {
-    if (at(4) == "detail") {
-      if (auto st = parse_peer(5); !st.ok()) return st;
-      return ShowIpsecSaDetail(*ike_, Peers(), f, now, json);
-    }
-    if (at(4) == "statistics") {
-      if (auto st = parse_peer(5); !st.ok()) return st;
-      return ShowIpsecSaStatistics(*ike_, Peers(), f, now, json);
-    }
-    if (auto st = parse_peer(4); !st.ok()) return st;
-    return ShowIpsecSa(*ike_, Peers(), f, now, json);
-  }
-  if (at(0) == "show" && at(1) == "vpn" && at(2) == "debug") {
-    if (auto st = parse_peer(3); !st.ok()) return st;
-    return ShowDebugPeer(*ike_, Peers(), f, now, json);
-  }
-  if (at(0) == "show" && at(1) == "log" && at(2) == "vpn" && at(3) == "ipsec") {
-    std::string filter;
-    if (at(4) == "peer" && !at(5).empty()) {
-      const ike::IkeSaConfig* c = ike_->FindPeer(at(5));
-      filter = "<" + (c ? c->name : "peer-" + at(5));
-    }
-    return deps_.log->Recent(filter);
-  }
-  if (at(0) == "reset" && at(1) == "vpn" && at(2) == "ipsec-peer" && !at(3).empty()) {
-    std::optional<uint32_t> tunnel;
-    if (at(4) == "tunnel" || at(4) == "vti") {
-      uint32_t n = 0;
-      if (at(4) == "tunnel" && at(5) != "vti") {
-        if (!absl::SimpleAtoi(at(5), &n)) {
-          return absl::InvalidArgumentError("tunnel needs a number or vti");
-        }
-        tunnel = n;
-      }
-    }
-    absl::Status st = ike_->Reset(at(3), tunnel);
-    if (!st.ok()) return st;
-    return absl::StrCat("Resetting ", tunnel ? absl::StrCat("tunnel ", *tunnel, " of ") : "",
-                        "peer ", at(3), "\n");
-  }
-  if (at(0) == "load" && !at(1).empty()) {
-    absl::Status st = LoadFile(at(1));
-    if (!st.ok()) return st;
-    return absl::StrCat("Loaded ", at(1), "\n");
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown command '", absl::StrJoin(words_in, " "), "'"));
+absl::StatusOr<std::string> Vpnd::RunCommand(const std::vector<std::string>& words) {
+  absl::StatusOr<ops::OpRequest> request = ops::ParseOpCommand(words);
+  if (!request.ok()) return request.status();
+  OpContext ctx{*ike_, Peers(), *deps_.log, deps_.clock(),
+                [this](const std::string& path) { return LoadFile(path); }};
+  return RunOpCommand(ctx, *request);
 }
 
 }  // namespace portcullis::vpnd

@@ -1,0 +1,90 @@
+// The operational commands (`show vpn ...`, `reset ...`, `load ...`), in one table: each one's
+// words with its argument slots, and its help. vpnctl takes its usage, its validation and its
+// decision to send a command to vpnd from here (op_parser.h, op_usage.h); vpnd parses what it
+// receives with the same table and runs the handler it binds to the command's id
+// (control/vpnd/op_handlers.cc, which a static_assert keeps complete).
+//
+// Adding a command: an id below, an entry in kOpCommands, and its handler in vpnd.
+//
+// Syntax of an entry's words:
+//   word              a keyword, typed as is
+//   <peer>            a peer: its address, its key in the configuration, or its connection name
+//   <N|vti>           a tunnel: its number, or vti
+//   <file>            a file on vpnctl's machine (vpnctl sends it as an absolute path)
+//   [ a | b ]         optional, one of the alternatives; groups nest
+// Every command also takes `json` (or vpnctl's --json) anywhere, for JSON output.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace portcullis::ops {
+
+enum class OpId : uint8_t {
+  kShowIkeSa,
+  kShowIpsecSa,
+  kShowIpsecSaDetail,
+  kShowIpsecSaStatistics,
+  kShowDebug,
+  kShowLogIpsec,
+  kResetIpsecPeer,
+  kLoad,
+};
+inline constexpr size_t kOpIdCount = static_cast<size_t>(OpId::kLoad) + 1;
+
+struct OpCommand {
+  OpId id;
+  absl::string_view syntax;  // "show vpn ike sa [peer <peer>]"
+  absl::string_view help;    // one line, for vpnctl's usage
+};
+
+inline constexpr OpCommand kOpCommands[] = {
+    {OpId::kShowIkeSa, "show vpn ike sa [peer <peer>]", "IKE SAs: state, algorithms, lifetimes"},
+    {OpId::kShowIpsecSa, "show vpn ipsec sa [peer <peer> [tunnel <N|vti>]]",
+     "CHILD SAs per tunnel: state, bytes, algorithms"},
+    {OpId::kShowIpsecSaDetail, "show vpn ipsec sa detail [peer <peer> [tunnel <N|vti>]]",
+     "every field of each tunnel and its CHILD SA"},
+    {OpId::kShowIpsecSaStatistics, "show vpn ipsec sa statistics [peer <peer> [tunnel <N|vti>]]",
+     "bytes per tunnel and direction"},
+    {OpId::kShowDebug, "show vpn debug [peer <peer> [tunnel <N|vti>]]",
+     "connections and SAs, strongSwan statusall style"},
+    {OpId::kShowLogIpsec, "show log vpn ipsec [peer <peer>]", "the recent IPsec log"},
+    {OpId::kResetIpsecPeer, "reset vpn ipsec-peer <peer> [tunnel <N|vti> | vti]",
+     "renegotiate a peer's SAs (or one tunnel's CHILD SA)"},
+    {OpId::kLoad, "load <file>", "re-read and commit, all or nothing"},
+};
+
+// What the slots of a command held.
+struct OpArgs {
+  std::string peer;                // <peer>; "" when not given
+  std::optional<uint32_t> tunnel;  // <N|vti> with a number
+  bool vti = false;                // <N|vti> with vti, or the keyword vti
+  std::string file;                // <file>
+  bool json = false;               // `json` / `--json`
+};
+
+// True when `table` has exactly one entry for every OpId: for static_asserts on this table and
+// on the handler tables bound to it.
+template <class Entry, size_t N>
+constexpr bool CoversEveryOpOnce(const Entry (&table)[N]) {
+  for (size_t id = 0; id < kOpIdCount; ++id) {
+    size_t n = 0;
+    for (const Entry& e : table) n += static_cast<size_t>(e.id) == id;
+    if (n != 1) return false;
+  }
+  return N == kOpIdCount;
+}
+static_assert(CoversEveryOpOnce(kOpCommands), "every OpId needs exactly one kOpCommands entry");
+
+constexpr const OpCommand& CommandOf(OpId id) {
+  for (const OpCommand& c : kOpCommands) {
+    if (c.id == id) return c;
+  }
+  return kOpCommands[0];  // unreachable: the static_assert above
+}
+
+}  // namespace portcullis::ops

@@ -1,0 +1,29 @@
+// vpnd's handlers of the operational commands (control/ops/op_commands.h), one per command id.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "control/ops/op_parser.h"
+#include "control/vpnd/log_sinks.h"
+#include "ike/sa/ike_manager.h"
+
+namespace portcullis::vpnd {
+
+// What the commands act on.
+struct OpContext {
+  ike::IkeManager& ike;
+  std::vector<const ike::IkeSaConfig*> peers;  // in configuration order
+  const VpndLog& log;
+  absl::Time now;
+  std::function<absl::Status(const std::string& path)> load;  // vpnd's all-or-nothing reload
+};
+
+// The text to print for the command, or an error with the message.
+absl::StatusOr<std::string> RunOpCommand(OpContext& ctx, const ops::OpRequest& request);
+
+}  // namespace portcullis::vpnd

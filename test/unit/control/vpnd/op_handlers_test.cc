@@ -1,0 +1,102 @@
+// vpnd's handlers of the operational commands, reached through Vpnd::Command as vpnctl reaches
+// them: every command of the table runs, named peers must exist, and malformed words never get
+// to a handler.
+#include "control/vpnd/op_handlers.h"
+
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "control/vpnd/logging_sa_installer.h"
+#include "control/vpnd/vpnd.h"
+
+using namespace portcullis;
+
+namespace {
+
+// vpnd on the kernel transport with the datagrams it sends dropped: its IKE SAs stay down.
+struct KernelVpnd {
+  vpnd::VpndLog log{"", false};
+  vpnd::LoggingSaInstaller installer{[] { return absl::FromUnixSeconds(1767225600); }, &log};
+  std::unique_ptr<vpnd::Vpnd> vpnd;
+  KernelVpnd() {
+    vpnd::VpndDeps deps;
+    deps.clock = [] { return absl::FromUnixSeconds(1767225600); };
+    deps.send = [](const ike::Datagram&) {};
+    deps.log = &log;
+    deps.installer = &installer;
+    vpnd = std::make_unique<vpnd::Vpnd>(deps);
+    REQUIRE(vpnd->LoadFile("configs/vyatta-west.conf").ok());
+    vpnd->Poll();
+  }
+  absl::StatusOr<std::string> Run(const char* words) {
+    return vpnd->Command(absl::StrSplit(words, ' ', absl::SkipEmpty()));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("every operational command reaches its handler", "[vpnd][ops]") {
+  KernelVpnd v;
+  struct Case {
+    const char* words;
+    const char* starts;
+  };
+  std::set<ops::OpId> covered;
+  for (const Case& c : std::vector<Case>{
+           {"show vpn ike sa", "Peer ID / IP"},
+           {"show vpn ike sa peer 159.8.98.213 --json", "[{\"peer\":\"peer-159.8.98.213\""},
+           {"show vpn ipsec sa peer 159.8.98.213 tunnel vti", "Peer ID / IP"},
+           {"show vpn ipsec sa detail json", "[{\"peer\":\"peer-159.8.98.213\""},
+           {"show vpn ipsec sa statistics", "Peer ID / IP"},
+           {"show vpn debug peer peer-159.8.98.213", "peer-159.8.98.213:  169.50.194.197..."},
+           {"show log vpn ipsec peer 159.8.98.213", ""},
+           {"reset vpn ipsec-peer 159.8.98.213 tunnel vti", "Resetting peer 159.8.98.213\n"},
+           {"reset vpn ipsec-peer 159.8.98.213 vti", "Resetting peer 159.8.98.213\n"},
+           {"load configs/vyatta-west.conf", "Loaded configs/vyatta-west.conf\n"},
+       }) {
+    INFO(c.words);
+    auto out = v.Run(c.words);
+    REQUIRE(out.ok());
+    CHECK_THAT(*out, Catch::StartsWith(c.starts));
+    auto parsed = ops::ParseOpCommand(absl::StrSplit(c.words, ' '));
+    REQUIRE(parsed.ok());
+    covered.insert(parsed->id);
+  }
+  CHECK(covered.size() == ops::kOpIdCount);
+}
+
+TEST_CASE("a named peer must be configured; IKE's own refusals come through", "[vpnd][ops]") {
+  KernelVpnd v;
+  for (const char* words :
+       {"show vpn ike sa peer 10.9.9.9", "show vpn ipsec sa peer 10.9.9.9",
+        "show vpn ipsec sa detail peer 10.9.9.9", "show vpn ipsec sa statistics peer 10.9.9.9",
+        "show vpn debug peer 10.9.9.9 tunnel 1"}) {
+    INFO(words);
+    auto out = v.Run(words);
+    CHECK(out.status().code() == absl::StatusCode::kNotFound);
+    CHECK(out.status().message() == "peer 10.9.9.9 is not configured");
+  }
+  CHECK(v.Run("reset vpn ipsec-peer 10.9.9.9").status().message() == "no peer 10.9.9.9 configured");
+  CHECK(v.Run("reset vpn ipsec-peer 159.8.98.213 tunnel 7").status().message() ==
+        "peer 159.8.98.213 has no tunnel 7");
+  CHECK_FALSE(v.Run("load /nonexistent/vpn.conf").ok());
+  // The log of a peer no longer configured is still there to read.
+  CHECK(v.Run("show log vpn ipsec peer 10.9.9.9").ok());
+}
+
+TEST_CASE("malformed and unknown commands are refused before any handler", "[vpnd][ops]") {
+  KernelVpnd v;
+  auto peerless = v.Run("show vpn ike sa peer");
+  CHECK(peerless.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(std::string(peerless.status().message()),
+             Catch::StartsWith("missing <peer> after 'peer'"));
+  auto tunnel = v.Run("reset vpn ipsec-peer 159.8.98.213 tunnel x");
+  CHECK_THAT(std::string(tunnel.status().message()),
+             Catch::StartsWith("tunnel needs a number or vti"));
+  auto unknown = v.Run("show vpn frob");
+  CHECK_THAT(std::string(unknown.status().message()),
+             Catch::StartsWith("unknown command 'show vpn frob'"));
+}
