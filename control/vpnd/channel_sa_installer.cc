@@ -14,9 +14,29 @@ namespace portcullis::vpnd {
 ChannelSaInstaller::ChannelSaInstaller(DataplaneLink& link, DataplaneLink::Clock clock,
                                        ike::LogSink* log)
     : link_(link), clock_(std::move(clock)), log_(log) {
-  link_.ObserveEvents([this](const dp::api::Event& e) {
+  observer_ = link_.ObserveEvents([this](const dp::api::Event& e) {
     if (e.header.kind == dp::api::EventKind::kSaCounters) CountersHeard(e.body.sa_counters);
   });
+}
+
+ChannelSaInstaller::~ChannelSaInstaller() {
+  // Batches still in flight carry handlers that point here.
+  link_.StopObserving(observer_);
+  link_.DropAckHandlers();
+}
+
+absl::Duration ChannelSaInstaller::RetryDelay(int attempts) {
+  return std::min(absl::Seconds(60), absl::Seconds(1) * (1 << std::min(attempts - 1, 6)));
+}
+
+void ChannelSaInstaller::ApplyBindings(const std::map<uint32_t, uint32_t>& bindings) {
+  for (const auto& [vti, spi] : bindings) {
+    if (spi == 0) {
+      vti_bindings_.erase(vti);
+    } else {
+      vti_bindings_[vti] = spi;
+    }
+  }
 }
 
 void ChannelSaInstaller::Log(const std::string& text, const std::string& conn, uint32_t id,
@@ -57,6 +77,7 @@ void ChannelSaInstaller::AddSa(const ike::ChildSa& c, uint32_t vti) {
   entry.conn = conn;
   entry.unique_id = c.unique_id;
   entry.order = ++install_order_;
+  in_by_spi_out_[c.spi_out] = c.spi_in;
   installed_[c.spi_in] = std::move(entry);
   uint32_t spi_in = c.spi_in, spi_out = c.spi_out, id = c.unique_id;
   bool is_vti = c.vti;
@@ -83,7 +104,10 @@ void ChannelSaInstaller::AddSa(const ike::ChildSa& c, uint32_t vti) {
             }
           }
           bool removing = it != installed_.end() && it->second.removing;
-          if (it != installed_.end()) installed_.erase(it);
+          if (it != installed_.end()) {
+            in_by_spi_out_.erase(it->second.spi_out);
+            installed_.erase(it);
+          }
           if (removing) return;
           if (o == Outcome::kNotSent && !link_.ServerAlive()) {
             // Installed again by the resync once the dataplane is back.
@@ -243,6 +267,7 @@ void ChannelSaInstaller::RemovalDone(uint32_t spi_in, const std::string& how) {
   Log(absl::StrFormat("removed ESP SAs %08x_i %08x_o from the dataplane%s", spi_in,
                       it->second.spi_out, how),
       it->second.conn, it->second.unique_id, true);
+  in_by_spi_out_.erase(it->second.spi_out);
   installed_.erase(it);
 }
 
@@ -263,13 +288,7 @@ void ChannelSaInstaller::SendRemovals(const std::vector<uint32_t>& spis, const s
   link_.Submit(std::move(msgs), what, /*wait=*/true,
                [this, spis, bindings](Outcome o, const absl::Status& st) {
                  if (o == Outcome::kApplied) {
-                   for (const auto& [vti, spi] : bindings) {
-                     if (spi == 0) {
-                       vti_bindings_.erase(vti);
-                     } else {
-                       vti_bindings_[vti] = spi;
-                     }
-                   }
+                   ApplyBindings(bindings);
                    for (uint32_t spi : spis) RemovalDone(spi, "");
                    return;
                  }
@@ -279,8 +298,7 @@ void ChannelSaInstaller::SendRemovals(const std::vector<uint32_t>& spis, const s
                  for (uint32_t spi : spis) {
                    Retry& r = retry_[spi];
                    ++r.attempts;
-                   r.next = now + std::min(absl::Seconds(60),
-                                           absl::Seconds(1) * (1 << std::min(r.attempts - 1, 6)));
+                   r.next = now + RetryDelay(r.attempts);
                  }
                  Log(absl::StrCat(st.message(), ": retrying the removal of ", spis.size(),
                                   spis.size() == 1 ? " CHILD_SA" : " CHILD_SAs"));
@@ -302,20 +320,13 @@ void ChannelSaInstaller::RemoveOneByOne(uint32_t spi_in) {
     if (o != Outcome::kRefused) break;  // no answer: try again later
   }
   if (done) {
-    for (const auto& [vti, spi] : bindings) {
-      if (spi == 0) {
-        vti_bindings_.erase(vti);
-      } else {
-        vti_bindings_[vti] = spi;
-      }
-    }
+    ApplyBindings(bindings);
     RemovalDone(spi_in, " (retried)");
     return;
   }
   Retry& r = retry_[spi_in];
   ++r.attempts;
-  r.next =
-      clock_() + std::min(absl::Seconds(60), absl::Seconds(1) * (1 << std::min(r.attempts - 1, 6)));
+  r.next = clock_() + RetryDelay(r.attempts);
   auto it = installed_.find(spi_in);
   Log(absl::StrCat(failed.message(), ": removal attempt ", r.attempts, " failed, retrying in ",
                    absl::FormatDuration(r.next - clock_())),
@@ -353,6 +364,7 @@ std::vector<InstallFailure> ChannelSaInstaller::TakeInstallFailures() {
 void ChannelSaInstaller::ForgetAll() {
   vti_bindings_.clear();
   installed_.clear();
+  in_by_spi_out_.clear();
   removals_.clear();
   retry_.clear();
   failed_installs_.clear();
@@ -364,8 +376,10 @@ void ChannelSaInstaller::CountersHeard(const dp::api::SaCountersEvent& c) {
     if (auto it = installed_.find(c.spi); it != installed_.end()) it->second.counters_in = counters;
     return;
   }
-  for (auto& [spi_in, e] : installed_) {
-    if (e.spi_out == c.spi) e.counters_out = counters;
+  if (auto by_out = in_by_spi_out_.find(c.spi); by_out != in_by_spi_out_.end()) {
+    if (auto it = installed_.find(by_out->second); it != installed_.end()) {
+      it->second.counters_out = counters;
+    }
   }
 }
 
@@ -374,8 +388,10 @@ absl::StatusOr<SaCounters> ChannelSaInstaller::QuerySa(uint32_t spi, SaDirection
   if (dir == SaDirection::kIn) {
     if (auto it = installed_.find(spi); it != installed_.end()) heard = &it->second.counters_in;
   } else {
-    for (const auto& [spi_in, e] : installed_) {
-      if (e.spi_out == spi) heard = &e.counters_out;
+    if (auto by_out = in_by_spi_out_.find(spi); by_out != in_by_spi_out_.end()) {
+      if (auto it = installed_.find(by_out->second); it != installed_.end()) {
+        heard = &it->second.counters_out;
+      }
     }
   }
   const char* name = dir == SaDirection::kIn ? "inbound" : "outbound";

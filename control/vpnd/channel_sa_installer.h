@@ -28,6 +28,7 @@ class ChannelSaInstaller : public SaInstaller {
   // `link` and `log` must outlive the installer, and the link is not polled once the installer
   // is gone (the installer reads its events).
   ChannelSaInstaller(DataplaneLink& link, DataplaneLink::Clock clock, ike::LogSink* log);
+  ~ChannelSaInstaller() override;
   ChannelSaInstaller(const ChannelSaInstaller&) = delete;
   ChannelSaInstaller& operator=(const ChannelSaInstaller&) = delete;
 
@@ -84,6 +85,10 @@ class ChannelSaInstaller : public SaInstaller {
   // counting as done.
   void RemoveOneByOne(uint32_t spi_in);
   void CountersHeard(const dp::api::SaCountersEvent& c);
+  // The VTI bindings a removal batch set, once the dataplane applied them (0 = unbound).
+  void ApplyBindings(const std::map<uint32_t, uint32_t>& bindings);
+  // When a refused removal is tried again: 1 s, doubling per attempt, at most 60 s.
+  static absl::Duration RetryDelay(int attempts);
   void Log(const std::string& text, const std::string& conn = "", uint32_t id = 0,
            bool child = false);
 
@@ -93,6 +98,8 @@ class ChannelSaInstaller : public SaInstaller {
   // vti ifindex -> outbound SPI bound: as sent by installs, as applied by removals.
   std::map<uint32_t, uint32_t> vti_bindings_;
   std::map<uint32_t, Installed> installed_;
+  std::map<uint32_t, uint32_t> in_by_spi_out_;  // installed_'s keys by outbound SPI
+  int observer_ = 0;                            // the link's token for CountersHeard
   uint64_t install_order_ = 0;
   std::vector<uint32_t> removals_;               // collected during the current IKE event
   std::map<uint32_t, Retry> retry_;              // refused removals

@@ -161,7 +161,7 @@ void DataplaneLink::PollEvents(size_t max, const EventFn& fn) {
       SettleAck(e.body.ack);
       continue;
     }
-    for (const EventFn& o : observers_) o(e);
+    for (const auto& [token, o] : observers_) o(e);
     if (fn) fn(e);
   }
 }

@@ -68,8 +68,20 @@ class DataplaneLink {
   // Up to `max` events: acks settle the batches they answer (see Submit); every other event goes
   // to the observers, then to `fn`.
   void PollEvents(size_t max, const EventFn& fn);
-  // Another reader of the dataplane's events (the SA installer takes its counters from them).
-  void ObserveEvents(EventFn fn) { observers_.push_back(std::move(fn)); }
+  // Another reader of the dataplane's events (the SA installer takes its counters from them),
+  // until StopObserving with the token returned. An owner of callbacks that goes before the
+  // link stops observing and drops its ack handlers (DropAckHandlers), so a later poll never
+  // calls into an object that is gone.
+  int ObserveEvents(EventFn fn) {
+    observers_.emplace(next_observer_, std::move(fn));
+    return next_observer_++;
+  }
+  void StopObserving(int token) { observers_.erase(token); }
+  // The batches in flight keep their place (a late ack is still settled and logged) but run no
+  // handler any more.
+  void DropAckHandlers() {
+    for (auto& [seq, p] : pending_) p.on_ack = nullptr;
+  }
 
   // Batches sent whose ack has not come yet.
   size_t unacknowledged() const { return pending_.size(); }
@@ -92,7 +104,8 @@ class DataplaneLink {
   absl::Duration ack_timeout_;
   Clock clock_;
   ike::LogSink* log_;
-  std::vector<EventFn> observers_;
+  std::map<int, EventFn> observers_;
+  int next_observer_ = 1;
   std::map<uint64_t, Pending> pending_;  // by batch sequence number
   uint64_t generation_ = 0;
   std::optional<dp::api::ChannelClient> reattached_;

@@ -77,16 +77,18 @@ SelectorFields FieldsOf(const std::vector<ike::TrafficSelector>& list) {
           t.ip_protocol == 0 ? std::string("all") : ike::ProtoName(t.ip_protocol), port};
 }
 
-ChildRow ChildRowOf(const ChildSa& ch, absl::Time now) {
+// `m` answers for the counters: the SA installer keeps them, IKE holds none.
+ChildRow ChildRowOf(const ike::IkeManager& m, const ChildSa& ch, absl::Time now) {
+  const ike::ChildCounters n = m.Counters(ch);
   ChildRow r;
   r.name = ch.name;
   r.id = ch.unique_id;
   r.up = ch.state == ChildSa::State::kInstalled || ch.state == ChildSa::State::kRekeying;
   r.child_state = ike::ChildStateName(ch.state);
-  r.bytes_in = ch.bytes_in;
-  r.bytes_out = ch.bytes_out;
-  r.packets_in = ch.packets_in;
-  r.packets_out = ch.packets_out;
+  r.bytes_in = n.bytes_in;
+  r.bytes_out = n.bytes_out;
+  r.packets_in = n.packets_in;
+  r.packets_out = n.packets_out;
   r.encryption = VyattaEncryption(ch.suite.encr, ch.suite.encr_key_bits);
   r.hash = VyattaHash(ch.suite.integ);
   r.dh_group =
@@ -106,8 +108,8 @@ ChildRow ChildRowOf(const ChildSa& ch, absl::Time now) {
 
 // The tunnels of `c` the filter lets through, in configuration order, each with its CHILD SAs
 // among those of `sas` (nullptr entries skipped); a tunnel without one is a row of its own.
-std::vector<TunnelRow> TunnelsOf(const std::vector<const IkeSa*>& sas, const IkeSaConfig& c,
-                                 const ShowFilter& f, absl::Time now) {
+std::vector<TunnelRow> TunnelsOf(const ike::IkeManager& m, const std::vector<const IkeSa*>& sas,
+                                 const IkeSaConfig& c, const ShowFilter& f, absl::Time now) {
   std::vector<const ChildSa*> children;
   for (const IkeSa* sa : sas) {
     if (sa == nullptr) continue;
@@ -124,7 +126,7 @@ std::vector<TunnelRow> TunnelsOf(const std::vector<const IkeSa*>& sas, const Ike
       r.lifetime = cc.lifetime;
       r.local = FieldsOf(ch != nullptr ? ch->local_ts : cc.local_ts);
       r.remote = FieldsOf(ch != nullptr ? ch->remote_ts : cc.remote_ts);
-      if (ch != nullptr) r.child = ChildRowOf(*ch, now);
+      if (ch != nullptr) r.child = ChildRowOf(m, *ch, now);
       return r;
     };
     bool any = false;
@@ -179,7 +181,7 @@ std::vector<TunnelPeer> GatherTunnels(const ike::IkeManager& m, const ShowPeers&
   std::vector<TunnelPeer> out;
   for (const IkeSaConfig* c : peers) {
     if (!Matches(*c, f.peer)) continue;
-    out.push_back({HeadingOf(*c), TunnelsOf(SasOf(m, *c), *c, f, now)});
+    out.push_back({HeadingOf(*c), TunnelsOf(m, SasOf(m, *c), *c, f, now)});
   }
   return out;
 }
@@ -214,7 +216,7 @@ std::vector<DetailBlock> GatherIpsecSaDetail(const ike::IkeManager& m, const Sho
         b.nat_dest_port = sa->remote().port;
       }
       b.description = c->description;
-      b.tunnels = TunnelsOf({sa}, *c, f, now);
+      b.tunnels = TunnelsOf(m, {sa}, *c, f, now);
       out.push_back(std::move(b));
     }
   }
@@ -253,7 +255,7 @@ std::vector<DebugPeer> GatherDebug(const ike::IkeManager& m, const ShowPeers& pe
       }
       if (s.established) s.proposal = ike::SuiteString(sa->suite);
       for (const auto& ch : sa->children()) {
-        if (ChildMatches(*ch, f)) s.children.push_back(ChildRowOf(*ch, now));
+        if (ChildMatches(*ch, f)) s.children.push_back(ChildRowOf(m, *ch, now));
       }
       p.sas.push_back(std::move(s));
     }

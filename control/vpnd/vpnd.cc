@@ -42,9 +42,24 @@ Vpnd::Vpnd(VpndDeps deps) : deps_(std::move(deps)) {
   ike_ = std::make_unique<ike::IkeManager>(deps_.clock, send, deps_.log, deps_.keylog, this);
   // strongSwan's get_spi: the installer knows the SPIs still installed.
   ike_->SetSpiSource([this] { return deps_.installer->GetSpi(); });
+  // strongSwan's query_sa: counters live where the SAs are, IKE keeps no copy.
+  ike_->SetCounterSource([this](const ike::ChildSa& c) {
+    ike::ChildCounters n;
+    if (auto in = deps_.installer->QuerySa(c.spi_in, SaDirection::kIn); in.ok()) {
+      n.bytes_in = in->bytes;
+      n.packets_in = in->packets;
+    }
+    if (auto out = deps_.installer->QuerySa(c.spi_out, SaDirection::kOut); out.ok()) {
+      n.bytes_out = out->bytes;
+      n.packets_out = out->packets;
+    }
+    return n;
+  });
 }
 
 Vpnd::~Vpnd() {
+  // Batches in flight carry handlers that point here; the link may be polled after us.
+  if (deps_.link != nullptr) deps_.link->DropAckHandlers();
   WipeSecrets(model_);
 }
 
@@ -210,11 +225,8 @@ void Vpnd::HandleEvent(const dp::api::Event& e) {
       ike_->RekeyChild(spi);
       break;
     }
-    case dp::api::EventKind::kSaCounters: {
-      const auto& c = e.body.sa_counters;
-      ike_->UpdateCounters(c.spi, c.direction == dp::api::Direction::kIn, c.bytes, c.packets);
-      break;
-    }
+    case dp::api::EventKind::kSaCounters:
+      break;  // the SA installer keeps them (it observes the link); IKE asks it
     case dp::api::EventKind::kAcquire: {
       uint32_t reqid = e.body.acquire.reqid;
       for (const auto& p : peers_) {

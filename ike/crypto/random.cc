@@ -35,4 +35,11 @@ absl::StatusOr<IkeSpi> RandomIkeSpi() {
   return spi;
 }
 
+absl::StatusOr<uint32_t> RandomChildSpi() {
+  uint8_t b[4];
+  if (absl::Status s = FillRandom(absl::MakeSpan(b)); !s.ok()) return s;
+  uint32_t spi = static_cast<uint32_t>(b[0]) << 24 | b[1] << 16 | b[2] << 8 | b[3];
+  return 0xc0000000u | (spi & 0x0fffffffu);
+}
+
 }  // namespace portcullis::ike

@@ -17,5 +17,8 @@ absl::Status FillRandom(absl::Span<uint8_t> out);
 absl::StatusOr<std::vector<uint8_t>> RandomBytes(size_t n);
 // A random IKE SPI; never zero, since a zero SPIi is invalid and a zero SPIr means "unknown".
 absl::StatusOr<IkeSpi> RandomIkeSpi();
+// A random ESP SPI with charon's 0xc prefix (so never one of the reserved values below 256,
+// RFC 4303 2.1), as operators used to strongSwan expect to see them.
+absl::StatusOr<uint32_t> RandomChildSpi();
 
 }  // namespace portcullis::ike

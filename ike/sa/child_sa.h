@@ -42,7 +42,11 @@ struct ChildSa {
   SecretBytes encr_in, integ_in, encr_out, integ_out;
   absl::Time installed, rekey_at, expire_at;
   uint64_t life_bytes = 0, life_packets = 0;
-  // Traffic counters, filled in by whoever watches the dataplane.
+};
+
+// A CHILD SA's traffic as whoever holds its SAs last reported it (vpnd's SA installer, from the
+// dataplane's counter events); IKE keeps no copy of its own.
+struct ChildCounters {
   uint64_t bytes_in = 0, bytes_out = 0, packets_in = 0, packets_out = 0;
 };
 

@@ -52,22 +52,26 @@ void IkeManager::DropUnauthenticated(const std::string& text) {
   if (auto line = drops_.Drop(Now(), text)) ManagerLog(*line, LogGroup::kNet);
 }
 
-uint32_t IkeManager::AllocateSpi() {
-  for (;;) {
-    uint32_t spi = 0;
-    if (spi_source_) {
-      absl::StatusOr<uint32_t> s = spi_source_();
-      if (!s.ok() || *s < 256) continue;
-      spi = *s;
-    } else {
-      uint8_t b[4];
-      if (!FillRandom(absl::MakeSpan(b)).ok()) continue;
-      spi = static_cast<uint32_t>(b[0]) << 24 | b[1] << 16 | b[2] << 8 | b[3];
-      // charon's SPIs start with 0xc; any value >= 256 is valid.
-      spi = 0xc0000000u | (spi & 0x0fffffffu);
+absl::StatusOr<uint32_t> IkeManager::AllocateSpi() {
+  // 2^28 values to draw from: a few draws find a free SPI unless the source is broken (no
+  // randomness, or an installer that has none left), and then the exchange must fail, not spin.
+  constexpr int kDraws = 32;
+  absl::Status last = absl::OkStatus();
+  for (int i = 0; i < kDraws; ++i) {
+    absl::StatusOr<uint32_t> s = spi_source_ ? spi_source_() : RandomChildSpi();
+    if (!s.ok()) {
+      last = s.status();
+      continue;
     }
-    if (spis_.insert(spi).second) return spi;
+    if (*s < 256) {  // RFC 4303 2.1: reserved
+      last = absl::InvalidArgumentError(absl::StrFormat("SPI %u is reserved", *s));
+      continue;
+    }
+    if (spis_.insert(*s).second) return *s;
+    last = absl::AlreadyExistsError(absl::StrFormat("SPI %08x is taken", *s));
   }
+  return absl::ResourceExhaustedError(
+      absl::StrCat("no free CHILD_SA SPI in ", kDraws, " draws: ", last.message()));
 }
 
 void IkeManager::SetPeers(const std::vector<std::shared_ptr<const IkeSaConfig>>& peers) {
@@ -190,21 +194,6 @@ bool IkeManager::ChildInstallFailed(uint32_t spi_in, const std::string& reason) 
     return true;
   }
   return false;
-}
-
-void IkeManager::UpdateCounters(uint32_t spi, bool inbound, uint64_t bytes, uint64_t packets) {
-  for (auto& [k, sa] : sas_) {
-    ChildSa* c = inbound ? sa->FindChildBySpiIn(spi) : sa->FindChildBySpiOut(spi);
-    if (c == nullptr) continue;
-    if (inbound) {
-      c->bytes_in = bytes;
-      c->packets_in = packets;
-    } else {
-      c->bytes_out = bytes;
-      c->packets_out = packets;
-    }
-    return;
-  }
 }
 
 std::vector<const IkeSa*> IkeManager::Sas() const {

@@ -61,6 +61,10 @@ class IkeManager : public IkeSaContext {
   // SPI reserved here is never handed out twice, and SPIs below 256 are never used.
   using SpiSource = std::function<absl::StatusOr<uint32_t>()>;
   void SetSpiSource(SpiSource source) { spi_source_ = std::move(source); }
+  // Where a CHILD SA's traffic counters come from (strongSwan's query_sa): vpnd asks its SA
+  // installer. Unset, every CHILD SA reads zero.
+  using CounterSource = std::function<ChildCounters(const ChildSa&)>;
+  void SetCounterSource(CounterSource source) { counter_source_ = std::move(source); }
 
   // Replaces the set of peer connections. SAs of removed or changed peers are deleted (the
   // peer is told); peers of type initiate are brought up on the next Tick().
@@ -78,8 +82,6 @@ class IkeManager : public IkeSaContext {
   // Rekey of the CHILD SA that has this SPI (either direction): dataplane soft expiry or
   // sequence number exhaustion. False if no CHILD SA has it.
   bool RekeyChild(uint32_t spi);
-  // Byte and packet counters from the dataplane, for `show`.
-  void UpdateCounters(uint32_t spi, bool inbound, uint64_t bytes, uint64_t packets);
   // The dataplane refused to install the CHILD SA with this inbound SPI: it is deleted (the
   // peer is told) and created again after the re-initiation delay. False if no CHILD SA has it.
   // Not to be called from a listener callback: the exchange that made the CHILD SA must finish
@@ -99,7 +101,10 @@ class IkeManager : public IkeSaContext {
   void Send(const Datagram& d) override { sender_(d); }
   void Log(const LogRecord& r) override { log_->Write(r); }
   LogSink* KeyLog() override { return keylog_; }
-  uint32_t AllocateSpi() override;
+  absl::StatusOr<uint32_t> AllocateSpi() override;
+  ChildCounters Counters(const ChildSa& child) const override {
+    return counter_source_ ? counter_source_(child) : ChildCounters{};
+  }
   void ReleaseSpi(uint32_t spi) override { spis_.erase(spi); }
   uint32_t NextChildId() override { return ++child_ids_; }
   uint32_t NextIkeId() override { return ++ike_ids_; }
@@ -145,6 +150,7 @@ class IkeManager : public IkeSaContext {
   std::vector<std::unique_ptr<IkeSa>> pending_;      // successors made during processing
   std::set<uint32_t> spis_;
   SpiSource spi_source_;
+  CounterSource counter_source_;
   Bytes cookie_secret_;
   uint32_t ike_ids_ = 0;
   uint32_t child_ids_ = 0;

@@ -754,10 +754,11 @@ void IkeSa::RemoveChild(uint32_t spi_in, const std::string& why) {
                          [&](const auto& c) { return c->spi_in == spi_in; });
   if (it == children_.end()) return;
   ChildSa& c = **it;
+  const ChildCounters n = ctx_.Counters(c);
   LogChild(c, LogGroup::kChd,
            absl::StrFormat("closing CHILD_SA %s{%u} with SPIs %08x_i (%u bytes) %08x_o (%u bytes) "
                            "and TS %s === %s: %s",
-                           c.name, c.unique_id, c.spi_in, c.bytes_in, c.spi_out, c.bytes_out,
+                           c.name, c.unique_id, c.spi_in, n.bytes_in, c.spi_out, n.bytes_out,
                            TsListToString(c.local_ts), TsListToString(c.remote_ts), why));
   std::unique_ptr<ChildSa> gone = std::move(*it);
   children_.erase(it);

@@ -45,9 +45,13 @@ class IkeSaContext {
   virtual void Log(const LogRecord& r) = 0;
   // The debug key log, or nullptr when it is off.
   virtual LogSink* KeyLog() = 0;
-  virtual uint32_t AllocateSpi() = 0;
+  // A fresh inbound CHILD SA SPI, reserved until ReleaseSpi; an error when none can be had (a
+  // bounded number of draws failed), which fails the exchange instead of hanging it.
+  virtual absl::StatusOr<uint32_t> AllocateSpi() = 0;
   // An SPI from AllocateSpi() that no CHILD SA took (the exchange failed or was abandoned).
   virtual void ReleaseSpi(uint32_t spi) = 0;
+  // The CHILD SA's traffic counters (zero when nobody reported any).
+  virtual ChildCounters Counters(const ChildSa& child) const = 0;
   virtual uint32_t NextChildId() = 0;
   virtual uint32_t NextIkeId() = 0;
   virtual const RetransmitConfig& Retransmit() const = 0;

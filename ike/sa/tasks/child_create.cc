@@ -1,7 +1,7 @@
 // CREATE_CHILD_SA for a new CHILD SA (RFC 7296 1.3.1), with a KE when the ESP group has PFS.
 #include "absl/strings/str_cat.h"
+#include "ike/sa/child_negotiation.h"
 #include "ike/sa/ike_sa.h"
-#include "ike/sa/tasks/child_negotiation.h"
 
 namespace portcullis::ike {
 
@@ -17,7 +17,7 @@ class ChildCreateTask : public Task {
 
   bool BuildRequest(IkeSa& sa, std::vector<Payload>& out) override {
     if (sa.FindChildConfig(req_.config.name) == nullptr) return false;  // config went away
-    req_.AllocateSpi(sa);
+    if (!req_.AllocateSpi(sa)) return false;
     req_.group = req_.config.pfs;
     req_.tsi = req_.config.local_ts;
     req_.tsr = req_.config.remote_ts;

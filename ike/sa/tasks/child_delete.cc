@@ -1,8 +1,8 @@
 // INFORMATIONAL Delete of CHILD SAs (RFC 7296 1.4.1): the Delete payload lists inbound SPIs;
 // the responder removes the matching SAs and answers with its own inbound SPIs of them.
 #include "absl/strings/str_format.h"
+#include "ike/sa/child_negotiation.h"
 #include "ike/sa/ike_sa.h"
-#include "ike/sa/tasks/child_negotiation.h"
 
 namespace portcullis::ike {
 

@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "ike/sa/child_negotiation.h"
 #include "ike/sa/ike_sa.h"
-#include "ike/sa/tasks/child_negotiation.h"
 
 namespace portcullis::ike {
 
@@ -39,9 +39,10 @@ class ChildRekeyTask : public Task {
     if (old == nullptr || old->state != ChildSa::State::kInstalled) return false;
     const ChildConfig* cfg = sa.FindChildConfig(old->name);
     if (cfg == nullptr) return false;
-    old->state = ChildSa::State::kRekeying;
     req_.config = *cfg;
-    req_.AllocateSpi(sa);
+    // Without an SPI there is no rekey: the SA stays installed and its lifetime decides.
+    if (!req_.AllocateSpi(sa)) return false;
+    old->state = ChildSa::State::kRekeying;
     req_.group = cfg->pfs;
     req_.tsi = old->local_ts;
     req_.tsr = old->remote_ts;

@@ -7,8 +7,8 @@
 // expects of us against our id, or the PSK.
 #include "absl/strings/str_cat.h"
 #include "ike/crypto/psk_auth.h"
+#include "ike/sa/child_negotiation.h"
 #include "ike/sa/ike_sa.h"
-#include "ike/sa/tasks/child_negotiation.h"
 
 namespace portcullis::ike {
 
@@ -71,7 +71,12 @@ class IkeAuthTask : public Task {
     out.push_back(Payload{PayloadType::kAuth, AuthPayload{AuthMethod::kSharedKeyMic, *auth}});
     if (!cfg.children.empty()) {
       child_.config = cfg.children[0];
-      child_.AllocateSpi(sa);
+      if (!child_.AllocateSpi(sa)) {
+        // The IKE SA cannot come up without its CHILD SA (no childless IKE SAs, RFC 6023).
+        sa.destroy_after_response = true;
+        sa.destroy_reason = "no inbound SPI for the CHILD_SA";
+        return false;
+      }
       child_.tsi = child_.config.local_ts;
       child_.tsr = child_.config.remote_ts;
       sa.Log(LogGroup::kChd, absl::StrCat("establishing CHILD_SA ", child_.config.name));

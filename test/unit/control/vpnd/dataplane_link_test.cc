@@ -173,3 +173,56 @@ TEST_CASE("a dataplane restart is reported once; the old batches' handlers never
   CHECK(r.link->Submit(FlushBatch(), "test batch", true, nullptr) == Outcome::kApplied);
   CHECK(r.dp.Batches().size() == 1);
 }
+
+TEST_CASE("owners that go before the link: no observer or ack handler of theirs runs again",
+          "[vpnd][dataplane][link]") {
+  // The SA installer and vpnd register callbacks on the link; the link may be polled after they
+  // are gone (shutdown order, tests), and a late ack must then find nothing to call.
+  Rig r(absl::Milliseconds(100));
+  std::atomic<bool> slow{true};
+  r.dp.SetVerdict([&](const std::vector<Message>&) {
+    if (slow.exchange(false)) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    return dp::api::ApplyResult{};
+  });
+  int observed = 0;
+  const int token = r.link->ObserveEvents([&](const dp::api::Event&) { ++observed; });
+  bool handled = false;
+  CHECK(r.link->Submit(FlushBatch(), "orphaned batch", true,
+                       [&](Outcome, const absl::Status&) { handled = true; }) == Outcome::kUnknown);
+  r.link->StopObserving(token);
+  r.link->DropAckHandlers();
+  dp::api::Event e = dp::api::NewEvent(dp::api::EventKind::kSaCounters);
+  e.body.sa_counters.spi = 0xc0000101;
+  e.body.sa_counters.direction = dp::api::Direction::kIn;
+  r.dp.Post(e);
+  REQUIRE(PollLinkUntil(r, [&] { return r.link->unacknowledged() == 0; }));
+  INFO(r.log.Recent());
+  CHECK_FALSE(handled);
+  CHECK(observed == 0);
+  // The batch itself is still settled and said so.
+  CHECK(absl::StrContains(r.log.Recent(), "orphaned batch: batch 1 acknowledged late"));
+}
+
+TEST_CASE("an SA installer destroyed with its install in flight leaves the link usable",
+          "[vpnd][dataplane][link]") {
+  Rig r(absl::Milliseconds(100));
+  std::atomic<bool> slow{true};
+  r.dp.SetVerdict([&](const std::vector<Message>&) {
+    if (slow.exchange(false)) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    return dp::api::ApplyResult{};
+  });
+  auto installer = std::make_unique<vpnd::ChannelSaInstaller>(
+      *r.link, [] { return absl::Now(); }, &r.log);
+  auto child = MakeChild(0xc0000101, 0xc0000202);
+  installer->AddSa(*child, 0);
+  REQUIRE(r.link->unacknowledged() == 1);
+  installer.reset();  // its ack handler and counter observer must go with it
+  dp::api::Event e = dp::api::NewEvent(dp::api::EventKind::kSaCounters);
+  e.body.sa_counters.spi = 0xc0000101;
+  e.body.sa_counters.direction = dp::api::Direction::kIn;
+  r.dp.Post(e);
+  REQUIRE(PollLinkUntil(r, [&] { return r.link->unacknowledged() == 0; }));
+  INFO(r.log.Recent());
+  CHECK(absl::StrContains(r.log.Recent(), "CHILD_SA install: batch 1 acknowledged late"));
+  CHECK_FALSE(absl::StrContains(r.log.Recent(), "installed ESP SAs c0000101_i"));
+}

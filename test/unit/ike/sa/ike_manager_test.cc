@@ -146,3 +146,46 @@ TEST_CASE("CHILD SA SPIs come from the SPI source when one is set", "[ike_sa][re
   // B has no source: its SPIs are today's random draw, charon-style.
   CHECK(OnlyChild(p.b.Only())->spi_in >> 28 == 0xc);
 }
+
+TEST_CASE("an SPI source that never yields fails the exchange instead of hanging it",
+          "[ike_sa][rekey]") {
+  // No randomness, or an installer with no free SPI: a bounded number of draws, then the
+  // exchange is abandoned (initiator) or refused with NO_PROPOSAL_CHOSEN (responder), and the
+  // CHILD SA in place keeps working.
+  Pair p;
+  p.Up();
+  const uint32_t a_in = OnlyChild(p.a.Only())->spi_in;
+  const uint32_t b_in = OnlyChild(p.b.Only())->spi_in;
+  int asked = 0;
+  auto broken = [&]() -> absl::StatusOr<uint32_t> {
+    ++asked;
+    return absl::UnavailableError("no randomness");
+  };
+  SECTION("initiator") {
+    p.a.mgr->SetSpiSource(broken);
+    REQUIRE(p.a.mgr->RekeyChild(a_in));
+    p.net.Pump();
+    INFO(p.a.log.All() << p.b.log.All());
+    CHECK(asked == 32);
+    CHECK(
+        p.a.log.Has("no inbound SPI for CHILD_SA peer-192.0.2.2-tunnel-1, exchange abandoned: "
+                    "no free CHILD_SA SPI in 32 draws: no randomness"));
+    REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+    CHECK(OnlyChild(p.a.Only())->spi_in == a_in);
+    CHECK(OnlyChild(p.a.Only())->state == ChildSa::State::kInstalled);
+    CHECK(p.net.queue.empty());
+  }
+  SECTION("responder") {
+    p.b.mgr->SetSpiSource(broken);
+    REQUIRE(p.a.mgr->RekeyChild(a_in));
+    p.net.Pump();
+    INFO(p.a.log.All() << p.b.log.All());
+    CHECK(asked == 32);
+    CHECK(p.b.log.Has("no inbound SPI for the CHILD_SA: no free CHILD_SA SPI in 32 draws"));
+    CHECK(p.a.log.Has("received NO_PROPOSAL_CHOSEN notify error"));
+    REQUIRE(OnlyChild(p.b.Only()) != nullptr);
+    CHECK(OnlyChild(p.b.Only())->spi_in == b_in);
+    REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+    CHECK(OnlyChild(p.a.Only())->spi_in == a_in);
+  }
+}

@@ -1,4 +1,4 @@
-#include "ike/sa/tasks/child_negotiation.h"
+#include "ike/sa/child_negotiation.h"
 
 #include <algorithm>
 
@@ -48,10 +48,19 @@ ChildRequest::~ChildRequest() {
   if (spi_owner != nullptr && spi_in != 0) spi_owner->ReleaseSpi(spi_in);
 }
 
-void ChildRequest::AllocateSpi(IkeSa& sa) {
+bool ChildRequest::AllocateSpi(IkeSa& sa) {
   if (spi_owner != nullptr && spi_in != 0) spi_owner->ReleaseSpi(spi_in);
   spi_owner = &sa.ctx();
-  spi_in = spi_owner->AllocateSpi();
+  spi_in = 0;
+  absl::StatusOr<uint32_t> spi = spi_owner->AllocateSpi();
+  if (!spi.ok()) {
+    sa.Log(LogGroup::kChd,
+           absl::StrCat("no inbound SPI for CHILD_SA ", config.name, ", exchange abandoned: ",
+                        spi.status().message()));
+    return false;
+  }
+  spi_in = *spi;
+  return true;
 }
 
 bool AppendChildRequest(IkeSa& sa, ChildRequest& req, bool ike_auth, std::vector<Payload>& out) {
@@ -301,8 +310,15 @@ void RespondChild(IkeSa& sa, const std::vector<Payload>& in, std::vector<Payload
     out.push_back(MakeNotify(NotifyType::kNoProposalChosen));
     return;
   }
+  absl::StatusOr<uint32_t> spi_in = sa.ctx().AllocateSpi();
+  if (!spi_in.ok()) {
+    // strongSwan answers a failed SPI allocation the same way.
+    log(absl::StrCat("no inbound SPI for the CHILD_SA: ", spi_in.status().message()));
+    out.push_back(MakeNotify(NotifyType::kNoProposalChosen));
+    return;
+  }
   auto child = NewChild(sa, *suite);
-  child->spi_in = sa.ctx().AllocateSpi();
+  child->spi_in = *spi_in;
   child->spi_out = SpiFromBytes(sel->spi);
   child->local_ts = narrowed_r;
   child->remote_ts = narrowed_i;

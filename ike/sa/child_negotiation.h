@@ -27,8 +27,9 @@ struct ChildRequest {
   // Gives spi_in back unless a CHILD SA took it: a failed, refused or abandoned exchange (the IKE
   // SA going away while it is in flight included) must not keep its SPI reserved.
   ~ChildRequest();
-  // A fresh inbound SPI for this attempt; the previous attempt's goes back.
-  void AllocateSpi(IkeSa& sa);
+  // A fresh inbound SPI for this attempt; the previous attempt's goes back. False (logged) when
+  // none can be had: the caller abandons the exchange.
+  bool AllocateSpi(IkeSa& sa);
 
   ChildConfig config;
   uint32_t spi_in = 0;

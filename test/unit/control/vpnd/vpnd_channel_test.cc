@@ -1,0 +1,185 @@
+// vpnd end to end over the channel, as main.cc wires it (link, channel SA installer, a real
+// ChannelServer in this process) with a second IKE engine as the peer over punt/inject: the
+// CHILD SA's messages and keys, the peer's rekey, the dataplane's events routed by vpnd (soft
+// expiry and sequence exhaustion rekey; counters reach every show view).
+#include <catch2/catch.hpp>
+
+#include <cstring>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
+#include "test/unit/control/vpnd/vpnd_test_rig.h"
+
+using namespace portcullis;
+using namespace portcullis::vpnd::testing;
+
+TEST_CASE(
+    "CHILD SAs negotiated over punt/inject are installed with their keys, bound to the "
+    "VTI, replaced on rekey and rekeyed on soft expiry",
+    "[vpnd][dataplane][sa]") {
+  Rig r;
+  East east(r);
+  REQUIRE(r.vpnd->LoadFile("configs/vyatta-west.conf").ok());
+  Pump(r, east);
+  const ike::ChildSa* ec = EastChild(east);
+  INFO(r.log.Recent());
+  REQUIRE(ec != nullptr);
+  auto batches = r.dp.Batches();
+  REQUIRE(batches.size() == 2);  // the commit, then the CHILD SA
+  const auto& b = batches[1];
+  uint32_t vti = Interface(batches[0], "vti2")->body.interface.ifindex;
+  const Message* in = Find(b, MessageKind::kSa, Op::kAdd, [](const Message& m) {
+    return m.body.sa.direction == dp::api::Direction::kIn;
+  });
+  const Message* out = Find(b, MessageKind::kSa, Op::kAdd, [](const Message& m) {
+    return m.body.sa.direction == dp::api::Direction::kOut;
+  });
+  REQUIRE(in != nullptr);
+  REQUIRE(out != nullptr);
+  CHECK(in->body.sa.spi == ec->spi_out);
+  CHECK(out->body.sa.spi == ec->spi_in);
+  CHECK(in->body.sa.cipher == dp::api::Cipher::kAesGcm128);
+  CHECK(in->body.sa.auth == dp::api::Auth::kNone);
+  CHECK(in->body.sa.enc_key_length == 16);
+  // The dataplane's inbound key is what east encrypts with: key, then the 4-byte salt.
+  CHECK(std::memcmp(in->body.sa.enc_key, ec->encr_out.data(), 16) == 0);
+  CHECK(std::memcmp(in->body.sa.salt, ec->encr_out.data() + 16, 4) == 0);
+  CHECK(std::memcmp(out->body.sa.enc_key, ec->encr_in.data(), 16) == 0);
+  CHECK(in->body.sa.vti_ifindex == vti);
+  CHECK(in->body.sa.replay_window == 1024);
+  CHECK(in->body.sa.local.bytes[0] == 169);
+  CHECK(in->body.sa.remote.bytes[0] == 159);
+  CHECK(in->body.sa.udp_encap == 0);
+  CHECK(in->body.sa.reqid == 1);
+  const Message* bind = Find(b, MessageKind::kVtiBinding, Op::kAdd);
+  REQUIRE(bind != nullptr);
+  CHECK(bind->body.vti_binding.vti_ifindex == vti);
+  CHECK(bind->body.vti_binding.out_spi == ec->spi_in);
+  CHECK(r.log.Recent().find("installed ESP SAs") != std::string::npos);
+
+  SECTION("the peer rekeys: new pair added, binding moved, old pair removed") {
+    uint32_t old_in = ec->spi_out, old_out = ec->spi_in;
+    REQUIRE(east.mgr->RekeyChild(ec->spi_in));
+    Pump(r, east);
+    ec = EastChild(east);
+    REQUIRE(ec != nullptr);
+    auto all = r.dp.Batches();
+    REQUIRE(all.size() == 4);
+    CHECK(Count(all[2], MessageKind::kSa, Op::kAdd) == 2);
+    const Message* moved = Find(all[2], MessageKind::kVtiBinding, Op::kUpdate);
+    REQUIRE(moved != nullptr);
+    CHECK(moved->body.vti_binding.out_spi == ec->spi_in);
+    CHECK(Count(all[3], MessageKind::kSa, Op::kDelete) == 2);
+    CHECK(Find(all[3], MessageKind::kSa, Op::kDelete,
+               [&](const Message& m) { return m.body.sa.spi == old_in; }) != nullptr);
+    CHECK(Find(all[3], MessageKind::kSa, Op::kDelete,
+               [&](const Message& m) { return m.body.sa.spi == old_out; }) != nullptr);
+    CHECK(Find(all[3], MessageKind::kVtiBinding, Op::kDelete) == nullptr);
+  }
+  SECTION("a soft expiry event from the dataplane makes vpnd rekey") {
+    dp::api::Event e = dp::api::NewEvent(dp::api::EventKind::kSaExpired);
+    e.body.sa_expired.spi = ec->spi_in;  // vpnd's outbound SA
+    e.body.sa_expired.direction = dp::api::Direction::kOut;
+    e.body.sa_expired.kind = dp::api::ExpiryKind::kSoft;
+    e.body.sa_expired.cause = dp::api::ExpiryCause::kBytes;
+    r.dp.Post(e);
+    Pump(r, east);
+    CHECK(r.log.Recent().find("soft expiry of outbound SA") != std::string::npos);
+    CHECK(r.log.Recent().find("rekeying CHILD_SA peer-159.8.98.213-tunnel-vti{1}") !=
+          std::string::npos);
+    const ike::ChildSa* now = EastChild(east);
+    REQUIRE(now != nullptr);
+    CHECK(now->spi_in != bind->body.vti_binding.out_spi);
+    CHECK(now->suite.pfs == ike::DhGroup::kEcp384);  // KE in the CREATE_CHILD_SA
+  }
+  SECTION("sequence number exhaustion makes vpnd rekey") {
+    dp::api::Event e = dp::api::NewEvent(dp::api::EventKind::kSeqExhausted);
+    e.body.seq_exhausted.spi = ec->spi_in;
+    e.body.seq_exhausted.direction = dp::api::Direction::kOut;
+    r.dp.Post(e);
+    Pump(r, east);
+    CHECK(r.log.Recent().find("sequence numbers of SA") != std::string::npos);
+    const ike::ChildSa* now = EastChild(east);
+    REQUIRE(now != nullptr);
+    CHECK(now->spi_in != bind->body.vti_binding.out_spi);
+  }
+  SECTION("counters from the dataplane show up in show vpn ipsec sa") {
+    dp::api::Event e = dp::api::NewEvent(dp::api::EventKind::kSaCounters);
+    e.body.sa_counters.spi = ec->spi_out;  // vpnd's inbound SA
+    e.body.sa_counters.direction = dp::api::Direction::kIn;
+    e.body.sa_counters.bytes = 29205000000ull;
+    e.body.sa_counters.packets = 1000;
+    r.dp.Post(e);
+    Pump(r, east);
+    auto shown = r.vpnd->Command({"show", "vpn", "ipsec", "sa", "peer", "159.8.98.213"});
+    REQUIRE(shown.ok());
+    CHECK(absl::StrContains(*shown,
+                            "    vti     1           up     0/27.2G        aes128gcm128  "
+                            "null      n/a 0       3600"));
+    // Counters in one direction only: the statistics view shows it per direction.
+    auto stats =
+        r.vpnd->Command({"show", "vpn", "ipsec", "sa", "statistics", "peer", "159.8.98.213"});
+    REQUIRE(stats.ok());
+    INFO(*stats);
+    CHECK(absl::StrContains(*stats, "    Tunnel  Id          Dir  Source Network"));
+    CHECK(absl::StrContains(*stats,
+                            "    vti     1           in   0.0.0.0/0                    0.0.0.0/0"
+                            "                    27.2G\n"));
+    CHECK(absl::StrContains(*stats,
+                            "    vti     1           out  0.0.0.0/0                    0.0.0.0/0"
+                            "                    0\n"));
+    auto detail = r.vpnd->Command({"show", "vpn", "ipsec", "sa", "detail"});
+    REQUIRE(detail.ok());
+    INFO(*detail);
+    for (const char* line :
+         {"Peer IP:                159.8.98.213\n", "Local IP:               169.50.194.197\n",
+          "NAT Traversal:          no\n", "    Tunnel vti:\n",
+          "        State:                  up\n", "        Encryption:             aes128gcm128\n",
+          "        Hash:                   null\n", "        Local Net:              0.0.0.0/0\n",
+          "        Remote Protocol:        all\n", "        Inbound Bytes:          27.2G\n",
+          "        Inbound Packets:        1000\n", "        Lifetime (s):           3600\n"}) {
+      CHECK(absl::StrContains(*detail, line));
+    }
+    CHECK(absl::StrContains(
+        *detail, absl::StrFormat("        Inbound SPI:            %08x\n", ec->spi_out)));
+    auto js = r.vpnd->Command({"show", "vpn", "ipsec", "sa", "detail", "--json"});
+    REQUIRE(js.ok());
+    CHECK(absl::StrContains(*js, "\"bytes_in\":29205000000"));
+    CHECK_FALSE(r.vpnd->Command({"show", "vpn", "ipsec", "sa", "detail", "peer", "10.9.9.9"}).ok());
+    auto ike_sa = r.vpnd->Command({"show", "vpn", "ike", "sa"});
+    REQUIRE(ike_sa.ok());
+    CHECK(absl::StrContains(*ike_sa, "159.8.98.213                            169.50.194.197"));
+    CHECK(absl::StrContains(*ike_sa,
+                            "    up     aes256        sha2_256  20       0       28800"
+                            "   2"));
+  }
+  SECTION("the dataplane restarts: vpnd re-attaches and sends config and SAs again") {
+    r.dp.Restart();
+    r.now += absl::Seconds(2);
+    Pump(r, east);
+    INFO(r.log.Recent());
+    CHECK(r.log.Recent().find("the dataplane is gone") != std::string::npos);
+    CHECK(r.log.Recent().find("re-attached to the dataplane") != std::string::npos);
+    auto again = r.dp.Batches();
+    REQUIRE(again.size() == 2);
+    // The whole configuration; no flush: the new dataplane starts empty.
+    CHECK(again[0].size() + 1 == batches[0].size());
+    CHECK(Count(again[0], MessageKind::kFlush, Op::kDelete) == 0);
+    CHECK(Count(again[1], MessageKind::kSa, Op::kAdd) == 2);
+    CHECK(Count(again[1], MessageKind::kVtiBinding, Op::kAdd) == 1);
+    CHECK(EastChild(east) == ec);  // IKE was not disturbed
+  }
+  SECTION("reset vpn ipsec-peer removes the SAs and brings them back") {
+    auto reply = r.vpnd->Command({"reset", "vpn", "ipsec-peer", "159.8.98.213"});
+    REQUIRE(reply.ok());
+    Pump(r, east);
+    r.now += absl::Seconds(1);
+    Pump(r, east);
+    auto all = r.dp.Batches();
+    bool removed = false;
+    for (const auto& batch : all) removed |= Count(batch, MessageKind::kSa, Op::kDelete) == 2;
+    CHECK(removed);
+    CHECK(Count(all.back(), MessageKind::kSa, Op::kAdd) == 2);
+    CHECK(EastChild(east) != nullptr);
+  }
+}
