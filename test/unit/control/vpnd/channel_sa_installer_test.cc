@@ -272,14 +272,7 @@ TEST_CASE("query_sa answers from the counters the dataplane last reported",
   auto child = MakeChild(0xc0000101, 0xc0000202);
   r.installer->AddSa(*child, 0);
   REQUIRE(r.installer->installed_children() == 1);
-  auto counters = [](uint32_t spi, dp::api::Direction dir, uint64_t bytes, uint64_t packets) {
-    dp::api::Event e = dp::api::NewEvent(dp::api::EventKind::kSaCounters);
-    e.body.sa_counters.spi = spi;
-    e.body.sa_counters.direction = dir;
-    e.body.sa_counters.bytes = bytes;
-    e.body.sa_counters.packets = packets;
-    return e;
-  };
+  auto counters = CountersEvent;
   auto query = [&](uint32_t spi, vpnd::SaDirection dir) { return r.installer->QuerySa(spi, dir); };
   // Installed, but nothing heard yet.
   CHECK(absl::IsNotFound(query(0xc0000101, vpnd::SaDirection::kIn).status()));

@@ -104,11 +104,7 @@ TEST_CASE("submit: applied, refused and unsent batches, each with its status",
 TEST_CASE("with a batch unacknowledged the link waits no more; late acks settle in order",
           "[vpnd][dataplane][link][consistency]") {
   Rig r(absl::Milliseconds(100));
-  std::atomic<bool> slow{true};
-  r.dp.SetVerdict([&](const std::vector<Message>&) {
-    if (slow.exchange(false)) std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    return dp::api::ApplyResult{};
-  });
+  AckFirstBatchLate(r);
   std::vector<std::string> settled;
   absl::Status st;
   CHECK(r.link->Submit(
@@ -140,11 +136,7 @@ TEST_CASE("with a batch unacknowledged the link waits no more; late acks settle 
 TEST_CASE("a dataplane restart is reported once; the old batches' handlers never run",
           "[vpnd][dataplane][link]") {
   Rig r(absl::Milliseconds(100));
-  std::atomic<bool> slow{true};
-  r.dp.SetVerdict([&](const std::vector<Message>&) {
-    if (slow.exchange(false)) std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    return dp::api::ApplyResult{};
-  });
+  AckFirstBatchLate(r);
   bool settled = false;
   REQUIRE(r.link->Submit(FlushBatch(), "doomed batch", true, [&](Outcome, const absl::Status&) {
     settled = true;
@@ -179,11 +171,7 @@ TEST_CASE("owners that go before the link: no observer or ack handler of theirs 
   // The SA installer and vpnd register callbacks on the link; the link may be polled after they
   // are gone (shutdown order, tests), and a late ack must then find nothing to call.
   Rig r(absl::Milliseconds(100));
-  std::atomic<bool> slow{true};
-  r.dp.SetVerdict([&](const std::vector<Message>&) {
-    if (slow.exchange(false)) std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    return dp::api::ApplyResult{};
-  });
+  AckFirstBatchLate(r);
   int observed = 0;
   const int token = r.link->ObserveEvents([&](const dp::api::Event&) { ++observed; });
   bool handled = false;
@@ -191,10 +179,7 @@ TEST_CASE("owners that go before the link: no observer or ack handler of theirs 
                        [&](Outcome, const absl::Status&) { handled = true; }) == Outcome::kUnknown);
   r.link->StopObserving(token);
   r.link->DropAckHandlers();
-  dp::api::Event e = dp::api::NewEvent(dp::api::EventKind::kSaCounters);
-  e.body.sa_counters.spi = 0xc0000101;
-  e.body.sa_counters.direction = dp::api::Direction::kIn;
-  r.dp.Post(e);
+  r.dp.Post(CountersEvent(0xc0000101, dp::api::Direction::kIn));
   REQUIRE(PollLinkUntil(r, [&] { return r.link->unacknowledged() == 0; }));
   INFO(r.log.Recent());
   CHECK_FALSE(handled);
@@ -206,21 +191,14 @@ TEST_CASE("owners that go before the link: no observer or ack handler of theirs 
 TEST_CASE("an SA installer destroyed with its install in flight leaves the link usable",
           "[vpnd][dataplane][link]") {
   Rig r(absl::Milliseconds(100));
-  std::atomic<bool> slow{true};
-  r.dp.SetVerdict([&](const std::vector<Message>&) {
-    if (slow.exchange(false)) std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    return dp::api::ApplyResult{};
-  });
+  AckFirstBatchLate(r);
   auto installer = std::make_unique<vpnd::ChannelSaInstaller>(
       *r.link, [] { return absl::Now(); }, &r.log);
   auto child = MakeChild(0xc0000101, 0xc0000202);
   installer->AddSa(*child, 0);
   REQUIRE(r.link->unacknowledged() == 1);
   installer.reset();  // its ack handler and counter observer must go with it
-  dp::api::Event e = dp::api::NewEvent(dp::api::EventKind::kSaCounters);
-  e.body.sa_counters.spi = 0xc0000101;
-  e.body.sa_counters.direction = dp::api::Direction::kIn;
-  r.dp.Post(e);
+  r.dp.Post(CountersEvent(0xc0000101, dp::api::Direction::kIn));
   REQUIRE(PollLinkUntil(r, [&] { return r.link->unacknowledged() == 0; }));
   INFO(r.log.Recent());
   CHECK(absl::StrContains(r.log.Recent(), "CHILD_SA install: batch 1 acknowledged late"));

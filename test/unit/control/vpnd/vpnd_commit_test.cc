@@ -148,11 +148,7 @@ TEST_CASE("a file with errors is refused with its line numbers; nothing is sent"
 TEST_CASE("a commit whose ack comes late completes then; running matches the dataplane",
           "[vpnd][dataplane][consistency]") {
   Rig r(absl::Milliseconds(100));
-  std::atomic<bool> slow{true};
-  r.dp.SetVerdict([&](const std::vector<Message>&) {
-    if (slow.exchange(false)) std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    return dp::api::ApplyResult{};
-  });
+  AckFirstBatchLate(r);
   absl::Status st = r.vpnd->LoadFile("configs/vyatta-west.conf");
   CHECK(absl::IsDeadlineExceeded(st));
   CHECK(absl::StrContains(st.message(), "outcome is unknown"));

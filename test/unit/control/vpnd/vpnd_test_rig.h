@@ -376,6 +376,27 @@ inline std::unique_ptr<ike::ChildSa> MakeChild(uint32_t spi_in, uint32_t spi_out
   return c;
 }
 
+// The dataplane answers the first batch 300 ms late (past a 100 ms ack timeout), the rest at
+// once: a batch whose outcome is unknown for a while.
+inline void AckFirstBatchLate(Rig& r) {
+  auto slow = std::make_shared<std::atomic<bool>>(true);
+  r.dp.SetVerdict([slow](const std::vector<Message>&) {
+    if (slow->exchange(false)) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    return dp::api::ApplyResult{};
+  });
+}
+
+// A counter report, as the dataplane's event pump sends it.
+inline dp::api::Event CountersEvent(uint32_t spi, dp::api::Direction dir, uint64_t bytes = 0,
+                                    uint64_t packets = 0) {
+  dp::api::Event e = dp::api::NewEvent(dp::api::EventKind::kSaCounters);
+  e.body.sa_counters.spi = spi;
+  e.body.sa_counters.direction = dir;
+  e.body.sa_counters.bytes = bytes;
+  e.body.sa_counters.packets = packets;
+  return e;
+}
+
 // Polls the link (acks and events) until `done` or a second of real time has passed.
 inline bool PollLinkUntil(Rig& r, const std::function<bool()>& done) {
   absl::Time end = absl::Now() + absl::Seconds(1);
