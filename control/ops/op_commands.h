@@ -1,7 +1,7 @@
-// The operational commands (`show vpn ...`, `reset ...`, `load ...`), in one table: each one's
-// words with its argument slots, and its help. vpnctl takes its usage, its validation and its
-// decision to send a command to vpnd from here (op_parser.h, op_usage.h); vpnd parses what it
-// receives with the same table and runs the handler it binds to the command's id
+// The operational commands (`show vpn ...`, `reset ...`, `load ...`, `show system commit`), in one
+// table: each one's words with its argument slots, and its help. vpnctl takes its usage, its
+// validation and its decision to send a command to vpnd from here (op_parser.h, op_usage.h); vpnd
+// parses what it receives with the same table and runs the handler it binds to the command's id
 // (control/vpnd/op_handlers.cc, which a static_assert keeps complete).
 //
 // Adding a command: an id below, an entry in kOpCommands, and its handler in vpnd.
@@ -33,8 +33,9 @@ enum class OpId : uint8_t {
   kShowLogIpsec,
   kResetIpsecPeer,
   kLoad,
+  kShowSystemCommit,
 };
-inline constexpr size_t kOpIdCount = static_cast<size_t>(OpId::kLoad) + 1;
+inline constexpr size_t kOpIdCount = static_cast<size_t>(OpId::kShowSystemCommit) + 1;
 
 struct OpCommand {
   OpId id;
@@ -56,6 +57,8 @@ inline constexpr OpCommand kOpCommands[] = {
     {OpId::kResetIpsecPeer, "reset vpn ipsec-peer <peer> [tunnel <N|vti> | vti]",
      "renegotiate a peer's SAs (or one tunnel's CHILD SA)"},
     {OpId::kLoad, "load <file>", "re-read and commit, all or nothing"},
+    {OpId::kShowSystemCommit, "show system commit",
+     "the configuration archive: one revision per commit, 0 = running"},
 };
 
 // What the slots of a command held.

@@ -1,16 +1,21 @@
 // vpnd: the control plane daemon. Loads and validates the configuration (refusing to start on
 // errors), commits it to the dataplane, runs IKE over the channel (punt/inject) or plain kernel
 // UDP sockets, serves vpnctl on a unix socket, re-reads the file on SIGHUP, and writes the IPsec
-// log.
+// log. vpnctl's configuration sessions live here too (config_sessions.h); every committed
+// configuration goes to the archive in <state-dir>/archive.
 //
 //   vpnd --config FILE [--transport channel|kernel] [--channel NAME] [--socket PATH]
-//        [--log FILE] [--foreground] [--debug-keylog FILE]
+//        [--log FILE] [--foreground] [--debug-keylog FILE] [--state-dir DIR]
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +47,14 @@ ABSL_FLAG(std::string, debug_keylog, "",
           "DEBUG ONLY: write IKE and ESP keys to this file (charon level-4 format)");
 ABSL_FLAG(int, ike_port, 500, "UDP port for IKE (kernel transport)");
 ABSL_FLAG(int, natt_port, 4500, "UDP port for NAT-T (kernel transport)");
+ABSL_FLAG(std::string, state_dir, "",
+          "where the configuration archive lives (<dir>/archive); default: the directory of "
+          "--config, as Vyatta keeps /config/archive beside /config/config.boot");
+ABSL_FLAG(int, commit_revisions, 20, "committed configurations the archive keeps");
+ABSL_FLAG(absl::Duration, session_timeout, absl::Hours(1),
+          "a configuration session idle this long is closed, its changes discarded");
+ABSL_FLAG(absl::Duration, test_confirm_minute, absl::Minutes(1),
+          "TESTS ONLY: the length of commit-confirm's minute");
 
 namespace {
 
@@ -61,7 +74,8 @@ int main(int argc, char** argv) {
   // The documented spelling is --debug-keylog; Abseil flags are identifiers.
   std::vector<std::string> args(argv, argv + argc);
   for (std::string& a : args) {
-    for (const char* f : {"--debug-keylog", "--ike-port", "--natt-port"}) {
+    for (const char* f : {"--debug-keylog", "--ike-port", "--natt-port", "--state-dir",
+                          "--commit-revisions", "--session-timeout", "--test-confirm-minute"}) {
       std::string flag = f;
       if (a == flag || a.rfind(flag + "=", 0) == 0) {
         for (size_t i = 2; i < flag.size(); ++i) {
@@ -136,13 +150,37 @@ int main(int argc, char** argv) {
   }
   deps.link = link.get();
   deps.installer = installer.get();
+  // vpnd runs from / once it is a daemon: files are remembered by their absolute paths (the
+  // configuration file is also `save`'s default).
+  char buf[PATH_MAX];
+  std::string config_abs = realpath(config.c_str(), buf) ? buf : config;
+  std::string state_dir = absl::GetFlag(FLAGS_state_dir);
+  if (state_dir.empty()) {
+    size_t slash = config_abs.rfind('/');
+    state_dir = slash == std::string::npos ? "." : slash == 0 ? "/" : config_abs.substr(0, slash);
+  }
+  if (realpath(state_dir.c_str(), buf) == nullptr) {
+    return Fail(absl::StrCat("--state-dir ", state_dir, ": ", std::strerror(errno)));
+  }
+  state_dir = buf;
+  deps.archive_dir = state_dir + "/archive";
+  if (absl::GetFlag(FLAGS_commit_revisions) < 1) return Fail("--commit-revisions must be >= 1");
+  deps.commit_revisions = static_cast<size_t>(absl::GetFlag(FLAGS_commit_revisions));
+  deps.sessions.idle_timeout = absl::GetFlag(FLAGS_session_timeout);
+  deps.sessions.confirm_minute = absl::GetFlag(FLAGS_test_confirm_minute);
+  if (deps.sessions.confirm_minute != absl::Minutes(1)) {
+    log.Write(ike::LogRecord{absl::Now(), ike::LogGroup::kCfg, "", 0, false,
+                             absl::StrCat("WARNING: --test-confirm-minute: commit-confirm's "
+                                          "minute lasts ",
+                                          absl::FormatDuration(deps.sessions.confirm_minute))});
+  }
   vpnd::Vpnd daemon(deps);
   if (keylog) {
     log.Write(ike::LogRecord{absl::Now(), ike::LogGroup::kCfg, "", 0, false,
                              "WARNING: --debug-keylog is on: IKE and ESP keys are written to " +
                                  absl::GetFlag(FLAGS_debug_keylog)});
   }
-  absl::Status st = daemon.LoadFile(config);
+  absl::Status st = daemon.LoadFile(config_abs, "vpnd via startup (" + config_abs + ")");
   if (!st.ok()) return Fail(std::string(st.message()));
 
   auto ctl = vpnd::ControlSocket::Listen(absl::GetFlag(FLAGS_socket));
@@ -179,7 +217,8 @@ int main(int argc, char** argv) {
         if (si.ssi_signo == SIGHUP) {
           log.Write(ike::LogRecord{absl::Now(), ike::LogGroup::kCfg, "", 0, false,
                                    "SIGHUP: re-reading " + daemon.config_path()});
-          absl::Status r = daemon.LoadFile(daemon.config_path());
+          absl::Status r = daemon.LoadFile(daemon.config_path(),
+                                           "vpnd via SIGHUP (" + daemon.config_path() + ")");
           if (!r.ok()) {
             log.Write(ike::LogRecord{absl::Now(), ike::LogGroup::kCfg, "", 0, false,
                                      std::string(r.message())});

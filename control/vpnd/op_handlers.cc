@@ -72,6 +72,11 @@ absl::StatusOr<std::string> Load(OpContext& ctx, const OpArgs& a) {
   return absl::StrCat("Loaded ", a.file, "\n");
 }
 
+absl::StatusOr<std::string> ShowSystemCommit(OpContext& ctx, const OpArgs&) {
+  if (!ctx.commits) return absl::UnavailableError("this vpnd keeps no configuration archive");
+  return ctx.commits();
+}
+
 struct Binding {
   OpId id;
   absl::StatusOr<std::string> (*handler)(OpContext&, const OpArgs&);
@@ -86,6 +91,7 @@ constexpr Binding kHandlers[] = {
     {OpId::kShowLogIpsec, ShowLogIpsec},
     {OpId::kResetIpsecPeer, ResetIpsecPeer},
     {OpId::kLoad, Load},
+    {OpId::kShowSystemCommit, ShowSystemCommit},
 };
 static_assert(ops::CoversEveryOpOnce(kHandlers),
               "every operational command (control/ops/op_commands.h) needs one handler here");

@@ -21,6 +21,7 @@ struct OpContext {
   const VpndLog& log;
   absl::Time now;
   std::function<absl::Status(const std::string& path)> load;  // vpnd's all-or-nothing reload
+  std::function<std::string()> commits;  // `show system commit`: the archive's revisions
 };
 
 // The text to print for the command, or an error with the message.

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "control/config/config_loader.h"
 #include "control/ops/op_parser.h"
+#include "control/vpnd/commit_impact.h"
 #include "control/vpnd/op_handlers.h"
 
 namespace portcullis::vpnd {
@@ -40,6 +41,13 @@ Vpnd::Vpnd(VpndDeps deps) : deps_(std::move(deps)) {
     };
   }
   ike_ = std::make_unique<ike::IkeManager>(deps_.clock, send, deps_.log, deps_.keylog, this);
+  running_tree_ = std::make_shared<const config::ConfigTree>();
+  archive_ = std::make_unique<ConfigArchive>(deps_.archive_dir, deps_.commit_revisions);
+  if (absl::Status st = archive_->Open(); !st.ok()) {
+    Log(ike::LogGroup::kCfg, absl::StrCat(st.message(), ": commits are not archived"));
+    archive_ = std::make_unique<ConfigArchive>("", deps_.commit_revisions);
+  }
+  sessions_ = std::make_unique<ConfigSessions>(*this, archive_.get(), deps_.sessions);
   // strongSwan's get_spi: the installer knows the SPIs still installed.
   ike_->SetSpiSource([this] { return deps_.installer->GetSpi(); });
   // strongSwan's query_sa: counters live where the SAs are, IKE keeps no copy.
@@ -68,7 +76,7 @@ void Vpnd::Log(ike::LogGroup g, const std::string& text, const std::string& conn
   deps_.log->Write(ike::LogRecord{deps_.clock(), g, conn, id, child, text});
 }
 
-absl::Status Vpnd::LoadFile(const std::string& path) {
+absl::Status Vpnd::LoadFile(const std::string& path, const std::string& via) {
   absl::StatusOr<config::LoadedConfig> loaded = config::LoadConfigFile(path);
   if (!loaded.ok()) return loaded.status();
   if (!loaded->ok()) {
@@ -82,7 +90,9 @@ absl::Status Vpnd::LoadFile(const std::string& path) {
   }
   ScopedModel model;
   model.m = config::BuildModel(loaded->tree);
-  absl::Status st = Commit(model.m);
+  auto tree = std::make_shared<config::ConfigTree>(std::move(loaded->tree));
+  absl::Status st =
+      Commit(model.m, std::move(tree), via.empty() ? absl::StrCat("vpnctl via load ", path) : via);
   if (st.ok()) {
     config_path_ = path;
     Log(ike::LogGroup::kCfg, absl::StrCat("loaded configuration ", path));
@@ -91,6 +101,11 @@ absl::Status Vpnd::LoadFile(const std::string& path) {
 }
 
 absl::Status Vpnd::Commit(const config::Model& model) {
+  return Commit(model, nullptr, "");
+}
+
+absl::Status Vpnd::Commit(const config::Model& model,
+                          std::shared_ptr<const config::ConfigTree> tree, const std::string& via) {
   absl::StatusOr<IkeSetup> setup = MapConfig(model, reqids_);
   if (!setup.ok()) {
     return absl::InvalidArgumentError(
@@ -113,7 +128,7 @@ absl::Status Vpnd::Commit(const config::Model& model) {
     batch.insert(batch.begin(), m);
   }
   if (batch.empty() || deps_.link == nullptr) {
-    CompleteCommit(model, *setup, std::move(desired));
+    CompleteCommit(model, *setup, std::move(desired), std::move(tree), via);
     return absl::OkStatus();
   }
   // What the commit completes with, whenever the ack comes; the PSKs in the copy are wiped.
@@ -121,12 +136,16 @@ absl::Status Vpnd::Commit(const config::Model& model) {
     ScopedModel model;
     IkeSetup setup;
     DataplaneObjects desired;
+    std::shared_ptr<const config::ConfigTree> tree;
+    std::string via;
     bool returned = false;
   };
   auto state = std::make_shared<State>();
   state->model.m = model;
   state->setup = *setup;
   state->desired = std::move(desired);
+  state->tree = std::move(tree);
+  state->via = via;
   commit_pending_ = true;
   absl::Status st;
   Outcome o = deps_.link->Submit(
@@ -142,7 +161,8 @@ absl::Status Vpnd::Commit(const config::Model& model) {
         Log(ike::LogGroup::kKnl,
             absl::StrCat("dataplane configuration committed (", flush ? "flushed, then " : "", n,
                          n == 1 ? " change)" : " changes)"));
-        CompleteCommit(state->model.m, state->setup, std::move(state->desired));
+        CompleteCommit(state->model.m, state->setup, std::move(state->desired),
+                       std::move(state->tree), state->via);
       },
       &st);
   state->returned = true;
@@ -157,8 +177,15 @@ absl::Status Vpnd::Commit(const config::Model& model) {
 }
 
 void Vpnd::CompleteCommit(const config::Model& model, const IkeSetup& setup,
-                          DataplaneObjects desired) {
+                          DataplaneObjects desired, std::shared_ptr<const config::ConfigTree> tree,
+                          const std::string& via) {
   running_ = std::move(desired);
+  if (tree != nullptr && tree != running_tree_) {
+    running_tree_ = std::move(tree);
+    ++running_generation_;
+    absl::Status st = archive_->Record(*running_tree_, deps_.clock(), via);
+    if (!st.ok()) Log(ike::LogGroup::kCfg, absl::StrCat("commit not archived: ", st.message()));
+  }
   WipeSecrets(model_);
   model_ = model;
   peers_ = setup.peers;
@@ -264,7 +291,7 @@ void Vpnd::Resync() {
   flush_before_commit_ = false;
   ScopedModel m;
   m.m = model_;
-  absl::Status st = Commit(m.m);
+  absl::Status st = Commit(m.m, running_tree_, "");
   if (!st.ok()) Log(ike::LogGroup::kKnl, std::string(st.message()));
   for (const ike::IkeSa* sa : ike_->Sas()) {
     for (const auto& c : sa->children()) ChildUp(*sa, *c);
@@ -280,6 +307,7 @@ void Vpnd::Poll() {
   ReportInstallFailures();
   deps_.installer->RetryRemovals();
   ike_->Tick();
+  sessions_->Tick();
   FlushRemovals();
 }
 
@@ -290,7 +318,8 @@ std::vector<const ike::IkeSaConfig*> Vpnd::Peers() const {
 }
 
 absl::StatusOr<std::string> Vpnd::Command(const std::vector<std::string>& words) {
-  absl::StatusOr<std::string> out = RunCommand(words);
+  absl::StatusOr<std::string> out =
+      ConfigSessions::IsSessionRequest(words) ? sessions_->Handle(words) : RunCommand(words);
   FlushRemovals();  // a reset may have destroyed SAs
   return out;
 }
@@ -298,9 +327,29 @@ absl::StatusOr<std::string> Vpnd::Command(const std::vector<std::string>& words)
 absl::StatusOr<std::string> Vpnd::RunCommand(const std::vector<std::string>& words) {
   absl::StatusOr<ops::OpRequest> request = ops::ParseOpCommand(words);
   if (!request.ok()) return request.status();
-  OpContext ctx{*ike_, Peers(), *deps_.log, deps_.clock(),
-                [this](const std::string& path) { return LoadFile(path); }};
+  OpContext ctx{*ike_,
+                Peers(),
+                *deps_.log,
+                deps_.clock(),
+                [this](const std::string& path) { return LoadFile(path); },
+                [this] { return archive_->List(); }};
   return RunOpCommand(ctx, *request);
+}
+
+absl::StatusOr<std::string> Vpnd::RunOp(const std::vector<std::string>& words) {
+  return RunCommand(words);
+}
+
+absl::StatusOr<std::string> Vpnd::CommitTree(std::shared_ptr<const config::ConfigTree> tree,
+                                             const std::string& via) {
+  ScopedModel model;
+  model.m = config::BuildModel(*tree);
+  // What IKE will do with the new peers, told from the same mapping the commit makes.
+  absl::StatusOr<IkeSetup> setup = MapConfig(model.m, reqids_);
+  std::string impact = setup.ok() ? DescribeCommitImpact(peers_, setup->peers) : "";
+  absl::Status st = Commit(model.m, std::move(tree), via);
+  if (!st.ok()) return st;
+  return impact.empty() ? "No peer or tunnel is reset, created or removed\n" : impact;
 }
 
 }  // namespace portcullis::vpnd

@@ -18,8 +18,11 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "control/config/config_tree.h"
 #include "control/config/model.h"
+#include "control/vpnd/config_archive.h"
 #include "control/vpnd/config_mapping.h"
+#include "control/vpnd/config_sessions.h"
 #include "control/vpnd/dataplane_link.h"
 #include "control/vpnd/dataplane_plan.h"
 #include "control/vpnd/log_sinks.h"
@@ -49,17 +52,26 @@ struct VpndDeps {
   DataplaneLink* link = nullptr;
   // Where CHILD SAs go (ChannelSaInstaller or LoggingSaInstaller); required.
   SaInstaller* installer = nullptr;
+  // The configuration archive's directory ("" = kept in memory only) and its size.
+  std::string archive_dir;
+  size_t commit_revisions = 20;
+  ConfigSessions::Options sessions;
 };
 
-class Vpnd : public ike::IkeListener {
+class Vpnd : public ike::IkeListener, public SessionHost {
  public:
   explicit Vpnd(VpndDeps deps);
   ~Vpnd() override;
 
   // Reads, validates and commits a file. On any error nothing changes and the error (every
-  // diagnostic, or the dataplane's verdict) is returned.
-  absl::Status LoadFile(const std::string& path);
+  // diagnostic, or the dataplane's verdict) is returned. `via` names who asked, for the
+  // configuration archive ("" = `load`).
+  absl::Status LoadFile(const std::string& path, const std::string& via = "");
   absl::Status Commit(const config::Model& model);
+  // The same, for a model built from `tree`, which becomes the running configuration (what
+  // configuration sessions start from and the archive keeps) once the commit completes.
+  absl::Status Commit(const config::Model& model, std::shared_ptr<const config::ConfigTree> tree,
+                      const std::string& via);
 
   void HandleDatagram(const ike::Datagram& d);
   // IKE timers, dataplane events and punted IKE datagrams.
@@ -73,6 +85,19 @@ class Vpnd : public ike::IkeListener {
   const std::string& config_path() const { return config_path_; }
   void set_config_path(const std::string& p) { config_path_ = p; }
 
+  // SessionHost: what the configuration sessions see of vpnd.
+  absl::Time Now() const override { return deps_.clock(); }
+  std::shared_ptr<const config::ConfigTree> Running() const override { return running_tree_; }
+  uint64_t RunningGeneration() const override { return running_generation_; }
+  absl::StatusOr<std::string> CommitTree(std::shared_ptr<const config::ConfigTree> tree,
+                                         const std::string& via) override;
+  std::string ConfigPath() const override { return config_path_; }
+  absl::StatusOr<std::string> RunOp(const std::vector<std::string>& words) override;
+  void Log(const std::string& line) override { Log(ike::LogGroup::kCfg, line); }
+
+  ConfigSessions& sessions() { return *sessions_; }
+  const ConfigArchive& archive() const { return *archive_; }
+
   // IkeListener.
   void ChildUp(const ike::IkeSa& sa, const ike::ChildSa& child) override;
   void ChildDown(const ike::IkeSa& sa, const ike::ChildSa& child) override;
@@ -84,7 +109,8 @@ class Vpnd : public ike::IkeListener {
   void FlushRemovals() { deps_.installer->FlushRemovals(); }
   // Refused installs reach IKE here, outside its callbacks.
   void ReportInstallFailures();
-  void CompleteCommit(const config::Model& model, const IkeSetup& setup, DataplaneObjects desired);
+  void CompleteCommit(const config::Model& model, const IkeSetup& setup, DataplaneObjects desired,
+                      std::shared_ptr<const config::ConfigTree> tree, const std::string& via);
   void Log(ike::LogGroup g, const std::string& text, const std::string& conn = "", uint32_t id = 0,
            bool child = false);
   void HandleEvent(const dp::api::Event& e);
@@ -106,6 +132,12 @@ class Vpnd : public ike::IkeListener {
   // Flush and the configuration go in one batch, so the dataplane switches over atomically.
   bool flush_before_commit_ = true;
   std::string config_path_;
+  // The running configuration as a tree (the model above is built from it), and how many times
+  // it changed: configuration sessions start from it and notice when it moved on.
+  std::shared_ptr<const config::ConfigTree> running_tree_;
+  uint64_t running_generation_ = 0;
+  std::unique_ptr<ConfigArchive> archive_;
+  std::unique_ptr<ConfigSessions> sessions_;
 };
 
 }  // namespace portcullis::vpnd

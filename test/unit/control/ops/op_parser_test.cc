@@ -55,6 +55,7 @@ const Form kForms[] = {
     {"reset vpn ipsec-peer 192.0.2.2 vti", OpId::kResetIpsecPeer, "192.0.2.2", {}, true},
     {"load /etc/portcullis/vpn.conf", OpId::kLoad, "", {}, false, "/etc/portcullis/vpn.conf"},
     {"load relative.conf", OpId::kLoad, "", {}, false, "relative.conf"},
+    {"show system commit", OpId::kShowSystemCommit},
 };
 
 }  // namespace
@@ -150,7 +151,7 @@ TEST_CASE("unknown and incomplete commands say what may come next", "[ops][parse
            {"show vpn frob",
             "unknown command 'show vpn frob' (after 'show vpn': debug, ike or "
             "ipsec)"},
-           {"show", "incomplete command 'show' (after 'show': log or vpn)"},
+           {"show", "incomplete command 'show' (after 'show': log, system or vpn)"},
            {"show vpn ipsec", "incomplete command 'show vpn ipsec' (after 'show vpn ipsec': sa)"},
            {"reset vpn", "incomplete command 'reset vpn' (after 'reset vpn': ipsec-peer)"},
            {"show vpn json",

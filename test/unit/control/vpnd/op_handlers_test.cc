@@ -56,6 +56,7 @@ TEST_CASE("every operational command reaches its handler", "[vpnd][ops]") {
            {"reset vpn ipsec-peer 159.8.98.213 tunnel vti", "Resetting peer 159.8.98.213\n"},
            {"reset vpn ipsec-peer 159.8.98.213 vti", "Resetting peer 159.8.98.213\n"},
            {"load configs/vyatta-west.conf", "Loaded configs/vyatta-west.conf\n"},
+           {"show system commit", "0   "},
        }) {
     INFO(c.words);
     auto out = v.Run(c.words);
