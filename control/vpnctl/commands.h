@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "control/ops/op_parser.h"
+#include "control/vpnctl/absolute_paths.h"
 
 namespace portcullis::vpnctl {
 
@@ -19,5 +20,10 @@ int CmdShowConfiguration(const std::vector<std::string>& args, const std::string
 // vpnctl [--socket PATH] [--json] <an operational command of control/ops/op_commands.h>
 // Sends the parsed command to vpnd (a file by its absolute path) and prints its answer.
 int CmdOperational(const ops::OpRequest& request, const std::string& socket_path, bool json);
+
+// vpnctl [--socket PATH] configure
+// A configuration session in vpnd: interactive on a terminal (line editing, history, Tab and
+// `?`), else the commands on stdin, one per line (exit status 1 if any failed).
+int CmdConfigure(const std::string& socket_path);
 
 }  // namespace portcullis::vpnctl

@@ -26,7 +26,10 @@ constexpr char kOfflineUsage[] =
     "  vpnctl check FILE...                              validate configuration files\n"
     "  vpnctl check --pair A.conf B.conf                 compare the two ends of a tunnel\n"
     "  vpnctl show configuration [commands] --file FILE [--dialect vyatta|vyos] [--defaults]\n"
-    "Talking to vpnd ([--socket PATH] [--json]):\n";
+    "Talking to vpnd ([--socket PATH] [--json]):\n"
+    "  vpnctl configure                                  configuration mode: set, delete, show,\n"
+    "                                                    compare, commit, ... ('?' lists them);\n"
+    "                                                    reads the commands from stdin if piped\n";
 // Where the help of each command starts, as in the lines above.
 constexpr size_t kHelpColumn = 52;
 
@@ -44,6 +47,13 @@ int main(int argc, char** argv) {
   using namespace portcullis::vpnctl;
   if (words[0] == "check") {
     return CmdCheck({words.begin() + 1, words.end()}, absl::GetFlag(FLAGS_pair));
+  }
+  if (words[0] == "configure") {
+    if (words.size() != 1) {
+      std::fputs("usage: vpnctl [--socket PATH] configure\n", stderr);
+      return 2;
+    }
+    return CmdConfigure(absl::GetFlag(FLAGS_socket));
   }
   if (words[0] == "show" && words.size() >= 2 && words[1] == "configuration") {
     return CmdShowConfiguration({words.begin() + 2, words.end()}, absl::GetFlag(FLAGS_file),
