@@ -2,26 +2,37 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "control/config/schema_walk.h"
 
 namespace portcullis::config {
 
 namespace {
 
-// A node without a help text of its own still gets a line: its value's description, or its
-// name spelled out ("dead-peer-detection" -> "Dead peer detection").
+// A node without a help text of its own still gets a line: its name spelled out, with what its
+// value looks like ("default-esp-group" -> "Default ESP group (<name>)").
 std::string HelpOf(const SchemaNode& n) {
   if (!n.help.empty()) return n.help;
+  static const std::map<std::string, std::string> kAcronyms = {
+      {"ike", "IKE"}, {"esp", "ESP"},   {"vti", "VTI"},   {"mtu", "MTU"},     {"dh", "DH"},
+      {"pfs", "PFS"}, {"udp", "UDP"},   {"id", "ID"},     {"mac", "MAC"},     {"vrrp", "VRRP"},
+      {"prf", "PRF"}, {"icmp", "ICMP"}, {"lacp", "LACP"}, {"ikesa", "IKE SA"}};
+  std::vector<std::string> words;
+  for (absl::string_view w : absl::StrSplit(n.name, absl::ByAnyChar("-_"), absl::SkipEmpty())) {
+    auto it = kAcronyms.find(std::string(w));
+    words.push_back(it != kAcronyms.end() ? it->second : std::string(w));
+  }
+  std::string out = absl::StrJoin(words, " ");
+  if (!out.empty()) out[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[0])));
   if (n.kind == NodeKind::kLeaf || n.kind == NodeKind::kLeafList || n.kind == NodeKind::kTag) {
     std::string d = n.value.Describe();
-    if (!d.empty()) return d;
+    if (!d.empty() && d.size() <= 40) absl::StrAppend(&out, " (", d, ")");
   }
-  std::string out = absl::StrReplaceAll(n.name, {{"-", " "}});
-  if (!out.empty()) out[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[0])));
   return out;
 }
 
