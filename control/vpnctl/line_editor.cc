@@ -1,7 +1,9 @@
 #include "control/vpnctl/line_editor.h"
 
 #include <histedit.h>
+#include <signal.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -102,7 +104,17 @@ std::string TabInsertion(const ConfigureShell::Completions& c, const std::string
   return words[0]->substr(partial.size(), common - partial.size());
 }
 
+namespace {
+void IgnoreInterrupt(int) {}
+}  // namespace
+
 LineEditor::LineEditor(const char* program, Completer completer) : impl_(new Impl) {
+  // Ctrl-C interrupts the line being read instead of killing vpnctl (which would leave the
+  // session behind in vpnd until its idle timeout).
+  struct sigaction sa = {};
+  sa.sa_handler = &IgnoreInterrupt;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
   impl_->completer = std::move(completer);
   impl_->el = el_init(program, stdin, stdout, stderr);
   impl_->hist = history_init();
@@ -128,7 +140,13 @@ LineEditor::~LineEditor() {
 std::optional<std::string> LineEditor::ReadLine(const std::string& prompt) {
   impl_->prompt = prompt;
   int count = 0;
+  errno = 0;
   const char* line = el_gets(impl_->el, &count);
+  if (line == nullptr && count < 0 && errno == EINTR) {
+    // Ctrl-C: the line is dropped, the session stays (as in the Vyatta shell).
+    std::fputs("\n", stdout);
+    return std::string();
+  }
   if (line == nullptr || count <= 0) return std::nullopt;
   std::string out(line, static_cast<size_t>(count));
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
