@@ -1,6 +1,6 @@
 // vpnctl's side of a session against a scripted vpnd: requests as vpnd gets them (quotes,
 // absolute files, `run` checked first), a failed line blocks a later commit from a pipe, end
-// of input with uncommitted changes fails, completions decoded, `?` formatted, Tab's insertion.
+// of input with uncommitted changes fails, completions decoded, `?` formatted.
 #include "control/vpnctl/configure_shell.h"
 
 #include <catch2/catch.hpp>
@@ -12,7 +12,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "control/vpnctl/absolute_paths.h"
-#include "control/vpnctl/line_editor.h"
 
 using namespace portcullis::vpnctl;
 
@@ -122,7 +121,7 @@ TEST_CASE("from a pipe: end of input after a commit is fine", "[configure_shell]
   CHECK_FALSE(s.any_failed());
 }
 
-TEST_CASE("completions: decoded, `?` formatted, Tab's insertion", "[configure_shell]") {
+TEST_CASE("completions: decoded and formatted for `?`", "[configure_shell]") {
   ScriptedVpnd v;
   ConfigureShell s(v.transport(), "alice", true);
   REQUIRE(s.Open().ok());
@@ -137,18 +136,6 @@ TEST_CASE("completions: decoded, `?` formatted, Tab's insertion", "[configure_sh
         "  <name>   IKE group\n"
         "  IKE-A    IKE group\n"
         "  <Enter>  Execute the current command\n");
-  CHECK(TabInsertion(c, "") == "IKE-A");  // a placeholder stands beside it: no space
-  ConfigureShell::Completions one;
-  one.items = {{"site-to-site", "Site to site", false}};
-  CHECK(TabInsertion(one, "si") == "te-to-site ");
-  ConfigureShell::Completions two;
-  two.items = {{"commit", "", false}, {"commit-confirm", "", false}, {"compare", "", false}};
-  CHECK(TabInsertion(two, "co") == "m");  // what all three share
-  CHECK(TabInsertion(two, "com") == "");  // nothing more: list them
-  two.items.pop_back();
-  CHECK(TabInsertion(two, "co") == "mmit");
-  CHECK(PartialWord("set security vp") == "vp");
-  CHECK(PartialWord("set ") == "");
   ConfigureShell::Completions err;
   err.error = "unknown command 'x'";
   CHECK(FormatHelp(err) == "\n  unknown command 'x'\n");
