@@ -143,15 +143,28 @@ class Lab:
         text = ''
         while time.time() < deadline:
             text = self.screen(target).rstrip('\n')
-            at = text.rfind('# ' + line + '\n')
-            if at >= 0:
-                rest = text[at + len(line) + 3:]
+            # The last echo of the line (a redrawn line may keep blank cells at its end).
+            echoes = list(re.finditer(re.escape('# ' + line) + r' *\n', text))
+            if echoes:
+                rest = text[echoes[-1].end():]
                 m = end.search(rest)
                 if m:
                     return rest[:m.start()] if pattern is None else rest
             time.sleep(0.1)
         raise AssertionError('no prompt after %r; the terminal shows:\n%s\n--- west log ---\n%s'
                              % (line, text, self.log('west')[-3000:]))
+
+    def help(self, target, line):
+        """Types `line` and `?`; returns the listing once the line is redrawn below it."""
+        self.keys(target, 'C-u')
+        self.type(target, line)
+        self.keys(target, '?')
+        # A line redrawn over a longer one may keep blank cells at its end.
+        typed = re.escape('# ' + line.rstrip()) + ' *'
+        text = self.expect(target, typed + r'\nPossible completions:\n(?:.*\n)*?\S+@\S+' +
+                           typed + r'\Z')
+        at = text.rfind('Possible completions:\n')
+        return text[at:]
 
     def close(self):
         if os.path.exists(self.tmux_sock):
@@ -209,21 +222,16 @@ def test_tab_help_set_compare_commit_and_exit(lab, source_root):
     lab.keys(t, 'Tab')
     lab.expect(t, r'# set security vpn ipsec site-to-site \Z')
     # `?` lists the children with the schema's help texts and redraws the line.
-    lab.keys(t, 'C-u')
-    lab.type(t, 'set security vpn ipsec ike-group IKE-Fergie ')
-    lab.keys(t, '?')
-    text = lab.expect(t, r'# set security vpn ipsec ike-group IKE-Fergie \Z')
-    assert 'Possible completions:' in text
+    text = lab.help(t, 'set security vpn ipsec ike-group IKE-Fergie ')
     assert re.search(r'^  dead-peer-detection  Dead peer detection \(on when this node is present\)$',
                      text, re.M), text
     assert re.search(r'^  lifetime +IKE SA lifetime in seconds$', text, re.M), text
     assert re.search(r'^  <Enter> +Execute the current command$', text, re.M), text
-    # Values: an enum completes, a range shows its placeholder.
-    lab.keys(t, 'C-u')
-    lab.type(t, 'set security vpn ipsec esp-group ESP-Fergie lifetime ')
-    lab.keys(t, '?')
-    text = lab.expect(t, r'# set security vpn ipsec esp-group ESP-Fergie lifetime \Z')
+    # Values: a range shows its placeholder, an enum its values.
+    text = lab.help(t, 'set security vpn ipsec esp-group ESP-Fergie lifetime ')
     assert re.search(r'^  <30-86400>  CHILD SA lifetime in seconds$', text, re.M), text
+    text = lab.help(t, 'set security vpn ipsec esp-group ESP-Fergie pfs ')
+    assert re.search(r'^  dh-group20 ', text, re.M), text
     lab.keys(t, 'C-u')
 
     text = lab.run(t, 'set security vpn ipsec esp-group ESP-Fergie lifetime 1800')
