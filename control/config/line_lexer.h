@@ -11,7 +11,9 @@ namespace portcullis::config {
 
 struct LexedLine {
   std::vector<std::string> words;
-  std::string error;  // non-empty: the line cannot be read
+  // Non-empty: the line cannot be read. It names columns, never quoted text (which may be a
+  // pre-shared key).
+  std::string error;
 };
 
 // A word starting with '#' (outside quotes) starts a comment.

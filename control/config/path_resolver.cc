@@ -109,10 +109,13 @@ bool ApplyCommand(ConfigTree& tree, const Command& cmd, Diagnostics& diags) {
           return false;
         }
         if (i + 2 < w.size()) {
+          // A secret with a space in it arrives as several words: none of them is shown.
           diags.Error(cmd.loc, JoinSteps(steps),
-                      absl::StrCat("unexpected '", w[i + 2], "' after the value",
-                                   child->secret ? "" : absl::StrCat(" '", w[i + 1], "'"),
-                                   " (quote values that contain spaces)"));
+                      child->secret
+                          ? std::string("unexpected words after the secret (quote "
+                                        "values that contain spaces)")
+                          : absl::StrCat("unexpected '", w[i + 2], "' after the value '", w[i + 1],
+                                         "' (quote values that contain spaces)"));
           return false;
         }
         value = w[i + 1];

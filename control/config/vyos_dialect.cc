@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "control/config/algorithm_names.h"
 #include "control/config/interface_names.h"
+#include "control/config/schema.h"
 
 namespace portcullis::config {
 
@@ -38,8 +39,27 @@ bool At(const Words& w, size_t i, absl::string_view s) {
   return i < w.size() && w[i] == s;
 }
 
+// Whether a keyword is a secret leaf of the schema (pre-shared-secret, password).
+bool IsSecretKeyword(const SchemaNode& node, absl::string_view word) {
+  for (const SchemaNode& c : node.children) {
+    if ((c.secret && c.name == word) || IsSecretKeyword(c, word)) return true;
+  }
+  return false;
+}
+
+// The words of a line for an error's path. Whatever follows a secret keyword is shown as
+// '********': the line's value (and any words a space split it into) may be a pre-shared key.
 std::string Join(const Words& w) {
-  return absl::StrJoin(w, " ");
+  std::string out;
+  for (const std::string& word : w) {
+    if (!out.empty()) out += ' ';
+    out += word;
+    if (IsSecretKeyword(RootSchema(), word)) {
+      if (&word != &w.back()) out += " '********'";
+      break;
+    }
+  }
+  return out;
 }
 
 // Path to an interface node, including its vif: {"interfaces", "ethernet", "eth0", "vif", "10"}.

@@ -26,12 +26,12 @@ set security vpn ipsec ike-group IKE proposal 1 hash sha2_256
 set security vpn ipsec ike-group IKE proposal 1 dh-group 14
 set security vpn ipsec esp-group ESP proposal 1 encryption aes128gcm128
 set security vpn ipsec esp-group ESP proposal 1 hash null
-set security vpn ipsec site-to-site peer 192.0.2.2 authentication pre-shared-secret s3cret
+set security vpn ipsec site-to-site peer 192.0.2.2 authentication pre-shared-secret s3cret-s3cret-s3cret-20
 set security vpn ipsec site-to-site peer 192.0.2.2 ike-group IKE
 set security vpn ipsec site-to-site peer 192.0.2.2 local-address 192.0.2.1
 set security vpn ipsec site-to-site peer 192.0.2.2 vti bind vti0
 set security vpn ipsec site-to-site peer 192.0.2.2 vti esp-group ESP
-set security vpn ipsec site-to-site peer 198.51.100.2 authentication pre-shared-secret s3cret
+set security vpn ipsec site-to-site peer 198.51.100.2 authentication pre-shared-secret s3cret-s3cret-s3cret-20
 set security vpn ipsec site-to-site peer 198.51.100.2 ike-group IKE
 set security vpn ipsec site-to-site peer 198.51.100.2 local-address 198.51.100.1
 set security vpn ipsec site-to-site peer 198.51.100.2 default-esp-group ESP

@@ -89,7 +89,7 @@ TEST_CASE("the VyOS seed as rendered on the web explains the lost line breaks", 
       "set vpn ipsec ike-group IKE-SITE-B close-action 'none'set vpn ipsec ike-group IKE-SITE-B "
       "dead-peer-detection action 'restart'\n",
       "pasted.conf");
-  CHECK_THAT(Errors(c), Catch::Contains("pasted.conf: line 1: missing space after quoted value "
-                                        "'none' (before 'set'): a line break seems to be missing "
-                                        "before 'set'"));
+  CHECK_THAT(Errors(c), Catch::Contains("pasted.conf: line 1: missing space after the quoted value "
+                                        "at column 49 (before 'set'): a line break seems to be "
+                                        "missing before 'set'"));
 }
