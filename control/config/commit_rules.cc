@@ -4,6 +4,7 @@
 #include "control/config/commit_rule_context.h"
 #include "control/config/interface_names.h"
 #include "control/config/ip_prefix.h"
+#include "control/config/not_enforced.h"
 
 namespace portcullis::config {
 
@@ -102,6 +103,7 @@ void ValidateConfig(const ConfigTree& tree, Diagnostics& diags) {
   CheckInterfaceRules(ctx);
   CheckRoutingRules(ctx);
   CheckFirewallRules(ctx);
+  WarnNotEnforced(tree.root(), diags);
 }
 
 }  // namespace portcullis::config

@@ -66,10 +66,14 @@ absl::StatusOr<std::string> ResetIpsecPeer(OpContext& ctx, const OpArgs& a) {
                       "peer ", a.peer, "\n");
 }
 
+// The file's warnings follow, one a line, as `vpnctl check` prints them.
 absl::StatusOr<std::string> Load(OpContext& ctx, const OpArgs& a) {
-  absl::Status st = ctx.load(a.file);
+  std::vector<std::string> warnings;
+  absl::Status st = ctx.load(a.file, &warnings);
   if (!st.ok()) return st;
-  return absl::StrCat("Loaded ", a.file, "\n");
+  std::string out = absl::StrCat("Loaded ", a.file, "\n");
+  for (const std::string& w : warnings) absl::StrAppend(&out, w, "\n");
+  return out;
 }
 
 absl::StatusOr<std::string> ShowSystemCommit(OpContext& ctx, const OpArgs&) {

@@ -20,7 +20,8 @@ struct OpContext {
   std::vector<const ike::IkeSaConfig*> peers;  // in configuration order
   const VpndLog& log;
   absl::Time now;
-  std::function<absl::Status(const std::string& path)> load;  // vpnd's all-or-nothing reload
+  // vpnd's all-or-nothing reload; the file's warnings are added to `warnings`.
+  std::function<absl::Status(const std::string& path, std::vector<std::string>* warnings)> load;
   std::function<std::string()> commits;  // `show system commit`: the archive's revisions
 };
 

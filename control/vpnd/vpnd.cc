@@ -76,7 +76,8 @@ void Vpnd::Log(ike::LogGroup g, const std::string& text, const std::string& conn
   deps_.log->Write(ike::LogRecord{deps_.clock(), g, conn, id, child, text});
 }
 
-absl::Status Vpnd::LoadFile(const std::string& path, const std::string& via) {
+absl::Status Vpnd::LoadFile(const std::string& path, const std::string& via,
+                            std::vector<std::string>* warnings) {
   absl::StatusOr<config::LoadedConfig> loaded = config::LoadConfigFile(path);
   if (!loaded.ok()) return loaded.status();
   if (!loaded->ok()) {
@@ -87,6 +88,13 @@ absl::Status Vpnd::LoadFile(const std::string& path, const std::string& via) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": ", errs.size(), errs.size() == 1 ? " error" : " errors",
                      ", nothing changed:\n", absl::StrJoin(errs, "\n")));
+  }
+  // Warnings do not stop a commit, but whoever commits must see them as `vpnctl check` shows
+  // them: a line accepted and not enforced yet must never look as if it took effect.
+  for (const config::Diagnostic& d : loaded->diags.Sorted()) {
+    if (d.severity != config::Diagnostic::Severity::kWarning) continue;
+    Log(ike::LogGroup::kCfg, d.ToString());
+    if (warnings != nullptr) warnings->push_back(d.ToString());
   }
   ScopedModel model;
   model.m = config::BuildModel(loaded->tree);
@@ -331,7 +339,9 @@ absl::StatusOr<std::string> Vpnd::RunCommand(const std::vector<std::string>& wor
                 Peers(),
                 *deps_.log,
                 deps_.clock(),
-                [this](const std::string& path) { return LoadFile(path); },
+                [this](const std::string& path, std::vector<std::string>* warnings) {
+                  return LoadFile(path, "", warnings);
+                },
                 [this] { return archive_->List(); }};
   return RunOpCommand(ctx, *request);
 }

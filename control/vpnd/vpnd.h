@@ -65,8 +65,10 @@ class Vpnd : public ike::IkeListener, public SessionHost {
 
   // Reads, validates and commits a file. On any error nothing changes and the error (every
   // diagnostic, or the dataplane's verdict) is returned. `via` names who asked, for the
-  // configuration archive ("" = `load`).
-  absl::Status LoadFile(const std::string& path, const std::string& via = "");
+  // configuration archive ("" = `load`). Warnings (nodes accepted and not enforced yet, weak
+  // groups...) are logged, and added to `warnings` when given.
+  absl::Status LoadFile(const std::string& path, const std::string& via = "",
+                        std::vector<std::string>* warnings = nullptr);
   absl::Status Commit(const config::Model& model);
   // The same, for a model built from `tree`, which becomes the running configuration (what
   // configuration sessions start from and the archive keeps) once the commit completes.

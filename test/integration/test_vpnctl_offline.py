@@ -15,6 +15,36 @@ def test_check_every_example_config(vpnctl, source_root):
         assert f'{c.relative_to(source_root)}: OK' in r.stdout
 
 
+def line_of(path, text):
+    """The 1-based number of the line of `path` that is `text`."""
+    return path.read_text().splitlines().index(text) + 1
+
+
+def test_check_warns_of_each_node_not_enforced_yet(vpnctl, source_root):
+    """One warning per configured node, with its line, in both dialects: the VyOS site A file
+    carries a firewall ruleset, its binding, close-action, DPD timeout, make-before-break and
+    an IKE interface."""
+    conf = source_root / 'configs/vyos-site-a.conf'
+    r = run(vpnctl, 'check', 'configs/vyos-site-a.conf', cwd=source_root)
+    assert r.returncode == 0, r.stdout
+    expect = [
+        ("set vpn ipsec ike-group IKE-SITE-B close-action 'none'",
+         'security vpn ipsec ike-group IKE-SITE-B close-action'),
+        ("set vpn ipsec ike-group IKE-SITE-B dead-peer-detection timeout '120'",
+         'security vpn ipsec ike-group IKE-SITE-B dead-peer-detection timeout'),
+        ("set vpn ipsec interface 'eth0'", 'security vpn ike interface'),
+        ('set security vpn ike make-before-break', 'security vpn ike make-before-break'),
+        ("set firewall ipv4 name WAN-LOCAL default-action 'drop'",
+         'security firewall name WAN-LOCAL'),
+        ("set firewall ipv4 input filter rule 10 jump-target 'WAN-LOCAL'",
+         'interfaces ethernet eth0 firewall'),
+    ]
+    for line, path in expect:
+        assert ('configs/vyos-site-a.conf: line %d: warning: accepted, not enforced yet: %s\n'
+                % (line_of(conf, line), path)) in r.stdout, r.stdout
+    assert r.stdout.count('accepted, not enforced yet') == len(expect), r.stdout
+
+
 def test_check_seed_east_names_the_typo_line(vpnctl, source_root):
     r = run(vpnctl, 'check', 'test/data/seed-vyatta-east.conf', cwd=source_root)
     assert r.returncode == 1

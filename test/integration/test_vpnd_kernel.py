@@ -179,6 +179,12 @@ def test_reset_brings_up_a_new_ike_sa(pair, source_root):
 
 def test_load_is_all_or_nothing_and_sighup_rereads(pair, source_root):
     start_both(pair, source_root)
+    # Every commit (start, load, SIGHUP) warns of each node accepted and not enforced yet.
+    west_text = seed(source_root, 'vyatta-west.conf')
+    mbb = ('west.conf: line %d: warning: accepted, not enforced yet: security vpn ike '
+           'make-before-break' % (west_text.splitlines().index('set security vpn ike '
+                                                                'make-before-break') + 1))
+    assert pair.log('west').read_text().count(mbb) == 1
     bad = pair.dir / 'bad.conf'
     bad.write_text(seed(source_root, 'vyatta-west.conf') +
                    'set security vpn ipsec ike-group IKE-Fergie proposal 1 encryption aes999\n')
@@ -193,11 +199,13 @@ def test_load_is_all_or_nothing_and_sighup_rereads(pair, source_root):
     r = pair.vpnctl('west', 'load', str(good))
     assert r.returncode == 0, r.stderr
     assert 'Loaded' in r.stdout
+    assert mbb in r.stdout, r.stdout
     pair.wait(lambda: 'peer configuration changed, deleting IKE_SA to renegotiate' in
               pair.log('west').read_text(), 'renegotiation after the change')
     pair.wait(lambda: up(pair, 'west') and up(pair, 'east'), 'back up after reload')
     pair.procs['west'].send_signal(signal.SIGHUP)
     pair.wait(lambda: 'SIGHUP: re-reading' in pair.log('west').read_text(), 'SIGHUP handled')
+    pair.wait(lambda: pair.log('west').read_text().count(mbb) == 3, 'the warnings again')
     assert pair.procs['west'].poll() is None
 
 

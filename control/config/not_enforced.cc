@@ -1,0 +1,108 @@
+#include "control/config/not_enforced.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace portcullis::config {
+
+namespace {
+
+// What vpnd (config_mapping, dataplane_plan) and the dataplane never read. Keep README.md's
+// paragraph on this in step (a unit test compares them).
+constexpr NotEnforcedNode kNotEnforced[] = {
+    // Firewall: rulesets, their bindings and zones are parsed and checked, not applied.
+    {"security firewall name", "#16"},
+    {"security firewall global-state-policy", "#16"},
+    {"security zone-policy zone", "#16"},
+    {"interfaces * firewall", "#16"},
+    {"interfaces * vif firewall", "#16"},
+    // The seed topologies: bonds come from the dataplane's port map, not from here; VFPs carry
+    // nothing (no CHILD SA is bound to one); MAC addresses are the ports' own.
+    {"interfaces bonding mode", "#17"},
+    {"interfaces bonding lacp-options", "#17"},
+    {"interfaces bonding minimum-links", "#17"},
+    {"interfaces bonding primary", "#17"},
+    {"interfaces * bond-group", "#17"},
+    {"interfaces * mac", "#17"},
+    {"security vpn ipsec site-to-site peer tunnel uses", "#17"},
+    // IKE lifecycle: DPD acts after `interval` alone; a closed SA is not acted on.
+    {"security vpn ike make-before-break", "#19"},
+    {"security vpn ipsec ike-group close-action", "#19"},
+    {"security vpn ipsec ike-group dead-peer-detection timeout", "#19"},
+    // IKE limits: IKE answers on every interface, with no global SA limits.
+    {"security vpn ike interface", "#15"},
+    {"security vpn ike ikesa-limit", "#15"},
+    {"security vpn ike init-limit-half-open", "#15"},
+    // The IPsec log has one level, and no strongSwan log modes.
+    {"security vpn ipsec logging", "#22"},
+    // None planned: charon's thread and table tuning (vpnd is one event loop), IKEv1 (refused),
+    // non-strict proposals (IKE always accepts only what is configured), multicast through a
+    // VTI (no routing protocols run here).
+    {"security vpn ike ikesa-table-size", ""},
+    {"security vpn ike ikesa-table-segments", ""},
+    {"security vpn ike worker-threads", ""},
+    {"security vpn ike v1", ""},
+    {"security vpn ipsec ike-group disable-strict-mode", ""},
+    {"security vpn ipsec esp-group disable-strict-mode", ""},
+    {"interfaces vti multicast", "", "enable"},
+};
+
+using Keywords = std::vector<std::string>;
+
+const NotEnforcedNode* Find(const Keywords& keywords) {
+  for (const NotEnforcedNode& n : kNotEnforced) {
+    std::vector<absl::string_view> want = absl::StrSplit(n.path, ' ');
+    if (want.size() != keywords.size()) continue;
+    bool match = true;
+    for (size_t i = 0; i < want.size() && match; ++i)
+      match = want[i] == "*" || want[i] == keywords[i];
+    if (match) return &n;
+  }
+  return nullptr;
+}
+
+void Warn(const ConfigNode& node, Diagnostics& diags) {
+  // The path is in the message, not the diagnostic's path field, so it is said once.
+  diags.Warning(node.loc(), "", absl::StrCat("accepted, not enforced yet: ", node.Path()));
+}
+
+// `keywords`: the schema path of `node`'s children's parent.
+void Walk(const ConfigNode& node, Keywords& keywords, Diagnostics& diags) {
+  for (const auto& [name, child] : node.children()) {
+    if (child->is_tag_instance()) {  // the keyword was its tag's
+      Walk(*child, keywords, diags);
+      continue;
+    }
+    keywords.push_back(name);
+    const NotEnforcedNode* row = Find(keywords);
+    const std::vector<std::string>& values = child->values();
+    if (row == nullptr) {
+      Walk(*child, keywords, diags);
+    } else if (!row->only_value.empty() &&
+               std::find(values.begin(), values.end(), row->only_value) == values.end()) {
+      // this value takes effect
+    } else if (child->schema() != nullptr && child->schema()->kind == NodeKind::kTag) {
+      for (const auto& [key, instance] : child->children()) Warn(*instance, diags);
+    } else {
+      Warn(*child, diags);
+    }
+    keywords.pop_back();
+  }
+}
+
+}  // namespace
+
+absl::Span<const NotEnforcedNode> NotEnforcedNodes() {
+  return kNotEnforced;
+}
+
+void WarnNotEnforced(const ConfigNode& root, Diagnostics& diags) {
+  Keywords keywords;
+  Walk(root, keywords, diags);
+}
+
+}  // namespace portcullis::config

@@ -1,0 +1,166 @@
+// Nodes accepted and not enforced yet: each row of the table warns once per configured node,
+// with its line; nothing else warns so; every row names a node of the schema; README lists them.
+// The cases follow the table: when an issue implements a node and deletes its row, the node's
+// case expects no warning without any change here.
+#include "control/config/not_enforced.h"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "control/config/config_loader.h"
+#include "control/config/schema.h"
+
+using namespace portcullis::config;
+
+namespace {
+
+struct Case {
+  std::string row;     // the table row the line is an instance of
+  std::string line;    // a line that configures it
+  std::string warned;  // the path the warning names
+};
+
+const std::vector<Case>& Cases() {
+  static const std::vector<Case> cases = {
+      {"security firewall name", "set security firewall name FW rule 10 action accept",
+       "security firewall name FW"},
+      {"security firewall global-state-policy", "set security firewall global-state-policy tcp",
+       "security firewall global-state-policy"},
+      {"security zone-policy zone", "set security zone-policy zone LAN default-action drop",
+       "security zone-policy zone LAN"},
+      {"interfaces * firewall", "set interfaces dataplane dp0p1s1 firewall in FW",
+       "interfaces dataplane dp0p1s1 firewall"},
+      {"interfaces * vif firewall", "set interfaces bonding dp0bond0 vif 10 firewall out FW",
+       "interfaces bonding dp0bond0 vif 10 firewall"},
+      {"interfaces bonding mode", "set interfaces bonding dp0bond0 mode active-backup",
+       "interfaces bonding dp0bond0 mode"},
+      {"interfaces bonding lacp-options",
+       "set interfaces bonding dp0bond0 lacp-options periodic-rate fast",
+       "interfaces bonding dp0bond0 lacp-options"},
+      {"interfaces bonding minimum-links", "set interfaces bonding dp0bond0 minimum-links 2",
+       "interfaces bonding dp0bond0 minimum-links"},
+      {"interfaces bonding primary", "set interfaces bonding dp0bond0 primary dp0p1s2",
+       "interfaces bonding dp0bond0 primary"},
+      {"interfaces * bond-group", "set interfaces ethernet eth3 bond-group dp0bond0",
+       "interfaces ethernet eth3 bond-group"},
+      {"interfaces * mac", "set interfaces dataplane dp0p1s3 mac 02:00:00:00:00:01",
+       "interfaces dataplane dp0p1s3 mac"},
+      {"security vpn ipsec site-to-site peer tunnel uses",
+       "set security vpn ipsec site-to-site peer 192.0.2.2 tunnel 1 uses vfp0",
+       "security vpn ipsec site-to-site peer 192.0.2.2 tunnel 1 uses"},
+      {"security vpn ike make-before-break", "set security vpn ike make-before-break",
+       "security vpn ike make-before-break"},
+      {"security vpn ipsec ike-group close-action",
+       "set security vpn ipsec ike-group IKE close-action none",
+       "security vpn ipsec ike-group IKE close-action"},
+      {"security vpn ipsec ike-group dead-peer-detection timeout",
+       "set security vpn ipsec ike-group IKE dead-peer-detection timeout 120",
+       "security vpn ipsec ike-group IKE dead-peer-detection timeout"},
+      {"security vpn ike interface", "set security vpn ike interface dp0p1s1",
+       "security vpn ike interface"},
+      {"security vpn ike ikesa-limit", "set security vpn ike ikesa-limit 100",
+       "security vpn ike ikesa-limit"},
+      {"security vpn ike init-limit-half-open", "set security vpn ike init-limit-half-open 100",
+       "security vpn ike init-limit-half-open"},
+      {"security vpn ipsec logging", "set vpn ipsec log level 2", "security vpn ipsec logging"},
+      {"security vpn ike ikesa-table-size", "set security vpn ike ikesa-table-size 4",
+       "security vpn ike ikesa-table-size"},
+      {"security vpn ike ikesa-table-segments", "set security vpn ike ikesa-table-segments 4",
+       "security vpn ike ikesa-table-segments"},
+      {"security vpn ike worker-threads", "set security vpn ike worker-threads 16",
+       "security vpn ike worker-threads"},
+      {"security vpn ike v1", "set security vpn ike v1 max_ikev1_exchanges 32",
+       "security vpn ike v1"},
+      {"security vpn ipsec ike-group disable-strict-mode",
+       "set security vpn ipsec ike-group IKE disable-strict-mode",
+       "security vpn ipsec ike-group IKE disable-strict-mode"},
+      {"security vpn ipsec esp-group disable-strict-mode",
+       "set security vpn ipsec esp-group ESP disable-strict-mode",
+       "security vpn ipsec esp-group ESP disable-strict-mode"},
+      {"interfaces vti multicast", "set interfaces vti vti0 multicast enable",
+       "interfaces vti vti0 multicast"},
+  };
+  return cases;
+}
+
+bool InTable(const std::string& row) {
+  for (const NotEnforcedNode& n : NotEnforcedNodes())
+    if (n.path == row) return true;
+  return false;
+}
+
+// The "accepted, not enforced yet" warnings of `text`, as "LINE: PATH".
+std::vector<std::string> NotEnforcedWarnings(const std::string& text) {
+  std::vector<std::string> out;
+  for (const Diagnostic& d : LoadConfigText(text, "n.conf").diags.Sorted()) {
+    const std::string prefix = "accepted, not enforced yet: ";
+    if (!absl::StartsWith(d.message, prefix)) continue;
+    CHECK(d.severity == Diagnostic::Severity::kWarning);
+    CHECK(d.loc.file == "n.conf");
+    out.push_back(absl::StrCat(d.loc.line, ": ", d.message.substr(prefix.size())));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("each node of the table warns once, at the line that configured it", "[not_enforced]") {
+  std::string text;
+  std::vector<std::string> expected;
+  int line = 0;
+  for (const Case& c : Cases()) {
+    text += c.line + "\n";
+    ++line;
+    if (InTable(c.row)) expected.push_back(absl::StrCat(line, ": ", c.warned));
+  }
+  // More lines of nodes already warned about: still one warning each.
+  text += "set security firewall name FW rule 20 action drop\n";
+  text += "set interfaces dataplane dp0p1s1 firewall local FW\n";
+  // Nodes that take effect: no warning.
+  text += "set security vpn ike retransmit tries 3\n";
+  text += "set interfaces vti vti1 multicast disable\n";
+  text += "set interfaces dataplane dp0p1s4 address 192.0.2.1/24\n";
+  text += "set security vpn ipsec ike-group IKE dead-peer-detection interval 10\n";
+  INFO(text);
+  CHECK(NotEnforcedWarnings(text) == expected);
+}
+
+TEST_CASE("every row of the table has a case and names a node of the schema", "[not_enforced]") {
+  std::set<std::string> with_case;
+  for (const Case& c : Cases()) with_case.insert(c.row);
+  for (const NotEnforcedNode& n : NotEnforcedNodes()) {
+    std::string row(n.path);
+    INFO(row);
+    CHECK(with_case.count(row) == 1);
+    std::vector<std::string> words = absl::StrSplit(row, ' ');
+    // Walks the schema; "*" stands for any one child.
+    std::function<int(const SchemaNode&, size_t)> count = [&](const SchemaNode& s, size_t i) {
+      if (i == words.size()) return 1;
+      int found = 0;
+      for (const SchemaNode& c : s.children)
+        if (words[i] == "*" || c.name == words[i]) found += count(c, i + 1);
+      return found;
+    };
+    CHECK(count(RootSchema(), 0) > 0);
+  }
+}
+
+TEST_CASE("README lists every node of the table", "[not_enforced]") {
+  std::ifstream f("README.md");
+  REQUIRE(f.good());
+  std::stringstream readme;
+  readme << f.rdbuf();
+  for (const NotEnforcedNode& n : NotEnforcedNodes()) {
+    INFO(n.path);
+    CHECK(absl::StrContains(readme.str(), absl::StrCat("`", n.path, "`")));
+  }
+}
