@@ -126,10 +126,10 @@ void ChannelSaInstaller::AddSa(const ike::ChildSa& c, uint32_t vti) {
                                                   absl::StrFormat("%08x", spi_out))
                                    : ""),
             conn, id, true);
-        if (is_vti || it == installed_.end() || it->second.removing) return;
+        if (it == installed_.end() || it->second.removing) return;
         it->second.applied = true;
-        // Policies asked for before this ack came go now.
-        if (it->second.policies_to_add) SendPolicies(spi_in);
+        // Policies asked for before this ack came go now (a route-based SA has none).
+        if (!is_vti && it->second.policies_to_add) SendPolicies(spi_in);
       });
 }
 
@@ -381,6 +381,12 @@ void ChannelSaInstaller::CountersHeard(const dp::api::SaCountersEvent& c) {
       it->second.counters_out = counters;
     }
   }
+}
+
+SaPlacement ChannelSaInstaller::Placement(uint32_t spi_in) const {
+  auto it = installed_.find(spi_in);
+  if (it == installed_.end()) return SaPlacement::kNotInstalled;
+  return it->second.applied ? SaPlacement::kInstalled : SaPlacement::kInstalling;
 }
 
 absl::StatusOr<SaCounters> ChannelSaInstaller::QuerySa(uint32_t spi, SaDirection dir) const {

@@ -38,6 +38,7 @@ class ChannelSaInstaller : public SaInstaller {
   void DelSa(const ike::ChildSa& child) override;
   void AddPolicy(const ike::ChildSa& child) override;
   absl::StatusOr<SaCounters> QuerySa(uint32_t spi, SaDirection direction) const override;
+  SaPlacement Placement(uint32_t spi_in) const override;
   void FlushRemovals() override;
   void RetryRemovals() override;
   std::vector<InstallFailure> TakeInstallFailures() override;

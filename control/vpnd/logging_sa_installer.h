@@ -27,6 +27,8 @@ class LoggingSaInstaller : public SaInstaller {
   // AddSa's line already names the selectors.
   void AddPolicy(const ike::ChildSa&) override {}
   absl::StatusOr<SaCounters> QuerySa(uint32_t spi, SaDirection direction) const override;
+  // Nothing here carries ESP.
+  SaPlacement Placement(uint32_t) const override { return SaPlacement::kNotInstalled; }
   void FlushRemovals() override {}
   void RetryRemovals() override {}
   std::vector<InstallFailure> TakeInstallFailures() override { return {}; }

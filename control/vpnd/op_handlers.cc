@@ -16,15 +16,15 @@ using ops::OpId;
 // the command must be configured.
 template <class Rows>
 absl::StatusOr<std::string> View(OpContext& ctx, const OpArgs& a,
-                                 Rows (*gather)(const ike::IkeManager&, const ShowPeers&,
-                                                const ShowFilter&, absl::Time),
+                                 Rows (*gather)(const ike::IkeManager&, const SaInstaller&,
+                                                const ShowPeers&, const ShowFilter&, absl::Time),
                                  std::string (*text)(const Rows&),
                                  std::string (*json)(const Rows&)) {
   if (!a.peer.empty() && ctx.ike.FindPeer(a.peer) == nullptr) {
     return absl::NotFoundError(absl::StrCat("peer ", a.peer, " is not configured"));
   }
   ShowFilter f{a.peer, a.tunnel, a.vti};
-  Rows rows = gather(ctx.ike, ctx.peers, f, ctx.now);
+  Rows rows = gather(ctx.ike, ctx.installer, ctx.peers, f, ctx.now);
   return a.json ? json(rows) : text(rows);
 }
 

@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "control/ops/op_parser.h"
 #include "control/vpnd/log_sinks.h"
+#include "control/vpnd/sa_installer.h"
 #include "ike/sa/ike_manager.h"
 
 namespace portcullis::vpnd {
@@ -17,6 +18,7 @@ namespace portcullis::vpnd {
 // What the commands act on.
 struct OpContext {
   ike::IkeManager& ike;
+  const SaInstaller& installer;                // where CHILD SAs are installed, if anywhere
   std::vector<const ike::IkeSaConfig*> peers;  // in configuration order
   const VpndLog& log;
   absl::Time now;

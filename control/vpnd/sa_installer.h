@@ -28,6 +28,14 @@ struct SaCounters {
   uint64_t packets = 0;
 };
 
+// Where a CHILD SA's SAs are, as `show` reports it: IKE may hold a CHILD SA that nothing
+// carries (kernel-socket mode, an install in flight or refused).
+enum class SaPlacement {
+  kInstalled,     // the dataplane acknowledged them: they carry traffic
+  kInstalling,    // sent, not acknowledged yet
+  kNotInstalled,  // nothing holds them
+};
+
 // A CHILD SA (by inbound SPI) that could not be installed: IKE deletes it and creates it again.
 struct InstallFailure {
   uint32_t spi_in = 0;
@@ -58,6 +66,8 @@ class SaInstaller {
   // query_sa: the traffic counters of the SA with this SPI and direction, as last heard. NotFound
   // when there are none.
   virtual absl::StatusOr<SaCounters> QuerySa(uint32_t spi, SaDirection direction) const = 0;
+  // Where the CHILD SA with this inbound SPI is installed, if anywhere.
+  virtual SaPlacement Placement(uint32_t spi_in) const = 0;
 
   // Sends the removals DelSa collected, as one batch. Called at the end of each IKE event.
   virtual void FlushRemovals() = 0;

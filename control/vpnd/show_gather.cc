@@ -50,6 +50,18 @@ std::string StateWord(const IkeSa* sa) {
   return sa->state() == IkeSa::State::kEstablished ? "up" : "init";
 }
 
+// The IKE version an SA speaks. ike::IkeSa is RFC 7296 only (its decoder refuses any other major
+// version), so an SA that exists speaks 2; without one there is no version to show.
+std::string IkeVersion(const IkeSa* sa) {
+  return sa == nullptr ? "n/a" : "2";
+}
+
+// strongSwan's auth class for what a side proves: the connection's pre-shared key (the only
+// method IKE implements), or nothing required when it has none.
+std::string AuthClass(const IkeSaConfig& c) {
+  return c.psk.bytes().empty() ? "any" : "pre-shared key";
+}
+
 PeerHeading HeadingOf(const IkeSaConfig& c) {
   return {c.name,
           c.remote_id_text,
@@ -77,14 +89,22 @@ SelectorFields FieldsOf(const std::vector<ike::TrafficSelector>& list) {
           t.ip_protocol == 0 ? std::string("all") : ike::ProtoName(t.ip_protocol), port};
 }
 
-// `m` answers for the counters: the SA installer keeps them, IKE holds none.
-ChildRow ChildRowOf(const ike::IkeManager& m, const ChildSa& ch, absl::Time now) {
-  const ike::ChildCounters n = m.Counters(ch);
+// `m` answers for the counters (the SA installer keeps them, IKE holds none), `installer` for
+// where the SAs are: IKE calls a CHILD SA installed once negotiated, whether or not anything
+// holds it.
+ChildRow ChildRowOf(const ike::IkeManager& m, const SaInstaller& installer, const ChildSa& ch,
+                    absl::Time now) {
+  const SaPlacement where = installer.Placement(ch.spi_in);
   ChildRow r;
   r.name = ch.name;
   r.id = ch.unique_id;
-  r.up = ch.state == ChildSa::State::kInstalled || ch.state == ChildSa::State::kRekeying;
+  r.installed = where == SaPlacement::kInstalled;
+  r.up = r.installed &&
+         (ch.state == ChildSa::State::kInstalled || ch.state == ChildSa::State::kRekeying);
   r.child_state = ike::ChildStateName(ch.state);
+  if (ch.state == ChildSa::State::kInstalled && !r.installed)
+    r.child_state = where == SaPlacement::kInstalling ? "INSTALLING" : "CREATED";
+  const ike::ChildCounters n = r.installed ? m.Counters(ch) : ike::ChildCounters{};
   r.bytes_in = n.bytes_in;
   r.bytes_out = n.bytes_out;
   r.packets_in = n.packets_in;
@@ -108,8 +128,9 @@ ChildRow ChildRowOf(const ike::IkeManager& m, const ChildSa& ch, absl::Time now)
 
 // The tunnels of `c` the filter lets through, in configuration order, each with its CHILD SAs
 // among those of `sas` (nullptr entries skipped); a tunnel without one is a row of its own.
-std::vector<TunnelRow> TunnelsOf(const ike::IkeManager& m, const std::vector<const IkeSa*>& sas,
-                                 const IkeSaConfig& c, const ShowFilter& f, absl::Time now) {
+std::vector<TunnelRow> TunnelsOf(const ike::IkeManager& m, const SaInstaller& installer,
+                                 const std::vector<const IkeSa*>& sas, const IkeSaConfig& c,
+                                 const ShowFilter& f, absl::Time now) {
   std::vector<const ChildSa*> children;
   for (const IkeSa* sa : sas) {
     if (sa == nullptr) continue;
@@ -126,7 +147,7 @@ std::vector<TunnelRow> TunnelsOf(const ike::IkeManager& m, const std::vector<con
       r.lifetime = cc.lifetime;
       r.local = FieldsOf(ch != nullptr ? ch->local_ts : cc.local_ts);
       r.remote = FieldsOf(ch != nullptr ? ch->remote_ts : cc.remote_ts);
-      if (ch != nullptr) r.child = ChildRowOf(m, *ch, now);
+      if (ch != nullptr) r.child = ChildRowOf(m, installer, *ch, now);
       return r;
     };
     bool any = false;
@@ -142,8 +163,8 @@ std::vector<TunnelRow> TunnelsOf(const ike::IkeManager& m, const std::vector<con
 
 }  // namespace
 
-std::vector<IkeSaPeer> GatherIkeSas(const ike::IkeManager& m, const ShowPeers& peers,
-                                    const ShowFilter& f, absl::Time now) {
+std::vector<IkeSaPeer> GatherIkeSas(const ike::IkeManager& m, const SaInstaller&,
+                                    const ShowPeers& peers, const ShowFilter& f, absl::Time now) {
   std::vector<IkeSaPeer> out;
   for (const IkeSaConfig* c : peers) {
     if (!Matches(*c, f.peer)) continue;
@@ -155,6 +176,7 @@ std::vector<IkeSaPeer> GatherIkeSas(const ike::IkeManager& m, const ShowPeers& p
       IkeSaRow r;
       r.state = StateWord(sa);
       r.lifetime = c->ike_lifetime;
+      r.ike_version = IkeVersion(sa);
       if (sa != nullptr && sa->state() == IkeSa::State::kEstablished) {
         r.encryption = VyattaEncryption(sa->suite.encr, sa->suite.encr_key_bits);
         // With AEAD there is no integrity algorithm: the hash that chose the PRF stands in.
@@ -176,18 +198,19 @@ std::vector<IkeSaPeer> GatherIkeSas(const ike::IkeManager& m, const ShowPeers& p
   return out;
 }
 
-std::vector<TunnelPeer> GatherTunnels(const ike::IkeManager& m, const ShowPeers& peers,
-                                      const ShowFilter& f, absl::Time now) {
+std::vector<TunnelPeer> GatherTunnels(const ike::IkeManager& m, const SaInstaller& installer,
+                                      const ShowPeers& peers, const ShowFilter& f, absl::Time now) {
   std::vector<TunnelPeer> out;
   for (const IkeSaConfig* c : peers) {
     if (!Matches(*c, f.peer)) continue;
-    out.push_back({HeadingOf(*c), TunnelsOf(m, SasOf(m, *c), *c, f, now)});
+    out.push_back({HeadingOf(*c), TunnelsOf(m, installer, SasOf(m, *c), *c, f, now)});
   }
   return out;
 }
 
-std::vector<DetailBlock> GatherIpsecSaDetail(const ike::IkeManager& m, const ShowPeers& peers,
-                                             const ShowFilter& f, absl::Time now) {
+std::vector<DetailBlock> GatherIpsecSaDetail(const ike::IkeManager& m, const SaInstaller& installer,
+                                             const ShowPeers& peers, const ShowFilter& f,
+                                             absl::Time now) {
   std::vector<DetailBlock> out;
   for (const IkeSaConfig* c : peers) {
     if (!Matches(*c, f.peer)) continue;
@@ -216,15 +239,15 @@ std::vector<DetailBlock> GatherIpsecSaDetail(const ike::IkeManager& m, const Sho
         b.nat_dest_port = sa->remote().port;
       }
       b.description = c->description;
-      b.tunnels = TunnelsOf(m, {sa}, *c, f, now);
+      b.tunnels = TunnelsOf(m, installer, {sa}, *c, f, now);
       out.push_back(std::move(b));
     }
   }
   return out;
 }
 
-std::vector<DebugPeer> GatherDebug(const ike::IkeManager& m, const ShowPeers& peers,
-                                   const ShowFilter& f, absl::Time now) {
+std::vector<DebugPeer> GatherDebug(const ike::IkeManager& m, const SaInstaller& installer,
+                                   const ShowPeers& peers, const ShowFilter& f, absl::Time now) {
   std::vector<DebugPeer> out;
   for (const IkeSaConfig* c : peers) {
     if (!Matches(*c, f.peer)) continue;
@@ -234,6 +257,7 @@ std::vector<DebugPeer> GatherDebug(const ike::IkeManager& m, const ShowPeers& pe
     p.remote = c->remote_any ? "%any" : c->remote.ToString();
     p.local_id = c->local_id_text;
     p.remote_id = c->remote_id_text;
+    p.local_auth = p.remote_auth = AuthClass(*c);
     for (const ike::ChildConfig& cc : c->children) {
       if (!ChildConfigMatches(cc, f)) continue;
       p.children.push_back(
@@ -250,12 +274,13 @@ std::vector<DebugPeer> GatherDebug(const ike::IkeManager& m, const ShowPeers& pe
       s.spi_i = SpiHex(sa->spi_i());
       s.spi_r = SpiHex(sa->spi_r());
       s.initiator = sa->original_initiator();
+      s.ike_version = IkeVersion(sa);
       if (s.established && sa->rekey_at() != absl::InfiniteFuture()) {
         s.rekey_in = sa->rekey_at() - now;
       }
       if (s.established) s.proposal = ike::SuiteString(sa->suite);
       for (const auto& ch : sa->children()) {
-        if (ChildMatches(*ch, f)) s.children.push_back(ChildRowOf(m, *ch, now));
+        if (ChildMatches(*ch, f)) s.children.push_back(ChildRowOf(m, installer, *ch, now));
       }
       p.sas.push_back(std::move(s));
     }

@@ -1,5 +1,6 @@
-// Gathers the rows of each `show vpn` view (show_rows.h) from the IKE state, once per command:
-// the peers the filter lets through, in configuration order, their SAs and tunnels.
+// Gathers the rows of each `show vpn` view (show_rows.h) from the IKE state and the SA
+// installer's (where each CHILD SA is installed, its counters), once per command: the peers the
+// filter lets through, in configuration order, their SAs and tunnels.
 #pragma once
 
 #include <optional>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "control/vpnd/sa_installer.h"
 #include "control/vpnd/show_rows.h"
 #include "ike/sa/ike_manager.h"
 
@@ -21,16 +23,17 @@ struct ShowFilter {
 using ShowPeers = std::vector<const ike::IkeSaConfig*>;
 
 // `show vpn ike sa`.
-std::vector<IkeSaPeer> GatherIkeSas(const ike::IkeManager& m, const ShowPeers& peers,
-                                    const ShowFilter& f, absl::Time now);
+std::vector<IkeSaPeer> GatherIkeSas(const ike::IkeManager& m, const SaInstaller& installer,
+                                    const ShowPeers& peers, const ShowFilter& f, absl::Time now);
 // `show vpn ipsec sa` and `show vpn ipsec sa statistics`.
-std::vector<TunnelPeer> GatherTunnels(const ike::IkeManager& m, const ShowPeers& peers,
-                                      const ShowFilter& f, absl::Time now);
+std::vector<TunnelPeer> GatherTunnels(const ike::IkeManager& m, const SaInstaller& installer,
+                                      const ShowPeers& peers, const ShowFilter& f, absl::Time now);
 // `show vpn ipsec sa detail`.
-std::vector<DetailBlock> GatherIpsecSaDetail(const ike::IkeManager& m, const ShowPeers& peers,
-                                             const ShowFilter& f, absl::Time now);
+std::vector<DetailBlock> GatherIpsecSaDetail(const ike::IkeManager& m, const SaInstaller& installer,
+                                             const ShowPeers& peers, const ShowFilter& f,
+                                             absl::Time now);
 // `show vpn debug`.
-std::vector<DebugPeer> GatherDebug(const ike::IkeManager& m, const ShowPeers& peers,
-                                   const ShowFilter& f, absl::Time now);
+std::vector<DebugPeer> GatherDebug(const ike::IkeManager& m, const SaInstaller& installer,
+                                   const ShowPeers& peers, const ShowFilter& f, absl::Time now);
 
 }  // namespace portcullis::vpnd

@@ -38,7 +38,7 @@ std::string IkeSaJson(const std::vector<IkeSaPeer>& peers) {
           .Field("dh_group", r.dh_group)
           .Field("active_time", r.active_time)
           .Field("lifetime", r.lifetime)
-          .Field("ike_version", 2);
+          .Field("ike_version", r.ike_version);
       if (r.sa) {
         j.Field("unique_id", r.sa->unique_id)
             .Field("spi_i", r.sa->spi_i)
@@ -69,6 +69,7 @@ std::string IpsecSaJson(const std::vector<TunnelPeer>& peers) {
       const ChildRow& c = *t.child;
       j.Field("id", c.id)
           .Field("state", std::string(c.up ? "up" : "down"))
+          .Field("installed", c.installed)
           .Field("bytes_out", c.bytes_out)
           .Field("bytes_in", c.bytes_in)
           .Field("packets_out", c.packets_out)
@@ -113,6 +114,7 @@ std::string IpsecSaDetailJson(const std::vector<DetailBlock>& blocks) {
       j.BeginObject()
           .Field("tunnel", t.tunnel)
           .Field("state", std::string(t.up() ? "up" : "down"))
+          .Field("installed", c != nullptr && c->installed)
           .Field("id", c ? int64_t{c->id} : int64_t{0})
           .Field("spi_in", c ? Hex(c->spi_in) : na)
           .Field("spi_out", c ? Hex(c->spi_out) : na)

@@ -43,6 +43,7 @@ struct IkeSaRow {
   int64_t active_time = 0;  // seconds since established
   uint32_t lifetime = 0;    // configured, seconds
   std::optional<IkeSaValues> sa;
+  std::string ike_version = "n/a";  // the IKE SA's: "2"; "n/a" without one
 };
 
 struct IkeSaPeer {
@@ -59,10 +60,16 @@ struct SelectorFields {
 
 // A CHILD SA that exists (in any state).
 struct ChildRow {
-  std::string name;         // the child config: "peer-192.0.2.2-tunnel-vti"
-  uint32_t id = 0;          // {N}
-  bool up = false;          // installed or rekeying
-  std::string child_state;  // "INSTALLED"
+  std::string name;  // the child config: "peer-192.0.2.2-tunnel-vti"
+  uint32_t id = 0;   // {N}
+  // IKE has it (installed or rekeying) and its SAs are installed where they carry traffic.
+  bool up = false;
+  // Its SAs are in the dataplane (the SA installer says so): without, there are no counters.
+  bool installed = false;
+  // strongSwan's state names: "INSTALLED" only when the SAs are installed; "CREATED" for a
+  // CHILD SA that nothing holds (kernel-socket mode), "INSTALLING" while the dataplane has not
+  // acknowledged it yet.
+  std::string child_state;
   uint64_t bytes_in = 0, bytes_out = 0, packets_in = 0, packets_out = 0;
   std::string encryption, hash;  // Vyatta's names
   std::string dh_group;          // the PFS group, "n/a" without PFS
@@ -119,6 +126,7 @@ struct DebugSa {
   std::optional<absl::Duration> rekey_in;  // established SAs with a rekey scheduled
   std::string proposal;                    // "" until established
   std::vector<ChildRow> children;
+  std::string ike_version;  // "2"
 };
 
 struct DebugPeer {
@@ -127,6 +135,9 @@ struct DebugPeer {
   std::string local_id, remote_id;
   std::vector<DebugChildConfig> children;
   std::vector<DebugSa> sas;
+  // strongSwan's auth class each side must prove: "pre-shared key" when the connection has one,
+  // "any" when nothing is required.
+  std::string local_auth, remote_auth;
 };
 
 }  // namespace portcullis::vpnd

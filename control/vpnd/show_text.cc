@@ -69,7 +69,7 @@ std::string IkeSaText(const std::vector<IkeSaPeer>& peers) {
           &out,
           RTrim(absl::StrFormat("    %-5s  %-12s  %-8s  %-7s  %-6s  %-6s  %s", r.state,
                                 r.encryption, r.hash, r.dh_group, absl::StrCat(r.active_time),
-                                absl::StrCat(r.lifetime), "2")),
+                                absl::StrCat(r.lifetime), r.ike_version)),
           "\n");
     }
     out += "\n";
@@ -92,12 +92,16 @@ std::string IpsecSaText(const std::vector<TunnelPeer>& peers) {
       return;
     }
     const ChildRow& c = *t.child;
+    // Negotiated but not installed (kernel-socket mode): down, and no counters exist, as Vyatta
+    // shows a CHILD SA its dataplane does not carry.
     absl::StrAppend(
         &out,
-        RTrim(absl::StrFormat(layout, t.tunnel, absl::StrCat(c.id), c.up ? "up" : "down",
-                              absl::StrCat(HumanBytes(c.bytes_out), "/", HumanBytes(c.bytes_in)),
-                              c.encryption, c.hash, c.dh_group, absl::StrCat(c.active_time),
-                              absl::StrCat(t.lifetime))),
+        RTrim(absl::StrFormat(
+            layout, t.tunnel, absl::StrCat(c.id), c.up ? "up" : "down",
+            c.installed ? absl::StrCat(HumanBytes(c.bytes_out), "/", HumanBytes(c.bytes_in))
+                        : "n/a",
+            c.encryption, c.hash, c.dh_group, absl::StrCat(c.active_time),
+            absl::StrCat(t.lifetime))),
         "\n");
   });
 }
@@ -141,10 +145,11 @@ std::string IpsecSaDetailText(const std::vector<DetailBlock>& blocks) {
       row("Remote Protocol", t.remote.protocol, 8);
       row("Remote Port", t.remote.port, 8);
       out += "\n";
-      row("Inbound Bytes", c ? HumanBytes(c->bytes_in) : "n/a", 8);
-      row("Outbound Bytes", c ? HumanBytes(c->bytes_out) : "n/a", 8);
-      row("Inbound Packets", c ? absl::StrCat(c->packets_in) : "n/a", 8);
-      row("Outbound Packets", c ? absl::StrCat(c->packets_out) : "n/a", 8);
+      const ChildRow* counted = c != nullptr && c->installed ? c : nullptr;
+      row("Inbound Bytes", counted ? HumanBytes(counted->bytes_in) : "n/a", 8);
+      row("Outbound Bytes", counted ? HumanBytes(counted->bytes_out) : "n/a", 8);
+      row("Inbound Packets", counted ? absl::StrCat(counted->packets_in) : "n/a", 8);
+      row("Outbound Packets", counted ? absl::StrCat(counted->packets_out) : "n/a", 8);
       row("UDP Encapsulation", c ? (c->udp_encap ? "yes" : "no") : "n/a", 8);
       row("Active Time (s)", c ? absl::StrCat(c->active_time) : "n/a", 8);
       row("Lifetime (s)", absl::StrCat(t.lifetime), 8);
@@ -169,7 +174,8 @@ std::string IpsecSaStatisticsText(const std::vector<TunnelPeer>& peers) {
     const ChildRow* c = t.child ? &*t.child : nullptr;
     std::string id = c != nullptr ? absl::StrCat(c->id) : "";
     for (bool in : {true, false}) {
-      std::string bytes = c == nullptr ? "n/a" : HumanBytes(in ? c->bytes_in : c->bytes_out);
+      std::string bytes =
+          c == nullptr || !c->installed ? "n/a" : HumanBytes(in ? c->bytes_in : c->bytes_out);
       absl::StrAppend(&out,
                       RTrim(absl::StrFormat("    %-6s  %-10s  %-3s  %-27s  %-27s  %s", t.tunnel, id,
                                             in ? "in" : "out", in ? t.remote.net : t.local.net,
@@ -185,8 +191,8 @@ std::string DebugText(const std::vector<DebugPeer>& peers) {
   for (const DebugPeer& p : peers) {
     const std::string& n = p.name;
     line(n, ":  ", p.local, "...", p.remote, "  IKEv2");
-    line(n, ":   local:  [", p.local_id, "] uses pre-shared key authentication");
-    line(n, ":   remote: [", p.remote_id, "] uses pre-shared key authentication");
+    line(n, ":   local:  [", p.local_id, "] uses ", p.local_auth, " authentication");
+    line(n, ":   remote: [", p.remote_id, "] uses ", p.remote_auth, " authentication");
     for (const DebugChildConfig& cc : p.children) {
       line(cc.name, ":   child:  ", cc.local_ts, " === ", cc.remote_ts, " TUNNEL");
     }
@@ -196,8 +202,8 @@ std::string DebugText(const std::vector<DebugPeer>& peers) {
            "[", p.remote_id, "]");
       std::string rekey =
           sa.rekey_in ? absl::StrCat(", pre-shared key rekeying in ", Ago(*sa.rekey_in)) : "";
-      line(tag, "IKEv2 SPIs: ", sa.spi_i, "_i", sa.initiator ? "*" : "", " ", sa.spi_r, "_r",
-           sa.initiator ? "" : "*", rekey);
+      line(tag, "IKEv", sa.ike_version, " SPIs: ", sa.spi_i, "_i", sa.initiator ? "*" : "", " ",
+           sa.spi_r, "_r", sa.initiator ? "" : "*", rekey);
       if (sa.established) line(tag, "IKE proposal: ", sa.proposal);
       for (const ChildRow& c : sa.children) {
         std::string ct = absl::StrCat(c.name, "{", c.id, "}:  ");

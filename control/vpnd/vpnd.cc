@@ -336,6 +336,7 @@ absl::StatusOr<std::string> Vpnd::RunCommand(const std::vector<std::string>& wor
   absl::StatusOr<ops::OpRequest> request = ops::ParseOpCommand(words);
   if (!request.ok()) return request.status();
   OpContext ctx{*ike_,
+                *deps_.installer,
                 Peers(),
                 *deps_.log,
                 deps_.clock(),

@@ -91,6 +91,7 @@ ChildRow Child() {
   c.name = "peer-192.0.2.2-tunnel-1";
   c.id = 42;
   c.up = true;
+  c.installed = true;
   c.child_state = "INSTALLED";
   c.bytes_in = 3 * 1024 * 1024;
   c.bytes_out = 700;
@@ -117,6 +118,17 @@ std::vector<TunnelPeer> Tunnels() {
   return {{Heading(), {up, down}}};
 }
 
+// A CHILD SA IKE negotiated that nothing holds (kernel-socket mode).
+TunnelRow NotInstalled() {
+  ChildRow c = Child();
+  c.id = 43;
+  c.up = false;
+  c.installed = false;
+  c.child_state = "CREATED";
+  c.bytes_in = c.bytes_out = c.packets_in = c.packets_out = 0;
+  return {"3", 3600, {"10.1.2.0/24", "all", "all"}, {"10.2.2.0/24", "all", "all"}, c};
+}
+
 }  // namespace
 
 TEST_CASE("show vpn ike sa: text and JSON carry the same values", "[show]") {
@@ -128,7 +140,8 @@ TEST_CASE("show vpn ike sa: text and JSON carry the same values", "[show]") {
               28800,
               IkeSaValues{9, "0011223344556677", "8899aabbccddeeff", true, false, true,
                           "192.0.2.1[4500]", "192.0.2.2[4500]", "ESTABLISHED"}};
-  IkeSaRow down{"down", "n/a", "n/a", "n/a", 0, 28800, std::nullopt};
+  up.ike_version = "2";
+  IkeSaRow down{"down", "n/a", "n/a", "n/a", 0, 28800, std::nullopt};  // IKE version n/a
   std::vector<IkeSaPeer> peers = {{Heading(), {up, down}}};
   std::string text = IkeSaText(peers);
   std::vector<Object> json = Objects(IkeSaJson(peers));
@@ -149,6 +162,8 @@ TEST_CASE("show vpn ike sa: text and JSON carry the same values", "[show]") {
     CHECK(json[i]["local_id"] == "east.example");
     CHECK(json[i]["description"] == "to east");
   }
+  CHECK(rows[0][6] == "2");
+  CHECK(rows[1][6] == "n/a");
   CHECK(json[0]["unique_id"] == "9");
   CHECK(json[0]["nat_remote"] == "true");
   CHECK(json[1].count("unique_id") == 0);
@@ -181,6 +196,34 @@ TEST_CASE("show vpn ipsec sa: text and JSON carry the same values", "[show]") {
   CHECK(
       json[1] ==
       Object{{"peer", "peer-192.0.2.2"}, {"tunnel", "2"}, {"state", "down"}, {"lifetime", "1800"}});
+  CHECK(j["installed"] == "true");
+}
+
+TEST_CASE("show vpn ipsec sa: a CHILD SA that nothing holds is down, without counters", "[show]") {
+  std::vector<TunnelPeer> peers = {{Heading(), {NotInstalled()}}};
+  std::string text = IpsecSaText(peers);
+  std::vector<Object> json = Objects(IpsecSaJson(peers));
+  INFO(text << IpsecSaJson(peers));
+  auto rows = TableRows(text);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0] == std::vector<std::string>{"3", "43", "down", "n/a", "aes256", "sha2_256", "19",
+                                            "125", "3600"});
+  REQUIRE(json.size() == 1);
+  CHECK(json[0]["state"] == "down");
+  CHECK(json[0]["installed"] == "false");
+  CHECK(json[0]["child_state"] == "CREATED");
+  auto stats = TableRows(IpsecSaStatisticsText(peers));
+  REQUIRE(stats.size() == 2);
+  CHECK(stats[0].back() == "n/a");
+  CHECK(stats[1].back() == "n/a");
+  DetailBlock b{"peer-192.0.2.2", "192.0.2.2", "east", "192.0.2.1", "west", false, 0, 0, "",
+                peers[0].tunnels};
+  std::string detail = IpsecSaDetailText({b});
+  INFO(detail);
+  CHECK(absl::StrContains(detail, "        State:                  down\n"));
+  CHECK(absl::StrContains(detail, "        Inbound Bytes:          n/a\n"));
+  CHECK(absl::StrContains(detail, "        Outbound Packets:       n/a\n"));
+  CHECK(absl::StrContains(IpsecSaDetailJson({b}), "\"state\":\"down\",\"installed\":false"));
 }
 
 TEST_CASE("show vpn ipsec sa statistics: text and JSON carry the same values", "[show]") {
@@ -289,13 +332,16 @@ TEST_CASE("show vpn debug: text and JSON carry the same values", "[show]") {
   sa.rekey_in = absl::Hours(7);
   sa.proposal = "AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/ECP_384";
   sa.children = {Child()};
+  sa.ike_version = "2";
   DebugPeer p{"peer-192.0.2.2",
               "192.0.2.1",
               "192.0.2.2",
               "192.0.2.1",
               "192.0.2.2",
               {{"peer-192.0.2.2-tunnel-1", "a", "b"}},
-              {sa}};
+              {sa},
+              "pre-shared key",
+              "any"};
   std::string text = DebugText({p});
   std::string js = DebugJson({p});
   INFO(text << js);
@@ -306,6 +352,10 @@ TEST_CASE("show vpn debug: text and JSON carry the same values", "[show]") {
                           "\"unique_id\":3,\"state\":\"ESTABLISHED\",\"local\":\"192.0.2.1"
                           "[500]\",\"remote\":\"192.0.2.2[500]\""));
   CHECK(absl::StrContains(text, "IKEv2 SPIs: 0011223344556677_i* 8899aabbccddeeff_r, "));
+  CHECK(absl::StrContains(text,
+                          "peer-192.0.2.2:   local:  [192.0.2.1] uses pre-shared key "
+                          "authentication\n"));
+  CHECK(absl::StrContains(text, "peer-192.0.2.2:   remote: [192.0.2.2] uses any authentication\n"));
   CHECK(absl::StrContains(js, "\"spi_i\":\"0011223344556677\",\"spi_r\":\"8899aabbccddeeff\""));
   CHECK(absl::StrContains(text, "IKE proposal: " + sa.proposal + "\n"));
   CHECK(absl::StrContains(js, "\"proposal\":\"" + sa.proposal + "\""));

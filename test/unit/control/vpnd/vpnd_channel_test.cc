@@ -4,7 +4,10 @@
 // expiry and sequence exhaustion rekey; counters reach every show view).
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
@@ -113,6 +116,7 @@ TEST_CASE(
     Pump(r, east);
     auto shown = r.vpnd->Command({"show", "vpn", "ipsec", "sa", "peer", "159.8.98.213"});
     REQUIRE(shown.ok());
+    INFO(*shown);
     CHECK(absl::StrContains(*shown,
                             "    vti     1           up     0/27.2G        aes128gcm128  "
                             "null      n/a 0       3600"));
@@ -182,4 +186,45 @@ TEST_CASE(
     CHECK(Count(all.back(), MessageKind::kSa, Op::kAdd) == 2);
     CHECK(EastChild(east) != nullptr);
   }
+}
+
+TEST_CASE("a CHILD SA is up in show only once the dataplane acknowledged its install",
+          "[vpnd][dataplane][show]") {
+  // The dataplane holds the SA install until the test lets it go; declared before the rig so
+  // they outlive its dataplane thread.
+  std::atomic<bool> held{true}, release{false};
+  struct Release {
+    std::atomic<bool>& r;
+    ~Release() { r = true; }
+  } release_on_exit{release};
+  Rig r(absl::Milliseconds(100));
+  East east(r);
+  r.dp.SetVerdict([&](const std::vector<Message>& b) {
+    if (Count(b, MessageKind::kSa, Op::kAdd) > 0 && held.exchange(false)) {
+      for (int i = 0; i < 30000 && !release; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }
+    return dp::api::ApplyResult{};
+  });
+  REQUIRE(r.vpnd->LoadFile("configs/vyatta-west.conf").ok());
+  Pump(r, east);
+  INFO(r.log.Recent());
+  REQUIRE(EastChild(east) != nullptr);     // negotiated ...
+  REQUIRE(r.link->unacknowledged() == 1);  // ... and its install still unanswered
+  auto brief = r.vpnd->Command({"show", "vpn", "ipsec", "sa"});
+  REQUIRE(brief.ok());
+  CHECK(absl::StrContains(*brief, "    vti     1           down   n/a "));
+  auto debug = r.vpnd->Command({"show", "vpn", "debug"});
+  REQUIRE(debug.ok());
+  CHECK(absl::StrContains(*debug, "-tunnel-vti{1}:  INSTALLING, TUNNEL"));
+  release = true;
+  Settle(r, east, absl::Milliseconds(300));
+  brief = r.vpnd->Command({"show", "vpn", "ipsec", "sa"});
+  REQUIRE(brief.ok());
+  INFO(*brief);
+  CHECK(absl::StrContains(*brief, "    vti     1           up     0/0 "));
+  debug = r.vpnd->Command({"show", "vpn", "debug"});
+  REQUIRE(debug.ok());
+  CHECK(absl::StrContains(*debug, "-tunnel-vti{1}:  INSTALLED, TUNNEL"));
 }

@@ -140,3 +140,36 @@ TEST_CASE("a policy-based CHILD SA: add_sa without a VTI, then add_policy",
         std::vector<std::string>{"get_spi", "add_sa c0005678 vti 0", "add_policy c0005678"});
   std::remove(mine.c_str());
 }
+
+TEST_CASE("kernel transport: show says the CHILD SA is negotiated, not installed",
+          "[vpnd][kernel][show]") {
+  KernelPair k(EastConfig());
+  REQUIRE(k.vpnd->LoadFile("configs/vyatta-west.conf").ok());
+  k.Pump();
+  INFO(k.log.Recent());
+  REQUIRE(k.PeerChild() != nullptr);
+  auto run = [&](std::vector<std::string> words) {
+    auto out = k.vpnd->Command(words);
+    REQUIRE(out.ok());
+    return *out;
+  };
+  // Nothing carries ESP: down, no counters (not "up 0/0").
+  std::string brief = run({"show", "vpn", "ipsec", "sa"});
+  INFO(brief);
+  CHECK(absl::StrContains(brief,
+                          "    vti     1           down   n/a            aes128gcm128  "
+                          "null      n/a 0       3600\n"));
+  std::string detail = run({"show", "vpn", "ipsec", "sa", "detail"});
+  CHECK(absl::StrContains(detail, "        State:                  down\n"));
+  CHECK(absl::StrContains(detail, "        Inbound Bytes:          n/a\n"));
+  std::string debug = run({"show", "vpn", "debug"});
+  INFO(debug);
+  CHECK(absl::StrContains(debug, "peer-159.8.98.213-tunnel-vti{1}:  CREATED, TUNNEL, reqid 1"));
+  CHECK(absl::StrContains(debug, "uses pre-shared key authentication\n"));
+  CHECK(absl::StrContains(run({"show", "vpn", "ipsec", "sa", "--json"}),
+                          "\"state\":\"down\",\"installed\":false"));
+  // The IKE SA is up, and IKEv2.
+  std::string ike = run({"show", "vpn", "ike", "sa"});
+  INFO(ike);
+  CHECK(absl::StrContains(ike, "    up     aes256        sha2_256  20       0       28800   2\n"));
+}
