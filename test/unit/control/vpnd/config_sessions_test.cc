@@ -31,7 +31,7 @@ constexpr char kRunning[] =
     "set security vpn ipsec esp-group ESP proposal 1 encryption aes128gcm128\n"
     "set security vpn ipsec esp-group ESP proposal 1 hash null\n"
     "set security vpn ipsec esp-group ESP lifetime 3600\n"
-    "set security vpn ipsec site-to-site peer 192.0.2.2 authentication pre-shared-secret 'k'\n"
+    "set security vpn ipsec site-to-site peer 192.0.2.2 authentication pre-shared-secret 'k-0123456789abcdefghij'\n"
     "set security vpn ipsec site-to-site peer 192.0.2.2 ike-group IKE\n"
     "set security vpn ipsec site-to-site peer 192.0.2.2 local-address 192.0.2.1\n"
     "set security vpn ipsec site-to-site peer 192.0.2.2 vti bind vti2\n"
