@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 
@@ -34,8 +35,17 @@ enum class OpId : uint8_t {
   kResetIpsecPeer,
   kLoad,
   kShowSystemCommit,
+  kShowIpsecStatus,
+  kShowIpsecConnections,
+  kShowIpsecPolicy,
+  kResetSiteToSitePeer,
+  kRestartVpn,
+  kShowInterfaces,
+  kShowDataplaneDrops,
+  kDiagnosePeer,
+  kGeneratePeerConfig,
 };
-inline constexpr size_t kOpIdCount = static_cast<size_t>(OpId::kShowSystemCommit) + 1;
+inline constexpr size_t kOpIdCount = static_cast<size_t>(OpId::kGeneratePeerConfig) + 1;
 
 struct OpCommand {
   OpId id;
@@ -44,8 +54,10 @@ struct OpCommand {
 };
 
 inline constexpr OpCommand kOpCommands[] = {
-    {OpId::kShowIkeSa, "show vpn ike sa [peer <peer>]", "IKE SAs: state, algorithms, lifetimes"},
-    {OpId::kShowIpsecSa, "show vpn ipsec sa [peer <peer> [tunnel <N|vti>]]",
+    {OpId::kShowIkeSa, "show vpn ike sa [peer <peer>] [nat-traversal]",
+     "IKE SAs: state, algorithms, lifetimes (nat-traversal: only those behind NAT)"},
+    {OpId::kShowIpsecSa,
+     "show vpn ipsec sa [peer <peer> [tunnel <N|vti>]] [detail | statistics | nat-traversal]",
      "CHILD SAs per tunnel: state, bytes, algorithms"},
     {OpId::kShowIpsecSaDetail, "show vpn ipsec sa detail [peer <peer> [tunnel <N|vti>]]",
      "every field of each tunnel and its CHILD SA"},
@@ -53,12 +65,32 @@ inline constexpr OpCommand kOpCommands[] = {
      "bytes per tunnel and direction"},
     {OpId::kShowDebug, "show vpn debug [peer <peer> [tunnel <N|vti>]]",
      "connections and SAs, strongSwan statusall style"},
-    {OpId::kShowLogIpsec, "show log vpn ipsec [peer <peer>]", "the recent IPsec log"},
+    {OpId::kShowLogIpsec,
+     "show log vpn ipsec [peer <peer> | subsystem [ike-sa | child-sa | config | network | kernel "
+     "| encoding | manager] [site-to-site peer <peer>]]",
+     "the recent IPsec log, of one peer and/or one subsystem"},
     {OpId::kResetIpsecPeer, "reset vpn ipsec-peer <peer> [tunnel <N|vti> | vti]",
      "renegotiate a peer's SAs (or one tunnel's CHILD SA)"},
     {OpId::kLoad, "load <file>", "re-read and commit, all or nothing"},
     {OpId::kShowSystemCommit, "show system commit",
      "the configuration archive: one revision per commit, 0 = running"},
+    {OpId::kShowIpsecStatus, "show vpn ipsec status", "vpnd's PID, active tunnels, interfaces"},
+    {OpId::kShowIpsecConnections, "show vpn ipsec connections",
+     "every connection and tunnel: state, selectors, IDs, proposal (VyOS)"},
+    {OpId::kShowIpsecPolicy, "show vpn ipsec policy",
+     "the security policies (SPD) vpnd installed for policy-based tunnels"},
+    {OpId::kResetSiteToSitePeer, "reset vpn ipsec site-to-site peer <peer> [tunnel <N|vti>]",
+     "renegotiate a peer's SAs, VyOS spelling"},
+    {OpId::kRestartVpn, "restart vpn", "tear down every IKE SA and bring the peers up again"},
+    {OpId::kShowInterfaces, "show interfaces [dataplane | bonding | vti | vfp]",
+     "the dataplane's interfaces: addresses, state, description"},
+    {OpId::kShowDataplaneDrops, "show dataplane drops",
+     "packets the dataplane dropped, by reason and interface"},
+    {OpId::kDiagnosePeer, "diagnose vpn peer <peer>",
+     "walk the troubleshooting checklist for a peer; exit 0 when every step passes"},
+    {OpId::kGeneratePeerConfig,
+     "generate vpn peer-config <peer> [format [vyatta | vyos | swanctl]]",
+     "the other end's configuration, mirrored (offline with --file)"},
 };
 
 // What the slots of a command held.
@@ -68,6 +100,16 @@ struct OpArgs {
   bool vti = false;                // <N|vti> with vti, or the keyword vti
   std::string file;                // <file>
   bool json = false;               // `json` / `--json`
+  // The keywords given, in order: the words that choose among a command's variants
+  // ("nat-traversal", "detail", "ike-sa", "vyos").
+  std::vector<std::string> keywords;
+
+  bool Has(absl::string_view keyword) const {
+    for (const std::string& k : keywords) {
+      if (k == keyword) return true;
+    }
+    return false;
+  }
 };
 
 // True when `table` has exactly one entry for every OpId: for static_asserts on this table and

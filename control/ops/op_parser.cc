@@ -173,6 +173,7 @@ class Matcher {
         if (w != e.text) return Error(absl::StrCat("unexpected '", w, "'"));
         // The Vyatta keyword `vti` names the VTI's tunnel, as `tunnel vti` does.
         if (w == "vti") out_.args.vti = true;
+        out_.args.keywords.push_back(w);
       } else if (absl::Status st = Fill(e.slot, w); !st.ok()) {
         return st;
       }

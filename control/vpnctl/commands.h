@@ -4,8 +4,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "control/ops/op_parser.h"
 #include "control/vpnctl/absolute_paths.h"
+#include "control/vpnctl/output_filter.h"
 
 namespace portcullis::vpnctl {
 
@@ -19,7 +21,17 @@ int CmdShowConfiguration(const std::vector<std::string>& args, const std::string
 
 // vpnctl [--socket PATH] [--json] <an operational command of control/ops/op_commands.h>
 // Sends the parsed command to vpnd (a file by its absolute path) and prints its answer.
-int CmdOperational(const ops::OpRequest& request, const std::string& socket_path, bool json);
+// Then through the output filters (output_filter.h).
+int CmdOperational(const ops::OpRequest& request, const std::string& socket_path, bool json,
+                   const std::vector<OutputFilter>& filters = {});
+
+// vpnctl [--socket PATH] [--json] [--interval D] diagnose vpn peer X
+// Two answers `interval` apart (step e compares their counters); exit 0 when every step passed.
+int CmdDiagnose(const ops::OpRequest& request, const std::string& socket_path, bool json,
+                absl::Duration interval, const std::vector<OutputFilter>& filters = {});
+
+// vpnctl generate vpn peer-config X [format vyatta|vyos|swanctl] --file OURS.conf
+int CmdGenerateOffline(const ops::OpRequest& request, const std::string& file);
 
 // vpnctl [--socket PATH] configure
 // A configuration session in vpnd: interactive on a terminal (line editing, history, Tab and

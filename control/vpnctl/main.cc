@@ -12,12 +12,15 @@
 #include "control/ops/op_usage.h"
 #include "control/vpnctl/commands.h"
 
-ABSL_FLAG(std::string, file, "", "configuration file for 'show configuration'");
+ABSL_FLAG(std::string, file, "",
+          "configuration file for 'show configuration' and 'generate vpn peer-config'");
 ABSL_FLAG(std::string, dialect, "vyatta", "output dialect: vyatta or vyos");
 ABSL_FLAG(bool, pair, false, "check: compare the two ends of a tunnel (two files)");
 ABSL_FLAG(bool, defaults, false, "show configuration: include default values");
 ABSL_FLAG(std::string, socket, "", "vpnd's socket (default /run/portcullis/vpnd.sock)");
 ABSL_FLAG(bool, json, false, "operational commands: print JSON");
+ABSL_FLAG(absl::Duration, interval, absl::Seconds(3),
+          "diagnose: time between the two counter samples (step e)");
 
 namespace {
 
@@ -26,6 +29,8 @@ constexpr char kOfflineUsage[] =
     "  vpnctl check FILE...                              validate configuration files\n"
     "  vpnctl check --pair A.conf B.conf                 compare the two ends of a tunnel\n"
     "  vpnctl show configuration [commands] --file FILE [--dialect vyatta|vyos] [--defaults]\n"
+    "  vpnctl generate vpn peer-config PEER [format vyatta|vyos|swanctl] --file FILE\n"
+    "                                                    the other end's configuration, offline\n"
     "Talking to vpnd ([--socket PATH] [--json]):\n"
     "  vpnctl configure                                  configuration mode: set, delete, show,\n"
     "                                                    compare, commit, ... ('?' lists them);\n"
@@ -60,12 +65,28 @@ int main(int argc, char** argv) {
                                 absl::GetFlag(FLAGS_dialect), absl::GetFlag(FLAGS_defaults));
   }
   // Everything else is an operational command for vpnd, checked here first so a malformed one
-  // gets its error without a round trip (or without a running vpnd).
+  // gets its error without a round trip (or without a running vpnd), and may end in output
+  // filters (`| match RE`, ...) that vpnctl applies to the answer.
+  absl::StatusOr<Pipeline> pipeline = ParsePipeline(words);
+  if (!pipeline.ok()) {
+    std::fprintf(stderr, "vpnctl: %s\n", std::string(pipeline.status().message()).c_str());
+    return 2;
+  }
+  words = pipeline->command;
   absl::StatusOr<portcullis::ops::OpRequest> op = portcullis::ops::ParseOpCommand(words);
   if (!op.ok()) {
     std::fprintf(stderr, "vpnctl: %s\n", std::string(op.status().message()).c_str());
     if (absl::IsNotFound(op.status())) std::fputs(usage.c_str(), stderr);
     return 2;
   }
-  return CmdOperational(*op, absl::GetFlag(FLAGS_socket), absl::GetFlag(FLAGS_json));
+  using portcullis::ops::OpId;
+  bool json = absl::GetFlag(FLAGS_json) || pipeline->json();
+  if (op->id == OpId::kGeneratePeerConfig && !absl::GetFlag(FLAGS_file).empty()) {
+    return CmdGenerateOffline(*op, absl::GetFlag(FLAGS_file));
+  }
+  if (op->id == OpId::kDiagnosePeer) {
+    return CmdDiagnose(*op, absl::GetFlag(FLAGS_socket), json, absl::GetFlag(FLAGS_interval),
+                       pipeline->filters);
+  }
+  return CmdOperational(*op, absl::GetFlag(FLAGS_socket), json, pipeline->filters);
 }

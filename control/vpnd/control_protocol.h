@@ -26,4 +26,9 @@ inline constexpr char kRequestSession[] = "session";
 inline constexpr char kSessionComplete[] = "complete";
 inline constexpr char kSessionChanged[] = "changed";
 
+// `diagnose vpn peer X` (diagnose.h) answers OK whatever it found; vpnctl's exit status comes
+// from these: the last line of the text when every step passed, and the JSON member that says so.
+inline constexpr char kDiagnosePassedLine[] = "Result: every step passes\n";
+inline constexpr char kDiagnosePassedJson[] = "\"passed\":true";
+
 }  // namespace portcullis::vpnd

@@ -29,6 +29,7 @@
 #include "control/vpnd/control_protocol.h"
 #include "control/vpnd/control_socket.h"
 #include "control/vpnd/dataplane_link.h"
+#include "control/vpnd/dataplane_telemetry.h"
 #include "control/vpnd/kernel_transport.h"
 #include "control/vpnd/log_sinks.h"
 #include "control/vpnd/logging_sa_installer.h"
@@ -50,6 +51,8 @@ ABSL_FLAG(int, natt_port, 4500, "UDP port for NAT-T (kernel transport)");
 ABSL_FLAG(std::string, state_dir, "",
           "where the configuration archive lives (<dir>/archive); default: the directory of "
           "--config, as Vyatta keeps /config/archive beside /config/config.boot");
+ABSL_FLAG(std::string, telemetry, "",
+          "the dataplane's DPDK telemetry socket (default: the one of --channel's dataplane)");
 ABSL_FLAG(int, commit_revisions, 20, "committed configurations the archive keeps");
 ABSL_FLAG(absl::Duration, session_timeout, absl::Hours(1),
           "a configuration session idle this long is closed, its changes discarded");
@@ -150,6 +153,13 @@ int main(int argc, char** argv) {
   }
   deps.link = link.get();
   deps.installer = installer.get();
+  std::unique_ptr<vpnd::DataplaneTelemetry> telemetry;
+  if (dp) {
+    std::string path = absl::GetFlag(FLAGS_telemetry);
+    if (path.empty()) path = vpnd::DataplaneTelemetry::DefaultPath(absl::GetFlag(FLAGS_channel));
+    telemetry = std::make_unique<vpnd::DataplaneTelemetry>(path);
+  }
+  deps.telemetry = telemetry.get();
   // vpnd runs from / once it is a daemon: files are remembered by their absolute paths (the
   // configuration file is also `save`'s default).
   char buf[PATH_MAX];

@@ -1,9 +1,17 @@
 #include "control/vpnd/op_handlers.h"
 
+#include <fstream>
+#include <sstream>
+
 #include "absl/strings/str_cat.h"
+#include "control/config/peer_config_writer.h"
+#include "control/vpnd/dataplane_views.h"
+#include "control/vpnd/log_filter.h"
+#include "control/vpnd/reachability.h"
 #include "control/vpnd/show_gather.h"
 #include "control/vpnd/show_json.h"
 #include "control/vpnd/show_text.h"
+#include "control/vpnd/status_views.h"
 
 namespace portcullis::vpnd {
 
@@ -28,11 +36,43 @@ absl::StatusOr<std::string> View(OpContext& ctx, const OpArgs& a,
   return a.json ? json(rows) : text(rows);
 }
 
+// Vyatta's `nat-traversal` views are the plain ones, narrowed to what goes through a NAT.
+std::vector<IkeSaPeer> GatherNatIkeSas(const ike::IkeManager& m, const ShowPeers& peers,
+                                       const ShowFilter& f, absl::Time now) {
+  std::vector<IkeSaPeer> out;
+  for (IkeSaPeer& p : GatherIkeSas(m, peers, f, now)) {
+    std::erase_if(
+        p.sas, [](const IkeSaRow& r) { return !r.sa || !(r.sa->nat_local || r.sa->nat_remote); });
+    if (!p.sas.empty()) out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::vector<TunnelPeer> GatherNatTunnels(const ike::IkeManager& m, const ShowPeers& peers,
+                                         const ShowFilter& f, absl::Time now) {
+  std::vector<TunnelPeer> out;
+  for (TunnelPeer& p : GatherTunnels(m, peers, f, now)) {
+    std::erase_if(p.tunnels, [](const TunnelRow& t) { return !t.child || !t.child->udp_encap; });
+    if (!p.tunnels.empty()) out.push_back(std::move(p));
+  }
+  return out;
+}
+
 absl::StatusOr<std::string> ShowIkeSa(OpContext& ctx, const OpArgs& a) {
+  if (a.Has("nat-traversal")) return View(ctx, a, GatherNatIkeSas, IkeSaText, IkeSaJson);
   return View(ctx, a, GatherIkeSas, IkeSaText, IkeSaJson);
 }
 
+// `show vpn ipsec sa [peer X [tunnel N]] [detail | statistics | nat-traversal]`: the Vyatta
+// order, the view's word last; `show vpn ipsec sa detail [peer X]` has entries of its own.
 absl::StatusOr<std::string> ShowIpsecSa(OpContext& ctx, const OpArgs& a) {
+  if (a.Has("detail")) {
+    return View(ctx, a, GatherIpsecSaDetail, IpsecSaDetailText, IpsecSaDetailJson);
+  }
+  if (a.Has("statistics")) {
+    return View(ctx, a, GatherTunnels, IpsecSaStatisticsText, IpsecSaStatisticsJson);
+  }
+  if (a.Has("nat-traversal")) return View(ctx, a, GatherNatTunnels, IpsecSaText, IpsecSaJson);
   return View(ctx, a, GatherTunnels, IpsecSaText, IpsecSaJson);
 }
 
@@ -48,14 +88,25 @@ absl::StatusOr<std::string> ShowDebug(OpContext& ctx, const OpArgs& a) {
   return View(ctx, a, GatherDebug, DebugText, DebugJson);
 }
 
-// The log lines of one peer's connection ("<peer-192.0.2.2"), even one no longer configured.
+// The log lines of one peer (its connection's and its tunnels' lines, and the manager's lines
+// that name its address), even one no longer configured, and/or of one subsystem.
 absl::StatusOr<std::string> ShowLogIpsec(OpContext& ctx, const OpArgs& a) {
-  std::string filter;
+  LogFilter f;
+  if (a.Has("subsystem")) {
+    for (const std::string& k : a.keywords) {
+      if (std::optional<std::string> tag = SubsystemTag(k)) f.group = *tag;
+    }
+    if (f.group.empty()) {
+      return absl::InvalidArgumentError(
+          "subsystem needs one of ike-sa, child-sa, config, network, kernel, encoding, manager");
+    }
+  }
   if (!a.peer.empty()) {
     const ike::IkeSaConfig* c = ctx.ike.FindPeer(a.peer);
-    filter = "<" + (c ? c->name : "peer-" + a.peer);
+    f.conn = c ? c->name : "peer-" + a.peer;
+    f.addresses.push_back(c && !c->remote_any ? c->remote.ToString() : a.peer);
   }
-  return ctx.log.Recent(filter);
+  return FilterLog(ctx.log.Recent(), f);
 }
 
 absl::StatusOr<std::string> ResetIpsecPeer(OpContext& ctx, const OpArgs& a) {
@@ -64,6 +115,135 @@ absl::StatusOr<std::string> ResetIpsecPeer(OpContext& ctx, const OpArgs& a) {
   if (!st.ok()) return st;
   return absl::StrCat("Resetting ", a.tunnel ? absl::StrCat("tunnel ", *a.tunnel, " of ") : "",
                       "peer ", a.peer, "\n");
+}
+
+// VyOS's spelling of the same reset.
+absl::StatusOr<std::string> ResetSiteToSitePeer(OpContext& ctx, const OpArgs& a) {
+  return ResetIpsecPeer(ctx, a);
+}
+
+// Vyatta's `restart vpn` restarts the IKE daemon: every IKE SA goes (the peers are told) and
+// each peer this side initiates to comes up again; responders wait for their peers.
+absl::StatusOr<std::string> RestartVpn(OpContext& ctx, const OpArgs&) {
+  size_t initiating = 0;
+  for (const ike::IkeSaConfig* c : ctx.peers) {
+    absl::Status st = ctx.ike.Reset(c->name, std::nullopt);
+    if (!st.ok()) return st;
+    initiating += c->initiate;
+  }
+  return absl::StrCat("Restarting IPsec VPN: ", ctx.peers.size(),
+                      ctx.peers.size() == 1 ? " peer" : " peers", " reset, ", initiating,
+                      " initiating again\n");
+}
+
+absl::StatusOr<std::string> ShowIpsecStatus(OpContext& ctx, const OpArgs& a) {
+  IpsecStatus s = GatherIpsecStatus(ctx.ike, ctx.peers, ctx.model, ctx.pid);
+  return a.json ? IpsecStatusJson(s) : IpsecStatusText(s);
+}
+
+absl::StatusOr<std::string> ShowIpsecConnections(OpContext& ctx, const OpArgs& a) {
+  std::vector<ConnectionRow> rows = GatherConnections(ctx.ike, ctx.peers);
+  return a.json ? ConnectionsJson(rows) : ConnectionsText(rows);
+}
+
+absl::StatusOr<std::string> ShowIpsecPolicy(OpContext& ctx, const OpArgs& a) {
+  std::vector<PolicyRow> rows = GatherPolicies(ctx.ike, ctx.peers);
+  return a.json ? PoliciesJson(rows) : PoliciesText(rows);
+}
+
+absl::Status NoDataplane() {
+  return absl::FailedPreconditionError(
+      "there is no dataplane: vpnd runs on kernel sockets (--transport kernel), so no "
+      "interface, route or drop counter is programmed");
+}
+
+absl::StatusOr<std::string> ShowInterfaces(OpContext& ctx, const OpArgs& a) {
+  if (ctx.telemetry == nullptr) return NoDataplane();
+  std::string kind;
+  for (const char* k : {"dataplane", "bonding", "vti", "vfp"}) {
+    if (a.Has(k)) kind = k;
+  }
+  auto rows = GatherInterfaces(*ctx.telemetry, ctx.model, kind);
+  if (!rows.ok()) return rows.status();
+  return a.json ? InterfacesJson(*rows) : InterfacesText(*rows);
+}
+
+absl::StatusOr<std::string> ShowDataplaneDrops(OpContext& ctx, const OpArgs& a) {
+  if (ctx.telemetry == nullptr) return NoDataplane();
+  auto rows = GatherDrops(*ctx.telemetry);
+  if (!rows.ok()) return rows.status();
+  return a.json ? DropsJson(*rows) : DropsText(*rows);
+}
+
+std::string ReadFile(const char* path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// Step b's tables: the dataplane's when there is one, else the kernel's.
+void ReadReachability(OpContext& ctx, const ike::IkeSaConfig& c, DiagnoseInputs& in) {
+  if (c.remote_any) return;
+  std::optional<uint32_t> peer = ParseIpv4(c.remote.ToString());
+  if (!peer) {
+    in.reach_error = "only IPv4 peers are checked (IPv6 forwarding is not enabled yet)";
+    return;
+  }
+  if (ctx.telemetry == nullptr) {
+    in.reach = CheckReachability("kernel", *peer, ParseKernelRoutes(ReadFile("/proc/net/route")),
+                                 ParseKernelNeighbours(ReadFile("/proc/net/arp")));
+    return;
+  }
+  auto t = ctx.telemetry->Query({"/portcullis/routes", "/portcullis/neighbors"});
+  if (!t.ok()) {
+    in.reach_error = std::string(t.status().message());
+    return;
+  }
+  auto lines = [](const JsonValue& v) {
+    std::vector<std::string> out;
+    for (const JsonValue& e : v.array) out.push_back(e.string);
+    return out;
+  };
+  in.reach = CheckReachability("dataplane", *peer, ParseDataplaneRoutes(lines((*t)[0])),
+                               ParseDataplaneNeighbours(lines((*t)[1])));
+}
+
+absl::StatusOr<std::string> DiagnosePeer(OpContext& ctx, const OpArgs& a) {
+  const ike::IkeSaConfig* c = ctx.ike.FindPeer(a.peer);
+  if (c == nullptr) return absl::NotFoundError(absl::StrCat("peer ", a.peer, " is not configured"));
+  DiagnoseInputs in;
+  in.ike = &ctx.ike;
+  in.peer = c;
+  in.model = ctx.model;
+  in.now = ctx.now;
+  in.have_dataplane = ctx.telemetry != nullptr;
+  if (ctx.failures != nullptr) {
+    in.failure = ctx.failures->Last(c->name, c->remote_any ? "" : c->remote.ToString());
+  }
+  ReadReachability(ctx, *c, in);
+  // Step e compares with the previous call's sample when it is recent (vpnctl calls twice, a
+  // few seconds apart); an old one would average the traffic away.
+  if (ctx.samples != nullptr) {
+    auto it = ctx.samples->find(c->name);
+    if (it != ctx.samples->end() && ctx.now - it->second.time <= absl::Minutes(1)) {
+      in.earlier = it->second;
+    }
+    (*ctx.samples)[c->name] = SampleCounters(ctx.ike, *c, ctx.now);
+  }
+  DiagnoseReport r = Diagnose(in);
+  return a.json ? DiagnoseJson(r) : DiagnoseText(r);
+}
+
+absl::StatusOr<std::string> GeneratePeerConfig(OpContext& ctx, const OpArgs& a) {
+  if (ctx.model == nullptr) return absl::UnavailableError("no running configuration");
+  config::PeerConfigFormat format = config::PeerConfigFormat::kVyatta;
+  if (a.Has("vyos")) format = config::PeerConfigFormat::kVyos;
+  if (a.Has("swanctl")) format = config::PeerConfigFormat::kSwanctl;
+  if (a.Has("format") && !a.Has("vyatta") && !a.Has("vyos") && !a.Has("swanctl")) {
+    return absl::InvalidArgumentError("format needs one of vyatta, vyos, swanctl");
+  }
+  return config::GeneratePeerConfig(*ctx.model, a.peer, format);
 }
 
 // The file's warnings follow, one a line, as `vpnctl check` prints them.
@@ -96,6 +276,15 @@ constexpr Binding kHandlers[] = {
     {OpId::kResetIpsecPeer, ResetIpsecPeer},
     {OpId::kLoad, Load},
     {OpId::kShowSystemCommit, ShowSystemCommit},
+    {OpId::kShowIpsecStatus, ShowIpsecStatus},
+    {OpId::kShowIpsecConnections, ShowIpsecConnections},
+    {OpId::kShowIpsecPolicy, ShowIpsecPolicy},
+    {OpId::kResetSiteToSitePeer, ResetSiteToSitePeer},
+    {OpId::kRestartVpn, RestartVpn},
+    {OpId::kShowInterfaces, ShowInterfaces},
+    {OpId::kShowDataplaneDrops, ShowDataplaneDrops},
+    {OpId::kDiagnosePeer, DiagnosePeer},
+    {OpId::kGeneratePeerConfig, GeneratePeerConfig},
 };
 static_assert(ops::CoversEveryOpOnce(kHandlers),
               "every operational command (control/ops/op_commands.h) needs one handler here");

@@ -2,14 +2,19 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "control/config/model.h"
 #include "control/ops/op_parser.h"
+#include "control/vpnd/dataplane_telemetry.h"
+#include "control/vpnd/diagnose.h"
 #include "control/vpnd/log_sinks.h"
+#include "control/vpnd/peer_failures.h"
 #include "control/vpnd/sa_installer.h"
 #include "ike/sa/ike_manager.h"
 
@@ -25,6 +30,15 @@ struct OpContext {
   // vpnd's all-or-nothing reload; the file's warnings are added to `warnings`.
   std::function<absl::Status(const std::string& path, std::vector<std::string>* warnings)> load;
   std::function<std::string()> commits;  // `show system commit`: the archive's revisions
+  // The running configuration (interfaces, firewall, and the PSKs `generate` writes); may be
+  // null.
+  const config::Model* model = nullptr;
+  // The dataplane's telemetry; null without a dataplane (kernel-socket mode).
+  DataplaneTelemetry* telemetry = nullptr;
+  PeerFailures* failures = nullptr;  // the last IKE failure per peer; may be null
+  // `diagnose`'s previous counter sample per peer (step e compares against it); may be null.
+  std::map<std::string, CounterSample>* samples = nullptr;
+  int64_t pid = 0;  // `show vpn ipsec status`
 };
 
 // The text to print for the command, or an error with the message.

@@ -2,6 +2,8 @@
 
 #include <openssl/crypto.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -40,7 +42,8 @@ Vpnd::Vpnd(VpndDeps deps) : deps_(std::move(deps)) {
       }
     };
   }
-  ike_ = std::make_unique<ike::IkeManager>(deps_.clock, send, deps_.log, deps_.keylog, this);
+  failures_ = std::make_unique<PeerFailures>(deps_.log);
+  ike_ = std::make_unique<ike::IkeManager>(deps_.clock, send, failures_.get(), deps_.keylog, this);
   running_tree_ = std::make_shared<const config::ConfigTree>();
   archive_ = std::make_unique<ConfigArchive>(deps_.archive_dir, deps_.commit_revisions);
   if (absl::Status st = archive_->Open(); !st.ok()) {
@@ -344,6 +347,11 @@ absl::StatusOr<std::string> Vpnd::RunCommand(const std::vector<std::string>& wor
                   return LoadFile(path, "", warnings);
                 },
                 [this] { return archive_->List(); }};
+  ctx.model = &model_;
+  ctx.telemetry = deps_.telemetry;
+  ctx.failures = failures_.get();
+  ctx.samples = &diagnose_samples_;
+  ctx.pid = getpid();
   return RunOpCommand(ctx, *request);
 }
 

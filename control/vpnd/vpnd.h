@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,7 +26,10 @@
 #include "control/vpnd/config_sessions.h"
 #include "control/vpnd/dataplane_link.h"
 #include "control/vpnd/dataplane_plan.h"
+#include "control/vpnd/dataplane_telemetry.h"
+#include "control/vpnd/diagnose.h"
 #include "control/vpnd/log_sinks.h"
+#include "control/vpnd/peer_failures.h"
 #include "control/vpnd/sa_installer.h"
 #include "ike/sa/ike_manager.h"
 
@@ -56,6 +60,9 @@ struct VpndDeps {
   std::string archive_dir;
   size_t commit_revisions = 20;
   ConfigSessions::Options sessions;
+  // The dataplane's telemetry (`show interfaces`, `show dataplane drops`, `diagnose`); null
+  // without a dataplane.
+  DataplaneTelemetry* telemetry = nullptr;
 };
 
 class Vpnd : public ike::IkeListener, public SessionHost {
@@ -122,6 +129,9 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   uint32_t VtiIfindex(const ike::ChildSa& c);
 
   VpndDeps deps_;
+  // IKE logs through this: it keeps each peer's last failure for `diagnose`.
+  std::unique_ptr<PeerFailures> failures_;
+  std::map<std::string, CounterSample> diagnose_samples_;
   std::unique_ptr<ike::IkeManager> ike_;
   config::Model model_;
   std::vector<std::shared_ptr<const ike::IkeSaConfig>> peers_;

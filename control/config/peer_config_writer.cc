@@ -1,0 +1,345 @@
+#include "control/config/peer_config_writer.h"
+
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "control/config/algorithm_names.h"
+#include "control/config/config_display.h"
+#include "control/config/config_loader.h"
+
+namespace portcullis::config {
+
+namespace {
+
+// A value as a set command writes it: quoted when it holds anything but plain characters.
+std::string Q(const std::string& v) {
+  bool plain = !v.empty() && v.find_first_of(" \t'\"#;{}") == std::string::npos;
+  if (plain) return v;
+  return v.find('\'') == std::string::npos ? absl::StrCat("'", v, "'")
+                                           : absl::StrCat("\"", v, "\"");
+}
+
+// The networks behind us: the prefixes of our interfaces other than VTIs, loopbacks and the one
+// that holds the tunnel's local-address.
+std::vector<std::string> OurLans(const Model& m, const std::string& local_address) {
+  std::set<std::string> out;
+  for (const auto& [name, itf] : m.interfaces) {
+    if (itf.type == "vti" || itf.type == "loopback" || itf.disabled) continue;
+    bool outside = false;
+    for (const IpPrefix& p : itf.addresses) outside |= p.address.ToString() == local_address;
+    if (outside) continue;
+    for (const IpPrefix& p : itf.addresses) {
+      if (p.address.is_v4()) out.insert(p.Network().ToString());
+    }
+  }
+  return {out.begin(), out.end()};
+}
+
+// The other host of a point-to-point VTI subnet: 172.16.0.5/30 -> 172.16.0.6/30.
+absl::StatusOr<std::string> MirroredVtiAddress(const IpPrefix& ours) {
+  if (!ours.address.is_v4() || ours.length < 24 || ours.length > 31) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("VTI address ", ours.ToString(), ": only an IPv4 /24../31 can be mirrored"));
+  }
+  IpPrefix other = ours;
+  uint8_t& last = other.address.bytes[15];
+  const uint8_t host_mask = static_cast<uint8_t>((1u << (32 - ours.length)) - 1);
+  uint8_t host = last & host_mask, net = last & static_cast<uint8_t>(~host_mask);
+  uint8_t next = ours.length == 31 ? host ^ 1 : host == 1 ? 2 : 1;
+  last = net | next;
+  return other.ToString();
+}
+
+struct Mirror {
+  const Peer* peer;
+  std::string our_address, their_address, our_id, their_id;
+};
+
+absl::StatusOr<Mirror> MirrorOf(const Model& m, absl::string_view name) {
+  const Peer* p = m.FindPeer(name);
+  if (p == nullptr) p = m.FindPeer(absl::StripPrefix(name, "peer-"));
+  if (p == nullptr) return absl::NotFoundError(absl::StrCat("peer ", name, " is not configured"));
+  if (!p->address) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("peer ", p->key, " has no address: the other end's local-address is unknown"));
+  }
+  if (p->local_address.empty() || p->local_address == "any") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("peer ", p->key,
+                     ": our local-address is 'any'; the other end needs our address as its peer"));
+  }
+  if (p->auth_mode != "pre-shared-secret") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("peer ", p->key, ": only pre-shared-secret authentication is written"));
+  }
+  return Mirror{p, p->local_address, p->address->ToString(), p->EffectiveId(),
+                p->EffectiveRemoteId()};
+}
+
+// The ESP groups a peer uses, in a stable order.
+std::set<std::string> EspGroupsOf(const Peer& p) {
+  std::set<std::string> g;
+  if (p.route_based() && !p.vti_esp_group.empty()) g.insert(p.vti_esp_group);
+  for (const Tunnel& t : p.tunnels) g.insert(t.esp_group);
+  if (!p.default_esp_group.empty()) g.insert(p.default_esp_group);
+  return g;
+}
+
+absl::StatusOr<std::string> VyattaCommands(const Model& m, const Mirror& x) {
+  const Peer& p = *x.peer;
+  std::string out;
+  auto set = [&out](const std::string& line) { absl::StrAppend(&out, "set ", line, "\n"); };
+  const std::string vpn = "security vpn ipsec";
+  auto ig = m.ike_groups.find(p.ike_group);
+  if (ig == m.ike_groups.end()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("peer ", p.key, ": ike-group '", p.ike_group, "' is not configured"));
+  }
+  const IkeGroup& g = ig->second;
+  std::string ike = absl::StrCat(vpn, " ike-group ", g.name);
+  set(absl::StrCat(ike, " ike-version 2"));
+  set(absl::StrCat(ike, " lifetime ", g.lifetime));
+  for (const IkeProposal& pr : g.proposals) {
+    std::string pp = absl::StrCat(ike, " proposal ", pr.number);
+    if (pr.dh_group != 0) set(absl::StrCat(pp, " dh-group ", pr.dh_group));
+    set(absl::StrCat(pp, " encryption ", pr.encryption));
+    set(absl::StrCat(pp, " hash ", pr.hash));
+    if (!pr.prf.empty()) set(absl::StrCat(pp, " prf ", pr.prf));
+  }
+  if (g.dpd.enabled) {
+    set(absl::StrCat(ike, " dead-peer-detection action ", g.dpd.action));
+    set(absl::StrCat(ike, " dead-peer-detection interval ", g.dpd.interval));
+    set(absl::StrCat(ike, " dead-peer-detection timeout ", g.dpd.timeout));
+  }
+  for (const std::string& name : EspGroupsOf(p)) {
+    auto eg = m.esp_groups.find(name);
+    if (eg == m.esp_groups.end()) continue;
+    const EspGroup& e = eg->second;
+    std::string esp = absl::StrCat(vpn, " esp-group ", e.name);
+    set(absl::StrCat(esp, " lifetime ", e.lifetime));
+    if (e.life_bytes != 0) set(absl::StrCat(esp, " life-bytes ", e.life_bytes));
+    if (e.life_packets != 0) set(absl::StrCat(esp, " life-packets ", e.life_packets));
+    set(absl::StrCat(esp, " pfs ", e.pfs));
+    for (const EspProposal& pr : e.proposals) {
+      std::string pp = absl::StrCat(esp, " proposal ", pr.number);
+      set(absl::StrCat(pp, " encryption ", pr.encryption));
+      set(absl::StrCat(pp, " hash ", pr.hash));
+    }
+  }
+  std::string peer = absl::StrCat(vpn, " site-to-site peer ", x.our_address);
+  set(absl::StrCat(peer, " authentication id ", Q(x.their_id)));
+  set(absl::StrCat(peer, " authentication mode pre-shared-secret"));
+  set(absl::StrCat(peer, " authentication pre-shared-secret ", Q(p.psk)));
+  set(absl::StrCat(peer, " authentication remote-id ", Q(x.our_id)));
+  // Both ends may initiate (the seeds do); a peer we only answer must start the tunnel.
+  set(absl::StrCat(peer, " connection-type ",
+                   p.connection_type == "respond" ? "initiate" : p.connection_type));
+  set(absl::StrCat(peer, " ike-group ", g.name));
+  set(absl::StrCat(peer, " local-address ", x.their_address));
+  if (!p.description.empty()) set(absl::StrCat(peer, " description ", Q("to " + p.description)));
+  if (p.force_udp_encapsulation) set(absl::StrCat(peer, " force-udp-encapsulation"));
+  if (!p.default_esp_group.empty()) {
+    set(absl::StrCat(peer, " default-esp-group ", p.default_esp_group));
+  }
+  for (const Tunnel& t : p.tunnels) {
+    std::string tn = absl::StrCat(peer, " tunnel ", t.id);
+    const TrafficSelector& s = t.selector;
+    if (s.remote) set(absl::StrCat(tn, " local prefix ", s.remote->ToString()));
+    if (!s.remote_port.empty()) set(absl::StrCat(tn, " local port ", s.remote_port));
+    if (s.local) set(absl::StrCat(tn, " remote prefix ", s.local->ToString()));
+    if (!s.local_port.empty()) set(absl::StrCat(tn, " remote port ", s.local_port));
+    if (!s.protocol.empty()) set(absl::StrCat(tn, " protocol ", s.protocol));
+    if (t.esp_group != p.default_esp_group) set(absl::StrCat(tn, " esp-group ", t.esp_group));
+    if (t.disabled) set(absl::StrCat(tn, " disable"));
+  }
+  if (p.route_based()) {
+    set(absl::StrCat(peer, " vti bind ", p.vti_bind));
+    set(absl::StrCat(peer, " vti esp-group ", p.vti_esp_group));
+    auto vti = m.interfaces.find(p.vti_bind);
+    if (vti != m.interfaces.end()) {
+      for (const IpPrefix& a : vti->second.addresses) {
+        absl::StatusOr<std::string> mirrored = MirroredVtiAddress(a);
+        if (!mirrored.ok()) return mirrored.status();
+        set(absl::StrCat("interfaces vti ", p.vti_bind, " address ", *mirrored));
+      }
+    }
+    for (const std::string& lan : OurLans(m, x.our_address)) {
+      set(absl::StrCat("protocols static interface-route ", lan, " next-hop-interface ",
+                       p.vti_bind));
+    }
+  }
+  if (m.ike.make_before_break) set("security vpn ike make-before-break");
+  return out;
+}
+
+// strongSwan's names for the configuration's algorithms.
+std::string SwanEncryption(const std::string& vyatta) {
+  // Vyatta's aesNgcm128 is AES-GCM with a 128-bit (16-byte) ICV: strongSwan's aesNgcm16.
+  if (absl::EndsWith(vyatta, "gcm128")) {
+    return absl::StrCat(absl::StripSuffix(vyatta, "gcm128"), "gcm16");
+  }
+  return vyatta;  // aes128, aes256, 3des
+}
+
+std::string SwanHash(const std::string& vyatta) {
+  if (absl::StartsWith(vyatta, "sha2_")) return absl::StrCat("sha", vyatta.substr(5));
+  return vyatta;  // sha1, md5, null
+}
+
+std::string SwanDh(int group) {
+  switch (group) {
+    case 2:
+      return "modp1024";
+    case 5:
+      return "modp1536";
+    case 14:
+      return "modp2048";
+    case 15:
+      return "modp3072";
+    case 16:
+      return "modp4096";
+    case 17:
+      return "modp6144";
+    case 18:
+      return "modp8192";
+    case 19:
+      return "ecp256";
+    case 20:
+      return "ecp384";
+    case 21:
+      return "ecp521";
+    case 31:
+      return "curve25519";
+    default:
+      return absl::StrCat("dh", group);
+  }
+}
+
+std::string SwanPrf(const IkeProposal& p) {
+  if (!p.prf.empty()) return p.prf;  // prfsha256: the same spelling
+  return absl::StrCat("prf", SwanHash(p.hash));
+}
+
+absl::StatusOr<std::string> Swanctl(const Model& m, const Mirror& x) {
+  const Peer& p = *x.peer;
+  auto ig = m.ike_groups.find(p.ike_group);
+  if (ig == m.ike_groups.end()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("peer ", p.key, ": ike-group '", p.ike_group, "' is not configured"));
+  }
+  const IkeGroup& g = ig->second;
+  std::vector<std::string> ike;
+  int ike_dh = 0;
+  for (const IkeProposal& pr : g.proposals) {
+    const EncryptionName* e = FindEncryption(pr.encryption);
+    std::vector<std::string> parts = {SwanEncryption(pr.encryption)};
+    if (e != nullptr && e->aead) {
+      parts.push_back(SwanPrf(pr));
+    } else {
+      parts.push_back(SwanHash(pr.hash));
+      if (!pr.prf.empty()) parts.push_back(pr.prf);
+    }
+    if (pr.dh_group != 0) parts.push_back(SwanDh(pr.dh_group));
+    if (ike_dh == 0) ike_dh = pr.dh_group;
+    ike.push_back(absl::StrJoin(parts, "-"));
+  }
+  std::string out = absl::StrCat(
+      "# The other end of peer ", p.key, ", mirrored by `vpnctl generate vpn peer-config`.\n",
+      "# It holds the pre-shared secret.\n", "connections {\n", "    peer-", x.our_address, " {\n",
+      "        version = 2\n", "        local_addrs = ", x.their_address, "\n",
+      "        remote_addrs = ", x.our_address, "\n",
+      "        proposals = ", absl::StrJoin(ike, ","), "\n", "        rekey_time = ", g.lifetime,
+      "s\n", "        mobike = no\n");
+  if (p.force_udp_encapsulation) out += "        encap = yes\n";
+  if (g.dpd.enabled) absl::StrAppend(&out, "        dpd_delay = ", g.dpd.interval, "s\n");
+  absl::StrAppend(&out, "        local {\n            auth = psk\n            id = ", x.their_id,
+                  "\n        }\n        remote {\n            auth = psk\n            id = ",
+                  x.our_id, "\n        }\n        children {\n");
+  auto child = [&](const std::string& name, const std::string& local_ts,
+                   const std::string& remote_ts, const std::string& esp_group) {
+    auto eg = m.esp_groups.find(esp_group);
+    std::vector<std::string> esp;
+    uint32_t lifetime = 3600;
+    if (eg != m.esp_groups.end()) {
+      const EspGroup& e = eg->second;
+      lifetime = e.lifetime;
+      int pfs = e.PfsGroup(ike_dh);
+      for (const EspProposal& pr : e.proposals) {
+        std::vector<std::string> parts = {SwanEncryption(pr.encryption)};
+        if (pr.hash != "null") parts.push_back(SwanHash(pr.hash));
+        if (pfs != 0) parts.push_back(SwanDh(pfs));
+        esp.push_back(absl::StrJoin(parts, "-"));
+      }
+    }
+    std::string dpd_action = g.dpd.action == "hold" ? "trap" : g.dpd.action;
+    absl::StrAppend(&out, "            ", name, " {\n", "                mode = tunnel\n",
+                    "                local_ts = ", local_ts, "\n",
+                    "                remote_ts = ", remote_ts, "\n",
+                    "                esp_proposals = ", absl::StrJoin(esp, ","), "\n",
+                    "                rekey_time = ", lifetime, "s\n");
+    if (g.dpd.enabled) absl::StrAppend(&out, "                dpd_action = ", dpd_action, "\n");
+    absl::StrAppend(
+        &out, "                start_action = ",
+        p.connection_type == "respond" || p.connection_type == "initiate" ? "start" : "trap",
+        "\n            }\n");
+  };
+  if (p.route_based()) {
+    // A route-based tunnel carries everything its routes send: strongSwan's equivalent is an
+    // XFRM interface (if_id_in/if_id_out) with routes to our LANs into it.
+    std::string lans = absl::StrJoin(OurLans(m, x.our_address), ", ");
+    absl::StrAppend(&out,
+                    "            # route-based: bind to an XFRM interface (if_id_in/out) and "
+                    "route ",
+                    lans.empty() ? "our LANs" : lans, " into it\n");
+    child("vti", "0.0.0.0/0", "0.0.0.0/0", p.vti_esp_group);
+  }
+  for (const Tunnel& t : p.tunnels) {
+    if (t.disabled) continue;
+    auto ts = [&](const std::optional<IpPrefix>& pr, const std::string& port) {
+      std::string s = pr ? pr->ToString() : "0.0.0.0/0";
+      if (!t.selector.protocol.empty() || !port.empty()) {
+        absl::StrAppend(&s, "[", t.selector.protocol.empty() ? "%any" : t.selector.protocol,
+                        port.empty() ? "" : "/" + port, "]");
+      }
+      return s;
+    };
+    child(absl::StrCat("tunnel-", t.id), ts(t.selector.remote, t.selector.remote_port),
+          ts(t.selector.local, t.selector.local_port), t.esp_group);
+  }
+  absl::StrAppend(&out, "        }\n    }\n}\nsecrets {\n    ike-peer-", x.our_address,
+                  " {\n        id-a = ", x.their_id, "\n        id-b = ", x.our_id,
+                  "\n        secret = \"", p.psk, "\"\n    }\n}\n");
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> GeneratePeerConfig(const Model& ours, absl::string_view peer,
+                                               PeerConfigFormat format) {
+  absl::StatusOr<Mirror> x = MirrorOf(ours, peer);
+  if (!x.ok()) return x.status();
+  if (format == PeerConfigFormat::kSwanctl) return Swanctl(ours, *x);
+  absl::StatusOr<std::string> vyatta = VyattaCommands(ours, *x);
+  if (!vyatta.ok()) return vyatta.status();
+  std::string header = absl::StrCat("# The other end of peer ", x->peer->key,
+                                    ", mirrored by `vpnctl generate vpn peer-config`.\n"
+                                    "# It holds the pre-shared secret.\n");
+  if (format == PeerConfigFormat::kVyatta) return header + *vyatta;
+  // VyOS: the same tree, rendered by the VyOS dialect (which also reads it back).
+  LoadedConfig loaded = LoadConfigText(*vyatta, "generated");
+  if (!loaded.ok()) {
+    std::string errs;
+    for (const Diagnostic& d : loaded.diags.Sorted()) absl::StrAppend(&errs, d.ToString(), "\n");
+    return absl::InternalError(absl::StrCat("the generated configuration does not load:\n", errs));
+  }
+  DisplayOptions o;
+  o.dialect = Dialect::kVyos;
+  o.commands = true;
+  o.show_secrets = true;
+  return header + ShowConfiguration(loaded.tree, o);
+}
+
+}  // namespace portcullis::config

@@ -1,0 +1,31 @@
+// Just enough JSON for vpnd to read the dataplane's DPDK telemetry replies (a copy of dpctl's
+// reader: control/ may not include dataplane/dpctl) (objects, arrays, strings, numbers, true,
+// false, null). Object member order is kept as received.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace portcullis::vpnd {
+
+struct JsonValue {
+  enum class Type { kNull, kBool, kNumber, kString, kArray, kObject } type = Type::kNull;
+  bool boolean = false;
+  double number = 0;
+  std::string string;
+  std::vector<JsonValue> array;
+  std::vector<std::pair<std::string, JsonValue>> object;
+
+  const JsonValue* Get(absl::string_view key) const;
+  uint64_t U64(absl::string_view key) const;     // 0 when absent
+  std::string Str(absl::string_view key) const;  // "" when absent
+};
+
+absl::StatusOr<JsonValue> ParseJson(absl::string_view text);
+
+}  // namespace portcullis::vpnd
