@@ -45,7 +45,7 @@ absl::StatusOr<std::string> MirroredVtiAddress(const IpPrefix& ours) {
         absl::StrCat("VTI address ", ours.ToString(), ": only an IPv4 /24../31 can be mirrored"));
   }
   IpPrefix other = ours;
-  uint8_t& last = other.address.bytes[15];
+  uint8_t& last = other.address.bytes[3];  // IPv4 keeps its four bytes first
   const uint8_t host_mask = static_cast<uint8_t>((1u << (32 - ours.length)) - 1);
   uint8_t host = last & host_mask, net = last & static_cast<uint8_t>(~host_mask);
   uint8_t next = ours.length == 31 ? host ^ 1 : host == 1 ? 2 : 1;

@@ -18,17 +18,20 @@ using V = std::vector<std::string>;
 }  // namespace
 
 TEST_CASE("the first words of the table, by prefix", "[op_completion]") {
-  CHECK(Texts(CompleteOpCommand({}, "")) == V{"load", "reset", "show"});
-  CHECK(Texts(CompleteOpCommand({}, "re")) == V{"reset"});
-  CHECK(Texts(CompleteOpCommand({"show"}, "")) == V{"log", "system", "vpn"});
+  CHECK(Texts(CompleteOpCommand({}, "")) ==
+        V{"diagnose", "generate", "load", "reset", "restart", "show"});
+  CHECK(Texts(CompleteOpCommand({}, "res")) == V{"reset", "restart"});
+  CHECK(Texts(CompleteOpCommand({"show"}, "")) ==
+        V{"dataplane", "interfaces", "log", "system", "vpn"});
   CHECK_FALSE(CompleteOpCommand({"show"}, "").complete);
 }
 
 TEST_CASE("the word that ends a command carries its help", "[op_completion]") {
   OpCompletionResult r = CompleteOpCommand({"show", "vpn", "ipsec", "sa"}, "");
-  CHECK(Texts(r) == V{"detail", "peer", "statistics"});
+  CHECK(Texts(r) == V{"detail", "nat-traversal", "peer", "statistics"});
   CHECK(r.complete);
-  CHECK(r.items[0].help == "every field of each tunnel and its CHILD SA");
+  // `detail` ends both `show vpn ipsec sa detail` and `show vpn ipsec sa [...] [detail]`.
+  CHECK(!r.items[0].help.empty());
   r = CompleteOpCommand({"show", "system"}, "");
   CHECK(Texts(r) == V{"commit"});
   CHECK(r.items[0].help == CommandOf(OpId::kShowSystemCommit).help);

@@ -56,6 +56,27 @@ const Form kForms[] = {
     {"load /etc/portcullis/vpn.conf", OpId::kLoad, "", {}, false, "/etc/portcullis/vpn.conf"},
     {"load relative.conf", OpId::kLoad, "", {}, false, "relative.conf"},
     {"show system commit", OpId::kShowSystemCommit},
+    {"show vpn ike sa nat-traversal", OpId::kShowIkeSa},
+    {"show vpn ike sa peer 192.0.2.2 nat-traversal", OpId::kShowIkeSa, "192.0.2.2"},
+    {"show vpn ipsec sa peer 192.0.2.2 detail", OpId::kShowIpsecSa, "192.0.2.2"},
+    {"show vpn ipsec sa peer 192.0.2.2 tunnel 1 statistics", OpId::kShowIpsecSa, "192.0.2.2", 1},
+    {"show vpn ipsec sa nat-traversal", OpId::kShowIpsecSa},
+    {"show log vpn ipsec subsystem ike-sa site-to-site peer 192.0.2.2", OpId::kShowLogIpsec,
+     "192.0.2.2"},
+    {"show log vpn ipsec subsystem child-sa", OpId::kShowLogIpsec},
+    {"show vpn ipsec status", OpId::kShowIpsecStatus},
+    {"show vpn ipsec connections", OpId::kShowIpsecConnections},
+    {"show vpn ipsec policy", OpId::kShowIpsecPolicy},
+    {"reset vpn ipsec site-to-site peer SITE-B", OpId::kResetSiteToSitePeer, "SITE-B"},
+    {"reset vpn ipsec site-to-site peer SITE-B tunnel 1", OpId::kResetSiteToSitePeer, "SITE-B", 1},
+    {"restart vpn", OpId::kRestartVpn},
+    {"show interfaces", OpId::kShowInterfaces},
+    {"show interfaces bonding", OpId::kShowInterfaces},
+    {"show interfaces vti", OpId::kShowInterfaces, "", {}, true},
+    {"show dataplane drops", OpId::kShowDataplaneDrops},
+    {"diagnose vpn peer SITE-B", OpId::kDiagnosePeer, "SITE-B"},
+    {"generate vpn peer-config SITE-B", OpId::kGeneratePeerConfig, "SITE-B"},
+    {"generate vpn peer-config 192.0.2.2 format swanctl", OpId::kGeneratePeerConfig, "192.0.2.2"},
 };
 
 }  // namespace
@@ -111,14 +132,17 @@ TEST_CASE("malformed commands: what is wrong, and the command's syntax", "[ops][
   };
   for (const Bad& b : std::vector<Bad>{
            {"show vpn ike sa peer",
-            "missing <peer> after 'peer' (expected: show vpn ike sa [peer <peer>])"},
+            "missing <peer> after 'peer' (expected: show vpn ike sa [peer <peer>] "
+            "[nat-traversal])"},
            {"show vpn ike sa 192.0.2.2",
-            "unexpected '192.0.2.2' (expected: show vpn ike sa [peer <peer>])"},
+            "unexpected '192.0.2.2' (expected: show vpn ike sa [peer <peer>] [nat-traversal])"},
            {"show vpn ike sa peer 192.0.2.2 tunnel 1", "unexpected 'tunnel'"},
            {"show vpn ipsec sa peer 192.0.2.2 tunnel", "missing <N|vti> after 'tunnel'"},
            {"show vpn ipsec sa peer 192.0.2.2 tunnel x",
             "tunnel needs a number or vti, not 'x' (expected: show vpn ipsec sa [peer <peer> "
-            "[tunnel <N|vti>]])"},
+            "[tunnel <N|vti>]] [detail | statistics | nat-traversal])"},
+           {"show log vpn ipsec subsystem bogus", "unexpected 'bogus'"},
+           {"generate vpn peer-config X format yaml", "unexpected 'yaml'"},
            {"show vpn ipsec sa tunnel 1", "unexpected 'tunnel'"},
            {"show vpn ipsec sa detai", "unexpected 'detai'"},
            {"show vpn ipsec sa detail peer",
@@ -151,9 +175,13 @@ TEST_CASE("unknown and incomplete commands say what may come next", "[ops][parse
            {"show vpn frob",
             "unknown command 'show vpn frob' (after 'show vpn': debug, ike or "
             "ipsec)"},
-           {"show", "incomplete command 'show' (after 'show': log, system or vpn)"},
-           {"show vpn ipsec", "incomplete command 'show vpn ipsec' (after 'show vpn ipsec': sa)"},
-           {"reset vpn", "incomplete command 'reset vpn' (after 'reset vpn': ipsec-peer)"},
+           {"show",
+            "incomplete command 'show' (after 'show': dataplane, interfaces, log, system or "
+            "vpn)"},
+           {"show vpn ipsec",
+            "incomplete command 'show vpn ipsec' (after 'show vpn ipsec': connections, policy, "
+            "sa or status)"},
+           {"reset vpn", "incomplete command 'reset vpn' (after 'reset vpn': ipsec or ipsec-peer)"},
            {"show vpn json",
             "incomplete command 'show vpn json' (after 'show vpn': debug, ike "
             "or ipsec)"},

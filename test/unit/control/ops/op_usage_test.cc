@@ -28,7 +28,7 @@ TEST_CASE("help starts at the column, on the next line after a long syntax", "[o
     size_t line_start = usage.rfind('\n', at) + 1;  // npos + 1 == 0 on the first line
     CHECK(at - line_start == 52);
   }
-  CHECK(absl::StrContains(usage, "  vpnctl show vpn ike sa [peer <peer>]              IKE SAs: "));
+  CHECK(absl::StrContains(usage, "  vpnctl show vpn ipsec status                      vpnd's PID"));
   CHECK(absl::StrContains(usage,
                           "  vpnctl show vpn ipsec sa detail [peer <peer> [tunnel <N|vti>]]\n" +
                               std::string(52, ' ') + "every field"));
