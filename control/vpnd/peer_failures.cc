@@ -38,6 +38,9 @@ std::string AddressOf(absl::string_view text) {
 
 std::optional<PeerFailure> PeerFailures::Classify(const ike::LogRecord& r) {
   const std::string& t = r.text;
+  // The message dumps ("generating IKE_AUTH response 1 [ IDr AUTH N(TS_UNACCEPTABLE) ]") name
+  // the notify too; the line that explains it is the failure.
+  if (absl::StartsWith(t, "generating ") || absl::StartsWith(t, "parsed ")) return std::nullopt;
   PeerFailure f;
   f.time = r.time;
   f.conn = r.conn;
@@ -79,6 +82,25 @@ std::optional<PeerFailure> PeerFailures::Classify(const ike::LogRecord& r) {
   return f;
 }
 
+namespace {
+
+// One failure is logged as several lines (the explanation with both lists, then e.g. "destroying
+// IKE_SA ...: NO_PROPOSAL_CHOSEN"): a later line of the same notify keeps the lists it lacks.
+void Keep(std::map<std::string, PeerFailure>& m, const std::string& key, PeerFailure f) {
+  auto it = m.find(key);
+  if (it != m.end() && it->second.notify == f.notify && it->second.phase2 == f.phase2 &&
+      f.time - it->second.time < absl::Seconds(5)) {
+    if (f.offered.empty()) f.offered = it->second.offered;
+    if (f.received.empty()) f.received = it->second.received;
+    if (f.offered == it->second.offered && f.received == it->second.received) {
+      f.text = it->second.text;
+    }
+  }
+  m[key] = std::move(f);
+}
+
+}  // namespace
+
 void PeerFailures::Write(const ike::LogRecord& r) {
   next_->Write(r);
   std::optional<PeerFailure> f = Classify(r);
@@ -87,9 +109,9 @@ void PeerFailures::Write(const ike::LogRecord& r) {
     // A tunnel's failure is its peer's: "peer-X-tunnel-1" -> "peer-X".
     std::string peer = r.conn;
     if (size_t t = peer.find("-tunnel-"); t != std::string::npos) peer.resize(t);
-    by_conn_[peer] = *std::move(f);
+    Keep(by_conn_, peer, *std::move(f));
   } else if (std::string a = AddressOf(r.text); !a.empty()) {
-    by_address_[a] = *std::move(f);
+    Keep(by_address_, a, *std::move(f));
   }
 }
 
