@@ -223,8 +223,18 @@ std::string SwanPrf(const IkeProposal& p) {
   return absl::StrCat("prf", SwanHash(p.hash));
 }
 
+// strongSwan reads a '.' in a section name as a path separator: "peer-192.0.2.1" would nest.
+std::string SectionName(const std::string& address) {
+  std::string out = absl::StrCat("peer-", address);
+  for (char& c : out) {
+    if (c == '.' || c == ':') c = '-';
+  }
+  return out;
+}
+
 absl::StatusOr<std::string> Swanctl(const Model& m, const Mirror& x) {
   const Peer& p = *x.peer;
+  const std::string section = SectionName(x.our_address);
   auto ig = m.ike_groups.find(p.ike_group);
   if (ig == m.ike_groups.end()) {
     return absl::FailedPreconditionError(
@@ -248,7 +258,7 @@ absl::StatusOr<std::string> Swanctl(const Model& m, const Mirror& x) {
   }
   std::string out = absl::StrCat(
       "# The other end of peer ", p.key, ", mirrored by `vpnctl generate vpn peer-config`.\n",
-      "# It holds the pre-shared secret.\n", "connections {\n", "    peer-", x.our_address, " {\n",
+      "# It holds the pre-shared secret.\n", "connections {\n", "    ", section, " {\n",
       "        version = 2\n", "        local_addrs = ", x.their_address, "\n",
       "        remote_addrs = ", x.our_address, "\n",
       "        proposals = ", absl::StrJoin(ike, ","), "\n", "        rekey_time = ", g.lifetime,
@@ -309,7 +319,7 @@ absl::StatusOr<std::string> Swanctl(const Model& m, const Mirror& x) {
     child(absl::StrCat("tunnel-", t.id), ts(t.selector.remote, t.selector.remote_port),
           ts(t.selector.local, t.selector.local_port), t.esp_group);
   }
-  absl::StrAppend(&out, "        }\n    }\n}\nsecrets {\n    ike-peer-", x.our_address,
+  absl::StrAppend(&out, "        }\n    }\n}\nsecrets {\n    ike-", section,
                   " {\n        id-a = ", x.their_id, "\n        id-b = ", x.our_id,
                   "\n        secret = \"", p.psk, "\"\n    }\n}\n");
   return out;

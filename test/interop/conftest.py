@@ -37,3 +37,8 @@ def lab(tmp_path):
         yield lab
     finally:
         lab.close()
+
+
+@pytest.fixture(scope='session')
+def source_root():
+    return SOURCE_ROOT

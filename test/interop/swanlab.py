@@ -133,7 +133,9 @@ class Lab:
     # ---------------------------------------------------------------- strongSwan
     def start_charon(self, ike, esp, local_ts='10.2.0.0/24', remote_ts='10.1.0.0/24',
                      psk='interop-psk-1', esp_rekey='3600s', local_id=THEIRS, remote_id=OURS,
-                     cookie_threshold=100000, dpd_delay='0'):
+                     cookie_threshold=100000, dpd_delay='0', swanctl_conf=None):
+        """Starts charon with the lab's connection built from these values, or with
+        `swanctl_conf` as the whole swanctl.conf (e.g. one `vpnctl generate` wrote)."""
         d = self.swan_dir
         with open(os.path.join(d, 'strongswan.conf'), 'w') as f:
             f.write('''charon {
@@ -171,7 +173,17 @@ swanctl {
 }
 ''' % {'d': d, 'ct': cookie_threshold})
         with open(os.path.join(d, 'swanctl', 'swanctl.conf'), 'w') as f:
-            f.write('''connections {
+            if swanctl_conf is not None:
+                f.write(swanctl_conf)
+            else:
+                f.write(self._lab_swanctl(ike, esp, local_ts, remote_ts, psk, esp_rekey,
+                                          local_id, remote_id, dpd_delay))
+        self._launch_charon()
+
+    @staticmethod
+    def _lab_swanctl(ike, esp, local_ts, remote_ts, psk, esp_rekey, local_id, remote_id,
+                     dpd_delay):
+        return ('''connections {
     lab {
         version = 2
         local_addrs = %(l)s
@@ -207,6 +219,9 @@ secrets {
 }
 ''' % {'l': THEIRS, 'r': OURS, 'ike': ike, 'esp': esp, 'lts': local_ts, 'rts': remote_ts,
        'psk': psk, 'erk': esp_rekey, 'lid': local_id, 'rid': remote_id, 'dpd': dpd_delay})
+
+    def _launch_charon(self):
+        d = self.swan_dir
         env = dict(os.environ, STRONGSWAN_CONF=os.path.join(d, 'strongswan.conf'))
         p = subprocess.Popen(
             ['ip', 'netns', 'exec', self.ns_swan, 'sh', '-c',
