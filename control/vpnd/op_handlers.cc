@@ -37,10 +37,11 @@ absl::StatusOr<std::string> View(OpContext& ctx, const OpArgs& a,
 }
 
 // Vyatta's `nat-traversal` views are the plain ones, narrowed to what goes through a NAT.
-std::vector<IkeSaPeer> GatherNatIkeSas(const ike::IkeManager& m, const ShowPeers& peers,
-                                       const ShowFilter& f, absl::Time now) {
+std::vector<IkeSaPeer> GatherNatIkeSas(const ike::IkeManager& m, const SaInstaller& installer,
+                                       const ShowPeers& peers, const ShowFilter& f,
+                                       absl::Time now) {
   std::vector<IkeSaPeer> out;
-  for (IkeSaPeer& p : GatherIkeSas(m, peers, f, now)) {
+  for (IkeSaPeer& p : GatherIkeSas(m, installer, peers, f, now)) {
     std::erase_if(
         p.sas, [](const IkeSaRow& r) { return !r.sa || !(r.sa->nat_local || r.sa->nat_remote); });
     if (!p.sas.empty()) out.push_back(std::move(p));
@@ -48,10 +49,11 @@ std::vector<IkeSaPeer> GatherNatIkeSas(const ike::IkeManager& m, const ShowPeers
   return out;
 }
 
-std::vector<TunnelPeer> GatherNatTunnels(const ike::IkeManager& m, const ShowPeers& peers,
-                                         const ShowFilter& f, absl::Time now) {
+std::vector<TunnelPeer> GatherNatTunnels(const ike::IkeManager& m, const SaInstaller& installer,
+                                         const ShowPeers& peers, const ShowFilter& f,
+                                         absl::Time now) {
   std::vector<TunnelPeer> out;
-  for (TunnelPeer& p : GatherTunnels(m, peers, f, now)) {
+  for (TunnelPeer& p : GatherTunnels(m, installer, peers, f, now)) {
     std::erase_if(p.tunnels, [](const TunnelRow& t) { return !t.child || !t.child->udp_encap; });
     if (!p.tunnels.empty()) out.push_back(std::move(p));
   }
