@@ -139,17 +139,17 @@ absl::StatusOr<std::string> RestartVpn(OpContext& ctx, const OpArgs&) {
 }
 
 absl::StatusOr<std::string> ShowIpsecStatus(OpContext& ctx, const OpArgs& a) {
-  IpsecStatus s = GatherIpsecStatus(ctx.ike, ctx.peers, ctx.model, ctx.pid);
+  IpsecStatus s = GatherIpsecStatus(ctx.ike, ctx.installer, ctx.peers, ctx.model, ctx.pid);
   return a.json ? IpsecStatusJson(s) : IpsecStatusText(s);
 }
 
 absl::StatusOr<std::string> ShowIpsecConnections(OpContext& ctx, const OpArgs& a) {
-  std::vector<ConnectionRow> rows = GatherConnections(ctx.ike, ctx.peers);
+  std::vector<ConnectionRow> rows = GatherConnections(ctx.ike, ctx.installer, ctx.peers);
   return a.json ? ConnectionsJson(rows) : ConnectionsText(rows);
 }
 
 absl::StatusOr<std::string> ShowIpsecPolicy(OpContext& ctx, const OpArgs& a) {
-  std::vector<PolicyRow> rows = GatherPolicies(ctx.ike, ctx.peers);
+  std::vector<PolicyRow> rows = GatherPolicies(ctx.ike, ctx.installer, ctx.peers);
   return a.json ? PoliciesJson(rows) : PoliciesText(rows);
 }
 

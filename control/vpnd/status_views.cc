@@ -16,8 +16,11 @@ namespace {
 using ike::ChildSa;
 using ike::IkeSa;
 
-bool Installed(const ChildSa& c) {
-  return c.state == ChildSa::State::kInstalled || c.state == ChildSa::State::kRekeying;
+// Up means negotiated and held by the SA installer: IKE calls a CHILD SA installed once it is
+// negotiated, whether or not anything holds it (kernel transport only logs it).
+bool Installed(const SaInstaller& installer, const ChildSa& c) {
+  return (c.state == ChildSa::State::kInstalled || c.state == ChildSa::State::kRekeying) &&
+         installer.Placement(c.spi_in) == SaPlacement::kInstalled;
 }
 
 // The live IKE SAs of a connection, established ones first.
@@ -33,13 +36,13 @@ std::vector<const IkeSa*> SasOf(const ike::IkeManager& m, const ike::IkeSaConfig
 
 }  // namespace
 
-IpsecStatus GatherIpsecStatus(const ike::IkeManager& m, const ShowPeers& peers,
-                              const config::Model* model, int64_t pid) {
+IpsecStatus GatherIpsecStatus(const ike::IkeManager& m, const SaInstaller& installer,
+                              const ShowPeers& peers, const config::Model* model, int64_t pid) {
   IpsecStatus s;
   s.pid = pid;
   for (const ike::IkeSaConfig* c : peers) {
     for (const IkeSa* sa : SasOf(m, *c)) {
-      for (const auto& ch : sa->children()) s.active_tunnels += Installed(*ch);
+      for (const auto& ch : sa->children()) s.active_tunnels += Installed(installer, *ch);
     }
     if (c->local.is_unspecified()) continue;
     std::string addr = c->local.ToString();
@@ -80,7 +83,8 @@ std::string IpsecStatusJson(const IpsecStatus& s) {
   return j.str() + "\n";
 }
 
-std::vector<ConnectionRow> GatherConnections(const ike::IkeManager& m, const ShowPeers& peers) {
+std::vector<ConnectionRow> GatherConnections(const ike::IkeManager& m, const SaInstaller& installer,
+                                             const ShowPeers& peers) {
   std::vector<ConnectionRow> out;
   for (const ike::IkeSaConfig* c : peers) {
     std::vector<const IkeSa*> sas = SasOf(m, *c);
@@ -97,10 +101,11 @@ std::vector<ConnectionRow> GatherConnections(const ike::IkeManager& m, const Sho
       const ChildSa* child = nullptr;
       for (const IkeSa* s : sas) {
         for (const auto& ch : s->children()) {
-          if (ch->name == cc.name && (child == nullptr || Installed(*ch))) child = ch.get();
+          if (ch->name == cc.name && (child == nullptr || Installed(installer, *ch)))
+            child = ch.get();
         }
       }
-      bool child_up = child != nullptr && Installed(*child);
+      bool child_up = child != nullptr && Installed(installer, *child);
       out.push_back({cc.name, child_up ? "up" : "down", "IPsec", remote,
                      ike::TsListToString(child != nullptr ? child->local_ts : cc.local_ts),
                      ike::TsListToString(child != nullptr ? child->remote_ts : cc.remote_ts),
@@ -141,13 +146,14 @@ std::string ConnectionsJson(const std::vector<ConnectionRow>& rows) {
   return j.str() + "\n";
 }
 
-std::vector<PolicyRow> GatherPolicies(const ike::IkeManager& m, const ShowPeers& peers) {
+std::vector<PolicyRow> GatherPolicies(const ike::IkeManager& m, const SaInstaller& installer,
+                                      const ShowPeers& peers) {
   std::vector<PolicyRow> out;
   for (const ike::IkeSaConfig* c : peers) {
     for (const IkeSa* sa : SasOf(m, *c)) {
       for (const auto& ch : sa->children()) {
         // Route-based tunnels are chosen by their VTI's routes: vpnd installs no policy for them.
-        if (ch->vti || !Installed(*ch)) continue;
+        if (ch->vti || !Installed(installer, *ch)) continue;
         std::string local = ch->local.address.ToString(), remote = ch->remote.address.ToString();
         for (const ike::TrafficSelector& l : ch->local_ts) {
           for (const ike::TrafficSelector& r : ch->remote_ts) {

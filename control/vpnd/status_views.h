@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "control/config/model.h"
+#include "control/vpnd/sa_installer.h"
 #include "control/vpnd/show_gather.h"
 
 namespace portcullis::vpnd {
@@ -27,8 +28,8 @@ struct IpsecStatus {
   std::vector<IpsecInterface> interfaces;
 };
 
-IpsecStatus GatherIpsecStatus(const ike::IkeManager& m, const ShowPeers& peers,
-                              const config::Model* model, int64_t pid);
+IpsecStatus GatherIpsecStatus(const ike::IkeManager& m, const SaInstaller& installer,
+                              const ShowPeers& peers, const config::Model* model, int64_t pid);
 std::string IpsecStatusText(const IpsecStatus& s);
 std::string IpsecStatusJson(const IpsecStatus& s);
 
@@ -41,7 +42,8 @@ struct ConnectionRow {
   std::string remote_address, local_ts, remote_ts, local_id, remote_id, proposal;
 };
 
-std::vector<ConnectionRow> GatherConnections(const ike::IkeManager& m, const ShowPeers& peers);
+std::vector<ConnectionRow> GatherConnections(const ike::IkeManager& m, const SaInstaller& installer,
+                                             const ShowPeers& peers);
 std::string ConnectionsText(const std::vector<ConnectionRow>& rows);
 std::string ConnectionsJson(const std::vector<ConnectionRow>& rows);
 
@@ -56,7 +58,8 @@ struct PolicyRow {
   bool udp_encap = false;
 };
 
-std::vector<PolicyRow> GatherPolicies(const ike::IkeManager& m, const ShowPeers& peers);
+std::vector<PolicyRow> GatherPolicies(const ike::IkeManager& m, const SaInstaller& installer,
+                                      const ShowPeers& peers);
 std::string PoliciesText(const std::vector<PolicyRow>& rows);
 std::string PoliciesJson(const std::vector<PolicyRow>& rows);
 
