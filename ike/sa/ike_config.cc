@@ -4,6 +4,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "ike/crypto/random.h"
+#include "ike/sa/ike_log.h"
 
 namespace portcullis::ike {
 
@@ -55,7 +56,9 @@ std::string IdToText(const IdPayload& id) {
       break;
     case IdType::kFqdn:
     case IdType::kRfc822Addr:
-      return std::string(id.data.begin(), id.data.end());
+      // The peer chose these bytes before anything authenticated it.
+      return EscapePeerBytes(
+          absl::string_view(reinterpret_cast<const char*>(id.data.data()), id.data.size()));
     case IdType::kKeyId:
       return absl::StrCat("@#",
                           absl::BytesToHexString(absl::string_view(

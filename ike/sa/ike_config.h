@@ -70,7 +70,8 @@ absl::Duration RekeyDelay(uint32_t lifetime);
 // An ID payload from the text an operator writes: an IPv4/IPv6 address, "@fqdn" or a bare
 // name (FQDN), "user@domain" (user FQDN), "@#hex" (key id). strongSwan's rules.
 IdPayload IdFromText(const std::string& text);
-// The other way, for logs: "192.0.2.1", "site-a@example.com", "@#0102".
+// The other way, for logs and show output: "192.0.2.1", "site-a@example.com", "@#0102". FQDN and
+// RFC822 bytes are escaped (EscapePeerBytes): an identity is the first thing a peer chooses.
 std::string IdToText(const IdPayload& id);
 
 // Whether `peer_id` is an identity `config` accepts for the peer.

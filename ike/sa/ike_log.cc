@@ -27,17 +27,49 @@ const char* LogGroupName(LogGroup g) {
   return "LIB";
 }
 
+namespace {
+
+bool IsSafe(unsigned char c) {
+  return c >= 0x20 && c < 0x7f;
+}
+
+// Text we wrote ourselves is left as it is (a backslash in it is not doubled); only text that
+// holds an unsafe byte is escaped, whole.
+std::string OneLine(absl::string_view text) {
+  for (unsigned char c : text) {
+    if (!IsSafe(c)) return EscapePeerBytes(text);
+  }
+  return std::string(text);
+}
+
+}  // namespace
+
+std::string EscapePeerBytes(absl::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (unsigned char c : bytes) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (IsSafe(c)) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      absl::StrAppendFormat(&out, "\\x%02x", c);
+    }
+  }
+  return out;
+}
+
 std::string FormatLogLine(const LogRecord& r) {
   std::string out = absl::StrCat(absl::FormatTime("%Y-%m-%d %H:%M:%S", r.time, absl::UTCTimeZone()),
                                  " 01[", LogGroupName(r.group), "] ");
   if (!r.conn.empty()) {
     if (r.child) {
-      absl::StrAppend(&out, "<", r.conn, "{", r.unique_id, "}> ");
+      absl::StrAppend(&out, "<", OneLine(r.conn), "{", r.unique_id, "}> ");
     } else {
-      absl::StrAppend(&out, "<", r.conn, "|", r.unique_id, "> ");
+      absl::StrAppend(&out, "<", OneLine(r.conn), "|", r.unique_id, "> ");
     }
   }
-  absl::StrAppend(&out, r.text);
+  absl::StrAppend(&out, OneLine(r.text));
   return out;
 }
 

@@ -28,7 +28,15 @@ struct LogRecord {
 
 const char* LogGroupName(LogGroup g);
 
-// "2026-03-01 10:00:00 01[IKE] <peer-x|1> text" (UTC).
+// Bytes a peer chose (an FQDN or RFC822 identity, anything decoded off the wire) made safe for a
+// log line or a terminal: printable ASCII stays, a backslash becomes "\\", every other byte
+// (control characters, ESC, NUL, DEL, bytes >= 0x80) becomes "\xNN". Nothing a peer sends can
+// then end a log line, forge the next one, or drive the operator's terminal.
+std::string EscapePeerBytes(absl::string_view bytes);
+
+// "2026-03-01 10:00:00 01[IKE] <peer-x|1> text" (UTC). Always one line: a connection name or text
+// that still holds a control or non-ASCII byte (a path that did not escape what a peer sent) is
+// passed through EscapePeerBytes here.
 std::string FormatLogLine(const LogRecord& r);
 
 class LogSink {

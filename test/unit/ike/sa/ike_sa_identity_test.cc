@@ -136,6 +136,53 @@ TEST_CASE("an address-matched peer wins over a dynamic one", "[ike_sa][identity]
   CHECK(b.Only()->config().name == "peer-192.0.2.1");
 }
 
+namespace {
+
+bool AllPrintable(const CaptureLog& log) {
+  for (const std::string& l : log.lines) {
+    for (unsigned char c : l) {
+      if (c < 0x20 || c >= 0x7f) return false;
+    }
+  }
+  return true;
+}
+
+// An identity chosen to forge a log line, clear the operator's screen, cut a C string and
+// carry bytes no terminal should get raw.
+const std::string kEvilId =
+    std::string("@evil\n2026-01-01 00:00:00 01[IKE] forged\x1b[2J") + std::string(1, '\0') + "\xff";
+constexpr char kEvilEscaped[] = "evil\\x0a2026-01-01 00:00:00 01[IKE] forged\\x1b[2J\\x00\\xff";
+
+}  // namespace
+
+TEST_CASE("a peer's identity reaches the log and show output escaped", "[ike_sa][identity]") {
+  SECTION("refused: the remote-id does not match") {
+    DialIn d(kEvilId);
+    INFO(d.b.log.All());
+    CHECK(d.b.Only() == nullptr);
+    CHECK(d.b.log.Has(
+        absl::StrCat("AUTHENTICATION_FAILED: peer identified as '", kEvilEscaped, "' (ID_FQDN)")));
+    CHECK(AllPrintable(d.b.log));
+  }
+  SECTION("accepted by a peer that takes any identity") {
+    Net net;
+    Node& a = net.Add(kA);
+    Node& b = net.Add(kB);
+    b.mgr->SetPeers(One(Dynamic("peer-any", "", "test-psk-0123456789")));
+    a.mgr->SetPeers(One(Road(kA, kEvilId, "test-psk-0123456789", "10.1.0.0/24")));
+    net.Tick();
+    INFO(b.log.All());
+    REQUIRE(b.Only() != nullptr);
+    REQUIRE(b.Only()->peer_id().has_value());
+    // What `show vpn ike sa` prints for the peer.
+    CHECK(IdToText(*b.Only()->peer_id()) == kEvilEscaped);
+    CHECK(b.log.Has(
+        absl::StrCat("authentication of '", kEvilEscaped, "' with pre-shared key successful")));
+    CHECK(AllPrintable(b.log));
+    CHECK(AllPrintable(a.log));
+  }
+}
+
 TEST_CASE("INITIAL_CONTACT only replaces IKE SAs of the same identity", "[ike_sa][identity]") {
   TwoDialIns d({Dynamic("peer-any", "", "shared-secret")}, "shared-secret", "shared-secret");
   Net& net = d.net;
