@@ -111,6 +111,76 @@ std::vector<uint8_t> DhModpPrime(DhGroup group) {
   return out;
 }
 
+namespace {
+
+// u-coordinates of the Curve25519 points of order 1, 2, 4 and 8 and their non-canonical
+// encodings below 2^255 (RFC 7748 7; the list libsodium refuses). The top bit is masked, as
+// X25519 masks it.
+constexpr uint8_t kX25519SmallOrder[7][32] = {
+    {0},
+    {1},
+    {0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3,
+     0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32,
+     0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00},
+    {0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1,
+     0x55, 0x9c, 0x83, 0xef, 0x5b, 0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c,
+     0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f, 0x11, 0x57},
+    {0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+    {0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+    {0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+};
+
+bool X25519SmallOrder(absl::Span<const uint8_t> u) {
+  for (const auto& bad : kX25519SmallOrder) {
+    uint8_t diff = 0;
+    for (size_t i = 0; i < 31; ++i) diff |= u[i] ^ bad[i];
+    diff |= (u[31] & 0x7f) ^ bad[31];
+    if (diff == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+absl::Status CheckPeerPublicValue(DhGroup group, absl::Span<const uint8_t> peer_public) {
+  const GroupInfo* g = dh_internal::FindGroup(group);
+  if (g == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(GroupText(group), " is not supported"));
+  }
+  if (peer_public.size() != g->public_size) {
+    return absl::InvalidArgumentError(absl::StrCat(GroupText(group), " public value of ",
+                                                   peer_public.size(), " bytes, expected ",
+                                                   g->public_size));
+  }
+  switch (g->family) {
+    case Family::kModp: {
+      absl::StatusOr<ossl::PkeyPtr> peer = dh_internal::ModpPeerKey(*g, peer_public);
+      return peer.ok() ? absl::OkStatus() : peer.status();
+    }
+    case Family::kEcp: {
+      absl::StatusOr<ossl::PkeyPtr> peer = dh_internal::EcpPeerKey(*g, peer_public);
+      if (!peer.ok()) return peer.status();
+      absl::Status s = dh_internal::CheckPublicKey(peer->get());
+      if (!s.ok())
+        return absl::InvalidArgumentError(absl::StrCat(GroupText(group), ": ", s.message()));
+      return absl::OkStatus();
+    }
+    case Family::kX25519:
+      if (X25519SmallOrder(peer_public)) {
+        return absl::InvalidArgumentError(
+            "CURVE_25519: peer public value is a point of small order");
+      }
+      return absl::OkStatus();
+  }
+  return absl::InternalError("unknown DH family");
+}
+
 DhKeyPair::DhKeyPair(DhGroup group, ossl::PkeyPtr key, std::vector<uint8_t> public_value)
     : group_(group), key_(std::move(key)), public_value_(std::move(public_value)) {}
 

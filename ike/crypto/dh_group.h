@@ -28,6 +28,13 @@ size_t DhSharedSecretSize(DhGroup group);  // 0 when unsupported
 // The prime of a MODP group, big-endian (empty for other groups). For tests and diagnostics.
 std::vector<uint8_t> DhModpPrime(DhGroup group);
 
+// The checks ComputeSharedSecret makes on a peer's public value that need no key of ours, for
+// a responder to run before it spends a key generation on the message: the length is the
+// group's; MODP 1 < y < p-1; ECP a point on the curve; X25519 not one of the seven encodings of
+// a point of small order (libsodium's list), which would make the shared secret zero.
+// kInvalidArgument naming the group and the fault.
+absl::Status CheckPeerPublicValue(DhGroup group, absl::Span<const uint8_t> peer_public);
+
 // One side's ephemeral key pair.
 class DhKeyPair {
  public:

@@ -54,9 +54,8 @@ bool ChildRequest::AllocateSpi(IkeSa& sa) {
   spi_in = 0;
   absl::StatusOr<uint32_t> spi = spi_owner->AllocateSpi();
   if (!spi.ok()) {
-    sa.Log(LogGroup::kChd,
-           absl::StrCat("no inbound SPI for CHILD_SA ", config.name, ", exchange abandoned: ",
-                        spi.status().message()));
+    sa.Log(LogGroup::kChd, absl::StrCat("no inbound SPI for CHILD_SA ", config.name,
+                                        ", exchange abandoned: ", spi.status().message()));
     return false;
   }
   spi_in = *spi;
@@ -286,6 +285,12 @@ void RespondChild(IkeSa& sa, const std::vector<Payload>& in, std::vector<Payload
                          GroupName(suite->pfs), " (INVALID_KE_PAYLOAD)"));
         out.push_back(MakeNotify(NotifyType::kInvalidKePayload,
                                  Bytes{static_cast<uint8_t>(g >> 8), static_cast<uint8_t>(g)}));
+        return;
+      }
+      if (absl::Status v = CheckPeerPublicValue(ke->group, ke->data); !v.ok()) {
+        sa.ctx().Count(IkeCounter::kInvalidKe);
+        log(absl::StrCat("invalid KE payload: ", v.message(), " (INVALID_SYNTAX)"));
+        out.push_back(MakeNotify(NotifyType::kInvalidSyntax));
         return;
       }
       auto kp = GenerateDhKeyPair(suite->pfs);

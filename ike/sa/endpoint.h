@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <compare>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -29,6 +30,7 @@ struct Address {
   bool is_unspecified() const;
   std::string ToString() const;
   bool operator==(const Address&) const = default;
+  auto operator<=>(const Address&) const = default;  // for maps keyed by address
 };
 
 struct Endpoint {

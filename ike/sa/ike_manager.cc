@@ -1,5 +1,7 @@
 #include "ike/sa/ike_manager.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 
 #include "absl/strings/escaping.h"
@@ -34,8 +36,7 @@ IkeManager::IkeManager(Clock clock, Sender sender, LogSink* log, LogSink* keylog
       keylog_(keylog),
       listener_(listener),
       options_(options) {
-  auto s = RandomBytes(32);
-  if (s.ok()) cookie_secret_ = *s;
+  RotateCookieSecret();
 }
 
 IkeManager::~IkeManager() {
@@ -49,7 +50,73 @@ void IkeManager::ManagerLog(const std::string& text, LogGroup g) {
 }
 
 void IkeManager::DropUnauthenticated(const std::string& text) {
-  if (auto line = drops_.Drop(Now(), text)) ManagerLog(*line, LogGroup::kNet);
+  absl::Time now = Now();
+  if (auto line = drops_.Drop(now, text)) {
+    LogUnauthenticated(LogRecord{now, LogGroup::kNet, "", 0, false, *line});
+  }
+}
+
+void IkeManager::RefuseInit(IkeCounter c, DropLogLimiter& limiter, const std::string& text) {
+  Count(c);
+  absl::Time now = Now();
+  if (auto line = limiter.Drop(now, text)) {
+    LogUnauthenticated(LogRecord{now, LogGroup::kIke, "", 0, false, *line});
+  }
+}
+
+void IkeManager::RotateCookieSecret() {
+  absl::StatusOr<Bytes> fresh = RandomBytes(32);
+  if (!fresh.ok()) return;  // keep the one we have rather than none
+  SecretBytes key(*fresh);
+  OPENSSL_cleanse(fresh->data(), fresh->size());
+  // Move-assignment wipes what it replaces: the secret before the previous one is gone.
+  previous_cookie_secret_ = std::move(cookie_secret_);
+  cookie_secret_.version = static_cast<uint8_t>(previous_cookie_secret_.version + 1);
+  cookie_secret_.key = std::move(key);
+  cookie_rotate_at_ = Now() + options_.cookie_secret_lifetime;
+}
+
+size_t IkeManager::LiveSaCount() const {
+  size_t n = pending_.size();
+  for (const auto& [k, sa] : sas_) {
+    if (sa->state() != IkeSa::State::kDead) ++n;
+  }
+  return n;
+}
+
+void IkeManager::RollInitWindow(absl::Time now) {
+  if (now - window_.start < absl::Seconds(1) && now >= window_.start) return;
+  window_.start = now;
+  window_.answered = 0;
+  window_.by_address.clear();
+}
+
+bool IkeManager::CookiesRequired(absl::Time now, std::string* why) {
+  uint32_t threshold = options_.cookie_threshold;
+  if (threshold == 0) return false;
+  if (half_open_.size() >= threshold) {
+    *why = absl::StrCat(half_open_.size(), " half-open IKE_SAs reach cookie-threshold ", threshold);
+  } else if (window_.answered >= threshold) {
+    *why = absl::StrCat(window_.answered, " IKE_SA_INITs answered in the last second reach ",
+                        "cookie-threshold ", threshold);
+  } else if (now < cookies_until_) {
+    *why = absl::StrCat("cookie-threshold ", threshold, " was reached less than ",
+                        absl::FormatDuration(kCookieCalmDown), " ago");
+  } else {
+    return false;
+  }
+  // Demanded for as long as the load lasts, and a while after: an attacker that paused for a
+  // moment would otherwise get the next few IKE_SA_INITs through without a COOKIE.
+  cookies_until_ = now + kCookieCalmDown;
+  return true;
+}
+
+void IkeManager::ForgetHalfOpen(const IkeSa& sa) {
+  auto it = half_open_.find(&sa);
+  if (it == half_open_.end()) return;
+  auto by = half_open_by_address_.find(it->second);
+  if (by != half_open_by_address_.end() && --by->second == 0) half_open_by_address_.erase(by);
+  half_open_.erase(it);
 }
 
 absl::StatusOr<uint32_t> IkeManager::AllocateSpi() {
@@ -207,13 +274,9 @@ std::vector<const IkeSa*> IkeManager::Sas() const {
 }
 
 size_t IkeManager::HalfOpenCount(const Address* from) const {
-  size_t n = 0;
-  for (const auto& [k, sa] : sas_) {
-    if (sa->original_initiator() || sa->state() != IkeSa::State::kConnecting) continue;
-    if (from != nullptr && !(sa->remote().address == *from)) continue;
-    ++n;
-  }
-  return n;
+  if (from == nullptr) return half_open_.size();
+  auto it = half_open_by_address_.find(*from);
+  return it == half_open_by_address_.end() ? 0 : it->second;
 }
 
 void IkeManager::HandleDatagram(const Datagram& d) {
@@ -279,11 +342,25 @@ std::vector<std::shared_ptr<const IkeSaConfig>> IkeManager::AuthCandidates(const
   return fixed;
 }
 
-Bytes IkeManager::Cookie(const IkeSpi& spi_i, const Bytes& ni, const Address& from) const {
-  auto mac = Hmac(HashAlgorithm::kSha256, cookie_secret_, {ni, from.span(), spi_i});
-  Bytes out(1 + (mac.ok() ? mac->size() : 0), 1);  // version of the secret, then the MAC
+Bytes IkeManager::Cookie(const CookieSecret& secret, const IkeSpi& spi_i, const Bytes& ni,
+                         const Address& from) const {
+  auto mac = Hmac(HashAlgorithm::kSha256, secret.key.span(), {ni, from.span(), spi_i});
+  Bytes out(1 + (mac.ok() ? mac->size() : 0), secret.version);
   if (mac.ok()) std::copy(mac->span().begin(), mac->span().end(), out.begin() + 1);
   return out;
+}
+
+bool IkeManager::CookieValid(const Bytes& cookie, const IkeSpi& spi_i, const Bytes& ni,
+                             const Address& from) const {
+  if (cookie.empty()) return false;
+  for (const CookieSecret* s : {&cookie_secret_, &previous_cookie_secret_}) {
+    if (s->key.empty() || cookie[0] != s->version) continue;
+    Bytes expected = Cookie(*s, spi_i, ni, from);
+    // Constant time: how many leading bytes matched must not show in the answer's timing.
+    return cookie.size() == expected.size() &&
+           CRYPTO_memcmp(cookie.data(), expected.data(), expected.size()) == 0;
+  }
+  return false;
 }
 
 void IkeManager::SendUnprotected(const Datagram& to, const IkeHeader& h,
@@ -332,56 +409,92 @@ void IkeManager::HandleInitRequest(const Datagram& d, const DecodedHeader& h) {
   absl::StatusOr<Message> m = DecodeMessage(d.data);
   if (!m.ok()) {
     std::optional<uint8_t> critical = UnsupportedCriticalPayloadType(m.status());
-    ManagerLog(
-        absl::StrCat("invalid IKE_SA_INIT from ", d.src.ToString(), ": ", m.status().message(),
-                     critical ? " (UNSUPPORTED_CRITICAL_PAYLOAD), answering with it"
-                              : " (INVALID_SYNTAX), dropped"),
-        LogGroup::kNet);
+    DropUnauthenticated(absl::StrCat("invalid IKE_SA_INIT from ", d.src.ToString(), ": ",
+                                     m.status().message(),
+                                     critical ? " (UNSUPPORTED_CRITICAL_PAYLOAD), answering with it"
+                                              : " (INVALID_SYNTAX), dropped"));
     if (critical) {
       SendUnprotected(d, rh, {MakeNotify(NotifyType::kUnsupportedCriticalPayload, {*critical})});
     }
     return;
   }
-  std::shared_ptr<const IkeSaConfig> cfg = ResponderConfig(d, m->payloads);
-  if (!cfg) {
-    ManagerLog(absl::StrCat("no IKE config found for ", d.dst.address.ToString(), "...",
-                            d.src.address.ToString(), ", sending NO_PROPOSAL_CHOSEN"),
-               LogGroup::kCfg);
-    SendUnprotected(d, rh, {MakeNotify(NotifyType::kNoProposalChosen)});
-    return;
-  }
-  if (options_.block_threshold > 0 && HalfOpenCount(&d.src.address) >= options_.block_threshold) {
-    ManagerLog(
-        absl::StrCat("ignoring IKE_SA setup from ", d.src.address.ToString(), ": ",
-                     HalfOpenCount(&d.src.address),
-                     " half-open IKE_SAs from it reach block-threshold ", options_.block_threshold),
-        LogGroup::kIke);
-    return;
-  }
-  if (options_.cookie_threshold > 0 && HalfOpenCount() >= options_.cookie_threshold) {
-    const Payload* nonce = nullptr;
-    for (const Payload& p : m->payloads) {
-      if (p.type == PayloadType::kNonce) nonce = &p;
-    }
-    Bytes ni = nonce ? nonce->As<NoncePayload>()->data : Bytes{};
-    Bytes expected = Cookie(h.header.spi_i, ni, d.src.address);
-    const NotifyPayload* got = FindNotify(m->payloads, NotifyType::kCookie);
-    if (got == nullptr || got->data != expected) {
-      ManagerLog(
-          absl::StrCat(HalfOpenCount(), " half-open IKE_SAs reach cookie-threshold ",
-                       options_.cookie_threshold, ", sending COOKIE to ", d.src.address.ToString(),
-                       got ? " (the COOKIE it sent is not valid)" : ""),
-          LogGroup::kIke);
-      SendUnprotected(d, rh, {MakeNotify(NotifyType::kCookie, expected)});
+  absl::Time now = Now();
+  RollInitWindow(now);
+  const Address& from = d.src.address;
+  // The cheap refusals first: they need no crypto and send nothing. Their counts only grow with
+  // IKE_SA_INITs that got past the COOKIE check, so a spoofed source cannot drive them.
+  if (options_.block_threshold > 0) {
+    auto w = window_.by_address.find(from);
+    size_t half_open = HalfOpenCount(&from);
+    size_t recent = w == window_.by_address.end() ? 0 : w->second;
+    if (std::max(half_open, recent) >= options_.block_threshold) {
+      RefuseInit(IkeCounter::kInitBlocked, refuse_log_,
+                 half_open >= recent
+                     ? absl::StrCat("ignoring IKE_SA setup from ", from.ToString(), ": ", half_open,
+                                    " half-open IKE_SAs from it reach block-threshold ",
+                                    options_.block_threshold)
+                     : absl::StrCat("ignoring IKE_SA setup from ", from.ToString(), ": ", recent,
+                                    " IKE_SA_INITs from it in the last second reach "
+                                    "block-threshold ",
+                                    options_.block_threshold));
       return;
     }
   }
+  if (options_.init_limit_half_open > 0 && half_open_.size() >= options_.init_limit_half_open) {
+    RefuseInit(IkeCounter::kInitHalfOpenLimit, refuse_log_,
+               absl::StrCat("ignoring IKE_SA setup from ", from.ToString(), ": ", half_open_.size(),
+                            " half-open IKE_SAs reach init-limit-half-open ",
+                            options_.init_limit_half_open));
+    return;
+  }
+  if (options_.ikesa_limit > 0 && sas_.size() + pending_.size() >= options_.ikesa_limit) {
+    size_t live = LiveSaCount();
+    if (live >= options_.ikesa_limit) {
+      RefuseInit(IkeCounter::kInitIkeSaLimit, refuse_log_,
+                 absl::StrCat("ignoring IKE_SA setup from ", from.ToString(), ": ", live,
+                              " IKE_SAs reach ikesa-limit ", options_.ikesa_limit));
+      return;
+    }
+  }
+  std::string why;
+  if (CookiesRequired(now, &why)) {
+    const NoncePayload* nonce = FindPayload<NoncePayload>(m->payloads, PayloadType::kNonce);
+    Bytes ni = nonce ? nonce->data : Bytes{};
+    const NotifyPayload* got = FindNotify(m->payloads, NotifyType::kCookie);
+    if (got == nullptr || !CookieValid(got->data, h.header.spi_i, ni, from)) {
+      Count(IkeCounter::kCookieSent);
+      if (auto line = cookie_log_.Drop(
+              now, absl::StrCat(why, ", sending COOKIE to ", from.ToString(),
+                                got ? " (the COOKIE it sent is not valid)" : ""))) {
+        LogUnauthenticated(LogRecord{now, LogGroup::kIke, "", 0, false, *line});
+      }
+      SendUnprotected(
+          d, rh,
+          {MakeNotify(NotifyType::kCookie, Cookie(cookie_secret_, h.header.spi_i, ni, from))});
+      return;
+    }
+  }
+  // Answered from here on, whatever the answer: it counts toward the thresholds.
+  ++window_.answered;
+  if (window_.by_address.size() < kMaxAddressesPerWindow || window_.by_address.contains(from)) {
+    ++window_.by_address[from];
+  }
+  std::shared_ptr<const IkeSaConfig> cfg = ResponderConfig(d, m->payloads);
+  if (!cfg) {
+    RefuseInit(IkeCounter::kInitNoConfig, no_config_log_,
+               absl::StrCat("no IKE config found for ", d.dst.address.ToString(), "...",
+                            from.ToString(), ", sending NO_PROPOSAL_CHOSEN"));
+    SendUnprotected(d, rh, {MakeNotify(NotifyType::kNoProposalChosen)});
+    return;
+  }
   auto spi_r = RandomIkeSpi();
-  if (!spi_r.ok()) return;
+  if (!spi_r.ok() || sas_.contains(*spi_r)) return;
   auto sa =
       std::make_unique<IkeSa>(*this, cfg, NextIkeId(), false, h.header.spi_i, *spi_r, d.dst, d.src);
   IkeSa* raw = sa.get();
   sas_[*spi_r] = std::move(sa);
+  half_open_[raw] = from;
+  ++half_open_by_address_[from];
   raw->ProcessMessage(d, h);
 }
 
@@ -394,6 +507,9 @@ void IkeManager::MergePending() {
 }
 
 void IkeManager::Tick() {
+  absl::Time now = Now();
+  if (now >= cookie_rotate_at_) RotateCookieSecret();
+  if (auto line = unauth_log_.Report(now)) ManagerLog(*line, LogGroup::kNet);
   std::vector<IkeSa*> all;
   for (auto& [k, sa] : sas_) all.push_back(sa.get());
   for (IkeSa* sa : all) sa->OnTimer();
@@ -405,7 +521,6 @@ void IkeManager::Tick() {
       ++it;
     }
   }
-  absl::Time now = Now();
   std::vector<std::string> start;
   for (const auto& [name, when] : next_initiate_) {
     if (now >= when && !HasLiveSa(name)) start.push_back(name);
@@ -428,6 +543,7 @@ void IkeManager::ChildUpdated(IkeSa& sa, const ChildSa& child) {
 }
 
 void IkeManager::IkeUp(IkeSa& sa) {
+  ForgetHalfOpen(sa);
   if (listener_ != nullptr) listener_->IkeUp(sa);
   // Our own attempt whose IKE_SA_INIT was never answered (the peer was not up yet, then
   // initiated itself) is abandoned: the peer has no state for it beyond a half-open SA.
@@ -464,6 +580,7 @@ void IkeManager::IkeUp(IkeSa& sa) {
 }
 
 void IkeManager::IkeDown(IkeSa& sa, Restart restart) {
+  ForgetHalfOpen(sa);
   if (listener_ != nullptr) listener_->IkeDown(sa);
   const std::string& name = sa.config().name;
   auto cfg = peers_.find(name);

@@ -1,9 +1,20 @@
 // The IKE SA manager: owns every IKE SA, finds the one an incoming datagram belongs to (by our
-// SPI), creates responder SAs for IKE_SA_INIT requests behind the anti-DoS checks (COOKIE
-// above cookie-threshold half-open SAs, drop above block-threshold half-open SAs from one
-// address), starts and restarts connections of type initiate, drives the timers, and turns
-// operator and dataplane triggers (reset, rekey on soft expiry) into tasks. Single-threaded and
-// clock-agnostic: the owner calls HandleDatagram() and Tick() from its event loop.
+// SPI), creates responder SAs for IKE_SA_INIT requests behind the anti-DoS checks, starts and
+// restarts connections of type initiate, drives the timers, and turns operator and dataplane
+// triggers (reset, rekey on soft expiry) into tasks. Single-threaded and clock-agnostic: the
+// owner calls HandleDatagram() and Tick() from its event loop.
+//
+// The anti-DoS checks are charon's (receiver.c): an IKE_SA_INIT is dropped without an answer
+// above block-threshold from its address, above init-limit-half-open half-open SAs and above
+// ikesa-limit IKE SAs; above cookie-threshold it is answered with a COOKIE unless it carries a
+// valid one. "Above the threshold" counts the half-open SAs and, as a rate, every IKE_SA_INIT
+// answered in the last second: a spoofed IKE_SA_INIT whose SA dies at once (a refused KE, no
+// proposal) would otherwise never count. Once cookies are demanded they stay demanded for
+// kCookieCalmDown after the last time they were. A spoofed source never sees its COOKIE, so
+// past that gate a flood costs a header parse, one HMAC and one small answer per packet: no SA,
+// no DH, no log line (the lines go through one budget, LogRateLimiter). The cookie secret is
+// replaced every cookie_secret_lifetime; cookies made with the previous one stay valid until
+// the next replacement (RFC 7296 2.6), and both are wiped when they go.
 #pragma once
 
 #include <cstdint>
@@ -15,12 +26,17 @@
 #include <string>
 #include <vector>
 
+#include <array>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ike/crypto/secret_bytes.h"
+#include "ike/sa/drop_log_limiter.h"
 #include "ike/sa/ike_config.h"
 #include "ike/sa/ike_log.h"
 #include "ike/sa/ike_sa.h"
+#include "ike/sa/log_rate_limiter.h"
 
 namespace portcullis::ike {
 
@@ -29,6 +45,12 @@ struct ManagerOptions {
   uint32_t cookie_threshold = 10;  // half-open SAs before COOKIEs are demanded; 0 = never
   uint32_t block_threshold = 5;    // half-open SAs per peer address before dropping; 0 = never
   uint32_t half_open_timeout = 30;
+  // Half-open SAs beyond which IKE_SA_INITs are dropped (init-limit-half-open); 0 = no limit.
+  uint32_t init_limit_half_open = 0;
+  // IKE SAs beyond which IKE_SA_INITs are dropped (ikesa-limit); 0 = no limit. Our own
+  // initiations and rekeys are not limited.
+  uint32_t ikesa_limit = 0;
+  absl::Duration cookie_secret_lifetime = absl::Minutes(5);
   absl::Duration reinitiate_delay = absl::Seconds(10);
 };
 
@@ -89,17 +111,29 @@ class IkeManager : public IkeSaContext {
   bool ChildInstallFailed(uint32_t spi_in, const std::string& reason);
 
   std::vector<const IkeSa*> Sas() const;
+  // Responder SAs still in IKE_SA_INIT/IKE_AUTH (in total, or from one address).
   size_t HalfOpenCount(const Address* from = nullptr) const;
+  // IKE_SA_INITs that got past the COOKIE check in the current second.
+  uint32_t InitsThisSecond() const { return window_.answered; }
+  // How long cookies stay demanded after the thresholds were last reached.
+  static constexpr absl::Duration kCookieCalmDown = absl::Seconds(10);
   // Inbound CHILD SA SPIs reserved (in use or in an exchange in flight).
   size_t AllocatedSpis() const { return spis_.size(); }
   // Datagrams dropped before any SA authenticated them (bad headers, unknown SPIs, forged
   // IKE_SA_INITs); each SA counts its own in IkeSa::unauthenticated_drops().
   uint64_t unauthenticated_drops() const { return drops_.dropped(); }
+  uint64_t counter(IkeCounter c) const { return counters_[static_cast<size_t>(c)]; }
+  // Lines about unauthenticated messages that the log budget held back.
+  uint64_t suppressed_log_lines() const { return unauth_log_.suppressed(); }
 
   // IkeSaContext.
   absl::Time Now() const override { return clock_(); }
   void Send(const Datagram& d) override { sender_(d); }
   void Log(const LogRecord& r) override { log_->Write(r); }
+  void LogUnauthenticated(const LogRecord& r) override {
+    if (unauth_log_.Allow(r.time)) log_->Write(r);
+  }
+  void Count(IkeCounter c) override { ++counters_[static_cast<size_t>(c)]; }
   LogSink* KeyLog() override { return keylog_; }
   absl::StatusOr<uint32_t> AllocateSpi() override;
   ChildCounters Counters(const ChildSa& child) const override {
@@ -129,7 +163,27 @@ class IkeManager : public IkeSaContext {
   // without an address whose proposals accept the offer. IKE_AUTH may switch by identity.
   std::shared_ptr<const IkeSaConfig> ResponderConfig(const Datagram& d,
                                                      const std::vector<Payload>& request) const;
-  Bytes Cookie(const IkeSpi& spi_i, const Bytes& ni, const Address& from) const;
+  struct CookieSecret {
+    uint8_t version = 0;
+    SecretBytes key;
+  };
+  // <version of the secret> | HMAC-SHA256(secret, Ni | IPi | SPIi) (RFC 7296 2.6).
+  Bytes Cookie(const CookieSecret& secret, const IkeSpi& spi_i, const Bytes& ni,
+               const Address& from) const;
+  // Made with the current or the previous secret; compared in constant time.
+  bool CookieValid(const Bytes& cookie, const IkeSpi& spi_i, const Bytes& ni,
+                   const Address& from) const;
+  void RotateCookieSecret();
+  // Whether an IKE_SA_INIT must show a COOKIE now; *why says which threshold.
+  bool CookiesRequired(absl::Time now, std::string* why);
+  // A new second starts a new count of answered IKE_SA_INITs.
+  void RollInitWindow(absl::Time now);
+  // IKE SAs not yet destroyed, successors included.
+  size_t LiveSaCount() const;
+  // An IKE_SA_INIT refused by a limit or a threshold: counted, logged within its limiter.
+  void RefuseInit(IkeCounter c, DropLogLimiter& limiter, const std::string& text);
+  // A responder SA stops being half-open (established or gone).
+  void ForgetHalfOpen(const IkeSa& sa);
   void SendUnprotected(const Datagram& to, const IkeHeader& h, std::vector<Payload> payloads);
   void MergePending();
   bool HasLiveSa(const std::string& name) const;
@@ -151,10 +205,29 @@ class IkeManager : public IkeSaContext {
   std::set<uint32_t> spis_;
   SpiSource spi_source_;
   CounterSource counter_source_;
-  Bytes cookie_secret_;
   uint32_t ike_ids_ = 0;
   uint32_t child_ids_ = 0;
   DropLogLimiter drops_;
+
+  CookieSecret cookie_secret_, previous_cookie_secret_;
+  absl::Time cookie_rotate_at_;
+  absl::Time cookies_until_ = absl::InfinitePast();
+  // Responder SAs not yet established, with the address they were made for.
+  std::map<const IkeSa*, Address> half_open_;
+  std::map<Address, uint32_t> half_open_by_address_;
+  struct InitWindow {
+    absl::Time start = absl::InfinitePast();
+    uint32_t answered = 0;
+    std::map<Address, uint32_t> by_address;
+  };
+  // Bounds the per-address count of one second when cookies are off (cookie-threshold 0).
+  static constexpr size_t kMaxAddressesPerWindow = 4096;
+  InitWindow window_;
+  std::array<uint64_t, static_cast<size_t>(IkeCounter::kNumCounters)> counters_{};
+  LogRateLimiter unauth_log_;
+  DropLogLimiter cookie_log_{"IKE_SA_INITs answered with COOKIE"};
+  DropLogLimiter refuse_log_{"IKE_SA_INITs refused"};
+  DropLogLimiter no_config_log_{"IKE_SA_INITs without a peer config"};
 };
 
 }  // namespace portcullis::ike

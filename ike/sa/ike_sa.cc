@@ -49,6 +49,28 @@ class TemporaryFailureTask : public Task {
 
 }  // namespace
 
+const char* IkeCounterName(IkeCounter c) {
+  switch (c) {
+    case IkeCounter::kCookieSent:
+      return "cookies-sent";
+    case IkeCounter::kInitBlocked:
+      return "init-blocked";
+    case IkeCounter::kInitHalfOpenLimit:
+      return "init-half-open-limit";
+    case IkeCounter::kInitIkeSaLimit:
+      return "init-ikesa-limit";
+    case IkeCounter::kInitNoConfig:
+      return "init-no-config";
+    case IkeCounter::kInvalidKe:
+      return "invalid-ke";
+    case IkeCounter::kChildSaRefused:
+      return "child-sa-refused";
+    case IkeCounter::kNumCounters:
+      break;
+  }
+  return "?";
+}
+
 const char* IkeSaStateName(IkeSa::State s) {
   switch (s) {
     case IkeSa::State::kConnecting:
@@ -96,7 +118,12 @@ IkeSa::IkeSa(IkeSaContext& ctx, std::shared_ptr<const IkeSaConfig> config, uint3
 IkeSa::~IkeSa() = default;
 
 void IkeSa::Log(LogGroup g, const std::string& text) {
-  ctx_.Log(LogRecord{ctx_.Now(), g, config_->name, unique_id_, false, text});
+  LogRecord r{ctx_.Now(), g, config_->name, unique_id_, false, text};
+  if (peer_unproven()) {
+    ctx_.LogUnauthenticated(r);
+  } else {
+    ctx_.Log(r);
+  }
 }
 
 void IkeSa::LogChild(const ChildSa& c, LogGroup g, const std::string& text) {
@@ -375,7 +402,10 @@ void IkeSa::UpdateEndpoints(const Datagram& d) {
 }
 
 void IkeSa::DropUnauthenticated(const std::string& what) {
-  if (auto line = drops_.Drop(ctx_.Now(), what)) Log(LogGroup::kEnc, *line);
+  if (auto line = drops_.Drop(ctx_.Now(), what)) {
+    ctx_.LogUnauthenticated(
+        LogRecord{ctx_.Now(), LogGroup::kEnc, config_->name, unique_id_, false, *line});
+  }
 }
 
 void IkeSa::set_state(State s) {

@@ -37,12 +37,30 @@ enum class Restart {
   kLater,  // establishing failed: try again after the re-initiation delay
 };
 
+// What the SA manager counts for the operator: refusals and answers that protect the responder
+// (IkeManager::counter()).
+enum class IkeCounter {
+  kCookieSent,         // IKE_SA_INIT answered with a COOKIE (none, or not a valid one)
+  kInitBlocked,        // block-threshold: too many from one address
+  kInitHalfOpenLimit,  // init-limit-half-open reached
+  kInitIkeSaLimit,     // ikesa-limit reached
+  kInitNoConfig,       // no peer config: NO_PROPOSAL_CHOSEN
+  kInvalidKe,          // a KE public value refused before any DH work
+  kChildSaRefused,     // NO_ADDITIONAL_SAS: the IKE SA has as many CHILD SAs as allowed
+  kNumCounters,
+};
+const char* IkeCounterName(IkeCounter c);
+
 class IkeSaContext {
  public:
   virtual ~IkeSaContext() = default;
   virtual absl::Time Now() const = 0;
   virtual void Send(const Datagram& d) = 0;
   virtual void Log(const LogRecord& r) = 0;
+  // A line caused by a message nobody has authenticated yet: it goes through the manager's one
+  // budget for such lines (LogRateLimiter), so a flood of them cannot flood the log.
+  virtual void LogUnauthenticated(const LogRecord& r) = 0;
+  virtual void Count(IkeCounter c) = 0;
   // The debug key log, or nullptr when it is off.
   virtual LogSink* KeyLog() = 0;
   // A fresh inbound CHILD SA SPI, reserved until ReleaseSpi; an error when none can be had (a
@@ -178,8 +196,11 @@ class IkeSa {
   // The task in flight as initiator, if any.
   Task* active_task() { return active_.get(); }
 
-  // Logging with this SA's <conn|N> tag.
+  // Logging with this SA's <conn|N> tag. While the peer is unproven (a responder SA before
+  // IKE_AUTH succeeded: anyone can make one with a spoofed IKE_SA_INIT) the lines go through the
+  // context's budget for unauthenticated lines.
   void Log(LogGroup g, const std::string& text);
+  bool peer_unproven() const { return !original_initiator_ && state_ == State::kConnecting; }
   void LogChild(const ChildSa& c, LogGroup g, const std::string& text);
   void LogKey(LogGroup g, const std::string& label, absl::Span<const uint8_t> bytes);
 
@@ -219,7 +240,8 @@ class IkeSa {
   // An authentic request says where the peer is now: the IKE SA's and the CHILD SAs' endpoints
   // follow it.
   void UpdateEndpoints(const Datagram& d);
-  // Counts a message nobody authenticated and logs `what`, at most once a minute.
+  // Counts a message nobody authenticated and logs `what`, at most once per
+  // DropLogLimiter::kInterval (and within the context's budget for such lines).
   void DropUnauthenticated(const std::string& what);
 
   IkeSaContext& ctx_;

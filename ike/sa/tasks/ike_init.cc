@@ -243,6 +243,15 @@ class IkeInitTask : public Task {
            Bytes{static_cast<uint8_t>(g >> 8), static_cast<uint8_t>(g)}, "INVALID_KE_PAYLOAD");
       return;
     }
+    // Before any DH work: a spoofed IKE_SA_INIT with a proposal we accept and a KE that cannot
+    // be right (all zeros, the wrong length) must cost no key generation.
+    if (absl::Status v = CheckPeerPublicValue(ke->group, ke->data); !v.ok()) {
+      sa.ctx().Count(IkeCounter::kInvalidKe);
+      sa.Log(LogGroup::kIke,
+             absl::StrCat("invalid KE payload: ", v.message(), " (INVALID_SYNTAX)"));
+      fail(NotifyType::kInvalidSyntax, {}, "invalid KE payload");
+      return;
+    }
     auto kp = GenerateDhKeyPair(suite->dh);
     auto nr = RandomBytes(kNonceSize);
     if (!kp.ok() || !nr.ok()) {

@@ -267,6 +267,64 @@ TEST_CASE("Curve25519 refuses low-order points (all-zero shared secret)", "[dh]"
   CHECK_FALSE(DhKeyPairFromPrivateKey(DhGroup::kCurve25519, Repeat(1, 31)).ok());
 }
 
+TEST_CASE("CheckPeerPublicValue refuses without a key what the key exchange would refuse", "[dh]") {
+  SECTION("Curve25519: the seven small-order encodings, with and without the top bit") {
+    auto self = Generate(DhGroup::kCurve25519);
+    const char* p_minus_1 = "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f";
+    for (std::string u :
+         {"0000000000000000000000000000000000000000000000000000000000000000",
+          "0100000000000000000000000000000000000000000000000000000000000000",
+          "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+          "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157", p_minus_1,
+          "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+          "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"}) {
+      for (bool top : {false, true}) {
+        Bytes v = FromHex(u);
+        if (top) v[31] |= 0x80;
+        INFO(ToHex(v));
+        absl::Status c = CheckPeerPublicValue(DhGroup::kCurve25519, v);
+        CHECK(c.code() == absl::StatusCode::kInvalidArgument);
+        CHECK_THAT(std::string(c.message()), Catch::Contains("small order"));
+        // Each really is one: the key exchange itself fails on it.
+        CHECK_FALSE(self->ComputeSharedSecret(v).ok());
+      }
+    }
+    auto peer = Generate(DhGroup::kCurve25519);
+    CHECK(CheckPeerPublicValue(DhGroup::kCurve25519, peer->public_value()).ok());
+    CHECK(CheckPeerPublicValue(DhGroup::kCurve25519, FromHex("09" + std::string(62, '0'))).ok());
+    CHECK_FALSE(CheckPeerPublicValue(DhGroup::kCurve25519, Repeat(9, 31)).ok());
+  }
+  SECTION("MODP: outside 1 < y < p-1 or the wrong size") {
+    DhGroup g = DhGroup::kModp2048;
+    size_t size = DhPublicValueSize(g);
+    Bytes zero(size, 0), one(size, 0), two(size, 0), p_minus_1 = DhModpPrime(g);
+    one.back() = 1;
+    two.back() = 2;
+    p_minus_1.back() -= 1;
+    for (const Bytes& bad : {zero, one, p_minus_1, DhModpPrime(g), Bytes(size, 0xff),
+                             Bytes(size - 1, 7), Bytes(size + 1, 7)}) {
+      CHECK(CheckPeerPublicValue(g, bad).code() == absl::StatusCode::kInvalidArgument);
+    }
+    CHECK(CheckPeerPublicValue(g, two).ok());
+    CHECK(CheckPeerPublicValue(g, Generate(g)->public_value()).ok());
+  }
+  SECTION("ECP: off the curve, the origin, the wrong size") {
+    for (DhGroup g : {DhGroup::kEcp256, DhGroup::kEcp384, DhGroup::kEcp521}) {
+      INFO(TransformName(TransformType::kDh, static_cast<uint16_t>(g)));
+      auto peer = Generate(g);
+      Bytes good(peer->public_value().begin(), peer->public_value().end());
+      CHECK(CheckPeerPublicValue(g, good).ok());
+      Bytes off_curve = good;
+      off_curve.back() ^= 1;
+      CHECK_FALSE(CheckPeerPublicValue(g, off_curve).ok());
+      CHECK_FALSE(CheckPeerPublicValue(g, Bytes(good.size(), 0)).ok());
+      CHECK_FALSE(CheckPeerPublicValue(g, Bytes(good.begin(), good.end() - 1)).ok());
+    }
+  }
+  CHECK(CheckPeerPublicValue(static_cast<DhGroup>(1), Bytes(96, 7)).code() ==
+        absl::StatusCode::kInvalidArgument);
+}
+
 TEST_CASE("MODP primes are the RFC 2409 / RFC 3526 primes", "[dh]") {
   struct Modp {
     DhGroup group;
