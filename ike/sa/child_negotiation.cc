@@ -215,6 +215,15 @@ void RespondChild(IkeSa& sa, const std::vector<Payload>& in, std::vector<Payload
     out.push_back(MakeNotify(NotifyType::kInvalidSyntax));
     return;
   }
+  // Each CHILD SA costs a DH (with PFS), an SPI and two dataplane SAs: a peer may not make them
+  // without end. Checked before any of that work.
+  if (!ike_auth && sa.children().size() >= sa.ChildSaLimit()) {
+    sa.ChildSaRefused(absl::StrCat("NO_ADDITIONAL_SAS: the peer already has ", sa.children().size(),
+                                   " CHILD_SAs on this IKE_SA, the limit (", sa.ChildSaLimit(),
+                                   " for ", cfg.children.size(), " configured tunnels)"));
+    out.push_back(MakeNotify(NotifyType::kNoAdditionalSas));
+    return;
+  }
   if (FindNotify(in, NotifyType::kUseTransportMode) != nullptr) {
     log("peer requested transport mode (USE_TRANSPORT_MODE): refused, only tunnel mode is "
         "supported; answering with tunnel mode");

@@ -730,6 +730,15 @@ const ChildConfig* IkeSa::FindChildConfig(const std::string& name) const {
   return nullptr;
 }
 
+size_t IkeSa::ChildSaLimit() const {
+  return std::max(kMinChildSaLimit, 4 * config_->children.size());
+}
+
+void IkeSa::ChildSaRefused(const std::string& text) {
+  ctx_.Count(IkeCounter::kChildSaRefused);
+  if (auto line = child_refusals_.Drop(ctx_.Now(), text)) Log(LogGroup::kChd, *line);
+}
+
 void IkeSa::AddChild(std::unique_ptr<ChildSa> child, const ChildConfig& config, bool we_initiated) {
   absl::Time now = ctx_.Now();
   child->unique_id = ctx_.NextChildId();

@@ -193,6 +193,14 @@ class IkeSa {
   // the re-initiation delay.
   void InstallFailed(uint32_t spi_in, const std::string& reason);
   const ChildConfig* FindChildConfig(const std::string& name) const;
+  // How many CHILD SAs the peer may have on this IKE SA, rekeyed and deleting ones included:
+  // each child config once, its rekey successor, room for collisions, and never fewer than
+  // kMinChildSaLimit. Beyond it the peer's CREATE_CHILD_SAs get NO_ADDITIONAL_SAS.
+  static constexpr size_t kMinChildSaLimit = 16;
+  size_t ChildSaLimit() const;
+  // A CREATE_CHILD_SA refused by ChildSaLimit(): counted, logged at most once per
+  // DropLogLimiter::kInterval.
+  void ChildSaRefused(const std::string& text);
   // The task in flight as initiator, if any.
   Task* active_task() { return active_.get(); }
 
@@ -273,6 +281,7 @@ class IkeSa {
   // CHILD SAs to create again (install failures), by child config name.
   std::vector<std::pair<std::string, absl::Time>> recreate_;
   DropLogLimiter drops_;
+  DropLogLimiter child_refusals_{"CHILD_SA requests refused"};
 };
 
 const char* IkeSaStateName(IkeSa::State s);

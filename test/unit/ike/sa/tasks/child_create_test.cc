@@ -97,3 +97,30 @@ TEST_CASE("USE_TRANSPORT_MODE is refused: the CHILD SA is made in tunnel mode", 
                   "N(ESP_TFC_PADDING_NOT_SUPPORTED) ]"));
   CHECK(p.b.Only()->children().size() == 2);
 }
+
+TEST_CASE("a peer cannot make CHILD SAs without end: NO_ADDITIONAL_SAS beyond the limit",
+          "[ike_sa][child][dos]") {
+  Pair p;
+  p.Up();
+  REQUIRE(p.a.Only() != nullptr);
+  REQUIRE(p.b.Only() != nullptr);
+  // The same tunnel over and over: each request alone is acceptable.
+  for (int i = 0; i < 20; ++i) Mutable(p.a.Only()).CreateChild(p.ca->children[0]);
+  p.net.Pump();
+  INFO(p.b.log.All());
+  const IkeSa* b = p.b.Only();
+  REQUIRE(b != nullptr);
+  CHECK(b->ChildSaLimit() == IkeSa::kMinChildSaLimit);
+  CHECK(b->children().size() == IkeSa::kMinChildSaLimit);
+  CHECK(p.b.mgr->counter(IkeCounter::kChildSaRefused) == 21 - IkeSa::kMinChildSaLimit);
+  CHECK(p.b.log.Count("NO_ADDITIONAL_SAS: the peer already has 16 CHILD_SAs on this IKE_SA") == 1);
+  CHECK(p.a.log.Has("NO_ADDITIONAL_SAS"));
+  // The IKE SA stays up, and its CHILD SAs with it.
+  CHECK(p.a.Only() != nullptr);
+  CHECK(p.b.rec.child_down == 0);
+  // Logged again once the interval is over, with how many went unlogged.
+  p.net.Advance(DropLogLimiter::kInterval);
+  Mutable(p.a.Only()).CreateChild(p.ca->children[0]);
+  p.net.Pump();
+  CHECK(p.b.log.Has("(4 more CHILD_SA requests refused since the last report)"));
+}
