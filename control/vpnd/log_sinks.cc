@@ -1,27 +1,103 @@
 #include "control/vpnd/log_sinks.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 
 namespace portcullis::vpnd {
 
-VpndLog::VpndLog(const std::string& path, bool to_stderr, size_t ring_lines)
-    : path_(path), to_stderr_(to_stderr), ring_lines_(ring_lines) {
-  if (!path_.empty()) file_ = std::fopen(path_.c_str(), "a");
+namespace {
+
+constexpr int kOpenFlags = O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
+
+// Opens `path` for appending; -1 with *error set when it cannot be had or is not a regular file.
+int OpenAppend(const std::string& path, mode_t mode, std::string* error) {
+  int fd = open(path.c_str(), kOpenFlags, mode);
+  if (fd < 0) {
+    *error = absl::StrCat(path, ": ",
+                          errno == ELOOP ? "is a symbolic link, refused" : std::strerror(errno));
+    return -1;
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    *error = absl::StrCat(path, ": not a regular file");
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// The whole line, or as much as the file takes (a full disk must not stall the daemon).
+void WriteAll(int fd, const std::string& s) {
+  size_t off = 0;
+  while (off < s.size()) {
+    ssize_t n = write(fd, s.data() + off, s.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    off += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+VpndLog::VpndLog(const std::string& path, bool to_stderr, size_t ring_lines, LogRotation rotation)
+    : path_(path), rotation_(rotation), to_stderr_(to_stderr), ring_lines_(ring_lines) {
+  if (!path_.empty()) Open();
 }
 
 VpndLog::~VpndLog() {
-  if (file_ != nullptr) std::fclose(file_);
+  if (fd_ >= 0) close(fd_);
+}
+
+bool VpndLog::Open() {
+  fd_ = OpenAppend(path_, 0640, &error_);
+  if (fd_ < 0) return false;
+  struct stat st {};
+  size_ = fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  error_.clear();
+  return true;
+}
+
+void VpndLog::Rotate() {
+  close(fd_);
+  fd_ = -1;
+  // rename() moves the names themselves: a symlink someone put at path.N is moved or replaced,
+  // never written through.
+  if (rotation_.keep <= 0) {
+    unlink(path_.c_str());
+  } else {
+    for (int i = rotation_.keep - 1; i >= 1; --i) {
+      rename(absl::StrCat(path_, ".", i).c_str(), absl::StrCat(path_, ".", i + 1).c_str());
+    }
+    rename(path_.c_str(), absl::StrCat(path_, ".1").c_str());
+  }
+  Open();
 }
 
 void VpndLog::Write(const ike::LogRecord& r) {
   std::string line = ike::FormatLogLine(r);
-  if (file_ != nullptr) {
-    std::fprintf(file_, "%s\n", line.c_str());
-    std::fflush(file_);
+  line.push_back('\n');
+  if (!path_.empty()) {
+    if (fd_ >= 0 && rotation_.max_bytes > 0 && size_ > 0 &&
+        size_ + line.size() > rotation_.max_bytes) {
+      Rotate();
+    } else if (fd_ < 0) {
+      Open();  // it went away (a failed rotation): try again
+    }
+    if (fd_ >= 0) {
+      WriteAll(fd_, line);
+      size_ += line.size();
+    }
   }
-  if (to_stderr_) std::fprintf(stderr, "%s\n", line.c_str());
+  if (to_stderr_) std::fwrite(line.data(), 1, line.size(), stderr);
+  line.pop_back();
   ring_.push_back(std::move(line));
   while (ring_.size() > ring_lines_) ring_.pop_front();
 }
@@ -38,19 +114,27 @@ std::string VpndLog::Recent(const std::string& filter) const {
 }
 
 KeyLogFile::KeyLogFile(const std::string& path) {
-  mode_t old = umask(077);  // key material: owner only
-  file_ = std::fopen(path.c_str(), "a");
-  umask(old);
+  fd_ = OpenAppend(path, 0600, &error_);
+  if (fd_ < 0) return;
+  // Key material: owner only, whatever mode an existing file had; a file of another user's is
+  // not ours to write keys into.
+  struct stat st {};
+  if (fstat(fd_, &st) != 0 || st.st_uid != geteuid() || fchmod(fd_, 0600) != 0) {
+    error_ = absl::StrCat(path, ": not owned by this user, or its mode cannot be set to 0600");
+    close(fd_);
+    fd_ = -1;
+  }
 }
 
 KeyLogFile::~KeyLogFile() {
-  if (file_ != nullptr) std::fclose(file_);
+  if (fd_ >= 0) close(fd_);
 }
 
 void KeyLogFile::Write(const ike::LogRecord& r) {
-  if (file_ == nullptr) return;
-  std::fprintf(file_, "%s\n", ike::FormatLogLine(r).c_str());
-  std::fflush(file_);
+  if (fd_ < 0) return;
+  std::string line = ike::FormatLogLine(r);
+  line.push_back('\n');
+  WriteAll(fd_, line);
 }
 
 }  // namespace portcullis::vpnd

@@ -1,9 +1,13 @@
-// Where vpnd's IPsec log goes: a file (appended, flushed per line), stderr in the foreground,
-// and a ring of recent lines that `show log vpn ipsec` returns. The debug key log is a separate
-// file written only with --debug-keylog.
+// Where vpnd's IPsec log goes: a file (appended, one write per line, rotated by size), stderr in
+// the foreground, and a ring of recent lines that `show log vpn ipsec` returns. The debug key
+// log is a separate file written only with --debug-keylog.
+//
+// Both files are opened with O_NOFOLLOW (a symlink planted at the path is refused, not followed
+// to a file of someone else's choosing), O_CLOEXEC and explicit modes: 0640 for the log, 0600
+// for the key log (an existing key log is narrowed to 0600, and refused unless it is ours).
 #pragma once
 
-#include <cstdio>
+#include <cstdint>
 #include <deque>
 #include <string>
 
@@ -11,22 +15,38 @@
 
 namespace portcullis::vpnd {
 
+struct LogRotation {
+  // The file is rotated before a line would take it past this size; 0 = never.
+  uint64_t max_bytes = 10 * 1024 * 1024;
+  // Rotated files kept: path.1 (the newest) .. path.N; 0 = the log starts over empty.
+  int keep = 5;
+};
+
 class VpndLog : public ike::LogSink {
  public:
   // `path` may be empty (no file).
-  VpndLog(const std::string& path, bool to_stderr, size_t ring_lines = 5000);
+  VpndLog(const std::string& path, bool to_stderr, size_t ring_lines = 5000,
+          LogRotation rotation = {});
   ~VpndLog() override;
   VpndLog(const VpndLog&) = delete;
   VpndLog& operator=(const VpndLog&) = delete;
 
-  bool ok() const { return path_.empty() || file_ != nullptr; }
+  bool ok() const { return path_.empty() || fd_ >= 0; }
+  // Why the file could not be opened (empty when it could).
+  const std::string& error() const { return error_; }
   void Write(const ike::LogRecord& r) override;
   // The retained lines; with `filter`, only lines containing it.
   std::string Recent(const std::string& filter = "") const;
 
  private:
+  bool Open();
+  void Rotate();
+
   std::string path_;
-  std::FILE* file_ = nullptr;
+  LogRotation rotation_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  std::string error_;
   bool to_stderr_;
   size_t ring_lines_;
   std::deque<std::string> ring_;
@@ -38,11 +58,13 @@ class KeyLogFile : public ike::LogSink {
   ~KeyLogFile() override;
   KeyLogFile(const KeyLogFile&) = delete;
   KeyLogFile& operator=(const KeyLogFile&) = delete;
-  bool ok() const { return file_ != nullptr; }
+  bool ok() const { return fd_ >= 0; }
+  const std::string& error() const { return error_; }
   void Write(const ike::LogRecord& r) override;
 
  private:
-  std::FILE* file_ = nullptr;
+  int fd_ = -1;
+  std::string error_;
 };
 
 }  // namespace portcullis::vpnd

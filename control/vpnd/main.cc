@@ -5,7 +5,8 @@
 // configuration goes to the archive in <state-dir>/archive.
 //
 //   vpnd --config FILE [--transport channel|kernel] [--channel NAME] [--socket PATH]
-//        [--log FILE] [--foreground] [--debug-keylog FILE] [--state-dir DIR]
+//        [--log FILE [--log-max-size BYTES] [--log-keep N]] [--foreground]
+//        [--debug-keylog FILE] [--state-dir DIR]
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -36,6 +37,7 @@
 #include "control/vpnd/sa_installer.h"
 #include "control/vpnd/vpnd.h"
 #include "dataplane/api/channel_client.h"
+#include "ike/sa/drop_log_limiter.h"
 
 ABSL_FLAG(std::string, config, "", "configuration file (required)");
 ABSL_FLAG(std::string, transport, "channel",
@@ -43,6 +45,9 @@ ABSL_FLAG(std::string, transport, "channel",
 ABSL_FLAG(std::string, channel, "portcullis", "dataplane channel name");
 ABSL_FLAG(std::string, socket, portcullis::vpnd::kDefaultSocket, "vpnctl socket");
 ABSL_FLAG(std::string, log, "", "IPsec log file");
+ABSL_FLAG(uint64_t, log_max_size, 10 * 1024 * 1024,
+          "rotate the IPsec log before it grows past this many bytes (0 = never)");
+ABSL_FLAG(int, log_keep, 5, "rotated IPsec logs kept (FILE.1 is the newest)");
 ABSL_FLAG(bool, foreground, false, "stay in the foreground and log to stderr too");
 ABSL_FLAG(std::string, debug_keylog, "",
           "DEBUG ONLY: write IKE and ESP keys to this file (charon level-4 format)");
@@ -73,12 +78,13 @@ int Fail(const std::string& msg) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "vpnd --config FILE [--transport channel|kernel] [--channel NAME] [--socket PATH] "
-      "[--log FILE] [--foreground] [--debug-keylog FILE]");
+      "[--log FILE [--log-max-size BYTES] [--log-keep N]] [--foreground] [--debug-keylog FILE]");
   // The documented spelling is --debug-keylog; Abseil flags are identifiers.
   std::vector<std::string> args(argv, argv + argc);
   for (std::string& a : args) {
     for (const char* f : {"--debug-keylog", "--ike-port", "--natt-port", "--state-dir",
-                          "--commit-revisions", "--session-timeout", "--test-confirm-minute"}) {
+                          "--commit-revisions", "--session-timeout", "--test-confirm-minute",
+                          "--log-max-size", "--log-keep"}) {
       std::string flag = f;
       if (a == flag || a.rfind(flag + "=", 0) == 0) {
         for (size_t i = 2; i < flag.size(); ++i) {
@@ -98,12 +104,16 @@ int main(int argc, char** argv) {
   }
   bool foreground = absl::GetFlag(FLAGS_foreground);
 
-  vpnd::VpndLog log(absl::GetFlag(FLAGS_log), foreground);
-  if (!log.ok()) return Fail(absl::StrCat("cannot open log file ", absl::GetFlag(FLAGS_log)));
+  if (absl::GetFlag(FLAGS_log_keep) < 0) return Fail("--log-keep must be 0 or more");
+  vpnd::LogRotation rotation;
+  rotation.max_bytes = absl::GetFlag(FLAGS_log_max_size);
+  rotation.keep = absl::GetFlag(FLAGS_log_keep);
+  vpnd::VpndLog log(absl::GetFlag(FLAGS_log), foreground, 5000, rotation);
+  if (!log.ok()) return Fail(absl::StrCat("cannot open the log file ", log.error()));
   std::unique_ptr<vpnd::KeyLogFile> keylog;
   if (!absl::GetFlag(FLAGS_debug_keylog).empty()) {
     keylog = std::make_unique<vpnd::KeyLogFile>(absl::GetFlag(FLAGS_debug_keylog));
-    if (!keylog->ok()) return Fail("cannot open the debug key log");
+    if (!keylog->ok()) return Fail(absl::StrCat("cannot open the debug key log ", keylog->error()));
   }
 
   std::unique_ptr<vpnd::KernelTransport> kernel;
@@ -125,12 +135,17 @@ int main(int argc, char** argv) {
   vpnd::VpndDeps deps;
   deps.clock = [] { return absl::Now(); };
   vpnd::KernelTransport* k = kernel.get();
-  deps.send = [k, &log](const ike::Datagram& d) {
+  // Answers go to whatever source a datagram claimed: a flood from spoofed, unreachable sources
+  // fails here once per packet, so the failures are counted and logged once per interval.
+  ike::DropLogLimiter send_failures("failed sends");
+  deps.send = [k, &log, &send_failures](const ike::Datagram& d) {
     if (k == nullptr) return;
     absl::Status st = k->Send(d);
     if (!st.ok()) {
-      log.Write(ike::LogRecord{absl::Now(), ike::LogGroup::kNet, "", 0, false,
-                               std::string(st.message())});
+      absl::Time now = absl::Now();
+      if (auto line = send_failures.Drop(now, std::string(st.message()))) {
+        log.Write(ike::LogRecord{now, ike::LogGroup::kNet, "", 0, false, *line});
+      }
     }
   };
   deps.log = &log;

@@ -34,11 +34,15 @@ Vpnd::Vpnd(VpndDeps deps) : deps_(std::move(deps)) {
   ike::IkeManager::Sender send = deps_.send;
   if (deps_.link != nullptr) {
     // Through the dataplane's inject path, on whichever channel the link holds now.
+    // Answers to a flood fill the inject ring: failures are counted and logged once per
+    // interval.
     send = [this](const ike::Datagram& d) {
       absl::Status st = deps_.link->Inject(d);
-      if (!st.ok()) {
-        Log(ike::LogGroup::kNet,
-            absl::StrCat("inject to ", d.dst.ToString(), " failed: ", st.message()));
+      if (st.ok()) return;
+      if (auto line = inject_failure_log_.Drop(
+              deps_.clock(),
+              absl::StrCat("inject to ", d.dst.ToString(), " failed: ", st.message()))) {
+        Log(ike::LogGroup::kNet, *line);
       }
     };
   }

@@ -31,6 +31,7 @@
 #include "control/vpnd/log_sinks.h"
 #include "control/vpnd/peer_failures.h"
 #include "control/vpnd/sa_installer.h"
+#include "ike/sa/drop_log_limiter.h"
 #include "ike/sa/ike_manager.h"
 
 namespace portcullis::vpnd {
@@ -150,6 +151,7 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   uint64_t running_generation_ = 0;
   std::unique_ptr<ConfigArchive> archive_;
   std::unique_ptr<ConfigSessions> sessions_;
+  ike::DropLogLimiter inject_failure_log_{"failed injects"};
 };
 
 }  // namespace portcullis::vpnd
