@@ -78,6 +78,8 @@ void ReadVpn(const ConfigNode& vpn, Model& m) {
     m.ike.cookie_threshold = static_cast<uint32_t>(Num(*ike, "cookie-threshold", 10));
     m.ike.block_threshold = static_cast<uint32_t>(Num(*ike, "block-threshold", 5));
     m.ike.half_open_timeout = static_cast<uint32_t>(Num(*ike, "half-open-timeout", 30));
+    m.ike.ikesa_limit = static_cast<uint32_t>(Num(*ike, "ikesa-limit", 0));
+    m.ike.init_limit_half_open = static_cast<uint32_t>(Num(*ike, "init-limit-half-open", 0));
     m.ike.interfaces = ike->LeafList("interface");
     if (const ConfigNode* rt = ike->Child("retransmit")) {
       m.ike.retransmit_tries = static_cast<uint32_t>(Num(*rt, "tries", 5));

@@ -106,7 +106,9 @@ struct IkeGlobals {
   uint32_t cookie_threshold = 10;
   uint32_t block_threshold = 5;
   uint32_t half_open_timeout = 30;
-  std::vector<std::string> interfaces;
+  uint32_t ikesa_limit = 0;             // 0 = not set: no limit
+  uint32_t init_limit_half_open = 0;    // 0 = not set: no limit
+  std::vector<std::string> interfaces;  // IKE only on these; empty = on all
 };
 
 struct VrrpGroup {

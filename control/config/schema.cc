@@ -338,10 +338,12 @@ SchemaNode Vpn() {
                      .Help("Half-open IKE SAs before cookies are demanded"),
                  Leaf("half-open-timeout", Range(15, 60), "30")
                      .Help("Seconds a half-open IKE SA may live"),
-                 Leaf("ikesa-limit", Range(10, 4294967295u)).Help("Maximum IKE SAs"),
+                 Leaf("ikesa-limit", Range(10, 4294967295u))
+                     .Help("IKE SAs beyond which new IKE_SA_INITs are dropped"),
                  Leaf("ikesa-table-size", Range(1, 4096), "1"),
                  Leaf("ikesa-table-segments", Range(1, 4096), "1"),
-                 Leaf("init-limit-half-open", Range(10, 4294967295u)),
+                 Leaf("init-limit-half-open", Range(10, 4294967295u))
+                     .Help("Half-open IKE SAs beyond which new IKE_SA_INITs are dropped"),
                  LeafList("interface", any_if).Help("Restrict IKE to these interfaces"),
                  Empty("make-before-break")
                      .Help("IKEv2 reauthentication creates the new SAs before deleting the old"),

@@ -161,6 +161,9 @@ absl::StatusOr<IkeSetup> MapConfig(const config::Model& model, ReqidAllocator& r
   setup.options.cookie_threshold = model.ike.cookie_threshold;
   setup.options.block_threshold = model.ike.block_threshold;
   setup.options.half_open_timeout = model.ike.half_open_timeout;
+  setup.options.ikesa_limit = model.ike.ikesa_limit;
+  setup.ike_interfaces = model.ike.interfaces;
+  setup.options.init_limit_half_open = model.ike.init_limit_half_open;
 
   for (const config::Peer& peer : model.peers) {
     auto cfg = std::make_shared<ike::IkeSaConfig>();

@@ -42,6 +42,9 @@ class ReqidAllocator {
 struct IkeSetup {
   std::vector<std::shared_ptr<const ike::IkeSaConfig>> peers;
   ike::ManagerOptions options;
+  // `security vpn ike interface`: IKE is received only on these (vpnd drops the rest); empty =
+  // on every interface.
+  std::vector<std::string> ike_interfaces;
 };
 
 // Everything or an error listing every problem found.

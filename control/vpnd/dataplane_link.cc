@@ -30,6 +30,7 @@ ike::Datagram FromPunt(absl::Span<const uint8_t> data, const dp::api::PacketMeta
   d.src.port = m.src_port;
   d.dst.port = m.dst_port;
   d.non_esp_marker = (m.flags & dp::api::kNonEspMarker) != 0;
+  d.ifindex = m.ifindex;
   d.data.assign(data.begin(), data.end());
   return d;
 }

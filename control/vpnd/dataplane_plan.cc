@@ -47,6 +47,13 @@ std::optional<uint32_t> InterfaceIndexes::Find(const std::string& name) const {
   return it->second;
 }
 
+std::optional<std::string> InterfaceIndexes::Name(uint32_t ifindex) const {
+  for (const auto& [name, id] : ids_) {
+    if (id == ifindex) return name;
+  }
+  return std::nullopt;
+}
+
 dp::api::IpAddr ToChannelAddr(const uint8_t* bytes, int family) {
   dp::api::IpAddr a;
   std::memset(&a, 0, sizeof a);

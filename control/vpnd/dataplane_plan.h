@@ -21,6 +21,8 @@ class InterfaceIndexes {
  public:
   uint32_t Get(const std::string& name);
   std::optional<uint32_t> Find(const std::string& name) const;
+  // The name an ifindex was given, if any.
+  std::optional<std::string> Name(uint32_t ifindex) const;
 
  private:
   std::map<std::string, uint32_t> ids_;

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -62,6 +63,12 @@ absl::StatusOr<std::unique_ptr<KernelTransport>> KernelTransport::Open(uint16_t 
     if (fd6 >= 0) t->socks_.push_back({fd6, 6, port});  // no IPv6 here is fine
   }
   return t;
+}
+
+std::string KernelTransport::InterfaceName(uint32_t ifindex) {
+  char name[IF_NAMESIZE] = {};
+  if (ifindex == 0 || if_indextoname(ifindex, name) == nullptr) return "";
+  return name;
 }
 
 KernelTransport::~KernelTransport() {
@@ -173,10 +180,12 @@ void KernelTransport::Receive(int fd, const std::function<void(const ike::Datagr
         in_pktinfo pi;
         std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
         std::memcpy(d.dst.address.bytes.data(), &pi.ipi_addr, 4);
+        d.ifindex = static_cast<uint32_t>(pi.ipi_ifindex);
       } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
         in6_pktinfo pi;
         std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
         std::memcpy(d.dst.address.bytes.data(), &pi.ipi6_addr, 16);
+        d.ifindex = pi.ipi6_ifindex;
       }
     }
     const uint8_t* p = buf;

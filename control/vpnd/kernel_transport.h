@@ -1,6 +1,8 @@
 // IKE over plain kernel UDP sockets, for running without a dataplane (development and interop
 // with strongSwan): UDP 500, and UDP 4500 where IKE follows the 4-byte non-ESP marker (RFC 3948).
 // ESP-in-UDP arriving on 4500 is dropped (and counted): in this mode CHILD SAs are only logged.
+// Every received datagram says which interface it came in on (IP_PKTINFO), which is how vpnd
+// keeps `security vpn ike interface` in this mode.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +31,8 @@ class KernelTransport {
   // Reads what is waiting on `fd`; IKE datagrams go to `fn`.
   void Receive(int fd, const std::function<void(const ike::Datagram&)>& fn);
   uint64_t esp_dropped() const { return esp_dropped_; }
+  // The kernel's name of interface `ifindex` (a received Datagram's), "" when there is none.
+  static std::string InterfaceName(uint32_t ifindex);
 
  private:
   KernelTransport() = default;

@@ -148,6 +148,7 @@ int main(int argc, char** argv) {
       }
     }
   };
+  if (k != nullptr) deps.interface_name = vpnd::KernelTransport::InterfaceName;
   deps.log = &log;
   deps.keylog = keylog.get();
   // The channel transport programs the dataplane; the kernel one has nothing that carries ESP,

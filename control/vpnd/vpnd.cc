@@ -208,6 +208,19 @@ void Vpnd::CompleteCommit(const config::Model& model, const IkeSetup& setup,
   opts.reinitiate_delay = ike_->options().reinitiate_delay;
   ike_->SetOptions(opts);
   ike_->SetPeers(setup.peers);
+  std::set<std::string> interfaces(setup.ike_interfaces.begin(), setup.ike_interfaces.end());
+  if (interfaces != ike_interfaces_ && !interfaces.empty()) {
+    Log(ike::LogGroup::kCfg,
+        absl::StrCat("IKE is received only on ", absl::StrJoin(interfaces, ", "),
+                     " (security vpn ike interface)"));
+    for (const std::string& name : interfaces) {
+      if (deps_.link != nullptr && !ifindexes_.Find(name)) {
+        Log(ike::LogGroup::kCfg, absl::StrCat("WARNING: ike interface ", name,
+                                              " is not a configured interface: no IKE from it"));
+      }
+    }
+  }
+  ike_interfaces_ = std::move(interfaces);
   Log(ike::LogGroup::kCfg, absl::StrCat("configuration committed: ", setup.peers.size(),
                                         setup.peers.size() == 1 ? " peer" : " peers"));
   FlushRemovals();
@@ -238,8 +251,32 @@ void Vpnd::ReportInstallFailures() {
   }
 }
 
+bool Vpnd::IkeInterfaceAllowed(const ike::Datagram& d) {
+  if (ike_interfaces_.empty()) return true;
+  std::string name;
+  if (deps_.link != nullptr) {
+    name = ifindexes_.Name(d.ifindex).value_or("");
+  } else if (deps_.interface_name) {
+    name = deps_.interface_name(d.ifindex);
+  }
+  if (ike_interfaces_.contains(name)) return true;
+  ++ike_interface_drops_;
+  if (auto line = interface_drop_log_.Drop(
+          deps_.clock(),
+          absl::StrCat("IKE datagram from ", d.src.ToString(), " to ", d.dst.ToString(), " on ",
+                       name.empty() ? absl::StrCat("interface index ", d.ifindex) : name,
+                       ", which security vpn ike interface does not name: dropped"))) {
+    Log(ike::LogGroup::kNet, *line);
+  }
+  return false;
+}
+
+void Vpnd::ReceiveIke(const ike::Datagram& d) {
+  if (IkeInterfaceAllowed(d)) ike_->HandleDatagram(d);
+}
+
 void Vpnd::HandleDatagram(const ike::Datagram& d) {
-  ike_->HandleDatagram(d);
+  ReceiveIke(d);
   FlushRemovals();
 }
 
@@ -316,7 +353,7 @@ void Vpnd::Resync() {
 void Vpnd::Poll() {
   if (deps_.link != nullptr) {
     if (deps_.link->CheckRestart()) Resync();
-    for (const ike::Datagram& d : deps_.link->PollPunt(64)) ike_->HandleDatagram(d);
+    for (const ike::Datagram& d : deps_.link->PollPunt(64)) ReceiveIke(d);
     deps_.link->PollEvents(256, [this](const dp::api::Event& e) { HandleEvent(e); });
   }
   ReportInstallFailures();

@@ -12,8 +12,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,6 +66,10 @@ struct VpndDeps {
   // The dataplane's telemetry (`show interfaces`, `show dataplane drops`, `diagnose`); null
   // without a dataplane.
   DataplaneTelemetry* telemetry = nullptr;
+  // Kernel transport: the name of the interface a datagram arrived on, by its ifindex (the
+  // dataplane's ifindexes are vpnd's own). Unset, `ike interface` drops every datagram of a
+  // transport that does not say.
+  std::function<std::string(uint32_t)> interface_name;
 };
 
 class Vpnd : public ike::IkeListener, public SessionHost {
@@ -83,7 +89,11 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   absl::Status Commit(const config::Model& model, std::shared_ptr<const config::ConfigTree> tree,
                       const std::string& via);
 
+  // An IKE datagram from the kernel transport (the channel's punts arrive through Poll()).
   void HandleDatagram(const ike::Datagram& d);
+  // IKE datagrams dropped because they came in on an interface `security vpn ike interface`
+  // does not name.
+  uint64_t ike_interface_drops() const { return ike_interface_drops_; }
   // IKE timers, dataplane events and punted IKE datagrams.
   void Poll();
 
@@ -128,6 +138,9 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   void Resync();
   std::vector<const ike::IkeSaConfig*> Peers() const;
   uint32_t VtiIfindex(const ike::ChildSa& c);
+  // `security vpn ike interface`: whether IKE may be received where `d` came in.
+  bool IkeInterfaceAllowed(const ike::Datagram& d);
+  void ReceiveIke(const ike::Datagram& d);
 
   VpndDeps deps_;
   // IKE logs through this: it keeps each peer's last failure for `diagnose`.
@@ -151,6 +164,9 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   uint64_t running_generation_ = 0;
   std::unique_ptr<ConfigArchive> archive_;
   std::unique_ptr<ConfigSessions> sessions_;
+  std::set<std::string> ike_interfaces_;  // empty = every interface
+  uint64_t ike_interface_drops_ = 0;
+  ike::DropLogLimiter interface_drop_log_{"IKE datagrams from other interfaces dropped"};
   ike::DropLogLimiter inject_failure_log_{"failed injects"};
 };
 

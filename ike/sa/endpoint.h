@@ -47,6 +47,9 @@ struct Datagram {
   // The IKE message travels (or travelled) on UDP 4500 behind the non-ESP marker. A NAT
   // keepalive (one 0xFF byte) is sent from 4500 without it.
   bool non_esp_marker = false;
+  // Received: the interface it arrived on, in the transport's numbering (the dataplane's
+  // ifindex, or the kernel's); 0 = not known. Ignored when sending.
+  uint32_t ifindex = 0;
   std::vector<uint8_t> data;
 };
 

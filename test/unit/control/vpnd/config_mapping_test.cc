@@ -3,6 +3,8 @@
 // the CHILD configs of route-based and policy-based peers.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include "control/config/config_loader.h"
 #include "control/vpnd/config_mapping.h"
 #include "ike/sa/proposal_select.h"
@@ -25,6 +27,11 @@ config::Model LoadFile(const std::string& path) {
   REQUIRE(c.ok());
   REQUIRE(c->ok());
   return config::BuildModel(c->tree);
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream f(path);
+  return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
 std::string Props(const std::vector<ike::Proposal>& p) {
@@ -159,6 +166,31 @@ TEST_CASE("route-based seed (Vyatta west): VTI child with 0.0.0.0/0 selectors",
   // reqids are stable across reloads.
   auto again = MapConfig(m, r);
   CHECK(again->peers[0]->children[0].reqid == 1);
+}
+
+TEST_CASE("the IKE DoS knobs reach the SA manager: ikesa-limit, init-limit-half-open, interface",
+          "[config_mapping]") {
+  ReqidAllocator r;
+  auto unset = MapConfig(LoadFile("configs/vyatta-west.conf"), r);
+  REQUIRE(unset.ok());
+  CHECK(unset->options.ikesa_limit == 0);  // not configured: no limit
+  CHECK(unset->options.init_limit_half_open == 0);
+  CHECK(unset->options.cookie_threshold == 10);
+  CHECK(unset->options.block_threshold == 5);
+  CHECK(unset->ike_interfaces.empty());
+  std::string text = ReadAll("configs/vyatta-west.conf") + R"(
+set security vpn ike ikesa-limit 2000
+set security vpn ike init-limit-half-open 300
+set security vpn ike cookie-threshold 20
+set security vpn ike interface dp0bond1
+set security vpn ike interface dp0bond0
+)";
+  auto set = MapConfig(Load(text), r);
+  REQUIRE(set.ok());
+  CHECK(set->options.ikesa_limit == 2000);
+  CHECK(set->options.init_limit_half_open == 300);
+  CHECK(set->options.cookie_threshold == 20);
+  CHECK(set->ike_interfaces == std::vector<std::string>{"dp0bond1", "dp0bond0"});
 }
 
 TEST_CASE("policy-based seed (VyOS site A): named peer, FQDN/user IDs, tunnel selectors",

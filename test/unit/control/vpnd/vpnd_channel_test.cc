@@ -228,3 +228,37 @@ TEST_CASE("a CHILD SA is up in show only once the dataplane acknowledged its ins
   REQUIRE(debug.ok());
   CHECK(absl::StrContains(*debug, "-tunnel-vti{1}:  INSTALLED, TUNNEL"));
 }
+
+TEST_CASE("security vpn ike interface: punted IKE from other interfaces is dropped and counted",
+          "[vpnd][dataplane][ike]") {
+  Rig r;
+  East east(r);
+  std::string conf = WriteFile(ReadFile("configs/vyatta-west.conf") +
+                               "\nset security vpn ike interface dp0bond1\n");
+  REQUIRE(r.vpnd->LoadFile(conf).ok());
+  std::remove(conf.c_str());
+  auto batches = r.dp.Batches();
+  REQUIRE(!batches.empty());
+  REQUIRE(Interface(batches[0], "dp0bond0") != nullptr);
+  REQUIRE(Interface(batches[0], "dp0bond1") != nullptr);
+  uint32_t lan = Interface(batches[0], "dp0bond0")->body.interface.ifindex;
+  uint32_t wan = Interface(batches[0], "dp0bond1")->body.interface.ifindex;
+  SECTION("arriving on the LAN bond") {
+    Pump(r, east, [&](ike::Datagram& d) { d.ifindex = lan; });
+    INFO(r.log.Recent());
+    CHECK(east.Sa() != nullptr);  // east answered the IKE_SA_INIT...
+    CHECK(EastChild(east) == nullptr);
+    CHECK(r.vpnd->ike_interface_drops() >= 1);
+    CHECK(r.dp.Batches().size() == 1);  // ...but no CHILD SA reached the dataplane
+    CHECK(absl::StrContains(r.log.Recent(),
+                            "on dp0bond0, which security vpn ike interface does not name: "
+                            "dropped"));
+  }
+  SECTION("arriving on the public bond") {
+    Pump(r, east, [&](ike::Datagram& d) { d.ifindex = wan; });
+    INFO(r.log.Recent());
+    REQUIRE(EastChild(east) != nullptr);
+    CHECK(r.vpnd->ike_interface_drops() == 0);
+    CHECK(r.dp.Batches().size() == 2);
+  }
+}

@@ -53,10 +53,15 @@ struct KernelPair {
   std::unique_ptr<vpnd::Vpnd> vpnd;
   Sink peer_log;
   std::unique_ptr<ike::IkeManager> peer;
+  // The interface the peer's datagrams arrive on, as the kernel transport reports it.
+  uint32_t arrive_ifindex = 7;
 
   explicit KernelPair(std::shared_ptr<ike::IkeSaConfig> peer_config) {
     vpnd::VpndDeps deps;
     deps.clock = [this] { return now; };
+    deps.interface_name = [](uint32_t ifindex) -> std::string {
+      return ifindex == 7 ? "eth0" : ifindex == 8 ? "eth1" : "";
+    };
     deps.send = [this](const ike::Datagram& d) { to_peer.push_back(d); };
     deps.log = &log;
     deps.installer = &installer;
@@ -72,7 +77,10 @@ struct KernelPair {
       vpnd->Poll();
       if (to_peer.empty() && to_vpnd.empty()) return;
       for (const auto& d : std::exchange(to_peer, {})) peer->HandleDatagram(d);
-      for (const auto& d : std::exchange(to_vpnd, {})) vpnd->HandleDatagram(d);
+      for (auto d : std::exchange(to_vpnd, {})) {
+        d.ifindex = arrive_ifindex;
+        vpnd->HandleDatagram(d);
+      }
     }
   }
   const ike::ChildSa* PeerChild() const {
@@ -172,4 +180,32 @@ TEST_CASE("kernel transport: show says the CHILD SA is negotiated, not installed
   std::string ike = run({"show", "vpn", "ike", "sa"});
   INFO(ike);
   CHECK(absl::StrContains(ike, "    up     aes256        sha2_256  20       0       28800   2\n"));
+}
+
+TEST_CASE("security vpn ike interface: IKE from other interfaces is dropped and counted",
+          "[vpnd][kernel][ike]") {
+  KernelPair k(MirrorPeer(kOneTunnel));
+  std::string mine = WriteFile(std::string(kOneTunnel) + "set security vpn ike interface eth1\n");
+  REQUIRE(k.vpnd->LoadFile(mine).ok());
+  std::remove(mine.c_str());
+  SECTION("the peer's answers come in on eth0") {
+    k.Pump();
+    INFO(k.log.Recent());
+    CHECK(k.peer->Sas().size() == 1);  // the peer answered vpnd's IKE_SA_INIT...
+    CHECK(k.PeerChild() == nullptr);
+    REQUIRE(k.vpnd->ike().Sas().size() == 1);
+    CHECK(k.vpnd->ike().Sas()[0]->state() == ike::IkeSa::State::kConnecting);  // ...in vain
+    CHECK(k.vpnd->ike_interface_drops() == 1);
+    CHECK(absl::StrContains(k.log.Recent(),
+                            "on eth0, which security vpn ike interface does not name: dropped"));
+    CHECK(absl::StrContains(k.log.Recent(), "IKE is received only on eth1"));
+  }
+  SECTION("on eth1") {
+    k.arrive_ifindex = 8;
+    k.Pump();
+    INFO(k.log.Recent());
+    REQUIRE(k.PeerChild() != nullptr);
+    CHECK(k.vpnd->ike().Sas()[0]->state() == ike::IkeSa::State::kEstablished);
+    CHECK(k.vpnd->ike_interface_drops() == 0);
+  }
 }

@@ -145,6 +145,7 @@ class FakeDataplane {
           m.dst_port = d.dst.port;
           m.family = dp::api::Family::kIpv4;
           m.flags = d.non_esp_marker ? dp::api::kNonEspMarker : 0;
+          m.ifindex = d.ifindex;
           server_->Punt(d.data, m);
           to_punt_.pop_front();
         }
