@@ -33,10 +33,6 @@ constexpr NotEnforcedNode kNotEnforced[] = {
     {"security vpn ike make-before-break", "#19"},
     {"security vpn ipsec ike-group close-action", "#19"},
     {"security vpn ipsec ike-group dead-peer-detection timeout", "#19"},
-    // IKE limits: IKE answers on every interface, with no global SA limits.
-    {"security vpn ike interface", "#15"},
-    {"security vpn ike ikesa-limit", "#15"},
-    {"security vpn ike init-limit-half-open", "#15"},
     // The IPsec log has one level, and no strongSwan log modes.
     {"security vpn ipsec logging", "#22"},
     // None planned: charon's thread and table tuning (vpnd is one event loop), IKEv1 (refused),
