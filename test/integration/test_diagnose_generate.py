@@ -84,7 +84,7 @@ def test_healthy_pair_passes_every_step(pair, source_root):
     assert r.stdout.endswith('Result: every step passes\n')
     assert step(r.stdout, 'a')[0] == 'N/A' and 'not enforced yet' in step(r.stdout, 'a')[1]
     assert step(r.stdout, 'b') == ('PASS', step(r.stdout, 'b')[1])
-    assert 'route (kernel): 192.0.2.0/24 dev w' in step(r.stdout, 'b')[1]
+    assert 'route (kernel): 192.0.2.0/24 dev eth0' in step(r.stdout, 'b')[1]
     assert step(r.stdout, 'c')[0] == 'PASS'
     assert 'tunnel 1: up, 10.1.0.0/24 === 10.2.0.0/24' in step(r.stdout, 'd')[1]
     assert step(r.stdout, 'e')[0] == 'N/A'  # kernel mode: no dataplane counters

@@ -158,7 +158,8 @@ class FloodLab:
         r = self.vpnctl(name, 'show', 'vpn', 'ipsec', 'sa')
         if r.returncode != 0:
             return False
-        return any(t.get('state') == 'up' for t in json.loads(r.stdout or '[]'))
+        # Kernel transport negotiates CHILD SAs and installs nothing: a row with an id.
+        return any(t.get('id') is not None for t in json.loads(r.stdout or '[]'))
 
     def ike_up(self, name):
         r = self.vpnctl(name, 'show', 'vpn', 'ike', 'sa')

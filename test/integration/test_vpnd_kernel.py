@@ -34,9 +34,12 @@ class Pair:
                 self._ip('-n', ns, 'link', 'set', 'lo', 'up')
             self._ip('link', 'add', 'name', 'w' + self.tag, 'netns', self.ns['west'], 'type',
                      'veth', 'peer', 'name', 'e' + self.tag, 'netns', self.ns['east'])
+            # Each end is the appliance's eth0 inside its namespace, the WAN the seed configs
+            # name (VyOS site A receives IKE only on `vpn ipsec interface 'eth0'`).
             for side, addr, dev in (('west', WEST, 'w'), ('east', EAST, 'e')):
-                self._ip('-n', self.ns[side], 'addr', 'add', addr + '/24', 'dev', dev + self.tag)
-                self._ip('-n', self.ns[side], 'link', 'set', dev + self.tag, 'up')
+                self._ip('-n', self.ns[side], 'link', 'set', dev + self.tag, 'name', 'eth0')
+                self._ip('-n', self.ns[side], 'addr', 'add', addr + '/24', 'dev', 'eth0')
+                self._ip('-n', self.ns[side], 'link', 'set', 'eth0', 'up')
         except BaseException:
             self.close()
             raise

@@ -8,13 +8,19 @@ from swanlab import OURS, THEIRS
 from test_strongswan import child_up_on_both
 
 
-def site_a(source_root):
+def site_a(source_root, lab):
+    # Site A receives IKE only on `vpn ipsec interface 'eth0'`: the lab's WAN (po<id>) becomes
+    # eth0 inside our namespace (renamed while down; its address stays).
+    for dev, args in (('po' + lab.id, ['down']), ('po' + lab.id, ['name', 'eth0']),
+                      ('eth0', ['up'])):
+        subprocess.run(['ip', '-n', lab.ns_ours, 'link', 'set', dev, *args], check=True,
+                       capture_output=True, timeout=10)
     text = (source_root / 'configs' / 'vyos-site-a.conf').read_text()
     return text.replace('203.0.113.1', OURS).replace('198.51.100.1', THEIRS)
 
 
 def test_generated_swanctl_brings_the_tunnel_up(lab, source_root):
-    lab.start_vpnd(site_a(source_root))
+    lab.start_vpnd(site_a(source_root, lab))
     g = lab.vpnctl('generate', 'vpn', 'peer-config', THEIRS, 'format', 'swanctl')
     assert 'local_addrs = %s' % THEIRS in g.stdout
     assert 'esp_proposals = aes256-sha256-modp2048' in g.stdout
@@ -28,7 +34,7 @@ def test_generated_swanctl_brings_the_tunnel_up(lab, source_root):
 
 def test_offline_swanctl_matches_the_running_one(lab, source_root, tmp_path):
     conf = tmp_path / 'site-a.conf'
-    conf.write_text(site_a(source_root))
+    conf.write_text(site_a(source_root, lab))
     lab.start_vpnd(conf.read_text())
     running = lab.vpnctl('generate', 'vpn', 'peer-config', THEIRS, 'format', 'swanctl').stdout
     offline = subprocess.run([str(lab.build) + '/control/vpnctl', '--file', str(conf), 'generate',
