@@ -27,18 +27,24 @@ void SleepMicros(long us) {
   nanosleep(&ts, nullptr);
 }
 
-// Maps the segment once the server has finished writing it (the magic is written last).
+// Maps the segment once the server has finished writing it (the magic is written last), and
+// only if its owner and mode say that no one but us (or root) can have written it.
 absl::StatusOr<ShmSegment> OpenReady(const std::string& shm_name, absl::string_view channel,
                                      absl::Time deadline) {
+  const uid_t euid = geteuid();
   for (;;) {
-    auto seg = ShmSegment::OpenExisting(shm_name);
+    auto seg = ShmSegment::OpenExisting(
+        shm_name, [&](const struct stat& st) { return CheckAttachable(st, euid, shm_name); });
     if (absl::IsNotFound(seg.status())) {
       return absl::NotFoundError(absl::StrFormat(
           "no channel '%s' (/dev/shm%s does not exist): is vpn-dataplane running with "
           "--channel %s?",
           channel, shm_name, channel));
     }
-    if (!seg.ok()) return seg.status();
+    if (!seg.ok()) {
+      return absl::Status(seg.status().code(),
+                          absl::StrFormat("channel '%s': %s", channel, seg.status().message()));
+    }
     if (seg->size() >= kHeaderPrefixSize) {
       const auto* h = reinterpret_cast<const SegmentHeader*>(seg->data());
       if (LoadShared(h->magic, std::memory_order_acquire) != 0) return seg;
@@ -80,6 +86,7 @@ absl::StatusOr<ChannelClient> ChannelClient::Attach(absl::string_view channel, b
   c.channel_ = std::string(channel);
   c.segment_ = *std::move(seg);
   c.view_ = ChannelView::Resolve(c.segment_.data());
+  if (absl::Status s = CheckRings(c.view_, channel); !s.ok()) return s;
   c.pid_ = getpid();
   SegmentHeader& header = *c.view_.header;
   const AreaDesc& cmd = header.areas.command_ring;

@@ -41,12 +41,19 @@ int64_t RealtimeNanos() {
 }
 
 // An existing segment under our name: fine to replace (OK, already unlinked), or the reason not
-// to. *previous_generation gets the dead server's generation when it can be read.
+// to. Only our own is looked into and removed, and only once its server is dead; another
+// user's is refused before it is even mapped (someone may have put it there to be used).
+// *previous_generation gets the dead server's generation when it can be read.
 absl::Status RemoveIfStale(const std::string& shm_name, absl::string_view channel,
                            uint64_t* previous_generation) {
-  auto existing = ShmSegment::OpenExisting(shm_name);
+  const uid_t euid = geteuid();
+  auto existing = ShmSegment::OpenExisting(
+      shm_name, [&](const struct stat& st) { return CheckRemovable(st, euid, shm_name); });
   if (absl::IsNotFound(existing.status())) return absl::OkStatus();  // gone meanwhile
-  if (!existing.ok()) return existing.status();
+  if (!existing.ok()) {
+    return absl::Status(existing.status().code(),
+                        absl::StrFormat("channel '%s': %s", channel, existing.status().message()));
+  }
 
   int32_t pid = 0;
   uint64_t magic = 0;

@@ -40,7 +40,49 @@ void InitSlotRings(const ChannelView& v, uint32_t slot) {
   }
 }
 
+// What rte_ring_init(count, kRingFlags) leaves in a ring header, or the field that differs.
+const char* RingMismatch(const rte_ring* r, uint32_t count) {
+  if (r->size != count) return "size";
+  if (r->mask != count - 1) return "mask";
+  if (r->capacity != count - 1) return "capacity";
+  if (static_cast<unsigned>(r->flags) != kRingFlags) return "flags";
+  if (r->prod.sync_type != RTE_RING_SYNC_ST) return "producer sync type";
+  if (r->cons.sync_type != RTE_RING_SYNC_ST) return "consumer sync type";
+  return nullptr;
+}
+
 }  // namespace
+
+absl::Status CheckRings(const ChannelView& v, absl::string_view channel) {
+  struct Want {
+    const rte_ring* ring;
+    uint32_t count;
+    const char* name;
+    int slot;  // -1: not a per-slot ring
+  };
+  Want want[3 + 3 * kClientSlots];
+  size_t n = 0;
+  want[n++] = {v.command_ring, kCommandRingSize, "command", -1};
+  want[n++] = {v.punt_ring, kPuntRingSize, "punt", -1};
+  want[n++] = {v.punt_free_ring, kPuntRingSize, "punt free", -1};
+  for (uint32_t s = 0; s < kClientSlots; ++s) {
+    const int slot = static_cast<int>(s);
+    want[n++] = {v.event_rings[s], kEventRingSize, "event", slot};
+    want[n++] = {v.inject_rings[s], kInjectRingSize, "inject", slot};
+    want[n++] = {v.inject_free_rings[s], kInjectRingSize, "inject free", slot};
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const char* field = RingMismatch(want[i].ring, want[i].count);
+    if (field == nullptr) continue;
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "channel '%s': the %s ring%s in the segment has a wrong %s (size %d, mask %#x); "
+        "refusing to use a segment this build's vpn-dataplane did not lay out",
+        channel, want[i].name,
+        want[i].slot < 0 ? std::string() : absl::StrFormat(" of slot %d", want[i].slot), field,
+        want[i].ring->size, want[i].ring->mask));
+  }
+  return absl::OkStatus();
+}
 
 ChannelView ChannelView::Resolve(uint8_t* base) {
   ChannelView v;

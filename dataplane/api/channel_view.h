@@ -7,6 +7,8 @@
 
 #include <cstdint>
 
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "dataplane/api/channel_layout.h"
 
 namespace portcullis::dp::api {
@@ -34,6 +36,13 @@ struct ChannelView {
     return inject_pool + size_t{index} * kPacketBufferSize;
   }
 };
+
+// Client side, after CheckHeader and Resolve and before any ring is touched: every rte_ring
+// header in the segment must say what InitAllRings writes (size, mask, capacity, flags,
+// single-producer/single-consumer sync). rte_ring indexes its elements with the mask and size
+// it finds there, so a header someone else wrote would send enqueues and dequeues outside the
+// ring; the error names the ring and the field.
+absl::Status CheckRings(const ChannelView& view, absl::string_view channel);
 
 // Server side only. Every ring is single-producer/single-consumer at the rte_ring level: the
 // command ring's many clients take turns through the producer lock (command_producer.h),

@@ -39,6 +39,33 @@ absl::StatusOr<std::string> ShmNameForChannel(absl::string_view channel) {
   return absl::StrCat("/portcullis-", channel);
 }
 
+absl::Status CheckAttachable(const struct stat& st, uid_t euid, const std::string& shm_name) {
+  const mode_t perms = st.st_mode & 07777;
+  if (!S_ISREG(st.st_mode) || (st.st_uid != euid && st.st_uid != 0)) {
+    return absl::PermissionDeniedError(absl::StrFormat(
+        "refusing /dev/shm%s: it belongs to uid %d, not to this user (uid %d) or root; a "
+        "channel is only created by vpn-dataplane under the user that runs it (remove the "
+        "object if nothing uses it)",
+        shm_name, st.st_uid, euid));
+  }
+  if (perms != 0600) {
+    return absl::PermissionDeniedError(absl::StrFormat(
+        "refusing /dev/shm%s: its mode is %04o, not 0600, so other users could write into it",
+        shm_name, perms));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckRemovable(const struct stat& st, uid_t euid, const std::string& shm_name) {
+  if (st.st_uid != euid) {
+    return absl::PermissionDeniedError(absl::StrFormat(
+        "/dev/shm%s exists and belongs to uid %d, not to this user (uid %d): refusing to use or "
+        "remove it; find out who created it, and remove it if nothing uses it",
+        shm_name, st.st_uid, euid));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ShmSegment> ShmSegment::CreateExclusive(const std::string& shm_name, size_t size) {
   int fd = shm_open(shm_name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoError(errno, "cannot create shared memory", shm_name);
@@ -55,14 +82,19 @@ absl::StatusOr<ShmSegment> ShmSegment::CreateExclusive(const std::string& shm_na
   return seg;
 }
 
-absl::StatusOr<ShmSegment> ShmSegment::OpenExisting(const std::string& shm_name) {
-  int fd = shm_open(shm_name.c_str(), O_RDWR | O_CLOEXEC, 0);
+absl::StatusOr<ShmSegment> ShmSegment::OpenExisting(const std::string& shm_name, Vet vet) {
+  // O_NOFOLLOW: /dev/shm is world-writable, a symlink there must not lead us elsewhere.
+  int fd = shm_open(shm_name.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0);
   if (fd < 0) return ErrnoError(errno, "cannot open shared memory", shm_name);
   struct stat st {};
   if (fstat(fd, &st) != 0) {
     int err = errno;
     close(fd);
     return ErrnoError(err, "cannot stat shared memory", shm_name);
+  }
+  if (absl::Status s = vet(st); !s.ok()) {
+    close(fd);
+    return s;
   }
   if (st.st_size <= 0) {
     close(fd);

@@ -1,7 +1,9 @@
 // Server and clients in one process: attach rules, acks and events, slot reclaim, all-or-nothing
 // sends, key wiping, punt/inject, segment lifetime.
 #include <fcntl.h>
+#include <rte_ring.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "dataplane/api/channel_client.h"
 #include "dataplane/api/channel_server.h"
@@ -197,6 +200,108 @@ TEST_CASE("attach fails loudly on a channel layout version mismatch", "[channel]
   REQUIRE_FALSE(c.ok());
   CHECK_THAT(std::string(c.status().message()), Contains("disagree on ring and pool offsets"));
   h->areas.punt_pool.offset -= 4096;
+  CHECK(ChannelClient::Attach(ch.name, true).ok());
+}
+
+// Not root's and not ours: what an unprivileged local user would own (the tests run as root).
+constexpr uid_t kOtherUid = 65534;
+
+TEST_CASE("attach refuses a segment another user owns or others may write", "[channel][trust]") {
+  Channel ch;
+  const std::string shm = "/portcullis-" + ch.name;
+  int fd = shm_open(shm.c_str(), O_RDWR, 0);
+  REQUIRE(fd >= 0);
+  auto attach = [&] { return ChannelClient::Attach(ch.name, true, absl::Milliseconds(50)); };
+
+  REQUIRE(fchown(fd, kOtherUid, kOtherUid) == 0);
+  auto c = attach();
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.status().code() == absl::StatusCode::kPermissionDenied);
+  CHECK_THAT(std::string(c.status().message()),
+             Contains(ch.name) && Contains(absl::StrCat("belongs to uid ", kOtherUid)));
+
+  REQUIRE(fchown(fd, geteuid(), getegid()) == 0);
+  for (mode_t mode : {0644, 0660, 0606, 0700, 0400}) {
+    REQUIRE(fchmod(fd, mode) == 0);
+    c = attach();
+    INFO(absl::StrFormat("mode %04o", mode));
+    REQUIRE_FALSE(c.ok());
+    CHECK(c.status().code() == absl::StatusCode::kPermissionDenied);
+    CHECK_THAT(std::string(c.status().message()),
+               Contains(absl::StrFormat("mode is %04o, not 0600", mode)));
+  }
+  REQUIRE(fchmod(fd, 0600) == 0);
+  close(fd);
+  CHECK(attach().ok());
+}
+
+TEST_CASE("who may own a segment we attach to or remove", "[channel][trust]") {
+  struct stat st {};
+  st.st_mode = S_IFREG | 0600;
+  st.st_uid = 1000;
+  CHECK(CheckAttachable(st, 1000, "/x").ok());  // our own
+  CHECK(CheckRemovable(st, 1000, "/x").ok());
+  CHECK(CheckAttachable(st, 1001, "/x").code() == absl::StatusCode::kPermissionDenied);
+  CHECK(CheckRemovable(st, 1001, "/x").code() == absl::StatusCode::kPermissionDenied);
+  st.st_uid = 0;
+  CHECK(CheckAttachable(st, 1000, "/x").ok());  // root's: a dataplane run as root
+  CHECK(CheckRemovable(st, 1000, "/x").code() == absl::StatusCode::kPermissionDenied);
+  st.st_mode = S_IFDIR | 0600;
+  CHECK_FALSE(CheckAttachable(st, 0, "/x").ok());
+  st.st_mode = S_IFREG | 0640;
+  CHECK_FALSE(CheckAttachable(st, 0, "/x").ok());
+}
+
+TEST_CASE("attach refuses ring headers this build did not lay out", "[channel][trust]") {
+  Channel ch;
+  const ChannelView& v = ch.server->view();
+  struct Case {
+    rte_ring* ring;
+    const char* what;
+  };
+  for (const Case& k :
+       {Case{v.command_ring, "command ring"},
+        Case{v.event_rings[kPrimarySlot], "event ring of slot 0"},
+        Case{v.event_rings[2], "event ring of slot 2"}, Case{v.punt_ring, "punt ring"},
+        Case{v.punt_free_ring, "punt free ring"}, Case{v.inject_rings[1], "inject ring of slot 1"},
+        Case{v.inject_free_rings[3], "inject free ring of slot 3"}}) {
+    // rte_ring has volatile members: saved and restored as bytes.
+    alignas(rte_ring) unsigned char saved[sizeof(rte_ring)];
+    memcpy(saved, k.ring, sizeof saved);
+    for (int field = 0; field < 5; ++field) {
+      memcpy(static_cast<void*>(k.ring), saved, sizeof saved);
+      const char* name = nullptr;
+      switch (field) {
+        case 0:
+          k.ring->mask = 0xffffffff;  // would index the whole address space
+          name = "mask";
+          break;
+        case 1:
+          k.ring->size *= 2;
+          name = "size";
+          break;
+        case 2:
+          k.ring->capacity = k.ring->size;
+          name = "capacity";
+          break;
+        case 3:
+          k.ring->flags = 0;  // multi-producer/multi-consumer
+          name = "flags";
+          break;
+        case 4:
+          k.ring->cons.sync_type = RTE_RING_SYNC_MT_RTS;
+          name = "consumer sync type";
+          break;
+      }
+      auto c = ChannelClient::Attach(ch.name, true, absl::Milliseconds(50));
+      INFO(k.what << " " << name);
+      REQUIRE_FALSE(c.ok());
+      CHECK(c.status().code() == absl::StatusCode::kFailedPrecondition);
+      CHECK_THAT(std::string(c.status().message()),
+                 Contains(k.what) && Contains(absl::StrCat("wrong ", name)));
+    }
+    memcpy(static_cast<void*>(k.ring), saved, sizeof saved);
+  }
   CHECK(ChannelClient::Attach(ch.name, true).ok());
 }
 
@@ -419,6 +524,48 @@ TEST_CASE("a stale segment is replaced, a live or foreign one is not", "[channel
   auto foreign = ChannelServer::Create(name);
   CHECK(foreign.status().code() == absl::StatusCode::kFailedPrecondition);
   CHECK_THAT(std::string(foreign.status().message()), Contains("not a Portcullis channel"));
+}
+
+TEST_CASE("a stale segment of ours is replaced; another user's is refused and left alone",
+          "[channel][trust]") {
+  std::string name = UniqueChannelName();
+  ShmCleanup cleanup(name);
+  const std::string shm = "/portcullis-" + name;
+  int fd = shm_open(shm.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+  REQUIRE(fd >= 0);
+  SegmentHeader h{};
+  h.magic = kChannelMagic;
+  h.layout_version = kLayoutVersion;
+  h.server_pid = DeadPid();
+  REQUIRE(write(fd, &h, sizeof h) == static_cast<ssize_t>(sizeof h));
+
+  // Someone else's, even with a dead server in it: not used, not removed, and said so.
+  REQUIRE(fchown(fd, kOtherUid, kOtherUid) == 0);
+  auto server = ChannelServer::Create(name);
+  REQUIRE_FALSE(server.ok());
+  CHECK(server.status().code() == absl::StatusCode::kPermissionDenied);
+  CHECK_THAT(std::string(server.status().message()),
+             Contains(name) && Contains(absl::StrCat("belongs to uid ", kOtherUid)));
+  struct stat st {};
+  REQUIRE(fstat(fd, &st) == 0);
+  CHECK(st.st_nlink == 1);  // still there
+  int again = shm_open(shm.c_str(), O_RDONLY, 0);
+  CHECK(again >= 0);
+  if (again >= 0) close(again);
+
+  // Ours, stale and with a mode we would not attach to: replaced by a fresh 0600 segment.
+  REQUIRE(fchown(fd, geteuid(), getegid()) == 0);
+  REQUIRE(fchmod(fd, 0644) == 0);
+  close(fd);
+  server = ChannelServer::Create(name);
+  INFO(server.status().ToString());
+  REQUIRE(server.ok());
+  fd = shm_open(shm.c_str(), O_RDONLY, 0);
+  REQUIRE(fd >= 0);
+  REQUIRE(fstat(fd, &st) == 0);
+  close(fd);
+  CHECK((st.st_mode & 07777) == 0600);
+  CHECK(ChannelClient::Attach(name, true).ok());
 }
 
 TEST_CASE("shutdown unlinks the segment and clients notice", "[channel]") {
