@@ -80,11 +80,9 @@ bool CommandApplier::SaExists(const Candidate& c, uint32_t spi, bool inbound) co
 }
 
 uint16_t CommandApplier::PickOwner() const {
-  uint32_t load[kMaxWorkers] = {};
-  dp_.sas->ForEach([&](const SaEntry& e) { ++load[e.owner]; });
   uint16_t best = 0;
   for (uint16_t w = 1; w < dp_.nworkers; ++w)
-    if (load[w] < load[best]) best = w;
+    if (dp_.sas->load(w) < dp_.sas->load(best)) best = w;
   return best;
 }
 

@@ -12,20 +12,39 @@ absl::StatusOr<std::unique_ptr<SaTable>> SaTable::Create(const char* name) {
   std::unique_ptr<SaTable> t(new SaTable);
   rte_hash_parameters p = {};
   p.name = name;
-  p.entries = kMaxSas;
+  p.entries = kSlots;
   p.key_len = sizeof(uint32_t);
   p.socket_id = SOCKET_ID_ANY;
-  p.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
+  // Extendable buckets: a key that finds its two buckets full goes to an overflow bucket
+  // instead of failing, so an insert succeeds whenever a position is free (cuckoo alone
+  // refuses some keys well before the table is full).
+  p.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
   t->hash_ = rte_hash_create(&p);
   if (t->hash_ == nullptr)
     return absl::ResourceExhaustedError(absl::StrCat("rte_hash_create: ", rte_strerror(rte_errno)));
-  for (uint32_t id = kMaxSas - 1; id >= 1; --id) t->free_ids_.push_back(id);
+  t->free_slots_.reserve(kSlots);
+  for (uint32_t slot = kSlots; slot-- > 0;) t->free_slots_.push_back(slot);
+  t->index_.reserve(kCapacity);
   return t;
 }
 
 SaTable::~SaTable() {
-  for (uint32_t i = 0; i < kMaxSas; ++i) delete by_id_[i];
+  for (uint32_t i = 0; i < kSlots; ++i) delete by_slot_[i];
   rte_hash_free(hash_);
+}
+
+absl::Status SaTable::CheckRoom(uint32_t live_after, uint32_t new_entries,
+                                uint32_t new_inbound) const {
+  if (live_after > kCapacity)
+    return absl::ResourceExhaustedError(absl::StrCat("SA table full: the batch would leave ",
+                                                     live_after, " SAs, the dataplane holds ",
+                                                     kCapacity));
+  // Cannot happen while the arithmetic in kSlots holds; checked so that it never half-applies.
+  if (new_entries > free_slots_.size() || hash_used_ + new_inbound > kSlots)
+    return absl::ResourceExhaustedError(
+        absl::StrCat("SA table: ", new_entries, " new SAs but only ", free_slots_.size(),
+                     " free slots until the removed ones' grace period ends"));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<SaEntry*> SaTable::Add(esp::SaPtr sa, bool inbound, uint16_t ifindex, uint32_t reqid,
@@ -33,7 +52,8 @@ absl::StatusOr<SaEntry*> SaTable::Add(esp::SaPtr sa, bool inbound, uint16_t ifin
   if (Find(sa->spi, inbound) != nullptr)
     return absl::AlreadyExistsError(
         absl::StrCat("SA ", absl::Hex(sa->spi), inbound ? " in" : " out", " exists"));
-  if (free_ids_.empty()) return absl::ResourceExhaustedError("SA table full");
+  if (count_ >= kCapacity || free_slots_.empty())
+    return absl::ResourceExhaustedError("SA table full");
   auto e = std::make_unique<SaEntry>();
   e->spi = sa->spi;
   e->sa = std::move(sa);
@@ -41,24 +61,29 @@ absl::StatusOr<SaEntry*> SaTable::Add(esp::SaPtr sa, bool inbound, uint16_t ifin
   e->ifindex = ifindex;
   e->reqid = reqid;
   e->owner = owner;
-  e->id = free_ids_.back();
+  const uint32_t slot = free_slots_.back();
+  // The use count wraps after 2^18 reuses of one slot; a packet never waits in a ring that long.
+  const uint32_t use = (uses_[slot] & kUseMask) + 1 > kUseMask ? 1 : (uses_[slot] & kUseMask) + 1;
+  e->id = use << kUseShift | slot;
   if (inbound) {
     uint32_t key = rte_cpu_to_be_32(e->spi);
     if (int rc = rte_hash_add_key_data(hash_, &key, e.get()); rc < 0)
       return absl::ResourceExhaustedError(absl::StrCat("SAD hash: ", rte_strerror(-rc)));
+    ++hash_used_;
   }
-  free_ids_.pop_back();
+  free_slots_.pop_back();
+  uses_[slot] = use;
   SaEntry* raw = e.release();
-  __atomic_store_n(&by_id_[raw->id], raw, __ATOMIC_RELEASE);
+  __atomic_store_n(&by_slot_[slot], raw, __ATOMIC_RELEASE);
+  index_[IndexKey(raw->spi, inbound)] = raw;
   ++count_;
+  if (owner < kMaxWorkers) ++load_[owner];
   return raw;
 }
 
 SaEntry* SaTable::Find(uint32_t spi, bool inbound) const {
-  for (uint32_t i = 1; i < kMaxSas; ++i)
-    if (by_id_[i] != nullptr && by_id_[i]->spi == spi && by_id_[i]->inbound == inbound)
-      return by_id_[i];
-  return nullptr;
+  auto it = index_.find(IndexKey(spi, inbound));
+  return it == index_.end() ? nullptr : it->second;
 }
 
 void SaTable::Remove(SaEntry* e) {
@@ -67,15 +92,20 @@ void SaTable::Remove(SaEntry* e) {
     uint32_t key = rte_cpu_to_be_32(e->spi);
     pos = rte_hash_del_key(hash_, &key);
   }
-  __atomic_store_n(&by_id_[e->id], nullptr, __ATOMIC_RELEASE);
+  __atomic_store_n(&by_slot_[e->id & kSlotMask], nullptr, __ATOMIC_RELEASE);
+  index_.erase(IndexKey(e->spi, e->inbound));
   --count_;
+  if (e->owner < kMaxWorkers) --load_[e->owner];
   retired_.push_back({std::unique_ptr<SaEntry>(e), pos});
 }
 
 void SaTable::Reclaim() {
   for (auto& [e, pos] : retired_) {
-    if (pos >= 0) rte_hash_free_key_with_position(hash_, pos);
-    free_ids_.push_back(e->id);
+    if (pos >= 0) {
+      rte_hash_free_key_with_position(hash_, pos);
+      --hash_used_;
+    }
+    free_slots_.push_back(e->id & kSlotMask);
   }
   retired_.clear();  // destroys the SAs: keys wiped (esp::SaDeleter)
 }

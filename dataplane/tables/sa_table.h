@@ -10,6 +10,8 @@
 #include <memory>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "dataplane/core/limits.h"
 #include "dataplane/esp/sa.h"
@@ -18,6 +20,10 @@ namespace portcullis::dp {
 
 struct SaEntry {
   esp::SaPtr sa;
+  // Slot index in the low bits, the slot's use count (never 0, so neither is the id) above
+  // them: a packet that waits in a handoff ring while its SA is removed and the slot reused (the
+  // grace period does not cover rings) names an id that no longer resolves, instead of the
+  // slot's next SA.
   uint32_t id;
   uint32_t spi;
   bool inbound;
@@ -28,6 +34,17 @@ struct SaEntry {
 
 class SaTable {
  public:
+  // Live SAs at most.
+  static constexpr uint32_t kCapacity = kMaxSas;
+  // Slots (and SAD hash entries) are twice the live SAs: the SAs a batch removes or replaces
+  // keep theirs until the grace period after the batch, and the batch's new SAs must still find
+  // one (kCapacity live before + at most as many added, whatever the order).
+  static constexpr uint32_t kSlots = 2 * kMaxSas;
+  static constexpr uint32_t kSlotMask = kSlots - 1;
+  static constexpr uint32_t kUseShift = 14;
+  static constexpr uint32_t kUseMask = (1u << (32 - kUseShift)) - 1;
+  static_assert((kSlots & kSlotMask) == 0 && kSlots == 1u << kUseShift);
+
   static absl::StatusOr<std::unique_ptr<SaTable>> Create(const char* name);
   ~SaTable();
 
@@ -37,8 +54,10 @@ class SaTable {
     if (rte_hash_lookup_data(hash_, &spi_be, &data) < 0) return nullptr;
     return static_cast<SaEntry*>(data);
   }
+  // Only the SA the id was given to, while it is installed.
   SaEntry* ById(uint32_t id) const {
-    return id < kMaxSas ? __atomic_load_n(&by_id_[id], __ATOMIC_ACQUIRE) : nullptr;
+    SaEntry* e = __atomic_load_n(&by_slot_[id & kSlotMask], __ATOMIC_ACQUIRE);
+    return e != nullptr && e->id == id ? e : nullptr;
   }
 
   // Main lcore.
@@ -48,20 +67,34 @@ class SaTable {
   // Unpublishes; the entry is destroyed by Reclaim() after a grace period.
   void Remove(SaEntry* e);
   void Reclaim();
+  // Whether a batch that leaves `live_after` SAs and adds `new_entries` entries (SAs added or
+  // replaced, of which `new_inbound` inbound) fits: checked while staging, so that applying
+  // the batch cannot fail half way. ResourceExhausted says what is short.
+  absl::Status CheckRoom(uint32_t live_after, uint32_t new_entries, uint32_t new_inbound) const;
   template <class F>
   void ForEach(F&& f) const {
-    for (uint32_t i = 1; i < kMaxSas; ++i)
-      if (by_id_[i] != nullptr) f(*by_id_[i]);
+    for (uint32_t i = 0; i < kSlots; ++i)
+      if (by_slot_[i] != nullptr) f(*by_slot_[i]);
   }
   uint32_t count() const { return count_; }
+  // Live SAs owned by worker w.
+  uint32_t load(uint16_t w) const { return w < kMaxWorkers ? load_[w] : 0; }
 
  private:
   SaTable() = default;
+  static uint64_t IndexKey(uint32_t spi, bool inbound) {
+    return uint64_t{spi} << 1 | (inbound ? 1 : 0);
+  }
+
   rte_hash* hash_ = nullptr;
-  SaEntry* by_id_[kMaxSas] = {};
-  std::vector<uint32_t> free_ids_;
+  SaEntry* by_slot_[kSlots] = {};
+  uint32_t uses_[kSlots] = {};
+  std::vector<uint32_t> free_slots_;  // FIFO order is not needed: ids carry their use count
   std::vector<std::pair<std::unique_ptr<SaEntry>, int32_t>> retired_;
+  absl::flat_hash_map<uint64_t, SaEntry*> index_;  // (SPI, direction) -> live SA
   uint32_t count_ = 0;
+  uint32_t hash_used_ = 0;  // SAD hash positions held by live or retired inbound SAs
+  uint32_t load_[kMaxWorkers] = {};
 };
 
 }  // namespace portcullis::dp

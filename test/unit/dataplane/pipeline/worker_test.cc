@@ -517,6 +517,46 @@ address add lan 10.1.0.1/24
   (void)rig.Sent(kWan, 1);
 }
 
+TEST_CASE("A packet handed off for an SA removed meanwhile is dropped, not sent with the next") {
+  // The owner takes handed-off packets from its ring later; the SA they name may be removed in
+  // between and its slot given to another tunnel's SA. The grace period does not cover rings.
+  Rig& rig = Rig::Get();
+  Configure(rig);
+  const SaEntry* out = rig.dp().sas->Find(0x1001, false);
+  REQUIRE(out != nullptr);
+  const int owner = out->owner, other = 1 - owner;
+  const uint32_t old_id = out->id;
+  rig.Receive(kLan, other, test::Ipv4Udp(40));
+  rig.worker(other).PollOnce();  // routed into vti0, handed to the owner, not yet taken
+  REQUIRE(rig.Sent(kWan, other).empty());
+
+  REQUIRE(rig.Apply("unbind vti0\nsa del spi 0x1001 dir out").status.ok());
+  REQUIRE(rig.Apply(std::string(R"(
+interface add vti1 kind vti
+address add vti1 172.16.1.1/30
+neigh add wan 192.0.2.3 02:00:00:00:02:03
+sa add spi 0x3001 dir out local 192.0.2.1 remote 192.0.2.3 cipher aes-gcm-128 key )") +
+                    kKeyOut + R"( salt 01020304 vti vti1
+bind vti1 0x3001
+)")
+              .status.ok());
+  const SaEntry* next = rig.dp().sas->Find(0x3001, false);
+  REQUIRE(next != nullptr);
+  // The premise: the new SA took the removed one's slot (the free list is last in, first out).
+  REQUIRE((next->id & SaTable::kSlotMask) == (old_id & SaTable::kSlotMask));
+
+  const uint64_t no_sa = rig.Drops(DropIndex(Drop::kNoSa));
+  PollAll(rig);
+  for (int w = 0; w < Rig::kWorkers; ++w) {
+    for (const auto& f : rig.Sent(kWan, w)) {
+      auto ip = StripEthernet(f);
+      INFO("sent " << test::ToHex(ip));
+      CHECK(ip[9] != IPPROTO_ESP);  // nothing went out encrypted for the other peer
+    }
+  }
+  CHECK(rig.Drops(DropIndex(Drop::kNoSa)) - no_sa == 1);
+}
+
 }  // namespace
 }  // namespace portcullis::dp::testing
 
