@@ -142,6 +142,7 @@ absl::Status CommandApplier::StageSa(const api::Message& m, Candidate& c) {
   if (m.header.op == api::Op::kDelete) {
     if (!exists) return absl::NotFoundError(absl::StrCat(name, " does not exist"));
     c.sas.push_back({SaChange::Kind::kRemove, b.spi, inbound, nullptr, 0, 0});
+    --c.sa_live;
     return absl::OkStatus();
   }
   if (m.header.op == api::Op::kAdd && exists)
@@ -161,8 +162,12 @@ absl::Status CommandApplier::StageSa(const api::Message& m, Candidate& c) {
     return absl::InvalidArgumentError(absl::StrCat(name, ": ", cfg.status().message()));
   auto sa = esp::CreateSa<drivers::crypto::IpsecMbBackend>(*cfg);
   if (!sa.ok()) return absl::InvalidArgumentError(absl::StrCat(name, ": ", sa.status().message()));
-  c.sas.push_back({m.header.op == api::Op::kAdd ? SaChange::Kind::kAdd : SaChange::Kind::kReplace,
-                   b.spi, inbound, std::move(*sa), static_cast<uint16_t>(b.vti_ifindex), b.reqid});
+  const bool add = m.header.op == api::Op::kAdd;
+  c.sas.push_back({add ? SaChange::Kind::kAdd : SaChange::Kind::kReplace, b.spi, inbound,
+                   std::move(*sa), static_cast<uint16_t>(b.vti_ifindex), b.reqid});
+  c.sa_live += add ? 1 : 0;
+  ++c.sa_new_entries;
+  c.sa_new_inbound += inbound ? 1 : 0;
   return absl::OkStatus();
 }
 
@@ -286,6 +291,9 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
       if (scope & api::kFlushSas) {
         c.sas.clear();
         c.sa_flush = true;
+        c.sa_live = 0;
+        c.sa_new_entries = c.sa_new_inbound = 0;
+        c.sa_over_at = -1;
         c.cfg.policies.clear();  // an SPD without SAs would drop all protected traffic
       }
       if (scope & api::kFlushRoutes) c.cfg.routes.clear();
@@ -306,19 +314,34 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
 api::ApplyResult CommandApplier::Apply(const api::CommandBatch& batch) {
   Candidate c;
   c.cfg = state_;
+  c.sa_live = dp_.sas->count();
   for (uint32_t i = 0; i < batch.messages.size(); ++i) {
     absl::Status s = Stage(batch.messages[i], c);
     if (!s.ok()) {
       ++failed_;
       return {s, i};
     }
+    if (c.sa_over_at < 0 && c.sa_live > SaTable::kCapacity) c.sa_over_at = i;
+  }
+  // The SA table must hold the result, and every SA the batch adds or replaces must find an
+  // entry while the ones it removes wait for their grace period: refused here, the batch
+  // changes nothing (an update's old SA stays).
+  if (absl::Status s = dp_.sas->CheckRoom(static_cast<uint32_t>(std::max<int64_t>(c.sa_live, 0)),
+                                          c.sa_new_entries, c.sa_new_inbound);
+      !s.ok()) {
+    ++failed_;
+    return {s, c.sa_over_at >= 0 ? static_cast<uint32_t>(c.sa_over_at)
+                                 : static_cast<uint32_t>(batch.messages.size())};
   }
   // Routes must fit before anything changes (the one table that can run out at commit).
   if (c.cfg.routes.size() > kMaxRoutes / 2) {
     ++failed_;
     return {absl::ResourceExhaustedError("too many routes"), 0};
   }
-  Commit(std::move(c));
+  if (absl::Status s = Commit(std::move(c)); !s.ok()) {
+    ++failed_;
+    return {s, static_cast<uint32_t>(batch.messages.size())};
+  }
   ++applied_;
   return {absl::OkStatus(), 0};
 }
@@ -503,7 +526,8 @@ void CommandApplier::SyncNeighbors(const ConfigState& cfg) {
   }
 }
 
-void CommandApplier::Commit(Candidate c) {
+absl::Status CommandApplier::Commit(Candidate c) {
+  absl::Status result = absl::OkStatus();
   // SAs first, so the new tables can point at them.
   if (c.sa_flush) {
     std::vector<SaEntry*> all;
@@ -530,7 +554,11 @@ void CommandApplier::Commit(Candidate c) {
       dp_.sas->Remove(old);
     }
     auto added = dp_.sas->Add(std::move(ch.sa), ch.inbound, ch.ifindex, ch.reqid, owner);
-    (void)added;  // capacity was checked while staging
+    // CheckRoom vouched for the room; should that ever be wrong, the batch is reported as
+    // failed (not acked as applied) and the rest still goes live consistently.
+    if (!added.ok() && result.ok())
+      result = absl::InternalError(
+          absl::StrCat("applying SA ", absl::Hex(ch.spi), ": ", added.status().message()));
   }
   // Routes and neighbours before the interface tables: a worker that meets a route to an
   // interface it cannot see yet drops the packet as local_unhandled/interface down for a moment,
@@ -547,6 +575,7 @@ void CommandApplier::Commit(Candidate c) {
   dp_.sas->Reclaim();
   dp_.fib->ReclaimNextHops();
   dp_.neighbors->Reclaim();
+  return result;
 }
 
 }  // namespace portcullis::dp

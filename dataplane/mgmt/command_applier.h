@@ -36,13 +36,19 @@ class CommandApplier {
     ConfigState cfg;
     std::vector<SaChange> sas;
     bool sa_flush = false;
+    // What the SA changes need from the SA table, checked before anything is applied.
+    int64_t sa_live = 0;          // SAs installed once the batch is applied
+    uint32_t sa_new_entries = 0;  // SAs added or replaced (each takes a new entry)
+    uint32_t sa_new_inbound = 0;  // of which inbound (each takes a SAD hash position)
+    int64_t sa_over_at = -1;      // the message that first took sa_live past the capacity
   };
 
   absl::Status Stage(const api::Message& m, Candidate& c);
   absl::Status StageInterface(const api::Message& m, Candidate& c);
   absl::Status StageSa(const api::Message& m, Candidate& c);
   bool SaExists(const Candidate& c, uint32_t spi, bool inbound) const;
-  void Commit(Candidate c);
+  // Fails only on an internal inconsistency (staging checked every table's room).
+  absl::Status Commit(Candidate c);
   Tables* BuildTables(const ConfigState& cfg) const;
   void BuildSpd(const ConfigState& cfg, Tables& t) const;
   uint32_t PolicyMtu(const Tables& t, const SaEntry& sa) const;
