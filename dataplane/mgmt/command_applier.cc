@@ -253,6 +253,11 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
         if (!c.cfg.neighbors.erase(key))
           return absl::NotFoundError(absl::StrCat("neighbor ", Ip(key.second), " does not exist"));
       } else {
+        // Configured neighbours are never evicted: they may take only part of the table.
+        if (!c.cfg.neighbors.count(key) && c.cfg.neighbors.size() >= kMaxStaticNeighbors)
+          return absl::ResourceExhaustedError(absl::StrCat("neighbor ", Ip(key.second),
+                                                           ": more than ", kMaxStaticNeighbors,
+                                                           " static neighbors"));
         std::array<uint8_t, 6> mac;
         std::memcpy(mac.data(), b.mac, 6);
         c.cfg.neighbors[key] = mac;
@@ -518,7 +523,9 @@ void CommandApplier::SyncNeighbors(const ConfigState& cfg) {
   });
   for (NeighborEntry* e : stale) dp_.neighbors->Remove(e);
   for (const auto& [key, mac] : cfg.neighbors) {
-    NeighborEntry* e = dp_.neighbors->GetOrCreate(static_cast<uint16_t>(key.first), key.second);
+    // Learned entries make way (staging kept static ones to a part of the table), so this
+    // cannot fail.
+    NeighborEntry* e = dp_.AdmitNeighbor(static_cast<uint16_t>(key.first), key.second);
     if (e == nullptr) continue;
     rte_ether_addr a;
     std::memcpy(a.addr_bytes, mac.data(), 6);

@@ -20,9 +20,14 @@ constexpr uint64_t kStaleNs = 90'000'000'000;    // forget one that stopped answ
 
 }  // namespace
 
+void SlowPath::Drop(rte_mbuf* m, dp::Drop why) {
+  ++stats_.drops[DropIndex(why)];
+  rte_pktmbuf_free(m);
+}
+
 bool SlowPath::ToWorker(rte_mbuf* m) {
   if (rte_ring_mp_enqueue(dp_.inject_ring, m) != 0) {
-    rte_pktmbuf_free(m);
+    Drop(m, Drop::kSlowPathQueueFull);
     return false;
   }
   return true;
@@ -55,29 +60,38 @@ void SlowPath::Arp(rte_mbuf* m, uint64_t now_ns) {
   const uint16_t ifx = Meta(m)->in_ifindex;
   const uint16_t l2 = m->l2_len;
   if (m->data_len < l2 + sizeof(rte_arp_hdr)) {
-    rte_pktmbuf_free(m);
+    ++stats_.arp_ignored;
+    Drop(m, Drop::kArpIgnored);
     return;
   }
   auto* arp = rte_pktmbuf_mtod_offset(m, rte_arp_hdr*, l2);
+  const bool request = arp->arp_opcode == RTE_BE16(RTE_ARP_OP_REQUEST);
   if (arp->arp_hardware != RTE_BE16(RTE_ARP_HRD_ETHER) ||
       arp->arp_protocol != RTE_BE16(RTE_ETHER_TYPE_IPV4) || arp->arp_hlen != 6 ||
-      arp->arp_plen != 4) {
-    rte_pktmbuf_free(m);
+      arp->arp_plen != 4 || (!request && arp->arp_opcode != RTE_BE16(RTE_ARP_OP_REPLY))) {
+    ++stats_.arp_ignored;
+    Drop(m, Drop::kArpIgnored);
     return;
   }
   const uint32_t sip = arp->arp_data.arp_sip;
   const uint32_t tip = arp->arp_data.arp_tip;
   const bool for_us = t.LocalInterface(tip) == ifx ||
                       (t.LocalInterface(tip) != 0 && t.ifs[ifx].kind == IfKind::kVif);
-  // RFC 826: update an entry we have; add one when the request is for us.
-  NeighborEntry* e = dp_.neighbors->Find(ifx, sip);
-  if (e == nullptr && for_us && sip != 0) e = dp_.neighbors->GetOrCreate(ifx, sip);
+  // A sender that is not one station (broadcast, multicast or zero MAC, or claiming one of our
+  // addresses) is neither answered nor learned; one without an address (an RFC 5227 probe) is
+  // answered, not learned.
+  const bool station = rte_is_valid_assigned_ether_addr(&arp->arp_data.arp_sha) &&
+                       (sip == 0 || t.LocalInterface(sip) == 0);
+  // RFC 826: update an entry we have (a reply to our request finds the one we made); add one
+  // only when a request is addressed to us.
+  NeighborEntry* e = station && sip != 0 ? dp_.neighbors->Find(ifx, sip) : nullptr;
+  if (e == nullptr && station && sip != 0 && request && for_us) e = dp_.AdmitNeighbor(ifx, sip);
   if (e != nullptr && e->state != NeighborState::kStatic) {
     dp_.neighbors->SetMac(e, arp->arp_data.arp_sha, NeighborState::kReachable, now_ns);
     ++stats_.arp_replies_learned;
     Release(*e);
   }
-  if (arp->arp_opcode == RTE_BE16(RTE_ARP_OP_REQUEST) && for_us) {
+  if (request && for_us && station) {
     // Answer in place: the request becomes the reply.
     const Interface& f = t.ifs[ifx];
     auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
@@ -93,7 +107,14 @@ void SlowPath::Arp(rte_mbuf* m, uint64_t now_ns) {
     if (ToWorker(m)) ++stats_.arp_requests_answered;
     return;
   }
-  rte_pktmbuf_free(m);
+  if (e == nullptr) {
+    // Not for us and from no neighbour we know: another host's conversation, an answer nobody
+    // asked for, or gratuitous ARP of a host we do not talk to.
+    ++stats_.arp_ignored;
+    Drop(m, Drop::kArpIgnored);
+    return;
+  }
+  rte_pktmbuf_free(m);  // consumed: it updated a neighbour
 }
 
 void SlowPath::SendArpRequest(NeighborEntry& e, uint64_t now_ns) {
@@ -140,23 +161,25 @@ void SlowPath::SendArpRequest(NeighborEntry& e, uint64_t now_ns) {
 
 void SlowPath::Release(NeighborEntry& e) {
   // The packets that waited for this answer go back to a worker, which now finds the MAC.
-  for (uint8_t i = 0; i < e.npending; ++i) {
-    Meta(e.pending[i])->kind = PktKind::kRouteLocal;
-    rte_mbuf* m = e.pending[i];
+  dp_.neighbors->Release(&e, [&](rte_mbuf* m) {
     // They were routed already: send them as frames-to-build via the normal send path.
     Meta(m)->kind = PktKind::kRouteLocal;
     Meta(m)->flags |= kMetaRouted;  // the worker sends it without a new lookup
     if (ToWorker(m)) ++stats_.resolved;
-  }
-  e.npending = 0;
+  });
 }
 
 void SlowPath::Resolve(rte_mbuf* m, uint64_t now_ns) {
   PacketMeta* meta = Meta(m);
-  NeighborEntry* e = dp_.neighbors->GetOrCreate(meta->out_ifindex, meta->next_hop);
+  const uint64_t evicted = dp_.neighbors->evicted_packets();
+  NeighborEntry* e = dp_.AdmitNeighbor(meta->out_ifindex, meta->next_hop);
+  // Packets that waited for an entry evicted to make room for this one.
+  const uint64_t lost = dp_.neighbors->evicted_packets() - evicted;
+  stats_.unresolved += lost;
+  stats_.drops[DropIndex(Drop::kNeighborUnresolved)] += lost;
   if (e == nullptr) {
     ++stats_.queue_full;
-    rte_pktmbuf_free(m);
+    Drop(m, Drop::kNeighborQueueFull);
     return;
   }
   if (e->mac_word.load(std::memory_order_relaxed) >> 63) {  // answered meanwhile
@@ -165,12 +188,11 @@ void SlowPath::Resolve(rte_mbuf* m, uint64_t now_ns) {
     if (ToWorker(m)) ++stats_.resolved;
     return;
   }
-  if (e->npending >= sizeof e->pending / sizeof e->pending[0]) {
+  if (dp_.neighbors->Hold(e, m) != NeighborTable::HoldResult::kHeld) {
     ++stats_.queue_full;
-    rte_pktmbuf_free(m);
+    Drop(m, Drop::kNeighborQueueFull);
     return;
   }
-  e->pending[e->npending++] = m;
   if (e->requests_sent == 0 || now_ns - e->requested_ns > kRetryNs) SendArpRequest(*e, now_ns);
 }
 
@@ -184,6 +206,7 @@ void SlowPath::Age(uint64_t now_ns) {
         if (now_ns - e.requested_ns > kRetryNs) {
           if (e.requests_sent >= kMaxRequests) {
             stats_.unresolved += e.npending;
+            stats_.drops[DropIndex(Drop::kNeighborUnresolved)] += e.npending;
             dead.push_back(&e);
           } else {
             SendArpRequest(e, now_ns);

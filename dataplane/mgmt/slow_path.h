@@ -2,6 +2,11 @@
 // learning, resolving next hops for packets the workers could not send, ageing), IKE datagrams
 // to vpnd (punt) and from it (inject). Packets it emits go to worker 0 through the inject ring:
 // only workers transmit.
+//
+// ARP learning follows RFC 826 with the usual hardening: any ARP from a known neighbour updates
+// it, but a new entry is made only for a request addressed to one of our addresses (we answer
+// it and will talk back) or by our own resolution; replies nobody asked for, and gratuitous ARP
+// from unknown hosts, are ignored and counted.
 #pragma once
 
 #include <rte_mbuf.h>
@@ -9,6 +14,7 @@
 #include <cstdint>
 
 #include "dataplane/api/channel_server.h"
+#include "dataplane/core/drop_reason.h"
 #include "dataplane/runtime/dataplane.h"
 
 namespace portcullis::dp {
@@ -17,6 +23,9 @@ struct SlowPathStats {
   uint64_t arp_requests_answered = 0, arp_requests_sent = 0, arp_replies_learned = 0;
   uint64_t resolved = 0, unresolved = 0, queue_full = 0;
   uint64_t punted = 0, punt_dropped = 0, injected = 0, inject_dropped = 0;
+  uint64_t arp_ignored = 0;  // not for us, malformed, or an answer nobody asked for
+  // Packets the main lcore dropped, by reason (the workers count theirs in WorkerStats).
+  uint64_t drops[kAllDropCount] = {};
 };
 
 class SlowPath {
@@ -39,6 +48,7 @@ class SlowPath {
   void SendArpRequest(NeighborEntry& e, uint64_t now_ns);
   void Release(NeighborEntry& e);
   bool ToWorker(rte_mbuf* m);
+  void Drop(rte_mbuf* m, dp::Drop why);
 
   Dataplane& dp_;
   api::ChannelServer* server_;

@@ -116,6 +116,10 @@ int Stats(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "arp_requests_sent", sp.arp_requests_sent);
   rte_tel_data_add_dict_u64(d, "neighbors_resolved", sp.resolved);
   rte_tel_data_add_dict_u64(d, "neighbors_unresolved", sp.unresolved);
+  rte_tel_data_add_dict_u64(d, "arp_ignored", sp.arp_ignored);
+  rte_tel_data_add_dict_u64(d, "neighbors", g_dp->neighbors->size());
+  rte_tel_data_add_dict_u64(d, "neighbors_evicted", g_dp->neighbors->evictions());
+  rte_tel_data_add_dict_u64(d, "neighbor_packets_held", g_dp->neighbors->held());
   rte_tel_data_add_dict_u64(d, "punt_to_vpnd", sp.punted);
   rte_tel_data_add_dict_u64(d, "punt_dropped", sp.punt_dropped);
   rte_tel_data_add_dict_u64(d, "inject_from_vpnd", sp.injected);
@@ -123,8 +127,9 @@ int Stats(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "batches_applied", g_main->applier().batches_applied());
   rte_tel_data_add_dict_u64(d, "batches_failed", g_main->applier().batches_failed());
   rte_tel_data_add_dict_u64(d, "esp_events_forwarded", g_main->events().forwarded());
-  rte_tel_data_add_dict_container(d, "drops", DropDict([](int r) {
-                                    uint64_t v = 0;
+  // The workers' drops and the main lcore's (ARP, neighbour resolution, punt) under one name each.
+  rte_tel_data_add_dict_container(d, "drops", DropDict([&](int r) {
+                                    uint64_t v = sp.drops[r];
                                     for (uint32_t w = 0; w < g_dp->nworkers; ++w)
                                       if (g_dp->stats[w])
                                         v += ReadCounter(g_dp->stats[w]->drops[r]);

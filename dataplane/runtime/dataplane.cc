@@ -11,6 +11,16 @@
 
 namespace portcullis::dp {
 
+NeighborEntry* Dataplane::AdmitNeighbor(uint16_t ifindex, uint32_t ip) {
+  NeighborEntry* e = neighbors->GetOrCreate(ifindex, ip);
+  if (e == nullptr && neighbors->NeedsReclaim()) {
+    rte_rcu_qsbr_synchronize(rcu, RTE_QSBR_THRID_INVALID);
+    neighbors->Reclaim();
+    e = neighbors->GetOrCreate(ifindex, ip);
+  }
+  return e;
+}
+
 absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(const DataplaneParams& p) {
   if (p.workers == 0 || p.workers > kMaxWorkers)
     return absl::InvalidArgumentError(absl::StrCat("workers must be 1..", kMaxWorkers));

@@ -56,6 +56,11 @@ struct Dataplane {
   std::atomic<bool> stop{false};
 
   const Tables& CurrentTables() const { return *tables.load(std::memory_order_acquire); }
+
+  // Main lcore: the neighbour entry, made if needed (NeighborTable::GetOrCreate); when the
+  // storage of evicted entries still waits for its grace period, waits for it (workers pass a
+  // quiescent point every burst) and tries again. nullptr only if every entry is static.
+  NeighborEntry* AdmitNeighbor(uint16_t ifindex, uint32_t ip);
 };
 
 struct DataplaneParams {

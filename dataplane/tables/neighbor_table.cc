@@ -12,13 +12,18 @@ absl::StatusOr<std::unique_ptr<NeighborTable>> NeighborTable::Create(const char*
   std::unique_ptr<NeighborTable> t(new NeighborTable);
   rte_hash_parameters p = {};
   p.name = name;
-  p.entries = kMaxNeighbors;
+  // Room for the evicted entries' positions until their grace period, and extendable buckets:
+  // sized exactly to the limit, cuckoo refused many new keys once the table was nearly full.
+  p.entries = kStorage;
   p.key_len = sizeof(uint64_t);
   p.socket_id = SOCKET_ID_ANY;
-  p.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
+  p.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
   t->hash_ = rte_hash_create(&p);
   if (t->hash_ == nullptr)
     return absl::ResourceExhaustedError(absl::StrCat("rte_hash_create: ", rte_strerror(rte_errno)));
+  t->entries_.reserve(kStorage);
+  t->free_.reserve(kStorage);
+  t->retired_.reserve(kStorage);
   return t;
 }
 
@@ -35,16 +40,48 @@ NeighborEntry* NeighborTable::Find(uint16_t ifindex, uint32_t ip) {
   return static_cast<NeighborEntry*>(data);
 }
 
+void NeighborTable::Link(NeighborEntry* e, List list) {
+  Chain& c = lists_[list];
+  e->list = list;
+  e->next = nullptr;
+  e->prev = c.tail;
+  (c.tail ? c.tail->next : c.head) = e;
+  c.tail = e;
+}
+
+void NeighborTable::Unlink(NeighborEntry* e) {
+  if (e->list == kNoList) return;
+  Chain& c = lists_[e->list];
+  (e->prev ? e->prev->next : c.head) = e->next;
+  (e->next ? e->next->prev : c.tail) = e->prev;
+  e->prev = e->next = nullptr;
+  e->list = kNoList;
+}
+
+NeighborEntry* NeighborTable::Victim() const {
+  // An unresolved entry costs the most (it holds packets and sends requests) and is the least
+  // likely to be needed: a flood of destinations that never answer makes only those.
+  if (lists_[kUnresolved].head) return lists_[kUnresolved].head;
+  return lists_[kResolved].head;
+}
+
 NeighborEntry* NeighborTable::GetOrCreate(uint16_t ifindex, uint32_t ip) {
   if (NeighborEntry* e = Find(ifindex, ip)) return e;
+  if (live_ >= kMaxNeighbors) {
+    NeighborEntry* victim = Victim();
+    if (victim == nullptr) return nullptr;  // every entry is static
+    evicted_packets_ += Remove(victim);
+    ++evictions_;
+  }
   NeighborEntry* e;
   if (!free_.empty()) {
     e = free_.back();
     free_.pop_back();
-  } else {
-    if (entries_.size() >= kMaxNeighbors) return nullptr;
+  } else if (entries_.size() < kStorage) {
     entries_.push_back(std::make_unique<NeighborEntry>());
     e = entries_.back().get();
+  } else {
+    return nullptr;  // the evicted entries' storage is waiting for a grace period
   }
   e->mac_word.store(0, std::memory_order_relaxed);
   e->ifindex = ifindex;
@@ -53,12 +90,15 @@ NeighborEntry* NeighborTable::GetOrCreate(uint16_t ifindex, uint32_t ip) {
   e->updated_ns = e->requested_ns = 0;
   e->requests_sent = 0;
   e->npending = 0;
+  e->list = kNoList;
   uint64_t key = Key(ifindex, ip);
   if (rte_hash_add_key_data(hash_, &key, e) < 0) {
     e->ifindex = 0;
     free_.push_back(e);
     return nullptr;
   }
+  ++live_;
+  Link(e, kUnresolved);
   return e;
 }
 
@@ -70,20 +110,29 @@ void NeighborTable::SetMac(NeighborEntry* e, const rte_ether_addr& mac, Neighbor
   e->state = state;
   e->updated_ns = now_ns;
   e->requests_sent = 0;
+  Unlink(e);
+  if (state != NeighborState::kStatic) Link(e, kResolved);  // the most recently confirmed
 }
 
 void NeighborTable::Invalidate(NeighborEntry* e) {
   e->mac_word.store(0, std::memory_order_release);
   e->state = NeighborState::kIncomplete;
+  Unlink(e);
+  Link(e, kUnresolved);
 }
 
-void NeighborTable::Remove(NeighborEntry* e) {
+uint32_t NeighborTable::Remove(NeighborEntry* e) {
   uint64_t key = Key(e->ifindex, e->ip);
   int32_t pos = rte_hash_del_key(hash_, &key);
+  const uint32_t freed = e->npending;
   for (uint8_t i = 0; i < e->npending; ++i) rte_pktmbuf_free(e->pending[i]);
+  held_ -= e->npending;
   e->npending = 0;
   e->ifindex = 0;
+  Unlink(e);
+  --live_;
   retired_.push_back({e, pos});
+  return freed;
 }
 
 void NeighborTable::Reclaim() {
@@ -93,6 +142,14 @@ void NeighborTable::Reclaim() {
     free_.push_back(e);
   }
   retired_.clear();
+}
+
+NeighborTable::HoldResult NeighborTable::Hold(NeighborEntry* e, rte_mbuf* m) {
+  if (e->npending >= NeighborEntry::kMaxPending) return HoldResult::kEntryFull;
+  if (held_ >= kMaxHeldPackets) return HoldResult::kTableFull;
+  e->pending[e->npending++] = m;
+  ++held_;
+  return HoldResult::kHeld;
 }
 
 }  // namespace portcullis::dp

@@ -1,6 +1,11 @@
 // ARP neighbors: (interface, IPv4) -> MAC. Workers look up lock-free (rte_hash with lock-free
-// readers); only the main lcore adds, updates and ages entries. The MAC and its validity live in
-// one 64-bit word, so a worker never sees half of an update.
+// readers); only the main lcore adds, updates, ages and evicts entries. The MAC and its validity
+// live in one 64-bit word, so a worker never sees half of an update.
+//
+// The table is bounded and cannot be filled for good: at kMaxNeighbors entries a new neighbor
+// evicts the oldest unresolved one, else the least recently confirmed one (static entries are
+// never evicted). Packets waiting for an answer are bounded per entry and in total
+// (kMaxHeldPackets), so resolution can never hold a large part of the mbuf pool.
 #pragma once
 
 #include <rte_ether.h>
@@ -21,6 +26,8 @@ namespace portcullis::dp {
 enum class NeighborState : uint8_t { kIncomplete, kReachable, kStale, kStatic };
 
 struct NeighborEntry {
+  static constexpr uint8_t kMaxPending = 8;
+
   std::atomic<uint64_t> mac_word;  // bit 63: valid; bits 0..47: MAC
   // Main lcore only:
   uint16_t ifindex;
@@ -30,11 +37,19 @@ struct NeighborEntry {
   uint64_t requested_ns;
   uint8_t requests_sent;
   uint8_t npending;
-  rte_mbuf* pending[8];  // packets waiting for the answer
+  rte_mbuf* pending[kMaxPending];  // packets waiting for the answer
+  // Place in the eviction order (NeighborTable's lists); none for static entries.
+  NeighborEntry* prev;
+  NeighborEntry* next;
+  uint8_t list;
 };
 
 class NeighborTable {
  public:
+  // Entry storage and hash positions: live entries plus those evicted or removed since the last
+  // grace period.
+  static constexpr uint32_t kStorage = 2 * kMaxNeighbors;
+
   static absl::StatusOr<std::unique_ptr<NeighborTable>> Create(const char* name);
   ~NeighborTable();
 
@@ -51,26 +66,61 @@ class NeighborTable {
 
   // Main lcore.
   NeighborEntry* Find(uint16_t ifindex, uint32_t ip);
+  // The entry, made if needed. At kMaxNeighbors live entries one is evicted for it (its waiting
+  // packets freed and counted in evicted_packets()). nullptr only if every entry is static, or
+  // if the storage of evicted entries awaits a grace period (NeedsReclaim(): synchronize,
+  // Reclaim, and ask again).
   NeighborEntry* GetOrCreate(uint16_t ifindex, uint32_t ip);
   void SetMac(NeighborEntry* e, const rte_ether_addr& mac, NeighborState state, uint64_t now_ns);
   void Invalidate(NeighborEntry* e);
-  // Removes the entry from lookups; its storage is reusable after a grace period (Reclaim).
-  void Remove(NeighborEntry* e);
+  // Removes the entry from lookups and frees the packets that waited (returns how many); its
+  // storage is reusable after a grace period (Reclaim).
+  uint32_t Remove(NeighborEntry* e);
   void Reclaim();
+  bool NeedsReclaim() const { return !retired_.empty(); }
+
+  enum class HoldResult { kHeld, kEntryFull, kTableFull };
+  // Keeps m until the entry is resolved; on anything but kHeld the caller still owns m.
+  HoldResult Hold(NeighborEntry* e, rte_mbuf* m);
+  // Hands the waiting packets to `send` (oldest first) and forgets them.
+  template <class F>
+  void Release(NeighborEntry* e, F&& send) {
+    const uint8_t n = e->npending;
+    e->npending = 0;
+    held_ -= n;
+    for (uint8_t i = 0; i < n; ++i) send(e->pending[i]);
+  }
+
   template <class F>
   void ForEach(F&& f) {
     for (auto& e : entries_)
       if (e->ifindex != 0) f(*e);
   }
+  uint32_t size() const { return live_; }
+  uint32_t held() const { return held_; }
+  uint64_t evictions() const { return evictions_; }
+  uint64_t evicted_packets() const { return evicted_packets_; }
 
  private:
+  enum List : uint8_t { kNoList = 0, kUnresolved = 1, kResolved = 2 };
+  struct Chain {
+    NeighborEntry* head = nullptr;  // the next to evict
+    NeighborEntry* tail = nullptr;
+  };
   NeighborTable() = default;
   static uint64_t Key(uint16_t ifindex, uint32_t ip) { return (uint64_t{ifindex} << 32) | ip; }
+  void Link(NeighborEntry* e, List list);  // at the tail
+  void Unlink(NeighborEntry* e);
+  NeighborEntry* Victim() const;
 
   rte_hash* hash_ = nullptr;
   std::vector<std::unique_ptr<NeighborEntry>> entries_;
   std::vector<NeighborEntry*> free_;
   std::vector<std::pair<NeighborEntry*, int32_t>> retired_;  // entry, hash position
+  Chain lists_[3];
+  uint32_t live_ = 0;
+  uint32_t held_ = 0;
+  uint64_t evictions_ = 0, evicted_packets_ = 0;
 };
 
 }  // namespace portcullis::dp

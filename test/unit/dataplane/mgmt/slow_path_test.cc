@@ -1,0 +1,216 @@
+// The main lcore's ARP and neighbour resolution: which ARP may create or update a neighbour
+// (RFC 826, hardened), and what a flood of unresolvable destinations can cost (bounded table,
+// bounded waiting packets, unresolved entries evicted first).
+#include "dataplane/mgmt/slow_path.h"
+
+#include <arpa/inet.h>
+#include <rte_arp.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "dataplane/core/packet_meta.h"
+#include "test/unit/dataplane/pipeline/pipeline_rig.h"
+#include "test/unit/support/dpdk_test_env.h"
+
+namespace portcullis::dp::testing {
+namespace {
+
+uint32_t Ip(const char* s) {
+  uint32_t a = 0;
+  REQUIRE(inet_pton(AF_INET, s, &a) == 1);
+  return a;
+}
+
+uint16_t IfIndex(Rig& rig, const char* name) {
+  const Tables& t = rig.dp().CurrentTables();
+  for (uint16_t i = 1; i < kMaxInterfaces; ++i)
+    if (t.ifs[i].kind != IfKind::kNone && std::strcmp(t.ifs[i].name, name) == 0) return i;
+  FAIL("no interface " << name);
+  return 0;
+}
+
+constexpr uint8_t kBroadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+// An ARP frame as a worker hands it to the main lcore: Ethernet header on, l2_len set.
+void QueueArp(Rig& rig, uint16_t ifx, uint16_t op, const uint8_t sha[6], const char* sip,
+              const char* tip) {
+  std::vector<uint8_t> arp(sizeof(rte_arp_hdr));
+  auto* a = reinterpret_cast<rte_arp_hdr*>(arp.data());
+  a->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
+  a->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+  a->arp_hlen = 6;
+  a->arp_plen = 4;
+  a->arp_opcode = rte_cpu_to_be_16(op);
+  std::memcpy(a->arp_data.arp_sha.addr_bytes, sha, 6);
+  a->arp_data.arp_sip = Ip(sip);
+  a->arp_data.arp_tip = Ip(tip);
+  auto frame = Frame(op == RTE_ARP_OP_REQUEST ? kBroadcast : rig.mac(kLan).addr_bytes, sha,
+                     RTE_ETHER_TYPE_ARP, arp);
+  rte_mbuf* m = test::MakePacket(frame);
+  m->l2_len = sizeof(rte_ether_hdr);
+  *Meta(m) = PacketMeta{ifx, 0, 0, PktKind::kArp, 0, 0, 0};
+  REQUIRE(rte_ring_enqueue(rig.dp().slow_ring, m) == 0);
+}
+
+// A routed packet waiting for next_hop's MAC, as a worker hands it over.
+bool QueueResolve(Rig& rig, uint16_t ifx, uint32_t next_hop) {
+  rte_mbuf* m = rte_pktmbuf_alloc(rig.dp().pool);
+  if (m == nullptr) return false;
+  std::memset(rte_pktmbuf_append(m, 60), 0, 60);
+  *Meta(m) = PacketMeta{ifx, ifx, next_hop, PktKind::kResolve, 0, 0, 0};
+  REQUIRE(rte_ring_enqueue(rig.dp().slow_ring, m) == 0);
+  return true;
+}
+
+// What the slow path sent towards the workers (ARP requests and replies, released packets).
+std::vector<rte_mbuf*> TakeInjected(Rig& rig) {
+  std::vector<rte_mbuf*> out;
+  rte_mbuf* m;
+  while (rte_ring_dequeue(rig.dp().inject_ring, reinterpret_cast<void**>(&m)) == 0)
+    out.push_back(m);
+  return out;
+}
+
+void FreeAll(const std::vector<rte_mbuf*>& v) {
+  for (rte_mbuf* m : v) rte_pktmbuf_free(m);
+}
+
+void Drain(SlowPath& slow, uint64_t now) {
+  while (slow.Poll(now) != 0) {
+  }
+}
+
+TEST_CASE("ARP creates a neighbour only for a request to us; replies only update", "[mgmt][arp]") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply("interface add lan kind port\naddress add lan 10.1.0.1/24").status.ok());
+  const uint16_t lan = IfIndex(rig, "lan");
+  SlowPath slow(rig.dp(), nullptr);
+  NeighborTable& nt = *rig.dp().neighbors;
+  const uint8_t mac_a[6] = {0x02, 0, 0, 0, 0, 0x50};
+  const uint8_t mac_b[6] = {0x02, 0, 0, 0, 0, 0x51};
+  const uint8_t group[6] = {0x03, 0, 0, 0, 0, 0x52};
+
+  // An answer nobody asked for, to us: poisoning, not learning.
+  QueueArp(rig, lan, RTE_ARP_OP_REPLY, mac_a, "10.1.0.50", "10.1.0.1");
+  // A request for someone else, and a gratuitous announcement of an unknown host.
+  QueueArp(rig, lan, RTE_ARP_OP_REQUEST, mac_a, "10.1.0.51", "10.1.0.99");
+  QueueArp(rig, lan, RTE_ARP_OP_REQUEST, mac_a, "10.1.0.52", "10.1.0.52");
+  // A request to us from a group MAC, and one claiming our own address.
+  QueueArp(rig, lan, RTE_ARP_OP_REQUEST, group, "10.1.0.54", "10.1.0.1");
+  QueueArp(rig, lan, RTE_ARP_OP_REQUEST, mac_a, "10.1.0.1", "10.1.0.1");
+  Drain(slow, 1);
+  for (const char* ip : {"10.1.0.50", "10.1.0.51", "10.1.0.52", "10.1.0.54", "10.1.0.1"}) {
+    INFO(ip);
+    CHECK(nt.Find(lan, Ip(ip)) == nullptr);
+  }
+  CHECK(slow.stats().arp_ignored == 5);
+  CHECK(slow.stats().drops[DropIndex(Drop::kArpIgnored)] == 5);
+  CHECK(slow.stats().arp_requests_answered == 0);
+
+  // A request to us: answered, and the asker learned (we are about to talk to it).
+  QueueArp(rig, lan, RTE_ARP_OP_REQUEST, mac_a, "10.1.0.53", "10.1.0.1");
+  Drain(slow, 2);
+  CHECK(slow.stats().arp_requests_answered == 1);
+  rte_ether_addr mac;
+  REQUIRE(nt.Lookup(lan, Ip("10.1.0.53"), &mac));
+  CHECK(std::memcmp(mac.addr_bytes, mac_a, 6) == 0);
+  // Any ARP from a known neighbour updates it (RFC 826).
+  QueueArp(rig, lan, RTE_ARP_OP_REPLY, mac_b, "10.1.0.53", "10.1.0.1");
+  Drain(slow, 3);
+  REQUIRE(nt.Lookup(lan, Ip("10.1.0.53"), &mac));
+  CHECK(std::memcmp(mac.addr_bytes, mac_b, 6) == 0);
+
+  // Our own resolution: the reply to our request resolves the entry and frees what waited.
+  REQUIRE(QueueResolve(rig, lan, Ip("10.1.0.60")));
+  Drain(slow, 4);
+  CHECK(nt.Find(lan, Ip("10.1.0.60")) != nullptr);
+  CHECK_FALSE(nt.Lookup(lan, Ip("10.1.0.60"), &mac));
+  FreeAll(TakeInjected(rig));  // the reply to .53 and our request for .60
+  QueueArp(rig, lan, RTE_ARP_OP_REPLY, mac_a, "10.1.0.60", "10.1.0.1");
+  Drain(slow, 5);
+  CHECK(nt.Lookup(lan, Ip("10.1.0.60"), &mac));
+  auto released = TakeInjected(rig);
+  CHECK(released.size() == 1);
+  CHECK(slow.stats().resolved == 1);
+  FreeAll(released);
+  CHECK(nt.held() == 0);
+  rig.Reset();
+}
+
+TEST_CASE("A flood of unresolvable destinations holds few mbufs and cannot fill the table",
+          "[mgmt][arp]") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply(R"(
+interface add lan kind port
+address add lan 10.1.0.1/16
+neigh add lan 10.1.0.2 02:00:00:00:01:0a
+)")
+              .status.ok());
+  const uint16_t lan = IfIndex(rig, "lan");
+  SlowPath slow(rig.dp(), nullptr);
+  NeighborTable& nt = *rig.dp().neighbors;
+  rte_mempool* pool = rig.dp().pool;
+  const unsigned in_use = rte_mempool_in_use_count(pool);
+
+  // A neighbour that answers, learned before the flood.
+  const uint8_t mac_a[6] = {0x02, 0, 0, 0, 0, 0x03};
+  QueueArp(rig, lan, RTE_ARP_OP_REQUEST, mac_a, "10.1.0.3", "10.1.0.1");
+  Drain(slow, 1);
+  FreeAll(TakeInjected(rig));
+  rte_ether_addr mac;
+  REQUIRE(nt.Lookup(lan, Ip("10.1.0.3"), &mac));
+
+  // Three packets each to 6,000 destinations that never answer, in waves the rings hold.
+  const uint32_t kDestinations = 6000;
+  bool pool_ok = true;
+  for (uint32_t first = 0; first < kDestinations && pool_ok; first += 500) {
+    for (uint32_t d = first; d < first + 500 && pool_ok; ++d)
+      for (int k = 0; k < 3 && pool_ok; ++k)
+        pool_ok = QueueResolve(rig, lan, htonl(0x0a010100u + d));
+    Drain(slow, 10 + first);
+    FreeAll(TakeInjected(rig));  // our ARP requests
+  }
+  REQUIRE(pool_ok);  // the flood never emptied the mbuf pool
+  CHECK(nt.held() <= kMaxHeldPackets);
+  CHECK(rte_mempool_in_use_count(pool) - in_use <= kMaxHeldPackets);
+  CHECK(nt.size() <= kMaxNeighbors);
+  CHECK(nt.evictions() >= kDestinations - kMaxNeighbors);
+  // Every drop has its reason: held-queue caps, and packets of evicted unresolved entries.
+  CHECK(slow.stats().drops[DropIndex(Drop::kNeighborQueueFull)] > 0);
+  CHECK(slow.stats().drops[DropIndex(Drop::kNeighborUnresolved)] > 0);
+  const uint64_t accounted = nt.held() + slow.stats().drops[DropIndex(Drop::kNeighborQueueFull)] +
+                             slow.stats().drops[DropIndex(Drop::kNeighborUnresolved)];
+  CHECK(accounted == 3 * kDestinations);
+  // Who still resolves: the configured neighbour, the one that answered, and the newest
+  // destination (the table never refuses a new one).
+  CHECK(nt.Lookup(lan, Ip("10.1.0.2"), &mac));
+  CHECK(nt.Lookup(lan, Ip("10.1.0.3"), &mac));
+  CHECK(nt.Find(lan, htonl(0x0a010100u + kDestinations - 1)) != nullptr);
+
+  rig.Reset();  // flush: the entries go, with their packets
+  rte_rcu_qsbr_synchronize(rig.dp().rcu, RTE_QSBR_THRID_INVALID);
+  FreeAll(TakeInjected(rig));
+}
+
+TEST_CASE("Static neighbours are limited to part of the table", "[mgmt][applier]") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  std::string batch = "interface add lan kind port\naddress add lan 10.0.0.1/8\n";
+  for (uint32_t i = 0; i <= kMaxStaticNeighbors; ++i) {
+    batch += "neigh add lan 10.2." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) +
+             " 02:00:00:00:00:01\n";
+  }
+  auto r = rig.Apply(batch);
+  CHECK(r.status.code() == absl::StatusCode::kResourceExhausted);
+  CHECK(r.failed_index == 2 + kMaxStaticNeighbors);
+  CHECK(rig.applier().state().interfaces.empty());
+  rig.Reset();
+}
+
+}  // namespace
+}  // namespace portcullis::dp::testing
