@@ -316,6 +316,11 @@ bool ChannelServer::Punt(absl::Span<const uint8_t> datagram, const PacketMeta& m
   return true;
 }
 
+uint32_t ChannelServer::PuntRoom() const {
+  if (!SlotAttached(kPrimarySlot)) return kPuntBuffers;
+  return static_cast<uint32_t>(punt_spare_.size()) + rte_ring_count(view_.punt_free_ring);
+}
+
 size_t ChannelServer::PollInject(size_t max_packets, InjectHandler handler) {
   ChannelCounters& c = view_.header->counters;
   size_t done = 0;

@@ -78,6 +78,9 @@ class ChannelServer {
   // Copies an IKE datagram to the primary client. Never waits: without a primary, a free
   // buffer or ring room, the datagram is dropped, counted, and false returned.
   bool Punt(absl::Span<const uint8_t> datagram, const PacketMeta& meta);
+  // How many datagrams Punt could take now (free punt buffers); kPuntBuffers while no primary
+  // is attached (Punt then drops and counts whatever it gets).
+  uint32_t PuntRoom() const;
 
   // Hands up to max_packets injected datagrams to `handler`; malformed descriptors are
   // dropped and counted.

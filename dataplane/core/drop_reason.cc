@@ -74,4 +74,16 @@ const char* DropName(int index) {
   return "unknown";
 }
 
+const char* IkeDropName(IkeDrop d) {
+  switch (d) {
+    case IkeDrop::kRateLimited:
+      return "ike_rate_limited";
+    case IkeDrop::kInitQueueFull:
+      return "ike_init_queue_full";
+    case IkeDrop::kCount:
+      break;
+  }
+  return "unknown";
+}
+
 }  // namespace portcullis::dp

@@ -19,6 +19,7 @@ struct alignas(64) WorkerStats {
   uint64_t punted, injected, handed_off, icmp_sent, icmp_rate_limited;
   uint64_t drops[kAllDropCount];  // totals (the interface blocks break them down)
   InterfaceStats ifs[kMaxInterfaces];
+  uint64_t ike_drops[kIkeDropCount];  // totals only
 };
 
 inline uint64_t ReadCounter(const uint64_t& c) {

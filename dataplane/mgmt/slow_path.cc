@@ -17,6 +17,9 @@ constexpr uint64_t kRetryNs = 1'000'000'000;     // ARP request retry
 constexpr uint8_t kMaxRequests = 3;              // then the neighbor is unreachable
 constexpr uint64_t kRefreshNs = 60'000'000'000;  // re-ask a reachable neighbor
 constexpr uint64_t kStaleNs = 90'000'000'000;    // forget one that stopped answering
+// vpnd's punt buffers that new IKE (IKE_SA_INIT) may not take: DPD and rekeys of established
+// IKE SAs still get through while vpnd works through a flood of new ones.
+constexpr uint32_t kEstablishedPuntReserve = api::kPuntBuffers / 4;
 
 }  // namespace
 
@@ -45,14 +48,25 @@ unsigned SlowPath::Poll(uint64_t now_ns) {
       case PktKind::kResolve:
         Resolve(pkts[i], now_ns);
         break;
-      case PktKind::kPunt:
-        Punt(pkts[i]);
-        break;
       default:
         rte_pktmbuf_free(pkts[i]);
     }
   }
-  return n;
+  return n + PollIke();
+}
+
+unsigned SlowPath::PollIke() {
+  rte_mbuf* pkts[kBurst];
+  unsigned n =
+      rte_ring_sc_dequeue_burst(dp_.ike_ring, reinterpret_cast<void**>(pkts), kBurst, nullptr);
+  for (unsigned i = 0; i < n; ++i) Punt(pkts[i]);
+  const uint32_t room = server_ != nullptr ? server_->PuntRoom() : kBurst;
+  if (room <= kEstablishedPuntReserve) return n;
+  const unsigned want = std::min<unsigned>(kBurst, room - kEstablishedPuntReserve);
+  unsigned k =
+      rte_ring_sc_dequeue_burst(dp_.ike_init_ring, reinterpret_cast<void**>(pkts), want, nullptr);
+  for (unsigned i = 0; i < k; ++i) Punt(pkts[i]);
+  return n + k;
 }
 
 void SlowPath::Arp(rte_mbuf* m, uint64_t now_ns) {
@@ -241,7 +255,7 @@ void SlowPath::Punt(rte_mbuf* m) {
   const uint32_t skip = hlen + sizeof(rte_udp_hdr) + (marker ? 4 : 0);
   if (server_ == nullptr || m->pkt_len <= skip || m->nb_segs != 1) {
     ++stats_.punt_dropped;
-    rte_pktmbuf_free(m);
+    Drop(m, Drop::kPuntQueueFull);
     return;
   }
   api::PacketMeta pm{};
@@ -256,10 +270,11 @@ void SlowPath::Punt(rte_mbuf* m) {
                                  m->pkt_len - skip);
   if (server_->Punt(data, pm)) {
     ++stats_.punted;
+    rte_pktmbuf_free(m);
   } else {
-    ++stats_.punt_dropped;
+    ++stats_.punt_dropped;  // the channel's counters say why (no vpnd, pool, ring, size)
+    Drop(m, Drop::kPuntQueueFull);
   }
-  rte_pktmbuf_free(m);
 }
 
 unsigned SlowPath::PollInject() {

@@ -32,7 +32,8 @@ class SlowPath {
  public:
   SlowPath(Dataplane& dp, api::ChannelServer* server) : dp_(dp), server_(server) {}
 
-  // Handles what the workers queued; returns how many packets.
+  // Handles what the workers queued (ARP and resolution first, then IKE for vpnd); returns how
+  // many packets.
   unsigned Poll(uint64_t now_ns);
   // Retries, gives up on and refreshes neighbor entries.
   void Age(uint64_t now_ns);
@@ -44,6 +45,10 @@ class SlowPath {
  private:
   void Arp(rte_mbuf* m, uint64_t now_ns);
   void Resolve(rte_mbuf* m, uint64_t now_ns);
+  // IKE from the workers to vpnd: established IKE SAs' messages first; new ones only while
+  // vpnd's punt buffers have room beyond a reserve kept for established ones (the rest wait in
+  // their queue, which the workers stop filling when full).
+  unsigned PollIke();
   void Punt(rte_mbuf* m);
   void SendArpRequest(NeighborEntry& e, uint64_t now_ns);
   void Release(NeighborEntry& e);

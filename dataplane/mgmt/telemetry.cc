@@ -127,15 +127,21 @@ int Stats(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "batches_applied", g_main->applier().batches_applied());
   rte_tel_data_add_dict_u64(d, "batches_failed", g_main->applier().batches_failed());
   rte_tel_data_add_dict_u64(d, "esp_events_forwarded", g_main->events().forwarded());
-  // The workers' drops and the main lcore's (ARP, neighbour resolution, punt) under one name each.
-  rte_tel_data_add_dict_container(d, "drops", DropDict([&](int r) {
-                                    uint64_t v = sp.drops[r];
-                                    for (uint32_t w = 0; w < g_dp->nworkers; ++w)
-                                      if (g_dp->stats[w])
-                                        v += ReadCounter(g_dp->stats[w]->drops[r]);
-                                    return v;
-                                  }),
-                                  0);
+  // The workers' drops and the main lcore's (ARP, neighbour resolution, punt) under one name
+  // each, and the IKE limiter's and queues' (their own range).
+  rte_tel_data* drops = DropDict([&](int r) {
+    uint64_t v = sp.drops[r];
+    for (uint32_t w = 0; w < g_dp->nworkers; ++w)
+      if (g_dp->stats[w]) v += ReadCounter(g_dp->stats[w]->drops[r]);
+    return v;
+  });
+  for (int r = 0; r < kIkeDropCount; ++r) {
+    uint64_t v = 0;
+    for (uint32_t w = 0; w < g_dp->nworkers; ++w)
+      if (g_dp->stats[w]) v += ReadCounter(g_dp->stats[w]->ike_drops[r]);
+    if (v) rte_tel_data_add_dict_u64(drops, IkeDropName(static_cast<IkeDrop>(r)), v);
+  }
+  rte_tel_data_add_dict_container(d, "drops", drops, 0);
   return 0;
 }
 

@@ -51,14 +51,14 @@ void Worker::Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
         const uint32_t payload = m->pkt_len - hlen - sizeof(rte_udp_hdr);
         const uint8_t* body = reinterpret_cast<const uint8_t*>(udp + 1);
         if (dport == kIkePort) {
-          ToSlowPath(m, PktKind::kPunt, Meta(m)->in_ifindex);
+          PuntIke(m, hlen + sizeof(rte_udp_hdr));
         } else if (dport == kNatTPort) {
           if (payload == 1 && m->data_len > hlen + 8 && body[0] == 0xff) {
             DropPkt(m, Meta(m)->in_ifindex, Drop::kNatKeepalive);
           } else if (payload >= 4 && m->data_len >= hlen + 12 && body[0] == 0 && body[1] == 0 &&
                      body[2] == 0 && body[3] == 0) {
             Meta(m)->flags |= kMetaNonEspMarker;
-            ToSlowPath(m, PktKind::kPunt, Meta(m)->in_ifindex);
+            PuntIke(m, hlen + sizeof(rte_udp_hdr) + 4);
           } else {
             to_esp(m, hlen + sizeof(rte_udp_hdr));
           }

@@ -16,9 +16,11 @@ Worker::Worker(Dataplane& dp, uint16_t id) : dp_(dp), id_(id) {
   dp_.stats[id] = stats_;
   crypto_ = new drivers::crypto::IpsecMbBackend;
   esp_ = new Engine(*crypto_);
+  ike_limiter_ = new IkeLimiter(rte_get_tsc_hz());
 }
 
 Worker::~Worker() {
+  delete ike_limiter_;
   delete esp_;
   delete crypto_;
   // stats_ stays: telemetry may still read it while the process winds down.

@@ -10,6 +10,7 @@
 #include "dataplane/core/drop_reason.h"
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/esp/esp_engine.h"
+#include "dataplane/pipeline/ike_limiter.h"
 #include "dataplane/runtime/dataplane.h"
 #include "drivers/crypto/ipsecmb_backend.h"
 
@@ -94,6 +95,9 @@ class Worker {
 
   // stage_local.cc: what is addressed to us (ESP, IKE, NAT keepalives, ICMP echo).
   void Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
+  // ike_punt.cc: an IKE datagram for vpnd (its IKE header ike_off bytes into the packet, after
+  // the UDP header and any non-ESP marker), classified, rate limited per source, queued.
+  void PuntIke(rte_mbuf* m, uint32_t ike_off);
 
   // stage_esp.cc: inbound and outbound ESP, grouped per SA, handed to the SA's owner.
   // spis: each packet's SPI as on the wire, 0 when the packet is too short to carry one (0 is
@@ -133,6 +137,10 @@ class Worker {
     rte_pktmbuf_free(m);
   }
   void DropPkt(rte_mbuf* m, uint16_t ifindex, Drop d) { DropPkt(m, ifindex, DropIndex(d)); }
+  void DropIke(rte_mbuf* m, IkeDrop d) {
+    ++stats_->ike_drops[static_cast<int>(d)];
+    rte_pktmbuf_free(m);
+  }
 
  private:
   Dataplane& dp_;
@@ -148,6 +156,7 @@ class Worker {
     rte_mbuf* pkts[kBurst];
   } tx_[kMaxPorts];
   uint32_t tx_pending_ = 0;  // bit p: tx_[p] holds packets
+  IkeLimiter* ike_limiter_;
   static_assert(kMaxPorts <= 32);
   static_assert(kBurst <= esp::kMaxBurst, "a burst goes to the ESP engine whole");
 };

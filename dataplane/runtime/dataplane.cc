@@ -56,10 +56,13 @@ absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(const DataplaneParams
   dp->sas = std::move(*sas);
 
   dp->slow_ring = rte_ring_create((n + "_slow").c_str(), 4096, SOCKET_ID_ANY, RING_F_SC_DEQ);
+  dp->ike_ring = rte_ring_create((n + "_ike").c_str(), 512, SOCKET_ID_ANY, RING_F_SC_DEQ);
+  dp->ike_init_ring = rte_ring_create((n + "_ike_init").c_str(), 512, SOCKET_ID_ANY, RING_F_SC_DEQ);
   dp->inject_ring = rte_ring_create((n + "_inject").c_str(), 4096, SOCKET_ID_ANY, RING_F_SC_DEQ);
   dp->event_ring = rte_ring_create_elem((n + "_events").c_str(), sizeof(esp::EspEvent), 4096,
                                         SOCKET_ID_ANY, RING_F_SC_DEQ);
-  if (!dp->slow_ring || !dp->inject_ring || !dp->event_ring) return fail("rings");
+  if (!dp->slow_ring || !dp->ike_ring || !dp->ike_init_ring || !dp->inject_ring || !dp->event_ring)
+    return fail("rings");
   for (uint32_t w = 0; w < p.workers; ++w) {
     dp->handoff[w] =
         rte_ring_create(absl::StrCat(n, "_handoff", w).c_str(), 2048, SOCKET_ID_ANY, RING_F_SC_DEQ);

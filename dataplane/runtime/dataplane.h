@@ -55,6 +55,12 @@ struct Dataplane {
   bool any_lacp = false;
   std::atomic<bool> stop{false};
 
+  // IKE for vpnd, workers -> main, in two queues apart from ARP's (slow_ring): messages of
+  // established IKE SAs (DPD, rekeys, deletes), which the main lcore takes first, and new ones
+  // (IKE_SA_INIT), which a flood may fill without delaying the others.
+  rte_ring* ike_ring = nullptr;
+  rte_ring* ike_init_ring = nullptr;
+
   const Tables& CurrentTables() const { return *tables.load(std::memory_order_acquire); }
 
   // Main lcore: the neighbour entry, made if needed (NeighborTable::GetOrCreate); when the
