@@ -173,9 +173,13 @@ bool ChannelServer::SlotAttached(uint32_t slot) const {
   return slot < kClientSlots && LoadShared(view_.header->slots[slot].owner_pid) > 0;
 }
 
+uint64_t ChannelServer::Attaches(uint32_t slot) const {
+  return slot < kClientSlots ? LoadShared(view_.header->slots[slot].attaches) : 0;
+}
+
 size_t ChannelServer::PollCommands(size_t max_messages, CommandHandler handler) {
   MaybeReclaim();
-  FlushAckBacklogs();
+  FlushBacklogs();
   rte_ring* ring = view_.command_ring;
   size_t done = 0;
   while (done < max_messages) {
@@ -247,23 +251,58 @@ void ChannelServer::FinishBatch(uint32_t slot, const AssembledBatch& batch,
 }
 
 void ChannelServer::PostAck(uint32_t slot, const Event& ack) {
-  std::deque<Event>& backlog = ack_backlog_[slot];
+  std::deque<Event>& backlog = backlog_[slot];
   if (backlog.empty() &&
       rte_ring_enqueue_elem(view_.event_rings[slot], const_cast<Event*>(&ack), sizeof ack) == 0) {
     return;
   }
-  if (backlog.size() >= kAckBacklog) {
+  if (backlog_acks_[slot] >= kAckBacklog) {
     AddShared(view_.header->counters.acks_dropped, uint64_t{1});
     return;
   }
   backlog.push_back(ack);
+  ++backlog_acks_[slot];
 }
 
-void ChannelServer::FlushAckBacklogs() {
+void ChannelServer::PostCritical(const Event& event) {
+  ChannelCounters& c = view_.header->counters;
+  std::deque<Event>& backlog = backlog_[kPrimarySlot];
+  if (backlog.empty() && SlotAttached(kPrimarySlot) &&
+      rte_ring_enqueue_elem(view_.event_rings[kPrimarySlot], const_cast<Event*>(&event),
+                            sizeof event) == 0) {
+    AddShared(c.events_posted, uint64_t{1});
+    return;
+  }
+  if (backlog.size() >= kEventBacklog) {
+    AddShared(c.events_dropped, uint64_t{1});
+    return;
+  }
+  backlog.push_back(event);
+}
+
+bool ChannelServer::PostBulk(const Event& event) {
+  if (!backlog_[kPrimarySlot].empty() || !SlotAttached(kPrimarySlot) ||
+      rte_ring_free_count(view_.event_rings[kPrimarySlot]) <= kEventReserve) {
+    return false;
+  }
+  // Cannot fail: there was more room than the reserve, and only this thread enqueues.
+  rte_ring_enqueue_elem(view_.event_rings[kPrimarySlot], const_cast<Event*>(&event), sizeof event);
+  AddShared(view_.header->counters.events_posted, uint64_t{1});
+  return true;
+}
+
+void ChannelServer::FlushBacklogs() {
   for (uint32_t slot = 0; slot < kClientSlots; ++slot) {
-    std::deque<Event>& backlog = ack_backlog_[slot];
+    std::deque<Event>& backlog = backlog_[slot];
+    // Critical events wait for a primary; acks only exist for a slot that is (or was) attached.
+    if (backlog.empty() || !SlotAttached(slot)) continue;
     while (!backlog.empty() &&
            rte_ring_enqueue_elem(view_.event_rings[slot], &backlog.front(), sizeof(Event)) == 0) {
+      if (backlog.front().header.kind == EventKind::kAck) {
+        --backlog_acks_[slot];
+      } else {
+        AddShared(view_.header->counters.events_posted, uint64_t{1});
+      }
       backlog.pop_front();
     }
   }
@@ -372,7 +411,9 @@ void ChannelServer::Reclaim(uint32_t slot) {
     AddShared(c.rejects[static_cast<size_t>(RejectReason::kAbandoned)], uint64_t{1});
   }
   ResetSlotRings(view_, slot);
-  ack_backlog_[slot].clear();                     // nobody left to tell
+  // Acks: nobody left to tell. Critical events wait for the next primary.
+  std::erase_if(backlog_[slot], [](const Event& e) { return e.header.kind == EventKind::kAck; });
+  backlog_acks_[slot] = 0;
   if (slot == kPrimarySlot) punt_spare_.clear();  // the punt free ring was refilled
   // Messages of the departed client still queued in the command ring are now stale.
   StoreShared(s.epoch, s.epoch + 1);

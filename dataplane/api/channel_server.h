@@ -75,6 +75,18 @@ class ChannelServer {
   bool PostEvent(uint32_t slot, const Event& event);
   bool PostToPrimary(const Event& event) { return PostEvent(kPrimarySlot, event); }
 
+  // An event vpnd must not miss (SA expiry, sequence exhaustion): posted to the primary now if
+  // its ring has room and nothing older waits, else kept, in order, and posted as soon as there
+  // is room (every PollCommands), also to a primary that attaches later. Only a primary that
+  // reads no events at all while kEventBacklog of them pile up loses any (events_dropped).
+  void PostCritical(const Event& event);
+  // An event that can wait (counter snapshots): posted to the primary only if nothing waits and
+  // its ring keeps kEventReserve free slots afterwards, for acks and critical events; false
+  // otherwise (nothing counted: the caller tries again later).
+  bool PostBulk(const Event& event);
+  static constexpr uint32_t kEventReserve = kEventRingSize / 4;
+  static constexpr size_t kEventBacklog = 65536;  // 8 MiB
+
   // Copies an IKE datagram to the primary client. Never waits: without a primary, a free
   // buffer or ring room, the datagram is dropped, counted, and false returned.
   bool Punt(absl::Span<const uint8_t> datagram, const PacketMeta& meta);
@@ -95,6 +107,8 @@ class ChannelServer {
   // Live counters; read fields with LoadShared.
   const ChannelCounters& counters() const { return view_.header->counters; }
   bool SlotAttached(uint32_t slot) const;
+  // How many times a client attached to the slot: a change means a new client there.
+  uint64_t Attaches(uint32_t slot) const;
 
   // For tests that look at ring and staging memory.
   const ChannelView& view() const { return view_; }
@@ -111,12 +125,13 @@ class ChannelServer {
   void FinishBatch(uint32_t slot, const AssembledBatch& batch, CommandHandler handler);
   void Reclaim(uint32_t slot);
   void MaybeReclaim();
-  // Acks go to the sender's event ring; when it is full they wait here (oldest first) and are
-  // posted before any new command is consumed. A lost ack would leave its sender unable to tell
-  // an applied batch from a refused one, so acks are only dropped when the backlog of a client
-  // that reads no events at all passes kAckBacklog, or the client goes away.
+  // Acks go to the sender's event ring; when it is full they wait in the slot's backlog
+  // (oldest first, with the primary's critical events) and are posted before any new command is
+  // consumed. A lost ack would leave its sender unable to tell an applied batch from a refused
+  // one, so acks are only dropped when the backlog of a client that reads no events at all
+  // passes kAckBacklog, or the client goes away.
   void PostAck(uint32_t slot, const Event& ack);
-  void FlushAckBacklogs();
+  void FlushBacklogs();
   static constexpr size_t kAckBacklog = 4096;
 
   const std::string channel_;
@@ -126,8 +141,9 @@ class ChannelServer {
   const ServerOptions options_;
   const int32_t pid_;
   std::unique_ptr<BatchAssembler> assemblers_[kClientSlots];
-  std::deque<Event> ack_backlog_[kClientSlots];
-  std::vector<uint32_t> punt_spare_;  // free punt buffers the server could not put back
+  std::deque<Event> backlog_[kClientSlots];
+  size_t backlog_acks_[kClientSlots] = {};  // of which acks
+  std::vector<uint32_t> punt_spare_;        // free punt buffers the server could not put back
   uint32_t inject_cursor_ = 0;
   int64_t next_reclaim_ns_ = 0;
 };

@@ -1,12 +1,13 @@
 #include "dataplane/mgmt/event_pump.h"
 
+#include <algorithm>
+
 #include "dataplane/esp/esp_event.h"
 
 namespace portcullis::dp {
 
-namespace {
-constexpr uint64_t kCountersIntervalNs = 1'000'000'000;
-}
+EventPump::EventPump(Dataplane& dp, api::ChannelServer* server)
+    : dp_(dp), server_(server), reported_(SaTable::kSlots) {}
 
 unsigned EventPump::PollEspEvents() {
   esp::EspEvent evs[kBurst];
@@ -33,33 +34,59 @@ unsigned EventPump::PollEspEvents() {
                                                                      : api::ExpiryCause::kPackets;
       (e.type == T::kSoftBytes || e.type == T::kHardBytes ? x.bytes : x.packets) = e.value;
     }
-    if (server_ && server_->PostToPrimary(out)) {
+    if (server_ != nullptr) {
+      server_->PostCritical(out);  // delivered when vpnd has room, or attaches
       ++forwarded_;
     } else {
-      ++undeliverable_;  // no vpnd attached: the SA state still changed in the dataplane
+      ++undeliverable_;  // no channel at all: the SA state still changed in the dataplane
     }
   }
   return n;
 }
 
 void EventPump::MaybeSendCounters(uint64_t now_ns) {
-  if (server_ == nullptr || now_ns < next_counters_ns_) return;
-  next_counters_ns_ = now_ns + kCountersIntervalNs;
+  if (server_ == nullptr) return;
+  const uint64_t elapsed = last_ns_ == 0 ? 0 : now_ns - last_ns_;
+  last_ns_ = now_ns;
   if (!server_->SlotAttached(api::kPrimarySlot)) return;
-  dp_.sas->ForEach([&](const SaEntry& e) {
-    const esp::Sa& sa = *e.sa;
-    api::Event ev = api::NewEvent(api::EventKind::kSaCounters);
-    auto& c = ev.body.sa_counters;
-    c.spi = e.spi;
-    c.direction = e.inbound ? api::Direction::kIn : api::Direction::kOut;
-    c.packets = ReadCounter(sa.packets);
-    c.bytes = ReadCounter(sa.bytes);
-    c.drops_replay = ReadCounter(sa.drops[static_cast<int>(esp::DropReason::kReplayed)]) +
-                     ReadCounter(sa.drops[static_cast<int>(esp::DropReason::kTooOld)]);
-    c.drops_auth = ReadCounter(sa.drops[static_cast<int>(esp::DropReason::kAuthFailed)]);
-    c.drops_other = sa.total_drops() - c.drops_replay - c.drops_auth;
-    server_->PostToPrimary(ev);
-  });
+  // A new vpnd knows nothing yet: everything with traffic is news to it.
+  if (const uint64_t attaches = server_->Attaches(api::kPrimarySlot);
+      attaches != primary_attaches_) {
+    primary_attaches_ = attaches;
+    std::fill(reported_.begin(), reported_.end(), Reported{});
+  }
+  credit_ns_ = std::min(credit_ns_ + elapsed, kCountersIntervalNs);
+  const uint64_t visits = credit_ns_ * SaTable::kSlots / kCountersIntervalNs;
+  if (visits == 0) return;
+  credit_ns_ -= visits * kCountersIntervalNs / SaTable::kSlots;
+  for (uint64_t v = 0; v < visits; ++v) {
+    const uint32_t slot = cursor_;
+    if (const SaEntry* e = dp_.sas->AtSlot(slot)) {
+      const esp::Sa& sa = *e->sa;
+      Reported now{e->id, ReadCounter(sa.packets), ReadCounter(sa.bytes), sa.total_drops()};
+      Reported& last = reported_[slot];
+      if (last.id != e->id) last = Reported{e->id};
+      if (now.packets != last.packets || now.bytes != last.bytes || now.drops != last.drops) {
+        api::Event ev = api::NewEvent(api::EventKind::kSaCounters);
+        auto& c = ev.body.sa_counters;
+        c.spi = e->spi;
+        c.direction = e->inbound ? api::Direction::kIn : api::Direction::kOut;
+        c.packets = now.packets;
+        c.bytes = now.bytes;
+        c.drops_replay = ReadCounter(sa.drops[static_cast<int>(esp::DropReason::kReplayed)]) +
+                         ReadCounter(sa.drops[static_cast<int>(esp::DropReason::kTooOld)]);
+        c.drops_auth = ReadCounter(sa.drops[static_cast<int>(esp::DropReason::kAuthFailed)]);
+        c.drops_other = now.drops - c.drops_replay - c.drops_auth;
+        if (!server_->PostBulk(ev)) {
+          credit_ns_ = 0;  // resume here later, at the usual pace
+          return;
+        }
+        last = now;
+        ++snapshots_;
+      }
+    }
+    cursor_ = (cursor_ + 1) % SaTable::kSlots;
+  }
 }
 
 }  // namespace portcullis::dp

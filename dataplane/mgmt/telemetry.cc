@@ -127,6 +127,7 @@ int Stats(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "batches_applied", g_main->applier().batches_applied());
   rte_tel_data_add_dict_u64(d, "batches_failed", g_main->applier().batches_failed());
   rte_tel_data_add_dict_u64(d, "esp_events_forwarded", g_main->events().forwarded());
+  rte_tel_data_add_dict_u64(d, "sa_counter_snapshots", g_main->events().snapshots());
   // The workers' drops and the main lcore's (ARP, neighbour resolution, punt) under one name
   // each, and the IKE limiter's and queues' (their own range).
   rte_tel_data* drops = DropDict([&](int r) {

@@ -77,6 +77,8 @@ class SaTable {
       if (by_slot_[i] != nullptr) f(*by_slot_[i]);
   }
   uint32_t count() const { return count_; }
+  // The SA in a slot (0..kSlots-1), if any: for sweeps that visit a few slots at a time.
+  const SaEntry* AtSlot(uint32_t slot) const { return by_slot_[slot & kSlotMask]; }
   // Live SAs owned by worker w.
   uint32_t load(uint16_t w) const { return w < kMaxWorkers ? load_[w] : 0; }
 

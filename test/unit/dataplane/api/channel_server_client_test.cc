@@ -162,6 +162,65 @@ TEST_CASE("acks are never lost to a full event ring: they wait and arrive in ord
   CHECK(ch.Counter(ch.server->counters().acks_dropped) == 0);
 }
 
+TEST_CASE(
+    "critical events wait for room and for a primary, in order; bulk ones keep out of the "
+    "reserve",
+    "[channel][events]") {
+  Channel ch;
+  auto expiry = [](uint32_t spi) {
+    Event e = NewEvent(EventKind::kSaExpired);
+    e.body.sa_expired.spi = spi;
+    return e;
+  };
+  Event snapshot = NewEvent(EventKind::kSaCounters);
+  // No vpnd yet: nothing bulk is taken, critical events wait.
+  CHECK_FALSE(ch.server->PostBulk(snapshot));
+  ch.server->PostCritical(expiry(1));
+  ChannelClient c = ch.Attach(true);
+  // Snapshots fill the ring up to the reserve, not further.
+  uint32_t bulk = 0;
+  while (ch.server->PostBulk(snapshot)) ++bulk;
+  CHECK(bulk == 0);  // the waiting critical event goes first
+  ch.server->PollCommands(0, AcceptAll);
+  while (ch.server->PostBulk(snapshot)) ++bulk;
+  CHECK(bulk == kEventRingSize - 1 - 1 - ChannelServer::kEventReserve);
+  // Critical events take the reserve, then wait; a snapshot never overtakes them.
+  for (uint32_t spi = 2; spi <= 2000; ++spi) ch.server->PostCritical(expiry(spi));
+  CHECK_FALSE(ch.server->PostBulk(snapshot));
+  std::vector<uint32_t> spis;
+  for (int round = 0; round < 10; ++round) {
+    c.PollEvents(100000, [&](const Event& e) {
+      if (e.header.kind == EventKind::kSaExpired) spis.push_back(e.body.sa_expired.spi);
+    });
+    ch.server->PollCommands(0, AcceptAll);
+  }
+  REQUIRE(spis.size() == 2000);
+  for (uint32_t i = 0; i < 2000; ++i) CHECK(spis[i] == i + 1);
+  CHECK(ch.Counter(ch.server->counters().events_dropped) == 0);
+  CHECK(ch.server->PostBulk(snapshot));
+}
+
+TEST_CASE("a departed vpnd's critical events go to the next one, its acks nowhere",
+          "[channel][events]") {
+  Channel ch;
+  Event expiry = NewEvent(EventKind::kSaExpired);
+  expiry.body.sa_expired.spi = 0x77;
+  {
+    ChannelClient first = ch.Attach(true);
+    Event filler = NewEvent(EventKind::kSaCounters);
+    while (ch.server->PostBulk(filler)) {
+    }
+    for (uint32_t i = 0; i < ChannelServer::kEventReserve + 10; ++i)
+      ch.server->PostCritical(expiry);  // the last 10 wait
+  }
+  ch.server->ReclaimDeadClients();
+  ChannelClient second = ch.Attach(true);
+  ch.server->PollCommands(0, AcceptAll);
+  size_t got = 0;
+  second.PollEvents(100000, [&](const Event& e) { got += e.header.kind == EventKind::kSaExpired; });
+  CHECK(got == 10);
+}
+
 TEST_CASE("WaitAck sets other events aside for PollEvents", "[channel]") {
   Channel ch;
   ChannelClient c = ch.Attach(true);
