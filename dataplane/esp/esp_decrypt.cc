@@ -7,6 +7,7 @@
 #include "dataplane/esp/esp_engine.h"
 #include "dataplane/esp/esp_wire.h"
 #include "dataplane/esp/mbuf_chain.h"
+#include "dataplane/esp/wipe_on_exit.h"
 #include "drivers/crypto/ipsecmb_backend.h"
 #include "drivers/crypto/openssl_backend.h"
 #include "drivers/crypto/tag_compare.h"
@@ -336,6 +337,9 @@ DropReason EspEngine<Backend>::DecryptChained(Sa& sa, rte_mbuf* m) {
   const uint32_t len = m->pkt_len;
   if (len > sizeof scratch_) return DropReason::kBadLength;
   uint8_t* buf = scratch_;
+  // GCM decrypts before the tag is checked, CBC with HMAC in one job: after an ICV or padding
+  // failure, or a copy that does not fit back, plaintext would remain.
+  WipeOnExit wipe(buf, len);
   if (!CopyOut(m, 0, len, buf)) return DropReason::kTruncated;
   Pending p;
   DropReason r = Parse(sa, Layout::Of(sa), buf, len, &p);
@@ -369,7 +373,6 @@ DropReason EspEngine<Backend>::DecryptChained(Sa& sa, rte_mbuf* m) {
   r = Finish(sa, p, &inner_len);
   if (r != DropReason::kCount) return r;
   if (!CopyIn(m, 0, inner_len, p.payload) || !TrimTo(m, inner_len)) return DropReason::kBadLength;
-  explicit_bzero(buf, len);  // plaintext must not linger in the scratch buffer
   m->l2_len = 0;
   m->l3_len = 0;
   CountLifetime(sa, inner_len);

@@ -7,6 +7,7 @@
 #include "dataplane/esp/esp_engine.h"
 #include "dataplane/esp/esp_wire.h"
 #include "dataplane/esp/mbuf_chain.h"
+#include "dataplane/esp/wipe_on_exit.h"
 #include "drivers/crypto/ipsecmb_backend.h"
 #include "drivers/crypto/openssl_backend.h"
 
@@ -346,6 +347,9 @@ DropReason EspEngine<Backend>::EncryptChained(Sa& sa, rte_mbuf*& m, uint64_t seq
   const uint32_t total = hdr + ct_len + sa.icv_len;
   if (total + 4 > sizeof scratch_) return DropReason::kBadLength;
   uint8_t* h = scratch_;
+  // The inner packet is copied here in the clear; an inner header it refuses, or a chain it
+  // cannot grow, would leave it behind.
+  WipeOnExit wipe(h, total + 4);
   if (!CopyOut(m, 0, inner_len, h + hdr)) return DropReason::kInnerMalformed;
   wire::InnerInfo in;
   if (!wire::ReadInner(h + hdr, inner_len, inner_len, &in)) return DropReason::kInnerMalformed;

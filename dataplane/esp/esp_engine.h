@@ -60,6 +60,9 @@ class EspEngine {
                    bool outer_checked = false);
 
   EventQueue& events() { return events_; }
+  // The chained paths' scratch buffer, for tests that check it holds nothing afterwards.
+  const uint8_t* scratch_for_testing() const { return scratch_; }
+  static constexpr size_t kScratchBytes = kMaxPacket + 256;
 
  private:
   struct OutState;
@@ -79,7 +82,7 @@ class EspEngine {
 
   Backend& crypto_;
   EventQueue events_;
-  alignas(64) uint8_t scratch_[kMaxPacket + 256];
+  alignas(64) uint8_t scratch_[kScratchBytes];
 };
 
 }  // namespace portcullis::dp::esp

@@ -363,6 +363,52 @@ TEST_CASE("chained packets and missing head/tail room, both directions", "[esp]"
   }
 }
 
+TEST_CASE("the chained paths leave nothing in the scratch buffer, whatever the outcome",
+          "[esp][wipe]") {
+  auto scratch_clean = [] {
+    const uint8_t* s = Mb().scratch_for_testing();
+    return std::all_of(s, s + MbEngine::kScratchBytes, [](uint8_t b) { return b == 0; });
+  };
+  for (const Algo& algo : AllAlgos()) {
+    INFO(algo.name);
+    SaConfig oc = Config(Direction::kOutbound, algo);
+    SaConfig ic = Config(Direction::kInbound, algo);
+    SaPtr out = MakeSa<drivers::crypto::IpsecMbBackend>(oc);
+    SaPtr in = MakeSa<drivers::crypto::IpsecMbBackend>(ic);
+    auto inner = test::Ipv4Udp(1500, 0, false, 0x5a);
+    auto encrypt = [&] {
+      rte_mbuf* m = test::MakePacket(inner, 100);
+      REQUIRE(One(Mb(), *out, m, true) == DropReason::kCount);
+      CHECK(scratch_clean());
+      return m;
+    };
+    // A forged ICV: the payload was decrypted (GCM decrypts before it checks the tag), then
+    // refused.
+    rte_mbuf* m = encrypt();
+    rte_mbuf* last = rte_pktmbuf_lastseg(m);
+    rte_pktmbuf_mtod(last, uint8_t*)[last->data_len - 1] ^= 1;
+    CHECK(One(Mb(), *in, m, false) == DropReason::kAuthFailed);
+    CHECK(scratch_clean());
+    rte_pktmbuf_free(m);
+    // A replay, refused before decryption.
+    m = encrypt();
+    rte_mbuf* copy = test::MakePacket(test::PacketBytes(m), 100);
+    CHECK(One(Mb(), *in, m, false) == DropReason::kCount);
+    CHECK(scratch_clean());
+    CHECK(One(Mb(), *in, copy, false) == DropReason::kReplayed);
+    CHECK(scratch_clean());
+    rte_pktmbuf_free(m);
+    rte_pktmbuf_free(copy);
+    // An inner packet the outbound path refuses after copying it out.
+    auto bad = inner;
+    bad[0] = 0x15;  // neither IPv4 nor IPv6
+    m = test::MakePacket(bad, 100);
+    CHECK(One(Mb(), *out, m, true) == DropReason::kInnerMalformed);
+    CHECK(scratch_clean());
+    rte_pktmbuf_free(m);
+  }
+}
+
 TEST_CASE("byte and packet lifetimes raise soft then hard events, then block", "[esp][events]") {
   SaConfig oc = Config(Direction::kOutbound, AllAlgos()[0]);
   oc.soft_packets = 3;
