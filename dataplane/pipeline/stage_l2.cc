@@ -138,13 +138,14 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
     rte_mbuf* m = pkts[i];
     auto* eth = rte_pktmbuf_mtod(m, const uint8_t*);
     // Untagged IPv4 to our MAC (or a group address) on an interface that is up. The MAC is
-    // compared with the first two bytes of the source in one load.
+    // compared with the first two bytes of the source in one load, once the frame is known to
+    // have a whole Ethernet header (a runt's buffer may end right after it).
+    if (unlikely(!plain_ok || m->data_len < sizeof(rte_ether_hdr))) break;
     uint64_t dst;
     uint16_t type;
     std::memcpy(&dst, eth, 8);
     std::memcpy(&type, eth + 12, 2);
-    if (unlikely(!plain_ok || m->data_len < sizeof(rte_ether_hdr) ||
-                 type != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
+    if (unlikely(type != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
                  (((dst ^ plain_mac) & kMacMask) != 0 && !(dst & 1))))
       break;
     ++plain_packets;

@@ -101,6 +101,10 @@ void Rig::ReceiveFrame(PortIndex port, int queue, const std::vector<uint8_t>& fr
   if (m == nullptr) Fatal("pool empty");
   char* d = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
   std::memcpy(d, frame.data(), frame.size());
+  ReceiveMbuf(port, queue, m);
+}
+
+void Rig::ReceiveMbuf(PortIndex port, int queue, rte_mbuf* m) {
   m->port = port_ids_[port];
   if (rte_ring_enqueue(rx_[port][queue], m) != 0) Fatal("rx ring full");
 }

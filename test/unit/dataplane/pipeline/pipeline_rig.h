@@ -40,6 +40,8 @@ class Rig {
   void Receive(PortIndex port, int queue, const std::vector<uint8_t>& ip,
                uint16_t ethertype = 0x0800);
   void ReceiveFrame(PortIndex port, int queue, const std::vector<uint8_t>& frame);
+  // An mbuf the test built itself (its data anywhere, an external buffer say), as it arrives.
+  void ReceiveMbuf(PortIndex port, int queue, rte_mbuf* m);
   // Everything sent on `port`'s TX queue `queue` since the last call, as frames.
   std::vector<std::vector<uint8_t>> Sent(PortIndex port, int queue);
 

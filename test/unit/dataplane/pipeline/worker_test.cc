@@ -4,6 +4,8 @@
 // and produced by the OpenSSL backend, not by the engine under test.
 #include <rte_ip.h>
 #include <rte_udp.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -399,6 +401,45 @@ TEST_CASE("One burst of mixed traffic: every run goes its own way and every drop
   REQUIRE(got.size() == tunnel.size());
   for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == Forwarded(tunnel[i]));
   CHECK(plain == std::vector<std::vector<uint8_t>>{Forwarded(to_wan), Forwarded(opts)});
+}
+
+TEST_CASE("A runt frame is dropped as truncated and never read past its end") {
+  // Runts end right where a page nobody may touch begins, so a read of the Ethernet header
+  // they do not have faults. Each one follows a good frame in its burst: the burst's fast loop
+  // (untagged IPv4 to us) meets it, as the first frame that is not one of its own.
+  Rig& rig = Rig::Get();
+  Configure(rig);
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  void* area = mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(area != MAP_FAILED);
+  auto* guard = static_cast<uint8_t*>(area) + page;
+  REQUIRE(mprotect(guard, page, PROT_NONE) == 0);
+  static int freed;
+  freed = 0;
+  rte_mbuf_ext_shared_info shinfo{};
+  shinfo.free_cb = [](void*, void*) { ++freed; };
+  const uint64_t truncated = rig.Drops(DropIndex(Drop::kTruncated));
+  std::vector<uint8_t> echo = {8, 0, 0xf7, 0xfe, 0, 1, 0, 0};
+  // A destination MAC and the start of a source; all but the last byte of a header.
+  const uint16_t lengths[] = {6, 13};
+  for (uint16_t len : lengths) {
+    rig.Receive(kLan, 0, Ipv4(0x0a010002, 0x0a010001, 1, 64, echo));
+    uint8_t* bytes = guard - len;
+    std::memcpy(bytes, rig.mac(kLan).addr_bytes, std::min<uint16_t>(len, 6));
+    rte_mbuf* m = rte_pktmbuf_alloc(rig.dp().pool);
+    REQUIRE(m != nullptr);
+    rte_mbuf_ext_refcnt_set(&shinfo, 1);
+    rte_pktmbuf_attach_extbuf(m, bytes, 0, len, &shinfo);
+    m->data_off = 0;
+    m->data_len = len;
+    m->pkt_len = len;
+    rig.ReceiveMbuf(kLan, 0, m);
+    PollAll(rig, 1);
+  }
+  CHECK(rig.Drops(DropIndex(Drop::kTruncated)) - truncated == 2);
+  CHECK(freed == 2);                     // and the runts went back to the pool
+  CHECK(rig.Sent(kLan, 0).size() == 2);  // the good frames were answered
+  munmap(area, 2 * page);
 }
 
 TEST_CASE("An on-link run to several neighbours: each packet to its own, in order") {
