@@ -60,7 +60,9 @@ unsigned SlowPath::PollIke() {
   unsigned n =
       rte_ring_sc_dequeue_burst(dp_.ike_ring, reinterpret_cast<void**>(pkts), kBurst, nullptr);
   for (unsigned i = 0; i < n; ++i) Punt(pkts[i]);
-  const uint32_t room = server_ != nullptr ? server_->PuntRoom() : kBurst;
+  // Without a channel (tests, fuzzing) there is no vpnd to keep room for: Punt drops and
+  // counts whatever comes, new IKE included, rather than leaving it in its ring.
+  const uint32_t room = server_ != nullptr ? server_->PuntRoom() : api::kPuntBuffers;
   if (room <= kEstablishedPuntReserve) return n;
   const unsigned want = std::min<unsigned>(kBurst, room - kEstablishedPuntReserve);
   unsigned k =

@@ -349,5 +349,22 @@ TEST_CASE("One source's IKE flood reaches vpnd at its share only", "[mgmt][ike]"
   CHECK(ike_drops[static_cast<int>(IkeDrop::kRateLimited)] - limited == 300 - from_flooder);
 }
 
+TEST_CASE("Without a channel IKE is dropped and counted, new IKE included, none kept",
+          "[mgmt][ike]") {
+  Rig& rig = Rig::Get();
+  ConfigureWan(rig);
+  SlowPath slow(rig.dp(), nullptr);
+  for (uint32_t i = 0; i < 3; ++i) rig.Receive(kWan, 0, Ike(0xc6120001 + i, 0, 1));
+  rig.Receive(kWan, 0, Ike(0xc0000202, 0x2222, 2));
+  RunWorker(rig);
+  REQUIRE(rte_ring_count(rig.dp().ike_init_ring) == 3);
+  REQUIRE(rte_ring_count(rig.dp().ike_ring) == 1);
+  for (int round = 0; round < 4; ++round) slow.Poll(1);
+  CHECK(rte_ring_count(rig.dp().ike_init_ring) == 0);
+  CHECK(rte_ring_count(rig.dp().ike_ring) == 0);
+  CHECK(slow.stats().punt_dropped == 4);
+  CHECK(slow.stats().drops[DropIndex(Drop::kPuntQueueFull)] == 4);
+}
+
 }  // namespace
 }  // namespace portcullis::dp::testing
