@@ -82,7 +82,9 @@ class EspEngine {
 
   Backend& crypto_;
   EventQueue events_;
-  alignas(64) uint8_t scratch_[kScratchBytes];
+  // Zero from the start (not whatever the allocator left there): between chained operations it
+  // holds nothing at all, which the tests check over the whole buffer.
+  alignas(64) uint8_t scratch_[kScratchBytes] = {};
 };
 
 }  // namespace portcullis::dp::esp
