@@ -24,14 +24,19 @@ def main(argv):
         if os.path.isdir(s):
             for f in os.listdir(s):
                 shutil.copy(os.path.join(s, f), corpus)
+    # UBSan's checks recover by default: a report would be printed and the run still pass.
+    env = dict(os.environ)
+    env['UBSAN_OPTIONS'] = 'halt_on_error=1:print_stacktrace=1:' + env.get('UBSAN_OPTIONS', '')
     start = time.time()
     proc = subprocess.run(
         [binary, '-max_total_time=%d' % seconds, '-rss_limit_mb=2048', '-timeout=10',
          '-print_final_stats=1', '-artifact_prefix=%s/' % work, corpus],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors='replace')
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors='replace', env=env)
     elapsed = time.time() - start
     out = proc.stdout
-    ok = proc.returncode == 0
+    # A sanitizer report fails the case even if the fuzzer exited 0 (e.g. a report printed
+    # from a path that does not halt).
+    ok = proc.returncode == 0 and 'runtime error:' not in out and 'ERROR: ' not in out
     stats = [l for l in out.splitlines() if l.startswith('stat::number_of_executed_units')]
     runs = stats[-1].split(':')[-1].strip() if stats else '?'
     print('%s: %s runs in %.0fs, exit %d' % (name, runs, elapsed, proc.returncode))
