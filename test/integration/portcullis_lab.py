@@ -305,8 +305,11 @@ class SeedPair:
     without a bonding driver (LACP itself is tested between two dataplanes).
     """
 
-    def __init__(self, lab, source_root):
+    def __init__(self, lab, source_root, configs=None):
+        """configs: {'west': path, 'east': path} instead of appliance_config's."""
         self.lab = lab
+        configs = configs or {n: appliance_config(source_root, lab.workdir, n)
+                              for n in ('west', 'east')}
         hw, dw, rt, de, he = (lab.ns(n) for n in ('hw', 'dw', 'rt', 'de', 'he'))
         self.hw, self.dw, self.rt, self.de, self.he = hw, dw, rt, de, he
         # Each bond member has its own link; the second one of each bond stands by.
@@ -326,8 +329,8 @@ class SeedPair:
         lab.exec(rt, 'sysctl', '-qw', 'net.ipv4.ip_forward=1')
         self.west = lab.dataplane(dw, ports('dwl1', 'dwl2', 'dww1', 'dww2'))
         self.east = lab.dataplane(de, ports('del1', 'del2', 'dew1', 'dew2'))
-        self.vw = lab.vpnd(dw, self.west, appliance_config(source_root, lab.workdir, 'west'), 'west')
-        self.ve = lab.vpnd(de, self.east, appliance_config(source_root, lab.workdir, 'east'), 'east')
+        self.vw = lab.vpnd(dw, self.west, configs['west'], 'west')
+        self.ve = lab.vpnd(de, self.east, configs['east'], 'east')
 
     def wait_up(self, timeout=45):
         deadline = time.time() + timeout

@@ -1,12 +1,15 @@
 """Two appliances (vpn-dataplane + vpnd each) in network namespaces run the seed's route-based
 pair, configs/vyatta-west.conf and vyatta-east.conf, with the seed's own addresses (SeedPair in
 portcullis_lab.py): IKE over the dataplane's punt/inject path brings the VTI tunnel up, the
-CHILD SAs land in both dataplanes, and the hosts ping each other through it."""
+CHILD SAs land in both dataplanes, and the hosts ping each other through it. Then the east
+appliance runs only what `vpnctl generate vpn peer-config` wrote from west's."""
 import os
+import pathlib
 import re
+import subprocess
 
-
-from portcullis_lab import EAST_HOST, EAST_PUBLIC, WEST_HOST, SeedPair, ping
+from portcullis_lab import (EAST_HOST, EAST_PUBLIC, WEST_HOST, SeedPair, appliance_config,
+                            ping)
 
 
 
@@ -50,3 +53,31 @@ def test_vpnd_killed_and_restarted(lab, source_root, tmp_path):
     ok, out = ping(lab, s.hw, EAST_HOST, count=3)
     assert ok, out + s.vw.log()[-3000:]
     assert s.west.show_json('stats')['batches_failed'] == 0
+
+
+def test_generated_vyatta_config_on_a_second_appliance(lab, source_root, tmp_path, build_root):
+    """East's VPN configuration is what `generate vpn peer-config 159.8.98.213 format vyatta`
+    writes from west's file; only east's interfaces and default route come from the seed. The
+    VTI tunnel comes up between the two dataplanes and the hosts ping through it."""
+    west = appliance_config(source_root, tmp_path, 'west')
+    g = subprocess.run([str(build_root / 'control' / 'vpnctl'), '--file', west, 'generate', 'vpn',
+                        'peer-config', EAST_PUBLIC, 'format', 'vyatta'],
+                       capture_output=True, text=True, timeout=20)
+    assert g.returncode == 0, g.stderr
+    assert 'set security vpn ipsec site-to-site peer 169.50.194.197 vti bind vti2' in g.stdout
+    # East's own lines minus everything the generator writes (VPN, the VTI and its route).
+    seed_east = pathlib.Path(appliance_config(source_root, tmp_path, 'east')).read_text()
+    own = [l for l in seed_east.splitlines()
+           if not l.startswith(('set security vpn', 'set interfaces vti',
+                                'set protocols static interface-route'))]
+    east = tmp_path / 'east-generated.conf'
+    east.write_text('\n'.join(own) + '\n' + g.stdout)
+    s = SeedPair(lab, source_root, configs={'west': west, 'east': str(east)})
+    s.wait_up()
+    ok, out = ping(lab, s.hw, EAST_HOST, count=5)
+    assert ok and '5 received' in out, out + '\n' + s.ve.log()[-3000:]
+    ok, out = ping(lab, s.he, WEST_HOST, count=3)
+    assert ok, out
+    # The generated side negotiated what west asked for.
+    ike = s.ve.vpnctl('show', 'vpn', 'ike', 'sa').stdout
+    assert re.search(r'^    up     aes256        sha2_256  20 ', ike, re.M), ike
