@@ -8,9 +8,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "control/vpnd/json_value.h"
+#include "dataplane/api/json_value.h"
 
 namespace portcullis::vpnd {
+
+using dp::api::JsonValue;
 
 class DataplaneTelemetry {
  public:

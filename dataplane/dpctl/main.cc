@@ -17,11 +17,13 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "dataplane/api/channel_client.h"
+#include "dataplane/api/telemetry_client.h"
 #include "dataplane/dpctl/command_parser.h"
-#include "dataplane/dpctl/telemetry_client.h"
 
 using namespace portcullis;
 using namespace portcullis::dp::dpctl;
+using portcullis::dp::api::JsonValue;
+using portcullis::dp::api::TelemetryClient;
 
 namespace {
 

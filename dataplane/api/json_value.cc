@@ -1,10 +1,10 @@
-#include "control/vpnd/json_value.h"
+#include "dataplane/api/json_value.h"
 
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 
-namespace portcullis::vpnd {
+namespace portcullis::dp::api {
 
 const JsonValue* JsonValue::Get(absl::string_view key) const {
   for (const auto& [k, v] : object)
@@ -156,4 +156,4 @@ absl::StatusOr<JsonValue> ParseJson(absl::string_view text) {
   return Parser(text).Document();
 }
 
-}  // namespace portcullis::vpnd
+}  // namespace portcullis::dp::api

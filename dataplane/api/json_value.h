@@ -1,5 +1,4 @@
-// Just enough JSON for vpnd to read the dataplane's DPDK telemetry replies (a copy of dpctl's
-// reader: control/ may not include dataplane/dpctl) (objects, arrays, strings, numbers, true,
+// Just enough JSON to read DPDK telemetry replies (objects, arrays, strings, numbers, true,
 // false, null). Object member order is kept as received.
 #pragma once
 
@@ -11,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace portcullis::vpnd {
+namespace portcullis::dp::api {
 
 struct JsonValue {
   enum class Type { kNull, kBool, kNumber, kString, kArray, kObject } type = Type::kNull;
@@ -28,4 +27,4 @@ struct JsonValue {
 
 absl::StatusOr<JsonValue> ParseJson(absl::string_view text);
 
-}  // namespace portcullis::vpnd
+}  // namespace portcullis::dp::api
