@@ -10,71 +10,29 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 
 import pytest
 
-WEST, EAST = '192.0.2.1', '192.0.2.2'
-SEED_WEST, SEED_EAST = '169.50.194.197', '159.8.98.213'
+from test_vpnd_kernel import Pair, seed
 
 
-def seed(source_root, name):
-    text = (source_root / 'configs' / name).read_text()
-    return text.replace(SEED_WEST, WEST).replace(SEED_EAST, EAST)
-
-
-class Lab:
-    """Two namespaces on a veth, a vpnd in each on demand, and one tmux server."""
+class Lab(Pair):
+    """The kernel-transport pair of test_vpnd_kernel (vpnd runs with --test-confirm-minute=2s)
+    and one tmux server."""
 
     def __init__(self, tmp_path, build_root):
-        self.tag = '%x' % (os.getpid() & 0xffff) + '%x' % (int(time.time() * 1000) & 0xfff)
-        self.ns = {'west': 'pcw-' + self.tag, 'east': 'pce-' + self.tag}
-        self.dir = tmp_path
-        self.build = build_root
-        self.procs = {}
         self.tmux_sock = str(tmp_path / 'tmux.sock')
-        try:
-            for ns in self.ns.values():
-                self._ip('netns', 'add', ns)
-                self._ip('-n', ns, 'link', 'set', 'lo', 'up')
-            self._ip('link', 'add', 'name', 'w' + self.tag, 'netns', self.ns['west'], 'type',
-                     'veth', 'peer', 'name', 'e' + self.tag, 'netns', self.ns['east'])
-            for side, addr, dev in (('west', WEST, 'w'), ('east', EAST, 'e')):
-                self._ip('-n', self.ns[side], 'addr', 'add', addr + '/24', 'dev', dev + self.tag)
-                self._ip('-n', self.ns[side], 'link', 'set', dev + self.tag, 'up')
-        except BaseException:
-            self.close()
-            raise
+        super().__init__(tmp_path, build_root)
 
-    @staticmethod
-    def _ip(*args):
-        subprocess.run(['ip', *args], check=True, capture_output=True, timeout=10)
-
-    def sock(self, side):
-        return str(self.dir / (side + '.sock'))
-
-    def log(self, side):
-        p = self.dir / (side + '.log')
+    def log_text(self, side):
+        p = self.log(side)
         return p.read_text() if p.exists() else ''
 
     def start(self, side, source_root):
-        conf = self.dir / (side + '.conf')
-        conf.write_text(seed(source_root, 'vyatta-%s.conf' % side))
-        p = subprocess.Popen(
-            ['ip', 'netns', 'exec', self.ns[side], str(self.build / 'control' / 'vpnd'),
-             '--config', str(conf), '--transport', 'kernel', '--socket', self.sock(side),
-             '--log', str(self.dir / (side + '.log')), '--foreground',
-             '--test-confirm-minute=2s'],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            text=True)
-        self.procs[side] = p
-        deadline = time.time() + 10
-        while not os.path.exists(self.sock(side)):
-            assert p.poll() is None, p.stderr.read()
-            assert time.time() < deadline, 'vpnd socket did not appear'
-            time.sleep(0.05)
+        conf = self.conf(side, seed(source_root, 'vyatta-%s.conf' % side))
+        super().start(side, conf, extra=['--test-confirm-minute=2s'])
         return conf
 
     def vpnctl(self, side, *args, **kw):
@@ -82,13 +40,7 @@ class Lab:
                                *args], capture_output=True, text=True, timeout=30, **kw)
 
     def wait(self, pred, what, timeout=20):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if pred():
-                return
-            time.sleep(0.1)
-        raise AssertionError('timed out waiting for %s\n--- west log ---\n%s' %
-                             (what, self.log('west')[-4000:]))
+        super().wait(pred, what, timeout)
 
     # --- the terminal ------------------------------------------------------------------------
     def tmux(self, *args, check=True):
@@ -130,7 +82,7 @@ class Lab:
                 return text
             time.sleep(0.1)
         raise AssertionError('the terminal never showed %r; it shows:\n%s\n--- west log ---\n%s' %
-                             (pattern, text, self.log('west')[-3000:]))
+                             (pattern, text, self.log_text('west')[-3000:]))
 
     def run(self, target, line, pattern=None):
         """Types a command and Enter; returns what it printed once the next prompt (or
@@ -152,7 +104,7 @@ class Lab:
                     return rest[:m.start()] if pattern is None else rest
             time.sleep(0.1)
         raise AssertionError('no prompt after %r; the terminal shows:\n%s\n--- west log ---\n%s'
-                             % (line, text, self.log('west')[-3000:]))
+                             % (line, text, self.log_text('west')[-3000:]))
 
     def help(self, target, line):
         """Types `line` and `?`; returns the listing once the line is redrawn below it."""
@@ -169,16 +121,7 @@ class Lab:
     def close(self):
         if os.path.exists(self.tmux_sock):
             self.tmux('kill-server', check=False)
-        for p in self.procs.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait(timeout=5)
-        for ns in self.ns.values():
-            subprocess.run(['ip', 'netns', 'del', ns], capture_output=True)
+        super().close()
 
 
 @pytest.fixture
@@ -271,7 +214,7 @@ def test_tab_help_set_compare_commit_and_exit(lab, source_root):
     lab.type(t, 'echo "rc=$?"')
     lab.keys(t, 'Enter')
     lab.expect(t, r'^rc=0$')
-    assert 'configuration session 1 (root) closed' in lab.log('west')
+    assert 'configuration session 1 (root) closed' in lab.log_text('west')
 
 
 def test_commit_confirm_rolls_back_when_not_confirmed(lab, source_root):
@@ -283,7 +226,7 @@ def test_commit_confirm_rolls_back_when_not_confirmed(lab, source_root):
     text = lab.run(t, 'show security vpn ipsec esp-group ESP-Fergie lifetime')
     assert re.search(r'^ lifetime 1800$', text, re.M), text
     lab.wait(lambda: 'not confirmed in time: rolled back to the previous configuration' in
-             lab.log('west'), 'the rollback', timeout=10)
+             lab.log_text('west'), 'the rollback', timeout=10)
     text = lab.run(t, 'show security vpn ipsec esp-group ESP-Fergie lifetime')
     assert re.search(r'^ lifetime 3600$', text, re.M), text
     text = lab.run(t, 'run show system commit')

@@ -59,11 +59,11 @@ class Pair:
     def log(self, side):
         return self.dir / (side + '.log')
 
-    def start(self, side, conf, wait=True):
+    def start(self, side, conf, wait=True, extra=()):
         vpnd = str(self.build / 'control' / 'vpnd')
         p = subprocess.Popen(['ip', 'netns', 'exec', self.ns[side], vpnd, '--config', str(conf),
                               '--transport', 'kernel', '--socket', self.sock(side), '--log',
-                              str(self.log(side)), '--foreground'],
+                              str(self.log(side)), '--foreground', *extra],
                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
         self.procs[side] = p
