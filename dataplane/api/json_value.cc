@@ -103,7 +103,7 @@ class Parser {
         if (i_ >= t_.size() || t_[i_++] != ':') return false;
         JsonValue child;
         if (!Value(&child, depth + 1)) return false;
-        v->object.emplace_back(std::move(k), std::move(child));
+        v->object.push_back({std::move(k), std::move(child)});
         Skip();
         if (i_ < t_.size() && t_[i_] == ',') {
           ++i_;

@@ -12,17 +12,26 @@
 
 namespace portcullis::dp::api {
 
+struct JsonMember;
+
 struct JsonValue {
   enum class Type { kNull, kBool, kNumber, kString, kArray, kObject } type = Type::kNull;
   bool boolean = false;
   double number = 0;
   std::string string;
   std::vector<JsonValue> array;
-  std::vector<std::pair<std::string, JsonValue>> object;
+  // A member list, not std::pair<std::string, JsonValue>: a pair needs JsonValue complete here,
+  // a vector of a declared struct does not (libc++ and libstdc++ under clang both insist).
+  std::vector<JsonMember> object;
 
   const JsonValue* Get(absl::string_view key) const;
   uint64_t U64(absl::string_view key) const;     // 0 when absent
   std::string Str(absl::string_view key) const;  // "" when absent
+};
+
+struct JsonMember {
+  std::string first;  // the name
+  JsonValue second;   // the value
 };
 
 absl::StatusOr<JsonValue> ParseJson(absl::string_view text);
