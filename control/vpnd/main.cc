@@ -227,6 +227,7 @@ int main(int argc, char** argv) {
                            absl::StrCat("vpnd started (", transport, " transport)")});
   bool running = true;
   absl::Time stop_by = absl::InfiniteFuture();
+  vpnd::Vpnd::Backlog backlog = vpnd::Vpnd::Backlog::kNone;
   while (running) {
     std::vector<pollfd> fds;
     fds.push_back({sfd, POLLIN, 0});
@@ -236,7 +237,15 @@ int main(int argc, char** argv) {
     }
     size_t end_kernel = fds.size();
     (*ctl)->AddPollFds(&fds);  // the listening socket and every vpnctl connection
-    poll(fds.data(), fds.size(), dp ? 2 : 20);
+    // The channel has no descriptor to wait on: vpnd looks at it every 2 ms, at once while
+    // punted IKE waits beyond one Poll's share, and after 100 us while it waits for inject
+    // buffers the dataplane is sending (it sends a burst in far less).
+    const long wait_us = backlog == vpnd::Vpnd::Backlog::kMore          ? 0
+                         : backlog == vpnd::Vpnd::Backlog::kInjectsBusy ? 100
+                         : dp                                           ? 2000
+                                                                        : 20000;
+    const timespec wait{0, wait_us * 1000};
+    ppoll(fds.data(), fds.size(), &wait, nullptr);
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo si;
       while (read(sfd, &si, sizeof si) == sizeof si) {
@@ -264,7 +273,7 @@ int main(int argc, char** argv) {
         kernel->Receive(fds[i].fd, [&](const ike::Datagram& d) { daemon.HandleDatagram(d); });
       }
     }
-    daemon.Poll();
+    backlog = daemon.Poll();
     if (absl::Now() >= stop_by) running = false;
   }
   if (link) {

@@ -94,8 +94,14 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   // IKE datagrams dropped because they came in on an interface `security vpn ike interface`
   // does not name.
   uint64_t ike_interface_drops() const { return ike_interface_drops_; }
+  // What a Poll left waiting, so that the main loop knows how soon to poll again.
+  enum class Backlog {
+    kNone,         // nothing vpnd could take: the next timer or socket will do
+    kMore,         // punted IKE beyond one Poll's share: poll again at once
+    kInjectsBusy,  // punted IKE waits for inject buffers the dataplane is still sending
+  };
   // IKE timers, dataplane events and punted IKE datagrams.
-  void Poll();
+  Backlog Poll();
 
   // One vpnctl command; the text to print, or an error status with the message.
   absl::StatusOr<std::string> Command(const std::vector<std::string>& words);
@@ -141,6 +147,7 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   // `security vpn ike interface`: whether IKE may be received where `d` came in.
   bool IkeInterfaceAllowed(const ike::Datagram& d);
   void ReceiveIke(const ike::Datagram& d);
+  Backlog PollPunts();
 
   VpndDeps deps_;
   // IKE logs through this: it keeps each peer's last failure for `diagnose`.
@@ -168,6 +175,7 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   uint64_t ike_interface_drops_ = 0;
   ike::DropLogLimiter interface_drop_log_{"IKE datagrams from other interfaces dropped"};
   ike::DropLogLimiter inject_failure_log_{"failed injects"};
+  size_t injects_seen_ = 0;  // InjectsInFlight at the last PollPunts
 };
 
 }  // namespace portcullis::vpnd

@@ -11,6 +11,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
+#include "ike/crypto/dh_group.h"
+#include "ike/encoding/message.h"
 #include "test/unit/control/vpnd/vpnd_test_rig.h"
 
 using namespace portcullis;
@@ -261,4 +263,93 @@ TEST_CASE("security vpn ike interface: punted IKE from other interfaces is dropp
     CHECK(r.vpnd->ike_interface_drops() == 0);
     CHECK(r.dp.Batches().size() == 2);
   }
+}
+
+namespace {
+
+// An IKE_SA_INIT anyone could send from 198.18.x.y to the seed's west end: a proposal, an
+// all-zero KE, a nonce. vpnd answers each with one datagram (NO_PROPOSAL_CHOSEN, then COOKIE).
+ike::Datagram SpoofedInit(uint32_t n) {
+  ike::Proposal p;
+  p.number = 1;
+  p.protocol = ike::ProtocolId::kIke;
+  p.transforms = {ike::Transform::Encr(ike::EncrId::kAesCbc, 256),
+                  ike::Transform::Integ(ike::IntegId::kHmacSha2_256_128),
+                  ike::Transform::Prf(ike::PrfId::kHmacSha2_256),
+                  ike::Transform::Dh(ike::DhGroup::kEcp256)};
+  ike::Message m;
+  for (int k = 0; k < 8; ++k)
+    m.header.spi_i[k] = static_cast<uint8_t>((0x1000000000000000ull + n) >> (56 - 8 * k));
+  m.header.exchange = ike::ExchangeType::kIkeSaInit;
+  m.header.initiator = true;
+  m.payloads.push_back(ike::Payload{ike::PayloadType::kSa, ike::SaPayload{{p}}});
+  m.payloads.push_back(
+      ike::Payload{ike::PayloadType::kKe,
+                   ike::KePayload{ike::DhGroup::kEcp256,
+                                  ike::Bytes(ike::DhPublicValueSize(ike::DhGroup::kEcp256), 0)}});
+  m.payloads.push_back(
+      ike::Payload{ike::PayloadType::kNonce, ike::NoncePayload{ike::Bytes(32, 0x5a)}});
+  auto wire = ike::EncodeMessage(m);
+  REQUIRE(wire.ok());
+  ike::Datagram d;
+  d.src.address = *ike::Address::Parse(absl::StrFormat("198.18.%d.%d", n / 250, 1 + n % 250));
+  d.dst.address = *ike::Address::Parse("169.50.194.197");
+  d.data = *std::move(wire);
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "A flood of punted IKE_SA_INITs is taken only as far as its answers fit, leaving inject "
+    "buffers for vpnd's own requests",
+    "[vpnd][dataplane][ike]") {
+  Rig r;
+  East east(r);
+  REQUIRE(r.vpnd->LoadFile("configs/vyatta-west.conf").ok());  // DPD every 30 s
+  Pump(r, east);
+  REQUIRE(EastChild(east) != nullptr);
+  const ike::IkeSa* west = r.vpnd->ike().Sas().front();
+  // The dataplane is slow to send what vpnd injects while 200 spoofed IKE_SA_INITs wait for
+  // vpnd (fewer than the 256 punt buffers: all of them fit), and the DPD of the established
+  // IKE SA falls due.
+  r.dp.HoldInjects(true);
+  for (uint32_t i = 0; i < 200; ++i) r.dp.Punt(SpoofedInit(i));
+  REQUIRE(r.dp.WaitPunted());
+  r.now += absl::Seconds(31);
+  CHECK(r.vpnd->Poll() == vpnd::Vpnd::Backlog::kInjectsBusy);
+  INFO(r.log.Recent());
+  // Answers for 48 of them (three quarters of the 64 inject buffers), then the DPD request in
+  // a buffer kept free for it. Taking a burst of 64 used every buffer, and the DPD was lost.
+  CHECK(r.link->InjectsInFlight() == 49);
+  CHECK_FALSE(absl::StrContains(r.log.Recent(), "failed: all 64 inject buffers"));
+  CHECK(absl::StrContains(r.log.Recent(), "sending DPD request"));
+  // Nothing moves: vpnd takes no more and says there is nothing it could do.
+  CHECK(r.vpnd->Poll() == vpnd::Vpnd::Backlog::kNone);
+  CHECK(r.link->InjectsInFlight() == 49);
+
+  // The dataplane sends again: every IKE_SA_INIT gets its answer, and east its DPD request.
+  r.dp.HoldInjects(false);
+  size_t answered = 0, to_east = 0;
+  for (int i = 0; i < 2000 && answered < 200; ++i) {
+    r.vpnd->Poll();
+    for (const ike::Datagram& d : r.dp.TakeInjected()) {
+      if (d.dst.address.ToString().rfind("198.18.", 0) == 0) {
+        ++answered;
+      } else {
+        ++to_east;
+        east.mgr->HandleDatagram(d);
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  CHECK(answered == 200);
+  CHECK(to_east == 1);
+  CHECK(r.vpnd->Poll() == vpnd::Vpnd::Backlog::kNone);
+  // East answers the DPD; the IKE SA stays, with no retransmission.
+  Pump(r, east);
+  CHECK(EastChild(east) != nullptr);
+  CHECK(r.vpnd->ike().Sas().size() == 1);
+  CHECK(r.vpnd->ike().Sas().front() == west);
+  CHECK_FALSE(absl::StrContains(r.log.Recent(), "retransmit"));
 }

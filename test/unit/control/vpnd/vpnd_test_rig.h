@@ -104,6 +104,20 @@ class FakeDataplane {
     std::lock_guard<std::mutex> l(mu_);
     to_post_.push_back(e);
   }
+  // While held, injected datagrams stay in their buffers (a dataplane busy elsewhere).
+  void HoldInjects(bool hold) { hold_injects_ = hold; }
+  // Waits until everything queued with Punt is in the channel's punt ring.
+  bool WaitPunted(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        if (to_punt_.empty()) return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return false;
+  }
 
   std::string name = UniqueChannelName();
 
@@ -121,7 +135,7 @@ class FakeDataplane {
         // Outside the lock: a verdict that takes its time must not stall the test's side.
         return verdict ? verdict(copy) : dp::api::ApplyResult{};
       });
-      server_->PollInject(64, [&](const dp::api::InjectedPacket& p) {
+      server_->PollInject(hold_injects_ ? 0 : 64, [&](const dp::api::InjectedPacket& p) {
         ike::Datagram d;
         size_t n = p.meta.family == dp::api::Family::kIpv4 ? 4 : 16;
         d.src.address = *ike::Address::FromBytes(absl::MakeConstSpan(p.meta.src.bytes, n));
@@ -162,6 +176,7 @@ class FakeDataplane {
   std::unique_ptr<dp::api::ChannelServer> server_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> hold_injects_{false};
   std::mutex mu_;
   std::vector<std::vector<Message>> batches_;
   std::function<dp::api::ApplyResult(const std::vector<Message>&)> verdict_;
