@@ -59,14 +59,14 @@ class Dataplane:
 class Vpnd:
     """vpnd on the dataplane channel of an appliance, with its own vpnctl socket and log."""
 
-    def __init__(self, lab, ns, channel, config_path, name):
+    def __init__(self, lab, ns, channel, config_path, name, binary=None):
         self.lab, self.ns, self.name = lab, ns, name
         self.sock = os.path.join(lab.workdir, f'{name}-vpnd.sock')
         self.logfile = os.path.join(lab.workdir, f'{name}-vpnd.log')
         self.proc, self.stderr = lab.spawn(
-            ['ip', 'netns', 'exec', ns, os.path.join(lab.build, 'control', 'vpnd'), '--config',
-             config_path, '--transport', 'channel', '--channel', channel, '--socket', self.sock,
-             '--log', self.logfile, '--foreground'], f'{name}-vpnd.stderr')
+            ['ip', 'netns', 'exec', ns, binary or os.path.join(lab.build, 'control', 'vpnd'),
+             '--config', config_path, '--transport', 'channel', '--channel', channel, '--socket',
+             self.sock, '--log', self.logfile, '--foreground'], f'{name}-vpnd.stderr')
         deadline = time.time() + 15
         while not os.path.exists(self.sock):
             if self.proc.poll() is not None or time.time() > deadline:
@@ -118,13 +118,14 @@ class Lab:
         self.exec(ns, 'ip', 'route', 'add', 'default', 'via', gateway)
 
     # --- processes -----------------------------------------------------------------------
-    def dataplane(self, ns, ports, channel=None, workers=1, extra_eal=()):
+    def dataplane(self, ns, ports, channel=None, workers=1, extra_eal=(), binary=None):
+        """`binary`: another build's vpn-dataplane (A/B tests); the lab's own by default."""
         channel = channel or f'{self.id}{len(self.channels)}'
         self.channels.append(channel)
         log = os.path.join(self.workdir, f'dataplane-{channel}.log')
         # ns=None runs in the test's own namespace (net_pcap and net_ring ports need none).
         cmd = (['ip', 'netns', 'exec', ns] if ns else []) + [
-            self.dataplane_bin, '--no-huge', '-m', '512', *extra_eal, '--',
+            binary or self.dataplane_bin, '--no-huge', '-m', '512', *extra_eal, '--',
             '--channel', channel, '--workers', str(workers), '--idle-sleep-us', '50']
         for name, dev in ports.items():
             cmd += ['--port', f'{name}={dev}']
@@ -139,8 +140,9 @@ class Lab:
             time.sleep(0.1)
         raise RuntimeError(f'vpn-dataplane did not become ready:\n{open(log).read()}')
 
-    def vpnd(self, ns, dataplane, config_path, name):
-        return Vpnd(self, ns, dataplane.channel, config_path, name)
+    def vpnd(self, ns, dataplane, config_path, name, binary=None):
+        """`binary`: another build's vpnd (A/B tests); the lab's own by default."""
+        return Vpnd(self, ns, dataplane.channel, config_path, name, binary)
 
     def spawn(self, cmd, log_name):
         log = os.path.join(self.workdir, log_name)
