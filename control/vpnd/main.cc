@@ -82,9 +82,9 @@ int main(int argc, char** argv) {
   // The documented spelling is --debug-keylog; Abseil flags are identifiers.
   std::vector<std::string> args(argv, argv + argc);
   for (std::string& a : args) {
-    for (const char* f : {"--debug-keylog", "--ike-port", "--natt-port", "--state-dir",
-                          "--commit-revisions", "--session-timeout", "--test-confirm-minute",
-                          "--log-max-size", "--log-keep"}) {
+    for (const char* f :
+         {"--debug-keylog", "--ike-port", "--natt-port", "--state-dir", "--commit-revisions",
+          "--session-timeout", "--test-confirm-minute", "--log-max-size", "--log-keep"}) {
       std::string flag = f;
       if (a == flag || a.rfind(flag + "=", 0) == 0) {
         for (size_t i = 2; i < flag.size(); ++i) {
