@@ -7,6 +7,7 @@
 //   vpnd --config FILE [--transport channel|kernel] [--channel NAME] [--socket PATH]
 //        [--log FILE [--log-max-size BYTES] [--log-keep N]] [--foreground]
 //        [--debug-keylog FILE] [--state-dir DIR]
+//        [--syslog SOCKET] [--metrics-listen ADDR:PORT] [--wireshark-keys DIR]
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -32,10 +33,14 @@
 #include "control/vpnd/dataplane_link.h"
 #include "control/vpnd/dataplane_telemetry.h"
 #include "control/vpnd/kernel_transport.h"
+#include "control/vpnd/log_fanout.h"
 #include "control/vpnd/log_sinks.h"
 #include "control/vpnd/logging_sa_installer.h"
+#include "control/vpnd/metrics_exporter.h"
 #include "control/vpnd/sa_installer.h"
+#include "control/vpnd/syslog_sink.h"
 #include "control/vpnd/vpnd.h"
+#include "control/vpnd/wireshark_keys.h"
 #include "dataplane/api/channel_client.h"
 #include "ike/sa/drop_log_limiter.h"
 
@@ -61,6 +66,13 @@ ABSL_FLAG(std::string, telemetry, "",
 ABSL_FLAG(int, commit_revisions, 20, "committed configurations the archive keeps");
 ABSL_FLAG(absl::Duration, session_timeout, absl::Hours(1),
           "a configuration session idle this long is closed, its changes discarded");
+ABSL_FLAG(std::string, syslog, "",
+          "also send every log line to this syslog socket (/dev/log: journald or rsyslog)");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "serve Prometheus metrics on ADDR:PORT (GET /metrics); off when empty");
+ABSL_FLAG(std::string, wireshark_keys, "",
+          "DEBUG ONLY: write Wireshark's esp_sa and ikev2_decryption_table (every SA's keys) "
+          "into this directory");
 ABSL_FLAG(absl::Duration, test_confirm_minute, absl::Minutes(1),
           "TESTS ONLY: the length of commit-confirm's minute");
 
@@ -82,9 +94,9 @@ int main(int argc, char** argv) {
   // The documented spelling is --debug-keylog; Abseil flags are identifiers.
   std::vector<std::string> args(argv, argv + argc);
   for (std::string& a : args) {
-    for (const char* f :
-         {"--debug-keylog", "--ike-port", "--natt-port", "--state-dir", "--commit-revisions",
-          "--session-timeout", "--test-confirm-minute", "--log-max-size", "--log-keep"}) {
+    for (const char* f : {"--debug-keylog", "--ike-port", "--natt-port", "--state-dir",
+                          "--commit-revisions", "--session-timeout", "--test-confirm-minute",
+                          "--log-max-size", "--log-keep", "--metrics-listen", "--wireshark-keys"}) {
       std::string flag = f;
       if (a == flag || a.rfind(flag + "=", 0) == 0) {
         for (size_t i = 2; i < flag.size(); ++i) {
@@ -108,8 +120,26 @@ int main(int argc, char** argv) {
   vpnd::LogRotation rotation;
   rotation.max_bytes = absl::GetFlag(FLAGS_log_max_size);
   rotation.keep = absl::GetFlag(FLAGS_log_keep);
-  vpnd::VpndLog log(absl::GetFlag(FLAGS_log), foreground, 5000, rotation);
+  vpnd::FanoutLog log(absl::GetFlag(FLAGS_log), foreground, 5000, rotation);
   if (!log.ok()) return Fail(absl::StrCat("cannot open the log file ", log.error()));
+  std::unique_ptr<vpnd::SyslogSink> syslog;
+  if (!absl::GetFlag(FLAGS_syslog).empty()) {
+    syslog = std::make_unique<vpnd::SyslogSink>(absl::GetFlag(FLAGS_syslog), "vpnd");
+    log.Add(syslog.get());
+  }
+  std::unique_ptr<vpnd::WiresharkKeys> wireshark_keys;
+  if (!absl::GetFlag(FLAGS_wireshark_keys).empty()) {
+    auto w = vpnd::WiresharkKeys::Open(absl::GetFlag(FLAGS_wireshark_keys));
+    if (!w.ok()) return Fail(std::string(w.status().message()));
+    wireshark_keys = *std::move(w);
+    const std::string warning =
+        "WARNING: --wireshark-keys is on: the keys of every IKE and ESP SA are written to " +
+        absl::GetFlag(FLAGS_wireshark_keys) +
+        " (esp_sa, ikev2_decryption_table); anyone who reads them decrypts this appliance's "
+        "traffic";
+    std::fprintf(stderr, "vpnd: %s\n", warning.c_str());
+    log.Write(ike::LogRecord{absl::Now(), ike::LogGroup::kCfg, "", 0, false, warning});
+  }
   std::unique_ptr<vpnd::KeyLogFile> keylog;
   if (!absl::GetFlag(FLAGS_debug_keylog).empty()) {
     keylog = std::make_unique<vpnd::KeyLogFile>(absl::GetFlag(FLAGS_debug_keylog));
@@ -151,6 +181,7 @@ int main(int argc, char** argv) {
   if (k != nullptr) deps.interface_name = vpnd::KernelTransport::InterfaceName;
   deps.log = &log;
   deps.keylog = keylog.get();
+  deps.observer = wireshark_keys.get();
   // The channel transport programs the dataplane; the kernel one has nothing that carries ESP,
   // so its CHILD SAs are only logged.
   std::unique_ptr<vpnd::DataplaneLink> link;
@@ -214,6 +245,27 @@ int main(int argc, char** argv) {
 
   if (!foreground && ::daemon(0, 0) != 0) return Fail("daemon() failed");
 
+  // After daemon(): the exposer's threads would not survive the fork.
+  std::unique_ptr<vpnd::MetricsExporter> metrics;
+  if (!absl::GetFlag(FLAGS_metrics_listen).empty()) {
+    auto m = vpnd::MetricsExporter::Start(
+        absl::GetFlag(FLAGS_metrics_listen),
+        dp ? vpnd::TelemetryPathForChannel(absl::GetFlag(FLAGS_channel)) : "");
+    if (!m.ok()) {
+      log.Write(ike::LogRecord{absl::Now(), ike::LogGroup::kCfg, "", 0, false,
+                               std::string(m.status().message())});
+      return Fail(std::string(m.status().message()));
+    }
+    metrics = *std::move(m);
+    log.Add(metrics->log_counters());
+    std::string ports;
+    for (int p : metrics->ports()) absl::StrAppend(&ports, ports.empty() ? "" : ",", p);
+    log.Write(ike::LogRecord{
+        absl::Now(), ike::LogGroup::kCfg, "", 0, false,
+        absl::StrCat("metrics: serving Prometheus on ", absl::GetFlag(FLAGS_metrics_listen),
+                     " (port ", ports, ") at /metrics")});
+  }
+
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGHUP);
@@ -274,6 +326,7 @@ int main(int argc, char** argv) {
       }
     }
     backlog = daemon.Poll();
+    if (metrics) metrics->Update(daemon.ike(), daemon.installer(), daemon.Peers(), absl::Now());
     if (absl::Now() >= stop_by) running = false;
   }
   if (link) {

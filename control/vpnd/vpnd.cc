@@ -233,18 +233,25 @@ uint32_t Vpnd::VtiIfindex(const ike::ChildSa& c) {
   return ifindexes_.Find(c.vti_interface).value_or(0);
 }
 
-void Vpnd::ChildUp(const ike::IkeSa&, const ike::ChildSa& c) {
+void Vpnd::ChildUp(const ike::IkeSa& sa, const ike::ChildSa& c) {
   deps_.installer->AddSa(c, VtiIfindex(c));
   // A route-based CHILD SA is selected by its VTI's routes, a policy-based one by policies.
   if (!c.vti) deps_.installer->AddPolicy(c);
+  if (deps_.observer != nullptr) deps_.observer->ChildUp(sa, c);
 }
 
-void Vpnd::ChildDown(const ike::IkeSa&, const ike::ChildSa& c) {
+void Vpnd::ChildDown(const ike::IkeSa& sa, const ike::ChildSa& c) {
   deps_.installer->DelSa(c);
+  if (deps_.observer != nullptr) deps_.observer->ChildDown(sa, c);
 }
 
-void Vpnd::ChildUpdated(const ike::IkeSa&, const ike::ChildSa& c) {
+void Vpnd::ChildUpdated(const ike::IkeSa& sa, const ike::ChildSa& c) {
   deps_.installer->UpdateSa(c);
+  if (deps_.observer != nullptr) deps_.observer->ChildUpdated(sa, c);
+}
+
+void Vpnd::IkeUp(const ike::IkeSa& sa) {
+  if (deps_.observer != nullptr) deps_.observer->IkeUp(sa);
 }
 
 void Vpnd::ReportInstallFailures() {

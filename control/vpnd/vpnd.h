@@ -54,6 +54,8 @@ struct VpndDeps {
   ike::IkeManager::Sender send;
   VpndLog* log = nullptr;          // required
   ike::LogSink* keylog = nullptr;  // --debug-keylog
+  // Hears every IKE and CHILD SA event after vpnd acted on it (--wireshark-keys); may be null.
+  ike::IkeListener* observer = nullptr;
   // Channel transport: the dataplane (commits, punt/inject, events, restarts); null = kernel
   // transport.
   DataplaneLink* link = nullptr;
@@ -107,6 +109,7 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   absl::StatusOr<std::string> Command(const std::vector<std::string>& words);
 
   ike::IkeManager& ike() { return *ike_; }
+  const SaInstaller& installer() const { return *deps_.installer; }
   const DataplaneObjects& running() const { return running_; }
   const std::string& config_path() const { return config_path_; }
   void set_config_path(const std::string& p) { config_path_ = p; }
@@ -128,6 +131,10 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   void ChildUp(const ike::IkeSa& sa, const ike::ChildSa& child) override;
   void ChildDown(const ike::IkeSa& sa, const ike::ChildSa& child) override;
   void ChildUpdated(const ike::IkeSa& sa, const ike::ChildSa& child) override;
+  void IkeUp(const ike::IkeSa& sa) override;
+
+  // The configured peers, in configuration order (what the show views and metrics walk).
+  std::vector<const ike::IkeSaConfig*> Peers() const;
 
  private:
   using Outcome = DataplaneLink::Outcome;
@@ -142,7 +149,6 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   void HandleEvent(const dp::api::Event& e);
   absl::StatusOr<std::string> RunCommand(const std::vector<std::string>& words);
   void Resync();
-  std::vector<const ike::IkeSaConfig*> Peers() const;
   uint32_t VtiIfindex(const ike::ChildSa& c);
   // `security vpn ike interface`: whether IKE may be received where `d` came in.
   bool IkeInterfaceAllowed(const ike::Datagram& d);

@@ -59,14 +59,15 @@ class Dataplane:
 class Vpnd:
     """vpnd on the dataplane channel of an appliance, with its own vpnctl socket and log."""
 
-    def __init__(self, lab, ns, channel, config_path, name, binary=None):
+    def __init__(self, lab, ns, channel, config_path, name, binary=None, extra_args=()):
         self.lab, self.ns, self.name = lab, ns, name
         self.sock = os.path.join(lab.workdir, f'{name}-vpnd.sock')
         self.logfile = os.path.join(lab.workdir, f'{name}-vpnd.log')
         self.proc, self.stderr = lab.spawn(
             ['ip', 'netns', 'exec', ns, binary or os.path.join(lab.build, 'control', 'vpnd'),
              '--config', config_path, '--transport', 'channel', '--channel', channel, '--socket',
-             self.sock, '--log', self.logfile, '--foreground'], f'{name}-vpnd.stderr')
+             self.sock, '--log', self.logfile, '--foreground', *extra_args],
+            f'{name}-vpnd.stderr')
         deadline = time.time() + 15
         while not os.path.exists(self.sock):
             if self.proc.poll() is not None or time.time() > deadline:
@@ -140,9 +141,9 @@ class Lab:
             time.sleep(0.1)
         raise RuntimeError(f'vpn-dataplane did not become ready:\n{open(log).read()}')
 
-    def vpnd(self, ns, dataplane, config_path, name, binary=None):
+    def vpnd(self, ns, dataplane, config_path, name, binary=None, extra_args=()):
         """`binary`: another build's vpnd (A/B tests); the lab's own by default."""
-        return Vpnd(self, ns, dataplane.channel, config_path, name, binary)
+        return Vpnd(self, ns, dataplane.channel, config_path, name, binary, extra_args)
 
     def spawn(self, cmd, log_name):
         log = os.path.join(self.workdir, log_name)
