@@ -33,6 +33,7 @@
 #include "dataplane/api/channel_server.h"
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/esp/esp_event.h"
+#include "dataplane/mgmt/capture_telemetry.h"
 #include "dataplane/mgmt/main_lcore.h"
 #include "dataplane/mgmt/telemetry.h"
 #include "dataplane/pipeline/worker.h"
@@ -224,6 +225,7 @@ int main(int argc, char** argv) {
   if (!server.ok()) Die(std::string(server.status().message()));
   MainLcore main_lcore(dp, std::move(*server));
   RegisterTelemetry(dp, main_lcore);
+  RegisterCaptureTelemetry(main_lcore);
 
   std::vector<std::unique_ptr<Worker>> workers;
   for (uint32_t w = 0; w < dp.nworkers; ++w)

@@ -5,6 +5,7 @@
 //   dpctl --channel NAME batch FILE|-         one command per line, applied as one batch
 //   dpctl --channel NAME show stats|drops|interfaces|interface NAME|sas|sa SPI/DIR|routes|policies|
 //                             neighbors|ports [--json]
+//   dpctl --channel NAME capture start <port|interface> [count N] [file F] | stop | status
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -18,6 +19,7 @@
 #include "absl/time/time.h"
 #include "dataplane/api/channel_client.h"
 #include "dataplane/api/telemetry_client.h"
+#include "dataplane/dpctl/capture_command.h"
 #include "dataplane/dpctl/command_parser.h"
 
 using namespace portcullis;
@@ -196,6 +198,7 @@ int main(int argc, char** argv) {
   auto tel = TelemetryClient::Connect(telemetry);
   if (!tel.ok()) return Fail(std::string(tel.status().message()));
   if (words[0] == "show") return Show(*tel, {words.begin() + 1, words.end()}, json);
+  if (words[0] == "capture") return CaptureCommand(*tel, {words.begin() + 1, words.end()}, json);
 
   InterfaceDirectory dir;
   if (auto s = LoadDirectory(*tel, dir); !s.ok()) return Fail(std::string(s.message()));

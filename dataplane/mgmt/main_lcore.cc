@@ -16,7 +16,8 @@ MainLcore::MainLcore(Dataplane& dp, std::unique_ptr<api::ChannelServer> server)
       server_(std::move(server)),
       applier_(dp),
       slow_(dp, server_.get()),
-      events_(dp, server_.get()) {}
+      events_(dp, server_.get()),
+      capture_(dp) {}
 
 bool MainLcore::PollOnce(uint64_t now_ns) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -28,6 +29,7 @@ bool MainLcore::PollOnce(uint64_t now_ns) {
   work += slow_.Poll(now_ns);
   work += slow_.PollInject();
   work += events_.PollEspEvents();
+  work += capture_.Poll();
   events_.MaybeSendCounters(now_ns);
   if (now_ns >= next_age_ns_) {
     slow_.Age(now_ns);

@@ -10,6 +10,7 @@
 #include "dataplane/api/channel_server.h"
 #include "dataplane/mgmt/command_applier.h"
 #include "dataplane/mgmt/event_pump.h"
+#include "dataplane/mgmt/packet_capture.h"
 #include "dataplane/mgmt/slow_path.h"
 #include "dataplane/runtime/dataplane.h"
 
@@ -29,6 +30,8 @@ class MainLcore {
   const SlowPath& slow_path() const { return slow_; }
   const EventPump& events() const { return events_; }
   api::ChannelServer* server() { return server_.get(); }
+  // `dpctl capture`: take mu() to use it.
+  PacketCapture& capture() { return capture_; }
 
  private:
   Dataplane& dp_;
@@ -36,6 +39,7 @@ class MainLcore {
   CommandApplier applier_;
   SlowPath slow_;
   EventPump events_;
+  PacketCapture capture_;
   std::mutex mu_;
   uint64_t next_age_ns_ = 0;
 };
