@@ -2,7 +2,11 @@
 // the control work on the main lcore, and serves vpnd and dpctl over the shared-memory channel.
 //
 //   vpn-dataplane [EAL args] -- --channel NAME --port NAME=DEVICE [--port ...]
-//                 [--idle-sleep-us N] [--mbufs N]
+//                 [--ports-file FILE] [--idle-sleep-us N] [--mbufs N]
+//
+// --ports-file reads more NAME=DEVICE lines from a file (drivers/ethdev/ports_file.h): what
+// vpn-dataplane.service passes (/etc/portcullis/ports). Under systemd (Type=notify) it reports
+// READY=1 once the ports run and the channel exists.
 //
 // DEVICE is a PCI address or a DPDK virtual device with its arguments
 // ("net_af_packet0,iface=veth1", "net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap"). The EAL
@@ -35,12 +39,14 @@
 #include "dataplane/esp/esp_event.h"
 #include "dataplane/mgmt/capture_telemetry.h"
 #include "dataplane/mgmt/main_lcore.h"
+#include "dataplane/mgmt/service_notify.h"
 #include "dataplane/mgmt/telemetry.h"
 #include "dataplane/pipeline/worker.h"
 #include "dataplane/runtime/dataplane.h"
 #include "drivers/ethdev/eal_lcores.h"
 #include "drivers/ethdev/eal_runtime.h"
 #include "drivers/ethdev/port_setup.h"
+#include "drivers/ethdev/ports_file.h"
 
 using namespace portcullis;
 using namespace portcullis::dp;
@@ -85,6 +91,10 @@ Options ParseOptions(const std::vector<std::string>& args) {
       auto p = drivers::ethdev::ParsePortSpec(value("--port"));
       if (!p.ok()) Die(std::string(p.status().message()));
       o.ports.push_back(*p);
+    } else if (is("--ports-file")) {
+      auto ps = drivers::ethdev::ReadPortsFile(value("--ports-file"));
+      if (!ps.ok()) Die(std::string(ps.status().message()));
+      o.ports.insert(o.ports.end(), ps->begin(), ps->end());
     } else if (is("--idle-sleep-us")) {
       if (!absl::SimpleAtoi(value("--idle-sleep-us"), &o.idle_sleep_us)) Die("bad --idle-sleep-us");
     } else if (is("--workers")) {
@@ -96,7 +106,8 @@ Options ParseOptions(const std::vector<std::string>& args) {
     } else if (a == "-h" || a == "--help") {
       std::printf(
           "vpn-dataplane [EAL args] -- --channel NAME --port NAME=DEVICE [--port ...]\n"
-          "              [--workers N] [--idle-sleep-us N] [--mbufs N]\n"
+          "              [--ports-file FILE] [--workers N] [--idle-sleep-us N] [--mbufs N]\n"
+          "  --ports-file FILE  NAME=DEVICE lines (# comments), as /etc/portcullis/ports\n"
           "  --workers N   N worker lcores spread over the allowed CPUs (instead of EAL -l)\n");
       std::exit(0);
     } else {
@@ -104,7 +115,8 @@ Options ParseOptions(const std::vector<std::string>& args) {
     }
   }
   if (o.channel.empty()) Die("--channel NAME is required");
-  if (o.ports.empty()) Die("at least one --port NAME=DEVICE is required");
+  if (o.ports.empty())
+    Die("at least one --port NAME=DEVICE (or a --ports-file naming one) is required");
   return o;
 }
 
@@ -241,9 +253,12 @@ int main(int argc, char** argv) {
   signal(SIGTERM, OnSignal);
   std::printf("vpn-dataplane: ready\n");
   std::fflush(stdout);
+  if (auto s = NotifyServiceManager("READY=1"); !s.ok())
+    std::fprintf(stderr, "vpn-dataplane: %s\n", std::string(s.message()).c_str());
 
   main_lcore.Run();
 
+  (void)NotifyServiceManager("STOPPING=1");
   rte_eal_mp_wait_lcore();
   for (uint16_t p : started) drivers::ethdev::StopPort(p);
   main_lcore.~MainLcore();  // unlinks the channel before the EAL goes
