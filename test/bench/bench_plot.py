@@ -1,0 +1,132 @@
+"""Draws a benchmark table (what `scripts/bench MODE` printed, saved beside the PNG) as a PNG.
+
+    bench_plot.py esp|dataplane TABLE.txt OUT.png
+
+esp:       Mpps per size (1000 / ns per packet), one curve per algorithm, encrypt and decrypt
+           side by side; the raw IPsec-MB GCM call on the same lengths, the engine's bound, is
+           the dashed curve of the same colour.
+dataplane: Mpps per frame size, encrypt and decrypt bars, each with its bound (1 / (I/O + GCM)
+           per packet) drawn over it, DPDK ipsec-secgw's reference rate and testpmd's I/O rate.
+The numbers are read from the table so that the picture and the text can never disagree; a
+table with no rows is an error (nothing to draw is a failed benchmark, not an empty picture).
+"""
+import re
+import sys
+
+import matplotlib
+
+matplotlib.use('Agg')  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+
+SIZE_ORDER = ['64', '512', '1420', 'IMIX']
+
+
+def number(text):
+    return None if text.strip() in ('-', '') else float(text)
+
+
+def parse_esp(text):
+    """{algorithm: {size: (enc_ns, raw_enc_ns, dec_ns, raw_dec_ns)}} and the title line."""
+    rows = {}
+    for line in text.splitlines():
+        m = re.match(r'^(\S+)\s+(\S+)\s+\|\s+(\S+)\s+(\S+)\s+(\S+)\s+\|\s+(\S+)\s+(\S+)\s+(\S+)\s+\|',
+                     line)
+        if not m or m.group(1) == 'algorithm':
+            continue
+        algo, size, enc, raw_enc, _, dec, raw_dec, _ = m.groups()
+        rows.setdefault(algo, {})[size] = (number(enc), number(raw_enc), number(dec),
+                                           number(raw_dec))
+    return rows, text.splitlines()[0] if text.strip() else ''
+
+
+def parse_dataplane(text):
+    """{frame: dict of the table's columns} and the title line."""
+    cols = ['io_e', 'io_d', 'gcm_e', 'gcm_d', 'bound_e', 'bound_d', 'enc', 'frac_e', 'dec',
+            'frac_d', 'secgw_e', 'secgw_d', 'x_e', 'x_d']
+    rows = {}
+    title = ''
+    for line in text.splitlines():
+        if line.startswith('vpn-dataplane,'):
+            title = line
+        parts = [p.split() for p in line.split('|')]
+        if len(parts) != 5 or len(parts[0]) != 1 or parts[0][0] not in SIZE_ORDER:
+            continue
+        values = [float(v) for p in parts[1:] for v in p]
+        if len(values) != len(cols):
+            continue
+        rows[parts[0][0]] = dict(zip(cols, values))
+    return rows, title
+
+
+def ordered(sizes):
+    return [s for s in SIZE_ORDER if s in sizes] + sorted(s for s in sizes if s not in SIZE_ORDER)
+
+
+def plot_esp(text, out):
+    rows, title = parse_esp(text)
+    if not rows:
+        raise SystemExit('bench_plot: no ESP rows in the table')
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
+    colours = plt.rcParams['axes.prop_cycle'].by_key()['color']
+    all_sizes = ordered({s for by_size in rows.values() for s in by_size})
+    for ax, (label, eng, raw) in zip(axes, [('encrypt', 0, 1), ('decrypt', 2, 3)]):
+        for i, (algo, by_size) in enumerate(rows.items()):
+            sizes = ordered(by_size)
+            x = [all_sizes.index(s) for s in sizes]
+            colour = colours[i % len(colours)]
+            ax.plot(x, [1e3 / by_size[s][eng] for s in sizes], 'o-', color=colour, label=algo)
+            if all(by_size[s][raw] for s in sizes):
+                ax.plot(x, [1e3 / by_size[s][raw] for s in sizes], '--', color=colour,
+                        alpha=0.6, label=f'{algo} raw GCM (bound)')
+        ax.set_xticks(range(len(all_sizes)), all_sizes)
+        ax.set_title(f'ESP {label}')
+        ax.set_xlabel('packet size (bytes)')
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel('Mpps, one core')
+    axes[1].legend(fontsize=7, loc='upper right')
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+
+
+def plot_dataplane(text, out):
+    rows, title = parse_dataplane(text)
+    if not rows:
+        raise SystemExit('bench_plot: no frame-size rows in the dataplane table')
+    sizes = ordered(rows)
+    fig, ax = plt.subplots(figsize=(11, 4.8))
+    width = 0.36
+    for k, (key, label, colour) in enumerate([('e', 'encrypt', '#1f77b4'),
+                                              ('d', 'decrypt', '#ff7f0e')]):
+        xs = [i + (k - 0.5) * width for i in range(len(sizes))]
+        rates = [rows[s]['enc' if key == 'e' else 'dec'] for s in sizes]
+        ax.bar(xs, rates, width, color=colour, label=f'vpn-dataplane {label}')
+        for x, s, r in zip(xs, sizes, rates):
+            bound = rows[s][f'bound_{key}']
+            ax.hlines(bound, x - width / 2, x + width / 2, colors='black', linewidth=2,
+                      label='bound 1/(I/O + GCM)' if (k, s) == (0, sizes[0]) else None)
+            ax.plot(x, rows[s][f'secgw_{key}'], 'v', color='#d62728', markersize=7,
+                    label='ipsec-secgw (reference)' if (k, s) == (0, sizes[0]) else None)
+            ax.annotate(f'{r / bound:.2f}', (x, r), ha='center', va='bottom', fontsize=7)
+        ax.plot(xs, [rows[s][f'io_{key}'] for s in sizes], ':', marker='.', color=colour,
+                alpha=0.7, label=f'testpmd I/O ({label} input)')
+    ax.set_xticks(range(len(sizes)), sizes)
+    ax.set_xlabel('frame size (bytes)')
+    ax.set_ylabel('Mpps, one worker')
+    ax.set_yscale('log')
+    ax.grid(alpha=0.3, which='both')
+    ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1))
+    ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+
+
+def main():
+    if len(sys.argv) != 4 or sys.argv[1] not in ('esp', 'dataplane'):
+        raise SystemExit('usage: bench_plot.py esp|dataplane TABLE.txt OUT.png')
+    text = open(sys.argv[2]).read()
+    (plot_esp if sys.argv[1] == 'esp' else plot_dataplane)(text, sys.argv[3])
+
+
+if __name__ == '__main__':
+    main()
