@@ -345,3 +345,51 @@ class SeedPair:
             time.sleep(0.25)
         raise AssertionError('tunnel did not come up\n--- west ---\n' + self.vw.log()[-4000:] +
                              '\n--- east ---\n' + self.ve.log()[-4000:])
+
+
+class SitePair:
+    """The VyOS guide's policy-based pair, configs/vyos-site-a.conf and vyos-site-b.conf, on two
+    appliances (vpn-dataplane + vpnd each) with the guide's addresses: ports eth0 (WAN) and eth1
+    (LAN) as the configurations name them, a kernel router between the two WANs (the configs'
+    default gateways) and a host on each LAN. The configurations are used as they are.
+
+        host 10.1.0.10 -- eth1 [site A] eth0 203.0.113.1 -- router --
+            198.51.100.1 eth0 [site B] eth1 -- host 10.2.0.10
+    """
+
+    def __init__(self, lab, source_root):
+        self.lab = lab
+        ha, da, rt, db, hb = (lab.ns(n) for n in ('ha', 'da', 'rr', 'db', 'hb'))
+        self.ha, self.da, self.rt, self.db, self.hb = ha, da, rt, db, hb
+        lab.veth(ha, 'ha0', da, 'dal')
+        lab.veth(rt, 'ra0', da, 'daw')
+        lab.veth(rt, 'rb0', db, 'dbw')
+        lab.veth(hb, 'hb0', db, 'dbl')
+        lab.host(ha, 'ha0', '10.1.0.10/24', '10.1.0.1')
+        lab.host(hb, 'hb0', '10.2.0.10/24', '10.2.0.1')
+        lab.exec(rt, 'ip', 'addr', 'add', '203.0.113.254/24', 'dev', 'ra0')
+        lab.exec(rt, 'ip', 'addr', 'add', '198.51.100.254/24', 'dev', 'rb0')
+        lab.exec(rt, 'sysctl', '-qw', 'net.ipv4.ip_forward=1')
+        # Copies: vpnd keeps its archive beside the file it loads.
+        conf = pathlib.Path(lab.workdir)
+        for name in ('vyos-site-a.conf', 'vyos-site-b.conf'):
+            shutil.copy(pathlib.Path(source_root) / 'configs' / name, conf / name)
+        self.a = lab.dataplane(da, {'eth0': 'net_af_packet0,iface=daw',
+                                    'eth1': 'net_af_packet1,iface=dal'})
+        self.b = lab.dataplane(db, {'eth0': 'net_af_packet0,iface=dbw',
+                                    'eth1': 'net_af_packet1,iface=dbl'})
+        self.va = lab.vpnd(da, self.a, str(conf / 'vyos-site-a.conf'), 'site-a')
+        self.vb = lab.vpnd(db, self.b, str(conf / 'vyos-site-b.conf'), 'site-b')
+
+    def wait_up(self, timeout=45):
+        """Until both sides show their CHILD SA (tunnel 1) up."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if all(re.search(r'^\s+1\s+\d+\s+up\s', v.vpnctl('show', 'vpn', 'ipsec', 'sa',
+                                                      check=False).stdout, re.M)
+                   for v in (self.va, self.vb)):
+                return
+            time.sleep(0.25)
+        raise AssertionError('tunnel did not come up\n--- site A ---\n' + self.va.log()[-4000:] +
+                             '\n--- site B ---\n' + self.vb.log()[-4000:] + '\n' +
+                             self.va.vpnctl('show', 'vpn', 'ipsec', 'sa', check=False).stdout)
