@@ -66,7 +66,8 @@ def test_binaries_go_to_sbin_configs_to_confdir_docs_to_share(installed, build_r
     assert sorted(os.listdir(examples)) == ['vyatta-east.conf', 'vyatta-west.conf',
                                             'vyos-site-a.conf', 'vyos-site-b.conf']
     docs = under(dest, os.path.join(o['share'], 'doc', 'portcullis'))
-    assert {'README.md', 'DESIGN.md', 'LAB.md', 'SCOPE.md', 'LICENSE'} <= set(os.listdir(docs))
+    assert {'README.md', 'DESIGN.md', 'LAB.md', 'SCOPE.md', 'PKTGEN.md', 'LICENSE'} <= set(
+        os.listdir(docs))
     assert sorted(os.listdir(under(dest, o['units']))) == sorted(UNITS)
     # The installed binaries run: vpnctl checks the installed examples and the empty default.
     vpnctl = under(dest, os.path.join(o['sbin'], 'vpnctl'))
