@@ -179,6 +179,9 @@ int main(int argc, char** argv_in) {
     std::fprintf(stderr, "bench: EAL with hugepages failed, run with ESP_BENCH_NO_HUGE=1\n");
     return 1;
   }
+  // scripts/bench dataplane runs this once per frame size and round: leave no
+  // /var/run/dpdk/espbench<pid> behind.
+  portcullis::drivers::ethdev::CleanEalRuntimeDirAtExit();
   if (raw_mode) {
     Backend be;
     std::vector<uint32_t> lens;
