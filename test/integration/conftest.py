@@ -35,3 +35,18 @@ def lab(build_root, tmp_path):
         yield lab
     finally:
         lab.close()
+
+
+@pytest.fixture
+def pair(tmp_path, build_root):
+    """Two kernel-transport vpnds in network namespaces on one veth (test_vpnd_kernel.Pair)."""
+    from test_vpnd_kernel import Pair
+    if os.geteuid() != 0:
+        pytest.skip('needs root (network namespaces)')
+    if not (build_root / 'control' / 'vpnd').exists():
+        pytest.skip('vpnd not built')
+    p = Pair(tmp_path, build_root)
+    try:
+        yield p
+    finally:
+        p.close()

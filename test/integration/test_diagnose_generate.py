@@ -3,15 +3,10 @@
 network namespaces (the VyOS site A/B pair of configs/, addresses 192.0.2.1/192.0.2.2), and the
 step that must fail named in the report. Then `generate vpn peer-config ... format vyos` from a
 running vpnd brings a tunnel up with a second vpnd that runs only the generated file."""
-import os
 import json
 import re
 import subprocess
 import time
-
-import pytest
-
-from test_vpnd_kernel import Pair
 
 WEST, EAST = '192.0.2.1', '192.0.2.2'
 
@@ -20,18 +15,6 @@ def site(source_root, name):
     text = (source_root / 'configs' / name).read_text()
     return text.replace('203.0.113.1', WEST).replace('198.51.100.1', EAST)
 
-
-@pytest.fixture
-def pair(tmp_path, build_root):
-    if os.geteuid() != 0:
-        pytest.skip('needs root (network namespaces)')
-    if not (build_root / 'control' / 'vpnd').exists():
-        pytest.skip('vpnd not built')
-    p = Pair(tmp_path, build_root)
-    try:
-        yield p
-    finally:
-        p.close()
 
 
 def diagnose(pair, side='west', peer=EAST):

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import time
 
-import pytest
 
 WEST, EAST = '192.0.2.1', '192.0.2.2'
 SEED_WEST, SEED_EAST = '169.50.194.197', '159.8.98.213'
@@ -100,19 +99,6 @@ class Pair:
                     p.wait(timeout=5)
         for ns in self.ns.values():
             subprocess.run(['ip', 'netns', 'del', ns], capture_output=True)
-
-
-@pytest.fixture
-def pair(tmp_path, build_root):
-    if os.geteuid() != 0:
-        pytest.skip('needs root (network namespaces)')
-    if not (build_root / 'control' / 'vpnd').exists():
-        pytest.skip('vpnd not built')
-    p = Pair(tmp_path, build_root)
-    try:
-        yield p
-    finally:
-        p.close()
 
 
 def up(pair, side):

@@ -157,29 +157,17 @@ TEST_CASE("the CHILD SAs of one IKE SA are removed in one batch",
 
 TEST_CASE("a removal decided before the install's ack comes unbinds the VTI too",
           "[vpnd][dataplane][consistency]") {
-  // The dataplane holds the first SA install until the test lets it go. Declared before the
-  // rig, so they outlive its dataplane thread even when a REQUIRE ends the test early.
-  std::atomic<bool> held{true}, release{false};
-  struct Release {
-    std::atomic<bool>& r;
-    ~Release() { r = true; }
-  } release_on_exit{release};
+  // The dataplane holds the SA install until the test lets it go.
+  HeldSaInstall hold;
   Rig r(absl::Milliseconds(100));
   East east(r);
-  r.dp.SetVerdict([&](const std::vector<Message>& b) {
-    if (Count(b, MessageKind::kSa, Op::kAdd) > 0 && held.exchange(false)) {
-      for (int i = 0; i < 30000 && !release; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
-    }
-    return dp::api::ApplyResult{};
-  });
+  hold.Arm(r);
   REQUIRE(r.vpnd->LoadFile("configs/vyatta-west.conf").ok());
   Pump(r, east);
   INFO(r.log.Recent());
   REQUIRE(r.link->unacknowledged() == 1);  // the install, still unanswered
   REQUIRE(r.vpnd->Command({"reset", "vpn", "ipsec-peer", "159.8.98.213"}).ok());
-  release = true;
+  hold.Release();
   Settle(r, east, absl::Milliseconds(300));
   INFO(r.log.Recent());
   auto all = r.dp.Batches();

@@ -192,23 +192,11 @@ TEST_CASE(
 
 TEST_CASE("a CHILD SA is up in show only once the dataplane acknowledged its install",
           "[vpnd][dataplane][show]") {
-  // The dataplane holds the SA install until the test lets it go; declared before the rig so
-  // they outlive its dataplane thread.
-  std::atomic<bool> held{true}, release{false};
-  struct Release {
-    std::atomic<bool>& r;
-    ~Release() { r = true; }
-  } release_on_exit{release};
+  // The dataplane holds the SA install until the test lets it go.
+  HeldSaInstall hold;
   Rig r(absl::Milliseconds(100));
   East east(r);
-  r.dp.SetVerdict([&](const std::vector<Message>& b) {
-    if (Count(b, MessageKind::kSa, Op::kAdd) > 0 && held.exchange(false)) {
-      for (int i = 0; i < 30000 && !release; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
-    }
-    return dp::api::ApplyResult{};
-  });
+  hold.Arm(r);
   REQUIRE(r.vpnd->LoadFile("configs/vyatta-west.conf").ok());
   Pump(r, east);
   INFO(r.log.Recent());
@@ -220,7 +208,7 @@ TEST_CASE("a CHILD SA is up in show only once the dataplane acknowledged its ins
   auto debug = r.vpnd->Command({"show", "vpn", "debug"});
   REQUIRE(debug.ok());
   CHECK(absl::StrContains(*debug, "-tunnel-vti{1}:  INSTALLING, TUNNEL"));
-  release = true;
+  hold.Release();
   Settle(r, east, absl::Milliseconds(300));
   brief = r.vpnd->Command({"show", "vpn", "ipsec", "sa"});
   REQUIRE(brief.ok());

@@ -402,6 +402,28 @@ inline void AckFirstBatchLate(Rig& r) {
   });
 }
 
+// Holds the dataplane's answer to the first batch that adds an SA until Release() (at most
+// 30 s): an install whose ack has not come yet. Declare it before the Rig, so it outlives the
+// rig's dataplane thread even when a REQUIRE ends the test early (its end releases too).
+class HeldSaInstall {
+ public:
+  ~HeldSaInstall() { release_ = true; }
+  void Arm(Rig& r) {
+    r.dp.SetVerdict([this](const std::vector<Message>& b) {
+      if (Count(b, MessageKind::kSa, Op::kAdd) > 0 && held_.exchange(false)) {
+        for (int i = 0; i < 30000 && !release_; ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+      }
+      return dp::api::ApplyResult{};
+    });
+  }
+  void Release() { release_ = true; }
+
+ private:
+  std::atomic<bool> held_{true}, release_{false};
+};
+
 // A counter report, as the dataplane's event pump sends it.
 inline dp::api::Event CountersEvent(uint32_t spi, dp::api::Direction dir, uint64_t bytes = 0,
                                     uint64_t packets = 0) {
