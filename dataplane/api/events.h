@@ -21,6 +21,7 @@ enum class EventKind : uint8_t {
   kSeqExhausted = 3,
   kAcquire = 4,
   kSaCounters = 5,
+  kFwLog = 6,
 };
 
 // Why the dataplane refused (or dropped) a batch. Acks carry it next to the status code so a
@@ -110,6 +111,28 @@ struct SaCountersEvent {
   uint64_t drops_other;
 };
 
+// A packet met a firewall rule with `log` (or a ruleset default with log). Sent by the worker,
+// rate-limited per rule (suppressed ones are counted in the rule's counters, not sent); vpnd
+// formats the seed's line ("dataplane[PID]:  In:dp0bond1 PASS fw rule PubIn:1 proto=...") from
+// it. Best effort: when vpnd's event ring is full the record is counted as lost, never waited for.
+struct FwLogEvent {
+  uint32_t ruleset_id;
+  uint32_t rule_number;  // 0: the ruleset's default action
+  uint32_t ifindex;      // the interface of the hook
+  uint32_t zone_from;    // zone policy: the zones (0 otherwise)
+  uint32_t zone_to;
+  FwHook hook;
+  FwAction action;
+  Family family;
+  uint8_t has_macs;  // 0 or 1: the frame's MACs (In hooks on an Ethernet interface)
+  uint8_t src_mac[6];
+  uint8_t dst_mac[6];
+  uint16_t l3_length;  // bytes of l3 copied: the IPv4 header with options (up to 60)
+  uint16_t l4_length;  // bytes of l4 copied after it (up to 8: ports, ICMP type/code)
+  uint8_t l3[60];
+  uint8_t l4[8];
+};
+
 struct Event {
   EventHeader header;
   union Body {
@@ -118,6 +141,7 @@ struct Event {
     SeqExhaustedEvent seq_exhausted;
     AcquireEvent acquire;
     SaCountersEvent sa_counters;
+    FwLogEvent fw_log;
     uint8_t raw[kEventBodySize];
   } body;
 };
@@ -135,6 +159,7 @@ static_assert(sizeof(SaExpiredEvent) == 24 && kWireSafe<SaExpiredEvent>);
 static_assert(sizeof(SeqExhaustedEvent) == 8 && kWireSafe<SeqExhaustedEvent>);
 static_assert(sizeof(AcquireEvent) == 44 && kWireSafe<AcquireEvent>);
 static_assert(sizeof(SaCountersEvent) == 48 && kWireSafe<SaCountersEvent>);
+static_assert(sizeof(FwLogEvent) == 108 && kWireSafe<FwLogEvent>);
 static_assert(sizeof(Event::Body) == kEventBodySize);
 static_assert(sizeof(Event) == kEventSize && std::is_trivially_copyable_v<Event>);
 

@@ -20,6 +20,20 @@ absl::string_view KindName(MessageKind kind) {
       return "flush";
     case MessageKind::kNeighbor:
       return "neighbor";
+    case MessageKind::kFwRuleset:
+      return "fw-ruleset";
+    case MessageKind::kFwRule:
+      return "fw-rule";
+    case MessageKind::kFwBinding:
+      return "fw-binding";
+    case MessageKind::kFwZone:
+      return "fw-zone";
+    case MessageKind::kFwZoneInterface:
+      return "fw-zone-interface";
+    case MessageKind::kFwZonePolicy:
+      return "fw-zone-policy";
+    case MessageKind::kFwGlobal:
+      return "fw-global";
   }
   return "unknown";
 }
@@ -114,6 +128,8 @@ absl::string_view EventKindName(EventKind kind) {
       return "acquire";
     case EventKind::kSaCounters:
       return "sa-counters";
+    case EventKind::kFwLog:
+      return "fw-log";
   }
   return "unknown";
 }

@@ -28,6 +28,14 @@ enum class MessageKind : uint8_t {
   kVtiBinding = 6,
   kFlush = 7,
   kNeighbor = 8,
+  // Firewall (#16): rulesets and their rules, where they are bound, zones, global state policy.
+  kFwRuleset = 9,
+  kFwRule = 10,
+  kFwBinding = 11,
+  kFwZone = 12,
+  kFwZoneInterface = 13,
+  kFwZonePolicy = 14,
+  kFwGlobal = 15,
 };
 
 // Which operations a kind accepts is part of the contract (message_validation.cc): addresses
@@ -231,6 +239,130 @@ struct NeighborBody {
   uint8_t reserved1[2];
 };
 
+// ---- Firewall ------------------------------------------------------------------------------
+// The dataplane sees a ruleset as an ordered list of entries, each a conjunction of positive
+// ranges: vpnd expands Vyatta's lists, negations (`!`), groups and names into as many entries
+// as a rule needs (a rule matches when any of its entries does), so the dataplane compiles
+// ranges only. The rule number orders them and names the rule's counters and log lines; every
+// entry of one rule has the same action, log flag and state mask. A batch that changes any
+// firewall object is applied, and the affected ACLs rebuilt, at the batch's end: all or nothing.
+
+inline constexpr size_t kFwNameSize = 32;  // NUL-terminated, NUL-padded: 31 characters at most
+inline constexpr uint32_t kFwMaxRuleNumber = 9999;
+
+enum class FwAction : uint8_t {
+  kAccept = 1,
+  kDrop = 2,
+  kReject = 3,  // TCP: RST; anything else: ICMP destination unreachable, port unreachable
+};
+
+// Session states a rule with `state` matches; 0 = any state (no `state` in the rule).
+enum FwStateBits : uint8_t {
+  kFwStateNew = 1u << 0,
+  kFwStateEstablished = 1u << 1,
+  kFwStateRelated = 1u << 2,
+  kFwStateInvalid = 1u << 3,
+};
+
+// Key: ruleset_id. kUpdate changes the name, the default action or its log flag and keeps the
+// rules; kDelete removes the ruleset with all its rules and is refused while it is bound.
+struct FwRulesetBody {
+  uint32_t ruleset_id;  // >= 1
+  char name[kFwNameSize];
+  FwAction default_action;
+  uint8_t default_log;  // 0 or 1: log packets that meet the default action
+  uint8_t reserved[2];
+};
+
+// Key: (ruleset_id, rule_number, entry). No update: delete + add. The ruleset must exist.
+struct FwRuleBody {
+  uint32_t ruleset_id;
+  uint32_t rule_number;  // 1..kFwMaxRuleNumber
+  uint32_t entry;        // 0.. within the rule
+  FwAction action;
+  uint8_t log;        // 0 or 1
+  uint8_t state;      // FwStateBits, 0 = any
+  Family family;      // of the addresses below; IPv4 until #21
+  uint8_t proto_low;  // inclusive; 0-255 = any protocol
+  uint8_t proto_high;
+  // ICMP (protocol 1, proto_low == proto_high): type and code ranges; 0-255 = any. Zero and
+  // ignored for other protocols (a validator checks).
+  uint8_t icmp_type_low;
+  uint8_t icmp_type_high;
+  uint8_t icmp_code_low;
+  uint8_t icmp_code_high;
+  uint8_t reserved[2];
+  // TCP/UDP/SCTP ports, inclusive, host order; 0-65535 = any. Only with a single protocol that
+  // has ports.
+  uint16_t src_port_low;
+  uint16_t src_port_high;
+  uint16_t dst_port_low;
+  uint16_t dst_port_high;
+  IpAddr src_low;  // inclusive address ranges; 0.0.0.0-255.255.255.255 = any
+  IpAddr src_high;
+  IpAddr dst_low;
+  IpAddr dst_high;
+};
+
+enum class FwHook : uint8_t {
+  kIn = 1,     // on the receiving interface (the VTI/VFP for decrypted traffic)
+  kOut = 2,    // on the sending interface (the VTI before encryption, the port after)
+  kLocal = 3,  // traffic to the appliance's own addresses, after `in`
+};
+
+// `interfaces ... firewall in|out|local NAME`. Key: (ifindex, hook, position); rulesets of one
+// (ifindex, hook) are evaluated in position order, the first decisive match wins; a packet no
+// rule of any of them matched meets the last ruleset's default action. No update.
+struct FwBindingBody {
+  uint32_t ifindex;
+  uint32_t ruleset_id;
+  FwHook hook;
+  uint8_t position;  // 0..7
+  uint8_t reserved[2];
+};
+
+// `security zone-policy zone Z`. Key: zone_id. kUpdate changes default action and name.
+struct FwZoneBody {
+  uint32_t zone_id;  // >= 1
+  char name[kFwNameSize];
+  // Traffic into this zone that the rulesets of the from-zone's policy did not decide. Traffic
+  // from a zone without a policy towards this one is dropped; traffic within a zone passes.
+  FwAction default_action;
+  uint8_t local;  // 0 or 1: the appliance itself (local-zone)
+  uint8_t reserved[2];
+};
+
+// An interface's zone. Key: ifindex. An interface in a zone has no bindings (vpnd's commit
+// check; the dataplane refuses the batch otherwise). No update.
+struct FwZoneInterfaceBody {
+  uint32_t ifindex;
+  uint32_t zone_id;
+};
+
+// `zone FROM to TO firewall NAME`. Key: (from_zone, to_zone, position). Traffic between two
+// zones with no policy is dropped. No update.
+struct FwZonePolicyBody {
+  uint32_t from_zone;
+  uint32_t to_zone;
+  uint32_t ruleset_id;
+  uint8_t position;  // 0..7
+  uint8_t reserved[3];
+};
+
+// Global state policy and the session table's timeouts. Only kUpdate; the dataplane starts
+// with no global state policy and the defaults below.
+struct FwGlobalBody {
+  uint8_t state_tcp;  // 0 or 1: `global-state-policy tcp` (all TCP is tracked and return
+  uint8_t state_udp;  // traffic of an accepted session passes without rule evaluation)
+  uint8_t state_icmp;
+  uint8_t reserved;
+  uint32_t tcp_established_timeout_s;  // 0 = default (7440 s)
+  uint32_t tcp_transitory_timeout_s;   // 0 = default (120 s); SYN-SENT, FIN-WAIT, ...
+  uint32_t udp_timeout_s;              // 0 = default (30 s, 180 s once both ways seen)
+  uint32_t icmp_timeout_s;             // 0 = default (30 s)
+  uint32_t other_timeout_s;            // 0 = default (600 s)
+};
+
 enum FlushScope : uint32_t {
   kFlushSas = 1u << 0,
   kFlushPolicies = 1u << 1,
@@ -238,9 +370,10 @@ enum FlushScope : uint32_t {
   kFlushAddresses = 1u << 3,
   kFlushInterfaces = 1u << 4,
   kFlushNeighbors = 1u << 5,
+  kFlushFirewall = 1u << 6,  // rulesets, rules, bindings, zones; global policy to defaults
 };
 inline constexpr uint32_t kFlushAll = kFlushSas | kFlushPolicies | kFlushRoutes | kFlushAddresses |
-                                      kFlushInterfaces | kFlushNeighbors;
+                                      kFlushInterfaces | kFlushNeighbors | kFlushFirewall;
 
 struct FlushBody {
   uint32_t scope;  // FlushScope bits, at least one
@@ -259,6 +392,13 @@ struct Message {
     VtiBindingBody vti_binding;
     FlushBody flush;
     NeighborBody neighbor;
+    FwRulesetBody fw_ruleset;
+    FwRuleBody fw_rule;
+    FwBindingBody fw_binding;
+    FwZoneBody fw_zone;
+    FwZoneInterfaceBody fw_zone_interface;
+    FwZonePolicyBody fw_zone_policy;
+    FwGlobalBody fw_global;
     uint8_t raw[kMessageBodySize];
   } body;
 };
@@ -288,6 +428,13 @@ static_assert(sizeof(PolicyBody) == 60 && kWireSafe<PolicyBody>);
 static_assert(sizeof(VtiBindingBody) == 8 && kWireSafe<VtiBindingBody>);
 static_assert(sizeof(FlushBody) == 4 && kWireSafe<FlushBody>);
 static_assert(sizeof(NeighborBody) == 32 && kWireSafe<NeighborBody>);
+static_assert(sizeof(FwRulesetBody) == 40 && kWireSafe<FwRulesetBody>);
+static_assert(sizeof(FwRuleBody) == 96 && kWireSafe<FwRuleBody>);
+static_assert(sizeof(FwBindingBody) == 12 && kWireSafe<FwBindingBody>);
+static_assert(sizeof(FwZoneBody) == 40 && kWireSafe<FwZoneBody>);
+static_assert(sizeof(FwZoneInterfaceBody) == 8 && kWireSafe<FwZoneInterfaceBody>);
+static_assert(sizeof(FwZonePolicyBody) == 16 && kWireSafe<FwZonePolicyBody>);
+static_assert(sizeof(FwGlobalBody) == 24 && kWireSafe<FwGlobalBody>);
 static_assert(sizeof(Message::Body) == kMessageBodySize);
 static_assert(sizeof(Message) == kMessageSize && std::is_trivially_copyable_v<Message>);
 static_assert(offsetof(Message, body) == kMessageHeaderSize);
