@@ -559,8 +559,11 @@ void IkeManager::IkeUp(IkeSa& sa) {
     }
   }
   // Both ends initiated at once and both IKE SAs came up: the one whose lowest nonce is the
-  // lowest is deleted by its initiator, so both ends keep the same one.
+  // lowest is deleted by its initiator, so both ends keep the same one. The new IKE SAs of a
+  // rekey collision are no such duplicates: the rekey settles them (IkeSa::undecided).
+  if (sa.undecided) return;
   for (auto& [k, other] : sas_) {
+    if (other->undecided) continue;
     if (other.get() == &sa || !same_peer(*other) || other->state() != IkeSa::State::kEstablished) {
       continue;
     }
@@ -594,6 +597,16 @@ void IkeManager::IkeDown(IkeSa& sa, Restart restart) {
 
 void IkeManager::AdoptSuccessor(std::unique_ptr<IkeSa> successor) {
   pending_.push_back(std::move(successor));
+}
+
+IkeSa* IkeManager::FindSa(const IkeSpi& own_spi) {
+  if (auto it = sas_.find(own_spi); it != sas_.end()) {
+    return it->second->state() == IkeSa::State::kDead ? nullptr : it->second.get();
+  }
+  for (auto& sa : pending_) {
+    if (sa->own_spi() == own_spi && sa->state() != IkeSa::State::kDead) return sa.get();
+  }
+  return nullptr;
 }
 
 void IkeManager::InitialContact(IkeSa& sa) {

@@ -153,6 +153,7 @@ class IkeManager : public IkeSaContext {
   void IkeUp(IkeSa& sa) override;
   void IkeDown(IkeSa& sa, Restart restart) override;
   void AdoptSuccessor(std::unique_ptr<IkeSa> successor) override;
+  IkeSa* FindSa(const IkeSpi& own_spi) override;
   void InitialContact(IkeSa& sa) override;
   bool HasOtherSa(const IkeSa& sa) const override;
   std::vector<std::shared_ptr<const IkeSaConfig>> AuthCandidates(const IkeSa& sa) const override;

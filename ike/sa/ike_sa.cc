@@ -547,6 +547,16 @@ void IkeSa::OnTimer() {
     return;
   }
   if (state_ != State::kEstablished) return;
+  if (undecided) {
+    // The successor of a rekey collision that lost: the peer, which initiated it, deletes it.
+    if (!active_ && queue_.empty() && now - created_ >= kRekeyedTimeout) {
+      Log(LogGroup::kIke,
+          absl::StrCat("the peer did not delete the redundant IKE_SA of a rekey collision within ",
+                       absl::ToInt64Seconds(kRekeyedTimeout), "s, deleting it"));
+      Queue(NewIkeDeleteTask());
+    }
+    return;
+  }
   // Tasks handed over by a rekeyed predecessor start here, once the rekey exchange is over.
   if (!active_ && !queue_.empty()) StartNextTask();
   if (state_ != State::kEstablished) return;
@@ -825,10 +835,33 @@ void IkeSa::HandOverTo(IkeSa& successor) {
   queue_ = std::move(keep);
   for (auto& r : recreate_) successor.recreate_.push_back(std::move(r));
   recreate_.clear();
-  successor.nat_local = nat_local;
-  successor.nat_remote = nat_remote;
-  successor.last_inbound_ = last_inbound_;
-  successor.peer_id_ = peer_id_;
+  successor.InheritPeerState(*this);
+}
+
+void IkeSa::InheritPeerState(const IkeSa& predecessor) {
+  nat_local = predecessor.nat_local;
+  nat_remote = predecessor.nat_remote;
+  last_inbound_ = predecessor.last_inbound_;
+  peer_id_ = predecessor.peer_id_;
+}
+
+void IkeSa::RekeyedInto(IkeSa& next) {
+  HandOverTo(next);
+  next.undecided = false;
+  set_state(State::kRekeyed);
+}
+
+bool IkeSa::AdoptPassiveSuccessor(const std::string& why) {
+  if (!passive_successor) return false;
+  IkeSa* next = ctx_.FindSa(*passive_successor);
+  passive_successor.reset();
+  if (next == nullptr || next->state() != State::kEstablished || state_ == State::kDead) {
+    return false;
+  }
+  Log(LogGroup::kIke, absl::StrCat("IKE_SA rekey collision: ", why, ", ", config_->name, "[",
+                                   next->unique_id(), "] made by the peer's rekey takes over"));
+  RekeyedInto(*next);
+  return true;
 }
 
 void IkeSa::InstallFailed(uint32_t spi_in, const std::string& reason) {

@@ -84,6 +84,9 @@ class IkeSaContext {
   virtual void IkeDown(IkeSa& sa, Restart restart) = 0;
   // An IKE SA rekey made `successor`; the manager takes it over.
   virtual void AdoptSuccessor(std::unique_ptr<IkeSa> successor) = 0;
+  // The live (not destroyed) IKE SA whose own SPI is `own_spi`, successors not yet merged
+  // included; nullptr if there is none.
+  virtual IkeSa* FindSa(const IkeSpi& own_spi) = 0;
   // The peer sent INITIAL_CONTACT: other SAs with it are stale.
   virtual void InitialContact(IkeSa& sa) = 0;
   // Whether another established IKE SA with this config exists (no INITIAL_CONTACT then).
@@ -225,6 +228,29 @@ class IkeSa {
   // Moves everything a rekeyed successor inherits (children, queued CHILD SA and liveness tasks,
   // NAT state, the peer's identity).
   void HandOverTo(IkeSa& successor);
+  // What a successor needs of its predecessor to talk to the same peer (NAT state, the peer's
+  // identity, when it was last heard of); HandOverTo does this too.
+  void InheritPeerState(const IkeSa& predecessor);
+
+  // IKE SA rekey collisions (RFC 7296 2.8.2). Both ends rekeyed at once: each answered the
+  // other's request while its own was in flight, so two new IKE SAs exist. The one made with the
+  // lowest of the four nonces is redundant and deleted by the end that initiated it; the other
+  // takes the CHILD SAs over. Until that is decided the new IKE SA we made as responder is
+  // "undecided": established, holding nothing, running no timers of its own.
+  //
+  // Made by a rekey (CREATE_CHILD_SA), not by IKE_SA_INIT.
+  bool successor = false;
+  // On a successor: made in a collision, not (yet) the one that carries the CHILD SAs. One that
+  // lost and that the peer never deletes is deleted after kRekeyedTimeout.
+  bool undecided = false;
+  // On the old SA: our SPI of the successor we made as responder in a collision.
+  std::optional<IkeSpi> passive_successor;
+  // The passive successor, if it is still alive, takes everything over and this SA is rekeyed
+  // (the peer's rekey won, or the peer deleted this SA, which says the same). False if there is
+  // none. `why` goes to the log.
+  bool AdoptPassiveSuccessor(const std::string& why);
+  // Moves everything to `next` (a successor of this SA) and marks this SA rekeyed.
+  void RekeyedInto(IkeSa& next);
 
   // How long an IKE SA we rekeyed as responder waits for the peer's Delete before deleting it
   // itself (strongSwan does the same).

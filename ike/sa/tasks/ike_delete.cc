@@ -33,6 +33,10 @@ class IkeDeleteTask : public Task {
   void ProcessRequest(IkeSa& sa, const std::vector<Payload>&, std::vector<Payload>&) override {
     sa.Log(LogGroup::kIke,
            absl::StrCat("received DELETE for IKE_SA ", sa.config().name, "[", sa.unique_id(), "]"));
+    // Our rekey of this SA met the peer's, and the peer deletes it before our response came: its
+    // rekey won, or it never saw ours (RFC 7296 2.8.2). Its new IKE SA takes the CHILD SAs over
+    // instead of their going down with this one.
+    sa.AdoptPassiveSuccessor("the peer deleted the old IKE_SA before our rekey was answered");
     sa.destroy_after_response = true;
     sa.destroy_reason = "deleted by the peer";
   }

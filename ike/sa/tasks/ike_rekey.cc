@@ -1,8 +1,15 @@
 // Rekeying the IKE SA with CREATE_CHILD_SA (RFC 7296 1.3.2, 2.18): new SPIs in the SA payload,
 // a fresh DH exchange, SKEYSEED = prf(SK_d old, g^ir new | Ni | Nr). The new IKE SA takes the
-// CHILD SAs over and the rekey initiator deletes the old one. If any exchange of ours (our own
-// IKE rekey, a CHILD SA create or rekey, ...) is in flight when the peer's rekey arrives we
-// answer TEMPORARY_FAILURE and the peer retries later.
+// CHILD SAs over and the rekey initiator deletes the old one.
+//
+// Collisions (RFC 7296 2.8.2): when the peer's IKE rekey arrives while ours is in flight, we
+// answer it (making its new IKE SA, which takes nothing over yet) and settle the collision once
+// our own response is in: the new IKE SA made with the lowest of the four nonces is redundant
+// and deleted by its initiator; the other one takes the CHILD SAs over, and its initiator
+// deletes the old IKE SA. If the peer never saw the collision (our request reached it after it
+// finished, and it answered TEMPORARY_FAILURE) or deletes the old IKE SA before our response
+// comes, its new IKE SA is the one. While any other exchange of ours that moves CHILD SAs is in
+// flight, the peer's rekey gets TEMPORARY_FAILURE (the CHILD SAs would move under it).
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -16,8 +23,7 @@ namespace portcullis::ike {
 
 namespace {
 
-// A failed or refused rekey is tried again in 20..40 s, so two ends that collided do not collide
-// again.
+// A failed or refused rekey is tried again in 20..40 s.
 absl::Duration RetryDelay() {
   uint8_t r = 0;
   (void)FillRandom(absl::MakeSpan(&r, 1));
@@ -34,29 +40,45 @@ bool SpiFrom(const Bytes& b, IkeSpi* out) {
   return true;
 }
 
-// Builds the successor, hands the CHILD SAs over and gives it to the manager.
-bool MakeSuccessor(IkeSa& sa, bool we_initiated, const IkeSpi& spi_i, const IkeSpi& spi_r,
-                   const IkeSaCryptoSuite& suite, const SecretBytes& g_ir, const Bytes& ni,
-                   const Bytes& nr) {
+Bytes MinNonce(const Bytes& a, const Bytes& b) {
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end()) ? a : b;
+}
+
+bool Less(const Bytes& a, const Bytes& b) {
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
+}
+
+// Builds the successor and gives it to the manager. With `take_over` it takes the CHILD SAs over
+// and `sa` is rekeyed; without, it is an undecided successor of a collision, holding nothing.
+IkeSa* MakeSuccessor(IkeSa& sa, bool we_initiated, const IkeSpi& spi_i, const IkeSpi& spi_r,
+                     const IkeSaCryptoSuite& suite, const SecretBytes& g_ir, const Bytes& ni,
+                     const Bytes& nr, bool take_over) {
   auto skeyseed = ComputeRekeySkeyseed(sa.suite.prf, sa.keys.sk_d, g_ir, ni, nr);
   if (!skeyseed.ok()) {
     sa.Log(LogGroup::kIke, absl::StrCat("rekey SKEYSEED failed: ", skeyseed.status().message()));
-    return false;
+    return nullptr;
   }
   auto next = std::make_unique<IkeSa>(sa.ctx(), sa.config_ptr(), sa.ctx().NextIkeId(), we_initiated,
                                       spi_i, spi_r, sa.local(), sa.remote());
   next->suite = suite;
   next->nonce_i = ni;
   next->nonce_r = nr;
-  if (!next->InstallIkeKeys(*skeyseed)) return false;
-  sa.HandOverTo(*next);
-  sa.Log(LogGroup::kIke, absl::StrCat("IKE_SA ", sa.config().name, "[", sa.unique_id(),
-                                      "] rekeyed into ", sa.config().name, "[", next->unique_id(),
-                                      "], selected proposal: IKE:", SuiteString(suite)));
-  sa.set_state(IkeSa::State::kRekeyed);
+  next->successor = true;
+  if (!next->InstallIkeKeys(*skeyseed)) return nullptr;
+  IkeSa* raw = next.get();
+  sa.Log(LogGroup::kIke,
+         absl::StrCat("IKE_SA ", sa.config().name, "[", sa.unique_id(), "] ",
+                      take_over ? "rekeyed into " : "rekey collision: made ", sa.config().name, "[",
+                      next->unique_id(), "], selected proposal: IKE:", SuiteString(suite)));
+  if (take_over) {
+    sa.RekeyedInto(*next);
+  } else {
+    next->undecided = true;
+    next->InheritPeerState(sa);
+  }
   next->SetEstablished();
   sa.ctx().AdoptSuccessor(std::move(next));
-  return true;
+  return raw;
 }
 
 class IkeRekeyTask : public Task {
@@ -64,8 +86,12 @@ class IkeRekeyTask : public Task {
   TaskKind kind() const override { return TaskKind::kIkeRekey; }
   ExchangeType exchange() const override { return ExchangeType::kCreateChildSa; }
 
+  // The peer's rekey met ours: we answered it, making `theirs` (undecided); its exchange's lowest
+  // nonce decides once our response is in.
+  void Collision(const Bytes& ni, const Bytes& nr) { peer_min_nonce_ = MinNonce(ni, nr); }
+
   bool BuildRequest(IkeSa& sa, std::vector<Payload>& out) override {
-    if (sa.state() != IkeSa::State::kEstablished) return false;
+    if (sa.state() != IkeSa::State::kEstablished || sa.undecided) return false;
     if (group_ == DhGroup::kNone) group_ = sa.suite.dh;
     auto spi = RandomIkeSpi();
     auto kp = GenerateDhKeyPair(group_);
@@ -101,6 +127,13 @@ class IkeRekeyTask : public Task {
       }
     }
     if (const NotifyPayload* e = FirstErrorNotify(in)) {
+      // TEMPORARY_FAILURE after we answered the peer's rekey: the peer finished its rekey before
+      // ours reached it (it never saw the collision). Its new IKE SA is the one.
+      if (sa.AdoptPassiveSuccessor(absl::StrCat("the peer answered our rekey with ",
+                                                NotifyName(e->type),
+                                                ", its own rekey finished first"))) {
+        return TaskOutcome::kDone;
+      }
       sa.Log(LogGroup::kIke, absl::StrCat("received ", NotifyName(e->type),
                                           " notify error for the IKE_SA rekey, retrying later"));
       sa.ScheduleIkeRekey(RetryDelay());
@@ -112,40 +145,73 @@ class IkeRekeyTask : public Task {
     IkeSpi spi_r{};
     if (sap == nullptr || ke == nullptr || nonce == nullptr || sap->proposals.size() != 1 ||
         !SpiFrom(sap->proposals[0].spi, &spi_r)) {
-      sa.Log(LogGroup::kIke, "invalid IKE_SA rekey response, retrying later");
-      sa.ScheduleIkeRekey(RetryDelay());
-      return TaskOutcome::kDone;
+      return Failed(sa, "invalid IKE_SA rekey response");
     }
     auto suite = IkeSuiteFromProposal(sap->proposals[0]);
     if (!suite.ok() || !SelectProposal({sap->proposals[0]}, cfg.ike_proposals) ||
         ke->group != group_ || suite->dh != group_) {
-      sa.Log(LogGroup::kIke,
-             absl::StrCat("IKE_SA rekey response selected IKE:", ProposalString(sap->proposals[0]),
-                          ", which we did not offer; retrying later"));
-      sa.ScheduleIkeRekey(RetryDelay());
-      return TaskOutcome::kDone;
+      return Failed(
+          sa, absl::StrCat("IKE_SA rekey response selected IKE:", ProposalString(sap->proposals[0]),
+                           ", which we did not offer"));
     }
     auto g_ir = dh_->ComputeSharedSecret(ke->data);
-    if (!g_ir.ok() || !MakeSuccessor(sa, true, spi_, spi_r, *suite, *g_ir, nonce_, nonce->data)) {
-      sa.ScheduleIkeRekey(RetryDelay());
+    if (!g_ir.ok()) return Failed(sa, "invalid KE in the IKE_SA rekey response");
+    // The peer's new IKE SA, if the peer rekeyed too and it is still there (the peer deletes it
+    // as soon as it sees that it lost, which may be before our response comes).
+    IkeSa* theirs = sa.passive_successor ? sa.ctx().FindSa(*sa.passive_successor) : nullptr;
+    bool ours_redundant = false;
+    if (theirs != nullptr) {
+      Bytes ours_min = MinNonce(nonce_, nonce->data);
+      ours_redundant = Less(ours_min, peer_min_nonce_);
+      sa.Log(LogGroup::kIke,
+             absl::StrCat("IKE_SA rekey collision: ",
+                          ours_redundant ? "our new IKE_SA has the lowest nonce, deleting it; the "
+                                           "peer's takes over"
+                                         : "the peer's new IKE_SA has the lowest nonce and is "
+                                           "deleted by the peer; ours takes over"));
+    }
+    IkeSa* next = MakeSuccessor(sa, true, spi_, spi_r, *suite, *g_ir, nonce_, nonce->data,
+                                /*take_over=*/!ours_redundant);
+    if (next == nullptr) return Failed(sa, "the new IKE_SA could not be set up");
+    if (ours_redundant) {
+      // The peer deletes the old IKE SA; we delete the new one we made.
+      next->Queue(NewIkeDeleteTask());
+      sa.AdoptPassiveSuccessor("the peer's rekey won");
       return TaskOutcome::kDone;
     }
+    sa.passive_successor.reset();  // the peer deletes it
     sa.Queue(NewIkeDeleteTask());
     return TaskOutcome::kDone;
+  }
+
+  void Timeout(IkeSa& sa) override {
+    // The peer is gone: the new IKE SA we made as responder goes too.
+    if (!sa.passive_successor) return;
+    if (IkeSa* theirs = sa.ctx().FindSa(*sa.passive_successor)) {
+      theirs->Destroy("the peer did not answer our rekey of its predecessor");
+    }
+    sa.passive_successor.reset();
   }
 
   void ProcessRequest(IkeSa& sa, const std::vector<Payload>& in,
                       std::vector<Payload>& out) override {
     const IkeSaConfig& cfg = sa.config();
-    // While any exchange of ours is in flight, the rekey would move the CHILD SAs under it to
-    // the new IKE SA and the exchange would finish on the old one (a new CHILD SA deleted with
-    // it, an old one left REKEYING): refuse, as strongSwan does, and the peer retries later.
+    // Our own IKE rekey in flight: a collision, settled when our response comes. Any other
+    // exchange of ours that touches CHILD SAs would finish on the old IKE SA after the rekey
+    // moved them (a new CHILD SA deleted with it, an old one left REKEYING): refuse, as
+    // strongSwan does, and the peer retries later. A liveness check moves nothing.
+    IkeRekeyTask* ours = nullptr;
     if (Task* t = sa.active_task(); t != nullptr) {
-      sa.Log(LogGroup::kIke,
-             t->kind() == TaskKind::kIkeRekey
-                 ? std::string("IKE_SA rekey collision: answering TEMPORARY_FAILURE")
-                 : absl::StrCat("IKE_SA rekey while our ", TaskKindName(t->kind()),
-                                " exchange is in flight: answering TEMPORARY_FAILURE"));
+      if (t->kind() == TaskKind::kIkeRekey) {
+        ours = static_cast<IkeRekeyTask*>(t);
+      } else if (t->kind() != TaskKind::kDpd) {
+        sa.Log(LogGroup::kIke, absl::StrCat("IKE_SA rekey while our ", TaskKindName(t->kind()),
+                                            " exchange is in flight: answering TEMPORARY_FAILURE"));
+        out.push_back(MakeNotify(NotifyType::kTemporaryFailure));
+        return;
+      }
+    }
+    if (sa.undecided) {
       out.push_back(MakeNotify(NotifyType::kTemporaryFailure));
       return;
     }
@@ -192,17 +258,45 @@ class IkeRekeyTask : public Task {
     out.push_back(Payload{PayloadType::kNonce, NoncePayload{*nr}});
     auto pub = (*kp)->public_value();
     out.push_back(Payload{PayloadType::kKe, KePayload{suite->dh, Bytes(pub.begin(), pub.end())}});
-    if (!MakeSuccessor(sa, false, spi_i, *spi_r, *suite, *g_ir, nonce->data, *nr)) {
+    if (ours != nullptr && sa.passive_successor) {
+      // A second rekey from the peer in one collision (it cannot have seen our answer to the
+      // first): only the latest counts.
+      if (IkeSa* stale = sa.ctx().FindSa(*sa.passive_successor)) {
+        stale->Destroy("replaced by the peer's next rekey");
+      }
+      sa.passive_successor.reset();
+    }
+    IkeSa* next = MakeSuccessor(sa, false, spi_i, *spi_r, *suite, *g_ir, nonce->data, *nr,
+                                /*take_over=*/ours == nullptr);
+    if (next == nullptr) {
       out.clear();
       out.push_back(MakeNotify(NotifyType::kNoAdditionalSas));
+      return;
+    }
+    if (ours != nullptr) {
+      sa.Log(LogGroup::kIke,
+             "IKE_SA rekey collision: the peer rekeys too, deciding once our response comes");
+      sa.passive_successor = next->own_spi();
+      ours->Collision(nonce->data, *nr);
     }
   }
 
  private:
+  // Our rekey failed: the peer's, if it made one, is the one; else ours is tried again later.
+  TaskOutcome Failed(IkeSa& sa, const std::string& why) {
+    if (sa.AdoptPassiveSuccessor(absl::StrCat(why, ", the peer's rekey stands"))) {
+      return TaskOutcome::kDone;
+    }
+    sa.Log(LogGroup::kIke, absl::StrCat(why, ", retrying later"));
+    sa.ScheduleIkeRekey(RetryDelay());
+    return TaskOutcome::kDone;
+  }
+
   DhGroup group_ = DhGroup::kNone;
   IkeSpi spi_{};
   std::unique_ptr<DhKeyPair> dh_;
   Bytes nonce_;
+  Bytes peer_min_nonce_;
   int tries_ = 0;
 };
 

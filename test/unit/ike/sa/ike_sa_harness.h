@@ -49,13 +49,36 @@ struct CaptureLog : LogSink {
 struct Recorder : IkeListener {
   int child_up = 0, child_down = 0, child_updated = 0, ike_up = 0, ike_down = 0;
   std::vector<uint32_t> up_spis, down_spis;
+  // The SA installer's view (vpnd turns ChildUp into add_sa, ChildDown into del_sa): the CHILD
+  // SAs installed per child config as {inbound, outbound} SPIs, in install order. The newest
+  // sends (a VTI's binding follows it). `gaps` counts removals that left a child config with no
+  // SA at all: a window with no outbound SA, where every packet is lost.
+  std::map<std::string, std::vector<std::pair<uint32_t, uint32_t>>> installed;
+  int gaps = 0;
   void ChildUp(const IkeSa&, const ChildSa& c) override {
     ++child_up;
     up_spis.push_back(c.spi_in);
+    installed[c.name].emplace_back(c.spi_in, c.spi_out);
   }
   void ChildDown(const IkeSa&, const ChildSa& c) override {
     ++child_down;
     down_spis.push_back(c.spi_in);
+    auto& v = installed[c.name];
+    std::erase_if(v, [&](const auto& e) { return e.first == c.spi_in; });
+    if (v.empty()) ++gaps;
+  }
+  // The outbound SPI this node sends `name`'s traffic with (0: none).
+  uint32_t Outbound(const std::string& name) const {
+    auto it = installed.find(name);
+    return it == installed.end() || it->second.empty() ? 0 : it->second.back().second;
+  }
+  bool HasInbound(uint32_t spi) const {
+    for (const auto& [n, v] : installed) {
+      for (const auto& e : v) {
+        if (e.first == spi) return true;
+      }
+    }
+    return false;
   }
   void ChildUpdated(const IkeSa&, const ChildSa&) override { ++child_updated; }
   void IkeUp(const IkeSa&) override { ++ike_up; }
@@ -138,6 +161,19 @@ class Net {
     auto it = nodes.find(d.dst.address.ToString());
     if (it != nodes.end()) it->second->mgr->HandleDatagram(d);
     return true;
+  }
+
+  // Takes the i-th datagram in flight off the wire (to deliver later, or never).
+  Datagram Take(size_t i = 0) {
+    REQUIRE(i < queue.size());
+    Datagram d = std::move(queue[i]);
+    queue.erase(queue.begin() + static_cast<std::ptrdiff_t>(i));
+    return d;
+  }
+  // Delivers `d` now, past `drop`.
+  void Deliver(const Datagram& d) {
+    auto it = nodes.find(d.dst.address.ToString());
+    if (it != nodes.end()) it->second->mgr->HandleDatagram(d);
   }
 
   // Moves the clock in `step`s, ticking every node and delivering after each.
