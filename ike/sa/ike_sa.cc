@@ -327,6 +327,19 @@ void IkeSa::HandleRequest(const Datagram& d, const DecodedHeader& h) {
   }
   last_inbound_ = ctx_.Now();
   Log(LogGroup::kEnc, absl::StrCat("parsed ", MessageSummary(h.header, in)));
+  if (undecided && predecessor) {
+    bool deletes_this = false;
+    for (const Payload& p : in) {
+      if (const auto* del = p.As<DeletePayload>(); del && del->protocol == ProtocolId::kIke) {
+        deletes_this = true;
+      }
+    }
+    IkeSa* pred = ctx_.FindSa(*predecessor);
+    if (!deletes_this && pred != nullptr && pred->passive_successor == own_spi()) {
+      pred->AdoptPassiveSuccessor(absl::StrCat(
+          "the peer sends ", ExchangeTypeName(h.header.exchange), " on its new IKE_SA"));
+    }
+  }
 
   std::unique_ptr<Task> task = ResponderTask(h, in);
   if (!task) return;

@@ -245,6 +245,10 @@ class IkeSa {
   bool undecided = false;
   // On the old SA: our SPI of the successor we made as responder in a collision.
   std::optional<IkeSpi> passive_successor;
+  // On an undecided successor: our SPI of the old SA. A request on the undecided SA other than
+  // its Delete says the peer already moved to it (it won, or never saw the collision), so it
+  // takes over before the request is handled.
+  std::optional<IkeSpi> predecessor;
   // The passive successor, if it is still alive, takes everything over and this SA is rekeyed
   // (the peer's rekey won, or the peer deleted this SA, which says the same). False if there is
   // none. `why` goes to the log.

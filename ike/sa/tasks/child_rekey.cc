@@ -57,19 +57,49 @@ class ChildRekeyTask : public Task {
   TaskOutcome ProcessResponse(IkeSa& sa, const std::vector<Payload>& in) override {
     ChildSa* old = sa.FindChildBySpiIn(old_spi_in_);
     if (FindNotify(in, NotifyType::kTemporaryFailure) != nullptr) {
-      sa.Log(LogGroup::kChd, "received TEMPORARY_FAILURE notify, retrying CHILD_SA rekey in 10s");
-      if (old != nullptr) {
-        old->state = ChildSa::State::kInstalled;
-        old->rekey_at = sa.ctx().Now() + absl::Seconds(10);
-        if (!old->install_failure.empty()) sa.InstallFailed(old_spi_in_, old->install_failure);
+      if (old == nullptr) {
+        // The peer deleted the SA meanwhile (RFC 7296 2.25.1: it was deleting it when our
+        // request came): nothing to rekey.
+        sa.Log(LogGroup::kChd,
+               absl::StrFormat("received TEMPORARY_FAILURE notify for the rekey of CHILD_SA with "
+                               "SPI %08x, which the peer deleted meanwhile",
+                               old_spi_in_));
+        return TaskOutcome::kDone;
       }
+      if (collided_) {
+        // We answered the peer's rekey of this SA and the peer finished its own before ours
+        // reached it: its new SA replaces this one, and its Delete for this one is on the way.
+        sa.LogChild(*old, LogGroup::kChd,
+                    absl::StrFormat("received TEMPORARY_FAILURE notify: the peer rekeyed CHILD_SA "
+                                    "%s{%u} first, its new SA %08x_i replaces it",
+                                    old->name, old->unique_id, peer_new_spi_in_));
+        old->state = ChildSa::State::kRekeyed;
+        return TaskOutcome::kDone;
+      }
+      sa.Log(LogGroup::kChd, "received TEMPORARY_FAILURE notify, retrying CHILD_SA rekey in 10s");
+      old->state = ChildSa::State::kInstalled;
+      old->rekey_at = sa.ctx().Now() + absl::Seconds(10);
+      if (!old->install_failure.empty()) sa.InstallFailed(old_spi_in_, old->install_failure);
       return TaskOutcome::kDone;
     }
     if (FindNotify(in, NotifyType::kChildSaNotFound) != nullptr) {
+      if (old == nullptr) {
+        // The peer deleted the SA before our request came (its Delete reached us first), or
+        // rekeyed it first and deleted it (and we answered that rekey): either way it meant to,
+        // so nothing is created in its place.
+        sa.Log(
+            LogGroup::kChd,
+            absl::StrFormat(
+                "received CHILD_SA_NOT_FOUND for SPI %08x, which the peer deleted "
+                "before our rekey reached it%s",
+                old_spi_in_,
+                collided_ ? absl::StrFormat(": its new SA %08x_i stays", peer_new_spi_in_) : ""));
+        return TaskOutcome::kDone;
+      }
       sa.Log(LogGroup::kChd, absl::StrFormat("received CHILD_SA_NOT_FOUND for SPI %08x: the peer "
                                              "has no such CHILD_SA, creating a new one",
                                              old_spi_in_));
-      if (old != nullptr) sa.RemoveChild(old_spi_in_, "unknown to the peer");
+      sa.RemoveChild(old_spi_in_, "unknown to the peer");
       if (const ChildConfig* c = sa.FindChildConfig(req_.config.name)) sa.CreateChild(*c);
       return TaskOutcome::kDone;
     }
@@ -100,6 +130,12 @@ class ChildRekeyTask : public Task {
              absl::StrFormat("CHILD_SA rekey collision: the peer's new SA %08x_i has the lowest "
                              "nonce and will be deleted by the peer",
                              peer_new_spi_in_));
+      // Redundant: it carries nothing new and must not be rekeyed itself meanwhile (the peer,
+      // which has not settled the collision yet, would not know it).
+      if (ChildSa* redundant = sa.FindChildBySpiIn(peer_new_spi_in_);
+          redundant != nullptr && redundant->state == ChildSa::State::kInstalled) {
+        redundant->state = ChildSa::State::kRekeyed;
+      }
     }
     if (old != nullptr) {
       old->state = ChildSa::State::kRekeyed;

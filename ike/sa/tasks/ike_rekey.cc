@@ -74,6 +74,7 @@ IkeSa* MakeSuccessor(IkeSa& sa, bool we_initiated, const IkeSpi& spi_i, const Ik
     sa.RekeyedInto(*next);
   } else {
     next->undecided = true;
+    next->predecessor = sa.own_spi();
     next->InheritPeerState(sa);
   }
   next->SetEstablished();
@@ -126,7 +127,11 @@ class IkeRekeyTask : public Task {
         return TaskOutcome::kRetry;
       }
     }
+    // The peer's new IKE SA took over while our request was out (the peer deleted this one, or
+    // already sent on its new one): whatever our answer says, our rekey is moot.
+    const bool superseded = sa.state() != IkeSa::State::kEstablished;
     if (const NotifyPayload* e = FirstErrorNotify(in)) {
+      if (superseded) return TaskOutcome::kDone;
       // TEMPORARY_FAILURE after we answered the peer's rekey: the peer finished its rekey before
       // ours reached it (it never saw the collision). Its new IKE SA is the one.
       if (sa.AdoptPassiveSuccessor(absl::StrCat("the peer answered our rekey with ",
@@ -159,8 +164,11 @@ class IkeRekeyTask : public Task {
     // The peer's new IKE SA, if the peer rekeyed too and it is still there (the peer deletes it
     // as soon as it sees that it lost, which may be before our response comes).
     IkeSa* theirs = sa.passive_successor ? sa.ctx().FindSa(*sa.passive_successor) : nullptr;
-    bool ours_redundant = false;
-    if (theirs != nullptr) {
+    bool ours_redundant = superseded;
+    if (superseded) {
+      sa.Log(LogGroup::kIke,
+             "IKE_SA rekey collision: the peer's new IKE_SA took over already, deleting ours");
+    } else if (theirs != nullptr) {
       Bytes ours_min = MinNonce(nonce_, nonce->data);
       ours_redundant = Less(ours_min, peer_min_nonce_);
       sa.Log(LogGroup::kIke,
@@ -284,6 +292,7 @@ class IkeRekeyTask : public Task {
  private:
   // Our rekey failed: the peer's, if it made one, is the one; else ours is tried again later.
   TaskOutcome Failed(IkeSa& sa, const std::string& why) {
+    if (sa.state() != IkeSa::State::kEstablished) return TaskOutcome::kDone;
     if (sa.AdoptPassiveSuccessor(absl::StrCat(why, ", the peer's rekey stands"))) {
       return TaskOutcome::kDone;
     }
