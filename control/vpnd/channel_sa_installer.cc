@@ -139,6 +139,9 @@ void ChannelSaInstaller::AddPolicy(const ike::ChildSa& c) {
   if (it == installed_.end() || it->second.vti != 0 || it->second.removing) return;
   if (auto del = PolicyMessages(c, dp::api::Op::kDelete); del.ok()) {
     it->second.policy_deletes = *del;
+    it->second.policy_keys.clear();
+    for (const dp::api::Message& m : *del)
+      it->second.policy_keys.push_back(PolicyKey(m.body.policy));
   }
   it->second.policies_to_add = PolicyAdd{
       PolicyMessages(c, dp::api::Op::kAdd),
@@ -173,8 +176,58 @@ void ChannelSaInstaller::SendPolicies(uint32_t spi_in) {
     on_policies(Outcome::kRefused, add.messages.status());
     return;
   }
+  // The selectors of a rekeyed SA's successor are its predecessor's, and the dataplane keys
+  // policies by selectors: the successor's outbound policies re-point the existing ones to its
+  // SA (its SAs are in, this comes after their ack), its inbound ones are already there.
+  std::vector<dp::api::Message> msgs;
+  std::map<std::string, std::optional<uint32_t>> previous;
+  for (dp::api::Message& m : *add.messages) {
+    const dp::api::PolicyBody& b = m.body.policy;
+    std::string key = PolicyKey(b);
+    auto held = spd_.find(key);
+    if (held != spd_.end()) {
+      if (b.direction != dp::api::Direction::kOut || held->second == b.out_spi) continue;
+      m.header.op = dp::api::Op::kUpdate;
+    }
+    previous.emplace(key, held == spd_.end() ? std::nullopt : std::optional(held->second));
+    spd_[key] = b.out_spi;
+    msgs.push_back(m);
+  }
   it->second.policies = true;
-  link_.Submit(*std::move(add.messages), "policy install", /*wait=*/true, on_policies);
+  if (msgs.empty()) return;
+  auto undo = [this, previous, on_policies](Outcome po, const absl::Status& ps) {
+    if (po != Outcome::kApplied) {
+      // Nothing of the batch went in: the SPD is as it was (unless changed since).
+      for (const auto& [key, was] : previous) {
+        if (was) {
+          spd_[key] = *was;
+        } else {
+          spd_.erase(key);
+        }
+      }
+    }
+    on_policies(po, ps);
+  };
+  link_.Submit(std::move(msgs), "policy install", /*wait=*/true, undo);
+}
+
+std::string ChannelSaInstaller::PolicyKey(const dp::api::PolicyBody& b) {
+  return absl::StrCat(static_cast<int>(b.direction), "|", static_cast<int>(b.family), "|",
+                      absl::string_view(reinterpret_cast<const char*>(b.src.bytes), 16), "/",
+                      b.src_prefix_length, "|",
+                      absl::string_view(reinterpret_cast<const char*>(b.dst.bytes), 16), "/",
+                      b.dst_prefix_length, "|", b.protocol, "|", b.src_port_low, "-",
+                      b.src_port_high, "|", b.dst_port_low, "-", b.dst_port_high);
+}
+
+void ChannelSaInstaller::ApplySpd(const SpdChanges& spd) {
+  for (const auto& [key, out] : spd) {
+    if (out) {
+      spd_[key] = *out;
+    } else {
+      spd_.erase(key);
+    }
+  }
 }
 
 void ChannelSaInstaller::DelSa(const ike::ChildSa& c) {
@@ -215,7 +268,7 @@ void ChannelSaInstaller::UpdateSa(const ike::ChildSa& c) {
 }
 
 std::vector<dp::api::Message> ChannelSaInstaller::RemovalMessages(
-    const std::vector<uint32_t>& spis, std::map<uint32_t, uint32_t>* bindings) {
+    const std::vector<uint32_t>& spis, std::map<uint32_t, uint32_t>* bindings, SpdChanges* spd) {
   std::vector<dp::api::Message> out;
   // A VTI whose bound SA goes is bound to its newest remaining SA (a rekeyed successor), or
   // unbound; bindings first, so the dataplane never points at a deleted SA.
@@ -244,12 +297,44 @@ std::vector<dp::api::Message> ChannelSaInstaller::RemovalMessages(
       (*bindings)[vti] = 0;
     }
   }
+  // A policy another SA of the tunnel holds too (a rekeyed SA and its successor) stays; if it
+  // points at an SA going, it is re-pointed to the newest one staying, before any SA goes.
+  for (uint32_t spi : spis) {
+    auto it = installed_.find(spi);
+    if (it == installed_.end() || !it->second.policies) continue;
+    const Installed& gone = it->second;
+    for (size_t i = 0; i < gone.policy_deletes.size() && i < gone.policy_keys.size(); ++i) {
+      const std::string& key = gone.policy_keys[i];
+      if (spd->count(key) && !(*spd)[key]) continue;  // deleted by this batch already
+      auto held = spd_.find(key);
+      if (held == spd_.end()) continue;
+      const Installed* next = nullptr;
+      for (const auto& [other_in, e] : installed_) {
+        // Policies sent, or to be sent once its SAs' install is acknowledged (that batch is
+        // ahead of this one in the ring).
+        if (e.removing || (!e.policies && !e.policies_to_add) || &e == &gone) continue;
+        if (std::find(e.policy_keys.begin(), e.policy_keys.end(), key) == e.policy_keys.end()) {
+          continue;
+        }
+        if (next == nullptr || e.order > next->order) next = &e;
+      }
+      uint32_t now_out = spd->count(key) ? *spd->find(key)->second : held->second;
+      if (next == nullptr) {
+        out.push_back(gone.policy_deletes[i]);
+        (*spd)[key] = std::nullopt;
+      } else if (gone.policy_deletes[i].body.policy.direction == dp::api::Direction::kOut &&
+                 now_out == gone.spi_out) {
+        dp::api::Message m = gone.policy_deletes[i];
+        m.header.op = dp::api::Op::kUpdate;
+        m.body.policy.out_spi = next->spi_out;
+        out.push_back(m);
+        (*spd)[key] = next->spi_out;
+      }
+    }
+  }
   for (uint32_t spi : spis) {
     auto it = installed_.find(spi);
     if (it == installed_.end()) continue;
-    if (it->second.policies) {
-      out.insert(out.end(), it->second.policy_deletes.begin(), it->second.policy_deletes.end());
-    }
     for (dp::api::Direction dir : {dp::api::Direction::kIn, dp::api::Direction::kOut}) {
       dp::api::Message m = dp::api::NewMessage(dp::api::MessageKind::kSa, dp::api::Op::kDelete);
       m.body.sa.spi = dir == dp::api::Direction::kIn ? spi : it->second.spi_out;
@@ -280,15 +365,17 @@ void ChannelSaInstaller::FlushRemovals() {
 
 void ChannelSaInstaller::SendRemovals(const std::vector<uint32_t>& spis, const std::string& what) {
   std::map<uint32_t, uint32_t> bindings;
-  std::vector<dp::api::Message> msgs = RemovalMessages(spis, &bindings);
+  SpdChanges spd;
+  std::vector<dp::api::Message> msgs = RemovalMessages(spis, &bindings, &spd);
   if (msgs.empty()) {
     for (uint32_t spi : spis) RemovalDone(spi, "");
     return;
   }
   link_.Submit(std::move(msgs), what, /*wait=*/true,
-               [this, spis, bindings](Outcome o, const absl::Status& st) {
+               [this, spis, bindings, spd](Outcome o, const absl::Status& st) {
                  if (o == Outcome::kApplied) {
                    ApplyBindings(bindings);
+                   ApplySpd(spd);
                    for (uint32_t spi : spis) RemovalDone(spi, "");
                    return;
                  }
@@ -307,7 +394,8 @@ void ChannelSaInstaller::SendRemovals(const std::vector<uint32_t>& spis, const s
 
 void ChannelSaInstaller::RemoveOneByOne(uint32_t spi_in) {
   std::map<uint32_t, uint32_t> bindings;
-  std::vector<dp::api::Message> msgs = RemovalMessages({spi_in}, &bindings);
+  SpdChanges spd;
+  std::vector<dp::api::Message> msgs = RemovalMessages({spi_in}, &bindings, &spd);
   bool done = true;
   absl::Status failed;
   for (const dp::api::Message& m : msgs) {
@@ -321,6 +409,7 @@ void ChannelSaInstaller::RemoveOneByOne(uint32_t spi_in) {
   }
   if (done) {
     ApplyBindings(bindings);
+    ApplySpd(spd);
     RemovalDone(spi_in, " (retried)");
     return;
   }
@@ -363,6 +452,7 @@ std::vector<InstallFailure> ChannelSaInstaller::TakeInstallFailures() {
 
 void ChannelSaInstaller::ForgetAll() {
   vti_bindings_.clear();
+  spd_.clear();
   installed_.clear();
   in_by_spi_out_.clear();
   removals_.clear();

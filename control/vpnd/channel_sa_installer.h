@@ -5,8 +5,12 @@
 // at a time with "does not exist" counting as done; the CHILD SAs one IKE event removes go in one
 // batch. A VTI is bound to the outbound SA of its newest CHILD SA: the install batch binds it,
 // a removal batch re-points it to the newest remaining SA (or unbinds it) before deleting SAs,
-// so the dataplane never points a VTI at a deleted SA. Counters come from the dataplane's
-// counter events.
+// so the dataplane never points a VTI at a deleted SA. Policy-based tunnels get the same: the
+// dataplane keys a policy by its selectors, so the policies of a rekeyed successor (the same
+// selectors) update the existing ones to its outbound SA instead of being added, and a removal
+// deletes a policy only when no other SA of the tunnel holds it, re-pointing it first if it
+// pointed at the SA going. There is never a moment without an outbound policy and SA.
+// Counters come from the dataplane's counter events.
 #pragma once
 
 #include <cstdint>
@@ -67,6 +71,7 @@ class ChannelSaInstaller : public SaInstaller {
     bool policies = false;
     std::optional<PolicyAdd> policies_to_add;
     std::vector<dp::api::Message> policy_deletes;
+    std::vector<std::string> policy_keys;  // PolicyKey of each of policy_deletes
     std::string conn;
     uint32_t unique_id = 0;
     uint64_t order = 0;  // install order: the newest SA of a VTI takes its binding
@@ -79,8 +84,15 @@ class ChannelSaInstaller : public SaInstaller {
   };
   void SendPolicies(uint32_t spi_in);
   void SendRemovals(const std::vector<uint32_t>& spis, const std::string& what);
+  // What a removal batch does to the SPD: policy key -> outbound SPI it now points at (0 for an
+  // inbound policy), or nullopt when it is deleted.
+  using SpdChanges = std::map<std::string, std::optional<uint32_t>>;
   std::vector<dp::api::Message> RemovalMessages(const std::vector<uint32_t>& spis,
-                                                std::map<uint32_t, uint32_t>* bindings);
+                                                std::map<uint32_t, uint32_t>* bindings,
+                                                SpdChanges* spd);
+  void ApplySpd(const SpdChanges& spd);
+  // The dataplane's key of a policy: direction and selectors.
+  static std::string PolicyKey(const dp::api::PolicyBody& b);
   void RemovalDone(uint32_t spi_in, const std::string& how);
   // A removal the dataplane keeps refusing as a whole: each message alone, "does not exist"
   // counting as done.
@@ -98,6 +110,8 @@ class ChannelSaInstaller : public SaInstaller {
   ike::LogSink* log_;
   // vti ifindex -> outbound SPI bound: as sent by installs, as applied by removals.
   std::map<uint32_t, uint32_t> vti_bindings_;
+  // The protect policies the dataplane holds (as sent): key -> outbound SPI (0 when inbound).
+  std::map<std::string, uint32_t> spd_;
   std::map<uint32_t, Installed> installed_;
   std::map<uint32_t, uint32_t> in_by_spi_out_;  // installed_'s keys by outbound SPI
   int observer_ = 0;                            // the link's token for CountersHeard

@@ -6,11 +6,14 @@
 
 #include <atomic>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "test/unit/control/vpnd/vpnd_test_rig.h"
 
 using namespace portcullis;
@@ -354,4 +357,118 @@ TEST_CASE("add_policy after a refused install sends nothing", "[vpnd][dataplane]
   CHECK(failed[0].spi_in == 0xc0000101);
   CHECK(absl::StrContains(failed[0].reason, "SAD full"));
   CHECK(r.installer->TakeInstallFailures().empty());  // reported once
+}
+
+namespace {
+
+// The dataplane's SPD and SAD as its command applier keeps them: policies keyed by direction
+// and selectors (an add of a key that exists is refused, an update or delete of one that does
+// not is refused), SAs by SPI and direction; a refused batch changes nothing. After each batch
+// it applies, it checks that an outbound policy that existed still exists and points at an
+// outbound SA that exists: otherwise the tunnel's traffic had nowhere to go.
+struct SpdModel {
+  std::mutex mu;
+  std::map<std::string, uint32_t> policies;  // key -> out_spi
+  std::set<uint32_t> out_sas;
+  int gaps = 0, batches = 0;
+  std::vector<std::string> history;
+
+  static std::string Key(const dp::api::PolicyBody& b) {
+    return absl::StrFormat("%d %u.%u.%u.%u/%d > %u.%u.%u.%u/%d", static_cast<int>(b.direction),
+                           b.src.bytes[0], b.src.bytes[1], b.src.bytes[2], b.src.bytes[3],
+                           b.src_prefix_length, b.dst.bytes[0], b.dst.bytes[1], b.dst.bytes[2],
+                           b.dst.bytes[3], b.dst_prefix_length);
+  }
+  dp::api::ApplyResult Apply(const std::vector<Message>& batch) {
+    std::lock_guard<std::mutex> l(mu);
+    auto p = policies;
+    auto o = out_sas;
+    for (const Message& m : batch) {
+      if (m.header.kind == MessageKind::kSa && m.body.sa.direction == dp::api::Direction::kOut) {
+        if (m.header.op == Op::kDelete) o.erase(m.body.sa.spi);
+        if (m.header.op == Op::kAdd) o.insert(m.body.sa.spi);
+      }
+      if (m.header.kind != MessageKind::kPolicy) continue;
+      std::string k = Key(m.body.policy);
+      bool has = p.count(k) > 0;
+      if (m.header.op == Op::kAdd && has) {
+        return dp::api::ApplyResult{absl::AlreadyExistsError("policy " + k + " exists"), 0};
+      }
+      if (m.header.op != Op::kAdd && !has) {
+        return dp::api::ApplyResult{absl::NotFoundError("policy " + k + " does not exist"), 0};
+      }
+      if (m.header.op == Op::kDelete) {
+        p.erase(k);
+      } else {
+        p[k] = m.body.policy.out_spi;
+      }
+    }
+    for (const auto& [k, spi] : policies) {
+      if (k[0] != '1' && k[0] != '0') continue;
+      bool out = static_cast<int>(dp::api::Direction::kOut) == k[0] - '0';
+      if (!out) continue;
+      auto now = p.find(k);
+      if (now == p.end() || !o.count(now->second)) {
+        ++gaps;
+        history.push_back("gap after batch " + std::to_string(batches) + " for " + k);
+      }
+    }
+    policies = std::move(p);
+    out_sas = std::move(o);
+    ++batches;
+    return dp::api::ApplyResult{};
+  }
+};
+
+}  // namespace
+
+// A policy-based tunnel rekeyed by either end: the successor's policies have the old ones'
+// selectors, which the dataplane keys them by. They must re-point the existing policies to the
+// new outbound SA (an add would be refused as existing), and the old SA's removal must leave
+// them in place (a delete would take the successor's away): at no moment may the outbound
+// policy be missing or point at a deleted SA.
+TEST_CASE("policy-based rekeys: the outbound policy moves to the new SA, never goes away",
+          "[vpnd][dataplane][sa][rekey]") {
+  Rig r;
+  SpdModel spd;
+  r.dp.SetVerdict([&](const std::vector<Message>& b) { return spd.Apply(b); });
+  std::string mine = WriteFile(kOneTunnel);
+  REQUIRE(r.vpnd->LoadFile(mine).ok());
+  auto cfg = MirrorPeer(kOneTunnel);
+  East east(r);
+  east.mgr->SetPeers({cfg});
+  Pump(r, east);
+  INFO(r.log.Recent());
+  for (int round = 0; round < 4; ++round) {
+    const ike::ChildSa* ec = EastChild(east);
+    REQUIRE(ec != nullptr);
+    {
+      std::lock_guard<std::mutex> l(spd.mu);
+      REQUIRE(spd.policies.size() == 2);
+      for (const auto& [k, out] : spd.policies) {
+        if (out != 0) CHECK(out == ec->spi_in);  // vpnd sends with what east receives on
+      }
+    }
+    // Either end rekeys: vpnd as initiator (a soft expiry) or as responder.
+    if (round % 2 == 0) {
+      REQUIRE(east.mgr->RekeyChild(ec->spi_in));
+    } else {
+      dp::api::Event e = dp::api::NewEvent(dp::api::EventKind::kSaExpired);
+      e.body.sa_expired.spi = ec->spi_in;
+      e.body.sa_expired.direction = dp::api::Direction::kOut;
+      e.body.sa_expired.kind = dp::api::ExpiryKind::kSoft;
+      e.body.sa_expired.cause = dp::api::ExpiryCause::kBytes;
+      r.dp.Post(e);
+    }
+    Pump(r, east);
+    REQUIRE(EastChild(east) != nullptr);
+    CHECK(EastChild(east)->spi_in != ec->spi_in);
+  }
+  std::lock_guard<std::mutex> l(spd.mu);
+  INFO(absl::StrJoin(spd.history, "\n"));
+  CHECK(spd.gaps == 0);
+  CHECK(spd.policies.size() == 2);
+  CHECK(spd.out_sas.size() == 1);
+  CHECK(r.log.Recent().find("exists") == std::string::npos);
+  std::remove(mine.c_str());
 }
