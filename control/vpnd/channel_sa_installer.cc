@@ -66,7 +66,10 @@ void ChannelSaInstaller::AddSa(const ike::ChildSa& c, uint32_t vti) {
   }
   // Removals IKE decided before this install reach the dataplane first.
   FlushRemovals();
-  if (c.vti) {
+  // The responder of a rekey holds its outbound SA back until InstallOutbound (unless nothing
+  // else sends for the VTI).
+  const bool sending = c.outbound_active || (c.vti && !vti_bindings_.contains(vti));
+  if (c.vti && sending) {
     auto it = vti_bindings_.find(vti);
     msgs->push_back(VtiBindingMessage(
         vti, c.spi_out, it == vti_bindings_.end() ? dp::api::Op::kAdd : dp::api::Op::kUpdate));
@@ -77,10 +80,11 @@ void ChannelSaInstaller::AddSa(const ike::ChildSa& c, uint32_t vti) {
   entry.conn = conn;
   entry.unique_id = c.unique_id;
   entry.order = ++install_order_;
+  entry.sending = sending;
   in_by_spi_out_[c.spi_out] = c.spi_in;
   installed_[c.spi_in] = std::move(entry);
   uint32_t spi_in = c.spi_in, spi_out = c.spi_out, id = c.unique_id;
-  bool is_vti = c.vti;
+  bool is_vti = c.vti && sending;
   // The binding is recorded as sent, not as acknowledged: a removal computed before the ack
   // comes goes after this batch in the ring and must re-point or unbind the VTI too. A refusal
   // puts the previous binding back (unless something re-pointed it meanwhile).
@@ -186,7 +190,10 @@ void ChannelSaInstaller::SendPolicies(uint32_t spi_in) {
     std::string key = PolicyKey(b);
     auto held = spd_.find(key);
     if (held != spd_.end()) {
-      if (b.direction != dp::api::Direction::kOut || held->second == b.out_spi) continue;
+      if (b.direction != dp::api::Direction::kOut || held->second == b.out_spi ||
+          !it->second.sending) {
+        continue;
+      }
       m.header.op = dp::api::Op::kUpdate;
     }
     previous.emplace(key, held == spd_.end() ? std::nullopt : std::optional(held->second));
@@ -209,6 +216,84 @@ void ChannelSaInstaller::SendPolicies(uint32_t spi_in) {
     on_policies(po, ps);
   };
   link_.Submit(std::move(msgs), "policy install", /*wait=*/true, undo);
+}
+
+const ChannelSaInstaller::Installed* ChannelSaInstaller::NextSender(
+    const Installed* gone, const std::function<bool(const Installed&)>& holds) const {
+  const Installed* best = nullptr;
+  for (const auto& [spi_in, e] : installed_) {
+    if (e.removing || &e == gone || !holds(e)) continue;
+    if (best == nullptr || (e.sending && !best->sending) ||
+        (e.sending == best->sending && e.order > best->order)) {
+      best = &e;
+    }
+  }
+  return best;
+}
+
+void ChannelSaInstaller::InstallOutbound(const ike::ChildSa& c) {
+  auto it = installed_.find(c.spi_in);
+  if (it == installed_.end() || it->second.removing) return;
+  Installed& e = it->second;
+  e.sending = true;
+  e.order = ++install_order_;
+  std::vector<dp::api::Message> msgs;
+  std::map<std::string, std::optional<uint32_t>> previous;
+  std::optional<uint32_t> previous_binding;
+  if (e.vti != 0) {
+    auto b = vti_bindings_.find(e.vti);
+    if (b != vti_bindings_.end() && b->second == e.spi_out) return;
+    if (b != vti_bindings_.end()) previous_binding = b->second;
+    msgs.push_back(VtiBindingMessage(
+        e.vti, e.spi_out, b == vti_bindings_.end() ? dp::api::Op::kAdd : dp::api::Op::kUpdate));
+    vti_bindings_[e.vti] = e.spi_out;
+  } else if (e.policies) {
+    // Policies not sent yet go out with this SA as their target once its install is
+    // acknowledged (SendPolicies).
+    for (size_t i = 0; i < e.policy_deletes.size() && i < e.policy_keys.size(); ++i) {
+      dp::api::Message m = e.policy_deletes[i];
+      if (m.body.policy.direction != dp::api::Direction::kOut) continue;
+      auto held = spd_.find(e.policy_keys[i]);
+      if (held != spd_.end() && held->second == e.spi_out) continue;
+      m.header.op = held == spd_.end() ? dp::api::Op::kAdd : dp::api::Op::kUpdate;
+      m.body.policy.out_spi = e.spi_out;
+      previous.emplace(e.policy_keys[i],
+                       held == spd_.end() ? std::nullopt : std::optional(held->second));
+      spd_[e.policy_keys[i]] = e.spi_out;
+      msgs.push_back(m);
+    }
+  }
+  if (msgs.empty()) return;
+  std::string conn = e.conn;
+  uint32_t id = e.unique_id, spi_out = e.spi_out, vti = e.vti;
+  link_.Submit(
+      std::move(msgs), "outbound SA switch", /*wait=*/true,
+      [=, this](Outcome o, const absl::Status& st) {
+        if (o == Outcome::kApplied) {
+          Log(absl::StrFormat("outbound ESP SA %08x_o sends from now on", spi_out), conn, id, true);
+          return;
+        }
+        // Nothing changed in the dataplane: the previous SA sends on.
+        if (vti != 0) {
+          if (auto b = vti_bindings_.find(vti); b != vti_bindings_.end() && b->second == spi_out) {
+            if (previous_binding) {
+              b->second = *previous_binding;
+            } else {
+              vti_bindings_.erase(b);
+            }
+          }
+        }
+        for (const auto& [key, was] : previous) {
+          if (auto h = spd_.find(key); h != spd_.end() && h->second == spi_out) {
+            if (was) {
+              h->second = *was;
+            } else {
+              spd_.erase(h);
+            }
+          }
+        }
+        Log(absl::StrCat("outbound SA switch refused: ", st.message()), conn, id, true);
+      });
 }
 
 std::string ChannelSaInstaller::PolicyKey(const dp::api::PolicyBody& b) {
@@ -281,13 +366,11 @@ std::vector<dp::api::Message> ChannelSaInstaller::RemovalMessages(
   for (uint32_t vti : vtis) {
     auto bound = vti_bindings_.find(vti);
     if (bound == vti_bindings_.end()) continue;
-    const Installed* next = nullptr;
     bool bound_stays = false;
     for (const auto& [spi_in, e] : installed_) {
-      if (e.vti != vti || e.removing) continue;
-      if (e.spi_out == bound->second) bound_stays = true;
-      if (next == nullptr || e.order > next->order) next = &e;
+      if (e.vti == vti && !e.removing && e.spi_out == bound->second) bound_stays = true;
     }
+    const Installed* next = NextSender(nullptr, [vti](const Installed& e) { return e.vti == vti; });
     if (bound_stays) continue;
     if (next != nullptr) {
       out.push_back(VtiBindingMessage(vti, next->spi_out, dp::api::Op::kUpdate));
@@ -308,16 +391,12 @@ std::vector<dp::api::Message> ChannelSaInstaller::RemovalMessages(
       if (spd->count(key) && !(*spd)[key]) continue;  // deleted by this batch already
       auto held = spd_.find(key);
       if (held == spd_.end()) continue;
-      const Installed* next = nullptr;
-      for (const auto& [other_in, e] : installed_) {
-        // Policies sent, or to be sent once its SAs' install is acknowledged (that batch is
-        // ahead of this one in the ring).
-        if (e.removing || (!e.policies && !e.policies_to_add) || &e == &gone) continue;
-        if (std::find(e.policy_keys.begin(), e.policy_keys.end(), key) == e.policy_keys.end()) {
-          continue;
-        }
-        if (next == nullptr || e.order > next->order) next = &e;
-      }
+      // Policies sent, or to be sent once its SAs' install is acknowledged (that batch is
+      // ahead of this one in the ring).
+      const Installed* next = NextSender(&gone, [&key](const Installed& e) {
+        return (e.policies || e.policies_to_add) &&
+               std::find(e.policy_keys.begin(), e.policy_keys.end(), key) != e.policy_keys.end();
+      });
       uint32_t now_out = spd->count(key) ? *spd->find(key)->second : held->second;
       if (next == nullptr) {
         out.push_back(gone.policy_deletes[i]);

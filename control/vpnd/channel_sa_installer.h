@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -39,6 +40,7 @@ class ChannelSaInstaller : public SaInstaller {
   absl::StatusOr<uint32_t> GetSpi() override;
   void AddSa(const ike::ChildSa& child, uint32_t vti_ifindex) override;
   void UpdateSa(const ike::ChildSa& child) override;
+  void InstallOutbound(const ike::ChildSa& child) override;
   void DelSa(const ike::ChildSa& child) override;
   void AddPolicy(const ike::ChildSa& child) override;
   absl::StatusOr<SaCounters> QuerySa(uint32_t spi, SaDirection direction) const override;
@@ -75,6 +77,9 @@ class ChannelSaInstaller : public SaInstaller {
     std::string conn;
     uint32_t unique_id = 0;
     uint64_t order = 0;  // install order: the newest SA of a VTI takes its binding
+    // Its outbound SA may send (ChildSa::outbound_active); `order` counts from when it was
+    // allowed to. The VTI and the policies follow the newest sending SA.
+    bool sending = true;
     bool removing = false;
     std::optional<SaCounters> counters_in, counters_out;  // as the dataplane last reported
   };
@@ -91,6 +96,10 @@ class ChannelSaInstaller : public SaInstaller {
                                                 std::map<uint32_t, uint32_t>* bindings,
                                                 SpdChanges* spd);
   void ApplySpd(const SpdChanges& spd);
+  // The SA a VTI or policy moves to when `gone` goes: the newest sending one among those
+  // `holds` accepts, else (none sending) the newest one; nullptr if none.
+  const Installed* NextSender(const Installed* gone,
+                              const std::function<bool(const Installed&)>& holds) const;
   // The dataplane's key of a policy: direction and selectors.
   static std::string PolicyKey(const dp::api::PolicyBody& b);
   void RemovalDone(uint32_t spi_in, const std::string& how);

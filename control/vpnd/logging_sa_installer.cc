@@ -18,6 +18,13 @@ void LoggingSaInstaller::AddSa(const ike::ChildSa& c, uint32_t) {
                       c.encap ? absl::StrCat(", UDP-encapsulated to ", c.remote.ToString()) : "")});
 }
 
+void LoggingSaInstaller::InstallOutbound(const ike::ChildSa& c) {
+  log_->Write(ike::LogRecord{
+      clock_(), ike::LogGroup::kKnl, c.name, c.unique_id, true,
+      absl::StrFormat("kernel transport: CHILD_SA with SPIs %08x_i %08x_o sends from now on",
+                      c.spi_in, c.spi_out)});
+}
+
 void LoggingSaInstaller::UpdateSa(const ike::ChildSa& c) {
   log_->Write(ike::LogRecord{
       clock_(), ike::LogGroup::kKnl, c.name, c.unique_id, true,

@@ -24,6 +24,7 @@ class LoggingSaInstaller : public SaInstaller {
   void AddSa(const ike::ChildSa& child, uint32_t vti_ifindex) override;
   void UpdateSa(const ike::ChildSa& child) override;
   void DelSa(const ike::ChildSa&) override {}
+  void InstallOutbound(const ike::ChildSa& child) override;
   // AddSa's line already names the selectors.
   void AddPolicy(const ike::ChildSa&) override {}
   absl::StatusOr<SaCounters> QuerySa(uint32_t spi, SaDirection direction) const override;

@@ -54,6 +54,10 @@ class SaInstaller {
   // VTI (vti_ifindex; 0 when that VTI is not configured) in the same batch. A failure is logged
   // and, when IKE must delete the CHILD SA, reported by TakeInstallFailures.
   virtual void AddSa(const ike::ChildSa& child, uint32_t vti_ifindex) = 0;
+  // The CHILD SA sends from now on (it came up with ChildSa::outbound_active false, as the
+  // responder of a rekey, or a colliding rekey of ours lost): its VTI is bound, or its outbound
+  // policies pointed, to its outbound SA. Goes out before the removals of the same IKE event.
+  virtual void InstallOutbound(const ike::ChildSa& child) = 0;
   // update_sa: the CHILD SA's outer endpoints changed (the peer's NAT mapping): the outbound SA
   // sends to the new ones.
   virtual void UpdateSa(const ike::ChildSa& child) = 0;

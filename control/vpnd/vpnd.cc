@@ -250,6 +250,10 @@ void Vpnd::ChildUpdated(const ike::IkeSa& sa, const ike::ChildSa& c) {
   if (deps_.observer != nullptr) deps_.observer->ChildUpdated(sa, c);
 }
 
+void Vpnd::ChildOutbound(const ike::IkeSa&, const ike::ChildSa& c) {
+  deps_.installer->InstallOutbound(c);
+}
+
 void Vpnd::IkeUp(const ike::IkeSa& sa) {
   if (deps_.observer != nullptr) deps_.observer->IkeUp(sa);
 }

@@ -131,6 +131,7 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   void ChildUp(const ike::IkeSa& sa, const ike::ChildSa& child) override;
   void ChildDown(const ike::IkeSa& sa, const ike::ChildSa& child) override;
   void ChildUpdated(const ike::IkeSa& sa, const ike::ChildSa& child) override;
+  void ChildOutbound(const ike::IkeSa& sa, const ike::ChildSa& child) override;
   void IkeUp(const ike::IkeSa& sa) override;
 
   // The configured peers, in configuration order (what the show views and metrics walk).

@@ -357,6 +357,8 @@ void RespondChild(IkeSa& sa, const std::vector<Payload>& in, std::vector<Payload
   out.push_back(MakeNotify(NotifyType::kEspTfcPaddingNotSupported));
   if (rekeyed != nullptr) {
     uint32_t old_in = rekeyed->spi_in;
+    child->replaces = old_in;
+    child->outbound_active = false;
     if (rekeyed->state == ChildSa::State::kRekeying) {
       NoteRekeyCollision(sa.active_task(), old_in, child->spi_in, ni, nr);
     } else {

@@ -35,6 +35,12 @@ struct ChildSa {
   std::vector<TrafficSelector> local_ts, remote_ts;
   Endpoint local, remote;  // outer addresses (and ports, with UDP encapsulation)
   bool encap = false;      // RFC 3948 UDP encapsulation
+  // The responder of a rekey installs the new SA's inbound half at once but sends with it only
+  // once the initiator deleted the SA it replaces (`replaces`, our inbound SPI of it): by then
+  // the initiator surely has the new inbound SA, so nothing we send is lost in between
+  // (strongSwan does the same). Until then the old SA keeps sending.
+  bool outbound_active = true;
+  uint32_t replaces = 0;
   // The dataplane refused this SA while its rekey was in flight: if the rekey fails and the SA
   // stays, it carries nothing and must be deleted and created again (IkeSa::InstallFailed).
   std::string install_failure;

@@ -542,6 +542,10 @@ void IkeManager::ChildUpdated(IkeSa& sa, const ChildSa& child) {
   if (listener_ != nullptr) listener_->ChildUpdated(sa, child);
 }
 
+void IkeManager::ChildOutbound(IkeSa& sa, const ChildSa& child) {
+  if (listener_ != nullptr) listener_->ChildOutbound(sa, child);
+}
+
 void IkeManager::IkeUp(IkeSa& sa) {
   ForgetHalfOpen(sa);
   if (listener_ != nullptr) listener_->IkeUp(sa);

@@ -61,6 +61,9 @@ class IkeListener {
   virtual void ChildDown(const IkeSa& sa, const ChildSa& child) = 0;
   // Its outer endpoints (the peer's NAT mapping) changed: the dataplane must send to the new one.
   virtual void ChildUpdated(const IkeSa&, const ChildSa&) {}
+  // A CHILD SA that came up with its outbound half held back (ChildSa::outbound_active: the
+  // responder of a rekey) now sends: the VTI or the policies move to its outbound SA.
+  virtual void ChildOutbound(const IkeSa&, const ChildSa&) {}
   virtual void IkeUp(const IkeSa&) {}
   virtual void IkeDown(const IkeSa&) {}
 };
@@ -150,6 +153,7 @@ class IkeManager : public IkeSaContext {
   void ChildUp(IkeSa& sa, const ChildSa& child) override;
   void ChildDown(IkeSa& sa, const ChildSa& child) override;
   void ChildUpdated(IkeSa& sa, const ChildSa& child) override;
+  void ChildOutbound(IkeSa& sa, const ChildSa& child) override;
   void IkeUp(IkeSa& sa) override;
   void IkeDown(IkeSa& sa, Restart restart) override;
   void AdoptSuccessor(std::unique_ptr<IkeSa> successor) override;

@@ -824,7 +824,23 @@ void IkeSa::RemoveChild(uint32_t spi_in, const std::string& why) {
                            TsListToString(c.local_ts), TsListToString(c.remote_ts), why));
   std::unique_ptr<ChildSa> gone = std::move(*it);
   children_.erase(it);
+  // Its successor from the peer's rekey sends from now on, before the old SA is removed: the
+  // peer deleted the old SA (or it expired), so the peer has the new one.
+  for (auto& next : children_) {
+    if (next->replaces == spi_in && !next->outbound_active &&
+        next->state == ChildSa::State::kInstalled) {
+      SendWith(*next, "its predecessor is gone");
+    }
+  }
   ctx_.ChildDown(*this, *gone);
+}
+
+void IkeSa::SendWith(ChildSa& c, const std::string& why) {
+  c.outbound_active = true;
+  LogChild(c, LogGroup::kChd,
+           absl::StrFormat("CHILD_SA %s{%u} sends with outbound SA %08x_o from now on: %s", c.name,
+                           c.unique_id, c.spi_out, why));
+  ctx_.ChildOutbound(*this, c);
 }
 
 void IkeSa::HandOverTo(IkeSa& successor) {

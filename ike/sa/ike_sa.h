@@ -79,6 +79,8 @@ class IkeSaContext {
   virtual void ChildDown(IkeSa& sa, const ChildSa& child) = 0;
   // The CHILD SA's outer endpoints moved (a NAT rebinding seen on an authenticated request).
   virtual void ChildUpdated(IkeSa& sa, const ChildSa& child) = 0;
+  // The CHILD SA, up with its outbound half held back (ChildSa::outbound_active), now sends.
+  virtual void ChildOutbound(IkeSa& sa, const ChildSa& child) = 0;
   virtual void IkeUp(IkeSa& sa) = 0;
   // The SA is gone (state kDead).
   virtual void IkeDown(IkeSa& sa, Restart restart) = 0;
@@ -190,8 +192,11 @@ class IkeSa {
   // `we_initiated`: we started the exchange that made it (decides which keys are the
   // "initiator" keys in the key log).
   void AddChild(std::unique_ptr<ChildSa> child, const ChildConfig& config, bool we_initiated);
-  // Removes it: ChildDown, log.
+  // Removes it: ChildDown, log. A successor from the peer's rekey that waits for it to go
+  // (ChildSa::replaces) starts sending first.
   void RemoveChild(uint32_t spi_in, const std::string& why);
+  // The tunnel's traffic goes out on `child` from now on (ChildOutbound).
+  void SendWith(ChildSa& child, const std::string& why);
   // The dataplane refused to install it: it is deleted (the peer is told) and created again after
   // the re-initiation delay.
   void InstallFailed(uint32_t spi_in, const std::string& reason);

@@ -122,6 +122,15 @@ class ChildRekeyTask : public Task {
                absl::StrFormat("CHILD_SA rekey collision: our new SA %08x_i has the lowest nonce, "
                                "deleting it (the peer's %08x_i stays)",
                                fresh->spi_in, peer_new_spi_in_));
+        // Not a packet more on it: the peer drops its inbound half as soon as our Delete comes,
+        // before we hear back. The old SA sends until the peer deletes it (then the peer's new
+        // one takes over); if the peer deleted it already, the peer's new one sends now.
+        fresh->outbound_active = false;
+        if (old != nullptr) {
+          sa.SendWith(*old, "our redundant SA goes");
+        } else if (ChildSa* theirs = sa.FindChildBySpiIn(peer_new_spi_in_)) {
+          sa.SendWith(*theirs, "our redundant SA goes, the old one is gone");
+        }
         sa.Queue(NewChildDeleteTask({fresh->spi_in}));
         if (old != nullptr) old->state = ChildSa::State::kRekeyed;
         return TaskOutcome::kDone;

@@ -49,36 +49,60 @@ struct CaptureLog : LogSink {
 struct Recorder : IkeListener {
   int child_up = 0, child_down = 0, child_updated = 0, ike_up = 0, ike_down = 0;
   std::vector<uint32_t> up_spis, down_spis;
-  // The SA installer's view (vpnd turns ChildUp into add_sa, ChildDown into del_sa): the CHILD
-  // SAs installed per child config as {inbound, outbound} SPIs, in install order. The newest
-  // sends (a VTI's binding follows it). `gaps` counts removals that left a child config with no
-  // SA at all: a window with no outbound SA, where every packet is lost.
-  std::map<std::string, std::vector<std::pair<uint32_t, uint32_t>>> installed;
+  // The SA installer's view (vpnd turns ChildUp into add_sa, ChildDown into del_sa,
+  // ChildOutbound into moving the VTI binding or policies): the CHILD SAs installed per child
+  // config, in install order. The newest whose outbound half is active sends. `gaps` counts
+  // removals that left a child config with no SA at all: a window with no outbound SA, where
+  // every packet is lost.
+  struct Installed {
+    uint32_t in = 0, out = 0;
+    bool sending = true;
+  };
+  std::map<std::string, std::vector<Installed>> installed;
   int gaps = 0;
   void ChildUp(const IkeSa&, const ChildSa& c) override {
     ++child_up;
     up_spis.push_back(c.spi_in);
-    installed[c.name].emplace_back(c.spi_in, c.spi_out);
+    installed[c.name].push_back({c.spi_in, c.spi_out, c.outbound_active});
+  }
+  void ChildOutbound(const IkeSa&, const ChildSa& c) override {
+    for (auto& e : installed[c.name]) {
+      if (e.in == c.spi_in) e.sending = true;
+    }
+    // Sending from now on: it moves to the end, as the newest.
+    auto& v = installed[c.name];
+    std::stable_partition(v.begin(), v.end(), [&](const Installed& e) { return e.in != c.spi_in; });
   }
   void ChildDown(const IkeSa&, const ChildSa& c) override {
     ++child_down;
     down_spis.push_back(c.spi_in);
     auto& v = installed[c.name];
-    std::erase_if(v, [&](const auto& e) { return e.first == c.spi_in; });
+    std::erase_if(v, [&](const Installed& e) { return e.in == c.spi_in; });
     if (v.empty()) ++gaps;
   }
-  // The outbound SPI this node sends `name`'s traffic with (0: none).
+  // The outbound SPI this node sends `name`'s traffic with: the newest sending SA's, else (none
+  // sending, as the installer falls back) the newest one's; 0: none.
   uint32_t Outbound(const std::string& name) const {
     auto it = installed.find(name);
-    return it == installed.end() || it->second.empty() ? 0 : it->second.back().second;
+    if (it == installed.end() || it->second.empty()) return 0;
+    for (auto e = it->second.rbegin(); e != it->second.rend(); ++e) {
+      if (e->sending) return e->out;
+    }
+    return it->second.back().out;
   }
   bool HasInbound(uint32_t spi) const {
     for (const auto& [n, v] : installed) {
       for (const auto& e : v) {
-        if (e.first == spi) return true;
+        if (e.in == spi) return true;
       }
     }
     return false;
+  }
+  bool Empty() const {
+    for (const auto& [n, v] : installed) {
+      if (!v.empty()) return false;
+    }
+    return true;
   }
   void ChildUpdated(const IkeSa&, const ChildSa&) override { ++child_updated; }
   void IkeUp(const IkeSa&) override { ++ike_up; }
@@ -114,6 +138,7 @@ class Net {
   std::deque<Datagram> queue;
   std::function<bool(const Datagram&)> drop;  // true: lose it
   std::function<void(Datagram&)> on_wire;     // inspect/modify in flight
+  std::function<void()> on_delivered;         // after each datagram was handled
   std::vector<Datagram> sent;                 // everything that went out
   // NAT: packets from `inside` leave with `outside` as source, ports +10000.
   std::string nat_inside, nat_outside;
@@ -160,6 +185,7 @@ class Net {
     }
     auto it = nodes.find(d.dst.address.ToString());
     if (it != nodes.end()) it->second->mgr->HandleDatagram(d);
+    if (on_delivered) on_delivered();
     return true;
   }
 
@@ -174,6 +200,7 @@ class Net {
   void Deliver(const Datagram& d) {
     auto it = nodes.find(d.dst.address.ToString());
     if (it != nodes.end()) it->second->mgr->HandleDatagram(d);
+    if (on_delivered) on_delivered();
   }
 
   // Moves the clock in `step`s, ticking every node and delivering after each.
@@ -268,9 +295,26 @@ struct Pair {
   Node& b;
   std::shared_ptr<IkeSaConfig> ca = Peer(kA, kB, "10.1.0.0/24", "10.2.0.0/24");
   std::shared_ptr<IkeSaConfig> cb = Peer(kB, kA, "10.2.0.0/24", "10.1.0.0/24");
+  // Moments (after a datagram was handled) when an end sent a tunnel's traffic with an SA the
+  // other end had no inbound SA for, once both had one: those packets would be lost.
+  int unsendable = 0;
+  std::vector<std::string> unsendable_at;
   explicit Pair(ManagerOptions oa = Net::Defaults(), ManagerOptions ob = Net::Defaults())
       : a(net.Add(kA, oa)), b(net.Add(kB, ob)) {
     cb->initiate = false;
+    net.on_delivered = [this] { CheckSendable(); };
+  }
+  void CheckSendable() {
+    for (auto [x, y] : {std::pair<Node*, Node*>{&a, &b}, {&b, &a}}) {
+      if (y->rec.Empty()) continue;
+      for (const auto& [name, v] : x->rec.installed) {
+        uint32_t out = x->rec.Outbound(name);
+        if (out != 0 && !y->rec.HasInbound(out)) {
+          ++unsendable;
+          unsendable_at.push_back(x->address + " sends " + name + " with " + std::to_string(out));
+        }
+      }
+    }
   }
   void Configure() {
     a.mgr->SetPeers(One(ca));

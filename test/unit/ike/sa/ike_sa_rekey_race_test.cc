@@ -8,6 +8,8 @@
 
 #include <random>
 
+#include "absl/strings/str_join.h"
+
 #include "ike/sa/ike_sa.h"
 #include "test/unit/ike/sa/ike_sa_harness.h"
 
@@ -78,6 +80,8 @@ TEST_CASE("random races of CHILD and IKE rekeys with messages reordered, delayed
     CHECK(OnlyChild(b)->state == ChildSa::State::kInstalled);
     CheckMatched(*OnlyChild(a), *OnlyChild(b));
     CHECK(p.a.rec.gaps == 0);
+    INFO(absl::StrJoin(p.unsendable_at, "\n"));
+    CHECK(p.unsendable == 0);
     CHECK(p.b.rec.gaps == 0);
     CHECK(p.a.rec.child_up == p.a.rec.child_down + 1);
     CHECK(p.b.rec.child_up == p.b.rec.child_down + 1);

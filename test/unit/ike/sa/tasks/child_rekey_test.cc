@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "ike/sa/ike_sa.h"
 #include "test/unit/ike/sa/ike_sa_harness.h"
 
@@ -272,6 +273,9 @@ struct ChildCollision : Pair {
     CHECK(OnlyChild(b1)->state == ChildSa::State::kInstalled);
     CheckMatched(*OnlyChild(a1), *OnlyChild(b1));
     if (!allow_gap) CHECK(a.rec.gaps + b.rec.gaps == 0);
+    // Neither end ever sent with an SA the other end could not yet (or no longer) decrypt.
+    INFO(absl::StrJoin(unsendable_at, "\n"));
+    CHECK(unsendable == 0);
     // Every SA ever installed was removed once, except the one left.
     CHECK(a.rec.child_up == a.rec.child_down + 1);
     CHECK(b.rec.child_up == b.rec.child_down + 1);

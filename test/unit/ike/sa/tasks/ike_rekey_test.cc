@@ -276,6 +276,7 @@ struct IkeCollision : Pair {
     // The CHILD SA never went down on either end: no window without an outbound SA.
     CHECK(a.rec.child_down + b.rec.child_down == 0);
     CHECK(a.rec.gaps + b.rec.gaps == 0);
+    CHECK(unsendable == 0);
     REQUIRE(a.mgr->RekeyChild(ac));
     net.Pump();
     REQUIRE(OnlyChild(a.mgr->Sas()[0]) != nullptr);
