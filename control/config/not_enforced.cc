@@ -30,7 +30,6 @@ constexpr NotEnforcedNode kNotEnforced[] = {
     {"interfaces * mac", "#17"},
     {"security vpn ipsec site-to-site peer tunnel uses", "#17"},
     // IKE lifecycle: DPD acts after `interval` alone; a closed SA is not acted on.
-    {"security vpn ike make-before-break", "#19"},
     {"security vpn ipsec ike-group close-action", "#19"},
     {"security vpn ipsec ike-group dead-peer-detection timeout", "#19"},
     // The IPsec log has one level, and no strongSwan log modes.

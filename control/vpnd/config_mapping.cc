@@ -200,6 +200,11 @@ absl::StatusOr<IkeSetup> MapConfig(const config::Model& model, ReqidAllocator& r
     } else {
       cfg->remote_any = true;
     }
+    // Vyatta's strongSwan reauthenticates IKEv2 SAs at the end of the ike-group lifetime;
+    // `make-before-break` makes it set up the new SAs before deleting the old ones. Without it
+    // the IKE SA is rekeyed (CREATE_CHILD_SA), never torn down first. A peer without an address
+    // cannot be initiated to, so it is rekeyed too.
+    cfg->reauth = model.ike.make_before_break && !cfg->remote_any;
     uint8_t family = cfg->remote_any ? 4 : cfg->remote.family;
     if (auto a = ike::Address::Parse(peer.local_address)) {
       cfg->local = *a;

@@ -278,6 +278,7 @@ std::vector<DebugPeer> GatherDebug(const ike::IkeManager& m, const SaInstaller& 
       if (s.established && sa->rekey_at() != absl::InfiniteFuture()) {
         s.rekey_in = sa->rekey_at() - now;
       }
+      s.reauth = sa->config().reauth;
       if (s.established) s.proposal = ike::SuiteString(sa->suite);
       for (const auto& ch : sa->children()) {
         if (ChildMatches(*ch, f)) s.children.push_back(ChildRowOf(m, installer, *ch, now));

@@ -124,7 +124,8 @@ struct DebugSa {
   std::string spi_i, spi_r;
   bool initiator = false;
   std::optional<absl::Duration> rekey_in;  // established SAs with a rekey scheduled
-  std::string proposal;                    // "" until established
+  bool reauth = false;   // rekey_in is a reauthentication (make-before-break), not a rekey
+  std::string proposal;  // "" until established
   std::vector<ChildRow> children;
   std::string ike_version;  // "2"
 };

@@ -200,8 +200,11 @@ std::string DebugText(const std::vector<DebugPeer>& peers) {
       std::string tag = absl::StrCat(n, "[", sa.unique_id, "]: ");
       line(tag, sa.state, " ", Ago(sa.age), " ago, ", sa.local, "[", p.local_id, "]...", sa.remote,
            "[", p.remote_id, "]");
-      std::string rekey =
-          sa.rekey_in ? absl::StrCat(", pre-shared key rekeying in ", Ago(*sa.rekey_in)) : "";
+      // As strongSwan (and so the seed's Vyatta) prints it.
+      std::string rekey = sa.rekey_in ? absl::StrCat(", pre-shared key ",
+                                                     sa.reauth ? "reauthentication" : "rekeying",
+                                                     " in ", Ago(*sa.rekey_in))
+                                      : "";
       line(tag, "IKEv", sa.ike_version, " SPIs: ", sa.spi_i, "_i", sa.initiator ? "*" : "", " ",
            sa.spi_r, "_r", sa.initiator ? "" : "*", rekey);
       if (sa.established) line(tag, "IKE proposal: ", sa.proposal);

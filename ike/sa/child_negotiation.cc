@@ -367,6 +367,11 @@ void RespondChild(IkeSa& sa, const std::vector<Payload>& in, std::vector<Payload
     sa.LogChild(
         *rekeyed, LogGroup::kChd,
         absl::StrCat("CHILD_SA ", rekeyed->name, "{", rekeyed->unique_id, "} rekeyed by the peer"));
+  } else if (const ChildSa* prev = sa.ctx().FindInstalledChild(sa, child_cfg->name)) {
+    // The peer replaces an IKE SA (reauthentication) or made a second one: the CHILD SA of the
+    // other IKE SA sends until the peer deletes it, as the old SA of a rekey does.
+    child->replaces = prev->spi_in;
+    child->outbound_active = false;
   }
   sa.AddChild(std::move(child), *child_cfg, /*we_initiated=*/false);
 }

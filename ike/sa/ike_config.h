@@ -54,7 +54,12 @@ struct IkeSaConfig {
   SharedSecret psk;
   std::vector<Proposal> ike_proposals;  // protocol IKE, no SPI
   uint32_t ike_lifetime = 28800;        // seconds
-  bool initiate = true;                 // connection-type initiate | respond
+  // At the end of ike_lifetime the IKE SA is reauthenticated make-before-break (a new IKE SA
+  // with new CHILD SAs, set up beside the old ones, which are deleted once it is complete)
+  // instead of rekeyed with CREATE_CHILD_SA: `security vpn ike make-before-break`, as Vyatta's
+  // strongSwan reauthenticates IKEv2 SAs. Only with a peer address to initiate to.
+  bool reauth = false;
+  bool initiate = true;  // connection-type initiate | respond
   bool force_encap = false;
   uint32_t dpd_interval = 0;  // 0 = no DPD
   DpdAction dpd_action = DpdAction::kHold;

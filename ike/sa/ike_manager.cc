@@ -535,6 +535,21 @@ void IkeManager::ChildUp(IkeSa& sa, const ChildSa& child) {
 
 void IkeManager::ChildDown(IkeSa& sa, const ChildSa& child) {
   spis_.erase(child.spi_in);
+  // A CHILD SA waiting for this one to go before it sends (the responder's side of a rekey or a
+  // reauthentication) sends from now on, before this one is removed: the peer removed its side
+  // of this one, which it does only once it has the new one.
+  auto wake = [&](IkeSa& s) {
+    if (s.state() == IkeSa::State::kDead) return;
+    for (auto& c : s.children()) {
+      if (c->replaces == child.spi_in && !c->outbound_active &&
+          c->state == ChildSa::State::kInstalled) {
+        s.SendWith(*c, absl::StrFormat("CHILD_SA %s{%u}, which it replaces, is gone", child.name,
+                                       child.unique_id));
+      }
+    }
+  };
+  for (auto& [k, s] : sas_) wake(*s);
+  for (auto& s : pending_) wake(*s);
   if (listener_ != nullptr) listener_->ChildDown(sa, child);
 }
 
@@ -565,9 +580,14 @@ void IkeManager::IkeUp(IkeSa& sa) {
   // Both ends initiated at once and both IKE SAs came up: the one whose lowest nonce is the
   // lowest is deleted by its initiator, so both ends keep the same one. The new IKE SAs of a
   // rekey collision are no such duplicates: the rekey settles them (IkeSa::undecided).
+  // Nor is an IKE SA being reauthenticated or one that has been up for a while (the peer's
+  // reauthentication met it); two new ones of simultaneous reauthentications are.
   if (sa.undecided) return;
   for (auto& [k, other] : sas_) {
-    if (other->undecided) continue;
+    if (other->undecided || other->reauthenticating ||
+        Now() - other->established_at() > kSimultaneousInitiation) {
+      continue;
+    }
     if (other.get() == &sa || !same_peer(*other) || other->state() != IkeSa::State::kEstablished) {
       continue;
     }
@@ -589,6 +609,15 @@ void IkeManager::IkeUp(IkeSa& sa) {
 void IkeManager::IkeDown(IkeSa& sa, Restart restart) {
   ForgetHalfOpen(sa);
   if (listener_ != nullptr) listener_->IkeDown(sa);
+  if (sa.reauth_of) {
+    // The replacement failed: the old IKE SA carries on and tries again later.
+    if (IkeSa* old = FindSa(*sa.reauth_of); old != nullptr && old->reauthenticating) {
+      old->reauthenticating = false;
+      old->Log(LogGroup::kIke, "reauthentication failed, trying again in 30s");
+      old->ScheduleIkeRekey(absl::Seconds(30));
+    }
+    return;
+  }
   const std::string& name = sa.config().name;
   auto cfg = peers_.find(name);
   if (cfg == peers_.end() || cfg->second->remote_any) return;
@@ -611,6 +640,42 @@ IkeSa* IkeManager::FindSa(const IkeSpi& own_spi) {
     if (sa->own_spi() == own_spi && sa->state() != IkeSa::State::kDead) return sa.get();
   }
   return nullptr;
+}
+
+void IkeManager::Reauthenticate(IkeSa& old) {
+  auto spi = RandomIkeSpi();
+  auto cfg = peers_.find(old.config().name);
+  if (!spi.ok() || cfg == peers_.end() || sas_.contains(*spi)) {
+    old.reauthenticating = false;
+    old.ScheduleIkeRekey(absl::Seconds(30));
+    return;
+  }
+  Endpoint local{old.local().address, kIkePort}, remote{old.remote().address, kIkePort};
+  auto sa =
+      std::make_unique<IkeSa>(*this, cfg->second, NextIkeId(), true, *spi, IkeSpi{}, local, remote);
+  sa->reauth_of = old.own_spi();
+  old.Log(LogGroup::kIke, absl::StrCat("reauthenticating IKE_SA ", old.config().name, "[",
+                                       old.unique_id(), "] make-before-break: ", old.config().name,
+                                       "[", sa->unique_id(), "] replaces it"));
+  IkeSa* raw = sa.get();
+  pending_.push_back(std::move(sa));
+  raw->Initiate();
+}
+
+const ChildSa* IkeManager::FindInstalledChild(const IkeSa& sa, const std::string& name) const {
+  const ChildSa* found = nullptr;
+  auto look = [&](const IkeSa& s) {
+    if (&s == &sa || s.state() == IkeSa::State::kDead || s.config().name != sa.config().name ||
+        !(s.remote().address == sa.remote().address)) {
+      return;
+    }
+    for (const auto& c : s.children()) {
+      if (c->name == name && c->state == ChildSa::State::kInstalled) found = c.get();
+    }
+  };
+  for (const auto& [k, s] : sas_) look(*s);
+  for (const auto& s : pending_) look(*s);
+  return found;
 }
 
 void IkeManager::InitialContact(IkeSa& sa) {

@@ -118,6 +118,9 @@ class IkeManager : public IkeSaContext {
   size_t HalfOpenCount(const Address* from = nullptr) const;
   // IKE_SA_INITs that got past the COOKIE check in the current second.
   uint32_t InitsThisSecond() const { return window_.answered; }
+  // Two IKE SAs with the same peer that came up at most this far apart are duplicates of a
+  // simultaneous initiation; an older one is being replaced (reauthentication).
+  static constexpr absl::Duration kSimultaneousInitiation = absl::Seconds(10);
   // How long cookies stay demanded after the thresholds were last reached.
   static constexpr absl::Duration kCookieCalmDown = absl::Seconds(10);
   // Inbound CHILD SA SPIs reserved (in use or in an exchange in flight).
@@ -159,6 +162,8 @@ class IkeManager : public IkeSaContext {
   void AdoptSuccessor(std::unique_ptr<IkeSa> successor) override;
   IkeSa* FindSa(const IkeSpi& own_spi) override;
   void InitialContact(IkeSa& sa) override;
+  void Reauthenticate(IkeSa& old) override;
+  const ChildSa* FindInstalledChild(const IkeSa& sa, const std::string& name) const override;
   bool HasOtherSa(const IkeSa& sa) const override;
   std::vector<std::shared_ptr<const IkeSaConfig>> AuthCandidates(const IkeSa& sa) const override;
 

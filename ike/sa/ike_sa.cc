@@ -524,6 +524,9 @@ void IkeSa::HandleResponse(const Datagram& d, const DecodedHeader& h) {
       return;
   }
   if (!destroy_after_response) StartNextTask();
+  if (reauth_of && !active_ && queue_.empty() && state_ == State::kEstablished) {
+    FinishReauthentication();
+  }
 }
 
 void IkeSa::OnTimer() {
@@ -613,8 +616,27 @@ void IkeSa::OnTimer() {
   if (!expired.empty()) Queue(NewChildDeleteTask(expired));
   if (now >= rekey_at_) {
     rekey_at_ = absl::InfiniteFuture();
-    Queue(NewIkeRekeyTask());
+    if (config_->reauth && !config_->remote_any) {
+      reauthenticating = true;
+      ctx_.Reauthenticate(*this);
+    } else {
+      Queue(NewIkeRekeyTask());
+    }
   }
+}
+
+void IkeSa::FinishReauthentication() {
+  if (!reauth_of) return;
+  IkeSa* old = ctx_.FindSa(*reauth_of);
+  reauth_of.reset();
+  if (old == nullptr) return;
+  old->reauthenticating = false;
+  old->Log(LogGroup::kIke,
+           absl::StrCat("IKE_SA ", config_->name, "[", unique_id_, "] reauthenticated it with ",
+                        children_.size(), " CHILD_SA", children_.size() == 1 ? "" : "s",
+                        " (make-before-break), deleting IKE_SA ", config_->name, "[",
+                        old->unique_id(), "]"));
+  old->Delete();
 }
 
 void IkeSa::RetransmitTimeout() {
@@ -824,14 +846,8 @@ void IkeSa::RemoveChild(uint32_t spi_in, const std::string& why) {
                            TsListToString(c.local_ts), TsListToString(c.remote_ts), why));
   std::unique_ptr<ChildSa> gone = std::move(*it);
   children_.erase(it);
-  // Its successor from the peer's rekey sends from now on, before the old SA is removed: the
-  // peer deleted the old SA (or it expired), so the peer has the new one.
-  for (auto& next : children_) {
-    if (next->replaces == spi_in && !next->outbound_active &&
-        next->state == ChildSa::State::kInstalled) {
-      SendWith(*next, "its predecessor is gone");
-    }
-  }
+  // A successor waiting for it to go (ChildSa::replaces) starts sending first: the manager's
+  // ChildDown sees to it, for successors on any IKE SA.
   ctx_.ChildDown(*this, *gone);
 }
 

@@ -89,6 +89,12 @@ class IkeSaContext {
   // The live (not destroyed) IKE SA whose own SPI is `own_spi`, successors not yet merged
   // included; nullptr if there is none.
   virtual IkeSa* FindSa(const IkeSpi& own_spi) = 0;
+  // Make-before-break reauthentication of `old`: a new IKE SA to the same peer, which deletes
+  // `old` once it and its CHILD SAs are up (IkeSa::reauth_of).
+  virtual void Reauthenticate(IkeSa& old) = 0;
+  // An installed CHILD SA of child config `name` on another live IKE SA with the same peer than
+  // `sa` (one being reauthenticated or a duplicate), if any.
+  virtual const ChildSa* FindInstalledChild(const IkeSa& sa, const std::string& name) const = 0;
   // The peer sent INITIAL_CONTACT: other SAs with it are stale.
   virtual void InitialContact(IkeSa& sa) = 0;
   // Whether another established IKE SA with this config exists (no INITIAL_CONTACT then).
@@ -248,6 +254,13 @@ class IkeSa {
   // On a successor: made in a collision, not (yet) the one that carries the CHILD SAs. One that
   // lost and that the peer never deletes is deleted after kRekeyedTimeout.
   bool undecided = false;
+  // Make-before-break reauthentication. On the new IKE SA: our SPI of the one it replaces,
+  // deleted once the new one has all its CHILD SAs. On the old one: a replacement is on its way.
+  std::optional<IkeSpi> reauth_of;
+  bool reauthenticating = false;
+  // On the new IKE SA of a reauthentication: all its CHILD SAs are set up, the old SA goes.
+  void FinishReauthentication();
+
   // On the old SA: our SPI of the successor we made as responder in a collision.
   std::optional<IkeSpi> passive_successor;
   // On an undecided successor: our SPI of the old SA. A request on the undecided SA other than

@@ -90,7 +90,6 @@ TEST_CASE("the base configuration is clean", "[commit]") {
   for (const auto& d : cfg.diags.Sorted()) all += d.ToString() + "\n";
   // Only the nodes it carries for the rules' sake that Portcullis does not enforce yet.
   CHECK(all ==
-        "c.conf: line 6: warning: accepted, not enforced yet: security vpn ike make-before-break\n"
         "c.conf: line 24: warning: accepted, not enforced yet: security vpn ipsec site-to-site "
         "peer 198.51.100.2 tunnel 1 uses\n"
         "c.conf: line 27: warning: accepted, not enforced yet: security firewall name IN\n"

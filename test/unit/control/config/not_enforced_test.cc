@@ -57,8 +57,6 @@ const std::vector<Case>& Cases() {
       {"security vpn ipsec site-to-site peer tunnel uses",
        "set security vpn ipsec site-to-site peer 192.0.2.2 tunnel 1 uses vfp0",
        "security vpn ipsec site-to-site peer 192.0.2.2 tunnel 1 uses"},
-      {"security vpn ike make-before-break", "set security vpn ike make-before-break",
-       "security vpn ike make-before-break"},
       {"security vpn ipsec ike-group close-action",
        "set security vpn ipsec ike-group IKE close-action none",
        "security vpn ipsec ike-group IKE close-action"},

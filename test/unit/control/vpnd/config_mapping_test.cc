@@ -146,6 +146,7 @@ TEST_CASE("route-based seed (Vyatta west): VTI child with 0.0.0.0/0 selectors",
   CHECK(p.psk == ike::SharedSecret("Fergie-west-east-2024"));
   CHECK(p.initiate);
   CHECK(p.ike_lifetime == 28800);
+  CHECK(p.reauth);  // make-before-break: the lifetime reauthenticates, new SAs first
   CHECK(p.dpd_interval == 30);
   CHECK(p.dpd_action == ike::DpdAction::kRestart);
   CHECK(Props(p.ike_proposals) == "IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/ECP_384");
@@ -166,6 +167,9 @@ TEST_CASE("route-based seed (Vyatta west): VTI child with 0.0.0.0/0 selectors",
   // reqids are stable across reloads.
   auto again = MapConfig(m, r);
   CHECK(again->peers[0]->children[0].reqid == 1);
+  // Without make-before-break the IKE SA is rekeyed, never torn down first.
+  m.ike.make_before_break = false;
+  CHECK_FALSE(MapConfig(m, r)->peers[0]->reauth);
 }
 
 TEST_CASE("the IKE DoS knobs reach the SA manager: ikesa-limit, init-limit-half-open, interface",

@@ -351,7 +351,14 @@ TEST_CASE("show vpn debug: text and JSON carry the same values", "[show]") {
   CHECK(absl::StrContains(js,
                           "\"unique_id\":3,\"state\":\"ESTABLISHED\",\"local\":\"192.0.2.1"
                           "[500]\",\"remote\":\"192.0.2.2[500]\""));
-  CHECK(absl::StrContains(text, "IKEv2 SPIs: 0011223344556677_i* 8899aabbccddeeff_r, "));
+  CHECK(absl::StrContains(text,
+                          "IKEv2 SPIs: 0011223344556677_i* 8899aabbccddeeff_r, "
+                          "pre-shared key rekeying in 7 hours\n"));
+  // With make-before-break, as the seed's Vyatta prints it.
+  DebugPeer reauth = p;
+  reauth.sas[0].reauth = true;
+  CHECK(absl::StrContains(DebugText({reauth}),
+                          "8899aabbccddeeff_r, pre-shared key reauthentication in 7 hours\n"));
   CHECK(absl::StrContains(text,
                           "peer-192.0.2.2:   local:  [192.0.2.1] uses pre-shared key "
                           "authentication\n"));

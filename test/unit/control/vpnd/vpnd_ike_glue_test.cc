@@ -174,6 +174,8 @@ TEST_CASE("kernel transport: show says the CHILD SA is negotiated, not installed
   INFO(debug);
   CHECK(absl::StrContains(debug, "peer-159.8.98.213-tunnel-vti{1}:  CREATED, TUNNEL, reqid 1"));
   CHECK(absl::StrContains(debug, "uses pre-shared key authentication\n"));
+  // vyatta-west.conf has make-before-break: the IKE lifetime reauthenticates, as in the seed.
+  CHECK(absl::StrContains(debug, ", pre-shared key reauthentication in "));
   CHECK(absl::StrContains(run({"show", "vpn", "ipsec", "sa", "--json"}),
                           "\"state\":\"down\",\"installed\":false"));
   // The IKE SA is up, and IKEv2.

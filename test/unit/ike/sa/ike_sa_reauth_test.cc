@@ -1,0 +1,165 @@
+// Make-before-break reauthentication (IkeSaConfig::reauth, `security vpn ike make-before-break`):
+// at the end of the IKE lifetime a new IKE SA with new CHILD SAs is set up beside the old ones,
+// which go only once it is complete. Neither end may ever be without an SA for a tunnel or send
+// with one the other end cannot decrypt (Recorder::gaps, Pair::unsendable).
+#include <catch2/catch.hpp>
+
+#include "absl/strings/str_join.h"
+#include "ike/sa/ike_sa.h"
+#include "test/unit/ike/sa/ike_sa_harness.h"
+
+using namespace portcullis::ike;
+using namespace portcullis::ike::testing;
+
+namespace {
+
+// A pair with two tunnels; A reauthenticates within 30..45 s, B (unless `both`) not before an
+// hour.
+struct ReauthPair : Pair {
+  explicit ReauthPair(bool both = false) {
+    for (auto* c : {&ca, &cb}) {
+      ChildConfig t2 = (*c)->children[0];
+      t2.name = (*c)->name + "-tunnel-2";
+      t2.tunnel_id = 2;
+      t2.reqid = 2;
+      t2.local_ts = {Ts(c == &ca ? "10.1.1.0/24" : "10.2.1.0/24")};
+      t2.remote_ts = {Ts(c == &ca ? "10.2.1.0/24" : "10.1.1.0/24")};
+      (*c)->children.push_back(t2);
+    }
+    ca->reauth = true;
+    ca->ike_lifetime = 60;
+    cb->ike_lifetime = both ? 60 : 3600;
+    cb->reauth = both;
+    if (both) {
+      cb->initiate = true;
+      cb->remote_any = false;
+    }
+    Up();
+    net.Advance(absl::Seconds(1));
+  }
+  // Both ends on one IKE SA (not the first) with both tunnels, every SA of the first IKE SA
+  // gone, and no moment without an SA or (`exact`) with one the other end lacks.
+  void CheckReplaced(bool exact = true) {
+    INFO(a.log.All() << "---\n" << b.log.All());
+    INFO(absl::StrJoin(unsendable_at, "\n"));
+    REQUIRE(a.mgr->Sas().size() == 1);
+    REQUIRE(b.mgr->Sas().size() == 1);
+    const IkeSa* x = a.mgr->Sas()[0];
+    const IkeSa* y = b.mgr->Sas()[0];
+    CHECK(x->unique_id() > 1);
+    CHECK(x->spi_i() == y->spi_i());
+    CHECK(x->keys.sk_d == y->keys.sk_d);
+    REQUIRE(x->children().size() == 2);
+    REQUIRE(y->children().size() == 2);
+    for (const auto& c : x->children()) {
+      CHECK(c->outbound_active);
+      CHECK(c->state == ChildSa::State::kInstalled);
+      CHECK(std::find(first_a.begin(), first_a.end(), c->spi_in) == first_a.end());
+    }
+    for (const auto& c : y->children()) CHECK(c->outbound_active);
+    CHECK(a.rec.gaps + b.rec.gaps == 0);
+    if (exact) CHECK(unsendable == 0);
+    CHECK(a.rec.child_up - a.rec.child_down == 2);
+    CHECK(b.rec.child_up - b.rec.child_down == 2);
+  }
+  std::vector<uint32_t> first_a;
+  void Remember() {
+    REQUIRE(a.Only() != nullptr);
+    REQUIRE(a.Only()->children().size() == 2);
+    for (const auto& c : a.Only()->children()) first_a.push_back(c->spi_in);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("make-before-break reauthentication: new IKE and CHILD SAs first, then the old go",
+          "[ike_sa][reauth]") {
+  ReauthPair p;
+  p.Remember();
+  const IkeSa* old = p.a.Only();
+  CHECK(old->rekey_at() <= p.net.now + absl::Seconds(45));
+  // Step to the moment the new IKE SA has both CHILD SAs, and look before the old one goes.
+  bool seen_both = false;
+  for (int i = 0; i < 100 && !p.a.log.Has("reauthenticated it with 2 CHILD_SAs"); ++i) {
+    p.net.now += absl::Seconds(1);
+    for (auto& [addr, n] : p.net.nodes) n->mgr->Tick();
+    while (!p.net.queue.empty()) {
+      p.net.DeliverOne();
+      if (p.a.mgr->Sas().size() == 2 && p.b.mgr->Sas().size() == 2) seen_both = true;
+    }
+  }
+  INFO(p.a.log.All() << "---\n" << p.b.log.All());
+  CHECK(seen_both);  // old and new IKE SAs side by side
+  CHECK(
+      p.a.log.Has("reauthenticating IKE_SA peer-192.0.2.2[1] make-before-break: "
+                  "peer-192.0.2.2[2] replaces it"));
+  CHECK(
+      p.a.log.Has("IKE_SA peer-192.0.2.2[2] reauthenticated it with 2 CHILD_SAs "
+                  "(make-before-break), deleting IKE_SA peer-192.0.2.2[1]"));
+  // The new IKE SA made a fresh start: IKE_SA_INIT, IKE_AUTH without INITIAL_CONTACT (the old
+  // SA's CHILD SAs must survive until it is deleted), one CREATE_CHILD_SA.
+  CHECK(p.a.log.Has("IKE_AUTH request 1 [ IDi IDr AUTH SA TSi TSr"));
+  CHECK_FALSE(p.b.log.Has("INITIAL_CONTACT: it has forgotten"));
+  p.net.Advance(absl::Seconds(5));
+  p.CheckReplaced();
+  // The new IKE SA reauthenticates in its turn.
+  p.first_a.clear();
+  p.Remember();
+  p.net.Advance(absl::Seconds(50));
+  p.CheckReplaced();
+}
+
+TEST_CASE("make-before-break reauthentication with its messages lost and retransmitted",
+          "[ike_sa][reauth]") {
+  ReauthPair p;
+  p.Remember();
+  // Every third datagram from the moment it starts is lost once.
+  int n = 0;
+  p.net.drop = [&](const Datagram&) {
+    return p.a.log.Has("reauthenticating IKE_SA") && ++n % 3 == 0 && n < 30;
+  };
+  p.net.Advance(absl::Seconds(120));
+  p.net.drop = nullptr;
+  p.net.Advance(absl::Seconds(5));
+  INFO(p.a.log.All() << "---\n" << p.b.log.All());
+  CHECK(p.a.log.Has("retransmit"));
+  p.CheckReplaced();
+}
+
+TEST_CASE("a reauthentication that fails leaves the old IKE SA up and is tried again",
+          "[ike_sa][reauth]") {
+  ReauthPair p;
+  p.Remember();
+  const IkeSa* old = p.a.Only();
+  // B answers nothing of the new IKE SA (its IKE_SA_INITs are lost).
+  p.net.drop = [](const Datagram& d) { return IsRequest(d, 34); };
+  p.net.Advance(absl::Seconds(45 + 170), absl::Seconds(1));
+  INFO(p.a.log.All() << "---\n" << p.b.log.All());
+  CHECK(p.a.log.Has("reauthentication failed, trying again in 30s"));
+  REQUIRE(p.a.Only() == old);
+  CHECK(old->children().size() == 2);
+  CHECK(p.a.rec.child_down == 0);
+  p.net.drop = nullptr;
+  p.net.Advance(absl::Seconds(40));
+  p.CheckReplaced();
+}
+
+// Known limit: while the duplicate new IKE SA is deleted, its initiator may still send with its
+// CHILD SAs for a round trip after the peer dropped them (the duplicate rule knows nothing of
+// CHILD SAs yet), so only gaps are checked here, not `unsendable`.
+TEST_CASE("both ends reauthenticate at once: one IKE SA is left, no tunnel ever without an SA",
+          "[ike_sa][reauth]") {
+  for (int i = 0; i < 16; ++i) {
+    ReauthPair p(/*both=*/true);
+    p.Remember();
+    Mutable(p.a.Only()).ScheduleIkeRekey(absl::Seconds(1));
+    Mutable(p.b.Only()).ScheduleIkeRekey(absl::Seconds(1));
+    p.net.Advance(absl::Seconds(2));
+    p.net.Advance(absl::Seconds(20));
+    p.net.Advance(absl::Seconds(10));
+    INFO(p.a.log.All() << "---\n" << p.b.log.All());
+    CHECK(p.a.log.Has("reauthenticating IKE_SA"));
+    CHECK(p.b.log.Has("reauthenticating IKE_SA"));
+    p.CheckReplaced(/*exact=*/false);
+  }
+}
