@@ -194,7 +194,13 @@ absl::StatusOr<IkeSetup> MapConfig(const config::Model& model, ReqidAllocator& r
       cfg->dpd_action = a == "restart" ? ike::DpdAction::kRestart
                         : a == "clear" ? ike::DpdAction::kClear
                                        : ike::DpdAction::kHold;
+      cfg->dpd_timeout = ig->second.dpd.timeout;
     }
+    // none | trap | start, strongSwan's none | hold (trap) | restart.
+    const std::string& close = ig->second.close_action;
+    cfg->close_action = close == "start"  ? ike::CloseAction::kRestart
+                        : close == "trap" ? ike::CloseAction::kHold
+                                          : ike::CloseAction::kNone;
     if (peer.address) {
       cfg->remote = ToIke(*peer.address);
     } else {

@@ -20,6 +20,20 @@ const char* DpdActionName(DpdAction a) {
   return "?";
 }
 
+const char* CloseActionName(CloseAction a) {
+  switch (a) {
+    case CloseAction::kNone:
+      return "none";
+    case CloseAction::kClear:
+      return "clear";
+    case CloseAction::kHold:
+      return "hold";
+    case CloseAction::kRestart:
+      return "restart";
+  }
+  return "?";
+}
+
 absl::Duration RekeyDelay(uint32_t lifetime) {
   double margin = lifetime >= 2160 ? 540.0 : lifetime / 4.0;
   uint8_t r[2] = {};

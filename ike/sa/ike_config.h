@@ -25,6 +25,13 @@ struct RetransmitConfig {
 enum class DpdAction { kHold, kClear, kRestart };
 const char* DpdActionName(DpdAction a);
 
+// What happens when the peer closes (deletes) the IKE SA or a tunnel's last CHILD SA outside a
+// rekey (ike-group close-action none | trap | start): nothing, or (kRestart, `start`) it is set
+// up again at once. kHold (`trap`) would install a trap (renegotiate on traffic), which needs the
+// dataplane's acquire events: not yet, it acts as kNone and commit warns.
+enum class CloseAction { kNone, kClear, kHold, kRestart };
+const char* CloseActionName(CloseAction a);
+
 struct ChildConfig {
   std::string name;        // "peer-192.0.2.2-tunnel-1" or "peer-192.0.2.2-tunnel-vti"
   uint32_t tunnel_id = 0;  // policy-based tunnel number; 0 with vti
@@ -63,6 +70,10 @@ struct IkeSaConfig {
   bool force_encap = false;
   uint32_t dpd_interval = 0;  // 0 = no DPD
   DpdAction dpd_action = DpdAction::kHold;
+  // A liveness check unanswered this long (seconds) declares the peer dead, even if the
+  // retransmission schedule would go on; 0: the schedule alone decides.
+  uint32_t dpd_timeout = 0;
+  CloseAction close_action = CloseAction::kNone;
   std::vector<ChildConfig> children;
   std::string description;
   bool operator==(const IkeSaConfig&) const = default;

@@ -563,6 +563,7 @@ void IkeManager::ChildOutbound(IkeSa& sa, const ChildSa& child) {
 
 void IkeManager::IkeUp(IkeSa& sa) {
   ForgetHalfOpen(sa);
+  failures_.erase(sa.config().name);
   if (listener_ != nullptr) listener_->IkeUp(sa);
   // Our own attempt whose IKE_SA_INIT was never answered (the peer was not up yet, then
   // initiated itself) is abandoned: the peer has no state for it beyond a half-open SA.
@@ -624,7 +625,10 @@ void IkeManager::IkeDown(IkeSa& sa, Restart restart) {
   if (restart == Restart::kNow) {
     next_initiate_[name] = Now();
   } else if (restart == Restart::kLater) {
-    next_initiate_[name] = Now() + options_.reinitiate_delay;
+    // Backoff: the re-initiation delay, doubled per failure in a row, at most kMaxReinitiate.
+    int n = std::min(failures_[name]++, 10);
+    next_initiate_[name] = Now() + std::min(options_.reinitiate_delay * (1 << n),
+                                            std::max(options_.reinitiate_delay, kMaxReinitiate));
   }
 }
 

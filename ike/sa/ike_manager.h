@@ -121,6 +121,8 @@ class IkeManager : public IkeSaContext {
   // Two IKE SAs with the same peer that came up at most this far apart are duplicates of a
   // simultaneous initiation; an older one is being replaced (reauthentication).
   static constexpr absl::Duration kSimultaneousInitiation = absl::Seconds(10);
+  // The longest wait before initiating again after failures in a row.
+  static constexpr absl::Duration kMaxReinitiate = absl::Minutes(5);
   // How long cookies stay demanded after the thresholds were last reached.
   static constexpr absl::Duration kCookieCalmDown = absl::Seconds(10);
   // Inbound CHILD SA SPIs reserved (in use or in an exchange in flight).
@@ -210,6 +212,7 @@ class IkeManager : public IkeSaContext {
   ManagerOptions options_;
   std::map<std::string, std::shared_ptr<const IkeSaConfig>> peers_;
   std::map<std::string, absl::Time> next_initiate_;  // per peer name
+  std::map<std::string, int> failures_;              // per peer name: re-initiations in a row
   std::map<IkeSpi, std::unique_ptr<IkeSa>> sas_;     // by our SPI
   std::vector<std::unique_ptr<IkeSa>> pending_;      // successors made during processing
   std::set<uint32_t> spis_;

@@ -203,6 +203,7 @@ void IkeSa::SendRequest() {
   retx_.active = true;
   retx_.message_id = my_mid_;
   retx_.count = 0;
+  retx_.first = ctx_.Now();
   retx_.next = ctx_.Now() + absl::Seconds(ctx_.Retransmit().timeout);
   retx_.packet = SendDatagram(*std::move(wire));
 }
@@ -533,6 +534,15 @@ void IkeSa::OnTimer() {
   if (state_ == State::kDead) return;
   absl::Time now = ctx_.Now();
   const RetransmitConfig& rc = ctx_.Retransmit();
+  // dead-peer-detection timeout: a liveness check unanswered that long means the peer is dead,
+  // however many retransmissions the schedule has left.
+  if (retx_.active && active_ && active_->kind() == TaskKind::kDpd && config_->dpd_timeout > 0 &&
+      now - retx_.first >= absl::Seconds(config_->dpd_timeout)) {
+    Log(LogGroup::kIke, absl::StrCat("DPD request unanswered for ", config_->dpd_timeout,
+                                     "s (dead-peer-detection timeout)"));
+    RetransmitTimeout();
+    return;
+  }
   if (retx_.active && now >= retx_.next) {
     if (retx_.count >= rc.tries) {
       RetransmitTimeout();
@@ -647,6 +657,16 @@ void IkeSa::RetransmitTimeout() {
   task->Timeout(*this);
   if (state_ == State::kDead) return;
   if (state_ == State::kEstablished) {
+    if (config_->dpd_interval == 0) {
+      // No DPD configured, so no DPD action: a tunnel this side brings up comes back (with the
+      // manager's backoff) instead of staying down for good.
+      bool again = config_->initiate && !config_->remote_any;
+      Destroy(absl::StrCat("peer ", remote_.address.ToString(), " did not answer ",
+                           TaskKindName(task->kind()), " (dead peer)",
+                           again ? ", initiating again" : ""),
+              again ? Restart::kLater : Restart::kNone);
+      return;
+    }
     Restart r = Restart::kNone;
     if (config_->dpd_action == DpdAction::kRestart) r = Restart::kNow;
     Destroy(absl::StrCat("peer ", remote_.address.ToString(), " did not answer ",

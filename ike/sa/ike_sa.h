@@ -110,6 +110,7 @@ struct RetransmitState {
   uint32_t message_id = 0;
   Datagram packet;
   uint32_t count = 0;  // retransmissions so far
+  absl::Time first;    // when the request first went out
   absl::Time next;
 };
 

@@ -22,16 +22,12 @@ def line_of(path, text):
 
 def test_check_warns_of_each_node_not_enforced_yet(vpnctl, source_root):
     """One warning per configured node, with its line, in both dialects: the VyOS site A file
-    carries a firewall ruleset, its binding, close-action and DPD timeout (make-before-break is
-    enforced: no warning)."""
+    carries a firewall ruleset and its binding (close-action none, the DPD timeout and
+    make-before-break are enforced: no warning)."""
     conf = source_root / 'configs/vyos-site-a.conf'
     r = run(vpnctl, 'check', 'configs/vyos-site-a.conf', cwd=source_root)
     assert r.returncode == 0, r.stdout
     expect = [
-        ("set vpn ipsec ike-group IKE-SITE-B close-action 'none'",
-         'security vpn ipsec ike-group IKE-SITE-B close-action'),
-        ("set vpn ipsec ike-group IKE-SITE-B dead-peer-detection timeout '120'",
-         'security vpn ipsec ike-group IKE-SITE-B dead-peer-detection timeout'),
         ("set firewall ipv4 name WAN-LOCAL default-action 'drop'",
          'security firewall name WAN-LOCAL'),
         ("set firewall ipv4 input filter rule 10 jump-target 'WAN-LOCAL'",

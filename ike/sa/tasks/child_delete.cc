@@ -1,5 +1,6 @@
 // INFORMATIONAL Delete of CHILD SAs (RFC 7296 1.4.1): the Delete payload lists inbound SPIs;
 // the responder removes the matching SAs and answers with its own inbound SPIs of them.
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ike/sa/child_negotiation.h"
 #include "ike/sa/ike_sa.h"
@@ -63,8 +64,25 @@ class ChildDeleteTask : public Task {
         remove.push_back(c->spi_in);
       }
     }
-    for (uint32_t spi : remove) sa.RemoveChild(spi, "deleted by the peer");
+    std::vector<std::string> closed;
+    for (uint32_t spi : remove) {
+      ChildSa* c = sa.FindChildBySpiIn(spi);
+      if (c != nullptr && c->state == ChildSa::State::kInstalled) closed.push_back(c->name);
+      sa.RemoveChild(spi, "deleted by the peer");
+    }
     if (!answer.spis.empty()) out.push_back(Payload{PayloadType::kDelete, answer});
+    // close-action restart: a tunnel the peer closed (its last CHILD SA gone, not replaced by a
+    // rekey) is set up again.
+    if (sa.config().close_action != CloseAction::kRestart) return;
+    for (const std::string& name : closed) {
+      bool left = false;
+      for (const auto& c : sa.children()) left |= c->name == name;
+      const ChildConfig* cfg = sa.FindChildConfig(name);
+      if (left || cfg == nullptr) continue;
+      sa.Log(LogGroup::kChd, absl::StrCat("the peer closed CHILD_SA ", name,
+                                          ", close-action restart: creating it again"));
+      sa.CreateChild(*cfg);
+    }
   }
 
  private:

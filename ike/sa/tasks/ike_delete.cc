@@ -36,9 +36,18 @@ class IkeDeleteTask : public Task {
     // Our rekey of this SA met the peer's, and the peer deletes it before our response came: its
     // rekey won, or it never saw ours (RFC 7296 2.8.2). Its new IKE SA takes the CHILD SAs over
     // instead of their going down with this one.
-    sa.AdoptPassiveSuccessor("the peer deleted the old IKE_SA before our rekey was answered");
+    bool rekeyed =
+        sa.AdoptPassiveSuccessor("the peer deleted the old IKE_SA before our rekey was answered");
     sa.destroy_after_response = true;
     sa.destroy_reason = "deleted by the peer";
+    // The peer closed the connection (not a rekey's or a reauthentication's old IKE SA, nor a
+    // redundant one): close-action restart sets it up again at once.
+    if (!rekeyed && sa.state() == IkeSa::State::kEstablished && !sa.undecided &&
+        !sa.reauthenticating && sa.config().close_action == CloseAction::kRestart &&
+        !sa.config().remote_any) {
+      sa.destroy_reason = "deleted by the peer, close-action restart";
+      sa.restart_after_destroy = Restart::kNow;
+    }
   }
 };
 

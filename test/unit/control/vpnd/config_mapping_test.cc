@@ -149,6 +149,8 @@ TEST_CASE("route-based seed (Vyatta west): VTI child with 0.0.0.0/0 selectors",
   CHECK(p.reauth);  // make-before-break: the lifetime reauthenticates, new SAs first
   CHECK(p.dpd_interval == 30);
   CHECK(p.dpd_action == ike::DpdAction::kRestart);
+  CHECK(p.dpd_timeout == 120);
+  CHECK(p.close_action == ike::CloseAction::kNone);
   CHECK(Props(p.ike_proposals) == "IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/ECP_384");
   REQUIRE(p.children.size() == 1);
   const ike::ChildConfig& c = p.children[0];

@@ -3,6 +3,7 @@
 // applies the dead-peer-detection action (restart, clear, hold).
 #include <catch2/catch.hpp>
 
+#include "absl/strings/match.h"
 #include "ike/sa/ike_sa.h"
 #include "test/unit/ike/sa/ike_sa_harness.h"
 
@@ -184,4 +185,119 @@ TEST_CASE("no DPD while the peer is heard from; the responder without dpd-interv
   p.net.Advance(absl::Seconds(60));
   CHECK_FALSE(p.b.log.Has("sending DPD request"));
   CHECK(p.a.Only() != nullptr);
+}
+
+// dead-peer-detection timeout: the check unanswered this long means the peer is dead, without
+// waiting for the retransmission schedule (5 tries from 4 s, about 165 s).
+TEST_CASE("DPD timeout: the peer is dead once a liveness check is unanswered that long",
+          "[ike_sa][dpd]") {
+  Pair p;
+  p.ca->dpd_interval = 10;
+  p.ca->dpd_timeout = 15;
+  p.ca->dpd_action = DpdAction::kClear;
+  p.Up();
+  REQUIRE(p.a.Only() != nullptr);
+  p.net.drop = [](const Datagram& d) { return d.src.address.ToString() == kB; };
+  p.net.Advance(absl::Seconds(24), absl::Seconds(1));
+  CHECK(p.a.Only() != nullptr);  // the check went out at 10 s, 15 s have not passed
+  p.net.Advance(absl::Seconds(3), absl::Seconds(1));
+  INFO(p.a.log.All());
+  CHECK(p.a.log.Has("DPD request unanswered for 15s (dead-peer-detection timeout)"));
+  CHECK(p.a.log.Has("dead-peer-detection action clear"));
+  CHECK(p.a.mgr->Sas().empty());
+}
+
+namespace {
+
+// The times A started an IKE SA, as its log says.
+std::vector<std::string> Initiations(const Node& n) {
+  std::vector<std::string> out;
+  for (const auto& l : n.log.lines) {
+    if (absl::StrContains(l, "initiating IKE_SA")) out.push_back(l.substr(11, 8));
+  }
+  return out;
+}
+
+}  // namespace
+
+// Without DPD there is no DPD action, and a peer that dies in the middle of an exchange used to
+// leave an `initiate` tunnel down for good. It now comes back, each attempt after a longer wait
+// (10 s, then doubled per failure in a row), and is up again as soon as the peer is.
+TEST_CASE("no DPD: a peer dead mid-exchange brings an initiate tunnel back, with backoff",
+          "[ike_sa][dpd]") {
+  Pair p(DpdPair::Fast(), DpdPair::Fast());
+  p.Up();
+  REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+  p.net.drop = [](const Datagram& d) { return d.src.address.ToString() == kB; };
+  REQUIRE(p.a.mgr->RekeyChild(OnlyChild(p.a.Only())->spi_in));
+  p.net.Advance(absl::Seconds(100), absl::Seconds(1));
+  INFO(p.a.log.All());
+  CHECK(p.a.log.Has("did not answer CHILD_REKEY (dead peer), initiating again"));
+  // Failed at ~6 s; attempts at ~16 s, then 10 s * 2, * 4 after each failure (~6 s each).
+  std::vector<std::string> at = Initiations(p.a);
+  REQUIRE(at.size() >= 4);
+  CHECK(at[1] == "00:00:16");
+  CHECK(at[2] == "00:00:42");
+  CHECK(at[3] == "00:01:28");
+  p.net.drop = nullptr;
+  p.net.Advance(absl::Seconds(200), absl::Seconds(1));
+  REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+  CheckMatched(*OnlyChild(p.a.Only()), *OnlyChild(p.b.Only()));
+}
+
+// close-action (none | trap | start): the peer deletes the IKE SA or a tunnel's CHILD SA
+// outside a rekey. `start` sets it up again at once; `none` leaves it down.
+TEST_CASE("close-action start: what the peer closes is set up again", "[ike_sa][close]") {
+  for (CloseAction action : {CloseAction::kNone, CloseAction::kRestart}) {
+    CAPTURE(CloseActionName(action));
+    SECTION("the IKE SA") {
+      Pair p;
+      p.ca->close_action = action;
+      p.Up();
+      Mutable(p.b.Only()).Delete();
+      p.net.Pump();
+      p.net.Tick();
+      INFO(p.a.log.All());
+      if (action == CloseAction::kRestart) {
+        CHECK(p.a.log.Has("deleted by the peer, close-action restart"));
+        REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+        CheckMatched(*OnlyChild(p.a.Only()), *OnlyChild(p.b.Only()));
+      } else {
+        p.net.Advance(absl::Seconds(60));
+        CHECK(p.a.mgr->Sas().empty());
+      }
+    }
+    SECTION("a CHILD SA") {
+      Pair p;
+      p.ca->close_action = action;
+      p.Up();
+      Mutable(p.b.Only()).DeleteChildren(0, true);
+      p.net.Pump();
+      INFO(p.a.log.All());
+      if (action == CloseAction::kRestart) {
+        CHECK(p.a.log.Has("close-action restart: creating it again"));
+        REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+        CheckMatched(*OnlyChild(p.a.Only()), *OnlyChild(p.b.Only()));
+      } else {
+        CHECK(p.a.Only()->children().empty());
+      }
+    }
+  }
+}
+
+// A rekey's Delete of the old CHILD SA is no close: nothing is created in its place.
+TEST_CASE("close-action start does not act on a rekey's Delete", "[ike_sa][close]") {
+  Pair p;
+  p.ca->close_action = CloseAction::kRestart;
+  p.cb->close_action = CloseAction::kRestart;
+  p.Up();
+  REQUIRE(p.b.mgr->RekeyChild(OnlyChild(p.b.Only())->spi_in));
+  REQUIRE(p.a.mgr->RekeyChild(OnlyChild(p.a.Only())->spi_in));
+  p.net.Pump();
+  p.net.Advance(absl::Seconds(30));
+  INFO(p.a.log.All() << "---\n" << p.b.log.All());
+  CHECK_FALSE(p.a.log.Has("close-action restart"));
+  CHECK_FALSE(p.b.log.Has("close-action restart"));
+  REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+  CheckMatched(*OnlyChild(p.a.Only()), *OnlyChild(p.b.Only()));
 }
