@@ -3,6 +3,8 @@
 // test_child_rekey.c) the states of the old and new SAs on both ends after each message.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "ike/sa/ike_sa.h"
@@ -459,4 +461,36 @@ TEST_CASE("CHILD SA rekey with its request or its answer lost", "[ike_sa][rekey]
     CHECK(OnlyChild(p.a1)->spi_in != p.old_a);
     p.CheckSettled(OnlyChild(p.a1)->spi_in);
   }
+}
+
+// test_regular_responder_ignore_soft_expire: while the responder waits for the initiator's
+// Delete of the old SA, a soft expiry of that SA starts no rekey of its own.
+TEST_CASE("a soft expiry of an SA the peer just rekeyed starts nothing", "[ike_sa][rekey]") {
+  ChildCollision p(/*b_rekeys=*/false);
+  p.net.DeliverOne();  // B answers, its old SA is rekeyed
+  REQUIRE(p.net.queue.size() == 1);
+  CHECK(p.b.mgr->RekeyChild(p.old_b));  // found, but nothing to do
+  CHECK(p.net.queue.size() == 1);       // only B's answer
+  p.net.Pump();
+  REQUIRE(OnlyChild(p.a1) != nullptr);
+  p.CheckSettled(OnlyChild(p.a1)->spi_in);
+  CHECK(p.b.log.Count("rekeying CHILD_SA") == 0);
+}
+
+// test_regular_delete_timeout: the peer dies while the Delete of the old SA is out; the old SA
+// goes once (on the Delete's timeout), the new one with the IKE SA, each reported down once.
+TEST_CASE("a Delete of the rekeyed SA that times out reports each SA down once",
+          "[ike_sa][rekey]") {
+  ChildCollision p(/*b_rekeys=*/false);
+  p.net.DeliverOne();  // B answers
+  p.net.DeliverOne();  // A installs the new SA and sends the Delete of the old one
+  REQUIRE(p.net.queue.size() == 1);
+  p.net.drop = [](const Datagram&) { return true; };  // B is gone
+  p.net.Advance(absl::Seconds(200), absl::Seconds(1));
+  INFO(p.a.log.All());
+  CHECK(p.a.log.Has("closing CHILD_SA"));
+  std::vector<uint32_t> down = p.a.rec.down_spis;
+  std::sort(down.begin(), down.end());
+  CHECK(std::adjacent_find(down.begin(), down.end()) == down.end());
+  CHECK(p.a.rec.child_down == p.a.rec.child_up);
 }
