@@ -289,6 +289,132 @@ bool ValidateFlush(const FlushBody& b, Check& c) {
   return true;
 }
 
+// A NUL-terminated, NUL-padded name of at least one character.
+bool Name(const char* name, size_t size, absl::string_view what, uint32_t id, Check& c) {
+  const void* nul = memchr(name, '\0', size);
+  if (nul == nullptr)
+    return c.Fail(RejectReason::kBadLength, "%s %d: name is not NUL-terminated", what, id);
+  size_t len = static_cast<const char*>(nul) - name;
+  if (len == 0) return c.Fail(RejectReason::kBadLength, "%s %d: empty name", what, id);
+  if (!AllZero(name + len, size - len))
+    return c.Fail(RejectReason::kNonZeroReserved, "%s %d: bytes after the name's NUL", what, id);
+  return true;
+}
+
+bool FwActionOk(FwAction a, absl::string_view what, Check& c) {
+  return c.InRange(a, FwAction::kAccept, FwAction::kReject, what);
+}
+
+bool ValidateFwRuleset(const FwRulesetBody& b, Op op, Check& c) {
+  if (b.ruleset_id == 0) return c.Fail(RejectReason::kBadValue, "fw-ruleset: id 0");
+  if (op == Op::kDelete) return true;
+  if (!AllZero(b.reserved, sizeof b.reserved))
+    return c.Fail(RejectReason::kNonZeroReserved, "fw-ruleset %d: reserved bytes", b.ruleset_id);
+  return Name(b.name, sizeof b.name, "fw-ruleset", b.ruleset_id, c) &&
+         FwActionOk(b.default_action, "fw-ruleset default action", c) &&
+         c.Flag(b.default_log, "fw-ruleset default_log");
+}
+
+bool ValidateFwRule(const FwRuleBody& b, Check& c) {
+  if (b.ruleset_id == 0) return c.Fail(RejectReason::kBadValue, "fw-rule: ruleset id 0");
+  if (b.rule_number < 1 || b.rule_number > kFwMaxRuleNumber)
+    return c.Fail(RejectReason::kBadValue, "fw-rule: rule number %d outside 1..%d", b.rule_number,
+                  kFwMaxRuleNumber);
+  if (!AllZero(b.reserved, sizeof b.reserved))
+    return c.Fail(RejectReason::kNonZeroReserved, "fw-rule %d: reserved bytes", b.rule_number);
+  if (!FwActionOk(b.action, "fw-rule action", c) || !c.Flag(b.log, "fw-rule log")) return false;
+  constexpr uint8_t kAllStates =
+      kFwStateNew | kFwStateEstablished | kFwStateRelated | kFwStateInvalid;
+  if (b.state & ~kAllStates)
+    return c.Fail(RejectReason::kBadValue, "fw-rule %d: state bits 0x%x (known 0x%x)",
+                  b.rule_number, b.state, kAllStates);
+  if (b.family != Family::kIpv4)
+    return c.Fail(RejectReason::kBadValue, "fw-rule %d: only IPv4 rules for now (family %d)",
+                  b.rule_number, static_cast<int>(b.family));
+  if (!c.Address(b.family, b.src_low, "fw-rule source") ||
+      !c.Address(b.family, b.src_high, "fw-rule source") ||
+      !c.Address(b.family, b.dst_low, "fw-rule destination") ||
+      !c.Address(b.family, b.dst_high, "fw-rule destination"))
+    return false;
+  // Addresses compare as big-endian numbers.
+  if (memcmp(b.src_low.bytes, b.src_high.bytes, 4) > 0 ||
+      memcmp(b.dst_low.bytes, b.dst_high.bytes, 4) > 0)
+    return c.Fail(RejectReason::kBadValue, "fw-rule %d: address range low > high", b.rule_number);
+  if (b.proto_low > b.proto_high)
+    return c.Fail(RejectReason::kBadValue, "fw-rule %d: protocol range %d-%d", b.rule_number,
+                  b.proto_low, b.proto_high);
+  if (b.src_port_low > b.src_port_high || b.dst_port_low > b.dst_port_high)
+    return c.Fail(RejectReason::kBadValue, "fw-rule %d: port range low > high", b.rule_number);
+  if (b.icmp_type_low > b.icmp_type_high || b.icmp_code_low > b.icmp_code_high)
+    return c.Fail(RejectReason::kBadValue, "fw-rule %d: icmp range low > high", b.rule_number);
+  const bool single = b.proto_low == b.proto_high;
+  const bool icmp = single && b.proto_low == 1;
+  const bool ports = single && (b.proto_low == 6 || b.proto_low == 17 || b.proto_low == 132);
+  // With protocol 1 alone, 0-0/0-0 is a real match (echo reply); other protocols carry zeros.
+  const bool zero_icmp = b.icmp_type_low == 0 && b.icmp_type_high == 0 && b.icmp_code_low == 0 &&
+                         b.icmp_code_high == 0;
+  if (!icmp && !zero_icmp)
+    return c.Fail(RejectReason::kBadValue,
+                  "fw-rule %d: ICMP type/code need protocol 1 alone (zero otherwise)",
+                  b.rule_number);
+  const bool any_ports = b.src_port_low == 0 && b.src_port_high == 65535 && b.dst_port_low == 0 &&
+                         b.dst_port_high == 65535;
+  if (!ports && !any_ports)
+    return c.Fail(RejectReason::kBadValue,
+                  "fw-rule %d: ports need a single protocol with ports (tcp, udp, sctp)",
+                  b.rule_number);
+  return true;
+}
+
+bool FwHookOk(FwHook h, Check& c) {
+  return c.InRange(h, FwHook::kIn, FwHook::kLocal, "fw hook");
+}
+
+bool ValidateFwBinding(const FwBindingBody& b, Check& c) {
+  if (b.ifindex == 0 || b.ruleset_id == 0)
+    return c.Fail(RejectReason::kBadValue, "fw-binding: ifindex or ruleset id 0");
+  if (!FwHookOk(b.hook, c)) return false;
+  if (b.position > 7)
+    return c.Fail(RejectReason::kBadValue, "fw-binding: position %d outside 0..7", b.position);
+  if (!AllZero(b.reserved, sizeof b.reserved))
+    return c.Fail(RejectReason::kNonZeroReserved, "fw-binding: reserved bytes");
+  return true;
+}
+
+bool ValidateFwZone(const FwZoneBody& b, Op op, Check& c) {
+  if (b.zone_id == 0) return c.Fail(RejectReason::kBadValue, "fw-zone: id 0");
+  if (op == Op::kDelete) return true;
+  if (!AllZero(b.reserved, sizeof b.reserved))
+    return c.Fail(RejectReason::kNonZeroReserved, "fw-zone %d: reserved bytes", b.zone_id);
+  return Name(b.name, sizeof b.name, "fw-zone", b.zone_id, c) &&
+         FwActionOk(b.default_action, "fw-zone default action", c) &&
+         c.Flag(b.local, "fw-zone local");
+}
+
+bool ValidateFwZoneInterface(const FwZoneInterfaceBody& b, Check& c) {
+  if (b.ifindex == 0 || b.zone_id == 0)
+    return c.Fail(RejectReason::kBadValue, "fw-zone-interface: ifindex or zone id 0");
+  return true;
+}
+
+bool ValidateFwZonePolicy(const FwZonePolicyBody& b, Check& c) {
+  if (b.from_zone == 0 || b.to_zone == 0 || b.ruleset_id == 0)
+    return c.Fail(RejectReason::kBadValue, "fw-zone-policy: zone or ruleset id 0");
+  if (b.from_zone == b.to_zone)
+    return c.Fail(RejectReason::kBadValue, "fw-zone-policy: zone %d to itself", b.from_zone);
+  if (b.position > 7)
+    return c.Fail(RejectReason::kBadValue, "fw-zone-policy: position %d outside 0..7", b.position);
+  if (!AllZero(b.reserved, sizeof b.reserved))
+    return c.Fail(RejectReason::kNonZeroReserved, "fw-zone-policy: reserved bytes");
+  return true;
+}
+
+bool ValidateFwGlobal(const FwGlobalBody& b, Check& c) {
+  if (b.reserved != 0) return c.Fail(RejectReason::kNonZeroReserved, "fw-global: reserved byte");
+  return c.Flag(b.state_tcp, "fw-global state_tcp") && c.Flag(b.state_udp, "fw-global state_udp") &&
+         c.Flag(b.state_icmp, "fw-global state_icmp");
+}
+
 // Which operations each kind accepts, and how much of the body it uses.
 bool KindAndOp(const MessageHeader& h, size_t* body_size, Check& c) {
   auto ops = [&](bool add, bool update, bool del) {
@@ -323,6 +449,27 @@ bool KindAndOp(const MessageHeader& h, size_t* body_size, Check& c) {
     case MessageKind::kNeighbor:
       *body_size = sizeof(NeighborBody);
       return ops(true, false, true);
+    case MessageKind::kFwRuleset:
+      *body_size = sizeof(FwRulesetBody);
+      return ops(true, true, true);
+    case MessageKind::kFwRule:
+      *body_size = sizeof(FwRuleBody);
+      return ops(true, false, true);
+    case MessageKind::kFwBinding:
+      *body_size = sizeof(FwBindingBody);
+      return ops(true, false, true);
+    case MessageKind::kFwZone:
+      *body_size = sizeof(FwZoneBody);
+      return ops(true, true, true);
+    case MessageKind::kFwZoneInterface:
+      *body_size = sizeof(FwZoneInterfaceBody);
+      return ops(true, false, true);
+    case MessageKind::kFwZonePolicy:
+      *body_size = sizeof(FwZonePolicyBody);
+      return ops(true, false, true);
+    case MessageKind::kFwGlobal:
+      *body_size = sizeof(FwGlobalBody);
+      return ops(false, true, false);
   }
   return c.Fail(RejectReason::kUnknownKind, "message kind %d is not defined",
                 static_cast<int>(h.kind));
@@ -399,6 +546,27 @@ Rejection ValidateMessage(const Message& m) {
       break;
     case MessageKind::kNeighbor:
       ValidateNeighbor(m.body.neighbor, c);
+      break;
+    case MessageKind::kFwRuleset:
+      ValidateFwRuleset(m.body.fw_ruleset, h.op, c);
+      break;
+    case MessageKind::kFwRule:
+      ValidateFwRule(m.body.fw_rule, c);
+      break;
+    case MessageKind::kFwBinding:
+      ValidateFwBinding(m.body.fw_binding, c);
+      break;
+    case MessageKind::kFwZone:
+      ValidateFwZone(m.body.fw_zone, h.op, c);
+      break;
+    case MessageKind::kFwZoneInterface:
+      ValidateFwZoneInterface(m.body.fw_zone_interface, c);
+      break;
+    case MessageKind::kFwZonePolicy:
+      ValidateFwZonePolicy(m.body.fw_zone_policy, c);
+      break;
+    case MessageKind::kFwGlobal:
+      ValidateFwGlobal(m.body.fw_global, c);
       break;
   }
   return r;

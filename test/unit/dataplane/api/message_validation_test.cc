@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 
+#include "dataplane/api/message_names.h"
 #include "test/unit/dataplane/api/test_messages.h"
 
 using namespace portcullis::dp::api;
@@ -260,4 +261,241 @@ TEST_CASE("rejections say what is wrong", "[channel][validation]") {
   m.body.sa.enc_key_length = 20;
   Rejection r = ValidateMessage(m);
   CHECK(std::string(r.detail) == "sa 0x00001234: aes-gcm-128 needs a 16-byte key, got 20");
+}
+
+namespace {
+
+Message FwRuleset(uint32_t id, const char* name) {
+  Message m = NewMessage(MessageKind::kFwRuleset, Op::kAdd);
+  m.body.fw_ruleset.ruleset_id = id;
+  strncpy(m.body.fw_ruleset.name, name, kFwNameSize - 1);
+  m.body.fw_ruleset.default_action = FwAction::kDrop;
+  return m;
+}
+
+// Rule 10 of ruleset 1: accept anything.
+Message FwRule() {
+  Message m = NewMessage(MessageKind::kFwRule, Op::kAdd);
+  FwRuleBody& r = m.body.fw_rule;
+  r.ruleset_id = 1;
+  r.rule_number = 10;
+  r.action = FwAction::kAccept;
+  r.family = Family::kIpv4;
+  r.proto_low = 0;
+  r.proto_high = 255;
+  r.src_port_high = r.dst_port_high = 65535;
+  memset(r.src_high.bytes, 0xff, 4);
+  memset(r.dst_high.bytes, 0xff, 4);
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("valid firewall messages pass", "[channel][validation][firewall]") {
+  std::vector<Message> ok = {FwRuleset(1, "PubIn"), FwRule()};
+  Message rs_update = FwRuleset(1, std::string(31, 'x').c_str());
+  rs_update.header.op = Op::kUpdate;
+  rs_update.body.fw_ruleset.default_log = 1;
+  rs_update.body.fw_ruleset.default_action = FwAction::kReject;
+  ok.push_back(rs_update);
+  Message rs_delete = NewMessage(MessageKind::kFwRuleset, Op::kDelete);
+  rs_delete.body.fw_ruleset.ruleset_id = 1;  // a delete needs only the id
+  ok.push_back(rs_delete);
+  Message tcp = FwRule();
+  tcp.body.fw_rule.proto_low = tcp.body.fw_rule.proto_high = 6;
+  tcp.body.fw_rule.dst_port_low = tcp.body.fw_rule.dst_port_high = 22;
+  tcp.body.fw_rule.state = kFwStateNew | kFwStateEstablished;
+  tcp.body.fw_rule.log = 1;
+  ok.push_back(tcp);
+  Message sctp = tcp;
+  sctp.body.fw_rule.proto_low = sctp.body.fw_rule.proto_high = 132;
+  ok.push_back(sctp);
+  Message echo_reply = FwRule();  // protocol 1, type 0 code 0
+  echo_reply.body.fw_rule.proto_low = echo_reply.body.fw_rule.proto_high = 1;
+  ok.push_back(echo_reply);
+  Message echo = echo_reply;
+  echo.body.fw_rule.icmp_type_low = echo.body.fw_rule.icmp_type_high = 8;
+  echo.body.fw_rule.icmp_code_high = 255;
+  ok.push_back(echo);
+  Message bind = NewMessage(MessageKind::kFwBinding, Op::kAdd);
+  bind.body.fw_binding = {3, 1, FwHook::kLocal, 7, {}};
+  ok.push_back(bind);
+  Message zone = NewMessage(MessageKind::kFwZone, Op::kAdd);
+  zone.body.fw_zone.zone_id = 2;
+  strcpy(zone.body.fw_zone.name, "PRIVATE");
+  zone.body.fw_zone.default_action = FwAction::kDrop;
+  zone.body.fw_zone.local = 1;
+  ok.push_back(zone);
+  Message zif = NewMessage(MessageKind::kFwZoneInterface, Op::kAdd);
+  zif.body.fw_zone_interface = {3, 2};
+  ok.push_back(zif);
+  Message zp = NewMessage(MessageKind::kFwZonePolicy, Op::kAdd);
+  zp.body.fw_zone_policy = {2, 3, 1, 0, {}};
+  ok.push_back(zp);
+  Message global = NewMessage(MessageKind::kFwGlobal, Op::kUpdate);
+  global.body.fw_global.state_tcp = 1;
+  global.body.fw_global.udp_timeout_s = 60;
+  ok.push_back(global);
+  Message flush = NewMessage(MessageKind::kFlush, Op::kDelete);
+  flush.body.flush.scope = kFlushFirewall;
+  ok.push_back(flush);
+  for (const Message& m : ok) {
+    Rejection r = ValidateMessage(m);
+    INFO(KindName(m.header.kind) << ": " << r.detail);
+    CHECK(r.ok());
+  }
+}
+
+TEST_CASE("firewall messages break the contract one way at a time",
+          "[channel][validation][firewall]") {
+  auto with = [](Message m, auto&& change) {
+    change(m);
+    return Reason(m);
+  };
+  // Operations: rules, bindings, zone interfaces and policies have no update; global only one.
+  CHECK(with(FwRule(), [](Message& m) { m.header.op = Op::kUpdate; }) == RejectReason::kUnknownOp);
+  Message global = NewMessage(MessageKind::kFwGlobal, Op::kAdd);
+  CHECK(Reason(global) == RejectReason::kUnknownOp);
+  global.header.op = Op::kDelete;
+  CHECK(Reason(global) == RejectReason::kUnknownOp);
+  global.header.op = Op::kUpdate;
+  global.body.fw_global.state_udp = 2;
+  CHECK(Reason(global) == RejectReason::kBadValue);
+  global.body.fw_global.state_udp = 0;
+  global.body.fw_global.reserved = 1;
+  CHECK(Reason(global) == RejectReason::kNonZeroReserved);
+
+  // Names: NUL-terminated, not empty, NUL-padded.
+  CHECK(with(FwRuleset(1, "x"), [](Message& m) { memset(m.body.fw_ruleset.name, 'a', 32); }) ==
+        RejectReason::kBadLength);
+  CHECK(with(FwRuleset(1, ""), [](Message&) {}) == RejectReason::kBadLength);
+  CHECK(with(FwRuleset(1, "ab"), [](Message& m) { m.body.fw_ruleset.name[5] = 'z'; }) ==
+        RejectReason::kNonZeroReserved);
+  CHECK(with(FwRuleset(0, "ab"), [](Message&) {}) == RejectReason::kBadValue);
+  CHECK(with(FwRuleset(1, "ab"), [](Message& m) {
+          m.body.fw_ruleset.default_action = FwAction{0};
+        }) == RejectReason::kBadValue);
+  CHECK(with(FwRuleset(1, "ab"), [](Message& m) {
+          m.body.fw_ruleset.default_action = FwAction{4};
+        }) == RejectReason::kBadValue);
+  CHECK(with(FwRuleset(1, "ab"), [](Message& m) { m.body.fw_ruleset.default_log = 2; }) ==
+        RejectReason::kBadValue);
+  CHECK(with(FwRuleset(1, "ab"), [](Message& m) { m.body.fw_ruleset.reserved[1] = 1; }) ==
+        RejectReason::kNonZeroReserved);
+
+  // Rules.
+  CHECK(with(FwRule(), [](Message& m) { m.body.fw_rule.rule_number = 0; }) ==
+        RejectReason::kBadValue);
+  CHECK(with(FwRule(), [](Message& m) { m.body.fw_rule.rule_number = 10000; }) ==
+        RejectReason::kBadValue);
+  CHECK(with(FwRule(), [](Message& m) { m.body.fw_rule.rule_number = 9999; }) ==
+        RejectReason::kNone);
+  CHECK(with(FwRule(), [](Message& m) { m.body.fw_rule.ruleset_id = 0; }) ==
+        RejectReason::kBadValue);
+  CHECK(with(FwRule(), [](Message& m) { m.body.fw_rule.action = FwAction{7}; }) ==
+        RejectReason::kBadValue);
+  CHECK(with(FwRule(), [](Message& m) { m.body.fw_rule.log = 3; }) == RejectReason::kBadValue);
+  CHECK(with(FwRule(), [](Message& m) { m.body.fw_rule.state = 0x10; }) == RejectReason::kBadValue);
+  CHECK(with(FwRule(), [](Message& m) { m.body.fw_rule.family = Family::kIpv6; }) ==
+        RejectReason::kBadValue);
+  CHECK(with(FwRule(), [](Message& m) { m.body.fw_rule.family = Family{0}; }) ==
+        RejectReason::kBadValue);
+  CHECK(with(FwRule(), [](Message& m) { m.body.fw_rule.reserved[0] = 1; }) ==
+        RejectReason::kNonZeroReserved);
+  CHECK(with(FwRule(), [](Message& m) { m.body.fw_rule.src_high.bytes[4] = 1; }) ==
+        RejectReason::kNonZeroReserved);
+  CHECK(with(FwRule(), [](Message& m) {
+          m.body.fw_rule.src_low.bytes[0] = 10;
+          m.body.fw_rule.src_high.bytes[0] = 9;
+        }) == RejectReason::kBadValue);
+  CHECK(with(FwRule(), [](Message& m) {
+          m.body.fw_rule.dst_low.bytes[3] = 2;
+          memset(m.body.fw_rule.dst_high.bytes, 0, 4);
+          m.body.fw_rule.dst_high.bytes[3] = 1;
+        }) == RejectReason::kBadValue);
+  CHECK(with(FwRule(), [](Message& m) {
+          m.body.fw_rule.proto_low = 17;
+          m.body.fw_rule.proto_high = 6;
+        }) == RejectReason::kBadValue);
+  // Ports only with exactly one of TCP, UDP, SCTP.
+  CHECK(with(FwRule(), [](Message& m) { m.body.fw_rule.dst_port_high = 80; }) ==
+        RejectReason::kBadValue);
+  CHECK(with(FwRule(), [](Message& m) {
+          m.body.fw_rule.proto_low = 6;
+          m.body.fw_rule.proto_high = 17;
+          m.body.fw_rule.dst_port_high = 80;
+        }) == RejectReason::kBadValue);
+  CHECK(with(FwRule(), [](Message& m) {
+          m.body.fw_rule.proto_low = m.body.fw_rule.proto_high = 50;
+          m.body.fw_rule.src_port_low = 1;
+        }) == RejectReason::kBadValue);
+  CHECK(with(FwRule(), [](Message& m) {
+          m.body.fw_rule.proto_low = m.body.fw_rule.proto_high = 17;
+          m.body.fw_rule.src_port_low = 600;
+          m.body.fw_rule.src_port_high = 500;
+        }) == RejectReason::kBadValue);
+  // ICMP type and code only with protocol 1 alone, and as ranges.
+  CHECK(with(FwRule(), [](Message& m) { m.body.fw_rule.icmp_type_high = 8; }) ==
+        RejectReason::kBadValue);
+  CHECK(with(FwRule(), [](Message& m) {
+          m.body.fw_rule.proto_low = m.body.fw_rule.proto_high = 6;
+          m.body.fw_rule.icmp_code_high = 1;
+        }) == RejectReason::kBadValue);
+  CHECK(with(FwRule(), [](Message& m) {
+          m.body.fw_rule.proto_low = m.body.fw_rule.proto_high = 1;
+          m.body.fw_rule.icmp_type_low = 9;
+          m.body.fw_rule.icmp_type_high = 8;
+        }) == RejectReason::kBadValue);
+  CHECK(with(FwRule(), [](Message& m) {
+          m.body.fw_rule.proto_low = m.body.fw_rule.proto_high = 1;
+          m.body.fw_rule.dst_port_high = 8;
+        }) == RejectReason::kBadValue);
+
+  // Bindings.
+  Message bind = NewMessage(MessageKind::kFwBinding, Op::kAdd);
+  bind.body.fw_binding = {3, 1, FwHook::kIn, 0, {}};
+  CHECK(Reason(bind) == RejectReason::kNone);
+  CHECK(with(bind, [](Message& m) { m.body.fw_binding.position = 8; }) == RejectReason::kBadValue);
+  CHECK(with(bind, [](Message& m) { m.body.fw_binding.hook = FwHook{4}; }) ==
+        RejectReason::kBadValue);
+  CHECK(with(bind, [](Message& m) { m.body.fw_binding.hook = FwHook{0}; }) ==
+        RejectReason::kBadValue);
+  CHECK(with(bind, [](Message& m) { m.body.fw_binding.ifindex = 0; }) == RejectReason::kBadValue);
+  CHECK(with(bind, [](Message& m) { m.body.fw_binding.reserved[0] = 1; }) ==
+        RejectReason::kNonZeroReserved);
+  CHECK(with(bind, [](Message& m) { m.header.op = Op::kUpdate; }) == RejectReason::kUnknownOp);
+
+  // Zones.
+  Message zone = NewMessage(MessageKind::kFwZone, Op::kAdd);
+  zone.body.fw_zone.zone_id = 2;
+  strcpy(zone.body.fw_zone.name, "WAN");
+  zone.body.fw_zone.default_action = FwAction::kDrop;
+  CHECK(Reason(zone) == RejectReason::kNone);
+  CHECK(with(zone, [](Message& m) { m.body.fw_zone.local = 2; }) == RejectReason::kBadValue);
+  CHECK(with(zone, [](Message& m) { m.body.fw_zone.zone_id = 0; }) == RejectReason::kBadValue);
+  CHECK(with(zone, [](Message& m) { m.body.fw_zone.name[0] = 0; }) == RejectReason::kBadLength);
+  CHECK(with(zone, [](Message& m) { m.body.fw_zone.default_action = FwAction{0}; }) ==
+        RejectReason::kBadValue);
+  CHECK(with(zone, [](Message& m) { m.body.fw_zone.reserved[1] = 9; }) ==
+        RejectReason::kNonZeroReserved);
+  Message zif = NewMessage(MessageKind::kFwZoneInterface, Op::kAdd);
+  zif.body.fw_zone_interface = {0, 2};
+  CHECK(Reason(zif) == RejectReason::kBadValue);
+  zif.body.fw_zone_interface = {3, 0};
+  CHECK(Reason(zif) == RejectReason::kBadValue);
+  Message zp = NewMessage(MessageKind::kFwZonePolicy, Op::kAdd);
+  zp.body.fw_zone_policy = {2, 3, 1, 0, {}};
+  CHECK(Reason(zp) == RejectReason::kNone);
+  CHECK(with(zp, [](Message& m) { m.body.fw_zone_policy.to_zone = 2; }) == RejectReason::kBadValue);
+  CHECK(with(zp, [](Message& m) { m.body.fw_zone_policy.position = 8; }) ==
+        RejectReason::kBadValue);
+  CHECK(with(zp, [](Message& m) { m.body.fw_zone_policy.ruleset_id = 0; }) ==
+        RejectReason::kBadValue);
+  CHECK(with(zp, [](Message& m) { m.body.fw_zone_policy.reserved[2] = 1; }) ==
+        RejectReason::kNonZeroReserved);
+  // The body ends where the kind's body does.
+  CHECK(with(zif, [](Message& m) {
+          m.body.fw_zone_interface = {3, 2};
+          m.body.raw[sizeof(FwZoneInterfaceBody)] = 1;
+        }) == RejectReason::kNonZeroReserved);
 }
