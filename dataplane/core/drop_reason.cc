@@ -58,6 +58,14 @@ const char* DropName(int index) {
       return "arp_ignored";
     case Drop::kOtherHost:
       return "l2_other_host";
+    case Drop::kFirewallDrop:
+      return "firewall_drop";
+    case Drop::kFirewallReject:
+      return "firewall_reject";
+    case Drop::kFirewallNoZonePolicy:
+      return "firewall_no_zone_policy";
+    case Drop::kFirewallSessionFull:
+      return "firewall_session_full";
     case Drop::kPolicyDiscard:
       return "policy_discard";
     case Drop::kPolicyNoSa:

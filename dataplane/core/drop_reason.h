@@ -33,13 +33,17 @@ enum class Drop : uint8_t {
   kTxQueueFull,
   kIpv6NotYet,  // IPv6 forwarding is designed in but not enabled yet
   kNoMemory,
-  kArpIgnored,       // ARP not for us / malformed
-  kOtherHost,        // unicast frame for another MAC (shared segments, promiscuous ports)
-  kPolicyDiscard,    // an outbound policy says discard
-  kPolicyNoSa,       // an outbound protect policy has no SA yet (IKE still negotiating)
-  kPolicyMismatch,   // decrypted, but not what the SA's policies allow (RFC 4301 §5.2)
-  kPolicyCleartext,  // arrived in the clear although a policy requires ESP
-  kNoPort,           // sent on an interface that has no DPDK port (not in the port map)
+  kArpIgnored,            // ARP not for us / malformed
+  kOtherHost,             // unicast frame for another MAC (shared segments, promiscuous ports)
+  kPolicyDiscard,         // an outbound policy says discard
+  kPolicyNoSa,            // an outbound protect policy has no SA yet (IKE still negotiating)
+  kPolicyMismatch,        // decrypted, but not what the SA's policies allow (RFC 4301 §5.2)
+  kPolicyCleartext,       // arrived in the clear although a policy requires ESP
+  kNoPort,                // sent on an interface that has no DPDK port (not in the port map)
+  kFirewallDrop,          // a firewall rule or default action said drop
+  kFirewallReject,        // ... said reject (a TCP RST or ICMP port unreachable went back)
+  kFirewallNoZonePolicy,  // between two zones (or a zone and no zone) with no policy
+  kFirewallSessionFull,   // accepted by a stateful rule, but the session table is full
   kCount
 };
 

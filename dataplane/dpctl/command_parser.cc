@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <cstring>
+#include <functional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -412,6 +413,291 @@ absl::Status Policy(Words& w, Op op, std::vector<Message>& out) {
   return absl::OkStatus();
 }
 
+// "A" or "A-B" (inclusive), each at most max.
+absl::Status Range(const std::string& s, uint64_t max, absl::string_view what, uint64_t* lo,
+                   uint64_t* hi) {
+  std::pair<std::string, std::string> r = absl::StrSplit(s, absl::MaxSplits('-', 1));
+  ASSIGN_OR_RETURN(l, Number(r.first, what, max));
+  uint64_t h = l;
+  if (!r.second.empty()) {
+    ASSIGN_OR_RETURN(hh, Number(r.second, what, max));
+    h = hh;
+  }
+  if (l > h) return absl::InvalidArgumentError(absl::StrCat(what, ": '", s, "' low > high"));
+  *lo = l;
+  *hi = h;
+  return absl::OkStatus();
+}
+
+// An address range: A.B.C.D, A.B.C.D/LEN or A.B.C.D-E.F.G.H.
+absl::Status AddressRange(const std::string& s, api::IpAddr* lo, api::IpAddr* hi) {
+  if (s.find('/') != std::string::npos) {
+    uint8_t len = 0;
+    if (auto st = Prefix(s, lo, &len); !st.ok()) return st;
+    uint32_t v = (uint32_t{lo->bytes[0]} << 24) | (uint32_t{lo->bytes[1]} << 16) |
+                 (uint32_t{lo->bytes[2]} << 8) | lo->bytes[3];
+    const uint32_t mask = len == 0 ? 0 : ~uint32_t{0} << (32 - len);
+    const uint32_t l = v & mask, h = v | ~mask;
+    for (int i = 0; i < 4; ++i) {
+      lo->bytes[i] = static_cast<uint8_t>(l >> (24 - 8 * i));
+      hi->bytes[i] = static_cast<uint8_t>(h >> (24 - 8 * i));
+    }
+    return absl::OkStatus();
+  }
+  std::pair<std::string, std::string> r = absl::StrSplit(s, absl::MaxSplits('-', 1));
+  ASSIGN_OR_RETURN(a, Ip4(r.first));
+  *lo = a;
+  if (r.second.empty()) {
+    *hi = a;
+  } else {
+    ASSIGN_OR_RETURN(b, Ip4(r.second));
+    *hi = b;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<api::FwAction> FwActionOf(const std::string& v) {
+  if (v == "accept") return api::FwAction::kAccept;
+  if (v == "drop") return api::FwAction::kDrop;
+  if (v == "reject") return api::FwAction::kReject;
+  return absl::InvalidArgumentError(absl::StrCat("'", v, "': expected accept, drop or reject"));
+}
+
+absl::StatusOr<api::FwHook> FwHookOf(const std::string& v) {
+  if (v == "in") return api::FwHook::kIn;
+  if (v == "out") return api::FwHook::kOut;
+  if (v == "local") return api::FwHook::kLocal;
+  return absl::InvalidArgumentError(absl::StrCat("'", v, "': expected in, out or local"));
+}
+
+absl::Status FwName(const std::string& name, char* out) {
+  if (name.empty() || name.size() >= api::kFwNameSize)
+    return absl::InvalidArgumentError(
+        absl::StrCat("name '", name, "': 1..", api::kFwNameSize - 1, " characters"));
+  std::memcpy(out, name.data(), name.size());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint32_t> Id(Words& w, absl::string_view what) {
+  ASSIGN_OR_RETURN(v, w.Next(what));
+  ASSIGN_OR_RETURN(n, Number(v, what, UINT32_MAX));
+  return static_cast<uint32_t>(n);
+}
+
+absl::Status FwRule(Words& w, Op op, std::vector<Message>& out) {
+  Message m = api::NewMessage(MessageKind::kFwRule, op);
+  auto& b = m.body.fw_rule;
+  ASSIGN_OR_RETURN(rs, Id(w, "a ruleset id"));
+  ASSIGN_OR_RETURN(num, Id(w, "a rule number"));
+  b.ruleset_id = rs;
+  b.rule_number = num;
+  b.family = api::Family::kIpv4;
+  b.proto_high = 255;
+  b.src_port_high = b.dst_port_high = 65535;
+  std::memset(b.src_high.bytes, 0xff, 4);
+  std::memset(b.dst_high.bytes, 0xff, 4);
+  bool icmp = false;
+  uint64_t lo, hi;
+  while (!w.Done()) {
+    ASSIGN_OR_RETURN(key, w.Next("an option"));
+    if (key == "entry") {
+      ASSIGN_OR_RETURN(e, Id(w, "an entry"));
+      b.entry = e;
+    } else if (key == "action") {
+      ASSIGN_OR_RETURN(v, w.Next("accept|drop|reject"));
+      ASSIGN_OR_RETURN(a, FwActionOf(v));
+      b.action = a;
+    } else if (key == "accept" || key == "drop" || key == "reject") {
+      ASSIGN_OR_RETURN(a, FwActionOf(key));
+      b.action = a;
+    } else if (key == "proto") {
+      ASSIGN_OR_RETURN(v, w.Next("a protocol"));
+      const std::string p = v == "tcp" ? "6" : v == "udp" ? "17" : v == "icmp" ? "1" : v;
+      if (auto s = Range(p, 255, "proto", &lo, &hi); !s.ok()) return s;
+      b.proto_low = static_cast<uint8_t>(lo);
+      b.proto_high = static_cast<uint8_t>(hi);
+    } else if (key == "src" || key == "dst") {
+      ASSIGN_OR_RETURN(v, w.Next("an address, prefix or range"));
+      if (auto s = AddressRange(v, key == "src" ? &b.src_low : &b.dst_low,
+                                key == "src" ? &b.src_high : &b.dst_high);
+          !s.ok())
+        return s;
+    } else if (key == "sport" || key == "dport") {
+      ASSIGN_OR_RETURN(v, w.Next("a port range"));
+      if (auto s = Range(v, 65535, key, &lo, &hi); !s.ok()) return s;
+      (key == "sport" ? b.src_port_low : b.dst_port_low) = static_cast<uint16_t>(lo);
+      (key == "sport" ? b.src_port_high : b.dst_port_high) = static_cast<uint16_t>(hi);
+    } else if (key == "icmp-type" || key == "icmp-code") {
+      ASSIGN_OR_RETURN(v, w.Next("an ICMP type or code range"));
+      if (auto s = Range(v, 255, key, &lo, &hi); !s.ok()) return s;
+      if (!icmp) {
+        b.icmp_type_high = b.icmp_code_high = 255;
+        icmp = true;
+      }
+      (key == "icmp-type" ? b.icmp_type_low : b.icmp_code_low) = static_cast<uint8_t>(lo);
+      (key == "icmp-type" ? b.icmp_type_high : b.icmp_code_high) = static_cast<uint8_t>(hi);
+    } else if (key == "state") {
+      ASSIGN_OR_RETURN(v, w.Next("new,established,related,invalid"));
+      for (absl::string_view st : absl::StrSplit(v, ',')) {
+        if (st == "new") {
+          b.state |= api::kFwStateNew;
+        } else if (st == "established") {
+          b.state |= api::kFwStateEstablished;
+        } else if (st == "related") {
+          b.state |= api::kFwStateRelated;
+        } else if (st == "invalid") {
+          b.state |= api::kFwStateInvalid;
+        } else {
+          return absl::InvalidArgumentError(absl::StrCat("state: unknown '", st, "'"));
+        }
+      }
+    } else if (key == "log") {
+      b.log = 1;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("fw rule: unknown option '", key, "'"));
+    }
+  }
+  // A single ICMP protocol with no type given matches any type and code.
+  if (!icmp && b.proto_low == 1 && b.proto_high == 1) b.icmp_type_high = b.icmp_code_high = 255;
+  if (op == Op::kAdd && static_cast<int>(b.action) == 0)
+    return absl::InvalidArgumentError("fw rule: action accept|drop|reject is required");
+  if (op == Op::kDelete && static_cast<int>(b.action) == 0) b.action = api::FwAction::kDrop;
+  out.push_back(m);
+  return absl::OkStatus();
+}
+
+absl::Status Firewall(Words& w, InterfaceDirectory& dir, std::vector<Message>& out,
+                      const std::function<absl::StatusOr<Op>(const std::string&)>& op_of) {
+  ASSIGN_OR_RETURN(what, w.Next("ruleset|rule|bind|unbind|zone|zone-if|zone-policy|global"));
+  if (what == "ruleset" || what == "zone") {
+    ASSIGN_OR_RETURN(o, w.Next("add|del|update"));
+    ASSIGN_OR_RETURN(op, op_of(o));
+    ASSIGN_OR_RETURN(id, Id(w, "an id"));
+    const bool zone = what == "zone";
+    Message m = api::NewMessage(zone ? MessageKind::kFwZone : MessageKind::kFwRuleset, op);
+    if (zone) {
+      m.body.fw_zone.zone_id = id;
+    } else {
+      m.body.fw_ruleset.ruleset_id = id;
+    }
+    if (op != Op::kDelete) {
+      ASSIGN_OR_RETURN(name, w.Next("a name"));
+      if (auto s = FwName(name, zone ? m.body.fw_zone.name : m.body.fw_ruleset.name); !s.ok())
+        return s;
+      api::FwAction action = api::FwAction::kDrop;
+      while (!w.Done()) {
+        ASSIGN_OR_RETURN(key, w.Next("an option"));
+        if (key == "default") {
+          ASSIGN_OR_RETURN(v, w.Next("accept|drop|reject"));
+          ASSIGN_OR_RETURN(a, FwActionOf(v));
+          action = a;
+        } else if (key == "log" && !zone) {
+          m.body.fw_ruleset.default_log = 1;
+        } else if (key == "local" && zone) {
+          m.body.fw_zone.local = 1;
+        } else {
+          return absl::InvalidArgumentError(
+              absl::StrCat("fw ", what, ": unknown option '", key, "'"));
+        }
+      }
+      (zone ? m.body.fw_zone.default_action : m.body.fw_ruleset.default_action) = action;
+    }
+    if (auto s = NoMoreWords(w, "fw " + what); !s.ok()) return s;
+    out.push_back(m);
+    return absl::OkStatus();
+  }
+  if (what == "rule") {
+    ASSIGN_OR_RETURN(o, w.Next("add|del"));
+    ASSIGN_OR_RETURN(op, op_of(o));
+    return FwRule(w, op, out);
+  }
+  if (what == "bind" || what == "unbind") {
+    ASSIGN_OR_RETURN(name, w.Next("an interface"));
+    ASSIGN_OR_RETURN(ifx, dir.Resolve(name));
+    ASSIGN_OR_RETURN(h, w.Next("in|out|local"));
+    ASSIGN_OR_RETURN(hook, FwHookOf(h));
+    ASSIGN_OR_RETURN(rs, Id(w, "a ruleset id"));
+    Message m = api::NewMessage(MessageKind::kFwBinding, what == "bind" ? Op::kAdd : Op::kDelete);
+    m.body.fw_binding = {ifx, rs, hook, 0, {}};
+    if (!w.Done()) {
+      ASSIGN_OR_RETURN(k, w.Next("position"));
+      if (k != "position") return absl::InvalidArgumentError("fw bind: expected 'position N'");
+      ASSIGN_OR_RETURN(v, w.Next("a position"));
+      ASSIGN_OR_RETURN(n, Number(v, "position", 255));
+      m.body.fw_binding.position = static_cast<uint8_t>(n);
+    }
+    if (auto s = NoMoreWords(w, "fw " + what); !s.ok()) return s;
+    out.push_back(m);
+    return absl::OkStatus();
+  }
+  if (what == "zone-if") {
+    ASSIGN_OR_RETURN(o, w.Next("add|del"));
+    ASSIGN_OR_RETURN(op, op_of(o));
+    ASSIGN_OR_RETURN(name, w.Next("an interface"));
+    ASSIGN_OR_RETURN(ifx, dir.Resolve(name));
+    ASSIGN_OR_RETURN(zone, Id(w, "a zone id"));
+    Message m = api::NewMessage(MessageKind::kFwZoneInterface, op);
+    m.body.fw_zone_interface = {ifx, zone};
+    if (auto s = NoMoreWords(w, "fw zone-if"); !s.ok()) return s;
+    out.push_back(m);
+    return absl::OkStatus();
+  }
+  if (what == "zone-policy") {
+    ASSIGN_OR_RETURN(o, w.Next("add|del"));
+    ASSIGN_OR_RETURN(op, op_of(o));
+    ASSIGN_OR_RETURN(from, Id(w, "a from-zone id"));
+    ASSIGN_OR_RETURN(to, Id(w, "a to-zone id"));
+    ASSIGN_OR_RETURN(rs, Id(w, "a ruleset id"));
+    Message m = api::NewMessage(MessageKind::kFwZonePolicy, op);
+    m.body.fw_zone_policy = {from, to, rs, 0, {}};
+    if (!w.Done()) {
+      ASSIGN_OR_RETURN(k, w.Next("position"));
+      if (k != "position")
+        return absl::InvalidArgumentError("fw zone-policy: expected 'position N'");
+      ASSIGN_OR_RETURN(v, w.Next("a position"));
+      ASSIGN_OR_RETURN(n, Number(v, "position", 255));
+      m.body.fw_zone_policy.position = static_cast<uint8_t>(n);
+    }
+    if (auto s = NoMoreWords(w, "fw zone-policy"); !s.ok()) return s;
+    out.push_back(m);
+    return absl::OkStatus();
+  }
+  if (what == "global") {
+    Message m = api::NewMessage(MessageKind::kFwGlobal, Op::kUpdate);
+    auto& g = m.body.fw_global;
+    while (!w.Done()) {
+      ASSIGN_OR_RETURN(key, w.Next("an option"));
+      if (key == "state") {
+        ASSIGN_OR_RETURN(v, w.Next("tcp,udp,icmp"));
+        for (absl::string_view p : absl::StrSplit(v, ',')) {
+          if (p == "tcp") {
+            g.state_tcp = 1;
+          } else if (p == "udp") {
+            g.state_udp = 1;
+          } else if (p == "icmp") {
+            g.state_icmp = 1;
+          } else if (p != "none") {
+            return absl::InvalidArgumentError(absl::StrCat("fw global state: unknown '", p, "'"));
+          }
+        }
+      } else if (key == "tcp-established" || key == "tcp-transitory" || key == "udp" ||
+                 key == "icmp" || key == "other") {
+        ASSIGN_OR_RETURN(v, Id(w, "seconds"));
+        (key == "tcp-established"  ? g.tcp_established_timeout_s
+         : key == "tcp-transitory" ? g.tcp_transitory_timeout_s
+         : key == "udp"            ? g.udp_timeout_s
+         : key == "icmp"           ? g.icmp_timeout_s
+                                   : g.other_timeout_s) = v;
+      } else {
+        return absl::InvalidArgumentError(absl::StrCat("fw global: unknown option '", key, "'"));
+      }
+    }
+    out.push_back(m);
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat("fw: unknown object '", what, "'"));
+}
+
 absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirectory& dir,
                           std::vector<Message>& out) {
   Words w(words);
@@ -422,6 +708,7 @@ absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirect
     if (v == "update" || v == "set") return Op::kUpdate;
     return absl::InvalidArgumentError(absl::StrCat("'", v, "': expected add, del or update"));
   };
+  if (what == "fw" || what == "firewall") return Firewall(w, dir, out, op_of);
   if (what == "interface") {
     ASSIGN_OR_RETURN(o, w.Next("add|del|update"));
     ASSIGN_OR_RETURN(op, op_of(o));
@@ -537,6 +824,8 @@ absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirect
         m.body.flush.scope |= api::kFlushAddresses;
       else if (s == "interfaces")
         m.body.flush.scope |= api::kFlushInterfaces;
+      else if (s == "firewall")
+        m.body.flush.scope |= api::kFlushFirewall;
       else if (s == "all")
         m.body.flush.scope |= api::kFlushAll;
       else

@@ -39,7 +39,17 @@ class InterfaceDirectory {
 //   policy add|del|update out|in src PREFIX dst PREFIX [proto tcp|udp|icmp|N] [sport A[-B]]
 //          [dport A[-B]] protect reqid N [spi SPI] | bypass | discard [priority N]
 //   bind VTI SPI | unbind VTI
-//   flush sas|routes|neighbors|addresses|interfaces|all ...
+//   fw ruleset add|update ID NAME [default accept|drop|reject] [log] | fw ruleset del ID
+//   fw rule add|del RULESET NUMBER [entry N] action accept|drop|reject [proto P[-P]|tcp|udp|icmp]
+//          [src A|A/LEN|A-B] [dst ...] [sport P[-P]] [dport P[-P]] [icmp-type T[-T]]
+//          [icmp-code C[-C]] [state new,established,related,invalid] [log]
+//   fw bind|unbind IF in|out|local RULESET [position N]
+//   fw zone add|update ID NAME [default accept|drop|reject] [local] | fw zone del ID
+//   fw zone-if add|del IF ZONE
+//   fw zone-policy add|del FROM TO RULESET [position N]
+//   fw global [state tcp,udp,icmp|none] [tcp-established S] [tcp-transitory S] [udp S]
+//          [icmp S] [other S]
+//   flush sas|routes|neighbors|addresses|interfaces|firewall|all ...
 absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirectory& dir,
                           std::vector<api::Message>& out);
 

@@ -1,6 +1,7 @@
 #include "dataplane/mgmt/command_applier.h"
 
 #include <rte_byteorder.h>
+#include <rte_cycles.h>
 #include <rte_rcu_qsbr.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "dataplane/api/message_names.h"
+#include "dataplane/mgmt/firewall_builder.h"
 #include "dataplane/mgmt/sa_from_message.h"
 #include "drivers/crypto/ipsecmb_backend.h"
 
@@ -94,6 +96,7 @@ absl::Status CommandApplier::StageInterface(const api::Message& m, Candidate& c)
     return absl::OutOfRangeError(absl::StrCat("ifindex ", b.ifindex, " >= ", kMaxInterfaces));
   if (m.header.op == api::Op::kDelete) {
     if (it == ifs.end()) return absl::NotFoundError(absl::StrCat("no interface ", b.ifindex));
+    if (absl::Status s = CheckInterfaceUnused(c.cfg, b.ifindex); !s.ok()) return s;
     for (const auto& [ifx, other] : ifs)
       if (other.body.kind == api::InterfaceKind::kVif && other.body.parent_ifindex == b.ifindex)
         return absl::FailedPreconditionError(
@@ -291,8 +294,21 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
             absl::StrCat("more than ", kMaxPolicies, " policies in one direction"));
       return absl::OkStatus();
     }
+    case MessageKind::kFwRuleset:
+    case MessageKind::kFwRule:
+    case MessageKind::kFwBinding:
+    case MessageKind::kFwZone:
+    case MessageKind::kFwZoneInterface:
+    case MessageKind::kFwZonePolicy:
+    case MessageKind::kFwGlobal:
+      c.fw_changed = true;
+      return StageFirewall(m, c.cfg);
     case MessageKind::kFlush: {
       uint32_t scope = m.body.flush.scope;
+      if (scope & api::kFlushFirewall) {
+        c.cfg.fw = FwConfig{};
+        c.fw_changed = c.fw_flush = true;
+      }
       if (scope & api::kFlushSas) {
         c.sas.clear();
         c.sa_flush = true;
@@ -308,6 +324,10 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
       if (scope & api::kFlushInterfaces) {
         c.cfg.interfaces.clear();
         c.cfg.vti_bindings.clear();
+        // What names interfaces goes with them.
+        c.cfg.fw.bindings.clear();
+        c.cfg.fw.zone_interfaces.clear();
+        c.fw_changed = true;
         c.cfg.neighbors.clear();
       }
       return absl::OkStatus();
@@ -342,6 +362,16 @@ api::ApplyResult CommandApplier::Apply(const api::CommandBatch& batch) {
   if (c.cfg.routes.size() > kMaxRoutes / 2) {
     ++failed_;
     return {absl::ResourceExhaustedError("too many routes"), 0};
+  }
+  // The firewall's ACLs are compiled before anything changes: one that cannot be built (no
+  // memory) fails the batch.
+  if (c.fw_changed) {
+    auto fw = BuildFirewall(c.cfg, dp_.nworkers, ++fw_generation_);
+    if (!fw.ok()) {
+      ++failed_;
+      return {fw.status(), static_cast<uint32_t>(batch.messages.size())};
+    }
+    c.fw = std::move(*fw);
   }
   if (absl::Status s = Commit(std::move(c)); !s.ok()) {
     ++failed_;
@@ -574,11 +604,27 @@ absl::Status CommandApplier::Commit(Candidate c) {
   (void)SyncFib(c.cfg);
   SyncNeighbors(c.cfg);
   Tables* fresh = BuildTables(c.cfg);
+  fresh->fw = c.fw_changed ? c.fw.get() : fw_.get();
+  if (c.fw_changed) {
+    const api::FwGlobalBody& g = c.cfg.fw.global;
+    const uint64_t hz = rte_get_tsc_hz();
+    auto ticks = [&](uint32_t s, uint32_t dflt) { return uint64_t{s ? s : dflt} * hz; };
+    dp_.sessions->SetTimeouts({ticks(g.tcp_established_timeout_s, 7440),
+                               ticks(g.tcp_transitory_timeout_s, 120), ticks(g.udp_timeout_s, 30),
+                               ticks(g.udp_timeout_s, 180), ticks(g.icmp_timeout_s, 30),
+                               ticks(g.other_timeout_s, 600)});
+  }
   Tables* old_tables = dp_.tables.exchange(fresh, std::memory_order_acq_rel);
   state_ = std::move(c.cfg);
   // Once every worker has passed a quiescent point, nothing can still see what was replaced.
   rte_rcu_qsbr_synchronize(dp_.rcu, RTE_QSBR_THRID_INVALID);
   delete old_tables;
+  if (c.fw_changed) {
+    // Counters continue where the old snapshot's stopped (no worker writes them any more).
+    if (fw_ && c.fw) CarryFirewallCounters(*fw_, dp_.nworkers, *c.fw);
+    fw_ = std::move(c.fw);
+    if (c.fw_flush) dp_.sessions->Clear();
+  }
   dp_.sas->Reclaim();
   dp_.fib->ReclaimNextHops();
   dp_.neighbors->Reclaim();

@@ -11,6 +11,7 @@
 #include "dataplane/api/channel_server.h"
 #include "dataplane/mgmt/config_state.h"
 #include "dataplane/runtime/dataplane.h"
+#include "dataplane/tables/firewall_tables.h"
 
 namespace portcullis::dp {
 
@@ -20,6 +21,8 @@ class CommandApplier {
 
   api::ApplyResult Apply(const api::CommandBatch& batch);
   const ConfigState& state() const { return state_; }
+  // The firewall snapshot the workers use (nullptr: none); main lcore (or under its lock).
+  const FwTables* firewall() const { return fw_.get(); }
   uint64_t batches_applied() const { return applied_; }
   uint64_t batches_failed() const { return failed_; }
 
@@ -41,6 +44,9 @@ class CommandApplier {
     uint32_t sa_new_entries = 0;  // SAs added or replaced (each takes a new entry)
     uint32_t sa_new_inbound = 0;  // of which inbound (each takes a SAD hash position)
     int64_t sa_over_at = -1;      // the message that first took sa_live past the capacity
+    bool fw_changed = false;      // the firewall snapshot is rebuilt
+    bool fw_flush = false;        // and every session goes
+    std::unique_ptr<FwTables> fw;
   };
 
   absl::Status Stage(const api::Message& m, Candidate& c);
@@ -59,6 +65,8 @@ class CommandApplier {
   Dataplane& dp_;
   ConfigState state_;
   uint64_t applied_ = 0, failed_ = 0;
+  std::unique_ptr<FwTables> fw_;
+  uint64_t fw_generation_ = 0;
 };
 
 }  // namespace portcullis::dp

@@ -50,12 +50,28 @@ inline PolicyKey KeyOf(const api::PolicyBody& b) {
           b.priority};
 }
 
+// A ruleset and its rules' entries, by (rule number, entry).
+struct FwRulesetConfig {
+  api::FwRulesetBody body;
+  std::map<std::pair<uint32_t, uint32_t>, api::FwRuleBody> entries;
+};
+
+struct FwConfig {
+  std::map<uint32_t, FwRulesetConfig> rulesets;                               // by id
+  std::map<std::tuple<uint32_t, uint8_t, uint8_t>, uint32_t> bindings;        // (ifx, hook, pos)
+  std::map<uint32_t, api::FwZoneBody> zones;                                  // by id
+  std::map<uint32_t, uint32_t> zone_interfaces;                               // ifindex -> zone
+  std::map<std::tuple<uint32_t, uint32_t, uint8_t>, uint32_t> zone_policies;  // (from, to, pos)
+  api::FwGlobalBody global{};
+};
+
 struct ConfigState {
   std::map<uint32_t, InterfaceConfig> interfaces;                             // by ifindex
   std::map<std::pair<uint32_t, uint8_t>, std::vector<RouteConfig>> routes;    // prefix -> routes
   std::map<std::pair<uint32_t, uint32_t>, std::array<uint8_t, 6>> neighbors;  // (ifx, ip)
   std::map<uint32_t, uint32_t> vti_bindings;  // vti ifindex -> out spi
   std::map<PolicyKey, api::PolicyBody> policies;
+  FwConfig fw;
 };
 
 }  // namespace portcullis::dp

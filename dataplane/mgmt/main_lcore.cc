@@ -3,6 +3,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
+
+#include <algorithm>
+
 namespace portcullis::dp {
 
 uint64_t NowNs() {
@@ -33,6 +37,10 @@ bool MainLcore::PollOnce(uint64_t now_ns) {
   events_.MaybeSendCounters(now_ns);
   if (now_ns >= next_age_ns_) {
     slow_.Age(now_ns);
+    // Firewall sessions: a twentieth of the table every 100 ms, so every session is looked at
+    // every two seconds whatever the table's size.
+    FwSessionTable& sessions = *dp_.sessions;
+    sessions.Expire(rte_rdtsc(), std::max<uint32_t>(4096, sessions.capacity() / 20));
     next_age_ns_ = now_ns + 100'000'000;
   }
   return work > 0;

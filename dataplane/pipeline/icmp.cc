@@ -19,6 +19,27 @@ uint16_t Checksum(const void* data, size_t len) {
 
 }  // namespace
 
+bool Worker::IcmpToken() {
+  uint64_t now = rte_rdtsc();
+  uint64_t hz = rte_get_tsc_hz();
+  if (icmp_refill_tsc_ == 0) {
+    // A fresh worker starts with a full bucket: the first error is not the one to suppress.
+    icmp_refill_tsc_ = now;
+    icmp_tokens_ = kIcmpBurst;
+  }
+  uint64_t earned = (now - icmp_refill_tsc_) * kIcmpPerSecond / hz;
+  if (earned > 0) {
+    icmp_tokens_ = std::min(kIcmpBurst, icmp_tokens_ + earned);
+    icmp_refill_tsc_ = now;
+  }
+  if (icmp_tokens_ == 0) {
+    ++stats_->icmp_rate_limited;
+    return false;
+  }
+  --icmp_tokens_;
+  return true;
+}
+
 void Worker::IcmpEchoReply(rte_mbuf* m, const Tables& t, int depth) {
   auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
   const uint32_t hlen = m->l3_len;
@@ -53,23 +74,7 @@ void Worker::IcmpError(rte_mbuf* orig, uint8_t type, uint8_t code, uint16_t mtu,
   const uint8_t first = reinterpret_cast<const uint8_t*>(&oip->src_addr)[0];
   if (first >= 224 || oip->src_addr == 0) return;
 
-  uint64_t now = rte_rdtsc();
-  uint64_t hz = rte_get_tsc_hz();
-  if (icmp_refill_tsc_ == 0) {
-    // A fresh worker starts with a full bucket: the first error is not the one to suppress.
-    icmp_refill_tsc_ = now;
-    icmp_tokens_ = kIcmpBurst;
-  }
-  uint64_t earned = (now - icmp_refill_tsc_) * kIcmpPerSecond / hz;
-  if (earned > 0) {
-    icmp_tokens_ = std::min(kIcmpBurst, icmp_tokens_ + earned);
-    icmp_refill_tsc_ = now;
-  }
-  if (icmp_tokens_ == 0) {
-    ++stats_->icmp_rate_limited;
-    return;
-  }
-  --icmp_tokens_;
+  if (!IcmpToken()) return;
 
   const uint16_t in = Meta(orig)->in_ifindex;
   uint32_t src = t.PrimaryAddress(in);

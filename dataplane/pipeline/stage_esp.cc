@@ -140,8 +140,22 @@ void Worker::ToTunnel(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t
                       const RunScan& scan) {
   const Interface& f = t.ifs[vti];
   const SaEntry* sa = f.out_sa;
-  if (sa != nullptr && sa->owner == id_ && scan.longest <= f.mtu) {
-    EspOutSa(*f.out_sa, vti, pkts, n, t, depth, scan.bytes);
+  RunScan s = scan;
+  if (unlikely(t.fw != nullptr) && t.fw->hooks[vti][kFwOut] != nullptr) {
+    // `out` on the VTI sees the inner packet, before encryption.
+    const uint16_t kept = FwOut(pkts, n, vti, t, depth);
+    if (kept == 0) return;
+    if (kept != n) {
+      s.bytes = s.longest = 0;
+      for (uint16_t k = 0; k < kept; ++k) {
+        s.bytes += pkts[k]->pkt_len;
+        s.longest = std::max<uint32_t>(s.longest, pkts[k]->pkt_len);
+      }
+      n = kept;
+    }
+  }
+  if (sa != nullptr && sa->owner == id_ && s.longest <= f.mtu) {
+    EspOutSa(*f.out_sa, vti, pkts, n, t, depth, s.bytes);
     return;
   }
   // Fragmenting, handing to the SA's owner or dropping: the general way.

@@ -60,6 +60,8 @@ void Worker::Decrypted(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& 
     for (uint16_t i = 0; i < nok; ++i) DropPkt(pkts[i], Meta(pkts[i])->in_ifindex, Drop::kNoRoute);
     return;
   }
+  // The firewall's `in` on the VTI sees the inner packet.
+  if (unlikely(t.fw != nullptr) && vti != 0 && nok) nok = FwIn(pkts, nok, t, depth, dsts);
   if (nok) Route(pkts, dsts, nok, t, depth);
 }
 
@@ -122,6 +124,10 @@ void Worker::Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const
         continue;
       default:
         break;
+    }
+    if (unlikely(t.fw != nullptr) && transit && t.fw->any_zone) {
+      rn = FwZones(run, rn, nh.ifindex, t, depth);
+      if (rn == 0) continue;
     }
     RunScan scan;
     rn = ScanRun(run, rn, transit, t, depth, &scan);

@@ -171,6 +171,11 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
   for (uint16_t k = 0; k < nbad; ++k) DropPkt(bad[k], plain_ifx, bad_why[k]);
   FlushRx(plain_ifx, plain_packets, plain_bytes);
   FlushRx(run_ifx, run_packets, run_bytes);
+  if (unlikely(t.fw != nullptr)) {
+    // The firewall's `in` on the receiving interface, before anything else looks at them.
+    if (nmine) nmine = FwIn(mine, nmine, t, 0, nullptr);
+    if (n4) n4 = FwIn(v4, n4, t, 0, dsts);
+  }
   if (nmine) Local(mine, nmine, t, 0);
   if (n4) Route(v4, dsts, n4, t, 0);
 }
@@ -206,6 +211,12 @@ void Worker::SendRun(rte_mbuf** pkts, uint16_t n, uint16_t ifx, uint32_t hop, co
     return;
   }
   rte_ether_addr dst;
+  if (unlikely(t.fw != nullptr)) {
+    // `out` on the sending interface: what leaves, ESP included (the last stage before the
+    // wire; packets that wait for ARP first come back here once it answers).
+    n = FwOut(pkts, n, ifx, t, /*depth=*/2);
+    if (n == 0) return;
+  }
   if (!dp_.neighbors->Lookup(ifx, hop, &dst)) {
     // The main lcore asks (ARP) and sends the packets once it knows.
     for (uint16_t k = 0; k < n; ++k) {

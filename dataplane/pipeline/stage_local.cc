@@ -21,6 +21,10 @@ void Worker::Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
   uint16_t ne = 0;
   // The SPI names the SA (0: too short to carry one). EspIn looks SAs up once per run of one
   // SPI (a burst is mostly one tunnel's), so this stage makes no call for ESP.
+  if (unlikely(t.fw != nullptr)) {
+    // `local` (and the local zone's policy) before anything here answers or punts.
+    n = FwLocal(pkts, n, t, depth);
+  }
   auto to_esp = [&](rte_mbuf * m, uint32_t off) __attribute__((always_inline)) {
     uint32_t spi = 0;
     if (m->data_len >= off + 8)

@@ -12,6 +12,7 @@
 #include "dataplane/esp/esp_engine.h"
 #include "dataplane/pipeline/ike_limiter.h"
 #include "dataplane/runtime/dataplane.h"
+#include "dataplane/tables/firewall_tables.h"
 #include "drivers/crypto/ipsecmb_backend.h"
 
 namespace portcullis::dp {
@@ -117,7 +118,27 @@ class Worker {
                 uint64_t bytes);
   void SendOuter(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t, int depth);
 
+  // stage_firewall.cc: the firewall's hooks (docs/DESIGN.md, Firewall). Each drops what the
+  // rules drop and compacts the rest at the front of pkts (and aux alongside, when given);
+  // returns how many are left. Callers test t.fw once per burst: no firewall, no call.
+  // `in` on each packet's receiving interface (meta in_ifindex).
+  uint16_t FwIn(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth, uint32_t* aux);
+  // `local` (and the zone policy to the local zone) for packets addressed to us.
+  uint16_t FwLocal(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
+  // `out` on the sending interface ifx.
+  uint16_t FwOut(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables& t, int depth);
+  // Zone policy for forwarded packets leaving through ifx.
+  uint16_t FwZones(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables& t, int depth);
+  // One chain over a run of packets; dropped ones become nullptr.
+  void FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const FwTables& fw,
+                  uint16_t ifx, FwHookIndex hook, const Tables& t, int depth);
+  // reject: a TCP RST or ICMP port unreachable back to the sender (rate-limited with the
+  // ICMP errors).
+  void FwReject(rte_mbuf* m, const Tables& t, int depth);
+
   // icmp.cc
+  // Takes a token of the per-worker ICMP error budget; false (counted) when there is none.
+  bool IcmpToken();
   void IcmpEchoReply(rte_mbuf* m, const Tables& t, int depth);
   void IcmpError(rte_mbuf* m, uint8_t type, uint8_t code, uint16_t mtu, const Tables& t, int depth);
 

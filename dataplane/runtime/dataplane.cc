@@ -54,6 +54,9 @@ absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(const DataplaneParams
   auto sas = SaTable::Create((n + "_sad").c_str());
   if (!sas.ok()) return sas.status();
   dp->sas = std::move(*sas);
+  auto sessions = FwSessionTable::Create(n + "_fwsess", p.fw_sessions, dp->rcu);
+  if (!sessions.ok()) return sessions.status();
+  dp->sessions = std::move(*sessions);
 
   dp->slow_ring = rte_ring_create((n + "_slow").c_str(), 4096, SOCKET_ID_ANY, RING_F_SC_DEQ);
   dp->ike_ring = rte_ring_create((n + "_ike").c_str(), 512, SOCKET_ID_ANY, RING_F_SC_DEQ);

@@ -17,6 +17,7 @@
 #include "dataplane/core/limits.h"
 #include "dataplane/core/stats.h"
 #include "dataplane/tables/fib.h"
+#include "dataplane/tables/firewall_sessions.h"
 #include "dataplane/tables/interface_table.h"
 #include "dataplane/tables/neighbor_table.h"
 #include "dataplane/tables/sa_table.h"
@@ -41,6 +42,7 @@ struct Dataplane {
   std::unique_ptr<Fib> fib;
   std::unique_ptr<NeighborTable> neighbors;
   std::unique_ptr<SaTable> sas;
+  std::unique_ptr<FwSessionTable> sessions;  // the firewall's connection tracking
   rte_rcu_qsbr* rcu = nullptr;
 
   rte_ring* slow_ring = nullptr;        // workers -> main: mbufs (ARP, resolve, punt)
@@ -74,6 +76,7 @@ struct DataplaneParams {
   uint32_t workers = 1;
   uint32_t mbufs = 16383;
   uint32_t idle_sleep_us = 0;
+  uint32_t fw_sessions = 65536;  // the firewall session table's capacity
 };
 
 // The shared state with empty tables, the mbuf pool and the rings; after rte_eal_init. Ports,

@@ -15,6 +15,7 @@
 namespace portcullis::dp {
 
 struct SaEntry;
+struct FwTables;
 
 enum class IfKind : uint8_t {
   kNone = 0,
@@ -73,6 +74,9 @@ struct Tables {
   uint32_t nlocal;
   LocalAddress local[kMaxLocalAddresses];  // sorted by addr
   Spd spd;                                 // policy-based tunnels
+  // The firewall (owned by the command applier, freed after a grace period like the tables);
+  // nullptr when no ruleset is bound and no interface is in a zone.
+  const FwTables* fw;
 
   // The interface a frame arrived on: (port, VLAN or 0) -> ifindex, 0 when unknown.
   uint16_t RxInterface(uint16_t port, uint16_t vlan) const {

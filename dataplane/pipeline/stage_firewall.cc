@@ -1,0 +1,393 @@
+// The firewall's hooks over bursts (docs/DESIGN.md, Firewall): `in` on the receiving interface
+// (the VTI for what an SA decrypted), `local` for packets addressed to us, `out` on the sending
+// interface (the VTI before encryption, the port after), and zone policies between interfaces.
+// Per run of one chain: the packets' ACL keys and session keys are gathered in one pass, the
+// sessions looked up in bulk, each packet's state decided (packets of a session pass without
+// rule evaluation), and the rest classified in one rte_acl_classify call whose four categories
+// are the states, so the result for each packet's own state is at hand.
+#include <rte_byteorder.h>
+#include <rte_cycles.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+
+#include <cstring>
+
+#include "dataplane/pipeline/worker.h"
+#include "dataplane/tables/firewall_acl.h"
+
+namespace portcullis::dp {
+
+namespace {
+
+constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
+
+bool IsIcmpError(uint8_t type) {
+  return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+}
+
+bool IsIcmpQuery(uint8_t type) {
+  return type == 0 || type == 8 || type == 13 || type == 14 || type == 15 || type == 16 ||
+         type == 17 || type == 18;
+}
+
+// What one packet is, for the ACL and the session table.
+struct FwPacket {
+  FwKey key;
+  FwSessionKey skey;
+  bool from_a;
+  bool related;    // an ICMP error: skey is the session of the packet it quotes
+  bool trackable;  // a session can be made for it (a first fragment or whole packet)
+  uint8_t tcp_flags;
+};
+
+// Ports (or the ICMP identifier) of an L4 header at l4 with `avail` bytes, as on the wire.
+inline void L4Ports(uint8_t proto, const uint8_t* l4, uint32_t avail, uint16_t* sport,
+                    uint16_t* dport) {
+  *sport = *dport = 0;
+  if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP) && avail >= 4) {
+    std::memcpy(sport, l4, 2);
+    std::memcpy(dport, l4 + 2, 2);
+  } else if (proto == IPPROTO_ICMP && avail >= 8 && IsIcmpQuery(l4[0])) {
+    std::memcpy(sport, l4 + 4, 2);  // the identifier, the same both ways
+    *dport = *sport;
+  }
+}
+
+void Parse(const rte_mbuf* m, FwPacket* p) {
+  const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
+  const uint32_t hl = (ip->version_ihl & 0x0fu) * 4;
+  const uint8_t proto = ip->next_proto_id;
+  p->key = FwKey{proto, {}, ip->src_addr, ip->dst_addr, 0, 0};
+  p->related = false;
+  p->tcp_flags = 0;
+  const bool later_fragment = (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) != 0;
+  p->trackable = !later_fragment;
+  const uint8_t* l4 = reinterpret_cast<const uint8_t*>(ip) + hl;
+  const uint32_t avail = later_fragment || m->data_len < hl ? 0 : m->data_len - hl;
+  uint16_t sport = 0, dport = 0;
+  if (proto == IPPROTO_ICMP && avail >= 2) {
+    p->key.sport = rte_cpu_to_be_16(l4[0]);
+    p->key.dport = rte_cpu_to_be_16(l4[1]);
+    if (IsIcmpError(l4[0]) && avail >= 8 + 20) {
+      // The quoted header names the session this error belongs to.
+      const auto* inner = reinterpret_cast<const rte_ipv4_hdr*>(l4 + 8);
+      const uint32_t ihl = (inner->version_ihl & 0x0fu) * 4;
+      uint16_t is = 0, id = 0;
+      if (ihl >= 20 && avail >= 8 + ihl)
+        L4Ports(inner->next_proto_id, l4 + 8 + ihl, avail - 8 - ihl, &is, &id);
+      p->skey = MakeSessionKey(inner->next_proto_id, inner->src_addr, is, inner->dst_addr, id,
+                               &p->from_a);
+      p->related = true;
+      p->trackable = false;
+      return;
+    }
+    L4Ports(proto, l4, avail, &sport, &dport);
+  } else {
+    L4Ports(proto, l4, avail, &sport, &dport);
+    p->key.sport = sport;
+    p->key.dport = dport;
+    if (proto == IPPROTO_TCP && avail >= 14) p->tcp_flags = l4[13];
+  }
+  p->skey = MakeSessionKey(proto, ip->src_addr, sport, ip->dst_addr, dport, &p->from_a);
+}
+
+// The state a TCP packet of a session has, moving the session along; invalid leaves it alone.
+FwCategory TrackTcp(FwSession& s, bool from_a, uint8_t flags) {
+  const bool from_init = from_a == (s.initiator_is_a != 0);
+  const bool syn = flags & kTcpSyn, ack = flags & kTcpAck, fin = flags & kTcpFin;
+  auto state = static_cast<TcpState>(s.tcp_state.load(std::memory_order_relaxed));
+  auto set = [&](TcpState n) {
+    s.tcp_state.store(static_cast<uint8_t>(n), std::memory_order_relaxed);
+  };
+  if (flags & kTcpRst) {
+    set(TcpState::kClosed);
+    return kFwCatEstablished;
+  }
+  switch (state) {
+    case TcpState::kSynSent:
+      if (from_init) return syn && !ack ? kFwCatEstablished : kFwCatInvalid;  // a retransmit
+      if (syn && ack) {
+        set(TcpState::kSynReceived);
+        return kFwCatEstablished;
+      }
+      return kFwCatInvalid;
+    case TcpState::kSynReceived:
+      if (from_init) {
+        if (syn) return ack ? kFwCatInvalid : kFwCatEstablished;
+        if (!ack) return kFwCatInvalid;
+        set(TcpState::kEstablished);
+        return kFwCatEstablished;
+      }
+      return ack ? kFwCatEstablished : kFwCatInvalid;
+    case TcpState::kEstablished:
+    case TcpState::kFinWait:
+    case TcpState::kClosing: {
+      if (syn) return kFwCatInvalid;
+      if (!ack && !fin) return kFwCatInvalid;
+      if (fin) {
+        s.fin_from |= from_a ? 1 : 2;
+        set(s.fin_from == 3 ? TcpState::kClosing : TcpState::kFinWait);
+      }
+      return kFwCatEstablished;
+    }
+    case TcpState::kClosed:
+    case TcpState::kNone:
+      break;
+  }
+  return kFwCatInvalid;
+}
+
+}  // namespace
+
+void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const FwTables& fw,
+                        uint16_t ifx, FwHookIndex hook, const Tables& t, int depth) {
+  (void)hook;
+  FwPacket p[kBurst];
+  const FwSessionKey* skeys[kBurst];
+  int32_t pos[kBurst];
+  for (uint16_t i = 0; i < n; ++i) {
+    Parse(pkts[i], &p[i]);
+    skeys[i] = &p[i].skey;
+  }
+  FwSessionTable& sessions = *dp_.sessions;
+  sessions.Lookup(skeys, n, pos);
+  const uint64_t now = rte_rdtsc();
+  // Each packet's state; those of a session pass here, the rest are classified.
+  uint8_t state[kBurst];
+  const uint8_t* data[kBurst];
+  uint16_t which[kBurst];
+  uint16_t nc = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    FwPacket& q = p[i];
+    FwCategory c;
+    if (pos[i] >= 0) {
+      FwSession& s = sessions.At(pos[i]);
+      if (q.related) {
+        c = kFwCatRelated;
+      } else {
+        c = q.skey.proto == IPPROTO_TCP ? TrackTcp(s, q.from_a, q.tcp_flags) : kFwCatEstablished;
+        if (c != kFwCatInvalid && q.from_a != (s.initiator_is_a != 0))
+          s.replied.store(1, std::memory_order_relaxed);
+      }
+      if (c != kFwCatInvalid) {
+        s.last_tsc.store(now, std::memory_order_relaxed);
+        continue;  // return traffic of an accepted session: no rule evaluation
+      }
+    } else if (q.related) {
+      c = kFwCatInvalid;  // an error about nothing we let through
+    } else if (q.skey.proto == IPPROTO_TCP) {
+      const uint8_t f = q.tcp_flags & (kTcpSyn | kTcpAck | kTcpRst | kTcpFin);
+      c = f == kTcpSyn ? kFwCatNew : kFwCatInvalid;
+    } else {
+      c = kFwCatNew;
+    }
+    state[nc] = c;
+    data[nc] = reinterpret_cast<const uint8_t*>(&q.key);
+    which[nc++] = i;
+  }
+  if (nc == 0) return;
+  uint32_t results[kBurst * kFwCategories];
+  if (chain.acl != nullptr) {
+    rte_acl_classify(chain.acl, data, results, nc, kFwCategories);
+  } else {
+    std::memset(results, 0, sizeof(uint32_t) * nc * kFwCategories);
+  }
+  FwWorkerCounters& counters = const_cast<FwWorkerCounters&>(fw.workers[id_]);
+  for (uint16_t k = 0; k < nc; ++k) {
+    const uint16_t i = which[k];
+    rte_mbuf* m = pkts[i];
+    const uint32_t r = results[k * kFwCategories + state[k]];
+    const uint32_t slot = r != 0 ? r - 1 : chain.default_slot;
+    const FwRuleInfo& rule = fw.slots[slot];
+    ++counters.packets[slot];
+    counters.bytes[slot] += m->pkt_len;
+    if (rule.verdict == FwVerdict::kAccept) {
+      if (state[k] != kFwCatNew || !p[i].trackable) continue;
+      const uint8_t proto = p[i].skey.proto;
+      const bool track = rule.stateful || (proto == IPPROTO_TCP && fw.state_tcp) ||
+                         (proto == IPPROTO_UDP && fw.state_udp) ||
+                         (proto == IPPROTO_ICMP && fw.state_icmp);
+      if (!track) continue;
+      const int32_t got =
+          sessions.Insert(id_, p[i].skey, p[i].from_a,
+                          proto == IPPROTO_TCP ? TcpState::kSynSent : TcpState::kNone, now);
+      if (got == -1) {
+        DropPkt(m, ifx, Drop::kFirewallSessionFull);
+        pkts[i] = nullptr;
+      }
+      continue;
+    }
+    if (rule.verdict == FwVerdict::kReject) {
+      FwReject(m, t, depth);
+      DropPkt(m, ifx, Drop::kFirewallReject);
+    } else {
+      DropPkt(m, ifx, Drop::kFirewallDrop);
+    }
+    pkts[i] = nullptr;
+  }
+}
+
+namespace {
+// Takes out the nullptrs a chain left, keeping aux alongside.
+inline uint16_t Compact(rte_mbuf** pkts, uint16_t n, uint32_t* aux) {
+  uint16_t kept = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    if (pkts[i] == nullptr) continue;
+    if (aux) aux[kept] = aux[i];
+    pkts[kept++] = pkts[i];
+  }
+  return kept;
+}
+}  // namespace
+
+uint16_t Worker::FwIn(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth, uint32_t* aux) {
+  const FwTables& fw = *t.fw;
+  bool any = false;
+  uint16_t i = 0;
+  while (i < n) {
+    const uint16_t ifx = Meta(pkts[i])->in_ifindex;
+    uint16_t j = i + 1;
+    while (j < n && Meta(pkts[j])->in_ifindex == ifx) ++j;
+    if (const FwChain* c = fw.hooks[ifx][kFwIn]) {
+      FwEvaluate(pkts + i, j - i, *c, fw, ifx, kFwIn, t, depth);
+      any = true;
+    }
+    i = j;
+  }
+  return any ? Compact(pkts, n, aux) : n;
+}
+
+uint16_t Worker::FwLocal(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
+  const FwTables& fw = *t.fw;
+  bool any = false;
+  uint16_t i = 0;
+  while (i < n) {
+    const uint16_t ifx = Meta(pkts[i])->in_ifindex;
+    uint16_t j = i + 1;
+    while (j < n && Meta(pkts[j])->in_ifindex == ifx) ++j;
+    rte_mbuf** run = pkts + i;
+    const uint16_t rn = j - i;
+    if (const FwChain* c = fw.hooks[ifx][kFwLocal]) {
+      FwEvaluate(run, rn, *c, fw, ifx, kFwLocal, t, depth);
+      any = true;
+    }
+    // The local zone: traffic to the appliance from a zone needs that zone's policy to it.
+    const uint8_t from = fw.zone_of[ifx];
+    if (fw.local_zone != 0 && from != 0) {
+      any = true;
+      if (const FwChain* c = fw.zone_pairs[from][fw.local_zone]) {
+        // Packets the chain above dropped are gone already: evaluate the survivors.
+        uint16_t k = 0;
+        while (k < rn) {
+          if (run[k] == nullptr) {
+            ++k;
+            continue;
+          }
+          uint16_t e = k + 1;
+          while (e < rn && run[e] != nullptr) ++e;
+          FwEvaluate(run + k, e - k, *c, fw, ifx, kFwLocal, t, depth);
+          k = e;
+        }
+      } else {
+        for (uint16_t k = 0; k < rn; ++k) {
+          if (run[k] == nullptr) continue;
+          DropPkt(run[k], ifx, Drop::kFirewallNoZonePolicy);
+          run[k] = nullptr;
+        }
+      }
+    }
+    i = j;
+  }
+  return any ? Compact(pkts, n, nullptr) : n;
+}
+
+uint16_t Worker::FwOut(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables& t, int depth) {
+  const FwTables& fw = *t.fw;
+  const FwChain* c = fw.hooks[ifx][kFwOut];
+  if (c == nullptr) return n;
+  FwEvaluate(pkts, n, *c, fw, ifx, kFwOut, t, depth);
+  return Compact(pkts, n, nullptr);
+}
+
+uint16_t Worker::FwZones(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables& t, int depth) {
+  const FwTables& fw = *t.fw;
+  const uint8_t to = fw.zone_of[ifx];
+  bool any = false;
+  uint16_t i = 0;
+  while (i < n) {
+    const uint16_t in = Meta(pkts[i])->in_ifindex;
+    uint16_t j = i + 1;
+    while (j < n && Meta(pkts[j])->in_ifindex == in) ++j;
+    const uint8_t from = fw.zone_of[in];
+    // Within a zone, and between interfaces in no zone, traffic passes.
+    if (from != to) {
+      any = true;
+      const FwChain* c = from != 0 && to != 0 ? fw.zone_pairs[from][to] : nullptr;
+      if (c != nullptr) {
+        FwEvaluate(pkts + i, j - i, *c, fw, ifx, kFwOut, t, depth);
+      } else {
+        for (uint16_t k = i; k < j; ++k) {
+          DropPkt(pkts[k], in, Drop::kFirewallNoZonePolicy);
+          pkts[k] = nullptr;
+        }
+      }
+    }
+    i = j;
+  }
+  return any ? Compact(pkts, n, nullptr) : n;
+}
+
+void Worker::FwReject(rte_mbuf* orig, const Tables& t, int depth) {
+  auto* oip = rte_pktmbuf_mtod(orig, const rte_ipv4_hdr*);
+  const uint32_t hl = (oip->version_ihl & 0x0fu) * 4;
+  if (oip->next_proto_id != IPPROTO_TCP) {
+    IcmpError(orig, 3, 3, 0, t, depth);  // port unreachable
+    return;
+  }
+  if (oip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) return;
+  if (orig->data_len < hl + sizeof(rte_tcp_hdr)) return;
+  const auto* otcp =
+      reinterpret_cast<const rte_tcp_hdr*>(reinterpret_cast<const uint8_t*>(oip) + hl);
+  if (otcp->tcp_flags & RTE_TCP_RST_FLAG) return;  // never answer a reset
+  if (!IcmpToken()) return;
+  rte_mbuf* m = rte_pktmbuf_alloc(dp_.pool);
+  if (m == nullptr) return;
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(
+      rte_pktmbuf_append(m, sizeof(rte_ipv4_hdr) + sizeof(rte_tcp_hdr)));
+  if (ip == nullptr) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  std::memset(ip, 0, sizeof(rte_ipv4_hdr) + sizeof(rte_tcp_hdr));
+  ip->version_ihl = 0x45;
+  ip->total_length = rte_cpu_to_be_16(sizeof(rte_ipv4_hdr) + sizeof(rte_tcp_hdr));
+  ip->time_to_live = 64;
+  ip->next_proto_id = IPPROTO_TCP;
+  // From the address the packet was sent to (RFC 793: the reset comes from the "other end").
+  ip->src_addr = oip->dst_addr;
+  ip->dst_addr = oip->src_addr;
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  auto* tcp = reinterpret_cast<rte_tcp_hdr*>(ip + 1);
+  tcp->src_port = otcp->dst_port;
+  tcp->dst_port = otcp->src_port;
+  tcp->data_off = 5 << 4;
+  // RFC 793 reset generation: with an ACK, SEQ = its ACK; otherwise SEQ 0 and ACK what it
+  // sent (SYN and FIN count one).
+  if (otcp->tcp_flags & RTE_TCP_ACK_FLAG) {
+    tcp->sent_seq = otcp->recv_ack;
+    tcp->tcp_flags = RTE_TCP_RST_FLAG;
+  } else {
+    const uint32_t len = rte_be_to_cpu_16(oip->total_length) - hl - ((otcp->data_off >> 4) * 4) +
+                         ((otcp->tcp_flags & RTE_TCP_SYN_FLAG) ? 1 : 0) +
+                         ((otcp->tcp_flags & RTE_TCP_FIN_FLAG) ? 1 : 0);
+    tcp->recv_ack = rte_cpu_to_be_32(rte_be_to_cpu_32(otcp->sent_seq) + len);
+    tcp->tcp_flags = RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG;
+  }
+  tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
+  m->l3_len = sizeof(rte_ipv4_hdr);
+  *Meta(m) = PacketMeta{Meta(orig)->in_ifindex, 0, 0, PktKind::kNone, 0, 0, 0};
+  ++stats_->icmp_sent;
+  Forward(&m, 1, t, /*transit=*/false, depth);
+}
+
+}  // namespace portcullis::dp

@@ -1,0 +1,144 @@
+#include "dataplane/tables/firewall_sessions.h"
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_jhash.h>
+#include <rte_malloc.h>
+
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace portcullis::dp {
+
+absl::StatusOr<std::unique_ptr<FwSessionTable>> FwSessionTable::Create(const std::string& name,
+                                                                       uint32_t capacity,
+                                                                       rte_rcu_qsbr* rcu) {
+  std::unique_ptr<FwSessionTable> t(new FwSessionTable);
+  rte_hash_parameters p{};
+  p.name = name.c_str();
+  p.entries = capacity;
+  p.key_len = sizeof(FwSessionKey);
+  p.hash_func = rte_jhash;
+  p.socket_id = SOCKET_ID_ANY;
+  p.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD |
+                 RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+  t->hash_ = rte_hash_create(&p);
+  if (t->hash_ == nullptr)
+    return absl::ResourceExhaustedError(
+        absl::StrCat("session table ", name, ": ", rte_strerror(rte_errno)));
+  if (rcu != nullptr) {
+    rte_hash_rcu_config rc{};
+    rc.v = rcu;
+    rc.mode = RTE_HASH_QSBR_MODE_DQ;
+    if (rte_hash_rcu_qsbr_add(t->hash_, &rc) != 0)
+      return absl::InternalError(
+          absl::StrCat("session table ", name, ": RCU: ", rte_strerror(rte_errno)));
+  }
+  t->capacity_ = capacity;
+  t->nslots_ = rte_hash_max_key_id(t->hash_) + 1;
+  t->sessions_ = static_cast<FwSession*>(
+      rte_zmalloc("fw_sessions", sizeof(FwSession) * t->nslots_, RTE_CACHE_LINE_SIZE));
+  if (t->sessions_ == nullptr) return absl::ResourceExhaustedError("session table: no memory");
+  const uint64_t hz = rte_get_tsc_hz();
+  t->timeouts_ = {7440 * hz, 120 * hz, 30 * hz, 180 * hz, 30 * hz, 600 * hz};
+  return t;
+}
+
+FwSessionTable::~FwSessionTable() {
+  rte_hash_free(hash_);
+  rte_free(sessions_);
+}
+
+int32_t FwSessionTable::Insert(uint16_t worker, const FwSessionKey& key, bool from_a, TcpState tcp,
+                               uint64_t now) {
+  int32_t pos = rte_hash_add_key(hash_, &key);
+  if (pos < 0) {
+    ++workers_[worker].table_full;
+    return -1;
+  }
+  FwSession& s = sessions_[pos];
+  const uint8_t live = s.live.load(std::memory_order_acquire);
+  if (live == 1) return pos;  // another worker's, just made
+  if (live == 2) return -2;   // the main lcore is deleting this very key: no session this time
+  s.proto = key.proto;
+  s.initiator_is_a = from_a ? 1 : 0;
+  s.fin_from = 0;
+  s.replied.store(0, std::memory_order_relaxed);
+  s.tcp_state.store(static_cast<uint8_t>(tcp), std::memory_order_relaxed);
+  s.last_tsc.store(now, std::memory_order_relaxed);
+  s.live.store(1, std::memory_order_release);
+  ++workers_[worker].created;
+  return pos;
+}
+
+uint64_t FwSessionTable::Timeout(const FwSession& s) const {
+  switch (s.proto) {
+    case 6:
+      return static_cast<TcpState>(s.tcp_state.load(std::memory_order_relaxed)) ==
+                     TcpState::kEstablished
+                 ? timeouts_.tcp_established
+                 : timeouts_.tcp_transitory;
+    case 17:
+      return s.replied.load(std::memory_order_relaxed) ? timeouts_.udp_replied : timeouts_.udp;
+    case 1:
+      return timeouts_.icmp;
+    default:
+      return timeouts_.other;
+  }
+}
+
+bool FwSessionTable::Delete(uint32_t pos) {
+  // Marked dying first (lookups see no session, an insert of the same key makes none), then
+  // out of the hash (its slot waits in the RCU defer queue), then free: a slot the defer
+  // queue hands out again is never still marked live.
+  FwSession& s = sessions_[pos];
+  void* key = nullptr;
+  if (rte_hash_get_key_with_position(hash_, static_cast<int32_t>(pos), &key) != 0) return false;
+  FwSessionKey copy;
+  std::memcpy(&copy, key, sizeof copy);
+  s.live.store(2, std::memory_order_release);
+  const bool ok = rte_hash_del_key(hash_, &copy) >= 0;
+  s.live.store(0, std::memory_order_release);
+  return ok;
+}
+
+uint32_t FwSessionTable::Expire(uint64_t now, uint32_t budget) {
+  uint32_t deleted = 0;
+  for (uint32_t k = 0; k < budget && nslots_ > 0; ++k) {
+    const uint32_t pos = cursor_;
+    cursor_ = cursor_ + 1 == nslots_ ? 0 : cursor_ + 1;
+    FwSession& s = sessions_[pos];
+    if (!s.live.load(std::memory_order_acquire)) continue;
+    const uint64_t last = s.last_tsc.load(std::memory_order_relaxed);
+    if (now < last || now - last < Timeout(s)) continue;
+    if (Delete(pos)) {
+      ++deleted;
+      ++expired_;
+    }
+  }
+  return deleted;
+}
+
+void FwSessionTable::Clear() {
+  for (uint32_t pos = 0; pos < nslots_; ++pos) {
+    FwSession& s = sessions_[pos];
+    if (!s.live.load(std::memory_order_acquire)) continue;
+    if (Delete(pos)) ++expired_;
+  }
+}
+
+uint64_t FwSessionTable::created() const {
+  uint64_t n = 0;
+  for (const auto& w : workers_) n += __atomic_load_n(&w.created, __ATOMIC_RELAXED);
+  return n;
+}
+
+uint64_t FwSessionTable::table_full() const {
+  uint64_t n = 0;
+  for (const auto& w : workers_) n += __atomic_load_n(&w.table_full, __ATOMIC_RELAXED);
+  return n;
+}
+
+}  // namespace portcullis::dp

@@ -1,0 +1,133 @@
+// The firewall's session table (connection tracking): one table shared by all workers, an
+// rte_hash with lock-free readers (RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF) so that return
+// traffic finds its session whichever worker RSS gives it to. Lookups (every packet at a hook
+// with a firewall) never lock; inserting (once per new session) takes rte_hash's writer lock
+// for the bucket update, a short spin, never a syscall or allocation. The main lcore expires
+// sessions; deleted key slots come back through the RCU defer queue (rte_hash_rcu_qsbr_add), so
+// a worker still holding a position never sees it reused under it. Per-session state (TCP
+// state, last packet time) is updated with relaxed atomics by whichever worker sees a packet:
+// two workers racing on one flow can only lose a timestamp refresh, never corrupt the table.
+#pragma once
+
+#include <rte_hash.h>
+#include <rte_rcu_qsbr.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "dataplane/core/limits.h"
+
+namespace portcullis::dp {
+
+// Canonical: the endpoint (a) is the smaller of (address, port) pairs, so both directions of a
+// flow have one key. Addresses network order, ports host order. ICMP echo: both ports are the
+// identifier. Other protocols: ports 0.
+struct FwSessionKey {
+  uint32_t a_addr, b_addr;
+  uint16_t a_port, b_port;
+  uint8_t proto;
+  uint8_t pad[3];
+};
+static_assert(sizeof(FwSessionKey) == 16);
+
+// Builds the canonical key; *from_a: whether the packet's source is endpoint a.
+inline FwSessionKey MakeSessionKey(uint8_t proto, uint32_t src, uint16_t sport, uint32_t dst,
+                                   uint16_t dport, bool* from_a) {
+  FwSessionKey k{};
+  k.proto = proto;
+  const uint64_t s = (uint64_t{src} << 16) | sport, d = (uint64_t{dst} << 16) | dport;
+  *from_a = s <= d;
+  if (*from_a) {
+    k.a_addr = src, k.a_port = sport, k.b_addr = dst, k.b_port = dport;
+  } else {
+    k.a_addr = dst, k.a_port = dport, k.b_addr = src, k.b_port = sport;
+  }
+  return k;
+}
+
+enum class TcpState : uint8_t {
+  kNone = 0,     // not TCP
+  kSynSent,      // the initiator's SYN
+  kSynReceived,  // the responder's SYN+ACK
+  kEstablished,  // the initiator's ACK of it
+  kFinWait,      // one side sent FIN
+  kClosing,      // both sides sent FIN
+  kClosed,       // RST: kept briefly so late packets are not "new"
+};
+
+struct FwSession {
+  std::atomic<uint64_t> last_tsc;
+  std::atomic<uint8_t> live;  // 1: live; 0: free; 2: being deleted
+  std::atomic<uint8_t> tcp_state;
+  std::atomic<uint8_t> replied;  // a packet from the responder was seen
+  uint8_t proto;
+  uint8_t initiator_is_a;
+  uint8_t fin_from;  // bit 0: a sent FIN, bit 1: b
+  uint8_t reserved[2];
+};
+
+struct FwTimeouts {
+  uint64_t tcp_established, tcp_transitory, udp, udp_replied, icmp, other;  // TSC ticks
+};
+
+class FwSessionTable {
+ public:
+  // capacity sessions at most; rcu: the workers' QSBR variable.
+  static absl::StatusOr<std::unique_ptr<FwSessionTable>> Create(const std::string& name,
+                                                                uint32_t capacity,
+                                                                rte_rcu_qsbr* rcu);
+  ~FwSessionTable();
+
+  // Positions of up to RTE_HASH_LOOKUP_BULK_MAX keys; -1 where there is no live session.
+  void Lookup(const FwSessionKey* const* keys, uint32_t n, int32_t* pos) const {
+    if (rte_hash_count(hash_) == 0) {
+      for (uint32_t i = 0; i < n; ++i) pos[i] = -1;
+      return;
+    }
+    rte_hash_lookup_bulk(
+        hash_, reinterpret_cast<const void**>(const_cast<const FwSessionKey**>(keys)), n, pos);
+    for (uint32_t i = 0; i < n; ++i)
+      if (pos[i] >= 0 && sessions_[pos[i]].live.load(std::memory_order_acquire) != 1) pos[i] = -1;
+  }
+  FwSession& At(int32_t pos) { return sessions_[pos]; }
+
+  // A worker: a new session for a packet from endpoint a (from_a) or b; -1 when the table is
+  // full (counted), -2 when the main lcore is deleting that very key, or the position of the
+  // existing one when another worker won the race.
+  int32_t Insert(uint16_t worker, const FwSessionKey& key, bool from_a, TcpState tcp, uint64_t now);
+
+  // Main lcore: deletes up to `budget` expired sessions, walking the table round robin from
+  // where the last call stopped. Returns how many it deleted.
+  uint32_t Expire(uint64_t now, uint32_t budget);
+  // Main lcore: every session gone (flush firewall).
+  void Clear();
+
+  uint64_t Timeout(const FwSession& s) const;
+  void SetTimeouts(const FwTimeouts& t) { timeouts_ = t; }
+  const FwTimeouts& timeouts() const { return timeouts_; }
+
+  uint32_t capacity() const { return capacity_; }
+  // Sessions made and not yet deleted (rte_hash_count also counts slots waiting for their
+  // grace period).
+  uint64_t active() const { return created() - expired_; }
+  uint64_t created() const;
+  uint64_t table_full() const;
+  uint64_t expired() const { return expired_; }
+
+ private:
+  FwSessionTable() = default;
+  bool Delete(uint32_t pos);
+  rte_hash* hash_ = nullptr;
+  FwSession* sessions_ = nullptr;
+  uint32_t nslots_ = 0, capacity_ = 0, cursor_ = 0;
+  FwTimeouts timeouts_{};
+  struct alignas(64) PerWorker {
+    uint64_t created = 0, table_full = 0;
+  } workers_[kMaxWorkers];
+  uint64_t expired_ = 0;
+};
+
+}  // namespace portcullis::dp

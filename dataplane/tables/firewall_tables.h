@@ -1,0 +1,77 @@
+// The firewall as the workers see it: one immutable snapshot built by the main lcore from the
+// configuration (mgmt/firewall_builder.cc) and published with the interface tables (Tables::fw)
+// in one pointer store; the old one is freed after the RCU grace period. Rulesets bound to
+// one (interface, hook), and those of one zone pair, are one chain: one rte_acl context whose
+// rule priorities put the rulesets in position order and the rules in number order, so the
+// first decisive match is the highest-priority one.
+#pragma once
+
+#include <rte_acl.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "dataplane/core/limits.h"
+
+namespace portcullis::dp {
+
+enum class FwVerdict : uint8_t { kAccept = 1, kDrop = 2, kReject = 3 };
+
+enum FwHookIndex : uint8_t { kFwIn = 0, kFwOut = 1, kFwLocal = 2, kFwHooks = 3 };
+
+constexpr uint32_t kMaxFwZones = 32;  // zone index 0 = no zone
+
+// A rule (all its entries) or a ruleset's default action (rule_number 0): what a match does
+// and where it is counted. Index = its counter slot.
+struct FwRuleInfo {
+  uint32_t ruleset_id;
+  uint32_t rule_number;
+  FwVerdict verdict;
+  uint8_t log;
+  uint8_t stateful;  // its ruleset uses state: an accepted new packet makes a session
+  uint8_t reserved;
+};
+
+struct FwChain {
+  rte_acl_ctx* acl = nullptr;           // nullptr: no rules, only the default
+  uint32_t default_slot = 0;            // the last ruleset's default action
+  uint32_t zone_from = 0, zone_to = 0;  // a zone pair's (zone ids), for log events
+  ~FwChain() {
+    if (acl) rte_acl_free(acl);
+  }
+};
+
+// Per worker, written only by its worker: packets and bytes per slot, log records suppressed
+// by the rate limit and the limiter's state.
+struct FwWorkerCounters {
+  std::unique_ptr<uint64_t[]> packets, bytes, suppressed;
+  std::unique_ptr<uint64_t[]> log_tokens, log_refill_tsc;
+};
+
+struct FwTables {
+  uint64_t generation = 0;
+  std::vector<FwRuleInfo> slots;
+  std::vector<std::unique_ptr<FwChain>> chains;  // owns what the pointers below point at
+  const FwChain* hooks[kMaxInterfaces][kFwHooks] = {};
+  uint8_t zone_of[kMaxInterfaces] = {};  // zone index per ifindex, 0 = none
+  uint8_t local_zone = 0;                // the local zone's index, 0 = none
+  bool any_zone = false;
+  // (from, to) zone index: the policy's chain; nullptr = no policy (drop). Same zone: pass.
+  const FwChain* zone_pairs[kMaxFwZones][kMaxFwZones] = {};
+  uint32_t zone_ids[kMaxFwZones] = {};
+  // Global state policy per protocol: accepted packets make sessions, and packets of a
+  // session pass without rule evaluation.
+  bool state_tcp = false, state_udp = false, state_icmp = false;
+  FwWorkerCounters workers[kMaxWorkers];
+  // Totals of the snapshot this one replaced, per slot, so counters survive a rebuild.
+  std::vector<uint64_t> base_packets, base_bytes, base_suppressed;
+
+  // Allocates the per-worker counters for slots.size() slots.
+  void AllocateCounters(uint32_t nworkers);
+  uint64_t SlotPackets(uint32_t slot, uint32_t nworkers) const;
+  uint64_t SlotBytes(uint32_t slot, uint32_t nworkers) const;
+  uint64_t SlotSuppressed(uint32_t slot, uint32_t nworkers) const;
+};
+
+}  // namespace portcullis::dp
