@@ -20,6 +20,9 @@ struct alignas(64) WorkerStats {
   uint64_t drops[kAllDropCount];  // totals (the interface blocks break them down)
   InterfaceStats ifs[kMaxInterfaces];
   uint64_t ike_drops[kIkeDropCount];  // totals only
+  // Firewall log records: sent to the main lcore, suppressed by a rule's rate limit, lost to a
+  // full ring.
+  uint64_t fw_log_sent, fw_log_suppressed, fw_log_lost;
 };
 
 inline uint64_t ReadCounter(const uint64_t& c) {

@@ -4,7 +4,7 @@
 //   dpctl --channel NAME <command ...>        one command (see command_parser.h)
 //   dpctl --channel NAME batch FILE|-         one command per line, applied as one batch
 //   dpctl --channel NAME show stats|drops|interfaces|interface NAME|sas|sa SPI/DIR|routes|policies|
-//                             neighbors|ports [--json]
+//                             neighbors|ports|firewall [RULESET_ID] [--json]
 //   dpctl --channel NAME capture start <port|interface> [count N] [file F] | stop | status
 #include <cstdio>
 #include <fstream>
@@ -89,7 +89,8 @@ absl::Status LoadDirectory(TelemetryClient& tel, InterfaceDirectory& dir) {
 int Show(TelemetryClient& tel, const std::vector<std::string>& args, bool json) {
   if (args.empty())
     return Fail(
-        "show what? stats|drops|interfaces|interface|sas|sa|routes|policies|neighbors|ports");
+        "show what? stats|drops|interfaces|interface|sas|sa|routes|policies|neighbors|ports|"
+        "firewall");
   const std::string& what = args[0];
   auto query = [&](const std::string& cmd) -> absl::StatusOr<JsonValue> { return tel.Query(cmd); };
   if (what == "interfaces") {
@@ -139,6 +140,54 @@ int Show(TelemetryClient& tel, const std::vector<std::string>& args, bool json) 
                   static_cast<unsigned long long>(s->U64("bytes")),
                   static_cast<unsigned long long>(drops));
     }
+    return 0;
+  }
+  if (what == "firewall") {
+    // One ruleset, every rule (paged by the dataplane 100 at a time), or the totals and a line
+    // per ruleset.
+    auto ruleset = [&](const std::string& id, bool rules) -> int {
+      std::string from = "0";
+      bool first = true;
+      do {
+        auto r = query("/portcullis/firewall_ruleset," + id + "/" + from);
+        if (!r.ok()) return Fail(std::string(r.status().message()));
+        if (json) {
+          std::printf("%s\n", Render(*r).c_str());
+        } else if (first) {
+          std::printf("ruleset %s %s: default %s, %llu packets %llu bytes\n", id.c_str(),
+                      r->Str("name").c_str(), r->Str("default_action").c_str(),
+                      static_cast<unsigned long long>(r->U64("default_packets")),
+                      static_cast<unsigned long long>(r->U64("default_bytes")));
+          if (rules)
+            std::printf("  %6s %14s %16s %12s\n", "rule", "packets", "bytes", "suppressed");
+        }
+        first = false;
+        const JsonValue* n = r->Get("numbers");
+        const JsonValue* p = r->Get("packets");
+        const JsonValue* b = r->Get("bytes");
+        const JsonValue* s = r->Get("suppressed");
+        if (rules && !json && n && p && b && s)
+          for (size_t i = 0; i < n->array.size(); ++i)
+            std::printf("  %6s %14s %16s %12s\n", Plain(n->array[i]).c_str(),
+                        Plain(p->array[i]).c_str(), Plain(b->array[i]).c_str(),
+                        Plain(s->array[i]).c_str());
+        from = std::to_string(r->U64("next"));
+      } while (rules && from != "0");
+      return 0;
+    };
+    if (args.size() == 2) return ruleset(args[1], true);
+    auto v = query("/portcullis/firewall");
+    if (!v.ok()) return Fail(std::string(v.status().message()));
+    if (json) {
+      std::printf("%s\n", Render(*v).c_str());
+      return 0;
+    }
+    for (const char* k : {"sessions_active", "sessions_max", "sessions_created", "sessions_expired",
+                          "sessions_table_full", "log_sent", "log_suppressed", "log_lost"})
+      std::printf("%-22s %llu\n", k, static_cast<unsigned long long>(v->U64(k)));
+    if (const JsonValue* ids = v->Get("rulesets"))
+      for (const JsonValue& id : ids->array)
+        if (int rc = ruleset(Plain(id), false); rc != 0) return rc;
     return 0;
   }
   std::string cmd;

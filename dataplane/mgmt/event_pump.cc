@@ -44,6 +44,19 @@ unsigned EventPump::PollEspEvents() {
   return n;
 }
 
+unsigned EventPump::PollFwLog() {
+  api::FwLogEvent logs[kBurst];
+  const unsigned n = rte_ring_sc_dequeue_burst_elem(dp_.fw_log_ring, logs, sizeof(api::FwLogEvent),
+                                                    kBurst, nullptr);
+  for (unsigned i = 0; i < n; ++i) {
+    api::Event ev = api::NewEvent(api::EventKind::kFwLog);
+    ev.body.fw_log = logs[i];
+    if (server_ == nullptr || !server_->PostBulk(ev))
+      dp_.fw_log_undeliverable.fetch_add(1, std::memory_order_relaxed);
+  }
+  return n;
+}
+
 void EventPump::MaybeSendCounters(uint64_t now_ns) {
   if (server_ == nullptr) return;
   const uint64_t elapsed = last_ns_ == 0 ? 0 : now_ns - last_ns_;

@@ -23,6 +23,9 @@ class EventPump {
 
   EventPump(Dataplane& dp, api::ChannelServer* server);
   unsigned PollEspEvents();
+  // Firewall log records from the workers to vpnd, best effort: what vpnd's ring cannot take
+  // now is counted (Dataplane::fw_log_undeliverable), never kept.
+  unsigned PollFwLog();
   // Visits the share of SA slots due since the last call (a whole sweep per interval) and
   // sends the changed ones' counters to the primary client (vpnd); stops early, to resume at
   // the same slot, when vpnd's ring has no room to spare.

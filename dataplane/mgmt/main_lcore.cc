@@ -33,6 +33,7 @@ bool MainLcore::PollOnce(uint64_t now_ns) {
   work += slow_.Poll(now_ns);
   work += slow_.PollInject();
   work += events_.PollEspEvents();
+  work += events_.PollFwLog();
   work += capture_.Poll();
   events_.MaybeSendCounters(now_ns);
   if (now_ns >= next_age_ns_) {

@@ -10,10 +10,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <string>
 
 #include "absl/strings/str_format.h"
 #include "dataplane/core/drop_reason.h"
+#include "dataplane/tables/firewall_tables.h"
 
 namespace portcullis::dp {
 
@@ -333,6 +335,108 @@ int Ports(const char*, const char*, rte_tel_data* d) {
   return 0;
 }
 
+// Totals of the session table and the log, and the configured rulesets' ids.
+int Firewall(const char*, const char*, rte_tel_data* d) {
+  std::lock_guard<std::mutex> lock(g_main->mu());
+  const FwSessionTable& s = *g_dp->sessions;
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_u64(d, "sessions_active", s.active());
+  rte_tel_data_add_dict_u64(d, "sessions_max", s.capacity());
+  rte_tel_data_add_dict_u64(d, "sessions_created", s.created());
+  rte_tel_data_add_dict_u64(d, "sessions_expired", s.expired());
+  rte_tel_data_add_dict_u64(d, "sessions_table_full", s.table_full());
+  uint64_t sent = 0, suppressed = 0, lost = 0;
+  for (uint32_t w = 0; w < g_dp->nworkers; ++w) {
+    if (g_dp->stats[w] == nullptr) continue;
+    sent += ReadCounter(g_dp->stats[w]->fw_log_sent);
+    lost += ReadCounter(g_dp->stats[w]->fw_log_lost);
+    suppressed += ReadCounter(g_dp->stats[w]->fw_log_suppressed);
+  }
+  rte_tel_data_add_dict_u64(d, "log_sent", sent);
+  rte_tel_data_add_dict_u64(d, "log_suppressed", suppressed);
+  rte_tel_data_add_dict_u64(d, "log_lost", lost + g_dp->fw_log_undeliverable.load());
+  rte_tel_data* ids = rte_tel_data_alloc();
+  rte_tel_data_start_array(ids, RTE_TEL_U64_VAL);
+  for (const auto& [id, rs] : g_main->applier().state().fw.rulesets)
+    rte_tel_data_add_array_u64(ids, id);
+  rte_tel_data_add_dict_container(d, "rulesets", ids, 0);
+  return 0;
+}
+
+// One ruleset's counters: `<id>` or `<id>/<from_rule_number>`, at most 100 rules per answer
+// (the telemetry output's size); `next` is where to go on, 0 when done.
+int FirewallRuleset(const char*, const char* params, rte_tel_data* d) {
+  if (params == nullptr) return -EINVAL;
+  char* end = nullptr;
+  const unsigned long id = std::strtoul(params, &end, 10);
+  unsigned long from = 0;
+  if (end == params) return -EINVAL;
+  if (*end == '/') {
+    const char* f = end + 1;
+    from = std::strtoul(f, &end, 10);
+    if (end == f) return -EINVAL;
+  }
+  if (*end != '\0') return -EINVAL;
+  std::lock_guard<std::mutex> lock(g_main->mu());
+  const auto& rulesets = g_main->applier().state().fw.rulesets;
+  auto it = rulesets.find(static_cast<uint32_t>(id));
+  if (it == rulesets.end()) return -ENOENT;
+  const FwTables* fw = g_main->applier().firewall();
+  const uint32_t nw = g_dp->nworkers;
+  // The snapshot's slots of this ruleset, by rule number (none while nothing is bound).
+  std::map<uint32_t, uint32_t> slots;
+  if (fw != nullptr)
+    for (uint32_t i = 0; i < fw->slots.size(); ++i)
+      if (fw->slots[i].ruleset_id == id) slots[fw->slots[i].rule_number] = i;
+  auto count = [&](uint32_t rule, int what) -> uint64_t {
+    auto s = slots.find(rule);
+    if (s == slots.end()) return 0;
+    return what == 0   ? fw->SlotPackets(s->second, nw)
+           : what == 1 ? fw->SlotBytes(s->second, nw)
+                       : fw->SlotSuppressed(s->second, nw);
+  };
+  const api::FwRulesetBody& b = it->second.body;
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_u64(d, "id", id);
+  rte_tel_data_add_dict_string(d, "name",
+                               std::string(b.name, strnlen(b.name, sizeof b.name)).c_str());
+  rte_tel_data_add_dict_string(d, "default_action",
+                               b.default_action == api::FwAction::kAccept   ? "accept"
+                               : b.default_action == api::FwAction::kReject ? "reject"
+                                                                            : "drop");
+  rte_tel_data_add_dict_u64(d, "default_packets", count(0, 0));
+  rte_tel_data_add_dict_u64(d, "default_bytes", count(0, 1));
+  rte_tel_data* numbers = rte_tel_data_alloc();
+  rte_tel_data* packets = rte_tel_data_alloc();
+  rte_tel_data* bytes = rte_tel_data_alloc();
+  rte_tel_data* suppressed = rte_tel_data_alloc();
+  for (rte_tel_data* a : {numbers, packets, bytes, suppressed})
+    rte_tel_data_start_array(a, RTE_TEL_U64_VAL);
+  constexpr int kPerAnswer = 100;
+  int n = 0;
+  uint64_t next = 0;
+  uint32_t last = 0;
+  for (const auto& [key, e] : it->second.entries) {
+    if (key.first < from || key.first == last) continue;
+    if (n == kPerAnswer) {
+      next = key.first;
+      break;
+    }
+    last = key.first;
+    ++n;
+    rte_tel_data_add_array_u64(numbers, key.first);
+    rte_tel_data_add_array_u64(packets, count(key.first, 0));
+    rte_tel_data_add_array_u64(bytes, count(key.first, 1));
+    rte_tel_data_add_array_u64(suppressed, count(key.first, 2));
+  }
+  rte_tel_data_add_dict_u64(d, "next", next);
+  rte_tel_data_add_dict_container(d, "numbers", numbers, 0);
+  rte_tel_data_add_dict_container(d, "packets", packets, 0);
+  rte_tel_data_add_dict_container(d, "bytes", bytes, 0);
+  rte_tel_data_add_dict_container(d, "suppressed", suppressed, 0);
+  return 0;
+}
+
 }  // namespace
 
 void RegisterTelemetry(Dataplane& dp, MainLcore& main) {
@@ -348,6 +452,10 @@ void RegisterTelemetry(Dataplane& dp, MainLcore& main) {
   rte_telemetry_register_cmd("/portcullis/policies", Policies, "security policies (SPD)");
   rte_telemetry_register_cmd("/portcullis/neighbors", Neighbors, "ARP neighbors");
   rte_telemetry_register_cmd("/portcullis/ports", Ports, "DPDK ports and their counters");
+  rte_telemetry_register_cmd("/portcullis/firewall", Firewall,
+                             "Firewall sessions, log counters and ruleset ids");
+  rte_telemetry_register_cmd("/portcullis/firewall_ruleset", FirewallRuleset,
+                             "One ruleset's counters. Param: id or id/from_rule_number");
 }
 
 }  // namespace portcullis::dp

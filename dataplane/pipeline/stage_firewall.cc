@@ -10,7 +10,10 @@
 #include <rte_ip.h>
 #include <rte_tcp.h>
 
+#include <algorithm>
 #include <cstring>
+
+#include "dataplane/api/events.h"
 
 #include "dataplane/pipeline/worker.h"
 #include "dataplane/tables/firewall_acl.h"
@@ -19,6 +22,8 @@ namespace portcullis::dp {
 
 namespace {
 
+constexpr uint64_t kFwLogPerSecond = 100;
+constexpr uint64_t kFwLogBurst = 200;
 constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
 
 bool IsIcmpError(uint8_t type) {
@@ -139,9 +144,63 @@ FwCategory TrackTcp(FwSession& s, bool from_a, uint8_t flags) {
 
 }  // namespace
 
+void Worker::FwLog(rte_mbuf* m, uint32_t slot, const FwTables& fw, const FwChain& chain,
+                   uint16_t ifx, FwHookIndex hook, uint64_t now, const Tables& t) {
+  FwWorkerCounters& c = const_cast<FwWorkerCounters&>(fw.workers[id_]);
+  // A token bucket per rule and worker: kFwLogPerSecond, bursts of kFwLogBurst.
+  uint64_t& tokens = c.log_tokens[slot];
+  uint64_t& refill = c.log_refill_tsc[slot];
+  const uint64_t hz = rte_get_tsc_hz();
+  if (refill == 0) {
+    refill = now;
+    tokens = kFwLogBurst;
+  }
+  const uint64_t earned = (now - refill) * kFwLogPerSecond / hz;
+  if (earned > 0) {
+    tokens = std::min<uint64_t>(kFwLogBurst, tokens + earned);
+    refill = now;
+  }
+  if (tokens == 0) {
+    ++c.suppressed[slot];
+    ++stats_->fw_log_suppressed;
+    return;
+  }
+  --tokens;
+  const FwRuleInfo& rule = fw.slots[slot];
+  api::FwLogEvent e{};
+  e.ruleset_id = rule.ruleset_id;
+  e.rule_number = rule.rule_number;
+  e.ifindex = ifx;
+  e.zone_from = chain.zone_from;
+  e.zone_to = chain.zone_to;
+  e.hook = static_cast<api::FwHook>(hook + 1);
+  e.action = static_cast<api::FwAction>(rule.verdict);
+  e.family = api::Family::kIpv4;
+  const auto* ip = rte_pktmbuf_mtod(m, const uint8_t*);
+  // In on an Ethernet interface: the frame's MACs are still in front of the IP header.
+  const Interface& f = t.ifs[ifx];
+  const uint16_t l2 = f.kind == IfKind::kVif ? 18 : 14;
+  if (hook == kFwIn && !(Meta(m)->flags & kMetaDecrypted) &&
+      (f.kind == IfKind::kPort || f.kind == IfKind::kBond || f.kind == IfKind::kVif) &&
+      m->data_off >= l2) {
+    e.has_macs = 1;
+    std::memcpy(e.dst_mac, ip - l2, 6);
+    std::memcpy(e.src_mac, ip - l2 + 6, 6);
+  }
+  const uint32_t hl = std::min<uint32_t>((ip[0] & 0x0fu) * 4, m->data_len);
+  e.l3_length = static_cast<uint16_t>(std::min<uint32_t>(hl, sizeof e.l3));
+  std::memcpy(e.l3, ip, e.l3_length);
+  e.l4_length = static_cast<uint16_t>(std::min<uint32_t>(m->data_len - hl, sizeof e.l4));
+  std::memcpy(e.l4, ip + hl, e.l4_length);
+  if (rte_ring_mp_enqueue_elem(dp_.fw_log_ring, &e, sizeof e) == 0) {
+    ++stats_->fw_log_sent;
+  } else {
+    ++stats_->fw_log_lost;  // never waited for
+  }
+}
+
 void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const FwTables& fw,
                         uint16_t ifx, FwHookIndex hook, const Tables& t, int depth) {
-  (void)hook;
   FwPacket p[kBurst];
   const FwSessionKey* skeys[kBurst];
   int32_t pos[kBurst];
@@ -201,6 +260,7 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
     const FwRuleInfo& rule = fw.slots[slot];
     ++counters.packets[slot];
     counters.bytes[slot] += m->pkt_len;
+    if (unlikely(rule.log)) FwLog(m, slot, fw, chain, ifx, hook, now, t);
     if (rule.verdict == FwVerdict::kAccept) {
       if (state[k] != kFwCatNew || !p[i].trackable) continue;
       const uint8_t proto = p[i].skey.proto;

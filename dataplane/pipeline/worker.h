@@ -132,6 +132,9 @@ class Worker {
   // One chain over a run of packets; dropped ones become nullptr.
   void FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const FwTables& fw,
                   uint16_t ifx, FwHookIndex hook, const Tables& t, int depth);
+  // A log record for a packet that met a rule with `log`, rate-limited per rule and worker.
+  void FwLog(rte_mbuf* m, uint32_t slot, const FwTables& fw, const FwChain& chain, uint16_t ifx,
+             FwHookIndex hook, uint64_t now, const Tables& t);
   // reject: a TCP RST or ICMP port unreachable back to the sender (rate-limited with the
   // ICMP errors).
   void FwReject(rte_mbuf* m, const Tables& t, int depth);
