@@ -579,3 +579,100 @@ TEST_CASE("dpctl: an update of an unknown interface says there is none", "[dpctl
 
 }  // namespace
 }  // namespace portcullis::dp::dpctl
+
+namespace portcullis::dp::dpctl {
+namespace {
+
+TEST_CASE("dpctl: firewall rulesets, rules and their ranges", "[dpctl][firewall]") {
+  Message rs = ParseOne("fw ruleset add 4 PubIn default accept log");
+  CHECK(rs.header.kind == MessageKind::kFwRuleset);
+  CHECK(rs.body.fw_ruleset.ruleset_id == 4);
+  CHECK(std::string(rs.body.fw_ruleset.name) == "PubIn");
+  CHECK(rs.body.fw_ruleset.default_action == api::FwAction::kAccept);
+  CHECK(rs.body.fw_ruleset.default_log == 1);
+  CHECK(ParseOne("fw ruleset update 4 X").body.fw_ruleset.default_action == api::FwAction::kDrop);
+  CHECK(ParseOne("fw ruleset del 4").header.op == Op::kDelete);
+
+  Message r = ParseOne(
+      "fw rule add 4 10 entry 2 action reject proto tcp src 10.0.0.0/8 dst 192.0.2.1-192.0.2.9 "
+      "sport 1024-65535 dport 22 state new,established log");
+  const api::FwRuleBody& b = r.body.fw_rule;
+  CHECK(b.ruleset_id == 4);
+  CHECK(b.rule_number == 10);
+  CHECK(b.entry == 2);
+  CHECK(b.action == api::FwAction::kReject);
+  CHECK((b.proto_low == 6 && b.proto_high == 6));
+  CHECK(std::memcmp(b.src_low.bytes, Ip("10.0.0.0").bytes, 16) == 0);
+  CHECK(std::memcmp(b.src_high.bytes, Ip("10.255.255.255").bytes, 16) == 0);
+  CHECK(std::memcmp(b.dst_low.bytes, Ip("192.0.2.1").bytes, 16) == 0);
+  CHECK(std::memcmp(b.dst_high.bytes, Ip("192.0.2.9").bytes, 16) == 0);
+  CHECK((b.src_port_low == 1024 && b.src_port_high == 65535));
+  CHECK((b.dst_port_low == 22 && b.dst_port_high == 22));
+  CHECK(b.state == (api::kFwStateNew | api::kFwStateEstablished));
+  CHECK(b.log == 1);
+
+  // Defaults: any protocol, address and port; ICMP alone: any type and code.
+  Message any = ParseOne("fw rule add 1 1 accept");
+  CHECK((any.body.fw_rule.proto_low == 0 && any.body.fw_rule.proto_high == 255));
+  CHECK(any.body.fw_rule.dst_port_high == 65535);
+  CHECK(std::memcmp(any.body.fw_rule.dst_high.bytes, Ip("255.255.255.255").bytes, 16) == 0);
+  Message icmp = ParseOne("fw rule add 1 2 accept proto icmp");
+  CHECK((icmp.body.fw_rule.icmp_type_high == 255 && icmp.body.fw_rule.icmp_code_high == 255));
+  Message echo = ParseOne("fw rule add 1 3 accept proto icmp icmp-type 8");
+  CHECK((echo.body.fw_rule.icmp_type_low == 8 && echo.body.fw_rule.icmp_type_high == 8));
+  CHECK((echo.body.fw_rule.icmp_code_low == 0 && echo.body.fw_rule.icmp_code_high == 255));
+  Message esp = ParseOne("fw rule add 1 4 drop proto 50 dst 192.0.2.1");
+  CHECK((esp.body.fw_rule.proto_low == 50 && esp.body.fw_rule.proto_high == 50));
+  CHECK(ParseOne("fw rule del 1 4").header.op == Op::kDelete);
+}
+
+TEST_CASE("dpctl: firewall bindings, zones and the global policy", "[dpctl][firewall]") {
+  Message bind = ParseOne("fw bind vti0 out 7 position 2");
+  CHECK(bind.body.fw_binding.ifindex == 3);
+  CHECK(bind.body.fw_binding.hook == api::FwHook::kOut);
+  CHECK(bind.body.fw_binding.ruleset_id == 7);
+  CHECK(bind.body.fw_binding.position == 2);
+  Message unbind = ParseOne("fw unbind lan local 7");
+  CHECK(unbind.header.op == Op::kDelete);
+  CHECK(unbind.body.fw_binding.hook == api::FwHook::kLocal);
+  Message zone = ParseOne("fw zone add 2 LOCAL default reject local");
+  CHECK(zone.body.fw_zone.zone_id == 2);
+  CHECK(zone.body.fw_zone.local == 1);
+  CHECK(zone.body.fw_zone.default_action == api::FwAction::kReject);
+  Message zif = ParseOne("fw zone-if add wan 3");
+  CHECK((zif.body.fw_zone_interface.ifindex == 2 && zif.body.fw_zone_interface.zone_id == 3));
+  Message zp = ParseOne("fw zone-policy add 1 2 9 position 1");
+  CHECK(zp.body.fw_zone_policy.from_zone == 1);
+  CHECK(zp.body.fw_zone_policy.to_zone == 2);
+  CHECK(zp.body.fw_zone_policy.ruleset_id == 9);
+  CHECK(zp.body.fw_zone_policy.position == 1);
+  Message g = ParseOne("fw global state tcp,icmp tcp-established 3600 udp 60");
+  CHECK(g.header.op == Op::kUpdate);
+  CHECK((g.body.fw_global.state_tcp == 1 && g.body.fw_global.state_udp == 0 &&
+         g.body.fw_global.state_icmp == 1));
+  CHECK(g.body.fw_global.tcp_established_timeout_s == 3600);
+  CHECK(g.body.fw_global.udp_timeout_s == 60);
+  CHECK(ParseOne("flush firewall").body.flush.scope == api::kFlushFirewall);
+}
+
+TEST_CASE("dpctl: firewall errors", "[dpctl][firewall]") {
+  Fails("fw", "expected ruleset|rule|bind");
+  Fails("fw frob", "fw: unknown object 'frob'");
+  Fails("fw ruleset add 1", "expected a name");
+  Fails("fw ruleset add 1 " + std::string(32, 'x'), "1..31 characters");
+  Fails("fw ruleset add 1 A default maybe", "expected accept, drop or reject");
+  Fails("fw ruleset add 1 A local", "unknown option 'local'");
+  Fails("fw rule add 1 1 proto tcp", "action accept|drop|reject is required");
+  Fails("fw rule add 1 1 accept dport 80-20", "low > high");
+  Fails("fw rule add 1 1 accept dport 70000", "out of range");
+  Fails("fw rule add 1 1 accept state sleepy", "state: unknown 'sleepy'");
+  Fails("fw rule add 1 1 accept src 10.0.0.300", "is not an IPv4 address");
+  Fails("fw bind eth1 in 1", "no interface 'eth1'");
+  Fails("fw bind lan sideways 1", "expected in, out or local");
+  Fails("fw bind lan in 1 slot 2", "expected 'position N'");
+  Fails("fw global state sctp", "unknown 'sctp'");
+  Fails("fw zone-policy add 1", "expected a to-zone id");
+}
+
+}  // namespace
+}  // namespace portcullis::dp::dpctl
