@@ -41,7 +41,7 @@ bool MainLcore::PollOnce(uint64_t now_ns) {
     // Firewall sessions: a twentieth of the table every 100 ms, so every session is looked at
     // every two seconds whatever the table's size.
     FwSessionTable& sessions = *dp_.sessions;
-    sessions.Expire(rte_rdtsc(), std::max<uint32_t>(4096, sessions.capacity() / 20));
+    sessions.Expire(rte_rdtsc(), std::max<uint32_t>(4096, sessions.slots() / 20));
     next_age_ns_ = now_ns + 100'000'000;
   }
   return work > 0;

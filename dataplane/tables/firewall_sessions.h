@@ -110,6 +110,8 @@ class FwSessionTable {
   const FwTimeouts& timeouts() const { return timeouts_; }
 
   uint32_t capacity() const { return capacity_; }
+  // Positions Expire walks: more than the capacity (rte_hash keeps per-lcore slot caches).
+  uint32_t slots() const { return nslots_; }
   // Sessions made and not yet deleted (rte_hash_count also counts slots waiting for their
   // grace period).
   uint64_t active() const { return created() - expired_; }

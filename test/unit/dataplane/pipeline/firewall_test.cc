@@ -359,7 +359,7 @@ fw bind wan in 2
   CHECK(SentCount(rig, kLan) == 1);
   usleep(1'100'000);  // `udp 1` sets both UDP timeouts
   const uint64_t expired = sessions.expired();
-  sessions.Expire(rte_rdtsc(), sessions.capacity() * 2);
+  sessions.Expire(rte_rdtsc(), sessions.slots());
   CHECK(sessions.expired() - expired >= 1);
   rig.Receive(kWan, 0, Udp(kRemote, kLanHost, 53, 6000));
   Poll(rig);

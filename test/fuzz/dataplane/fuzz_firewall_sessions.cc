@@ -1,0 +1,248 @@
+// libFuzzer target: the firewall's session table and state tracking, through a worker. Packets
+// between three LAN hosts and three remote hosts, both ways, are built from the input (TCP with
+// fuzzed flags and ports, UDP, ICMP queries and errors quoting an earlier packet, other
+// protocols, later fragments) and sent in bursts through a worker whose LAN has a stateful
+// ruleset on `in` and whose WAN drops on `in` what no session lets through. Every few bursts
+// the input moves the clock past some timeouts (the main lcore's expiry with a later "now").
+//
+// Invariants besides the sanitizers: every mbuf comes back to the pool; the session counts add
+// up after every packet (active = created - expired, never past the table); after expiring
+// everything no session is left, and a reply from the WAN is then dropped (WANIN lets nothing
+// through but sessions).
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "dataplane/dpctl/command_parser.h"
+#include "dataplane/mgmt/command_applier.h"
+#include "dataplane/pipeline/worker.h"
+#include "dataplane/runtime/dataplane.h"
+#include "drivers/ethdev/eal_runtime.h"
+#include "drivers/ethdev/port_setup.h"
+
+using namespace portcullis::dp;
+
+namespace {
+
+const char* kConfig = R"(interface add lan kind port
+interface add wan kind port
+address add lan 10.1.0.1/24
+address add wan 192.0.2.1/24
+route add 0.0.0.0/0 via 192.0.2.2
+neigh add lan 10.1.0.2 02:00:00:00:01:0a
+neigh add lan 10.1.0.3 02:00:00:00:01:0b
+neigh add lan 10.1.0.4 02:00:00:00:01:0c
+neigh add wan 192.0.2.2 02:00:00:00:02:02
+fw ruleset add 1 LANIN default accept
+fw rule add 1 10 action accept proto tcp state new
+fw rule add 1 20 action drop proto tcp
+fw ruleset add 2 WANIN default drop
+fw global state udp,icmp udp 5 icmp 5 tcp-transitory 5 tcp-established 20 other 5
+fw bind lan in 1
+fw bind wan in 2)";
+
+Dataplane* dp;
+Worker* worker;
+uint16_t lan_port, wan_port;
+rte_ether_addr lan_mac, wan_mac;
+
+struct Input {
+  const uint8_t* p;
+  size_t n;
+  uint8_t Byte() {
+    if (n == 0) return 0;
+    --n;
+    return *p++;
+  }
+};
+
+std::vector<uint8_t> Ipv4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t frag,
+                          const std::vector<uint8_t>& l4) {
+  std::vector<uint8_t> p(20 + l4.size());
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p.data());
+  ip->version_ihl = 0x45;
+  ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(p.size()));
+  ip->fragment_offset = rte_cpu_to_be_16(frag);
+  ip->time_to_live = 64;
+  ip->next_proto_id = proto;
+  ip->src_addr = rte_cpu_to_be_32(src);
+  ip->dst_addr = rte_cpu_to_be_32(dst);
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  if (!l4.empty()) std::memcpy(p.data() + 20, l4.data(), l4.size());
+  return p;
+}
+
+// One packet; *from_wan says which side sends it.
+std::vector<uint8_t> Packet(Input& in, const std::vector<std::vector<uint8_t>>& earlier,
+                            bool* from_wan) {
+  const uint8_t a = in.Byte(), b = in.Byte();
+  *from_wan = a & 1;
+  const uint32_t lan = 0x0a010002 + (a >> 1) % 3, remote = 0xc6336400 + (a >> 3) % 3;
+  const uint32_t src = *from_wan ? remote : lan, dst = *from_wan ? lan : remote;
+  const uint16_t sport = 1000 + (b & 3), dport = 80 + ((b >> 2) & 1);
+  const uint16_t ps = *from_wan ? dport : sport, pd = *from_wan ? sport : dport;
+  switch ((b >> 3) % 6) {
+    case 0: {  // TCP with fuzzed flags
+      std::vector<uint8_t> t(20, 0);
+      t[0] = ps >> 8, t[1] = ps & 0xff, t[2] = pd >> 8, t[3] = pd & 0xff;
+      t[12] = 5 << 4;
+      t[13] = in.Byte();
+      return Ipv4(src, dst, 6, 0, t);
+    }
+    case 1:
+      return Ipv4(src, dst, 17, 0,
+                  {static_cast<uint8_t>(ps >> 8), static_cast<uint8_t>(ps),
+                   static_cast<uint8_t>(pd >> 8), static_cast<uint8_t>(pd), 0, 8, 0, 0});
+    case 2: {  // ICMP query or reply, identifier from the input
+      const uint8_t type = in.Byte() & 1 ? 8 : 0;
+      return Ipv4(src, dst, 1, 0, {type, 0, 0, 0, 0, static_cast<uint8_t>(in.Byte() % 3), 0, 1});
+    }
+    case 3: {  // an ICMP error quoting an earlier packet (or a truncated quote)
+      std::vector<uint8_t> e = {static_cast<uint8_t>(in.Byte() & 1 ? 3 : 11), 3, 0, 0, 0, 0, 0, 0};
+      if (!earlier.empty()) {
+        const auto& q = earlier[in.Byte() % earlier.size()];
+        const size_t take = std::min<size_t>(q.size(), in.Byte() % 40);
+        e.insert(e.end(), q.begin(), q.begin() + take);
+      }
+      return Ipv4(src, dst, 1, 0, e);
+    }
+    case 4:  // a later fragment
+      return Ipv4(src, dst, 17, static_cast<uint16_t>(1 + in.Byte()), {1, 2, 3, 4, 5, 6, 7, 8});
+    default:
+      return Ipv4(src, dst, 47, 0, {0, 0, 8, 0});
+  }
+}
+
+rte_mbuf* Mbuf(const std::vector<uint8_t>& ip, bool from_wan) {
+  rte_mbuf* m = rte_pktmbuf_alloc(dp->pool);
+  if (m == nullptr) std::abort();  // the previous input leaked
+  auto* f =
+      reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(14 + ip.size())));
+  std::memcpy(f, (from_wan ? wan_mac : lan_mac).addr_bytes, 6);
+  const uint8_t src[6] = {2, 0, 0, 0, 2, 2};
+  std::memcpy(f + 6, src, 6);
+  f[12] = 0x08;
+  f[13] = 0;
+  std::memcpy(f + 14, ip.data(), ip.size());
+  return m;
+}
+
+// What a port has sent so far (net_null counts and frees).
+uint64_t Sent(uint16_t port) {
+  rte_eth_stats s{};
+  rte_eth_stats_get(port, &s);
+  return s.opackets;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  std::string prefix = "--file-prefix=fzs" + std::to_string(getpid());
+  const char* argv[] = {"fuzz",
+                        "--no-huge",
+                        "-m",
+                        "256",
+                        "--no-pci",
+                        "--no-shconf",
+                        "--log-level=*:error",
+                        prefix.c_str(),
+                        "-l",
+                        "0",
+                        "--vdev=net_null0,no-rx=1",
+                        "--vdev=net_null1,no-rx=1"};
+  if (rte_eal_init(12, const_cast<char**>(argv)) < 0) std::abort();
+  portcullis::drivers::ethdev::CleanEalRuntimeDirAtExit();
+  DataplaneParams params;
+  params.name = "fzs";
+  params.workers = 1;
+  params.mbufs = 2047;
+  params.fw_sessions = 64;  // small: the fuzzer fills it
+  auto d = CreateDataplane(params);
+  if (!d.ok()) std::abort();
+  dp = d->release();
+  const char* names[2] = {"lan", "wan"};
+  for (int i = 0; i < 2; ++i) {
+    auto st = portcullis::drivers::ethdev::StartPort(
+        {names[i], std::string("net_null") + std::to_string(i)}, 1, dp->pool);
+    if (!st.ok()) std::abort();
+    PortInfo& pi = dp->ports[st->port_id];
+    pi.present = true;
+    pi.name = names[i];
+    pi.device = "net_null" + std::to_string(i);
+    pi.nrxq = pi.ntxq = 1;
+    pi.mac = st->mac;
+    (i == 0 ? lan_port : wan_port) = st->port_id;
+  }
+  lan_mac = dp->ports[lan_port].mac;
+  wan_mac = dp->ports[wan_port].mac;
+  static CommandApplier applier(*dp);
+  dpctl::InterfaceDirectory dir;
+  std::vector<api::Message> msgs;
+  for (absl::string_view line : absl::StrSplit(kConfig, '\n')) {
+    std::vector<std::string> words = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (!dpctl::ParseCommand(words, dir, msgs).ok()) std::abort();
+  }
+  if (!applier.Apply(api::CommandBatch{1, 1, msgs}).status.ok()) std::abort();
+  worker = new Worker(*dp, 0);
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 1 || size > 8192) return 0;
+  Input in{data, size};
+  FwSessionTable& sessions = *dp->sessions;
+  const uint64_t hz = rte_get_tsc_hz();
+  uint64_t clock = rte_rdtsc();
+  std::vector<std::vector<uint8_t>> earlier;
+  while (in.n > 0) {
+    const uint8_t what = in.Byte();
+    if (what % 8 == 7) {
+      clock += (what >> 3) * hz;  // up to 31 s later
+      sessions.Expire(clock, sessions.slots());
+      continue;
+    }
+    // One packet at a time, so each WAN packet's fate can be told from the counters.
+    bool from_wan = false;
+    auto ip = Packet(in, earlier, &from_wan);
+    earlier.push_back(ip);
+    if (earlier.size() > 16) earlier.erase(earlier.begin());
+    rte_mbuf* m = Mbuf(ip, from_wan);
+    worker->FromWire(&m, 1, from_wan ? wan_port : lan_port);
+    worker->FlushTx();
+    if (sessions.active() > sessions.capacity() + 64 ||
+        sessions.created() - sessions.expired() != sessions.active())
+      std::abort();
+  }
+  // Everything expires; then nothing from the WAN passes.
+  sessions.Expire(clock + 100 * hz, sessions.slots());
+  if (sessions.active() != 0) {
+    std::fprintf(stderr, "%llu sessions left after expiry\n",
+                 static_cast<unsigned long long>(sessions.active()));
+    std::abort();
+  }
+  const uint64_t lan_before = Sent(lan_port);
+  std::vector<uint8_t> udp = Ipv4(0xc6336400, 0x0a010002, 17, 0, {0, 80, 3, 0xe8, 0, 8, 0, 0});
+  rte_mbuf* m = Mbuf(udp, true);
+  worker->FromWire(&m, 1, wan_port);
+  worker->FlushTx();
+  if (Sent(lan_port) != lan_before) {
+    std::fprintf(stderr, "a WAN packet passed with no session\n");
+    std::abort();
+  }
+  if (rte_mempool_in_use_count(dp->pool) != 0) {
+    std::fprintf(stderr, "%u mbufs not returned\n", rte_mempool_in_use_count(dp->pool));
+    std::abort();
+  }
+  return 0;
+}
