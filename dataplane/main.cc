@@ -2,7 +2,7 @@
 // the control work on the main lcore, and serves vpnd and dpctl over the shared-memory channel.
 //
 //   vpn-dataplane [EAL args] -- --channel NAME --port NAME=DEVICE [--port ...]
-//                 [--ports-file FILE] [--idle-sleep-us N] [--mbufs N]
+//                 [--ports-file FILE] [--idle-sleep-us N] [--mbufs N] [--fw-sessions N]
 //
 // --ports-file reads more NAME=DEVICE lines from a file (drivers/ethdev/ports_file.h): what
 // vpn-dataplane.service passes (/etc/portcullis/ports). Under systemd (Type=notify) it reports
@@ -64,6 +64,7 @@ struct Options {
   std::vector<drivers::ethdev::PortSpec> ports;
   uint32_t idle_sleep_us = 0;
   uint32_t mbufs = 16383;
+  uint32_t fw_sessions = 65536;
   uint32_t workers = 0;  // 0: from the EAL lcore list (default -l 0,1: one worker)
 };
 
@@ -103,12 +104,18 @@ Options ParseOptions(const std::vector<std::string>& args) {
         Die(absl::StrCat("--workers must be 1..", kMaxWorkers));
     } else if (is("--mbufs")) {
       if (!absl::SimpleAtoi(value("--mbufs"), &o.mbufs)) Die("bad --mbufs");
+    } else if (is("--fw-sessions")) {
+      if (!absl::SimpleAtoi(value("--fw-sessions"), &o.fw_sessions) || o.fw_sessions < 64 ||
+          o.fw_sessions > (1u << 24))
+        Die("--fw-sessions must be 64..16777216");
     } else if (a == "-h" || a == "--help") {
       std::printf(
           "vpn-dataplane [EAL args] -- --channel NAME --port NAME=DEVICE [--port ...]\n"
           "              [--ports-file FILE] [--workers N] [--idle-sleep-us N] [--mbufs N]\n"
+          "              [--fw-sessions N]\n"
           "  --ports-file FILE  NAME=DEVICE lines (# comments), as /etc/portcullis/ports\n"
-          "  --workers N   N worker lcores spread over the allowed CPUs (instead of EAL -l)\n");
+          "  --workers N   N worker lcores spread over the allowed CPUs (instead of EAL -l)\n"
+          "  --fw-sessions N  the firewall session table's capacity (default 65536)\n");
       std::exit(0);
     } else {
       Die(absl::StrCat("unknown option '", a, "'"));
@@ -180,6 +187,7 @@ int main(int argc, char** argv) {
   params.workers = nworkers;
   params.mbufs = opt.mbufs;
   params.idle_sleep_us = opt.idle_sleep_us;
+  params.fw_sessions = opt.fw_sessions;
   auto created = CreateDataplane(params);
   if (!created.ok()) Die(std::string(created.status().message()));
   Dataplane& dp = **created;

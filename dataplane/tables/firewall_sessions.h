@@ -90,7 +90,7 @@ class FwSessionTable {
     rte_hash_lookup_bulk(
         hash_, reinterpret_cast<const void**>(const_cast<const FwSessionKey**>(keys)), n, pos);
     for (uint32_t i = 0; i < n; ++i)
-      if (pos[i] >= 0 && sessions_[pos[i]].live.load(std::memory_order_acquire) != 1) pos[i] = -1;
+      if (pos[i] < 0 || sessions_[pos[i]].live.load(std::memory_order_acquire) != 1) pos[i] = -1;
   }
   FwSession& At(int32_t pos) { return sessions_[pos]; }
 

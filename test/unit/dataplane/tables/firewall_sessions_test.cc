@@ -1,0 +1,95 @@
+// The session table on its own: canonical keys (both directions one entry), inserts and the
+// race with another worker's, timeouts per protocol and state, expiry sweeps and their counts,
+// and a full table counted.
+#include "dataplane/tables/firewall_sessions.h"
+
+#include <rte_cycles.h>
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "test/unit/support/dpdk_test_env.h"
+
+namespace portcullis::dp {
+namespace {
+
+std::unique_ptr<FwSessionTable> NewTable(uint32_t capacity) {
+  test::EnsureEal();
+  static int n = 0;
+  auto t = FwSessionTable::Create("ut_fwsess" + std::to_string(n++), capacity, nullptr);
+  REQUIRE(t.ok());
+  return std::move(*t);
+}
+
+int32_t Find(const FwSessionTable& t, const FwSessionKey& k) {
+  const FwSessionKey* keys[1] = {&k};
+  int32_t pos = -1;
+  t.Lookup(keys, 1, &pos);
+  return pos;
+}
+
+}  // namespace
+
+TEST_CASE("sessions: both directions of a flow have one key", "[firewall]") {
+  bool a1, a2;
+  const FwSessionKey k1 = MakeSessionKey(6, 0x0a000001, 1000, 0x0a000002, 80, &a1);
+  const FwSessionKey k2 = MakeSessionKey(6, 0x0a000002, 80, 0x0a000001, 1000, &a2);
+  CHECK(std::memcmp(&k1, &k2, sizeof k1) == 0);
+  CHECK(a1 != a2);
+  bool a3;
+  const FwSessionKey k3 = MakeSessionKey(17, 0x0a000001, 1000, 0x0a000002, 80, &a3);
+  CHECK(std::memcmp(&k1, &k3, sizeof k1) != 0);  // the protocol is part of it
+}
+
+TEST_CASE("sessions: insert, find, expire by timeout, counts", "[firewall]") {
+  auto t = NewTable(1024);
+  const uint64_t hz = rte_get_tsc_hz();
+  t->SetTimeouts({100 * hz, 10 * hz, 5 * hz, 50 * hz, 3 * hz, 7 * hz});
+  bool from_a;
+  const FwSessionKey tcp = MakeSessionKey(6, 1, 1000, 2, 80, &from_a);
+  const FwSessionKey udp = MakeSessionKey(17, 1, 1000, 2, 53, &from_a);
+  const FwSessionKey gre = MakeSessionKey(47, 1, 0, 2, 0, &from_a);
+  CHECK(Find(*t, tcp) == -1);
+  const uint64_t now = 1000 * hz;
+  const int32_t p = t->Insert(0, tcp, true, TcpState::kSynSent, now);
+  REQUIRE(p >= 0);
+  CHECK(Find(*t, tcp) == p);
+  CHECK(t->Insert(1, tcp, false, TcpState::kSynSent, now) == p);  // the other worker's race
+  REQUIRE(t->Insert(1, udp, true, TcpState::kNone, now) >= 0);
+  REQUIRE(t->Insert(1, gre, true, TcpState::kNone, now) >= 0);
+  CHECK(t->created() == 3);
+  CHECK(t->active() == 3);
+  // Transitory TCP (10 s), unanswered UDP (5 s), other (7 s).
+  CHECK(t->Timeout(t->At(p)) == 10 * hz);
+  t->At(p).tcp_state.store(static_cast<uint8_t>(TcpState::kEstablished));
+  CHECK(t->Timeout(t->At(p)) == 100 * hz);
+  CHECK(t->Expire(now + 6 * hz, t->slots()) == 1);  // UDP
+  CHECK(Find(*t, udp) == -1);
+  CHECK(t->Expire(now + 8 * hz, t->slots()) == 1);   // GRE
+  CHECK(t->Expire(now + 99 * hz, t->slots()) == 0);  // established TCP stays
+  t->At(p).last_tsc.store(now + 99 * hz);            // a packet refreshed it
+  CHECK(t->Expire(now + 150 * hz, t->slots()) == 0);
+  CHECK(t->Expire(now + 200 * hz, t->slots()) == 1);
+  CHECK(t->active() == 0);
+  CHECK(t->expired() == 3);
+}
+
+TEST_CASE("sessions: a full table refuses and counts; clearing empties it", "[firewall]") {
+  auto t = NewTable(256);
+  bool from_a;
+  uint32_t made = 0;
+  for (uint32_t i = 0; i < 100000; ++i) {
+    const FwSessionKey k = MakeSessionKey(17, i, 1, 0xffffffff, 2, &from_a);
+    if (t->Insert(0, k, from_a, TcpState::kNone, 1) < 0) break;
+    ++made;
+  }
+  CHECK(made >= 256);
+  CHECK(made < 100000);
+  CHECK(t->table_full() == 1);
+  t->Clear();
+  CHECK(t->active() == 0);
+  const FwSessionKey k = MakeSessionKey(17, 0, 1, 0xffffffff, 2, &from_a);
+  CHECK(Find(*t, k) == -1);
+}
+
+}  // namespace portcullis::dp
