@@ -292,6 +292,7 @@ absl::StatusOr<std::unique_ptr<FwTables>> BuildFirewall(const ConfigState& cfg, 
   auto chain = [&](const std::vector<uint32_t>& rulesets,
                    int64_t default_slot) -> absl::StatusOr<const FwChain*> {
     std::vector<FwAclRule> rules;
+    bool uses_state = false, has_log = false;
     for (size_t pos = 0; pos < rulesets.size(); ++pos) {
       const FwRulesetConfig& rs = fw.rulesets.at(rulesets[pos]);
       for (const auto& [key, e] : rs.entries) {
@@ -300,6 +301,8 @@ absl::StatusOr<std::unique_ptr<FwTables>> BuildFirewall(const ConfigState& cfg, 
         r.precedence = static_cast<uint32_t>(pos * 10000 + key.first);
         // The state bits are the categories' (new, established, related, invalid).
         r.categories = e.state != 0 ? e.state : 0x0f;
+        uses_state |= e.state != 0;
+        has_log |= e.log != 0;
         r.proto_low = e.proto_low;
         r.proto_high = e.proto_high;
         auto v4 = [](const api::IpAddr& a) {
@@ -325,8 +328,10 @@ absl::StatusOr<std::unique_ptr<FwTables>> BuildFirewall(const ConfigState& cfg, 
       }
     }
     auto c = std::make_unique<FwChain>();
+    c->uses_state = uses_state;
     c->default_slot =
         default_slot >= 0 ? static_cast<uint32_t>(default_slot) : slot_of.at({rulesets.back(), 0});
+    c->has_log = has_log || t->slots[c->default_slot].log;
     if (!rules.empty()) {
       auto acl = CompileFwAcl(absl::StrFormat("fw%d_%d", generation, t->chains.size()), rules);
       if (!acl.ok()) return acl.status();
@@ -365,6 +370,7 @@ absl::StatusOr<std::unique_ptr<FwTables>> BuildFirewall(const ConfigState& cfg, 
   t->state_tcp = fw.global.state_tcp;
   t->state_udp = fw.global.state_udp;
   t->state_icmp = fw.global.state_icmp;
+  t->any_global_state = t->state_tcp || t->state_udp || t->state_icmp;
   t->AllocateCounters(nworkers);
   return t;
 }

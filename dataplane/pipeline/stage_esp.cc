@@ -183,6 +183,8 @@ void Worker::EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, co
 }
 
 void Worker::SendOuter(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t, int depth) {
+  if (unlikely(t.fw != nullptr))
+    for (uint16_t k = 0; k < n; ++k) Meta(pkts[k])->flags &= ~kMetaFwSession;  // ESP now
   // All of an SA's packets go to one peer: one route lookup for the run, unless the route is
   // anything but a plain interface (another tunnel, none, local), which Forward handles.
   auto* ip = rte_pktmbuf_mtod(pkts[0], const rte_ipv4_hdr*);

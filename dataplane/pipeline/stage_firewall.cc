@@ -96,6 +96,24 @@ void Parse(const rte_mbuf* m, FwPacket* p) {
   p->skey = MakeSessionKey(proto, ip->src_addr, sport, ip->dst_addr, dport, &p->from_a);
 }
 
+// Only the ACL key (no session to find or make here).
+inline void KeyOf(const rte_mbuf* m, FwKey* k) {
+  const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
+  const uint32_t hl = (ip->version_ihl & 0x0fu) * 4;
+  const uint8_t proto = ip->next_proto_id;
+  *k = FwKey{proto, {}, ip->src_addr, ip->dst_addr, 0, 0};
+  if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) return;
+  const uint8_t* l4 = reinterpret_cast<const uint8_t*>(ip) + hl;
+  const uint32_t avail = m->data_len > hl ? m->data_len - hl : 0;
+  if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP) && avail >= 4) {
+    std::memcpy(&k->sport, l4, 2);
+    std::memcpy(&k->dport, l4 + 2, 2);
+  } else if (proto == IPPROTO_ICMP && avail >= 2) {
+    k->sport = rte_cpu_to_be_16(l4[0]);
+    k->dport = rte_cpu_to_be_16(l4[1]);
+  }
+}
+
 // The state a TCP packet of a session has, moving the session along; invalid leaves it alone.
 FwCategory TrackTcp(FwSession& s, bool from_a, uint8_t flags) {
   const bool from_init = from_a == (s.initiator_is_a != 0);
@@ -201,26 +219,70 @@ void Worker::FwLog(rte_mbuf* m, uint32_t slot, const FwTables& fw, const FwChain
 
 void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const FwTables& fw,
                         uint16_t ifx, FwHookIndex hook, const Tables& t, int depth) {
+  FwSessionTable& sessions = *dp_.sessions;
+  FwWorkerCounters& counters = const_cast<FwWorkerCounters&>(fw.workers[id_]);
+  // Counts, logs and carries out a decisive verdict; false: the packet is gone.
+  auto apply = [&](rte_mbuf * m, uint32_t slot, uint64_t now) __attribute__((always_inline)) {
+    const FwRuleInfo& rule = fw.slots[slot];
+    ++counters.packets[slot];
+    counters.bytes[slot] += m->pkt_len;
+    if (unlikely(rule.log)) FwLog(m, slot, fw, chain, ifx, hook, now, t);
+    if (likely(rule.verdict == FwVerdict::kAccept)) return true;
+    if (rule.verdict == FwVerdict::kReject) {
+      FwReject(m, t, depth);
+      DropPkt(m, ifx, Drop::kFirewallReject);
+    } else {
+      DropPkt(m, ifx, Drop::kFirewallDrop);
+    }
+    return false;
+  };
+  if (!chain.uses_state && !fw.any_global_state && sessions.empty()) {
+    // No session to find, none to make, no rule that cares about state: the ACL alone, in
+    // one category.
+    FwKey keys[kBurst];
+    const uint8_t* data[kBurst];
+    uint32_t results[kBurst];
+    for (uint16_t i = 0; i < n; ++i) {
+      KeyOf(pkts[i], &keys[i]);
+      data[i] = reinterpret_cast<const uint8_t*>(&keys[i]);
+    }
+    if (chain.acl != nullptr) {
+      rte_acl_classify(chain.acl, data, results, n, 1);
+    } else {
+      std::memset(results, 0, sizeof(uint32_t) * n);
+    }
+    const uint64_t now = chain.has_log ? rte_rdtsc() : 0;
+    for (uint16_t i = 0; i < n; ++i) {
+      const uint32_t slot = results[i] != 0 ? results[i] - 1 : chain.default_slot;
+      if (!apply(pkts[i], slot, now)) pkts[i] = nullptr;
+    }
+    return;
+  }
   FwPacket p[kBurst];
   const FwSessionKey* skeys[kBurst];
-  int32_t pos[kBurst];
+  int32_t found[kBurst];
+  uint16_t look[kBurst];  // the packets looked up (not already passed as a session's)
+  uint16_t nl = 0;
+  const int meta_off = g_meta_offset;
   for (uint16_t i = 0; i < n; ++i) {
+    if (Meta(pkts[i], meta_off)->flags & kMetaFwSession) continue;
     Parse(pkts[i], &p[i]);
-    skeys[i] = &p[i].skey;
+    skeys[nl] = &p[i].skey;
+    look[nl++] = i;
   }
-  FwSessionTable& sessions = *dp_.sessions;
-  sessions.Lookup(skeys, n, pos);
+  sessions.Lookup(skeys, nl, found);
   const uint64_t now = rte_rdtsc();
   // Each packet's state; those of a session pass here, the rest are classified.
   uint8_t state[kBurst];
   const uint8_t* data[kBurst];
   uint16_t which[kBurst];
   uint16_t nc = 0;
-  for (uint16_t i = 0; i < n; ++i) {
+  for (uint16_t j = 0; j < nl; ++j) {
+    const uint16_t i = look[j];
     FwPacket& q = p[i];
     FwCategory c;
-    if (pos[i] >= 0) {
-      FwSession& s = sessions.At(pos[i]);
+    if (found[j] >= 0) {
+      FwSession& s = sessions.At(found[j]);
       if (q.related) {
         c = kFwCatRelated;
       } else {
@@ -230,6 +292,7 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
       }
       if (c != kFwCatInvalid) {
         s.last_tsc.store(now, std::memory_order_relaxed);
+        Meta(pkts[i], meta_off)->flags |= kMetaFwSession;
         continue;  // return traffic of an accepted session: no rule evaluation
       }
     } else if (q.related) {
@@ -245,45 +308,38 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
     which[nc++] = i;
   }
   if (nc == 0) return;
+  // With no state in the chain's rules every category answers alike: one is enough.
+  const uint32_t ncat = chain.uses_state ? kFwCategories : 1;
   uint32_t results[kBurst * kFwCategories];
   if (chain.acl != nullptr) {
-    rte_acl_classify(chain.acl, data, results, nc, kFwCategories);
+    rte_acl_classify(chain.acl, data, results, nc, ncat);
   } else {
-    std::memset(results, 0, sizeof(uint32_t) * nc * kFwCategories);
+    std::memset(results, 0, sizeof(uint32_t) * nc * ncat);
   }
-  FwWorkerCounters& counters = const_cast<FwWorkerCounters&>(fw.workers[id_]);
   for (uint16_t k = 0; k < nc; ++k) {
     const uint16_t i = which[k];
     rte_mbuf* m = pkts[i];
-    const uint32_t r = results[k * kFwCategories + state[k]];
+    const uint32_t r = results[k * ncat + (ncat == 1 ? 0 : state[k])];
     const uint32_t slot = r != 0 ? r - 1 : chain.default_slot;
     const FwRuleInfo& rule = fw.slots[slot];
-    ++counters.packets[slot];
-    counters.bytes[slot] += m->pkt_len;
-    if (unlikely(rule.log)) FwLog(m, slot, fw, chain, ifx, hook, now, t);
-    if (rule.verdict == FwVerdict::kAccept) {
-      if (state[k] != kFwCatNew || !p[i].trackable) continue;
-      const uint8_t proto = p[i].skey.proto;
-      const bool track = rule.stateful || (proto == IPPROTO_TCP && fw.state_tcp) ||
-                         (proto == IPPROTO_UDP && fw.state_udp) ||
-                         (proto == IPPROTO_ICMP && fw.state_icmp);
-      if (!track) continue;
-      const int32_t got =
-          sessions.Insert(id_, p[i].skey, p[i].from_a,
-                          proto == IPPROTO_TCP ? TcpState::kSynSent : TcpState::kNone, now);
-      if (got == -1) {
-        DropPkt(m, ifx, Drop::kFirewallSessionFull);
-        pkts[i] = nullptr;
-      }
+    if (!apply(m, slot, now)) {
+      pkts[i] = nullptr;
       continue;
     }
-    if (rule.verdict == FwVerdict::kReject) {
-      FwReject(m, t, depth);
-      DropPkt(m, ifx, Drop::kFirewallReject);
-    } else {
-      DropPkt(m, ifx, Drop::kFirewallDrop);
+    // Accepted and new: a session when its ruleset uses state or the global policy says so.
+    if (state[k] != kFwCatNew || !p[i].trackable) continue;
+    const uint8_t proto = p[i].skey.proto;
+    const bool track = rule.stateful || (proto == IPPROTO_TCP && fw.state_tcp) ||
+                       (proto == IPPROTO_UDP && fw.state_udp) ||
+                       (proto == IPPROTO_ICMP && fw.state_icmp);
+    if (!track) continue;
+    const int32_t got =
+        sessions.Insert(id_, p[i].skey, p[i].from_a,
+                        proto == IPPROTO_TCP ? TcpState::kSynSent : TcpState::kNone, now);
+    if (got == -1) {
+      DropPkt(m, ifx, Drop::kFirewallSessionFull);
+      pkts[i] = nullptr;
     }
-    pkts[i] = nullptr;
   }
 }
 

@@ -2,7 +2,7 @@
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
-#include <rte_jhash.h>
+#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
 #include <cstring>
@@ -20,7 +20,7 @@ absl::StatusOr<std::unique_ptr<FwSessionTable>> FwSessionTable::Create(const std
   p.name = name.c_str();
   p.entries = capacity;
   p.key_len = sizeof(FwSessionKey);
-  p.hash_func = rte_jhash;
+  p.hash_func = rte_hash_crc;  // SSE4.2 CRC32: a quarter of jhash's cost on 16 bytes
   p.socket_id = SOCKET_ID_ANY;
   p.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD |
                  RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
@@ -70,6 +70,7 @@ int32_t FwSessionTable::Insert(uint16_t worker, const FwSessionKey& key, bool fr
   s.last_tsc.store(now, std::memory_order_relaxed);
   s.live.store(1, std::memory_order_release);
   ++workers_[worker].created;
+  live_.fetch_add(1, std::memory_order_relaxed);
   return pos;
 }
 
@@ -101,6 +102,7 @@ bool FwSessionTable::Delete(uint32_t pos) {
   s.live.store(2, std::memory_order_release);
   const bool ok = rte_hash_del_key(hash_, &copy) >= 0;
   s.live.store(0, std::memory_order_release);
+  if (ok) live_.fetch_sub(1, std::memory_order_relaxed);
   return ok;
 }
 

@@ -83,7 +83,7 @@ class FwSessionTable {
 
   // Positions of up to RTE_HASH_LOOKUP_BULK_MAX keys; -1 where there is no live session.
   void Lookup(const FwSessionKey* const* keys, uint32_t n, int32_t* pos) const {
-    if (rte_hash_count(hash_) == 0) {
+    if (empty()) {
       for (uint32_t i = 0; i < n; ++i) pos[i] = -1;
       return;
     }
@@ -109,6 +109,8 @@ class FwSessionTable {
   void SetTimeouts(const FwTimeouts& t) { timeouts_ = t; }
   const FwTimeouts& timeouts() const { return timeouts_; }
 
+  // No session at all (a relaxed load: rte_hash_count walks every lcore's slot cache).
+  bool empty() const { return live_.load(std::memory_order_relaxed) == 0; }
   uint32_t capacity() const { return capacity_; }
   // Positions Expire walks: more than the capacity (rte_hash keeps per-lcore slot caches).
   uint32_t slots() const { return nslots_; }
@@ -130,6 +132,7 @@ class FwSessionTable {
     uint64_t created = 0, table_full = 0;
   } workers_[kMaxWorkers];
   uint64_t expired_ = 0;
+  std::atomic<int64_t> live_{0};  // sessions in the hash (made, not yet deleted)
 };
 
 }  // namespace portcullis::dp

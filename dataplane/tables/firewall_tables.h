@@ -37,6 +37,11 @@ struct FwChain {
   rte_acl_ctx* acl = nullptr;           // nullptr: no rules, only the default
   uint32_t default_slot = 0;            // the last ruleset's default action
   uint32_t zone_from = 0, zone_to = 0;  // a zone pair's (zone ids), for log events
+  // A rule of the chain has a state mask (its rulesets then make sessions): the packets'
+  // states matter here. Without, and with no session anywhere and no global state policy,
+  // the chain is a plain ACL lookup in one category.
+  bool uses_state = false;
+  bool has_log = false;  // a rule or the default logs (the stage then needs the time)
   ~FwChain() {
     if (acl) rte_acl_free(acl);
   }
@@ -63,6 +68,7 @@ struct FwTables {
   // Global state policy per protocol: accepted packets make sessions, and packets of a
   // session pass without rule evaluation.
   bool state_tcp = false, state_udp = false, state_icmp = false;
+  bool any_global_state = false;
   FwWorkerCounters workers[kMaxWorkers];
   // Totals of the snapshot this one replaced, per slot, so counters survive a rebuild.
   std::vector<uint64_t> base_packets, base_bytes, base_suppressed;

@@ -34,6 +34,9 @@ SIZES = {'64': [64], 'IMIX': [64] * 7 + [570] * 4 + [1420]}
 CASES = [('base', 0, False), ('r10', 10, False), ('r1k', 1000, False), ('r10k', 10000, False),
          ('s10', 10, True), ('sess1m', 10, True)]
 FILL_SESSIONS = int(os.environ.get('BENCH_FILL_SESSIONS', '1000000'))
+# While working on one thing: BENCH_CASES=base,r10 BENCH_SIZES=64 (the summary needs all).
+ONLY_CASES = os.environ.get('BENCH_CASES')
+ONLY_SIZES = os.environ.get('BENCH_SIZES')
 
 
 def rules(ruleset, n, stateful, seed):
@@ -171,15 +174,20 @@ def main():
     with tempfile.TemporaryDirectory(prefix='pc-fwbench-') as tmp:
         work = pathlib.Path(tmp)
         fill = work / 'fill.pcap'
-        fill_pcap(fill, FILL_SESSIONS)
-        for size, frames in SIZES.items():
+        cases = [c for c in CASES if not ONLY_CASES or c[0] in ONLY_CASES.split(',')]
+        sizes = {k: v for k, v in SIZES.items() if not ONLY_SIZES or k in ONLY_SIZES.split(',')}
+        if any(c[0] == 'sess1m' for c in cases):
+            fill_pcap(fill, FILL_SESSIONS)
+        for size, frames in sizes.items():
             enc_pcap, _, _ = db.pcaps(work, size, frames)
-            for name, n, stateful in CASES:
+            for name, n, stateful in cases:
                 mpps, build_s, sessions = measure(enc_pcap, work, f'{name}{size}', n, stateful,
                                                   fill if name == 'sess1m' else None)
                 rows[(size, name)] = (mpps, build_s, sessions)
                 print(f'  {size} {name}: {mpps:.2f} Mpps (ACL build {build_s:.2f} s, '
                       f'{sessions} sessions)', file=sys.stderr, flush=True)
+        if ONLY_CASES or ONLY_SIZES:
+            return
         lost, rebuild, moved = commit_loss(db.pcaps(work, '64', [64])[0], work)
     print(f'vpn-dataplane encrypt path, one worker, AES-GCM-128, net_pcap infinite_rx -> '
           f'net_null, {"hugepages" if db.HUGE else "no hugepages"}, best of {db.REPEATS} x '
