@@ -103,7 +103,11 @@ class Dataplane(db.Dataplane):
 
     def batch(self, lines):
         for k in range(0, len(lines), 4000):
-            self.dpctl('batch', '-', stdin='\n'.join(lines[k:k + 4000]) + '\n')
+            try:
+                self.dpctl('batch', '-', stdin='\n'.join(lines[k:k + 4000]) + '\n')
+            except subprocess.CalledProcessError as e:
+                raise SystemExit(f'bench: dpctl batch failed: {e.stdout}{e.stderr}\n'
+                                 f'{self.log.read_text()[-2000:]}')
 
     def firewall(self):
         return json.loads(self.dpctl('show', 'firewall', '--json').stdout)
