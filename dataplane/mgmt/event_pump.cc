@@ -1,7 +1,9 @@
 #include "dataplane/mgmt/event_pump.h"
 
 #include <algorithm>
+#include <cstring>
 
+#include "dataplane/core/fw_log_record.h"
 #include "dataplane/esp/esp_event.h"
 
 namespace portcullis::dp {
@@ -45,12 +47,30 @@ unsigned EventPump::PollEspEvents() {
 }
 
 unsigned EventPump::PollFwLog() {
-  api::FwLogEvent logs[kBurst];
-  const unsigned n = rte_ring_sc_dequeue_burst_elem(dp_.fw_log_ring, logs, sizeof(api::FwLogEvent),
-                                                    kBurst, nullptr);
+  FwLogRecord logs[kBurst];
+  const unsigned n =
+      rte_ring_sc_dequeue_burst_elem(dp_.fw_log_ring, logs, sizeof(FwLogRecord), kBurst, nullptr);
   for (unsigned i = 0; i < n; ++i) {
+    const FwLogRecord& r = logs[i];
     api::Event ev = api::NewEvent(api::EventKind::kFwLog);
-    ev.body.fw_log = logs[i];
+    api::FwLogEvent& e = ev.body.fw_log;
+    e.ruleset_id = r.ruleset_id;
+    e.rule_number = r.rule_number;
+    e.ifindex = r.ifindex;
+    e.zone_from = r.zone_from;
+    e.zone_to = r.zone_to;
+    e.hook = r.hook == 0 ? api::FwHook::kIn : r.hook == 1 ? api::FwHook::kOut : api::FwHook::kLocal;
+    e.action = r.verdict == 1   ? api::FwAction::kAccept
+               : r.verdict == 3 ? api::FwAction::kReject
+                                : api::FwAction::kDrop;
+    e.family = api::Family::kIpv4;
+    e.has_macs = r.has_macs;
+    std::memcpy(e.src_mac, r.src_mac, sizeof e.src_mac);
+    std::memcpy(e.dst_mac, r.dst_mac, sizeof e.dst_mac);
+    e.l3_length = r.l3_length;
+    e.l4_length = r.l4_length;
+    std::memcpy(e.l3, r.l3, sizeof e.l3);
+    std::memcpy(e.l4, r.l4, sizeof e.l4);
     if (server_ == nullptr || !server_->PostBulk(ev))
       dp_.fw_log_undeliverable.fetch_add(1, std::memory_order_relaxed);
   }

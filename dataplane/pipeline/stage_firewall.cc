@@ -13,7 +13,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "dataplane/api/events.h"
+#include "dataplane/core/fw_log_record.h"
 
 #include "dataplane/pipeline/worker.h"
 #include "dataplane/tables/firewall_acl.h"
@@ -185,15 +185,14 @@ void Worker::FwLog(rte_mbuf* m, uint32_t slot, const FwTables& fw, const FwChain
   }
   --tokens;
   const FwRuleInfo& rule = fw.slots[slot];
-  api::FwLogEvent e{};
+  FwLogRecord e{};
   e.ruleset_id = rule.ruleset_id;
   e.rule_number = rule.rule_number;
   e.ifindex = ifx;
   e.zone_from = chain.zone_from;
   e.zone_to = chain.zone_to;
-  e.hook = static_cast<api::FwHook>(hook + 1);
-  e.action = static_cast<api::FwAction>(rule.verdict);
-  e.family = api::Family::kIpv4;
+  e.hook = hook;
+  e.verdict = static_cast<uint8_t>(rule.verdict);
   const auto* ip = rte_pktmbuf_mtod(m, const uint8_t*);
   // In on an Ethernet interface: the frame's MACs are still in front of the IP header.
   const Interface& f = t.ifs[ifx];

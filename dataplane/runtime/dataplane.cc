@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "dataplane/api/events.h"
+#include "dataplane/core/fw_log_record.h"
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/esp/esp_event.h"
 
@@ -65,7 +65,7 @@ absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(const DataplaneParams
   dp->inject_ring = rte_ring_create((n + "_inject").c_str(), 4096, SOCKET_ID_ANY, RING_F_SC_DEQ);
   dp->event_ring = rte_ring_create_elem((n + "_events").c_str(), sizeof(esp::EspEvent), 4096,
                                         SOCKET_ID_ANY, RING_F_SC_DEQ);
-  dp->fw_log_ring = rte_ring_create_elem((n + "_fwlog").c_str(), sizeof(api::FwLogEvent), 4096,
+  dp->fw_log_ring = rte_ring_create_elem((n + "_fwlog").c_str(), sizeof(FwLogRecord), 4096,
                                          SOCKET_ID_ANY, RING_F_SC_DEQ);
   if (!dp->slow_ring || !dp->ike_ring || !dp->ike_init_ring || !dp->inject_ring ||
       !dp->event_ring || !dp->fw_log_ring)

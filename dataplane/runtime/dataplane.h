@@ -49,7 +49,7 @@ struct Dataplane {
   rte_ring* inject_ring = nullptr;      // main -> worker 0: mbufs (frames, local packets)
   rte_ring* event_ring = nullptr;       // workers -> main: esp::EspEvent elements
   rte_ring* handoff[kMaxWorkers] = {};  // any worker -> the SA's owner: mbufs
-  rte_ring* fw_log_ring = nullptr;      // workers -> main: api::FwLogEvent elements
+  rte_ring* fw_log_ring = nullptr;      // workers -> main: FwLogRecord elements
   // Firewall log records the main lcore could not pass on (vpnd's ring full or no vpnd).
   std::atomic<uint64_t> fw_log_undeliverable{0};
 

@@ -9,8 +9,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "dataplane/api/events.h"
 #include "dataplane/core/drop_reason.h"
+#include "dataplane/core/fw_log_record.h"
 #include "dataplane/tables/firewall_tables.h"
 #include "test/unit/dataplane/pipeline/pipeline_rig.h"
 
@@ -512,7 +512,7 @@ fw rule add 1 2 action accept proto tcp
 fw bind wan in 1
 )");
   rte_ring* ring = rig.dp().fw_log_ring;
-  api::FwLogEvent e;
+  FwLogRecord e;
   while (rte_ring_dequeue_elem(ring, &e, sizeof e) == 0) {
   }
   auto udp = Udp(kRemote, kLanHost, 4000, 53);
@@ -523,9 +523,8 @@ fw bind wan in 1
   REQUIRE(rte_ring_dequeue_elem(ring, &e, sizeof e) == 0);
   CHECK(e.ruleset_id == 1);
   CHECK(e.rule_number == 1);
-  CHECK(e.hook == api::FwHook::kIn);
-  CHECK(e.action == api::FwAction::kAccept);
-  CHECK(e.family == api::Family::kIpv4);
+  CHECK(e.hook == kFwIn);
+  CHECK(e.verdict == static_cast<uint8_t>(FwVerdict::kAccept));
   CHECK(std::string(rig.dp().CurrentTables().ifs[e.ifindex].name) == "wan");
   CHECK(e.has_macs == 1);
   CHECK(std::memcmp(e.src_mac, kPeerMac, 6) == 0);
@@ -536,7 +535,7 @@ fw bind wan in 1
   CHECK(std::memcmp(e.l4, udp.data() + 20, 8) == 0);
   REQUIRE(rte_ring_dequeue_elem(ring, &e, sizeof e) == 0);
   CHECK(e.rule_number == 0);  // the default action's
-  CHECK(e.action == api::FwAction::kDrop);
+  CHECK(e.verdict == static_cast<uint8_t>(FwVerdict::kDrop));
   CHECK(e.l4_length == 4);  // all there was
   CHECK(rte_ring_dequeue_elem(ring, &e, sizeof e) != 0);
 
