@@ -1,12 +1,14 @@
 """Draws a benchmark table (what `scripts/bench MODE` printed, saved beside the PNG) as a PNG.
 
-    bench_plot.py esp|dataplane TABLE.txt OUT.png
+    bench_plot.py esp|dataplane|firewall TABLE.txt OUT.png
 
 esp:       Mpps per size (1000 / ns per packet), one curve per algorithm, encrypt and decrypt
            side by side; the raw IPsec-MB GCM call on the same lengths, the engine's bound, is
            the dashed curve of the same colour.
 dataplane: Mpps per frame size, encrypt and decrypt bars, each with its bound (1 / (I/O + GCM)
            per packet) drawn over it, DPDK ipsec-secgw's reference rate and testpmd's I/O rate.
+firewall:  the rate of each case (rules, sessions) as a fraction of the no-firewall rate, one bar
+           per frame size, with the issue's targets (0.8x) as a line.
 The numbers are read from the table so that the picture and the text can never disagree; a
 table with no rows is an error (nothing to draw is a failed benchmark, not an empty picture).
 """
@@ -121,11 +123,58 @@ def plot_dataplane(text, out):
     fig.savefig(out, dpi=100)
 
 
+def parse_firewall(text):
+    """[(case, {size: (mpps, ratio)})] in table order, the sizes, and the title line."""
+    lines = text.splitlines()
+    header = next((line for line in lines if line.strip().startswith('case |')), None)
+    if header is None:
+        return [], [], ''
+    sizes = [cell.split()[0] for cell in header.split('|')[1:-1]]
+    rows = []
+    for line in lines:
+        parts = line.split('|')
+        if len(parts) != len(sizes) + 2 or parts[0].strip() in ('case', ''):
+            continue
+        try:
+            cells = [tuple(float(v) for v in p.split()) for p in parts[1:-1]]
+        except ValueError:
+            continue
+        if all(len(c) == 2 for c in cells):
+            rows.append((parts[0].strip(), dict(zip(sizes, cells))))
+    return rows, sizes, lines[0] if lines else ''
+
+
+def plot_firewall(text, out):
+    rows, sizes, title = parse_firewall(text)
+    if not rows:
+        raise SystemExit('bench_plot: no case rows in the firewall table')
+    fig, ax = plt.subplots(figsize=(11, 4.8))
+    width = 0.8 / len(sizes)
+    for k, size in enumerate(sizes):
+        xs = [i + (k - (len(sizes) - 1) / 2) * width for i in range(len(rows))]
+        ratios = [cells[size][1] for _, cells in rows]
+        ax.bar(xs, ratios, width, label=f'{size} B' if size != 'IMIX' else 'IMIX')
+        for x, (_, cells) in zip(xs, rows):
+            ax.annotate(f'{cells[size][0]:.2f}', (x, cells[size][1]), ha='center', va='bottom',
+                        fontsize=6)
+    ax.axhline(0.8, color='black', linestyle='--', linewidth=1, label='target 0.8x')
+    ax.set_xticks(range(len(rows)), [name for name, _ in rows])
+    ax.set_xlabel('case (bar labels: Mpps)')
+    ax.set_ylabel('rate / no-firewall rate, one worker')
+    ax.set_ylim(0, 1.15)
+    ax.grid(alpha=0.3, axis='y')
+    ax.legend(fontsize=7, loc='upper right')
+    ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+
+
 def main():
-    if len(sys.argv) != 4 or sys.argv[1] not in ('esp', 'dataplane'):
-        raise SystemExit('usage: bench_plot.py esp|dataplane TABLE.txt OUT.png')
+    plots = {'esp': plot_esp, 'dataplane': plot_dataplane, 'firewall': plot_firewall}
+    if len(sys.argv) != 4 or sys.argv[1] not in plots:
+        raise SystemExit('usage: bench_plot.py esp|dataplane|firewall TABLE.txt OUT.png')
     text = open(sys.argv[2]).read()
-    (plot_esp if sys.argv[1] == 'esp' else plot_dataplane)(text, sys.argv[3])
+    plots[sys.argv[1]](text, sys.argv[3])
 
 
 if __name__ == '__main__':
