@@ -3,7 +3,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/config/commit_rule_context.h"
+#include "control/config/firewall_match.h"
 #include "control/config/ip_prefix.h"
+#include "control/config/model.h"
 #include "control/config/value_type.h"
 
 namespace portcullis::config {
@@ -20,9 +22,25 @@ int Family(const ConfigNode* side) {
   return v.find(':') == absl::string_view::npos ? 4 : 6;
 }
 
-void CheckRule(RuleContext& ctx, const ConfigNode& rule) {
-  if (!rule.GetIfSet("action")) ctx.Error(rule, "", "a rule needs an action (accept or drop)");
+// The dataplane holds ruleset and zone names in 32 bytes (NUL included).
+constexpr size_t kMaxNameLength = 31;
+// Rulesets per interface hook or zone policy (the dataplane's positions 0..7).
+constexpr size_t kMaxRulesetsPerHook = 8;
+
+struct Groups {
+  std::map<std::string, std::vector<std::string>> address, port;
+};
+
+void CheckRule(RuleContext& ctx, const ConfigNode& rule, const Groups& groups) {
+  bool bad = false;
+  auto error = [&](const ConfigNode& node, absl::string_view child, std::string message) {
+    bad = true;
+    ctx.Error(node, child, std::move(message));
+  };
+  if (!rule.GetIfSet("action")) error(rule, "", "a rule needs an action (accept, drop or reject)");
   std::string proto = rule.Get("protocol");
+  bool negated = !proto.empty() && proto[0] == '!';
+  if (negated) proto.erase(0, 1);
   int pnum = ProtocolNumber(proto);
   if (pnum == -1 && !proto.empty()) pnum = std::stoi(proto);
   const ConfigNode* src = rule.Child("source");
@@ -31,24 +49,43 @@ void CheckRule(RuleContext& ctx, const ConfigNode& rule) {
     if (side == nullptr || !side->GetIfSet("port")) continue;
     bool port_proto =
         pnum == 6 || pnum == 17 || pnum == 33 || pnum == 132 || pnum == 136 || proto == "tcp_udp";
-    if (!port_proto) ctx.Error(*side, "port", "Only TCP/UDP/UDP-Lite/DCCP/SCTP allow a match port");
+    if (!port_proto) {
+      error(*side, "port", "Only TCP/UDP/UDP-Lite/DCCP/SCTP allow a match port");
+    } else if (negated) {
+      error(*side, "port", "a port match needs one protocol, not a negated one");
+    } else if (pnum == 33 || pnum == 136) {
+      error(*side, "port", "ports are matched for tcp, udp and sctp only (not dccp or udplite)");
+    }
   }
   int fs = Family(src), fd = Family(dst);
   if (fs && fd && fs != fd)
-    ctx.Error(rule, "", "Cannot mix IPv4 and IPv6 source/destination addresses");
+    error(rule, "", "Cannot mix IPv4 and IPv6 source/destination addresses");
   int fam = fs ? fs : fd;
   if (fam == 6 && pnum == 1)
-    ctx.Error(rule, "protocol", "Cannot mix IPv6 addresses with protocol 'icmp'");
+    error(rule, "protocol", "Cannot mix IPv6 addresses with protocol 'icmp'");
   if (fam == 4 && pnum == 58)
-    ctx.Error(rule, "protocol", "Cannot mix IPv4 addresses with protocol 'ipv6-icmp'");
+    error(rule, "protocol", "Cannot mix IPv4 addresses with protocol 'ipv6-icmp'");
   if (const ConfigNode* icmp = rule.Child("icmp")) {
-    if (!proto.empty() && pnum != 1)
-      ctx.Error(*icmp, "", "'icmp' options can only be used if protocol is 'icmp' or not set");
+    if (!proto.empty() && (pnum != 1 || negated))
+      error(*icmp, "", "'icmp' options can only be used if protocol is 'icmp' or not set");
     if (icmp->Has("name") && icmp->Has("type"))
-      ctx.Error(*icmp, "", "Can only specify one of 'name', 'type' or 'group'");
+      error(*icmp, "", "Can only specify one of 'name', 'type' or 'group'");
     if (icmp->Has("code") && !icmp->Has("type"))
-      ctx.Error(*icmp, "code", "an icmp code needs an icmp type");
+      error(*icmp, "code", "an icmp code needs an icmp type");
   }
+  if (bad) return;
+  // What the dataplane will be sent: IPv6 rules, unknown groups and rules that expand to too
+  // many entries stop the commit here, naming the rule's line.
+  FwGroups g{&groups.address, &groups.port};
+  absl::StatusOr<std::vector<FwEntry>> entries = ExpandRule(ReadFirewallRule(rule), g);
+  if (!entries.ok()) ctx.Error(rule, "", std::string(entries.status().message()));
+}
+
+void CheckRulesetName(RuleContext& ctx, const ConfigNode& node, absl::string_view what) {
+  if (node.name().size() > kMaxNameLength)
+    ctx.Error(node, "",
+              absl::StrCat(what, " name '", node.name(), "' is longer than ", kMaxNameLength,
+                           " characters"));
 }
 
 void CheckZones(RuleContext& ctx, const ConfigNode& zp) {
@@ -58,6 +95,7 @@ void CheckZones(RuleContext& ctx, const ConfigNode& zp) {
   int local_zones = 0;
   std::map<std::string, std::string> owner;  // interface -> zone
   for (const ConfigNode* z : zones) {
+    CheckRulesetName(ctx, *z, "zone");
     bool local = z->Has("local-zone");
     local_zones += local;
     std::vector<std::string> ifs = z->LeafList("interface");
@@ -74,11 +112,18 @@ void CheckZones(RuleContext& ctx, const ConfigNode& zp) {
               *z, "interface", ifname,
               absl::StrCat("Interface must exist in the configuration (", ifname, ")")))
         continue;
-      if (ctx.interfaces().at(ifname)->Has("firewall"))
+      if (const ConfigNode* fw = ctx.interfaces().at(ifname)->Child("firewall")) {
+        SourceLoc other = fw->loc();
+        for (const ConfigNode* c : {fw->Child("in"), fw->Child("out"), fw->Child("local")}) {
+          if (c != nullptr) other = c->loc();
+        }
         ctx.Error(*z, "interface",
                   absl::StrCat("Firewall and zone-policy cannot both be applied to the same "
                                "interface (",
-                               ifname, ")"));
+                               ifname, "): ", fw->Path(),
+                               other.line > 0 ? absl::StrCat(" at line ", other.line) : "",
+                               " binds rulesets to it"));
+      }
       auto [o, inserted] = owner.emplace(ifname, z->name());
       if (!inserted)
         ctx.Error(*z, "interface",
@@ -92,6 +137,10 @@ void CheckZones(RuleContext& ctx, const ConfigNode& zp) {
         ctx.Error(*to, "", absl::StrCat("zone '", to->name(), "' does not exist"));
       std::vector<std::string> fws = to->LeafList("firewall");
       if (fws.empty()) ctx.Error(*to, "", "at least one firewall ruleset is required");
+      if (fws.size() > kMaxRulesetsPerHook)
+        ctx.Error(*to, "firewall",
+                  absl::StrCat(fws.size(), " rulesets from zone ", z->name(), " to ", to->name(),
+                               ": at most ", kMaxRulesetsPerHook));
       for (const std::string& f : fws)
         if (!ctx.RulesetExists(f))
           ctx.Error(*to, "firewall", absl::StrCat("firewall ruleset '", f, "' does not exist"));
@@ -103,9 +152,28 @@ void CheckZones(RuleContext& ctx, const ConfigNode& zp) {
 }  // namespace
 
 void CheckFirewallRules(RuleContext& ctx) {
+  Groups groups;
+  if (const ConfigNode* g = ctx.root().Find({"resources", "group"})) {
+    for (const ConfigNode* a : g->Instances("address-group"))
+      groups.address[a->name()] = a->LeafList("address");
+    for (const ConfigNode* p : g->Instances("port-group"))
+      groups.port[p->name()] = p->LeafList("port");
+  }
   if (const ConfigNode* fw = ctx.root().Find({"security", "firewall"})) {
     for (const ConfigNode* rs : fw->Instances("name")) {
-      for (const ConfigNode* rule : rs->Instances("rule")) CheckRule(ctx, *rule);
+      CheckRulesetName(ctx, *rs, "firewall ruleset");
+      for (const ConfigNode* rule : rs->Instances("rule")) CheckRule(ctx, *rule, groups);
+    }
+  }
+  for (const auto& [ifname, iface] : ctx.interfaces()) {
+    const ConfigNode* fw = iface->Child("firewall");
+    if (fw == nullptr) continue;
+    for (const char* hook : {"in", "out", "local"}) {
+      size_t n = fw->LeafList(hook).size();
+      if (n > kMaxRulesetsPerHook)
+        ctx.Error(*fw, hook,
+                  absl::StrCat(n, " rulesets on ", ifname, " ", hook, ": at most ",
+                               kMaxRulesetsPerHook, " per direction"));
     }
   }
   if (const ConfigNode* zp = ctx.root().Find({"security", "zone-policy"})) CheckZones(ctx, *zp);

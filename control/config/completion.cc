@@ -128,7 +128,11 @@ std::string Placeholder(const SchemaNode& node) {
     case ValueKind::kProtocol:
       return "<protocol>";
     case ValueKind::kFwAddress:
-      return "<x.x.x.x/x>|!<x.x.x.x/x>";
+      return "<x.x.x.x/x>|<x.x.x.x-x.x.x.x>|<group>|!<...>";
+    case ValueKind::kFwPort:
+      return "<port>|<a-b>|<name>|<group>|!<...>";
+    case ValueKind::kFwProtocol:
+      return "<protocol>|!<protocol>";
     case ValueKind::kIdentity:
       return "<id>";
     case ValueKind::kName:

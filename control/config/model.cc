@@ -1,7 +1,10 @@
 #include "control/config/model.h"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "control/config/icmp_names.h"
 
 namespace portcullis::config {
 
@@ -172,31 +175,16 @@ void ReadFirewall(const ConfigNode& sec, Model& m) {
     for (const ConfigNode* rs : fw->Instances("name")) {
       FirewallRuleset r;
       r.name = rs->name();
+      r.loc = rs->loc();
+      r.description = rs->Get("description");
       if (auto* d = rs->GetIfSet("default-action")) r.default_action = *d;
       r.default_log = rs->Has("default-log");
       for (const ConfigNode* rn : rs->Instances("rule")) {
-        FirewallRule fr;
-        fr.number = KeyNum(*rn);
-        fr.action = rn->Get("action");
-        fr.protocol = rn->Get("protocol");
-        if (const ConfigNode* s = rn->Child("source")) {
-          fr.source_address = s->Get("address");
-          fr.source_port = s->Get("port");
-        }
-        if (const ConfigNode* d = rn->Child("destination")) {
-          fr.destination_address = d->Get("address");
-          fr.destination_port = d->Get("port");
-        }
-        fr.state = rn->Get("state") == "enable";
-        fr.match_state = rn->LeafList("match-state");
-        if (const ConfigNode* ic = rn->Child("icmp")) {
-          fr.icmp_type = static_cast<int>(Num(*ic, "type", static_cast<uint64_t>(-1)));
-          if (ic->GetIfSet("code")) fr.icmp_code = static_cast<int>(Num(*ic, "code", 0));
-        }
-        fr.log = rn->Has("log");
-        fr.disabled = rn->Has("disable");
+        FirewallRule fr = ReadFirewallRule(*rn);
         r.rules.push_back(fr);
       }
+      std::sort(r.rules.begin(), r.rules.end(),
+                [](const FirewallRule& a, const FirewallRule& b) { return a.number < b.number; });
       m.firewalls[r.name] = r;
     }
     if (const ConfigNode* g = fw->Child("global-state-policy")) {
@@ -246,6 +234,49 @@ void ReadRoutes(const ConfigNode& st, Model& m) {
 
 }  // namespace
 
+FirewallRule ReadFirewallRule(const ConfigNode& rn) {
+  FirewallRule fr;
+  fr.number = KeyNum(rn);
+  fr.loc = rn.loc();
+  fr.description = rn.Get("description");
+  fr.action = rn.Get("action");
+  fr.protocol = rn.Get("protocol");
+  if (const ConfigNode* s = rn.Child("source")) {
+    fr.source_address = s->Get("address");
+    fr.source_port = s->Get("port");
+  }
+  if (const ConfigNode* d = rn.Child("destination")) {
+    fr.destination_address = d->Get("address");
+    fr.destination_port = d->Get("port");
+  }
+  // Vyatta's `state enable` keeps state; VyOS's states (and ours in `state`) match it.
+  for (const std::string& st : rn.LeafList("state")) {
+    if (st == "enable") {
+      fr.state = true;
+    } else if (st != "disable") {
+      fr.match_state.push_back(st);
+    }
+  }
+  for (const std::string& st : rn.LeafList("match-state")) {
+    if (std::find(fr.match_state.begin(), fr.match_state.end(), st) == fr.match_state.end())
+      fr.match_state.push_back(st);
+  }
+  if (const ConfigNode* ic = rn.Child("icmp")) {
+    if (ic->GetIfSet("type")) fr.icmp_type = static_cast<int>(Num(*ic, "type", 0));
+    if (ic->GetIfSet("code")) fr.icmp_code = static_cast<int>(Num(*ic, "code", 0));
+    if (const std::string* name = ic->GetIfSet("name")) {
+      fr.icmp_name = *name;
+      if (std::optional<IcmpName> n = FindIcmpName(*name)) {
+        fr.icmp_type = n->type;
+        fr.icmp_code = n->code;
+      }
+    }
+  }
+  fr.log = rn.Has("log");
+  fr.disabled = rn.Has("disable");
+  return fr;
+}
+
 int EspGroup::PfsGroup(int ike_dh_group) const {
   if (pfs == "disable") return 0;
   if (pfs == "enable") return ike_dh_group;
@@ -274,6 +305,12 @@ Model BuildModel(const ConfigTree& tree) {
       for (const auto& [name, n] : holder->children()) ReadInterface(*n, type, name, m);
   }
   if (const ConfigNode* st = root.Find({"protocols", "static"})) ReadRoutes(*st, m);
+  if (const ConfigNode* groups = root.Find({"resources", "group"})) {
+    for (const ConfigNode* g : groups->Instances("address-group"))
+      m.address_groups[g->name()] = g->LeafList("address");
+    for (const ConfigNode* g : groups->Instances("port-group"))
+      m.port_groups[g->name()] = g->LeafList("port");
+  }
   if (const ConfigNode* sec = root.Child("security")) {
     if (const ConfigNode* vpn = sec->Child("vpn")) ReadVpn(*vpn, m);
     ReadFirewall(*sec, m);

@@ -143,21 +143,27 @@ struct StaticRoute {
 
 struct FirewallRule {
   uint32_t number = 0;
-  std::string action;
-  std::string protocol;
+  std::string action;    // accept | drop | reject
+  std::string protocol;  // as configured: "tcp", "!udp", "50"; "" = any
+  // As configured: "10.0.0.0/8", "!192.0.2.1-192.0.2.9", a group name; "" = any.
   std::string source_address, source_port, destination_address, destination_port;
-  bool state = false;
-  std::vector<std::string> match_state;
-  int icmp_type = -1, icmp_code = -1;
+  bool state = false;                    // `state enable`: keep state for what it accepts
+  std::vector<std::string> match_state;  // established | related | new | invalid
+  int icmp_type = -1, icmp_code = -1;    // -1 = any (an `icmp name` is resolved to these)
+  std::string icmp_name;
   bool log = false;
   bool disabled = false;
+  std::string description;
+  SourceLoc loc;
 };
 
 struct FirewallRuleset {
   std::string name;
+  std::string description;
   std::string default_action = "drop";
   bool default_log = false;
-  std::vector<FirewallRule> rules;
+  std::vector<FirewallRule> rules;  // by number
+  SourceLoc loc;
 };
 
 struct Zone {
@@ -176,6 +182,8 @@ struct Model {
   std::map<std::string, Interface> interfaces;
   std::vector<StaticRoute> routes;
   std::map<std::string, FirewallRuleset> firewalls;
+  // `resources group address-group|port-group NAME`: their items as configured.
+  std::map<std::string, std::vector<std::string>> address_groups, port_groups;
   bool global_state_tcp = false, global_state_udp = false, global_state_icmp = false;
   std::vector<Zone> zones;
 
@@ -185,5 +193,7 @@ struct Model {
 // Tolerant of invalid trees (missing references stay empty), so `check --pair` can compare two
 // configurations that also have errors of their own.
 Model BuildModel(const ConfigTree& tree);
+// One `security firewall name X rule N` node (the commit checks expand it as vpnd will).
+FirewallRule ReadFirewallRule(const ConfigNode& rule);
 
 }  // namespace portcullis::config

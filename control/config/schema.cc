@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "control/config/algorithm_names.h"
+#include "control/config/icmp_names.h"
 
 namespace portcullis::config {
 
@@ -256,11 +257,14 @@ SchemaNode Protocols() {
 SchemaNode Firewall() {
   auto ruleset = Pattern(kRulesetNamePattern, "<ruleset name>", "only alpha-numeric name allowed");
   auto match = [](std::string side) {
-    return Container(std::move(side), {
-                                          Leaf("address", Kind(ValueKind::kFwAddress)),
-                                          Leaf("port", Kind(ValueKind::kPort)),
-                                          Leaf("mac-address", Kind(ValueKind::kMac)),
-                                      });
+    return Container(std::move(side),
+                     {
+                         Leaf("address", Kind(ValueKind::kFwAddress))
+                             .Help("Address, prefix, range a-b or address-group; '!' negates"),
+                         Leaf("port", Kind(ValueKind::kFwPort))
+                             .Help("Ports, ranges, service names or a port-group; '!' negates"),
+                         Leaf("mac-address", Kind(ValueKind::kMac)),
+                     });
   };
   return Container(
       "firewall",
@@ -268,17 +272,21 @@ SchemaNode Firewall() {
           Tag("name", ruleset,
               {
                   Description(),
-                  Leaf("default-action", Enum({"drop", "accept"}))
+                  Leaf("default-action", Enum({"drop", "accept", "reject"}))
                       .Help("Action when no rule matches (drop when unset)"),
-                  Empty("default-log"),
+                  Empty("default-log").Help("Log packets that meet the default action"),
                   Tag("rule", Range(1, 9999),
                       {
-                          Leaf("action", Enum({"accept", "drop"})).Help("Rule action (required)"),
-                          Leaf("protocol", Kind(ValueKind::kProtocol)),
+                          Leaf("action", Enum({"accept", "drop", "reject"}))
+                              .Help("Rule action (required)"),
+                          Leaf("protocol", Kind(ValueKind::kFwProtocol))
+                              .Help("Protocol name or number; '!' negates"),
                           match("source"),
                           match("destination"),
-                          Leaf("state", Enum({"enable", "disable"}), "disable")
-                              .Help("Keep state for sessions this rule accepts"),
+                          LeafList("state", Enum({"enable", "disable", "established", "related",
+                                                  "new", "invalid"}))
+                              .Help("enable: keep state for sessions this rule accepts; "
+                                    "established|related|new|invalid: match the session state"),
                           LeafList("match-state",
                                    Enum({"established", "related", "new", "invalid"}))
                               .Help("Portcullis: match connection state (VyOS 'state')"),
@@ -286,7 +294,8 @@ SchemaNode Firewall() {
                                     {
                                         Leaf("type", Range(0, 255)),
                                         Leaf("code", Range(0, 255)),
-                                        Leaf("name", Kind(ValueKind::kName)),
+                                        Leaf("name", Enum(IcmpTypeNames()))
+                                            .Help("ICMP type by name (echo-request, ...)"),
                                     }),
                           Empty("log").Help("Log packets matching this rule"),
                           Empty("disable"),
@@ -305,6 +314,34 @@ SchemaNode Firewall() {
       });
 }
 
+// Vyatta's `resources group`: named address and port lists a firewall rule names in its
+// `address` or `port`.
+SchemaNode Resources() {
+  auto group = Pattern("[A-Za-z][-_A-Za-z0-9.]{0,31}", "<group name>",
+                       "a group name starts with a letter, 32 characters at most");
+  return Container("resources",
+                   {
+                       Container("group",
+                                 {
+                                     Tag("address-group", group,
+                                         {
+                                             Description(),
+                                             LeafList("address", Kind(ValueKind::kFwAddress))
+                                                 .Help("Address, prefix or range a-b"),
+                                         })
+                                         .Help("Named list of addresses"),
+                                     Tag("port-group", group,
+                                         {
+                                             Description(),
+                                             LeafList("port", Kind(ValueKind::kPort))
+                                                 .Help("Port, range a-b or service name"),
+                                         })
+                                         .Help("Named list of ports"),
+                                 })
+                           .Help("Groups firewall rules refer to"),
+                   });
+}
+
 SchemaNode ZonePolicy() {
   auto ruleset = Pattern(kRulesetNamePattern, "<ruleset name>", "only alpha-numeric name allowed");
   return Container(
@@ -315,7 +352,7 @@ SchemaNode ZonePolicy() {
                   Description(),
                   Empty("local-zone"),
                   LeafList("interface", Pattern("[A-Za-z][-_.0-9A-Za-z]*", "<interface>")),
-                  Leaf("default-action", Enum({"accept", "drop"}), "drop"),
+                  Leaf("default-action", Enum({"accept", "drop", "reject"}), "drop"),
                   Tag("to", ruleset,
                       {
                           LeafList("firewall", ruleset),
@@ -514,6 +551,7 @@ SchemaNode BuildRoot() {
   return Container("", {
                            Interfaces(),
                            Protocols(),
+                           Resources(),
                            Container("security", {Vpn(), Firewall(), ZonePolicy()}),
                        });
 }

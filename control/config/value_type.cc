@@ -105,6 +105,10 @@ int ServicePort(absl::string_view name) {
   return -1;
 }
 
+bool IsFwGroupName(absl::string_view v) {
+  return MatchesPattern("[A-Za-z][-_A-Za-z0-9.]{0,31}", v) && !IpAddress::Parse(v);
+}
+
 int ProtocolNumber(absl::string_view name) {
   for (const auto& p : kProtocols)
     if (name == p.name) return p.number;
@@ -151,7 +155,12 @@ std::string ValueSpec::Describe() const {
     case ValueKind::kMac:
       return "a MAC address aa:bb:cc:dd:ee:ff";
     case ValueKind::kFwAddress:
-      return "an address or prefix, optionally negated with '!'";
+      return "an address, prefix, range a-b or address-group, optionally negated with '!'";
+    case ValueKind::kFwPort:
+      return "ports (1..65535), ranges a-b, service names or a port-group, comma separated, "
+             "optionally negated with '!'";
+    case ValueKind::kFwProtocol:
+      return "a protocol name (tcp, udp, icmp, esp, ...) or 0..255, optionally negated with '!'";
     case ValueKind::kIpAddrOrPrefix:
       return "an address, optionally with a prefix length";
   }
@@ -244,9 +253,33 @@ std::string CheckValue(const ValueSpec& spec, absl::string_view v) {
     }
     case ValueKind::kMac:
       return MatchesPattern("([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}", v) ? "" : bad(spec.Describe());
+    case ValueKind::kFwProtocol: {
+      absl::string_view p = v.substr(!v.empty() && v[0] == '!' ? 1 : 0);
+      if (ProtocolNumber(p) != -1) return "";
+      uint64_t n = 0;
+      if (ParseU64(p, &n) && n <= 255) return "";
+      return bad(spec.Describe());
+    }
+    case ValueKind::kFwPort: {
+      absl::string_view p = v.substr(!v.empty() && v[0] == '!' ? 1 : 0);
+      if (IsFwGroupName(p) && ServicePort(p) < 0) return "";  // a port-group (commit checks)
+      for (absl::string_view item : absl::StrSplit(p, ','))
+        if (!ValidPortItem(item)) return bad(spec.Describe());
+      return "";
+    }
     case ValueKind::kFwAddress: {
       absl::string_view a = v.substr(!v.empty() && v[0] == '!' ? 1 : 0);
       if (IpAddress::Parse(a)) return "";
+      if (IsFwGroupName(a)) return "";  // an address-group (the commit checks it exists)
+      if (size_t dash = a.find('-'); dash != absl::string_view::npos) {
+        auto lo = IpAddress::Parse(a.substr(0, dash));
+        auto hi = IpAddress::Parse(a.substr(dash + 1));
+        if (!lo || !hi || lo->family != hi->family) return bad(spec.Describe());
+        if (lo->bytes > hi->bytes)
+          return absl::StrCat("invalid value '", v,
+                              "': the range's first address is above its last");
+        return "";
+      }
       auto p = IpPrefix::Parse(a);
       if (!p) return bad(spec.Describe());
       if (p->HasHostBits())

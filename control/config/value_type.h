@@ -28,7 +28,9 @@ enum class ValueKind {
   kPort,            // port, port range "a-b", service name, or comma list of those
   kProtocol,        // IP protocol name or number 0..255
   kMac,             // aa:bb:cc:dd:ee:ff
-  kFwAddress,       // firewall match: address or prefix, optionally negated with '!'
+  kFwAddress,       // firewall match: address, prefix, range a-b or address-group, '!' negates
+  kFwPort,          // firewall match: ports, ranges, service names or a port-group, '!' negates
+  kFwProtocol,      // firewall match: protocol name or number, '!' negates
   kIpAddrOrPrefix,  // VRRP virtual address: "10.0.0.1" or "10.0.0.1/24"
 };
 
@@ -77,5 +79,7 @@ std::string Suggest(absl::string_view word, const std::vector<std::string>& cand
 int ServicePort(absl::string_view name);  // -1 when unknown
 // IP protocol name to number; -1 when unknown. "tcp_udp" and "all" map to -2 (pseudo).
 int ProtocolNumber(absl::string_view name);
+// A group name a firewall address or port may reference (it is neither an address nor a port).
+bool IsFwGroupName(absl::string_view v);
 
 }  // namespace portcullis::config

@@ -223,6 +223,14 @@ VyosTranslator::Result VyosTranslator::TranslateFirewall(Command& cmd, Diagnosti
   size_t i = 1;
   if (At(w, 1, "ipv4") || At(w, 1, "ipv6")) i = 2;
 
+  // firewall group address-group|port-group G ... -> resources group ...
+  if (At(w, i, "group") && (At(w, i + 1, "address-group") || At(w, i + 1, "port-group"))) {
+    Words out = {"resources", "group"};
+    out.insert(out.end(), w.begin() + i + 1, w.end());
+    w = out;
+    return Result::kApply;
+  }
+
   if (At(w, i, "name") && w.size() > i + 1) {
     Words out = {"security", "firewall"};
     out.insert(out.end(), w.begin() + i, w.end());
@@ -231,10 +239,22 @@ VyosTranslator::Result VyosTranslator::TranslateFirewall(Command& cmd, Diagnosti
       const std::string& leaf = out[6];
       if (leaf == "state") {
         out[6] = "match-state";
-      } else if (leaf == "action" && out.size() == 8 && out[7] != "accept" && out[7] != "drop") {
+      } else if (leaf == "icmp" && out.size() >= 8 && out[7] == "type-name") {
+        out[7] = "name";
+      } else if ((leaf == "source" || leaf == "destination") && out.size() == 10 &&
+                 out[7] == "group" && (out[8] == "address-group" || out[8] == "port-group")) {
+        // source group address-group G -> source address G (Vyatta names a group there)
+        std::string value = out[9];
+        std::string kind = out[8] == "address-group" ? "address" : "port";
+        out.resize(7);
+        out.push_back(kind);
+        out.push_back(value);
+      } else if (leaf == "action" && out.size() == 8 && out[7] != "accept" && out[7] != "drop" &&
+                 out[7] != "reject") {
         diags.Error(cmd.loc, Join(w),
                     absl::StrCat("rule action '", out[7],
-                                 "' is not supported inside a named ruleset (accept or drop)"));
+                                 "' is not supported inside a named ruleset (accept, drop or "
+                                 "reject)"));
         return Result::kError;
       } else if (leaf == "jump-target" || leaf == "inbound-interface" ||
                  leaf == "outbound-interface") {
@@ -246,9 +266,10 @@ VyosTranslator::Result VyosTranslator::TranslateFirewall(Command& cmd, Diagnosti
       }
     }
     if (out.size() >= 5 && out[4] == "default-action" && out.size() == 6 && out[5] != "accept" &&
-        out[5] != "drop") {
-      diags.Error(cmd.loc, Join(w),
-                  absl::StrCat("default-action '", out[5], "' is not supported (accept or drop)"));
+        out[5] != "drop" && out[5] != "reject") {
+      diags.Error(
+          cmd.loc, Join(w),
+          absl::StrCat("default-action '", out[5], "' is not supported (accept, drop or reject)"));
       return Result::kError;
     }
     w = out;
@@ -411,6 +432,13 @@ std::vector<DisplayCommand> ToVyos(const std::vector<DisplayCommand>& canonical)
       DisplayCommand v = {K("firewall"), K("ipv4")};
       v.insert(v.end(), c.begin() + 2, c.end());
       if (Is(v, 4, "rule") && Is(v, 6, "match-state")) v[6].text = "state";
+      if (Is(v, 4, "rule") && Is(v, 6, "icmp") && Is(v, 7, "name")) v[7].text = "type-name";
+      out.push_back(v);
+      continue;
+    }
+    if (Is(c, 0, "resources") && Is(c, 1, "group")) {
+      DisplayCommand v = {K("firewall")};
+      v.insert(v.end(), c.begin() + 1, c.end());
       out.push_back(v);
       continue;
     }

@@ -352,7 +352,7 @@ TEST_CASE("static route rules", "[commit]") {
 TEST_CASE("firewall rules", "[commit]") {
   const std::string r = "set security firewall name F rule 5 ";
   for (const Case& c : std::vector<Case>{
-           {P(r, "protocol tcp"), "a rule needs an action (accept or drop)"},
+           {P(r, "protocol tcp"), "a rule needs an action (accept, drop or reject)"},
            {P(r, "action accept\n") + P(r, "protocol icmp\n") + P(r, "destination port 80"),
             "Only TCP/UDP/UDP-Lite/DCCP/SCTP allow a match port"},
            {P(r, "action accept\n") + P(r, "source address 10.0.0.0/8\n") +
@@ -369,8 +369,78 @@ TEST_CASE("firewall rules", "[commit]") {
            {P(r, "action accept\n") + P(r, "icmp type 8\n") + P(r, "icmp name echo-request"),
             "Can only specify one of 'name', 'type' or 'group'"},
            {P(r, "action accept\n") + P(r, "icmp code 0"), "an icmp code needs an icmp type"},
+           {P(r, "action accept\n") + P(r, "protocol !tcp\n") + P(r, "destination port 80"),
+            "a port match needs one protocol, not a negated one"},
+           {P(r, "action accept\n") + P(r, "protocol 136\n") + P(r, "destination port 80"),
+            "ports are matched for tcp, udp and sctp only"},
+           {P(r, "action accept\n") + P(r, "source address NOGROUP"),
+            "address-group 'NOGROUP' does not exist"},
+           {P(r, "action accept\n") + P(r, "protocol tcp\n") + P(r, "destination port NOPORTS"),
+            "port-group 'NOPORTS' does not exist"},
+           {P(r, "action accept\n") + P(r, "destination address 2001:db8::/32"),
+            "only IPv4 firewall rules are enforced for now"},
+           // 2 protocols x 2 sources x 1 destination x 16 x 17 ports = 1088 entries.
+           {"set resources group address-group TWO address 10.0.0.1\n"
+            "set resources group address-group TWO address 10.0.0.9\n" +
+                P(r, "action accept\n") + P(r, "protocol tcp_udp\n") +
+                P(r, "source address TWO\n") +
+                P(r, "source port 1,3,5,7,9,11,13,15,17,19,21,23,25,27,29,31\n") +
+                P(r, "destination port 1,3,5,7,9,11,13,15,17,19,21,23,25,27,29,31,33"),
+            "the rule expands to 1088 entries"},
+           {"set security firewall name A234567890123456789012345678901 rule 1 action drop\n"
+            "set security firewall name A2345678901234567890123456789012 rule 1 action drop",
+            "firewall ruleset name 'A2345678901234567890123456789012' is longer than 31"},
+           {"set security firewall name F rule 1 action drop\n"
+            "set interfaces dataplane dp0p1s1 firewall in F\n"
+            "set interfaces dataplane dp0p1s1 firewall in F2\n"
+            "set interfaces dataplane dp0p1s1 firewall in F3\n"
+            "set interfaces dataplane dp0p1s1 firewall in F4\n"
+            "set interfaces dataplane dp0p1s1 firewall in F5\n"
+            "set interfaces dataplane dp0p1s1 firewall in F6\n"
+            "set interfaces dataplane dp0p1s1 firewall in F7\n"
+            "set interfaces dataplane dp0p1s1 firewall in F8\n"
+            "set interfaces dataplane dp0p1s1 firewall in F9\n"
+            "set security firewall name F2 rule 1 action drop\n"
+            "set security firewall name F3 rule 1 action drop\n"
+            "set security firewall name F4 rule 1 action drop\n"
+            "set security firewall name F5 rule 1 action drop\n"
+            "set security firewall name F6 rule 1 action drop\n"
+            "set security firewall name F7 rule 1 action drop\n"
+            "set security firewall name F8 rule 1 action drop\n"
+            "set security firewall name F9 rule 1 action drop",
+            "9 rulesets on dp0p1s1 in: at most 8 per direction"},
        })
     Expect(c);
+}
+
+TEST_CASE("the issue's firewall lines commit cleanly", "[commit]") {
+  const std::string r = "set security firewall name F rule ";
+  LoadedConfig cfg = LoadConfigText(
+      std::string(kBase) + "set resources group address-group PEERS address 192.0.2.0/24\n" +
+          "set resources group address-group PEERS address 10.9.0.1-10.9.0.7\n" +
+          "set resources group port-group WEB port http\n" +
+          "set resources group port-group WEB port 8000-8080\n" +
+          "set security firewall name F default-action reject\n" +
+          "set security firewall name F default-log\n" + r + "1 action accept\n" + r +
+          "1 protocol !tcp\n" + r + "1 source address !10.0.0.0/8\n" + r + "1 state established\n" +
+          r + "1 state related\n" + r + "2 action reject\n" + r + "2 protocol tcp\n" + r +
+          "2 destination port 22,80,443,1000-2000\n" + r + "2 source port !1-1023\n" + r +
+          "2 destination address 10.1.0.1-10.1.0.9\n" + r + "2 log\n" + r +
+          "2 description 'web and ssh'\n" + r + "3 action drop\n" + r +
+          "3 icmp name echo-request\n" + r + "4 action accept\n" + r + "4 protocol 50\n" + r +
+          "4 disable\n" + r + "5 action accept\n" + r + "5 source address PEERS\n" + r +
+          "5 protocol tcp_udp\n" + r + "5 destination port WEB\n" + r + "6 action accept\n" + r +
+          "6 state enable\n" + "set security firewall global-state-policy tcp\n" +
+          "set interfaces dataplane dp0p1s1 firewall in F\n" +
+          "set interfaces vti vti0 firewall out F\n" +
+          "set interfaces virtual-feature-point vfp0 firewall local F\n",
+      "c.conf");
+  std::string errors;
+  for (const auto& d : cfg.diags.Sorted()) {
+    if (d.severity == Diagnostic::Severity::kError) errors += d.ToString() + "\n";
+  }
+  INFO(errors);
+  CHECK(errors.empty());
 }
 
 TEST_CASE("zone-policy rules", "[commit]") {
@@ -391,7 +461,14 @@ TEST_CASE("zone-policy rules", "[commit]") {
            {z + "X interface vfp9", "Interface must exist in the configuration (vfp9)"},
            {z + "X interface eth9", "interface eth9 is not in the configuration", true},
            {z + "X interface dp0p1s1",
-            "Firewall and zone-policy cannot both be applied to the same interface (dp0p1s1)"},
+            "Firewall and zone-policy cannot both be applied to the same interface (dp0p1s1): "
+            "interfaces dataplane dp0p1s1 firewall at line 31 binds rulesets to it"},
+           {base + z + "LAN to WAN firewall IN\n" + z + "LAN to WAN firewall IN2\n" + z +
+                "LAN to WAN firewall IN3\n" + z + "LAN to WAN firewall IN4\n" + z +
+                "LAN to WAN firewall IN5\n" + z + "LAN to WAN firewall IN6\n" + z +
+                "LAN to WAN firewall IN7\n" + z + "LAN to WAN firewall IN8\n" + z +
+                "LAN to WAN firewall IN9",
+            "9 rulesets from zone LAN to WAN: at most 8"},
            {base + z + "LAN to LAN firewall IN", "'from' and 'to' zones cannot be the same"},
            {base + z + "LAN to DMZ firewall IN", "zone 'DMZ' does not exist"},
            {base + z + "LAN to WAN", "at least one firewall ruleset is required"},

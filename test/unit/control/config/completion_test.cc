@@ -50,7 +50,7 @@ TEST_CASE("set: child keywords by prefix, with the schema's help", "[completion]
   r = CompletePath(c.tree, CompleteFor::kSet, {"security", "vpn", "ipsec"}, "");
   CHECK(Texts(r) == V{"esp-group", "ike-group", "logging", "site-to-site"});
   r = CompletePath(c.tree, CompleteFor::kSet, {}, "");
-  CHECK(Texts(r) == V{"interfaces", "protocols", "security"});
+  CHECK(Texts(r) == V{"interfaces", "protocols", "resources", "security"});
   CHECK_FALSE(r.complete);
 }
 

@@ -106,6 +106,38 @@ TEST_CASE("VyOS routes, bonds and interfaces", "[vyos]") {
   CHECK_THAT(Errors(bad), Catch::Contains("bonding mode 'broadcast' is not supported"));
 }
 
+TEST_CASE("VyOS firewall groups, reject and icmp type-name map onto Vyatta's nodes", "[vyos]") {
+  auto c = Load(
+      "set firewall group address-group PEERS address '192.0.2.1'\n"
+      "set firewall group address-group PEERS address '198.51.100.0/24'\n"
+      "set firewall group port-group IKE port '500'\n"
+      "set firewall group port-group IKE port '4500'\n"
+      "set firewall ipv4 name WAN-LOCAL default-action 'reject'\n"
+      "set firewall ipv4 name WAN-LOCAL rule 5 action 'reject'\n"
+      "set firewall ipv4 name WAN-LOCAL rule 5 protocol 'udp'\n"
+      "set firewall ipv4 name WAN-LOCAL rule 5 source group address-group 'PEERS'\n"
+      "set firewall ipv4 name WAN-LOCAL rule 5 destination group port-group 'IKE'\n"
+      "set firewall ipv4 name WAN-LOCAL rule 6 action 'accept'\n"
+      "set firewall ipv4 name WAN-LOCAL rule 6 protocol 'icmp'\n"
+      "set firewall ipv4 name WAN-LOCAL rule 6 icmp type-name 'echo-request'\n");
+  INFO(Errors(c));
+  CHECK(Errors(c).empty());
+  std::string cmds = Commands(c);
+  CHECK_THAT(cmds, Catch::Contains("set resources group address-group PEERS address '192.0.2.1'"));
+  CHECK_THAT(cmds, Catch::Contains("set resources group port-group IKE port '4500'"));
+  CHECK_THAT(cmds, Catch::Contains("set security firewall name WAN-LOCAL default-action 'reject'"));
+  CHECK_THAT(cmds, Catch::Contains("set security firewall name WAN-LOCAL rule 5 source address "
+                                   "'PEERS'"));
+  CHECK_THAT(cmds, Catch::Contains("set security firewall name WAN-LOCAL rule 5 destination port "
+                                   "'IKE'"));
+  CHECK_THAT(cmds, Catch::Contains("set security firewall name WAN-LOCAL rule 6 icmp name "
+                                   "'echo-request'"));
+  std::string vyos = Commands(c, Dialect::kVyos);
+  CHECK_THAT(vyos, Catch::Contains("set firewall group address-group PEERS address '192.0.2.1'"));
+  CHECK_THAT(vyos, Catch::Contains("set firewall ipv4 name WAN-LOCAL rule 6 icmp type-name "
+                                   "'echo-request'"));
+}
+
 TEST_CASE("VyOS firewalls become rulesets and interface bindings", "[vyos]") {
   auto c = Load(
       "set interfaces vti vti0 address '10.255.0.1/30'\n"
@@ -162,11 +194,11 @@ TEST_CASE("VyOS constructs that cannot be mapped are refused with the reason", "
            {"set vpn ipsec site-to-site peer P connection-type none",
             "connection-type none (on demand) is not supported"},
            {"set vpn ipsec log subsystem ike", "only 'vpn ipsec log level' is supported"},
-           {"set firewall ipv4 name F rule 1 action reject",
-            "rule action 'reject' is not supported"},
+           {"set firewall ipv4 name F rule 1 action return",
+            "rule action 'return' is not supported"},
            {"set firewall ipv4 name F rule 1 jump-target X",
             "'jump-target' inside a named ruleset"},
-           {"set firewall ipv4 name F default-action reject", "default-action 'reject' is not"},
+           {"set firewall ipv4 name F default-action return", "default-action 'return' is not"},
            {"set firewall ipv4 forward filter rule 5 source address 10.0.0.0/8",
             "'source' is not supported in a filter rule"},
            {"set firewall ipv4 forward filter rule 5 action accept",
