@@ -14,12 +14,11 @@ namespace {
 // What vpnd (config_mapping, dataplane_plan) and the dataplane never read. Keep README.md's
 // paragraph on this in step (a unit test compares them).
 constexpr NotEnforcedNode kNotEnforced[] = {
-    // Firewall: rulesets, their bindings and zones are parsed and checked, not applied.
-    {"security firewall name", "#16"},
-    {"security firewall global-state-policy", "#16"},
-    {"security zone-policy zone", "#16"},
-    {"interfaces * firewall", "#16"},
-    {"interfaces * vif firewall", "#16"},
+    // Firewall: the dataplane contract has no per-rule "keep state" (sessions are kept for
+    // what global-state-policy names) and matches no MAC address.
+    {"security firewall name rule state", "#16", "enable"},
+    {"security firewall name rule source mac-address", "#16"},
+    {"security firewall name rule destination mac-address", "#16"},
     // The seed topologies: bonds come from the dataplane's port map, not from here; VFPs carry
     // nothing (no CHILD SA is bound to one); MAC addresses are the ports' own.
     {"interfaces bonding mode", "#17"},

@@ -6,6 +6,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "control/vpnd/firewall_plan.h"
 
 namespace portcullis::vpnd {
 
@@ -61,7 +62,8 @@ dp::api::IpAddr ToChannelAddr(const uint8_t* bytes, int family) {
   return a;
 }
 
-DataplaneObjects PlanDataplane(const config::Model& model, InterfaceIndexes& ifindexes) {
+DataplaneObjects PlanDataplane(const config::Model& model, InterfaceIndexes& ifindexes,
+                               FirewallIds& firewall_ids) {
   DataplaneObjects out;
   // Parents before vifs get their numbers in a stable order: the model's map is sorted by name.
   for (const auto& [name, i] : model.interfaces) {
@@ -105,23 +107,35 @@ DataplaneObjects PlanDataplane(const config::Model& model, InterfaceIndexes& ifi
     }
     out["3 route " + BodyKey(m, sizeof b)] = m;
   }
+  PlanFirewall(model, ifindexes, firewall_ids, out);
   return out;
 }
 
 std::vector<Message> DiffBatch(const DataplaneObjects& running, const DataplaneObjects& desired) {
   std::vector<Message> batch;
+  auto changed = [](const Message& a, const Message& b) {
+    return std::memcmp(&a.body, &b.body, sizeof a.body) != 0;
+  };
   // Deletes, most dependent first (reverse key order).
   for (auto it = running.rbegin(); it != running.rend(); ++it) {
-    if (desired.count(it->first)) continue;
+    auto d = desired.find(it->first);
+    bool replaced = d != desired.end() && FirewallNeedsReplace(it->second.header.kind) &&
+                    changed(it->second, d->second);
+    if (d != desired.end() && !replaced) continue;
     Message m = it->second;
-    m.header.op = Op::kDelete;
+    if (m.header.kind == MessageKind::kFwGlobal) {
+      // No delete: back to the dataplane's defaults.
+      m = dp::api::NewMessage(MessageKind::kFwGlobal, Op::kUpdate);
+    } else {
+      m.header.op = Op::kDelete;
+    }
     batch.push_back(m);
   }
   for (const auto& [key, m] : desired) {
     auto it = running.find(key);
-    if (it == running.end()) {
+    if (it == running.end() || (FirewallNeedsReplace(m.header.kind) && changed(it->second, m))) {
       batch.push_back(m);
-    } else if (std::memcmp(&it->second.body, &m.body, sizeof m.body) != 0) {
+    } else if (changed(it->second, m)) {
       Message u = m;
       u.header.op = Op::kUpdate;
       batch.push_back(u);

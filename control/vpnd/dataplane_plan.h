@@ -29,13 +29,18 @@ class InterfaceIndexes {
   uint32_t next_ = 1;
 };
 
-// Objects by key: "1 if <ifindex>", "2 addr <body>", "3 route <body>"; the key order is the
-// dependency order. The value is the kAdd message.
+// Objects by key: "1 if <ifindex>", "2 addr <body>", "3 route <body>", "4 fw<N> ..." (the
+// firewall, firewall_plan.h); the key order is the dependency order. The value is the kAdd
+// message (kUpdate for the firewall's global object, which has no add).
 using DataplaneObjects = std::map<std::string, dp::api::Message>;
 
-DataplaneObjects PlanDataplane(const config::Model& model, InterfaceIndexes& ifindexes);
+class FirewallIds;
+DataplaneObjects PlanDataplane(const config::Model& model, InterfaceIndexes& ifindexes,
+                               FirewallIds& firewall_ids);
 
-// The batch from `running` to `desired` (empty when they are equal).
+// The batch from `running` to `desired` (empty when they are equal). A changed object whose
+// kind has no update is deleted (with the deletes) and added again (with the adds); the
+// firewall's global object is only ever updated, back to the defaults when it goes.
 std::vector<dp::api::Message> DiffBatch(const DataplaneObjects& running,
                                         const DataplaneObjects& desired);
 

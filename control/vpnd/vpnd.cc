@@ -135,7 +135,7 @@ absl::Status Vpnd::Commit(const config::Model& model,
     Log(ike::LogGroup::kCfg, std::string(st.message()));
     return st;
   }
-  DataplaneObjects desired = PlanDataplane(model, ifindexes_);
+  DataplaneObjects desired = PlanDataplane(model, ifindexes_, firewall_ids_);
   std::vector<dp::api::Message> batch = DiffBatch(running_, desired);
   size_t n = batch.size();
   bool flush = flush_before_commit_ && deps_.link != nullptr;

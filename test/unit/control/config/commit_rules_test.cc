@@ -91,10 +91,7 @@ TEST_CASE("the base configuration is clean", "[commit]") {
   // Only the nodes it carries for the rules' sake that Portcullis does not enforce yet.
   CHECK(all ==
         "c.conf: line 24: warning: accepted, not enforced yet: security vpn ipsec site-to-site "
-        "peer 198.51.100.2 tunnel 1 uses\n"
-        "c.conf: line 27: warning: accepted, not enforced yet: security firewall name IN\n"
-        "c.conf: line 31: warning: accepted, not enforced yet: interfaces dataplane dp0p1s1 "
-        "firewall\n");
+        "peer 198.51.100.2 tunnel 1 uses\n");
 }
 
 TEST_CASE("ike-group rules", "[commit]") {

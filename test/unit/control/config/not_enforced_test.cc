@@ -41,6 +41,14 @@ const std::vector<Case>& Cases() {
        "interfaces dataplane dp0p1s1 firewall"},
       {"interfaces * vif firewall", "set interfaces bonding dp0bond0 vif 10 firewall out FW",
        "interfaces bonding dp0bond0 vif 10 firewall"},
+      {"security firewall name rule state", "set security firewall name FW rule 30 state enable",
+       "security firewall name FW rule 30 state"},
+      {"security firewall name rule source mac-address",
+       "set security firewall name FW rule 31 source mac-address 02:00:00:00:00:01",
+       "security firewall name FW rule 31 source mac-address"},
+      {"security firewall name rule destination mac-address",
+       "set security firewall name FW rule 32 destination mac-address 02:00:00:00:00:02",
+       "security firewall name FW rule 32 destination mac-address"},
       {"interfaces bonding mode", "set interfaces bonding dp0bond0 mode active-backup",
        "interfaces bonding dp0bond0 mode"},
       {"interfaces bonding lacp-options",
@@ -115,6 +123,7 @@ TEST_CASE("each node of the table warns once, at the line that configured it", "
   text += "set security firewall name FW rule 20 action drop\n";
   text += "set interfaces dataplane dp0p1s1 firewall local FW\n";
   // Nodes that take effect: no warning.
+  text += "set security firewall name FW rule 33 state established\n";
   text += "set security vpn ike retransmit tries 3\n";
   text += "set interfaces vti vti1 multicast disable\n";
   text += "set interfaces dataplane dp0p1s4 address 192.0.2.1/24\n";
