@@ -61,6 +61,8 @@ class DataplaneLink {
   bool CheckRestart();
   // The dataplane runs and has not closed the segment.
   bool ServerAlive() const { return channel_->ServerAlive(); }
+  // The dataplane's PID (its firewall log lines carry it, as Vyatta's do).
+  int32_t server_pid() const { return channel_->header().server_pid; }
 
   // IKE datagrams: out through the dataplane's inject path, in from its punt path.
   absl::Status Inject(const ike::Datagram& d);

@@ -82,7 +82,17 @@ void VpndLog::Rotate() {
 }
 
 void VpndLog::Write(const ike::LogRecord& r) {
-  std::string line = ike::FormatLogLine(r);
+  Append(ike::FormatLogLine(r));
+}
+
+void VpndLog::WriteSyslogStyle(absl::Time time, const std::string& text) {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "localhost");
+  Append(absl::StrCat(absl::FormatTime("%b %e %H:%M:%S", time, absl::UTCTimeZone()), " ", host, " ",
+                      text));
+}
+
+void VpndLog::Append(std::string line) {
   line.push_back('\n');
   if (!path_.empty()) {
     if (fd_ >= 0 && rotation_.max_bytes > 0 && size_ > 0 &&

@@ -11,6 +11,7 @@
 #include <deque>
 #include <string>
 
+#include "absl/time/time.h"
 #include "ike/sa/ike_log.h"
 
 namespace portcullis::vpnd {
@@ -35,10 +36,16 @@ class VpndLog : public ike::LogSink {
   // Why the file could not be opened (empty when it could).
   const std::string& error() const { return error_; }
   void Write(const ike::LogRecord& r) override;
+  // A line in syslog's form, as another program's syslog line would read
+  // ("Dec  6 12:00:00 host dataplane[4391]:  In:..."): the firewall's per-packet lines, which
+  // keep the Vyatta dataplane's format. Only here (file, stderr, ring), not to added sinks:
+  // they have their own syslog writer.
+  void WriteSyslogStyle(absl::Time time, const std::string& text);
   // The retained lines; with `filter`, only lines containing it.
   std::string Recent(const std::string& filter = "") const;
 
  private:
+  void Append(std::string line);
   bool Open();
   void Rotate();
 

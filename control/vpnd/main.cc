@@ -123,9 +123,12 @@ int main(int argc, char** argv) {
   vpnd::FanoutLog log(absl::GetFlag(FLAGS_log), foreground, 5000, rotation);
   if (!log.ok()) return Fail(absl::StrCat("cannot open the log file ", log.error()));
   std::unique_ptr<vpnd::SyslogSink> syslog;
+  // The firewall's per-packet lines are the dataplane's, as on Vyatta: "dataplane[PID]: ...".
+  std::unique_ptr<vpnd::SyslogSink> dataplane_syslog;
   if (!absl::GetFlag(FLAGS_syslog).empty()) {
     syslog = std::make_unique<vpnd::SyslogSink>(absl::GetFlag(FLAGS_syslog), "vpnd");
     log.Add(syslog.get());
+    dataplane_syslog = std::make_unique<vpnd::SyslogSink>(absl::GetFlag(FLAGS_syslog), "dataplane");
   }
   std::unique_ptr<vpnd::WiresharkKeys> wireshark_keys;
   if (!absl::GetFlag(FLAGS_wireshark_keys).empty()) {
@@ -180,6 +183,7 @@ int main(int argc, char** argv) {
   };
   if (k != nullptr) deps.interface_name = vpnd::KernelTransport::InterfaceName;
   deps.log = &log;
+  deps.dataplane_syslog = dataplane_syslog.get();
   deps.keylog = keylog.get();
   deps.observer = wireshark_keys.get();
   // The channel transport programs the dataplane; the kernel one has nothing that carries ESP,

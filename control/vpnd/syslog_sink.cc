@@ -17,6 +17,7 @@ namespace {
 
 constexpr int kFacilityDaemon = 3;
 constexpr int kSeverityWarning = 4;
+constexpr int kSeverityNotice = 5;
 constexpr int kSeverityInfo = 6;
 
 }  // namespace
@@ -60,8 +61,22 @@ std::string SyslogSink::Format(const ike::LogRecord& r, const std::string& ident
                       ike::LogGroupName(r.group), "] ", conn, r.text);
 }
 
+std::string SyslogSink::FormatAs(absl::Time time, const std::string& ident, int pid,
+                                 const std::string& text) {
+  std::string stamp = absl::FormatTime("%b %e %H:%M:%S", time, absl::LocalTimeZone());
+  return absl::StrCat("<", kFacilityDaemon * 8 + kSeverityNotice, ">", stamp, " ", ident, "[", pid,
+                      "]: ", text);
+}
+
+void SyslogSink::WriteAs(absl::Time time, int pid, const std::string& text) {
+  Send(FormatAs(time, ident_, pid, text));
+}
+
 void SyslogSink::Write(const ike::LogRecord& r) {
-  std::string msg = Format(r, ident_, static_cast<int>(getpid()));
+  Send(Format(r, ident_, static_cast<int>(getpid())));
+}
+
+void SyslogSink::Send(const std::string& msg) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (fd_ < 0 && !Connect()) break;
     if (send(fd_, msg.data(), msg.size(), MSG_NOSIGNAL) >= 0) return;

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "absl/time/time.h"
 #include "ike/sa/ike_log.h"
 
 namespace portcullis::vpnd {
@@ -26,8 +27,15 @@ class SyslogSink : public ike::LogSink {
   // Lines that warn (they start with "WARNING") get severity warning, the rest info.
   static std::string Format(const ike::LogRecord& r, const std::string& ident, int pid);
 
+  // A line written for another process (the firewall's lines carry the dataplane's name and
+  // PID): "<PRI>Mmm dd hh:mm:ss ident[pid]: text", severity notice as Vyatta's dataplane logs.
+  void WriteAs(absl::Time time, int pid, const std::string& text);
+  static std::string FormatAs(absl::Time time, const std::string& ident, int pid,
+                              const std::string& text);
+
  private:
   bool Connect();
+  void Send(const std::string& msg);
 
   std::string path_;
   std::string ident_;

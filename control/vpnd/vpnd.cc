@@ -15,6 +15,7 @@
 #include "control/config/config_loader.h"
 #include "control/ops/op_parser.h"
 #include "control/vpnd/commit_impact.h"
+#include "control/vpnd/fw_log_line.h"
 #include "control/vpnd/op_handlers.h"
 #include "dataplane/api/channel_layout.h"
 
@@ -319,6 +320,9 @@ void Vpnd::HandleEvent(const dp::api::Event& e) {
     }
     case dp::api::EventKind::kSaCounters:
       break;  // the SA installer keeps them (it observes the link); IKE asks it
+    case dp::api::EventKind::kFwLog:
+      LogFirewallPacket(e.body.fw_log);
+      break;
     case dp::api::EventKind::kAcquire: {
       uint32_t reqid = e.body.acquire.reqid;
       for (const auto& p : peers_) {
@@ -337,6 +341,25 @@ void Vpnd::HandleEvent(const dp::api::Event& e) {
     default:
       break;
   }
+}
+
+// The seed's line, with the interface and ruleset named as configured; the PID is the
+// dataplane's, whose line it is.
+void Vpnd::LogFirewallPacket(const dp::api::FwLogEvent& e) {
+  FwLogNames names;
+  names.interface = ifindexes_.Name(e.ifindex).value_or(absl::StrCat("if", e.ifindex));
+  names.ruleset = firewall_ids_.RulesetName(e.ruleset_id).value_or(absl::StrCat(e.ruleset_id));
+  auto it = model_.interfaces.find(names.interface);
+  names.ethernet = it != model_.interfaces.end() && it->second.parent.empty() &&
+                   (it->second.type == "dataplane" || it->second.type == "ethernet" ||
+                    it->second.type == "bonding");
+  int pid = deps_.link != nullptr ? deps_.link->server_pid() : 0;
+  std::string text = absl::StrCat("dataplane[", pid, "]: ", FormatFwLogLine(e, names));
+  absl::Time now = deps_.clock();
+  deps_.log->WriteSyslogStyle(now, text);
+  if (deps_.dataplane_syslog != nullptr)
+    deps_.dataplane_syslog->WriteAs(now, pid, FormatFwLogLine(e, names));
+  ++firewall_log_lines_;
 }
 
 void Vpnd::Resync() {

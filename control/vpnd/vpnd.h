@@ -34,6 +34,7 @@
 #include "control/vpnd/log_sinks.h"
 #include "control/vpnd/peer_failures.h"
 #include "control/vpnd/sa_installer.h"
+#include "control/vpnd/syslog_sink.h"
 #include "ike/sa/drop_log_limiter.h"
 #include "ike/sa/ike_manager.h"
 
@@ -53,7 +54,10 @@ struct VpndDeps {
   ike::IkeManager::Clock clock;
   // Sends an IKE datagram when there is no dataplane (kernel transport).
   ike::IkeManager::Sender send;
-  VpndLog* log = nullptr;          // required
+  VpndLog* log = nullptr;  // required
+  // The firewall's per-packet lines go to syslog through this, as "dataplane[PID]" (may be
+  // null: then only vpnd's log has them).
+  SyslogSink* dataplane_syslog = nullptr;
   ike::LogSink* keylog = nullptr;  // --debug-keylog
   // Hears every IKE and CHILD SA event after vpnd acted on it (--wireshark-keys); may be null.
   ike::IkeListener* observer = nullptr;
@@ -94,6 +98,8 @@ class Vpnd : public ike::IkeListener, public SessionHost {
 
   // An IKE datagram from the kernel transport (the channel's punts arrive through Poll()).
   void HandleDatagram(const ike::Datagram& d);
+  // Firewall log lines written (FwLogEvents from the dataplane).
+  uint64_t firewall_log_lines() const { return firewall_log_lines_; }
   // IKE datagrams dropped because they came in on an interface `security vpn ike interface`
   // does not name.
   uint64_t ike_interface_drops() const { return ike_interface_drops_; }
@@ -149,6 +155,7 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   void Log(ike::LogGroup g, const std::string& text, const std::string& conn = "", uint32_t id = 0,
            bool child = false);
   void HandleEvent(const dp::api::Event& e);
+  void LogFirewallPacket(const dp::api::FwLogEvent& e);
   absl::StatusOr<std::string> RunCommand(const std::vector<std::string>& words);
   void Resync();
   uint32_t VtiIfindex(const ike::ChildSa& c);
@@ -182,6 +189,7 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   std::unique_ptr<ConfigSessions> sessions_;
   std::set<std::string> ike_interfaces_;  // empty = every interface
   uint64_t ike_interface_drops_ = 0;
+  uint64_t firewall_log_lines_ = 0;
   ike::DropLogLimiter interface_drop_log_{"IKE datagrams from other interfaces dropped"};
   ike::DropLogLimiter inject_failure_log_{"failed injects"};
   size_t injects_seen_ = 0;  // InjectsInFlight at the last PollPunts

@@ -169,3 +169,17 @@ TEST_CASE("log modes: 0640 for the log, 0600 for the key log; both close on exec
     CHECK(CloseOnExec(dir / "small.log") == 1);
   }
 }
+
+TEST_CASE("log: the firewall's lines in syslog's form, in the file and the ring", "[vpnd][log]") {
+  TempDir dir;
+  vpnd::VpndLog log(dir / "vpnd.log", false);
+  log.WriteSyslogStyle(absl::FromUnixSeconds(1767225600),
+                       "dataplane[4391]:  In:vti0 PASS fw rule INipsecvti0:10 proto=(icmp/1)");
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  std::string want = absl::StrCat("Jan  1 00:00:00 ", host,
+                                  " dataplane[4391]:  In:vti0 PASS fw rule INipsecvti0:10 "
+                                  "proto=(icmp/1)\n");
+  CHECK(Read(dir / "vpnd.log") == want);
+  CHECK(log.Recent("fw rule") == want);
+}

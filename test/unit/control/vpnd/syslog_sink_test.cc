@@ -77,3 +77,18 @@ TEST_CASE("syslog: no listener costs a dropped line, not an error or a stall", "
   sink.Write(Record("nobody hears this"));
   CHECK(sink.dropped() == 1);
 }
+
+TEST_CASE("syslog: a line written as another program (the dataplane's firewall lines)",
+          "[vpnd][syslog]") {
+  std::string line = vpnd::SyslogSink::FormatAs(absl::FromUnixSeconds(1767225600), "dataplane",
+                                                4391, " In:dp0bond1 PASS fw rule PubIn:1");
+  CHECK(line.rfind("<29>", 0) == 0);  // daemon * 8 + notice (5), as Vyatta's dataplane logs
+  CHECK(line.find(" dataplane[4391]:  In:dp0bond1 PASS fw rule PubIn:1") != std::string::npos);
+  FakeDevLog devlog;
+  vpnd::SyslogSink sink(devlog.path, "dataplane");
+  sink.WriteAs(absl::FromUnixSeconds(1767225600), 77, "Out:vti0 PASS fw rule X:10");
+  std::string got = devlog.Receive();
+  const std::string tail = " dataplane[77]: Out:vti0 PASS fw rule X:10";
+  REQUIRE(got.size() > tail.size());
+  CHECK(got.substr(got.size() - tail.size()) == tail);
+}

@@ -205,7 +205,8 @@ struct Rig {
   std::unique_ptr<vpnd::ChannelSaInstaller> installer;
   std::unique_ptr<vpnd::Vpnd> vpnd;
 
-  explicit Rig(absl::Duration ack_timeout = absl::Seconds(2)) {
+  explicit Rig(absl::Duration ack_timeout = absl::Seconds(2),
+               vpnd::SyslogSink* dataplane_syslog = nullptr) {
     auto c = dp::api::ChannelClient::Attach(dp.name, true, absl::Seconds(1));
     REQUIRE(c.ok());
     client.emplace(*std::move(c));
@@ -221,6 +222,7 @@ struct Rig {
     deps.keylog = &keys;
     deps.link = link.get();
     deps.installer = installer.get();
+    deps.dataplane_syslog = dataplane_syslog;
     vpnd = std::make_unique<vpnd::Vpnd>(deps);
   }
 };
