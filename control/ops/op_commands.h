@@ -11,6 +11,8 @@
 //   <peer>            a peer: its address, its key in the configuration, or its connection name
 //   <N|vti>           a tunnel: its number, or vti
 //   <file>            a file on vpnctl's machine (vpnctl sends it as an absolute path)
+//   <name>            a configured name (a firewall ruleset)
+//   <rule>            a rule number
 //   [ a | b ]         optional, one of the alternatives; groups nest
 // Every command also takes `json` (or vpnctl's --json) anywhere, for JSON output.
 #pragma once
@@ -44,8 +46,11 @@ enum class OpId : uint8_t {
   kShowDataplaneDrops,
   kDiagnosePeer,
   kGeneratePeerConfig,
+  kShowFirewall,
+  kShowLogFirewall,
+  kClearFirewall,
 };
-inline constexpr size_t kOpIdCount = static_cast<size_t>(OpId::kGeneratePeerConfig) + 1;
+inline constexpr size_t kOpIdCount = static_cast<size_t>(OpId::kClearFirewall) + 1;
 
 struct OpCommand {
   OpId id;
@@ -91,6 +96,13 @@ inline constexpr OpCommand kOpCommands[] = {
     {OpId::kGeneratePeerConfig,
      "generate vpn peer-config <peer> [format [vyatta | vyos | swanctl]]",
      "the other end's configuration, mirrored (offline with --file)"},
+    {OpId::kShowFirewall, "show firewall [name <name>] [statistics]",
+     "firewall rulesets where they are applied: rules, packets and bytes (statistics: with "
+     "sessions and log counters)"},
+    {OpId::kShowLogFirewall, "show log firewall [name <name>]",
+     "the recent per-packet firewall log lines (rules with log)"},
+    {OpId::kClearFirewall, "clear firewall [name <name> [rule <rule>]]",
+     "set firewall rule counters back to zero (all, one ruleset, or one rule)"},
 };
 
 // What the slots of a command held.
@@ -99,6 +111,8 @@ struct OpArgs {
   std::optional<uint32_t> tunnel;  // <N|vti> with a number
   bool vti = false;                // <N|vti> with vti, or the keyword vti
   std::string file;                // <file>
+  std::string name;                // <name>
+  std::optional<uint32_t> rule;    // <rule>
   bool json = false;               // `json` / `--json`
   // The keywords given, in order: the words that choose among a command's variants
   // ("nat-traversal", "detail", "ike-sa", "vyos").

@@ -65,6 +65,8 @@ Slot SlotOf(absl::string_view w) {
   if (w == "<peer>") return Slot::kPeer;
   if (w == "<N|vti>") return Slot::kTunnel;
   if (w == "<file>") return Slot::kFile;
+  if (w == "<name>") return Slot::kName;
+  if (w == "<rule>") return Slot::kRule;
   return Slot::kNone;
 }
 
@@ -75,6 +77,10 @@ bool Accepts(absl::string_view element, const std::string& word) {
     case Slot::kTunnel: {
       uint32_t n;
       return word == "vti" || absl::SimpleAtoi(word, &n);
+    }
+    case Slot::kRule: {
+      uint32_t n;
+      return absl::SimpleAtoi(word, &n);
     }
     default:
       return true;

@@ -15,9 +15,8 @@ struct SlotSpec {
   Slot slot;
 };
 constexpr SlotSpec kSlots[] = {
-    {"<peer>", Slot::kPeer},
-    {"<N|vti>", Slot::kTunnel},
-    {"<file>", Slot::kFile},
+    {"<peer>", Slot::kPeer}, {"<N|vti>", Slot::kTunnel}, {"<file>", Slot::kFile},
+    {"<name>", Slot::kName}, {"<rule>", Slot::kRule},
 };
 
 // A syntax string as a tree: keywords, slots and optional groups of alternatives.
@@ -204,6 +203,16 @@ class Matcher {
         break;
       case Slot::kFile:
         a.file = w;
+        break;
+      case Slot::kName:
+        a.name = w;
+        break;
+      case Slot::kRule:
+        if (uint32_t n = 0; absl::SimpleAtoi(w, &n) && n >= 1 && n <= 10000) {
+          a.rule = n;
+        } else {
+          return Error(absl::StrCat("rule needs a number 1..10000, not '", w, "'"));
+        }
         break;
       case Slot::kNone:
         break;

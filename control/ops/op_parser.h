@@ -14,7 +14,7 @@
 namespace portcullis::ops {
 
 // The argument slots of the syntax (op_commands.h).
-enum class Slot { kNone, kPeer, kTunnel, kFile };
+enum class Slot { kNone, kPeer, kTunnel, kFile, kName, kRule };
 
 // A word of a parsed command: a keyword (kNone) or the slot it filled.
 struct OpWord {

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "control/config/peer_config_writer.h"
 #include "control/vpnd/dataplane_views.h"
@@ -177,6 +178,77 @@ absl::StatusOr<std::string> ShowDataplaneDrops(OpContext& ctx, const OpArgs& a) 
   return a.json ? DropsJson(*rows) : DropsText(*rows);
 }
 
+// The configured ruleset the command names, if it names one.
+absl::Status CheckRulesetName(const OpContext& ctx, const OpArgs& a) {
+  if (a.name.empty()) return absl::OkStatus();
+  if (ctx.model == nullptr || !ctx.model->firewalls.count(a.name))
+    return absl::NotFoundError(absl::StrCat("firewall ruleset ", a.name, " is not configured"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<FwTelemetry> ReadFirewall(OpContext& ctx, const OpArgs& a) {
+  std::optional<uint32_t> only;
+  if (!a.name.empty()) {
+    only = ctx.firewall_ids ? ctx.firewall_ids->FindRuleset(a.name) : std::nullopt;
+    if (!only) return FwTelemetry{};  // configured, never sent: nothing counted yet
+  }
+  absl::StatusOr<FwTelemetry> t = ReadFirewallTelemetry(*ctx.telemetry, only);
+  if (!t.ok()) return t.status();
+  if (ctx.firewall_baselines != nullptr) ctx.firewall_baselines->Apply(*t);
+  return t;
+}
+
+absl::StatusOr<std::string> ShowFirewall(OpContext& ctx, const OpArgs& a) {
+  if (absl::Status st = CheckRulesetName(ctx, a); !st.ok()) return st;
+  if (ctx.telemetry == nullptr) return NoDataplane();
+  if (ctx.model == nullptr) return absl::UnavailableError("no running configuration");
+  absl::StatusOr<FwTelemetry> t = ReadFirewall(ctx, a);
+  if (!t.ok()) return t.status();
+  static const FirewallIds kNoIds;
+  FirewallView v =
+      BuildFirewallView(*ctx.model, ctx.firewall_ids ? *ctx.firewall_ids : kNoIds, *t, a.name);
+  v.statistics = a.Has("statistics");
+  return a.json ? FirewallJson(v) : FirewallText(v);
+}
+
+// vpnd's log keeps the firewall's lines next to its own; these are the ones with " fw rule "
+// (or " zone rule "), of one ruleset when named.
+absl::StatusOr<std::string> ShowLogFirewall(OpContext& ctx, const OpArgs& a) {
+  if (absl::Status st = CheckRulesetName(ctx, a); !st.ok()) return st;
+  std::string out;
+  std::string all = ctx.log.Recent(" rule ");
+  size_t pos = 0;
+  while (pos < all.size()) {
+    size_t end = all.find('\n', pos);
+    if (end == std::string::npos) end = all.size();
+    absl::string_view line(all.data() + pos, end - pos);
+    pos = end + 1;
+    bool fw = absl::StrContains(line, " fw rule ") || absl::StrContains(line, " zone rule ");
+    if (!fw || !absl::StrContains(line, "]: ")) continue;
+    if (!a.name.empty() && !absl::StrContains(line, absl::StrCat(" rule ", a.name, ":"))) continue;
+    absl::StrAppend(&out, line, "\n");
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> ClearFirewall(OpContext& ctx, const OpArgs& a) {
+  if (absl::Status st = CheckRulesetName(ctx, a); !st.ok()) return st;
+  if (ctx.telemetry == nullptr) return NoDataplane();
+  if (ctx.firewall_baselines == nullptr)
+    return absl::UnavailableError("this vpnd keeps no firewall counter baselines");
+  std::optional<uint32_t> only;
+  if (!a.name.empty()) {
+    only = ctx.firewall_ids ? ctx.firewall_ids->FindRuleset(a.name) : std::nullopt;
+    if (!only) return absl::StrCat("Nothing counted yet for firewall ruleset ", a.name, "\n");
+  }
+  absl::StatusOr<FwTelemetry> t = ReadFirewallTelemetry(*ctx.telemetry, only);
+  if (!t.ok()) return t.status();
+  for (const auto& [id, rs] : t->rulesets) ctx.firewall_baselines->Clear(rs, a.rule.value_or(0));
+  if (a.name.empty()) return std::string("Cleared the counters of every firewall ruleset\n");
+  return absl::StrCat("Cleared the counters of firewall ruleset ", a.name,
+                      a.rule ? absl::StrCat(" rule ", *a.rule) : "", "\n");
+}
+
 std::string ReadFile(const char* path) {
   std::ifstream f(path);
   std::stringstream s;
@@ -287,6 +359,9 @@ constexpr Binding kHandlers[] = {
     {OpId::kShowDataplaneDrops, ShowDataplaneDrops},
     {OpId::kDiagnosePeer, DiagnosePeer},
     {OpId::kGeneratePeerConfig, GeneratePeerConfig},
+    {OpId::kShowFirewall, ShowFirewall},
+    {OpId::kShowLogFirewall, ShowLogFirewall},
+    {OpId::kClearFirewall, ClearFirewall},
 };
 static_assert(ops::CoversEveryOpOnce(kHandlers),
               "every operational command (control/ops/op_commands.h) needs one handler here");

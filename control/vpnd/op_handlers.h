@@ -13,6 +13,7 @@
 #include "control/ops/op_parser.h"
 #include "control/vpnd/dataplane_telemetry.h"
 #include "control/vpnd/diagnose.h"
+#include "control/vpnd/firewall_views.h"
 #include "control/vpnd/log_sinks.h"
 #include "control/vpnd/peer_failures.h"
 #include "control/vpnd/sa_installer.h"
@@ -39,6 +40,10 @@ struct OpContext {
   // `diagnose`'s previous counter sample per peer (step e compares against it); may be null.
   std::map<std::string, CounterSample>* samples = nullptr;
   int64_t pid = 0;  // `show vpn ipsec status`
+  // The firewall's ruleset ids (to match the dataplane's counters) and the baselines `clear
+  // firewall` keeps; may be null.
+  const FirewallIds* firewall_ids = nullptr;
+  FwCounterBaselines* firewall_baselines = nullptr;
 };
 
 // The text to print for the command, or an error with the message.

@@ -38,12 +38,22 @@ void Run(const config::ConfigTree& candidate, const std::vector<std::string>& wo
     if (help.empty()) {
       help = i.slot == ops::Slot::kPeer     ? "Peer address or name"
              : i.slot == ops::Slot::kTunnel ? "Tunnel number, or vti"
+             : i.slot == ops::Slot::kName   ? "Firewall ruleset name"
+             : i.slot == ops::Slot::kRule   ? "Rule number"
                                             : "File name";
     }
     out.items.push_back({i.text, help, true});
     if (i.slot == ops::Slot::kPeer) {
       for (const std::string& p : PeerKeys(candidate)) {
         if (absl::StartsWith(p, partial)) out.items.push_back({p, "Configured peer", false});
+      }
+    }
+    if (i.slot == ops::Slot::kName) {
+      if (const config::ConfigNode* fw = candidate.root().Find({"security", "firewall"})) {
+        for (const config::ConfigNode* rs : fw->Instances("name")) {
+          if (absl::StartsWith(rs->name(), partial))
+            out.items.push_back({rs->name(), "Configured firewall ruleset", false});
+        }
       }
     }
   }

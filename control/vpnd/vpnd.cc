@@ -469,6 +469,8 @@ absl::StatusOr<std::string> Vpnd::RunCommand(const std::vector<std::string>& wor
   ctx.failures = failures_.get();
   ctx.samples = &diagnose_samples_;
   ctx.pid = getpid();
+  ctx.firewall_ids = &firewall_ids_;
+  ctx.firewall_baselines = &firewall_baselines_;
   return RunOpCommand(ctx, *request);
 }
 

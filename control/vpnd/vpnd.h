@@ -31,6 +31,7 @@
 #include "control/vpnd/dataplane_telemetry.h"
 #include "control/vpnd/diagnose.h"
 #include "control/vpnd/firewall_plan.h"
+#include "control/vpnd/firewall_views.h"
 #include "control/vpnd/log_sinks.h"
 #include "control/vpnd/peer_failures.h"
 #include "control/vpnd/sa_installer.h"
@@ -174,6 +175,7 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   ReqidAllocator reqids_;
   InterfaceIndexes ifindexes_;
   FirewallIds firewall_ids_;
+  FwCounterBaselines firewall_baselines_;  // `clear firewall`
   DataplaneObjects running_;
   bool commit_pending_ = false;
   // The first commit after attaching starts with a flush: a dataplane that outlived an earlier

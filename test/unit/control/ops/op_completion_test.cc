@@ -19,10 +19,10 @@ using V = std::vector<std::string>;
 
 TEST_CASE("the first words of the table, by prefix", "[op_completion]") {
   CHECK(Texts(CompleteOpCommand({}, "")) ==
-        V{"diagnose", "generate", "load", "reset", "restart", "show"});
+        V{"clear", "diagnose", "generate", "load", "reset", "restart", "show"});
   CHECK(Texts(CompleteOpCommand({}, "res")) == V{"reset", "restart"});
   CHECK(Texts(CompleteOpCommand({"show"}, "")) ==
-        V{"dataplane", "interfaces", "log", "system", "vpn"});
+        V{"dataplane", "firewall", "interfaces", "log", "system", "vpn"});
   CHECK_FALSE(CompleteOpCommand({"show"}, "").complete);
 }
 

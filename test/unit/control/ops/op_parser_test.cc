@@ -26,6 +26,8 @@ struct Form {
   std::optional<uint32_t> tunnel = std::nullopt;
   bool vti = false;
   const char* file = "";
+  const char* name = "";
+  std::optional<uint32_t> rule = std::nullopt;
 };
 
 // Every form each command accepts today; the test below demands one for every command.
@@ -77,6 +79,15 @@ const Form kForms[] = {
     {"diagnose vpn peer SITE-B", OpId::kDiagnosePeer, "SITE-B"},
     {"generate vpn peer-config SITE-B", OpId::kGeneratePeerConfig, "SITE-B"},
     {"generate vpn peer-config 192.0.2.2 format swanctl", OpId::kGeneratePeerConfig, "192.0.2.2"},
+    {"show firewall", OpId::kShowFirewall},
+    {"show firewall statistics", OpId::kShowFirewall},
+    {"show firewall name WAN-LOCAL", OpId::kShowFirewall, "", {}, false, "", "WAN-LOCAL"},
+    {"show firewall name PubIn statistics", OpId::kShowFirewall, "", {}, false, "", "PubIn"},
+    {"show log firewall", OpId::kShowLogFirewall},
+    {"show log firewall name PubIn", OpId::kShowLogFirewall, "", {}, false, "", "PubIn"},
+    {"clear firewall", OpId::kClearFirewall},
+    {"clear firewall name PubIn", OpId::kClearFirewall, "", {}, false, "", "PubIn"},
+    {"clear firewall name PubIn rule 10", OpId::kClearFirewall, "", {}, false, "", "PubIn", 10},
 };
 
 }  // namespace
@@ -92,6 +103,8 @@ TEST_CASE("every command's forms parse to its id and arguments", "[ops][parser]"
     CHECK(r->args.tunnel == f.tunnel);
     CHECK(r->args.vti == f.vti);
     CHECK(r->args.file == f.file);
+    CHECK(r->args.name == f.name);
+    CHECK(r->args.rule == f.rule);
     CHECK_FALSE(r->args.json);
     std::vector<std::string> back;
     for (const OpWord& w : r->words) back.push_back(w.text);
@@ -176,8 +189,9 @@ TEST_CASE("unknown and incomplete commands say what may come next", "[ops][parse
             "unknown command 'show vpn frob' (after 'show vpn': debug, ike or "
             "ipsec)"},
            {"show",
-            "incomplete command 'show' (after 'show': dataplane, interfaces, log, system or "
-            "vpn)"},
+            "incomplete command 'show' (after 'show': dataplane, firewall, interfaces, log, system "
+            "or vpn)"},
+
            {"show vpn ipsec",
             "incomplete command 'show vpn ipsec' (after 'show vpn ipsec': connections, policy, "
             "sa or status)"},
@@ -192,6 +206,11 @@ TEST_CASE("unknown and incomplete commands say what may come next", "[ops][parse
     CHECK(r.status().code() == absl::StatusCode::kNotFound);
     CHECK(r.status().message() == b.error);
   }
+  auto rule = ParseOpCommand(W("clear firewall name X rule ten"));
+  CHECK(rule.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(rule.status().message() ==
+        "rule needs a number 1..10000, not 'ten' (expected: clear firewall [name <name> [rule "
+        "<rule>]])");
   auto none = ParseOpCommand({});
   CHECK(none.status().code() == absl::StatusCode::kNotFound);
   CHECK(none.status().message() == "unknown command ''");

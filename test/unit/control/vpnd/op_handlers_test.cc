@@ -64,6 +64,7 @@ TEST_CASE("every operational command reaches its handler", "[vpnd][ops]") {
            {"restart vpn", "Restarting IPsec VPN: 1 peer reset, 1 initiating again\n"},
            {"diagnose vpn peer 159.8.98.213", "Diagnosing peer-159.8.98.213 (159.8.98.213)\n"},
            {"generate vpn peer-config 159.8.98.213", "# The other end of peer 159.8.98.213"},
+           {"show log firewall", ""},
        }) {
     INFO(c.words);
     auto out = v.Run(c.words);
@@ -74,7 +75,8 @@ TEST_CASE("every operational command reaches its handler", "[vpnd][ops]") {
     covered.insert(parsed->id);
   }
   // Without a dataplane these say so instead of printing an empty table.
-  for (const char* words : {"show interfaces", "show dataplane drops"}) {
+  for (const char* words :
+       {"show interfaces", "show dataplane drops", "show firewall", "clear firewall"}) {
     INFO(words);
     auto out = v.Run(words);
     REQUIRE_FALSE(out.ok());
