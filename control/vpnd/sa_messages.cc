@@ -65,6 +65,8 @@ absl::Status FillAlgorithms(const ike::ChildSaCryptoSuite& s, dp::api::SaBody& b
   return absl::OkStatus();
 }
 
+constexpr uint8_t kOuterTtl = 255;
+
 }  // namespace
 
 absl::StatusOr<std::vector<Message>> SaMessages(const ike::ChildSa& c, uint32_t vti_ifindex,
@@ -85,6 +87,9 @@ absl::StatusOr<std::vector<Message>> SaMessages(const ike::ChildSa& c, uint32_t 
     b.vti_ifindex = vti_ifindex;
     b.mode = dp::api::SaMode::kTunnel;
     b.outer_family = Fam(c.local.address.family);
+    // Vyatta's dataplane sends ESP at TTL 255 (the seed's "Out:dp0bond1 ... ttl:255" line);
+    // the dataplane's own default is 64.
+    if (!in) b.outer_ttl = kOuterTtl;
     if (c.encap) {
       b.udp_encap = 1;
       b.encap_src_port = c.local.port;

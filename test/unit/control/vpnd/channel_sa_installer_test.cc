@@ -218,6 +218,29 @@ TEST_CASE("a NAT rebinding re-pushes the outbound SA with the new port",
   CHECK(absl::StrContains(r.log.Recent(), "now sends to 159.8.98.213[4501]"));
 }
 
+TEST_CASE("outbound ESP leaves at TTL 255, as Vyatta's (the seed's PubOut line)",
+          "[vpnd][dataplane][sa]") {
+  Rig r;
+  East east(r);
+  REQUIRE(r.vpnd->LoadFile("configs/vyatta-west.conf").ok());
+  Pump(r, east);
+  int out = 0, in = 0;
+  for (const auto& b : r.dp.Batches()) {
+    for (const Message& m : b) {
+      if (m.header.kind != MessageKind::kSa || m.header.op != Op::kAdd) continue;
+      if (m.body.sa.direction == dp::api::Direction::kOut) {
+        CHECK(m.body.sa.outer_ttl == 255);
+        ++out;
+      } else {
+        CHECK(m.body.sa.outer_ttl == 0);
+        ++in;
+      }
+    }
+  }
+  CHECK(out >= 1);
+  CHECK(in >= 1);
+}
+
 // ---- The installer on its own, with CHILD SAs made up for it ----
 
 TEST_CASE("get-SPI: random with charon's prefix, never an SPI the dataplane may still hold",
