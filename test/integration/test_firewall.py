@@ -292,8 +292,12 @@ def test_the_seeds_six_log_lines(lab, tmp_path):
     try:
         s = SeedLogLab(lab, tmp_path, devlog.path)
         s.wait_up()
-        # One echo request and its reply, once the tunnel is quiet: six lines, in the seed's
-        # order, nothing but the PID differing.
+        # A first ping resolves every next hop (the seed's lines are of a path in use).
+        ok, out = ping(lab, s.hr, '10.126.19.174', count=1)
+        assert ok, out + s.vlocal.log()[-3000:]
+        time.sleep(1)
+        # One echo request and its reply: six lines, in the seed's order, nothing but the PID
+        # differing.
         before = len(fw_lines(s.vlocal.log()))
         ok, out = ping(lab, s.hr, '10.126.19.174', count=1)
         assert ok, out + s.vlocal.log()[-3000:]
@@ -366,7 +370,9 @@ def test_vyos_wan_local_on_site_a(lab, source_root, tmp_path):
     ok, out = ping(lab, s.rt, '203.0.113.1', count=3)
     assert ok, out
     after = rule_packets(s.va, 'WAN-LOCAL')
-    assert after[80] >= before[80] + 3, (before, after)
+    # (At least the first: the dataplane keeps a session for the ping, whose later packets
+    # pass on it without meeting the rules again.)
+    assert after[80] >= before[80] + 1, (before, after)
     # Anything else to the router is dropped and counted by the default action.
     send_udp(lab, s.rt, '203.0.113.1', 9999, 5)
     time.sleep(0.5)
@@ -429,7 +435,8 @@ def test_zones_and_return_traffic(lab, source_root, tmp_path):
     r = iperf(lab, s.hw, s.he, EAST_HOST, tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     result = json.loads(r.stdout)
-    assert result['end']['sum_received']['bytes'] > 0
+    assert 'error' not in result, result['error']
+    assert result['end']['sum_received']['bytes'] > 0, result['end']
     # VPN to PRIV, new: the east LAN cannot open a connection (its SYN has no session) ...
     r = iperf(lab, s.he, s.hw, WEST_HOST, tmp_path)
     assert r.returncode != 0, r.stdout
