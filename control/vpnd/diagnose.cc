@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "control/config/firewall_eval.h"
 #include "control/vpnd/json_writer.h"
 #include "ike/sa/proposal_string.h"
 #include "ike/sa/traffic_selectors.h"
@@ -144,6 +145,117 @@ CounterSample SampleCounters(const ike::IkeManager& m, const ike::IkeSaConfig& p
   return s;
 }
 
+namespace {
+
+uint32_t HostOrder(const config::IpAddress& a) {
+  return (uint32_t{a.bytes[0]} << 24) | (uint32_t{a.bytes[1]} << 16) | (uint32_t{a.bytes[2]} << 8) |
+         a.bytes[3];
+}
+
+// Step a: whether the configured rulesets let IKE and ESP from the peer in, on the interface
+// that holds the tunnel's local address (else every interface with rulesets or a zone): its `in`
+// rulesets, then `local`, then the policy of its zone to the local zone.
+DiagnoseStep FirewallStep(const DiagnoseInputs& in, const config::Peer* mp,
+                          const std::string& who) {
+  DiagnoseStep s{'a', absl::StrCat("firewall: UDP 500, UDP 4500 and ESP from ", who)};
+  const std::string theirs = "the peer's own firewall must allow them too (seed checklist)";
+  if (!in.have_dataplane) {
+    s.verdict = Verdict::kNotApplicable;
+    s.details.push_back(
+        "no dataplane (kernel sockets): Portcullis filters no packet, so nothing of ours blocks "
+        "IKE or ESP from this peer");
+    s.details.push_back(theirs);
+    return s;
+  }
+  if (in.model == nullptr || mp == nullptr || !mp->address || !mp->address->is_v4()) {
+    s.verdict = Verdict::kNotApplicable;
+    s.details.push_back("only IPv4 peers with a configured address are checked");
+    return s;
+  }
+  const config::Model& m = *in.model;
+  std::optional<config::IpAddress> local = config::IpAddress::Parse(mp->local_address);
+  auto zone_of = [&](const std::string& ifname) -> const config::Zone* {
+    for (const config::Zone& z : m.zones) {
+      for (const std::string& i : z.interfaces) {
+        if (i == ifname) return &z;
+      }
+    }
+    return nullptr;
+  };
+  const config::Zone* local_zone = nullptr;
+  for (const config::Zone& z : m.zones) {
+    if (z.local) local_zone = &z;
+  }
+  std::vector<const config::Interface*> ifs;
+  for (const auto& [name, i] : m.interfaces) {
+    for (const config::IpPrefix& p : i.addresses) {
+      if (local && p.address == *local) ifs.push_back(&i);
+    }
+  }
+  if (ifs.empty()) {
+    for (const auto& [name, i] : m.interfaces) {
+      if (!i.firewall_in.empty() || !i.firewall_local.empty() || zone_of(name) != nullptr)
+        ifs.push_back(&i);
+    }
+  }
+  struct Probe {
+    const char* what;
+    uint8_t proto;
+    uint16_t port;
+  };
+  const Probe probes[] = {{"UDP 500", 17, 500}, {"UDP 4500", 17, 4500}, {"ESP", 50, 0}};
+  bool failed = false;
+  std::vector<std::string> passed;
+  for (const config::Interface* i : ifs) {
+    uint32_t dst = local && local->is_v4() ? HostOrder(*local) : 0;
+    if (dst == 0 && !i->addresses.empty() && i->addresses[0].address.is_v4())
+      dst = HostOrder(i->addresses[0].address);
+    for (const Probe& p : probes) {
+      config::FwProbe probe{HostOrder(*mp->address), dst, p.proto, p.port, p.port};
+      std::vector<std::pair<std::string, std::vector<std::string>>> hooks = {
+          {"in", i->firewall_in}, {"local", i->firewall_local}};
+      const config::Zone* z = zone_of(i->name);
+      if (z != nullptr && local_zone != nullptr) {
+        auto pol = z->to.find(local_zone->name);
+        if (pol == z->to.end()) {
+          failed = true;
+          s.details.push_back(absl::StrCat(i->name, " is in zone ", z->name,
+                                           ", which has no policy to the local zone ",
+                                           local_zone->name, ": ", p.what, " is dropped"));
+          continue;
+        }
+        hooks.push_back({absl::StrCat("zone ", z->name, " to ", local_zone->name), pol->second});
+      }
+      std::string by;
+      bool dropped = false;
+      for (const auto& [hook, rulesets] : hooks) {
+        std::optional<config::FwVerdict> v = config::EvaluateRulesets(m, rulesets, probe);
+        if (!v) continue;
+        std::string rule = v->rule == 0 ? "the default action" : absl::StrCat("rule ", v->rule);
+        if (v->action != "accept") {
+          failed = dropped = true;
+          s.details.push_back(absl::StrCat(i->name, " ", hook, ": ruleset ", v->ruleset, " ", rule,
+                                           " ", v->action, "s ", p.what, " from ", who));
+          break;
+        }
+        absl::StrAppend(&by, by.empty() ? "" : ", then ", v->ruleset, " ", rule, " (", hook, ")");
+      }
+      if (!dropped) {
+        passed.push_back(
+            absl::StrCat(p.what, " on ", i->name, ": ",
+                         by.empty() ? "no ruleset filters it" : absl::StrCat("accepted by ", by)));
+      }
+    }
+  }
+  s.verdict = failed ? Verdict::kFail : Verdict::kPass;
+  if (!failed) s.details = std::move(passed);
+  if (ifs.empty()) s.details.push_back("no interface has rulesets or a zone: nothing filters");
+  s.details.push_back(theirs);
+  return s;
+}
+
+}  // namespace
+
 DiagnoseReport Diagnose(const DiagnoseInputs& in) {
   const ike::IkeSaConfig& c = *in.peer;
   const config::Peer* mp = ModelPeer(in);
@@ -166,25 +278,7 @@ DiagnoseReport Diagnose(const DiagnoseInputs& in) {
   }
 
   // a: firewall.
-  {
-    DiagnoseStep s{'a', absl::StrCat("firewall: UDP 500, UDP 4500 and ESP from ", who),
-                   Verdict::kNotApplicable};
-    s.details.push_back(
-        "the firewall is not enforced yet: Portcullis filters no packet, so nothing of ours "
-        "blocks IKE or ESP from this peer (rulesets are accepted but not applied)");
-    if (in.model != nullptr) {
-      for (const auto& [name, itf] : in.model->interfaces) {
-        if (!itf.firewall_local.empty() || !itf.firewall_in.empty()) {
-          s.details.push_back(absl::StrCat(
-              name, " has rulesets configured (in: ", absl::StrJoin(itf.firewall_in, " "),
-              "; local: ", absl::StrJoin(itf.firewall_local, " "),
-              "): they must allow UDP 500, UDP 4500 and ESP once enforced"));
-        }
-      }
-    }
-    s.details.push_back("the peer's own firewall must allow them too (seed checklist)");
-    r.steps.push_back(std::move(s));
-  }
+  r.steps.push_back(FirewallStep(in, mp, who));
 
   // b: reachability.
   {
@@ -381,15 +475,18 @@ DiagnoseReport Diagnose(const DiagnoseInputs& in) {
 
   // h: per-packet firewall logging.
   {
-    DiagnoseStep s{'h', "per-packet firewall logging (throughput)", Verdict::kNotApplicable};
-    s.details.push_back("the firewall is not enforced yet, so no packet is logged");
-    if (in.model != nullptr) {
+    DiagnoseStep s{'h', "per-packet firewall logging (throughput)", Verdict::kPass};
+    if (!in.have_dataplane) {
+      s.verdict = Verdict::kNotApplicable;
+      s.details.push_back("no dataplane (kernel sockets): no packet is filtered or logged");
+    } else if (in.model != nullptr) {
       for (const auto& [name, rs] : in.model->firewalls) {
         for (const config::FirewallRule& rule : rs.rules) {
-          if (rule.log) {
+          if (rule.log && !rule.disabled) {
+            s.verdict = Verdict::kHint;
             s.details.push_back(absl::StrCat("ruleset ", name, " rule ", rule.number,
-                                             " has log enable: it will cost throughput once "
-                                             "enforced"));
+                                             " logs every packet it matches (up to 100 lines a "
+                                             "second): it costs throughput"));
           }
         }
       }

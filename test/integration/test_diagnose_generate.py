@@ -65,7 +65,7 @@ def test_healthy_pair_passes_every_step(pair, source_root):
     r = diagnose(pair)
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.endswith('Result: every step passes\n')
-    assert step(r.stdout, 'a')[0] == 'N/A' and 'not enforced yet' in step(r.stdout, 'a')[1]
+    assert step(r.stdout, 'a')[0] == 'N/A' and 'no dataplane' in step(r.stdout, 'a')[1]
     assert step(r.stdout, 'b') == ('PASS', step(r.stdout, 'b')[1])
     assert 'route (kernel): 192.0.2.0/24 dev eth0' in step(r.stdout, 'b')[1]
     assert step(r.stdout, 'c')[0] == 'PASS'
