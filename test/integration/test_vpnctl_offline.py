@@ -22,21 +22,18 @@ def line_of(path, text):
 
 def test_check_warns_of_each_node_not_enforced_yet(vpnctl, source_root):
     """One warning per configured node, with its line, in both dialects: the VyOS site A file
-    carries a firewall ruleset and its binding (close-action none, the DPD timeout and
-    make-before-break are enforced: no warning)."""
+    carries close-action none, the DPD timeout, make-before-break and a firewall (WAN-LOCAL and
+    its input filter binding, #16): all enforced, no warning."""
     conf = source_root / 'configs/vyos-site-a.conf'
     r = run(vpnctl, 'check', 'configs/vyos-site-a.conf', cwd=source_root)
     assert r.returncode == 0, r.stdout
     expect = [
-        ("set firewall ipv4 name WAN-LOCAL default-action 'drop'",
-         'security firewall name WAN-LOCAL'),
-        ("set firewall ipv4 input filter rule 10 jump-target 'WAN-LOCAL'",
-         'interfaces ethernet eth0 firewall'),
     ]
     for line, path in expect:
         assert ('configs/vyos-site-a.conf: line %d: warning: accepted, not enforced yet: %s\n'
                 % (line_of(conf, line), path)) in r.stdout, r.stdout
     assert r.stdout.count('accepted, not enforced yet') == len(expect), r.stdout
+    assert 'firewall' not in r.stdout, r.stdout
 
 
 def test_check_seed_east_names_the_typo_line(vpnctl, source_root):
