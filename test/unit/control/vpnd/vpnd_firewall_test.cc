@@ -1,0 +1,128 @@
+// vpnd and the firewall over a real channel: the commit carries the rulesets and bindings, and
+// a log event from the dataplane becomes the seed's line in vpnd's log and in syslog, with the
+// dataplane's name and PID.
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "absl/strings/match.h"
+#include "control/vpnd/syslog_sink.h"
+#include "test/unit/control/vpnd/vpnd_test_rig.h"
+
+using namespace portcullis;
+using namespace portcullis::vpnd::testing;
+
+namespace {
+
+constexpr char kFirewall[] = R"(set interfaces bonding dp0bond1 address 159.8.98.214/29
+set interfaces vti vti0 address 172.16.0.5/30
+set security firewall name PubIn default-action drop
+set security firewall name PubIn rule 1 action accept
+set security firewall name PubIn rule 1 protocol esp
+set security firewall name PubIn rule 1 log
+set security firewall name INipsecvti0 rule 10 action accept
+set security firewall name INipsecvti0 rule 10 protocol icmp
+set security firewall name INipsecvti0 rule 10 log
+set interfaces bonding dp0bond1 firewall in PubIn
+set interfaces vti vti0 firewall in INipsecvti0
+)";
+
+struct DevLog {
+  std::string path;
+  int fd;
+  DevLog() {
+    char dir[] = "/tmp/fwlog-test-XXXXXX";
+    path = std::string(mkdtemp(dir)) + "/log";
+    fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strcpy(a.sun_path, path.c_str());
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    timeval tv{2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~DevLog() {
+    close(fd);
+    unlink(path.c_str());
+  }
+  std::string Receive() {
+    char buf[2048];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+  }
+};
+
+const Message* FindRuleset(const std::vector<Message>& b, const std::string& name) {
+  return Find(b, MessageKind::kFwRuleset, Op::kAdd,
+              [&](const Message& m) { return name == m.body.fw_ruleset.name; });
+}
+
+}  // namespace
+
+TEST_CASE("the commit carries the firewall; a log event becomes the seed's line",
+          "[vpnd][firewall]") {
+  DevLog devlog;
+  vpnd::SyslogSink dataplane_syslog(devlog.path, "dataplane");
+  Rig r(absl::Seconds(2), &dataplane_syslog);
+  std::string path = WriteFile(kFirewall);
+  absl::Status st = r.vpnd->LoadFile(path);
+  INFO(st.message());
+  REQUIRE(st.ok());
+  auto batches = r.dp.Batches();
+  REQUIRE(batches.size() == 1);
+  const auto& b = batches[0];
+  const Message* pubin = FindRuleset(b, "PubIn");
+  REQUIRE(pubin != nullptr);
+  CHECK(Count(b, MessageKind::kFwRule, Op::kAdd) == 2);
+  CHECK(Count(b, MessageKind::kFwBinding, Op::kAdd) == 2);
+  const Message* bond = Interface(b, "dp0bond1");
+  REQUIRE(bond != nullptr);
+  const Message* vti = Interface(b, "vti0");
+  REQUIRE(vti != nullptr);
+
+  // ESP in on the bond, as the seed's first line.
+  dp::api::Event e = dp::api::NewEvent(dp::api::EventKind::kFwLog);
+  auto& f = e.body.fw_log;
+  f.ruleset_id = pubin->body.fw_ruleset.ruleset_id;
+  f.rule_number = 1;
+  f.ifindex = bond->body.interface.ifindex;
+  f.hook = dp::api::FwHook::kIn;
+  f.action = dp::api::FwAction::kAccept;
+  f.family = dp::api::Family::kIpv4;
+  f.has_macs = 1;
+  const uint8_t src_mac[6] = {0xe4, 0xc7, 0x22, 0x63, 0xb5, 0x41};
+  const uint8_t dst_mac[6] = {0x00, 0x00, 0x5e, 0x00, 0x01, 0x02};
+  std::memcpy(f.src_mac, src_mac, 6);
+  std::memcpy(f.dst_mac, dst_mac, 6);
+  f.l3_length = 20;
+  f.l3[0] = 0x45;
+  f.l3[3] = 156;
+  f.l3[8] = 241;
+  f.l3[9] = 50;
+  inet_pton(AF_INET, "198.11.194.155", f.l3 + 12);
+  inet_pton(AF_INET, "159.8.98.214", f.l3 + 16);
+  f.l4_length = 8;
+  r.dp.Post(e);
+  const std::string text =
+      " In:dp0bond1 PASS fw rule PubIn:1 proto=(other/50) addr=198.11.194.155->159.8.98.214 "
+      "macs=e4:c7:22:63:b5:41->0:0:5e:0:1:2 v4=(len:156,ttl:241,tos:00,ecn:Not,prot:50,hl:5)";
+  const std::string line = absl::StrCat("dataplane[", getpid(), "]: ", text);
+  absl::Time end = absl::Now() + absl::Seconds(2);
+  while (r.vpnd->firewall_log_lines() == 0 && absl::Now() < end) {
+    r.vpnd->Poll();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  REQUIRE(r.vpnd->firewall_log_lines() == 1);
+  // vpnd's log: the syslog form, the line's end exactly the seed's.
+  std::string recent = r.log.Recent(" fw rule ");
+  INFO(recent);
+  CHECK(absl::EndsWith(recent, " " + line + "\n"));
+  CHECK(absl::StartsWith(recent, "Jan  1 00:00:00 "));
+  // syslog: ident dataplane with the dataplane's PID, severity notice, then the text.
+  std::string dgram = devlog.Receive();
+  CHECK(absl::StartsWith(dgram, "<29>"));
+  CHECK(absl::EndsWith(dgram, " " + line));
+  std::remove(path.c_str());
+}
