@@ -82,17 +82,18 @@ void VpndLog::Rotate() {
 }
 
 void VpndLog::Write(const ike::LogRecord& r) {
-  Append(ike::FormatLogLine(r));
+  Append(ike::FormatLogLine(r), ring_);
 }
 
 void VpndLog::WriteSyslogStyle(absl::Time time, const std::string& text) {
   char host[256] = {};
   if (gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "localhost");
   Append(absl::StrCat(absl::FormatTime("%b %e %H:%M:%S", time, absl::UTCTimeZone()), " ", host, " ",
-                      text));
+                      text),
+         firewall_ring_);
 }
 
-void VpndLog::Append(std::string line) {
+void VpndLog::Append(std::string line, std::deque<std::string>& ring) {
   line.push_back('\n');
   if (!path_.empty()) {
     if (fd_ >= 0 && rotation_.max_bytes > 0 && size_ > 0 &&
@@ -108,19 +109,31 @@ void VpndLog::Append(std::string line) {
   }
   if (to_stderr_) std::fwrite(line.data(), 1, line.size(), stderr);
   line.pop_back();
-  ring_.push_back(std::move(line));
-  while (ring_.size() > ring_lines_) ring_.pop_front();
+  ring.push_back(std::move(line));
+  while (ring.size() > ring_lines_) ring.pop_front();
 }
 
-std::string VpndLog::Recent(const std::string& filter) const {
+namespace {
+
+std::string Lines(const std::deque<std::string>& ring, const std::string& filter) {
   std::string out;
-  for (const std::string& l : ring_) {
+  for (const std::string& l : ring) {
     if (filter.empty() || absl::StrContains(l, filter)) {
       out += l;
       out += '\n';
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::string VpndLog::RecentFirewall(const std::string& filter) const {
+  return Lines(firewall_ring_, filter);
+}
+
+std::string VpndLog::Recent(const std::string& filter) const {
+  return Lines(ring_, filter);
 }
 
 KeyLogFile::KeyLogFile(const std::string& path) {

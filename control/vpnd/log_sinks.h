@@ -38,14 +38,17 @@ class VpndLog : public ike::LogSink {
   void Write(const ike::LogRecord& r) override;
   // A line in syslog's form, as another program's syslog line would read
   // ("Dec  6 12:00:00 host dataplane[4391]:  In:..."): the firewall's per-packet lines, which
-  // keep the Vyatta dataplane's format. Only here (file, stderr, ring), not to added sinks:
-  // they have their own syslog writer.
+  // keep the Vyatta dataplane's format. To the file and stderr, and a ring of their own (so a
+  // busy rule with `log` never pushes the IPsec lines out of `show log vpn ipsec`); not to
+  // added sinks: they have their own syslog writer.
   void WriteSyslogStyle(absl::Time time, const std::string& text);
   // The retained lines; with `filter`, only lines containing it.
   std::string Recent(const std::string& filter = "") const;
+  // The retained firewall lines (WriteSyslogStyle's), the same way.
+  std::string RecentFirewall(const std::string& filter = "") const;
 
  private:
-  void Append(std::string line);
+  void Append(std::string line, std::deque<std::string>& ring);
   bool Open();
   void Rotate();
 
@@ -56,7 +59,7 @@ class VpndLog : public ike::LogSink {
   std::string error_;
   bool to_stderr_;
   size_t ring_lines_;
-  std::deque<std::string> ring_;
+  std::deque<std::string> ring_, firewall_ring_;
 };
 
 class KeyLogFile : public ike::LogSink {

@@ -211,12 +211,11 @@ absl::StatusOr<std::string> ShowFirewall(OpContext& ctx, const OpArgs& a) {
   return a.json ? FirewallJson(v) : FirewallText(v);
 }
 
-// vpnd's log keeps the firewall's lines next to its own; these are the ones with " fw rule "
-// (or " zone rule "), of one ruleset when named.
+// The firewall's lines vpnd's log keeps (a ring of their own), of one ruleset when named.
 absl::StatusOr<std::string> ShowLogFirewall(OpContext& ctx, const OpArgs& a) {
   if (absl::Status st = CheckRulesetName(ctx, a); !st.ok()) return st;
   std::string out;
-  std::string all = ctx.log.Recent(" rule ");
+  std::string all = ctx.log.RecentFirewall(" rule ");
   size_t pos = 0;
   while (pos < all.size()) {
     size_t end = all.find('\n', pos);

@@ -181,5 +181,7 @@ TEST_CASE("log: the firewall's lines in syslog's form, in the file and the ring"
                                   " dataplane[4391]:  In:vti0 PASS fw rule INipsecvti0:10 "
                                   "proto=(icmp/1)\n");
   CHECK(Read(dir / "vpnd.log") == want);
-  CHECK(log.Recent("fw rule") == want);
+  CHECK(log.RecentFirewall("fw rule") == want);
+  // Not among the IPsec lines (`show log vpn ipsec`), whose ring it does not share.
+  CHECK(log.Recent().empty());
 }

@@ -116,7 +116,7 @@ TEST_CASE("the commit carries the firewall; a log event becomes the seed's line"
   }
   REQUIRE(r.vpnd->firewall_log_lines() == 1);
   // vpnd's log: the syslog form, the line's end exactly the seed's.
-  std::string recent = r.log.Recent(" fw rule ");
+  std::string recent = r.log.RecentFirewall(" fw rule ");
   INFO(recent);
   CHECK(absl::EndsWith(recent, " " + line + "\n"));
   CHECK(absl::StartsWith(recent, "Jan  1 00:00:00 "));
