@@ -1,5 +1,8 @@
 // Commit rules for `security firewall` and `security zone-policy` (texts from vplane-config-npf).
+#include <algorithm>
 #include <map>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "control/config/commit_rule_context.h"
@@ -31,7 +34,8 @@ struct Groups {
   std::map<std::string, std::vector<std::string>> address, port;
 };
 
-void CheckRule(RuleContext& ctx, const ConfigNode& rule, const Groups& groups) {
+// Returns the dataplane messages the rule is sent as (one per entry; 0 when refused or off).
+size_t CheckRule(RuleContext& ctx, const ConfigNode& rule, const Groups& groups) {
   bool bad = false;
   auto error = [&](const ConfigNode& node, absl::string_view child, std::string message) {
     bad = true;
@@ -73,12 +77,36 @@ void CheckRule(RuleContext& ctx, const ConfigNode& rule, const Groups& groups) {
     if (icmp->Has("code") && !icmp->Has("type"))
       error(*icmp, "code", "an icmp code needs an icmp type");
   }
-  if (bad) return;
+  if (bad) return 0;
   // What the dataplane will be sent: IPv6 rules, unknown groups and rules that expand to too
   // many entries stop the commit here, naming the rule's line.
   FwGroups g{&groups.address, &groups.port};
   absl::StatusOr<std::vector<FwEntry>> entries = ExpandRule(ReadFirewallRule(rule), g);
-  if (!entries.ok()) ctx.Error(rule, "", std::string(entries.status().message()));
+  if (!entries.ok()) {
+    ctx.Error(rule, "", std::string(entries.status().message()));
+    return 0;
+  }
+  return rule.Has("disable") ? 0 : entries->size();
+}
+
+// The whole firewall must fit in one commit's batch (firewall_match.h kFwMaxMessages): else the
+// dataplane would refuse the batch after the checks said OK, and vpnd's start would send
+// nothing at all. The error names the largest rulesets, where the messages go.
+void CheckBatchSize(RuleContext& ctx, const ConfigNode& where,
+                    const std::vector<std::pair<size_t, std::string>>& rulesets, size_t total) {
+  if (total <= kFwMaxMessages) return;
+  std::vector<std::pair<size_t, std::string>> largest = rulesets;
+  std::stable_sort(largest.begin(), largest.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  if (largest.size() > 3) largest.resize(3);
+  std::string names;
+  for (const auto& [n, name] : largest)
+    absl::StrAppend(&names, names.empty() ? "" : ", ", name, " (", n, ")");
+  ctx.Error(where, "",
+            absl::StrCat("the firewall needs ", total, " dataplane messages, more than the ",
+                         kFwMaxMessages, " one commit's batch can carry (", kFwBatchCap,
+                         " less room for the rest of the configuration); largest rulesets: ", names,
+                         "; larger firewalls wait for streamed batches (#18)"));
 }
 
 void CheckRulesetName(RuleContext& ctx, const ConfigNode& node, absl::string_view what) {
@@ -159,10 +187,18 @@ void CheckFirewallRules(RuleContext& ctx) {
     for (const ConfigNode* p : g->Instances("port-group"))
       groups.port[p->name()] = p->LeafList("port");
   }
-  if (const ConfigNode* fw = ctx.root().Find({"security", "firewall"})) {
-    for (const ConfigNode* rs : fw->Instances("name")) {
+  // Dataplane messages (firewall_plan.cc): a ruleset and one per entry of each enabled rule,
+  // one per binding, zone, zone interface and zone policy, and the global state policy.
+  size_t total = 1;
+  std::vector<std::pair<size_t, std::string>> per_ruleset;
+  const ConfigNode* fw_node = ctx.root().Find({"security", "firewall"});
+  if (fw_node != nullptr) {
+    for (const ConfigNode* rs : fw_node->Instances("name")) {
       CheckRulesetName(ctx, *rs, "firewall ruleset");
-      for (const ConfigNode* rule : rs->Instances("rule")) CheckRule(ctx, *rule, groups);
+      size_t n = 1;
+      for (const ConfigNode* rule : rs->Instances("rule")) n += CheckRule(ctx, *rule, groups);
+      per_ruleset.emplace_back(n, rs->name());
+      total += n;
     }
   }
   for (const auto& [ifname, iface] : ctx.interfaces()) {
@@ -170,13 +206,22 @@ void CheckFirewallRules(RuleContext& ctx) {
     if (fw == nullptr) continue;
     for (const char* hook : {"in", "out", "local"}) {
       size_t n = fw->LeafList(hook).size();
+      total += n;
       if (n > kMaxRulesetsPerHook)
         ctx.Error(*fw, hook,
                   absl::StrCat(n, " rulesets on ", ifname, " ", hook, ": at most ",
                                kMaxRulesetsPerHook, " per direction"));
     }
   }
-  if (const ConfigNode* zp = ctx.root().Find({"security", "zone-policy"})) CheckZones(ctx, *zp);
+  const ConfigNode* zp = ctx.root().Find({"security", "zone-policy"});
+  if (zp != nullptr) {
+    CheckZones(ctx, *zp);
+    for (const ConfigNode* z : zp->Instances("zone")) {
+      total += 1 + z->LeafList("interface").size();
+      for (const ConfigNode* to : z->Instances("to")) total += to->LeafList("firewall").size();
+    }
+  }
+  if (fw_node != nullptr) CheckBatchSize(ctx, *fw_node, per_ruleset, total);
 }
 
 }  // namespace portcullis::config

@@ -1,9 +1,12 @@
 #include "control/vpnd/firewall_plan.h"
 
+#include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "control/config/firewall_match.h"
+#include "dataplane/api/channel_layout.h"
 
 namespace portcullis::vpnd {
 
@@ -15,6 +18,8 @@ using dp::api::Message;
 using dp::api::MessageKind;
 using dp::api::Op;
 
+static_assert(config::kFwBatchCap == dp::api::kMaxBatchMessages,
+              "the commit checks count the firewall against the channel's batch cap");
 static_assert(dp::api::kFwStateNew == 1 && dp::api::kFwStateEstablished == 2 &&
                   dp::api::kFwStateRelated == 4 && dp::api::kFwStateInvalid == 8,
               "config::FwStateMask uses the contract's bits");
@@ -109,6 +114,40 @@ std::optional<uint32_t> FirewallIds::FindRuleset(const std::string& name) const 
   auto it = rulesets_.ids.find(name);
   if (it == rulesets_.ids.end()) return std::nullopt;
   return it->second;
+}
+
+FirewallShare FirewallShareOf(const std::vector<Message>& batch, const FirewallIds& ids) {
+  FirewallShare share;
+  std::map<uint32_t, size_t> per_ruleset;
+  for (const Message& m : batch) {
+    switch (m.header.kind) {
+      case MessageKind::kFwRuleset:
+        ++per_ruleset[m.body.fw_ruleset.ruleset_id];
+        break;
+      case MessageKind::kFwRule:
+        ++per_ruleset[m.body.fw_rule.ruleset_id];
+        break;
+      case MessageKind::kFwBinding:
+      case MessageKind::kFwZone:
+      case MessageKind::kFwZoneInterface:
+      case MessageKind::kFwZonePolicy:
+      case MessageKind::kFwGlobal:
+        break;
+      default:
+        continue;
+    }
+    ++share.messages;
+  }
+  std::vector<std::pair<size_t, uint32_t>> order;
+  for (const auto& [id, n] : per_ruleset) order.emplace_back(n, id);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t i = 0; i < order.size() && i < 3; ++i) {
+    absl::StrAppend(&share.largest, i ? ", " : "",
+                    ids.RulesetName(order[i].second).value_or(absl::StrCat(order[i].second)), " (",
+                    order[i].first, ")");
+  }
+  return share;
 }
 
 bool FirewallNeedsReplace(MessageKind kind) {

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "control/config/model.h"
 #include "control/vpnd/dataplane_plan.h"
@@ -42,6 +43,14 @@ class FirewallIds {
 // defaults when that goes).
 void PlanFirewall(const config::Model& model, InterfaceIndexes& ifindexes, FirewallIds& ids,
                   DataplaneObjects& out);
+
+// How many of `batch`'s messages are the firewall's, and its largest rulesets by messages in
+// the batch ("A (n), B (m)", at most three): what an over-cap batch error names.
+struct FirewallShare {
+  size_t messages = 0;
+  std::string largest;
+};
+FirewallShare FirewallShareOf(const std::vector<dp::api::Message>& batch, const FirewallIds& ids);
 
 // Firewall kinds the contract gives no update: a changed one is sent as delete + add.
 bool FirewallNeedsReplace(dp::api::MessageKind kind);

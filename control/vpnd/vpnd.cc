@@ -145,6 +145,21 @@ absl::Status Vpnd::Commit(const config::Model& model,
     m.body.flush.scope = dp::api::kFlushAll;
     batch.insert(batch.begin(), m);
   }
+  // The channel refuses a batch over its cap. The commit checks keep the firewall's desired
+  // state under it, but a diff (the old rulesets deleted, the new added) or a start or Resync
+  // that sends everything at once can still exceed it: refuse here, loudly, not in the link.
+  if (batch.size() > dp::api::kMaxBatchMessages) {
+    FirewallShare fw = FirewallShareOf(batch, firewall_ids_);
+    ++oversized_batches_;
+    absl::Status st = absl::ResourceExhaustedError(absl::StrCat(
+        "commit: the dataplane batch would hold ", batch.size(), " messages, more than the ",
+        dp::api::kMaxBatchMessages, " one batch can carry (", fw.messages,
+        " of them the firewall's", fw.largest.empty() ? "" : "; largest rulesets: ", fw.largest,
+        "): nothing changed; commit a large change in steps (delete old rulesets first); larger "
+        "firewalls wait for streamed batches (#18)"));
+    Log(ike::LogGroup::kCfg, std::string(st.message()));
+    return st;
+  }
   if (batch.empty() || deps_.link == nullptr) {
     CompleteCommit(model, *setup, std::move(desired), std::move(tree), via);
     return absl::OkStatus();

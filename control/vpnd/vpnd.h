@@ -101,6 +101,8 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   void HandleDatagram(const ike::Datagram& d);
   // Firewall log lines written (FwLogEvents from the dataplane).
   uint64_t firewall_log_lines() const { return firewall_log_lines_; }
+  // Commits (and starts, Resyncs) refused because their batch exceeded the channel's cap.
+  uint64_t oversized_batches() const { return oversized_batches_; }
   // IKE datagrams dropped because they came in on an interface `security vpn ike interface`
   // does not name.
   uint64_t ike_interface_drops() const { return ike_interface_drops_; }
@@ -192,6 +194,7 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   std::set<std::string> ike_interfaces_;  // empty = every interface
   uint64_t ike_interface_drops_ = 0;
   uint64_t firewall_log_lines_ = 0;
+  uint64_t oversized_batches_ = 0;
   ike::DropLogLimiter interface_drop_log_{"IKE datagrams from other interfaces dropped"};
   ike::DropLogLimiter inject_failure_log_{"failed injects"};
   size_t injects_seen_ = 0;  // InjectsInFlight at the last PollPunts

@@ -168,3 +168,23 @@ TEST_CASE("a commit whose ack comes late completes then; running matches the dat
   REQUIRE(r.vpnd->LoadFile("configs/vyatta-west.conf").ok());
   CHECK(r.dp.Batches().size() == 1);
 }
+
+TEST_CASE("a start whose whole batch is over the cap is refused loudly, not sent",
+          "[vpnd][dataplane]") {
+  Rig r;
+  // The firewall fits the commit checks' share; 1100 static routes take more than the room left.
+  std::string text = BigFirewall({"A", "B", "C"});
+  for (int i = 0; i < 1100; ++i)
+    text += absl::StrCat("set protocols static route 10.100.", i / 200, ".", i % 200,
+                         "/32 next-hop 192.0.2.254\n");
+  std::string path = WriteFile(text);
+  absl::Status st = r.vpnd->LoadFile(path);
+  REQUIRE_FALSE(st.ok());
+  INFO(st.message());
+  CHECK(
+      absl::StrContains(st.message(), "(3007 of them the firewall's; largest rulesets: A (1001)"));
+  CHECK(r.vpnd->oversized_batches() == 1);
+  CHECK(r.dp.Batches().empty());
+  CHECK(absl::StrContains(r.log.Recent(), "more than the 4096 one batch can carry"));
+  std::remove(path.c_str());
+}

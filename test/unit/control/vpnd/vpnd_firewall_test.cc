@@ -126,3 +126,25 @@ TEST_CASE("the commit carries the firewall; a log event becomes the seed's line"
   CHECK(absl::EndsWith(dgram, " " + line));
   std::remove(path.c_str());
 }
+
+TEST_CASE("a diff over the channel's batch cap is refused, named and counted, not sent",
+          "[vpnd][dataplane]") {
+  Rig r;
+  std::string first = WriteFile(BigFirewall({"OLD1", "OLD2", "OLD3"}));
+  REQUIRE(r.vpnd->LoadFile(first).ok());
+  REQUIRE(r.dp.Batches().size() == 1);
+  CHECK(r.dp.Batches()[0].size() > 3003);
+  // Each file fits, but replacing one's rulesets by the other's deletes 3003 and adds 3003.
+  std::string second = WriteFile(BigFirewall({"NEW1", "NEW2", "NEW3"}));
+  absl::Status st = r.vpnd->LoadFile(second);
+  REQUIRE_FALSE(st.ok());
+  INFO(st.message());
+  CHECK(absl::StrContains(st.message(), "more than the 4096 one batch can carry"));
+  CHECK(absl::StrContains(st.message(), "largest rulesets: NEW1 (1001), NEW2 (1001), NEW3 (1001)"));
+  CHECK(absl::StrContains(st.message(), "streamed batches (#18)"));
+  CHECK(r.vpnd->oversized_batches() == 1);
+  CHECK(r.dp.Batches().size() == 1);
+  CHECK(r.vpnd->config_path() == first);
+  std::remove(first.c_str());
+  std::remove(second.c_str());
+}

@@ -253,6 +253,22 @@ inline std::string WriteFile(const std::string& text) {
   return path;
 }
 
+// `rulesets` rulesets of 1001 messages each: 1000 addresses that do not merge into ranges.
+inline std::string BigFirewall(const std::vector<std::string>& rulesets) {
+  std::string t =
+      "set interfaces dataplane dp0p1s1 address 192.0.2.1/24\n"
+      "set protocols static route 0.0.0.0/0 next-hop 192.0.2.254\n";
+  for (int i = 0; i < 1000; ++i)
+    t += absl::StrCat("set resources group address-group G address 10.0.", i / 100, ".",
+                      (i % 100) * 2, "\n");
+  for (const std::string& rs : rulesets) {
+    t += absl::StrCat("set security firewall name ", rs, " rule 1 action accept\n",
+                      "set security firewall name ", rs, " rule 1 source address G\n",
+                      "set interfaces dataplane dp0p1s1 firewall local ", rs, "\n");
+  }
+  return t;
+}
+
 inline std::string ReadFile(const std::string& path) {
   std::ifstream f(path);
   return std::string(std::istreambuf_iterator<char>(f), {});
