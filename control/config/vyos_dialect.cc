@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "control/config/algorithm_names.h"
@@ -220,8 +221,16 @@ VyosTranslator::Result VyosTranslator::TranslateVpn(Command& cmd, Diagnostics& d
 
 VyosTranslator::Result VyosTranslator::TranslateFirewall(Command& cmd, Diagnostics& diags) {
   Words& w = cmd.words;
+  // IPv6 rulesets, groups and filters would otherwise land in the same (IPv4) rulesets and
+  // bindings as the ipv4 ones, and overwrite them rule by rule: refused until #21.
+  if (At(w, 1, "ipv6") || (At(w, 1, "group") && w.size() > 2 && absl::StartsWith(w[2], "ipv6"))) {
+    diags.Error(cmd.loc, Join(w),
+                "IPv6 firewall rules: #21 (Portcullis enforces IPv4 firewall rules only; this "
+                "line would mix into the ipv4 rulesets)");
+    return Result::kError;
+  }
   size_t i = 1;
-  if (At(w, 1, "ipv4") || At(w, 1, "ipv6")) i = 2;
+  if (At(w, 1, "ipv4")) i = 2;
 
   // firewall group address-group|port-group G ... -> resources group ...
   if (At(w, i, "group") && (At(w, i + 1, "address-group") || At(w, i + 1, "port-group"))) {
@@ -320,7 +329,7 @@ VyosTranslator::Result VyosTranslator::TranslateFirewall(Command& cmd, Diagnosti
   }
 
   diags.Error(cmd.loc, Join(w),
-              "only 'firewall ipv4|ipv6 name', 'forward filter' and 'input filter' jump rules are "
+              "only 'firewall ipv4 name', 'forward filter' and 'input filter' jump rules are "
               "supported");
   return Result::kError;
 }

@@ -206,7 +206,15 @@ TEST_CASE("VyOS constructs that cannot be mapped are refused with the reason", "
            {"set firewall ipv4 forward filter default-action drop",
             "a filter default-action other than accept is not supported"},
            {"set firewall ipv4 output filter rule 1 action accept",
-            "only 'firewall ipv4|ipv6 name', 'forward filter' and 'input filter'"},
+            "only 'firewall ipv4 name', 'forward filter' and 'input filter'"},
+           // IPv6 rules would merge into the ipv4 rulesets and filters of the same names.
+           {"set firewall ipv6 name F rule 10 action drop",
+            "line 1: firewall ipv6 name F rule 10 action drop: IPv6 firewall rules: #21"},
+           {"set firewall ipv6 input filter rule 10 jump-target F",
+            "line 1: firewall ipv6 input filter rule 10 jump-target F: IPv6 firewall "
+            "rules: #21"},
+           {"set firewall group ipv6-address-group G address 2001:db8::1",
+            "IPv6 firewall rules: #21"},
            {"set high-availability vrrp group LAN vrid 10",
             "VyOS high-availability is not supported"},
            {"set interfaces bonding bond0 member interface wlan0",
