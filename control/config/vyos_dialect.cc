@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "control/config/algorithm_names.h"
@@ -302,7 +303,12 @@ VyosTranslator::Result VyosTranslator::TranslateFirewall(Command& cmd, Diagnosti
       diags.Error(cmd.loc, Join(w), "expected 'filter rule <N> ...'");
       return Result::kError;
     }
-    FilterRule& r = filter_rules_[chain + " " + w[i + 3]];
+    uint64_t number = 0;
+    if (!absl::SimpleAtoi(w[i + 3], &number)) {
+      diags.Error(cmd.loc, Join(w), absl::StrCat("rule number '", w[i + 3], "' is not a number"));
+      return Result::kError;
+    }
+    FilterRule& r = filter_rules_[{chain, number}];
     r.chain = chain;
     r.number = w[i + 3];
     r.loc = cmd.loc;
@@ -336,6 +342,7 @@ VyosTranslator::Result VyosTranslator::TranslateFirewall(Command& cmd, Diagnosti
 
 std::vector<Command> VyosTranslator::Finish(Diagnostics& diags) {
   std::vector<Command> out;
+  std::map<std::pair<std::string, std::string>, const FilterRule*> jumps;  // (if, dir) -> first
   for (const auto& [key, r] : filter_rules_) {
     std::string path = absl::StrCat("firewall ipv4 ", r.chain, " filter rule ", r.number);
     const std::string& ifname = r.inbound.empty() ? r.outbound : r.inbound;
@@ -356,6 +363,32 @@ std::vector<Command> VyosTranslator::Finish(Diagnostics& diags) {
       continue;
     }
     std::string dir = r.chain == "input" ? "local" : (r.inbound.empty() ? "out" : "in");
+    // VyOS stops at the first jump that matches: its target's default action is final. The
+    // contract's rulesets in one direction are all evaluated, the last one's default deciding,
+    // so a second jump would filter differently; the same target again changes nothing.
+    auto [first, fresh] = jumps.emplace(std::make_pair(ifname, dir), &r);
+    if (!fresh) {
+      const FilterRule& f = *first->second;
+      if (f.target == r.target && f.chain == r.chain) continue;
+      diags.Error(r.loc, path,
+                  absl::StrCat("a second jump for ", ifname, " ", r.chain, " (", dir, "): rule ",
+                               r.number, " jumps to ", r.target, ", rule ", f.number, " at line ",
+                               f.loc.line, " already to ", f.target,
+                               "; one jump per interface and direction can be mapped"));
+      continue;
+    }
+    if (r.chain == "forward") {
+      diags.Warning(
+          r.loc, path,
+          absl::StrCat("forward filter jump mapped onto ", ifname, "'s firewall ", dir,
+                       ", which filters more than VyOS forward: traffic to this router's "
+                       "addresses on ",
+                       ifname,
+                       r.inbound.empty() ? " and this router's own traffic out of it (IKE, ESP)"
+                                         : " (IKE and ESP from peers too)",
+                       " is filtered too; accept it in ", r.target,
+                       " or use an input filter jump (see docs/DESIGN.md)"));
+    }
     words.insert(words.end(), {"firewall", dir, r.target});
     out.push_back({Command::Op::kSet, words, r.loc});
   }

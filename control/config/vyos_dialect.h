@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "control/config/diagnostic.h"
@@ -38,7 +39,8 @@ class VyosTranslator {
   Result TranslateVpn(Command& cmd, Diagnostics& diags);
   Result TranslateFirewall(Command& cmd, Diagnostics& diags);
 
-  std::map<std::string, FilterRule> filter_rules_;    // "forward 30" -> rule
+  // (chain, number) -> rule: numeric order, as VyOS evaluates them.
+  std::map<std::pair<std::string, uint64_t>, FilterRule> filter_rules_;
   std::map<std::string, SourceLoc> vyos_ike_groups_;  // ike-groups written in VyOS form
   std::set<std::string> ike_groups_with_version_;     // ... that set key-exchange/ike-version
   std::map<std::string, std::pair<SourceLoc, int>> ignored_;  // root word -> (first loc, count)

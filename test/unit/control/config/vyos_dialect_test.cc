@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "absl/strings/str_cat.h"
+
 #include "control/config/config_display.h"
 #include "control/config/config_loader.h"
 
@@ -176,6 +178,67 @@ TEST_CASE("VyOS firewalls become rulesets and interface bindings", "[vyos]") {
   CHECK_THAT(vyos, Catch::Contains("set firewall ipv4 input filter rule 10 inbound-interface name "
                                    "'eth0'"));
   CHECK_THAT(vyos, Catch::Contains("set firewall ipv4 name IPSEC-IN rule 10 state 'established'"));
+}
+
+std::string Warnings(const LoadedConfig& c) {
+  std::string out;
+  for (const auto& d : c.diags.all())
+    if (d.severity == Diagnostic::Severity::kWarning) out += d.ToString() + "\n";
+  return out;
+}
+
+TEST_CASE("a forward filter jump warns, naming its line, that it filters local traffic too",
+          "[vyos]") {
+  auto c = Load(
+      "set interfaces ethernet eth0 address '203.0.113.1/24'\n"
+      "set interfaces ethernet eth1 address '10.1.0.1/24'\n"
+      "set firewall ipv4 name WAN-IN default-action 'drop'\n"
+      "set firewall ipv4 forward filter rule 10 inbound-interface name 'eth0'\n"
+      "set firewall ipv4 forward filter rule 10 action 'jump'\n"
+      "set firewall ipv4 forward filter rule 10 jump-target 'WAN-IN'\n"
+      "set firewall ipv4 forward filter rule 20 outbound-interface name 'eth1'\n"
+      "set firewall ipv4 forward filter rule 20 action 'jump'\n"
+      "set firewall ipv4 forward filter rule 20 jump-target 'WAN-IN'\n"
+      "set firewall ipv4 input filter rule 10 inbound-interface name 'eth0'\n"
+      "set firewall ipv4 input filter rule 10 action 'jump'\n"
+      "set firewall ipv4 input filter rule 10 jump-target 'WAN-IN'\n");
+  INFO(Errors(c));
+  CHECK(Errors(c).empty());
+  std::string w = Warnings(c);
+  CHECK_THAT(w, Catch::Contains(
+                    "v.conf: line 6: warning: firewall ipv4 forward filter rule 10: forward "
+                    "filter jump mapped onto eth0's firewall in, which filters more than VyOS "
+                    "forward: traffic to this router's addresses on eth0 (IKE and ESP from peers "
+                    "too) is filtered too"));
+  CHECK_THAT(w, Catch::Contains("v.conf: line 9: warning: firewall ipv4 forward filter rule 20: "
+                                "forward filter jump mapped onto eth1's firewall out"));
+  CHECK_THAT(w, Catch::Contains("this router's own traffic out of it (IKE, ESP)"));
+  // The input filter is VyOS's local traffic: no warning.
+  CHECK(w.find("line 12") == std::string::npos);
+}
+
+TEST_CASE("VyOS filter jumps: numeric order, one per interface and direction", "[vyos]") {
+  const std::string base =
+      "set interfaces ethernet eth0 address '203.0.113.1/24'\n"
+      "set firewall ipv4 name A default-action 'drop'\n"
+      "set firewall ipv4 name B default-action 'accept'\n";
+  auto jump = [](int n, const char* target) {
+    return absl::StrCat("set firewall ipv4 input filter rule ", n,
+                        " inbound-interface name 'eth0'\n", "set firewall ipv4 input filter rule ",
+                        n, " action 'jump'\n", "set firewall ipv4 input filter rule ", n,
+                        " jump-target '", target, "'\n");
+  };
+  // Rule 100 is configured before 20 and sorts as text before it; VyOS evaluates 20 first.
+  auto two = Load(base + jump(100, "B") + jump(20, "A"));
+  CHECK_THAT(Errors(two),
+             Catch::Contains("v.conf: line 6: firewall ipv4 input filter rule 100: a second jump "
+                             "for eth0 input (local): rule 100 jumps to B, rule 20 at line 9 "
+                             "already to A; one jump per interface and direction can be mapped"));
+  // The same target twice is the same filter.
+  auto same = Load(base + jump(100, "A") + jump(20, "A"));
+  INFO(Errors(same));
+  CHECK(Errors(same).empty());
+  CHECK_THAT(Commands(same), Catch::Contains("set interfaces ethernet eth0 firewall local 'A'"));
 }
 
 TEST_CASE("VyOS constructs that cannot be mapped are refused with the reason", "[vyos]") {
