@@ -97,7 +97,10 @@ std::string FormatFwLogLine(const FwLogEvent& e, const FwLogNames& names) {
   bool in = e.hook != FwHook::kOut;  // local is on the way in
   const char* dirn = in ? " In" : "Out";
   const char* fate = e.action == FwAction::kAccept ? "PASS" : "DROP";
-  const char* type = e.zone_from != 0 || e.zone_to != 0 ? "zone" : "fw";
+  // Vyatta's npf_ruleset_features log names: local rulesets "local", interface and zone
+  // rulesets "fw".
+  bool zone = e.zone_from != 0 || e.zone_to != 0;
+  const char* type = !zone && e.hook == FwHook::kLocal ? "local" : "fw";
   uint32_t rule = e.rule_number == 0 ? kFwDefaultRuleNumber : e.rule_number;
   std::string out = absl::StrCat(dirn, ":", names.interface, " ", fate, " ", type, " rule ",
                                  names.ruleset, ":", rule);

@@ -222,7 +222,7 @@ absl::StatusOr<std::string> ShowLogFirewall(OpContext& ctx, const OpArgs& a) {
     if (end == std::string::npos) end = all.size();
     absl::string_view line(all.data() + pos, end - pos);
     pos = end + 1;
-    bool fw = absl::StrContains(line, " fw rule ") || absl::StrContains(line, " zone rule ");
+    bool fw = absl::StrContains(line, " fw rule ") || absl::StrContains(line, " local rule ");
     if (!fw || !absl::StrContains(line, "]: ")) continue;
     if (!a.name.empty() && !absl::StrContains(line, absl::StrCat(" rule ", a.name, ":"))) continue;
     absl::StrAppend(&out, line, "\n");

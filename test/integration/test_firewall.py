@@ -277,7 +277,7 @@ def fw_lines(text):
     """The firewall lines of a log, each from 'dataplane[PID]: ' on, as (pid, line)."""
     out = []
     for l in text.splitlines():
-        m = re.search(r'dataplane\[(\d+)\]: (.*(?: fw rule | zone rule ).*)$', l)
+        m = re.search(r'dataplane\[(\d+)\]: (.*(?: fw rule | local rule ).*)$', l)
         if m:
             out.append((int(m.group(1)), m.group(2)))
     return out

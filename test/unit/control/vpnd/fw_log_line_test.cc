@@ -122,7 +122,7 @@ TEST_CASE("drops, defaults, ports, ECN, ICMP errors, zones", "[fwlog]") {
   udp.l4[5] = 0x34;
   FwLogEvent e = Event(FwHook::kLocal, udp, 0, FwAction::kDrop);
   CHECK(FormatFwLogLine(e, {"dp0p1s1", "WAN-LOCAL", true}) ==
-        " In:dp0p1s1 DROP fw rule WAN-LOCAL:10000 proto=(udp/17) addr=192.0.2.2->192.0.2.1 "
+        " In:dp0p1s1 DROP local rule WAN-LOCAL:10000 proto=(udp/17) addr=192.0.2.2->192.0.2.1 "
         "port=500->500 v4=(len:328,ttl:64,tos:02,ecn:ECT(0),prot:17,hl:5) udp=(len:308)");
   Packet unreach = Echo("192.0.2.254", "10.1.0.5", 20, 3);
   unreach.l4[1] = 3;
@@ -130,7 +130,7 @@ TEST_CASE("drops, defaults, ports, ECN, ICMP errors, zones", "[fwlog]") {
   e.zone_from = 1;
   e.zone_to = 2;
   CHECK(FormatFwLogLine(e, {"eth1", "LAN-IN", true}) ==
-        "Out:eth1 DROP zone rule LAN-IN:7 proto=(icmp/1) addr=192.0.2.254->10.1.0.5 "
+        "Out:eth1 DROP fw rule LAN-IN:7 proto=(icmp/1) addr=192.0.2.254->10.1.0.5 "
         "v4=(len:84,ttl:20,tos:00,ecn:Not,prot:1,hl:5) icmp=(Err,type:3,code:3)");
   Packet tcp{"10.1.0.5", "10.2.0.9", 60, 63, 6};
   tcp.l4[0] = 0xc3;  // 50000 -> 5201

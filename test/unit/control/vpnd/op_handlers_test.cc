@@ -86,6 +86,21 @@ TEST_CASE("every operational command reaches its handler", "[vpnd][ops]") {
   CHECK(covered.size() == ops::kOpIdCount);
 }
 
+TEST_CASE("show log firewall: interface, zone and local rulesets' lines", "[vpnd][ops]") {
+  KernelVpnd v;
+  absl::Time t = absl::FromUnixSeconds(1767225600);
+  v.log.WriteSyslogStyle(t,
+                         "dataplane[7]:  In:dp0p1s1 DROP local rule WAN-LOCAL:10000 "
+                         "proto=(udp/17)");
+  v.log.WriteSyslogStyle(t, "dataplane[7]: Out:eth1 DROP fw rule LAN-IN:7 proto=(icmp/1)");
+  v.log.WriteSyslogStyle(t, "dataplane[7]: some other rule line");
+  auto out = v.Run("show log firewall");
+  REQUIRE(out.ok());
+  CHECK(absl::StrContains(*out, " In:dp0p1s1 DROP local rule WAN-LOCAL:10000"));
+  CHECK(absl::StrContains(*out, "Out:eth1 DROP fw rule LAN-IN:7"));
+  CHECK_FALSE(absl::StrContains(*out, "other rule"));
+}
+
 TEST_CASE("a named peer must be configured; IKE's own refusals come through", "[vpnd][ops]") {
   KernelVpnd v;
   for (const char* words :
