@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -59,11 +61,28 @@ bool HasPorts(uint8_t p) {
   return p == 6 || p == 17 || p == 132 || p == 33 || p == 136;
 }
 
+// Vyatta's npf_log_tcp_header: the flags set, each followed by a comma, then the reserved
+// bits (without NS), data offset, sequence and ack numbers, window and urgent pointer.
+std::string TcpPart(const uint8_t* th) {
+  uint8_t x2 = th[12] & 0x0f, doff = th[12] >> 4, f = th[13];
+  std::string flags;
+  static constexpr std::pair<uint8_t, const char*> kFlags[] = {
+      {0x01, "FIN,"}, {0x02, "SYN,"}, {0x04, "RST,"}, {0x08, "PSH,"},
+      {0x10, "ACK,"}, {0x20, "URG,"}, {0x40, "ECE,"}, {0x80, "CWR,"}};
+  for (const auto& [bit, name] : kFlags)
+    if (f & bit) flags += name;
+  if (x2 & 1) flags += "NS,";  // RFC 3540's experimental bit 0 of the reserved field
+  return absl::StrFormat("tcp=(%sres:%u,doff:%u,seq:%#x,ack:%#x,win:%u,urgp:%u)", flags, x2 >> 1,
+                         doff, Be32(th + 4), Be32(th + 8), Be16(th + 14), Be16(th + 18));
+}
+
 // The protocol part after the IP header's, from the first bytes of l4 ("" when Vyatta prints
-// none, or the event holds too little of the header: TCP's flags and window are past the 8
-// bytes the event carries, and so are DCCP's fields).
+// none, or the event holds too little of the header: TCP's part needs its 20 bytes, and DCCP's
+// fields are not printed).
 std::string L4Part(uint8_t proto, const uint8_t* l4, size_t n) {
   switch (proto) {
+    case 6:
+      return n >= 20 ? TcpPart(l4) : "";
     case 17:
       return n >= 6 ? absl::StrFormat("udp=(len:%u)", Be16(l4 + 4)) : "";
     case 136:

@@ -128,9 +128,11 @@ struct FwLogEvent {
   uint8_t src_mac[6];
   uint8_t dst_mac[6];
   uint16_t l3_length;  // bytes of l3 copied: the IPv4 header with options (up to 60)
-  uint16_t l4_length;  // bytes of l4 copied after it (up to 8: ports, ICMP type/code)
+  // bytes of l4 copied after it: up to 20: the TCP header without options, ports, ICMP
+  // type/code (vpnd prints Vyatta's tcp=(...) part only when all 20 are there)
+  uint16_t l4_length;
   uint8_t l3[60];
-  uint8_t l4[8];
+  uint8_t l4[20];
 };
 
 struct Event {
@@ -159,7 +161,8 @@ static_assert(sizeof(SaExpiredEvent) == 24 && kWireSafe<SaExpiredEvent>);
 static_assert(sizeof(SeqExhaustedEvent) == 8 && kWireSafe<SeqExhaustedEvent>);
 static_assert(sizeof(AcquireEvent) == 44 && kWireSafe<AcquireEvent>);
 static_assert(sizeof(SaCountersEvent) == 48 && kWireSafe<SaCountersEvent>);
-static_assert(sizeof(FwLogEvent) == 108 && kWireSafe<FwLogEvent>);
+static_assert(sizeof(FwLogEvent) == 120 && sizeof(FwLogEvent) == kEventBodySize &&
+              kWireSafe<FwLogEvent>);
 static_assert(sizeof(Event::Body) == kEventBodySize);
 static_assert(sizeof(Event) == kEventSize && std::is_trivially_copyable_v<Event>);
 
