@@ -1,5 +1,7 @@
 #include "control/vpnd/firewall_views.h"
 
+#include <limits>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -125,6 +127,15 @@ void FwCounterBaselines::Clear(const FwRulesetTelemetry& now, uint32_t rule) {
   for (const auto& [n, c] : now.rules) {
     if (rule == 0 || rule == n) base_[{now.id, n}] = c;
   }
+}
+
+void FwCounterBaselines::ForgetRuleset(uint32_t ruleset_id) {
+  base_.erase(base_.lower_bound({ruleset_id, 0}),
+              base_.upper_bound({ruleset_id, std::numeric_limits<uint32_t>::max()}));
+}
+
+void FwCounterBaselines::ForgetRule(uint32_t ruleset_id, uint32_t rule) {
+  base_.erase({ruleset_id, rule});
 }
 
 void FwCounterBaselines::Apply(FwTelemetry& t) {

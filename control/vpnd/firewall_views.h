@@ -53,6 +53,14 @@ class FwCounterBaselines {
   // `rule`: 0 = every rule and the default of the ruleset.
   void Clear(const FwRulesetTelemetry& now, uint32_t rule);
   void Apply(FwTelemetry& t);
+  // A batch deleted the ruleset (every rule's and its default's baseline goes) or, with `rule`,
+  // one rule: the dataplane's counters for it start from zero, and an id or rule sent again
+  // later must not have the old baseline subtracted.
+  void ForgetRuleset(uint32_t ruleset_id);
+  void ForgetRule(uint32_t ruleset_id, uint32_t rule);
+  // A new dataplane (Resync): every counter starts from zero.
+  void ForgetAll() { base_.clear(); }
+  size_t size() const { return base_.size(); }
 
  private:
   std::map<std::pair<uint32_t, uint32_t>, FwCounters> base_;  // (ruleset id, rule; 0 = default)

@@ -160,7 +160,29 @@ absl::Status Vpnd::Commit(const config::Model& model,
     Log(ike::LogGroup::kCfg, std::string(st.message()));
     return st;
   }
+  // The counters of what the batch deletes (or flushes) start from zero in the dataplane, and
+  // ids are reused: their `clear firewall` baselines go once it is applied.
+  std::vector<std::pair<uint32_t, std::optional<uint32_t>>> forget;  // (ruleset, rule)
+  bool forget_all = false;
+  for (const dp::api::Message& m : batch) {
+    if (m.header.kind == dp::api::MessageKind::kFlush) forget_all = true;
+    if (m.header.op != dp::api::Op::kDelete) continue;
+    if (m.header.kind == dp::api::MessageKind::kFwRuleset)
+      forget.emplace_back(m.body.fw_ruleset.ruleset_id, std::nullopt);
+    else if (m.header.kind == dp::api::MessageKind::kFwRule)
+      forget.emplace_back(m.body.fw_rule.ruleset_id, m.body.fw_rule.rule_number);
+  }
+  auto forget_baselines = [this, forget = std::move(forget), forget_all] {
+    if (forget_all) firewall_baselines_.ForgetAll();
+    for (const auto& [id, rule] : forget) {
+      if (rule)
+        firewall_baselines_.ForgetRule(id, *rule);
+      else
+        firewall_baselines_.ForgetRuleset(id);
+    }
+  };
   if (batch.empty() || deps_.link == nullptr) {
+    forget_baselines();
     CompleteCommit(model, *setup, std::move(desired), std::move(tree), via);
     return absl::OkStatus();
   }
@@ -183,13 +205,14 @@ absl::Status Vpnd::Commit(const config::Model& model,
   absl::Status st;
   Outcome o = deps_.link->Submit(
       std::move(batch), "commit", /*wait=*/true,
-      [this, state, n, flush](Outcome o, const absl::Status& s) {
+      [this, state, n, flush, forget_baselines](Outcome o, const absl::Status& s) {
         commit_pending_ = false;
         if (o != Outcome::kApplied) {
           if (state->returned)
             Log(ike::LogGroup::kCfg, absl::StrCat(s.message(), ": nothing changed"));
           return;
         }
+        forget_baselines();
         if (flush) flush_before_commit_ = false;
         Log(ike::LogGroup::kKnl,
             absl::StrCat("dataplane configuration committed (", flush ? "flushed, then " : "", n,
@@ -383,6 +406,8 @@ void Vpnd::Resync() {
   // their acks will never come).
   running_.clear();
   deps_.installer->ForgetAll();
+  // Its counters start from zero: no baseline of the old one's may be subtracted.
+  firewall_baselines_.ForgetAll();
   if (commit_pending_) {
     Log(ike::LogGroup::kCfg,
         "the commit still waiting for the old dataplane's ack is abandoned: the running "

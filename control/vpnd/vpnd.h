@@ -103,6 +103,8 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   uint64_t firewall_log_lines() const { return firewall_log_lines_; }
   // Commits (and starts, Resyncs) refused because their batch exceeded the channel's cap.
   uint64_t oversized_batches() const { return oversized_batches_; }
+  // `clear firewall`'s baselines (what the ops handlers subtract).
+  FwCounterBaselines& firewall_baselines() { return firewall_baselines_; }
   // IKE datagrams dropped because they came in on an interface `security vpn ike interface`
   // does not name.
   uint64_t ike_interface_drops() const { return ike_interface_drops_; }

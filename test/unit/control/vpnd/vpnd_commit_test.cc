@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "control/vpnd/logging_sa_installer.h"
 #include "test/unit/control/vpnd/vpnd_test_rig.h"
 
 using namespace portcullis;
@@ -187,4 +188,76 @@ TEST_CASE("a start whose whole batch is over the cap is refused loudly, not sent
   CHECK(r.dp.Batches().empty());
   CHECK(absl::StrContains(r.log.Recent(), "more than the 4096 one batch can carry"));
   std::remove(path.c_str());
+}
+
+namespace {
+
+vpnd::FwRulesetTelemetry Counted(uint32_t id, std::vector<uint32_t> rules) {
+  vpnd::FwRulesetTelemetry t;
+  t.id = id;
+  t.default_counters = {7, 700, 0};
+  for (uint32_t n : rules) t.rules[n] = {n, n * 100, 0};
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("clear firewall baselines go with the rulesets and rules a commit deletes",
+          "[vpnd][firewall]") {
+  vpnd::VpndLog log{"", false};
+  auto clock = [] { return absl::FromUnixSeconds(1767225600); };
+  vpnd::LoggingSaInstaller installer{clock, &log};
+  vpnd::VpndDeps deps;
+  deps.clock = clock;
+  deps.send = [](const ike::Datagram&) {};
+  deps.log = &log;
+  deps.installer = &installer;
+  vpnd::Vpnd v(deps);
+  const std::string fw =
+      "set interfaces dataplane dp0p1s1 address 192.0.2.1/24\n"
+      "set security firewall name A rule 1 action accept\n"
+      "set security firewall name A rule 2 action accept\n"
+      "set security firewall name B rule 1 action accept\n"
+      "set security firewall name B rule 2 action accept\n"
+      "set interfaces dataplane dp0p1s1 firewall in B\n";
+  std::string first = WriteFile(fw + "set interfaces dataplane dp0p1s1 firewall in A\n");
+  REQUIRE(v.LoadFile(first).ok());
+  // Ids by name from 1: A is 1, B is 2.
+  v.firewall_baselines().Clear(Counted(1, {1, 2}), 0);
+  v.firewall_baselines().Clear(Counted(2, {1, 2}), 0);
+  REQUIRE(v.firewall_baselines().size() == 6);
+  // A goes; B's rule 1 changes (sent as delete + add: its counters start over); rule 2 stays.
+  std::string text =
+      "set interfaces dataplane dp0p1s1 address 192.0.2.1/24\n"
+      "set security firewall name B rule 1 action drop\n"
+      "set security firewall name B rule 2 action accept\n"
+      "set interfaces dataplane dp0p1s1 firewall in B\n";
+  std::string second = WriteFile(text);
+  REQUIRE(v.LoadFile(second).ok());
+  CHECK(v.firewall_baselines().size() == 2);  // B's default and rule 2
+  vpnd::FwTelemetry t;
+  t.rulesets[2] = Counted(2, {1, 2});
+  t.rulesets[2].rules[1] = {3, 300, 0};  // counted from zero since the change
+  t.rulesets[2].rules[2] = {9, 900, 0};
+  v.firewall_baselines().Apply(t);
+  CHECK(t.rulesets[2].rules[1].packets == 3);
+  CHECK(t.rulesets[2].rules[2].packets == 7);
+  std::remove(first.c_str());
+  std::remove(second.c_str());
+}
+
+TEST_CASE("clear firewall baselines all go when the dataplane restarts", "[vpnd][firewall]") {
+  Rig r;
+  REQUIRE(r.vpnd->LoadFile("configs/vyatta-east.conf").ok());
+  r.vpnd->firewall_baselines().Clear(Counted(1, {1, 2}), 0);
+  REQUIRE(r.vpnd->firewall_baselines().size() == 3);
+  r.dp.Restart();
+  r.now += absl::Seconds(2);
+  for (int i = 0; i < 200 && r.dp.Batches().empty(); ++i) {
+    r.vpnd->Poll();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  INFO(r.log.Recent());
+  REQUIRE(absl::StrContains(r.log.Recent(), "the dataplane restarted"));
+  CHECK(r.vpnd->firewall_baselines().size() == 0);
 }
