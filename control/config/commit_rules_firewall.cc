@@ -136,10 +136,15 @@ void CheckZones(RuleContext& ctx, const ConfigNode& zp) {
         ctx.Error(*z, "interface", "Cannot assign loopback interface to a zone.");
         continue;
       }
-      if (!ctx.CheckInterfaceRef(
-              *z, "interface", ifname,
-              absl::StrCat("Interface must exist in the configuration (", ifname, ")")))
+      // vpnd programs configured interfaces only: an unconfigured port in a zone would carry
+      // its traffic unzoned, past every zone policy.
+      if (!ctx.InterfaceExists(ifname)) {
+        ctx.Error(*z, "interface",
+                  absl::StrCat("Interface must exist in the configuration (", ifname,
+                               "): a zone interface must be configured under 'interfaces' "
+                               "(e.g. with an address), or its traffic would not be zoned"));
         continue;
+      }
       if (const ConfigNode* fw = ctx.interfaces().at(ifname)->Child("firewall")) {
         SourceLoc other = fw->loc();
         for (const ConfigNode* c : {fw->Child("in"), fw->Child("out"), fw->Child("local")}) {

@@ -193,7 +193,7 @@ void PlanFirewall(const config::Model& model, InterfaceIndexes& ifindexes, Firew
     b.local = z.local ? 1 : 0;
     out[absl::StrCat("4 fw3 zone ", Id(zid))] = m;
     for (const std::string& ifname : z.interfaces) {
-      // A port without configuration is not an interface vpnd programs (the commit warned).
+      // A port without configuration is not an interface vpnd programs (the commit refuses).
       if (!model.interfaces.count(ifname)) continue;
       Message zi = dp::api::NewMessage(MessageKind::kFwZoneInterface, Op::kAdd);
       zi.body.fw_zone_interface.ifindex = ifindexes.Get(ifname);

@@ -480,7 +480,11 @@ TEST_CASE("zone-policy rules", "[commit]") {
            {"set interfaces loopback lo address 10.255.255.1/32\n" + z + "LO interface lo",
             "Cannot assign loopback interface to a zone."},
            {z + "X interface vfp9", "Interface must exist in the configuration (vfp9)"},
-           {z + "X interface eth9", "interface eth9 is not in the configuration", true},
+           // An unconfigured port too: vpnd would leave its traffic unzoned.
+           {z + "X interface eth9",
+            "Interface must exist in the configuration (eth9): a zone interface must be "
+            "configured under 'interfaces'"},
+           {z + "X interface dp0p1s9", "Interface must exist in the configuration (dp0p1s9)"},
            {z + "X interface dp0p1s1",
             "Firewall and zone-policy cannot both be applied to the same interface (dp0p1s1): "
             "interfaces dataplane dp0p1s1 firewall at line 31 binds rulesets to it"},
