@@ -25,25 +25,17 @@ from portcullis_lab import EAST_HOST, WEST_HOST, SeedPair, SitePair, appliance_c
 
 # --- (a) the seed's log lines -----------------------------------------------------------------
 
-SEED_LINES = [
-    ' In:dp0bond1 PASS fw rule PubIn:1 proto=(other/50) addr=198.11.194.155->159.8.98.214 '
-    'macs=e4:c7:22:63:b5:41->0:0:5e:0:1:2 v4=(len:156,ttl:241,tos:00,ecn:Not,prot:50,hl:5)',
-    ' In:vti0 PASS fw rule INipsecvti0:10 proto=(icmp/1) addr=10.90.72.203->10.126.19.174 '
-    'v4=(len:84,ttl:63,tos:00,ecn:Not,prot:1,hl:5) icmp=(EchoRq,type:8,code:0)',
-    'Out:dp0bond0.1750 PASS fw rule OUTipsec1750:10 proto=(icmp/1) '
-    'addr=10.90.72.203->10.126.19.174 v4=(len:84,ttl:62,tos:00,ecn:Not,prot:1,hl:5) '
-    'icmp=(EchoRq,type:8,code:0)',
-    ' In:dp0bond0.1750 PASS fw rule INipsec1750:10 proto=(icmp/1) '
-    'addr=10.126.19.174->10.90.72.203 v4=(len:84,ttl:64,tos:00,ecn:Not,prot:1,hl:5) '
-    'icmp=(EchoRp,type:0,code:0)',
-    'Out:vti0 PASS fw rule OUTipsecvti0:10 proto=(icmp/1) addr=10.126.19.174->10.90.72.203 '
-    'v4=(len:84,ttl:63,tos:00,ecn:Not,prot:1,hl:5) icmp=(EchoRp,type:0,code:0)',
-    'Out:dp0bond1 PASS fw rule PubOut:1 proto=(other/50) addr=159.8.98.214->198.11.194.155 '
-    'v4=(len:156,ttl:255,tos:00,ecn:Not,prot:50,hl:5)',
+# The seed's six lines exactly as its syslog excerpt has them (vyatta-vra-ipsec.txt, lines
+# 137-142), and what follows 'dataplane[PID]: ' in each: what the appliance must write.
+SEED_SYSLOG = [
+    'May 25 05:34:07 gateway02 dataplane[4391]:  In:dp0bond1 PASS fw rule PubIn:1 proto=(other/50) addr=198.11.194.155->159.8.98.214 macs=e4:c7:22:63:b5:41->0:0:5e:0:1:2 v4=(len:156,ttl:241,tos:00,ecn:Not,prot:50,hl:5)',
+    'May 25 05:34:07 gateway02 dataplane[4391]:  In:vti0 PASS fw rule INipsecvti0:10 proto=(icmp/1) addr=10.90.72.203->10.126.19.174 v4=(len:84,ttl:63,tos:00,ecn:Not,prot:1,hl:5) icmp=(EchoRq,type:8,code:0)',
+    'May 25 05:34:07 gateway02 dataplane[4391]: Out:dp0bond0.1750 PASS fw rule OUTipsec1750:10 proto=(icmp/1) addr=10.90.72.203->10.126.19.174 v4=(len:84,ttl:62,tos:00,ecn:Not,prot:1,hl:5) icmp=(EchoRq,type:8,code:0)',
+    'May 25 05:34:07 gateway02 dataplane[4391]:  In:dp0bond0.1750 PASS fw rule INipsec1750:10 proto=(icmp/1) addr=10.126.19.174->10.90.72.203 v4=(len:84,ttl:64,tos:00,ecn:Not,prot:1,hl:5) icmp=(EchoRp,type:0,code:0)',
+    'May 25 05:34:07 gateway02 dataplane[4391]: Out:vti0 PASS fw rule OUTipsecvti0:10 proto=(icmp/1) addr=10.126.19.174->10.90.72.203 v4=(len:84,ttl:63,tos:00,ecn:Not,prot:1,hl:5) icmp=(EchoRp,type:0,code:0)',
+    'May 25 05:34:07 gateway02 dataplane[4391]: Out:dp0bond1 PASS fw rule PubOut:1 proto=(other/50) addr=159.8.98.214->198.11.194.155 v4=(len:156,ttl:255,tos:00,ecn:Not,prot:50,hl:5)',
 ]
-
-# The seed's lines as its file has them (checked against it when the seeds are at hand).
-SEED_FILE = pathlib.Path('/work/shared/seeds/vyatta-vra-ipsec.txt')
+SEED_LINES = [l.split('dataplane[4391]: ', 1)[1] for l in SEED_SYSLOG]
 
 # ESP with AES-CBC-128 and HMAC-SHA-256-128 makes a ping of 84 bytes the seed's 156-byte ESP.
 IKE_ESP = '''
@@ -284,10 +276,9 @@ def fw_lines(text):
 
 
 def test_the_seeds_six_log_lines(lab, tmp_path):
-    if SEED_FILE.exists():
-        seed = SEED_FILE.read_text()
-        for line in SEED_LINES:
-            assert f'dataplane[4391]: {line}\n' in seed, line
+    # The embedded lines are what fw_lines reads from a log, all six of them.
+    assert [line for _, line in fw_lines('\n'.join(SEED_SYSLOG))] == SEED_LINES
+    assert len(SEED_LINES) == 6
     devlog = DevLog(tmp_path / 'devlog')
     try:
         s = SeedLogLab(lab, tmp_path, devlog.path)
