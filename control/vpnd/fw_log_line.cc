@@ -130,6 +130,8 @@ std::string FormatFwLogLine(const FwLogEvent& e, const FwLogNames& names) {
   std::string addr, ip_part;
   if (e.family == dp::api::Family::kIpv4 && l3 >= 20) {
     proto = ip[9];
+    // A non-first fragment carries no L4 header: its first bytes are payload, not ports.
+    if (Be16(ip + 6) & 0x1fff) l4n = 0;
     uint8_t tos = ip[1];
     addr = absl::StrCat(Address(AF_INET, ip + 12), "->", Address(AF_INET, ip + 16));
     ip_part = absl::StrFormat("v4=(len:%u,ttl:%u,tos:%02X,ecn:%s,prot:%u,hl:%u)", Be16(ip + 2),

@@ -176,3 +176,22 @@ TEST_CASE("TCP lines carry Vyatta's tcp=(...) part when the event holds the 20-b
   e = Event(FwHook::kOut, syn, 3, FwAction::kDrop);
   CHECK(FormatFwLogLine(e, {"vti0", "G", false}).find("tcp=(") == std::string::npos);
 }
+
+TEST_CASE("a non-first fragment's line has no ports or protocol part", "[fwlog]") {
+  Packet udp{"192.0.2.2", "192.0.2.1", 1500, 64, 17};
+  udp.l4[0] = 0x01;  // payload bytes that would read as ports 500 -> 500, length 308
+  udp.l4[1] = 0xf4;
+  udp.l4[2] = 0x01;
+  udp.l4[3] = 0xf4;
+  udp.l4[5] = 0x34;
+  FwLogEvent e = Event(FwHook::kIn, udp, 1);
+  e.l3[6] = 0x00;  // fragment offset 185 (1480 bytes)
+  e.l3[7] = 0xb9;
+  CHECK(FormatFwLogLine(e, {"vti0", "F", false}) ==
+        " In:vti0 PASS fw rule F:1 proto=(udp/17) addr=192.0.2.2->192.0.2.1 "
+        "v4=(len:1500,ttl:64,tos:00,ecn:Not,prot:17,hl:5)");
+  // The first fragment (more-fragments set, offset 0) has its header.
+  e.l3[6] = 0x20;
+  e.l3[7] = 0x00;
+  CHECK(FormatFwLogLine(e, {"vti0", "F", false}).find("port=500->500") != std::string::npos);
+}
