@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "control/config/peer_config_writer.h"
 #include "control/vpnd/dataplane_views.h"
+#include "control/vpnd/fw_log_line.h"
 #include "control/vpnd/log_filter.h"
 #include "control/vpnd/reachability.h"
 #include "control/vpnd/show_gather.h"
@@ -232,6 +233,15 @@ absl::StatusOr<std::string> ShowLogFirewall(OpContext& ctx, const OpArgs& a) {
 
 absl::StatusOr<std::string> ClearFirewall(OpContext& ctx, const OpArgs& a) {
   if (absl::Status st = CheckRulesetName(ctx, a); !st.ok()) return st;
+  // A rule that is not configured has nothing to clear: say so rather than "Cleared".
+  if (a.rule && *a.rule != kFwDefaultRuleNumber && !a.name.empty()) {
+    bool found = false;
+    for (const config::FirewallRule& r : ctx.model->firewalls.at(a.name).rules)
+      found |= r.number == *a.rule;
+    if (!found)
+      return absl::NotFoundError(
+          absl::StrCat("firewall ruleset ", a.name, " has no rule ", *a.rule));
+  }
   if (ctx.telemetry == nullptr) return NoDataplane();
   if (ctx.firewall_baselines == nullptr)
     return absl::UnavailableError("this vpnd keeps no firewall counter baselines");

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -99,6 +100,28 @@ TEST_CASE("show log firewall: interface, zone and local rulesets' lines", "[vpnd
   CHECK(absl::StrContains(*out, " In:dp0p1s1 DROP local rule WAN-LOCAL:10000"));
   CHECK(absl::StrContains(*out, "Out:eth1 DROP fw rule LAN-IN:7"));
   CHECK_FALSE(absl::StrContains(*out, "other rule"));
+}
+
+TEST_CASE("clear firewall of a rule that is not configured says so", "[vpnd][ops]") {
+  KernelVpnd v;
+  std::string path = "/tmp/op-handlers-fw-" + std::to_string(getpid()) + ".conf";
+  {
+    std::ofstream f(path);
+    f << "set interfaces dataplane dp0p1s1 address 192.0.2.1/24\n"
+         "set security firewall name F rule 10 action accept\n";
+  }
+  REQUIRE(v.vpnd->LoadFile(path).ok());
+  std::remove(path.c_str());
+  auto none = v.Run("clear firewall name F rule 20");
+  REQUIRE_FALSE(none.ok());
+  CHECK(none.status().message() == "firewall ruleset F has no rule 20");
+  // A configured rule and the default (10000) get as far as the dataplane.
+  for (const char* words : {"clear firewall name F rule 10", "clear firewall name F rule 10000"}) {
+    INFO(words);
+    auto out = v.Run(words);
+    REQUIRE_FALSE(out.ok());
+    CHECK_THAT(std::string(out.status().message()), Catch::StartsWith("there is no dataplane"));
+  }
 }
 
 TEST_CASE("a named peer must be configured; IKE's own refusals come through", "[vpnd][ops]") {
