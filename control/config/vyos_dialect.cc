@@ -247,6 +247,31 @@ VyosTranslator::Result VyosTranslator::TranslateFirewall(Command& cmd, Diagnosti
     // out: security firewall name X rule N <leaf> ...
     if (out.size() >= 7 && out[4] == "rule") {
       const std::string& leaf = out[6];
+      if ((leaf == "source" || leaf == "destination") && cmd.op != Command::Op::kSet) {
+        // A delete of the side (or of one match) lets the other form be set again.
+        for (const char* kind : {"address", "port"})
+          rule_matches_.erase(absl::StrCat(out[3], " ", out[5], " ", leaf, " ", kind));
+      } else if ((leaf == "source" || leaf == "destination") && out.size() >= 9) {
+        bool group = out[7] == "group";
+        std::string kind = group ? (out[8] == "address-group" ? "address"
+                                    : out[8] == "port-group"  ? "port"
+                                                              : "")
+                                 : out[7];
+        if (kind == "address" || kind == "port") {
+          std::string key = absl::StrCat(out[3], " ", out[5], " ", leaf, " ", kind);
+          std::string how = group ? "group" : "value";
+          auto [it, fresh] = rule_matches_.emplace(key, std::make_pair(how, cmd.loc));
+          if (!fresh && it->second.first != how) {
+            diags.Error(
+                cmd.loc, Join(w),
+                absl::StrCat("rule ", out[5], " of ", out[3], " has a ", leaf, " ", kind, " and a ",
+                             leaf, " group ", kind, "-group (line ", it->second.second.line,
+                             "): only one of them can be mapped; put the ", kind,
+                             " into the group"));
+            return Result::kError;
+          }
+        }
+      }
       if (leaf == "state") {
         out[6] = "match-state";
       } else if (leaf == "icmp" && out.size() >= 8 && out[7] == "type-name") {

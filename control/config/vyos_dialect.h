@@ -41,6 +41,9 @@ class VyosTranslator {
 
   // (chain, number) -> rule: numeric order, as VyOS evaluates them.
   std::map<std::pair<std::string, uint64_t>, FilterRule> filter_rules_;
+  // "X N source address" -> how it was given ("address" or "group") and where: Vyatta has one
+  // node for both, so giving both would silently keep the last.
+  std::map<std::string, std::pair<std::string, SourceLoc>> rule_matches_;
   std::map<std::string, SourceLoc> vyos_ike_groups_;  // ike-groups written in VyOS form
   std::set<std::string> ike_groups_with_version_;     // ... that set key-exchange/ike-version
   std::map<std::string, std::pair<SourceLoc, int>> ignored_;  // root word -> (first loc, count)

@@ -241,6 +241,21 @@ TEST_CASE("VyOS filter jumps: numeric order, one per interface and direction", "
   CHECK_THAT(Commands(same), Catch::Contains("set interfaces ethernet eth0 firewall local 'A'"));
 }
 
+TEST_CASE("a VyOS rule with an address and an address-group on one side is refused", "[vyos]") {
+  auto c = Load(
+      "set firewall group address-group G address '192.0.2.1'\n"
+      "set firewall ipv4 name F rule 10 action 'accept'\n"
+      "set firewall ipv4 name F rule 10 source address '10.0.0.0/8'\n"
+      "set firewall ipv4 name F rule 10 source group address-group 'G'\n"
+      "set firewall ipv4 name F rule 10 destination group address-group 'G'\n");
+  CHECK_THAT(Errors(c),
+             Catch::Contains("v.conf: line 4: firewall ipv4 name F rule 10 source group "
+                             "address-group G: rule 10 of F has a source address and a source "
+                             "group address-group (line 3): only one of them can be mapped"));
+  // The destination's group alone is fine.
+  CHECK(Errors(c).find("line 5") == std::string::npos);
+}
+
 TEST_CASE("VyOS constructs that cannot be mapped are refused with the reason", "[vyos]") {
   struct Bad {
     std::string line;
