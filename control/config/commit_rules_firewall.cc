@@ -86,6 +86,11 @@ size_t CheckRule(RuleContext& ctx, const ConfigNode& rule, const Groups& groups)
     ctx.Error(rule, "", std::string(entries.status().message()));
     return 0;
   }
+  // "!0.0.0.0/0", "protocol !all", an empty group: accepted, but it never takes effect.
+  if (entries->empty())
+    ctx.Warning(rule, "",
+                "this rule can never match: one of its matches (an address, port, protocol or "
+                "group) leaves nothing to match");
   return rule.Has("disable") ? 0 : entries->size();
 }
 

@@ -406,6 +406,10 @@ TEST_CASE("firewall rules", "[commit]") {
             "set security firewall name F8 rule 1 action drop\n"
             "set security firewall name F9 rule 1 action drop",
             "9 rulesets on dp0p1s1 in: at most 8 per direction"},
+           // Rules that can never match are accepted, with a warning naming them.
+           {P(r, "action drop\n") + P(r, "source address !0.0.0.0/0"), "this rule can never match",
+            true},
+           {P(r, "action drop\n") + P(r, "protocol !all"), "this rule can never match", true},
        })
     Expect(c);
 }
