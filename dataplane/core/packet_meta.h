@@ -24,9 +24,9 @@ enum class PktKind : uint8_t {
 // PacketMeta::flags
 inline constexpr uint8_t kMetaNonEspMarker = 0x01;  // IKE that arrived behind the 4500 marker
 inline constexpr uint8_t kMetaDecrypted = 0x02;     // came out of an inbound SA
-// Passed an earlier firewall hook as a session's: later hooks let it through without a second
-// lookup (the answer would be the same). Cleared where a packet becomes another one: decrypted,
-// encrypted, turned into an echo reply.
+// This packet made its flow's firewall session at an earlier hook: later hooks, which find
+// that session (another chain's), still see the packet as new. Cleared where a packet becomes
+// another one: decrypted, encrypted, turned into an echo reply.
 inline constexpr uint8_t kMetaFwSession = 0x04;
 inline constexpr uint8_t kMetaRouted = 0x80;  // routed before it waited for ARP
 

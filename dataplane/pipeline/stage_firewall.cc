@@ -2,9 +2,11 @@
 // (the VTI for what an SA decrypted), `local` for packets addressed to us, `out` on the sending
 // interface (the VTI before encryption, the port after), and zone policies between interfaces.
 // Per run of one chain: the packets' ACL keys and session keys are gathered in one pass, the
-// sessions looked up in bulk, each packet's state decided (packets of a session pass without
-// rule evaluation), and the rest classified in one rte_acl_classify call whose four categories
-// are the states, so the result for each packet's own state is at hand.
+// sessions looked up in bulk, each packet's state decided (packets of a session this chain
+// made pass without rule evaluation, in its direction at this hook or the reverse at the
+// opposite one; other chains' sessions only make the state established), and the rest
+// classified in one rte_acl_classify call whose four categories are the states, so the
+// result for each packet's own state is at hand.
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
 #include <rte_ip.h>
@@ -82,6 +84,7 @@ void Parse(const rte_mbuf* m, FwPacket* p) {
         L4Ports(inner->next_proto_id, l4 + 8 + ihl, avail - 8 - ihl, &is, &id);
       p->skey = MakeSessionKey(inner->next_proto_id, inner->src_addr, is, inner->dst_addr, id,
                                &p->from_a);
+      p->from_a = !p->from_a;  // the error travels against the packet it quotes
       p->related = true;
       p->trackable = false;
       return;
@@ -217,7 +220,8 @@ void Worker::FwLog(rte_mbuf* m, uint32_t slot, const FwTables& fw, const FwChain
 }
 
 void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const FwTables& fw,
-                        uint16_t ifx, FwHookIndex hook, const Tables& t, int depth) {
+                        uint16_t ifx, FwHookIndex hook, FwOwner owner, bool owner_stateful,
+                        const Tables& t, int depth) {
   FwSessionTable& sessions = *dp_.sessions;
   FwWorkerCounters& counters = const_cast<FwWorkerCounters&>(fw.workers[id_]);
   // Counts, logs and carries out a decisive verdict; false: the packet is gone.
@@ -235,9 +239,10 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
     }
     return false;
   };
-  if (!chain.uses_state && !fw.any_global_state && sessions.empty()) {
-    // No session to find, none to make, no rule that cares about state: the ACL alone, in
-    // one category.
+  if (!owner_stateful && !fw.any_global_state) {
+    // No chain of this interface (zone pair, either way) makes sessions, so none passes a
+    // packet here, and no rule here cares about state: the ACL alone, in one category,
+    // without a session lookup.
     FwKey keys[kBurst];
     const uint8_t* data[kBurst];
     uint32_t results[kBurst];
@@ -264,14 +269,13 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
   uint16_t nl = 0;
   const int meta_off = g_meta_offset;
   for (uint16_t i = 0; i < n; ++i) {
-    if (Meta(pkts[i], meta_off)->flags & kMetaFwSession) continue;
     Parse(pkts[i], &p[i]);
     skeys[nl] = &p[i].skey;
     look[nl++] = i;
   }
   sessions.Lookup(skeys, nl, found);
   const uint64_t now = rte_rdtsc();
-  // Each packet's state; those of a session pass here, the rest are classified.
+  // Each packet's state; those of this chain's sessions pass here, the rest are classified.
   uint8_t state[kBurst];
   const uint8_t* data[kBurst];
   uint16_t which[kBurst];
@@ -282,17 +286,20 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
     FwCategory c;
     if (found[j] >= 0) {
       FwSession& s = sessions.At(found[j]);
+      const bool from_init = q.from_a == (s.initiator_is_a != 0);
       if (q.related) {
         c = kFwCatRelated;
       } else {
         c = q.skey.proto == IPPROTO_TCP ? TrackTcp(s, q.from_a, q.tcp_flags) : kFwCatEstablished;
-        if (c != kFwCatInvalid && q.from_a != (s.initiator_is_a != 0))
-          s.replied.store(1, std::memory_order_relaxed);
+        if (c != kFwCatInvalid && !from_init) s.replied.store(1, std::memory_order_relaxed);
       }
       if (c != kFwCatInvalid) {
         s.last_tsc.store(now, std::memory_order_relaxed);
-        Meta(pkts[i], meta_off)->flags |= kMetaFwSession;
-        continue;  // return traffic of an accepted session: no rule evaluation
+        // This chain's session, in its direction here: no rule evaluation.
+        if (s.owner == owner.id && (from_init ? s.pass_fwd == owner.fwd : s.pass_rev == owner.fwd))
+          continue;
+        // The packet that made the session (at another chain) is still new here.
+        if (Meta(pkts[i], meta_off)->flags & kMetaFwSession) c = kFwCatNew;
       }
     } else if (q.related) {
       c = kFwCatInvalid;  // an error about nothing we let through
@@ -327,6 +334,8 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
     }
     // Accepted and new: a session when its ruleset uses state or the global policy says so.
     if (state[k] != kFwCatNew || !p[i].trackable) continue;
+    // Found (another chain's, this packet made it): the flow has its session.
+    if (Meta(m, meta_off)->flags & kMetaFwSession) continue;
     const uint8_t proto = p[i].skey.proto;
     const bool track = rule.stateful || (proto == IPPROTO_TCP && fw.state_tcp) ||
                        (proto == IPPROTO_UDP && fw.state_udp) ||
@@ -334,15 +343,44 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
     if (!track) continue;
     const int32_t got =
         sessions.Insert(id_, p[i].skey, p[i].from_a,
-                        proto == IPPROTO_TCP ? TcpState::kSynSent : TcpState::kNone, now);
+                        proto == IPPROTO_TCP ? TcpState::kSynSent : TcpState::kNone, now, owner);
     if (got == -1) {
       DropPkt(m, ifx, Drop::kFirewallSessionFull);
       pkts[i] = nullptr;
+    } else if (got >= 0) {
+      Meta(m, meta_off)->flags |= kMetaFwSession;
     }
   }
 }
 
 namespace {
+// Sessions of an interface's hooks: made at `in` or `local`, the replies pass at `out`; made at
+// `out`, at `in` (FwOwner).
+inline FwOwner HookOwner(uint16_t ifx, FwHookIndex hook) {
+  return FwOwner{ifx, static_cast<uint8_t>(hook + 1),
+                 static_cast<uint8_t>((hook == kFwOut ? kFwIn : kFwOut) + 1)};
+}
+
+// A chain of the interface makes sessions (whose packets may pass at any of its hooks).
+inline bool IfStateful(const FwTables& fw, uint16_t ifx) {
+  const FwChain* const* h = fw.hooks[ifx];
+  return (h[kFwIn] && h[kFwIn]->uses_state) || (h[kFwOut] && h[kFwOut]->uses_state) ||
+         (h[kFwLocal] && h[kFwLocal]->uses_state);
+}
+
+// The zone pair makes sessions, one way or the other.
+inline bool ZoneStateful(const FwTables& fw, uint8_t from, uint8_t to) {
+  const FwChain* a = fw.zone_pairs[from][to];
+  const FwChain* b = fw.zone_pairs[to][from];
+  return (a && a->uses_state) || (b && b->uses_state);
+}
+
+// Sessions of a zone pair, whichever way: the replies pass from the zone the flow went to.
+inline FwOwner ZoneOwner(uint8_t from, uint8_t to) {
+  const uint8_t lo = std::min(from, to), hi = std::max(from, to);
+  return FwOwner{static_cast<uint16_t>(kFwZoneOwner | (lo << 5) | hi), from, to};
+}
+
 // Takes out the nullptrs a chain left, keeping aux alongside.
 inline uint16_t Compact(rte_mbuf** pkts, uint16_t n, uint32_t* aux) {
   uint16_t kept = 0;
@@ -364,7 +402,8 @@ uint16_t Worker::FwIn(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth, u
     uint16_t j = i + 1;
     while (j < n && Meta(pkts[j])->in_ifindex == ifx) ++j;
     if (const FwChain* c = fw.hooks[ifx][kFwIn]) {
-      FwEvaluate(pkts + i, j - i, *c, fw, ifx, kFwIn, t, depth);
+      FwEvaluate(pkts + i, j - i, *c, fw, ifx, kFwIn, HookOwner(ifx, kFwIn), IfStateful(fw, ifx), t,
+                 depth);
       any = true;
     }
     i = j;
@@ -383,7 +422,8 @@ uint16_t Worker::FwLocal(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth
     rte_mbuf** run = pkts + i;
     const uint16_t rn = j - i;
     if (const FwChain* c = fw.hooks[ifx][kFwLocal]) {
-      FwEvaluate(run, rn, *c, fw, ifx, kFwLocal, t, depth);
+      FwEvaluate(run, rn, *c, fw, ifx, kFwLocal, HookOwner(ifx, kFwLocal), IfStateful(fw, ifx), t,
+                 depth);
       any = true;
     }
     // The local zone: traffic to the appliance from a zone needs that zone's policy to it.
@@ -400,14 +440,21 @@ uint16_t Worker::FwLocal(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth
           }
           uint16_t e = k + 1;
           while (e < rn && run[e] != nullptr) ++e;
-          FwEvaluate(run + k, e - k, *c, fw, ifx, kFwLocal, t, depth);
+          FwEvaluate(run + k, e - k, *c, fw, ifx, kFwLocal, ZoneOwner(from, fw.local_zone),
+                     ZoneStateful(fw, from, fw.local_zone), t, depth);
           k = e;
         }
       } else {
-        for (uint16_t k = 0; k < rn; ++k) {
-          if (run[k] == nullptr) continue;
-          DropPkt(run[k], ifx, Drop::kFirewallNoZonePolicy);
-          run[k] = nullptr;
+        uint16_t k = 0;
+        while (k < rn) {
+          if (run[k] == nullptr) {
+            ++k;
+            continue;
+          }
+          uint16_t e = k + 1;
+          while (e < rn && run[e] != nullptr) ++e;
+          FwNoZonePolicy(run + k, e - k, ZoneOwner(from, fw.local_zone), ifx);
+          k = e;
         }
       }
     }
@@ -420,7 +467,7 @@ uint16_t Worker::FwOut(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables& 
   const FwTables& fw = *t.fw;
   const FwChain* c = fw.hooks[ifx][kFwOut];
   if (c == nullptr) return n;
-  FwEvaluate(pkts, n, *c, fw, ifx, kFwOut, t, depth);
+  FwEvaluate(pkts, n, *c, fw, ifx, kFwOut, HookOwner(ifx, kFwOut), IfStateful(fw, ifx), t, depth);
   return Compact(pkts, n, nullptr);
 }
 
@@ -439,7 +486,10 @@ uint16_t Worker::FwZones(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables
       any = true;
       const FwChain* c = from != 0 && to != 0 ? fw.zone_pairs[from][to] : nullptr;
       if (c != nullptr) {
-        FwEvaluate(pkts + i, j - i, *c, fw, ifx, kFwOut, t, depth);
+        FwEvaluate(pkts + i, j - i, *c, fw, ifx, kFwOut, ZoneOwner(from, to),
+                   ZoneStateful(fw, from, to), t, depth);
+      } else if (from != 0 && to != 0) {
+        FwNoZonePolicy(pkts + i, j - i, ZoneOwner(from, to), in);
       } else {
         for (uint16_t k = i; k < j; ++k) {
           DropPkt(pkts[k], in, Drop::kFirewallNoZonePolicy);
@@ -450,6 +500,42 @@ uint16_t Worker::FwZones(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables
     i = j;
   }
   return any ? Compact(pkts, n, nullptr) : n;
+}
+
+void Worker::FwNoZonePolicy(rte_mbuf** pkts, uint16_t n, FwOwner owner, uint16_t count_ifx) {
+  FwSessionTable& sessions = *dp_.sessions;
+  int32_t found[kBurst];
+  FwPacket p[kBurst];
+  if (sessions.empty()) {
+    std::fill(found, found + n, -1);
+  } else {
+    const FwSessionKey* skeys[kBurst];
+    for (uint16_t i = 0; i < n; ++i) {
+      Parse(pkts[i], &p[i]);
+      skeys[i] = &p[i].skey;
+    }
+    sessions.Lookup(skeys, n, found);
+  }
+  const uint64_t now = rte_rdtsc();
+  for (uint16_t i = 0; i < n; ++i) {
+    if (found[i] >= 0) {
+      // The replies (or the flow's later packets) of a session the opposite policy made.
+      FwSession& s = sessions.At(found[i]);
+      const bool from_init = p[i].from_a == (s.initiator_is_a != 0);
+      FwCategory c = kFwCatRelated;
+      if (!p[i].related)
+        c = p[i].skey.proto == IPPROTO_TCP ? TrackTcp(s, p[i].from_a, p[i].tcp_flags)
+                                           : kFwCatEstablished;
+      if (c != kFwCatInvalid && s.owner == owner.id &&
+          (from_init ? s.pass_fwd == owner.fwd : s.pass_rev == owner.fwd)) {
+        if (!p[i].related && !from_init) s.replied.store(1, std::memory_order_relaxed);
+        s.last_tsc.store(now, std::memory_order_relaxed);
+        continue;
+      }
+    }
+    DropPkt(pkts[i], count_ifx, Drop::kFirewallNoZonePolicy);
+    pkts[i] = nullptr;
+  }
 }
 
 void Worker::FwReject(rte_mbuf* orig, const Tables& t, int depth) {

@@ -130,8 +130,14 @@ class Worker {
   // Zone policy for forwarded packets leaving through ifx.
   uint16_t FwZones(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables& t, int depth);
   // One chain over a run of packets; dropped ones become nullptr.
+  // owner: the chain's identity and place for sessions (FwOwner; `fwd` is where we are);
+  // owner_stateful: a chain of that owner makes sessions.
   void FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const FwTables& fw,
-                  uint16_t ifx, FwHookIndex hook, const Tables& t, int depth);
+                  uint16_t ifx, FwHookIndex hook, FwOwner owner, bool owner_stateful,
+                  const Tables& t, int depth);
+  // No zone policy from the packets' zone: a session of the zone pair's passes a packet,
+  // the rest are dropped.
+  void FwNoZonePolicy(rte_mbuf** pkts, uint16_t n, FwOwner owner, uint16_t count_ifx);
   // A log record for a packet that met a rule with `log`, rate-limited per rule and worker.
   void FwLog(rte_mbuf* m, uint32_t slot, const FwTables& fw, const FwChain& chain, uint16_t ifx,
              FwHookIndex hook, uint64_t now, const Tables& t);

@@ -52,19 +52,26 @@ FwSessionTable::~FwSessionTable() {
 }
 
 int32_t FwSessionTable::Insert(uint16_t worker, const FwSessionKey& key, bool from_a, TcpState tcp,
-                               uint64_t now) {
+                               uint64_t now, FwOwner owner) {
   int32_t pos = rte_hash_add_key(hash_, &key);
   if (pos < 0) {
     ++workers_[worker].table_full;
     return -1;
   }
   FwSession& s = sessions_[pos];
-  const uint8_t live = s.live.load(std::memory_order_acquire);
-  if (live == 1) return pos;  // another worker's, just made
-  if (live == 2) return -2;   // the main lcore is deleting this very key: no session this time
+  // Two workers adding one key get one position: the one that takes it from free (0) to being
+  // made (3) fills it in; the other gets the position (lookups see no session until live is 1).
+  uint8_t live = 0;
+  if (!s.live.compare_exchange_strong(live, 3, std::memory_order_acq_rel)) {
+    if (live == 2) return -2;  // the main lcore is deleting this very key: no session this time
+    return pos;                // another worker's, just made (or being made)
+  }
   s.proto = key.proto;
   s.initiator_is_a = from_a ? 1 : 0;
-  s.fin_from = 0;
+  s.fin_from.store(0, std::memory_order_relaxed);
+  s.owner = owner.id;
+  s.pass_fwd = owner.fwd;
+  s.pass_rev = owner.rev;
   s.replied.store(0, std::memory_order_relaxed);
   s.tcp_state.store(static_cast<uint8_t>(tcp), std::memory_order_relaxed);
   s.last_tsc.store(now, std::memory_order_relaxed);
@@ -99,7 +106,9 @@ bool FwSessionTable::Delete(uint32_t pos) {
   if (rte_hash_get_key_with_position(hash_, static_cast<int32_t>(pos), &key) != 0) return false;
   FwSessionKey copy;
   std::memcpy(&copy, key, sizeof copy);
-  s.live.store(2, std::memory_order_release);
+  // Only a live one: a session a worker is still making (3) waits for the next walk.
+  uint8_t expect = 1;
+  if (!s.live.compare_exchange_strong(expect, 2, std::memory_order_acq_rel)) return false;
   const bool ok = rte_hash_del_key(hash_, &copy) >= 0;
   s.live.store(0, std::memory_order_release);
   if (ok) live_.fetch_sub(1, std::memory_order_relaxed);
@@ -112,7 +121,7 @@ uint32_t FwSessionTable::Expire(uint64_t now, uint32_t budget) {
     const uint32_t pos = cursor_;
     cursor_ = cursor_ + 1 == nslots_ ? 0 : cursor_ + 1;
     FwSession& s = sessions_[pos];
-    if (!s.live.load(std::memory_order_acquire)) continue;
+    if (s.live.load(std::memory_order_acquire) != 1) continue;
     const uint64_t last = s.last_tsc.load(std::memory_order_relaxed);
     if (now < last || now - last < Timeout(s)) continue;
     if (Delete(pos)) {
@@ -126,7 +135,7 @@ uint32_t FwSessionTable::Expire(uint64_t now, uint32_t budget) {
 void FwSessionTable::Clear() {
   for (uint32_t pos = 0; pos < nslots_; ++pos) {
     FwSession& s = sessions_[pos];
-    if (!s.live.load(std::memory_order_acquire)) continue;
+    if (s.live.load(std::memory_order_acquire) != 1) continue;
     if (Delete(pos)) ++expired_;
   }
 }

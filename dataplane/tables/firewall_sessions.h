@@ -58,15 +58,29 @@ enum class TcpState : uint8_t {
   kClosed,       // RST: kept briefly so late packets are not "new"
 };
 
+// Which chain made a session, and where its packets pass without that chain's rules
+// (docs/DESIGN.md, Firewall: sessions belong to a chain, as npf's belong to an interface).
+// id: the interface's index for its hooks, kFwZoneOwner | (zone, zone) for a zone pair.
+// A packet of the flow passes where it is seen at `fwd` (from the initiator) or `rev` (from
+// the responder): for interface hooks, in -> out and out -> in, local -> out (hook + 1); for
+// zone pairs, the zone the packet comes from. id 0: nobody's (the table's own tests).
+struct FwOwner {
+  uint16_t id = 0;
+  uint8_t fwd = 0, rev = 0;
+};
+inline constexpr uint16_t kFwZoneOwner = 0x8000;
+
 struct FwSession {
   std::atomic<uint64_t> last_tsc;
-  std::atomic<uint8_t> live;  // 1: live; 0: free; 2: being deleted
+  std::atomic<uint8_t> live;  // 1: live; 0: free; 2: being deleted; 3: being made
   std::atomic<uint8_t> tcp_state;
   std::atomic<uint8_t> replied;  // a packet from the responder was seen
   uint8_t proto;
   uint8_t initiator_is_a;
-  uint8_t fin_from;  // bit 0: a sent FIN, bit 1: b
-  uint8_t reserved[2];
+  std::atomic<uint8_t> fin_from;  // bit 0: a sent FIN, bit 1: b
+  uint8_t pass_fwd, pass_rev;     // FwOwner's
+  uint16_t owner;                 // FwOwner's id
+  uint8_t reserved[6];
 };
 
 struct FwTimeouts {
@@ -97,7 +111,8 @@ class FwSessionTable {
   // A worker: a new session for a packet from endpoint a (from_a) or b; -1 when the table is
   // full (counted), -2 when the main lcore is deleting that very key, or the position of the
   // existing one when another worker won the race.
-  int32_t Insert(uint16_t worker, const FwSessionKey& key, bool from_a, TcpState tcp, uint64_t now);
+  int32_t Insert(uint16_t worker, const FwSessionKey& key, bool from_a, TcpState tcp, uint64_t now,
+                 FwOwner owner = {});
 
   // Main lcore: deletes up to `budget` expired sessions, walking the table round robin from
   // where the last call stopped. Returns how many it deleted.

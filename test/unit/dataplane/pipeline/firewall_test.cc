@@ -257,7 +257,7 @@ fw ruleset add 1 LANIN default drop
 fw rule add 1 10 action accept proto tcp dport 80 state new
 fw ruleset add 2 WANIN default drop
 fw bind lan in 1
-fw bind wan in 2
+fw bind lan out 2
 )");
   const uint64_t created = rig.dp().sessions->created();
   // A reply with no session: dropped by WANIN's default.
@@ -272,7 +272,7 @@ fw bind wan in 2
   CHECK(rig.dp().sessions->created() - created == 1);
   rig.Receive(kWan, 1, Tcp(kRemote, kLanHost, 80, 40000, kSyn | kAck, 5000, 1001));
   Poll(rig);
-  CHECK(SentCount(rig, kLan) == 1);  // no rule of WANIN allows it: the session does
+  CHECK(SentCount(rig, kLan) == 1);  // no rule of ruleset 2 (lan out) allows it: the session does
   rig.Receive(kLan, 0, Tcp(kLanHost, kRemote, 40000, 80, kAck, 1001, 5001));
   rig.Receive(kWan, 0, Tcp(kRemote, kLanHost, 80, 40000, kAck, 5001, 1001));
   Poll(rig);
@@ -315,7 +315,7 @@ TEST_CASE("ICMP errors about a session are related; others are invalid", "[firew
 fw ruleset add 1 WANIN default drop
 fw rule add 1 10 action accept state related
 fw global state udp
-fw bind wan in 1
+fw bind lan out 1
 )");
   // Global state policy: the LAN's UDP makes a session although the LAN has no rules... only
   // where a hook evaluates: bind a permissive ruleset on the LAN.
@@ -346,7 +346,7 @@ fw ruleset add 1 ANY default accept
 fw ruleset add 2 WANIN default drop
 fw global state udp udp 1
 fw bind lan in 1
-fw bind wan in 2
+fw bind lan out 2
 )");
   FwSessionTable& sessions = *rig.dp().sessions;
   rig.Receive(kLan, 0, Udp(kLanHost, kRemote, 6000, 53));
@@ -460,7 +460,7 @@ fw ruleset add 1 LANIN default drop
 fw rule add 1 10 action accept proto tcp state new
 fw ruleset add 2 WANIN default drop
 fw bind lan in 1
-fw bind wan in 2
+fw bind lan out 2
 )");
   rig.Receive(kLan, 0, Tcp(kLanHost, kRemote, 40000, 80, kSyn, 1000));
   Poll(rig);
@@ -563,6 +563,108 @@ fw bind wan in 1
   for (int w = 0; w < Rig::kWorkers; ++w)
     suppressed_after += rig.worker(w).stats().fw_log_suppressed;
   CHECK(suppressed_after - suppressed_before == suppressed);
+}
+
+}  // namespace portcullis::dp::testing
+
+// ---- sessions belong to the chain that made them (docs/DESIGN.md, Firewall) ----
+namespace portcullis::dp::testing {
+
+TEST_CASE("a session made at `in` does not pass the same packet past `local`", "[firewall]") {
+  Rig& rig = Rig::Get();
+  Configure(rig, R"(
+fw ruleset add 1 LANIN default drop
+fw rule add 1 10 action accept state new
+fw ruleset add 2 LANLOCAL default drop
+fw rule add 2 10 action drop proto icmp
+fw bind lan in 1
+fw bind lan local 2
+)");
+  rig.Receive(kLan, 0, Echo(kLanHost, kLanAddr));
+  Poll(rig);
+  CHECK(Packets(rig, 2, 10) == 1);   // local dropped it
+  CHECK(SentCount(rig, kLan) == 0);  // no echo reply
+}
+
+TEST_CASE("a session made at lan `in` does not pass vti0 `out`; its replies pass lan `out`",
+          "[firewall]") {
+  Rig& rig = Rig::Get();
+  Configure(rig, R"(
+fw ruleset add 1 LANIN default drop
+fw rule add 1 10 action accept state new
+fw ruleset add 2 VTIOUT default accept
+fw rule add 2 10 action drop proto udp dport 9
+fw ruleset add 3 LANOUT default drop
+fw bind lan in 1
+fw bind vti0 out 2
+fw bind lan out 3
+)");
+  rig.Receive(kLan, 0, Udp(kLanHost, kTunnelHost, 1, 9));
+  Poll(rig);
+  CHECK(Packets(rig, 2, 10) == 1);
+  CHECK(SentCount(rig, kWan) == 0);
+  // A flow vti0 `out` lets through: its session (made at lan `in`) passes the reply at lan
+  // `out`, whose own rules would drop it, and a second packet is evaluated at vti0 `out` again.
+  rig.Receive(kLan, 0, Udp(kLanHost, kRemote, 1000, 53));
+  Poll(rig);
+  REQUIRE(SentCount(rig, kWan) == 1);
+  rig.Receive(kWan, 0, Udp(kRemote, kLanHost, 53, 1000));
+  Poll(rig);
+  CHECK(SentCount(rig, kLan) == 1);
+  CHECK(Packets(rig, 3, 0) == 0);
+  // Not the reverse direction: a packet from the initiator at lan `out` (another flow's
+  // address pair would be needed to get there; a new one from the WAN side is simply new).
+  rig.Receive(kWan, 0, Udp(kRemote, kLanHost, 54, 1000));
+  Poll(rig);
+  CHECK(SentCount(rig, kLan) == 0);
+  CHECK(Packets(rig, 3, 0) == 1);
+}
+
+TEST_CASE("zones: replies of a session pass without a reverse policy", "[firewall]") {
+  Rig& rig = Rig::Get();
+  Configure(rig, R"(
+fw zone add 1 PRIVATE default drop
+fw zone add 2 PUBLIC default drop
+fw zone-if add lan 1
+fw zone-if add wan 2
+fw ruleset add 1 PRIV2PUB default drop
+fw rule add 1 10 action accept state new
+fw zone-policy add 1 2 1
+)");
+  rig.Receive(kLan, 0, Udp(kLanHost, kRemote, 1111, 53));
+  Poll(rig);
+  REQUIRE(SentCount(rig, kWan) == 1);
+  rig.Receive(kWan, 0, Udp(kRemote, kLanHost, 53, 1111));
+  Poll(rig);
+  CHECK(SentCount(rig, kLan) == 1);  // the session's reply
+  // Not a session's: still dropped for want of a policy.
+  const uint64_t nozone = Dropped(rig, Drop::kFirewallNoZonePolicy);
+  rig.Receive(kWan, 0, Udp(kRemote, kLanHost, 53, 2222));
+  Poll(rig);
+  CHECK(SentCount(rig, kLan) == 0);
+  CHECK(Dropped(rig, Drop::kFirewallNoZonePolicy) - nozone == 1);
+}
+
+TEST_CASE("zones through a VTI: what we encrypt is checked between the VTI's zone and LAN only",
+          "[firewall]") {
+  Rig& rig = Rig::Get();
+  Configure(rig, R"(
+fw zone add 1 PRIV default drop
+fw zone add 2 VPN default drop
+fw zone add 3 PUB default drop
+fw zone-if add lan 1
+fw zone-if add vti0 2
+fw zone-if add wan 3
+fw ruleset add 1 PRIV2VPN default drop
+fw rule add 1 10 action accept
+fw zone-policy add 1 2 1
+)");
+  const uint64_t nozone = Dropped(rig, Drop::kFirewallNoZonePolicy);
+  rig.Receive(kLan, 0, Udp(kLanHost, kTunnelHost, 1000, 53));
+  rig.Receive(kLan, 1, Udp(kLanHost, kTunnelHost, 1001, 53));
+  Poll(rig);
+  CHECK(SentCount(rig, kWan) == 2);  // the ESP, with no policy between PRIV or VPN and PUB
+  CHECK(Dropped(rig, Drop::kFirewallNoZonePolicy) - nozone == 0);
 }
 
 }  // namespace portcullis::dp::testing
