@@ -211,9 +211,10 @@ void Worker::SendRun(rte_mbuf** pkts, uint16_t n, uint16_t ifx, uint32_t hop, co
     return;
   }
   rte_ether_addr dst;
-  if (unlikely(t.fw != nullptr)) {
-    // `out` on the sending interface: what leaves, ESP included (the last stage before the
-    // wire; packets that wait for ARP first come back here once it answers).
+  // `out` on the sending interface: what leaves, ESP included (the last stage before the
+  // wire). A packet that waited for ARP met it before it waited and comes back here flagged
+  // kMetaRouted (DrainInject sends those one at a time): not a second time.
+  if (unlikely(t.fw != nullptr) && !(Meta(pkts[0])->flags & kMetaRouted)) {
     n = FwOut(pkts, n, ifx, t, /*depth=*/2);
     if (n == 0) return;
   }

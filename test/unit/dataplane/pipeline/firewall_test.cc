@@ -668,3 +668,31 @@ fw zone-policy add 1 2 1
 }
 
 }  // namespace portcullis::dp::testing
+
+namespace portcullis::dp::testing {
+
+TEST_CASE("a packet that waited for ARP meets `out` once", "[firewall]") {
+  Rig& rig = Rig::Get();
+  Configure(rig, R"(
+fw ruleset add 1 LANOUT default drop
+fw rule add 1 10 action accept proto udp
+fw bind lan out 1
+)");
+  constexpr uint32_t kUnresolved = 0x0a010003;  // 10.1.0.3: no neighbour entry yet
+  rig.Receive(kWan, 0, Udp(kRemote, kUnresolved, 7000, 53));
+  Poll(rig);
+  CHECK(Packets(rig, 1, 10) == 1);
+  // What the main lcore does once ARP answers (SlowPath::Release): back to a worker, routed.
+  rte_mbuf* m = nullptr;
+  REQUIRE(rte_ring_dequeue(rig.dp().slow_ring, reinterpret_cast<void**>(&m)) == 0);
+  REQUIRE(Meta(m)->kind == PktKind::kResolve);
+  REQUIRE(rig.Apply("neigh add lan 10.1.0.3 02:00:00:00:01:0b").status.ok());
+  Meta(m)->kind = PktKind::kRouteLocal;
+  Meta(m)->flags |= kMetaRouted;
+  REQUIRE(rte_ring_enqueue(rig.dp().inject_ring, m) == 0);
+  Poll(rig);
+  CHECK(SentCount(rig, kLan) == 1);
+  CHECK(Packets(rig, 1, 10) == 1);  // not twice
+}
+
+}  // namespace portcullis::dp::testing
