@@ -45,7 +45,27 @@ struct FwPacket {
   bool related;    // an ICMP error: skey is the session of the packet it quotes
   bool trackable;  // a session can be made for it (a first fragment or whole packet)
   uint8_t tcp_flags;
+  uint8_t wscale;              // a SYN's window scale option, kNoWscale without
+  uint16_t win;                // TCP: window (host order, unscaled)
+  uint32_t seq, ack, seg_end;  // TCP, host order: seg_end = seq + payload (+1 SYN, +1 FIN)
 };
+
+// The window scale option of a SYN's header (options between 20 and hl bytes).
+inline uint8_t Wscale(const uint8_t* tcp, uint32_t hl) {
+  uint32_t k = 20;
+  while (k < hl) {
+    const uint8_t kind = tcp[k];
+    if (kind == 0) break;
+    if (kind == 1) {
+      ++k;
+      continue;
+    }
+    if (k + 1 >= hl || tcp[k + 1] < 2) break;
+    if (kind == 3 && tcp[k + 1] == 3 && k + 2 < hl) return std::min<uint8_t>(tcp[k + 2], 14);
+    k += tcp[k + 1];
+  }
+  return kNoWscale;
+}
 
 // Ports (or the ICMP identifier) of an L4 header at l4 with `avail` bytes, as on the wire.
 inline void L4Ports(uint8_t proto, const uint8_t* l4, uint32_t avail, uint16_t* sport,
@@ -67,6 +87,9 @@ void Parse(const rte_mbuf* m, FwPacket* p) {
   p->key = FwKey{proto, {}, ip->src_addr, ip->dst_addr, 0, 0};
   p->related = false;
   p->tcp_flags = 0;
+  p->wscale = kNoWscale;
+  p->win = 0;
+  p->seq = p->ack = p->seg_end = 0;
   const bool later_fragment = (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) != 0;
   p->trackable = !later_fragment;
   const uint8_t* l4 = reinterpret_cast<const uint8_t*>(ip) + hl;
@@ -94,7 +117,23 @@ void Parse(const rte_mbuf* m, FwPacket* p) {
     L4Ports(proto, l4, avail, &sport, &dport);
     p->key.sport = sport;
     p->key.dport = dport;
-    if (proto == IPPROTO_TCP && avail >= 14) p->tcp_flags = l4[13];
+    if (proto == IPPROTO_TCP && avail >= 20) {
+      p->tcp_flags = l4[13];
+      uint32_t seq, ack;
+      uint16_t win;
+      std::memcpy(&seq, l4 + 4, 4);
+      std::memcpy(&ack, l4 + 8, 4);
+      std::memcpy(&win, l4 + 14, 2);
+      p->seq = rte_be_to_cpu_32(seq);
+      p->ack = rte_be_to_cpu_32(ack);
+      p->win = rte_be_to_cpu_16(win);
+      const uint32_t thl = (l4[12] >> 4) * 4u;
+      const uint32_t total = rte_be_to_cpu_16(ip->total_length);
+      const uint32_t payload = total > hl + thl ? total - hl - thl : 0;
+      p->seg_end = p->seq + payload + ((p->tcp_flags & kTcpSyn) ? 1 : 0) +
+                   ((p->tcp_flags & kTcpFin) ? 1 : 0);
+      p->wscale = (p->tcp_flags & kTcpSyn) && thl <= avail ? Wscale(l4, thl) : kNoWscale;
+    }
   }
   p->skey = MakeSessionKey(proto, ip->src_addr, sport, ip->dst_addr, dport, &p->from_a);
 }
@@ -117,14 +156,66 @@ inline void KeyOf(const rte_mbuf* m, FwKey* k) {
   }
 }
 
+inline bool SeqLeq(uint32_t a, uint32_t b) {
+  return static_cast<int32_t>(a - b) <= 0;
+}
+inline bool SeqGeq(uint32_t a, uint32_t b) {
+  return static_cast<int32_t>(a - b) >= 0;
+}
+constexpr uint32_t kTcpMaxAckWindow = 66000;  // npf's NPF_TCP_MAXACKWIN
+
+// npf's window check (npf_tcp_inwindow, after Rooij's "Real Stateful TCP Packet Filtering"):
+// the segment ends within what the receiver allowed, starts no further back than a window,
+// and acknowledges nothing the receiver has not sent nor too far back. Updates the sender's
+// and receiver's bounds when it passes.
+bool InWindow(FwSession& s, const FwPacket& q) {
+  auto& f = s.dir[q.from_a ? 0 : 1];
+  auto& r = s.dir[q.from_a ? 1 : 0];
+  constexpr auto kR = std::memory_order_relaxed;
+  const bool syn = q.tcp_flags & kTcpSyn;
+  if (syn && q.wscale != kNoWscale) f.wscale.store(q.wscale, kR);
+  // Windows scale only when both sides offered it, and never on a SYN.
+  const uint8_t fs = f.wscale.load(kR), rs = r.wscale.load(kR);
+  const uint32_t win = std::max<uint32_t>(
+      1, syn || fs == kNoWscale || rs == kNoWscale ? q.win : uint32_t{q.win} << fs);
+  const uint32_t end = q.seg_end;
+  if (f.end.load(kR) == 0) {
+    // The first packet this way: it sets the sender's bounds.
+    f.end.store(end, kR);
+    f.maxend.store(end + 1, kR);
+    f.maxwin.store(win, kR);
+  }
+  const uint32_t rend = r.end.load(kR);
+  uint32_t ack = q.ack;
+  if (!(q.tcp_flags & kTcpAck) || (ack == 0 && (q.tcp_flags & kTcpRst))) ack = rend;
+  if (rend != 0) {
+    if (!SeqLeq(end, f.maxend.load(kR))) return false;
+    if (!SeqGeq(q.seq, f.end.load(kR) - r.maxwin.load(kR))) return false;
+    if (!SeqLeq(ack, rend)) return false;
+    if (!SeqGeq(ack, rend - kTcpMaxAckWindow)) return false;
+  }
+  if (SeqLeq(f.end.load(kR), end)) f.end.store(end, kR);
+  if (f.maxwin.load(kR) < win) f.maxwin.store(win, kR);
+  if (rend != 0 && SeqGeq(ack + win, r.maxend.load(kR))) r.maxend.store(ack + win, kR);
+  return true;
+}
+
 // The state a TCP packet of a session has, moving the session along; invalid leaves it alone.
-FwCategory TrackTcp(FwSession& s, bool from_a, uint8_t flags) {
+// A lone SYN in a closed or closing session is new: the caller remakes the session when a
+// rule accepts it.
+FwCategory TrackTcp(FwSession& s, const FwPacket& q) {
+  const bool from_a = q.from_a;
+  const uint8_t flags = q.tcp_flags;
   const bool from_init = from_a == (s.initiator_is_a != 0);
   const bool syn = flags & kTcpSyn, ack = flags & kTcpAck, fin = flags & kTcpFin;
   auto state = static_cast<TcpState>(s.tcp_state.load(std::memory_order_relaxed));
   auto set = [&](TcpState n) {
     s.tcp_state.store(static_cast<uint8_t>(n), std::memory_order_relaxed);
   };
+  if (syn && !ack && !(flags & kTcpRst) &&
+      (state == TcpState::kClosed || state == TcpState::kClosing || state == TcpState::kFinWait))
+    return kFwCatNew;
+  if (!InWindow(s, q)) return kFwCatInvalid;
   if (flags & kTcpRst) {
     set(TcpState::kClosed);
     return kFwCatEstablished;
@@ -151,8 +242,9 @@ FwCategory TrackTcp(FwSession& s, bool from_a, uint8_t flags) {
       if (syn) return kFwCatInvalid;
       if (!ack && !fin) return kFwCatInvalid;
       if (fin) {
-        s.fin_from |= from_a ? 1 : 2;
-        set(s.fin_from == 3 ? TcpState::kClosing : TcpState::kFinWait);
+        const uint8_t bit = from_a ? 1 : 2;
+        const uint8_t both = s.fin_from.fetch_or(bit, std::memory_order_relaxed) | bit;
+        set(both == 3 ? TcpState::kClosing : TcpState::kFinWait);
       }
       return kFwCatEstablished;
     }
@@ -279,21 +371,25 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
   uint8_t state[kBurst];
   const uint8_t* data[kBurst];
   uint16_t which[kBurst];
+  int32_t restart[kBurst];  // a closed TCP session a new SYN remakes, if a rule accepts it
   uint16_t nc = 0;
   for (uint16_t j = 0; j < nl; ++j) {
     const uint16_t i = look[j];
     FwPacket& q = p[i];
     FwCategory c;
+    restart[nc] = -1;
     if (found[j] >= 0) {
       FwSession& s = sessions.At(found[j]);
       const bool from_init = q.from_a == (s.initiator_is_a != 0);
       if (q.related) {
         c = kFwCatRelated;
       } else {
-        c = q.skey.proto == IPPROTO_TCP ? TrackTcp(s, q.from_a, q.tcp_flags) : kFwCatEstablished;
+        c = q.skey.proto == IPPROTO_TCP ? TrackTcp(s, q) : kFwCatEstablished;
         if (c != kFwCatInvalid && !from_init) s.replied.store(1, std::memory_order_relaxed);
       }
-      if (c != kFwCatInvalid) {
+      if (c == kFwCatNew) {
+        restart[nc] = found[j];
+      } else if (c != kFwCatInvalid) {
         s.last_tsc.store(now, std::memory_order_relaxed);
         // This chain's session, in its direction here: no rule evaluation.
         if (s.owner == owner.id && (from_init ? s.pass_fwd == owner.fwd : s.pass_rev == owner.fwd))
@@ -341,14 +437,20 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
                        (proto == IPPROTO_UDP && fw.state_udp) ||
                        (proto == IPPROTO_ICMP && fw.state_icmp);
     if (!track) continue;
-    const int32_t got =
-        sessions.Insert(id_, p[i].skey, p[i].from_a,
-                        proto == IPPROTO_TCP ? TcpState::kSynSent : TcpState::kNone, now, owner);
+    int32_t got = restart[k];
+    if (got >= 0) {
+      sessions.Restart(got, p[i].from_a, now, owner);  // a new connection on the same ports
+    } else {
+      got =
+          sessions.Insert(id_, p[i].skey, p[i].from_a,
+                          proto == IPPROTO_TCP ? TcpState::kSynSent : TcpState::kNone, now, owner);
+    }
     if (got == -1) {
       DropPkt(m, ifx, Drop::kFirewallSessionFull);
       pkts[i] = nullptr;
     } else if (got >= 0) {
       Meta(m, meta_off)->flags |= kMetaFwSession;
+      if (proto == IPPROTO_TCP) InWindow(sessions.At(got), p[i]);  // the SYN's bounds
     }
   }
 }
@@ -523,10 +625,8 @@ void Worker::FwNoZonePolicy(rte_mbuf** pkts, uint16_t n, FwOwner owner, uint16_t
       FwSession& s = sessions.At(found[i]);
       const bool from_init = p[i].from_a == (s.initiator_is_a != 0);
       FwCategory c = kFwCatRelated;
-      if (!p[i].related)
-        c = p[i].skey.proto == IPPROTO_TCP ? TrackTcp(s, p[i].from_a, p[i].tcp_flags)
-                                           : kFwCatEstablished;
-      if (c != kFwCatInvalid && s.owner == owner.id &&
+      if (!p[i].related) c = p[i].skey.proto == IPPROTO_TCP ? TrackTcp(s, p[i]) : kFwCatEstablished;
+      if (c != kFwCatInvalid && c != kFwCatNew && s.owner == owner.id &&
           (from_init ? s.pass_fwd == owner.fwd : s.pass_rev == owner.fwd)) {
         if (!p[i].related && !from_init) s.replied.store(1, std::memory_order_relaxed);
         s.last_tsc.store(now, std::memory_order_relaxed);

@@ -73,12 +73,38 @@ int32_t FwSessionTable::Insert(uint16_t worker, const FwSessionKey& key, bool fr
   s.pass_fwd = owner.fwd;
   s.pass_rev = owner.rev;
   s.replied.store(0, std::memory_order_relaxed);
+  for (auto& d : s.dir) {
+    d.end.store(0, std::memory_order_relaxed);
+    d.maxend.store(0, std::memory_order_relaxed);
+    d.maxwin.store(0, std::memory_order_relaxed);
+    d.wscale.store(kNoWscale, std::memory_order_relaxed);
+  }
   s.tcp_state.store(static_cast<uint8_t>(tcp), std::memory_order_relaxed);
   s.last_tsc.store(now, std::memory_order_relaxed);
   s.live.store(1, std::memory_order_release);
   ++workers_[worker].created;
   live_.fetch_add(1, std::memory_order_relaxed);
   return pos;
+}
+
+void FwSessionTable::Restart(int32_t pos, bool from_a, uint64_t now, FwOwner owner) {
+  // Fields another worker may read meanwhile are atomics; the rest are set once per restart
+  // and read only to decide a packet's state (a race costs that packet its state, nothing more).
+  FwSession& s = sessions_[pos];
+  s.initiator_is_a = from_a ? 1 : 0;
+  s.owner = owner.id;
+  s.pass_fwd = owner.fwd;
+  s.pass_rev = owner.rev;
+  s.fin_from.store(0, std::memory_order_relaxed);
+  s.replied.store(0, std::memory_order_relaxed);
+  for (auto& d : s.dir) {
+    d.end.store(0, std::memory_order_relaxed);
+    d.maxend.store(0, std::memory_order_relaxed);
+    d.maxwin.store(0, std::memory_order_relaxed);
+    d.wscale.store(kNoWscale, std::memory_order_relaxed);
+  }
+  s.tcp_state.store(static_cast<uint8_t>(TcpState::kSynSent), std::memory_order_relaxed);
+  s.last_tsc.store(now, std::memory_order_relaxed);
 }
 
 uint64_t FwSessionTable::Timeout(const FwSession& s) const {

@@ -81,7 +81,16 @@ struct FwSession {
   uint8_t pass_fwd, pass_rev;     // FwOwner's
   uint16_t owner;                 // FwOwner's id
   uint8_t reserved[6];
+  // TCP, per direction (0: from endpoint a, 1: from b), as npf tracks them: the highest
+  // sequence number sent plus one (end; 0: nothing seen yet), the highest the other side's
+  // acknowledgements and windows allow (maxend), the largest window advertised (maxwin) and the
+  // window scale from the SYN (kNoWscale: none).
+  struct TcpDir {
+    std::atomic<uint32_t> end, maxend, maxwin;
+    std::atomic<uint8_t> wscale;
+  } dir[2];
 };
+inline constexpr uint8_t kNoWscale = 0xff;
 
 struct FwTimeouts {
   uint64_t tcp_established, tcp_transitory, udp, udp_replied, icmp, other;  // TSC ticks
@@ -113,6 +122,10 @@ class FwSessionTable {
   // existing one when another worker won the race.
   int32_t Insert(uint16_t worker, const FwSessionKey& key, bool from_a, TcpState tcp, uint64_t now,
                  FwOwner owner = {});
+
+  // A worker: the live TCP session at pos starts again for a new SYN from endpoint a (from_a)
+  // or b, made by owner (a SYN accepted on the ports of a closed or closing connection).
+  void Restart(int32_t pos, bool from_a, uint64_t now, FwOwner owner);
 
   // Main lcore: deletes up to `budget` expired sessions, walking the table round robin from
   // where the last call stopped. Returns how many it deleted.

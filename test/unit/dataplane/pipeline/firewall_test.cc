@@ -696,3 +696,67 @@ fw bind lan out 1
 }
 
 }  // namespace portcullis::dp::testing
+
+namespace portcullis::dp::testing {
+
+TEST_CASE("TCP: a SYN after a reset starts the session again", "[firewall]") {
+  Rig& rig = Rig::Get();
+  Configure(rig, R"(
+fw ruleset add 1 LANIN default drop
+fw rule add 1 10 action accept proto tcp state new
+fw ruleset add 2 LANOUT default drop
+fw bind lan in 1
+fw bind lan out 2
+)");
+  rig.Receive(kLan, 0, Tcp(kLanHost, kRemote, 40000, 80, kSyn, 1000));
+  Poll(rig);
+  REQUIRE(SentCount(rig, kWan) == 1);
+  // A reset outside the window closes nothing and is invalid (LANOUT's default drops it).
+  rig.Receive(kWan, 0, Tcp(kRemote, kLanHost, 80, 40000, kRst | kAck, 0, 0x40000000));
+  Poll(rig);
+  CHECK(SentCount(rig, kLan) == 0);
+  CHECK(Packets(rig, 2, 0) == 1);
+  rig.Receive(kWan, 0, Tcp(kRemote, kLanHost, 80, 40000, kRst | kAck, 0, 1001));
+  Poll(rig);
+  REQUIRE(SentCount(rig, kLan) == 1);
+  const uint64_t p10 = Packets(rig, 1, 10), p0 = Packets(rig, 1, 0);
+  rig.Receive(kLan, 0, Tcp(kLanHost, kRemote, 40000, 80, kSyn, 77777));
+  Poll(rig);
+  CHECK(SentCount(rig, kWan) == 1);  // the new SYN, new again
+  CHECK(Packets(rig, 1, 10) - p10 == 1);
+  CHECK(Packets(rig, 1, 0) - p0 == 0);
+  // And its handshake passes as the new connection's.
+  rig.Receive(kWan, 0, Tcp(kRemote, kLanHost, 80, 40000, kSyn | kAck, 9000, 77778));
+  Poll(rig);
+  CHECK(SentCount(rig, kLan) == 1);
+}
+
+TEST_CASE("TCP: segments outside the window are invalid", "[firewall]") {
+  Rig& rig = Rig::Get();
+  Configure(rig, R"(
+fw ruleset add 1 LANIN default drop
+fw rule add 1 10 action accept proto tcp state new
+fw ruleset add 2 LANOUT default drop
+fw bind lan in 1
+fw bind lan out 2
+)");
+  rig.Receive(kLan, 0, Tcp(kLanHost, kRemote, 40000, 80, kSyn, 1000));
+  Poll(rig);
+  rig.Receive(kWan, 0, Tcp(kRemote, kLanHost, 80, 40000, kSyn | kAck, 5000, 1001));
+  Poll(rig);
+  rig.Receive(kLan, 0, Tcp(kLanHost, kRemote, 40000, 80, kAck, 1001, 5001));
+  Poll(rig);
+  CHECK(SentCount(rig, kLan) == 1);
+  CHECK(SentCount(rig, kWan) == 2);
+  // An ACK of data never sent, from far outside the window: invalid, dropped.
+  rig.Receive(kWan, 0, Tcp(kRemote, kLanHost, 80, 40000, kAck, 0x80000000u, 0x12345678));
+  Poll(rig);
+  CHECK(SentCount(rig, kLan) == 0);
+  CHECK(Packets(rig, 2, 0) == 1);
+  // In the window: passes.
+  rig.Receive(kWan, 0, Tcp(kRemote, kLanHost, 80, 40000, kAck, 5001, 1001));
+  Poll(rig);
+  CHECK(SentCount(rig, kLan) == 1);
+}
+
+}  // namespace portcullis::dp::testing
