@@ -9,6 +9,7 @@
 // result for each packet's own state is at hand.
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
+#include <rte_hash_crc.h>
 #include <rte_ip.h>
 #include <rte_tcp.h>
 
@@ -311,6 +312,42 @@ void Worker::FwLog(rte_mbuf* m, uint32_t slot, const FwTables& fw, const FwChain
   }
 }
 
+namespace {
+constexpr uint16_t kFragBits = RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK);
+constexpr uint64_t kFwFragTtlSeconds = 30;  // as a reassembly timeout
+
+inline uint32_t FragIndex(const rte_ipv4_hdr* ip) {
+  uint32_t h = rte_hash_crc_4byte(ip->src_addr, ip->dst_addr);
+  h = rte_hash_crc_4byte(uint32_t{ip->packet_id} << 8 | ip->next_proto_id, h);
+  return h;
+}
+}  // namespace
+
+void Worker::FwFragRecord(const rte_ipv4_hdr* ip, const FwChain& chain, uint32_t slot) {
+  FwFrag& e = fw_frags_[FragIndex(ip) % kFwFrags];
+  e = FwFrag{ip->src_addr, ip->dst_addr, ip->packet_id, ip->next_proto_id, 1,
+             slot,         &chain,       rte_rdtsc()};
+}
+
+uint32_t Worker::FwFragFind(const rte_ipv4_hdr* ip, const FwChain& chain) {
+  const FwFrag& e = fw_frags_[FragIndex(ip) % kFwFrags];
+  if (!e.used || e.src != ip->src_addr || e.dst != ip->dst_addr || e.id != ip->packet_id ||
+      e.proto != ip->next_proto_id || e.chain != &chain ||
+      rte_rdtsc() - e.tsc > kFwFragTtlSeconds * rte_get_tsc_hz())
+    return kFwFragNone;
+  return e.slot;
+}
+
+// A fragment in the plain path: a first one records its slot, a later one takes its first's.
+uint32_t Worker::FwFragment(const rte_ipv4_hdr* ip, const FwChain& chain, uint32_t slot) {
+  if (!(ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK))) {
+    FwFragRecord(ip, chain, slot);
+    return slot;
+  }
+  const uint32_t got = FwFragFind(ip, chain);
+  return got == kFwFragNone || got == kFwFragPass ? slot : got;
+}
+
 void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const FwTables& fw,
                         uint16_t ifx, FwHookIndex hook, FwOwner owner, bool owner_stateful,
                         const Tables& t, int depth) {
@@ -349,7 +386,9 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
     }
     const uint64_t now = chain.has_log ? rte_rdtsc() : 0;
     for (uint16_t i = 0; i < n; ++i) {
-      const uint32_t slot = results[i] != 0 ? results[i] - 1 : chain.default_slot;
+      uint32_t slot = results[i] != 0 ? results[i] - 1 : chain.default_slot;
+      const auto* ip = rte_pktmbuf_mtod(pkts[i], const rte_ipv4_hdr*);
+      if (unlikely(ip->fragment_offset & kFragBits)) slot = FwFragment(ip, chain, slot);
       if (!apply(pkts[i], slot, now)) pkts[i] = nullptr;
     }
     return;
@@ -373,11 +412,31 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
   uint16_t which[kBurst];
   int32_t restart[kBurst];  // a closed TCP session a new SYN remakes, if a rule accepts it
   uint16_t nc = 0;
+  uint32_t forced[kBurst];  // a later fragment's slot, from its first fragment
   for (uint16_t j = 0; j < nl; ++j) {
     const uint16_t i = look[j];
     FwPacket& q = p[i];
     FwCategory c;
     restart[nc] = -1;
+    forced[nc] = kFwFragNone;
+    const auto* ip = rte_pktmbuf_mtod(pkts[i], const rte_ipv4_hdr*);
+    if (unlikely(ip->fragment_offset & kFragBits)) {
+      if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) {
+        // A later fragment: what its first fragment met here, if this worker saw it.
+        const uint32_t got = FwFragFind(ip, chain);
+        if (got == kFwFragPass) continue;
+        if (got != kFwFragNone) {
+          forced[nc] = got;
+          state[nc] = kFwCatEstablished;
+          data[nc] = reinterpret_cast<const uint8_t*>(&q.key);
+          which[nc++] = i;
+          continue;
+        }
+      } else if (found[j] >= 0) {
+        // A first fragment: if it passes as a session's below, so do the rest.
+        FwFragRecord(ip, chain, kFwFragPass);
+      }
+    }
     if (found[j] >= 0) {
       FwSession& s = sessions.At(found[j]);
       const bool from_init = q.from_a == (s.initiator_is_a != 0);
@@ -422,7 +481,13 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
     const uint16_t i = which[k];
     rte_mbuf* m = pkts[i];
     const uint32_t r = results[k * ncat + (ncat == 1 ? 0 : state[k])];
-    const uint32_t slot = r != 0 ? r - 1 : chain.default_slot;
+    uint32_t slot = r != 0 ? r - 1 : chain.default_slot;
+    if (unlikely(forced[k] != kFwFragNone)) {
+      slot = forced[k];
+    } else if (unlikely(rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->fragment_offset &
+                        RTE_BE16(RTE_IPV4_HDR_MF_FLAG))) {
+      FwFragRecord(rte_pktmbuf_mtod(m, const rte_ipv4_hdr*), chain, slot);
+    }
     const FwRuleInfo& rule = fw.slots[slot];
     if (!apply(m, slot, now)) {
       pkts[i] = nullptr;

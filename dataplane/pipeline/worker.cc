@@ -17,6 +17,7 @@ Worker::Worker(Dataplane& dp, uint16_t id) : dp_(dp), id_(id) {
   crypto_ = new drivers::crypto::IpsecMbBackend;
   esp_ = new Engine(*crypto_);
   ike_limiter_ = new IkeLimiter(rte_get_tsc_hz());
+  fw_frags_.reset(new FwFrag[kFwFrags]());
 }
 
 Worker::~Worker() {

@@ -3,9 +3,11 @@
 // lives in its own file (stage_*.cc); this class holds what they share.
 #pragma once
 
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 
 #include <cstdint>
+#include <memory>
 
 #include "dataplane/core/drop_reason.h"
 #include "dataplane/core/packet_meta.h"
@@ -187,6 +189,26 @@ class Worker {
   } tx_[kMaxPorts];
   uint32_t tx_pending_ = 0;  // bit p: tx_[p] holds packets
   IkeLimiter* ike_limiter_;
+  // The firewall's verdicts for fragmented datagrams (docs/DESIGN.md, Firewall): what the
+  // first fragment met, per chain, so later fragments (no ports) get the same. Direct-mapped
+  // by (source, destination, protocol, IP id); an entry is good for kFwFragTtlSeconds.
+  struct FwFrag {
+    uint32_t src, dst;
+    uint16_t id;
+    uint8_t proto;
+    uint8_t used;
+    uint32_t slot;  // kFwFragPass: passed as a session's packet
+    const FwChain* chain;
+    uint64_t tsc;
+  };
+  static constexpr uint32_t kFwFrags = 1024;
+  static constexpr uint32_t kFwFragPass = ~0u;
+  static constexpr uint32_t kFwFragNone = ~0u - 1;
+  std::unique_ptr<FwFrag[]> fw_frags_;
+  // A first fragment's verdict (slot) at chain; a later fragment's, or kFwFragNone.
+  void FwFragRecord(const rte_ipv4_hdr* ip, const FwChain& chain, uint32_t slot);
+  uint32_t FwFragFind(const rte_ipv4_hdr* ip, const FwChain& chain);
+  uint32_t FwFragment(const rte_ipv4_hdr* ip, const FwChain& chain, uint32_t slot);
   static_assert(kMaxPorts <= 32);
   static_assert(kBurst <= esp::kMaxBurst, "a burst goes to the ESP engine whole");
 };
