@@ -366,7 +366,7 @@ api::ApplyResult CommandApplier::Apply(const api::CommandBatch& batch) {
   // The firewall's ACLs are compiled before anything changes: one that cannot be built (no
   // memory) fails the batch.
   if (c.fw_changed) {
-    auto fw = BuildFirewall(c.cfg, dp_.nworkers, ++fw_generation_);
+    auto fw = BuildFirewall(c.cfg, dp_.nworkers, dp_.name, ++fw_generation_);
     if (!fw.ok()) {
       ++failed_;
       return {fw.status(), static_cast<uint32_t>(batch.messages.size())};
@@ -621,7 +621,17 @@ absl::Status CommandApplier::Commit(Candidate c) {
   delete old_tables;
   if (c.fw_changed) {
     // Counters continue where the old snapshot's stopped (no worker writes them any more).
-    if (fw_ && c.fw) CarryFirewallCounters(*fw_, dp_.nworkers, *c.fw);
+    // Across snapshots with none in between (everything unbound, then bound again) too: the
+    // totals wait in fw_parked_ for rulesets that still exist; a flush forgets them.
+    if (fw_) ParkFirewallCounters(*fw_, dp_.nworkers, fw_parked_);
+    if (c.fw_flush) fw_parked_.clear();
+    for (auto it = fw_parked_.begin(); it != fw_parked_.end();) {
+      const uint64_t k = it->first;
+      const bool gone = (k & kFwZoneDefaultKey) ? !state_.fw.zones.count(k & 0xffffffffu)
+                                                : !state_.fw.rulesets.count(k >> 32);
+      it = gone ? fw_parked_.erase(it) : std::next(it);
+    }
+    if (c.fw) CarryFirewallCounters(fw_parked_, *c.fw);
     fw_ = std::move(c.fw);
     if (c.fw_flush) dp_.sessions->Clear();
   }

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "dataplane/api/channel_server.h"
 #include "dataplane/mgmt/config_state.h"
+#include "dataplane/mgmt/firewall_builder.h"
 #include "dataplane/runtime/dataplane.h"
 #include "dataplane/tables/firewall_tables.h"
 
@@ -66,6 +67,7 @@ class CommandApplier {
   ConfigState state_;
   uint64_t applied_ = 0, failed_ = 0;
   std::unique_ptr<FwTables> fw_;
+  FwParkedCounters fw_parked_;  // counter totals of rulesets between snapshots
   uint64_t fw_generation_ = 0;
 };
 

@@ -258,6 +258,7 @@ absl::Status StageFirewall(const api::Message& m, ConfigState& cfg) {
 }
 
 absl::StatusOr<std::unique_ptr<FwTables>> BuildFirewall(const ConfigState& cfg, uint32_t nworkers,
+                                                        const std::string& prefix,
                                                         uint64_t generation) {
   const FwConfig& fw = cfg.fw;
   if (fw.bindings.empty() && fw.zone_interfaces.empty()) return std::unique_ptr<FwTables>();
@@ -333,7 +334,10 @@ absl::StatusOr<std::unique_ptr<FwTables>> BuildFirewall(const ConfigState& cfg, 
         default_slot >= 0 ? static_cast<uint32_t>(default_slot) : slot_of.at({rulesets.back(), 0});
     c->has_log = has_log || t->slots[c->default_slot].log;
     if (!rules.empty()) {
-      auto acl = CompileFwAcl(absl::StrFormat("fw%d_%d", generation, t->chains.size()), rules);
+      // DPDK names are process-wide (rte_acl_create hands back a live context of the same
+      // name): the dataplane's own prefix keeps two in one process (tests, fuzzers) apart.
+      auto acl =
+          CompileFwAcl(absl::StrFormat("%s_fw%d_%d", prefix, generation, t->chains.size()), rules);
       if (!acl.ok()) return acl.status();
       c->acl = *acl;
     }
@@ -371,21 +375,27 @@ absl::StatusOr<std::unique_ptr<FwTables>> BuildFirewall(const ConfigState& cfg, 
   t->state_udp = fw.global.state_udp;
   t->state_icmp = fw.global.state_icmp;
   t->any_global_state = t->state_tcp || t->state_udp || t->state_icmp;
+  t->slot_keys.resize(t->slots.size());
+  for (uint32_t i = 0; i < t->slots.size(); ++i)
+    t->slot_keys[i] = uint64_t{t->slots[i].ruleset_id} << 32 | t->slots[i].rule_number;
+  for (const auto& [id, slot] : zone_default_slot) t->slot_keys[slot] = kFwZoneDefaultKey | id;
   t->AllocateCounters(nworkers);
   return t;
 }
 
-void CarryFirewallCounters(const FwTables& old, uint32_t nworkers, FwTables& fresh) {
-  std::map<std::pair<uint32_t, uint32_t>, uint32_t> old_slot;
+void ParkFirewallCounters(const FwTables& old, uint32_t nworkers, FwParkedCounters& parked) {
   for (uint32_t i = 0; i < old.slots.size(); ++i)
-    if (old.slots[i].ruleset_id != 0)
-      old_slot[{old.slots[i].ruleset_id, old.slots[i].rule_number}] = i;
+    parked[old.slot_keys[i]] = {old.SlotPackets(i, nworkers), old.SlotBytes(i, nworkers),
+                                old.SlotSuppressed(i, nworkers)};
+}
+
+void CarryFirewallCounters(const FwParkedCounters& parked, FwTables& fresh) {
   for (uint32_t i = 0; i < fresh.slots.size(); ++i) {
-    auto it = old_slot.find({fresh.slots[i].ruleset_id, fresh.slots[i].rule_number});
-    if (it == old_slot.end()) continue;
-    fresh.base_packets[i] += old.SlotPackets(it->second, nworkers);
-    fresh.base_bytes[i] += old.SlotBytes(it->second, nworkers);
-    fresh.base_suppressed[i] += old.SlotSuppressed(it->second, nworkers);
+    auto it = parked.find(fresh.slot_keys[i]);
+    if (it == parked.end()) continue;
+    fresh.base_packets[i] += it->second.packets;
+    fresh.base_bytes[i] += it->second.bytes;
+    fresh.base_suppressed[i] += it->second.suppressed;
   }
 }
 

@@ -23,13 +23,22 @@ absl::Status StageFirewall(const api::Message& m, ConfigState& cfg);
 absl::Status CheckInterfaceUnused(const ConfigState& cfg, uint32_t ifindex);
 
 // The snapshot for cfg; nullptr when nothing is bound and no interface is in a zone (the
-// packet path then spends one branch per burst on the firewall). generation names the ACL
-// contexts (unique among the live ones).
+// packet path then spends one branch per burst on the firewall). prefix (the dataplane's
+// name) and generation name the ACL contexts (unique among the live ones in the process).
 absl::StatusOr<std::unique_ptr<FwTables>> BuildFirewall(const ConfigState& cfg, uint32_t nworkers,
+                                                        const std::string& prefix,
                                                         uint64_t generation);
 
-// Carries counters over from the snapshot being replaced (same ruleset and rule number), once
-// no worker writes to `old` any more.
-void CarryFirewallCounters(const FwTables& old, uint32_t nworkers, FwTables& fresh);
+// Counter totals by FwTables::slot_keys, kept while a ruleset is not in any snapshot (unbound)
+// so that binding it again continues them.
+struct FwSlotTotals {
+  uint64_t packets = 0, bytes = 0, suppressed = 0;
+};
+using FwParkedCounters = std::map<uint64_t, FwSlotTotals>;
+
+// The totals of a snapshot being replaced, once no worker writes to it any more.
+void ParkFirewallCounters(const FwTables& old, uint32_t nworkers, FwParkedCounters& parked);
+// Counters continue from the parked totals (same ruleset and rule number, or zone default).
+void CarryFirewallCounters(const FwParkedCounters& parked, FwTables& fresh);
 
 }  // namespace portcullis::dp

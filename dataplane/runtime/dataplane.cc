@@ -30,6 +30,7 @@ absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(const DataplaneParams
   dp->nworkers = p.workers;
   dp->idle_sleep_us = p.idle_sleep_us;
   const std::string& n = p.name;
+  dp->name = n;
   auto fail = [&](absl::string_view what) {
     return absl::ResourceExhaustedError(
         absl::StrCat(what, ": ", rte_strerror(rte_errno), " (", n, ")"));

@@ -35,6 +35,7 @@ struct PortInfo {
 };
 
 struct Dataplane {
+  std::string name;  // DataplaneParams::name: the prefix of its DPDK object names
   uint32_t nworkers = 1;
   rte_mempool* pool = nullptr;
 

@@ -166,6 +166,21 @@ void FwSessionTable::Clear() {
   }
 }
 
+uint32_t FwSessionTable::HashKeys() const {
+  uint32_t n = 0, next = 0;
+  const void* key;
+  void* data;
+  while (rte_hash_iterate(hash_, &key, &data, &next) >= 0) ++n;
+  return n;
+}
+
+uint32_t FwSessionTable::LiveFlags() const {
+  uint32_t n = 0;
+  for (uint32_t pos = 0; pos < nslots_; ++pos)
+    n += sessions_[pos].live.load(std::memory_order_relaxed) == 1;
+  return n;
+}
+
 uint64_t FwSessionTable::created() const {
   uint64_t n = 0;
   for (const auto& w : workers_) n += __atomic_load_n(&w.created, __ATOMIC_RELAXED);

@@ -148,6 +148,10 @@ class FwSessionTable {
   uint64_t created() const;
   uint64_t table_full() const;
   uint64_t expired() const { return expired_; }
+  // For checks (tests, fuzzers; walks the whole table): keys in the hash, and sessions
+  // marked live. Both equal active() when no worker is inserting.
+  uint32_t HashKeys() const;
+  uint32_t LiveFlags() const;
 
  private:
   FwSessionTable() = default;

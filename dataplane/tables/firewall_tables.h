@@ -54,6 +54,8 @@ struct FwWorkerCounters {
   std::unique_ptr<uint64_t[]> log_tokens, log_refill_tsc;
 };
 
+inline constexpr uint64_t kFwZoneDefaultKey = uint64_t{1} << 63;
+
 struct FwTables {
   uint64_t generation = 0;
   std::vector<FwRuleInfo> slots;
@@ -72,6 +74,9 @@ struct FwTables {
   FwWorkerCounters workers[kMaxWorkers];
   // Totals of the snapshot this one replaced, per slot, so counters survive a rebuild.
   std::vector<uint64_t> base_packets, base_bytes, base_suppressed;
+  // Per slot, what its counters are carried by: ruleset id << 32 | rule number, or
+  // kFwZoneDefaultKey | zone id for a zone's default action.
+  std::vector<uint64_t> slot_keys;
 
   // Allocates the per-worker counters for slots.size() slots.
   void AllocateCounters(uint32_t nworkers);

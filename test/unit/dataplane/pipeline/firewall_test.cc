@@ -169,6 +169,11 @@ fw bind lan in 1
   rig.Receive(kLan, 0, Udp(kLanHost, kRemote, 999, 53));
   Poll(rig);
   CHECK(SentCount(rig, kWan) == 1);
+  // Bound again: the counters continue where they stopped.
+  REQUIRE(rig.Apply("fw bind lan in 1").status.ok());
+  CHECK(Packets(rig, 1, 10) == 1);
+  CHECK(Packets(rig, 1, 30) == 2);
+  CHECK(Packets(rig, 1, 0) == 1);
 }
 
 TEST_CASE("several rulesets on one hook: the first decisive match, then the last default",
@@ -451,6 +456,31 @@ fw zone-policy add 1 2 1
   r = rig.Apply("fw ruleset del 1");
   CHECK(r.status.code() == absl::StatusCode::kFailedPrecondition);
   CHECK(std::string(r.status.message()).find("PRIV2PUB") != std::string::npos);
+}
+
+TEST_CASE("a zone's default action keeps its counter across commits", "[firewall]") {
+  Rig& rig = Rig::Get();
+  Configure(rig, R"(
+fw zone add 1 PRIVATE default drop
+fw zone add 2 PUBLIC default drop
+fw zone-if add lan 1
+fw zone-if add wan 2
+fw ruleset add 1 PRIV2PUB default drop
+fw rule add 1 10 action accept proto tcp
+fw zone-policy add 1 2 1
+)");
+  auto zone_default = [&](uint32_t zone) {
+    const FwTables* fw = rig.applier().firewall();
+    for (uint32_t s = 0; s < fw->slots.size(); ++s)
+      if (fw->slot_keys[s] == (kFwZoneDefaultKey | zone)) return fw->SlotPackets(s, Rig::kWorkers);
+    return ~uint64_t{0};
+  };
+  rig.Receive(kLan, 0, Udp(kLanHost, kRemote, 1111, 53));  // the to-zone's default
+  Poll(rig);
+  REQUIRE(zone_default(2) == 1);
+  REQUIRE(rig.Apply("fw rule add 1 20 action accept proto udp dport 5353").status.ok());
+  CHECK(zone_default(2) == 1);
+  CHECK(zone_default(1) == 0);
 }
 
 TEST_CASE("a commit that rebuilds the ACL keeps the sessions", "[firewall]") {

@@ -92,4 +92,19 @@ TEST_CASE("sessions: a full table refuses and counts; clearing empties it", "[fi
   CHECK(Find(*t, k) == -1);
 }
 
+TEST_CASE("the session counters agree with the hash and the live flags") {
+  auto t = NewTable(64);
+  FwSessionTable& s = *t;
+  bool fa;
+  for (uint16_t p = 1; p <= 10; ++p)
+    REQUIRE(s.Insert(0, MakeSessionKey(17, 1, p, 2, 53, &fa), fa, TcpState::kNone, 1) >= 0);
+  CHECK(s.HashKeys() == 10);
+  CHECK(s.LiveFlags() == 10);
+  CHECK(s.active() == 10);
+  s.Expire(~uint64_t{0} / 2, s.slots());
+  CHECK(s.HashKeys() == 0);
+  CHECK(s.LiveFlags() == 0);
+  CHECK(s.active() == 0);
+}
+
 }  // namespace portcullis::dp
