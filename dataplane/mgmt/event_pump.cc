@@ -70,6 +70,7 @@ unsigned EventPump::PollFwLog() {
     e.l3_length = r.l3_length;
     e.l4_length = r.l4_length;
     std::memcpy(e.l3, r.l3, sizeof e.l3);
+    static_assert(sizeof e.l4 == sizeof r.l4 && sizeof e.l3 == sizeof r.l3);
     std::memcpy(e.l4, r.l4, sizeof e.l4);
     if (server_ == nullptr || !server_->PostBulk(ev))
       dp_.fw_log_undeliverable.fetch_add(1, std::memory_order_relaxed);

@@ -169,9 +169,9 @@ TEST_CASE("Firewall log records reach vpnd as FwLogEvents, field for field", "[m
   r.has_macs = 1;
   for (int i = 0; i < 6; ++i) r.src_mac[i] = static_cast<uint8_t>(i), r.dst_mac[i] = 0xa0 + i;
   r.l3_length = 20;
-  r.l4_length = 8;
+  r.l4_length = 20;
   for (int i = 0; i < 60; ++i) r.l3[i] = static_cast<uint8_t>(i * 3);
-  for (int i = 0; i < 8; ++i) r.l4[i] = static_cast<uint8_t>(0xf0 + i);
+  for (int i = 0; i < 20; ++i) r.l4[i] = static_cast<uint8_t>(0xe0 + i);
   REQUIRE(rte_ring_enqueue_elem(rig.dp().fw_log_ring, &r, sizeof r) == 0);
   CHECK(pump.PollFwLog() == 1);
   vpnd.Read();
@@ -189,9 +189,9 @@ TEST_CASE("Firewall log records reach vpnd as FwLogEvents, field for field", "[m
   CHECK(e.has_macs == 1);
   CHECK(std::memcmp(e.src_mac, r.src_mac, 6) == 0);
   CHECK(std::memcmp(e.dst_mac, r.dst_mac, 6) == 0);
-  CHECK((e.l3_length == 20 && e.l4_length == 8));
+  CHECK((e.l3_length == 20 && e.l4_length == 20));
   CHECK(std::memcmp(e.l3, r.l3, 60) == 0);
-  CHECK(std::memcmp(e.l4, r.l4, 8) == 0);
+  CHECK(std::memcmp(e.l4, r.l4, 20) == 0);
   // Without vpnd's room (or without vpnd) a record is counted, never kept.
   const uint64_t lost = rig.dp().fw_log_undeliverable.load();
   EventPump alone(rig.dp(), nullptr);
