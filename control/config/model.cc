@@ -177,7 +177,10 @@ void ReadFirewall(const ConfigNode& sec, Model& m) {
       r.name = rs->name();
       r.loc = rs->loc();
       r.description = rs->Get("description");
-      if (auto* d = rs->GetIfSet("default-action")) r.default_action = *d;
+      if (auto* d = rs->GetIfSet("default-action")) {
+        r.default_action = *d;
+        r.default_action_set = true;
+      }
       r.default_log = rs->Has("default-log");
       for (const ConfigNode* rn : rs->Instances("rule")) {
         FirewallRule fr = ReadFirewallRule(*rn);

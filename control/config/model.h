@@ -161,6 +161,7 @@ struct FirewallRuleset {
   std::string name;
   std::string description;
   std::string default_action = "drop";
+  bool default_action_set = false;  // configured (an explicit last rule, as in Vyatta)
   bool default_log = false;
   std::vector<FirewallRule> rules;  // by number
   SourceLoc loc;

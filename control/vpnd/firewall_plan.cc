@@ -57,6 +57,7 @@ void PlanRuleset(const config::FirewallRuleset& rs, const config::FwGroups& grou
   CopyName(b.name, sizeof b.name, rs.name);
   b.default_action = ActionOf(rs.default_action);
   b.default_log = rs.default_log ? 1 : 0;
+  b.default_implicit = rs.default_action_set ? 0 : 1;
   out[absl::StrCat("4 fw1 ruleset ", Id(id))] = m;
   for (const config::FirewallRule& r : rs.rules) {
     if (r.disabled || r.action.empty()) continue;

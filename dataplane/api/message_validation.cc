@@ -308,11 +308,12 @@ bool FwActionOk(FwAction a, absl::string_view what, Check& c) {
 bool ValidateFwRuleset(const FwRulesetBody& b, Op op, Check& c) {
   if (b.ruleset_id == 0) return c.Fail(RejectReason::kBadValue, "fw-ruleset: id 0");
   if (op == Op::kDelete) return true;
-  if (!AllZero(b.reserved, sizeof b.reserved))
+  if (b.reserved != 0)
     return c.Fail(RejectReason::kNonZeroReserved, "fw-ruleset %d: reserved bytes", b.ruleset_id);
   return Name(b.name, sizeof b.name, "fw-ruleset", b.ruleset_id, c) &&
          FwActionOk(b.default_action, "fw-ruleset default action", c) &&
-         c.Flag(b.default_log, "fw-ruleset default_log");
+         c.Flag(b.default_log, "fw-ruleset default_log") &&
+         c.Flag(b.default_implicit, "fw-ruleset default_implicit");
 }
 
 bool ValidateFwRule(const FwRuleBody& b, Check& c) {

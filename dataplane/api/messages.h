@@ -271,7 +271,11 @@ struct FwRulesetBody {
   char name[kFwNameSize];
   FwAction default_action;
   uint8_t default_log;  // 0 or 1: log packets that meet the default action
-  uint8_t reserved[2];
+  // 0 or 1: no `default-action` in the configuration (default_action is then kDrop). As in
+  // Vyatta, a configured default-action is an explicit last rule that decides everything the
+  // rules did not; without one, a zone policy's undecided packets meet the to-zone's default.
+  uint8_t default_implicit;
+  uint8_t reserved;
 };
 
 // Key: (ruleset_id, rule_number, entry). No update: delete + add. The ruleset must exist.

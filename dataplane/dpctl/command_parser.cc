@@ -585,12 +585,14 @@ absl::Status Firewall(Words& w, InterfaceDirectory& dir, std::vector<Message>& o
       if (auto s = FwName(name, zone ? m.body.fw_zone.name : m.body.fw_ruleset.name); !s.ok())
         return s;
       api::FwAction action = api::FwAction::kDrop;
+      bool explicit_default = false;  // a ruleset without one: Vyatta's implicit default
       while (!w.Done()) {
         ASSIGN_OR_RETURN(key, w.Next("an option"));
         if (key == "default") {
           ASSIGN_OR_RETURN(v, w.Next("accept|drop|reject"));
           ASSIGN_OR_RETURN(a, FwActionOf(v));
           action = a;
+          explicit_default = true;
         } else if (key == "log" && !zone) {
           m.body.fw_ruleset.default_log = 1;
         } else if (key == "local" && zone) {
@@ -601,6 +603,7 @@ absl::Status Firewall(Words& w, InterfaceDirectory& dir, std::vector<Message>& o
         }
       }
       (zone ? m.body.fw_zone.default_action : m.body.fw_ruleset.default_action) = action;
+      if (!zone && !explicit_default) m.body.fw_ruleset.default_implicit = 1;
     }
     if (auto s = NoMoreWords(w, "fw " + what); !s.ok()) return s;
     out.push_back(m);

@@ -354,7 +354,8 @@ absl::StatusOr<std::unique_ptr<FwTables>> BuildFirewall(const ConfigState& cfg, 
     if (!c.ok()) return c.status();
     t->hooks[key.first][key.second - 1] = *c;  // FwHook 1..3 -> kFwIn..kFwLocal
   }
-  // Zone pairs: the policy's rulesets, then the to-zone's default action (its own slot).
+  // Zone pairs: the policy's rulesets, then the last ruleset's configured default-action, or
+  // (without one) the to-zone's default action (its own slot).
   std::map<std::pair<uint32_t, uint32_t>, std::vector<uint32_t>> pairs;
   for (const auto& [key, rs] : fw.zone_policies)
     pairs[{std::get<0>(key), std::get<1>(key)}].push_back(rs);
@@ -364,7 +365,8 @@ absl::StatusOr<std::unique_ptr<FwTables>> BuildFirewall(const ConfigState& cfg, 
     t->slots.push_back({0, 0, VerdictOf(z.default_action), 0, 0, 0});
   }
   for (const auto& [key, list] : pairs) {
-    auto c = chain(list, zone_default_slot[key.second]);
+    const bool implicit = fw.rulesets.at(list.back()).body.default_implicit != 0;
+    auto c = chain(list, implicit ? int64_t{zone_default_slot[key.second]} : int64_t{-1});
     if (!c.ok()) return c.status();
     FwChain* mc = t->chains.back().get();
     mc->zone_from = key.first;

@@ -101,6 +101,11 @@ TEST_CASE("rulesets, expanded rules and ordered bindings", "[firewall][plan]") {
   REQUIRE(pi != nullptr);
   CHECK(std::string(pi->body.fw_ruleset.name) == "PubIn");
   CHECK(pi->body.fw_ruleset.default_action == FwAction::kDrop);
+  CHECK(pi->body.fw_ruleset.default_implicit == 0);  // `default-action drop` is configured
+  for (const Message& m : rulesets) {
+    // INipsecvti0 has no default-action: Vyatta's implicit drop.
+    if (m.body.fw_ruleset.ruleset_id == vti_in) CHECK(m.body.fw_ruleset.default_implicit == 1);
+  }
 
   std::vector<Message> rules = OfKind(o, MessageKind::kFwRule);
   auto of = [&](uint32_t rs, uint32_t n) {
@@ -218,6 +223,7 @@ TEST_CASE("a changed rule is deleted and added again; ids stay", "[firewall][pla
   auto updated = OfKind(b, MessageKind::kFwRuleset, Op::kUpdate);
   REQUIRE(updated.size() == 1);
   CHECK(updated[0].body.fw_ruleset.default_action == FwAction::kReject);
+  CHECK(updated[0].body.fw_ruleset.default_implicit == 0);  // configured: an explicit last rule
   CHECK(OfKind(b, MessageKind::kFwRuleset, Op::kAdd).size() == 1);
   CHECK(OfKind(b, MessageKind::kFwRule, Op::kAdd).size() == 1);
 

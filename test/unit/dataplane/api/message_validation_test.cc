@@ -380,7 +380,11 @@ TEST_CASE("firewall messages break the contract one way at a time",
         }) == RejectReason::kBadValue);
   CHECK(with(FwRuleset(1, "ab"), [](Message& m) { m.body.fw_ruleset.default_log = 2; }) ==
         RejectReason::kBadValue);
-  CHECK(with(FwRuleset(1, "ab"), [](Message& m) { m.body.fw_ruleset.reserved[1] = 1; }) ==
+  CHECK(with(FwRuleset(1, "ab"), [](Message& m) { m.body.fw_ruleset.default_implicit = 2; }) ==
+        RejectReason::kBadValue);
+  CHECK(with(FwRuleset(1, "ab"), [](Message& m) { m.body.fw_ruleset.default_implicit = 1; }) ==
+        RejectReason::kNone);
+  CHECK(with(FwRuleset(1, "ab"), [](Message& m) { m.body.fw_ruleset.reserved = 1; }) ==
         RejectReason::kNonZeroReserved);
 
   // Rules.

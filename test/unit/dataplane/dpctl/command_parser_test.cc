@@ -590,6 +590,9 @@ TEST_CASE("dpctl: firewall rulesets, rules and their ranges", "[dpctl][firewall]
   CHECK(std::string(rs.body.fw_ruleset.name) == "PubIn");
   CHECK(rs.body.fw_ruleset.default_action == api::FwAction::kAccept);
   CHECK(rs.body.fw_ruleset.default_log == 1);
+  CHECK(rs.body.fw_ruleset.default_implicit == 0);
+  // Without `default`: Vyatta's implicit default (drop; a zone policy's to-zone default).
+  CHECK(ParseOne("fw ruleset add 5 X").body.fw_ruleset.default_implicit == 1);
   CHECK(ParseOne("fw ruleset update 4 X").body.fw_ruleset.default_action == api::FwAction::kDrop);
   CHECK(ParseOne("fw ruleset del 4").header.op == Op::kDelete);
 

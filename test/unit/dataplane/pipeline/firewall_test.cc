@@ -448,7 +448,14 @@ fw zone-policy add 1 2 1
   Poll(rig);
   CHECK(SentCount(rig, kWan) == 1);
   CHECK(Packets(rig, 1, 10) == 1);
-  CHECK(Packets(rig, 1, 0) == 0);  // a zone policy's undecided packets meet the zone default
+  CHECK(Packets(rig, 1, 0) == 1);  // a configured default-action decides, as in Vyatta
+  // ... so a policy whose ruleset accepts by default lets everything through.
+  REQUIRE(rig.Apply("fw ruleset update 1 PRIV2PUB default accept").status.ok());
+  rig.Receive(kLan, 0, Udp(kLanHost, kRemote, 1, 3));
+  Poll(rig);
+  CHECK(SentCount(rig, kWan) == 1);
+  CHECK(Packets(rig, 1, 0) == 2);
+  REQUIRE(rig.Apply("fw ruleset update 1 PRIV2PUB default drop").status.ok());
   // An interface in a zone takes no bindings, and a bound ruleset cannot go.
   auto r = rig.Apply("fw bind lan in 1");
   CHECK(r.status.code() == absl::StatusCode::kFailedPrecondition);
@@ -465,10 +472,11 @@ fw zone add 1 PRIVATE default drop
 fw zone add 2 PUBLIC default drop
 fw zone-if add lan 1
 fw zone-if add wan 2
-fw ruleset add 1 PRIV2PUB default drop
+fw ruleset add 1 PRIV2PUB
 fw rule add 1 10 action accept proto tcp
 fw zone-policy add 1 2 1
 )");
+  // PRIV2PUB has no default-action of its own: what it leaves meets the to-zone's.
   auto zone_default = [&](uint32_t zone) {
     const FwTables* fw = rig.applier().firewall();
     for (uint32_t s = 0; s < fw->slots.size(); ++s)
