@@ -668,10 +668,20 @@ void IkeSa::RetransmitTimeout() {
       return;
     }
     Restart r = Restart::kNone;
-    if (config_->dpd_action == DpdAction::kRestart) r = Restart::kNow;
+    std::string emulated;
+    if (config_->dpd_action == DpdAction::kRestart) {
+      r = Restart::kNow;
+    } else if (config_->dpd_action == DpdAction::kHold && config_->initiate &&
+               !config_->remote_any) {
+      // hold installs a trap that renegotiates on the tunnel's next packet; the dataplane has no
+      // acquire events yet, so an initiate tunnel comes back as the trap would bring it, with
+      // the manager's backoff instead of on traffic (commit warns so).
+      r = Restart::kLater;
+      emulated = " (emulated by initiating again)";
+    }
     Destroy(absl::StrCat("peer ", remote_.address.ToString(), " did not answer ",
                          TaskKindName(task->kind()), " (dead peer), dead-peer-detection action ",
-                         DpdActionName(config_->dpd_action)),
+                         DpdActionName(config_->dpd_action), emulated),
             r);
     return;
   }

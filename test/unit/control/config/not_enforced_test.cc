@@ -68,6 +68,10 @@ const std::vector<Case>& Cases() {
       {"security vpn ipsec ike-group close-action",
        "set security vpn ipsec ike-group IKE close-action trap",
        "security vpn ipsec ike-group IKE close-action"},
+      {"security vpn ipsec ike-group dead-peer-detection action",
+       "set security vpn ipsec ike-group IKE dead-peer-detection action hold",
+       "security vpn ipsec ike-group IKE dead-peer-detection action (hold is emulated: an "
+       "initiate tunnel is initiated again, with backoff)"},
       {"security vpn ipsec logging", "set vpn ipsec log level 2", "security vpn ipsec logging"},
       {"security vpn ike ikesa-table-size", "set security vpn ike ikesa-table-size 4",
        "security vpn ike ikesa-table-size"},
@@ -128,6 +132,25 @@ TEST_CASE("each node of the table warns once, at the line that configured it", "
   text += "set interfaces vti vti1 multicast disable\n";
   text += "set interfaces dataplane dp0p1s4 address 192.0.2.1/24\n";
   text += "set security vpn ipsec ike-group IKE dead-peer-detection interval 10\n";
+  text += "set security vpn ipsec ike-group IKE2 dead-peer-detection action clear\n";
+  text += "set security vpn ipsec ike-group IKE3 dead-peer-detection action restart\n";
+  text += "set security vpn ipsec ike-group IKE3 close-action start\n";
+  INFO(text);
+  CHECK(NotEnforcedWarnings(text) == expected);
+}
+
+// dead-peer-detection action is hold when the line is left out: the line that configured
+// dead-peer-detection warns instead, once.
+TEST_CASE("a row's value that is the schema default warns at the parent's line", "[not_enforced]") {
+  const std::string text =
+      "set security vpn ipsec ike-group IKE lifetime 3600\n"
+      "set security vpn ipsec ike-group IKE dead-peer-detection interval 10\n"
+      "set security vpn ipsec ike-group IKE dead-peer-detection timeout 60\n"
+      "set security vpn ipsec ike-group IKE2 dead-peer-detection interval 10\n"
+      "set security vpn ipsec ike-group IKE2 dead-peer-detection action restart\n";
+  const std::vector<std::string> expected = {
+      "2: security vpn ipsec ike-group IKE dead-peer-detection action (hold is emulated: an "
+      "initiate tunnel is initiated again, with backoff)"};
   INFO(text);
   CHECK(NotEnforcedWarnings(text) == expected);
 }

@@ -124,7 +124,9 @@ TEST_CASE("DPD step by step: an empty INFORMATIONAL request, answered by an empt
   CHECK_FALSE(p.b.log.Has("sending DPD request"));  // B has no dpd-interval
 }
 
-TEST_CASE("DPD action hold: retransmissions run out on schedule, the SA goes and stays down",
+// hold would install a trap that renegotiates on the next packet; without the dataplane's
+// acquire events an initiate tunnel comes back by itself, with the re-initiation backoff.
+TEST_CASE("DPD action hold: retransmissions run out on schedule, an initiate tunnel comes back",
           "[ike_sa][dpd]") {
   ManagerOptions o = Net::Defaults();
   o.retransmit.tries = 2;
@@ -158,14 +160,33 @@ TEST_CASE("DPD action hold: retransmissions run out on schedule, the SA goes and
   step(0.1);  // 1 * 2^2 s after the last one: dead
   INFO(p.a.log.All());
   CHECK(p.a.log.Has("giving up after 2 retransmits"));
-  CHECK(p.a.log.Has("did not answer IKE_DPD (dead peer), dead-peer-detection action hold"));
+  CHECK(
+      p.a.log.Has("did not answer IKE_DPD (dead peer), dead-peer-detection action hold "
+                  "(emulated by initiating again)"));
   CHECK(p.a.mgr->Sas().empty());
   CHECK(p.a.rec.child_down == 1);
   CHECK(p.a.rec.down_spis == std::vector<uint32_t>{child});
   CHECK(p.a.rec.ike_down == 1);
-  // hold waits for traffic or the peer; it does not bring the SA up again by itself.
+  // Not at once (that is restart): after the backoff, and up again once the peer answers.
   p.net.drop = nullptr;
-  p.net.Advance(absl::Seconds(60));
+  step(1);
+  CHECK(p.a.log.Count("initiating IKE_SA") == 1);
+  p.net.Advance(absl::Seconds(60), absl::Seconds(1));
+  CHECK(p.a.log.Count("initiating IKE_SA") == 2);
+  REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+  CheckMatched(*OnlyChild(p.a.Only()), *OnlyChild(p.b.Only()));
+}
+
+TEST_CASE("DPD action hold on a respond-only tunnel: the SA goes and stays down", "[ike_sa][dpd]") {
+  DpdPair p(5, DpdAction::kHold);
+  p.ca->initiate = false;
+  p.net.drop = [](const Datagram& d) { return d.src.address.ToString() == kB; };
+  p.net.Advance(absl::Seconds(60), absl::Seconds(1));
+  INFO(p.a.log.All());
+  CHECK(p.a.log.Has("dead-peer-detection action hold"));
+  CHECK_FALSE(p.a.log.Has("emulated by initiating again"));
+  p.net.drop = nullptr;
+  p.net.Advance(absl::Seconds(60), absl::Seconds(1));
   CHECK(p.a.log.Count("initiating IKE_SA") == 1);
   CHECK(p.a.mgr->Sas().empty());
 }
