@@ -237,6 +237,21 @@ void ChannelSaInstaller::InstallOutbound(const ike::ChildSa& c) {
   Installed& e = it->second;
   e.sending = true;
   e.order = ++install_order_;
+  // The tunnel's other SAs stop sending. The loser of a CHILD rekey collision installs its
+  // redundant SA as sending (the collision is settled after the install) and then sends with
+  // the old one again: the redundant SA's install ack, still to come, must not move the
+  // outbound policy to it, since the peer drops its inbound half on our Delete.
+  for (auto& [other_spi_in, other] : installed_) {
+    if (&other == &e || other.removing) continue;
+    bool same_tunnel =
+        e.vti != 0 ? other.vti == e.vti
+                   : std::any_of(other.policy_keys.begin(), other.policy_keys.end(),
+                                 [&e](const std::string& k) {
+                                   return std::find(e.policy_keys.begin(), e.policy_keys.end(),
+                                                    k) != e.policy_keys.end();
+                                 });
+    if (same_tunnel) other.sending = false;
+  }
   std::vector<dp::api::Message> msgs;
   std::map<std::string, std::optional<uint32_t>> previous;
   std::optional<uint32_t> previous_binding;

@@ -495,3 +495,56 @@ TEST_CASE("policy-based rekeys: the outbound policy moves to the new SA, never g
   CHECK(r.log.Recent().find("exists") == std::string::npos);
   std::remove(mine.c_str());
 }
+
+// The loser of a CHILD rekey collision, policy-based: IKE installs its new SA as sending, then
+// settles the collision (the SA is redundant), sends with the old SA again and deletes the new
+// one. The new SA's install is acknowledged only after that: its ack must not move the outbound
+// policy to it, since the peer drops that SA's inbound half as soon as our Delete comes.
+TEST_CASE("policy-based collision loser: the redundant SA's late ack leaves the policy alone",
+          "[vpnd][dataplane][sa][rekey]") {
+  Rig r(absl::Milliseconds(100));
+  SpdModel spd;
+  std::atomic<bool> slow{false};
+  r.dp.SetVerdict([&](const std::vector<Message>& b) {
+    if (Count(b, MessageKind::kSa, Op::kAdd) > 0 && slow.exchange(false)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+    return spd.Apply(b);
+  });
+  auto old = MakeChild(0xc0000101, 0xc0000202);
+  r.installer->AddSa(*old, 0);
+  r.installer->AddPolicy(*old);
+  INFO(r.log.Recent());
+  REQUIRE(PollLinkUntil(r, [&] { return r.link->unacknowledged() == 0; }));
+  auto out_policy = [&]() -> std::optional<uint32_t> {
+    std::lock_guard<std::mutex> l(spd.mu);
+    for (const auto& [k, out] : spd.policies) {
+      if (k[0] - '0' == static_cast<int>(dp::api::Direction::kOut)) return out;
+    }
+    return std::nullopt;
+  };
+  REQUIRE(out_policy() == 0xc0000202u);
+
+  // The collision's redundant SA, its install acknowledged late.
+  slow = true;
+  auto fresh = MakeChild(0xc0000303, 0xc0000404);
+  fresh->unique_id = 8;
+  r.installer->AddSa(*fresh, 0);
+  r.installer->AddPolicy(*fresh);
+  REQUIRE(r.link->unacknowledged() == 1);
+  // Settled: the old SA sends on, the redundant one goes.
+  fresh->outbound_active = false;
+  r.installer->InstallOutbound(*old);
+  REQUIRE(PollLinkUntil(r, [&] { return r.link->unacknowledged() == 0; }));
+  CHECK(absl::StrContains(r.log.Recent(), "installed ESP SAs c0000303_i c0000404_o"));
+  CHECK(out_policy() == 0xc0000202u);
+  r.installer->DelSa(*fresh);
+  r.installer->FlushRemovals();
+  REQUIRE(PollLinkUntil(r, [&] { return r.link->unacknowledged() == 0; }));
+  CHECK(out_policy() == 0xc0000202u);
+  std::lock_guard<std::mutex> l(spd.mu);
+  INFO(absl::StrJoin(spd.history, "\n"));
+  CHECK(spd.gaps == 0);
+  CHECK(spd.policies.size() == 2);
+  CHECK(spd.out_sas == std::set<uint32_t>{0xc0000202});
+}
