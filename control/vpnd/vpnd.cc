@@ -293,6 +293,12 @@ void Vpnd::ChildOutbound(const ike::IkeSa&, const ike::ChildSa& c) {
   deps_.installer->InstallOutbound(c);
 }
 
+bool Vpnd::ChildInPlace(const ike::ChildSa& c) const {
+  // Waiting for the install's ack; a refusal reaches IKE as an install failure (the CHILD SA
+  // goes), and an installer that keeps no SAs (logging) never waits.
+  return deps_.installer->Placement(c.spi_in) != SaPlacement::kInstalling;
+}
+
 void Vpnd::IkeUp(const ike::IkeSa& sa) {
   if (deps_.observer != nullptr) deps_.observer->IkeUp(sa);
 }

@@ -145,6 +145,7 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   void ChildUpdated(const ike::IkeSa& sa, const ike::ChildSa& child) override;
   void ChildOutbound(const ike::IkeSa& sa, const ike::ChildSa& child) override;
   void IkeUp(const ike::IkeSa& sa) override;
+  bool ChildInPlace(const ike::ChildSa& c) const override;
 
   // The configured peers, in configuration order (what the show views and metrics walk).
   std::vector<const ike::IkeSaConfig*> Peers() const;

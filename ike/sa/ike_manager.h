@@ -66,6 +66,9 @@ class IkeListener {
   virtual void ChildOutbound(const IkeSa&, const ChildSa&) {}
   virtual void IkeUp(const IkeSa&) {}
   virtual void IkeDown(const IkeSa&) {}
+  // Whether the CHILD SA is in place where traffic flows (vpnd: not waiting for the dataplane's
+  // install ack). Make-before-break deletes the old IKE SA only once every replacement is.
+  virtual bool ChildInPlace(const ChildSa&) const { return true; }
 };
 
 class IkeManager : public IkeSaContext {
@@ -166,6 +169,9 @@ class IkeManager : public IkeSaContext {
   void InitialContact(IkeSa& sa) override;
   void Reauthenticate(IkeSa& old) override;
   const ChildSa* FindInstalledChild(const IkeSa& sa, const std::string& name) const override;
+  bool ChildInPlace(const ChildSa& child) const override {
+    return listener_ == nullptr || listener_->ChildInPlace(child);
+  }
   bool HasOtherSa(const IkeSa& sa) const override;
   std::vector<std::shared_ptr<const IkeSaConfig>> AuthCandidates(const IkeSa& sa) const override;
 

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "ike/encoding/ike_errors.h"
 #include "ike/sa/proposal_string.h"
 #include "ike/sa/traffic_selectors.h"
@@ -165,6 +166,9 @@ void IkeSa::StartNextTask() {
     queue_.pop_front();
     SendRequest();
   }
+  // Also when the last task built no request (a CHILD SA without an SPI, say): the old IKE SA
+  // of a reauthentication must not wait for an exchange that never comes.
+  CheckReauthentication();
 }
 
 void IkeSa::SendRequest() {
@@ -525,9 +529,6 @@ void IkeSa::HandleResponse(const Datagram& d, const DecodedHeader& h) {
       return;
   }
   if (!destroy_after_response) StartNextTask();
-  if (reauth_of && !active_ && queue_.empty() && state_ == State::kEstablished) {
-    FinishReauthentication();
-  }
 }
 
 void IkeSa::OnTimer() {
@@ -585,6 +586,8 @@ void IkeSa::OnTimer() {
   }
   // Tasks handed over by a rekeyed predecessor start here, once the rekey exchange is over.
   if (!active_ && !queue_.empty()) StartNextTask();
+  // A reauthentication waiting for the dataplane to acknowledge a CHILD SA's install.
+  CheckReauthentication();
   if (state_ != State::kEstablished) return;
   for (auto it = recreate_.begin(); it != recreate_.end();) {
     if (now < it->second) {
@@ -633,6 +636,53 @@ void IkeSa::OnTimer() {
       Queue(NewIkeRekeyTask());
     }
   }
+}
+
+void IkeSa::CheckReauthentication() {
+  if (!reauth_of || active_ || !queue_.empty() || state_ != State::kEstablished ||
+      destroy_after_response) {
+    return;
+  }
+  IkeSa* old = ctx_.FindSa(*reauth_of);
+  if (old == nullptr) {
+    reauth_of.reset();
+    return;
+  }
+  // The tunnels the old SA carries (one being deleted by the peer is not carried over); each
+  // needs an installed CHILD SA here, in place in the dataplane.
+  std::vector<std::string> missing;
+  bool waiting = false;
+  for (const auto& oc : old->children()) {
+    if (oc->state == ChildSa::State::kDeleting || FindChildConfig(oc->name) == nullptr ||
+        std::find(missing.begin(), missing.end(), oc->name) != missing.end()) {
+      continue;
+    }
+    const ChildSa* mine = nullptr;
+    for (const auto& c : children_) {
+      if (c->name == oc->name &&
+          (c->state == ChildSa::State::kInstalled || c->state == ChildSa::State::kRekeying)) {
+        mine = c.get();
+      }
+    }
+    if (mine == nullptr) {
+      missing.push_back(oc->name);
+    } else if (!ctx_.ChildInPlace(*mine)) {
+      waiting = true;
+    }
+  }
+  if (!missing.empty()) {
+    // The old SA stays with every tunnel; this one goes (its IkeDown reschedules the old one's
+    // reauthentication).
+    old->Log(
+        LogGroup::kIke,
+        absl::StrCat("reauthentication incomplete: IKE_SA ", config_->name, "[", unique_id_,
+                     "] has no CHILD_SA for ", absl::StrJoin(missing, ", "), ", keeping IKE_SA ",
+                     config_->name, "[", old->unique_id(), "] and deleting the new one"));
+    Delete();
+    return;
+  }
+  if (waiting) return;  // OnTimer looks again
+  FinishReauthentication();
 }
 
 void IkeSa::FinishReauthentication() {

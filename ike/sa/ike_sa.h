@@ -95,6 +95,8 @@ class IkeSaContext {
   // An installed CHILD SA of child config `name` on another live IKE SA with the same peer than
   // `sa` (one being reauthenticated or a duplicate), if any.
   virtual const ChildSa* FindInstalledChild(const IkeSa& sa, const std::string& name) const = 0;
+  // Whether `child` is in place where traffic flows (IkeListener::ChildInPlace).
+  virtual bool ChildInPlace(const ChildSa& child) const = 0;
   // The peer sent INITIAL_CONTACT: other SAs with it are stale.
   virtual void InitialContact(IkeSa& sa) = 0;
   // Whether another established IKE SA with this config exists (no INITIAL_CONTACT then).
@@ -259,7 +261,10 @@ class IkeSa {
   // deleted once the new one has all its CHILD SAs. On the old one: a replacement is on its way.
   std::optional<IkeSpi> reauth_of;
   bool reauthenticating = false;
-  // On the new IKE SA of a reauthentication: all its CHILD SAs are set up, the old SA goes.
+  // On the new IKE SA of a reauthentication, with no exchange running: once it holds every
+  // tunnel the old one carries, each CHILD SA in place, the old SA goes; if one could not be set
+  // up, this one goes instead and the old one tries again later.
+  void CheckReauthentication();
   void FinishReauthentication();
 
   // On the old SA: our SPI of the successor we made as responder in a collision.

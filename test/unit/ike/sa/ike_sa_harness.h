@@ -60,6 +60,9 @@ struct Recorder : IkeListener {
   };
   std::map<std::string, std::vector<Installed>> installed;
   int gaps = 0;
+  // What ChildInPlace answers: false, as while the dataplane has not acknowledged an install.
+  bool in_place = true;
+  bool ChildInPlace(const ChildSa&) const override { return in_place; }
   void ChildUp(const IkeSa&, const ChildSa& c) override {
     ++child_up;
     up_spis.push_back(c.spi_in);

@@ -163,3 +163,59 @@ TEST_CASE("both ends reauthenticate at once: one IKE SA is left, no tunnel ever 
     p.CheckReplaced(/*exact=*/false);
   }
 }
+
+// The new IKE SA must hold every tunnel before the old one goes: B refuses tunnel 2's CHILD SA
+// on the new IKE SA (its selectors changed meanwhile), so the old IKE SA stays with both
+// tunnels, the incomplete new one goes, and the reauthentication is tried again later.
+TEST_CASE("a reauthentication with a CHILD SA refused keeps the old IKE SA and its tunnels",
+          "[ike_sa][reauth]") {
+  ReauthPair p;
+  p.Remember();
+  const IkeSa* old = p.a.Only();
+  const std::vector<TrafficSelector> before = p.cb->children[1].local_ts;
+  p.cb->children[1].local_ts = {Ts("10.2.9.0/24")};
+  p.net.Advance(absl::Seconds(60), absl::Seconds(1));
+  INFO(p.a.log.All() << "---\n" << p.b.log.All());
+  CHECK(p.a.log.Has("received TS_UNACCEPTABLE notify error"));
+  CHECK(
+      p.a.log.Has("reauthentication incomplete: IKE_SA peer-192.0.2.2[2] has no CHILD_SA for "
+                  "peer-192.0.2.2-tunnel-2, keeping IKE_SA peer-192.0.2.2[1] and deleting the "
+                  "new one"));
+  CHECK(p.a.log.Has("reauthentication failed, trying again in 30s"));
+  CHECK_FALSE(p.a.log.Has("reauthenticated it with"));
+  REQUIRE(p.a.Only() == old);
+  REQUIRE(p.b.mgr->Sas().size() == 1);
+  CHECK(old->children().size() == 2);
+  CHECK(p.b.mgr->Sas()[0]->children().size() == 2);
+  for (const auto& c : old->children()) {
+    CHECK(std::find(p.first_a.begin(), p.first_a.end(), c->spi_in) != p.first_a.end());
+  }
+  CHECK(p.a.rec.gaps + p.b.rec.gaps == 0);
+  CHECK(p.a.rec.HasTunnel("-tunnel-2"));
+  CHECK(p.b.rec.HasTunnel("-tunnel-2"));
+  // Once B accepts it again, the next attempt replaces both.
+  p.cb->children[1].local_ts = before;
+  p.net.Advance(absl::Seconds(40), absl::Seconds(1));
+  p.CheckReplaced(/*exact=*/false);
+}
+
+// The old IKE SA goes only once the dataplane holds the new CHILD SAs (vpnd: their installs
+// acknowledged), not as soon as IKE has negotiated them.
+TEST_CASE("make-before-break waits for the new CHILD SAs' installs to be acknowledged",
+          "[ike_sa][reauth]") {
+  ReauthPair p;
+  p.Remember();
+  const IkeSa* old = p.a.Only();
+  p.a.rec.in_place = false;
+  p.net.Advance(absl::Seconds(60), absl::Seconds(1));
+  INFO(p.a.log.All() << "---\n" << p.b.log.All());
+  CHECK(p.a.log.Has("reauthenticating IKE_SA"));
+  REQUIRE(p.a.mgr->Sas().size() == 2);
+  CHECK(p.a.mgr->Sas()[0] == old);
+  CHECK_FALSE(p.a.log.Has("reauthenticated it with"));
+  p.a.rec.in_place = true;
+  p.net.Advance(absl::Seconds(2), absl::Seconds(1));
+  CHECK(p.a.log.Has("reauthenticated it with 2 CHILD_SAs"));
+  p.net.Advance(absl::Seconds(5), absl::Seconds(1));
+  p.CheckReplaced();
+}
