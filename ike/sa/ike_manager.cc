@@ -583,9 +583,10 @@ void IkeManager::IkeUp(IkeSa& sa) {
   // rekey collision are no such duplicates: the rekey settles them (IkeSa::undecided).
   // Nor is an IKE SA being reauthenticated or one that has been up for a while (the peer's
   // reauthentication met it); two new ones of simultaneous reauthentications are.
-  if (sa.undecided) return;
+  // Nor is a rekey's successor, which replaces its predecessor rather than adding an IKE SA.
+  if (sa.undecided || sa.successor) return;
   for (auto& [k, other] : sas_) {
-    if (other->undecided || other->reauthenticating ||
+    if (other->undecided || other->reauthenticating || other->successor ||
         Now() - other->established_at() > kSimultaneousInitiation) {
       continue;
     }

@@ -223,6 +223,16 @@ class IkeRekeyTask : public Task {
       out.push_back(MakeNotify(NotifyType::kTemporaryFailure));
       return;
     }
+    if (sa.reauthenticating) {
+      // A new IKE SA replaces this one (make-before-break) and deletes it once it carries every
+      // tunnel. A successor made now would carry the CHILD SAs away from it and stay beside the
+      // new one for good: the peer tries again later, by when this SA is gone.
+      sa.Log(LogGroup::kIke,
+             "IKE_SA rekey of an IKE_SA being reauthenticated: answering "
+             "TEMPORARY_FAILURE");
+      out.push_back(MakeNotify(NotifyType::kTemporaryFailure));
+      return;
+    }
     const auto* sap = FindPayload<SaPayload>(in, PayloadType::kSa);
     const auto* ke = FindPayload<KePayload>(in, PayloadType::kKe);
     const auto* nonce = FindPayload<NoncePayload>(in, PayloadType::kNonce);

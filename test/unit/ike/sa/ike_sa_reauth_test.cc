@@ -219,3 +219,38 @@ TEST_CASE("make-before-break waits for the new CHILD SAs' installs to be acknowl
   p.net.Advance(absl::Seconds(5), absl::Seconds(1));
   p.CheckReplaced();
 }
+
+// The peer rekeys the old IKE SA while we reauthenticate it: the rekey is refused
+// (TEMPORARY_FAILURE; the peer tries again later, by when the old SA is gone), else its
+// successor would be neither deleted by the reauthentication nor a duplicate to delete.
+TEST_CASE("the peer's IKE rekey of an IKE SA being reauthenticated is refused for now",
+          "[ike_sa][reauth]") {
+  for (int delay = 0; delay < 4; ++delay) {
+    CAPTURE(delay);
+    ReauthPair p;
+    p.Remember();
+    for (int i = 0; i < 100 && !p.a.log.Has("reauthenticating IKE_SA"); ++i) {
+      p.net.Pump();
+      p.net.now += absl::Seconds(1);
+      for (auto& [addr, n] : p.net.nodes) n->mgr->Tick();
+    }
+    REQUIRE(p.a.log.Has("reauthenticating IKE_SA"));
+    REQUIRE(p.net.queue.size() == 1);  // the new IKE SA's IKE_SA_INIT
+    // B's rekey of the old IKE SA goes out while the new one is being set up, `delay`
+    // messages later.
+    for (int i = 0; i < delay && !p.net.queue.empty(); ++i) p.net.DeliverOne();
+    const IkeSa* old_b = nullptr;
+    for (const IkeSa* s : p.b.mgr->Sas()) {
+      if (old_b == nullptr || s->unique_id() < old_b->unique_id()) old_b = s;
+    }
+    REQUIRE(old_b != nullptr);
+    Mutable(old_b).ScheduleIkeRekey(absl::ZeroDuration());
+    p.b.mgr->Tick();
+    p.net.Advance(absl::Seconds(100), absl::Seconds(1));
+    INFO(p.a.log.All() << "---\n" << p.b.log.All());
+    CHECK(
+        p.a.log.Has("IKE_SA rekey of an IKE_SA being reauthenticated: answering "
+                    "TEMPORARY_FAILURE"));
+    p.CheckReplaced(/*exact=*/false);
+  }
+}
