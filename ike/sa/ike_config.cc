@@ -42,6 +42,12 @@ absl::Duration RekeyDelay(uint32_t lifetime) {
   return absl::Seconds(lifetime - margin - fuzz);
 }
 
+absl::Duration Jitter(absl::Duration d) {
+  uint8_t r[2] = {};
+  (void)FillRandom(absl::MakeSpan(r));
+  return d * (0.75 + 0.5 * ((r[0] << 8 | r[1]) / 65535.0));
+}
+
 IdPayload IdFromText(const std::string& text) {
   IdPayload id;
   if (auto a = Address::Parse(text)) {

@@ -82,6 +82,9 @@ struct IkeSaConfig {
 // When to rekey an SA of `lifetime` seconds: lifetime - margin - random(0..margin), margin 540 s
 // (Vyatta's rekeymargin) or a quarter of short lifetimes, as charon's rekey fuzz does.
 absl::Duration RekeyDelay(uint32_t lifetime);
+// `d` scaled by a random factor in [0.75, 1.25]: retries of many tunnels (re-initiations, CHILD
+// rekeys refused with TEMPORARY_FAILURE) spread out instead of meeting again in lockstep.
+absl::Duration Jitter(absl::Duration d);
 
 // An ID payload from the text an operator writes: an IPv4/IPv6 address, "@fqdn" or a bare
 // name (FQDN), "user@domain" (user FQDN), "@#hex" (key id). strongSwan's rules.

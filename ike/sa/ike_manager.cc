@@ -628,8 +628,11 @@ void IkeManager::IkeDown(IkeSa& sa, Restart restart) {
   } else if (restart == Restart::kLater) {
     // Backoff: the re-initiation delay, doubled per failure in a row, at most kMaxReinitiate.
     int n = std::min(failures_[name]++, 10);
-    next_initiate_[name] = Now() + std::min(options_.reinitiate_delay * (1 << n),
-                                            std::max(options_.reinitiate_delay, kMaxReinitiate));
+    absl::Duration wait = Jitter(std::min(options_.reinitiate_delay * (1 << n),
+                                          std::max(options_.reinitiate_delay, kMaxReinitiate)));
+    next_initiate_[name] = Now() + wait;
+    sa.Log(LogGroup::kIke,
+           absl::StrFormat("initiating %s again in %.1fs", name, absl::ToDoubleSeconds(wait)));
   }
 }
 

@@ -76,9 +76,12 @@ class ChildRekeyTask : public Task {
         old->state = ChildSa::State::kRekeyed;
         return TaskOutcome::kDone;
       }
-      sa.Log(LogGroup::kChd, "received TEMPORARY_FAILURE notify, retrying CHILD_SA rekey in 10s");
+      absl::Duration wait = Jitter(absl::Seconds(10));
+      sa.Log(LogGroup::kChd,
+             absl::StrFormat("received TEMPORARY_FAILURE notify, retrying CHILD_SA rekey in %.1fs",
+                             absl::ToDoubleSeconds(wait)));
       old->state = ChildSa::State::kInstalled;
-      old->rekey_at = sa.ctx().Now() + absl::Seconds(10);
+      old->rekey_at = sa.ctx().Now() + wait;
       if (!old->install_failure.empty()) sa.InstallFailed(old_spi_in_, old->install_failure);
       return TaskOutcome::kDone;
     }

@@ -6,6 +6,19 @@ namespace portcullis::ike {
 
 namespace {
 
+// An IKE SA deleted by the peer sooner than this after it was set up: close-action restart
+// waits for the re-initiation backoff.
+constexpr absl::Duration kBriefIkeSa = absl::Seconds(10);
+
+// Whether another IKE SA with the same peer has an installed CHILD SA for each of `sa`'s.
+bool CarriedElsewhere(IkeSa& sa) {
+  if (sa.children().empty()) return false;
+  for (const auto& c : sa.children()) {
+    if (sa.ctx().FindInstalledChild(sa, c->name) == nullptr) return false;
+  }
+  return true;
+}
+
 class IkeDeleteTask : public Task {
  public:
   TaskKind kind() const override { return TaskKind::kIkeDelete; }
@@ -41,12 +54,20 @@ class IkeDeleteTask : public Task {
     sa.destroy_after_response = true;
     sa.destroy_reason = "deleted by the peer";
     // The peer closed the connection (not a rekey's or a reauthentication's old IKE SA, nor a
-    // redundant one): close-action restart sets it up again at once.
+    // redundant one): close-action restart sets it up again at once. The old IKE SA of the
+    // peer's make-before-break reauthentication (we answered it: `reauthenticating` is the
+    // initiator's) is no close either: another IKE SA with the peer carries its tunnels.
     if (!rekeyed && sa.state() == IkeSa::State::kEstablished && !sa.undecided &&
         !sa.reauthenticating && sa.config().close_action == CloseAction::kRestart &&
-        !sa.config().remote_any) {
-      sa.destroy_reason = "deleted by the peer, close-action restart";
-      sa.restart_after_destroy = Restart::kNow;
+        !sa.config().remote_any && !CarriedElsewhere(sa)) {
+      // A peer that deletes each IKE SA right after it is set up would otherwise be met by a
+      // new one a round trip later, for ever: after a short-lived one, the re-initiation
+      // backoff.
+      bool brief = sa.ctx().Now() - sa.established_at() < kBriefIkeSa;
+      sa.destroy_reason = brief ? "deleted by the peer, close-action restart (after backoff: it "
+                                  "was up only briefly)"
+                                : "deleted by the peer, close-action restart";
+      sa.restart_after_destroy = brief ? Restart::kLater : Restart::kNow;
     }
   }
 };

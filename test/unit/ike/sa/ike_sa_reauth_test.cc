@@ -254,3 +254,20 @@ TEST_CASE("the peer's IKE rekey of an IKE SA being reauthenticated is refused fo
     p.CheckReplaced(/*exact=*/false);
   }
 }
+
+// The old IKE SA the peer deletes after its make-before-break reauthentication is no close:
+// another IKE SA carries its tunnels, so close-action start sets up nothing.
+TEST_CASE("close-action start does not act on the Delete of a reauthentication's old IKE SA",
+          "[ike_sa][reauth][close]") {
+  ReauthPair p;
+  p.cb->close_action = CloseAction::kRestart;
+  p.cb->initiate = true;  // B could initiate: a restart would show
+  p.Remember();
+  p.net.Advance(absl::Seconds(60), absl::Seconds(1));
+  INFO(p.a.log.All() << "---\n" << p.b.log.All());
+  CHECK(p.a.log.Has("reauthenticated it with 2 CHILD_SAs"));
+  CHECK(p.b.log.Has("received DELETE for IKE_SA"));
+  CHECK_FALSE(p.b.log.Has("close-action restart"));
+  CHECK_FALSE(p.b.log.Has("initiating IKE_SA"));
+  p.CheckReplaced();
+}

@@ -239,6 +239,17 @@ std::vector<std::string> Initiations(const Node& n) {
   return out;
 }
 
+// The re-initiation delays A chose, in seconds, as its log says.
+std::vector<double> Waits(const Node& n) {
+  std::vector<double> out;
+  const std::string mark = "initiating peer-192.0.2.2 again in ";
+  for (const auto& l : n.log.lines) {
+    auto at = l.find(mark);
+    if (at != std::string::npos) out.push_back(std::stod(l.substr(at + mark.size())));
+  }
+  return out;
+}
+
 }  // namespace
 
 // Without DPD there is no DPD action, and a peer that dies in the middle of an exchange used to
@@ -251,15 +262,25 @@ TEST_CASE("no DPD: a peer dead mid-exchange brings an initiate tunnel back, with
   REQUIRE(OnlyChild(p.a.Only()) != nullptr);
   p.net.drop = [](const Datagram& d) { return d.src.address.ToString() == kB; };
   REQUIRE(p.a.mgr->RekeyChild(OnlyChild(p.a.Only())->spi_in));
-  p.net.Advance(absl::Seconds(100), absl::Seconds(1));
+  // Failed at ~6 s; attempts 10 s, then 20 s, 40 s after each failure (~6 s each), each +-25%:
+  // the fourth by 6 + 12.5 + 6 + 25 + 6 + 50 s at the latest.
+  p.net.Advance(absl::Seconds(110), absl::Seconds(1));
   INFO(p.a.log.All());
   CHECK(p.a.log.Has("did not answer CHILD_REKEY (dead peer), initiating again"));
-  // Failed at ~6 s; attempts at ~16 s, then 10 s * 2, * 4 after each failure (~6 s each).
-  std::vector<std::string> at = Initiations(p.a);
-  REQUIRE(at.size() >= 4);
-  CHECK(at[1] == "00:00:16");
-  CHECK(at[2] == "00:00:42");
-  CHECK(at[3] == "00:01:28");
+  // 10 s, 20 s, 40 s, each within +-25% (jitter: tunnels failing together do not retry in
+  // lockstep), and not all exactly on the nominal value.
+  std::vector<double> waits = Waits(p.a);
+  REQUIRE(waits.size() >= 3);
+  std::vector<double> nominal = {10, 20, 40};
+  bool all_nominal = true;
+  for (size_t i = 0; i < 3; ++i) {
+    CAPTURE(i, waits[i]);
+    CHECK(waits[i] >= nominal[i] * 0.75);
+    CHECK(waits[i] <= nominal[i] * 1.25);
+    all_nominal &= waits[i] == nominal[i];
+  }
+  CHECK_FALSE(all_nominal);
+  REQUIRE(Initiations(p.a).size() >= 4);
   p.net.drop = nullptr;
   p.net.Advance(absl::Seconds(200), absl::Seconds(1));
   REQUIRE(OnlyChild(p.a.Only()) != nullptr);
@@ -271,10 +292,12 @@ TEST_CASE("no DPD: a peer dead mid-exchange brings an initiate tunnel back, with
 TEST_CASE("close-action start: what the peer closes is set up again", "[ike_sa][close]") {
   for (CloseAction action : {CloseAction::kNone, CloseAction::kRestart}) {
     CAPTURE(CloseActionName(action));
-    SECTION("the IKE SA") {
+    // One section per action (a plain SECTION in a loop runs for the first action only).
+    DYNAMIC_SECTION("the IKE SA, " << CloseActionName(action)) {
       Pair p;
       p.ca->close_action = action;
       p.Up();
+      p.net.Advance(absl::Seconds(20));  // up for a while: restarted at once
       Mutable(p.b.Only()).Delete();
       p.net.Pump();
       p.net.Tick();
@@ -288,7 +311,7 @@ TEST_CASE("close-action start: what the peer closes is set up again", "[ike_sa][
         CHECK(p.a.mgr->Sas().empty());
       }
     }
-    SECTION("a CHILD SA") {
+    DYNAMIC_SECTION("a CHILD SA, " << CloseActionName(action)) {
       Pair p;
       p.ca->close_action = action;
       p.Up();
@@ -304,6 +327,29 @@ TEST_CASE("close-action start: what the peer closes is set up again", "[ike_sa][
       }
     }
   }
+}
+
+// A peer that deletes every IKE SA right after it is set up: restarted after the re-initiation
+// backoff, not a round trip later for ever.
+TEST_CASE("close-action start after an IKE SA that lived only seconds waits for the backoff",
+          "[ike_sa][close]") {
+  Pair p;
+  p.ca->close_action = CloseAction::kRestart;
+  p.Up();
+  p.net.Advance(absl::Seconds(2));
+  Mutable(p.b.Only()).Delete();
+  p.net.Pump();
+  p.net.Tick();
+  INFO(p.a.log.All());
+  CHECK(
+      p.a.log.Has("deleted by the peer, close-action restart (after backoff: it was up only "
+                  "briefly)"));
+  CHECK(p.a.mgr->Sas().empty());
+  p.net.Advance(absl::Seconds(7), absl::Seconds(1));
+  CHECK(p.a.mgr->Sas().empty());  // not before 7.5 s
+  p.net.Advance(absl::Seconds(6), absl::Seconds(1));
+  REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+  CheckMatched(*OnlyChild(p.a.Only()), *OnlyChild(p.b.Only()));
 }
 
 // A rekey's Delete of the old CHILD SA is no close: nothing is created in its place.
