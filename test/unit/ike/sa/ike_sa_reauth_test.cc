@@ -271,3 +271,31 @@ TEST_CASE("close-action start does not act on the Delete of a reauthentication's
   CHECK_FALSE(p.b.log.Has("initiating IKE_SA"));
   p.CheckReplaced();
 }
+
+// A CHILD SA of the new IKE SA that never gets a request out (no SPI to be had): the task
+// ends without an exchange, and the reauthentication must still be settled, not wait forever.
+TEST_CASE("a reauthentication whose CHILD SA builds no request keeps the old IKE SA",
+          "[ike_sa][reauth]") {
+  ReauthPair p;
+  p.Remember();
+  const IkeSa* old = p.a.Only();
+  // A's SPIs from here on: the new IKE SA's IKE_AUTH gets one, tunnel 2's CREATE_CHILD_SA none.
+  int calls = 0;
+  bool failing = true;
+  uint32_t next = 0x10000;
+  p.a.mgr->SetSpiSource([&]() -> absl::StatusOr<uint32_t> {
+    if (failing && ++calls > 1 && calls <= 33) return absl::ResourceExhaustedError("no SPI");
+    return next++;
+  });
+  p.net.Advance(absl::Seconds(50), absl::Seconds(1));
+  INFO(p.a.log.All() << "---\n" << p.b.log.All());
+  CHECK(p.a.log.Has("reauthenticating IKE_SA"));
+  CHECK(p.a.log.Has("has no CHILD_SA for peer-192.0.2.2-tunnel-2"));
+  CHECK(p.a.log.Has("reauthentication failed, trying again in 30s"));
+  REQUIRE(p.a.Only() == old);
+  CHECK(old->children().size() == 2);
+  CHECK(p.a.rec.gaps + p.b.rec.gaps == 0);
+  failing = false;
+  p.net.Advance(absl::Seconds(40), absl::Seconds(1));
+  p.CheckReplaced(/*exact=*/false);
+}
