@@ -193,7 +193,13 @@ bool InWindow(FwSession& s, const FwPacket& q) {
     if (!SeqLeq(end, f.maxend.load(kR))) return false;
     if (!SeqGeq(q.seq, f.end.load(kR) - r.maxwin.load(kR))) return false;
     if (!SeqLeq(ack, rend)) return false;
-    if (!SeqGeq(ack, rend - kTcpMaxAckWindow)) return false;
+    // How far behind what the other side sent an ACK may lag: a window's worth, scaled as the
+    // acker's windows are (npf and pf scale it too). Unscaled, a bulk stream with a window
+    // over 64 KB in flight had its ACKs called invalid and dropped.
+    const uint32_t lag = fs == kNoWscale || rs == kNoWscale
+                             ? kTcpMaxAckWindow
+                             : kTcpMaxAckWindow << std::min<uint8_t>(fs, 14);
+    if (!SeqGeq(ack, rend - lag)) return false;
   }
   if (SeqLeq(f.end.load(kR), end)) f.end.store(end, kR);
   if (f.maxwin.load(kR) < win) f.maxwin.store(win, kR);

@@ -736,6 +736,68 @@ fw bind lan out 1
   CHECK(Packets(rig, 1, 10) == 1);  // not twice
 }
 
+// A TCP segment with a window, a window-scale option on SYNs (wscale >= 0) and `len` bytes of
+// payload.
+std::vector<uint8_t> TcpSeg(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+                            uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win, int wscale,
+                            size_t len) {
+  std::vector<uint8_t> t(wscale >= 0 ? 24 : 20, 0);
+  t[0] = sport >> 8, t[1] = sport & 0xff, t[2] = dport >> 8, t[3] = dport & 0xff;
+  for (int i = 0; i < 4; ++i) {
+    t[4 + i] = static_cast<uint8_t>(seq >> (24 - 8 * i));
+    t[8 + i] = static_cast<uint8_t>(ack >> (24 - 8 * i));
+  }
+  t[12] = static_cast<uint8_t>((t.size() / 4) << 4);
+  t[13] = flags;
+  t[14] = win >> 8, t[15] = win & 0xff;
+  if (wscale >= 0) t[20] = 1, t[21] = 3, t[22] = 3, t[23] = static_cast<uint8_t>(wscale);
+  t.resize(t.size() + len, 0xab);
+  return Ip(src, dst, 6, t);
+}
+
+TEST_CASE("TCP: a bulk stream's ACKs may lag by a scaled window", "[firewall]") {
+  Rig& rig = Rig::Get();
+  Configure(rig, R"(
+fw ruleset add 1 LANIN default drop
+fw rule add 1 10 action accept proto tcp state new
+fw ruleset add 2 LANOUT default drop
+fw bind lan in 1
+fw bind lan out 2
+)");
+  constexpr uint32_t kIsn = 1000, kRisn = 5000;
+  rig.Receive(kLan, 0, TcpSeg(kLanHost, kRemote, 40001, 80, kSyn, kIsn, 0, 64240, 10, 0));
+  Poll(rig);
+  rig.Receive(kWan, 0,
+              TcpSeg(kRemote, kLanHost, 80, 40001, kSyn | kAck, kRisn, kIsn + 1, 65160, 10, 0));
+  Poll(rig);
+  REQUIRE(SentCount(rig, kLan) == 1);
+  uint32_t seq = kIsn + 1;
+  rig.Receive(kLan, 0, TcpSeg(kLanHost, kRemote, 40001, 80, kAck, seq, kRisn + 1, 80, -1, 0));
+  Poll(rig);
+  // 40 segments of 1,400 bytes (inside the SYN-ACK's 65,160), then the receiver opens its window
+  // to 200 << 10 while acknowledging the first, and the sender fills it: 100 segments in
+  // flight, 138,600 bytes ahead of the receiver's next ACK.
+  for (int i = 0; i < 40; ++i, seq += 1400) {
+    rig.Receive(kLan, 0, TcpSeg(kLanHost, kRemote, 40001, 80, kAck, seq, kRisn + 1, 80, -1, 1400));
+    Poll(rig);
+  }
+  rig.Receive(kWan, 0,
+              TcpSeg(kRemote, kLanHost, 80, 40001, kAck, kRisn + 1, kIsn + 1 + 1400, 200, -1, 0));
+  Poll(rig);
+  REQUIRE(SentCount(rig, kLan) == 1);
+  for (int i = 0; i < 60; ++i, seq += 1400) {
+    rig.Receive(kLan, 0, TcpSeg(kLanHost, kRemote, 40001, 80, kAck, seq, kRisn + 1, 80, -1, 1400));
+    Poll(rig);
+  }
+  CHECK(SentCount(rig, kWan) == 102);  // the SYN, the ACK and 100 segments
+  const uint64_t dropped = Packets(rig, 2, 0);
+  rig.Receive(kWan, 0,
+              TcpSeg(kRemote, kLanHost, 80, 40001, kAck, kRisn + 1, kIsn + 1 + 2800, 200, -1, 0));
+  Poll(rig);
+  CHECK(SentCount(rig, kLan) == 1);  // established, 137,200 bytes behind: within 66,000 << 10
+  CHECK(Packets(rig, 2, 0) == dropped);
+}
+
 }  // namespace portcullis::dp::testing
 
 namespace portcullis::dp::testing {
