@@ -603,32 +603,28 @@ uint16_t Worker::FwLocal(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth
     const uint8_t from = fw.zone_of[ifx];
     if (fw.local_zone != 0 && from != 0) {
       any = true;
+      // Packets the chain above dropped are gone already: each run of survivors in turn.
+      auto survivors = [&](auto&& f) {
+        uint16_t k = 0;
+        while (k < rn) {
+          if (run[k] == nullptr) {
+            ++k;
+            continue;
+          }
+          uint16_t e = k + 1;
+          while (e < rn && run[e] != nullptr) ++e;
+          f(run + k, static_cast<uint16_t>(e - k));
+          k = e;
+        }
+      };
+      const FwOwner owner = ZoneOwner(from, fw.local_zone);
       if (const FwChain* c = fw.zone_pairs[from][fw.local_zone]) {
-        // Packets the chain above dropped are gone already: evaluate the survivors.
-        uint16_t k = 0;
-        while (k < rn) {
-          if (run[k] == nullptr) {
-            ++k;
-            continue;
-          }
-          uint16_t e = k + 1;
-          while (e < rn && run[e] != nullptr) ++e;
-          FwEvaluate(run + k, e - k, *c, fw, ifx, kFwLocal, ZoneOwner(from, fw.local_zone),
-                     ZoneStateful(fw, from, fw.local_zone), t, depth);
-          k = e;
-        }
+        survivors([&](rte_mbuf** p, uint16_t m) {
+          FwEvaluate(p, m, *c, fw, ifx, kFwLocal, owner, ZoneStateful(fw, from, fw.local_zone), t,
+                     depth);
+        });
       } else {
-        uint16_t k = 0;
-        while (k < rn) {
-          if (run[k] == nullptr) {
-            ++k;
-            continue;
-          }
-          uint16_t e = k + 1;
-          while (e < rn && run[e] != nullptr) ++e;
-          FwNoZonePolicy(run + k, e - k, ZoneOwner(from, fw.local_zone), ifx);
-          k = e;
-        }
+        survivors([&](rte_mbuf** p, uint16_t m) { FwNoZonePolicy(p, m, owner, ifx); });
       }
     }
     i = j;

@@ -51,6 +51,29 @@ FwSessionTable::~FwSessionTable() {
   rte_free(sessions_);
 }
 
+namespace {
+
+// A flow's start: who opened it, which chain owns it, no TCP bounds seen yet. Shared by a new
+// session and one a SYN restarts after a close.
+void StartFlow(FwSession& s, bool from_a, TcpState tcp, uint64_t now, FwOwner owner) {
+  s.initiator_is_a = from_a ? 1 : 0;
+  s.owner = owner.id;
+  s.pass_fwd = owner.fwd;
+  s.pass_rev = owner.rev;
+  s.fin_from.store(0, std::memory_order_relaxed);
+  s.replied.store(0, std::memory_order_relaxed);
+  for (auto& d : s.dir) {
+    d.end.store(0, std::memory_order_relaxed);
+    d.maxend.store(0, std::memory_order_relaxed);
+    d.maxwin.store(0, std::memory_order_relaxed);
+    d.wscale.store(kNoWscale, std::memory_order_relaxed);
+  }
+  s.tcp_state.store(static_cast<uint8_t>(tcp), std::memory_order_relaxed);
+  s.last_tsc.store(now, std::memory_order_relaxed);
+}
+
+}  // namespace
+
 int32_t FwSessionTable::Insert(uint16_t worker, const FwSessionKey& key, bool from_a, TcpState tcp,
                                uint64_t now, FwOwner owner) {
   int32_t pos = rte_hash_add_key(hash_, &key);
@@ -67,20 +90,7 @@ int32_t FwSessionTable::Insert(uint16_t worker, const FwSessionKey& key, bool fr
     return pos;                // another worker's, just made (or being made)
   }
   s.proto = key.proto;
-  s.initiator_is_a = from_a ? 1 : 0;
-  s.fin_from.store(0, std::memory_order_relaxed);
-  s.owner = owner.id;
-  s.pass_fwd = owner.fwd;
-  s.pass_rev = owner.rev;
-  s.replied.store(0, std::memory_order_relaxed);
-  for (auto& d : s.dir) {
-    d.end.store(0, std::memory_order_relaxed);
-    d.maxend.store(0, std::memory_order_relaxed);
-    d.maxwin.store(0, std::memory_order_relaxed);
-    d.wscale.store(kNoWscale, std::memory_order_relaxed);
-  }
-  s.tcp_state.store(static_cast<uint8_t>(tcp), std::memory_order_relaxed);
-  s.last_tsc.store(now, std::memory_order_relaxed);
+  StartFlow(s, from_a, tcp, now, owner);
   s.live.store(1, std::memory_order_release);
   ++workers_[worker].created;
   live_.fetch_add(1, std::memory_order_relaxed);
@@ -90,21 +100,7 @@ int32_t FwSessionTable::Insert(uint16_t worker, const FwSessionKey& key, bool fr
 void FwSessionTable::Restart(int32_t pos, bool from_a, uint64_t now, FwOwner owner) {
   // Fields another worker may read meanwhile are atomics; the rest are set once per restart
   // and read only to decide a packet's state (a race costs that packet its state, nothing more).
-  FwSession& s = sessions_[pos];
-  s.initiator_is_a = from_a ? 1 : 0;
-  s.owner = owner.id;
-  s.pass_fwd = owner.fwd;
-  s.pass_rev = owner.rev;
-  s.fin_from.store(0, std::memory_order_relaxed);
-  s.replied.store(0, std::memory_order_relaxed);
-  for (auto& d : s.dir) {
-    d.end.store(0, std::memory_order_relaxed);
-    d.maxend.store(0, std::memory_order_relaxed);
-    d.maxwin.store(0, std::memory_order_relaxed);
-    d.wscale.store(kNoWscale, std::memory_order_relaxed);
-  }
-  s.tcp_state.store(static_cast<uint8_t>(TcpState::kSynSent), std::memory_order_relaxed);
-  s.last_tsc.store(now, std::memory_order_relaxed);
+  StartFlow(sessions_[pos], from_a, TcpState::kSynSent, now, owner);
 }
 
 uint64_t FwSessionTable::Timeout(const FwSession& s) const {
