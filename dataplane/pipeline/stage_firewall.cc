@@ -564,36 +564,54 @@ inline uint16_t Compact(rte_mbuf** pkts, uint16_t n, uint32_t* aux) {
   }
   return kept;
 }
-}  // namespace
 
-uint16_t Worker::FwIn(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth, uint32_t* aux) {
-  const FwTables& fw = *t.fw;
-  bool any = false;
+// Calls f(run, count, ifindex) for each run of consecutive packets that arrived on one
+// interface: the hooks and zone checks decide per receiving interface.
+template <typename F>
+inline void ForEachInterfaceRun(rte_mbuf** pkts, uint16_t n, F&& f) {
   uint16_t i = 0;
   while (i < n) {
     const uint16_t ifx = Meta(pkts[i])->in_ifindex;
     uint16_t j = i + 1;
     while (j < n && Meta(pkts[j])->in_ifindex == ifx) ++j;
-    if (const FwChain* c = fw.hooks[ifx][kFwIn]) {
-      FwEvaluate(pkts + i, j - i, *c, fw, ifx, kFwIn, HookOwner(ifx, kFwIn), IfStateful(fw, ifx), t,
-                 depth);
-      any = true;
-    }
+    f(pkts + i, static_cast<uint16_t>(j - i), ifx);
     i = j;
   }
+}
+
+// Calls f(run, count) for each run of packets a chain left (the ones it dropped are nullptr).
+template <typename F>
+inline void ForEachSurvivorRun(rte_mbuf** pkts, uint16_t n, F&& f) {
+  uint16_t k = 0;
+  while (k < n) {
+    if (pkts[k] == nullptr) {
+      ++k;
+      continue;
+    }
+    uint16_t e = k + 1;
+    while (e < n && pkts[e] != nullptr) ++e;
+    f(pkts + k, static_cast<uint16_t>(e - k));
+    k = e;
+  }
+}
+}  // namespace
+
+uint16_t Worker::FwIn(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth, uint32_t* aux) {
+  const FwTables& fw = *t.fw;
+  bool any = false;
+  ForEachInterfaceRun(pkts, n, [&](rte_mbuf** run, uint16_t rn, uint16_t ifx) {
+    if (const FwChain* c = fw.hooks[ifx][kFwIn]) {
+      FwEvaluate(run, rn, *c, fw, ifx, kFwIn, HookOwner(ifx, kFwIn), IfStateful(fw, ifx), t, depth);
+      any = true;
+    }
+  });
   return any ? Compact(pkts, n, aux) : n;
 }
 
 uint16_t Worker::FwLocal(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
   const FwTables& fw = *t.fw;
   bool any = false;
-  uint16_t i = 0;
-  while (i < n) {
-    const uint16_t ifx = Meta(pkts[i])->in_ifindex;
-    uint16_t j = i + 1;
-    while (j < n && Meta(pkts[j])->in_ifindex == ifx) ++j;
-    rte_mbuf** run = pkts + i;
-    const uint16_t rn = j - i;
+  ForEachInterfaceRun(pkts, n, [&](rte_mbuf** run, uint16_t rn, uint16_t ifx) {
     if (const FwChain* c = fw.hooks[ifx][kFwLocal]) {
       FwEvaluate(run, rn, *c, fw, ifx, kFwLocal, HookOwner(ifx, kFwLocal), IfStateful(fw, ifx), t,
                  depth);
@@ -604,31 +622,18 @@ uint16_t Worker::FwLocal(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth
     if (fw.local_zone != 0 && from != 0) {
       any = true;
       // Packets the chain above dropped are gone already: each run of survivors in turn.
-      auto survivors = [&](auto&& f) {
-        uint16_t k = 0;
-        while (k < rn) {
-          if (run[k] == nullptr) {
-            ++k;
-            continue;
-          }
-          uint16_t e = k + 1;
-          while (e < rn && run[e] != nullptr) ++e;
-          f(run + k, static_cast<uint16_t>(e - k));
-          k = e;
-        }
-      };
       const FwOwner owner = ZoneOwner(from, fw.local_zone);
       if (const FwChain* c = fw.zone_pairs[from][fw.local_zone]) {
-        survivors([&](rte_mbuf** p, uint16_t m) {
+        ForEachSurvivorRun(run, rn, [&](rte_mbuf** p, uint16_t m) {
           FwEvaluate(p, m, *c, fw, ifx, kFwLocal, owner, ZoneStateful(fw, from, fw.local_zone), t,
                      depth);
         });
       } else {
-        survivors([&](rte_mbuf** p, uint16_t m) { FwNoZonePolicy(p, m, owner, ifx); });
+        ForEachSurvivorRun(run, rn,
+                           [&](rte_mbuf** p, uint16_t m) { FwNoZonePolicy(p, m, owner, ifx); });
       }
     }
-    i = j;
-  }
+  });
   return any ? Compact(pkts, n, nullptr) : n;
 }
 
@@ -644,30 +649,24 @@ uint16_t Worker::FwZones(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables
   const FwTables& fw = *t.fw;
   const uint8_t to = fw.zone_of[ifx];
   bool any = false;
-  uint16_t i = 0;
-  while (i < n) {
-    const uint16_t in = Meta(pkts[i])->in_ifindex;
-    uint16_t j = i + 1;
-    while (j < n && Meta(pkts[j])->in_ifindex == in) ++j;
+  ForEachInterfaceRun(pkts, n, [&](rte_mbuf** run, uint16_t rn, uint16_t in) {
     const uint8_t from = fw.zone_of[in];
     // Within a zone, and between interfaces in no zone, traffic passes.
-    if (from != to) {
-      any = true;
-      const FwChain* c = from != 0 && to != 0 ? fw.zone_pairs[from][to] : nullptr;
-      if (c != nullptr) {
-        FwEvaluate(pkts + i, j - i, *c, fw, ifx, kFwOut, ZoneOwner(from, to),
-                   ZoneStateful(fw, from, to), t, depth);
-      } else if (from != 0 && to != 0) {
-        FwNoZonePolicy(pkts + i, j - i, ZoneOwner(from, to), in);
-      } else {
-        for (uint16_t k = i; k < j; ++k) {
-          DropPkt(pkts[k], in, Drop::kFirewallNoZonePolicy);
-          pkts[k] = nullptr;
-        }
+    if (from == to) return;
+    any = true;
+    const FwChain* c = from != 0 && to != 0 ? fw.zone_pairs[from][to] : nullptr;
+    if (c != nullptr) {
+      FwEvaluate(run, rn, *c, fw, ifx, kFwOut, ZoneOwner(from, to), ZoneStateful(fw, from, to), t,
+                 depth);
+    } else if (from != 0 && to != 0) {
+      FwNoZonePolicy(run, rn, ZoneOwner(from, to), in);
+    } else {
+      for (uint16_t k = 0; k < rn; ++k) {
+        DropPkt(run[k], in, Drop::kFirewallNoZonePolicy);
+        run[k] = nullptr;
       }
     }
-    i = j;
-  }
+  });
   return any ? Compact(pkts, n, nullptr) : n;
 }
 
