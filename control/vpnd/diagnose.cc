@@ -240,6 +240,31 @@ DiagnoseStep FirewallStep(const DiagnoseInputs& in, const config::Peer* mp,
         }
         absl::StrAppend(&by, by.empty() ? "" : ", then ", v->ruleset, " ", rule, " (", hook, ")");
       }
+      // What we send back (and initiate: rekeys, DPD) leaves from the local zone: IKE needs
+      // its policy to the peer's zone too. Our ESP is not zone-filtered (its inner packets are).
+      if (!dropped && z != nullptr && local_zone != nullptr && p.proto == 17) {
+        auto back = local_zone->to.find(z->name);
+        if (back == local_zone->to.end()) {
+          failed = dropped = true;
+          s.details.push_back(absl::StrCat("the local zone ", local_zone->name,
+                                           " has no policy to zone ", z->name, ": our ", p.what,
+                                           " to ", who, " is dropped"));
+        } else {
+          config::FwProbe out{dst, HostOrder(*mp->address), p.proto, p.port, p.port};
+          std::optional<config::FwVerdict> v = config::EvaluateRulesets(m, back->second, out);
+          if (v && v->action != "accept") {
+            failed = dropped = true;
+            std::string rule = v->rule == 0 ? "the default action" : absl::StrCat("rule ", v->rule);
+            s.details.push_back(absl::StrCat("zone ", local_zone->name, " to ", z->name,
+                                             ": ruleset ", v->ruleset, " ", rule, " ", v->action,
+                                             "s our ", p.what, " to ", who));
+          } else if (v) {
+            absl::StrAppend(&by, by.empty() ? "" : ", then ", v->ruleset, " ",
+                            v->rule == 0 ? "the default action" : absl::StrCat("rule ", v->rule),
+                            " (zone ", local_zone->name, " to ", z->name, ", our answers)");
+          }
+        }
+      }
       if (!dropped) {
         passed.push_back(
             absl::StrCat(p.what, " on ", i->name, ": ",

@@ -198,7 +198,7 @@ void Worker::SendOuter(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& 
   }
   // Drops on the way are counted on the tunnel the packets came out of.
   for (uint16_t k = 0; k < n; ++k) Meta(pkts[k])->in_ifindex = vti;
-  Forward(pkts, n, t, /*transit=*/false, depth);
+  Forward(pkts, n, t, /*transit=*/false, depth, /*own=*/false);
 }
 
 }  // namespace portcullis::dp

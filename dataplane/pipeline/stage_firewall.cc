@@ -670,6 +670,21 @@ uint16_t Worker::FwZones(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables
   return any ? Compact(pkts, n, nullptr) : n;
 }
 
+uint16_t Worker::FwFromLocal(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables& t,
+                             int depth) {
+  const FwTables& fw = *t.fw;
+  const uint8_t from = fw.local_zone, to = fw.zone_of[ifx];
+  // As between two zones: the policy from the local zone decides; without one only the replies
+  // of sessions the policy to the local zone made pass (Vyatta: no policy, no traffic).
+  const FwOwner owner = ZoneOwner(from, to);
+  if (const FwChain* c = fw.zone_pairs[from][to]) {
+    FwEvaluate(pkts, n, *c, fw, ifx, kFwOut, owner, ZoneStateful(fw, from, to), t, depth);
+  } else {
+    FwNoZonePolicy(pkts, n, owner, ifx);
+  }
+  return Compact(pkts, n, nullptr);
+}
+
 void Worker::FwNoZonePolicy(rte_mbuf** pkts, uint16_t n, FwOwner owner, uint16_t count_ifx) {
   FwSessionTable& sessions = *dp_.sessions;
   int32_t found[kBurst];

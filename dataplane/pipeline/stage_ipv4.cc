@@ -72,17 +72,18 @@ void Worker::Route(rte_mbuf** pkts, const uint32_t* dsts, uint16_t n, const Tabl
   Dispatch(pkts, nh_ids, n, t, /*transit=*/true, /*deliver_local=*/true, depth);
 }
 
-void Worker::Forward(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit, int depth) {
+void Worker::Forward(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit, int depth,
+                     bool own) {
   uint32_t dsts[kBurst];
   uint64_t nh_ids[kBurst];
   for (uint16_t i = 0; i < n; ++i)
     dsts[i] = rte_be_to_cpu_32(rte_pktmbuf_mtod(pkts[i], rte_ipv4_hdr*)->dst_addr);
   dp_.fib->LookupHost(dsts, nh_ids, n);
-  Dispatch(pkts, nh_ids, n, t, transit, /*deliver_local=*/false, depth);
+  Dispatch(pkts, nh_ids, n, t, transit, /*deliver_local=*/false, depth, own && !transit);
 }
 
 void Worker::Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const Tables& t,
-                      bool transit, bool deliver_local, int depth) {
+                      bool transit, bool deliver_local, int depth, bool own) {
   // Policies apply to traffic passing through (received and forwarded), not to what we
   // originate: IKE, ICMP errors and the tunnels' own ESP.
   uint64_t kept_ids[kBurst];
@@ -125,8 +126,12 @@ void Worker::Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const
       default:
         break;
     }
-    if (unlikely(t.fw != nullptr) && transit && t.fw->any_zone) {
-      rn = FwZones(run, rn, nh.ifindex, t, depth);
+    if (unlikely(t.fw != nullptr) && t.fw->any_zone) {
+      if (transit) {
+        rn = FwZones(run, rn, nh.ifindex, t, depth);
+      } else if (own && t.fw->local_zone != 0 && t.fw->zone_of[nh.ifindex] != 0) {
+        rn = FwFromLocal(run, rn, nh.ifindex, t, depth);
+      }
       if (rn == 0) continue;
     }
     RunScan scan;

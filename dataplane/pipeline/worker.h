@@ -74,10 +74,13 @@ class Worker {
   // dsts: each packet's destination in host order, gathered by the caller while the header
   // was at hand.
   void Route(rte_mbuf** pkts, const uint32_t* dsts, uint16_t n, const Tables& t, int depth);
-  // What we originate or encapsulated: routed, never delivered to ourselves.
-  void Forward(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit, int depth);
+  // What we originate or encapsulated: routed, never delivered to ourselves. own: the
+  // appliance's own packets (IKE, ICMP it answers with, resets), which the policy from the local
+  // zone filters; a tunnel's ESP is not (its inner packet met the zones already).
+  void Forward(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit, int depth,
+               bool own = true);
   void Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const Tables& t, bool transit,
-                bool deliver_local, int depth);
+                bool deliver_local, int depth, bool own = false);
   // Takes out (dropped, or encrypted by policy) what the SPD decides; returns how many packets
   // are left, compacted in pkts and nh_ids, to be routed.
   uint16_t ApplyPolicies(rte_mbuf** pkts, uint64_t* nh_ids, uint16_t n, const Tables& t,
@@ -131,6 +134,8 @@ class Worker {
   uint16_t FwOut(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables& t, int depth);
   // Zone policy for forwarded packets leaving through ifx.
   uint16_t FwZones(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables& t, int depth);
+  // The local zone's policy for the appliance's own packets leaving through ifx (in a zone).
+  uint16_t FwFromLocal(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables& t, int depth);
   // One chain over a run of packets; dropped ones become nullptr.
   // owner: the chain's identity and place for sessions (FwOwner; `fwd` is where we are);
   // owner_stateful: a chain of that owner makes sessions.

@@ -502,6 +502,11 @@ TEST_CASE("zone-policy rules", "[commit]") {
            {base + z + "LAN to DMZ firewall IN", "zone 'DMZ' does not exist"},
            {base + z + "LAN to WAN", "at least one firewall ruleset is required"},
            {base + z + "LAN to WAN firewall NOPE", "firewall ruleset 'NOPE' does not exist"},
+           // The appliance's own packets into a zone need the local zone's policy to it.
+           {base + z + "ME local-zone\n" + z + "ME to LAN firewall IN",
+            "local zone ME has no policy to zone WAN: what the appliance sends into WAN (IKE, "
+            "ICMP answers) is dropped, except replies of sessions a stateful policy to ME made",
+            true},
        })
     Expect(c);
 }

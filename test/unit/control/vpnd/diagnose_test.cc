@@ -112,12 +112,32 @@ TEST_CASE("diagnose a: a zone without a policy to the local zone drops IKE",
   CHECK(absl::StrContains(s.details,
                           "dp0p1s1 is in zone WAN, which has no policy to the local "
                           "zone ME: UDP 500 is dropped"));
+  // In, but our answers and rekeys leave from the local zone: they need its policy too.
+  Step half = FirewallStep("set security firewall name ANY default-action accept\n" + z +
+                           "WAN interface dp0p1s1\n" + z + "ME local-zone\n" + z +
+                           "WAN to ME firewall ANY\n");
+  INFO(half.details);
+  CHECK(half.verdict == Verdict::kFail);
+  CHECK(absl::StrContains(half.details,
+                          "the local zone ME has no policy to zone WAN: our UDP 500 to "
+                          "192.0.2.2 is dropped"));
+  Step blocked = FirewallStep(
+      "set security firewall name ANY default-action accept\n"
+      "set security firewall name OUT default-action drop\n" +
+      z + "WAN interface dp0p1s1\n" + z + "ME local-zone\n" + z + "WAN to ME firewall ANY\n" + z +
+      "ME to WAN firewall OUT\n");
+  INFO(blocked.details);
+  CHECK(blocked.verdict == Verdict::kFail);
+  CHECK(absl::StrContains(blocked.details,
+                          "zone ME to WAN: ruleset OUT the default action drops our UDP 4500 to "
+                          "192.0.2.2"));
   Step ok = FirewallStep("set security firewall name ANY default-action accept\n" + z +
                          "WAN interface dp0p1s1\n" + z + "ME local-zone\n" + z +
-                         "WAN to ME firewall ANY\n");
+                         "WAN to ME firewall ANY\n" + z + "ME to WAN firewall ANY\n");
   INFO(ok.details);
   CHECK(ok.verdict == Verdict::kPass);
   CHECK(absl::StrContains(ok.details, "accepted by ANY the default action (zone WAN to ME)"));
+  CHECK(absl::StrContains(ok.details, "(zone ME to WAN, our answers)"));
 }
 
 TEST_CASE("diagnose a: nothing filters without rulesets, or without a dataplane",

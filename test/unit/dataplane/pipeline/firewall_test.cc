@@ -686,6 +686,51 @@ fw zone-policy add 1 2 1
   CHECK(Dropped(rig, Drop::kFirewallNoZonePolicy) - nozone == 1);
 }
 
+TEST_CASE("the local zone: what the appliance sends needs the policy from it", "[firewall]") {
+  Rig& rig = Rig::Get();
+  Configure(rig, R"(
+fw zone add 1 PRIVATE default drop
+fw zone add 3 ME default drop local
+fw zone-if add lan 1
+fw ruleset add 1 ANY default accept
+fw zone-policy add 1 3 1
+)");
+  // LAN to ME lets the echo request in; the reply leaves from the local zone, which has no
+  // policy to PRIVATE and made no session (the policy is stateless): dropped, as in Vyatta.
+  const uint64_t nozone = Dropped(rig, Drop::kFirewallNoZonePolicy);
+  rig.Receive(kLan, 0, Echo(kLanHost, kLanAddr));
+  Poll(rig);
+  CHECK(Packets(rig, 1, 0) == 1);
+  CHECK(SentCount(rig, kLan) == 0);
+  CHECK(Dropped(rig, Drop::kFirewallNoZonePolicy) - nozone == 1);
+  // A policy from ME to PRIVATE decides the appliance's own packets.
+  REQUIRE(rig.Apply(R"(
+fw ruleset add 2 ME2PRIV default drop
+fw rule add 2 10 action accept proto icmp
+fw zone-policy add 3 1 2
+)")
+              .status.ok());
+  rig.Receive(kLan, 0, Echo(kLanHost, kLanAddr));
+  Poll(rig);
+  CHECK(SentCount(rig, kLan) == 1);
+  CHECK(Packets(rig, 2, 10) == 1);
+  // Without it, the replies of a session the policy to ME made pass.
+  REQUIRE(rig.Apply(R"(
+fw zone-policy del 3 1 2
+fw ruleset del 2
+fw ruleset add 4 STATEFUL default drop
+fw rule add 4 10 action accept state new
+fw zone-policy del 1 3 1
+fw zone-policy add 1 3 4
+)")
+              .status.ok());
+  const uint64_t before = Dropped(rig, Drop::kFirewallNoZonePolicy);
+  rig.Receive(kLan, 0, Echo(kLanHost, kLanAddr, 8, 9));
+  Poll(rig);
+  CHECK(SentCount(rig, kLan) == 1);
+  CHECK(Dropped(rig, Drop::kFirewallNoZonePolicy) == before);
+}
+
 TEST_CASE("zones through a VTI: what we encrypt is checked between the VTI's zone and LAN only",
           "[firewall]") {
   Rig& rig = Rig::Get();
