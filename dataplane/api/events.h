@@ -88,16 +88,19 @@ struct SeqExhaustedEvent {
   uint8_t reserved[3];
 };
 
-// A kProtect policy matched a packet but has no SA: start a CHILD_SA for the policy.
+// A packet needs an SA the dataplane does not have: a kProtect policy without one (reqid), or
+// a VTI without a bound SA (vti_ifindex): start the tunnel's CHILD_SA. At most one a second per
+// worker and tunnel.
 struct AcquireEvent {
-  uint32_t reqid;
+  uint32_t reqid;  // 0 for a VTI
   Family family;
   uint8_t protocol;
-  uint16_t src_port;
+  uint16_t src_port;  // host order; 0 when the packet has none
   uint16_t dst_port;
   uint8_t reserved[2];
   IpAddr src;  // the packet that triggered it
   IpAddr dst;
+  uint32_t vti_ifindex;  // 0 for a policy
 };
 
 struct SaCountersEvent {
@@ -159,7 +162,7 @@ static_assert(sizeof(EventHeader) == 8 && kWireSafe<EventHeader>);
 static_assert(sizeof(AckEvent) == 112 && kWireSafe<AckEvent>);
 static_assert(sizeof(SaExpiredEvent) == 24 && kWireSafe<SaExpiredEvent>);
 static_assert(sizeof(SeqExhaustedEvent) == 8 && kWireSafe<SeqExhaustedEvent>);
-static_assert(sizeof(AcquireEvent) == 44 && kWireSafe<AcquireEvent>);
+static_assert(sizeof(AcquireEvent) == 48 && kWireSafe<AcquireEvent>);
 static_assert(sizeof(SaCountersEvent) == 48 && kWireSafe<SaCountersEvent>);
 static_assert(sizeof(FwLogEvent) == 120 && sizeof(FwLogEvent) == kEventBodySize &&
               kWireSafe<FwLogEvent>);

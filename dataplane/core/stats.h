@@ -23,6 +23,9 @@ struct alignas(64) WorkerStats {
   // Firewall log records: sent to the main lcore, suppressed by a rule's rate limit, lost to a
   // full ring.
   uint64_t fw_log_sent, fw_log_suppressed, fw_log_lost;
+  // Acquires (a packet needs an SA we lack): sent to the main lcore, suppressed by the
+  // per-tunnel rate limit, lost to a full ring.
+  uint64_t acquires_sent, acquires_suppressed, acquires_lost;
 };
 
 inline uint64_t ReadCounter(const uint64_t& c) {

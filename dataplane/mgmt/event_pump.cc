@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/core/acquire_record.h"
 #include "dataplane/core/fw_log_record.h"
 #include "dataplane/esp/esp_event.h"
 
@@ -74,6 +75,28 @@ unsigned EventPump::PollFwLog() {
     std::memcpy(e.l4, r.l4, sizeof e.l4);
     if (server_ == nullptr || !server_->PostBulk(ev))
       dp_.fw_log_undeliverable.fetch_add(1, std::memory_order_relaxed);
+  }
+  return n;
+}
+
+unsigned EventPump::PollAcquires() {
+  AcquireRecord recs[kBurst];
+  const unsigned n = rte_ring_sc_dequeue_burst_elem(dp_.acquire_ring, recs, sizeof(AcquireRecord),
+                                                    kBurst, nullptr);
+  for (unsigned i = 0; i < n; ++i) {
+    const AcquireRecord& r = recs[i];
+    api::Event ev = api::NewEvent(api::EventKind::kAcquire);
+    api::AcquireEvent& e = ev.body.acquire;
+    e.reqid = r.reqid;
+    e.vti_ifindex = r.vti_ifindex;
+    e.family = api::Family::kIpv4;
+    e.protocol = r.proto;
+    e.src_port = r.sport;
+    e.dst_port = r.dport;
+    std::memcpy(e.src.bytes, &r.src, 4);
+    std::memcpy(e.dst.bytes, &r.dst, 4);
+    if (server_ == nullptr || !server_->PostBulk(ev))
+      dp_.acquires_undeliverable.fetch_add(1, std::memory_order_relaxed);
   }
   return n;
 }

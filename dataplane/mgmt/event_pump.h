@@ -26,6 +26,9 @@ class EventPump {
   // Firewall log records from the workers to vpnd, best effort: what vpnd's ring cannot take
   // now is counted (Dataplane::fw_log_undeliverable), never kept.
   unsigned PollFwLog();
+  // Acquires from the workers to vpnd (api::AcquireEvent), best effort like the log: a worker
+  // sends the next one a second later while packets keep needing the SA.
+  unsigned PollAcquires();
   // Visits the share of SA slots due since the last call (a whole sweep per interval) and
   // sends the changed ones' counters to the primary client (vpnd); stops early, to resume at
   // the same slot, when vpnd's ring has no room to spare.

@@ -34,6 +34,7 @@ bool MainLcore::PollOnce(uint64_t now_ns) {
   work += slow_.PollInject();
   work += events_.PollEspEvents();
   work += events_.PollFwLog();
+  work += events_.PollAcquires();
   work += capture_.Poll();
   events_.MaybeSendCounters(now_ns);
   if (now_ns >= next_age_ns_) {

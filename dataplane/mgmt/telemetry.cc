@@ -89,6 +89,7 @@ int Stats(const char*, const char*, rte_tel_data* d) {
   std::lock_guard<std::mutex> lock(g_main->mu());
   rte_tel_data_start_dict(d);
   uint64_t loops = 0, punted = 0, injected = 0, handed = 0, icmp = 0, icmp_limited = 0;
+  uint64_t acq_sent = 0, acq_suppressed = 0, acq_lost = 0;
   uint64_t rx = 0, tx = 0;
   for (uint32_t w = 0; w < g_dp->nworkers; ++w) {
     const WorkerStats* s = g_dp->stats[w];
@@ -99,6 +100,9 @@ int Stats(const char*, const char*, rte_tel_data* d) {
     handed += ReadCounter(s->handed_off);
     icmp += ReadCounter(s->icmp_sent);
     icmp_limited += ReadCounter(s->icmp_rate_limited);
+    acq_sent += ReadCounter(s->acquires_sent);
+    acq_suppressed += ReadCounter(s->acquires_suppressed);
+    acq_lost += ReadCounter(s->acquires_lost);
     for (uint32_t i = 0; i < kMaxInterfaces; ++i) {
       rx += ReadCounter(s->ifs[i].rx_packets);
       tx += ReadCounter(s->ifs[i].tx_packets);
@@ -113,6 +117,9 @@ int Stats(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "handed_off", handed);
   rte_tel_data_add_dict_u64(d, "icmp_sent", icmp);
   rte_tel_data_add_dict_u64(d, "icmp_rate_limited", icmp_limited);
+  rte_tel_data_add_dict_u64(d, "acquires_sent", acq_sent);
+  rte_tel_data_add_dict_u64(d, "acquires_suppressed", acq_suppressed);
+  rte_tel_data_add_dict_u64(d, "acquires_lost", acq_lost + g_dp->acquires_undeliverable.load());
   const SlowPathStats& sp = g_main->slow_path().stats();
   rte_tel_data_add_dict_u64(d, "arp_requests_answered", sp.arp_requests_answered);
   rte_tel_data_add_dict_u64(d, "arp_requests_sent", sp.arp_requests_sent);

@@ -104,6 +104,12 @@ void Worker::EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth,
       mtu = policies[i]->mtu;
     }
     if (sa == nullptr) {
+      // A trap: vpnd brings the tunnel (back) up.
+      if (policies == nullptr) {
+        Acquire(m, 0, vti);
+      } else {
+        Acquire(m, policies[i]->reqid, 0);
+      }
       DropPkt(m, vti, Drop::kVtiWithoutSa);
       continue;
     }

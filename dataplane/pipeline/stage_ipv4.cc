@@ -201,6 +201,7 @@ uint16_t Worker::ApplyPolicies(rte_mbuf** pkts, uint64_t* nh_ids, uint16_t n, co
     }
     // Protected: encrypted to the policy's peer whatever the routing table says.
     if (policy->sa == nullptr) {
+      Acquire(m, policy->reqid, 0);
       DropPkt(m, in, Drop::kPolicyNoSa);
       continue;
     }

@@ -152,6 +152,10 @@ class Worker {
   // ICMP errors).
   void FwReject(rte_mbuf* m, const Tables& t, int depth);
 
+  // acquire.cc: m needs an SA there is none of (reqid: a protect policy's; else vti): an
+  // acquire for vpnd, at most one a second per worker and tunnel. m stays the caller's.
+  void Acquire(const rte_mbuf* m, uint32_t reqid, uint16_t vti);
+
   // icmp.cc
   // Takes a token of the per-worker ICMP error budget; false (counted) when there is none.
   bool IcmpToken();
@@ -210,6 +214,13 @@ class Worker {
   static constexpr uint32_t kFwFragPass = ~0u;
   static constexpr uint32_t kFwFragNone = ~0u - 1;
   std::unique_ptr<FwFrag[]> fw_frags_;
+  // The last acquire per (hashed) policy or VTI: direct-mapped, a collision only sends sooner.
+  struct AcquireSent {
+    uint32_t key = 0;
+    uint64_t tsc = 0;
+  };
+  static constexpr uint32_t kAcquireSlotBits = 6;
+  AcquireSent acquires_[1u << kAcquireSlotBits];
   // A first fragment's verdict (slot) at chain; a later fragment's, or kFwFragNone.
   void FwFragRecord(const rte_ipv4_hdr* ip, const FwChain& chain, uint32_t slot);
   uint32_t FwFragFind(const rte_ipv4_hdr* ip, const FwChain& chain);

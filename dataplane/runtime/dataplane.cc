@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "dataplane/core/acquire_record.h"
 #include "dataplane/core/fw_log_record.h"
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/esp/esp_event.h"
@@ -68,8 +69,10 @@ absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(const DataplaneParams
                                         SOCKET_ID_ANY, RING_F_SC_DEQ);
   dp->fw_log_ring = rte_ring_create_elem((n + "_fwlog").c_str(), sizeof(FwLogRecord), 4096,
                                          SOCKET_ID_ANY, RING_F_SC_DEQ);
+  dp->acquire_ring = rte_ring_create_elem((n + "_acquire").c_str(), sizeof(AcquireRecord), 1024,
+                                          SOCKET_ID_ANY, RING_F_SC_DEQ);
   if (!dp->slow_ring || !dp->ike_ring || !dp->ike_init_ring || !dp->inject_ring ||
-      !dp->event_ring || !dp->fw_log_ring)
+      !dp->event_ring || !dp->fw_log_ring || !dp->acquire_ring)
     return fail("rings");
   for (uint32_t w = 0; w < p.workers; ++w) {
     dp->handoff[w] =

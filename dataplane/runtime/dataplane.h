@@ -51,6 +51,9 @@ struct Dataplane {
   rte_ring* event_ring = nullptr;       // workers -> main: esp::EspEvent elements
   rte_ring* handoff[kMaxWorkers] = {};  // any worker -> the SA's owner: mbufs
   rte_ring* fw_log_ring = nullptr;      // workers -> main: FwLogRecord elements
+  rte_ring* acquire_ring = nullptr;     // workers -> main: AcquireRecord elements
+  // Acquires the main lcore could not pass on (no vpnd, or its ring full).
+  std::atomic<uint64_t> acquires_undeliverable{0};
   // Firewall log records the main lcore could not pass on (vpnd's ring full or no vpnd).
   std::atomic<uint64_t> fw_log_undeliverable{0};
 

@@ -1,0 +1,115 @@
+// Acquires: traffic into a VTI without an SA, or matching a protect policy without one, asks
+// vpnd for the tunnel (an AcquireRecord on the main lcore's ring, turned into the channel's
+// event there), once a second per worker and tunnel; the packets themselves are dropped.
+#include <rte_ip.h>
+#include <rte_ring_elem.h>
+
+#include <catch2/catch.hpp>
+#include <vector>
+
+#include "dataplane/core/acquire_record.h"
+#include "dataplane/core/drop_reason.h"
+#include "test/unit/dataplane/pipeline/pipeline_rig.h"
+
+namespace portcullis::dp::testing {
+namespace {
+
+std::vector<uint8_t> Udp(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport) {
+  std::vector<uint8_t> p(28, 0);
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p.data());
+  ip->version_ihl = 0x45;
+  ip->total_length = rte_cpu_to_be_16(28);
+  ip->time_to_live = 64;
+  ip->next_proto_id = IPPROTO_UDP;
+  ip->src_addr = rte_cpu_to_be_32(src);
+  ip->dst_addr = rte_cpu_to_be_32(dst);
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  p[20] = sport >> 8, p[21] = sport & 0xff, p[22] = dport >> 8, p[23] = dport & 0xff;
+  p[25] = 8;
+  return p;
+}
+
+std::vector<AcquireRecord> Drain(Rig& rig) {
+  std::vector<AcquireRecord> out(64);
+  const unsigned n = rte_ring_sc_dequeue_burst_elem(rig.dp().acquire_ring, out.data(),
+                                                    sizeof(AcquireRecord), 64, nullptr);
+  out.resize(n);
+  return out;
+}
+
+void Poll(Rig& rig) {
+  for (int r = 0; r < 3; ++r)
+    for (int w = 0; w < Rig::kWorkers; ++w) rig.worker(w).PollOnce();
+}
+
+uint64_t Sum(Rig& rig, uint64_t WorkerStats::*c) {
+  uint64_t s = 0;
+  for (int w = 0; w < Rig::kWorkers; ++w) s += rig.dp().stats[w]->*c;
+  return s;
+}
+
+TEST_CASE("a VTI without an SA raises an acquire naming it, once a second") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply(R"(
+interface add lan kind port
+interface add wan kind port
+interface add vti3 kind vti
+address add lan 10.1.0.1/24
+address add wan 192.0.2.1/24
+address add vti3 172.16.0.1/30
+route add 10.2.0.0/24 dev vti3
+)")
+              .status.ok());
+  (void)Drain(rig);
+  const uint16_t vti = rig.dp().CurrentTables().ifs[3].kind == IfKind::kVti ? 3 : 0;
+  REQUIRE(vti != 0);
+  const uint64_t dropped = rig.Drops(DropIndex(Drop::kVtiWithoutSa));
+  const uint64_t suppressed = Sum(rig, &WorkerStats::acquires_suppressed);
+  rig.Receive(kLan, 0, Udp(0x0a010002, 0x0a020005, 4000, 53));
+  rig.Receive(kLan, 0, Udp(0x0a010002, 0x0a020006, 4001, 53));  // same tunnel, same second
+  Poll(rig);
+  CHECK(rig.Drops(DropIndex(Drop::kVtiWithoutSa)) - dropped == 2);
+  std::vector<AcquireRecord> got = Drain(rig);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].vti_ifindex == vti);
+  CHECK(got[0].reqid == 0);
+  CHECK(got[0].src == rte_cpu_to_be_32(0x0a010002));
+  CHECK(got[0].dst == rte_cpu_to_be_32(0x0a020005));
+  CHECK(got[0].proto == IPPROTO_UDP);
+  CHECK(got[0].sport == 4000);
+  CHECK(got[0].dport == 53);
+  CHECK(Sum(rig, &WorkerStats::acquires_suppressed) - suppressed == 1);
+  // Bound: encrypted, no acquire.
+  (void)rig.Sent(kWan, 0);
+}
+
+TEST_CASE("a protect policy without an SA raises an acquire with its reqid") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply(R"(
+interface add lan kind port
+interface add wan kind port
+address add lan 10.1.0.1/24
+address add wan 192.0.2.1/24
+policy add out src 10.1.0.0/24 dst 10.2.0.0/24 protect reqid 7
+policy add out src 10.1.0.0/24 dst 10.3.0.0/24 protect reqid 8
+)")
+              .status.ok());
+  (void)Drain(rig);
+  const uint64_t sent = Sum(rig, &WorkerStats::acquires_sent);
+  rig.Receive(kLan, 0, Udp(0x0a010002, 0x0a020005, 1, 2));
+  rig.Receive(kLan, 0, Udp(0x0a010002, 0x0a030005, 3, 4));
+  Poll(rig);
+  std::vector<AcquireRecord> got = Drain(rig);
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].reqid == 7);
+  CHECK(got[1].reqid == 8);
+  CHECK(got[0].vti_ifindex == 0);
+  CHECK(Sum(rig, &WorkerStats::acquires_sent) - sent == 2);
+  // Nothing leaves in the clear.
+  CHECK(rig.Sent(kWan, 0).empty());
+}
+
+}  // namespace
+}  // namespace portcullis::dp::testing
