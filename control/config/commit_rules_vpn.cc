@@ -324,6 +324,30 @@ void CheckPeer(RuleContext& ctx, const ConfigNode& peer, PeerRefs& refs) {
 
 }  // namespace
 
+// DPD action hold and close-action trap install a trap, which the dataplane raises acquires
+// for on a VTI only (a policy-based tunnel's policies go with its SAs): warned per peer with
+// policy-based tunnels, where they behave otherwise.
+void CheckTraps(RuleContext& ctx, const ConfigNode& peer,
+                const std::map<std::string, const ConfigNode*>& ike_groups) {
+  const std::string* ike = peer.GetIfSet("ike-group");
+  if (ike == nullptr || !ike_groups.count(*ike)) return;
+  std::vector<const ConfigNode*> tunnels = peer.Instances("tunnel");
+  if (tunnels.empty()) return;
+  const ConfigNode& g = *ike_groups.at(*ike);
+  const std::string where = absl::StrCat("peer ", peer.name(), " tunnel ", tunnels[0]->name(),
+                                         " is policy-based (no trap without a VTI)");
+  if (const ConfigNode* dpd = g.Child("dead-peer-detection"); dpd && dpd->Get("action") == "hold")
+    ctx.Warning(*tunnels[0], "",
+                absl::StrCat("ike-group ", *ike, " dead-peer-detection action hold: ", where,
+                             ": emulated, the tunnel is initiated again with backoff instead of "
+                             "on its next packet"));
+  if (g.Get("close-action") == "trap")
+    ctx.Warning(*tunnels[0], "",
+                absl::StrCat("ike-group ", *ike, " close-action trap: ", where,
+                             ": a CHILD SA the peer closes stays closed; a closed IKE SA is "
+                             "initiated again with backoff"));
+}
+
 void CheckVpnRules(RuleContext& ctx) {
   const ConfigNode* vpn = ctx.root().Find({"security", "vpn"});
   if (vpn == nullptr) return;
@@ -353,7 +377,10 @@ void CheckVpnRules(RuleContext& ctx) {
   const ConfigNode* s2s = ipsec->Child("site-to-site");
   std::vector<const ConfigNode*> peers =
       s2s ? s2s->Instances("peer") : std::vector<const ConfigNode*>{};
-  for (const ConfigNode* p : peers) CheckPeer(ctx, *p, refs);
+  for (const ConfigNode* p : peers) {
+    CheckPeer(ctx, *p, refs);
+    CheckTraps(ctx, *p, ike_groups);
+  }
   if (peers.empty() && (!ike_groups.empty() || !esp_groups.empty())) {
     ctx.Warning(*ipsec, "", "VPN Warning: IPsec configured but no site-to-site peers configured");
   }

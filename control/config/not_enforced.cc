@@ -28,13 +28,6 @@ constexpr NotEnforcedNode kNotEnforced[] = {
     {"interfaces * bond-group", "#17"},
     {"interfaces * mac", "#17"},
     {"security vpn ipsec site-to-site peer tunnel uses", "#17"},
-    // IKE lifecycle: close-action trap would install a trap (renegotiate on traffic), which
-    // needs the dataplane's acquire events.
-    {"security vpn ipsec ike-group close-action", "#19", "trap"},
-    // dead-peer-detection action hold (the default) would install such a trap too; until then
-    // an initiate tunnel is initiated again with the re-initiation backoff (ike_sa.cc).
-    {"security vpn ipsec ike-group dead-peer-detection action", "#19", "hold",
-     "hold is emulated: an initiate tunnel is initiated again, with backoff"},
     // The IPsec log has one level, and no strongSwan log modes.
     {"security vpn ipsec logging", "#22"},
     // None planned: charon's thread and table tuning (vpnd is one event loop), IKEv1 (refused),
@@ -75,23 +68,6 @@ void Warn(const ConfigNode& node, const NotEnforcedNode& row, Diagnostics& diags
   Warn(node, node.Path(), row, diags);
 }
 
-// The rows `node`'s absent leaves match by their schema default: warned at `node`'s line.
-void WarnDefaults(const ConfigNode& node, Keywords& keywords, Diagnostics& diags) {
-  if (node.schema() == nullptr) return;
-  for (const SchemaNode& leaf : node.schema()->children) {
-    if (leaf.kind != NodeKind::kLeaf || leaf.default_value.empty() ||
-        node.children().contains(leaf.name)) {
-      continue;
-    }
-    keywords.push_back(leaf.name);
-    const NotEnforcedNode* row = Find(keywords);
-    keywords.pop_back();
-    if (row != nullptr && row->only_value == leaf.default_value) {
-      Warn(node, absl::StrCat(node.Path(), " ", leaf.name), *row, diags);
-    }
-  }
-}
-
 // `keywords`: the schema path of `node`'s children's parent.
 void Walk(const ConfigNode& node, Keywords& keywords, Diagnostics& diags) {
   for (const auto& [name, child] : node.children()) {
@@ -103,10 +79,6 @@ void Walk(const ConfigNode& node, Keywords& keywords, Diagnostics& diags) {
     const NotEnforcedNode* row = Find(keywords);
     const std::vector<std::string>& values = child->values();
     if (row == nullptr) {
-      if (!child->is_tag_instance() && child->schema() != nullptr &&
-          child->schema()->kind == NodeKind::kContainer) {
-        WarnDefaults(*child, keywords, diags);
-      }
       Walk(*child, keywords, diags);
     } else if (!row->only_value.empty() &&
                std::find(values.begin(), values.end(), row->only_value) == values.end()) {

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -51,6 +52,9 @@ Vpnd::Vpnd(VpndDeps deps) : deps_(std::move(deps)) {
   }
   failures_ = std::make_unique<PeerFailures>(deps_.log);
   ike_ = std::make_unique<ike::IkeManager>(deps_.clock, send, failures_.get(), deps_.keylog, this);
+  // The dataplane raises acquires for a tunnel without an SA (its VTI's traffic): DPD action
+  // hold and close-action trap wait for them. Kernel sockets have none.
+  ike_->set_traps(deps_.link != nullptr);
   running_tree_ = std::make_shared<const config::ConfigTree>();
   archive_ = std::make_unique<ConfigArchive>(deps_.archive_dir, deps_.commit_revisions);
   if (absl::Status st = archive_->Open(); !st.ok()) {
@@ -368,15 +372,17 @@ void Vpnd::HandleEvent(const dp::api::Event& e) {
       LogFirewallPacket(e.body.fw_log);
       break;
     case dp::api::EventKind::kAcquire: {
-      uint32_t reqid = e.body.acquire.reqid;
+      // The tunnel a packet found no SA for: a protect policy's reqid, or a VTI.
+      const dp::api::AcquireEvent& a = e.body.acquire;
+      std::string vti;
+      if (a.reqid == 0) vti = ifindexes_.Name(a.vti_ifindex).value_or("");
       for (const auto& p : peers_) {
         for (const auto& ch : p->children) {
-          if (ch.reqid != reqid) continue;
-          bool up = false;
-          for (const ike::IkeSa* sa : ike_->Sas()) up |= sa->config().name == p->name;
-          if (!up) {
-            Log(ike::LogGroup::kKnl, absl::StrCat("acquire for ", ch.name, ", initiating"));
-            (void)ike_->Initiate(p->name);
+          if (a.reqid != 0 ? ch.reqid != a.reqid : (!ch.vti || ch.vti_interface != vti)) continue;
+          std::string did = ike_->Acquire(p->name, ch.name);
+          // One a second per tunnel and dataplane worker: logged only when it starts something.
+          if (absl::StartsWith(did, "initiating") || absl::StartsWith(did, "creating")) {
+            Log(ike::LogGroup::kKnl, absl::StrCat("acquire for ", ch.name, ": ", did));
           }
         }
       }

@@ -26,9 +26,9 @@ enum class DpdAction { kHold, kClear, kRestart };
 const char* DpdActionName(DpdAction a);
 
 // What happens when the peer closes (deletes) the IKE SA or a tunnel's last CHILD SA outside a
-// rekey (ike-group close-action none | trap | start): nothing, or (kRestart, `start`) it is set
-// up again at once. kHold (`trap`) would install a trap (renegotiate on traffic), which needs the
-// dataplane's acquire events: not yet, it acts as kNone and commit warns.
+// rekey (ike-group close-action none | trap | start): nothing, (kRestart, `start`) it is set up
+// again at once, or (kHold, `trap`) on the tunnel's next packet: the dataplane's acquire
+// (Restart::kTrap, IkeManager::Acquire).
 enum class CloseAction { kNone, kClear, kHold, kRestart };
 const char* CloseActionName(CloseAction a);
 

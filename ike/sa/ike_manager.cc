@@ -210,6 +210,39 @@ absl::Status IkeManager::Initiate(const std::string& peer) {
   return absl::OkStatus();
 }
 
+bool IkeManager::TrapsCover(const IkeSaConfig& cfg) const {
+  if (!traps_ || cfg.children.empty()) return false;
+  for (const ChildConfig& c : cfg.children) {
+    if (!c.vti) return false;
+  }
+  return true;
+}
+
+std::string IkeManager::Acquire(const std::string& peer, const std::string& child) {
+  auto cfg = peers_.find(peer);
+  if (cfg == peers_.end()) return "no such peer";
+  IkeSa* up = nullptr;
+  for (auto& [spi, sa] : sas_) {
+    if (sa->config().name != peer) continue;
+    if (sa->state() == IkeSa::State::kConnecting) return "an IKE_SA is being set up";
+    if (sa->state() == IkeSa::State::kEstablished && !sa->reauthenticating) up = sa.get();
+  }
+  if (up != nullptr) {
+    for (const auto& c : up->children()) {
+      if (c->name == child) return "its CHILD_SA is up";
+    }
+    if (!up->trapped_children.erase(child)) return "no trap (CHILD_SA closed without one)";
+    const ChildConfig* c = up->FindChildConfig(child);
+    if (c == nullptr) return "no such tunnel";
+    up->Log(LogGroup::kChd, absl::StrCat("acquire for ", child, ": creating its CHILD_SA (trap)"));
+    up->CreateChild(*c);
+    return "creating its CHILD_SA";
+  }
+  if (!trapped_.erase(peer)) return "no trap (IKE_SA down without one)";
+  if (absl::Status s = Initiate(peer); !s.ok()) return std::string(s.message());
+  return "initiating (trap)";
+}
+
 absl::Status IkeManager::Reset(const std::string& peer, std::optional<uint32_t> tunnel) {
   const IkeSaConfig* cfg = FindPeer(peer);
   if (cfg == nullptr) return absl::NotFoundError(absl::StrCat("no peer ", peer, " configured"));
@@ -623,6 +656,22 @@ void IkeManager::IkeDown(IkeSa& sa, Restart restart) {
   const std::string& name = sa.config().name;
   auto cfg = peers_.find(name);
   if (cfg == peers_.end() || cfg->second->remote_any) return;
+  if (restart != Restart::kTrap) {
+    trapped_.erase(name);
+  } else if (TrapsCover(*cfg->second)) {
+    trapped_.insert(name);
+    sa.Log(LogGroup::kIke, absl::StrCat("trap installed: ", name, " comes up on its next packet"));
+    return;
+  } else if (cfg->second->initiate) {
+    // No acquires (no dataplane, or a policy-based tunnel, whose policies go with its SAs): an
+    // initiate tunnel comes back as the trap would bring it, with the backoff instead of on
+    // traffic (commit warns of policy-based ones).
+    sa.Log(LogGroup::kIke, traps_ ? "no trap for policy-based tunnels: the trap is emulated"
+                                  : "no dataplane to raise acquires: the trap is emulated");
+    restart = Restart::kLater;
+  } else {
+    return;
+  }
   if (restart == Restart::kNow) {
     next_initiate_[name] = Now();
   } else if (restart == Restart::kLater) {

@@ -104,6 +104,15 @@ class IkeManager : public IkeSaContext {
 
   // Starts an IKE SA to the peer now.
   absl::Status Initiate(const std::string& peer);
+  // Whether acquires come (a dataplane raises them): then a trap (Restart::kTrap) waits for
+  // traffic, else it re-initiates with the backoff.
+  void set_traps(bool on) { traps_ = on; }
+  // A packet of the peer's tunnel `child` (a ChildConfig name) found no SA. Brings the tunnel up
+  // where a trap waits for it: the IKE SA after DPD action hold or close-action trap, the CHILD
+  // SA after close-action trap; else nothing (an SA on its way, or the tunnel was cleared).
+  // Returns what it did, for the log.
+  std::string Acquire(const std::string& peer, const std::string& child);
+  bool trapped(const std::string& peer) const { return trapped_.contains(peer); }
   // `reset vpn ipsec-peer X [tunnel N]`: deletes the IKE SA (or the tunnel's CHILD SA) and
   // brings it up again when this side initiates.
   absl::Status Reset(const std::string& peer, std::optional<uint32_t> tunnel);
@@ -219,8 +228,13 @@ class IkeManager : public IkeSaContext {
   std::map<std::string, std::shared_ptr<const IkeSaConfig>> peers_;
   std::map<std::string, absl::Time> next_initiate_;  // per peer name
   std::map<std::string, int> failures_;              // per peer name: re-initiations in a row
-  std::map<IkeSpi, std::unique_ptr<IkeSa>> sas_;     // by our SPI
-  std::vector<std::unique_ptr<IkeSa>> pending_;      // successors made during processing
+  bool traps_ = false;
+  // Acquires bring every tunnel of the peer back: a dataplane, and only VTIs (the dataplane
+  // keeps a VTI without an SA; a policy-based tunnel's policies go with its SAs).
+  bool TrapsCover(const IkeSaConfig& cfg) const;
+  std::set<std::string> trapped_;                 // peers whose IKE SA a trap brings back
+  std::map<IkeSpi, std::unique_ptr<IkeSa>> sas_;  // by our SPI
+  std::vector<std::unique_ptr<IkeSa>> pending_;   // successors made during processing
   std::set<uint32_t> spis_;
   SpiSource spi_source_;
   CounterSource counter_source_;

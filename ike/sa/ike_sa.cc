@@ -718,20 +718,14 @@ void IkeSa::RetransmitTimeout() {
       return;
     }
     Restart r = Restart::kNone;
-    std::string emulated;
     if (config_->dpd_action == DpdAction::kRestart) {
       r = Restart::kNow;
-    } else if (config_->dpd_action == DpdAction::kHold && config_->initiate &&
-               !config_->remote_any) {
-      // hold installs a trap that renegotiates on the tunnel's next packet; the dataplane has no
-      // acquire events yet, so an initiate tunnel comes back as the trap would bring it, with
-      // the manager's backoff instead of on traffic (commit warns so).
-      r = Restart::kLater;
-      emulated = " (emulated by initiating again)";
+    } else if (config_->dpd_action == DpdAction::kHold && !config_->remote_any) {
+      r = Restart::kTrap;  // renegotiated on the tunnel's next packet (IkeManager::IkeDown)
     }
     Destroy(absl::StrCat("peer ", remote_.address.ToString(), " did not answer ",
                          TaskKindName(task->kind()), " (dead peer), dead-peer-detection action ",
-                         DpdActionName(config_->dpd_action), emulated),
+                         DpdActionName(config_->dpd_action)),
             r);
     return;
   }

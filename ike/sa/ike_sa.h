@@ -9,6 +9,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,9 @@ enum class Restart {
   kNone,   // stays down (deleted by either side, DPD action clear/hold)
   kNow,    // DPD action restart
   kLater,  // establishing failed: try again after the re-initiation delay
+  // DPD action hold, close-action trap: a trap brings it up on the tunnel's next packet (the
+  // dataplane's acquire, IkeManager::Acquire); without acquires (no dataplane) like kLater.
+  kTrap,
 };
 
 // What the SA manager counts for the operator: refusals and answers that protect the responder
@@ -181,6 +185,8 @@ class IkeSa {
   bool destroy_after_response = false;
   Restart restart_after_destroy = Restart::kNone;
   std::string destroy_reason;
+  // CHILD SAs the peer closed under close-action trap: created again on their next packet.
+  std::set<std::string> trapped_children;
 
   // The identity the peer authenticated with (IDi, or IDr for the initiator); none before
   // IKE_AUTH succeeded. INITIAL_CONTACT replaces only SAs of the same identity.

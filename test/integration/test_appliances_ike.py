@@ -7,6 +7,7 @@ import os
 import pathlib
 import re
 import subprocess
+import time
 
 from portcullis_lab import (EAST_HOST, EAST_PUBLIC, WEST_HOST, SeedPair, appliance_config,
                             ping)
@@ -81,3 +82,43 @@ def test_generated_vyatta_config_on_a_second_appliance(lab, source_root, tmp_pat
     # The generated side negotiated what west asked for.
     ike = s.ve.vpnctl('show', 'vpn', 'ike', 'sa').stdout
     assert re.search(r'^    up     aes256        sha2_256  20 ', ike, re.M), ike
+
+
+def test_close_action_trap_brings_the_tunnel_back_on_traffic(lab, source_root, tmp_path):
+    """close-action trap on west: east (respond-only) deletes the IKE SA; west keeps the VTI
+    without an SA and waits. Nothing comes back by itself; the next packet into vti2 raises the
+    dataplane's acquire and west initiates, and the hosts ping through the tunnel again."""
+    west = pathlib.Path(appliance_config(source_root, tmp_path, 'west'))
+    west.write_text(west.read_text() +
+                    'set security vpn ipsec ike-group IKE-Fergie close-action trap\n')
+    east = pathlib.Path(appliance_config(source_root, tmp_path, 'east'))
+    east.write_text(east.read_text() + 'set security vpn ipsec site-to-site peer '
+                    '169.50.194.197 connection-type respond\n')
+    s = SeedPair(lab, source_root, configs={'west': str(west), 'east': str(east)})
+    s.wait_up()
+    ok, out = ping(lab, s.hw, EAST_HOST, count=2)
+    assert ok, out
+    s.ve.vpnctl('reset', 'vpn', 'ipsec-peer', '169.50.194.197')
+    deadline = time.time() + 15
+    while 'trap installed' not in s.vw.log() and time.time() < deadline:
+        time.sleep(0.2)
+    assert 'deleted by the peer, close-action trap' in s.vw.log(), s.vw.log()[-3000:]
+    assert 'trap installed' in s.vw.log(), s.vw.log()[-3000:]
+    # A trap waits for traffic: nothing is initiated meanwhile.
+    time.sleep(3)
+    assert 'acquire for' not in s.vw.log()
+    assert s.west.interface('vti2')['out_sa'] == 'none'
+    sent_before = s.west.show_json('stats')['acquires_sent']
+    # The first packets meet the VTI without an SA (dropped, an acquire); the tunnel comes up.
+    deadline = time.time() + 20
+    ok = False
+    while not ok and time.time() < deadline:
+        ok, out = ping(lab, s.hw, EAST_HOST, count=1, timeout=1)
+    assert ok, out + '\n' + s.vw.log()[-3000:]
+    log = s.vw.log()
+    assert re.search(r'acquire for \S+: initiating \(trap\)', log), log[-3000:]
+    stats = s.west.show_json('stats')
+    assert stats['acquires_sent'] > sent_before, stats
+    assert s.west.drops().get('vti_without_sa', 0) >= 1
+    ok, out = ping(lab, s.he, WEST_HOST, count=3)
+    assert ok, out

@@ -72,13 +72,24 @@ class ChildDeleteTask : public Task {
     }
     if (!answer.spis.empty()) out.push_back(Payload{PayloadType::kDelete, answer});
     // close-action restart: a tunnel the peer closed (its last CHILD SA gone, not replaced by a
-    // rekey) is set up again.
-    if (sa.config().close_action != CloseAction::kRestart) return;
+    // rekey) is set up again; close-action trap: on its next packet (IkeManager::Acquire).
+    const CloseAction action = sa.config().close_action;
+    if (action != CloseAction::kRestart && action != CloseAction::kHold) return;
     for (const std::string& name : closed) {
       bool left = false;
       for (const auto& c : sa.children()) left |= c->name == name;
       const ChildConfig* cfg = sa.FindChildConfig(name);
       if (left || cfg == nullptr) continue;
+      if (action == CloseAction::kHold) {
+        // Only a VTI keeps a trap (the dataplane's acquire): a policy-based tunnel's policies
+        // went with the SA, so it stays closed (commit warns).
+        if (!cfg->vti) continue;
+        sa.Log(LogGroup::kChd, absl::StrCat("the peer closed CHILD_SA ", name,
+                                            ", close-action trap: created again on its next "
+                                            "packet"));
+        sa.trapped_children.insert(name);
+        continue;
+      }
       sa.Log(LogGroup::kChd, absl::StrCat("the peer closed CHILD_SA ", name,
                                           ", close-action restart: creating it again"));
       sa.CreateChild(*cfg);

@@ -58,8 +58,13 @@ class IkeDeleteTask : public Task {
     // peer's make-before-break reauthentication (we answered it: `reauthenticating` is the
     // initiator's) is no close either: another IKE SA with the peer carries its tunnels.
     if (!rekeyed && sa.state() == IkeSa::State::kEstablished && !sa.undecided &&
-        !sa.reauthenticating && sa.config().close_action == CloseAction::kRestart &&
+        !sa.reauthenticating && sa.config().close_action == CloseAction::kHold &&
         !sa.config().remote_any && !CarriedElsewhere(sa)) {
+      sa.destroy_reason = "deleted by the peer, close-action trap";
+      sa.restart_after_destroy = Restart::kTrap;
+    } else if (!rekeyed && sa.state() == IkeSa::State::kEstablished && !sa.undecided &&
+               !sa.reauthenticating && sa.config().close_action == CloseAction::kRestart &&
+               !sa.config().remote_any && !CarriedElsewhere(sa)) {
       // A peer that deletes each IKE SA right after it is set up would otherwise be met by a
       // new one a round trip later, for ever: after a short-lived one, the re-initiation
       // backoff.

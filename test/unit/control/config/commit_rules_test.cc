@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "control/config/config_loader.h"
@@ -516,4 +517,31 @@ TEST_CASE("errors are all reported, not only the first", "[commit]") {
                                         P(kEsp, "proposal 1 hash sha1\n") + "set bogus line\n",
                                     "c.conf");
   CHECK(cfg.diags.error_count() == 3);
+}
+
+// A trap (DPD action hold, also when left out, and close-action trap) is a VTI's: the
+// dataplane raises acquires for traffic into a VTI without an SA. Policy-based tunnels are told
+// how they behave instead; route-based ones are not warned.
+TEST_CASE("traps on policy-based tunnels warn, naming the peer's tunnel", "[commit]") {
+  for (const Case& c : std::vector<Case>{
+           {P(kIke, "dead-peer-detection interval 10"),
+            "ike-group IKE dead-peer-detection action hold: peer 198.51.100.2 tunnel 1 is "
+            "policy-based (no trap without a VTI): emulated, the tunnel is initiated again with "
+            "backoff instead of on its next packet",
+            true},
+           {P(kIke, "close-action trap"),
+            "ike-group IKE close-action trap: peer 198.51.100.2 tunnel 1 is policy-based (no trap "
+            "without a VTI): a CHILD SA the peer closes stays closed",
+            true},
+       })
+    Expect(c);
+  LoadedConfig cfg = LoadConfigText(std::string(kBase) + P(kIke, "close-action trap\n") +
+                                        P(kIke, "dead-peer-detection interval 10\n"),
+                                    "c.conf");
+  for (const Diagnostic& d : cfg.diags.all())
+    CHECK_FALSE(absl::StrContains(d.ToString(), "peer 192.0.2.2 tunnel"));
+  LoadedConfig restart = LoadConfigText(
+      std::string(kBase) + P(kIke, "dead-peer-detection action restart\n"), "c.conf");
+  for (const Diagnostic& d : restart.diags.all())
+    CHECK_FALSE(absl::StrContains(d.ToString(), "no trap without a VTI"));
 }

@@ -12,6 +12,11 @@ using namespace portcullis::ike::testing;
 
 namespace {
 
+void RouteBased(IkeSaConfig& c) {
+  c.children.at(0).vti = true;
+  c.children.at(0).vti_interface = "vti1";
+}
+
 // Up, A checking liveness every `interval` s with `action`; one try of 2 s per request, so a
 // dead peer is declared quickly.
 struct DpdPair : Pair {
@@ -21,9 +26,11 @@ struct DpdPair : Pair {
     o.retransmit.timeout = 2.0;
     return o;
   }
-  DpdPair(uint32_t interval, DpdAction action) : Pair(Fast(), Fast()) {
+  DpdPair(uint32_t interval, DpdAction action, bool vti = false) : Pair(Fast(), Fast()) {
     ca->dpd_interval = interval;
     ca->dpd_action = action;
+    // Traps are a VTI's (the dataplane keeps a VTI without an SA and raises its acquires).
+    if (vti) RouteBased(*ca);
     Up();
     REQUIRE(a.Only() != nullptr);
   }
@@ -124,8 +131,9 @@ TEST_CASE("DPD step by step: an empty INFORMATIONAL request, answered by an empt
   CHECK_FALSE(p.b.log.Has("sending DPD request"));  // B has no dpd-interval
 }
 
-// hold would install a trap that renegotiates on the next packet; without the dataplane's
-// acquire events an initiate tunnel comes back by itself, with the re-initiation backoff.
+// hold installs a trap that renegotiates on the next packet; without a dataplane to raise
+// acquires (this manager's default) an initiate tunnel comes back by itself, with the
+// re-initiation backoff.
 TEST_CASE("DPD action hold: retransmissions run out on schedule, an initiate tunnel comes back",
           "[ike_sa][dpd]") {
   ManagerOptions o = Net::Defaults();
@@ -160,9 +168,8 @@ TEST_CASE("DPD action hold: retransmissions run out on schedule, an initiate tun
   step(0.1);  // 1 * 2^2 s after the last one: dead
   INFO(p.a.log.All());
   CHECK(p.a.log.Has("giving up after 2 retransmits"));
-  CHECK(
-      p.a.log.Has("did not answer IKE_DPD (dead peer), dead-peer-detection action hold "
-                  "(emulated by initiating again)"));
+  CHECK(p.a.log.Has("did not answer IKE_DPD (dead peer), dead-peer-detection action hold"));
+  CHECK(p.a.log.Has("no dataplane to raise acquires: the trap is emulated"));
   CHECK(p.a.mgr->Sas().empty());
   CHECK(p.a.rec.child_down == 1);
   CHECK(p.a.rec.down_spis == std::vector<uint32_t>{child});
@@ -184,11 +191,64 @@ TEST_CASE("DPD action hold on a respond-only tunnel: the SA goes and stays down"
   p.net.Advance(absl::Seconds(60), absl::Seconds(1));
   INFO(p.a.log.All());
   CHECK(p.a.log.Has("dead-peer-detection action hold"));
-  CHECK_FALSE(p.a.log.Has("emulated by initiating again"));
+  CHECK_FALSE(p.a.log.Has("the trap is emulated"));
   p.net.drop = nullptr;
   p.net.Advance(absl::Seconds(60), absl::Seconds(1));
   CHECK(p.a.log.Count("initiating IKE_SA") == 1);
   CHECK(p.a.mgr->Sas().empty());
+}
+
+TEST_CASE("DPD action hold with acquires: down until the tunnel's next packet", "[ike_sa][dpd]") {
+  DpdPair p(5, DpdAction::kHold, /*vti=*/true);
+  p.a.mgr->set_traps(true);
+  const std::string peer = p.a.Only()->config().name;
+  const std::string child = p.a.Only()->config().children.at(0).name;
+  // An acquire while it is up changes nothing.
+  CHECK(p.a.mgr->Acquire(peer, child) == "its CHILD_SA is up");
+  p.net.drop = [](const Datagram& d) { return d.src.address.ToString() == kB; };
+  p.net.Advance(absl::Seconds(12));
+  INFO(p.a.log.All());
+  CHECK(p.a.log.Has("dead-peer-detection action hold"));
+  CHECK(p.a.log.Has("trap installed: " + peer + " comes up on its next packet"));
+  CHECK(p.a.mgr->trapped(peer));
+  p.net.drop = nullptr;
+  p.net.Advance(absl::Seconds(120), absl::Seconds(1));
+  CHECK(p.a.log.Count("initiating IKE_SA") == 1);  // no backoff re-initiation: traffic decides
+  CHECK(p.a.mgr->Sas().empty());
+  CHECK(p.a.mgr->Acquire(peer, child) == "initiating (trap)");
+  CHECK(p.a.mgr->Acquire(peer, child) == "an IKE_SA is being set up");
+  p.net.Pump();
+  REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+  CheckMatched(*OnlyChild(p.a.Only()), *OnlyChild(p.b.Only()));
+  CHECK_FALSE(p.a.mgr->trapped(peer));
+}
+
+TEST_CASE("an acquire without a trap brings nothing up", "[ike_sa][dpd]") {
+  DpdPair p(5, DpdAction::kClear, /*vti=*/true);
+  p.a.mgr->set_traps(true);
+  const std::string peer = p.a.Only()->config().name;
+  const std::string child = p.a.Only()->config().children.at(0).name;
+  p.net.drop = [](const Datagram& d) { return d.src.address.ToString() == kB; };
+  p.net.Advance(absl::Seconds(12));
+  p.net.drop = nullptr;
+  CHECK(p.a.mgr->Sas().empty());
+  CHECK(p.a.mgr->Acquire(peer, child) == "no trap (IKE_SA down without one)");
+  CHECK(p.a.mgr->Acquire("nobody", child) == "no such peer");
+  p.net.Advance(absl::Seconds(10));
+  CHECK(p.a.mgr->Sas().empty());
+}
+
+TEST_CASE("DPD action hold on a policy-based tunnel with acquires: emulated, it comes back",
+          "[ike_sa][dpd]") {
+  DpdPair p(5, DpdAction::kHold);
+  p.a.mgr->set_traps(true);
+  p.net.drop = [](const Datagram& d) { return d.src.address.ToString() == kB; };
+  p.net.Advance(absl::Seconds(12));
+  p.net.drop = nullptr;
+  INFO(p.a.log.All());
+  CHECK(p.a.log.Has("no trap for policy-based tunnels: the trap is emulated"));
+  p.net.Advance(absl::Seconds(60), absl::Seconds(1));
+  REQUIRE(OnlyChild(p.a.Only()) != nullptr);
 }
 
 TEST_CASE("no DPD while the peer is heard from; the responder without dpd-interval sends none",
@@ -285,6 +345,50 @@ TEST_CASE("no DPD: a peer dead mid-exchange brings an initiate tunnel back, with
   p.net.Advance(absl::Seconds(200), absl::Seconds(1));
   REQUIRE(OnlyChild(p.a.Only()) != nullptr);
   CheckMatched(*OnlyChild(p.a.Only()), *OnlyChild(p.b.Only()));
+}
+
+// close-action trap: what the peer closes comes back on the tunnel's next packet.
+TEST_CASE("close-action trap: what the peer closes comes back on an acquire", "[ike_sa][close]") {
+  SECTION("the IKE SA") {
+    Pair p;
+    p.ca->close_action = CloseAction::kHold;
+    RouteBased(*p.ca);
+    p.a.mgr->set_traps(true);
+    p.Up();
+    const std::string peer = p.a.Only()->config().name;
+    const std::string child = p.a.Only()->config().children.at(0).name;
+    p.net.Advance(absl::Seconds(20));
+    Mutable(p.b.Only()).Delete();
+    p.net.Pump();
+    p.net.Advance(absl::Seconds(60));
+    INFO(p.a.log.All());
+    CHECK(p.a.log.Has("deleted by the peer, close-action trap"));
+    CHECK(p.a.mgr->Sas().empty());
+    CHECK(p.a.mgr->Acquire(peer, child) == "initiating (trap)");
+    p.net.Pump();
+    REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+    CheckMatched(*OnlyChild(p.a.Only()), *OnlyChild(p.b.Only()));
+  }
+  SECTION("a CHILD SA") {
+    Pair p;
+    p.ca->close_action = CloseAction::kHold;
+    RouteBased(*p.ca);
+    p.a.mgr->set_traps(true);
+    p.Up();
+    const std::string peer = p.a.Only()->config().name;
+    const std::string child = p.a.Only()->config().children.at(0).name;
+    Mutable(p.b.Only()).DeleteChildren(0, true);
+    p.net.Pump();
+    INFO(p.a.log.All());
+    CHECK(p.a.log.Has("close-action trap: created again on its next packet"));
+    CHECK(p.a.Only()->children().empty());
+    CHECK(p.a.mgr->Acquire(peer, child) == "creating its CHILD_SA");
+    p.net.Pump();
+    REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+    CheckMatched(*OnlyChild(p.a.Only()), *OnlyChild(p.b.Only()));
+    // Up again: the next acquire finds it.
+    CHECK(p.a.mgr->Acquire(peer, child) == "its CHILD_SA is up");
+  }
 }
 
 // close-action (none | trap | start): the peer deletes the IKE SA or a tunnel's CHILD SA
