@@ -185,21 +185,6 @@ void CheckZones(RuleContext& ctx, const ConfigNode& zp) {
     }
   }
   if (local_zones > 1) ctx.Error(zp, "", "Only one zone may be assigned as the local zone.");
-  // The appliance's own packets into a zone need the local zone's policy to it (as between any
-  // two zones): say so where one is missing, since IKE to a peer in that zone stops with it.
-  if (local_zones != 1) return;
-  for (const ConfigNode* lz : zones) {
-    if (!lz->Has("local-zone")) continue;
-    for (const ConfigNode* z : zones) {
-      if (z == lz || z->Has("local-zone") || lz->Find({"to", z->name()}) != nullptr) continue;
-      ctx.Warning(*lz, "",
-                  absl::StrCat("local zone ", lz->name(), " has no policy to zone ", z->name(),
-                               ": what the appliance sends into ", z->name(),
-                               " (IKE, ICMP answers) is dropped, except replies of sessions a "
-                               "stateful policy to ",
-                               lz->name(), " made"));
-    }
-  }
 }
 
 }  // namespace

@@ -240,16 +240,12 @@ DiagnoseStep FirewallStep(const DiagnoseInputs& in, const config::Peer* mp,
         }
         absl::StrAppend(&by, by.empty() ? "" : ", then ", v->ruleset, " ", rule, " (", hook, ")");
       }
-      // What we send back (and initiate: rekeys, DPD) leaves from the local zone: IKE needs
-      // its policy to the peer's zone too. Our ESP is not zone-filtered (its inner packets are).
+      // What we send back (and initiate: rekeys, DPD) leaves from the local zone: a policy from
+      // it to the peer's zone filters our IKE too (without one it passes). Our ESP is not
+      // zone-filtered (its inner packets are).
       if (!dropped && z != nullptr && local_zone != nullptr && p.proto == 17) {
         auto back = local_zone->to.find(z->name);
-        if (back == local_zone->to.end()) {
-          failed = dropped = true;
-          s.details.push_back(absl::StrCat("the local zone ", local_zone->name,
-                                           " has no policy to zone ", z->name, ": our ", p.what,
-                                           " to ", who, " is dropped"));
-        } else {
+        if (back != local_zone->to.end()) {
           config::FwProbe out{dst, HostOrder(*mp->address), p.proto, p.port, p.port};
           std::optional<config::FwVerdict> v = config::EvaluateRulesets(m, back->second, out);
           if (v && v->action != "accept") {

@@ -674,14 +674,10 @@ uint16_t Worker::FwFromLocal(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Ta
                              int depth) {
   const FwTables& fw = *t.fw;
   const uint8_t from = fw.local_zone, to = fw.zone_of[ifx];
-  // As between two zones: the policy from the local zone decides; without one only the replies
-  // of sessions the policy to the local zone made pass (Vyatta: no policy, no traffic).
-  const FwOwner owner = ZoneOwner(from, to);
-  if (const FwChain* c = fw.zone_pairs[from][to]) {
-    FwEvaluate(pkts, n, *c, fw, ifx, kFwOut, owner, ZoneStateful(fw, from, to), t, depth);
-  } else {
-    FwNoZonePolicy(pkts, n, owner, ifx);
-  }
+  // Vyatta: what the router sends is allowed unless a policy from the local zone to the
+  // sending interface's zone drops it; the caller calls only when there is one.
+  FwEvaluate(pkts, n, *fw.zone_pairs[from][to], fw, ifx, kFwOut, ZoneOwner(from, to),
+             ZoneStateful(fw, from, to), t, depth);
   return Compact(pkts, n, nullptr);
 }
 
@@ -721,6 +717,8 @@ void Worker::FwNoZonePolicy(rte_mbuf** pkts, uint16_t n, FwOwner owner, uint16_t
 
 void Worker::FwReject(rte_mbuf* orig, const Tables& t, int depth) {
   auto* oip = rte_pktmbuf_mtod(orig, const rte_ipv4_hdr*);
+  // Our own packet (a policy from the local zone rejects it): nobody to answer.
+  if (dp_.fib->next_hop(dp_.fib->Lookup(oip->src_addr)).type == NhType::kLocal) return;
   const uint32_t hl = (oip->version_ihl & 0x0fu) * 4;
   if (oip->next_proto_id != IPPROTO_TCP) {
     IcmpError(orig, 3, 3, 0, t, depth);  // port unreachable

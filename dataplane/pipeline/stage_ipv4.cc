@@ -129,7 +129,8 @@ void Worker::Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const
     if (unlikely(t.fw != nullptr) && t.fw->any_zone) {
       if (transit) {
         rn = FwZones(run, rn, nh.ifindex, t, depth);
-      } else if (own && t.fw->local_zone != 0 && t.fw->zone_of[nh.ifindex] != 0) {
+      } else if (own && t.fw->local_zone != 0 &&
+                 t.fw->zone_pairs[t.fw->local_zone][t.fw->zone_of[nh.ifindex]] != nullptr) {
         rn = FwFromLocal(run, rn, nh.ifindex, t, depth);
       }
       if (rn == 0) continue;

@@ -11,6 +11,7 @@
 
 #include "dataplane/core/drop_reason.h"
 #include "dataplane/core/fw_log_record.h"
+#include "dataplane/core/packet_meta.h"
 #include "dataplane/tables/firewall_tables.h"
 #include "test/unit/dataplane/pipeline/pipeline_rig.h"
 
@@ -686,7 +687,7 @@ fw zone-policy add 1 2 1
   CHECK(Dropped(rig, Drop::kFirewallNoZonePolicy) - nozone == 1);
 }
 
-TEST_CASE("the local zone: what the appliance sends needs the policy from it", "[firewall]") {
+TEST_CASE("the local zone: a policy from it filters what the appliance sends", "[firewall]") {
   Rig& rig = Rig::Get();
   Configure(rig, R"(
 fw zone add 1 PRIVATE default drop
@@ -695,15 +696,16 @@ fw zone-if add lan 1
 fw ruleset add 1 ANY default accept
 fw zone-policy add 1 3 1
 )");
-  // LAN to ME lets the echo request in; the reply leaves from the local zone, which has no
-  // policy to PRIVATE and made no session (the policy is stateless): dropped, as in Vyatta.
+  // No policy from ME to PRIVATE: the appliance's own packets pass (Vyatta: what the router
+  // sends is allowed unless a policy from the local zone drops it).
   const uint64_t nozone = Dropped(rig, Drop::kFirewallNoZonePolicy);
   rig.Receive(kLan, 0, Echo(kLanHost, kLanAddr));
   Poll(rig);
   CHECK(Packets(rig, 1, 0) == 1);
-  CHECK(SentCount(rig, kLan) == 0);
-  CHECK(Dropped(rig, Drop::kFirewallNoZonePolicy) - nozone == 1);
-  // A policy from ME to PRIVATE decides the appliance's own packets.
+  CHECK(SentCount(rig, kLan) == 1);
+  CHECK(Dropped(rig, Drop::kFirewallNoZonePolicy) == nozone);
+  // A policy from ME to PRIVATE decides them: ICMP accepted by its rule, the rest meets its
+  // default.
   REQUIRE(rig.Apply(R"(
 fw ruleset add 2 ME2PRIV default drop
 fw rule add 2 10 action accept proto icmp
@@ -714,21 +716,83 @@ fw zone-policy add 3 1 2
   Poll(rig);
   CHECK(SentCount(rig, kLan) == 1);
   CHECK(Packets(rig, 2, 10) == 1);
-  // Without it, the replies of a session the policy to ME made pass.
+  REQUIRE(rig.Apply("fw rule del 2 10").status.ok());
+  const uint64_t dropped = Dropped(rig, Drop::kFirewallDrop);
+  rig.Receive(kLan, 0, Echo(kLanHost, kLanAddr, 8, 8));
+  Poll(rig);
+  CHECK(SentCount(rig, kLan) == 0);
+  CHECK(Dropped(rig, Drop::kFirewallDrop) - dropped == 1);
+  CHECK(Packets(rig, 2, 0) == 1);
+  // ... except the replies of a session the stateful policy to ME made.
   REQUIRE(rig.Apply(R"(
-fw zone-policy del 3 1 2
-fw ruleset del 2
 fw ruleset add 4 STATEFUL default drop
 fw rule add 4 10 action accept state new
 fw zone-policy del 1 3 1
 fw zone-policy add 1 3 4
 )")
               .status.ok());
-  const uint64_t before = Dropped(rig, Drop::kFirewallNoZonePolicy);
   rig.Receive(kLan, 0, Echo(kLanHost, kLanAddr, 8, 9));
   Poll(rig);
   CHECK(SentCount(rig, kLan) == 1);
-  CHECK(Dropped(rig, Drop::kFirewallNoZonePolicy) == before);
+  CHECK(Packets(rig, 2, 0) == 1);
+  // A reject there answers nobody: the packet is our own.
+  REQUIRE(rig.Apply(R"(
+fw ruleset update 2 ME2PRIV default reject
+fw zone-policy del 1 3 4
+fw zone-policy add 1 3 1
+)")
+              .status.ok());
+  uint64_t icmp = 0;
+  for (int w = 0; w < Rig::kWorkers; ++w) icmp += rig.dp().stats[w]->icmp_sent;
+  const uint64_t rejected = Dropped(rig, Drop::kFirewallReject);
+  rig.Receive(kLan, 0, Echo(kLanHost, kLanAddr, 8, 10));  // a new flow: no session
+  Poll(rig);
+  CHECK(SentCount(rig, kLan) == 0);
+  CHECK(Dropped(rig, Drop::kFirewallReject) - rejected == 1);
+  uint64_t icmp_after = 0;
+  for (int w = 0; w < Rig::kWorkers; ++w) icmp_after += rig.dp().stats[w]->icmp_sent;
+  CHECK(icmp_after - icmp == 1);  // the echo reply only, no reject answer to ourselves
+}
+
+TEST_CASE("the local zone's policy filters IKE from vpnd, not a tunnel's ESP", "[firewall]") {
+  Rig& rig = Rig::Get();
+  Configure(rig, R"(
+fw zone add 1 PRIV default drop
+fw zone add 2 VPN default drop
+fw zone add 3 PUB default drop
+fw zone add 4 ME default drop local
+fw zone-if add lan 1
+fw zone-if add vti0 2
+fw zone-if add wan 3
+fw ruleset add 1 PRIV2VPN default drop
+fw rule add 1 10 action accept
+fw zone-policy add 1 2 1
+fw ruleset add 2 ME2PUB default accept
+fw rule add 2 10 action drop proto udp dport 500
+fw zone-policy add 4 3 2
+)");
+  // The tunnel's ESP leaves on WAN (in zone PUB) although ME2PUB would see it: its inner
+  // packets met the zones on the way in.
+  rig.Receive(kLan, 0, Udp(kLanHost, kTunnelHost, 1000, 53));
+  Poll(rig);
+  CHECK(SentCount(rig, kWan) == 1);
+  CHECK(Packets(rig, 2, 0) == 0);
+  // IKE from vpnd through the inject ring meets ME2PUB's rule 10; other UDP passes.
+  auto inject = [&](uint16_t dport) {
+    std::vector<uint8_t> ip = Udp(kWanAddr, 0xc0000202, 500, dport);
+    rte_mbuf* m = rte_pktmbuf_alloc(rig.dp().pool);
+    REQUIRE(m != nullptr);
+    std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(ip.size())), ip.data(), ip.size());
+    m->l3_len = 20;
+    *Meta(m) = PacketMeta{0, 0, 0, PktKind::kRouteLocal, 0, 0, 0};
+    REQUIRE(rte_ring_mp_enqueue(rig.dp().inject_ring, m) == 0);
+  };
+  inject(500);
+  inject(4500);
+  Poll(rig);
+  CHECK(Packets(rig, 2, 10) == 1);
+  CHECK(Packets(rig, 2, 0) == 1);
+  CHECK(SentCount(rig, kWan) == 1);
 }
 
 TEST_CASE("zones through a VTI: what we encrypt is checked between the VTI's zone and LAN only",
