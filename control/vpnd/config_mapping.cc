@@ -277,7 +277,10 @@ absl::StatusOr<IkeSetup> MapConfig(const config::Model& model, ReqidAllocator& r
       add_child(std::move(ch), peer.vti_esp_group);
     }
     for (const config::Tunnel& t : peer.tunnels) {
-      if (t.disabled) continue;
+      // A route-based peer's tunnels can only be the VTI's own 0.0.0.0/0 selectors (VyOS
+      // writes them; commit refuses anything else): the VTI's CHILD SA above is the tunnel. A
+      // policy CHILD SA for them would protect all traffic by policy.
+      if (t.disabled || peer.route_based()) continue;
       ike::ChildConfig ch;
       ch.name = absl::StrCat(cfg->name, "-tunnel-", t.id);
       ch.tunnel_id = t.id;

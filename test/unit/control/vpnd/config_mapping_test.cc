@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <sstream>
 
 #include "control/config/config_loader.h"
 #include "control/vpnd/config_mapping.h"
@@ -197,6 +198,25 @@ set security vpn ike interface dp0bond0
   CHECK(set->options.init_limit_half_open == 300);
   CHECK(set->options.cookie_threshold == 20);
   CHECK(set->ike_interfaces == std::vector<std::string>{"dp0bond1", "dp0bond0"});
+}
+
+// VyOS writes a VTI peer's 0.0.0.0/0 selectors as `tunnel 1`: the VTI's CHILD SA is the tunnel,
+// and no policy CHILD SA (whose 0/0 protect policy would take all traffic) comes with it.
+TEST_CASE("a VTI peer's 0.0.0.0/0 tunnel is the VTI's own CHILD SA", "[config_mapping]") {
+  std::stringstream file;
+  file << std::ifstream("configs/vyatta-west.conf").rdbuf();
+  const std::string text =
+      file.str() +
+      "set security vpn ipsec site-to-site peer 159.8.98.213 tunnel 1 local prefix 0.0.0.0/0\n"
+      "set security vpn ipsec site-to-site peer 159.8.98.213 tunnel 1 remote prefix "
+      "0.0.0.0/0\n";
+  ReqidAllocator r;
+  auto setup = MapConfig(Load(text), r);
+  INFO(setup.status().ToString());
+  REQUIRE(setup.ok());
+  REQUIRE(setup->peers.size() == 1);
+  REQUIRE(setup->peers[0]->children.size() == 1);
+  CHECK(setup->peers[0]->children[0].vti);
 }
 
 TEST_CASE("policy-based seed (VyOS site A): named peer, FQDN/user IDs, tunnel selectors",
