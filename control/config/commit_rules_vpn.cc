@@ -330,22 +330,36 @@ void CheckPeer(RuleContext& ctx, const ConfigNode& peer, PeerRefs& refs) {
 void CheckTraps(RuleContext& ctx, const ConfigNode& peer,
                 const std::map<std::string, const ConfigNode*>& ike_groups) {
   const std::string* ike = peer.GetIfSet("ike-group");
-  if (ike == nullptr || !ike_groups.count(*ike)) return;
-  std::vector<const ConfigNode*> tunnels = peer.Instances("tunnel");
-  if (tunnels.empty()) return;
+  if (ike == nullptr || !ike_groups.count(*ike) || peer.Has("vti")) return;
+  const ConfigNode* tunnel = nullptr;
+  for (const ConfigNode* t : peer.Instances("tunnel")) {
+    if (!t->Has("disable")) {
+      tunnel = t;
+      break;
+    }
+  }
+  if (tunnel == nullptr) return;
+  const bool initiate = peer.Get("connection-type") != "respond";
   const ConfigNode& g = *ike_groups.at(*ike);
-  const std::string where = absl::StrCat("peer ", peer.name(), " tunnel ", tunnels[0]->name(),
+  const std::string where = absl::StrCat("peer ", peer.name(), " tunnel ", tunnel->name(),
                                          " is policy-based (no trap without a VTI)");
+  const std::string down =
+      "; while it is down its traffic follows the routing table, not the tunnel";
   if (const ConfigNode* dpd = g.Child("dead-peer-detection"); dpd && dpd->Get("action") == "hold")
-    ctx.Warning(*tunnels[0], "",
+    ctx.Warning(*tunnel, "",
                 absl::StrCat("ike-group ", *ike, " dead-peer-detection action hold: ", where,
-                             ": emulated, the tunnel is initiated again with backoff instead of "
-                             "on its next packet"));
+                             initiate ? ": emulated, the tunnel is initiated again with backoff "
+                                        "instead of on its next packet"
+                                      : ": it stays down until the peer initiates",
+                             down));
   if (g.Get("close-action") == "trap")
-    ctx.Warning(*tunnels[0], "",
+    ctx.Warning(*tunnel, "",
                 absl::StrCat("ike-group ", *ike, " close-action trap: ", where,
-                             ": a CHILD SA the peer closes stays closed; a closed IKE SA is "
-                             "initiated again with backoff"));
+                             ": emulated as start, a CHILD SA the peer closes is created again at "
+                             "once",
+                             initiate ? " and a closed IKE SA initiated again with backoff"
+                                      : "; a closed IKE SA stays down until the peer initiates",
+                             down));
 }
 
 void CheckVpnRules(RuleContext& ctx) {

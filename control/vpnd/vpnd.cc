@@ -249,6 +249,14 @@ void Vpnd::CompleteCommit(const config::Model& model, const IkeSetup& setup,
   WipeSecrets(model_);
   model_ = model;
   peers_ = setup.peers;
+  // Acquires name a tunnel by its policies' reqid or its VTI: found without a scan.
+  acquire_targets_.clear();
+  for (const auto& p : peers_) {
+    for (const auto& ch : p->children) {
+      const std::string key = ch.vti ? "vti " + ch.vti_interface : absl::StrCat("reqid ", ch.reqid);
+      acquire_targets_[key].emplace_back(p->name, ch.name);
+    }
+  }
   ike::ManagerOptions opts = setup.options;
   opts.reinitiate_delay = ike_->options().reinitiate_delay;
   ike_->SetOptions(opts);
@@ -374,16 +382,15 @@ void Vpnd::HandleEvent(const dp::api::Event& e) {
     case dp::api::EventKind::kAcquire: {
       // The tunnel a packet found no SA for: a protect policy's reqid, or a VTI.
       const dp::api::AcquireEvent& a = e.body.acquire;
-      std::string vti;
-      if (a.reqid == 0) vti = ifindexes_.Name(a.vti_ifindex).value_or("");
-      for (const auto& p : peers_) {
-        for (const auto& ch : p->children) {
-          if (a.reqid != 0 ? ch.reqid != a.reqid : (!ch.vti || ch.vti_interface != vti)) continue;
-          std::string did = ike_->Acquire(p->name, ch.name);
-          // One a second per tunnel and dataplane worker: logged only when it starts something.
-          if (absl::StartsWith(did, "initiating") || absl::StartsWith(did, "creating")) {
-            Log(ike::LogGroup::kKnl, absl::StrCat("acquire for ", ch.name, ": ", did));
-          }
+      const std::string key = a.reqid != 0 ? absl::StrCat("reqid ", a.reqid)
+                                           : "vti " + ifindexes_.Name(a.vti_ifindex).value_or("");
+      auto targets = acquire_targets_.find(key);
+      if (targets == acquire_targets_.end()) break;  // a tunnel a commit removed meanwhile
+      for (const auto& [peer, child] : targets->second) {
+        std::string did = ike_->Acquire(peer, child);
+        // One a second per tunnel and dataplane worker: logged only when it starts something.
+        if (absl::StartsWith(did, "initiating") || absl::StartsWith(did, "creating")) {
+          Log(ike::LogGroup::kKnl, absl::StrCat("acquire for ", child, ": ", did));
         }
       }
       break;

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "control/config/config_tree.h"
@@ -178,6 +179,9 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   config::Model model_;
   std::vector<std::shared_ptr<const ike::IkeSaConfig>> peers_;
   ReqidAllocator reqids_;
+  // "reqid N" / "vti NAME" -> the (peer, tunnel) an acquire for it brings up.
+  absl::flat_hash_map<std::string, std::vector<std::pair<std::string, std::string>>>
+      acquire_targets_;
   InterfaceIndexes ifindexes_;
   FirewallIds firewall_ids_;
   FwCounterBaselines firewall_baselines_;  // `clear firewall`

@@ -5,6 +5,8 @@
 #include <rte_ip.h>
 #include <rte_ring_elem.h>
 
+#include <algorithm>
+
 #include "dataplane/core/acquire_record.h"
 #include "dataplane/pipeline/worker.h"
 
@@ -13,8 +15,18 @@ namespace portcullis::dp {
 void Worker::Acquire(const rte_mbuf* m, uint32_t reqid, uint16_t vti) {
   const uint32_t key = reqid != 0 ? reqid : (0x80000000u | vti);
   const uint64_t now = rte_rdtsc();
+  const uint64_t hz = rte_get_tsc_hz();
   AcquireSent& slot = acquires_[(key * 2654435761u) >> (32 - kAcquireSlotBits)];
-  if (slot.key == key && now - slot.tsc < rte_get_tsc_hz()) {
+  if (slot.key == key && now - slot.tsc < hz) {
+    ++stats_->acquires_suppressed;
+    return;
+  }
+  const uint64_t earned = (now - acquire_refill_tsc_) * kAcquiresPerSecond / hz;
+  if (earned > 0) {
+    acquire_tokens_ = std::min(kAcquiresPerSecond, acquire_tokens_ + earned);
+    acquire_refill_tsc_ = now;
+  }
+  if (acquire_tokens_ == 0) {
     ++stats_->acquires_suppressed;
     return;
   }
@@ -35,12 +47,13 @@ void Worker::Acquire(const rte_mbuf* m, uint32_t reqid, uint16_t vti) {
       r.dport = static_cast<uint16_t>(l4[2] << 8 | l4[3]);
     }
   }
-  if (rte_ring_mp_enqueue_elem(dp_.acquire_ring, &r, sizeof r) != 0) {
-    ++stats_->acquires_lost;  // never waited for; the next packet tries again
-    return;
-  }
+  --acquire_tokens_;
   slot.key = key;
   slot.tsc = now;
+  if (rte_ring_mp_enqueue_elem(dp_.acquire_ring, &r, sizeof r) != 0) {
+    ++stats_->acquires_lost;  // never waited for: the tunnel's next packet a second later
+    return;
+  }
   ++stats_->acquires_sent;
 }
 

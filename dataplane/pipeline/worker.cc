@@ -18,6 +18,8 @@ Worker::Worker(Dataplane& dp, uint16_t id) : dp_(dp), id_(id) {
   esp_ = new Engine(*crypto_);
   ike_limiter_ = new IkeLimiter(rte_get_tsc_hz());
   fw_frags_.reset(new FwFrag[kFwFrags]());
+  acquires_.reset(new AcquireSent[1u << kAcquireSlotBits]());
+  acquire_refill_tsc_ = rte_rdtsc();
 }
 
 Worker::~Worker() {

@@ -134,7 +134,8 @@ class Worker {
   uint16_t FwOut(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables& t, int depth);
   // Zone policy for forwarded packets leaving through ifx.
   uint16_t FwZones(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables& t, int depth);
-  // The local zone's policy for the appliance's own packets leaving through ifx (in a zone).
+  // The local zone's policy for the appliance's own packets leaving through ifx, whose zone it
+  // has one to (without one they pass, as in Vyatta).
   uint16_t FwFromLocal(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables& t, int depth);
   // One chain over a run of packets; dropped ones become nullptr.
   // owner: the chain's identity and place for sessions (FwOwner; `fwd` is where we are);
@@ -214,13 +215,18 @@ class Worker {
   static constexpr uint32_t kFwFragPass = ~0u;
   static constexpr uint32_t kFwFragNone = ~0u - 1;
   std::unique_ptr<FwFrag[]> fw_frags_;
-  // The last acquire per (hashed) policy or VTI: direct-mapped, a collision only sends sooner.
+  // The last acquire per (hashed) policy or VTI: direct-mapped, a collision only sends sooner;
+  // and a budget for all of them (kAcquiresPerSecond, in bursts of as many), so that many
+  // tunnels down at once cannot flood the main lcore and vpnd whatever they collide on.
   struct AcquireSent {
     uint32_t key = 0;
     uint64_t tsc = 0;
   };
-  static constexpr uint32_t kAcquireSlotBits = 6;
-  AcquireSent acquires_[1u << kAcquireSlotBits];
+  static constexpr uint32_t kAcquireSlotBits = 10;
+  static constexpr uint64_t kAcquiresPerSecond = 200;
+  std::unique_ptr<AcquireSent[]> acquires_;
+  uint64_t acquire_tokens_ = kAcquiresPerSecond;
+  uint64_t acquire_refill_tsc_ = 0;
   // A first fragment's verdict (slot) at chain; a later fragment's, or kFwFragNone.
   void FwFragRecord(const rte_ipv4_hdr* ip, const FwChain& chain, uint32_t slot);
   uint32_t FwFragFind(const rte_ipv4_hdr* ip, const FwChain& chain);

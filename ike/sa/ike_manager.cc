@@ -164,6 +164,14 @@ void IkeManager::SetPeers(const std::vector<std::shared_ptr<const IkeSaConfig>>&
       initiate[name] = changed || prev == next_initiate_.end() ? Now() : prev->second;
     }
   }
+  // A trap follows the configuration it was set under: removed or changed peers lose theirs.
+  auto stale = [&](const std::string& name) {
+    auto now = next.find(name);
+    auto old = peers_.find(name);
+    return now == next.end() || old == peers_.end() || !(*old->second == *now->second);
+  };
+  std::erase_if(trapped_, stale);
+  std::erase_if(trapped_children_, [&](const auto& t) { return stale(t.first.first); });
   peers_ = std::move(next);
   next_initiate_ = std::move(initiate);
 }
@@ -231,16 +239,26 @@ std::string IkeManager::Acquire(const std::string& peer, const std::string& chil
     for (const auto& c : up->children()) {
       if (c->name == child) return "its CHILD_SA is up";
     }
-    if (!up->trapped_children.erase(child)) return "no trap (CHILD_SA closed without one)";
+    auto trap = trapped_children_.find({peer, child});
+    if (trap == trapped_children_.end()) return "no trap (CHILD_SA closed without one)";
+    if (Now() - trap->second < kTrapRetry) return "its CHILD_SA is being created";
     const ChildConfig* c = up->FindChildConfig(child);
     if (c == nullptr) return "no such tunnel";
+    trap->second = Now();  // the trap stays until ChildUp: a failed create waits for a packet
     up->Log(LogGroup::kChd, absl::StrCat("acquire for ", child, ": creating its CHILD_SA (trap)"));
     up->CreateChild(*c);
     return "creating its CHILD_SA";
   }
-  if (!trapped_.erase(peer)) return "no trap (IKE_SA down without one)";
+  if (!trapped_.contains(peer)) return "no trap (IKE_SA down without one)";
+  // The trap stays until the IKE SA is up (IkeUp): a failed attempt waits for the next packet.
   if (absl::Status s = Initiate(peer); !s.ok()) return std::string(s.message());
   return "initiating (trap)";
+}
+
+bool IkeManager::TrapChild(IkeSa& sa, const ChildConfig& child) {
+  if (!traps_ || !child.vti) return false;
+  trapped_children_.emplace(std::pair(sa.config().name, child.name), absl::InfinitePast());
+  return true;
 }
 
 absl::Status IkeManager::Reset(const std::string& peer, std::optional<uint32_t> tunnel) {
@@ -563,6 +581,7 @@ void IkeManager::Tick() {
 }
 
 void IkeManager::ChildUp(IkeSa& sa, const ChildSa& child) {
+  trapped_children_.erase({sa.config().name, child.name});
   if (listener_ != nullptr) listener_->ChildUp(sa, child);
 }
 
@@ -597,6 +616,7 @@ void IkeManager::ChildOutbound(IkeSa& sa, const ChildSa& child) {
 void IkeManager::IkeUp(IkeSa& sa) {
   ForgetHalfOpen(sa);
   failures_.erase(sa.config().name);
+  trapped_.erase(sa.config().name);  // the trap did its job
   if (listener_ != nullptr) listener_->IkeUp(sa);
   // Our own attempt whose IKE_SA_INIT was never answered (the peer was not up yet, then
   // initiated itself) is abandoned: the peer has no state for it beyond a half-open SA.
@@ -656,12 +676,17 @@ void IkeManager::IkeDown(IkeSa& sa, Restart restart) {
   const std::string& name = sa.config().name;
   auto cfg = peers_.find(name);
   if (cfg == peers_.end() || cfg->second->remote_any) return;
-  if (restart != Restart::kTrap) {
-    trapped_.erase(name);
-  } else if (TrapsCover(*cfg->second)) {
-    trapped_.insert(name);
-    sa.Log(LogGroup::kIke, absl::StrCat("trap installed: ", name, " comes up on its next packet"));
+  if (restart == Restart::kTrap && TrapsCover(*cfg->second)) {
+    if (trapped_.insert(name).second)
+      sa.Log(LogGroup::kIke,
+             absl::StrCat("trap installed: ", name, " comes up on its next packet"));
     return;
+  }
+  // An attempt a trap started that failed, or another SA of the peer (half-open, a duplicate)
+  // going: the trap stays and waits for the next packet.
+  if (trapped_.contains(name)) return;
+  if (restart != Restart::kTrap) {
+    // as configured, below
   } else if (cfg->second->initiate) {
     // No acquires (no dataplane, or a policy-based tunnel, whose policies go with its SAs): an
     // initiate tunnel comes back as the trap would bring it, with the backoff instead of on

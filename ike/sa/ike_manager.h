@@ -109,10 +109,14 @@ class IkeManager : public IkeSaContext {
   void set_traps(bool on) { traps_ = on; }
   // A packet of the peer's tunnel `child` (a ChildConfig name) found no SA. Brings the tunnel up
   // where a trap waits for it: the IKE SA after DPD action hold or close-action trap, the CHILD
-  // SA after close-action trap; else nothing (an SA on its way, or the tunnel was cleared).
+  // SA after close-action trap; else nothing (an SA on its way, or the tunnel was cleared). A
+  // trap stays until the SA it brings is up: an attempt that fails waits for the next packet.
   // Returns what it did, for the log.
   std::string Acquire(const std::string& peer, const std::string& child);
   bool trapped(const std::string& peer) const { return trapped_.contains(peer); }
+  bool trapped(const std::string& peer, const std::string& child) const {
+    return trapped_children_.contains({peer, child});
+  }
   // `reset vpn ipsec-peer X [tunnel N]`: deletes the IKE SA (or the tunnel's CHILD SA) and
   // brings it up again when this side initiates.
   absl::Status Reset(const std::string& peer, std::optional<uint32_t> tunnel);
@@ -172,6 +176,7 @@ class IkeManager : public IkeSaContext {
   void ChildUpdated(IkeSa& sa, const ChildSa& child) override;
   void ChildOutbound(IkeSa& sa, const ChildSa& child) override;
   void IkeUp(IkeSa& sa) override;
+  bool TrapChild(IkeSa& sa, const ChildConfig& child) override;
   void IkeDown(IkeSa& sa, Restart restart) override;
   void AdoptSuccessor(std::unique_ptr<IkeSa> successor) override;
   IkeSa* FindSa(const IkeSpi& own_spi) override;
@@ -232,7 +237,11 @@ class IkeManager : public IkeSaContext {
   // Acquires bring every tunnel of the peer back: a dataplane, and only VTIs (the dataplane
   // keeps a VTI without an SA; a policy-based tunnel's policies go with its SAs).
   bool TrapsCover(const IkeSaConfig& cfg) const;
-  std::set<std::string> trapped_;                 // peers whose IKE SA a trap brings back
+  std::set<std::string> trapped_;  // peers whose IKE SA a trap brings back
+  // (peer, tunnel) the peer closed under close-action trap -> when an acquire last created it
+  // (InfinitePast: not yet); created again at most every kTrapRetry while the packets come.
+  std::map<std::pair<std::string, std::string>, absl::Time> trapped_children_;
+  static constexpr absl::Duration kTrapRetry = absl::Seconds(30);
   std::map<IkeSpi, std::unique_ptr<IkeSa>> sas_;  // by our SPI
   std::vector<std::unique_ptr<IkeSa>> pending_;   // successors made during processing
   std::set<uint32_t> spis_;

@@ -33,7 +33,7 @@ class IkeSa;
 
 // What happens to the connection when an IKE SA goes away.
 enum class Restart {
-  kNone,   // stays down (deleted by either side, DPD action clear/hold)
+  kNone,   // stays down (deleted by either side, DPD action clear)
   kNow,    // DPD action restart
   kLater,  // establishing failed: try again after the re-initiation delay
   // DPD action hold, close-action trap: a trap brings it up on the tunnel's next packet (the
@@ -86,6 +86,10 @@ class IkeSaContext {
   // The CHILD SA, up with its outbound half held back (ChildSa::outbound_active), now sends.
   virtual void ChildOutbound(IkeSa& sa, const ChildSa& child) = 0;
   virtual void IkeUp(IkeSa& sa) = 0;
+  // close-action trap: the peer closed the tunnel `child` of sa's peer. True: a trap waits for
+  // its next packet (IkeManager::Acquire); false: no acquires come for it (no dataplane, or a
+  // policy-based tunnel), the caller emulates the trap.
+  virtual bool TrapChild(IkeSa& sa, const ChildConfig& child) = 0;
   // The SA is gone (state kDead).
   virtual void IkeDown(IkeSa& sa, Restart restart) = 0;
   // An IKE SA rekey made `successor`; the manager takes it over.
@@ -185,8 +189,6 @@ class IkeSa {
   bool destroy_after_response = false;
   Restart restart_after_destroy = Restart::kNone;
   std::string destroy_reason;
-  // CHILD SAs the peer closed under close-action trap: created again on their next packet.
-  std::set<std::string> trapped_children;
 
   // The identity the peer authenticated with (IDi, or IDr for the initiator); none before
   // IKE_AUTH succeeded. INITIAL_CONTACT replaces only SAs of the same identity.

@@ -81,13 +81,18 @@ class ChildDeleteTask : public Task {
       const ChildConfig* cfg = sa.FindChildConfig(name);
       if (left || cfg == nullptr) continue;
       if (action == CloseAction::kHold) {
-        // Only a VTI keeps a trap (the dataplane's acquire): a policy-based tunnel's policies
-        // went with the SA, so it stays closed (commit warns).
-        if (!cfg->vti) continue;
+        if (sa.ctx().TrapChild(sa, *cfg)) {
+          sa.Log(LogGroup::kChd, absl::StrCat("the peer closed CHILD_SA ", name,
+                                              ", close-action trap: created again on its next "
+                                              "packet"));
+          continue;
+        }
+        // No acquires for it (a policy-based tunnel's policies went with its SA, or no
+        // dataplane): emulated as start (commit warns for policy-based tunnels).
         sa.Log(LogGroup::kChd, absl::StrCat("the peer closed CHILD_SA ", name,
-                                            ", close-action trap: created again on its next "
-                                            "packet"));
-        sa.trapped_children.insert(name);
+                                            ", close-action trap (emulated, no acquires for it): "
+                                            "creating it again"));
+        sa.CreateChild(*cfg);
         continue;
       }
       sa.Log(LogGroup::kChd, absl::StrCat("the peer closed CHILD_SA ", name,

@@ -503,11 +503,6 @@ TEST_CASE("zone-policy rules", "[commit]") {
            {base + z + "LAN to DMZ firewall IN", "zone 'DMZ' does not exist"},
            {base + z + "LAN to WAN", "at least one firewall ruleset is required"},
            {base + z + "LAN to WAN firewall NOPE", "firewall ruleset 'NOPE' does not exist"},
-           // The appliance's own packets into a zone need the local zone's policy to it.
-           {base + z + "ME local-zone\n" + z + "ME to LAN firewall IN",
-            "local zone ME has no policy to zone WAN: what the appliance sends into WAN (IKE, "
-            "ICMP answers) is dropped, except replies of sessions a stateful policy to ME made",
-            true},
        })
     Expect(c);
 }
@@ -531,7 +526,9 @@ TEST_CASE("traps on policy-based tunnels warn, naming the peer's tunnel", "[comm
             true},
            {P(kIke, "close-action trap"),
             "ike-group IKE close-action trap: peer 198.51.100.2 tunnel 1 is policy-based (no trap "
-            "without a VTI): a CHILD SA the peer closes stays closed",
+            "without a VTI): emulated as start, a CHILD SA the peer closes is created again at "
+            "once and a closed IKE SA initiated again with backoff; while it is down its traffic "
+            "follows the routing table, not the tunnel",
             true},
        })
     Expect(c);
@@ -540,6 +537,13 @@ TEST_CASE("traps on policy-based tunnels warn, naming the peer's tunnel", "[comm
                                     "c.conf");
   for (const Diagnostic& d : cfg.diags.all())
     CHECK_FALSE(absl::StrContains(d.ToString(), "peer 192.0.2.2 tunnel"));
+  // A VTI peer with VyOS's 0.0.0.0/0 tunnel selectors is route-based: no warning.
+  LoadedConfig vyos =
+      LoadConfigText(std::string(kBase) + kPeer + "tunnel 1 local prefix 0.0.0.0/0\n" + kPeer +
+                         "tunnel 1 remote prefix 0.0.0.0/0\n" + P(kIke, "close-action trap\n"),
+                     "c.conf");
+  for (const Diagnostic& d : vyos.diags.all())
+    CHECK_FALSE(absl::StrContains(d.ToString(), "peer 192.0.2.2 tunnel 1 is policy-based"));
   LoadedConfig restart = LoadConfigText(
       std::string(kBase) + P(kIke, "dead-peer-detection action restart\n"), "c.conf");
   for (const Diagnostic& d : restart.diags.all())

@@ -3,6 +3,7 @@
 // event there), once a second per worker and tunnel; the packets themselves are dropped.
 #include <rte_ip.h>
 #include <rte_ring_elem.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <vector>
@@ -80,8 +81,11 @@ route add 10.2.0.0/24 dev vti3
   CHECK(got[0].sport == 4000);
   CHECK(got[0].dport == 53);
   CHECK(Sum(rig, &WorkerStats::acquires_suppressed) - suppressed == 1);
-  // Bound: encrypted, no acquire.
-  (void)rig.Sent(kWan, 0);
+  // A second later the tunnel's next packet asks again (the limit is a rate, not a latch).
+  usleep(1'100'000);
+  rig.Receive(kLan, 0, Udp(0x0a010002, 0x0a020005, 4000, 53));
+  Poll(rig);
+  CHECK(Drain(rig).size() == 1);
 }
 
 TEST_CASE("a protect policy without an SA raises an acquire with its reqid") {
@@ -109,6 +113,41 @@ policy add out src 10.1.0.0/24 dst 10.3.0.0/24 protect reqid 8
   CHECK(Sum(rig, &WorkerStats::acquires_sent) - sent == 2);
   // Nothing leaves in the clear.
   CHECK(rig.Sent(kWan, 0).empty());
+}
+
+TEST_CASE("many tunnels down at once: acquires within the worker's budget") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  std::string cfg = R"(
+interface add lan kind port
+interface add wan kind port
+address add lan 10.1.0.1/24
+address add wan 192.0.2.1/24
+)";
+  // 250 protect policies without SAs: one acquire each, but no more than the budget a second.
+  for (int i = 0; i < 250; ++i)
+    cfg += "policy add out src 10.1.0.0/24 dst 10." + std::to_string(2 + i / 250) + "." +
+           std::to_string(i % 250) + ".0/24 protect reqid " + std::to_string(100 + i) + "\n";
+  REQUIRE(rig.Apply(cfg).status.ok());
+  (void)Drain(rig);
+  const uint64_t sent = Sum(rig, &WorkerStats::acquires_sent);
+  const uint64_t suppressed = Sum(rig, &WorkerStats::acquires_suppressed);
+  size_t got = 0;
+  for (int i = 0; i < 250; ++i) {
+    const uint32_t dst = (10u << 24) | ((2u + i / 250) << 16) | ((i % 250) << 8) | 5;
+    rig.Receive(kLan, 0, Udp(0x0a010002, dst, 1, 2));
+    if (i % 32 == 31) {
+      Poll(rig);
+      got += Drain(rig).size();
+    }
+  }
+  Poll(rig);
+  got += Drain(rig).size();
+  CHECK(Sum(rig, &WorkerStats::acquires_sent) - sent == got);
+  // The budget (200 a second; earlier tests may have spent some of it), not one each.
+  CHECK(got <= 200 + 10);
+  CHECK(got < 250);
+  CHECK(Sum(rig, &WorkerStats::acquires_suppressed) - suppressed == 250 - got);
 }
 
 }  // namespace

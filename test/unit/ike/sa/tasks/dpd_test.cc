@@ -223,6 +223,31 @@ TEST_CASE("DPD action hold with acquires: down until the tunnel's next packet", 
   CHECK_FALSE(p.a.mgr->trapped(peer));
 }
 
+TEST_CASE("a trap outlives an attempt that fails, and a commit that changes the peer drops it",
+          "[ike_sa][dpd]") {
+  DpdPair p(5, DpdAction::kHold, /*vti=*/true);
+  p.a.mgr->set_traps(true);
+  const std::string peer = p.a.Only()->config().name;
+  const std::string child = p.a.Only()->config().children.at(0).name;
+  p.net.drop = [](const Datagram& d) { return d.src.address.ToString() == kB; };
+  p.net.Advance(absl::Seconds(12));
+  REQUIRE(p.a.mgr->trapped(peer));
+  // The peer is still dead: the attempt the packet starts fails; the trap waits for the next
+  // packet instead of turning into re-initiation with backoff.
+  CHECK(p.a.mgr->Acquire(peer, child) == "initiating (trap)");
+  p.net.Advance(absl::Seconds(120), absl::Seconds(1));
+  INFO(p.a.log.All());
+  CHECK(p.a.log.Has("establishing IKE_SA failed"));
+  CHECK(p.a.mgr->trapped(peer));
+  CHECK(p.a.log.Count("initiating IKE_SA") == 2);
+  // A commit that changes the peer (here to action clear) takes the trap away.
+  auto changed = std::make_shared<IkeSaConfig>(*p.ca);
+  changed->dpd_action = DpdAction::kClear;
+  p.a.mgr->SetPeers(One(changed));
+  CHECK_FALSE(p.a.mgr->trapped(peer));
+  CHECK(p.a.mgr->Acquire(peer, child) == "no trap (IKE_SA down without one)");
+}
+
 TEST_CASE("an acquire without a trap brings nothing up", "[ike_sa][dpd]") {
   DpdPair p(5, DpdAction::kClear, /*vti=*/true);
   p.a.mgr->set_traps(true);
@@ -383,11 +408,47 @@ TEST_CASE("close-action trap: what the peer closes comes back on an acquire", "[
     CHECK(p.a.log.Has("close-action trap: created again on its next packet"));
     CHECK(p.a.Only()->children().empty());
     CHECK(p.a.mgr->Acquire(peer, child) == "creating its CHILD_SA");
+    CHECK(p.a.mgr->Acquire(peer, child) == "its CHILD_SA is being created");
     p.net.Pump();
     REQUIRE(OnlyChild(p.a.Only()) != nullptr);
     CheckMatched(*OnlyChild(p.a.Only()), *OnlyChild(p.b.Only()));
+    CHECK_FALSE(p.a.mgr->trapped(peer, child));
     // Up again: the next acquire finds it.
     CHECK(p.a.mgr->Acquire(peer, child) == "its CHILD_SA is up");
+  }
+  SECTION("a CHILD SA, across an IKE SA rekey") {
+    Pair p;
+    p.ca->close_action = CloseAction::kHold;
+    p.ca->ike_lifetime = 60;
+    RouteBased(*p.ca);
+    p.a.mgr->set_traps(true);
+    p.Up();
+    const std::string peer = p.a.Only()->config().name;
+    const std::string child = p.a.Only()->config().children.at(0).name;
+    const IkeSa* first = p.a.Only();
+    Mutable(p.b.Only()).DeleteChildren(0, true);
+    p.net.Pump();
+    REQUIRE(p.a.mgr->trapped(peer, child));
+    p.net.Advance(absl::Seconds(60), absl::Seconds(1));  // A rekeys its IKE SA meanwhile
+    INFO(p.a.log.All());
+    REQUIRE(p.a.Only() != nullptr);
+    CHECK(p.a.Only() != first);
+    CHECK(p.a.mgr->Acquire(peer, child) == "creating its CHILD_SA");
+    p.net.Pump();
+    REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+    CheckMatched(*OnlyChild(p.a.Only()), *OnlyChild(p.b.Only()));
+  }
+  SECTION("a CHILD SA without acquires (no dataplane): emulated, created again at once") {
+    Pair p;
+    p.ca->close_action = CloseAction::kHold;
+    RouteBased(*p.ca);
+    p.Up();
+    Mutable(p.b.Only()).DeleteChildren(0, true);
+    p.net.Pump();
+    INFO(p.a.log.All());
+    CHECK(p.a.log.Has("close-action trap (emulated, no acquires for it): creating it again"));
+    REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+    CheckMatched(*OnlyChild(p.a.Only()), *OnlyChild(p.b.Only()));
   }
 }
 
