@@ -3,6 +3,11 @@
 //
 //   vpn-dataplane [EAL args] -- --channel NAME --port NAME=DEVICE [--port ...]
 //                 [--ports-file FILE] [--idle-sleep-us N] [--mbufs N] [--fw-sessions N]
+//                 [--max-interfaces N] [--max-sas N] [--max-routes N] [--max-next-hops N]
+//                 [--max-neighbors N] [--max-policies N] [--fib-tbl8-groups N]
+//
+// The --max-* options size the tables once, at start (dataplane/core/table_sizes.h); a batch
+// that would go beyond one fails naming it.
 //
 // --ports-file reads more NAME=DEVICE lines from a file (drivers/ethdev/ports_file.h): what
 // vpn-dataplane.service passes (/etc/portcullis/ports). Under systemd (Type=notify) it reports
@@ -36,6 +41,7 @@
 #include "absl/strings/str_cat.h"
 #include "dataplane/api/channel_server.h"
 #include "dataplane/core/packet_meta.h"
+#include "dataplane/core/table_sizes.h"
 #include "dataplane/esp/esp_event.h"
 #include "dataplane/mgmt/capture_telemetry.h"
 #include "dataplane/mgmt/main_lcore.h"
@@ -66,6 +72,7 @@ struct Options {
   uint32_t mbufs = 16383;
   uint32_t fw_sessions = 65536;
   uint32_t workers = 0;  // 0: from the EAL lcore list (default -l 0,1: one worker)
+  TableSizes sizes;
 };
 
 [[noreturn]] void Die(const std::string& msg) {
@@ -108,19 +115,28 @@ Options ParseOptions(const std::vector<std::string>& args) {
       if (!absl::SimpleAtoi(value("--fw-sessions"), &o.fw_sessions) || o.fw_sessions < 64 ||
           o.fw_sessions > (1u << 24))
         Die("--fw-sessions must be 64..16777216");
+    } else if (IsTableSizeOption(a.substr(0, a.find('=')))) {
+      const std::string name = a.substr(0, a.find('='));
+      if (auto s = SetTableSize(o.sizes, name, value(name.c_str())); !s.ok())
+        Die(std::string(s.message()));
     } else if (a == "-h" || a == "--help") {
       std::printf(
           "vpn-dataplane [EAL args] -- --channel NAME --port NAME=DEVICE [--port ...]\n"
           "              [--ports-file FILE] [--workers N] [--idle-sleep-us N] [--mbufs N]\n"
-          "              [--fw-sessions N]\n"
+          "              [--fw-sessions N] [--max-interfaces N] [--max-sas N] [--max-routes N]\n"
+          "              [--max-next-hops N] [--max-neighbors N] [--max-policies N]\n"
+          "              [--fib-tbl8-groups N]\n"
           "  --ports-file FILE  NAME=DEVICE lines (# comments), as /etc/portcullis/ports\n"
           "  --workers N   N worker lcores spread over the allowed CPUs (instead of EAL -l)\n"
-          "  --fw-sessions N  the firewall session table's capacity (default 65536)\n");
+          "  --fw-sessions N  the firewall session table's capacity (default 65536)\n"
+          "Table sizes, fixed at start (a batch beyond one fails naming it):\n%s",
+          TableSizesHelp().c_str());
       std::exit(0);
     } else {
       Die(absl::StrCat("unknown option '", a, "'"));
     }
   }
+  if (auto s = CheckTableSizes(o.sizes); !s.ok()) Die(std::string(s.message()));
   if (o.channel.empty()) Die("--channel NAME is required");
   if (o.ports.empty())
     Die("at least one --port NAME=DEVICE (or a --ports-file naming one) is required");
@@ -188,6 +204,7 @@ int main(int argc, char** argv) {
   params.mbufs = opt.mbufs;
   params.idle_sleep_us = opt.idle_sleep_us;
   params.fw_sessions = opt.fw_sessions;
+  params.sizes = opt.sizes;
   auto created = CreateDataplane(params);
   if (!created.ok()) Die(std::string(created.status().message()));
   Dataplane& dp = **created;

@@ -39,6 +39,7 @@ uint32_t InterfaceIndexes::Get(const std::string& name) {
   auto it = ids_.find(name);
   if (it != ids_.end()) return it->second;
   ids_[name] = next_;
+  names_[next_] = name;
   return next_++;
 }
 
@@ -49,10 +50,9 @@ std::optional<uint32_t> InterfaceIndexes::Find(const std::string& name) const {
 }
 
 std::optional<std::string> InterfaceIndexes::Name(uint32_t ifindex) const {
-  for (const auto& [name, id] : ids_) {
-    if (id == ifindex) return name;
-  }
-  return std::nullopt;
+  auto it = names_.find(ifindex);
+  if (it == names_.end()) return std::nullopt;
+  return it->second;
 }
 
 dp::api::IpAddr ToChannelAddr(const uint8_t* bytes, int family) {

@@ -16,7 +16,9 @@
 
 namespace portcullis::vpnd {
 
-// Stable ifindexes by interface name for the life of the process (1, 2, ...).
+// Stable ifindexes by interface name for the life of the process (1, 2, ...), never reused:
+// the dataplane's --max-interfaces bounds how many names one vpnd may have seen. Both ways are
+// maps: the name of an IKE datagram's interface is looked up per datagram, among 10,000 VTIs.
 class InterfaceIndexes {
  public:
   uint32_t Get(const std::string& name);
@@ -26,6 +28,7 @@ class InterfaceIndexes {
 
  private:
   std::map<std::string, uint32_t> ids_;
+  std::map<uint32_t, std::string> names_;
   uint32_t next_ = 1;
 };
 

@@ -1,23 +1,16 @@
 // Sizes the dataplane is built for. Tables are arrays of these sizes so the packet path indexes
-// instead of searching.
+// instead of searching. The large tables (interfaces, SAs, routes, next hops, neighbours,
+// policies) are sized at start instead: core/table_sizes.h.
 #pragma once
 
 #include <cstdint>
 
 namespace portcullis::dp {
 
-constexpr uint32_t kMaxInterfaces = 256;  // ifindex 1..255; 0 means "none"
-constexpr uint32_t kMaxPorts = 32;        // DPDK port ids
-constexpr uint16_t kNoPort = 0xffff;      // an interface without a DPDK port
+constexpr uint32_t kMaxPorts = 32;    // DPDK port ids
+constexpr uint16_t kNoPort = 0xffff;  // an interface without a DPDK port
 constexpr uint32_t kMaxWorkers = 16;
 constexpr uint32_t kMaxAddressesPerInterface = 8;
-constexpr uint32_t kMaxNextHops = 4096;
-constexpr uint32_t kMaxRoutes = 65536;
-constexpr uint32_t kMaxSas = 8192;
-constexpr uint32_t kMaxNeighbors = 4096;
-// Static neighbours at most (configured ones are never evicted; the rest of the table stays
-// for learned ones).
-constexpr uint32_t kMaxStaticNeighbors = kMaxNeighbors / 2;
 // Packets waiting for ARP, over all neighbours: a small share of the mbuf pool (16,383 by
 // default), so a flood of unresolvable destinations cannot drain it.
 constexpr uint32_t kMaxHeldPackets = 1024;

@@ -22,6 +22,7 @@ class InterfaceDirectory {
 
  private:
   std::map<std::string, std::pair<uint32_t, std::string>> by_name_;
+  std::map<uint32_t, uint32_t> uses_;  // ifindex -> names that have it
 };
 
 // One command line (split into words) -> its messages, appended to `out`.

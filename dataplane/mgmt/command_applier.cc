@@ -92,8 +92,10 @@ absl::Status CommandApplier::StageInterface(const api::Message& m, Candidate& c)
   const api::InterfaceBody& b = m.body.interface;
   auto& ifs = c.cfg.interfaces;
   auto it = ifs.find(b.ifindex);
-  if (b.ifindex >= kMaxInterfaces)
-    return absl::OutOfRangeError(absl::StrCat("ifindex ", b.ifindex, " >= ", kMaxInterfaces));
+  if (b.ifindex == 0 || b.ifindex >= dp_.sizes.interfaces)
+    return absl::OutOfRangeError(absl::StrCat("interface ", b.name, ": ifindex ", b.ifindex,
+                                              " is not below the dataplane's --max-interfaces ",
+                                              dp_.sizes.interfaces));
   if (m.header.op == api::Op::kDelete) {
     if (it == ifs.end()) return absl::NotFoundError(absl::StrCat("no interface ", b.ifindex));
     if (absl::Status s = CheckInterfaceUnused(c.cfg, b.ifindex); !s.ok()) return s;
@@ -220,8 +222,9 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
         if (list.empty()) c.cfg.routes.erase(key);
       } else if (op == Op::kAdd) {
         if (same != list.end()) return absl::AlreadyExistsError(absl::StrCat(what, " exists"));
-        if (c.cfg.routes.size() >= kMaxRoutes)
-          return absl::ResourceExhaustedError("too many routes");
+        if (list.empty() && c.cfg.routes.size() > dp_.sizes.routes)  // this one is counted
+          return absl::ResourceExhaustedError(absl::StrCat(
+              what, ": more than the dataplane's --max-routes ", dp_.sizes.routes, " prefixes"));
         list.push_back(r);
       } else {
         if (same == list.end()) return absl::NotFoundError(absl::StrCat(what, " does not exist"));
@@ -257,10 +260,11 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
           return absl::NotFoundError(absl::StrCat("neighbor ", Ip(key.second), " does not exist"));
       } else {
         // Configured neighbours are never evicted: they may take only part of the table.
-        if (!c.cfg.neighbors.count(key) && c.cfg.neighbors.size() >= kMaxStaticNeighbors)
-          return absl::ResourceExhaustedError(absl::StrCat("neighbor ", Ip(key.second),
-                                                           ": more than ", kMaxStaticNeighbors,
-                                                           " static neighbors"));
+        const uint32_t max_static = dp_.neighbors->static_capacity();
+        if (!c.cfg.neighbors.count(key) && c.cfg.neighbors.size() >= max_static)
+          return absl::ResourceExhaustedError(
+              absl::StrCat("neighbor ", Ip(key.second), ": more than ", max_static,
+                           " static neighbors (half of --max-neighbors)"));
         std::array<uint8_t, 6> mac;
         std::memcpy(mac.data(), b.mac, 6);
         c.cfg.neighbors[key] = mac;
@@ -275,23 +279,24 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
       const std::string what = absl::StrCat(
           "policy ", b.direction == api::Direction::kOut ? "out " : "in ", Ip(V4(b.src)), "/",
           b.src_prefix_length, " -> ", Ip(V4(b.dst)), "/", b.dst_prefix_length);
+      uint32_t& count = c.policies[b.direction == api::Direction::kOut ? 0 : 1];
+      c.spd_changed = true;
       if (op == Op::kDelete) {
         if (it == c.cfg.policies.end()) return absl::NotFoundError(what + " does not exist");
         c.cfg.policies.erase(it);
+        --count;
       } else if (op == Op::kAdd) {
         if (it != c.cfg.policies.end()) return absl::AlreadyExistsError(what + " exists");
-        if (c.cfg.policies.size() >= 2 * kMaxPolicies)
-          return absl::ResourceExhaustedError("too many policies");
+        if (count >= dp_.sizes.policies)
+          return absl::ResourceExhaustedError(
+              absl::StrCat(what, ": more than the dataplane's --max-policies ", dp_.sizes.policies,
+                           " policies in one direction"));
         c.cfg.policies[key] = b;
+        ++count;
       } else {
         if (it == c.cfg.policies.end()) return absl::NotFoundError(what + " does not exist");
         it->second = b;
       }
-      size_t per_direction = 0;
-      for (const auto& [k, p] : c.cfg.policies) per_direction += p.direction == b.direction;
-      if (per_direction > kMaxPolicies)
-        return absl::ResourceExhaustedError(
-            absl::StrCat("more than ", kMaxPolicies, " policies in one direction"));
       return absl::OkStatus();
     }
     case MessageKind::kFwRuleset:
@@ -316,6 +321,8 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
         c.sa_new_entries = c.sa_new_inbound = 0;
         c.sa_over_at = -1;
         c.cfg.policies.clear();  // an SPD without SAs would drop all protected traffic
+        c.policies[0] = c.policies[1] = 0;
+        c.spd_changed = true;
       }
       if (scope & api::kFlushRoutes) c.cfg.routes.clear();
       if (scope & api::kFlushNeighbors) c.cfg.neighbors.clear();
@@ -340,13 +347,15 @@ api::ApplyResult CommandApplier::Apply(const api::CommandBatch& batch) {
   Candidate c;
   c.cfg = state_;
   c.sa_live = dp_.sas->count();
+  for (const auto& [key, p] : c.cfg.policies)
+    ++c.policies[p.direction == api::Direction::kOut ? 0 : 1];
   for (uint32_t i = 0; i < batch.messages.size(); ++i) {
     absl::Status s = Stage(batch.messages[i], c);
     if (!s.ok()) {
       ++failed_;
       return {s, i};
     }
-    if (c.sa_over_at < 0 && c.sa_live > SaTable::kCapacity) c.sa_over_at = i;
+    if (c.sa_over_at < 0 && c.sa_live > dp_.sas->capacity()) c.sa_over_at = i;
   }
   // The SA table must hold the result, and every SA the batch adds or replaces must find an
   // entry while the ones it removes wait for their grace period: refused here, the batch
@@ -358,15 +367,26 @@ api::ApplyResult CommandApplier::Apply(const api::CommandBatch& batch) {
     return {s, c.sa_over_at >= 0 ? static_cast<uint32_t>(c.sa_over_at)
                                  : static_cast<uint32_t>(batch.messages.size())};
   }
-  // Routes must fit before anything changes (the one table that can run out at commit).
-  if (c.cfg.routes.size() > kMaxRoutes / 2) {
-    ++failed_;
-    return {absl::ResourceExhaustedError("too many routes"), 0};
+  // The SPD's ACLs likewise, when the batch changed policies (else the snapshots keep
+  // sharing the current ones).
+  if (c.spd_changed) {
+    for (int dir = 0; dir < 2; ++dir) {
+      std::vector<PolicyEntry> ordered =
+          OrderedPolicies(c.cfg, dir == 0 ? api::Direction::kOut : api::Direction::kIn);
+      if (ordered.empty()) continue;
+      auto acl =
+          CompileSpd(absl::StrFormat("%s_spd%d_%d", dp_.name, dir, ++spd_generation_), ordered);
+      if (!acl.ok()) {
+        ++failed_;
+        return {acl.status(), static_cast<uint32_t>(batch.messages.size())};
+      }
+      c.spd_acl[dir] = std::move(*acl);
+    }
   }
   // The firewall's ACLs are compiled before anything changes: one that cannot be built (no
   // memory) fails the batch.
   if (c.fw_changed) {
-    auto fw = BuildFirewall(c.cfg, dp_.nworkers, dp_.name, ++fw_generation_);
+    auto fw = BuildFirewall(c.cfg, dp_.nworkers, dp_.sizes.interfaces, dp_.name, ++fw_generation_);
     if (!fw.ok()) {
       ++failed_;
       return {fw.status(), static_cast<uint32_t>(batch.messages.size())};
@@ -382,8 +402,7 @@ api::ApplyResult CommandApplier::Apply(const api::CommandBatch& batch) {
 }
 
 Tables* CommandApplier::BuildTables(const ConfigState& cfg) const {
-  auto* t = new Tables();
-  std::memset(t, 0, sizeof *t);
+  auto* t = new Tables(dp_.sizes.interfaces);
   const Tables& old = dp_.CurrentTables();
   t->version = old.version + 1;
   for (const auto& [ifx, f] : cfg.interfaces) {
@@ -424,48 +443,57 @@ Tables* CommandApplier::BuildTables(const ConfigState& cfg) const {
   return t;
 }
 
-void CommandApplier::BuildSpd(const ConfigState& cfg, Tables& t) const {
-  std::vector<const api::PolicyBody*> out, in;
+std::vector<PolicyEntry> CommandApplier::OrderedPolicies(const ConfigState& cfg,
+                                                         api::Direction dir) {
+  std::vector<const api::PolicyBody*> list;
   for (const auto& [key, p] : cfg.policies)
-    (p.direction == api::Direction::kOut ? out : in).push_back(&p);
+    if (p.direction == dir) list.push_back(&p);
   // Priority first (lower wins), then the more specific selector, as strongSwan orders them.
-  auto order = [](const api::PolicyBody* a, const api::PolicyBody* b) {
-    if (a->priority != b->priority) return a->priority < b->priority;
-    return a->src_prefix_length + a->dst_prefix_length >
-           b->src_prefix_length + b->dst_prefix_length;
-  };
-  std::stable_sort(out.begin(), out.end(), order);
-  std::stable_sort(in.begin(), in.end(), order);
-  auto fill = [&](const std::vector<const api::PolicyBody*>& from, PolicyEntry* to, uint32_t* n,
-                  bool* ports) {
-    *n = 0;
-    *ports = false;
-    for (const api::PolicyBody* p : from) {
-      if (*n == kMaxPolicies) break;  // refused while staging
-      PolicyEntry& e = to[(*n)++];
-      e = {};
-      e.src_mask = Mask(p->src_prefix_length);
-      e.dst_mask = Mask(p->dst_prefix_length);
-      e.src = V4(p->src) & e.src_mask;
-      e.dst = V4(p->dst) & e.dst_mask;
-      e.sport_lo = p->src_port_low;
-      e.sport_hi = p->src_port_high;
-      e.dport_lo = p->dst_port_low;
-      e.dport_hi = p->dst_port_high;
-      e.has_ports =
-          e.sport_lo != 0 || e.sport_hi != 65535 || e.dport_lo != 0 || e.dport_hi != 65535;
-      *ports |= e.has_ports;
-      e.proto = p->protocol;
-      e.action = PolicyActionOf(p->action);
-      e.priority = p->priority;
-      e.reqid = p->reqid;
-      if (p->direction == api::Direction::kOut && p->out_spi != 0)
-        e.sa = dp_.sas->Find(p->out_spi, /*inbound=*/false);
+  // The order is the ACL's (rule i has precedence i), so it must not depend on anything but
+  // the policies: the same policies give the same order batch after batch.
+  std::stable_sort(list.begin(), list.end(),
+                   [](const api::PolicyBody* a, const api::PolicyBody* b) {
+                     if (a->priority != b->priority) return a->priority < b->priority;
+                     return a->src_prefix_length + a->dst_prefix_length >
+                            b->src_prefix_length + b->dst_prefix_length;
+                   });
+  std::vector<PolicyEntry> out(list.size());
+  for (size_t i = 0; i < list.size(); ++i) {
+    const api::PolicyBody* p = list[i];
+    PolicyEntry& e = out[i];
+    e = {};
+    e.src_mask = Mask(p->src_prefix_length);
+    e.dst_mask = Mask(p->dst_prefix_length);
+    e.src = V4(p->src) & e.src_mask;
+    e.dst = V4(p->dst) & e.dst_mask;
+    e.sport_lo = p->src_port_low;
+    e.sport_hi = p->src_port_high;
+    e.dport_lo = p->dst_port_low;
+    e.dport_hi = p->dst_port_high;
+    e.has_ports = e.sport_lo != 0 || e.sport_hi != 65535 || e.dport_lo != 0 || e.dport_hi != 65535;
+    e.proto = p->protocol;
+    e.action = PolicyActionOf(p->action);
+    e.priority = p->priority;
+    e.reqid = p->reqid;
+    e.sa_spi = p->direction == api::Direction::kOut ? p->out_spi : 0;
+  }
+  return out;
+}
+
+void CommandApplier::BuildSpd(const ConfigState& cfg, Tables& t) const {
+  for (int dir = 0; dir < 2; ++dir) {
+    SpdDirection& d = dir == 0 ? t.spd.out : t.spd.in;
+    d.entries = OrderedPolicies(cfg, dir == 0 ? api::Direction::kOut : api::Direction::kIn);
+    d.n = static_cast<uint32_t>(d.entries.size());
+    d.acl = d.n ? spd_acl_[dir] : nullptr;
+    d.ports = false;
+    for (PolicyEntry& e : d.entries) {
+      d.ports |= e.has_ports;
+      // The SA may have been replaced by this batch: looked up again for every snapshot.
+      if (e.sa_spi != 0) e.sa = dp_.sas->Find(e.sa_spi, /*inbound=*/false);
       e.mtu = e.sa ? PolicyMtu(t, *e.sa) : 0;
     }
-  };
-  fill(out, t.spd.out, &t.spd.nout, &t.spd.out_ports);
-  fill(in, t.spd.in, &t.spd.nin, &t.spd.in_ports);
+  }
 }
 
 uint32_t CommandApplier::PolicyMtu(const Tables& t, const SaEntry& sa) const {
@@ -603,6 +631,10 @@ absl::Status CommandApplier::Commit(Candidate c) {
   // neighbours (ICMP unreachable, ARP requests for static neighbours).
   (void)SyncFib(c.cfg);
   SyncNeighbors(c.cfg);
+  if (c.spd_changed) {
+    // Compiled in Apply from these policies in OrderedPolicies' order; BuildSpd pairs them.
+    for (int dir = 0; dir < 2; ++dir) spd_acl_[dir] = std::move(c.spd_acl[dir]);
+  }
   Tables* fresh = BuildTables(c.cfg);
   fresh->fw = c.fw_changed ? c.fw.get() : fw_.get();
   if (c.fw_changed) {

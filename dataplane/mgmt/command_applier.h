@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -41,12 +42,15 @@ class CommandApplier {
     std::vector<SaChange> sas;
     bool sa_flush = false;
     // What the SA changes need from the SA table, checked before anything is applied.
-    int64_t sa_live = 0;          // SAs installed once the batch is applied
-    uint32_t sa_new_entries = 0;  // SAs added or replaced (each takes a new entry)
-    uint32_t sa_new_inbound = 0;  // of which inbound (each takes a SAD hash position)
-    int64_t sa_over_at = -1;      // the message that first took sa_live past the capacity
-    bool fw_changed = false;      // the firewall snapshot is rebuilt
-    bool fw_flush = false;        // and every session goes
+    int64_t sa_live = 0;            // SAs installed once the batch is applied
+    uint32_t sa_new_entries = 0;    // SAs added or replaced (each takes a new entry)
+    uint32_t sa_new_inbound = 0;    // of which inbound (each takes a SAD hash position)
+    int64_t sa_over_at = -1;        // the message that first took sa_live past the capacity
+    uint32_t policies[2] = {0, 0};  // out, in: how many once the batch is applied
+    bool spd_changed = false;       // a policy changed: the SPD's ACLs are compiled anew
+    std::shared_ptr<const SpdAcl> spd_acl[2];  // out, in (null: no policies that way)
+    bool fw_changed = false;                   // the firewall snapshot is rebuilt
+    bool fw_flush = false;                     // and every session goes
     std::unique_ptr<FwTables> fw;
   };
 
@@ -57,6 +61,8 @@ class CommandApplier {
   // Fails only on an internal inconsistency (staging checked every table's room).
   absl::Status Commit(Candidate c);
   Tables* BuildTables(const ConfigState& cfg) const;
+  // One direction's policies in the SPD's order (the ACL's rule order), without their SAs.
+  static std::vector<PolicyEntry> OrderedPolicies(const ConfigState& cfg, api::Direction dir);
   void BuildSpd(const ConfigState& cfg, Tables& t) const;
   uint32_t PolicyMtu(const Tables& t, const SaEntry& sa) const;
   absl::Status SyncFib(const ConfigState& cfg);
@@ -69,6 +75,10 @@ class CommandApplier {
   std::unique_ptr<FwTables> fw_;
   FwParkedCounters fw_parked_;  // counter totals of rulesets between snapshots
   uint64_t fw_generation_ = 0;
+  // The SPD's ACLs for state_'s policies (out, in), shared by the snapshots until a batch
+  // changes policies.
+  std::shared_ptr<const SpdAcl> spd_acl_[2];
+  uint64_t spd_generation_ = 0;
 };
 
 }  // namespace portcullis::dp

@@ -10,7 +10,7 @@
 namespace portcullis::dp {
 
 EventPump::EventPump(Dataplane& dp, api::ChannelServer* server)
-    : dp_(dp), server_(server), reported_(SaTable::kSlots) {}
+    : dp_(dp), server_(server), reported_(dp.sas->slots()) {}
 
 unsigned EventPump::PollEspEvents() {
   esp::EspEvent evs[kBurst];
@@ -113,9 +113,9 @@ void EventPump::MaybeSendCounters(uint64_t now_ns) {
     std::fill(reported_.begin(), reported_.end(), Reported{});
   }
   credit_ns_ = std::min(credit_ns_ + elapsed, kCountersIntervalNs);
-  const uint64_t visits = credit_ns_ * SaTable::kSlots / kCountersIntervalNs;
+  const uint64_t visits = credit_ns_ * dp_.sas->slots() / kCountersIntervalNs;
   if (visits == 0) return;
-  credit_ns_ -= visits * kCountersIntervalNs / SaTable::kSlots;
+  credit_ns_ -= visits * kCountersIntervalNs / dp_.sas->slots();
   for (uint64_t v = 0; v < visits; ++v) {
     const uint32_t slot = cursor_;
     if (const SaEntry* e = dp_.sas->AtSlot(slot)) {
@@ -142,7 +142,7 @@ void EventPump::MaybeSendCounters(uint64_t now_ns) {
         ++snapshots_;
       }
     }
-    cursor_ = (cursor_ + 1) % SaTable::kSlots;
+    cursor_ = (cursor_ + 1) % dp_.sas->slots();
   }
 }
 

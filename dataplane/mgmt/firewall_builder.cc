@@ -151,7 +151,7 @@ absl::Status StageFirewall(const api::Message& m, ConfigState& cfg) {
         if (!fw.bindings.erase(key)) return absl::NotFoundError(what + " is not bound");
         return absl::OkStatus();
       }
-      if (b.ifindex >= kMaxInterfaces || !cfg.interfaces.count(b.ifindex))
+      if (!cfg.interfaces.count(b.ifindex))  // staged interfaces are below --max-interfaces
         return absl::NotFoundError(absl::StrCat(what, ": no interface ", b.ifindex));
       if (!fw.rulesets.count(b.ruleset_id))
         return absl::NotFoundError(absl::StrCat(what, ": no ruleset ", b.ruleset_id));
@@ -213,7 +213,7 @@ absl::Status StageFirewall(const api::Message& m, ConfigState& cfg) {
         fw.zone_interfaces.erase(it);
         return absl::OkStatus();
       }
-      if (b.ifindex >= kMaxInterfaces || !cfg.interfaces.count(b.ifindex))
+      if (!cfg.interfaces.count(b.ifindex))
         return absl::NotFoundError(what + ": no such interface");
       auto z = fw.zones.find(b.zone_id);
       if (z == fw.zones.end()) return absl::NotFoundError(what + ": no such zone");
@@ -258,11 +258,12 @@ absl::Status StageFirewall(const api::Message& m, ConfigState& cfg) {
 }
 
 absl::StatusOr<std::unique_ptr<FwTables>> BuildFirewall(const ConfigState& cfg, uint32_t nworkers,
+                                                        uint32_t max_interfaces,
                                                         const std::string& prefix,
                                                         uint64_t generation) {
   const FwConfig& fw = cfg.fw;
   if (fw.bindings.empty() && fw.zone_interfaces.empty()) return std::unique_ptr<FwTables>();
-  auto t = std::make_unique<FwTables>();
+  auto t = std::make_unique<FwTables>(max_interfaces);
   t->generation = generation;
   // Counter slots: each ruleset's default action, then its rules in number order.
   std::map<std::pair<uint32_t, uint32_t>, uint32_t> slot_of;  // (ruleset, rule number)

@@ -25,7 +25,9 @@ absl::Status CheckInterfaceUnused(const ConfigState& cfg, uint32_t ifindex);
 // The snapshot for cfg; nullptr when nothing is bound and no interface is in a zone (the
 // packet path then spends one branch per burst on the firewall). prefix (the dataplane's
 // name) and generation name the ACL contexts (unique among the live ones in the process).
+// max_interfaces: the dataplane's interface slots (TableSizes::interfaces).
 absl::StatusOr<std::unique_ptr<FwTables>> BuildFirewall(const ConfigState& cfg, uint32_t nworkers,
+                                                        uint32_t max_interfaces,
                                                         const std::string& prefix,
                                                         uint64_t generation);
 

@@ -111,7 +111,7 @@ absl::StatusOr<uint16_t> PacketCapture::ResolvePort(const std::string& target) c
     }
   }
   const Tables& t = dp_.CurrentTables();
-  for (uint32_t i = 1; i < kMaxInterfaces; ++i) {
+  for (uint32_t i = 1; i < t.nifs; ++i) {
     const Interface& f = t.ifs[i];
     if (f.kind == IfKind::kNone || target != f.name) continue;
     if (f.kind == IfKind::kPort || f.kind == IfKind::kBond || f.kind == IfKind::kVif) {

@@ -103,7 +103,7 @@ int Stats(const char*, const char*, rte_tel_data* d) {
     acq_sent += ReadCounter(s->acquires_sent);
     acq_suppressed += ReadCounter(s->acquires_suppressed);
     acq_lost += ReadCounter(s->acquires_lost);
-    for (uint32_t i = 0; i < kMaxInterfaces; ++i) {
+    for (uint32_t i = 0; i < s->nifs; ++i) {
       rx += ReadCounter(s->ifs[i].rx_packets);
       tx += ReadCounter(s->ifs[i].tx_packets);
     }
@@ -159,7 +159,7 @@ int Interfaces(const char*, const char*, rte_tel_data* d) {
   std::lock_guard<std::mutex> lock(g_main->mu());
   const Tables& t = g_dp->CurrentTables();
   rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
-  for (uint32_t i = 1; i < kMaxInterfaces; ++i)
+  for (uint32_t i = 1; i < t.nifs; ++i)
     if (t.ifs[i].kind != IfKind::kNone) rte_tel_data_add_array_string(d, t.ifs[i].name);
   return 0;
 }
@@ -169,7 +169,7 @@ int InterfaceByName(const char*, const char* params, rte_tel_data* d) {
   std::lock_guard<std::mutex> lock(g_main->mu());
   const Tables& t = g_dp->CurrentTables();
   uint32_t ifx = 0;
-  for (uint32_t i = 1; i < kMaxInterfaces; ++i)
+  for (uint32_t i = 1; i < t.nifs; ++i)
     if (t.ifs[i].kind != IfKind::kNone && std::strcmp(t.ifs[i].name, params) == 0) ifx = i;
   if (ifx == 0) return -EINVAL;
   const Interface& f = t.ifs[ifx];
@@ -293,10 +293,10 @@ int Policies(const char*, const char*, rte_tel_data* d) {
     }
     rte_tel_data_add_array_string(d, v.c_str());
   };
-  for (uint32_t i = 0; i < t.spd.nout && i < RTE_TEL_MAX_ARRAY_ENTRIES; ++i)
-    add("out", t.spd.out[i]);
-  for (uint32_t i = 0; i < t.spd.nin && t.spd.nout + i < RTE_TEL_MAX_ARRAY_ENTRIES; ++i)
-    add("in", t.spd.in[i]);
+  for (uint32_t i = 0; i < t.spd.out.n && i < RTE_TEL_MAX_ARRAY_ENTRIES; ++i)
+    add("out", t.spd.out.entries[i]);
+  for (uint32_t i = 0; i < t.spd.in.n && t.spd.out.n + i < RTE_TEL_MAX_ARRAY_ENTRIES; ++i)
+    add("in", t.spd.in.entries[i]);
   return 0;
 }
 

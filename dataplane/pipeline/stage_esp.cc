@@ -45,16 +45,25 @@ void Worker::EspInSa(SaEntry& sa, rte_mbuf** pkts, uint16_t n, const Tables& t, 
   for (uint16_t k = 0; k < drops.n; ++k)
     DropPkt(drops.pkts[k], Meta(drops.pkts[k])->in_ifindex, DropIndex(drops.reasons[k]));
   if (ok == 0) return;
-  if (sa.ifindex == 0 && t.spd.nin != 0) {
-    // A policy-based SA: what comes out of it must be what its policies let in.
-    uint16_t kept = 0;
+  if (sa.ifindex == 0 && t.spd.in.n != 0) {
+    // A policy-based SA: what comes out of it must be what its policies let in. Packets
+    // that are not well-formed IPv4 match nothing; the rest are classified in one call.
+    PacketSelector sel[kBurst];
+    const PolicyEntry* match[kBurst];
+    bool valid[kBurst];
+    uint16_t ns = 0;
     for (uint16_t k = 0; k < ok; ++k) {
-      rte_mbuf* m = pkts[k];
+      const rte_mbuf* m = pkts[k];
       auto* ip = rte_pktmbuf_mtod(m, const uint8_t*);
       const uint32_t l3 = m->data_len >= 20 ? (ip[0] & 0x0fu) * 4 : 0;
-      const PolicyEntry* p = l3 >= 20 && l3 <= m->data_len && (ip[0] >> 4) == 4
-                                 ? Spd::Find(t.spd.in, t.spd.nin, SelectorOf(ip, l3, m->data_len))
-                                 : nullptr;
+      valid[k] = l3 >= 20 && l3 <= m->data_len && (ip[0] >> 4) == 4;
+      if (valid[k]) sel[ns++] = SelectorOf(ip, l3, m->data_len);
+    }
+    if (ns != 0) t.spd.in.Classify(sel, match, ns);
+    uint16_t kept = 0, s = 0;
+    for (uint16_t k = 0; k < ok; ++k) {
+      rte_mbuf* m = pkts[k];
+      const PolicyEntry* p = valid[k] ? match[s++] : nullptr;
       if (p == nullptr || p->action != PolicyAction::kProtect || p->reqid != sa.reqid) {
         DropPkt(m, Meta(m)->in_ifindex, Drop::kPolicyMismatch);
         continue;

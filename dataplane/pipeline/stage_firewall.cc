@@ -536,7 +536,7 @@ inline FwOwner HookOwner(uint16_t ifx, FwHookIndex hook) {
 
 // A chain of the interface makes sessions (whose packets may pass at any of its hooks).
 inline bool IfStateful(const FwTables& fw, uint16_t ifx) {
-  const FwChain* const* h = fw.hooks[ifx];
+  const FwChain* const* h = fw.hooks[ifx].data();
   return (h[kFwIn] && h[kFwIn]->uses_state) || (h[kFwOut] && h[kFwOut]->uses_state) ||
          (h[kFwLocal] && h[kFwLocal]->uses_state);
 }

@@ -87,7 +87,7 @@ void Worker::Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const
   // Policies apply to traffic passing through (received and forwarded), not to what we
   // originate: IKE, ICMP errors and the tunnels' own ESP.
   uint64_t kept_ids[kBurst];
-  if (deliver_local && (t.spd.nout | t.spd.nin) != 0) {
+  if (deliver_local && (t.spd.out.n | t.spd.in.n) != 0) {
     std::memcpy(kept_ids, nh_ids, n * sizeof *nh_ids);
     n = ApplyPolicies(pkts, kept_ids, n, t, transit, depth);
     nh_ids = kept_ids;
@@ -167,26 +167,37 @@ uint16_t Worker::ApplyPolicies(rte_mbuf** pkts, uint64_t* nh_ids, uint16_t n, co
                                bool transit, int depth) {
   rte_mbuf* protect[kBurst];
   const PolicyEntry* policies[kBurst];
-  uint16_t np = 0, kept = 0;
   const Spd& spd = t.spd;
+  // The selectors of the packets not addressed to us, classified per direction in one ACL
+  // call each for the whole burst.
+  PacketSelector sel[kBurst];
+  const PolicyEntry* in_match[kBurst];
+  const PolicyEntry* out_match[kBurst];
+  uint16_t ns = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    if (dp_.fib->next_hop(nh_ids[i]).type == NhType::kLocal) continue;
+    const rte_mbuf* m = pkts[i];
+    sel[ns++] = SelectorOf(rte_pktmbuf_mtod(m, const uint8_t*), m->l3_len, m->data_len);
+  }
+  if (ns != 0 && spd.in.n != 0) spd.in.Classify(sel, in_match, ns);
+  if (ns != 0 && spd.out.n != 0) spd.out.Classify(sel, out_match, ns);
+  uint16_t np = 0, kept = 0, k = 0;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     PacketMeta* meta = Meta(m);
     const uint16_t in = meta->in_ifindex;
-    auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
     const PolicyEntry* policy = nullptr;
     if (dp_.fib->next_hop(nh_ids[i]).type != NhType::kLocal) {
-      const PacketSelector sel =
-          SelectorOf(reinterpret_cast<const uint8_t*>(ip), m->l3_len, m->data_len);
-      if (spd.nin && !(meta->flags & kMetaDecrypted)) {
-        const PolicyEntry* p = Spd::Find(spd.in, spd.nin, sel);
+      const uint16_t s = k++;
+      if (spd.in.n && !(meta->flags & kMetaDecrypted)) {
+        const PolicyEntry* p = in_match[s];
         if (p && p->action == PolicyAction::kProtect) {
           DropPkt(m, in, Drop::kPolicyCleartext);  // RFC 4301 §5.2: must have come in ESP
           continue;
         }
       }
-      if (spd.nout) {
-        policy = Spd::Find(spd.out, spd.nout, sel);
+      if (spd.out.n) {
+        policy = out_match[s];
         if (policy && policy->action == PolicyAction::kDiscard) {
           DropPkt(m, in, Drop::kPolicyDiscard);
           continue;

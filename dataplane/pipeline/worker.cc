@@ -13,6 +13,11 @@ namespace portcullis::dp {
 Worker::Worker(Dataplane& dp, uint16_t id) : dp_(dp), id_(id) {
   stats_ = static_cast<WorkerStats*>(rte_zmalloc("worker_stats", sizeof(WorkerStats), 64));
   if (stats_ == nullptr) throw std::bad_alloc();
+  const uint32_t nifs = dp_.sizes.interfaces;
+  stats_->ifs = static_cast<InterfaceStats*>(
+      rte_zmalloc("worker_if_stats", sizeof(InterfaceStats) * nifs, 64));
+  if (stats_->ifs == nullptr) throw std::bad_alloc();
+  stats_->nifs = nifs;
   dp_.stats[id] = stats_;
   crypto_ = new drivers::crypto::IpsecMbBackend;
   esp_ = new Engine(*crypto_);

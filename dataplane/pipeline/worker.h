@@ -175,7 +175,7 @@ class Worker {
   // Counts and frees. ifindex 0 counts only the total.
   void DropPkt(rte_mbuf* m, uint16_t ifindex, int reason) {
     ++stats_->drops[reason];
-    if (ifindex < kMaxInterfaces) ++stats_->ifs[ifindex].drops[reason];
+    if (ifindex < stats_->nifs) ++stats_->ifs[ifindex].drops[reason];
     rte_pktmbuf_free(m);
   }
   void DropPkt(rte_mbuf* m, uint16_t ifindex, Drop d) { DropPkt(m, ifindex, DropIndex(d)); }

@@ -26,8 +26,10 @@ NeighborEntry* Dataplane::AdmitNeighbor(uint16_t ifindex, uint32_t ip) {
 absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(const DataplaneParams& p) {
   if (p.workers == 0 || p.workers > kMaxWorkers)
     return absl::InvalidArgumentError(absl::StrCat("workers must be 1..", kMaxWorkers));
+  if (absl::Status s = CheckTableSizes(p.sizes); !s.ok()) return s;
   if (!RegisterPacketMeta()) return absl::InternalError("cannot register the mbuf metadata field");
   auto dp = std::make_unique<Dataplane>();
+  dp->sizes = p.sizes;
   dp->nworkers = p.workers;
   dp->idle_sleep_us = p.idle_sleep_us;
   const std::string& n = p.name;
@@ -45,16 +47,14 @@ absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(const DataplaneParams
       static_cast<rte_rcu_qsbr*>(rte_zmalloc((n + "_rcu").c_str(), rcu_size, RTE_CACHE_LINE_SIZE));
   if (dp->rcu == nullptr || rte_rcu_qsbr_init(dp->rcu, p.workers) != 0) return fail("RCU");
 
-  auto* initial = new Tables();
-  std::memset(initial, 0, sizeof *initial);
-  dp->tables.store(initial);
-  auto fib = Fib::Create((n + "_fib").c_str());
+  dp->tables.store(new Tables(p.sizes.interfaces));
+  auto fib = Fib::Create((n + "_fib").c_str(), p.sizes);
   if (!fib.ok()) return fib.status();
   dp->fib = std::move(*fib);
-  auto neigh = NeighborTable::Create((n + "_neigh").c_str());
+  auto neigh = NeighborTable::Create((n + "_neigh").c_str(), p.sizes.neighbors);
   if (!neigh.ok()) return neigh.status();
   dp->neighbors = std::move(*neigh);
-  auto sas = SaTable::Create((n + "_sad").c_str());
+  auto sas = SaTable::Create((n + "_sad").c_str(), p.sizes.sas);
   if (!sas.ok()) return sas.status();
   dp->sas = std::move(*sas);
   auto sessions = FwSessionTable::Create(n + "_fwsess", p.fw_sessions, dp->rcu);

@@ -16,6 +16,7 @@
 
 #include "dataplane/core/limits.h"
 #include "dataplane/core/stats.h"
+#include "dataplane/core/table_sizes.h"
 #include "dataplane/tables/fib.h"
 #include "dataplane/tables/firewall_sessions.h"
 #include "dataplane/tables/interface_table.h"
@@ -37,6 +38,7 @@ struct PortInfo {
 struct Dataplane {
   std::string name;  // DataplaneParams::name: the prefix of its DPDK object names
   uint32_t nworkers = 1;
+  TableSizes sizes;  // fixed at start
   rte_mempool* pool = nullptr;
 
   std::atomic<Tables*> tables{nullptr};
@@ -84,6 +86,7 @@ struct DataplaneParams {
   uint32_t mbufs = 16383;
   uint32_t idle_sleep_us = 0;
   uint32_t fw_sessions = 65536;  // the firewall session table's capacity
+  TableSizes sizes;              // checked with CheckTableSizes
 };
 
 // The shared state with empty tables, the mbuf pool and the rings; after rte_eal_init. Ports,

@@ -7,20 +7,31 @@
 
 namespace portcullis::dp {
 
-absl::StatusOr<std::unique_ptr<Fib>> Fib::Create(const char* name) {
+absl::StatusOr<std::unique_ptr<Fib>> Fib::Create(const char* name, const TableSizes& sizes) {
   std::unique_ptr<Fib> f(new Fib);
+  f->nh_count_ = sizes.NextHops();
+  f->nh_.reset(new NextHop[f->nh_count_]());
+  f->refs_.reset(new uint32_t[f->nh_count_]());
   rte_fib_conf conf = {};
   conf.type = RTE_FIB_DIR24_8;
   conf.default_nh = 0;
-  conf.max_routes = static_cast<int>(kMaxRoutes);
+  conf.max_routes = static_cast<int>(sizes.FibRoutes());
   conf.rib_ext_sz = 0;
-  conf.dir24_8.nh_sz = RTE_FIB_DIR24_8_2B;  // next-hop ids < 32768 fit; tbl24 is then 32 MiB
-  conf.dir24_8.num_tbl8 = 4096;
+  // An entry holds a next-hop id or a tbl8 group index, in all bits but one: 2 bytes hold
+  // both below 32768 (tbl24 is then 32 MiB), 4 bytes anything (64 MiB).
+  const uint32_t tbl8 = sizes.FibTbl8();
+  conf.dir24_8.nh_sz =
+      f->nh_count_ <= 32768 && tbl8 < 32768 ? RTE_FIB_DIR24_8_2B : RTE_FIB_DIR24_8_4B;
+  conf.dir24_8.num_tbl8 = tbl8;
   f->fib_ = rte_fib_create(name, SOCKET_ID_ANY, &conf);
   if (f->fib_ == nullptr)
-    return absl::ResourceExhaustedError(absl::StrCat("rte_fib_create: ", rte_strerror(rte_errno)));
+    return absl::ResourceExhaustedError(absl::StrCat("rte_fib_create (", sizes.FibRoutes(),
+                                                     " routes, ", tbl8,
+                                                     " tbl8 groups): ", rte_strerror(rte_errno)));
   // Id 0 is "no route"; hand out the others from the top down.
-  for (uint32_t id = kMaxNextHops - 1; id >= 1; --id) f->free_ids_.push_back(id);
+  f->free_ids_.reserve(f->nh_count_);
+  for (uint32_t id = f->nh_count_ - 1; id >= 1; --id) f->free_ids_.push_back(id);
+  f->nh_ids_.reserve(f->nh_count_);
   return f;
 }
 
@@ -29,23 +40,29 @@ Fib::~Fib() {
 }
 
 uint32_t Fib::Acquire(const NextHop& nh) {
-  // Routes sharing a next hop share its id; there are few distinct next hops.
-  for (uint32_t id = 1; id < kMaxNextHops; ++id)
-    if (refs_[id] > 0 && nh_[id] == nh) {
-      ++refs_[id];
-      return id;
-    }
+  // Routes sharing a next hop share its id (10,000 tunnels' routes are 10,000 next hops: found
+  // by hash, not by a walk).
+  if (auto it = nh_ids_.find(nh); it != nh_ids_.end()) {
+    ++refs_[it->second];
+    return it->second;
+  }
   if (free_ids_.empty()) return 0;
   uint32_t id = free_ids_.back();
   free_ids_.pop_back();
+  // A retired id keeps its old contents until reused: a worker that looked it up before the
+  // grace period still reads the next hop it meant.
   nh_[id] = nh;  // written before any route points at it
   refs_[id] = 1;
+  nh_ids_[nh] = id;
   return id;
 }
 
 void Fib::Release(uint32_t id) {
   if (id == 0 || refs_[id] == 0) return;
-  if (--refs_[id] == 0) retired_ids_.push_back(id);
+  if (--refs_[id] == 0) {
+    nh_ids_.erase(nh_[id]);
+    retired_ids_.push_back(id);
+  }
 }
 
 void Fib::ReclaimNextHops() {

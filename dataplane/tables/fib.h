@@ -11,8 +11,9 @@
 #include <memory>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "dataplane/core/limits.h"
+#include "dataplane/core/table_sizes.h"
 
 namespace portcullis::dp {
 
@@ -30,11 +31,18 @@ struct NextHop {
   uint16_t ifindex;
   uint32_t gateway;  // network order
   bool operator==(const NextHop&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const NextHop& n) {
+    return H::combine(std::move(h), static_cast<uint8_t>(n.type), n.ifindex, n.gateway);
+  }
 };
 
 class Fib {
  public:
-  static absl::StatusOr<std::unique_ptr<Fib>> Create(const char* name);
+  // Holds sizes.FibRoutes() prefixes and sizes.NextHops() - 1 distinct next hops (id 0 is
+  // "no route"); DIR24_8 with 2-byte entries (a 32 MiB tbl24) while ids and tbl8 groups fit
+  // in 15 bits, else 4-byte ones.
+  static absl::StatusOr<std::unique_ptr<Fib>> Create(const char* name, const TableSizes& sizes);
   ~Fib();
 
   // Packet path. ips in host order (the callers swap them as they gather them from the
@@ -49,7 +57,7 @@ class Fib {
     rte_fib_lookup_bulk(fib_, &host, &nh, 1);
     return nh;
   }
-  const NextHop& next_hop(uint64_t id) const { return nh_[id < kMaxNextHops ? id : 0]; }
+  const NextHop& next_hop(uint64_t id) const { return nh_[id < nh_count_ ? id : 0]; }
 
   // Main lcore only. Prefix in network order.
   absl::Status Set(uint32_t prefix, uint8_t len, const NextHop& nh);
@@ -57,6 +65,7 @@ class Fib {
   // After a grace period: next-hop ids no route uses any more become reusable.
   void ReclaimNextHops();
   size_t route_count() const { return routes_.size(); }
+  uint32_t next_hop_capacity() const { return nh_count_; }
   // What is installed, for display: (prefix, len) -> next hop.
   std::vector<std::pair<std::pair<uint32_t, uint8_t>, NextHop>> Dump() const;
 
@@ -66,8 +75,10 @@ class Fib {
   void Release(uint32_t id);
 
   rte_fib* fib_ = nullptr;
-  NextHop nh_[kMaxNextHops] = {};
-  uint32_t refs_[kMaxNextHops] = {};
+  uint32_t nh_count_ = 0;
+  std::unique_ptr<NextHop[]> nh_;
+  std::unique_ptr<uint32_t[]> refs_;
+  absl::flat_hash_map<NextHop, uint32_t> nh_ids_;  // referenced next hops -> their id
   std::vector<uint32_t> free_ids_;
   std::vector<uint32_t> retired_ids_;  // unreferenced, waiting for a grace period
   std::map<std::pair<uint32_t, uint8_t>, uint32_t> routes_;  // (host-order prefix, len) -> id

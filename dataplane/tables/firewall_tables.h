@@ -8,6 +8,7 @@
 
 #include <rte_acl.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -57,12 +58,15 @@ struct FwWorkerCounters {
 inline constexpr uint64_t kFwZoneDefaultKey = uint64_t{1} << 63;
 
 struct FwTables {
+  // Per-interface parts for ifindex < max_interfaces (the dataplane's --max-interfaces).
+  explicit FwTables(uint32_t max_interfaces) : hooks(max_interfaces), zone_of(max_interfaces) {}
+
   uint64_t generation = 0;
   std::vector<FwRuleInfo> slots;
-  std::vector<std::unique_ptr<FwChain>> chains;  // owns what the pointers below point at
-  const FwChain* hooks[kMaxInterfaces][kFwHooks] = {};
-  uint8_t zone_of[kMaxInterfaces] = {};  // zone index per ifindex, 0 = none
-  uint8_t local_zone = 0;                // the local zone's index, 0 = none
+  std::vector<std::unique_ptr<FwChain>> chains;             // owns what the pointers below point at
+  std::vector<std::array<const FwChain*, kFwHooks>> hooks;  // by ifindex
+  std::vector<uint8_t> zone_of;                             // zone index per ifindex, 0 = none
+  uint8_t local_zone = 0;                                   // the local zone's index, 0 = none
   bool any_zone = false;
   // (from, to) zone index: the policy's chain; nullptr = no policy (drop). Same zone: pass.
   const FwChain* zone_pairs[kMaxFwZones][kMaxFwZones] = {};

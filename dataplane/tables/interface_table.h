@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "dataplane/core/limits.h"
 #include "dataplane/tables/spd.h"
@@ -62,21 +64,25 @@ struct LocalAddress {
   uint16_t ifindex;
 };
 
-constexpr uint32_t kMaxLocalAddresses = 512;
-
 struct Tables {
-  uint64_t version;
-  Interface ifs[kMaxInterfaces];
-  PortEntry ports[kMaxPorts];
+  // Every snapshot of a dataplane has the same number of interface slots (--max-interfaces),
+  // so an ifindex that staging let through indexes any of them.
+  explicit Tables(uint32_t max_interfaces)
+      : nifs(max_interfaces), ifs(new Interface[max_interfaces]()) {}
+
+  uint64_t version = 0;
+  uint32_t nifs;                     // ifindex < nifs
+  std::unique_ptr<Interface[]> ifs;  // by ifindex
+  PortEntry ports[kMaxPorts] = {};
   // The ports an interface is configured on, in order: the only ones workers poll.
-  uint16_t npolled;
-  uint16_t polled[kMaxPorts];
-  uint32_t nlocal;
-  LocalAddress local[kMaxLocalAddresses];  // sorted by addr
-  Spd spd;                                 // policy-based tunnels
+  uint16_t npolled = 0;
+  uint16_t polled[kMaxPorts] = {};
+  uint32_t nlocal = 0;
+  std::vector<LocalAddress> local;  // sorted by addr; nlocal of them
+  Spd spd;                          // policy-based tunnels
   // The firewall (owned by the command applier, freed after a grace period like the tables);
   // nullptr when no ruleset is bound and no interface is in a zone.
-  const FwTables* fw;
+  const FwTables* fw = nullptr;
 
   // The interface a frame arrived on: (port, VLAN or 0) -> ifindex, 0 when unknown.
   uint16_t RxInterface(uint16_t port, uint16_t vlan) const {
@@ -104,7 +110,7 @@ struct Tables {
 
   // A source address to use on interface `ifindex` (its first address), 0 if none.
   uint32_t PrimaryAddress(uint32_t ifindex) const {
-    if (ifindex >= kMaxInterfaces || ifs[ifindex].naddr == 0) return 0;
+    if (ifindex >= nifs || ifs[ifindex].naddr == 0) return 0;
     return ifs[ifindex].addr[0].addr;
   }
 

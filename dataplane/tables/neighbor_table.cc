@@ -4,26 +4,31 @@
 #include <rte_mbuf.h>
 #include <rte_memory.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace portcullis::dp {
 
-absl::StatusOr<std::unique_ptr<NeighborTable>> NeighborTable::Create(const char* name) {
+absl::StatusOr<std::unique_ptr<NeighborTable>> NeighborTable::Create(const char* name,
+                                                                     uint32_t capacity) {
+  if (capacity < 2) return absl::InvalidArgumentError("neighbor table: capacity below 2");
   std::unique_ptr<NeighborTable> t(new NeighborTable);
+  t->capacity_ = capacity;
+  t->storage_ = 2 * capacity;
   rte_hash_parameters p = {};
   p.name = name;
   // Room for the evicted entries' positions until their grace period, and extendable buckets:
   // sized exactly to the limit, cuckoo refused many new keys once the table was nearly full.
-  p.entries = kStorage;
+  p.entries = t->storage_;
   p.key_len = sizeof(uint64_t);
   p.socket_id = SOCKET_ID_ANY;
   p.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
   t->hash_ = rte_hash_create(&p);
   if (t->hash_ == nullptr)
     return absl::ResourceExhaustedError(absl::StrCat("rte_hash_create: ", rte_strerror(rte_errno)));
-  t->entries_.reserve(kStorage);
-  t->free_.reserve(kStorage);
-  t->retired_.reserve(kStorage);
+  // Grown as entries are made: a million-entry table costs only what it holds.
+  t->entries_.reserve(std::min<uint32_t>(t->storage_, 8192));
   return t;
 }
 
@@ -67,7 +72,7 @@ NeighborEntry* NeighborTable::Victim() const {
 
 NeighborEntry* NeighborTable::GetOrCreate(uint16_t ifindex, uint32_t ip) {
   if (NeighborEntry* e = Find(ifindex, ip)) return e;
-  if (live_ >= kMaxNeighbors) {
+  if (live_ >= capacity_) {
     NeighborEntry* victim = Victim();
     if (victim == nullptr) return nullptr;  // every entry is static
     evicted_packets_ += Remove(victim);
@@ -77,7 +82,7 @@ NeighborEntry* NeighborTable::GetOrCreate(uint16_t ifindex, uint32_t ip) {
   if (!free_.empty()) {
     e = free_.back();
     free_.pop_back();
-  } else if (entries_.size() < kStorage) {
+  } else if (entries_.size() < storage_) {
     entries_.push_back(std::make_unique<NeighborEntry>());
     e = entries_.back().get();
   } else {

@@ -2,7 +2,7 @@
 // readers); only the main lcore adds, updates, ages and evicts entries. The MAC and its validity
 // live in one 64-bit word, so a worker never sees half of an update.
 //
-// The table is bounded and cannot be filled for good: at kMaxNeighbors entries a new neighbor
+// The table is bounded and cannot be filled for good: at capacity() entries a new neighbor
 // evicts the oldest unresolved one, else the least recently confirmed one (static entries are
 // never evicted). Packets waiting for an answer are bounded per entry and in total
 // (kMaxHeldPackets), so resolution can never hold a large part of the mbuf pool.
@@ -46,11 +46,9 @@ struct NeighborEntry {
 
 class NeighborTable {
  public:
-  // Entry storage and hash positions: live entries plus those evicted or removed since the last
-  // grace period.
-  static constexpr uint32_t kStorage = 2 * kMaxNeighbors;
-
-  static absl::StatusOr<std::unique_ptr<NeighborTable>> Create(const char* name);
+  // capacity live entries (--max-neighbors). Entry storage and hash positions are twice that:
+  // live entries plus those evicted or removed since the last grace period.
+  static absl::StatusOr<std::unique_ptr<NeighborTable>> Create(const char* name, uint32_t capacity);
   ~NeighborTable();
 
   // Packet path.
@@ -66,7 +64,7 @@ class NeighborTable {
 
   // Main lcore.
   NeighborEntry* Find(uint16_t ifindex, uint32_t ip);
-  // The entry, made if needed. At kMaxNeighbors live entries one is evicted for it (its waiting
+  // The entry, made if needed. At capacity() live entries one is evicted for it (its waiting
   // packets freed and counted in evicted_packets()). nullptr only if every entry is static, or
   // if the storage of evicted entries awaits a grace period (NeedsReclaim(): synchronize,
   // Reclaim, and ask again).
@@ -97,6 +95,9 @@ class NeighborTable {
       if (e->ifindex != 0) f(*e);
   }
   uint32_t size() const { return live_; }
+  uint32_t capacity() const { return capacity_; }
+  // Configured (static) neighbours at most: half, so learned ones always have room.
+  uint32_t static_capacity() const { return capacity_ / 2; }
   uint32_t held() const { return held_; }
   uint64_t evictions() const { return evictions_; }
   uint64_t evicted_packets() const { return evicted_packets_; }
@@ -114,6 +115,7 @@ class NeighborTable {
   NeighborEntry* Victim() const;
 
   rte_hash* hash_ = nullptr;
+  uint32_t capacity_ = 0, storage_ = 0;
   std::vector<std::unique_ptr<NeighborEntry>> entries_;
   std::vector<NeighborEntry*> free_;
   std::vector<std::pair<NeighborEntry*, int32_t>> retired_;  // entry, hash position

@@ -8,11 +8,21 @@
 
 namespace portcullis::dp {
 
-absl::StatusOr<std::unique_ptr<SaTable>> SaTable::Create(const char* name) {
+absl::StatusOr<std::unique_ptr<SaTable>> SaTable::Create(const char* name, uint32_t capacity) {
+  if (capacity == 0 || capacity > (1u << 24))
+    return absl::InvalidArgumentError(absl::StrCat("SA table: capacity ", capacity));
   std::unique_ptr<SaTable> t(new SaTable);
+  t->capacity_ = capacity;
+  t->use_shift_ = 1;
+  while ((1u << t->use_shift_) < 2 * capacity) ++t->use_shift_;
+  t->slots_ = 1u << t->use_shift_;
+  t->slot_mask_ = t->slots_ - 1;
+  t->use_mask_ = (1u << (32 - t->use_shift_)) - 1;
+  t->by_slot_.reset(new SaEntry*[t->slots_]());
+  t->uses_.reset(new uint32_t[t->slots_]());
   rte_hash_parameters p = {};
   p.name = name;
-  p.entries = kSlots;
+  p.entries = t->slots_;
   p.key_len = sizeof(uint32_t);
   p.socket_id = SOCKET_ID_ANY;
   // Extendable buckets: a key that finds its two buckets full goes to an overflow bucket
@@ -22,25 +32,25 @@ absl::StatusOr<std::unique_ptr<SaTable>> SaTable::Create(const char* name) {
   t->hash_ = rte_hash_create(&p);
   if (t->hash_ == nullptr)
     return absl::ResourceExhaustedError(absl::StrCat("rte_hash_create: ", rte_strerror(rte_errno)));
-  t->free_slots_.reserve(kSlots);
-  for (uint32_t slot = kSlots; slot-- > 0;) t->free_slots_.push_back(slot);
-  t->index_.reserve(kCapacity);
+  t->free_slots_.reserve(t->slots_);
+  for (uint32_t slot = t->slots_; slot-- > 0;) t->free_slots_.push_back(slot);
+  t->index_.reserve(capacity);
   return t;
 }
 
 SaTable::~SaTable() {
-  for (uint32_t i = 0; i < kSlots; ++i) delete by_slot_[i];
+  for (uint32_t i = 0; i < slots_; ++i) delete by_slot_[i];
   rte_hash_free(hash_);
 }
 
 absl::Status SaTable::CheckRoom(uint32_t live_after, uint32_t new_entries,
                                 uint32_t new_inbound) const {
-  if (live_after > kCapacity)
+  if (live_after > capacity_)
     return absl::ResourceExhaustedError(absl::StrCat("SA table full: the batch would leave ",
                                                      live_after, " SAs, the dataplane holds ",
-                                                     kCapacity));
-  // Cannot happen while the arithmetic in kSlots holds; checked so that it never half-applies.
-  if (new_entries > free_slots_.size() || hash_used_ + new_inbound > kSlots)
+                                                     capacity_, " (--max-sas)"));
+  // Cannot happen while slots_ is twice the capacity; checked so that it never half-applies.
+  if (new_entries > free_slots_.size() || hash_used_ + new_inbound > slots_)
     return absl::ResourceExhaustedError(
         absl::StrCat("SA table: ", new_entries, " new SAs but only ", free_slots_.size(),
                      " free slots until the removed ones' grace period ends"));
@@ -52,7 +62,7 @@ absl::StatusOr<SaEntry*> SaTable::Add(esp::SaPtr sa, bool inbound, uint16_t ifin
   if (Find(sa->spi, inbound) != nullptr)
     return absl::AlreadyExistsError(
         absl::StrCat("SA ", absl::Hex(sa->spi), inbound ? " in" : " out", " exists"));
-  if (count_ >= kCapacity || free_slots_.empty())
+  if (count_ >= capacity_ || free_slots_.empty())
     return absl::ResourceExhaustedError("SA table full");
   auto e = std::make_unique<SaEntry>();
   e->spi = sa->spi;
@@ -62,9 +72,11 @@ absl::StatusOr<SaEntry*> SaTable::Add(esp::SaPtr sa, bool inbound, uint16_t ifin
   e->reqid = reqid;
   e->owner = owner;
   const uint32_t slot = free_slots_.back();
-  // The use count wraps after 2^18 reuses of one slot; a packet never waits in a ring that long.
-  const uint32_t use = (uses_[slot] & kUseMask) + 1 > kUseMask ? 1 : (uses_[slot] & kUseMask) + 1;
-  e->id = use << kUseShift | slot;
+  // The use count wraps after 2^(32 - use_shift_) reuses of one slot (2,048 at a million SAs);
+  // a packet never waits in a ring that long.
+  const uint32_t use =
+      (uses_[slot] & use_mask_) + 1 > use_mask_ ? 1 : (uses_[slot] & use_mask_) + 1;
+  e->id = use << use_shift_ | slot;
   if (inbound) {
     uint32_t key = rte_cpu_to_be_32(e->spi);
     if (int rc = rte_hash_add_key_data(hash_, &key, e.get()); rc < 0)
@@ -92,7 +104,7 @@ void SaTable::Remove(SaEntry* e) {
     uint32_t key = rte_cpu_to_be_32(e->spi);
     pos = rte_hash_del_key(hash_, &key);
   }
-  __atomic_store_n(&by_slot_[e->id & kSlotMask], nullptr, __ATOMIC_RELEASE);
+  __atomic_store_n(&by_slot_[e->id & slot_mask_], nullptr, __ATOMIC_RELEASE);
   index_.erase(IndexKey(e->spi, e->inbound));
   --count_;
   if (e->owner < kMaxWorkers) --load_[e->owner];
@@ -105,7 +117,7 @@ void SaTable::Reclaim() {
       rte_hash_free_key_with_position(hash_, pos);
       --hash_used_;
     }
-    free_slots_.push_back(e->id & kSlotMask);
+    free_slots_.push_back(e->id & slot_mask_);
   }
   retired_.clear();  // destroys the SAs: keys wiped (esp::SaDeleter)
 }

@@ -34,18 +34,12 @@ struct SaEntry {
 
 class SaTable {
  public:
-  // Live SAs at most.
-  static constexpr uint32_t kCapacity = kMaxSas;
-  // Slots (and SAD hash entries) are twice the live SAs: the SAs a batch removes or replaces
-  // keep theirs until the grace period after the batch, and the batch's new SAs must still find
-  // one (kCapacity live before + at most as many added, whatever the order).
-  static constexpr uint32_t kSlots = 2 * kMaxSas;
-  static constexpr uint32_t kSlotMask = kSlots - 1;
-  static constexpr uint32_t kUseShift = 14;
-  static constexpr uint32_t kUseMask = (1u << (32 - kUseShift)) - 1;
-  static_assert((kSlots & kSlotMask) == 0 && kSlots == 1u << kUseShift);
-
-  static absl::StatusOr<std::unique_ptr<SaTable>> Create(const char* name);
+  // `capacity` live SAs at most. Slots (and SAD hash entries) are twice that, rounded up to a
+  // power of two: the SAs a batch removes or replaces keep theirs until the grace period after
+  // the batch, and the batch's new SAs must still find one (capacity live before + at most as
+  // many added, whatever the order). An id is the slot in the low bits and the slot's use
+  // count above them.
+  static absl::StatusOr<std::unique_ptr<SaTable>> Create(const char* name, uint32_t capacity);
   ~SaTable();
 
   // Packet path.
@@ -56,7 +50,7 @@ class SaTable {
   }
   // Only the SA the id was given to, while it is installed.
   SaEntry* ById(uint32_t id) const {
-    SaEntry* e = __atomic_load_n(&by_slot_[id & kSlotMask], __ATOMIC_ACQUIRE);
+    SaEntry* e = __atomic_load_n(&by_slot_[id & slot_mask_], __ATOMIC_ACQUIRE);
     return e != nullptr && e->id == id ? e : nullptr;
   }
 
@@ -73,12 +67,14 @@ class SaTable {
   absl::Status CheckRoom(uint32_t live_after, uint32_t new_entries, uint32_t new_inbound) const;
   template <class F>
   void ForEach(F&& f) const {
-    for (uint32_t i = 0; i < kSlots; ++i)
+    for (uint32_t i = 0; i < slots_; ++i)
       if (by_slot_[i] != nullptr) f(*by_slot_[i]);
   }
   uint32_t count() const { return count_; }
-  // The SA in a slot (0..kSlots-1), if any: for sweeps that visit a few slots at a time.
-  const SaEntry* AtSlot(uint32_t slot) const { return by_slot_[slot & kSlotMask]; }
+  uint32_t capacity() const { return capacity_; }
+  uint32_t slots() const { return slots_; }
+  // The SA in a slot (0..slots()-1), if any: for sweeps that visit a few slots at a time.
+  const SaEntry* AtSlot(uint32_t slot) const { return by_slot_[slot & slot_mask_]; }
   // Live SAs owned by worker w.
   uint32_t load(uint16_t w) const { return w < kMaxWorkers ? load_[w] : 0; }
 
@@ -89,8 +85,9 @@ class SaTable {
   }
 
   rte_hash* hash_ = nullptr;
-  SaEntry* by_slot_[kSlots] = {};
-  uint32_t uses_[kSlots] = {};
+  uint32_t capacity_ = 0, slots_ = 0, slot_mask_ = 0, use_shift_ = 0, use_mask_ = 0;
+  std::unique_ptr<SaEntry*[]> by_slot_;
+  std::unique_ptr<uint32_t[]> uses_;
   std::vector<uint32_t> free_slots_;  // FIFO order is not needed: ids carry their use count
   std::vector<std::pair<std::unique_ptr<SaEntry>, int32_t>> retired_;
   absl::flat_hash_map<uint64_t, SaEntry*> index_;  // (SPI, direction) -> live SA

@@ -1,8 +1,11 @@
 #include "dataplane/tables/spd.h"
 
 #include <netinet/in.h>
+#include <rte_byteorder.h>
 
 #include <cstring>
+
+#include "dataplane/tables/firewall_acl.h"
 
 namespace portcullis::dp {
 
@@ -19,6 +22,69 @@ PacketSelector SelectorOf(const uint8_t* ip, uint32_t l3_len, uint32_t avail) {
     s.dport = static_cast<uint16_t>(l4[2] << 8 | l4[3]);
   }
   return s;
+}
+
+absl::StatusOr<std::shared_ptr<const SpdAcl>> CompileSpd(const std::string& name,
+                                                         const std::vector<PolicyEntry>& ordered) {
+  // The same fields and layout as the firewall's rules (FwKey), one category: what
+  // PolicyEntry::Matches reads, as ranges. A policy without ports matches any (a packet
+  // without ports presents 0, inside 0-65535); protocol 0 is any.
+  std::vector<FwAclRule> rules(ordered.size());
+  for (size_t i = 0; i < ordered.size(); ++i) {
+    const PolicyEntry& p = ordered[i];
+    FwAclRule& r = rules[i];
+    r.userdata = static_cast<uint32_t>(i + 1);
+    r.precedence = static_cast<uint32_t>(i);  // distinct: the earliest match wins
+    r.categories = 1;
+    r.proto_low = p.proto;
+    r.proto_high = p.proto ? p.proto : 255;
+    const uint32_t src = rte_be_to_cpu_32(p.src), smask = rte_be_to_cpu_32(p.src_mask);
+    const uint32_t dst = rte_be_to_cpu_32(p.dst), dmask = rte_be_to_cpu_32(p.dst_mask);
+    r.src_low = src & smask;
+    r.src_high = (src & smask) | ~smask;
+    r.dst_low = dst & dmask;
+    r.dst_high = (dst & dmask) | ~dmask;
+    if (p.has_ports) {
+      r.sport_low = p.sport_lo;
+      r.sport_high = p.sport_hi;
+      r.dport_low = p.dport_lo;
+      r.dport_high = p.dport_hi;
+    } else {
+      r.sport_high = r.dport_high = 65535;
+    }
+  }
+  auto ctx = CompileFwAcl(name, rules);
+  if (!ctx.ok()) return ctx.status();
+  return std::shared_ptr<const SpdAcl>(std::make_shared<SpdAcl>(*ctx));
+}
+
+void SpdDirection::Classify(const PacketSelector* sel, const PolicyEntry** out,
+                            uint32_t count) const {
+  constexpr uint32_t kChunk = 64;
+  FwKey keys[kChunk];
+  const uint8_t* data[kChunk];
+  uint32_t results[kChunk];
+  for (uint32_t base = 0; base < count; base += kChunk) {
+    const uint32_t m = count - base < kChunk ? count - base : kChunk;
+    for (uint32_t i = 0; i < m; ++i) {
+      const PacketSelector& s = sel[base + i];
+      FwKey& k = keys[i];
+      k = {};
+      k.proto = s.proto;
+      k.src = s.src;
+      k.dst = s.dst;
+      k.sport = rte_cpu_to_be_16(s.sport);
+      k.dport = rte_cpu_to_be_16(s.dport);
+      data[i] = reinterpret_cast<const uint8_t*>(&k);
+    }
+    if (n == 0 || acl == nullptr) {
+      for (uint32_t i = 0; i < m; ++i) out[base + i] = nullptr;
+      continue;
+    }
+    rte_acl_classify(acl->ctx(), data, results, m, 1);
+    for (uint32_t i = 0; i < m; ++i)
+      out[base + i] = results[i] != 0 ? &entries[results[i] - 1] : nullptr;
+  }
 }
 
 }  // namespace portcullis::dp

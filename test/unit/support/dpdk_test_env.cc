@@ -20,7 +20,7 @@ void EnsureEal() {
   static std::once_flag once;
   std::call_once(once, [] {
     std::string prefix = "--file-prefix=ut" + std::to_string(getpid());
-    const char* argv[] = {"unit-test",   "--no-huge",           "-m",           "256", "--no-pci",
+    const char* argv[] = {"unit-test",   "--no-huge",           "-m",           "512", "--no-pci",
                           "--no-shconf", "--log-level=*:error", prefix.c_str(), "-l",  "0"};
     int argc = sizeof argv / sizeof argv[0];
     if (rte_eal_init(argc, const_cast<char**>(argv)) < 0) {

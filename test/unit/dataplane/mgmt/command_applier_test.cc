@@ -11,8 +11,6 @@
 namespace portcullis::dp::testing {
 namespace {
 
-constexpr uint32_t kSaCapacity = SaTable::kCapacity;
-
 const char* kBase = R"(
 interface add lan kind port
 interface add wan kind port
@@ -36,8 +34,8 @@ TEST_CASE("A batch the SA table cannot hold is refused whole; an update at full 
 
   // Fill it, checking that every acked SA is really there.
   uint32_t spi = 0x100000;
-  while (sas.count() < kSaCapacity) {
-    const uint32_t n = std::min<uint32_t>(1000, kSaCapacity - sas.count());
+  while (sas.count() < sas.capacity()) {
+    const uint32_t n = std::min<uint32_t>(1000, sas.capacity() - sas.count());
     std::string batch;
     for (uint32_t i = 0; i < n; ++i) batch += Sa("add", spi++);
     const uint32_t before = sas.count();
@@ -54,7 +52,7 @@ TEST_CASE("A batch the SA table cannot hold is refused whole; an update at full 
   CHECK(r.status.code() == absl::StatusCode::kResourceExhausted);
   CHECK_THAT(std::string(r.status.message()), Catch::Contains("SA table full"));
   CHECK(r.failed_index == 1);
-  CHECK(sas.count() == kSaCapacity);
+  CHECK(sas.count() == sas.capacity());
   CHECK(sas.Find(0x900000, true) == nullptr);
   CHECK(rig.applier().state().routes.empty());
   CHECK(rig.dp().CurrentTables().version == version);
@@ -75,13 +73,13 @@ TEST_CASE("A batch the SA table cannot hold is refused whole; an update at full 
   const SaEntry* fresh = sas.Find(0x100001, true);
   CHECK(fresh != nullptr);
   CHECK(fresh != old);
-  CHECK(sas.count() == kSaCapacity);
+  CHECK(sas.count() == sas.capacity());
 
   // One out, one in: fits.
   r = rig.Apply(Sa("del", 0x100002) + Sa("add", 0x900003));
   CHECK(r.status.ok());
   CHECK(sas.Find(0x900003, true) != nullptr);
-  CHECK(sas.count() == kSaCapacity);
+  CHECK(sas.count() == sas.capacity());
 
   // A flush and a full table's worth of new SAs in one batch (what vpnd's resync sends, in
   // batches of up to 4,096 messages).

@@ -36,7 +36,7 @@ uint32_t Ip(const char* s) {
 
 uint16_t IfIndex(Rig& rig, const char* name) {
   const Tables& t = rig.dp().CurrentTables();
-  for (uint16_t i = 1; i < kMaxInterfaces; ++i)
+  for (uint16_t i = 1; i < t.nifs; ++i)
     if (t.ifs[i].kind != IfKind::kNone && std::strcmp(t.ifs[i].name, name) == 0) return i;
   FAIL("no interface " << name);
   return 0;
@@ -188,8 +188,8 @@ neigh add lan 10.1.0.2 02:00:00:00:01:0a
   REQUIRE(pool_ok);  // the flood never emptied the mbuf pool
   CHECK(nt.held() <= kMaxHeldPackets);
   CHECK(rte_mempool_in_use_count(pool) - in_use <= kMaxHeldPackets);
-  CHECK(nt.size() <= kMaxNeighbors);
-  CHECK(nt.evictions() >= kDestinations - kMaxNeighbors);
+  CHECK(nt.size() <= nt.capacity());
+  CHECK(nt.evictions() >= kDestinations - nt.capacity());
   // Every drop has its reason: held-queue caps, and packets of evicted unresolved entries.
   CHECK(slow.stats().drops[DropIndex(Drop::kNeighborQueueFull)] > 0);
   CHECK(slow.stats().drops[DropIndex(Drop::kNeighborUnresolved)] > 0);
@@ -211,13 +211,14 @@ TEST_CASE("Static neighbours are limited to part of the table", "[mgmt][applier]
   Rig& rig = Rig::Get();
   rig.Reset();
   std::string batch = "interface add lan kind port\naddress add lan 10.0.0.1/8\n";
-  for (uint32_t i = 0; i <= kMaxStaticNeighbors; ++i) {
+  const uint32_t max_static = rig.dp().neighbors->static_capacity();
+  for (uint32_t i = 0; i <= max_static; ++i) {
     batch += "neigh add lan 10.2." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) +
              " 02:00:00:00:00:01\n";
   }
   auto r = rig.Apply(batch);
   CHECK(r.status.code() == absl::StatusCode::kResourceExhausted);
-  CHECK(r.failed_index == 2 + kMaxStaticNeighbors);
+  CHECK(r.failed_index == 2 + max_static);
   CHECK(rig.applier().state().interfaces.empty());
   rig.Reset();
 }

@@ -1,18 +1,29 @@
 // The IPv4 FIB: longest-prefix match from /0 to /32, route replace and delete, next hops shared
-// between routes and their ids reused only after a grace period, and the next-hop limit.
+// between routes and their ids reused only after a grace period, the next-hop limit, and a
+// million routes against a reference longest-prefix match.
 #include "dataplane/tables/fib.h"
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <memory>
+#include <random>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "test/unit/support/dpdk_test_env.h"
 
 namespace portcullis::dp {
 namespace {
+
+// The defaults (vpn-dataplane without --max-* options).
+TableSizes Sizes() {
+  return TableSizes{};
+}
 
 // Network order, as the FIB's callers hold addresses.
 uint32_t Ip(const char* s) {
@@ -29,7 +40,7 @@ std::unique_ptr<Fib> NewFib() {
   test::EnsureEal();
   // rte_fib names are process-wide; the previous test's FIB is gone, but be safe.
   static int n = 0;
-  auto fib = Fib::Create(("ut_fib" + std::to_string(n++)).c_str());
+  auto fib = Fib::Create(("ut_fib" + std::to_string(n++)).c_str(), Sizes());
   REQUIRE(fib.ok());
   return std::move(*fib);
 }
@@ -187,16 +198,16 @@ TEST_CASE("FIB: a next-hop id is reused only after ReclaimNextHops", "[tables][f
 TEST_CASE("FIB: out-of-range next-hop ids read as no route", "[tables][fib]") {
   auto fib = NewFib();
   CHECK(fib->next_hop(0).type == NhType::kNone);
-  CHECK(fib->next_hop(kMaxNextHops).type == NhType::kNone);
+  CHECK(fib->next_hop(Sizes().NextHops()).type == NhType::kNone);
   CHECK(fib->next_hop(~uint64_t{0}).type == NhType::kNone);
 }
 
-TEST_CASE("FIB: at most kMaxNextHops - 1 distinct next hops", "[tables][fib]") {
+TEST_CASE("FIB: at most its next hops - 1 distinct next hops", "[tables][fib]") {
   auto fib = NewFib();
   // Host routes 10.0.0.1, 10.0.0.2, ..., each with a gateway of its own.
   auto host = [](uint32_t i) { return htonl(0x0a000000u + i); };
   auto gw = [](uint32_t i) { return NextHop{NhType::kGateway, 1, htonl(0xc0000000u + i)}; };
-  const uint32_t usable = kMaxNextHops - 1;  // id 0 is "no route"
+  const uint32_t usable = Sizes().NextHops() - 1;  // id 0 is "no route"
   for (uint32_t i = 1; i <= usable; ++i) {
     absl::Status s = fib->Set(host(i), 32, gw(i));
     if (!s.ok()) FAIL("route " << i << ": " << s);
@@ -217,6 +228,99 @@ TEST_CASE("FIB: at most kMaxNextHops - 1 distinct next hops", "[tables][fib]") {
   fib->ReclaimNextHops();
   CHECK(fib->Set(host(usable + 2), 32, gw(usable + 2)).ok());
   CHECK(fib->next_hop(fib->Lookup(host(usable + 2))) == gw(usable + 2));
+}
+
+}  // namespace
+}  // namespace portcullis::dp
+
+namespace portcullis::dp {
+namespace {
+
+TEST_CASE("FIB: a million random routes resolve as a reference longest-prefix match",
+          "[tables][fib][scale]") {
+  test::EnsureEal();
+  TableSizes sizes;
+  sizes.routes = 1 << 20;
+  auto created = Fib::Create("ut_fib_1m", sizes);
+  INFO(created.status());
+  REQUIRE(created.ok());
+  Fib& fib = **created;
+  // Lengths as in a full Internet table (most /24, fewer the shorter they are), plus 1% longer
+  // than /24 (tbl8 groups); 1,000 gateways. The reference: one hash map per prefix length
+  // (host order), searched from /32 down.
+  std::mt19937 rnd(1918);
+  std::unordered_map<uint32_t, uint32_t> ref[33];
+  auto len_of = [&]() -> uint8_t {
+    const uint32_t r = rnd() % 1000;
+    if (r < 10) return static_cast<uint8_t>(25 + rnd() % 8);
+    if (r < 600) return 24;
+    if (r < 700) return 23;
+    if (r < 800) return 22;
+    if (r < 860) return 21;
+    if (r < 910) return 20;
+    if (r < 950) return 19;
+    if (r < 975) return 18;
+    if (r < 990) return 17;
+    return static_cast<uint8_t>(8 + rnd() % 9);
+  };
+  auto mask = [](uint8_t len) { return len == 0 ? 0u : ~uint32_t{0} << (32 - len); };
+  constexpr uint32_t kRoutes = 1000000;
+  std::vector<std::pair<uint32_t, uint8_t>> routes;
+  routes.reserve(kRoutes);
+  while (routes.size() < kRoutes) {
+    const uint8_t len = len_of();
+    const uint32_t prefix = static_cast<uint32_t>(rnd()) & mask(len);
+    const uint32_t gw = 1 + static_cast<uint32_t>(rnd() % 1000);
+    if (!ref[len].emplace(prefix, gw).second) continue;  // drawn before
+    routes.emplace_back(prefix, len);
+    absl::Status s =
+        fib.Set(htonl(prefix), len, NextHop{NhType::kGateway, 1, htonl(0xc0000000u + gw)});
+    if (!s.ok()) FAIL("route " << routes.size() << ": " << s);
+  }
+  CHECK(fib.route_count() == kRoutes);
+  auto expect = [&](uint32_t host) -> uint32_t {
+    for (int len = 32; len >= 0; --len) {
+      auto it = ref[len].find(host & mask(static_cast<uint8_t>(len)));
+      if (it != ref[len].end()) return htonl(0xc0000000u + it->second);
+    }
+    return 0;  // no route
+  };
+  // Lookups hitting every route (an address inside each), then random addresses, through the
+  // packet path's bulk lookup.
+  std::vector<uint32_t> queries;
+  queries.reserve(kRoutes + 200000);
+  for (const auto& [prefix, len] : routes) queries.push_back(prefix | (rnd() & ~mask(len)));
+  for (int i = 0; i < 200000; ++i) queries.push_back(static_cast<uint32_t>(rnd()));
+  uint64_t wrong = 0, unrouted = 0;
+  for (size_t base = 0; base < queries.size(); base += 64) {
+    const uint32_t n = static_cast<uint32_t>(std::min<size_t>(64, queries.size() - base));
+    uint64_t ids[64];
+    fib.LookupHost(queries.data() + base, ids, n);
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint32_t want = expect(queries[base + i]);
+      const NextHop& got = fib.next_hop(ids[i]);
+      unrouted += want == 0;
+      if (want == 0 ? got.type != NhType::kNone : got.gateway != want) {
+        if (wrong++ < 5) UNSCOPED_INFO("address " << std::hex << queries[base + i]);
+      }
+    }
+  }
+  CHECK(wrong == 0);
+  // And a tenth of them removed: their addresses fall back to what covers them.
+  for (size_t i = 0; i < routes.size(); i += 10) {
+    const auto [prefix, len] = routes[i];
+    REQUIRE(fib.Remove(htonl(prefix), len).ok());
+    ref[len].erase(prefix);
+  }
+  fib.ReclaimNextHops();
+  wrong = 0;
+  for (size_t i = 0; i < routes.size(); i += 10) {
+    const uint32_t q = routes[i].first;
+    const NextHop& got = fib.next_hop(fib.Lookup(htonl(q)));
+    const uint32_t want = expect(q);
+    if (want == 0 ? got.type != NhType::kNone : got.gateway != want) ++wrong;
+  }
+  CHECK(wrong == 0);
 }
 
 }  // namespace

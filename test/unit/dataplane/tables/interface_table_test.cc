@@ -12,6 +12,8 @@
 namespace portcullis::dp {
 namespace {
 
+constexpr uint32_t kInterfaces = 1024;  // the default --max-interfaces
+
 uint32_t Ip(const char* s) {
   uint32_t a = 0;
   REQUIRE(inet_pton(AF_INET, s, &a) == 1);
@@ -20,7 +22,7 @@ uint32_t Ip(const char* s) {
 
 // Zeroed, as the command applier starts every snapshot.
 std::unique_ptr<Tables> NewTables() {
-  return std::make_unique<Tables>();
+  return std::make_unique<Tables>(kInterfaces);
 }
 
 Interface& Add(Tables& t, uint32_t ifindex, IfKind kind, uint16_t port = kNoPort,
@@ -133,7 +135,7 @@ TEST_CASE("interfaces: the primary address is an interface's first", "[tables][i
   CHECK(t->PrimaryAddress(2) == Ip("10.1.0.1"));
   CHECK(t->PrimaryAddress(3) == 0);  // no address
   CHECK(t->PrimaryAddress(4) == 0);  // no interface
-  CHECK(t->PrimaryAddress(kMaxInterfaces) == 0);
+  CHECK(t->PrimaryAddress(kInterfaces) == 0);
 }
 
 TEST_CASE("interfaces: Reindex forgets what the interfaces no longer say", "[tables][interfaces]") {

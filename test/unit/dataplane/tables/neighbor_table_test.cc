@@ -17,6 +17,8 @@
 namespace portcullis::dp {
 namespace {
 
+constexpr uint32_t kMaxNeighbors = 4096;  // the default --max-neighbors
+
 uint32_t Ip(const char* s) {
   uint32_t a = 0;
   REQUIRE(inet_pton(AF_INET, s, &a) == 1);
@@ -26,7 +28,7 @@ uint32_t Ip(const char* s) {
 std::unique_ptr<NeighborTable> NewTable() {
   test::EnsureEal();
   static int n = 0;
-  auto t = NeighborTable::Create(("ut_nbr" + std::to_string(n++)).c_str());
+  auto t = NeighborTable::Create(("ut_nbr" + std::to_string(n++)).c_str(), kMaxNeighbors);
   REQUIRE(t.ok());
   return std::move(*t);
 }

@@ -16,10 +16,12 @@
 namespace portcullis::dp {
 namespace {
 
+constexpr uint32_t kCapacity = 8192;  // the default --max-sas
+
 std::unique_ptr<SaTable> NewTable() {
   test::EnsureEal();
   static int n = 0;
-  auto t = SaTable::Create(("ut_sad" + std::to_string(n++)).c_str());
+  auto t = SaTable::Create(("ut_sad" + std::to_string(n++)).c_str(), kCapacity);
   REQUIRE(t.ok());
   return std::move(*t);
 }
@@ -63,7 +65,7 @@ TEST_CASE("SAD: an inbound SA is found by SPI, by id and on the packet path", "[
   CHECK(t->Find(0x1001, false) == nullptr);
   CHECK(t->Find(0x1002, true) == nullptr);
   CHECK(t->ById(0) == nullptr);
-  CHECK(t->ById(kMaxSas) == nullptr);
+  CHECK(t->ById(kCapacity) == nullptr);
 }
 
 TEST_CASE("SAD: outbound SAs are not in the inbound lookup; directions are separate keys",
@@ -113,10 +115,10 @@ TEST_CASE("SAD: Remove unpublishes at once; the slot is reused only after Reclai
   CHECK_FALSE(visited);
 
   SaEntry* before = Add(*t, 0x4002, false);
-  CHECK((before->id & SaTable::kSlotMask) != (id & SaTable::kSlotMask));
+  CHECK((before->id & (t->slots() - 1)) != (id & (t->slots() - 1)));
   t->Reclaim();
   SaEntry* after = Add(*t, 0x4003, false);
-  CHECK((after->id & SaTable::kSlotMask) == (id & SaTable::kSlotMask));
+  CHECK((after->id & (t->slots() - 1)) == (id & (t->slots() - 1)));
   CHECK(t->ById(after->id) == after);
   // A handoff ring may still hold packets naming the old id: it must not find the newcomer.
   CHECK(after->id != id);
@@ -154,10 +156,10 @@ TEST_CASE("SAD: ForEach visits every published SA once", "[tables][sad]") {
   CHECK(t->count() == want.size());
 }
 
-TEST_CASE("SAD: full at kCapacity SAs; removed ones make room at once", "[tables][sad]") {
+TEST_CASE("SAD: full at its capacity; removed ones make room at once", "[tables][sad]") {
   auto t = NewTable();
-  const uint32_t capacity = SaTable::kCapacity;
-  CHECK(capacity == kMaxSas);
+  const uint32_t capacity = t->capacity();
+  CHECK(capacity == kCapacity);
   // Inbound ones, so the packet-path hash is filled as well.
   for (uint32_t i = 0; i < capacity; ++i) {
     auto e = t->Add(NewSa(0x10000 + i, true), true, 0, 0, 0);
@@ -200,17 +202,17 @@ TEST_CASE("SAD: full at kCapacity SAs; removed ones make room at once", "[tables
 TEST_CASE("SAD: a flush and a full table's worth of new SAs fit before the grace period",
           "[tables][sad]") {
   auto t = NewTable();
-  for (uint32_t i = 0; i < SaTable::kCapacity; ++i) Add(*t, 0x20000 + i, i % 2 == 0);
+  for (uint32_t i = 0; i < kCapacity; ++i) Add(*t, 0x20000 + i, i % 2 == 0);
   std::vector<SaEntry*> all;
   t->ForEach([&](const SaEntry& e) { all.push_back(const_cast<SaEntry*>(&e)); });
   for (SaEntry* e : all) t->Remove(e);
-  CHECK(t->CheckRoom(SaTable::kCapacity, SaTable::kCapacity, SaTable::kCapacity).ok());
-  for (uint32_t i = 0; i < SaTable::kCapacity; ++i) {
+  CHECK(t->CheckRoom(kCapacity, kCapacity, kCapacity).ok());
+  for (uint32_t i = 0; i < kCapacity; ++i) {
     auto e = t->Add(NewSa(0x40000 + i, true), true, 0, 0, 0);
     if (!e.ok()) FAIL("SA " << i << ": " << e.status());
   }
   t->Reclaim();
-  CHECK(t->count() == SaTable::kCapacity);
+  CHECK(t->count() == kCapacity);
 }
 
 TEST_CASE("SAD: load counts the SAs each worker owns", "[tables][sad]") {

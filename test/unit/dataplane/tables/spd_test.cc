@@ -8,7 +8,11 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <memory>
+#include <random>
+#include <string>
 #include <vector>
+
+#include "test/unit/support/dpdk_test_env.h"
 
 namespace portcullis::dp {
 namespace {
@@ -144,18 +148,116 @@ TEST_CASE("SPD: Find returns the first match in list order", "[tables][spd]") {
   CHECK(find(Packet("10.1.0.1", "10.2.0.5"), 0) == nullptr);
 }
 
-TEST_CASE("SPD: an entry's action is what Find hands back", "[tables][spd]") {
-  auto spd = std::make_unique<Spd>();
-  spd->out[0] = Policy("10.1.0.0", 16, "10.2.0.0", 16, PolicyAction::kDiscard);
-  spd->out[1] = Policy("0.0.0.0", 0, "0.0.0.0", 0, PolicyAction::kBypass);
-  spd->nout = 2;
-  const PolicyEntry* p = Spd::Find(spd->out, spd->nout, Packet("10.1.0.1", "10.2.0.1"));
-  REQUIRE(p != nullptr);
+// A direction as the command applier builds one: the entries in order and their ACL.
+SpdDirection Direction(std::vector<PolicyEntry> entries) {
+  test::EnsureEal();
+  static int n = 0;
+  SpdDirection d;
+  d.entries = std::move(entries);
+  d.n = static_cast<uint32_t>(d.entries.size());
+  if (d.n) {
+    auto acl = CompileSpd("ut_spd" + std::to_string(n++), d.entries);
+    REQUIRE(acl.ok());
+    d.acl = *acl;
+  }
+  return d;
+}
+
+TEST_CASE("SPD: an entry's action is what the ACL hands back", "[tables][spd]") {
+  const SpdDirection out =
+      Direction({Policy("10.1.0.0", 16, "10.2.0.0", 16, PolicyAction::kDiscard),
+                 Policy("0.0.0.0", 0, "0.0.0.0", 0, PolicyAction::kBypass)});
+  const PolicyEntry* p = out.Find(Packet("10.1.0.1", "10.2.0.1"));
+  REQUIRE(p == &out.entries[0]);
   CHECK(p->action == PolicyAction::kDiscard);
-  p = Spd::Find(spd->out, spd->nout, Packet("10.1.0.1", "10.3.0.1"));
-  REQUIRE(p != nullptr);
+  p = out.Find(Packet("10.1.0.1", "10.3.0.1"));
+  REQUIRE(p == &out.entries[1]);
   CHECK(p->action == PolicyAction::kBypass);
-  CHECK(Spd::Find(spd->in, spd->nin, Packet("10.1.0.1", "10.2.0.1")) == nullptr);
+  const SpdDirection in = Direction({});
+  CHECK(in.Find(Packet("10.1.0.1", "10.2.0.1")) == nullptr);
+}
+
+TEST_CASE("SPD: the ACL takes the first match in list order, as the linear search",
+          "[tables][spd]") {
+  // In priority order, as the applier stores them: a narrow exception before a broad rule.
+  const SpdDirection d = Direction({
+      Policy("10.1.0.0", 16, "10.2.0.5", 32, PolicyAction::kBypass),
+      Policy("10.1.0.0", 16, "10.2.0.0", 16, PolicyAction::kDiscard, IPPROTO_TCP, 0, 65535, 23, 23),
+      Policy("10.1.0.0", 16, "10.2.0.0", 16, PolicyAction::kProtect),
+  });
+  CHECK(d.Find(Packet("10.1.0.1", "10.2.0.5")) == &d.entries[0]);
+  CHECK(d.Find(Packet("10.1.0.1", "10.2.0.6", IPPROTO_TCP, 5000, 23)) == &d.entries[1]);
+  CHECK(d.Find(Packet("10.1.0.1", "10.2.0.6", IPPROTO_TCP, 5000, 22)) == &d.entries[2]);
+  CHECK(d.Find(Packet("10.1.0.1", "10.2.0.5", IPPROTO_TCP, 5000, 23)) == &d.entries[0]);
+  CHECK(d.Find(Packet("10.9.0.1", "10.2.0.6")) == nullptr);
+  // Ports narrowed: a packet without ports (0) is outside; protocol 0 matches any.
+  const SpdDirection ports = Direction({Policy("0.0.0.0", 0, "0.0.0.0", 0, PolicyAction::kProtect,
+                                               IPPROTO_TCP, 1000, 2000, 443, 443)});
+  CHECK(ports.Find(Packet("10.0.0.1", "10.0.0.2", IPPROTO_TCP, 1000, 443)) != nullptr);
+  CHECK(ports.Find(Packet("10.0.0.1", "10.0.0.2", IPPROTO_TCP, 2000, 443)) != nullptr);
+  CHECK(ports.Find(Packet("10.0.0.1", "10.0.0.2", IPPROTO_TCP, 2001, 443)) == nullptr);
+  CHECK(ports.Find(Packet("10.0.0.1", "10.0.0.2", IPPROTO_TCP, 0, 0)) == nullptr);
+  CHECK(ports.Find(Packet("10.0.0.1", "10.0.0.2", IPPROTO_UDP, 1000, 443)) == nullptr);
+  const SpdDirection any = Direction({Policy("0.0.0.0", 0, "0.0.0.0", 0)});
+  for (uint8_t proto : {uint8_t{0}, uint8_t{IPPROTO_ICMP}, uint8_t{IPPROTO_ESP}, uint8_t{255}})
+    CHECK(any.Find(Packet("255.255.255.255", "0.0.0.0", proto, 65535, 65535)) != nullptr);
+}
+
+TEST_CASE("SPD: thousands of random policies classify as the linear search does", "[tables][spd]") {
+  // Prefixes from a few small pools so that policies overlap (the order then decides), some
+  // with a protocol and port ranges; packets drawn from the same pools. The linear search
+  // (PolicyEntry::Matches in list order) is the reference.
+  std::mt19937 rnd(4301);
+  auto pick = [&](uint32_t n) { return static_cast<uint32_t>(rnd() % n); };
+  auto addr = [&]() { return htonl(0x0a000000u | pick(4) << 16 | pick(8) << 8 | pick(4)); };
+  const uint8_t kProtos[] = {0, 0, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP};
+  std::vector<PolicyEntry> list;
+  for (int i = 0; i < 3000; ++i) {
+    const uint8_t slen = static_cast<uint8_t>(pick(50) == 0 ? 0 : 16 + pick(17));
+    // Never both /0: a catch-all would leave nothing unmatched.
+    const uint8_t dlen = static_cast<uint8_t>(slen != 0 && pick(50) == 0 ? 0 : 16 + pick(17));
+    PolicyEntry e{};
+    e.src_mask = Mask(slen);
+    e.dst_mask = Mask(dlen);
+    e.src = addr() & e.src_mask;
+    e.dst = addr() & e.dst_mask;
+    e.proto = kProtos[pick(5)];
+    e.sport_hi = e.dport_hi = 65535;
+    if (e.proto != 0 && e.proto != IPPROTO_ICMP && pick(2)) {
+      e.sport_lo = static_cast<uint16_t>(pick(3) ? 0 : pick(2000));
+      e.sport_hi = static_cast<uint16_t>(pick(3) ? 65535 : e.sport_lo + pick(100));
+      e.dport_lo = static_cast<uint16_t>(pick(100));
+      e.dport_hi = static_cast<uint16_t>(e.dport_lo + pick(50));
+      e.has_ports = true;
+    }
+    e.action = static_cast<PolicyAction>(1 + pick(3));
+    list.push_back(e);
+  }
+  const SpdDirection d = Direction(list);
+  int matched = 0, checked = 0;
+  for (int burst = 0; burst < 500; ++burst) {
+    PacketSelector sel[64];
+    const PolicyEntry* got[64];
+    for (auto& s : sel) {
+      const uint8_t proto = kProtos[1 + pick(4)];
+      const bool ports = proto != IPPROTO_ICMP && pick(8) != 0;  // else a later fragment
+      // A quarter of the addresses outside every pool but /0.
+      auto paddr = [&] { return pick(4) == 0 ? htonl(0xac100000u | pick(65536)) : addr(); };
+      s = {paddr(), paddr(), proto, static_cast<uint16_t>(ports ? pick(2100) : 0),
+           static_cast<uint16_t>(ports ? pick(160) : 0)};
+    }
+    d.Classify(sel, got, 64);
+    for (int i = 0; i < 64; ++i) {
+      const PolicyEntry* want = Spd::Find(d.entries.data(), d.n, sel[i]);
+      INFO("packet " << burst * 64 + i);
+      REQUIRE(got[i] == want);
+      matched += want != nullptr;
+      ++checked;
+    }
+  }
+  // Both outcomes are exercised.
+  CHECK(matched > checked / 10);
+  CHECK(matched < checked);
 }
 
 TEST_CASE("SPD: a packet's selector carries TCP, UDP and SCTP ports", "[tables][spd]") {

@@ -1,0 +1,44 @@
+// How large the dataplane's tables are: chosen at start from vpn-dataplane's command line
+// (--max-interfaces, --max-sas, ...) and fixed for the life of the process, so that every
+// table is allocated once and the packet path still indexes arrays instead of searching.
+// The defaults fit a 2-core, 1 GB test box; the maxima are what was tested (docs/DESIGN.md,
+// "Tables and updates").
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace portcullis::dp {
+
+struct TableSizes {
+  // Interfaces: ifindex 1..interfaces-1 (0 means "none"). Each costs every worker one counter
+  // block (rx/tx and the drop reasons, about 430 bytes) and each snapshot one Interface.
+  uint32_t interfaces = 1024;
+  uint32_t sas = 8192;        // live SAs, both directions
+  uint32_t routes = 65536;    // static route prefixes (connected and local ones come on top)
+  uint32_t next_hops = 0;     // distinct next hops; 0: 2 per interface + 4096
+  uint32_t neighbors = 4096;  // ARP entries, learned and static (static ones at most half)
+  uint32_t policies = 1024;   // SPD entries per direction
+  uint32_t fib_tbl8 = 0;      // DIR24_8 groups for prefixes longer than /24; 0: routes / 64
+
+  uint32_t NextHops() const { return next_hops ? next_hops : 2 * interfaces + 4096; }
+  uint32_t FibTbl8() const {
+    return fib_tbl8 ? fib_tbl8 : (routes / 64 > 4096 ? routes / 64 : 4096);
+  }
+  // Routes the FIB holds: the static ones plus a connected and a local route per address.
+  uint32_t FibRoutes() const;
+};
+
+// One size option as given on the command line ("--max-sas", "100000"); unknown names are not
+// size options (IsTableSizeOption).
+bool IsTableSizeOption(absl::string_view name);
+absl::Status SetTableSize(TableSizes& sizes, absl::string_view name, absl::string_view value);
+// Every size within its documented range, the combination allocatable.
+absl::Status CheckTableSizes(const TableSizes& sizes);
+// The --help lines for the size options.
+std::string TableSizesHelp();
+
+}  // namespace portcullis::dp

@@ -1,0 +1,241 @@
+// The command applier at scale, on a dataplane sized from its options as vpn-dataplane's
+// command line sizes it: 10,000 VTIs (ifindexes far above 255), 20,000 SAs and 10,000 interface
+// routes load in batches of at most 4,096 messages, every SA is found by its SPI and through
+// its VTI, every route leads into its VTI; and 10,000 policies per direction go into the SPD's
+// ACL. A table one past its size refuses the batch naming the option.
+#include <arpa/inet.h>
+
+#include <catch2/catch.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "dataplane/dpctl/command_parser.h"
+#include "dataplane/mgmt/command_applier.h"
+#include "dataplane/runtime/dataplane.h"
+#include "test/unit/support/dpdk_test_env.h"
+
+namespace portcullis::dp {
+namespace {
+
+constexpr uint32_t kTunnels = 10000;
+constexpr size_t kMaxBatch = 4096;  // what the channel carries in one batch today
+
+// A dataplane of its own (the pipeline rig's has the default sizes), no workers.
+struct Scale {
+  std::unique_ptr<Dataplane> dp;
+  std::unique_ptr<CommandApplier> applier;
+  dpctl::InterfaceDirectory dir;
+  std::vector<api::Message> pending;
+  size_t batches = 0;
+
+  explicit Scale(const TableSizes& sizes, const char* name) {
+    test::EnsureEal();
+    DataplaneParams p;
+    p.name = name;
+    p.mbufs = 1023;
+    p.sizes = sizes;
+    auto d = CreateDataplane(p);
+    INFO(d.status());
+    REQUIRE(d.ok());
+    dp = std::move(*d);
+    applier = std::make_unique<CommandApplier>(*dp);
+  }
+  // Queues one dpctl line's messages; a batch goes when the next line would not fit.
+  void Line(const std::string& line) {
+    std::vector<std::string> words = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    std::vector<api::Message> msgs;
+    absl::Status s = dpctl::ParseCommand(words, dir, msgs);
+    INFO(line);
+    REQUIRE(s.ok());
+    if (pending.size() + msgs.size() > kMaxBatch) Flush();
+    pending.insert(pending.end(), msgs.begin(), msgs.end());
+  }
+  api::ApplyResult Apply() {
+    api::CommandBatch b;
+    b.messages = pending;
+    ++batches;
+    api::ApplyResult r = applier->Apply(b);
+    pending.clear();
+    return r;
+  }
+  void Flush() {
+    if (pending.empty()) return;
+    REQUIRE(pending.size() <= kMaxBatch);
+    api::ApplyResult r = Apply();
+    INFO("batch " << batches << ": " << r.status << " at " << r.failed_index);
+    REQUIRE(r.status.ok());
+  }
+};
+
+uint32_t OutSpi(uint32_t i) {
+  return 0x10000000u + i;
+}
+uint32_t InSpi(uint32_t i) {
+  return 0x20000000u + i;
+}
+// 198.18.x.y: tunnel i's peer; 172.16.0.0/12: the networks behind it (a /28 each).
+std::string Peer(uint32_t i) {
+  return absl::StrFormat("198.18.%d.%d", i / 250, i % 250 + 1);
+}
+uint32_t Behind(uint32_t i) {
+  return 0xac100000u + (i << 4);  // host order
+}
+
+TEST_CASE("10,000 VTIs, 20,000 SAs and 10,000 interface routes load; every SA is found",
+          "[mgmt][applier][scale]") {
+  TableSizes sizes;
+  sizes.interfaces = 10240;
+  sizes.sas = 20480;
+  Scale s(sizes, "scl");
+  const std::string key = " cipher aes-gcm-128 key 00112233445566778899aabbccddeeff salt 01020304";
+  // No ports in this dataplane: a loopback carries the tunnels' local address.
+  s.Line("interface add lo kind loopback");
+  s.Line("address add lo 192.0.2.1/32");
+  for (uint32_t i = 0; i < kTunnels; ++i) {
+    const std::string vti = absl::StrFormat("vti%d", i);
+    s.Line(absl::StrFormat("interface add %s kind vti mtu 1400", vti));
+    s.Line(absl::StrFormat("sa add spi %#x dir out local 192.0.2.1 remote %s%s vti %s", OutSpi(i),
+                           Peer(i), key, vti));
+    s.Line(absl::StrFormat("sa add spi %#x dir in local 192.0.2.1 remote %s%s vti %s", InSpi(i),
+                           Peer(i), key, vti));
+    s.Line(absl::StrFormat("bind %s %#x", vti, OutSpi(i)));
+    const uint32_t net = htonl(Behind(i));
+    const uint8_t* b = reinterpret_cast<const uint8_t*>(&net);
+    s.Line(absl::StrFormat("route add %d.%d.%d.%d/28 dev %s", b[0], b[1], b[2], b[3], vti));
+  }
+  s.Flush();
+  CHECK(s.batches >= 13);  // 50,003 messages: at least 13 batches of 4,096
+
+  const Tables& t = s.dp->CurrentTables();
+  SaTable& sas = *s.dp->sas;
+  CHECK(sas.count() == 2 * kTunnels);
+  CHECK(s.applier->state().interfaces.size() == kTunnels + 1);
+  uint32_t missing = 0, wrong_vti = 0, wrong_route = 0, max_ifindex = 0;
+  for (uint32_t i = 0; i < kTunnels; ++i) {
+    auto ifx = s.dir.Resolve(absl::StrFormat("vti%d", i));
+    REQUIRE(ifx.ok());
+    max_ifindex = std::max(max_ifindex, *ifx);
+    const SaEntry* in = sas.LookupInbound(htonl(InSpi(i)));  // the packet path's lookup
+    const SaEntry* in_by_spi = sas.Find(InSpi(i), true);
+    const SaEntry* out = sas.Find(OutSpi(i), false);
+    if (in == nullptr || in != in_by_spi || out == nullptr || sas.ById(out->id) != out) {
+      ++missing;
+      continue;
+    }
+    // Inbound: decrypted traffic arrives on the VTI; outbound: the VTI encrypts with it.
+    if (in->ifindex != *ifx || t.ifs[*ifx].kind != IfKind::kVti || t.ifs[*ifx].out_sa != out)
+      ++wrong_vti;
+    const NextHop& nh = s.dp->fib->next_hop(s.dp->fib->Lookup(htonl(Behind(i) + 5)));
+    if (nh.type != NhType::kInterface || nh.ifindex != *ifx) ++wrong_route;
+  }
+  CHECK(missing == 0);
+  CHECK(wrong_vti == 0);
+  CHECK(wrong_route == 0);
+  CHECK(max_ifindex > 10000);  // far beyond the 255 of fixed tables
+
+  // One more interface than --max-interfaces allows: refused, naming the option.
+  s.Line("interface add over kind vti ifindex 10240");
+  api::ApplyResult r = s.Apply();
+  CHECK(r.status.code() == absl::StatusCode::kOutOfRange);
+  CHECK_THAT(std::string(r.status.message()), Catch::Contains("--max-interfaces 10240"));
+
+  // Removing a tenth of the tunnels (SAs, routes, interfaces) leaves the rest found.
+  s.dir.Forget("over");
+  for (uint32_t i = 0; i < kTunnels; i += 10) {
+    const std::string vti = absl::StrFormat("vti%d", i);
+    const uint32_t net = htonl(Behind(i));
+    const uint8_t* b = reinterpret_cast<const uint8_t*>(&net);
+    s.Line(absl::StrFormat("route del %d.%d.%d.%d/28 dev %s", b[0], b[1], b[2], b[3], vti));
+    s.Line(absl::StrFormat("unbind %s", vti));
+    s.Line(absl::StrFormat("sa del spi %#x dir out", OutSpi(i)));
+    s.Line(absl::StrFormat("sa del spi %#x dir in", InSpi(i)));
+    s.Line(absl::StrFormat("interface del %s", vti));
+  }
+  s.Flush();
+  CHECK(sas.count() == 2 * (kTunnels - kTunnels / 10));
+  CHECK(sas.LookupInbound(htonl(InSpi(10))) == nullptr);
+  CHECK(sas.LookupInbound(htonl(InSpi(11))) != nullptr);
+  CHECK(s.dp->fib->next_hop(s.dp->fib->Lookup(htonl(Behind(10) + 1))).type == NhType::kNone);
+}
+
+TEST_CASE("100,000 SAs load in batches and are all found by SPI", "[mgmt][applier][scale]") {
+  TableSizes sizes;
+  sizes.sas = 100000;
+  Scale s(sizes, "scs");
+  s.Line("interface add lo kind loopback");
+  s.Line("address add lo 192.0.2.1/32");
+  const std::string key = " cipher aes-gcm-128 key 00112233445566778899aabbccddeeff salt 01020304";
+  // Half inbound (the packet path's SAD hash), half outbound.
+  for (uint32_t i = 0; i < 50000; ++i) {
+    s.Line(absl::StrFormat("sa add spi %#x dir in local 192.0.2.1 remote %s%s", InSpi(i), Peer(i),
+                           key));
+    s.Line(absl::StrFormat("sa add spi %#x dir out local 192.0.2.1 remote %s%s", OutSpi(i), Peer(i),
+                           key));
+  }
+  s.Flush();
+  SaTable& sas = *s.dp->sas;
+  CHECK(sas.count() == 100000);
+  uint32_t missing = 0;
+  for (uint32_t i = 0; i < 50000; ++i) {
+    const SaEntry* in = sas.LookupInbound(htonl(InSpi(i)));
+    const SaEntry* out = sas.Find(OutSpi(i), false);
+    if (in == nullptr || in->spi != InSpi(i) || sas.ById(in->id) != in || out == nullptr ||
+        sas.ById(out->id) != out)
+      ++missing;
+  }
+  CHECK(missing == 0);
+  // The 100,001st is refused whole, naming the option.
+  s.Line(
+      absl::StrFormat("sa add spi 0x7fffffff dir in local 192.0.2.1 remote 198.51.100.1%s", key));
+  api::ApplyResult r = s.Apply();
+  CHECK(r.status.code() == absl::StatusCode::kResourceExhausted);
+  CHECK_THAT(std::string(r.status.message()), Catch::Contains("(--max-sas)"));
+  CHECK(sas.count() == 100000);
+}
+
+TEST_CASE("10,000 policies per direction go into the SPD's ACL; one more is refused",
+          "[mgmt][applier][scale]") {
+  TableSizes sizes;
+  sizes.policies = 10000;
+  Scale s(sizes, "scp");
+  s.Line("interface add lo kind loopback");
+  s.Line("address add lo 192.0.2.1/32");
+  s.Line(
+      "sa add spi 0x5000 dir out local 192.0.2.1 remote 198.51.100.1 cipher aes-gcm-128 key "
+      "00112233445566778899aabbccddeeff salt 01020304");
+  // Policy i protects 10.1.0.0/16 -> 10.2.x.y/32 (out) and the reverse (in), priority i.
+  auto host = [](uint32_t i) { return absl::StrFormat("10.2.%d.%d", i / 250, i % 250 + 1); };
+  for (uint32_t i = 0; i < 10000; ++i) {
+    s.Line(absl::StrFormat(
+        "policy add out src 10.1.0.0/16 dst %s/32 protect reqid %d spi 0x5000 priority %d", host(i),
+        i + 1, 1000 + i));
+    s.Line(absl::StrFormat("policy add in src %s/32 dst 10.1.0.0/16 protect reqid %d priority %d",
+                           host(i), i + 1, 1000 + i));
+  }
+  s.Flush();
+  const Tables& t = s.dp->CurrentTables();
+  REQUIRE(t.spd.out.n == 10000);
+  REQUIRE(t.spd.in.n == 10000);
+  uint32_t wrong = 0;
+  for (uint32_t i = 0; i < 10000; i += 7) {
+    uint32_t dst = 0, src = 0;
+    inet_pton(AF_INET, host(i).c_str(), &dst);
+    inet_pton(AF_INET, "10.1.3.4", &src);
+    const PolicyEntry* p = t.spd.out.Find({src, dst, 17, 1000, 53});
+    if (p == nullptr || p->reqid != i + 1 || p->sa == nullptr || p->sa->spi != 0x5000) ++wrong;
+    p = t.spd.in.Find({dst, src, 6, 1000, 53});
+    if (p == nullptr || p->reqid != i + 1) ++wrong;
+  }
+  CHECK(wrong == 0);
+  s.Line("policy add out src 10.1.0.0/16 dst 10.9.0.1/32 discard");
+  api::ApplyResult r = s.Apply();
+  CHECK(r.status.code() == absl::StatusCode::kResourceExhausted);
+  CHECK_THAT(std::string(r.status.message()), Catch::Contains("--max-policies 10000"));
+}
+
+}  // namespace
+}  // namespace portcullis::dp
