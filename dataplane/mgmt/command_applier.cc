@@ -182,8 +182,10 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
   const Op op = m.header.op;
   switch (m.header.kind) {
     case MessageKind::kInterface:
+      c.fib_full = true;  // up/down and kind decide routes through the interface
       return StageInterface(m, c);
     case MessageKind::kAddress: {
+      c.fib_full = true;  // connected and local routes
       const api::AddressBody& b = m.body.address;
       if (b.family != api::Family::kIpv4) return Ipv6NotYet("address");
       auto it = c.cfg.interfaces.find(b.ifindex);
@@ -210,7 +212,10 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
     case MessageKind::kRoute: {
       const api::RouteBody& b = m.body.route;
       if (b.family != api::Family::kIpv4) return Ipv6NotYet("route");
-      auto key = std::make_pair(V4(b.prefix), b.prefix_length);
+      // Keyed by the prefix the FIB holds (host bits cleared): one entry per FIB prefix, so a
+      // batch that changes only routes re-decides only theirs (SyncFib).
+      auto key = std::make_pair(V4(b.prefix) & Mask(b.prefix_length), b.prefix_length);
+      c.fib_touched.insert(key);
       RouteConfig r{b.type, V4(b.next_hop), b.out_ifindex, b.distance};
       auto& list = c.cfg.routes[key];
       auto same = std::find_if(list.begin(), list.end(),
@@ -310,6 +315,7 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
       return StageFirewall(m, c.cfg);
     case MessageKind::kFlush: {
       uint32_t scope = m.body.flush.scope;
+      c.fib_full = true;
       if (scope & api::kFlushFirewall) {
         c.cfg.fw = FwConfig{};
         c.fw_changed = c.fw_flush = true;
@@ -507,10 +513,15 @@ uint32_t CommandApplier::PolicyMtu(const Tables& t, const SaEntry& sa) const {
   return link > overhead + 68 ? (link - overhead) & ~3u : 68;
 }
 
-absl::Status CommandApplier::SyncFib(const ConfigState& cfg) {
+absl::Status CommandApplier::SyncFib(const ConfigState& cfg, const Candidate& c) {
   std::map<std::pair<uint32_t, uint8_t>, std::pair<int, NextHop>> want;  // -> (distance, nh)
+  // A batch that changed only routes re-decides only their prefixes (loading a million routes
+  // in batches must not rebuild the whole table for every batch); anything that changes
+  // connected routes or interfaces re-decides every prefix.
+  const bool full = c.fib_full || !fib_synced_;
   auto offer = [&](uint32_t prefix, uint8_t len, int distance, const NextHop& nh) {
     auto key = std::make_pair(prefix & Mask(len), len);
+    if (!full && !c.fib_touched.count(key)) return;
     auto it = want.find(key);
     if (it == want.end() || distance < it->second.first) want[key] = {distance, nh};
   };
@@ -537,7 +548,8 @@ absl::Status CommandApplier::SyncFib(const ConfigState& cfg) {
     }
   }
   // Static routes: a gateway is reached through the connected network that holds it.
-  for (const auto& [key, list] : cfg.routes) {
+  auto offer_routes = [&](const std::pair<uint32_t, uint8_t>& key,
+                          const std::vector<RouteConfig>& list) {
     for (const RouteConfig& r : list) {
       NextHop nh{};
       if (r.type == api::RouteType::kBlackhole) {
@@ -562,12 +574,21 @@ absl::Status CommandApplier::SyncFib(const ConfigState& cfg) {
       }
       offer(key.first, key.second, r.distance, nh);
     }
-  }
+  };
   absl::Status result = absl::OkStatus();
-  for (const auto& [k, nh] : dp_.fib->Dump())
-    if (!want.count(k)) (void)dp_.fib->Remove(k.first, k.second);
+  if (!full) {
+    for (const auto& key : c.fib_touched) {
+      if (auto it = cfg.routes.find(key); it != cfg.routes.end()) offer_routes(key, it->second);
+      if (!want.count(key)) (void)dp_.fib->Remove(key.first, key.second);  // gone: no route
+    }
+  } else {
+    for (const auto& [key, list] : cfg.routes) offer_routes(key, list);
+    for (const auto& [k, nh] : dp_.fib->Dump())
+      if (!want.count(k)) (void)dp_.fib->Remove(k.first, k.second);
+  }
   for (const auto& [k, v] : want)
     if (absl::Status s = dp_.fib->Set(k.first, k.second, v.second); !s.ok()) result = s;
+  fib_synced_ = true;
   return result;
 }
 
@@ -629,7 +650,7 @@ absl::Status CommandApplier::Commit(Candidate c) {
   // interface it cannot see yet drops the packet as local_unhandled/interface down for a moment,
   // while the other order would let a new interface's first packets miss their routes and
   // neighbours (ICMP unreachable, ARP requests for static neighbours).
-  (void)SyncFib(c.cfg);
+  (void)SyncFib(c.cfg, c);
   SyncNeighbors(c.cfg);
   if (c.spd_changed) {
     // Compiled in Apply from these policies in OrderedPolicies' order; BuildSpd pairs them.

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -49,8 +51,12 @@ class CommandApplier {
     uint32_t policies[2] = {0, 0};  // out, in: how many once the batch is applied
     bool spd_changed = false;       // a policy changed: the SPD's ACLs are compiled anew
     std::shared_ptr<const SpdAcl> spd_acl[2];  // out, in (null: no policies that way)
-    bool fw_changed = false;                   // the firewall snapshot is rebuilt
-    bool fw_flush = false;                     // and every session goes
+    // The FIB: every prefix is decided again (interfaces, addresses, flushes), or only the
+    // route prefixes the batch touched.
+    bool fib_full = false;
+    std::set<std::pair<uint32_t, uint8_t>> fib_touched;
+    bool fw_changed = false;  // the firewall snapshot is rebuilt
+    bool fw_flush = false;    // and every session goes
     std::unique_ptr<FwTables> fw;
   };
 
@@ -65,7 +71,7 @@ class CommandApplier {
   static std::vector<PolicyEntry> OrderedPolicies(const ConfigState& cfg, api::Direction dir);
   void BuildSpd(const ConfigState& cfg, Tables& t) const;
   uint32_t PolicyMtu(const Tables& t, const SaEntry& sa) const;
-  absl::Status SyncFib(const ConfigState& cfg);
+  absl::Status SyncFib(const ConfigState& cfg, const Candidate& c);
   void SyncNeighbors(const ConfigState& cfg);
   uint16_t PickOwner() const;
 
@@ -79,6 +85,7 @@ class CommandApplier {
   // changes policies.
   std::shared_ptr<const SpdAcl> spd_acl_[2];
   uint64_t spd_generation_ = 0;
+  bool fib_synced_ = false;  // a full SyncFib has run (the first batch always is one)
 };
 
 }  // namespace portcullis::dp

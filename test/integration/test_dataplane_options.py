@@ -39,3 +39,45 @@ def test_bad_sizes_stop_the_dataplane_with_a_clear_error():
         assert r.returncode == 1, (args, r.stdout, r.stderr)
         assert message in r.stderr, (args, r.stderr)
         assert 'EAL' not in r.stderr  # refused before DPDK started
+
+
+def test_dpctl_names_interfaces_beyond_a_telemetry_reply(tmp_path):
+    """600 VTIs (a telemetry array holds 512 entries; ifindexes above 255): a later dpctl
+    batch resolves every name, the last one included, with --max-interfaces raised."""
+    import json
+    import signal
+    import time
+    channel = f'opttest{os.getpid()}'
+    log = tmp_path / 'dataplane.log'
+    proc = subprocess.Popen([DATAPLANE, '-l', '0,1', '--no-huge', '-m', '256',
+                             '--log-level=*:error', '--', '--channel', channel,
+                             '--port', 'wan=net_null0,no-rx=1', '--max-interfaces', '2048'],
+                            stdout=open(log, 'w'), stderr=subprocess.STDOUT)
+    dpctl = [str(BUILD / 'dataplane' / 'dpctl'), '--channel', channel]
+    try:
+        deadline = time.time() + 30
+        while 'vpn-dataplane: ready' not in log.read_text():
+            assert proc.poll() is None and time.time() < deadline, log.read_text()
+            time.sleep(0.1)
+        lines = [f'interface add vti{i} kind vti' for i in range(600)]
+        r = subprocess.run([*dpctl, 'batch', '-'], input='\n'.join(lines) + '\n',
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        r = subprocess.run([*dpctl, 'batch', '-'], input='address add vti599 172.16.0.1/30\n'
+                           'route add 10.9.0.0/16 dev vti599\n', capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0, r.stderr
+        r = subprocess.run([*dpctl, 'show', 'interface', 'vti599', '--json'],
+                           capture_output=True, text=True, timeout=60)
+        shown = json.loads(r.stdout)
+        assert shown['ifindex'] == 600
+        assert shown['addresses'] == '172.16.0.1/30'
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        subprocess.run(['rm', '-rf', f'/var/run/dpdk/portcullis-{channel}',
+                        f'/dev/shm/portcullis-{channel}'])

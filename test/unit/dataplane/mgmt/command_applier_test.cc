@@ -1,6 +1,8 @@
 // The command applier's all-or-nothing rule where the dataplane's tables run out: a batch the
 // SA table cannot hold is refused before anything changes, and an update at a full table
 // keeps its SA.
+#include <arpa/inet.h>
+
 #include <catch2/catch.hpp>
 #include <string>
 
@@ -90,6 +92,47 @@ TEST_CASE("A batch the SA table cannot hold is refused whole; an update at full 
   CHECK(sas.count() == 4000);
   rig.Reset();
   CHECK(sas.count() == 0);
+}
+
+}  // namespace
+}  // namespace portcullis::dp::testing
+
+namespace portcullis::dp::testing {
+namespace {
+
+// A batch of routes alone re-decides only its prefixes; what it leaves must be what deciding
+// every prefix gives: a deleted static route under a connected prefix leaves the connected
+// route, host bits of a prefix are cleared (one FIB prefix, one entry), and a later full
+// decision (an address change) changes nothing.
+TEST_CASE("Route-only batches keep the FIB as a full rebuild would", "[mgmt][applier]") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply(kBase).status.ok());
+  const Fib& fib = *rig.dp().fib;
+  auto ip = [](const char* a) {
+    uint32_t v = 0;
+    inet_pton(AF_INET, a, &v);
+    return v;
+  };
+  auto at = [&](const char* a) { return fib.next_hop(fib.Lookup(ip(a))); };
+  REQUIRE(rig.Apply("route add 10.1.0.0/24 via 192.0.2.2 distance 5\n"
+                    "route add 10.9.1.7/16 via 192.0.2.2\n"
+                    "route add 10.8.0.0/16 via 192.0.2.3\n")
+              .status.ok());
+  CHECK(at("10.1.0.9").type == NhType::kConnected);  // distance 0 wins
+  CHECK(at("10.9.200.1").type == NhType::kGateway);
+  // The same prefix written with host bits is the same route.
+  CHECK(rig.Apply("route add 10.9.0.0/16 via 192.0.2.2\n").status.code() ==
+        absl::StatusCode::kAlreadyExists);
+  REQUIRE(rig.Apply("route del 10.1.0.0/24 via 192.0.2.2\nroute del 10.9.0.0/16 via 192.0.2.2\n")
+              .status.ok());
+  CHECK(at("10.1.0.9").type == NhType::kConnected);  // not removed with the static route
+  CHECK(at("10.9.200.1").type == NhType::kNone);
+  CHECK(at("10.8.0.1").gateway == ip("192.0.2.3"));
+  const auto incremental = fib.Dump();
+  REQUIRE(rig.Apply("address add lan 10.7.0.1/24\naddress del lan 10.7.0.1/24\n").status.ok());
+  CHECK(fib.Dump() == incremental);
+  rig.Reset();
 }
 
 }  // namespace
