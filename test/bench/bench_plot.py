@@ -1,6 +1,6 @@
 """Draws a benchmark table (what `scripts/bench MODE` printed, saved beside the PNG) as a PNG.
 
-    bench_plot.py esp|dataplane|firewall TABLE.txt OUT.png
+    bench_plot.py esp|dataplane|firewall|scale TABLE.txt OUT.png
 
 esp:       Mpps per size (1000 / ns per packet), one curve per algorithm, encrypt and decrypt
            side by side; the raw IPsec-MB GCM call on the same lengths, the engine's bound, is
@@ -9,6 +9,9 @@ dataplane: Mpps per frame size, encrypt and decrypt bars, each with its bound (1
            per packet) drawn over it, DPDK ipsec-secgw's reference rate and testpmd's I/O rate.
 firewall:  the rate of each case (rules, sessions) as a fraction of the no-firewall rate, one bar
            per frame size, with the issue's targets (0.8x) as a line.
+scale:     the rate against table size (tunnels, routes, policies; log scale), one curve per
+           kind and frame size, as a fraction of the 1-entry case, with the targets (0.9x
+           tunnels and routes, 0.8x policies) as lines.
 The numbers are read from the table so that the picture and the text can never disagree; a
 table with no rows is an error (nothing to draw is a failed benchmark, not an empty picture).
 """
@@ -169,10 +172,71 @@ def plot_firewall(text, out):
     fig.savefig(out, dpi=100)
 
 
+def parse_scale_rows(text):
+    """The scale table's rows as parse_firewall would read them, but with a '-' ratio (no
+    1-entry case measured) kept as None and the trailing load column dropped."""
+    lines = text.splitlines()
+    header = next((line for line in lines if line.strip().startswith('case |')), None)
+    if header is None:
+        return [], [], ''
+    sizes = [cell.split()[0] for cell in header.split('|')[1:-1]]
+    rows = []
+    for line in lines:
+        parts = line.split('|')
+        if len(parts) != len(sizes) + 2 or parts[0].strip() in ('case', ''):
+            continue
+        try:
+            cells = [(float(p.split()[0]), number(p.split()[1])) for p in parts[1:-1]]
+        except (ValueError, IndexError):
+            continue
+        rows.append((parts[0].strip(), dict(zip(sizes, cells))))
+    return rows, sizes, lines[0] if lines else ''
+
+
+def plot_scale(text, out):
+    rows, sizes, title = parse_scale_rows(text)
+    kinds = {'t': ('tunnels', 0.9), 'r': ('routes', 0.9), 'p': ('policies per direction', 0.8)}
+    series = {}
+    for name, cells in rows:
+        m = re.fullmatch(r'([trp])(\d+)([km]?)', name)
+        if not m:
+            continue
+        n = int(m.group(2)) * {'k': 1000, 'm': 1000000}.get(m.group(3), 1)
+        for size, (mpps, ratio) in cells.items():
+            series.setdefault(m.group(1), {}).setdefault(size, []).append((n, mpps, ratio))
+    if not series:
+        raise SystemExit('bench_plot: no case rows in the scale table')
+    fig, axes = plt.subplots(1, len(series), figsize=(4.2 * len(series), 4.4), squeeze=False)
+    for ax, kind in zip(axes[0], [k for k in kinds if k in series]):
+        label, target = kinds[kind]
+        for size in sizes:
+            points = [p for p in series[kind].get(size, []) if p[2] is not None]
+            if not points:
+                continue
+            ax.plot([p[0] for p in points], [p[2] for p in points], marker='o',
+                    label=f'{size} B' if size != 'IMIX' else 'IMIX')
+            for n, mpps, ratio in points:
+                ax.annotate(f'{mpps:.2f}', (n, ratio), textcoords='offset points', xytext=(0, 4),
+                            ha='center', fontsize=6)
+        ax.axhline(target, color='black', linestyle='--', linewidth=1, label=f'target {target}x')
+        ax.set_xscale('log')
+        ax.set_xlabel(f'{label} (point labels: Mpps)')
+        ax.set_ylabel('rate / 1-entry rate, one worker')
+        top = max([p[2] for pts in series[kind].values() for p in pts if p[2] is not None],
+                  default=1.0)
+        ax.set_ylim(0, max(1.2, top * 1.1))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc='lower left')
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+
+
 def main():
-    plots = {'esp': plot_esp, 'dataplane': plot_dataplane, 'firewall': plot_firewall}
+    plots = {'esp': plot_esp, 'dataplane': plot_dataplane, 'firewall': plot_firewall,
+             'scale': plot_scale}
     if len(sys.argv) != 4 or sys.argv[1] not in plots:
-        raise SystemExit('usage: bench_plot.py esp|dataplane|firewall TABLE.txt OUT.png')
+        raise SystemExit('usage: bench_plot.py esp|dataplane|firewall|scale TABLE.txt OUT.png')
     text = open(sys.argv[2]).read()
     plots[sys.argv[1]](text, sys.argv[3])
 

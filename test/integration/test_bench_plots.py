@@ -78,3 +78,16 @@ def test_firewall_bench_writes_its_table_and_a_png(build_root, tmp_path):
     assert table.splitlines()[-1].startswith('summary: r10k='), table
     assert f'plot {tmp_path}/firewall.png' in r.stdout
     check_png(tmp_path / 'firewall.png')
+
+
+def test_scale_bench_writes_its_table_and_a_png(build_root, tmp_path):
+    r = bench(build_root, tmp_path, 'scale', BENCH_SECONDS='0.3', BENCH_REPEATS='1',
+              BENCH_SIZES='64', BENCH_CASES='t1,t100,r1,r10k,p1,p100')
+    table = (tmp_path / 'scale.txt').read_text()
+    cases = [line.split('|')[0].strip() for line in table.splitlines() if '|' in line]
+    assert cases == ['case', 't1', 't100', 'r1', 'r10k', 'p1', 'p100'], table
+    # Only what was measured gets a number: the rest of the summary says na.
+    assert table.splitlines()[-1] == ('summary: t10k=na r1m=na p10k=na reconf_loss=na '
+                                      'commit10k_s=na w2=na'), table
+    assert f'plot {tmp_path}/scale.png' in r.stdout
+    check_png(tmp_path / 'scale.png')

@@ -1,0 +1,278 @@
+"""vpn-dataplane's encrypt rate against the size of its tables (not a test): one worker,
+net_pcap infinite_rx -> net_null as in dataplane_bench.py, 64 B and IMIX frames, the same
+10,000 cleartext frames (distinct destinations) in every case, with
+
+  tN    N VTI tunnels (1, 100, 1,000, 10,000), each with its own SA (its own key): 10,000 /32
+        routes, destination j into tunnel j mod N, so with N >= 64 every packet of a burst
+        goes into another tunnel (traffic spread over all of them);
+  rN    one tunnel and N routes (1: a default route; 10,000 to 1,000,000 random prefixes with
+        lengths as in a full Internet table, most /24, 1% longer than /24), every frame's
+        destination inside another of them (10,000 of the N routes, spread over the table);
+  pN    one policy-based SA and N outbound protect policies (1: one /16 for all; 100 to
+        10,000: a /32 each, priority in order), every frame matching another policy.
+
+Each case starts its own vpn-dataplane, sized with --max-interfaces/--max-sas/--max-routes/
+--max-policies for its tables. Best of BENCH_REPEATS (3) x BENCH_SECONDS (3) per case. The
+ratio of a case is its rate over the 1-entry case of its kind (t1, r1, p1) at the same size.
+
+Prints the table, then the last line
+  summary: t10k=<r> r1m=<r> p10k=<r> reconf_loss=<n> commit10k_s=<s> w2=<r>
+where reconf_loss, commit10k_s and w2 (2 workers / 1) are not measured here: printed as `na`.
+BENCH_CASES=t1,t100 BENCH_SIZES=64 limit the run (the summary then has `na` for what is missing).
+"""
+import os
+import pathlib
+import random
+import struct
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import dataplane_bench as db  # noqa: E402  (EAL memory, keys, rate measurement as there)
+
+SIZES = {'64': [64], 'IMIX': [64] * 7 + [570] * 4 + [1420]}
+CASES = [('t', 1), ('t', 100), ('t', 1000), ('t', 10000),
+         ('r', 1), ('r', 10000), ('r', 100000), ('r', 1000000),
+         ('p', 1), ('p', 100), ('p', 1000), ('p', 10000)]
+FRAMES = 10000
+BATCH = 4000  # lines per dpctl batch: below the channel's 4,096 messages
+ONLY_CASES = os.environ.get('BENCH_CASES')
+ONLY_SIZES = os.environ.get('BENCH_SIZES')
+SEED = 18
+
+
+def name(kind, n):
+    return f'{kind}{n // 1000000}m' if n >= 1000000 else (
+        f'{kind}{n // 1000}k' if n >= 1000 else f'{kind}{n}')
+
+
+def ip(a):
+    return '.'.join(str((a >> s) & 0xff) for s in (24, 16, 8, 0))
+
+
+def traffic_host(j):
+    """Destination j of the tunnel and policy cases: 10.2.0.1 .. 10.2.39.250."""
+    return 0x0a020000 | (j // 250) << 8 | (j % 250 + 1)
+
+
+def random_routes(n, rnd):
+    """n distinct random prefixes (host order, length) away from the bench's own networks
+    (10/8, 192/8), 0/8, 127/8 and multicast and above."""
+    def length():
+        r = rnd.randrange(1000)
+        if r < 10:
+            return 25 + rnd.randrange(8)
+        for bound, ln in ((600, 24), (700, 23), (800, 22), (860, 21), (910, 20), (950, 19),
+                          (975, 18), (990, 17)):
+            if r < bound:
+                return ln
+        return 8 + rnd.randrange(9)
+    seen, out = set(), []
+    while len(out) < n:
+        ln = length()
+        a = rnd.getrandbits(32) & (0xffffffff << (32 - ln)) & 0xffffffff
+        # Every address of a prefix (8 bits or longer) has its first byte: none of them is
+        # ours (10/8: the LAN and the traffic; 192/8: the WAN and its peer) or special.
+        if (a >> 24) in (0, 10, 127, 192) or (a >> 24) >= 224:
+            continue
+        if (a, ln) in seen:
+            continue
+        seen.add((a, ln))
+        out.append((a, ln))
+    return out
+
+
+def write_pcap(path, dsts, frame_sizes):
+    """UDP frames 10.1.0.10 -> each destination in turn, lengths cycling through frame_sizes,
+    written directly (scapy would take a while for 10,000)."""
+    def csum(h):
+        s = sum(struct.unpack('!10H', h))
+        s = (s & 0xffff) + (s >> 16)
+        return ~((s & 0xffff) + (s >> 16)) & 0xffff
+    eth = bytes.fromhex(db.PCAP_MAC.replace(':', '')) + bytes.fromhex('02000000010a' '0800')
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for j, dst in enumerate(dsts):
+            size = frame_sizes[j % len(frame_sizes)]
+            total = size - 14
+            iph = bytearray(struct.pack('!BBHHHBBH4s4s', 0x45, 0, total, 0, 0, 64, 17, 0,
+                                        bytes([10, 1, 0, 10]), struct.pack('!I', dst)))
+            iph[10:12] = struct.pack('!H', csum(bytes(iph)))
+            udp = struct.pack('!HHHH', 1024 + j % 50000, 5001, total - 20, 0)
+            frame = eth + bytes(iph) + udp + bytes(total - 28)
+            f.write(struct.pack('<IIII', 0, 0, len(frame), len(frame)))
+            f.write(frame)
+
+
+class Dataplane(db.Dataplane):
+    def __init__(self, pcap, work, tag, sizes):
+        import subprocess
+        self.channel = f'scbench{os.getpid()}{tag}'
+        self.log = work / f'dataplane-{tag}.log'
+        cmd = [str(db.BUILD / 'dataplane' / 'vpn-dataplane'), '-l', '0,1', *db.eal_mem(),
+               '--log-level=*:error', '--', '--channel', self.channel,
+               '--port', f'lan=net_pcap0,rx_pcap={pcap},infinite_rx=1',
+               '--port', 'wan=net_null0,no-rx=1']
+        for option, value in sizes.items():
+            cmd += [option, str(value)]
+        self.proc = subprocess.Popen(cmd, stdout=open(self.log, 'w'), stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while 'vpn-dataplane: ready' not in self.log.read_text():
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise SystemExit(f'bench: vpn-dataplane did not start:\n{self.log.read_text()}')
+            time.sleep(0.1)
+
+    def batch(self, lines):
+        import subprocess
+        for k in range(0, len(lines), BATCH):
+            try:
+                self.dpctl('batch', '-', stdin='\n'.join(lines[k:k + BATCH]) + '\n')
+            except subprocess.CalledProcessError as e:
+                raise SystemExit(f'bench: dpctl batch failed: {e.stdout}{e.stderr}\n'
+                                 f'{self.log.read_text()[-2000:]}')
+
+
+BASE = [
+    'interface add wan kind port',
+    'address add wan 192.0.2.1/24',
+    'neigh add wan 192.0.2.2 02:00:00:00:02:02',
+]
+# Last: the LAN port is polled (traffic flows) only once everything else is in.
+LAN = [
+    'interface add lan kind port',
+    'address add lan 10.1.0.1/24',
+    'neigh add lan 10.1.0.10 02:00:00:00:01:0a',
+]
+
+
+def sa_out(spi, i, vti=None):
+    """An outbound SA with a key of its own (tunnel i)."""
+    key = (db.KEY_OUT[:12] + struct.pack('!I', i)).hex()
+    line = (f'sa add spi {spi:#x} dir out local 192.0.2.1 remote 192.0.2.2 cipher aes-gcm-128 '
+            f'key {key} salt {db.SALT_OUT.hex()}')
+    return line + (f' vti {vti}' if vti else '')
+
+
+def configure(dp, kind, n, routes):
+    lines = list(BASE)
+    if kind == 't':
+        for i in range(n):
+            lines += [f'interface add vti{i} kind vti mtu 9000',
+                      sa_out(0x10000 + i, i, f'vti{i}'), f'bind vti{i} {0x10000 + i:#x}']
+        lines += [f'route add {ip(traffic_host(j))}/32 dev vti{j % n}' for j in range(FRAMES)]
+    elif kind == 'r':
+        lines += ['interface add vti0 kind vti mtu 9000', sa_out(0x10000, 0, 'vti0'),
+                  'bind vti0 0x10000']
+        if n == 1:
+            lines.append('route add 0.0.0.0/0 dev vti0')
+        else:
+            lines += [f'route add {ip(a)}/{ln} dev vti0' for a, ln in routes[:n]]
+    else:
+        lines += [sa_out(0x10000, 0), 'route add 0.0.0.0/0 via 192.0.2.254']
+        if n == 1:
+            lines.append('policy add out src 10.1.0.0/16 dst 10.2.0.0/16 protect reqid 1 '
+                         'spi 0x10000')
+        else:
+            # Destination j's policy for the first n destinations; the frames cycle over them.
+            lines += [f'policy add out src 10.1.0.0/16 dst {ip(traffic_host(j))}/32 protect '
+                      f'reqid 1 spi 0x10000 priority {100 + j}' for j in range(n)]
+    t0 = time.monotonic()
+    dp.batch(lines)
+    load_s = time.monotonic() - t0
+    dp.batch(LAN)
+    return load_s
+
+
+def sizes_for(kind, n):
+    if kind == 't':
+        return {'--max-interfaces': max(1024, n + 64), '--max-sas': max(8192, 2 * n)}
+    if kind == 'r':
+        return {'--max-routes': max(65536, n)}
+    return {'--max-policies': max(1024, n)}
+
+
+def destinations(kind, n, routes, rnd):
+    if kind in ('t',):
+        return [traffic_host(j) for j in range(FRAMES)]
+    if kind == 'p':
+        return [traffic_host(j % n) for j in range(FRAMES)] if n > 1 else \
+            [traffic_host(j) for j in range(FRAMES)]
+    # r: an address inside each of FRAMES routes spread over the first n (all of them for
+    # n <= FRAMES); r1 sends the r1m frames through its default route.
+    pool = routes[:max(n, FRAMES)]
+    picks = rnd.sample(range(len(pool)), FRAMES) if len(pool) > FRAMES else range(FRAMES)
+    out = []
+    for k in picks:
+        a, ln = pool[k]
+        out.append(a | (rnd.getrandbits(32 - ln) if ln < 32 else 0))
+    return out
+
+
+def measure(work, kind, n, size, frame_sizes, routes):
+    tag = f'{name(kind, n)}{size}'
+    pcap = work / f'{tag}.pcap'
+    rnd = random.Random(SEED)
+    # The route cases all draw from the 1M list: r1 and rN send what r1m sends.
+    dsts = destinations(kind, n if kind != 'r' else (len(routes) if n == 1 else n), routes, rnd)
+    write_pcap(pcap, dsts, frame_sizes)
+    dp = Dataplane(pcap, work, tag, sizes_for(kind, n))
+    try:
+        load_s = configure(dp, kind, n, routes)
+        mpps = dp.rate('wan')
+        drops = {k: v for k, v in dp.drops().items() if v}
+        if drops:
+            print(f'  note: {tag} drops {drops}', file=sys.stderr)
+        return mpps, load_s
+    finally:
+        dp.close()
+        pcap.unlink()
+
+
+def main():
+    cases = [c for c in CASES if not ONLY_CASES or name(*c) in ONLY_CASES.split(',')]
+    sizes = {k: v for k, v in SIZES.items() if not ONLY_SIZES or k in ONLY_SIZES.split(',')}
+    routes = random_routes(1000000, random.Random(SEED)) if any(k == 'r' for k, _ in cases) \
+        else []
+    rows = {}
+    with tempfile.TemporaryDirectory(prefix='pc-scalebench-') as tmp:
+        work = pathlib.Path(tmp)
+        for size, frames in sizes.items():
+            for kind, n in cases:
+                mpps, load_s = measure(work, kind, n, size, frames, routes)
+                rows[(size, kind, n)] = (mpps, load_s)
+                print(f'  {size} {name(kind, n)}: {mpps:.2f} Mpps (loaded in {load_s:.1f} s)',
+                      file=sys.stderr, flush=True)
+    print(f'vpn-dataplane encrypt path against table sizes, one worker, AES-GCM-128, net_pcap '
+          f'infinite_rx -> net_null, {FRAMES} distinct frames, '
+          f'{"hugepages" if db.HUGE else "no hugepages"}, best of {db.REPEATS} x '
+          f'{db.SECONDS:g} s')
+    print(f'{"case":>7} | ' + ' | '.join(f'{s + " Mpps":>9} {"x 1":>6}' for s in sizes) +
+          f' | {"load s":>7}')
+
+    def ratio(size, kind, n):
+        one, this = rows.get((size, kind, 1)), rows.get((size, kind, n))
+        return this[0] / one[0] if one and this and one[0] > 0 else None
+
+    for kind, n in cases:
+        cells = []
+        for size in sizes:
+            r = ratio(size, kind, n)
+            cells.append(f'{rows[(size, kind, n)][0]:9.2f} ' + (f'{r:6.2f}' if r else f'{"-":>6}'))
+        load = max(rows[(size, kind, n)][1] for size in sizes)
+        print(f'{name(kind, n):>7} | ' + ' | '.join(cells) + f' | {load:7.1f}')
+    print('tN: N VTIs, 10,000 frames spread over all; rN: N routes (r1: a default route), '
+          'frames into 10,000 of them; pN: N protect policies (p1: one /16), frames over all. '
+          'x 1: rate / the 1-entry case, same size; load s: the configuration batches')
+    print('not measured here (na): reconf_loss (zero-loss reconfiguration), commit10k_s '
+          '(vpnd commit of 10,000 tunnels), w2 (2 workers / 1)')
+
+    def summary(kind, n):
+        r = ratio('64', kind, n)
+        return f'{r:.2f}' if r else 'na'
+    print(f'summary: t10k={summary("t", 10000)} r1m={summary("r", 1000000)} '
+          f'p10k={summary("p", 10000)} reconf_loss=na commit10k_s=na w2=na')
+
+
+if __name__ == '__main__':
+    main()
