@@ -34,6 +34,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -265,8 +266,15 @@ int main(int argc, char** argv) {
   RegisterCaptureTelemetry(main_lcore);
 
   std::vector<std::unique_ptr<Worker>> workers;
-  for (uint32_t w = 0; w < dp.nworkers; ++w)
-    workers.push_back(std::make_unique<Worker>(dp, static_cast<uint16_t>(w)));
+  try {
+    for (uint32_t w = 0; w < dp.nworkers; ++w)
+      workers.push_back(std::make_unique<Worker>(dp, static_cast<uint16_t>(w)));
+  } catch (const std::bad_alloc&) {
+    // Each worker's counter blocks: one per interface slot.
+    Die(absl::StrCat("no memory for the workers' counters (", dp.sizes.interfaces,
+                     " interface slots from --max-interfaces, about 430 bytes each per worker): "
+                     "lower --max-interfaces or give the EAL more memory (-m, hugepages)"));
+  }
   uint32_t w = 0;
   unsigned lcore;
   RTE_LCORE_FOREACH_WORKER(lcore) {

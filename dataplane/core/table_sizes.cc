@@ -18,8 +18,9 @@ struct SizeOption {
   const char* help;
 };
 
-// The maxima are the tested ones (test/unit/dataplane/..._scale_test.cc, scripts/bench scale):
-// interfaces stop at 65,535 because the packet metadata carries a 16-bit ifindex.
+// The ranges accepted; the sizes actually loaded in tests (command_applier_scale_test.cc,
+// fib_test.cc) and measured by scripts/bench scale are docs/DESIGN.md's "tested" column.
+// Interfaces stop at 65,535 because the packet metadata carries a 16-bit ifindex.
 constexpr SizeOption kOptions[] = {
     {"--max-interfaces", &TableSizes::interfaces, 16, 65535,
      "interfaces (ports, VIFs, VTIs; ifindex below N)"},

@@ -1,8 +1,8 @@
 // How large the dataplane's tables are: chosen at start from vpn-dataplane's command line
 // (--max-interfaces, --max-sas, ...) and fixed for the life of the process, so that every
 // table is allocated once and the packet path still indexes arrays instead of searching.
-// The defaults fit a 2-core, 1 GB test box; the maxima are what was tested (docs/DESIGN.md,
-// "Tables and updates").
+// The defaults fit a 2-core, 1 GB test box; docs/DESIGN.md ("Tables and updates") lists the
+// accepted ranges next to the sizes that were loaded in tests.
 #pragma once
 
 #include <cstdint>

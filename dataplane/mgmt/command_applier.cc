@@ -284,12 +284,13 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
       const std::string what = absl::StrCat(
           "policy ", b.direction == api::Direction::kOut ? "out " : "in ", Ip(V4(b.src)), "/",
           b.src_prefix_length, " -> ", Ip(V4(b.dst)), "/", b.dst_prefix_length);
-      uint32_t& count = c.policies[b.direction == api::Direction::kOut ? 0 : 1];
-      c.spd_changed = true;
+      const int dir = b.direction == api::Direction::kOut ? 0 : 1;
+      uint32_t& count = c.policies[dir];
       if (op == Op::kDelete) {
         if (it == c.cfg.policies.end()) return absl::NotFoundError(what + " does not exist");
         c.cfg.policies.erase(it);
         --count;
+        c.spd_dirty[dir] = true;
       } else if (op == Op::kAdd) {
         if (it != c.cfg.policies.end()) return absl::AlreadyExistsError(what + " exists");
         if (count >= dp_.sizes.policies)
@@ -298,7 +299,10 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
                            " policies in one direction"));
         c.cfg.policies[key] = b;
         ++count;
+        c.spd_dirty[dir] = true;
       } else {
+        // An update (vpnd re-pointing a policy at a rekeyed SA) keeps the selectors and the
+        // priority, which are the key: the ACL stays; BuildSpd takes the new SA and action.
         if (it == c.cfg.policies.end()) return absl::NotFoundError(what + " does not exist");
         it->second = b;
       }
@@ -328,7 +332,7 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
         c.sa_over_at = -1;
         c.cfg.policies.clear();  // an SPD without SAs would drop all protected traffic
         c.policies[0] = c.policies[1] = 0;
-        c.spd_changed = true;
+        c.spd_dirty[0] = c.spd_dirty[1] = true;
       }
       if (scope & api::kFlushRoutes) c.cfg.routes.clear();
       if (scope & api::kFlushNeighbors) c.cfg.neighbors.clear();
@@ -375,8 +379,9 @@ api::ApplyResult CommandApplier::Apply(const api::CommandBatch& batch) {
   }
   // The SPD's ACLs likewise, when the batch changed policies (else the snapshots keep
   // sharing the current ones).
-  if (c.spd_changed) {
-    for (int dir = 0; dir < 2; ++dir) {
+  for (int dir = 0; dir < 2; ++dir) {
+    if (!c.spd_dirty[dir]) continue;
+    {
       std::vector<PolicyEntry> ordered =
           OrderedPolicies(c.cfg, dir == 0 ? api::Direction::kOut : api::Direction::kIn);
       if (ordered.empty()) continue;
@@ -587,8 +592,11 @@ absl::Status CommandApplier::SyncFib(const ConfigState& cfg, const Candidate& c)
       if (!want.count(k)) (void)dp_.fib->Remove(k.first, k.second);
   }
   for (const auto& [k, v] : want)
-    if (absl::Status s = dp_.fib->Set(k.first, k.second, v.second); !s.ok()) result = s;
-  fib_synced_ = true;
+    if (absl::Status s = dp_.fib->Set(k.first, k.second, v.second); !s.ok() && result.ok())
+      result = s;
+  // A prefix that did not fit is decided again by the next full re-decision, which the next
+  // batch then is.
+  fib_synced_ = result.ok();
   return result;
 }
 
@@ -650,12 +658,15 @@ absl::Status CommandApplier::Commit(Candidate c) {
   // interface it cannot see yet drops the packet as local_unhandled/interface down for a moment,
   // while the other order would let a new interface's first packets miss their routes and
   // neighbours (ICMP unreachable, ARP requests for static neighbours).
-  (void)SyncFib(c.cfg, c);
+  // Staging counts static prefixes only; next-hop ids and tbl8 groups can still run out
+  // here. The rest goes live consistently, and the batch is reported as failed (not acked as
+  // applied), naming the option to raise.
+  if (absl::Status s = SyncFib(c.cfg, c); !s.ok() && result.ok())
+    result = absl::ResourceExhaustedError(absl::StrCat("routes not all installed: ", s.message()));
   SyncNeighbors(c.cfg);
-  if (c.spd_changed) {
-    // Compiled in Apply from these policies in OrderedPolicies' order; BuildSpd pairs them.
-    for (int dir = 0; dir < 2; ++dir) spd_acl_[dir] = std::move(c.spd_acl[dir]);
-  }
+  // Compiled in Apply from these policies in OrderedPolicies' order; BuildSpd pairs them.
+  for (int dir = 0; dir < 2; ++dir)
+    if (c.spd_dirty[dir]) spd_acl_[dir] = std::move(c.spd_acl[dir]);
   Tables* fresh = BuildTables(c.cfg);
   fresh->fw = c.fw_changed ? c.fw.get() : fw_.get();
   if (c.fw_changed) {

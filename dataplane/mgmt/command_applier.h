@@ -44,12 +44,12 @@ class CommandApplier {
     std::vector<SaChange> sas;
     bool sa_flush = false;
     // What the SA changes need from the SA table, checked before anything is applied.
-    int64_t sa_live = 0;            // SAs installed once the batch is applied
-    uint32_t sa_new_entries = 0;    // SAs added or replaced (each takes a new entry)
-    uint32_t sa_new_inbound = 0;    // of which inbound (each takes a SAD hash position)
-    int64_t sa_over_at = -1;        // the message that first took sa_live past the capacity
-    uint32_t policies[2] = {0, 0};  // out, in: how many once the batch is applied
-    bool spd_changed = false;       // a policy changed: the SPD's ACLs are compiled anew
+    int64_t sa_live = 0;                 // SAs installed once the batch is applied
+    uint32_t sa_new_entries = 0;         // SAs added or replaced (each takes a new entry)
+    uint32_t sa_new_inbound = 0;         // of which inbound (each takes a SAD hash position)
+    int64_t sa_over_at = -1;             // the message that first took sa_live past the capacity
+    uint32_t policies[2] = {0, 0};       // out, in: how many once the batch is applied
+    bool spd_dirty[2] = {false, false};  // out, in: policies added or removed: compile anew
     std::shared_ptr<const SpdAcl> spd_acl[2];  // out, in (null: no policies that way)
     // The FIB: every prefix is decided again (interfaces, addresses, flushes), or only the
     // route prefixes the batch touched.

@@ -77,10 +77,14 @@ absl::Status Fib::Set(uint32_t prefix, uint8_t len, const NextHop& nh) {
   auto it = routes_.find(key);
   if (it != routes_.end() && nh_[it->second] == nh) return absl::OkStatus();
   uint32_t id = Acquire(nh);
-  if (id == 0) return absl::ResourceExhaustedError("no free next-hop entries");
+  if (id == 0)
+    return absl::ResourceExhaustedError(
+        absl::StrCat("no free next-hop entries (--max-next-hops ", nh_count_, ")"));
   if (int rc = rte_fib_add(fib_, host, len, id); rc != 0) {
     Release(id);
-    return absl::ResourceExhaustedError(absl::StrCat("rte_fib_add: ", rte_strerror(-rc)));
+    // ENOSPC: no tbl8 group left for a prefix longer than /24 (or the RIB is full).
+    return absl::ResourceExhaustedError(absl::StrCat("rte_fib_add /", len, ": ", rte_strerror(-rc),
+                                                     " (--fib-tbl8-groups, --max-routes)"));
   }
   if (it != routes_.end()) {
     Release(it->second);

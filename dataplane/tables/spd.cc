@@ -60,10 +60,17 @@ absl::StatusOr<std::shared_ptr<const SpdAcl>> CompileSpd(const std::string& name
 
 void SpdDirection::Classify(const PacketSelector* sel, const PolicyEntry** out,
                             uint32_t count) const {
+  // A site's few policies: the linear search costs less than building the ACL's keys and a
+  // classify call (and is what the SPD did before it had an ACL). Without an ACL (which the
+  // applier never publishes with policies) the same search, never "no policy".
+  if (n <= kLinearPolicies || acl == nullptr) {
+    for (uint32_t i = 0; i < count; ++i) out[i] = Spd::Find(entries.data(), n, sel[i]);
+    return;
+  }
   constexpr uint32_t kChunk = 64;
   FwKey keys[kChunk];
   const uint8_t* data[kChunk];
-  uint32_t results[kChunk];
+  uint32_t results[kChunk] = {};
   for (uint32_t base = 0; base < count; base += kChunk) {
     const uint32_t m = count - base < kChunk ? count - base : kChunk;
     for (uint32_t i = 0; i < m; ++i) {
@@ -77,13 +84,13 @@ void SpdDirection::Classify(const PacketSelector* sel, const PolicyEntry** out,
       k.dport = rte_cpu_to_be_16(s.dport);
       data[i] = reinterpret_cast<const uint8_t*>(&k);
     }
-    if (n == 0 || acl == nullptr) {
-      for (uint32_t i = 0; i < m; ++i) out[base + i] = nullptr;
+    if (rte_acl_classify(acl->ctx(), data, results, m, 1) != 0) {
+      // Only bad arguments fail; never "no policy" for a packet then.
+      for (uint32_t i = 0; i < m; ++i) out[base + i] = Spd::Find(entries.data(), n, sel[base + i]);
       continue;
     }
-    rte_acl_classify(acl->ctx(), data, results, m, 1);
     for (uint32_t i = 0; i < m; ++i)
-      out[base + i] = results[i] != 0 ? &entries[results[i] - 1] : nullptr;
+      out[base + i] = results[i] != 0 && results[i] <= n ? &entries[results[i] - 1] : nullptr;
   }
 }
 

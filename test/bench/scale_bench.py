@@ -251,14 +251,20 @@ def main():
           f' | {"load s":>7}')
 
     def ratio(size, kind, n):
+        """None only when a case was not measured; a zero baseline is a failed run."""
         one, this = rows.get((size, kind, 1)), rows.get((size, kind, n))
-        return this[0] / one[0] if one and this and one[0] > 0 else None
+        if one is None or this is None:
+            return None
+        if one[0] <= 0:
+            raise SystemExit(f'bench: {name(kind, 1)} at {size} moved no packets')
+        return this[0] / one[0]
 
     for kind, n in cases:
         cells = []
         for size in sizes:
             r = ratio(size, kind, n)
-            cells.append(f'{rows[(size, kind, n)][0]:9.2f} ' + (f'{r:6.2f}' if r else f'{"-":>6}'))
+            cells.append(f'{rows[(size, kind, n)][0]:9.2f} ' +
+                         (f'{r:6.2f}' if r is not None else f'{"-":>6}'))
         load = max(rows[(size, kind, n)][1] for size in sizes)
         print(f'{name(kind, n):>7} | ' + ' | '.join(cells) + f' | {load:7.1f}')
     print('tN: N VTIs, 10,000 frames spread over all; rN: N routes (r1: a default route), '
@@ -269,7 +275,7 @@ def main():
 
     def summary(kind, n):
         r = ratio('64', kind, n)
-        return f'{r:.2f}' if r else 'na'
+        return f'{r:.2f}' if r is not None else 'na'
     print(f'summary: t10k={summary("t", 10000)} r1m={summary("r", 1000000)} '
           f'p10k={summary("p", 10000)} reconf_loss=na commit10k_s=na w2=na')
 

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <string>
+#include <utility>
 
 namespace portcullis::dp {
 namespace {
@@ -21,7 +22,26 @@ TEST_CASE("table sizes: the defaults are valid and small", "[core][sizes]") {
   CHECK(d.FibRoutes() == 65536 + 16 * 1024);
 }
 
-TEST_CASE("table sizes: the documented maxima are accepted", "[core][sizes]") {
+TEST_CASE("table sizes: the range ends are accepted", "[core][sizes]") {
+  TableSizes top;
+  for (const auto& [option, value] : {std::pair{"--max-interfaces", "65535"},
+                                      {"--max-sas", "1048576"},
+                                      {"--max-routes", "2097152"},
+                                      {"--max-policies", "65536"},
+                                      {"--max-neighbors", "4194304"},
+                                      {"--max-next-hops", "1048576"},
+                                      {"--fib-tbl8-groups", "262144"}}) {
+    INFO(option);
+    CHECK(SetTableSize(top, option, value).ok());
+  }
+  CHECK(CheckTableSizes(top).ok());
+  TableSizes low;
+  CHECK(SetTableSize(low, "--max-interfaces", "16").ok());
+  CHECK(SetTableSize(low, "--max-sas", "64").ok());
+  CHECK(CheckTableSizes(low).ok());
+}
+
+TEST_CASE("table sizes: the sizes the scale tests load are accepted", "[core][sizes]") {
   TableSizes s;
   REQUIRE(SetTableSize(s, "--max-sas", "100000").ok());
   REQUIRE(SetTableSize(s, "--max-interfaces", "20000").ok());
@@ -34,8 +54,8 @@ TEST_CASE("table sizes: the documented maxima are accepted", "[core][sizes]") {
   CHECK(s.routes == 1048576);
   CHECK(s.policies == 10000);
   CHECK(s.neighbors == 1048576);
-  CHECK(s.FibTbl8() == 16384);          // routes / 64
-  CHECK(s.NextHops() >= 2 * 20000);     // every interface's local and connected next hops
+  CHECK(s.FibTbl8() == 16384);       // routes / 64
+  CHECK(s.NextHops() >= 2 * 20000);  // every interface's local and connected next hops
 }
 
 TEST_CASE("table sizes: bad values name the option and its range", "[core][sizes]") {

@@ -200,7 +200,7 @@ TEST_CASE("100,000 SAs load in batches and are all found by SPI", "[mgmt][applie
 TEST_CASE("10,000 policies per direction go into the SPD's ACL; one more is refused",
           "[mgmt][applier][scale]") {
   TableSizes sizes;
-  sizes.policies = 10000;
+  sizes.policies = 10001;  // 10,000 and the one added below
   Scale s(sizes, "scp");
   s.Line("interface add lo kind loopback");
   s.Line("address add lo 192.0.2.1/32");
@@ -231,10 +231,65 @@ TEST_CASE("10,000 policies per direction go into the SPD's ACL; one more is refu
     if (p == nullptr || p->reqid != i + 1) ++wrong;
   }
   CHECK(wrong == 0);
+  // A rekey re-points policies at a new SA (an update: same selectors and priority): the
+  // ACLs are not compiled again, the entries name the new SA.
+  const SpdAcl* out_acl = t.spd.out.acl.get();
+  const SpdAcl* in_acl = t.spd.in.acl.get();
+  s.Line(
+      "sa add spi 0x5001 dir out local 192.0.2.1 remote 198.51.100.1 cipher aes-gcm-128 key "
+      "00112233445566778899aabbccddeeff salt 01020304");
+  for (uint32_t i = 0; i < 100; ++i)
+    s.Line(absl::StrFormat(
+        "policy update out src 10.1.0.0/16 dst %s/32 protect reqid %d spi 0x5001 priority %d",
+        host(i), i + 1, 1000 + i));
+  s.Flush();
+  const Tables& t2 = s.dp->CurrentTables();
+  CHECK(t2.spd.out.acl.get() == out_acl);
+  CHECK(t2.spd.in.acl.get() == in_acl);
+  uint32_t repointed = 0;
+  for (const PolicyEntry& e : t2.spd.out.entries) repointed += e.sa && e.sa->spi == 0x5001;
+  CHECK(repointed == 100);
+  // An inbound policy added: the outbound ACL stays.
+  s.Line("policy add in src 10.3.0.0/16 dst 10.1.0.0/16 discard priority 5");
+  s.Flush();
+  CHECK(s.dp->CurrentTables().spd.out.acl.get() == out_acl);
+  CHECK(s.dp->CurrentTables().spd.in.acl.get() != in_acl);
+  // Two more outbound: one past the size, refused whole.
   s.Line("policy add out src 10.1.0.0/16 dst 10.9.0.1/32 discard");
+  s.Line("policy add out src 10.1.0.0/16 dst 10.9.0.2/32 discard");
   api::ApplyResult r = s.Apply();
   CHECK(r.status.code() == absl::StatusCode::kResourceExhausted);
-  CHECK_THAT(std::string(r.status.message()), Catch::Contains("--max-policies 10000"));
+  CHECK(r.failed_index == 1);
+  CHECK_THAT(std::string(r.status.message()), Catch::Contains("--max-policies 10001"));
+}
+
+// Staging counts static prefixes; the FIB's tbl8 groups (prefixes longer than /24, one per /24
+// that holds them) and next hops can still run out when the batch goes live: the batch is then
+// reported as failed, naming the option, never acked as applied with routes missing.
+TEST_CASE("A FIB that runs out of tbl8 groups or next hops fails the batch naming the option",
+          "[mgmt][applier][scale]") {
+  TableSizes sizes;
+  sizes.fib_tbl8 = 256;
+  Scale s(sizes, "sct");
+  s.Line("interface add lo kind loopback");
+  s.Line("address add lo 192.0.2.1/24");
+  for (uint32_t i = 0; i < 300; ++i)
+    s.Line(absl::StrFormat("route add 10.%d.%d.0/26 dev lo", i / 250, i % 250));
+  api::ApplyResult r = s.Apply();
+  CHECK(r.status.code() == absl::StatusCode::kResourceExhausted);
+  CHECK_THAT(std::string(r.status.message()), Catch::Contains("--fib-tbl8-groups"));
+
+  TableSizes few;
+  few.interfaces = 16;
+  few.next_hops = 64;
+  Scale n(few, "scn");
+  n.Line("interface add lo kind loopback");
+  n.Line("address add lo 192.0.2.1/24");
+  for (uint32_t i = 0; i < 70; ++i)
+    n.Line(absl::StrFormat("route add 10.0.%d.0/24 via 192.0.2.%d", i, 10 + i));
+  r = n.Apply();
+  CHECK(r.status.code() == absl::StatusCode::kResourceExhausted);
+  CHECK_THAT(std::string(r.status.message()), Catch::Contains("--max-next-hops 64"));
 }
 
 }  // namespace

@@ -203,6 +203,21 @@ TEST_CASE("SPD: the ACL takes the first match in list order, as the linear searc
     CHECK(any.Find(Packet("255.255.255.255", "0.0.0.0", proto, 65535, 65535)) != nullptr);
 }
 
+TEST_CASE("SPD: without its ACL a direction still finds its policies, never none",
+          "[tables][spd]") {
+  // The applier never publishes policies without their ACL; should it, the packet path
+  // searches in order rather than letting a discard or protect policy pass unapplied.
+  SpdDirection d;
+  for (uint32_t i = 0; i < 20; ++i)
+    d.entries.push_back(Policy("10.1.0.0", 16, ("10.2.0." + std::to_string(i)).c_str(), 32,
+                               PolicyAction::kDiscard));
+  d.n = static_cast<uint32_t>(d.entries.size());
+  REQUIRE(d.n > SpdDirection::kLinearPolicies);
+  REQUIRE(d.acl == nullptr);
+  CHECK(d.Find(Packet("10.1.0.1", "10.2.0.17")) == &d.entries[17]);
+  CHECK(d.Find(Packet("10.1.0.1", "10.2.0.20")) == nullptr);
+}
+
 TEST_CASE("SPD: thousands of random policies classify as the linear search does", "[tables][spd]") {
   // Prefixes from a few small pools so that policies overlap (the order then decides), some
   // with a protocol and port ranges; packets drawn from the same pools. The linear search
@@ -258,6 +273,15 @@ TEST_CASE("SPD: thousands of random policies classify as the linear search does"
   // Both outcomes are exercised.
   CHECK(matched > checked / 10);
   CHECK(matched < checked);
+  // Just past the linear search's size the ACL answers, as the search would.
+  const std::vector<PolicyEntry> few(list.begin(),
+                                     list.begin() + SpdDirection::kLinearPolicies + 1);
+  const SpdDirection small = Direction(few);
+  for (int i = 0; i < 2000; ++i) {
+    const PacketSelector p = {addr(), addr(), kProtos[1 + pick(4)],
+                              static_cast<uint16_t>(pick(2100)), static_cast<uint16_t>(pick(160))};
+    REQUIRE(small.Find(p) == Spd::Find(small.entries.data(), small.n, p));
+  }
 }
 
 TEST_CASE("SPD: a packet's selector carries TCP, UDP and SCTP ports", "[tables][spd]") {
