@@ -8,6 +8,7 @@
 //   dpctl --channel NAME capture start <port|interface> [count N] [file F] | stop | status
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -78,23 +79,30 @@ void PrintDict(const JsonValue& d, int indent = 0) {
 }
 
 // Every interface's name, ifindex and kind, a page at a time (10,000 VTIs in 40 queries, not
-// one query each).
-absl::Status LoadDirectory(TelemetryClient& tel, InterfaceDirectory& dir) {
+// one query each; /portcullis/interfaces holds 512 names at most).
+absl::Status ForEachInterface(
+    TelemetryClient& tel,
+    const std::function<void(const std::string&, uint32_t, const std::string&)>& f) {
   constexpr size_t kPage = 256;  // the dataplane's page (telemetry.cc)
   uint32_t next = 1;
   for (;;) {
     auto page = tel.Query(absl::StrCat("/portcullis/interface_indexes,", next));
     if (!page.ok()) return page.status();
     for (const JsonValue& e : page->array) {
-      std::vector<std::string> f = absl::StrSplit(e.string, absl::MaxSplits(' ', 2));
+      std::vector<std::string> w = absl::StrSplit(e.string, absl::MaxSplits(' ', 2));
       uint32_t ifindex = 0;
-      if (f.size() != 3 || !absl::SimpleAtoi(f[0], &ifindex))
+      if (w.size() != 3 || !absl::SimpleAtoi(w[0], &ifindex))
         return absl::DataLossError(absl::StrCat("bad interface entry '", e.string, "'"));
-      dir.Known(f[2], ifindex, f[1]);
+      f(w[2], ifindex, w[1]);
       next = ifindex + 1;
     }
     if (page->array.size() < kPage) return absl::OkStatus();
   }
+}
+
+absl::Status LoadDirectory(TelemetryClient& tel, InterfaceDirectory& dir) {
+  return ForEachInterface(tel, [&](const std::string& name, uint32_t ifindex,
+                                   const std::string& kind) { dir.Known(name, ifindex, kind); });
 }
 
 int Show(TelemetryClient& tel, const std::vector<std::string>& args, bool json) {
@@ -105,13 +113,16 @@ int Show(TelemetryClient& tel, const std::vector<std::string>& args, bool json) 
   const std::string& what = args[0];
   auto query = [&](const std::string& cmd) -> absl::StatusOr<JsonValue> { return tel.Query(cmd); };
   if (what == "interfaces") {
-    auto names = query("/portcullis/interfaces");
-    if (!names.ok()) return Fail(std::string(names.status().message()));
+    std::vector<std::string> names;
+    if (absl::Status s = ForEachInterface(tel, [&](const std::string& name, uint32_t,
+                                                   const std::string&) { names.push_back(name); });
+        !s.ok())
+      return Fail(std::string(s.message()));
     if (!json)
       std::printf("%-12s %-9s %-5s %6s %-22s %12s %12s %8s\n", "interface", "kind", "state", "mtu",
                   "addresses", "rx packets", "tx packets", "drops");
-    for (const JsonValue& n : names->array) {
-      auto f = query("/portcullis/interface," + n.string);
+    for (const std::string& name : names) {
+      auto f = query("/portcullis/interface," + name);
       if (!f.ok()) continue;
       if (json) {
         std::printf("%s\n", Render(*f).c_str());
@@ -120,7 +131,7 @@ int Show(TelemetryClient& tel, const std::vector<std::string>& args, bool json) 
       uint64_t drops = 0;
       if (const JsonValue* d = f->Get("drops"))
         for (const auto& [k, v] : d->object) drops += static_cast<uint64_t>(v.number);
-      std::printf("%-12s %-9s %-5s %6llu %-22s %12llu %12llu %8llu\n", n.string.c_str(),
+      std::printf("%-12s %-9s %-5s %6llu %-22s %12llu %12llu %8llu\n", name.c_str(),
                   f->Str("kind").c_str(), f->Str("state").c_str(),
                   static_cast<unsigned long long>(f->U64("mtu")), f->Str("addresses").c_str(),
                   static_cast<unsigned long long>(f->U64("rx_packets")),

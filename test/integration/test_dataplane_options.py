@@ -72,6 +72,11 @@ def test_dpctl_names_interfaces_beyond_a_telemetry_reply(tmp_path):
         shown = json.loads(r.stdout)
         assert shown['ifindex'] == 600
         assert shown['addresses'] == '172.16.0.1/30'
+        # The list shows all of them, not the 512 a telemetry array holds.
+        r = subprocess.run([*dpctl, 'show', 'interfaces', '--json'], capture_output=True,
+                           text=True, timeout=120)
+        listed = [json.loads(line)['name'] for line in r.stdout.splitlines() if line.strip()]
+        assert len(listed) == 600 and listed[-1] == 'vti599', len(listed)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
