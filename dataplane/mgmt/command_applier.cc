@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "dataplane/api/message_names.h"
@@ -552,6 +553,15 @@ absl::Status CommandApplier::SyncFib(const ConfigState& cfg, const Candidate& c)
       offer(addr, 32, 0, {NhType::kLocal, static_cast<uint16_t>(ifx), 0});
     }
   }
+  // Gateways are looked up by prefix length (a handful of probes), not by a walk of every
+  // connected prefix per route: a full re-decision of a million gateway routes with 10,000
+  // tunnel addresses stays linear.
+  absl::flat_hash_map<uint32_t, uint32_t> connected_by_len[32];  // masked prefix -> ifindex
+  uint32_t connected_lens = 0;                                   // bit len: some of that length
+  for (const auto& [p, len, cifx] : connected) {
+    connected_by_len[len].emplace(p, cifx);
+    connected_lens |= 1u << len;
+  }
   // Static routes: a gateway is reached through the connected network that holds it.
   auto offer_routes = [&](const std::pair<uint32_t, uint8_t>& key,
                           const std::vector<RouteConfig>& list) {
@@ -566,12 +576,13 @@ absl::Status CommandApplier::SyncFib(const ConfigState& cfg, const Candidate& c)
       } else {
         uint32_t ifx = r.out_ifindex;
         if (ifx == 0) {
-          int best = -1;
-          for (const auto& [p, len, cifx] : connected)
-            if ((r.next_hop & Mask(len)) == p && len > best) {
-              best = len;
-              ifx = cifx;
-            }
+          // The longest connected prefix holding the gateway (the first of equal ones).
+          for (uint32_t bits = connected_lens; bits != 0 && ifx == 0;) {
+            const int len = 31 - __builtin_clz(bits);
+            bits &= ~(1u << len);
+            auto it = connected_by_len[len].find(r.next_hop & Mask(static_cast<uint8_t>(len)));
+            if (it != connected_by_len[len].end()) ifx = it->second;
+          }
         }
         if (ifx == 0 || !is_up(ifx)) continue;  // not reachable now: inactive
         nh = is_tunnel(ifx) ? NextHop{NhType::kInterface, static_cast<uint16_t>(ifx), 0}

@@ -135,5 +135,29 @@ TEST_CASE("Route-only batches keep the FIB as a full rebuild would", "[mgmt][app
   rig.Reset();
 }
 
+// A gateway is reached through the longest connected prefix that holds it.
+TEST_CASE("A gateway resolves through the longest connected prefix", "[mgmt][applier]") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply("interface add lan kind port\ninterface add wan kind port\n"
+                    "address add lan 10.1.0.1/16\naddress add wan 10.1.2.1/24\n"
+                    "route add 10.50.0.0/16 via 10.1.2.9\nroute add 10.60.0.0/16 via 10.1.3.9\n"
+                    "route add 10.70.0.0/16 via 10.9.0.1\n")
+              .status.ok());
+  const Fib& fib = *rig.dp().fib;
+  auto at = [&](const char* a) {
+    uint32_t v = 0;
+    inet_pton(AF_INET, a, &v);
+    return fib.next_hop(fib.Lookup(v));
+  };
+  const Tables& t = rig.dp().CurrentTables();
+  auto name = [&](const NextHop& nh) { return std::string(t.ifs[nh.ifindex].name); };
+  CHECK(at("10.50.0.1").type == NhType::kGateway);
+  CHECK(name(at("10.50.0.1")) == "wan");         // /24 over /16
+  CHECK(name(at("10.60.0.1")) == "lan");         // only the /16 holds it
+  CHECK(at("10.70.0.1").type == NhType::kNone);  // no connected network: inactive
+  rig.Reset();
+}
+
 }  // namespace
 }  // namespace portcullis::dp::testing
