@@ -23,6 +23,7 @@ class InterfaceDirectory {
  private:
   std::map<std::string, std::pair<uint32_t, std::string>> by_name_;
   std::map<uint32_t, uint32_t> uses_;  // ifindex -> names that have it
+  uint32_t lowest_free_ = 1;           // every ifindex below it is used
 };
 
 // One command line (split into words) -> its messages, appended to `out`.

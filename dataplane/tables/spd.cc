@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
 #include "dataplane/tables/firewall_acl.h"
 
 namespace portcullis::dp {
@@ -54,7 +55,10 @@ absl::StatusOr<std::shared_ptr<const SpdAcl>> CompileSpd(const std::string& name
     }
   }
   auto ctx = CompileFwAcl(name, rules);
-  if (!ctx.ok()) return ctx.status();
+  if (!ctx.ok())
+    return absl::ResourceExhaustedError(absl::StrCat("SPD (", ordered.size(),
+                                                     " policies): ", ctx.status().message(),
+                                                     " (--max-policies, EAL memory)"));
   return std::shared_ptr<const SpdAcl>(std::make_shared<SpdAcl>(*ctx));
 }
 

@@ -3,8 +3,14 @@
 // keeps its SA.
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <random>
+#include <set>
 #include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "dataplane/tables/sa_table.h"
@@ -156,6 +162,109 @@ TEST_CASE("A gateway resolves through the longest connected prefix", "[mgmt][app
   CHECK(name(at("10.50.0.1")) == "wan");         // /24 over /16
   CHECK(name(at("10.60.0.1")) == "lan");         // only the /16 holds it
   CHECK(at("10.70.0.1").type == NhType::kNone);  // no connected network: inactive
+  rig.Reset();
+}
+
+// The SPD's order through the applier (priority, then the more specific selector), checked
+// against a reference written apart from it: overlapping policies with shared priorities, added
+// in shuffled order over several batches, some deleted; the policy the packet path finds must
+// match the packet, and no matching policy may rank before it (equal ranks are RFC 4301's
+// ambiguity: any of them).
+TEST_CASE("The SPD ranks policies by priority, then specificity, over batches",
+          "[mgmt][applier][spd]") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply(kBase).status.ok());
+  struct Pol {
+    uint32_t src, dst;  // host order, masked
+    int slen, dlen, proto, plo, phi, prio;
+    bool discard;
+  };
+  std::mt19937 rnd(4301);
+  auto pick = [&](uint32_t n) { return static_cast<uint32_t>(rnd() % n); };
+  auto mask = [](int len) { return len == 0 ? 0u : ~0u << (32 - len); };
+  auto addr = [&] { return 0x0a000000u | pick(4) << 16 | pick(4) << 8 | pick(8); };
+  auto ip = [](uint32_t a) {
+    return absl::StrFormat("%d.%d.%d.%d", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+  };
+  std::vector<Pol> pols;
+  std::set<std::tuple<uint32_t, uint32_t, int, int, int, int, int>> keys;
+  while (pols.size() < 300) {
+    Pol p{};
+    p.slen = static_cast<int>(8 + pick(25));
+    p.dlen = static_cast<int>(8 + pick(25));
+    p.src = addr() & mask(p.slen);
+    p.dst = addr() & mask(p.dlen);
+    p.proto = pick(3) == 0 ? 17 : 0;
+    p.plo = 0;
+    p.phi = 65535;
+    if (p.proto && pick(2)) {
+      p.plo = static_cast<int>(pick(100));
+      p.phi = p.plo + static_cast<int>(pick(100));
+    }
+    p.prio = static_cast<int>(pick(5));  // many share a priority
+    p.discard = pick(2) != 0;
+    if (!keys.insert({p.src, p.dst, p.slen, p.dlen, p.proto, p.plo, p.prio}).second) continue;
+    pols.push_back(p);
+  }
+  auto line = [&](const char* op, const Pol& p) {
+    std::string l = absl::StrFormat("policy %s out src %s/%d dst %s/%d", op, ip(p.src), p.slen,
+                                    ip(p.dst), p.dlen);
+    if (p.proto) l += absl::StrFormat(" proto %d", p.proto);
+    if (p.phi != 65535 || p.plo != 0) l += absl::StrFormat(" dport %d-%d", p.plo, p.phi);
+    return l + (p.discard ? " discard" : " bypass") + absl::StrFormat(" priority %d\n", p.prio);
+  };
+  std::shuffle(pols.begin(), pols.end(), rnd);
+  for (size_t b = 0; b < 3; ++b) {
+    std::string batch;
+    for (size_t i = b * 100; i < (b + 1) * 100; ++i) batch += line("add", pols[i]);
+    REQUIRE(rig.Apply(batch).status.ok());
+  }
+  std::string del;
+  for (size_t i = 0; i < 50; ++i) del += line("del", pols[i]);
+  REQUIRE(rig.Apply(del).status.ok());
+  pols.erase(pols.begin(), pols.begin() + 50);
+  const SpdDirection& out = rig.dp().CurrentTables().spd.out;
+  REQUIRE(out.n == 250);
+  auto matches = [](const Pol& p, uint32_t s, uint32_t d, int proto, int dport) {
+    auto m = [](int len) { return len == 0 ? 0u : ~0u << (32 - len); };
+    return (s & m(p.slen)) == p.src && (d & m(p.dlen)) == p.dst &&
+           (p.proto == 0 || p.proto == proto) && dport >= p.plo && dport <= p.phi;
+  };
+  auto rank = [](const Pol& p) { return std::make_pair(p.prio, -(p.slen + p.dlen)); };
+  int found = 0;
+  for (int i = 0; i < 10000; ++i) {
+    // A quarter of the sources outside every policy's pool: no policy.
+    const uint32_t s = pick(4) != 0 ? addr() : 0xac100000u | pick(65536), d = addr();
+    const int proto = pick(2) ? 17 : 6;
+    const int dport = static_cast<int>(pick(220));
+    const PolicyEntry* got = out.Find(
+        {htonl(s), htonl(d), static_cast<uint8_t>(proto), 1000, static_cast<uint16_t>(dport)});
+    const Pol* best = nullptr;
+    for (const Pol& p : pols)
+      if (matches(p, s, d, proto, dport) && (best == nullptr || rank(p) < rank(*best))) best = &p;
+    INFO("packet " << ip(s) << " -> " << ip(d) << " proto " << proto << " dport " << dport);
+    if (best == nullptr) {
+      REQUIRE(got == nullptr);
+      continue;
+    }
+    REQUIRE(got != nullptr);
+    ++found;
+    // The one found matches and ranks as the best.
+    const Pol g{ntohl(got->src),
+                ntohl(got->dst),
+                __builtin_popcount(got->src_mask),
+                __builtin_popcount(got->dst_mask),
+                got->proto,
+                got->has_ports ? got->dport_lo : 0,
+                got->has_ports ? got->dport_hi : 65535,
+                static_cast<int>(got->priority),
+                got->action == PolicyAction::kDiscard};
+    REQUIRE(matches(g, s, d, proto, dport));
+    REQUIRE(rank(g) == rank(*best));
+  }
+  CHECK(found > 1000);
+  CHECK(found < 10000);
   rig.Reset();
 }
 
