@@ -13,7 +13,9 @@ net_pcap infinite_rx -> net_null as in dataplane_bench.py, 64 B and IMIX frames,
 
 Each case starts its own vpn-dataplane, sized with --max-interfaces/--max-sas/--max-routes/
 --max-policies for its tables. Best of BENCH_REPEATS (3) x BENCH_SECONDS (3) per case. The
-ratio of a case is its rate over the 1-entry case of its kind (t1, r1, p1) at the same size.
+ratio of a case is its rate over the 1-entry case of its kind (t1, r1, p1) at the same size,
+which runs before and after the others of its kind: the mean of the two, their spread printed
+under the table, and a ratio whose 1-entry runs differ by more than 10% called inconclusive.
 
 Prints the table, then the last line
   summary: t10k=<r> r1m=<r> p10k=<r> reconf_loss=<n> commit10k_s=<s> w2=<r>
@@ -234,15 +236,26 @@ def main():
     sizes = {k: v for k, v in SIZES.items() if not ONLY_SIZES or k in ONLY_SIZES.split(',')}
     routes = random_routes(1000000, random.Random(SEED)) if any(k == 'r' for k, _ in cases) \
         else []
-    rows = {}
+    rows, spread = {}, {}
     with tempfile.TemporaryDirectory(prefix='pc-scalebench-') as tmp:
         work = pathlib.Path(tmp)
         for size, frames in sizes.items():
-            for kind, n in cases:
-                mpps, load_s = measure(work, kind, n, size, frames, routes)
-                rows[(size, kind, n)] = (mpps, load_s)
-                print(f'  {size} {name(kind, n)}: {mpps:.2f} Mpps (loaded in {load_s:.1f} s)',
-                      file=sys.stderr, flush=True)
+            for kind in 'trp':
+                kind_cases = [c for c in cases if c[0] == kind]
+                # The 1-entry case before and after the others: its spread says how far the
+                # machine's speed moved meanwhile (the ratio uses the mean of the two).
+                again = [(kind, 1)] if (kind, 1) in kind_cases and len(kind_cases) > 1 else []
+                for k, (_, n) in enumerate(kind_cases + again):
+                    mpps, load_s = measure(work, kind, n, size, frames, routes)
+                    print(f'  {size} {name(kind, n)}: {mpps:.2f} Mpps (loaded in {load_s:.1f} s)',
+                          file=sys.stderr, flush=True)
+                    if k == len(kind_cases):
+                        first = rows[(size, kind, 1)][0]
+                        mean = (first + mpps) / 2
+                        spread[(size, kind)] = abs(first - mpps) / mean if mean > 0 else 0.0
+                        rows[(size, kind, 1)] = (mean, load_s)
+                    else:
+                        rows[(size, kind, n)] = (mpps, load_s)
     print(f'vpn-dataplane encrypt path against table sizes, one worker, AES-GCM-128, net_pcap '
           f'infinite_rx -> net_null, {FRAMES} distinct frames, '
           f'{"hugepages" if db.HUGE else "no hugepages"}, best of {db.REPEATS} x '
@@ -270,6 +283,14 @@ def main():
     print('tN: N VTIs, 10,000 frames spread over all; rN: N routes (r1: a default route), '
           'frames into 10,000 of them; pN: N protect policies (p1: one /16), frames over all. '
           'x 1: rate / the 1-entry case, same size; load s: the configuration batches')
+    if spread:
+        print('1-entry rate spread (run before and after its kind\'s cases; the ratio uses the '
+              'mean): ' + ', '.join(f'{name(k, 1)} {sz} {v * 100:.0f}%'
+                                    for (sz, k), v in spread.items()))
+        shaky = [f'{name(k, 1)} {sz}' for (sz, k), v in spread.items() if v > 0.10]
+        if shaky:
+            print('inconclusive (the 1-entry rate moved by more than 10%): ratios of ' +
+                  ', '.join(shaky))
     print('not measured here (na): reconf_loss (zero-loss reconfiguration), commit10k_s '
           '(vpnd commit of 10,000 tunnels), w2 (2 workers / 1)')
 
