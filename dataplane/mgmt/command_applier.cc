@@ -182,9 +182,22 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
   using api::Op;
   const Op op = m.header.op;
   switch (m.header.kind) {
-    case MessageKind::kInterface:
-      c.fib_full = true;  // up/down and kind decide routes through the interface
-      return StageInterface(m, c);
+    case MessageKind::kInterface: {
+      // Up/down and kind decide the routes through the interface. With addresses it also has
+      // connected and local routes (and gateways resolve through it): every prefix is decided
+      // again; without (a new tunnel), only the routes naming it (SyncFib).
+      const uint32_t ifx = m.body.interface.ifindex;
+      auto before = c.cfg.interfaces.find(ifx);
+      const bool had_addresses =
+          before != c.cfg.interfaces.end() && !before->second.addresses.empty();
+      absl::Status st = StageInterface(m, c);
+      if (had_addresses || m.header.op != api::Op::kAdd) {
+        c.fib_full = true;
+      } else {
+        c.fib_interfaces.insert(ifx);
+      }
+      return st;
+    }
     case MessageKind::kAddress: {
       c.fib_full = true;  // connected and local routes
       const api::AddressBody& b = m.body.address;
@@ -525,9 +538,19 @@ absl::Status CommandApplier::SyncFib(const ConfigState& cfg, const Candidate& c)
   // in batches must not rebuild the whole table for every batch); anything that changes
   // connected routes or interfaces re-decides every prefix.
   const bool full = c.fib_full || !fib_synced_;
+  // Incremental: the prefixes of the routes the batch changed and of those through the
+  // interfaces it added (without addresses).
+  std::set<std::pair<uint32_t, uint8_t>> touched;
+  if (!full) {
+    touched = c.fib_touched;
+    if (!c.fib_interfaces.empty())
+      for (const auto& [key, list] : cfg.routes)
+        for (const RouteConfig& r : list)
+          if (c.fib_interfaces.count(r.out_ifindex)) touched.insert(key);
+  }
   auto offer = [&](uint32_t prefix, uint8_t len, int distance, const NextHop& nh) {
     auto key = std::make_pair(prefix & Mask(len), len);
-    if (!full && !c.fib_touched.count(key)) return;
+    if (!full && !touched.count(key)) return;
     auto it = want.find(key);
     if (it == want.end() || distance < it->second.first) want[key] = {distance, nh};
   };
@@ -593,7 +616,7 @@ absl::Status CommandApplier::SyncFib(const ConfigState& cfg, const Candidate& c)
   };
   absl::Status result = absl::OkStatus();
   if (!full) {
-    for (const auto& key : c.fib_touched) {
+    for (const auto& key : touched) {
       if (auto it = cfg.routes.find(key); it != cfg.routes.end()) offer_routes(key, it->second);
       if (!want.count(key)) (void)dp_.fib->Remove(key.first, key.second);  // gone: no route
     }

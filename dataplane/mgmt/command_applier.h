@@ -55,8 +55,9 @@ class CommandApplier {
     // route prefixes the batch touched.
     bool fib_full = false;
     std::set<std::pair<uint32_t, uint8_t>> fib_touched;
-    bool fw_changed = false;  // the firewall snapshot is rebuilt
-    bool fw_flush = false;    // and every session goes
+    std::set<uint32_t> fib_interfaces;  // added without addresses: their routes decided again
+    bool fw_changed = false;            // the firewall snapshot is rebuilt
+    bool fw_flush = false;              // and every session goes
     std::unique_ptr<FwTables> fw;
   };
 

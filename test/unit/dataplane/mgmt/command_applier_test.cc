@@ -135,6 +135,16 @@ TEST_CASE("Route-only batches keep the FIB as a full rebuild would", "[mgmt][app
   CHECK(at("10.1.0.9").type == NhType::kConnected);  // not removed with the static route
   CHECK(at("10.9.200.1").type == NhType::kNone);
   CHECK(at("10.8.0.1").gateway == ip("192.0.2.3"));
+  // A tunnel removed and added again (without addresses: only its routes are decided again):
+  // its route goes and comes back.
+  REQUIRE(rig.Apply("interface add vti9 kind vti ifindex 40\nroute add 10.5.0.0/16 dev vti9\n")
+              .status.ok());
+  CHECK(at("10.5.0.1").type == NhType::kInterface);
+  REQUIRE(rig.Apply("interface del vti9\n").status.ok());
+  CHECK(at("10.5.0.1").type == NhType::kNone);
+  REQUIRE(rig.Apply("interface add vti9 kind vti ifindex 40\n").status.ok());
+  CHECK(at("10.5.0.1").type == NhType::kInterface);
+  CHECK(at("10.5.0.1").ifindex == 40);
   const auto incremental = fib.Dump();
   REQUIRE(rig.Apply("address add lan 10.7.0.1/24\naddress del lan 10.7.0.1/24\n").status.ok());
   CHECK(fib.Dump() == incremental);
