@@ -14,7 +14,8 @@
 // READY=1 once the ports run and the channel exists.
 //
 // DEVICE is a PCI address or a DPDK virtual device with its arguments
-// ("net_af_packet0,iface=veth1", "net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap"). The EAL
+// ("net_af_packet0,iface=veth1", "net_pcap0,rx_pcap=in.pcap,tx_pcap=out.pcap"). Only physical
+// ports: bonds come from the configuration (a net_bonding DEVICE is refused). The EAL
 // arguments get --vdev/-a for the port map, --no-pci when no PCI device is named, and a
 // --file-prefix of portcullis-NAME unless given.
 #include <rte_cpuflags.h>
@@ -163,7 +164,6 @@ int main(int argc, char** argv) {
     (in_app ? app : eal).push_back(argv[i]);
   }
   Options opt = ParseOptions(app);
-  if (auto s = drivers::ethdev::CheckBonds(opt.ports); !s.ok()) Die(std::string(s.message()));
   const bool lcores_given = HasArg(eal, "-l") || HasArg(eal, "--lcores") || HasArg(eal, "-c");
   if (opt.workers && lcores_given) Die("--workers and an EAL lcore list (-l/--lcores/-c) conflict");
   if (opt.workers) {
@@ -213,34 +213,10 @@ int main(int argc, char** argv) {
 
   std::printf("vpn-dataplane: channel %s, %u worker%s\n", opt.channel.c_str(), dp.nworkers,
               dp.nworkers == 1 ? "" : "s");
+  // Every port starts as a plain port; bonds are built from the configuration at commit
+  // (mgmt/bond_sync.h), which takes their members over.
   std::vector<uint16_t> started;
-  std::vector<std::string> members;
-  for (const auto& spec : opt.ports)
-    for (const std::string& m : spec.members()) members.push_back(m);
-  auto is_member = [&](const drivers::ethdev::PortSpec& spec) {
-    return std::find(members.begin(), members.end(), spec.device()) != members.end();
-  };
-  // Bonds last: starting a bond starts its members, which must not be started on their own.
-  std::vector<const drivers::ethdev::PortSpec*> order;
-  for (const auto& spec : opt.ports)
-    if (!spec.is_bond()) order.push_back(&spec);
-  for (const auto& spec : opt.ports)
-    if (spec.is_bond()) order.push_back(&spec);
-  for (const drivers::ethdev::PortSpec* sp : order) {
-    const drivers::ethdev::PortSpec& spec = *sp;
-    if (is_member(spec)) {
-      uint16_t id;
-      if (rte_eth_dev_get_port_by_name(spec.device().c_str(), &id) != 0 || id >= kMaxPorts)
-        Die(absl::StrCat("bond member ", spec.name, ": no DPDK device ", spec.device()));
-      PortInfo& pi = dp.ports[id];
-      pi.present = true;
-      pi.bond_member = true;
-      pi.name = spec.name;
-      pi.device = spec.device();
-      std::printf("  port %s = %s (port %u, bond member)\n", spec.name.c_str(),
-                  spec.devargs.c_str(), id);
-      continue;
-    }
+  for (const drivers::ethdev::PortSpec& spec : opt.ports) {
     auto st = drivers::ethdev::StartPort(spec, static_cast<uint16_t>(dp.nworkers), dp.pool);
     if (!st.ok()) Die(std::string(st.status().message()));
     if (st->port_id >= kMaxPorts) Die("DPDK port id beyond the supported range");
@@ -250,8 +226,6 @@ int main(int argc, char** argv) {
     pi.device = spec.device();
     pi.nrxq = pi.ntxq = st->queues;
     pi.mac = st->mac;
-    pi.lacp = spec.bond_mode() == 4;
-    dp.any_lacp |= pi.lacp;
     started.push_back(st->port_id);
     char mac[RTE_ETHER_ADDR_FMT_SIZE];
     rte_ether_format_addr(mac, sizeof mac, &pi.mac);
@@ -293,6 +267,7 @@ int main(int argc, char** argv) {
 
   (void)NotifyServiceManager("STOPPING=1");
   rte_eal_mp_wait_lcore();
+  main_lcore.StopBonds();  // before their members: a bond stops (and releases) its members
   for (uint16_t p : started) drivers::ethdev::StopPort(p);
   main_lcore.~MainLcore();  // unlinks the channel before the EAL goes
   drivers::ethdev::CleanEalRuntimeDir();

@@ -40,7 +40,13 @@ void ReadInterface(const ConfigNode& n, const std::string& type, const std::stri
   i.disabled = n.Has("disable");
   i.description = n.Get("description");
   i.bond_group = n.Get("bond-group");
-  if (type == "bonding") i.bond_mode = n.Get("mode");
+  if (type == "bonding" && parent.empty()) {
+    i.bond_mode = n.Get("mode");
+    i.bond_primary = n.Get("primary");
+    if (const ConfigNode* lacp = n.Child("lacp-options"))
+      i.lacp_fast = lacp->Get("periodic-rate") == "fast";
+    i.bond_hash_policy = n.Get("hash-policy");
+  }
   if (const ConfigNode* fw = n.Child("firewall")) {
     i.firewall_in = fw->LeafList("in");
     i.firewall_out = fw->LeafList("out");

@@ -127,8 +127,11 @@ struct Interface {
   uint32_t mtu = 1500;
   bool disabled = false;
   std::string description;
-  std::string bond_group;  // ports: the bond they belong to
-  std::string bond_mode;   // bonds: lacp | active-backup | balanced
+  std::string bond_group;        // ports: the bond they belong to
+  std::string bond_mode;         // bonds: lacp | active-backup | balanced
+  std::string bond_primary;      // bonds: the active-backup member preferred while up
+  bool lacp_fast = false;        // bonds: lacp-options periodic-rate fast
+  std::string bond_hash_policy;  // bonds: layer2 | layer2+3 | layer3+4 (lacp, balanced)
   std::vector<std::string> firewall_in, firewall_out, firewall_local;
   std::vector<VrrpGroup> vrrp;
 };

@@ -19,13 +19,16 @@ constexpr NotEnforcedNode kNotEnforced[] = {
     {"security firewall name rule state", "#16", "enable"},
     {"security firewall name rule source mac-address", "#16"},
     {"security firewall name rule destination mac-address", "#16"},
-    // The seed topologies: bonds come from the dataplane's port map, not from here; VFPs carry
-    // nothing (no CHILD SA is bound to one); MAC addresses are the ports' own.
-    {"interfaces bonding mode", "#17"},
-    {"interfaces bonding lacp-options", "#17"},
-    {"interfaces bonding minimum-links", "#17"},
-    {"interfaces bonding primary", "#17"},
-    {"interfaces * bond-group", "#17"},
+    // Bonds are built from mode, members, primary, hash-policy and lacp-options periodic-rate;
+    // DPDK's bonding PMD has no passive LACP, no chosen key, no minimum number of links and no
+    // hash over encapsulated headers. VFPs carry nothing (no CHILD SA is bound to one); MAC
+    // addresses are the ports' own.
+    {"interfaces bonding lacp-options activity", "#17", "passive",
+     "DPDK's 802.3ad is always active"},
+    {"interfaces bonding lacp-options key", "#17", "", "DPDK picks the key"},
+    {"interfaces bonding minimum-links", "#17", "", "DPDK's bonding PMD has no minimum"},
+    {"interfaces bonding hash-policy", "#17", "encap2+3", "DPDK hashes outer headers only"},
+    {"interfaces bonding hash-policy", "#17", "encap3+4", "DPDK hashes outer headers only"},
     {"interfaces * mac", "#17"},
     {"security vpn ipsec site-to-site peer tunnel uses", "#17"},
     // The IPsec log has one level, and no strongSwan log modes.
@@ -44,16 +47,25 @@ constexpr NotEnforcedNode kNotEnforced[] = {
 
 using Keywords = std::vector<std::string>;
 
-const NotEnforcedNode* Find(const Keywords& keywords) {
+// The row for a node at `keywords` with `values`: a row of a path matches when it names no
+// value or one of them (a path may have a row per value). Without values, the first row of
+// the path: the caller looks at its value.
+const NotEnforcedNode* Find(const Keywords& keywords,
+                            const std::vector<std::string>* values = nullptr) {
+  const NotEnforcedNode* first = nullptr;
   for (const NotEnforcedNode& n : kNotEnforced) {
     std::vector<absl::string_view> want = absl::StrSplit(n.path, ' ');
     if (want.size() != keywords.size()) continue;
     bool match = true;
     for (size_t i = 0; i < want.size() && match; ++i)
       match = want[i] == "*" || want[i] == keywords[i];
-    if (match) return &n;
+    if (!match) continue;
+    if (values == nullptr || n.only_value.empty() ||
+        std::find(values->begin(), values->end(), n.only_value) != values->end())
+      return &n;
+    if (first == nullptr) first = &n;
   }
-  return nullptr;
+  return first;
 }
 
 void Warn(const ConfigNode& node, const std::string& path, const NotEnforcedNode& row,
@@ -76,8 +88,8 @@ void Walk(const ConfigNode& node, Keywords& keywords, Diagnostics& diags) {
       continue;
     }
     keywords.push_back(name);
-    const NotEnforcedNode* row = Find(keywords);
     const std::vector<std::string>& values = child->values();
+    const NotEnforcedNode* row = Find(keywords, &values);
     if (row == nullptr) {
       Walk(*child, keywords, diags);
     } else if (!row->only_value.empty() &&

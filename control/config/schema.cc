@@ -168,6 +168,9 @@ SchemaNode Interfaces() {
                             })
                       .Help("LACP options"),
                   Leaf("minimum-links", Range(1, 255), "1"),
+                  Leaf("hash-policy",
+                       Enum({"layer2", "layer2+3", "layer3+4", "encap2+3", "encap3+4"}), "layer2")
+                      .Help("Transmit hash of lacp and balanced bonds"),
                   Leaf("primary",
                        Pattern(kDataplaneIfPattern + std::string("|") + kEthernetIfPattern,
                                "<dpFpNsS>"))

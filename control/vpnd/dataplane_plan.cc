@@ -29,6 +29,32 @@ dp::api::InterfaceKind KindOf(const config::Interface& i) {
   return dp::api::InterfaceKind::kPort;
 }
 
+// Bonds (#17): a port names its bond (`bond-group`), a bond says how the dataplane builds it.
+void SetBondFields(const config::Model& model, const config::Interface& i,
+                   InterfaceIndexes& ifindexes, dp::api::InterfaceBody& b) {
+  if (b.kind == dp::api::InterfaceKind::kPort && !i.bond_group.empty() &&
+      model.interfaces.count(i.bond_group)) {
+    b.bond_ifindex = ifindexes.Get(i.bond_group);
+  }
+  if (b.kind != dp::api::InterfaceKind::kBond) return;
+  using dp::api::BondHash;
+  using dp::api::BondMode;
+  b.bond_mode = i.bond_mode == "active-backup" ? BondMode::kActiveBackup
+                : i.bond_mode == "balanced"    ? BondMode::kBalanced
+                                               : BondMode::kLacp;  // the schema's default
+  if (b.bond_mode == BondMode::kActiveBackup) {
+    if (!i.bond_primary.empty() && model.interfaces.count(i.bond_primary))
+      b.primary_ifindex = ifindexes.Get(i.bond_primary);
+  } else {
+    // encap2+3/encap3+4 hash the outer headers as layer2+3/layer3+4 do (and warn at commit).
+    const std::string& h = i.bond_hash_policy;
+    b.bond_hash = h == "layer2+3" || h == "encap2+3"   ? BondHash::kLayer23
+                  : h == "layer3+4" || h == "encap3+4" ? BondHash::kLayer34
+                                                       : BondHash::kLayer2;
+  }
+  b.lacp_fast = b.bond_mode == BondMode::kLacp && i.lacp_fast ? 1 : 0;
+}
+
 dp::api::Family FamilyOf(const config::IpAddress& a) {
   return a.is_v4() ? dp::api::Family::kIpv4 : dp::api::Family::kIpv6;
 }
@@ -76,6 +102,7 @@ DataplaneObjects PlanDataplane(const config::Model& model, InterfaceIndexes& ifi
     b.admin_up = i.disabled ? 0 : 1;
     b.vlan = b.kind == dp::api::InterfaceKind::kVif ? static_cast<uint16_t>(i.vlan) : 0;
     b.mtu = i.mtu;
+    SetBondFields(model, i, ifindexes, b);
     out[absl::StrCat("1 if ", absl::Dec(b.ifindex, absl::kZeroPad8))] = m;
     for (const config::IpPrefix& p : i.addresses) {
       Message a = dp::api::NewMessage(MessageKind::kAddress, Op::kAdd);

@@ -17,7 +17,7 @@
 namespace portcullis::dp::api {
 
 inline constexpr uint64_t kChannelMagic = 0x314e48434c554350ull;  // "PCULCHN1" in memory
-inline constexpr uint32_t kLayoutVersion = 4;                     // 3: firewall; 4: acquire's VTI
+inline constexpr uint32_t kLayoutVersion = 5;  // 3: firewall; 4: acquire's VTI; 5: bonds
 
 inline constexpr uint32_t kClientSlots = 4;
 inline constexpr uint32_t kPrimarySlot = 0;  // vpnd; gets punts and unsolicited events

@@ -101,6 +101,39 @@ class Check {
   Rejection& r_;
 };
 
+// The bond fields: a port may name its bond, a bond must say how it bonds, nothing else sets
+// them.
+bool ValidateBondFields(const InterfaceBody& b, Check& c) {
+  if (!AllZero(b.reserved, sizeof b.reserved))
+    return c.Fail(RejectReason::kNonZeroReserved, "interface %d: reserved bytes", b.ifindex);
+  const bool is_bond = b.kind == InterfaceKind::kBond;
+  if (b.bond_ifindex != 0 && (b.kind != InterfaceKind::kPort || b.bond_ifindex == b.ifindex))
+    return c.Fail(RejectReason::kBadValue, "interface %d: only a port can be a bond member",
+                  b.ifindex);
+  if (!is_bond) {
+    if (b.primary_ifindex != 0 || static_cast<uint8_t>(b.bond_mode) != 0 ||
+        static_cast<uint8_t>(b.bond_hash) != 0 || b.lacp_fast != 0)
+      return c.Fail(RejectReason::kBadValue, "interface %d: bond options on a non-bond", b.ifindex);
+    return true;
+  }
+  if (!c.InRange(b.bond_mode, BondMode::kLacp, BondMode::kBalanced, "bond mode") ||
+      !c.Flag(b.lacp_fast, "bond lacp_fast"))
+    return false;
+  const bool hashed = b.bond_mode != BondMode::kActiveBackup;
+  if (hashed) {
+    if (!c.InRange(b.bond_hash, BondHash::kLayer2, BondHash::kLayer34, "bond hash")) return false;
+  } else if (static_cast<uint8_t>(b.bond_hash) != 0) {
+    return c.Fail(RejectReason::kBadValue, "interface %d: active-backup has no transmit hash",
+                  b.ifindex);
+  }
+  if (b.primary_ifindex != 0 && b.bond_mode != BondMode::kActiveBackup)
+    return c.Fail(RejectReason::kBadValue, "interface %d: a primary is for active-backup",
+                  b.ifindex);
+  if (b.lacp_fast && b.bond_mode != BondMode::kLacp)
+    return c.Fail(RejectReason::kBadValue, "interface %d: lacp rate on a non-LACP bond", b.ifindex);
+  return true;
+}
+
 bool ValidateInterface(const InterfaceBody& b, Op op, Check& c) {
   if (b.ifindex == 0) return c.Fail(RejectReason::kBadValue, "interface: ifindex 0");
   if (op == Op::kDelete) return true;
@@ -135,7 +168,7 @@ bool ValidateInterface(const InterfaceBody& b, Op op, Check& c) {
     return c.Fail(RejectReason::kBadValue, "interface %d: vlan %d (vif: 1..4094, others: 0)",
                   b.ifindex, b.vlan);
   }
-  return true;
+  return ValidateBondFields(b, c);
 }
 
 bool ValidateAddress(const AddressBody& b, Check& c) {

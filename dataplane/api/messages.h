@@ -81,6 +81,20 @@ enum class InterfaceKind : uint8_t {
   kLoopback = 6,
 };
 
+// How a bond shares its members (#17), Vyatta's `interfaces bonding dp0bondN mode`.
+enum class BondMode : uint8_t {
+  kLacp = 1,          // IEEE 802.3ad (DPDK bonding mode 4)
+  kActiveBackup = 2,  // one member carries everything, the primary when it is up (mode 1)
+  kBalanced = 3,      // transmit spread by hash over every member (mode 2, balance-xor)
+};
+
+// The transmit hash of lacp and balanced bonds (VyOS `hash-policy`).
+enum class BondHash : uint8_t {
+  kLayer2 = 1,
+  kLayer23 = 2,
+  kLayer34 = 3,
+};
+
 // Key: ifindex. A delete only needs the ifindex.
 struct InterfaceBody {
   uint32_t ifindex;
@@ -92,6 +106,14 @@ struct InterfaceBody {
   uint16_t vlan;       // kVif: 1-4094; 0 otherwise
   uint8_t mac[6];
   uint32_t mtu;  // 68-65535
+  // Bonds (#17): the dataplane builds a DPDK bonding port for every kBond from the kPorts
+  // that name it, and rebuilds it when this changes.
+  uint32_t bond_ifindex;     // kPort: the bond it is a member of; 0 otherwise
+  uint32_t primary_ifindex;  // kBond, kActiveBackup: the preferred member; 0 = none
+  BondMode bond_mode;        // kBond: required; 0 otherwise
+  BondHash bond_hash;        // kBond kLacp/kBalanced: required; 0 otherwise
+  uint8_t lacp_fast;         // kBond kLacp: 0 or 1 (LACPDUs every second, 3 s timeout)
+  uint8_t reserved[5];
 };
 
 // Key: the whole body. No update: change = delete + add.
@@ -424,7 +446,7 @@ inline constexpr bool kWireSafe = std::is_trivially_copyable_v<T>&& std::is_stan
     std::has_unique_object_representations_v<T>;
 
 static_assert(sizeof(MessageHeader) == kMessageHeaderSize && kWireSafe<MessageHeader>);
-static_assert(sizeof(InterfaceBody) == 40 && kWireSafe<InterfaceBody>);
+static_assert(sizeof(InterfaceBody) == 56 && kWireSafe<InterfaceBody>);
 static_assert(sizeof(AddressBody) == 24 && kWireSafe<AddressBody>);
 static_assert(sizeof(RouteBody) == 40 && kWireSafe<RouteBody>);
 static_assert(sizeof(SaBody) == 200 && kWireSafe<SaBody>);

@@ -180,6 +180,43 @@ absl::Status Interface(Words& w, Op op, InterfaceDirectory& dir, std::vector<Mes
       ASSIGN_OR_RETURN(v, w.Next("an MTU"));
       ASSIGN_OR_RETURN(vn, Number(v, "mtu", 65535));
       b.mtu = static_cast<uint32_t>(vn);
+    } else if (key == "bond") {
+      ASSIGN_OR_RETURN(p, w.Next("the bond this port is a member of"));
+      ASSIGN_OR_RETURN(bifx, dir.Resolve(p));
+      b.bond_ifindex = bifx;
+    } else if (key == "mode") {
+      ASSIGN_OR_RETURN(v, w.Next("lacp|active-backup|balanced"));
+      if (v == "lacp") {
+        b.bond_mode = api::BondMode::kLacp;
+      } else if (v == "active-backup") {
+        b.bond_mode = api::BondMode::kActiveBackup;
+      } else if (v == "balanced") {
+        b.bond_mode = api::BondMode::kBalanced;
+      } else {
+        return absl::InvalidArgumentError(
+            absl::StrCat("interface: mode '", v, "': lacp|active-backup|balanced"));
+      }
+    } else if (key == "primary") {
+      ASSIGN_OR_RETURN(p, w.Next("the primary member"));
+      ASSIGN_OR_RETURN(pifx, dir.Resolve(p));
+      b.primary_ifindex = pifx;
+    } else if (key == "lacp-rate") {
+      ASSIGN_OR_RETURN(v, w.Next("fast|slow"));
+      if (v != "fast" && v != "slow")
+        return absl::InvalidArgumentError("interface: lacp-rate fast|slow");
+      b.lacp_fast = v == "fast";
+    } else if (key == "hash") {
+      ASSIGN_OR_RETURN(v, w.Next("layer2|layer2+3|layer3+4"));
+      if (v == "layer2") {
+        b.bond_hash = api::BondHash::kLayer2;
+      } else if (v == "layer2+3") {
+        b.bond_hash = api::BondHash::kLayer23;
+      } else if (v == "layer3+4") {
+        b.bond_hash = api::BondHash::kLayer34;
+      } else {
+        return absl::InvalidArgumentError(
+            absl::StrCat("interface: hash '", v, "': layer2|layer2+3|layer3+4"));
+      }
     } else if (key == "down") {
       b.admin_up = 0;
     } else if (key == "up") {
@@ -210,6 +247,13 @@ absl::Status Interface(Words& w, Op op, InterfaceDirectory& dir, std::vector<Mes
     return absl::InvalidArgumentError("interface: kind port|bond|vif|vti|vfp|loopback is required");
   b.kind = ki->kind;
   if (b.mtu == 0) b.mtu = ki->mtu;
+  if (b.kind == api::InterfaceKind::kBond) {
+    if (static_cast<uint8_t>(b.bond_mode) == 0)
+      return absl::InvalidArgumentError("interface: a bond needs mode lacp|active-backup|balanced");
+    // The hash is what balances lacp and balanced bonds; layer2 unless told.
+    if (b.bond_mode != api::BondMode::kActiveBackup && static_cast<uint8_t>(b.bond_hash) == 0)
+      b.bond_hash = api::BondHash::kLayer2;
+  }
   if (op == Op::kAdd) {
     if (dir.Resolve(name).ok())
       return absl::AlreadyExistsError(absl::StrCat("interface ", name, " exists"));

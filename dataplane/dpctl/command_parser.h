@@ -29,6 +29,9 @@ class InterfaceDirectory {
 // One command line (split into words) -> its messages, appended to `out`.
 //   interface add NAME kind port|bond|vif|vti|vfp|loopback [parent NAME] [vlan N] [mtu N]
 //                 [down] [ifindex N]
+//                 [bond BOND]  (a port: member of BOND)
+//                 [mode lacp|active-backup|balanced] [primary PORT] [lacp-rate fast|slow]
+//                 [hash layer2|layer2+3|layer3+4]  (a bond: how the dataplane builds it)
 //   interface del NAME
 //   address add|del NAME A.B.C.D/LEN
 //   route add|del PREFIX (via GW [dev NAME] | dev NAME | blackhole) [distance N]

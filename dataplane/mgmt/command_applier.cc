@@ -101,6 +101,10 @@ absl::Status CommandApplier::StageInterface(const api::Message& m, Candidate& c)
     if (it == ifs.end()) return absl::NotFoundError(absl::StrCat("no interface ", b.ifindex));
     if (absl::Status s = CheckInterfaceUnused(c.cfg, b.ifindex); !s.ok()) return s;
     for (const auto& [ifx, other] : ifs)
+      if (other.body.bond_ifindex == b.ifindex && ifx != b.ifindex)
+        return absl::FailedPreconditionError(absl::StrCat("interface ", it->second.body.name,
+                                                          " still has member ", other.body.name));
+    for (const auto& [ifx, other] : ifs)
       if (other.body.kind == api::InterfaceKind::kVif && other.body.parent_ifindex == b.ifindex)
         return absl::FailedPreconditionError(
             absl::StrCat("interface ", it->second.body.name, " still has VIF ", other.body.name));
@@ -113,12 +117,12 @@ absl::Status CommandApplier::StageInterface(const api::Message& m, Candidate& c)
   if (m.header.op == api::Op::kUpdate && it == ifs.end())
     return absl::NotFoundError(absl::StrCat("no interface ", b.ifindex));
   switch (b.kind) {
-    case api::InterfaceKind::kPort:
-    case api::InterfaceKind::kBond: {
+    case api::InterfaceKind::kPort: {
       // Ports are known by their name in the port map; vpnd does not know DPDK port ids.
+      // (Bonds are built from their members at commit: bond_sync.h.)
       bool found = false;
       for (uint16_t p = 0; p < kMaxPorts; ++p)
-        if (dp_.ports[p].present && dp_.ports[p].name == b.name) found = true;
+        if (dp_.ports[p].present && !dp_.ports[p].bond && dp_.ports[p].name == b.name) found = true;
       if (!found)
         return absl::NotFoundError(
             absl::StrCat("no port named '", b.name, "' in the dataplane's port map (--port)"));
@@ -418,7 +422,13 @@ api::ApplyResult CommandApplier::Apply(const api::CommandBatch& batch) {
     }
     c.fw = std::move(*fw);
   }
-  if (absl::Status s = Commit(std::move(c)); !s.ok()) {
+  // Bonds: members must be ports of the port map, the primary one of them.
+  auto bonds = bonds_.MakePlan(c.cfg);
+  if (!bonds.ok()) {
+    ++failed_;
+    return {bonds.status(), static_cast<uint32_t>(batch.messages.size())};
+  }
+  if (absl::Status s = Commit(std::move(c), *bonds); !s.ok()) {
     ++failed_;
     return {s, static_cast<uint32_t>(batch.messages.size())};
   }
@@ -426,7 +436,7 @@ api::ApplyResult CommandApplier::Apply(const api::CommandBatch& batch) {
   return {absl::OkStatus(), 0};
 }
 
-Tables* CommandApplier::BuildTables(const ConfigState& cfg) const {
+Tables* CommandApplier::BuildTables(const ConfigState& cfg, const std::set<uint16_t>& busy) const {
   auto* t = new Tables(dp_.sizes.interfaces);
   const Tables& old = dp_.CurrentTables();
   t->version = old.version + 1;
@@ -440,12 +450,17 @@ Tables* CommandApplier::BuildTables(const ConfigState& cfg) const {
     if (b.kind == api::InterfaceKind::kPort || b.kind == api::InterfaceKind::kBond) {
       // Staging refuses names the port map lacks; kNoPort still keeps an interface without a
       // port from ever claiming port 0 (sends on it are counted as interface_without_port).
+      // A bond member has none of its own: the bond polls it.
       i.port = kNoPort;
-      for (uint16_t p = 0; p < kMaxPorts; ++p)
-        if (dp_.ports[p].present && dp_.ports[p].name == b.name && !dp_.ports[p].bond_member) {
+      const bool bond = b.kind == api::InterfaceKind::kBond;
+      for (uint16_t p = 0; p < kMaxPorts && b.bond_ifindex == 0; ++p) {
+        const PortInfo& pi = dp_.ports[p];
+        if (pi.present && pi.bond == bond && pi.name == b.name && !pi.bond_member &&
+            !busy.count(p)) {
           i.port = p;
-          i.mac = dp_.ports[p].mac;
+          i.mac = pi.mac;
         }
+      }
     }
     if (b.kind == api::InterfaceKind::kVif) {
       i.parent = b.parent_ifindex;
@@ -654,8 +669,25 @@ void CommandApplier::SyncNeighbors(const ConfigState& cfg) {
   }
 }
 
-absl::Status CommandApplier::Commit(Candidate c) {
+absl::Status CommandApplier::RebuildBonds(const BondSync::Plan& bonds,
+                                          const std::set<uint16_t>& busy) {
+  // LACP keepalives (workers' empty transmit calls) off first, then tables without the busy
+  // ports; after the grace period no worker polls, sends on or keeps alive any of them.
+  for (uint16_t p : busy) dp_.ports[p].lacp = false;
+  Tables* quiet = BuildTables(state_, busy);
+  quiet->fw = fw_.get();
+  Tables* old = dp_.tables.exchange(quiet, std::memory_order_acq_rel);
+  rte_rcu_qsbr_synchronize(dp_.rcu, RTE_QSBR_THRID_INVALID);
+  delete old;
+  return bonds_.Apply(bonds);
+}
+
+absl::Status CommandApplier::Commit(Candidate c, const BondSync::Plan& bonds) {
   absl::Status result = absl::OkStatus();
+  // Bonds first: the new tables map interfaces to the ports they build. A bond that fails to
+  // build is reported (the batch is not acked as applied) and has no port until the next try.
+  if (const std::set<uint16_t> busy = bonds_.Affected(bonds); !busy.empty())
+    result = RebuildBonds(bonds, busy);
   // SAs first, so the new tables can point at them.
   if (c.sa_flush) {
     std::vector<SaEntry*> all;

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "dataplane/api/channel_server.h"
+#include "dataplane/mgmt/bond_sync.h"
 #include "dataplane/mgmt/config_state.h"
 #include "dataplane/mgmt/firewall_builder.h"
 #include "dataplane/runtime/dataplane.h"
@@ -21,7 +22,7 @@ namespace portcullis::dp {
 
 class CommandApplier {
  public:
-  explicit CommandApplier(Dataplane& dp) : dp_(dp) {}
+  explicit CommandApplier(Dataplane& dp) : dp_(dp), bonds_(dp) {}
 
   api::ApplyResult Apply(const api::CommandBatch& batch);
   const ConfigState& state() const { return state_; }
@@ -29,6 +30,10 @@ class CommandApplier {
   const FwTables* firewall() const { return fw_.get(); }
   uint64_t batches_applied() const { return applied_; }
   uint64_t batches_failed() const { return failed_; }
+  // Shutdown: every bond the configuration built, stopped and freed.
+  void StopBonds() { bonds_.StopAll(); }
+  // Every 100 ms: active-backup bonds follow their members' links (BondSync::WatchLinks).
+  void WatchBondLinks() { bonds_.WatchLinks(); }
 
  private:
   struct SaChange {
@@ -66,8 +71,12 @@ class CommandApplier {
   absl::Status StageSa(const api::Message& m, Candidate& c);
   bool SaExists(const Candidate& c, uint32_t spi, bool inbound) const;
   // Fails only on an internal inconsistency (staging checked every table's room).
-  absl::Status Commit(Candidate c);
-  Tables* BuildTables(const ConfigState& cfg) const;
+  absl::Status Commit(Candidate c, const BondSync::Plan& bonds);
+  // `busy`: DPDK ports no interface may use (bonds being rebuilt and their members).
+  Tables* BuildTables(const ConfigState& cfg, const std::set<uint16_t>& busy = {}) const;
+  // Takes every port of `busy` away from the workers (tables without them, a grace period),
+  // then rebuilds the bonds.
+  absl::Status RebuildBonds(const BondSync::Plan& bonds, const std::set<uint16_t>& busy);
   // One direction's policies in the SPD's order (the ACL's rule order), without their SAs.
   static std::vector<PolicyEntry> OrderedPolicies(const ConfigState& cfg, api::Direction dir);
   void BuildSpd(const ConfigState& cfg, Tables& t) const;
@@ -77,6 +86,7 @@ class CommandApplier {
   uint16_t PickOwner() const;
 
   Dataplane& dp_;
+  BondSync bonds_;
   ConfigState state_;
   uint64_t applied_ = 0, failed_ = 0;
   std::unique_ptr<FwTables> fw_;

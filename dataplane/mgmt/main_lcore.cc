@@ -39,6 +39,7 @@ bool MainLcore::PollOnce(uint64_t now_ns) {
   events_.MaybeSendCounters(now_ns);
   if (now_ns >= next_age_ns_) {
     slow_.Age(now_ns);
+    applier_.WatchBondLinks();
     // Firewall sessions: a twentieth of the table every 100 ms, so every session is looked at
     // every two seconds whatever the table's size.
     FwSessionTable& sessions = *dp_.sessions;

@@ -23,6 +23,8 @@ class MainLcore {
   void Run();
   // One round (tests).
   bool PollOnce(uint64_t now_ns);
+  // Shutdown, after the workers stopped: the bonds the configuration built.
+  void StopBonds() { applier_.StopBonds(); }
 
   // Held while main-lcore-only structures change; telemetry takes it to read them.
   std::mutex& mu() { return mu_; }

@@ -13,11 +13,13 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "dataplane/core/drop_reason.h"
 #include "dataplane/tables/firewall_tables.h"
+#include "drivers/ethdev/bond_device.h"
 
 namespace portcullis::dp {
 
@@ -189,6 +191,39 @@ int InterfaceIndexes(const char*, const char* params, rte_tel_data* d) {
   return 0;
 }
 
+// A bond's mode and members (those the PMD sends on are "active"); a member's bond (#17).
+void AddBondInfo(uint32_t ifx, const Interface& f, rte_tel_data* d) {
+  const auto& ifs = g_main->applier().state().interfaces;
+  auto it = ifs.find(ifx);
+  if (it == ifs.end()) return;
+  const api::InterfaceBody& b = it->second.body;
+  if (b.bond_ifindex != 0) {
+    auto bond = ifs.find(b.bond_ifindex);
+    if (bond != ifs.end()) rte_tel_data_add_dict_string(d, "bond", bond->second.body.name);
+  }
+  if (f.kind != IfKind::kBond) return;
+  static const char* kModes[] = {"none", "lacp", "active-backup", "balanced"};
+  const auto mode = static_cast<uint8_t>(b.bond_mode);
+  rte_tel_data_add_dict_string(d, "bond_mode", mode < 4 ? kModes[mode] : "none");
+  std::string members, active;
+  std::vector<uint16_t> up;
+  if (f.port < kMaxPorts) up = drivers::ethdev::ActiveMembers(f.port);
+  for (const auto& [mifx, m] : ifs) {
+    if (m.body.bond_ifindex != ifx) continue;
+    absl::StrAppend(&members, members.empty() ? "" : " ", m.body.name);
+    for (uint16_t p : up)
+      if (g_dp->ports[p].name == m.body.name)
+        absl::StrAppend(&active, active.empty() ? "" : " ", m.body.name);
+  }
+  rte_tel_data_add_dict_string(d, "members", members.c_str());
+  rte_tel_data_add_dict_string(d, "active_members", active.c_str());
+  if (b.bond_mode == api::BondMode::kActiveBackup) {
+    const int cur = f.port < kMaxPorts ? drivers::ethdev::CurrentMember(f.port) : -1;
+    rte_tel_data_add_dict_string(d, "current_member",
+                                 cur >= 0 && cur < kMaxPorts ? g_dp->ports[cur].name.c_str() : "");
+  }
+}
+
 int InterfaceByName(const char*, const char* params, rte_tel_data* d) {
   if (params == nullptr) return -EINVAL;
   std::lock_guard<std::mutex> lock(g_main->mu());
@@ -210,6 +245,7 @@ int InterfaceByName(const char*, const char* params, rte_tel_data* d) {
                                  f.port < kMaxPorts ? g_dp->ports[f.port].device.c_str() : "none");
   }
   if (f.kind == IfKind::kVif) rte_tel_data_add_dict_u64(d, "vlan", f.vlan);
+  AddBondInfo(ifx, f, d);
   std::string addrs;
   for (uint8_t a = 0; a < f.naddr; ++a)
     addrs += absl::StrFormat("%s%s/%d", a ? " " : "", Ip(f.addr[a].addr), f.addr[a].len);
@@ -354,6 +390,9 @@ int Ports(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_u64(c, "port_id", p);
     rte_tel_data_add_dict_string(c, "device", pi.device.c_str());
     rte_tel_data_add_dict_string(c, "mac", Mac(pi.mac).c_str());
+    rte_eth_link link{};
+    (void)rte_eth_link_get_nowait(p, &link);
+    rte_tel_data_add_dict_string(c, "link", link.link_status ? "up" : "down");
     rte_tel_data_add_dict_u64(c, "ipackets", s.ipackets);
     rte_tel_data_add_dict_u64(c, "opackets", s.opackets);
     rte_tel_data_add_dict_u64(c, "ibytes", s.ibytes);

@@ -32,7 +32,10 @@ struct PortInfo {
   uint16_t nrxq = 0, ntxq = 0;  // 0 for a bond member: the bond polls it
   rte_ether_addr mac{};
   bool bond_member = false;
-  bool lacp = false;  // a mode-4 bond: needs a transmit call every 100 ms for its LACPDUs
+  bool bond = false;  // a bonding port the dataplane built from the configuration
+  // A mode-4 bond: needs a transmit call every 100 ms for its LACPDUs. Workers read it without
+  // the tables: cleared, and a grace period waited for, before the bond is stopped.
+  bool lacp = false;
 };
 
 struct Dataplane {

@@ -2,7 +2,9 @@
 // as `vpn-dataplane --port` takes it, so a service unit and portcullis-host-setup (which binds
 // the PCI devices it names) read the same list. `#` starts a comment; blank lines are skipped.
 //   dp0p1s0=0000:03:00.0
-//   dp0bond1=net_bonding0,mode=4,slave=0000:03:00.2,slave=0000:03:00.3,lacp_rate=fast
+//   dp0p1s2=0000:03:00.2
+// Only physical ports: bonds are configuration (`interfaces bonding dp0bond1 ...` and the
+// members' `bond-group`), built by the dataplane at commit.
 #pragma once
 
 #include <string>

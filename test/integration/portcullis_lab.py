@@ -176,6 +176,26 @@ def ping(lab, ns, dst, count=3, interval='0.2', timeout=2):
     return r.returncode == 0, r.stdout
 
 
+def traffic_gap(lab, ns, dst, action, interval=0.02, settle=4.0):
+    """Pings `dst` from `ns` every `interval` s while `action()` runs (and `settle` s after it).
+    Returns (longest time between two replies in s, requests sent, replies): the traffic gap the
+    action caused, to print (never to assert as a time: the machine is shared)."""
+    proc = subprocess.Popen(['ip', 'netns', 'exec', ns, 'ping', '-D', '-n', '-i', str(interval),
+                             '-W', '1', dst], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    try:
+        time.sleep(1.0)
+        action()
+        time.sleep(settle)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out = proc.communicate(timeout=10)[0]
+    stamps = [float(m.group(1)) for m in re.finditer(r'^\[(\d+\.\d+)\] \d+ bytes from', out, re.M)]
+    sent = re.search(r'(\d+) packets transmitted', out)
+    gap = max((b - a for a, b in zip(stamps, stamps[1:])), default=float('inf'))
+    return gap, int(sent.group(1)) if sent else 0, len(stamps)
+
+
 class TwoSites:
     """west-lan host -- [west dataplane] == wan == [east dataplane] -- east-lan host.
 
@@ -187,9 +207,10 @@ class TwoSites:
     K_EW = 'ffeeddccbbaa99887766554433221100'
 
     def __init__(self, lab, cipher='aes-gcm-128', encap=False, wrong_key=False, workers=1,
-                 policy=False, bond=False):
+                 policy=False, bond=False, bond_mode='lacp lacp-rate fast', links='veth'):
         self.lab = lab
         self.bond = bond
+        self.bond_mode = bond_mode
         self.hw, self.dw, self.de, self.he = lab.ns('hw'), lab.ns('dw'), lab.ns('de'), lab.ns('he')
         lab.veth(self.hw, 'hw0', self.dw, 'dwl')
         lab.veth(self.de, 'del', self.he, 'he0')
@@ -200,14 +221,27 @@ class TwoSites:
             # kernel here has no bonding driver to be the partner).
             lab.veth(self.dw, 'dww1', self.de, 'dew1')
             lab.veth(self.dw, 'dww2', self.de, 'dew2')
-            def ports(lan, w1, w2):
+            # The bond itself is configuration (configure() below), built at commit.
+            # links='tap': each member is a TAP port wired to its veth (frame_relay.py), because
+            # af_packet reports every link as up and active-backup fails over on link state;
+            # taking a TAP down (ip link set dwt1 down) is a link its port sees fail.
+            def ports(lan, w1, w2, t):
+                if links == 'tap':
+                    return {'lan': f'net_af_packet0,iface={lan}',
+                            'wan1': f'net_tap1,iface={t}t1', 'wan2': f'net_tap2,iface={t}t2'}
                 return {'lan': f'net_af_packet0,iface={lan}',
                         'wan1': f'net_af_packet1,iface={w1}',
-                        'wan2': f'net_af_packet2,iface={w2}',
-                        'wan': 'net_bonding0,mode=4,slave=net_af_packet1,slave=net_af_packet2,'
-                               'lacp_rate=fast'}
-            self.west = lab.dataplane(self.dw, ports('dwl', 'dww1', 'dww2'), workers=workers)
-            self.east = lab.dataplane(self.de, ports('del', 'dew1', 'dew2'), workers=workers)
+                        'wan2': f'net_af_packet2,iface={w2}'}
+            self.west = lab.dataplane(self.dw, ports('dwl', 'dww1', 'dww2', 'dw'),
+                                      workers=workers)
+            self.east = lab.dataplane(self.de, ports('del', 'dew1', 'dew2', 'de'),
+                                      workers=workers)
+            if links == 'tap':
+                relay = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'frame_relay.py')
+                for ns, side in ((self.dw, 'dw'), (self.de, 'de')):
+                    for n in ('1', '2'):
+                        lab.spawn(['ip', 'netns', 'exec', ns, PY, relay, f'{side}t{n}',
+                                   f'{side}w{n}'], f'relay-{side}{n}.log')
         else:
             lab.veth(self.dw, 'dww', self.de, 'dew')
             self.west = lab.dataplane(self.dw, {'lan': 'net_af_packet0,iface=dwl',
@@ -236,13 +270,21 @@ class TwoSites:
                   in_key, encap):
         enc = ' encap 4500 4500' if encap else ''
         local_lan = lan.split('/')[0].rsplit('.', 1)[0] + '.0/24'
-        wan_kind = 'bond' if self.bond else 'port'
-        members = 'interface add wan1 kind port\ninterface add wan2 kind port\n' if self.bond else ''
+        if self.bond:
+            # A primary names a member: the bond is added first, told its primary after them.
+            mode, _, primary = self.bond_mode.partition(' primary ')
+            wan = (f'interface add wan kind bond mode {mode}\n'
+                   'interface add wan1 kind port bond wan\n'
+                   'interface add wan2 kind port bond wan')
+            if primary:
+                wan += f'\ninterface update wan kind bond mode {mode} primary {primary}'
+        else:
+            wan = 'interface add wan kind port'
         if self.policy:
             # Policy-based: no VTI and no route; the SPD sends the remote LAN into the tunnel.
             text = f'''
 interface add lan kind port
-{members}interface add wan kind {wan_kind}
+{wan}
 address add lan {lan}
 address add wan {local}/24
 sa add spi {out_spi:#x} dir out local {local} remote {remote} {self.sa_args(out_key)}{enc} reqid 1
@@ -253,7 +295,7 @@ policy add in src {remote_lan} dst {local_lan} protect reqid 1
         else:
             text = f'''
 interface add lan kind port
-{members}interface add wan kind {wan_kind}
+{wan}
 interface add vti0 kind vti
 address add lan {lan}
 address add wan {local}/24
@@ -274,8 +316,7 @@ WEST_HOST, EAST_HOST = '10.165.125.120', '10.127.132.130'
 def appliance_config(source_root, workdir, name):
     text = (pathlib.Path(source_root) / 'configs' / f'vyatta-{name}.conf').read_text()
     text = text.replace('mode lacp', 'mode active-backup')
-    # Vyatta requires a primary for active-backup; the port map's first member is the bonding
-    # PMD's primary, and the same port.
+    # Vyatta requires a primary for active-backup; the dataplane builds the bonds with it.
     text += ('set interfaces bonding dp0bond0 primary dp0p1s1\n'
              'set interfaces bonding dp0bond1 primary dp0p1s2\n')
     path = pathlib.Path(workdir) / f'{name}.conf'
@@ -289,9 +330,7 @@ def ports(lan1, lan2, wan1, wan2):
         'dp0p2s1': f'net_af_packet1,iface={lan2}',
         'dp0p1s2': f'net_af_packet2,iface={wan1}',
         'dp0p2s2': f'net_af_packet3,iface={wan2}',
-        'dp0bond0': 'net_bonding0,mode=1,slave=net_af_packet0,slave=net_af_packet1',
-        'dp0bond1': 'net_bonding1,mode=1,slave=net_af_packet2,slave=net_af_packet3',
-    }
+    }  # dp0bond0 and dp0bond1 are the configurations' (bond-group members), built at commit
 
 
 class SeedPair:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from portcullis_lab import TwoSites, ping
+from portcullis_lab import TwoSites, ping, traffic_gap
 
 
 def iperf(lab, sites, udp=False, seconds=2, rate='100M', streams=1):
@@ -161,28 +161,113 @@ def test_policy_based_tunnel(lab):
     assert tcp['end']['sum_received']['bits_per_second'] > 50e6
 
 
+def wait_ping(lab, ns, dst, seconds=30):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        ok, _ = ping(lab, ns, dst, count=1, timeout=1)
+        if ok:
+            return True
+    return False
+
+
 def test_lacp_bonded_wan_survives_a_link_loss(lab):
-    """Vyatta's dp0bond1: the WAN as a mode-4 (LACP) DPDK bond of two af_packet links. Traffic
-    flows once LACP has converged, and keeps flowing when one member link goes down."""
+    """Vyatta's dp0bond1: the WAN as an LACP bond of two af_packet links, built by each
+    dataplane from its configuration (interface wan kind bond mode lacp; wan1/wan2 bond wan),
+    the partner another dataplane's bond. Traffic flows once LACP has converged, and keeps
+    flowing when one member link goes down; the gaps are measured and printed."""
     s = TwoSites(lab, bond=True)
-    deadline = time.time() + 30
-    ok = False
-    while time.time() < deadline and not ok:  # LACP takes a few seconds to converge
-        ok, out = ping(lab, s.hw, '10.2.0.10', count=1, timeout=1)
-    assert ok, 'no traffic over the LACP bond within 30 s'
+    assert wait_ping(lab, s.hw, '10.2.0.10'), 'no traffic over the LACP bond within 30 s'
     wan = s.west.interface('wan')
-    assert wan['kind'] == 'bond'
+    assert wan['kind'] == 'bond' and wan['bond_mode'] == 'lacp', wan
+    assert wan['members'] == 'wan1 wan2', wan
+    assert wan['device'].startswith('net_bonding'), wan
     assert s.west.interface('wan1')['device'] == 'none'  # members belong to the bond
+    assert s.west.interface('wan1')['bond'] == 'wan'
+    # Both links in the aggregator on both ends (LACP agreed on them).
+    deadline = time.time() + 15
+    while time.time() < deadline and not all(
+            d.interface('wan')['active_members'] == 'wan1 wan2' for d in (s.west, s.east)):
+        time.sleep(0.5)
+    assert s.west.interface('wan')['active_members'] == 'wan1 wan2', s.west.interface('wan')
     # Take each member down in turn (one of them carries the flow; which one, the hash decides).
     for down, up in (('dww1', None), ('dww2', 'dww1')):
         if up:
             lab.exec(s.dw, 'ip', 'link', 'set', up, 'up')
             time.sleep(4)  # LACP brings it back into the aggregator
-        lab.exec(s.dw, 'ip', 'link', 'set', down, 'down')
-        lost = 0
-        for _ in range(10):
-            ok, _ = ping(lab, s.hw, '10.2.0.10', count=1, timeout=1)
-            lost += not ok
+        gap, sent, got = traffic_gap(
+            lab, s.hw, '10.2.0.10', lambda: lab.exec(s.dw, 'ip', 'link', 'set', down, 'down'))
         ok, out = ping(lab, s.hw, '10.2.0.10', count=5)
         assert ok and '5 received' in out, f'after losing {down}: {out}'
-        print(f'{down} down: {lost} of 10 pings lost while LACP moved to the other link')
+        print(f'LACP, {down} down: longest gap {gap * 1000:.0f} ms ({got} of {sent} replies)')
+
+
+def test_bond_reconfigured_at_commit_without_a_restart(lab):
+    """A member removed and the mode changed by a commit (no dataplane restart): the bond is
+    stopped, rebuilt and started; the removed member is a plain port again only if configured
+    as one. The traffic gap of each change is printed."""
+    s = TwoSites(lab, bond=True, bond_mode='balanced')
+    assert wait_ping(lab, s.hw, '10.2.0.10'), 'no traffic over the balanced bond'
+    pid = s.west.proc.pid
+    # wan2 leaves both bonds: the bonds run on wan1 alone.
+    def remove_member():
+        for d in (s.west, s.east):
+            d.batch('interface update wan2 kind port\n')
+    gap, sent, got = traffic_gap(lab, s.hw, '10.2.0.10', remove_member)
+    print(f'member removed: longest gap {gap * 1000:.0f} ms ({got} of {sent} replies)')
+    assert got > 0 and gap < 30
+    assert s.west.interface('wan')['members'] == 'wan1'
+    wan2 = s.west.interface('wan2')
+    assert 'bond' not in wan2 and wan2['device'] == 'net_af_packet2', wan2  # a plain port again
+    ok, out = ping(lab, s.hw, '10.2.0.10', count=3)
+    assert ok, out
+    # balanced -> active-backup with wan1 as primary, on both ends.
+    def change_mode():
+        for d in (s.west, s.east):
+            d.batch('interface update wan kind bond mode active-backup primary wan1\n')
+    gap, sent, got = traffic_gap(lab, s.hw, '10.2.0.10', change_mode)
+    print(f'balanced -> active-backup: longest gap {gap * 1000:.0f} ms ({got} of {sent} replies)')
+    assert s.west.interface('wan')['bond_mode'] == 'active-backup'
+    ok, out = ping(lab, s.hw, '10.2.0.10', count=3)
+    assert ok, out
+    # The member back in the bond.
+    for d in (s.west, s.east):
+        d.batch('interface update wan2 kind port bond wan\n')
+    ok, out = ping(lab, s.hw, '10.2.0.10', count=3)
+    assert ok, out
+    assert s.west.interface('wan')['members'] == 'wan1 wan2'
+    assert s.west.proc.pid == pid and s.west.proc.poll() is None  # never restarted
+
+
+def test_active_backup_fails_over_and_returns_to_the_primary(lab):
+    """Active-backup with a primary: the primary's link carries the traffic; when it goes down
+    the backup takes over (gap printed), and when it comes back the primary is active again.
+    The members are TAP ports (bridged to the veths between the appliances), whose link state
+    the bonding PMD sees; the failed link is seen by both ends, as a cut cable is."""
+    s = TwoSites(lab, bond=True, bond_mode='active-backup primary wan1', links='tap')
+
+    def link(state):
+        lab.exec(s.dw, 'ip', 'link', 'set', 'dwt1', state)
+        lab.exec(s.de, 'ip', 'link', 'set', 'det1', state)
+    assert wait_ping(lab, s.hw, '10.2.0.10'), 'no traffic over the active-backup bond'
+    assert s.west.interface('wan')['current_member'] == 'wan1', s.west.interface('wan')
+    w2 = s.west.show_json('ports')
+    gap, sent, got = traffic_gap(lab, s.hw, '10.2.0.10',
+                                 lambda: link('down'))
+    print(f'active-backup, primary down: longest gap {gap * 1000:.0f} ms ({got} of {sent} replies)')
+    ok, out = ping(lab, s.hw, '10.2.0.10', count=5)
+    if not ok:
+        print(s.west.interface('wan'), s.west.show_json('ports'), s.east.show_json('ports'))
+    assert ok and '5 received' in out, out
+    assert s.west.interface('wan')['current_member'] == 'wan2'
+    # The tunnel's packets went out on the backup member (its port counters moved).
+    after = s.west.show_json('ports')
+    assert after['wan2']['opackets'] > w2['wan2']['opackets']
+    gap, sent, got = traffic_gap(lab, s.hw, '10.2.0.10',
+                                 lambda: link('up'))
+    print(f'active-backup, primary back: longest gap {gap * 1000:.0f} ms ({got} of {sent} replies)')
+    deadline = time.time() + 10
+    while time.time() < deadline and s.west.interface('wan')['current_member'] != 'wan1':
+        time.sleep(0.2)
+    assert s.west.interface('wan')['current_member'] == 'wan1'
+    ok, out = ping(lab, s.hw, '10.2.0.10', count=3)
+    assert ok, out

@@ -220,9 +220,7 @@ class SeedLogLab:
             'dp0p1s1': 'net_af_packet0,iface=dll1',
             'dp0p2s1': 'net_af_packet1,iface=dll2',
             'dp0p1s2': 'net_af_packet2,iface=dlw1',
-            'dp0p2s2': 'net_af_packet3,iface=dlw2',
-            'dp0bond0': 'net_bonding0,mode=1,slave=net_af_packet0,slave=net_af_packet1',
-            'dp0bond1': 'net_bonding1,mode=1,slave=net_af_packet2,slave=net_af_packet3'})
+            'dp0p2s2': 'net_af_packet3,iface=dlw2'})  # the bonds are the config's
         self.vfar = lab.vpnd(dr, self.far, str(tmp_path / 'far-end.conf'), 'far-end')
         self.vlocal = lab.vpnd(dl, self.local, str(tmp_path / 'gateway02.conf'), 'gateway02',
                                extra_args=('--syslog', devlog))

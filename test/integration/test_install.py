@@ -305,10 +305,13 @@ def test_host_setup_refuses_the_nic_of_the_default_route(installed, tmp_path):
     assert f'refusing: port wan' in r.stderr and addr in r.stderr and dev in r.stderr, r.stderr
     assert 'default route' in r.stderr
     assert 'would run' not in r.stdout, r.stdout  # refused before planning anything
-    # Also as a bond member, and in the short bus:slot.func spelling.
+    # Also in the short bus:slot.func spelling.
     short = addr[len('0000:'):]
-    r = host_setup(dest, o, f'wan=net_bonding0,mode=1,slave={short}\n', tmp_path)
+    r = host_setup(dest, o, f'wan={short}\n', tmp_path)
     assert r.returncode == 1 and 'refusing: port wan' in r.stderr, r.stderr
+    # A bond is configuration, not a port (#17): refused, naming the configuration's form.
+    r = host_setup(dest, o, f'wan=net_bonding0,mode=1,slave={short}\n', tmp_path)
+    assert r.returncode == 1 and 'a bond is not a port' in r.stderr, r.stderr
     assert open('/proc/sys/vm/nr_hugepages').read() == nr
     assert os.readlink(f'/sys/bus/pci/devices/{addr}/driver') == driver
 

@@ -55,7 +55,14 @@ const std::vector<Case>& Cases() {
        "set interfaces bonding dp0bond0 lacp-options periodic-rate fast",
        "interfaces bonding dp0bond0 lacp-options"},
       {"interfaces bonding minimum-links", "set interfaces bonding dp0bond0 minimum-links 2",
-       "interfaces bonding dp0bond0 minimum-links"},
+       "interfaces bonding dp0bond0 minimum-links (DPDK's bonding PMD has no minimum)"},
+      {"interfaces bonding lacp-options activity",
+       "set interfaces bonding dp0bond0 lacp-options activity passive",
+       "interfaces bonding dp0bond0 lacp-options activity (DPDK's 802.3ad is always active)"},
+      {"interfaces bonding lacp-options key", "set interfaces bonding dp0bond0 lacp-options key 7",
+       "interfaces bonding dp0bond0 lacp-options key (DPDK picks the key)"},
+      {"interfaces bonding hash-policy", "set interfaces bonding dp0bond2 hash-policy encap3+4",
+       "interfaces bonding dp0bond2 hash-policy (DPDK hashes outer headers only)"},
       {"interfaces bonding primary", "set interfaces bonding dp0bond0 primary dp0p1s2",
        "interfaces bonding dp0bond0 primary"},
       {"interfaces * bond-group", "set interfaces ethernet eth3 bond-group dp0bond0",
@@ -123,6 +130,10 @@ TEST_CASE("each node of the table warns once, at the line that configured it", "
   text += "set security firewall name FW rule 33 state established\n";
   text += "set security vpn ike retransmit tries 3\n";
   text += "set interfaces vti vti1 multicast disable\n";
+  text += "set interfaces bonding dp0bond3 hash-policy layer3+4\n";
+  text += "set interfaces bonding dp0bond3 lacp-options activity active\n";
+  text += "set interfaces bonding dp0bond3 lacp-options periodic-rate fast\n";
+  text += "set interfaces bonding dp0bond3 primary dp0p1s2\n";
   text += "set interfaces dataplane dp0p1s4 address 192.0.2.1/24\n";
   text += "set security vpn ipsec ike-group IKE dead-peer-detection interval 10\n";
   text += "set security vpn ipsec ike-group IKE2 dead-peer-detection action clear\n";

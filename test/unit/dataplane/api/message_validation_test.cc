@@ -240,6 +240,51 @@ TEST_CASE("undefined enum values and impossible combinations are rejected",
           m.body.interface.parent_ifindex = 1;
           m.body.interface.vlan = 4095;
         }) == RejectReason::kBadValue);
+  // Bonds (#17): only a bond says how it bonds, only a port names its bond.
+  auto bond = [](Message& m) {
+    m.body.interface.kind = InterfaceKind::kBond;
+    m.body.interface.bond_mode = BondMode::kLacp;
+    m.body.interface.bond_hash = BondHash::kLayer2;
+  };
+  CHECK(with(InterfaceMessage(2), bond) == RejectReason::kNone);
+  CHECK(with(InterfaceMessage(2), [](Message& m) { m.body.interface.bond_ifindex = 7; }) ==
+        RejectReason::kNone);
+  CHECK(with(InterfaceMessage(2), [](Message& m) { m.body.interface.bond_ifindex = 2; }) ==
+        RejectReason::kBadValue);  // itself
+  CHECK(with(InterfaceMessage(2), [](Message& m) { m.body.interface.lacp_fast = 1; }) ==
+        RejectReason::kBadValue);
+  CHECK(with(InterfaceMessage(2), [](Message& m) {
+          m.body.interface.kind = InterfaceKind::kBond;
+        }) == RejectReason::kBadValue);  // no mode
+  CHECK(with(InterfaceMessage(2), [&](Message& m) {
+          bond(m);
+          m.body.interface.bond_mode = BondMode{4};
+        }) == RejectReason::kBadValue);
+  CHECK(with(InterfaceMessage(2), [&](Message& m) {
+          bond(m);
+          m.body.interface.bond_hash = BondHash{0};
+        }) == RejectReason::kBadValue);  // lacp needs its hash
+  CHECK(with(InterfaceMessage(2), [&](Message& m) {
+          bond(m);
+          m.body.interface.bond_mode = BondMode::kActiveBackup;
+        }) == RejectReason::kBadValue);  // active-backup has none
+  CHECK(with(InterfaceMessage(2), [&](Message& m) {
+          bond(m);
+          m.body.interface.primary_ifindex = 3;
+        }) == RejectReason::kBadValue);  // a primary is active-backup's
+  CHECK(with(InterfaceMessage(2), [&](Message& m) {
+          bond(m);
+          m.body.interface.bond_mode = BondMode::kBalanced;
+          m.body.interface.lacp_fast = 1;
+        }) == RejectReason::kBadValue);
+  CHECK(with(InterfaceMessage(2), [&](Message& m) {
+          bond(m);
+          m.body.interface.bond_ifindex = 3;
+        }) == RejectReason::kBadValue);  // no bond in a bond
+  CHECK(with(InterfaceMessage(2), [&](Message& m) {
+          bond(m);
+          m.body.interface.reserved[4] = 1;
+        }) == RejectReason::kNonZeroReserved);
   CHECK(with(PolicyMessage(1), [](Message& m) {
           m.body.policy.src_port_low = 100;
           m.body.policy.src_port_high = 99;

@@ -100,7 +100,9 @@ TEST_CASE("dpctl: interface add, with the defaults of each kind", "[dpctl]") {
   };
   for (const Kind& k : kinds) {
     InterfaceDirectory dir = Running();
-    Message m = ParseOne(std::string("interface add new0 kind ") + k.word, dir);
+    // A bond says how to bond (#17); the defaults of the rest are the same.
+    const std::string extra = k.kind == api::InterfaceKind::kBond ? " mode lacp" : "";
+    Message m = ParseOne(std::string("interface add new0 kind ") + k.word + extra, dir);
     CHECK(m.header.kind == MessageKind::kInterface);
     CHECK(m.header.op == Op::kAdd);
     const api::InterfaceBody& b = m.body.interface;
@@ -131,6 +133,35 @@ TEST_CASE("dpctl: interface add with every option", "[dpctl]") {
   m = ParseOne("interface add abcdefghijklmno kind port down up", dir);
   CHECK(m.body.interface.admin_up == 1);
   CHECK(Name(m.body.interface) == "abcdefghijklmno");
+}
+
+TEST_CASE("dpctl: bonds and their members", "[dpctl]") {
+  InterfaceDirectory dir = Running();
+  Message bond = ParseOne("interface add bond0 kind bond mode lacp lacp-rate fast", dir);
+  const api::InterfaceBody& b = bond.body.interface;
+  CHECK(b.bond_mode == api::BondMode::kLacp);
+  CHECK(b.bond_hash == api::BondHash::kLayer2);  // unless told
+  CHECK(b.lacp_fast == 1);
+  CHECK(api::ValidateMessage(bond).reason == api::RejectReason::kNone);
+  Message member = ParseOne("interface update wan kind port bond bond0", dir);
+  CHECK(member.body.interface.bond_ifindex == b.ifindex);
+  CHECK(api::ValidateMessage(member).reason == api::RejectReason::kNone);
+  Message ab = ParseOne("interface add bond1 kind bond mode active-backup primary lan", dir);
+  CHECK(ab.body.interface.bond_mode == api::BondMode::kActiveBackup);
+  CHECK(ab.body.interface.primary_ifindex == 1);
+  CHECK(static_cast<int>(ab.body.interface.bond_hash) == 0);
+  CHECK(api::ValidateMessage(ab).reason == api::RejectReason::kNone);
+  Message bal = ParseOne("interface add bond2 kind bond mode balanced hash layer3+4", dir);
+  CHECK(bal.body.interface.bond_hash == api::BondHash::kLayer34);
+  Fails("interface add bond3 kind bond", "a bond needs mode lacp|active-backup|balanced");
+  Fails("interface add bond3 kind bond mode roundrobin", "mode 'roundrobin'");
+  Fails("interface add bond3 kind bond mode lacp hash layer5", "hash 'layer5'");
+  Fails("interface add bond3 kind bond mode lacp lacp-rate 1", "lacp-rate fast|slow");
+  Fails("interface add new0 kind port bond nobond", "no interface 'nobond'");
+  // The channel refuses what only a bond may carry on anything else, and the reverse.
+  Message bad = ParseOne("interface add bond4 kind bond mode lacp lacp-rate fast", dir);
+  bad.body.interface.bond_mode = api::BondMode::kBalanced;
+  CHECK(api::ValidateMessage(bad).reason == api::RejectReason::kBadValue);
 }
 
 TEST_CASE("dpctl: new interfaces take the lowest free ifindex", "[dpctl]") {

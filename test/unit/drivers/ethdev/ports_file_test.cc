@@ -15,16 +15,31 @@ TEST_CASE("The ports file lists NAME=DEVICE lines with comments and blank lines"
       "# the appliance's ports\n"
       "\n"
       "dp0p1s0=0000:03:00.0   # LAN\n"
-      "  dp0bond1=net_bonding0,mode=4,slave=0000:03:00.2,slave=0000:03:00.3,lacp_rate=fast\n",
+      "  dp0p1s2=net_af_packet2,iface=eth2\n",
       "ports");
   REQUIRE(ports.ok());
   REQUIRE(ports->size() == 2);
   CHECK((*ports)[0].name == "dp0p1s0");
   CHECK((*ports)[0].devargs == "0000:03:00.0");
   CHECK_FALSE((*ports)[0].is_vdev());
-  CHECK((*ports)[1].name == "dp0bond1");
-  CHECK((*ports)[1].members() == std::vector<std::string>{"0000:03:00.2", "0000:03:00.3"});
-  CHECK((*ports)[1].lacp_fast);
+  CHECK((*ports)[1].name == "dp0p1s2");
+  CHECK((*ports)[1].device() == "net_af_packet2");
+}
+
+TEST_CASE("A bond in the ports file is refused with a pointer to the configuration") {
+  // Bonds come from `interfaces bonding` at commit (#17): a second definition here was
+  // silently what ran, whatever the configuration said.
+  auto bond = ParsePortsText(
+      "dp0p1s2=0000:03:00.2\n"
+      "dp0bond1=net_bonding0,mode=4,slave=0000:03:00.2,slave=0000:03:00.3\n",
+      "ports");
+  REQUIRE_FALSE(bond.ok());
+  const std::string msg(bond.status().message());
+  CHECK(msg.find("ports: line 2: --port dp0bond1=net_bonding0") == 0);
+  CHECK(msg.find("a bond is not a port") != std::string::npos);
+  CHECK(msg.find("interfaces bonding dp0bond1 mode lacp|active-backup|balanced") !=
+        std::string::npos);
+  CHECK_FALSE(ParsePortSpec("wan=eth_bond0,mode=1").ok());
 }
 
 TEST_CASE("A bad ports file line is named with its line number") {

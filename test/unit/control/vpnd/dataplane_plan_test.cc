@@ -1,0 +1,130 @@
+// Bonds in the dataplane plan (#17): a bond's mode, primary, hash and LACP rate and each
+// member's bond travel in the interface messages; a change to any of them is an update the
+// dataplane rebuilds the bond from.
+#include "control/vpnd/dataplane_plan.h"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+#include "control/config/config_loader.h"
+#include "control/vpnd/firewall_plan.h"
+
+using namespace portcullis;
+using namespace portcullis::vpnd;
+using dp::api::BondHash;
+using dp::api::BondMode;
+using dp::api::InterfaceBody;
+using dp::api::InterfaceKind;
+using dp::api::MessageKind;
+using dp::api::Op;
+
+namespace {
+
+config::Model ModelOf(const std::string& text) {
+  config::LoadedConfig c = config::LoadConfigText(text, "t.conf");
+  std::string errors;
+  for (const auto& d : c.diags.Sorted())
+    if (d.severity == config::Diagnostic::Severity::kError) errors += d.ToString() + "\n";
+  INFO(errors);
+  REQUIRE(errors.empty());
+  return config::BuildModel(c.tree);
+}
+
+const InterfaceBody& Iface(const DataplaneObjects& o, InterfaceIndexes& ids,
+                           const std::string& name) {
+  auto ifx = ids.Find(name);
+  REQUIRE(ifx.has_value());
+  for (const auto& [key, m] : o)
+    if (m.header.kind == MessageKind::kInterface && m.body.interface.ifindex == *ifx)
+      return m.body.interface;
+  FAIL("no interface message for " << name);
+  throw;
+}
+
+const char kBonds[] = R"(set interfaces dataplane dp0p1s1 bond-group dp0bond0
+set interfaces dataplane dp0p2s1 bond-group dp0bond0
+set interfaces dataplane dp0p1s2 bond-group dp0bond1
+set interfaces dataplane dp0p2s2 bond-group dp0bond1
+set interfaces dataplane dp0p3s1 address 192.0.2.1/24
+set interfaces bonding dp0bond0 mode active-backup
+set interfaces bonding dp0bond0 primary dp0p2s1
+set interfaces bonding dp0bond0 vif 1750 address 10.126.19.161/26
+set interfaces bonding dp0bond1 mode lacp
+set interfaces bonding dp0bond1 lacp-options periodic-rate fast
+set interfaces bonding dp0bond1 hash-policy layer3+4
+set interfaces bonding dp0bond1 address 159.8.98.214/29
+)";
+
+}  // namespace
+
+TEST_CASE("bonds and their members are planned from the configuration", "[dataplane_plan]") {
+  InterfaceIndexes ids;
+  FirewallIds fw;
+  DataplaneObjects o = PlanDataplane(ModelOf(kBonds), ids, fw);
+  const InterfaceBody& ab = Iface(o, ids, "dp0bond0");
+  CHECK(ab.kind == InterfaceKind::kBond);
+  CHECK(ab.bond_mode == BondMode::kActiveBackup);
+  CHECK(ab.primary_ifindex == *ids.Find("dp0p2s1"));
+  CHECK(static_cast<int>(ab.bond_hash) == 0);
+  CHECK(ab.lacp_fast == 0);
+  const InterfaceBody& lacp = Iface(o, ids, "dp0bond1");
+  CHECK(lacp.bond_mode == BondMode::kLacp);
+  CHECK(lacp.bond_hash == BondHash::kLayer34);
+  CHECK(lacp.lacp_fast == 1);
+  CHECK(lacp.primary_ifindex == 0);
+  for (const char* m : {"dp0p1s1", "dp0p2s1"}) CHECK(Iface(o, ids, m).bond_ifindex == ab.ifindex);
+  for (const char* m : {"dp0p1s2", "dp0p2s2"}) CHECK(Iface(o, ids, m).bond_ifindex == lacp.ifindex);
+  CHECK(Iface(o, ids, "dp0p3s1").bond_ifindex == 0);
+  // The vif on a bond is a vif of the bond, not of a member.
+  const InterfaceBody& vif = Iface(o, ids, "dp0bond0.1750");
+  CHECK(vif.kind == InterfaceKind::kVif);
+  CHECK(vif.parent_ifindex == ab.ifindex);
+  CHECK(vif.vlan == 1750);
+}
+
+TEST_CASE("a balanced bond hashes layer2 unless told; VyOS 802.3ad is lacp", "[dataplane_plan]") {
+  InterfaceIndexes ids;
+  FirewallIds fw;
+  DataplaneObjects o =
+      PlanDataplane(ModelOf("set interfaces bonding dp0bond2 mode balanced\n"
+                            "set interfaces dataplane dp0p1s1 bond-group dp0bond2\n"),
+                    ids, fw);
+  CHECK(Iface(o, ids, "dp0bond2").bond_mode == BondMode::kBalanced);
+  CHECK(Iface(o, ids, "dp0bond2").bond_hash == BondHash::kLayer2);
+
+  InterfaceIndexes vids;
+  FirewallIds vfw;
+  DataplaneObjects v = PlanDataplane(ModelOf("set interfaces bonding bond0 mode '802.3ad'\n"
+                                             "set interfaces bonding bond0 member interface eth1\n"
+                                             "set interfaces bonding bond0 member interface eth2\n"
+                                             "set interfaces ethernet eth1\n"
+                                             "set interfaces ethernet eth2\n"),
+                                     vids, vfw);
+  CHECK(Iface(v, vids, "bond0").bond_mode == BondMode::kLacp);
+  CHECK(Iface(v, vids, "eth1").bond_ifindex == *vids.Find("bond0"));
+  CHECK(Iface(v, vids, "eth2").bond_ifindex == *vids.Find("bond0"));
+}
+
+TEST_CASE("a changed bond mode or member is an interface update", "[dataplane_plan]") {
+  InterfaceIndexes ids;
+  FirewallIds fw;
+  DataplaneObjects before = PlanDataplane(ModelOf(kBonds), ids, fw);
+  std::string text = kBonds;
+  text.replace(text.find("dp0bond0 mode active-backup"), 27, "dp0bond0 mode balanced");
+  text.replace(text.find("set interfaces bonding dp0bond0 primary dp0p2s1\n"), 48, "");
+  text.replace(text.find("set interfaces dataplane dp0p2s2 bond-group dp0bond1\n"), 53, "");
+  DataplaneObjects after = PlanDataplane(ModelOf(text), ids, fw);
+  std::vector<std::string> changed;
+  for (const auto& m : DiffBatch(before, after)) {
+    REQUIRE(m.header.kind == MessageKind::kInterface);
+    changed.push_back(
+        absl::StrCat(m.body.interface.name, m.header.op == Op::kUpdate ? " update" : " delete"));
+  }
+  // dp0p2s2 had nothing but its bond-group: it goes, and dp0bond1 is rebuilt without it.
+  std::sort(changed.begin(), changed.end());
+  CHECK(changed == std::vector<std::string>{"dp0bond0 update", "dp0p2s2 delete"});
+}
