@@ -207,10 +207,14 @@ class TwoSites:
     K_EW = 'ffeeddccbbaa99887766554433221100'
 
     def __init__(self, lab, cipher='aes-gcm-128', encap=False, wrong_key=False, workers=1,
-                 policy=False, bond=False, bond_mode='lacp lacp-rate fast', links='veth'):
+                 policy=False, bond=False, bond_mode='lacp lacp-rate fast', links='veth',
+                 wan_vlan=0):
         self.lab = lab
         self.bond = bond
         self.bond_mode = bond_mode
+        # wan_vlan: the WAN address (and so the ESP) on VLAN vif wan.<N> of the WAN port or
+        # bond, as the seed's dp0bond0.1750.
+        self.wan_vlan = wan_vlan
         self.hw, self.dw, self.de, self.he = lab.ns('hw'), lab.ns('dw'), lab.ns('de'), lab.ns('he')
         lab.veth(self.hw, 'hw0', self.dw, 'dwl')
         lab.veth(self.de, 'del', self.he, 'he0')
@@ -280,13 +284,17 @@ class TwoSites:
                 wan += f'\ninterface update wan kind bond mode {mode} primary {primary}'
         else:
             wan = 'interface add wan kind port'
+        wan_if = 'wan'
+        if self.wan_vlan:
+            wan_if = f'wan.{self.wan_vlan}'
+            wan += f'\ninterface add {wan_if} kind vif parent wan vlan {self.wan_vlan}'
         if self.policy:
             # Policy-based: no VTI and no route; the SPD sends the remote LAN into the tunnel.
             text = f'''
 interface add lan kind port
 {wan}
 address add lan {lan}
-address add wan {local}/24
+address add {wan_if} {local}/24
 sa add spi {out_spi:#x} dir out local {local} remote {remote} {self.sa_args(out_key)}{enc} reqid 1
 sa add spi {in_spi:#x} dir in local {local} remote {remote} {self.sa_args(in_key)}{enc} reqid 1
 policy add out src {local_lan} dst {remote_lan} protect reqid 1 spi {out_spi:#x}
@@ -298,7 +306,7 @@ interface add lan kind port
 {wan}
 interface add vti0 kind vti
 address add lan {lan}
-address add wan {local}/24
+address add {wan_if} {local}/24
 address add vti0 {vti}
 route add {remote_lan} dev vti0
 sa add spi {out_spi:#x} dir out local {local} remote {remote} {self.sa_args(out_key)}{enc} vti vti0

@@ -4,6 +4,7 @@ iperf3 (TCP and UDP) through the VTI tunnel with raw ESP and with UDP 4500 encap
 wrong key seen as counted ICV failures rather than silence."""
 import json
 import re
+import signal
 import time
 
 import pytest
@@ -199,6 +200,33 @@ def test_lacp_bonded_wan_survives_a_link_loss(lab):
         ok, out = ping(lab, s.hw, '10.2.0.10', count=5)
         assert ok and '5 received' in out, f'after losing {down}: {out}'
         print(f'LACP, {down} down: longest gap {gap * 1000:.0f} ms ({got} of {sent} replies)')
+
+
+def test_tagged_wan_vif_on_an_lacp_bond_between_two_appliances(lab):
+    """The seed's dp0bond0.1750 shape between two appliances: each WAN address on VLAN vif
+    wan.1750 of an LACP bond built from the configuration. The tunnel's ESP crosses the veths
+    tagged 1750 (tcpdump on the member links sees it), both ways, and the vifs count it."""
+    s = TwoSites(lab, bond=True, wan_vlan=1750)
+    # On the receiving ends (a packet socket's own sends may bypass the capture taps).
+    dumps = [lab.spawn(['ip', 'netns', 'exec', ns, 'tcpdump', '-nn', '-e', '-l', '-i', dev,
+                        'vlan 1750'], f'tcpdump-{dev}.log')
+             for ns, dev in ((s.de, 'dew1'), (s.de, 'dew2'), (s.dw, 'dww1'), (s.dw, 'dww2'))]
+    assert wait_ping(lab, s.hw, '10.2.0.10'), 'no traffic over the tagged bond'
+    ok, out = ping(lab, s.hw, '10.2.0.10', count=5)
+    assert ok and '5 received' in out, out
+    time.sleep(0.5)
+    for proc, _ in dumps:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+    seen = ''.join(open(log).read() for _, log in dumps)
+    # Both directions of the tunnel, tagged 1750, on the member links.
+    assert re.search(r'vlan 1750, .*192\.0\.2\.1 > 192\.0\.2\.2: ESP', seen), seen[-2000:]
+    assert re.search(r'vlan 1750, .*192\.0\.2\.2 > 192\.0\.2\.1: ESP', seen), seen[-2000:]
+    for d in (s.west, s.east):
+        vif = d.interface('wan.1750')
+        assert vif['kind'] == 'vif' and vif['vlan'] == 1750
+        assert vif['rx_packets'] >= 5 and vif['tx_packets'] >= 5, vif
+        assert d.interface('wan')['rx_packets'] == 0, d.interface('wan')  # nothing untagged
 
 
 def test_bond_reconfigured_at_commit_without_a_restart(lab):

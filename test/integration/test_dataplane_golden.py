@@ -228,3 +228,89 @@ def test_forged_replayed_and_unknown_esp_is_counted(lab, tmp_path):
     s = sas[(f'{IN_SPI:08x}', 'in')]
     assert s['packets'] == 3
     assert s['drops'].get('esp_auth_failed') == 2 and s['drops'].get('esp_replayed') == 1
+
+
+def test_vlan_vif_tags_and_untags_against_scapy(lab, tmp_path):
+    """A VLAN vif (lan.1750, as the seed's dp0bond0.1750) on the LAN port, with scapy-crafted
+    802.1Q frames: ARP on the vif is answered tagged with its VID, an echo to the vif's
+    address is answered tagged, a packet from the vif is routed out of the untagged WAN and a
+    packet to the vif's network comes back tagged; a frame with a VID no vif has is dropped
+    and counted; untagged traffic on the same port keeps its own interface."""
+    from scapy.all import ARP, Dot1Q
+    lan_mac, wan_mac = '02:70:63:61:70:00', '02:70:63:61:70:01'
+    vif_host, vif_addr = '10.126.19.174', '10.126.19.161'
+    plain_host_mac = '02:00:00:00:01:0b'
+    lan_in = [
+        Ether(dst='ff:ff:ff:ff:ff:ff', src=HOST_MAC) / Dot1Q(vlan=1750) /
+        ARP(op=1, hwsrc=HOST_MAC, psrc=vif_host, pdst=vif_addr),
+        Ether(dst=lan_mac, src=HOST_MAC) / Dot1Q(vlan=1750) /
+        IP(src=vif_host, dst=vif_addr) / ICMP(type=8, id=7, seq=1) / Raw(b'tagged'),
+        Ether(dst=lan_mac, src=HOST_MAC) / Dot1Q(vlan=99) /
+        IP(src=vif_host, dst=vif_addr) / ICMP(type=8, id=7, seq=2),
+        Ether(dst=lan_mac, src=HOST_MAC) / Dot1Q(vlan=1750) /
+        IP(src=vif_host, dst=EAST, ttl=64) / UDP(sport=1234, dport=5678) / Raw(b'to wan'),
+        Ether(dst=lan_mac, src=plain_host_mac) /
+        IP(src='10.1.0.10', dst='10.1.0.1') / ICMP(type=8, id=8, seq=1),
+    ]
+    wan_in = [Ether(dst=wan_mac, src=PEER_MAC) /
+              IP(src=EAST, dst=vif_host, ttl=64) / UDP(sport=5678, dport=1234) / Raw(b'to vif')]
+    cfg = f'''
+interface add lan kind port
+interface add lan.1750 kind vif parent lan vlan 1750
+interface add wan kind port
+address add lan 10.1.0.1/24
+address add lan.1750 {vif_addr}/26
+address add wan {WEST}/24
+neigh add lan.1750 {vif_host} {HOST_MAC}
+neigh add lan 10.1.0.10 {plain_host_mac}
+neigh add wan {EAST} {PEER_MAC}
+'''
+    paths = {n: str(tmp_path / f'{n}.pcap') for n in ('lan_in', 'wan_in', 'lan_out', 'wan_out')}
+    wrpcap(paths['lan_in'], lan_in)
+    wrpcap(paths['wan_in'], wan_in)
+    dp = lab.dataplane(None, {
+        'lan': f'net_pcap0,rx_pcap={paths["lan_in"]},tx_pcap={paths["lan_out"]}',
+        'wan': f'net_pcap1,rx_pcap={paths["wan_in"]},tx_pcap={paths["wan_out"]}'})
+    dp.batch(cfg)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        ports = dp.show_json('ports')
+        if ports['lan']['opackets'] >= 4 and ports['wan']['opackets'] >= 1:
+            break
+        time.sleep(0.2)
+    vif = dp.interface('lan.1750')
+    plain = dp.interface('lan')
+    stats = dp.show_json('stats')
+    dp.stop()
+    lan_out, wan_out = rdpcap(paths['lan_out']), rdpcap(paths['wan_out'])
+    tagged = [f for f in lan_out if Dot1Q in f]
+    assert all(f[Dot1Q].vlan == 1750 for f in tagged), [f.summary() for f in lan_out]
+    # ARP on the vif: answered tagged, with the port's MAC for the vif's address.
+    arp = [f for f in tagged if ARP in f]
+    assert len(arp) == 1 and arp[0][ARP].op == 2, [f.summary() for f in lan_out]
+    assert arp[0][ARP].psrc == vif_addr and arp[0][ARP].hwsrc.lower() == lan_mac
+    assert arp[0][ARP].pdst == vif_host and arp[0].dst.lower() == HOST_MAC
+    # The echo to the vif's address: answered tagged, to the host's MAC, with its payload.
+    echo = [f for f in tagged if ICMP in f]
+    assert len(echo) == 1, [f.summary() for f in lan_out]
+    e = echo[0]
+    assert e.src.lower() == lan_mac and e.dst.lower() == HOST_MAC
+    assert (e[IP].src, e[IP].dst, e[ICMP].type, e[ICMP].seq) == (vif_addr, vif_host, 0, 1)
+    assert raw(e[ICMP].payload) == b'tagged'
+    # The WAN's packet for the vif's network leaves tagged, one TTL less.
+    fwd = [f for f in tagged if UDP in f]
+    assert len(fwd) == 1 and fwd[0][IP].dst == vif_host and fwd[0][IP].ttl == 63
+    assert raw(fwd[0][UDP].payload) == b'to vif'
+    # The vif host's packet for the WAN leaves untagged.
+    assert len(wan_out) == 1 and Dot1Q not in wan_out[0], [f.summary() for f in wan_out]
+    assert wan_out[0][IP].src == vif_host and wan_out[0][IP].ttl == 63
+    # Untagged traffic on the same port stays the port's: answered untagged.
+    untagged = [f for f in lan_out if Dot1Q not in f]
+    assert len(untagged) == 1 and untagged[0][ICMP].type == 0
+    assert untagged[0][IP].src == '10.1.0.1' and untagged[0].dst.lower() == plain_host_mac
+    # VID 99 has no vif: dropped, counted.
+    assert stats['drops'].get('unknown_interface') == 1, stats['drops']
+    # Per-vif counters: the ARP, the echo and the routed packet in; the three answers out.
+    assert (vif['rx_packets'], vif['tx_packets']) == (3, 3), vif
+    assert vif['vlan'] == 1750 and vif['kind'] == 'vif'
+    assert (plain['rx_packets'], plain['tx_packets']) == (1, 1), plain
