@@ -46,6 +46,7 @@ void ReadInterface(const ConfigNode& n, const std::string& type, const std::stri
     if (const ConfigNode* lacp = n.Child("lacp-options"))
       i.lacp_fast = lacp->Get("periodic-rate") == "fast";
     i.bond_hash_policy = n.Get("hash-policy");
+    i.bond_min_links = static_cast<uint32_t>(Num(n, "minimum-links", 1));
   }
   if (const ConfigNode* fw = n.Child("firewall")) {
     i.firewall_in = fw->LeafList("in");

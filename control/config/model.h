@@ -131,6 +131,7 @@ struct Interface {
   std::string bond_mode;         // bonds: lacp | active-backup | balanced
   std::string bond_primary;      // bonds: the active-backup member preferred while up
   bool lacp_fast = false;        // bonds: lacp-options periodic-rate fast
+  uint32_t bond_min_links = 1;   // bonds (lacp): down below this many links
   std::string bond_hash_policy;  // bonds: layer2 | layer2+3 | layer3+4 (lacp, balanced)
   std::vector<std::string> firewall_in, firewall_out, firewall_local;
   std::vector<VrrpGroup> vrrp;

@@ -19,14 +19,13 @@ constexpr NotEnforcedNode kNotEnforced[] = {
     {"security firewall name rule state", "#16", "enable"},
     {"security firewall name rule source mac-address", "#16"},
     {"security firewall name rule destination mac-address", "#16"},
-    // Bonds are built from mode, members, primary, hash-policy and lacp-options periodic-rate;
-    // DPDK's bonding PMD has no passive LACP, no chosen key, no minimum number of links and no
-    // hash over encapsulated headers. VFPs carry nothing (no CHILD SA is bound to one); MAC
+    // Bonds are built from mode, members, primary, hash-policy, minimum-links and lacp-options
+    // periodic-rate; DPDK's bonding PMD has no passive LACP, no chosen key and no hash over
+    // encapsulated headers. VFPs carry nothing (no CHILD SA is bound to one); MAC
     // addresses are the ports' own.
     {"interfaces bonding lacp-options activity", "#17", "passive",
      "DPDK's 802.3ad is always active"},
     {"interfaces bonding lacp-options key", "#17", "", "DPDK picks the key"},
-    {"interfaces bonding minimum-links", "#17", "", "DPDK's bonding PMD has no minimum"},
     {"interfaces bonding hash-policy", "#17", "encap2+3", "DPDK hashes outer headers only"},
     {"interfaces bonding hash-policy", "#17", "encap3+4", "DPDK hashes outer headers only"},
     {"interfaces * mac", "#17"},

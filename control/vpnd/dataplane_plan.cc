@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/escaping.h"
@@ -53,6 +54,10 @@ void SetBondFields(const config::Model& model, const config::Interface& i,
                                                        : BondHash::kLayer2;
   }
   b.lacp_fast = b.bond_mode == BondMode::kLacp && i.lacp_fast ? 1 : 0;
+  // Commit rules allow more than one only on lacp bonds.
+  b.min_links = b.bond_mode == BondMode::kLacp && i.bond_min_links > 1
+                    ? static_cast<uint8_t>(std::min<uint32_t>(i.bond_min_links, 255))
+                    : 0;
 }
 
 dp::api::Family FamilyOf(const config::IpAddress& a) {

@@ -112,7 +112,7 @@ bool ValidateBondFields(const InterfaceBody& b, Check& c) {
                   b.ifindex);
   if (!is_bond) {
     if (b.primary_ifindex != 0 || static_cast<uint8_t>(b.bond_mode) != 0 ||
-        static_cast<uint8_t>(b.bond_hash) != 0 || b.lacp_fast != 0)
+        static_cast<uint8_t>(b.bond_hash) != 0 || b.lacp_fast != 0 || b.min_links != 0)
       return c.Fail(RejectReason::kBadValue, "interface %d: bond options on a non-bond", b.ifindex);
     return true;
   }
@@ -128,6 +128,9 @@ bool ValidateBondFields(const InterfaceBody& b, Check& c) {
   }
   if (b.primary_ifindex != 0 && b.bond_mode != BondMode::kActiveBackup)
     return c.Fail(RejectReason::kBadValue, "interface %d: a primary is for active-backup",
+                  b.ifindex);
+  if (b.min_links > 1 && b.bond_mode != BondMode::kLacp)
+    return c.Fail(RejectReason::kBadValue, "interface %d: minimum links on a non-LACP bond",
                   b.ifindex);
   if (b.lacp_fast && b.bond_mode != BondMode::kLacp)
     return c.Fail(RejectReason::kBadValue, "interface %d: lacp rate on a non-LACP bond", b.ifindex);

@@ -113,7 +113,8 @@ struct InterfaceBody {
   BondMode bond_mode;        // kBond: required; 0 otherwise
   BondHash bond_hash;        // kBond kLacp/kBalanced: required; 0 otherwise
   uint8_t lacp_fast;         // kBond kLacp: 0 or 1 (LACPDUs every second, 3 s timeout)
-  uint8_t reserved[5];
+  uint8_t min_links;         // kBond kLacp: the bond is down below this many links; 0 = 1
+  uint8_t reserved[4];
 };
 
 // Key: the whole body. No update: change = delete + add.

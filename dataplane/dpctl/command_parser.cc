@@ -205,6 +205,10 @@ absl::Status Interface(Words& w, Op op, InterfaceDirectory& dir, std::vector<Mes
       if (v != "fast" && v != "slow")
         return absl::InvalidArgumentError("interface: lacp-rate fast|slow");
       b.lacp_fast = v == "fast";
+    } else if (key == "min-links") {
+      ASSIGN_OR_RETURN(v, w.Next("a number of links"));
+      ASSIGN_OR_RETURN(vn, Number(v, "min-links", 255));
+      b.min_links = static_cast<uint8_t>(vn);
     } else if (key == "hash") {
       ASSIGN_OR_RETURN(v, w.Next("layer2|layer2+3|layer3+4"));
       if (v == "layer2") {

@@ -31,6 +31,7 @@ class InterfaceDirectory {
 //                 [down] [ifindex N]
 //                 [bond BOND]  (a port: member of BOND)
 //                 [mode lacp|active-backup|balanced] [primary PORT] [lacp-rate fast|slow]
+//                 [min-links N]
 //                 [hash layer2|layer2+3|layer3+4]  (a bond: how the dataplane builds it)
 //   interface del NAME
 //   address add|del NAME A.B.C.D/LEN

@@ -56,6 +56,7 @@ absl::StatusOr<BondSync::Plan> BondSync::MakePlan(const ConfigState& cfg) const 
     w.settings.xmit_policy =
         b.bond_mode == api::BondMode::kActiveBackup ? -1 : DpdkHash(b.bond_hash);
     w.settings.lacp_fast = b.lacp_fast != 0;
+    w.min_links = b.min_links;
     bond_names[ifx] = b.name;
   }
   for (const auto& [ifx, f] : cfg.interfaces) {
@@ -205,7 +206,29 @@ absl::Status BondSync::Apply(const Plan& plan) {
   return result;
 }
 
-void BondSync::WatchLinks() {
+void BondSync::SetMinimums(const Plan& plan) {
+  min_links_.clear();
+  for (const auto& [name, w] : plan)
+    if (w.min_links > 1) min_links_[name] = w.min_links;
+  for (auto it = below_min_.begin(); it != below_min_.end();)
+    it = min_links_.count(*it) ? std::next(it) : below_min_.erase(it);
+}
+
+bool BondSync::WatchLinks() {
+  bool changed = false;
+  for (const auto& [name, min] : min_links_) {
+    auto b = built_.find(name);
+    const bool below = b == built_.end() || !dp_.ports[b->second.port].present ||
+                       drivers::ethdev::DistributingMembers(b->second.port) < static_cast<int>(min);
+    if (below != BelowMinimum(name)) {
+      changed = true;
+      if (below) {
+        below_min_.insert(name);
+      } else {
+        below_min_.erase(name);
+      }
+    }
+  }
   for (const auto& [name, b] : built_) {
     const drivers::ethdev::BondSettings& s = b.settings;
     if (s.mode != BONDING_MODE_ACTIVE_BACKUP || s.members.empty() || !dp_.ports[b.port].present)
@@ -223,6 +246,7 @@ void BondSync::WatchLinks() {
     if (want < 0 || rte_eth_bond_primary_get(b.port) == want) continue;
     drivers::ethdev::SetCurrentMember(b.port, static_cast<uint16_t>(want));
   }
+  return changed;
 }
 
 void BondSync::StopAll() {

@@ -23,6 +23,7 @@ class BondSync {
   struct Want {
     std::string name;  // the bond interface's name ("dp0bond1")
     drivers::ethdev::BondSettings settings;
+    uint8_t min_links = 0;  // LACP: the bond is down with fewer distributing members
   };
   using Plan = std::map<std::string, Want>;  // by bond name
 
@@ -43,7 +44,13 @@ class BondSync {
   // Main lcore, every 100 ms: an active-backup bond sends on its primary while the primary's
   // link is up, else on the first member whose link is. (The bonding PMD follows links by
   // itself only for members that report changes by interrupt.)
-  void WatchLinks();
+  // Also: an LACP bond with fewer distributing members than its minimum-links is down (its
+  // interface too). Returns true when that changed for a bond: the tables need rebuilding.
+  bool WatchLinks();
+  // Whether the bond called `name` is down for want of links (minimum-links).
+  bool BelowMinimum(const std::string& name) const { return below_min_.count(name) != 0; }
+  // Every commit: the minimum-links of each bond of `plan` (no rebuild needed for it).
+  void SetMinimums(const Plan& plan);
 
  private:
   struct Built {
@@ -57,6 +64,8 @@ class BondSync {
 
   Dataplane& dp_;
   std::map<std::string, Built> built_;  // by bond name
+  std::map<std::string, uint8_t> min_links_;
+  std::set<std::string> below_min_;
 };
 
 }  // namespace portcullis::dp

@@ -444,7 +444,8 @@ Tables* CommandApplier::BuildTables(const ConfigState& cfg, const std::set<uint1
     Interface& i = t->ifs[ifx];
     const api::InterfaceBody& b = f.body;
     i.kind = IfKindOf(b.kind);
-    i.up = b.admin_up != 0;
+    // A bond with fewer working links than its minimum-links is down until it has them.
+    i.up = b.admin_up != 0 && !(b.kind == api::InterfaceKind::kBond && bonds_.BelowMinimum(b.name));
     i.mtu = b.mtu;
     std::memcpy(i.name, b.name, sizeof i.name);
     if (b.kind == api::InterfaceKind::kPort || b.kind == api::InterfaceKind::kBond) {
@@ -669,6 +670,15 @@ void CommandApplier::SyncNeighbors(const ConfigState& cfg) {
   }
 }
 
+void CommandApplier::WatchBondLinks() {
+  if (!bonds_.WatchLinks()) return;
+  Tables* fresh = BuildTables(state_);
+  fresh->fw = fw_.get();
+  Tables* old = dp_.tables.exchange(fresh, std::memory_order_acq_rel);
+  rte_rcu_qsbr_synchronize(dp_.rcu, RTE_QSBR_THRID_INVALID);
+  delete old;
+}
+
 absl::Status CommandApplier::RebuildBonds(const BondSync::Plan& bonds,
                                           const std::set<uint16_t>& busy) {
   // LACP keepalives (workers' empty transmit calls) off first, then tables without the busy
@@ -688,6 +698,7 @@ absl::Status CommandApplier::Commit(Candidate c, const BondSync::Plan& bonds) {
   // build is reported (the batch is not acked as applied) and has no port until the next try.
   if (const std::set<uint16_t> busy = bonds_.Affected(bonds); !busy.empty())
     result = RebuildBonds(bonds, busy);
+  bonds_.SetMinimums(bonds);
   // SAs first, so the new tables can point at them.
   if (c.sa_flush) {
     std::vector<SaEntry*> all;

@@ -33,7 +33,8 @@ class CommandApplier {
   // Shutdown: every bond the configuration built, stopped and freed.
   void StopBonds() { bonds_.StopAll(); }
   // Every 100 ms: active-backup bonds follow their members' links (BondSync::WatchLinks).
-  void WatchBondLinks() { bonds_.WatchLinks(); }
+  // An LACP bond below its minimum-links goes down (new tables), and up again.
+  void WatchBondLinks();
 
  private:
   struct SaChange {

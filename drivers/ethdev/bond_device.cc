@@ -135,6 +135,17 @@ void SetCurrentMember(uint16_t bond, uint16_t member) {
   (void)rte_eth_bond_primary_set(bond, member);
 }
 
+int DistributingMembers(uint16_t bond) {
+  int n = 0;
+  for (uint16_t m : Members(bond)) {
+    struct rte_eth_bond_8023ad_slave_info info;
+    if (rte_eth_bond_8023ad_slave_info(bond, m, &info) == 0 &&
+        (info.actor_state & STATE_DISTRIBUTING))
+      ++n;
+  }
+  return n;
+}
+
 bool LinkUp(uint16_t port) {
   rte_eth_link link{};
   return rte_eth_link_get_nowait(port, &link) == 0 && link.link_status == RTE_ETH_LINK_UP;

@@ -52,6 +52,9 @@ int CurrentMember(uint16_t bond);
 // does it for the rest.
 void SetCurrentMember(uint16_t bond, uint16_t member);
 
+// LACP: the members in the aggregator that distribute (send and receive) now.
+int DistributingMembers(uint16_t bond);
+
 // The port's link state as its PMD reports it now (no waiting).
 bool LinkUp(uint16_t port);
 

@@ -229,6 +229,28 @@ def test_tagged_wan_vif_on_an_lacp_bond_between_two_appliances(lab):
         assert d.interface('wan')['rx_packets'] == 0, d.interface('wan')  # nothing untagged
 
 
+def test_lacp_minimum_links_takes_the_bond_down_and_up(lab):
+    """minimum-links 2 on both LACP bonds: with one link down (LACP stops distributing on it
+    within its 3 s fast timeout) the bond is below its minimum and down: traffic stops, the
+    drops are counted as interface_down; with the link back, the bond is up and traffic flows."""
+    s = TwoSites(lab, bond=True, bond_mode='lacp lacp-rate fast min-links 2')
+    assert wait_ping(lab, s.hw, '10.2.0.10'), 'no traffic over the LACP bond'
+    assert s.west.interface('wan')['state'] == 'up'
+    lab.exec(s.dw, 'ip', 'link', 'set', 'dww1', 'down')
+    deadline = time.time() + 15
+    while time.time() < deadline and s.west.interface('wan')['state'] == 'up':
+        time.sleep(0.2)
+    assert s.west.interface('wan')['state'] == 'down', s.west.interface('wan')
+    ok, _ = ping(lab, s.hw, '10.2.0.10', count=3, timeout=1)
+    assert not ok
+    assert s.west.interface('wan')['drops'].get('interface_down', 0) > 0, s.west.interface('wan')
+    lab.exec(s.dw, 'ip', 'link', 'set', 'dww1', 'up')
+    gap_start = time.time()
+    assert wait_ping(lab, s.hw, '10.2.0.10'), 'no traffic once the link is back'
+    print(f'minimum-links: back {time.time() - gap_start:.1f} s after the link came up')
+    assert s.west.interface('wan')['state'] == 'up'
+
+
 def test_bond_reconfigured_at_commit_without_a_restart(lab):
     """A member removed and the mode changed by a commit (no dataplane restart): the bond is
     stopped, rebuilt and started; the removed member is a plain port again only if configured

@@ -55,7 +55,7 @@ const std::vector<Case>& Cases() {
        "set interfaces bonding dp0bond0 lacp-options periodic-rate fast",
        "interfaces bonding dp0bond0 lacp-options"},
       {"interfaces bonding minimum-links", "set interfaces bonding dp0bond0 minimum-links 2",
-       "interfaces bonding dp0bond0 minimum-links (DPDK's bonding PMD has no minimum)"},
+       "interfaces bonding dp0bond0 minimum-links"},
       {"interfaces bonding lacp-options activity",
        "set interfaces bonding dp0bond0 lacp-options activity passive",
        "interfaces bonding dp0bond0 lacp-options activity (DPDK's 802.3ad is always active)"},

@@ -56,6 +56,7 @@ set interfaces bonding dp0bond0 vif 1750 address 10.126.19.161/26
 set interfaces bonding dp0bond1 mode lacp
 set interfaces bonding dp0bond1 lacp-options periodic-rate fast
 set interfaces bonding dp0bond1 hash-policy layer3+4
+set interfaces bonding dp0bond1 minimum-links 2
 set interfaces bonding dp0bond1 address 159.8.98.214/29
 )";
 
@@ -76,6 +77,8 @@ TEST_CASE("bonds and their members are planned from the configuration", "[datapl
   CHECK(lacp.bond_hash == BondHash::kLayer34);
   CHECK(lacp.lacp_fast == 1);
   CHECK(lacp.primary_ifindex == 0);
+  CHECK(lacp.min_links == 2);
+  CHECK(ab.min_links == 0);
   for (const char* m : {"dp0p1s1", "dp0p2s1"}) CHECK(Iface(o, ids, m).bond_ifindex == ab.ifindex);
   for (const char* m : {"dp0p1s2", "dp0p2s2"}) CHECK(Iface(o, ids, m).bond_ifindex == lacp.ifindex);
   CHECK(Iface(o, ids, "dp0p3s1").bond_ifindex == 0);
@@ -117,6 +120,8 @@ TEST_CASE("a changed bond mode or member is an interface update", "[dataplane_pl
   text.replace(text.find("dp0bond0 mode active-backup"), 27, "dp0bond0 mode balanced");
   text.replace(text.find("set interfaces bonding dp0bond0 primary dp0p2s1\n"), 48, "");
   text.replace(text.find("set interfaces dataplane dp0p2s2 bond-group dp0bond1\n"), 53, "");
+  // (One member left: minimum-links 2 would not commit.)
+  text.replace(text.find("set interfaces bonding dp0bond1 minimum-links 2\n"), 48, "");
   DataplaneObjects after = PlanDataplane(ModelOf(text), ids, fw);
   std::vector<std::string> changed;
   for (const auto& m : DiffBatch(before, after)) {
@@ -124,7 +129,9 @@ TEST_CASE("a changed bond mode or member is an interface update", "[dataplane_pl
     changed.push_back(
         absl::StrCat(m.body.interface.name, m.header.op == Op::kUpdate ? " update" : " delete"));
   }
-  // dp0p2s2 had nothing but its bond-group: it goes, and dp0bond1 is rebuilt without it.
+  // dp0p2s2 had nothing but its bond-group: it goes, and dp0bond1 (its minimum-links gone
+  // too) is rebuilt without it.
   std::sort(changed.begin(), changed.end());
-  CHECK(changed == std::vector<std::string>{"dp0bond0 update", "dp0p2s2 delete"});
+  CHECK(changed ==
+        std::vector<std::string>{"dp0bond0 update", "dp0bond1 update", "dp0p2s2 delete"});
 }

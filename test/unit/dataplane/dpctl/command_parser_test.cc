@@ -153,6 +153,12 @@ TEST_CASE("dpctl: bonds and their members", "[dpctl]") {
   CHECK(api::ValidateMessage(ab).reason == api::RejectReason::kNone);
   Message bal = ParseOne("interface add bond2 kind bond mode balanced hash layer3+4", dir);
   CHECK(bal.body.interface.bond_hash == api::BondHash::kLayer34);
+  Message min = ParseOne("interface add bond5 kind bond mode lacp min-links 2", dir);
+  CHECK(min.body.interface.min_links == 2);
+  CHECK(api::ValidateMessage(min).reason == api::RejectReason::kNone);
+  min.body.interface.bond_mode = api::BondMode::kActiveBackup;
+  min.body.interface.bond_hash = api::BondHash{0};
+  CHECK(api::ValidateMessage(min).reason == api::RejectReason::kBadValue);
   Fails("interface add bond3 kind bond", "a bond needs mode lacp|active-backup|balanced");
   Fails("interface add bond3 kind bond mode roundrobin", "mode 'roundrobin'");
   Fails("interface add bond3 kind bond mode lacp hash layer5", "hash 'layer5'");
