@@ -144,6 +144,9 @@ void CheckBonding(RuleContext& ctx, const ConfigNode& interfaces) {
     std::string mode = bond->Get("mode");
     if (bond->Has("lacp-options") && mode != "lacp")
       ctx.Error(*bond, "lacp-options", "lacp-options apply only to mode lacp");
+    // One member carries everything: there is nothing to hash over.
+    if (bond->Has("hash-policy") && mode == "active-backup")
+      ctx.Error(*bond, "hash-policy", "hash-policy applies only to mode lacp and balanced");
     std::string min_links = bond->Get("minimum-links");
     if (min_links != "1") {
       if (mode != "lacp")

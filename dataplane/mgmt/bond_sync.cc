@@ -65,7 +65,11 @@ absl::StatusOr<BondSync::Plan> BondSync::MakePlan(const ConfigState& cfg) const 
     auto bond = bond_names.find(b.bond_ifindex);
     if (bond == bond_names.end())
       return absl::FailedPreconditionError(
-          absl::StrCat("port ", b.name, ": bond ", b.bond_ifindex, " is not a bond interface"));
+          absl::StrCat("port ", b.name, ": ",
+                       cfg.interfaces.count(b.bond_ifindex)
+                           ? std::string(cfg.interfaces.at(b.bond_ifindex).body.name)
+                           : absl::StrCat("interface ", b.bond_ifindex),
+                       " is not a bond interface"));
     const int port = PhysicalPort(b.name);
     if (port < 0)
       return absl::NotFoundError(absl::StrCat("bond ", bond->second, ": member '", b.name,
@@ -107,7 +111,7 @@ std::set<uint16_t> BondSync::Affected(const Plan& plan) const {
   };
   for (const auto& [name, b] : built_) {
     auto w = plan.find(name);
-    if (w != plan.end() && w->second.settings == b.settings) continue;
+    if (w != plan.end() && w->second.settings == b.settings && !b.failed) continue;
     out.insert(b.port);
     add(b.settings);
     if (w != plan.end()) add(w->second.settings);
@@ -145,7 +149,7 @@ absl::Status BondSync::Apply(const Plan& plan) {
   // Every bond that changes lets go of its members first: a port may move between bonds.
   for (const auto& [name, w] : plan) {
     auto it = built_.find(name);
-    if (it != built_.end() && !(it->second.settings == w.settings))
+    if (it != built_.end() && (it->second.failed || !(it->second.settings == w.settings)))
       drivers::ethdev::ReleaseMembers(it->second.port);
   }
   std::set<uint16_t> now_member;
@@ -153,7 +157,7 @@ absl::Status BondSync::Apply(const Plan& plan) {
   for (const auto& [name, w] : plan) {
     now_member.insert(w.settings.members.begin(), w.settings.members.end());
     auto it = built_.find(name);
-    if (it != built_.end() && it->second.settings == w.settings) continue;
+    if (it != built_.end() && it->second.settings == w.settings && !it->second.failed) continue;
     if (it == built_.end()) {
       const std::string device = absl::StrCat("net_bonding_", dp_.name, "_", name);
       auto port = drivers::ethdev::CreateBond(device, w.settings.mode);
@@ -175,14 +179,15 @@ absl::Status BondSync::Apply(const Plan& plan) {
     pi.name = name;
     pi.device = it->second.device;
     pi.bond = true;
+    it->second.settings = w.settings;
+    it->second.failed = !mac.ok();
     if (!mac.ok()) {
-      // Kept (its members stay its own) but not polled: the next commit tries again.
+      // Kept with the members it was given (some may be attached) but not polled: the next
+      // commit tries again, or releases them.
       pi.present = false;
-      it->second.settings = {};
       keep(mac.status());
       continue;
     }
-    it->second.settings = w.settings;
     pi.present = true;
     pi.nrxq = pi.ntxq = queues;
     pi.mac = *mac;
@@ -195,6 +200,9 @@ absl::Status BondSync::Apply(const Plan& plan) {
     pi.bond_member = false;
     auto st = drivers::ethdev::StartPortId(p, pi.name, queues, dp_.pool);
     if (!st.ok()) {
+      // Not polled while stopped; a later commit that changes a bond tries again.
+      pi.present = false;
+      pi.nrxq = pi.ntxq = 0;
       keep(st.status());
       continue;
     }
@@ -234,8 +242,12 @@ bool BondSync::WatchLinks() {
     if (s.mode != BONDING_MODE_ACTIVE_BACKUP || s.members.empty() || !dp_.ports[b.port].present)
       continue;
     int want = -1;
+    const int current = rte_eth_bond_primary_get(b.port);
     if (s.primary >= 0 && drivers::ethdev::LinkUp(static_cast<uint16_t>(s.primary))) {
       want = s.primary;
+    } else if (s.primary < 0 && current >= 0 &&
+               drivers::ethdev::LinkUp(static_cast<uint16_t>(current))) {
+      want = current;  // no primary: stay on the member in use while it is up (Linux's way)
     } else {
       for (uint16_t m : s.members)
         if (drivers::ethdev::LinkUp(m)) {
@@ -243,7 +255,7 @@ bool BondSync::WatchLinks() {
           break;
         }
     }
-    if (want < 0 || rte_eth_bond_primary_get(b.port) == want) continue;
+    if (want < 0 || current == want) continue;
     drivers::ethdev::SetCurrentMember(b.port, static_cast<uint16_t>(want));
   }
   return changed;

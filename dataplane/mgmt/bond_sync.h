@@ -56,7 +56,10 @@ class BondSync {
   struct Built {
     uint16_t port;
     std::string device;
+    // What it was last built with; when that failed, what was attempted (its members may be
+    // attached): the next commit rebuilds it or lets them go.
     drivers::ethdev::BondSettings settings;
+    bool failed = false;
   };
   // The DPDK port of a physical port of the port map called `name`, -1 if none.
   int PhysicalPort(const std::string& name) const;

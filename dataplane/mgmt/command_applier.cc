@@ -471,12 +471,14 @@ Tables* CommandApplier::BuildTables(const ConfigState& cfg, const std::set<uint1
     if (auto bind = cfg.vti_bindings.find(ifx); bind != cfg.vti_bindings.end())
       i.out_sa = dp_.sas->Find(bind->second, /*inbound=*/false);
   }
-  // VIFs take their parent's port and MAC.
+  // VIFs take their parent's port and MAC, and are down while it is (disabled, or a bond
+  // below its minimum-links).
   for (const auto& [ifx, f] : cfg.interfaces) {
     Interface& i = t->ifs[ifx];
     if (i.kind == IfKind::kVif) {
       i.port = t->ifs[i.parent].port;
       i.mac = t->ifs[i.parent].mac;
+      i.up = i.up && t->ifs[i.parent].up;
     }
   }
   t->Reindex();

@@ -389,7 +389,10 @@ int Ports(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_start_dict(c);
     rte_tel_data_add_dict_u64(c, "port_id", p);
     rte_tel_data_add_dict_string(c, "device", pi.device.c_str());
-    rte_tel_data_add_dict_string(c, "mac", Mac(pi.mac).c_str());
+    // The port's MAC now: a bond programs its own on the member in use.
+    rte_ether_addr mac = pi.mac;
+    (void)rte_eth_macaddr_get(p, &mac);
+    rte_tel_data_add_dict_string(c, "mac", Mac(mac).c_str());
     rte_eth_link link{};
     (void)rte_eth_link_get_nowait(p, &link);
     rte_tel_data_add_dict_string(c, "link", link.link_status ? "up" : "down");

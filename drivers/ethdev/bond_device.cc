@@ -70,6 +70,10 @@ absl::StatusOr<rte_ether_addr> ConfigureBond(uint16_t bond, const BondSettings& 
   }
   rte_eth_dev_info info;
   if (int rc = rte_eth_dev_info_get(bond, &info); rc != 0) return Fail(bond, "info", rc);
+  if (info.max_rx_queues < queues || info.max_tx_queues < queues)
+    return absl::FailedPreconditionError(
+        absl::StrCat("bond port ", bond, ": its members allow ", info.max_rx_queues, " RX / ",
+                     info.max_tx_queues, " TX queues; ", queues, " workers need one each"));
   rte_eth_conf conf = {};
   if (queues > 1 && info.flow_type_rss_offloads) {
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
@@ -132,7 +136,13 @@ int CurrentMember(uint16_t bond) {
 }
 
 void SetCurrentMember(uint16_t bond, uint16_t member) {
+  // primary_set alone moves the traffic but not the bond's MAC: the new member would still
+  // filter on its own. Setting the bond's MAC again programs it on the current member (and
+  // puts the others back to theirs), as the PMD's own link callback does.
+  rte_ether_addr mac;
+  const bool have_mac = rte_eth_macaddr_get(bond, &mac) == 0;
   (void)rte_eth_bond_primary_set(bond, member);
+  if (have_mac) (void)rte_eth_bond_mac_address_set(bond, &mac);
 }
 
 int DistributingMembers(uint16_t bond) {

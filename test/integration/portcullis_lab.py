@@ -178,22 +178,31 @@ def ping(lab, ns, dst, count=3, interval='0.2', timeout=2):
 
 def traffic_gap(lab, ns, dst, action, interval=0.02, settle=4.0):
     """Pings `dst` from `ns` every `interval` s while `action()` runs (and `settle` s after it).
-    Returns (longest time between two replies in s, requests sent, replies): the traffic gap the
-    action caused, to print (never to assert as a time: the machine is shared)."""
+    Returns (the longest time without a reply from the action on, in s; requests sent; replies
+    after the action): the traffic gap the action caused, to print (never to assert as a time:
+    the machine is shared). Silence at the end of the run counts (traffic that never came back
+    is a gap as long as the run); no reply at all after the action is an infinite gap."""
     proc = subprocess.Popen(['ip', 'netns', 'exec', ns, 'ping', '-D', '-n', '-i', str(interval),
                              '-W', '1', dst], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
     try:
         time.sleep(1.0)
+        start = time.time()
         action()
         time.sleep(settle)
+        end = time.time()
     finally:
         proc.send_signal(signal.SIGINT)
         out = proc.communicate(timeout=10)[0]
     stamps = [float(m.group(1)) for m in re.finditer(r'^\[(\d+\.\d+)\] \d+ bytes from', out, re.M)]
     sent = re.search(r'(\d+) packets transmitted', out)
-    gap = max((b - a for a, b in zip(stamps, stamps[1:])), default=float('inf'))
-    return gap, int(sent.group(1)) if sent else 0, len(stamps)
+    after = [t for t in stamps if t >= start]
+    if not after:
+        return float('inf'), int(sent.group(1)) if sent else 0, 0
+    last_before = max([t for t in stamps if t < start], default=start)
+    points = [last_before] + after + [end]
+    gap = max(b - a for a, b in zip(points, points[1:]))
+    return gap, int(sent.group(1)) if sent else 0, len(after)
 
 
 class TwoSites:

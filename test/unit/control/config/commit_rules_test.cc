@@ -311,6 +311,9 @@ TEST_CASE("bonding rules", "[commit]") {
             "a bond-group member cannot have a firewall: apply it to dp0bond0"},
            {P(bond, "mode balanced\n") + m1 + P(bond, "lacp-options activity passive"),
             "lacp-options apply only to mode lacp"},
+           {P(bond, "mode active-backup\n") + m1 + P(bond, "primary dp0p2s1\n") +
+                P(bond, "hash-policy layer3+4"),
+            "hash-policy applies only to mode lacp and balanced"},
            {P(bond, "mode balanced\n") + m1 + P(bond, "minimum-links 2"),
             "Mode must be lacp to set minimum-links to anything other than 1"},
            {P(bond, "mode lacp\n") + m1 + P(bond, "minimum-links 2"),

@@ -52,7 +52,7 @@ const std::vector<Case>& Cases() {
       {"interfaces bonding mode", "set interfaces bonding dp0bond0 mode active-backup",
        "interfaces bonding dp0bond0 mode"},
       {"interfaces bonding lacp-options",
-       "set interfaces bonding dp0bond0 lacp-options periodic-rate fast",
+       "set interfaces bonding dp0bond0 lacp-options periodic-rate slow",
        "interfaces bonding dp0bond0 lacp-options"},
       {"interfaces bonding minimum-links", "set interfaces bonding dp0bond0 minimum-links 2",
        "interfaces bonding dp0bond0 minimum-links"},
@@ -61,6 +61,10 @@ const std::vector<Case>& Cases() {
        "interfaces bonding dp0bond0 lacp-options activity (DPDK's 802.3ad is always active)"},
       {"interfaces bonding lacp-options key", "set interfaces bonding dp0bond0 lacp-options key 7",
        "interfaces bonding dp0bond0 lacp-options key (DPDK picks the key)"},
+      {"interfaces bonding lacp-options periodic-rate",
+       "set interfaces bonding dp0bond4 lacp-options periodic-rate fast",
+       "interfaces bonding dp0bond4 lacp-options periodic-rate (the partner is not asked to send "
+       "fast: configure it fast too)"},
       {"interfaces bonding hash-policy", "set interfaces bonding dp0bond2 hash-policy encap3+4",
        "interfaces bonding dp0bond2 hash-policy (DPDK hashes outer headers only)"},
       {"interfaces bonding primary", "set interfaces bonding dp0bond0 primary dp0p1s2",
@@ -132,7 +136,7 @@ TEST_CASE("each node of the table warns once, at the line that configured it", "
   text += "set interfaces vti vti1 multicast disable\n";
   text += "set interfaces bonding dp0bond3 hash-policy layer3+4\n";
   text += "set interfaces bonding dp0bond3 lacp-options activity active\n";
-  text += "set interfaces bonding dp0bond3 lacp-options periodic-rate fast\n";
+  text += "set interfaces bonding dp0bond3 lacp-options periodic-rate slow\n";
   text += "set interfaces bonding dp0bond3 primary dp0p1s2\n";
   text += "set interfaces dataplane dp0p1s4 address 192.0.2.1/24\n";
   text += "set security vpn ipsec ike-group IKE dead-peer-detection interval 10\n";
