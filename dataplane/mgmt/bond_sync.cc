@@ -126,7 +126,8 @@ void BondSync::Forget(const std::string& name) {
   if (it == built_.end()) return;
   drivers::ethdev::DestroyBond(it->second.port, it->second.device);
   PortInfo& pi = dp_.ports[it->second.port];
-  pi.present = pi.bond = pi.lacp = false;
+  pi.present = pi.bond = false;
+  pi.lacp.store(false, std::memory_order_relaxed);
   pi.nrxq = pi.ntxq = 0;
   built_.erase(it);
 }
@@ -191,7 +192,7 @@ absl::Status BondSync::Apply(const Plan& plan) {
     pi.present = true;
     pi.nrxq = pi.ntxq = queues;
     pi.mac = *mac;
-    pi.lacp = w.settings.mode == BONDING_MODE_8023AD;
+    pi.lacp.store(w.settings.mode == BONDING_MODE_8023AD, std::memory_order_release);
   }
   // Ports no bond has any more run on their own again.
   for (uint16_t p : was_member) {
@@ -209,8 +210,9 @@ absl::Status BondSync::Apply(const Plan& plan) {
     pi.mac = st->mac;
   }
   bool any = false;
-  for (uint16_t p = 0; p < kMaxPorts; ++p) any |= dp_.ports[p].present && dp_.ports[p].lacp;
-  dp_.any_lacp = any;
+  for (uint16_t p = 0; p < kMaxPorts; ++p)
+    any |= dp_.ports[p].present && dp_.ports[p].lacp.load(std::memory_order_relaxed);
+  dp_.any_lacp.store(any, std::memory_order_release);
   return result;
 }
 

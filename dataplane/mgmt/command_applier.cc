@@ -685,7 +685,7 @@ absl::Status CommandApplier::RebuildBonds(const BondSync::Plan& bonds,
                                           const std::set<uint16_t>& busy) {
   // LACP keepalives (workers' empty transmit calls) off first, then tables without the busy
   // ports; after the grace period no worker polls, sends on or keeps alive any of them.
-  for (uint16_t p : busy) dp_.ports[p].lacp = false;
+  for (uint16_t p : busy) dp_.ports[p].lacp.store(false, std::memory_order_relaxed);
   Tables* quiet = BuildTables(state_, busy);
   quiet->fw = fw_.get();
   Tables* old = dp_.tables.exchange(quiet, std::memory_order_acq_rel);

@@ -77,7 +77,7 @@ void Worker::PollOnce() {
   if (id_ == 0) DrainInject(t);
   FlushTx();
   DrainEspEvents();
-  if (dp_.any_lacp) KeepLacpAlive();
+  if (dp_.any_lacp.load(std::memory_order_relaxed)) KeepLacpAlive();
 }
 
 void Worker::KeepLacpAlive() {
@@ -88,7 +88,7 @@ void Worker::KeepLacpAlive() {
   next_lacp_tsc_ = now + rte_get_tsc_hz() / 50;
   rte_mbuf* none[1];
   for (uint16_t port = 0; port < kMaxPorts; ++port)
-    if (dp_.ports[port].lacp && id_ < dp_.ports[port].ntxq)
+    if (dp_.ports[port].lacp.load(std::memory_order_acquire) && id_ < dp_.ports[port].ntxq)
       (void)rte_eth_tx_burst(port, id_, none, 0);
 }
 

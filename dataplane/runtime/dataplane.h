@@ -34,8 +34,9 @@ struct PortInfo {
   bool bond_member = false;
   bool bond = false;  // a bonding port the dataplane built from the configuration
   // A mode-4 bond: needs a transmit call every 100 ms for its LACPDUs. Workers read it without
-  // the tables: cleared, and a grace period waited for, before the bond is stopped.
-  bool lacp = false;
+  // the tables: cleared, and a grace period waited for, before the bond is stopped; set (with
+  // release) only once the bond runs with its queues.
+  std::atomic<bool> lacp{false};
 };
 
 struct Dataplane {
@@ -66,7 +67,7 @@ struct Dataplane {
   WorkerStats* stats[kMaxWorkers] = {};
 
   uint32_t idle_sleep_us = 0;  // workers sleep this long after many idle loops (0 = pure poll)
-  bool any_lacp = false;
+  std::atomic<bool> any_lacp{false};  // some port's lacp (workers read it every loop)
   std::atomic<bool> stop{false};
 
   // IKE for vpnd, workers -> main, in two queues apart from ARP's (slow_ring): messages of
