@@ -214,6 +214,13 @@ def test_tagged_wan_vif_on_an_lacp_bond_between_two_appliances(lab):
     assert wait_ping(lab, s.hw, '10.2.0.10'), 'no traffic over the tagged bond'
     ok, out = ping(lab, s.hw, '10.2.0.10', count=5)
     assert ok and '5 received' in out, out
+    # A full 1500-byte packet (DF) to the far end's vif address and its answer, both routed in
+    # the clear (a host route on east keeps the answer out of the tunnel, whose MTU is less):
+    # 1518-byte tagged frames on the member links, both ways.
+    s.east.batch('route add 10.1.0.10/32 via 192.0.2.1\n')
+    r = lab.exec(s.hw, 'ping', '-c', '2', '-M', 'do', '-s', '1472', '-W', '2', '192.0.2.2',
+                 check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
     time.sleep(0.5)
     for proc, _ in dumps:
         proc.send_signal(signal.SIGINT)
