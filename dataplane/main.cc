@@ -5,6 +5,7 @@
 //                 [--ports-file FILE] [--idle-sleep-us N] [--mbufs N] [--fw-sessions N]
 //                 [--max-interfaces N] [--max-sas N] [--max-routes N] [--max-next-hops N]
 //                 [--max-neighbors N] [--max-policies N] [--fib-tbl8-groups N]
+//                 [--max-batch-messages N]
 //
 // The --max-* options size the tables once, at start (dataplane/core/table_sizes.h); a batch
 // that would go beyond one fails naming it.
@@ -73,6 +74,7 @@ struct Options {
   uint32_t idle_sleep_us = 0;
   uint32_t mbufs = 16383;
   uint32_t fw_sessions = 65536;
+  uint32_t max_batch_messages = api::kDefaultMaxBatchMessages;
   uint32_t workers = 0;  // 0: from the EAL lcore list (default -l 0,1: one worker)
   TableSizes sizes;
 };
@@ -117,6 +119,10 @@ Options ParseOptions(const std::vector<std::string>& args) {
       if (!absl::SimpleAtoi(value("--fw-sessions"), &o.fw_sessions) || o.fw_sessions < 64 ||
           o.fw_sessions > (1u << 24))
         Die("--fw-sessions must be 64..16777216");
+    } else if (is("--max-batch-messages")) {
+      if (!absl::SimpleAtoi(value("--max-batch-messages"), &o.max_batch_messages) ||
+          o.max_batch_messages == 0 || o.max_batch_messages > api::kMaxBatchMessagesLimit)
+        Die(absl::StrCat("--max-batch-messages must be 1..", api::kMaxBatchMessagesLimit));
     } else if (IsTableSizeOption(a.substr(0, a.find('=')))) {
       const std::string name = a.substr(0, a.find('='));
       if (auto s = SetTableSize(o.sizes, name, value(name.c_str())); !s.ok())
@@ -127,10 +133,12 @@ Options ParseOptions(const std::vector<std::string>& args) {
           "              [--ports-file FILE] [--workers N] [--idle-sleep-us N] [--mbufs N]\n"
           "              [--fw-sessions N] [--max-interfaces N] [--max-sas N] [--max-routes N]\n"
           "              [--max-next-hops N] [--max-neighbors N] [--max-policies N]\n"
-          "              [--fib-tbl8-groups N]\n"
+          "              [--fib-tbl8-groups N] [--max-batch-messages N]\n"
           "  --ports-file FILE  NAME=DEVICE lines (# comments), as /etc/portcullis/ports\n"
           "  --workers N   N worker lcores spread over the allowed CPUs (instead of EAL -l)\n"
           "  --fw-sessions N  the firewall session table's capacity (default 65536)\n"
+          "  --max-batch-messages N  the largest command batch (one commit) vpnd or dpctl may\n"
+          "                send, 256 bytes of staging a message (default 262144)\n"
           "Table sizes, fixed at start (a batch beyond one fails naming it):\n%s",
           TableSizesHelp().c_str());
       std::exit(0);
@@ -233,7 +241,9 @@ int main(int argc, char** argv) {
                 st->port_id, mac);
   }
 
-  auto server = api::ChannelServer::Create(opt.channel);
+  api::ServerOptions server_options;
+  server_options.max_batch_messages = opt.max_batch_messages;
+  auto server = api::ChannelServer::Create(opt.channel, server_options);
   if (!server.ok()) Die(std::string(server.status().message()));
   MainLcore main_lcore(dp, std::move(*server));
   RegisterTelemetry(dp, main_lcore);

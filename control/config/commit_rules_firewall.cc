@@ -94,26 +94,6 @@ size_t CheckRule(RuleContext& ctx, const ConfigNode& rule, const Groups& groups)
   return rule.Has("disable") ? 0 : entries->size();
 }
 
-// The whole firewall must fit in one commit's batch (firewall_match.h kFwMaxMessages): else the
-// dataplane would refuse the batch after the checks said OK, and vpnd's start would send
-// nothing at all. The error names the largest rulesets, where the messages go.
-void CheckBatchSize(RuleContext& ctx, const ConfigNode& where,
-                    const std::vector<std::pair<size_t, std::string>>& rulesets, size_t total) {
-  if (total <= kFwMaxMessages) return;
-  std::vector<std::pair<size_t, std::string>> largest = rulesets;
-  std::stable_sort(largest.begin(), largest.end(),
-                   [](const auto& a, const auto& b) { return a.first > b.first; });
-  if (largest.size() > 3) largest.resize(3);
-  std::string names;
-  for (const auto& [n, name] : largest)
-    absl::StrAppend(&names, names.empty() ? "" : ", ", name, " (", n, ")");
-  ctx.Error(where, "",
-            absl::StrCat("the firewall needs ", total, " dataplane messages, more than the ",
-                         kFwMaxMessages, " one commit's batch can carry (", kFwBatchCap,
-                         " less room for the rest of the configuration); largest rulesets: ", names,
-                         "; larger firewalls wait for streamed batches (#18)"));
-}
-
 void CheckRulesetName(RuleContext& ctx, const ConfigNode& node, absl::string_view what) {
   if (node.name().size() > kMaxNameLength)
     ctx.Error(node, "",
@@ -197,18 +177,11 @@ void CheckFirewallRules(RuleContext& ctx) {
     for (const ConfigNode* p : g->Instances("port-group"))
       groups.port[p->name()] = p->LeafList("port");
   }
-  // Dataplane messages (firewall_plan.cc): a ruleset and one per entry of each enabled rule,
-  // one per binding, zone, zone interface and zone policy, and the global state policy.
-  size_t total = 1;
-  std::vector<std::pair<size_t, std::string>> per_ruleset;
   const ConfigNode* fw_node = ctx.root().Find({"security", "firewall"});
   if (fw_node != nullptr) {
     for (const ConfigNode* rs : fw_node->Instances("name")) {
       CheckRulesetName(ctx, *rs, "firewall ruleset");
-      size_t n = 1;
-      for (const ConfigNode* rule : rs->Instances("rule")) n += CheckRule(ctx, *rule, groups);
-      per_ruleset.emplace_back(n, rs->name());
-      total += n;
+      for (const ConfigNode* rule : rs->Instances("rule")) CheckRule(ctx, *rule, groups);
     }
   }
   for (const auto& [ifname, iface] : ctx.interfaces()) {
@@ -216,7 +189,6 @@ void CheckFirewallRules(RuleContext& ctx) {
     if (fw == nullptr) continue;
     for (const char* hook : {"in", "out", "local"}) {
       size_t n = fw->LeafList(hook).size();
-      total += n;
       if (n > kMaxRulesetsPerHook)
         ctx.Error(*fw, hook,
                   absl::StrCat(n, " rulesets on ", ifname, " ", hook, ": at most ",
@@ -226,12 +198,7 @@ void CheckFirewallRules(RuleContext& ctx) {
   const ConfigNode* zp = ctx.root().Find({"security", "zone-policy"});
   if (zp != nullptr) {
     CheckZones(ctx, *zp);
-    for (const ConfigNode* z : zp->Instances("zone")) {
-      total += 1 + z->LeafList("interface").size();
-      for (const ConfigNode* to : z->Instances("to")) total += to->LeafList("firewall").size();
-    }
   }
-  if (fw_node != nullptr) CheckBatchSize(ctx, *fw_node, per_ruleset, total);
 }
 
 }  // namespace portcullis::config

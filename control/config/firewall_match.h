@@ -52,14 +52,6 @@ struct FwEntry {
 // More entries than this for one rule is a commit error: the ACL grows with every entry.
 inline constexpr size_t kFwMaxEntriesPerRule = 1024;
 
-// One commit travels to the dataplane as one batch of at most kFwBatchCap messages
-// (dataplane/api/channel_layout.h kMaxBatchMessages; firewall_plan.cc asserts they are equal).
-// The firewall may take all of it but kFwBatchRoom, which the interfaces, addresses, routes,
-// policies and a flush travel in. Larger firewalls wait for streamed batches (#18).
-inline constexpr size_t kFwBatchCap = 4096;
-inline constexpr size_t kFwBatchRoom = 512;
-inline constexpr size_t kFwMaxMessages = kFwBatchCap - kFwBatchRoom;
-
 // Protocols whose ports the dataplane matches.
 bool FwProtocolHasPorts(int protocol);
 

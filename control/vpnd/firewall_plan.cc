@@ -18,8 +18,6 @@ using dp::api::Message;
 using dp::api::MessageKind;
 using dp::api::Op;
 
-static_assert(config::kFwBatchCap == dp::api::kMaxBatchMessages,
-              "the commit checks count the firewall against the channel's batch cap");
 static_assert(dp::api::kFwStateNew == 1 && dp::api::kFwStateEstablished == 2 &&
                   dp::api::kFwStateRelated == 4 && dp::api::kFwStateInvalid == 8,
               "config::FwStateMask uses the contract's bits");

@@ -149,18 +149,18 @@ absl::Status Vpnd::Commit(const config::Model& model,
     m.body.flush.scope = dp::api::kFlushAll;
     batch.insert(batch.begin(), m);
   }
-  // The channel refuses a batch over its cap. The commit checks keep the firewall's desired
-  // state under it, but a diff (the old rulesets deleted, the new added) or a start or Resync
-  // that sends everything at once can still exceed it: refuse here, loudly, not in the link.
-  if (batch.size() > dp::api::kMaxBatchMessages) {
+  // The dataplane stages a batch of at most its --max-batch-messages (a batch streams through
+  // the channel in chunks, so that is the only bound): refuse a larger one here, loudly and
+  // naming the firewall's share, rather than have the link refuse it.
+  const size_t max_batch = deps_.link != nullptr ? deps_.link->max_batch_messages() : 0;
+  if (max_batch != 0 && batch.size() > max_batch) {
     FirewallShare fw = FirewallShareOf(batch, firewall_ids_);
     ++oversized_batches_;
     absl::Status st = absl::ResourceExhaustedError(absl::StrCat(
         "commit: the dataplane batch would hold ", batch.size(), " messages, more than the ",
-        dp::api::kMaxBatchMessages, " one batch can carry (", fw.messages,
+        max_batch, " vpn-dataplane takes in one batch (its --max-batch-messages; ", fw.messages,
         " of them the firewall's", fw.largest.empty() ? "" : "; largest rulesets: ", fw.largest,
-        "): nothing changed; commit a large change in steps (delete old rulesets first); larger "
-        "firewalls wait for streamed batches (#18)"));
+        "): nothing changed; raise --max-batch-messages or commit a large change in steps"));
     Log(ike::LogGroup::kCfg, std::string(st.message()));
     return st;
   }

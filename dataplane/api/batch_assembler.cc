@@ -1,14 +1,19 @@
 #include "dataplane/api/batch_assembler.h"
 
+#include <algorithm>
 #include <cstring>
+#include <new>
 
 #include "absl/strings/str_format.h"
 #include "dataplane/api/key_wipe.h"
 
 namespace portcullis::dp::api {
 
-BatchAssembler::BatchAssembler(uint32_t capacity)
-    : capacity_(capacity), staging_(new Message[capacity]()) {}
+BatchAssembler::BatchAssembler(uint32_t max_messages, uint32_t retained)
+    : max_(max_messages),
+      retained_(std::min(retained, max_messages)),
+      capacity_(retained_),
+      staging_(new Message[retained_]()) {}
 
 BatchAssembler::~BatchAssembler() {
   SecureWipe(staging_.get(), sizeof(Message) * capacity_);
@@ -38,8 +43,12 @@ void BatchAssembler::Start(const MessageHeader& h) {
   staged_ = 0;
   error_ = Rejection();
   error_index_ = 0;
-  if (size_ == 0 || size_ > capacity_) {
-    Reject(RejectReason::kBadLength, 0, "batch %d: size %d outside 1..%d", seq_, size_, capacity_);
+  if (size_ == 0) {
+    Reject(RejectReason::kBadLength, 0, "batch %d: size 0", seq_);
+  } else if (size_ > max_) {
+    Reject(RejectReason::kBatchTooLarge, 0,
+           "batch %d: %d messages, more than the dataplane's --max-batch-messages %d", seq_, size_,
+           max_);
   } else if (h.index != 0) {
     Reject(RejectReason::kBadFraming, 0, "batch %d starts at message %d", seq_, h.index);
   }
@@ -62,6 +71,10 @@ void BatchAssembler::Add(const Message& message, Sink sink) {
            seq_, received_, h.index, h.batch_size);
   }
 
+  if (error_.ok() && staged_ == capacity_ && staged_ < size_ && !Grow()) {
+    Reject(RejectReason::kBatchTooLarge, received_, "batch %d: no memory to stage message %d of %d",
+           seq_, received_, size_);
+  }
   if (error_.ok() && staged_ < capacity_) {
     Message& copy = staging_[staged_++];
     memcpy(&copy, &message, sizeof copy);
@@ -99,14 +112,39 @@ void BatchAssembler::Finish(Sink sink) {
   }
   sink(b);
   Wipe();
+  Shrink();
   open_ = false;
 }
 
 bool BatchAssembler::Discard() {
   if (!open_) return false;
   Wipe();
+  Shrink();
   open_ = false;
   return true;
+}
+
+bool BatchAssembler::Grow() {
+  // Doubling keeps the copies linear in the batch; never past what the batch announced.
+  const uint32_t want = static_cast<uint32_t>(
+      std::min<uint64_t>({uint64_t{capacity_} * 2, uint64_t{size_}, uint64_t{max_}}));
+  if (want <= capacity_) return false;
+  std::unique_ptr<Message[]> bigger(new (std::nothrow) Message[want]());
+  if (!bigger) return false;
+  memcpy(bigger.get(), staging_.get(), sizeof(Message) * staged_);
+  // The old copies hold key material too.
+  SecureWipe(staging_.get(), sizeof(Message) * staged_);
+  staging_ = std::move(bigger);
+  capacity_ = want;
+  return true;
+}
+
+void BatchAssembler::Shrink() {
+  if (capacity_ == retained_) return;
+  std::unique_ptr<Message[]> small(new (std::nothrow) Message[retained_]());
+  if (!small) return;  // keep the larger (wiped) staging; the next batch uses it
+  staging_ = std::move(small);
+  capacity_ = retained_;
 }
 
 void BatchAssembler::Wipe() {

@@ -4,6 +4,11 @@
 // unfinished batch is dropped when the same slot starts another one or its client goes away.
 // The server keeps one assembler per slot, because batches of different clients are consumed
 // from the same ring.
+//
+// A batch may be far larger than the ring (it streams through in chunks, interleaved with other
+// slots' messages): staging starts at `retained` messages and grows as messages arrive, never
+// past `max_messages`; a batch that announces more is refused as kBatchTooLarge without
+// staging anything. Staging beyond `retained` is wiped and freed once the batch is done.
 #pragma once
 
 #include <cstdint>
@@ -32,8 +37,9 @@ class BatchAssembler {
   // Called once per finished batch. The messages are wiped as soon as it returns.
   using Sink = absl::FunctionRef<void(const AssembledBatch&)>;
 
-  // Staging for `capacity` messages is allocated here, once.
-  explicit BatchAssembler(uint32_t capacity);
+  // Staging for `retained` messages is allocated here and kept; batches of up to
+  // `max_messages` grow it while they arrive.
+  BatchAssembler(uint32_t max_messages, uint32_t retained);
   ~BatchAssembler();
   BatchAssembler(const BatchAssembler&) = delete;
   BatchAssembler& operator=(const BatchAssembler&) = delete;
@@ -46,6 +52,9 @@ class BatchAssembler {
   bool Discard();
 
   bool open() const { return open_; }
+  uint32_t max_messages() const { return max_; }
+  // Messages the staging holds room for right now.
+  uint32_t capacity() const { return capacity_; }
   // The staging memory, so tests can check that no key bytes stay behind.
   absl::Span<const uint8_t> staging_bytes() const;
 
@@ -56,8 +65,14 @@ class BatchAssembler {
               const Args&... args);
   void Finish(Sink sink);
   void Wipe();
+  // Room for one more message; false (nothing changed) if the memory is not there.
+  bool Grow();
+  // Back to the retained staging once a batch is over (its messages already wiped).
+  void Shrink();
 
-  const uint32_t capacity_;
+  const uint32_t max_;
+  const uint32_t retained_;
+  uint32_t capacity_;
   std::unique_ptr<Message[]> staging_;
   bool open_ = false;
   uint64_t seq_ = 0;

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -166,11 +167,23 @@ void ChannelClient::Detach() {
   CasShared(view_.header->slots[slot_].owner_pid, expected, kSlotReleased);
 }
 
-absl::StatusOr<uint64_t> ChannelClient::SendBatch(absl::Span<Message> batch) {
+uint32_t ChannelClient::max_batch_messages() const {
+  return LoadShared(view_.header->max_batch_messages);
+}
+
+absl::StatusOr<uint64_t> ChannelClient::SendBatch(absl::Span<Message> batch,
+                                                  absl::Duration stall_timeout) {
   if (!attached_) return absl::FailedPreconditionError("channel client is not attached");
-  if (batch.empty() || batch.size() > kMaxBatchMessages) {
-    return absl::InvalidArgumentError(absl::StrFormat("batch of %d messages; a batch has 1..%d",
-                                                      batch.size(), kMaxBatchMessages));
+  const uint32_t max = max_batch_messages();
+  if (batch.empty() || batch.size() > max) {
+    if (!batch.empty()) {
+      // Counted where the dataplane counts the ones it refuses itself.
+      AddShared(view_.header->counters.rejects[static_cast<size_t>(RejectReason::kBatchTooLarge)],
+                uint64_t{1});
+    }
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "batch of %d messages; a batch has 1..%d (vpn-dataplane --max-batch-messages)",
+        batch.size(), max));
   }
   const uint64_t seq = next_seq_;
   const uint32_t n = static_cast<uint32_t>(batch.size());
@@ -183,7 +196,38 @@ absl::StatusOr<uint64_t> ChannelClient::SendBatch(absl::Span<Message> batch) {
     h.index = i;
     h.batch_size = n;
   }
-  if (absl::Status s = EnqueueCommands(view_, batch, pid_); !s.ok()) return s;
+  if (n <= kBatchChunkMessages) {
+    // One enqueue: all or nothing, and Unavailable at once if the ring lacks room.
+    if (absl::Status s = EnqueueCommands(view_, batch, pid_); !s.ok()) return s;
+    ++next_seq_;
+    return seq;
+  }
+  // Streamed: chunk after chunk as the dataplane makes room. Nothing is applied before the last
+  // message arrives, so a batch cut short (here, or by this process dying) is never applied:
+  // the dataplane drops it when this slot's next batch starts or the slot is reclaimed.
+  uint32_t sent = 0;
+  absl::Time stalled_since = absl::Now();
+  while (sent < n) {
+    const uint32_t chunk = std::min(n - sent, kBatchChunkMessages);
+    absl::Status s = EnqueueCommands(view_, batch.subspan(sent, chunk), pid_);
+    if (s.ok()) {
+      sent += chunk;
+      stalled_since = absl::Now();
+      continue;
+    }
+    const bool gone = !ServerAlive();
+    if (gone || absl::Now() - stalled_since >= stall_timeout) {
+      if (sent != 0) ++next_seq_;  // the dataplane saw part of this sequence number
+      return absl::UnavailableError(absl::StrFormat(
+          "channel '%s': batch %d of %d messages cut short after %d: %s; nothing of it is "
+          "applied",
+          channel_, seq, n, sent,
+          gone ? "vpn-dataplane is gone"
+               : absl::StrFormat("no room in the command ring for %s (%s)",
+                                 absl::FormatDuration(stall_timeout), s.message())));
+    }
+    SleepMicros(50);
+  }
   ++next_seq_;
   return seq;
 }

@@ -48,9 +48,17 @@ class ChannelClient {
   void Detach();
 
   // Fills in the framing of every message (slot, epoch, sequence, index, size, last flag)
-  // and enqueues the whole batch or nothing: Unavailable if the ring lacks room right now.
+  // and enqueues the batch. A batch of up to kBatchChunkMessages goes in one enqueue or not at
+  // all: Unavailable if the ring lacks room right now. A larger one streams in chunks while the
+  // dataplane consumes them; Unavailable if the ring stays full for `stall_timeout` or the
+  // dataplane goes away meanwhile (the dataplane then applies none of it). InvalidArgument
+  // (counted as kBatchTooLarge) for more than max_batch_messages().
   // Returns the batch's sequence number, which its ack will carry.
-  absl::StatusOr<uint64_t> SendBatch(absl::Span<Message> batch);
+  absl::StatusOr<uint64_t> SendBatch(absl::Span<Message> batch,
+                                     absl::Duration stall_timeout = absl::Seconds(5));
+
+  // The largest batch the dataplane takes (its --max-batch-messages).
+  uint32_t max_batch_messages() const;
 
   // The ack's verdict. Acks for other batches seen meanwhile are kept for their own WaitAck,
   // other events for PollEvents. DeadlineExceeded on timeout, Unavailable if the dataplane

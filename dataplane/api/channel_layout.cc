@@ -84,7 +84,8 @@ absl::Status CheckHeader(const SegmentHeader& h, uint64_t mapped_size, absl::str
     what = "header size";
   } else if (h.segment_size != want.segment_size || mapped_size < want.segment_size) {
     what = "segment size";
-  } else if (h.client_slots != kClientSlots || h.max_batch_messages != kMaxBatchMessages) {
+  } else if (h.client_slots != kClientSlots || h.max_batch_messages == 0 ||
+             h.max_batch_messages > kMaxBatchMessagesLimit) {
     what = "slot count or batch limit";
   } else if (h.message_size != sizeof(Message) || h.event_size != sizeof(Event) ||
              h.packet_descriptor_size != sizeof(PacketDescriptor) ||

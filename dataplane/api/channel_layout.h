@@ -17,13 +17,25 @@
 namespace portcullis::dp::api {
 
 inline constexpr uint64_t kChannelMagic = 0x314e48434c554350ull;  // "PCULCHN1" in memory
-inline constexpr uint32_t kLayoutVersion = 5;  // 3: firewall; 4: acquire's VTI; 5: bonds
+// 3: firewall; 4: acquire's VTI; 5: bonds; 6: batches streamed in chunks, max_batch_messages
+// set at run time, reject reason kBatchTooLarge.
+inline constexpr uint32_t kLayoutVersion = 6;
 
 inline constexpr uint32_t kClientSlots = 4;
 inline constexpr uint32_t kPrimarySlot = 0;  // vpnd; gets punts and unsolicited events
 
 inline constexpr uint32_t kCommandRingSize = 8192;  // 2 MiB of 256-byte messages
-inline constexpr uint32_t kMaxBatchMessages = 4096;
+// A batch streams through the command ring in chunks of at most kBatchChunkMessages (each
+// enqueued whole), so a batch can be far larger than the ring; the dataplane stages it and
+// applies it only once its last message arrived. How large a batch may get is the dataplane's
+// --max-batch-messages (SegmentHeader::max_batch_messages): staging costs 256 bytes a message,
+// allocated while the batch arrives and freed after it, so the bound is what keeps a client
+// from exhausting the dataplane's memory.
+inline constexpr uint32_t kBatchChunkMessages = 1024;
+inline constexpr uint32_t kDefaultMaxBatchMessages = 262144;  // 64 MiB of staging at most
+inline constexpr uint32_t kMaxBatchMessagesLimit = 16777216;  // what --max-batch-messages takes
+// Staging every slot keeps between batches (the size of an ordinary commit or SA install).
+inline constexpr uint32_t kRetainedStagingMessages = 4096;
 inline constexpr uint32_t kEventRingSize = 1024;
 inline constexpr uint32_t kPuntBuffers = 256;
 inline constexpr uint32_t kPuntRingSize = 512;
@@ -35,9 +47,11 @@ constexpr bool IsPowerOfTwo(uint32_t v) {
 }
 static_assert(IsPowerOfTwo(kCommandRingSize) && IsPowerOfTwo(kEventRingSize) &&
               IsPowerOfTwo(kPuntRingSize) && IsPowerOfTwo(kInjectRingSize));
-// An rte_ring of size N holds N-1 elements. A whole batch must fit in one enqueue, and a
+// An rte_ring of size N holds N-1 elements. A chunk must fit in one enqueue, and a
 // descriptor or free index must always fit in its ring (no one ever waits for room there).
-static_assert(kMaxBatchMessages <= kCommandRingSize - 1);
+static_assert(kBatchChunkMessages <= (kCommandRingSize - 1) / 2);
+static_assert(kRetainedStagingMessages <= kDefaultMaxBatchMessages &&
+              kDefaultMaxBatchMessages <= kMaxBatchMessagesLimit);
 static_assert(kPuntBuffers <= kPuntRingSize - 1);
 static_assert(kInjectBuffersPerSlot <= kInjectRingSize - 1);
 static_assert(kClientSlots <= 255);
@@ -117,7 +131,7 @@ struct SegmentHeader {
   uint32_t header_size;
   uint64_t segment_size;
   uint32_t client_slots;
-  uint32_t max_batch_messages;
+  uint32_t max_batch_messages;  // the dataplane's --max-batch-messages
   uint32_t message_size;
   uint32_t event_size;
   uint32_t packet_descriptor_size;

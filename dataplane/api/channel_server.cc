@@ -93,6 +93,10 @@ absl::StatusOr<std::unique_ptr<ChannelServer>> ChannelServer::Create(absl::strin
                                                                      ServerOptions options) {
   auto shm_name = ShmNameForChannel(channel);
   if (!shm_name.ok()) return shm_name.status();
+  if (options.max_batch_messages == 0 || options.max_batch_messages > kMaxBatchMessagesLimit) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "max batch messages %d outside 1..%d", options.max_batch_messages, kMaxBatchMessagesLimit));
+  }
   const Layout layout = ComputeLayout();
 
   uint64_t previous_generation = 0;
@@ -123,7 +127,9 @@ ChannelServer::ChannelServer(std::string channel, std::string shm_name, ShmSegme
       view_(ChannelView::Resolve(segment_.data())),
       options_(options),
       pid_(getpid()) {
-  for (auto& a : assemblers_) a = std::make_unique<BatchAssembler>(kMaxBatchMessages);
+  for (auto& a : assemblers_) {
+    a = std::make_unique<BatchAssembler>(options_.max_batch_messages, kRetainedStagingMessages);
+  }
   punt_spare_.reserve(kPuntBuffers);
 }
 
@@ -137,7 +143,7 @@ void ChannelServer::Initialize(uint64_t generation) {
   h->header_size = static_cast<uint32_t>(layout.header_size);
   h->segment_size = layout.segment_size;
   h->client_slots = kClientSlots;
-  h->max_batch_messages = kMaxBatchMessages;
+  h->max_batch_messages = options_.max_batch_messages;
   h->message_size = sizeof(Message);
   h->event_size = sizeof(Event);
   h->packet_descriptor_size = sizeof(PacketDescriptor);

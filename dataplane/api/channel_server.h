@@ -1,8 +1,9 @@
 // The dataplane's end of the channel, driven by its main lcore. It creates the segment, hands
 // complete and validated command batches to the dataplane and acknowledges them, posts events,
-// punts IKE datagrams to vpnd and takes the ones vpnd injects. Nothing here blocks, and the
-// polling paths do not allocate: staging for every slot's largest batch is allocated at
-// Create. A client that dies at any moment costs the server nothing but a slot reclaim.
+// punts IKE datagrams to vpnd and takes the ones vpnd injects. Nothing here blocks. Polling
+// allocates only while a batch larger than kRetainedStagingMessages arrives (its staging grows,
+// bounded by ServerOptions::max_batch_messages, and is freed after it). A client that dies at
+// any moment costs the server nothing but a slot reclaim (and drops its unfinished batch).
 //
 // Not thread-safe: one thread (the main lcore) owns the server.
 #pragma once
@@ -52,6 +53,9 @@ using InjectHandler = absl::FunctionRef<void(const InjectedPacket&)>;
 struct ServerOptions {
   // How often polling looks for dead or detached clients (a kill(2) per attached slot).
   absl::Duration reclaim_interval = absl::Milliseconds(50);
+  // The largest batch a client may send (1..kMaxBatchMessagesLimit); larger ones are refused
+  // as kBatchTooLarge. Each slot stages up to this many 256-byte messages while a batch arrives.
+  uint32_t max_batch_messages = kDefaultMaxBatchMessages;
 };
 
 class ChannelServer {

@@ -42,8 +42,9 @@ enum class RejectReason : uint16_t {
   kApplyFailed = 11,      // valid, but the dataplane's tables refused it
   kStaleSender = 12,      // from a slot that is not attached (any more): dropped, no ack
   kAbandoned = 13,        // an unfinished batch of a client that died or detached: no ack
+  kBatchTooLarge = 14,    // more messages than the dataplane's --max-batch-messages
 };
-inline constexpr size_t kRejectReasonCount = 14;
+inline constexpr size_t kRejectReasonCount = 15;
 
 struct EventHeader {
   EventKind kind;

@@ -112,6 +112,8 @@ absl::string_view RejectReasonName(RejectReason reason) {
       return "stale-sender";
     case RejectReason::kAbandoned:
       return "abandoned";
+    case RejectReason::kBatchTooLarge:
+      return "batch-too-large";
   }
   return "unknown";
 }

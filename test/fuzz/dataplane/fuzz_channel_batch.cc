@@ -6,7 +6,10 @@
 //   0: 256-byte message images, framing as given (the assembler's checks);
 //   1: the same with consistent framing (one batch), so validation and staging are reached;
 //   2: dpctl command lines, a blank line between batches (the parser as well, and batches the
-//      applier mostly accepts, so later ones change an existing configuration).
+//      applier mostly accepts, so later ones change an existing configuration);
+//   3: message images framed as one streamed batch into an assembler that retains staging for
+//      only 2 messages and takes at most 40 (growing staging, kBatchTooLarge); the next byte
+//      says whether the sender dies before the last message (the batch is then discarded).
 // Besides the sanitizers, the invariant is all or nothing: a batch the applier refuses leaves
 // the configuration, the SA table, the FIB, the neighbours and the published tables exactly as
 // they were.
@@ -41,6 +44,7 @@ namespace {
 Dataplane* dp;
 CommandApplier* applier;
 api::BatchAssembler* assembler;
+api::BatchAssembler* streaming;  // small retained staging: every batch grows it
 
 // Values in a comparable form. Raw bytes only for types whose bytes are their value (no
 // padding, whose contents a copy need not keep); pairs and tuples field by field.
@@ -162,6 +166,7 @@ void Feed(const std::vector<api::Message>& batch) {
 
 void Reset() {
   assembler->Discard();
+  streaming->Discard();
   std::vector<api::Message> flush = {api::NewMessage(api::MessageKind::kFlush, api::Op::kDelete)};
   flush[0].body.flush.scope = api::kFlushAll;
   Frame(flush);
@@ -196,13 +201,14 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     dp->ports[i].mac.addr_bytes[5] = static_cast<uint8_t>(i + 1);
   }
   applier = new CommandApplier(*dp);
-  assembler = new api::BatchAssembler(api::kMaxBatchMessages);
+  assembler = new api::BatchAssembler(api::kDefaultMaxBatchMessages, api::kRetainedStagingMessages);
+  streaming = new api::BatchAssembler(40, 2);
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1 || size > 256 * 64) return 0;
-  const int mode = data[0] % 3;
+  const int mode = data[0] % 4;
   ++data;
   --size;
   Reset();
@@ -212,6 +218,37 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::memcpy(&batch[i], data + i * sizeof(api::Message), sizeof(api::Message));
     if (mode == 1 && !batch.empty()) Frame(batch);
     Feed(batch);
+  } else if (mode == 3) {
+    if (size < 1) return 0;
+    const bool dies = (data[0] & 1) != 0;
+    ++data;
+    --size;
+    std::vector<api::Message> batch(size / sizeof(api::Message));
+    if (batch.empty()) return 0;
+    for (size_t i = 0; i < batch.size(); ++i)
+      std::memcpy(&batch[i], data + i * sizeof(api::Message), sizeof(api::Message));
+    Frame(batch);
+    const std::string before = Digest();
+    bool finished = false;
+    const size_t feed = dies ? batch.size() - 1 : batch.size();
+    for (size_t i = 0; i < feed; ++i) {
+      streaming->Add(batch[i], [&](const api::AssembledBatch& b) {
+        finished = true;
+        Apply(b);
+      });
+    }
+    if (dies) {
+      streaming->Discard();
+      if (finished || Digest() != before) {
+        std::fprintf(stderr, "a batch cut short changed the dataplane\n");
+        std::abort();
+      }
+    }
+    // Whatever happened, the grown staging went back and holds nothing.
+    if (streaming->open() || streaming->capacity() != 2) {
+      std::fprintf(stderr, "streaming staging kept: capacity %u\n", streaming->capacity());
+      std::abort();
+    }
   } else {
     const std::string text(reinterpret_cast<const char*>(data), size);
     dpctl::InterfaceDirectory dir;
@@ -224,7 +261,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (dpctl::ParseCommand(words, dir, msgs).ok())
           batch.insert(batch.end(), msgs.begin(), msgs.end());
       }
-      if (batch.empty() || batch.size() > api::kMaxBatchMessages) continue;
+      if (batch.empty() || batch.size() > api::kDefaultMaxBatchMessages) continue;
       Frame(batch);
       Feed(batch);
     }

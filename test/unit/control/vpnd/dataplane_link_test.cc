@@ -88,7 +88,7 @@ TEST_CASE("submit: applied, refused and unsent batches, each with its status",
   CHECK(absl::StrContains(st.message(), "tables busy"));
   CHECK(r.dp.Batches().size() == 2);
   // The channel refuses a batch it cannot frame: nothing reaches the dataplane.
-  std::vector<Message> huge(dp::api::kMaxBatchMessages + 1, FlushBatch()[0]);
+  std::vector<Message> huge(r.link->max_batch_messages() + 1, FlushBatch()[0]);
   CHECK(r.link->Submit(std::move(huge), "test batch", true, record, &st) == Outcome::kNotSent);
   CHECK(absl::StrContains(st.message(), "test batch: sending to the dataplane failed: "));
   // Nothing to send is nothing to refuse.

@@ -170,10 +170,11 @@ TEST_CASE("a commit whose ack comes late completes then; running matches the dat
   CHECK(r.dp.Batches().size() == 1);
 }
 
-TEST_CASE("a start whose whole batch is over the cap is refused loudly, not sent",
+TEST_CASE("a start whose whole batch is over --max-batch-messages is refused loudly, not sent",
           "[vpnd][dataplane]") {
-  Rig r;
-  // The firewall fits the commit checks' share; 1100 static routes take more than the room left.
+  dp::api::ServerOptions small;
+  small.max_batch_messages = 4096;
+  Rig r(absl::Seconds(2), nullptr, small);
   std::string text = BigFirewall({"A", "B", "C"});
   for (int i = 0; i < 1100; ++i)
     text += absl::StrCat("set protocols static route 10.100.", i / 200, ".", i % 200,
@@ -182,11 +183,30 @@ TEST_CASE("a start whose whole batch is over the cap is refused loudly, not sent
   absl::Status st = r.vpnd->LoadFile(path);
   REQUIRE_FALSE(st.ok());
   INFO(st.message());
-  CHECK(
-      absl::StrContains(st.message(), "(3007 of them the firewall's; largest rulesets: A (1001)"));
+  CHECK(absl::StrContains(
+      st.message(),
+      "--max-batch-messages; 3007 of them the firewall's; largest rulesets: A (1001)"));
   CHECK(r.vpnd->oversized_batches() == 1);
   CHECK(r.dp.Batches().empty());
-  CHECK(absl::StrContains(r.log.Recent(), "more than the 4096 one batch can carry"));
+  CHECK(absl::StrContains(r.log.Recent(), "more than the 4096 vpn-dataplane takes in one batch"));
+  std::remove(path.c_str());
+}
+
+TEST_CASE("a start of 50,000 static routes goes to the dataplane as one streamed batch",
+          "[vpnd][dataplane][stream]") {
+  Rig r;
+  std::string text = "set interfaces dataplane dp0p1s1 address 192.0.2.1/24\n";
+  for (int i = 0; i < 50000; ++i)
+    text += absl::StrCat("set protocols static route 10.", i / 65536 + 100, ".", (i / 256) % 256,
+                         ".", i % 256, "/32 next-hop 192.0.2.254\n");
+  std::string path = WriteFile(text);
+  absl::Status st = r.vpnd->LoadFile(path);
+  INFO(st.message());
+  REQUIRE(st.ok());
+  REQUIRE(r.dp.Batches().size() == 1);
+  CHECK(r.dp.Batches()[0].size() > 50000);
+  CHECK(Count(r.dp.Batches()[0], MessageKind::kRoute, Op::kAdd) == 50000);
+  CHECK(r.vpnd->oversized_batches() == 0);
   std::remove(path.c_str());
 }
 

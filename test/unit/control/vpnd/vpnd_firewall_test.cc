@@ -127,9 +127,11 @@ TEST_CASE("the commit carries the firewall; a log event becomes the seed's line"
   std::remove(path.c_str());
 }
 
-TEST_CASE("a diff over the channel's batch cap is refused, named and counted, not sent",
+TEST_CASE("a diff over --max-batch-messages is refused, named and counted, not sent",
           "[vpnd][dataplane]") {
-  Rig r;
+  dp::api::ServerOptions small;
+  small.max_batch_messages = 4096;
+  Rig r(absl::Seconds(2), nullptr, small);
   std::string first = WriteFile(BigFirewall({"OLD1", "OLD2", "OLD3"}));
   REQUIRE(r.vpnd->LoadFile(first).ok());
   REQUIRE(r.dp.Batches().size() == 1);
@@ -139,13 +141,35 @@ TEST_CASE("a diff over the channel's batch cap is refused, named and counted, no
   absl::Status st = r.vpnd->LoadFile(second);
   REQUIRE_FALSE(st.ok());
   INFO(st.message());
-  CHECK(absl::StrContains(st.message(), "more than the 4096 one batch can carry"));
+  CHECK(absl::StrContains(st.message(), "more than the 4096 vpn-dataplane takes in one batch"));
   // Deletes and adds count alike; equal counts go in id order.
   CHECK(absl::StrContains(st.message(), "largest rulesets: OLD1 (1001), OLD2 (1001), OLD3 (1001)"));
-  CHECK(absl::StrContains(st.message(), "streamed batches (#18)"));
+  CHECK(absl::StrContains(st.message(), "raise --max-batch-messages"));
   CHECK(r.vpnd->oversized_batches() == 1);
   CHECK(r.dp.Batches().size() == 1);
   CHECK(r.vpnd->config_path() == first);
+  std::remove(first.c_str());
+  std::remove(second.c_str());
+}
+
+TEST_CASE("a firewall and a diff of over 4,096 messages commit as one streamed batch",
+          "[vpnd][dataplane][stream]") {
+  Rig r;
+  std::string first = WriteFile(BigFirewall({"OLD1", "OLD2", "OLD3", "OLD4", "OLD5"}));
+  absl::Status st = r.vpnd->LoadFile(first);
+  INFO(st.message());
+  REQUIRE(st.ok());
+  REQUIRE(r.dp.Batches().size() == 1);
+  CHECK(r.dp.Batches()[0].size() > 5005);
+  std::string second = WriteFile(BigFirewall({"NEW1", "NEW2", "NEW3", "NEW4", "NEW5"}));
+  st = r.vpnd->LoadFile(second);
+  INFO(st.message());
+  REQUIRE(st.ok());
+  REQUIRE(r.dp.Batches().size() == 2);
+  CHECK(Count(r.dp.Batches()[1], MessageKind::kFwRule, Op::kDelete) >= 5000);
+  CHECK(Count(r.dp.Batches()[1], MessageKind::kFwRule, Op::kAdd) >= 5000);
+  CHECK(r.vpnd->oversized_batches() == 0);
+  CHECK(r.vpnd->config_path() == second);
   std::remove(first.c_str());
   std::remove(second.c_str());
 }

@@ -55,8 +55,8 @@ struct ShmCleanup {
 // datagrams to the test and punts the ones the test queues.
 class FakeDataplane {
  public:
-  FakeDataplane() {
-    auto s = dp::api::ChannelServer::Create(name);
+  explicit FakeDataplane(dp::api::ServerOptions options = {}) : options_(options) {
+    auto s = dp::api::ChannelServer::Create(name, options_);
     REQUIRE(s.ok());
     server_ = *std::move(s);
     thread_ = std::thread([this] { Run(); });
@@ -71,7 +71,7 @@ class FakeDataplane {
     stop_ = true;
     thread_.join();
     server_.reset();
-    auto s = dp::api::ChannelServer::Create(name);
+    auto s = dp::api::ChannelServer::Create(name, options_);
     REQUIRE(s.ok());
     server_ = *std::move(s);
     {
@@ -173,6 +173,7 @@ class FakeDataplane {
   }
 
   ShmCleanup cleanup_{name};
+  dp::api::ServerOptions options_;
   std::unique_ptr<dp::api::ChannelServer> server_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
@@ -206,7 +207,8 @@ struct Rig {
   std::unique_ptr<vpnd::Vpnd> vpnd;
 
   explicit Rig(absl::Duration ack_timeout = absl::Seconds(2),
-               vpnd::SyslogSink* dataplane_syslog = nullptr) {
+               vpnd::SyslogSink* dataplane_syslog = nullptr, dp::api::ServerOptions dp_options = {})
+      : dp(dp_options) {
     auto c = dp::api::ChannelClient::Attach(dp.name, true, absl::Seconds(1));
     REQUIRE(c.ok());
     client.emplace(*std::move(c));

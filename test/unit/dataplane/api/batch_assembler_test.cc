@@ -21,7 +21,8 @@ struct Verdict {
 
 class Harness {
  public:
-  explicit Harness(uint32_t capacity = 16) : assembler_(capacity) {}
+  explicit Harness(uint32_t max_messages = 16, uint32_t retained = 16)
+      : assembler_(max_messages, retained) {}
 
   void Add(Message m, uint64_t seq, uint32_t index, uint32_t size, bool last) {
     m.header.batch_seq = seq;
@@ -127,7 +128,8 @@ TEST_CASE("index and size inconsistencies are framing errors", "[channel][batch]
     h.Add(RouteMessage(1), 2, 0, 17, true);
     REQUIRE(h.verdicts.size() == 2);
     CHECK(h.verdicts[0].reason == RejectReason::kBadLength);
-    CHECK(h.verdicts[1].reason == RejectReason::kBadLength);
+    CHECK(h.verdicts[1].reason == RejectReason::kBatchTooLarge);
+    CHECK(h.assembler_.capacity() == 16);  // nothing was staged for it
   }
 }
 
@@ -180,5 +182,69 @@ TEST_CASE("staged key bytes are wiped after the verdict, and on discard", "[chan
   Message bad = RouteMessage(1);
   bad.body.route.distance = 0;
   h.Add(bad, 3, 1, 2, true);
+  CHECK_FALSE(ContainsKeyProbe(h.assembler_.staging_bytes()));
+}
+
+TEST_CASE("a batch larger than the retained staging grows it, and gives it back after",
+          "[channel][batch][stream]") {
+  Harness h(100000, 64);
+  CHECK(h.assembler_.capacity() == 64);
+  const uint32_t n = 50000;
+  Message sa = GcmSaMessage(0x2000);
+  bool keys_staged = false;
+  uint32_t applied = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    Message m = i == n / 2 ? sa : RouteMessage(i);
+    m.header.batch_seq = 1;
+    m.header.index = i;
+    m.header.batch_size = n;
+    m.header.flags = i + 1 == n ? kLastInBatch : 0;
+    h.assembler_.Add(m, [&](const AssembledBatch& b) {
+      REQUIRE(b.ok());
+      applied = static_cast<uint32_t>(b.messages.size());
+      keys_staged = ContainsKeyProbe(h.assembler_.staging_bytes());
+      for (uint32_t k = 0; k < b.messages.size(); ++k) {
+        if (k != n / 2) REQUIRE(RouteNumber(b.messages[k]) == k);
+      }
+    });
+    // Never more staging than the batch announced, grown by doubling.
+    CHECK(h.assembler_.capacity() <= n);
+  }
+  CHECK(applied == n);
+  CHECK(keys_staged);
+  CHECK(h.assembler_.capacity() == 64);
+  CHECK_FALSE(ContainsKeyProbe(h.assembler_.staging_bytes()));
+}
+
+TEST_CASE("a bad message anywhere in a grown batch refuses it whole and wipes the keys",
+          "[channel][batch][stream]") {
+  Harness h(100000, 64);
+  const uint32_t n = 10000;
+  for (uint32_t i = 0; i < n; ++i) {
+    Message m = i == 10 ? GcmSaMessage(0x3000) : RouteMessage(i);
+    if (i == n - 2) m.body.route.prefix_length = 40;
+    h.Add(m, 4, i, n, i + 1 == n);
+    if (i == 5000) CHECK(ContainsKeyProbe(h.assembler_.staging_bytes()));
+    // After the fault nothing more is staged (and the keys staged before are gone).
+    if (i == n - 2) CHECK_FALSE(ContainsKeyProbe(h.assembler_.staging_bytes()));
+  }
+  REQUIRE(h.verdicts.size() == 1);
+  CHECK(h.verdicts[0].reason == RejectReason::kBadPrefixLength);
+  CHECK(h.verdicts[0].failed_index == n - 2);
+  CHECK(h.verdicts[0].routes.empty());
+  CHECK(h.assembler_.capacity() == 64);
+}
+
+TEST_CASE("an unfinished grown batch discarded (its client died) leaves no keys",
+          "[channel][batch][stream]") {
+  Harness h(100000, 64);
+  for (uint32_t i = 0; i < 3000; ++i) {
+    h.Add(i % 100 == 0 ? GcmSaMessage(0x4000 + i) : RouteMessage(i), 9, i, 90000, false);
+  }
+  CHECK(h.assembler_.capacity() > 64);
+  CHECK(ContainsKeyProbe(h.assembler_.staging_bytes()));
+  CHECK(h.assembler_.Discard());
+  CHECK(h.verdicts.empty());
+  CHECK(h.assembler_.capacity() == 64);
   CHECK_FALSE(ContainsKeyProbe(h.assembler_.staging_bytes()));
 }

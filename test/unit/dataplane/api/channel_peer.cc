@@ -8,6 +8,10 @@
 //   torn CHANNEL                dies (when killed) inside a command-ring enqueue
 //   hold-primary CHANNEL        holds the primary slot until killed
 //   echo CHANNEL COUNT          primary: injects every punted datagram back, addresses swapped
+//   stream CHANNEL SIZE BAD     one batch of SIZE messages (routes, an SA with the key pattern
+//                               every 1000th) streamed in chunks; the message at index BAD (if
+//                               < SIZE) is invalid. Prints READY before sending; the ack must be
+//                               OK, or refuse message BAD
 #include <rte_ring.h>
 // Not self-contained: needs rte_ring.h first.
 #include <rte_ring_peek_zc.h>
@@ -24,6 +28,7 @@
 #include "absl/time/clock.h"
 #include "dataplane/api/channel_client.h"
 #include "dataplane/api/command_producer.h"
+#include "dataplane/api/key_wipe.h"
 #include "dataplane/api/message_names.h"
 #include "test/unit/dataplane/api/test_messages.h"
 
@@ -289,6 +294,32 @@ int Echo(const std::string& channel, uint32_t count) {
   return echoed == count && c.InjectsInFlight() == 0 ? 0 : 1;
 }
 
+int Stream(const std::string& channel, uint32_t size, uint32_t bad) {
+  ChannelClient c = AttachOrDie(channel, false);
+  std::vector<Message> batch(size);
+  for (uint32_t i = 0; i < size; ++i) {
+    batch[i] = i % 1000 == 999 ? GcmSaMessage(0x10000 + i) : RouteMessage(i);
+  }
+  if (bad < size) {
+    batch[bad] = RouteMessage(bad);
+    batch[bad].body.route.prefix_length = 40;
+  }
+  Ready();
+  const absl::Time start = absl::Now();
+  auto seq = c.SendBatch(absl::MakeSpan(batch), absl::Seconds(60));
+  SecureWipe(batch.data(), batch.size() * sizeof(Message));
+  if (!seq.ok()) Die(std::string(seq.status().message()));
+  absl::Status ack = c.WaitAck(*seq, absl::Seconds(60));
+  printf("STREAMED %u messages in %.3f s: %s\n", size, absl::ToDoubleSeconds(absl::Now() - start),
+         ack.ToString().c_str());
+  if (bad >= size) return ack.ok() ? 0 : 1;
+  return absl::IsInvalidArgument(ack) &&
+                 ack.message().find(absl::StrFormat("at message %d (bad-prefix-length)", bad)) !=
+                     absl::string_view::npos
+             ? 0
+             : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -301,5 +332,6 @@ int main(int argc, char** argv) {
   if (mode == "torn") return Torn(channel);
   if (mode == "hold-primary") return HoldPrimary(channel);
   if (mode == "echo" && argc == 4) return Echo(channel, Arg(argv, 3));
+  if (mode == "stream" && argc == 5) return Stream(channel, Arg(argv, 3), Arg(argv, 4));
   Die("unknown mode or wrong arguments: " + mode);
 }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -416,27 +417,54 @@ TEST_CASE("a detached slot is reclaimed; what it left in the ring is dropped", "
   CHECK(again.WaitAck(*seq, absl::Seconds(1)).ok());
 }
 
-TEST_CASE("a send never enqueues part of a batch", "[channel]") {
+TEST_CASE("a send of one chunk never enqueues part of it", "[channel]") {
   Channel ch;
   ChannelClient c = ch.Attach(false);
-  std::vector<Message> big(kMaxBatchMessages, RouteMessage(1));
-  REQUIRE(c.SendBatch(absl::MakeSpan(big)).ok());
-  std::vector<Message> too_big(kCommandRingSize - kMaxBatchMessages, RouteMessage(1));
-  auto s = c.SendBatch(absl::MakeSpan(too_big));  // one more than the ring's room
+  std::vector<Message> fill(kCommandRingSize - kBatchChunkMessages, RouteMessage(1));
+  // A batch over one chunk streams: with nobody consuming it fills the ring, then gives up.
+  auto streamed = c.SendBatch(absl::MakeSpan(fill), absl::Milliseconds(50));
+  REQUIRE(streamed.ok());
+  std::vector<Message> chunk(kBatchChunkMessages, RouteMessage(1));
+  auto s = c.SendBatch(absl::MakeSpan(chunk));  // one more than the ring's room
   CHECK(s.status().code() == absl::StatusCode::kUnavailable);
-  CHECK(rte_ring_count(ch.server->view().command_ring) == kMaxBatchMessages);
-  std::vector<Message> oversized(kMaxBatchMessages + 1, RouteMessage(1));
+  CHECK(rte_ring_count(ch.server->view().command_ring) == kCommandRingSize - kBatchChunkMessages);
+  std::vector<Message> oversized(ch.server->view().header->max_batch_messages + 1, RouteMessage(1));
   CHECK(c.SendBatch(absl::MakeSpan(oversized)).status().code() ==
         absl::StatusCode::kInvalidArgument);
+  CHECK(ch.Rejects(RejectReason::kBatchTooLarge) == 1);
 
-  too_big.pop_back();  // now it fits exactly
-  REQUIRE(c.SendBatch(absl::MakeSpan(too_big)).ok());
+  chunk.pop_back();  // now it fits exactly
+  REQUIRE(c.SendBatch(absl::MakeSpan(chunk)).ok());
   size_t applied_messages = 0;
   ch.server->PollCommands(kCommandRingSize, [&](const CommandBatch& b) {
     applied_messages += b.messages.size();
     return ApplyResult{};
   });
   CHECK(applied_messages == kCommandRingSize - 1);
+}
+
+TEST_CASE("a streamed batch cut short by a full ring is never applied", "[channel][stream]") {
+  Channel ch;
+  ChannelClient c = ch.Attach(false);
+  std::vector<Message> big(3 * kCommandRingSize, RouteMessage(1));
+  auto s = c.SendBatch(absl::MakeSpan(big), absl::Milliseconds(20));
+  CHECK(s.status().code() == absl::StatusCode::kUnavailable);
+  CHECK(absl::StrContains(s.status().message(), "nothing of it is applied"));
+  size_t applied = 0;
+  auto count = [&](const CommandBatch& b) {
+    applied += b.messages.size();
+    return ApplyResult{};
+  };
+  ch.server->PollCommands(kCommandRingSize, count);
+  CHECK(applied == 0);
+  // The next batch ends the torn one (refused as interrupted) and is applied itself.
+  std::vector<Message> next = {RouteMessage(2)};
+  auto seq = c.SendBatch(absl::MakeSpan(next));
+  REQUIRE(seq.ok());
+  ch.server->PollCommands(kCommandRingSize, count);
+  CHECK(applied == 1);
+  CHECK(ch.Rejects(RejectReason::kBatchInterrupted) == 1);
+  CHECK(c.WaitAck(*seq, absl::Seconds(1)).ok());
 }
 
 TEST_CASE("key bytes do not survive consumption in ring or staging memory", "[channel]") {

@@ -286,3 +286,130 @@ TEST_CASE("two processes: punted datagrams come back injected with their metadat
   CHECK(ch.Counter(ch.server->counters().injected) == kCount);
   CHECK(ch.Counter(ch.server->counters().inject_rejected) == 0);
 }
+
+namespace {
+
+// What a streamed batch applied: its size, SAs and whether route numbers came in order.
+struct StreamApplied {
+  uint32_t batches = 0;
+  uint32_t messages = 0;
+  uint32_t sas = 0;
+  bool in_order = true;
+
+  ApplyResult Apply(const CommandBatch& b) {
+    ++batches;
+    for (uint32_t i = 0; i < b.messages.size(); ++i) {
+      const Message& m = b.messages[i];
+      if (m.header.kind == MessageKind::kSa) {
+        ++sas;
+      } else {
+        in_order = in_order && RouteNumber(m) == i;
+      }
+    }
+    messages += static_cast<uint32_t>(b.messages.size());
+    return {};
+  }
+};
+
+int ServeStream(Channel& ch, StreamApplied& applied, const std::vector<std::string>& args) {
+  PeerProcess peer(args);
+  const absl::Time deadline = absl::Now() + kPeerTimeout;
+  while (!peer.TryWait().has_value() && absl::Now() < deadline) {
+    if (ch.server->PollCommands(256, [&](const CommandBatch& b) { return applied.Apply(b); }) ==
+        0) {
+      usleep(10);
+    }
+  }
+  INFO(peer.output());
+  REQUIRE(peer.TryWait().has_value());
+  std::printf("%s", peer.output().c_str());
+  return *peer.TryWait();
+}
+
+bool StagingClean(const Channel& ch) {
+  for (uint32_t s = 0; s < kClientSlots; ++s) {
+    absl::Span<const uint8_t> staging = ch.server->StagingBytesForTesting(s);
+    if (ContainsKeyProbe(staging) || staging.size() != kRetainedStagingMessages * sizeof(Message))
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("two processes: a batch six times the ring streams through and applies once, whole",
+          "[channel][process][stream]") {
+  Channel ch;
+  StreamApplied applied;
+  CHECK(ServeStream(ch, applied, {"stream", ch.name, "50000", "50000"}) == 0);
+  CHECK(applied.batches == 1);
+  CHECK(applied.messages == 50000);
+  CHECK(applied.sas == 50);
+  CHECK(applied.in_order);
+  CHECK(ch.Counter(ch.server->counters().batches_applied) == 1);
+  // Staged keys are wiped once consumed and the grown staging is given back.
+  CHECK(StagingClean(ch));
+  CHECK_FALSE(
+      ContainsKeyProbe(RingElementStorage(ch.server->view().command_ring, sizeof(Message))));
+}
+
+TEST_CASE("two processes: one bad message at the end of a streamed batch refuses all of it",
+          "[channel][process][stream]") {
+  Channel ch;
+  StreamApplied applied;
+  CHECK(ServeStream(ch, applied, {"stream", ch.name, "50000", "49998"}) == 0);
+  CHECK(applied.batches == 0);
+  CHECK(ch.Rejects(RejectReason::kBadPrefixLength) == 1);
+  CHECK(ch.Counter(ch.server->counters().batches_applied) == 0);
+  CHECK(StagingClean(ch));
+}
+
+TEST_CASE("two processes: a client killed mid-stream never gets its batch applied",
+          "[channel][process][stream]") {
+  Channel ch(ServerOptions{absl::Milliseconds(5)});
+  StreamApplied applied;
+  PeerProcess peer({"stream", ch.name, "50000", "50000"});
+  REQUIRE(peer.WaitForLine("READY", absl::Seconds(10)));
+  const absl::Time deadline = absl::Now() + kPeerTimeout;
+  while (LoadShared(ch.server->counters().messages_consumed) < 20000 && absl::Now() < deadline) {
+    if (ch.server->PollCommands(256, [&](const CommandBatch& b) { return applied.Apply(b); }) ==
+        0) {
+      usleep(10);
+    }
+  }
+  REQUIRE(LoadShared(ch.server->counters().messages_consumed) >= 20000);
+  // Past the retained staging, and holding SA keys.
+  bool grown = false;
+  for (uint32_t s = 1; s < kClientSlots; ++s) {
+    grown = grown || ch.server->StagingBytesForTesting(s).size() >
+                         kRetainedStagingMessages * sizeof(Message);
+  }
+  CHECK(grown);
+  peer.KillHard();
+  while (ch.Counter(ch.server->counters().slots_reclaimed) == 0 && absl::Now() < deadline) {
+    ch.server->PollCommands(256, [&](const CommandBatch& b) { return applied.Apply(b); });
+    usleep(100);
+  }
+  CHECK(ch.Counter(ch.server->counters().slots_reclaimed) == 1);
+  CHECK(ch.Rejects(RejectReason::kAbandoned) == 1);
+  ch.server->PollCommands(kCommandRingSize,
+                          [&](const CommandBatch& b) { return applied.Apply(b); });
+  CHECK(applied.batches == 0);
+  CHECK(StagingClean(ch));
+  CHECK_FALSE(
+      ContainsKeyProbe(RingElementStorage(ch.server->view().command_ring, sizeof(Message))));
+}
+
+TEST_CASE("two processes: a batch over --max-batch-messages is refused and counted",
+          "[channel][process][stream]") {
+  ServerOptions options;
+  options.max_batch_messages = 30000;
+  Channel ch(options);
+  StreamApplied applied;
+  CHECK(ServeStream(ch, applied, {"stream", ch.name, "30001", "30001"}) == 1);
+  CHECK(ch.Rejects(RejectReason::kBatchTooLarge) == 1);
+  CHECK(ch.Counter(ch.server->counters().messages_consumed) == 0);
+  CHECK(ServeStream(ch, applied, {"stream", ch.name, "30000", "30000"}) == 0);
+  CHECK(applied.batches == 1);
+  CHECK(applied.messages == 30000);
+}
