@@ -1,10 +1,12 @@
 // Writes a binary seed of fuzz_channel_batch from one of its text seeds: the dpctl lines parsed
 // into channel messages, as the target's modes 0 and 1 read them (256-byte message images).
 //
-// usage: gen_batch_seeds framed|raw TEXT_SEED OUT
+// usage: gen_batch_seeds framed|raw|stream|stream-cut TEXT_SEED OUT
 //   framed: mode 1, the first batch's messages (the target frames them itself);
 //   raw:    mode 0, every batch's messages framed as vpnd would (slot 1, epoch 1, batch
-//           sequence from 1, index, size, the last flagged), one after another.
+//           sequence from 1, index, size, the last flagged), one after another;
+//   stream, stream-cut: mode 3, every batch's messages as one streamed batch (the target
+//           frames it), delivered whole or cut short before its last message.
 // The text seed's first byte (its mode) is skipped; blank lines separate batches. The output
 // depends only on the text and the message layout, so the same build writes the same bytes.
 #include <cstdio>
@@ -21,11 +23,13 @@
 using namespace portcullis::dp;
 
 int main(int argc, char** argv) {
-  if (argc != 4 || (std::strcmp(argv[1], "framed") != 0 && std::strcmp(argv[1], "raw") != 0)) {
-    std::fprintf(stderr, "usage: gen_batch_seeds framed|raw TEXT_SEED OUT\n");
+  const std::string mode = argc == 4 ? argv[1] : "";
+  if (mode != "framed" && mode != "raw" && mode != "stream" && mode != "stream-cut") {
+    std::fprintf(stderr, "usage: gen_batch_seeds framed|raw|stream|stream-cut TEXT_SEED OUT\n");
     return 2;
   }
-  const bool raw = std::strcmp(argv[1], "raw") == 0;
+  const bool raw = mode == "raw";
+  const bool stream = mode == "stream" || mode == "stream-cut";
   std::ifstream in(argv[2], std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -35,7 +39,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   dpctl::InterfaceDirectory dir;
-  std::string out(1, raw ? '\0' : '\1');
+  std::string out(1, raw ? '\0' : stream ? '\3' : '\1');
+  if (stream) out += mode == "stream-cut" ? '\1' : '\0';
   uint64_t seq = 1;
   for (absl::string_view group : absl::StrSplit(absl::string_view(text).substr(1), "\n\n")) {
     std::vector<api::Message> batch;
@@ -62,7 +67,7 @@ int main(int argc, char** argv) {
     }
     ++seq;
     for (const api::Message& m : batch) out.append(reinterpret_cast<const char*>(&m), sizeof m);
-    if (!raw) break;
+    if (!raw && !stream) break;
   }
   std::ofstream(argv[3], std::ios::binary) << out;
   return 0;
