@@ -139,6 +139,8 @@ int Stats(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "inject_dropped", sp.inject_dropped);
   rte_tel_data_add_dict_u64(d, "batches_applied", g_main->applier().batches_applied());
   rte_tel_data_add_dict_u64(d, "batches_failed", g_main->applier().batches_failed());
+  // `show routes` lists only the first RTE_TEL_MAX_ARRAY_ENTRIES; the count says how many.
+  rte_tel_data_add_dict_u64(d, "routes", g_dp->fib->route_count());
   rte_tel_data_add_dict_u64(d, "esp_events_forwarded", g_main->events().forwarded());
   rte_tel_data_add_dict_u64(d, "sa_counter_snapshots", g_main->events().snapshots());
   // The workers' drops and the main lcore's (ARP, neighbour resolution, punt) under one name

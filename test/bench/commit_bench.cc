@@ -6,22 +6,29 @@
 // wall time, and last `commit_s=<CPU seconds of the whole commit>`.
 //
 //   commit_bench FILE [FILE2]   FILE2: committed after FILE (a reconfiguration), timed alone
+//   commit_bench --session FILE   instead of loading FILE, a `vpnctl configure` session sets
+//                                 every line of it (timed), compares and commits (timed)
 #include <time.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "control/config/config_loader.h"
 #include "control/config/model.h"
 #include "control/vpnd/channel_sa_installer.h"
 #include "control/vpnd/config_mapping.h"
+#include "control/vpnd/config_sessions.h"
+#include "control/vpnd/control_protocol.h"
 #include "control/vpnd/dataplane_link.h"
 #include "control/vpnd/dataplane_plan.h"
 #include "control/vpnd/firewall_plan.h"
@@ -83,10 +90,60 @@ void Phases(const std::string& path) {
               batch.size());
 }
 
+// The words of a `set` line as vpnctl sends them (quotes removed; the generated files quote
+// only single words).
+std::vector<std::string> Words(absl::string_view line) {
+  std::vector<std::string> words;
+  for (absl::string_view w : absl::StrSplit(line, ' ', absl::SkipEmpty())) {
+    if (w.size() >= 2 && w.front() == '\'' && w.back() == '\'') w = w.substr(1, w.size() - 2);
+    words.emplace_back(w);
+  }
+  return words;
+}
+
+// A configuration session that sets every line of `path` and commits.
+double Session(vpnd::Vpnd& vpnd, const std::string& path) {
+  auto opened = vpnd.sessions().Handle({vpnd::kRequestConfigure, "bench"});
+  if (!opened.ok()) Die(std::string(opened.status().message()));
+  const std::string token = opened->substr(0, opened->find(' '));
+  std::ifstream in(path);
+  std::string line;
+  size_t lines = 0;
+  double t = ThreadCpu();
+  while (std::getline(in, line)) {
+    std::vector<std::string> w = Words(line);
+    if (w.empty() || w[0] != "set") continue;
+    w.insert(w.begin(), {vpnd::kRequestSession, token});
+    auto r = vpnd.sessions().Handle(w);
+    if (!r.ok()) Die(absl::StrCat(line, ": ", r.status().message()));
+    ++lines;
+  }
+  const double set = ThreadCpu() - t;
+  t = ThreadCpu();
+  auto cmp = vpnd.sessions().Handle({vpnd::kRequestSession, token, "compare"});
+  if (!cmp.ok()) Die(std::string(cmp.status().message()));
+  const double compare = ThreadCpu() - t;
+  t = ThreadCpu();
+  auto done = vpnd.sessions().Handle({vpnd::kRequestSession, token, "commit"});
+  if (!done.ok()) Die(std::string(done.status().message()));
+  const double commit = ThreadCpu() - t;
+  std::printf("%-44s %10.3f s  (%zu lines)\n", "session: set every line", set, lines);
+  std::printf("%-44s %10.3f s\n", "session: compare", compare);
+  std::printf("%-44s %10.3f s\n", "session: commit (checks, plan, channel, ack)", commit);
+  return commit;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || argc > 3) Die("usage: commit_bench FILE [FILE2]");
+  const bool session = argc > 1 && std::string(argv[1]) == "--session";
+  if (session) {
+    --argc;
+    ++argv;
+  }
+  if (argc < 2 || argc > 3 || (session && argc != 2)) {
+    Die("usage: commit_bench FILE [FILE2] | --session FILE");
+  }
   std::printf("commit of %s\n", argv[1]);
   Phases(argv[1]);
 
@@ -121,6 +178,12 @@ int main(int argc, char** argv) {
     deps.link = &link;
     deps.installer = &installer;
     vpnd::Vpnd vpnd(deps);
+    if (session) {
+      std::printf("commit_s=%.3f\n", Session(vpnd, argv[1]));
+      stop = true;
+      dataplane.join();
+      return 0;
+    }
     double t = ThreadCpu();
     absl::Time wall = absl::Now();
     absl::Status st = vpnd.LoadFile(argv[1]);
