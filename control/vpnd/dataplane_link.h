@@ -63,6 +63,8 @@ class DataplaneLink {
   bool ServerAlive() const { return channel_->ServerAlive(); }
   // The largest batch the dataplane takes (its --max-batch-messages).
   uint32_t max_batch_messages() const { return channel_->max_batch_messages(); }
+  // A batch over it that vpnd refused itself: counted with the dataplane's own refusals.
+  void CountBatchTooLarge() { channel_->CountBatchTooLarge(); }
   // The dataplane's PID (its firewall log lines carry it, as Vyatta's do).
   int32_t server_pid() const { return channel_->header().server_pid; }
 

@@ -156,6 +156,7 @@ absl::Status Vpnd::Commit(const config::Model& model,
   if (max_batch != 0 && batch.size() > max_batch) {
     FirewallShare fw = FirewallShareOf(batch, firewall_ids_);
     ++oversized_batches_;
+    deps_.link->CountBatchTooLarge();
     absl::Status st = absl::ResourceExhaustedError(absl::StrCat(
         "commit: the dataplane batch would hold ", batch.size(), " messages, more than the ",
         max_batch, " vpn-dataplane takes in one batch (its --max-batch-messages; ", fw.messages,

@@ -171,16 +171,18 @@ uint32_t ChannelClient::max_batch_messages() const {
   return LoadShared(view_.header->max_batch_messages);
 }
 
+void ChannelClient::CountBatchTooLarge() {
+  if (!attached_) return;
+  AddShared(view_.header->counters.rejects[static_cast<size_t>(RejectReason::kBatchTooLarge)],
+            uint64_t{1});
+}
+
 absl::StatusOr<uint64_t> ChannelClient::SendBatch(absl::Span<Message> batch,
                                                   absl::Duration stall_timeout) {
   if (!attached_) return absl::FailedPreconditionError("channel client is not attached");
   const uint32_t max = max_batch_messages();
   if (batch.empty() || batch.size() > max) {
-    if (!batch.empty()) {
-      // Counted where the dataplane counts the ones it refuses itself.
-      AddShared(view_.header->counters.rejects[static_cast<size_t>(RejectReason::kBatchTooLarge)],
-                uint64_t{1});
-    }
+    if (!batch.empty()) CountBatchTooLarge();
     return absl::InvalidArgumentError(absl::StrFormat(
         "batch of %d messages; a batch has 1..%d (vpn-dataplane --max-batch-messages)",
         batch.size(), max));

@@ -59,6 +59,9 @@ class ChannelClient {
 
   // The largest batch the dataplane takes (its --max-batch-messages).
   uint32_t max_batch_messages() const;
+  // Counts a batch over max_batch_messages() that the caller refused before sending it, where
+  // the dataplane counts the ones it refuses (rejects[kBatchTooLarge]); SendBatch counts its own.
+  void CountBatchTooLarge();
 
   // The ack's verdict. Acks for other batches seen meanwhile are kept for their own WaitAck,
   // other events for PollEvents. DeadlineExceeded on timeout, Unavailable if the dataplane

@@ -4,7 +4,7 @@
 //   dpctl --channel NAME <command ...>        one command (see command_parser.h)
 //   dpctl --channel NAME batch FILE|-         one command per line, applied as one batch
 //   dpctl --channel NAME show stats|drops|interfaces|interface NAME|sas|sa SPI/DIR|routes|policies|
-//                             neighbors|ports|firewall [RULESET_ID] [--json]
+//                             channel|neighbors|ports|firewall [RULESET_ID] [--json]
 //   dpctl --channel NAME capture start <port|interface> [count N] [file F] | stop | status
 #include <cstdio>
 #include <fstream>
@@ -108,8 +108,8 @@ absl::Status LoadDirectory(TelemetryClient& tel, InterfaceDirectory& dir) {
 int Show(TelemetryClient& tel, const std::vector<std::string>& args, bool json) {
   if (args.empty())
     return Fail(
-        "show what? stats|drops|interfaces|interface|sas|sa|routes|policies|neighbors|ports|"
-        "firewall");
+        "show what? stats|drops|interfaces|interface|sas|sa|routes|policies|channel|neighbors|"
+        "ports|firewall");
   const std::string& what = args[0];
   auto query = [&](const std::string& cmd) -> absl::StatusOr<JsonValue> { return tel.Query(cmd); };
   if (what == "interfaces") {
@@ -219,7 +219,8 @@ int Show(TelemetryClient& tel, const std::vector<std::string>& args, bool json) 
     cmd = "/portcullis/interface," + args[1];
   } else if (what == "sa" && args.size() == 2) {
     cmd = "/portcullis/sa," + args[1];
-  } else if (what == "routes" || what == "neighbors" || what == "ports" || what == "policies") {
+  } else if (what == "routes" || what == "neighbors" || what == "ports" || what == "policies" ||
+             what == "channel") {
     cmd = "/portcullis/" + what;
   } else {
     return Fail("show: unknown object (or missing name)");

@@ -17,6 +17,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "dataplane/api/message_names.h"
+#include "dataplane/api/shared_atomic.h"
 #include "dataplane/core/drop_reason.h"
 #include "dataplane/tables/firewall_tables.h"
 #include "drivers/ethdev/bond_device.h"
@@ -317,6 +319,38 @@ int SaBySpi(const char*, const char* params, rte_tel_data* d) {
   return 0;
 }
 
+// The command channel's counters: batches applied, refused by the applier, rejected by the
+// contract (by reason: a batch over --max-batch-messages is "batch_too_large"), and the largest
+// batch taken.
+int Channel(const char*, const char*, rte_tel_data* d) {
+  std::lock_guard<std::mutex> lock(g_main->mu());
+  const api::ChannelServer* server = g_main->server();
+  if (server == nullptr) return -1;
+  const api::ChannelCounters& c = server->counters();
+  auto u64 = [](const uint64_t& v) { return api::LoadShared(v); };
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_u64(d, "max_batch_messages",
+                            api::LoadShared(server->view().header->max_batch_messages));
+  rte_tel_data_add_dict_u64(d, "messages_consumed", u64(c.messages_consumed));
+  rte_tel_data_add_dict_u64(d, "batches_applied", u64(c.batches_applied));
+  rte_tel_data_add_dict_u64(d, "batches_failed", u64(c.batches_failed));
+  rte_tel_data_add_dict_u64(d, "batches_rejected", u64(c.batches_rejected));
+  rte_tel_data_add_dict_u64(d, "acks_dropped", u64(c.acks_dropped));
+  rte_tel_data_add_dict_u64(d, "slots_reclaimed", u64(c.slots_reclaimed));
+  rte_tel_data_add_dict_u64(d, "producer_recoveries", u64(c.producer_recoveries));
+  rte_tel_data* rejects = rte_tel_data_alloc();
+  rte_tel_data_start_dict(rejects);
+  for (size_t r = 1; r < api::kRejectReasonCount; ++r) {
+    const uint64_t v = u64(c.rejects[r]);
+    if (v == 0) continue;
+    std::string name(api::RejectReasonName(static_cast<api::RejectReason>(r)));
+    for (char& ch : name) ch = ch == '-' ? '_' : ch;  // telemetry names take no dashes
+    rte_tel_data_add_dict_u64(rejects, name.c_str(), v);
+  }
+  rte_tel_data_add_dict_container(d, "rejects", rejects, 0);
+  return 0;
+}
+
 int Routes(const char*, const char*, rte_tel_data* d) {
   std::lock_guard<std::mutex> lock(g_main->mu());
   const Tables& t = g_dp->CurrentTables();
@@ -527,6 +561,8 @@ void RegisterTelemetry(Dataplane& dp, MainLcore& main) {
   rte_telemetry_register_cmd("/portcullis/sas", Sas, "SAs as spi/direction");
   rte_telemetry_register_cmd("/portcullis/sa", SaBySpi, "One SA. Param: spi/in or spi/out (hex)");
   rte_telemetry_register_cmd("/portcullis/routes", Routes, "IPv4 forwarding table");
+  rte_telemetry_register_cmd("/portcullis/channel", Channel,
+                             "Command channel: batches applied, failed, rejected by reason");
   rte_telemetry_register_cmd("/portcullis/policies", Policies, "security policies (SPD)");
   rte_telemetry_register_cmd("/portcullis/neighbors", Neighbors, "ARP neighbors");
   rte_telemetry_register_cmd("/portcullis/ports", Ports, "DPDK ports and their counters");

@@ -25,10 +25,9 @@ def test_adding_and_removing_a_tunnel_loses_no_packet_of_the_others(tmp_path):
     assert r['added_present']
 
 
-def start_appliance(lab, tmp_path, conf, extra=()):
-    """vpn-dataplane (two net_null ports, as the generated configurations name them) and vpnd
-    on it with `conf`, in a namespace of their own; returns (dataplane, vpnd, seconds from
-    vpnd's start until it logged the commit)."""
+def start_dataplane(lab, tmp_path, extra=()):
+    """vpn-dataplane with two net_null ports, as the generated configurations name them, in a
+    namespace of its own."""
     import time
     from portcullis_lab import Dataplane
     ns = lab.ns('c')
@@ -43,7 +42,15 @@ def start_appliance(lab, tmp_path, conf, extra=()):
     while 'vpn-dataplane: ready' not in log.read_text():
         assert proc.poll() is None and time.time() < deadline, log.read_text()
         time.sleep(0.1)
-    dp = Dataplane(lab, ns, channel, str(log), proc)
+    return Dataplane(lab, ns, channel, str(log), proc)
+
+
+def start_appliance(lab, tmp_path, conf, extra=()):
+    """start_dataplane and vpnd on it with `conf`; returns (dataplane, vpnd, seconds from
+    vpnd's start until it logged the commit)."""
+    import time
+    dp = start_dataplane(lab, tmp_path, extra)
+    ns = dp.ns
     t0 = time.monotonic()  # vpnd's start: it loads the file and commits it
     vpnd = lab.vpnd(ns, dp, str(conf), 'c')
     while 'configuration committed' not in vpnd.log():
@@ -94,3 +101,25 @@ def test_thirty_thousand_static_routes_stream_to_the_dataplane_in_one_commit(lab
     # The connected /15 and the local /32 besides the static routes.
     assert dp.show_json('stats')['routes'] == n + 2
     assert 'dataplane configuration committed' in vpnd.log()
+    channel = dp.show_json('channel')
+    assert channel['batches_applied'] == 1 and channel['messages_consumed'] > n, channel
+
+
+def test_a_commit_over_max_batch_messages_is_refused_clearly_and_counted(lab, tmp_path):
+    """vpn-dataplane --max-batch-messages 1000 and a configuration of 2,000 static routes: vpnd
+    refuses the commit naming the limit, nothing reaches the dataplane, and the refusal is
+    counted in the channel's rejects."""
+    lines = ['set interfaces dataplane dp0p1s1 address 198.18.0.1/15']
+    lines += [f'set protocols static route 10.100.{k >> 8}.{k & 255}/32 next-hop 198.18.0.254'
+              for k in range(2000)]
+    conf = tmp_path / 'routes.conf'
+    conf.write_text('\n'.join(lines) + '\n')
+    dp = start_dataplane(lab, tmp_path, ['--max-batch-messages', '1000'])
+    assert dp.show_json('channel')['max_batch_messages'] == 1000
+    with pytest.raises(RuntimeError) as e:
+        lab.vpnd(dp.ns, dp, str(conf), 'c')
+    assert 'more than the 1000 vpn-dataplane takes in one batch' in str(e.value), str(e.value)
+    channel = dp.show_json('channel')
+    assert channel['messages_consumed'] == 0 and channel['batches_applied'] == 0, channel
+    assert channel['rejects'] == {'batch_too_large': 1}, channel
+    assert dp.show_json('stats')['routes'] == 0

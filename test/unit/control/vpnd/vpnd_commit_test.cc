@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "control/vpnd/logging_sa_installer.h"
+#include "dataplane/api/shared_atomic.h"
 #include "test/unit/control/vpnd/vpnd_test_rig.h"
 
 using namespace portcullis;
@@ -187,6 +188,9 @@ TEST_CASE("a start whose whole batch is over --max-batch-messages is refused lou
       st.message(),
       "--max-batch-messages; 3007 of them the firewall's; largest rulesets: A (1001)"));
   CHECK(r.vpnd->oversized_batches() == 1);
+  // Counted where the dataplane counts its own refusals (`dpctl show channel`).
+  CHECK(dp::api::LoadShared(r.client->header().counters.rejects[static_cast<size_t>(
+            dp::api::RejectReason::kBatchTooLarge)]) == 1);
   CHECK(r.dp.Batches().empty());
   CHECK(absl::StrContains(r.log.Recent(), "more than the 4096 vpn-dataplane takes in one batch"));
   std::remove(path.c_str());

@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "control/vpnd/syslog_sink.h"
+#include "dataplane/api/shared_atomic.h"
 #include "test/unit/control/vpnd/vpnd_test_rig.h"
 
 using namespace portcullis;
@@ -146,6 +147,9 @@ TEST_CASE("a diff over --max-batch-messages is refused, named and counted, not s
   CHECK(absl::StrContains(st.message(), "largest rulesets: OLD1 (1001), OLD2 (1001), OLD3 (1001)"));
   CHECK(absl::StrContains(st.message(), "raise --max-batch-messages"));
   CHECK(r.vpnd->oversized_batches() == 1);
+  // Counted where the dataplane counts its own refusals (`dpctl show channel`).
+  CHECK(dp::api::LoadShared(r.client->header().counters.rejects[static_cast<size_t>(
+            dp::api::RejectReason::kBatchTooLarge)]) == 1);
   CHECK(r.dp.Batches().size() == 1);
   CHECK(r.vpnd->config_path() == first);
   std::remove(first.c_str());
