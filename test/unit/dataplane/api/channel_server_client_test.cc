@@ -679,3 +679,14 @@ TEST_CASE("channel names cannot escape their namespace", "[channel]") {
   CHECK_FALSE(ShmNameForChannel("..").ok());
   CHECK_FALSE(ShmNameForChannel(std::string(65, 'a')).ok());
 }
+
+TEST_CASE("a streamed send stops at once when the dataplane goes away", "[channel][stream]") {
+  Channel ch;
+  ChannelClient c = ch.Attach(false);
+  ch.server.reset();  // closes the segment; the client keeps its mapping
+  std::vector<Message> big(3 * kCommandRingSize, RouteMessage(1));
+  auto s = c.SendBatch(absl::MakeSpan(big), absl::Seconds(30));
+  CHECK(s.status().code() == absl::StatusCode::kUnavailable);
+  // Not the stall timeout's "no room" after 30 s: the ring filled, and the dataplane was gone.
+  CHECK(absl::StrContains(s.status().message(), "vpn-dataplane is gone"));
+}
