@@ -151,6 +151,7 @@ ChannelClient& ChannelClient::operator=(ChannelClient&& other) noexcept {
     next_seq_ = other.next_seq_;
     set_aside_ = std::move(other.set_aside_);
     acks_ = std::move(other.acks_);
+    cut_short_ = std::move(other.cut_short_);
   }
   return *this;
 }
@@ -199,19 +200,28 @@ absl::StatusOr<uint64_t> ChannelClient::SendBatch(absl::Span<Message> batch,
     h.batch_size = n;
   }
   if (n <= kBatchChunkMessages) {
-    // One enqueue: all or nothing, and Unavailable at once if the ring lacks room.
-    if (absl::Status s = EnqueueCommands(view_, batch, pid_); !s.ok()) return s;
+    // One enqueue: all or nothing. The ring may be short of room for a moment (another client
+    // streaming keeps a chunk free, which its next chunk may take first): wait a little.
+    const absl::Time deadline = absl::Now() + std::min(stall_timeout, kSmallBatchWait);
+    for (;;) {
+      absl::Status s = EnqueueCommands(view_, batch, pid_);
+      if (s.ok()) break;
+      if (absl::Now() >= deadline || !ServerAlive()) return s;
+      SleepMicros(50);
+    }
     ++next_seq_;
     return seq;
   }
-  // Streamed: chunk after chunk as the dataplane makes room. Nothing is applied before the last
-  // message arrives, so a batch cut short (here, or by this process dying) is never applied:
-  // the dataplane drops it when this slot's next batch starts or the slot is reclaimed.
+  // Streamed: chunk after chunk as the dataplane makes room, always leaving a chunk's room for
+  // other clients. Nothing is applied before the last message arrives, so a batch cut short
+  // (here, or by this process dying) is never applied: the dataplane drops it when this slot's
+  // next batch starts, the slot is reclaimed or it sees no progress for a while.
   uint32_t sent = 0;
   absl::Time stalled_since = absl::Now();
   while (sent < n) {
     const uint32_t chunk = std::min(n - sent, kBatchChunkMessages);
-    absl::Status s = EnqueueCommands(view_, batch.subspan(sent, chunk), pid_);
+    absl::Status s = EnqueueCommands(view_, batch.subspan(sent, chunk), pid_, kDefaultProducerWait,
+                                     kBatchChunkMessages);
     if (s.ok()) {
       sent += chunk;
       stalled_since = absl::Now();
@@ -219,13 +229,16 @@ absl::StatusOr<uint64_t> ChannelClient::SendBatch(absl::Span<Message> batch,
     }
     const bool gone = !ServerAlive();
     if (gone || absl::Now() - stalled_since >= stall_timeout) {
-      if (sent != 0) ++next_seq_;  // the dataplane saw part of this sequence number
+      if (sent != 0) {
+        ++next_seq_;             // the dataplane saw part of this sequence number
+        cut_short_.insert(seq);  // its refusal (interrupted, abandoned) is nobody's to wait for
+      }
       return absl::UnavailableError(absl::StrFormat(
           "channel '%s': batch %d of %d messages cut short after %d: %s; nothing of it is "
           "applied",
           channel_, seq, n, sent,
           gone ? "vpn-dataplane is gone"
-               : absl::StrFormat("no room in the command ring for %s (%s)",
+               : absl::StrFormat("the command ring stayed full for %s (%s)",
                                  absl::FormatDuration(stall_timeout), s.message())));
     }
     SleepMicros(50);
@@ -241,6 +254,7 @@ void ChannelClient::DrainEvents() {
                                           kEventBurst, nullptr)) != 0) {
     for (unsigned i = 0; i < n; ++i) {
       if (events[i].header.kind == EventKind::kAck) {
+        if (cut_short_.erase(events[i].body.ack.batch_seq) != 0) continue;
         acks_[events[i].body.ack.batch_seq] = events[i].body.ack;
       } else {
         set_aside_.push_back(events[i]);

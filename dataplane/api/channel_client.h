@@ -15,6 +15,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -32,6 +33,8 @@ absl::Status AckStatus(const AckEvent& ack);
 
 class ChannelClient {
  public:
+  static constexpr absl::Duration kSmallBatchWait = absl::Milliseconds(500);
+
   // Fails with FailedPrecondition naming both versions if the dataplane speaks another layout
   // version, AlreadyExists if `primary` and a live process holds the primary slot,
   // ResourceExhausted if every slot is held by a live process. A slot still held by a dead
@@ -49,10 +52,11 @@ class ChannelClient {
 
   // Fills in the framing of every message (slot, epoch, sequence, index, size, last flag)
   // and enqueues the batch. A batch of up to kBatchChunkMessages goes in one enqueue or not at
-  // all: Unavailable if the ring lacks room right now. A larger one streams in chunks while the
-  // dataplane consumes them; Unavailable if the ring stays full for `stall_timeout` or the
-  // dataplane goes away meanwhile (the dataplane then applies none of it). InvalidArgument
-  // (counted as kBatchTooLarge) for more than max_batch_messages().
+  // all: Unavailable if the ring lacks room for min(stall_timeout, kSmallBatchWait). A larger
+  // one streams in chunks while the dataplane consumes them, leaving a chunk's room for other
+  // clients; Unavailable if the ring stays full for `stall_timeout` or the dataplane goes away
+  // meanwhile (the dataplane then applies none of it, and its refusal's ack is dropped here).
+  // InvalidArgument (counted as kBatchTooLarge) for more than max_batch_messages().
   // Returns the batch's sequence number, which its ack will carry.
   absl::StatusOr<uint64_t> SendBatch(absl::Span<Message> batch,
                                      absl::Duration stall_timeout = absl::Seconds(5));
@@ -93,6 +97,8 @@ class ChannelClient {
   uint64_t generation() const { return view_.header->generation; }
   const SegmentHeader& header() const { return *view_.header; }
   const ChannelView& view() const { return view_; }
+  // Acks kept for a WaitAck that has not come yet (tests: nothing leaks).
+  size_t pending_acks_for_testing() const { return acks_.size(); }
 
  private:
   ChannelClient() = default;
@@ -108,6 +114,8 @@ class ChannelClient {
   uint64_t next_seq_ = 1;
   std::deque<Event> set_aside_;
   absl::flat_hash_map<uint64_t, AckEvent> acks_;
+  // Batches cut short: their acks (a refusal) are dropped as they come.
+  absl::flat_hash_set<uint64_t> cut_short_;
 };
 
 }  // namespace portcullis::dp::api

@@ -76,7 +76,7 @@ bool RecoverDeadProducer(const ChannelView& view, int32_t token) {
 }
 
 absl::Status EnqueueCommands(const ChannelView& view, absl::Span<const Message> batch,
-                             int32_t token, absl::Duration wait) {
+                             int32_t token, absl::Duration wait, uint32_t min_free_after) {
   if (batch.empty()) return absl::OkStatus();
   int32_t holder = 0;
   if (!AcquireProducer(view, token, wait, &holder)) {
@@ -84,13 +84,18 @@ absl::Status EnqueueCommands(const ChannelView& view, absl::Span<const Message> 
         absl::StrFormat("command ring busy: pid %d has been enqueueing for over %s", holder,
                         absl::FormatDuration(wait)));
   }
-  unsigned free_space = 0;
-  unsigned n = rte_ring_enqueue_bulk_elem(view.command_ring, batch.data(), sizeof(Message),
-                                          static_cast<unsigned>(batch.size()), &free_space);
+  // Only this process enqueues while it holds the lock, and the consumer only adds room.
+  const unsigned free_space = rte_ring_free_count(view.command_ring);
+  unsigned n = 0;
+  if (free_space >= batch.size() + min_free_after) {
+    n = rte_ring_enqueue_bulk_elem(view.command_ring, batch.data(), sizeof(Message),
+                                   static_cast<unsigned>(batch.size()), nullptr);
+  }
   ReleaseProducer(view, token);
   if (n == 0) {
     return absl::UnavailableError(absl::StrFormat(
-        "command ring full: batch of %d messages, room for %d", batch.size(), free_space));
+        "command ring full: batch of %d messages, room for %d%s", batch.size(), free_space,
+        min_free_after ? absl::StrFormat(" (%d kept free)", min_free_after) : ""));
   }
   return absl::OkStatus();
 }

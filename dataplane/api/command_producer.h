@@ -22,10 +22,13 @@ namespace portcullis::dp::api {
 
 inline constexpr absl::Duration kDefaultProducerWait = absl::Milliseconds(200);
 
-// Enqueues the whole batch or nothing: Unavailable if the ring lacks room or another live
-// process keeps the producer lock for longer than `wait`. `token` is the caller's pid.
+// Enqueues the whole batch or nothing: Unavailable if the ring lacks room (for the batch and
+// `min_free_after` slots more) or another live process keeps the producer lock for longer than
+// `wait`. `token` is the caller's pid. A streamed batch's chunks keep a chunk's room free, so
+// one client streaming never leaves another's batch of a chunk without room.
 absl::Status EnqueueCommands(const ChannelView& view, absl::Span<const Message> batch,
-                             int32_t token, absl::Duration wait = kDefaultProducerWait);
+                             int32_t token, absl::Duration wait = kDefaultProducerWait,
+                             uint32_t min_free_after = 0);
 
 // The lock itself, exposed for the server's recovery and for tests that need a client to die
 // holding it. Acquire returns false after `wait`, with the holder's pid in *holder.
