@@ -138,7 +138,8 @@ Options ParseOptions(const std::vector<std::string>& args) {
           "  --workers N   N worker lcores spread over the allowed CPUs (instead of EAL -l)\n"
           "  --fw-sessions N  the firewall session table's capacity (default 65536)\n"
           "  --max-batch-messages N  the largest command batch (one commit) vpnd or dpctl may\n"
-          "                send, 256 bytes of staging a message (default 262144)\n"
+          "                send, and the staging all clients together may hold beyond 4096\n"
+          "                messages each: 256 bytes a message (default 262144 = 64 MiB)\n"
           "Table sizes, fixed at start (a batch beyond one fails naming it):\n%s",
           TableSizesHelp().c_str());
       std::exit(0);

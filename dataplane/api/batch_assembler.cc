@@ -1,26 +1,51 @@
 #include "dataplane/api/batch_assembler.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
-#include <new>
 
 #include "absl/strings/str_format.h"
 #include "dataplane/api/key_wipe.h"
 
 namespace portcullis::dp::api {
+namespace {
 
-BatchAssembler::BatchAssembler(uint32_t max_messages, uint32_t retained)
+// Staging is mapped, not taken from the heap: pages are only committed as messages arrive (a
+// batch that announces much and sends little costs little), and they stay out of core dumps
+// (they hold SA keys), as the command ring does. nullptr when there is no memory.
+Message* MapStaging(uint32_t messages) {
+  void* p = mmap(nullptr, sizeof(Message) * messages, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  madvise(p, sizeof(Message) * messages, MADV_DONTDUMP);
+  return static_cast<Message*>(p);
+}
+
+void UnmapStaging(Message* staging, uint32_t messages) {
+  if (staging != nullptr) munmap(staging, sizeof(Message) * messages);
+}
+
+}  // namespace
+
+BatchAssembler::BatchAssembler(uint32_t max_messages, uint32_t retained, StagingBudget* budget)
     : max_(max_messages),
-      retained_(std::min(retained, max_messages)),
+      retained_(std::max<uint32_t>(1, std::min(retained, max_messages))),
+      budget_(budget),
       capacity_(retained_),
-      staging_(new Message[retained_]()) {}
+      staging_(MapStaging(retained_)) {
+  if (staging_ == nullptr) std::abort();  // at start-up: nothing sensible to go on with
+}
 
 BatchAssembler::~BatchAssembler() {
-  SecureWipe(staging_.get(), sizeof(Message) * capacity_);
+  Wipe();
+  UnmapStaging(staging_, capacity_);
+  if (budget_ != nullptr) budget_->used -= capacity_ - retained_;
 }
 
 absl::Span<const uint8_t> BatchAssembler::staging_bytes() const {
-  return absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(staging_.get()),
+  return absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(staging_),
                                    sizeof(Message) * capacity_);
 }
 
@@ -31,8 +56,9 @@ void BatchAssembler::Reject(RejectReason reason, uint32_t index,
   error_.reason = reason;
   error_index_ = index;
   absl::SNPrintF(error_.detail, sizeof error_.detail, format, args...);
-  // Nothing more of this batch will be applied; do not keep its keys around.
+  // Nothing more of this batch will be applied; do not keep its keys, or its memory, around.
   Wipe();
+  Shrink();
 }
 
 void BatchAssembler::Start(const MessageHeader& h) {
@@ -72,7 +98,9 @@ void BatchAssembler::Add(const Message& message, Sink sink) {
   }
 
   if (error_.ok() && staged_ == capacity_ && staged_ < size_ && !Grow()) {
-    Reject(RejectReason::kBatchTooLarge, received_, "batch %d: no memory to stage message %d of %d",
+    Reject(RejectReason::kStagingBusy, received_,
+           "batch %d: no staging for message %d of %d: other clients' batches hold the "
+           "dataplane's staging (--max-batch-messages in all), or no memory; try again",
            seq_, received_, size_);
   }
   if (error_.ok() && staged_ < capacity_) {
@@ -103,7 +131,7 @@ void BatchAssembler::Finish(Sink sink) {
   AssembledBatch b;
   b.seq = seq_;
   if (error_.ok()) {
-    b.messages = absl::Span<const Message>(staging_.get(), staged_);
+    b.messages = absl::Span<const Message>(staging_, staged_);
     b.failed_index = 0;
   } else {
     b.reason = error_.reason;
@@ -129,26 +157,32 @@ bool BatchAssembler::Grow() {
   const uint32_t want = static_cast<uint32_t>(
       std::min<uint64_t>({uint64_t{capacity_} * 2, uint64_t{size_}, uint64_t{max_}}));
   if (want <= capacity_) return false;
-  std::unique_ptr<Message[]> bigger(new (std::nothrow) Message[want]());
-  if (!bigger) return false;
-  memcpy(bigger.get(), staging_.get(), sizeof(Message) * staged_);
+  const uint64_t more = want - capacity_;
+  if (budget_ != nullptr && budget_->used + more > budget_->limit) return false;
+  Message* bigger = MapStaging(want);
+  if (bigger == nullptr) return false;
+  memcpy(bigger, staging_, sizeof(Message) * staged_);
   // The old copies hold key material too.
-  SecureWipe(staging_.get(), sizeof(Message) * staged_);
-  staging_ = std::move(bigger);
+  SecureWipe(staging_, sizeof(Message) * staged_);
+  UnmapStaging(staging_, capacity_);
+  staging_ = bigger;
   capacity_ = want;
+  if (budget_ != nullptr) budget_->used += more;
   return true;
 }
 
 void BatchAssembler::Shrink() {
   if (capacity_ == retained_) return;
-  std::unique_ptr<Message[]> small(new (std::nothrow) Message[retained_]());
-  if (!small) return;  // keep the larger (wiped) staging; the next batch uses it
-  staging_ = std::move(small);
+  Message* small = MapStaging(retained_);
+  if (small == nullptr) return;  // keep the larger (wiped) staging; the next batch uses it
+  UnmapStaging(staging_, capacity_);
+  if (budget_ != nullptr) budget_->used -= capacity_ - retained_;
+  staging_ = small;
   capacity_ = retained_;
 }
 
 void BatchAssembler::Wipe() {
-  SecureWipe(staging_.get(), sizeof(Message) * staged_);
+  SecureWipe(staging_, sizeof(Message) * staged_);
   staged_ = 0;
 }
 

@@ -8,7 +8,9 @@
 // A batch may be far larger than the ring (it streams through in chunks, interleaved with other
 // slots' messages): staging starts at `retained` messages and grows as messages arrive, never
 // past `max_messages`; a batch that announces more is refused as kBatchTooLarge without
-// staging anything. Staging beyond `retained` is wiped and freed once the batch is done.
+// staging anything. Staging beyond `retained` comes out of a budget the server's assemblers
+// share (a batch that finds it spent is refused as kStagingBusy) and is wiped and unmapped
+// once the batch is done or refused. Staging is kept out of core dumps.
 #pragma once
 
 #include <cstdint>
@@ -32,14 +34,20 @@ struct AssembledBatch {
   bool ok() const { return reason == RejectReason::kNone; }
 };
 
+// Messages of staging beyond the retained ones, over all of a server's assemblers.
+struct StagingBudget {
+  uint64_t limit = 0;
+  uint64_t used = 0;
+};
+
 class BatchAssembler {
  public:
   // Called once per finished batch. The messages are wiped as soon as it returns.
   using Sink = absl::FunctionRef<void(const AssembledBatch&)>;
 
   // Staging for `retained` messages is allocated here and kept; batches of up to
-  // `max_messages` grow it while they arrive.
-  BatchAssembler(uint32_t max_messages, uint32_t retained);
+  // `max_messages` grow it while they arrive, within `budget` (none: no limit but max).
+  BatchAssembler(uint32_t max_messages, uint32_t retained, StagingBudget* budget = nullptr);
   ~BatchAssembler();
   BatchAssembler(const BatchAssembler&) = delete;
   BatchAssembler& operator=(const BatchAssembler&) = delete;
@@ -52,6 +60,11 @@ class BatchAssembler {
   bool Discard();
 
   bool open() const { return open_; }
+  // The open batch's sequence number and messages seen so far, and the first fault found in
+  // it (kNone if none yet).
+  uint64_t seq() const { return seq_; }
+  uint32_t received() const { return received_; }
+  RejectReason open_error() const { return open_ ? error_.reason : RejectReason::kNone; }
   uint32_t max_messages() const { return max_; }
   // Messages the staging holds room for right now.
   uint32_t capacity() const { return capacity_; }
@@ -72,8 +85,9 @@ class BatchAssembler {
 
   const uint32_t max_;
   const uint32_t retained_;
+  StagingBudget* const budget_;
   uint32_t capacity_;
-  std::unique_ptr<Message[]> staging_;
+  Message* staging_;  // capacity_ messages, mapped
   bool open_ = false;
   uint64_t seq_ = 0;
   uint32_t size_ = 0;      // as announced by the first message

@@ -18,7 +18,7 @@ namespace portcullis::dp::api {
 
 inline constexpr uint64_t kChannelMagic = 0x314e48434c554350ull;  // "PCULCHN1" in memory
 // 3: firewall; 4: acquire's VTI; 5: bonds; 6: batches streamed in chunks, max_batch_messages
-// set at run time, reject reason kBatchTooLarge.
+// set at run time, reject reasons kBatchTooLarge and kStagingBusy.
 inline constexpr uint32_t kLayoutVersion = 6;
 
 inline constexpr uint32_t kClientSlots = 4;
@@ -28,9 +28,10 @@ inline constexpr uint32_t kCommandRingSize = 8192;  // 2 MiB of 256-byte message
 // A batch streams through the command ring in chunks of at most kBatchChunkMessages (each
 // enqueued whole), so a batch can be far larger than the ring; the dataplane stages it and
 // applies it only once its last message arrived. How large a batch may get is the dataplane's
-// --max-batch-messages (SegmentHeader::max_batch_messages): staging costs 256 bytes a message,
-// allocated while the batch arrives and freed after it, so the bound is what keeps a client
-// from exhausting the dataplane's memory.
+// --max-batch-messages (SegmentHeader::max_batch_messages), which also bounds the staging all
+// client slots together hold beyond kRetainedStagingMessages each (256 bytes a message, mapped
+// while a batch arrives and unmapped after it): that is what keeps clients from exhausting the
+// dataplane's memory.
 inline constexpr uint32_t kBatchChunkMessages = 1024;
 inline constexpr uint32_t kDefaultMaxBatchMessages = 262144;  // 64 MiB of staging at most
 inline constexpr uint32_t kMaxBatchMessagesLimit = 16777216;  // what --max-batch-messages takes

@@ -127,8 +127,10 @@ ChannelServer::ChannelServer(std::string channel, std::string shm_name, ShmSegme
       view_(ChannelView::Resolve(segment_.data())),
       options_(options),
       pid_(getpid()) {
+  staging_budget_.limit = options_.max_batch_messages;
   for (auto& a : assemblers_) {
-    a = std::make_unique<BatchAssembler>(options_.max_batch_messages, kRetainedStagingMessages);
+    a = std::make_unique<BatchAssembler>(options_.max_batch_messages, kRetainedStagingMessages,
+                                         &staging_budget_);
   }
   punt_spare_.reserve(kPuntBuffers);
 }
@@ -184,6 +186,7 @@ uint64_t ChannelServer::Attaches(uint32_t slot) const {
 }
 
 size_t ChannelServer::PollCommands(size_t max_messages, CommandHandler handler) {
+  poll_ns_ = MonotonicNanos();
   MaybeReclaim();
   FlushBacklogs();
   rte_ring* ring = view_.command_ring;
@@ -221,6 +224,7 @@ void ChannelServer::Consume(const Message& in_ring, CommandHandler handler) {
     return;
   }
   const uint32_t slot = h.slot;
+  last_message_ns_[slot] = poll_ns_;
   assemblers_[slot]->Add(in_ring, [&](const AssembledBatch& b) { FinishBatch(slot, b, handler); });
 }
 
@@ -233,9 +237,10 @@ void ChannelServer::FinishBatch(uint32_t slot, const AssembledBatch& batch,
   if (!batch.ok()) {
     AddShared(c.batches_rejected, uint64_t{1});
     AddShared(c.rejects[static_cast<size_t>(batch.reason)], uint64_t{1});
-    ack.status = static_cast<uint16_t>(batch.reason == RejectReason::kBatchInterrupted
-                                           ? absl::StatusCode::kAborted
-                                           : absl::StatusCode::kInvalidArgument);
+    ack.status = static_cast<uint16_t>(
+        batch.reason == RejectReason::kBatchInterrupted ? absl::StatusCode::kAborted
+        : batch.reason == RejectReason::kStagingBusy    ? absl::StatusCode::kResourceExhausted
+                                                        : absl::StatusCode::kInvalidArgument);
     ack.reason = batch.reason;
     ack.failed_index = batch.failed_index;
     absl::SNPrintF(ack.text, sizeof ack.text, "%s", batch.detail);
@@ -398,6 +403,30 @@ void ChannelServer::MaybeReclaim() {
   if (now < next_reclaim_ns_) return;
   next_reclaim_ns_ = now + absl::ToInt64Nanoseconds(options_.reclaim_interval);
   ReclaimDeadClients();
+  DropIdleBatches(now);
+}
+
+void ChannelServer::DropIdleBatches(int64_t now_ns) {
+  const int64_t idle = absl::ToInt64Nanoseconds(options_.batch_idle_timeout);
+  for (uint32_t slot = 0; slot < kClientSlots; ++slot) {
+    BatchAssembler& a = *assemblers_[slot];
+    if (!a.open() || now_ns - last_message_ns_[slot] < idle) continue;
+    Event e = NewEvent(EventKind::kAck);
+    AckEvent& ack = e.body.ack;
+    ack.batch_seq = a.seq();
+    ack.status = static_cast<uint16_t>(absl::StatusCode::kAborted);
+    ack.reason = RejectReason::kAbandoned;
+    ack.failed_index = a.received();
+    absl::SNPrintF(ack.text, sizeof ack.text,
+                   "batch %d: no message for %s after %d; dropped, nothing of it applied", a.seq(),
+                   absl::FormatDuration(options_.batch_idle_timeout), a.received());
+    const RejectReason counted =
+        a.open_error() != RejectReason::kNone ? a.open_error() : RejectReason::kAbandoned;
+    a.Discard();
+    AddShared(view_.header->counters.batches_rejected, uint64_t{1});
+    AddShared(view_.header->counters.rejects[static_cast<size_t>(counted)], uint64_t{1});
+    PostAck(slot, e);
+  }
 }
 
 void ChannelServer::ReclaimDeadClients() {
@@ -412,9 +441,12 @@ void ChannelServer::ReclaimDeadClients() {
 void ChannelServer::Reclaim(uint32_t slot) {
   ChannelCounters& c = view_.header->counters;
   ClientSlot& s = view_.header->slots[slot];
-  // An unfinished batch of the departed client is never applied.
+  // An unfinished batch of the departed client is never applied. One already refused for a
+  // fault counts as that fault.
+  const RejectReason fault = assemblers_[slot]->open_error();
   if (assemblers_[slot]->Discard()) {
-    AddShared(c.rejects[static_cast<size_t>(RejectReason::kAbandoned)], uint64_t{1});
+    const RejectReason counted = fault != RejectReason::kNone ? fault : RejectReason::kAbandoned;
+    AddShared(c.rejects[static_cast<size_t>(counted)], uint64_t{1});
   }
   ResetSlotRings(view_, slot);
   // Acks: nobody left to tell. Critical events wait for the next primary.

@@ -1,9 +1,10 @@
 // The dataplane's end of the channel, driven by its main lcore. It creates the segment, hands
 // complete and validated command batches to the dataplane and acknowledges them, posts events,
 // punts IKE datagrams to vpnd and takes the ones vpnd injects. Nothing here blocks. Polling
-// allocates only while a batch larger than kRetainedStagingMessages arrives (its staging grows,
-// bounded by ServerOptions::max_batch_messages, and is freed after it). A client that dies at
-// any moment costs the server nothing but a slot reclaim (and drops its unfinished batch).
+// maps memory only around a batch larger than kRetainedStagingMessages (its staging grows,
+// within ServerOptions::max_batch_messages over all slots, and goes back after it). A client
+// that dies at any moment costs the server nothing but a slot reclaim (and drops its
+// unfinished batch); one that stops mid-batch loses the batch after batch_idle_timeout.
 //
 // Not thread-safe: one thread (the main lcore) owns the server.
 #pragma once
@@ -54,8 +55,13 @@ struct ServerOptions {
   // How often polling looks for dead or detached clients (a kill(2) per attached slot).
   absl::Duration reclaim_interval = absl::Milliseconds(50);
   // The largest batch a client may send (1..kMaxBatchMessagesLimit); larger ones are refused
-  // as kBatchTooLarge. Each slot stages up to this many 256-byte messages while a batch arrives.
+  // as kBatchTooLarge. It is also the staging all slots together may hold beyond their
+  // kRetainedStagingMessages each (256 bytes a message): a batch that finds it taken by other
+  // slots' batches is refused as kStagingBusy.
   uint32_t max_batch_messages = kDefaultMaxBatchMessages;
+  // An unfinished batch that gets no message for this long (its client stopped but lives) is
+  // dropped, its staging and keys wiped, and refused (kAbandoned, ack status Aborted).
+  absl::Duration batch_idle_timeout = absl::Seconds(10);
 };
 
 class ChannelServer {
@@ -129,6 +135,8 @@ class ChannelServer {
   void FinishBatch(uint32_t slot, const AssembledBatch& batch, CommandHandler handler);
   void Reclaim(uint32_t slot);
   void MaybeReclaim();
+  // Drops the unfinished batches that made no progress for batch_idle_timeout.
+  void DropIdleBatches(int64_t now_ns);
   // Acks go to the sender's event ring; when it is full they wait in the slot's backlog
   // (oldest first, with the primary's critical events) and are posted before any new command is
   // consumed. A lost ack would leave its sender unable to tell an applied batch from a refused
@@ -144,7 +152,10 @@ class ChannelServer {
   ChannelView view_;
   const ServerOptions options_;
   const int32_t pid_;
+  StagingBudget staging_budget_;
   std::unique_ptr<BatchAssembler> assemblers_[kClientSlots];
+  int64_t last_message_ns_[kClientSlots] = {};  // when each slot's open batch last grew
+  int64_t poll_ns_ = 0;                         // this PollCommands call's time
   std::deque<Event> backlog_[kClientSlots];
   size_t backlog_acks_[kClientSlots] = {};  // of which acks
   std::vector<uint32_t> punt_spare_;        // free punt buffers the server could not put back

@@ -43,8 +43,9 @@ enum class RejectReason : uint16_t {
   kStaleSender = 12,      // from a slot that is not attached (any more): dropped, no ack
   kAbandoned = 13,        // an unfinished batch of a client that died or detached: no ack
   kBatchTooLarge = 14,    // more messages than the dataplane's --max-batch-messages
+  kStagingBusy = 15,      // other clients' batches hold the staging (or no memory): try again
 };
-inline constexpr size_t kRejectReasonCount = 15;
+inline constexpr size_t kRejectReasonCount = 16;
 
 struct EventHeader {
   EventKind kind;

@@ -114,6 +114,8 @@ absl::string_view RejectReasonName(RejectReason reason) {
       return "abandoned";
     case RejectReason::kBatchTooLarge:
       return "batch-too-large";
+    case RejectReason::kStagingBusy:
+      return "staging-busy";
   }
   return "unknown";
 }

@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "dataplane/api/channel_client.h"
 #include "dataplane/api/channel_server.h"
+#include "dataplane/api/command_producer.h"
 #include "dataplane/api/key_wipe.h"
 #include "dataplane/api/shared_atomic.h"
 #include "test/unit/dataplane/api/channel_test_support.h"
@@ -30,8 +32,8 @@ using Catch::Matchers::Contains;
 namespace {
 
 struct Channel {
-  Channel() {
-    auto s = ChannelServer::Create(name);
+  explicit Channel(ServerOptions options = {}) {
+    auto s = ChannelServer::Create(name, options);
     INFO(s.status().ToString());
     REQUIRE(s.ok());
     server = *std::move(s);
@@ -713,4 +715,125 @@ TEST_CASE("a streamed send stops at once when the dataplane goes away", "[channe
   CHECK(s.status().code() == absl::StatusCode::kUnavailable);
   // Not the stall timeout's "no room" after 30 s: the ring filled, and the dataplane was gone.
   CHECK(absl::StrContains(s.status().message(), "vpn-dataplane is gone"));
+}
+
+namespace {
+
+// Messages [first, first + count) of batch `seq` of `size` messages, framed as the client library
+// would, put on the ring directly: a client that sends part of a batch and then stops.
+void EnqueuePart(const ChannelClient& c, uint64_t seq, uint32_t first, uint32_t count,
+                 uint32_t size, const std::function<Message(uint32_t)>& make) {
+  std::vector<Message> part;
+  for (uint32_t i = first; i < first + count; ++i) {
+    Message m = make(i);
+    m.header.flags = i + 1 == size ? kLastInBatch : 0;
+    m.header.slot = static_cast<uint8_t>(c.slot());
+    m.header.slot_epoch = c.epoch();
+    m.header.batch_seq = seq;
+    m.header.index = i;
+    m.header.batch_size = size;
+    part.push_back(m);
+  }
+  REQUIRE(EnqueueCommands(c.view(), part, getpid()).ok());
+  SecureWipe(part.data(), part.size() * sizeof(Message));
+}
+
+}  // namespace
+
+TEST_CASE("all slots' staging together stays within --max-batch-messages", "[channel][stream]") {
+  ServerOptions options;
+  options.max_batch_messages = 2 * kRetainedStagingMessages;
+  Channel ch(options);
+  std::vector<ChannelClient> clients;
+  for (int i = 0; i < 3; ++i) clients.push_back(ch.Attach(false));
+  const uint32_t size = options.max_batch_messages;
+  const uint64_t budget_bytes =
+      (uint64_t{kClientSlots} * kRetainedStagingMessages + options.max_batch_messages) *
+      sizeof(Message);
+  uint32_t applied = 0;
+  uint64_t most = 0;
+  // Three batches of the largest size, arriving side by side: two fit in the budget.
+  for (uint32_t first = 0; first < size; first += kBatchChunkMessages) {
+    for (const ChannelClient& c : clients) {
+      EnqueuePart(c, 1, first, kBatchChunkMessages, size,
+                  [](uint32_t i) { return RouteMessage(i); });
+    }
+    ch.server->PollCommands(kCommandRingSize, [&](const CommandBatch&) {
+      ++applied;
+      return ApplyResult{};
+    });
+    uint64_t total = 0;
+    for (uint32_t s = 0; s < kClientSlots; ++s)
+      total += ch.server->StagingBytesForTesting(s).size();
+    most = std::max(most, total);
+  }
+  CHECK(most <= budget_bytes);
+  CHECK(applied == 2);
+  CHECK(ch.Rejects(RejectReason::kStagingBusy) == 1);
+  // The refused one hears why, as a status to retry on.
+  int busy = 0;
+  for (ChannelClient& c : clients) {
+    absl::Status st = c.WaitAck(1, absl::Seconds(1));
+    if (absl::IsResourceExhausted(st)) {
+      ++busy;
+      CHECK(absl::StrContains(st.message(), "staging-busy"));
+    }
+  }
+  CHECK(busy == 1);
+  for (uint32_t s = 0; s < kClientSlots; ++s) {
+    CHECK(ch.server->StagingBytesForTesting(s).size() ==
+          kRetainedStagingMessages * sizeof(Message));
+  }
+}
+
+TEST_CASE("an unfinished batch of a client that stays is dropped once idle, keys wiped",
+          "[channel][stream]") {
+  ServerOptions options;
+  options.reclaim_interval = absl::Milliseconds(1);
+  options.batch_idle_timeout = absl::Milliseconds(20);
+  Channel ch(options);
+  ChannelClient c = ch.Attach(false);
+  // 6,000 of 9,000 messages (staging grown past the retained), an SA with keys among them.
+  for (uint32_t first = 0; first < 6000; first += 1000) {
+    EnqueuePart(c, 1, first, 1000, 9000,
+                [](uint32_t i) { return i == 4500 ? GcmSaMessage(0x5000) : RouteMessage(i); });
+    ch.server->PollCommands(kCommandRingSize, AcceptAll);
+  }
+  const uint32_t slot = c.slot();
+  CHECK(ContainsKeyProbe(ch.server->StagingBytesForTesting(slot)));
+  CHECK(ch.server->StagingBytesForTesting(slot).size() >
+        kRetainedStagingMessages * sizeof(Message));
+  absl::SleepFor(absl::Milliseconds(30));
+  ch.server->PollCommands(kCommandRingSize, AcceptAll);
+  CHECK_FALSE(ContainsKeyProbe(ch.server->StagingBytesForTesting(slot)));
+  CHECK(ch.server->StagingBytesForTesting(slot).size() ==
+        kRetainedStagingMessages * sizeof(Message));
+  CHECK(ch.Rejects(RejectReason::kAbandoned) == 1);
+  absl::Status st = c.WaitAck(1, absl::Seconds(1));
+  CHECK(absl::IsAborted(st));
+  CHECK(absl::StrContains(st.message(), "no message for"));
+  // The rest of it, arriving late, is refused as a batch that does not start at 0.
+  EnqueuePart(c, 1, 6000, 3000, 9000, [](uint32_t i) { return RouteMessage(i); });
+  size_t applied = 0;
+  ch.server->PollCommands(kCommandRingSize, [&](const CommandBatch&) {
+    ++applied;
+    return ApplyResult{};
+  });
+  CHECK(applied == 0);
+}
+
+TEST_CASE("a client that dies after its batch was refused counts the fault, not abandoned",
+          "[channel][stream]") {
+  Channel ch;
+  ChannelClient c = ch.Attach(false);
+  EnqueuePart(c, 1, 0, 10, 100, [](uint32_t i) {
+    Message m = RouteMessage(i);
+    if (i == 3) m.body.route.prefix_length = 40;
+    return m;
+  });
+  ch.server->PollCommands(kCommandRingSize, AcceptAll);
+  c.Detach();
+  ch.server->ReclaimDeadClients();
+  CHECK(ch.Rejects(RejectReason::kBadPrefixLength) == 1);
+  CHECK(ch.Rejects(RejectReason::kAbandoned) == 0);
 }
