@@ -34,8 +34,7 @@ struct Groups {
   std::map<std::string, std::vector<std::string>> address, port;
 };
 
-// Returns the dataplane messages the rule is sent as (one per entry; 0 when refused or off).
-size_t CheckRule(RuleContext& ctx, const ConfigNode& rule, const Groups& groups) {
+void CheckRule(RuleContext& ctx, const ConfigNode& rule, const Groups& groups) {
   bool bad = false;
   auto error = [&](const ConfigNode& node, absl::string_view child, std::string message) {
     bad = true;
@@ -77,21 +76,20 @@ size_t CheckRule(RuleContext& ctx, const ConfigNode& rule, const Groups& groups)
     if (icmp->Has("code") && !icmp->Has("type"))
       error(*icmp, "code", "an icmp code needs an icmp type");
   }
-  if (bad) return 0;
+  if (bad) return;
   // What the dataplane will be sent: IPv6 rules, unknown groups and rules that expand to too
   // many entries stop the commit here, naming the rule's line.
   FwGroups g{&groups.address, &groups.port};
   absl::StatusOr<std::vector<FwEntry>> entries = ExpandRule(ReadFirewallRule(rule), g);
   if (!entries.ok()) {
     ctx.Error(rule, "", std::string(entries.status().message()));
-    return 0;
+    return;
   }
   // "!0.0.0.0/0", "protocol !all", an empty group: accepted, but it never takes effect.
   if (entries->empty())
     ctx.Warning(rule, "",
                 "this rule can never match: one of its matches (an address, port, protocol or "
                 "group) leaves nothing to match");
-  return rule.Has("disable") ? 0 : entries->size();
 }
 
 void CheckRulesetName(RuleContext& ctx, const ConfigNode& node, absl::string_view what) {

@@ -46,11 +46,11 @@ def _free_hugepages():
         return 0
 
 
-# Without free hugepages (a test run; scripts/bench reserves some) the EAL runs on --no-huge.
-if _free_hugepages() < 64:
-    os.environ.setdefault('BENCH_NO_HUGE', '1')
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import dataplane_bench as db  # noqa: E402  (EAL memory, dpctl, ports as there)
+# Without free hugepages (a test run; scripts/bench reserves some) the EAL runs on --no-huge.
+if _free_hugepages() < 64:
+    db.HUGE = False
 import tunnel_config  # noqa: E402
 
 TUNNELS = int(os.environ.get('RECONF_TUNNELS', '200'))
@@ -313,8 +313,16 @@ def run_reconf_paced(lab, tunnels=TUNNELS, rate=RATE, seconds=4.0, reconf_at=1.5
             gen.wait()
     assert line and line[0] == 'SENT', line
     sent = int(line[1])
-    time.sleep(0.5)  # what is still in the veth and the dataplane's rings
-    out = dp.show_json('ports')['wan']['opackets'] - out0
+    # What is still in the veth and the dataplane's rings comes out: wait until all of it did,
+    # or nothing more came for a second (a packet lost), 10 s at most.
+    out, moved, deadline = -1, time.monotonic(), time.monotonic() + 10
+    while time.monotonic() < deadline:
+        now_out = dp.show_json('ports')['wan']['opackets'] - out0
+        if now_out != out:
+            out, moved = now_out, time.monotonic()
+        if out >= sent or time.monotonic() - moved > 1:
+            break
+        time.sleep(0.05)
     drops1 = dp.drops()
     drops = {k: v - drops0.get(k, 0) for k, v in drops1.items() if v != drops0.get(k, 0)}
     return {'sent': sent, 'out': out, 'lost': sent - out, 'drops': drops, 'batch_s': batch_s}
