@@ -56,6 +56,9 @@ DataplaneLink::Outcome DataplaneLink::Submit(std::vector<dp::api::Message> batch
   absl::Status st;
   Outcome out = Outcome::kApplied;
   if (!batch.empty()) {
+    // The dataplane stages and applies a batch in time growing with its size: a large commit
+    // gets that much longer before its outcome counts as unknown.
+    const absl::Duration ack_wait = ack_timeout_ + kAckTimePerMessage * batch.size();
     absl::StatusOr<uint64_t> seq = channel_->SendBatch(absl::MakeSpan(batch));
     dp::api::SecureWipe(batch.data(), batch.size() * sizeof(dp::api::Message));
     if (!seq.ok()) {
@@ -67,11 +70,11 @@ DataplaneLink::Outcome DataplaneLink::Submit(std::vector<dp::api::Message> batch
       // With an earlier batch still unacknowledged the dataplane is slow or hung: waiting again
       // would stall IKE by ack_timeout per message.
       bool waited = wait && pending_.empty();
-      if (waited) st = channel_->WaitAck(*seq, ack_timeout_);
+      if (waited) st = channel_->WaitAck(*seq, ack_wait);
       if (!waited || absl::IsDeadlineExceeded(st)) {
         if (waited) {
           Log(absl::StrCat(what, ": no ack for batch ", *seq, " within ",
-                           absl::FormatDuration(ack_timeout_),
+                           absl::FormatDuration(ack_wait),
                            "; its outcome is unknown until the dataplane answers (not waiting "
                            "for acks meanwhile)"));
         }

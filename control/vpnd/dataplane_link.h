@@ -28,6 +28,9 @@ namespace portcullis::vpnd {
 
 class DataplaneLink {
  public:
+  // Added to ack_timeout per message of a batch (262,144 messages: 5 s more).
+  static constexpr absl::Duration kAckTimePerMessage = absl::Microseconds(20);
+
   enum class Outcome {
     kApplied,  // acked OK
     kRefused,  // acked with the dataplane's refusal
@@ -48,9 +51,9 @@ class DataplaneLink {
   DataplaneLink& operator=(const DataplaneLink&) = delete;
 
   // Sends a batch (wiping it) and, unless `wait` is false or an earlier batch still lacks its
-  // ack, waits up to ack_timeout for the ack. `on_ack` runs once the outcome is known: before
-  // Submit returns, or when a late ack arrives. An empty batch counts as applied. `what` names
-  // the batch in log lines and statuses.
+  // ack, waits up to ack_timeout (plus kAckTimePerMessage a message) for the ack. `on_ack` runs
+  // once the outcome is known: before Submit returns, or when a late ack arrives. An empty batch
+  // counts as applied. `what` names the batch in log lines and statuses.
   Outcome Submit(std::vector<dp::api::Message> batch, const std::string& what, bool wait,
                  AckHandler on_ack, absl::Status* status = nullptr);
 

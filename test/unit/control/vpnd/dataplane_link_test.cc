@@ -26,7 +26,7 @@ TEST_CASE("a batch acknowledged after the timeout is settled when its ack comes"
   REQUIRE(r.vpnd->LoadFile("configs/vyatta-west.conf").ok());
   Pump(r, east);
   INFO(r.log.Recent());
-  CHECK(absl::StrContains(r.log.Recent(), "CHILD_SA install: no ack for batch 2 within 100ms"));
+  CHECK(absl::StrContains(r.log.Recent(), "CHILD_SA install: no ack for batch 2 within 100"));
   Settle(r, east, absl::Milliseconds(600));
   CHECK(absl::StrContains(r.log.Recent(), "CHILD_SA install: batch 2 acknowledged late"));
   CHECK(r.link->unacknowledged() == 0);
@@ -122,7 +122,7 @@ TEST_CASE("with a batch unacknowledged the link waits no more; late acks settle 
             },
             &st) == Outcome::kUnknown);
   INFO(r.log.Recent());
-  CHECK(absl::StrContains(r.log.Recent(), "first batch: no ack for batch 1 within 100ms"));
+  CHECK(absl::StrContains(r.log.Recent(), "first batch: no ack for batch 1 within 100"));
   // Not waited for: the first one's ack was still missing.
   CHECK_FALSE(absl::StrContains(r.log.Recent(), "second batch: no ack"));
   CHECK(r.link->unacknowledged() == 2);
@@ -203,4 +203,21 @@ TEST_CASE("an SA installer destroyed with its install in flight leaves the link 
   INFO(r.log.Recent());
   CHECK(absl::StrContains(r.log.Recent(), "CHILD_SA install: batch 1 acknowledged late"));
   CHECK_FALSE(absl::StrContains(r.log.Recent(), "installed ESP SAs c0000101_i"));
+}
+
+TEST_CASE("a large batch gets time for its size before its outcome counts as unknown",
+          "[vpnd][dataplane][link][stream]") {
+  Rig r(absl::Milliseconds(100));
+  r.dp.SetVerdict([](const std::vector<Message>& b) {
+    // As a dataplane applying 25,000 messages might take.
+    if (b.size() > 20000) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    return dp::api::ApplyResult{};
+  });
+  std::vector<Message> big(25000, FlushBatch()[0]);
+  absl::Status st;
+  // 100 ms + 25,000 x 20 us = 600 ms for the ack.
+  CHECK(r.link->Submit(std::move(big), "big batch", true, nullptr, &st) == Outcome::kApplied);
+  INFO(st.message());
+  CHECK(st.ok());
+  CHECK(r.link->unacknowledged() == 0);
 }
