@@ -3,7 +3,8 @@
 // whole commit (`Vpnd::LoadFile`: all of the above, the IKE configuration set up and the batch
 // streamed through a real channel to a stand-in dataplane thread that acknowledges it). Prints
 // a table of vpnd's CPU seconds (its thread's: the machine is shared) and the whole commit's
-// wall time, and last `commit_s=<CPU seconds of the whole commit>`.
+// wall time, and last `commit_s=<CPU seconds of the whole commit> commit_wall_s=<its wall
+// time, from the file to the stand-in dataplane's ack>`.
 //
 //   commit_bench FILE [FILE2]   FILE2: committed after FILE (a reconfiguration), timed alone
 //   commit_bench --session FILE   instead of loading FILE, a `vpnctl configure` session sets
@@ -204,7 +205,7 @@ int main(int argc, char** argv) {
                   static_cast<unsigned long long>(messages.load() - before));
     }
     std::string tail = again >= 0 ? absl::StrFormat(" recommit_s=%.3f", again) : "";
-    std::printf("commit_s=%.3f%s\n", whole, tail.c_str());
+    std::printf("commit_s=%.3f commit_wall_s=%.3f%s\n", whole, whole_wall, tail.c_str());
   }
   stop = true;
   dataplane.join();

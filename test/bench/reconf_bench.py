@@ -192,15 +192,23 @@ def run_reconf(tunnels=TUNNELS, work=None):
             own.cleanup()
 
 
-def commit10k(tunnels=10000, mode='route'):
-    """vpnd's commit of `tunnels` tunnels: the commit_bench table and its CPU seconds."""
+def commit10k(tunnels=10000, mode='route', runs=3):
+    """vpnd's commit of `tunnels` tunnels, best of `runs`: (wall seconds from the file to the
+    ack, vpnd's CPU seconds, the commit_bench table of the best run). The dataplane is a
+    stand-in that acknowledges without tables (it runs whatever today's table sizes are), so
+    the wall time leaves out the real dataplane's apply."""
+    best = None
     with tempfile.TemporaryDirectory(prefix='pc-commit-') as tmp:
         path = pathlib.Path(tmp) / 'tunnels.conf'
         path.write_text(tunnel_config.config(tunnels, mode))
-        r = subprocess.run([str(db.BUILD / 'test' / 'bench' / 'commit_bench'), str(path)],
-                           capture_output=True, text=True, check=True)
-        m = re.search(r'^commit_s=([0-9.]+)', r.stdout, re.M)
-        return float(m.group(1)), r.stdout
+        for _ in range(runs):
+            r = subprocess.run([str(db.BUILD / 'test' / 'bench' / 'commit_bench'), str(path)],
+                               capture_output=True, text=True, check=True)
+            m = re.search(r'^commit_s=([0-9.]+) commit_wall_s=([0-9.]+)', r.stdout, re.M)
+            run = (float(m.group(2)), float(m.group(1)), r.stdout)
+            if best is None or run[0] < best[0]:
+                best = run
+    return best
 
 
 def main():
@@ -223,8 +231,10 @@ def main():
           f'out {paced["out"]}, lost {paced["lost"]}'
           f'{" " + str(paced["drops"]) if paced["drops"] else ""}, reconf batch '
           f'{paced["batch_s"]:.3f} s')
-    secs, table = commit10k()
-    print('vpnd commit of 10,000 route-based tunnels (CPU seconds of vpnd):')
+    secs, cpu, table = commit10k()
+    print('vpnd commit of 10,000 route-based tunnels, best of 3 (phases in CPU seconds of vpnd; '
+          'commit10k_s is the wall time from the file to the ack of a stand-in dataplane, '
+          'without the real dataplane\'s apply):')
     print(''.join('  ' + line + '\n' for line in table.splitlines()), end='')
     print(f'summary: reconf_loss={paced["lost"] + rec["loss"]} commit10k_s={secs:.3f}')
 
