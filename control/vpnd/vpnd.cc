@@ -440,7 +440,22 @@ void Vpnd::Resync() {
   ScopedModel m;
   m.m = model_;
   absl::Status st = Commit(m.m, running_tree_, "");
-  if (!st.ok()) Log(ike::LogGroup::kKnl, std::string(st.message()));
+  resync_needed_ = false;
+  if (!st.ok()) {
+    Log(ike::LogGroup::kKnl, std::string(st.message()));
+    // Not sent although the dataplane lives (the ring stayed full, e.g. while it applied
+    // another client's large batch): nothing else would ever send it, so try again.
+    if (absl::IsUnavailable(st) && deps_.link->ServerAlive()) {
+      resync_needed_ = true;
+      next_resync_ = deps_.clock() + resync_backoff_;
+      Log(ike::LogGroup::kKnl,
+          absl::StrCat("the dataplane did not take the configuration: trying again in ",
+                       absl::FormatDuration(resync_backoff_)));
+      resync_backoff_ = std::min(resync_backoff_ * 2, absl::Seconds(30));
+      return;
+    }
+  }
+  resync_backoff_ = absl::Seconds(1);
   for (const ike::IkeSa* sa : ike_->Sas()) {
     for (const auto& c : sa->children()) ChildUp(*sa, *c);
   }
@@ -449,7 +464,10 @@ void Vpnd::Resync() {
 Vpnd::Backlog Vpnd::Poll() {
   Backlog backlog = Backlog::kNone;
   if (deps_.link != nullptr) {
-    if (deps_.link->CheckRestart()) Resync();
+    if (deps_.link->CheckRestart() ||
+        (resync_needed_ && deps_.clock() >= next_resync_ && deps_.link->ServerAlive())) {
+      Resync();
+    }
     backlog = PollPunts();
     deps_.link->PollEvents(256, [this](const dp::api::Event& e) { HandleEvent(e); });
   }

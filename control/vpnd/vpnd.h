@@ -187,6 +187,11 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   FwCounterBaselines firewall_baselines_;  // `clear firewall`
   DataplaneObjects running_;
   bool commit_pending_ = false;
+  // A Resync whose batch the channel did not take (its ring stayed full) while the dataplane
+  // lives: tried again from Poll at next_resync_, backing off up to 30 s.
+  bool resync_needed_ = false;
+  absl::Time next_resync_ = absl::InfinitePast();
+  absl::Duration resync_backoff_ = absl::Seconds(1);
   // The first commit after attaching starts with a flush: a dataplane that outlived an earlier
   // vpnd still holds its interfaces, routes and SAs, which this vpnd neither knows nor can rekey.
   // Flush and the configuration go in one batch, so the dataplane switches over atomically.

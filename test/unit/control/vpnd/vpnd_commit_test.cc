@@ -285,3 +285,31 @@ TEST_CASE("clear firewall baselines all go when the dataplane restarts", "[vpnd]
   REQUIRE(absl::StrContains(r.log.Recent(), "the dataplane restarted"));
   CHECK(r.vpnd->firewall_baselines().size() == 0);
 }
+
+TEST_CASE("a resync the channel did not take is sent again once the dataplane consumes",
+          "[vpnd][dataplane][stream]") {
+  Rig r;
+  std::string text = "set interfaces dataplane dp0p1s1 address 192.0.2.1/24\n";
+  for (int i = 0; i < 10000; ++i)
+    text += absl::StrCat("set protocols static route 10.", 100 + i / 65536, ".", (i / 256) % 256,
+                         ".", i % 256, "/32 next-hop 192.0.2.254\n");
+  std::string path = WriteFile(text);
+  REQUIRE(r.vpnd->LoadFile(path).ok());
+  // The dataplane restarts and is busy: the resync's batch (more than the ring) stalls.
+  r.dp.PauseCommands(true);
+  r.dp.Restart();
+  r.vpnd->Poll();
+  INFO(r.log.Recent());
+  CHECK(absl::StrContains(r.log.Recent(), "the dataplane did not take the configuration"));
+  CHECK(r.dp.Batches().empty());
+  r.dp.PauseCommands(false);
+  r.now += absl::Seconds(2);
+  absl::Time end = absl::Now() + absl::Seconds(10);
+  while (r.dp.Batches().empty() && absl::Now() < end) {
+    r.vpnd->Poll();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  REQUIRE(r.dp.Batches().size() == 1);
+  CHECK(Count(r.dp.Batches()[0], MessageKind::kRoute, Op::kAdd) == 10000);
+  std::remove(path.c_str());
+}

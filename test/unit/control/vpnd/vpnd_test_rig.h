@@ -106,6 +106,8 @@ class FakeDataplane {
   }
   // While held, injected datagrams stay in their buffers (a dataplane busy elsewhere).
   void HoldInjects(bool hold) { hold_injects_ = hold; }
+  // A dataplane busy elsewhere: consumes no command while paused.
+  void PauseCommands(bool pause) { pause_commands_ = pause; }
   // Waits until everything queued with Punt is in the channel's punt ring.
   bool WaitPunted(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -124,7 +126,7 @@ class FakeDataplane {
  private:
   void Run() {
     while (!stop_) {
-      server_->PollCommands(256, [&](const dp::api::CommandBatch& b) {
+      server_->PollCommands(pause_commands_ ? 0 : 256, [&](const dp::api::CommandBatch& b) {
         std::vector<Message> copy(b.messages.begin(), b.messages.end());
         std::function<dp::api::ApplyResult(const std::vector<Message>&)> verdict;
         {
@@ -178,6 +180,7 @@ class FakeDataplane {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> hold_injects_{false};
+  std::atomic<bool> pause_commands_{false};
   std::mutex mu_;
   std::vector<std::vector<Message>> batches_;
   std::function<dp::api::ApplyResult(const std::vector<Message>&)> verdict_;
