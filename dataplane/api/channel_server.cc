@@ -407,6 +407,9 @@ void ChannelServer::MaybeReclaim() {
 }
 
 void ChannelServer::DropIdleBatches(int64_t now_ns) {
+  // Messages still waiting may be the rest of a batch that only looks idle because this
+  // server was busy (applying a large batch): judge only an empty ring.
+  if (rte_ring_count(view_.command_ring) != 0) return;
   const int64_t idle = absl::ToInt64Nanoseconds(options_.batch_idle_timeout);
   for (uint32_t slot = 0; slot < kClientSlots; ++slot) {
     BatchAssembler& a = *assemblers_[slot];

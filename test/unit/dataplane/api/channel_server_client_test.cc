@@ -837,3 +837,25 @@ TEST_CASE("a client that dies after its batch was refused counts the fault, not 
   CHECK(ch.Rejects(RejectReason::kBadPrefixLength) == 1);
   CHECK(ch.Rejects(RejectReason::kAbandoned) == 0);
 }
+
+TEST_CASE("a batch whose rest waits in the ring is not idle, however long the server was away",
+          "[channel][stream]") {
+  ServerOptions options;
+  options.reclaim_interval = absl::Milliseconds(1);
+  options.batch_idle_timeout = absl::Milliseconds(20);
+  Channel ch(options);
+  ChannelClient c = ch.Attach(false);
+  auto route = [](uint32_t i) { return RouteMessage(i); };
+  EnqueuePart(c, 1, 0, 1000, 2000, route);
+  ch.server->PollCommands(kCommandRingSize, AcceptAll);
+  // The rest arrives while the server is busy elsewhere for longer than the idle timeout.
+  EnqueuePart(c, 1, 1000, 1000, 2000, route);
+  absl::SleepFor(absl::Milliseconds(30));
+  size_t applied = 0;
+  ch.server->PollCommands(kCommandRingSize, [&](const CommandBatch& b) {
+    applied += b.messages.size();
+    return ApplyResult{};
+  });
+  CHECK(applied == 2000);
+  CHECK(ch.Rejects(RejectReason::kAbandoned) == 0);
+}
