@@ -241,6 +241,15 @@ void Vpnd::CompleteCommit(const config::Model& model, const IkeSetup& setup,
                           DataplaneObjects desired, std::shared_ptr<const config::ConfigTree> tree,
                           const std::string& via) {
   running_ = std::move(desired);
+  if (resync_needed_) {
+    // A commit applied after a resync the channel did not take has sent everything the resync
+    // was to send (it diffed from nothing): the resync's SAs follow, and no retry is due.
+    resync_needed_ = false;
+    resync_backoff_ = absl::Seconds(1);
+    for (const ike::IkeSa* sa : ike_->Sas()) {
+      for (const auto& c : sa->children()) ChildUp(*sa, *c);
+    }
+  }
   if (tree != nullptr && tree != running_tree_) {
     running_tree_ = std::move(tree);
     ++running_generation_;
@@ -439,8 +448,8 @@ void Vpnd::Resync() {
   flush_before_commit_ = false;
   ScopedModel m;
   m.m = model_;
-  absl::Status st = Commit(m.m, running_tree_, "");
   resync_needed_ = false;
+  absl::Status st = Commit(m.m, running_tree_, "");
   if (!st.ok()) {
     Log(ike::LogGroup::kKnl, std::string(st.message()));
     // Not sent although the dataplane lives (the ring stayed full, e.g. while it applied

@@ -313,3 +313,41 @@ TEST_CASE("a resync the channel did not take is sent again once the dataplane co
   CHECK(Count(r.dp.Batches()[0], MessageKind::kRoute, Op::kAdd) == 10000);
   std::remove(path.c_str());
 }
+
+TEST_CASE("a commit after a resync the channel did not take does the resync's work, once",
+          "[vpnd][dataplane][stream]") {
+  Rig r;
+  auto routes = [](int n) {
+    std::string text = "set interfaces dataplane dp0p1s1 address 192.0.2.1/24\n";
+    for (int i = 0; i < n; ++i)
+      text += absl::StrCat("set protocols static route 10.", 100 + i / 65536, ".", (i / 256) % 256,
+                           ".", i % 256, "/32 next-hop 192.0.2.254\n");
+    return text;
+  };
+  std::string path = WriteFile(routes(10000));
+  REQUIRE(r.vpnd->LoadFile(path).ok());
+  r.dp.PauseCommands(true);
+  r.dp.Restart();
+  r.vpnd->Poll();
+  REQUIRE(absl::StrContains(r.log.Recent(), "the dataplane did not take the configuration"));
+  r.dp.PauseCommands(false);
+  // An operator commits before the retry is due: it sends everything (running_ is empty).
+  REQUIRE(r.vpnd->LoadFile(path).ok());
+  REQUIRE(r.dp.Batches().size() == 1);
+  // The retry's time passes: nothing is sent again (it would be refused as existing).
+  r.now += absl::Seconds(5);
+  for (int i = 0; i < 20; ++i) {
+    r.vpnd->Poll();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  INFO(r.log.Recent());
+  CHECK(r.dp.Batches().size() == 1);
+  CHECK_FALSE(absl::StrContains(r.log.Recent(), "refused"));
+  // And the next change is a diff, applied.
+  std::string more = WriteFile(routes(10001));
+  REQUIRE(r.vpnd->LoadFile(more).ok());
+  REQUIRE(r.dp.Batches().size() == 2);
+  CHECK(r.dp.Batches()[1].size() == 1);
+  std::remove(path.c_str());
+  std::remove(more.c_str());
+}
