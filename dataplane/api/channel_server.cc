@@ -224,6 +224,15 @@ void ChannelServer::Consume(const Message& in_ring, CommandHandler handler) {
     return;
   }
   const uint32_t slot = h.slot;
+  if (dropped_seq_[slot] != 0) {
+    // The rest of a batch dropped as idle: already refused, its sender already told.
+    if (h.batch_seq == dropped_seq_[slot] && !assemblers_[slot]->open()) {
+      AddShared(view_.header->counters.rejects[static_cast<size_t>(RejectReason::kStaleSender)],
+                uint64_t{1});
+      return;
+    }
+    dropped_seq_[slot] = 0;
+  }
   last_message_ns_[slot] = poll_ns_;
   assemblers_[slot]->Add(in_ring, [&](const AssembledBatch& b) { FinishBatch(slot, b, handler); });
 }
@@ -425,6 +434,7 @@ void ChannelServer::DropIdleBatches(int64_t now_ns) {
                    absl::FormatDuration(options_.batch_idle_timeout), a.received());
     const RejectReason counted =
         a.open_error() != RejectReason::kNone ? a.open_error() : RejectReason::kAbandoned;
+    dropped_seq_[slot] = a.seq();
     a.Discard();
     AddShared(view_.header->counters.batches_rejected, uint64_t{1});
     AddShared(view_.header->counters.rejects[static_cast<size_t>(counted)], uint64_t{1});
@@ -451,6 +461,7 @@ void ChannelServer::Reclaim(uint32_t slot) {
     const RejectReason counted = fault != RejectReason::kNone ? fault : RejectReason::kAbandoned;
     AddShared(c.rejects[static_cast<size_t>(counted)], uint64_t{1});
   }
+  dropped_seq_[slot] = 0;
   ResetSlotRings(view_, slot);
   // Acks: nobody left to tell. Critical events wait for the next primary.
   std::erase_if(backlog_[slot], [](const Event& e) { return e.header.kind == EventKind::kAck; });

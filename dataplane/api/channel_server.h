@@ -60,7 +60,9 @@ struct ServerOptions {
   // slots' batches is refused as kStagingBusy.
   uint32_t max_batch_messages = kDefaultMaxBatchMessages;
   // An unfinished batch that gets no message for this long (its client stopped but lives) is
-  // dropped, its staging and keys wiped, and refused (kAbandoned, ack status Aborted).
+  // dropped, its staging and keys wiped, and refused (kAbandoned, ack status Aborted); the rest
+  // of it, should it come, is ignored (counted as stale). While other clients keep the ring
+  // from ever being empty, the drop waits for a moment it is.
   absl::Duration batch_idle_timeout = absl::Seconds(10);
 };
 
@@ -155,6 +157,7 @@ class ChannelServer {
   StagingBudget staging_budget_;
   std::unique_ptr<BatchAssembler> assemblers_[kClientSlots];
   int64_t last_message_ns_[kClientSlots] = {};  // when each slot's open batch last grew
+  uint64_t dropped_seq_[kClientSlots] = {};     // batch dropped as idle: its rest is ignored
   int64_t poll_ns_ = 0;                         // this PollCommands call's time
   std::deque<Event> backlog_[kClientSlots];
   size_t backlog_acks_[kClientSlots] = {};  // of which acks

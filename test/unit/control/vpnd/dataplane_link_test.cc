@@ -208,16 +208,23 @@ TEST_CASE("an SA installer destroyed with its install in flight leaves the link 
 TEST_CASE("a large batch gets time for its size before its outcome counts as unknown",
           "[vpnd][dataplane][link][stream]") {
   Rig r(absl::Milliseconds(100));
-  r.dp.SetVerdict([](const std::vector<Message>& b) {
-    // As a dataplane applying 25,000 messages might take.
-    if (b.size() > 20000) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::atomic<bool> release{false};
+  r.dp.SetVerdict([&](const std::vector<Message>& b) {
+    // A dataplane still applying the large batch when the wait ends.
+    while (b.size() > 20000 && !release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     return dp::api::ApplyResult{};
   });
   std::vector<Message> big(25000, FlushBatch()[0]);
   absl::Status st;
-  // 100 ms + 25,000 x 20 us = 600 ms for the ack.
-  CHECK(r.link->Submit(std::move(big), "big batch", true, nullptr, &st) == Outcome::kApplied);
-  INFO(st.message());
-  CHECK(st.ok());
+  CHECK(r.link->Submit(std::move(big), "big batch", true, nullptr, &st) == Outcome::kUnknown);
+  // 100 ms + 25,000 x 20 us, not the 100 ms of a small batch.
+  INFO(r.log.Recent());
+  CHECK(absl::StrContains(r.log.Recent(), "big batch: no ack for batch 1 within 600ms"));
+  release = true;
+  absl::Time end = absl::Now() + absl::Seconds(5);
+  while (r.link->unacknowledged() > 0 && absl::Now() < end) {
+    r.link->PollEvents(16, [](const dp::api::Event&) {});
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
   CHECK(r.link->unacknowledged() == 0);
 }
