@@ -160,6 +160,31 @@ void CheckEspReference(RuleContext& ctx, const ConfigNode& peer, const ConfigNod
   }
 }
 
+// With ESN the receiver infers the high 32 bits of the sequence number from its anti-replay
+// window (RFC 4303 A.2): the dataplane refuses an ESN SA without one, so a peer with
+// replay-window 0 cannot use an esp-group with esn enable.
+void CheckReplayWindow(RuleContext& ctx, const ConfigNode& peer, const PeerRefs& refs) {
+  const std::string* window = peer.GetIfSet("replay-window");
+  if (window == nullptr || *window != "0") return;
+  std::vector<std::string> groups;
+  auto add = [&](const ConfigNode* holder) {
+    const std::string* g = holder ? holder->GetIfSet("esp-group") : nullptr;
+    if (g == nullptr) g = peer.GetIfSet("default-esp-group");
+    if (g != nullptr && std::find(groups.begin(), groups.end(), *g) == groups.end())
+      groups.push_back(*g);
+  };
+  if (const ConfigNode* vti = peer.Child("vti")) add(vti);
+  for (const ConfigNode* t : peer.Instances("tunnel")) add(t);
+  for (const std::string& g : groups) {
+    auto it = refs.esp_groups.find(g);
+    if (it == refs.esp_groups.end() || it->second->Get("esn") != "enable") continue;
+    ctx.Error(peer, "replay-window",
+              absl::StrCat("replay-window 0 (anti-replay off) cannot be used with esp-group ", g,
+                           ", which has esn enable: extended sequence numbers need an "
+                           "anti-replay window (RFC 4303 A.2)"));
+  }
+}
+
 void CheckPeer(RuleContext& ctx, const ConfigNode& peer, PeerRefs& refs) {
   const std::string& key = peer.name();
   auto key_addr = IpAddress::Parse(key);
@@ -320,6 +345,7 @@ void CheckPeer(RuleContext& ctx, const ConfigNode& peer, PeerRefs& refs) {
         ctx.Error(*t, "uses", absl::StrCat("Interface '", *uses, "' does not exist"));
     }
   }
+  CheckReplayWindow(ctx, peer, refs);
 }
 
 }  // namespace

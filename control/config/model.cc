@@ -132,6 +132,7 @@ void ReadVpn(const ConfigNode& vpn, Model& m) {
     eg.life_bytes = Num(*g, "life-bytes", 0);
     eg.life_packets = Num(*g, "life-packets", 0);
     eg.pfs = g->Get("pfs");
+    eg.esn = g->Get("esn") == "enable";
     eg.strict = !g->Has("disable-strict-mode");
     for (const ConfigNode* p : g->Instances("proposal")) {
       eg.proposals.push_back({KeyNum(*p), p->Get("encryption"), p->Get("hash")});
@@ -154,6 +155,7 @@ void ReadVpn(const ConfigNode& vpn, Model& m) {
     p.ike_group = pn->Get("ike-group");
     p.default_esp_group = pn->Get("default-esp-group");
     p.force_udp_encapsulation = pn->Has("force-udp-encapsulation");
+    p.replay_window = static_cast<uint32_t>(Num(*pn, "replay-window", 1024));
     if (const ConfigNode* a = pn->Child("authentication")) {
       p.auth_mode = a->Get("mode");
       p.psk = a->Get("pre-shared-secret");

@@ -54,6 +54,7 @@ struct EspGroup {
   uint64_t life_bytes = 0;     // 0 = no limit
   uint64_t life_packets = 0;   // 0 = no limit
   std::string pfs = "enable";  // enable | disable | dh-groupN
+  bool esn = false;            // esn enable: offer (and require) extended sequence numbers
   bool strict = true;
   std::vector<EspProposal> proposals;
 
@@ -84,6 +85,9 @@ struct Peer {
   std::string ike_group;
   std::string default_esp_group;
   bool force_udp_encapsulation = false;
+  // Anti-replay window of the peer's inbound SAs in packets (0 = off); Vyatta's generator
+  // defaults to 0, Portcullis keeps anti-replay on.
+  uint32_t replay_window = 1024;
   std::string auth_mode = "pre-shared-secret";
   std::string psk;
   std::string id;             // as configured ("" = default: the local address)

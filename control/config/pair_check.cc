@@ -329,6 +329,14 @@ class PairChecker {
           "esp-proposal", "ESP", c.a->proposals, c.b->proposals, fields, la, lb,
           [](const EspProposal& p) { return absl::StrCat(p.encryption, "-", p.hash); });
     }
+    // ESN: one ESN transform per side (esn enable requires it), so a difference leaves no
+    // common proposal.
+    ++r_.checks;
+    if (c.a->esn != c.b->esn) {
+      Add("esn", absl::StrCat("ESN differs (no CHILD SA: NO_PROPOSAL_CHOSEN): ", la, " esn ",
+                              c.a->esn ? "enable" : "disable", ", ", lb, " esn ",
+                              c.b->esn ? "enable" : "disable"));
+    }
     CheckLifetime("esp-lifetime", "ESP lifetime", c.a->lifetime, c.b->lifetime,
                   "esp-group " + c.a->name, "esp-group " + c.b->name);
     // IKE lifetime must outlast the CHILD SAs it rekeys.

@@ -123,6 +123,7 @@ absl::StatusOr<std::string> VyattaCommands(const Model& m, const Mirror& x) {
     if (e.life_bytes != 0) set(absl::StrCat(esp, " life-bytes ", e.life_bytes));
     if (e.life_packets != 0) set(absl::StrCat(esp, " life-packets ", e.life_packets));
     set(absl::StrCat(esp, " pfs ", e.pfs));
+    if (e.esn) set(absl::StrCat(esp, " esn enable"));
     for (const EspProposal& pr : e.proposals) {
       std::string pp = absl::StrCat(esp, " proposal ", pr.number);
       set(absl::StrCat(pp, " encryption ", pr.encryption));
@@ -141,6 +142,7 @@ absl::StatusOr<std::string> VyattaCommands(const Model& m, const Mirror& x) {
   set(absl::StrCat(peer, " local-address ", x.their_address));
   if (!p.description.empty()) set(absl::StrCat(peer, " description ", Q("to " + p.description)));
   if (p.force_udp_encapsulation) set(absl::StrCat(peer, " force-udp-encapsulation"));
+  if (p.replay_window != 1024) set(absl::StrCat(peer, " replay-window ", p.replay_window));
   if (!p.default_esp_group.empty()) {
     set(absl::StrCat(peer, " default-esp-group ", p.default_esp_group));
   }
@@ -281,6 +283,7 @@ absl::StatusOr<std::string> Swanctl(const Model& m, const Mirror& x) {
         std::vector<std::string> parts = {SwanEncryption(pr.encryption)};
         if (pr.hash != "null") parts.push_back(SwanHash(pr.hash));
         if (pfs != 0) parts.push_back(SwanDh(pfs));
+        if (e.esn) parts.push_back("esn");
         esp.push_back(absl::StrJoin(parts, "-"));
       }
     }
@@ -290,6 +293,8 @@ absl::StatusOr<std::string> Swanctl(const Model& m, const Mirror& x) {
                     "                remote_ts = ", remote_ts, "\n",
                     "                esp_proposals = ", absl::StrJoin(esp, ","), "\n",
                     "                rekey_time = ", lifetime, "s\n");
+    // strongSwan's default window is 32; the kernel backends take any size.
+    absl::StrAppend(&out, "                replay_window = ", p.replay_window, "\n");
     if (g.dpd.enabled) absl::StrAppend(&out, "                dpd_action = ", dpd_action, "\n");
     absl::StrAppend(
         &out, "                start_action = ",

@@ -436,6 +436,9 @@ SchemaNode Vpn() {
               Leaf("life-packets", Range(1000, 26843545600000ull))
                   .Help("Portcullis: CHILD SA lifetime in packets (VyOS)"),
               Leaf("pfs", Enum(PfsValues()), "enable"),
+              Leaf("esn", Enum({"enable", "disable"}), "disable")
+                  .Help("Portcullis: extended (64-bit) sequence numbers, RFC 4304: offered and "
+                        "required (strongSwan's -esn)"),
               Empty("disable-strict-mode"),
               Tag("proposal", Range(1, 65535),
                   {
@@ -459,6 +462,9 @@ SchemaNode Vpn() {
           Leaf("default-esp-group", group_name("ESP")),
           Empty("force-udp-encapsulation")
               .Help("Portcullis: always encapsulate ESP in UDP 4500 (VyOS)"),
+          Leaf("replay-window", Range(0, 4096))
+              .Help("Anti-replay window in packets, 0 = off (default 1024; Vyatta's hidden "
+                    "peer option, VyOS's name)"),
           Container(
               "authentication",
               {

@@ -130,7 +130,9 @@ absl::StatusOr<std::vector<Proposal>> EspProposals(const config::EspGroup& g) {
       }
       pr.transforms.push_back(Transform::Integ(*integ));
     }
-    pr.transforms.push_back(Transform::Esn(ike::EsnId::kNoEsn));
+    // One ESN transform: with `esn enable` extended sequence numbers are required, as
+    // strongSwan's "-esn" does (a peer offering only NO_ESN gets NO_PROPOSAL_CHOSEN).
+    pr.transforms.push_back(Transform::Esn(g.esn ? ike::EsnId::kEsn : ike::EsnId::kNoEsn));
     out.push_back(pr);
   }
   if (!errors.empty()) return absl::InvalidArgumentError(absl::StrJoin(errors, "; "));
@@ -264,6 +266,7 @@ absl::StatusOr<IkeSetup> MapConfig(const config::Model& model, ReqidAllocator& r
       ch.lifetime = eg->second.lifetime;
       ch.life_bytes = eg->second.life_bytes;
       ch.life_packets = eg->second.life_packets;
+      ch.replay_window = peer.replay_window;
       ch.reqid = reqids.Get(ch.name);
       cfg->children.push_back(std::move(ch));
     };

@@ -1,5 +1,6 @@
 #include "control/vpnd/sa_messages.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -117,7 +118,11 @@ absl::StatusOr<std::vector<Message>> SaMessages(const ike::ChildSa& c, uint32_t 
     b.esn = c.suite.esn == ike::EsnId::kEsn ? 1 : 0;
     b.df_mode = dp::api::DfMode::kCopy;
     b.dscp_mode = dp::api::DscpMode::kCopy;
-    b.replay_window = in ? 1024 : 0;
+    // The configured window (peer replay-window, commit keeps it within kMaxReplayWindow);
+    // outbound SAs check nothing.
+    b.replay_window =
+        in ? static_cast<uint16_t>(std::min<uint32_t>(c.replay_window, dp::api::kMaxReplayWindow))
+           : 0;
     if (c.life_bytes) {
       b.hard_bytes = c.life_bytes;
       b.soft_bytes = c.life_bytes - c.life_bytes / 10;

@@ -121,6 +121,8 @@ ChildRow ChildRowOf(const ike::IkeManager& m, const SaInstaller& installer, cons
   r.local_ts = ike::TsListToString(ch.local_ts);
   r.remote_ts = ike::TsListToString(ch.remote_ts);
   r.udp_encap = ch.encap;
+  r.esn = ch.suite.esn == ike::EsnId::kEsn;
+  r.replay_window = ch.replay_window;
   r.rekeying = ch.state == ChildSa::State::kRekeying;
   if (ch.rekey_at != absl::InfiniteFuture()) r.rekey_in = ch.rekey_at - now;
   return r;

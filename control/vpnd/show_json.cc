@@ -86,6 +86,8 @@ std::string IpsecSaJson(const std::vector<TunnelPeer>& peers) {
           .Field("local_ts", c.local_ts)
           .Field("remote_ts", c.remote_ts)
           .Field("udp_encap", c.udp_encap)
+          .Field("esn", c.esn)
+          .Field("replay_window", c.replay_window)
           .Field("child_state", c.child_state)
           .EndObject();
     }
@@ -132,6 +134,8 @@ std::string IpsecSaDetailJson(const std::vector<DetailBlock>& blocks) {
           .Field("packets_in", c ? c->packets_in : uint64_t{0})
           .Field("packets_out", c ? c->packets_out : uint64_t{0})
           .Field("udp_encap", c != nullptr && c->udp_encap)
+          .Field("esn", c != nullptr && c->esn)
+          .Field("replay_window", c ? c->replay_window : uint32_t{0})
           .Field("active_time", c ? c->active_time : int64_t{0})
           .Field("lifetime", t.lifetime)
           .EndObject();

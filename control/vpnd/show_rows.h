@@ -78,6 +78,8 @@ struct ChildRow {
   std::string proposal;             // "AES_GCM_16_128"
   std::string local_ts, remote_ts;  // "10.1.0.0/24"
   bool udp_encap = false;
+  bool esn = false;            // extended sequence numbers negotiated
+  uint32_t replay_window = 0;  // of the inbound SA, packets; 0 = anti-replay off
   bool rekeying = false;
   std::optional<absl::Duration> rekey_in;  // none: no rekey scheduled
 };

@@ -151,6 +151,11 @@ std::string IpsecSaDetailText(const std::vector<DetailBlock>& blocks) {
       row("Inbound Packets", counted ? absl::StrCat(counted->packets_in) : "n/a", 8);
       row("Outbound Packets", counted ? absl::StrCat(counted->packets_out) : "n/a", 8);
       row("UDP Encapsulation", c ? (c->udp_encap ? "yes" : "no") : "n/a", 8);
+      // Not in Vyatta's output (its dataplane has no ESN and its generator turns anti-replay
+      // off): what the inbound SA checks.
+      row("ESN", c ? (c->esn ? "yes" : "no") : "n/a", 8);
+      row("Replay Window", c ? (c->replay_window ? absl::StrCat(c->replay_window) : "off") : "n/a",
+          8);
       row("Active Time (s)", c ? absl::StrCat(c->active_time) : "n/a", 8);
       row("Lifetime (s)", absl::StrCat(t.lifetime), 8);
       std::string rekey = c == nullptr   ? "n/a"

@@ -304,6 +304,7 @@ int SaBySpi(const char*, const char* params, rte_tel_data* d) {
   rte_tel_data_add_dict_string(d, "cipher", esp::CipherName(sa.cipher));
   rte_tel_data_add_dict_string(d, "auth", esp::AuthName(sa.auth));
   rte_tel_data_add_dict_u64(d, "esn", sa.esn());
+  rte_tel_data_add_dict_u64(d, "replay_window", e->inbound ? sa.replay.size() : 0);
   rte_tel_data_add_dict_u64(d, "udp_encap", (sa.flags & esp::kSaUdpEncap) != 0);
   rte_tel_data_add_dict_u64(d, "owner_worker", e->owner);
   rte_tel_data_add_dict_u64(d, "ifindex", e->ifindex);

@@ -48,6 +48,7 @@ struct ChildSa {
   SecretBytes encr_in, integ_in, encr_out, integ_out;
   absl::Time installed, rekey_at, expire_at;
   uint64_t life_bytes = 0, life_packets = 0;
+  uint32_t replay_window = 1024;  // of the inbound SA, packets; 0 = anti-replay off
 };
 
 // A CHILD SA's traffic as whoever holds its SAs last reported it (vpnd's SA installer, from the

@@ -43,6 +43,8 @@ struct ChildConfig {
   DhGroup pfs = DhGroup::kNone;
   uint32_t lifetime = 3600;  // seconds
   uint64_t life_bytes = 0, life_packets = 0;
+  // Anti-replay window of the inbound SA, packets (0 = off); IKE does not negotiate it.
+  uint32_t replay_window = 1024;
   uint32_t reqid = 0;  // stable per child config, assigned by vpnd
   bool operator==(const ChildConfig&) const = default;
 };

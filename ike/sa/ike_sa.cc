@@ -871,6 +871,7 @@ void IkeSa::AddChild(std::unique_ptr<ChildSa> child, const ChildConfig& config, 
   child->expire_at = now + absl::Seconds(config.lifetime);
   child->life_bytes = config.life_bytes;
   child->life_packets = config.life_packets;
+  child->replay_window = config.replay_window;
   child->state = ChildSa::State::kInstalled;
   ChildSa& c = *child;
   LogChild(c, LogGroup::kChd, absl::StrCat("selected proposal: ESP:", SuiteString(c.suite)));

@@ -217,8 +217,38 @@ TEST_CASE("site-to-site peer rules", "[commit]") {
             "the peer is named by its address 192.0.2.2, and remote-address differs (192.0.2.7)"},
            {P(kPeer, "local-address any"),
             "The local interface must be specified for peer \"192.0.2.2\" vti"},
+           {P(kPeer, "replay-window 4097"), "value '4097' out of range"},
+           {P(kPeer, "replay-window -1"), "replay-window"},
+           {P(kEsp, "esn enable\n") + P(kPeer, "replay-window 0"),
+            "replay-window 0 (anti-replay off) cannot be used with esp-group ESP, which has esn "
+            "enable"},
+           {P(kEsp, "esn on"), "esn"},
        })
     Expect(c);
+}
+
+TEST_CASE("replay-window and esn: errors name the line that set them", "[commit]") {
+  auto diags_of = [](const std::string& change) {
+    LoadedConfig cfg = LoadConfigText(std::string(kBase) + change + "\n", "c.conf");
+    std::vector<std::string> out;
+    for (const Diagnostic& d : cfg.diags.all())
+      if (d.severity == Diagnostic::Severity::kError) out.push_back(d.ToString());
+    return out;
+  };
+  const int base_lines = static_cast<int>(std::count(kBase, kBase + sizeof kBase - 1, '\n'));
+  // The replay-window line is the second one appended.
+  auto e = diags_of(P(kEsp, "esn enable\n") + P(kPeer, "replay-window 0"));
+  REQUIRE(e.size() == 1);
+  CHECK(absl::StrContains(e[0], absl::StrCat("line ", base_lines + 2, ": ")));
+  CHECK(absl::StrContains(e[0], "peer 192.0.2.2 replay-window"));
+  e = diags_of(P(kPeer, "replay-window 5000"));
+  REQUIRE(e.size() == 1);
+  CHECK(absl::StrContains(e[0], absl::StrCat("line ", base_lines + 1, ": ")));
+  // In range, with or without ESN, and ESN with the default window: clean.
+  CHECK(diags_of(P(kPeer, "replay-window 0")).empty());
+  CHECK(diags_of(P(kPeer, "replay-window 4096")).empty());
+  CHECK(diags_of(P(kEsp, "esn enable")).empty());
+  CHECK(diags_of(P(kEsp, "esn enable\n") + P(kPeer, "replay-window 64")).empty());
 }
 
 TEST_CASE("a VTI peer may carry 0.0.0.0/0 tunnel selectors (VyOS style)", "[commit]") {

@@ -128,6 +128,9 @@ TEST_CASE("each mismatch class is reported with both values", "[pair]") {
             "PFS differs (tunnels come up, then fail on rekey): A peer 192.0.2.2 esp-group ESP pfs "
             "disable, B peer 192.0.2.1 esp-group ESP pfs dh-group14"},
            {esp + "pfs dh-group19", "", "pfs", "pfs dh-group19"},
+           {esp + "esn enable", "", "esn",
+            "ESN differs (no CHILD SA: NO_PROPOSAL_CHOSEN): A peer 192.0.2.2 esp-group ESP esn "
+            "enable, B peer 192.0.2.1 esp-group ESP esn disable"},
            {L(kPa, "authentication id 192.0.2.9"), "", "ids",
             "id/remote-id not mirrored: A peer 192.0.2.2 authentication id '192.0.2.9', but B "
             "peer 192.0.2.1 authentication remote-id '192.0.2.1' (unset: its peer address)"},

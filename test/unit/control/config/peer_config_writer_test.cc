@@ -80,6 +80,31 @@ TEST_CASE("swanctl: strongSwan's algorithm names, selectors swapped", "[config][
   CHECK(absl::StrContains(*gcm, "esp_proposals = aes128gcm16-ecp384\n"));
 }
 
+TEST_CASE("esn and replay-window are mirrored; swanctl gets -esn and replay_window",
+          "[config][generate]") {
+  absl::StatusOr<LoadedConfig> l = LoadConfigFile("configs/vyos-site-a.conf");
+  REQUIRE(l.ok());
+  std::string text;
+  for (const Diagnostic& d : l->diags.all()) INFO(d.ToString());
+  Model a = BuildModel(l->tree);
+  for (auto& [name, e] : a.esp_groups) e.esn = true;
+  for (Peer& p : a.peers) p.replay_window = 64;
+  auto vyatta = GeneratePeerConfig(a, "SITE-B", PeerConfigFormat::kVyatta);
+  REQUIRE(vyatta.ok());
+  INFO(*vyatta);
+  CHECK(absl::StrContains(*vyatta, " esn enable\n"));
+  CHECK(absl::StrContains(*vyatta, " replay-window 64\n"));
+  LoadedConfig theirs = LoadConfigText(*vyatta, "generated");
+  REQUIRE(theirs.ok());
+  Model b = BuildModel(theirs.tree);
+  CHECK(CheckPair("a", a, "generated", b).mismatches.empty());
+  for (const auto& [name, e] : b.esp_groups) CHECK(e.esn);
+  auto swan = GeneratePeerConfig(a, "SITE-B", PeerConfigFormat::kSwanctl);
+  REQUIRE(swan.ok());
+  CHECK(absl::StrContains(*swan, "esp_proposals = aes256-sha256-modp2048-esn\n"));
+  CHECK(absl::StrContains(*swan, "replay_window = 64\n"));
+}
+
 TEST_CASE("generate refuses what it cannot mirror", "[config][generate]") {
   Model a = Load("configs/vyos-site-a.conf");
   CHECK(GeneratePeerConfig(a, "SITE-Z", PeerConfigFormat::kVyatta).status().message() ==

@@ -86,6 +86,24 @@ TEST_CASE("VyOS peer words", "[vyos]") {
   CHECK_THAT(cmds, Catch::Contains("set security vpn ike interface 'eth0'"));
 }
 
+TEST_CASE("VyOS replay-window and esn take the same words in both dialects", "[vyos]") {
+  auto c = Load(
+      "set vpn ipsec esp-group E esn 'enable'\n"
+      "set vpn ipsec site-to-site peer SITE-B replay-window '64'\n");
+  // (The incomplete peer has errors of its own; none about these two lines.)
+  CHECK_THAT(Errors(c), !Catch::Contains("replay-window") && !Catch::Contains("esn"));
+  std::string cmds = Commands(c);
+  CHECK_THAT(cmds, Catch::Contains("set security vpn ipsec esp-group E esn 'enable'"));
+  CHECK_THAT(cmds, Catch::Contains("set security vpn ipsec site-to-site peer SITE-B "
+                                   "replay-window '64'"));
+  CHECK_THAT(Commands(c, Dialect::kVyos), Catch::Contains("set vpn ipsec site-to-site peer "
+                                                          "SITE-B replay-window '64'"));
+  // Beyond the dataplane's 4,096 packets: refused on its line, in VyOS words too.
+  auto big = Load("set vpn ipsec site-to-site peer SITE-B replay-window '8192'\n");
+  CHECK_THAT(Errors(big), Catch::Contains("v.conf: line 1: "));
+  CHECK_THAT(Errors(big), Catch::Contains("replay-window"));
+}
+
 TEST_CASE("VyOS routes, bonds and interfaces", "[vyos]") {
   auto c = Load(
       "set interfaces vti vti0 address '10.255.0.1/30'\n"

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ike/crypto/dh_group.h"
 #include "ike/encoding/message.h"
@@ -346,4 +347,91 @@ TEST_CASE(
   CHECK(r.vpnd->ike().Sas().size() == 1);
   CHECK(r.vpnd->ike().Sas().front() == west);
   CHECK_FALSE(absl::StrContains(r.log.Recent(), "retransmit"));
+}
+
+TEST_CASE(
+    "esn enable offers and requires ESN; replay-window reaches the inbound SA; show prints both",
+    "[vpnd][dataplane][sa][esn]") {
+  const std::string esn = std::string(kOneTunnel) +
+                          "set security vpn ipsec esp-group ESP esn enable\n"
+                          "set security vpn ipsec site-to-site peer 192.0.2.2 replay-window 2048\n";
+  Rig r;
+  std::string mine = WriteFile(esn);
+  REQUIRE(r.vpnd->LoadFile(mine).ok());
+  East east(r);
+
+  SECTION("the peer with ESN too: the SAs go in with esn=1 and the configured window") {
+    east.mgr->SetPeers({MirrorPeer(esn)});
+    Pump(r, east);
+    INFO(r.log.Recent());
+    const ike::ChildSa* ec = EastChild(east);
+    REQUIRE(ec != nullptr);
+    CHECK(ec->suite.esn == ike::EsnId::kEsn);
+    auto all = r.dp.Batches();
+    REQUIRE(all.size() >= 2);
+    const Message* in = Find(all[1], MessageKind::kSa, Op::kAdd, [](const Message& m) {
+      return m.body.sa.direction == dp::api::Direction::kIn;
+    });
+    const Message* out = Find(all[1], MessageKind::kSa, Op::kAdd, [](const Message& m) {
+      return m.body.sa.direction == dp::api::Direction::kOut;
+    });
+    REQUIRE(in != nullptr);
+    REQUIRE(out != nullptr);
+    CHECK(in->body.sa.esn == 1);
+    CHECK(out->body.sa.esn == 1);
+    CHECK(in->body.sa.replay_window == 2048);
+    CHECK(out->body.sa.replay_window == 0);
+    auto detail = r.vpnd->Command({"show", "vpn", "ipsec", "sa", "detail"});
+    REQUIRE(detail.ok());
+    INFO(*detail);
+    CHECK(absl::StrContains(*detail, "        ESN:                    yes\n"));
+    CHECK(absl::StrContains(*detail, "        Replay Window:          2048\n"));
+    auto js = r.vpnd->Command({"show", "vpn", "ipsec", "sa", "detail", "--json"});
+    REQUIRE(js.ok());
+    CHECK(absl::StrContains(*js, "\"esn\":true,\"replay_window\":2048"));
+    auto debug = r.vpnd->Command({"show", "vpn", "debug"});
+    REQUIRE(debug.ok());
+    CHECK(absl::StrContains(*debug, "AES_CBC_256/HMAC_SHA2_256_128/ESN"));
+  }
+  SECTION("a peer that offers only NO_ESN gets no CHILD SA") {
+    east.mgr->SetPeers({MirrorPeer(kOneTunnel)});
+    Pump(r, east);
+    INFO(r.log.Recent());
+    CHECK(EastChild(east) == nullptr);
+    CHECK(absl::StrContains(r.log.Recent(), "NO_PROPOSAL_CHOSEN"));
+    CHECK(BatchesWith(r.dp.Batches(), MessageKind::kSa, Op::kAdd) == 0);
+  }
+  std::remove(mine.c_str());
+}
+
+TEST_CASE("replay-window 0 turns anti-replay off; without it the window is 1024",
+          "[vpnd][dataplane][sa][esn]") {
+  for (auto [line, window] : std::vector<std::pair<std::string, uint16_t>>{
+           {"", 1024},
+           {"set security vpn ipsec site-to-site peer 192.0.2.2 replay-window 0\n", 0},
+           {"set security vpn ipsec site-to-site peer 192.0.2.2 replay-window 4096\n", 4096}}) {
+    Rig r;
+    std::string text = std::string(kOneTunnel) + line;
+    std::string mine = WriteFile(text);
+    REQUIRE(r.vpnd->LoadFile(mine).ok());
+    East east(r);
+    east.mgr->SetPeers({MirrorPeer(kOneTunnel)});
+    Pump(r, east);
+    INFO(r.log.Recent());
+    REQUIRE(EastChild(east) != nullptr);
+    auto all = r.dp.Batches();
+    REQUIRE(all.size() >= 2);
+    const Message* in = Find(all[1], MessageKind::kSa, Op::kAdd, [](const Message& m) {
+      return m.body.sa.direction == dp::api::Direction::kIn;
+    });
+    REQUIRE(in != nullptr);
+    CHECK(in->body.sa.replay_window == window);
+    CHECK(in->body.sa.esn == 0);
+    auto detail = r.vpnd->Command({"show", "vpn", "ipsec", "sa", "detail"});
+    REQUIRE(detail.ok());
+    CHECK(absl::StrContains(*detail, "        ESN:                    no\n"));
+    CHECK(absl::StrContains(*detail, absl::StrCat("        Replay Window:          ",
+                                                  window ? absl::StrCat(window) : "off", "\n")));
+    std::remove(mine.c_str());
+  }
 }
