@@ -16,6 +16,8 @@ namespace portcullis::vpnd {
 
 namespace {
 
+constexpr int kReceiveBuffer = 8 << 20;
+
 int OpenSocket(uint8_t family, uint16_t port, std::string* err) {
   int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -24,6 +26,14 @@ int OpenSocket(uint8_t family, uint16_t port, std::string* err) {
   }
   int on = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  // A burst of IKE_SA_INITs (thousands of peers starting at once, a reboot of the far end)
+  // must wait in the socket, not be dropped by it: a dropped request costs its initiator a
+  // retransmission timeout (4 s by default). The default buffer (about 200 KB, some 200
+  // datagrams at their truesize) held a tenth of 1,000 peers' requests. Beyond rmem_max only
+  // with CAP_NET_ADMIN (SO_RCVBUFFORCE); otherwise as much as rmem_max allows.
+  int rcvbuf = kReceiveBuffer;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   int rc;
   if (family == 4) {
     setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on);

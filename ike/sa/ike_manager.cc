@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -42,7 +43,51 @@ IkeManager::IkeManager(Clock clock, Sender sender, LogSink* log, LogSink* keylog
 IkeManager::~IkeManager() {
   // The SAs' tasks give their reserved SPIs back to spis_ as they go, so they go first.
   pending_.clear();
+  sas_by_name_.clear();
+  sas_by_spi_i_.clear();
   sas_.clear();
+}
+
+void IkeManager::IndexSa(IkeSa* sa, const std::string& name) {
+  sas_by_name_[name].push_back(sa);
+  sas_by_spi_i_.emplace(sa->spi_i(), sa);
+}
+
+void IkeManager::UnindexSa(IkeSa* sa, const std::string& name) {
+  auto [lo, hi] = sas_by_spi_i_.equal_range(sa->spi_i());
+  for (auto i = lo; i != hi; ++i) {
+    if (i->second == sa) {
+      sas_by_spi_i_.erase(i);
+      break;
+    }
+  }
+  auto it = sas_by_name_.find(name);
+  if (it == sas_by_name_.end()) return;
+  std::vector<IkeSa*>& v = it->second;
+  v.erase(std::remove(v.begin(), v.end(), sa), v.end());
+  if (v.empty()) sas_by_name_.erase(it);
+}
+
+void IkeManager::InitiateAt(const std::string& name, absl::Time when) {
+  next_initiate_[name] = when;
+  initiate_check_at_ = std::min(initiate_check_at_, when);
+}
+
+const std::vector<IkeSa*>& IkeManager::SasOf(const std::string& name) const {
+  static const std::vector<IkeSa*> kNone;
+  auto it = sas_by_name_.find(name);
+  return it == sas_by_name_.end() ? kNone : it->second;
+}
+
+void IkeManager::ConfigChanged(IkeSa& sa, const std::string& old_name) {
+  auto it = sas_by_name_.find(old_name);
+  if (it == sas_by_name_.end()) return;
+  std::vector<IkeSa*>& was = it->second;
+  auto pos = std::find(was.begin(), was.end(), &sa);
+  if (pos == was.end()) return;  // pending: not indexed
+  was.erase(pos);
+  if (was.empty()) sas_by_name_.erase(it);
+  sas_by_name_[sa.config().name].push_back(&sa);
 }
 
 void IkeManager::ManagerLog(const std::string& text, LogGroup g) {
@@ -174,9 +219,21 @@ void IkeManager::SetPeers(const std::vector<std::shared_ptr<const IkeSaConfig>>&
   std::erase_if(trapped_children_, [&](const auto& t) { return stale(t.first.first); });
   peers_ = std::move(next);
   next_initiate_ = std::move(initiate);
+  initiate_check_at_ = absl::InfinitePast();
+  peers_by_remote_.clear();
+  peers_any_.clear();
+  for (const auto& [name, cfg] : peers_) {
+    if (cfg->remote_any) {
+      peers_any_.push_back(cfg);
+    } else {
+      peers_by_remote_[cfg->remote].push_back(cfg);
+    }
+  }
 }
 
 const IkeSaConfig* IkeManager::FindPeer(const std::string& what) const {
+  // By name first (Tick's initiations, with 10,000 peers), then any other way it is known.
+  if (auto it = peers_.find(what); it != peers_.end()) return it->second.get();
   for (const auto& [name, cfg] : peers_) {
     if (name == what || cfg->peer_key == what || cfg->remote.ToString() == what ||
         name == "peer-" + what) {
@@ -187,11 +244,8 @@ const IkeSaConfig* IkeManager::FindPeer(const std::string& what) const {
 }
 
 bool IkeManager::HasLiveSa(const std::string& name) const {
-  for (const auto& [k, sa] : sas_) {
-    if (sa->config().name == name && sa->state() != IkeSa::State::kDead &&
-        sa->state() != IkeSa::State::kRekeyed) {
-      return true;
-    }
+  for (const IkeSa* sa : SasOf(name)) {
+    if (sa->state() != IkeSa::State::kDead && sa->state() != IkeSa::State::kRekeyed) return true;
   }
   for (const auto& sa : pending_) {
     if (sa->config().name == name) return true;
@@ -213,6 +267,7 @@ absl::Status IkeManager::Initiate(const std::string& peer) {
   auto sa = std::make_unique<IkeSa>(*this, ptr, NextIkeId(), true, *spi, IkeSpi{}, local, remote);
   IkeSa* raw = sa.get();
   sas_[*spi] = std::move(sa);
+  IndexSa(raw, cfg->name);
   next_initiate_[cfg->name] = absl::InfiniteFuture();
   raw->Initiate();
   return absl::OkStatus();
@@ -289,7 +344,7 @@ absl::Status IkeManager::Reset(const std::string& peer, std::optional<uint32_t> 
     sa->Log(LogGroup::kCfg, "resetting by operator request");
     sa->Delete();
   }
-  if (cfg->initiate && !cfg->remote_any) next_initiate_[name] = Now();
+  if (cfg->initiate && !cfg->remote_any) InitiateAt(name, Now());
   return absl::OkStatus();
 }
 
@@ -362,11 +417,16 @@ std::shared_ptr<const IkeSaConfig> IkeManager::ResponderConfig(
     const Datagram& d, const std::vector<Payload>& request) const {
   const SaPayload* offer = FindPayload<SaPayload>(request, PayloadType::kSa);
   std::shared_ptr<const IkeSaConfig> any, acceptable;
-  for (const auto& [name, cfg] : peers_) {
-    bool local_ok = cfg->local.is_unspecified() || cfg->local == d.dst.address;
-    if (!local_ok) continue;
-    if (!cfg->remote_any && cfg->remote == d.src.address) return cfg;
-    if (!cfg->remote_any) continue;
+  auto local_ok = [&](const IkeSaConfig& cfg) {
+    return cfg.local.is_unspecified() || cfg.local == d.dst.address;
+  };
+  if (auto it = peers_by_remote_.find(d.src.address); it != peers_by_remote_.end()) {
+    for (const auto& cfg : it->second) {
+      if (local_ok(*cfg)) return cfg;
+    }
+  }
+  for (const auto& cfg : peers_any_) {
+    if (!local_ok(*cfg)) continue;
     if (!any) any = cfg;
     if (!acceptable && offer != nullptr && SelectProposal(offer->proposals, cfg->ike_proposals)) {
       acceptable = cfg;
@@ -376,21 +436,18 @@ std::shared_ptr<const IkeSaConfig> IkeManager::ResponderConfig(
 }
 
 std::vector<std::shared_ptr<const IkeSaConfig>> IkeManager::AuthCandidates(const IkeSa& sa) const {
-  std::vector<std::shared_ptr<const IkeSaConfig>> fixed, dynamic;
-  for (const auto& [name, cfg] : peers_) {
+  std::vector<std::shared_ptr<const IkeSaConfig>> out;
+  auto consider = [&](const std::shared_ptr<const IkeSaConfig>& cfg) {
     bool local_ok = cfg->local.is_unspecified() || cfg->local == sa.local().address;
-    if (!local_ok) continue;
     // The IKE SA's keys were made with this proposal: a config that would not have chosen it
     // cannot take the SA over.
-    if (!SelectProposal({sa.ike_proposal}, cfg->ike_proposals)) continue;
-    if (!cfg->remote_any && cfg->remote == sa.remote().address) {
-      fixed.push_back(cfg);
-    } else if (cfg->remote_any) {
-      dynamic.push_back(cfg);
-    }
+    if (local_ok && SelectProposal({sa.ike_proposal}, cfg->ike_proposals)) out.push_back(cfg);
+  };
+  if (auto it = peers_by_remote_.find(sa.remote().address); it != peers_by_remote_.end()) {
+    for (const auto& cfg : it->second) consider(cfg);
   }
-  fixed.insert(fixed.end(), dynamic.begin(), dynamic.end());
-  return fixed;
+  for (const auto& cfg : peers_any_) consider(cfg);
+  return out;
 }
 
 Bytes IkeManager::Cookie(const CookieSecret& secret, const IkeSpi& spi_i, const Bytes& ni,
@@ -439,9 +496,10 @@ void IkeManager::HandleInitRequest(const Datagram& d, const DecodedHeader& h) {
   // The same initiator SPI from the same host: a retransmission of the request that made that
   // SA. Only a half-open SA answers it, from its response cache; nobody authenticated this
   // message, so an established SA must not be touched by it.
-  for (auto& [k, sa] : sas_) {
-    if (sa->original_initiator() || sa->spi_i() != h.header.spi_i ||
-        !(sa->remote().address == d.src.address) || sa->state() == IkeSa::State::kDead) {
+  for (auto [it, end] = sas_by_spi_i_.equal_range(h.header.spi_i); it != end; ++it) {
+    IkeSa* sa = it->second;
+    if (sa->original_initiator() || !(sa->remote().address == d.src.address) ||
+        sa->state() == IkeSa::State::kDead) {
       continue;
     }
     if (sa->state() == IkeSa::State::kConnecting) {
@@ -544,6 +602,7 @@ void IkeManager::HandleInitRequest(const Datagram& d, const DecodedHeader& h) {
       std::make_unique<IkeSa>(*this, cfg, NextIkeId(), false, h.header.spi_i, *spi_r, d.dst, d.src);
   IkeSa* raw = sa.get();
   sas_[*spi_r] = std::move(sa);
+  IndexSa(raw, cfg->name);
   half_open_[raw] = from;
   ++half_open_by_address_[from];
   raw->ProcessMessage(d, h);
@@ -552,7 +611,10 @@ void IkeManager::HandleInitRequest(const Datagram& d, const DecodedHeader& h) {
 void IkeManager::MergePending() {
   for (auto& sa : pending_) {
     IkeSpi key = sa->own_spi();
-    sas_[key] = std::move(sa);
+    std::unique_ptr<IkeSa>& slot = sas_[key];
+    if (slot) UnindexSa(slot.get(), slot->config().name);
+    IndexSa(sa.get(), sa->config().name);
+    slot = std::move(sa);
   }
   pending_.clear();
 }
@@ -567,16 +629,33 @@ void IkeManager::Tick() {
   MergePending();
   for (auto it = sas_.begin(); it != sas_.end();) {
     if (it->second->state() == IkeSa::State::kDead) {
+      UnindexSa(it->second.get(), it->second->config().name);
       it = sas_.erase(it);
     } else {
       ++it;
     }
   }
-  std::vector<std::string> start;
-  for (const auto& [name, when] : next_initiate_) {
-    if (now >= when && !HasLiveSa(name)) start.push_back(name);
+  // Initiations: only once one is due (not a walk of 10,000 peers per loop round), at most
+  // kMaxInitiating of ours in IKE_SA_INIT/IKE_AUTH at a time.
+  if (now >= initiate_check_at_) {
+    size_t initiating = 0;
+    for (const auto& [k, sa] : sas_) {
+      initiating += sa->state() == IkeSa::State::kConnecting && sa->original_initiator();
+    }
+    std::vector<std::string> start;
+    absl::Time next_check = absl::InfiniteFuture();
+    for (const auto& [name, when] : next_initiate_) {
+      if (now < when) {
+        next_check = std::min(next_check, when);
+      } else if (initiating + start.size() >= kMaxInitiating || HasLiveSa(name)) {
+        next_check = now;  // still due: the next round looks again
+      } else {
+        start.push_back(name);
+      }
+    }
+    initiate_check_at_ = next_check;
+    for (const std::string& name : start) (void)Initiate(name);
   }
-  for (const std::string& name : start) (void)Initiate(name);
   MergePending();
 }
 
@@ -625,8 +704,10 @@ void IkeManager::IkeUp(IkeSa& sa) {
     return o.config().name == sa.config().name && o.remote().address == sa.remote().address &&
            (!o.peer_id() || !sa.peer_id() || *o.peer_id() == *sa.peer_id());
   };
-  for (auto& [k, other] : sas_) {
-    if (other.get() != &sa && same_peer(*other) && other->original_initiator() &&
+  // A copy: what Destroy sets off may add SAs to the index.
+  const std::vector<IkeSa*> same = SasOf(sa.config().name);
+  for (IkeSa* other : same) {
+    if (other != &sa && same_peer(*other) && other->original_initiator() &&
         other->state() == IkeSa::State::kConnecting && other->spi_r() == IkeSpi{}) {
       other->Destroy("the peer established an IKE_SA meanwhile, abandoning our unanswered one");
     }
@@ -638,15 +719,15 @@ void IkeManager::IkeUp(IkeSa& sa) {
   // reauthentication met it); two new ones of simultaneous reauthentications are.
   // Nor is a rekey's successor, which replaces its predecessor rather than adding an IKE SA.
   if (sa.undecided || sa.successor) return;
-  for (auto& [k, other] : sas_) {
+  for (IkeSa* other : same) {
     if (other->undecided || other->reauthenticating || other->successor ||
         Now() - other->established_at() > kSimultaneousInitiation) {
       continue;
     }
-    if (other.get() == &sa || !same_peer(*other) || other->state() != IkeSa::State::kEstablished) {
+    if (other == &sa || !same_peer(*other) || other->state() != IkeSa::State::kEstablished) {
       continue;
     }
-    IkeSa* loser = MinNonce(*other) < MinNonce(sa) ? other.get() : &sa;
+    IkeSa* loser = MinNonce(*other) < MinNonce(sa) ? other : &sa;
     if (loser->original_initiator() && loser->nonce_i.size() && loser->nonce_r.size()) {
       loser->Log(LogGroup::kIke,
                  "duplicate IKE_SA from simultaneous initiation, deleting the one with the "
@@ -698,13 +779,13 @@ void IkeManager::IkeDown(IkeSa& sa, Restart restart) {
     return;
   }
   if (restart == Restart::kNow) {
-    next_initiate_[name] = Now();
+    InitiateAt(name, Now());
   } else if (restart == Restart::kLater) {
     // Backoff: the re-initiation delay, doubled per failure in a row, at most kMaxReinitiate.
     int n = std::min(failures_[name]++, 10);
     absl::Duration wait = Jitter(std::min(options_.reinitiate_delay * (1 << n),
                                           std::max(options_.reinitiate_delay, kMaxReinitiate)));
-    next_initiate_[name] = Now() + wait;
+    InitiateAt(name, Now() + wait);
     sa.Log(LogGroup::kIke,
            absl::StrFormat("initiating %s again in %.1fs", name, absl::ToDoubleSeconds(wait)));
   }
@@ -755,14 +836,15 @@ const ChildSa* IkeManager::FindInstalledChild(const IkeSa& sa, const std::string
       if (c->name == name && c->state == ChildSa::State::kInstalled) found = c.get();
     }
   };
-  for (const auto& [k, s] : sas_) look(*s);
+  for (const IkeSa* s : SasOf(sa.config().name)) look(*s);
   for (const auto& s : pending_) look(*s);
   return found;
 }
 
 void IkeManager::InitialContact(IkeSa& sa) {
-  for (auto& [k, other] : sas_) {
-    if (other.get() == &sa || other->config().name != sa.config().name) continue;
+  const std::vector<IkeSa*> same = SasOf(sa.config().name);  // a copy: Destroy may index SAs
+  for (IkeSa* other : same) {
+    if (other == &sa) continue;
     if (other->state() != IkeSa::State::kEstablished) continue;
     // Only the SAs authenticated with the same identities (RFC 7296 2.4): one config without a
     // peer address serves many peers, and one of them rebooting says nothing about the others.
@@ -772,9 +854,8 @@ void IkeManager::InitialContact(IkeSa& sa) {
 }
 
 bool IkeManager::HasOtherSa(const IkeSa& sa) const {
-  for (const auto& [k, other] : sas_) {
-    if (other.get() != &sa && other->config().name == sa.config().name &&
-        other->state() == IkeSa::State::kEstablished) {
+  for (const IkeSa* other : SasOf(sa.config().name)) {
+    if (other != &sa && other->state() == IkeSa::State::kEstablished) {
       return true;
     }
   }

@@ -28,6 +28,7 @@
 
 #include <array>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -139,6 +140,11 @@ class IkeManager : public IkeSaContext {
   static constexpr absl::Duration kSimultaneousInitiation = absl::Seconds(10);
   // The longest wait before initiating again after failures in a row.
   static constexpr absl::Duration kMaxReinitiate = absl::Minutes(5);
+  // Our own IKE_SA_INITs in flight at most: a configuration of 10,000 initiate peers would
+  // otherwise send 10,000 at once, which overflow the peer's socket buffer (and ours with the
+  // answers), and every lost one waits for its retransmission (4 s, then 7 s, ...). The rest
+  // start as these complete, from Tick.
+  static constexpr size_t kMaxInitiating = 64;
   // How long cookies stay demanded after the thresholds were last reached.
   static constexpr absl::Duration kCookieCalmDown = absl::Seconds(10);
   // Inbound CHILD SA SPIs reserved (in use or in an exchange in flight).
@@ -187,6 +193,7 @@ class IkeManager : public IkeSaContext {
     return listener_ == nullptr || listener_->ChildInPlace(child);
   }
   bool HasOtherSa(const IkeSa& sa) const override;
+  void ConfigChanged(IkeSa& sa, const std::string& old_name) override;
   std::vector<std::shared_ptr<const IkeSaConfig>> AuthCandidates(const IkeSa& sa) const override;
 
  private:
@@ -242,8 +249,22 @@ class IkeManager : public IkeSaContext {
   // (InfinitePast: not yet); created again at most every kTrapRetry while the packets come.
   std::map<std::pair<std::string, std::string>, absl::Time> trapped_children_;
   static constexpr absl::Duration kTrapRetry = absl::Seconds(30);
-  std::map<IkeSpi, std::unique_ptr<IkeSa>> sas_;  // by our SPI
-  std::vector<std::unique_ptr<IkeSa>> pending_;   // successors made during processing
+  std::map<IkeSpi, std::unique_ptr<IkeSa>> sas_;     // by our SPI
+  std::vector<std::unique_ptr<IkeSa>> pending_;      // successors made during processing
+  // Indexes, so that nothing per message or per SA walks every peer or every SA (10,000 peers
+  // made each IKE_SA_INIT, IKE_AUTH and establishment cost a walk of all of them): the configs
+  // with a peer address by that address, in name order, and those without one; the SAs of
+  // sas_ by peer config name (IndexSa/UnindexSa wherever sas_ gains or loses one).
+  std::map<Address, std::vector<std::shared_ptr<const IkeSaConfig>>> peers_by_remote_;
+  std::vector<std::shared_ptr<const IkeSaConfig>> peers_any_;
+  absl::flat_hash_map<std::string, std::vector<IkeSa*>> sas_by_name_;
+  std::multimap<IkeSpi, IkeSa*> sas_by_spi_i_;  // the initiator's SPI never changes
+  // No entry of next_initiate_ is due before this: Tick looks at them only from then on.
+  absl::Time initiate_check_at_ = absl::InfinitePast();
+  void InitiateAt(const std::string& name, absl::Time when);
+  void IndexSa(IkeSa* sa, const std::string& name);
+  void UnindexSa(IkeSa* sa, const std::string& name);
+  const std::vector<IkeSa*>& SasOf(const std::string& name) const;
   std::set<uint32_t> spis_;
   SpiSource spi_source_;
   CounterSource counter_source_;

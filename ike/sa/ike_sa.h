@@ -109,6 +109,9 @@ class IkeSaContext {
   virtual void InitialContact(IkeSa& sa) = 0;
   // Whether another established IKE SA with this config exists (no INITIAL_CONTACT then).
   virtual bool HasOtherSa(const IkeSa& sa) const = 0;
+  // `sa` moved from the peer config named `old_name` to another (IKE_AUTH chose it by the
+  // identity the peer proved): the manager's index of SAs by peer follows.
+  virtual void ConfigChanged(IkeSa& sa, const std::string& old_name) = 0;
   // Responder, IKE_AUTH: the peer configs this SA could belong to, given its addresses and the
   // IKE proposal chosen in IKE_SA_INIT; those configured with the peer's address first, then
   // those without an address. IKE_AUTH picks one by the identity the peer proves.
@@ -157,7 +160,11 @@ class IkeSa {
   std::shared_ptr<const IkeSaConfig> config_ptr() const { return config_; }
   // Responder, IKE_AUTH: the peer config chosen by the peer's identity replaces the one picked
   // provisionally for IKE_SA_INIT.
-  void set_config(std::shared_ptr<const IkeSaConfig> config) { config_ = std::move(config); }
+  void set_config(std::shared_ptr<const IkeSaConfig> config) {
+    std::string old = config_->name;
+    config_ = std::move(config);
+    ctx_.ConfigChanged(*this, old);
+  }
   uint32_t unique_id() const { return unique_id_; }
   bool original_initiator() const { return original_initiator_; }
   const IkeSpi& spi_i() const { return spi_i_; }

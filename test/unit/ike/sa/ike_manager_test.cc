@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <deque>
 
+#include "absl/strings/str_cat.h"
 #include "ike/sa/ike_sa.h"
 #include "test/unit/ike/sa/ike_sa_harness.h"
 
@@ -188,4 +189,44 @@ TEST_CASE("an SPI source that never yields fails the exchange instead of hanging
     REQUIRE(OnlyChild(p.a.Only()) != nullptr);
     CHECK(OnlyChild(p.a.Only())->spi_in == a_in);
   }
+}
+
+TEST_CASE("many initiate peers: at most kMaxInitiating IKE_SA_INITs in flight, all come up",
+          "[ike_sa][scale]") {
+  // 100 peers behind 100 addresses, each answering for itself; A initiates to all of them.
+  Net net;
+  Node& a = net.Add(kA);
+  std::vector<std::shared_ptr<const IkeSaConfig>> ours;
+  constexpr int kPeers = 100;
+  for (int i = 1; i <= kPeers; ++i) {
+    std::string addr = absl::StrCat("198.18.0.", i);
+    Node& b = net.Add(addr);
+    auto theirs = Peer(addr, kA);
+    theirs->initiate = false;
+    b.mgr->SetPeers(One(theirs));
+    ours.push_back(Peer(kA, addr));
+  }
+  a.mgr->SetPeers(ours);
+  auto inits_sent = [&] {
+    size_t n = 0;
+    for (const Datagram& d : net.sent) {
+      n += d.src.address.ToString() == kA && d.data.size() > 18 && d.data[18] == 34 &&
+           (d.data[19] & 0x20) == 0;  // IKE_SA_INIT, not a response
+    }
+    return n;
+  };
+  a.mgr->Tick();
+  CHECK(inits_sent() == IkeManager::kMaxInitiating);
+  // Nothing answered yet: another round starts nothing more.
+  a.mgr->Tick();
+  CHECK(inits_sent() == IkeManager::kMaxInitiating);
+  // Each completed setup frees a slot for the next round.
+  for (int round = 0; round < 10 && a.Established().size() < kPeers; ++round) {
+    net.Pump();
+    a.mgr->Tick();
+  }
+  net.Pump();
+  INFO(a.log.All());
+  CHECK(a.Established().size() == kPeers);
+  CHECK(inits_sent() == kPeers);  // no retransmissions, nothing started twice
 }
