@@ -42,6 +42,7 @@
 #include "control/vpnd/vpnd.h"
 #include "control/vpnd/wireshark_keys.h"
 #include "dataplane/api/channel_client.h"
+#include "ike/crypto/dh_key_pool.h"
 #include "ike/sa/drop_log_limiter.h"
 
 ABSL_FLAG(std::string, config, "", "configuration file (required)");
@@ -58,6 +59,8 @@ ABSL_FLAG(std::string, debug_keylog, "",
           "DEBUG ONLY: write IKE and ESP keys to this file (charon level-4 format)");
 ABSL_FLAG(int, ike_port, 500, "UDP port for IKE (kernel transport)");
 ABSL_FLAG(int, natt_port, 4500, "UDP port for NAT-T (kernel transport)");
+ABSL_FLAG(int, crypto_threads, 1,
+          "threads that make DH key pairs ahead of the event loop (0 = the loop makes them)");
 ABSL_FLAG(std::string, state_dir, "",
           "where the configuration archive lives (<dir>/archive); default: the directory of "
           "--config, as Vyatta keeps /config/archive beside /config/config.boot");
@@ -77,6 +80,10 @@ ABSL_FLAG(absl::Duration, test_confirm_minute, absl::Minutes(1),
           "TESTS ONLY: the length of commit-confirm's minute");
 
 namespace {
+
+// DH key pairs kept ready per group: a burst of 64 initiations (IkeManager::kMaxInitiating)
+// or IKE_SA_INITs takes them while the workers refill.
+constexpr size_t kDhPoolDepth = 64;
 
 using namespace portcullis;
 
@@ -249,6 +256,10 @@ int main(int argc, char** argv) {
 
   if (!foreground && ::daemon(0, 0) != 0) return Fail("daemon() failed");
 
+  // After daemon(), as every thread: the DH key pairs of IKE_SA_INIT and CREATE_CHILD_SA are
+  // made ahead on these (ike/crypto/dh_key_pool.h); the event loop takes them ready.
+  ike::DhKeyPool::Start(absl::GetFlag(FLAGS_crypto_threads), kDhPoolDepth);
+
   // After daemon(): the exposer's threads would not survive the fork.
   std::unique_ptr<vpnd::MetricsExporter> metrics;
   if (!absl::GetFlag(FLAGS_metrics_listen).empty()) {
@@ -336,5 +347,7 @@ int main(int argc, char** argv) {
   if (link) {
     for (int i = 0; i < 100 && link->InjectsInFlight() > 0; ++i) usleep(1000);
   }
+  // Before exit() runs OpenSSL's cleanup under a worker that is making a key.
+  ike::DhKeyPool::Stop();
   return 0;
 }

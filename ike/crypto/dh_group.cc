@@ -1,5 +1,7 @@
 #include "ike/crypto/dh_group.h"
 
+#include "ike/crypto/dh_key_pool.h"
+
 #include <openssl/dh.h>
 #include <openssl/evp.h>
 
@@ -185,6 +187,11 @@ DhKeyPair::DhKeyPair(DhGroup group, ossl::PkeyPtr key, std::vector<uint8_t> publ
     : group_(group), key_(std::move(key)), public_value_(std::move(public_value)) {}
 
 absl::StatusOr<std::unique_ptr<DhKeyPair>> GenerateDhKeyPair(DhGroup group) {
+  if (std::unique_ptr<DhKeyPair> ready = DhKeyPool::Take(group)) return ready;
+  return GenerateDhKeyPairNow(group);
+}
+
+absl::StatusOr<std::unique_ptr<DhKeyPair>> GenerateDhKeyPairNow(DhGroup group) {
   absl::StatusOr<const GroupInfo*> g = Lookup(group);
   if (!g.ok()) return g.status();
   switch ((*g)->family) {

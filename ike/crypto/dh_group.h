@@ -58,6 +58,7 @@ class DhKeyPair {
   std::vector<uint8_t> public_value_;
 };
 
+// A fresh key pair: a ready one from DhKeyPool when it runs (dh_key_pool.h), else made here.
 absl::StatusOr<std::unique_ptr<DhKeyPair>> GenerateDhKeyPair(DhGroup group);
 
 // A key pair from a given private key, for known-answer tests: MODP and ECP take the big-endian

@@ -44,9 +44,10 @@ def run(cmd, check=True, timeout=60, **kw):
     return r
 
 
-def cpu_seconds(pid):
-    """utime + stime of a process and its threads, seconds."""
-    with open('/proc/%d/stat' % pid) as f:
+def cpu_seconds(pid, thread=None):
+    """utime + stime of a process and its threads (or of one thread), seconds."""
+    path = '/proc/%d/task/%d/stat' % (pid, thread) if thread else '/proc/%d/stat' % pid
+    with open(path) as f:
         fields = f.read().rsplit(')', 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
@@ -180,7 +181,8 @@ swanctl {
         p = subprocess.Popen(
             ['ip', 'netns', 'exec', ns, str(self.build / 'control' / 'vpnd'), '--config',
              str(cfg), '--transport', 'kernel', '--socket', str(sock), '--log',
-             str(d / 'vpnd.log'), '--log-max-size', str(1 << 30), '--foreground'],
+             str(d / 'vpnd.log'), '--log-max-size', str(1 << 30), '--foreground'] +
+            os.environ.get('IKE_BENCH_VPND_ARGS', '').split(),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=open(d / 'vpnd.stderr', 'w'))
         self.procs.append(p)
@@ -329,9 +331,13 @@ def setup_rate(lab, responder, gname, n, parallel):
                           initiator_conf(n, group))
     try:
         # The responder's own process: `ip netns exec` execs into it.
+        # vpnd's event loop is its main thread (the DH key pool's workers are the others).
+        loop = rp.pid if responder == 'vpnd' else None
         cpu0, icpu0 = cpu_seconds(rp.pid), cpu_seconds(ip.pid)
+        loop0 = cpu_seconds(rp.pid, loop) if loop else 0.0
         secs, lat, failed = drive(vici, n, parallel)
         cpu, icpu = cpu_seconds(rp.pid) - cpu0, cpu_seconds(ip.pid) - icpu0
+        loop_cpu = cpu_seconds(rp.pid, loop) - loop0 if loop else float('nan')
     finally:
         lab.stop(ip)
         lab.stop(rp)
@@ -340,6 +346,7 @@ def setup_rate(lab, responder, gname, n, parallel):
             'p50_ms': pct(lat, 0.5) * 1e3, 'p90_ms': pct(lat, 0.9) * 1e3,
             'cpu_ms': cpu * 1e3 / ok if ok else float('nan'),
             'init_cpu_ms': icpu * 1e3 / ok if ok else float('nan'),
+            'loop_cpu_ms': loop_cpu * 1e3 / ok if ok else float('nan'),
             'first_failure': failed[0] if failed else None}
 
 
@@ -443,15 +450,18 @@ def main():
             lab.close()
     print('IKE setups: strongSwan 5.9.8 initiator, %d IKE_SA+CHILD_SA setups, %d outstanding, '
           'both daemons on this machine' % (n, parallel))
-    print('%-10s %-11s %9s %8s %8s %11s %11s %7s' % (
-        'group', 'responder', 'setups/s', 'p50 ms', 'p90 ms', 'resp ms/SA', 'init ms/SA',
-        'failed'))
+    print('%-10s %-11s %9s %8s %8s %11s %11s %11s %7s' % (
+        'group', 'responder', 'setups/s', 'p50 ms', 'p90 ms', 'resp ms/SA', 'loop ms/SA',
+        'init ms/SA', 'failed'))
     for (gname, responder), r in rows.items():
-        print('%-10s %-11s %9.1f %8.1f %8.1f %11.2f %11.2f %7d' % (
-            GROUPS[gname][0], responder, r['rate'], r['p50_ms'], r['p90_ms'], r['cpu_ms'],
+        loop = '%.2f' % r['loop_cpu_ms'] if r['loop_cpu_ms'] == r['loop_cpu_ms'] else 'n/a'
+        print('%-10s %-11s %9.1f %8.1f %8.1f %11.2f %11s %11.2f %7d' % (
+            GROUPS[gname][0], responder, r['rate'], r['p50_ms'], r['p90_ms'], r['cpu_ms'], loop,
             r['init_cpu_ms'], r['failed']))
         if r['first_failure']:
             print('    first failure: %s' % (r['first_failure'],))
+    print('(resp: the responder process; loop: vpnd\'s event loop thread, without the DH key '
+          'pool\'s workers; init: the initiator)')
     ratio = {g: rows[(g, 'vpnd')]['rate'] / rows[(g, 'strongswan')]['rate']
              if rows[(g, 'strongswan')]['rate'] else float('nan') for g in GROUPS}
     print()
