@@ -135,7 +135,8 @@ ChildResult ProcessChildResponse(IkeSa& sa, ChildRequest& req, bool ike_auth,
   }
   const Proposal& chosen = sap->proposals[0];
   auto suite = ChildSuiteFromProposal(chosen);
-  if (!SelectProposal({chosen}, ours, ike_auth) || !suite.ok() || chosen.spi.size() != 4) {
+  if (!OneTransformPerType(chosen) || !SelectProposal({chosen}, ours, ike_auth) || !suite.ok() ||
+      chosen.spi.size() != 4) {
     log(absl::StrCat("peer selected an ESP proposal we did not offer: ESP:", ProposalString(chosen),
                      "; configured proposals: ", ProposalListString(ours),
                      " (NO_PROPOSAL_CHOSEN)"));

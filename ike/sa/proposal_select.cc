@@ -71,6 +71,15 @@ const Transform* First(const Proposal& p, TransformType t) {
 
 }  // namespace
 
+bool OneTransformPerType(const Proposal& p) {
+  for (size_t i = 0; i < p.transforms.size(); ++i) {
+    for (size_t j = i + 1; j < p.transforms.size(); ++j) {
+      if (p.transforms[i].type == p.transforms[j].type) return false;
+    }
+  }
+  return true;
+}
+
 std::optional<Proposal> SelectProposal(const std::vector<Proposal>& offered,
                                        const std::vector<Proposal>& configured, bool strip_dh) {
   for (const Proposal& ours : configured) {

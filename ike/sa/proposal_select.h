@@ -22,6 +22,13 @@ std::optional<Proposal> SelectProposal(const std::vector<Proposal>& offered,
                                        const std::vector<Proposal>& configured,
                                        bool strip_dh = false);
 
+// The initiator's check of the one proposal the responder sends back: at most one transform of
+// each type (RFC 7296 3.3: the accepted proposal holds exactly one per type). The suites below
+// read the first transform of each type, and SelectProposal accepts a reply if any transform of
+// a type matches ours: [NO_ESN, ESN] or two ciphers would otherwise install one we never
+// offered (or refused).
+bool OneTransformPerType(const Proposal& p);
+
 absl::StatusOr<IkeSaCryptoSuite> IkeSuiteFromProposal(const Proposal& p);
 absl::StatusOr<ChildSaCryptoSuite> ChildSuiteFromProposal(const Proposal& p);
 

@@ -173,7 +173,7 @@ class IkeInitTask : public Task {
     const Proposal& chosen = sap->proposals[0];
     std::optional<Proposal> check = SelectProposal({chosen}, cfg.ike_proposals);
     absl::StatusOr<IkeSaCryptoSuite> suite = IkeSuiteFromProposal(chosen);
-    if (!check || !suite.ok()) {
+    if (!check || !suite.ok() || !OneTransformPerType(chosen)) {
       sa.Log(LogGroup::kIke,
              absl::StrCat("peer selected a proposal we did not offer: IKE:", ProposalString(chosen),
                           "; configured proposals: ", ProposalListString(cfg.ike_proposals),

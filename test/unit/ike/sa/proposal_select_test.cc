@@ -173,3 +173,20 @@ TEST_CASE("proposal lists for logs, and the DH/SPI rewrites CREATE_CHILD_SA need
   CHECK(spi[0].spi == Bytes{1, 2, 3, 4});
   CHECK(spi[1].spi == Bytes{1, 2, 3, 4});
 }
+
+TEST_CASE("a reply with two transforms of one type is not the one proposal we accept",
+          "[proposal_select][esn]") {
+  // The check passes when any transform of each type matches ours, and the suite reads the
+  // first: [ESN, NO_ESN] back to an offer of NO_ESN would install ESN.
+  const Proposal forged = Esp({kGcm128, kEsn, kNoEsn});
+  CHECK(SelectProposal({forged}, {Esp({kGcm128, kNoEsn})}).has_value());
+  auto suite = ChildSuiteFromProposal(forged);
+  REQUIRE(suite.ok());
+  CHECK(suite->esn == EsnId::kEsn);
+  CHECK_FALSE(OneTransformPerType(forged));
+  CHECK_FALSE(OneTransformPerType(Esp({kCbc128, kGcm128, kSha1, kNoEsn})));
+  CHECK_FALSE(OneTransformPerType(Ike({kCbc256, kSha256, kPrf256, kModp2048, kX25519})));
+  CHECK(OneTransformPerType(Esp({kGcm128, kEsn})));
+  CHECK(OneTransformPerType(Esp({kGcm128})));
+  CHECK(OneTransformPerType(Ike({kCbc256, kSha256, kPrf256, kModp2048})));
+}
