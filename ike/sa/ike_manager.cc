@@ -638,9 +638,13 @@ void IkeManager::Tick() {
   // Initiations: only once one is due (not a walk of 10,000 peers per loop round), at most
   // kMaxInitiating of ours in IKE_SA_INIT/IKE_AUTH at a time.
   if (now >= initiate_check_at_) {
+    // A slot is held until the peer answers or our first retransmission: an unreachable peer
+    // loads nobody's socket buffer, and 64 of them would otherwise hold every slot for their
+    // whole retransmission schedule (about 2 minutes), starving every other peer.
     size_t initiating = 0;
     for (const auto& [k, sa] : sas_) {
-      initiating += sa->state() == IkeSa::State::kConnecting && sa->original_initiator();
+      initiating += sa->state() == IkeSa::State::kConnecting && sa->original_initiator() &&
+                    sa->retransmit_state().count == 0;
     }
     std::vector<std::string> start;
     absl::Time next_check = absl::InfiniteFuture();

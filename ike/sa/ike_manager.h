@@ -143,7 +143,8 @@ class IkeManager : public IkeSaContext {
   // Our own IKE_SA_INITs in flight at most: a configuration of 10,000 initiate peers would
   // otherwise send 10,000 at once, which overflow the peer's socket buffer (and ours with the
   // answers), and every lost one waits for its retransmission (4 s, then 7 s, ...). The rest
-  // start as these complete, from Tick.
+  // start as these complete, from Tick. An initiation that had to retransmit gives its slot
+  // up (the peer is slow or gone, not busy with our burst).
   static constexpr size_t kMaxInitiating = 64;
   // How long cookies stay demanded after the thresholds were last reached.
   static constexpr absl::Duration kCookieCalmDown = absl::Seconds(10);

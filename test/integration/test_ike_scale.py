@@ -1,8 +1,8 @@
 """IKE at scale (issue #19), not timed: 1,000 tunnels between two vpnd instances in
 kernel-socket mode (no dataplane), one peer address, IKE SA and CHILD SA each, both sides
 configured from the same generator scripts/bench ike uses for its 10,000. Every tunnel must come
-up, on both ends, with no IKE_SA_INIT lost to the responder's socket (no retransmission of
-message ID 0) and no tunnel set up twice. Takes the lab lock through meson's is_parallel: false
+up, on both ends, with no request lost to a socket buffer (no retransmission at all) and no
+tunnel set up twice. Takes the lab lock through meson's is_parallel: false
 and cleans up its namespaces whatever happens."""
 import os
 import pathlib
@@ -50,7 +50,7 @@ def test_a_thousand_tunnels_vpnd_to_vpnd(lab):
     up = set(re.findall(r'IKE_SA (peer-10\.128\.\d+\.\d+)\[\d+\] established', ilog))
     assert len(up) == TUNNELS
     assert len(re.findall(r'IKE_SA peer-\S+ established', ilog)) == TUNNELS
-    assert 'retransmit 1 of request with message ID 0' not in ilog
+    assert 'retransmit' not in ilog  # IKE_SA_INIT or IKE_AUTH lost to a socket buffer
     ike = lab.vpnctl(isock, 'show', 'vpn', 'ike', 'sa', 'peer', pairs[-1][1])
     assert re.search(r'^\s+up\s', ike, re.M), ike
     status = lab.vpnctl(rsock, 'show', 'vpn', 'ipsec', 'sa', 'peer', pairs[0][0])

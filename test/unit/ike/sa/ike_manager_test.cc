@@ -230,3 +230,25 @@ TEST_CASE("many initiate peers: at most kMaxInitiating IKE_SA_INITs in flight, a
   CHECK(a.Established().size() == kPeers);
   CHECK(inits_sent() == kPeers);  // no retransmissions, nothing started twice
 }
+
+TEST_CASE("unreachable peers do not hold the initiation slots beyond their first retransmission",
+          "[ike_sa][scale]") {
+  // 70 initiate peers; the 64 first by name never answer, the last 6 do.
+  Net net;
+  Node& a = net.Add(kA);
+  std::vector<std::shared_ptr<const IkeSaConfig>> ours;
+  for (int i = 10; i < 80; ++i) {
+    std::string addr = absl::StrCat("198.18.0.", i);
+    if (i >= 74) {
+      Node& b = net.Add(addr);
+      auto theirs = Peer(addr, kA);
+      theirs->initiate = false;
+      b.mgr->SetPeers(One(theirs));
+    }
+    ours.push_back(Peer(kA, addr));
+  }
+  a.mgr->SetPeers(ours);
+  net.Advance(absl::Seconds(6));
+  INFO(a.log.All());
+  CHECK(a.Established().size() == 6);
+}
