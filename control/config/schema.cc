@@ -464,7 +464,7 @@ SchemaNode Vpn() {
               .Help("Portcullis: always encapsulate ESP in UDP 4500 (VyOS)"),
           Leaf("replay-window", Range(0, 4096))
               .Help("Anti-replay window in packets, 0 = off (default 1024; Vyatta's hidden "
-                    "peer option, VyOS's name)"),
+                    "peer option; VyOS's name, whose range 0-2040 and default 32 this covers)"),
           Container(
               "authentication",
               {
