@@ -392,6 +392,27 @@ TEST_CASE(
     auto debug = r.vpnd->Command({"show", "vpn", "debug"});
     REQUIRE(debug.ok());
     CHECK(absl::StrContains(*debug, "AES_CBC_256/HMAC_SHA2_256_128/ESN"));
+
+    // A rekey keeps both: the new pair goes in with esn=1 and the window.
+    const uint32_t old_spi = ec->spi_in;
+    const size_t before = r.dp.Batches().size();
+    REQUIRE(east.mgr->RekeyChild(old_spi));
+    Pump(r, east);
+    const ike::ChildSa* rekeyed = EastChild(east);
+    REQUIRE(rekeyed != nullptr);
+    REQUIRE(rekeyed->spi_in != old_spi);
+    CHECK(rekeyed->suite.esn == ike::EsnId::kEsn);
+    auto after = r.dp.Batches();
+    size_t added = 0;
+    for (size_t i = before; i < after.size(); ++i) {
+      for (const Message& m : after[i]) {
+        if (m.header.kind != MessageKind::kSa || m.header.op != Op::kAdd) continue;
+        ++added;
+        CHECK(m.body.sa.esn == 1);
+        if (m.body.sa.direction == dp::api::Direction::kIn) CHECK(m.body.sa.replay_window == 2048);
+      }
+    }
+    CHECK(added == 2);
   }
   SECTION("a peer that offers only NO_ESN gets no CHILD SA") {
     east.mgr->SetPeers({MirrorPeer(kOneTunnel)});
