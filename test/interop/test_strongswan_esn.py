@@ -65,3 +65,25 @@ def test_esn_required_strongswan_without_it_is_refused(lab):
     text = lab.vpnd_text()
     assert 'AES_GCM_16_128/ESN' in text, text[-3000:]
     assert 'selected proposal: ESP' not in text
+
+
+def test_strongswan_offers_both_we_pick_what_is_configured(lab):
+    """charon offers ESN and NO_ESN (`-esn-noesn`): without `esn enable` we select NO_ESN (the
+    CHILD SA is installed on charon's side too), with it ESN."""
+    lab.start_vpnd(vyatta_config(IKE, ESP, connection='respond'))
+    lab.start_charon('aes256-sha256-modp2048', 'aes128gcm16-esn-noesn-modp2048')
+    lab.swanctl('--initiate', '--ike', 'lab', '--child', 'lan', '--timeout', '15', check=False)
+    lab.wait_for(lambda: 'selected proposal: ESP:AES_GCM_16_128/NO_EXT_SEQ' in lab.charon_text(),
+                 what='NO_ESN selected')
+    assert re.search(r'kernel transport: CHILD_SA not installed .*: ESP SPIs \S+ \S+, '
+                     r'AES_GCM_16_128 ', lab.vpnd_text()), lab.vpnd_text()[-2000:]
+    assert 'AES_GCM_16_128/ESN' not in lab.vpnd_text()
+    lab.wait_for(lambda: 'INSTALLED' in lab.swanctl('--list-sas').stdout, what='charon installed')
+
+
+def test_strongswan_offers_both_esn_enable_selects_esn(lab):
+    lab.start_vpnd(vyatta_config(IKE, ESP, connection='respond') + ESN_LINES)
+    lab.start_charon('aes256-sha256-modp2048', 'aes128gcm16-esn-noesn-modp2048')
+    lab.swanctl('--initiate', '--ike', 'lab', '--child', 'lan', '--timeout', '15', check=False)
+    lab.wait_for(lambda: negotiated_esn(lab), what='ESN selected on both ends')
+    check_same_keys(lab)
