@@ -69,6 +69,11 @@ absl::StatusOr<std::unique_ptr<KernelTransport>> KernelTransport::Open(uint16_t 
     int fd = OpenSocket(4, port, &err);
     if (fd < 0) return absl::UnavailableError(err);
     t->socks_.push_back({fd, 4, port});
+    if (port == ike_port) {
+      int got = 0;
+      socklen_t len = sizeof got;
+      if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) == 0) t->receive_buffer_ = got;
+    }
     int fd6 = OpenSocket(6, port, &err);
     if (fd6 >= 0) t->socks_.push_back({fd6, 6, port});  // no IPv6 here is fine
   }

@@ -31,6 +31,9 @@ class KernelTransport {
   // Reads what is waiting on `fd`; IKE datagrams go to `fn`.
   void Receive(int fd, const std::function<void(const ike::Datagram&)>& fn);
   uint64_t esp_dropped() const { return esp_dropped_; }
+  // The receive buffer the kernel gave the IKE socket, bytes (less than asked for without
+  // CAP_NET_ADMIN beyond net.core.rmem_max: bursts of IKE_SA_INITs may then be dropped).
+  int receive_buffer() const { return receive_buffer_; }
   // The kernel's name of interface `ifindex` (a received Datagram's), "" when there is none.
   static std::string InterfaceName(uint32_t ifindex);
 
@@ -44,6 +47,7 @@ class KernelTransport {
   std::vector<Sock> socks_;
   uint16_t natt_port_ = 4500;
   uint64_t esp_dropped_ = 0;
+  int receive_buffer_ = 0;
 };
 
 }  // namespace portcullis::vpnd

@@ -292,6 +292,11 @@ int main(int argc, char** argv) {
 
   log.Write(ike::LogRecord{absl::Now(), ike::LogGroup::kCfg, "", 0, false,
                            absl::StrCat("vpnd started (", transport, " transport)")});
+  if (kernel) {
+    log.Write(ike::LogRecord{absl::Now(), ike::LogGroup::kNet, "", 0, false,
+                             absl::StrCat("kernel transport: IKE socket receive buffer ",
+                                          kernel->receive_buffer(), " bytes")});
+  }
   bool running = true;
   absl::Time stop_by = absl::InfiniteFuture();
   vpnd::Vpnd::Backlog backlog = vpnd::Vpnd::Backlog::kNone;
