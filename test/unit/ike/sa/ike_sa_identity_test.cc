@@ -240,3 +240,27 @@ TEST_CASE("one config, many peers: a new peer never counts as a duplicate of ano
   CHECK(a.Only()->unique_id() == alpha_id);
   CHECK(b.Established().size() == 1 + more);
 }
+
+TEST_CASE("an SA that IKE_AUTH moved to another config is found there: INITIAL_CONTACT replaces it",
+          "[ike_sa][identity]") {
+  // Gamma's IKE_SA_INIT gets the first dynamic config by name (peer-@alpha); IKE_AUTH moves the
+  // SA to peer-@gamma, and the manager's index of SAs by config must follow (ConfigChanged).
+  TwoDialIns d({Dynamic("peer-@alpha", "@alpha.example", "alpha-secret"),
+                Dynamic("peer-@gamma", "@gamma.example", "gamma-secret")},
+               "alpha-secret", "gamma-secret");
+  Net& net = d.net;
+  Node& b = d.b;
+  REQUIRE(b.Established().size() == 2);
+  CHECK(b.log.Has("switching to peer config peer-@gamma"));
+  // C reboots: a fresh node at the same address sends INITIAL_CONTACT as @gamma.example.
+  Node& c2 = net.Add(kC);
+  c2.mgr->SetPeers(One(Road(kC, "@gamma.example", "gamma-secret", "10.3.0.0/24")));
+  net.Tick();
+  INFO(b.log.All());
+  CHECK(b.log.Count("the peer sent INITIAL_CONTACT") == 1);
+  auto sas = b.Established();
+  REQUIRE(sas.size() == 2);  // alpha's and gamma's new one; gamma's old one is gone
+  std::set<std::string> names;
+  for (const IkeSa* sa : sas) names.insert(sa->config().name);
+  CHECK(names == std::set<std::string>{"peer-@alpha", "peer-@gamma"});
+}
