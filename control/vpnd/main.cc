@@ -256,10 +256,6 @@ int main(int argc, char** argv) {
 
   if (!foreground && ::daemon(0, 0) != 0) return Fail("daemon() failed");
 
-  // After daemon(), as every thread: the DH key pairs of IKE_SA_INIT and CREATE_CHILD_SA are
-  // made ahead on these (ike/crypto/dh_key_pool.h); the event loop takes them ready.
-  ike::DhKeyPool::Start(absl::GetFlag(FLAGS_crypto_threads), kDhPoolDepth);
-
   // After daemon(): the exposer's threads would not survive the fork.
   std::unique_ptr<vpnd::MetricsExporter> metrics;
   if (!absl::GetFlag(FLAGS_metrics_listen).empty()) {
@@ -287,6 +283,11 @@ int main(int argc, char** argv) {
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
   sigprocmask(SIG_BLOCK, &mask, nullptr);
+  // After daemon() (threads do not survive the fork) and after the signals are blocked (a
+  // thread inherits the mask; one that did not block SIGHUP/SIGTERM would take them, and
+  // SIGHUP's default action ends the process): the DH key pairs of IKE_SA_INIT and
+  // CREATE_CHILD_SA are made ahead on these (ike/crypto/dh_key_pool.h).
+  ike::DhKeyPool::Start(absl::GetFlag(FLAGS_crypto_threads), kDhPoolDepth);
   signal(SIGPIPE, SIG_IGN);
   int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 
