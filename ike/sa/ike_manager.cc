@@ -285,10 +285,9 @@ std::string IkeManager::Acquire(const std::string& peer, const std::string& chil
   auto cfg = peers_.find(peer);
   if (cfg == peers_.end()) return "no such peer";
   IkeSa* up = nullptr;
-  for (auto& [spi, sa] : sas_) {
-    if (sa->config().name != peer) continue;
+  for (IkeSa* sa : SasOf(peer)) {
     if (sa->state() == IkeSa::State::kConnecting) return "an IKE_SA is being set up";
-    if (sa->state() == IkeSa::State::kEstablished && !sa->reauthenticating) up = sa.get();
+    if (sa->state() == IkeSa::State::kEstablished && !sa->reauthenticating) up = sa;
   }
   if (up != nullptr) {
     for (const auto& c : up->children()) {
