@@ -223,8 +223,9 @@ void AddBondInfo(uint32_t ifx, const Interface& f, rte_tel_data* d) {
   rte_tel_data_add_dict_string(d, "active_members", active.c_str());
   if (b.bond_mode == api::BondMode::kActiveBackup) {
     const int cur = f.port < kMaxPorts ? drivers::ethdev::CurrentMember(f.port) : -1;
-    rte_tel_data_add_dict_string(d, "current_member",
-                                 cur >= 0 && cur < kMaxPorts ? g_dp->ports[cur].name.c_str() : "");
+    rte_tel_data_add_dict_string(
+        d, "current_member",
+        cur >= 0 && static_cast<uint32_t>(cur) < kMaxPorts ? g_dp->ports[cur].name.c_str() : "");
   }
 }
 
