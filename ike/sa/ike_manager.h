@@ -250,8 +250,8 @@ class IkeManager : public IkeSaContext {
   // (InfinitePast: not yet); created again at most every kTrapRetry while the packets come.
   std::map<std::pair<std::string, std::string>, absl::Time> trapped_children_;
   static constexpr absl::Duration kTrapRetry = absl::Seconds(30);
-  std::map<IkeSpi, std::unique_ptr<IkeSa>> sas_;     // by our SPI
-  std::vector<std::unique_ptr<IkeSa>> pending_;      // successors made during processing
+  std::map<IkeSpi, std::unique_ptr<IkeSa>> sas_;  // by our SPI
+  std::vector<std::unique_ptr<IkeSa>> pending_;   // successors made during processing
   // Indexes, so that nothing per message or per SA walks every peer or every SA (10,000 peers
   // made each IKE_SA_INIT, IKE_AUTH and establishment cost a walk of all of them): the configs
   // with a peer address by that address, in name order, and those without one; the SAs of
