@@ -74,14 +74,7 @@ absl::StatusOr<rte_ether_addr> ConfigureBond(uint16_t bond, const BondSettings& 
     return absl::FailedPreconditionError(
         absl::StrCat("bond port ", bond, ": its members allow ", info.max_rx_queues, " RX / ",
                      info.max_tx_queues, " TX queues; ", queues, " workers need one each"));
-  rte_eth_conf conf = {};
-  if (queues > 1 && info.flow_type_rss_offloads) {
-    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-    conf.rx_adv_conf.rss_conf.rss_hf =
-        (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
-  }
-  if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
-    conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+  rte_eth_conf conf = PortConf(info, queues);
   // Link-state interrupts: the bonding PMD copies this to its members, and only a member
   // configured for them tells it that its link went down (the rest are polled, and af_packet
   // always says up). Without it an active-backup bond never fails over on a NIC with them.

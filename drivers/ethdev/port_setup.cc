@@ -63,14 +63,7 @@ absl::StatusOr<PortState> StartPortId(uint16_t port, const std::string& name, ui
     return absl::FailedPreconditionError(absl::StrCat(
         "port ", name, " (", rte_dev_name(info.device), ") has ", info.max_rx_queues, " RX / ",
         info.max_tx_queues, " TX queues; ", queues, " workers need one each"));
-  rte_eth_conf conf = {};
-  if (queues > 1 && info.flow_type_rss_offloads) {
-    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-    conf.rx_adv_conf.rss_conf.rss_hf =
-        (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
-  }
-  if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
-    conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+  rte_eth_conf conf = PortConf(info, queues);
   if (int rc = rte_eth_dev_configure(port, queues, queues, &conf); rc != 0)
     return absl::InternalError(absl::StrCat("port ", name, ": configure: ", rte_strerror(-rc)));
   uint16_t rxd = 1024, txd = 1024;
@@ -88,6 +81,18 @@ absl::StatusOr<PortState> StartPortId(uint16_t port, const std::string& name, ui
   PortState s{port, queues, {}};
   rte_eth_macaddr_get(port, &s.mac);
   return s;
+}
+
+rte_eth_conf PortConf(const rte_eth_dev_info& info, uint16_t queues) {
+  rte_eth_conf conf = {};
+  if (queues > 1 && info.flow_type_rss_offloads) {
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    conf.rx_adv_conf.rss_conf.rss_hf =
+        (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
+  }
+  if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+    conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+  return conf;
 }
 
 void StopPort(uint16_t port_id) {

@@ -3,6 +3,7 @@
 // one TX queue per worker.
 #pragma once
 
+#include <rte_ethdev.h>
 #include <rte_ether.h>
 #include <rte_mempool.h>
 
@@ -42,5 +43,9 @@ absl::StatusOr<PortState> StartPortId(uint16_t port, const std::string& name, ui
                                       rte_mempool* pool);
 
 void StopPort(uint16_t port_id);
+
+// The configuration every port (and bond) of ours gets: RSS over IP/UDP where there are several
+// queues and the device hashes, and multi-segment transmit where it has it.
+rte_eth_conf PortConf(const rte_eth_dev_info& info, uint16_t queues);
 
 }  // namespace portcullis::drivers::ethdev

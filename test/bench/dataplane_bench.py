@@ -109,6 +109,19 @@ def raw_gcm(lengths):
     return float(m.group(1)), float(m.group(2))
 
 
+
+def start_dataplane(cmd, log, timeout=60, error=SystemExit):
+    """vpn-dataplane started with `cmd`, its output in `log`, once it says it is ready (every
+    bench starts its dataplanes this way)."""
+    proc = subprocess.Popen(cmd, stdout=open(log, 'w'), stderr=subprocess.STDOUT)
+    deadline = time.time() + timeout
+    while 'vpn-dataplane: ready' not in pathlib.Path(log).read_text():
+        if proc.poll() is not None or time.time() > deadline:
+            what = 'bench: vpn-dataplane' if error is SystemExit else 'vpn-dataplane'
+            raise error(f'{what} did not start:\n{pathlib.Path(log).read_text()}')
+        time.sleep(0.1)
+    return proc
+
 class Dataplane:
     def __init__(self, rx_port, pcap, work, tag):
         self.channel = f'bench{os.getpid()}{tag}'
@@ -121,12 +134,7 @@ class Dataplane:
                '--log-level=*:error', '--', '--channel', self.channel]
         for name, dev in ports.items():
             cmd += ['--port', f'{name}={dev}']
-        self.proc = subprocess.Popen(cmd, stdout=open(self.log, 'w'), stderr=subprocess.STDOUT)
-        deadline = time.time() + 30
-        while 'vpn-dataplane: ready' not in self.log.read_text():
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise SystemExit(f'bench: vpn-dataplane did not start:\n{self.log.read_text()}')
-            time.sleep(0.1)
+        self.proc = start_dataplane(cmd, self.log, timeout=30)
 
     def dpctl(self, *args, stdin=None):
         return subprocess.run([str(BUILD / 'dataplane' / 'dpctl'), '--channel', self.channel,

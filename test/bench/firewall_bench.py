@@ -94,12 +94,7 @@ class Dataplane(db.Dataplane):
             cmd += ['--port', f'lan2=net_pcap1,rx_pcap={fill}']
         if sessions:
             cmd += ['--fw-sessions', str(sessions)]
-        self.proc = subprocess.Popen(cmd, stdout=open(self.log, 'w'), stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while 'vpn-dataplane: ready' not in self.log.read_text():
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise SystemExit(f'bench: vpn-dataplane did not start:\n{self.log.read_text()}')
-            time.sleep(0.1)
+        self.proc = db.start_dataplane(cmd, self.log, timeout=60)
 
     def batch(self, lines):
         for k in range(0, len(lines), 4000):

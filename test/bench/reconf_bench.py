@@ -122,12 +122,7 @@ class Dataplane(db.Dataplane):
                '--log-level=*:error', '--', '--channel', self.channel,
                '--port', f'lan=net_pcap0,rx_pcap={pcap},infinite_rx=1',
                '--port', 'wan=net_null0,no-rx=1', *EXTRA_ARGS]
-        self.proc = subprocess.Popen(cmd, stdout=open(self.log, 'w'), stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while 'vpn-dataplane: ready' not in self.log.read_text():
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f'vpn-dataplane did not start:\n{self.log.read_text()}')
-            time.sleep(0.1)
+        self.proc = db.start_dataplane(cmd, self.log, timeout=60, error=RuntimeError)
 
     def batch(self, lines):
         """One batch, as one commit: all of it or nothing (the channel streams large ones)."""

@@ -29,6 +29,7 @@ import os
 import pathlib
 import random
 import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -112,7 +113,6 @@ def write_pcap(path, dsts, frame_sizes):
 
 class Dataplane(db.Dataplane):
     def __init__(self, pcap, work, tag, sizes):
-        import subprocess
         self.channel = f'scbench{os.getpid()}{tag}'
         self.log = work / f'dataplane-{tag}.log'
         cmd = [str(db.BUILD / 'dataplane' / 'vpn-dataplane'), '-l', '0,1', *db.eal_mem(),
@@ -121,15 +121,9 @@ class Dataplane(db.Dataplane):
                '--port', 'wan=net_null0,no-rx=1']
         for option, value in sizes.items():
             cmd += [option, str(value)]
-        self.proc = subprocess.Popen(cmd, stdout=open(self.log, 'w'), stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while 'vpn-dataplane: ready' not in self.log.read_text():
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise SystemExit(f'bench: vpn-dataplane did not start:\n{self.log.read_text()}')
-            time.sleep(0.1)
+        self.proc = db.start_dataplane(cmd, self.log, timeout=60)
 
     def batch(self, lines):
-        import subprocess
         for k in range(0, len(lines), BATCH):
             try:
                 self.dpctl('batch', '-', stdin='\n'.join(lines[k:k + BATCH]) + '\n')
