@@ -170,6 +170,16 @@ class Lab:
             shutil.rmtree(f'/var/run/dpdk/portcullis-{ch}', ignore_errors=True)
 
 
+def wait_ping(lab, ns, dst, seconds=30):
+    """Whether a ping gets through within `seconds` (one at a time)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        ok, _ = ping(lab, ns, dst, count=1, timeout=1)
+        if ok:
+            return True
+    return False
+
+
 def ping(lab, ns, dst, count=3, interval='0.2', timeout=2):
     r = lab.exec(ns, 'ping', '-c', str(count), '-i', interval, '-W', str(timeout), dst,
                  check=False, timeout=count * 3 + 10)

@@ -10,7 +10,7 @@ import subprocess
 import time
 
 from portcullis_lab import (EAST_HOST, EAST_PUBLIC, WEST_HOST, SeedPair, appliance_config,
-                            ping)
+                            ping, wait_ping)
 
 
 
@@ -51,6 +51,9 @@ def test_vpnd_killed_and_restarted(lab, source_root, tmp_path):
     os.unlink(s.vw.sock)
     s.vw = lab.vpnd(s.dw, s.west, str(tmp_path / 'west.conf'), 'west-again')
     s.wait_up()
+    # Not hitless yet (#19): under load the peer may send on its old SA for a moment after both
+    # ends show the tunnel up.
+    assert wait_ping(lab, s.hw, EAST_HOST, seconds=15), s.vw.log()[-3000:] + s.ve.log()[-3000:]
     ok, out = ping(lab, s.hw, EAST_HOST, count=3)
     assert ok, out + s.vw.log()[-3000:]
     assert s.west.show_json('stats')['batches_failed'] == 0

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from portcullis_lab import TwoSites, ping, traffic_gap
+from portcullis_lab import TwoSites, ping, traffic_gap, wait_ping
 
 
 def iperf(lab, sites, udp=False, seconds=2, rate='100M', streams=1):
@@ -160,15 +160,6 @@ def test_policy_based_tunnel(lab):
     # TCP through it (PMTU discovery against the policy's MTU included).
     tcp = iperf(lab, s, seconds=2)
     assert tcp['end']['sum_received']['bits_per_second'] > 50e6
-
-
-def wait_ping(lab, ns, dst, seconds=30):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        ok, _ = ping(lab, ns, dst, count=1, timeout=1)
-        if ok:
-            return True
-    return False
 
 
 def test_lacp_bonded_wan_survives_a_link_loss(lab):
