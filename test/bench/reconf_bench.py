@@ -287,7 +287,7 @@ def run_reconf_paced(lab, tunnels=TUNNELS, rate=RATE, seconds=4.0, reconf_at=1.5
     # is sometimes not scheduled for longer than the default 512 frames last, which is the
     # machine's loss, not the reconfiguration's.
     dp = lab.dataplane(ns, {'lan': 'net_af_packet0,iface=rdp0,framecnt=16384',
-                            'wan': 'net_null0,no-rx=1'})
+                            'wan': 'net_null0,no-rx=1'}, extra_args=EXTRA_ARGS)
     base = ['interface add lan kind port', 'interface add wan kind port',
             'address add lan 192.168.0.1/24', 'address add wan 192.0.2.1/24',
             'route add 10.0.0.0/8 via 192.0.2.2',

@@ -119,7 +119,8 @@ class Lab:
         self.exec(ns, 'ip', 'route', 'add', 'default', 'via', gateway)
 
     # --- processes -----------------------------------------------------------------------
-    def dataplane(self, ns, ports, channel=None, workers=1, extra_eal=(), binary=None):
+    def dataplane(self, ns, ports, channel=None, workers=1, extra_eal=(), binary=None,
+                  extra_args=()):
         """`binary`: another build's vpn-dataplane (A/B tests); the lab's own by default."""
         channel = channel or f'{self.id}{len(self.channels)}'
         self.channels.append(channel)
@@ -127,7 +128,7 @@ class Lab:
         # ns=None runs in the test's own namespace (net_pcap and net_ring ports need none).
         cmd = (['ip', 'netns', 'exec', ns] if ns else []) + [
             binary or self.dataplane_bin, '--no-huge', '-m', '512', *extra_eal, '--',
-            '--channel', channel, '--workers', str(workers), '--idle-sleep-us', '50']
+            '--channel', channel, '--workers', str(workers), '--idle-sleep-us', '50', *extra_args]
         for name, dev in ports.items():
             cmd += ['--port', f'{name}={dev}']
         proc = subprocess.Popen(cmd, stdout=open(log, 'w'), stderr=subprocess.STDOUT)

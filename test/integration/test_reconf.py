@@ -73,12 +73,22 @@ def test_a_large_tunnel_configuration_commits_through_vpnd_to_the_dataplane(lab,
     conf.write_text(tunnel_config.config(tunnels, 'route'))
     dp, _, seconds = start_appliance(lab, tmp_path, conf, extra)
     print(f'{tunnels} tunnels: vpnd start to committed {seconds:.2f} s')
+    import random
     routes = set(dp.show_json('routes'))
-    missing = [k for k in range(tunnels)
-               if f'10.{k >> 8}.{k & 255}.0/24 interface vti{k + 1}' not in routes]
-    assert missing == [], f'{len(missing)} tunnel routes missing, first {missing[:5]}'
-    for k in (0, tunnels // 2, tunnels - 1):
-        assert dp.interface(f'vti{k + 1}')['kind'] == 'vti'
+    want = {f'10.{k >> 8}.{k & 255}.0/24 interface vti{k + 1}' for k in range(tunnels)}
+    total = dp.show_json('stats')['routes']
+    if total <= len(routes):
+        missing = sorted(want - routes)
+        assert missing == [], f'{len(missing)} tunnel routes missing, first {missing[:5]}'
+    else:
+        # A telemetry answer holds 512 entries and 16 KB at most: the count, what is listed, and
+        # a sample of the VTIs below.
+        assert total >= tunnels
+        listed = {r for r in routes if ' interface vti' in r}
+        assert listed and listed <= want, sorted(listed - want)[:5]
+    for k in {0, tunnels // 2, tunnels - 1, *random.Random(7).sample(range(tunnels),
+                                                                    min(tunnels, 100))}:
+        assert dp.interface(f'vti{k + 1}')['kind'] == 'vti', k
 
 
 def test_thirty_thousand_static_routes_stream_to_the_dataplane_in_one_commit(lab, tmp_path):
