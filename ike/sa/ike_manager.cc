@@ -721,7 +721,9 @@ void IkeManager::IkeUp(IkeSa& sa) {
   // Nor is an IKE SA being reauthenticated or one that has been up for a while (the peer's
   // reauthentication met it); two new ones of simultaneous reauthentications are.
   // Nor is a rekey's successor, which replaces its predecessor rather than adding an IKE SA.
-  if (sa.undecided || sa.successor) return;
+  // Nor is an IKE SA whose peer sent INITIAL_CONTACT: it has forgotten the others (InitialContact
+  // destroys them once the answer is out), and a Delete for one would never be answered.
+  if (sa.undecided || sa.successor || sa.peer_initial_contact) return;
   for (IkeSa* other : same) {
     if (other->undecided || other->reauthenticating || other->successor ||
         Now() - other->established_at() > kSimultaneousInitiation) {
@@ -848,7 +850,9 @@ void IkeManager::InitialContact(IkeSa& sa) {
   const std::vector<IkeSa*> same = SasOf(sa.config().name);  // a copy: Destroy may index SAs
   for (IkeSa* other : same) {
     if (other == &sa) continue;
-    if (other->state() != IkeSa::State::kEstablished) continue;
+    // Established, or being deleted (our Delete will never be answered): either way stale.
+    if (other->state() != IkeSa::State::kEstablished && other->state() != IkeSa::State::kDeleting)
+      continue;
     // Only the SAs authenticated with the same identities (RFC 7296 2.4): one config without a
     // peer address serves many peers, and one of them rebooting says nothing about the others.
     if (!other->peer_id() || !sa.peer_id() || !(*other->peer_id() == *sa.peer_id())) continue;

@@ -272,6 +272,9 @@ class IkeSa {
   // On a successor: made in a collision, not (yet) the one that carries the CHILD SAs. One that
   // lost and that the peer never deletes is deleted after kRekeyedTimeout.
   bool undecided = false;
+  // The peer's IKE_AUTH carried INITIAL_CONTACT: it has no other IKE SA with us, so this one is
+  // no duplicate of a simultaneous initiation (its stale predecessors are destroyed instead).
+  bool peer_initial_contact = false;
   // Make-before-break reauthentication. On the new IKE SA: our SPI of the one it replaces,
   // deleted once the new one has all its CHILD SAs. On the old one: a replacement is on its way.
   std::optional<IkeSpi> reauth_of;

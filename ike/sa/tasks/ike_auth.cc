@@ -190,7 +190,10 @@ class IkeAuthTask : public Task {
     sa.Log(LogGroup::kIke,
            absl::StrCat("authentication of '", IdToText(*idi), "' with pre-shared key successful"));
     sa.set_peer_id(*idi);
-    if (FindNotify(in, NotifyType::kInitialContact) != nullptr) initial_contact_ = true;
+    if (FindNotify(in, NotifyType::kInitialContact) != nullptr) {
+      initial_contact_ = true;
+      sa.peer_initial_contact = true;
+    }
     auto own = OwnPskAuth(sa.suite.prf, Psk(cfg), Role::kResponder, sa.keys, sa.own_init,
                           sa.nonce_i, cfg.local_id);
     if (!own.ok()) {

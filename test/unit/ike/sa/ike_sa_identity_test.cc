@@ -264,3 +264,30 @@ TEST_CASE("an SA that IKE_AUTH moved to another config is found there: INITIAL_C
   for (const IkeSa* sa : sas) names.insert(sa->config().name);
   CHECK(names == std::set<std::string>{"peer-@alpha", "peer-@gamma"});
 }
+
+// The peer restarts (vpnd killed) seconds after B set the IKE SA up: its new IKE SA carries
+// INITIAL_CONTACT, so it is no duplicate of a simultaneous initiation. B destroys the old one at
+// once instead of Deleting it (a Delete the restarted peer would never answer, while B kept
+// sending on the old CHILD SA the peer no longer has).
+TEST_CASE("INITIAL_CONTACT within seconds of an IKE SA: destroyed, not a duplicate to delete",
+          "[ike_sa][identity]") {
+  Pair p;
+  p.ca->initiate = false;
+  p.cb->initiate = true;
+  p.Up();
+  REQUIRE(p.b.Established().size() == 1);
+  REQUIRE(p.b.Established()[0]->original_initiator());
+  p.net.Advance(absl::Seconds(2));  // well within kSimultaneousInitiation
+  Node& a2 = p.net.Add(kA);
+  auto again = std::make_shared<IkeSaConfig>(*p.ca);
+  again->initiate = true;
+  a2.mgr->SetPeers(One(again));
+  p.net.Tick();
+  p.net.Pump();
+  INFO(p.b.log.All());
+  CHECK(p.b.log.Count("the peer sent INITIAL_CONTACT") == 1);
+  CHECK_FALSE(p.b.log.Has("duplicate IKE_SA from simultaneous initiation"));
+  REQUIRE(p.b.Established().size() == 1);
+  REQUIRE(a2.Established().size() == 1);
+  CheckMatched(*OnlyChild(a2.Only()), *OnlyChild(p.b.Only()));
+}
