@@ -273,12 +273,14 @@ absl::Status IkeManager::Initiate(const std::string& peer) {
   return absl::OkStatus();
 }
 
+bool IkeManager::Trappable(const ChildConfig& child) const {
+  return traps_ && child.vti;
+}
+
 bool IkeManager::TrapsCover(const IkeSaConfig& cfg) const {
-  if (!traps_ || cfg.children.empty()) return false;
-  for (const ChildConfig& c : cfg.children) {
-    if (!c.vti) return false;
-  }
-  return true;
+  return !cfg.children.empty() &&
+         std::all_of(cfg.children.begin(), cfg.children.end(),
+                     [this](const ChildConfig& c) { return Trappable(c); });
 }
 
 std::string IkeManager::Acquire(const std::string& peer, const std::string& child) {
@@ -310,7 +312,7 @@ std::string IkeManager::Acquire(const std::string& peer, const std::string& chil
 }
 
 bool IkeManager::TrapChild(IkeSa& sa, const ChildConfig& child) {
-  if (!traps_ || !child.vti) return false;
+  if (!Trappable(child)) return false;
   trapped_children_.emplace(std::pair(sa.config().name, child.name), absl::InfinitePast());
   return true;
 }

@@ -245,6 +245,8 @@ class IkeManager : public IkeSaContext {
   // Acquires bring every tunnel of the peer back: a dataplane, and only VTIs (the dataplane
   // keeps a VTI without an SA; a policy-based tunnel's policies go with its SAs).
   bool TrapsCover(const IkeSaConfig& cfg) const;
+  // One tunnel has a trap: acquires come (a dataplane) and it is a VTI's.
+  bool Trappable(const ChildConfig& child) const;
   std::set<std::string> trapped_;  // peers whose IKE SA a trap brings back
   // (peer, tunnel) the peer closed under close-action trap -> when an acquire last created it
   // (InfinitePast: not yet); created again at most every kTrapRetry while the packets come.
