@@ -1,7 +1,8 @@
 // The SA installer of the kernel-socket transport (development, and interop with strongSwan
 // without a dataplane): nothing carries ESP, so CHILD SAs are only logged, with their SPIs,
-// suite and selectors, and nothing is installed, removed or counted. Its SPIs are the same
-// random draw as the channel installer's.
+// suite and selectors, and the SA and policy messages the dataplane would get (without keys),
+// and nothing is installed, removed or counted. Its SPIs are the same random draw as the
+// channel installer's.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 
 #include "absl/time/time.h"
 #include "control/vpnd/sa_installer.h"
+#include "dataplane/api/messages.h"
 #include "ike/sa/ike_log.h"
 
 namespace portcullis::vpnd {
@@ -25,8 +27,8 @@ class LoggingSaInstaller : public SaInstaller {
   void UpdateSa(const ike::ChildSa& child) override;
   void DelSa(const ike::ChildSa&) override {}
   void InstallOutbound(const ike::ChildSa& child) override;
-  // AddSa's line already names the selectors.
-  void AddPolicy(const ike::ChildSa&) override {}
+  // The policy messages a policy-based tunnel's dataplane would get.
+  void AddPolicy(const ike::ChildSa& child) override;
   absl::StatusOr<SaCounters> QuerySa(uint32_t spi, SaDirection direction) const override;
   // Nothing here carries ESP.
   SaPlacement Placement(uint32_t) const override { return SaPlacement::kNotInstalled; }
@@ -36,6 +38,11 @@ class LoggingSaInstaller : public SaInstaller {
   void ForgetAll() override {}
 
  private:
+  void Log(const ike::ChildSa& c, std::string text);
+  // One "would send" line per message (SaMessageText), or why the dataplane would refuse them.
+  void LogMessages(const ike::ChildSa& c,
+                   const absl::StatusOr<std::vector<dp::api::Message>>& msgs);
+
   Clock clock_;
   ike::LogSink* log_;
 };

@@ -143,8 +143,10 @@ absl::StatusOr<std::vector<Message>> PolicyMessages(const ike::ChildSa& c, dp::a
     for (const ike::TrafficSelector& r : c.remote_ts) {
       ike::Address ln, rn;
       int ll = 0, rl = 0;
-      if (!ike::TsAsPrefix(l, &ln, &ll) || !ike::TsAsPrefix(r, &rn, &rl) ||
-          ln.family != rn.family) {
+      // A CHILD SA may carry IPv4 and IPv6 selectors at once (RFC 7296 2.9; strongSwan
+      // proposes both for a dual-stack child): only pairs of one family select packets.
+      if (l.type != r.type) continue;
+      if (!ike::TsAsPrefix(l, &ln, &ll) || !ike::TsAsPrefix(r, &rn, &rl)) {
         return absl::UnimplementedError(absl::StrCat("selectors ", ike::TsToString(l),
                                                      " === ", ike::TsToString(r),
                                                      " are not expressible as prefixes"));
@@ -173,6 +175,11 @@ absl::StatusOr<std::vector<Message>> PolicyMessages(const ike::ChildSa& c, dp::a
         out.push_back(m);
       }
     }
+  }
+  if (out.empty() && !c.local_ts.empty() && !c.remote_ts.empty()) {
+    return absl::UnimplementedError(absl::StrCat("selectors ", ike::TsListToString(c.local_ts),
+                                                 " === ", ike::TsListToString(c.remote_ts),
+                                                 " have no pair of one address family"));
   }
   return out;
 }
