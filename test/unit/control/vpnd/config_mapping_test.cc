@@ -308,3 +308,87 @@ TEST_CASE("peers without an address: remote-id is enforced unless the peer accep
     CHECK_FALSE(p.initiate);
   }
 }
+
+// #21: IPv6 outer addresses give IPv6 endpoints and ID_IPV6_ADDR identities; IPv6 prefixes give
+// TS_IPV6_ADDR_RANGE selectors; a VTI's selectors are the families of its own addresses,
+// whatever the outer family.
+TEST_CASE("IPv6 peers, identities and selectors; a VTI's selectors follow its addresses",
+          "[config_mapping][ipv6]") {
+  const std::string p = "set security vpn ipsec site-to-site peer 2001:db8::2 ";
+  const std::string v6_base =
+      "set interfaces dataplane dp0p1 address 2001:db8::1/64\n"
+      "set security vpn ipsec ike-group IKE ike-version 2\n"
+      "set security vpn ipsec ike-group IKE proposal 1 encryption aes256\n"
+      "set security vpn ipsec ike-group IKE proposal 1 hash sha2_256\n"
+      "set security vpn ipsec ike-group IKE proposal 1 dh-group 14\n"
+      "set security vpn ipsec esp-group ESP proposal 1 encryption aes128gcm128\n"
+      "set security vpn ipsec esp-group ESP proposal 1 hash null\n" +
+      p + "authentication mode pre-shared-secret\n" + p +
+      "authentication pre-shared-secret 'secret'\n" + p + "local-address 2001:db8::1\n" + p +
+      "ike-group IKE\n";
+  ReqidAllocator r;
+  SECTION("policy-based, IPv6 selectors") {
+    auto setup = MapConfig(Load(v6_base + p + "default-esp-group ESP\n" + p +
+                                "tunnel 1 local prefix 2001:db8:a::/64\n" + p +
+                                "tunnel 1 remote prefix 2001:db8:b::/64\n"),
+                           r);
+    INFO(setup.status().ToString());
+    REQUIRE(setup.ok());
+    const ike::IkeSaConfig& c = *setup->peers[0];
+    CHECK(c.name == "peer-2001:db8::2");
+    CHECK(c.local.family == 6);
+    CHECK(c.remote.ToString() == "2001:db8::2");
+    CHECK(c.local_id.type == ike::IdType::kIpv6Addr);
+    CHECK(c.local_id.data.size() == 16);
+    CHECK(c.remote_id.type == ike::IdType::kIpv6Addr);
+    REQUIRE(c.children.size() == 1);
+    REQUIRE(c.children[0].local_ts.size() == 1);
+    CHECK(c.children[0].local_ts[0].type == ike::TsType::kIpv6AddrRange);
+    CHECK(ike::TsListToString(c.children[0].local_ts) == "2001:db8:a::/64");
+    CHECK(ike::TsListToString(c.children[0].remote_ts) == "2001:db8:b::/64");
+  }
+  SECTION("IPv4 selectors over IPv6") {
+    auto setup = MapConfig(
+        Load(v6_base + p + "default-esp-group ESP\n" + p + "tunnel 1 local prefix 10.1.0.0/24\n" +
+             p + "tunnel 1 remote prefix 10.2.0.0/24\n"),
+        r);
+    REQUIRE(setup.ok());
+    CHECK(setup->peers[0]->local.family == 6);
+    CHECK(ike::TsListToString(setup->peers[0]->children[0].local_ts) == "10.1.0.0/24");
+  }
+  SECTION("VTI with IPv4 and IPv6 addresses over IPv6: both families") {
+    auto setup = MapConfig(Load(v6_base + "set interfaces vti vti1 address 10.255.0.1/30\n" +
+                                "set interfaces vti vti1 address 2001:db8:ff::1/127\n" + p +
+                                "vti bind vti1\n" + p + "vti esp-group ESP\n"),
+                           r);
+    INFO(setup.status().ToString());
+    REQUIRE(setup.ok());
+    const ike::ChildConfig& ch = setup->peers[0]->children[0];
+    CHECK(ch.vti);
+    CHECK(ike::TsListToString(ch.local_ts) == "0.0.0.0/0 ::/0");
+    CHECK(ike::TsListToString(ch.remote_ts) == "0.0.0.0/0 ::/0");
+  }
+  SECTION("VTI without addresses: the outer family") {
+    auto setup = MapConfig(Load(v6_base + "set interfaces vti vti1\n" + p + "vti bind vti1\n" + p +
+                                "vti esp-group ESP\n"),
+                           r);
+    REQUIRE(setup.ok());
+    CHECK(ike::TsListToString(setup->peers[0]->children[0].local_ts) == "::/0");
+  }
+}
+
+TEST_CASE("an IPv4 peer's VTI with only an IPv6 address carries IPv6", "[config_mapping][ipv6]") {
+  std::stringstream file;
+  file << std::ifstream("configs/vyatta-west.conf").rdbuf();
+  std::string text = file.str();
+  // vyatta-west's vti2 has 172.16.0.x: replace it with an IPv6 address.
+  config::Model m = Load(text);
+  REQUIRE(m.interfaces.count("vti2"));
+  m.interfaces["vti2"].addresses = {*config::IpPrefix::Parse("2001:db8:ff::1/127")};
+  ReqidAllocator r;
+  auto setup = MapConfig(m, r);
+  REQUIRE(setup.ok());
+  CHECK(setup->peers[0]->local.family == 4);
+  CHECK(ike::TsListToString(setup->peers[0]->children[0].local_ts) == "::/0");
+  CHECK(ike::TsListToString(setup->peers[0]->children[0].remote_ts) == "::/0");
+}
