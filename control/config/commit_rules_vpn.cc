@@ -132,6 +132,15 @@ void CheckEspGroup(RuleContext& ctx, const ConfigNode& group) {
     ctx.Warning(group, "pfs", absl::StrCat(pfs, " is weak: prefer dh-group", PreferredDhGroups()));
 }
 
+const char* FamilyName(const IpAddress& a) {
+  return a.is_v4() ? "IPv4" : "IPv6";
+}
+
+// " (line N)" when the value came from a line of a file, else "".
+std::string AtLine(const SourceLoc& loc) {
+  return loc.line > 0 ? absl::StrCat(" (line ", loc.line, ")") : "";
+}
+
 bool IsZeroRoute(const std::string& prefix) {
   return prefix == "0.0.0.0/0" || prefix == "::/0";
 }
@@ -233,8 +242,16 @@ void CheckPeer(RuleContext& ctx, const ConfigNode& peer, PeerRefs& refs) {
       ctx.Error(peer, "local-address", "'any' local address is not supported for IPv6 peers");
   } else {
     auto la = IpAddress::Parse(*local);
-    if (la && peer_addr && la->family != peer_addr->family)
-      ctx.Error(peer, "local-address", "The 'local-address' and peer protocols do not match");
+    if (la && peer_addr && la->family != peer_addr->family) {
+      // IKE runs between two addresses of one family: an IPv4 peer cannot be reached from an
+      // IPv6 local address (the selectors may still be of the other family).
+      SourceLoc peer_loc = remote != nullptr ? peer.LocOf("remote-address") : peer.loc();
+      ctx.Error(peer, "local-address",
+                absl::StrCat("The 'local-address' and peer protocols do not match: local-address ",
+                             *local, AtLine(peer.LocOf("local-address")), " is ", FamilyName(*la),
+                             ", peer ", remote != nullptr ? *remote : key, AtLine(peer_loc), " is ",
+                             FamilyName(*peer_addr)));
+    }
     if (la && !ctx.local_addresses().count(la->ToString())) {
       ctx.Warning(peer, "local-address",
                   absl::StrCat("Local address ", *local, " specified for peer \"", key,
@@ -328,7 +345,14 @@ void CheckPeer(RuleContext& ctx, const ConfigNode& peer, PeerRefs& refs) {
         auto l = IpPrefix::Parse(lp->values()[0]);
         auto r = IpPrefix::Parse(rp->values()[0]);
         if (l && r && l->address.family != r->address.family)
-          ctx.Error(*t, "", "The 'remote prefix' and 'local prefix' protocols do not match");
+          ctx.Error(*rp, "",
+                    absl::StrCat("The 'remote prefix' and 'local prefix' protocols do not match: "
+                                 "local prefix ",
+                                 lp->values()[0], AtLine(lp->loc()), " is ", FamilyName(l->address),
+                                 ", remote prefix ", rp->values()[0], AtLine(rp->loc()), " is ",
+                                 FamilyName(r->address),
+                                 ": one tunnel's selectors are of one address family (use one "
+                                 "tunnel per family)"));
         else if (l && r && *l == *r)
           ctx.Error(*t, "", "local prefix and remote prefix cannot be the same.");
       }

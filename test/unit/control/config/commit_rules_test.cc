@@ -575,3 +575,77 @@ TEST_CASE("traps on policy-based tunnels warn, naming the peer's tunnel", "[comm
   for (const Diagnostic& d : restart.diags.all())
     CHECK_FALSE(absl::StrContains(d.ToString(), "no trap without a VTI"));
 }
+
+// #21: IKE runs between two addresses of one family, and one tunnel's selectors are of one
+// family. Both refusals name the two values and their lines, in both dialects.
+TEST_CASE("mixed address families are refused naming both lines", "[commit][ipv6]") {
+  auto errors = [](const LoadedConfig& cfg) {
+    std::vector<std::string> out;
+    for (const Diagnostic& d : cfg.diags.Sorted())
+      if (d.severity == Diagnostic::Severity::kError) out.push_back(d.ToString());
+    return out;
+  };
+  SECTION("Vyatta") {
+    LoadedConfig cfg =
+        LoadConfigText(std::string(kBase) + P(kTun, "remote prefix 2001:db8::/32\n") +
+                           P(kPeer, "local-address 2001:db8::1\n"),
+                       "c.conf");
+    CHECK(errors(cfg) ==
+          std::vector<std::string>{
+              "c.conf: line 32: security vpn ipsec site-to-site peer 198.51.100.2 tunnel 1 remote "
+              "prefix: The 'remote prefix' and 'local prefix' protocols do not match: local "
+              "prefix 10.1.0.0/24 (line 22) is IPv4, remote prefix 2001:db8::/32 (line 32) is "
+              "IPv6: one tunnel's selectors are of one address family (use one tunnel per "
+              "family)",
+              "c.conf: line 33: security vpn ipsec site-to-site peer 192.0.2.2 local-address: The "
+              "'local-address' and peer protocols do not match: local-address 2001:db8::1 (line "
+              "33) is IPv6, peer 192.0.2.2 (line 13) is IPv4"});
+  }
+  SECTION("VyOS: remote-address names the peer") {
+    const std::string p = "set vpn ipsec site-to-site peer B ";
+    LoadedConfig cfg = LoadConfigText(
+        "set interfaces ethernet eth0 address '2001:db8::1/64'\n"
+        "set vpn ipsec ike-group IKE proposal 1 encryption 'aes256'\n"
+        "set vpn ipsec ike-group IKE proposal 1 hash 'sha256'\n"
+        "set vpn ipsec ike-group IKE proposal 1 dh-group '14'\n"
+        "set vpn ipsec esp-group ESP proposal 1 encryption 'aes256'\n"
+        "set vpn ipsec esp-group ESP proposal 1 hash 'sha256'\n" +
+            p + "authentication mode 'pre-shared-secret'\n" + p +
+            "authentication pre-shared-secret 'abcdefghijklmnopqrstuvwxyz'\n" + p +
+            "ike-group 'IKE'\n" + p + "local-address '2001:db8::1'\n" + p +
+            "remote-address '192.0.2.7'\n" + p + "default-esp-group 'ESP'\n" + p +
+            "tunnel 1 local prefix '2001:db8:a::/64'\n" + p +
+            "tunnel 1 remote prefix '10.2.0.0/24'\n",
+        "v.conf");
+    CHECK(errors(cfg) ==
+          std::vector<std::string>{
+              "v.conf: line 10: security vpn ipsec site-to-site peer B local-address: The "
+              "'local-address' and peer protocols do not match: local-address 2001:db8::1 (line "
+              "10) is IPv6, peer 192.0.2.7 (line 11) is IPv4",
+              "v.conf: line 14: security vpn ipsec site-to-site peer B tunnel 1 remote prefix: The "
+              "'remote prefix' and 'local prefix' protocols do not match: local prefix "
+              "2001:db8:a::/64 (line 13) is IPv6, remote prefix 10.2.0.0/24 (line 14) is IPv4: "
+              "one tunnel's selectors are of one address family (use one tunnel per family)"});
+  }
+  SECTION("IPv6 everywhere, and IPv4 selectors over IPv6: accepted") {
+    LoadedConfig cfg = LoadConfigText(
+        std::string(kBase) + "set interfaces dataplane dp0p1s1 address 2001:db8::1/64\n" +
+            "set security vpn ipsec site-to-site peer 2001:db8::2 authentication "
+            "pre-shared-secret s3cret-s3cret-s3cret-20\n"
+            "set security vpn ipsec site-to-site peer 2001:db8::2 ike-group IKE\n"
+            "set security vpn ipsec site-to-site peer 2001:db8::2 local-address 2001:db8::1\n"
+            "set security vpn ipsec site-to-site peer 2001:db8::2 default-esp-group ESP\n"
+            "set security vpn ipsec site-to-site peer 2001:db8::2 tunnel 1 local prefix "
+            "2001:db8:a::/64\n"
+            "set security vpn ipsec site-to-site peer 2001:db8::2 tunnel 1 remote prefix "
+            "2001:db8:b::/64\n"
+            "set security vpn ipsec site-to-site peer 2001:db8::2 tunnel 2 local prefix "
+            "10.1.0.0/24\n"
+            "set security vpn ipsec site-to-site peer 2001:db8::2 tunnel 2 remote prefix "
+            "10.9.0.0/24\n"
+            "set protocols static route6 2001:db8:b::/48 next-hop 2001:db8::2\n"
+            "set protocols static interface-route6 2001:db8:c::/48 next-hop-interface vti0\n",
+        "c.conf");
+    CHECK(errors(cfg).empty());
+  }
+}

@@ -135,3 +135,76 @@ TEST_CASE("a changed bond mode or member is an interface update", "[dataplane_pl
   CHECK(changed ==
         std::vector<std::string>{"dp0bond0 update", "dp0bond1 update", "dp0p2s2 delete"});
 }
+
+// #21: IPv6 addresses on every interface kind and IPv6 routes (route6 next-hop, blackhole,
+// interface-route6) reach the dataplane as kIpv6 messages with 16-byte addresses.
+TEST_CASE("IPv6 addresses and routes become kIpv6 messages", "[dataplane_plan][ipv6]") {
+  const char kV6[] = R"(set interfaces dataplane dp0p1 address 2001:db8::1/64
+set interfaces dataplane dp0p1 address 192.0.2.1/24
+set interfaces dataplane dp0p1 vif 100 address 2001:db8:100::1/64
+set interfaces bonding dp0bond0 address 2001:db8:200::1/64
+set interfaces loopback lo address 2001:db8:ff::1/128
+set interfaces vti vti1 address 2001:db8:300::1/127
+set protocols static route6 2001:db8:b::/48 next-hop 2001:db8::2
+set protocols static route6 2001:db8:d::/48 blackhole
+set protocols static interface-route6 2001:db8:c::/48 next-hop-interface vti1
+)";
+  InterfaceIndexes ids;
+  FirewallIds fw;
+  DataplaneObjects o = PlanDataplane(ModelOf(kV6), ids, fw);
+  auto v6 = [](const char* text) {
+    dp::api::IpAddr a{};
+    auto p = config::IpAddress::Parse(text);
+    REQUIRE(p.has_value());
+    std::copy(p->bytes.begin(), p->bytes.end(), a.bytes);
+    return a;
+  };
+  auto same = [](const dp::api::IpAddr& a, const dp::api::IpAddr& b) {
+    return std::equal(std::begin(a.bytes), std::end(a.bytes), std::begin(b.bytes));
+  };
+  struct Want {
+    const char* ifname;
+    const char* addr;
+    int len;
+  };
+  int v4 = 0;
+  for (const Want& w : {Want{"dp0p1", "2001:db8::1", 64}, Want{"dp0p1.100", "2001:db8:100::1", 64},
+                        Want{"dp0bond0", "2001:db8:200::1", 64}, Want{"lo", "2001:db8:ff::1", 128},
+                        Want{"vti1", "2001:db8:300::1", 127}}) {
+    INFO(w.ifname);
+    bool found = false;
+    for (const auto& [key, m] : o) {
+      if (m.header.kind != MessageKind::kAddress) continue;
+      const auto& b = m.body.address;
+      if (b.ifindex == *ids.Find(w.ifname) && same(b.address, v6(w.addr))) {
+        CHECK(b.family == dp::api::Family::kIpv6);
+        CHECK(b.prefix_length == w.len);
+        found = true;
+      }
+    }
+    CHECK(found);
+  }
+  for (const auto& [key, m] : o)
+    if (m.header.kind == MessageKind::kAddress && m.body.address.family == dp::api::Family::kIpv4)
+      ++v4;
+  CHECK(v4 == 1);  // 192.0.2.1/24 alongside, untouched
+  int routes = 0;
+  for (const auto& [key, m] : o) {
+    if (m.header.kind != MessageKind::kRoute) continue;
+    const auto& r = m.body.route;
+    ++routes;
+    CHECK(r.family == dp::api::Family::kIpv6);
+    if (same(r.prefix, v6("2001:db8:b::"))) {
+      CHECK(r.prefix_length == 48);
+      CHECK(r.type == dp::api::RouteType::kGateway);
+      CHECK(same(r.next_hop, v6("2001:db8::2")));
+    } else if (same(r.prefix, v6("2001:db8:d::"))) {
+      CHECK(r.type == dp::api::RouteType::kBlackhole);
+    } else {
+      CHECK(same(r.prefix, v6("2001:db8:c::")));
+      CHECK(r.type == dp::api::RouteType::kInterface);
+      CHECK(r.out_ifindex == *ids.Find("vti1"));
+    }
+  }
+  CHECK(routes == 3);
+}
