@@ -12,6 +12,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "control/vpnd/sa_message_text.h"
 #include "ike/crypto/dh_group.h"
 #include "ike/encoding/message.h"
 #include "test/unit/control/vpnd/vpnd_test_rig.h"
@@ -455,4 +457,81 @@ TEST_CASE("replay-window 0 turns anti-replay off; without it the window is 1024"
                                                   window ? absl::StrCat(window) : "off", "\n")));
     std::remove(mine.c_str());
   }
+}
+
+// #21: a peer at an IPv6 address, IPv6 selectors. IKE goes through the dataplane's punt and
+// inject with Family kIpv6, and the dataplane gets IPv6 address, SA (outer_family kIpv6) and
+// policy messages.
+TEST_CASE("IKE over IPv6 through punt/inject; IPv6 SAs and policies in the dataplane",
+          "[vpnd][dataplane][sa][ipv6]") {
+  auto config = [](const std::string& us, const std::string& them, const std::string& lnet,
+                   const std::string& rnet) {
+    const std::string p = "set security vpn ipsec site-to-site peer " + them + " ";
+    return "set interfaces dataplane dp0p1 address " + us + "/64\n" +
+           "set security vpn ipsec ike-group IKE ike-version 2\n"
+           "set security vpn ipsec ike-group IKE proposal 1 dh-group 19\n"
+           "set security vpn ipsec esp-group ESP proposal 1 encryption aes256\n"
+           "set security vpn ipsec esp-group ESP proposal 1 hash sha2_256\n" +
+           p + "authentication pre-shared-secret 'secret'\n" + p + "local-address " + us + "\n" +
+           p + "ike-group IKE\n" + p + "default-esp-group ESP\n" + p + "tunnel 1 local prefix " +
+           lnet + "\n" + p + "tunnel 1 remote prefix " + rnet + "\n";
+  };
+  Rig r;
+  std::string mine =
+      WriteFile(config("2001:db8::1", "2001:db8::2", "2001:db8:a::/64", "2001:db8:b::/64"));
+  REQUIRE(r.vpnd->LoadFile(mine).ok());
+  East east(r);
+  auto theirs = config::LoadConfigText(
+      config("2001:db8::2", "2001:db8::1", "2001:db8:b::/64", "2001:db8:a::/64"));
+  REQUIRE(theirs.ok());
+  auto setup = vpnd::MapConfig(config::BuildModel(theirs.tree), east.reqids);
+  REQUIRE(setup.ok());
+  auto cfg = std::make_shared<ike::IkeSaConfig>(*setup->peers[0]);
+  cfg->initiate = false;
+  east.mgr->SetPeers({cfg});
+  Pump(r, east);
+  INFO(r.log.Recent());
+  const ike::ChildSa* ec = EastChild(east);
+  REQUIRE(ec != nullptr);
+  CHECK(ec->remote.address.ToString() == "2001:db8::1");
+  CHECK(absl::StrContains(r.log.Recent(),
+                          "established between "
+                          "2001:db8::1[2001:db8::1]...2001:db8::2[2001:db8::2]"));
+  auto all = r.dp.Batches();
+  std::vector<std::string> sent;
+  bool v6_address = false;
+  for (const auto& b : all) {
+    for (const Message& m : b) {
+      if (m.header.kind == MessageKind::kAddress && m.header.op == Op::kAdd)
+        v6_address |=
+            m.body.address.family == dp::api::Family::kIpv6 && m.body.address.prefix_length == 64;
+      if (m.header.op == Op::kAdd) {
+        std::string t = vpnd::SaMessageText(m);
+        if (!t.empty()) sent.push_back(t);
+      }
+    }
+  }
+  CHECK(v6_address);
+  auto has = [&](const std::string& want) {
+    return std::find(sent.begin(), sent.end(), want) != sent.end();
+  };
+  INFO(absl::StrJoin(sent, "\n"));
+  CHECK(has(absl::StrFormat("sa in spi=%08x outer=ipv6 local=2001:db8::1 remote=2001:db8::2",
+                            ec->spi_out)));
+  CHECK(has(absl::StrFormat("sa out spi=%08x outer=ipv6 local=2001:db8::1 remote=2001:db8::2",
+                            ec->spi_in)));
+  CHECK(has(
+      absl::StrFormat("policy out ipv6 2001:db8:a::/64 -> 2001:db8:b::/64 spi=%08x", ec->spi_in)));
+  CHECK(has("policy in ipv6 2001:db8:b::/64 -> 2001:db8:a::/64"));
+  auto ike_sa = r.vpnd->Command({"show", "vpn", "ike", "sa"});
+  REQUIRE(ike_sa.ok());
+  CHECK(absl::StrContains(*ike_sa, "2001:db8::2"));
+  CHECK(absl::StrContains(*ike_sa, "2001:db8::2                             2001:db8::1\n"));
+  auto detail = r.vpnd->Command({"show", "vpn", "ipsec", "sa", "detail"});
+  REQUIRE(detail.ok());
+  CHECK(absl::StrContains(*detail, "Peer IP:                2001:db8::2\n"));
+  CHECK(absl::StrContains(*detail, "Local IP:               2001:db8::1\n"));
+  CHECK(absl::StrContains(*detail, "        Local Net:              2001:db8:a::/64\n"));
+  CHECK(absl::StrContains(*detail, "        Remote Net:             2001:db8:b::/64\n"));
+  std::remove(mine.c_str());
 }

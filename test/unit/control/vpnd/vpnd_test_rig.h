@@ -159,7 +159,7 @@ class FakeDataplane {
           std::memcpy(m.dst.bytes, d.dst.address.span().data(), d.dst.address.span().size());
           m.src_port = d.src.port;
           m.dst_port = d.dst.port;
-          m.family = dp::api::Family::kIpv4;
+          m.family = d.src.address.family == 4 ? dp::api::Family::kIpv4 : dp::api::Family::kIpv6;
           m.flags = d.non_esp_marker ? dp::api::kNonEspMarker : 0;
           m.ifindex = d.ifindex;
           server_->Punt(d.data, m);
