@@ -330,4 +330,20 @@ Model BuildModel(const ConfigTree& tree) {
   return m;
 }
 
+std::vector<int> VtiFamilies(const Model& m, const Peer& p) {
+  bool v4 = false, v6 = false;
+  if (auto vi = m.interfaces.find(p.vti_bind); vi != m.interfaces.end()) {
+    for (const IpPrefix& a : vi->second.addresses) (a.address.is_v4() ? v4 : v6) = true;
+  }
+  if (!v4 && !v6) {
+    std::optional<IpAddress> local = IpAddress::Parse(p.local_address);
+    bool outer_v6 = local ? local->is_v6() : p.address && p.address->is_v6();
+    (outer_v6 ? v6 : v4) = true;
+  }
+  std::vector<int> out;
+  if (v4) out.push_back(4);
+  if (v6) out.push_back(6);
+  return out;
+}
+
 }  // namespace portcullis::config

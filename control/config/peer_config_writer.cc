@@ -31,25 +31,39 @@ std::vector<std::string> OurLans(const Model& m, const std::string& local_addres
     bool outside = false;
     for (const IpPrefix& p : itf.addresses) outside |= p.address.ToString() == local_address;
     if (outside) continue;
-    for (const IpPrefix& p : itf.addresses) {
-      if (p.address.is_v4()) out.insert(p.Network().ToString());
-    }
+    for (const IpPrefix& p : itf.addresses) out.insert(p.Network().ToString());
   }
   return {out.begin(), out.end()};
 }
 
-// The other host of a point-to-point VTI subnet: 172.16.0.5/30 -> 172.16.0.6/30.
+// The other host of a point-to-point VTI subnet: 172.16.0.5/30 -> 172.16.0.6/30,
+// 2001:db8::/127 -> 2001:db8::1/127, 2001:db8::1/64 -> 2001:db8::2/64.
 absl::StatusOr<std::string> MirroredVtiAddress(const IpPrefix& ours) {
-  if (!ours.address.is_v4() || ours.length < 24 || ours.length > 31) {
+  const int bits = ours.address.is_v4() ? 32 : 128;
+  const int max_len = bits - 1;  // /31 and /127: two hosts
+  if (ours.length < bits - 8 * 8 || ours.length > max_len ||
+      (ours.address.is_v4() && ours.length < 24)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("VTI address ", ours.ToString(), ": only an IPv4 /24../31 can be mirrored"));
+        absl::StrCat("VTI address ", ours.ToString(),
+                     ": only an IPv4 /24../31 or an IPv6 /64../127 can be mirrored"));
   }
   IpPrefix other = ours;
-  uint8_t& last = other.address.bytes[3];  // IPv4 keeps its four bytes first
-  const uint8_t host_mask = static_cast<uint8_t>((1u << (32 - ours.length)) - 1);
-  uint8_t host = last & host_mask, net = last & static_cast<uint8_t>(~host_mask);
-  uint8_t next = ours.length == 31 ? host ^ 1 : host == 1 ? 2 : 1;
-  last = net | next;
+  const size_t n = ours.address.is_v4() ? 4 : 16;
+  uint8_t* b = other.address.bytes.data();
+  if (ours.length == max_len) {
+    b[n - 1] ^= 1;
+    return other.ToString();
+  }
+  // The host part is 1 or 2 (whichever this end is not): all host bits zero, then the last
+  // byte. Host bits past the last byte exist only for IPv6 prefixes shorter than /120.
+  bool host_is_one = true;
+  for (int bit = ours.length; bit < bits; ++bit) {
+    const uint8_t mask = static_cast<uint8_t>(0x80u >> (bit % 8));
+    const bool set = (b[bit / 8] & mask) != 0;
+    if (set != (bit == bits - 1)) host_is_one = false;
+    b[bit / 8] &= static_cast<uint8_t>(~mask);
+  }
+  b[n - 1] |= host_is_one ? 2 : 1;
   return other.ToString();
 }
 
@@ -169,8 +183,9 @@ absl::StatusOr<std::string> VyattaCommands(const Model& m, const Mirror& x) {
       }
     }
     for (const std::string& lan : OurLans(m, x.our_address)) {
-      set(absl::StrCat("protocols static interface-route ", lan, " next-hop-interface ",
-                       p.vti_bind));
+      const bool v6 = lan.find(':') != std::string::npos;
+      set(absl::StrCat("protocols static interface-route", v6 ? "6 " : " ", lan,
+                       " next-hop-interface ", p.vti_bind));
     }
   }
   if (m.ike.make_before_break) set("security vpn ike make-before-break");
@@ -309,7 +324,10 @@ absl::StatusOr<std::string> Swanctl(const Model& m, const Mirror& x) {
                     "            # route-based: bind to an XFRM interface (if_id_in/out) and "
                     "route ",
                     lans.empty() ? "our LANs" : lans, " into it\n");
-    child("vti", "0.0.0.0/0", "0.0.0.0/0", p.vti_esp_group);
+    // The selectors vpnd proposes for the VTI (config::VtiFamilies): 0.0.0.0/0 and/or ::/0.
+    std::vector<std::string> any;
+    for (int f : VtiFamilies(m, p)) any.push_back(f == 4 ? "0.0.0.0/0" : "::/0");
+    child("vti", absl::StrJoin(any, ","), absl::StrJoin(any, ","), p.vti_esp_group);
   }
   for (const Tunnel& t : p.tunnels) {
     if (t.disabled) continue;

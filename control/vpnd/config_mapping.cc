@@ -278,15 +278,9 @@ absl::StatusOr<IkeSetup> MapConfig(const config::Model& model, ReqidAllocator& r
       // The VTI carries the families it has addresses of, whatever the outer family (#21:
       // IPv6 inner in an IPv4 tunnel and back); 0.0.0.0/0 and ::/0 when it has both, as VyOS
       // writes them. Without addresses, the outer family (what it always was).
-      bool v4 = false, v6 = false;
-      if (auto vi = model.interfaces.find(peer.vti_bind); vi != model.interfaces.end()) {
-        for (const config::IpPrefix& p : vi->second.addresses) (p.address.is_v4() ? v4 : v6) = true;
-      }
-      if (!v4 && !v6) (family == 4 ? v4 : v6) = true;
-      for (uint8_t f : {uint8_t{4}, uint8_t{6}}) {
-        if (!(f == 4 ? v4 : v6)) continue;
-        ch.local_ts.push_back(ike::TsAny(f));
-        ch.remote_ts.push_back(ike::TsAny(f));
+      for (int f : config::VtiFamilies(model, peer)) {
+        ch.local_ts.push_back(ike::TsAny(static_cast<uint8_t>(f)));
+        ch.remote_ts.push_back(ike::TsAny(static_cast<uint8_t>(f)));
       }
       add_child(std::move(ch), peer.vti_esp_group);
     }

@@ -110,3 +110,65 @@ TEST_CASE("generate refuses what it cannot mirror", "[config][generate]") {
   CHECK(GeneratePeerConfig(a, "SITE-Z", PeerConfigFormat::kVyatta).status().message() ==
         "peer SITE-Z is not configured");
 }
+
+// #21: an IPv6 peer with a dual-stack VTI. The other end gets the other host of each VTI
+// subnet (an IPv6 /127 and /64 too), an interface-route6 for each IPv6 LAN, and in swanctl the
+// VTI selectors vpnd proposes (0.0.0.0/0 and ::/0, by the VTI's families).
+TEST_CASE("IPv6: mirrored VTI addresses, interface-route6, both families in swanctl",
+          "[config][generate][ipv6]") {
+  const std::string p = "set security vpn ipsec site-to-site peer 2001:db8::2 ";
+  std::string text =
+      "set security vpn ike make-before-break\n"
+      "set interfaces dataplane dp0p1 address 2001:db8::1/64\n"
+      "set interfaces dataplane dp0p2 address 2001:db8:a::1/64\n"
+      "set interfaces dataplane dp0p2 address 10.1.0.1/24\n"
+      "set interfaces vti vti1 address 2001:db8:ff::/127\n"
+      "set interfaces vti vti1 address 2001:db8:fe::1/64\n"
+      "set interfaces vti vti1 address 10.255.0.1/30\n"
+      "set security vpn ipsec ike-group IKE ike-version 2\n"
+      "set security vpn ipsec ike-group IKE proposal 1 encryption aes256\n"
+      "set security vpn ipsec ike-group IKE proposal 1 hash sha2_256\n"
+      "set security vpn ipsec ike-group IKE proposal 1 dh-group 14\n"
+      "set security vpn ipsec ike-group IKE dead-peer-detection action restart\n"
+      "set security vpn ipsec ike-group IKE dead-peer-detection interval 30\n"
+      "set security vpn ipsec ike-group IKE dead-peer-detection timeout 120\n"
+      "set security vpn ipsec esp-group ESP proposal 1 encryption aes128gcm128\n"
+      "set security vpn ipsec esp-group ESP proposal 1 hash null\n" +
+      p + "authentication pre-shared-secret abcdefghijklmnopqrstuvwxyz\n" + p +
+      "local-address 2001:db8::1\n" + p + "ike-group IKE\n" + p + "vti bind vti1\n" + p +
+      "vti esp-group ESP\n";
+  LoadedConfig l = LoadConfigText(text, "v6.conf");
+  for (const Diagnostic& d : l.diags.Sorted()) INFO(d.ToString());
+  REQUIRE(l.ok());
+  Model ours = BuildModel(l.tree);
+  auto vyatta = GeneratePeerConfig(ours, "2001:db8::2", PeerConfigFormat::kVyatta);
+  INFO(vyatta.status().ToString());
+  REQUIRE(vyatta.ok());
+  INFO(*vyatta);
+  CHECK(absl::StrContains(*vyatta, "set interfaces vti vti1 address 2001:db8:ff::1/127\n"));
+  CHECK(absl::StrContains(*vyatta, "set interfaces vti vti1 address 2001:db8:fe::2/64\n"));
+  CHECK(absl::StrContains(*vyatta, "set interfaces vti vti1 address 10.255.0.2/30\n"));
+  CHECK(absl::StrContains(
+      *vyatta, "set protocols static interface-route6 2001:db8:a::/64 next-hop-interface vti1\n"));
+  CHECK(absl::StrContains(
+      *vyatta, "set protocols static interface-route 10.1.0.0/24 next-hop-interface vti1\n"));
+  CHECK(absl::StrContains(*vyatta, "peer 2001:db8::1 local-address 2001:db8::2\n"));
+  auto swan = GeneratePeerConfig(ours, "2001:db8::2", PeerConfigFormat::kSwanctl);
+  REQUIRE(swan.ok());
+  CHECK(absl::StrContains(*swan, "local_ts = 0.0.0.0/0,::/0\n"));
+  CHECK(absl::StrContains(*swan, "local_addrs = 2001:db8::2\n"));
+  // The generated end loads and agrees with ours.
+  LoadedConfig theirs = LoadConfigText(*vyatta, "generated");
+  for (const Diagnostic& d : theirs.diags.Sorted()) INFO(d.ToString());
+  REQUIRE(theirs.ok());
+  PairReport r = CheckPair("v6.conf", ours, "generated", BuildModel(theirs.tree));
+  std::string mismatches;
+  for (const PairMismatch& m : r.mismatches) mismatches += m.check + ": " + m.message + "\n";
+  CHECK(mismatches == "");
+  // An IPv6 VTI subnet wider than /64 has no obvious other host.
+  Model wide = ours;
+  wide.interfaces["vti1"].addresses = {*IpPrefix::Parse("2001:db8:fe::1/56")};
+  CHECK(GeneratePeerConfig(wide, "2001:db8::2", PeerConfigFormat::kVyatta).status().message() ==
+        "VTI address 2001:db8:fe::1/56: only an IPv4 /24../31 or an IPv6 /64../127 can be "
+        "mirrored");
+}
