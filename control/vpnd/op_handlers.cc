@@ -270,7 +270,7 @@ void ReadReachability(OpContext& ctx, const ike::IkeSaConfig& c, DiagnoseInputs&
   if (c.remote_any) return;
   std::optional<uint32_t> peer = ParseIpv4(c.remote.ToString());
   if (!peer) {
-    in.reach_error = "only IPv4 peers are checked (IPv6 forwarding is not enabled yet)";
+    in.reach_error = "only IPv4 peers are checked (IPv6 routes and neighbours are not read yet)";
     return;
   }
   if (ctx.telemetry == nullptr) {

@@ -17,6 +17,10 @@ import time
 CHARON = '/usr/lib/ipsec/charon'
 OURS = '192.0.2.1'
 THEIRS = '192.0.2.2'
+# The same veth carries IPv6 too (#21): outer addresses, and a LAN prefix behind strongSwan.
+OURS6 = '2001:db8::1'
+THEIRS6 = '2001:db8::2'
+LAN6_THEIRS = '2001:db8:2::1'
 
 # strongSwan's ESP key lines at ike/chd level 4 (the same parsing as esp_decrypt.py): the two
 # candidate key sets per SPI.
@@ -108,6 +112,10 @@ class Lab:
              'peer', 'name', 'ps' + self.id, 'netns', self.ns_swan])
         run(['ip', '-n', self.ns_ours, 'addr', 'add', OURS + '/24', 'dev', 'po' + self.id])
         run(['ip', '-n', self.ns_swan, 'addr', 'add', THEIRS + '/24', 'dev', 'ps' + self.id])
+        run(['ip', '-n', self.ns_ours, 'addr', 'add', OURS6 + '/64', 'dev', 'po' + self.id,
+             'nodad'])
+        run(['ip', '-n', self.ns_swan, 'addr', 'add', THEIRS6 + '/64', 'dev', 'ps' + self.id,
+             'nodad'])
         run(['ip', '-n', self.ns_ours, 'link', 'set', 'po' + self.id, 'up'])
         run(['ip', '-n', self.ns_swan, 'link', 'set', 'ps' + self.id, 'up'])
         # kernel-libipsec routes the protected subnet via ipsec0 with a source address from the
@@ -116,6 +124,8 @@ class Lab:
              'peer', 'name', 'sm' + self.id])
         run(['ip', '-n', self.ns_swan, 'link', 'set', 'sm' + self.id, 'up'])
         run(['ip', '-n', self.ns_swan, 'addr', 'add', '10.2.0.1/24', 'dev', 'sl' + self.id])
+        run(['ip', '-n', self.ns_swan, 'addr', 'add', LAN6_THEIRS + '/64', 'dev', 'sl' + self.id,
+             'nodad'])
         run(['ip', '-n', self.ns_swan, 'link', 'set', 'sl' + self.id, 'up'])
 
     def close(self):
@@ -132,11 +142,16 @@ class Lab:
 
     # ---------------------------------------------------------------- strongSwan
     def start_charon(self, ike, esp, local_ts='10.2.0.0/24', remote_ts='10.1.0.0/24',
-                     psk='interop-psk-1', esp_rekey='3600s', local_id=THEIRS, remote_id=OURS,
-                     cookie_threshold=100000, dpd_delay='0', swanctl_conf=None):
+                     psk='interop-psk-1', esp_rekey='3600s', local_id=None, remote_id=None,
+                     cookie_threshold=100000, dpd_delay='0', swanctl_conf=None, ours=OURS,
+                     theirs=THEIRS):
         """Starts charon with the lab's connection built from these values, or with
-        `swanctl_conf` as the whole swanctl.conf (e.g. one `vpnctl generate` wrote)."""
+        `swanctl_conf` as the whole swanctl.conf (e.g. one `vpnctl generate` wrote). `ours` and
+        `theirs` are the outer addresses (OURS6/THEIRS6 for IKE over IPv6); the IDs default to
+        them."""
         d = self.swan_dir
+        local_id = theirs if local_id is None else local_id
+        remote_id = ours if remote_id is None else remote_id
         with open(os.path.join(d, 'strongswan.conf'), 'w') as f:
             f.write('''charon {
     load_modular = no
@@ -177,12 +192,12 @@ swanctl {
                 f.write(swanctl_conf)
             else:
                 f.write(self._lab_swanctl(ike, esp, local_ts, remote_ts, psk, esp_rekey,
-                                          local_id, remote_id, dpd_delay))
+                                          local_id, remote_id, dpd_delay, ours, theirs))
         self._launch_charon()
 
     @staticmethod
     def _lab_swanctl(ike, esp, local_ts, remote_ts, psk, esp_rekey, local_id, remote_id,
-                     dpd_delay):
+                     dpd_delay, ours, theirs):
         return ('''connections {
     lab {
         version = 2
@@ -217,7 +232,7 @@ secrets {
         secret = "%(psk)s"
     }
 }
-''' % {'l': THEIRS, 'r': OURS, 'ike': ike, 'esp': esp, 'lts': local_ts, 'rts': remote_ts,
+''' % {'l': theirs, 'r': ours, 'ike': ike, 'esp': esp, 'lts': local_ts, 'rts': remote_ts,
        'psk': psk, 'erk': esp_rekey, 'lid': local_id, 'rid': remote_id, 'dpd': dpd_delay})
 
     def _launch_charon(self):
@@ -344,8 +359,8 @@ def ike_sa_init_request():
 
 def vyatta_config(ike, esp, pfs='enable', psk='interop-psk-1', connection='initiate',
                   local_prefix='10.1.0.0/24', remote_prefix='10.2.0.0/24', lifetime=3600,
-                  ike_lifetime=28800, dpd_interval=None):
-    """A Vyatta-dialect peer config for 192.0.2.2. `ike` = (encryption, hash, dh, prf or None),
+                  ike_lifetime=28800, dpd_interval=None, ours=OURS, theirs=THEIRS):
+    """A Vyatta-dialect peer config for `theirs` (192.0.2.2) from `ours`. `ike` = (encryption, hash, dh, prf or None),
     `esp` = (encryption, hash)."""
     enc, hsh, dh, prf = ike
     lines = [
@@ -360,17 +375,19 @@ def vyatta_config(ike, esp, pfs='enable', psk='interop-psk-1', connection='initi
         'set security vpn ipsec esp-group ESP pfs %s' % pfs,
         'set security vpn ipsec esp-group ESP lifetime %d' % lifetime,
     ]
+    if ':' in ours:
+        lines.append('set interfaces dataplane dp0p1 address %s/64' % ours)
     if dpd_interval is not None:
         lines += ['set security vpn ipsec ike-group IKE dead-peer-detection interval %d'
                   % dpd_interval,
                   'set security vpn ipsec ike-group IKE dead-peer-detection action restart']
     if prf:
         lines.append('set security vpn ipsec ike-group IKE proposal 1 prf %s' % prf)
-    p = 'set security vpn ipsec site-to-site peer %s ' % THEIRS
+    p = 'set security vpn ipsec site-to-site peer %s ' % theirs
     lines += [
         p + 'authentication mode pre-shared-secret',
         p + "authentication pre-shared-secret '%s'" % psk,
-        p + 'local-address %s' % OURS,
+        p + 'local-address %s' % ours,
         p + 'ike-group IKE',
         p + 'default-esp-group ESP',
         p + 'connection-type %s' % connection,

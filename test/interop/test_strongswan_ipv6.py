@@ -1,0 +1,86 @@
+"""IKEv2 over IPv6 against strongSwan 5.9.8 (#21): vpnd on kernel sockets and charon with
+kernel-libipsec on a veth pair that carries IPv4 and IPv6. Three family combinations: IPv6
+selectors over IPv6 outer addresses, IPv4 selectors over IPv6, IPv6 selectors over IPv4. For
+each, the IKE SA and the CHILD SA come up, and the SPIs, selectors and outer addresses charon
+lists (`swanctl --list-sas`) are the ones vpnd would install: vpnd's kernel transport logs the
+dataplane messages it builds for each CHILD SA (the same SaMessages/PolicyMessages as the
+channel installer)."""
+import re
+
+import pytest
+
+from swanlab import OURS, OURS6, THEIRS, THEIRS6, child_keys, vyatta_config
+
+IKE = ('aes256', 'sha2_256', 14, None)
+ESP = ('aes128gcm128', 'null')
+
+CASES = {
+    # name: (ours, theirs, our local prefix, our remote prefix)
+    'v6-in-v6': (OURS6, THEIRS6, '2001:db8:1::/64', '2001:db8:2::/64'),
+    'v4-in-v6': (OURS6, THEIRS6, '10.1.0.0/24', '10.2.0.0/24'),
+    'v6-in-v4': (OURS, THEIRS, '2001:db8:1::/64', '2001:db8:2::/64'),
+}
+
+
+def list_sas(lab):
+    return lab.swanctl('--list-sas').stdout
+
+
+def installed(lab):
+    return 'INSTALLED' in list_sas(lab)
+
+
+def plan_lines(lab):
+    """vpnd's logged dataplane messages: `sa in|out spi=.. outer=.. local=.. remote=..` and
+    `policy in|out ...` lines."""
+    return re.findall(r'kernel transport: would send (.*)$', lab.vpnd_text(), re.M)
+
+
+@pytest.mark.parametrize('case', list(CASES))
+@pytest.mark.parametrize('initiator', ['vpnd', 'strongswan'])
+def test_ike_over_ipv6_matrix(lab, case, initiator):
+    ours, theirs, lp, rp = CASES[case]
+    lab.start_vpnd(vyatta_config(IKE, ESP, local_prefix=lp, remote_prefix=rp, ours=ours,
+                                 theirs=theirs,
+                                 connection='initiate' if initiator == 'vpnd' else 'respond'))
+    lab.start_charon('aes256-sha256-modp2048', 'aes128gcm16-modp2048', local_ts=rp,
+                     remote_ts=lp, ours=ours, theirs=theirs)
+    if initiator == 'strongswan':
+        lab.swanctl('--initiate', '--ike', 'lab', '--child', 'lan', '--timeout', '20')
+    lab.wait_for(lambda: installed(lab) and plan_lines(lab), what='CHILD SA up on both ends')
+    text = lab.vpnd_text()
+    assert re.search(r'IKE_SA peer-%s\[\d+\] established between %s\[%s\]\.\.\.%s\[%s\]' % (
+        re.escape(theirs), re.escape(ours), re.escape(ours), re.escape(theirs),
+        re.escape(theirs)), text), text[-3000:]
+    sas = list_sas(lab)
+    # charon: "lab: #1, ESTABLISHED, IKEv2, ... local  '2001:db8::2' @ 2001:db8::2[4500]"
+    assert "local  '%s' @ %s[" % (theirs, theirs) in sas, sas
+    assert "remote '%s' @ %s[" % (ours, ours) in sas, sas
+    m = re.search(r'lan: #\d+, reqid \d+, INSTALLED, TUNNEL(?:-in-UDP)?, ESP:\S+\n'
+                  r'.*\n.*in  ([0-9a-f]{8}).*\n.*out ([0-9a-f]{8}).*\n'
+                  r'\s+local\s+(\S+)\n\s+remote\s+(\S+)', sas)
+    assert m, sas
+    their_in, their_out, their_local, their_remote = m.groups()
+    assert (their_local, their_remote) == (rp, lp), sas
+    fam = 'ipv6' if ':' in ours else 'ipv4'
+    lines = plan_lines(lab)
+    # Our inbound SA is their outbound one and the other way round; outer addresses ours.
+    # kernel-libipsec fakes a NAT, so this is also RFC 3948 UDP encapsulation over IPv6.
+    assert 'sa in spi=%s outer=%s local=%s remote=%s udp-encap=4500->4500' % (
+        their_out, fam, ours, theirs) in lines, lines
+    assert 'sa out spi=%s outer=%s local=%s remote=%s udp-encap=4500->4500' % (
+        their_in, fam, ours, theirs) in lines, lines
+    inner = 'ipv6' if ':' in lp else 'ipv4'
+    assert 'policy out %s %s -> %s spi=%s' % (inner, lp, rp, their_in) in ' | '.join(lines), lines
+    assert 'policy in %s %s -> %s' % (inner, rp, lp) in ' | '.join(lines), lines
+    # The keys of both SAs are the same on both ends (level-4 key logs), directions swapped.
+    mine, swan = child_keys(lab.vpnd_keylog), child_keys(lab.charon_log)
+    for spi in (int(their_in, 16), int(their_out, 16)):
+        assert spi in mine and spi in swan, (mine, swan)
+        assert mine[spi]['dir'] != swan[spi]['dir']
+        assert (mine[spi]['src'], mine[spi]['dst']) == (swan[spi]['src'], swan[spi]['dst'])
+        # (charon may dump the keys of one SA of a CHILD SA it did not initiate next to the
+        # other's SPI: the pair's candidates are the same, test_strongswan.py does the same)
+        assert mine[spi]['keys'] in (swan[int(their_in, 16)]['keys'],
+                                     swan[int(their_out, 16)]['keys'])
+        assert all(k[0] for k in mine[spi]['keys'])
