@@ -357,6 +357,17 @@ void CheckPeer(RuleContext& ctx, const ConfigNode& peer, PeerRefs& refs) {
           ctx.Error(*t, "", "local prefix and remote prefix cannot be the same.");
       }
       std::string proto = t->Get("protocol");
+      // ICMP is protocol 1 in IPv4 and 58 in IPv6: the other family's number selects nothing.
+      if (lp != nullptr && (proto == "icmp" || proto == "1" || proto == "ipv6-icmp" ||
+                            proto == "icmpv6" || proto == "58")) {
+        auto l = IpPrefix::Parse(lp->values()[0]);
+        bool v4_icmp = proto == "icmp" || proto == "1";
+        if (l && l->address.is_v4() != v4_icmp)
+          ctx.Error(*t, "protocol",
+                    absl::StrCat("protocol ", proto, " is ", v4_icmp ? "IPv4's" : "IPv6's",
+                                 " ICMP, and the prefixes are ", FamilyName(l->address),
+                                 ": use protocol ", v4_icmp ? "ipv6-icmp" : "icmp"));
+      }
       bool port_ok =
           proto.empty() || proto == "tcp" || proto == "udp" || proto == "6" || proto == "17";
       if (!port_ok && t->Find({"local", "port"}))

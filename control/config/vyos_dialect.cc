@@ -210,6 +210,22 @@ VyosTranslator::Result VyosTranslator::TranslateVpn(Command& cmd, Diagnostics& d
   }
   if (At(w, 2, "site-to-site") && At(w, 3, "peer") && w.size() >= 6) {
     if (At(w, 5, "authentication") && At(w, 6, "local-id")) w[6] = "id";
+    // VyOS `tunnel N local|remote prefix` is multi-valued (a dual-stack tunnel often lists an
+    // IPv4 and an IPv6 prefix); the canonical leaf holds one, and a second line would replace
+    // the first without a word.
+    if (At(w, 5, "tunnel") && w.size() == 10 && (At(w, 7, "local") || At(w, 7, "remote")) &&
+        At(w, 8, "prefix")) {
+      auto [it, fresh] = tunnel_prefixes_.try_emplace(
+          absl::StrCat(w[4], " tunnel ", w[6], " ", w[7]), cmd.loc, w[9]);
+      if (!fresh && it->second.second != w[9]) {
+        diags.Error(cmd.loc, Join(w),
+                    absl::StrCat("tunnel ", w[6], " already has ", w[7], " prefix ",
+                                 it->second.second, " (line ", it->second.first.line,
+                                 "): Portcullis takes one prefix per tunnel side; put ", w[9],
+                                 " in a tunnel of its own (one tunnel per address family)"));
+        return Result::kError;
+      }
+    }
     if (At(w, 5, "connection-type") && At(w, 6, "none")) {
       diags.Error(cmd.loc, Join(w),
                   "connection-type none (on demand) is not supported: use respond or initiate");

@@ -47,6 +47,8 @@ class VyosTranslator {
   std::map<std::string, SourceLoc> vyos_ike_groups_;  // ike-groups written in VyOS form
   std::set<std::string> ike_groups_with_version_;     // ... that set key-exchange/ike-version
   std::map<std::string, std::pair<SourceLoc, int>> ignored_;  // root word -> (first loc, count)
+  // "peer P tunnel N local|remote" -> (line, prefix): VyOS takes several, Portcullis one.
+  std::map<std::string, std::pair<SourceLoc, std::string>> tunnel_prefixes_;
 };
 
 // One word of a displayed command: keywords, tag keys and values are rendered differently

@@ -649,3 +649,18 @@ TEST_CASE("mixed address families are refused naming both lines", "[commit][ipv6
     CHECK(errors(cfg).empty());
   }
 }
+
+TEST_CASE("ICMP of the other family than a tunnel's prefixes is refused", "[commit][ipv6]") {
+  for (const Case& c : std::vector<Case>{
+           {P(kTun, "protocol ipv6-icmp"),
+            "tunnel 1 protocol: protocol ipv6-icmp is IPv6's ICMP, and the prefixes are IPv4: "
+            "use protocol icmp"},
+           {P(kTun, "local prefix 2001:db8:1::/64\n") + P(kTun, "remote prefix 2001:db8:2::/64\n") +
+                P(kTun, "protocol icmp"),
+            "tunnel 1 protocol: protocol icmp is IPv4's ICMP, and the prefixes are IPv6: use "
+            "protocol ipv6-icmp"},
+       })
+    Expect(c);
+  LoadedConfig ok = LoadConfigText(std::string(kBase) + P(kTun, "protocol icmp\n"), "c.conf");
+  CHECK(ok.ok());
+}

@@ -333,3 +333,24 @@ TEST_CASE("host settings are ignored with one warning per tree", "[vyos]") {
         "v.conf: line 1: warning: system: ignored: 'system' is not managed by Portcullis (2 "
         "lines)");
 }
+
+// VyOS lets a tunnel list several prefixes (a dual-stack tunnel: one IPv4, one IPv6); the
+// canonical tree holds one per side, and a second line used to replace the first silently.
+TEST_CASE("a second VyOS tunnel prefix is refused naming the first", "[vyos][ipv6]") {
+  const std::string t = "set vpn ipsec site-to-site peer B tunnel 1 ";
+  auto c = Load(t + "local prefix '10.1.0.0/24'\n" + t + "remote prefix '10.2.0.0/24'\n" + t +
+                "local prefix '2001:db8:a::/64'\n" + t + "local prefix '10.1.0.0/24'\n");
+  CHECK_THAT(
+      Errors(c),
+      Catch::StartsWith(
+          "v.conf: line 3: vpn ipsec site-to-site peer B tunnel 1 local prefix 2001:db8:a::/64: "
+          "tunnel 1 already has local prefix 10.1.0.0/24 (line 1): Portcullis takes one prefix "
+          "per tunnel side; put 2001:db8:a::/64 in a tunnel of its own (one tunnel per address "
+          "family)\n"));
+  CHECK(Errors(c).find("already has", 100) == std::string::npos);  // line 4 repeats line 1
+  CHECK_THAT(Commands(c), Catch::Contains("tunnel 1 local prefix '10.1.0.0/24'"));
+  // The same prefix twice, or one per tunnel: fine.
+  auto ok = Load(t + "local prefix '10.1.0.0/24'\n" + t + "local prefix '10.1.0.0/24'\n" +
+                 "set vpn ipsec site-to-site peer B tunnel 2 local prefix '2001:db8:a::/64'\n");
+  CHECK_THAT(Errors(ok), !Catch::Contains("already has"));
+}
