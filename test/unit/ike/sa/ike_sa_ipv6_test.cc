@@ -192,3 +192,28 @@ TEST_CASE("COOKIEs and per-address limits keyed on IPv6 sources", "[ike_sa][ipv6
       p.b.log.Has("ignoring IKE_SA setup from 2001:db8::3: 1 half-open IKE_SAs from it reach "
                   "block-threshold 1"));
 }
+
+TEST_CASE("dual-stack selectors narrowed to the family the responder allows",
+          "[ike_sa][ipv6][narrow]") {
+  Pair6 p(kA6, kB6, "10.1.0.0/24", "10.2.0.0/24");
+  p.ca->children[0].local_ts = {Ts("10.1.0.0/24"), Ts("2001:db8:a::/64")};
+  p.ca->children[0].remote_ts = {Ts("10.2.0.0/24"), Ts("2001:db8:b::/64")};
+  p.cb->children[0].local_ts = {Ts("2001:db8:b::/64")};
+  p.cb->children[0].remote_ts = {Ts("2001:db8:a::/64")};
+  p.Up();
+  INFO(p.a.log.All() << p.b.log.All());
+  const ChildSa* ac = OnlyChild(p.a.Only());
+  REQUIRE(ac != nullptr);
+  CHECK(TsListToString(ac->local_ts) == "2001:db8:a::/64");
+  CHECK(TsListToString(ac->remote_ts) == "2001:db8:b::/64");
+  // Both families allowed: both kept.
+  Pair6 q(kA6, kB6, "10.1.0.0/24", "10.2.0.0/24");
+  q.ca->children[0].local_ts = {Ts("10.1.0.0/24"), Ts("2001:db8:a::/64")};
+  q.ca->children[0].remote_ts = {Ts("10.2.0.0/24"), Ts("2001:db8:b::/64")};
+  q.cb->children[0].local_ts = {Ts("0.0.0.0/0"), Ts("::/0")};
+  q.cb->children[0].remote_ts = {Ts("0.0.0.0/0"), Ts("::/0")};
+  q.Up();
+  const ChildSa* qc = OnlyChild(q.b.Only());
+  REQUIRE(qc != nullptr);
+  CHECK(TsListToString(qc->local_ts) == "10.2.0.0/24 2001:db8:b::/64");
+}
