@@ -84,3 +84,31 @@ def test_ike_over_ipv6_matrix(lab, case, initiator):
         assert mine[spi]['keys'] in (swan[int(their_in, 16)]['keys'],
                                      swan[int(their_out, 16)]['keys'])
         assert all(k[0] for k in mine[spi]['keys'])
+
+
+def test_dual_stack_vti_over_ipv6(lab):
+    """A route-based peer whose VTI has IPv4 and IPv6 addresses proposes 0.0.0.0/0 and ::/0
+    (the VTI's families); strongSwan with both selectors installs a CHILD SA with both."""
+    text = vyatta_config(IKE, ESP, ours=OURS6, theirs=THEIRS6)
+    p = 'set security vpn ipsec site-to-site peer %s ' % THEIRS6
+    text = '\n'.join(l for l in text.splitlines() if ' tunnel 1 ' not in l) + '\n' + '\n'.join([
+        'set interfaces vti vti1 address 10.255.0.1/30',
+        'set interfaces vti vti1 address 2001:db8:ff::/127',
+        p + 'vti bind vti1',
+        p + 'vti esp-group ESP',
+    ]) + '\n'
+    lab.start_vpnd(text)
+    lab.start_charon('aes256-sha256-modp2048', 'aes128gcm16-modp2048',
+                     local_ts='0.0.0.0/0,::/0', remote_ts='0.0.0.0/0,::/0', ours=OURS6,
+                     theirs=THEIRS6)
+    lab.wait_for(lambda: installed(lab) and plan_lines(lab), what='VTI CHILD SA up')
+    sas = list_sas(lab)
+    assert re.search(r'local\s+0\.0\.0\.0/0 ::/0\n\s+remote\s+0\.0\.0\.0/0 ::/0', sas), sas
+    assert 'child:  0.0.0.0/0 ::/0 === 0.0.0.0/0 ::/0' in lab.vpnctl(
+        'show', 'vpn', 'debug').stdout
+    # Route-based: both SAs bound to the VTI, no policies.
+    lines = plan_lines(lab)
+    assert [l.split()[1] for l in lines if l.startswith('sa ')] == ['in', 'out'], lines
+    assert all('outer=ipv6' in l and 'vti-ifindex=' in l for l in lines if l.startswith('sa ')), \
+        lines
+    assert not [l for l in lines if l.startswith('policy ')], lines
