@@ -141,6 +141,17 @@ std::string AtLine(const SourceLoc& loc) {
   return loc.line > 0 ? absl::StrCat(" (line ", loc.line, ")") : "";
 }
 
+// Why `a` cannot be an end of IKE, or "" if it can: multicast of either family, and IPv6
+// link-local (fe80::/10), which needs an interface scope the configuration cannot give.
+std::string UnusableIkeAddress(const IpAddress& a) {
+  const uint8_t* b = a.bytes.data();
+  if (a.is_v4() ? (b[0] & 0xf0) == 0xe0 : b[0] == 0xff) return "a multicast address";
+  if (a.is_v6() && b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+    return "an IPv6 link-local address (it needs an interface scope): use a global or "
+           "unique-local address";
+  return "";
+}
+
 bool IsZeroRoute(const std::string& prefix) {
   return prefix == "0.0.0.0/0" || prefix == "::/0";
 }
@@ -215,6 +226,11 @@ void CheckPeer(RuleContext& ctx, const ConfigNode& peer, PeerRefs& refs) {
                            "' is a name, not an address: set remote-address (or 'any' to accept "
                            "the peer from anywhere)"));
   }
+  if (peer_addr) {
+    if (std::string why = UnusableIkeAddress(*peer_addr); !why.empty())
+      ctx.Error(peer, remote != nullptr ? "remote-address" : "",
+                absl::StrCat("peer address ", peer_addr->ToString(), " is ", why));
+  }
   bool peer_is_any = !peer_addr.has_value();
   if (peer_is_any && peer.Get("connection-type") == "initiate") {
     ctx.Error(peer, "connection-type",
@@ -242,6 +258,10 @@ void CheckPeer(RuleContext& ctx, const ConfigNode& peer, PeerRefs& refs) {
       ctx.Error(peer, "local-address", "'any' local address is not supported for IPv6 peers");
   } else {
     auto la = IpAddress::Parse(*local);
+    if (la) {
+      if (std::string why = UnusableIkeAddress(*la); !why.empty())
+        ctx.Error(peer, "local-address", absl::StrCat("local-address ", *local, " is ", why));
+    }
     if (la && peer_addr && la->family != peer_addr->family) {
       // IKE runs between two addresses of one family: an IPv4 peer cannot be reached from an
       // IPv6 local address (the selectors may still be of the other family).

@@ -664,3 +664,22 @@ TEST_CASE("ICMP of the other family than a tunnel's prefixes is refused", "[comm
   LoadedConfig ok = LoadConfigText(std::string(kBase) + P(kTun, "protocol icmp\n"), "c.conf");
   CHECK(ok.ok());
 }
+
+TEST_CASE("multicast and IPv6 link-local IKE addresses are refused", "[commit][ipv6]") {
+  const std::string ll = "set security vpn ipsec site-to-site peer fe80::2 ";
+  for (const Case& c : std::vector<Case>{
+           {ll + "authentication pre-shared-secret s3cret-s3cret-s3cret-20\n" + ll +
+                "ike-group IKE\n" + ll + "local-address 2001:db8::1\n" + ll +
+                "default-esp-group ESP\n" + ll + "tunnel 1 local prefix 2001:db8:1::/64\n" + ll +
+                "tunnel 1 remote prefix 2001:db8:2::/64",
+            "peer fe80::2: peer address fe80::2 is an IPv6 link-local address (it needs an "
+            "interface scope): use a global or unique-local address"},
+           {P(kPeer, "local-address fe80::1"),
+            "local-address: local-address fe80::1 is an IPv6 link-local address"},
+           {"set security vpn ipsec site-to-site peer SITE remote-address ff02::1",
+            "peer SITE remote-address: peer address ff02::1 is a multicast address"},
+           {"set security vpn ipsec site-to-site peer 224.0.0.5 ike-group IKE",
+            "peer 224.0.0.5: peer address 224.0.0.5 is a multicast address"},
+       })
+    Expect(c);
+}
