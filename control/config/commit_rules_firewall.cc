@@ -99,6 +99,22 @@ void CheckRulesetName(RuleContext& ctx, const ConfigNode& node, absl::string_vie
                            " characters"));
 }
 
+// Rulesets are IPv4 only (#21), and the dataplane fails closed: an interface with a firewall
+// binding or in a zone drops every IPv6 packet, IKE to an IPv6 peer included. Said at the
+// binding when the interface has an IPv6 address.
+void WarnIpv6Dropped(RuleContext& ctx, const std::string& ifname, const ConfigNode& iface,
+                     const ConfigNode& at, absl::string_view child) {
+  for (const std::string& a : iface.LeafList("address")) {
+    auto p = IpPrefix::Parse(a);
+    if (!p || p->address.is_v4()) continue;
+    ctx.Warning(at, child,
+                absl::StrCat("IPv6 traffic on ", ifname, " (", a,
+                             ") is dropped while a firewall or zone applies to it: firewall "
+                             "rules are IPv4 only until IPv6 rules exist (#21)"));
+    return;
+  }
+}
+
 void CheckZones(RuleContext& ctx, const ConfigNode& zp) {
   std::vector<const ConfigNode*> zones = zp.Instances("zone");
   std::map<std::string, const ConfigNode*> by_name;
@@ -191,11 +207,19 @@ void CheckFirewallRules(RuleContext& ctx) {
         ctx.Error(*fw, hook,
                   absl::StrCat(n, " rulesets on ", ifname, " ", hook, ": at most ",
                                kMaxRulesetsPerHook, " per direction"));
+      if (n > 0) WarnIpv6Dropped(ctx, ifname, *iface, *fw, hook);
     }
   }
   const ConfigNode* zp = ctx.root().Find({"security", "zone-policy"});
   if (zp != nullptr) {
     CheckZones(ctx, *zp);
+    for (const ConfigNode* z : zp->Instances("zone")) {
+      for (const std::string& ifname : z->LeafList("interface")) {
+        auto it = ctx.interfaces().find(ifname);
+        if (it != ctx.interfaces().end())
+          WarnIpv6Dropped(ctx, ifname, *it->second, *z, "interface");
+      }
+    }
   }
 }
 

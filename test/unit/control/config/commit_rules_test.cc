@@ -692,3 +692,27 @@ TEST_CASE("IPv6 prefixes in a policy-based tunnel warn at the prefix line", "[co
           "negotiates them, but the dataplane's policy table selects IPv4 packets only (#21)",
           true});
 }
+
+// Rulesets are IPv4 only and the dataplane fails closed on IPv6 where a firewall or zone
+// applies: an IPv6 address there (an IPv6 WAN with `firewall local`) carries nothing, IKE to an
+// IPv6 peer included. Commit says so at the binding.
+TEST_CASE("IPv6 addresses on firewalled or zoned interfaces warn at the binding",
+          "[commit][ipv6][firewall]") {
+  Expect({"set interfaces dataplane dp0p1s1 address 2001:db8::1/64",
+          "interfaces dataplane dp0p1s1 firewall local: IPv6 traffic on dp0p1s1 (2001:db8::1/64) "
+          "is dropped while a firewall or zone applies to it",
+          true});
+  Expect(
+      {"set interfaces dataplane dp0p1s3 address 2001:db8:3::1/64\n"
+       "set security zone-policy zone LAN interface dp0p1s3\n"
+       "set security zone-policy zone LAN default-action drop\n"
+       "set security zone-policy zone LOCAL local-zone\n"
+       "set security zone-policy zone LOCAL default-action drop",
+       "security zone-policy zone LAN interface: IPv6 traffic on dp0p1s3 (2001:db8:3::1/64) is "
+       "dropped",
+       true});
+  // No IPv6 address, no warning: the base configuration binds IN to dp0p1s1.
+  LoadedConfig cfg = LoadConfigText(kBase, "c.conf");
+  for (const Diagnostic& d : cfg.diags.all())
+    CHECK(d.message.find("IPv6 traffic") == std::string::npos);
+}
