@@ -335,6 +335,12 @@ std::vector<int> VtiFamilies(const Model& m, const Peer& p) {
   if (auto vi = m.interfaces.find(p.vti_bind); vi != m.interfaces.end()) {
     for (const IpPrefix& a : vi->second.addresses) (a.address.is_v4() ? v4 : v6) = true;
   }
+  // What is routed into it (interface-route/-route6, VyOS `route ... interface vtiN`): an
+  // unnumbered VTI, or an IPv4-numbered one carrying IPv6 routes.
+  for (const StaticRoute& r : m.routes) {
+    if (!p.vti_bind.empty() && r.interface == p.vti_bind)
+      (r.prefix.address.is_v4() ? v4 : v6) = true;
+  }
   if (!v4 && !v6) {
     std::optional<IpAddress> local = IpAddress::Parse(p.local_address);
     bool outer_v6 = local ? local->is_v6() : p.address && p.address->is_v6();

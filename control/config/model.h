@@ -205,7 +205,8 @@ Model BuildModel(const ConfigTree& tree);
 // One `security firewall name X rule N` node (the commit checks expand it as vpnd will).
 FirewallRule ReadFirewallRule(const ConfigNode& rule);
 // The address families (4, 6, in that order) a route-based peer's CHILD SA carries: those of
-// its VTI's addresses, else the family of the peer's outer addresses (#21).
+// its VTI's addresses and of the static routes into the VTI, else the family of the peer's
+// outer addresses (#21).
 std::vector<int> VtiFamilies(const Model& m, const Peer& p);
 
 }  // namespace portcullis::config

@@ -377,7 +377,7 @@ TEST_CASE("IPv6 peers, identities and selectors; a VTI's selectors follow its ad
   }
 }
 
-TEST_CASE("an IPv4 peer's VTI with only an IPv6 address carries IPv6", "[config_mapping][ipv6]") {
+TEST_CASE("an IPv4 peer's VTI with an IPv6 address carries IPv6", "[config_mapping][ipv6]") {
   std::stringstream file;
   file << std::ifstream("configs/vyatta-west.conf").rdbuf();
   std::string text = file.str();
@@ -389,6 +389,33 @@ TEST_CASE("an IPv4 peer's VTI with only an IPv6 address carries IPv6", "[config_
   auto setup = MapConfig(m, r);
   REQUIRE(setup.ok());
   CHECK(setup->peers[0]->local.family == 4);
-  CHECK(ike::TsListToString(setup->peers[0]->children[0].local_ts) == "::/0");
-  CHECK(ike::TsListToString(setup->peers[0]->children[0].remote_ts) == "::/0");
+  // ... and IPv4 too: vyatta-west routes 10.127.132.128/26 into vti2.
+  CHECK(ike::TsListToString(setup->peers[0]->children[0].local_ts) == "0.0.0.0/0 ::/0");
+  CHECK(ike::TsListToString(setup->peers[0]->children[0].remote_ts) == "0.0.0.0/0 ::/0");
+}
+
+TEST_CASE("routes into a VTI add their family to its selectors", "[config_mapping][ipv6]") {
+  config::Model m = Load(ReadAll("configs/vyatta-west.conf"));
+  REQUIRE(m.interfaces.count("vti2"));
+  ReqidAllocator r;
+  SECTION("interface-route6 into an IPv4-numbered VTI") {
+    config::StaticRoute route;
+    route.prefix = *config::IpPrefix::Parse("2001:db8:b::/48");
+    route.interface = "vti2";
+    m.routes.push_back(route);
+    auto setup = MapConfig(m, r);
+    REQUIRE(setup.ok());
+    CHECK(ike::TsListToString(setup->peers[0]->children[0].local_ts) == "0.0.0.0/0 ::/0");
+  }
+  SECTION("an unnumbered VTI over IPv4 with only IPv6 routes into it") {
+    m.interfaces["vti2"].addresses.clear();
+    std::erase_if(m.routes, [](const config::StaticRoute& x) { return x.interface == "vti2"; });
+    config::StaticRoute route;
+    route.prefix = *config::IpPrefix::Parse("2001:db8:b::/48");
+    route.interface = "vti2";
+    m.routes.push_back(route);
+    auto setup = MapConfig(m, r);
+    REQUIRE(setup.ok());
+    CHECK(ike::TsListToString(setup->peers[0]->children[0].local_ts) == "::/0");
+  }
 }
