@@ -64,6 +64,12 @@ std::string Join(const Words& w) {
   return out;
 }
 
+// 0.0.0.0/0 or ::/0: VyOS writes both for a route-based peer's tunnel, which is the VTI's own
+// CHILD SA (whose selectors vpnd derives itself), so the pair is not two prefixes to lose.
+bool IsAnyPrefix(const std::string& p) {
+  return p == "0.0.0.0/0" || p == "::/0";
+}
+
 // Path to an interface node, including its vif: {"interfaces", "ethernet", "eth0", "vif", "10"}.
 bool InterfacePath(const std::string& name, Words* out) {
   InterfaceName n = ClassifyInterface(name);
@@ -213,11 +219,17 @@ VyosTranslator::Result VyosTranslator::TranslateVpn(Command& cmd, Diagnostics& d
     // VyOS `tunnel N local|remote prefix` is multi-valued (a dual-stack tunnel often lists an
     // IPv4 and an IPv6 prefix); the canonical leaf holds one, and a second line would replace
     // the first without a word.
-    if (At(w, 5, "tunnel") && w.size() == 10 && (At(w, 7, "local") || At(w, 7, "remote")) &&
+    if (At(w, 5, "tunnel") && w.size() >= 9 && (At(w, 7, "local") || At(w, 7, "remote")) &&
         At(w, 8, "prefix")) {
+      std::string key = absl::StrCat(w[4], " tunnel ", w[6], " ", w[7]);
+      if (cmd.op == Command::Op::kDelete) tunnel_prefixes_.erase(key);
+    }
+    if (cmd.op == Command::Op::kSet && At(w, 5, "tunnel") && w.size() == 10 &&
+        (At(w, 7, "local") || At(w, 7, "remote")) && At(w, 8, "prefix")) {
       auto [it, fresh] = tunnel_prefixes_.try_emplace(
           absl::StrCat(w[4], " tunnel ", w[6], " ", w[7]), cmd.loc, w[9]);
-      if (!fresh && it->second.second != w[9]) {
+      if (!fresh && it->second.second != w[9] &&
+          !(IsAnyPrefix(it->second.second) && IsAnyPrefix(w[9]))) {
         diags.Error(cmd.loc, Join(w),
                     absl::StrCat("tunnel ", w[6], " already has ", w[7], " prefix ",
                                  it->second.second, " (line ", it->second.first.line,

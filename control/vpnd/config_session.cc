@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "control/config/change_display.h"
 #include "control/config/config_clone.h"
@@ -19,6 +20,30 @@ std::string Messages(const config::Diagnostics& diags, config::Diagnostic::Sever
     if (d.severity == severity) lines.push_back(d.ToString());
   }
   return lines.empty() ? "" : absl::StrJoin(lines, "\n") + "\n";
+}
+
+// VyOS `tunnel N local|remote prefix` is multi-valued, the canonical leaf holds one: a VyOS
+// `set` of a second, different prefix would replace the first without a word (the loader
+// refuses it in a file; a session applies one command at a time, so it asks the candidate).
+std::string SecondVyosPrefix(const config::ConfigTree& candidate,
+                             const std::vector<std::string>& vyos, const config::Command& cmd) {
+  // security vpn ipsec site-to-site peer P tunnel N local|remote prefix V
+  const std::vector<std::string>& w = cmd.words;
+  if (vyos.empty() || vyos[0] != "vpn" || cmd.op != config::Command::Op::kSet || w.size() != 11 ||
+      w[4] != "peer" || w[6] != "tunnel" || (w[8] != "local" && w[8] != "remote") ||
+      w[9] != "prefix") {
+    return "";
+  }
+  const config::ConfigNode* leaf = candidate.root().Find(
+      {"security", "vpn", "ipsec", "site-to-site", "peer", w[5], "tunnel", w[7], w[8], "prefix"});
+  if (leaf == nullptr || leaf->values().empty()) return "";
+  const std::string& had = leaf->values()[0];
+  auto any = [](const std::string& p) { return p == "0.0.0.0/0" || p == "::/0"; };
+  if (had == w[10] || (any(had) && any(w[10]))) return "";
+  return absl::StrCat("tunnel ", w[7], " already has ", w[8], " prefix ", had,
+                      ": Portcullis takes one prefix per tunnel side; delete it first to replace "
+                      "it, or put ",
+                      w[10], " in a tunnel of its own (one tunnel per address family)\n");
 }
 
 }  // namespace
@@ -70,6 +95,9 @@ absl::StatusOr<std::string> ConfigSession::Apply(config::Command::Op op,
       return std::string();
     case config::VyosTranslator::Result::kError:
       return absl::InvalidArgumentError(Messages(diags, config::Diagnostic::Severity::kError));
+  }
+  if (std::string e = SecondVyosPrefix(*candidate_, words, cmd); !e.empty()) {
+    return absl::InvalidArgumentError(e);
   }
   if (!config::ApplyCommand(*candidate_, cmd, diags)) {
     return absl::InvalidArgumentError(Messages(diags, config::Diagnostic::Severity::kError));

@@ -354,3 +354,11 @@ TEST_CASE("a second VyOS tunnel prefix is refused naming the first", "[vyos][ipv
                  "set vpn ipsec site-to-site peer B tunnel 2 local prefix '2001:db8:a::/64'\n");
   CHECK_THAT(Errors(ok), !Catch::Contains("already has"));
 }
+
+TEST_CASE("a VyOS tunnel prefix replaced after a delete, and the VTI's any pair", "[vyos][ipv6]") {
+  const std::string t = "set vpn ipsec site-to-site peer B tunnel 1 ";
+  auto c = Load(t + "local prefix '10.1.0.0/24'\n" + "delete vpn ipsec site-to-site peer B " +
+                "tunnel 1 local prefix\n" + t + "local prefix '2001:db8:a::/64'\n" + t +
+                "remote prefix '0.0.0.0/0'\n" + t + "remote prefix '::/0'\n");
+  CHECK_THAT(Errors(c), !Catch::Contains("already has"));
+}

@@ -93,3 +93,35 @@ TEST_CASE("replace and rebase", "[config_session]") {
   CHECK(vpnd::CanonicalPath({"vpn", "ipsec"}) == W{"security", "vpn", "ipsec"});
   CHECK(vpnd::CanonicalPath({"interfaces"}) == W{"interfaces"});
 }
+
+// VyOS lets a tunnel list several prefixes; the canonical leaf holds one. Pasted one command at
+// a time, a second VyOS prefix must not replace the first without a word (#21: dual-stack
+// tunnels list an IPv4 and an IPv6 prefix).
+TEST_CASE("a second VyOS tunnel prefix in a session is refused", "[config_session][ipv6]") {
+  vpnd::ConfigSession s(1, "root", Tree(kRunning), 1, absl::UnixEpoch());
+  const W t = {"vpn", "ipsec", "site-to-site", "peer", "B", "tunnel", "1"};
+  auto with = [&](std::vector<std::string> tail) {
+    W w = t;
+    w.insert(w.end(), tail.begin(), tail.end());
+    return w;
+  };
+  REQUIRE(s.Apply(Command::Op::kSet, with({"local", "prefix", "10.1.0.0/24"})).ok());
+  absl::StatusOr<std::string> r =
+      s.Apply(Command::Op::kSet, with({"local", "prefix", "2001:db8:a::/64"}));
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message() ==
+        "tunnel 1 already has local prefix 10.1.0.0/24: Portcullis takes one prefix per tunnel "
+        "side; delete it first to replace it, or put 2001:db8:a::/64 in a tunnel of its own (one "
+        "tunnel per address family)\n");
+  CHECK(s.Compare().find("10.1.0.0/24") != std::string::npos);
+  // The same value again, a Vyatta-dialect set (which replaces, as in Vyatta), after a delete,
+  // and VyOS's 0.0.0.0/0 + ::/0 pair of a route-based peer: accepted.
+  CHECK(s.Apply(Command::Op::kSet, with({"local", "prefix", "10.1.0.0/24"})).ok());
+  W vyatta = {"security", "vpn", "ipsec", "site-to-site", "peer",       "B",
+              "tunnel",   "1",   "local", "prefix",       "10.3.0.0/24"};
+  CHECK(s.Apply(Command::Op::kSet, vyatta).ok());
+  REQUIRE(s.Apply(Command::Op::kDelete, with({"local", "prefix"})).ok());
+  CHECK(s.Apply(Command::Op::kSet, with({"local", "prefix", "2001:db8:a::/64"})).ok());
+  CHECK(s.Apply(Command::Op::kSet, with({"remote", "prefix", "0.0.0.0/0"})).ok());
+  CHECK(s.Apply(Command::Op::kSet, with({"remote", "prefix", "::/0"})).ok());
+}
