@@ -218,9 +218,16 @@ void CheckRoutingRules(RuleContext& ctx) {
         auto a = IpAddress::Parse(nh->name());
         if (p && a && a->family != p->address.family)
           ctx.Error(*nh, "", "the next-hop and the prefix are of different address families");
-        if (const std::string* via = nh->GetIfSet("interface"))
+        if (const std::string* via = nh->GetIfSet("interface")) {
           ctx.CheckInterfaceRef(*nh, "interface", *via,
                                 absl::StrCat("Interface '", *via, "' does not exist"));
+        } else if (a && a->is_v6() && a->bytes[0] == 0xfe && (a->bytes[1] & 0xc0) == 0x80) {
+          // A link-local gateway exists on every link: which one is not in the address.
+          ctx.Error(*nh, "",
+                    absl::StrCat("next-hop ", nh->name(),
+                                 " is link-local: say which interface it is on (next-hop ",
+                                 nh->name(), " interface <name>)"));
+        }
       }
     }
   }

@@ -149,6 +149,12 @@ std::string UnusableIkeAddress(const IpAddress& a) {
   if (a.is_v6() && b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
     return "an IPv6 link-local address (it needs an interface scope): use a global or "
            "unique-local address";
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (a.is_v6() && std::equal(std::begin(kMapped), std::end(kMapped), b))
+    return "an IPv4-mapped IPv6 address (IKE over IPv6 cannot reach it): write the IPv4 address";
+  static constexpr uint8_t kLoop6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  if (a.is_v4() ? b[0] == 127 : std::equal(std::begin(kLoop6), std::end(kLoop6), b))
+    return "a loopback address (it never leaves this host)";
   return "";
 }
 
@@ -208,6 +214,9 @@ void CheckReplayWindow(RuleContext& ctx, const ConfigNode& peer, const PeerRefs&
 void CheckPeer(RuleContext& ctx, const ConfigNode& peer, PeerRefs& refs) {
   const std::string& key = peer.name();
   auto key_addr = IpAddress::Parse(key);
+  // `peer 0.0.0.0` / `peer ::` are Vyatta's `any` (the model maps them so).
+  const bool key_any = key == "any" || (key_addr && key_addr->is_unspecified());
+  if (key_any) key_addr.reset();
   const std::string* remote = peer.GetIfSet("remote-address");
 
   // The peer's address: the key (Vyatta) or remote-address (VyOS names).
@@ -219,8 +228,8 @@ void CheckPeer(RuleContext& ctx, const ConfigNode& peer, PeerRefs& refs) {
                 absl::StrCat("the peer is named by its address ", key,
                              ", and remote-address differs (", *remote, ")"));
     }
-    if (r) peer_addr = r;
-  } else if (!key_addr && key != "any" && key[0] != '@') {
+    if (r && !r->is_unspecified()) peer_addr = r;
+  } else if (!key_addr && !key_any && key[0] != '@') {
     ctx.Error(peer, "",
               absl::StrCat("peer '", key,
                            "' is a name, not an address: set remote-address (or 'any' to accept "

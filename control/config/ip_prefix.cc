@@ -31,6 +31,13 @@ std::string IpAddress::ToString() const {
 bool IpAddress::is_v4() const {
   return family == AF_INET;
 }
+bool IpAddress::is_unspecified() const {
+  const size_t n = is_v4() ? 4 : 16;
+  for (size_t i = 0; i < n; ++i)
+    if (bytes[i] != 0) return false;
+  return true;
+}
+
 bool IpAddress::is_v6() const {
   return family == AF_INET6;
 }

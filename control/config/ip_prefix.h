@@ -17,6 +17,8 @@ struct IpAddress {
   static std::optional<IpAddress> Parse(absl::string_view text);
   std::string ToString() const;
   bool is_v4() const;
+  // 0.0.0.0 or :: (Vyatta's `peer 0.0.0.0` / `peer 0:0:0:0:0:0:0:0` mean any peer).
+  bool is_unspecified() const;
   bool is_v6() const;
   bool operator==(const IpAddress&) const = default;
 };

@@ -149,6 +149,8 @@ void ReadVpn(const ConfigNode& vpn, Model& m) {
     if (const std::string* r = pn->GetIfSet("remote-address")) {
       if (auto a = IpAddress::Parse(*r)) p.address = a;
     }
+    // Vyatta: `peer 0.0.0.0` and `peer 0:0:0:0:0:0:0:0` are `any` (right=%any).
+    if (p.address && p.address->is_unspecified()) p.address.reset();
     p.description = pn->Get("description");
     p.local_address = pn->Get("local-address");
     p.connection_type = pn->Get("connection-type");

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "control/config/config_loader.h"
+#include "control/config/model.h"
 
 using namespace portcullis::config;
 
@@ -715,4 +716,36 @@ TEST_CASE("IPv6 addresses on firewalled or zoned interfaces warn at the binding"
   LoadedConfig cfg = LoadConfigText(kBase, "c.conf");
   for (const Diagnostic& d : cfg.diags.all())
     CHECK(d.message.find("IPv6 traffic") == std::string::npos);
+}
+
+TEST_CASE("IKE and next-hop addresses that cannot work over IPv6", "[commit][ipv6]") {
+  const std::string m = "set security vpn ipsec site-to-site peer ::ffff:192.0.2.7 ";
+  for (const Case& c : std::vector<Case>{
+           {m + "ike-group IKE",
+            "peer address ::ffff:192.0.2.7 is an IPv4-mapped IPv6 address (IKE over IPv6 cannot "
+            "reach it): write the IPv4 address"},
+           {P(kPeer, "local-address 127.0.0.1"),
+            "local-address 127.0.0.1 is a loopback address (it never leaves this host)"},
+           {"set security vpn ipsec site-to-site peer ::1 ike-group IKE",
+            "peer address ::1 is a loopback address"},
+           {"set protocols static route6 ::/0 next-hop fe80::1",
+            "next-hop fe80::1 is link-local: say which interface it is on (next-hop fe80::1 "
+            "interface <name>)"},
+       })
+    Expect(c);
+  // Vyatta's `peer 0.0.0.0` / `peer ::` are `any`: respond only, no "is a name" error.
+  for (const std::string key : {"0.0.0.0", "::"}) {
+    const std::string p = "set security vpn ipsec site-to-site peer " + key + " ";
+    Expect({p + "ike-group IKE\n" + p + "local-address 192.0.2.1",
+            "cannot initiate to peer '" + key + "' without an address"});
+    LoadedConfig cfg = LoadConfigText(
+        std::string(kBase) + p + "ike-group IKE\n" + p + "connection-type respond\n", "c.conf");
+    for (const Diagnostic& d : cfg.diags.all())
+      CHECK(d.message.find("is a name") == std::string::npos);
+    CHECK_FALSE(BuildModel(cfg.tree).FindPeer(key)->address.has_value());
+  }
+  LoadedConfig ok = LoadConfigText(
+      std::string(kBase) + "set protocols static route6 ::/0 next-hop fe80::1 interface dp0p1s1\n",
+      "c.conf");
+  CHECK(ok.ok());
 }
