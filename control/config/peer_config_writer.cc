@@ -31,7 +31,12 @@ std::vector<std::string> OurLans(const Model& m, const std::string& local_addres
     bool outside = false;
     for (const IpPrefix& p : itf.addresses) outside |= p.address.ToString() == local_address;
     if (outside) continue;
-    for (const IpPrefix& p : itf.addresses) out.insert(p.Network().ToString());
+    for (const IpPrefix& p : itf.addresses) {
+      // A link-local prefix is on every link and routed on none.
+      const bool link_local =
+          p.address.is_v6() && p.address.bytes[0] == 0xfe && (p.address.bytes[1] & 0xc0) == 0x80;
+      if (!link_local) out.insert(p.Network().ToString());
+    }
   }
   return {out.begin(), out.end()};
 }

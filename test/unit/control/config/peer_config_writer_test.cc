@@ -122,6 +122,7 @@ TEST_CASE("IPv6: mirrored VTI addresses, interface-route6, both families in swan
       "set interfaces dataplane dp0p1 address 2001:db8::1/64\n"
       "set interfaces dataplane dp0p2 address 2001:db8:a::1/64\n"
       "set interfaces dataplane dp0p2 address 10.1.0.1/24\n"
+      "set interfaces dataplane dp0p2 address fe80::1/64\n"
       "set interfaces vti vti1 address 2001:db8:ff::/127\n"
       "set interfaces vti vti1 address 2001:db8:fe::1/64\n"
       "set interfaces vti vti1 address 10.255.0.1/30\n"
@@ -153,6 +154,7 @@ TEST_CASE("IPv6: mirrored VTI addresses, interface-route6, both families in swan
   CHECK(absl::StrContains(
       *vyatta, "set protocols static interface-route 10.1.0.0/24 next-hop-interface vti1\n"));
   CHECK(absl::StrContains(*vyatta, "peer 2001:db8::1 local-address 2001:db8::2\n"));
+  CHECK_FALSE(absl::StrContains(*vyatta, "fe80"));  // link-local LANs are not routed
   auto swan = GeneratePeerConfig(ours, "2001:db8::2", PeerConfigFormat::kSwanctl);
   REQUIRE(swan.ok());
   CHECK(absl::StrContains(*swan, "local_ts = 0.0.0.0/0,::/0\n"));
