@@ -19,6 +19,7 @@
 #include "control/vpnd/fw_log_line.h"
 #include "control/vpnd/op_handlers.h"
 #include "dataplane/api/channel_layout.h"
+#include "ike/sa/traffic_selectors.h"
 
 namespace portcullis::vpnd {
 
@@ -294,7 +295,33 @@ uint32_t Vpnd::VtiIfindex(const ike::ChildSa& c) {
   return ifindexes_.Find(c.vti_interface).value_or(0);
 }
 
+// A VTI proposes 0.0.0.0/0 and/or ::/0 by the families routed into it; a peer that has fewer
+// narrows them away (a Vyatta peer proposes only its outer family), and the VTI then routes
+// that family into an SA whose selectors do not cover it: its packets are lost. Said once per
+// CHILD SA, naming the family.
+void Vpnd::WarnNarrowedVti(const ike::IkeSa& sa, const ike::ChildSa& c) {
+  if (!c.vti) return;
+  for (const ike::ChildConfig& cc : sa.config().children) {
+    if (cc.name != c.name) continue;
+    for (const ike::TrafficSelector& want : cc.local_ts) {
+      bool kept = std::any_of(c.local_ts.begin(), c.local_ts.end(),
+                              [&](const ike::TrafficSelector& t) { return t.type == want.type; });
+      if (kept) continue;
+      const bool v6 = want.type == ike::TsType::kIpv6AddrRange;
+      Log(ike::LogGroup::kChd,
+          absl::StrCat("WARNING: the peer narrowed ", c.name, " to ",
+                       ike::TsListToString(c.local_ts), " === ", ike::TsListToString(c.remote_ts),
+                       ": ", v6 ? "IPv6" : "IPv4", " traffic routed into ", c.vti_interface,
+                       " is not covered by this CHILD_SA and the peer drops it (give the peer ",
+                       v6 ? "::/0" : "0.0.0.0/0", " selectors too, or route no ",
+                       v6 ? "IPv6" : "IPv4", " into ", c.vti_interface, ")"),
+          c.name, c.unique_id, true);
+    }
+  }
+}
+
 void Vpnd::ChildUp(const ike::IkeSa& sa, const ike::ChildSa& c) {
+  WarnNarrowedVti(sa, c);
   deps_.installer->AddSa(c, VtiIfindex(c));
   // A route-based CHILD SA is selected by its VTI's routes, a policy-based one by policies.
   if (!c.vti) deps_.installer->AddPolicy(c);

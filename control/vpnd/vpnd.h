@@ -166,6 +166,7 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   absl::StatusOr<std::string> RunCommand(const std::vector<std::string>& words);
   void Resync();
   uint32_t VtiIfindex(const ike::ChildSa& c);
+  void WarnNarrowedVti(const ike::IkeSa& sa, const ike::ChildSa& c);
   // `security vpn ike interface`: whether IKE may be received where `d` came in.
   bool IkeInterfaceAllowed(const ike::Datagram& d);
   void ReceiveIke(const ike::Datagram& d);

@@ -535,3 +535,32 @@ TEST_CASE("IKE over IPv6 through punt/inject; IPv6 SAs and policies in the datap
   CHECK(absl::StrContains(*detail, "        Remote Net:             2001:db8:b::/64\n"));
   std::remove(mine.c_str());
 }
+
+// A dual-stack VTI proposes 0.0.0.0/0 and ::/0; a peer with only 0.0.0.0/0 (Vyatta's VTI,
+// here the seed's east end) narrows ::/0 away. The SA comes up, and IPv6 routed into the VTI
+// would be lost: vpnd says so, naming the VTI and the family.
+TEST_CASE("a dual-stack VTI narrowed to IPv4 by the peer is logged", "[vpnd][sa][ipv6]") {
+  Rig r;
+  std::string mine = WriteFile(ReadFile("configs/vyatta-west.conf") +
+                               "set interfaces vti vti2 address 2001:db8:ff::/127\n");
+  REQUIRE(r.vpnd->LoadFile(mine).ok());
+  East east(r);
+  Pump(r, east);
+  INFO(r.log.Recent());
+  REQUIRE(EastChild(east) != nullptr);
+  CHECK(absl::StrContains(
+      r.log.Recent(),
+      "WARNING: the peer narrowed peer-159.8.98.213-tunnel-vti to 0.0.0.0/0 === 0.0.0.0/0: IPv6 "
+      "traffic routed into vti2 is not covered by this CHILD_SA and the peer drops it (give the "
+      "peer ::/0 selectors too, or route no IPv6 into vti2)"));
+  std::remove(mine.c_str());
+}
+
+TEST_CASE("a VTI that keeps its families logs no narrowing", "[vpnd][sa][ipv6]") {
+  Rig r;
+  REQUIRE(r.vpnd->LoadFile("configs/vyatta-west.conf").ok());
+  East east(r);
+  Pump(r, east);
+  REQUIRE(EastChild(east) != nullptr);
+  CHECK_FALSE(absl::StrContains(r.log.Recent(), "narrowed"));
+}
