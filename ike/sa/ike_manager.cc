@@ -380,9 +380,18 @@ std::vector<const IkeSa*> IkeManager::Sas() const {
   return out;
 }
 
+// The key of the per-source limits (block-threshold): the address, or for IPv6 its /64, since
+// one host normally holds a whole /64 and could rotate its source through it (#21). COOKIEs
+// stay bound to the exact address: they prove that the sender receives there.
+Address IkeManager::SourceKey(const Address& a) {
+  Address k = a;
+  if (k.family == 6) std::fill(k.bytes.begin() + 8, k.bytes.end(), 0);
+  return k;
+}
+
 size_t IkeManager::HalfOpenCount(const Address* from) const {
   if (from == nullptr) return half_open_.size();
-  auto it = half_open_by_address_.find(*from);
+  auto it = half_open_by_address_.find(SourceKey(*from));
   return it == half_open_by_address_.end() ? 0 : it->second;
 }
 
@@ -533,19 +542,22 @@ void IkeManager::HandleInitRequest(const Datagram& d, const DecodedHeader& h) {
   const Address& from = d.src.address;
   // The cheap refusals first: they need no crypto and send nothing. Their counts only grow with
   // IKE_SA_INITs that got past the COOKIE check, so a spoofed source cannot drive them.
+  const Address source = SourceKey(from);
+  // "from it", or for an IPv6 source "from its /64" (the key of these counts).
+  const char* from_it = from.family == 6 ? "from its /64" : "from it";
   if (options_.block_threshold > 0) {
-    auto w = window_.by_address.find(from);
+    auto w = window_.by_address.find(source);
     size_t half_open = HalfOpenCount(&from);
     size_t recent = w == window_.by_address.end() ? 0 : w->second;
     if (std::max(half_open, recent) >= options_.block_threshold) {
       RefuseInit(IkeCounter::kInitBlocked, refuse_log_,
                  half_open >= recent
                      ? absl::StrCat("ignoring IKE_SA setup from ", from.ToString(), ": ", half_open,
-                                    " half-open IKE_SAs from it reach block-threshold ",
+                                    " half-open IKE_SAs ", from_it, " reach block-threshold ",
                                     options_.block_threshold)
                      : absl::StrCat("ignoring IKE_SA setup from ", from.ToString(), ": ", recent,
-                                    " IKE_SA_INITs from it in the last second reach "
-                                    "block-threshold ",
+                                    " IKE_SA_INITs ", from_it,
+                                    " in the last second reach block-threshold ",
                                     options_.block_threshold));
       return;
     }
@@ -586,8 +598,8 @@ void IkeManager::HandleInitRequest(const Datagram& d, const DecodedHeader& h) {
   }
   // Answered from here on, whatever the answer: it counts toward the thresholds.
   ++window_.answered;
-  if (window_.by_address.size() < kMaxAddressesPerWindow || window_.by_address.contains(from)) {
-    ++window_.by_address[from];
+  if (window_.by_address.size() < kMaxAddressesPerWindow || window_.by_address.contains(source)) {
+    ++window_.by_address[source];
   }
   std::shared_ptr<const IkeSaConfig> cfg = ResponderConfig(d, m->payloads);
   if (!cfg) {
@@ -604,8 +616,8 @@ void IkeManager::HandleInitRequest(const Datagram& d, const DecodedHeader& h) {
   IkeSa* raw = sa.get();
   sas_[*spi_r] = std::move(sa);
   IndexSa(raw, cfg->name);
-  half_open_[raw] = from;
-  ++half_open_by_address_[from];
+  half_open_[raw] = source;
+  ++half_open_by_address_[source];
   raw->ProcessMessage(d, h);
 }
 

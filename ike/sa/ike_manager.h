@@ -133,6 +133,8 @@ class IkeManager : public IkeSaContext {
   std::vector<const IkeSa*> Sas() const;
   // Responder SAs still in IKE_SA_INIT/IKE_AUTH (in total, or from one address).
   size_t HalfOpenCount(const Address* from = nullptr) const;
+  // What the per-source limits count by: the address, an IPv6 source's /64.
+  static Address SourceKey(const Address& a);
   // IKE_SA_INITs that got past the COOKIE check in the current second.
   uint32_t InitsThisSecond() const { return window_.answered; }
   // Two IKE SAs with the same peer that came up at most this far apart are duplicates of a

@@ -15,7 +15,7 @@ namespace {
 
 constexpr char kA6[] = "2001:db8::1";
 constexpr char kB6[] = "2001:db8::2";
-constexpr char kC6[] = "2001:db8::3";
+constexpr char kC6[] = "2001:db8:c::3";  // another /64 than A's and B's
 
 struct Pair6 {
   Net net;
@@ -155,7 +155,8 @@ TEST_CASE("no NAT between IPv6 addresses: no encapsulation", "[ike_sa][ipv6][nat
   CHECK_FALSE(p.a.log.Has("behind NAT"));
 }
 
-TEST_CASE("COOKIEs and per-address limits keyed on IPv6 sources", "[ike_sa][ipv6][cookie]") {
+TEST_CASE("COOKIEs and per-source limits keyed on IPv6 sources (per /64)",
+          "[ike_sa][ipv6][cookie]") {
   ManagerOptions ob = Net::Defaults();
   ob.cookie_threshold = 1;
   ob.block_threshold = 0;
@@ -188,9 +189,23 @@ TEST_CASE("COOKIEs and per-address limits keyed on IPv6 sources", "[ike_sa][ipv6
   second.data[0] ^= 0x55;
   p.net.queue.push_back(second);
   p.net.Pump();
-  CHECK(
-      p.b.log.Has("ignoring IKE_SA setup from 2001:db8::3: 1 half-open IKE_SAs from it reach "
-                  "block-threshold 1"));
+  CHECK(p.b.log.Has(
+      "ignoring IKE_SA setup from 2001:db8:c::3: 1 half-open IKE_SAs from its /64 reach "
+      "block-threshold 1"));
+  // The per-source counts are per /64 for IPv6: one host holds a /64 and could rotate through
+  // it. Another address of C's /64 is blocked too; an address of another /64 is not.
+  Datagram rotated = second;
+  rotated.data[1] ^= 0x55;
+  rotated.src.address = *Address::Parse("2001:db8:c::3:4");
+  p.net.queue.push_back(rotated);
+  p.net.Pump();
+  // (the refusal line is rate-limited: the counter says it was refused too)
+  CHECK(p.b.mgr->counter(IkeCounter::kInitBlocked) == 2);
+  CHECK(p.b.mgr->HalfOpenCount(&rotated.src.address) == 1);
+  Address elsewhere = *Address::Parse("2001:db8:d::3");
+  CHECK(p.b.mgr->HalfOpenCount(&elsewhere) == 0);
+  CHECK(IkeManager::SourceKey(*Address::Parse("2001:db8::3:4")).ToString() == "2001:db8::");
+  CHECK(IkeManager::SourceKey(*Address::Parse("192.0.2.3")).ToString() == "192.0.2.3");
 }
 
 TEST_CASE("dual-stack selectors narrowed to the family the responder allows",
