@@ -353,6 +353,36 @@ absl::StatusOr<std::string> Swanctl(const Model& m, const Mirror& x) {
   return out;
 }
 
+// What a real Vyatta 5600 does not do with these commands (vpn-config.pl): tunnels whose
+// selectors are not of the outer family ("IPv4 over IPv6 IPsec is not supported" and back), and
+// a VTI that carries the other family too (its VTI proposes only the outer family). Portcullis
+// takes both; the VyOS and swanctl formats carry them to a peer that does.
+std::string VyattaFamilyWarnings(const Model& m, const Mirror& x) {
+  const Peer& p = *x.peer;
+  auto outer = IpAddress::Parse(x.our_address);
+  if (!outer) return "";
+  const int fam = outer->is_v4() ? 4 : 6;
+  const char* name = fam == 4 ? "IPv4" : "IPv6";
+  std::string out;
+  for (const Tunnel& t : p.tunnels) {
+    if (t.disabled || !t.selector.local || (t.selector.local->address.is_v4() ? 4 : 6) == fam)
+      continue;
+    absl::StrAppend(&out, "# warning: tunnel ", t.id, " is ", fam == 4 ? "IPv6" : "IPv4", " over ",
+                    name,
+                    ", which a Vyatta 5600 refuses: use format vyos or swanctl for that peer\n");
+  }
+  if (p.route_based()) {
+    std::vector<int> f = VtiFamilies(m, p);
+    if (f.size() > 1 || (f.size() == 1 && f[0] != fam)) {
+      absl::StrAppend(&out, "# warning: ", p.vti_bind, " carries ",
+                      f.size() > 1 ? "IPv4 and IPv6" : (fam == 4 ? "IPv6" : "IPv4"),
+                      ", and a Vyatta 5600 VTI proposes only ", name,
+                      " selectors: the rest is lost; use format vyos or swanctl for that peer\n");
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> GeneratePeerConfig(const Model& ours, absl::string_view peer,
@@ -365,7 +395,7 @@ absl::StatusOr<std::string> GeneratePeerConfig(const Model& ours, absl::string_v
   std::string header = absl::StrCat("# The other end of peer ", x->peer->key,
                                     ", mirrored by `vpnctl generate vpn peer-config`.\n"
                                     "# It holds the pre-shared secret.\n");
-  if (format == PeerConfigFormat::kVyatta) return header + *vyatta;
+  if (format == PeerConfigFormat::kVyatta) return header + VyattaFamilyWarnings(ours, *x) + *vyatta;
   // VyOS: the same tree, rendered by the VyOS dialect (which also reads it back).
   LoadedConfig loaded = LoadConfigText(*vyatta, "generated");
   if (!loaded.ok()) {

@@ -155,6 +155,14 @@ TEST_CASE("IPv6: mirrored VTI addresses, interface-route6, both families in swan
       *vyatta, "set protocols static interface-route 10.1.0.0/24 next-hop-interface vti1\n"));
   CHECK(absl::StrContains(*vyatta, "peer 2001:db8::1 local-address 2001:db8::2\n"));
   CHECK_FALSE(absl::StrContains(*vyatta, "fe80"));  // link-local LANs are not routed
+  // A real Vyatta's VTI proposes only the outer family: said in the Vyatta form only.
+  CHECK(absl::StrContains(*vyatta,
+                          "# warning: vti1 carries IPv4 and IPv6, and a Vyatta 5600 VTI proposes "
+                          "only IPv6 selectors: the rest is lost; use format vyos or swanctl for "
+                          "that peer\n"));
+  auto vyos = GeneratePeerConfig(ours, "2001:db8::2", PeerConfigFormat::kVyos);
+  REQUIRE(vyos.ok());
+  CHECK_FALSE(absl::StrContains(*vyos, "# warning"));
   auto swan = GeneratePeerConfig(ours, "2001:db8::2", PeerConfigFormat::kSwanctl);
   REQUIRE(swan.ok());
   CHECK(absl::StrContains(*swan, "local_ts = 0.0.0.0/0,::/0\n"));
@@ -173,4 +181,24 @@ TEST_CASE("IPv6: mirrored VTI addresses, interface-route6, both families in swan
   CHECK(GeneratePeerConfig(wide, "2001:db8::2", PeerConfigFormat::kVyatta).status().message() ==
         "VTI address 2001:db8:fe::1/56: only an IPv4 /24../31 or an IPv6 /64../127 can be "
         "mirrored");
+}
+
+TEST_CASE("Vyatta form warns of tunnels of the other family than the outer one",
+          "[config][generate][ipv6]") {
+  Model a = Load("configs/vyatta-west.conf");
+  // A policy-based IPv6 tunnel to the seed's IPv4 peer.
+  Peer& p = const_cast<Peer&>(*a.FindPeer("159.8.98.213"));
+  p.vti_bind.clear();
+  Tunnel t;
+  t.id = 3;
+  t.selector.local = IpPrefix::Parse("2001:db8:a::/64");
+  t.selector.remote = IpPrefix::Parse("2001:db8:b::/64");
+  t.esp_group = p.vti_esp_group;
+  p.tunnels = {t};
+  p.default_esp_group = p.vti_esp_group;
+  auto text = GeneratePeerConfig(a, "159.8.98.213", PeerConfigFormat::kVyatta);
+  REQUIRE(text.ok());
+  CHECK(absl::StrContains(*text,
+                          "# warning: tunnel 3 is IPv6 over IPv4, which a Vyatta 5600 "
+                          "refuses: use format vyos or swanctl for that peer\n"));
 }
