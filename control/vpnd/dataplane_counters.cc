@@ -31,6 +31,14 @@ absl::StatusOr<DataplaneCounters> ReadDataplaneCounters(const std::string& path)
   if (!stats.ok()) return stats.status();
   out.totals = Counters(&*stats);
   out.drops = Counters(stats->Get("drops"));
+  // A dataplane without the command (older build) has no per-worker rows; nothing else lacks.
+  if (auto w = client->Query("/portcullis/workers"); w.ok()) {
+    for (const auto& [k, v] : w->object) {
+      if (v.type != JsonValue::Type::kArray) continue;
+      std::vector<uint64_t>& col = out.workers[k];
+      for (const JsonValue& x : v.array) col.push_back(static_cast<uint64_t>(x.number));
+    }
+  }
   auto names = client->Query("/portcullis/interfaces");
   if (!names.ok()) return names.status();
   for (const JsonValue& n : names->array) {

@@ -22,6 +22,8 @@ struct DataplaneCounters {
   std::vector<InterfaceCounters> interfaces;
   std::map<std::string, uint64_t> drops;   // all interfaces, by reason
   std::map<std::string, uint64_t> totals;  // /portcullis/stats' plain counters
+  // /portcullis/workers: each counter's value per worker (index = worker id).
+  std::map<std::string, std::vector<uint64_t>> workers;
 };
 
 // The telemetry socket of the dataplane serving `channel` (its default EAL file prefix).

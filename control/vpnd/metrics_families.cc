@@ -197,7 +197,44 @@ Families DataplaneFamilies(const DataplaneCounters* c) {
                      "IKE datagrams the dataplane handed to vpnd", MetricType::Counter);
   auto it = c->totals.find("ike_punted");
   punt.Add({}, it == c->totals.end() ? 0 : static_cast<double>(it->second));
-  return {up.Take(), pk.Take(), by.Take(), ifd.Take(), ifup.Take(), d.Take(), punt.Take()};
+  // Per worker (label worker="0"...): traffic, SA owner handoffs both ways and what a full
+  // ring dropped, all drops, SAs owned.
+  FamilyBuilder wp("portcullis_worker_packets_total", "Packets by worker and direction",
+                   MetricType::Counter);
+  FamilyBuilder wh("portcullis_worker_handoff_packets_total",
+                   "Packets a worker handed to an SA's owner (sent) or took from its own handoff "
+                   "ring (received)",
+                   MetricType::Counter);
+  FamilyBuilder wf("portcullis_worker_handoff_queue_full_total",
+                   "Packets a worker dropped because the SA owner's handoff ring was full",
+                   MetricType::Counter);
+  FamilyBuilder wd("portcullis_worker_drops_total", "Packets a worker dropped (all reasons)",
+                   MetricType::Counter);
+  FamilyBuilder ws("portcullis_worker_sas", "SAs a worker owns", MetricType::Gauge);
+  auto column = [&](const char* name) -> const std::vector<uint64_t>* {
+    auto it = c->workers.find(name);
+    return it == c->workers.end() ? nullptr : &it->second;
+  };
+  struct Row {
+    FamilyBuilder* family;
+    const char* counter;
+    const char* direction;  // nullptr: no direction label
+  };
+  for (const Row& r :
+       {Row{&wp, "rx_packets", "in"}, Row{&wp, "tx_packets", "out"}, Row{&wh, "handed_off", "sent"},
+        Row{&wh, "handoff_received", "received"}, Row{&wf, "handoff_queue_full", nullptr},
+        Row{&wd, "drops", nullptr}, Row{&ws, "sas_owned", nullptr}}) {
+    const std::vector<uint64_t>* v = column(r.counter);
+    if (v == nullptr) continue;
+    for (size_t w = 0; w < v->size(); ++w) {
+      Labels l;
+      if (r.direction) l.push_back({"direction", r.direction});
+      l.push_back({"worker", std::to_string(w)});
+      r.family->Add(std::move(l), static_cast<double>((*v)[w]));
+    }
+  }
+  return {up.Take(),   pk.Take(), by.Take(), ifd.Take(), ifup.Take(), d.Take(),
+          punt.Take(), wp.Take(), wh.Take(), wf.Take(),  wd.Take(),   ws.Take()};
 }
 
 }  // namespace portcullis::vpnd

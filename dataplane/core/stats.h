@@ -29,6 +29,10 @@ struct alignas(64) WorkerStats {
   // Acquires (a packet needs an SA we lack): sent to the main lcore, suppressed by the
   // per-tunnel rate limit, lost to a full ring.
   uint64_t acquires_sent, acquires_suppressed, acquires_lost;
+  // SA owner handoff (docs/DESIGN.md, SA ownership): handed_off counts what this worker put on
+  // another's ring, handoff_received what it took from its own; a full ring is the drop
+  // reason handoff_queue_full, counted by the worker that could not enqueue.
+  uint64_t handoff_received;
 };
 
 inline uint64_t ReadCounter(const uint64_t& c) {

@@ -4,7 +4,7 @@
 //   dpctl --channel NAME <command ...>        one command (see command_parser.h)
 //   dpctl --channel NAME batch FILE|-         one command per line, applied as one batch
 //   dpctl --channel NAME show stats|drops|interfaces|interface NAME|sas|sa SPI/DIR|routes|policies|
-//                             channel|neighbors|ports|firewall [RULESET_ID] [--json]
+//                             channel|neighbors|ports|firewall [RULESET_ID]|workers [--json]
 //   dpctl --channel NAME capture start <port|interface> [count N] [file F] | stop | status
 #include <cstdio>
 #include <fstream>
@@ -109,7 +109,7 @@ int Show(TelemetryClient& tel, const std::vector<std::string>& args, bool json) 
   if (args.empty())
     return Fail(
         "show what? stats|drops|interfaces|interface|sas|sa|routes|policies|channel|neighbors|"
-        "ports|firewall");
+        "ports|firewall|workers");
   const std::string& what = args[0];
   auto query = [&](const std::string& cmd) -> absl::StatusOr<JsonValue> { return tel.Query(cmd); };
   if (what == "interfaces") {
@@ -210,6 +210,32 @@ int Show(TelemetryClient& tel, const std::vector<std::string>& args, bool json) 
     if (const JsonValue* ids = v->Get("rulesets"))
       for (const JsonValue& id : ids->array)
         if (int rc = ruleset(Plain(id), false); rc != 0) return rc;
+    return 0;
+  }
+  if (what == "workers") {
+    auto v = query("/portcullis/workers");
+    if (!v.ok()) return Fail(std::string(v.status().message()));
+    if (json) {
+      std::printf("%s\n", Render(*v).c_str());
+      return 0;
+    }
+    // One row per worker: the dataplane answers with one array per counter.
+    static constexpr const char* kColumns[] = {
+        "sas_owned",        "rx_packets",         "tx_packets", "handed_off",
+        "handoff_received", "handoff_queue_full", "drops"};
+    std::printf("%-6s %9s %14s %14s %12s %12s %10s %10s\n", "worker", "sas", "rx packets",
+                "tx packets", "handed off", "handoff in", "ring full", "drops");
+    for (uint64_t w = 0; w < v->U64("workers"); ++w) {
+      std::printf("%-6llu", static_cast<unsigned long long>(w));
+      int k = 0;
+      for (const char* c : kColumns) {
+        const JsonValue* a = v->Get(c);
+        const int width = k == 0 ? 9 : k <= 2 ? 14 : k <= 4 ? 12 : 10;
+        std::printf(" %*s", width, a && w < a->array.size() ? Plain(a->array[w]).c_str() : "-");
+        ++k;
+      }
+      std::printf("\n");
+    }
     return 0;
   }
   std::string cmd;

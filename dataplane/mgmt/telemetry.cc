@@ -121,6 +121,10 @@ int Stats(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "ike_punted", punted);
   rte_tel_data_add_dict_u64(d, "injected", injected);
   rte_tel_data_add_dict_u64(d, "handed_off", handed);
+  uint64_t received = 0;
+  for (uint32_t w = 0; w < g_dp->nworkers; ++w)
+    if (g_dp->stats[w]) received += ReadCounter(g_dp->stats[w]->handoff_received);
+  rte_tel_data_add_dict_u64(d, "handoff_received", received);
   rte_tel_data_add_dict_u64(d, "icmp_sent", icmp);
   rte_tel_data_add_dict_u64(d, "icmp_rate_limited", icmp_limited);
   rte_tel_data_add_dict_u64(d, "acquires_sent", acq_sent);
@@ -160,6 +164,57 @@ int Stats(const char*, const char*, rte_tel_data* d) {
     if (v) rte_tel_data_add_dict_u64(drops, IkeDropName(static_cast<IkeDrop>(r)), v);
   }
   rte_tel_data_add_dict_container(d, "drops", drops, 0);
+  return 0;
+}
+
+// Per worker, as arrays indexed by worker id (a telemetry dict holds containers of values,
+// not of dicts): what each worker received, sent, handed to an SA's owner and took from its
+// own handoff ring, what it dropped, and how many SAs it owns.
+int Workers(const char*, const char*, rte_tel_data* d) {
+  std::lock_guard<std::mutex> lock(g_main->mu());
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_u64(d, "workers", g_dp->nworkers);
+  struct Column {
+    const char* name;
+    uint64_t (*get)(const WorkerStats&, uint16_t w);
+  };
+  static constexpr Column kColumns[] = {
+      {"sas_owned", [](const WorkerStats&, uint16_t w) -> uint64_t { return g_dp->sas->load(w); }},
+      {"rx_packets",
+       [](const WorkerStats& s, uint16_t) {
+         uint64_t v = 0;
+         for (uint32_t i = 0; i < s.nifs; ++i) v += ReadCounter(s.ifs[i].rx_packets);
+         return v;
+       }},
+      {"tx_packets",
+       [](const WorkerStats& s, uint16_t) {
+         uint64_t v = 0;
+         for (uint32_t i = 0; i < s.nifs; ++i) v += ReadCounter(s.ifs[i].tx_packets);
+         return v;
+       }},
+      {"rx_bursts", [](const WorkerStats& s, uint16_t) { return ReadCounter(s.rx_bursts); }},
+      {"handed_off", [](const WorkerStats& s, uint16_t) { return ReadCounter(s.handed_off); }},
+      {"handoff_received",
+       [](const WorkerStats& s, uint16_t) { return ReadCounter(s.handoff_received); }},
+      {"handoff_queue_full",
+       [](const WorkerStats& s, uint16_t) {
+         return ReadCounter(s.drops[DropIndex(Drop::kHandoffQueueFull)]);
+       }},
+      {"drops",
+       [](const WorkerStats& s, uint16_t) {
+         uint64_t v = 0;
+         for (int r = 0; r < kAllDropCount; ++r) v += ReadCounter(s.drops[r]);
+         return v;
+       }},
+      {"loops", [](const WorkerStats& s, uint16_t) { return ReadCounter(s.loops); }},
+  };
+  for (const Column& c : kColumns) {
+    rte_tel_data* a = rte_tel_data_alloc();
+    rte_tel_data_start_array(a, RTE_TEL_U64_VAL);
+    for (uint16_t w = 0; w < g_dp->nworkers; ++w)
+      rte_tel_data_add_array_u64(a, g_dp->stats[w] ? c.get(*g_dp->stats[w], w) : 0);
+    rte_tel_data_add_dict_container(d, c.name, a, 0);
+  }
   return 0;
 }
 
@@ -556,6 +611,8 @@ void RegisterTelemetry(Dataplane& dp, MainLcore& main) {
   g_main = &main;
   rte_telemetry_register_cmd("/portcullis/stats", Stats, "Dataplane totals and drop reasons");
   rte_telemetry_register_cmd("/portcullis/interfaces", Interfaces, "Interface names");
+  rte_telemetry_register_cmd("/portcullis/workers", Workers,
+                             "Per-worker counters (arrays indexed by worker)");
   rte_telemetry_register_cmd("/portcullis/interface_indexes", InterfaceIndexes,
                              "256 interfaces as 'ifindex kind name'. Param: first ifindex");
   rte_telemetry_register_cmd("/portcullis/interface", InterfaceByName,

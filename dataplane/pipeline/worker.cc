@@ -53,6 +53,7 @@ int Worker::Run() {
       idle = 0;
     }
   }
+  FlushHandoffs();
   FlushTx();
   rte_rcu_qsbr_thread_offline(dp_.rcu, id_);
   rte_rcu_qsbr_thread_unregister(dp_.rcu, id_);
@@ -73,8 +74,12 @@ void Worker::PollOnce() {
     ++stats_->rx_bursts;
     FromWire(pkts, n, port);
   }
+  // What this burst handed off leaves before the owner's own ring is drained; draining and
+  // injecting may hand off more (a decrypted packet routed into another worker's tunnel).
+  if (handoff_pending_) FlushHandoffs();
   DrainHandoff(t);
   if (id_ == 0) DrainInject(t);
+  if (handoff_pending_) FlushHandoffs();
   FlushTx();
   DrainEspEvents();
   if (dp_.any_lacp.load(std::memory_order_relaxed)) KeepLacpAlive();
@@ -128,11 +133,31 @@ void Worker::Handoff(rte_mbuf* m, uint16_t owner, PktKind kind, uint32_t sa_id, 
   PacketMeta* meta = Meta(m);
   meta->kind = kind;
   meta->sa_id = sa_id;
-  if (owner >= dp_.nworkers || rte_ring_mp_enqueue(dp_.handoff[owner], m) != 0) {
+  if (unlikely(owner >= dp_.nworkers)) {
     DropPkt(m, ifindex, Drop::kHandoffQueueFull);
     return;
   }
-  ++stats_->handed_off;
+  HandoffQueue& q = handoff_[owner];
+  handoff_pending_ |= 1u << owner;
+  q.pkts[q.n++] = m;
+  if (q.n == kBurst) FlushHandoff(owner);
+}
+
+void Worker::FlushHandoff(uint16_t owner) {
+  handoff_pending_ &= ~(1u << owner);
+  HandoffQueue& q = handoff_[owner];
+  // One multi-producer enqueue for the burst: the ring's atomics once, not per packet.
+  const unsigned sent = rte_ring_mp_enqueue_burst(
+      dp_.handoff[owner], reinterpret_cast<void* const*>(q.pkts), q.n, nullptr);
+  stats_->handed_off += sent;
+  // What did not fit is counted where the packet was (inbound: the port it came in on;
+  // outbound: the tunnel it was going into).
+  for (unsigned i = sent; i < q.n; ++i) {
+    const PacketMeta* meta = Meta(q.pkts[i]);
+    DropPkt(q.pkts[i], meta->kind == PktKind::kEspIn ? meta->in_ifindex : meta->out_ifindex,
+            Drop::kHandoffQueueFull);
+  }
+  q.n = 0;
 }
 
 void Worker::DrainHandoff(const Tables& t) {
@@ -140,6 +165,7 @@ void Worker::DrainHandoff(const Tables& t) {
   if (r == nullptr) return;
   rte_mbuf* pkts[kBurst];
   unsigned n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), kBurst, nullptr);
+  stats_->handoff_received += n;
   // Runs of the same SA and direction go through the engine together.
   unsigned i = 0;
   while (i < n) {

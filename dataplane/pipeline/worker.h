@@ -169,7 +169,15 @@ class Worker {
   void DrainEspEvents();
   void KeepLacpAlive();
   void ToSlowPath(rte_mbuf* m, PktKind kind, uint16_t ifindex);
+  // Stages m for the SA's owner; FlushHandoffs puts what is staged on the owners' rings, one
+  // burst per owner (a flow's packets leave in the order they were staged: each flow is
+  // received by one worker, so its owner sees it in order). ifindex: where a drop is counted.
   void Handoff(rte_mbuf* m, uint16_t owner, PktKind kind, uint32_t sa_id, uint16_t ifindex);
+  void FlushHandoff(uint16_t owner);
+  void FlushHandoffs() {
+    for (uint32_t owners = handoff_pending_; owners != 0; owners &= owners - 1)
+      FlushHandoff(static_cast<uint16_t>(__builtin_ctz(owners)));
+  }
 
  public:
   // Counts and frees. ifindex 0 counts only the total.
@@ -198,6 +206,12 @@ class Worker {
     rte_mbuf* pkts[kBurst];
   } tx_[kMaxPorts];
   uint32_t tx_pending_ = 0;  // bit p: tx_[p] holds packets
+  // Packets for other workers' SAs, per owner, until the end of the poll (or kBurst of them).
+  struct HandoffQueue {
+    uint16_t n = 0;
+    rte_mbuf* pkts[kBurst];
+  } handoff_[kMaxWorkers];
+  uint32_t handoff_pending_ = 0;  // bit w: handoff_[w] holds packets
   IkeLimiter* ike_limiter_;
   // The firewall's verdicts for fragmented datagrams (docs/DESIGN.md, Firewall): what the
   // first fragment met, per chain, so later fragments (no ports) get the same. Direct-mapped
@@ -232,6 +246,7 @@ class Worker {
   uint32_t FwFragFind(const rte_ipv4_hdr* ip, const FwChain& chain);
   uint32_t FwFragment(const rte_ipv4_hdr* ip, const FwChain& chain, uint32_t slot);
   static_assert(kMaxPorts <= 32);
+  static_assert(kMaxWorkers <= 32);
   static_assert(kBurst <= esp::kMaxBurst, "a burst goes to the ESP engine whole");
 };
 

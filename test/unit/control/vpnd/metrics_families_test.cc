@@ -93,3 +93,24 @@ TEST_CASE("metrics: the dataplane's interfaces and drop reasons; down when it di
   CHECK(text.find("portcullis_dataplane_drops_total{reason=\"no_route\"} 2") != std::string::npos);
   CHECK(Text(DataplaneFamilies(nullptr)).find("portcullis_dataplane_up 0") != std::string::npos);
 }
+
+TEST_CASE("metrics: per-worker counters carry a worker label", "[vpnd][metrics]") {
+  DataplaneCounters c;
+  c.workers = {{"rx_packets", {10, 20}},     {"tx_packets", {11, 21}},       {"handed_off", {0, 5}},
+               {"handoff_received", {5, 0}}, {"handoff_queue_full", {0, 1}}, {"drops", {2, 3}},
+               {"sas_owned", {1, 1}}};
+  std::string text = Text(DataplaneFamilies(&c));
+  CHECK(text.find("portcullis_worker_packets_total{direction=\"in\",worker=\"1\"} 20") !=
+        std::string::npos);
+  CHECK(text.find("portcullis_worker_packets_total{direction=\"out\",worker=\"0\"} 11") !=
+        std::string::npos);
+  CHECK(text.find("portcullis_worker_handoff_packets_total{direction=\"sent\",worker=\"1\"} 5") !=
+        std::string::npos);
+  CHECK(text.find("portcullis_worker_handoff_packets_total{direction=\"received\",worker=\"0\"} "
+                  "5") != std::string::npos);
+  CHECK(text.find("portcullis_worker_handoff_queue_full_total{worker=\"1\"} 1") !=
+        std::string::npos);
+  CHECK(text.find("portcullis_worker_drops_total{worker=\"0\"} 2") != std::string::npos);
+  CHECK(text.find("portcullis_worker_sas{worker=\"1\"} 1") != std::string::npos);
+  CHECK(text.find("# TYPE portcullis_worker_sas gauge") != std::string::npos);
+}

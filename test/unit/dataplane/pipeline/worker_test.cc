@@ -100,6 +100,7 @@ TEST_CASE("LAN traffic is encrypted by the SA's owner, whichever worker received
   REQUIRE(out != nullptr);
   const int owner = out->owner, other = 1 - owner;
   const uint64_t handed = rig.worker(other).stats().handed_off;
+  const uint64_t received = rig.worker(owner).stats().handoff_received;
 
   std::vector<std::vector<uint8_t>> sent_inner;
   for (uint32_t i = 0; i < 40; ++i) {
@@ -109,6 +110,7 @@ TEST_CASE("LAN traffic is encrypted by the SA's owner, whichever worker received
   }
   PollAll(rig);
   CHECK(rig.worker(other).stats().handed_off - handed == 20);
+  CHECK(rig.worker(owner).stats().handoff_received - received == 20);
   // Only the owner transmits the SA's packets, in sequence order.
   CHECK(rig.Sent(kWan, other).empty());
   auto frames = rig.Sent(kWan, owner);
@@ -135,6 +137,48 @@ TEST_CASE("LAN traffic is encrypted by the SA's owner, whichever worker received
   std::multiset<std::vector<uint8_t>> want, have(got.begin(), got.end());
   for (const auto& p : sent_inner) want.insert(Forwarded(p));
   CHECK(want == have);
+}
+
+TEST_CASE("A full handoff ring drops and counts what does not fit; the rest keeps its order") {
+  Rig& rig = Rig::Get();
+  Configure(rig);
+  const SaEntry* out = rig.dp().sas->Find(0x1001, false);
+  REQUIRE(out != nullptr);
+  const int owner = out->owner, other = 1 - owner;
+  const WorkerStats& o = rig.worker(other).stats();
+  const uint64_t handed = o.handed_off;
+  const uint64_t full = o.drops[DropIndex(Drop::kHandoffQueueFull)];
+  const uint64_t received = rig.worker(owner).stats().handoff_received;
+  const unsigned cap = rte_ring_get_capacity(rig.dp().handoff[owner]);
+  // Only the receiving worker polls, so the owner's ring fills; its receive ring holds 1,023.
+  constexpr uint32_t kPackets = 3000;
+  for (uint32_t i = 0; i < kPackets; ++i) {
+    rig.Receive(kLan, other, test::Ipv4Udp(32, 0, false, i + 1));
+    if (i % 1000 == 999)
+      for (int k = 0; k < 20; ++k) rig.worker(other).PollOnce();
+  }
+  CHECK(o.handed_off - handed == cap);
+  CHECK(o.drops[DropIndex(Drop::kHandoffQueueFull)] - full == kPackets - cap);
+  CHECK(rig.Sent(kWan, other).empty());
+  // The owner drains its ring: the first `cap` packets, in the order they were received.
+  std::vector<std::vector<uint8_t>> frames;
+  for (int k = 0; k < 100; ++k) {
+    rig.worker(owner).PollOnce();
+    for (auto& f : rig.Sent(kWan, owner)) frames.push_back(std::move(f));
+  }
+  CHECK(rig.worker(owner).stats().handoff_received - received == cap);
+  REQUIRE(frames.size() == cap);
+  dp::esp::SaConfig peer_in = PeerSa(Direction::kInbound, 0x1001, kKeyOut, "01020304");
+  auto sa = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(peer_in);
+  uint32_t want_id = 1;
+  for (const auto& f : frames) {
+    rte_mbuf* m = test::MakePacket(StripEthernet(f));
+    REQUIRE(dp::esp::testutil::One(Os(), *sa, m, false) == dp::esp::DropReason::kCount);
+    auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
+    CHECK(rte_be_to_cpu_16(ip->packet_id) == want_id);
+    ++want_id;
+    rte_pktmbuf_free(m);
+  }
 }
 
 TEST_CASE("ESP from the peer is decrypted by the inbound SA's owner and reaches the LAN") {
