@@ -39,11 +39,12 @@ int Worker::Run() {
   rte_rcu_qsbr_thread_online(dp_.rcu, id_);
   uint64_t idle = 0;
   while (!dp_.stop.load(std::memory_order_relaxed)) {
-    uint64_t before = stats_->rx_bursts;
+    const uint64_t before = stats_->rx_bursts + stats_->handoff_received;
     PollOnce();
     rte_rcu_qsbr_quiescent(dp_.rcu, id_);
-    // Shared machines (tests, small appliances): give the core back when nothing arrives.
-    if (stats_->rx_bursts == before) {
+    // Shared machines (tests, small appliances): give the core back when nothing arrives
+    // (neither on a port nor from another worker).
+    if (stats_->rx_bursts + stats_->handoff_received == before) {
       if (++idle > 1000 && dp_.idle_sleep_us) {
         rte_rcu_qsbr_thread_offline(dp_.rcu, id_);
         usleep(dp_.idle_sleep_us);
@@ -63,9 +64,16 @@ int Worker::Run() {
 void Worker::PollOnce() {
   ++stats_->loops;
   const Tables& t = dp_.CurrentTables();
+  // What other workers handed over first: they already received and classified it, and a
+  // full ring would drop that work. While more than kHandoffBacklog wait, the receive queues
+  // wait too, so under overload packets stay (and are dropped) in the NIC, not in the ring,
+  // and the busier owner does not starve its peers' handoffs while they keep filling it.
+  DrainHandoff(t);
+  rte_ring* own = dp_.handoff[id_];
+  const bool backlog = own != nullptr && rte_ring_count(own) > kHandoffBacklog;
   // Only ports an interface is configured on are polled: until then their packets wait in
   // the NIC (a pcap replay waits for its configuration, a NIC counts its misses).
-  for (uint16_t k = 0; k < t.npolled; ++k) {
+  for (uint16_t k = 0; k < t.npolled && !backlog; ++k) {
     const uint16_t port = t.polled[k];
     if (!dp_.ports[port].present || id_ >= dp_.ports[port].nrxq) continue;
     rte_mbuf* pkts[kBurst];
@@ -74,10 +82,7 @@ void Worker::PollOnce() {
     ++stats_->rx_bursts;
     FromWire(pkts, n, port);
   }
-  // What this burst handed off leaves before the owner's own ring is drained; draining and
-  // injecting may hand off more (a decrypted packet routed into another worker's tunnel).
-  if (handoff_pending_) FlushHandoffs();
-  DrainHandoff(t);
+  // Injecting may hand off more (a local packet routed into another worker's tunnel).
   if (id_ == 0) DrainInject(t);
   if (handoff_pending_) FlushHandoffs();
   FlushTx();

@@ -212,6 +212,9 @@ class Worker {
     rte_mbuf* pkts[kBurst];
   } handoff_[kMaxWorkers];
   uint32_t handoff_pending_ = 0;  // bit w: handoff_[w] holds packets
+  // Packets waiting in this worker's handoff ring above which it does not poll its receive
+  // queues (PollOnce): four bursts, an eighth of the ring.
+  static constexpr unsigned kHandoffBacklog = 4 * kBurst;
   IkeLimiter* ike_limiter_;
   // The firewall's verdicts for fragmented datagrams (docs/DESIGN.md, Firewall): what the
   // first fragment met, per chain, so later fragments (no ports) get the same. Direct-mapped
