@@ -424,7 +424,8 @@ class SitePair:
             198.51.100.1 eth0 [site B] eth1 -- host 10.2.0.10
     """
 
-    def __init__(self, lab, source_root):
+    def __init__(self, lab, source_root, workers=1, vpnd_a_args=()):
+        """workers: each dataplane's; vpnd_a_args: more arguments for site A's vpnd."""
         self.lab = lab
         ha, da, rt, db, hb = (lab.ns(n) for n in ('ha', 'da', 'rr', 'db', 'hb'))
         self.ha, self.da, self.rt, self.db, self.hb = ha, da, rt, db, hb
@@ -442,10 +443,11 @@ class SitePair:
         for name in ('vyos-site-a.conf', 'vyos-site-b.conf'):
             shutil.copy(pathlib.Path(source_root) / 'configs' / name, conf / name)
         self.a = lab.dataplane(da, {'eth0': 'net_af_packet0,iface=daw',
-                                    'eth1': 'net_af_packet1,iface=dal'})
+                                    'eth1': 'net_af_packet1,iface=dal'}, workers=workers)
         self.b = lab.dataplane(db, {'eth0': 'net_af_packet0,iface=dbw',
-                                    'eth1': 'net_af_packet1,iface=dbl'})
-        self.va = lab.vpnd(da, self.a, str(conf / 'vyos-site-a.conf'), 'site-a')
+                                    'eth1': 'net_af_packet1,iface=dbl'}, workers=workers)
+        self.va = lab.vpnd(da, self.a, str(conf / 'vyos-site-a.conf'), 'site-a',
+                           extra_args=vpnd_a_args)
         self.vb = lab.vpnd(db, self.b, str(conf / 'vyos-site-b.conf'), 'site-b')
 
     def wait_up(self, timeout=45):
