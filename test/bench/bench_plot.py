@@ -11,7 +11,8 @@ firewall:  the rate of each case (rules, sessions) as a fraction of the no-firew
            per frame size, with the issue's targets (0.8x) as a line.
 scale:     the rate against table size (tunnels, routes, policies; log scale), one curve per
            kind and frame size, as a fraction of the 1-entry case, with the targets (0.9x
-           tunnels and routes, 0.8x policies) as lines.
+           tunnels and routes, 0.8x policies) as lines; and, when the two-worker table is
+           there, each of its cases' 1- and 2-worker rates side by side with the 1.7x target.
 The numbers are read from the table so that the picture and the text can never disagree; a
 table with no rows is an error (nothing to draw is a failed benchmark, not an empty picture).
 """
@@ -172,10 +173,28 @@ def plot_firewall(text, out):
     fig.savefig(out, dpi=100)
 
 
+W2_TITLE = 'two workers'
+
+
+def parse_w2(text):
+    """The two-worker table after its title line: [(case, 1w Mpps, 2w Mpps)]."""
+    lines = text.splitlines()
+    start = next((k for k, line in enumerate(lines) if line.startswith(W2_TITLE)), None)
+    rows = []
+    for line in lines[start + 1:] if start is not None else []:
+        m = re.match(r'^\s*(t\d+)\s+\|\s+([\d.]+)\s+\|\s+([\d.]+)\s+\|', line)
+        if m:
+            rows.append((m.group(1), float(m.group(2)), float(m.group(3))))
+    return rows
+
+
 def parse_scale_rows(text):
     """The scale table's rows as parse_firewall would read them, but with a '-' ratio (no
-    1-entry case measured) kept as None and the trailing load column dropped."""
+    1-entry case measured) kept as None and the trailing load column dropped. The two-worker
+    table below it is parse_w2's."""
     lines = text.splitlines()
+    end = next((k for k, line in enumerate(lines) if line.startswith(W2_TITLE)), len(lines))
+    lines = lines[:end]
     header = next((line for line in lines if line.strip().startswith('case |')), None)
     if header is None:
         return [], [], ''
@@ -204,9 +223,27 @@ def plot_scale(text, out):
         n = int(m.group(2)) * {'k': 1000, 'm': 1000000}.get(m.group(3), 1)
         for size, (mpps, ratio) in cells.items():
             series.setdefault(m.group(1), {}).setdefault(size, []).append((n, mpps, ratio))
-    if not series:
+    w2 = parse_w2(text)
+    if not series and not w2:
         raise SystemExit('bench_plot: no case rows in the scale table')
-    fig, axes = plt.subplots(1, len(series), figsize=(4.2 * len(series), 4.4), squeeze=False)
+    panels = len(series) + (1 if w2 else 0)
+    fig, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 4.4), squeeze=False)
+    if w2:
+        ax = axes[0][-1]
+        x = range(len(w2))
+        ax.bar([i - 0.2 for i in x], [r[1] for r in w2], width=0.4, label='1 worker')
+        ax.bar([i + 0.2 for i in x], [r[2] for r in w2], width=0.4, label='2 workers')
+        ax.plot([i + 0.2 for i in x], [1.7 * r[1] for r in w2], 'k_', markersize=18,
+                label='target 1.7x of 1 worker')
+        for i, (_, one, two) in enumerate(w2):
+            ax.annotate(f'{two / one:.2f}x', (i + 0.2, two), textcoords='offset points',
+                        xytext=(0, 4), ha='center', fontsize=7)
+        ax.set_xticks(list(x))
+        ax.set_xticklabels([r[0] for r in w2])
+        ax.set_ylabel('Mpps, 64 B encrypt')
+        ax.set_title('two workers', fontsize=8)
+        ax.grid(alpha=0.3, axis='y')
+        ax.legend(fontsize=7, loc='lower left')
     for ax, kind in zip(axes[0], [k for k in kinds if k in series]):
         label, target = kinds[kind]
         for size in sizes:

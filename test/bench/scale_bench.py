@@ -21,10 +21,18 @@ Prints the table, then the last line
   summary: t10k=<r> r1m=<r> p10k=<r> reconf_loss=<n> commit10k_s=<s> w2=<r>
 reconf_loss and commit10k_s come from reconf_bench.py, run in the same run under the lab lock
 (RECONF_TUNNELS tunnels under traffic, one added and one removed; vpnd's commit of 10,000
-tunnels; BENCH_RECONF=0 skips it); w2 (2 workers / 1) is not measured: one tunnel over two
-workers is #18's later work, so it prints `na`. BENCH_CASES=t1,t100 BENCH_SIZES=64 limit the
-run (the summary then has `na` for what is missing).
+tunnels; BENCH_RECONF=0 skips it). w2 is the 64 B encrypt rate of t100 with two workers over
+the rate with one (docs/DESIGN.md, SA ownership): the LAN port is net_pcap with one receive
+queue per worker, each replaying the frames of its flows (split by a hash of the flow, as a
+NIC's RSS would), the tunnels' SAs spread over the workers by the dataplane, so a worker
+encrypts what it owns and hands the rest to the owner. The one-worker run goes before and after
+the two-worker one (the ratio uses their mean); t1 (one SA, all of it on one owner) is printed
+beside it. On a 2-core machine the second worker shares a core with the main lcore (which
+sleeps between polls) and with the benchmark itself. BENCH_CASES=t1,t100,w2 BENCH_SIZES=64
+limit the run (the summary then has `na` for what is missing).
 """
+import zlib
+import contextlib
 import os
 import pathlib
 import random
@@ -35,6 +43,7 @@ import tempfile
 import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import json  # noqa: E402
 import dataplane_bench as db  # noqa: E402  (EAL memory, keys, rate measurement as there)
 
 SIZES = {'64': [64], 'IMIX': [64] * 7 + [570] * 4 + [1420]}
@@ -89,36 +98,53 @@ def random_routes(n, rnd):
     return out
 
 
-def write_pcap(path, dsts, frame_sizes):
+def write_pcap(path, dsts, frame_sizes, queues=1):
     """UDP frames 10.1.0.10 -> each destination in turn, lengths cycling through frame_sizes,
-    written directly (scapy would take a while for 10,000)."""
+    written directly (scapy would take a while for 10,000). queues > 1: one file per receive
+    queue (path with .qN before the suffix), each flow in one of them by a hash of its
+    destination and source port; returns the paths."""
     def csum(h):
         s = sum(struct.unpack('!10H', h))
         s = (s & 0xffff) + (s >> 16)
         return ~((s & 0xffff) + (s >> 16)) & 0xffff
     eth = bytes.fromhex(db.PCAP_MAC.replace(':', '')) + bytes.fromhex('02000000010a' '0800')
-    with open(path, 'wb') as f:
+    paths = [path] if queues == 1 else [path.with_suffix(f'.q{q}.pcap') for q in range(queues)]
+    files = [open(p, 'wb') for p in paths]
+    for f in files:
         f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    with contextlib.ExitStack() as stack:
+        for f in files:
+            stack.enter_context(f)
         for j, dst in enumerate(dsts):
             size = frame_sizes[j % len(frame_sizes)]
             total = size - 14
             iph = bytearray(struct.pack('!BBHHHBBH4s4s', 0x45, 0, total, 0, 0, 64, 17, 0,
                                         bytes([10, 1, 0, 10]), struct.pack('!I', dst)))
             iph[10:12] = struct.pack('!H', csum(bytes(iph)))
-            udp = struct.pack('!HHHH', 1024 + j % 50000, 5001, total - 20, 0)
+            sport = 1024 + j % 50000
+            udp = struct.pack('!HHHH', sport, 5001, total - 20, 0)
             frame = eth + bytes(iph) + udp + bytes(total - 28)
+            f = files[zlib.crc32(struct.pack('!IH', dst, sport)) % queues]
             f.write(struct.pack('<IIII', 0, 0, len(frame), len(frame)))
             f.write(frame)
+    return paths
 
 
 class Dataplane(db.Dataplane):
-    def __init__(self, pcap, work, tag, sizes):
+    def __init__(self, pcaps, work, tag, sizes, workers=1):
+        """pcaps: one file per worker (a receive queue each)."""
         self.channel = f'scbench{os.getpid()}{tag}'
         self.log = work / f'dataplane-{tag}.log'
-        cmd = [str(db.BUILD / 'dataplane' / 'vpn-dataplane'), '-l', '0,1', *db.eal_mem(),
+        # One worker as everywhere else in the benchmarks (-l 0,1); more: --workers, which puts
+        # the main lcore on the last worker's core.
+        lcores = ['-l', '0,1'] if workers == 1 else []
+        rx = ','.join(f'rx_pcap={p}' for p in pcaps)
+        cmd = [str(db.BUILD / 'dataplane' / 'vpn-dataplane'), *lcores, *db.eal_mem(),
                '--log-level=*:error', '--', '--channel', self.channel,
-               '--port', f'lan=net_pcap0,rx_pcap={pcap},infinite_rx=1',
+               '--port', f'lan=net_pcap0,{rx},infinite_rx=1',
                '--port', 'wan=net_null0,no-rx=1']
+        if workers > 1:
+            cmd += ['--workers', str(workers)]
         for option, value in sizes.items():
             cmd += [option, str(value)]
         self.proc = db.start_dataplane(cmd, self.log, timeout=60)
@@ -208,24 +234,47 @@ def destinations(kind, n, routes, rnd):
     return out
 
 
-def measure(work, kind, n, size, frame_sizes, routes):
-    tag = f'{name(kind, n)}{size}'
+def measure(work, kind, n, size, frame_sizes, routes, workers=1):
+    tag = f'{name(kind, n)}{size}w{workers}'
     pcap = work / f'{tag}.pcap'
     rnd = random.Random(SEED)
     # The route cases all draw from the 1M list: r1 and rN send what r1m sends.
     dsts = destinations(kind, n if kind != 'r' else (len(routes) if n == 1 else n), routes, rnd)
-    write_pcap(pcap, dsts, frame_sizes)
-    dp = Dataplane(pcap, work, tag, sizes_for(kind, n))
+    pcaps = write_pcap(pcap, dsts, frame_sizes, workers)
+    dp = Dataplane(pcaps, work, tag, sizes_for(kind, n), workers)
     try:
         load_s = configure(dp, kind, n, routes)
         mpps = dp.rate('wan')
         drops = {k: v for k, v in dp.drops().items() if v}
         if drops:
             print(f'  note: {tag} drops {drops}', file=sys.stderr)
+        if workers > 1:
+            try:
+                w = json.loads(dp.dpctl('show', 'workers', '--json').stdout)
+            except subprocess.CalledProcessError:  # an older build (A/B runs): no such command
+                w = None
+        if workers > 1 and w:
+            print(f'  {tag}: SAs per worker {w["sas_owned"]}, tx {w["tx_packets"]}, handed off '
+                  f'{w["handed_off"]}, ring full {w["handoff_queue_full"]}', file=sys.stderr)
         return mpps, load_s
     finally:
         dp.close()
-        pcap.unlink()
+        for p in pcaps:
+            p.unlink()
+
+
+def two_workers(work, cases):
+    """{case: (1-worker mean, 2-worker, 1-worker spread)} at 64 B: 1, 2, 1 workers in turn."""
+    out = {}
+    for kind, n in cases:
+        one_a, _ = measure(work, kind, n, '64', SIZES['64'], [], 1)
+        two, _ = measure(work, kind, n, '64', SIZES['64'], [], 2)
+        one_b, _ = measure(work, kind, n, '64', SIZES['64'], [], 1)
+        mean = (one_a + one_b) / 2
+        print(f'  64 {name(kind, n)}: 1 worker {one_a:.2f}/{one_b:.2f}, 2 workers {two:.2f} Mpps',
+              file=sys.stderr, flush=True)
+        out[(kind, n)] = (mean, two, abs(one_a - one_b) / mean if mean > 0 else 0.0)
+    return out
 
 
 def main():
@@ -233,9 +282,12 @@ def main():
     sizes = {k: v for k, v in SIZES.items() if not ONLY_SIZES or k in ONLY_SIZES.split(',')}
     routes = random_routes(1000000, random.Random(SEED)) if any(k == 'r' for k, _ in cases) \
         else []
-    rows, spread = {}, {}
+    rows, spread, w2 = {}, {}, {}
+    w2_cases = [('t', 1), ('t', 100)]
     with tempfile.TemporaryDirectory(prefix='pc-scalebench-') as tmp:
         work = pathlib.Path(tmp)
+        if not ONLY_CASES or 'w2' in ONLY_CASES.split(','):
+            w2 = two_workers(work, w2_cases)
         for size, frames in sizes.items():
             for kind in 'trp':
                 kind_cases = [c for c in cases if c[0] == kind]
@@ -300,16 +352,30 @@ def main():
             reconf.update(kv.split('=', 1) for kv in last.split()[1:])
         else:
             print(f'reconf_bench.py failed ({r.returncode}): {r.stderr[-2000:]}')
-    print('not measured (na): w2 (2 workers / 1)' +
-          (', reconf_loss and commit10k_s (BENCH_RECONF=0 or reconf_bench.py failed)'
-           if reconf['reconf_loss'] == 'na' else ''))
+    if w2:
+        print(f'two workers, 64 B encrypt (net_pcap: one receive queue per worker, flows split '
+              f'by hash; --workers 2, the main lcore on the second worker\'s core, {os.cpu_count()} '
+              f'CPUs)')
+        print(f'{"tunnels":>7} | {"1w Mpps":>8} | {"2w Mpps":>8} | {"2w / 1w":>7} | '
+              f'{"1w spread":>9}')
+        for (kind, n), (one, two, sp) in w2.items():
+            print(f'{name(kind, n):>7} | {one:8.2f} | {two:8.2f} | {two / one:7.2f} | '
+                  f'{sp * 100:8.0f}%')
+        print('t1: one SA, whose owner encrypts everything (the other worker only receives and '
+              'hands over); t100: SAs spread over both workers; w2 is t100\'s 2w / 1w')
+    missing = (['w2 (2 workers / 1)'] if not w2 else []) + (
+        ['reconf_loss and commit10k_s (BENCH_RECONF=0 or reconf_bench.py failed)']
+        if reconf['reconf_loss'] == 'na' else [])
+    if missing:
+        print('not measured (na): ' + ', '.join(missing))
+    w2_ratio = f'{w2[("t", 100)][1] / w2[("t", 100)][0]:.2f}' if w2 else 'na'
 
     def summary(kind, n):
         r = ratio('64', kind, n)
         return f'{r:.2f}' if r is not None else 'na'
     print(f'summary: t10k={summary("t", 10000)} r1m={summary("r", 1000000)} '
           f'p10k={summary("p", 10000)} reconf_loss={reconf["reconf_loss"]} '
-          f'commit10k_s={reconf["commit10k_s"]} w2=na')
+          f'commit10k_s={reconf["commit10k_s"]} w2={w2_ratio}')
 
 
 if __name__ == '__main__':
