@@ -131,8 +131,12 @@ def test_two_workers_per_dataplane(lab):
     # Every packet west encrypts, east decrypts: none is lost in a handoff.
     out_before = s.west.sa(0x1001, 'out')['packets']
     in_before = s.east.sa(0x1001, 'in')['packets']
-    handed = {side: getattr(s, side).show_json('stats').get('handed_off', 0)
-              for side in ('west', 'east')}
+    before = {side: getattr(s, side).show_json('stats') for side in ('west', 'east')}
+    handed = {side: before[side].get('handed_off', 0) for side in before}
+    # TCP at full rate may have filled an owner's ring (the owner is the bottleneck: it
+    # decrypts what the other worker only receives and hands over), counted as
+    # handoff_queue_full; the UDP flows below must lose nothing.
+    full = {side: before[side]['drops'].get('handoff_queue_full', 0) for side in before}
     udp = iperf(lab, s, udp=True, rate='2M', streams=8)
     assert udp['end']['sum']['lost_packets'] == 0, udp['end']['sum']
     time.sleep(0.5)
@@ -141,10 +145,11 @@ def test_two_workers_per_dataplane(lab):
     assert sent >= udp['end']['sum']['packets'] and received == sent, (sent, received)
     stats = {side: getattr(s, side).show_json('stats') for side in ('west', 'east')}
     for side, st in stats.items():
-        assert st['drops'].get('handoff_queue_full', 0) == 0, (side, st['drops'])
+        assert st['drops'].get('handoff_queue_full', 0) == full[side], (side, st['drops'])
     moved = {side: stats[side].get('handed_off', 0) - handed[side] for side in stats}
     assert moved['west'] + moved['east'] > 0, moved
-    print(f'two workers: TCP {bps / 1e6:.0f} Mbit/s; UDP {sent} packets, handed off {moved}')
+    print(f'two workers: TCP {bps / 1e6:.0f} Mbit/s (handoff ring full during it: {full}); '
+          f'UDP {sent} packets, handed off {moved}')
 
 
 def test_policy_based_tunnel(lab):
