@@ -199,7 +199,9 @@ Families DataplaneFamilies(const DataplaneCounters* c) {
   punt.Add({}, it == c->totals.end() ? 0 : static_cast<double>(it->second));
   // Per worker (label worker="0"...): traffic, SA owner handoffs both ways and what a full
   // ring dropped, all drops, SAs owned.
-  FamilyBuilder wp("portcullis_worker_packets_total", "Packets by worker and direction",
+  FamilyBuilder wp("portcullis_worker_packets_total",
+                   "Packets by worker and direction, its interface counters summed (a "
+                   "route-based tunnel's packet counts on its VTI and on the port)",
                    MetricType::Counter);
   FamilyBuilder wh("portcullis_worker_handoff_packets_total",
                    "Packets a worker handed to an SA's owner (sent) or took from its own handoff "

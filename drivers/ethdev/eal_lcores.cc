@@ -102,7 +102,8 @@ absl::StatusOr<unsigned> CountEalLcores(const std::vector<std::string>& eal) {
 std::string LcoreMapForWorkers(unsigned workers, const std::vector<int>& cpus) {
   std::string map;
   for (unsigned l = 0; l <= workers; ++l) {
-    // Workers go on their own CPUs first; the main lcore (mostly idle) shares with the last.
+    // Workers go on their own CPUs first; the main lcore (mostly idle) on the CPU after the
+    // last worker's: a free one if there is one, else (wrapping) the first worker's.
     int cpu = cpus.empty() ? 0 : cpus[(l == 0 ? workers : l - 1) % cpus.size()];
     absl::StrAppend(&map, l ? "," : "", l, "@", cpu);
   }

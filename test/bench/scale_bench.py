@@ -27,7 +27,7 @@ queue per worker, each replaying the frames of its flows (split by a hash of the
 NIC's RSS would), the tunnels' SAs spread over the workers by the dataplane, so a worker
 encrypts what it owns and hands the rest to the owner. The one-worker run goes before and after
 the two-worker one (the ratio uses their mean); t1 (one SA, all of it on one owner) is printed
-beside it. On a 2-core machine the second worker shares a core with the main lcore (which
+beside it. On a 2-core machine the first worker shares a core with the main lcore (which
 sleeps between polls) and with the benchmark itself. BENCH_CASES=t1,t100,w2 BENCH_SIZES=64
 limit the run (the summary then has `na` for what is missing).
 """
@@ -136,7 +136,7 @@ class Dataplane(db.Dataplane):
         self.channel = f'scbench{os.getpid()}{tag}'
         self.log = work / f'dataplane-{tag}.log'
         # One worker as everywhere else in the benchmarks (-l 0,1); more: --workers, which puts
-        # the main lcore on the last worker's core.
+        # the main lcore on the first worker's core when there are as many workers as CPUs.
         lcores = ['-l', '0,1'] if workers == 1 else []
         rx = ','.join(f'rx_pcap={p}' for p in pcaps)
         cmd = [str(db.BUILD / 'dataplane' / 'vpn-dataplane'), *lcores, *db.eal_mem(),
@@ -254,8 +254,9 @@ def measure(work, kind, n, size, frame_sizes, routes, workers=1):
             except subprocess.CalledProcessError:  # an older build (A/B runs): no such command
                 w = None
         if workers > 1 and w:
-            print(f'  {tag}: SAs per worker {w["sas_owned"]}, tx {w["tx_packets"]}, handed off '
-                  f'{w["handed_off"]}, ring full {w["handoff_queue_full"]}', file=sys.stderr)
+            print(f'  {tag}: SAs per worker {w["sas_owned"]}, loops {w["loops"]}, rx bursts '
+                  f'{w["rx_bursts"]}, tx {w["tx_packets"]}, handed off {w["handed_off"]}, ring full '
+                  f'{w["handoff_queue_full"]}', file=sys.stderr)
         return mpps, load_s
     finally:
         dp.close()
@@ -354,7 +355,7 @@ def main():
             print(f'reconf_bench.py failed ({r.returncode}): {r.stderr[-2000:]}')
     if w2:
         print(f'two workers, 64 B encrypt (net_pcap: one receive queue per worker, flows split '
-              f'by hash; --workers 2, the main lcore on the second worker\'s core, {os.cpu_count()} '
+              f'by hash; --workers 2, the main lcore on the first worker\'s core, {os.cpu_count()} '
               f'CPUs)')
         print(f'{"tunnels":>7} | {"1w Mpps":>8} | {"2w Mpps":>8} | {"2w / 1w":>7} | '
               f'{"1w spread":>9}')
