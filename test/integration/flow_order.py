@@ -1,15 +1,20 @@
 """UDP flows with sequence numbers, and a receiver that checks each flow's order (run in a
 network namespace by the integration tests; a few thousand packets a second, no timing asserts).
 
-  flow_order.py send DST PORT FLOWS COUNT PPS
-      COUNT datagrams on each of FLOWS flows (source ports 20000 + flow), round robin over the
-      flows, paced at PPS in total; each payload starts with the flow number and its sequence
-      number (both 32-bit, network order), padded to 64 bytes.
+  flow_order.py send DST PORT FLOWS COUNT PPS [TRAIN]
+      COUNT datagrams on each of FLOWS flows (source ports 20000 + flow): TRAIN (8) of one flow
+      back to back, then TRAIN of the next, round robin over the flows, paced at PPS on average
+      between the rounds; each payload starts with the flow number and its sequence number
+      (both 32-bit, network order), padded to 64 bytes. The trains put several packets of one
+      flow into one receive burst, one handoff burst and one ring burst, where a reordering
+      would show; the average keeps af_packet's rings far from full (a full ring would roll a
+      flow over to another queue).
   flow_order.py recv PORT FLOWS COUNT IDLE_S
       Receives until every flow's COUNT datagrams arrived or nothing came for IDLE_S seconds
       after the first; prints one JSON line: received, per-flow counts, and, across all flows,
-      reordered (a sequence number below one already seen on its flow), duplicates, missing,
-      and the flows whose source port does not match the flow number (foreign).
+      reordered (a sequence number below one already seen on its flow) and the largest such
+      displacement, duplicates, missing, and the flows whose source port does not match the
+      flow number (foreign).
 """
 import json
 import socket
@@ -18,7 +23,7 @@ import sys
 import time
 
 
-def send(dst, port, flows, count, pps):
+def send(dst, port, flows, count, pps, train):
     socks = []
     for f in range(flows):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -27,15 +32,16 @@ def send(dst, port, flows, count, pps):
     pad = bytes(56)
     start = time.monotonic()
     n = 0
-    for seq in range(count):
+    for first in range(0, count, train):
         for f in range(flows):
-            socks[f].sendto(struct.pack('!II', f, seq) + pad, (dst, port))
-            n += 1
-            # Paced in total: af_packet's receive rings never fill, so the kernel's flow hash
-            # alone picks a flow's queue (a full ring would roll over to another queue).
-            ahead = n / pps - (time.monotonic() - start)
-            if ahead > 0:
-                time.sleep(ahead)
+            for seq in range(first, min(first + train, count)):
+                socks[f].sendto(struct.pack('!II', f, seq) + pad, (dst, port))
+                n += 1
+        # Paced on average: af_packet's receive rings never fill, so the kernel's flow hash
+        # alone picks a flow's queue (a nearly full ring rolls a busy flow over to another).
+        ahead = n / pps - (time.monotonic() - start)
+        if ahead > 0:
+            time.sleep(ahead)
     print(json.dumps({'sent': n}))
 
 
@@ -46,7 +52,7 @@ def recv(port, flows, count, idle_s):
     print(json.dumps({'listening': port}), flush=True)
     last = [-1] * flows
     seen = [set() for _ in range(flows)]
-    reordered = duplicates = foreign = received = 0
+    reordered = duplicates = foreign = received = displacement = 0
     s.settimeout(None)
     while received < flows * count:
         try:
@@ -65,16 +71,18 @@ def recv(port, flows, count, idle_s):
         seen[f].add(seq)
         if seq < last[f]:
             reordered += 1
+            displacement = max(displacement, last[f] - seq)
         last[f] = max(last[f], seq)
     print(json.dumps({'received': received, 'per_flow': [len(x) for x in seen],
-                      'reordered': reordered, 'duplicates': duplicates, 'foreign': foreign,
+                      'reordered': reordered, 'max_displacement': displacement,
+                      'duplicates': duplicates, 'foreign': foreign,
                       'missing': sum(count - len(x) for x in seen)}), flush=True)
 
 
 def main():
     if sys.argv[1] == 'send':
         send(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]),
-             float(sys.argv[6]))
+             float(sys.argv[6]), int(sys.argv[7]) if len(sys.argv) > 7 else 8)
     else:
         recv(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
 
