@@ -82,10 +82,19 @@ bool CommandApplier::SaExists(const Candidate& c, uint32_t spi, bool inbound) co
   return exists;
 }
 
-uint16_t CommandApplier::PickOwner() const {
+uint16_t CommandApplier::PickOwner(bool inbound, uint16_t ifindex, uint32_t reqid) const {
+  // A rekey keeps the tunnel on its worker: packets of a flow still in the old owner's ring
+  // must not be overtaken by ones the new SA's owner encrypts.
+  uint16_t owner;
+  if (dp_.sas->TunnelOwner(inbound, ifindex, reqid, &owner) && owner < dp_.nworkers) return owner;
+  // Else the worker with the fewest SAs of this direction (then of both): vpnd installs
+  // (in, out) pairs, and balancing only the total would put every outbound SA on one worker
+  // and every inbound one on the other.
   uint16_t best = 0;
-  for (uint16_t w = 1; w < dp_.nworkers; ++w)
-    if (dp_.sas->load(w) < dp_.sas->load(best)) best = w;
+  for (uint16_t w = 1; w < dp_.nworkers; ++w) {
+    const uint32_t a = dp_.sas->load(w, inbound), b = dp_.sas->load(best, inbound);
+    if (a < b || (a == b && dp_.sas->load(w) < dp_.sas->load(best))) best = w;
+  }
   return best;
 }
 
@@ -713,7 +722,7 @@ absl::Status CommandApplier::Commit(Candidate c, const BondSync::Plan& bonds) {
       if (old) dp_.sas->Remove(old);
       continue;
     }
-    uint16_t owner = old ? old->owner : PickOwner();
+    uint16_t owner = old ? old->owner : PickOwner(ch.inbound, ch.ifindex, ch.reqid);
     if (ch.kind == SaChange::Kind::kReplace && old) {
       // The replacement continues the old SA's counters and sequence numbers. Workers may still
       // send on the old one until the grace period ends, so the new one starts well past it: a

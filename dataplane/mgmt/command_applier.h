@@ -84,7 +84,8 @@ class CommandApplier {
   uint32_t PolicyMtu(const Tables& t, const SaEntry& sa) const;
   absl::Status SyncFib(const ConfigState& cfg, const Candidate& c);
   void SyncNeighbors(const ConfigState& cfg);
-  uint16_t PickOwner() const;
+  // The worker a new SA goes to (docs/DESIGN.md, SA ownership).
+  uint16_t PickOwner(bool inbound, uint16_t ifindex, uint32_t reqid) const;
 
   Dataplane& dp_;
   BondSync bonds_;

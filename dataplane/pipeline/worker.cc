@@ -64,16 +64,15 @@ int Worker::Run() {
 void Worker::PollOnce() {
   ++stats_->loops;
   const Tables& t = dp_.CurrentTables();
-  // What other workers handed over first: they already received and classified it, and a
-  // full ring would drop that work. While more than kHandoffBacklog wait, the receive queues
-  // wait too, so under overload packets stay (and are dropped) in the NIC, not in the ring,
-  // and the busier owner does not starve its peers' handoffs while they keep filling it.
+  // What other workers handed over first, up to kHandoffDrainBursts bursts: they already
+  // received and classified it, and a full ring would drop that work; so under overload the
+  // owner takes more from its ring than a peer can put there in one of its passes. Its own
+  // receive queues still get a burst every pass: one flooded SA must not stall the other
+  // tunnels, IKE and ARP that this worker receives.
   DrainHandoff(t);
-  rte_ring* own = dp_.handoff[id_];
-  const bool backlog = own != nullptr && rte_ring_count(own) > kHandoffBacklog;
   // Only ports an interface is configured on are polled: until then their packets wait in
   // the NIC (a pcap replay waits for its configuration, a NIC counts its misses).
-  for (uint16_t k = 0; k < t.npolled && !backlog; ++k) {
+  for (uint16_t k = 0; k < t.npolled; ++k) {
     const uint16_t port = t.polled[k];
     if (!dp_.ports[port].present || id_ >= dp_.ports[port].nrxq) continue;
     rte_mbuf* pkts[kBurst];
@@ -168,6 +167,11 @@ void Worker::FlushHandoff(uint16_t owner) {
 void Worker::DrainHandoff(const Tables& t) {
   rte_ring* r = dp_.handoff[id_];
   if (r == nullptr) return;
+  for (unsigned burst = 0; burst < kHandoffDrainBursts; ++burst)
+    if (DrainHandoffBurst(r, t) < kBurst) break;
+}
+
+unsigned Worker::DrainHandoffBurst(rte_ring* r, const Tables& t) {
   rte_mbuf* pkts[kBurst];
   unsigned n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), kBurst, nullptr);
   stats_->handoff_received += n;
@@ -187,6 +191,7 @@ void Worker::DrainHandoff(const Tables& t) {
     }
     i = j;
   }
+  return n;
 }
 
 void Worker::DrainInject(const Tables& t) {

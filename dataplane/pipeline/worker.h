@@ -165,6 +165,8 @@ class Worker {
 
   // worker.cc
   void DrainHandoff(const Tables& t);
+  // One burst from ring r through the owner's engine; returns how many it took.
+  unsigned DrainHandoffBurst(rte_ring* r, const Tables& t);
   void DrainInject(const Tables& t);
   void DrainEspEvents();
   void KeepLacpAlive();
@@ -212,9 +214,10 @@ class Worker {
     rte_mbuf* pkts[kBurst];
   } handoff_[kMaxWorkers];
   uint32_t handoff_pending_ = 0;  // bit w: handoff_[w] holds packets
-  // Packets waiting in this worker's handoff ring above which it does not poll its receive
-  // queues (PollOnce): four bursts, an eighth of the ring.
-  static constexpr unsigned kHandoffBacklog = 4 * kBurst;
+  // Bursts a pass takes from this worker's handoff ring at most (PollOnce): more than a peer
+  // can hand over in one of its passes (a burst per port), fewer than would stall the
+  // worker's own receive queues for long.
+  static constexpr unsigned kHandoffDrainBursts = 4;
   IkeLimiter* ike_limiter_;
   // The firewall's verdicts for fragmented datagrams (docs/DESIGN.md, Firewall): what the
   // first fragment met, per chain, so later fragments (no ports) get the same. Direct-mapped

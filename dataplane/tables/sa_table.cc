@@ -89,8 +89,24 @@ absl::StatusOr<SaEntry*> SaTable::Add(esp::SaPtr sa, bool inbound, uint16_t ifin
   __atomic_store_n(&by_slot_[slot], raw, __ATOMIC_RELEASE);
   index_[IndexKey(raw->spi, inbound)] = raw;
   ++count_;
-  if (owner < kMaxWorkers) ++load_[owner];
+  if (owner < kMaxWorkers) {
+    ++load_[owner];
+    ++dir_load_[inbound ? 1 : 0][owner];
+  }
+  if (const uint64_t key = TunnelKey(inbound, ifindex, reqid)) {
+    auto& [tunnel_owner, live] = tunnels_[key];
+    if (live++ == 0) tunnel_owner = owner;
+  }
   return raw;
+}
+
+bool SaTable::TunnelOwner(bool inbound, uint16_t ifindex, uint32_t reqid, uint16_t* owner) const {
+  const uint64_t key = TunnelKey(inbound, ifindex, reqid);
+  if (key == 0) return false;
+  auto it = tunnels_.find(key);
+  if (it == tunnels_.end()) return false;
+  *owner = it->second.first;
+  return true;
 }
 
 SaEntry* SaTable::Find(uint32_t spi, bool inbound) const {
@@ -107,7 +123,14 @@ void SaTable::Remove(SaEntry* e) {
   __atomic_store_n(&by_slot_[e->id & slot_mask_], nullptr, __ATOMIC_RELEASE);
   index_.erase(IndexKey(e->spi, e->inbound));
   --count_;
-  if (e->owner < kMaxWorkers) --load_[e->owner];
+  if (e->owner < kMaxWorkers) {
+    --load_[e->owner];
+    --dir_load_[e->inbound ? 1 : 0][e->owner];
+  }
+  if (const uint64_t key = TunnelKey(e->inbound, e->ifindex, e->reqid)) {
+    auto it = tunnels_.find(key);
+    if (it != tunnels_.end() && --it->second.second == 0) tunnels_.erase(it);
+  }
   retired_.push_back({std::unique_ptr<SaEntry>(e), pos});
 }
 

@@ -75,8 +75,15 @@ class SaTable {
   uint32_t slots() const { return slots_; }
   // The SA in a slot (0..slots()-1), if any: for sweeps that visit a few slots at a time.
   const SaEntry* AtSlot(uint32_t slot) const { return by_slot_[slot & slot_mask_]; }
-  // Live SAs owned by worker w.
+  // Live SAs owned by worker w (of one direction).
   uint32_t load(uint16_t w) const { return w < kMaxWorkers ? load_[w] : 0; }
+  uint32_t load(uint16_t w, bool inbound) const {
+    return w < kMaxWorkers ? dir_load_[inbound ? 1 : 0][w] : 0;
+  }
+  // The owner of the live SAs of one direction of a tunnel (its VTI, or without one its
+  // reqid), if it has any: what a rekeyed SA (new SPI) inherits, so that a flow does not move
+  // to another worker at a rekey (docs/DESIGN.md, SA ownership).
+  bool TunnelOwner(bool inbound, uint16_t ifindex, uint32_t reqid, uint16_t* owner) const;
 
  private:
   SaTable() = default;
@@ -94,6 +101,13 @@ class SaTable {
   uint32_t count_ = 0;
   uint32_t hash_used_ = 0;  // SAD hash positions held by live or retired inbound SAs
   uint32_t load_[kMaxWorkers] = {};
+  uint32_t dir_load_[2][kMaxWorkers] = {};  // [inbound][worker]
+  // TunnelKey -> (owner, live SAs of that tunnel and direction).
+  static uint64_t TunnelKey(bool inbound, uint16_t ifindex, uint32_t reqid) {
+    if (ifindex == 0 && reqid == 0) return 0;  // no tunnel to name
+    return uint64_t{inbound} << 62 | (ifindex ? uint64_t{1} << 61 | ifindex : reqid);
+  }
+  absl::flat_hash_map<uint64_t, std::pair<uint16_t, uint32_t>> tunnels_;
 };
 
 }  // namespace portcullis::dp

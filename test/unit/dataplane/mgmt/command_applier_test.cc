@@ -334,5 +334,39 @@ TEST_CASE("The SPD ranks policies by priority, then specificity, over batches",
   rig.Reset();
 }
 
+TEST_CASE("SA owners: vpnd's (in, out) pairs spread both directions; a rekey keeps the owner",
+          "[applier]") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply(kBase).status.ok());
+  // As vpnd installs a CHILD SA: the inbound SA, then the outbound one, bound to the VTI.
+  auto pair = [](int vti, uint32_t spi_in, uint32_t spi_out, const char* op = "add") {
+    std::string out;
+    for (auto [dir, spi] : {std::pair{"in", spi_in}, std::pair{"out", spi_out}})
+      out += absl::StrFormat(
+          "sa %s spi %#x dir %s local 192.0.2.1 remote 192.0.2.2 cipher aes-gcm-128 key "
+          "00112233445566778899aabbccddeeff salt 01020304 vti vti%d\n",
+          op, spi, dir, vti);
+    return out;
+  };
+  REQUIRE(rig.Apply("interface add vti1 kind vti\ninterface add vti2 kind vti\n" +
+                    pair(1, 0x1001, 0x2001) + pair(2, 0x1002, 0x2002))
+              .status.ok());
+  const SaTable& sas = *rig.dp().sas;
+  // Two tunnels: their outbound SAs on different workers, their inbound ones too.
+  CHECK(sas.Find(0x2001, false)->owner != sas.Find(0x2002, false)->owner);
+  CHECK(sas.Find(0x1001, true)->owner != sas.Find(0x1002, true)->owner);
+  // A rekey of vti2 (new SPIs, the old pair still live, deleted later): each new SA on the
+  // owner of the one it replaces, whatever the loads say.
+  const uint16_t out2 = sas.Find(0x2002, false)->owner, in2 = sas.Find(0x1002, true)->owner;
+  REQUIRE(rig.Apply(pair(2, 0x1003, 0x2003)).status.ok());
+  CHECK(sas.Find(0x2003, false)->owner == out2);
+  CHECK(sas.Find(0x1003, true)->owner == in2);
+  REQUIRE(rig.Apply(pair(2, 0x1002, 0x2002, "del")).status.ok());
+  REQUIRE(rig.Apply(pair(2, 0x1004, 0x2004)).status.ok());
+  CHECK(sas.Find(0x2004, false)->owner == out2);
+  CHECK(sas.Find(0x1004, true)->owner == in2);
+}
+
 }  // namespace
 }  // namespace portcullis::dp::testing
