@@ -21,8 +21,7 @@ constexpr NotEnforcedNode kNotEnforced[] = {
     {"security firewall name rule destination mac-address", "#16"},
     // Bonds are built from mode, members, primary, hash-policy, minimum-links and lacp-options
     // periodic-rate; DPDK's bonding PMD has no passive LACP, no chosen key and no hash over
-    // encapsulated headers. VFPs carry nothing (no CHILD SA is bound to one); MAC
-    // addresses are the ports' own.
+    // encapsulated headers. MAC addresses are the ports' own.
     {"interfaces bonding lacp-options activity", "#17", "passive",
      "DPDK's 802.3ad is always active"},
     {"interfaces bonding lacp-options key", "#17", "", "DPDK picks the key"},
@@ -34,7 +33,6 @@ constexpr NotEnforcedNode kNotEnforced[] = {
     {"interfaces bonding hash-policy", "#17", "encap2+3", "DPDK hashes outer headers only"},
     {"interfaces bonding hash-policy", "#17", "encap3+4", "DPDK hashes outer headers only"},
     {"interfaces * mac", "#17"},
-    {"security vpn ipsec site-to-site peer tunnel uses", "#17"},
     // The IPsec log has one level, and no strongSwan log modes.
     {"security vpn ipsec logging", "#22"},
     // None planned: charon's thread and table tuning (vpnd is one event loop), IKEv1 (refused),

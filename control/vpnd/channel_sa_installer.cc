@@ -76,7 +76,8 @@ void ChannelSaInstaller::AddSa(const ike::ChildSa& c, uint32_t vti) {
   }
   Installed entry;
   entry.spi_out = c.spi_out;
-  entry.vti = vti;
+  entry.vti = c.vti ? vti : 0;
+  entry.sa_ifindex = vti;
   entry.conn = conn;
   entry.unique_id = c.unique_id;
   entry.order = ++install_order_;
@@ -85,6 +86,7 @@ void ChannelSaInstaller::AddSa(const ike::ChildSa& c, uint32_t vti) {
   installed_[c.spi_in] = std::move(entry);
   uint32_t spi_in = c.spi_in, spi_out = c.spi_out, id = c.unique_id;
   bool is_vti = c.vti && sending;
+  bool is_vfp = !c.vti && vti != 0;
   // The binding is recorded as sent, not as acknowledged: a removal computed before the ack
   // comes goes after this batch in the ring and must re-point or unbind the VTI too. A refusal
   // puts the previous binding back (unless something re-pointed it meanwhile).
@@ -126,9 +128,10 @@ void ChannelSaInstaller::AddSa(const ike::ChildSa& c, uint32_t vti) {
           return;
         }
         Log(absl::StrFormat("installed ESP SAs %08x_i %08x_o in the dataplane%s", spi_in, spi_out,
-                            is_vti ? absl::StrCat(", ", vti_name, " bound to ",
-                                                  absl::StrFormat("%08x", spi_out))
-                                   : ""),
+                            is_vti   ? absl::StrCat(", ", vti_name, " bound to ",
+                                                    absl::StrFormat("%08x", spi_out))
+                            : is_vfp ? absl::StrCat(", through ", vti_name)
+                                     : ""),
             conn, id, true);
         if (it == installed_.end() || it->second.removing) return;
         it->second.applied = true;
@@ -342,7 +345,7 @@ void ChannelSaInstaller::UpdateSa(const ike::ChildSa& c) {
   auto it = installed_.find(c.spi_in);
   if (it == installed_.end() || it->second.removing) return;
   absl::StatusOr<std::vector<dp::api::Message>> msgs =
-      SaMessages(c, it->second.vti, dp::api::Op::kUpdate);
+      SaMessages(c, it->second.sa_ifindex, dp::api::Op::kUpdate);
   if (!msgs.ok()) {
     Log(absl::StrCat("outbound SA not updated: ", msgs.status().message()), c.name, c.unique_id,
         true);

@@ -68,8 +68,9 @@ class ChannelSaInstaller : public SaInstaller {
   // What the dataplane holds for one CHILD SA (by inbound SPI).
   struct Installed {
     uint32_t spi_out = 0;
-    uint32_t vti = 0;      // ifindex; 0 = policy-based
-    bool applied = false;  // the SAs' install was acknowledged
+    uint32_t vti = 0;         // ifindex; 0 = policy-based
+    uint32_t sa_ifindex = 0;  // what the SAs name: the VTI, a policy-based tunnel's VFP, or 0
+    bool applied = false;     // the SAs' install was acknowledged
     bool policies = false;
     std::optional<PolicyAdd> policies_to_add;
     std::vector<dp::api::Message> policy_deletes;

@@ -292,6 +292,7 @@ absl::StatusOr<IkeSetup> MapConfig(const config::Model& model, ReqidAllocator& r
       ike::ChildConfig ch;
       ch.name = absl::StrCat(cfg->name, "-tunnel-", t.id);
       ch.tunnel_id = t.id;
+      ch.vti_interface = t.uses;  // a VFP, or empty
       const auto& s = t.selector;
       int proto = s.protocol.empty() ? 0 : config::ProtocolNumber(s.protocol);
       uint32_t n = 0;

@@ -51,7 +51,8 @@ class SaInstaller {
   virtual absl::StatusOr<uint32_t> GetSpi() = 0;
 
   // add_sa: both SAs of a CHILD SA that came up. A route-based one (child.vti) is bound to its
-  // VTI (vti_ifindex; 0 when that VTI is not configured) in the same batch. A failure is logged
+  // VTI (vti_ifindex; 0 when that VTI is not configured) in the same batch; a policy-based one
+  // with a VFP (vti_ifindex the VFP's) names it in its SAs and is selected by its policies. A failure is logged
   // and, when IKE must delete the CHILD SA, reported by TakeInstallFailures.
   virtual void AddSa(const ike::ChildSa& child, uint32_t vti_ifindex) = 0;
   // The CHILD SA sends from now on (it came up with ChildSa::outbound_active false, as the

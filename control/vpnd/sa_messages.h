@@ -12,7 +12,8 @@
 
 namespace portcullis::vpnd {
 
-// SA add (kAdd) or delete (kDelete) for both directions. vti_ifindex 0 = policy-based.
+// SA add (kAdd) or delete (kDelete) for both directions. vti_ifindex: the VTI, or a policy-based
+// tunnel's VFP (0 = none).
 absl::StatusOr<std::vector<dp::api::Message>> SaMessages(const ike::ChildSa& child,
                                                          uint32_t vti_ifindex, dp::api::Op op);
 

@@ -291,7 +291,8 @@ void Vpnd::CompleteCommit(const config::Model& model, const IkeSetup& setup,
 }
 
 uint32_t Vpnd::VtiIfindex(const ike::ChildSa& c) {
-  if (!c.vti) return 0;
+  // A VTI, or the VFP of a policy-based tunnel (its SAs name it; its policies still select).
+  if (c.vti_interface.empty()) return 0;
   return ifindexes_.Find(c.vti_interface).value_or(0);
 }
 

@@ -76,6 +76,8 @@ const char* DropName(int index) {
       return "policy_cleartext";
     case Drop::kNoPort:
       return "interface_without_port";
+    case Drop::kVfpNoPolicy:
+      return "vfp_no_policy";
     case Drop::kCount:
       break;
   }

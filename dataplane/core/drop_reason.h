@@ -44,6 +44,7 @@ enum class Drop : uint8_t {
   kFirewallReject,        // ... said reject (a TCP RST or ICMP port unreachable went back)
   kFirewallNoZonePolicy,  // between two zones (or a zone and no zone) with no policy
   kFirewallSessionFull,   // accepted by a stateful rule, but the session table is full
+  kVfpNoPolicy,           // routed into a VFP, but no protect policy of its tunnels matched
   kCount
 };
 

@@ -45,9 +45,10 @@ void Worker::EspInSa(SaEntry& sa, rte_mbuf** pkts, uint16_t n, const Tables& t, 
   for (uint16_t k = 0; k < drops.n; ++k)
     DropPkt(drops.pkts[k], Meta(drops.pkts[k])->in_ifindex, DropIndex(drops.reasons[k]));
   if (ok == 0) return;
-  if (sa.ifindex == 0 && t.spd.in.n != 0) {
-    // A policy-based SA: what comes out of it must be what its policies let in. Packets
-    // that are not well-formed IPv4 match nothing; the rest are classified in one call.
+  // A policy-based SA (of no interface, or of a VFP, which only names where its traffic
+  // arrives): what comes out of it must be what its policies let in. Packets that are not
+  // well-formed IPv4 match nothing; the rest are classified in one call.
+  if ((sa.ifindex == 0 || t.ifs[sa.ifindex].kind == IfKind::kVfp) && t.spd.in.n != 0) {
     PacketSelector sel[kBurst];
     const PolicyEntry* match[kBurst];
     bool valid[kBurst];
@@ -168,6 +169,13 @@ void Worker::ToTunnel(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t
       }
       n = kept;
     }
+  }
+  if (sa == nullptr && f.kind == IfKind::kVfp) {
+    // A VFP sends only what its tunnels' protect policies match, and those took every packet
+    // they match before routing (ApplyPolicies): nothing routed here has a tunnel, and no
+    // acquire could bring one.
+    for (uint16_t k = 0; k < n; ++k) DropPkt(pkts[k], vti, Drop::kVfpNoPolicy);
+    return;
   }
   if (sa != nullptr && sa->owner == id_ && s.longest <= f.mtu) {
     EspOutSa(*f.out_sa, vti, pkts, n, t, depth, s.bytes);

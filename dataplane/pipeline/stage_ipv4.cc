@@ -223,12 +223,42 @@ uint16_t Worker::ApplyPolicies(rte_mbuf** pkts, uint64_t* nh_ids, uint16_t n, co
       DropPkt(m, in, Drop::kNoRoute);
       continue;
     }
-    meta->out_ifindex = 0;
+    // The SA's VFP, if its tunnel uses one (0 otherwise): counters and drops land there.
+    meta->out_ifindex = policy->sa->ifindex;
     policies[np] = policy;
     protect[np++] = m;
   }
+  if (unlikely(t.fw != nullptr) && np) np = FwThroughVfp(protect, policies, np, t, depth);
   if (np) EspOut(protect, np, t, depth + 1, policies);
   return kept;
+}
+
+uint16_t Worker::FwThroughVfp(rte_mbuf** pkts, const PolicyEntry** policies, uint16_t n,
+                              const Tables& t, int depth) {
+  // A tunnel that uses a VFP sends through it (Vyatta): the zone policy towards the VFP and
+  // its `out` rules see the inner packet before encryption, as a route into a VTI would. One
+  // policy's packets share its SA, hence its VFP: runs of one policy are filtered together.
+  const FwTables& fw = *t.fw;
+  uint16_t out = 0, i = 0;
+  while (i < n) {
+    const PolicyEntry* p = policies[i];
+    uint16_t j = i + 1;
+    while (j < n && policies[j] == p) ++j;
+    rte_mbuf** run = pkts + i;
+    uint16_t rn = static_cast<uint16_t>(j - i);
+    const uint16_t vfp = Meta(run[0])->out_ifindex;
+    if (vfp != 0) {
+      if (fw.any_zone) rn = FwZones(run, rn, vfp, t, depth);
+      if (rn != 0 && fw.hooks[vfp][kFwOut] != nullptr) rn = FwOut(run, rn, vfp, t, depth);
+    }
+    // Kept packets move to the front; `out` never passes the run's start.
+    for (uint16_t k = 0; k < rn; ++k) {
+      pkts[out] = run[k];
+      policies[out++] = p;
+    }
+    i = j;
+  }
+  return out;
 }
 
 uint16_t Worker::ScanRun(rte_mbuf** pkts, uint16_t n, bool transit, const Tables& t, int depth,

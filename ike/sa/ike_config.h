@@ -36,7 +36,9 @@ struct ChildConfig {
   std::string name;        // "peer-192.0.2.2-tunnel-1" or "peer-192.0.2.2-tunnel-vti"
   uint32_t tunnel_id = 0;  // policy-based tunnel number; 0 with vti
   bool vti = false;
-  std::string vti_interface;  // "vti2"
+  // Where the CHILD SA's decrypted traffic arrives: its VTI ("vti2"), or the VFP a
+  // policy-based tunnel uses (`tunnel 1 uses vfp1`; vti false); empty = none.
+  std::string vti_interface;
   std::vector<TrafficSelector> local_ts, remote_ts;
   // ESP proposals, without DH transforms; the PFS group is added for CREATE_CHILD_SA.
   std::vector<Proposal> esp_proposals;

@@ -548,3 +548,53 @@ TEST_CASE("policy-based collision loser: the redundant SA's late ack leaves the 
   CHECK(spd.policies.size() == 2);
   CHECK(spd.out_sas == std::set<uint32_t>{0xc0000202});
 }
+
+// Vyatta's `tunnel 1 uses vfp1`: the policy-based tunnel's SAs name the VFP (decrypted traffic
+// arrives on it, its firewall and counters apply), no VTI binding is made, its policies still
+// select what it carries, and a rekey's SAs name the VFP too.
+TEST_CASE("a policy-based tunnel that uses a VFP: its SAs name the VFP, policies still select",
+          "[vpnd][dataplane][sa][vfp]") {
+  Rig r;
+  const std::string text = std::string(kOneTunnel) + R"(
+set interfaces virtual-feature-point vfp1 address 10.255.0.1/32
+set security vpn ipsec site-to-site peer 192.0.2.2 tunnel 1 uses vfp1
+)";
+  std::string mine = WriteFile(text);
+  REQUIRE(r.vpnd->LoadFile(mine).ok());
+  auto cfg = MirrorPeer(kOneTunnel);
+  East east(r);
+  east.mgr->SetPeers({cfg});
+  Pump(r, east);
+  INFO(r.log.Recent());
+  auto all = r.dp.Batches();
+  REQUIRE(all.size() >= 3);  // commit, SAs, policies
+  const Message* vfp = Find(all[0], MessageKind::kInterface, Op::kAdd, [](const Message& m) {
+    return m.body.interface.kind == dp::api::InterfaceKind::kVfp;
+  });
+  REQUIRE(vfp != nullptr);
+  CHECK(std::string(vfp->body.interface.name) == "vfp1");
+  const uint32_t vfp_ifindex = vfp->body.interface.ifindex;
+  REQUIRE(vfp_ifindex != 0);
+  REQUIRE(Count(all[1], MessageKind::kSa, Op::kAdd) == 2);
+  for (const Message& m : all[1])
+    if (m.header.kind == MessageKind::kSa) CHECK(m.body.sa.vti_ifindex == vfp_ifindex);
+  CHECK(BatchesWith(all, MessageKind::kVtiBinding, Op::kAdd) == 0);
+  CHECK(Count(all[2], MessageKind::kPolicy, Op::kAdd) == 2);
+  CHECK(absl::StrContains(r.log.Recent(), ", through vfp1"));
+  // A rekey by the peer: the new SAs name the VFP as well.
+  const ike::ChildSa* ec = EastChild(east);
+  REQUIRE(ec != nullptr);
+  REQUIRE(east.mgr->RekeyChild(ec->spi_in));
+  Pump(r, east);
+  all = r.dp.Batches();
+  size_t sas = 0;
+  for (size_t b = 3; b < all.size(); ++b)
+    for (const Message& m : all[b])
+      if (m.header.kind == MessageKind::kSa && m.header.op != Op::kDelete) {
+        ++sas;
+        CHECK(m.body.sa.vti_ifindex == vfp_ifindex);
+      }
+  CHECK(sas >= 2);
+  CHECK(BatchesWith(all, MessageKind::kVtiBinding, Op::kAdd) == 0);
+  std::remove(mine.c_str());
+}

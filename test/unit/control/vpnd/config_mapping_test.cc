@@ -270,6 +270,28 @@ set security vpn ipsec site-to-site peer 192.0.2.2 authentication remote-id @#0a
   CHECK(ike::TsListToString(p.children[0].remote_ts) == "10.2.0.0/24[tcp/443]");
 }
 
+TEST_CASE("a tunnel that uses a VFP names it as where its traffic arrives, and stays policy-based",
+          "[config_mapping][vfp]") {
+  config::Model m = Load(std::string(kBase) + R"(
+set security vpn ipsec ike-group IKE proposal 1 dh-group 14
+set interfaces virtual-feature-point vfp1 address 10.255.0.1/32
+set security vpn ipsec site-to-site peer 192.0.2.2 tunnel 1 uses vfp1
+set security vpn ipsec site-to-site peer 192.0.2.2 tunnel 2 local prefix 10.1.5.0/24
+set security vpn ipsec site-to-site peer 192.0.2.2 tunnel 2 remote prefix 10.2.5.0/24
+)");
+  ReqidAllocator r;
+  auto setup = MapConfig(m, r);
+  INFO(setup.status().ToString());
+  REQUIRE(setup.ok());
+  const ike::IkeSaConfig& p = *setup->peers.at(0);
+  REQUIRE(p.children.size() == 2);
+  CHECK_FALSE(p.children[0].vti);
+  CHECK(p.children[0].vti_interface == "vfp1");
+  CHECK(ike::TsListToString(p.children[0].local_ts) == "10.1.0.0/24");
+  CHECK_FALSE(p.children[1].vti);
+  CHECK(p.children[1].vti_interface.empty());
+}
+
 TEST_CASE("peers without an address: remote-id is enforced unless the peer accepts any identity",
           "[config_mapping][identity]") {
   auto peer = [](const std::string& key, const std::string& extra) {

@@ -778,3 +778,124 @@ TEST_CASE("A port interface the port map does not name is refused with its name"
 
 }  // namespace
 }  // namespace portcullis::dp::testing
+
+namespace portcullis::dp::testing {
+namespace {
+
+// A policy-based tunnel that uses a VFP (Vyatta `tunnel 1 uses vfp1`): its SAs name vfp1, the
+// firewall binds to it, and 10.5.0.0/24 is routed into it without any policy for it.
+const std::string kVfpConfig = std::string(R"(
+interface add lan kind port
+interface add wan kind port
+interface add vfp1 kind vfp
+address add lan 10.1.0.1/24
+address add wan 192.0.2.1/24
+address add vfp1 10.255.0.1/32
+route add 10.5.0.0/24 dev vfp1
+neigh add lan 10.1.0.2 02:00:00:00:01:0a
+neigh add wan 192.0.2.2 02:00:00:00:02:02
+sa add spi 0x1001 dir out local 192.0.2.1 remote 192.0.2.2 cipher aes-gcm-128 key )") +
+                               kKeyOut + R"( salt 01020304 reqid 7 vti vfp1
+sa add spi 0x2001 dir in local 192.0.2.1 remote 192.0.2.2 cipher aes-gcm-128 key )" +
+                               kKeyIn + R"( salt 05060708 reqid 7 vti vfp1
+policy add out src 10.1.0.0/24 dst 10.2.0.0/24 protect reqid 7 spi 0x1001
+policy add in src 10.2.0.0/24 dst 10.1.0.0/24 protect reqid 7
+fw ruleset add 1 VFP-IN default accept
+fw rule add 1 10 action drop proto udp dport 9
+fw bind vfp1 in 1
+fw ruleset add 2 VFP-OUT default accept
+fw rule add 2 10 action drop proto udp dport 7
+fw bind vfp1 out 2
+)";
+
+constexpr uint16_t kVfp = 3;
+
+std::vector<uint8_t> UdpTo(uint32_t src, uint32_t dst, uint16_t dport) {
+  return Ipv4(src, dst, 17, 64,
+              {0x30, 0x39, static_cast<uint8_t>(dport >> 8), static_cast<uint8_t>(dport), 0, 12, 0,
+               0, 1, 2, 3, 4});
+}
+
+uint64_t VfpCount(Rig& rig, bool rx) {
+  uint64_t n = 0;
+  for (int w = 0; w < Rig::kWorkers; ++w)
+    n += rx ? rig.dp().stats[w]->ifs[kVfp].rx_packets : rig.dp().stats[w]->ifs[kVfp].tx_packets;
+  return n;
+}
+
+TEST_CASE("A VFP: its tunnel's decrypted traffic arrives on it, policy-checked and filtered") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply(kVfpConfig).status.ok());
+  REQUIRE(rig.dp().CurrentTables().ifs[kVfp].kind == IfKind::kVfp);
+  const int owner = rig.dp().sas->Find(0x2001, true)->owner;
+  auto sa = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(
+      PeerSa(Direction::kOutbound, 0x2001, kKeyIn, "05060708"));
+  auto seal = [&](const std::vector<uint8_t>& inner) {
+    rte_mbuf* m = test::MakePacket(inner);
+    REQUIRE(dp::esp::testutil::One(Os(), *sa, m, true) == dp::esp::DropReason::kCount);
+    auto b = test::PacketBytes(m);
+    rte_pktmbuf_free(m);
+    return b;
+  };
+  const uint64_t mismatch = rig.Drops(DropIndex(Drop::kPolicyMismatch));
+  const uint64_t fw_drop = rig.Drops(DropIndex(Drop::kFirewallDrop));
+  const uint64_t rx = VfpCount(rig, true);
+  auto good = UdpTo(0x0a020005, 0x0a010002, 53);
+  rig.Receive(kWan, owner, seal(good));
+  rig.Receive(kWan, owner, seal(UdpTo(0x0a030005, 0x0a010002, 53)));  // outside the selectors
+  rig.Receive(kWan, owner, seal(UdpTo(0x0a020005, 0x0a010002, 9)));   // vfp1's `in` drops it
+  PollAll(rig);
+  auto frames = rig.Sent(kLan, owner);
+  REQUIRE(frames.size() == 1);
+  CHECK(StripEthernet(frames[0]) == Forwarded(good));
+  // A VFP's SA is still policy-based: what its policies do not let in is dropped.
+  CHECK(rig.Drops(DropIndex(Drop::kPolicyMismatch)) - mismatch == 1);
+  CHECK(rig.Drops(DropIndex(Drop::kFirewallDrop)) - fw_drop == 1);
+  CHECK(VfpCount(rig, true) - rx == 2);  // what the policy check let in came in on vfp1
+}
+
+TEST_CASE("A VFP: protected traffic leaves through it, its `out` rules and counters see it") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply(kVfpConfig).status.ok());
+  const int owner = rig.dp().sas->Find(0x1001, false)->owner;
+  const uint64_t fw_drop = rig.Drops(DropIndex(Drop::kFirewallDrop));
+  const uint64_t tx = VfpCount(rig, false);
+  auto p = UdpTo(0x0a010002, 0x0a020005, 53);
+  rig.Receive(kLan, owner, p);
+  rig.Receive(kLan, owner, UdpTo(0x0a010002, 0x0a020005, 7));  // vfp1's `out` drops it
+  PollAll(rig);
+  auto frames = rig.Sent(kWan, owner);
+  REQUIRE(frames.size() == 1);
+  auto sa = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(
+      PeerSa(Direction::kInbound, 0x1001, kKeyOut, "01020304"));
+  rte_mbuf* m = test::MakePacket(StripEthernet(frames[0]));
+  REQUIRE(dp::esp::testutil::One(Os(), *sa, m, false) == dp::esp::DropReason::kCount);
+  CHECK(test::PacketBytes(m) == Forwarded(p));
+  rte_pktmbuf_free(m);
+  CHECK(rig.Drops(DropIndex(Drop::kFirewallDrop)) - fw_drop == 1);
+  CHECK(VfpCount(rig, false) - tx == 1);
+}
+
+TEST_CASE("A VFP: traffic routed into it that no policy of its tunnels matches is dropped") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply(kVfpConfig).status.ok());
+  const uint64_t no_policy = rig.Drops(DropIndex(Drop::kVfpNoPolicy));
+  auto acquires = [&] {
+    uint64_t n = 0;
+    for (int w = 0; w < Rig::kWorkers; ++w) n += rig.dp().stats[w]->acquires_sent;
+    return n;
+  };
+  const uint64_t acq_before = acquires();
+  rig.Receive(kLan, 0, UdpTo(0x0a010002, 0x0a050001, 53));
+  PollAll(rig);
+  for (int w = 0; w < Rig::kWorkers; ++w) CHECK(rig.Sent(kWan, w).empty());
+  CHECK(rig.Drops(DropIndex(Drop::kVfpNoPolicy)) - no_policy == 1);
+  // Nothing to bring up: no acquire for a VFP.
+  CHECK(acquires() == acq_before);
+}
+
+}  // namespace
+}  // namespace portcullis::dp::testing
