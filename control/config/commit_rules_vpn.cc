@@ -422,44 +422,6 @@ void CheckPeer(RuleContext& ctx, const ConfigNode& peer, PeerRefs& refs) {
 
 }  // namespace
 
-// DPD action hold and close-action trap install a trap, which the dataplane raises acquires
-// for on a VTI only (a policy-based tunnel's policies go with its SAs): warned per peer with
-// policy-based tunnels, where they behave otherwise.
-void CheckTraps(RuleContext& ctx, const ConfigNode& peer,
-                const std::map<std::string, const ConfigNode*>& ike_groups) {
-  const std::string* ike = peer.GetIfSet("ike-group");
-  if (ike == nullptr || !ike_groups.count(*ike) || peer.Has("vti")) return;
-  const ConfigNode* tunnel = nullptr;
-  for (const ConfigNode* t : peer.Instances("tunnel")) {
-    if (!t->Has("disable")) {
-      tunnel = t;
-      break;
-    }
-  }
-  if (tunnel == nullptr) return;
-  const bool initiate = peer.Get("connection-type") != "respond";
-  const ConfigNode& g = *ike_groups.at(*ike);
-  const std::string where = absl::StrCat("peer ", peer.name(), " tunnel ", tunnel->name(),
-                                         " is policy-based (no trap without a VTI)");
-  const std::string down =
-      "; while it is down its traffic follows the routing table, not the tunnel";
-  if (const ConfigNode* dpd = g.Child("dead-peer-detection"); dpd && dpd->Get("action") == "hold")
-    ctx.Warning(*tunnel, "",
-                absl::StrCat("ike-group ", *ike, " dead-peer-detection action hold: ", where,
-                             initiate ? ": emulated, the tunnel is initiated again with backoff "
-                                        "instead of on its next packet"
-                                      : ": it stays down until the peer initiates",
-                             down));
-  if (g.Get("close-action") == "trap")
-    ctx.Warning(*tunnel, "",
-                absl::StrCat("ike-group ", *ike, " close-action trap: ", where,
-                             ": emulated as start, a CHILD SA the peer closes is created again at "
-                             "once",
-                             initiate ? " and a closed IKE SA initiated again with backoff"
-                                      : "; a closed IKE SA stays down until the peer initiates",
-                             down));
-}
-
 void CheckVpnRules(RuleContext& ctx) {
   const ConfigNode* vpn = ctx.root().Find({"security", "vpn"});
   if (vpn == nullptr) return;
@@ -491,7 +453,6 @@ void CheckVpnRules(RuleContext& ctx) {
       s2s ? s2s->Instances("peer") : std::vector<const ConfigNode*>{};
   for (const ConfigNode* p : peers) {
     CheckPeer(ctx, *p, refs);
-    CheckTraps(ctx, *p, ike_groups);
   }
   if (peers.empty() && (!ike_groups.empty() || !esp_groups.empty())) {
     ctx.Warning(*ipsec, "", "VPN Warning: IPsec configured but no site-to-site peers configured");

@@ -204,6 +204,21 @@ void ChannelSaInstaller::SendPolicies(uint32_t spi_in) {
     msgs.push_back(m);
   }
   it->second.policies = true;
+  // The tunnel's trap, if any, ends here: its policies this SA has are taken over above (the
+  // outbound ones re-pointed from no SA to it); any other (the peer narrowed differently) goes.
+  if (auto trap = traps_.find(it->second.conn); trap != traps_.end()) {
+    for (auto& [key, del] : trap->second) {
+      if (std::find(it->second.policy_keys.begin(), it->second.policy_keys.end(), key) !=
+          it->second.policy_keys.end())
+        continue;
+      auto held = spd_.find(key);
+      if (held == spd_.end()) continue;
+      previous.emplace(key, held->second);
+      spd_.erase(held);
+      msgs.push_back(del);
+    }
+    traps_.erase(trap);
+  }
   if (msgs.empty()) return;
   auto undo = [this, previous, on_policies](Outcome po, const absl::Status& ps) {
     if (po != Outcome::kApplied) {
@@ -416,8 +431,22 @@ std::vector<dp::api::Message> ChannelSaInstaller::RemovalMessages(
                std::find(e.policy_keys.begin(), e.policy_keys.end(), key) != e.policy_keys.end();
       });
       uint32_t now_out = spd->count(key) ? *spd->find(key)->second : held->second;
-      if (next == nullptr) {
-        out.push_back(gone.policy_deletes[i]);
+      const dp::api::Message& del = gone.policy_deletes[i];
+      if (next == nullptr && trapped_ && trapped_(gone.conn)) {
+        // A trap: the policy stays, the outbound one pointing at no SA, so the tunnel's
+        // traffic raises acquires (and is dropped) instead of being routed in the clear.
+        if (del.body.policy.direction == dp::api::Direction::kOut && now_out != 0) {
+          dp::api::Message m = del;
+          m.header.op = dp::api::Op::kUpdate;
+          m.body.policy.out_spi = 0;
+          out.push_back(m);
+          (*spd)[key] = 0;
+        }
+        dp::api::Message kept = del;
+        kept.body.policy.out_spi = 0;
+        traps_[gone.conn][key] = kept;
+      } else if (next == nullptr) {
+        out.push_back(del);
         (*spd)[key] = std::nullopt;
       } else if (gone.policy_deletes[i].body.policy.direction == dp::api::Direction::kOut &&
                  now_out == gone.spi_out) {
@@ -453,7 +482,65 @@ void ChannelSaInstaller::RemovalDone(uint32_t spi_in, const std::string& how) {
   installed_.erase(it);
 }
 
+void ChannelSaInstaller::ReleaseTraps() {
+  std::vector<dp::api::Message> msgs;
+  SpdChanges spd;
+  for (auto trap = traps_.begin(); trap != traps_.end();) {
+    const std::string& conn = trap->first;
+    // Still trapped, or an SA of the tunnel is on its way (its policies take the trap over).
+    bool coming = std::any_of(installed_.begin(), installed_.end(), [&](const auto& e) {
+      return e.second.conn == conn && !e.second.removing;
+    });
+    if ((trapped_ && trapped_(conn)) || coming) {
+      ++trap;
+      continue;
+    }
+    for (const auto& [key, del] : trap->second) {
+      if (!spd_.contains(key) || spd.contains(key)) continue;
+      msgs.push_back(del);
+      spd[key] = std::nullopt;
+    }
+    Log(absl::StrCat("trap of ", conn, " removed: its policies go"), conn);
+    trap = traps_.erase(trap);
+  }
+  if (msgs.empty()) return;
+  // Recorded as sent: a refusal leaves policies that point at no SA, which drop the tunnel's
+  // traffic (never send it in the clear); logged.
+  ApplySpd(spd);
+  link_.Submit(std::move(msgs), "trap removal", /*wait=*/true,
+               [this](Outcome o, const absl::Status& st) {
+                 if (o != Outcome::kApplied && link_.ServerAlive())
+                   Log(absl::StrCat("trap policies not removed: ", st.message()));
+               });
+}
+
+void ChannelSaInstaller::RestoreTraps() {
+  std::vector<dp::api::Message> msgs;
+  for (const auto& [conn, policies] : traps_) {
+    for (const auto& [key, del] : policies) {
+      if (spd_.contains(key)) continue;
+      dp::api::Message m = del;
+      m.header.op = dp::api::Op::kAdd;
+      spd_[key] = 0;
+      msgs.push_back(m);
+    }
+  }
+  if (msgs.empty()) return;
+  link_.Submit(std::move(msgs), "trap policies", /*wait=*/true,
+               [this](Outcome o, const absl::Status& st) {
+                 if (o != Outcome::kApplied && link_.ServerAlive())
+                   Log(absl::StrCat("trap policies not installed: ", st.message()));
+               });
+}
+
+size_t ChannelSaInstaller::trap_policies() const {
+  size_t n = 0;
+  for (const auto& [conn, policies] : traps_) n += policies.size();
+  return n;
+}
+
 void ChannelSaInstaller::FlushRemovals() {
+  ReleaseTraps();
   if (removals_.empty()) return;
   std::vector<uint32_t> spis = std::move(removals_);
   removals_.clear();

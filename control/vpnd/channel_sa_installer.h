@@ -9,7 +9,9 @@
 // dataplane keys a policy by its selectors, so the policies of a rekeyed successor (the same
 // selectors) update the existing ones to its outbound SA instead of being added, and a removal
 // deletes a policy only when no other SA of the tunnel holds it, re-pointing it first if it
-// pointed at the SA going. There is never a moment without an outbound policy and SA.
+// pointed at the SA going. There is never a moment without an outbound policy and SA. A
+// trapped policy-based tunnel's last SA leaves its policies behind, pointing at no SA
+// (SetTrapQuery).
 // Counters come from the dataplane's counter events.
 #pragma once
 
@@ -49,6 +51,13 @@ class ChannelSaInstaller : public SaInstaller {
   void RetryRemovals() override;
   std::vector<InstallFailure> TakeInstallFailures() override;
   void ForgetAll() override;
+  void SetTrapQuery(std::function<bool(const std::string& child)> trapped) override {
+    trapped_ = std::move(trapped);
+  }
+  void RestoreTraps() override;
+  // Policies kept as traps (pointing at no SA), of how many tunnels.
+  size_t trap_policies() const;
+  size_t trapped_tunnels() const { return traps_.size(); }
 
   // CHILD SAs (by inbound SPI) the dataplane holds as far as vpnd knows, and removals it refused
   // that are to be retried.
@@ -89,6 +98,8 @@ class ChannelSaInstaller : public SaInstaller {
     int attempts = 0;
   };
   void SendPolicies(uint32_t spi_in);
+  // Deletes the trap policies of tunnels no longer trapped that no SA of theirs took over.
+  void ReleaseTraps();
   void SendRemovals(const std::vector<uint32_t>& spis, const std::string& what);
   // What a removal batch does to the SPD: policy key -> outbound SPI it now points at (0 for an
   // inbound policy), or nullopt when it is deleted.
@@ -123,6 +134,10 @@ class ChannelSaInstaller : public SaInstaller {
   // The protect policies the dataplane holds (as sent): key -> outbound SPI (0 when inbound).
   std::map<std::string, uint32_t> spd_;
   std::map<uint32_t, Installed> installed_;
+  std::function<bool(const std::string&)> trapped_;
+  // Trapped policy-based tunnels (ChildConfig name) -> their policies kept without an SA: key ->
+  // the policy's delete message (as sent: the outbound ones with out_spi 0 now).
+  std::map<std::string, std::map<std::string, dp::api::Message>> traps_;
   std::map<uint32_t, uint32_t> in_by_spi_out_;  // installed_'s keys by outbound SPI
   int observer_ = 0;                            // the link's token for CountersHeard
   uint64_t install_order_ = 0;

@@ -6,9 +6,9 @@
 // Unlike a kernel, the dataplane applies a batch of messages all or nothing and answers later.
 // So the interface sits at CHILD SA granularity where a batch must stay whole: AddSa sends both
 // SAs and the VTI binding together, DelSa takes the CHILD SA's policies and VTI binding with it
-// (there is no separate del_policy: a policy never outlives its SA), and the removals of one
-// IKE event leave together at FlushRemovals. Outcomes come back later too: refused installs are
-// collected for IKE, refused removals retried.
+// (there is no separate del_policy: a policy outlives its SAs only as a trap, below), and the
+// removals of one IKE event leave together at FlushRemovals. Outcomes come back later too: refused
+// installs are collected for IKE, refused removals retried.
 #pragma once
 
 #include <cstdint>
@@ -52,8 +52,8 @@ class SaInstaller {
 
   // add_sa: both SAs of a CHILD SA that came up. A route-based one (child.vti) is bound to its
   // VTI (vti_ifindex; 0 when that VTI is not configured) in the same batch; a policy-based one
-  // with a VFP (vti_ifindex the VFP's) names it in its SAs and is selected by its policies. A failure is logged
-  // and, when IKE must delete the CHILD SA, reported by TakeInstallFailures.
+  // with a VFP (vti_ifindex the VFP's) names it in its SAs and is selected by its policies. A
+  // failure is logged and, when IKE must delete the CHILD SA, reported by TakeInstallFailures.
   virtual void AddSa(const ike::ChildSa& child, uint32_t vti_ifindex) = 0;
   // The CHILD SA sends from now on (it came up with ChildSa::outbound_active false, as the
   // responder of a rekey, or a colliding rekey of ours lost): its VTI is bound, or its outbound
@@ -84,6 +84,18 @@ class SaInstaller {
   // The dataplane restarted and holds nothing: forget every SA, binding, removal and retry (vpnd
   // adds every CHILD SA again).
   virtual void ForgetAll() = 0;
+
+  // Traps of policy-based tunnels (DPD action hold, close-action trap): `trapped(child)` says
+  // whether a trap waits for the tunnel of that ChildConfig name (IkeManager::ChildTrapped).
+  // When a trapped tunnel's last SA goes, its policies stay, the outbound ones pointing at no
+  // SA: the dataplane drops the tunnel's traffic and raises acquires for it instead of routing
+  // it in the clear. They go when the trap goes without an SA (FlushRemovals looks) and are
+  // taken over by the tunnel's next SA. Without a query nothing is trapped.
+  virtual void SetTrapQuery(std::function<bool(const std::string& child)> trapped) {
+    (void)trapped;
+  }
+  // After ForgetAll and the CHILD SAs added again: the traps' policies into the new dataplane.
+  virtual void RestoreTraps() {}
 };
 
 // The SPI draw both installers share: random with charon's 0xc prefix (so always >= 256),

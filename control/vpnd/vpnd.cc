@@ -56,6 +56,9 @@ Vpnd::Vpnd(VpndDeps deps) : deps_(std::move(deps)) {
   // The dataplane raises acquires for a tunnel without an SA (its VTI's traffic): DPD action
   // hold and close-action trap wait for them. Kernel sockets have none.
   ike_->set_traps(deps_.link != nullptr);
+  // A trapped policy-based tunnel keeps its policies without an SA (the dataplane's acquires).
+  deps_.installer->SetTrapQuery(
+      [this](const std::string& child) { return ike_->ChildTrapped(child); });
   running_tree_ = std::make_shared<const config::ConfigTree>();
   archive_ = std::make_unique<ConfigArchive>(deps_.archive_dir, deps_.commit_revisions);
   if (absl::Status st = archive_->Open(); !st.ok()) {
@@ -496,6 +499,7 @@ void Vpnd::Resync() {
   for (const ike::IkeSa* sa : ike_->Sas()) {
     for (const auto& c : sa->children()) ChildUp(*sa, *c);
   }
+  deps_.installer->RestoreTraps();
 }
 
 Vpnd::Backlog Vpnd::Poll() {

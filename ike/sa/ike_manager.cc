@@ -222,7 +222,9 @@ void IkeManager::SetPeers(const std::vector<std::shared_ptr<const IkeSaConfig>>&
   initiate_check_at_ = absl::InfinitePast();
   peers_by_remote_.clear();
   peers_any_.clear();
+  peer_of_child_.clear();
   for (const auto& [name, cfg] : peers_) {
+    for (const ChildConfig& ch : cfg->children) peer_of_child_[ch.name] = name;
     if (cfg->remote_any) {
       peers_any_.push_back(cfg);
     } else {
@@ -273,8 +275,14 @@ absl::Status IkeManager::Initiate(const std::string& peer) {
   return absl::OkStatus();
 }
 
-bool IkeManager::Trappable(const ChildConfig& child) const {
-  return traps_ && child.vti;
+bool IkeManager::Trappable(const ChildConfig&) const {
+  return traps_;
+}
+
+bool IkeManager::ChildTrapped(const std::string& child) const {
+  auto peer = peer_of_child_.find(child);
+  if (peer == peer_of_child_.end()) return false;
+  return trapped_.contains(peer->second) || trapped_children_.contains({peer->second, child});
 }
 
 bool IkeManager::TrapsCover(const IkeSaConfig& cfg) const {
@@ -788,11 +796,9 @@ void IkeManager::IkeDown(IkeSa& sa, Restart restart) {
   if (restart != Restart::kTrap) {
     // as configured, below
   } else if (cfg->second->initiate) {
-    // No acquires (no dataplane, or a policy-based tunnel, whose policies go with its SAs): an
-    // initiate tunnel comes back as the trap would bring it, with the backoff instead of on
-    // traffic (commit warns of policy-based ones).
-    sa.Log(LogGroup::kIke, traps_ ? "no trap for policy-based tunnels: the trap is emulated"
-                                  : "no dataplane to raise acquires: the trap is emulated");
+    // No acquires (no dataplane): an initiate tunnel comes back as the trap would bring it,
+    // with the backoff instead of on traffic.
+    sa.Log(LogGroup::kIke, "no dataplane to raise acquires: the trap is emulated");
     restart = Restart::kLater;
   } else {
     return;

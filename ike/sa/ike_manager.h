@@ -118,6 +118,10 @@ class IkeManager : public IkeSaContext {
   bool trapped(const std::string& peer, const std::string& child) const {
     return trapped_children_.contains({peer, child});
   }
+  // Whether a trap waits for the tunnel `child` (a ChildConfig name): its own (close-action
+  // trap) or its peer's (DPD action hold). vpnd keeps a trapped policy-based tunnel's
+  // policies, pointing at no SA, so its traffic raises acquires instead of leaving in the clear.
+  bool ChildTrapped(const std::string& child) const;
   // `reset vpn ipsec-peer X [tunnel N]`: deletes the IKE SA (or the tunnel's CHILD SA) and
   // brings it up again when this side initiates.
   absl::Status Reset(const std::string& peer, std::optional<uint32_t> tunnel);
@@ -244,12 +248,13 @@ class IkeManager : public IkeSaContext {
   std::map<std::string, absl::Time> next_initiate_;  // per peer name
   std::map<std::string, int> failures_;              // per peer name: re-initiations in a row
   bool traps_ = false;
-  // Acquires bring every tunnel of the peer back: a dataplane, and only VTIs (the dataplane
-  // keeps a VTI without an SA; a policy-based tunnel's policies go with its SAs).
+  // Acquires bring every tunnel of the peer back: a dataplane raises them, for a VTI without an
+  // SA and for a policy-based tunnel's policies, which vpnd keeps without an SA while trapped.
   bool TrapsCover(const IkeSaConfig& cfg) const;
-  // One tunnel has a trap: acquires come (a dataplane) and it is a VTI's.
+  // One tunnel has a trap: acquires come (a dataplane).
   bool Trappable(const ChildConfig& child) const;
-  std::set<std::string> trapped_;  // peers whose IKE SA a trap brings back
+  std::map<std::string, std::string> peer_of_child_;  // ChildConfig name -> peer name
+  std::set<std::string> trapped_;                     // peers whose IKE SA a trap brings back
   // (peer, tunnel) the peer closed under close-action trap -> when an acquire last created it
   // (InfinitePast: not yet); created again at most every kTrapRetry while the packets come.
   std::map<std::pair<std::string, std::string>, absl::Time> trapped_children_;

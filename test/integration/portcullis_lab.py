@@ -424,8 +424,9 @@ class SitePair:
             198.51.100.1 eth0 [site B] eth1 -- host 10.2.0.10
     """
 
-    def __init__(self, lab, source_root, workers=1, vpnd_a_args=()):
-        """workers: each dataplane's; vpnd_a_args: more arguments for site A's vpnd."""
+    def __init__(self, lab, source_root, workers=1, vpnd_a_args=(), edit=None):
+        """workers: each dataplane's; vpnd_a_args: more arguments for site A's vpnd; edit:
+        {'a'|'b': function(config text) -> text} changes a copy before vpnd loads it."""
         self.lab = lab
         ha, da, rt, db, hb = (lab.ns(n) for n in ('ha', 'da', 'rr', 'db', 'hb'))
         self.ha, self.da, self.rt, self.db, self.hb = ha, da, rt, db, hb
@@ -440,8 +441,12 @@ class SitePair:
         lab.exec(rt, 'sysctl', '-qw', 'net.ipv4.ip_forward=1')
         # Copies: vpnd keeps its archive beside the file it loads.
         conf = pathlib.Path(lab.workdir)
-        for name in ('vyos-site-a.conf', 'vyos-site-b.conf'):
+        for site, name in (('a', 'vyos-site-a.conf'), ('b', 'vyos-site-b.conf')):
             shutil.copy(pathlib.Path(source_root) / 'configs' / name, conf / name)
+            if edit and site in edit:
+                changed = edit[site]((conf / name).read_text())
+                assert changed != (conf / name).read_text(), f'edit of {name} changed nothing'
+                (conf / name).write_text(changed)
         self.a = lab.dataplane(da, {'eth0': 'net_af_packet0,iface=daw',
                                     'eth1': 'net_af_packet1,iface=dal'}, workers=workers)
         self.b = lab.dataplane(db, {'eth0': 'net_af_packet0,iface=dbw',

@@ -9,8 +9,8 @@ import re
 import subprocess
 import time
 
-from portcullis_lab import (EAST_HOST, EAST_PUBLIC, WEST_HOST, SeedPair, appliance_config,
-                            ping, wait_ping)
+from portcullis_lab import (EAST_HOST, EAST_PUBLIC, WEST_HOST, SeedPair, SitePair,
+                            appliance_config, ping, wait_ping)
 
 
 
@@ -124,6 +124,46 @@ def test_close_action_trap_brings_the_tunnel_back_on_traffic(lab, source_root, t
     assert stats['acquires_sent'] > sent_before, stats
     assert s.west.drops().get('vti_without_sa', 0) >= 1
     ok, out = ping(lab, s.he, WEST_HOST, count=3)
+    assert ok, out
+
+
+def test_close_action_trap_on_a_policy_based_tunnel(lab, source_root):
+    """The VyOS site pair (policy-based) with close-action trap on site A and site B
+    respond-only: B deletes the IKE SA; A keeps the tunnel's policies without an SA, so its
+    LAN's traffic to B's LAN is dropped (policy_no_sa) and raises an acquire instead of leaving
+    A's WAN in the clear (a capture on the router sees none of it); A initiates on that
+    acquire and the hosts ping through the tunnel again."""
+    s = SitePair(lab, source_root, edit={
+        'a': lambda t: t.replace("close-action 'none'", "close-action 'trap'"),
+        'b': lambda t: t.replace("connection-type 'initiate'", "connection-type 'respond'")})
+    s.wait_up()
+    ok, out = ping(lab, s.ha, '10.2.0.10', count=2)
+    assert ok, out
+    s.vb.vpnctl('reset', 'vpn', 'ipsec-peer', 'SITE-A')
+    deadline = time.time() + 15
+    while 'trap installed' not in s.va.log() and time.time() < deadline:
+        time.sleep(0.2)
+    assert 'trap installed' in s.va.log(), s.va.log()[-3000:]
+    time.sleep(1)
+    assert 'acquire for' not in s.va.log()
+    # What leaves A's WAN towards B's LAN while the tunnel is down: nothing in the clear.
+    cap, cap_log = lab.spawn(['ip', 'netns', 'exec', s.rt, 'tcpdump', '-nn', '-l', '-i', 'ra0',
+                              'icmp and host 10.2.0.10'], 'tcpdump-trap.log')
+    time.sleep(1)
+    no_sa = s.a.drops().get('policy_no_sa', 0)
+    deadline = time.time() + 20
+    ok = False
+    while not ok and time.time() < deadline:
+        ok, out = ping(lab, s.ha, '10.2.0.10', count=1, timeout=1)
+    cap.terminate()
+    cap.wait(timeout=5)
+    assert ok, out + '\n' + s.va.log()[-3000:]
+    log = s.va.log()
+    assert re.search(r'acquire for \S+: initiating \(trap\)', log), log[-3000:]
+    assert s.a.drops().get('policy_no_sa', 0) > no_sa
+    leaked = [l for l in open(cap_log).read().splitlines() if '10.2.0.10' in l]
+    assert not leaked, leaked
+    ok, out = ping(lab, s.hb, '10.1.0.10', count=3)
     assert ok, out
 
 

@@ -87,8 +87,7 @@ class ChildDeleteTask : public Task {
                                               "packet"));
           continue;
         }
-        // No acquires for it (a policy-based tunnel's policies went with its SA, or no
-        // dataplane): emulated as start (commit warns for policy-based tunnels).
+        // No acquires for it (no dataplane): emulated as start.
         sa.Log(LogGroup::kChd, absl::StrCat("the peer closed CHILD_SA ", name,
                                             ", close-action trap (emulated, no acquires for it): "
                                             "creating it again"));

@@ -598,3 +598,76 @@ set security vpn ipsec site-to-site peer 192.0.2.2 tunnel 1 uses vfp1
   CHECK(BatchesWith(all, MessageKind::kVtiBinding, Op::kAdd) == 0);
   std::remove(mine.c_str());
 }
+
+// DPD action hold / close-action trap on a policy-based tunnel: its last SA going leaves the
+// policies in place, the outbound one pointing at no SA (the dataplane drops the traffic and
+// raises acquires instead of routing it in the clear); the next SA takes them over; a trap that
+// ends without an SA (a commit, clear) takes them away.
+TEST_CASE("a trapped policy-based tunnel keeps its policies without an SA",
+          "[vpnd][dataplane][sa][trap]") {
+  Rig r;
+  bool trapped = false;
+  r.installer->SetTrapQuery([&](const std::string& child) {
+    CHECK(child == "peer-192.0.2.2-tunnel-1");
+    return trapped;
+  });
+  auto first = MakeChild(0xc0000101, 0xc0000202);
+  r.installer->AddSa(*first, 0);
+  r.installer->AddPolicy(*first);
+  REQUIRE(PollLinkUntil(r, [&] { return r.dp.Batches().size() == 2; }));
+  INFO(r.log.Recent());
+  // DPD declares the peer dead under action hold: the trap is there when the removal goes.
+  trapped = true;
+  r.installer->DelSa(*first);
+  r.installer->FlushRemovals();
+  REQUIRE(PollLinkUntil(r, [&] { return r.link->unacknowledged() == 0; }));
+  auto all = r.dp.Batches();
+  REQUIRE(all.size() == 3);
+  CHECK(Count(all[2], MessageKind::kSa, Op::kDelete) == 2);
+  CHECK(Count(all[2], MessageKind::kPolicy, Op::kDelete) == 0);
+  REQUIRE(Count(all[2], MessageKind::kPolicy, Op::kUpdate) == 1);
+  const Message* out =
+      Find(all[2], MessageKind::kPolicy, Op::kUpdate, [](const Message&) { return true; });
+  CHECK(out->body.policy.direction == dp::api::Direction::kOut);
+  CHECK(out->body.policy.out_spi == 0);
+  CHECK(out->body.policy.reqid == 1);  // the acquire names the tunnel by it
+  // The policy update goes before the SAs' deletes: never a policy naming a deleted SA.
+  CHECK(all[2][0].header.kind == MessageKind::kPolicy);
+  CHECK(r.installer->trap_policies() == 2);
+  SECTION("the acquire brings a new SA: it takes the policies over") {
+    auto second = MakeChild(0xc0000303, 0xc0000404);
+    r.installer->AddSa(*second, 0);
+    r.installer->AddPolicy(*second);
+    trapped = false;  // IkeUp took the trap away; the SA is on its way
+    r.installer->FlushRemovals();
+    REQUIRE(PollLinkUntil(r, [&] { return r.dp.Batches().size() == 5; }));
+    all = r.dp.Batches();
+    CHECK(Count(all[4], MessageKind::kPolicy, Op::kAdd) == 0);
+    CHECK(Count(all[4], MessageKind::kPolicy, Op::kDelete) == 0);
+    REQUIRE(Count(all[4], MessageKind::kPolicy, Op::kUpdate) == 1);
+    CHECK(all[4][0].body.policy.out_spi == 0xc0000404);
+    CHECK(r.installer->trap_policies() == 0);
+    // Later the SA goes without a trap: the policies go with it.
+    r.installer->DelSa(*second);
+    r.installer->FlushRemovals();
+    REQUIRE(PollLinkUntil(r, [&] { return r.dp.Batches().size() == 6; }));
+    CHECK(Count(r.dp.Batches()[5], MessageKind::kPolicy, Op::kDelete) == 2);
+  }
+  SECTION("the trap goes without an SA (a commit changed the peer): so do the policies") {
+    trapped = false;
+    r.installer->FlushRemovals();
+    REQUIRE(PollLinkUntil(r, [&] { return r.dp.Batches().size() == 4; }));
+    all = r.dp.Batches();
+    CHECK(Count(all[3], MessageKind::kPolicy, Op::kDelete) == 2);
+    CHECK(r.installer->trap_policies() == 0);
+    CHECK(absl::StrContains(r.log.Recent(), "trap of peer-192.0.2.2-tunnel-1 removed"));
+  }
+  SECTION("the dataplane restarts: the trap's policies go into the new one") {
+    r.installer->ForgetAll();
+    r.installer->RestoreTraps();
+    REQUIRE(PollLinkUntil(r, [&] { return r.dp.Batches().size() == 4; }));
+    all = r.dp.Batches();
+    REQUIRE(Count(all[3], MessageKind::kPolicy, Op::kAdd) == 2);
+    for (const Message& m : all[3]) CHECK(m.body.policy.out_spi == 0);
+  }
+}

@@ -263,17 +263,29 @@ TEST_CASE("an acquire without a trap brings nothing up", "[ike_sa][dpd]") {
   CHECK(p.a.mgr->Sas().empty());
 }
 
-TEST_CASE("DPD action hold on a policy-based tunnel with acquires: emulated, it comes back",
+TEST_CASE("DPD action hold on a policy-based tunnel with acquires: a trap, as on a VTI",
           "[ike_sa][dpd]") {
   DpdPair p(5, DpdAction::kHold);
   p.a.mgr->set_traps(true);
+  const std::string peer = p.a.Only()->config().name;
+  const std::string child = p.a.Only()->config().children.at(0).name;
+  REQUIRE_FALSE(p.a.Only()->config().children.at(0).vti);
+  CHECK_FALSE(p.a.mgr->ChildTrapped(child));
   p.net.drop = [](const Datagram& d) { return d.src.address.ToString() == kB; };
   p.net.Advance(absl::Seconds(12));
   p.net.drop = nullptr;
   INFO(p.a.log.All());
-  CHECK(p.a.log.Has("no trap for policy-based tunnels: the trap is emulated"));
+  CHECK(p.a.log.Has("trap installed: " + peer + " comes up on its next packet"));
+  CHECK_FALSE(p.a.log.Has("the trap is emulated"));
+  // vpnd keeps the tunnel's policies while this holds (ChannelSaInstaller's traps).
+  CHECK(p.a.mgr->ChildTrapped(child));
+  CHECK_FALSE(p.a.mgr->ChildTrapped("no-such-tunnel"));
   p.net.Advance(absl::Seconds(60), absl::Seconds(1));
+  CHECK(p.a.mgr->Sas().empty());  // no re-initiation with backoff: traffic decides
+  CHECK(p.a.mgr->Acquire(peer, child) == "initiating (trap)");
+  p.net.Pump();
   REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+  CHECK_FALSE(p.a.mgr->ChildTrapped(child));
 }
 
 TEST_CASE("no DPD while the peer is heard from; the responder without dpd-interval sends none",
@@ -437,6 +449,25 @@ TEST_CASE("close-action trap: what the peer closes comes back on an acquire", "[
     p.net.Pump();
     REQUIRE(OnlyChild(p.a.Only()) != nullptr);
     CheckMatched(*OnlyChild(p.a.Only()), *OnlyChild(p.b.Only()));
+  }
+  SECTION("a policy-based tunnel's CHILD SA: trapped like a VTI's") {
+    Pair p;
+    p.ca->close_action = CloseAction::kHold;
+    p.a.mgr->set_traps(true);
+    p.Up();
+    const std::string peer = p.a.Only()->config().name;
+    const std::string child = p.a.Only()->config().children.at(0).name;
+    REQUIRE_FALSE(p.a.Only()->config().children.at(0).vti);
+    Mutable(p.b.Only()).DeleteChildren(0, true);
+    p.net.Pump();
+    INFO(p.a.log.All());
+    CHECK(p.a.log.Has("close-action trap: created again on its next packet"));
+    CHECK(p.a.Only()->children().empty());
+    CHECK(p.a.mgr->ChildTrapped(child));
+    CHECK(p.a.mgr->Acquire(peer, child) == "creating its CHILD_SA");
+    p.net.Pump();
+    REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+    CHECK_FALSE(p.a.mgr->ChildTrapped(child));
   }
   SECTION("a CHILD SA without acquires (no dataplane): emulated, created again at once") {
     Pair p;
