@@ -362,6 +362,14 @@ void CheckPeer(RuleContext& ctx, const ConfigNode& peer, PeerRefs& refs) {
                 absl::StrCat("The local interface must be specified for peer \"", key,
                              "\" vti: local-address 'any' cannot be used with a vti"));
   }
+  if (vti != nullptr && tunnels_are_vti_selectors) {
+    // The VTI is the tunnel's interface: a VFP would carry nothing.
+    for (const ConfigNode* t : tunnels)
+      if (t->Has("uses"))
+        ctx.Error(*t, "uses",
+                  absl::StrCat("peer \"", key, "\" is route-based (vti ", vti->Get("bind"),
+                               "): a VFP is for policy-based tunnels"));
+  }
   if (vti == nullptr || !tunnels_are_vti_selectors) {
     for (const ConfigNode* t : tunnels) {
       std::string where = absl::StrCat("tunnel ", t->name());

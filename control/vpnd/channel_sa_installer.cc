@@ -65,7 +65,7 @@ void ChannelSaInstaller::AddSa(const ike::ChildSa& c, uint32_t vti) {
     return;
   }
   // Removals IKE decided before this install reach the dataplane first.
-  FlushRemovals();
+  SendQueuedRemovals();
   // The responder of a rekey holds its outbound SA back until InstallOutbound (unless nothing
   // else sends for the VTI).
   const bool sending = c.outbound_active || (c.vti && !vti_bindings_.contains(vti));
@@ -206,7 +206,9 @@ void ChannelSaInstaller::SendPolicies(uint32_t spi_in) {
   it->second.policies = true;
   // The tunnel's trap, if any, ends here: its policies this SA has are taken over above (the
   // outbound ones re-pointed from no SA to it); any other (the peer narrowed differently) goes.
+  std::map<std::string, dp::api::Message> taken;  // the trap's record, back if refused
   if (auto trap = traps_.find(it->second.conn); trap != traps_.end()) {
+    taken = trap->second;
     for (auto& [key, del] : trap->second) {
       if (std::find(it->second.policy_keys.begin(), it->second.policy_keys.end(), key) !=
           it->second.policy_keys.end())
@@ -220,8 +222,10 @@ void ChannelSaInstaller::SendPolicies(uint32_t spi_in) {
     traps_.erase(trap);
   }
   if (msgs.empty()) return;
-  auto undo = [this, previous, on_policies](Outcome po, const absl::Status& ps) {
+  auto undo = [this, previous, on_policies, taken, conn](Outcome po, const absl::Status& ps) {
     if (po != Outcome::kApplied) {
+      // The policies stay as they were: still the trap's (pointing at no SA).
+      if (!taken.empty()) traps_[conn].insert(taken.begin(), taken.end());
       // Nothing of the batch went in: the SPD is as it was (unless changed since).
       for (const auto& [key, was] : previous) {
         if (was) {
@@ -373,7 +377,7 @@ void ChannelSaInstaller::UpdateSa(const ike::ChildSa& c) {
     if (m.body.sa.direction == dp::api::Direction::kOut) out.push_back(m);
   }
   dp::api::SecureWipe(msgs->data(), msgs->size() * sizeof(dp::api::Message));
-  FlushRemovals();
+  SendQueuedRemovals();
   std::string conn = c.name, to = c.remote.ToString();
   uint32_t id = c.unique_id, spi_out = c.spi_out;
   link_.Submit(std::move(out), "outbound SA update", /*wait=*/true,
@@ -483,15 +487,16 @@ void ChannelSaInstaller::RemovalDone(uint32_t spi_in, const std::string& how) {
 }
 
 void ChannelSaInstaller::ReleaseTraps() {
+  if (traps_.empty()) return;
   std::vector<dp::api::Message> msgs;
   SpdChanges spd;
+  // Tunnels with an SA installed or on its way: its policies take the trap over.
+  std::set<std::string> live;
+  for (const auto& [spi_in, e] : installed_)
+    if (!e.removing) live.insert(e.conn);
   for (auto trap = traps_.begin(); trap != traps_.end();) {
     const std::string& conn = trap->first;
-    // Still trapped, or an SA of the tunnel is on its way (its policies take the trap over).
-    bool coming = std::any_of(installed_.begin(), installed_.end(), [&](const auto& e) {
-      return e.second.conn == conn && !e.second.removing;
-    });
-    if ((trapped_ && trapped_(conn)) || coming) {
+    if ((trapped_ && trapped_(conn)) || live.contains(conn)) {
       ++trap;
       continue;
     }
@@ -540,7 +545,13 @@ size_t ChannelSaInstaller::trap_policies() const {
 }
 
 void ChannelSaInstaller::FlushRemovals() {
+  SendQueuedRemovals();
+  // After the event's installs: a tunnel whose SA is on its way keeps its trap's policies for
+  // that SA to take over.
   ReleaseTraps();
+}
+
+void ChannelSaInstaller::SendQueuedRemovals() {
   if (removals_.empty()) return;
   std::vector<uint32_t> spis = std::move(removals_);
   removals_.clear();

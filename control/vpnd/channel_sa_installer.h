@@ -98,6 +98,9 @@ class ChannelSaInstaller : public SaInstaller {
     int attempts = 0;
   };
   void SendPolicies(uint32_t spi_in);
+  // The removals DelSa collected, as one batch (FlushRemovals without ReleaseTraps: AddSa's,
+  // whose own tunnel may be ending its trap).
+  void SendQueuedRemovals();
   // Deletes the trap policies of tunnels no longer trapped that no SA of theirs took over.
   void ReleaseTraps();
   void SendRemovals(const std::vector<uint32_t>& spis, const std::string& what);

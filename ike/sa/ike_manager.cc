@@ -720,7 +720,13 @@ void IkeManager::ChildOutbound(IkeSa& sa, const ChildSa& child) {
 void IkeManager::IkeUp(IkeSa& sa) {
   ForgetHalfOpen(sa);
   failures_.erase(sa.config().name);
-  trapped_.erase(sa.config().name);  // the trap did its job
+  // The trap did its job for the IKE SA; each tunnel stays trapped until its own CHILD SA is up
+  // (ChildUp), so a policy-based tunnel keeps its policies meanwhile (and one whose CHILD SA
+  // fails comes back on a later acquire). Marked as being created now.
+  if (trapped_.erase(sa.config().name) != 0) {
+    for (const ChildConfig& c : sa.config().children)
+      trapped_children_.insert_or_assign(std::pair(sa.config().name, c.name), Now());
+  }
   if (listener_ != nullptr) listener_->IkeUp(sa);
   // Our own attempt whose IKE_SA_INIT was never answered (the peer was not up yet, then
   // initiated itself) is abandoned: the peer has no state for it beyond a half-open SA.

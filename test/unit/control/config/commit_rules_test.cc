@@ -255,6 +255,17 @@ TEST_CASE("a VTI peer may carry 0.0.0.0/0 tunnel selectors (VyOS style)", "[comm
                          "tunnel 1 remote prefix 0.0.0.0/0\n",
                      "c.conf");
   CHECK(cfg.ok());
+  // ... but not a VFP: the VTI is the tunnel's interface.
+  LoadedConfig vfp =
+      LoadConfigText(std::string(kBase) + kPeer + "tunnel 1 local prefix 0.0.0.0/0\n" + kPeer +
+                         "tunnel 1 remote prefix 0.0.0.0/0\n" + kPeer + "tunnel 1 uses vfp0\n",
+                     "c.conf");
+  CHECK_FALSE(vfp.ok());
+  std::string all;
+  for (const auto& d : vfp.diags.all()) all += d.ToString() + "\n";
+  CHECK(absl::StrContains(all,
+                          "tunnel 1 uses: peer \"192.0.2.2\" is route-based (vti vti0): a "
+                          "VFP is for policy-based tunnels"));
 }
 
 TEST_CASE("policy-based tunnel rules", "[commit]") {

@@ -635,10 +635,12 @@ TEST_CASE("a trapped policy-based tunnel keeps its policies without an SA",
   CHECK(all[2][0].header.kind == MessageKind::kPolicy);
   CHECK(r.installer->trap_policies() == 2);
   SECTION("the acquire brings a new SA: it takes the policies over") {
+    // IKE's order: the tunnel's trap ends (IkeManager::ChildUp) before vpnd adds its SA, and
+    // AddSa flushes earlier removals: that must not release the trap's policies.
+    trapped = false;
     auto second = MakeChild(0xc0000303, 0xc0000404);
     r.installer->AddSa(*second, 0);
     r.installer->AddPolicy(*second);
-    trapped = false;  // IkeUp took the trap away; the SA is on its way
     r.installer->FlushRemovals();
     REQUIRE(PollLinkUntil(r, [&] { return r.dp.Batches().size() == 5; }));
     all = r.dp.Batches();
@@ -647,6 +649,9 @@ TEST_CASE("a trapped policy-based tunnel keeps its policies without an SA",
     REQUIRE(Count(all[4], MessageKind::kPolicy, Op::kUpdate) == 1);
     CHECK(all[4][0].body.policy.out_spi == 0xc0000404);
     CHECK(r.installer->trap_policies() == 0);
+    for (const auto& b : all)
+      CHECK(Count(b, MessageKind::kPolicy, Op::kDelete) == 0);  // never without a policy
+    CHECK_FALSE(absl::StrContains(r.log.Recent(), "trap of peer-192.0.2.2-tunnel-1 removed"));
     // Later the SA goes without a trap: the policies go with it.
     r.installer->DelSa(*second);
     r.installer->FlushRemovals();
