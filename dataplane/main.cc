@@ -4,7 +4,7 @@
 //   vpn-dataplane [EAL args] -- --channel NAME --port NAME=DEVICE [--port ...]
 //                 [--ports-file FILE] [--idle-sleep-us N] [--mbufs N] [--fw-sessions N]
 //                 [--max-interfaces N] [--max-sas N] [--max-routes N] [--max-next-hops N]
-//                 [--max-neighbors N] [--max-policies N] [--fib-tbl8-groups N]
+//                 [--max-neighbors N] [--max-policies N] [--fib-tbl8-groups N] [--max-routes6 N]
 //                 [--max-batch-messages N]
 //
 // The --max-* options size the tables once, at start (dataplane/core/table_sizes.h); a batch

@@ -308,8 +308,8 @@ bool ValidateNeighbor(const NeighborBody& b, Check& c) {
   if (!AllZero(b.reserved0, sizeof b.reserved0) || !AllZero(b.reserved1, sizeof b.reserved1)) {
     return c.Fail(RejectReason::kNonZeroReserved, "neighbor: reserved bytes");
   }
-  if (b.family != Family::kIpv4) {
-    return c.Fail(RejectReason::kBadValue, "neighbor: only IPv4 neighbors (ARP) for now");
+  if (b.family != Family::kIpv4 && b.family != Family::kIpv6) {
+    return c.Fail(RejectReason::kBadValue, "neighbor: family %d", static_cast<int>(b.family));
   }
   if (AllZero(b.mac, sizeof b.mac) || (b.mac[0] & 1)) {
     return c.Fail(RejectReason::kBadValue, "neighbor: zero or multicast MAC");

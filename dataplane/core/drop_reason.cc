@@ -50,8 +50,14 @@ const char* DropName(int index) {
       return "handoff_queue_full";
     case Drop::kTxQueueFull:
       return "tx_queue_full";
-    case Drop::kIpv6NotYet:
-      return "ipv6_not_yet";
+    case Drop::kIpv6Malformed:
+      return "ipv6_malformed";
+    case Drop::kIpv6Multicast:
+      return "ipv6_multicast";
+    case Drop::kFirewallIpv6:
+      return "firewall_ipv6";
+    case Drop::kNdIgnored:
+      return "nd_ignored";
     case Drop::kNoMemory:
       return "no_memory";
     case Drop::kArpIgnored:

@@ -31,7 +31,7 @@ enum class Drop : uint8_t {
   kSlowPathQueueFull,
   kHandoffQueueFull,  // the SA's owner worker is behind
   kTxQueueFull,
-  kIpv6NotYet,  // IPv6 forwarding is designed in but not enabled yet
+  kIpv6Malformed,  // IPv6 header or extension header chain runs past the packet, or is invalid
   kNoMemory,
   kArpIgnored,            // ARP not for us / malformed
   kOtherHost,             // unicast frame for another MAC (shared segments, promiscuous ports)
@@ -45,6 +45,9 @@ enum class Drop : uint8_t {
   kFirewallNoZonePolicy,  // between two zones (or a zone and no zone) with no policy
   kFirewallSessionFull,   // accepted by a stateful rule, but the session table is full
   kVfpNoPolicy,           // routed into a VFP, but no protect policy of its tunnels matched
+  kIpv6Multicast,         // IPv6 to a multicast group other than neighbour discovery's
+  kFirewallIpv6,          // IPv6 meeting a firewall hook or zone, whose rules are IPv4 only
+  kNdIgnored,             // neighbour discovery not for us, malformed, or an RA (ignored)
   kCount
 };
 

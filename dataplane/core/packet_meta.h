@@ -19,6 +19,7 @@ enum class PktKind : uint8_t {
   kRouteLocal,  // main -> worker: an IP packet we originate (IKE, ICMP): route and send it
   kEspIn,       // worker -> owner worker: inbound ESP for an SA the owner holds
   kEspOut,      // worker -> owner worker: inner packet to encrypt with out_sa_handle's SA
+  kNd,          // worker -> main: ICMPv6 neighbour discovery (Ethernet header still on)
 };
 
 // PacketMeta::flags
@@ -33,7 +34,8 @@ inline constexpr uint8_t kMetaRouted = 0x80;  // routed before it waited for ARP
 struct PacketMeta {
   uint16_t in_ifindex;
   uint16_t out_ifindex;
-  uint32_t next_hop;  // IPv4, network order: the neighbor to resolve / send to
+  uint32_t next_hop;  // IPv4, network order: the neighbor to resolve / send to (IPv6: unused,
+                      // the main lcore finds the neighbour from the FIB6 and the destination)
   PktKind kind;
   uint8_t flags;
   uint16_t reserved;

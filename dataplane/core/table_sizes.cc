@@ -32,6 +32,7 @@ constexpr SizeOption kOptions[] = {
     {"--max-policies", &TableSizes::policies, 16, 65536, "SPD entries per direction"},
     {"--fib-tbl8-groups", &TableSizes::fib_tbl8, 256, 262144,
      "FIB groups for prefixes longer than /24 (default routes/64, at least 4096)"},
+    {"--max-routes6", &TableSizes::routes6, 16, 1048576, "static IPv6 route prefixes"},
 };
 
 const SizeOption* Find(absl::string_view name) {
@@ -44,6 +45,10 @@ const SizeOption* Find(absl::string_view name) {
 
 uint32_t TableSizes::FibRoutes() const {
   return routes + 2 * kMaxAddressesPerInterface * interfaces;
+}
+
+uint32_t TableSizes::Fib6Routes() const {
+  return routes6 + 2 * kMaxAddressesPerInterface * interfaces;
 }
 
 bool IsTableSizeOption(absl::string_view name) {

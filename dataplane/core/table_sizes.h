@@ -23,6 +23,7 @@ struct TableSizes {
   uint32_t neighbors = 4096;  // ARP entries, learned and static (static ones at most half)
   uint32_t policies = 1024;   // SPD entries per direction
   uint32_t fib_tbl8 = 0;      // DIR24_8 groups for prefixes longer than /24; 0: routes / 64
+  uint32_t routes6 = 8192;    // static IPv6 route prefixes (connected and local ones on top)
 
   uint32_t NextHops() const { return next_hops ? next_hops : 2 * interfaces + 4096; }
   uint32_t FibTbl8() const {
@@ -30,6 +31,15 @@ struct TableSizes {
   }
   // Routes the FIB holds: the static ones plus a connected and a local route per address.
   uint32_t FibRoutes() const;
+  // The IPv6 FIB likewise. Its TRIE needs a tbl8 group per byte of a prefix past /24, most of
+  // them shared (a /64 takes 5, a local /128 under it 8 more): 2 per static route and 1 per
+  // interface (tunnels mostly have no IPv6 address), at least 8192. Its tbl24 is 32 MiB while
+  // ids and groups fit 15 bits (fib6.cc), 64 MiB past that.
+  uint32_t Fib6Routes() const;
+  uint32_t Fib6Tbl8() const {
+    const uint32_t n = 2 * routes6 + interfaces;
+    return n > 8192 ? n : 8192;
+  }
 };
 
 // One size option as given on the command line ("--max-sas", "100000"); unknown names are not

@@ -104,17 +104,34 @@ absl::StatusOr<api::IpAddr> Ip4(const std::string& s) {
   return a;
 }
 
-absl::Status Prefix(const std::string& s, api::IpAddr* a, uint8_t* len) {
+// An IPv4 or IPv6 address (IPv6: it has a colon), and its family.
+absl::StatusOr<api::IpAddr> IpAny(const std::string& s, api::Family* family) {
+  api::IpAddr a{};
+  if (s.find(':') == std::string::npos) {
+    *family = api::Family::kIpv4;
+    return Ip4(s);
+  }
+  if (inet_pton(AF_INET6, s.c_str(), a.bytes) != 1)
+    return absl::InvalidArgumentError(absl::StrCat("'", s, "' is not an IPv6 address"));
+  *family = api::Family::kIpv6;
+  return a;
+}
+
+absl::Status Prefix(const std::string& s, api::IpAddr* a, uint8_t* len,
+                    api::Family* family = nullptr) {
   std::vector<std::string> p = absl::StrSplit(s, '/');
   if (p.size() != 2)
-    return absl::InvalidArgumentError(absl::StrCat("'", s, "': expected A.B.C.D/LEN"));
-  auto ip = Ip4(p[0]);
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", s, "': expected A.B.C.D/LEN", family ? " or X:X::X/LEN" : ""));
+  api::Family f = api::Family::kIpv4;
+  auto ip = family ? IpAny(p[0], &f) : Ip4(p[0]);
   if (!ip.ok()) return ip.status();
   uint32_t l = 0;
-  if (!absl::SimpleAtoi(p[1], &l) || l > 32)
+  if (!absl::SimpleAtoi(p[1], &l) || l > (f == api::Family::kIpv6 ? 128u : 32u))
     return absl::InvalidArgumentError(absl::StrCat("'", s, "': bad prefix length"));
   *a = *ip;
   *len = static_cast<uint8_t>(l);
+  if (family) *family = f;
   return absl::OkStatus();
 }
 
@@ -281,6 +298,7 @@ absl::Status Sa(Words& w, Op op, InterfaceDirectory& dir, std::vector<Message>& 
   b.dscp_mode = api::DscpMode::kCopy;
   b.replay_window = 1024;
   bool have_dir = false;
+  bool have_family = false;
   while (!w.Done()) {
     ASSIGN_OR_RETURN(key, w.Next("an option"));
     auto value = [&](absl::string_view what) { return w.Next(what); };
@@ -295,8 +313,13 @@ absl::Status Sa(Words& w, Op op, InterfaceDirectory& dir, std::vector<Message>& 
       have_dir = true;
     } else if (key == "local" || key == "remote") {
       ASSIGN_OR_RETURN(v, value("an address"));
-      ASSIGN_OR_RETURN(a, Ip4(v));
+      api::Family f;
+      ASSIGN_OR_RETURN(a, IpAny(v, &f));
       (key == "local" ? b.local : b.remote) = a;
+      if (have_family && f != b.outer_family)
+        return absl::InvalidArgumentError("sa: local and remote of different address families");
+      b.outer_family = f;
+      have_family = true;
     } else if (key == "cipher") {
       ASSIGN_OR_RETURN(v, value("a cipher"));
       static const std::pair<const char*, api::Cipher> kC[] = {
@@ -424,10 +447,14 @@ absl::Status Policy(Words& w, Op op, std::vector<Message>& out) {
     ASSIGN_OR_RETURN(key, w.Next("an option"));
     if (key == "src" || key == "dst") {
       ASSIGN_OR_RETURN(p, w.Next("a prefix"));
+      api::Family f;
       if (auto s = Prefix(p, key == "src" ? &b.src : &b.dst,
-                          key == "src" ? &b.src_prefix_length : &b.dst_prefix_length);
+                          key == "src" ? &b.src_prefix_length : &b.dst_prefix_length, &f);
           !s.ok())
         return s;
+      if ((have_src || have_dst) && f != b.family)
+        return absl::InvalidArgumentError("policy: src and dst of different address families");
+      b.family = f;
       (key == "src" ? have_src : have_dst) = true;
     } else if (key == "proto") {
       ASSIGN_OR_RETURN(p, w.Next("a protocol"));
@@ -781,8 +808,9 @@ absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirect
     ASSIGN_OR_RETURN(p, w.Next("an address/len"));
     Message m = api::NewMessage(MessageKind::kAddress, op);
     m.body.address.ifindex = ifx;
-    m.body.address.family = api::Family::kIpv4;
-    if (auto s = Prefix(p, &m.body.address.address, &m.body.address.prefix_length); !s.ok())
+    if (auto s = Prefix(p, &m.body.address.address, &m.body.address.prefix_length,
+                        &m.body.address.family);
+        !s.ok())
       return s;
     if (auto s = NoMoreWords(w, "address"); !s.ok()) return s;
     out.push_back(m);
@@ -794,14 +822,17 @@ absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirect
     ASSIGN_OR_RETURN(p, w.Next("a prefix"));
     Message m = api::NewMessage(MessageKind::kRoute, op);
     auto& b = m.body.route;
-    b.family = api::Family::kIpv4;
     b.distance = 1;
-    if (auto s = Prefix(p, &b.prefix, &b.prefix_length); !s.ok()) return s;
+    if (auto s = Prefix(p, &b.prefix, &b.prefix_length, &b.family); !s.ok()) return s;
     while (!w.Done()) {
       ASSIGN_OR_RETURN(key, w.Next("via|dev|blackhole|distance"));
       if (key == "via") {
         ASSIGN_OR_RETURN(g, w.Next("a gateway"));
-        ASSIGN_OR_RETURN(a, Ip4(g));
+        api::Family gf;
+        ASSIGN_OR_RETURN(a, IpAny(g, &gf));
+        if (gf != b.family)
+          return absl::InvalidArgumentError(
+              absl::StrCat("route ", p, ": gateway ", g, " is of the other address family"));
         b.next_hop = a;
         b.type = api::RouteType::kGateway;
       } else if (key == "dev") {
@@ -832,8 +863,7 @@ absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirect
     ASSIGN_OR_RETURN(ip, w.Next("an address"));
     Message m = api::NewMessage(MessageKind::kNeighbor, op);
     m.body.neighbor.ifindex = ifx;
-    m.body.neighbor.family = api::Family::kIpv4;
-    ASSIGN_OR_RETURN(a, Ip4(ip));
+    ASSIGN_OR_RETURN(a, IpAny(ip, &m.body.neighbor.family));
     m.body.neighbor.address = a;
     if (op == Op::kAdd) {
       ASSIGN_OR_RETURN(mac, w.Next("a MAC address"));

@@ -4,6 +4,8 @@
 #include <rte_cycles.h>
 #include <rte_rcu_qsbr.h>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -66,9 +68,16 @@ PolicyAction PolicyActionOf(api::PolicyAction a) {
   return PolicyAction::kDiscard;  // and anything unknown, which validation refuses anyway
 }
 
-absl::Status Ipv6NotYet(absl::string_view what) {
-  return absl::UnimplementedError(
-      absl::StrCat(what, ": IPv6 is not supported by this dataplane yet"));
+std::array<uint8_t, 16> V6(const api::IpAddr& a) {
+  std::array<uint8_t, 16> v;
+  std::memcpy(v.data(), a.bytes, 16);
+  return v;
+}
+
+std::string Ip6Text(const std::array<uint8_t, 16>& a) {
+  char buf[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, a.data(), buf, sizeof buf);
+  return buf;
 }
 
 }  // namespace
@@ -168,7 +177,6 @@ absl::Status CommandApplier::StageSa(const api::Message& m, Candidate& c) {
     return absl::AlreadyExistsError(absl::StrCat(name, " exists"));
   if (m.header.op == api::Op::kUpdate && !exists)
     return absl::NotFoundError(absl::StrCat(name, " does not exist"));
-  if (b.outer_family != api::Family::kIpv4) return Ipv6NotYet(name);
   if (b.vti_ifindex != 0) {
     auto it = c.cfg.interfaces.find(b.vti_ifindex);
     if (it == c.cfg.interfaces.end() || (it->second.body.kind != api::InterfaceKind::kVti &&
@@ -204,6 +212,7 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
       const bool had_addresses =
           before != c.cfg.interfaces.end() && !before->second.addresses.empty();
       absl::Status st = StageInterface(m, c);
+      c.fib6_dirty = true;  // up/down, kind and deletion decide IPv6 routes too
       if (had_addresses || m.header.op != api::Op::kAdd) {
         c.fib_full = true;
       } else {
@@ -212,9 +221,9 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
       return st;
     }
     case MessageKind::kAddress: {
-      c.fib_full = true;  // connected and local routes
       const api::AddressBody& b = m.body.address;
-      if (b.family != api::Family::kIpv4) return Ipv6NotYet("address");
+      if (b.family == api::Family::kIpv6) return StageAddress6(m, c);
+      c.fib_full = true;  // connected and local routes
       auto it = c.cfg.interfaces.find(b.ifindex);
       if (it == c.cfg.interfaces.end())
         return absl::NotFoundError(absl::StrCat("address: no interface ", b.ifindex));
@@ -238,7 +247,7 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
     }
     case MessageKind::kRoute: {
       const api::RouteBody& b = m.body.route;
-      if (b.family != api::Family::kIpv4) return Ipv6NotYet("route");
+      if (b.family == api::Family::kIpv6) return StageRoute6(m, c);
       // Keyed by the prefix the FIB holds (host bits cleared): one entry per FIB prefix, so a
       // batch that changes only routes re-decides only theirs (SyncFib).
       auto key = std::make_pair(V4(b.prefix) & Mask(b.prefix_length), b.prefix_length);
@@ -284,6 +293,7 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
     }
     case MessageKind::kNeighbor: {
       const api::NeighborBody& b = m.body.neighbor;
+      if (b.family == api::Family::kIpv6) return StageNeighbor6(m, c);
       if (!c.cfg.interfaces.count(b.ifindex))
         return absl::NotFoundError(absl::StrCat("neighbor: no interface ", b.ifindex));
       auto key = std::make_pair(b.ifindex, V4(b.address));
@@ -305,7 +315,12 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
     }
     case MessageKind::kPolicy: {
       const api::PolicyBody& b = m.body.policy;
-      if (b.family != api::Family::kIpv4) return Ipv6NotYet("policy");
+      // The SPD's ACL classifies IPv4 selectors only (docs/DESIGN.md, IPv6): an IPv6 policy
+      // would be accepted and never match, so it is refused by name.
+      if (b.family != api::Family::kIpv4)
+        return absl::UnimplementedError(
+            "policy: IPv6 traffic selectors are not supported by this dataplane's SPD (route "
+            "IPv6 traffic into a VTI instead)");
       const PolicyKey key = KeyOf(b);
       auto it = c.cfg.policies.find(key);
       const std::string what = absl::StrCat(
@@ -361,10 +376,20 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
         c.policies[0] = c.policies[1] = 0;
         c.spd_dirty[0] = c.spd_dirty[1] = true;
       }
-      if (scope & api::kFlushRoutes) c.cfg.routes.clear();
-      if (scope & api::kFlushNeighbors) c.cfg.neighbors.clear();
+      c.fib6_dirty = true;
+      if (scope & api::kFlushRoutes) {
+        c.cfg.routes.clear();
+        c.cfg.routes6.clear();
+      }
+      if (scope & api::kFlushNeighbors) {
+        c.cfg.neighbors.clear();
+        c.cfg.neighbors6.clear();
+      }
       if (scope & api::kFlushAddresses)
-        for (auto& [ifx, f] : c.cfg.interfaces) f.addresses.clear();
+        for (auto& [ifx, f] : c.cfg.interfaces) {
+          f.addresses.clear();
+          f.addresses6.clear();
+        }
       if (scope & api::kFlushInterfaces) {
         c.cfg.interfaces.clear();
         c.cfg.vti_bindings.clear();
@@ -373,6 +398,7 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
         c.cfg.fw.zone_interfaces.clear();
         c.fw_changed = true;
         c.cfg.neighbors.clear();
+        c.cfg.neighbors6.clear();
       }
       return absl::OkStatus();
     }
@@ -477,6 +503,12 @@ Tables* CommandApplier::BuildTables(const ConfigState& cfg, const std::set<uint1
       i.vlan = b.vlan;
     }
     for (const auto& [addr, len] : f.addresses) i.addr[i.naddr++] = {addr, len};
+    for (const auto& [addr, len] : f.addresses6) {
+      IfAddress6& a = i.addr6[i.naddr6++];
+      std::memcpy(a.addr, addr.data(), 16);
+      a.len = len;
+      a.duplicate = duplicates6_.count({ifx, addr}) != 0;
+    }
     if (auto bind = cfg.vti_bindings.find(ifx); bind != cfg.vti_bindings.end())
       i.out_sa = dp_.sas->Find(bind->second, /*inbound=*/false);
   }
@@ -551,10 +583,15 @@ void CommandApplier::BuildSpd(const ConfigState& cfg, Tables& t) const {
 uint32_t CommandApplier::PolicyMtu(const Tables& t, const SaEntry& sa) const {
   // The interface towards the peer, less the tunnel's overhead (outer headers, IV, the longest
   // padding and the ICV), kept a multiple of 4 as a VTI's would be.
-  uint32_t remote;
-  std::memcpy(&remote, sa.sa->remote, 4);
-  const NextHop& nh = dp_.fib->next_hop(dp_.fib->Lookup(remote));
-  uint32_t link = nh.ifindex && t.ifs[nh.ifindex].mtu ? t.ifs[nh.ifindex].mtu : 1500;
+  uint16_t ifx;
+  if (sa.sa->family == AF_INET6) {
+    ifx = dp_.fib6->next_hop(dp_.fib6->Lookup(sa.sa->remote)).ifindex;
+  } else {
+    uint32_t remote;
+    std::memcpy(&remote, sa.sa->remote, 4);
+    ifx = dp_.fib->next_hop(dp_.fib->Lookup(remote)).ifindex;
+  }
+  uint32_t link = ifx && t.ifs[ifx].mtu ? t.ifs[ifx].mtu : 1500;
   uint32_t overhead = sa.sa->hdr_len + 2 + sa.sa->pad_mask + sa.sa->icv_len;
   return link > overhead + 68 ? (link - overhead) & ~3u : 68;
 }
@@ -681,6 +718,171 @@ void CommandApplier::SyncNeighbors(const ConfigState& cfg) {
   }
 }
 
+absl::Status CommandApplier::StageAddress6(const api::Message& m, Candidate& c) {
+  const api::AddressBody& b = m.body.address;
+  c.fib6_dirty = true;
+  auto it = c.cfg.interfaces.find(b.ifindex);
+  if (it == c.cfg.interfaces.end())
+    return absl::NotFoundError(absl::StrCat("address: no interface ", b.ifindex));
+  auto key = std::make_pair(V6(b.address), b.prefix_length);
+  const std::string what = absl::StrCat("address ", Ip6Text(key.first), "/", b.prefix_length);
+  auto& addrs = it->second.addresses6;
+  if (m.header.op == api::Op::kDelete) {
+    if (!addrs.erase(key))
+      return absl::NotFoundError(absl::StrCat(what, " is not on ", it->second.body.name));
+    duplicates6_.erase({b.ifindex, key.first});
+    return absl::OkStatus();
+  }
+  if (key.first[0] == 0xff) return absl::InvalidArgumentError(what + ": a multicast address");
+  if (addrs.size() >= kMaxAddressesPerInterface)
+    return absl::ResourceExhaustedError("too many IPv6 addresses on one interface");
+  for (const auto& [ifx, other] : c.cfg.interfaces)
+    for (const auto& a : other.addresses6)
+      if (a.first == key.first)
+        return absl::AlreadyExistsError(absl::StrCat(what, " is already on ", other.body.name));
+  addrs.insert(key);
+  return absl::OkStatus();
+}
+
+absl::Status CommandApplier::StageRoute6(const api::Message& m, Candidate& c) {
+  const api::RouteBody& b = m.body.route;
+  c.fib6_dirty = true;
+  auto key = std::make_pair(MaskIp6(V6(b.prefix), b.prefix_length), b.prefix_length);
+  RouteConfig6 r{b.type, V6(b.next_hop), b.out_ifindex, b.distance};
+  auto& list = c.cfg.routes6[key];
+  auto same = std::find_if(list.begin(), list.end(),
+                           [&](const RouteConfig6& x) { return x.key() == r.key(); });
+  const std::string what = absl::StrCat("route ", Ip6Text(key.first), "/", b.prefix_length);
+  const api::Op op = m.header.op;
+  if (op == api::Op::kDelete) {
+    if (same == list.end()) {
+      if (list.empty()) c.cfg.routes6.erase(key);
+      return absl::NotFoundError(absl::StrCat(what, " does not exist"));
+    }
+    list.erase(same);
+    if (list.empty()) c.cfg.routes6.erase(key);
+  } else if (op == api::Op::kAdd) {
+    if (same != list.end()) return absl::AlreadyExistsError(absl::StrCat(what, " exists"));
+    if (list.empty() && c.cfg.routes6.size() > dp_.sizes.routes6)  // this one is counted
+      return absl::ResourceExhaustedError(absl::StrCat(
+          what, ": more than the dataplane's --max-routes6 ", dp_.sizes.routes6, " prefixes"));
+    list.push_back(r);
+  } else {
+    if (same == list.end()) return absl::NotFoundError(absl::StrCat(what, " does not exist"));
+    *same = r;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CommandApplier::StageNeighbor6(const api::Message& m, Candidate& c) {
+  const api::NeighborBody& b = m.body.neighbor;
+  if (!c.cfg.interfaces.count(b.ifindex))
+    return absl::NotFoundError(absl::StrCat("neighbor: no interface ", b.ifindex));
+  auto key = std::make_pair(b.ifindex, V6(b.address));
+  const std::string what = absl::StrCat("neighbor ", Ip6Text(key.second));
+  if (m.header.op == api::Op::kDelete) {
+    if (!c.cfg.neighbors6.erase(key)) return absl::NotFoundError(what + " does not exist");
+    return absl::OkStatus();
+  }
+  const uint32_t max_static = dp_.neighbors6->static_capacity();
+  if (!c.cfg.neighbors6.count(key) && c.cfg.neighbors6.size() >= max_static)
+    return absl::ResourceExhaustedError(absl::StrCat(
+        what, ": more than ", max_static, " static IPv6 neighbors (half of --max-neighbors)"));
+  std::array<uint8_t, 6> mac;
+  std::memcpy(mac.data(), b.mac, 6);
+  c.cfg.neighbors6[key] = mac;
+  return absl::OkStatus();
+}
+
+absl::Status CommandApplier::SyncFib6(const ConfigState& cfg) {
+  using Key = std::pair<Ip6, uint8_t>;
+  std::map<Key, std::pair<int, NextHop6>> want;  // -> (distance, nh)
+  auto offer = [&](const Ip6& prefix, uint8_t len, int distance, const NextHop6& nh) {
+    Key key{MaskIp6(prefix, len), len};
+    auto it = want.find(key);
+    if (it == want.end() || distance < it->second.first) want[key] = {distance, nh};
+  };
+  auto kind_of = [&](uint32_t ifx) -> const api::InterfaceBody* {
+    auto it = cfg.interfaces.find(ifx);
+    return it == cfg.interfaces.end() ? nullptr : &it->second.body;
+  };
+  auto is_tunnel = [&](uint32_t ifx) {
+    const api::InterfaceBody* b = kind_of(ifx);
+    return b && (b->kind == api::InterfaceKind::kVti || b->kind == api::InterfaceKind::kVfp);
+  };
+  auto is_up = [&](uint32_t ifx) {
+    const api::InterfaceBody* b = kind_of(ifx);
+    return b && b->admin_up;
+  };
+  std::vector<std::tuple<Ip6, uint8_t, uint32_t>> connected;
+  for (const auto& [ifx, f] : cfg.interfaces) {
+    if (!f.body.admin_up) continue;
+    for (const auto& [addr, len] : f.addresses6) {
+      const NhType type = is_tunnel(ifx) ? NhType::kInterface : NhType::kConnected;
+      if (len < 128) {
+        offer(addr, len, 0, {type, static_cast<uint16_t>(ifx), {}});
+        connected.emplace_back(MaskIp6(addr, len), len, ifx);
+      }
+      offer(addr, 128, 0, {NhType::kLocal, static_cast<uint16_t>(ifx), {}});
+    }
+  }
+  for (const auto& [key, list] : cfg.routes6) {
+    for (const RouteConfig6& r : list) {
+      NextHop6 nh{};
+      if (r.type == api::RouteType::kBlackhole) {
+        nh.type = NhType::kBlackhole;
+      } else if (r.type == api::RouteType::kInterface) {
+        if (!is_up(r.out_ifindex)) continue;
+        nh = {is_tunnel(r.out_ifindex) ? NhType::kInterface : NhType::kConnected,
+              static_cast<uint16_t>(r.out_ifindex),
+              {}};
+      } else {
+        uint32_t ifx = r.out_ifindex;
+        // Link-local gateways need the interface named; others are found in the longest
+        // connected prefix holding them.
+        int best = -1;
+        for (const auto& [p, len, cifx] : connected)
+          if (ifx == 0 && len > best && MaskIp6(r.next_hop, len) == p) {
+            best = len;
+            ifx = cifx;
+          }
+        if (ifx == 0 || !is_up(ifx)) continue;
+        nh = is_tunnel(ifx) ? NextHop6{NhType::kInterface, static_cast<uint16_t>(ifx), {}}
+                            : NextHop6{NhType::kGateway, static_cast<uint16_t>(ifx), r.next_hop};
+      }
+      offer(key.first, key.second, r.distance, nh);
+    }
+  }
+  absl::Status result = absl::OkStatus();
+  for (const auto& [k, nh] : dp_.fib6->Dump())
+    if (!want.count(k)) (void)dp_.fib6->Remove(k.first, k.second);
+  for (const auto& [k, v] : want)
+    if (absl::Status s = dp_.fib6->Set(k.first, k.second, v.second); !s.ok() && result.ok())
+      result = s;
+  fib6_synced_ = result.ok();
+  return result;
+}
+
+void CommandApplier::SyncNeighbors6(const ConfigState& cfg) {
+  std::vector<NeighborEntry*> stale;
+  dp_.neighbors6->ForEach([&](NeighborEntry& e) {
+    Ip6 a;
+    std::memcpy(a.data(), e.ip6, 16);
+    if (e.state == NeighborState::kStatic && !cfg.neighbors6.count({e.ifindex, a}))
+      stale.push_back(&e);
+    else if (!cfg.interfaces.count(e.ifindex))
+      stale.push_back(&e);
+  });
+  for (NeighborEntry* e : stale) dp_.neighbors6->Remove(e);
+  for (const auto& [key, mac] : cfg.neighbors6) {
+    NeighborEntry* e = dp_.AdmitNeighbor6(static_cast<uint16_t>(key.first), key.second.data());
+    if (e == nullptr) continue;
+    rte_ether_addr a;
+    std::memcpy(a.addr_bytes, mac.data(), 6);
+    dp_.neighbors6->SetMac(e, a, NeighborState::kStatic, 0);
+  }
+}
+
 void CommandApplier::WatchBondLinks() {
   if (!bonds_.WatchLinks()) return;
   Tables* fresh = BuildTables(state_);
@@ -752,6 +954,12 @@ absl::Status CommandApplier::Commit(Candidate c, const BondSync::Plan& bonds) {
   if (absl::Status s = SyncFib(c.cfg, c); !s.ok() && result.ok())
     result = absl::ResourceExhaustedError(absl::StrCat("routes not all installed: ", s.message()));
   SyncNeighbors(c.cfg);
+  if (c.fib6_dirty || !fib6_synced_) {
+    if (absl::Status s = SyncFib6(c.cfg); !s.ok() && result.ok())
+      result = absl::ResourceExhaustedError(
+          absl::StrCat("IPv6 routes not all installed: ", s.message()));
+  }
+  SyncNeighbors6(c.cfg);
   // Compiled in Apply from these policies in OrderedPolicies' order; BuildSpd pairs them.
   for (int dir = 0; dir < 2; ++dir)
     if (c.spd_dirty[dir]) spd_acl_[dir] = std::move(c.spd_acl[dir]);
@@ -790,6 +998,8 @@ absl::Status CommandApplier::Commit(Candidate c, const BondSync::Plan& bonds) {
   dp_.sas->Reclaim();
   dp_.fib->ReclaimNextHops();
   dp_.neighbors->Reclaim();
+  dp_.fib6->ReclaimNextHops();
+  dp_.neighbors6->Reclaim();
   return result;
 }
 

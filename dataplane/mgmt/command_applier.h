@@ -62,6 +62,7 @@ class CommandApplier {
     bool fib_full = false;
     std::set<std::pair<uint32_t, uint8_t>> fib_touched;
     std::set<uint32_t> fib_interfaces;  // added without addresses: their routes decided again
+    bool fib6_dirty = false;            // IPv6 routes or addresses changed: the FIB6 anew
     bool fw_changed = false;            // the firewall snapshot is rebuilt
     bool fw_flush = false;              // and every session goes
     std::unique_ptr<FwTables> fw;
@@ -86,6 +87,12 @@ class CommandApplier {
   void SyncNeighbors(const ConfigState& cfg);
   // The worker a new SA goes to (docs/DESIGN.md, SA ownership).
   uint16_t PickOwner(bool inbound, uint16_t ifindex, uint32_t reqid) const;
+  // IPv6: every prefix decided again (IPv6 tables are small; see docs/DESIGN.md, IPv6).
+  absl::Status SyncFib6(const ConfigState& cfg);
+  void SyncNeighbors6(const ConfigState& cfg);
+  absl::Status StageAddress6(const api::Message& m, Candidate& c);
+  absl::Status StageRoute6(const api::Message& m, Candidate& c);
+  absl::Status StageNeighbor6(const api::Message& m, Candidate& c);
 
   Dataplane& dp_;
   BondSync bonds_;
@@ -99,6 +106,10 @@ class CommandApplier {
   std::shared_ptr<const SpdAcl> spd_acl_[2];
   uint64_t spd_generation_ = 0;
   bool fib_synced_ = false;  // a full SyncFib has run (the first batch always is one)
+  bool fib6_synced_ = false;
+  // IPv6 addresses that duplicate address detection found in use by another node: kept in the
+  // configuration, marked in the tables, never used (docs/DESIGN.md, IPv6).
+  std::set<std::pair<uint32_t, std::array<uint8_t, 16>>> duplicates6_;
 };
 
 }  // namespace portcullis::dp

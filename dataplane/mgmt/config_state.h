@@ -2,6 +2,7 @@
 // published tables and the FIB are rebuilt after every batch.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -18,11 +19,20 @@ namespace portcullis::dp {
 struct InterfaceConfig {
   api::InterfaceBody body;
   std::set<std::pair<uint32_t, uint8_t>> addresses;  // IPv4 (network order), prefix length
+  std::set<std::pair<std::array<uint8_t, 16>, uint8_t>> addresses6;  // IPv6, prefix length
 };
 
 struct RouteConfig {
   api::RouteType type;
   uint32_t next_hop;  // network order
+  uint32_t out_ifindex;
+  uint8_t distance;
+  auto key() const { return std::make_tuple(static_cast<int>(type), next_hop, out_ifindex); }
+};
+
+struct RouteConfig6 {
+  api::RouteType type;
+  std::array<uint8_t, 16> next_hop;
   uint32_t out_ifindex;
   uint8_t distance;
   auto key() const { return std::make_tuple(static_cast<int>(type), next_hop, out_ifindex); }
@@ -70,6 +80,9 @@ struct ConfigState {
   std::map<std::pair<uint32_t, uint8_t>, std::vector<RouteConfig>> routes;    // prefix -> routes
   std::map<std::pair<uint32_t, uint32_t>, std::array<uint8_t, 6>> neighbors;  // (ifx, ip)
   std::map<uint32_t, uint32_t> vti_bindings;  // vti ifindex -> out spi
+  // IPv6: prefix (host bits cleared) -> routes; (ifx, address) -> MAC.
+  std::map<std::pair<std::array<uint8_t, 16>, uint8_t>, std::vector<RouteConfig6>> routes6;
+  std::map<std::pair<uint32_t, std::array<uint8_t, 16>>, std::array<uint8_t, 6>> neighbors6;
   std::map<PolicyKey, api::PolicyBody> policies;
   FwConfig fw;
 };

@@ -46,7 +46,14 @@ unsigned SlowPath::Poll(uint64_t now_ns) {
         Arp(pkts[i], now_ns);
         break;
       case PktKind::kResolve:
-        Resolve(pkts[i], now_ns);
+        if ((*rte_pktmbuf_mtod(pkts[i], const uint8_t*) >> 4) == 6) {
+          Resolve6(pkts[i], now_ns);
+        } else {
+          Resolve(pkts[i], now_ns);
+        }
+        break;
+      case PktKind::kNd:
+        Nd(pkts[i], now_ns);
         break;
       default:
         rte_pktmbuf_free(pkts[i]);
@@ -212,9 +219,10 @@ void SlowPath::Resolve(rte_mbuf* m, uint64_t now_ns) {
   if (e->requests_sent == 0 || now_ns - e->requested_ns > kRetryNs) SendArpRequest(*e, now_ns);
 }
 
-void SlowPath::Age(uint64_t now_ns) {
+template <class Ask>
+void SlowPath::AgeTable(NeighborTable& table, uint64_t now_ns, Ask&& ask) {
   std::vector<NeighborEntry*> dead;
-  dp_.neighbors->ForEach([&](NeighborEntry& e) {
+  table.ForEach([&](NeighborEntry& e) {
     switch (e.state) {
       case NeighborState::kStatic:
         break;
@@ -225,7 +233,7 @@ void SlowPath::Age(uint64_t now_ns) {
             stats_.drops[DropIndex(Drop::kNeighborUnresolved)] += e.npending;
             dead.push_back(&e);
           } else {
-            SendArpRequest(e, now_ns);
+            ask(e, now_ns);
           }
         }
         break;
@@ -237,19 +245,29 @@ void SlowPath::Age(uint64_t now_ns) {
                    (e.requests_sent == 0 || now_ns - e.requested_ns > kRetryNs) &&
                    e.requests_sent < kMaxRequests) {
           e.state = NeighborState::kStale;  // keeps its MAC while we ask again
-          SendArpRequest(e, now_ns);
+          ask(e, now_ns);
         }
         break;
     }
   });
-  for (NeighborEntry* e : dead) dp_.neighbors->Remove(e);  // frees its waiting packets
+  for (NeighborEntry* e : dead) table.Remove(e);  // frees its waiting packets
   if (!dead.empty()) {
     rte_rcu_qsbr_synchronize(dp_.rcu, RTE_QSBR_THRID_INVALID);
-    dp_.neighbors->Reclaim();
+    table.Reclaim();
   }
 }
 
+void SlowPath::Age(uint64_t now_ns) {
+  AgeTable(*dp_.neighbors, now_ns, [&](NeighborEntry& e, uint64_t now) { SendArpRequest(e, now); });
+  AgeTable(*dp_.neighbors6, now_ns,
+           [&](NeighborEntry& e, uint64_t now) { SendNeighborSolicit(e, now); });
+}
+
 void SlowPath::Punt(rte_mbuf* m) {
+  if ((*rte_pktmbuf_mtod(m, const uint8_t*) >> 4) == 6) {
+    Punt6(m);
+    return;
+  }
   auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
   const uint32_t hlen = m->l3_len;
   auto* udp = reinterpret_cast<const rte_udp_hdr*>(reinterpret_cast<const uint8_t*>(ip) + hlen);
@@ -283,6 +301,10 @@ unsigned SlowPath::PollInject() {
   if (server_ == nullptr) return 0;
   return static_cast<unsigned>(server_->PollInject(kBurst, [&](const api::InjectedPacket& p) {
     const api::PacketMeta& pm = p.meta;
+    if (pm.family == api::Family::kIpv6) {
+      Inject6(p);
+      return;
+    }
     if (pm.family != api::Family::kIpv4) {
       ++stats_.inject_dropped;
       return;
@@ -331,6 +353,83 @@ unsigned SlowPath::PollInject() {
       ++stats_.inject_dropped;
     }
   }));
+}
+
+void SlowPath::Punt6(rte_mbuf* m) {
+  // The worker checked the extension headers and left the UDP header's offset in l3_len.
+  auto* ip = rte_pktmbuf_mtod(m, const rte_ipv6_hdr*);
+  const uint32_t l4 = m->l3_len;
+  auto* udp = rte_pktmbuf_mtod_offset(m, const rte_udp_hdr*, l4);
+  const bool marker = Meta(m)->flags & kMetaNonEspMarker;
+  const uint32_t skip = l4 + sizeof(rte_udp_hdr) + (marker ? 4 : 0);
+  if (server_ == nullptr || m->pkt_len <= skip || m->nb_segs != 1) {
+    ++stats_.punt_dropped;
+    Drop(m, Drop::kPuntQueueFull);
+    return;
+  }
+  api::PacketMeta pm{};
+  pm.family = api::Family::kIpv6;
+  std::memcpy(pm.src.bytes, ip->src_addr, 16);
+  std::memcpy(pm.dst.bytes, ip->dst_addr, 16);
+  pm.src_port = rte_be_to_cpu_16(udp->src_port);
+  pm.dst_port = rte_be_to_cpu_16(udp->dst_port);
+  pm.ifindex = Meta(m)->in_ifindex;
+  pm.flags = marker ? api::kNonEspMarker : 0;
+  absl::Span<const uint8_t> data(rte_pktmbuf_mtod_offset(m, const uint8_t*, skip),
+                                 m->pkt_len - skip);
+  if (server_->Punt(data, pm)) {
+    ++stats_.punted;
+    rte_pktmbuf_free(m);
+  } else {
+    ++stats_.punt_dropped;
+    Drop(m, Drop::kPuntQueueFull);
+  }
+}
+
+void SlowPath::Inject6(const api::InjectedPacket& p) {
+  const api::PacketMeta& pm = p.meta;
+  const bool marker = pm.flags & api::kNonEspMarker;
+  const uint32_t udp_len =
+      sizeof(rte_udp_hdr) + (marker ? 4 : 0) + static_cast<uint32_t>(p.datagram.size());
+  const uint32_t len = sizeof(rte_ipv6_hdr) + udp_len;
+  rte_mbuf* m = rte_pktmbuf_alloc(dp_.pool);
+  if (m == nullptr || len > rte_pktmbuf_tailroom(m)) {
+    rte_pktmbuf_free(m);
+    ++stats_.inject_dropped;
+    return;
+  }
+  auto* ip = reinterpret_cast<rte_ipv6_hdr*>(rte_pktmbuf_append(m, static_cast<uint16_t>(len)));
+  if (ip == nullptr) {
+    rte_pktmbuf_free(m);
+    ++stats_.inject_dropped;
+    return;
+  }
+  std::memset(ip, 0, sizeof *ip);
+  ip->vtc_flow = RTE_BE32(0x60000000);
+  ip->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(udp_len));
+  ip->proto = IPPROTO_UDP;
+  ip->hop_limits = 64;
+  std::memcpy(ip->src_addr, pm.src.bytes, 16);
+  std::memcpy(ip->dst_addr, pm.dst.bytes, 16);
+  auto* udp = reinterpret_cast<rte_udp_hdr*>(ip + 1);
+  udp->src_port = rte_cpu_to_be_16(pm.src_port);
+  udp->dst_port = rte_cpu_to_be_16(pm.dst_port);
+  udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(udp_len));
+  uint8_t* body = reinterpret_cast<uint8_t*>(udp + 1);
+  if (marker) {
+    std::memset(body, 0, 4);
+    body += 4;
+  }
+  std::memcpy(body, p.datagram.data(), p.datagram.size());
+  udp->dgram_cksum = 0;
+  udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip, udp);  // mandatory over IPv6 (RFC 8200 §8.1)
+  m->l3_len = sizeof(rte_ipv6_hdr);
+  *Meta(m) = PacketMeta{0, 0, 0, PktKind::kRouteLocal, 0, 0, 0};
+  if (ToWorker(m)) {
+    ++stats_.injected;
+  } else {
+    ++stats_.inject_dropped;
+  }
 }
 
 }  // namespace portcullis::dp

@@ -24,6 +24,10 @@ struct SlowPathStats {
   uint64_t resolved = 0, unresolved = 0, queue_full = 0;
   uint64_t punted = 0, punt_dropped = 0, injected = 0, inject_dropped = 0;
   uint64_t arp_ignored = 0;  // not for us, malformed, or an answer nobody asked for
+  // IPv6 neighbour discovery (neighbor_discovery.cc).
+  uint64_t nd_solicits_answered = 0, nd_solicits_sent = 0, nd_adverts_learned = 0;
+  uint64_t nd_router_adverts_ignored = 0;  // we route; RAs configure nothing (counted)
+  uint64_t nd_ignored = 0;                 // not for us, malformed (hop limit, checksum, length)
   // Packets the main lcore dropped, by reason (the workers count theirs in WorkerStats).
   uint64_t drops[kAllDropCount] = {};
 };
@@ -51,7 +55,19 @@ class SlowPath {
   unsigned PollIke();
   void Punt(rte_mbuf* m);
   void SendArpRequest(NeighborEntry& e, uint64_t now_ns);
+  // neighbor_discovery.cc: RFC 4861 for our addresses (solicitations answered, advertisements
+  // learned, router advertisements ignored) and next hops the workers could not send to.
+  void Nd(rte_mbuf* m, uint64_t now_ns);
+  void Resolve6(rte_mbuf* m, uint64_t now_ns);
+  void SendNeighborSolicit(NeighborEntry& e, uint64_t now_ns);
+  // One table's retries, give-ups and refreshes (Age runs it over both).
+  template <class Ask>
+  void AgeTable(NeighborTable& table, uint64_t now_ns, Ask&& ask);
   void Release(NeighborEntry& e);
+  void Release6(NeighborEntry& e);
+  // IKE over IPv6: the punted datagram to vpnd; vpnd's datagram as a packet to route.
+  void Punt6(rte_mbuf* m);
+  void Inject6(const api::InjectedPacket& p);
   bool ToWorker(rte_mbuf* m);
   void Drop(rte_mbuf* m, dp::Drop why);
 

@@ -3,6 +3,8 @@
 // replaced under them; worker counters are read without locking (per-worker blocks, summed).
 #include "dataplane/mgmt/telemetry.h"
 
+#include <arpa/inet.h>
+
 #include <rte_byteorder.h>
 #include <rte_ethdev.h>
 #include <rte_telemetry.h>
@@ -136,6 +138,13 @@ int Stats(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "neighbors_resolved", sp.resolved);
   rte_tel_data_add_dict_u64(d, "neighbors_unresolved", sp.unresolved);
   rte_tel_data_add_dict_u64(d, "arp_ignored", sp.arp_ignored);
+  rte_tel_data_add_dict_u64(d, "nd_solicits_answered", sp.nd_solicits_answered);
+  rte_tel_data_add_dict_u64(d, "nd_solicits_sent", sp.nd_solicits_sent);
+  rte_tel_data_add_dict_u64(d, "nd_adverts_learned", sp.nd_adverts_learned);
+  rte_tel_data_add_dict_u64(d, "nd_router_adverts_ignored", sp.nd_router_adverts_ignored);
+  rte_tel_data_add_dict_u64(d, "nd_ignored", sp.nd_ignored);
+  rte_tel_data_add_dict_u64(d, "neighbors6", g_dp->neighbors6->size());
+  rte_tel_data_add_dict_u64(d, "routes6", g_dp->fib6->route_count());
   rte_tel_data_add_dict_u64(d, "neighbors", g_dp->neighbors->size());
   rte_tel_data_add_dict_u64(d, "neighbors_evicted", g_dp->neighbors->evictions());
   rte_tel_data_add_dict_u64(d, "neighbor_packets_held", g_dp->neighbors->held());
@@ -466,6 +475,19 @@ int Neighbors(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_array_string(
         d, absl::StrFormat("%s %s %s %s", t.ifs[e.ifindex].name, Ip(e.ip),
                            (w >> 63) ? Mac(mac) : "-", kState[static_cast<int>(e.state)])
+               .c_str());
+  });
+  // IPv6 neighbours (neighbour discovery) after them, the same form.
+  g_dp->neighbors6->ForEach([&](NeighborEntry& e) {
+    uint64_t w = e.mac_word.load();
+    rte_ether_addr mac;
+    for (int i = 0; i < 6; ++i) mac.addr_bytes[i] = static_cast<uint8_t>(w >> (8 * i));
+    static const char* kState[] = {"incomplete", "reachable", "stale", "static"};
+    char ip6[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, e.ip6, ip6, sizeof ip6);
+    rte_tel_data_add_array_string(
+        d, absl::StrFormat("%s %s %s %s", t.ifs[e.ifindex].name, ip6, (w >> 63) ? Mac(mac) : "-",
+                           kState[static_cast<int>(e.state)])
                .c_str());
   });
   return 0;

@@ -32,7 +32,16 @@ bool FromEstablishedSa(const rte_mbuf* m, uint32_t ike_off) {
 void Worker::PuntIke(rte_mbuf* m, uint32_t ike_off) {
   const bool established = FromEstablishedSa(m, ike_off);
   uint32_t src;
-  std::memcpy(&src, rte_pktmbuf_mtod_offset(m, const uint8_t*, 12), 4);
+  const uint8_t* ip = rte_pktmbuf_mtod(m, const uint8_t*);
+  if ((ip[0] >> 4) == 6) {
+    // The limiter keys sources by 32 bits: an IPv6 source folded (a /64 and its interface
+    // identifier both count; a collision only shares a budget).
+    uint32_t w[4];
+    std::memcpy(w, ip + 8, 16);
+    src = w[0] ^ w[1] ^ w[2] ^ w[3];
+  } else {
+    std::memcpy(&src, ip + 12, 4);
+  }
   if (!ike_limiter_->Admit(src, established, rte_rdtsc())) {
     DropIke(m, IkeDrop::kRateLimited);
     return;

@@ -41,7 +41,9 @@ void Worker::EspIn(rte_mbuf** pkts, const uint32_t* spis, uint16_t n, const Tabl
 void Worker::EspInSa(SaEntry& sa, rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
   esp::DropList drops;
   // Everything here came through CheckIpv4 and Local (here or on another worker).
-  uint16_t ok = esp_->Decrypt(*sa.sa, pkts, n, drops, /*outer_checked=*/true);
+  // The IPv4 pipeline's checks are what the engine's checked fast path relies on; IPv6 outer
+  // headers it parses itself.
+  uint16_t ok = esp_->Decrypt(*sa.sa, pkts, n, drops, /*outer_checked=*/sa.sa->family != AF_INET6);
   for (uint16_t k = 0; k < drops.n; ++k)
     DropPkt(drops.pkts[k], Meta(drops.pkts[k])->in_ifindex, DropIndex(drops.reasons[k]));
   if (ok == 0) return;
@@ -121,6 +123,12 @@ void Worker::EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth,
         Acquire(m, policies[i]->reqid, 0);
       }
       DropPkt(m, vti, Drop::kVtiWithoutSa);
+      continue;
+    }
+    if (m->pkt_len > mtu && (*rte_pktmbuf_mtod(m, const uint8_t*) >> 4) == 6) {
+      // IPv6 is never fragmented on the way (RFC 8200 §5): packet too big, the tunnel MTU.
+      Icmp6Error(m, 2, 0, mtu, t, depth);
+      DropPkt(m, vti, Drop::kFragmentationNeeded);
       continue;
     }
     if (m->pkt_len > mtu) {
@@ -221,6 +229,10 @@ void Worker::SendOuter(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& 
   }
   // Drops on the way are counted on the tunnel the packets came out of.
   for (uint16_t k = 0; k < n; ++k) Meta(pkts[k])->in_ifindex = vti;
+  if ((ip->version_ihl >> 4) == 6) {
+    Forward6(pkts, n, t, /*transit=*/false, depth);  // an IPv6 peer: all of the run is
+    return;
+  }
   Forward(pkts, n, t, /*transit=*/false, depth, /*own=*/false);
 }
 

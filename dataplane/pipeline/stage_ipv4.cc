@@ -53,8 +53,24 @@ void Worker::Decrypted(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& 
     dsts[nok] = rte_be_to_cpu_32(rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->dst_addr);
     pkts[nok++] = m;
   }
-  for (uint16_t k = 0; k < nbad; ++k) DropPkt(bad[k], Meta(bad[k])->in_ifindex, bad_why[k]);
+  // IPv6 inner packets fail the IPv4 checks (kept off the IPv4 loop): they go on to IPv6.
+  rte_mbuf* v6[kBurst];
+  uint16_t n6 = 0;
+  for (uint16_t k = 0; k < nbad; ++k) {
+    if (bad[k]->data_len != 0 && (*rte_pktmbuf_mtod(bad[k], const uint8_t*) >> 4) == 6) {
+      v6[n6++] = bad[k];
+      continue;
+    }
+    DropPkt(bad[k], Meta(bad[k])->in_ifindex, bad_why[k]);
+  }
   if (vti != 0) FlushRx(vti, n, bytes);
+  if (n6) {
+    if (depth > kMaxDepth) {
+      for (uint16_t k = 0; k < n6; ++k) DropPkt(v6[k], Meta(v6[k])->in_ifindex, Drop::kNoRoute);
+    } else {
+      Input6(v6, n6, t, depth);
+    }
+  }
   if (depth > kMaxDepth) {
     // ESP in ESP in ESP...: counted where it came out, on the tunnel.
     for (uint16_t i = 0; i < nok; ++i) DropPkt(pkts[i], Meta(pkts[i])->in_ifindex, Drop::kNoRoute);

@@ -1,6 +1,6 @@
-// Ethernet in and out: which interface a frame arrived on (port, 802.1Q tag), ARP to the main
-// lcore, IPv4 on into the pipeline; and on the way out the neighbor's MAC, the Ethernet header
-// (with the tag of a VLAN interface) and the transmit queue.
+// Ethernet in and out: which interface a frame arrived on (port, 802.1Q tag), ARP and IPv6
+// neighbour discovery to the main lcore, IPv4 and IPv6 on into the pipeline; and on the way out the
+// neighbor's MAC, the Ethernet header (with the tag of a VLAN interface) and the transmit queue.
 #include <emmintrin.h>
 #include <rte_arp.h>
 #include <rte_ether.h>
@@ -18,8 +18,9 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
   const Tables& t = dp_.CurrentTables();
   rte_mbuf* v4[kBurst];
   rte_mbuf* mine[kBurst];
+  rte_mbuf* v6[kBurst];
   uint32_t dsts[kBurst];
-  uint16_t n4 = 0, nmine = 0;
+  uint16_t n4 = 0, nmine = 0, n6 = 0;
   auto mac_word = [](const rte_ether_addr& a) {
     uint64_t w = 0;
     std::memcpy(&w, &a, 6);
@@ -117,7 +118,16 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
       m->l2_len = l2;
       ToSlowPath(m, PktKind::kArp, ifx);
     } else if (type == RTE_BE16(RTE_ETHER_TYPE_IPV6)) {
-      DropPkt(m, ifx, Drop::kIpv6NotYet);
+      // Neighbour discovery (ICMPv6 133-137 right after the IPv6 header, as RFC 4861 sends
+      // it) goes to the main lcore with its Ethernet header, like ARP; the rest on to IPv6.
+      const uint8_t* ip6 = reinterpret_cast<const uint8_t*>(eth) + l2;
+      if (m->data_len >= l2 + 44u && ip6[6] == IPPROTO_ICMPV6 && ip6[40] >= 133 && ip6[40] <= 137) {
+        m->l2_len = l2;
+        ToSlowPath(m, PktKind::kNd, ifx);
+      } else {
+        rte_pktmbuf_adj(m, l2);
+        v6[n6++] = m;
+      }
     } else {
       DropPkt(m, ifx, Drop::kUnsupportedEthertype);
     }
@@ -178,6 +188,7 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
   }
   if (nmine) Local(mine, nmine, t, 0);
   if (n4) Route(v4, dsts, n4, t, 0);
+  if (n6) Input6(v6, n6, t, 0);
 }
 
 void Worker::Send(rte_mbuf** pkts, uint16_t n, const Tables& t) {

@@ -212,6 +212,9 @@ void Worker::DrainInject(const Tables& t) {
         continue;
       }
       TxFrame(pkts[i], f.port, meta->out_ifindex);
+    } else if ((*rte_pktmbuf_mtod(pkts[i], const uint8_t*) >> 4) == 6) {
+      // IPv6 (vpnd's IKE, or what waited for neighbour discovery): routed again, as ours.
+      Forward6(&pkts[i], 1, t, /*transit=*/false, 0);
     } else if (meta->flags & kMetaRouted) {
       // Routed before it waited for ARP: only the Ethernet header is missing.
       Send(&pkts[i], 1, t);

@@ -103,6 +103,24 @@ class Worker {
   uint16_t ScanRun(rte_mbuf** pkts, uint16_t n, bool transit, const Tables& t, int depth,
                    RunScan* scan);
 
+  // stage_ipv6.cc (docs/DESIGN.md, IPv6): IPv6 packets, Ethernet header off, meta set.
+  // Validation (header, extension header chain), then local delivery or forwarding through
+  // the FIB6. transit: received (hop limit taken, errors answered); else our own.
+  void Input6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
+  void Forward6(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit, int depth);
+  // The offset of the upper-layer header past the extension headers, its protocol in *proto;
+  // 0 when the chain is malformed (runs past the packet, hop-by-hop not first).
+  static uint32_t SkipExtensions6(const rte_mbuf* m, uint8_t* proto, bool* fragment);
+  void Local6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
+  void SendRun6(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const uint8_t* hop, const Tables& t);
+  // Does a firewall hook or zone apply to IPv6 between in and out (0: none)? Its rules are IPv4
+  // only: such packets are dropped (fail closed) rather than let through unfiltered.
+  bool FirewallBlocks6(const Tables& t, uint16_t in, uint16_t out, bool local) const;
+  // icmp6.cc
+  void Icmp6EchoReply(rte_mbuf* m, uint32_t l4, const Tables& t, int depth);
+  void Icmp6Error(rte_mbuf* m, uint8_t type, uint8_t code, uint32_t param, const Tables& t,
+                  int depth);
+
   // stage_local.cc: what is addressed to us (ESP, IKE, NAT keepalives, ICMP echo).
   void Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
   // ike_punt.cc: an IKE datagram for vpnd (its IKE header ike_off bytes into the packet, after

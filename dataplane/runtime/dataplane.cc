@@ -23,6 +23,16 @@ NeighborEntry* Dataplane::AdmitNeighbor(uint16_t ifindex, uint32_t ip) {
   return e;
 }
 
+NeighborEntry* Dataplane::AdmitNeighbor6(uint16_t ifindex, const uint8_t* ip6) {
+  NeighborEntry* e = neighbors6->GetOrCreate6(ifindex, ip6);
+  if (e == nullptr && neighbors6->NeedsReclaim()) {
+    rte_rcu_qsbr_synchronize(rcu, RTE_QSBR_THRID_INVALID);
+    neighbors6->Reclaim();
+    e = neighbors6->GetOrCreate6(ifindex, ip6);
+  }
+  return e;
+}
+
 absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(const DataplaneParams& p) {
   if (p.workers == 0 || p.workers > kMaxWorkers)
     return absl::InvalidArgumentError(absl::StrCat("workers must be 1..", kMaxWorkers));
@@ -54,6 +64,12 @@ absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(const DataplaneParams
   auto neigh = NeighborTable::Create((n + "_neigh").c_str(), p.sizes.neighbors);
   if (!neigh.ok()) return neigh.status();
   dp->neighbors = std::move(*neigh);
+  auto fib6 = Fib6::Create((n + "_fib6").c_str(), p.sizes);
+  if (!fib6.ok()) return fib6.status();
+  dp->fib6 = std::move(*fib6);
+  auto neigh6 = NeighborTable::Create((n + "_neigh6").c_str(), p.sizes.neighbors, /*v6=*/true);
+  if (!neigh6.ok()) return neigh6.status();
+  dp->neighbors6 = std::move(*neigh6);
   auto sas = SaTable::Create((n + "_sad").c_str(), p.sizes.sas);
   if (!sas.ok()) return sas.status();
   dp->sas = std::move(*sas);

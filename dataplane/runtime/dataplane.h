@@ -18,6 +18,7 @@
 #include "dataplane/core/stats.h"
 #include "dataplane/core/table_sizes.h"
 #include "dataplane/tables/fib.h"
+#include "dataplane/tables/fib6.h"
 #include "dataplane/tables/firewall_sessions.h"
 #include "dataplane/tables/interface_table.h"
 #include "dataplane/tables/neighbor_table.h"
@@ -48,6 +49,8 @@ struct Dataplane {
   std::atomic<Tables*> tables{nullptr};
   std::unique_ptr<Fib> fib;
   std::unique_ptr<NeighborTable> neighbors;
+  std::unique_ptr<Fib6> fib6;                 // IPv6 (docs/DESIGN.md, IPv6)
+  std::unique_ptr<NeighborTable> neighbors6;  // learned by neighbour discovery
   std::unique_ptr<SaTable> sas;
   std::unique_ptr<FwSessionTable> sessions;  // the firewall's connection tracking
   rte_rcu_qsbr* rcu = nullptr;
@@ -82,6 +85,7 @@ struct Dataplane {
   // storage of evicted entries still waits for its grace period, waits for it (workers pass a
   // quiescent point every burst) and tries again. nullptr only if every entry is static.
   NeighborEntry* AdmitNeighbor(uint16_t ifindex, uint32_t ip);
+  NeighborEntry* AdmitNeighbor6(uint16_t ifindex, const uint8_t* ip6);
 };
 
 struct DataplaneParams {

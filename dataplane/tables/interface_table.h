@@ -34,6 +34,12 @@ struct IfAddress {
   uint8_t len;
 };
 
+struct IfAddress6 {
+  uint8_t addr[16];
+  uint8_t len;
+  bool duplicate;  // DAD found another node with it: not used (docs/DESIGN.md, IPv6)
+};
+
 struct Interface {
   IfKind kind;
   bool up;
@@ -45,6 +51,8 @@ struct Interface {
   char name[16];
   uint8_t naddr;
   IfAddress addr[kMaxAddressesPerInterface];
+  uint8_t naddr6;
+  IfAddress6 addr6[kMaxAddressesPerInterface];
   SaEntry* out_sa;  // kVti: the SA traffic routed into it is encrypted with (or null)
 };
 

@@ -11,17 +11,18 @@
 namespace portcullis::dp {
 
 absl::StatusOr<std::unique_ptr<NeighborTable>> NeighborTable::Create(const char* name,
-                                                                     uint32_t capacity) {
+                                                                     uint32_t capacity, bool v6) {
   if (capacity < 2) return absl::InvalidArgumentError("neighbor table: capacity below 2");
   std::unique_ptr<NeighborTable> t(new NeighborTable);
   t->capacity_ = capacity;
+  t->v6_ = v6;
   t->storage_ = 2 * capacity;
   rte_hash_parameters p = {};
   p.name = name;
   // Room for the evicted entries' positions until their grace period, and extendable buckets:
   // sized exactly to the limit, cuckoo refused many new keys once the table was nearly full.
   p.entries = t->storage_;
-  p.key_len = sizeof(uint64_t);
+  p.key_len = v6 ? sizeof(Key6) : sizeof(uint64_t);
   p.socket_id = SOCKET_ID_ANY;
   p.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
   t->hash_ = rte_hash_create(&p);
@@ -70,8 +71,38 @@ NeighborEntry* NeighborTable::Victim() const {
   return lists_[kResolved].head;
 }
 
+NeighborEntry* NeighborTable::Find6(uint16_t ifindex, const uint8_t* ip6) {
+  const Key6 key = MakeKey6(ifindex, ip6);
+  void* data = nullptr;
+  if (rte_hash_lookup_data(hash_, &key, &data) < 0) return nullptr;
+  return static_cast<NeighborEntry*>(data);
+}
+
+void NeighborTable::KeyOf(const NeighborEntry* e, void* key) const {
+  if (v6_) {
+    *static_cast<Key6*>(key) = MakeKey6(e->ifindex, e->ip6);
+  } else {
+    *static_cast<uint64_t*>(key) = Key(e->ifindex, e->ip);
+  }
+}
+
 NeighborEntry* NeighborTable::GetOrCreate(uint16_t ifindex, uint32_t ip) {
   if (NeighborEntry* e = Find(ifindex, ip)) return e;
+  uint64_t key = Key(ifindex, ip);
+  NeighborEntry* e = GetOrCreateKey(&key, ifindex);
+  if (e != nullptr) e->ip = ip;
+  return e;
+}
+
+NeighborEntry* NeighborTable::GetOrCreate6(uint16_t ifindex, const uint8_t* ip6) {
+  if (NeighborEntry* e = Find6(ifindex, ip6)) return e;
+  const Key6 key = MakeKey6(ifindex, ip6);
+  NeighborEntry* e = GetOrCreateKey(&key, ifindex);
+  if (e != nullptr) std::memcpy(e->ip6, ip6, 16);
+  return e;
+}
+
+NeighborEntry* NeighborTable::GetOrCreateKey(const void* key, uint16_t ifindex) {
   if (live_ >= capacity_) {
     NeighborEntry* victim = Victim();
     if (victim == nullptr) return nullptr;  // every entry is static
@@ -90,14 +121,14 @@ NeighborEntry* NeighborTable::GetOrCreate(uint16_t ifindex, uint32_t ip) {
   }
   e->mac_word.store(0, std::memory_order_relaxed);
   e->ifindex = ifindex;
-  e->ip = ip;
+  e->ip = 0;
+  std::memset(e->ip6, 0, sizeof e->ip6);
   e->state = NeighborState::kIncomplete;
   e->updated_ns = e->requested_ns = 0;
   e->requests_sent = 0;
   e->npending = 0;
   e->list = kNoList;
-  uint64_t key = Key(ifindex, ip);
-  if (rte_hash_add_key_data(hash_, &key, e) < 0) {
+  if (rte_hash_add_key_data(hash_, key, e) < 0) {
     e->ifindex = 0;
     free_.push_back(e);
     return nullptr;
@@ -127,8 +158,9 @@ void NeighborTable::Invalidate(NeighborEntry* e) {
 }
 
 uint32_t NeighborTable::Remove(NeighborEntry* e) {
-  uint64_t key = Key(e->ifindex, e->ip);
-  int32_t pos = rte_hash_del_key(hash_, &key);
+  alignas(8) uint8_t key[sizeof(Key6)];
+  KeyOf(e, key);
+  int32_t pos = rte_hash_del_key(hash_, key);
   const uint32_t freed = e->npending;
   for (uint8_t i = 0; i < e->npending; ++i) rte_pktmbuf_free(e->pending[i]);
   held_ -= e->npending;

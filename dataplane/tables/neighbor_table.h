@@ -1,6 +1,8 @@
-// ARP neighbors: (interface, IPv4) -> MAC. Workers look up lock-free (rte_hash with lock-free
-// readers); only the main lcore adds, updates, ages and evicts entries. The MAC and its validity
-// live in one 64-bit word, so a worker never sees half of an update.
+// ARP neighbors: (interface, IPv4) -> MAC; a second table of the same kind (Create with v6)
+// holds the IPv6 ones that neighbour discovery learns: (interface, IPv6) -> MAC. Workers look up
+// lock-free (rte_hash with lock-free readers); only the main lcore adds, updates, ages and evicts
+// entries. The MAC and its validity live in one 64-bit word, so a worker never sees half of an
+// update.
 //
 // The table is bounded and cannot be filled for good: at capacity() entries a new neighbor
 // evicts the oldest unresolved one, else the least recently confirmed one (static entries are
@@ -13,6 +15,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -31,7 +34,8 @@ struct NeighborEntry {
   std::atomic<uint64_t> mac_word;  // bit 63: valid; bits 0..47: MAC
   // Main lcore only:
   uint16_t ifindex;
-  uint32_t ip;  // network order
+  uint32_t ip;      // network order (an IPv4 table's)
+  uint8_t ip6[16];  // an IPv6 table's
   NeighborState state;
   uint64_t updated_ns;
   uint64_t requested_ns;
@@ -48,7 +52,9 @@ class NeighborTable {
  public:
   // capacity live entries (--max-neighbors). Entry storage and hash positions are twice that:
   // live entries plus those evicted or removed since the last grace period.
-  static absl::StatusOr<std::unique_ptr<NeighborTable>> Create(const char* name, uint32_t capacity);
+  // v6: keyed by IPv6 addresses (the *6 methods), else by IPv4 ones.
+  static absl::StatusOr<std::unique_ptr<NeighborTable>> Create(const char* name, uint32_t capacity,
+                                                               bool v6 = false);
   ~NeighborTable();
 
   // Packet path.
@@ -62,8 +68,21 @@ class NeighborTable {
     return true;
   }
 
+  bool Lookup6(uint16_t ifindex, const uint8_t* ip6, rte_ether_addr* mac) const {
+    const Key6 key = MakeKey6(ifindex, ip6);
+    void* data = nullptr;
+    if (rte_hash_lookup_data(hash_, &key, &data) < 0) return false;
+    uint64_t w = static_cast<const NeighborEntry*>(data)->mac_word.load(std::memory_order_acquire);
+    if (!(w >> 63)) return false;
+    for (int i = 0; i < 6; ++i) mac->addr_bytes[i] = static_cast<uint8_t>(w >> (8 * i));
+    return true;
+  }
+
   // Main lcore.
   NeighborEntry* Find(uint16_t ifindex, uint32_t ip);
+  NeighborEntry* Find6(uint16_t ifindex, const uint8_t* ip6);
+  NeighborEntry* GetOrCreate6(uint16_t ifindex, const uint8_t* ip6);
+  bool v6() const { return v6_; }
   // The entry, made if needed. At capacity() live entries one is evicted for it (its waiting
   // packets freed and counted in evicted_packets()). nullptr only if every entry is static, or
   // if the storage of evicted entries awaits a grace period (NeedsReclaim(): synchronize,
@@ -110,11 +129,25 @@ class NeighborTable {
   };
   NeighborTable() = default;
   static uint64_t Key(uint16_t ifindex, uint32_t ip) { return (uint64_t{ifindex} << 32) | ip; }
+  struct Key6 {
+    uint32_t ifindex;
+    uint8_t ip[16];
+  };
+  static Key6 MakeKey6(uint16_t ifindex, const uint8_t* ip6) {
+    Key6 k;
+    k.ifindex = ifindex;
+    std::memcpy(k.ip, ip6, 16);
+    return k;
+  }
+  // The entry for a key of this table's kind (uint64_t or Key6), made if needed.
+  NeighborEntry* GetOrCreateKey(const void* key, uint16_t ifindex);
+  void KeyOf(const NeighborEntry* e, void* key) const;
   void Link(NeighborEntry* e, List list);  // at the tail
   void Unlink(NeighborEntry* e);
   NeighborEntry* Victim() const;
 
   rte_hash* hash_ = nullptr;
+  bool v6_ = false;
   uint32_t capacity_ = 0, storage_ = 0;
   std::vector<std::unique_ptr<NeighborEntry>> entries_;
   std::vector<NeighborEntry*> free_;

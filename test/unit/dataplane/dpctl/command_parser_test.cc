@@ -236,7 +236,7 @@ TEST_CASE("dpctl: address errors", "[dpctl]") {
   Fails("address add lan 10.1.0.1/33", "bad prefix length");
   Fails("address add lan 10.1.0.1/x", "bad prefix length");
   Fails("address add lan 10.1.0/24", "'10.1.0' is not an IPv4 address");
-  Fails("address add lan 2001:db8::1/64", "is not an IPv4 address");
+  Fails("address add lan 2001:db8::1/64/1", "expected A.B.C.D/LEN");
 }
 
 TEST_CASE("dpctl: route forms", "[dpctl]") {
@@ -712,6 +712,48 @@ TEST_CASE("dpctl: firewall errors", "[dpctl][firewall]") {
   Fails("fw bind lan in 1 slot 2", "expected 'position N'");
   Fails("fw global state sctp", "unknown 'sctp'");
   Fails("fw zone-policy add 1", "expected a to-zone id");
+}
+
+}  // namespace
+}  // namespace portcullis::dp::dpctl
+
+namespace portcullis::dp::dpctl {
+namespace {
+
+api::IpAddr V6(const char* s) {
+  api::IpAddr a{};
+  REQUIRE(inet_pton(AF_INET6, s, a.bytes) == 1);
+  return a;
+}
+
+TEST_CASE("dpctl: IPv6 addresses, routes, neighbours and SA endpoints", "[dpctl][ipv6]") {
+  Message a = ParseOne("address add lan 2001:db8:1::1/64");
+  CHECK(a.body.address.family == api::Family::kIpv6);
+  CHECK(a.body.address.prefix_length == 64);
+  CHECK(std::memcmp(a.body.address.address.bytes, V6("2001:db8:1::1").bytes, 16) == 0);
+  Message r = ParseOne("route add 2001:db8:5::/48 via fe80::1 dev wan");
+  CHECK(r.body.route.family == api::Family::kIpv6);
+  CHECK(r.body.route.type == api::RouteType::kGateway);
+  CHECK(r.body.route.out_ifindex == 2);
+  CHECK(std::memcmp(r.body.route.next_hop.bytes, V6("fe80::1").bytes, 16) == 0);
+  Message d = ParseOne("route add ::/0 dev vti0");
+  CHECK(d.body.route.family == api::Family::kIpv6);
+  CHECK(d.body.route.prefix_length == 0);
+  Message n = ParseOne("neigh add lan 2001:db8:1::2 02:00:00:00:01:0a");
+  CHECK(n.body.neighbor.family == api::Family::kIpv6);
+  Message s = ParseOne(
+      "sa add spi 0x3001 dir out local 2001:db8:ff::1 remote 2001:db8:ff::2 cipher aes-gcm-128 "
+      "key 00112233445566778899aabbccddeeff salt 01020304 vti vti0");
+  CHECK(s.body.sa.outer_family == api::Family::kIpv6);
+  CHECK(std::memcmp(s.body.sa.remote.bytes, V6("2001:db8:ff::2").bytes, 16) == 0);
+  Fails("address add lan 2001:db8::1/129", "bad prefix length");
+  Fails("address add lan 2001:db8::g/64", "not an IPv6 address");
+  Fails("route add 2001:db8:5::/48 via 192.0.2.1", "other address family");
+  Fails("route add 10.0.0.0/8 via 2001:db8::1", "other address family");
+  Fails(
+      "sa add spi 0x3001 dir out local 2001:db8:ff::1 remote 192.0.2.2 cipher aes-gcm-128 "
+      "key 00112233445566778899aabbccddeeff salt 01020304",
+      "different address families");
 }
 
 }  // namespace

@@ -368,5 +368,65 @@ TEST_CASE("SA owners: vpnd's (in, out) pairs spread both directions; a rekey kee
   CHECK(sas.Find(0x1004, true)->owner == in2);
 }
 
+// IPv6 configuration (docs/DESIGN.md, IPv6): addresses make connected and local routes in the
+// FIB6, gateways resolve through the longest connected prefix (or the named interface for a
+// link-local one), deletes and flushes take them out, duplicates are refused by name, static
+// neighbours go into the ND table, and IPv6 policies are refused (the SPD is IPv4).
+TEST_CASE("IPv6 addresses, routes and neighbours reach the FIB6 and the ND table",
+          "[mgmt][applier][ipv6]") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply("interface add lan kind port\ninterface add wan kind port\n"
+                    "interface add vti0 kind vti\n"
+                    "address add lan 2001:db8:1::1/64\naddress add wan 2001:db8:ff::1/64\n"
+                    "address add wan fe80::1/64\n"
+                    "route add 2001:db8:5::/48 via 2001:db8:ff::2\n"
+                    "route add 2001:db8:6::/48 via fe80::9 dev wan\n"
+                    "route add 2001:db8:7::/48 via 2001:db8:99::1\n"
+                    "route add 2001:db8:8::/48 dev vti0\n"
+                    "route add 2001:db8:9::/48 blackhole\n"
+                    "neigh add lan 2001:db8:1::2 02:00:00:00:01:0a\n")
+              .status.ok());
+  const Fib6& fib = *rig.dp().fib6;
+  auto at = [&](const char* a) {
+    uint8_t v[16];
+    inet_pton(AF_INET6, a, v);
+    return fib.next_hop(fib.Lookup(v));
+  };
+  const Tables& t = rig.dp().CurrentTables();
+  auto name = [&](const NextHop6& nh) { return std::string(t.ifs[nh.ifindex].name); };
+  CHECK(at("2001:db8:1::1").type == NhType::kLocal);
+  CHECK(at("2001:db8:1::7").type == NhType::kConnected);
+  CHECK(name(at("2001:db8:1::7")) == "lan");
+  CHECK(at("2001:db8:5::1").type == NhType::kGateway);
+  CHECK(name(at("2001:db8:5::1")) == "wan");
+  CHECK(name(at("2001:db8:6::1")) == "wan");
+  CHECK(at("2001:db8:7::1").type == NhType::kNone);  // no connected network holds the gateway
+  CHECK(at("2001:db8:8::1").type == NhType::kInterface);
+  CHECK(at("2001:db8:9::1").type == NhType::kBlackhole);
+  CHECK(at("fe80::1").type == NhType::kLocal);
+  CHECK(t.ifs[1].naddr6 == 1);
+  uint8_t host[16];
+  inet_pton(AF_INET6, "2001:db8:1::2", host);
+  rte_ether_addr mac;
+  CHECK(rig.dp().neighbors6->Lookup6(1, host, &mac));
+  // Refused by name, changing nothing.
+  auto dup = rig.Apply("address add wan 2001:db8:1::1/64");
+  CHECK(dup.status.code() == absl::StatusCode::kAlreadyExists);
+  CHECK(std::string(dup.status.message()).find("2001:db8:1::1") != std::string::npos);
+  auto pol = rig.Apply("policy add out src 2001:db8:1::/64 dst 2001:db8:2::/64 discard");
+  INFO(pol.status.message());
+  CHECK(pol.status.code() == absl::StatusCode::kUnimplemented);
+  CHECK(std::string(pol.status.message()).find("IPv6") != std::string::npos);
+  // Deleted: the address's routes go, and with them the gateway route through it.
+  REQUIRE(rig.Apply("address del wan 2001:db8:ff::1/64\nneigh del lan 2001:db8:1::2").status.ok());
+  CHECK(at("2001:db8:5::1").type == NhType::kNone);
+  CHECK(at("2001:db8:ff::1").type == NhType::kNone);
+  CHECK(!rig.dp().neighbors6->Lookup6(1, host, &mac));
+  REQUIRE(rig.Apply("flush all").status.ok());
+  CHECK(fib.route_count() == 0);
+  rig.Reset();
+}
+
 }  // namespace
 }  // namespace portcullis::dp::testing

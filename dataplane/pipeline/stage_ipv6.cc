@@ -1,0 +1,351 @@
+// IPv6 (docs/DESIGN.md, IPv6): header and extension-header validation, then local delivery or
+// forwarding through the FIB6 (rte_fib6), with the router's duties of RFC 8200: hop limit
+// (ICMPv6 time exceeded), no fragmentation (packet too big with the egress or tunnel MTU),
+// destination unreachable when there is no route. Tunnels take IPv6 inner packets as IPv4
+// ones: routed into a VTI, encrypted with its SA whatever the SA's outer family.
+#include <rte_ip.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "dataplane/pipeline/worker.h"
+
+namespace portcullis::dp {
+
+namespace {
+
+constexpr int kMaxDepth = 3;  // as stage_ipv4.cc
+constexpr uint8_t kHopByHop = 0, kRouting = 43, kFragment = 44, kDestOptions = 60;
+constexpr uint32_t kMaxExtensions = 8;  // more is an attack, not a packet (RFC 8504 §5.3)
+
+}  // namespace
+
+uint32_t Worker::SkipExtensions6(const rte_mbuf* m, uint8_t* proto, bool* fragment) {
+  const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
+  const uint32_t len = m->data_len;
+  uint8_t nh = p[6];
+  uint32_t off = sizeof(rte_ipv6_hdr);
+  *fragment = false;
+  for (uint32_t k = 0; k <= kMaxExtensions; ++k) {
+    switch (nh) {
+      case kHopByHop:
+        if (k != 0) return 0;  // only right after the IPv6 header (RFC 8200 §4.1)
+        [[fallthrough]];
+      case kRouting:
+      case kDestOptions: {
+        if (off + 8 > len) return 0;
+        const uint32_t ext = 8 + 8u * p[off + 1];
+        if (off + ext > len) return 0;
+        nh = p[off];
+        off += ext;
+        continue;
+      }
+      case kFragment: {
+        if (off + 8 > len) return 0;
+        *fragment = true;
+        nh = p[off];
+        off += 8;
+        continue;
+      }
+      default:
+        *proto = nh;
+        return off;
+    }
+  }
+  return 0;  // too long a chain
+}
+
+bool Worker::FirewallBlocks6(const Tables& t, uint16_t in, uint16_t out, bool local) const {
+  const FwTables& fw = *t.fw;
+  if (in < fw.hooks.size() && fw.hooks[in][kFwIn] != nullptr) return true;
+  if (local) {
+    if (in < fw.hooks.size() && fw.hooks[in][kFwLocal] != nullptr) return true;
+    return fw.any_zone && (fw.local_zone != 0 || (in < fw.zone_of.size() && fw.zone_of[in]));
+  }
+  if (out < fw.hooks.size() && fw.hooks[out][kFwOut] != nullptr) return true;
+  return fw.any_zone && ((in < fw.zone_of.size() && fw.zone_of[in]) ||
+                         (out < fw.zone_of.size() && fw.zone_of[out]));
+}
+
+void Worker::Input6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
+  uint16_t nok = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    const uint16_t in = Meta(m)->in_ifindex;
+    if (m->data_len < sizeof(rte_ipv6_hdr)) {
+      DropPkt(m, in, Drop::kTruncated);
+      continue;
+    }
+    const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv6_hdr*);
+    const uint32_t total = sizeof(rte_ipv6_hdr) + rte_be_to_cpu_16(ip->payload_len);
+    if ((ip->vtc_flow & RTE_BE32(0xf0000000)) != RTE_BE32(0x60000000) || total > m->pkt_len ||
+        m->nb_segs != 1) {
+      DropPkt(m, in, Drop::kBadIpHeader);
+      continue;
+    }
+    if (total < m->pkt_len) rte_pktmbuf_trim(m, static_cast<uint16_t>(m->pkt_len - total));
+    if (ip->dst_addr[0] == 0xff) {
+      DropPkt(m, in, Drop::kIpv6Multicast);  // ND went to the main lcore before this
+      continue;
+    }
+    // A chain of extension headers is checked before anything trusts it; plain packets (the
+    // usual ones) have none to walk.
+    uint32_t l4 = sizeof(rte_ipv6_hdr);
+    const uint8_t nh = ip->proto;
+    if (nh == kHopByHop || nh == kRouting || nh == kFragment || nh == kDestOptions) {
+      uint8_t proto;
+      bool frag;
+      l4 = SkipExtensions6(m, &proto, &frag);
+      if (l4 == 0) {
+        DropPkt(m, in, Drop::kIpv6Malformed);
+        continue;
+      }
+    }
+    m->l3_len = static_cast<uint16_t>(l4);
+    pkts[nok++] = m;
+  }
+  if (nok) Forward6(pkts, nok, t, /*transit=*/true, depth);
+}
+
+void Worker::Forward6(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit, int depth) {
+  alignas(16) uint8_t dsts[kBurst][16];
+  uint64_t nh_ids[kBurst];
+  for (uint16_t i = 0; i < n; ++i)
+    std::memcpy(dsts[i], rte_pktmbuf_mtod(pkts[i], const rte_ipv6_hdr*)->dst_addr, 16);
+  dp_.fib6->Lookup(dsts, nh_ids, n);
+  uint16_t i = 0;
+  while (i < n) {
+    const uint64_t id = nh_ids[i];
+    uint16_t j = i + 1;
+    while (j < n && nh_ids[j] == id) ++j;
+    rte_mbuf** run = pkts + i;
+    uint16_t rn = static_cast<uint16_t>(j - i);
+    i = j;
+    const NextHop6& nh = dp_.fib6->next_hop(id);
+    switch (nh.type) {
+      case NhType::kLocal:
+        if (transit) {
+          Local6(run, rn, t, depth);
+        } else {
+          for (uint16_t k = 0; k < rn; ++k)
+            DropPkt(run[k], Meta(run[k])->in_ifindex, Drop::kLocalUnhandled);
+        }
+        continue;
+      case NhType::kNone:
+        for (uint16_t k = 0; k < rn; ++k) {
+          if (transit) Icmp6Error(run[k], 1, 0, 0, t, depth);  // no route to destination
+          DropPkt(run[k], Meta(run[k])->in_ifindex, Drop::kNoRoute);
+        }
+        continue;
+      case NhType::kBlackhole:
+        for (uint16_t k = 0; k < rn; ++k)
+          DropPkt(run[k], Meta(run[k])->in_ifindex, Drop::kBlackhole);
+        continue;
+      default:
+        break;
+    }
+    const Interface& f = t.ifs[nh.ifindex];
+    const bool tunnel = f.kind == IfKind::kVti || f.kind == IfKind::kVfp;
+    const uint32_t mtu = f.mtu ? f.mtu : 1500;
+    // Hop limit, firewall and MTU, per packet; the survivors compacted.
+    uint16_t kept = 0;
+    uint64_t bytes = 0;
+    uint32_t longest = 0;
+    for (uint16_t k = 0; k < rn; ++k) {
+      rte_mbuf* m = run[k];
+      auto* ip = rte_pktmbuf_mtod(m, rte_ipv6_hdr*);
+      const uint16_t in = Meta(m)->in_ifindex;
+      if (unlikely(t.fw != nullptr) && transit && FirewallBlocks6(t, in, nh.ifindex, false)) {
+        DropPkt(m, in, Drop::kFirewallIpv6);
+        continue;
+      }
+      if (transit) {
+        if (ip->hop_limits <= 1) {
+          Icmp6Error(m, 3, 0, 0, t, depth);  // hop limit exceeded in transit
+          DropPkt(m, in, Drop::kTtlExceeded);
+          continue;
+        }
+        --ip->hop_limits;
+      }
+      // IPv6 routers never fragment (RFC 8200 §5): too big for the link or the tunnel is
+      // answered with its MTU, to our own packets as to others (the sender is then us: no
+      // error goes anywhere, the packet is counted).
+      if (m->pkt_len > mtu) {
+        if (transit) Icmp6Error(m, 2, 0, mtu, t, depth);
+        DropPkt(m, in, Drop::kFragmentationNeeded);
+        continue;
+      }
+      bytes += m->pkt_len;
+      longest = std::max<uint32_t>(longest, m->pkt_len);
+      run[kept++] = m;
+    }
+    rn = kept;
+    if (rn == 0) continue;
+    if (tunnel) {
+      if (depth >= kMaxDepth) {
+        for (uint16_t k = 0; k < rn; ++k) DropPkt(run[k], Meta(run[k])->in_ifindex, Drop::kNoRoute);
+        continue;
+      }
+      const RunScan scan{bytes, longest, 0, false};
+      ToTunnel(run, rn, nh.ifindex, t, depth + 1, scan);
+    } else if (nh.type == NhType::kGateway) {
+      SendRun6(run, rn, nh.ifindex, nh.gateway.data(), t);
+    } else {
+      // On-link: each destination is its own neighbour; runs of one destination share it.
+      uint16_t k = 0;
+      while (k < rn) {
+        const uint8_t* dst = rte_pktmbuf_mtod(run[k], const rte_ipv6_hdr*)->dst_addr;
+        uint16_t e = k + 1;
+        while (e < rn &&
+               std::memcmp(rte_pktmbuf_mtod(run[e], const rte_ipv6_hdr*)->dst_addr, dst, 16) == 0)
+          ++e;
+        uint8_t hop[16];
+        std::memcpy(hop, dst, 16);
+        SendRun6(run + k, static_cast<uint16_t>(e - k), nh.ifindex, hop, t);
+        k = e;
+      }
+    }
+  }
+}
+
+void Worker::SendRun6(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const uint8_t* hop,
+                      const Tables& t) {
+  const Interface& f = t.ifs[ifx];
+  Drop why = Drop::kCount;
+  if (f.kind == IfKind::kNone || ifx == 0) {
+    why = Drop::kUnknownInterface;
+    ifx = 0;
+  } else if (!f.up) {
+    why = Drop::kInterfaceDown;
+  } else if (f.port >= kMaxPorts) {
+    why = Drop::kNoPort;
+  }
+  if (why != Drop::kCount) {
+    for (uint16_t k = 0; k < n; ++k) DropPkt(pkts[k], ifx, why);
+    return;
+  }
+  rte_ether_addr dst;
+  if (!dp_.neighbors6->Lookup6(ifx, hop, &dst)) {
+    // The main lcore solicits the neighbour (ND) and sends the packets once it knows.
+    for (uint16_t k = 0; k < n; ++k) {
+      Meta(pkts[k])->out_ifindex = ifx;
+      ToSlowPath(pkts[k], PktKind::kResolve, ifx);
+    }
+    return;
+  }
+  const bool tagged = f.kind == IfKind::kVif;
+  const uint16_t l2_len =
+      tagged ? sizeof(rte_ether_hdr) + sizeof(rte_vlan_hdr) : sizeof(rte_ether_hdr);
+  alignas(8) uint8_t l2[20];
+  std::memcpy(l2, &dst, 6);
+  std::memcpy(l2 + 6, &f.mac, 6);
+  const uint16_t type = RTE_BE16(RTE_ETHER_TYPE_IPV6);
+  if (tagged) {
+    const uint16_t tpid = RTE_BE16(RTE_ETHER_TYPE_VLAN), tci = rte_cpu_to_be_16(f.vlan);
+    std::memcpy(l2 + 12, &tpid, 2);
+    std::memcpy(l2 + 14, &tci, 2);
+    std::memcpy(l2 + 16, &type, 2);
+  } else {
+    std::memcpy(l2 + 12, &type, 2);
+  }
+  uint64_t bytes = 0;
+  uint16_t sent = 0;
+  for (uint16_t k = 0; k < n; ++k) {
+    rte_mbuf* m = pkts[k];
+    uint8_t* h = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, l2_len));
+    if (unlikely(h == nullptr)) {
+      DropPkt(m, ifx, Drop::kNoMemory);
+      continue;
+    }
+    std::memcpy(h, l2, l2_len);
+    bytes += m->pkt_len;
+    ++sent;
+    Enqueue(m, f.port, ifx);
+  }
+  InterfaceStats& s = stats_->ifs[ifx];
+  s.tx_packets += sent;
+  s.tx_bytes += bytes;
+}
+
+void Worker::Local6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
+  rte_mbuf* esp[kBurst];
+  uint32_t spis[kBurst];
+  uint16_t ne = 0;
+  constexpr uint16_t kIkePort = 500, kNatTPort = 4500;
+  auto to_esp = [&](rte_mbuf* m, uint32_t off) {
+    uint32_t spi = 0;
+    if (m->data_len >= off + 8)
+      std::memcpy(&spi, rte_pktmbuf_mtod_offset(m, const uint8_t*, off), 4);
+    spis[ne] = spi;
+    esp[ne++] = m;
+  };
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    const uint16_t in = Meta(m)->in_ifindex;
+    if (unlikely(t.fw != nullptr) && FirewallBlocks6(t, in, 0, true)) {
+      DropPkt(m, in, Drop::kFirewallIpv6);
+      continue;
+    }
+    uint8_t proto = 0;
+    bool frag = false;
+    const uint32_t off = SkipExtensions6(m, &proto, &frag);
+    if (off == 0) {
+      DropPkt(m, in, Drop::kIpv6Malformed);
+      continue;
+    }
+    if (frag) {
+      DropPkt(m, in, Drop::kFragmentToUs);  // not reassembled (IKE fragments itself, RFC 7383)
+      continue;
+    }
+    m->l3_len = static_cast<uint16_t>(off);
+    const uint8_t* l4 = rte_pktmbuf_mtod_offset(m, const uint8_t*, off);
+    switch (proto) {
+      case IPPROTO_ESP:
+        if (off != sizeof(rte_ipv6_hdr)) {
+          DropPkt(m, in, Drop::kLocalUnhandled);  // the ESP engine takes plain outer headers
+          break;
+        }
+        to_esp(m, off);
+        break;
+      case IPPROTO_UDP: {
+        if (m->data_len < off + 8) {
+          DropPkt(m, in, Drop::kTruncated);
+          break;
+        }
+        const uint16_t dport = static_cast<uint16_t>(l4[2] << 8 | l4[3]);
+        const uint32_t payload = m->pkt_len - off - 8;
+        const uint8_t* body = l4 + 8;
+        if (dport == kIkePort) {
+          PuntIke(m, off + 8);
+        } else if (dport == kNatTPort) {
+          if (payload == 1 && m->data_len > off + 8 && body[0] == 0xff) {
+            DropPkt(m, in, Drop::kNatKeepalive);
+          } else if (payload >= 4 && m->data_len >= off + 12 && body[0] == 0 && body[1] == 0 &&
+                     body[2] == 0 && body[3] == 0) {
+            Meta(m)->flags |= kMetaNonEspMarker;
+            PuntIke(m, off + 12);
+          } else if (off != sizeof(rte_ipv6_hdr)) {
+            DropPkt(m, in, Drop::kLocalUnhandled);
+          } else {
+            to_esp(m, off + 8);
+          }
+        } else {
+          DropPkt(m, in, Drop::kLocalUnhandled);
+        }
+        break;
+      }
+      case IPPROTO_ICMPV6:
+        if (m->data_len >= off + 8 && l4[0] == 128 && l4[1] == 0) {
+          Icmp6EchoReply(m, off, t, depth);
+        } else {
+          DropPkt(m, in, Drop::kLocalUnhandled);
+        }
+        break;
+      default:
+        DropPkt(m, in, Drop::kLocalUnhandled);
+    }
+  }
+  if (ne) EspIn(esp, spis, ne, t, depth);
+}
+
+}  // namespace portcullis::dp

@@ -1,0 +1,134 @@
+"""IPv6 through one vpn-dataplane between two kernel hosts in network namespaces (net_af_packet
+on veths, configured with dpctl): neighbour discovery both ways (the hosts' `ip -6 neigh` shows
+the dataplane's MAC, the dataplane's neighbour table the hosts'), ping6 to the appliance and
+through it, hop limit and no-route errors as the kernel's ping reports them, packet too big
+reaching the sender and lowering its path MTU (`ip -6 route get` shows it), and malformed
+extension headers from a raw socket counted, never crashing the dataplane."""
+import re
+import time
+
+from portcullis_lab import PY, sh
+
+
+def v6_veth(lab, ns_a, if_a, ns_b, if_b):
+    """A veth pair with IPv6 on (the lab's veths have it off) and no DAD delay."""
+    sh('ip', 'link', 'add', if_a, 'netns', ns_a, 'type', 'veth', 'peer', 'name', if_b,
+       'netns', ns_b)
+    for ns, ifname in ((ns_a, if_a), (ns_b, if_b)):
+        lab.exec(ns, 'sysctl', '-qw', f'net.ipv6.conf.{ifname}.accept_dad=0')
+        lab.exec(ns, 'sysctl', '-qw', f'net.ipv6.conf.{ifname}.disable_ipv6=0')
+        lab.exec(ns, 'ip', 'link', 'set', ifname, 'up')
+        lab.exec(ns, 'ethtool', '-K', ifname, 'tx', 'off', 'rx', 'off', check=False)
+
+
+class V6Site:
+    """hw (2001:db8:1::10) -- lan [dataplane] wan -- hx (2001:db8:2::10); the WAN's MTU 1280."""
+
+    def __init__(self, lab):
+        self.lab = lab
+        self.hw, self.dp_ns, self.hx = lab.ns('6w'), lab.ns('6d'), lab.ns('6x')
+        v6_veth(lab, self.hw, 'hw0', self.dp_ns, 'dpl')
+        v6_veth(lab, self.dp_ns, 'dpw', self.hx, 'hx0')
+        for ns, ifname, addr, gw in ((self.hw, 'hw0', '2001:db8:1::10/64', '2001:db8:1::1'),
+                                     (self.hx, 'hx0', '2001:db8:2::10/64', '2001:db8:2::1')):
+            lab.exec(ns, 'ip', '-6', 'addr', 'add', addr, 'dev', ifname, 'nodad')
+            lab.exec(ns, 'ip', '-6', 'route', 'add', 'default', 'via', gw)
+        self.dp = lab.dataplane(self.dp_ns, {'lan': 'net_af_packet0,iface=dpl',
+                                             'wan': 'net_af_packet1,iface=dpw'})
+        self.dp.batch('''
+interface add lan kind port
+interface add wan kind port mtu 1280
+address add lan 2001:db8:1::1/64
+address add wan 2001:db8:2::1/64
+''')
+
+    def stat(self, name):
+        return self.dp.show_json('stats').get(name, 0)
+
+    def drop(self, name):
+        return self.dp.drops().get(name, 0)
+
+
+def ping6(lab, ns, dst, *extra, count=3):
+    r = lab.exec(ns, 'ping', '-6', '-n', '-c', str(count), '-i', '0.2', '-W', '2', *extra, dst,
+                 check=False, timeout=count * 3 + 10)
+    return r.returncode == 0, r.stdout
+
+
+def test_nd_both_ways_and_ping6(lab):
+    s = V6Site(lab)
+    # To the appliance: the host solicits, the dataplane advertises, the echo is answered.
+    ok, out = ping6(lab, s.hw, '2001:db8:1::1')
+    assert ok, out
+    mac = s.dp.show_json('ports')['lan']['mac'].lower()
+    neigh = lab.exec(s.hw, 'ip', '-6', 'neigh', 'show', '2001:db8:1::1').stdout.lower()
+    assert mac in neigh, neigh
+    # Through it: the dataplane solicits the far host itself.
+    ok, out = ping6(lab, s.hw, '2001:db8:2::10', count=5)
+    assert ok, out
+    assert '5 received' in out
+    assert s.stat('nd_solicits_answered') >= 1  # hx learns us from our solicitation
+    assert s.stat('nd_solicits_sent') >= 1
+    neighbors = s.dp.show_json('neighbors')
+    hx_mac = re.search(r'link/ether (\S+)',
+                       lab.exec(s.hx, 'ip', 'link', 'show', 'hx0').stdout).group(1)
+    assert any(n.lower().startswith('wan 2001:db8:2::10 ' + hx_mac.lower()) for n in neighbors), \
+        neighbors
+    wan_mac = s.dp.show_json('ports')['wan']['mac'].lower()
+    assert wan_mac in lab.exec(s.hx, 'ip', '-6', 'neigh').stdout.lower()
+
+
+def test_errors_and_path_mtu(lab):
+    s = V6Site(lab)
+    assert ping6(lab, s.hw, '2001:db8:2::10', count=1)[0]
+    # Hop limit 1 through the appliance, and a network nobody routes.
+    ok, out = ping6(lab, s.hw, '2001:db8:2::10', '-t', '1', count=1)
+    assert not ok
+    assert re.search(r'From 2001:db8:1::1 icmp_seq=1 Time exceeded: Hop limit', out), out
+    ok, out = ping6(lab, s.hw, '2001:db8:77::1', count=1)
+    assert not ok
+    assert re.search(r'From 2001:db8:1::1 icmp_seq=1 Destination unreachable: No route', out), out
+    assert s.drop('ttl_exceeded') == 1
+    assert s.drop('no_route') == 1
+    # 1,400 bytes into the 1,280-byte WAN: packet too big to the sender, whose kernel lowers
+    # its path MTU to the destination; a ping that fits then gets through.
+    before = lab.exec(s.hw, 'ip', '-6', 'route', 'get', '2001:db8:2::10').stdout
+    assert 'mtu 1280' not in before, before
+    ok, out = ping6(lab, s.hw, '2001:db8:2::10', '-s', '1400', '-M', 'do', count=1)
+    assert not ok, out
+    assert s.drop('fragmentation_needed') == 1
+    route = lab.exec(s.hw, 'ip', '-6', 'route', 'get', '2001:db8:2::10').stdout
+    assert 'mtu 1280' in route, route
+    ok, out = ping6(lab, s.hw, '2001:db8:2::10', '-s', '1200', count=2)
+    assert ok, out
+
+
+MALFORMED = r'''
+import sys
+from scapy.all import IPv6, Ether, Raw, sendp
+# IPv6 frames from the host through the appliance: a hop-by-hop header longer than the packet,
+# hop-by-hop after destination options, a fragment header cut short.
+mac, src, dst = sys.argv[1:4]
+bodies = [
+    (0, bytes([17, 200, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4])),
+    (60, bytes([0, 0, 1, 4, 0, 0, 0, 0, 17, 0, 1, 4, 0, 0, 0, 0])),
+    (44, bytes([17, 0, 0])),
+]
+for nh, body in bodies:
+    sendp(Ether(dst=mac) / IPv6(src=src, dst=dst, nh=nh) / Raw(body), iface='hw0', verbose=False)
+'''
+
+
+def test_malformed_extension_headers_are_counted(lab):
+    s = V6Site(lab)
+    assert ping6(lab, s.hw, '2001:db8:1::1', count=1)[0]
+    before = s.drop('ipv6_malformed')
+    mac = s.dp.show_json('ports')['lan']['mac'].lower()
+    lab.exec(s.hw, PY, '-c', MALFORMED, mac, '2001:db8:1::10', '2001:db8:2::10')
+    deadline = time.time() + 5
+    while s.drop('ipv6_malformed') < before + 3 and time.time() < deadline:
+        time.sleep(0.1)
+    assert s.drop('ipv6_malformed') == before + 3, s.dp.drops()
+    # Still forwarding and answering.
+    ok, out = ping6(lab, s.hw, '2001:db8:2::10', count=2)
+    assert ok, out

@@ -1,0 +1,225 @@
+// IPv6 neighbour discovery on the main lcore (neighbor_discovery.cc): solicitations for our
+// addresses answered (DAD probes to all nodes), the solicitor learned, advertisements updating
+// only neighbours we asked for, router advertisements and malformed messages (hop limit,
+// checksum, option lengths) counted and ignored, and next hops the workers could not send to
+// solicited on the solicited-node group, their packets sent once the answer comes.
+#include <arpa/inet.h>
+#include <rte_ip.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <vector>
+
+#include "dataplane/core/packet_meta.h"
+#include "dataplane/mgmt/slow_path.h"
+#include "test/unit/dataplane/pipeline/pipeline_rig.h"
+#include "test/unit/support/dpdk_test_env.h"
+
+namespace portcullis::dp::testing {
+namespace {
+
+void Addr6(const char* s, uint8_t* out) {
+  REQUIRE(inet_pton(AF_INET6, s, out) == 1);
+}
+
+uint16_t IfIndex(Rig& rig, const char* name) {
+  const Tables& t = rig.dp().CurrentTables();
+  for (uint16_t i = 1; i < t.nifs; ++i)
+    if (t.ifs[i].kind != IfKind::kNone && std::strcmp(t.ifs[i].name, name) == 0) return i;
+  FAIL("no interface " << name);
+  return 0;
+}
+
+constexpr uint8_t kHost[6] = {0x02, 0, 0, 0, 0, 0x60};
+
+// An ND message as a frame on the wire: ICMPv6 type, target, one link-layer option (type 0:
+// none), checksum over the pseudo-header unless `break_checksum`.
+std::vector<uint8_t> NdFrame(const uint8_t dst_mac[6], const char* src, const char* dst,
+                             uint8_t type, const char* target, uint8_t opt, uint8_t hlim = 255,
+                             bool break_checksum = false, uint8_t opt_len = 1) {
+  std::vector<uint8_t> icmp(24 + (opt ? 8 : 0), 0);
+  icmp[0] = type;
+  if (type == 136) icmp[4] = 0x60;  // solicited, override
+  if (target) Addr6(target, icmp.data() + 8);
+  if (opt) {
+    icmp[24] = opt;
+    icmp[25] = opt_len;
+    std::memcpy(icmp.data() + 26, kHost, 6);
+  }
+  std::vector<uint8_t> ip(40 + icmp.size());
+  auto* h = reinterpret_cast<rte_ipv6_hdr*>(ip.data());
+  h->vtc_flow = RTE_BE32(0x60000000);
+  h->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(icmp.size()));
+  h->proto = IPPROTO_ICMPV6;
+  h->hop_limits = hlim;
+  Addr6(src, h->src_addr);
+  Addr6(dst, h->dst_addr);
+  std::memcpy(ip.data() + 40, icmp.data(), icmp.size());
+  uint16_t c = rte_ipv6_udptcp_cksum(h, ip.data() + 40);
+  if (break_checksum) c ^= 0x0101;
+  std::memcpy(ip.data() + 42, &c, 2);
+  return Frame(dst_mac, kHost, 0x86dd, ip);
+}
+
+// Received on lan by a worker and passed on to the main lcore.
+void Deliver(Rig& rig, const std::vector<uint8_t>& frame) {
+  rig.ReceiveFrame(kLan, 0, frame);
+  rig.worker(0).PollOnce();
+}
+
+std::vector<rte_mbuf*> TakeInjected(Rig& rig) {
+  std::vector<rte_mbuf*> out;
+  rte_mbuf* m;
+  while (rte_ring_dequeue(rig.dp().inject_ring, reinterpret_cast<void**>(&m)) == 0)
+    out.push_back(m);
+  return out;
+}
+
+void Drain(SlowPath& slow, uint64_t now) {
+  while (slow.Poll(now) != 0) {
+  }
+}
+
+const uint8_t kSolicitedMac[6] = {0x33, 0x33, 0xff, 0, 0, 0x01};  // for 2001:db8:1::1
+
+TEST_CASE("Neighbour solicitations for our address are answered and teach the solicitor",
+          "[mgmt][nd]") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply("interface add lan kind port\naddress add lan 2001:db8:1::1/64").status.ok());
+  const uint16_t lan = IfIndex(rig, "lan");
+  SlowPath slow(rig.dp(), nullptr);
+  // To the solicited-node group's MAC (accepted as a group address) with our address as target.
+  Deliver(rig, NdFrame(kSolicitedMac, "2001:db8:1::60", "ff02::1:ff00:1", 135, "2001:db8:1::1", 1));
+  Drain(slow, 1);
+  CHECK(slow.stats().nd_solicits_answered == 1);
+  auto out = TakeInjected(rig);
+  REQUIRE(out.size() == 1);
+  CHECK(Meta(out[0])->kind == PktKind::kFrameReady);
+  CHECK(Meta(out[0])->out_ifindex == lan);
+  auto f = test::PacketBytes(out[0]);
+  rte_pktmbuf_free(out[0]);
+  REQUIRE(f.size() == 14 + 40 + 32);
+  CHECK(std::memcmp(f.data(), kHost, 6) == 0);
+  CHECK(std::memcmp(f.data() + 6, rig.mac(kLan).addr_bytes, 6) == 0);
+  auto* ip = reinterpret_cast<const rte_ipv6_hdr*>(f.data() + 14);
+  const uint8_t* na = f.data() + 54;
+  CHECK(ip->hop_limits == 255);
+  CHECK(na[0] == 136);
+  CHECK(na[4] == 0xe0);  // router, solicited, override
+  uint8_t me[16];
+  Addr6("2001:db8:1::1", me);
+  CHECK(std::memcmp(ip->src_addr, me, 16) == 0);
+  CHECK(std::memcmp(na + 8, me, 16) == 0);
+  CHECK(na[24] == 2);
+  CHECK(std::memcmp(na + 26, rig.mac(kLan).addr_bytes, 6) == 0);
+  CHECK(rte_ipv6_udptcp_cksum_verify(ip, na) == 0);
+  uint8_t host[16];
+  Addr6("2001:db8:1::60", host);
+  rte_ether_addr mac;
+  REQUIRE(rig.dp().neighbors6->Lookup6(lan, host, &mac));
+  CHECK(std::memcmp(mac.addr_bytes, kHost, 6) == 0);
+
+  // A duplicate address detection probe: answered to all nodes, not solicited, nobody learned.
+  Deliver(rig, NdFrame(kSolicitedMac, "::", "ff02::1:ff00:1", 135, "2001:db8:1::1", 0));
+  Drain(slow, 2);
+  out = TakeInjected(rig);
+  REQUIRE(out.size() == 1);
+  f = test::PacketBytes(out[0]);
+  rte_pktmbuf_free(out[0]);
+  const uint8_t all_nodes[6] = {0x33, 0x33, 0, 0, 0, 1};
+  CHECK(std::memcmp(f.data(), all_nodes, 6) == 0);
+  CHECK(f[54 + 4] == 0xa0);  // router, override
+}
+
+TEST_CASE("Malformed, foreign and router ND messages are counted and ignored", "[mgmt][nd]") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply("interface add lan kind port\naddress add lan 2001:db8:1::1/64").status.ok());
+  const uint16_t lan = IfIndex(rig, "lan");
+  SlowPath slow(rig.dp(), nullptr);
+  // Forwarded (hop limit 64), a bad checksum, a zero-length option, someone else's target,
+  // an advertisement nobody asked for.
+  Deliver(rig,
+          NdFrame(kSolicitedMac, "2001:db8:1::60", "ff02::1:ff00:1", 135, "2001:db8:1::1", 1, 64));
+  Deliver(rig, NdFrame(kSolicitedMac, "2001:db8:1::60", "ff02::1:ff00:1", 135, "2001:db8:1::1", 1,
+                       255, true));
+  Deliver(rig, NdFrame(kSolicitedMac, "2001:db8:1::60", "ff02::1:ff00:1", 135, "2001:db8:1::1", 1,
+                       255, false, 0));
+  Deliver(rig, NdFrame(kSolicitedMac, "2001:db8:1::60", "ff02::1:ff00:9", 135, "2001:db8:1::9", 1));
+  Deliver(rig, NdFrame(rig.mac(kLan).addr_bytes, "2001:db8:1::61", "2001:db8:1::1", 136,
+                       "2001:db8:1::61", 2));
+  // A router advertisement: counted apart.
+  Deliver(rig, NdFrame(kSolicitedMac, "fe80::1", "ff02::1", 134, nullptr, 0));
+  Drain(slow, 1);
+  CHECK(slow.stats().nd_ignored == 5);
+  CHECK(slow.stats().nd_router_adverts_ignored == 1);
+  CHECK(slow.stats().drops[DropIndex(Drop::kNdIgnored)] == 6);
+  CHECK(slow.stats().nd_solicits_answered == 0);
+  CHECK(TakeInjected(rig).empty());
+  CHECK(rig.dp().neighbors6->size() == 0);
+  (void)lan;
+}
+
+TEST_CASE("A next hop without a MAC is solicited; its packets leave once it advertises",
+          "[mgmt][nd]") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply("interface add lan kind port\ninterface add wan kind port\n"
+                    "address add lan 2001:db8:1::1/64\naddress add wan 2001:db8:ff::1/64\n"
+                    "neigh add wan 2001:db8:ff::2 02:00:00:00:02:02")
+              .status.ok());
+  const uint16_t lan = IfIndex(rig, "lan");
+  SlowPath slow(rig.dp(), nullptr);
+  // 2001:db8:ff::2 -> 2001:db8:1::60, on-link on lan, not known yet.
+  std::vector<uint8_t> udp(8 + 20, 0);
+  udp[1] = 7, udp[3] = 9, udp[5] = static_cast<uint8_t>(udp.size());
+  std::vector<uint8_t> ip(40 + udp.size());
+  auto* h = reinterpret_cast<rte_ipv6_hdr*>(ip.data());
+  h->vtc_flow = RTE_BE32(0x60000000);
+  h->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(udp.size()));
+  h->proto = IPPROTO_UDP;
+  h->hop_limits = 64;
+  Addr6("2001:db8:ff::2", h->src_addr);
+  Addr6("2001:db8:1::60", h->dst_addr);
+  std::memcpy(ip.data() + 40, udp.data(), udp.size());
+  rig.Receive(kWan, 0, ip, 0x86dd);
+  rig.worker(0).PollOnce();
+  Drain(slow, 10);
+  CHECK(slow.stats().nd_solicits_sent == 1);
+  auto out = TakeInjected(rig);
+  REQUIRE(out.size() == 1);
+  auto ns = test::PacketBytes(out[0]);
+  rte_pktmbuf_free(out[0]);
+  const uint8_t group_mac[6] = {0x33, 0x33, 0xff, 0, 0, 0x60};
+  CHECK(std::memcmp(ns.data(), group_mac, 6) == 0);
+  uint8_t group[16], target[16], me[16];
+  Addr6("ff02::1:ff00:60", group);
+  Addr6("2001:db8:1::60", target);
+  Addr6("2001:db8:1::1", me);
+  auto* nh = reinterpret_cast<const rte_ipv6_hdr*>(ns.data() + 14);
+  CHECK(std::memcmp(nh->dst_addr, group, 16) == 0);
+  CHECK(std::memcmp(nh->src_addr, me, 16) == 0);
+  CHECK(ns[54] == 135);
+  CHECK(std::memcmp(ns.data() + 54 + 8, target, 16) == 0);
+  CHECK(rte_ipv6_udptcp_cksum_verify(nh, ns.data() + 54) == 0);
+  CHECK(rig.dp().neighbors6->held() == 1);
+
+  // The answer: the held packet goes back to worker 0, which sends it with the host's MAC.
+  Deliver(rig, NdFrame(rig.mac(kLan).addr_bytes, "2001:db8:1::60", "2001:db8:1::1", 136,
+                       "2001:db8:1::60", 2));
+  Drain(slow, 11);
+  CHECK(slow.stats().nd_adverts_learned == 1);
+  CHECK(rig.dp().neighbors6->held() == 0);
+  rig.worker(0).PollOnce();
+  auto sent = rig.Sent(kLan, 0);
+  REQUIRE(sent.size() == 1);
+  CHECK(std::memcmp(sent[0].data(), kHost, 6) == 0);
+  auto fwd = StripEthernet(sent[0]);
+  ip[7] = 63;  // forwarded once, not twice
+  CHECK(fwd == ip);
+  (void)lan;
+}
+
+}  // namespace
+}  // namespace portcullis::dp::testing
