@@ -147,6 +147,11 @@ void Worker::Forward6(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit
     const Interface& f = t.ifs[nh.ifindex];
     const bool tunnel = f.kind == IfKind::kVti || f.kind == IfKind::kVfp;
     const uint32_t mtu = f.mtu ? f.mtu : 1500;
+    // Our own packets meet only the egress's `out` hook (whose rules, IPv4 ones, must not
+    // parse them: into a VTI they would); received ones every hook and zone on their way.
+    const bool own_blocked = unlikely(t.fw != nullptr) && !transit &&
+                             nh.ifindex < t.fw->hooks.size() &&
+                             t.fw->hooks[nh.ifindex][kFwOut] != nullptr;
     // Hop limit, firewall and MTU, per packet; the survivors compacted.
     uint16_t kept = 0;
     uint64_t bytes = 0;
@@ -155,7 +160,8 @@ void Worker::Forward6(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit
       rte_mbuf* m = run[k];
       auto* ip = rte_pktmbuf_mtod(m, rte_ipv6_hdr*);
       const uint16_t in = Meta(m)->in_ifindex;
-      if (unlikely(t.fw != nullptr) && transit && FirewallBlocks6(t, in, nh.ifindex, false)) {
+      if (own_blocked ||
+          (unlikely(t.fw != nullptr) && transit && FirewallBlocks6(t, in, nh.ifindex, false))) {
         DropPkt(m, in, Drop::kFirewallIpv6);
         continue;
       }

@@ -343,5 +343,22 @@ TEST_CASE("IPv6 meets a bound firewall: dropped and counted, never let through u
   CHECK(SentAll(rig, kLan).size() == 1);  // wan has no hook: the reply direction passes
 }
 
+TEST_CASE("Our own IPv6 into a VTI with an `out` hook is dropped, never parsed as IPv4") {
+  Rig& rig = Rig::Get();
+  Configure(rig);
+  REQUIRE(rig.Apply("fw ruleset add 1 VTIOUT default accept\nfw bind vti4 out 1").status.ok());
+  const uint64_t fw = rig.Drops(DropIndex(Drop::kFirewallIpv6));
+  // An echo request from the far side of the tunnel: the reply is ours, routed into vti4.
+  std::vector<uint8_t> echo = {128, 0, 0, 0, 0, 9, 0, 1};
+  auto req = Ipv6("2001:db8:2::7", "2001:db8:1::1", IPPROTO_ICMPV6, 64, echo);
+  const uint16_t c =
+      rte_ipv6_udptcp_cksum(reinterpret_cast<rte_ipv6_hdr*>(req.data()), req.data() + 40);
+  std::memcpy(req.data() + 42, &c, 2);
+  rig.Receive(kLan, 0, req, 0x86dd);
+  PollAll(rig);
+  CHECK(rig.Drops(DropIndex(Drop::kFirewallIpv6)) - fw == 1);
+  CHECK(SentAll(rig, kWan).empty());
+}
+
 }  // namespace
 }  // namespace portcullis::dp::testing
