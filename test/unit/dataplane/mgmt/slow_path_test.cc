@@ -367,5 +367,93 @@ TEST_CASE("Without a channel IKE is dropped and counted, new IKE included, none 
   CHECK(slow.stats().drops[DropIndex(Drop::kPuntQueueFull)] == 4);
 }
 
+// IKE over an IPv6 WAN: UDP 500 and UDP 4500 behind the non-ESP marker reach vpnd with their
+// IPv6 addresses and ports, the marker flagged and stripped; what vpnd injects leaves as IPv6
+// UDP with a valid checksum (mandatory over IPv6) and the marker put back.
+TEST_CASE("IKE over IPv6 is punted to vpnd and injected back", "[mgmt][ike][ipv6]") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply("interface add wan kind port\naddress add wan 2001:db8:ff::1/64\n"
+                    "neigh add wan 2001:db8:ff::2 02:00:00:00:02:02")
+              .status.ok());
+  PuntChannel ch;
+  SlowPath slow(rig.dp(), ch.server.get());
+  uint8_t us[16], peer[16];
+  REQUIRE(inet_pton(AF_INET6, "2001:db8:ff::1", us) == 1);
+  REQUIRE(inet_pton(AF_INET6, "2001:db8:ff::2", peer) == 1);
+  auto udp6 = [&](uint16_t port, bool marker, uint8_t tag) {
+    std::vector<uint8_t> ike(28 + 4, 0);
+    std::memset(ike.data(), 0x11, 8);
+    ike[18] = 34;  // IKE_SA_INIT
+    ike[28] = tag;
+    std::vector<uint8_t> body = marker ? std::vector<uint8_t>(4, 0) : std::vector<uint8_t>{};
+    body.insert(body.end(), ike.begin(), ike.end());
+    std::vector<uint8_t> p(40 + 8 + body.size());
+    auto* ip = reinterpret_cast<rte_ipv6_hdr*>(p.data());
+    ip->vtc_flow = RTE_BE32(0x60000000);
+    ip->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(8 + body.size()));
+    ip->proto = IPPROTO_UDP;
+    ip->hop_limits = 64;
+    std::memcpy(ip->src_addr, peer, 16);
+    std::memcpy(ip->dst_addr, us, 16);
+    p[40] = static_cast<uint8_t>(port >> 8), p[41] = static_cast<uint8_t>(port);
+    p[42] = static_cast<uint8_t>(port >> 8), p[43] = static_cast<uint8_t>(port);
+    p[45] = static_cast<uint8_t>(8 + body.size());
+    std::memcpy(p.data() + 48, body.data(), body.size());
+    return p;
+  };
+  rig.Receive(kWan, 0, udp6(500, false, 0x51), 0x86dd);
+  rig.Receive(kWan, 0, udp6(4500, true, 0x52), 0x86dd);
+  RunWorker(rig);
+  struct Got {
+    api::PacketMeta meta;
+    std::vector<uint8_t> data;
+  };
+  std::vector<Got> got;
+  for (int round = 0; round < 20; ++round) {
+    slow.Poll(1);
+    ch.client->PollPunt(100, [&](absl::Span<const uint8_t> d, const api::PacketMeta& m) {
+      got.push_back({m, std::vector<uint8_t>(d.begin(), d.end())});
+    });
+  }
+  REQUIRE(got.size() == 2);
+  for (const Got& g : got) {
+    CHECK(g.meta.family == api::Family::kIpv6);
+    CHECK(std::memcmp(g.meta.src.bytes, peer, 16) == 0);
+    CHECK(std::memcmp(g.meta.dst.bytes, us, 16) == 0);
+    REQUIRE(g.data.size() == 32);  // the IKE message alone, marker stripped
+  }
+  CHECK(got[0].meta.dst_port == 500);
+  CHECK(got[0].data[28] == 0x51);
+  CHECK(got[1].meta.dst_port == 4500);
+  CHECK((got[1].meta.flags & api::kNonEspMarker) != 0);
+  CHECK(got[1].data[28] == 0x52);
+
+  // vpnd answers over 4500: the worker sends IPv6 UDP with the marker and a valid checksum.
+  api::PacketMeta out{};
+  out.family = api::Family::kIpv6;
+  std::memcpy(out.src.bytes, us, 16);
+  std::memcpy(out.dst.bytes, peer, 16);
+  out.src_port = out.dst_port = 4500;
+  out.flags = api::kNonEspMarker;
+  const std::vector<uint8_t> answer(40, 0x77);
+  REQUIRE(ch.client->Inject(answer, out).ok());
+  CHECK(slow.PollInject() == 1);
+  CHECK(slow.stats().injected == 1);
+  RunWorker(rig);
+  auto sent = rig.Sent(kWan, 0);
+  REQUIRE(sent.size() == 1);
+  CHECK(std::memcmp(sent[0].data(), kPeerMac, 6) == 0);
+  auto ip = StripEthernet(sent[0]);
+  REQUIRE(ip.size() == 40 + 8 + 4 + 40);
+  CHECK(ip[6] == IPPROTO_UDP);
+  CHECK(std::memcmp(ip.data() + 8, us, 16) == 0);
+  CHECK(std::memcmp(ip.data() + 24, peer, 16) == 0);
+  CHECK(rte_ipv6_udptcp_cksum_verify(reinterpret_cast<const rte_ipv6_hdr*>(ip.data()),
+                                     ip.data() + 40) == 0);
+  CHECK(std::vector<uint8_t>(ip.begin() + 48, ip.begin() + 52) == std::vector<uint8_t>(4, 0));
+  CHECK(std::vector<uint8_t>(ip.begin() + 52, ip.end()) == answer);
+}
+
 }  // namespace
 }  // namespace portcullis::dp::testing
