@@ -9,7 +9,11 @@
 //   1: IPv4 to one of our addresses, header fields from the input, lengths and checksum right;
 //   2: ESP to us (SPI 0x2001, NULL cipher, HMAC-SHA256-128) around a fuzzed plaintext with a
 //      valid ICV, so that the trailer checks, the inner packet and its routing are reached;
-//   3: a burst mixing the three.
+//   3: a burst mixing the others;
+//   4: IPv6 from the peer, the next header mostly one the pipeline knows (extension headers,
+//      ICMPv6 with ND types, UDP 500/4500, ESP), the destination ours, routed, unrouted or
+//      multicast, the payload length right: the extension-header walk, ICMPv6 errors and
+//      echo, neighbour discovery on the slow path, IPv6 ESP and forwarding.
 // Besides the sanitizers: every mbuf comes back to the pool once the rings are drained (nothing
 // leaks, nothing is lost without being freed).
 #include <openssl/hmac.h>
@@ -56,7 +60,13 @@ neigh add wan 192.0.2.2 02:00:00:00:02:02
 sa add spi 0x1001 dir out local 192.0.2.1 remote 192.0.2.2 cipher aes-gcm-128 key 00112233445566778899aabbccddeeff salt 01020304 vti vti0
 sa add spi 0x2001 dir in local 192.0.2.1 remote 192.0.2.2 cipher null auth hmac-sha256-128 authkey 0102030405060708090a0b0c0d0e0f100102030405060708090a0b0c0d0e0f10 window 0 vti vti0
 sa add spi 0x2002 dir in local 192.0.2.1 remote 192.0.2.2 cipher aes-gcm-128 key ffeeddccbbaa99887766554433221100 salt 05060708 encap 4500 4500 vti vti0
-bind vti0 0x1001)";
+bind vti0 0x1001
+address add wan 2001:db8:ff::1/64
+address add lan 2001:db8:1::1/64
+route add 2001:db8:2::/64 dev vti0
+route add ::/0 via 2001:db8:ff::fe
+neigh add wan 2001:db8:ff::2 02:00:00:00:02:02
+sa add spi 0x3002 dir in local 2001:db8:ff::1 remote 2001:db8:ff::2 cipher null auth hmac-sha256-128 authkey 0102030405060708090a0b0c0d0e0f100102030405060708090a0b0c0d0e0f10 window 0 vti vti0)";
 
 Dataplane* dp;
 Worker* worker;
@@ -90,12 +100,18 @@ rte_mbuf* Attach(const std::vector<uint8_t>& frame, std::vector<ExtBuf*>& bufs) 
   return m;
 }
 
-std::vector<uint8_t> Ether(const std::vector<uint8_t>& ip) {
+std::vector<uint8_t> Ether(const std::vector<uint8_t>& ip, bool v6 = false) {
   std::vector<uint8_t> f(14 + ip.size());
   std::memcpy(f.data(), wan_mac.addr_bytes, 6);
+  if (v6 && ip.size() >= 40 && ip[24] == 0xff) {
+    // To a group: its multicast MAC (RFC 2464 §7), as ND's solicited-node group arrives.
+    const uint8_t mc[6] = {0x33, 0x33, ip[36], ip[37], ip[38], ip[39]};
+    std::memcpy(f.data(), mc, 6);
+  }
   const uint8_t src[6] = {2, 0, 0, 0, 2, 2};
   std::memcpy(f.data() + 6, src, 6);
-  f[12] = 0x08;
+  f[12] = v6 ? 0x86 : 0x08;
+  f[13] = v6 ? 0xdd : 0x00;
   std::memcpy(f.data() + 14, ip.data(), ip.size());
   return f;
 }
@@ -152,8 +168,48 @@ struct Input {
   }
 };
 
+// IPv6 from 2001:db8:ff::2 (or a fuzzed source) to a destination picked by the input.
+std::vector<uint8_t> Ipv6(Input& in) {
+  static const uint8_t kDsts[5][16] = {
+      {0x20, 0x01, 0x0d, 0xb8, 0, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},  // ours (wan)
+      {0x20, 0x01, 0x0d, 0xb8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9},     // into vti0
+      {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7},     // on-link, unknown
+      {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 1},        // solicited-node
+      {0x30, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},              // the default route
+  };
+  static const uint8_t kPeer[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+  const uint8_t pick = in.Byte();
+  const uint8_t nh = in.Byte();
+  const uint8_t known[8] = {0, 43, 44, 60, 58, 17, 50, nh};
+  const uint8_t hlim = in.Byte();
+  const uint8_t* body;
+  size_t k = in.Take(in.U16() % 1600, &body);
+  std::vector<uint8_t> p(40 + k);
+  p[0] = 0x60;
+  p[4] = static_cast<uint8_t>(k >> 8);
+  p[5] = static_cast<uint8_t>(k);
+  p[6] = known[nh % 8];
+  p[7] = hlim;
+  std::memcpy(p.data() + 8, kPeer, 16);
+  if (pick & 0x80) p[23] = in.Byte();  // another source on the link
+  std::memcpy(p.data() + 24, kDsts[pick % 5], 16);
+  if (k != 0) std::memcpy(p.data() + 40, body, k);
+  if (p[6] == 58 && k >= 4) {
+    // ICMPv6 (ND among it) with the checksum right half the time, so its checks are passed.
+    p[40] = static_cast<uint8_t>(128 + p[40] % 10);
+    if (pick & 0x40) {
+      p[42] = p[43] = 0;
+      const uint16_t c =
+          rte_ipv6_udptcp_cksum(reinterpret_cast<rte_ipv6_hdr*>(p.data()), p.data() + 40);
+      std::memcpy(p.data() + 42, &c, 2);
+    }
+  }
+  return Ether(p, true);
+}
+
 std::vector<uint8_t> OneFrame(int mode, Input& in) {
   const uint8_t* body;
+  if (mode == 4) return Ipv6(in);
   if (mode == 0) {
     size_t len = in.U16() % 2048;
     size_t k = in.Take(len, &body);
@@ -182,13 +238,15 @@ void Drain() {
     worker->PollOnce();  // sends what the slow path gave it
     if (work == 0 && rte_ring_count(dp->inject_ring) == 0) break;
   }
-  // Packets waiting for ARP are freed with their (dynamic) neighbours.
-  std::vector<NeighborEntry*> learned;
-  dp->neighbors->ForEach([&](NeighborEntry& e) {
-    if (e.state != NeighborState::kStatic) learned.push_back(&e);
-  });
-  for (NeighborEntry* e : learned) dp->neighbors->Remove(e);
-  dp->neighbors->Reclaim();
+  // Packets waiting for ARP or ND are freed with their (dynamic) neighbours.
+  for (NeighborTable* t : {dp->neighbors.get(), dp->neighbors6.get()}) {
+    std::vector<NeighborEntry*> learned;
+    t->ForEach([&](NeighborEntry& e) {
+      if (e.state != NeighborState::kStatic) learned.push_back(&e);
+    });
+    for (NeighborEntry* e : learned) t->Remove(e);
+    t->Reclaim();
+  }
   worker->FlushTx();
 }
 
@@ -247,12 +305,13 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1 || size > 16384) return 0;
   Input in{data + 1, size - 1};
-  const int mode = data[0] % 4;
+  const int mode = data[0] % 5;
   std::vector<ExtBuf*> bufs;
   rte_mbuf* pkts[kBurst];
   uint16_t n = 0;
   while (in.n > 0 && n < kBurst) {
-    pkts[n] = Attach(OneFrame(mode < 3 ? mode : in.Byte() % 3, in), bufs);
+    static const int kMixed[4] = {0, 1, 2, 4};
+    pkts[n] = Attach(OneFrame(mode != 3 ? mode : kMixed[in.Byte() % 4], in), bufs);
     ++n;
     if (mode != 0 && mode != 3) break;  // one well-formed frame per input
   }

@@ -9,7 +9,11 @@ Each seed is one input in the target's format (fuzz_pipeline_local.cc): a mode b
           3 mod 4: the byte itself), source, a fragment field (a byte < 32 then 16 bits, else
           one byte >= 32: none), TTL, payload length (16 bits), payload;
   mode 2: ESP for SA 0x2001 (NULL/HMAC-SHA256-128, the target adds the ICV): sequence number
-          (32 bits), plaintext length (16 bits), plaintext (inner packet, padding, trailer).
+          (32 bits), plaintext length (16 bits), plaintext (inner packet, padding, trailer);
+  mode 4: IPv6 from 2001:db8:ff::2: destination selector (mod 5: ours, into vti0, on-link
+          unknown, the solicited-node group, the default route; bit 6: ICMPv6 checksum made
+          right), next-header selector (mod 8: 0, 43, 44, 60, 58, 17, 50, the byte itself),
+          hop limit, payload length (16 bits), payload.
 """
 import os
 import struct
@@ -63,6 +67,12 @@ def mode2(seq, plaintext):
     return bytes([2]) + struct.pack('!IH', seq, len(plaintext)) + plaintext
 
 
+def mode4(dst, nh, payload, hlim=64, checksum=False):
+    sel = {0: 0, 43: 1, 44: 2, 60: 3, 58: 4, 17: 5, 50: 6}[nh]
+    return bytes([4, dst | (0x40 if checksum else 0), sel, hlim]) + \
+        struct.pack('!H', len(payload)) + payload
+
+
 def frame(dst, etype, payload):
     return dst + bytes([2, 0, 0, 0, 2, 2]) + struct.pack('!H', etype) + payload
 
@@ -110,6 +120,18 @@ def seeds():
             frame(group, 0x0800, ipv4(17, [10, 1, 0, 2], [10, 2, 0, 5], udp(7, 7, b'to vti'))),
             frame(group, 0x0800, ipv4(17, [10, 1, 0, 2], [198, 51, 100, 1],
                                       udp(7, 7, b'default route')))),
+        'ipv6-echo-to-us': mode4(0, 58, bytes([128, 0, 0, 0, 0, 1, 0, 1]) + b'ping',
+                                 checksum=True),
+        'ipv6-ns-to-us': mode4(3, 58, bytes([135, 0, 0, 0, 0, 0, 0, 0]) +
+                               bytes([0x20, 1, 0xd, 0xb8, 0, 0xff] + 9 * [0] + [1]) +
+                               bytes([1, 1, 2, 0, 0, 0, 2, 2]), hlim=255, checksum=True),
+        'ipv6-hbh-dstopt-forward': mode4(4, 0, bytes([60, 0, 1, 4, 0, 0, 0, 0,
+                                                      17, 0, 1, 4, 0, 0, 0, 0]) +
+                                         udp(7, 7, b'x')),
+        'ipv6-fragment-cut': mode4(1, 44, bytes([17, 0, 0])),
+        'ipv6-hop-limit-1': mode4(2, 17, udp(7, 7, b'hop'), hlim=1),
+        'ipv6-esp-to-us': mode4(0, 50, struct.pack('!II', 0x3002, 1) + bytes(48)),
+        'ipv6-ike-4500': mode4(0, 17, udp(4500, 4500, bytes(4) + IKE_INIT)),
         # The frame that found the read past a runt's end (commit "pipeline: a runt frame...").
         'runt': mode0(b'\x01\x02\x03'),
     }
