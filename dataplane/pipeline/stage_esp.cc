@@ -230,7 +230,23 @@ void Worker::SendOuter(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& 
   // Drops on the way are counted on the tunnel the packets came out of.
   for (uint16_t k = 0; k < n; ++k) Meta(pkts[k])->in_ifindex = vti;
   if ((ip->version_ihl >> 4) == 6) {
-    Forward6(pkts, n, t, /*transit=*/false, depth);  // an IPv6 peer: all of the run is
+    // An IPv6 peer: one lookup for the run too, when it leads straight out of a port that
+    // takes every packet of it (no out hook, within the MTU); else the general way.
+    const uint8_t* dst = reinterpret_cast<const rte_ipv6_hdr*>(ip)->dst_addr;
+    const NextHop6& nh = dp_.fib6->next_hop(dp_.fib6->Lookup(dst));
+    if ((nh.type == NhType::kConnected || nh.type == NhType::kGateway) &&
+        (t.fw == nullptr || t.fw->hooks[nh.ifindex][kFwOut] == nullptr)) {
+      const uint32_t mtu = t.ifs[nh.ifindex].mtu ? t.ifs[nh.ifindex].mtu : 1500;
+      uint32_t longest = 0;
+      for (uint16_t k = 0; k < n; ++k) longest = std::max(longest, pkts[k]->pkt_len);
+      if (longest <= mtu) {
+        uint8_t hop[16];
+        std::memcpy(hop, nh.type == NhType::kGateway ? nh.gateway.data() : dst, 16);
+        SendRun6(pkts, n, nh.ifindex, hop, t);
+        return;
+      }
+    }
+    Forward6(pkts, n, t, /*transit=*/false, depth);
     return;
   }
   Forward(pkts, n, t, /*transit=*/false, depth, /*own=*/false);

@@ -69,6 +69,10 @@ bool Worker::FirewallBlocks6(const Tables& t, uint16_t in, uint16_t out, bool lo
 
 void Worker::Input6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
   uint16_t nok = 0;
+  // To the receiving interface's first address: ours without a lookup (a /128 costs the
+  // TRIE a dozen levels), as IPv4 does; other addresses of ours find their local routes.
+  rte_mbuf* mine[kBurst];
+  uint16_t nmine = 0;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     const uint16_t in = Meta(m)->in_ifindex;
@@ -102,8 +106,14 @@ void Worker::Input6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
       }
     }
     m->l3_len = static_cast<uint16_t>(l4);
-    pkts[nok++] = m;
+    const Interface& f = t.ifs[in];
+    if (f.naddr6 != 0 && std::memcmp(ip->dst_addr, f.addr6[0].addr, 16) == 0) {
+      mine[nmine++] = m;
+    } else {
+      pkts[nok++] = m;
+    }
   }
+  if (nmine) Local6(mine, nmine, t, depth);
   if (nok) Forward6(pkts, nok, t, /*transit=*/true, depth);
 }
 
@@ -292,9 +302,12 @@ void Worker::Local6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
       DropPkt(m, in, Drop::kFirewallIpv6);
       continue;
     }
-    uint8_t proto = 0;
+    // Plain packets (the usual ones) have no chain to walk.
+    uint8_t proto = rte_pktmbuf_mtod(m, const rte_ipv6_hdr*)->proto;
     bool frag = false;
-    const uint32_t off = SkipExtensions6(m, &proto, &frag);
+    const bool ext =
+        proto == kHopByHop || proto == kRouting || proto == kFragment || proto == kDestOptions;
+    const uint32_t off = ext ? SkipExtensions6(m, &proto, &frag) : sizeof(rte_ipv6_hdr);
     if (off == 0) {
       DropPkt(m, in, Drop::kIpv6Malformed);
       continue;

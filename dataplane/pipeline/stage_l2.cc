@@ -156,8 +156,22 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
     std::memcpy(&dst, eth, 8);
     std::memcpy(&type, eth + 12, 2);
     if (unlikely(type != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
-                 (((dst ^ plain_mac) & kMacMask) != 0 && !(dst & 1))))
-      break;
+                 (((dst ^ plain_mac) & kMacMask) != 0 && !(dst & 1)))) {
+      // Untagged IPv6 to our MAC stays in this loop too (an IPv6 WAN's ESP, all of it), but
+      // for neighbour discovery and what is too short to tell, which the per-frame way takes.
+      if (type != RTE_BE16(RTE_ETHER_TYPE_IPV6) || ((dst ^ plain_mac) & kMacMask) != 0 ||
+          m->data_len < sizeof(rte_ether_hdr) + 44u ||
+          (eth[14 + 6] == IPPROTO_ICMPV6 && eth[14 + 40] >= 133 && eth[14 + 40] <= 137))
+        break;
+      ++plain_packets;
+      plain_bytes += m->pkt_len;
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(Meta(m, meta_off)), plain_meta);
+      m->data_off = static_cast<uint16_t>(m->data_off + sizeof(rte_ether_hdr));
+      m->data_len = static_cast<uint16_t>(m->data_len - sizeof(rte_ether_hdr));
+      m->pkt_len -= sizeof(rte_ether_hdr);
+      v6[n6++] = m;
+      continue;
+    }
     ++plain_packets;
     plain_bytes += m->pkt_len;
     _mm_storeu_si128(reinterpret_cast<__m128i*>(Meta(m, meta_off)), plain_meta);

@@ -16,6 +16,12 @@ reference file's measurements on this machine, not re-measured here.
 Prints the table, then the last line
   summary: enc64=<f> enc1420=<f> dec64=<f> dec1420=<f> imix=<f>
 (imix is the lower of the encrypt and decrypt fractions).
+
+IPv6 outer (BENCH_V6_SIZES, default 64,1420; empty to skip): the same tunnel with IPv6 tunnel
+endpoints (IPv4 inner), encrypt and decrypt, measured in the same rounds right after the IPv4
+rows of that size, printed as a second table with each rate's ratio to the IPv4 one (target
+>= 0.9x). Its 64 B rows are 64-byte IPv4 inner frames, as the IPv4 rows', whose ESP frames are
+20 bytes longer.
 """
 import json
 import os
@@ -28,7 +34,7 @@ import sys
 import tempfile
 import time
 
-from scapy.all import IP, UDP, Ether, Raw, wrpcap
+from scapy.all import IP, UDP, Ether, IPv6, Raw, wrpcap
 from scapy.layers.ipsec import ESP, SecurityAssociation
 
 BUILD = pathlib.Path(os.environ.get('PORTCULLIS_BUILD',
@@ -61,11 +67,16 @@ def cleartext(frame_sizes, flows=64):
     return pkts
 
 
-def pcaps(work, name, frame_sizes):
+V6_SIZES = [s for s in os.environ.get('BENCH_V6_SIZES', '64,1420').split(',') if s]
+WEST6, EAST6 = '2001:db8:ff::1', '2001:db8:ff::2'
+
+
+def pcaps(work, name, frame_sizes, outer6=False):
     inner = cleartext(frame_sizes)
     enc = [Ether(dst=PCAP_MAC, src='02:00:00:00:01:0a') / p for p in inner]
+    tunnel = IPv6(src=EAST6, dst=WEST6) if outer6 else IP(src='192.0.2.2', dst='192.0.2.1')
     sa = SecurityAssociation(ESP, spi=0x2001, crypt_algo='AES-GCM', crypt_key=KEY_IN + SALT_IN,
-                             tunnel_header=IP(src='192.0.2.2', dst='192.0.2.1'))
+                             tunnel_header=tunnel)
     rev = []
     for i, p in enumerate(inner):
         q = IP(bytes(p))
@@ -73,7 +84,8 @@ def pcaps(work, name, frame_sizes):
         del q.chksum
         rev.append(Ether(dst=PCAP_MAC, src='02:00:00:00:02:02') /
                    sa.encrypt(IP(bytes(q)), seq_num=i + 1))
-    enc_path, dec_path = work / f'{name}-clear.pcap', work / f'{name}-esp.pcap'
+    tag = '-v6' if outer6 else ''
+    enc_path, dec_path = work / f'{name}-clear{tag}.pcap', work / f'{name}-esp{tag}.pcap'
     wrpcap(str(enc_path), enc)
     wrpcap(str(dec_path), rev)
     return enc_path, dec_path, [len(p) for p in inner]
@@ -140,8 +152,27 @@ class Dataplane:
         return subprocess.run([str(BUILD / 'dataplane' / 'dpctl'), '--channel', self.channel,
                                *args], input=stdin, capture_output=True, text=True, check=True)
 
-    def configure(self):
+    def configure(self, outer6=False):
         routes = '\n'.join(f'route add 10.{3 + i}.0.0/16 via 192.0.2.2' for i in range(8))
+        if outer6:
+            # The same tunnel between IPv6 endpoints (IPv4 inner).
+            self.dpctl('batch', '-', stdin=f'''
+interface add lan kind port
+interface add wan kind port
+interface add vti0 kind vti mtu 9000
+address add lan 10.1.0.1/24
+address add wan {WEST6}/64
+address add vti0 172.16.0.1/30
+{routes.replace('192.0.2.2', '10.1.0.10')}
+route add 10.2.0.0/24 dev vti0
+route add ::/0 via 2001:db8:ff::fe
+neigh add lan 10.1.0.10 02:00:00:00:01:0a
+neigh add wan {EAST6} 02:00:00:00:02:02
+sa add spi 0x1001 dir out local {WEST6} remote {EAST6} cipher aes-gcm-128 key {KEY_OUT.hex()} salt {SALT_OUT.hex()} vti vti0
+sa add spi 0x2001 dir in local {WEST6} remote {EAST6} cipher aes-gcm-128 key {KEY_IN.hex()} salt {SALT_IN.hex()} window 0 vti vti0
+bind vti0 0x1001
+''')
+            return
         self.dpctl('batch', '-', stdin=f'''
 interface add lan kind port
 interface add wan kind port
@@ -186,10 +217,10 @@ bind vti0 0x1001
         pathlib.Path(f'/dev/shm/portcullis-{self.channel}').unlink(missing_ok=True)
 
 
-def measure_dataplane(rx_port, pcap, work, tag):
+def measure_dataplane(rx_port, pcap, work, tag, outer6=False):
     dp = Dataplane(rx_port, pcap, work, tag)
     try:
-        dp.configure()
+        dp.configure(outer6)
         mpps = dp.rate('wan' if rx_port == 'lan' else 'lan')
         drops = {k: v for k, v in dp.drops().items() if v}
         if drops:
@@ -204,6 +235,7 @@ def main():
         if shutil.which(tool) is None:
             raise SystemExit(f'bench: {tool} not found (apt-get install dpdk-dev)')
     best = {}  # size -> [io_enc, io_dec, gcm_enc, gcm_dec, enc, dec], the best of every round
+    best6 = {}  # size -> [enc, dec] with IPv6 tunnel endpoints
     files = {}
     with tempfile.TemporaryDirectory(prefix='pc-bench-') as tmp:
         work = pathlib.Path(tmp)
@@ -229,6 +261,16 @@ def main():
                 b = best.setdefault(name, now)
                 best[name] = [max(b[0], io_enc), max(b[1], io_dec), min(b[2], gcm_enc),
                               min(b[3], gcm_dec), max(b[4], enc), max(b[5], dec)]
+                if name in V6_SIZES:
+                    if (name, 6) not in files:
+                        files[(name, 6)] = pcaps(work, name, frames, outer6=True)
+                    enc6_pcap, dec6_pcap, _ = files[(name, 6)]
+                    enc6 = measure_dataplane('lan', enc6_pcap, work, f'enc6{name}', outer6=True)
+                    dec6 = measure_dataplane('wan', dec6_pcap, work, f'dec6{name}', outer6=True)
+                    print(f'  round {rnd + 1} {name} IPv6 outer: enc {enc6:.2f} Mpps, dec '
+                          f'{dec6:.2f} Mpps', file=sys.stderr, flush=True)
+                    b6 = best6.setdefault(name, [enc6, dec6])
+                    best6[name] = [max(b6[0], enc6), max(b6[1], dec6)]
     rows = []
     for name, (io_enc, io_dec, gcm_enc, gcm_dec, enc, dec) in best.items():
         bound_enc = 1e3 / (1e3 / io_enc + gcm_enc)
@@ -253,6 +295,14 @@ def main():
     print('bound = 1/(io + gcm) per direction; frac = Mpps / bound (targets: >= 0.65 at 64 B, '
           '>= 0.83 at 1420 B)')
     print('secgw = DPDK ipsec-secgw on this machine (reference file, not re-measured)')
+    if best6:
+        print()
+        print('IPv6 outer (IPv4 inner), the same tunnel and rounds; ratio to the IPv4-outer rate '
+              '(target >= 0.9x)')
+        print(f'{"frame":>6} | {"enc Mpps":>8} {"x v4":>6} | {"dec Mpps":>8} {"x v4":>6}')
+        for name, (enc6, dec6) in best6.items():
+            enc4, dec4 = best[name][4], best[name][5]
+            print(f'{name:>6} | {enc6:8.2f} {enc6 / enc4:6.2f} | {dec6:8.2f} {dec6 / dec4:6.2f}')
     if len(f) == len(SIZES):
         print(f'summary: enc64={f["64"][0]:.2f} enc1420={f["1420"][0]:.2f} '
               f'dec64={f["64"][1]:.2f} dec1420={f["1420"][1]:.2f} imix={min(f["IMIX"]):.2f}')
