@@ -8,7 +8,11 @@
 #include <rte_ether.h>
 #include <rte_ip.h>
 
+#include <arpa/inet.h>
+
+#include <cstdio>
 #include <cstring>
+#include <set>
 
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/mgmt/slow_path.h"
@@ -18,6 +22,7 @@ namespace portcullis::dp {
 namespace {
 
 constexpr uint64_t kRetryNs = 1'000'000'000;  // as ARP's
+constexpr uint64_t kDadNs = 1'000'000'000;    // RetransTimer: a probe pending this long
 constexpr uint8_t kRouterAdvert = 134, kNeighborSolicit = 135, kNeighborAdvert = 136;
 constexpr uint8_t kOptSourceLinkAddr = 1, kOptTargetLinkAddr = 2;
 constexpr uint32_t kNaRouter = 0x80000000, kNaSolicited = 0x40000000, kNaOverride = 0x20000000;
@@ -107,7 +112,64 @@ void FinishChecksum(uint8_t* icmp) {
   std::memcpy(icmp + 2, &c, 2);
 }
 
+std::array<uint8_t, 16> ToArray(const uint8_t* a) {
+  std::array<uint8_t, 16> v;
+  std::memcpy(v.data(), a, 16);
+  return v;
+}
+
 }  // namespace
+
+bool SlowPath::Duplicate(uint16_t ifx, const uint8_t* addr) const {
+  auto it = dad_.find({ifx, ToArray(addr)});
+  return it != dad_.end() && it->second.duplicate;
+}
+
+void SlowPath::MarkDuplicate(uint16_t ifx, const uint8_t* addr, const char* why) {
+  auto key = std::make_pair(ifx, ToArray(addr));
+  auto it = dad_.find(key);
+  if (it == dad_.end()) it = dad_.emplace(key, DadState{0, false}).first;
+  if (it->second.duplicate) return;
+  it->second.duplicate = true;
+  ++stats_.nd_duplicates;
+  char text[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, addr, text, sizeof text);
+  std::fprintf(stderr, "vpn-dataplane: duplicate address %s on %s (%s): not used\n", text,
+               dp_.CurrentTables().ifs[ifx].name, why);
+}
+
+void SlowPath::CheckDad(uint64_t now_ns) {
+  const Tables& t = dp_.CurrentTables();
+  std::set<std::pair<uint16_t, std::array<uint8_t, 16>>> current;
+  for (uint32_t i = 1; i < t.nifs; ++i) {
+    const Interface& f = t.ifs[i];
+    if (f.naddr6 == 0 || !f.up || f.port >= kMaxPorts ||
+        (f.kind != IfKind::kPort && f.kind != IfKind::kBond && f.kind != IfKind::kVif))
+      continue;
+    for (uint8_t a = 0; a < f.naddr6; ++a) {
+      auto key = std::make_pair(static_cast<uint16_t>(i), ToArray(f.addr6[a].addr));
+      current.insert(key);
+      if (dad_.count(key)) continue;
+      dad_[key] = DadState{now_ns, false};
+      // The probe: from ::, to the solicited-node group, no link-layer option (§5.4.2).
+      uint8_t group[16], unspecified[16] = {};
+      rte_ether_addr mac;
+      SolicitedNode(f.addr6[a].addr, group, &mac);
+      rte_mbuf* m = nullptr;
+      uint8_t* ns = BuildFrame(dp_.pool, f, mac, unspecified, group, 24, &m);
+      if (ns == nullptr) continue;
+      ns[0] = kNeighborSolicit;
+      std::memcpy(ns + 8, f.addr6[a].addr, 16);
+      FinishChecksum(ns);
+      Meta(m)->kind = PktKind::kFrameReady;
+      Meta(m)->out_ifindex = static_cast<uint16_t>(i);
+      if (ToWorker(m)) ++stats_.nd_dad_probes_sent;
+    }
+  }
+  // Removed addresses are forgotten: configured again, they are probed again.
+  for (auto it = dad_.begin(); it != dad_.end();)
+    it = current.count(it->first) ? std::next(it) : dad_.erase(it);
+}
 
 void SlowPath::Nd(rte_mbuf* m, uint64_t now_ns) {
   const Tables& t = dp_.CurrentTables();
@@ -151,7 +213,15 @@ void SlowPath::Nd(rte_mbuf* m, uint64_t now_ns) {
     // A DAD probe (from ::) carries no link-layer address (§7.1.1); other solicitations to us
     // are answered and, with one, teach us the solicitor (§7.2.3).
     if (from_unspecified && has_lladdr) return ignore();
-    if (!OwnAddress(f, target)) return ignore();
+    if (!OwnAddress(f, target) || Duplicate(ifx, target)) return ignore();
+    if (from_unspecified) {
+      // Another node's probe for our address while ours is pending: both lose (§5.4.3).
+      auto it = dad_.find({ifx, ToArray(target)});
+      if (it != dad_.end() && now_ns - it->second.probed_ns < kDadNs) {
+        MarkDuplicate(ifx, target, "another node probes for it");
+        return ignore();
+      }
+    }
     if (!from_unspecified && has_lladdr && !OwnAddress(f, ip->src_addr)) {
       NeighborEntry* e = dp_.AdmitNeighbor6(ifx, ip->src_addr);
       if (e != nullptr && e->state != NeighborState::kStatic) {
@@ -193,6 +263,11 @@ void SlowPath::Nd(rte_mbuf* m, uint64_t now_ns) {
     return;
   }
 
+  // Our own address advertised by another node: a duplicate (§5.4.4).
+  if (OwnAddress(f, target)) {
+    MarkDuplicate(ifx, target, "another node advertises it");
+    return ignore();
+  }
   // An advertisement: updates a neighbour we have (a solicited answer finds the entry our
   // solicitation made); unsolicited ones from hosts we do not talk to are ignored, as ARP's.
   NeighborEntry* e = dp_.neighbors6->Find6(ifx, target);
@@ -259,7 +334,9 @@ void SlowPath::SendNeighborSolicit(NeighborEntry& e, uint64_t now_ns) {
   // asked from a link-local address, §7.2.2), else the first.
   const uint8_t* src = nullptr;
   for (uint8_t a = f.naddr6; a-- > 0;)
-    if (src == nullptr || LinkLocal(f.addr6[a].addr) == LinkLocal(e.ip6)) src = f.addr6[a].addr;
+    if (!Duplicate(e.ifindex, f.addr6[a].addr) &&
+        (src == nullptr || LinkLocal(f.addr6[a].addr) == LinkLocal(e.ip6)))
+      src = f.addr6[a].addr;
   if (src == nullptr) return;  // no IPv6 address on the link: nothing to ask from
   uint8_t group[16];
   rte_ether_addr mac;

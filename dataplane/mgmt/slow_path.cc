@@ -258,6 +258,7 @@ void SlowPath::AgeTable(NeighborTable& table, uint64_t now_ns, Ask&& ask) {
 }
 
 void SlowPath::Age(uint64_t now_ns) {
+  CheckDad(now_ns);
   AgeTable(*dp_.neighbors, now_ns, [&](NeighborEntry& e, uint64_t now) { SendArpRequest(e, now); });
   AgeTable(*dp_.neighbors6, now_ns,
            [&](NeighborEntry& e, uint64_t now) { SendNeighborSolicit(e, now); });

@@ -11,7 +11,9 @@
 
 #include <rte_mbuf.h>
 
+#include <array>
 #include <cstdint>
+#include <map>
 
 #include "dataplane/api/channel_server.h"
 #include "dataplane/core/drop_reason.h"
@@ -28,6 +30,8 @@ struct SlowPathStats {
   uint64_t nd_solicits_answered = 0, nd_solicits_sent = 0, nd_adverts_learned = 0;
   uint64_t nd_router_adverts_ignored = 0;  // we route; RAs configure nothing (counted)
   uint64_t nd_ignored = 0;                 // not for us, malformed (hop limit, checksum, length)
+  uint64_t nd_dad_probes_sent = 0;         // duplicate address detection for our addresses
+  uint64_t nd_duplicates = 0;              // our addresses another node has (not used)
   // Packets the main lcore dropped, by reason (the workers count theirs in WorkerStats).
   uint64_t drops[kAllDropCount] = {};
 };
@@ -60,6 +64,13 @@ class SlowPath {
   void Nd(rte_mbuf* m, uint64_t now_ns);
   void Resolve6(rte_mbuf* m, uint64_t now_ns);
   void SendNeighborSolicit(NeighborEntry& e, uint64_t now_ns);
+  // Duplicate address detection (RFC 4862 §5.4) of our IPv6 addresses on ports, bonds and
+  // VIFs: a probe for each new one; an advertisement of it by another node, or another node's
+  // probe while ours is pending, makes it a duplicate: logged, counted, never answered for or
+  // used as a source by neighbour discovery.
+  void CheckDad(uint64_t now_ns);
+  void MarkDuplicate(uint16_t ifx, const uint8_t* addr, const char* why);
+  bool Duplicate(uint16_t ifx, const uint8_t* addr) const;
   // One table's retries, give-ups and refreshes (Age runs it over both).
   template <class Ask>
   void AgeTable(NeighborTable& table, uint64_t now_ns, Ask&& ask);
@@ -74,6 +85,11 @@ class SlowPath {
   Dataplane& dp_;
   api::ChannelServer* server_;
   SlowPathStats stats_;
+  struct DadState {
+    uint64_t probed_ns;  // when our probe went out
+    bool duplicate;
+  };
+  std::map<std::pair<uint16_t, std::array<uint8_t, 16>>, DadState> dad_;
 };
 
 }  // namespace portcullis::dp

@@ -143,6 +143,8 @@ int Stats(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "nd_adverts_learned", sp.nd_adverts_learned);
   rte_tel_data_add_dict_u64(d, "nd_router_adverts_ignored", sp.nd_router_adverts_ignored);
   rte_tel_data_add_dict_u64(d, "nd_ignored", sp.nd_ignored);
+  rte_tel_data_add_dict_u64(d, "nd_dad_probes_sent", sp.nd_dad_probes_sent);
+  rte_tel_data_add_dict_u64(d, "nd_duplicates", sp.nd_duplicates);
   rte_tel_data_add_dict_u64(d, "neighbors6", g_dp->neighbors6->size());
   rte_tel_data_add_dict_u64(d, "routes6", g_dp->fib6->route_count());
   rte_tel_data_add_dict_u64(d, "neighbors", g_dp->neighbors->size());

@@ -76,6 +76,25 @@ def test_nd_both_ways_and_ping6(lab):
         neighbors
     wan_mac = s.dp.show_json('ports')['wan']['mac'].lower()
     assert wan_mac in lab.exec(s.hx, 'ip', '-6', 'neigh').stdout.lower()
+    # Both addresses were probed for duplicates, and nobody else has them.
+    assert s.stat('nd_dad_probes_sent') == 2
+    assert s.stat('nd_duplicates') == 0
+
+
+def test_a_duplicate_address_is_detected_and_not_answered_for(lab):
+    s = V6Site(lab)
+    # Another node (the far host) claims the WAN address after the dataplane probed it: its
+    # unsolicited advertisement (scapy, as a host announcing a moved address would send it)
+    # tells the dataplane, which stops answering for the address.
+    deadline = time.time() + 5
+    while s.stat('nd_dad_probes_sent') < 2 and time.time() < deadline:
+        time.sleep(0.1)
+    lab.exec(s.hx, PY, '-c', CLAIM, 'hx0', '2001:db8:2::1')
+    deadline = time.time() + 5
+    while s.stat('nd_duplicates') < 1 and time.time() < deadline:
+        time.sleep(0.1)
+    assert s.stat('nd_duplicates') == 1
+    assert 'duplicate address 2001:db8:2::1 on wan' in open(s.dp.log).read()
 
 
 def test_errors_and_path_mtu(lab):
@@ -101,6 +120,17 @@ def test_errors_and_path_mtu(lab):
     assert 'mtu 1280' in route, route
     ok, out = ping6(lab, s.hw, '2001:db8:2::10', '-s', '1200', count=2)
     assert ok, out
+
+
+CLAIM = r'''
+import sys
+from scapy.all import ICMPv6ND_NA, ICMPv6NDOptDstLLAddr, IPv6, Ether, get_if_hwaddr, sendp
+iface, addr = sys.argv[1:3]
+mac = get_if_hwaddr(iface)
+sendp(Ether(src=mac, dst='33:33:00:00:00:01') / IPv6(src='2001:db8:2::10', dst='ff02::1', hlim=255) /
+      ICMPv6ND_NA(tgt=addr, R=0, S=0, O=1) / ICMPv6NDOptDstLLAddr(lladdr=mac), iface=iface,
+      verbose=False)
+'''
 
 
 MALFORMED = r'''

@@ -80,7 +80,8 @@ void Drain(SlowPath& slow, uint64_t now) {
   }
 }
 
-const uint8_t kSolicitedMac[6] = {0x33, 0x33, 0xff, 0, 0, 0x01};  // for 2001:db8:1::1
+const uint8_t kSolicitedMac[6] = {0x33, 0x33, 0xff,
+                                  0,    0,    0x01};  // for 2001:db8:1::1 (any group MAC passes)
 
 TEST_CASE("Neighbour solicitations for our address are answered and teach the solicitor",
           "[mgmt][nd]") {
@@ -219,6 +220,48 @@ TEST_CASE("A next hop without a MAC is solicited; its packets leave once it adve
   ip[7] = 63;  // forwarded once, not twice
   CHECK(fwd == ip);
   (void)lan;
+}
+
+TEST_CASE("Our addresses are probed; one another node claims is a duplicate, not used",
+          "[mgmt][nd][dad]") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply("interface add lan kind port\naddress add lan 2001:db8:1::1/64\n"
+                    "address add lan 2001:db8:1::2/64\naddress add lan 2001:db8:1::3/64")
+              .status.ok());
+  SlowPath slow(rig.dp(), nullptr);
+  slow.Age(1'000'000'000);
+  CHECK(slow.stats().nd_dad_probes_sent == 3);
+  auto out = TakeInjected(rig);
+  REQUIRE(out.size() == 3);
+  // A probe: from ::, to the target's solicited-node group and MAC, no option.
+  auto f = test::PacketBytes(out[0]);
+  for (rte_mbuf* m : out) rte_pktmbuf_free(m);
+  REQUIRE(f.size() == 14 + 40 + 24);
+  CHECK(std::memcmp(f.data(), kSolicitedMac, 6) == 0);
+  auto* ip = reinterpret_cast<const rte_ipv6_hdr*>(f.data() + 14);
+  uint8_t zero[16] = {}, target[16];
+  Addr6("2001:db8:1::1", target);
+  CHECK(std::memcmp(ip->src_addr, zero, 16) == 0);
+  CHECK(f[54] == 135);
+  CHECK(std::memcmp(f.data() + 62, target, 16) == 0);
+  CHECK(rte_ipv6_udptcp_cksum_verify(ip, f.data() + 54) == 0);
+  slow.Age(1'100'000'000);  // probed once per address
+  CHECK(slow.stats().nd_dad_probes_sent == 3);
+
+  // ::1 advertised by another node; ::2 probed by another while ours is pending.
+  Deliver(rig, NdFrame(kSolicitedMac, "2001:db8:1::1", "ff02::1", 136, "2001:db8:1::1", 2));
+  Deliver(rig, NdFrame(kSolicitedMac, "::", "ff02::1:ff00:2", 135, "2001:db8:1::2", 0));
+  Drain(slow, 1'200'000'000);
+  CHECK(slow.stats().nd_duplicates == 2);
+  // Neither is answered for any more; ::3 still is, its probe long done, and defended.
+  Deliver(rig, NdFrame(kSolicitedMac, "2001:db8:1::60", "ff02::1:ff00:1", 135, "2001:db8:1::1", 1));
+  Deliver(rig, NdFrame(kSolicitedMac, "2001:db8:1::60", "ff02::1:ff00:2", 135, "2001:db8:1::2", 1));
+  Deliver(rig, NdFrame(kSolicitedMac, "::", "ff02::1:ff00:3", 135, "2001:db8:1::3", 0));
+  Drain(slow, 3'000'000'000);
+  CHECK(slow.stats().nd_solicits_answered == 1);
+  CHECK(slow.stats().nd_duplicates == 2);
+  for (rte_mbuf* m : TakeInjected(rig)) rte_pktmbuf_free(m);
 }
 
 }  // namespace
