@@ -58,6 +58,8 @@ const char* DropName(int index) {
       return "firewall_ipv6";
     case Drop::kNdIgnored:
       return "nd_ignored";
+    case Drop::kIpv6Scope:
+      return "ipv6_scope";
     case Drop::kNoMemory:
       return "no_memory";
     case Drop::kArpIgnored:

@@ -48,6 +48,7 @@ enum class Drop : uint8_t {
   kIpv6Multicast,         // IPv6 to a multicast group other than neighbour discovery's
   kFirewallIpv6,          // IPv6 meeting a firewall hook or zone, whose rules are IPv4 only
   kNdIgnored,             // neighbour discovery not for us, malformed, or an RA (ignored)
+  kIpv6Scope,             // IPv6 from ::, ::1 or a group, or link-local to or from another link
   kCount
 };
 

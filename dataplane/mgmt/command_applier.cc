@@ -507,7 +507,6 @@ Tables* CommandApplier::BuildTables(const ConfigState& cfg, const std::set<uint1
       IfAddress6& a = i.addr6[i.naddr6++];
       std::memcpy(a.addr, addr.data(), 16);
       a.len = len;
-      a.duplicate = duplicates6_.count({ifx, addr}) != 0;
     }
     if (auto bind = cfg.vti_bindings.find(ifx); bind != cfg.vti_bindings.end())
       i.out_sa = dp_.sas->Find(bind->second, /*inbound=*/false);
@@ -521,6 +520,16 @@ Tables* CommandApplier::BuildTables(const ConfigState& cfg, const std::set<uint1
       i.mac = t->ifs[i.parent].mac;
       i.up = i.up && t->ifs[i.parent].up;
     }
+  }
+  // A VTI's MTU is configured for IPv4 outer headers (vpnd and dpctl default 1428): with an
+  // SA between IPv6 endpoints the ESP packet is 20 bytes longer and would not fit the link.
+  // Its effective MTU is the lower of the two, so what it takes is sent, and what it does not
+  // is answered (packet too big, fragmentation needed) or fragmented before encryption.
+  for (const auto& [ifx, f] : cfg.interfaces) {
+    Interface& i = t->ifs[ifx];
+    if ((i.kind == IfKind::kVti || i.kind == IfKind::kVfp) && i.out_sa != nullptr &&
+        i.out_sa->sa->family == AF_INET6)
+      i.mtu = std::min(i.mtu, PolicyMtu(*t, *i.out_sa));
   }
   t->Reindex();
   BuildSpd(cfg, *t);
@@ -730,7 +739,6 @@ absl::Status CommandApplier::StageAddress6(const api::Message& m, Candidate& c) 
   if (m.header.op == api::Op::kDelete) {
     if (!addrs.erase(key))
       return absl::NotFoundError(absl::StrCat(what, " is not on ", it->second.body.name));
-    duplicates6_.erase({b.ifindex, key.first});
     return absl::OkStatus();
   }
   if (key.first[0] == 0xff) return absl::InvalidArgumentError(what + ": a multicast address");

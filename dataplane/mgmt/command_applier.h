@@ -107,9 +107,6 @@ class CommandApplier {
   uint64_t spd_generation_ = 0;
   bool fib_synced_ = false;  // a full SyncFib has run (the first batch always is one)
   bool fib6_synced_ = false;
-  // IPv6 addresses that duplicate address detection found in use by another node: kept in the
-  // configuration, marked in the tables, never used (docs/DESIGN.md, IPv6).
-  std::set<std::pair<uint32_t, std::array<uint8_t, 16>>> duplicates6_;
 };
 
 }  // namespace portcullis::dp

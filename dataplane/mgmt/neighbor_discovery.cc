@@ -213,6 +213,10 @@ void SlowPath::Nd(rte_mbuf* m, uint64_t now_ns) {
     // A DAD probe (from ::) carries no link-layer address (§7.1.1); other solicitations to us
     // are answered and, with one, teach us the solicitor (§7.2.3).
     if (from_unspecified && has_lladdr) return ignore();
+    // A probe goes to the target's solicited-node group (§7.1.1).
+    static constexpr uint8_t kSolicitedPrefix[13] = {0xff, 0x02, 0, 0, 0, 0,   0,
+                                                     0,    0,    0, 0, 1, 0xff};
+    if (from_unspecified && std::memcmp(ip->dst_addr, kSolicitedPrefix, 13) != 0) return ignore();
     if (!OwnAddress(f, target) || Duplicate(ifx, target)) return ignore();
     if (from_unspecified) {
       // Another node's probe for our address while ours is pending: both lose (§5.4.3).
@@ -263,6 +267,12 @@ void SlowPath::Nd(rte_mbuf* m, uint64_t now_ns) {
     return;
   }
 
+  // Flags (§4.4); a solicited answer is never sent to a group (§7.1.2).
+  uint32_t na_flags;
+  std::memcpy(&na_flags, icmp + 4, 4);
+  na_flags = rte_be_to_cpu_32(na_flags);
+  const bool solicited = na_flags & kNaSolicited, override = na_flags & kNaOverride;
+  if (solicited && ip->dst_addr[0] == 0xff) return ignore();
   // Our own address advertised by another node: a duplicate (§5.4.4).
   if (OwnAddress(f, target)) {
     MarkDuplicate(ifx, target, "another node advertises it");
@@ -280,7 +290,20 @@ void SlowPath::Nd(rte_mbuf* m, uint64_t now_ns) {
     rte_pktmbuf_free(m);
     return;
   }
-  dp_.neighbors6->SetMac(e, lladdr, NeighborState::kReachable, now_ns);
+  // §7.2.5: a MAC we have changes only when the advertisement overrides it (else the entry
+  // is only marked stale); only a solicited answer confirms reachability.
+  const uint64_t w = e->mac_word.load(std::memory_order_relaxed);
+  if ((w >> 63) && !override) {
+    uint64_t now_mac = 0;
+    std::memcpy(&now_mac, lladdr.addr_bytes, 6);
+    if ((w & 0xffffffffffffull) != now_mac) {
+      e->state = NeighborState::kStale;
+      rte_pktmbuf_free(m);
+      return;
+    }
+  }
+  dp_.neighbors6->SetMac(e, lladdr, solicited ? NeighborState::kReachable : NeighborState::kStale,
+                         now_ns);
   ++stats_.nd_adverts_learned;
   Release6(*e);
   rte_pktmbuf_free(m);

@@ -11,8 +11,21 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 namespace portcullis::dp {
+
+// The limiter's 32-bit key for an IPv6 source: its /64 (a host picks its interface identifier
+// freely, so all of one /64 is one source), hashed with a seed drawn at start, so no sender can
+// choose an address whose key is another peer's (IPv4 keys are the address itself).
+inline uint32_t IkeSourceKey6(const uint8_t* src, uint64_t seed) {
+  uint64_t p;
+  std::memcpy(&p, src, 8);
+  p = (p ^ seed) * 0x9e3779b97f4a7c15ull;
+  p ^= p >> 29;
+  p *= 0xbf58476d1ce4e5b9ull;
+  return static_cast<uint32_t>(p >> 32);
+}
 
 class IkeLimiter {
  public:

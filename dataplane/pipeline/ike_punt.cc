@@ -34,11 +34,7 @@ void Worker::PuntIke(rte_mbuf* m, uint32_t ike_off) {
   uint32_t src;
   const uint8_t* ip = rte_pktmbuf_mtod(m, const uint8_t*);
   if ((ip[0] >> 4) == 6) {
-    // The limiter keys sources by 32 bits: an IPv6 source folded (a /64 and its interface
-    // identifier both count; a collision only shares a budget).
-    uint32_t w[4];
-    std::memcpy(w, ip + 8, 16);
-    src = w[0] ^ w[1] ^ w[2] ^ w[3];
+    src = IkeSourceKey6(ip + 8, ike_key_seed_);
   } else {
     std::memcpy(&src, ip + 12, 4);
   }

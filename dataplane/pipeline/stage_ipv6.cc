@@ -14,6 +14,18 @@ namespace portcullis::dp {
 
 namespace {
 
+bool LinkLocal(const uint8_t* a) {
+  return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
+
+// Sources no packet may come from (unspecified, loopback, multicast), RFC 4291 §2.5.2-3, §2.7.
+bool BadSource(const uint8_t* a) {
+  if (a[0] == 0xff) return true;
+  for (int i = 0; i < 15; ++i)
+    if (a[i]) return false;
+  return a[15] <= 1;
+}
+
 constexpr int kMaxDepth = 3;  // as stage_ipv4.cc
 constexpr uint8_t kHopByHop = 0, kRouting = 43, kFragment = 44, kDestOptions = 60;
 constexpr uint32_t kMaxExtensions = 8;  // more is an attack, not a packet (RFC 8504 §5.3)
@@ -43,6 +55,11 @@ uint32_t Worker::SkipExtensions6(const rte_mbuf* m, uint8_t* proto, bool* fragme
       case kFragment: {
         if (off + 8 > len) return 0;
         *fragment = true;
+        // A later fragment's data is no header: nothing past it is read (59: no next header).
+        if (((p[off + 2] << 8 | p[off + 3]) & 0xfff8) != 0) {
+          *proto = 59;
+          return off + 8;
+        }
         nh = p[off];
         off += 8;
         continue;
@@ -90,6 +107,10 @@ void Worker::Input6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
     if (total < m->pkt_len) rte_pktmbuf_trim(m, static_cast<uint16_t>(m->pkt_len - total));
     if (ip->dst_addr[0] == 0xff) {
       DropPkt(m, in, Drop::kIpv6Multicast);  // ND went to the main lcore before this
+      continue;
+    }
+    if (BadSource(ip->src_addr)) {
+      DropPkt(m, in, Drop::kIpv6Scope);
       continue;
     }
     // A chain of extension headers is checked before anything trusts it; plain packets (the
@@ -143,6 +164,12 @@ void Worker::Forward6(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit
         continue;
       case NhType::kNone:
         for (uint16_t k = 0; k < rn; ++k) {
+          // Another link's link-local address, or ::1: not routable, and not worth an error.
+          const uint8_t* dst = rte_pktmbuf_mtod(run[k], const rte_ipv6_hdr*)->dst_addr;
+          if (transit && (LinkLocal(dst) || BadSource(dst))) {
+            DropPkt(run[k], Meta(run[k])->in_ifindex, Drop::kIpv6Scope);
+            continue;
+          }
           if (transit) Icmp6Error(run[k], 1, 0, 0, t, depth);  // no route to destination
           DropPkt(run[k], Meta(run[k])->in_ifindex, Drop::kNoRoute);
         }
@@ -176,6 +203,11 @@ void Worker::Forward6(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit
         continue;
       }
       if (transit) {
+        // Link-local addresses never leave their link (RFC 4291 §2.5.6), nor does ::1.
+        if (LinkLocal(ip->src_addr) || LinkLocal(ip->dst_addr) || BadSource(ip->dst_addr)) {
+          DropPkt(m, in, Drop::kIpv6Scope);
+          continue;
+        }
         if (ip->hop_limits <= 1) {
           Icmp6Error(m, 3, 0, 0, t, depth);  // hop limit exceeded in transit
           DropPkt(m, in, Drop::kTtlExceeded);
@@ -354,7 +386,9 @@ void Worker::Local6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
         break;
       }
       case IPPROTO_ICMPV6:
-        if (m->data_len >= off + 8 && l4[0] == 128 && l4[1] == 0) {
+        // A request whose checksum fails is not answered (RFC 4443 §2.4).
+        if (m->data_len >= off + 8 && l4[0] == 128 && l4[1] == 0 &&
+            rte_ipv6_udptcp_cksum_verify(rte_pktmbuf_mtod(m, const rte_ipv6_hdr*), l4) == 0) {
           Icmp6EchoReply(m, off, t, depth);
         } else {
           DropPkt(m, in, Drop::kLocalUnhandled);

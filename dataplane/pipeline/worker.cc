@@ -4,6 +4,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
+#include <rte_random.h>
 #include <unistd.h>
 
 #include <new>
@@ -22,6 +23,7 @@ Worker::Worker(Dataplane& dp, uint16_t id) : dp_(dp), id_(id) {
   crypto_ = new drivers::crypto::IpsecMbBackend;
   esp_ = new Engine(*crypto_);
   ike_limiter_ = new IkeLimiter(rte_get_tsc_hz());
+  ike_key_seed_ = rte_rand();
   fw_frags_.reset(new FwFrag[kFwFrags]());
   acquires_.reset(new AcquireSent[1u << kAcquireSlotBits]());
   acquire_refill_tsc_ = rte_rdtsc();

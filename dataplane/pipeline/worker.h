@@ -241,6 +241,7 @@ class Worker {
   // worker's own receive queues for long.
   static constexpr unsigned kHandoffDrainBursts = 4;
   IkeLimiter* ike_limiter_;
+  uint64_t ike_key_seed_;  // IkeSourceKey6's, drawn at start
   // The firewall's verdicts for fragmented datagrams (docs/DESIGN.md, Firewall): what the
   // first fragment met, per chain, so later fragments (no ports) get the same. Direct-mapped
   // by (source, destination, protocol, IP id); an entry is good for kFwFragTtlSeconds.

@@ -37,7 +37,6 @@ struct IfAddress {
 struct IfAddress6 {
   uint8_t addr[16];
   uint8_t len;
-  bool duplicate;  // DAD found another node with it: not used (docs/DESIGN.md, IPv6)
 };
 
 struct Interface {

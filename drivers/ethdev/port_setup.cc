@@ -78,6 +78,10 @@ absl::StatusOr<PortState> StartPortId(uint16_t port, const std::string& name, ui
   }
   if (int rc = rte_eth_dev_start(port); rc != 0)
     return absl::InternalError(absl::StrCat("port ", name, ": start: ", rte_strerror(-rc)));
+  // IPv6 neighbour discovery arrives on solicited-node groups (33:33:ff:xx:xx:xx) that a NIC
+  // filtering multicast would drop: take every group. PMDs without the setting (af_packet,
+  // pcap, ring, null) deliver every frame anyway.
+  (void)rte_eth_allmulticast_enable(port);
   PortState s{port, queues, {}};
   rte_eth_macaddr_get(port, &s.mac);
   return s;

@@ -5,7 +5,8 @@ tunnel's endpoints of its family that scapy's ESP decrypts back to the input (TT
 one less); ESP scapy made must leave the LAN port as the cleartext scapy put in. Neighbours are
 static, so no ARP or neighbour discovery appears in the output."""
 import pytest
-from scapy.all import ICMP, IP, TCP, UDP, Ether, ICMPv6EchoRequest, IPv6, Raw, raw
+from scapy.all import (ICMP, IP, TCP, UDP, Ether, ICMPv6EchoRequest, ICMPv6ND_NS, IPv6, Raw,
+                       raw)
 from scapy.layers.ipsec import ESP, SecurityAssociation
 
 from test_dataplane_golden import HOST_MAC, IN_SPI, OUT_SPI, PEER_MAC, Keys, run
@@ -86,8 +87,17 @@ def test_four_families_against_scapy(lab, tmp_path, outer, inner, cipher):
     wan_pkts = cleartext(inner, far, host, n)
     wan_in = [Ether(src=PEER_MAC, dst=WAN_MAC) / east_sa.encrypt(p, seq_num=i + 1)
               for i, p in enumerate(wan_pkts)]
+    # Each IPv6 address of a port is probed once for duplicates (an NS from ::): one on the
+    # LAN, one on the WAN when the tunnel is IPv6.
+    probes = {'lan': 1, 'wan': 1 if outer == 6 else 0}
     lan_out, wan_out, ports, stats, sas = run(lab, tmp_path, lan_in, wan_in,
-                                              config(k_out, k_in, outer), n, n)
+                                              config(k_out, k_in, outer), n + probes['lan'],
+                                              n + probes['wan'])
+    for name, frames in (('lan', lan_out), ('wan', wan_out)):
+        dad = [f for f in frames if f.haslayer(ICMPv6ND_NS) and f[IPv6].src == '::']
+        assert len(dad) == probes[name], f'{name}: {len(dad)} DAD probes'
+    lan_out = [f for f in lan_out if not f.haslayer(ICMPv6ND_NS)]
+    wan_out = [f for f in wan_out if not f.haslayer(ICMPv6ND_NS)]
 
     assert len(wan_out) == n, f'{len(wan_out)} ESP packets out of {n}; drops {stats["drops"]}'
     west_sa = scapy_sa(k_out, OUT_SPI, west, east, outer)

@@ -36,15 +36,16 @@ constexpr uint8_t kHost[6] = {0x02, 0, 0, 0, 0, 0x60};
 // none), checksum over the pseudo-header unless `break_checksum`.
 std::vector<uint8_t> NdFrame(const uint8_t dst_mac[6], const char* src, const char* dst,
                              uint8_t type, const char* target, uint8_t opt, uint8_t hlim = 255,
-                             bool break_checksum = false, uint8_t opt_len = 1) {
+                             bool break_checksum = false, uint8_t opt_len = 1,
+                             uint8_t na_flags = 0x60, const uint8_t* opt_mac = kHost) {
   std::vector<uint8_t> icmp(24 + (opt ? 8 : 0), 0);
   icmp[0] = type;
-  if (type == 136) icmp[4] = 0x60;  // solicited, override
+  if (type == 136) icmp[4] = na_flags;  // default: solicited, override
   if (target) Addr6(target, icmp.data() + 8);
   if (opt) {
     icmp[24] = opt;
     icmp[25] = opt_len;
-    std::memcpy(icmp.data() + 26, kHost, 6);
+    std::memcpy(icmp.data() + 26, opt_mac, 6);
   }
   std::vector<uint8_t> ip(40 + icmp.size());
   auto* h = reinterpret_cast<rte_ipv6_hdr*>(ip.data());
@@ -250,7 +251,8 @@ TEST_CASE("Our addresses are probed; one another node claims is a duplicate, not
   CHECK(slow.stats().nd_dad_probes_sent == 3);
 
   // ::1 advertised by another node; ::2 probed by another while ours is pending.
-  Deliver(rig, NdFrame(kSolicitedMac, "2001:db8:1::1", "ff02::1", 136, "2001:db8:1::1", 2));
+  Deliver(rig, NdFrame(kSolicitedMac, "2001:db8:1::1", "ff02::1", 136, "2001:db8:1::1", 2, 255,
+                       false, 1, 0x20));  // unsolicited, override
   Deliver(rig, NdFrame(kSolicitedMac, "::", "ff02::1:ff00:2", 135, "2001:db8:1::2", 0));
   Drain(slow, 1'200'000'000);
   CHECK(slow.stats().nd_duplicates == 2);
@@ -262,6 +264,43 @@ TEST_CASE("Our addresses are probed; one another node claims is a duplicate, not
   CHECK(slow.stats().nd_solicits_answered == 1);
   CHECK(slow.stats().nd_duplicates == 2);
   for (rte_mbuf* m : TakeInjected(rig)) rte_pktmbuf_free(m);
+}
+
+TEST_CASE(
+    "Advertisements follow their flags: no override keeps the MAC; solicited to a group "
+    "is refused",
+    "[mgmt][nd]") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply("interface add lan kind port\naddress add lan 2001:db8:1::1/64").status.ok());
+  const uint16_t lan = IfIndex(rig, "lan");
+  SlowPath slow(rig.dp(), nullptr);
+  Deliver(rig, NdFrame(kSolicitedMac, "2001:db8:1::60", "ff02::1:ff00:1", 135, "2001:db8:1::1", 1));
+  Drain(slow, 1);
+  for (rte_mbuf* m : TakeInjected(rig)) rte_pktmbuf_free(m);
+  uint8_t host[16];
+  Addr6("2001:db8:1::60", host);
+  rte_ether_addr mac;
+  REQUIRE(rig.dp().neighbors6->Lookup6(lan, host, &mac));
+  REQUIRE(std::memcmp(mac.addr_bytes, kHost, 6) == 0);
+  const uint8_t other[6] = {0x02, 0, 0, 0, 0, 0x77};
+  // Unsolicited, no override, another MAC: the entry keeps its MAC (RFC 4861 §7.2.5).
+  Deliver(rig, NdFrame(rig.mac(kLan).addr_bytes, "2001:db8:1::60", "2001:db8:1::1", 136,
+                       "2001:db8:1::60", 2, 255, false, 1, 0x00, other));
+  // Solicited, to all nodes: invalid (§7.1.2), ignored.
+  Deliver(rig, NdFrame(kSolicitedMac, "2001:db8:1::60", "ff02::1", 136, "2001:db8:1::60", 2, 255,
+                       false, 1, 0x60, other));
+  const uint64_t ignored = slow.stats().nd_ignored;
+  Drain(slow, 2);
+  CHECK(slow.stats().nd_ignored - ignored == 1);
+  REQUIRE(rig.dp().neighbors6->Lookup6(lan, host, &mac));
+  CHECK(std::memcmp(mac.addr_bytes, kHost, 6) == 0);
+  // With override it moves.
+  Deliver(rig, NdFrame(rig.mac(kLan).addr_bytes, "2001:db8:1::60", "2001:db8:1::1", 136,
+                       "2001:db8:1::60", 2, 255, false, 1, 0x20, other));
+  Drain(slow, 3);
+  REQUIRE(rig.dp().neighbors6->Lookup6(lan, host, &mac));
+  CHECK(std::memcmp(mac.addr_bytes, other, 6) == 0);
 }
 
 }  // namespace

@@ -2,7 +2,11 @@
 // bounded table that forgets quiet sources first.
 #include "dataplane/pipeline/ike_limiter.h"
 
+#include <arpa/inet.h>
+
+#include <array>
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <memory>
 
 namespace portcullis::dp {
@@ -50,4 +54,31 @@ TEST_CASE("IKE limiter: fixed memory, a flooding source keeps its way", "[pipeli
 }
 
 }  // namespace
+TEST_CASE("IPv6 sources are keyed by their /64, unpredictably to senders") {
+  auto a6 = [](const char* s) {
+    std::array<uint8_t, 16> a{};
+    REQUIRE(inet_pton(AF_INET6, s, a.data()) == 1);
+    return a;
+  };
+  const uint64_t seed = 0x0123456789abcdefull;
+  // One /64 is one source, whatever interface identifiers its host picks.
+  CHECK(IkeSourceKey6(a6("2001:db8:1::1").data(), seed) ==
+        IkeSourceKey6(a6("2001:db8:1::ffff:1234:5678").data(), seed));
+  // Addresses whose 32-bit words XOR to the same value (what the first key was) in two /64s:
+  // different keys, so one cannot be picked to share the other's budget.
+  const auto v = a6("2001:db8:1::1"), w = a6("2001:db8:2:0:3:1::");
+  uint32_t fv = 0, fw = 0;
+  for (int i = 0; i < 4; ++i) {
+    uint32_t x, y;
+    std::memcpy(&x, v.data() + 4 * i, 4);
+    std::memcpy(&y, w.data() + 4 * i, 4);
+    fv ^= x;
+    fw ^= y;
+  }
+  REQUIRE(fv == fw);
+  CHECK(IkeSourceKey6(v.data(), seed) != IkeSourceKey6(w.data(), seed));
+  // The seed changes the key (it is drawn at start).
+  CHECK(IkeSourceKey6(v.data(), seed) != IkeSourceKey6(v.data(), seed + 1));
+}
+
 }  // namespace portcullis::dp

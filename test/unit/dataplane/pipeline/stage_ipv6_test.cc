@@ -360,5 +360,63 @@ TEST_CASE("Our own IPv6 into a VTI with an `out` hook is dropped, never parsed a
   CHECK(SentAll(rig, kWan).empty());
 }
 
+TEST_CASE("An IPv6-outer VTI's MTU fits the link: too big is answered, never lost unseen") {
+  Rig& rig = Rig::Get();
+  Configure(rig);
+  // The usual VTI MTU, 1428, is made for IPv4 outer headers; with IPv6 endpoints and AES-GCM
+  // the link (1500) takes 1420 of inner packet.
+  REQUIRE(rig.Apply("interface update vti6 kind vti mtu 1428").status.ok());
+  uint16_t vti6 = 0;
+  const Tables& t = rig.dp().CurrentTables();
+  for (uint16_t i = 1; i < t.nifs; ++i)
+    if (std::strcmp(t.ifs[i].name, "vti6") == 0) vti6 = i;
+  REQUIRE(vti6 != 0);
+  CHECK(t.ifs[vti6].mtu == 1420);
+  rig.Receive(kLan, 0, Udp6("2001:db8:1::2", "2001:db8:3::9", 64, 1428 - 48), 0x86dd);
+  rig.Receive(kLan, 0, Udp6("2001:db8:1::2", "2001:db8:3::9", 64, 1420 - 48), 0x86dd);
+  PollAll(rig);
+  auto lan = SentAll(rig, kLan);
+  REQUIRE(lan.size() == 1);
+  auto ptb = StripEthernet(lan[0]);
+  CHECK(ptb[40] == 2);
+  CHECK((uint32_t{ptb[44]} << 24 | ptb[45] << 16 | ptb[46] << 8 | ptb[47]) == 1420);
+  auto wan = SentAll(rig, kWan);
+  REQUIRE(wan.size() == 1);
+  CHECK(wan[0].size() - 14 <= 1500);
+}
+
+TEST_CASE("Link-local and impossible addresses are not forwarded; later fragments are data") {
+  Rig& rig = Rig::Get();
+  Configure(rig);
+  const uint64_t scope = rig.Drops(DropIndex(Drop::kIpv6Scope));
+  const uint64_t bad = rig.Drops(DropIndex(Drop::kIpv6Malformed));
+  rig.Receive(kLan, 0, Udp6("fe80::10", "2001:db8:5::9", 64, 10), 0x86dd);
+  rig.Receive(kLan, 0, Udp6("2001:db8:1::2", "fe80::99", 64, 10), 0x86dd);
+  rig.Receive(kLan, 0, Udp6("::", "2001:db8:5::9", 64, 10), 0x86dd);
+  rig.Receive(kLan, 0, Udp6("2001:db8:1::2", "::1", 64, 10), 0x86dd);
+  // A later fragment (offset 185) whose first data bytes would read as a header running past
+  // the packet: forwarded as it is.
+  std::vector<uint8_t> frag = {60, 0, 0x05, 0xc8, 0, 0, 0, 1, 0x11, 0xff, 1, 2, 3, 4, 5, 6};
+  auto later = Ipv6("2001:db8:1::2", "2001:db8:5::9", 44, 64, frag);
+  rig.Receive(kLan, 0, later, 0x86dd);
+  PollAll(rig);
+  CHECK(rig.Drops(DropIndex(Drop::kIpv6Scope)) - scope == 4);
+  CHECK(rig.Drops(DropIndex(Drop::kIpv6Malformed)) == bad);
+  auto wan = SentAll(rig, kWan);
+  REQUIRE(wan.size() == 1);
+  CHECK(StripEthernet(wan[0]) == HopLess(later));
+}
+
+TEST_CASE("An echo request with a bad checksum is not answered") {
+  Rig& rig = Rig::Get();
+  Configure(rig);
+  std::vector<uint8_t> echo = {128, 0, 0x12, 0x34, 0, 1, 0, 1};  // checksum 0x1234: wrong
+  rig.Receive(kLan, 0, Ipv6("2001:db8:1::2", "2001:db8:1::1", IPPROTO_ICMPV6, 64, echo), 0x86dd);
+  const uint64_t unhandled = rig.Drops(DropIndex(Drop::kLocalUnhandled));
+  PollAll(rig);
+  CHECK(SentAll(rig, kLan).empty());
+  CHECK(rig.Drops(DropIndex(Drop::kLocalUnhandled)) - unhandled == 1);
+}
+
 }  // namespace
 }  // namespace portcullis::dp::testing
