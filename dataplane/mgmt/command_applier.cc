@@ -211,8 +211,13 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
       auto before = c.cfg.interfaces.find(ifx);
       const bool had_addresses =
           before != c.cfg.interfaces.end() && !before->second.addresses.empty();
+      // IPv6 prefixes are re-decided only when the interface has IPv6 addresses or IPv6 routes
+      // exist (which may name it): an IPv4-only configuration of thousands of VIFs or tunnels
+      // never re-decides the FIB6 for them.
+      if ((before != c.cfg.interfaces.end() && !before->second.addresses6.empty()) ||
+          !c.cfg.routes6.empty())
+        c.fib6_dirty = true;
       absl::Status st = StageInterface(m, c);
-      c.fib6_dirty = true;  // up/down, kind and deletion decide IPv6 routes too
       if (had_addresses || m.header.op != api::Op::kAdd) {
         c.fib_full = true;
       } else {

@@ -418,6 +418,11 @@ TEST_CASE("IPv6 addresses, routes and neighbours reach the FIB6 and the ND table
   INFO(pol.status.message());
   CHECK(pol.status.code() == absl::StatusCode::kUnimplemented);
   CHECK(std::string(pol.status.message()).find("IPv6") != std::string::npos);
+  // An interface going down takes its IPv6 routes with it, and coming up brings them back.
+  REQUIRE(rig.Apply("interface update lan kind port down").status.ok());
+  CHECK(at("2001:db8:1::7").type == NhType::kNone);
+  REQUIRE(rig.Apply("interface update lan kind port up").status.ok());
+  CHECK(at("2001:db8:1::7").type == NhType::kConnected);
   // Deleted: the address's routes go, and with them the gateway route through it.
   REQUIRE(rig.Apply("address del wan 2001:db8:ff::1/64\nneigh del lan 2001:db8:1::2").status.ok());
   CHECK(at("2001:db8:5::1").type == NhType::kNone);
