@@ -684,6 +684,100 @@ void IkeManager::Tick() {
   MergePending();
 }
 
+std::vector<IkeSaState> IkeManager::SaveState() const {
+  std::vector<IkeSaState> out;
+  for (const auto& [k, sa] : sas_) {
+    if (sa->state() == IkeSa::State::kEstablished && !sa->undecided) {
+      out.push_back(sa->SaveState());
+    }
+  }
+  return out;
+}
+
+uint64_t IkeManager::StateFingerprint() const {
+  uint64_t h = 0;
+  for (const auto& [k, sa] : sas_) {
+    if (sa->state() != IkeSa::State::kEstablished || sa->undecided) continue;
+    for (uint8_t b : k) h = h * 31 + b;
+    h = h * 1099511628211ull ^ sa->StateFingerprint();
+  }
+  return h;
+}
+
+IkeManager::ResumeResult IkeManager::Resume(std::vector<IkeSaState> saved) {
+  ResumeResult r;
+  const absl::Time now = Now();
+  for (IkeSaState& s : saved) {
+    auto cfg = peers_.find(s.config_name);
+    auto hex = [](const IkeSpi& x) {
+      return absl::BytesToHexString(
+          absl::string_view(reinterpret_cast<const char*>(x.data()), x.size()));
+    };
+    const std::string spi = absl::StrCat(hex(s.spi_i), "_i ", hex(s.spi_r), "_r");
+    if (cfg == peers_.end()) {
+      ManagerLog(absl::StrCat("IKE_SA ", EscapePeerBytes(s.config_name), " ", spi,
+                              " from before the restart not resumed: the peer is no longer "
+                              "configured"));
+      ++r.ike_refused;
+      r.children_refused += s.children.size();
+      continue;
+    }
+    if (HasLiveSa(s.config_name)) {
+      ManagerLog(absl::StrCat("IKE_SA ", s.config_name, " ", spi,
+                              " from before the restart not resumed: the peer has one already"));
+      ++r.ike_refused;
+      r.children_refused += s.children.size();
+      continue;
+    }
+    std::vector<std::unique_ptr<ChildSa>> children;
+    std::vector<uint32_t> to_delete;
+    for (auto& c : s.children) {
+      bool known = false;
+      for (const ChildConfig& cc : cfg->second->children) known |= cc.name == c->name;
+      if (!known) {
+        ManagerLog(
+            absl::StrFormat("CHILD_SA %s with SPIs %08x_i %08x_o from before the restart "
+                            "not resumed: its tunnel is no longer configured",
+                            EscapePeerBytes(c->name), c->spi_in, c->spi_out));
+        ++r.children_refused;
+        continue;
+      }
+      if (c->state == ChildSa::State::kRekeyed || c->state == ChildSa::State::kDeleting) {
+        to_delete.push_back(c->spi_in);
+      } else {
+        // Rekeyed at once (make-before-break): what sends afterwards was negotiated by this
+        // process, and the rekey proves the resumed IKE SA works.
+        c->state = ChildSa::State::kInstalled;
+        c->rekey_at = now;
+      }
+      children.push_back(std::move(c));
+    }
+    auto sa = std::make_unique<IkeSa>(*this, cfg->second, NextIkeId(), s.original_initiator,
+                                      s.spi_i, s.spi_r, s.local, s.remote);
+    if (!sa->Resume(s, std::move(children))) {
+      ++r.ike_refused;
+      r.children_refused += sa->children().size();
+      continue;
+    }
+    IkeSa* p = sa.get();
+    sas_[p->own_spi()] = std::move(sa);
+    IndexSa(p, p->config().name);
+    failures_.erase(p->config().name);
+    ++r.ike_resumed;
+    p->Log(LogGroup::kIke, absl::StrCat("IKE_SA ", p->config().name, "[", p->unique_id(), "] ", spi,
+                                        " resumed after the restart with ", p->children().size(),
+                                        " CHILD_SAs; message IDs ", p->next_request_id(), "/",
+                                        p->expected_request_id()));
+    for (const auto& c : p->children()) {
+      spis_.insert(c->spi_in);
+      ++r.children_resumed;
+      if (listener_ != nullptr) listener_->ChildResumed(*p, *c);
+    }
+    if (!to_delete.empty()) p->Queue(NewChildDeleteTask(to_delete));
+  }
+  return r;
+}
+
 void IkeManager::ChildUp(IkeSa& sa, const ChildSa& child) {
   trapped_children_.erase({sa.config().name, child.name});
   if (listener_ != nullptr) listener_->ChildUp(sa, child);

@@ -70,6 +70,9 @@ class IkeListener {
   // Whether the CHILD SA is in place where traffic flows (vpnd: not waiting for the dataplane's
   // install ack). Make-before-break deletes the old IKE SA only once every replacement is.
   virtual bool ChildInPlace(const ChildSa&) const { return true; }
+  // A CHILD SA resumed after a restart (IkeManager::Resume): its SAs may still be in the
+  // dataplane; the listener adopts them or knows they are gone.
+  virtual void ChildResumed(const IkeSa&, const ChildSa&) {}
 };
 
 class IkeManager : public IkeSaContext {
@@ -135,6 +138,22 @@ class IkeManager : public IkeSaContext {
   bool ChildInstallFailed(uint32_t spi_in, const std::string& reason);
 
   std::vector<const IkeSa*> Sas() const;
+
+  // Hitless restart (ike_sa_state.h). SaveState: the established IKE SAs as a restarted
+  // process resumes them; StateFingerprint changes whenever SaveState's answer would (O(SAs)).
+  std::vector<IkeSaState> SaveState() const;
+  uint64_t StateFingerprint() const;
+  struct ResumeResult {
+    size_t ike_resumed = 0, children_resumed = 0;
+    size_t ike_refused = 0, children_refused = 0;  // no config for them any more, bad keys
+  };
+  // After SetPeers: resumes saved IKE SAs with their CHILD SAs (each handed to the listener's
+  // ChildResumed) and rekeys every CHILD SA at once, make-before-break, so the SAs in use
+  // afterwards are ones this process negotiated. A CHILD SA that was being rekeyed or deleted
+  // when the state was saved is deleted. Refused (logged, counted): an IKE SA whose peer is no
+  // longer configured or whose keys are unusable, a CHILD SA whose child config is gone, and an
+  // SA whose peer already has a live IKE SA here.
+  ResumeResult Resume(std::vector<IkeSaState> saved);
   // Responder SAs still in IKE_SA_INIT/IKE_AUTH (in total, or from one address).
   size_t HalfOpenCount(const Address* from = nullptr) const;
   // What the per-source limits count by: the address, an IPv6 source's /64.

@@ -154,7 +154,7 @@ void IkeSa::Queue(std::unique_ptr<Task> task) {
 }
 
 void IkeSa::StartNextTask() {
-  while (!active_ && state_ != State::kDead && !queue_.empty()) {
+  while (!active_ && !resumed_request_ && state_ != State::kDead && !queue_.empty()) {
     if (!AllowedWhile(state_, queue_.front()->kind())) {
       if (state_ == State::kConnecting) return;                // waits for IKE_AUTH
       std::unique_ptr<Task> gone = std::move(queue_.front());  // no longer possible
@@ -481,6 +481,18 @@ std::unique_ptr<Task> IkeSa::ResponderTask(const DecodedHeader& h, const std::ve
 }
 
 void IkeSa::HandleResponse(const Datagram& d, const DecodedHeader& h) {
+  if (resumed_request_ && retx_.active && h.header.message_id == retx_.message_id) {
+    std::vector<Payload> ignored;
+    if (!Decode(d, h, &ignored, nullptr)) return;
+    last_inbound_ = ctx_.Now();
+    Log(LogGroup::kIke, absl::StrCat("received the answer to request ", h.header.message_id,
+                                     ", sent before the restart: taken, nothing waits for it"));
+    retx_.active = false;
+    resumed_request_ = false;
+    ++my_mid_;
+    StartNextTask();
+    return;
+  }
   if (!active_ || !retx_.active || h.header.message_id != retx_.message_id ||
       h.header.exchange != active_->exchange()) {
     Log(LogGroup::kIke, absl::StrCat("received unexpected ", ExchangeTypeName(h.header.exchange),
@@ -703,6 +715,15 @@ void IkeSa::RetransmitTimeout() {
   const RetransmitConfig& rc = ctx_.Retransmit();
   Log(LogGroup::kIke, absl::StrCat("giving up after ", rc.tries, " retransmits"));
   retx_.active = false;
+  if (resumed_request_) {
+    // The request the previous process sent went unanswered: the peer is gone, or the saved
+    // message IDs were not the ones the peer holds. Either way this SA is of no use.
+    resumed_request_ = false;
+    Destroy(absl::StrCat("peer ", remote_.address.ToString(),
+                         " did not answer the request resumed after the restart"),
+            config_->initiate && !config_->remote_any ? Restart::kLater : Restart::kNone);
+    return;
+  }
   std::unique_ptr<Task> task = std::move(active_);
   task->Timeout(*this);
   if (state_ == State::kDead) return;
@@ -819,6 +840,145 @@ bool IkeSa::InstallIkeKeys(const SecretBytes& skeyseed) {
   LogKey(LogGroup::kIke, "Sk_pi secret", keys.sk_pi.span());
   LogKey(LogGroup::kIke, "Sk_pr secret", keys.sk_pr.span());
   return true;
+}
+
+IkeSaState IkeSa::SaveState() const {
+  IkeSaState s;
+  s.config_name = config_->name;
+  s.original_initiator = original_initiator_;
+  s.spi_i = spi_i_;
+  s.spi_r = spi_r_;
+  s.local = local_;
+  s.remote = remote_;
+  s.suite = suite;
+  s.keys.sk_d = keys.sk_d.Clone();
+  s.keys.sk_ai = keys.sk_ai.Clone();
+  s.keys.sk_ar = keys.sk_ar.Clone();
+  s.keys.sk_ei = keys.sk_ei.Clone();
+  s.keys.sk_er = keys.sk_er.Clone();
+  s.keys.sk_pi = keys.sk_pi.Clone();
+  s.keys.sk_pr = keys.sk_pr.Clone();
+  s.nat_local = nat_local;
+  s.nat_remote = nat_remote;
+  s.peer_id = peer_id_;
+  s.my_mid = my_mid_;
+  s.peer_mid = peer_mid_;
+  s.established = established_;
+  s.rekey_at = rekey_at_;
+  if (retx_.active) s.request = retx_.packet;
+  if (have_cached_response_) {
+    s.response = cached_response_;
+    s.response_mid = cached_mid_;
+    s.response_exchange = cached_exchange_;
+    s.response_request = cached_request_;
+  }
+  for (const auto& c : children_) {
+    auto copy = std::make_unique<ChildSa>();
+    ChildSa& x = *copy;
+    x.unique_id = c->unique_id;
+    x.name = c->name;
+    x.tunnel_id = c->tunnel_id;
+    x.vti = c->vti;
+    x.vti_interface = c->vti_interface;
+    x.reqid = c->reqid;
+    x.state = c->state;
+    x.spi_in = c->spi_in;
+    x.spi_out = c->spi_out;
+    x.suite = c->suite;
+    x.local_ts = c->local_ts;
+    x.remote_ts = c->remote_ts;
+    x.local = c->local;
+    x.remote = c->remote;
+    x.encap = c->encap;
+    x.outbound_active = c->outbound_active;
+    x.replaces = c->replaces;
+    x.encr_in = c->encr_in.Clone();
+    x.integ_in = c->integ_in.Clone();
+    x.encr_out = c->encr_out.Clone();
+    x.integ_out = c->integ_out.Clone();
+    x.installed = c->installed;
+    x.rekey_at = c->rekey_at;
+    x.expire_at = c->expire_at;
+    x.life_bytes = c->life_bytes;
+    x.life_packets = c->life_packets;
+    x.replay_window = c->replay_window;
+    s.children.push_back(std::move(copy));
+  }
+  return s;
+}
+
+bool IkeSa::Resume(IkeSaState& s, std::vector<std::unique_ptr<ChildSa>> children) {
+  suite = s.suite;
+  keys.sk_d = std::move(s.keys.sk_d);
+  keys.sk_ai = std::move(s.keys.sk_ai);
+  keys.sk_ar = std::move(s.keys.sk_ar);
+  keys.sk_ei = std::move(s.keys.sk_ei);
+  keys.sk_er = std::move(s.keys.sk_er);
+  keys.sk_pi = std::move(s.keys.sk_pi);
+  keys.sk_pr = std::move(s.keys.sk_pr);
+  absl::StatusOr<SkCipherPair> c =
+      MakeSkCiphers(suite, keys, original_initiator_ ? Role::kInitiator : Role::kResponder);
+  if (!c.ok()) {
+    Log(LogGroup::kIke, absl::StrCat("resuming failed, SK cipher setup: ", c.status().message()));
+    return false;
+  }
+  ciphers.emplace(*std::move(c));
+  nat_local = s.nat_local;
+  nat_remote = s.nat_remote;
+  peer_id_ = s.peer_id;
+  my_mid_ = s.my_mid;
+  peer_mid_ = s.peer_mid;
+  established_ = s.established;
+  rekey_at_ = s.rekey_at;
+  state_ = State::kEstablished;
+  resumed_ = true;
+  const absl::Time now = ctx_.Now();
+  if (s.request) {
+    // Sent again at once: the peer answers it (from its cache, if it had answered before).
+    resumed_request_ = true;
+    retx_.active = true;
+    retx_.message_id = my_mid_;
+    retx_.count = 0;
+    retx_.first = now;
+    retx_.next = now;
+    retx_.packet = *s.request;
+  }
+  if (s.response) {
+    have_cached_response_ = true;
+    cached_response_ = *s.response;
+    cached_mid_ = s.response_mid;
+    cached_exchange_ = s.response_exchange;
+    cached_request_ = s.response_request;
+  }
+  for (auto& child : children) {
+    child->unique_id = ctx_.NextChildId();
+    children_.push_back(std::move(child));
+  }
+  return true;
+}
+
+uint64_t IkeSa::StateFingerprint() const {
+  // Not a digest of the keys: what moves while the SA lives. The keys change only with the
+  // SPIs (a rekey makes a new SA) or the CHILD SAs' SPIs, which are in here.
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
+  mix(static_cast<uint64_t>(state_));
+  mix(my_mid_);
+  mix(peer_mid_);
+  mix(retx_.active);
+  mix(have_cached_response_ ? cached_mid_ : ~0u);
+  mix(static_cast<uint64_t>(
+      absl::ToUnixMicros(rekey_at_ == absl::InfiniteFuture() ? absl::UnixEpoch() : rekey_at_)));
+  mix(remote_.port);
+  for (uint8_t b : spi_r_) mix(b);
+  for (const auto& c : children_) {
+    mix(c->spi_in);
+    mix(c->spi_out);
+    mix(static_cast<uint64_t>(c->state));
+    mix(c->outbound_active);
+    mix(c->remote.port);
+  }
+  return h;
 }
 
 void IkeSa::FloatToNatT() {

@@ -25,6 +25,7 @@
 #include "ike/sa/endpoint.h"
 #include "ike/sa/ike_config.h"
 #include "ike/sa/ike_log.h"
+#include "ike/sa/ike_sa_state.h"
 #include "ike/sa/task.h"
 
 namespace portcullis::ike {
@@ -257,6 +258,16 @@ class IkeSa {
   // Moves everything a rekeyed successor inherits (children, queued CHILD SA and liveness tasks,
   // NAT state, the peer's identity).
   void HandOverTo(IkeSa& successor);
+
+  // Hitless restart (ike_sa_state.h). SaveState: what a restarted process resumes this
+  // established SA from. Resume (on a fresh SA built with the saved SPIs and endpoints): takes
+  // the keys, message IDs, the request in flight and the last response, and the CHILD SAs the
+  // caller passes (their SAs are still in the dataplane); false if the keys are unusable.
+  IkeSaState SaveState() const;
+  bool Resume(IkeSaState& state, std::vector<std::unique_ptr<ChildSa>> children);
+  // Changes whenever SaveState would: message IDs, the request in flight, state, CHILD SAs.
+  uint64_t StateFingerprint() const;
+  bool resumed() const { return resumed_; }
   // What a successor needs of its predecessor to talk to the same peer (NAT state, the peer's
   // identity, when it was last heard of); HandOverTo does this too.
   void InheritPeerState(const IkeSa& predecessor);
@@ -349,6 +360,10 @@ class IkeSa {
   // (the cache check comes before any ICV check, so message ID and exchange alone would let
   // anyone make us re-send, or look alive).
   Bytes cached_request_;
+  // Resumed after a restart; resumed_request_: retx_ is a request the previous process sent,
+  // whose answer no task waits for.
+  bool resumed_ = false;
+  bool resumed_request_ = false;
   std::optional<IdPayload> peer_id_;
   // CHILD SAs to create again (install failures), by child config name.
   std::vector<std::pair<std::string, absl::Time>> recreate_;

@@ -1,0 +1,57 @@
+// What a restarted vpnd needs to carry on with an established IKE SA and its CHILD SAs without
+// the peer noticing (the hitless restart, #19; docs/DESIGN.md "Hitless restart"): SPIs, keys,
+// message IDs, the request in flight and the last response, and each CHILD SA as IKE knows it.
+// The dataplane keeps the ESP SAs themselves (with their sequence numbers and replay windows);
+// it never held the IKE keys, so they are written here, as strongSwan's HA plugin syncs
+// IKE_SA state to its partner. The text form is one line per IKE SA and per CHILD SA, hex for
+// bytes; it holds secrets, so whoever writes it keeps it to its owner (0600).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "ike/crypto/crypto_suite.h"
+#include "ike/crypto/key_schedule.h"
+#include "ike/encoding/ike_types.h"
+#include "ike/encoding/payloads.h"
+#include "ike/sa/child_sa.h"
+#include "ike/sa/endpoint.h"
+
+namespace portcullis::ike {
+
+struct IkeSaState {
+  std::string config_name;
+  bool original_initiator = false;
+  IkeSpi spi_i{}, spi_r{};
+  Endpoint local, remote;
+  IkeSaCryptoSuite suite;
+  IkeSaKeys keys;
+  bool nat_local = false, nat_remote = false;
+  std::optional<IdPayload> peer_id;
+  uint32_t my_mid = 0;    // our next (or outstanding) request's ID
+  uint32_t peer_mid = 0;  // the ID we expect on the peer's next request
+  absl::Time established = absl::InfinitePast();
+  absl::Time rekey_at = absl::InfiniteFuture();
+  // The request in flight (its ID is my_mid): sent again after the restart, and its answer
+  // taken without a task (the one that sent it died with the old process).
+  std::optional<Datagram> request;
+  // The last response and the request it answers: the peer may retransmit that request.
+  std::optional<Datagram> response;
+  uint32_t response_mid = 0;
+  ExchangeType response_exchange = ExchangeType::kInformational;
+  Bytes response_request;
+  std::vector<std::unique_ptr<ChildSa>> children;
+};
+
+// One header line, the SAs, and an `end` line with their count (a truncated file is refused).
+std::string EncodeIkeState(const std::vector<IkeSaState>& sas);
+// InvalidArgument naming the line for anything malformed: a restarted vpnd then starts over.
+absl::StatusOr<std::vector<IkeSaState>> DecodeIkeState(absl::string_view text);
+
+}  // namespace portcullis::ike

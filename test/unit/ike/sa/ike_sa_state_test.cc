@@ -1,0 +1,216 @@
+// The hitless restart on the two-manager harness: an end's IkeManager is thrown away (vpnd
+// killed) while its Recorder (the dataplane, which keeps its SAs) stays, and a new manager
+// resumes from the saved state text. Nothing may be sent with an SA the other end lacks, no new
+// IKE SA may appear (no INITIAL_CONTACT, so the peer keeps everything), and the CHILD SAs are
+// replaced make-before-break.
+#include "ike/sa/ike_sa_state.h"
+
+#include <catch2/catch.hpp>
+
+#include "ike/sa/ike_sa_harness.h"
+
+namespace portcullis::ike {
+namespace {
+
+using testing::Node;
+using testing::OnlyChild;
+using testing::Pair;
+
+std::string Saved(const Node& n) {
+  return EncodeIkeState(n.mgr->SaveState());
+}
+
+// vpnd killed: the manager goes (its log with it), the dataplane (the Recorder) stays.
+// A manager with no peers stands in while it is down (the harness ticks every node).
+void Kill(Pair& p, Node& n) {
+  static testing::Recorder nobody;
+  static testing::CaptureLog void_log;
+  n.mgr = std::make_unique<IkeManager>([&p] { return p.net.now; }, [](const Datagram&) {},
+                                       &void_log, &void_log, &nobody, testing::Net::Defaults());
+  p.net.drop = [&n](const Datagram& d) { return d.dst.address.ToString() == n.address; };
+}
+
+IkeManager::ResumeResult Restart(Pair& p, Node& n, const std::string& saved,
+                                 std::shared_ptr<IkeSaConfig> cfg) {
+  p.net.drop = nullptr;
+  n.mgr = std::make_unique<IkeManager>([&p] { return p.net.now; },
+                                       [&p](const Datagram& d) { p.net.Send(d); }, &n.log,
+                                       &n.keylog, &n.rec, testing::Net::Defaults());
+  n.mgr->SetPeers(testing::One(cfg));
+  absl::StatusOr<std::vector<IkeSaState>> s = DecodeIkeState(saved);
+  REQUIRE(s.ok());
+  return n.mgr->Resume(*std::move(s));
+}
+
+TEST_CASE("IKE state survives its text form", "[ike_sa_state]") {
+  Pair p;
+  p.Up();
+  REQUIRE(p.a.Only() != nullptr);
+  const std::string text = Saved(p.a);
+  absl::StatusOr<std::vector<IkeSaState>> back = DecodeIkeState(text);
+  REQUIRE(back.ok());
+  REQUIRE(back->size() == 1);
+  const IkeSa& sa = *p.a.Only();
+  const IkeSaState& s = (*back)[0];
+  CHECK(s.config_name == sa.config().name);
+  CHECK(s.spi_i == sa.spi_i());
+  CHECK(s.spi_r == sa.spi_r());
+  CHECK(s.remote == sa.remote());
+  CHECK(s.keys.sk_d == sa.keys.sk_d);
+  CHECK(s.keys.sk_er == sa.keys.sk_er);
+  CHECK(s.my_mid == sa.next_request_id());
+  CHECK(s.peer_mid == sa.expected_request_id());
+  REQUIRE(s.children.size() == 1);
+  const ChildSa& c = *sa.children()[0];
+  CHECK(s.children[0]->spi_in == c.spi_in);
+  CHECK(s.children[0]->encr_out == c.encr_out);
+  CHECK(s.children[0]->local_ts == c.local_ts);
+  CHECK(s.children[0]->remote_ts == c.remote_ts);
+  CHECK(s.children[0]->expire_at == c.expire_at);
+  // The same text again: nothing lost on the way.
+  CHECK(EncodeIkeState(*back) == text);
+}
+
+TEST_CASE("malformed IKE state is refused with the line", "[ike_sa_state]") {
+  Pair p;
+  p.Up();
+  const std::string text = Saved(p.a);
+  CHECK_FALSE(DecodeIkeState("").ok());
+  CHECK_FALSE(DecodeIkeState("portcullis-ike-state 2\nend 0\n").ok());
+  // Cut off before the end line (a write that did not finish, were it not renamed into place).
+  absl::StatusOr<std::vector<IkeSaState>> cut = DecodeIkeState(text.substr(0, text.size() / 2));
+  REQUIRE_FALSE(cut.ok());
+  std::string bad = text;
+  bad.replace(bad.find("spi_i=") + 6, 2, "zz");
+  absl::StatusOr<std::vector<IkeSaState>> b = DecodeIkeState(bad);
+  REQUIRE_FALSE(b.ok());
+  CHECK(absl::StrContains(b.status().message(), "line 2: spi_i"));
+  std::string nochild = text;
+  nochild.replace(nochild.find("\nike "), 5, "\nxyz ");
+  CHECK_FALSE(DecodeIkeState(nochild).ok());
+  CHECK(DecodeIkeState("portcullis-ike-state 1\nend 0\n")->empty());
+}
+
+TEST_CASE("an end killed and resumed keeps the IKE SA and rekeys make-before-break",
+          "[ike_sa_state]") {
+  for (bool kill_initiator : {true, false}) {
+    DYNAMIC_SECTION((kill_initiator ? "initiator" : "responder") << " killed") {
+      Pair p;
+      p.ca->dpd_interval = 2;
+      p.cb->dpd_interval = 2;
+      p.Up();
+      REQUIRE(p.a.Only() != nullptr);
+      REQUIRE(p.b.Only() != nullptr);
+      p.net.Advance(absl::Seconds(5));  // a few DPD exchanges move the message IDs
+      Node& dead = kill_initiator ? p.a : p.b;
+      Node& alive = kill_initiator ? p.b : p.a;
+      auto cfg = kill_initiator ? p.ca : p.cb;
+      const IkeSpi spi_i = alive.Only()->spi_i();
+      const uint32_t old_in = OnlyChild(dead.Only())->spi_in;
+      const uint32_t old_out = OnlyChild(dead.Only())->spi_out;
+      const std::string saved = Saved(dead);
+      const size_t initial_contacts = alive.log.Count("INITIAL_CONTACT");
+      Kill(p, dead);
+      // Down for 3 s: the peer's DPD goes unanswered and is retransmitted.
+      p.net.Advance(absl::Seconds(3));
+      IkeManager::ResumeResult r = Restart(p, dead, saved, cfg);
+      CHECK(r.ike_resumed == 1);
+      CHECK(r.children_resumed == 1);
+      CHECK(r.ike_refused == 0);
+      p.net.Advance(absl::Seconds(20));
+      // The same IKE SA on both ends, no second one, nothing sent without a matching SA.
+      REQUIRE(dead.Only() != nullptr);
+      REQUIRE(alive.Only() != nullptr);
+      CHECK(dead.mgr->Sas().size() == 1);
+      CHECK(alive.mgr->Sas().size() == 1);
+      CHECK(alive.Only()->spi_i() == spi_i);
+      CHECK(dead.Only()->spi_i() == spi_i);
+      CHECK(p.unsendable == 0);
+      CHECK(p.a.rec.gaps == 0);
+      CHECK(p.b.rec.gaps == 0);
+      CHECK(alive.rec.ike_down == 0);
+      CHECK(alive.log.Count("INITIAL_CONTACT") == initial_contacts);
+      CHECK_FALSE(alive.log.Has("dead peer"));
+      // The CHILD SA was replaced, and the old SAs are gone from both "dataplanes".
+      const ChildSa* now = OnlyChild(dead.Only());
+      REQUIRE(now != nullptr);
+      CHECK(now->spi_in != old_in);
+      CHECK_FALSE(dead.rec.HasInbound(old_in));
+      CHECK_FALSE(alive.rec.HasInbound(old_out));
+      CHECK(dead.rec.HasInbound(now->spi_in));
+      CHECK(alive.rec.HasInbound(now->spi_out));
+      testing::CheckMatched(*now, *OnlyChild(alive.Only()));
+      INFO(dead.log.All());
+      CHECK(dead.log.Has("resumed after the restart"));
+    }
+  }
+}
+
+TEST_CASE("a request in flight when vpnd died is sent again and its answer taken",
+          "[ike_sa_state]") {
+  Pair p;
+  p.ca->dpd_interval = 2;
+  p.Up();
+  REQUIRE(p.a.Only() != nullptr);
+  // A's DPD request goes out; B answers; A dies before the answer arrives.
+  p.net.now += absl::Seconds(3);
+  p.a.mgr->Tick();
+  REQUIRE(p.net.queue.size() == 1);
+  const std::string saved = Saved(p.a);
+  CHECK(absl::StrContains(saved, " request=4/"));
+  Kill(p, p.a);
+  p.net.Pump();  // B answers into the void
+  IkeManager::ResumeResult r = Restart(p, p.a, saved, p.ca);
+  REQUIRE(r.ike_resumed == 1);
+  p.net.Advance(absl::Seconds(20));
+  INFO(p.a.log.All());
+  CHECK(p.a.log.Has("sent before the restart: taken"));
+  REQUIRE(p.a.Only() != nullptr);
+  CHECK(p.b.rec.ike_down == 0);
+  CHECK(p.unsendable == 0);
+  CHECK(p.a.rec.gaps == 0);
+}
+
+TEST_CASE("a resumed SA the peer no longer answers is given up, not kept", "[ike_sa_state]") {
+  Pair p;
+  p.ca->dpd_interval = 2;
+  p.Up();
+  p.net.now += absl::Seconds(3);
+  p.a.mgr->Tick();
+  const std::string saved = Saved(p.a);
+  Kill(p, p.a);
+  p.net.queue.clear();
+  // The peer forgot the IKE SA meanwhile: nothing answers the resumed request.
+  p.net.nodes.erase(testing::kB);
+  Restart(p, p.a, saved, p.ca);
+  p.net.Advance(absl::Seconds(200), absl::Seconds(1));
+  INFO(p.a.log.All());
+  CHECK(p.a.log.Has("did not answer the request resumed after the restart"));
+}
+
+TEST_CASE("saved SAs of peers and tunnels no longer configured are not resumed", "[ike_sa_state]") {
+  Pair p;
+  p.Up();
+  const std::string saved = Saved(p.a);
+  Kill(p, p.a);
+  auto other = testing::Peer(testing::kA, "192.0.2.9");
+  IkeManager::ResumeResult r = Restart(p, p.a, saved, other);
+  CHECK(r.ike_resumed == 0);
+  CHECK(r.ike_refused == 1);
+  CHECK(r.children_refused == 1);
+  CHECK(p.a.log.Has("not resumed: the peer is no longer configured"));
+
+  Pair q;
+  q.Up();
+  const std::string saved2 = Saved(q.a);
+  Kill(q, q.a);
+  auto renamed = testing::Peer(testing::kA, testing::kB);
+  renamed->children[0].name += "-renamed";
+  r = Restart(q, q.a, saved2, renamed);
+  CHECK(r.ike_resumed == 1);
+  CHECK(r.children_refused == 1);
+  CHECK(r.children_resumed == 0);
+}
+
+}  // namespace
+}  // namespace portcullis::ike
