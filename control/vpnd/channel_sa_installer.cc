@@ -655,6 +655,68 @@ void ChannelSaInstaller::ForgetAll() {
   failed_installs_.clear();
 }
 
+std::vector<dp::api::Message> ChannelSaInstaller::Adopt(
+    const std::vector<const ike::ChildSa*>& children,
+    const std::function<uint32_t(const ike::ChildSa&)>& vti_of) {
+  // Oldest first: the newest sending SA of a VTI or selector ends up holding it, as installs
+  // in this order would have left it.
+  std::vector<const ike::ChildSa*> order = children;
+  std::stable_sort(order.begin(), order.end(), [](const ike::ChildSa* a, const ike::ChildSa* b) {
+    return a->installed < b->installed;
+  });
+  std::map<uint32_t, uint32_t> bindings;             // vti -> outbound SPI
+  std::map<std::string, dp::api::Message> policies;  // key -> add
+  for (const ike::ChildSa* c : order) {
+    const uint32_t vti = c->vti ? vti_of(*c) : 0;
+    if (c->vti && vti == 0) {
+      Log(absl::StrCat("VTI ", c->vti_interface,
+                       " is not configured: SAs of the resumed CHILD_SA "
+                       "not adopted"),
+          c->name, c->unique_id, true);
+      continue;
+    }
+    Installed e;
+    e.spi_out = c->spi_out;
+    e.vti = vti;
+    e.applied = true;
+    e.conn = c->name;
+    e.unique_id = c->unique_id;
+    e.order = ++install_order_;
+    e.sending = c->outbound_active;
+    if (vti != 0) {
+      if (e.sending || !bindings.contains(vti)) bindings[vti] = c->spi_out;
+    } else {
+      absl::StatusOr<std::vector<dp::api::Message>> add = PolicyMessages(*c, dp::api::Op::kAdd);
+      absl::StatusOr<std::vector<dp::api::Message>> del = PolicyMessages(*c, dp::api::Op::kDelete);
+      if (add.ok() && del.ok()) {
+        e.policies = true;
+        e.policy_deletes = *del;
+        for (const dp::api::Message& m : *del) e.policy_keys.push_back(PolicyKey(m.body.policy));
+        for (const dp::api::Message& m : *add) {
+          const std::string key = PolicyKey(m.body.policy);
+          if (e.sending || !policies.contains(key)) policies[key] = m;
+        }
+      } else {
+        Log(absl::StrCat("policies of the resumed CHILD_SA not adopted: ",
+                         (add.ok() ? del.status() : add.status()).message()),
+            c->name, c->unique_id, true);
+      }
+    }
+    in_by_spi_out_[c->spi_out] = c->spi_in;
+    installed_[c->spi_in] = std::move(e);
+  }
+  std::vector<dp::api::Message> out;
+  for (const auto& [vti, spi] : bindings) {
+    vti_bindings_[vti] = spi;
+    out.push_back(VtiBindingMessage(vti, spi, dp::api::Op::kAdd));
+  }
+  for (const auto& [key, m] : policies) {
+    spd_[key] = m.body.policy.out_spi;
+    out.push_back(m);
+  }
+  return out;
+}
+
 void ChannelSaInstaller::CountersHeard(const dp::api::SaCountersEvent& c) {
   SaCounters counters{c.bytes, c.packets};
   if (c.direction == dp::api::Direction::kIn) {

@@ -58,6 +58,9 @@ class ChannelSaInstaller : public SaInstaller {
   // Policies kept as traps (pointing at no SA), of how many tunnels.
   size_t trap_policies() const;
   size_t trapped_tunnels() const { return traps_.size(); }
+  std::vector<dp::api::Message> Adopt(
+      const std::vector<const ike::ChildSa*>& children,
+      const std::function<uint32_t(const ike::ChildSa&)>& vti_of) override;
 
   // CHILD SAs (by inbound SPI) the dataplane holds as far as vpnd knows, and removals it refused
   // that are to be retried.

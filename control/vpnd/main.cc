@@ -64,6 +64,10 @@ ABSL_FLAG(int, crypto_threads, 1,
 ABSL_FLAG(std::string, state_dir, "",
           "where the configuration archive lives (<dir>/archive); default: the directory of "
           "--config, as Vyatta keeps /config/archive beside /config/config.boot");
+ABSL_FLAG(std::string, ike_state, "",
+          "where IKE's state is kept for a hitless restart (channel transport; default: "
+          "vpnd-<channel>.ike-state in --socket's (run) directory; \"none\" = flush the dataplane "
+          "at start instead)");
 ABSL_FLAG(std::string, telemetry, "",
           "the dataplane's DPDK telemetry socket (default: the one of --channel's dataplane)");
 ABSL_FLAG(int, commit_revisions, 20, "committed configurations the archive keeps");
@@ -218,6 +222,18 @@ int main(int argc, char** argv) {
     telemetry = std::make_unique<vpnd::DataplaneTelemetry>(path);
   }
   deps.telemetry = telemetry.get();
+  if (dp) {
+    std::string path = absl::GetFlag(FLAGS_ike_state);
+    if (path.empty()) {
+      // In the socket's (run) directory, named after the dataplane channel whose SAs it
+      // describes: two appliances on one machine keep their own.
+      const std::string sock = absl::GetFlag(FLAGS_socket);
+      size_t slash = sock.rfind('/');
+      path = absl::StrCat(slash == std::string::npos ? "." : sock.substr(0, slash), "/vpnd-",
+                          absl::GetFlag(FLAGS_channel), ".ike-state");
+    }
+    if (path != "none") deps.ike_state_path = path;
+  }
   // vpnd runs from / once it is a daemon: files are remembered by their absolute paths (the
   // configuration file is also `save`'s default).
   char buf[PATH_MAX];

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "dataplane/api/messages.h"
 #include "ike/sa/child_sa.h"
 
 namespace portcullis::vpnd {
@@ -96,6 +97,17 @@ class SaInstaller {
   }
   // After ForgetAll and the CHILD SAs added again: the traps' policies into the new dataplane.
   virtual void RestoreTraps() {}
+  // Hitless restart: CHILD SAs resumed from before vpnd's restart whose SAs the dataplane still
+  // holds (it keeps them when vpnd dies). They are recorded as installed, and the answer is
+  // what selects them again, for the restart's first commit batch (which rebuilds interfaces
+  // and policies, keeping the SAs): each VTI bound to its newest sending SA, the policy-based
+  // ones' protect policies. `vti_of` gives a route-based CHILD SA's VTI ifindex (0: none).
+  // An installer without a dataplane holds nothing and adopts nothing.
+  virtual std::vector<dp::api::Message> Adopt(
+      const std::vector<const ike::ChildSa*>& /*children*/,
+      const std::function<uint32_t(const ike::ChildSa&)>& /*vti_of*/) {
+    return {};
+  }
 };
 
 // The SPI draw both installers share: random with charon's 0xc prefix (so always >= 256),

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -17,6 +19,7 @@
 #include "control/ops/op_parser.h"
 #include "control/vpnd/commit_impact.h"
 #include "control/vpnd/fw_log_line.h"
+#include "control/vpnd/ike_state_file.h"
 #include "control/vpnd/op_handlers.h"
 #include "dataplane/api/channel_layout.h"
 #include "ike/sa/traffic_selectors.h"
@@ -148,11 +151,23 @@ absl::Status Vpnd::Commit(const config::Model& model,
   std::vector<dp::api::Message> batch = DiffBatch(running_, desired);
   size_t n = batch.size();
   bool flush = flush_before_commit_ && deps_.link != nullptr;
+  std::shared_ptr<std::vector<ike::IkeSaState>> resume;
   if (flush) {
     dp::api::Message m = dp::api::NewMessage(dp::api::MessageKind::kFlush, dp::api::Op::kDelete);
     m.body.flush.scope = dp::api::kFlushAll;
+    std::vector<dp::api::Message> adopted;
+    if (resume_pending_ && !deps_.ike_state_path.empty()) {
+      resume = PrepareResume(*setup, &adopted);
+    }
+    if (resume != nullptr) {
+      // The SAs stay (with their sequence numbers and replay windows): everything else is
+      // rebuilt, and the adopted SAs selected again, in this one batch.
+      m.body.flush.scope = dp::api::kFlushAll & ~dp::api::kFlushSas;
+      batch.insert(batch.end(), adopted.begin(), adopted.end());
+    }
     batch.insert(batch.begin(), m);
   }
+  resume_pending_ = false;
   // The dataplane stages a batch of at most its --max-batch-messages (a batch streams through
   // the channel in chunks, so that is the only bound): refuse a larger one here, loudly and
   // naming the firewall's share, rather than have the link refuse it.
@@ -214,11 +229,18 @@ absl::Status Vpnd::Commit(const config::Model& model,
   absl::Status st;
   Outcome o = deps_.link->Submit(
       std::move(batch), "commit", /*wait=*/true,
-      [this, state, n, flush, forget_baselines](Outcome o, const absl::Status& s) {
+      [this, state, n, flush, forget_baselines, resume](Outcome o, const absl::Status& s) {
         commit_pending_ = false;
         if (o != Outcome::kApplied) {
           if (state->returned)
             Log(ike::LogGroup::kCfg, absl::StrCat(s.message(), ": nothing changed"));
+          if (resume != nullptr) {
+            // The adopted SAs were not selected again: start over as without a saved state.
+            Log(ike::LogGroup::kKnl,
+                "the restart's commit was not applied: the IKE_SAs from before it are not "
+                "resumed");
+            deps_.installer->ForgetAll();
+          }
           return;
         }
         forget_baselines();
@@ -228,6 +250,20 @@ absl::Status Vpnd::Commit(const config::Model& model,
                          n == 1 ? " change)" : " changes)"));
         CompleteCommit(state->model.m, state->setup, std::move(state->desired),
                        std::move(state->tree), state->via);
+        if (resume != nullptr) {
+          ike::IkeManager::ResumeResult r = ike_->Resume(std::move(*resume));
+          resume_stats_.ike_resumed += r.ike_resumed;
+          resume_stats_.ike_refused += r.ike_refused;
+          resume_stats_.children_refused += r.children_refused;
+          Log(ike::LogGroup::kKnl,
+              absl::StrCat("hitless restart: ", r.ike_resumed, " IKE_SAs resumed (", r.ike_refused,
+                           " not), ", resume_stats_.children_adopted,
+                           " CHILD_SAs adopted from the dataplane, ",
+                           resume_stats_.children_missing, " missing there (rekeyed), ",
+                           r.children_refused + resume_stats_.children_refused,
+                           " no longer configured, ", resume_stats_.orphan_sas_removed,
+                           " orphaned SAs removed"));
+        }
       },
       &st);
   state->returned = true;
@@ -239,6 +275,114 @@ absl::Status Vpnd::Commit(const config::Model& model,
   }
   Log(ike::LogGroup::kCfg, absl::StrCat("commit failed, nothing changed: ", st.message()));
   return st;
+}
+
+std::shared_ptr<std::vector<ike::IkeSaState>> Vpnd::PrepareResume(
+    const IkeSetup& setup, std::vector<dp::api::Message>* extra) {
+  absl::StatusOr<std::string> text = ReadStateFile(deps_.ike_state_path);
+  if (!text.ok()) {
+    if (!absl::IsNotFound(text.status())) ++resume_stats_.state_file_errors;
+    Log(ike::LogGroup::kKnl, absl::StrCat("no IKE state to resume (", text.status().message(),
+                                          "): flushing the dataplane"));
+    return nullptr;
+  }
+  absl::StatusOr<std::vector<ike::IkeSaState>> saved = ike::DecodeIkeState(*text);
+  if (!saved.ok()) {
+    ++resume_stats_.state_file_errors;
+    Log(ike::LogGroup::kKnl, absl::StrCat("IKE state ", deps_.ike_state_path, " unusable (",
+                                          saved.status().message(), "): flushing the dataplane"));
+    return nullptr;
+  }
+  // What the dataplane holds: "spi/in" or "spi/out" (hex), as its telemetry lists them.
+  std::set<std::pair<uint32_t, bool>> held;
+  bool complete = false, read_back = false;
+  if (deps_.telemetry != nullptr) {
+    absl::StatusOr<std::vector<JsonValue>> r = deps_.telemetry->Query({"/portcullis/sas"});
+    if (r.ok() && r->size() == 1 && (*r)[0].type == JsonValue::Type::kArray) {
+      for (const JsonValue& v : (*r)[0].array) {
+        unsigned spi = 0;
+        char dir[4] = {};
+        if (std::sscanf(v.string.c_str(), "%x/%3s", &spi, dir) == 2) {
+          held.emplace(spi, std::strcmp(dir, "in") == 0);
+        }
+      }
+      // DPDK telemetry lists at most 512 values: a longer list is cut.
+      complete = (*r)[0].array.size() < 512;
+      read_back = true;
+    } else {
+      Log(ike::LogGroup::kKnl, absl::StrCat("the dataplane's SAs cannot be read back (",
+                                            r.ok() ? "unexpected reply" : r.status().message(),
+                                            "): every resumed CHILD_SA is taken as present"));
+    }
+  }
+  std::set<std::string> peers, tunnels;
+  for (const auto& p : setup.peers) {
+    peers.insert(p->name);
+    for (const auto& c : p->children) tunnels.insert(c.name);
+  }
+  // Without a (complete) read-back an SA is taken as present: the dataplane keeps its SAs when
+  // vpnd dies, and a CHILD SA that is not there is rekeyed at once anyway.
+  auto present = [&](uint32_t spi, bool in) {
+    return !read_back || !complete || held.contains({spi, in});
+  };
+  std::vector<const ike::ChildSa*> adopt;
+  std::set<std::pair<uint32_t, bool>> claimed;
+  for (ike::IkeSaState& sa : *saved) {
+    if (!peers.contains(sa.config_name)) continue;  // IkeManager::Resume refuses and counts it
+    for (auto it = sa.children.begin(); it != sa.children.end();) {
+      const ike::ChildSa& c = **it;
+      if (!tunnels.contains(c.name)) {
+        ++it;  // refused by IkeManager::Resume too; its SAs are orphans below
+        continue;
+      }
+      if (present(c.spi_in, true) && present(c.spi_out, false)) {
+        adopt.push_back(&c);
+        claimed.emplace(c.spi_in, true);
+        claimed.emplace(c.spi_out, false);
+        ++resume_stats_.children_adopted;
+      } else {
+        // Not in the dataplane (it restarted too, or vpnd died before the install): resumed
+        // all the same and rekeyed at once, which installs new SAs.
+        ++resume_stats_.children_missing;
+        Log(ike::LogGroup::kKnl,
+            absl::StrFormat("CHILD_SA %s with SPIs %08x_i %08x_o is not in the dataplane: "
+                            "resumed and rekeyed",
+                            c.name, c.spi_in, c.spi_out));
+      }
+      ++it;
+    }
+  }
+  *extra = deps_.installer->Adopt(adopt, [this](const ike::ChildSa& c) { return VtiIfindex(c); });
+  if (complete) {
+    for (const auto& [spi, in] : held) {
+      if (claimed.contains({spi, in})) continue;
+      dp::api::Message m = dp::api::NewMessage(dp::api::MessageKind::kSa, dp::api::Op::kDelete);
+      m.body.sa.spi = spi;
+      m.body.sa.direction = in ? dp::api::Direction::kIn : dp::api::Direction::kOut;
+      extra->push_back(m);
+      ++resume_stats_.orphan_sas_removed;
+      Log(ike::LogGroup::kKnl,
+          absl::StrFormat("SA %08x/%s in the dataplane belongs to no resumed CHILD_SA: removed",
+                          spi, in ? "in" : "out"));
+    }
+  }
+  return std::make_shared<std::vector<ike::IkeSaState>>(*std::move(saved));
+}
+
+void Vpnd::SaveIkeState() {
+  if (deps_.ike_state_path.empty() || resume_pending_ || commit_pending_) return;
+  const uint64_t fp = ike_->StateFingerprint();
+  if (saved_once_ && fp == saved_fingerprint_) return;
+  absl::Status st =
+      WriteFileAtomically(deps_.ike_state_path, ike::EncodeIkeState(ike_->SaveState()));
+  if (!st.ok()) {
+    ++resume_stats_.state_file_errors;
+    Log(ike::LogGroup::kKnl, absl::StrCat("IKE state not saved: ", st.message()));
+    return;
+  }
+  ++resume_stats_.state_writes;
+  saved_fingerprint_ = fp;
+  saved_once_ = true;
 }
 
 void Vpnd::CompleteCommit(const config::Model& model, const IkeSetup& setup,
@@ -389,6 +533,7 @@ void Vpnd::ReceiveIke(const ike::Datagram& d) {
 void Vpnd::HandleDatagram(const ike::Datagram& d) {
   ReceiveIke(d);
   FlushRemovals();
+  SaveIkeState();
 }
 
 void Vpnd::HandleEvent(const dp::api::Event& e) {
@@ -517,6 +662,7 @@ Vpnd::Backlog Vpnd::Poll() {
   ike_->Tick();
   sessions_->Tick();
   FlushRemovals();
+  SaveIkeState();
   return backlog;
 }
 
@@ -568,6 +714,7 @@ absl::StatusOr<std::string> Vpnd::Command(const std::vector<std::string>& words)
   absl::StatusOr<std::string> out =
       ConfigSessions::IsSessionRequest(words) ? sessions_->Handle(words) : RunCommand(words);
   FlushRemovals();  // a reset may have destroyed SAs
+  SaveIkeState();
   return out;
 }
 

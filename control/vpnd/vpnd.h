@@ -79,6 +79,20 @@ struct VpndDeps {
   // dataplane's ifindexes are vpnd's own). Unset, `ike interface` drops every datagram of a
   // transport that does not say.
   std::function<std::string(uint32_t)> interface_name;
+  // Hitless restart (channel transport): the file IKE's state is kept in, rewritten whenever it
+  // changes and resumed from at the first commit ("" = none: the first commit flushes).
+  std::string ike_state_path;
+};
+
+// What the hitless restart did: logged once the restart's commit is applied, and counted here.
+struct ResumeStats {
+  uint64_t ike_resumed = 0, ike_refused = 0;
+  uint64_t children_adopted = 0;    // their SAs were still in the dataplane
+  uint64_t children_missing = 0;    // not in the dataplane (it restarted too): rekeyed at once
+  uint64_t children_refused = 0;    // their tunnel is no longer configured
+  uint64_t orphan_sas_removed = 0;  // in the dataplane, known to no resumed CHILD SA
+  uint64_t state_file_errors = 0;   // unreadable, malformed, or not written
+  uint64_t state_writes = 0;
 };
 
 class Vpnd : public ike::IkeListener, public SessionHost {
@@ -148,6 +162,11 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   void IkeUp(const ike::IkeSa& sa) override;
   bool ChildInPlace(const ike::ChildSa& c) const override;
 
+  // Writes IKE's state to deps.ike_state_path if it changed since the last write (after every
+  // event; a no-op until the first commit resumed or started over).
+  void SaveIkeState();
+  const ResumeStats& resume_stats() const { return resume_stats_; }
+
   // The configured peers, in configuration order (what the show views and metrics walk).
   std::vector<const ike::IkeSaConfig*> Peers() const;
 
@@ -171,6 +190,11 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   bool IkeInterfaceAllowed(const ike::Datagram& d);
   void ReceiveIke(const ike::Datagram& d);
   Backlog PollPunts();
+  // The restart's first commit: reads the saved IKE state and the dataplane's SAs back, adopts
+  // the CHILD SAs whose SAs are still there (`extra` gets their VTI bindings and policies) and
+  // removes the SAs nothing claims (`extra` too). Null: nothing to resume, flush everything.
+  std::shared_ptr<std::vector<ike::IkeSaState>> PrepareResume(const IkeSetup& setup,
+                                                              std::vector<dp::api::Message>* extra);
 
   VpndDeps deps_;
   // IKE logs through this: it keeps each peer's last failure for `diagnose`.
@@ -211,6 +235,12 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   ike::DropLogLimiter interface_drop_log_{"IKE datagrams from other interfaces dropped"};
   ike::DropLogLimiter inject_failure_log_{"failed injects"};
   size_t injects_seen_ = 0;  // InjectsInFlight at the last PollPunts
+  // Hitless restart: the first commit has not resumed (or started over) yet, so the state file
+  // is from the previous vpnd and must not be overwritten.
+  bool resume_pending_ = true;
+  uint64_t saved_fingerprint_ = 0;
+  bool saved_once_ = false;
+  ResumeStats resume_stats_;
 };
 
 }  // namespace portcullis::vpnd

@@ -905,6 +905,8 @@ absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirect
       ASSIGN_OR_RETURN(s, w.Next("a scope"));
       if (s == "sas")
         m.body.flush.scope |= api::kFlushSas;
+      else if (s == "policies")
+        m.body.flush.scope |= api::kFlushPolicies;
       else if (s == "routes")
         m.body.flush.scope |= api::kFlushRoutes;
       else if (s == "neighbors")

@@ -382,6 +382,12 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
         c.spd_dirty[0] = c.spd_dirty[1] = true;
       }
       c.fib6_dirty = true;
+      if ((scope & api::kFlushPolicies) && !(scope & api::kFlushSas)) {
+        // vpnd's restart keeps the SAs and adds the policies of those it resumes again.
+        c.cfg.policies.clear();
+        c.policies[0] = c.policies[1] = 0;
+        c.spd_dirty[0] = c.spd_dirty[1] = true;
+      }
       if (scope & api::kFlushRoutes) {
         c.cfg.routes.clear();
         c.cfg.routes6.clear();

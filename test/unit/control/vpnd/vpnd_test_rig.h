@@ -288,14 +288,16 @@ struct East {
   vpnd::ReqidAllocator reqids;
   std::shared_ptr<const ike::IkeSaConfig> cfg;
 
-  explicit East(Rig& r) {
+  explicit East(Rig& r) : East(r.now) {}
+  // On `now`, the clock of whichever vpnd it talks to.
+  explicit East(absl::Time& now) {
     auto loaded = config::LoadConfigFile("configs/vyatta-east.conf");
     REQUIRE(loaded.ok());
     auto setup = vpnd::MapConfig(config::BuildModel(loaded->tree), reqids);
     REQUIRE(setup.ok());
     auto cfg = std::make_shared<ike::IkeSaConfig>(*setup->peers[0]);
     cfg->initiate = false;
-    mgr = std::make_unique<ike::IkeManager>([&r] { return r.now; },
+    mgr = std::make_unique<ike::IkeManager>([&now] { return now; },
                                             [this](const ike::Datagram& d) { out.push_back(d); },
                                             &log, nullptr, nullptr);
     mgr->SetPeers({cfg});

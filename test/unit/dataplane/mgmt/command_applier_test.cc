@@ -100,6 +100,26 @@ TEST_CASE("A batch the SA table cannot hold is refused whole; an update at full 
   CHECK(sas.count() == 0);
 }
 
+// vpnd's restart keeps the SAs and rebuilds the rest: policies go without their SAs (the restart
+// adds those of the CHILD SAs it resumes again, in the same batch; test_hitless_restart runs
+// that batch on a real dataplane).
+TEST_CASE("A flush of policies alone keeps the SAs", "[mgmt][applier]") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply(kBase).status.ok());
+  REQUIRE(rig.Apply(Sa("add", 0x300000) +
+                    "policy add out src 10.1.0.0/24 dst 10.2.0.0/24 bypass priority 1\n")
+              .status.ok());
+  REQUIRE(rig.dp().CurrentTables().spd.out.n == 1);
+  auto r = rig.Apply("flush policies\n");
+  INFO(r.status);
+  REQUIRE(r.status.ok());
+  CHECK(rig.dp().CurrentTables().spd.out.n == 0);
+  CHECK(rig.applier().state().policies.empty());
+  CHECK(rig.dp().sas->Find(0x300000, true) != nullptr);
+  rig.Reset();
+}
+
 // Bonds are built at commit from ports of the port map (#17); what cannot be built is refused
 // before anything changes. (Building one needs members that can change their MAC, which the
 // rig's ring ports cannot: the integration tests build them over af_packet.)

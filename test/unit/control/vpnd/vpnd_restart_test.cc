@@ -1,0 +1,155 @@
+// The hitless restart at vpnd's level, on the fake dataplane: vpnd writes its IKE state file,
+// a second vpnd (the first one gone as after kill -9) resumes from it: its first batch keeps the
+// SAs and binds the VTI to the SA the dataplane still holds, the peer keeps its IKE SA, and the
+// CHILD SA is then rekeyed. A bad file falls back to the flush and is counted.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+
+#include "control/vpnd/ike_state_file.h"
+#include "control/vpnd/vpnd_test_rig.h"
+
+namespace portcullis::vpnd {
+namespace {
+
+using testing::East;
+using testing::FakeDataplane;
+
+// One vpnd process on the fake dataplane: its own channel client, link and installer.
+struct Process {
+  std::optional<dp::api::ChannelClient> client;
+  std::unique_ptr<DataplaneLink> link;
+  std::unique_ptr<ChannelSaInstaller> installer;
+  std::unique_ptr<Vpnd> vpnd;
+  Process(FakeDataplane& dp, absl::Time& now, VpndLog& log, const std::string& state) {
+    auto c = dp::api::ChannelClient::Attach(dp.name, true, absl::Seconds(1));
+    REQUIRE(c.ok());
+    client.emplace(*std::move(c));
+    auto clock = [&now] { return now; };
+    link = std::make_unique<DataplaneLink>(
+        &*client,
+        [&dp] { return dp::api::ChannelClient::Attach(dp.name, true, absl::Milliseconds(100)); },
+        absl::Seconds(2), clock, &log);
+    installer = std::make_unique<ChannelSaInstaller>(*link, clock, &log);
+    VpndDeps deps;
+    deps.clock = clock;
+    deps.log = &log;
+    deps.link = link.get();
+    deps.installer = installer.get();
+    deps.ike_state_path = state;
+    vpnd = std::make_unique<Vpnd>(deps);
+  }
+};
+
+// What Pump does, for a Process.
+void Exchange(Process& p, FakeDataplane& dp, East& e) {
+  for (int quiet = 0, i = 0; quiet < 200 && i < 20000; ++i) {
+    p.vpnd->Poll();
+    bool moved = false;
+    for (const auto& d : dp.TakeInjected()) {
+      e.mgr->HandleDatagram(d);
+      moved = true;
+    }
+    for (auto& d : e.out) {
+      dp.Punt(d);
+      moved = true;
+    }
+    e.out.clear();
+    quiet = moved ? 0 : quiet + 1;
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+}
+
+struct Setup {
+  FakeDataplane dp;
+  absl::Time now = absl::FromUnixSeconds(1767225600);
+  VpndLog log{"", false};
+  std::string state = absl::StrCat("/tmp/vpnd-restart-test-", getpid(), ".ike-state");
+  ~Setup() { std::remove(state.c_str()); }
+};
+
+const dp::api::Message* FlushOf(const std::vector<dp::api::Message>& b) {
+  return testing::Find(b, dp::api::MessageKind::kFlush, dp::api::Op::kDelete);
+}
+
+TEST_CASE("a restarted vpnd resumes the IKE SA and keeps the dataplane's SAs", "[vpnd][restart]") {
+  Setup s;
+  auto first = std::make_unique<Process>(s.dp, s.now, s.log, s.state);
+  East east(s.now);
+  REQUIRE(first->vpnd->LoadFile("configs/vyatta-west.conf").ok());
+  Exchange(*first, s.dp, east);
+  const ike::ChildSa* ec = testing::EastChild(east);
+  INFO(s.log.Recent());
+  REQUIRE(ec != nullptr);
+  const uint32_t west_in = ec->spi_out, west_out = ec->spi_in;
+  const ike::IkeSpi east_spi = east.Sa()->spi_i();
+  CHECK(first->vpnd->resume_stats().state_writes >= 1);
+  absl::StatusOr<std::string> text = ReadStateFile(s.state);
+  REQUIRE(text.ok());
+  CHECK(absl::StrContains(*text, "\nike "));
+  CHECK(absl::StrContains(*text, "\nchild "));
+  // The first vpnd started without a state: it flushed everything.
+  auto batches = s.dp.Batches();
+  REQUIRE(FlushOf(batches[0]) != nullptr);
+  CHECK(FlushOf(batches[0])->body.flush.scope == dp::api::kFlushAll);
+
+  // kill -9: nothing more from it (its handlers dropped), its client slot released.
+  first.reset();
+  const size_t before = s.dp.Batches().size();
+  Process second(s.dp, s.now, s.log, s.state);
+  REQUIRE(second.vpnd->LoadFile("configs/vyatta-west.conf").ok());
+  batches = s.dp.Batches();
+  REQUIRE(batches.size() > before);
+  const auto& commit = batches[before];
+  const dp::api::Message* flush = FlushOf(commit);
+  REQUIRE(flush != nullptr);
+  CHECK((flush->body.flush.scope & dp::api::kFlushSas) == 0);
+  CHECK((flush->body.flush.scope & dp::api::kFlushInterfaces) != 0);
+  // No SA sent again; the VTI bound again, in the same batch, to the SA the dataplane kept.
+  CHECK(testing::Count(commit, dp::api::MessageKind::kSa, dp::api::Op::kAdd) == 0);
+  const dp::api::Message* bind =
+      testing::Find(commit, dp::api::MessageKind::kVtiBinding, dp::api::Op::kAdd);
+  REQUIRE(bind != nullptr);
+  CHECK(bind->body.vti_binding.out_spi == west_out);
+  CHECK(bind->body.vti_binding.vti_ifindex ==
+        testing::Interface(commit, "vti2")->body.interface.ifindex);
+  Exchange(second, s.dp, east);
+  CHECK(second.vpnd->resume_stats().ike_resumed == 1);
+  CHECK(second.vpnd->resume_stats().children_adopted == 1);
+  CHECK(second.vpnd->resume_stats().state_file_errors == 0);
+  // The peer kept its IKE SA (no new one, no INITIAL_CONTACT), and the CHILD SA was rekeyed.
+  REQUIRE(east.Sa() != nullptr);
+  CHECK(east.mgr->Sas().size() == 1);
+  CHECK(east.Sa()->spi_i() == east_spi);
+  ec = testing::EastChild(east);
+  REQUIRE(ec != nullptr);
+  CHECK(ec->spi_out != west_in);
+  // The old SAs were deleted after the new ones went in.
+  batches = s.dp.Batches();
+  bool deleted_old = false;
+  for (size_t i = before + 1; i < batches.size(); ++i) {
+    deleted_old |= testing::Find(batches[i], dp::api::MessageKind::kSa, dp::api::Op::kDelete,
+                                 [&](const dp::api::Message& m) {
+                                   return m.body.sa.spi == west_in;
+                                 }) != nullptr;
+  }
+  CHECK(deleted_old);
+  CHECK(absl::StrContains(s.log.Recent(), "resumed after the restart"));
+}
+
+TEST_CASE("an unusable IKE state file falls back to the flush and is counted", "[vpnd][restart]") {
+  Setup s;
+  REQUIRE(WriteFileAtomically(s.state, "portcullis-ike-state 1\nike name=zz\n").ok());
+  Process p(s.dp, s.now, s.log, s.state);
+  REQUIRE(p.vpnd->LoadFile("configs/vyatta-west.conf").ok());
+  auto batches = s.dp.Batches();
+  REQUIRE(!batches.empty());
+  REQUIRE(FlushOf(batches[0]) != nullptr);
+  CHECK(FlushOf(batches[0])->body.flush.scope == dp::api::kFlushAll);
+  CHECK(p.vpnd->resume_stats().state_file_errors == 1);
+  CHECK(p.vpnd->resume_stats().ike_resumed == 0);
+  CHECK(absl::StrContains(s.log.Recent(), "unusable"));
+}
+
+}  // namespace
+}  // namespace portcullis::vpnd
