@@ -293,7 +293,11 @@ void IkeSa::HandleRequest(const Datagram& d, const DecodedHeader& h) {
     ctx_.Send(cached_response_);
     return;
   }
-  if (mid != peer_mid_) {
+  // Resumed from a state saved just before the old process answered the peer's last request
+  // (the answer went out, the file was not rewritten yet): the peer is one ahead. Its first
+  // request with that ID, once it proves authentic below, puts us in step.
+  const bool one_ahead = resumed_ && !resumed_in_step_ && !init && mid == peer_mid_ + 1;
+  if (mid != peer_mid_ && !one_ahead) {
     Log(LogGroup::kIke, absl::StrCat("received request with message ID ", mid, ", expected ",
                                      peer_mid_, ": ignored (INVALID_MESSAGE_ID)"));
     return;
@@ -325,9 +329,17 @@ void IkeSa::HandleRequest(const Datagram& d, const DecodedHeader& h) {
   } else {
     std::optional<Payload> answer;
     if (!Decode(d, h, &in, &answer)) {
-      if (answer) SendResponse(d, h, {*answer});
+      if (answer && !one_ahead) SendResponse(d, h, {*answer});
       return;
     }
+    if (one_ahead) {
+      Log(LogGroup::kIke,
+          absl::StrCat("request ", mid, " is one past the saved message ID ", peer_mid_,
+                       ": the previous process answered ", peer_mid_, " after saving its state"));
+      peer_mid_ = mid;
+      have_cached_response_ = false;
+    }
+    if (resumed_) resumed_in_step_ = true;
     UpdateEndpoints(d);
   }
   last_inbound_ = ctx_.Now();

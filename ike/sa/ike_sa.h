@@ -364,6 +364,8 @@ class IkeSa {
   // whose answer no task waits for.
   bool resumed_ = false;
   bool resumed_request_ = false;
+  // The peer's first authenticated request since the resume arrived (message IDs agree).
+  bool resumed_in_step_ = false;
   std::optional<IdPayload> peer_id_;
   // CHILD SAs to create again (install failures), by child config name.
   std::vector<std::pair<std::string, absl::Time>> recreate_;

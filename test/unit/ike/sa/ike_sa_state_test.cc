@@ -171,6 +171,33 @@ TEST_CASE("a request in flight when vpnd died is sent again and its answer taken
   CHECK(p.a.rec.gaps == 0);
 }
 
+TEST_CASE("state saved just before answering the peer: its next request puts us in step",
+          "[ike_sa_state]") {
+  Pair p;
+  p.ca->dpd_interval = 2;
+  p.ca->dpd_timeout = 10;
+  p.Up();
+  REQUIRE(p.b.Only() != nullptr);
+  // B's state is saved, then B answers A's DPD request, then B dies before saving again.
+  const std::string saved = Saved(p.b);
+  const uint32_t expected = p.b.Only()->expected_request_id();
+  p.net.Advance(absl::Seconds(3));
+  REQUIRE(p.b.Only()->expected_request_id() == expected + 1);
+  Kill(p, p.b);
+  IkeManager::ResumeResult r = Restart(p, p.b, saved, p.cb);
+  REQUIRE(r.ike_resumed == 1);
+  REQUIRE(p.b.Only()->expected_request_id() == expected);
+  // Long enough for A's DPD to give up on an unanswered request (dpd timeout 10 s).
+  p.net.Advance(absl::Seconds(60), absl::Seconds(1));
+  INFO(p.b.log.All());
+  CHECK(p.b.log.Has("is one past the saved message ID"));
+  REQUIRE(p.a.Only() != nullptr);
+  REQUIRE(p.b.Only() != nullptr);
+  CHECK(p.a.rec.ike_down == 0);
+  CHECK_FALSE(p.a.log.Has("dead peer"));
+  CHECK(p.unsendable == 0);
+}
+
 TEST_CASE("a resumed SA the peer no longer answers is given up, not kept", "[ike_sa_state]") {
   Pair p;
   p.ca->dpd_interval = 2;
