@@ -142,6 +142,7 @@ absl::StatusOr<std::string> RestartVpn(OpContext& ctx, const OpArgs&) {
 
 absl::StatusOr<std::string> ShowIpsecStatus(OpContext& ctx, const OpArgs& a) {
   IpsecStatus s = GatherIpsecStatus(ctx.ike, ctx.installer, ctx.peers, ctx.model, ctx.pid);
+  if (ctx.restart != nullptr) s.restart = *ctx.restart;
   return a.json ? IpsecStatusJson(s) : IpsecStatusText(s);
 }
 

@@ -16,6 +16,7 @@
 #include "control/vpnd/firewall_views.h"
 #include "control/vpnd/log_sinks.h"
 #include "control/vpnd/peer_failures.h"
+#include "control/vpnd/resume_stats.h"
 #include "control/vpnd/sa_installer.h"
 #include "ike/sa/ike_manager.h"
 
@@ -44,6 +45,8 @@ struct OpContext {
   // firewall` keeps; may be null.
   const FirewallIds* firewall_ids = nullptr;
   FwCounterBaselines* firewall_baselines = nullptr;
+  // What this vpnd's start resumed (hitless restart); null without a dataplane.
+  const ResumeStats* restart = nullptr;
 };
 
 // The text to print for the command, or an error with the message.

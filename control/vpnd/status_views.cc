@@ -79,7 +79,22 @@ std::string IpsecStatusJson(const IpsecStatus& s) {
   for (const IpsecInterface& i : s.interfaces) {
     j.BeginObject().Field("interface", i.name).Field("address", i.address).EndObject();
   }
-  j.EndArray().EndObject();
+  j.EndArray();
+  if (s.restart) {
+    const ResumeStats& r = *s.restart;
+    j.Key("restart")
+        .BeginObject()
+        .Field("ike_resumed", r.ike_resumed)
+        .Field("ike_refused", r.ike_refused)
+        .Field("children_adopted", r.children_adopted)
+        .Field("children_missing", r.children_missing)
+        .Field("children_refused", r.children_refused)
+        .Field("orphan_sas_removed", r.orphan_sas_removed)
+        .Field("state_file_errors", r.state_file_errors)
+        .Field("state_writes", r.state_writes)
+        .EndObject();
+  }
+  j.EndObject();
   return j.str() + "\n";
 }
 

@@ -6,10 +6,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "control/config/model.h"
+#include "control/vpnd/resume_stats.h"
 #include "control/vpnd/sa_installer.h"
 #include "control/vpnd/show_gather.h"
 
@@ -26,6 +28,8 @@ struct IpsecStatus {
   int64_t pid = 0;
   uint32_t active_tunnels = 0;  // installed CHILD SAs
   std::vector<IpsecInterface> interfaces;
+  // With a dataplane: what this vpnd's start resumed (JSON only; the text is Vyatta's).
+  std::optional<ResumeStats> restart;
 };
 
 IpsecStatus GatherIpsecStatus(const ike::IkeManager& m, const SaInstaller& installer,

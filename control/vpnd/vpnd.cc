@@ -735,6 +735,7 @@ absl::StatusOr<std::string> Vpnd::RunCommand(const std::vector<std::string>& wor
   ctx.failures = failures_.get();
   ctx.samples = &diagnose_samples_;
   ctx.pid = getpid();
+  if (deps_.link != nullptr) ctx.restart = &resume_stats_;
   ctx.firewall_ids = &firewall_ids_;
   ctx.firewall_baselines = &firewall_baselines_;
   return RunOpCommand(ctx, *request);

@@ -35,6 +35,7 @@
 #include "control/vpnd/firewall_views.h"
 #include "control/vpnd/log_sinks.h"
 #include "control/vpnd/peer_failures.h"
+#include "control/vpnd/resume_stats.h"
 #include "control/vpnd/sa_installer.h"
 #include "control/vpnd/syslog_sink.h"
 #include "ike/sa/drop_log_limiter.h"
@@ -82,17 +83,6 @@ struct VpndDeps {
   // Hitless restart (channel transport): the file IKE's state is kept in, rewritten whenever it
   // changes and resumed from at the first commit ("" = none: the first commit flushes).
   std::string ike_state_path;
-};
-
-// What the hitless restart did: logged once the restart's commit is applied, and counted here.
-struct ResumeStats {
-  uint64_t ike_resumed = 0, ike_refused = 0;
-  uint64_t children_adopted = 0;    // their SAs were still in the dataplane
-  uint64_t children_missing = 0;    // not in the dataplane (it restarted too): rekeyed at once
-  uint64_t children_refused = 0;    // their tunnel is no longer configured
-  uint64_t orphan_sas_removed = 0;  // in the dataplane, known to no resumed CHILD SA
-  uint64_t state_file_errors = 0;   // unreadable, malformed, or not written
-  uint64_t state_writes = 0;
 };
 
 class Vpnd : public ike::IkeListener, public SessionHost {

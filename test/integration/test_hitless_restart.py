@@ -4,6 +4,7 @@ SIGKILL under it and started again, and every packet arrives. Afterwards the CHI
 before the restart are gone from both dataplanes (the restarted vpnd resumes the IKE SA from its
 state file, adopts the SAs the dataplane kept, and rekeys them make-before-break), and the peer
 never set up a new IKE SA (no INITIAL_CONTACT, nothing torn down)."""
+import json
 import os
 import re
 import time
@@ -110,8 +111,13 @@ def test_vpnd_killed_under_traffic_loses_nothing(lab, source_root, tmp_path, sid
     for sent, got, _ in results:
         assert sent == RATE * SECONDS, summary
         assert got == sent, summary + logs
-    # The IKE SA was resumed, not set up again.
+    # The IKE SA was resumed, not set up again; the CHILD SA's SAs were adopted, nothing else
+    # was in the dataplane.
     assert 'resumed after the restart' in again.log(), logs
+    restart = json.loads(again.vpnctl('show', 'vpn', 'ipsec', 'status', '--json').stdout)['restart']
+    assert restart['ike_resumed'] == 1 and restart['children_adopted'] == 1, restart
+    assert restart['children_missing'] == 0 and restart['orphan_sas_removed'] == 0, restart
+    assert restart['state_file_errors'] == 0 and restart['state_writes'] >= 1, restart
     peer = s.ve if side == 'west' else s.vw
     peer_new = peer.log()[len(east_log_before):]
     assert not re.search(r'IKE_SA \S+ established', peer_new), peer_new[-3000:]

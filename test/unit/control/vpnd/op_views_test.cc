@@ -24,6 +24,23 @@ TEST_CASE("show vpn ipsec status: Vyatta's lines, JSON with the same values", "[
         "\"address\":\"159.8.98.213\"}]}\n");
 }
 
+TEST_CASE("show vpn ipsec status --json: what the restart resumed", "[show][ops]") {
+  IpsecStatus s{4505, 1, {}};
+  ResumeStats r;
+  r.ike_resumed = 1;
+  r.children_adopted = 2;
+  r.orphan_sas_removed = 3;
+  r.state_writes = 7;
+  s.restart = r;
+  CHECK(IpsecStatusJson(s) ==
+        "{\"pid\":4505,\"active_tunnels\":1,\"interfaces\":[],\"restart\":{\"ike_resumed\":1,"
+        "\"ike_refused\":0,\"children_adopted\":2,\"children_missing\":0,"
+        "\"children_refused\":0,\"orphan_sas_removed\":3,\"state_file_errors\":0,"
+        "\"state_writes\":7}}\n");
+  // The text stays Vyatta's.
+  CHECK(IpsecStatusText(s).find("restart") == std::string::npos);
+}
+
 TEST_CASE("show vpn ipsec connections: VyOS's columns, JSON with the same rows", "[show][ops]") {
   std::vector<ConnectionRow> rows = {
       {"peer-SITE-B", "up", "IKEv2", "198.51.100.1", "-", "-", "site-a@example.com",
