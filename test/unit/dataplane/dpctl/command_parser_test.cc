@@ -539,7 +539,9 @@ TEST_CASE("dpctl: flush scopes", "[dpctl]") {
   CHECK(ParseOne("flush sas routes").body.flush.scope == (api::kFlushSas | api::kFlushRoutes));
   CHECK(ParseOne("flush neighbors addresses interfaces").body.flush.scope ==
         (api::kFlushNeighbors | api::kFlushAddresses | api::kFlushInterfaces));
-  Fails("flush sas policies", "flush: unknown scope 'policies'");
+  // Policies alone: what vpnd's hitless restart flushes besides everything but the SAs.
+  CHECK(ParseOne("flush policies").body.flush.scope == api::kFlushPolicies);
+  Fails("flush sas tunnels", "flush: unknown scope 'tunnels'");
 }
 
 TEST_CASE("dpctl: unknown and empty commands", "[dpctl]") {
