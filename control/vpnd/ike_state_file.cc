@@ -7,13 +7,15 @@
 #include <cerrno>
 #include <cstring>
 
+#include <openssl/crypto.h>
+
 #include "absl/strings/str_cat.h"
 
 namespace portcullis::vpnd {
 
 absl::Status WriteFileAtomically(const std::string& path, const std::string& data) {
   const std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return absl::InternalError(absl::StrCat(tmp, ": ", std::strerror(errno)));
   // Mode 0600 also when the file existed with another.
   (void)fchmod(fd, 0600);
@@ -44,10 +46,18 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& dat
 }
 
 absl::StatusOr<std::string> ReadStateFile(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
     if (errno == ENOENT) return absl::NotFoundError(absl::StrCat(path, ": no such file"));
     return absl::InternalError(absl::StrCat(path, ": ", std::strerror(errno)));
+  }
+  // Its keys are trusted only from a file no one else could have written or read.
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+      (st.st_mode & 077) != 0) {
+    close(fd);
+    return absl::PermissionDeniedError(
+        absl::StrCat(path, ": not a regular file of ours with mode 0600, not trusted"));
   }
   std::string out;
   char buf[65536];
@@ -63,6 +73,7 @@ absl::StatusOr<std::string> ReadStateFile(const std::string& path) {
     out.append(buf, static_cast<size_t>(n));
   }
   close(fd);
+  OPENSSL_cleanse(buf, sizeof buf);
   return out;
 }
 

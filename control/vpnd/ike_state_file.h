@@ -11,7 +11,8 @@
 namespace portcullis::vpnd {
 
 absl::Status WriteFileAtomically(const std::string& path, const std::string& data);
-// NotFound when there is no file.
+// NotFound when there is no file; PermissionDenied unless it is a regular file owned by us
+// that no one else may read or write (its keys would not be ours alone).
 absl::StatusOr<std::string> ReadStateFile(const std::string& path);
 
 }  // namespace portcullis::vpnd

@@ -44,14 +44,14 @@ Vpnd::Vpnd(VpndDeps deps) : deps_(std::move(deps)) {
     // Through the dataplane's inject path, on whichever channel the link holds now.
     // Answers to a flood fill the inject ring: failures are counted and logged once per
     // interval.
+    // With a state file, write-ahead: what IKE sends waits until the state it leaves behind is
+    // saved (ReleaseSends), so a restart never resumes from a state the peer has moved past.
     send = [this](const ike::Datagram& d) {
-      absl::Status st = deps_.link->Inject(d);
-      if (st.ok()) return;
-      if (auto line = inject_failure_log_.Drop(
-              deps_.clock(),
-              absl::StrCat("inject to ", d.dst.ToString(), " failed: ", st.message()))) {
-        Log(ike::LogGroup::kNet, *line);
+      if (!deps_.ike_state_path.empty()) {
+        held_sends_.push_back(d);
+        return;
       }
+      Inject(d);
     };
   }
   failures_ = std::make_unique<PeerFailures>(deps_.log);
@@ -90,6 +90,22 @@ Vpnd::~Vpnd() {
   // Batches in flight carry handlers that point here; the link may be polled after us.
   if (deps_.link != nullptr) deps_.link->DropAckHandlers();
   WipeSecrets(model_);
+}
+
+void Vpnd::Inject(const ike::Datagram& d) {
+  absl::Status st = deps_.link->Inject(d);
+  if (st.ok()) return;
+  if (auto line = inject_failure_log_.Drop(
+          deps_.clock(), absl::StrCat("inject to ", d.dst.ToString(), " failed: ", st.message()))) {
+    Log(ike::LogGroup::kNet, *line);
+  }
+}
+
+void Vpnd::ReleaseSends() {
+  SaveIkeState();
+  std::vector<ike::Datagram> sends;
+  sends.swap(held_sends_);
+  for (const ike::Datagram& d : sends) Inject(d);
 }
 
 void Vpnd::Log(ike::LogGroup g, const std::string& text, const std::string& conn, uint32_t id,
@@ -159,6 +175,7 @@ absl::Status Vpnd::Commit(const config::Model& model,
     if (resume_pending_ && !deps_.ike_state_path.empty()) {
       resume = PrepareResume(*setup, &adopted);
     }
+    resume_commit_pending_ = resume != nullptr;
     if (resume != nullptr) {
       // The SAs stay (with their sequence numbers and replay windows): everything else is
       // rebuilt, and the adopted SAs selected again, in this one batch.
@@ -231,6 +248,7 @@ absl::Status Vpnd::Commit(const config::Model& model,
       std::move(batch), "commit", /*wait=*/true,
       [this, state, n, flush, forget_baselines, resume](Outcome o, const absl::Status& s) {
         commit_pending_ = false;
+        resume_commit_pending_ = false;
         if (o != Outcome::kApplied) {
           if (state->returned)
             Log(ike::LogGroup::kCfg, absl::StrCat(s.message(), ": nothing changed"));
@@ -287,6 +305,7 @@ std::shared_ptr<std::vector<ike::IkeSaState>> Vpnd::PrepareResume(
     return nullptr;
   }
   absl::StatusOr<std::vector<ike::IkeSaState>> saved = ike::DecodeIkeState(*text);
+  OPENSSL_cleanse(text->data(), text->size());
   if (!saved.ok()) {
     ++resume_stats_.state_file_errors;
     Log(ike::LogGroup::kKnl, absl::StrCat("IKE state ", deps_.ike_state_path, " unusable (",
@@ -325,10 +344,20 @@ std::shared_ptr<std::vector<ike::IkeSaState>> Vpnd::PrepareResume(
   auto present = [&](uint32_t spi, bool in) {
     return !read_back || !complete || held.contains({spi, in});
   };
+  // IkeManager::Resume keeps the first IKE SA of a peer in this order and refuses the others:
+  // oldest first, so that of a make-before-break reauthentication caught half way the old SA,
+  // which carries the traffic, is the one resumed. Only the CHILD SAs of the SAs it keeps are
+  // adopted; the others' SAs are orphans, removed below.
+  std::stable_sort(saved->begin(), saved->end(),
+                   [](const ike::IkeSaState& a, const ike::IkeSaState& b) {
+                     return a.established < b.established;
+                   });
+  std::set<std::string> resumed_peers;
   std::vector<const ike::ChildSa*> adopt;
   std::set<std::pair<uint32_t, bool>> claimed;
   for (ike::IkeSaState& sa : *saved) {
     if (!peers.contains(sa.config_name)) continue;  // IkeManager::Resume refuses and counts it
+    if (!resumed_peers.insert(sa.config_name).second) continue;  // refused there too
     for (auto it = sa.children.begin(); it != sa.children.end();) {
       const ike::ChildSa& c = **it;
       if (!tunnels.contains(c.name)) {
@@ -370,11 +399,13 @@ std::shared_ptr<std::vector<ike::IkeSaState>> Vpnd::PrepareResume(
 }
 
 void Vpnd::SaveIkeState() {
-  if (deps_.ike_state_path.empty() || resume_pending_ || commit_pending_) return;
+  // Not before the restart's commit resumed IKE: the file still holds the previous vpnd's state.
+  if (deps_.ike_state_path.empty() || resume_pending_ || resume_commit_pending_) return;
   const uint64_t fp = ike_->StateFingerprint();
   if (saved_once_ && fp == saved_fingerprint_) return;
-  absl::Status st =
-      WriteFileAtomically(deps_.ike_state_path, ike::EncodeIkeState(ike_->SaveState()));
+  std::string text = ike::EncodeIkeState(ike_->SaveState());
+  absl::Status st = WriteFileAtomically(deps_.ike_state_path, text);
+  OPENSSL_cleanse(text.data(), text.size());  // it holds every IKE SA's keys
   if (!st.ok()) {
     ++resume_stats_.state_file_errors;
     Log(ike::LogGroup::kKnl, absl::StrCat("IKE state not saved: ", st.message()));
@@ -533,7 +564,7 @@ void Vpnd::ReceiveIke(const ike::Datagram& d) {
 void Vpnd::HandleDatagram(const ike::Datagram& d) {
   ReceiveIke(d);
   FlushRemovals();
-  SaveIkeState();
+  ReleaseSends();
 }
 
 void Vpnd::HandleEvent(const dp::api::Event& e) {
@@ -662,7 +693,7 @@ Vpnd::Backlog Vpnd::Poll() {
   ike_->Tick();
   sessions_->Tick();
   FlushRemovals();
-  SaveIkeState();
+  ReleaseSends();
   return backlog;
 }
 
@@ -694,6 +725,8 @@ Vpnd::Backlog Vpnd::PollPunts() {
     const size_t want = std::min(kPuntBurst, kInjectBuffers - kInjectReserve - in_flight);
     std::vector<ike::Datagram> got = deps_.link->PollPunt(want);
     for (const ike::Datagram& d : got) ReceiveIke(d);
+    // The answers go out (and count as in flight) before the next burst is taken.
+    ReleaseSends();
     taken += got.size();
     if (got.size() < want) {
       injects_seen_ = deps_.link->InjectsInFlight();
@@ -714,7 +747,7 @@ absl::StatusOr<std::string> Vpnd::Command(const std::vector<std::string>& words)
   absl::StatusOr<std::string> out =
       ConfigSessions::IsSessionRequest(words) ? sessions_->Handle(words) : RunCommand(words);
   FlushRemovals();  // a reset may have destroyed SAs
-  SaveIkeState();
+  ReleaseSends();
   return out;
 }
 

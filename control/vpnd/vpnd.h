@@ -180,6 +180,9 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   bool IkeInterfaceAllowed(const ike::Datagram& d);
   void ReceiveIke(const ike::Datagram& d);
   Backlog PollPunts();
+  // Hitless restart's write-ahead: saves IKE's state, then sends what IKE sent meanwhile.
+  void ReleaseSends();
+  void Inject(const ike::Datagram& d);
   // The restart's first commit: reads the saved IKE state and the dataplane's SAs back, adopts
   // the CHILD SAs whose SAs are still there (`extra` gets their VTI bindings and policies) and
   // removes the SAs nothing claims (`extra` too). Null: nothing to resume, flush everything.
@@ -228,6 +231,8 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   // Hitless restart: the first commit has not resumed (or started over) yet, so the state file
   // is from the previous vpnd and must not be overwritten.
   bool resume_pending_ = true;
+  bool resume_commit_pending_ = false;     // the restart's commit, resuming, is not applied yet
+  std::vector<ike::Datagram> held_sends_;  // IKE's sends, until the state is saved
   uint64_t saved_fingerprint_ = 0;
   bool saved_once_ = false;
   ResumeStats resume_stats_;

@@ -58,6 +58,15 @@ class SkCipher {
   // padding, pad length, ICV), for fragmentation and MTU decisions.
   size_t Overhead(size_t inner_size) const;
 
+  // AES-GCM's IV position, for a restarted process that resumes this key (ike_sa_state): it
+  // carries on after the counter it saved instead of starting a second sequence under the key.
+  uint32_t iv_prefix() const { return iv_prefix_; }
+  uint32_t iv_counter() const { return iv_counter_; }
+  void ResumeIvs(uint32_t prefix, uint32_t counter) {
+    iv_prefix_ = prefix;
+    iv_counter_ = counter;
+  }
+
  private:
   SkCipher() = default;
   size_t IvSize() const;

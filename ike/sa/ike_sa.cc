@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -873,6 +874,10 @@ IkeSaState IkeSa::SaveState() const {
   s.nat_local = nat_local;
   s.nat_remote = nat_remote;
   s.peer_id = peer_id_;
+  if (ciphers) {
+    s.iv_prefix = ciphers->outbound.iv_prefix();
+    s.iv_counter = ciphers->outbound.iv_counter();
+  }
   s.my_mid = my_mid_;
   s.peer_mid = peer_mid_;
   s.established = established_;
@@ -935,6 +940,11 @@ bool IkeSa::Resume(IkeSaState& s, std::vector<std::unique_ptr<ChildSa>> children
     return false;
   }
   ciphers.emplace(*std::move(c));
+  // The same IV sequence, past what the previous process sealed (its sends wait for the save,
+  // so nothing it sent used a later counter): no IV repeats under the key.
+  if (s.iv_counter < std::numeric_limits<uint32_t>::max() - 16) {
+    ciphers->outbound.ResumeIvs(s.iv_prefix, s.iv_counter + 16);
+  }
   nat_local = s.nat_local;
   nat_remote = s.nat_remote;
   peer_id_ = s.peer_id;
@@ -970,8 +980,8 @@ bool IkeSa::Resume(IkeSaState& s, std::vector<std::unique_ptr<ChildSa>> children
 }
 
 uint64_t IkeSa::StateFingerprint() const {
-  // Not a digest of the keys: what moves while the SA lives. The keys change only with the
-  // SPIs (a rekey makes a new SA) or the CHILD SAs' SPIs, which are in here.
+  // Every field SaveState writes but the keys, which change only with the SPIs (a rekey makes
+  // a new SA) or the CHILD SAs' SPIs, which are in here.
   uint64_t h = 1469598103934665603ull;
   auto mix = [&h](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
   mix(static_cast<uint64_t>(state_));
@@ -981,14 +991,24 @@ uint64_t IkeSa::StateFingerprint() const {
   mix(have_cached_response_ ? cached_mid_ : ~0u);
   mix(static_cast<uint64_t>(
       absl::ToUnixMicros(rekey_at_ == absl::InfiniteFuture() ? absl::UnixEpoch() : rekey_at_)));
-  mix(remote_.port);
+  auto endpoint = [&mix](const Endpoint& e) {
+    mix(e.port);
+    for (uint8_t b : e.address.span()) mix(b);
+  };
+  endpoint(local_);
+  endpoint(remote_);
+  mix(nat_local);
+  mix(nat_remote);
+  mix(peer_id_ ? peer_id_->data.size() : ~0u);
   for (uint8_t b : spi_r_) mix(b);
   for (const auto& c : children_) {
     mix(c->spi_in);
     mix(c->spi_out);
     mix(static_cast<uint64_t>(c->state));
     mix(c->outbound_active);
-    mix(c->remote.port);
+    mix(c->encap);
+    endpoint(c->local);
+    endpoint(c->remote);
   }
   return h;
 }

@@ -231,7 +231,8 @@ std::string EncodeIkeState(const std::vector<IkeSaState>& sas) {
                       " peer_id=", Hex(s.peer_id->data));
     }
     absl::StrAppend(
-        &out, " my_mid=", s.my_mid, " peer_mid=", s.peer_mid, " established=", Time(s.established),
+        &out, " iv_prefix=", s.iv_prefix, " iv_counter=", s.iv_counter, " my_mid=", s.my_mid,
+        " peer_mid=", s.peer_mid, " established=", Time(s.established),
         " rekey_at=", Time(s.rekey_at), " request=", s.request ? Dgram(*s.request) : "-",
         " response=", s.response ? Dgram(*s.response) : "-", " response_mid=", s.response_mid,
         " response_exchange=", static_cast<int>(s.response_exchange),
@@ -309,6 +310,8 @@ absl::StatusOr<std::vector<IkeSaState>> DecodeIkeState(absl::string_view text) {
         id.data = f.Data("peer_id");
         s.peer_id = std::move(id);
       }
+      s.iv_prefix = f.Uint<uint32_t>("iv_prefix");
+      s.iv_counter = f.Uint<uint32_t>("iv_counter");
       s.my_mid = f.Uint<uint32_t>("my_mid");
       s.peer_mid = f.Uint<uint32_t>("peer_mid");
       s.established = f.Time("established");

@@ -34,6 +34,8 @@ struct IkeSaState {
   IkeSaKeys keys;
   bool nat_local = false, nat_remote = false;
   std::optional<IdPayload> peer_id;
+  // AES-GCM: where our sealing key's IVs stand (sk_cipher.h; 0 otherwise).
+  uint32_t iv_prefix = 0, iv_counter = 0;
   uint32_t my_mid = 0;    // our next (or outstanding) request's ID
   uint32_t peer_mid = 0;  // the ID we expect on the peer's next request
   absl::Time established = absl::InfinitePast();

@@ -39,14 +39,17 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(('0.0.0.0', port))
 s.settimeout(0.2)
 seen = set()
+total = 0
 end = time.monotonic() + seconds
 while time.monotonic() < end:
     try:
         data, _ = s.recvfrom(2048)
     except socket.timeout:
         continue
+    total += 1
     seen.add(struct.unpack('!I', data[:4])[0])
 missing = [i for i in range(max(seen) + 1) if i not in seen] if seen else []
+print('duplicates', total - len(seen), flush=True)
 print('received', len(seen), 'max', max(seen) if seen else -1, 'missing', missing[:50], flush=True)
 '''
 
@@ -76,6 +79,9 @@ def result(rx, tx):
     out = open(rx[1]).read()
     m = re.search(r'received (\d+) max (-?\d+) missing (.*)', out)
     assert m, out
+    # A packet replayed or duplicated across the restart would hide in the set.
+    dups = int(re.search(r'duplicates (\d+)', out).group(1))
+    assert dups == 0, out
     return sent, int(m.group(1)), m.group(3)
 
 

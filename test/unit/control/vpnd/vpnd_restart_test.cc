@@ -4,6 +4,8 @@
 // CHILD SA is then rekeyed. A bad file falls back to the flush and is counted.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <cstdio>
 
 #include "control/vpnd/ike_state_file.h"
@@ -149,6 +151,25 @@ TEST_CASE("an unusable IKE state file falls back to the flush and is counted", "
   CHECK(p.vpnd->resume_stats().state_file_errors == 1);
   CHECK(p.vpnd->resume_stats().ike_resumed == 0);
   CHECK(absl::StrContains(s.log.Recent(), "unusable"));
+}
+
+TEST_CASE("an IKE state file others may read or write is not trusted", "[vpnd][restart]") {
+  Setup s;
+  REQUIRE(WriteFileAtomically(s.state, "portcullis-ike-state 1\nend 0\n").ok());
+  struct stat st;
+  REQUIRE(stat(s.state.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  REQUIRE(ReadStateFile(s.state).ok());
+  REQUIRE(chmod(s.state.c_str(), 0644) == 0);
+  CHECK(absl::IsPermissionDenied(ReadStateFile(s.state).status()));
+  Process p(s.dp, s.now, s.log, s.state);
+  REQUIRE(p.vpnd->LoadFile("configs/vyatta-west.conf").ok());
+  auto batches = s.dp.Batches();
+  REQUIRE(!batches.empty());
+  REQUIRE(FlushOf(batches[0]) != nullptr);
+  CHECK(FlushOf(batches[0])->body.flush.scope == dp::api::kFlushAll);
+  CHECK(p.vpnd->resume_stats().state_file_errors == 1);
+  CHECK(absl::StrContains(s.log.Recent(), "not trusted"));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "absl/strings/str_format.h"
 #include "ike/sa/ike_sa_harness.h"
 
 namespace portcullis::ike {
@@ -18,6 +19,13 @@ using testing::Pair;
 
 std::string Saved(const Node& n) {
   return EncodeIkeState(n.mgr->SaveState());
+}
+
+// An IPv4 address as the state file writes it.
+std::string Hex4(const std::string& address) {
+  std::string out;
+  for (uint8_t b : Address::Parse(address)->span()) out += absl::StrFormat("%02x", b);
+  return out;
 }
 
 // vpnd killed: the manager goes (its log with it), the dataplane (the Recorder) stays.
@@ -69,6 +77,45 @@ TEST_CASE("IKE state survives its text form", "[ike_sa_state]") {
   CHECK(s.children[0]->expire_at == c.expire_at);
   // The same text again: nothing lost on the way.
   CHECK(EncodeIkeState(*back) == text);
+}
+
+TEST_CASE("a NAT rebinding to another address changes the state fingerprint", "[ike_sa_state]") {
+  testing::NatPair p;
+  p.ca->dpd_interval = 2;
+  p.Up();
+  REQUIRE(p.b.Only() != nullptr);
+  const uint64_t before = p.b.mgr->StateFingerprint();
+  // The NAT maps A to another address, same port: B follows it (UpdateEndpoints).
+  p.net.nat_outside = "198.51.100.7";
+  p.net.Advance(absl::Seconds(5));
+  REQUIRE(p.b.Only() != nullptr);
+  REQUIRE(p.b.Only()->remote().address.ToString() == "198.51.100.7");
+  CHECK(p.b.mgr->StateFingerprint() != before);
+  CHECK(absl::StrContains(Saved(p.b), Hex4("198.51.100.7")));
+}
+
+TEST_CASE("a resumed AES-GCM IKE SA carries on with its IV sequence", "[ike_sa_state]") {
+  Pair p;
+  for (auto* c : {&p.ca, &p.cb}) {
+    (*c)->ike_proposals = {testing::IkeProp(EncrId::kAesGcm16, 256, IntegId::kNone,
+                                            PrfId::kHmacSha2_256, DhGroup::kCurve25519)};
+  }
+  p.ca->dpd_interval = 2;
+  p.Up();
+  p.net.Advance(absl::Seconds(5));
+  REQUIRE(p.a.Only() != nullptr);
+  const SkCipher& before = p.a.Only()->ciphers->outbound;
+  REQUIRE(before.iv_counter() > 0);
+  const uint32_t prefix = before.iv_prefix(), counter = before.iv_counter();
+  const std::string saved = Saved(p.a);
+  Kill(p, p.a);
+  REQUIRE(Restart(p, p.a, saved, p.ca).ike_resumed == 1);
+  const SkCipher& after = p.a.Only()->ciphers->outbound;
+  CHECK(after.iv_prefix() == prefix);
+  CHECK(after.iv_counter() > counter);
+  p.net.Advance(absl::Seconds(20));
+  CHECK(p.b.rec.ike_down == 0);
+  CHECK(p.unsendable == 0);
 }
 
 TEST_CASE("malformed IKE state is refused with the line", "[ike_sa_state]") {
