@@ -774,6 +774,19 @@ IkeManager::ResumeResult IkeManager::Resume(std::vector<IkeSaState> saved) {
       if (listener_ != nullptr) listener_->ChildResumed(*p, *c);
     }
     if (!to_delete.empty()) p->Queue(NewChildDeleteTask(to_delete));
+    // Tunnels configured since the state was saved (the configuration changed while vpnd was
+    // down) get their CHILD SA as an initiation would have made it.
+    if (p->config().initiate) {
+      for (const ChildConfig& cc : p->config().children) {
+        bool have = false;
+        for (const auto& c : p->children()) have |= c->name == cc.name;
+        if (!have) {
+          p->Log(LogGroup::kCfg, absl::StrCat("tunnel ", cc.name,
+                                              " has no CHILD_SA after the restart, creating it"));
+          p->CreateChild(cc);
+        }
+      }
+    }
   }
   return r;
 }

@@ -152,7 +152,8 @@ class IkeManager : public IkeSaContext {
   // afterwards are ones this process negotiated. A CHILD SA that was being rekeyed or deleted
   // when the state was saved is deleted. Refused (logged, counted): an IKE SA whose peer is no
   // longer configured or whose keys are unusable, a CHILD SA whose child config is gone, and an
-  // SA whose peer already has a live IKE SA here.
+  // SA whose peer already has a live IKE SA here. A configured tunnel without a CHILD SA in
+  // the resumed SA (added while vpnd was down) gets one created when the peer initiates.
   ResumeResult Resume(std::vector<IkeSaState> saved);
   // Responder SAs still in IKE_SA_INIT/IKE_AUTH (in total, or from one address).
   size_t HalfOpenCount(const Address* from = nullptr) const;

@@ -262,6 +262,37 @@ TEST_CASE("a resumed SA the peer no longer answers is given up, not kept", "[ike
   CHECK(p.a.log.Has("did not answer the request resumed after the restart"));
 }
 
+TEST_CASE("a tunnel configured while vpnd was down gets its CHILD SA after the resume",
+          "[ike_sa_state]") {
+  Pair p;
+  auto second = [](std::shared_ptr<IkeSaConfig> c, const std::string& l, const std::string& r) {
+    ChildConfig ch = c->children[0];
+    ch.name = c->name + "-tunnel-2";
+    ch.tunnel_id = 2;
+    ch.reqid = 2;
+    ch.local_ts = {testing::Ts(l)};
+    ch.remote_ts = {testing::Ts(r)};
+    c->children.push_back(ch);
+  };
+  // The responder already knows the second tunnel; A's configuration gains it while A is down.
+  second(p.cb, "10.2.1.0/24", "10.1.1.0/24");
+  p.Up();
+  REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+  const IkeSpi spi_i = p.a.Only()->spi_i();
+  const std::string saved = Saved(p.a);
+  Kill(p, p.a);
+  second(p.ca, "10.1.1.0/24", "10.2.1.0/24");
+  REQUIRE(Restart(p, p.a, saved, p.ca).ike_resumed == 1);
+  p.net.Advance(absl::Seconds(20));
+  INFO(p.a.log.All());
+  REQUIRE(p.a.Only() != nullptr);
+  CHECK(p.a.Only()->spi_i() == spi_i);  // the resumed SA, not a new one
+  CHECK(p.a.Only()->children().size() == 2);
+  CHECK(p.a.rec.HasTunnel("-tunnel-2"));
+  CHECK(p.b.rec.HasTunnel("-tunnel-2"));
+  CHECK(p.unsendable == 0);
+}
+
 TEST_CASE("saved SAs of peers and tunnels no longer configured are not resumed", "[ike_sa_state]") {
   Pair p;
   p.Up();
