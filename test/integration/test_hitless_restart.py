@@ -109,6 +109,15 @@ def test_vpnd_killed_under_traffic_loses_nothing(lab, source_root, tmp_path, sid
         s.vw = again
     else:
         s.ve = again
+    # The make-before-break switch happens under the stream: the old SAs leave both dataplanes
+    # while the senders still send (so the counts below cover it).
+    switched = False
+    while all(tx[0].poll() is None for _, tx in streams):
+        now = sa_spis(s.west) | sa_spis(s.east)
+        if now and not (now & old):
+            switched = True
+            break
+        time.sleep(0.25)
     results = [result(rx, tx) for rx, tx in streams]
     logs = '\n--- west ---\n' + s.vw.log()[-5000:] + '\n--- east ---\n' + s.ve.log()[-5000:]
     summary = ', '.join(f'{name}: sent {sent}, received {got}, missing {missing}'
@@ -117,6 +126,7 @@ def test_vpnd_killed_under_traffic_loses_nothing(lab, source_root, tmp_path, sid
     for sent, got, _ in results:
         assert sent == RATE * SECONDS, summary
         assert got == sent, summary + logs
+    assert switched, 'the old SAs were still there when the stream ended' + logs
     # The IKE SA was resumed, not set up again; the CHILD SA's SAs were adopted, nothing else
     # was in the dataplane.
     assert 'resumed after the restart' in again.log(), logs
