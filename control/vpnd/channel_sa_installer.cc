@@ -678,6 +678,8 @@ std::vector<dp::api::Message> ChannelSaInstaller::Adopt(
     Installed e;
     e.spi_out = c->spi_out;
     e.vti = vti;
+    // A policy-based tunnel's VFP, which its SAs name (an update must keep naming it).
+    e.sa_ifindex = c->vti ? vti : vti_of(*c);
     e.applied = true;
     e.conn = c->name;
     e.unique_id = c->unique_id;
