@@ -55,8 +55,13 @@ def test_dataplane_bench_writes_its_table_and_a_png(build_root, tmp_path):
     bench(build_root, tmp_path, 'dataplane', BENCH_SIZES='64,1420', BENCH_SECONDS='0.5',
           BENCH_REPEATS='1', BENCH_ROUNDS='1')
     table = (tmp_path / 'dataplane.txt').read_text()
-    rows = [line for line in table.splitlines() if line.split('|')[0].strip() in ('64', '1420')]
-    assert len(rows) == 2, table
+    # The IPv4-outer table, then the IPv6-outer one (rate and ratio to IPv4 per direction).
+    v4, _, v6 = table.partition('IPv6 outer')
+    sizes = lambda text, cells: [l.split('|')[0].strip() for l in text.splitlines()
+                                 if len(l.split('|')) == cells and
+                                 l.split('|')[0].strip() in ('64', '1420')]
+    assert sizes(v4, 5) == ['64', '1420'], table
+    assert sizes(v6, 3) == ['64', '1420'], table
     check_png(tmp_path / 'dataplane.png')
 
 
