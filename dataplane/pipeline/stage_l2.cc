@@ -221,12 +221,20 @@ void Worker::Send(rte_mbuf** pkts, uint16_t n, const Tables& t) {
 }
 
 void Worker::SendRun(rte_mbuf** pkts, uint16_t n, uint16_t ifx, uint32_t hop, const Tables& t) {
-  const Drop why = CannotSend(t, &ifx);
-  if (unlikely(why != Drop::kCount)) {
+  const Interface& f = t.ifs[ifx];
+  Drop why = Drop::kCount;
+  if (f.kind == IfKind::kNone || ifx == 0) {
+    why = Drop::kUnknownInterface;
+    ifx = 0;
+  } else if (!f.up) {
+    why = Drop::kInterfaceDown;
+  } else if (f.port >= kMaxPorts) {
+    why = Drop::kNoPort;
+  }
+  if (why != Drop::kCount) {
     for (uint16_t k = 0; k < n; ++k) DropPkt(pkts[k], ifx, why);
     return;
   }
-  const Interface& f = t.ifs[ifx];
   rte_ether_addr dst;
   // `out` on the sending interface: what leaves, ESP included (the last stage before the
   // wire). A packet that waited for ARP met it before it waited and comes back here flagged
