@@ -326,26 +326,7 @@ void SlowPath::Resolve6(rte_mbuf* m, uint64_t now_ns) {
   const uint8_t* hop = nh.type == NhType::kGateway ? nh.gateway.data() : ip->dst_addr;
   const uint64_t evicted = dp_.neighbors6->evicted_packets();
   NeighborEntry* e = dp_.AdmitNeighbor6(meta->out_ifindex, hop);
-  const uint64_t lost = dp_.neighbors6->evicted_packets() - evicted;
-  stats_.unresolved += lost;
-  stats_.drops[DropIndex(Drop::kNeighborUnresolved)] += lost;
-  if (e == nullptr) {
-    ++stats_.queue_full;
-    Drop(m, Drop::kNeighborQueueFull);
-    return;
-  }
-  if (e->mac_word.load(std::memory_order_relaxed) >> 63) {  // answered meanwhile
-    meta->flags |= kMetaRouted;
-    meta->kind = PktKind::kRouteLocal;
-    if (ToWorker(m)) ++stats_.resolved;
-    return;
-  }
-  if (dp_.neighbors6->Hold(e, m) != NeighborTable::HoldResult::kHeld) {
-    ++stats_.queue_full;
-    Drop(m, Drop::kNeighborQueueFull);
-    return;
-  }
-  if (e->requests_sent == 0 || now_ns - e->requested_ns > kRetryNs) SendNeighborSolicit(*e, now_ns);
+  HoldForNeighbor(m, *dp_.neighbors6, e, evicted, now_ns, &SlowPath::SendNeighborSolicit);
 }
 
 void SlowPath::SendNeighborSolicit(NeighborEntry& e, uint64_t now_ns) {

@@ -196,8 +196,15 @@ void SlowPath::Resolve(rte_mbuf* m, uint64_t now_ns) {
   PacketMeta* meta = Meta(m);
   const uint64_t evicted = dp_.neighbors->evicted_packets();
   NeighborEntry* e = dp_.AdmitNeighbor(meta->out_ifindex, meta->next_hop);
+  HoldForNeighbor(m, *dp_.neighbors, e, evicted, now_ns, &SlowPath::SendArpRequest);
+}
+
+void SlowPath::HoldForNeighbor(rte_mbuf* m, NeighborTable& table, NeighborEntry* e,
+                               uint64_t evicted, uint64_t now_ns,
+                               void (SlowPath::*ask)(NeighborEntry&, uint64_t)) {
+  PacketMeta* meta = Meta(m);
   // Packets that waited for an entry evicted to make room for this one.
-  const uint64_t lost = dp_.neighbors->evicted_packets() - evicted;
+  const uint64_t lost = table.evicted_packets() - evicted;
   stats_.unresolved += lost;
   stats_.drops[DropIndex(Drop::kNeighborUnresolved)] += lost;
   if (e == nullptr) {
@@ -211,12 +218,12 @@ void SlowPath::Resolve(rte_mbuf* m, uint64_t now_ns) {
     if (ToWorker(m)) ++stats_.resolved;
     return;
   }
-  if (dp_.neighbors->Hold(e, m) != NeighborTable::HoldResult::kHeld) {
+  if (table.Hold(e, m) != NeighborTable::HoldResult::kHeld) {
     ++stats_.queue_full;
     Drop(m, Drop::kNeighborQueueFull);
     return;
   }
-  if (e->requests_sent == 0 || now_ns - e->requested_ns > kRetryNs) SendArpRequest(*e, now_ns);
+  if (e->requests_sent == 0 || now_ns - e->requested_ns > kRetryNs) (this->*ask)(*e, now_ns);
 }
 
 template <class Ask>

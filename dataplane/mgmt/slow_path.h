@@ -53,6 +53,12 @@ class SlowPath {
  private:
   void Arp(rte_mbuf* m, uint64_t now_ns);
   void Resolve(rte_mbuf* m, uint64_t now_ns);
+  // ARP's and ND's resolution alike: `m` waits in the entry `e` the caller admitted to `table`
+  // (nullptr: none free) until the neighbour answers; `ask` (ARP request, neighbour
+  // solicitation) goes out at most every kRetryNs. `evicted`: the table's evicted-packet count
+  // before the admission (packets of an entry evicted for this one are counted lost).
+  void HoldForNeighbor(rte_mbuf* m, NeighborTable& table, NeighborEntry* e, uint64_t evicted,
+                       uint64_t now_ns, void (SlowPath::*ask)(NeighborEntry&, uint64_t));
   // IKE from the workers to vpnd: established IKE SAs' messages first; new ones only while
   // vpnd's punt buffers have room beyond a reserve kept for established ones (the rest wait in
   // their queue, which the workers stop filling when full).

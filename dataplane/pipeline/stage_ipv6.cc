@@ -259,16 +259,8 @@ void Worker::Forward6(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit
 void Worker::SendRun6(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const uint8_t* hop,
                       const Tables& t) {
   const Interface& f = t.ifs[ifx];
-  Drop why = Drop::kCount;
-  if (f.kind == IfKind::kNone || ifx == 0) {
-    why = Drop::kUnknownInterface;
-    ifx = 0;
-  } else if (!f.up) {
-    why = Drop::kInterfaceDown;
-  } else if (f.port >= kMaxPorts) {
-    why = Drop::kNoPort;
-  }
-  if (why != Drop::kCount) {
+  if (const Drop why = CannotSend(f, ifx); unlikely(why != Drop::kCount)) {
+    if (why == Drop::kUnknownInterface) ifx = 0;
     for (uint16_t k = 0; k < n; ++k) DropPkt(pkts[k], ifx, why);
     return;
   }

@@ -222,16 +222,8 @@ void Worker::Send(rte_mbuf** pkts, uint16_t n, const Tables& t) {
 
 void Worker::SendRun(rte_mbuf** pkts, uint16_t n, uint16_t ifx, uint32_t hop, const Tables& t) {
   const Interface& f = t.ifs[ifx];
-  Drop why = Drop::kCount;
-  if (f.kind == IfKind::kNone || ifx == 0) {
-    why = Drop::kUnknownInterface;
-    ifx = 0;
-  } else if (!f.up) {
-    why = Drop::kInterfaceDown;
-  } else if (f.port >= kMaxPorts) {
-    why = Drop::kNoPort;
-  }
-  if (why != Drop::kCount) {
+  if (const Drop why = CannotSend(f, ifx); unlikely(why != Drop::kCount)) {
+    if (why == Drop::kUnknownInterface) ifx = 0;
     for (uint16_t k = 0; k < n; ++k) DropPkt(pkts[k], ifx, why);
     return;
   }

@@ -44,6 +44,15 @@ class Worker {
   void Send(rte_mbuf** pkts, uint16_t n, const Tables& t);
   // Runs of packets to one neighbor on one interface.
   void SendRun(rte_mbuf** pkts, uint16_t n, uint16_t ifx, uint32_t hop, const Tables& t);
+  // Why a run cannot leave by interface `ifx` (IPv4 and IPv6 alike), kCount when it can. The
+  // caller counts kUnknownInterface on interface 0. Takes the entry by reference so that
+  // SendRun keeps it in a register (a pointer to `ifx` made the compiler spill it).
+  static Drop CannotSend(const Interface& f, uint16_t ifx) {
+    if (f.kind == IfKind::kNone || ifx == 0) return Drop::kUnknownInterface;
+    if (!f.up) return Drop::kInterfaceDown;
+    if (f.port >= kMaxPorts) return Drop::kNoPort;
+    return Drop::kCount;
+  }
   // A complete frame, counted on ifindex, onto the port's transmit queue.
   void TxFrame(rte_mbuf* m, uint16_t port, uint16_t ifindex);
   // The same without the checks and counters: port < kMaxPorts; the caller counts.

@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "dataplane/core/table_sizes.h"
+#include "dataplane/tables/next_hop_pool.h"
 
 namespace portcullis::dp {
 
@@ -57,7 +58,7 @@ class Fib {
     rte_fib_lookup_bulk(fib_, &host, &nh, 1);
     return nh;
   }
-  const NextHop& next_hop(uint64_t id) const { return nh_[id < nh_count_ ? id : 0]; }
+  const NextHop& next_hop(uint64_t id) const { return nh_.at(id); }
 
   // Main lcore only. Prefix in network order.
   absl::Status Set(uint32_t prefix, uint8_t len, const NextHop& nh);
@@ -65,22 +66,15 @@ class Fib {
   // After a grace period: next-hop ids no route uses any more become reusable.
   void ReclaimNextHops();
   size_t route_count() const { return routes_.size(); }
-  uint32_t next_hop_capacity() const { return nh_count_; }
+  uint32_t next_hop_capacity() const { return nh_.capacity(); }
   // What is installed, for display: (prefix, len) -> next hop.
   std::vector<std::pair<std::pair<uint32_t, uint8_t>, NextHop>> Dump() const;
 
  private:
   Fib() = default;
-  uint32_t Acquire(const NextHop& nh);
-  void Release(uint32_t id);
 
   rte_fib* fib_ = nullptr;
-  uint32_t nh_count_ = 0;
-  std::unique_ptr<NextHop[]> nh_;
-  std::unique_ptr<uint32_t[]> refs_;
-  absl::flat_hash_map<NextHop, uint32_t> nh_ids_;  // referenced next hops -> their id
-  std::vector<uint32_t> free_ids_;
-  std::vector<uint32_t> retired_ids_;  // unreferenced, waiting for a grace period
+  NextHopPool<NextHop> nh_;
   std::map<std::pair<uint32_t, uint8_t>, uint32_t> routes_;  // (host-order prefix, len) -> id
 };
 

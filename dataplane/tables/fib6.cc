@@ -18,9 +18,7 @@ Ip6 MaskIp6(const Ip6& a, uint8_t len) {
 
 absl::StatusOr<std::unique_ptr<Fib6>> Fib6::Create(const char* name, const TableSizes& sizes) {
   std::unique_ptr<Fib6> f(new Fib6);
-  f->nh_count_ = sizes.NextHops();
-  f->nh_.reset(new NextHop6[f->nh_count_]());
-  f->refs_.reset(new uint32_t[f->nh_count_]());
+  f->nh_.Init(sizes.NextHops());
   rte_fib6_conf conf = {};
   conf.type = RTE_FIB6_TRIE;
   conf.default_nh = 0;
@@ -29,15 +27,13 @@ absl::StatusOr<std::unique_ptr<Fib6>> Fib6::Create(const char* name, const Table
   // An entry holds a next-hop id or a tbl8 group index: 2 bytes (a 32 MiB tbl24) while both
   // stay below 32768, else 4.
   conf.trie.nh_sz =
-      f->nh_count_ <= 32768 && sizes.Fib6Tbl8() < 32768 ? RTE_FIB6_TRIE_2B : RTE_FIB6_TRIE_4B;
+      f->nh_.capacity() <= 32768 && sizes.Fib6Tbl8() < 32768 ? RTE_FIB6_TRIE_2B : RTE_FIB6_TRIE_4B;
   conf.trie.num_tbl8 = sizes.Fib6Tbl8();
   f->fib_ = rte_fib6_create(name, SOCKET_ID_ANY, &conf);
   if (f->fib_ == nullptr)
     return absl::ResourceExhaustedError(absl::StrCat("rte_fib6_create (", sizes.Fib6Routes(),
                                                      " routes, ", sizes.Fib6Tbl8(),
                                                      " tbl8 groups): ", rte_strerror(rte_errno)));
-  f->free_ids_.reserve(f->nh_count_);
-  for (uint32_t id = f->nh_count_ - 1; id >= 1; --id) f->free_ids_.push_back(id);
   return f;
 }
 
@@ -45,50 +41,26 @@ Fib6::~Fib6() {
   rte_fib6_free(fib_);
 }
 
-uint32_t Fib6::Acquire(const NextHop6& nh) {
-  if (auto it = nh_ids_.find(nh); it != nh_ids_.end()) {
-    ++refs_[it->second];
-    return it->second;
-  }
-  if (free_ids_.empty()) return 0;
-  uint32_t id = free_ids_.back();
-  free_ids_.pop_back();
-  nh_[id] = nh;  // written before any route points at it
-  refs_[id] = 1;
-  nh_ids_[nh] = id;
-  return id;
-}
-
-void Fib6::Release(uint32_t id) {
-  if (id == 0 || refs_[id] == 0) return;
-  if (--refs_[id] == 0) {
-    nh_ids_.erase(nh_[id]);
-    retired_ids_.push_back(id);
-  }
-}
-
 void Fib6::ReclaimNextHops() {
-  for (uint32_t id : retired_ids_)
-    if (refs_[id] == 0) free_ids_.push_back(id);
-  retired_ids_.clear();
+  nh_.Reclaim();
 }
 
 absl::Status Fib6::Set(const Ip6& prefix, uint8_t len, const NextHop6& nh) {
   if (len > 128) return absl::InvalidArgumentError("prefix length above 128");
   const auto key = std::make_pair(MaskIp6(prefix, len), len);
   auto it = routes_.find(key);
-  if (it != routes_.end() && nh_[it->second] == nh) return absl::OkStatus();
-  uint32_t id = Acquire(nh);
+  if (it != routes_.end() && nh_.at(it->second) == nh) return absl::OkStatus();
+  uint32_t id = nh_.Acquire(nh);
   if (id == 0)
     return absl::ResourceExhaustedError(
-        absl::StrCat("no free IPv6 next-hop entries (--max-next-hops ", nh_count_, ")"));
+        absl::StrCat("no free IPv6 next-hop entries (--max-next-hops ", nh_.capacity(), ")"));
   if (int rc = rte_fib6_add(fib_, key.first.data(), len, id); rc != 0) {
-    Release(id);
+    nh_.Release(id);
     return absl::ResourceExhaustedError(absl::StrCat("rte_fib6_add /", len, ": ", rte_strerror(-rc),
                                                      " (--max-routes6 sizes the IPv6 FIB)"));
   }
   if (it != routes_.end()) {
-    Release(it->second);
+    nh_.Release(it->second);
     it->second = id;
   } else {
     routes_[key] = id;
@@ -101,14 +73,14 @@ absl::Status Fib6::Remove(const Ip6& prefix, uint8_t len) {
   if (it == routes_.end()) return absl::NotFoundError("no such route");
   if (int rc = rte_fib6_delete(fib_, it->first.first.data(), len); rc != 0)
     return absl::InternalError(absl::StrCat("rte_fib6_delete: ", rte_strerror(-rc)));
-  Release(it->second);
+  nh_.Release(it->second);
   routes_.erase(it);
   return absl::OkStatus();
 }
 
 std::vector<std::pair<std::pair<Ip6, uint8_t>, NextHop6>> Fib6::Dump() const {
   std::vector<std::pair<std::pair<Ip6, uint8_t>, NextHop6>> out;
-  for (const auto& [k, id] : routes_) out.push_back({k, nh_[id]});
+  for (const auto& [k, id] : routes_) out.push_back({k, nh_.at(id)});
   return out;
 }
 

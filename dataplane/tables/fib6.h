@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "dataplane/core/table_sizes.h"
 #include "dataplane/tables/fib.h"
+#include "dataplane/tables/next_hop_pool.h"
 
 namespace portcullis::dp {
 
@@ -53,7 +54,7 @@ class Fib6 {
     rte_fib6_lookup_bulk(fib_, a, &nh, 1);
     return nh;
   }
-  const NextHop6& next_hop(uint64_t id) const { return nh_[id < nh_count_ ? id : 0]; }
+  const NextHop6& next_hop(uint64_t id) const { return nh_.at(id); }
 
   // Main lcore only.
   absl::Status Set(const Ip6& prefix, uint8_t len, const NextHop6& nh);
@@ -64,16 +65,9 @@ class Fib6 {
 
  private:
   Fib6() = default;
-  uint32_t Acquire(const NextHop6& nh);
-  void Release(uint32_t id);
 
   rte_fib6* fib_ = nullptr;
-  uint32_t nh_count_ = 0;
-  std::unique_ptr<NextHop6[]> nh_;
-  std::unique_ptr<uint32_t[]> refs_;
-  absl::flat_hash_map<NextHop6, uint32_t> nh_ids_;
-  std::vector<uint32_t> free_ids_;
-  std::vector<uint32_t> retired_ids_;
+  NextHopPool<NextHop6> nh_;
   std::map<std::pair<Ip6, uint8_t>, uint32_t> routes_;  // (masked prefix, len) -> id
 };
 
