@@ -1,0 +1,124 @@
+"""Instructions per packet of vpn-dataplane's worker under callgrind (not a test).
+
+Wall-clock A/B runs of `scripts/bench dataplane` move by 1-4% on this shared 2-core VM, more
+than the changes they should judge; instruction counts do not. This runs the encrypt and the
+decrypt case of dataplane_bench.py (one VTI tunnel, 64-byte frames from an infinite pcap into
+net_null) under valgrind's callgrind, instrumenting only once the tunnel is configured, for
+BENCH_SECONDS (20) each, and prints inclusive instructions per packet (packets = calls into the
+IPsec-MB GCM routine) of the worker's functions. With a second build directory as argument it
+prints both builds side by side (the A/B of a packet-path change):
+
+  PORTCULLIS_BUILD=<A> python3 test/bench/dataplane_instructions.py [<B>]
+
+Last line: `summary: enc64_ir=<A>[/<B>] dec64_ir=<A>[/<B>]` (whole worker, per packet).
+"""
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+os.environ.setdefault('BENCH_NO_HUGE', '1')
+import dataplane_bench as db  # noqa: E402
+
+SECONDS = float(os.environ.get('BENCH_SECONDS', '20'))
+ROW = re.compile(r'\s*([\d,]+) \([^)]*\)\s+(?:\*\s+)?(.*)')
+
+
+def profile(build, direction, work):
+    """Ir per packet by function name for one build and direction."""
+    enc, dec, _ = db.pcaps(work, '64', [64])
+    rx = 'lan' if direction == 'enc' else 'wan'
+    dev = f'net_pcap0,rx_pcap={enc if direction == "enc" else dec},infinite_rx=1'
+    ports = {'lan': dev if rx == 'lan' else 'net_null0,no-rx=1',
+             'wan': dev if rx == 'wan' else 'net_null0,no-rx=1'}
+    chan = f'ir{os.getpid()}{direction}'
+    out = work / f'callgrind.{direction}.{abs(hash(str(build)))}'
+    # --fair-sched: the busy-polling worker must not starve the telemetry thread dpctl asks.
+    cmd = ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--fair-sched=yes',
+           f'--callgrind-out-file={out}', str(build / 'dataplane' / 'vpn-dataplane'),
+           '-l', '0,1', '--no-huge', '-m', '1024', '--log-level=*:error', '--',
+           '--channel', chan]
+    for name, d in ports.items():
+        cmd += ['--port', f'{name}={d}']
+    db.BUILD = build
+    dp = db.Dataplane.__new__(db.Dataplane)
+    dp.channel, dp.log = chan, work / f'dataplane-{direction}.log'
+    dp.proc = db.start_dataplane(cmd, dp.log, timeout=600)
+    try:
+        dp.configure(False)
+        time.sleep(2)
+        subprocess.run(['callgrind_control', '-i', 'on', str(dp.proc.pid)], check=True,
+                       capture_output=True)
+        time.sleep(SECONDS)
+        subprocess.run(['callgrind_control', '-i', 'off', str(dp.proc.pid)], check=True,
+                       capture_output=True)
+        drops = {k: v for k, v in dp.drops().items() if v}
+    finally:
+        dp.close()
+    if drops:
+        print(f'  note: {direction} drops {drops}', file=sys.stderr)
+    tree = subprocess.run(['callgrind_annotate', '--inclusive=yes', '--tree=caller', str(out)],
+                          capture_output=True, text=True, check=True).stdout
+    # In --tree=caller output a function's callers (with call counts) come before it. IPsec-MB
+    # has no symbols: its most-called routine is the per-packet GCM call.
+    calls, pending = {}, 0
+    for line in tree.splitlines():
+        m = re.match(r'\s*[\d,]+ \([^)]*\)\s+\*\s+(.*)', line)
+        if m:
+            if 'libIPSec_MB' in m.group(1):
+                calls[m.group(1)] = calls.get(m.group(1), 0) + pending
+            pending = 0
+            continue
+        m = re.match(r'\s*[\d,]+ \([^)]*\)\s+<\s+.*\(([\d,]+)x\)', line)
+        if m:
+            pending += int(m.group(1).replace(',', ''))
+    packets = max(calls.values(), default=0)
+    if packets == 0:
+        raise SystemExit(f'bench: no packet went through the {direction} case')
+    flat = subprocess.run(['callgrind_annotate', '--inclusive=yes', str(out)],
+                          capture_output=True, text=True, check=True).stdout
+    per = {}
+    for line in flat.splitlines():
+        m = ROW.match(line)
+        if not m or ':' not in m.group(2) or 'PROGRAM TOTALS' in line:
+            continue
+        fn = m.group(2).split(':', 1)[1]
+        lib = re.search(r'\[([^]]*)\]$', fn)
+        fn = re.sub(r' \[[^]]*\]$', '', fn).replace('portcullis::', '')
+        fn = re.sub(r'\(.*\)', '()', fn)
+        if fn.startswith('0x'):  # a library without symbols (the PMDs, IPsec-MB)
+            if not lib:
+                continue
+            fn = f'{pathlib.Path(lib.group(1)).name.split(".so")[0]} {fn.rstrip(" ()")}'
+        ir = int(m.group(1).replace(',', '')) / packets
+        if ir >= 1:
+            per[fn] = max(per.get(fn, 0.0), ir)
+    return packets, per
+
+
+def main():
+    builds = [db.BUILD] + [pathlib.Path(a).resolve() for a in sys.argv[1:2]]
+    summary = []
+    with tempfile.TemporaryDirectory(prefix='pc-ir-') as tmp:
+        work = pathlib.Path(tmp)
+        for direction in ('enc', 'dec'):
+            res = [profile(b, direction, work) for b in builds]
+            names = sorted(set().union(*(r[1] for r in res)), key=lambda f: -res[0][1].get(f, 0))
+            print(f'{direction} 64 B: instructions per packet '
+                  f'({", ".join(f"{r[0]:,} packets" for r in res)})')
+            head = ''.join(f'{"A" if i == 0 else "B":>10}' for i in range(len(res)))
+            print(f'{head}  function')
+            for fn in names[:25]:
+                print(''.join(f'{r[1].get(fn, 0):10.1f}' for r in res) + f'  {fn[:90]}')
+            whole = [r[1].get('dp::Worker::PollOnce()', 0) for r in res]
+            summary.append(f'{direction}64_ir=' + '/'.join(f'{w:.1f}' for w in whole))
+            print()
+    print('summary: ' + ' '.join(summary))
+
+
+if __name__ == '__main__':
+    main()
