@@ -6,7 +6,8 @@ decrypt case of dataplane_bench.py (one VTI tunnel, 64-byte frames from an infin
 net_null) under valgrind's callgrind, instrumenting only once the tunnel is configured, for
 BENCH_SECONDS (20) each, and prints inclusive instructions per packet (packets = calls into the
 IPsec-MB GCM routine) of the worker's functions. With a second build directory as argument it
-prints both builds side by side (the A/B of a packet-path change):
+prints both builds side by side (the A/B of a packet-path change); BENCH_OUTER=6 runs the
+IPv6-outer tunnel of dataplane_bench instead:
 
   PORTCULLIS_BUILD=<A> python3 test/bench/dataplane_instructions.py [<B>]
 
@@ -25,12 +26,13 @@ os.environ.setdefault('BENCH_NO_HUGE', '1')
 import dataplane_bench as db  # noqa: E402
 
 SECONDS = float(os.environ.get('BENCH_SECONDS', '20'))
+OUTER6 = os.environ.get('BENCH_OUTER') == '6'  # the same tunnel between IPv6 endpoints
 ROW = re.compile(r'\s*([\d,]+) \([^)]*\)\s+(?:\*\s+)?(.*)')
 
 
 def profile(build, direction, work):
     """Ir per packet by function name for one build and direction."""
-    enc, dec, _ = db.pcaps(work, '64', [64])
+    enc, dec, _ = db.pcaps(work, '64', [64], outer6=OUTER6)
     rx = 'lan' if direction == 'enc' else 'wan'
     dev = f'net_pcap0,rx_pcap={enc if direction == "enc" else dec},infinite_rx=1'
     ports = {'lan': dev if rx == 'lan' else 'net_null0,no-rx=1',
@@ -49,7 +51,7 @@ def profile(build, direction, work):
     dp.channel, dp.log = chan, work / f'dataplane-{direction}.log'
     dp.proc = db.start_dataplane(cmd, dp.log, timeout=600)
     try:
-        dp.configure(False)
+        dp.configure(OUTER6)
         time.sleep(2)
         subprocess.run(['callgrind_control', '-i', 'on', str(dp.proc.pid)], check=True,
                        capture_output=True)
@@ -79,7 +81,7 @@ def profile(build, direction, work):
     packets = max(calls.values(), default=0)
     if packets == 0:
         raise SystemExit(f'bench: no packet went through the {direction} case')
-    flat = subprocess.run(['callgrind_annotate', '--inclusive=yes', str(out)],
+    flat = subprocess.run(['callgrind_annotate', '--inclusive=yes', '--auto=no', str(out)],
                           capture_output=True, text=True, check=True).stdout
     per = {}
     for line in flat.splitlines():
@@ -108,14 +110,14 @@ def main():
         for direction in ('enc', 'dec'):
             res = [profile(b, direction, work) for b in builds]
             names = sorted(set().union(*(r[1] for r in res)), key=lambda f: -res[0][1].get(f, 0))
-            print(f'{direction} 64 B: instructions per packet '
+            print(f'{direction} 64 B{" IPv6 outer" if OUTER6 else ""}: instructions per packet '
                   f'({", ".join(f"{r[0]:,} packets" for r in res)})')
             head = ''.join(f'{"A" if i == 0 else "B":>10}' for i in range(len(res)))
             print(f'{head}  function')
             for fn in names[:25]:
                 print(''.join(f'{r[1].get(fn, 0):10.1f}' for r in res) + f'  {fn[:90]}')
             whole = [r[1].get('dp::Worker::PollOnce()', 0) for r in res]
-            summary.append(f'{direction}64_ir=' + '/'.join(f'{w:.1f}' for w in whole))
+            summary.append(f'{direction}64{"_v6" if OUTER6 else ""}_ir=' + '/'.join(f'{w:.1f}' for w in whole))
             print()
     print('summary: ' + ' '.join(summary))
 

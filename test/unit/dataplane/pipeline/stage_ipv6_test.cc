@@ -418,5 +418,35 @@ TEST_CASE("An echo request with a bad checksum is not answered") {
   CHECK(rig.Drops(DropIndex(Drop::kLocalUnhandled)) - unhandled == 1);
 }
 
+TEST_CASE("One burst mixing IPv4 and IPv6 forwards every frame of both, each in its order") {
+  // FromWire takes untagged IPv4 in one loop and untagged IPv6 in the next; a burst that
+  // switches back and forth leaves both for the per-frame way, which must lose nothing either.
+  Rig& rig = Rig::Get();
+  Configure(rig);
+  std::vector<std::vector<uint8_t>> sent4, sent6;
+  const int pattern[] = {6, 6, 4, 4, 6, 4, 6, 6, 4};
+  for (int k = 0; k < 9; ++k) {
+    if (pattern[k] == 4) {
+      sent4.push_back(Udp4(0x0a010002, 0xc0000202, 10 + k));  // on-link on the WAN
+      rig.Receive(kLan, 0, sent4.back());
+    } else {
+      sent6.push_back(Udp6("2001:db8:1::2", "2001:db8:5::9", 64, 10 + k));
+      rig.Receive(kLan, 0, sent6.back(), 0x86dd);
+    }
+  }
+  PollAll(rig);
+  std::vector<std::vector<uint8_t>> got4, got6;
+  for (auto& f : SentAll(rig, kWan)) (EtherType(f) == 0x86dd ? got6 : got4).push_back(f);
+  REQUIRE(got4.size() == sent4.size());
+  REQUIRE(got6.size() == sent6.size());
+  for (size_t k = 0; k < got6.size(); ++k) CHECK(StripEthernet(got6[k]) == HopLess(sent6[k]));
+  for (size_t k = 0; k < got4.size(); ++k) {
+    const auto ip = StripEthernet(got4[k]);
+    CHECK(ip.size() == sent4[k].size());
+    CHECK(ip[8] == 63);  // TTL taken
+    CHECK(std::equal(ip.begin() + 20, ip.end(), sent4[k].begin() + 20));
+  }
+}
+
 }  // namespace
 }  // namespace portcullis::dp::testing
