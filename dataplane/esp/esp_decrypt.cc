@@ -36,16 +36,26 @@ struct Layout {
   }
 };
 
-// The outer header of a packet the pipeline has checked and classified: IPv4 with its header
-// length in l3_len, one segment trimmed to the header's total length, not a fragment, and ESP
-// or UDP with room for the UDP header. What that leaves is the UDP length.
+// The outer header of a packet the pipeline has checked and classified: IPv4 (or IPv6, `v6`)
+// with its header length in l3_len, one segment trimmed to the header's length, not a
+// fragment, and ESP or UDP with room for the UDP header. What that leaves is the UDP length.
+// A packet of the other family than its SA's (one SPI reached from both) is read at the same
+// offsets inside its own headers and fails the UDP length or the ICV: never read past its end.
+template <bool v6>
 __attribute__((always_inline)) inline DropReason CheckedOuter(const rte_mbuf* m, const uint8_t* p,
                                                               wire::OuterInfo* o) {
   const uint32_t hl = m->l3_len;
   o->len = m->data_len;
-  o->tos = p[1];
   o->esp_off = hl;
-  if (p[9] == kProtoUdp) {
+  uint8_t proto;
+  if constexpr (v6) {
+    o->tos = static_cast<uint8_t>((p[0] << 4) | (p[1] >> 4));  // the traffic class
+    proto = p[6];
+  } else {
+    o->tos = p[1];
+    proto = p[9];
+  }
+  if (proto == kProtoUdp) {
     if (static_cast<uint32_t>(p[hl + 4] << 8 | p[hl + 5]) != o->len - hl)
       return DropReason::kBadOuterHeader;
     o->esp_off = hl + 8;
@@ -196,9 +206,9 @@ uint16_t EspEngine<Backend>::Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
     Pending p;
     uint8_t* buf = rte_pktmbuf_mtod(m, uint8_t*);
     DropReason r;
-    if constexpr (decltype(checked)::value) {
+    if constexpr (decltype(checked)::value != 0) {
       wire::OuterInfo o;
-      r = CheckedOuter(m, buf, &o);
+      r = CheckedOuter<decltype(checked)::value == 6>(m, buf, &o);
       if (likely(r == DropReason::kCount)) r = Parse(sa, lay, buf, o, &p);
     } else {
       r = Parse(sa, lay, buf, m->data_len, &p);
@@ -250,10 +260,12 @@ uint16_t EspEngine<Backend>::Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
       sa.packets += out;
       sa.bytes += bytes;
     };
-    if (outer_checked) {
-      fast(std::true_type{});
+    if (!outer_checked) {
+      fast(std::integral_constant<int, 0>{});
+    } else if (sa.family == AF_INET6) {
+      fast(std::integral_constant<int, 6>{});
     } else {
-      fast(std::false_type{});
+      fast(std::integral_constant<int, 4>{});
     }
   }
   for (; i < n; ++i) {
@@ -276,7 +288,7 @@ uint16_t EspEngine<Backend>::Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
     }
     if (aead) {
       uint32_t inner_len = 0;
-      if (open_aead(m, &inner_len, std::false_type{})) {
+      if (open_aead(m, &inner_len, std::integral_constant<int, 0>{})) {
         CountLifetime(sa, inner_len);
         pkts[out++] = m;
       }

@@ -40,10 +40,9 @@ void Worker::EspIn(rte_mbuf** pkts, const uint32_t* spis, uint16_t n, const Tabl
 
 void Worker::EspInSa(SaEntry& sa, rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
   esp::DropList drops;
-  // Everything here came through CheckIpv4 and Local (here or on another worker).
-  // The IPv4 pipeline's checks are what the engine's checked fast path relies on; IPv6 outer
-  // headers it parses itself.
-  uint16_t ok = esp_->Decrypt(*sa.sa, pkts, n, drops, /*outer_checked=*/sa.sa->family != AF_INET6);
+  // Everything here came through CheckIpv4 and Local, or Input6 and Local6 (here or on another
+  // worker): their checks are what the engine's checked fast path relies on.
+  uint16_t ok = esp_->Decrypt(*sa.sa, pkts, n, drops, /*outer_checked=*/true);
   for (uint16_t k = 0; k < drops.n; ++k)
     DropPkt(drops.pkts[k], Meta(drops.pkts[k])->in_ifindex, DropIndex(drops.reasons[k]));
   if (ok == 0) return;

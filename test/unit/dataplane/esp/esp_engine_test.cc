@@ -171,58 +171,68 @@ TEST_CASE("encrypt: a caller that checked the inner headers gets the same packet
 // l3_len, Local classified them): what comes out, and what is dropped for what, must not depend
 // on it. The UDP length is the one outer check left to the engine in that mode.
 TEST_CASE("decrypt: a caller that checked the outer headers gets the same packets", "[esp]") {
-  for (const Algo& algo : {AllAlgos()[0], AllAlgos()[1]}) {
-    for (bool udp : {false, true}) {
-      INFO(algo.name << " udp " << udp);
-      SaPtr out =
-          MakeSa<drivers::crypto::IpsecMbBackend>(Config(Direction::kOutbound, algo, false, udp));
-      constexpr int kN = 8;
-      std::vector<std::vector<uint8_t>> wire;
-      {
-        rte_mbuf* pkts[kN];
-        for (int i = 0; i < kN; ++i)
-          pkts[i] = test::MakePacket(
-              i % 4 == 3 ? test::Ipv6Udp(30 + 41 * i, static_cast<uint8_t>(i), i)
-                         : test::Ipv4Udp(40 + 97 * i, static_cast<uint8_t>(0x28 | (i & 3)),
-                                         /*df=*/i % 2 == 0, i + 7));
-        DropList drops;
-        REQUIRE(Mb().Encrypt(*out, pkts, kN, drops) == kN);
-        for (int i = 0; i < kN; ++i) {
-          wire.push_back(test::PacketBytes(pkts[i]));
-          rte_pktmbuf_free(pkts[i]);
+  // Both outer families: the pipeline checks IPv4 (CheckIpv4, Local) and IPv6 (Input6, Local6)
+  // outer headers alike, and the engine reads each at its own offsets.
+  for (int family : {AF_INET, AF_INET6}) {
+    for (const Algo& algo : {AllAlgos()[0], AllAlgos()[1]}) {
+      for (bool udp : {false, true}) {
+        INFO(algo.name << " udp " << udp << " family " << family);
+        const int hl = family == AF_INET6 ? 40 : 20;
+        SaPtr out = MakeSa<drivers::crypto::IpsecMbBackend>(
+            Config(Direction::kOutbound, algo, false, udp, family));
+        constexpr int kN = 8;
+        std::vector<std::vector<uint8_t>> wire;
+        {
+          rte_mbuf* pkts[kN];
+          for (int i = 0; i < kN; ++i)
+            pkts[i] = test::MakePacket(
+                i % 4 == 3 ? test::Ipv6Udp(30 + 41 * i, static_cast<uint8_t>(i), i)
+                           : test::Ipv4Udp(40 + 97 * i, static_cast<uint8_t>(0x28 | (i & 3)),
+                                           /*df=*/i % 2 == 0, i + 7));
+          DropList drops;
+          REQUIRE(Mb().Encrypt(*out, pkts, kN, drops) == kN);
+          for (int i = 0; i < kN; ++i) {
+            wire.push_back(test::PacketBytes(pkts[i]));
+            rte_pktmbuf_free(pkts[i]);
+          }
         }
+        // Packet 2 again (replayed); with UDP, packet 5's UDP length one short.
+        wire.push_back(wire[2]);
+        if (udp) wire[5][hl + 5] = static_cast<uint8_t>(wire[5][hl + 5] - 1);
+        // Packet 6's outer marked CE on the way (outside the ICV): its ECT(0) inner becomes CE
+        // (RFC 6040), read from the traffic class in IPv6 (bits 4-5 of the second byte).
+        wire[6][1] |= family == AF_INET6 ? 0x30 : 0x03;
+        std::vector<std::vector<uint8_t>> inner[2];
+        std::vector<DropReason> why[2];
+        for (int checked = 0; checked < 2; ++checked) {
+          SaPtr in = MakeSa<drivers::crypto::IpsecMbBackend>(
+              Config(Direction::kInbound, algo, false, udp, family));
+          rte_mbuf* pkts[kN + 1];
+          for (size_t i = 0; i < wire.size(); ++i) {
+            pkts[i] = test::MakePacket(wire[i]);
+            pkts[i]->l3_len = hl;
+          }
+          DropList drops;
+          const uint16_t ok =
+              Mb().Decrypt(*in, pkts, static_cast<uint16_t>(wire.size()), drops, checked == 1);
+          for (uint16_t i = 0; i < ok; ++i) {
+            inner[checked].push_back(test::PacketBytes(pkts[i]));
+            rte_pktmbuf_free(pkts[i]);
+          }
+          for (uint16_t i = 0; i < drops.n; ++i) {
+            why[checked].push_back(drops.reasons[i]);
+            rte_pktmbuf_free(drops.pkts[i]);
+          }
+        }
+        CHECK(inner[0].size() == (udp ? kN - 1 : kN));
+        CHECK(inner[0] == inner[1]);
+        const auto& six = inner[1][udp ? 5 : 6];  // packet 6, after packet 5's drop with UDP
+        CHECK((six[1] & 0x03) == 0x03);
+        CHECK(why[0] == why[1]);
+        std::vector<DropReason> expected = {DropReason::kReplayed};
+        if (udp) expected.insert(expected.begin(), DropReason::kBadOuterHeader);
+        CHECK(why[1] == expected);
       }
-      // Packet 2 again (replayed); with UDP, packet 5's UDP length one short.
-      wire.push_back(wire[2]);
-      if (udp) wire[5][20 + 5] = static_cast<uint8_t>(wire[5][20 + 5] - 1);
-      std::vector<std::vector<uint8_t>> inner[2];
-      std::vector<DropReason> why[2];
-      for (int checked = 0; checked < 2; ++checked) {
-        SaPtr in =
-            MakeSa<drivers::crypto::IpsecMbBackend>(Config(Direction::kInbound, algo, false, udp));
-        rte_mbuf* pkts[kN + 1];
-        for (size_t i = 0; i < wire.size(); ++i) {
-          pkts[i] = test::MakePacket(wire[i]);
-          pkts[i]->l3_len = 20;
-        }
-        DropList drops;
-        const uint16_t ok =
-            Mb().Decrypt(*in, pkts, static_cast<uint16_t>(wire.size()), drops, checked == 1);
-        for (uint16_t i = 0; i < ok; ++i) {
-          inner[checked].push_back(test::PacketBytes(pkts[i]));
-          rte_pktmbuf_free(pkts[i]);
-        }
-        for (uint16_t i = 0; i < drops.n; ++i) {
-          why[checked].push_back(drops.reasons[i]);
-          rte_pktmbuf_free(drops.pkts[i]);
-        }
-      }
-      CHECK(inner[0].size() == (udp ? kN - 1 : kN));
-      CHECK(inner[0] == inner[1]);
-      CHECK(why[0] == why[1]);
-      std::vector<DropReason> expected = {DropReason::kReplayed};
-      if (udp) expected.insert(expected.begin(), DropReason::kBadOuterHeader);
-      CHECK(why[1] == expected);
     }
   }
 }
