@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "dataplane/api/message_names.h"
+#include "dataplane/core/ipv6_scope.h"
 #include "dataplane/mgmt/firewall_builder.h"
 #include "dataplane/mgmt/sa_from_message.h"
 #include "drivers/crypto/ipsecmb_backend.h"
@@ -755,9 +756,12 @@ absl::Status CommandApplier::StageAddress6(const api::Message& m, Candidate& c) 
   if (key.first[0] == 0xff) return absl::InvalidArgumentError(what + ": a multicast address");
   if (addrs.size() >= kMaxAddressesPerInterface)
     return absl::ResourceExhaustedError("too many IPv6 addresses on one interface");
+  // A link-local address is one link's: the same one on several (fe80::1 as every VLAN's
+  // gateway, say) is usual; any other belongs to one interface.
+  const bool link_local = LinkLocal6(key.first.data());
   for (const auto& [ifx, other] : c.cfg.interfaces)
     for (const auto& a : other.addresses6)
-      if (a.first == key.first)
+      if (a.first == key.first && (!link_local || ifx == b.ifindex))
         return absl::AlreadyExistsError(absl::StrCat(what, " is already on ", other.body.name));
   addrs.insert(key);
   return absl::OkStatus();
@@ -837,6 +841,9 @@ absl::Status CommandApplier::SyncFib6(const ConfigState& cfg) {
   for (const auto& [ifx, f] : cfg.interfaces) {
     if (!f.body.admin_up) continue;
     for (const auto& [addr, len] : f.addresses6) {
+      // Link-local prefixes are every link's: no route; the worker delivers and answers them
+      // by interface (stage_ipv6.cc).
+      if (LinkLocal6(addr.data())) continue;
       const NhType type = is_tunnel(ifx) ? NhType::kInterface : NhType::kConnected;
       if (len < 128) {
         offer(addr, len, 0, {type, static_cast<uint16_t>(ifx), {}});

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <set>
 
+#include "dataplane/core/ipv6_scope.h"
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/mgmt/slow_path.h"
 
@@ -26,16 +27,6 @@ constexpr uint64_t kDadNs = 1'000'000'000;    // RetransTimer: a probe pending t
 constexpr uint8_t kRouterAdvert = 134, kNeighborSolicit = 135, kNeighborAdvert = 136;
 constexpr uint8_t kOptSourceLinkAddr = 1, kOptTargetLinkAddr = 2;
 constexpr uint32_t kNaRouter = 0x80000000, kNaSolicited = 0x40000000, kNaOverride = 0x20000000;
-
-bool Unspecified(const uint8_t* a) {
-  for (int i = 0; i < 16; ++i)
-    if (a[i]) return false;
-  return true;
-}
-
-bool LinkLocal(const uint8_t* a) {
-  return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
-}
 
 // The link-layer address option of `type` among the options [p, end), each a multiple of 8
 // bytes (a zero length is malformed: false).
@@ -206,7 +197,7 @@ void SlowPath::Nd(rte_mbuf* m, uint64_t now_ns) {
                     type == kNeighborSolicit ? kOptSourceLinkAddr : kOptTargetLinkAddr, &lladdr,
                     &has_lladdr))
     return ignore();
-  const bool from_unspecified = Unspecified(ip->src_addr);
+  const bool from_unspecified = Unspecified6(ip->src_addr);
   if (has_lladdr && !rte_is_valid_assigned_ether_addr(&lladdr)) return ignore();
 
   if (type == kNeighborSolicit) {
@@ -322,8 +313,10 @@ void SlowPath::Resolve6(rte_mbuf* m, uint64_t now_ns) {
   // The neighbour: the route's gateway, or the destination itself on-link (the worker had it
   // from the same FIB6 a moment ago).
   const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv6_hdr*);
+  // A link-local destination is on the link the worker chose (it is in no FIB6 route).
   const NextHop6& nh = dp_.fib6->next_hop(dp_.fib6->Lookup(ip->dst_addr));
-  const uint8_t* hop = nh.type == NhType::kGateway ? nh.gateway.data() : ip->dst_addr;
+  const uint8_t* hop =
+      nh.type == NhType::kGateway && !LinkLocal6(ip->dst_addr) ? nh.gateway.data() : ip->dst_addr;
   const uint64_t evicted = dp_.neighbors6->evicted_packets();
   NeighborEntry* e = dp_.AdmitNeighbor6(meta->out_ifindex, hop);
   HoldForNeighbor(m, *dp_.neighbors6, e, evicted, now_ns, &SlowPath::SendNeighborSolicit);
@@ -339,7 +332,7 @@ void SlowPath::SendNeighborSolicit(NeighborEntry& e, uint64_t now_ns) {
   const uint8_t* src = nullptr;
   for (uint8_t a = f.naddr6; a-- > 0;)
     if (!Duplicate(e.ifindex, f.addr6[a].addr) &&
-        (src == nullptr || LinkLocal(f.addr6[a].addr) == LinkLocal(e.ip6)))
+        (src == nullptr || LinkLocal6(f.addr6[a].addr) == LinkLocal6(e.ip6)))
       src = f.addr6[a].addr;
   if (src == nullptr) return;  // no IPv6 address on the link: nothing to ask from
   uint8_t group[16];

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/core/ipv6_scope.h"
 #include "dataplane/pipeline/worker.h"
 
 namespace portcullis::dp {
@@ -15,18 +16,14 @@ namespace {
 
 constexpr uint32_t kMinMtu = 1280;  // RFC 8200 §5: an error never makes a longer packet
 
-bool LinkLocal(const uint8_t* a) {
-  return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
-}
-
 // A source address for a packet to dst leaving through (or answering on) ifx: an address of
 // ifx of dst's scope, else any global address of ours.
 bool SourceFor(const Tables& t, uint16_t ifx, const uint8_t* dst, uint8_t* src) {
-  const bool ll = LinkLocal(dst);
+  const bool ll = LinkLocal6(dst);
   if (ifx < t.nifs) {
     const Interface& f = t.ifs[ifx];
     for (uint8_t a = 0; a < f.naddr6; ++a)
-      if (LinkLocal(f.addr6[a].addr) == ll) {
+      if (LinkLocal6(f.addr6[a].addr) == ll) {
         std::memcpy(src, f.addr6[a].addr, 16);
         return true;
       }
@@ -34,7 +31,7 @@ bool SourceFor(const Tables& t, uint16_t ifx, const uint8_t* dst, uint8_t* src) 
   if (ll) return false;
   for (uint32_t i = 1; i < t.nifs; ++i)
     for (uint8_t a = 0; a < t.ifs[i].naddr6; ++a)
-      if (!LinkLocal(t.ifs[i].addr6[a].addr)) {
+      if (!LinkLocal6(t.ifs[i].addr6[a].addr)) {
         std::memcpy(src, t.ifs[i].addr6[a].addr, 16);
         return true;
       }

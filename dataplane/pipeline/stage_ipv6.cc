@@ -8,25 +8,26 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/core/ipv6_scope.h"
 #include "dataplane/pipeline/worker.h"
 
 namespace portcullis::dp {
 
 namespace {
 
-bool LinkLocal(const uint8_t* a) {
-  return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
-}
-
-// Sources no packet may come from (unspecified, loopback, multicast), RFC 4291 §2.5.2-3, §2.7.
-bool BadSource(const uint8_t* a) {
-  if (a[0] == 0xff) return true;
-  for (int i = 0; i < 15; ++i)
-    if (a[i]) return false;
-  return a[15] <= 1;
-}
-
 constexpr int kMaxDepth = 3;  // as stage_ipv4.cc
+
+// Whether dst (link-local) is one of f's addresses.
+bool OwnLinkLocal(const Interface& f, const uint8_t* dst) {
+  for (uint8_t a = 1; a < f.naddr6; ++a)
+    if (std::memcmp(dst, f.addr6[a].addr, 16) == 0) return true;
+  return false;
+}
+
+// Next-hop ids Forward6 gives our own packets to a link-local destination instead of a FIB6
+// lookup (no link-local prefix is in the FIB6): the interface the packet belongs to, the one it
+// answers, in the low bits.
+constexpr uint64_t kLinkLocalOut = uint64_t{1} << 63;
 constexpr uint8_t kHopByHop = 0, kRouting = 43, kFragment = 44, kDestOptions = 60;
 constexpr uint32_t kMaxExtensions = 8;  // more is an attack, not a packet (RFC 8504 §5.3)
 
@@ -109,7 +110,7 @@ void Worker::Input6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
       DropPkt(m, in, Drop::kIpv6Multicast);  // ND went to the main lcore before this
       continue;
     }
-    if (BadSource(ip->src_addr)) {
+    if (BadSource6(ip->src_addr)) {
       DropPkt(m, in, Drop::kIpv6Scope);
       continue;
     }
@@ -130,6 +131,10 @@ void Worker::Input6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
     const Interface& f = t.ifs[in];
     if (f.naddr6 != 0 && std::memcmp(ip->dst_addr, f.addr6[0].addr, 16) == 0) {
       mine[nmine++] = m;
+    } else if (unlikely(LinkLocal6(ip->dst_addr)) && OwnLinkLocal(f, ip->dst_addr)) {
+      // Link-local addresses are not in the FIB6 (the same one may be on every link): ours
+      // when the receiving interface has it.
+      mine[nmine++] = m;
     } else {
       pkts[nok++] = m;
     }
@@ -141,9 +146,18 @@ void Worker::Input6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
 void Worker::Forward6(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit, int depth) {
   alignas(16) uint8_t dsts[kBurst][16];
   uint64_t nh_ids[kBurst];
-  for (uint16_t i = 0; i < n; ++i)
+  bool any_link_local = false;
+  for (uint16_t i = 0; i < n; ++i) {
     std::memcpy(dsts[i], rte_pktmbuf_mtod(pkts[i], const rte_ipv6_hdr*)->dst_addr, 16);
+    any_link_local |= LinkLocal6(dsts[i]);
+  }
   dp_.fib6->Lookup(dsts, nh_ids, n);
+  // Ours to a link-local address (an echo reply, an error to a neighbour's link-local source)
+  // leaves by the interface it answers: the address names no link by itself. Received ones to
+  // another link's link-local address find no route, or a default one, and are dropped below.
+  if (unlikely(any_link_local) && !transit)
+    for (uint16_t i = 0; i < n; ++i)
+      if (LinkLocal6(dsts[i])) nh_ids[i] = kLinkLocalOut | Meta(pkts[i])->in_ifindex;
   uint16_t i = 0;
   while (i < n) {
     const uint64_t id = nh_ids[i];
@@ -152,7 +166,16 @@ void Worker::Forward6(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit
     rte_mbuf** run = pkts + i;
     uint16_t rn = static_cast<uint16_t>(j - i);
     i = j;
-    const NextHop6& nh = dp_.fib6->next_hop(id);
+    NextHop6 on_link;
+    if (unlikely(id & kLinkLocalOut)) {
+      const uint16_t ifx = static_cast<uint16_t>(id);
+      on_link = {t.ifs[ifx].kind == IfKind::kVti || t.ifs[ifx].kind == IfKind::kVfp
+                     ? NhType::kInterface
+                     : NhType::kConnected,
+                 ifx,
+                 {}};
+    }
+    const NextHop6& nh = unlikely(id & kLinkLocalOut) ? on_link : dp_.fib6->next_hop(id);
     switch (nh.type) {
       case NhType::kLocal:
         if (transit) {
@@ -166,7 +189,7 @@ void Worker::Forward6(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit
         for (uint16_t k = 0; k < rn; ++k) {
           // Another link's link-local address, or ::1: not routable, and not worth an error.
           const uint8_t* dst = rte_pktmbuf_mtod(run[k], const rte_ipv6_hdr*)->dst_addr;
-          if (transit && (LinkLocal(dst) || BadSource(dst))) {
+          if (transit && (LinkLocal6(dst) || BadSource6(dst))) {
             DropPkt(run[k], Meta(run[k])->in_ifindex, Drop::kIpv6Scope);
             continue;
           }
@@ -204,7 +227,7 @@ void Worker::Forward6(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit
       }
       if (transit) {
         // Link-local addresses never leave their link (RFC 4291 §2.5.6), nor does ::1.
-        if (LinkLocal(ip->src_addr) || LinkLocal(ip->dst_addr) || BadSource(ip->dst_addr)) {
+        if (LinkLocal6(ip->src_addr) || LinkLocal6(ip->dst_addr) || BadSource6(ip->dst_addr)) {
           DropPkt(m, in, Drop::kIpv6Scope);
           continue;
         }

@@ -81,6 +81,24 @@ def test_nd_both_ways_and_ping6(lab):
     assert s.stat('nd_duplicates') == 0
 
 
+def test_the_same_link_local_address_on_both_links(lab):
+    # fe80::1 on lan and on wan, as a router gives every link the same gateway address: each
+    # host's ping6 to fe80::1 on its own link is answered from that link's MAC, both ways of
+    # neighbour discovery running over link-local addresses (the kernel solicits from its own).
+    s = V6Site(lab)
+    s.dp.batch('address add lan fe80::1/64\naddress add wan fe80::1/64\n')
+    deadline = time.time() + 5
+    while s.stat('nd_dad_probes_sent') < 4 and time.time() < deadline:
+        time.sleep(0.1)
+    ports = s.dp.show_json('ports')
+    for ns, ifname, port in ((s.hw, 'hw0', 'lan'), (s.hx, 'hx0', 'wan')):
+        ok, out = ping6(lab, ns, f'fe80::1%{ifname}')
+        assert ok, out
+        neigh = lab.exec(ns, 'ip', '-6', 'neigh', 'show', 'fe80::1', 'dev', ifname).stdout.lower()
+        assert ports[port]['mac'].lower() in neigh, (port, neigh)
+    assert s.stat('nd_duplicates') == 0
+
+
 def test_a_duplicate_address_is_detected_and_not_answered_for(lab):
     s = V6Site(lab)
     # Another node (the far host) claims the WAN address after the dataplane probed it: its

@@ -418,6 +418,64 @@ TEST_CASE("An echo request with a bad checksum is not answered") {
   CHECK(rig.Drops(DropIndex(Drop::kLocalUnhandled)) - unhandled == 1);
 }
 
+// An echo request to `dst` from `src`, its checksum right.
+std::vector<uint8_t> Echo6(const char* src, const char* dst, uint16_t id) {
+  std::vector<uint8_t> echo = {
+      128, 0, 0, 0, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0, 1, 'l', 'l'};
+  auto req = Ipv6(src, dst, IPPROTO_ICMPV6, 255, echo);
+  const uint16_t c =
+      rte_ipv6_udptcp_cksum(reinterpret_cast<rte_ipv6_hdr*>(req.data()), req.data() + 40);
+  std::memcpy(req.data() + 42, &c, 2);
+  return req;
+}
+
+TEST_CASE("The same link-local address on two links: each answers on its own link") {
+  // fe80::1 as every link's gateway (RFC 4291 §2.5.6: link-local addresses name no link by
+  // themselves), beside the global addresses; and wan's own fe80::2.
+  Rig& rig = Rig::Get();
+  Configure(rig);
+  auto r = rig.Apply(R"(
+address add lan fe80::1/64
+address add wan fe80::1/64
+address add wan fe80::2/64
+neigh add lan fe80::10 02:00:00:00:01:0a
+neigh add wan fe80::99 02:00:00:00:02:02
+route add ::/0 via 2001:db8:ff::2
+)");
+  INFO(r.status.message());
+  REQUIRE(r.status.ok());
+  const uint64_t scope = rig.Drops(DropIndex(Drop::kIpv6Scope));
+  rig.Receive(kLan, 0, Echo6("fe80::10", "fe80::1", 1), 0x86dd);
+  rig.Receive(kWan, 0, Echo6("fe80::99", "fe80::1", 2), 0x86dd);
+  rig.Receive(kWan, 0, Echo6("fe80::99", "fe80::2", 3), 0x86dd);
+  // wan's fe80::2 is not lan's: asked on lan it is another link's address, never routed there
+  // (nor out of the default route).
+  rig.Receive(kLan, 0, Echo6("fe80::10", "fe80::2", 4), 0x86dd);
+  PollAll(rig);
+  auto replies = [](const std::vector<std::vector<uint8_t>>& frames) {
+    std::vector<std::pair<std::string, uint16_t>> out;  // (source, echo id)
+    for (const auto& f : frames) {
+      auto ip = StripEthernet(f);
+      if (ip.size() < 48 || ip[40] != 129) continue;
+      char text[INET6_ADDRSTRLEN];
+      inet_ntop(AF_INET6, ip.data() + 8, text, sizeof text);
+      out.emplace_back(text, static_cast<uint16_t>(ip[44] << 8 | ip[45]));
+      CHECK(Icmp6ChecksumOk(ip));
+    }
+    return out;
+  };
+  auto lan = SentAll(rig, kLan);
+  auto wan = SentAll(rig, kWan);
+  CHECK(replies(lan) == std::vector<std::pair<std::string, uint16_t>>{{"fe80::1", 1}});
+  CHECK(replies(wan) ==
+        std::vector<std::pair<std::string, uint16_t>>{{"fe80::1", 2}, {"fe80::2", 3}});
+  for (const auto& f : lan) CHECK(std::memcmp(f.data(), kHostMac, 6) == 0);
+  for (const auto& f : wan) CHECK(std::memcmp(f.data(), kPeerMac, 6) == 0);
+  CHECK(rig.Drops(DropIndex(Drop::kIpv6Scope)) - scope == 1);
+  // The same address twice on one link stays an error.
+  CHECK(!rig.Apply("address add lan fe80::1/64\n").status.ok());
+}
+
 TEST_CASE("One burst mixing IPv4 and IPv6 forwards every frame of both, each in its order") {
   // FromWire takes untagged IPv4 in one loop and untagged IPv6 in the next; a burst that
   // switches back and forth leaves both for the per-frame way, which must lose nothing either.
