@@ -233,8 +233,6 @@ uint16_t Worker::ApplyPolicies(rte_mbuf** pkts, uint64_t* nh_ids, uint16_t n, co
       DropPkt(m, in, Drop::kPolicyNoSa);
       continue;
     }
-    RunScan scan;
-    if (transit && ScanRun(&m, 1, /*transit=*/true, t, depth, &scan) == 0) continue;
     if (depth >= kMaxDepth) {
       DropPkt(m, in, Drop::kNoRoute);
       continue;
@@ -244,13 +242,28 @@ uint16_t Worker::ApplyPolicies(rte_mbuf** pkts, uint64_t* nh_ids, uint16_t n, co
     policies[np] = policy;
     protect[np++] = m;
   }
-  if (unlikely(t.fw != nullptr) && np) np = FwThroughVfp(protect, policies, np, t, depth);
+  // In the order a routed packet meets them (Dispatch): the zone policy towards the VFP, then
+  // the TTL (time exceeded), then the VFP's `out` rules.
+  if (unlikely(t.fw != nullptr) && t.fw->any_zone && np)
+    np = FwThroughVfp(protect, policies, np, t, depth, /*zones=*/true);
+  if (transit && np) {
+    uint16_t alive = 0;
+    for (uint16_t i = 0; i < np; ++i) {
+      RunScan scan;
+      if (ScanRun(&protect[i], 1, /*transit=*/true, t, depth, &scan) == 0) continue;
+      policies[alive] = policies[i];
+      protect[alive++] = protect[i];
+    }
+    np = alive;
+  }
+  if (unlikely(t.fw != nullptr) && np)
+    np = FwThroughVfp(protect, policies, np, t, depth, /*zones=*/false);
   if (np) EspOut(protect, np, t, depth + 1, policies);
   return kept;
 }
 
 uint16_t Worker::FwThroughVfp(rte_mbuf** pkts, const PolicyEntry** policies, uint16_t n,
-                              const Tables& t, int depth) {
+                              const Tables& t, int depth, bool zones) {
   // A tunnel that uses a VFP sends through it (Vyatta): the zone policy towards the VFP and
   // its `out` rules see the inner packet before encryption, as a route into a VTI would. One
   // policy's packets share its SA, hence its VFP: runs of one policy are filtered together.
@@ -264,8 +277,11 @@ uint16_t Worker::FwThroughVfp(rte_mbuf** pkts, const PolicyEntry** policies, uin
     uint16_t rn = static_cast<uint16_t>(j - i);
     const uint16_t vfp = Meta(run[0])->out_ifindex;
     if (vfp != 0) {
-      if (fw.any_zone) rn = FwZones(run, rn, vfp, t, depth);
-      if (rn != 0 && fw.hooks[vfp][kFwOut] != nullptr) rn = FwOut(run, rn, vfp, t, depth);
+      if (zones) {
+        rn = FwZones(run, rn, vfp, t, depth);
+      } else if (fw.hooks[vfp][kFwOut] != nullptr) {
+        rn = FwOut(run, rn, vfp, t, depth);
+      }
     }
     // Kept packets move to the front; `out` never passes the run's start.
     for (uint16_t k = 0; k < rn; ++k) {

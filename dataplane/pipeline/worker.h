@@ -94,10 +94,11 @@ class Worker {
   // are left, compacted in pkts and nh_ids, to be routed.
   uint16_t ApplyPolicies(rte_mbuf** pkts, uint64_t* nh_ids, uint16_t n, const Tables& t,
                          bool transit, int depth);
-  // The firewall of the VFP (if any) that protected packets leave through; returns how many
-  // are left, compacted in pkts and policies.
+  // The firewall of the VFP (if any) that protected packets leave through: its zone policy
+  // (`zones`, before the TTL is taken) or its `out` rules (after); returns how many are left,
+  // compacted in pkts and policies.
   uint16_t FwThroughVfp(rte_mbuf** pkts, const PolicyEntry** policies, uint16_t n, const Tables& t,
-                        int depth);
+                        int depth, bool zones);
   // What the next stage of a run (one next hop) needs, gathered in the pass that decrements
   // its TTLs: the tunnel's MTU check and byte count, and whether an on-link run is one neighbor.
   struct RunScan {

@@ -897,5 +897,49 @@ TEST_CASE("A VFP: traffic routed into it that no policy of its tunnels matches i
   CHECK(acquires() == acq_before);
 }
 
+TEST_CASE("A VFP in a zone: the zone policy towards it decides before the TTL is taken") {
+  // Review lead4 #8: a LAN -> VPN zone policy dropping UDP 7 must drop a TTL-1 packet as the
+  // firewall's, not answer it with time exceeded, as a routed packet would meet them.
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  std::string cfg = kVfpConfig.substr(0, kVfpConfig.find("fw ruleset add 1"));
+  cfg += R"(
+fw zone add 1 LAN default drop
+fw zone add 2 VPN default drop
+fw zone-if add lan 1
+fw zone-if add vfp1 2
+fw ruleset add 1 LAN2VPN default accept
+fw rule add 1 10 action drop proto udp dport 7
+fw zone-policy add 1 2 1
+)";
+  auto r = rig.Apply(cfg);
+  INFO(r.status.message());
+  REQUIRE(r.status.ok());
+  const int owner = rig.dp().sas->Find(0x1001, false)->owner;
+  const uint64_t fw_drop = rig.Drops(DropIndex(Drop::kFirewallDrop));
+  const uint64_t ttl = rig.Drops(DropIndex(Drop::kTtlExceeded));
+  auto ttl1 = [](std::vector<uint8_t> p) {
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p.data());
+    ip->time_to_live = 1;
+    ip->hdr_checksum = 0;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    return p;
+  };
+  rig.Receive(kLan, owner, ttl1(UdpTo(0x0a010002, 0x0a020005, 7)));   // the zone drops it
+  rig.Receive(kLan, owner, ttl1(UdpTo(0x0a010002, 0x0a020005, 53)));  // time exceeded
+  rig.Receive(kLan, owner, UdpTo(0x0a010002, 0x0a020005, 53));        // encrypted
+  PollAll(rig);
+  CHECK(rig.Drops(DropIndex(Drop::kFirewallDrop)) - fw_drop == 1);
+  CHECK(rig.Drops(DropIndex(Drop::kTtlExceeded)) - ttl == 1);
+  std::vector<std::vector<uint8_t>> lan;
+  for (int w = 0; w < Rig::kWorkers; ++w)
+    for (auto& f : rig.Sent(kLan, w)) lan.push_back(f);
+  REQUIRE(lan.size() == 1);  // one time exceeded, for the packet the zone let through
+  const auto icmp = StripEthernet(lan[0]);
+  CHECK(icmp[9] == 1);
+  CHECK(icmp[20] == 11);
+  CHECK(rig.Sent(kWan, owner).size() == 1);
+}
+
 }  // namespace
 }  // namespace portcullis::dp::testing
