@@ -7,7 +7,8 @@ net_null) under valgrind's callgrind, instrumenting only once the tunnel is conf
 BENCH_SECONDS (20) each, and prints inclusive instructions per packet (packets = calls into the
 IPsec-MB GCM routine) of the worker's functions. With a second build directory as argument it
 prints both builds side by side (the A/B of a packet-path change); BENCH_OUTER=6 runs the
-IPv6-outer tunnel of dataplane_bench instead:
+IPv6-outer tunnel of dataplane_bench instead, BENCH_FIREWALL=<rules> adds firewall_bench's
+stateful rulesets to the encrypt case:
 
   PORTCULLIS_BUILD=<A> python3 test/bench/dataplane_instructions.py [<B>]
 
@@ -27,6 +28,9 @@ import dataplane_bench as db  # noqa: E402
 
 SECONDS = float(os.environ.get('BENCH_SECONDS', '20'))
 OUTER6 = os.environ.get('BENCH_OUTER') == '6'  # the same tunnel between IPv6 endpoints
+# BENCH_FIREWALL=<rules>: firewall_bench's stateful rulesets of that many entries bound `in` on
+# the LAN and `out` on the VTI (encrypt only; its traffic meets them).
+FIREWALL = os.environ.get('BENCH_FIREWALL')
 ROW = re.compile(r'\s*([\d,]+) \([^)]*\)\s+(?:\*\s+)?(.*)')
 
 
@@ -52,6 +56,13 @@ def profile(build, direction, work):
     dp.proc = db.start_dataplane(cmd, dp.log, timeout=600)
     try:
         dp.configure(OUTER6)
+        if FIREWALL and direction == 'enc':
+            import firewall_bench as fb
+            n = int(FIREWALL)
+            lines = ['fw ruleset add 1 LANIN default drop', 'fw ruleset add 2 VTIOUT default drop']
+            lines += fb.rules(1, n, True, 1) + fb.rules(2, n, False, 2)
+            lines += ['fw bind lan in 1', 'fw bind vti0 out 2', 'fw global udp 600']
+            dp.dpctl('batch', '-', stdin='\n'.join(lines) + '\n')
         time.sleep(2)
         subprocess.run(['callgrind_control', '-i', 'on', str(dp.proc.pid)], check=True,
                        capture_output=True)
