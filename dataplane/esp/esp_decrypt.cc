@@ -39,8 +39,7 @@ struct Layout {
 // The outer header of a packet the pipeline has checked and classified: IPv4 (or IPv6, `v6`)
 // with its header length in l3_len, one segment trimmed to the header's length, not a
 // fragment, and ESP or UDP with room for the UDP header. What that leaves is the UDP length.
-// A packet of the other family than its SA's (one SPI reached from both) is read at the same
-// offsets inside its own headers and fails the UDP length or the ICV: never read past its end.
+// The caller checked the family too (EspIn drops a packet of the other family than its SA's).
 template <bool v6>
 __attribute__((always_inline)) inline DropReason CheckedOuter(const rte_mbuf* m, const uint8_t* p,
                                                               wire::OuterInfo* o) {

@@ -52,11 +52,11 @@ class EspEngine {
   // Inbound. pkts[0..n) are ESP packets (raw or UDP-encapsulated, data starting at the outer IP
   // header) whose SPI resolved to `sa`. Returns how many decrypted: compacted to the front, each
   // now holding the inner packet. The rest went to `drops`.
-  // outer_checked: the caller vouches that every packet is of the SA's outer family with its
-  // header length in l3_len (IPv6: no extension header, 40), ends where that header's length
-  // says, is not a fragment, and is ESP or UDP with a whole UDP header in its first segment
-  // (the pipeline's checks before local delivery, IPv4 and IPv6), so the usual packet's outer
-  // header is read, not checked again.
+  // outer_checked: the caller vouches that every packet has its header length in l3_len
+  // (IPv6: no extension header, 40), ends where that header's length says, is not a fragment,
+  // and is ESP or UDP with a whole UDP header in its first segment (the pipeline's checks
+  // before local delivery, IPv4 and IPv6), so the usual packet's outer header is read, not
+  // checked again; and of the SA's outer family (EspIn drops the other).
   uint16_t Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropList& drops,
                    bool outer_checked = false);
 

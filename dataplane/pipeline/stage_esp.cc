@@ -19,7 +19,8 @@ namespace {
 constexpr uint16_t kEspTailReserve = 64;
 }  // namespace
 
-void Worker::EspIn(rte_mbuf** pkts, const uint32_t* spis, uint16_t n, const Tables& t, int depth) {
+void Worker::EspIn(rte_mbuf** pkts, const uint32_t* spis, uint16_t n, const Tables& t, int depth,
+                   bool v6) {
   uint16_t i = 0;
   while (i < n) {
     const uint32_t spi = spis[i];
@@ -28,6 +29,12 @@ void Worker::EspIn(rte_mbuf** pkts, const uint32_t* spis, uint16_t n, const Tabl
     SaEntry* sa = spi != 0 ? dp_.sas->LookupInbound(spi) : nullptr;
     if (sa == nullptr) {
       for (uint16_t k = i; k < j; ++k) DropPkt(pkts[k], Meta(pkts[k])->in_ifindex, Drop::kNoSa);
+    } else if (unlikely((sa->sa->family == AF_INET6) != v6)) {
+      // One SPI space serves both families: an ESP payload re-wrapped in the other family
+      // than its SA's is not this SA's traffic, and the engine's checked path reads each
+      // family's header at its own offsets. Once per run of one SPI, here and not per packet.
+      for (uint16_t k = i; k < j; ++k)
+        DropPkt(pkts[k], Meta(pkts[k])->in_ifindex, DropIndex(esp::DropReason::kBadOuterHeader));
     } else if (sa->owner != id_) {
       for (uint16_t k = i; k < j; ++k)
         Handoff(pkts[k], sa->owner, PktKind::kEspIn, sa->id, Meta(pkts[k])->in_ifindex);

@@ -413,7 +413,7 @@ void Worker::Local6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
         DropPkt(m, in, Drop::kLocalUnhandled);
     }
   }
-  if (ne) EspIn(esp, spis, ne, t, depth);
+  if (ne) EspIn(esp, spis, ne, t, depth, /*v6=*/true);
 }
 
 }  // namespace portcullis::dp

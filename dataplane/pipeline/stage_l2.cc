@@ -144,56 +144,62 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
   Drop bad_why[kBurst];
   uint16_t nbad = 0;
   uint16_t i = 0;
-  for (; i < n; ++i) {
-    rte_mbuf* m = pkts[i];
-    auto* eth = rte_pktmbuf_mtod(m, const uint8_t*);
-    // Untagged IPv4 to our MAC (or a group address) on an interface that is up. The MAC is
-    // compared with the first two bytes of the source in one load, once the frame is known to
-    // have a whole Ethernet header (a runt's buffer may end right after it).
-    if (unlikely(!plain_ok || m->data_len < sizeof(rte_ether_hdr))) break;
-    uint64_t dst;
-    uint16_t type;
-    std::memcpy(&dst, eth, 8);
-    std::memcpy(&type, eth + 12, 2);
-    if (unlikely(type != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
-                 (((dst ^ plain_mac) & kMacMask) != 0 && !(dst & 1))))
-      break;
-    ++plain_packets;
-    plain_bytes += m->pkt_len;
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(Meta(m, meta_off)), plain_meta);
-    m->data_off = static_cast<uint16_t>(m->data_off + sizeof(rte_ether_hdr));
-    m->data_len = static_cast<uint16_t>(m->data_len - sizeof(rte_ether_hdr));
-    m->pkt_len -= sizeof(rte_ether_hdr);
-    const Drop why = Ipv4Verdict(m);
-    if (unlikely(why != Drop::kCount)) {
-      bad[nbad] = m;
-      bad_why[nbad++] = why;
-      continue;
+  // A burst that switches family (a dual-stack LAN, IPv4 and IPv6 peers on one WAN) goes back
+  // and forth between the two loops; only a frame neither takes ends them.
+  for (;;) {
+    const uint16_t start = i;
+    for (; i < n; ++i) {
+      rte_mbuf* m = pkts[i];
+      auto* eth = rte_pktmbuf_mtod(m, const uint8_t*);
+      // Untagged IPv4 to our MAC (or a group address) on an interface that is up. The MAC is
+      // compared with the first two bytes of the source in one load, once the frame is known to
+      // have a whole Ethernet header (a runt's buffer may end right after it).
+      if (unlikely(!plain_ok || m->data_len < sizeof(rte_ether_hdr))) break;
+      uint64_t dst;
+      uint16_t type;
+      std::memcpy(&dst, eth, 8);
+      std::memcpy(&type, eth + 12, 2);
+      if (unlikely(type != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
+                   (((dst ^ plain_mac) & kMacMask) != 0 && !(dst & 1))))
+        break;
+      ++plain_packets;
+      plain_bytes += m->pkt_len;
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(Meta(m, meta_off)), plain_meta);
+      m->data_off = static_cast<uint16_t>(m->data_off + sizeof(rte_ether_hdr));
+      m->data_len = static_cast<uint16_t>(m->data_len - sizeof(rte_ether_hdr));
+      m->pkt_len -= sizeof(rte_ether_hdr);
+      const Drop why = Ipv4Verdict(m);
+      if (unlikely(why != Drop::kCount)) {
+        bad[nbad] = m;
+        bad_why[nbad++] = why;
+        continue;
+      }
+      sort(m, plain_own);
     }
-    sort(m, plain_own);
-  }
-  // Untagged IPv6 to our MAC (an IPv6 WAN's ESP, all of it) has a loop of its own after the
-  // IPv4 one rather than a branch in it: in the same loop its array and count took registers
-  // the IPv4 checks need (the mbuf pointer went to the stack: 10 instructions per IPv4 packet
-  // more, by callgrind). Neighbour discovery and what is too short to tell go the per-frame way.
-  for (; i < n; ++i) {
-    rte_mbuf* m = pkts[i];
-    auto* eth = rte_pktmbuf_mtod(m, const uint8_t*);
-    if (unlikely(!plain_ok || m->data_len < sizeof(rte_ether_hdr) + 44u)) break;
-    uint64_t dst;
-    uint16_t type;
-    std::memcpy(&dst, eth, 8);
-    std::memcpy(&type, eth + 12, 2);
-    if (type != RTE_BE16(RTE_ETHER_TYPE_IPV6) || ((dst ^ plain_mac) & kMacMask) != 0 ||
-        (eth[14 + 6] == IPPROTO_ICMPV6 && eth[14 + 40] >= 133 && eth[14 + 40] <= 137))
-      break;
-    ++plain_packets;
-    plain_bytes += m->pkt_len;
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(Meta(m, meta_off)), plain_meta);
-    m->data_off = static_cast<uint16_t>(m->data_off + sizeof(rte_ether_hdr));
-    m->data_len = static_cast<uint16_t>(m->data_len - sizeof(rte_ether_hdr));
-    m->pkt_len -= sizeof(rte_ether_hdr);
-    v6[n6++] = m;
+    // Untagged IPv6 to our MAC (an IPv6 WAN's ESP, all of it) has a loop of its own after the
+    // IPv4 one rather than a branch in it: in the same loop its array and count took registers
+    // the IPv4 checks need (the mbuf pointer went to the stack: 10 instructions per IPv4 packet
+    // more, by callgrind). Neighbour discovery and what is too short to tell go the per-frame way.
+    for (; i < n; ++i) {
+      rte_mbuf* m = pkts[i];
+      auto* eth = rte_pktmbuf_mtod(m, const uint8_t*);
+      if (unlikely(!plain_ok || m->data_len < sizeof(rte_ether_hdr) + 44u)) break;
+      uint64_t dst;
+      uint16_t type;
+      std::memcpy(&dst, eth, 8);
+      std::memcpy(&type, eth + 12, 2);
+      if (type != RTE_BE16(RTE_ETHER_TYPE_IPV6) || ((dst ^ plain_mac) & kMacMask) != 0 ||
+          (eth[14 + 6] == IPPROTO_ICMPV6 && eth[14 + 40] >= 133 && eth[14 + 40] <= 137))
+        break;
+      ++plain_packets;
+      plain_bytes += m->pkt_len;
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(Meta(m, meta_off)), plain_meta);
+      m->data_off = static_cast<uint16_t>(m->data_off + sizeof(rte_ether_hdr));
+      m->data_len = static_cast<uint16_t>(m->data_len - sizeof(rte_ether_hdr));
+      m->pkt_len -= sizeof(rte_ether_hdr);
+      v6[n6++] = m;
+    }
+    if (i == n || i == start) break;
   }
   // The rest of the burst, one frame at a time: whatever it is.
   for (; i < n; ++i) {

@@ -84,7 +84,7 @@ void Worker::Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
         DropPkt(m, Meta(m)->in_ifindex, Drop::kLocalUnhandled);
     }
   }
-  if (ne) EspIn(esp, spis, ne, t, depth);
+  if (ne) EspIn(esp, spis, ne, t, depth, /*v6=*/false);
 }
 
 }  // namespace portcullis::dp

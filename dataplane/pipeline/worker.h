@@ -140,7 +140,9 @@ class Worker {
   // stage_esp.cc: inbound and outbound ESP, grouped per SA, handed to the SA's owner.
   // spis: each packet's SPI as on the wire, 0 when the packet is too short to carry one (0 is
   // never an SA's, RFC 4303 §2.1). Looked up once per run of one SPI.
-  void EspIn(rte_mbuf** pkts, const uint32_t* spis, uint16_t n, const Tables& t, int depth);
+  // Inbound ESP of one outer family (`v6`: from Local6, else Local) to the SAs its SPIs name.
+  void EspIn(rte_mbuf** pkts, const uint32_t* spis, uint16_t n, const Tables& t, int depth,
+             bool v6);
   void EspInSa(SaEntry& sa, rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
   // Into a VTI (the SA bound to meta out_ifindex), or, with `policies`, by outbound policy.
   void EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth,
