@@ -12,7 +12,9 @@ stateful rulesets to the encrypt case:
 
   PORTCULLIS_BUILD=<A> python3 test/bench/dataplane_instructions.py [<B>]
 
-Last line: `summary: enc64_ir=<A>[/<B>] dec64_ir=<A>[/<B>]` (whole worker, per packet).
+Last line: `summary: enc64_ir=<A>[/<B>] dec64_ir=<A>[/<B>]` (whole worker, per packet), with
+`<dir>_drops=<A>[/<B>]` added when a build dropped packets while measured (its count per packet
+is then not comparable).
 """
 import os
 import pathlib
@@ -31,12 +33,33 @@ OUTER6 = os.environ.get('BENCH_OUTER') == '6'  # the same tunnel between IPv6 en
 # BENCH_FIREWALL=<rules>: firewall_bench's stateful rulesets of that many entries bound `in` on
 # the LAN and `out` on the VTI (encrypt only; its traffic meets them).
 FIREWALL = os.environ.get('BENCH_FIREWALL')
+# BENCH_MIX=1: the encrypt case's frames alternate IPv4 and IPv6 (a dual-stack LAN), both
+# routed into the tunnel.
+MIX = os.environ.get('BENCH_MIX') == '1'
+
+
+def mixed_pcap(work):
+    from scapy.all import IP, UDP, Ether, IPv6, Raw, wrpcap
+    frames = []
+    for i in range(64):
+        if i % 2:
+            p = IPv6(src='2001:db8:1::10', dst=f'2001:db8:2::{10 + i}') / \
+                UDP(sport=1024 + i, dport=5001) / Raw(b'\0' * 2)
+        else:
+            p = IP(src='10.1.0.10', dst=f'10.2.0.{10 + i}', ttl=64) / \
+                UDP(sport=1024 + i, dport=5001) / Raw(b'\0' * 22)
+        frames.append(Ether(dst=db.PCAP_MAC, src='02:00:00:00:01:0a') / p)
+    path = work / 'mixed.pcap'
+    wrpcap(str(path), frames)
+    return path
 ROW = re.compile(r'\s*([\d,]+) \([^)]*\)\s+(?:\*\s+)?(.*)')
 
 
 def profile(build, direction, work):
     """Ir per packet by function name for one build and direction."""
     enc, dec, _ = db.pcaps(work, '64', [64], outer6=OUTER6)
+    if MIX:
+        enc = mixed_pcap(work)
     rx = 'lan' if direction == 'enc' else 'wan'
     dev = f'net_pcap0,rx_pcap={enc if direction == "enc" else dec},infinite_rx=1'
     ports = {'lan': dev if rx == 'lan' else 'net_null0,no-rx=1',
@@ -56,6 +79,10 @@ def profile(build, direction, work):
     dp.proc = db.start_dataplane(cmd, dp.log, timeout=600)
     try:
         dp.configure(OUTER6)
+        if MIX:
+            dp.dpctl('batch', '-', stdin='address add lan 2001:db8:1::1/64\n'
+                     'route add 2001:db8:2::/64 dev vti0\n'
+                     'neigh add lan 2001:db8:1::10 02:00:00:00:01:0a\n')
         if FIREWALL and direction == 'enc':
             import firewall_bench as fb
             n = int(FIREWALL)
@@ -64,16 +91,18 @@ def profile(build, direction, work):
             lines += ['fw bind lan in 1', 'fw bind vti0 out 2', 'fw global udp 600']
             dp.dpctl('batch', '-', stdin='\n'.join(lines) + '\n')
         time.sleep(2)
+        # Drops while instrumented: a build that drops what it should send would otherwise
+        # look cheaper per packet.
+        before = dp.drops()
         subprocess.run(['callgrind_control', '-i', 'on', str(dp.proc.pid)], check=True,
                        capture_output=True)
         time.sleep(SECONDS)
         subprocess.run(['callgrind_control', '-i', 'off', str(dp.proc.pid)], check=True,
                        capture_output=True)
-        drops = {k: v for k, v in dp.drops().items() if v}
+        drops = {k: v - before.get(k, 0) for k, v in dp.drops().items()
+                 if v != before.get(k, 0)}
     finally:
         dp.close()
-    if drops:
-        print(f'  note: {direction} drops {drops}', file=sys.stderr)
     tree = subprocess.run(['callgrind_annotate', '--inclusive=yes', '--tree=caller', str(out)],
                           capture_output=True, text=True, check=True).stdout
     # In --tree=caller output a function's callers (with call counts) come before it. IPsec-MB
@@ -102,7 +131,6 @@ def profile(build, direction, work):
         fn = m.group(2).split(':', 1)[1]
         lib = re.search(r'\[([^]]*)\]$', fn)
         fn = re.sub(r' \[[^]]*\]$', '', fn).replace('portcullis::', '')
-        fn = re.sub(r'\(.*\)', '()', fn)
         if fn.startswith('0x'):  # a library without symbols (the PMDs, IPsec-MB)
             if not lib:
                 continue
@@ -110,7 +138,7 @@ def profile(build, direction, work):
         ir = int(m.group(1).replace(',', '')) / packets
         if ir >= 1:
             per[fn] = max(per.get(fn, 0.0), ir)
-    return packets, per
+    return packets, per, drops
 
 
 def main():
@@ -120,15 +148,24 @@ def main():
         work = pathlib.Path(tmp)
         for direction in ('enc', 'dec'):
             res = [profile(b, direction, work) for b in builds]
-            names = sorted(set().union(*(r[1] for r in res)), key=lambda f: -res[0][1].get(f, 0))
+            # By the larger of the two: what only B has (a new helper) shows too.
+            names = sorted(set().union(*(r[1] for r in res)),
+                           key=lambda f: -max(r[1].get(f, 0) for r in res))
             print(f'{direction} 64 B{" IPv6 outer" if OUTER6 else ""}: instructions per packet '
                   f'({", ".join(f"{r[0]:,} packets" for r in res)})')
             head = ''.join(f'{"A" if i == 0 else "B":>10}' for i in range(len(res)))
             print(f'{head}  function')
-            for fn in names[:25]:
-                print(''.join(f'{r[1].get(fn, 0):10.1f}' for r in res) + f'  {fn[:90]}')
+            for fn in names[:30]:
+                print(''.join(f'{r[1].get(fn, 0):10.1f}' for r in res) + f'  {fn[:110]}')
+            for tag, r in zip('AB', res):
+                if r[2]:
+                    print(f'  {tag} DROPPED while measured: {r[2]}')
             whole = [r[1].get('dp::Worker::PollOnce()', 0) for r in res]
-            summary.append(f'{direction}64{"_v6" if OUTER6 else ""}_ir=' + '/'.join(f'{w:.1f}' for w in whole))
+            summary.append(f'{direction}64{"_v6" if OUTER6 else ""}_ir=' +
+                           '/'.join(f'{w:.1f}' for w in whole))
+            if any(r[2] for r in res):
+                summary.append(f'{direction}_drops=' +
+                               '/'.join(str(sum(r[2].values())) for r in res))
             print()
     print('summary: ' + ' '.join(summary))
 
