@@ -131,10 +131,15 @@ void Worker::Input6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
     const Interface& f = t.ifs[in];
     if (f.naddr6 != 0 && std::memcmp(ip->dst_addr, f.addr6[0].addr, 16) == 0) {
       mine[nmine++] = m;
-    } else if (unlikely(LinkLocal6(ip->dst_addr)) && OwnLinkLocal(f, ip->dst_addr)) {
+    } else if (unlikely(LinkLocal6(ip->dst_addr))) {
       // Link-local addresses are not in the FIB6 (the same one may be on every link): ours
-      // when the receiving interface has it.
-      mine[nmine++] = m;
+      // when the receiving interface has it, else another link's, never routed (no lookup: a
+      // default route or a firewall would otherwise count it under their own reasons).
+      if (OwnLinkLocal(f, ip->dst_addr)) {
+        mine[nmine++] = m;
+      } else {
+        DropPkt(m, in, Drop::kIpv6Scope);
+      }
     } else {
       pkts[nok++] = m;
     }

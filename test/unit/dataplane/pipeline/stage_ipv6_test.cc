@@ -483,7 +483,7 @@ address add wan fe80::1/64
 address add wan fe80::2/64
 neigh add lan fe80::10 02:00:00:00:01:0a
 neigh add wan fe80::99 02:00:00:00:02:02
-route add ::/0 via 2001:db8:ff::2
+route add ::/0 blackhole
 )");
   INFO(r.status.message());
   REQUIRE(r.status.ok());
@@ -492,7 +492,7 @@ route add ::/0 via 2001:db8:ff::2
   rig.Receive(kWan, 0, Echo6("fe80::99", "fe80::1", 2), 0x86dd);
   rig.Receive(kWan, 0, Echo6("fe80::99", "fe80::2", 3), 0x86dd);
   // wan's fe80::2 is not lan's: asked on lan it is another link's address, never routed there
-  // (nor out of the default route).
+  // (nor into the default route, here a blackhole that would count it as its own).
   rig.Receive(kLan, 0, Echo6("fe80::10", "fe80::2", 4), 0x86dd);
   PollAll(rig);
   auto replies = [](const std::vector<std::vector<uint8_t>>& frames) {
