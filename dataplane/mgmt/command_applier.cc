@@ -519,6 +519,7 @@ Tables* CommandApplier::BuildTables(const ConfigState& cfg, const std::set<uint1
       IfAddress6& a = i.addr6[i.naddr6++];
       std::memcpy(a.addr, addr.data(), 16);
       a.len = len;
+      a.duplicate = duplicates6_.count({ifx, addr}) != 0;
     }
     if (auto bind = cfg.vti_bindings.find(ifx); bind != cfg.vti_bindings.end())
       i.out_sa = dp_.sas->Find(bind->second, /*inbound=*/false);
@@ -842,8 +843,8 @@ absl::Status CommandApplier::SyncFib6(const ConfigState& cfg) {
     if (!f.body.admin_up) continue;
     for (const auto& [addr, len] : f.addresses6) {
       // Link-local prefixes are every link's: no route; the worker delivers and answers them
-      // by interface (stage_ipv6.cc).
-      if (LinkLocal6(addr.data())) continue;
+      // by interface (stage_ipv6.cc). A duplicate is not ours: no route either.
+      if (LinkLocal6(addr.data()) || duplicates6_.count({ifx, addr})) continue;
       const NhType type = is_tunnel(ifx) ? NhType::kInterface : NhType::kConnected;
       if (len < 128) {
         offer(addr, len, 0, {type, static_cast<uint16_t>(ifx), {}});
@@ -907,6 +908,19 @@ void CommandApplier::SyncNeighbors6(const ConfigState& cfg) {
     std::memcpy(a.addr_bytes, mac.data(), 6);
     dp_.neighbors6->SetMac(e, a, NeighborState::kStatic, 0);
   }
+}
+
+void CommandApplier::MarkDuplicate6(uint16_t ifindex, const uint8_t* addr) {
+  std::array<uint8_t, 16> a;
+  std::memcpy(a.data(), addr, 16);
+  if (!duplicates6_.insert({ifindex, a}).second) return;
+  // Its routes first, then tables that no longer deliver to it or send from it.
+  (void)SyncFib6(state_);
+  Tables* fresh = BuildTables(state_);
+  fresh->fw = fw_.get();
+  Tables* old = dp_.tables.exchange(fresh, std::memory_order_acq_rel);
+  rte_rcu_qsbr_synchronize(dp_.rcu, RTE_QSBR_THRID_INVALID);
+  delete old;
 }
 
 void CommandApplier::WatchBondLinks() {
@@ -980,7 +994,17 @@ absl::Status CommandApplier::Commit(Candidate c, const BondSync::Plan& bonds) {
   if (absl::Status s = SyncFib(c.cfg, c); !s.ok() && result.ok())
     result = absl::ResourceExhaustedError(absl::StrCat("routes not all installed: ", s.message()));
   SyncNeighbors(c.cfg);
-  if (c.fib6_dirty || !fib6_synced_) {
+  // A duplicate whose address the batch removed is forgotten (configured again, it is
+  // probed again: the slow path forgets it as well).
+  const size_t duplicates = duplicates6_.size();
+  std::erase_if(duplicates6_, [&](const auto& d) {
+    auto it = c.cfg.interfaces.find(d.first);
+    if (it == c.cfg.interfaces.end()) return true;
+    for (const auto& a : it->second.addresses6)
+      if (a.first == d.second) return false;
+    return true;
+  });
+  if (c.fib6_dirty || !fib6_synced_ || duplicates6_.size() != duplicates) {
     if (absl::Status s = SyncFib6(c.cfg); !s.ok() && result.ok())
       result = absl::ResourceExhaustedError(
           absl::StrCat("IPv6 routes not all installed: ", s.message()));

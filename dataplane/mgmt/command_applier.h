@@ -35,6 +35,10 @@ class CommandApplier {
   // Every 100 ms: active-backup bonds follow their members' links (BondSync::WatchLinks).
   // An LACP bond below its minimum-links goes down (new tables), and up again.
   void WatchBondLinks();
+  // Duplicate address detection found another node with ifindex's `addr`: it stops being
+  // ours (no local or connected route, not delivered to, not a source) until the
+  // configuration removes it; configured again, it is probed again. New tables at once.
+  void MarkDuplicate6(uint16_t ifindex, const uint8_t* addr);
 
  private:
   struct SaChange {
@@ -107,6 +111,7 @@ class CommandApplier {
   uint64_t spd_generation_ = 0;
   bool fib_synced_ = false;  // a full SyncFib has run (the first batch always is one)
   bool fib6_synced_ = false;
+  std::set<std::pair<uint32_t, std::array<uint8_t, 16>>> duplicates6_;  // MarkDuplicate6
 };
 
 }  // namespace portcullis::dp

@@ -21,7 +21,11 @@ MainLcore::MainLcore(Dataplane& dp, std::unique_ptr<api::ChannelServer> server)
       applier_(dp),
       slow_(dp, server_.get()),
       events_(dp, server_.get()),
-      capture_(dp) {}
+      capture_(dp) {
+  // Duplicate address detection decides on the main lcore; the applier stops using the address.
+  slow_.OnDuplicate(
+      [this](uint16_t ifx, const uint8_t* addr) { applier_.MarkDuplicate6(ifx, addr); });
+}
 
 bool MainLcore::PollOnce(uint64_t now_ns) {
   std::lock_guard<std::mutex> lock(mu_);

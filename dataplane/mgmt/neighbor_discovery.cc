@@ -127,6 +127,7 @@ void SlowPath::MarkDuplicate(uint16_t ifx, const uint8_t* addr, const char* why)
   inet_ntop(AF_INET6, addr, text, sizeof text);
   std::fprintf(stderr, "vpn-dataplane: duplicate address %s on %s (%s): not used\n", text,
                dp_.CurrentTables().ifs[ifx].name, why);
+  if (on_duplicate_) on_duplicate_(ifx, addr);
 }
 
 void SlowPath::CheckDad(uint64_t now_ns) {

@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 
 #include "dataplane/api/channel_server.h"
@@ -39,6 +40,11 @@ struct SlowPathStats {
 class SlowPath {
  public:
   SlowPath(Dataplane& dp, api::ChannelServer* server) : dp_(dp), server_(server) {}
+  // Told when duplicate address detection finds one of our IPv6 addresses on another node
+  // (the main lcore passes it to the applier, which stops using the address).
+  void OnDuplicate(std::function<void(uint16_t ifindex, const uint8_t* addr)> fn) {
+    on_duplicate_ = std::move(fn);
+  }
 
   // Handles what the workers queued (ARP and resolution first, then IKE for vpnd); returns how
   // many packets.
@@ -96,6 +102,7 @@ class SlowPath {
     bool duplicate;
   };
   std::map<std::pair<uint16_t, std::array<uint8_t, 16>>, DadState> dad_;
+  std::function<void(uint16_t, const uint8_t*)> on_duplicate_;
 };
 
 }  // namespace portcullis::dp

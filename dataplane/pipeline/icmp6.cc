@@ -23,7 +23,7 @@ bool SourceFor(const Tables& t, uint16_t ifx, const uint8_t* dst, uint8_t* src) 
   if (ifx < t.nifs) {
     const Interface& f = t.ifs[ifx];
     for (uint8_t a = 0; a < f.naddr6; ++a)
-      if (LinkLocal6(f.addr6[a].addr) == ll) {
+      if (!f.addr6[a].duplicate && LinkLocal6(f.addr6[a].addr) == ll) {
         std::memcpy(src, f.addr6[a].addr, 16);
         return true;
       }
@@ -31,7 +31,7 @@ bool SourceFor(const Tables& t, uint16_t ifx, const uint8_t* dst, uint8_t* src) 
   if (ll) return false;
   for (uint32_t i = 1; i < t.nifs; ++i)
     for (uint8_t a = 0; a < t.ifs[i].naddr6; ++a)
-      if (!LinkLocal6(t.ifs[i].addr6[a].addr)) {
+      if (!t.ifs[i].addr6[a].duplicate && !LinkLocal6(t.ifs[i].addr6[a].addr)) {
         std::memcpy(src, t.ifs[i].addr6[a].addr, 16);
         return true;
       }

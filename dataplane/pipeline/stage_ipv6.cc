@@ -19,8 +19,8 @@ constexpr int kMaxDepth = 3;  // as stage_ipv4.cc
 
 // Whether dst (link-local) is one of f's addresses.
 bool OwnLinkLocal(const Interface& f, const uint8_t* dst) {
-  for (uint8_t a = 1; a < f.naddr6; ++a)
-    if (std::memcmp(dst, f.addr6[a].addr, 16) == 0) return true;
+  for (uint8_t a = 0; a < f.naddr6; ++a)
+    if (!f.addr6[a].duplicate && std::memcmp(dst, f.addr6[a].addr, 16) == 0) return true;
   return false;
 }
 
@@ -129,7 +129,8 @@ void Worker::Input6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
     }
     m->l3_len = static_cast<uint16_t>(l4);
     const Interface& f = t.ifs[in];
-    if (f.naddr6 != 0 && std::memcmp(ip->dst_addr, f.addr6[0].addr, 16) == 0) {
+    if (f.naddr6 != 0 && std::memcmp(ip->dst_addr, f.addr6[0].addr, 16) == 0 &&
+        !f.addr6[0].duplicate) {
       mine[nmine++] = m;
     } else if (unlikely(LinkLocal6(ip->dst_addr))) {
       // Link-local addresses are not in the FIB6 (the same one may be on every link): ours

@@ -37,6 +37,9 @@ struct IfAddress {
 struct IfAddress6 {
   uint8_t addr[16];
   uint8_t len;
+  // Another node has it (duplicate address detection, RFC 4862 §5.4.5): not assigned, so
+  // neither delivered to us nor used as a source; kept here so ND still knows it.
+  bool duplicate;
 };
 
 struct Interface {

@@ -231,6 +231,9 @@ TEST_CASE("Our addresses are probed; one another node claims is a duplicate, not
                     "address add lan 2001:db8:1::2/64\naddress add lan 2001:db8:1::3/64")
               .status.ok());
   SlowPath slow(rig.dp(), nullptr);
+  // As the main lcore wires them: a duplicate stops being ours in the tables.
+  slow.OnDuplicate(
+      [&](uint16_t ifx, const uint8_t* addr) { rig.applier().MarkDuplicate6(ifx, addr); });
   slow.Age(1'000'000'000);
   CHECK(slow.stats().nd_dad_probes_sent == 3);
   auto out = TakeInjected(rig);
@@ -264,6 +267,49 @@ TEST_CASE("Our addresses are probed; one another node claims is a duplicate, not
   CHECK(slow.stats().nd_solicits_answered == 1);
   CHECK(slow.stats().nd_duplicates == 2);
   for (rte_mbuf* m : TakeInjected(rig)) rte_pktmbuf_free(m);
+  // Not assigned any more (RFC 4862 §5.4.5): no local route, not delivered to: an echo to ::1
+  // goes unanswered while ::3 answers.
+  const Fib6& fib = *rig.dp().fib6;
+  auto at = [&](const char* a) {
+    uint8_t v[16];
+    Addr6(a, v);
+    return fib.next_hop(fib.Lookup(v)).type;
+  };
+  CHECK(at("2001:db8:1::1") != NhType::kLocal);
+  CHECK(at("2001:db8:1::2") != NhType::kLocal);
+  CHECK(at("2001:db8:1::3") == NhType::kLocal);
+  const Interface& lan = rig.dp().CurrentTables().ifs[IfIndex(rig, "lan")];
+  REQUIRE(lan.naddr6 == 3);
+  CHECK(lan.addr6[0].duplicate);
+  CHECK(lan.addr6[1].duplicate);
+  CHECK(!lan.addr6[2].duplicate);
+  REQUIRE(rig.Apply("neigh add lan 2001:db8:1::60 02:00:00:00:00:60").status.ok());
+  auto echo = [&](const char* dst) {
+    std::vector<uint8_t> ip(48, 0);
+    auto* h = reinterpret_cast<rte_ipv6_hdr*>(ip.data());
+    h->vtc_flow = RTE_BE32(0x60000000);
+    h->payload_len = RTE_BE16(8);
+    h->proto = IPPROTO_ICMPV6;
+    h->hop_limits = 64;
+    Addr6("2001:db8:1::60", h->src_addr);
+    Addr6(dst, h->dst_addr);
+    ip[40] = 128;
+    ip[47] = 1;
+    const uint16_t c = rte_ipv6_udptcp_cksum(h, ip.data() + 40);
+    std::memcpy(ip.data() + 42, &c, 2);
+    rig.ReceiveFrame(kLan, 0, Frame(rig.mac(kLan).addr_bytes, kHost, 0x86dd, ip));
+    rig.worker(0).PollOnce();
+    int replies = 0;
+    for (int w = 0; w < Rig::kWorkers; ++w)
+      for (const auto& fr : rig.Sent(kLan, w)) replies += fr.size() > 54 && fr[54] == 129;
+    return replies;
+  };
+  CHECK(echo("2001:db8:1::1") == 0);
+  CHECK(echo("2001:db8:1::3") == 1);
+  // Removed and configured again: ours until probed again.
+  REQUIRE(rig.Apply("address del lan 2001:db8:1::1/64").status.ok());
+  REQUIRE(rig.Apply("address add lan 2001:db8:1::1/64").status.ok());
+  CHECK(at("2001:db8:1::1") == NhType::kLocal);
 }
 
 TEST_CASE(
