@@ -3,7 +3,8 @@
 //
 //   dpctl --channel NAME <command ...>        one command (see command_parser.h)
 //   dpctl --channel NAME batch FILE|-         one command per line, applied as one batch
-//   dpctl --channel NAME show stats|drops|interfaces|interface NAME|sas|sa SPI/DIR|routes|policies|
+//   dpctl --channel NAME show stats|drops|interfaces|interface NAME|sas|sa
+//   SPI/DIR|routes|routes6|policies|
 //                             channel|neighbors|ports|firewall [RULESET_ID]|workers [--json]
 //   dpctl --channel NAME capture start <port|interface> [count N] [file F] | stop | status
 #include <cstdio>
@@ -108,7 +109,8 @@ absl::Status LoadDirectory(TelemetryClient& tel, InterfaceDirectory& dir) {
 int Show(TelemetryClient& tel, const std::vector<std::string>& args, bool json) {
   if (args.empty())
     return Fail(
-        "show what? stats|drops|interfaces|interface|sas|sa|routes|policies|channel|neighbors|"
+        "show what? "
+        "stats|drops|interfaces|interface|sas|sa|routes|routes6|policies|channel|neighbors|"
         "ports|firewall|workers");
   const std::string& what = args[0];
   auto query = [&](const std::string& cmd) -> absl::StatusOr<JsonValue> { return tel.Query(cmd); };
@@ -247,8 +249,8 @@ int Show(TelemetryClient& tel, const std::vector<std::string>& args, bool json) 
     cmd = "/portcullis/interface," + args[1];
   } else if (what == "sa" && args.size() == 2) {
     cmd = "/portcullis/sa," + args[1];
-  } else if (what == "routes" || what == "neighbors" || what == "ports" || what == "policies" ||
-             what == "channel") {
+  } else if (what == "routes" || what == "routes6" || what == "neighbors" || what == "ports" ||
+             what == "policies" || what == "channel") {
     cmd = "/portcullis/" + what;
   } else {
     return Fail("show: unknown object (or missing name)");

@@ -435,6 +435,27 @@ int Routes(const char*, const char*, rte_tel_data* d) {
   return 0;
 }
 
+// The IPv6 forwarding table, as Routes: "2001:db8:1::/64 connected lan", "... via fe80::1".
+int Routes6(const char*, const char*, rte_tel_data* d) {
+  std::lock_guard<std::mutex> lock(g_main->mu());
+  const Tables& t = g_dp->CurrentTables();
+  rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
+  int n = 0;
+  auto text = [](const uint8_t* a) {
+    char s[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, a, s, sizeof s);
+    return std::string(s);
+  };
+  for (const auto& [k, nh] : g_dp->fib6->Dump()) {
+    if (++n > RTE_TEL_MAX_ARRAY_ENTRIES) break;
+    std::string v = absl::StrFormat("%s/%d %s %s", text(k.first.data()), k.second, NhName(nh.type),
+                                    t.ifs[nh.ifindex].name);
+    if (nh.type == NhType::kGateway) v += " via " + text(nh.gateway.data());
+    rte_tel_data_add_array_string(d, v.c_str());
+  }
+  return 0;
+}
+
 int Policies(const char*, const char*, rte_tel_data* d) {
   std::lock_guard<std::mutex> lock(g_main->mu());
   const Tables& t = g_dp->CurrentTables();
@@ -644,6 +665,7 @@ void RegisterTelemetry(Dataplane& dp, MainLcore& main) {
   rte_telemetry_register_cmd("/portcullis/sas", Sas, "SAs as spi/direction");
   rte_telemetry_register_cmd("/portcullis/sa", SaBySpi, "One SA. Param: spi/in or spi/out (hex)");
   rte_telemetry_register_cmd("/portcullis/routes", Routes, "IPv4 forwarding table");
+  rte_telemetry_register_cmd("/portcullis/routes6", Routes6, "IPv6 forwarding table");
   rte_telemetry_register_cmd("/portcullis/channel", Channel,
                              "Command channel: batches applied, failed, rejected by reason");
   rte_telemetry_register_cmd("/portcullis/policies", Policies, "security policies (SPD)");

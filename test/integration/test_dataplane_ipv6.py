@@ -79,6 +79,10 @@ def test_nd_both_ways_and_ping6(lab):
     # Both addresses were probed for duplicates, and nobody else has them.
     assert s.stat('nd_dad_probes_sent') == 2
     assert s.stat('nd_duplicates') == 0
+    # The IPv6 forwarding table as an operator reads it (dpctl show routes6).
+    routes = s.dp.show_json('routes6')
+    assert '2001:db8:1::/64 connected lan' in routes, routes
+    assert '2001:db8:2::1/128 local wan' in routes, routes
 
 
 def test_the_same_link_local_address_on_both_links(lab):
