@@ -315,7 +315,8 @@ DiagnoseReport Diagnose(const DiagnoseInputs& in) {
       s.details.push_back(absl::StrCat("route (", re.source, "): ", re.route_text));
       s.details.push_back(absl::StrCat("neighbour (", re.source, "): ", re.neighbour_text));
       // IKE answering proves the path whatever the tables say of an entry that expired since.
-      s.verdict = re.route && (re.neighbour || ike_up) ? Verdict::kPass : Verdict::kFail;
+      s.verdict = re.route && (re.neighbour || re.neighbour_unknown || ike_up) ? Verdict::kPass
+                                                                               : Verdict::kFail;
     }
     r.steps.push_back(std::move(s));
   }

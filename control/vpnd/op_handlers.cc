@@ -269,9 +269,30 @@ std::string ReadFile(const char* path) {
 // Step b's tables: the dataplane's when there is one, else the kernel's.
 void ReadReachability(OpContext& ctx, const ike::IkeSaConfig& c, DiagnoseInputs& in) {
   if (c.remote_any) return;
+  auto lines = [](const JsonValue& v) {
+    std::vector<std::string> out;
+    for (const JsonValue& e : v.array) out.push_back(e.string);
+    return out;
+  };
   std::optional<uint32_t> peer = ParseIpv4(c.remote.ToString());
   if (!peer) {
-    in.reach_error = "only IPv4 peers are checked (IPv6 routes and neighbours are not read yet)";
+    std::optional<Ip6Bytes> peer6 = ParseIpv6(c.remote.ToString());
+    if (!peer6) {
+      in.reach_error = absl::StrCat("cannot read the peer's address ", c.remote.ToString());
+      return;
+    }
+    if (ctx.telemetry == nullptr) {
+      in.reach = CheckReachability6(
+          "kernel", *peer6, ParseKernelRoutes6(ReadFile("/proc/net/ipv6_route")), std::nullopt);
+      return;
+    }
+    auto t = ctx.telemetry->Query({"/portcullis/routes6", "/portcullis/neighbors"});
+    if (!t.ok()) {
+      in.reach_error = std::string(t.status().message());
+      return;
+    }
+    in.reach = CheckReachability6("dataplane", *peer6, ParseDataplaneRoutes6(lines((*t)[0])),
+                                  ParseDataplaneNeighbours6(lines((*t)[1])));
     return;
   }
   if (ctx.telemetry == nullptr) {
@@ -284,11 +305,6 @@ void ReadReachability(OpContext& ctx, const ike::IkeSaConfig& c, DiagnoseInputs&
     in.reach_error = std::string(t.status().message());
     return;
   }
-  auto lines = [](const JsonValue& v) {
-    std::vector<std::string> out;
-    for (const JsonValue& e : v.array) out.push_back(e.string);
-    return out;
-  };
   in.reach = CheckReachability("dataplane", *peer, ParseDataplaneRoutes(lines((*t)[0])),
                                ParseDataplaneNeighbours(lines((*t)[1])));
 }

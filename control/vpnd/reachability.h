@@ -5,6 +5,7 @@
 // namespace sees them).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,26 +15,37 @@
 
 namespace portcullis::vpnd {
 
-struct RouteEntry {
-  uint32_t prefix = 0;  // host order
+using Ip6Bytes = std::array<uint8_t, 16>;
+
+// A = uint32_t (IPv4, host order) or Ip6Bytes.
+template <class A>
+struct RouteEntryOf {
+  A prefix{};
   int length = 0;
   std::string interface;
-  uint32_t gateway = 0;  // 0 = on-link
-  std::string type;      // the dataplane's next-hop type ("gateway", "connected", ...); "" kernel
+  A gateway{};       // all zero = on-link
+  std::string type;  // the dataplane's next-hop type ("gateway", "connected", ...); "" kernel
 };
 
-struct NeighbourEntry {
-  uint32_t address = 0;
+template <class A>
+struct NeighbourEntryOf {
+  A address{};
   std::string interface;
   bool resolved = false;
   std::string state;  // as the table says it
 };
+
+using RouteEntry = RouteEntryOf<uint32_t>;
+using NeighbourEntry = NeighbourEntryOf<uint32_t>;
+using Route6Entry = RouteEntryOf<Ip6Bytes>;
+using Neighbour6Entry = NeighbourEntryOf<Ip6Bytes>;
 
 struct Reachability {
   std::string source;  // "dataplane" | "kernel"
   bool route = false;
   std::string route_text;  // "192.0.2.0/24 dev w1" or why there is none
   bool neighbour = false;
+  bool neighbour_unknown = false;  // the table is not readable here (the kernel's IPv6 one)
   std::string neighbour_text;
 };
 
@@ -52,5 +64,18 @@ std::vector<NeighbourEntry> ParseDataplaneNeighbours(const std::vector<std::stri
 Reachability CheckReachability(const std::string& source, uint32_t peer,
                                const std::vector<RouteEntry>& routes,
                                const std::vector<NeighbourEntry>& neighbours);
+
+// IPv6: /proc/net/ipv6_route's text; the dataplane's routes6 lines ("2001:db8::/64 connected
+// lan", "::/0 gateway wan via fe80::1") and the IPv6 lines of its neighbours. The kernel's
+// IPv6 neighbours are only in netlink: without `neighbours` (nullopt) the next hop is not
+// checked (neighbour_unknown).
+std::optional<Ip6Bytes> ParseIpv6(absl::string_view text);
+std::string Ipv6Text(const Ip6Bytes& a);
+std::vector<Route6Entry> ParseKernelRoutes6(absl::string_view proc_net_ipv6_route);
+std::vector<Route6Entry> ParseDataplaneRoutes6(const std::vector<std::string>& lines);
+std::vector<Neighbour6Entry> ParseDataplaneNeighbours6(const std::vector<std::string>& lines);
+Reachability CheckReachability6(const std::string& source, const Ip6Bytes& peer,
+                                const std::vector<Route6Entry>& routes,
+                                const std::optional<std::vector<Neighbour6Entry>>& neighbours);
 
 }  // namespace portcullis::vpnd

@@ -143,6 +143,12 @@ def test_dual_stack_vti_over_ipv6(lab):
     assert all('outer=ipv6' in l and 'vti-ifindex=' in l for l in lines if l.startswith('sa ')), \
         lines
     assert not [l for l in lines if l.startswith('policy ')], lines
+    # The seeds' troubleshooting step b for an IPv6 peer: the kernel's IPv6 route to it (its
+    # IPv6 neighbours are in netlink only, not read).
+    d = lab.vpnctl('--interval=0s', 'diagnose', 'vpn', 'peer', THEIRS6, check=False).stdout
+    b = re.search(r'^b\. .*?(PASS|FAIL|HINT|N/A)\n((?:     .*\n)*)', d, re.M)
+    assert b and b.group(1) == 'PASS', d
+    assert 'route (kernel): 2001:db8::/64 dev ' in b.group(2), d
 
 
 def test_dual_stack_proposal_narrowed_to_one_family(lab):

@@ -221,6 +221,53 @@ TEST_CASE("reachability from the kernel's and the dataplane's tables", "[ops][di
   CHECK(dp.route_text == "0.0.0.0/0 via 169.50.194.193 dev dp0bond1");
 }
 
+TEST_CASE("IPv6 reachability from the kernel's and the dataplane's tables", "[ops][diagnose]") {
+  // /proc/net/ipv6_route: the default via fe80::1 on eth0, 2001:db8:ff::/64 on eth0, a local
+  // entry on lo (ours, skipped), a route that is not up (skipped).
+  const char* route =
+      "00000000000000000000000000000000 00 00000000000000000000000000000000 00 "
+      "fe800000000000000000000000000001 00000400 00000001 00000000 00450003 eth0\n"
+      "20010db800ff00000000000000000000 40 00000000000000000000000000000000 00 "
+      "00000000000000000000000000000000 00000100 00000001 00000000 00000001 eth0\n"
+      "20010db800ff00000000000000000001 80 00000000000000000000000000000000 00 "
+      "00000000000000000000000000000000 00000000 00000002 00000000 80200001 lo\n"
+      "20010db8007700000000000000000000 40 00000000000000000000000000000000 00 "
+      "00000000000000000000000000000000 00000100 00000001 00000000 00000000 eth1\n";
+  auto routes = ParseKernelRoutes6(route);
+  REQUIRE(routes.size() == 2);
+  Reachability on_link =
+      CheckReachability6("kernel", *ParseIpv6("2001:db8:ff::2"), routes, std::nullopt);
+  CHECK(on_link.route);
+  CHECK(on_link.route_text == "2001:db8:ff::/64 dev eth0");
+  CHECK(on_link.neighbour_unknown);
+  Reachability via =
+      CheckReachability6("kernel", *ParseIpv6("2001:db8:5::1"), routes, std::nullopt);
+  CHECK(via.route_text == "::/0 via fe80::1 dev eth0");
+  CHECK(CheckReachability6("kernel", *ParseIpv6("2001:db8:5::1"), {routes[1]}, std::nullopt)
+            .route_text == "no route to 2001:db8:5::1");
+  // The dataplane's lines: routes6, and the neighbours telemetry whose IPv4 lines are skipped.
+  auto dp_routes =
+      ParseDataplaneRoutes6({"::/0 gateway wan via 2001:db8:ff::fe",
+                             "2001:db8:ff::/64 connected wan", "2001:db8:ff::1/128 local wan"});
+  auto dp_neigh = ParseDataplaneNeighbours6({"wan 192.0.2.2 02:00:00:00:00:02 reachable",
+                                             "wan 2001:db8:ff::fe 52:54:00:12:34:56 reachable",
+                                             "wan 2001:db8:ff::9 - incomplete"});
+  REQUIRE(dp_neigh.size() == 2);
+  Reachability dp =
+      CheckReachability6("dataplane", *ParseIpv6("2001:db8:77::1"), dp_routes, dp_neigh);
+  CHECK(dp.route);
+  CHECK(dp.neighbour);
+  CHECK(dp.route_text == "::/0 via 2001:db8:ff::fe dev wan");
+  Reachability near =
+      CheckReachability6("dataplane", *ParseIpv6("2001:db8:ff::9"), dp_routes, dp_neigh);
+  CHECK(near.route);
+  CHECK_FALSE(near.neighbour);
+  CHECK(near.neighbour_text == "2001:db8:ff::9 dev wan incomplete");
+  Reachability ours =
+      CheckReachability6("dataplane", *ParseIpv6("2001:db8:ff::1"), dp_routes, dp_neigh);
+  CHECK_FALSE(ours.route);  // our own address: local, no way out
+}
+
 TEST_CASE("SimpleTable: tabulate's simple format", "[show]") {
   CHECK(SimpleTable({"A", "Long header"}, {{"value", "x"}}) ==
         "A      Long header\n-----  -----------\nvalue  x\n");
