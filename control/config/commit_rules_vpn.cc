@@ -392,14 +392,6 @@ void CheckPeer(RuleContext& ctx, const ConfigNode& peer, PeerRefs& refs) {
                                  "tunnel per family)"));
         else if (l && r && *l == *r)
           ctx.Error(*t, "", "local prefix and remote prefix cannot be the same.");
-        else if (l && r && l->address.is_v6())
-          // The other half of #21: vpn-dataplane's SPD classifies IPv4 only and refuses IPv6
-          // policies, so the CHILD SA would come up and carry nothing.
-          ctx.Warning(*lp, "",
-                      "IPv6 traffic selectors in a policy-based tunnel: IKE negotiates them, but "
-                      "the dataplane's policy table selects IPv4 packets only (#21), so no IPv6 "
-                      "traffic enters this tunnel; route IPv6 into a VTI instead (vti bind and "
-                      "interface-route6)");
       }
       std::string proto = t->Get("protocol");
       // ICMP is protocol 1 in IPv4 and 58 in IPv6: the other family's number selects nothing.

@@ -9,12 +9,13 @@
 namespace portcullis::dp {
 
 struct AcquireRecord {
-  uint32_t reqid;         // the protect policy's; 0 for a VTI
-  uint32_t vti_ifindex;   // the VTI without an SA; 0 for a policy
-  uint32_t src, dst;      // the packet's addresses, network order (IPv4)
-  uint16_t sport, dport;  // host order; 0 when the packet has none (or is a later fragment)
+  uint32_t reqid;            // the protect policy's; 0 for a VTI
+  uint32_t vti_ifindex;      // the VTI without an SA; 0 for a policy
+  uint8_t src[16], dst[16];  // the packet's addresses, network order (IPv4: the first 4)
+  uint16_t sport, dport;     // host order; 0 when the packet has none (or is a later fragment)
   uint8_t proto;
-  uint8_t reserved[3];
+  uint8_t family;  // 4 or 6; 0: the packet was neither (addresses zero)
+  uint8_t reserved[2];
 };
 static_assert(sizeof(AcquireRecord) % 4 == 0, "an rte_ring element");
 

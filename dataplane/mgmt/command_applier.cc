@@ -321,24 +321,22 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
     }
     case MessageKind::kPolicy: {
       const api::PolicyBody& b = m.body.policy;
-      // The SPD's ACL classifies IPv4 selectors only (docs/DESIGN.md, IPv6): an IPv6 policy
-      // would be accepted and never match, so it is refused by name.
-      if (b.family != api::Family::kIpv4)
-        return absl::UnimplementedError(
-            "policy: IPv6 traffic selectors are not supported by this dataplane's SPD (route "
-            "IPv6 traffic into a VTI instead)");
+      const bool v6 = b.family == api::Family::kIpv6;
       const PolicyKey key = KeyOf(b);
       auto it = c.cfg.policies.find(key);
-      const std::string what = absl::StrCat(
-          "policy ", b.direction == api::Direction::kOut ? "out " : "in ", Ip(V4(b.src)), "/",
-          b.src_prefix_length, " -> ", Ip(V4(b.dst)), "/", b.dst_prefix_length);
+      auto text = [&](const api::IpAddr& a) { return v6 ? Ip6Text(V6(a)) : Ip(V4(a)); };
+      const std::string what =
+          absl::StrCat("policy ", b.direction == api::Direction::kOut ? "out " : "in ", text(b.src),
+                       "/", b.src_prefix_length, " -> ", text(b.dst), "/", b.dst_prefix_length);
       const int dir = b.direction == api::Direction::kOut ? 0 : 1;
+      // Both families count towards one direction's --max-policies.
       uint32_t& count = c.policies[dir];
+      const int list = dir + (v6 ? 2 : 0);
       if (op == Op::kDelete) {
         if (it == c.cfg.policies.end()) return absl::NotFoundError(what + " does not exist");
         c.cfg.policies.erase(it);
         --count;
-        c.spd_dirty[dir] = true;
+        c.spd_dirty[list] = true;
       } else if (op == Op::kAdd) {
         if (it != c.cfg.policies.end()) return absl::AlreadyExistsError(what + " exists");
         if (count >= dp_.sizes.policies)
@@ -347,7 +345,7 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
                            " policies in one direction"));
         c.cfg.policies[key] = b;
         ++count;
-        c.spd_dirty[dir] = true;
+        c.spd_dirty[list] = true;
       } else {
         // An update (vpnd re-pointing a policy at a rekeyed SA) keeps the selectors and the
         // priority, which are the key: the ACL stays; BuildSpd takes the new SA and action.
@@ -380,14 +378,14 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
         c.sa_over_at = -1;
         c.cfg.policies.clear();  // an SPD without SAs would drop all protected traffic
         c.policies[0] = c.policies[1] = 0;
-        c.spd_dirty[0] = c.spd_dirty[1] = true;
+        std::fill(std::begin(c.spd_dirty), std::end(c.spd_dirty), true);
       }
       c.fib6_dirty = true;
       if ((scope & api::kFlushPolicies) && !(scope & api::kFlushSas)) {
         // vpnd's restart keeps the SAs and adds the policies of those it resumes again.
         c.cfg.policies.clear();
         c.policies[0] = c.policies[1] = 0;
-        c.spd_dirty[0] = c.spd_dirty[1] = true;
+        std::fill(std::begin(c.spd_dirty), std::end(c.spd_dirty), true);
       }
       if (scope & api::kFlushRoutes) {
         c.cfg.routes.clear();
@@ -444,20 +442,21 @@ api::ApplyResult CommandApplier::Apply(const api::CommandBatch& batch) {
   }
   // The SPD's ACLs likewise, when the batch changed policies (else the snapshots keep
   // sharing the current ones).
-  for (int dir = 0; dir < 2; ++dir) {
-    if (!c.spd_dirty[dir]) continue;
-    {
-      std::vector<PolicyEntry> ordered =
-          OrderedPolicies(c.cfg, dir == 0 ? api::Direction::kOut : api::Direction::kIn);
-      if (ordered.empty()) continue;
-      auto acl =
-          CompileSpd(absl::StrFormat("%s_spd%d_%d", dp_.name, dir, ++spd_generation_), ordered);
-      if (!acl.ok()) {
-        ++failed_;
-        return {acl.status(), static_cast<uint32_t>(batch.messages.size())};
-      }
-      c.spd_acl[dir] = std::move(*acl);
+  for (int list = 0; list < 4; ++list) {
+    if (!c.spd_dirty[list]) continue;
+    const bool v6 = list >= 2;
+    std::vector<PolicyEntry> ordered =
+        OrderedPolicies(c.cfg, list % 2 == 0 ? api::Direction::kOut : api::Direction::kIn,
+                        v6 ? api::Family::kIpv6 : api::Family::kIpv4);
+    if (ordered.empty()) continue;
+    const std::string name =
+        absl::StrFormat("%s_spd%s%d_%d", dp_.name, v6 ? "6_" : "", list % 2, ++spd_generation_);
+    auto acl = v6 ? CompileSpd6(name, ordered) : CompileSpd(name, ordered);
+    if (!acl.ok()) {
+      ++failed_;
+      return {acl.status(), static_cast<uint32_t>(batch.messages.size())};
     }
+    c.spd_acl[list] = std::move(*acl);
   }
   // The firewall's ACLs are compiled before anything changes: one that cannot be built (no
   // memory) fails the batch.
@@ -549,11 +548,11 @@ Tables* CommandApplier::BuildTables(const ConfigState& cfg, const std::set<uint1
   return t;
 }
 
-std::vector<PolicyEntry> CommandApplier::OrderedPolicies(const ConfigState& cfg,
-                                                         api::Direction dir) {
+std::vector<PolicyEntry> CommandApplier::OrderedPolicies(const ConfigState& cfg, api::Direction dir,
+                                                         api::Family family) {
   std::vector<const api::PolicyBody*> list;
   for (const auto& [key, p] : cfg.policies)
-    if (p.direction == dir) list.push_back(&p);
+    if (p.direction == dir && p.family == family) list.push_back(&p);
   // Priority first (lower wins), then the more specific selector, as strongSwan orders them.
   // The order is the ACL's (rule i has precedence i), so it must not depend on anything but
   // the policies: the same policies give the same order batch after batch.
@@ -568,10 +567,19 @@ std::vector<PolicyEntry> CommandApplier::OrderedPolicies(const ConfigState& cfg,
     const api::PolicyBody* p = list[i];
     PolicyEntry& e = out[i];
     e = {};
-    e.src_mask = Mask(p->src_prefix_length);
-    e.dst_mask = Mask(p->dst_prefix_length);
-    e.src = V4(p->src) & e.src_mask;
-    e.dst = V4(p->dst) & e.dst_mask;
+    if (family == api::Family::kIpv6) {
+      const auto src = MaskIp6(V6(p->src), p->src_prefix_length);
+      const auto dst = MaskIp6(V6(p->dst), p->dst_prefix_length);
+      std::memcpy(e.src6, src.data(), 16);
+      std::memcpy(e.dst6, dst.data(), 16);
+      e.src6_len = p->src_prefix_length;
+      e.dst6_len = p->dst_prefix_length;
+    } else {
+      e.src_mask = Mask(p->src_prefix_length);
+      e.dst_mask = Mask(p->dst_prefix_length);
+      e.src = V4(p->src) & e.src_mask;
+      e.dst = V4(p->dst) & e.dst_mask;
+    }
     e.sport_lo = p->src_port_low;
     e.sport_hi = p->src_port_high;
     e.dport_lo = p->dst_port_low;
@@ -587,11 +595,13 @@ std::vector<PolicyEntry> CommandApplier::OrderedPolicies(const ConfigState& cfg,
 }
 
 void CommandApplier::BuildSpd(const ConfigState& cfg, Tables& t) const {
-  for (int dir = 0; dir < 2; ++dir) {
-    SpdDirection& d = dir == 0 ? t.spd.out : t.spd.in;
-    d.entries = OrderedPolicies(cfg, dir == 0 ? api::Direction::kOut : api::Direction::kIn);
+  SpdDirection* lists[4] = {&t.spd.out, &t.spd.in, &t.spd.out6, &t.spd.in6};
+  for (int list = 0; list < 4; ++list) {
+    SpdDirection& d = *lists[list];
+    d.entries = OrderedPolicies(cfg, list % 2 == 0 ? api::Direction::kOut : api::Direction::kIn,
+                                list >= 2 ? api::Family::kIpv6 : api::Family::kIpv4);
     d.n = static_cast<uint32_t>(d.entries.size());
-    d.acl = d.n ? spd_acl_[dir] : nullptr;
+    d.acl = d.n ? spd_acl_[list] : nullptr;
     d.ports = false;
     for (PolicyEntry& e : d.entries) {
       d.ports |= e.has_ports;
@@ -1011,8 +1021,8 @@ absl::Status CommandApplier::Commit(Candidate c, const BondSync::Plan& bonds) {
   }
   SyncNeighbors6(c.cfg);
   // Compiled in Apply from these policies in OrderedPolicies' order; BuildSpd pairs them.
-  for (int dir = 0; dir < 2; ++dir)
-    if (c.spd_dirty[dir]) spd_acl_[dir] = std::move(c.spd_acl[dir]);
+  for (int list = 0; list < 4; ++list)
+    if (c.spd_dirty[list]) spd_acl_[list] = std::move(c.spd_acl[list]);
   Tables* fresh = BuildTables(c.cfg);
   fresh->fw = c.fw_changed ? c.fw.get() : fw_.get();
   if (c.fw_changed) {

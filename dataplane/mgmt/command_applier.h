@@ -54,13 +54,15 @@ class CommandApplier {
     std::vector<SaChange> sas;
     bool sa_flush = false;
     // What the SA changes need from the SA table, checked before anything is applied.
-    int64_t sa_live = 0;                 // SAs installed once the batch is applied
-    uint32_t sa_new_entries = 0;         // SAs added or replaced (each takes a new entry)
-    uint32_t sa_new_inbound = 0;         // of which inbound (each takes a SAD hash position)
-    int64_t sa_over_at = -1;             // the message that first took sa_live past the capacity
-    uint32_t policies[2] = {0, 0};       // out, in: how many once the batch is applied
-    bool spd_dirty[2] = {false, false};  // out, in: policies added or removed: compile anew
-    std::shared_ptr<const SpdAcl> spd_acl[2];  // out, in (null: no policies that way)
+    int64_t sa_live = 0;            // SAs installed once the batch is applied
+    uint32_t sa_new_entries = 0;    // SAs added or replaced (each takes a new entry)
+    uint32_t sa_new_inbound = 0;    // of which inbound (each takes a SAD hash position)
+    int64_t sa_over_at = -1;        // the message that first took sa_live past the capacity
+    uint32_t policies[2] = {0, 0};  // out, in (both families): how many once applied
+    // Per SPD list, indexed out, in, out6, in6 (SpdIndex): policies added or removed there:
+    // compile anew; and what was compiled (null: no policies that way).
+    bool spd_dirty[4] = {false, false, false, false};
+    std::shared_ptr<const SpdAcl> spd_acl[4];
     // The FIB: every prefix is decided again (interfaces, addresses, flushes), or only the
     // route prefixes the batch touched.
     bool fib_full = false;
@@ -83,8 +85,10 @@ class CommandApplier {
   // Takes every port of `busy` away from the workers (tables without them, a grace period),
   // then rebuilds the bonds.
   absl::Status RebuildBonds(const BondSync::Plan& bonds, const std::set<uint16_t>& busy);
-  // One direction's policies in the SPD's order (the ACL's rule order), without their SAs.
-  static std::vector<PolicyEntry> OrderedPolicies(const ConfigState& cfg, api::Direction dir);
+  // One direction's policies of one family in the SPD's order (the ACL's rule order), without
+  // their SAs.
+  static std::vector<PolicyEntry> OrderedPolicies(const ConfigState& cfg, api::Direction dir,
+                                                  api::Family family = api::Family::kIpv4);
   void BuildSpd(const ConfigState& cfg, Tables& t) const;
   uint32_t PolicyMtu(const Tables& t, const SaEntry& sa) const;
   absl::Status SyncFib(const ConfigState& cfg, const Candidate& c);
@@ -105,9 +109,9 @@ class CommandApplier {
   std::unique_ptr<FwTables> fw_;
   FwParkedCounters fw_parked_;  // counter totals of rulesets between snapshots
   uint64_t fw_generation_ = 0;
-  // The SPD's ACLs for state_'s policies (out, in), shared by the snapshots until a batch
-  // changes policies.
-  std::shared_ptr<const SpdAcl> spd_acl_[2];
+  // The SPD's ACLs for state_'s policies (out, in, out6, in6), shared by the snapshots until a
+  // batch changes policies.
+  std::shared_ptr<const SpdAcl> spd_acl_[4];
   uint64_t spd_generation_ = 0;
   bool fib_synced_ = false;  // a full SyncFib has run (the first batch always is one)
   bool fib6_synced_ = false;

@@ -39,15 +39,23 @@ struct RouteConfig6 {
 };
 
 // A policy's identity: everything but its action and SA (RFC 4301 SPD entries are keyed by
-// their selectors; the priority orders them).
-using PolicyKey = std::tuple<int, uint32_t, uint8_t, uint32_t, uint8_t, uint8_t, uint16_t, uint16_t,
-                             uint16_t, uint16_t, uint32_t>;
+// their selectors; the priority orders them). IPv6 addresses are the last two members (zero
+// for IPv4), so IPv4 policies keep their order among themselves.
+using PolicyKey =
+    std::tuple<int, int, uint32_t, uint8_t, uint32_t, uint8_t, uint8_t, uint16_t, uint16_t,
+               uint16_t, uint16_t, uint32_t, std::array<uint8_t, 16>, std::array<uint8_t, 16>>;
 
 inline PolicyKey KeyOf(const api::PolicyBody& b) {
   uint32_t src, dst;
   std::memcpy(&src, b.src.bytes, 4);
   std::memcpy(&dst, b.dst.bytes, 4);
+  std::array<uint8_t, 16> src6{}, dst6{};
+  if (b.family == api::Family::kIpv6) {
+    std::memcpy(src6.data(), b.src.bytes, 16);
+    std::memcpy(dst6.data(), b.dst.bytes, 16);
+  }
   return {static_cast<int>(b.direction),
+          static_cast<int>(b.family),
           src,
           b.src_prefix_length,
           dst,
@@ -57,7 +65,9 @@ inline PolicyKey KeyOf(const api::PolicyBody& b) {
           b.src_port_high,
           b.dst_port_low,
           b.dst_port_high,
-          b.priority};
+          b.priority,
+          src6,
+          dst6};
 }
 
 // A ruleset and its rules' entries, by (rule number, entry).

@@ -89,12 +89,13 @@ unsigned EventPump::PollAcquires() {
     api::AcquireEvent& e = ev.body.acquire;
     e.reqid = r.reqid;
     e.vti_ifindex = r.vti_ifindex;
-    e.family = api::Family::kIpv4;
+    const bool v6 = r.family == 6;
+    e.family = v6 ? api::Family::kIpv6 : api::Family::kIpv4;
     e.protocol = r.proto;
     e.src_port = r.sport;
     e.dst_port = r.dport;
-    std::memcpy(e.src.bytes, &r.src, 4);
-    std::memcpy(e.dst.bytes, &r.dst, 4);
+    std::memcpy(e.src.bytes, r.src, v6 ? 16 : 4);
+    std::memcpy(e.dst.bytes, r.dst, v6 ? 16 : 4);
     if (server_ == nullptr || !server_->PostBulk(ev))
       dp_.acquires_undeliverable.fetch_add(1, std::memory_order_relaxed);
   }

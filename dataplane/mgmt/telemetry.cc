@@ -460,13 +460,20 @@ int Policies(const char*, const char*, rte_tel_data* d) {
   std::lock_guard<std::mutex> lock(g_main->mu());
   const Tables& t = g_dp->CurrentTables();
   rte_tel_data_start_array(d, RTE_TEL_STRING_VAL);
-  auto add = [&](const char* dir, const PolicyEntry& p) {
+  auto add = [&](const char* dir, const PolicyEntry& p, bool v6) {
     static const char* kAction[] = {"?", "protect", "bypass", "discard"};
     auto prefix = [](uint32_t a, uint32_t mask) {
       return absl::StrFormat("%s/%d", Ip(a), __builtin_popcount(mask));
     };
-    std::string v =
-        absl::StrFormat("%s %s -> %s", dir, prefix(p.src, p.src_mask), prefix(p.dst, p.dst_mask));
+    auto prefix6 = [](const uint8_t* a, uint8_t len) {
+      char buf[INET6_ADDRSTRLEN];
+      inet_ntop(AF_INET6, a, buf, sizeof buf);
+      return absl::StrFormat("%s/%d", buf, len);
+    };
+    std::string v = v6 ? absl::StrFormat("%s %s -> %s", dir, prefix6(p.src6, p.src6_len),
+                                         prefix6(p.dst6, p.dst6_len))
+                       : absl::StrFormat("%s %s -> %s", dir, prefix(p.src, p.src_mask),
+                                         prefix(p.dst, p.dst_mask));
     if (p.proto) v += absl::StrFormat(" proto %d", p.proto);
     if (p.has_ports)
       v += absl::StrFormat(" sport %d-%d dport %d-%d", p.sport_lo, p.sport_hi, p.dport_lo,
@@ -479,10 +486,13 @@ int Policies(const char*, const char*, rte_tel_data* d) {
     }
     rte_tel_data_add_array_string(d, v.c_str());
   };
-  for (uint32_t i = 0; i < t.spd.out.n && i < RTE_TEL_MAX_ARRAY_ENTRIES; ++i)
-    add("out", t.spd.out.entries[i]);
-  for (uint32_t i = 0; i < t.spd.in.n && t.spd.out.n + i < RTE_TEL_MAX_ARRAY_ENTRIES; ++i)
-    add("in", t.spd.in.entries[i]);
+  // IPv4 then IPv6, each out then in, as far as one telemetry array goes.
+  uint32_t shown = 0;
+  const std::pair<const char*, const SpdDirection*> lists[] = {
+      {"out", &t.spd.out}, {"in", &t.spd.in}, {"out", &t.spd.out6}, {"in", &t.spd.in6}};
+  for (int l = 0; l < 4; ++l)
+    for (uint32_t i = 0; i < lists[l].second->n && shown < RTE_TEL_MAX_ARRAY_ENTRIES; ++i, ++shown)
+      add(lists[l].first, lists[l].second->entries[i], l >= 2);
   return 0;
 }
 

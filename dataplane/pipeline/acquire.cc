@@ -6,6 +6,7 @@
 #include <rte_ring_elem.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "dataplane/core/acquire_record.h"
 #include "dataplane/pipeline/worker.h"
@@ -35,8 +36,9 @@ void Worker::Acquire(const rte_mbuf* m, uint32_t reqid, uint16_t vti) {
   r.vti_ifindex = vti;
   const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
   if (m->data_len >= sizeof(rte_ipv4_hdr) && (ip->version_ihl >> 4) == 4) {
-    r.src = ip->src_addr;
-    r.dst = ip->dst_addr;
+    r.family = 4;
+    std::memcpy(r.src, &ip->src_addr, 4);
+    std::memcpy(r.dst, &ip->dst_addr, 4);
     r.proto = ip->next_proto_id;
     const uint32_t hl = (ip->version_ihl & 0x0fu) * 4;
     const bool first = (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) == 0;
@@ -46,6 +48,14 @@ void Worker::Acquire(const rte_mbuf* m, uint32_t reqid, uint16_t vti) {
       r.sport = static_cast<uint16_t>(l4[0] << 8 | l4[1]);
       r.dport = static_cast<uint16_t>(l4[2] << 8 | l4[3]);
     }
+  } else if (PacketSelector6 s;
+             m->data_len != 0 && (ip->version_ihl >> 4) == 6 && Selector6(m, &s)) {
+    r.family = 6;
+    std::memcpy(r.src, s.src, 16);
+    std::memcpy(r.dst, s.dst, 16);
+    r.proto = s.proto;
+    r.sport = s.sport;
+    r.dport = s.dport;
   }
   --acquire_tokens_;
   slot.key = key;

@@ -54,25 +54,39 @@ void Worker::EspInSa(SaEntry& sa, rte_mbuf** pkts, uint16_t n, const Tables& t, 
     DropPkt(drops.pkts[k], Meta(drops.pkts[k])->in_ifindex, DropIndex(drops.reasons[k]));
   if (ok == 0) return;
   // A policy-based SA (of no interface, or of a VFP, which only names where its traffic
-  // arrives): what comes out of it must be what its policies let in. Packets that are not
-  // well-formed IPv4 match nothing; the rest are classified in one call.
-  if ((sa.ifindex == 0 || t.ifs[sa.ifindex].kind == IfKind::kVfp) && t.spd.in.n != 0) {
+  // arrives): what comes out of it must be what its policies let in, IPv4 packets by the IPv4
+  // policies and IPv6 ones by the IPv6 policies. Packets that are neither (or malformed)
+  // match nothing; the rest are classified in one call per family.
+  if ((sa.ifindex == 0 || t.ifs[sa.ifindex].kind == IfKind::kVfp) &&
+      (t.spd.in.n | t.spd.in6.n) != 0) {
     PacketSelector sel[kBurst];
+    PacketSelector6 sel6[kBurst];
     const PolicyEntry* match[kBurst];
-    bool valid[kBurst];
-    uint16_t ns = 0;
+    const PolicyEntry* match6[kBurst];
+    uint8_t fam[kBurst];  // 4, 6, or 0: matches nothing
+    uint16_t ns = 0, ns6 = 0;
     for (uint16_t k = 0; k < ok; ++k) {
       const rte_mbuf* m = pkts[k];
       auto* ip = rte_pktmbuf_mtod(m, const uint8_t*);
-      const uint32_t l3 = m->data_len >= 20 ? (ip[0] & 0x0fu) * 4 : 0;
-      valid[k] = l3 >= 20 && l3 <= m->data_len && (ip[0] >> 4) == 4;
-      if (valid[k]) sel[ns++] = SelectorOf(ip, l3, m->data_len);
+      const uint8_t version = m->data_len != 0 ? ip[0] >> 4 : 0;
+      fam[k] = 0;
+      if (version == 4) {
+        const uint32_t l3 = m->data_len >= 20 ? (ip[0] & 0x0fu) * 4 : 0;
+        if (l3 >= 20 && l3 <= m->data_len) {
+          sel[ns++] = SelectorOf(ip, l3, m->data_len);
+          fam[k] = 4;
+        }
+      } else if (version == 6 && Selector6(m, &sel6[ns6])) {
+        ++ns6;
+        fam[k] = 6;
+      }
     }
     if (ns != 0) t.spd.in.Classify(sel, match, ns);
-    uint16_t kept = 0, s = 0;
+    if (ns6 != 0) t.spd.in6.Classify6(sel6, match6, ns6);
+    uint16_t kept = 0, s = 0, s6 = 0;
     for (uint16_t k = 0; k < ok; ++k) {
       rte_mbuf* m = pkts[k];
-      const PolicyEntry* p = valid[k] ? match[s++] : nullptr;
+      const PolicyEntry* p = fam[k] == 4 ? match[s++] : fam[k] == 6 ? match6[s6++] : nullptr;
       if (p == nullptr || p->action != PolicyAction::kProtect || p->reqid != sa.reqid) {
         DropPkt(m, Meta(m)->in_ifindex, Drop::kPolicyMismatch);
         continue;

@@ -73,6 +73,120 @@ uint32_t Worker::SkipExtensions6(const rte_mbuf* m, uint8_t* proto, bool* fragme
   return 0;  // too long a chain
 }
 
+bool Worker::Selector6(const rte_mbuf* m, PacketSelector6* sel) {
+  const uint8_t* ip = rte_pktmbuf_mtod(m, const uint8_t*);
+  if (m->data_len < sizeof(rte_ipv6_hdr)) return false;
+  uint8_t proto = ip[6];
+  uint32_t l4 = sizeof(rte_ipv6_hdr);
+  bool later = false;
+  if (proto == kHopByHop || proto == kRouting || proto == kFragment || proto == kDestOptions) {
+    bool frag;
+    l4 = SkipExtensions6(m, &proto, &frag);
+    if (l4 == 0) return false;
+    // A later fragment: its protocol is the fragment header's next header, it has no ports.
+    if (frag && proto == 59 && l4 >= sizeof(rte_ipv6_hdr) + 8) {
+      const uint8_t* fh = ip + l4 - 8;
+      if (((fh[2] << 8 | fh[3]) & 0xfff8) != 0) {
+        proto = fh[0];
+        later = true;
+      }
+    }
+  }
+  *sel = SelectorOf6(ip, l4, proto, later, m->data_len);
+  return true;
+}
+
+uint16_t Worker::ApplyPolicies6(rte_mbuf** pkts, uint64_t* nh_ids, uint16_t n, const Tables& t,
+                                int depth) {
+  // As ApplyPolicies (stage_ipv4.cc): received packets not addressed to us, classified per
+  // direction in one ACL call each for the whole burst.
+  rte_mbuf* protect[kBurst];
+  const PolicyEntry* policies[kBurst];
+  const Spd& spd = t.spd;
+  PacketSelector6 sel[kBurst];
+  bool valid[kBurst];
+  const PolicyEntry* in_match[kBurst];
+  const PolicyEntry* out_match[kBurst];
+  uint16_t ns = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    if (dp_.fib6->next_hop(nh_ids[i]).type == NhType::kLocal) continue;
+    valid[i] = Selector6(pkts[i], &sel[ns]);
+    if (valid[i]) ++ns;
+  }
+  if (ns != 0 && spd.in6.n != 0) spd.in6.Classify6(sel, in_match, ns);
+  if (ns != 0 && spd.out6.n != 0) spd.out6.Classify6(sel, out_match, ns);
+  uint16_t np = 0, kept = 0, k = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    PacketMeta* meta = Meta(m);
+    const uint16_t in = meta->in_ifindex;
+    const PolicyEntry* policy = nullptr;
+    if (dp_.fib6->next_hop(nh_ids[i]).type != NhType::kLocal) {
+      if (!valid[i]) {
+        // Validated on input; only a chain that changed since (never) gets here.
+        DropPkt(m, in, Drop::kIpv6Malformed);
+        continue;
+      }
+      const uint16_t s = k++;
+      if (spd.in6.n && !(meta->flags & kMetaDecrypted)) {
+        const PolicyEntry* p = in_match[s];
+        if (p && p->action == PolicyAction::kProtect) {
+          DropPkt(m, in, Drop::kPolicyCleartext);  // RFC 4301 §5.2: must have come in ESP
+          continue;
+        }
+      }
+      if (spd.out6.n) {
+        policy = out_match[s];
+        if (policy && policy->action == PolicyAction::kDiscard) {
+          DropPkt(m, in, Drop::kPolicyDiscard);
+          continue;
+        }
+        if (policy && policy->action == PolicyAction::kBypass) policy = nullptr;
+      }
+    }
+    if (policy == nullptr) {
+      nh_ids[kept] = nh_ids[i];
+      pkts[kept++] = m;
+      continue;
+    }
+    // Protected: encrypted to the policy's peer whatever the FIB6 says.
+    if (policy->sa == nullptr) {
+      Acquire(m, policy->reqid, 0);
+      DropPkt(m, in, Drop::kPolicyNoSa);
+      continue;
+    }
+    // A router's duties, as Forward6 does them for a routed packet (the tunnel MTU is
+    // EspOut's: packet too big with the policy's MTU).
+    auto* ip = rte_pktmbuf_mtod(m, rte_ipv6_hdr*);
+    if (LinkLocal6(ip->src_addr) || LinkLocal6(ip->dst_addr) || BadSource6(ip->dst_addr)) {
+      DropPkt(m, in, Drop::kIpv6Scope);
+      continue;
+    }
+    if (ip->hop_limits <= 1) {
+      Icmp6Error(m, 3, 0, 0, t, depth);  // hop limit exceeded in transit
+      DropPkt(m, in, Drop::kTtlExceeded);
+      continue;
+    }
+    if (depth >= kMaxDepth) {
+      DropPkt(m, in, Drop::kNoRoute);
+      continue;
+    }
+    // The firewall's hooks and zones on the way in and on the SA's VFP (if any), as for a
+    // packet routed into the VFP: IPv4 rules only, so fail closed.
+    const uint16_t vfp = policy->sa->ifindex;
+    if (unlikely(t.fw != nullptr) && FirewallBlocks6(t, in, vfp, false)) {
+      DropPkt(m, in, Drop::kFirewallIpv6);
+      continue;
+    }
+    --ip->hop_limits;
+    meta->out_ifindex = vfp;
+    policies[np] = policy;
+    protect[np++] = m;
+  }
+  if (np) EspOut(protect, np, t, depth + 1, policies);
+  return kept;
+}
+
 bool Worker::FirewallBlocks6(const Tables& t, uint16_t in, uint16_t out, bool local) const {
   const FwTables& fw = *t.fw;
   if (in < fw.hooks.size() && fw.hooks[in][kFwIn] != nullptr) return true;
@@ -164,6 +278,11 @@ void Worker::Forward6(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit
   if (unlikely(any_link_local) && !transit)
     for (uint16_t i = 0; i < n; ++i)
       if (LinkLocal6(dsts[i])) nh_ids[i] = kLinkLocalOut | Meta(pkts[i])->in_ifindex;
+  // Policies apply to what passes through (as for IPv4, Dispatch), not to what we originate.
+  if (transit && (t.spd.out6.n | t.spd.in6.n) != 0) {
+    n = ApplyPolicies6(pkts, nh_ids, n, t, depth);
+    if (n == 0) return;
+  }
   uint16_t i = 0;
   while (i < n) {
     const uint64_t id = nh_ids[i];

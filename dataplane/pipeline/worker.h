@@ -121,6 +121,12 @@ class Worker {
   // The offset of the upper-layer header past the extension headers, its protocol in *proto;
   // 0 when the chain is malformed (runs past the packet, hop-by-hop not first).
   static uint32_t SkipExtensions6(const rte_mbuf* m, uint8_t* proto, bool* fragment);
+  // The SPD selector of an IPv6 packet (Ethernet header off); false when its extension header
+  // chain is malformed (it then matches no policy).
+  static bool Selector6(const rte_mbuf* m, PacketSelector6* sel);
+  // ApplyPolicies for forwarded IPv6 packets: the IPv6 SPD's lists, one classify per direction.
+  uint16_t ApplyPolicies6(rte_mbuf** pkts, uint64_t* nh_ids, uint16_t n, const Tables& t,
+                          int depth);
   void Local6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
   void SendRun6(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const uint8_t* hop, const Tables& t);
   // Does a firewall hook or zone apply to IPv6 between in and out (0: none)? Its rules are IPv4

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <set>
@@ -264,6 +265,65 @@ TEST_CASE("10,000 policies per direction go into the SPD's ACL; one more is refu
   api::ApplyResult r = s.Apply();
   CHECK(r.status.code() == absl::StatusCode::kResourceExhausted);
   CHECK(r.failed_index == 1);
+  CHECK_THAT(std::string(r.status.message()), Catch::Contains("--max-policies 10001"));
+}
+
+TEST_CASE("10,000 IPv6 policies per direction go into the IPv6 SPD's ACL beside IPv4 ones",
+          "[mgmt][applier][scale]") {
+  // --max-policies counts both families of a direction; each family has its own ACL, and a
+  // batch that changes one family's policies leaves the other's ACL as it was.
+  TableSizes sizes;
+  sizes.policies = 10001;
+  Scale s(sizes, "sc6");
+  s.Line("interface add lo kind loopback");
+  s.Line("address add lo 2001:db8:ff::1/128");
+  s.Line(
+      "sa add spi 0x6000 dir out local 2001:db8:ff::1 remote 2001:db8:ff::2 cipher aes-gcm-128 "
+      "key 00112233445566778899aabbccddeeff salt 01020304");
+  // Policy i protects 2001:db8:1::/48 -> 2001:db8:2:<i>::/64 (out) and the reverse (in).
+  auto net = [](uint32_t i) { return absl::StrFormat("2001:db8:2:%x::", i); };
+  for (uint32_t i = 0; i < 10000; ++i) {
+    s.Line(absl::StrFormat(
+        "policy add out src 2001:db8:1::/48 dst %s/64 protect reqid %d spi 0x6000 priority %d",
+        net(i), i + 1, 1000 + i));
+    s.Line(
+        absl::StrFormat("policy add in src %s/64 dst 2001:db8:1::/48 protect reqid %d priority %d",
+                        net(i), i + 1, 1000 + i));
+  }
+  s.Flush();
+  const Tables& t = s.dp->CurrentTables();
+  REQUIRE(t.spd.out6.n == 10000);
+  REQUIRE(t.spd.in6.n == 10000);
+  REQUIRE(t.spd.out6.acl != nullptr);
+  uint32_t wrong = 0;
+  for (uint32_t i = 0; i < 10000; i += 7) {
+    PacketSelector6 p{};
+    inet_pton(AF_INET6, "2001:db8:1:5::9", p.src);
+    inet_pton(AF_INET6, (net(i) + "77").c_str(), p.dst);
+    p.proto = 17;
+    const PolicyEntry* e = t.spd.out6.Find6(p);
+    if (e == nullptr || e->reqid != i + 1 || e->sa == nullptr || e->sa->spi != 0x6000) ++wrong;
+    PacketSelector6 r = p;
+    std::memcpy(r.src, p.dst, 16);
+    std::memcpy(r.dst, p.src, 16);
+    e = t.spd.in6.Find6(r);
+    if (e == nullptr || e->reqid != i + 1) ++wrong;
+  }
+  CHECK(wrong == 0);
+  PacketSelector6 none{};
+  inet_pton(AF_INET6, "2001:db8:1::9", none.src);
+  inet_pton(AF_INET6, "2001:db8:3::9", none.dst);
+  CHECK(t.spd.out6.Find6(none) == nullptr);
+  // An IPv4 policy: the IPv6 ACLs stay.
+  const SpdAcl* out6 = t.spd.out6.acl.get();
+  s.Line("policy add out src 10.1.0.0/16 dst 10.9.0.1/32 discard");
+  s.Flush();
+  CHECK(s.dp->CurrentTables().spd.out6.acl.get() == out6);
+  CHECK(s.dp->CurrentTables().spd.out.n == 1);
+  // That was the 10,001st outbound policy: one more of either family is refused.
+  s.Line("policy add out src 2001:db8:1::/48 dst 2001:db8:9::/64 discard");
+  api::ApplyResult r = s.Apply();
+  CHECK(r.status.code() == absl::StatusCode::kResourceExhausted);
   CHECK_THAT(std::string(r.status.message()), Catch::Contains("--max-policies 10001"));
 }
 

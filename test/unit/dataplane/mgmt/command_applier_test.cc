@@ -438,10 +438,17 @@ TEST_CASE("IPv6 addresses, routes and neighbours reach the FIB6 and the ND table
   auto dup = rig.Apply("address add wan 2001:db8:1::1/64");
   CHECK(dup.status.code() == absl::StatusCode::kAlreadyExists);
   CHECK(std::string(dup.status.message()).find("2001:db8:1::1") != std::string::npos);
+  // An IPv6 policy goes into the IPv6 SPD (tables/spd.h), not the IPv4 one.
   auto pol = rig.Apply("policy add out src 2001:db8:1::/64 dst 2001:db8:2::/64 discard");
   INFO(pol.status.message());
-  CHECK(pol.status.code() == absl::StatusCode::kUnimplemented);
-  CHECK(std::string(pol.status.message()).find("IPv6") != std::string::npos);
+  REQUIRE(pol.status.ok());
+  CHECK(rig.dp().CurrentTables().spd.out6.n == 1);
+  CHECK(rig.dp().CurrentTables().spd.out.n == 0);
+  auto again = rig.Apply("policy add out src 2001:db8:1::/64 dst 2001:db8:2::/64 discard");
+  CHECK(again.status.code() == absl::StatusCode::kAlreadyExists);
+  CHECK(std::string(again.status.message()).find("2001:db8:1::/64") != std::string::npos);
+  REQUIRE(rig.Apply("policy del out src 2001:db8:1::/64 dst 2001:db8:2::/64 discard").status.ok());
+  CHECK(rig.dp().CurrentTables().spd.out6.n == 0);
   // An interface going down takes its IPv6 routes with it, and coming up brings them back.
   REQUIRE(rig.Apply("interface update lan kind port down").status.ok());
   CHECK(at("2001:db8:1::7").type == NhType::kNone);

@@ -75,8 +75,9 @@ route add 10.2.0.0/24 dev vti3
   REQUIRE(got.size() == 1);
   CHECK(got[0].vti_ifindex == vti);
   CHECK(got[0].reqid == 0);
-  CHECK(got[0].src == rte_cpu_to_be_32(0x0a010002));
-  CHECK(got[0].dst == rte_cpu_to_be_32(0x0a020005));
+  CHECK(got[0].family == 4);
+  CHECK(std::vector<uint8_t>(got[0].src, got[0].src + 4) == std::vector<uint8_t>{10, 1, 0, 2});
+  CHECK(std::vector<uint8_t>(got[0].dst, got[0].dst + 4) == std::vector<uint8_t>{10, 2, 0, 5});
   CHECK(got[0].proto == IPPROTO_UDP);
   CHECK(got[0].sport == 4000);
   CHECK(got[0].dport == 53);

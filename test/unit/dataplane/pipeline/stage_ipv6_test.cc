@@ -5,10 +5,12 @@
 // backend (not the engine under test).
 #include <arpa/inet.h>
 #include <rte_ip.h>
+#include <rte_ring_elem.h>
 
 #include <catch2/catch.hpp>
 #include <cstring>
 
+#include "dataplane/core/acquire_record.h"
 #include "dataplane/core/drop_reason.h"
 #include "test/unit/dataplane/esp/esp_test_util.h"
 #include "test/unit/dataplane/pipeline/pipeline_rig.h"
@@ -554,6 +556,192 @@ TEST_CASE("One burst mixing IPv4 and IPv6 forwards every frame of both, each in 
     CHECK(ip[8] == 63);  // TTL taken
     CHECK(std::equal(ip.begin() + 20, ip.end(), sent4[k].begin() + 20));
   }
+}
+
+// Policy-based tunnels with IPv6 selectors (the IPv6 SPD): an IPv4-outer SA pair (reqid 61)
+// for 2001:db8:1::/64 <-> 2001:db8:12::/64 and an IPv6-outer one (reqid 62) for
+// 2001:db8:1::/64 <-> 2001:db8:13::/64; no route to either; a discard and a bypass policy; and
+// (with `many`) twelve more discard policies, so that the ACL classifies rather than the
+// search of a few.
+std::string PolicyConfig6(bool many) {
+  std::string c = std::string(R"(
+interface add lan kind port
+interface add wan kind port
+address add lan 10.1.0.1/24
+address add lan 2001:db8:1::1/64
+address add wan 192.0.2.1/24
+address add wan 2001:db8:ff::1/64
+route add 2001:db8:5::/64 via 2001:db8:ff::2
+neigh add lan 2001:db8:1::2 02:00:00:00:01:0a
+neigh add wan 2001:db8:ff::2 02:00:00:00:02:02
+neigh add wan 192.0.2.2 02:00:00:00:02:02
+sa add spi 0x1101 dir out local 192.0.2.1 remote 192.0.2.2 cipher aes-gcm-128 key )") +
+                  kKey4 + R"( salt 01020304 reqid 61
+sa add spi 0x2101 dir in local 192.0.2.1 remote 192.0.2.2 cipher aes-gcm-128 key )" +
+                  kKey4In +
+                  R"( salt 05060708 reqid 61
+sa add spi 0x3101 dir out local 2001:db8:ff::1 remote 2001:db8:ff::2 cipher aes-gcm-128 key )" +
+                  kKey6 + R"( salt 0a0b0c0d reqid 62
+sa add spi 0x4101 dir in local 2001:db8:ff::1 remote 2001:db8:ff::2 cipher aes-gcm-128 key )" +
+                  kKey6In + R"( salt 0e0f1011 reqid 62
+policy add out src 2001:db8:1::/64 dst 2001:db8:12::/64 protect reqid 61 spi 0x1101
+policy add in src 2001:db8:12::/64 dst 2001:db8:1::/64 protect reqid 61
+policy add out src 2001:db8:1::/64 dst 2001:db8:13::/64 protect reqid 62 spi 0x3101
+policy add in src 2001:db8:13::/64 dst 2001:db8:1::/64 protect reqid 62
+policy add out src 2001:db8:1::/64 dst 2001:db8:14::/64 discard
+policy add out src 2001:db8:1::/64 dst 2001:db8:5::/48 bypass
+policy add out src 10.1.0.0/24 dst 10.12.0.0/24 protect reqid 61 spi 0x1101
+policy add in src 10.12.0.0/24 dst 10.1.0.0/24 protect reqid 61
+)";
+  if (many)
+    for (int i = 0; i < 12; ++i)
+      c += "policy add out src 2001:db8:1::/64 dst 2001:db8:" + std::to_string(100 + i) +
+           "::/64 discard\npolicy add in src 2001:db8:" + std::to_string(100 + i) +
+           "::/64 dst 2001:db8:1::/64 discard\n";
+  return c;
+}
+
+void ConfigurePolicies6(Rig& rig, bool many) {
+  rig.Reset();
+  auto r = rig.Apply(PolicyConfig6(many));
+  INFO(r.status.message());
+  REQUIRE(r.status.ok());
+  const Tables& t = rig.dp().CurrentTables();
+  REQUIRE(t.spd.out6.n == (many ? 16u : 4u));
+  REQUIRE(t.spd.in6.n == (many ? 14u : 2u));
+  REQUIRE(t.spd.out.n == 1);
+  REQUIRE((t.spd.out6.acl != nullptr) == true);
+}
+
+TEST_CASE("IPv6 policies: protected traffic is encrypted by the policy's SA, either outer") {
+  Rig& rig = Rig::Get();
+  for (bool many : {false, true}) {
+    INFO("many " << many);
+    ConfigurePolicies6(rig, many);
+    const uint64_t discard = rig.Drops(DropIndex(Drop::kPolicyDiscard));
+    const uint64_t no_route = rig.Drops(DropIndex(Drop::kNoRoute));
+    auto to12 = Udp6("2001:db8:1::2", "2001:db8:12::7", 64, 100);  // IPv4-outer SA
+    auto to13 = Udp6("2001:db8:1::2", "2001:db8:13::7", 64, 120);  // IPv6-outer SA
+    auto to14 = Udp6("2001:db8:1::2", "2001:db8:14::7", 64, 10);   // discard
+    auto to5 = Udp6("2001:db8:1::2", "2001:db8:5::9", 64, 10);     // bypass: routed
+    auto to15 = Udp6("2001:db8:1::2", "2001:db8:15::9", 64, 10);   // no policy, no route
+    auto to9 = Udp6("2001:db8:1::2", "2001:db8:9::9", 64, 10);     // ditto
+    for (const auto* p : {&to12, &to13, &to14, &to5, &to15, &to9}) rig.Receive(kLan, 0, *p, 0x86dd);
+    PollAll(rig);
+    auto wan = SentAll(rig, kWan);
+    REQUIRE(wan.size() == 3);
+    int v4_outer = 0, v6_outer = 0, routed = 0;
+    for (const auto& f : wan) {
+      auto ip = StripEthernet(f);
+      if (EtherType(f) == 0x0800) {
+        ++v4_outer;
+        auto sa = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(
+            Peer(false, Direction::kInbound, 0x1101, kKey4, "01020304"));
+        rte_mbuf* m = test::MakePacket(ip);
+        REQUIRE(dp::esp::testutil::One(Os(), *sa, m, false) == dp::esp::DropReason::kCount);
+        CHECK(test::PacketBytes(m) == HopLess(to12));
+        rte_pktmbuf_free(m);
+      } else if (ip[6] == IPPROTO_ESP) {
+        ++v6_outer;
+        auto sa = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(
+            Peer(true, Direction::kInbound, 0x3101, kKey6, "0a0b0c0d"));
+        rte_mbuf* m = test::MakePacket(ip);
+        REQUIRE(dp::esp::testutil::One(Os(), *sa, m, false) == dp::esp::DropReason::kCount);
+        CHECK(test::PacketBytes(m) == HopLess(to13));
+        rte_pktmbuf_free(m);
+      } else {
+        ++routed;
+        CHECK(ip == HopLess(to5));
+      }
+    }
+    CHECK(v4_outer == 1);
+    CHECK(v6_outer == 1);
+    CHECK(routed == 1);
+    CHECK(rig.Drops(DropIndex(Drop::kPolicyDiscard)) - discard == 1);
+    CHECK(rig.Drops(DropIndex(Drop::kNoRoute)) - no_route == 2);
+    (void)SentAll(rig, kLan);  // the two no-route errors
+  }
+}
+
+TEST_CASE("IPv6 policies: decrypted traffic must match the SA's policy; none in the clear") {
+  Rig& rig = Rig::Get();
+  for (bool many : {false, true}) {
+    INFO("many " << many);
+    ConfigurePolicies6(rig, many);
+    auto sa4 = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(
+        Peer(false, Direction::kOutbound, 0x2101, kKey4In, "05060708"));
+    auto sa6 = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(
+        Peer(true, Direction::kOutbound, 0x4101, kKey6In, "0e0f1011"));
+    auto seal = [&](auto& sa, const std::vector<uint8_t>& inner) {
+      rte_mbuf* m = test::MakePacket(inner);
+      REQUIRE(dp::esp::testutil::One(Os(), sa, m, true) == dp::esp::DropReason::kCount);
+      auto b = test::PacketBytes(m);
+      rte_pktmbuf_free(m);
+      return b;
+    };
+    const uint64_t mismatch = rig.Drops(DropIndex(Drop::kPolicyMismatch));
+    const uint64_t cleartext = rig.Drops(DropIndex(Drop::kPolicyCleartext));
+    auto good12 = Udp6("2001:db8:12::7", "2001:db8:1::2", 64, 50);
+    auto good13 = Udp6("2001:db8:13::7", "2001:db8:1::2", 64, 60);
+    auto good4 = Udp4(0x0a0c0007, 0x0a010002, 30);
+    rig.Receive(kWan, 0, seal(*sa4, good12));
+    rig.Receive(kWan, 0, seal(*sa6, good13), 0x86dd);
+    rig.Receive(kWan, 0, seal(*sa4, good4));  // IPv4 inner by the IPv4 policy of reqid 61
+    // Another tunnel's selectors through this SA, one outside every policy, and an IPv4
+    // packet the IPv4 policies do not let in.
+    rig.Receive(kWan, 0, seal(*sa4, Udp6("2001:db8:13::7", "2001:db8:1::2", 64, 10)));
+    rig.Receive(kWan, 0, seal(*sa6, Udp6("2001:db8:66::7", "2001:db8:1::2", 64, 10)), 0x86dd);
+    rig.Receive(kWan, 0, seal(*sa6, Udp4(0x0a0d0007, 0x0a010002, 30)), 0x86dd);
+    // What should have come in ESP, in the clear.
+    rig.Receive(kWan, 0, good12, 0x86dd);
+    REQUIRE(rig.Apply("neigh add lan 10.1.0.2 02:00:00:00:01:0a").status.ok());
+    PollAll(rig);
+    auto lan = SentAll(rig, kLan);
+    std::multiset<std::vector<uint8_t>> want = {HopLess(good12), HopLess(good13), Forwarded(good4)},
+                                        have;
+    for (const auto& f : lan) have.insert(StripEthernet(f));
+    CHECK(want == have);
+    CHECK(rig.Drops(DropIndex(Drop::kPolicyMismatch)) - mismatch == 3);
+    CHECK(rig.Drops(DropIndex(Drop::kPolicyCleartext)) - cleartext == 1);
+  }
+}
+
+TEST_CASE("IPv6 policies: without an SA the packet is dropped and vpnd asked (an acquire)") {
+  Rig& rig = Rig::Get();
+  ConfigurePolicies6(rig, true);
+  REQUIRE(rig.Apply("sa del spi 0x3101 dir out").status.ok());
+  AcquireRecord r;
+  while (rte_ring_sc_dequeue_elem(rig.dp().acquire_ring, &r, sizeof r) == 0) {
+  }
+  const uint64_t no_sa = rig.Drops(DropIndex(Drop::kPolicyNoSa));
+  rig.Receive(kLan, 0, Udp6("2001:db8:1::2", "2001:db8:13::7", 64, 10), 0x86dd);
+  PollAll(rig);
+  CHECK(rig.Drops(DropIndex(Drop::kPolicyNoSa)) - no_sa == 1);
+  CHECK(SentAll(rig, kWan).empty());
+  REQUIRE(rte_ring_sc_dequeue_elem(rig.dp().acquire_ring, &r, sizeof r) == 0);
+  CHECK(r.reqid == 62);
+  CHECK(r.family == 6);
+  uint8_t src[16], dst[16];
+  Addr6("2001:db8:1::2", src);
+  Addr6("2001:db8:13::7", dst);
+  CHECK(std::memcmp(r.src, src, 16) == 0);
+  CHECK(std::memcmp(r.dst, dst, 16) == 0);
+  CHECK(r.proto == IPPROTO_UDP);
+  CHECK(r.sport == 0x3039);
+  CHECK(r.dport == 53);
+}
+
+TEST_CASE("IPv6 policies: the dataplane takes them, deletes them and counts them per direction") {
+  Rig& rig = Rig::Get();
+  ConfigurePolicies6(rig, false);
+  CHECK_FALSE(
+      rig.Apply("policy add out src 2001:db8:1::/64 dst 2001:db8:14::/64 discard").status.ok());
+  REQUIRE(rig.Apply("policy del out src 2001:db8:1::/64 dst 2001:db8:14::/64 discard").status.ok());
+  CHECK(rig.dp().CurrentTables().spd.out6.n == 3);
+  // The same prefixes' first 4 bytes as another IPv6 policy: a different key.
+  REQUIRE(
+      rig.Apply("policy add out src 2001:db8:1:1::/64 dst 2001:db8:12::/64 discard").status.ok());
+  CHECK(rig.dp().CurrentTables().spd.out6.n == 4);
 }
 
 }  // namespace
