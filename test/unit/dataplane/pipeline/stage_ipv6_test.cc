@@ -744,5 +744,71 @@ TEST_CASE("IPv6 policies: the dataplane takes them, deletes them and counts them
   CHECK(rig.dp().CurrentTables().spd.out6.n == 4);
 }
 
+TEST_CASE("IPv6 policies through a VFP: counted on it both ways; its firewall fails closed") {
+  // A policy-based tunnel that uses a VFP (its SAs name vfp1): IPv6 it protects leaves through
+  // vfp1 and what it decrypts arrives on vfp1, as IPv4 does; a ruleset bound to vfp1 has IPv4
+  // rules only, so IPv6 meeting it is dropped (firewall_ipv6), never passed unfiltered.
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  auto r = rig.Apply(std::string(R"(
+interface add lan kind port
+interface add wan kind port
+interface add vfp1 kind vfp
+address add lan 2001:db8:1::1/64
+address add wan 2001:db8:ff::1/64
+address add vfp1 10.255.0.1/32
+neigh add lan 2001:db8:1::2 02:00:00:00:01:0a
+neigh add wan 2001:db8:ff::2 02:00:00:00:02:02
+sa add spi 0x3201 dir out local 2001:db8:ff::1 remote 2001:db8:ff::2 cipher aes-gcm-128 key )") +
+                     kKey6 + R"( salt 0a0b0c0d reqid 63 vti vfp1
+sa add spi 0x4201 dir in local 2001:db8:ff::1 remote 2001:db8:ff::2 cipher aes-gcm-128 key )" +
+                     kKey6In + R"( salt 0e0f1011 reqid 63 vti vfp1
+policy add out src 2001:db8:1::/64 dst 2001:db8:13::/64 protect reqid 63 spi 0x3201
+policy add in src 2001:db8:13::/64 dst 2001:db8:1::/64 protect reqid 63
+)");
+  INFO(r.status.message());
+  REQUIRE(r.status.ok());
+  constexpr uint16_t kVfp = 3;
+  REQUIRE(rig.dp().CurrentTables().ifs[kVfp].kind == IfKind::kVfp);
+  auto count = [&](bool rx) {
+    uint64_t n = 0;
+    for (int w = 0; w < Rig::kWorkers; ++w)
+      n += rx ? rig.dp().stats[w]->ifs[kVfp].rx_packets : rig.dp().stats[w]->ifs[kVfp].tx_packets;
+    return n;
+  };
+  auto sa = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(
+      Peer(true, Direction::kOutbound, 0x4201, kKey6In, "0e0f1011"));
+  auto seal = [&](const std::vector<uint8_t>& inner) {
+    rte_mbuf* m = test::MakePacket(inner);
+    REQUIRE(dp::esp::testutil::One(Os(), *sa, m, true) == dp::esp::DropReason::kCount);
+    auto b = test::PacketBytes(m);
+    rte_pktmbuf_free(m);
+    return b;
+  };
+  const uint64_t rx0 = count(true), tx0 = count(false);
+  auto out = Udp6("2001:db8:1::2", "2001:db8:13::7", 64, 30);
+  auto in = Udp6("2001:db8:13::7", "2001:db8:1::2", 64, 40);
+  rig.Receive(kLan, 0, out, 0x86dd);
+  rig.Receive(kWan, 0, seal(in), 0x86dd);
+  PollAll(rig);
+  CHECK(SentAll(rig, kWan).size() == 1);
+  auto lan = SentAll(rig, kLan);
+  REQUIRE(lan.size() == 1);
+  CHECK(StripEthernet(lan[0]) == HopLess(in));
+  CHECK(count(false) - tx0 == 1);
+  CHECK(count(true) - rx0 == 1);
+  // A ruleset on vfp1: both ways dropped as firewall_ipv6.
+  REQUIRE(rig.Apply("fw ruleset add 1 VFPOUT default accept\nfw bind vfp1 out 1\n"
+                    "fw ruleset add 2 VFPIN default accept\nfw bind vfp1 in 2")
+              .status.ok());
+  const uint64_t fw6 = rig.Drops(DropIndex(Drop::kFirewallIpv6));
+  rig.Receive(kLan, 0, out, 0x86dd);
+  rig.Receive(kWan, 0, seal(in), 0x86dd);
+  PollAll(rig);
+  CHECK(SentAll(rig, kWan).empty());
+  CHECK(SentAll(rig, kLan).empty());
+  CHECK(rig.Drops(DropIndex(Drop::kFirewallIpv6)) - fw6 == 2);
+}
+
 }  // namespace
 }  // namespace portcullis::dp::testing
