@@ -171,20 +171,42 @@ uint16_t Worker::ApplyPolicies6(rte_mbuf** pkts, uint64_t* nh_ids, uint16_t n, c
       DropPkt(m, in, Drop::kNoRoute);
       continue;
     }
-    // The firewall's hooks and zones on the way in and on the SA's VFP (if any), as for a
-    // packet routed into the VFP: IPv4 rules only, so fail closed.
-    const uint16_t vfp = policy->sa->ifindex;
-    if (unlikely(t.fw != nullptr) && FirewallBlocks6(t, in, vfp, false)) {
-      DropPkt(m, in, Drop::kFirewallIpv6);
-      continue;
-    }
     --ip->hop_limits;
-    meta->out_ifindex = vfp;
+    // The SA's VFP, if its tunnel uses one (0 otherwise): counters and drops land there.
+    meta->out_ifindex = policy->sa->ifindex;
     policies[np] = policy;
     protect[np++] = m;
   }
+  if (unlikely(t.fw != nullptr) && np) np = FwThroughVfp6(protect, policies, np, t);
   if (np) EspOut(protect, np, t, depth + 1, policies);
   return kept;
+}
+
+uint16_t Worker::FwThroughVfp6(rte_mbuf** pkts, const PolicyEntry** policies, uint16_t n,
+                               const Tables& t) {
+  // FwThroughVfp's place for IPv6 (stage_ipv4.cc): the firewall between the packet's input
+  // interface and the SA's VFP, runs of one policy (hence one VFP) together. Rules are IPv4
+  // only, so a hook or zone on the way drops IPv6 (fail closed, FirewallBlocks6); with IPv6
+  // rules this becomes FwThroughVfp's zones and `out` chain of the VFP.
+  uint16_t out = 0, i = 0;
+  while (i < n) {
+    const PolicyEntry* p = policies[i];
+    uint16_t j = i + 1;
+    while (j < n && policies[j] == p) ++j;
+    const uint16_t vfp = Meta(pkts[i])->out_ifindex;
+    for (uint16_t k = i; k < j; ++k) {
+      rte_mbuf* m = pkts[k];
+      const uint16_t in = Meta(m)->in_ifindex;
+      if (FirewallBlocks6(t, in, vfp, false)) {
+        DropPkt(m, in, Drop::kFirewallIpv6);
+        continue;
+      }
+      pkts[out] = m;
+      policies[out++] = p;
+    }
+    i = j;
+  }
+  return out;
 }
 
 bool Worker::FirewallBlocks6(const Tables& t, uint16_t in, uint16_t out, bool local) const {

@@ -127,6 +127,10 @@ class Worker {
   // ApplyPolicies for forwarded IPv6 packets: the IPv6 SPD's lists, one classify per direction.
   uint16_t ApplyPolicies6(rte_mbuf** pkts, uint64_t* nh_ids, uint16_t n, const Tables& t,
                           int depth);
+  // FwThroughVfp for IPv6 protected packets (fail closed while rules are IPv4 only); returns
+  // how many are left, compacted in pkts and policies.
+  uint16_t FwThroughVfp6(rte_mbuf** pkts, const PolicyEntry** policies, uint16_t n,
+                         const Tables& t);
   void Local6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
   void SendRun6(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const uint8_t* hop, const Tables& t);
   // Does a firewall hook or zone apply to IPv6 between in and out (0: none)? Its rules are IPv4
