@@ -82,10 +82,37 @@ void CheckVrrp(RuleContext& ctx, const ConfigNode& iface, const std::string& ifn
   const ConfigNode* vrrp = iface.Child("vrrp");
   if (vrrp == nullptr) return;
   for (const ConfigNode* g : vrrp->Instances("vrrp-group")) {
-    ctx.Warning(*g, "",
-                absl::StrCat("VRRP is not implemented yet: vrrp-group ", g->name(), " on ", ifname,
-                             " is kept in the configuration but not run",
-                             g->Has("notify") ? " (and 'notify ipsec' has no effect)" : ""));
+    const std::string what = absl::StrCat("vrrp-group ", g->name(), " on ", ifname);
+    const bool v3 = g->Get("version") == "3";
+    // Vyatta's own rules (vyatta-vrrp-v1.yang).
+    if (g->Has("fast-advertise-interval")) {
+      if (!v3)
+        ctx.Error(*g, "fast-advertise-interval",
+                  "Fast-advertise-interval is allowed when version 3 is configured");
+      else if (std::stoul(g->Get("fast-advertise-interval")) % 10 != 0)
+        ctx.Error(*g, "fast-advertise-interval",
+                  "Fast-advertise-interval value is not a multiple of 10");
+    }
+    if (v3 && g->Has("authentication"))
+      ctx.Error(*g, "authentication", "Cannot define authentication for version 3");
+    const std::vector<std::string> vips = g->LeafList("virtual-address");
+    if (vips.size() > 20) ctx.Error(*g, "virtual-address", "at most 20 virtual addresses");
+    if (g->Has("disable")) continue;  // kept, not run: what Vyatta does
+    size_t v4 = 0;
+    for (const std::string& a : vips) {
+      auto ip = IpAddress::Parse(a.substr(0, a.find('/')));
+      if (ip && ip->is_v4()) {
+        ++v4;
+      } else {
+        ctx.Warning(*g, "virtual-address",
+                    absl::StrCat(what, ": IPv6 virtual address ", a,
+                                 " is not run (VRRP runs IPv4 groups only)"));
+      }
+    }
+    if (v4 == 0)
+      ctx.Warning(*g, "",
+                  absl::StrCat(what, " has no IPv4 virtual-address: it is not run",
+                               g->Has("notify") ? " (and 'notify ipsec' has no effect)" : ""));
   }
 }
 

@@ -60,6 +60,15 @@ void ReadInterface(const ConfigNode& n, const std::string& type, const std::stri
       vg.virtual_addresses = g->LeafList("virtual-address");
       vg.priority = static_cast<uint32_t>(Num(*g, "priority", 100));
       for (const auto& s : g->LeafList("notify")) vg.notify_ipsec |= s == "ipsec";
+      vg.version = static_cast<uint32_t>(Num(*g, "version", 2));
+      vg.preempt = g->Get("preempt") != "false";
+      vg.advertise_interval_cs =
+          g->Has("fast-advertise-interval")
+              ? static_cast<uint32_t>(Num(*g, "fast-advertise-interval", 1000)) / 10
+              : static_cast<uint32_t>(Num(*g, "advertise-interval", 1)) * 100;
+      vg.preempt_delay = static_cast<uint32_t>(Num(*g, "preempt-delay", 0));
+      vg.start_delay = static_cast<uint32_t>(Num(*vrrp, "start-delay", 0));
+      vg.disabled = g->Has("disable");
       i.vrrp.push_back(vg);
     }
   }

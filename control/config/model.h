@@ -117,9 +117,15 @@ struct IkeGlobals {
 
 struct VrrpGroup {
   uint32_t id = 0;
-  std::vector<std::string> virtual_addresses;
+  std::vector<std::string> virtual_addresses;  // as configured: "10.0.0.1" or "10.0.0.1/24"
   uint32_t priority = 100;
   bool notify_ipsec = false;
+  uint32_t version = 2;
+  bool preempt = true;
+  uint32_t advertise_interval_cs = 100;  // advertise-interval (s), or fast-advertise-interval
+  uint32_t preempt_delay = 0;            // seconds
+  uint32_t start_delay = 0;              // seconds (the interface's `vrrp start-delay`)
+  bool disabled = false;
 };
 
 struct Interface {

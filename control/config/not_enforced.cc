@@ -33,6 +33,18 @@ constexpr NotEnforcedNode kNotEnforced[] = {
     {"interfaces bonding hash-policy", "#17", "encap2+3", "DPDK hashes outer headers only"},
     {"interfaces bonding hash-policy", "#17", "encap3+4", "DPDK hashes outer headers only"},
     {"interfaces * mac", "#17"},
+    // VRRP runs priority, preempt (and its delay), the intervals, version, start-delay,
+    // disable and `notify ipsec`; not the rest of Vyatta's group.
+    {"interfaces * vrrp vrrp-group authentication", "#17", "", "advertisements carry none"},
+    {"interfaces * vrrp vrrp-group sync-group", "#17", "", "each group changes state alone"},
+    {"interfaces * vrrp vrrp-group hello-source-address", "#17", "",
+     "the interface's first address is the source"},
+    {"interfaces * vrrp vrrp-group notify", "", "bgp", "no BGP runs here"},
+    {"interfaces * vif vrrp vrrp-group authentication", "#17", "", "advertisements carry none"},
+    {"interfaces * vif vrrp vrrp-group sync-group", "#17", "", "each group changes state alone"},
+    {"interfaces * vif vrrp vrrp-group hello-source-address", "#17", "",
+     "the interface's first address is the source"},
+    {"interfaces * vif vrrp vrrp-group notify", "", "bgp", "no BGP runs here"},
     // The IPsec log has one level, and no strongSwan log modes.
     {"security vpn ipsec logging", "#22"},
     // None planned: charon's thread and table tuning (vpnd is one event loop), IKEv1 (refused),

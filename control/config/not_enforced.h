@@ -4,8 +4,8 @@
 // it does not; the issue that implements a node deletes its row.
 //
 // Not in the table: nodes refused outright (SchemaNode::unsupported, commit rules), deprecated
-// ones with their own warning (SchemaNode::deprecated), and VRRP, whose rule in
-// commit_rules_interfaces.cc says more (that `notify ipsec` does nothing either).
+// ones with their own warning (SchemaNode::deprecated), and VRRP groups that cannot run (no
+// IPv4 virtual address), whose rule in commit_rules_interfaces.cc says more.
 #pragma once
 
 #include "absl/strings/string_view.h"

@@ -92,6 +92,15 @@ SchemaNode Vrrp() {
                          Leaf("preempt", Enum({"true", "false"}), "true").Help("Preempt"),
                          Leaf("advertise-interval", Range(1, 255), "1")
                              .Help("Advertise interval in seconds"),
+                         Leaf("fast-advertise-interval", Range(10, 40950))
+                             .Help("Advertise interval in milliseconds (version 3; a multiple "
+                                   "of 10)"),
+                         Leaf("version", Range(2, 3), "2")
+                             .Help("Version 2 is for RFC3768 and version 3 is for RFC5798"),
+                         Leaf("preempt-delay", Range(0, 1000))
+                             .Help("Seconds after start-up before this group preempts"),
+                         Leaf("accept", Enum({"true", "false"}), "false")
+                             .Help("Accept mode for VRRPv3"),
                          Leaf("hello-source-address", Kind(ValueKind::kIpAddr)),
                          Empty("rfc-compatibility"),
                          Leaf("sync-group", Kind(ValueKind::kName)),
@@ -107,6 +116,9 @@ SchemaNode Vrrp() {
                          Empty("disable"),
                      })
                      .Help("VRRP group"),
+                 Leaf("start-delay", Range(0, 600), "0")
+                     .Help("Delay start up of VRRP groups on this interface by a number of "
+                           "seconds"),
              })
       .Help("Virtual Router Redundancy Protocol");
 }

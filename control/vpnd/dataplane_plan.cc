@@ -64,6 +64,41 @@ dp::api::Family FamilyOf(const config::IpAddress& a) {
   return a.is_v4() ? dp::api::Family::kIpv4 : dp::api::Family::kIpv6;
 }
 
+// VRRP groups (#17) with an IPv4 virtual address, not disabled, on a port, bond or VIF (the
+// commit rules warn about the others, which are kept and not run). Key "5 vrrp": after the
+// interfaces they sit on, deleted before them.
+void PlanVrrp(const config::Model& model, InterfaceIndexes& ifindexes, DataplaneObjects& out) {
+  for (const auto& [name, i] : model.interfaces) {
+    const dp::api::InterfaceKind kind = KindOf(i);
+    if (kind != dp::api::InterfaceKind::kPort && kind != dp::api::InterfaceKind::kBond &&
+        kind != dp::api::InterfaceKind::kVif)
+      continue;
+    for (const config::VrrpGroup& g : i.vrrp) {
+      if (g.disabled || g.id == 0 || g.id > 255) continue;
+      Message m = dp::api::NewMessage(MessageKind::kVrrpGroup, Op::kAdd);
+      auto& b = m.body.vrrp_group;
+      b.ifindex = ifindexes.Get(name);
+      b.vrid = static_cast<uint8_t>(g.id);
+      b.priority = static_cast<uint8_t>(std::clamp<uint32_t>(g.priority, 1, 254));
+      b.version = g.version == 3 ? 3 : 2;
+      b.preempt = g.preempt ? 1 : 0;
+      uint32_t cs = std::clamp<uint32_t>(g.advertise_interval_cs, 1, 4095);
+      if (b.version == 2) cs = std::max<uint32_t>(100, cs / 100 * 100);
+      b.advert_interval_cs = static_cast<uint16_t>(cs);
+      b.preempt_delay_s = static_cast<uint16_t>(std::min<uint32_t>(g.preempt_delay, 1000));
+      b.start_delay_s = static_cast<uint16_t>(std::min<uint32_t>(g.start_delay, 600));
+      for (const std::string& text : g.virtual_addresses) {
+        auto a = config::IpAddress::Parse(text.substr(0, text.find('/')));
+        if (!a || !a->is_v4() || b.naddrs >= dp::api::kMaxVrrpAddresses) continue;
+        std::memcpy(b.addrs[b.naddrs++], a->bytes.data(), 4);
+      }
+      if (b.naddrs == 0) continue;
+      out[absl::StrCat("5 vrrp ", absl::Dec(b.ifindex, absl::kZeroPad8), " ",
+                       absl::Dec(b.vrid, absl::kZeroPad3))] = m;
+    }
+  }
+}
+
 }  // namespace
 
 uint32_t InterfaceIndexes::Get(const std::string& name) {
@@ -140,6 +175,7 @@ DataplaneObjects PlanDataplane(const config::Model& model, InterfaceIndexes& ifi
     out["3 route " + BodyKey(m, sizeof b)] = m;
   }
   PlanFirewall(model, ifindexes, firewall_ids, out);
+  PlanVrrp(model, ifindexes, out);
   return out;
 }
 

@@ -449,7 +449,12 @@ void Vpnd::CompleteCommit(const config::Model& model, const IkeSetup& setup,
   ike::ManagerOptions opts = setup.options;
   opts.reinitiate_delay = ike_->options().reinitiate_delay;
   ike_->SetOptions(opts);
-  ike_->SetPeers(setup.peers);
+  ike_->SetPeers(IkePeers(&vrrp_held_));
+  for (const std::string& peer : vrrp_held_)
+    Log(ike::LogGroup::kCfg,
+        absl::StrCat("peer ", peer,
+                     ": its local-address is a VRRP virtual address with notify "
+                     "ipsec: IKE waits until the group is master here"));
   std::set<std::string> interfaces(setup.ike_interfaces.begin(), setup.ike_interfaces.end());
   if (interfaces != ike_interfaces_ && !interfaces.empty()) {
     Log(ike::LogGroup::kCfg,
@@ -612,9 +617,91 @@ void Vpnd::HandleEvent(const dp::api::Event& e) {
       }
       break;
     }
+    case dp::api::EventKind::kVrrpState:
+      HandleVrrp(e.body.vrrp_state);
+      break;
     default:
       break;
   }
+}
+
+std::vector<std::shared_ptr<const ike::IkeSaConfig>> Vpnd::IkePeers(
+    std::set<std::string>* held) const {
+  held->clear();
+  if (deps_.link == nullptr) return peers_;  // no dataplane, no VRRP
+  // Each notify-ipsec group's virtual addresses, and whether the group is master here. A group
+  // not heard of yet holds its peers back, but for the restart's commit, which resumes the IKE
+  // SAs the previous vpnd had (a backup's peers had none).
+  const bool resuming = resume_pending_ || resume_commit_pending_;
+  std::map<ike::Address, bool> vips;
+  for (const auto& [name, i] : model_.interfaces) {
+    for (const config::VrrpGroup& g : i.vrrp) {
+      if (!g.notify_ipsec || g.disabled) continue;
+      auto ifx = ifindexes_.Find(name);
+      auto st = ifx ? vrrp_.find({*ifx, static_cast<uint8_t>(g.id)}) : vrrp_.end();
+      const bool master =
+          st != vrrp_.end() ? st->second.state == dp::api::VrrpState::kMaster : resuming;
+      for (const std::string& text : g.virtual_addresses) {
+        auto a = ike::Address::Parse(text.substr(0, text.find('/')));
+        if (a && a->family == 4) vips[*a] |= master;
+      }
+    }
+  }
+  if (vips.empty()) return peers_;
+  std::vector<std::shared_ptr<const ike::IkeSaConfig>> out;
+  for (const auto& p : peers_) {
+    auto v = vips.find(p->local);
+    if (v != vips.end() && !v->second) {
+      held->insert(p->peer_key);
+      continue;
+    }
+    out.push_back(p);
+  }
+  return out;
+}
+
+void Vpnd::HandleVrrp(const dp::api::VrrpStateEvent& e) {
+  auto name = [](dp::api::VrrpState s) {
+    return s == dp::api::VrrpState::kMaster   ? "MASTER"
+           : s == dp::api::VrrpState::kBackup ? "BACKUP"
+                                              : "INIT";
+  };
+  const std::string ifname = ifindexes_.Name(e.ifindex).value_or(absl::StrCat("if", e.ifindex));
+  const auto key = std::make_pair(e.ifindex, e.vrid);
+  auto it = vrrp_.find(key);
+  const bool changed = it == vrrp_.end() || it->second.state != e.state;
+  VrrpStatus& s = vrrp_[key];
+  if (changed) {
+    Log(ike::LogGroup::kKnl,
+        e.reason == dp::api::VrrpReason::kReport
+            ? absl::StrFormat("VRRP group %d on %s is %s", e.vrid, ifname, name(e.state))
+            : absl::StrFormat("VRRP group %d on %s: %s -> %s", e.vrid, ifname,
+                              name(e.old_state), name(e.state)));
+    s.since = deps_.clock();
+    ++s.transitions;
+  }
+  s.state = e.state;
+  s.reason = e.reason;
+  std::memcpy(&s.master_addr, e.master_addr, 4);
+  s.master_priority = e.master_priority;
+  if (e.state == dp::api::VrrpState::kInitialize && e.reason == dp::api::VrrpReason::kRemoved)
+    vrrp_.erase(key);
+  std::set<std::string> held;
+  auto peers = IkePeers(&held);
+  if (held == vrrp_held_) return;
+  for (const std::string& p : held)
+    if (!vrrp_held_.count(p))
+      Log(ike::LogGroup::kKnl,
+          absl::StrFormat("VRRP group %d on %s is %s: notify ipsec: stopping IKE for peer %s",
+                          e.vrid, ifname, name(e.state), p));
+  for (const std::string& p : vrrp_held_)
+    if (!held.count(p))
+      Log(ike::LogGroup::kKnl,
+          absl::StrFormat("VRRP group %d on %s is %s: notify ipsec: starting IKE for peer %s",
+                          e.vrid, ifname, name(e.state), p));
+  vrrp_held_ = std::move(held);
+  ike_->SetPeers(peers);
+  FlushRemovals();
 }
 
 // The seed's line, with the interface and ruleset named as configured; the PID is the
@@ -638,6 +725,7 @@ void Vpnd::LogFirewallPacket(const dp::api::FwLogEvent& e) {
 
 void Vpnd::Resync() {
   Log(ike::LogGroup::kKnl, "the dataplane restarted: sending the configuration and SAs again");
+  vrrp_.clear();  // its VRRP groups start over; it reports them after the batch
   // The new dataplane holds nothing (the link dropped the old one's unacknowledged batches:
   // their acks will never come).
   running_.clear();

@@ -160,6 +160,19 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   // The configured peers, in configuration order (what the show views and metrics walk).
   std::vector<const ike::IkeSaConfig*> Peers() const;
 
+  // VRRP (#17): each group's state as the dataplane last reported it, by (ifindex, vrid).
+  struct VrrpStatus {
+    dp::api::VrrpState state = dp::api::VrrpState::kInitialize;
+    dp::api::VrrpReason reason = dp::api::VrrpReason::kStarted;
+    uint32_t master_addr = 0;  // network order
+    uint8_t master_priority = 0;
+    absl::Time since;  // in this state
+    uint64_t transitions = 0;
+  };
+  const std::map<std::pair<uint32_t, uint8_t>, VrrpStatus>& vrrp_status() const { return vrrp_; }
+  const InterfaceIndexes& ifindexes() const { return ifindexes_; }
+  const config::Model& model() const { return model_; }
+
  private:
   using Outcome = DataplaneLink::Outcome;
   // The removals the installer collected during one IKE event go as one batch.
@@ -201,6 +214,13 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   absl::flat_hash_map<std::string, std::vector<std::pair<std::string, std::string>>>
       acquire_targets_;
   InterfaceIndexes ifindexes_;
+  // `notify ipsec` (Vyatta: MASTER restarts IPsec, BACKUP stops it): the peers IKE runs are
+  // peers_ without those whose local-address is a virtual address of a notify-ipsec group that
+  // is not master here (`held`: their keys). With the kernel transport nothing is held.
+  std::vector<std::shared_ptr<const ike::IkeSaConfig>> IkePeers(std::set<std::string>* held) const;
+  void HandleVrrp(const dp::api::VrrpStateEvent& e);
+  std::map<std::pair<uint32_t, uint8_t>, VrrpStatus> vrrp_;
+  std::set<std::string> vrrp_held_;
   FirewallIds firewall_ids_;
   FwCounterBaselines firewall_baselines_;  // `clear firewall`
   DataplaneObjects running_;

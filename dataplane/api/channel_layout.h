@@ -18,8 +18,9 @@ namespace portcullis::dp::api {
 
 inline constexpr uint64_t kChannelMagic = 0x314e48434c554350ull;  // "PCULCHN1" in memory
 // 3: firewall; 4: acquire's VTI; 5: bonds; 6: batches streamed in chunks, max_batch_messages
-// set at run time, reject reasons kBatchTooLarge and kStagingBusy.
-inline constexpr uint32_t kLayoutVersion = 6;
+// set at run time, reject reasons kBatchTooLarge and kStagingBusy; 7: VRRP groups and their
+// state events.
+inline constexpr uint32_t kLayoutVersion = 7;
 
 inline constexpr uint32_t kClientSlots = 4;
 inline constexpr uint32_t kPrimarySlot = 0;  // vpnd; gets punts and unsolicited events

@@ -22,6 +22,7 @@ enum class EventKind : uint8_t {
   kAcquire = 4,
   kSaCounters = 5,
   kFwLog = 6,
+  kVrrpState = 7,
 };
 
 // Why the dataplane refused (or dropped) a batch. Acks carry it next to the status code so a
@@ -140,6 +141,37 @@ struct FwLogEvent {
   uint8_t l4[20];
 };
 
+enum class VrrpState : uint8_t {
+  kInitialize = 1,
+  kBackup = 2,
+  kMaster = 3,
+};
+
+// Why a VRRP group is in its state (RFC 5798 section 6.4's transitions, and ours).
+enum class VrrpReason : uint8_t {
+  kStarted = 1,         // configured (or its start-delay ended), or its interface came up
+  kMasterDown = 2,      // no advertisement for Master_Down_Interval
+  kHigherPriority = 3,  // a master with a higher priority (or equal and a higher address)
+  kPreempted = 4,       // took over from a master with a lower priority
+  kInterfaceDown = 5,   // its interface went down (or is disabled)
+  kRemoved = 6,         // its configuration was removed
+  kReport = 7,          // no change: the state as it is, after a batch that configured VRRP
+  kOwner = 8,           // priority 255: the addresses are the interface's
+};
+
+// A VRRP group changed state (or kReport: is in it). Critical: never dropped (vpnd starts and
+// stops IKE on them, `notify ipsec`).
+struct VrrpStateEvent {
+  uint32_t ifindex;
+  uint8_t vrid;
+  VrrpState state;
+  VrrpState old_state;
+  VrrpReason reason;
+  uint8_t master_addr[4];   // the master's address as last heard (ours while master); IPv4
+  uint8_t master_priority;  // as last heard (ours while master)
+  uint8_t reserved[3];
+};
+
 struct Event {
   EventHeader header;
   union Body {
@@ -149,6 +181,7 @@ struct Event {
     AcquireEvent acquire;
     SaCountersEvent sa_counters;
     FwLogEvent fw_log;
+    VrrpStateEvent vrrp_state;
     uint8_t raw[kEventBodySize];
   } body;
 };
@@ -168,6 +201,7 @@ static_assert(sizeof(AcquireEvent) == 48 && kWireSafe<AcquireEvent>);
 static_assert(sizeof(SaCountersEvent) == 48 && kWireSafe<SaCountersEvent>);
 static_assert(sizeof(FwLogEvent) == 120 && sizeof(FwLogEvent) == kEventBodySize &&
               kWireSafe<FwLogEvent>);
+static_assert(sizeof(VrrpStateEvent) == 16 && kWireSafe<VrrpStateEvent>);
 static_assert(sizeof(Event::Body) == kEventBodySize);
 static_assert(sizeof(Event) == kEventSize && std::is_trivially_copyable_v<Event>);
 

@@ -34,6 +34,8 @@ absl::string_view KindName(MessageKind kind) {
       return "fw-zone-policy";
     case MessageKind::kFwGlobal:
       return "fw-global";
+    case MessageKind::kVrrpGroup:
+      return "vrrp-group";
   }
   return "unknown";
 }
@@ -134,6 +136,8 @@ absl::string_view EventKindName(EventKind kind) {
       return "sa-counters";
     case EventKind::kFwLog:
       return "fw-log";
+    case EventKind::kVrrpState:
+      return "vrrp-state";
   }
   return "unknown";
 }

@@ -317,6 +317,34 @@ bool ValidateNeighbor(const NeighborBody& b, Check& c) {
   return c.NonZeroAddress(b.family, b.address, "neighbor");
 }
 
+bool ValidateVrrpGroup(const VrrpGroupBody& b, Op op, Check& c) {
+  if (b.ifindex == 0) return c.Fail(RejectReason::kBadValue, "vrrp-group: ifindex 0");
+  if (b.vrid == 0) return c.Fail(RejectReason::kBadValue, "vrrp-group: VRID 0");
+  if (b.reserved != 0) return c.Fail(RejectReason::kNonZeroReserved, "vrrp-group: reserved byte");
+  if (op == Op::kDelete) return true;
+  if (b.priority == 0) return c.Fail(RejectReason::kBadValue, "vrrp-group %d: priority 0", b.vrid);
+  if (b.version != 2 && b.version != 3)
+    return c.Fail(RejectReason::kBadValue, "vrrp-group %d: version %d", b.vrid, b.version);
+  if (b.preempt > 1) return c.Fail(RejectReason::kBadValue, "vrrp-group %d: preempt", b.vrid);
+  if (b.advert_interval_cs == 0 || b.advert_interval_cs > 4095 ||
+      (b.version == 2 && b.advert_interval_cs % 100 != 0))
+    return c.Fail(RejectReason::kBadValue, "vrrp-group %d: advertisement interval %d cs", b.vrid,
+                  b.advert_interval_cs);
+  if (b.preempt_delay_s > 1000 || b.start_delay_s > 600)
+    return c.Fail(RejectReason::kBadValue, "vrrp-group %d: preempt or start delay", b.vrid);
+  if (b.naddrs == 0 || b.naddrs > kMaxVrrpAddresses)
+    return c.Fail(RejectReason::kBadLength, "vrrp-group %d: %d addresses", b.vrid, b.naddrs);
+  for (size_t i = 0; i < kMaxVrrpAddresses; ++i) {
+    const bool zero = AllZero(b.addrs[i], 4);
+    if (i < b.naddrs && zero)
+      return c.Fail(RejectReason::kBadValue, "vrrp-group %d: address 0.0.0.0", b.vrid);
+    if (i >= b.naddrs && !zero)
+      return c.Fail(RejectReason::kNonZeroReserved, "vrrp-group %d: bytes past the addresses",
+                    b.vrid);
+  }
+  return true;
+}
+
 bool ValidateFlush(const FlushBody& b, Check& c) {
   if (b.scope == 0 || (b.scope & ~kFlushAll) != 0) {
     return c.Fail(RejectReason::kBadValue, "flush: scope 0x%x (known bits 0x%x, at least one)",
@@ -507,6 +535,9 @@ bool KindAndOp(const MessageHeader& h, size_t* body_size, Check& c) {
     case MessageKind::kFwGlobal:
       *body_size = sizeof(FwGlobalBody);
       return ops(false, true, false);
+    case MessageKind::kVrrpGroup:
+      *body_size = sizeof(VrrpGroupBody);
+      return ops(true, true, true);
   }
   return c.Fail(RejectReason::kUnknownKind, "message kind %d is not defined",
                 static_cast<int>(h.kind));
@@ -604,6 +635,9 @@ Rejection ValidateMessage(const Message& m) {
       break;
     case MessageKind::kFwGlobal:
       ValidateFwGlobal(m.body.fw_global, c);
+      break;
+    case MessageKind::kVrrpGroup:
+      ValidateVrrpGroup(m.body.vrrp_group, h.op, c);
       break;
   }
   return r;

@@ -36,6 +36,8 @@ enum class MessageKind : uint8_t {
   kFwZoneInterface = 13,
   kFwZonePolicy = 14,
   kFwGlobal = 15,
+  // VRRP (#17): a virtual router the dataplane's main lcore runs on a port, bond or VIF.
+  kVrrpGroup = 16,
 };
 
 // Which operations a kind accepts is part of the contract (message_validation.cc): addresses
@@ -390,6 +392,28 @@ struct FwGlobalBody {
   uint32_t other_timeout_s;            // 0 = default (600 s)
 };
 
+// ---- VRRP ----------------------------------------------------------------------------------
+// A virtual router (RFC 5798; version 2 is RFC 3768 without authentication) on an Ethernet
+// interface: the main lcore sends and hears its advertisements, and while it is master the
+// virtual addresses are the interface's (answered for with the virtual MAC). State changes
+// reach vpnd as VrrpStateEvents. Key: (ifindex, vrid); kUpdate changes the rest and keeps the
+// state (a master stays master).
+inline constexpr size_t kMaxVrrpAddresses = 20;  // Vyatta's max-elements
+
+struct VrrpGroupBody {
+  uint32_t ifindex;             // a kPort, kBond or kVif
+  uint8_t vrid;                 // 1-255
+  uint8_t priority;             // 1-254; 255 = owner of the addresses (they are the interface's)
+  uint8_t version;              // 2 or 3
+  uint8_t preempt;              // 0 or 1
+  uint16_t advert_interval_cs;  // centiseconds, 1-4095; version 2: a multiple of 100
+  uint16_t preempt_delay_s;     // 0-1000: no preemption this long after the group starts
+  uint16_t start_delay_s;       // 0-600: Initialize this long before the group starts
+  uint8_t naddrs;               // 1..kMaxVrrpAddresses
+  uint8_t reserved;
+  uint8_t addrs[kMaxVrrpAddresses][4];  // IPv4, network order; past naddrs zero
+};
+
 enum FlushScope : uint32_t {
   kFlushSas = 1u << 0,
   kFlushPolicies = 1u << 1,
@@ -426,6 +450,7 @@ struct Message {
     FwZoneInterfaceBody fw_zone_interface;
     FwZonePolicyBody fw_zone_policy;
     FwGlobalBody fw_global;
+    VrrpGroupBody vrrp_group;
     uint8_t raw[kMessageBodySize];
   } body;
 };
@@ -462,6 +487,7 @@ static_assert(sizeof(FwZoneBody) == 40 && kWireSafe<FwZoneBody>);
 static_assert(sizeof(FwZoneInterfaceBody) == 8 && kWireSafe<FwZoneInterfaceBody>);
 static_assert(sizeof(FwZonePolicyBody) == 16 && kWireSafe<FwZonePolicyBody>);
 static_assert(sizeof(FwGlobalBody) == 24 && kWireSafe<FwGlobalBody>);
+static_assert(sizeof(VrrpGroupBody) == 96 && kWireSafe<VrrpGroupBody>);
 static_assert(sizeof(Message::Body) == kMessageBodySize);
 static_assert(sizeof(Message) == kMessageSize && std::is_trivially_copyable_v<Message>);
 static_assert(offsetof(Message, body) == kMessageHeaderSize);

@@ -20,6 +20,7 @@ enum class PktKind : uint8_t {
   kEspIn,       // worker -> owner worker: inbound ESP for an SA the owner holds
   kEspOut,      // worker -> owner worker: inner packet to encrypt with out_sa_handle's SA
   kNd,          // worker -> main: ICMPv6 neighbour discovery (Ethernet header still on)
+  kVrrp,        // worker -> main: a VRRP advertisement (IP header at data start)
 };
 
 // PacketMeta::flags

@@ -250,7 +250,7 @@ int Show(TelemetryClient& tel, const std::vector<std::string>& args, bool json) 
   } else if (what == "sa" && args.size() == 2) {
     cmd = "/portcullis/sa," + args[1];
   } else if (what == "routes" || what == "routes6" || what == "neighbors" || what == "ports" ||
-             what == "policies" || what == "channel") {
+             what == "policies" || what == "channel" || what == "vrrp") {
     cmd = "/portcullis/" + what;
   } else {
     return Fail("show: unknown object (or missing name)");

@@ -2,6 +2,7 @@
 
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
+#include <rte_ip.h>
 #include <rte_rcu_qsbr.h>
 
 #include <arpa/inet.h>
@@ -127,6 +128,10 @@ absl::Status CommandApplier::StageInterface(const api::Message& m, Candidate& c)
       if (other.body.kind == api::InterfaceKind::kVif && other.body.parent_ifindex == b.ifindex)
         return absl::FailedPreconditionError(
             absl::StrCat("interface ", it->second.body.name, " still has VIF ", other.body.name));
+    if (auto g = c.cfg.vrrp.lower_bound({b.ifindex, 0});
+        g != c.cfg.vrrp.end() && g->first.first == b.ifindex)
+      return absl::FailedPreconditionError(absl::StrCat("interface ", it->second.body.name,
+                                                        " still has VRRP group ", g->first.second));
     ifs.erase(it);
     c.cfg.vti_bindings.erase(b.ifindex);
     return absl::OkStatus();
@@ -360,6 +365,8 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
     case MessageKind::kFwZone:
     case MessageKind::kFwZoneInterface:
     case MessageKind::kFwZonePolicy:
+    case MessageKind::kVrrpGroup:
+      return StageVrrp(m, c);
     case MessageKind::kFwGlobal:
       c.fw_changed = true;
       return StageFirewall(m, c.cfg);
@@ -402,6 +409,8 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
         }
       if (scope & api::kFlushInterfaces) {
         c.cfg.interfaces.clear();
+        c.cfg.vrrp.clear();  // groups go with their interfaces
+        c.vrrp_touched = true;
         c.cfg.vti_bindings.clear();
         // What names interfaces goes with them.
         c.cfg.fw.bindings.clear();
@@ -414,6 +423,59 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
     }
   }
   return absl::InvalidArgumentError("unknown message kind");
+}
+
+absl::Status CommandApplier::StageVrrp(const api::Message& m, Candidate& c) {
+  const api::VrrpGroupBody& b = m.body.vrrp_group;
+  const auto key = std::make_pair(b.ifindex, b.vrid);
+  auto it = c.cfg.vrrp.find(key);
+  const std::string name = absl::StrCat("VRRP group ", b.vrid, " on interface ", b.ifindex);
+  c.vrrp_touched = true;
+  c.fib_full = true;  // the local route of 224.0.0.18 comes and goes with the groups
+  if (m.header.op == api::Op::kDelete) {
+    if (it == c.cfg.vrrp.end()) return absl::NotFoundError(absl::StrCat(name, " does not exist"));
+    c.cfg.vrrp.erase(it);
+    return absl::OkStatus();
+  }
+  if (m.header.op == api::Op::kAdd && it != c.cfg.vrrp.end())
+    return absl::AlreadyExistsError(absl::StrCat(name, " exists"));
+  if (m.header.op == api::Op::kUpdate && it == c.cfg.vrrp.end())
+    return absl::NotFoundError(absl::StrCat(name, " does not exist"));
+  auto f = c.cfg.interfaces.find(b.ifindex);
+  if (f == c.cfg.interfaces.end() || (f->second.body.kind != api::InterfaceKind::kPort &&
+                                      f->second.body.kind != api::InterfaceKind::kBond &&
+                                      f->second.body.kind != api::InterfaceKind::kVif))
+    return absl::FailedPreconditionError(
+        absl::StrCat(name, ": not a port, bond or VIF (VRRP runs on Ethernet)"));
+  c.cfg.vrrp[key] = b;
+  return absl::OkStatus();
+}
+
+void CommandApplier::SetVrrpAddresses(uint32_t ifindex, uint8_t vrid, std::vector<uint32_t> addrs) {
+  const auto key = std::make_pair(ifindex, vrid);
+  if (addrs.empty()) {
+    if (!vrrp_active_.erase(key)) return;
+  } else {
+    vrrp_active_[key] = std::move(addrs);
+  }
+  // Local routes for the addresses, then tables that hold them (ARP, the virtual MAC).
+  Candidate full;
+  full.fib_full = true;
+  (void)SyncFib(state_, full);
+  Tables* fresh = BuildTables(state_);
+  fresh->fw = fw_.get();
+  Tables* old = dp_.tables.exchange(fresh, std::memory_order_acq_rel);
+  rte_rcu_qsbr_synchronize(dp_.rcu, RTE_QSBR_THRID_INVALID);
+  delete old;
+  dp_.fib->ReclaimNextHops();
+}
+
+uint8_t CommandApplier::VrrpOwner(uint32_t ifindex, uint32_t addr) const {
+  for (auto it = vrrp_active_.lower_bound({ifindex, 0});
+       it != vrrp_active_.end() && it->first.first == ifindex; ++it)
+    for (uint32_t a : it->second)
+      if (a == addr) return it->first.second;
+  return 0;
 }
 
 api::ApplyResult CommandApplier::Apply(const api::CommandBatch& batch) {
@@ -514,6 +576,18 @@ Tables* CommandApplier::BuildTables(const ConfigState& cfg, const std::set<uint1
       i.vlan = b.vlan;
     }
     for (const auto& [addr, len] : f.addresses) i.addr[i.naddr++] = {addr, len};
+    // A VRRP master's virtual addresses, after the configured ones (addr[0] stays the source
+    // address), and its virtual MAC, which the interface then receives on.
+    for (auto it = vrrp_active_.lower_bound({ifx, 0});
+         it != vrrp_active_.end() && it->first.first == ifx; ++it) {
+      if (!cfg.vrrp.count(it->first)) continue;
+      if (i.nvmac < sizeof i.vmac_vrid) i.vmac_vrid[i.nvmac++] = it->first.second;
+      for (uint32_t a : it->second) {
+        bool have = false;
+        for (uint8_t k = 0; k < i.naddr; ++k) have |= i.addr[k].addr == a;
+        if (!have && i.naddr < kMaxAddressesPerInterface) i.addr[i.naddr++] = {a, 32};
+      }
+    }
     for (const auto& [addr, len] : f.addresses6) {
       IfAddress6& a = i.addr6[i.naddr6++];
       std::memcpy(a.addr, addr.data(), 16);
@@ -672,6 +746,15 @@ absl::Status CommandApplier::SyncFib(const ConfigState& cfg, const Candidate& c)
       offer(addr, 32, 0, {NhType::kLocal, static_cast<uint16_t>(ifx), 0});
     }
   }
+  // VRRP: a master's virtual addresses are ours, and advertisements (to 224.0.0.18) are
+  // delivered here (the main lcore's VRRP service takes them from local delivery).
+  for (const auto& [key, addrs] : vrrp_active_) {
+    if (!cfg.vrrp.count(key) || !is_up(key.first)) continue;
+    for (uint32_t a : addrs) offer(a, 32, 0, {NhType::kLocal, static_cast<uint16_t>(key.first), 0});
+  }
+  if (!cfg.vrrp.empty())
+    offer(RTE_BE32(RTE_IPV4(224, 0, 0, 18)), 32, 0,
+          {NhType::kLocal, static_cast<uint16_t>(cfg.vrrp.begin()->first.first), 0});
   // Gateways are looked up by prefix length (a handful of probes), not by a walk of every
   // connected prefix per route: a full re-decision of a million gateway routes with 10,000
   // tunnel addresses stays linear.
@@ -1036,6 +1119,7 @@ absl::Status CommandApplier::Commit(Candidate c, const BondSync::Plan& bonds) {
   }
   Tables* old_tables = dp_.tables.exchange(fresh, std::memory_order_acq_rel);
   state_ = std::move(c.cfg);
+  if (c.vrrp_touched) ++vrrp_generation_;
   // Once every worker has passed a quiescent point, nothing can still see what was replaced.
   rte_rcu_qsbr_synchronize(dp_.rcu, RTE_QSBR_THRID_INVALID);
   delete old_tables;

@@ -39,6 +39,15 @@ class CommandApplier {
   // ours (no local or connected route, not delivered to, not a source) until the
   // configuration removes it; configured again, it is probed again. New tables at once.
   void MarkDuplicate6(uint16_t ifindex, const uint8_t* addr);
+  // VRRP (vrrp.h): the virtual addresses of group (ifindex, vrid) become the interface's, with
+  // local routes, answered for with the virtual MAC (empty: none, the group is not master).
+  // Publishes new tables at once.
+  void SetVrrpAddresses(uint32_t ifindex, uint8_t vrid, std::vector<uint32_t> addrs);
+  // The VRID whose virtual address `addr` (network order) is on `ifindex` now, 0 if none.
+  uint8_t VrrpOwner(uint32_t ifindex, uint32_t addr) const;
+  // Changes whenever an applied batch added, changed or removed VRRP groups (or flushed them):
+  // the service reads the groups again and reports their states.
+  uint64_t vrrp_generation() const { return vrrp_generation_; }
 
  private:
   struct SaChange {
@@ -71,12 +80,14 @@ class CommandApplier {
     bool fib6_dirty = false;            // IPv6 routes or addresses changed: the FIB6 anew
     bool fw_changed = false;            // the firewall snapshot is rebuilt
     bool fw_flush = false;              // and every session goes
+    bool vrrp_touched = false;          // VRRP groups added, changed or removed
     std::unique_ptr<FwTables> fw;
   };
 
   absl::Status Stage(const api::Message& m, Candidate& c);
   absl::Status StageInterface(const api::Message& m, Candidate& c);
   absl::Status StageSa(const api::Message& m, Candidate& c);
+  absl::Status StageVrrp(const api::Message& m, Candidate& c);
   bool SaExists(const Candidate& c, uint32_t spi, bool inbound) const;
   // Fails only on an internal inconsistency (staging checked every table's room).
   absl::Status Commit(Candidate c, const BondSync::Plan& bonds);
@@ -113,6 +124,9 @@ class CommandApplier {
   // batch changes policies.
   std::shared_ptr<const SpdAcl> spd_acl_[4];
   uint64_t spd_generation_ = 0;
+  // VRRP groups that are master: (ifindex, vrid) -> their addresses (network order).
+  std::map<std::pair<uint32_t, uint8_t>, std::vector<uint32_t>> vrrp_active_;
+  uint64_t vrrp_generation_ = 0;
   bool fib_synced_ = false;  // a full SyncFib has run (the first batch always is one)
   bool fib6_synced_ = false;
   std::set<std::pair<uint32_t, std::array<uint8_t, 16>>> duplicates6_;  // MarkDuplicate6

@@ -95,6 +95,8 @@ struct ConfigState {
   std::map<std::pair<uint32_t, std::array<uint8_t, 16>>, std::array<uint8_t, 6>> neighbors6;
   std::map<PolicyKey, api::PolicyBody> policies;
   FwConfig fw;
+  // VRRP groups by (ifindex, VRID); the main lcore's VrrpService runs them.
+  std::map<std::pair<uint32_t, uint8_t>, api::VrrpGroupBody> vrrp;
 };
 
 }  // namespace portcullis::dp

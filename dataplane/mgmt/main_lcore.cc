@@ -21,10 +21,12 @@ MainLcore::MainLcore(Dataplane& dp, std::unique_ptr<api::ChannelServer> server)
       applier_(dp),
       slow_(dp, server_.get()),
       events_(dp, server_.get()),
-      capture_(dp) {
+      capture_(dp),
+      vrrp_(dp, server_.get(), applier_) {
   // Duplicate address detection decides on the main lcore; the applier stops using the address.
   slow_.OnDuplicate(
       [this](uint16_t ifx, const uint8_t* addr) { applier_.MarkDuplicate6(ifx, addr); });
+  slow_.set_vrrp(&vrrp_);
 }
 
 bool MainLcore::PollOnce(uint64_t now_ns) {
@@ -34,7 +36,9 @@ bool MainLcore::PollOnce(uint64_t now_ns) {
     work +=
         server_->PollCommands(256, [&](const api::CommandBatch& b) { return applier_.Apply(b); });
   }
+  vrrp_.Sync(now_ns);  // groups a batch configured, before their advertisements are heard
   work += slow_.Poll(now_ns);
+  vrrp_.Tick(now_ns);
   work += slow_.PollInject();
   work += events_.PollEspEvents();
   work += events_.PollFwLog();

@@ -12,6 +12,7 @@
 #include "dataplane/mgmt/event_pump.h"
 #include "dataplane/mgmt/packet_capture.h"
 #include "dataplane/mgmt/slow_path.h"
+#include "dataplane/mgmt/vrrp.h"
 #include "dataplane/runtime/dataplane.h"
 
 namespace portcullis::dp {
@@ -31,6 +32,7 @@ class MainLcore {
   const CommandApplier& applier() const { return applier_; }
   const SlowPath& slow_path() const { return slow_; }
   const EventPump& events() const { return events_; }
+  const VrrpService& vrrp() const { return vrrp_; }
   api::ChannelServer* server() { return server_.get(); }
   // `dpctl capture`: take mu() to use it.
   PacketCapture& capture() { return capture_; }
@@ -42,6 +44,7 @@ class MainLcore {
   SlowPath slow_;
   EventPump events_;
   PacketCapture capture_;
+  VrrpService vrrp_;
   std::mutex mu_;
   uint64_t next_age_ns_ = 0;
 };

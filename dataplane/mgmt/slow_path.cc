@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "dataplane/core/packet_meta.h"
+#include "dataplane/mgmt/vrrp.h"
 
 namespace portcullis::dp {
 
@@ -54,6 +55,13 @@ unsigned SlowPath::Poll(uint64_t now_ns) {
         break;
       case PktKind::kNd:
         Nd(pkts[i], now_ns);
+        break;
+      case PktKind::kVrrp:
+        if (vrrp_ != nullptr) {
+          vrrp_->Receive(pkts[i], now_ns);
+        } else {
+          Drop(pkts[i], Drop::kLocalUnhandled);
+        }
         break;
       default:
         rte_pktmbuf_free(pkts[i]);
@@ -116,14 +124,18 @@ void SlowPath::Arp(rte_mbuf* m, uint64_t now_ns) {
   }
   if (request && for_us && station) {
     // Answer in place: the request becomes the reply.
-    const Interface& f = t.ifs[ifx];
+    // A VRRP master's virtual address is answered for with its virtual MAC (RFC 5798 section
+    // 6.4.3); a backup does not have the address and stays silent.
+    rte_ether_addr mac = t.ifs[ifx].mac;
+    if (const uint8_t vrid = vrrp_ != nullptr ? vrrp_->VirtualRouterFor(ifx, tip) : 0)
+      mac = rte_ether_addr{{0x00, 0x00, 0x5e, 0x00, 0x01, vrid}};
     auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
     rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
-    rte_ether_addr_copy(&f.mac, &eth->src_addr);
+    rte_ether_addr_copy(&mac, &eth->src_addr);
     arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
     arp->arp_data.arp_tha = arp->arp_data.arp_sha;
     arp->arp_data.arp_tip = sip;
-    rte_ether_addr_copy(&f.mac, &arp->arp_data.arp_sha);
+    rte_ether_addr_copy(&mac, &arp->arp_data.arp_sha);
     arp->arp_data.arp_sip = tip;
     Meta(m)->kind = PktKind::kFrameReady;
     Meta(m)->out_ifindex = ifx;

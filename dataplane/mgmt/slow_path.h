@@ -22,6 +22,8 @@
 
 namespace portcullis::dp {
 
+class VrrpService;
+
 struct SlowPathStats {
   uint64_t arp_requests_answered = 0, arp_requests_sent = 0, arp_replies_learned = 0;
   uint64_t resolved = 0, unresolved = 0, queue_full = 0;
@@ -55,6 +57,9 @@ class SlowPath {
   unsigned PollInject();
 
   const SlowPathStats& stats() const { return stats_; }
+  // VRRP advertisements go to `vrrp`, which also says which virtual addresses ARP answers for
+  // with a virtual MAC (null: advertisements are dropped).
+  void set_vrrp(VrrpService* vrrp) { vrrp_ = vrrp; }
 
  private:
   void Arp(rte_mbuf* m, uint64_t now_ns);
@@ -96,6 +101,7 @@ class SlowPath {
 
   Dataplane& dp_;
   api::ChannelServer* server_;
+  VrrpService* vrrp_ = nullptr;
   SlowPathStats stats_;
   struct DadState {
     uint64_t probed_ns;  // when our probe went out

@@ -526,6 +526,60 @@ int Neighbors(const char*, const char*, rte_tel_data* d) {
   return 0;
 }
 
+// VRRP groups ("dp0bond1/2": state, priority, counters) and the advertisements discarded.
+int Vrrp(const char*, const char*, rte_tel_data* d) {
+  std::lock_guard<std::mutex> lock(g_main->mu());
+  const Tables& t = g_dp->CurrentTables();
+  const VrrpService& v = g_main->vrrp();
+  rte_tel_data_start_dict(d);
+  static const char* kState[] = {"?", "INIT", "BACKUP", "MASTER"};
+  for (const auto& [key, g] : v.groups()) {
+    rte_tel_data* c = rte_tel_data_alloc();
+    rte_tel_data_start_dict(c);
+    const VrrpMachine& m = g.machine;
+    rte_tel_data_add_dict_string(c, "state", kState[static_cast<int>(m.state()) & 3]);
+    rte_tel_data_add_dict_u64(c, "vrid", key.second);
+    rte_tel_data_add_dict_u64(c, "version", g.cfg.version);
+    rte_tel_data_add_dict_u64(c, "priority", m.params().priority);
+    rte_tel_data_add_dict_u64(c, "preempt", m.params().preempt);
+    rte_tel_data_add_dict_u64(c, "advert_interval_cs", g.cfg.advert_interval_cs);
+    rte_tel_data_add_dict_u64(c, "master_interval_cs", m.master_interval_cs());
+    rte_tel_data_add_dict_u64(c, "master_down_ms", m.master_down_ns() / 1'000'000);
+    rte_tel_data_add_dict_u64(c, "skew_ms", m.skew_ns() / 1'000'000);
+    rte_tel_data_add_dict_string(c, "master", Ip(rte_cpu_to_be_32(m.master_addr())).c_str());
+    rte_tel_data_add_dict_u64(c, "master_priority", m.master_priority());
+    rte_tel_data_add_dict_u64(c, "transitions", m.transitions());
+    rte_tel_data_add_dict_u64(c, "adverts_in", g.adverts_in);
+    rte_tel_data_add_dict_u64(c, "adverts_out", g.adverts_out);
+    rte_tel_data_add_dict_u64(c, "garps_out", g.garps_out);
+    rte_tel_data_add_dict_u64(c, "address_mismatches", g.address_mismatches);
+    std::string addrs;
+    for (uint8_t i = 0; i < g.cfg.naddrs; ++i) {
+      uint32_t a;
+      std::memcpy(&a, g.cfg.addrs[i], 4);
+      absl::StrAppend(&addrs, i ? " " : "", Ip(a));
+    }
+    rte_tel_data_add_dict_string(c, "addresses", addrs.c_str());
+    rte_tel_data_add_dict_container(
+        d, absl::StrFormat("%s/%d", t.ifs[key.first].name, key.second).c_str(), c, 0);
+  }
+  const VrrpDiscards& x = v.discards();
+  rte_tel_data* b = rte_tel_data_alloc();
+  rte_tel_data_start_dict(b);
+  rte_tel_data_add_dict_u64(b, "ttl", x.ttl);
+  rte_tel_data_add_dict_u64(b, "version", x.version);
+  rte_tel_data_add_dict_u64(b, "checksum", x.checksum);
+  rte_tel_data_add_dict_u64(b, "length", x.length);
+  rte_tel_data_add_dict_u64(b, "destination", x.destination);
+  rte_tel_data_add_dict_u64(b, "unknown_vrid", x.unknown_vrid);
+  rte_tel_data_add_dict_u64(b, "interval", x.interval);
+  rte_tel_data_add_dict_u64(b, "auth", x.auth);
+  rte_tel_data_add_dict_u64(b, "own", x.own);
+  rte_tel_data_add_dict_u64(b, "send_failures", v.send_failures());
+  rte_tel_data_add_dict_container(d, "discarded", b, 0);
+  return 0;
+}
+
 int Ports(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_start_dict(d);
   for (uint16_t p = 0; p < kMaxPorts; ++p) {
@@ -681,6 +735,7 @@ void RegisterTelemetry(Dataplane& dp, MainLcore& main) {
   rte_telemetry_register_cmd("/portcullis/policies", Policies, "security policies (SPD)");
   rte_telemetry_register_cmd("/portcullis/neighbors", Neighbors, "ARP neighbors");
   rte_telemetry_register_cmd("/portcullis/ports", Ports, "DPDK ports and their counters");
+  rte_telemetry_register_cmd("/portcullis/vrrp", Vrrp, "VRRP groups and discarded adverts");
   rte_telemetry_register_cmd("/portcullis/firewall", Firewall,
                              "Firewall sessions, log counters and ruleset ids");
   rte_telemetry_register_cmd("/portcullis/firewall_ruleset", FirewallRuleset,

@@ -97,7 +97,8 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
     // Destination MAC and the first two bytes of the source in one load (the frame has 14).
     uint64_t dst;
     std::memcpy(&dst, eth, 8);
-    if (((dst ^ mac_word(f.mac)) & kMacMask) != 0 && !(dst & 1)) {  // bit 0: group address
+    // Bit 0: a group address. A VRRP master's virtual MAC is the interface's too.
+    if (((dst ^ mac_word(f.mac)) & kMacMask) != 0 && !(dst & 1) && !f.VirtualMac(dst)) {
       DropPkt(m, ifx, Drop::kOtherHost);
       return {};
     }

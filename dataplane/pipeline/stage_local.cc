@@ -1,6 +1,7 @@
 // Packets addressed to one of our addresses: ESP and UDP-encapsulated ESP go to the ESP stage;
 // IKE (UDP 500, and UDP 4500 behind the four-byte non-ESP marker, RFC 3948 §2.2) is punted to
-// vpnd; NAT keepalives (a single 0xFF, RFC 3948 §2.3) are absorbed; ICMP echo is answered.
+// vpnd; NAT keepalives (a single 0xFF, RFC 3948 §2.3) are absorbed; ICMP echo is answered;
+// VRRP goes to the main lcore.
 #include <rte_ip.h>
 #include <rte_udp.h>
 
@@ -13,6 +14,7 @@ namespace portcullis::dp {
 namespace {
 constexpr uint16_t kIkePort = 500;
 constexpr uint16_t kNatTPort = 4500;
+constexpr uint8_t kIpProtoVrrp = 112;
 }  // namespace
 
 void Worker::Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
@@ -80,6 +82,11 @@ void Worker::Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
         }
         break;
       }
+      case kIpProtoVrrp:
+        // VRRP advertisements (to 224.0.0.18, whose local route exists while groups do): the
+        // main lcore runs the groups and checks the rest.
+        ToSlowPath(m, PktKind::kVrrp, Meta(m)->in_ifindex);
+        break;
       default:
         DropPkt(m, Meta(m)->in_ifindex, Drop::kLocalUnhandled);
     }

@@ -56,6 +56,18 @@ struct Interface {
   uint8_t naddr6;
   IfAddress6 addr6[kMaxAddressesPerInterface];
   SaEntry* out_sa;  // kVti: the SA traffic routed into it is encrypted with (or null)
+  // VRRP groups that are master here: frames to their virtual MACs (00:00:5e:00:01:VRID) are
+  // the interface's too (checked only where the interface's own MAC did not match).
+  uint8_t nvmac;
+  uint8_t vmac_vrid[4];
+
+  bool VirtualMac(uint64_t dst_word) const {  // the first 6 bytes of a frame, little-endian
+    if ((dst_word & 0xffffffffffull) != 0x01005e0000ull) return false;
+    const uint8_t vrid = static_cast<uint8_t>(dst_word >> 40);
+    for (uint8_t k = 0; k < nvmac; ++k)
+      if (vmac_vrid[k] == vrid) return true;
+    return false;
+  }
 };
 
 struct PortVlan {

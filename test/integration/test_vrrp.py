@@ -1,0 +1,185 @@
+"""VRRP (#17) on the dataplane's main lcore, against parts we did not write.
+
+- Packets: one appliance's advertisements (version 3 and 2), gratuitous ARP and ARP answers
+  captured by tcpdump on the segment and decoded by scapy (checksums recomputed by scapy) and
+  tshark; scapy's own advertisements make it step down, and bad ones (TTL, checksum, another
+  interval) are counted and ignored.
+- keepalived (Debian's) as the other router of a group, both ways.
+- Failover: two appliances as a VRRP pair (`notify ipsec` on the WAN group) towards a third,
+  a route-based tunnel from the pair's virtual address; the master's dataplane is killed, the
+  backup takes over the addresses and starts IKE, traffic comes back. The gap is printed.
+"""
+import os
+import re
+import subprocess
+import textwrap
+import time
+
+from scapy.all import ARP, IP, Ether, raw, rdpcap
+from scapy.layers.vrrp import VRRP, VRRPv3
+
+from portcullis_lab import ping, traffic_gap
+
+VMAC = '00:00:5e:00:01:%02x'
+HELPER = textwrap.dedent('''
+    import sys, time
+    from scapy.all import ARP, IP, Ether, sendp, srp, conf
+    from scapy.layers.vrrp import VRRP, VRRPv3
+    conf.verb = 0
+    cmd, iface = sys.argv[1], sys.argv[2]
+    if cmd == 'arp':
+        ans, _ = srp(Ether(dst='ff:ff:ff:ff:ff:ff') / ARP(pdst=sys.argv[3], psrc='192.0.2.9',
+                     hwsrc='02:00:00:00:00:09'), iface=iface, timeout=1, retry=2)
+        print(' '.join(r.hwsrc for _, r in ans) or 'none')
+    elif cmd == 'advert':
+        # advert IFACE VRID PRIORITY SECONDS [ttl=N] [chksum=N] [v2interval=N]
+        vrid, prio, seconds = int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+        opts = dict(a.split('=') for a in sys.argv[6:])
+        ttl = int(opts.get('ttl', 255))
+        if 'v2interval' in opts:
+            v = VRRP(vrid=vrid, priority=prio, adv=int(opts['v2interval']),
+                     addrlist=['192.0.2.101', '192.0.2.102'])
+        else:
+            v = VRRPv3(vrid=vrid, priority=prio, adv=20, addrlist=['192.0.2.100'])
+        if 'chksum' in opts:
+            v.chksum = int(opts['chksum'])
+        p = (Ether(src='00:00:5e:00:01:%02x' % vrid, dst='01:00:5e:00:00:12') /
+             IP(src='192.0.2.9', dst='224.0.0.18', ttl=ttl, proto=112) / v)
+        end = time.time() + seconds
+        while time.time() < end:
+            sendp(p, iface=iface)
+            time.sleep(0.1)
+''')
+
+
+def wait_for(what, check, timeout=20, step=0.1):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r = check()
+        if r:
+            return r
+        time.sleep(step)
+    raise AssertionError(f'timed out waiting for {what}')
+
+
+def vrrp_group(dp, name):
+    return dp.show_json('vrrp').get(name)
+
+
+def one_appliance(lab, extra=''):
+    seg, da = lab.ns('sg'), lab.ns('da')
+    lab.veth(seg, 'sg0', da, 'daw')
+    conf = os.path.join(lab.workdir, 'vrrp.conf')
+    with open(conf, 'w') as f:
+        f.write(textwrap.dedent('''\
+            set interfaces dataplane dp0p1s1 address 192.0.2.2/24
+            set interfaces dataplane dp0p1s1 vrrp vrrp-group 7 virtual-address 192.0.2.100
+            set interfaces dataplane dp0p1s1 vrrp vrrp-group 7 version 3
+            set interfaces dataplane dp0p1s1 vrrp vrrp-group 7 fast-advertise-interval 200
+            set interfaces dataplane dp0p1s1 vrrp vrrp-group 7 priority 150
+            set interfaces dataplane dp0p1s1 vrrp vrrp-group 8 virtual-address 192.0.2.101
+            set interfaces dataplane dp0p1s1 vrrp vrrp-group 8 virtual-address 192.0.2.102
+            set interfaces dataplane dp0p1s1 vrrp vrrp-group 8 priority 120
+            ''') + extra)
+    dp = lab.dataplane(da, {'dp0p1s1': 'net_af_packet0,iface=daw'})
+    vd = lab.vpnd(da, dp, conf, 'vrrp')
+    helper = os.path.join(lab.workdir, 'vrrp_helper.py')
+    with open(helper, 'w') as f:
+        f.write(HELPER)
+    return seg, da, dp, vd, helper
+
+
+def helper_run(lab, seg, helper, *args, timeout=60):
+    return lab.exec(seg, '/usr/bin/python3', helper, *args, timeout=timeout).stdout.strip()
+
+
+def test_advertisements_decoded_by_scapy_and_tshark(lab):
+    seg, da, dp, vd, helper = one_appliance(lab)
+    pcap = os.path.join(lab.workdir, 'vrrp.pcap')
+    cap, _ = lab.spawn(['ip', 'netns', 'exec', seg, 'tcpdump', '-U', '-n', '-i', 'sg0', '-w', pcap,
+                        'vrrp or arp'], 'tcpdump-vrrp.log')
+    # Group 7 (priority 150, 200 ms) is master after 3 * 0.2 s + skew; group 8 (version 2, 1 s)
+    # after 3 s + skew.
+    wait_for('both groups master', lambda: all(
+        (vrrp_group(dp, f'dp0p1s1/{g}') or {}).get('state') == 'MASTER' for g in (7, 8)))
+    time.sleep(2.5)
+    cap.terminate()
+    cap.wait(timeout=5)
+    frames = rdpcap(pcap)
+    v3 = [p for p in frames if VRRPv3 in p]
+    v2 = [p for p in frames if VRRP in p]
+    assert len(v3) >= 8 and len(v2) >= 2, (len(v3), len(v2))
+    for p, vrid in [(v3[0], 7), (v2[0], 8)]:
+        assert p[Ether].src == VMAC % vrid and p[Ether].dst == '01:00:5e:00:00:12', p.show(dump=True)
+        assert p[IP].src == '192.0.2.2' and p[IP].dst == '224.0.0.18'
+        assert p[IP].ttl == 255 and p[IP].proto == 112
+    a = v3[0][VRRPv3]
+    assert (a.version, a.type, a.vrid, a.priority, a.ipcount, a.adv) == (3, 1, 7, 150, 1, 20)
+    assert a.addrlist == ['192.0.2.100']
+    b = v2[0][VRRP]
+    assert (b.version, b.type, b.vrid, b.priority, b.ipcount, b.authtype, b.adv) == \
+        (2, 1, 8, 120, 2, 0, 1)
+    assert b.addrlist == ['192.0.2.101', '192.0.2.102']
+    # Checksums as scapy computes them (version 3 with the IPv4 pseudo-header, RFC 5798 5.2.8;
+    # version 2 over the message only), and the IP header's.
+    for p, layer in [(v3[0], VRRPv3), (v2[0], VRRP)]:
+        q = Ether(raw(p))
+        want = q[layer].chksum
+        del q[layer].chksum
+        del q[IP].chksum
+        r = Ether(raw(q))
+        assert r[layer].chksum == want, (layer, hex(want), hex(r[layer].chksum))
+        assert r[IP].chksum == p[IP].chksum
+    # Advertisements of group 7 every 200 ms.
+    times = [float(p.time) for p in v3]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert 0.1 < sorted(gaps)[len(gaps) // 2] < 0.4, gaps
+    # Gratuitous ARP for every virtual address from its virtual MAC.
+    garps = {(p[ARP].psrc, p[Ether].src) for p in frames
+             if ARP in p and p[ARP].psrc == p[ARP].pdst}
+    assert {('192.0.2.100', VMAC % 7), ('192.0.2.101', VMAC % 8),
+            ('192.0.2.102', VMAC % 8)} <= garps, garps
+    # tshark's VRRP dissector agrees on the fields and finds the checksums good.
+    t = subprocess.run(['tshark', '-r', pcap, '-Y', 'vrrp', '-o', 'vrrp.v3_checksum_as_in_v2:FALSE',
+                        '-T', 'fields', '-e', 'vrrp.version', '-e', 'vrrp.virt_rtr_id',
+                        '-e', 'vrrp.prio', '-e', 'vrrp.checksum.status'],
+                       capture_output=True, text=True, timeout=60)
+    rows = {tuple(l.split('\t')) for l in t.stdout.splitlines()}
+    assert ('3', '7', '150', '1') in rows and ('2', '8', '120', '1') in rows, t.stdout + t.stderr
+    # ARP for a virtual address is answered with the virtual MAC while master.
+    assert helper_run(lab, seg, helper, 'arp', 'sg0', '192.0.2.100') == VMAC % 7
+    assert helper_run(lab, seg, helper, 'arp', 'sg0', '192.0.2.102') == VMAC % 8
+    log = vd.log()
+    assert re.search(r'VRRP group 7 on dp0p1s1: BACKUP -> MASTER', log), log[-2000:]
+
+
+def test_steps_down_for_scapy_master_and_counts_bad_adverts(lab):
+    seg, da, dp, vd, helper = one_appliance(lab)
+    wait_for('group 7 master', lambda: vrrp_group(dp, 'dp0p1s1/7')['state'] == 'MASTER')
+    # Bad ones first: another TTL (routed), a wrong checksum, another version-2 interval. None
+    # of them moves the group; each is counted.
+    helper_run(lab, seg, helper, 'advert', 'sg0', '7', '200', '1', 'ttl=64')
+    helper_run(lab, seg, helper, 'advert', 'sg0', '7', '200', '1', 'chksum=4660')
+    helper_run(lab, seg, helper, 'advert', 'sg0', '8', '200', '1', 'v2interval=3')
+    g = dp.show_json('vrrp')
+    d = g['discarded']
+    assert d['ttl'] >= 5 and d['checksum'] >= 5 and d['interval'] >= 5, d
+    assert g['dp0p1s1/7']['state'] == 'MASTER' and g['dp0p1s1/8']['state'] == 'MASTER', g
+    # A higher priority master (scapy, 192.0.2.9): group 7 steps down at once, gives up the
+    # address (ARP no longer answered) and takes it back Master_Down_Interval after the
+    # advertisements stop.
+    adv = subprocess.Popen(['ip', 'netns', 'exec', seg, '/usr/bin/python3', helper, 'advert',
+                            'sg0', '7', '200', '4'])
+    try:
+        wait_for('group 7 backup', lambda: vrrp_group(dp, 'dp0p1s1/7')['state'] == 'BACKUP',
+                 timeout=5)
+        g = vrrp_group(dp, 'dp0p1s1/7')
+        assert g['master'] == '192.0.2.9' and g['master_priority'] == 200, g
+        assert helper_run(lab, seg, helper, 'arp', 'sg0', '192.0.2.100') == 'none'
+        assert helper_run(lab, seg, helper, 'arp', 'sg0', '192.0.2.101') == VMAC % 8
+    finally:
+        adv.wait(timeout=30)
+    wait_for('group 7 master again', lambda: vrrp_group(dp, 'dp0p1s1/7')['state'] == 'MASTER',
+             timeout=10)
+    log = vd.log()
+    assert 'VRRP group 7 on dp0p1s1: MASTER -> BACKUP' in log, log[-2000:]
