@@ -183,3 +183,126 @@ def test_steps_down_for_scapy_master_and_counts_bad_adverts(lab):
              timeout=10)
     log = vd.log()
     assert 'VRRP group 7 on dp0p1s1: MASTER -> BACKUP' in log, log[-2000:]
+
+
+PAIR_VPN = '''\
+set security vpn ipsec ike-group IKE ike-version 2
+set security vpn ipsec ike-group IKE proposal 1 dh-group 19
+set security vpn ipsec ike-group IKE proposal 1 encryption aes256
+set security vpn ipsec ike-group IKE proposal 1 hash sha2_256
+set security vpn ipsec esp-group ESP proposal 1 encryption aes128gcm128
+set security vpn ipsec esp-group ESP proposal 1 hash null
+set security vpn ipsec site-to-site peer {peer} authentication id {me}
+set security vpn ipsec site-to-site peer {peer} authentication remote-id {peer}
+set security vpn ipsec site-to-site peer {peer} authentication mode pre-shared-secret
+set security vpn ipsec site-to-site peer {peer} authentication pre-shared-secret 'vrrp-pair-psk-2026'
+set security vpn ipsec site-to-site peer {peer} ike-group IKE
+set security vpn ipsec site-to-site peer {peer} local-address {me}
+set security vpn ipsec site-to-site peer {peer} vti bind vti0
+set security vpn ipsec site-to-site peer {peer} vti esp-group ESP
+set interfaces vti vti0 address {vti}/30
+set protocols static interface-route {remote_lan} next-hop-interface vti0
+'''
+VIP, PEER = '198.51.100.10', '198.51.100.20'
+
+
+class VrrpPair:
+    """Two appliances (a1 priority 200, a2 priority 100) share a WAN bridge with a peer
+    appliance and a LAN bridge with a host; VRRP group 10 holds the WAN's virtual address (the
+    tunnel's local-address, `notify ipsec`), group 20 the LAN's gateway 10.1.0.1.
+
+        host 10.1.0.10 -- [lan bridge] -- a1/a2 -- [wan bridge] -- peer -- host 10.2.0.10
+    """
+
+    def __init__(self, lab, extra=''):
+        self.lab = lab
+        self.wsw, self.lsw = lab.ns('ws'), lab.ns('ls')
+        for ns in (self.wsw, self.lsw):
+            lab.exec(ns, 'ip', 'link', 'add', 'br0', 'type', 'bridge')
+            lab.exec(ns, 'ip', 'link', 'set', 'br0', 'up')
+        self.hl, self.hp = lab.ns('hl'), lab.ns('hp')
+        self.n = {name: lab.ns(name) for name in ('a1', 'a2', 'pp')}
+        for name in ('a1', 'a2', 'pp'):
+            lab.veth(self.wsw, f'w{name}', self.n[name], 'wan')
+            lab.exec(self.wsw, 'ip', 'link', 'set', f'w{name}', 'master', 'br0')
+        for name in ('a1', 'a2'):
+            lab.veth(self.lsw, f'l{name}', self.n[name], 'lan')
+            lab.exec(self.lsw, 'ip', 'link', 'set', f'l{name}', 'master', 'br0')
+        lab.veth(self.lsw, 'lhl', self.hl, 'eth0')
+        lab.exec(self.lsw, 'ip', 'link', 'set', 'lhl', 'master', 'br0')
+        lab.veth(self.hp, 'eth0', self.n['pp'], 'lan')
+        lab.host(self.hl, 'eth0', '10.1.0.10/24', '10.1.0.1')
+        lab.host(self.hp, 'eth0', '10.2.0.10/24', '10.2.0.1')
+        self.dp, self.vpnd = {}, {}
+        for name, wan, lan, prio in (('a1', '198.51.100.11', '10.1.0.2', 200),
+                                     ('a2', '198.51.100.12', '10.1.0.3', 100)):
+            text = (f'set interfaces dataplane dp0p1s1 address {wan}/24\n'
+                    f'set interfaces dataplane dp0p1s1 vrrp vrrp-group 10 virtual-address {VIP}\n'
+                    f'set interfaces dataplane dp0p1s1 vrrp vrrp-group 10 priority {prio}\n'
+                    'set interfaces dataplane dp0p1s1 vrrp vrrp-group 10 notify ipsec\n'
+                    f'set interfaces dataplane dp0p2s1 address {lan}/24\n'
+                    'set interfaces dataplane dp0p2s1 vrrp vrrp-group 20 virtual-address 10.1.0.1\n'
+                    f'set interfaces dataplane dp0p2s1 vrrp vrrp-group 20 priority {prio}\n' +
+                    PAIR_VPN.format(peer=PEER, me=VIP, vti='172.16.0.1',
+                                    remote_lan='10.2.0.0/24') + extra)
+            self.start(name, text)
+        text = (f'set interfaces dataplane dp0p1s1 address {PEER}/24\n'
+                'set interfaces dataplane dp0p2s1 address 10.2.0.1/24\n' +
+                PAIR_VPN.format(peer=VIP, me=PEER, vti='172.16.0.2', remote_lan='10.1.0.0/24') +
+                f'set security vpn ipsec site-to-site peer {VIP} connection-type respond\n')
+        self.start('pp', text)
+
+    def start(self, name, text):
+        path = os.path.join(self.lab.workdir, f'{name}.conf')
+        with open(path, 'w') as f:
+            f.write(text)
+        self.dp[name] = self.lab.dataplane(self.n[name], {'dp0p1s1': 'net_af_packet0,iface=wan',
+                                                          'dp0p2s1': 'net_af_packet1,iface=lan'})
+        self.vpnd[name] = self.lab.vpnd(self.n[name], self.dp[name], path, name)
+
+    def state(self, name, group):
+        return (vrrp_group(self.dp[name], f'dp0p{1 if group == 10 else 2}s1/{group}') or
+                {}).get('state')
+
+    def tunnel_up(self, name):
+        out = self.vpnd[name].vpnctl('show', 'vpn', 'ipsec', 'sa', check=False).stdout
+        return re.search(r'^    vti\s+\d+\s+up\s', out, re.M) is not None
+
+    def logs(self):
+        return '\n'.join(f'--- {n} ---\n' + v.log()[-2500:] for n, v in self.vpnd.items())
+
+
+def test_failover_of_the_master_dataplane_brings_the_tunnel_back(lab):
+    s = VrrpPair(lab)
+    wait_for('a1 master of both groups, a2 backup', lambda: (
+        s.state('a1', 10) == 'MASTER' and s.state('a1', 20) == 'MASTER' and
+        s.state('a2', 10) == 'BACKUP' and s.state('a2', 20) == 'BACKUP'), timeout=30)
+    wait_for('the tunnel from the virtual address', lambda: s.tunnel_up('a1') and
+             s.tunnel_up('pp'), timeout=45)
+    ok, out = ping(lab, s.hl, '10.2.0.10', count=5)
+    assert ok, out + s.logs()
+    # The backup does not run IKE for the virtual address (notify ipsec).
+    assert not s.tunnel_up('a2')
+    assert 'notify ipsec' not in s.vpnd['a2'].log() or \
+        'stopping IKE' in s.vpnd['a2'].log() or 'waits until' in s.vpnd['a2'].log()
+    assert 'IKE waits until the group is master here' in s.vpnd['a2'].log(), s.logs()
+    # The peer reached the pair through the virtual MAC.
+    neigh = s.dp['pp'].show_json('neighbors')
+    assert any(VIP in n and VMAC % 10 in n.lower() for n in neigh), neigh
+
+    def kill_master():
+        s.dp['a1'].proc.kill()
+        s.dp['a1'].proc.wait(timeout=10)
+
+    gap, sent, replies = traffic_gap(lab, s.hl, '10.2.0.10', kill_master, interval=0.05,
+                                     settle=25.0)
+    print(f'\nVRRP failover (master dataplane killed): traffic gap {gap:.2f} s '
+          f'({sent} pings every 50 ms, {replies} answered after the kill; target: < 5 s)')
+    assert replies > 0, f'traffic did not come back\n{s.logs()}'
+    assert s.state('a2', 10) == 'MASTER' and s.state('a2', 20) == 'MASTER'
+    assert s.tunnel_up('a2'), s.logs()
+    log = s.vpnd['a2'].log()
+    assert 'VRRP group 10 on dp0p1s1: BACKUP -> MASTER' in log, log[-3000:]
+    assert 'notify ipsec: starting IKE for peer 198.51.100.20' in log, log[-3000:]
+    ok, out = ping(lab, s.hl, '10.2.0.10', count=3)
+    assert ok, out
