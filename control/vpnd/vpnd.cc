@@ -675,8 +675,8 @@ void Vpnd::HandleVrrp(const dp::api::VrrpStateEvent& e) {
     Log(ike::LogGroup::kKnl,
         e.reason == dp::api::VrrpReason::kReport
             ? absl::StrFormat("VRRP group %d on %s is %s", e.vrid, ifname, name(e.state))
-            : absl::StrFormat("VRRP group %d on %s: %s -> %s", e.vrid, ifname,
-                              name(e.old_state), name(e.state)));
+            : absl::StrFormat("VRRP group %d on %s: %s -> %s", e.vrid, ifname, name(e.old_state),
+                              name(e.state)));
     s.since = deps_.clock();
     ++s.transitions;
   }

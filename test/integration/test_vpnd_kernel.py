@@ -171,13 +171,13 @@ def test_reset_brings_up_a_new_ike_sa(pair, source_root):
 
 def test_load_is_all_or_nothing_and_sighup_rereads(pair, source_root):
     start_both(pair, source_root)
-    # Every commit (start, load, SIGHUP) warns of each node it keeps and does not run (VRRP
-    # here); bonds are built from the configuration (#17) and warn no more.
+    # Every commit (start, load, SIGHUP) warns of each node it keeps and does not run (the
+    # seed's VRRP group without a virtual address here); bonds are built from the configuration (#17) and warn no more.
     west_text = seed(source_root, 'vyatta-west.conf')
     vrrp_line = next(i for i, l in enumerate(west_text.splitlines())
                      if l.startswith('set interfaces bonding dp0bond1 vrrp')) + 1
-    mbb = ('west.conf: line %d: warning: interfaces bonding dp0bond1 vrrp vrrp-group 2: VRRP is '
-           'not implemented yet' % vrrp_line)
+    mbb = ('west.conf: line %d: warning: interfaces bonding dp0bond1 vrrp vrrp-group 2: '
+           'vrrp-group 2 on dp0bond1 has no IPv4 virtual-address: it is not run' % vrrp_line)
     assert 'not enforced yet: security vpn ike make-before-break' not in pair.log('west').read_text()
     assert 'not enforced yet: interfaces bonding' not in pair.log('west').read_text()
     assert pair.log('west').read_text().count(mbb) == 1

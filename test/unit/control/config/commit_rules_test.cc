@@ -325,7 +325,17 @@ TEST_CASE("interface rules", "[commit]") {
            {P(dp, "firewall in NOPE"), "firewall ruleset 'NOPE' does not exist"},
            {P(dp, "vif 10 firewall out NOPE"), "firewall ruleset 'NOPE' does not exist"},
            {P(dp, "vrrp vrrp-group 3 notify ipsec"),
-            "VRRP is not implemented yet: vrrp-group 3 on dp0p1s4", true},
+            "vrrp-group 3 on dp0p1s4 has no IPv4 virtual-address: it is not run", true},
+           {P(dp, "vrrp vrrp-group 3 virtual-address 2001:db8::1"),
+            "IPv6 virtual address 2001:db8::1 is not run", true},
+           {P(dp, "vrrp vrrp-group 3 fast-advertise-interval 500"),
+            "Fast-advertise-interval is allowed when version 3 is configured"},
+           {P(dp, "vrrp vrrp-group 3 version 3\n") +
+                P(dp, "vrrp vrrp-group 3 fast-advertise-interval 505"),
+            "Fast-advertise-interval value is not a multiple of 10"},
+           {P(dp, "vrrp vrrp-group 3 version 3\n") +
+                P(dp, "vrrp vrrp-group 3 authentication type plaintext-password"),
+            "Cannot define authentication for version 3"},
            {"set interfaces vti vti0 mtu 1200\nset interfaces vti vti0 address 2001:db8::1/64",
             "MTU less than 1280 not permitted on interfaces with any IPv6 configuration."},
        })
@@ -736,4 +746,16 @@ TEST_CASE("IKE and next-hop addresses that cannot work over IPv6", "[commit][ipv
       std::string(kBase) + "set protocols static route6 ::/0 next-hop fe80::1 interface dp0p1s1\n",
       "c.conf");
   CHECK(ok.ok());
+}
+
+TEST_CASE("a VRRP group with an IPv4 virtual address runs: no warning", "[commit][vrrp]") {
+  std::string text =
+      std::string(kBase) +
+      "set interfaces dataplane dp0p1s4 vrrp vrrp-group 3 virtual-address "
+      "192.0.2.50\nset interfaces dataplane dp0p1s4 vrrp vrrp-group 3 notify ipsec\n";
+  LoadedConfig cfg = LoadConfigText(text, "c.conf");
+  for (const Diagnostic& d : cfg.diags.all()) {
+    INFO(d.ToString());
+    CHECK(d.ToString().find("vrrp") == std::string::npos);
+  }
 }

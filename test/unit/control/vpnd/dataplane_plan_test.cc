@@ -12,6 +12,7 @@
 
 #include "control/config/config_loader.h"
 #include "control/vpnd/firewall_plan.h"
+#include "dataplane/api/message_validation.h"
 
 using namespace portcullis;
 using namespace portcullis::vpnd;
@@ -207,4 +208,53 @@ set protocols static interface-route6 2001:db8:c::/48 next-hop-interface vti1
     }
   }
   CHECK(routes == 3);
+}
+
+TEST_CASE("VRRP groups become kVrrpGroup messages with Vyatta's defaults",
+          "[dataplane_plan][vrrp]") {
+  const std::string base =
+      "set interfaces dataplane dp0p1s1 address 192.0.2.2/24\n"
+      "set interfaces dataplane dp0p1s1 vif 10 address 10.0.0.2/24\n";
+  const std::string g = "set interfaces dataplane dp0p1s1 vrrp vrrp-group ";
+  const std::string v = "set interfaces dataplane dp0p1s1 vif 10 vrrp vrrp-group ";
+  config::Model m = ModelOf(
+      base + g + "5 virtual-address 192.0.2.100\n" + g + "5 virtual-address 192.0.2.101/24\n" + g +
+      "6 virtual-address 2001:db8::1\n" + g + "7 virtual-address 192.0.2.107\n" + g +
+      "7 disable\n" + v + "9 virtual-address 10.0.0.1\n" + v + "9 version 3\n" + v +
+      "9 fast-advertise-interval 250\n" + v + "9 priority 254\n" + v + "9 preempt false\n" + v +
+      "9 preempt-delay 30\n" + "set interfaces dataplane dp0p1s1 vif 10 vrrp start-delay 12\n");
+  InterfaceIndexes ids;
+  FirewallIds fw;
+  DataplaneObjects o = PlanDataplane(m, ids, fw);
+  std::vector<dp::api::VrrpGroupBody> groups;
+  for (const auto& [key, msg] : o)
+    if (msg.header.kind == MessageKind::kVrrpGroup) groups.push_back(msg.body.vrrp_group);
+  // Group 6 (IPv6 only) and the disabled group 7 are not run (commit warns about 6).
+  REQUIRE(groups.size() == 2);
+  const auto& a = groups[0];
+  CHECK(a.ifindex == *ids.Find("dp0p1s1"));
+  CHECK(a.vrid == 5);
+  CHECK(a.priority == 100);
+  CHECK(a.version == 2);
+  CHECK(a.preempt == 1);
+  CHECK(a.advert_interval_cs == 100);
+  CHECK(a.naddrs == 2);
+  CHECK(a.addrs[1][3] == 101);  // the prefix length is not the address's
+  const auto& b = groups[1];
+  CHECK(b.ifindex == *ids.Find("dp0p1s1.10"));
+  CHECK(b.vrid == 9);
+  CHECK(b.version == 3);
+  CHECK(b.advert_interval_cs == 25);
+  CHECK(b.priority == 254);
+  CHECK(b.preempt == 0);
+  CHECK(b.preempt_delay_s == 30);
+  CHECK(b.start_delay_s == 12);
+  CHECK(b.naddrs == 1);
+  // Every message is one the dataplane's validator takes.
+  for (const auto& [key, msg] : o) {
+    if (msg.header.kind != MessageKind::kVrrpGroup) continue;
+    dp::api::Rejection r = dp::api::ValidateMessage(msg);
+    INFO(key << ": " << r.detail);
+    CHECK(r.ok());
+  }
 }

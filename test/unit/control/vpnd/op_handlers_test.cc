@@ -160,11 +160,11 @@ TEST_CASE("malformed and unknown commands are refused before any handler", "[vpn
 TEST_CASE("load answers with each warning of the file; start and load both log them",
           "[vpnd][ops][not_enforced]") {
   KernelVpnd v;  // started with configs/vyatta-west.conf
-  // (Bonds are built from the configuration since #17: VRRP is what the file still keeps
-  // without running it.)
+  // (Bonds are built from the configuration since #17, VRRP groups run since #17: the seed's
+  // group without a virtual address is what the file still keeps without running it.)
   const std::string bond =
       "configs/vyatta-west.conf: line 45: warning: interfaces bonding dp0bond1 vrrp vrrp-group 2: "
-      "VRRP is not implemented yet";
+      "vrrp-group 2 on dp0bond1 has no IPv4 virtual-address: it is not run";
   auto count = [&](const std::string& text, const std::string& what) {
     size_t n = 0;
     for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;

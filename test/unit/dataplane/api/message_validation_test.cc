@@ -548,3 +548,49 @@ TEST_CASE("firewall messages break the contract one way at a time",
           m.body.raw[sizeof(FwZoneInterfaceBody)] = 1;
         }) == RejectReason::kNonZeroReserved);
 }
+
+TEST_CASE("VRRP group messages: each field's rule", "[validation][vrrp]") {
+  auto good = [] {
+    Message m = NewMessage(MessageKind::kVrrpGroup, Op::kAdd);
+    VrrpGroupBody& b = m.body.vrrp_group;
+    b.ifindex = 3;
+    b.vrid = 10;
+    b.priority = 100;
+    b.version = 2;
+    b.preempt = 1;
+    b.advert_interval_cs = 100;
+    b.naddrs = 1;
+    b.addrs[0][0] = 192;
+    b.addrs[0][3] = 10;
+    return m;
+  };
+  CHECK(Reason(good()) == RejectReason::kNone);
+  Message m = good();
+  m.body.vrrp_group.vrid = 0;
+  CHECK(Reason(m) == RejectReason::kBadValue);
+  m = good();
+  m.body.vrrp_group.version = 4;
+  CHECK(Reason(m) == RejectReason::kBadValue);
+  m = good();
+  m.body.vrrp_group.advert_interval_cs = 150;  // version 2 has whole seconds
+  CHECK(Reason(m) == RejectReason::kBadValue);
+  m.body.vrrp_group.version = 3;
+  CHECK(Reason(m) == RejectReason::kNone);
+  m = good();
+  m.body.vrrp_group.naddrs = 0;
+  CHECK(Reason(m) == RejectReason::kBadLength);
+  m = good();
+  m.body.vrrp_group.naddrs = 2;  // the second is 0.0.0.0
+  CHECK(Reason(m) == RejectReason::kBadValue);
+  m = good();
+  m.body.vrrp_group.addrs[5][1] = 1;  // past naddrs
+  CHECK(Reason(m) == RejectReason::kNonZeroReserved);
+  m = good();
+  m.body.vrrp_group.reserved = 1;
+  CHECK(Reason(m) == RejectReason::kNonZeroReserved);
+  // A delete needs only the key.
+  Message d = NewMessage(MessageKind::kVrrpGroup, Op::kDelete);
+  d.body.vrrp_group.ifindex = 3;
+  d.body.vrrp_group.vrid = 10;
+  CHECK(Reason(d) == RejectReason::kNone);
+}
