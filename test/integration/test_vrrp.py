@@ -185,6 +185,120 @@ def test_steps_down_for_scapy_master_and_counts_bad_adverts(lab):
     assert 'VRRP group 7 on dp0p1s1: MASTER -> BACKUP' in log, log[-2000:]
 
 
+KEEPALIVED = """
+global_defs {{
+  router_id portcullis-test
+  script_user root
+  enable_script_security
+}}
+vrrp_instance V7 {{
+  state BACKUP
+  interface sg0
+  virtual_router_id 7
+  version 3
+  priority {prio7}
+  advert_int 0.2
+  virtual_ipaddress {{
+    192.0.2.100/24
+  }}
+  notify {notify}
+}}
+vrrp_instance V8 {{
+  state BACKUP
+  interface sg0
+  virtual_router_id 8
+  version 2
+  priority {prio8}
+  advert_int 1
+  virtual_ipaddress {{
+    192.0.2.101/24
+    192.0.2.102/24
+  }}
+  notify {notify}
+}}
+"""
+
+
+class Keepalived:
+    """Debian's keepalived in the segment's namespace as the other router of groups 7 and 8."""
+
+    def __init__(self, lab, ns, prio7, prio8, tag):
+        self.lab, self.ns = lab, ns
+        d = lab.workdir
+        self.states = os.path.join(d, f'keepalived-{tag}.states')
+        notify = os.path.join(d, f'keepalived-{tag}-notify.sh')
+        with open(notify, 'w') as f:
+            f.write(f'#!/bin/sh\necho "$2 $3" >> {self.states}\n')
+        os.chmod(notify, 0o755)
+        conf = os.path.join(d, f'keepalived-{tag}.conf')
+        with open(conf, 'w') as f:
+            f.write(KEEPALIVED.format(prio7=prio7, prio8=prio8, notify=notify))
+        self.proc, self.log = lab.spawn(
+            ['ip', 'netns', 'exec', ns, 'keepalived', '--dont-fork', '--log-console',
+             '--log-detail', '--vrrp', '--use-file', conf,
+             '--pid', os.path.join(d, f'ka-{tag}.pid'),
+             '--vrrp_pid', os.path.join(d, f'ka-{tag}-vrrp.pid')], f'keepalived-{tag}.log')
+
+    def state(self, instance):
+        """keepalived's last state of instance V7/V8 as its notify script heard it."""
+        if not os.path.exists(self.states):
+            return None
+        lines = [l.split() for l in open(self.states).read().splitlines()]
+        last = [l[1] for l in lines if l and l[0] == instance]
+        return last[-1] if last else None
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=15)
+
+
+def test_keepalived_as_the_other_router(lab):
+    """keepalived (priority 200) takes both groups from the appliance (150 and 120), which
+    steps down, gives up the addresses and sees keepalived's address as master; keepalived
+    stopped (it resigns with priority 0): the appliance is master again at once. keepalived
+    started again with priorities 100 stays backup under the appliance's advertisements."""
+    seg, da, dp, vd, helper = one_appliance(lab)
+    lab.exec(seg, 'ip', 'addr', 'add', '192.0.2.9/24', 'dev', 'sg0')
+    wait_for('both groups master', lambda: all(
+        (vrrp_group(dp, f'dp0p1s1/{g}') or {}).get('state') == 'MASTER' for g in (7, 8)))
+    ka = Keepalived(lab, seg, 200, 200, 'high')
+    try:
+        wait_for('keepalived master of both', lambda: ka.state('V7') == 'MASTER' and
+                 ka.state('V8') == 'MASTER', timeout=20)
+        wait_for('the appliance backup in both', lambda: all(
+            vrrp_group(dp, f'dp0p1s1/{g}')['state'] == 'BACKUP' for g in (7, 8)), timeout=10)
+        g = dp.show_json('vrrp')
+        for name in ('dp0p1s1/7', 'dp0p1s1/8'):
+            assert g[name]['master'] == '192.0.2.9' and g[name]['master_priority'] == 200, g
+        # keepalived's advertisements pass every check (none discarded for checksum or length).
+        d = g['discarded']
+        assert d['checksum'] == 0 and d['length'] == 0 and d['version'] == 0, d
+        assert g['dp0p1s1/7']['adverts_in'] > 0 and g['dp0p1s1/8']['adverts_in'] > 0, g
+        # keepalived's group 7 learned nothing else: it stayed master while ours is backup.
+        time.sleep(1.5)
+        assert ka.state('V7') == 'MASTER' and ka.state('V8') == 'MASTER'
+        stopped = time.time()
+        ka.stop()
+        wait_for('the appliance master again', lambda: all(
+            vrrp_group(dp, f'dp0p1s1/{g}')['state'] == 'MASTER' for g in (7, 8)), timeout=10)
+        took = time.time() - stopped
+        print(f'\nkeepalived stopped: the appliance master of both groups {took:.2f} s later '
+              '(priority 0 from keepalived: the skew time, not three intervals)')
+    finally:
+        if ka.proc.poll() is None:
+            ka.stop()
+    low = Keepalived(lab, seg, 100, 100, 'low')
+    try:
+        wait_for('keepalived backup', lambda: low.state('V7') == 'BACKUP' and
+                 low.state('V8') == 'BACKUP', timeout=20)
+        time.sleep(4)  # three of keepalived's version-2 intervals and more
+        assert low.state('V7') == 'BACKUP' and low.state('V8') == 'BACKUP', \
+            open(low.log).read()[-3000:]
+        assert all(vrrp_group(dp, f'dp0p1s1/{g}')['state'] == 'MASTER' for g in (7, 8))
+    finally:
+        low.stop()
+
+
 PAIR_VPN = '''\
 set security vpn ipsec ike-group IKE ike-version 2
 set security vpn ipsec ike-group IKE proposal 1 dh-group 19
