@@ -49,8 +49,9 @@ enum class OpId : uint8_t {
   kShowFirewall,
   kShowLogFirewall,
   kClearFirewall,
+  kShowVrrp,
 };
-inline constexpr size_t kOpIdCount = static_cast<size_t>(OpId::kClearFirewall) + 1;
+inline constexpr size_t kOpIdCount = static_cast<size_t>(OpId::kShowVrrp) + 1;
 
 struct OpCommand {
   OpId id;
@@ -103,6 +104,7 @@ inline constexpr OpCommand kOpCommands[] = {
      "the recent per-packet firewall log lines (rules with log)"},
     {OpId::kClearFirewall, "clear firewall [name <name> [rule <rule>]]",
      "set firewall rule counters back to zero (all, one ruleset, or one rule)"},
+    {OpId::kShowVrrp, "show vrrp", "VRRP groups: state, owner, last transition (Vyatta layout)"},
 };
 
 // What the slots of a command held.

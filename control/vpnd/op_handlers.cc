@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "control/config/peer_config_writer.h"
 #include "control/vpnd/dataplane_views.h"
 #include "control/vpnd/fw_log_line.h"
@@ -361,6 +362,49 @@ absl::StatusOr<std::string> ShowSystemCommit(OpContext& ctx, const OpArgs&) {
   return ctx.commits();
 }
 
+// `show vrrp`, Vyatta's layout: one line per group the dataplane runs, from its telemetry.
+std::string Duration(uint64_t s) {
+  if (s >= 86400) return absl::StrCat(s / 86400, "d", (s % 86400) / 3600, "h");
+  if (s >= 3600) return absl::StrCat(s / 3600, "h", (s % 3600) / 60, "m");
+  if (s >= 60) return absl::StrCat(s / 60, "m", s % 60, "s");
+  return absl::StrCat(s, "s");
+}
+
+absl::StatusOr<std::string> ShowVrrp(OpContext& ctx, const OpArgs& a) {
+  if (ctx.telemetry == nullptr) return NoDataplane();
+  auto reply = ctx.telemetry->Query({"/portcullis/vrrp"});
+  if (!reply.ok()) return reply.status();
+  const JsonValue& groups = (*reply)[0];
+  std::string text;
+  std::string json = "[";
+  bool first = true;
+  for (const auto& [key, g] : groups.object) {
+    if (key == "discarded") continue;
+    const std::string ifname = key.substr(0, key.rfind('/'));
+    const std::string state = g.Str("state");
+    const bool owner = g.U64("priority") == 255;
+    const uint64_t since = g.U64("since_change_s");
+    absl::StrAppend(
+        &text, absl::StrFormat("%-17s %-6d %-7s %-9s %-6s %-11s %s\n", ifname, g.U64("vrid"), state,
+                               "yes", owner ? "yes" : "no", Duration(since), "<none>"));
+    absl::StrAppend(
+        &json, first ? "" : ",",
+        absl::StrFormat("{\"interface\":\"%s\",\"group\":%d,\"state\":\"%s\","
+                        "\"priority\":%d,\"owner\":%s,\"master\":\"%s\","
+                        "\"last_transition_s\":%d,\"version\":%d}",
+                        ifname, g.U64("vrid"), state, g.U64("priority"), owner ? "true" : "false",
+                        g.Str("master"), since, g.U64("version")));
+    first = false;
+  }
+  if (a.json) return json + "]\n";
+  if (text.empty()) return std::string("No VRRP groups configured\n");
+  return std::string(
+             "                                 RFC       Addr   Last        Sync\n"
+             "Interface         Group  State   Compliant Owner  Transition  Group\n"
+             "---------         -----  -----   --------- -----  ----------  -----\n") +
+         text;
+}
+
 struct Binding {
   OpId id;
   absl::StatusOr<std::string> (*handler)(OpContext&, const OpArgs&);
@@ -388,6 +432,7 @@ constexpr Binding kHandlers[] = {
     {OpId::kShowFirewall, ShowFirewall},
     {OpId::kShowLogFirewall, ShowLogFirewall},
     {OpId::kClearFirewall, ClearFirewall},
+    {OpId::kShowVrrp, ShowVrrp},
 };
 static_assert(ops::CoversEveryOpOnce(kHandlers),
               "every operational command (control/ops/op_commands.h) needs one handler here");

@@ -549,6 +549,8 @@ int Vrrp(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_string(c, "master", Ip(rte_cpu_to_be_32(m.master_addr())).c_str());
     rte_tel_data_add_dict_u64(c, "master_priority", m.master_priority());
     rte_tel_data_add_dict_u64(c, "transitions", m.transitions());
+    rte_tel_data_add_dict_u64(c, "since_change_s",
+                              g.changed_ns ? (NowNs() - g.changed_ns) / 1'000'000'000 : 0);
     rte_tel_data_add_dict_u64(c, "adverts_in", g.adverts_in);
     rte_tel_data_add_dict_u64(c, "adverts_out", g.adverts_out);
     rte_tel_data_add_dict_u64(c, "garps_out", g.garps_out);

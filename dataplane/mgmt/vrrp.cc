@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_format.h"
 #include "dataplane/core/packet_meta.h"
+#include "dataplane/mgmt/main_lcore.h"
 
 namespace portcullis::dp {
 
@@ -148,6 +149,7 @@ void VrrpService::Tick(uint64_t now_ns) {
 
 void VrrpService::Apply(Group& g, const VrrpActions& a) {
   const uint32_t ifx = g.cfg.ifindex;
+  if (a.changed) g.changed_ns = NowNs();
   const uint8_t vrid = g.cfg.vrid;
   if (a.changed) {
     if (g.machine.state() == api::VrrpState::kMaster) {

@@ -51,6 +51,7 @@ class VrrpService {
     VrrpMachine machine;
     uint64_t adverts_in = 0, adverts_out = 0, garps_out = 0;
     uint64_t address_mismatches = 0;  // advertisements listing other addresses (accepted)
+    uint64_t changed_ns = 0;          // the last change of state (`show vrrp`)
   };
   const std::map<std::pair<uint32_t, uint8_t>, Group>& groups() const { return groups_; }
   // The VRID whose virtual address `addr` (network order) is on `ifindex` (the group is

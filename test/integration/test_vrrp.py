@@ -418,5 +418,15 @@ def test_failover_of_the_master_dataplane_brings_the_tunnel_back(lab):
     log = s.vpnd['a2'].log()
     assert 'VRRP group 10 on dp0p1s1: BACKUP -> MASTER' in log, log[-3000:]
     assert 'notify ipsec: starting IKE for peer 198.51.100.20' in log, log[-3000:]
+    # `show vrrp`, Vyatta's layout.
+    show = s.vpnd['a2'].vpnctl('show', 'vrrp').stdout
+    assert re.search(r'^Interface\s+Group\s+State\s+Compliant\s+Owner\s+Transition\s+Group$',
+                     show, re.M), show
+    assert re.search(r'^dp0p1s1\s+10\s+MASTER\s+yes\s+no\s+\d+s\s+<none>$', show, re.M), show
+    assert re.search(r'^dp0p2s1\s+20\s+MASTER\s', show, re.M), show
+    import json
+    rows = json.loads(s.vpnd['a2'].vpnctl('show', 'vrrp', '--json').stdout)
+    assert {(r['interface'], r['group'], r['state']) for r in rows} == \
+        {('dp0p1s1', 10, 'MASTER'), ('dp0p2s1', 20, 'MASTER')}, rows
     ok, out = ping(lab, s.hl, '10.2.0.10', count=3)
     assert ok, out

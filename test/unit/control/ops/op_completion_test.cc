@@ -22,7 +22,7 @@ TEST_CASE("the first words of the table, by prefix", "[op_completion]") {
         V{"clear", "diagnose", "generate", "load", "reset", "restart", "show"});
   CHECK(Texts(CompleteOpCommand({}, "res")) == V{"reset", "restart"});
   CHECK(Texts(CompleteOpCommand({"show"}, "")) ==
-        V{"dataplane", "firewall", "interfaces", "log", "system", "vpn"});
+        V{"dataplane", "firewall", "interfaces", "log", "system", "vpn", "vrrp"});
   CHECK_FALSE(CompleteOpCommand({"show"}, "").complete);
 }
 

@@ -86,6 +86,7 @@ const Form kForms[] = {
     {"show log firewall", OpId::kShowLogFirewall},
     {"show log firewall name PubIn", OpId::kShowLogFirewall, "", {}, false, "", "PubIn"},
     {"clear firewall", OpId::kClearFirewall},
+    {"show vrrp", OpId::kShowVrrp},
     {"clear firewall name PubIn", OpId::kClearFirewall, "", {}, false, "", "PubIn"},
     {"clear firewall name PubIn rule 10", OpId::kClearFirewall, "", {}, false, "", "PubIn", 10},
 };
@@ -189,8 +190,8 @@ TEST_CASE("unknown and incomplete commands say what may come next", "[ops][parse
             "unknown command 'show vpn frob' (after 'show vpn': debug, ike or "
             "ipsec)"},
            {"show",
-            "incomplete command 'show' (after 'show': dataplane, firewall, interfaces, log, system "
-            "or vpn)"},
+            "incomplete command 'show' (after 'show': dataplane, firewall, interfaces, log, system, "
+            "vpn or vrrp)"},
 
            {"show vpn ipsec",
             "incomplete command 'show vpn ipsec' (after 'show vpn ipsec': connections, policy, "

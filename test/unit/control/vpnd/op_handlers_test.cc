@@ -76,8 +76,8 @@ TEST_CASE("every operational command reaches its handler", "[vpnd][ops]") {
     covered.insert(parsed->id);
   }
   // Without a dataplane these say so instead of printing an empty table.
-  for (const char* words :
-       {"show interfaces", "show dataplane drops", "show firewall", "clear firewall"}) {
+  for (const char* words : {"show interfaces", "show dataplane drops", "show firewall",
+                            "clear firewall", "show vrrp"}) {
     INFO(words);
     auto out = v.Run(words);
     REQUIRE_FALSE(out.ok());
