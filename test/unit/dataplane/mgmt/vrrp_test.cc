@@ -1,0 +1,206 @@
+// The main lcore's VRRP service on the pipeline rig's dataplane: a group becomes master, sends
+// its advertisement and gratuitous ARP from the virtual MAC, takes the virtual address into
+// the tables (ARP answered with the virtual MAC, frames to it received) and gives all of it
+// up for a higher priority's advertisement; bad advertisements are counted.
+#include "dataplane/mgmt/vrrp.h"
+
+#include <arpa/inet.h>
+#include <rte_arp.h>
+#include <rte_ip.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <vector>
+
+#include "dataplane/core/packet_meta.h"
+#include "dataplane/mgmt/slow_path.h"
+#include "test/unit/dataplane/pipeline/pipeline_rig.h"
+#include "test/unit/support/dpdk_test_env.h"
+
+namespace portcullis::dp::testing {
+namespace {
+
+uint32_t Ip(const char* s) {
+  uint32_t a = 0;
+  REQUIRE(inet_pton(AF_INET, s, &a) == 1);
+  return a;
+}
+
+uint16_t IfIndex(Rig& rig, const char* name) {
+  const Tables& t = rig.dp().CurrentTables();
+  for (uint16_t i = 1; i < t.nifs; ++i)
+    if (t.ifs[i].kind != IfKind::kNone && std::strcmp(t.ifs[i].name, name) == 0) return i;
+  FAIL("no interface " << name);
+  return 0;
+}
+
+std::vector<std::vector<uint8_t>> TakeInjected(Rig& rig) {
+  std::vector<std::vector<uint8_t>> out;
+  rte_mbuf* m = nullptr;
+  while (rte_ring_dequeue(rig.dp().inject_ring, reinterpret_cast<void**>(&m)) == 0) {
+    CHECK(Meta(m)->kind == PktKind::kFrameReady);
+    const auto* p = rte_pktmbuf_mtod(m, const uint8_t*);
+    out.emplace_back(p, p + m->data_len);
+    rte_pktmbuf_free(m);
+  }
+  return out;
+}
+
+void QueueArpFor(Rig& rig, uint16_t ifx, const char* tip) {
+  std::vector<uint8_t> f(14 + sizeof(rte_arp_hdr));
+  std::memset(f.data(), 0xff, 6);
+  std::memcpy(f.data() + 6, kPeerMac, 6);
+  f[12] = 0x08;
+  f[13] = 0x06;
+  auto* a = reinterpret_cast<rte_arp_hdr*>(f.data() + 14);
+  a->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
+  a->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+  a->arp_hlen = 6;
+  a->arp_plen = 4;
+  a->arp_opcode = RTE_BE16(RTE_ARP_OP_REQUEST);
+  std::memcpy(a->arp_data.arp_sha.addr_bytes, kPeerMac, 6);
+  a->arp_data.arp_sip = Ip("192.0.2.9");
+  a->arp_data.arp_tip = Ip(tip);
+  rte_mbuf* m = test::MakePacket(f);
+  m->l2_len = 14;
+  *Meta(m) = PacketMeta{ifx, 0, 0, PktKind::kArp, 0, 0, 0};
+  REQUIRE(rte_ring_enqueue(rig.dp().slow_ring, m) == 0);
+}
+
+// A version-3 advertisement as local delivery hands it over (IP header at data start).
+void QueueAdvert(Rig& rig, uint16_t ifx, uint8_t vrid, uint8_t priority, uint8_t ttl,
+                 bool bad_checksum = false) {
+  std::vector<uint8_t> p(20 + 12);
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p.data());
+  ip->version_ihl = 0x45;
+  ip->total_length = rte_cpu_to_be_16(32);
+  ip->time_to_live = ttl;
+  ip->next_proto_id = 112;
+  ip->src_addr = Ip("192.0.2.9");
+  ip->dst_addr = Ip("224.0.0.18");
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  uint8_t* v = p.data() + 20;
+  v[0] = 0x31;
+  v[1] = vrid;
+  v[2] = priority;
+  v[3] = 1;
+  v[5] = 10;  // 100 ms
+  uint32_t vip = Ip("192.0.2.50");
+  std::memcpy(v + 8, &vip, 4);
+  uint16_t sum = VrrpChecksum(v, 12, 3, ip->src_addr, ip->dst_addr);
+  if (bad_checksum) sum ^= 1;
+  v[6] = static_cast<uint8_t>(sum >> 8);
+  v[7] = static_cast<uint8_t>(sum);
+  rte_mbuf* m = test::MakePacket(p);
+  m->l3_len = 20;
+  *Meta(m) = PacketMeta{ifx, 0, 0, PktKind::kVrrp, 0, 0, 0};
+  REQUIRE(rte_ring_enqueue(rig.dp().slow_ring, m) == 0);
+}
+
+TEST_CASE("a VRRP group's master takes the address and the virtual MAC, and gives them up",
+          "[vrrp]") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply("interface add wan kind port\naddress add wan 192.0.2.1/24").status.ok());
+  const uint16_t wan = IfIndex(rig, "wan");
+  api::Message g = api::NewMessage(api::MessageKind::kVrrpGroup, api::Op::kAdd);
+  api::VrrpGroupBody& b = g.body.vrrp_group;
+  b.ifindex = wan;
+  b.vrid = 5;
+  b.priority = 200;
+  b.version = 3;
+  b.preempt = 1;
+  b.advert_interval_cs = 10;
+  b.naddrs = 1;
+  const uint32_t vip = Ip("192.0.2.50");
+  std::memcpy(b.addrs[0], &vip, 4);
+  api::CommandBatch batch;
+  batch.messages = absl::MakeConstSpan(&g, 1);
+  REQUIRE(rig.applier().Apply(batch).status.ok());
+
+  VrrpService vrrp(rig.dp(), nullptr, rig.applier());
+  SlowPath slow(rig.dp(), nullptr);
+  slow.set_vrrp(&vrrp);
+  const uint64_t t0 = 1'000'000'000;
+  vrrp.Sync(t0);
+  const auto& group = vrrp.groups().at({wan, 5});
+  REQUIRE(group.machine.state() == api::VrrpState::kBackup);
+  // A backup neither has the address nor answers ARP for it.
+  CHECK(rig.dp().CurrentTables().LocalInterface(vip) == 0);
+  QueueArpFor(rig, wan, "192.0.2.50");
+  slow.Poll(t0);
+  CHECK(TakeInjected(rig).empty());
+
+  vrrp.Tick(t0 + group.machine.master_down_ns());
+  REQUIRE(group.machine.state() == api::VrrpState::kMaster);
+  const Tables& t = rig.dp().CurrentTables();
+  CHECK(t.LocalInterface(vip) == wan);
+  CHECK(t.PrimaryAddress(wan) == Ip("192.0.2.1"));  // the configured one stays the source
+  const uint8_t vmac[6] = {0x00, 0x00, 0x5e, 0x00, 0x01, 5};
+  uint64_t word = 0;
+  std::memcpy(&word, vmac, 6);
+  CHECK(t.ifs[wan].VirtualMac(word));
+  word ^= uint64_t{1} << 40;  // VRID 4: not ours
+  CHECK_FALSE(t.ifs[wan].VirtualMac(word));
+  auto sent = TakeInjected(rig);
+  REQUIRE(sent.size() == 2);  // the advertisement and one gratuitous ARP
+  const auto& adv = sent[0];
+  CHECK(std::memcmp(adv.data() + 6, vmac, 6) == 0);
+  const uint8_t group_mac[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x12};
+  CHECK(std::memcmp(adv.data(), group_mac, 6) == 0);
+  const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(adv.data() + 14);
+  CHECK(ip->time_to_live == 255);
+  CHECK(ip->next_proto_id == 112);
+  CHECK(ip->src_addr == Ip("192.0.2.1"));
+  CHECK(rte_ipv4_cksum(ip) == 0);  // the header checks out
+  CHECK(VrrpChecksum(adv.data() + 34, 12, 3, ip->src_addr, ip->dst_addr) == 0);
+  CHECK(adv[34] == 0x31);
+  CHECK(adv[36] == 200);
+  const auto& garp = sent[1];
+  CHECK(std::memcmp(garp.data() + 6, vmac, 6) == 0);
+  const auto* a = reinterpret_cast<const rte_arp_hdr*>(garp.data() + 14);
+  CHECK(a->arp_data.arp_sip == vip);
+  CHECK(a->arp_data.arp_tip == vip);
+  // ARP for the virtual address: answered with the virtual MAC.
+  QueueArpFor(rig, wan, "192.0.2.50");
+  slow.Poll(t0 + group.machine.master_down_ns());
+  sent = TakeInjected(rig);
+  REQUIRE(sent.size() == 1);
+  a = reinterpret_cast<const rte_arp_hdr*>(sent[0].data() + 14);
+  CHECK(a->arp_opcode == RTE_BE16(RTE_ARP_OP_REPLY));
+  CHECK(std::memcmp(a->arp_data.arp_sha.addr_bytes, vmac, 6) == 0);
+  CHECK(std::memcmp(sent[0].data() + 6, vmac, 6) == 0);
+  // Its own address is still answered with the port's MAC.
+  QueueArpFor(rig, wan, "192.0.2.1");
+  slow.Poll(t0 + group.machine.master_down_ns());
+  sent = TakeInjected(rig);
+  REQUIRE(sent.size() == 1);
+  CHECK(std::memcmp(sent[0].data() + 6, rig.mac(kWan).addr_bytes, 6) == 0);
+
+  // Bad advertisements are counted and change nothing.
+  const uint64_t t1 = t0 + 2 * group.machine.master_down_ns();
+  QueueAdvert(rig, wan, 5, 250, 64);
+  QueueAdvert(rig, wan, 5, 250, 255, /*bad_checksum=*/true);
+  QueueAdvert(rig, wan, 6, 250, 255);
+  slow.Poll(t1);
+  CHECK(vrrp.discards().ttl == 1);
+  CHECK(vrrp.discards().checksum == 1);
+  CHECK(vrrp.discards().unknown_vrid == 1);
+  CHECK(group.machine.state() == api::VrrpState::kMaster);
+  // A higher priority's advertisement: backup, the address and the virtual MAC gone.
+  QueueAdvert(rig, wan, 5, 250, 255);
+  slow.Poll(t1);
+  CHECK(group.machine.state() == api::VrrpState::kBackup);
+  CHECK(group.adverts_in == 1);
+  CHECK(rig.dp().CurrentTables().LocalInterface(vip) == 0);
+  std::memcpy(&word, vmac, 6);
+  CHECK_FALSE(rig.dp().CurrentTables().ifs[wan].VirtualMac(word));
+  TakeInjected(rig);
+  QueueArpFor(rig, wan, "192.0.2.50");
+  slow.Poll(t1);
+  CHECK(TakeInjected(rig).empty());
+  rig.Reset();
+}
+
+}  // namespace
+}  // namespace portcullis::dp::testing
