@@ -359,14 +359,14 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
       }
       return absl::OkStatus();
     }
+    case MessageKind::kVrrpGroup:
+      return StageVrrp(m, c);
     case MessageKind::kFwRuleset:
     case MessageKind::kFwRule:
     case MessageKind::kFwBinding:
     case MessageKind::kFwZone:
     case MessageKind::kFwZoneInterface:
     case MessageKind::kFwZonePolicy:
-    case MessageKind::kVrrpGroup:
-      return StageVrrp(m, c);
     case MessageKind::kFwGlobal:
       c.fw_changed = true;
       return StageFirewall(m, c.cfg);
