@@ -266,6 +266,9 @@ absl::Status Vpnd::Commit(const config::Model& model,
         Log(ike::LogGroup::kKnl,
             absl::StrCat("dataplane configuration committed (", flush ? "flushed, then " : "", n,
                          n == 1 ? " change)" : " changes)"));
+        // The restart's commit keeps notify-ipsec peers until the dataplane reports their
+        // groups (after this ack): a master's IKE SAs are resumed, not refused.
+        if (resume != nullptr) vrrp_resuming_ = true;
         CompleteCommit(state->model.m, state->setup, std::move(state->desired),
                        std::move(state->tree), state->via);
         if (resume != nullptr) {
@@ -631,8 +634,8 @@ std::vector<std::shared_ptr<const ike::IkeSaConfig>> Vpnd::IkePeers(
   if (deps_.link == nullptr) return peers_;  // no dataplane, no VRRP
   // Each notify-ipsec group's virtual addresses, and whether the group is master here. A group
   // not heard of yet holds its peers back, but for the restart's commit, which resumes the IKE
-  // SAs the previous vpnd had (a backup's peers had none).
-  const bool resuming = resume_pending_ || resume_commit_pending_;
+  // SAs the previous vpnd had (a backup's peers had none), and after a dataplane restart.
+  const bool resuming = vrrp_resuming_;
   std::map<ike::Address, bool> vips;
   for (const auto& [name, i] : model_.interfaces) {
     for (const config::VrrpGroup& g : i.vrrp) {
@@ -726,6 +729,7 @@ void Vpnd::LogFirewallPacket(const dp::api::FwLogEvent& e) {
 void Vpnd::Resync() {
   Log(ike::LogGroup::kKnl, "the dataplane restarted: sending the configuration and SAs again");
   vrrp_.clear();  // its VRRP groups start over; it reports them after the batch
+  vrrp_resuming_ = true;  // the IKE SAs stay until the reports say otherwise
   // The new dataplane holds nothing (the link dropped the old one's unacknowledged batches:
   // their acks will never come).
   running_.clear();

@@ -221,6 +221,9 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   void HandleVrrp(const dp::api::VrrpStateEvent& e);
   std::map<std::pair<uint32_t, uint8_t>, VrrpStatus> vrrp_;
   std::set<std::string> vrrp_held_;
+  // A group not reported yet counts as master (the restart's commit, a restarted dataplane):
+  // the IKE SAs it has stay until the dataplane says the group is not master here.
+  bool vrrp_resuming_ = false;
   FirewallIds firewall_ids_;
   FwCounterBaselines firewall_baselines_;  // `clear firewall`
   DataplaneObjects running_;

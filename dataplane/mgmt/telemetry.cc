@@ -577,7 +577,9 @@ int Vrrp(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(b, "interval", x.interval);
   rte_tel_data_add_dict_u64(b, "auth", x.auth);
   rte_tel_data_add_dict_u64(b, "own", x.own);
+  rte_tel_data_add_dict_u64(b, "owner", x.owner);
   rte_tel_data_add_dict_u64(b, "send_failures", v.send_failures());
+  rte_tel_data_add_dict_u64(b, "mac_filter_failures", v.mac_filter_failures());
   rte_tel_data_add_dict_container(d, "discarded", b, 0);
   return 0;
 }

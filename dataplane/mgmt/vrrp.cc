@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/mgmt/main_lcore.h"
+#include "drivers/ethdev/port_setup.h"
 
 namespace portcullis::dp {
 
@@ -151,16 +152,30 @@ void VrrpService::Apply(Group& g, const VrrpActions& a) {
   const uint32_t ifx = g.cfg.ifindex;
   if (a.changed) g.changed_ns = NowNs();
   const uint8_t vrid = g.cfg.vrid;
-  if (a.changed) {
-    if (g.machine.state() == api::VrrpState::kMaster) {
-      std::vector<uint32_t> addrs(g.cfg.naddrs);
-      std::memcpy(addrs.data(), g.cfg.addrs, 4u * g.cfg.naddrs);
-      applier_.SetVrrpAddresses(ifx, vrid, std::move(addrs));
-    } else if (a.old == api::VrrpState::kMaster) {
-      applier_.SetVrrpAddresses(ifx, vrid, {});
-    }
-  }
+  // A new master advertises first (its backups must not time out while tables are rebuilt),
+  // then takes the virtual MAC into the port's filter and the addresses into the tables, then
+  // announces them; one that is no longer master gives them up before it says so.
+  const uint8_t vmac[6] = {0x00, 0x00, 0x5e, 0x00, 0x01, vrid};
+  const bool to_master = a.changed && g.machine.state() == api::VrrpState::kMaster;
   if (a.send_advert) SendAdvert(g, a.advert_priority);
+  if (to_master) {
+    const uint16_t port = dp_.CurrentTables().ifs[ifx].port;
+    if (port != kNoPort) {
+      if (absl::Status s = drivers::ethdev::ReceiveMac(port, vmac); !s.ok()) {
+        ++mac_filter_failures_;
+        std::fprintf(stderr, "vpn-dataplane: vrrp group %u: virtual MAC not received: %s\n", vrid,
+                     std::string(s.message()).c_str());
+      }
+      g.mac_port = port;
+    }
+    std::vector<uint32_t> addrs(g.cfg.naddrs);
+    std::memcpy(addrs.data(), g.cfg.addrs, 4u * g.cfg.naddrs);
+    applier_.SetVrrpAddresses(ifx, vrid, std::move(addrs));
+  } else if (a.changed && a.old == api::VrrpState::kMaster) {
+    applier_.SetVrrpAddresses(ifx, vrid, {});
+    if (g.mac_port != kNoPort) drivers::ethdev::ForgetMac(g.mac_port, vmac);
+    g.mac_port = kNoPort;
+  }
   if (a.send_garp) SendGarp(g);
   if (a.changed) {
     const Tables& t = dp_.CurrentTables();
@@ -319,7 +334,14 @@ void VrrpService::Receive(rte_mbuf* m, uint64_t now_ns) {
   if (len < 8u + 4u * naddrs + (version == 2 ? kV2AuthBytes : 0)) return discard(discards_.length);
   if (VrrpChecksum(v, len, version, ip->src_addr, ip->dst_addr) != 0)
     return discard(discards_.checksum);
-  if (dp_.CurrentTables().LocalInterface(ip->src_addr) != 0) return discard(discards_.own);
+  // A looped copy comes from an address configured here; a virtual address we hold as master
+  // is not one (the returning owner advertises from it, RFC 5798 section 3).
+  if (const auto f = applier_.state().interfaces.find(ifx);
+      f != applier_.state().interfaces.end())
+    for (const auto& [addr, len] : f->second.addresses)
+      if (addr == ip->src_addr) return discard(discards_.own);
+  // The owner discards advertisements (RFC 5798 section 6.4.3 keeps it master).
+  if (g.machine.params().priority == 255) return discard(discards_.owner);
   uint16_t interval_cs;
   if (version == 2) {
     if (v[4] != 0) return discard(discards_.auth);

@@ -30,7 +30,8 @@ struct VrrpDiscards {
   uint64_t unknown_vrid = 0;  // no group with this VRID on the interface
   uint64_t interval = 0;      // version 2: another advertisement interval than ours
   uint64_t auth = 0;          // version 2: authentication asked (not supported)
-  uint64_t own = 0;           // from one of our own addresses (a looped copy)
+  uint64_t own = 0;           // from an address configured on the interface (a looped copy)
+  uint64_t owner = 0;         // heard by the addresses' owner (priority 255), which stays master
 };
 
 class VrrpService {
@@ -52,6 +53,7 @@ class VrrpService {
     uint64_t adverts_in = 0, adverts_out = 0, garps_out = 0;
     uint64_t address_mismatches = 0;  // advertisements listing other addresses (accepted)
     uint64_t changed_ns = 0;          // the last change of state (`show vrrp`)
+    uint16_t mac_port = kNoPort;      // the port whose filter has the virtual MAC (master)
   };
   const std::map<std::pair<uint32_t, uint8_t>, Group>& groups() const { return groups_; }
   // The VRID whose virtual address `addr` (network order) is on `ifindex` (the group is
@@ -61,6 +63,8 @@ class VrrpService {
   }
   const VrrpDiscards& discards() const { return discards_; }
   uint64_t send_failures() const { return send_failures_; }
+  // Masters whose port took neither the virtual MAC nor promiscuous mode.
+  uint64_t mac_filter_failures() const { return mac_filter_failures_; }
 
  private:
   void Apply(Group& g, const VrrpActions& a);
@@ -80,6 +84,7 @@ class VrrpService {
   uint64_t generation_ = 0;
   VrrpDiscards discards_;
   uint64_t send_failures_ = 0;
+  uint64_t mac_filter_failures_ = 0;
 };
 
 // The VRRP checksum (RFC 1071) over `len` bytes of the message; version 3 adds the IPv4

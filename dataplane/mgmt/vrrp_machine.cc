@@ -133,6 +133,7 @@ VrrpActions VrrpMachine::Advert(uint64_t now, uint8_t priority, uint16_t interva
         advert_at_ = now + Ns(p_.interval_cs);
         return a;
       }
+      if (p_.priority == 255) return {};  // the owner stays master (RFC 5798 6.4.3)
       if (priority > p_.priority || (priority == p_.priority && src > own)) {
         if (p_.version == 3 && interval_cs != 0) master_interval_cs_ = interval_cs;
         VrrpActions a = BecomeBackup(now, Reason::kHigherPriority);

@@ -3,6 +3,8 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 
 namespace portcullis::drivers::ethdev {
@@ -102,6 +104,29 @@ rte_eth_conf PortConf(const rte_eth_dev_info& info, uint16_t queues) {
 void StopPort(uint16_t port_id) {
   rte_eth_dev_stop(port_id);
   rte_eth_dev_close(port_id);  // net_pcap flushes its output file here
+}
+
+absl::Status ReceiveMac(uint16_t port_id, const uint8_t mac[6]) {
+  rte_ether_addr a;
+  std::memcpy(a.addr_bytes, mac, 6);
+  // A port without a MAC of its own (ring vdevs) has its default slot empty, which DPDK would
+  // fill with this one, making it the default: promiscuous instead.
+  rte_ether_addr own{};
+  const bool has_own = rte_eth_macaddr_get(port_id, &own) == 0 && !rte_is_zero_ether_addr(&own);
+  const int rc = has_own ? rte_eth_dev_mac_addr_add(port_id, &a, 0) : -ENOTSUP;
+  if (rc == 0 || rc == -EEXIST) return absl::OkStatus();
+  if (rte_eth_promiscuous_get(port_id) == 1) return absl::OkStatus();
+  if (const int p = rte_eth_promiscuous_enable(port_id); p != 0)
+    return absl::UnavailableError(absl::StrCat("port ", port_id, ": no MAC filter entry (",
+                                               rte_strerror(-rc), ") and no promiscuous mode (",
+                                               rte_strerror(-p), ")"));
+  return absl::OkStatus();
+}
+
+void ForgetMac(uint16_t port_id, const uint8_t mac[6]) {
+  rte_ether_addr a;
+  std::memcpy(a.addr_bytes, mac, 6);
+  (void)rte_eth_dev_mac_addr_remove(port_id, &a);  // absent (promiscuous way): nothing to do
 }
 
 }  // namespace portcullis::drivers::ethdev

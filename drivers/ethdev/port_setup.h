@@ -44,6 +44,13 @@ absl::StatusOr<PortState> StartPortId(uint16_t port, const std::string& name, ui
 
 void StopPort(uint16_t port_id);
 
+// Another unicast MAC the port receives (a VRRP master's virtual MAC): added to the port's MAC
+// filter, or, where the PMD keeps none, by turning promiscuous mode on (which stays on). On a
+// bond it reaches the members. Ok = frames to `mac` now arrive.
+absl::Status ReceiveMac(uint16_t port_id, const uint8_t mac[6]);
+// Takes it out of the filter again (promiscuous mode, if it was the way, stays).
+void ForgetMac(uint16_t port_id, const uint8_t mac[6]);
+
 // The configuration every port (and bond) of ours gets: RSS over IP/UDP where there are several
 // queues and the device hashes, and multi-segment transmit where it has it.
 rte_eth_conf PortConf(const rte_eth_dev_info& info, uint16_t queues);

@@ -99,8 +99,11 @@ TEST_CASE("a master steps down for a higher priority, or an equal one with a hig
           "[vrrp]") {
   VrrpMachine m = Make(255);
   m.Start(0);
-  // Lower, and equal with a lower address: ignored (they hear us and step down).
+  // Lower, and equal with a lower address: ignored (they hear us and step down); the owner
+  // stays master even for another priority 255 from a higher address.
   CHECK_FALSE(m.Advert(kS, 254, 100, kHigher, kOwn).changed);
+  CHECK_FALSE(m.Advert(kS, 255, 100, kHigher, kOwn).changed);
+  CHECK(m.state() == State::kMaster);
   m = Make(150);
   m.Start(0);
   m.Tick(10 * kS);

@@ -8,6 +8,9 @@
 #include <rte_arp.h>
 #include <rte_ip.h>
 
+#include <rte_ethdev.h>
+
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <vector>
@@ -69,14 +72,14 @@ void QueueArpFor(Rig& rig, uint16_t ifx, const char* tip) {
 
 // A version-3 advertisement as local delivery hands it over (IP header at data start).
 void QueueAdvert(Rig& rig, uint16_t ifx, uint8_t vrid, uint8_t priority, uint8_t ttl,
-                 bool bad_checksum = false) {
+                 bool bad_checksum = false, const char* src = "192.0.2.9") {
   std::vector<uint8_t> p(20 + 12);
   auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p.data());
   ip->version_ihl = 0x45;
   ip->total_length = rte_cpu_to_be_16(32);
   ip->time_to_live = ttl;
   ip->next_proto_id = 112;
-  ip->src_addr = Ip("192.0.2.9");
+  ip->src_addr = Ip(src);
   ip->dst_addr = Ip("224.0.0.18");
   ip->hdr_checksum = rte_ipv4_cksum(ip);
   uint8_t* v = p.data() + 20;
@@ -118,6 +121,10 @@ TEST_CASE("a VRRP group's master takes the address and the virtual MAC, and give
   batch.messages = absl::MakeConstSpan(&g, 1);
   REQUIRE(rig.applier().Apply(batch).status.ok());
 
+  const uint16_t wan_port = rig.dp().CurrentTables().ifs[wan].port;
+  // Ring ports start promiscuous: off, to see the master turn it on (their filter has no room).
+  REQUIRE(rte_eth_promiscuous_disable(wan_port) == 0);
+  REQUIRE(rte_eth_promiscuous_get(wan_port) == 0);
   VrrpService vrrp(rig.dp(), nullptr, rig.applier());
   SlowPath slow(rig.dp(), nullptr);
   slow.set_vrrp(&vrrp);
@@ -142,6 +149,19 @@ TEST_CASE("a VRRP group's master takes the address and the virtual MAC, and give
   CHECK(t.ifs[wan].VirtualMac(word));
   word ^= uint64_t{1} << 40;  // VRID 4: not ours
   CHECK_FALSE(t.ifs[wan].VirtualMac(word));
+  // The port receives the virtual MAC: its MAC filter has it or, where the PMD keeps no room
+  // for another (the ring PMD holds one), it is promiscuous.
+  auto port_macs = [&] {
+    rte_ether_addr list[16];
+    const int n = rte_eth_macaddrs_get(rig.dp().CurrentTables().ifs[wan].port, list, 16);
+    std::vector<std::vector<uint8_t>> out;
+    for (int i = 0; i < n; ++i) out.emplace_back(list[i].addr_bytes, list[i].addr_bytes + 6);
+    return out;
+  };
+  const std::vector<uint8_t> vmac_v(vmac, vmac + 6);
+  auto macs = port_macs();
+  CHECK((std::find(macs.begin(), macs.end(), vmac_v) != macs.end() ||
+         rte_eth_promiscuous_get(wan_port) == 1));
   auto sent = TakeInjected(rig);
   REQUIRE(sent.size() == 2);  // the advertisement and one gratuitous ARP
   const auto& adv = sent[0];
@@ -195,10 +215,28 @@ TEST_CASE("a VRRP group's master takes the address and the virtual MAC, and give
   CHECK(rig.dp().CurrentTables().LocalInterface(vip) == 0);
   std::memcpy(&word, vmac, 6);
   CHECK_FALSE(rig.dp().CurrentTables().ifs[wan].VirtualMac(word));
+  macs = port_macs();
+  CHECK(std::find(macs.begin(), macs.end(), vmac_v) == macs.end());
   TakeInjected(rig);
   QueueArpFor(rig, wan, "192.0.2.50");
   slow.Poll(t1);
   CHECK(TakeInjected(rig).empty());
+
+  // Master again; then the addresses' owner comes back and advertises from the virtual
+  // address itself (its own): that is no looped copy of ours, the group steps down.
+  const uint64_t t2 = t1 + 2 * group.machine.master_down_ns();
+  vrrp.Tick(t2);
+  REQUIRE(group.machine.state() == api::VrrpState::kMaster);
+  QueueAdvert(rig, wan, 5, 255, 255, false, "192.0.2.50");
+  slow.Poll(t2);
+  CHECK(vrrp.discards().own == 0);
+  CHECK(group.machine.state() == api::VrrpState::kBackup);
+  CHECK(group.machine.master_priority() == 255);
+  // A copy of our own (from the port's configured address) is discarded as such.
+  QueueAdvert(rig, wan, 5, 250, 255, false, "192.0.2.1");
+  slow.Poll(t2);
+  CHECK(vrrp.discards().own == 1);
+  REQUIRE(rte_eth_promiscuous_enable(wan_port) == 0);
   rig.Reset();
 }
 
