@@ -728,7 +728,7 @@ void Vpnd::LogFirewallPacket(const dp::api::FwLogEvent& e) {
 
 void Vpnd::Resync() {
   Log(ike::LogGroup::kKnl, "the dataplane restarted: sending the configuration and SAs again");
-  vrrp_.clear();  // its VRRP groups start over; it reports them after the batch
+  vrrp_.clear();          // its VRRP groups start over; it reports them after the batch
   vrrp_resuming_ = true;  // the IKE SAs stay until the reports say otherwise
   // The new dataplane holds nothing (the link dropped the old one's unacknowledged batches:
   // their acks will never come).

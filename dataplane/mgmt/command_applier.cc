@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "absl/container/flat_hash_map.h"
@@ -447,21 +448,44 @@ absl::Status CommandApplier::StageVrrp(const api::Message& m, Candidate& c) {
                                       f->second.body.kind != api::InterfaceKind::kVif))
     return absl::FailedPreconditionError(
         absl::StrCat(name, ": not a port, bond or VIF (VRRP runs on Ethernet)"));
+  // What the interface table holds while every group on it is master: its virtual MACs and,
+  // beside its own addresses, the virtual ones.
   c.cfg.vrrp[key] = b;
+  size_t groups = 0, addrs = f->second.addresses.size();
+  for (auto g = c.cfg.vrrp.lower_bound({b.ifindex, 0});
+       g != c.cfg.vrrp.end() && g->first.first == b.ifindex; ++g) {
+    ++groups;
+    addrs += g->second.naddrs;
+  }
+  if (groups > sizeof(Interface::vmac_vrid))
+    return absl::ResourceExhaustedError(absl::StrCat(
+        name, ": more than ", sizeof(Interface::vmac_vrid), " VRRP groups on one interface"));
+  if (addrs > kMaxAddressesPerInterface)
+    return absl::ResourceExhaustedError(
+        absl::StrCat(name, ": its virtual and the interface's own addresses are more than ",
+                     kMaxAddressesPerInterface, " (an interface's addresses)"));
   return absl::OkStatus();
 }
 
 void CommandApplier::SetVrrpAddresses(uint32_t ifindex, uint8_t vrid, std::vector<uint32_t> addrs) {
   const auto key = std::make_pair(ifindex, vrid);
+  // Only the /32s of the addresses that come or go are decided again (not the whole FIB: the
+  // main lcore must stay quick to advertise).
+  Candidate c;
+  auto touch = [&](const std::vector<uint32_t>& list) {
+    for (uint32_t a : list) c.fib_touched.insert({a, 32});
+  };
+  if (auto it = vrrp_active_.find(key); it != vrrp_active_.end()) touch(it->second);
+  touch(addrs);
   if (addrs.empty()) {
     if (!vrrp_active_.erase(key)) return;
   } else {
     vrrp_active_[key] = std::move(addrs);
   }
   // Local routes for the addresses, then tables that hold them (ARP, the virtual MAC).
-  Candidate full;
-  full.fib_full = true;
-  (void)SyncFib(state_, full);
+  if (absl::Status s = SyncFib(state_, c); !s.ok())
+    std::fprintf(stderr, "vpn-dataplane: vrrp: local routes of group %u not all installed: %s\n",
+                 vrid, std::string(s.message()).c_str());
   Tables* fresh = BuildTables(state_);
   fresh->fw = fw_.get();
   Tables* old = dp_.tables.exchange(fresh, std::memory_order_acq_rel);
@@ -576,6 +600,9 @@ Tables* CommandApplier::BuildTables(const ConfigState& cfg, const std::set<uint1
       i.vlan = b.vlan;
     }
     for (const auto& [addr, len] : f.addresses) i.addr[i.naddr++] = {addr, len};
+    // Advertisements are punted only from interfaces with groups.
+    i.has_vrrp = cfg.vrrp.lower_bound({ifx, 0}) != cfg.vrrp.end() &&
+                 cfg.vrrp.lower_bound({ifx, 0})->first.first == ifx;
     // A VRRP master's virtual addresses, after the configured ones (addr[0] stays the source
     // address), and its virtual MAC, which the interface then receives on.
     for (auto it = vrrp_active_.lower_bound({ifx, 0});

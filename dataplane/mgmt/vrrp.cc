@@ -336,8 +336,7 @@ void VrrpService::Receive(rte_mbuf* m, uint64_t now_ns) {
     return discard(discards_.checksum);
   // A looped copy comes from an address configured here; a virtual address we hold as master
   // is not one (the returning owner advertises from it, RFC 5798 section 3).
-  if (const auto f = applier_.state().interfaces.find(ifx);
-      f != applier_.state().interfaces.end())
+  if (const auto f = applier_.state().interfaces.find(ifx); f != applier_.state().interfaces.end())
     for (const auto& [addr, len] : f->second.addresses)
       if (addr == ip->src_addr) return discard(discards_.own);
   // The owner discards advertisements (RFC 5798 section 6.4.3 keeps it master).

@@ -85,7 +85,12 @@ void Worker::Local(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
       case kIpProtoVrrp:
         // VRRP advertisements (to 224.0.0.18, whose local route exists while groups do): the
         // main lcore runs the groups and checks the rest.
-        ToSlowPath(m, PktKind::kVrrp, Meta(m)->in_ifindex);
+        // Only from interfaces with groups: a flood elsewhere cannot fill the slow path's ring.
+        if (t.ifs[Meta(m)->in_ifindex].has_vrrp) {
+          ToSlowPath(m, PktKind::kVrrp, Meta(m)->in_ifindex);
+        } else {
+          DropPkt(m, Meta(m)->in_ifindex, Drop::kLocalUnhandled);
+        }
         break;
       default:
         DropPkt(m, Meta(m)->in_ifindex, Drop::kLocalUnhandled);

@@ -60,6 +60,7 @@ struct Interface {
   // the interface's too (checked only where the interface's own MAC did not match).
   uint8_t nvmac;
   uint8_t vmac_vrid[4];
+  bool has_vrrp;  // VRRP groups are configured here: their advertisements go to the main lcore
 
   bool VirtualMac(uint64_t dst_word) const {  // the first 6 bytes of a frame, little-endian
     if ((dst_word & 0xffffffffffull) != 0x01005e0000ull) return false;

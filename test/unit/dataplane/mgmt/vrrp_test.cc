@@ -242,3 +242,55 @@ TEST_CASE("a VRRP group's master takes the address and the virtual MAC, and give
 
 }  // namespace
 }  // namespace portcullis::dp::testing
+
+namespace portcullis::dp::testing {
+namespace {
+
+api::Message Group(uint16_t ifx, uint8_t vrid, std::vector<const char*> addrs) {
+  api::Message g = api::NewMessage(api::MessageKind::kVrrpGroup, api::Op::kAdd);
+  api::VrrpGroupBody& b = g.body.vrrp_group;
+  b.ifindex = ifx;
+  b.vrid = vrid;
+  b.priority = 100;
+  b.version = 2;
+  b.advert_interval_cs = 100;
+  for (const char* a : addrs) {
+    const uint32_t v = Ip(a);
+    std::memcpy(b.addrs[b.naddrs++], &v, 4);
+  }
+  return g;
+}
+
+TEST_CASE("VRRP groups beyond what an interface's table holds are refused", "[vrrp]") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply("interface add wan kind port\naddress add wan 192.0.2.1/24").status.ok());
+  const uint16_t wan = IfIndex(rig, "wan");
+  std::vector<api::Message> four;
+  for (uint8_t v = 1; v <= 4; ++v) four.push_back(Group(wan, v, {"192.0.2.100"}));
+  for (uint8_t v = 1; v <= 4; ++v) four[v - 1].body.vrrp_group.addrs[0][3] = v;
+  api::CommandBatch batch;
+  batch.messages = four;
+  REQUIRE(rig.applier().Apply(batch).status.ok());
+  // A fifth group: no room for its virtual MAC.
+  api::Message fifth = Group(wan, 5, {"192.0.2.105"});
+  batch.messages = absl::MakeConstSpan(&fifth, 1);
+  auto r = rig.applier().Apply(batch);
+  CHECK(r.status.code() == absl::StatusCode::kResourceExhausted);
+  CHECK_THAT(std::string(r.status.message()), Catch::Contains("more than 4 VRRP groups"));
+  // 1 own + 3 + 5 virtual addresses: more than the interface's 8 (1 + 3 + 4 fit).
+  api::Message fits = Group(wan, 4, {"192.0.2.110", "192.0.2.111", "192.0.2.112", "192.0.2.113"});
+  fits.header.op = api::Op::kUpdate;
+  batch.messages = absl::MakeConstSpan(&fits, 1);
+  REQUIRE(rig.applier().Apply(batch).status.ok());
+  api::Message wide =
+      Group(wan, 4, {"192.0.2.110", "192.0.2.111", "192.0.2.112", "192.0.2.113", "192.0.2.114"});
+  wide.header.op = api::Op::kUpdate;
+  batch.messages = absl::MakeConstSpan(&wide, 1);
+  r = rig.applier().Apply(batch);
+  CHECK(r.status.code() == absl::StatusCode::kResourceExhausted);
+  rig.Reset();
+}
+
+}  // namespace
+}  // namespace portcullis::dp::testing
