@@ -88,7 +88,9 @@ SchemaNode Vrrp() {
                      {
                          LeafList("virtual-address", Kind(ValueKind::kIpAddrOrPrefix))
                              .Help("Virtual address (address[/len])"),
-                         Leaf("priority", Range(1, 255), "100").Help("Priority"),
+                         // Vyatta's range: 255 belongs to the addresses' owner, which a
+                         // group is when its virtual address is the interface's own.
+                         Leaf("priority", Range(1, 254), "100").Help("Priority"),
                          Leaf("preempt", Enum({"true", "false"}), "true").Help("Preempt"),
                          Leaf("advertise-interval", Range(1, 255), "1")
                              .Help("Advertise interval in seconds"),

@@ -82,8 +82,11 @@ void PlanVrrp(const config::Model& model, InterfaceIndexes& ifindexes, Dataplane
       b.priority = static_cast<uint8_t>(std::clamp<uint32_t>(g.priority, 1, 254));
       b.version = g.version == 3 ? 3 : 2;
       b.preempt = g.preempt ? 1 : 0;
-      uint32_t cs = std::clamp<uint32_t>(g.advertise_interval_cs, 1, 4095);
-      if (b.version == 2) cs = std::max<uint32_t>(100, cs / 100 * 100);
+      // Version 2: whole seconds up to 255 (advertise-interval's range); version 3: up to
+      // 40.95 s (fast-advertise-interval's range).
+      uint32_t cs = b.version == 2
+                        ? std::clamp<uint32_t>(g.advertise_interval_cs / 100 * 100, 100, 25500)
+                        : std::clamp<uint32_t>(g.advertise_interval_cs, 1, 4095);
       b.advert_interval_cs = static_cast<uint16_t>(cs);
       b.preempt_delay_s = static_cast<uint16_t>(std::min<uint32_t>(g.preempt_delay, 1000));
       b.start_delay_s = static_cast<uint16_t>(std::min<uint32_t>(g.start_delay, 600));

@@ -453,6 +453,15 @@ void Vpnd::CompleteCommit(const config::Model& model, const IkeSetup& setup,
   opts.reinitiate_delay = ike_->options().reinitiate_delay;
   ike_->SetOptions(opts);
   ike_->SetPeers(IkePeers(&vrrp_held_));
+  if (deps_.link == nullptr) {
+    for (const auto& [name, i] : model_.interfaces)
+      for (const config::VrrpGroup& g : i.vrrp)
+        if (!g.disabled)
+          Log(ike::LogGroup::kCfg,
+              absl::StrFormat("WARNING: VRRP group %d on %s is not run: VRRP runs in the "
+                              "dataplane, and this vpnd has none (--transport kernel)",
+                              g.id, name));
+  }
   for (const std::string& peer : vrrp_held_)
     Log(ike::LogGroup::kCfg,
         absl::StrCat("peer ", peer,

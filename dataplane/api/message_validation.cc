@@ -326,8 +326,9 @@ bool ValidateVrrpGroup(const VrrpGroupBody& b, Op op, Check& c) {
   if (b.version != 2 && b.version != 3)
     return c.Fail(RejectReason::kBadValue, "vrrp-group %d: version %d", b.vrid, b.version);
   if (b.preempt > 1) return c.Fail(RejectReason::kBadValue, "vrrp-group %d: preempt", b.vrid);
-  if (b.advert_interval_cs == 0 || b.advert_interval_cs > 4095 ||
-      (b.version == 2 && b.advert_interval_cs % 100 != 0))
+  // Version 3 carries 12 bits of centiseconds, version 2 eight bits of seconds.
+  if (b.advert_interval_cs == 0 || (b.version == 3 && b.advert_interval_cs > 4095) ||
+      (b.version == 2 && (b.advert_interval_cs % 100 != 0 || b.advert_interval_cs > 25500)))
     return c.Fail(RejectReason::kBadValue, "vrrp-group %d: advertisement interval %d cs", b.vrid,
                   b.advert_interval_cs);
   if (b.preempt_delay_s > 1000 || b.start_delay_s > 600)

@@ -328,6 +328,7 @@ TEST_CASE("interface rules", "[commit]") {
             "vrrp-group 3 on dp0p1s4 has no IPv4 virtual-address: it is not run", true},
            {P(dp, "vrrp vrrp-group 3 virtual-address 2001:db8::1"),
             "IPv6 virtual address 2001:db8::1 is not run", true},
+           {P(dp, "vrrp vrrp-group 3 priority 255"), "priority"},
            {P(dp, "vrrp vrrp-group 3 fast-advertise-interval 500"),
             "Fast-advertise-interval is allowed when version 3 is configured"},
            {P(dp, "vrrp vrrp-group 3 version 3\n") +

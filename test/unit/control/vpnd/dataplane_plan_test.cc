@@ -222,7 +222,8 @@ TEST_CASE("VRRP groups become kVrrpGroup messages with Vyatta's defaults",
       "6 virtual-address 2001:db8::1\n" + g + "7 virtual-address 192.0.2.107\n" + g +
       "7 disable\n" + v + "9 virtual-address 10.0.0.1\n" + v + "9 version 3\n" + v +
       "9 fast-advertise-interval 250\n" + v + "9 priority 254\n" + v + "9 preempt false\n" + v +
-      "9 preempt-delay 30\n" + "set interfaces dataplane dp0p1s1 vif 10 vrrp start-delay 12\n");
+      "9 preempt-delay 30\n" + "set interfaces dataplane dp0p1s1 vif 10 vrrp start-delay 12\n" + g +
+      "5 advertise-interval 50\n");
   InterfaceIndexes ids;
   FirewallIds fw;
   DataplaneObjects o = PlanDataplane(m, ids, fw);
@@ -237,7 +238,7 @@ TEST_CASE("VRRP groups become kVrrpGroup messages with Vyatta's defaults",
   CHECK(a.priority == 100);
   CHECK(a.version == 2);
   CHECK(a.preempt == 1);
-  CHECK(a.advert_interval_cs == 100);
+  CHECK(a.advert_interval_cs == 5000);  // version 2: whole seconds, up to 255
   CHECK(a.naddrs == 2);
   CHECK(a.addrs[1][3] == 101);  // the prefix length is not the address's
   const auto& b = groups[1];

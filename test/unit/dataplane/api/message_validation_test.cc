@@ -577,6 +577,11 @@ TEST_CASE("VRRP group messages: each field's rule", "[validation][vrrp]") {
   m.body.vrrp_group.version = 3;
   CHECK(Reason(m) == RejectReason::kNone);
   m = good();
+  m.body.vrrp_group.advert_interval_cs = 25500;  // version 2: 255 s
+  CHECK(Reason(m) == RejectReason::kNone);
+  m.body.vrrp_group.version = 3;  // version 3: 12 bits of centiseconds
+  CHECK(Reason(m) == RejectReason::kBadValue);
+  m = good();
   m.body.vrrp_group.naddrs = 0;
   CHECK(Reason(m) == RejectReason::kBadLength);
   m = good();
