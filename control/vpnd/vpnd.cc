@@ -698,6 +698,19 @@ void Vpnd::HandleVrrp(const dp::api::VrrpStateEvent& e) {
   s.master_priority = e.master_priority;
   if (e.state == dp::api::VrrpState::kInitialize && e.reason == dp::api::VrrpReason::kRemoved)
     vrrp_.erase(key);
+  // Once every notify-ipsec group has been reported, unknown groups (added by a later commit)
+  // no longer count as master.
+  if (vrrp_resuming_) {
+    bool all = true;
+    for (const auto& [n, i] : model_.interfaces) {
+      for (const config::VrrpGroup& g : i.vrrp) {
+        if (!g.notify_ipsec || g.disabled) continue;
+        auto ifx = ifindexes_.Find(n);
+        all = all && ifx && vrrp_.count({*ifx, static_cast<uint8_t>(g.id)});
+      }
+    }
+    if (all) vrrp_resuming_ = false;
+  }
   std::set<std::string> held;
   auto peers = IkePeers(&held);
   if (held == vrrp_held_) return;

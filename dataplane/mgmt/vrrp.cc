@@ -173,7 +173,12 @@ void VrrpService::Apply(Group& g, const VrrpActions& a) {
     applier_.SetVrrpAddresses(ifx, vrid, std::move(addrs));
   } else if (a.changed && a.old == api::VrrpState::kMaster) {
     applier_.SetVrrpAddresses(ifx, vrid, {});
-    if (g.mac_port != kNoPort) drivers::ethdev::ForgetMac(g.mac_port, vmac);
+    // Another master group of the same VRID on the port (two VIFs) still needs the MAC.
+    bool shared = false;
+    for (const auto& [k, other] : groups_)
+      shared |= &other != &g && k.second == vrid && other.mac_port == g.mac_port &&
+                other.machine.state() == api::VrrpState::kMaster;
+    if (g.mac_port != kNoPort && !shared) drivers::ethdev::ForgetMac(g.mac_port, vmac);
     g.mac_port = kNoPort;
   }
   if (a.send_garp) SendGarp(g);
