@@ -37,6 +37,12 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
   const uint16_t plain_ifx = t.RxInterface(port, 0);
   const bool plain_ok = plain_ifx != 0 && t.ifs[plain_ifx].up;
   const uint64_t plain_mac = mac_word(t.ifs[plain_ifx].mac);
+  // A VRRP master's virtual MAC (its first group's) is the interface's too: frames to it (a
+  // LAN's gateway traffic, the peer's ESP to the virtual address) stay in the fast loop. The
+  // port's own MAC without a master group, so the second compare is the first again.
+  const Interface& plain_if = t.ifs[plain_ifx];
+  const uint64_t plain_vmac =
+      plain_if.nvmac ? 0x01005e0000ull | (uint64_t{plain_if.vmac_vrid[0]} << 40) : plain_mac;
   const uint64_t plain_own = own_addr(t.ifs[plain_ifx]);
   const int meta_off = g_meta_offset;
   // PacketMeta{plain_ifx, 0, ...} as one store.
@@ -161,7 +167,8 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
       std::memcpy(&dst, eth, 8);
       std::memcpy(&type, eth + 12, 2);
       if (unlikely(type != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
-                   (((dst ^ plain_mac) & kMacMask) != 0 && !(dst & 1))))
+                   (((dst ^ plain_mac) & kMacMask) != 0 &&
+                    ((dst ^ plain_vmac) & kMacMask) != 0 && !(dst & 1))))
         break;
       ++plain_packets;
       plain_bytes += m->pkt_len;

@@ -197,6 +197,30 @@ TEST_CASE("a VRRP group's master takes the address and the virtual MAC, and give
   REQUIRE(sent.size() == 1);
   CHECK(std::memcmp(sent[0].data() + 6, rig.mac(kWan).addr_bytes, 6) == 0);
 
+  // A frame to the virtual MAC is the interface's (an echo to the virtual address): not
+  // another host's.
+  std::vector<uint8_t> echo_ip(28, 0);
+  {
+    auto* e = reinterpret_cast<rte_ipv4_hdr*>(echo_ip.data());
+    e->version_ihl = 0x45;
+    e->total_length = rte_cpu_to_be_16(28);
+    e->time_to_live = 64;
+    e->next_proto_id = 1;
+    e->src_addr = Ip("192.0.2.9");
+    e->dst_addr = vip;
+    e->hdr_checksum = rte_ipv4_cksum(e);
+    echo_ip[20] = 8;
+    echo_ip[22] = 0xf7;
+    echo_ip[23] = 0xff;
+  }
+  const uint64_t other_host = rig.Drops(DropIndex(Drop::kOtherHost));
+  rig.ReceiveFrame(kWan, 0, Frame(vmac, kPeerMac, 0x0800, echo_ip));
+  for (int w = 0; w < Rig::kWorkers; ++w) rig.worker(w).PollOnce();
+  CHECK(rig.Drops(DropIndex(Drop::kOtherHost)) == other_host);
+  slow.Poll(t0 + group.machine.master_down_ns());  // the reply's ARP
+  TakeInjected(rig);
+  rig.Sent(kWan, 0);
+
   // Bad advertisements are counted and change nothing.
   const uint64_t t1 = t0 + 2 * group.machine.master_down_ns();
   QueueAdvert(rig, wan, 5, 250, 64);
@@ -217,6 +241,10 @@ TEST_CASE("a VRRP group's master takes the address and the virtual MAC, and give
   CHECK_FALSE(rig.dp().CurrentTables().ifs[wan].VirtualMac(word));
   macs = port_macs();
   CHECK(std::find(macs.begin(), macs.end(), vmac_v) == macs.end());
+  // Frames to the virtual MAC are another host's again.
+  rig.ReceiveFrame(kWan, 0, Frame(vmac, kPeerMac, 0x0800, echo_ip));
+  for (int w = 0; w < Rig::kWorkers; ++w) rig.worker(w).PollOnce();
+  CHECK(rig.Drops(DropIndex(Drop::kOtherHost)) == other_host + 1);
   TakeInjected(rig);
   QueueArpFor(rig, wan, "192.0.2.50");
   slow.Poll(t1);
