@@ -2,6 +2,7 @@
 
 #include "ike/crypto/dh_key_pool.h"
 
+#include <openssl/core_names.h>
 #include <openssl/dh.h>
 #include <openssl/evp.h>
 
@@ -218,6 +219,32 @@ absl::StatusOr<std::unique_ptr<DhKeyPair>> DhKeyPairFromPrivateKey(
       return MakePair(**g, dh_internal::X25519FromPrivate(private_key));
   }
   return absl::InternalError("unknown DH family");
+}
+
+absl::StatusOr<SecretBytes> DhKeyPair::PrivateKey() const {
+  const GroupInfo* g = dh_internal::FindGroup(group_);
+  if (g == nullptr) return absl::InternalError("key pair of an unsupported group");
+  if (g->family == Family::kX25519) {
+    SecretBytes out(32);
+    size_t len = out.size();
+    if (EVP_PKEY_get_raw_private_key(key_.get(), out.data(), &len) != 1 || len != 32) {
+      return absl::InternalError("EVP_PKEY_get_raw_private_key failed");
+    }
+    return out;
+  }
+  BIGNUM* raw = nullptr;
+  if (EVP_PKEY_get_bn_param(key_.get(), OSSL_PKEY_PARAM_PRIV_KEY, &raw) != 1 || raw == nullptr) {
+    return absl::InternalError("the private key cannot be read");
+  }
+  ossl::BnPtr priv(raw);
+  // MODP: the exponent as it is; ECP: the scalar at the field's size (x | y halves the value).
+  const size_t size = g->family == Family::kEcp ? g->public_size / 2
+                                                : static_cast<size_t>(BN_num_bytes(priv.get()));
+  SecretBytes out(size);
+  if (size == 0 || BN_bn2binpad(priv.get(), out.data(), static_cast<int>(size)) < 0) {
+    return absl::InternalError("the private key does not fit");
+  }
+  return out;
 }
 
 absl::StatusOr<SecretBytes> DhKeyPair::ComputeSharedSecret(

@@ -52,6 +52,10 @@ class DhKeyPair {
   // low-order point). Errors are kInvalidArgument and never contain key bytes.
   absl::StatusOr<SecretBytes> ComputeSharedSecret(absl::Span<const uint8_t> peer_public) const;
 
+  // The private key in the form DhKeyPairFromPrivateKey takes back: the hitless restart saves
+  // the key of an exchange in flight, so the new process can finish it (ike_sa_state.h).
+  absl::StatusOr<SecretBytes> PrivateKey() const;
+
  private:
   DhGroup group_;
   ossl::PkeyPtr key_;

@@ -62,6 +62,46 @@ bool ChildRequest::AllocateSpi(IkeSa& sa) {
   return true;
 }
 
+bool SaveChildRequest(const ChildRequest& req, InFlightExchange& x) {
+  x.child = req.config.name;
+  x.spi_in = req.spi_in;
+  x.rekey_spi_in = req.rekey_spi_in;
+  x.tsi = req.tsi;
+  x.tsr = req.tsr;
+  x.nonce = req.nonce;
+  x.group = req.dh ? req.group : DhGroup::kNone;
+  if (req.dh) {
+    absl::StatusOr<SecretBytes> k = req.dh->PrivateKey();
+    if (!k.ok()) return false;
+    x.dh_private = *std::move(k);
+  }
+  return true;
+}
+
+bool RestoreChildRequest(IkeSa& sa, const InFlightExchange& x, const ChildConfig& config,
+                         ChildRequest& req) {
+  req.config = config;
+  req.group = x.group;
+  if (x.group != DhGroup::kNone) {
+    absl::StatusOr<std::unique_ptr<DhKeyPair>> kp =
+        DhKeyPairFromPrivateKey(x.group, x.dh_private.span());
+    if (!kp.ok()) {
+      sa.Log(LogGroup::kChd, absl::StrCat("the saved PFS key of CHILD_SA ", config.name,
+                                          " is unusable: ", kp.status().message()));
+      return false;
+    }
+    req.dh = *std::move(kp);
+  }
+  req.nonce = x.nonce;
+  req.tsi = x.tsi;
+  req.tsr = x.tsr;
+  req.rekey_spi_in = x.rekey_spi_in;
+  req.spi_in = x.spi_in;
+  req.spi_owner = &sa.ctx();
+  sa.ctx().ReserveSpi(x.spi_in);
+  return true;
+}
+
 bool AppendChildRequest(IkeSa& sa, ChildRequest& req, bool ike_auth, std::vector<Payload>& out) {
   if (!ike_auth && req.rekey_spi_in != 0) {
     out.push_back(

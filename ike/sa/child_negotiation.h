@@ -12,6 +12,7 @@
 #include "ike/encoding/payloads.h"
 #include "ike/sa/child_sa.h"
 #include "ike/sa/ike_config.h"
+#include "ike/sa/task.h"
 
 namespace portcullis::ike {
 
@@ -41,6 +42,13 @@ struct ChildRequest {
   uint32_t rekey_spi_in = 0;  // REKEY_SA: our inbound SPI of the SA being replaced
   Bytes peer_nonce;           // set once the response is in
 };
+
+// Hitless restart: the request's part of an InFlightExchange (kind and child name set by the
+// caller), and a request rebuilt from one (its SPI reserved again); false, logged, when its DH
+// key cannot be rebuilt.
+bool SaveChildRequest(const ChildRequest& req, InFlightExchange& x);
+bool RestoreChildRequest(IkeSa& sa, const InFlightExchange& x, const ChildConfig& config,
+                         ChildRequest& req);
 
 // The request payloads; false when no DH key or nonce could be made.
 bool AppendChildRequest(IkeSa& sa, ChildRequest& req, bool ike_auth, std::vector<Payload>& out);

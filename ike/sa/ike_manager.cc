@@ -731,6 +731,15 @@ IkeManager::ResumeResult IkeManager::Resume(std::vector<IkeSaState> saved) {
     }
     std::vector<std::unique_ptr<ChildSa>> children;
     std::vector<uint32_t> to_delete;
+    // The responder's side of a CHILD rekey the peer has not finished: the successors waiting
+    // for the peer to delete what they replace, and those old SAs.
+    absl::flat_hash_set<uint32_t> awaited, waiting;
+    for (const auto& c : s.children) {
+      if (!c->outbound_active && c->replaces != 0 && c->state == ChildSa::State::kInstalled) {
+        awaited.insert(c->replaces);
+        waiting.insert(c->spi_in);
+      }
+    }
     for (auto& c : s.children) {
       bool known = false;
       for (const ChildConfig& cc : cfg->second->children) known |= cc.name == c->name;
@@ -742,8 +751,19 @@ IkeManager::ResumeResult IkeManager::Resume(std::vector<IkeSaState> saved) {
         ++r.children_refused;
         continue;
       }
-      if (c->state == ChildSa::State::kRekeyed || c->state == ChildSa::State::kDeleting) {
+      if (c->state == ChildSa::State::kRekeyed && awaited.contains(c->spi_in)) {
+        // We answered the peer's rekey of it: the peer deletes it (its Delete is retransmitted
+        // to us), and only then does the successor send. Deleting it from here would take it
+        // away at the peer while we still send with it.
+      } else if (c->state == ChildSa::State::kRekeyed || c->state == ChildSa::State::kDeleting) {
         to_delete.push_back(c->spi_in);
+      } else if (c->state == ChildSa::State::kInstalled && waiting.contains(c->spi_in)) {
+        // Just negotiated by the peer's rekey, waiting for the old one to go: kept as it is.
+      } else if (c->state == ChildSa::State::kRekeying && s.in_flight &&
+                 s.in_flight->kind == TaskKind::kChildRekey &&
+                 s.in_flight->rekey_spi_in == c->spi_in) {
+        // The rekey in flight replaces it: the resumed SA finishes that exchange.
+        c->rekey_at = absl::InfiniteFuture();
       } else {
         // Rekeyed at once (make-before-break): what sends afterwards was negotiated by this
         // process, and the rekey proves the resumed IKE SA works.
@@ -780,6 +800,8 @@ IkeManager::ResumeResult IkeManager::Resume(std::vector<IkeSaState> saved) {
       for (const ChildConfig& cc : p->config().children) {
         bool have = false;
         for (const auto& c : p->children()) have |= c->name == cc.name;
+        have |= s.in_flight && s.in_flight->kind == TaskKind::kChildCreate &&
+                s.in_flight->child == cc.name;  // the resumed exchange creates it
         if (!have) {
           p->Log(LogGroup::kCfg, absl::StrCat("tunnel ", cc.name,
                                               " has no CHILD_SA after the restart, creating it"));

@@ -197,6 +197,7 @@ class IkeManager : public IkeSaContext {
     return counter_source_ ? counter_source_(child) : ChildCounters{};
   }
   void ReleaseSpi(uint32_t spi) override { spis_.erase(spi); }
+  void ReserveSpi(uint32_t spi) override { spis_.insert(spi); }
   uint32_t NextChildId() override { return ++child_ids_; }
   uint32_t NextIkeId() override { return ++ike_ids_; }
   const RetransmitConfig& Retransmit() const override { return options_.retransmit; }

@@ -882,7 +882,10 @@ IkeSaState IkeSa::SaveState() const {
   s.peer_mid = peer_mid_;
   s.established = established_;
   s.rekey_at = rekey_at_;
-  if (retx_.active) s.request = retx_.packet;
+  if (retx_.active) {
+    s.request = retx_.packet;
+    if (active_ && !resumed_request_) s.in_flight = active_->SaveInFlight();
+  }
   if (have_cached_response_) {
     s.response = cached_response_;
     s.response_mid = cached_mid_;
@@ -956,8 +959,23 @@ bool IkeSa::Resume(IkeSaState& s, std::vector<std::unique_ptr<ChildSa>> children
   resumed_ = true;
   const absl::Time now = ctx_.Now();
   if (s.request) {
-    // Sent again at once: the peer answers it (from its cache, if it had answered before).
-    resumed_request_ = true;
+    // Sent again at once: the peer answers it (from its cache, if it had answered before). A
+    // CREATE_CHILD_SA gets its task back, which takes the answer as its own: the peer acted on
+    // the request when it answered (a CHILD SA or IKE SA made, the old one marked rekeyed).
+    // Anything else is taken without a task: its answer changes nothing here.
+    if (s.in_flight) {
+      active_ = RestoreTask(*this, *s.in_flight);
+      if (!active_) {
+        Log(LogGroup::kIke, absl::StrCat("request ", my_mid_,
+                                         " in flight at the restart cannot be finished, its "
+                                         "answer will be dropped"));
+      } else {
+        Log(LogGroup::kIke, absl::StrCat("request ", my_mid_, " (", TaskKindName(active_->kind()),
+                                         ") in flight at the restart: sending it again, its "
+                                         "answer finishes the exchange"));
+      }
+    }
+    resumed_request_ = !active_;
     retx_.active = true;
     retx_.message_id = my_mid_;
     retx_.count = 0;
@@ -974,6 +992,11 @@ bool IkeSa::Resume(IkeSaState& s, std::vector<std::unique_ptr<ChildSa>> children
   }
   for (auto& child : children) {
     child->unique_id = ctx_.NextChildId();
+    // Its rekey could not be restored: rekeyed again, as every resumed CHILD SA is.
+    if (child->state == ChildSa::State::kRekeying && !active_) {
+      child->state = ChildSa::State::kInstalled;
+      child->rekey_at = now;
+    }
     children_.push_back(std::move(child));
   }
   return true;

@@ -73,6 +73,9 @@ class IkeSaContext {
   virtual absl::StatusOr<uint32_t> AllocateSpi() = 0;
   // An SPI from AllocateSpi() that no CHILD SA took (the exchange failed or was abandoned).
   virtual void ReleaseSpi(uint32_t spi) = 0;
+  // An SPI the previous process allocated for an exchange a resumed SA finishes (hitless
+  // restart): reserved as AllocateSpi would, released the same way.
+  virtual void ReserveSpi(uint32_t spi) = 0;
   // The CHILD SA's traffic counters (zero when nobody reported any).
   virtual ChildCounters Counters(const ChildSa& child) const = 0;
   virtual uint32_t NextChildId() = 0;

@@ -237,6 +237,15 @@ std::string EncodeIkeState(const std::vector<IkeSaState>& sas) {
         " response=", s.response ? Dgram(*s.response) : "-", " response_mid=", s.response_mid,
         " response_exchange=", static_cast<int>(s.response_exchange),
         " response_request=", Hex(s.response_request), "\n");
+    if (s.in_flight) {
+      const InFlightExchange& x = *s.in_flight;
+      absl::StrAppend(
+          &out, "exchange kind=", static_cast<int>(x.kind),
+          " child=", Hex({reinterpret_cast<const uint8_t*>(x.child.data()), x.child.size()}),
+          " spi_in=", x.spi_in, " rekey_spi_in=", x.rekey_spi_in, " tsi=", TsList(x.tsi),
+          " tsr=", TsList(x.tsr), " ike_spi=", Hex(x.ike_spi), " nonce=", Hex(x.nonce),
+          " group=", static_cast<int>(x.group), " dh=", Hex(x.dh_private.span()), "\n");
+    }
     for (const auto& cp : s.children) {
       const ChildSa& c = *cp;
       absl::StrAppend(
@@ -326,6 +335,33 @@ absl::StatusOr<std::vector<IkeSaState>> DecodeIkeState(absl::string_view text) {
       }
       if (!f.status().ok()) return f.status();
       out.push_back(std::move(s));
+    } else if (absl::StartsWith(line, "exchange ")) {
+      if (out.empty() || out.back().in_flight || !out.back().children.empty() ||
+          !out.back().request) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("line ", number, ": exchange without its IKE SA's request"));
+      }
+      InFlightExchange x;
+      uint8_t kind = f.Uint<uint8_t>("kind");
+      x.kind = static_cast<TaskKind>(kind);
+      if (x.kind != TaskKind::kChildCreate && x.kind != TaskKind::kChildRekey &&
+          x.kind != TaskKind::kIkeRekey) {
+        return absl::InvalidArgumentError(absl::StrCat("line ", number, ": exchange kind ", kind));
+      }
+      x.child = f.Text("child");
+      x.spi_in = f.Uint<uint32_t>("spi_in");
+      x.rekey_spi_in = f.Uint<uint32_t>("rekey_spi_in");
+      x.tsi = f.Ts("tsi");
+      x.tsr = f.Ts("tsr");
+      x.ike_spi = f.Spi("ike_spi");
+      x.nonce = f.Data("nonce");
+      x.group = static_cast<DhGroup>(f.Uint<uint16_t>("group"));
+      x.dh_private = f.Secret("dh");
+      if (!f.status().ok()) return f.status();
+      if (x.kind != TaskKind::kIkeRekey && x.spi_in < 256) {
+        return absl::InvalidArgumentError(absl::StrCat("line ", number, ": reserved SPI"));
+      }
+      out.back().in_flight = std::move(x);
     } else if (absl::StartsWith(line, "child ")) {
       if (out.empty()) {
         return absl::InvalidArgumentError(

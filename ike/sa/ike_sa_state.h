@@ -22,6 +22,7 @@
 #include "ike/encoding/payloads.h"
 #include "ike/sa/child_sa.h"
 #include "ike/sa/endpoint.h"
+#include "ike/sa/task.h"
 
 namespace portcullis::ike {
 
@@ -43,6 +44,9 @@ struct IkeSaState {
   // The request in flight (its ID is my_mid): sent again after the restart, and its answer
   // taken without a task (the one that sent it died with the old process).
   std::optional<Datagram> request;
+  // What the task that sent `request` needs to take its answer as its own, when that answer
+  // changes state at the peer (a CREATE_CHILD_SA): the exchange is finished, not thrown away.
+  std::optional<InFlightExchange> in_flight;
   // The last response and the request it answers: the peer may retransmit that request.
   std::optional<Datagram> response;
   uint32_t response_mid = 0;

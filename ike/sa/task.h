@@ -7,6 +7,10 @@
 #include <memory>
 #include <vector>
 
+#include <optional>
+#include <string>
+
+#include "ike/crypto/secret_bytes.h"
 #include "ike/encoding/ike_types.h"
 #include "ike/encoding/payloads.h"
 #include "ike/sa/child_sa.h"
@@ -35,6 +39,22 @@ enum class TaskOutcome {
   kFatal,  // the IKE SA cannot go on: destroy it
 };
 
+// What an exchange of ours that changes state at the peer (CREATE_CHILD_SA: a CHILD SA created or
+// rekeyed, the IKE SA rekeyed) needs to take its answer in another process: the hitless restart
+// saves it with the request (ike_sa_state.h), and RestoreTask rebuilds the task, so the peer's
+// answer, from its response cache if it answered before, is processed as ours.
+struct InFlightExchange {
+  TaskKind kind = TaskKind::kInformational;  // kChildCreate, kChildRekey or kIkeRekey
+  std::string child;                         // CHILD: the child config's name
+  uint32_t spi_in = 0;                       // CHILD: the inbound SPI we proposed
+  uint32_t rekey_spi_in = 0;                 // CHILD rekey: our inbound SPI of the SA it replaces
+  std::vector<TrafficSelector> tsi, tsr;     // CHILD: the selectors we proposed
+  IkeSpi ike_spi{};                          // IKE rekey: our SPI of the new IKE SA
+  Bytes nonce;                               // ours
+  DhGroup group = DhGroup::kNone;            // KE (PFS or the IKE rekey's), kNone without
+  SecretBytes dh_private;                    // DhKeyPair::PrivateKey of our KE
+};
+
 class Task {
  public:
   virtual ~Task() = default;
@@ -54,6 +74,10 @@ class Task {
                               std::vector<Payload>& out) = 0;
   // Responder, after the response went out.
   virtual void AfterResponse(IkeSa&) {}
+
+  // Initiator, request sent: what a restarted process needs to finish the exchange; nullopt
+  // for exchanges whose answer changes nothing here (liveness checks, deletes).
+  virtual std::optional<InFlightExchange> SaveInFlight() const { return std::nullopt; }
 };
 
 // Factories (one file per task in sa/tasks/: ike_init.cc, ike_auth.cc, child_create.cc,
@@ -70,6 +94,16 @@ std::unique_ptr<Task> NewIkeRekeyTask();
 std::unique_ptr<Task> NewDpdTask();
 // Responder for an INFORMATIONAL with only notifications.
 std::unique_ptr<Task> NewInformationalTask();
+// The task a saved InFlightExchange stands for, its request already sent (the caller sends it
+// again); nullptr when it cannot be rebuilt (the tunnel is no longer configured, the key is
+// unusable): the answer is then taken without it.
+std::unique_ptr<Task> RestoreTask(IkeSa& sa, const InFlightExchange& x);
+// Its parts, one per task file.
+std::unique_ptr<Task> RestoreChildCreateTask(IkeSa& sa, const InFlightExchange& x,
+                                             const ChildConfig& config);
+std::unique_ptr<Task> RestoreChildRekeyTask(IkeSa& sa, const InFlightExchange& x,
+                                            const ChildConfig& config);
+std::unique_ptr<Task> RestoreIkeRekeyTask(IkeSa& sa, const InFlightExchange& x);
 
 // Helpers shared by tasks.
 const NotifyPayload* FindNotify(const std::vector<Payload>& in, NotifyType type);

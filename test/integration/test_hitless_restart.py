@@ -7,6 +7,7 @@ never set up a new IKE SA (no INITIAL_CONTACT, nothing torn down)."""
 import json
 import os
 import re
+import signal
 import time
 
 import pytest
@@ -149,5 +150,83 @@ def test_vpnd_killed_under_traffic_loses_nothing(lab, source_root, tmp_path, sid
     assert now and not (now & old), f'old SAs still there: {sorted(now & old)}' + logs
     assert re.search(r'^    vti\s+\d+\s+up\s', again.vpnctl('show', 'vpn', 'ipsec', 'sa').stdout,
                      re.M)
+    assert s.west.show_json('stats')['batches_failed'] == 0
+    assert s.east.show_json('stats')['batches_failed'] == 0
+
+
+def test_vpnd_killed_with_a_child_rekey_in_flight_loses_nothing(lab, source_root, tmp_path):
+    """West's vpnd dies with its CREATE_CHILD_SA (a CHILD SA rekey) sent and answered by east,
+    the answer lost with it: the restarted vpnd must finish that exchange from its state file
+    (east answers the resent request from its cache) instead of throwing the answer away, which
+    left east with a new CHILD SA nobody installed and every later rekey of the old one refused.
+
+    To have the rekey in flight for sure: east's vpnd is stopped (SIGSTOP), west's vpnd is
+    killed and restarted once (a resumed vpnd rekeys its CHILD SAs at once), its rekey request
+    goes out unanswered, it is killed again, east carries on and answers into the void, and
+    west's vpnd starts a second time."""
+    s = SeedPair(lab, source_root)
+    s.wait_up()
+    lab.exec(s.hw, 'ping', '-c', '2', '-i', '0.2', '-W', '2', EAST_HOST, check=False)
+    old = sa_spis(s.west) | sa_spis(s.east)
+    assert old, 'no SAs before the restart'
+    east_log_before = s.ve.log()
+    config = str(tmp_path / 'west.conf')
+    streams = [stream(lab, s.hw, s.he, EAST_HOST, PORT + 2, 'w2e'),
+               stream(lab, s.he, s.hw, WEST_HOST, PORT + 3, 'e2w')]
+    east_vpnd = s.ve.proc
+    try:
+        time.sleep(2)
+        east_vpnd.send_signal(signal.SIGSTOP)
+        s.vw.proc.kill()
+        s.vw.proc.wait(timeout=10)
+        os.unlink(s.vw.sock)
+        first = lab.vpnd(s.dw, s.west, config, 'west-again')
+        deadline = time.time() + 10
+        while 'rekeying CHILD_SA' not in first.log():
+            assert time.time() < deadline, 'no CHILD_SA rekey after the resume:\n' + first.log()
+            time.sleep(0.05)
+        time.sleep(0.2)
+        first.proc.kill()
+        first.proc.wait(timeout=10)
+        os.unlink(first.sock)
+    finally:
+        east_vpnd.send_signal(signal.SIGCONT)
+    time.sleep(1)  # east makes the new CHILD SA and answers into the void
+    again = lab.vpnd(s.dw, s.west, config, 'west-again2')
+    s.vw = again
+    switched = False
+    while all(tx[0].poll() is None for _, tx in streams):
+        now = sa_spis(s.west) | sa_spis(s.east)
+        if now and not (now & old):
+            switched = True
+            break
+        time.sleep(0.25)
+    results = [result(rx, tx) for rx, tx in streams]
+    logs = ('\n--- west (first restart) ---\n' + first.log()[-3000:] + '\n--- west ---\n' +
+            again.log()[-5000:] + '\n--- east ---\n' + s.ve.log()[-5000:])
+    summary = ', '.join(f'{name}: sent {sent}, received {got}, missing {missing}'
+                        for name, (sent, got, missing) in zip(('w2e', 'e2w'), results))
+    print(summary)
+    for sent, got, _ in results:
+        assert sent == RATE * SECONDS, summary
+        assert got == sent, summary + logs
+    assert switched, 'the old SAs were still there when the stream ended' + logs
+    assert 'in flight at the restart: sending it again' in again.log(), logs
+    restart = json.loads(again.vpnctl('show', 'vpn', 'ipsec', 'status', '--json').stdout)['restart']
+    assert restart['ike_resumed'] == 1 and restart['children_adopted'] == 1, restart
+    assert restart['children_missing'] == 0 and restart['orphan_sas_removed'] == 0, restart
+    east_new = s.ve.log()[len(east_log_before):]
+    assert not re.search(r'IKE_SA \S+ established', east_new), east_new[-3000:]
+    assert 'TEMPORARY_FAILURE' not in east_new, east_new[-3000:]
+    # One CHILD SA left, its two SAs on each end: nothing east made for the lost answer stays.
+    def spis(dp):
+        return {x.split('/')[0] for x in sa_spis(dp)}
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if len(spis(s.west)) == 2 and len(spis(s.east)) == 2:
+            break
+        time.sleep(0.5)
+    assert spis(s.west) == spis(s.east) and len(spis(s.east)) == 2, \
+        (sorted(sa_spis(s.west)), sorted(sa_spis(s.east)), logs)
     assert s.west.show_json('stats')['batches_failed'] == 0
     assert s.east.show_json('stats')['batches_failed'] == 0

@@ -12,6 +12,10 @@ class ChildCreateTask : public Task {
   explicit ChildCreateTask(const ChildConfig* config) {
     if (config != nullptr) req_.config = *config;
   }
+  // Restored after a restart with its request in flight.
+  bool Restore(IkeSa& sa, const InFlightExchange& x, const ChildConfig& config) {
+    return RestoreChildRequest(sa, x, config, req_);
+  }
   TaskKind kind() const override { return TaskKind::kChildCreate; }
   ExchangeType exchange() const override { return ExchangeType::kCreateChildSa; }
 
@@ -37,6 +41,13 @@ class ChildCreateTask : public Task {
     RespondChild(sa, in, out, /*ike_auth=*/false, nullptr);
   }
 
+  std::optional<InFlightExchange> SaveInFlight() const override {
+    InFlightExchange x;
+    x.kind = TaskKind::kChildCreate;
+    if (req_.spi_in == 0 || !SaveChildRequest(req_, x)) return std::nullopt;
+    return x;
+  }
+
  private:
   ChildRequest req_;
 };
@@ -45,6 +56,13 @@ class ChildCreateTask : public Task {
 
 std::unique_ptr<Task> NewChildCreateTask(const ChildConfig* config) {
   return std::make_unique<ChildCreateTask>(config);
+}
+
+std::unique_ptr<Task> RestoreChildCreateTask(IkeSa& sa, const InFlightExchange& x,
+                                             const ChildConfig& config) {
+  auto t = std::make_unique<ChildCreateTask>(nullptr);
+  if (!t->Restore(sa, x, config)) return nullptr;
+  return t;
 }
 
 }  // namespace portcullis::ike

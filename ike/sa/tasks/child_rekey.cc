@@ -24,6 +24,16 @@ bool Less(const Bytes& a, const Bytes& b) {
 class ChildRekeyTask : public Task {
  public:
   explicit ChildRekeyTask(uint32_t spi_in) : old_spi_in_(spi_in) {}
+  // Restored after a restart with its request in flight.
+  bool Restore(IkeSa& sa, const InFlightExchange& x, const ChildConfig& config) {
+    return RestoreChildRequest(sa, x, config, req_);
+  }
+  std::optional<InFlightExchange> SaveInFlight() const override {
+    InFlightExchange x;
+    x.kind = TaskKind::kChildRekey;
+    if (req_.spi_in == 0 || !SaveChildRequest(req_, x)) return std::nullopt;
+    return x;
+  }
   TaskKind kind() const override { return TaskKind::kChildRekey; }
   ExchangeType exchange() const override { return ExchangeType::kCreateChildSa; }
 
@@ -208,6 +218,13 @@ void NoteRekeyCollision(Task* active, uint32_t old_spi_in, uint32_t peer_new_spi
 
 std::unique_ptr<Task> NewChildRekeyTask(uint32_t spi_in) {
   return std::make_unique<ChildRekeyTask>(spi_in);
+}
+
+std::unique_ptr<Task> RestoreChildRekeyTask(IkeSa& sa, const InFlightExchange& x,
+                                            const ChildConfig& config) {
+  auto t = std::make_unique<ChildRekeyTask>(x.rekey_spi_in);
+  if (!t->Restore(sa, x, config)) return nullptr;
+  return t;
 }
 
 }  // namespace portcullis::ike

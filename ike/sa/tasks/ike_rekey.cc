@@ -91,6 +91,34 @@ class IkeRekeyTask : public Task {
   // nonce decides once our response is in.
   void Collision(const Bytes& ni, const Bytes& nr) { peer_min_nonce_ = MinNonce(ni, nr); }
 
+  // Restored after a restart with its request in flight.
+  bool Restore(IkeSa& sa, const InFlightExchange& x) {
+    absl::StatusOr<std::unique_ptr<DhKeyPair>> kp =
+        DhKeyPairFromPrivateKey(x.group, x.dh_private.span());
+    if (!kp.ok()) {
+      sa.Log(LogGroup::kIke, absl::StrCat("the saved key of the IKE_SA rekey is unusable: ",
+                                          kp.status().message()));
+      return false;
+    }
+    group_ = x.group;
+    dh_ = *std::move(kp);
+    spi_ = x.ike_spi;
+    nonce_ = x.nonce;
+    return true;
+  }
+  std::optional<InFlightExchange> SaveInFlight() const override {
+    if (!dh_) return std::nullopt;
+    absl::StatusOr<SecretBytes> k = dh_->PrivateKey();
+    if (!k.ok()) return std::nullopt;
+    InFlightExchange x;
+    x.kind = TaskKind::kIkeRekey;
+    x.ike_spi = spi_;
+    x.nonce = nonce_;
+    x.group = group_;
+    x.dh_private = *std::move(k);
+    return x;
+  }
+
   bool BuildRequest(IkeSa& sa, std::vector<Payload>& out) override {
     if (sa.state() != IkeSa::State::kEstablished || sa.undecided) return false;
     if (group_ == DhGroup::kNone) group_ = sa.suite.dh;
@@ -323,6 +351,12 @@ class IkeRekeyTask : public Task {
 
 std::unique_ptr<Task> NewIkeRekeyTask() {
   return std::make_unique<IkeRekeyTask>();
+}
+
+std::unique_ptr<Task> RestoreIkeRekeyTask(IkeSa& sa, const InFlightExchange& x) {
+  auto t = std::make_unique<IkeRekeyTask>();
+  if (!t->Restore(sa, x)) return nullptr;
+  return t;
 }
 
 }  // namespace portcullis::ike

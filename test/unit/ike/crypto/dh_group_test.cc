@@ -464,3 +464,25 @@ TEST_CASE("unsupported groups and bad private keys are refused", "[dh]") {
   CHECK_FALSE(DhKeyPairFromPrivateKey(DhGroup::kEcp256, Repeat(0, 32)).ok());
   CHECK_FALSE(DhKeyPairFromPrivateKey(DhGroup::kEcp256, Repeat(0xff, 32)).ok());  // >= order
 }
+
+// The hitless restart saves an exchange's private key and makes the pair again from it: the
+// same public value and the same g^ir with the peer.
+TEST_CASE("a key pair made again from its saved private key is the same pair", "[dh]") {
+  for (DhGroup g : {DhGroup::kModp2048, DhGroup::kEcp256, DhGroup::kEcp521, DhGroup::kCurve25519}) {
+    INFO(static_cast<int>(g));
+    auto ours = GenerateDhKeyPair(g);
+    auto peer = GenerateDhKeyPair(g);
+    REQUIRE(ours.ok());
+    REQUIRE(peer.ok());
+    absl::StatusOr<SecretBytes> priv = (*ours)->PrivateKey();
+    REQUIRE(priv.ok());
+    auto again = DhKeyPairFromPrivateKey(g, priv->span());
+    REQUIRE(again.ok());
+    CHECK(ToHex((*again)->public_value()) == ToHex((*ours)->public_value()));
+    auto a = (*ours)->ComputeSharedSecret((*peer)->public_value());
+    auto b = (*again)->ComputeSharedSecret((*peer)->public_value());
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    CHECK(*a == *b);
+  }
+}

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "ike/sa/ike_sa_harness.h"
 
@@ -291,6 +292,180 @@ TEST_CASE("a tunnel configured while vpnd was down gets its CHILD SA after the r
   CHECK(p.a.rec.HasTunnel("-tunnel-2"));
   CHECK(p.b.rec.HasTunnel("-tunnel-2"));
   CHECK(p.unsendable == 0);
+}
+
+// Each end holds exactly one SA per tunnel and they match; no SA left in a "dataplane" that no
+// CHILD SA owns.
+void CheckOneMatchedChild(Pair& p) {
+  REQUIRE(p.a.Only() != nullptr);
+  REQUIRE(p.b.Only() != nullptr);
+  CHECK(p.a.mgr->Sas().size() == 1);
+  CHECK(p.b.mgr->Sas().size() == 1);
+  const ChildSa* ca = OnlyChild(p.a.Only());
+  const ChildSa* cb = OnlyChild(p.b.Only());
+  REQUIRE(ca != nullptr);
+  REQUIRE(cb != nullptr);
+  testing::CheckMatched(*ca, *cb);
+  for (Node* n : {&p.a, &p.b}) {
+    size_t sas = 0;
+    for (const auto& [name, v] : n->rec.installed) sas += v.size();
+    INFO(n->address);
+    CHECK(sas == 1);
+  }
+}
+
+// A CREATE_CHILD_SA of ours in flight when vpnd dies: the peer acts on it when it answers (a new
+// CHILD SA, the rekeyed one marked as such), so the resumed end must take that answer as the
+// exchange's, not throw it away.
+TEST_CASE("a CHILD SA rekey in flight at the kill is finished by the resumed vpnd",
+          "[ike_sa_state]") {
+  for (bool pfs : {false, true}) {
+    for (bool answered : {true, false}) {
+      DYNAMIC_SECTION((pfs ? "PFS" : "no PFS") << (answered ? ", peer answered" : ", lost")) {
+        Pair p;
+        if (pfs) {
+          p.ca->children[0].pfs = DhGroup::kCurve25519;
+          p.cb->children[0].pfs = DhGroup::kCurve25519;
+        }
+        p.ca->dpd_interval = 2;
+        p.cb->dpd_interval = 2;
+        p.Up();
+        REQUIRE(p.a.Only() != nullptr);
+        const uint32_t old_in = OnlyChild(p.a.Only())->spi_in;
+        REQUIRE(p.a.mgr->RekeyChild(old_in));
+        REQUIRE(p.net.queue.size() == 1);
+        const std::string saved = Saved(p.a);  // written before the request goes out
+        Kill(p, p.a);
+        if (answered) {
+          p.net.Pump();  // B makes the new CHILD SA and answers into the void
+          REQUIRE(p.b.Only()->children().size() == 2);
+        } else {
+          p.net.queue.clear();
+        }
+        p.net.Advance(absl::Seconds(2));
+        REQUIRE(Restart(p, p.a, saved, p.ca).ike_resumed == 1);
+        p.net.Advance(absl::Seconds(120), absl::Seconds(1));
+        INFO(p.a.log.All());
+        INFO(p.b.log.All());
+        CheckOneMatchedChild(p);
+        CHECK(OnlyChild(p.a.Only())->spi_in != old_in);
+        CHECK_FALSE(p.a.rec.HasInbound(old_in));
+        CHECK(p.a.rec.gaps == 0);
+        CHECK(p.b.rec.gaps == 0);
+        CHECK(p.unsendable == 0);
+        CHECK(p.b.rec.ike_down == 0);
+        CHECK_FALSE(p.b.log.Has("TEMPORARY_FAILURE"));
+      }
+    }
+  }
+}
+
+TEST_CASE("a CHILD SA creation in flight at the kill is finished by the resumed vpnd",
+          "[ike_sa_state]") {
+  Pair p;
+  ChildConfig two = p.ca->children[0];
+  two.name = p.ca->name + "-tunnel-2";
+  two.tunnel_id = 2;
+  two.reqid = 2;
+  two.local_ts = {testing::Ts("10.1.1.0/24")};
+  two.remote_ts = {testing::Ts("10.2.1.0/24")};
+  p.ca->children.push_back(two);
+  ChildConfig two_b = p.cb->children[0];
+  two_b.name = p.cb->name + "-tunnel-2";
+  two_b.tunnel_id = 2;
+  two_b.reqid = 2;
+  two_b.local_ts = {testing::Ts("10.2.1.0/24")};
+  two_b.remote_ts = {testing::Ts("10.1.1.0/24")};
+  p.cb->children.push_back(two_b);
+  p.Configure();
+  // IKE_SA_INIT and IKE_AUTH with tunnel 1, then A's CREATE_CHILD_SA for tunnel 2 is on the wire.
+  p.a.mgr->Tick();
+  for (int i = 0; i < 4; ++i) p.net.DeliverOne();
+  REQUIRE(p.a.Only() != nullptr);
+  REQUIRE(p.a.Only()->children().size() == 1);
+  REQUIRE(p.net.queue.size() == 1);
+  const std::string saved = Saved(p.a);
+  Kill(p, p.a);
+  p.net.Pump();  // B installs tunnel 2 and answers into the void
+  REQUIRE(p.b.Only()->children().size() == 2);
+  REQUIRE(Restart(p, p.a, saved, p.ca).ike_resumed == 1);
+  p.net.Advance(absl::Seconds(120), absl::Seconds(1));
+  INFO(p.a.log.All());
+  INFO(p.b.log.All());
+  REQUIRE(p.a.Only() != nullptr);
+  REQUIRE(p.b.Only() != nullptr);
+  for (const char* t : {"-tunnel-1", "-tunnel-2"}) {
+    for (Node* n : {&p.a, &p.b}) {
+      size_t sas = 0;
+      for (const auto& [name, v] : n->rec.installed) {
+        if (absl::EndsWith(name, t)) sas += v.size();
+      }
+      INFO(n->address << t);
+      CHECK(sas == 1);
+    }
+  }
+  CHECK(p.a.Only()->children().size() == 2);
+  CHECK(p.b.Only()->children().size() == 2);
+  CHECK(p.unsendable == 0);
+  CHECK(p.b.rec.ike_down == 0);
+}
+
+TEST_CASE("an IKE SA rekey in flight at the kill is finished by the resumed vpnd",
+          "[ike_sa_state]") {
+  Pair p;
+  p.ca->dpd_interval = 2;
+  p.cb->dpd_interval = 2;
+  p.Up();
+  REQUIRE(p.a.Only() != nullptr);
+  const IkeSpi old_spi = p.a.Only()->spi_i();
+  testing::Mutable(p.a.Only()).Queue(NewIkeRekeyTask());
+  REQUIRE(p.net.queue.size() == 1);
+  const std::string saved = Saved(p.a);
+  Kill(p, p.a);
+  p.net.Pump();  // B makes the new IKE SA, moves the CHILD SA to it and answers into the void
+  p.net.Advance(absl::Seconds(2));
+  REQUIRE(Restart(p, p.a, saved, p.ca).ike_resumed == 1);
+  p.net.Advance(absl::Seconds(120), absl::Seconds(1));
+  INFO(p.a.log.All());
+  INFO(p.b.log.All());
+  CheckOneMatchedChild(p);
+  CHECK(p.a.Only()->spi_i() != old_spi);  // the new IKE SA, on both ends
+  CHECK(p.b.Only()->spi_i() == p.a.Only()->spi_i());
+  CHECK(p.a.rec.gaps == 0);
+  CHECK(p.b.rec.gaps == 0);
+  CHECK(p.unsendable == 0);
+  // Only the rekeyed IKE SA went down, on each end: the tunnel never did.
+  CHECK(p.b.rec.ike_down == 1);
+  CHECK(p.a.rec.ike_down == 1);
+  CHECK_FALSE(p.b.log.Has("dead peer"));
+}
+
+// The other side of the same window: the peer's CREATE_CHILD_SA reached us, we answered it (the
+// state with the new CHILD SA written first) and died.
+TEST_CASE("a CHILD SA rekey answered just before the kill goes on after the resume",
+          "[ike_sa_state]") {
+  Pair p;
+  p.ca->dpd_interval = 2;
+  p.cb->dpd_interval = 2;
+  p.Up();
+  REQUIRE(p.a.Only() != nullptr);
+  const uint32_t old_in = OnlyChild(p.a.Only())->spi_in;
+  REQUIRE(p.a.mgr->RekeyChild(old_in));
+  REQUIRE(p.net.DeliverOne());  // B answers: the answer is on the wire
+  REQUIRE(p.b.Only()->children().size() == 2);
+  const std::string saved = Saved(p.b);
+  Kill(p, p.b);
+  p.net.Advance(absl::Seconds(2));  // A installs the new SA, its Delete of the old one is lost
+  REQUIRE(Restart(p, p.b, saved, p.cb).ike_resumed == 1);
+  p.net.Advance(absl::Seconds(120), absl::Seconds(1));
+  INFO(p.a.log.All());
+  INFO(p.b.log.All());
+  CheckOneMatchedChild(p);
+  CHECK(p.a.rec.gaps == 0);
+  CHECK(p.b.rec.gaps == 0);
+  for (const auto& u : p.unsendable_at) UNSCOPED_INFO(u);
+  CHECK(p.unsendable == 0);
+  CHECK(p.a.rec.ike_down == 0);
 }
 
 TEST_CASE("saved SAs of peers and tunnels no longer configured are not resumed", "[ike_sa_state]") {
