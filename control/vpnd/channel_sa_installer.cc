@@ -342,8 +342,24 @@ std::string ChannelSaInstaller::PolicyKey(const dp::api::PolicyBody& b) {
                       b.src_port_high, "|", b.dst_port_low, "-", b.dst_port_high);
 }
 
-void ChannelSaInstaller::ApplySpd(const SpdChanges& spd) {
+ChannelSaInstaller::SpdChanges ChannelSaInstaller::SpdNow(const SpdChanges& keys) const {
+  SpdChanges now;
+  for (const auto& [key, change] : keys) {
+    auto held = spd_.find(key);
+    now[key] = held == spd_.end() ? std::nullopt : std::optional(held->second);
+  }
+  return now;
+}
+
+void ChannelSaInstaller::ApplySpd(const SpdChanges& spd, const SpdChanges* before) {
   for (const auto& [key, out] : spd) {
+    if (before != nullptr) {
+      // Changed since the batch was built (a batch sent after it, applied first): newer.
+      auto was = before->find(key);
+      auto held = spd_.find(key);
+      std::optional<uint32_t> now = held == spd_.end() ? std::nullopt : std::optional(held->second);
+      if (was != before->end() && was->second != now) continue;
+    }
     if (out) {
       spd_[key] = *out;
     } else {
@@ -490,6 +506,7 @@ void ChannelSaInstaller::ReleaseTraps() {
   if (traps_.empty()) return;
   std::vector<dp::api::Message> msgs;
   SpdChanges spd;
+  std::map<std::string, std::map<std::string, dp::api::Message>> released;
   // Tunnels with an SA installed or on its way: its policies take the trap over.
   std::set<std::string> live;
   for (const auto& [spi_in, e] : installed_)
@@ -506,36 +523,103 @@ void ChannelSaInstaller::ReleaseTraps() {
       spd[key] = std::nullopt;
     }
     Log(absl::StrCat("trap of ", conn, " removed: its policies go"), conn);
+    released.insert(*trap);
     trap = traps_.erase(trap);
   }
   if (msgs.empty()) return;
-  // Recorded as sent: a refusal leaves policies that point at no SA, which drop the tunnel's
-  // traffic (never send it in the clear); logged.
+  // Recorded as sent; refused, the policies (pointing at no SA: they drop, never leak) are
+  // still there: the trap comes back and the next flush tries again. NotFound: gone already.
   ApplySpd(spd);
   link_.Submit(std::move(msgs), "trap removal", /*wait=*/true,
-               [this](Outcome o, const absl::Status& st) {
-                 if (o != Outcome::kApplied && link_.ServerAlive())
-                   Log(absl::StrCat("trap policies not removed: ", st.message()));
+               [this, spd, released](Outcome o, const absl::Status& st) {
+                 if (o == Outcome::kApplied || !link_.ServerAlive()) return;
+                 Log(absl::StrCat("trap policies not removed: ", st.message()));
+                 if (absl::IsNotFound(st)) return;
+                 for (const auto& [key, gone] : spd) {
+                   if (!spd_.contains(key)) spd_[key] = 0;
+                 }
+                 for (const auto& [conn, policies] : released) traps_.insert({conn, policies});
                });
 }
 
 void ChannelSaInstaller::RestoreTraps() {
   std::vector<dp::api::Message> msgs;
+  SpdChanges added;
   for (const auto& [conn, policies] : traps_) {
     for (const auto& [key, del] : policies) {
       if (spd_.contains(key)) continue;
       dp::api::Message m = del;
       m.header.op = dp::api::Op::kAdd;
       spd_[key] = 0;
+      added[key] = 0;
       msgs.push_back(m);
     }
   }
   if (msgs.empty()) return;
-  link_.Submit(std::move(msgs), "trap policies", /*wait=*/true,
-               [this](Outcome o, const absl::Status& st) {
-                 if (o != Outcome::kApplied && link_.ServerAlive())
-                   Log(absl::StrCat("trap policies not installed: ", st.message()));
-               });
+  // Not applied: the SPD does not hold them (a later SA of the tunnel must Add, not Update),
+  // and the next flush sends them again.
+  link_.Submit(
+      std::move(msgs), "trap policies", /*wait=*/true,
+      [this, added](Outcome o, const absl::Status& st) {
+        if (o == Outcome::kApplied || !link_.ServerAlive()) return;
+        Log(absl::StrCat("trap policies not installed: ", st.message(), ": sending them again"));
+        for (const auto& [key, out] : added) {
+          if (auto h = spd_.find(key); h != spd_.end() && h->second == 0) spd_.erase(h);
+        }
+        restore_traps_ = true;
+      });
+}
+
+void ChannelSaInstaller::SetPolicyTunnels(const std::vector<ike::ChildConfig>& tunnels) {
+  policy_tunnels_.clear();
+  for (const ike::ChildConfig& c : tunnels) {
+    if (c.vti) continue;
+    ike::ChildSa& t = policy_tunnels_[c.name];
+    t.name = c.name;
+    t.reqid = c.reqid;
+    t.local_ts = c.local_ts;
+    t.remote_ts = c.remote_ts;
+  }
+  traps_changed_ = true;
+}
+
+std::vector<dp::api::Message> ChannelSaInstaller::TrapsFromConfig(
+    const std::function<bool(const std::string&)>& trapped, SpdChanges* added) {
+  std::vector<dp::api::Message> out;
+  if (!trapped || policy_tunnels_.empty()) return out;
+  std::set<std::string> live;
+  for (const auto& [spi_in, e] : installed_)
+    if (!e.removing) live.insert(e.conn);
+  for (const auto& [conn, t] : policy_tunnels_) {
+    if (traps_.contains(conn) || live.contains(conn) || !trapped(conn)) continue;
+    absl::StatusOr<std::vector<dp::api::Message>> del = PolicyMessages(t, dp::api::Op::kDelete);
+    if (!del.ok() || del->empty()) {
+      if (!del.ok()) {
+        Log(absl::StrCat("no trap policies for ", conn, ": ", del.status().message()), conn);
+      }
+      continue;
+    }
+    auto& trap = traps_[conn];
+    for (dp::api::Message m : *del) {
+      const std::string key = PolicyKey(m.body.policy);
+      trap[key] = m;  // out_spi 0: pointing at no SA
+      if (spd_.contains(key) || added->contains(key)) continue;
+      m.header.op = dp::api::Op::kAdd;
+      spd_[key] = 0;
+      (*added)[key] = 0;
+      out.push_back(m);
+    }
+    Log(absl::StrCat("trap of ", conn,
+                     ": its policies from the configured selectors (no SA of it holds them)"),
+        conn);
+  }
+  return out;
+}
+
+std::vector<dp::api::Message> ChannelSaInstaller::ConfiguredTraps(
+    const std::function<bool(const std::string& child)>& trapped) {
+  SpdChanges added;
+  return TrapsFromConfig(trapped, &added);
 }
 
 size_t ChannelSaInstaller::trap_policies() const {
@@ -546,6 +630,34 @@ size_t ChannelSaInstaller::trap_policies() const {
 
 void ChannelSaInstaller::FlushRemovals() {
   SendQueuedRemovals();
+  if (restore_traps_) {
+    restore_traps_ = false;
+    RestoreTraps();
+  }
+  if (traps_changed_) {
+    // A trap begun for a tunnel whose last SA held no policies (or that had none): from the
+    // configuration. Refused: not recorded, tried at the next change.
+    traps_changed_ = false;
+    SpdChanges added;
+    std::vector<dp::api::Message> msgs = TrapsFromConfig(trapped_, &added);
+    if (!msgs.empty()) {
+      link_.Submit(std::move(msgs), "trap policies", /*wait=*/true,
+                   [this, added](Outcome o, const absl::Status& st) {
+                     if (o == Outcome::kApplied || !link_.ServerAlive()) return;
+                     Log(absl::StrCat("trap policies not installed: ", st.message()));
+                     for (const auto& [key, out] : added) {
+                       if (auto h = spd_.find(key); h != spd_.end() && h->second == 0) {
+                         spd_.erase(h);
+                       }
+                     }
+                     for (auto& [conn, policies] : traps_) {
+                       std::erase_if(policies,
+                                     [&](const auto& kv) { return added.contains(kv.first); });
+                     }
+                     std::erase_if(traps_, [](const auto& kv) { return kv.second.empty(); });
+                   });
+    }
+  }
   // After the event's installs: a tunnel whose SA is on its way keeps its trap's policies for
   // that SA to take over.
   ReleaseTraps();
@@ -566,11 +678,12 @@ void ChannelSaInstaller::SendRemovals(const std::vector<uint32_t>& spis, const s
     for (uint32_t spi : spis) RemovalDone(spi, "");
     return;
   }
+  SpdChanges before = SpdNow(spd);
   link_.Submit(std::move(msgs), what, /*wait=*/true,
-               [this, spis, bindings, spd](Outcome o, const absl::Status& st) {
+               [this, spis, bindings, spd, before](Outcome o, const absl::Status& st) {
                  if (o == Outcome::kApplied) {
                    ApplyBindings(bindings);
-                   ApplySpd(spd);
+                   ApplySpd(spd, &before);
                    for (uint32_t spi : spis) RemovalDone(spi, "");
                    return;
                  }

@@ -55,6 +55,10 @@ class ChannelSaInstaller : public SaInstaller {
     trapped_ = std::move(trapped);
   }
   void RestoreTraps() override;
+  void SetPolicyTunnels(const std::vector<ike::ChildConfig>& tunnels) override;
+  void TrapsChanged() override { traps_changed_ = true; }
+  std::vector<dp::api::Message> ConfiguredTraps(
+      const std::function<bool(const std::string& child)>& trapped) override;
   // Policies kept as traps (pointing at no SA), of how many tunnels.
   size_t trap_policies() const;
   size_t trapped_tunnels() const { return traps_.size(); }
@@ -72,6 +76,9 @@ class ChannelSaInstaller : public SaInstaller {
 
  private:
   using Outcome = DataplaneLink::Outcome;
+  // What a removal batch does to the SPD: policy key -> outbound SPI it now points at (0 for an
+  // inbound policy), or nullopt when it is deleted.
+  using SpdChanges = std::map<std::string, std::optional<uint32_t>>;
   // Policies AddPolicy asked for, sent once the SAs' install is acknowledged.
   struct PolicyAdd {
     absl::StatusOr<std::vector<dp::api::Message>> messages;
@@ -106,14 +113,21 @@ class ChannelSaInstaller : public SaInstaller {
   void SendQueuedRemovals();
   // Deletes the trap policies of tunnels no longer trapped that no SA of theirs took over.
   void ReleaseTraps();
+  // Trap policies from the configuration for trapped policy-based tunnels with no SA and no
+  // trap: recorded in traps_ and spd_, the messages returned (sent by the caller).
+  std::vector<dp::api::Message> TrapsFromConfig(
+      const std::function<bool(const std::string&)>& trapped, SpdChanges* added);
   void SendRemovals(const std::vector<uint32_t>& spis, const std::string& what);
   // What a removal batch does to the SPD: policy key -> outbound SPI it now points at (0 for an
   // inbound policy), or nullopt when it is deleted.
-  using SpdChanges = std::map<std::string, std::optional<uint32_t>>;
+
   std::vector<dp::api::Message> RemovalMessages(const std::vector<uint32_t>& spis,
                                                 std::map<uint32_t, uint32_t>* bindings,
                                                 SpdChanges* spd);
-  void ApplySpd(const SpdChanges& spd);
+  // `before`: what spd_ held when the batch was built; a key changed since (a later batch went
+  // ahead of this one's late ack) keeps its newer value.
+  void ApplySpd(const SpdChanges& spd, const SpdChanges* before = nullptr);
+  SpdChanges SpdNow(const SpdChanges& keys) const;
   // The SA a VTI or policy moves to when `gone` goes: the newest sending one among those
   // `holds` accepts, else (none sending) the newest one; nullptr if none.
   const Installed* NextSender(const Installed* gone,
@@ -144,6 +158,11 @@ class ChannelSaInstaller : public SaInstaller {
   // Trapped policy-based tunnels (ChildConfig name) -> their policies kept without an SA: key ->
   // the policy's delete message (as sent: the outbound ones with out_spi 0 now).
   std::map<std::string, std::map<std::string, dp::api::Message>> traps_;
+  // SetPolicyTunnels: policy-based tunnel (ChildConfig name) -> its configured selectors as a
+  // CHILD SA without SAs (reqid, selectors), from which PolicyMessages makes its trap.
+  std::map<std::string, ike::ChildSa> policy_tunnels_;
+  bool traps_changed_ = false;
+  bool restore_traps_ = false;                  // RestoreTraps' batch was not applied: sent again
   std::map<uint32_t, uint32_t> in_by_spi_out_;  // installed_'s keys by outbound SPI
   int observer_ = 0;                            // the link's token for CountersHeard
   uint64_t install_order_ = 0;

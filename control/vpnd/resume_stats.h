@@ -14,6 +14,9 @@ struct ResumeStats {
   uint64_t orphan_sas_removed = 0;  // in the dataplane, known to no resumed CHILD SA
   uint64_t state_file_errors = 0;   // unreadable, malformed, or not written
   uint64_t state_writes = 0;
+  uint64_t traps_kept = 0;     // traps from before the restart put back
+  uint64_t traps_refused = 0;  // their peer or tunnel is no longer configured
+  uint64_t trap_policies = 0;  // trap policies of policy-based tunnels in the restart's batch
 };
 
 }  // namespace portcullis::vpnd

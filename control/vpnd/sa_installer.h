@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "dataplane/api/messages.h"
 #include "ike/sa/child_sa.h"
+#include "ike/sa/ike_config.h"
 
 namespace portcullis::vpnd {
 
@@ -97,6 +98,19 @@ class SaInstaller {
   }
   // After ForgetAll and the CHILD SAs added again: the traps' policies into the new dataplane.
   virtual void RestoreTraps() {}
+  // The policy-based tunnels of the configuration (each commit): a trapped one that has no SA
+  // and no trap policies (none held at the moment its trap began, or vpnd restarted) gets them
+  // from its configured selectors and reqid, so it never leaks in the clear.
+  virtual void SetPolicyTunnels(const std::vector<ike::ChildConfig>& tunnels) { (void)tunnels; }
+  // A trap may have begun (an IKE or CHILD SA went): FlushRemovals looks at the tunnels again.
+  virtual void TrapsChanged() {}
+  // Hitless restart: those trap policies for the restart's first batch (recorded as sent), for
+  // the tunnels `trapped` names (the saved traps: IKE does not hold them back yet).
+  virtual std::vector<dp::api::Message> ConfiguredTraps(
+      const std::function<bool(const std::string& child)>& trapped) {
+    (void)trapped;
+    return {};
+  }
   // Hitless restart: CHILD SAs resumed from before vpnd's restart whose SAs the dataplane still
   // holds (it keeps them when vpnd dies). They are recorded as installed, and the answer is
   // what selects them again, for the restart's first commit batch (which rebuilds interfaces

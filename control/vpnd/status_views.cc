@@ -92,6 +92,9 @@ std::string IpsecStatusJson(const IpsecStatus& s) {
         .Field("orphan_sas_removed", r.orphan_sas_removed)
         .Field("state_file_errors", r.state_file_errors)
         .Field("state_writes", r.state_writes)
+        .Field("traps_kept", r.traps_kept)
+        .Field("traps_refused", r.traps_refused)
+        .Field("trap_policies", r.trap_policies)
         .EndObject();
   }
   j.EndObject();

@@ -258,6 +258,7 @@ absl::Status Vpnd::Commit(const config::Model& model,
                 "the restart's commit was not applied: the IKE_SAs from before it are not "
                 "resumed");
             deps_.installer->ForgetAll();
+            resume_traps_.clear();
           }
           return;
         }
@@ -298,6 +299,17 @@ absl::Status Vpnd::Commit(const config::Model& model,
   return st;
 }
 
+std::vector<ike::ChildConfig> Vpnd::PolicyTunnels(const IkeSetup& setup) {
+  std::vector<ike::ChildConfig> out;
+  for (const auto& p : setup.peers) {
+    if (p->remote_any) continue;  // never trapped
+    for (const auto& c : p->children) {
+      if (!c.vti) out.push_back(c);
+    }
+  }
+  return out;
+}
+
 std::shared_ptr<std::vector<ike::IkeSaState>> Vpnd::PrepareResume(
     const IkeSetup& setup, std::vector<dp::api::Message>* extra) {
   absl::StatusOr<std::string> text = ReadStateFile(deps_.ike_state_path);
@@ -307,7 +319,8 @@ std::shared_ptr<std::vector<ike::IkeSaState>> Vpnd::PrepareResume(
                                           "): flushing the dataplane"));
     return nullptr;
   }
-  absl::StatusOr<std::vector<ike::IkeSaState>> saved = ike::DecodeIkeState(*text);
+  resume_traps_.clear();
+  absl::StatusOr<std::vector<ike::IkeSaState>> saved = ike::DecodeIkeState(*text, &resume_traps_);
   OPENSSL_cleanse(text->data(), text->size());
   if (!saved.ok()) {
     ++resume_stats_.state_file_errors;
@@ -385,6 +398,30 @@ std::shared_ptr<std::vector<ike::IkeSaState>> Vpnd::PrepareResume(
     }
   }
   *extra = deps_.installer->Adopt(adopt, [this](const ike::ChildSa& c) { return VtiIfindex(c); });
+  // The traps of policy-based tunnels without an SA: their policies (pointing at no SA) in this
+  // same batch, so the flush never lets their traffic out in the clear.
+  std::set<std::string> trapped_peers;
+  std::set<std::pair<std::string, std::string>> trapped_children;
+  for (const ike::IkeTrap& t : resume_traps_) {
+    if (t.child.empty()) {
+      trapped_peers.insert(t.peer);
+    } else {
+      trapped_children.emplace(t.peer, t.child);
+    }
+  }
+  std::map<std::string, std::string> peer_of;
+  for (const auto& p : setup.peers) {
+    for (const auto& c : p->children) peer_of[c.name] = p->name;
+  }
+  deps_.installer->SetPolicyTunnels(PolicyTunnels(setup));
+  std::vector<dp::api::Message> traps =
+      deps_.installer->ConfiguredTraps([&](const std::string& child) {
+        auto p = peer_of.find(child);
+        return p != peer_of.end() &&
+               (trapped_peers.contains(p->second) || trapped_children.contains({p->second, child}));
+      });
+  resume_stats_.trap_policies += traps.size();
+  extra->insert(extra->end(), traps.begin(), traps.end());
   if (complete) {
     for (const auto& [spi, in] : held) {
       if (claimed.contains({spi, in})) continue;
@@ -406,7 +443,7 @@ void Vpnd::SaveIkeState() {
   if (deps_.ike_state_path.empty() || resume_pending_ || resume_commit_pending_) return;
   const uint64_t fp = ike_->StateFingerprint();
   if (saved_once_ && fp == saved_fingerprint_) return;
-  std::string text = ike::EncodeIkeState(ike_->SaveState());
+  std::string text = ike::EncodeIkeState(ike_->SaveState(), ike_->SaveTraps());
   absl::Status st = WriteFileAtomically(deps_.ike_state_path, text);
   OPENSSL_cleanse(text.data(), text.size());  // it holds every IKE SA's keys
   if (!st.ok()) {
@@ -467,6 +504,15 @@ void Vpnd::CompleteCommit(const config::Model& model, const IkeSetup& setup,
         absl::StrCat("peer ", peer,
                      ": its local-address is a VRRP virtual address with notify "
                      "ipsec: IKE waits until the group is master here"));
+  if (!resume_traps_.empty()) {
+    // The restart's commit: IKE's traps back before anything flushes the installer (which
+    // would release trap policies IKE does not know of).
+    const size_t refused = ike_->ResumeTraps(resume_traps_);
+    resume_stats_.traps_refused += refused;
+    resume_stats_.traps_kept += resume_traps_.size() - refused;
+    resume_traps_.clear();
+  }
+  deps_.installer->SetPolicyTunnels(PolicyTunnels(setup));
   std::set<std::string> interfaces(setup.ike_interfaces.begin(), setup.ike_interfaces.end());
   if (interfaces != ike_interfaces_ && !interfaces.empty()) {
     Log(ike::LogGroup::kCfg,
@@ -526,6 +572,7 @@ void Vpnd::ChildUp(const ike::IkeSa& sa, const ike::ChildSa& c) {
 
 void Vpnd::ChildDown(const ike::IkeSa& sa, const ike::ChildSa& c) {
   deps_.installer->DelSa(c);
+  deps_.installer->TrapsChanged();
   if (deps_.observer != nullptr) deps_.observer->ChildDown(sa, c);
 }
 
@@ -542,6 +589,12 @@ bool Vpnd::ChildInPlace(const ike::ChildSa& c) const {
   // Waiting for the install's ack; a refusal reaches IKE as an install failure (the CHILD SA
   // goes), and an installer that keeps no SAs (logging) never waits.
   return deps_.installer->Placement(c.spi_in) != SaPlacement::kInstalling;
+}
+
+void Vpnd::IkeDown(const ike::IkeSa&) {
+  // A trap may begin for tunnels of the peer that had no SA: their policies come from the
+  // configuration (FlushRemovals).
+  deps_.installer->TrapsChanged();
 }
 
 void Vpnd::IkeUp(const ike::IkeSa& sa) {

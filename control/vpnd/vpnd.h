@@ -150,6 +150,7 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   void ChildUpdated(const ike::IkeSa& sa, const ike::ChildSa& child) override;
   void ChildOutbound(const ike::IkeSa& sa, const ike::ChildSa& child) override;
   void IkeUp(const ike::IkeSa& sa) override;
+  void IkeDown(const ike::IkeSa& sa) override;
   bool ChildInPlace(const ike::ChildSa& c) const override;
 
   // Writes IKE's state to deps.ike_state_path if it changed since the last write (after every
@@ -201,6 +202,8 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   // removes the SAs nothing claims (`extra` too). Null: nothing to resume, flush everything.
   std::shared_ptr<std::vector<ike::IkeSaState>> PrepareResume(const IkeSetup& setup,
                                                               std::vector<dp::api::Message>* extra);
+  // The policy-based tunnels a trap may hold (SaInstaller::SetPolicyTunnels).
+  static std::vector<ike::ChildConfig> PolicyTunnels(const IkeSetup& setup);
 
   VpndDeps deps_;
   // IKE logs through this: it keeps each peer's last failure for `diagnose`.
@@ -259,6 +262,8 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   uint64_t saved_fingerprint_ = 0;
   bool saved_once_ = false;
   ResumeStats resume_stats_;
+  // The traps read from the state file, put back once the restart's commit set the peers.
+  std::vector<ike::IkeTrap> resume_traps_;
 };
 
 }  // namespace portcullis::vpnd

@@ -694,8 +694,52 @@ std::vector<IkeSaState> IkeManager::SaveState() const {
   return out;
 }
 
+std::vector<IkeTrap> IkeManager::SaveTraps() const {
+  std::vector<IkeTrap> out;
+  for (const std::string& peer : trapped_) out.push_back({peer, ""});
+  for (const auto& [key, when] : trapped_children_) out.push_back({key.first, key.second});
+  return out;
+}
+
+size_t IkeManager::ResumeTraps(const std::vector<IkeTrap>& traps) {
+  size_t refused = 0;
+  for (const IkeTrap& t : traps) {
+    auto cfg = peers_.find(t.peer);
+    bool known = cfg != peers_.end() && !cfg->second->remote_any;
+    if (known && !t.child.empty()) {
+      known = std::any_of(cfg->second->children.begin(), cfg->second->children.end(),
+                          [&](const ChildConfig& c) { return c.name == t.child; });
+    }
+    if (!known) {
+      ++refused;
+      continue;
+    }
+    if (t.child.empty()) {
+      // Waits for its next packet, as it did before the restart: not initiated at once.
+      trapped_.insert(t.peer);
+      if (auto n = next_initiate_.find(t.peer); n != next_initiate_.end()) {
+        n->second = absl::InfiniteFuture();
+      }
+    } else {
+      trapped_children_.emplace(std::pair(t.peer, t.child), absl::InfinitePast());
+    }
+    ManagerLog(absl::StrCat("trap of ", t.child.empty() ? t.peer : t.child,
+                            " from before the restart kept: it comes up on its next packet"));
+  }
+  return refused;
+}
+
 uint64_t IkeManager::StateFingerprint() const {
   uint64_t h = 0;
+  // The traps are in the file too.
+  for (const std::string& peer : trapped_) {
+    for (char c : peer) h = h * 31 + static_cast<uint8_t>(c);
+    h = h * 1099511628211ull ^ 0x74;
+  }
+  for (const auto& [key, when] : trapped_children_) {
+    for (char c : key.second) h = h * 31 + static_cast<uint8_t>(c);
+    h = h * 1099511628211ull ^ 0x63;
+  }
   for (const auto& [k, sa] : sas_) {
     if (sa->state() != IkeSa::State::kEstablished || sa->undecided) continue;
     for (uint8_t b : k) h = h * 31 + b;

@@ -155,6 +155,11 @@ class IkeManager : public IkeSaContext {
   // SA whose peer already has a live IKE SA here. A configured tunnel without a CHILD SA in
   // the resumed SA (added while vpnd was down) gets one created when the peer initiates.
   ResumeResult Resume(std::vector<IkeSaState> saved);
+  // The traps waiting for a packet (saved with the IKE SAs; in the fingerprint), and, after
+  // SetPeers, those of a restarted process put back: only for configured peers and tunnels
+  // (the others are counted in the answer).
+  std::vector<IkeTrap> SaveTraps() const;
+  size_t ResumeTraps(const std::vector<IkeTrap>& traps);
   // Responder SAs still in IKE_SA_INIT/IKE_AUTH (in total, or from one address).
   size_t HalfOpenCount(const Address* from = nullptr) const;
   // What the per-source limits count by: the address, an IPv6 source's /64.

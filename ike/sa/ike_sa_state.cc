@@ -211,7 +211,7 @@ class Fields {
 
 }  // namespace
 
-std::string EncodeIkeState(const std::vector<IkeSaState>& sas) {
+std::string EncodeIkeState(const std::vector<IkeSaState>& sas, const std::vector<IkeTrap>& traps) {
   std::string out = absl::StrCat(kHeader, "\n");
   for (const IkeSaState& s : sas) {
     absl::StrAppend(
@@ -267,12 +267,19 @@ std::string EncodeIkeState(const std::vector<IkeSaState>& sas) {
           " life_packets=", c.life_packets, " replay_window=", c.replay_window, "\n");
     }
   }
+  for (const IkeTrap& t : traps) {
+    absl::StrAppend(
+        &out, "trap peer=", Hex({reinterpret_cast<const uint8_t*>(t.peer.data()), t.peer.size()}),
+        " child=", Hex({reinterpret_cast<const uint8_t*>(t.child.data()), t.child.size()}), "\n");
+  }
   absl::StrAppend(&out, "end ", sas.size(), "\n");
   return out;
 }
 
-absl::StatusOr<std::vector<IkeSaState>> DecodeIkeState(absl::string_view text) {
+absl::StatusOr<std::vector<IkeSaState>> DecodeIkeState(absl::string_view text,
+                                                       std::vector<IkeTrap>* traps) {
   std::vector<IkeSaState> out;
+  std::vector<IkeTrap> trap_list;
   std::vector<absl::string_view> lines = absl::StrSplit(text, '\n');
   if (lines.empty() || lines[0] != kHeader) {
     return absl::InvalidArgumentError(absl::StrCat("line 1: not \"", kHeader, "\""));
@@ -335,6 +342,14 @@ absl::StatusOr<std::vector<IkeSaState>> DecodeIkeState(absl::string_view text) {
       }
       if (!f.status().ok()) return f.status();
       out.push_back(std::move(s));
+    } else if (absl::StartsWith(line, "trap ")) {
+      IkeTrap t;
+      t.peer = f.Text("peer");
+      t.child = f.Text("child");
+      if (!f.status().ok()) return f.status();
+      if (t.peer.empty())
+        return absl::InvalidArgumentError(absl::StrCat("line ", number, ": trap without a peer"));
+      trap_list.push_back(std::move(t));
     } else if (absl::StartsWith(line, "exchange ")) {
       if (out.empty() || out.back().in_flight || !out.back().children.empty() ||
           !out.back().request) {
@@ -412,6 +427,7 @@ absl::StatusOr<std::vector<IkeSaState>> DecodeIkeState(absl::string_view text) {
     }
   }
   if (!ended) return absl::InvalidArgumentError("no end line: the file is truncated");
+  if (traps != nullptr) *traps = std::move(trap_list);
   return out;
 }
 

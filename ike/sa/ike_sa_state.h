@@ -55,9 +55,21 @@ struct IkeSaState {
   std::vector<std::unique_ptr<ChildSa>> children;
 };
 
-// One header line, the SAs, and an `end` line with their count (a truncated file is refused).
-std::string EncodeIkeState(const std::vector<IkeSaState>& sas);
+// A trap waiting for a tunnel's next packet (DPD action hold: the peer's IKE SA, `child` empty;
+// close-action trap: one tunnel of an IKE SA that is up). Saved so that a restarted vpnd keeps
+// the trap, and a policy-based tunnel its trap policies, instead of routing it in the clear.
+struct IkeTrap {
+  std::string peer;
+  std::string child;
+  bool operator==(const IkeTrap&) const = default;
+};
+
+// One header line, the SAs, the traps, and an `end` line with the SAs' count (a truncated file
+// is refused).
+std::string EncodeIkeState(const std::vector<IkeSaState>& sas,
+                           const std::vector<IkeTrap>& traps = {});
 // InvalidArgument naming the line for anything malformed: a restarted vpnd then starts over.
-absl::StatusOr<std::vector<IkeSaState>> DecodeIkeState(absl::string_view text);
+absl::StatusOr<std::vector<IkeSaState>> DecodeIkeState(absl::string_view text,
+                                                       std::vector<IkeTrap>* traps = nullptr);
 
 }  // namespace portcullis::ike

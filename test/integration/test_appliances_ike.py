@@ -9,6 +9,8 @@ import re
 import subprocess
 import time
 
+import pytest
+
 from portcullis_lab import (EAST_HOST, EAST_PUBLIC, WEST_HOST, SeedPair, SitePair,
                             appliance_config, ping)
 
@@ -125,12 +127,14 @@ def test_close_action_trap_brings_the_tunnel_back_on_traffic(lab, source_root, t
     assert ok, out
 
 
-def test_close_action_trap_on_a_policy_based_tunnel(lab, source_root):
+@pytest.mark.parametrize('restart', [False, True], ids=['', 'vpnd-restarted'])
+def test_close_action_trap_on_a_policy_based_tunnel(lab, source_root, restart):
     """The VyOS site pair (policy-based) with close-action trap on site A and site B
     respond-only: B deletes the IKE SA; A keeps the tunnel's policies without an SA, so its
     LAN's traffic to B's LAN is dropped (policy_no_sa) and raises an acquire instead of leaving
     A's WAN in the clear (a capture on the router sees none of it); A initiates on that
-    acquire and the hosts ping through the tunnel again."""
+    acquire and the hosts ping through the tunnel again. `restart`: A's vpnd is killed (-9) and
+    started again while trapped: the trap, and its policies, survive the restart."""
     s = SitePair(lab, source_root, edit={
         'a': lambda t: t.replace("close-action 'none'", "close-action 'trap'"),
         'b': lambda t: t.replace("connection-type 'initiate'", "connection-type 'respond'")})
@@ -143,6 +147,16 @@ def test_close_action_trap_on_a_policy_based_tunnel(lab, source_root):
         time.sleep(0.2)
     assert 'trap installed' in s.va.log(), s.va.log()[-3000:]
     time.sleep(1)
+    if restart:
+        s.va.proc.kill()
+        s.va.proc.wait(timeout=10)
+        os.unlink(s.va.sock)
+        s.va = lab.vpnd(s.da, s.a, os.path.join(lab.workdir, 'vyos-site-a.conf'), 'site-a-again')
+        deadline = time.time() + 15
+        while 'hitless restart' not in s.va.log() and time.time() < deadline:
+            time.sleep(0.2)
+        assert 'from before the restart kept' in s.va.log(), s.va.log()[-3000:]
+        time.sleep(1)
     assert 'acquire for' not in s.va.log()
     # What leaves A's WAN towards B's LAN while the tunnel is down: nothing in the clear.
     cap, cap_log = lab.spawn(['ip', 'netns', 'exec', s.rt, 'tcpdump', '-nn', '-l', '-i', 'ra0',

@@ -676,3 +676,145 @@ TEST_CASE("a trapped policy-based tunnel keeps its policies without an SA",
     for (const Message& m : all[3]) CHECK(m.body.policy.out_spi == 0);
   }
 }
+
+namespace {
+
+ike::ChildConfig PolicyTunnel(const std::string& name, uint32_t reqid, const std::string& local,
+                              const std::string& remote) {
+  ike::ChildConfig c;
+  c.name = name;
+  c.reqid = reqid;
+  c.local_ts = {ike::TsFromPrefix(*ike::Address::Parse(local), 24)};
+  c.remote_ts = {ike::TsFromPrefix(*ike::Address::Parse(remote), 24)};
+  return c;
+}
+
+}  // namespace
+
+// Review-lead4 6: trap policies came only from the SAs going when the trap began, so a tunnel
+// without an SA then (its CREATE_CHILD_SA refused, pending, or its policies refused) was routed
+// in the clear and raised no acquire.
+TEST_CASE("a trapped policy-based tunnel without an SA gets its trap from the configuration",
+          "[vpnd][dataplane][sa][trap]") {
+  Rig r;
+  bool trapped = false;
+  r.installer->SetTrapQuery([&](const std::string&) { return trapped; });
+  r.installer->SetPolicyTunnels(
+      {PolicyTunnel("peer-192.0.2.2-tunnel-1", 1, "10.1.0.0", "10.2.0.0"),
+       PolicyTunnel("peer-192.0.2.2-tunnel-2", 2, "10.1.1.0", "10.2.1.0")});
+  auto first = MakeChild(0xc0000101, 0xc0000202);  // tunnel 1; tunnel 2 never got one
+  r.installer->AddSa(*first, 0);
+  r.installer->AddPolicy(*first);
+  REQUIRE(PollLinkUntil(r, [&] { return r.dp.Batches().size() == 2; }));
+  trapped = true;  // DPD hold: every tunnel of the peer
+  r.installer->DelSa(*first);
+  r.installer->TrapsChanged();
+  r.installer->FlushRemovals();
+  REQUIRE(PollLinkUntil(r, [&] { return r.link->unacknowledged() == 0; }));
+  INFO(r.log.Recent());
+  auto all = r.dp.Batches();
+  // Tunnel 2's policies, pointing at no SA, with its reqid (the acquire names it by that).
+  std::vector<const Message*> adds;
+  for (size_t i = 2; i < all.size(); ++i) {
+    for (const Message& m : all[i]) {
+      if (m.header.kind == MessageKind::kPolicy && m.header.op == Op::kAdd) adds.push_back(&m);
+    }
+  }
+  REQUIRE(adds.size() == 2);
+  for (const Message* m : adds) {
+    CHECK(m->body.policy.reqid == 2);
+    CHECK(m->body.policy.out_spi == 0);
+  }
+  CHECK(r.installer->trapped_tunnels() == 2);
+  CHECK(r.installer->trap_policies() == 4);
+  SECTION("the trap ends without an SA: tunnel 2's policies go too") {
+    trapped = false;
+    r.installer->FlushRemovals();
+    REQUIRE(PollLinkUntil(r, [&] { return r.link->unacknowledged() == 0; }));
+    all = r.dp.Batches();
+    CHECK(Count(all.back(), MessageKind::kPolicy, Op::kDelete) == 4);
+    CHECK(r.installer->trap_policies() == 0);
+  }
+}
+
+// Review-lead4 4: RestoreTraps recorded its policies before the ack; refused, the SPD said
+// they were there, so the tunnel's next SA sent an Update the dataplane refuses (NotFound) and
+// its whole policy batch with it: up, with no policies, in the clear for good.
+TEST_CASE("trap policies a restarted dataplane refused are not taken as there",
+          "[vpnd][dataplane][sa][trap]") {
+  Rig r;
+  bool trapped = true;
+  r.installer->SetTrapQuery([&](const std::string&) { return trapped; });
+  auto first = MakeChild(0xc0000101, 0xc0000202);
+  r.installer->AddSa(*first, 0);
+  r.installer->AddPolicy(*first);
+  REQUIRE(PollLinkUntil(r, [&] { return r.dp.Batches().size() == 2; }));
+  r.installer->DelSa(*first);
+  r.installer->FlushRemovals();
+  REQUIRE(PollLinkUntil(r, [&] { return r.link->unacknowledged() == 0; }));
+  REQUIRE(r.installer->trap_policies() == 2);
+  // The dataplane restarted; the trap's policies are refused once.
+  auto refuse = std::make_shared<std::atomic<bool>>(true);
+  r.dp.SetVerdict([refuse](const std::vector<Message>&) {
+    if (refuse->exchange(false)) {
+      return dp::api::ApplyResult{absl::ResourceExhaustedError("no room"), 0};
+    }
+    return dp::api::ApplyResult{};
+  });
+  r.installer->ForgetAll();
+  r.installer->RestoreTraps();
+  REQUIRE(PollLinkUntil(r, [&] { return r.link->unacknowledged() == 0; }));
+  const size_t before = r.dp.Batches().size();
+  SECTION("the next flush sends them again") {
+    r.installer->FlushRemovals();
+    REQUIRE(PollLinkUntil(r, [&] { return r.dp.Batches().size() == before + 1; }));
+    CHECK(Count(r.dp.Batches().back(), MessageKind::kPolicy, Op::kAdd) == 2);
+  }
+  SECTION("the tunnel's next SA adds its policies, it does not update ones that are not there") {
+    trapped = false;
+    auto second = MakeChild(0xc0000303, 0xc0000404);
+    r.installer->AddSa(*second, 0);
+    r.installer->AddPolicy(*second);
+    REQUIRE(PollLinkUntil(r, [&] { return r.link->unacknowledged() == 0; }));
+    INFO(r.log.Recent());
+    const Message* out = nullptr;
+    for (size_t i = before; i < r.dp.Batches().size(); ++i) {
+      auto b = r.dp.Batches()[i];
+      CHECK(Count(b, MessageKind::kPolicy, Op::kUpdate) == 0);
+      if (Count(b, MessageKind::kPolicy, Op::kAdd) == 2) out = &b[0];
+    }
+    CHECK(out != nullptr);
+  }
+}
+
+// Review-lead4 5: a removal's SPD changes were applied when its (late) ack came, over what
+// later batches had done meanwhile.
+TEST_CASE("a late removal ack leaves newer SPD state alone", "[vpnd][dataplane][sa][trap]") {
+  Rig r(absl::Milliseconds(100));
+  bool trapped = true;
+  r.installer->SetTrapQuery([&](const std::string&) { return trapped; });
+  auto first = MakeChild(0xc0000101, 0xc0000202);
+  r.installer->AddSa(*first, 0);
+  r.installer->AddPolicy(*first);
+  REQUIRE(PollLinkUntil(r, [&] { return r.dp.Batches().size() == 2; }));
+  AckFirstBatchLate(r);
+  r.installer->DelSa(*first);
+  r.installer->FlushRemovals();  // its last SA goes, the trap keeps {out: 0}; the ack is late
+  trapped = false;               // a commit ended the trap: its policies are deleted
+  r.installer->FlushRemovals();
+  absl::Time end = absl::Now() + absl::Seconds(2);
+  while (r.link->unacknowledged() != 0 && absl::Now() < end) {
+    r.link->PollEvents(256, nullptr);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  REQUIRE(r.link->unacknowledged() == 0);
+  const size_t before = r.dp.Batches().size();
+  auto second = MakeChild(0xc0000303, 0xc0000404);
+  r.installer->AddSa(*second, 0);
+  r.installer->AddPolicy(*second);
+  REQUIRE(PollLinkUntil(r, [&] { return r.dp.Batches().size() >= before + 2; }));
+  INFO(r.log.Recent());
+  auto all = r.dp.Batches();
+  CHECK(Count(all.back(), MessageKind::kPolicy, Op::kUpdate) == 0);
+  CHECK(Count(all.back(), MessageKind::kPolicy, Op::kAdd) == 2);
+}

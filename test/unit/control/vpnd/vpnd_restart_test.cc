@@ -174,3 +174,57 @@ TEST_CASE("an IKE state file others may read or write is not trusted", "[vpnd][r
 
 }  // namespace
 }  // namespace portcullis::vpnd
+
+namespace portcullis::vpnd {
+namespace {
+
+// A policy-based tunnel held by a trap (close-action trap here; DPD hold alike) keeps its
+// policies pointing at no SA, so its traffic is dropped and raises an acquire instead of being
+// routed in the clear. The restart flushes policies: the trap must come back in the same batch.
+TEST_CASE("the trap of a policy-based tunnel outlives a vpnd restart", "[vpnd][restart][trap]") {
+  Setup s;
+  const std::string text =
+      std::string(testing::kOneTunnel) + "set security vpn ipsec ike-group IKE close-action trap\n";
+  const std::string conf = testing::WriteFile(text);
+  auto first = std::make_unique<Process>(s.dp, s.now, s.log, s.state);
+  East east(s.now);
+  east.mgr->SetPeers({testing::MirrorPeer(testing::kOneTunnel)});
+  REQUIRE(first->vpnd->LoadFile(conf).ok());
+  Exchange(*first, s.dp, east);
+  INFO(s.log.Recent());
+  REQUIRE(east.Sa() != nullptr);
+  // The peer closes the IKE SA: the trap keeps the tunnel's policies without an SA.
+  const_cast<ike::IkeSa*>(east.Sa())->Delete();
+  Exchange(*first, s.dp, east);
+  REQUIRE(first->installer->trap_policies() == 2);
+  REQUIRE(first->vpnd->ike().trapped("peer-192.0.2.2"));
+  absl::StatusOr<std::string> saved = ReadStateFile(s.state);
+  REQUIRE(saved.ok());
+  CHECK(absl::StrContains(*saved, "\ntrap "));
+
+  first.reset();  // kill -9
+  const size_t before = s.dp.Batches().size();
+  Process second(s.dp, s.now, s.log, s.state);
+  REQUIRE(second.vpnd->LoadFile(conf).ok());
+  auto batches = s.dp.Batches();
+  REQUIRE(batches.size() > before);
+  const auto& commit = batches[before];
+  const dp::api::Message* flush = FlushOf(commit);
+  REQUIRE(flush != nullptr);
+  CHECK((flush->body.flush.scope & dp::api::kFlushPolicies) != 0);
+  // The batch that flushes the policies puts the trap's back, pointing at no SA.
+  CHECK(testing::Count(commit, dp::api::MessageKind::kPolicy, dp::api::Op::kAdd) == 2);
+  for (const dp::api::Message& m : commit) {
+    if (m.header.kind != dp::api::MessageKind::kPolicy) continue;
+    CHECK(m.body.policy.out_spi == 0);
+    CHECK(m.body.policy.reqid != 0);
+  }
+  CHECK(second.vpnd->ike().trapped("peer-192.0.2.2"));
+  CHECK(second.vpnd->resume_stats().traps_kept == 1);
+  CHECK(second.vpnd->resume_stats().trap_policies == 2);
+  CHECK(second.installer->trap_policies() == 2);
+  std::remove(conf.c_str());
+}
+
+}  // namespace
+}  // namespace portcullis::vpnd
