@@ -15,12 +15,19 @@ as `scripts/bench ike`, which takes the shared lab lock.
    its CHILD SAs, charon (kernel-libipsec) installs them in userspace. The initiator's CPU per
    setup bounds the rate on this 2-core machine, whichever responder answers.
    test/integration/test_ike_scale.py uses this file's Lab and configuration generator.
+   Also (first table, the summary's ratios) the same comparison with vpnd in kernel-socket
+   mode as the common initiator: IKE_BENCH_VPND_SETUPS (default 1,000) tunnels, each its own
+   address pair and one IKE SA and CHILD SA, vpnd pacing at most 64 initiations outstanding,
+   to vpnd and to charon (kernel-libipsec) in the other namespace; setups/s from the first
+   CHILD SA up to the last (not vpnd's start). vpnd needs less CPU per setup as initiator than
+   charon, so the initiator bounds the responders less. IKE_BENCH_SWAN_INITIATOR=0 skips the
+   strongSwan-initiator table.
 2. up10k_s: IKE_BENCH_TUNNELS (default 10,000) tunnels between two vpnd instances in
    kernel-socket mode, one IKE SA and one CHILD SA each (one peer address per tunnel on each
    side), Curve25519: seconds from the initiator's start until every CHILD SA is up.
 
-Last line: `summary: ike_vs_swan_modp=<r> ike_vs_swan_x25519=<r> up10k_s=<s>` (r = our rate over
-strongSwan's; target >= 2)."""
+Last line: `summary: ike_vs_swan_modp=<r> ike_vs_swan_x25519=<r> up10k_s=<s>` (r = our responder's
+rate over strongSwan's with vpnd as the common initiator; target >= 2)."""
 import os
 import pathlib
 import re
@@ -114,7 +121,7 @@ class Lab:
             subprocess.run(['ip', 'netns', 'del', ns], capture_output=True)
 
     # ---------------------------------------------------------------- strongSwan
-    def charon(self, name, ns, swanctl_conf, threads=64):
+    def charon(self, name, ns, swanctl_conf, threads=64, install_routes=True):
         d = self.work / name
         if d.exists():
             shutil.rmtree(d)
@@ -126,7 +133,7 @@ class Lab:
     threads = %(threads)d
     port = 500
     port_nat_t = 4500
-    install_routes = yes
+    install_routes = %(routes)s
     install_virtual_ip = no
     cookie_threshold = 1000000
     cookie_threshold_ip = 1000000
@@ -148,7 +155,8 @@ class Lab:
 swanctl {
     socket = unix://%(d)s/charon.vici
 }
-''' % {'d': d, 'threads': threads})
+''' % {'d': d, 'threads': threads,
+       'routes': 'yes' if install_routes else 'no'})
         (d / 'swanctl' / 'swanctl.conf').write_text(swanctl_conf)
         env = dict(os.environ, STRONGSWAN_CONF=str(d / 'strongswan.conf'))
         p = subprocess.Popen(['ip', 'netns', 'exec', ns, 'sh', '-c',
@@ -356,6 +364,100 @@ def setup_rate(lab, responder, gname, n, parallel):
             'first_failure': failed[0] if failed else None}
 
 
+# ------------------------------------------- the same setups from vpnd (kernel sockets) as initiator
+
+def responder_swanctl_any(group):
+    """charon answering any of the initiator's tunnels (one address pair each, all with the
+    selectors of the strongSwan-initiator runs, 10.2.0.0/24 === 10.1.0.0/24)."""
+    return '''connections {
+    bench {
+        version = 2
+        proposals = aes128gcm16-prfsha256-%(g)s
+        rekey_time = 0
+        reauth_time = 0
+        mobike = no
+        local { auth = psk }
+        remote { auth = psk
+                 id = %%any }
+        children {
+            lan {
+                mode = tunnel
+                local_ts = 10.1.0.0/24
+                remote_ts = 10.2.0.0/24
+                esp_proposals = aes128gcm16
+                rekey_time = 0
+            }
+        }
+    }
+}
+secrets {
+    ike-all {
+        secret = "%(psk)s"
+    }
+}
+''' % {'g': group, 'psk': PSK}
+
+
+def ensure_pairs(lab, n):
+    """The first n tunnels' addresses on both ends (added once, kept for later runs)."""
+    have = getattr(lab, 'pairs_added', 0)
+    if n <= have:
+        return
+    pairs = tunnel_addresses(n)[have:]
+    lab.add_addresses(lab.ns_i, 'bi' + lab.id, [a for a, _ in pairs])
+    lab.add_addresses(lab.ns_r, 'br' + lab.id, [b for _, b in pairs])
+    if not have:
+        # Through the other end's veth address: one neighbour entry, not one per tunnel address
+        # (10,000 would overflow the neighbour table and queue every first packet behind an ARP).
+        run(['ip', '-n', lab.ns_i, 'route', 'add', '10.128.0.0/10', 'via', RES])
+        run(['ip', '-n', lab.ns_r, 'route', 'add', '10.64.0.0/10', 'via', INI])
+    lab.pairs_added = n
+
+
+def vpnd_initiated_rate(lab, responder, gname, n, timeout=120):
+    """n tunnels (one IKE SA and CHILD SA each, own address pair) initiated by vpnd in
+    kernel-socket mode (at most IkeManager::kMaxInitiating outstanding) to `responder`:
+    setups/s from vpnd's start until its last CHILD SA is up, and CPU per setup of both."""
+    group, dh = GROUPS[gname]
+    ensure_pairs(lab, n)
+    pairs = tunnel_addresses(n)
+    name = 'vi-%s-%s' % (responder, gname)
+    if responder == 'vpnd':
+        rp, _ = lab.vpnd(name + '-r', lab.ns_r, pair_config([(b, a) for a, b in pairs], False, dh,
+                                                             ('10.1.0.0/24', '10.2.0.0/24')))
+    else:
+        rp, _ = lab.charon(name + '-r', lab.ns_r, responder_swanctl_any(group), threads=16,
+                           install_routes=True)
+    log = lab.work / (name + '-i') / 'vpnd.log'
+    if log.exists():
+        log.unlink()
+    ip = None
+    try:
+        cpu0 = cpu_seconds(rp.pid)
+        t0 = time.monotonic()
+        ip, _ = lab.vpnd(name + '-i', lab.ns_i,
+                         pair_config(pairs, True, dh, ('10.2.0.0/24', '10.1.0.0/24')))
+        counter = LogCounter(log, b'CHILD_SA not installed')
+        # From the first CHILD SA up to the last: neither vpnd's start nor one setup's latency.
+        up, first, deadline = 0, None, t0 + timeout
+        while time.monotonic() < deadline:
+            up = counter.poll()
+            if up and first is None:
+                first, first_up = time.monotonic(), up
+            if up >= n:
+                break
+            time.sleep(0.01)
+        secs = time.monotonic() - first if first is not None else 0.0
+        cpu, icpu = cpu_seconds(rp.pid) - cpu0, cpu_seconds(ip.pid)
+    finally:
+        if ip is not None:
+            lab.stop(ip)
+        lab.stop(rp)
+    return {'rate': (up - first_up) / secs if secs else 0.0, 'ok': up,
+            'cpu_ms': cpu * 1e3 / up if up else float('nan'),
+            'init_cpu_ms': icpu * 1e3 / up if up else float('nan')}
+
+
 # ---------------------------------------------------------------- 10,000 tunnels, vpnd to vpnd
 
 def tunnel_addresses(n):
@@ -368,7 +470,8 @@ def tunnel_addresses(n):
     return out
 
 
-def pair_config(pairs, initiate, dh=31):
+def pair_config(pairs, initiate, dh=31, lans=None):
+    """`lans`: (local, remote) prefix of every tunnel, else one /24 pair per tunnel."""
     lines = ['set security vpn ike block-threshold 0',
              'set security vpn ike cookie-threshold 0',
              'set security vpn ipsec ike-group IKE ike-version 2',
@@ -384,10 +487,10 @@ def pair_config(pairs, initiate, dh=31):
                   p + 'ike-group IKE',
                   p + 'local-address ' + ours,
                   p + 'default-esp-group ESP',
-                  p + 'tunnel 1 local prefix 172.%d.%d.0/24' % (
-                      16 + (i >> 8 & 15) if initiate else 48 + (i >> 8 & 15), i & 0xff),
-                  p + 'tunnel 1 remote prefix 172.%d.%d.0/24' % (
-                      48 + (i >> 8 & 15) if initiate else 16 + (i >> 8 & 15), i & 0xff)]
+                  p + 'tunnel 1 local prefix ' + (lans[0] if lans else '172.%d.%d.0/24' % (
+                      16 + (i >> 8 & 15) if initiate else 48 + (i >> 8 & 15), i & 0xff)),
+                  p + 'tunnel 1 remote prefix ' + (lans[1] if lans else '172.%d.%d.0/24' % (
+                      48 + (i >> 8 & 15) if initiate else 16 + (i >> 8 & 15), i & 0xff))]
     return '\n'.join(lines) + '\n'
 
 
@@ -416,12 +519,7 @@ class LogCounter:
 def up_tunnels(lab, n, timeout):
     """Seconds until n tunnels are up between two vpnd instances (kernel-socket transport)."""
     pairs = tunnel_addresses(n)
-    lab.add_addresses(lab.ns_i, 'bi' + lab.id, [a for a, _ in pairs])
-    lab.add_addresses(lab.ns_r, 'br' + lab.id, [b for _, b in pairs])
-    # Through the other end's veth address: one neighbour entry, not one per tunnel address
-    # (10,000 would overflow the neighbour table and queue every first packet behind an ARP).
-    run(['ip', '-n', lab.ns_i, 'route', 'add', '10.128.0.0/10', 'via', RES])
-    run(['ip', '-n', lab.ns_r, 'route', 'add', '10.64.0.0/10', 'via', INI])
+    ensure_pairs(lab, n)
     rp, rsock = lab.vpnd('pair-r', lab.ns_r, pair_config([(b, a) for a, b in pairs], False))
     t0 = time.monotonic()
     ip, isock = lab.vpnd('pair-i', lab.ns_i, pair_config(pairs, True))
@@ -445,8 +543,10 @@ def main():
     build = pathlib.Path(os.environ.get('PORTCULLIS_BUILD', ROOT / 'build'))
     os.chdir(ROOT)
     rounds = int(os.environ.get('IKE_BENCH_ROUNDS', '3'))
+    swan_initiator = os.environ.get('IKE_BENCH_SWAN_INITIATOR', '1') != '0'
+    vn = int(os.environ.get('IKE_BENCH_VPND_SETUPS', '1000'))
     load = os.getloadavg()[0]
-    runs = {}
+    runs, vruns = {}, {}
     with tempfile.TemporaryDirectory(prefix='portcullis-ike-bench-') as work:
         lab = Lab(work, build)
         try:
@@ -455,15 +555,33 @@ def main():
             for _ in range(rounds):
                 for gname in GROUPS:
                     for responder in ('vpnd', 'strongswan'):
-                        runs.setdefault((gname, responder), []).append(
-                            setup_rate(lab, responder, gname, n, parallel))
+                        if swan_initiator:
+                            runs.setdefault((gname, responder), []).append(
+                                setup_rate(lab, responder, gname, n, parallel))
+                        vruns.setdefault((gname, responder), []).append(
+                            vpnd_initiated_rate(lab, responder, gname, vn))
             up_s, up = up_tunnels(lab, tunnels, timeout=300) if tunnels else (float('nan'), 0)
         finally:
             lab.close()
-    rows = {}
-    for key, rs in runs.items():
-        rs = sorted(rs, key=lambda r: r['rate'])
-        rows[key] = dict(rs[len(rs) // 2], lo=rs[0]['rate'], hi=rs[-1]['rate'])
+    def median(runs):
+        rows = {}
+        for key, rs in runs.items():
+            rs = sorted(rs, key=lambda r: r['rate'])
+            rows[key] = dict(rs[len(rs) // 2], lo=rs[0]['rate'], hi=rs[-1]['rate'])
+        return rows
+
+    rows, vrows = median(runs), median(vruns)
+    print('IKE setups: vpnd (kernel sockets) initiator, %d tunnels of one IKE_SA+CHILD_SA each '
+          '(own address pair), at most 64 outstanding, both daemons on this machine, rate from '
+          'the first CHILD_SA up to the last; median of %d interleaved rounds (load average '
+          '%.1f at the start)' % (vn, rounds, load))
+    print('%-10s %-11s %9s %15s %11s %11s' % ('group', 'responder', 'setups/s', 'range',
+                                             'resp ms/SA', 'init ms/SA'))
+    for (gname, responder), r in vrows.items():
+        print('%-10s %-11s %9.1f %15s %11.2f %11.2f' % (
+            GROUPS[gname][0], responder, r['rate'], '%.0f-%.0f' % (r['lo'], r['hi']),
+            r['cpu_ms'], r['init_cpu_ms']))
+    print()
     print('IKE setups: strongSwan 5.9.8 initiator, %d IKE_SA+CHILD_SA setups, %d outstanding, '
           'both daemons on this machine; median of %d interleaved rounds (load average %.1f at '
           'the start)' % (n, parallel, rounds, load))
@@ -481,8 +599,14 @@ def main():
             print('    first failure: %s' % (r['first_failure'],))
     print('(resp: the responder process; loop: vpnd\'s event loop thread, without the DH key '
           'pool\'s workers; init: the initiator)')
-    ratio = {g: rows[(g, 'vpnd')]['rate'] / rows[(g, 'strongswan')]['rate']
-             if rows[(g, 'strongswan')]['rate'] else float('nan') for g in GROUPS}
+    def ratios(rows):
+        return {g: rows[(g, 'vpnd')]['rate'] / rows[(g, 'strongswan')]['rate']
+                if (g, 'strongswan') in rows and rows[(g, 'strongswan')]['rate'] else float('nan')
+                for g in GROUPS}
+
+    ratio, sratio = ratios(vrows), ratios(rows)
+    print('ratio with the strongSwan initiator: modp %.2f x25519 %.2f' % (sratio['modp'],
+                                                                          sratio['x25519']))
     print()
     print('%d tunnels vpnd to vpnd (kernel sockets, Curve25519, one IKE SA each): %s s '
           '(%d up)' % (tunnels, '%.1f' % up_s, up))
