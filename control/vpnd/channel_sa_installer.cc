@@ -634,28 +634,34 @@ void ChannelSaInstaller::FlushRemovals() {
     restore_traps_ = false;
     RestoreTraps();
   }
-  if (traps_changed_) {
+  if (traps_changed_ && clock_() >= trap_retry_at_) {
     // A trap begun for a tunnel whose last SA held no policies (or that had none): from the
-    // configuration. Refused: not recorded, tried at the next change.
+    // configuration. Not applied: not recorded, tried again (1 s, doubling, at most 60 s).
     traps_changed_ = false;
     SpdChanges added;
     std::vector<dp::api::Message> msgs = TrapsFromConfig(trapped_, &added);
     if (!msgs.empty()) {
-      link_.Submit(std::move(msgs), "trap policies", /*wait=*/true,
-                   [this, added](Outcome o, const absl::Status& st) {
-                     if (o == Outcome::kApplied || !link_.ServerAlive()) return;
-                     Log(absl::StrCat("trap policies not installed: ", st.message()));
-                     for (const auto& [key, out] : added) {
-                       if (auto h = spd_.find(key); h != spd_.end() && h->second == 0) {
-                         spd_.erase(h);
-                       }
-                     }
-                     for (auto& [conn, policies] : traps_) {
-                       std::erase_if(policies,
-                                     [&](const auto& kv) { return added.contains(kv.first); });
-                     }
-                     std::erase_if(traps_, [](const auto& kv) { return kv.second.empty(); });
-                   });
+      link_.Submit(
+          std::move(msgs), "trap policies", /*wait=*/true,
+          [this, added](Outcome o, const absl::Status& st) {
+            if (o == Outcome::kApplied) {
+              trap_retries_ = 0;
+              return;
+            }
+            if (!link_.ServerAlive()) return;  // resync sends everything again
+            traps_changed_ = true;
+            trap_retry_at_ = clock_() + RetryDelay(++trap_retries_);
+            Log(absl::StrCat("trap policies not installed: ", st.message(), ": trying again"));
+            for (const auto& [key, out] : added) {
+              if (auto h = spd_.find(key); h != spd_.end() && h->second == 0) {
+                spd_.erase(h);
+              }
+            }
+            for (auto& [conn, policies] : traps_) {
+              std::erase_if(policies, [&](const auto& kv) { return added.contains(kv.first); });
+            }
+            std::erase_if(traps_, [](const auto& kv) { return kv.second.empty(); });
+          });
     }
   }
   // After the event's installs: a tunnel whose SA is on its way keeps its trap's policies for

@@ -162,6 +162,8 @@ class ChannelSaInstaller : public SaInstaller {
   // CHILD SA without SAs (reqid, selectors), from which PolicyMessages makes its trap.
   std::map<std::string, ike::ChildSa> policy_tunnels_;
   bool traps_changed_ = false;
+  absl::Time trap_retry_at_ = absl::InfinitePast();  // after a refused batch of them
+  int trap_retries_ = 0;
   bool restore_traps_ = false;                  // RestoreTraps' batch was not applied: sent again
   std::map<uint32_t, uint32_t> in_by_spi_out_;  // installed_'s keys by outbound SPI
   int observer_ = 0;                            // the link's token for CountersHeard

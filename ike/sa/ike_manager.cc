@@ -846,6 +846,8 @@ IkeManager::ResumeResult IkeManager::Resume(std::vector<IkeSaState> saved) {
         for (const auto& c : p->children()) have |= c->name == cc.name;
         have |= s.in_flight && s.in_flight->kind == TaskKind::kChildCreate &&
                 s.in_flight->child == cc.name;  // the resumed exchange creates it
+        // A trap waits for its packet, as before the restart.
+        have |= trapped_children_.contains({p->config().name, cc.name});
         if (!have) {
           p->Log(LogGroup::kCfg, absl::StrCat("tunnel ", cc.name,
                                               " has no CHILD_SA after the restart, creating it"));

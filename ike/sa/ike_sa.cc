@@ -969,6 +969,7 @@ bool IkeSa::Resume(IkeSaState& s, std::vector<std::unique_ptr<ChildSa>> children
         Log(LogGroup::kIke, absl::StrCat("request ", my_mid_,
                                          " in flight at the restart cannot be finished, its "
                                          "answer will be dropped"));
+        s.in_flight.reset();  // nothing creates its tunnel: the caller does
       } else {
         Log(LogGroup::kIke, absl::StrCat("request ", my_mid_, " (", TaskKindName(active_->kind()),
                                          ") in flight at the restart: sending it again, its "

@@ -244,7 +244,9 @@ std::string EncodeIkeState(const std::vector<IkeSaState>& sas, const std::vector
           " child=", Hex({reinterpret_cast<const uint8_t*>(x.child.data()), x.child.size()}),
           " spi_in=", x.spi_in, " rekey_spi_in=", x.rekey_spi_in, " tsi=", TsList(x.tsi),
           " tsr=", TsList(x.tsr), " ike_spi=", Hex(x.ike_spi), " nonce=", Hex(x.nonce),
-          " group=", static_cast<int>(x.group), " dh=", Hex(x.dh_private.span()), "\n");
+          " group=", static_cast<int>(x.group), " dh=", Hex(x.dh_private.span()),
+          " collided=", x.collided ? 1 : 0, " peer_new_spi_in=", x.peer_new_spi_in,
+          " peer_min_nonce=", Hex(x.peer_min_nonce), "\n");
     }
     for (const auto& cp : s.children) {
       const ChildSa& c = *cp;
@@ -372,6 +374,9 @@ absl::StatusOr<std::vector<IkeSaState>> DecodeIkeState(absl::string_view text,
       x.nonce = f.Data("nonce");
       x.group = static_cast<DhGroup>(f.Uint<uint16_t>("group"));
       x.dh_private = f.Secret("dh");
+      x.collided = f.Bool("collided");
+      x.peer_new_spi_in = f.Uint<uint32_t>("peer_new_spi_in");
+      x.peer_min_nonce = f.Data("peer_min_nonce");
       if (!f.status().ok()) return f.status();
       if (x.kind != TaskKind::kIkeRekey && x.spi_in < 256) {
         return absl::InvalidArgumentError(absl::StrCat("line ", number, ": reserved SPI"));

@@ -53,6 +53,11 @@ struct InFlightExchange {
   Bytes nonce;                               // ours
   DhGroup group = DhGroup::kNone;            // KE (PFS or the IKE rekey's), kNone without
   SecretBytes dh_private;                    // DhKeyPair::PrivateKey of our KE
+  // CHILD rekey collision (RFC 7296 2.8.1) noted before the save: we answered the peer's rekey
+  // of the same SA, making its SA `peer_new_spi_in`; the lower of its two nonces decides.
+  bool collided = false;
+  uint32_t peer_new_spi_in = 0;
+  Bytes peer_min_nonce;
 };
 
 class Task {

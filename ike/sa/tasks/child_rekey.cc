@@ -26,12 +26,18 @@ class ChildRekeyTask : public Task {
   explicit ChildRekeyTask(uint32_t spi_in) : old_spi_in_(spi_in) {}
   // Restored after a restart with its request in flight.
   bool Restore(IkeSa& sa, const InFlightExchange& x, const ChildConfig& config) {
+    collided_ = x.collided;
+    peer_new_spi_in_ = x.peer_new_spi_in;
+    peer_min_nonce_ = x.peer_min_nonce;
     return RestoreChildRequest(sa, x, config, req_);
   }
   std::optional<InFlightExchange> SaveInFlight() const override {
     InFlightExchange x;
     x.kind = TaskKind::kChildRekey;
     if (req_.spi_in == 0 || !SaveChildRequest(req_, x)) return std::nullopt;
+    x.collided = collided_;
+    x.peer_new_spi_in = peer_new_spi_in_;
+    x.peer_min_nonce = peer_min_nonce_;
     return x;
   }
   TaskKind kind() const override { return TaskKind::kChildRekey; }

@@ -818,3 +818,36 @@ TEST_CASE("a late removal ack leaves newer SPD state alone", "[vpnd][dataplane][
   CHECK(Count(all.back(), MessageKind::kPolicy, Op::kUpdate) == 0);
   CHECK(Count(all.back(), MessageKind::kPolicy, Op::kAdd) == 2);
 }
+
+// Review-ike5 2: a batch of trap policies from the configuration that is not applied was never
+// sent again (until some other SA went), leaving the tunnel routed in the clear.
+TEST_CASE("trap policies from the configuration that were refused are sent again",
+          "[vpnd][dataplane][sa][trap]") {
+  Rig r;
+  bool trapped = false;
+  r.installer->SetTrapQuery([&](const std::string&) { return trapped; });
+  r.installer->SetPolicyTunnels(
+      {PolicyTunnel("peer-192.0.2.2-tunnel-2", 2, "10.1.1.0", "10.2.1.0")});
+  auto refuse = std::make_shared<std::atomic<bool>>(true);
+  r.dp.SetVerdict([refuse](const std::vector<Message>&) {
+    if (refuse->exchange(false)) {
+      return dp::api::ApplyResult{absl::ResourceExhaustedError("no room"), 0};
+    }
+    return dp::api::ApplyResult{};
+  });
+  trapped = true;
+  r.installer->TrapsChanged();
+  r.installer->FlushRemovals();
+  REQUIRE(PollLinkUntil(r, [&] { return r.link->unacknowledged() == 0; }));
+  REQUIRE(r.dp.Batches().size() == 1);
+  CHECK(r.installer->trap_policies() == 0);
+  r.installer->FlushRemovals();  // too soon: waits for its retry time
+  REQUIRE(PollLinkUntil(r, [&] { return r.link->unacknowledged() == 0; }));
+  CHECK(r.dp.Batches().size() == 1);
+  r.now += absl::Seconds(2);
+  r.installer->FlushRemovals();
+  REQUIRE(PollLinkUntil(r, [&] { return r.dp.Batches().size() == 2; }));
+  INFO(r.log.Recent());
+  CHECK(Count(r.dp.Batches()[1], MessageKind::kPolicy, Op::kAdd) == 2);
+  CHECK(r.installer->trap_policies() == 2);
+}

@@ -468,6 +468,95 @@ TEST_CASE("a CHILD SA rekey answered just before the kill goes on after the resu
   CHECK(p.a.rec.ike_down == 0);
 }
 
+// Review-ike5 1: both ends rekeyed the same CHILD SA at once (RFC 7296 2.8.1) and A died after
+// answering B's rekey, its own in flight: the collision (B's new SA and its nonces) is saved
+// with the exchange, so the resumed A settles it as it would have (the SA with the lowest nonce
+// deleted by its maker), whichever side that is.
+TEST_CASE("a CHILD SA rekey collision in flight at the kill is settled after the resume",
+          "[ike_sa_state]") {
+  for (int round = 0; round < 8; ++round) {
+    DYNAMIC_SECTION("round " << round) {
+      Pair p;
+      p.ca->dpd_interval = 2;
+      p.cb->dpd_interval = 2;
+      p.Up();
+      REQUIRE(p.a.Only() != nullptr);
+      REQUIRE(p.a.mgr->RekeyChild(OnlyChild(p.a.Only())->spi_in));
+      REQUIRE(p.b.mgr->RekeyChild(OnlyChild(p.b.Only())->spi_in));
+      REQUIRE(p.net.queue.size() == 2);
+      const Datagram a_request = p.net.Take(0);
+      REQUIRE(p.net.DeliverOne());  // A answers B's rekey: the collision, noted by A's task
+      const std::string saved = Saved(p.a);
+      CHECK(absl::StrContains(saved, " collided=1 "));
+      Kill(p, p.a);
+      p.net.Deliver(a_request);  // B answers A's rekey into the void
+      p.net.Pump();              // A's answer reaches B, which settles its side
+      p.net.Advance(absl::Seconds(1));
+      REQUIRE(Restart(p, p.a, saved, p.ca).ike_resumed == 1);
+      p.net.Advance(absl::Seconds(120), absl::Seconds(1));
+      INFO(p.a.log.All());
+      INFO(p.b.log.All());
+      CheckOneMatchedChild(p);
+      CHECK(p.a.rec.gaps == 0);
+      CHECK(p.b.rec.gaps == 0);
+      CHECK(p.unsendable == 0);
+      CHECK(p.b.rec.ike_down == 0);
+    }
+  }
+}
+
+// Review-ike5 5: a tunnel the peer closed under close-action trap, its IKE SA up, waits for its
+// packet after a restart too, instead of being created at once as a tunnel without a CHILD SA.
+TEST_CASE("a trapped tunnel of a resumed IKE SA waits for its packet", "[ike_sa_state]") {
+  Pair p;
+  p.ca->close_action = CloseAction::kHold;
+  ChildConfig two = p.ca->children[0];
+  two.name = p.ca->name + "-tunnel-2";
+  two.tunnel_id = 2;
+  two.reqid = 2;
+  two.local_ts = {testing::Ts("10.1.1.0/24")};
+  two.remote_ts = {testing::Ts("10.2.1.0/24")};
+  p.ca->children.push_back(two);
+  ChildConfig two_b = p.cb->children[0];
+  two_b.name = p.cb->name + "-tunnel-2";
+  two_b.tunnel_id = 2;
+  two_b.reqid = 2;
+  two_b.local_ts = {testing::Ts("10.2.1.0/24")};
+  two_b.remote_ts = {testing::Ts("10.1.1.0/24")};
+  p.cb->children.push_back(two_b);
+  p.a.mgr->set_traps(true);
+  p.Up();
+  REQUIRE(p.a.Only() != nullptr);
+  REQUIRE(p.a.Only()->children().size() == 2);
+  // B closes tunnel 2: A keeps a trap for it.
+  testing::Mutable(p.b.Only()).DeleteChildren(2, false);
+  p.net.Pump();
+  REQUIRE(p.a.Only()->children().size() == 1);
+  REQUIRE(p.a.mgr->trapped(p.ca->name, two.name));
+  std::vector<IkeTrap> traps = p.a.mgr->SaveTraps();
+  REQUIRE(traps.size() == 1);
+  const std::string saved = EncodeIkeState(p.a.mgr->SaveState(), traps);
+  Kill(p, p.a);
+  p.net.drop = nullptr;
+  p.a.mgr = std::make_unique<IkeManager>([&p] { return p.net.now; },
+                                         [&p](const Datagram& d) { p.net.Send(d); }, &p.a.log,
+                                         &p.a.keylog, &p.a.rec, testing::Net::Defaults());
+  p.a.mgr->set_traps(true);
+  p.a.mgr->SetPeers(testing::One(p.ca));
+  std::vector<IkeTrap> back;
+  absl::StatusOr<std::vector<IkeSaState>> s = DecodeIkeState(saved, &back);
+  REQUIRE(s.ok());
+  REQUIRE(back == traps);
+  CHECK(p.a.mgr->ResumeTraps(back) == 0);
+  REQUIRE(p.a.mgr->Resume(*std::move(s)).ike_resumed == 1);
+  p.net.Advance(absl::Seconds(20));
+  INFO(p.a.log.All());
+  CHECK_FALSE(p.a.log.Has("has no CHILD_SA after the restart"));
+  CHECK(p.a.mgr->trapped(p.ca->name, two.name));
+  REQUIRE(p.b.Only() != nullptr);
+  CHECK(p.b.Only()->children().size() == 1);
+}
+
 TEST_CASE("saved SAs of peers and tunnels no longer configured are not resumed", "[ike_sa_state]") {
   Pair p;
   p.Up();
