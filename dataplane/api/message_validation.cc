@@ -373,8 +373,9 @@ bool FwActionOk(FwAction a, absl::string_view what, Check& c) {
 bool ValidateFwRuleset(const FwRulesetBody& b, Op op, Check& c) {
   if (b.ruleset_id == 0) return c.Fail(RejectReason::kBadValue, "fw-ruleset: id 0");
   if (op == Op::kDelete) return true;
-  if (b.reserved != 0)
-    return c.Fail(RejectReason::kNonZeroReserved, "fw-ruleset %d: reserved bytes", b.ruleset_id);
+  if (b.family != 0 && b.family != 4 && b.family != 6)
+    return c.Fail(RejectReason::kBadValue, "fw-ruleset %d: family %d is not 0, 4 or 6",
+                  b.ruleset_id, b.family);
   return Name(b.name, sizeof b.name, "fw-ruleset", b.ruleset_id, c) &&
          FwActionOk(b.default_action, "fw-ruleset default action", c) &&
          c.Flag(b.default_log, "fw-ruleset default_log") &&
@@ -394,17 +395,15 @@ bool ValidateFwRule(const FwRuleBody& b, Check& c) {
   if (b.state & ~kAllStates)
     return c.Fail(RejectReason::kBadValue, "fw-rule %d: state bits 0x%x (known 0x%x)",
                   b.rule_number, b.state, kAllStates);
-  if (b.family != Family::kIpv4)
-    return c.Fail(RejectReason::kBadValue, "fw-rule %d: only IPv4 rules for now (family %d)",
-                  b.rule_number, static_cast<int>(b.family));
   if (!c.Address(b.family, b.src_low, "fw-rule source") ||
       !c.Address(b.family, b.src_high, "fw-rule source") ||
       !c.Address(b.family, b.dst_low, "fw-rule destination") ||
       !c.Address(b.family, b.dst_high, "fw-rule destination"))
     return false;
   // Addresses compare as big-endian numbers.
-  if (memcmp(b.src_low.bytes, b.src_high.bytes, 4) > 0 ||
-      memcmp(b.dst_low.bytes, b.dst_high.bytes, 4) > 0)
+  const size_t width = b.family == Family::kIpv4 ? 4 : 16;
+  if (memcmp(b.src_low.bytes, b.src_high.bytes, width) > 0 ||
+      memcmp(b.dst_low.bytes, b.dst_high.bytes, width) > 0)
     return c.Fail(RejectReason::kBadValue, "fw-rule %d: address range low > high", b.rule_number);
   if (b.proto_low > b.proto_high)
     return c.Fail(RejectReason::kBadValue, "fw-rule %d: protocol range %d-%d", b.rule_number,
@@ -414,14 +413,14 @@ bool ValidateFwRule(const FwRuleBody& b, Check& c) {
   if (b.icmp_type_low > b.icmp_type_high || b.icmp_code_low > b.icmp_code_high)
     return c.Fail(RejectReason::kBadValue, "fw-rule %d: icmp range low > high", b.rule_number);
   const bool single = b.proto_low == b.proto_high;
-  const bool icmp = single && b.proto_low == 1;
+  const bool icmp = single && b.proto_low == (b.family == Family::kIpv4 ? 1 : 58);
   const bool ports = single && (b.proto_low == 6 || b.proto_low == 17 || b.proto_low == 132);
   // With protocol 1 alone, 0-0/0-0 is a real match (echo reply); other protocols carry zeros.
   const bool zero_icmp = b.icmp_type_low == 0 && b.icmp_type_high == 0 && b.icmp_code_low == 0 &&
                          b.icmp_code_high == 0;
   if (!icmp && !zero_icmp)
     return c.Fail(RejectReason::kBadValue,
-                  "fw-rule %d: ICMP type/code need protocol 1 alone (zero otherwise)",
+                  "fw-rule %d: ICMP type/code need protocol 1 (IPv6: 58) alone (zero otherwise)",
                   b.rule_number);
   const bool any_ports = b.src_port_low == 0 && b.src_port_high == 65535 && b.dst_port_low == 0 &&
                          b.dst_port_high == 65535;

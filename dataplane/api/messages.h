@@ -300,7 +300,10 @@ struct FwRulesetBody {
   // Vyatta, a configured default-action is an explicit last rule that decides everything the
   // rules did not; without one, a zone policy's undecided packets meet the to-zone's default.
   uint8_t default_implicit;
-  uint8_t reserved;
+  // 0: the ruleset filters both families (Vyatta: a rule without an address or ICMP match
+  // applies to IPv4 and IPv6 alike); 4 or 6 (Family): only that family's packets, the other
+  // family passes it as if it were not bound (VyOS's `firewall ipv4|ipv6 name`).
+  uint8_t family;
 };
 
 // Key: (ruleset_id, rule_number, entry). No update: delete + add. The ruleset must exist.
@@ -311,11 +314,11 @@ struct FwRuleBody {
   FwAction action;
   uint8_t log;        // 0 or 1
   uint8_t state;      // FwStateBits, 0 = any
-  Family family;      // of the addresses below; IPv4 until #21
+  Family family;      // of the addresses below and of the packets the entry matches
   uint8_t proto_low;  // inclusive; 0-255 = any protocol
   uint8_t proto_high;
-  // ICMP (protocol 1, proto_low == proto_high): type and code ranges; 0-255 = any. Zero and
-  // ignored for other protocols (a validator checks).
+  // ICMP (protocol 1 in an IPv4 entry, 58 in an IPv6 one, proto_low == proto_high): type and
+  // code ranges; 0-255 = any. Zero and ignored for other protocols (a validator checks).
   uint8_t icmp_type_low;
   uint8_t icmp_type_high;
   uint8_t icmp_code_low;

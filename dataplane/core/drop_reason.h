@@ -46,7 +46,7 @@ enum class Drop : uint8_t {
   kFirewallSessionFull,   // accepted by a stateful rule, but the session table is full
   kVfpNoPolicy,           // routed into a VFP, but no protect policy of its tunnels matched
   kIpv6Multicast,         // IPv6 to a multicast group other than neighbour discovery's
-  kFirewallIpv6,          // IPv6 meeting a firewall hook or zone, whose rules are IPv4 only
+  kFirewallIpv6,          // unused since IPv6 rules exist (kept: the indices after it stay)
   kNdIgnored,             // neighbour discovery not for us, malformed, or an RA (ignored)
   kIpv6Scope,             // IPv6 from ::, ::1 or a group, or link-local to or from another link
   kCount

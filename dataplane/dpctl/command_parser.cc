@@ -513,7 +513,37 @@ absl::Status Range(const std::string& s, uint64_t max, absl::string_view what, u
 }
 
 // An address range: A.B.C.D, A.B.C.D/LEN or A.B.C.D-E.F.G.H.
+// An IPv6 prefix or range (A-B) into lo/hi.
+absl::Status AddressRange6(const std::string& s, api::IpAddr* lo, api::IpAddr* hi) {
+  if (s.find('/') != std::string::npos) {
+    uint8_t len = 0;
+    api::Family f;
+    if (auto st = Prefix(s, lo, &len, &f); !st.ok()) return st;
+    if (f != api::Family::kIpv6)
+      return absl::InvalidArgumentError(absl::StrCat("'", s, "' is not an IPv6 prefix"));
+    *hi = *lo;
+    for (int bit = len; bit < 128; ++bit) {
+      lo->bytes[bit / 8] &= static_cast<uint8_t>(~(0x80u >> (bit % 8)));
+      hi->bytes[bit / 8] |= static_cast<uint8_t>(0x80u >> (bit % 8));
+    }
+    return absl::OkStatus();
+  }
+  std::pair<std::string, std::string> r = absl::StrSplit(s, absl::MaxSplits('-', 1));
+  api::Family f;
+  ASSIGN_OR_RETURN(a, IpAny(r.first, &f));
+  *lo = a;
+  *hi = a;
+  if (!r.second.empty()) {
+    ASSIGN_OR_RETURN(b, IpAny(r.second, &f));
+    *hi = b;
+  }
+  if (f != api::Family::kIpv6)
+    return absl::InvalidArgumentError(absl::StrCat("'", s, "' is not an IPv6 range"));
+  return absl::OkStatus();
+}
+
 absl::Status AddressRange(const std::string& s, api::IpAddr* lo, api::IpAddr* hi) {
+  if (s.find(':') != std::string::npos) return AddressRange6(s, lo, hi);
   if (s.find('/') != std::string::npos) {
     uint8_t len = 0;
     if (auto st = Prefix(s, lo, &len); !st.ok()) return st;
@@ -581,9 +611,23 @@ absl::Status FwRule(Words& w, Op op, std::vector<Message>& out) {
   std::memset(b.dst_high.bytes, 0xff, 4);
   bool icmp = false;
   uint64_t lo, hi;
+  // IPv6 entries: `family 6`, or an IPv6 address; the unset side then spans all of IPv6.
+  auto to_v6 = [&] {
+    if (b.family == api::Family::kIpv6) return;
+    b.family = api::Family::kIpv6;
+    for (api::IpAddr* h : {&b.src_high, &b.dst_high})
+      if (h->bytes[0] == 0xff && h->bytes[3] == 0xff) std::memset(h->bytes, 0xff, 16);
+  };
   while (!w.Done()) {
     ASSIGN_OR_RETURN(key, w.Next("an option"));
-    if (key == "entry") {
+    if (key == "family") {
+      ASSIGN_OR_RETURN(v, w.Next("4|6"));
+      if (v == "6") {
+        to_v6();
+      } else if (v != "4") {
+        return absl::InvalidArgumentError("fw rule: family 4|6");
+      }
+    } else if (key == "entry") {
       ASSIGN_OR_RETURN(e, Id(w, "an entry"));
       b.entry = e;
     } else if (key == "action") {
@@ -595,12 +639,18 @@ absl::Status FwRule(Words& w, Op op, std::vector<Message>& out) {
       b.action = a;
     } else if (key == "proto") {
       ASSIGN_OR_RETURN(v, w.Next("a protocol"));
-      const std::string p = v == "tcp" ? "6" : v == "udp" ? "17" : v == "icmp" ? "1" : v;
+      const std::string p = v == "tcp"                          ? "6"
+                            : v == "udp"                        ? "17"
+                            : v == "icmp"                       ? "1"
+                            : v == "icmpv6" || v == "ipv6-icmp" ? "58"
+                                                                : v;
       if (auto s = Range(p, 255, "proto", &lo, &hi); !s.ok()) return s;
+      if (p == "58") to_v6();  // ICMPv6 is IPv6's
       b.proto_low = static_cast<uint8_t>(lo);
       b.proto_high = static_cast<uint8_t>(hi);
     } else if (key == "src" || key == "dst") {
       ASSIGN_OR_RETURN(v, w.Next("an address, prefix or range"));
+      if (v.find(':') != std::string::npos) to_v6();
       if (auto s = AddressRange(v, key == "src" ? &b.src_low : &b.dst_low,
                                 key == "src" ? &b.src_high : &b.dst_high);
           !s.ok())
@@ -641,7 +691,9 @@ absl::Status FwRule(Words& w, Op op, std::vector<Message>& out) {
     }
   }
   // A single ICMP protocol with no type given matches any type and code.
-  if (!icmp && b.proto_low == 1 && b.proto_high == 1) b.icmp_type_high = b.icmp_code_high = 255;
+  const uint8_t icmp_proto = b.family == api::Family::kIpv6 ? 58 : 1;
+  if (!icmp && b.proto_low == icmp_proto && b.proto_high == icmp_proto)
+    b.icmp_type_high = b.icmp_code_high = 255;
   if (op == Op::kAdd && static_cast<int>(b.action) == 0)
     return absl::InvalidArgumentError("fw rule: action accept|drop|reject is required");
   if (op == Op::kDelete && static_cast<int>(b.action) == 0) b.action = api::FwAction::kDrop;
@@ -678,6 +730,11 @@ absl::Status Firewall(Words& w, InterfaceDirectory& dir, std::vector<Message>& o
           explicit_default = true;
         } else if (key == "log" && !zone) {
           m.body.fw_ruleset.default_log = 1;
+        } else if (key == "family" && !zone) {
+          ASSIGN_OR_RETURN(v, w.Next("4|6"));
+          if (v != "4" && v != "6")
+            return absl::InvalidArgumentError("fw ruleset: family 4|6 (unset: both)");
+          m.body.fw_ruleset.family = static_cast<uint8_t>(v == "6" ? 6 : 4);
         } else if (key == "local" && zone) {
           m.body.fw_zone.local = 1;
         } else {

@@ -1139,10 +1139,14 @@ absl::Status CommandApplier::Commit(Candidate c, const BondSync::Plan& bonds) {
     const api::FwGlobalBody& g = c.cfg.fw.global;
     const uint64_t hz = rte_get_tsc_hz();
     auto ticks = [&](uint32_t s, uint32_t dflt) { return uint64_t{s ? s : dflt} * hz; };
-    dp_.sessions->SetTimeouts({ticks(g.tcp_established_timeout_s, 7440),
-                               ticks(g.tcp_transitory_timeout_s, 120), ticks(g.udp_timeout_s, 30),
-                               ticks(g.udp_timeout_s, 180), ticks(g.icmp_timeout_s, 30),
-                               ticks(g.other_timeout_s, 600)});
+    const FwTimeouts timeouts{ticks(g.tcp_established_timeout_s, 7440),
+                              ticks(g.tcp_transitory_timeout_s, 120),
+                              ticks(g.udp_timeout_s, 30),
+                              ticks(g.udp_timeout_s, 180),
+                              ticks(g.icmp_timeout_s, 30),
+                              ticks(g.other_timeout_s, 600)};
+    dp_.sessions->SetTimeouts(timeouts);
+    dp_.sessions6->SetTimeouts(timeouts);
   }
   Tables* old_tables = dp_.tables.exchange(fresh, std::memory_order_acq_rel);
   state_ = std::move(c.cfg);
@@ -1164,7 +1168,10 @@ absl::Status CommandApplier::Commit(Candidate c, const BondSync::Plan& bonds) {
     }
     if (c.fw) CarryFirewallCounters(fw_parked_, *c.fw);
     fw_ = std::move(c.fw);
-    if (c.fw_flush) dp_.sessions->Clear();
+    if (c.fw_flush) {
+      dp_.sessions->Clear();
+      dp_.sessions6->Clear();
+    }
   }
   dp_.sas->Reclaim();
   dp_.fib->ReclaimNextHops();

@@ -64,7 +64,7 @@ unsigned EventPump::PollFwLog() {
     e.action = r.verdict == 1   ? api::FwAction::kAccept
                : r.verdict == 3 ? api::FwAction::kReject
                                 : api::FwAction::kDrop;
-    e.family = api::Family::kIpv4;
+    e.family = r.l3_length >= 1 && (r.l3[0] >> 4) == 6 ? api::Family::kIpv6 : api::Family::kIpv4;
     e.has_macs = r.has_macs;
     std::memcpy(e.src_mac, r.src_mac, sizeof e.src_mac);
     std::memcpy(e.dst_mac, r.dst_mac, sizeof e.dst_mac);

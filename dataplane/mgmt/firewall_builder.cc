@@ -128,6 +128,10 @@ absl::Status StageFirewall(const api::Message& m, ConfigState& cfg) {
         return absl::OkStatus();
       }
       if (entries.count(key)) return absl::AlreadyExistsError(what + " exists");
+      if (rs->second.body.family != 0 && rs->second.body.family != static_cast<uint8_t>(b.family))
+        return absl::InvalidArgumentError(absl::StrCat(what, ": an IPv", static_cast<int>(b.family),
+                                                       " entry in an IPv", rs->second.body.family,
+                                                       "-only ruleset"));
       // Every entry of a rule acts alike: the rule has one counter, one log flag, one action.
       auto sibling = entries.lower_bound({b.rule_number, 0});
       if (sibling != entries.end() && sibling->first.first == b.rule_number) {
@@ -291,6 +295,79 @@ absl::StatusOr<std::unique_ptr<FwTables>> BuildFirewall(const ConfigState& cfg, 
   for (const auto& [ifx, z] : fw.zone_interfaces) t->zone_of[ifx] = zone_index[z];
   t->any_zone = !fw.zone_interfaces.empty();
 
+  // The rulesets of a list that filter a family (in order).
+  auto of_family = [&](const std::vector<uint32_t>& rulesets, bool v6) {
+    std::vector<uint32_t> out;
+    for (uint32_t id : rulesets) {
+      const uint8_t f = fw.rulesets.at(id).body.family;
+      if (f == 0 || f == (v6 ? 6 : 4)) out.push_back(id);
+    }
+    return out;
+  };
+  // An IPv6 chain: the IPv6 entries, their address ranges cut into prefixes.
+  auto chain6 = [&](const std::vector<uint32_t>& rulesets,
+                    int64_t default_slot) -> absl::StatusOr<const FwChain*> {
+    std::vector<FwAclRule6> rules;
+    bool uses_state = false, has_log = false;
+    std::vector<FwPrefix6> srcs, dsts;
+    for (size_t pos = 0; pos < rulesets.size(); ++pos) {
+      const FwRulesetConfig& rs = fw.rulesets.at(rulesets[pos]);
+      for (const auto& [key, e] : rs.entries) {
+        // The state mask makes the ruleset stateful for both families (as IPv4's entries do).
+        uses_state |= e.state != 0;
+        has_log |= e.log != 0;
+        if (e.family != api::Family::kIpv6) continue;
+        FwAclRule6 r{};
+        r.userdata = slot_of.at({rulesets[pos], key.first}) + 1;
+        r.precedence = static_cast<uint32_t>(pos * 10000 + key.first);
+        r.categories = e.state != 0 ? e.state : 0x0f;
+        r.proto_low = e.proto_low;
+        r.proto_high = e.proto_high;
+        if (e.proto_low == 58 && e.proto_high == 58) {
+          r.sport_low = e.icmp_type_low;
+          r.sport_high = e.icmp_type_high;
+          r.dport_low = e.icmp_code_low;
+          r.dport_high = e.icmp_code_high;
+        } else {
+          r.sport_low = e.src_port_low;
+          r.sport_high = e.src_port_high;
+          r.dport_low = e.dst_port_low;
+          r.dport_high = e.dst_port_high;
+        }
+        srcs.clear();
+        dsts.clear();
+        FwPrefixes6(e.src_low.bytes, e.src_high.bytes, &srcs);
+        FwPrefixes6(e.dst_low.bytes, e.dst_high.bytes, &dsts);
+        if (rules.size() + srcs.size() * dsts.size() > kMaxFwEntries)
+          return absl::ResourceExhaustedError(absl::StrCat(
+              RsName(cfg, rulesets[pos]), " rule ", key.first, ": its IPv6 address ranges make ",
+              "more than ", kMaxFwEntries, " ACL entries"));
+        for (const FwPrefix6& sp : srcs) {
+          for (const FwPrefix6& dp : dsts) {
+            std::memcpy(r.src, sp.addr, 16);
+            r.src_len = sp.len;
+            std::memcpy(r.dst, dp.addr, 16);
+            r.dst_len = dp.len;
+            rules.push_back(r);
+          }
+        }
+      }
+    }
+    auto c = std::make_unique<FwChain>();
+    c->ipv6 = true;
+    c->uses_state = uses_state;
+    c->default_slot =
+        default_slot >= 0 ? static_cast<uint32_t>(default_slot) : slot_of.at({rulesets.back(), 0});
+    c->has_log = has_log || t->slots[c->default_slot].log;
+    if (!rules.empty()) {
+      auto acl = CompileFwAcl6(
+          absl::StrFormat("%s_fw%d_%d_6", prefix, generation, t->chains.size()), rules);
+      if (!acl.ok()) return acl.status();
+      c->acl = *acl;
+    }
+    t->chains.push_back(std::move(c));
+    return t->chains.back().get();
+  };
   auto chain = [&](const std::vector<uint32_t>& rulesets,
                    int64_t default_slot) -> absl::StatusOr<const FwChain*> {
     std::vector<FwAclRule> rules;
@@ -298,6 +375,11 @@ absl::StatusOr<std::unique_ptr<FwTables>> BuildFirewall(const ConfigState& cfg, 
     for (size_t pos = 0; pos < rulesets.size(); ++pos) {
       const FwRulesetConfig& rs = fw.rulesets.at(rulesets[pos]);
       for (const auto& [key, e] : rs.entries) {
+        if (e.family != api::Family::kIpv4) {
+          uses_state |= e.state != 0;
+          has_log |= e.log != 0;
+          continue;
+        }
         FwAclRule r{};
         r.userdata = slot_of.at({rulesets[pos], key.first}) + 1;
         r.precedence = static_cast<uint32_t>(pos * 10000 + key.first);
@@ -351,9 +433,17 @@ absl::StatusOr<std::unique_ptr<FwTables>> BuildFirewall(const ConfigState& cfg, 
   for (const auto& [key, rs] : fw.bindings)
     bound[{std::get<0>(key), std::get<1>(key)}].push_back(rs);
   for (const auto& [key, list] : bound) {
-    auto c = chain(list, -1);
-    if (!c.ok()) return c.status();
-    t->hooks[key.first][key.second - 1] = *c;  // FwHook 1..3 -> kFwIn..kFwLocal
+    // FwHook 1..3 -> kFwIn..kFwLocal; a family no ruleset here filters has no chain.
+    if (auto l4 = of_family(list, false); !l4.empty()) {
+      auto c = chain(l4, -1);
+      if (!c.ok()) return c.status();
+      t->hooks[key.first][key.second - 1] = *c;
+    }
+    if (auto l6 = of_family(list, true); !l6.empty()) {
+      auto c = chain6(l6, -1);
+      if (!c.ok()) return c.status();
+      t->hooks6[key.first][key.second - 1] = *c;
+    }
   }
   // Zone pairs: the policy's rulesets, then the last ruleset's configured default-action, or
   // (without one) the to-zone's default action (its own slot).
@@ -365,14 +455,19 @@ absl::StatusOr<std::unique_ptr<FwTables>> BuildFirewall(const ConfigState& cfg, 
     zone_default_slot[id] = static_cast<uint32_t>(t->slots.size());
     t->slots.push_back({0, 0, VerdictOf(z.default_action), 0, 0, 0});
   }
-  for (const auto& [key, list] : pairs) {
-    const bool implicit = fw.rulesets.at(list.back()).body.default_implicit != 0;
-    auto c = chain(list, implicit ? int64_t{zone_default_slot[key.second]} : int64_t{-1});
-    if (!c.ok()) return c.status();
-    FwChain* mc = t->chains.back().get();
-    mc->zone_from = key.first;
-    mc->zone_to = key.second;
-    t->zone_pairs[zone_index[key.first]][zone_index[key.second]] = *c;
+  for (const auto& [key, all] : pairs) {
+    for (bool v6 : {false, true}) {
+      // A family none of the policy's rulesets filters meets the to-zone's default.
+      const std::vector<uint32_t> list = of_family(all, v6);
+      const bool implicit = list.empty() || fw.rulesets.at(list.back()).body.default_implicit != 0;
+      const int64_t def = implicit ? int64_t{zone_default_slot[key.second]} : int64_t{-1};
+      auto c = v6 ? chain6(list, def) : chain(list, def);
+      if (!c.ok()) return c.status();
+      FwChain* mc = t->chains.back().get();
+      mc->zone_from = key.first;
+      mc->zone_to = key.second;
+      (v6 ? t->zone_pairs6 : t->zone_pairs)[zone_index[key.first]][zone_index[key.second]] = *c;
+    }
   }
   t->state_tcp = fw.global.state_tcp;
   t->state_udp = fw.global.state_udp;

@@ -50,8 +50,8 @@ bool MainLcore::PollOnce(uint64_t now_ns) {
     applier_.WatchBondLinks();
     // Firewall sessions: a twentieth of the table every 100 ms, so every session is looked at
     // every two seconds whatever the table's size.
-    FwSessionTable& sessions = *dp_.sessions;
-    sessions.Expire(rte_rdtsc(), std::max<uint32_t>(4096, sessions.slots() / 20));
+    for (FwSessionTable* sessions : {dp_.sessions.get(), dp_.sessions6.get()})
+      sessions->Expire(rte_rdtsc(), std::max<uint32_t>(4096, sessions->slots() / 20));
     next_age_ns_ = now_ns + 100'000'000;
   }
   return work > 0;

@@ -625,6 +625,13 @@ int Firewall(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "sessions_created", s.created());
   rte_tel_data_add_dict_u64(d, "sessions_expired", s.expired());
   rte_tel_data_add_dict_u64(d, "sessions_table_full", s.table_full());
+  // IPv6's table (its own keys and capacity).
+  const FwSessionTable& s6 = *g_dp->sessions6;
+  rte_tel_data_add_dict_u64(d, "sessions6_active", s6.active());
+  rte_tel_data_add_dict_u64(d, "sessions6_max", s6.capacity());
+  rte_tel_data_add_dict_u64(d, "sessions6_created", s6.created());
+  rte_tel_data_add_dict_u64(d, "sessions6_expired", s6.expired());
+  rte_tel_data_add_dict_u64(d, "sessions6_table_full", s6.table_full());
   uint64_t sent = 0, suppressed = 0, lost = 0;
   for (uint32_t w = 0; w < g_dp->nworkers; ++w) {
     if (g_dp->stats[w] == nullptr) continue;

@@ -185,9 +185,12 @@ void Worker::ToTunnel(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t
   const Interface& f = t.ifs[vti];
   const SaEntry* sa = f.out_sa;
   RunScan s = scan;
-  if (unlikely(t.fw != nullptr) && t.fw->hooks[vti][kFwOut] != nullptr) {
-    // `out` on the VTI sees the inner packet, before encryption.
-    const uint16_t kept = FwOut(pkts, n, vti, t, depth);
+  if (unlikely(t.fw != nullptr) &&
+      (t.fw->hooks[vti][kFwOut] != nullptr || t.fw->hooks6[vti][kFwOut] != nullptr)) {
+    // `out` on the VTI sees the inner packet, before encryption. A run is one family's:
+    // Forward's (IPv4) or Forward6's.
+    const bool v6 = (*rte_pktmbuf_mtod(pkts[0], const uint8_t*) >> 4) == 6;
+    const uint16_t kept = v6 ? FwOut<true>(pkts, n, vti, t, depth) : FwOut(pkts, n, vti, t, depth);
     if (kept == 0) return;
     if (kept != n) {
       s.bytes = s.longest = 0;
@@ -255,7 +258,7 @@ void Worker::SendOuter(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& 
     const uint8_t* dst = reinterpret_cast<const rte_ipv6_hdr*>(ip)->dst_addr;
     const NextHop6& nh = dp_.fib6->next_hop(dp_.fib6->Lookup(dst));
     if ((nh.type == NhType::kConnected || nh.type == NhType::kGateway) &&
-        (t.fw == nullptr || t.fw->hooks[nh.ifindex][kFwOut] == nullptr)) {
+        (t.fw == nullptr || t.fw->hooks6[nh.ifindex][kFwOut] == nullptr)) {
       const uint32_t mtu = t.ifs[nh.ifindex].mtu ? t.ifs[nh.ifindex].mtu : 1500;
       uint32_t longest = 0;
       for (uint16_t k = 0; k < n; ++k) longest = std::max(longest, pkts[k]->pkt_len);

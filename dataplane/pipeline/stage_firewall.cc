@@ -15,6 +15,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
+#include <vector>
 
 #include "dataplane/core/fw_log_record.h"
 
@@ -38,10 +40,11 @@ bool IsIcmpQuery(uint8_t type) {
          type == 17 || type == 18;
 }
 
-// What one packet is, for the ACL and the session table.
-struct FwPacket {
-  FwKey key;
-  FwSessionKey skey;
+// What one packet is, for the ACL and the session table (kV6: IPv6's keys).
+template <bool kV6>
+struct FwPacketT {
+  std::conditional_t<kV6, FwKey6, FwKey> key;
+  std::conditional_t<kV6, FwSessionKey6, FwSessionKey> skey;
   bool from_a;
   bool related;    // an ICMP error: skey is the session of the packet it quotes
   bool trackable;  // a session can be made for it (a first fragment or whole packet)
@@ -50,6 +53,8 @@ struct FwPacket {
   uint16_t win;                // TCP: window (host order, unscaled)
   uint32_t seq, ack, seg_end;  // TCP, host order: seg_end = seq + payload (+1 SYN, +1 FIN)
 };
+using FwPacket = FwPacketT<false>;
+using FwPacket6 = FwPacketT<true>;
 
 // The window scale option of a SYN's header (options between 20 and hl bytes).
 inline uint8_t Wscale(const uint8_t* tcp, uint32_t hl) {
@@ -78,6 +83,142 @@ inline void L4Ports(uint8_t proto, const uint8_t* l4, uint32_t avail, uint16_t* 
   } else if (proto == IPPROTO_ICMP && avail >= 8 && IsIcmpQuery(l4[0])) {
     std::memcpy(sport, l4 + 4, 2);  // the identifier, the same both ways
     *dport = *sport;
+  }
+}
+
+// ICMPv6 errors are types 0-127 (RFC 4443 §2.1); echo request and reply carry an identifier.
+inline bool IsIcmp6Echo(uint8_t type) {
+  return type == 128 || type == 129;
+}
+
+// Ports (or the ICMPv6 echo identifier) of an L4 header inside IPv6.
+inline void L4Ports6(uint8_t proto, const uint8_t* l4, uint32_t avail, uint16_t* sport,
+                     uint16_t* dport) {
+  *sport = *dport = 0;
+  if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP) && avail >= 4) {
+    std::memcpy(sport, l4, 2);
+    std::memcpy(dport, l4 + 2, 2);
+  } else if (proto == IPPROTO_ICMPV6 && avail >= 8 && IsIcmp6Echo(l4[0])) {
+    std::memcpy(sport, l4 + 4, 2);
+    *dport = *sport;
+  }
+}
+
+// The upper-layer protocol and offset of an IPv6 packet at p with len bytes: the extension
+// headers are walked as Input6 did (it dropped malformed chains already; this one stops at
+// anything odd and says no L4 then). *later: a fragment other than the first (no L4 header).
+inline uint32_t Upper6(const uint8_t* p, uint32_t len, uint8_t* proto, bool* later) {
+  uint8_t nh = p[6];
+  uint32_t off = sizeof(rte_ipv6_hdr);
+  *later = false;
+  for (int k = 0; k < 9; ++k) {
+    if (nh == 0 || nh == 43 || nh == 60) {
+      if (off + 8 > len) break;
+      nh = p[off];
+      off += 8 + 8u * p[off + 1];
+      continue;
+    }
+    if (nh == 44) {
+      if (off + 8 > len) break;
+      *later = ((p[off + 2] << 8 | p[off + 3]) & 0xfff8) != 0;
+      nh = p[off];
+      off += 8;
+      continue;
+    }
+    *proto = nh;
+    return off <= len ? off : len;
+  }
+  *proto = nh;
+  *later = true;  // no L4 header to trust
+  return len;
+}
+
+void Parse(const rte_mbuf* m, FwPacket6* p) {
+  const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv6_hdr*);
+  const uint8_t* raw = reinterpret_cast<const uint8_t*>(ip);
+  uint8_t proto = ip->proto;
+  bool later = false;
+  const uint32_t off = proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_ICMPV6
+                           ? sizeof(rte_ipv6_hdr)
+                           : Upper6(raw, m->data_len, &proto, &later);
+  p->key.proto = proto;
+  std::memcpy(p->key.src, ip->src_addr, 16);
+  std::memcpy(p->key.dst, ip->dst_addr, 16);
+  p->key.sport = p->key.dport = 0;
+  p->related = false;
+  p->tcp_flags = 0;
+  p->wscale = kNoWscale;
+  p->win = 0;
+  p->seq = p->ack = p->seg_end = 0;
+  p->trackable = !later;
+  const uint8_t* l4 = raw + off;
+  const uint32_t avail = later || m->data_len < off ? 0 : m->data_len - off;
+  uint16_t sport = 0, dport = 0;
+  if (proto == IPPROTO_ICMPV6 && avail >= 2) {
+    p->key.sport = rte_cpu_to_be_16(l4[0]);
+    p->key.dport = rte_cpu_to_be_16(l4[1]);
+    if (l4[0] < 128 && avail >= 8 + 40) {
+      // An error: the quoted header names the session (its own extension headers walked).
+      const uint8_t* inner = l4 + 8;
+      uint8_t iproto = inner[6];
+      bool ilater = false;
+      const uint32_t ioff = Upper6(inner, avail - 8, &iproto, &ilater);
+      uint16_t is = 0, id = 0;
+      if (!ilater) L4Ports6(iproto, inner + ioff, avail - 8 - ioff, &is, &id);
+      p->skey = MakeSessionKey6(iproto, inner + 8, is, inner + 24, id, &p->from_a);
+      p->from_a = !p->from_a;
+      p->related = true;
+      p->trackable = false;
+      return;
+    }
+    L4Ports6(proto, l4, avail, &sport, &dport);
+  } else {
+    L4Ports6(proto, l4, avail, &sport, &dport);
+    p->key.sport = sport;
+    p->key.dport = dport;
+    if (proto == IPPROTO_TCP && avail >= 20) {
+      p->tcp_flags = l4[13];
+      uint32_t seq, ack;
+      uint16_t win;
+      std::memcpy(&seq, l4 + 4, 4);
+      std::memcpy(&ack, l4 + 8, 4);
+      std::memcpy(&win, l4 + 14, 2);
+      p->seq = rte_be_to_cpu_32(seq);
+      p->ack = rte_be_to_cpu_32(ack);
+      p->win = rte_be_to_cpu_16(win);
+      const uint32_t thl = (l4[12] >> 4) * 4u;
+      const uint32_t total = sizeof(rte_ipv6_hdr) + rte_be_to_cpu_16(ip->payload_len);
+      const uint32_t payload = total > off + thl ? total - off - thl : 0;
+      p->seg_end = p->seq + payload + ((p->tcp_flags & kTcpSyn) ? 1 : 0) +
+                   ((p->tcp_flags & kTcpFin) ? 1 : 0);
+      p->wscale = (p->tcp_flags & kTcpSyn) && thl <= avail ? Wscale(l4, thl) : kNoWscale;
+    }
+  }
+  p->skey = MakeSessionKey6(proto, ip->src_addr, sport, ip->dst_addr, dport, &p->from_a);
+}
+
+// Only the ACL key.
+inline void KeyOf(const rte_mbuf* m, FwKey6* k) {
+  const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv6_hdr*);
+  const uint8_t* raw = reinterpret_cast<const uint8_t*>(ip);
+  uint8_t proto = ip->proto;
+  bool later = false;
+  const uint32_t off = proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_ICMPV6
+                           ? sizeof(rte_ipv6_hdr)
+                           : Upper6(raw, m->data_len, &proto, &later);
+  k->proto = proto;
+  std::memcpy(k->src, ip->src_addr, 16);
+  std::memcpy(k->dst, ip->dst_addr, 16);
+  k->sport = k->dport = 0;
+  if (later) return;
+  const uint8_t* l4 = raw + off;
+  const uint32_t avail = m->data_len > off ? m->data_len - off : 0;
+  if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP) && avail >= 4) {
+    std::memcpy(&k->sport, l4, 2);
+    std::memcpy(&k->dport, l4 + 2, 2);
+  } else if (proto == IPPROTO_ICMPV6 && avail >= 2) {
+    k->sport = rte_cpu_to_be_16(l4[0]);
+    k->dport = rte_cpu_to_be_16(l4[1]);
   }
 }
 
@@ -169,7 +310,8 @@ constexpr uint32_t kTcpMaxAckWindow = 66000;  // npf's NPF_TCP_MAXACKWIN
 // the segment ends within what the receiver allowed, starts no further back than a window,
 // and acknowledges nothing the receiver has not sent nor too far back. Updates the sender's
 // and receiver's bounds when it passes.
-bool InWindow(FwSession& s, const FwPacket& q) {
+template <class Packet>
+bool InWindow(FwSession& s, const Packet& q) {
   auto& f = s.dir[q.from_a ? 0 : 1];
   auto& r = s.dir[q.from_a ? 1 : 0];
   constexpr auto kR = std::memory_order_relaxed;
@@ -210,7 +352,8 @@ bool InWindow(FwSession& s, const FwPacket& q) {
 // The state a TCP packet of a session has, moving the session along; invalid leaves it alone.
 // A lone SYN in a closed or closing session is new: the caller remakes the session when a
 // rule accepts it.
-FwCategory TrackTcp(FwSession& s, const FwPacket& q) {
+template <class Packet>
+FwCategory TrackTcp(FwSession& s, const Packet& q) {
   const bool from_a = q.from_a;
   const uint8_t flags = q.tcp_flags;
   const bool from_init = from_a == (s.initiator_is_a != 0);
@@ -306,11 +449,22 @@ void Worker::FwLog(rte_mbuf* m, uint32_t slot, const FwTables& fw, const FwChain
     std::memcpy(e.dst_mac, ip - l2, 6);
     std::memcpy(e.src_mac, ip - l2 + 6, 6);
   }
-  const uint32_t hl = std::min<uint32_t>((ip[0] & 0x0fu) * 4, m->data_len);
+  uint32_t hl, l4_off;
+  if ((ip[0] >> 4) == 6) {
+    // IPv6: the fixed header (Vyatta's v6=(...) reads nothing else of it), and the upper
+    // layer's first bytes past the extension headers (none from a later fragment).
+    hl = std::min<uint32_t>(sizeof(rte_ipv6_hdr), m->data_len);
+    uint8_t proto;
+    bool later = false;
+    l4_off = hl < sizeof(rte_ipv6_hdr) ? hl : Upper6(ip, m->data_len, &proto, &later);
+    if (later) l4_off = m->data_len;
+  } else {
+    hl = l4_off = std::min<uint32_t>((ip[0] & 0x0fu) * 4, m->data_len);
+  }
   e.l3_length = static_cast<uint16_t>(std::min<uint32_t>(hl, sizeof e.l3));
   std::memcpy(e.l3, ip, e.l3_length);
-  e.l4_length = static_cast<uint16_t>(std::min<uint32_t>(m->data_len - hl, sizeof e.l4));
-  std::memcpy(e.l4, ip + hl, e.l4_length);
+  e.l4_length = static_cast<uint16_t>(std::min<uint32_t>(m->data_len - l4_off, sizeof e.l4));
+  std::memcpy(e.l4, ip + l4_off, e.l4_length);
   if (rte_ring_mp_enqueue_elem(dp_.fw_log_ring, &e, sizeof e) == 0) {
     ++stats_->fw_log_sent;
   } else {
@@ -354,10 +508,14 @@ uint32_t Worker::FwFragment(const rte_ipv4_hdr* ip, const FwChain& chain, uint32
   return got == kFwFragNone || got == kFwFragPass ? slot : got;
 }
 
+template <bool kV6>
 void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const FwTables& fw,
                         uint16_t ifx, FwHookIndex hook, FwOwner owner, bool owner_stateful,
                         const Tables& t, int depth) {
-  FwSessionTable& sessions = *dp_.sessions;
+  using Key = std::conditional_t<kV6, FwKey6, FwKey>;
+  using SKey = std::conditional_t<kV6, FwSessionKey6, FwSessionKey>;
+  constexpr uint8_t kIcmp = kV6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+  FwSessionTable& sessions = kV6 ? *dp_.sessions6 : *dp_.sessions;
   FwWorkerCounters& counters = const_cast<FwWorkerCounters&>(fw.workers[id_]);
   // Counts, logs and carries out a decisive verdict; false: the packet is gone.
   auto apply = [&](rte_mbuf * m, uint32_t slot, uint64_t now) __attribute__((always_inline)) {
@@ -367,7 +525,11 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
     if (unlikely(rule.log)) FwLog(m, slot, fw, chain, ifx, hook, now, t);
     if (likely(rule.verdict == FwVerdict::kAccept)) return true;
     if (rule.verdict == FwVerdict::kReject) {
-      FwReject(m, t, depth);
+      if constexpr (kV6) {
+        FwReject6(m, t, depth);
+      } else {
+        FwReject(m, t, depth);
+      }
       DropPkt(m, ifx, Drop::kFirewallReject);
     } else {
       DropPkt(m, ifx, Drop::kFirewallDrop);
@@ -378,7 +540,7 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
     // No chain of this interface (zone pair, either way) makes sessions, so none passes a
     // packet here, and no rule here cares about state: the ACL alone, in one category,
     // without a session lookup.
-    FwKey keys[kBurst];
+    Key keys[kBurst];
     const uint8_t* data[kBurst];
     uint32_t results[kBurst];
     for (uint16_t i = 0; i < n; ++i) {
@@ -393,14 +555,16 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
     const uint64_t now = chain.has_log ? rte_rdtsc() : 0;
     for (uint16_t i = 0; i < n; ++i) {
       uint32_t slot = results[i] != 0 ? results[i] - 1 : chain.default_slot;
-      const auto* ip = rte_pktmbuf_mtod(pkts[i], const rte_ipv4_hdr*);
-      if (unlikely(ip->fragment_offset & kFragBits)) slot = FwFragment(ip, chain, slot);
+      if constexpr (!kV6) {
+        const auto* ip = rte_pktmbuf_mtod(pkts[i], const rte_ipv4_hdr*);
+        if (unlikely(ip->fragment_offset & kFragBits)) slot = FwFragment(ip, chain, slot);
+      }
       if (!apply(pkts[i], slot, now)) pkts[i] = nullptr;
     }
     return;
   }
-  FwPacket p[kBurst];
-  const FwSessionKey* skeys[kBurst];
+  FwPacketT<kV6> p[kBurst];
+  const SKey* skeys[kBurst];
   int32_t found[kBurst];
   uint16_t look[kBurst];  // the packets looked up (not already passed as a session's)
   uint16_t nl = 0;
@@ -421,12 +585,14 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
   uint32_t forced[kBurst];  // a later fragment's slot, from its first fragment
   for (uint16_t j = 0; j < nl; ++j) {
     const uint16_t i = look[j];
-    FwPacket& q = p[i];
+    FwPacketT<kV6>& q = p[i];
     FwCategory c;
     restart[nc] = -1;
     forced[nc] = kFwFragNone;
     const auto* ip = rte_pktmbuf_mtod(pkts[i], const rte_ipv4_hdr*);
-    if (unlikely(ip->fragment_offset & kFragBits)) {
+    // IPv4 fragments: a later one meets what its first met. IPv6's later fragments are
+    // classified alone, with their protocol and no ports (docs/DESIGN.md, Firewall).
+    if (!kV6 && unlikely(ip->fragment_offset & kFragBits)) {
       if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) {
         // A later fragment: what its first fragment met here, if this worker saw it.
         const uint32_t got = FwFragFind(ip, chain);
@@ -490,8 +656,8 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
     uint32_t slot = r != 0 ? r - 1 : chain.default_slot;
     if (unlikely(forced[k] != kFwFragNone)) {
       slot = forced[k];
-    } else if (unlikely(rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->fragment_offset &
-                        RTE_BE16(RTE_IPV4_HDR_MF_FLAG))) {
+    } else if (!kV6 && unlikely(rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->fragment_offset &
+                                RTE_BE16(RTE_IPV4_HDR_MF_FLAG))) {
       FwFragRecord(rte_pktmbuf_mtod(m, const rte_ipv4_hdr*), chain, slot);
     }
     const FwRuleInfo& rule = fw.slots[slot];
@@ -505,8 +671,7 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
     if (Meta(m, meta_off)->flags & kMetaFwSession) continue;
     const uint8_t proto = p[i].skey.proto;
     const bool track = rule.stateful || (proto == IPPROTO_TCP && fw.state_tcp) ||
-                       (proto == IPPROTO_UDP && fw.state_udp) ||
-                       (proto == IPPROTO_ICMP && fw.state_icmp);
+                       (proto == IPPROTO_UDP && fw.state_udp) || (proto == kIcmp && fw.state_icmp);
     if (!track) continue;
     int32_t got = restart[k];
     if (got >= 0) {
@@ -534,17 +699,29 @@ inline FwOwner HookOwner(uint16_t ifx, FwHookIndex hook) {
                  static_cast<uint8_t>((hook == kFwOut ? kFwIn : kFwOut) + 1)};
 }
 
+// One family's chains.
+template <bool kV6>
+inline const std::vector<std::array<const FwChain*, kFwHooks>>& Hooks(const FwTables& fw) {
+  return kV6 ? fw.hooks6 : fw.hooks;
+}
+template <bool kV6>
+inline const FwChain* ZonePair(const FwTables& fw, uint8_t from, uint8_t to) {
+  return kV6 ? fw.zone_pairs6[from][to] : fw.zone_pairs[from][to];
+}
+
 // A chain of the interface makes sessions (whose packets may pass at any of its hooks).
+template <bool kV6>
 inline bool IfStateful(const FwTables& fw, uint16_t ifx) {
-  const FwChain* const* h = fw.hooks[ifx].data();
+  const FwChain* const* h = Hooks<kV6>(fw)[ifx].data();
   return (h[kFwIn] && h[kFwIn]->uses_state) || (h[kFwOut] && h[kFwOut]->uses_state) ||
          (h[kFwLocal] && h[kFwLocal]->uses_state);
 }
 
 // The zone pair makes sessions, one way or the other.
+template <bool kV6>
 inline bool ZoneStateful(const FwTables& fw, uint8_t from, uint8_t to) {
-  const FwChain* a = fw.zone_pairs[from][to];
-  const FwChain* b = fw.zone_pairs[to][from];
+  const FwChain* a = ZonePair<kV6>(fw, from, to);
+  const FwChain* b = ZonePair<kV6>(fw, to, from);
   return (a && a->uses_state) || (b && b->uses_state);
 }
 
@@ -596,25 +773,28 @@ inline void ForEachSurvivorRun(rte_mbuf** pkts, uint16_t n, F&& f) {
 }
 }  // namespace
 
+template <bool kV6>
 uint16_t Worker::FwIn(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth, uint32_t* aux) {
   const FwTables& fw = *t.fw;
   bool any = false;
   ForEachInterfaceRun(pkts, n, [&](rte_mbuf** run, uint16_t rn, uint16_t ifx) {
-    if (const FwChain* c = fw.hooks[ifx][kFwIn]) {
-      FwEvaluate(run, rn, *c, fw, ifx, kFwIn, HookOwner(ifx, kFwIn), IfStateful(fw, ifx), t, depth);
+    if (const FwChain* c = Hooks<kV6>(fw)[ifx][kFwIn]) {
+      FwEvaluate<kV6>(run, rn, *c, fw, ifx, kFwIn, HookOwner(ifx, kFwIn), IfStateful<kV6>(fw, ifx),
+                      t, depth);
       any = true;
     }
   });
   return any ? Compact(pkts, n, aux) : n;
 }
 
+template <bool kV6>
 uint16_t Worker::FwLocal(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
   const FwTables& fw = *t.fw;
   bool any = false;
   ForEachInterfaceRun(pkts, n, [&](rte_mbuf** run, uint16_t rn, uint16_t ifx) {
-    if (const FwChain* c = fw.hooks[ifx][kFwLocal]) {
-      FwEvaluate(run, rn, *c, fw, ifx, kFwLocal, HookOwner(ifx, kFwLocal), IfStateful(fw, ifx), t,
-                 depth);
+    if (const FwChain* c = Hooks<kV6>(fw)[ifx][kFwLocal]) {
+      FwEvaluate<kV6>(run, rn, *c, fw, ifx, kFwLocal, HookOwner(ifx, kFwLocal),
+                      IfStateful<kV6>(fw, ifx), t, depth);
       any = true;
     }
     // The local zone: traffic to the appliance from a zone needs that zone's policy to it.
@@ -623,28 +803,31 @@ uint16_t Worker::FwLocal(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth
       any = true;
       // Packets the chain above dropped are gone already: each run of survivors in turn.
       const FwOwner owner = ZoneOwner(from, fw.local_zone);
-      if (const FwChain* c = fw.zone_pairs[from][fw.local_zone]) {
+      if (const FwChain* c = ZonePair<kV6>(fw, from, fw.local_zone)) {
         ForEachSurvivorRun(run, rn, [&](rte_mbuf** p, uint16_t m) {
-          FwEvaluate(p, m, *c, fw, ifx, kFwLocal, owner, ZoneStateful(fw, from, fw.local_zone), t,
-                     depth);
+          FwEvaluate<kV6>(p, m, *c, fw, ifx, kFwLocal, owner,
+                          ZoneStateful<kV6>(fw, from, fw.local_zone), t, depth);
         });
       } else {
-        ForEachSurvivorRun(run, rn,
-                           [&](rte_mbuf** p, uint16_t m) { FwNoZonePolicy(p, m, owner, ifx); });
+        ForEachSurvivorRun(
+            run, rn, [&](rte_mbuf** p, uint16_t m) { FwNoZonePolicy<kV6>(p, m, owner, ifx); });
       }
     }
   });
   return any ? Compact(pkts, n, nullptr) : n;
 }
 
+template <bool kV6>
 uint16_t Worker::FwOut(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables& t, int depth) {
   const FwTables& fw = *t.fw;
-  const FwChain* c = fw.hooks[ifx][kFwOut];
+  const FwChain* c = Hooks<kV6>(fw)[ifx][kFwOut];
   if (c == nullptr) return n;
-  FwEvaluate(pkts, n, *c, fw, ifx, kFwOut, HookOwner(ifx, kFwOut), IfStateful(fw, ifx), t, depth);
+  FwEvaluate<kV6>(pkts, n, *c, fw, ifx, kFwOut, HookOwner(ifx, kFwOut), IfStateful<kV6>(fw, ifx), t,
+                  depth);
   return Compact(pkts, n, nullptr);
 }
 
+template <bool kV6>
 uint16_t Worker::FwZones(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables& t, int depth) {
   const FwTables& fw = *t.fw;
   const uint8_t to = fw.zone_of[ifx];
@@ -654,12 +837,12 @@ uint16_t Worker::FwZones(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables
     // Within a zone, and between interfaces in no zone, traffic passes.
     if (from == to) return;
     any = true;
-    const FwChain* c = from != 0 && to != 0 ? fw.zone_pairs[from][to] : nullptr;
+    const FwChain* c = from != 0 && to != 0 ? ZonePair<kV6>(fw, from, to) : nullptr;
     if (c != nullptr) {
-      FwEvaluate(run, rn, *c, fw, ifx, kFwOut, ZoneOwner(from, to), ZoneStateful(fw, from, to), t,
-                 depth);
+      FwEvaluate<kV6>(run, rn, *c, fw, ifx, kFwOut, ZoneOwner(from, to),
+                      ZoneStateful<kV6>(fw, from, to), t, depth);
     } else if (from != 0 && to != 0) {
-      FwNoZonePolicy(run, rn, ZoneOwner(from, to), in);
+      FwNoZonePolicy<kV6>(run, rn, ZoneOwner(from, to), in);
     } else {
       for (uint16_t k = 0; k < rn; ++k) {
         DropPkt(run[k], in, Drop::kFirewallNoZonePolicy);
@@ -670,25 +853,27 @@ uint16_t Worker::FwZones(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables
   return any ? Compact(pkts, n, nullptr) : n;
 }
 
+template <bool kV6>
 uint16_t Worker::FwFromLocal(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables& t,
                              int depth) {
   const FwTables& fw = *t.fw;
   const uint8_t from = fw.local_zone, to = fw.zone_of[ifx];
   // Vyatta: what the router sends is allowed unless a policy from the local zone to the
   // sending interface's zone drops it; the caller calls only when there is one.
-  FwEvaluate(pkts, n, *fw.zone_pairs[from][to], fw, ifx, kFwOut, ZoneOwner(from, to),
-             ZoneStateful(fw, from, to), t, depth);
+  FwEvaluate<kV6>(pkts, n, *ZonePair<kV6>(fw, from, to), fw, ifx, kFwOut, ZoneOwner(from, to),
+                  ZoneStateful<kV6>(fw, from, to), t, depth);
   return Compact(pkts, n, nullptr);
 }
 
+template <bool kV6>
 void Worker::FwNoZonePolicy(rte_mbuf** pkts, uint16_t n, FwOwner owner, uint16_t count_ifx) {
-  FwSessionTable& sessions = *dp_.sessions;
+  FwSessionTable& sessions = kV6 ? *dp_.sessions6 : *dp_.sessions;
   int32_t found[kBurst];
-  FwPacket p[kBurst];
+  FwPacketT<kV6> p[kBurst];
   if (sessions.empty()) {
     std::fill(found, found + n, -1);
   } else {
-    const FwSessionKey* skeys[kBurst];
+    const std::conditional_t<kV6, FwSessionKey6, FwSessionKey>* skeys[kBurst];
     for (uint16_t i = 0; i < n; ++i) {
       Parse(pkts[i], &p[i]);
       skeys[i] = &p[i].skey;
@@ -769,5 +954,72 @@ void Worker::FwReject(rte_mbuf* orig, const Tables& t, int depth) {
   ++stats_->icmp_sent;
   Forward(&m, 1, t, /*transit=*/false, depth);
 }
+
+void Worker::FwReject6(rte_mbuf* orig, const Tables& t, int depth) {
+  const auto* oip = rte_pktmbuf_mtod(orig, const rte_ipv6_hdr*);
+  // Our own packet (an `out` or local-zone rule rejects it): nobody to answer.
+  if (dp_.fib6->next_hop(dp_.fib6->Lookup(oip->src_addr)).type == NhType::kLocal) return;
+  uint8_t proto = oip->proto;
+  bool later = false;
+  const uint32_t off =
+      Upper6(rte_pktmbuf_mtod(orig, const uint8_t*), orig->data_len, &proto, &later);
+  if (proto != IPPROTO_TCP) {
+    Icmp6Error(orig, 1, 4, 0, t, depth);  // destination unreachable, port unreachable
+    return;
+  }
+  if (later || orig->data_len < off + sizeof(rte_tcp_hdr)) return;
+  const auto* otcp = rte_pktmbuf_mtod_offset(orig, const rte_tcp_hdr*, off);
+  if (otcp->tcp_flags & RTE_TCP_RST_FLAG) return;  // never answer a reset
+  if (!IcmpToken()) return;
+  rte_mbuf* m = rte_pktmbuf_alloc(dp_.pool);
+  if (m == nullptr) return;
+  auto* ip = reinterpret_cast<rte_ipv6_hdr*>(
+      rte_pktmbuf_append(m, sizeof(rte_ipv6_hdr) + sizeof(rte_tcp_hdr)));
+  if (ip == nullptr) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  std::memset(ip, 0, sizeof(rte_ipv6_hdr) + sizeof(rte_tcp_hdr));
+  ip->vtc_flow = RTE_BE32(0x60000000);
+  ip->payload_len = RTE_BE16(sizeof(rte_tcp_hdr));
+  ip->proto = IPPROTO_TCP;
+  ip->hop_limits = 64;
+  // From the address the packet was sent to, as IPv4's reset.
+  std::memcpy(ip->src_addr, oip->dst_addr, 16);
+  std::memcpy(ip->dst_addr, oip->src_addr, 16);
+  auto* tcp = reinterpret_cast<rte_tcp_hdr*>(ip + 1);
+  tcp->src_port = otcp->dst_port;
+  tcp->dst_port = otcp->src_port;
+  tcp->data_off = 5 << 4;
+  if (otcp->tcp_flags & RTE_TCP_ACK_FLAG) {
+    tcp->sent_seq = otcp->recv_ack;
+    tcp->tcp_flags = RTE_TCP_RST_FLAG;
+  } else {
+    const uint32_t total = sizeof(rte_ipv6_hdr) + rte_be_to_cpu_16(oip->payload_len);
+    const uint32_t thl = (otcp->data_off >> 4) * 4u;
+    const uint32_t len = (total > off + thl ? total - off - thl : 0) +
+                         ((otcp->tcp_flags & RTE_TCP_SYN_FLAG) ? 1 : 0) +
+                         ((otcp->tcp_flags & RTE_TCP_FIN_FLAG) ? 1 : 0);
+    tcp->recv_ack = rte_cpu_to_be_32(rte_be_to_cpu_32(otcp->sent_seq) + len);
+    tcp->tcp_flags = RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG;
+  }
+  tcp->cksum = rte_ipv6_udptcp_cksum(ip, tcp);
+  m->l3_len = sizeof(rte_ipv6_hdr);
+  *Meta(m) = PacketMeta{Meta(orig)->in_ifindex, 0, 0, PktKind::kNone, 0, 0, 0};
+  ++stats_->icmp_sent;
+  Forward6(&m, 1, t, /*transit=*/false, depth);
+}
+
+// The hooks for both families (the callers are in other stages).
+template uint16_t Worker::FwIn<false>(rte_mbuf**, uint16_t, const Tables&, int, uint32_t*);
+template uint16_t Worker::FwIn<true>(rte_mbuf**, uint16_t, const Tables&, int, uint32_t*);
+template uint16_t Worker::FwLocal<false>(rte_mbuf**, uint16_t, const Tables&, int);
+template uint16_t Worker::FwLocal<true>(rte_mbuf**, uint16_t, const Tables&, int);
+template uint16_t Worker::FwOut<false>(rte_mbuf**, uint16_t, uint16_t, const Tables&, int);
+template uint16_t Worker::FwOut<true>(rte_mbuf**, uint16_t, uint16_t, const Tables&, int);
+template uint16_t Worker::FwZones<false>(rte_mbuf**, uint16_t, uint16_t, const Tables&, int);
+template uint16_t Worker::FwZones<true>(rte_mbuf**, uint16_t, uint16_t, const Tables&, int);
+template uint16_t Worker::FwFromLocal<false>(rte_mbuf**, uint16_t, uint16_t, const Tables&, int);
+template uint16_t Worker::FwFromLocal<true>(rte_mbuf**, uint16_t, uint16_t, const Tables&, int);
 
 }  // namespace portcullis::dp

@@ -177,48 +177,37 @@ uint16_t Worker::ApplyPolicies6(rte_mbuf** pkts, uint64_t* nh_ids, uint16_t n, c
     policies[np] = policy;
     protect[np++] = m;
   }
-  if (unlikely(t.fw != nullptr) && np) np = FwThroughVfp6(protect, policies, np, t);
+  if (unlikely(t.fw != nullptr) && np) np = FwThroughVfp6(protect, policies, np, t, depth);
   if (np) EspOut(protect, np, t, depth + 1, policies);
   return kept;
 }
 
 uint16_t Worker::FwThroughVfp6(rte_mbuf** pkts, const PolicyEntry** policies, uint16_t n,
-                               const Tables& t) {
-  // FwThroughVfp's place for IPv6 (stage_ipv4.cc): the firewall between the packet's input
-  // interface and the SA's VFP, runs of one policy (hence one VFP) together. Rules are IPv4
-  // only, so a hook or zone on the way drops IPv6 (fail closed, FirewallBlocks6); with IPv6
-  // rules this becomes FwThroughVfp's zones and `out` chain of the VFP.
+                               const Tables& t, int depth) {
+  // FwThroughVfp's (stage_ipv4.cc) for IPv6: a tunnel that uses a VFP sends through it, so the
+  // zone policy towards the VFP and its IPv6 `out` chain see the inner packet before
+  // encryption. Runs of one policy (hence one SA, one VFP) are filtered together.
+  const FwTables& fw = *t.fw;
   uint16_t out = 0, i = 0;
   while (i < n) {
     const PolicyEntry* p = policies[i];
     uint16_t j = i + 1;
     while (j < n && policies[j] == p) ++j;
-    const uint16_t vfp = Meta(pkts[i])->out_ifindex;
-    for (uint16_t k = i; k < j; ++k) {
-      rte_mbuf* m = pkts[k];
-      const uint16_t in = Meta(m)->in_ifindex;
-      if (FirewallBlocks6(t, in, vfp, false)) {
-        DropPkt(m, in, Drop::kFirewallIpv6);
-        continue;
-      }
-      pkts[out] = m;
+    rte_mbuf** run = pkts + i;
+    uint16_t rn = static_cast<uint16_t>(j - i);
+    const uint16_t vfp = Meta(run[0])->out_ifindex;
+    if (vfp != 0) {
+      if (fw.any_zone) rn = FwZones<true>(run, rn, vfp, t, depth);
+      if (rn != 0 && fw.hooks6[vfp][kFwOut] != nullptr) rn = FwOut<true>(run, rn, vfp, t, depth);
+    }
+    // Kept packets move to the front; `out` never passes the run's start.
+    for (uint16_t k = 0; k < rn; ++k) {
+      pkts[out] = run[k];
       policies[out++] = p;
     }
     i = j;
   }
   return out;
-}
-
-bool Worker::FirewallBlocks6(const Tables& t, uint16_t in, uint16_t out, bool local) const {
-  const FwTables& fw = *t.fw;
-  if (in < fw.hooks.size() && fw.hooks[in][kFwIn] != nullptr) return true;
-  if (local) {
-    if (in < fw.hooks.size() && fw.hooks[in][kFwLocal] != nullptr) return true;
-    return fw.any_zone && (fw.local_zone != 0 || (in < fw.zone_of.size() && fw.zone_of[in]));
-  }
-  if (out < fw.hooks.size() && fw.hooks[out][kFwOut] != nullptr) return true;
-  return fw.any_zone && ((in < fw.zone_of.size() && fw.zone_of[in]) ||
-                         (out < fw.zone_of.size() && fw.zone_of[out]));
 }
 
 void Worker::Input6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
@@ -280,6 +269,11 @@ void Worker::Input6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
     } else {
       pkts[nok++] = m;
     }
+  }
+  if (unlikely(t.fw != nullptr)) {
+    // The firewall's `in` on the receiving interface (the VTI for what an SA decrypted).
+    if (nmine) nmine = FwIn<true>(mine, nmine, t, depth, nullptr);
+    if (nok) nok = FwIn<true>(pkts, nok, t, depth, nullptr);
   }
   if (nmine) Local6(mine, nmine, t, depth);
   if (nok) Forward6(pkts, nok, t, /*transit=*/true, depth);
@@ -354,12 +348,19 @@ void Worker::Forward6(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit
     const Interface& f = t.ifs[nh.ifindex];
     const bool tunnel = f.kind == IfKind::kVti || f.kind == IfKind::kVfp;
     const uint32_t mtu = f.mtu ? f.mtu : 1500;
-    // Our own packets meet only the egress's `out` hook (whose rules, IPv4 ones, must not
-    // parse them: into a VTI they would); received ones every hook and zone on their way.
-    const bool own_blocked = unlikely(t.fw != nullptr) && !transit &&
-                             nh.ifindex < t.fw->hooks.size() &&
-                             t.fw->hooks[nh.ifindex][kFwOut] != nullptr;
-    // Hop limit, firewall and MTU, per packet; the survivors compacted.
+    // Zone policies between the receiving and the sending interface (our own packets: the
+    // local zone's policy to the sending interface's zone, if it has one), as IPv4's.
+    if (unlikely(t.fw != nullptr) && t.fw->any_zone) {
+      const FwTables& fw = *t.fw;
+      if (transit) {
+        rn = FwZones<true>(run, rn, nh.ifindex, t, depth);
+      } else if (fw.local_zone != 0 &&
+                 fw.zone_pairs6[fw.local_zone][fw.zone_of[nh.ifindex]] != nullptr) {
+        rn = FwFromLocal<true>(run, rn, nh.ifindex, t, depth);
+      }
+      if (rn == 0) continue;
+    }
+    // Hop limit and MTU, per packet; the survivors compacted.
     uint16_t kept = 0;
     uint64_t bytes = 0;
     uint32_t longest = 0;
@@ -367,11 +368,6 @@ void Worker::Forward6(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit
       rte_mbuf* m = run[k];
       auto* ip = rte_pktmbuf_mtod(m, rte_ipv6_hdr*);
       const uint16_t in = Meta(m)->in_ifindex;
-      if (own_blocked ||
-          (unlikely(t.fw != nullptr) && transit && FirewallBlocks6(t, in, nh.ifindex, false))) {
-        DropPkt(m, in, Drop::kFirewallIpv6);
-        continue;
-      }
       if (transit) {
         // Link-local addresses never leave their link (RFC 4291 §2.5.6), nor does ::1.
         if (LinkLocal6(ip->src_addr) || LinkLocal6(ip->dst_addr) || BadSource6(ip->dst_addr)) {
@@ -406,7 +402,15 @@ void Worker::Forward6(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit
       }
       const RunScan scan{bytes, longest, 0, false};
       ToTunnel(run, rn, nh.ifindex, t, depth + 1, scan);
-    } else if (nh.type == NhType::kGateway) {
+      continue;
+    }
+    // `out` on the sending port (a tunnel's is ToTunnel's, on the inner packet), after the
+    // hop limit as IPv4's after the TTL; our own packets (ESP, IKE, errors) too.
+    if (unlikely(t.fw != nullptr) && t.fw->hooks6[nh.ifindex][kFwOut] != nullptr) {
+      rn = FwOut<true>(run, rn, nh.ifindex, t, depth);
+      if (rn == 0) continue;
+    }
+    if (nh.type == NhType::kGateway) {
       SendRun6(run, rn, nh.ifindex, nh.gateway.data(), t);
     } else {
       // On-link: each destination is its own neighbour; runs of one destination share it.
@@ -478,6 +482,13 @@ void Worker::SendRun6(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const uint8_t* 
 }
 
 void Worker::Local6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
+  // `local` (and the local zone's policy) before anything here answers or punts. Neighbour
+  // discovery never gets here: stage_l2 hands it to the main lcore, so a `local` ruleset
+  // with default drop cannot cut the router off its links (docs/DESIGN.md, Firewall).
+  if (unlikely(t.fw != nullptr)) {
+    n = FwLocal<true>(pkts, n, t, depth);
+    if (n == 0) return;
+  }
   rte_mbuf* esp[kBurst];
   uint32_t spis[kBurst];
   uint16_t ne = 0;
@@ -492,10 +503,6 @@ void Worker::Local6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     const uint16_t in = Meta(m)->in_ifindex;
-    if (unlikely(t.fw != nullptr) && FirewallBlocks6(t, in, 0, true)) {
-      DropPkt(m, in, Drop::kFirewallIpv6);
-      continue;
-    }
     // Plain packets (the usual ones) have no chain to walk.
     uint8_t proto = rte_pktmbuf_mtod(m, const rte_ipv6_hdr*)->proto;
     bool frag = false;

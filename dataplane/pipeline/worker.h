@@ -127,15 +127,12 @@ class Worker {
   // ApplyPolicies for forwarded IPv6 packets: the IPv6 SPD's lists, one classify per direction.
   uint16_t ApplyPolicies6(rte_mbuf** pkts, uint64_t* nh_ids, uint16_t n, const Tables& t,
                           int depth);
-  // FwThroughVfp for IPv6 protected packets (fail closed while rules are IPv4 only); returns
-  // how many are left, compacted in pkts and policies.
+  // FwThroughVfp for IPv6 protected packets (zones and the VFP's IPv6 `out`); returns how
+  // many are left, compacted in pkts and policies.
   uint16_t FwThroughVfp6(rte_mbuf** pkts, const PolicyEntry** policies, uint16_t n,
-                         const Tables& t);
+                         const Tables& t, int depth);
   void Local6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
   void SendRun6(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const uint8_t* hop, const Tables& t);
-  // Does a firewall hook or zone apply to IPv6 between in and out (0: none)? Its rules are IPv4
-  // only: such packets are dropped (fail closed) rather than let through unfiltered.
-  bool FirewallBlocks6(const Tables& t, uint16_t in, uint16_t out, bool local) const;
   // icmp6.cc
   void Icmp6EchoReply(rte_mbuf* m, uint32_t l4, const Tables& t, int depth);
   void Icmp6Error(rte_mbuf* m, uint8_t type, uint8_t code, uint32_t param, const Tables& t,
@@ -170,32 +167,41 @@ class Worker {
   // stage_firewall.cc: the firewall's hooks (docs/DESIGN.md, Firewall). Each drops what the
   // rules drop and compacts the rest at the front of pkts (and aux alongside, when given);
   // returns how many are left. Callers test t.fw once per burst: no firewall, no call.
+  // Each takes one family's packets (kV6: IPv6, with that family's chains and session table).
   // `in` on each packet's receiving interface (meta in_ifindex).
+  template <bool kV6 = false>
   uint16_t FwIn(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth, uint32_t* aux);
   // `local` (and the zone policy to the local zone) for packets addressed to us.
+  template <bool kV6 = false>
   uint16_t FwLocal(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
   // `out` on the sending interface ifx.
+  template <bool kV6 = false>
   uint16_t FwOut(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables& t, int depth);
   // Zone policy for forwarded packets leaving through ifx.
+  template <bool kV6 = false>
   uint16_t FwZones(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables& t, int depth);
   // The local zone's policy for the appliance's own packets leaving through ifx, whose zone it
   // has one to (without one they pass, as in Vyatta).
+  template <bool kV6 = false>
   uint16_t FwFromLocal(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables& t, int depth);
   // One chain over a run of packets; dropped ones become nullptr.
   // owner: the chain's identity and place for sessions (FwOwner; `fwd` is where we are);
   // owner_stateful: a chain of that owner makes sessions.
+  template <bool kV6>
   void FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const FwTables& fw,
                   uint16_t ifx, FwHookIndex hook, FwOwner owner, bool owner_stateful,
                   const Tables& t, int depth);
   // No zone policy from the packets' zone: a session of the zone pair's passes a packet,
   // the rest are dropped.
+  template <bool kV6>
   void FwNoZonePolicy(rte_mbuf** pkts, uint16_t n, FwOwner owner, uint16_t count_ifx);
   // A log record for a packet that met a rule with `log`, rate-limited per rule and worker.
   void FwLog(rte_mbuf* m, uint32_t slot, const FwTables& fw, const FwChain& chain, uint16_t ifx,
              FwHookIndex hook, uint64_t now, const Tables& t);
   // reject: a TCP RST or ICMP port unreachable back to the sender (rate-limited with the
-  // ICMP errors).
+  // ICMP errors); FwReject6 the same over IPv6 (ICMPv6 port unreachable).
   void FwReject(rte_mbuf* m, const Tables& t, int depth);
+  void FwReject6(rte_mbuf* m, const Tables& t, int depth);
 
   // acquire.cc: m needs an SA there is none of (reqid: a protect policy's; else vti): an
   // acquire for vpnd, at most one a second per worker and tunnel. m stays the caller's.

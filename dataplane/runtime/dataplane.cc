@@ -3,6 +3,7 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -76,6 +77,10 @@ absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(const DataplaneParams
   auto sessions = FwSessionTable::Create(n + "_fwsess", p.fw_sessions, dp->rcu);
   if (!sessions.ok()) return sessions.status();
   dp->sessions = std::move(*sessions);
+  const uint32_t cap6 = p.fw_sessions6 ? p.fw_sessions6 : std::max<uint32_t>(64, p.fw_sessions / 4);
+  auto sessions6 = FwSessionTable::Create(n + "_fwsess6", cap6, dp->rcu, sizeof(FwSessionKey6));
+  if (!sessions6.ok()) return sessions6.status();
+  dp->sessions6 = std::move(*sessions6);
 
   dp->slow_ring = rte_ring_create((n + "_slow").c_str(), 4096, SOCKET_ID_ANY, RING_F_SC_DEQ);
   dp->ike_ring = rte_ring_create((n + "_ike").c_str(), 512, SOCKET_ID_ANY, RING_F_SC_DEQ);

@@ -52,7 +52,8 @@ struct Dataplane {
   std::unique_ptr<Fib6> fib6;                 // IPv6 (docs/DESIGN.md, IPv6)
   std::unique_ptr<NeighborTable> neighbors6;  // learned by neighbour discovery
   std::unique_ptr<SaTable> sas;
-  std::unique_ptr<FwSessionTable> sessions;  // the firewall's connection tracking
+  std::unique_ptr<FwSessionTable> sessions;   // the firewall's connection tracking
+  std::unique_ptr<FwSessionTable> sessions6;  // IPv6's (FwSessionKey6)
   rte_rcu_qsbr* rcu = nullptr;
 
   rte_ring* slow_ring = nullptr;        // workers -> main: mbufs (ARP, resolve, punt)
@@ -94,6 +95,7 @@ struct DataplaneParams {
   uint32_t mbufs = 16383;
   uint32_t idle_sleep_us = 0;
   uint32_t fw_sessions = 65536;  // the firewall session table's capacity
+  uint32_t fw_sessions6 = 0;     // the IPv6 session table's; 0: a quarter of fw_sessions (>= 64)
   TableSizes sizes;              // checked with CheckTableSizes
 };
 

@@ -26,6 +26,18 @@ struct FwKey {
 };
 static_assert(sizeof(FwKey) == 16);
 
+// The IPv6 key: the same fields with 16-byte addresses. ICMPv6 type and code go where the
+// ports are, as ICMP's do.
+struct FwKey6 {
+  uint8_t proto;
+  uint8_t pad[3];
+  uint8_t src[16];
+  uint8_t dst[16];
+  uint16_t sport;
+  uint16_t dport;
+};
+static_assert(sizeof(FwKey6) == 40);
+
 // The categories: a packet's state picks which of the four results counts.
 enum FwCategory : uint8_t {
   kFwCatNew = 0,
@@ -47,9 +59,31 @@ struct FwAclRule {
   uint16_t sport_low, sport_high, dport_low, dport_high;
 };
 
+// An IPv6 entry: addresses as prefixes (rte_acl matches a 128-bit address as four 32-bit
+// fields; a range is first cut into the prefixes that cover it exactly, FwPrefixes6).
+struct FwAclRule6 {
+  uint32_t userdata;
+  uint32_t precedence;
+  uint8_t categories;
+  uint8_t proto_low, proto_high;
+  uint8_t src_len, dst_len;  // prefix lengths 0..128
+  uint8_t src[16], dst[16];  // network order
+  uint16_t sport_low, sport_high, dport_low, dport_high;
+};
+
+// The fewest prefixes covering [lo, hi] exactly (big-endian 128-bit addresses): appends
+// (address, length) pairs to out.
+struct FwPrefix6 {
+  uint8_t addr[16];
+  uint8_t len;
+};
+void FwPrefixes6(const uint8_t lo[16], const uint8_t hi[16], std::vector<FwPrefix6>* out);
+
 // Builds a context with these rules (any order: precedence decides). name must be unique
 // among live contexts. Runs on the main lcore; can take a while for thousands of rules.
 absl::StatusOr<rte_acl_ctx*> CompileFwAcl(const std::string& name,
                                           const std::vector<FwAclRule>& rules);
+absl::StatusOr<rte_acl_ctx*> CompileFwAcl6(const std::string& name,
+                                           const std::vector<FwAclRule6>& rules);
 
 }  // namespace portcullis::dp

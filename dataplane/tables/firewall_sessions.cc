@@ -14,12 +14,14 @@ namespace portcullis::dp {
 
 absl::StatusOr<std::unique_ptr<FwSessionTable>> FwSessionTable::Create(const std::string& name,
                                                                        uint32_t capacity,
-                                                                       rte_rcu_qsbr* rcu) {
+                                                                       rte_rcu_qsbr* rcu,
+                                                                       uint32_t key_len) {
   std::unique_ptr<FwSessionTable> t(new FwSessionTable);
+  t->key_len_ = key_len;
   rte_hash_parameters p{};
   p.name = name.c_str();
   p.entries = capacity;
-  p.key_len = sizeof(FwSessionKey);
+  p.key_len = key_len;
   p.hash_func = rte_hash_crc;  // SSE4.2 CRC32: a quarter of jhash's cost on 16 bytes
   p.socket_id = SOCKET_ID_ANY;
   p.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD |
@@ -74,9 +76,9 @@ void StartFlow(FwSession& s, bool from_a, TcpState tcp, uint64_t now, FwOwner ow
 
 }  // namespace
 
-int32_t FwSessionTable::Insert(uint16_t worker, const FwSessionKey& key, bool from_a, TcpState tcp,
-                               uint64_t now, FwOwner owner) {
-  int32_t pos = rte_hash_add_key(hash_, &key);
+int32_t FwSessionTable::InsertKey(uint16_t worker, const void* key, uint8_t proto, bool from_a,
+                                  TcpState tcp, uint64_t now, FwOwner owner) {
+  int32_t pos = rte_hash_add_key(hash_, key);
   if (pos < 0) {
     ++workers_[worker].table_full;
     return -1;
@@ -89,7 +91,7 @@ int32_t FwSessionTable::Insert(uint16_t worker, const FwSessionKey& key, bool fr
     if (live == 2) return -2;  // the main lcore is deleting this very key: no session this time
     return pos;                // another worker's, just made (or being made)
   }
-  s.proto = key.proto;
+  s.proto = proto;
   StartFlow(s, from_a, tcp, now, owner);
   s.live.store(1, std::memory_order_release);
   ++workers_[worker].created;
@@ -113,6 +115,7 @@ uint64_t FwSessionTable::Timeout(const FwSession& s) const {
     case 17:
       return s.replied.load(std::memory_order_relaxed) ? timeouts_.udp_replied : timeouts_.udp;
     case 1:
+    case 58:  // ICMPv6
       return timeouts_.icmp;
     default:
       return timeouts_.other;
@@ -126,18 +129,20 @@ bool FwSessionTable::Delete(uint32_t pos) {
   FwSession& s = sessions_[pos];
   void* key = nullptr;
   if (rte_hash_get_key_with_position(hash_, static_cast<int32_t>(pos), &key) != 0) return false;
-  FwSessionKey copy;
-  std::memcpy(&copy, key, sizeof copy);
+  alignas(8) uint8_t copy[sizeof(FwSessionKey6)];
+  std::memcpy(copy, key, key_len_);
   // Only a live one: a session a worker is still making (3) waits for the next walk.
   uint8_t expect = 1;
   if (!s.live.compare_exchange_strong(expect, 2, std::memory_order_acq_rel)) return false;
-  const bool ok = rte_hash_del_key(hash_, &copy) >= 0;
+  const bool ok = rte_hash_del_key(hash_, copy) >= 0;
   s.live.store(0, std::memory_order_release);
   if (ok) live_.fetch_sub(1, std::memory_order_relaxed);
   return ok;
 }
 
 uint32_t FwSessionTable::Expire(uint64_t now, uint32_t budget) {
+  // Nothing made: no walk (the IPv6 table is empty wherever no IPv6 flows through a firewall).
+  if (empty()) return 0;
   uint32_t deleted = 0;
   for (uint32_t k = 0; k < budget && nslots_ > 0; ++k) {
     const uint32_t pos = cursor_;

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -44,6 +45,33 @@ inline FwSessionKey MakeSessionKey(uint8_t proto, uint32_t src, uint16_t sport, 
     k.a_addr = src, k.a_port = sport, k.b_addr = dst, k.b_port = dport;
   } else {
     k.a_addr = dst, k.a_port = dport, k.b_addr = src, k.b_port = sport;
+  }
+  return k;
+}
+
+// The IPv6 key, canonical as the IPv4 one: (address, port) pairs compare address first.
+// IPv6 sessions live in a table of their own (FwSessionTable made with this key's size), so
+// IPv4 lookups keep hashing 16 bytes.
+struct FwSessionKey6 {
+  uint8_t a_addr[16], b_addr[16];
+  uint16_t a_port, b_port;
+  uint8_t proto;
+  uint8_t pad[3];
+};
+static_assert(sizeof(FwSessionKey6) == 40);
+
+inline FwSessionKey6 MakeSessionKey6(uint8_t proto, const uint8_t* src, uint16_t sport,
+                                     const uint8_t* dst, uint16_t dport, bool* from_a) {
+  FwSessionKey6 k{};
+  k.proto = proto;
+  const int c = std::memcmp(src, dst, 16);
+  *from_a = c < 0 || (c == 0 && sport <= dport);
+  if (*from_a) {
+    std::memcpy(k.a_addr, src, 16), k.a_port = sport, std::memcpy(k.b_addr, dst, 16),
+                                    k.b_port = dport;
+  } else {
+    std::memcpy(k.a_addr, dst, 16), k.a_port = dport, std::memcpy(k.b_addr, src, 16),
+                                    k.b_port = sport;
   }
   return k;
 }
@@ -98,20 +126,23 @@ struct FwTimeouts {
 
 class FwSessionTable {
  public:
-  // capacity sessions at most; rcu: the workers' QSBR variable.
-  static absl::StatusOr<std::unique_ptr<FwSessionTable>> Create(const std::string& name,
-                                                                uint32_t capacity,
-                                                                rte_rcu_qsbr* rcu);
+  // capacity sessions at most; rcu: the workers' QSBR variable; key_len: the size of the
+  // keys (FwSessionKey, or FwSessionKey6 for the IPv6 table).
+  static absl::StatusOr<std::unique_ptr<FwSessionTable>> Create(
+      const std::string& name, uint32_t capacity, rte_rcu_qsbr* rcu,
+      uint32_t key_len = sizeof(FwSessionKey));
   ~FwSessionTable();
 
   // Positions of up to RTE_HASH_LOOKUP_BULK_MAX keys; -1 where there is no live session.
-  void Lookup(const FwSessionKey* const* keys, uint32_t n, int32_t* pos) const {
+  // Keys of the table's kind (FwSessionKey or FwSessionKey6).
+  template <class Key>
+  void Lookup(const Key* const* keys, uint32_t n, int32_t* pos) const {
     if (empty()) {
       for (uint32_t i = 0; i < n; ++i) pos[i] = -1;
       return;
     }
-    rte_hash_lookup_bulk(
-        hash_, reinterpret_cast<const void**>(const_cast<const FwSessionKey**>(keys)), n, pos);
+    rte_hash_lookup_bulk(hash_, reinterpret_cast<const void**>(const_cast<const Key**>(keys)), n,
+                         pos);
     for (uint32_t i = 0; i < n; ++i)
       if (pos[i] < 0 || sessions_[pos[i]].live.load(std::memory_order_acquire) != 1) pos[i] = -1;
   }
@@ -121,7 +152,13 @@ class FwSessionTable {
   // full (counted), -2 when the main lcore is deleting that very key, or the position of the
   // existing one when another worker won the race.
   int32_t Insert(uint16_t worker, const FwSessionKey& key, bool from_a, TcpState tcp, uint64_t now,
-                 FwOwner owner = {});
+                 FwOwner owner = {}) {
+    return InsertKey(worker, &key, key.proto, from_a, tcp, now, owner);
+  }
+  int32_t Insert(uint16_t worker, const FwSessionKey6& key, bool from_a, TcpState tcp, uint64_t now,
+                 FwOwner owner = {}) {
+    return InsertKey(worker, &key, key.proto, from_a, tcp, now, owner);
+  }
 
   // A worker: the live TCP session at pos starts again for a new SYN from endpoint a (from_a)
   // or b, made by owner (a SYN accepted on the ports of a closed or closing connection).
@@ -155,7 +192,10 @@ class FwSessionTable {
 
  private:
   FwSessionTable() = default;
+  int32_t InsertKey(uint16_t worker, const void* key, uint8_t proto, bool from_a, TcpState tcp,
+                    uint64_t now, FwOwner owner);
   bool Delete(uint32_t pos);
+  uint32_t key_len_ = sizeof(FwSessionKey);
   rte_hash* hash_ = nullptr;
   FwSession* sessions_ = nullptr;
   uint32_t nslots_ = 0, capacity_ = 0, cursor_ = 0;

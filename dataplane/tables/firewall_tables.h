@@ -43,6 +43,7 @@ struct FwChain {
   // the chain is a plain ACL lookup in one category.
   bool uses_state = false;
   bool has_log = false;  // a rule or the default logs (the stage then needs the time)
+  bool ipv6 = false;     // acl is an IPv6 context (FwKey6)
   ~FwChain() {
     if (acl) rte_acl_free(acl);
   }
@@ -59,17 +60,24 @@ inline constexpr uint64_t kFwZoneDefaultKey = uint64_t{1} << 63;
 
 struct FwTables {
   // Per-interface parts for ifindex < max_interfaces (the dataplane's --max-interfaces).
-  explicit FwTables(uint32_t max_interfaces) : hooks(max_interfaces), zone_of(max_interfaces) {}
+  explicit FwTables(uint32_t max_interfaces)
+      : hooks(max_interfaces), hooks6(max_interfaces), zone_of(max_interfaces) {}
 
   uint64_t generation = 0;
   std::vector<FwRuleInfo> slots;
   std::vector<std::unique_ptr<FwChain>> chains;             // owns what the pointers below point at
   std::vector<std::array<const FwChain*, kFwHooks>> hooks;  // by ifindex
-  std::vector<uint8_t> zone_of;                             // zone index per ifindex, 0 = none
-  uint8_t local_zone = 0;                                   // the local zone's index, 0 = none
+  // The same for IPv6 packets: the IPv6 entries of the rulesets bound there that filter
+  // IPv6 (FwRulesetBody::family); nullptr where none does (IPv6 then passes that hook).
+  std::vector<std::array<const FwChain*, kFwHooks>> hooks6;
+  std::vector<uint8_t> zone_of;  // zone index per ifindex, 0 = none
+  uint8_t local_zone = 0;        // the local zone's index, 0 = none
   bool any_zone = false;
   // (from, to) zone index: the policy's chain; nullptr = no policy (drop). Same zone: pass.
   const FwChain* zone_pairs[kMaxFwZones][kMaxFwZones] = {};
+  // IPv6's: wherever a pair has a policy it has an IPv6 chain too (without IPv6 rules, only
+  // the default action), so a policy's absence means the same for both families.
+  const FwChain* zone_pairs6[kMaxFwZones][kMaxFwZones] = {};
   uint32_t zone_ids[kMaxFwZones] = {};
   // Global state policy per protocol: accepted packets make sessions, and packets of a
   // session pass without rule evaluation.

@@ -8,9 +8,11 @@
 //   - a refused batch leaves the firewall configuration and the published snapshot as they
 //     were (all or nothing);
 //   - after an accepted batch, the snapshot exists exactly when something is bound or in a
-//     zone, and every bound chain's rte_acl answer, for keys and states drawn from the input,
-//     is the one a plain walk over the configuration gives (rulesets in position order, rules
-//     in number order, the first entry that matches, else the last ruleset's default).
+//     zone, a hook has a chain of a family exactly when a ruleset bound there filters that
+//     family, and every bound chain's rte_acl answer (IPv4 and IPv6), for keys and states
+//     drawn from the input, is the one a plain walk over the configuration gives (rulesets of
+//     the family in position order, rules in number order, the first entry of the family that
+//     matches, else the last such ruleset's default).
 #include <rte_byteorder.h>
 #include <rte_eal.h>
 #include <unistd.h>
@@ -65,6 +67,26 @@ void Addr(Input& in, portcullis::dp::api::IpAddr* lo, portcullis::dp::api::IpAdd
   }
 }
 
+// IPv6: any, one address of 2001:db8::/120, or a range from it that may cross into the next
+// 16-bit group and, now and then, all of the space above (several prefixes each).
+void Addr6(Input& in, portcullis::dp::api::IpAddr* lo, portcullis::dp::api::IpAddr* hi) {
+  const uint8_t mode = in.Byte() % 4;
+  std::memset(lo, 0, sizeof *lo);
+  std::memset(hi, 0xff, sizeof *hi);
+  if (mode == 0) return;
+  const uint8_t base[16] = {0x20, 0x01, 0x0d, 0xb8};
+  std::memcpy(lo->bytes, base, 16);
+  lo->bytes[14] = in.Byte() & 1;
+  lo->bytes[15] = in.Byte();
+  if (mode == 3) return;  // up to ffff:...
+  *hi = *lo;
+  if (mode == 2) {
+    const uint16_t end = static_cast<uint16_t>((lo->bytes[14] << 8 | lo->bytes[15]) + in.Byte());
+    hi->bytes[14] = static_cast<uint8_t>(end >> 8);
+    hi->bytes[15] = static_cast<uint8_t>(end);
+  }
+}
+
 api::Message OneMessage(Input& in) {
   const uint8_t k = in.Byte();
   const api::Op op = static_cast<api::Op>(1 + (k >> 4) % 3);
@@ -75,7 +97,10 @@ api::Message OneMessage(Input& in) {
       auto& b = m.body.fw_ruleset;
       b.ruleset_id = 1 + in.Byte() % 4;
       std::snprintf(b.name, sizeof b.name, "rs%u", b.ruleset_id);
-      b.default_action = static_cast<api::FwAction>(1 + in.Byte() % 3);
+      const uint8_t d = in.Byte();
+      b.default_action = static_cast<api::FwAction>(1 + d % 3);
+      const uint8_t families[3] = {0, 4, 6};
+      b.family = families[(d >> 2) % 3];
       break;
     }
     case 1:
@@ -89,9 +114,11 @@ api::Message OneMessage(Input& in) {
       const uint8_t a = in.Byte();
       b.action = static_cast<api::FwAction>(1 + a % 3);
       b.state = (a >> 2) & 0x0f;
-      b.family = api::Family::kIpv4;
-      const uint8_t p = in.Byte() % 5;
-      const uint8_t protos[4] = {6, 17, 1, 50};
+      const uint8_t pb = in.Byte();
+      const bool v6 = pb & 0x80;
+      b.family = v6 ? api::Family::kIpv6 : api::Family::kIpv4;
+      const uint8_t p = pb % 5;
+      const uint8_t protos[4] = {6, 17, static_cast<uint8_t>(v6 ? 58 : 1), 50};
       b.proto_low = p == 4 ? 0 : protos[p];
       b.proto_high = p == 4 ? 255 : protos[p];
       b.src_port_high = b.dst_port_high = 65535;
@@ -106,8 +133,13 @@ api::Message OneMessage(Input& in) {
         b.icmp_type_high = static_cast<uint8_t>(b.icmp_type_low + in.Byte() % 4);
         b.icmp_code_high = in.Byte() & 1 ? 255 : 0;
       }
-      Addr(in, &b.src_low, &b.src_high);
-      Addr(in, &b.dst_low, &b.dst_high);
+      if (v6) {
+        Addr6(in, &b.src_low, &b.src_high);
+        Addr6(in, &b.dst_low, &b.dst_high);
+      } else {
+        Addr(in, &b.src_low, &b.src_high);
+        Addr(in, &b.dst_low, &b.dst_high);
+      }
       break;
     }
     case 4:
@@ -158,26 +190,32 @@ api::Message OneMessage(Input& in) {
   return m;
 }
 
-uint32_t V4(const api::IpAddr& a) {
-  return uint32_t{a.bytes[0]} << 24 | uint32_t{a.bytes[1]} << 16 | uint32_t{a.bytes[2]} << 8 |
-         a.bytes[3];
+bool Filters(const FwConfig& fw, uint32_t id, bool v6) {
+  const uint8_t f = fw.rulesets.at(id).body.family;
+  return f == 0 || f == (v6 ? 6 : 4);
 }
 
-// The reference: which (ruleset, rule number) a plain walk picks for key k in category c.
-std::pair<uint32_t, uint32_t> Walk(const FwConfig& fw, uint32_t ifx, uint8_t hook, const FwKey& k,
-                                   int c) {
+// The reference: which (ruleset, rule number) a plain walk picks for key k (IPv4: src/dst are
+// the first four bytes) in category c.
+std::pair<uint32_t, uint32_t> Walk(const FwConfig& fw, uint32_t ifx, uint8_t hook, bool v6,
+                                   uint8_t proto, const uint8_t* src, const uint8_t* dst,
+                                   uint16_t sp, uint16_t dpt, int c) {
   std::vector<uint32_t> chain;
   for (const auto& [key, rs] : fw.bindings)
-    if (std::get<0>(key) == ifx && std::get<1>(key) == hook) chain.push_back(rs);
-  const uint32_t src = rte_be_to_cpu_32(k.src), dst = rte_be_to_cpu_32(k.dst);
-  const uint16_t sp = rte_be_to_cpu_16(k.sport), dpt = rte_be_to_cpu_16(k.dport);
+    if (std::get<0>(key) == ifx && std::get<1>(key) == hook && Filters(fw, rs, v6))
+      chain.push_back(rs);
+  const size_t w = v6 ? 16 : 4;
+  const uint8_t icmp_proto = v6 ? 58 : 1;
   for (uint32_t id : chain) {
     for (const auto& [key, e] : fw.rulesets.at(id).entries) {
+      if ((e.family == api::Family::kIpv6) != v6) continue;
       if (e.state != 0 && !(e.state & (1u << c))) continue;
-      if (k.proto < e.proto_low || k.proto > e.proto_high) continue;
-      if (src < V4(e.src_low) || src > V4(e.src_high)) continue;
-      if (dst < V4(e.dst_low) || dst > V4(e.dst_high)) continue;
-      const bool icmp = e.proto_low == 1 && e.proto_high == 1;
+      if (proto < e.proto_low || proto > e.proto_high) continue;
+      if (std::memcmp(src, e.src_low.bytes, w) < 0 || std::memcmp(src, e.src_high.bytes, w) > 0)
+        continue;
+      if (std::memcmp(dst, e.dst_low.bytes, w) < 0 || std::memcmp(dst, e.dst_high.bytes, w) > 0)
+        continue;
+      const bool icmp = e.proto_low == icmp_proto && e.proto_high == icmp_proto;
       const uint16_t sl = icmp ? e.icmp_type_low : e.src_port_low;
       const uint16_t sh = icmp ? e.icmp_type_high : e.src_port_high;
       const uint16_t dl = icmp ? e.icmp_code_low : e.dst_port_low;
@@ -191,37 +229,66 @@ std::pair<uint32_t, uint32_t> Walk(const FwConfig& fw, uint32_t ifx, uint8_t hoo
 
 void Check(const FwTables& t, Input& keys) {
   const FwConfig& fw = applier->state().fw;
-  for (uint32_t ifx = 1; ifx <= 3; ++ifx) {
-    for (uint8_t hook = 1; hook <= 3; ++hook) {
-      const FwChain* chain = t.hooks[ifx][hook - 1];
-      bool bound = false;
-      for (const auto& [key, rs] : fw.bindings)
-        bound |= std::get<0>(key) == ifx && std::get<1>(key) == hook;
-      if (bound != (chain != nullptr)) {
-        std::fprintf(stderr, "chain of %u/%u: %d, bound %d\n", ifx, hook, chain != nullptr, bound);
-        std::abort();
-      }
-      if (!chain) continue;
-      for (int i = 0; i < 4; ++i) {
-        FwKey k{};
-        const uint8_t protos[5] = {6, 17, 1, 50, 47};
-        k.proto = protos[keys.Byte() % 5];
-        k.src = rte_cpu_to_be_32(0x0a000000u | keys.Byte());
-        k.dst = rte_cpu_to_be_32(0x0a000000u | keys.Byte());
-        k.sport = rte_cpu_to_be_16(keys.Byte() % 20);
-        k.dport = rte_cpu_to_be_16(keys.Byte());
-        const uint8_t* data[1] = {reinterpret_cast<const uint8_t*>(&k)};
-        uint32_t results[kFwCategories] = {};
-        if (chain->acl) rte_acl_classify(chain->acl, data, results, 1, kFwCategories);
-        for (int c = 0; c < kFwCategories; ++c) {
-          const uint32_t slot = results[c] ? results[c] - 1 : chain->default_slot;
-          const std::pair<uint32_t, uint32_t> got{t.slots[slot].ruleset_id,
-                                                  t.slots[slot].rule_number};
-          const auto want = Walk(fw, ifx, hook, k, c);
-          if (got != want) {
-            std::fprintf(stderr, "if %u hook %u cat %d proto %u: acl %u:%u, walk %u:%u\n", ifx,
-                         hook, c, k.proto, got.first, got.second, want.first, want.second);
-            std::abort();
+  for (bool v6 : {false, true}) {
+    for (uint32_t ifx = 1; ifx <= 3; ++ifx) {
+      for (uint8_t hook = 1; hook <= 3; ++hook) {
+        const FwChain* chain = (v6 ? t.hooks6 : t.hooks)[ifx][hook - 1];
+        bool bound = false;
+        for (const auto& [key, rs] : fw.bindings)
+          bound |= std::get<0>(key) == ifx && std::get<1>(key) == hook && Filters(fw, rs, v6);
+        if (bound != (chain != nullptr) || (chain && chain->ipv6 != v6)) {
+          std::fprintf(stderr, "chain of %u/%u (v6 %d): %d, bound %d\n", ifx, hook, v6,
+                       chain != nullptr, bound);
+          std::abort();
+        }
+        if (!chain) continue;
+        for (int i = 0; i < 4; ++i) {
+          const uint8_t protos[5] = {6, 17, static_cast<uint8_t>(v6 ? 58 : 1), 50, 47};
+          const uint8_t proto = protos[keys.Byte() % 5];
+          uint8_t src[16] = {}, dst[16] = {};
+          if (v6) {
+            const uint8_t base[16] = {0x20, 0x01, 0x0d, 0xb8};
+            std::memcpy(src, base, 16);
+            std::memcpy(dst, base, 16);
+            src[14] = keys.Byte() & 1, src[15] = keys.Byte();
+            dst[14] = keys.Byte() & 1, dst[15] = keys.Byte();
+            if (keys.Byte() == 0xff) src[0] = 0xfe;  // outside 2001:db8::/32, above it
+          } else {
+            src[0] = dst[0] = 10;
+            src[3] = keys.Byte();
+            dst[3] = keys.Byte();
+          }
+          const uint16_t sp = keys.Byte() % 20, dpt = keys.Byte();
+          uint32_t results[kFwCategories] = {};
+          FwKey k4{};
+          FwKey6 k6{};
+          const uint8_t* data[1];
+          if (v6) {
+            k6.proto = proto;
+            std::memcpy(k6.src, src, 16);
+            std::memcpy(k6.dst, dst, 16);
+            k6.sport = rte_cpu_to_be_16(sp);
+            k6.dport = rte_cpu_to_be_16(dpt);
+            data[0] = reinterpret_cast<const uint8_t*>(&k6);
+          } else {
+            k4.proto = proto;
+            std::memcpy(&k4.src, src, 4);
+            std::memcpy(&k4.dst, dst, 4);
+            k4.sport = rte_cpu_to_be_16(sp);
+            k4.dport = rte_cpu_to_be_16(dpt);
+            data[0] = reinterpret_cast<const uint8_t*>(&k4);
+          }
+          if (chain->acl) rte_acl_classify(chain->acl, data, results, 1, kFwCategories);
+          for (int c = 0; c < kFwCategories; ++c) {
+            const uint32_t slot = results[c] ? results[c] - 1 : chain->default_slot;
+            const std::pair<uint32_t, uint32_t> got{t.slots[slot].ruleset_id,
+                                                    t.slots[slot].rule_number};
+            const auto want = Walk(fw, ifx, hook, v6, proto, src, dst, sp, dpt, c);
+            if (got != want) {
+              std::fprintf(stderr, "v6 %d if %u hook %u cat %d proto %u: acl %u:%u, walk %u:%u\n",
+                           v6, ifx, hook, c, proto, got.first, got.second, want.first, want.second);
+              std::abort();
+            }
           }
         }
       }

@@ -429,8 +429,13 @@ TEST_CASE("firewall messages break the contract one way at a time",
         RejectReason::kBadValue);
   CHECK(with(FwRuleset(1, "ab"), [](Message& m) { m.body.fw_ruleset.default_implicit = 1; }) ==
         RejectReason::kNone);
-  CHECK(with(FwRuleset(1, "ab"), [](Message& m) { m.body.fw_ruleset.reserved = 1; }) ==
-        RejectReason::kNonZeroReserved);
+  // The ruleset's family: 0 (both), 4 or 6.
+  CHECK(with(FwRuleset(1, "ab"), [](Message& m) { m.body.fw_ruleset.family = 6; }) ==
+        RejectReason::kNone);
+  CHECK(with(FwRuleset(1, "ab"), [](Message& m) { m.body.fw_ruleset.family = 4; }) ==
+        RejectReason::kNone);
+  CHECK(with(FwRuleset(1, "ab"), [](Message& m) { m.body.fw_ruleset.family = 5; }) ==
+        RejectReason::kBadValue);
 
   // Rules.
   CHECK(with(FwRule(), [](Message& m) { m.body.fw_rule.rule_number = 0; }) ==
@@ -445,8 +450,28 @@ TEST_CASE("firewall messages break the contract one way at a time",
         RejectReason::kBadValue);
   CHECK(with(FwRule(), [](Message& m) { m.body.fw_rule.log = 3; }) == RejectReason::kBadValue);
   CHECK(with(FwRule(), [](Message& m) { m.body.fw_rule.state = 0x10; }) == RejectReason::kBadValue);
-  CHECK(with(FwRule(), [](Message& m) { m.body.fw_rule.family = Family::kIpv6; }) ==
-        RejectReason::kBadValue);
+  // IPv6 entries: 16-byte ranges, ICMPv6 (58) takes the type/code ranges, ICMP (1) does not.
+  CHECK(with(FwRule(), [](Message& m) {
+          m.body.fw_rule.family = Family::kIpv6;
+          memset(m.body.fw_rule.src_high.bytes, 0xff, 16);
+          memset(m.body.fw_rule.dst_high.bytes, 0xff, 16);
+        }) == RejectReason::kNone);
+  CHECK(with(FwRule(), [](Message& m) {
+          m.body.fw_rule.family = Family::kIpv6;
+          m.body.fw_rule.src_low.bytes[15] = 2;  // low > high in the last byte
+          m.body.fw_rule.src_high = m.body.fw_rule.src_low;
+          m.body.fw_rule.src_high.bytes[15] = 1;
+        }) == RejectReason::kBadValue);
+  CHECK(with(FwRule(), [](Message& m) {
+          m.body.fw_rule.family = Family::kIpv6;
+          m.body.fw_rule.proto_low = m.body.fw_rule.proto_high = 58;
+          m.body.fw_rule.icmp_type_low = m.body.fw_rule.icmp_type_high = 128;
+        }) == RejectReason::kNone);
+  CHECK(with(FwRule(), [](Message& m) {
+          m.body.fw_rule.family = Family::kIpv6;
+          m.body.fw_rule.proto_low = m.body.fw_rule.proto_high = 1;
+          m.body.fw_rule.icmp_type_low = m.body.fw_rule.icmp_type_high = 8;
+        }) == RejectReason::kBadValue);
   CHECK(with(FwRule(), [](Message& m) { m.body.fw_rule.family = Family{0}; }) ==
         RejectReason::kBadValue);
   CHECK(with(FwRule(), [](Message& m) { m.body.fw_rule.reserved[0] = 1; }) ==

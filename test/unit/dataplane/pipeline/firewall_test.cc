@@ -3,6 +3,7 @@
 // match across bound rulesets, defaults, state (a TCP handshake makes a session whose return
 // traffic passes without a rule, a reply without one is dropped, an ICMP error is related),
 // timeouts, a full table, reject answers, zones, and a commit that keeps sessions.
+#include <arpa/inet.h>
 #include <rte_cycles.h>
 #include <rte_ip.h>
 #include <unistd.h>
@@ -1014,6 +1015,327 @@ TEST_CASE("later fragments get the verdict their first fragment met", "[firewall
     CHECK(SentCount(rig, kWan) == 0);
     CHECK(Packets(rig, 1, 0) == 1);
   }
+}
+
+// ---- IPv6 -----------------------------------------------------------------------------------
+// The same hooks for IPv6: its own ACL contexts and session table, the rulesets' family.
+
+namespace {
+
+const std::string kV6 = R"(
+address add lan 2001:db8:1::1/64
+address add wan 2001:db8:ff::1/64
+route add 2001:db8:5::/64 via 2001:db8:ff::2
+neigh add lan 2001:db8:1::2 02:00:00:00:01:0a
+neigh add wan 2001:db8:ff::2 02:00:00:00:02:02
+)";
+constexpr const char* kLanHost6 = "2001:db8:1::2";
+constexpr const char* kRemote6 = "2001:db8:5::9";
+
+void Configure6(Rig& rig, const std::string& fw) {
+  Configure(rig, kV6 + fw);
+}
+
+std::vector<uint8_t> Ip6(const char* src, const char* dst, uint8_t nh, std::vector<uint8_t> l4) {
+  std::vector<uint8_t> p(40 + l4.size());
+  auto* ip = reinterpret_cast<rte_ipv6_hdr*>(p.data());
+  ip->vtc_flow = RTE_BE32(0x60000000);
+  ip->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(l4.size()));
+  ip->proto = nh;
+  ip->hop_limits = 64;
+  REQUIRE(inet_pton(AF_INET6, src, ip->src_addr) == 1);
+  REQUIRE(inet_pton(AF_INET6, dst, ip->dst_addr) == 1);
+  std::memcpy(p.data() + 40, l4.data(), l4.size());
+  // UDP and ICMPv6 checksums (TCP's are not checked on the way through).
+  if (nh == 17 || nh == 58) {
+    const size_t at = nh == 17 ? 46 : 42;
+    p[at] = p[at + 1] = 0;
+    const uint16_t c = rte_ipv6_udptcp_cksum(ip, p.data() + 40);
+    std::memcpy(p.data() + at, &c, 2);
+  }
+  return p;
+}
+
+std::vector<uint8_t> Udp6(const char* src, const char* dst, uint16_t sport, uint16_t dport) {
+  return Ip6(
+      src, dst, 17,
+      {static_cast<uint8_t>(sport >> 8), static_cast<uint8_t>(sport),
+       static_cast<uint8_t>(dport >> 8), static_cast<uint8_t>(dport), 0, 12, 0, 0, 1, 2, 3, 4});
+}
+
+std::vector<uint8_t> Tcp6(const char* src, const char* dst, uint16_t sport, uint16_t dport,
+                          uint8_t flags, uint32_t seq = 1000, uint32_t ack = 0) {
+  std::vector<uint8_t> t(20, 0);
+  t[0] = sport >> 8, t[1] = sport & 0xff, t[2] = dport >> 8, t[3] = dport & 0xff;
+  for (int i = 0; i < 4; ++i) {
+    t[4 + i] = static_cast<uint8_t>(seq >> (24 - 8 * i));
+    t[8 + i] = static_cast<uint8_t>(ack >> (24 - 8 * i));
+  }
+  t[12] = 5 << 4;
+  t[13] = flags;
+  t[14] = 0xff, t[15] = 0xff;  // a window, so the replies' sequence numbers fit
+  return Ip6(src, dst, 6, t);
+}
+
+std::vector<uint8_t> Echo6(const char* src, const char* dst, uint8_t type = 128, uint16_t id = 7) {
+  return Ip6(src, dst, 58,
+             {type, 0, 0, 0, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 0, 1});
+}
+
+// An ICMPv6 error quoting orig (the whole of it: it is short).
+std::vector<uint8_t> Icmp6Err(const char* from, const char* to, const std::vector<uint8_t>& orig,
+                              uint8_t type = 1, uint8_t code = 4) {
+  std::vector<uint8_t> e = {type, code, 0, 0, 0, 0, 0, 0};
+  e.insert(e.end(), orig.begin(), orig.end());
+  return Ip6(from, to, 58, e);
+}
+
+void Receive6(Rig& rig, PortIndex p, const std::vector<uint8_t>& ip, int queue = 0) {
+  rig.Receive(p, queue, ip, 0x86dd);
+}
+
+}  // namespace
+
+TEST_CASE("IPv6: rules with IPv6 addresses, ports and the default action", "[firewall][ipv6]") {
+  Rig& rig = Rig::Get();
+  Configure6(rig, R"(
+fw ruleset add 1 LANIN default drop
+fw rule add 1 10 action accept proto tcp src 2001:db8:1::/64 dport 22
+fw rule add 1 20 action accept proto udp dst 2001:db8:5::1-2001:db8:5::10 dport 53
+fw rule add 1 30 action drop proto udp dport 53 family 6
+fw bind lan in 1
+)");
+  Receive6(rig, kLan, Tcp6(kLanHost6, kRemote6, 40000, 22, kSyn));   // rule 10
+  Receive6(rig, kLan, Tcp6(kLanHost6, kRemote6, 40000, 23, kSyn));   // default
+  Receive6(rig, kLan, Udp6(kLanHost6, kRemote6, 5000, 53));          // rule 20 (::9 in range)
+  Receive6(rig, kLan, Udp6(kLanHost6, "2001:db8:5::11", 5000, 53));  // rule 30
+  Poll(rig);
+  CHECK(SentCount(rig, kWan) == 2);
+  CHECK(Packets(rig, 1, 10) == 1);
+  CHECK(Packets(rig, 1, 20) == 1);
+  CHECK(Packets(rig, 1, 30) == 1);
+  CHECK(Packets(rig, 1, 0) == 1);
+  // IPv4 on the same hook meets only the IPv4 entries (none here): the default.
+  rig.Receive(kLan, 0, Udp(kLanHost, kRemote, 5000, 53));
+  Poll(rig);
+  CHECK(SentCount(rig, kWan) == 0);
+  CHECK(Packets(rig, 1, 0) == 2);
+}
+
+TEST_CASE("IPv6: a ruleset's family decides which packets it filters", "[firewall][ipv6]") {
+  Rig& rig = Rig::Get();
+  // V4ONLY drops everything IPv4; IPv6 passes the hook as if it were not bound.
+  Configure6(rig, R"(
+fw ruleset add 1 V4ONLY default drop family 4
+fw bind lan in 1
+)");
+  Receive6(rig, kLan, Udp6(kLanHost6, kRemote6, 5000, 53));
+  rig.Receive(kLan, 0, Udp(kLanHost, kRemote, 5000, 53));
+  Poll(rig);
+  CHECK(SentCount(rig, kWan) == 1);
+  CHECK(Packets(rig, 1, 0) == 1);
+  // Both families (Vyatta's rulesets): a rule without addresses matches IPv6 too.
+  Configure6(rig, R"(
+fw ruleset add 1 BOTH default drop
+fw rule add 1 10 action accept proto udp dport 53
+fw rule add 1 10 entry 1 action accept proto udp dport 53 family 6
+fw bind lan in 1
+)");
+  Receive6(rig, kLan, Udp6(kLanHost6, kRemote6, 5000, 53));
+  Receive6(rig, kLan, Udp6(kLanHost6, kRemote6, 5000, 54));
+  rig.Receive(kLan, 0, Udp(kLanHost, kRemote, 5000, 53));
+  Poll(rig);
+  CHECK(SentCount(rig, kWan) == 2);
+  CHECK(Packets(rig, 1, 10) == 2);  // one rule, one counter, both families
+  CHECK(Packets(rig, 1, 0) == 1);
+  // An IPv6-only ruleset, and an IPv4 one with it on the same hook (VyOS's ipv4 and ipv6
+  // filter jumps on one interface): each family meets its own.
+  Configure6(rig, R"(
+fw ruleset add 1 V6 default drop family 6
+fw rule add 1 10 action accept proto udp dport 53 family 6
+fw ruleset add 2 V4 default accept family 4
+fw bind lan in 1 position 0
+fw bind lan in 2 position 1
+)");
+  Receive6(rig, kLan, Udp6(kLanHost6, kRemote6, 5000, 54));  // V6's default
+  rig.Receive(kLan, 0, Udp(kLanHost, kRemote, 5000, 54));    // V4's default
+  Poll(rig);
+  CHECK(SentCount(rig, kWan) == 1);
+  CHECK(Packets(rig, 1, 0) == 1);
+  CHECK(Packets(rig, 2, 0) == 1);
+  // An IPv6 entry is refused in an IPv4-only ruleset.
+  auto r = rig.Apply("fw rule add 2 5 action accept family 6");
+  CHECK(r.status.code() == absl::StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("IPv6: a TCP handshake makes an IPv6 session, its replies pass", "[firewall][ipv6]") {
+  Rig& rig = Rig::Get();
+  Configure6(rig, R"(
+fw ruleset add 1 LANIN default drop
+fw rule add 1 10 action accept proto tcp dport 80 state new family 6
+fw ruleset add 2 WANIN default drop
+fw bind lan in 1
+fw bind lan out 2
+)");
+  const uint64_t created6 = rig.dp().sessions6->created();
+  const uint64_t created4 = rig.dp().sessions->created();
+  Receive6(rig, kWan, Tcp6(kRemote6, kLanHost6, 80, 40000, kSyn | kAck, 5000, 1001));
+  Poll(rig);
+  CHECK(SentCount(rig, kLan) == 0);  // no session yet
+  Receive6(rig, kLan, Tcp6(kLanHost6, kRemote6, 40000, 80, kSyn, 1000));
+  Poll(rig);
+  CHECK(SentCount(rig, kWan) == 1);
+  CHECK(rig.dp().sessions6->created() - created6 == 1);
+  CHECK(rig.dp().sessions->created() == created4);  // IPv4's table untouched
+  Receive6(rig, kWan, Tcp6(kRemote6, kLanHost6, 80, 40000, kSyn | kAck, 5000, 1001), 1);
+  Poll(rig);
+  CHECK(SentCount(rig, kLan) == 1);
+  Receive6(rig, kLan, Tcp6(kLanHost6, kRemote6, 40000, 80, kAck, 1001, 5001));
+  Receive6(rig, kWan, Tcp6(kRemote6, kLanHost6, 80, 40000, kAck, 5001, 1001));
+  Poll(rig);
+  CHECK(SentCount(rig, kWan) == 1);
+  CHECK(SentCount(rig, kLan) == 1);
+  CHECK(Packets(rig, 1, 10) == 1);
+  CHECK(Packets(rig, 2, 0) == 1);
+  // A SYN inside the established session is invalid (the TCP tracking IPv4 has).
+  Receive6(rig, kWan, Tcp6(kRemote6, kLanHost6, 80, 40000, kSyn, 9));
+  Poll(rig);
+  CHECK(SentCount(rig, kLan) == 0);
+  CHECK(Packets(rig, 2, 0) == 2);
+}
+
+TEST_CASE("IPv6: echo makes a session; ICMPv6 errors about a session are related",
+          "[firewall][ipv6]") {
+  Rig& rig = Rig::Get();
+  Configure6(rig, R"(
+fw ruleset add 1 LANIN default drop
+fw rule add 1 10 action accept proto icmpv6 icmp-type 128 state new
+fw rule add 1 20 action accept proto udp state new family 6
+fw ruleset add 2 WANIN default drop
+fw bind lan in 1
+fw bind lan out 2
+)");
+  Receive6(rig, kLan, Echo6(kLanHost6, kRemote6, 128, 77));
+  Poll(rig);
+  REQUIRE(SentCount(rig, kWan) == 1);
+  Receive6(rig, kWan, Echo6(kRemote6, kLanHost6, 129, 77));  // the reply: the session's
+  Receive6(rig, kWan, Echo6(kRemote6, kLanHost6, 129, 78));  // another identifier: no session
+  Poll(rig);
+  CHECK(SentCount(rig, kLan) == 1);
+  CHECK(Packets(rig, 2, 0) == 1);
+  // UDP out, then an unreachable about it (related) and one about another flow (invalid).
+  auto out = Udp6(kLanHost6, kRemote6, 5000, 53);
+  Receive6(rig, kLan, out);
+  Poll(rig);
+  REQUIRE(SentCount(rig, kWan) == 1);
+  Receive6(rig, kWan, Icmp6Err(kRemote6, kLanHost6, out));
+  Receive6(rig, kWan, Icmp6Err(kRemote6, kLanHost6, Udp6(kLanHost6, kRemote6, 5001, 53)));
+  Poll(rig);
+  auto got = SentAll(rig, kLan);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0][6] == 58);
+  CHECK(got[0][40] == 1);
+  CHECK(Packets(rig, 2, 0) == 2);
+}
+
+TEST_CASE("IPv6: reject answers TCP with a reset and UDP with ICMPv6 port unreachable",
+          "[firewall][ipv6]") {
+  Rig& rig = Rig::Get();
+  Configure6(rig, R"(
+fw ruleset add 1 LANIN default reject
+fw bind lan in 1
+)");
+  Receive6(rig, kLan, Tcp6(kLanHost6, kRemote6, 40000, 80, kSyn, 1000));
+  Receive6(rig, kLan, Udp6(kLanHost6, kRemote6, 5000, 53));
+  Poll(rig);
+  CHECK(SentCount(rig, kWan) == 0);
+  auto back = SentAll(rig, kLan);
+  REQUIRE(back.size() == 2);
+  const auto& rst = back[0][6] == 6 ? back[0] : back[1];
+  const auto& icmp = back[0][6] == 6 ? back[1] : back[0];
+  REQUIRE(rst[6] == 6);
+  CHECK(rst[40 + 13] == (kRst | kAck));
+  CHECK((rst[40] == 0 && rst[41] == 80));
+  CHECK((rst[48] == 0 && rst[49] == 0 && rst[50] == 0x03 && rst[51] == 0xe9));  // SYN's seq + 1
+  uint8_t want_src[16];
+  REQUIRE(inet_pton(AF_INET6, kRemote6, want_src) == 1);
+  CHECK(std::memcmp(rst.data() + 8, want_src, 16) == 0);  // from where the SYN went
+  // The reset's checksum is right.
+  std::vector<uint8_t> copy = rst;
+  CHECK(rte_ipv6_udptcp_cksum_verify(reinterpret_cast<const rte_ipv6_hdr*>(copy.data()),
+                                     copy.data() + 40) == 0);
+  REQUIRE(icmp[6] == 58);
+  CHECK(icmp[40] == 1);
+  CHECK(icmp[41] == 4);
+  CHECK(Packets(rig, 1, 0) == 2);
+}
+
+TEST_CASE("IPv6: zones, and `local` with default drop still answers neighbour discovery",
+          "[firewall][ipv6]") {
+  Rig& rig = Rig::Get();
+  Configure6(rig, R"(
+fw zone add 1 PRIVATE default drop
+fw zone add 2 PUBLIC default drop
+fw zone-if add lan 1
+fw zone-if add wan 2
+fw ruleset add 1 PRIV2PUB default drop
+fw rule add 1 10 action accept proto udp dport 2 family 6
+fw zone-policy add 1 2 1
+)");
+  const uint64_t nozone = Dropped(rig, Drop::kFirewallNoZonePolicy);
+  Receive6(rig, kLan, Udp6(kLanHost6, kRemote6, 1, 2));  // the policy's rule
+  Receive6(rig, kLan, Udp6(kLanHost6, kRemote6, 1, 3));  // its default
+  Receive6(rig, kWan, Udp6(kRemote6, kLanHost6, 1, 2));  // no policy PUBLIC -> PRIVATE
+  Poll(rig);
+  CHECK(SentCount(rig, kWan) == 1);
+  CHECK(SentCount(rig, kLan) == 0);
+  CHECK(Packets(rig, 1, 10) == 1);
+  CHECK(Packets(rig, 1, 0) == 1);
+  CHECK(Dropped(rig, Drop::kFirewallNoZonePolicy) - nozone == 1);
+  // `local` default drop on the LAN: our echo is dropped, ND goes to the main lcore first.
+  Configure6(rig, R"(
+fw ruleset add 1 LOCAL default drop
+fw bind lan local 1
+)");
+  Receive6(rig, kLan, Echo6(kLanHost6, "2001:db8:1::1"));
+  // A neighbour solicitation for our address (hop limit 255, to its solicited-node group).
+  std::vector<uint8_t> ns = {135, 0, 0, 0, 0, 0, 0, 0};
+  uint8_t target[16];
+  REQUIRE(inet_pton(AF_INET6, "2001:db8:1::1", target) == 1);
+  ns.insert(ns.end(), target, target + 16);
+  auto nsp = Ip6(kLanHost6, "ff02::1:ff00:1", 58, ns);
+  nsp[7] = 255;
+  const unsigned slow = rte_ring_count(rig.dp().slow_ring);
+  Receive6(rig, kLan, nsp);
+  Poll(rig);
+  CHECK(Packets(rig, 1, 0) == 1);  // only the echo met LOCAL; the NS never did
+  CHECK(SentCount(rig, kLan) == 0);
+  CHECK(rte_ring_count(rig.dp().slow_ring) - slow == 1);  // the NS: to the main lcore
+  rte_mbuf* m;
+  while (rte_ring_dequeue(rig.dp().slow_ring, reinterpret_cast<void**>(&m)) == 0)
+    rte_pktmbuf_free(m);
+}
+
+TEST_CASE("IPv6: log records carry the IPv6 header and the upper layer's", "[firewall][ipv6]") {
+  Rig& rig = Rig::Get();
+  Configure6(rig, R"(
+fw ruleset add 1 PubIn default drop log
+fw bind wan in 1
+)");
+  rte_ring* ring = rig.dp().fw_log_ring;
+  FwLogRecord e;
+  while (rte_ring_dequeue_elem(ring, &e, sizeof e) == 0) {
+  }
+  auto udp = Udp6(kRemote6, kLanHost6, 4000, 53);
+  Receive6(rig, kWan, udp);
+  Poll(rig);
+  REQUIRE(rte_ring_dequeue_elem(ring, &e, sizeof e) == 0);
+  CHECK(e.rule_number == 0);
+  CHECK(e.has_macs == 1);
+  REQUIRE(e.l3_length == 40);
+  CHECK(std::memcmp(e.l3, udp.data(), 40) == 0);
+  REQUIRE(e.l4_length >= 8);
+  CHECK(std::memcmp(e.l4, udp.data() + 40, 8) == 0);
 }
 
 }  // namespace portcullis::dp::testing

@@ -375,24 +375,27 @@ TEST_CASE("Four family combinations through VTIs, encrypted and decrypted") {
     }
 }
 
-TEST_CASE("IPv6 meets a bound firewall: dropped and counted, never let through unfiltered") {
+TEST_CASE("IPv6 meets a bound firewall: its rules decide (no longer dropped unfiltered)") {
   Rig& rig = Rig::Get();
   Configure(rig);
   REQUIRE(rig.Apply("fw ruleset add 1 LANIN default accept\nfw bind lan in 1").status.ok());
-  const uint64_t fw = rig.Drops(DropIndex(Drop::kFirewallIpv6));
   rig.Receive(kLan, 0, Udp6("2001:db8:1::2", "2001:db8:5::9", 64, 10), 0x86dd);
   rig.Receive(kWan, 0, Udp6("2001:db8:5::9", "2001:db8:1::2", 64, 10), 0x86dd);
   PollAll(rig);
-  CHECK(rig.Drops(DropIndex(Drop::kFirewallIpv6)) - fw == 1);
+  CHECK(SentAll(rig, kWan).size() == 1);
+  CHECK(SentAll(rig, kLan).size() == 1);
+  REQUIRE(rig.Apply("fw ruleset update 1 LANIN default drop").status.ok());
+  const uint64_t fw = rig.Drops(DropIndex(Drop::kFirewallDrop));
+  rig.Receive(kLan, 0, Udp6("2001:db8:1::2", "2001:db8:5::9", 64, 10), 0x86dd);
+  PollAll(rig);
+  CHECK(rig.Drops(DropIndex(Drop::kFirewallDrop)) - fw == 1);
   CHECK(SentAll(rig, kWan).empty());
-  CHECK(SentAll(rig, kLan).size() == 1);  // wan has no hook: the reply direction passes
 }
 
-TEST_CASE("Our own IPv6 into a VTI with an `out` hook is dropped, never parsed as IPv4") {
+TEST_CASE("Our own IPv6 into a VTI with an `out` hook meets its IPv6 rules") {
   Rig& rig = Rig::Get();
   Configure(rig);
   REQUIRE(rig.Apply("fw ruleset add 1 VTIOUT default accept\nfw bind vti4 out 1").status.ok());
-  const uint64_t fw = rig.Drops(DropIndex(Drop::kFirewallIpv6));
   // An echo request from the far side of the tunnel: the reply is ours, routed into vti4.
   std::vector<uint8_t> echo = {128, 0, 0, 0, 0, 9, 0, 1};
   auto req = Ipv6("2001:db8:2::7", "2001:db8:1::1", IPPROTO_ICMPV6, 64, echo);
@@ -401,7 +404,12 @@ TEST_CASE("Our own IPv6 into a VTI with an `out` hook is dropped, never parsed a
   std::memcpy(req.data() + 42, &c, 2);
   rig.Receive(kLan, 0, req, 0x86dd);
   PollAll(rig);
-  CHECK(rig.Drops(DropIndex(Drop::kFirewallIpv6)) - fw == 1);
+  CHECK(SentAll(rig, kWan).size() == 1);  // encrypted into vti4
+  REQUIRE(rig.Apply("fw ruleset update 1 VTIOUT default drop").status.ok());
+  const uint64_t fw = rig.Drops(DropIndex(Drop::kFirewallDrop));
+  rig.Receive(kLan, 0, req, 0x86dd);
+  PollAll(rig);
+  CHECK(rig.Drops(DropIndex(Drop::kFirewallDrop)) - fw == 1);
   CHECK(SentAll(rig, kWan).empty());
 }
 
@@ -744,7 +752,7 @@ TEST_CASE("IPv6 policies: the dataplane takes them, deletes them and counts them
   CHECK(rig.dp().CurrentTables().spd.out6.n == 4);
 }
 
-TEST_CASE("IPv6 policies through a VFP: counted on it both ways; its firewall fails closed") {
+TEST_CASE("IPv6 policies through a VFP: counted on it both ways; its firewall decides") {
   // A policy-based tunnel that uses a VFP (its SAs name vfp1): IPv6 it protects leaves through
   // vfp1 and what it decrypts arrives on vfp1, as IPv4 does; a ruleset bound to vfp1 has IPv4
   // rules only, so IPv6 meeting it is dropped (firewall_ipv6), never passed unfiltered.
@@ -797,17 +805,27 @@ policy add in src 2001:db8:13::/64 dst 2001:db8:1::/64 protect reqid 63
   CHECK(StripEthernet(lan[0]) == HopLess(in));
   CHECK(count(false) - tx0 == 1);
   CHECK(count(true) - rx0 == 1);
-  // A ruleset on vfp1: both ways dropped as firewall_ipv6.
+  // Rulesets on vfp1: IPv6 meets them both ways (`out` before encryption, `in` after
+  // decryption, FwThroughVfp6 and Input6). Accepting, both pass ...
   REQUIRE(rig.Apply("fw ruleset add 1 VFPOUT default accept\nfw bind vfp1 out 1\n"
                     "fw ruleset add 2 VFPIN default accept\nfw bind vfp1 in 2")
               .status.ok());
-  const uint64_t fw6 = rig.Drops(DropIndex(Drop::kFirewallIpv6));
+  rig.Receive(kLan, 0, out, 0x86dd);
+  rig.Receive(kWan, 0, seal(in), 0x86dd);
+  PollAll(rig);
+  CHECK(SentAll(rig, kWan).size() == 1);
+  CHECK(SentAll(rig, kLan).size() == 1);
+  // ... dropping, both are dropped and counted as the rules' drops.
+  REQUIRE(rig.Apply("fw ruleset update 1 VFPOUT default drop\n"
+                    "fw ruleset update 2 VFPIN default drop")
+              .status.ok());
+  const uint64_t fw = rig.Drops(DropIndex(Drop::kFirewallDrop));
   rig.Receive(kLan, 0, out, 0x86dd);
   rig.Receive(kWan, 0, seal(in), 0x86dd);
   PollAll(rig);
   CHECK(SentAll(rig, kWan).empty());
   CHECK(SentAll(rig, kLan).empty());
-  CHECK(rig.Drops(DropIndex(Drop::kFirewallIpv6)) - fw6 == 2);
+  CHECK(rig.Drops(DropIndex(Drop::kFirewallDrop)) - fw == 2);
 }
 
 }  // namespace

@@ -4,10 +4,13 @@
 // ports' place, and a context of thousands of rules.
 #include "dataplane/tables/firewall_acl.h"
 
+#include <arpa/inet.h>
 #include <rte_byteorder.h>
 
+#include <array>
 #include <catch2/catch.hpp>
 #include <string>
+#include <vector>
 
 #include "test/unit/support/dpdk_test_env.h"
 
@@ -125,6 +128,120 @@ TEST_CASE("ACL: 10,000 rules compile and the right one answers", "[firewall]") {
     CHECK(Classify(ctx, Key(i % 2 ? 6 : 17, 9, dst, 1, 1 + i % 60000))[0] == i + 1);
     CHECK(Classify(ctx, Key(i % 2 ? 17 : 6, 9, dst, 1, 1 + i % 60000))[0] == 0);
   }
+  rte_acl_free(ctx);
+}
+
+}  // namespace portcullis::dp
+
+namespace portcullis::dp {
+namespace {
+
+FwAclRule6 Any6(uint32_t userdata, uint32_t precedence) {
+  FwAclRule6 r{};
+  r.userdata = userdata;
+  r.precedence = precedence;
+  r.categories = 0x0f;
+  r.proto_high = 255;
+  r.sport_high = r.dport_high = 65535;
+  return r;
+}
+
+void A6(const char* s, uint8_t* out) {
+  REQUIRE(inet_pton(AF_INET6, s, out) == 1);
+}
+
+FwKey6 Key6(uint8_t proto, const char* src, const char* dst, uint16_t sport, uint16_t dport) {
+  FwKey6 k{};
+  k.proto = proto;
+  A6(src, k.src);
+  A6(dst, k.dst);
+  k.sport = rte_cpu_to_be_16(sport);
+  k.dport = rte_cpu_to_be_16(dport);
+  return k;
+}
+
+uint32_t Classify6(rte_acl_ctx* ctx, const FwKey6& k, uint32_t category = 0) {
+  const uint8_t* data[1] = {reinterpret_cast<const uint8_t*>(&k)};
+  std::array<uint32_t, kFwCategories> r{};
+  REQUIRE(rte_acl_classify(ctx, data, r.data(), 1, kFwCategories) == 0);
+  return r[category];
+}
+
+rte_acl_ctx* Compile6(const std::vector<FwAclRule6>& rules) {
+  test::EnsureEal();
+  static int n = 0;
+  auto ctx = CompileFwAcl6("ut_fwacl6_" + std::to_string(n++), rules);
+  REQUIRE(ctx.ok());
+  return *ctx;
+}
+
+// Prefixes as text, for comparing.
+std::vector<std::string> Cut(const char* lo, const char* hi) {
+  uint8_t l[16], h[16];
+  A6(lo, l);
+  A6(hi, h);
+  std::vector<FwPrefix6> out;
+  FwPrefixes6(l, h, &out);
+  std::vector<std::string> s;
+  for (const FwPrefix6& p : out) {
+    char buf[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, p.addr, buf, sizeof buf);
+    s.push_back(std::string(buf) + "/" + std::to_string(p.len));
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("ACL6: ranges cut into the fewest prefixes, exactly", "[firewall][ipv6]") {
+  CHECK(Cut("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff") == std::vector<std::string>{"::/0"});
+  CHECK(Cut("2001:db8::", "2001:db8::ffff:ffff:ffff:ffff") ==
+        std::vector<std::string>{"2001:db8::/64"});
+  CHECK(Cut("2001:db8::1", "2001:db8::1") == std::vector<std::string>{"2001:db8::1/128"});
+  CHECK(Cut("2001:db8::1", "2001:db8::6") ==
+        (std::vector<std::string>{"2001:db8::1/128", "2001:db8::2/127", "2001:db8::4/127",
+                                  "2001:db8::6/128"}));
+  // Across a 64-bit boundary (the halves of absl::uint128).
+  CHECK(Cut("2001:db8:0:0:ffff:ffff:ffff:ffff", "2001:db8:0:1::") ==
+        (std::vector<std::string>{"2001:db8::ffff:ffff:ffff:ffff/128", "2001:db8:0:1::/128"}));
+  // The upper half of the space: one prefix.
+  CHECK(Cut("8000::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff") ==
+        std::vector<std::string>{"8000::/1"});
+}
+
+TEST_CASE("ACL6: prefixes over the four words, ports, precedence and categories",
+          "[firewall][ipv6]") {
+  std::vector<FwAclRule6> rules;
+  FwAclRule6 r = Any6(1, 10);  // udp from 2001:db8:1::/48 (the third word partly) to port 53
+  r.proto_low = r.proto_high = 17;
+  A6("2001:db8:1::", r.src);
+  r.src_len = 48;
+  r.dport_low = r.dport_high = 53;
+  rules.push_back(r);
+  FwAclRule6 h = Any6(2, 5);  // one host, its last word, before rule 1
+  A6("2001:db8:1::dead:beef", h.dst);
+  h.dst_len = 128;
+  h.categories = 1u << kFwCatNew;
+  rules.push_back(h);
+  FwAclRule6 icmp = Any6(3, 20);  // ICMPv6 echo request: type in the source port's place
+  icmp.proto_low = icmp.proto_high = 58;
+  icmp.sport_low = icmp.sport_high = 128;
+  icmp.dport_low = 0, icmp.dport_high = 255;
+  rules.push_back(icmp);
+  rte_acl_ctx* ctx = Compile6(rules);
+  CHECK(Classify6(ctx, Key6(17, "2001:db8:1:ffff::1", "2001:db8:9::1", 1, 53)) == 1);
+  CHECK(Classify6(ctx, Key6(17, "2001:db8:2::1", "2001:db8:9::1", 1, 53)) == 0);
+  CHECK(Classify6(ctx, Key6(17, "2001:db8:1::1", "2001:db8:9::1", 1, 54)) == 0);
+  CHECK(Classify6(ctx, Key6(17, "2001:db8:1::1", "2001:db8:1::dead:beef", 1, 53)) == 2);
+  CHECK(Classify6(ctx, Key6(17, "2001:db8:1::1", "2001:db8:1::dead:beee", 1, 53)) == 1);
+  // Rule 2 only in `new`: established falls to rule 1.
+  CHECK(Classify6(ctx, Key6(17, "2001:db8:1::1", "2001:db8:1::dead:beef", 1, 53),
+                  kFwCatEstablished) == 1);
+  FwKey6 echo = Key6(58, "2001:db8:7::1", "2001:db8:9::1", 0, 0);
+  echo.sport = rte_cpu_to_be_16(128);
+  CHECK(Classify6(ctx, echo) == 3);
+  echo.sport = rte_cpu_to_be_16(129);
+  CHECK(Classify6(ctx, echo) == 0);
   rte_acl_free(ctx);
 }
 

@@ -108,3 +108,47 @@ TEST_CASE("the session counters agree with the hash and the live flags") {
 }
 
 }  // namespace portcullis::dp
+
+namespace portcullis::dp {
+
+TEST_CASE("sessions: IPv6 keys, canonical both ways, in a table of their own", "[firewall][ipv6]") {
+  uint8_t x[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1}, y[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 2};
+  bool a1, a2;
+  const FwSessionKey6 k1 = MakeSessionKey6(6, x, 1000, y, 80, &a1);
+  const FwSessionKey6 k2 = MakeSessionKey6(6, y, 80, x, 1000, &a2);
+  CHECK(std::memcmp(&k1, &k2, sizeof k1) == 0);
+  CHECK(a1 != a2);
+  // Addresses decide before ports: the same address both ends, the ports then.
+  bool a3, a4;
+  const FwSessionKey6 k3 = MakeSessionKey6(17, x, 9, x, 5, &a3);
+  const FwSessionKey6 k4 = MakeSessionKey6(17, x, 5, x, 9, &a4);
+  CHECK(std::memcmp(&k3, &k4, sizeof k3) == 0);
+  CHECK(a3 != a4);
+  test::EnsureEal();
+  auto t = FwSessionTable::Create("ut_fwsess6", 256, nullptr, sizeof(FwSessionKey6));
+  REQUIRE(t.ok());
+  FwSessionTable& s = **t;
+  const uint64_t hz = rte_get_tsc_hz();
+  s.SetTimeouts({100 * hz, 10 * hz, 5 * hz, 50 * hz, 3 * hz, 7 * hz});
+  const uint64_t now = rte_rdtsc();
+  const int32_t pos = s.Insert(0, k1, a1, TcpState::kSynSent, now);
+  REQUIRE(pos >= 0);
+  const FwSessionKey6* keys[2] = {&k2, &k3};
+  int32_t found[2];
+  s.Lookup(keys, 2, found);
+  CHECK(found[0] == pos);
+  CHECK(found[1] == -1);
+  // ICMPv6 sessions take ICMP's timeout.
+  bool ae;
+  const FwSessionKey6 echo = MakeSessionKey6(58, x, 7, y, 7, &ae);
+  const int32_t ep = s.Insert(0, echo, ae, TcpState::kNone, now);
+  REQUIRE(ep >= 0);
+  CHECK(s.Timeout(s.At(ep)) == 3 * hz);
+  CHECK(s.active() == 2);
+  CHECK(s.Expire(now + 4 * hz, s.slots()) == 1);   // the echo's
+  CHECK(s.Expire(now + 11 * hz, s.slots()) == 1);  // the SYN-SENT TCP's (transitory)
+  CHECK(s.active() == 0);
+  CHECK(s.HashKeys() == 0);
+}
+
+}  // namespace portcullis::dp
