@@ -15,24 +15,38 @@ namespace portcullis::config {
 
 namespace {
 
-// 4 or 6 for an address match, 0 when unset.
-int Family(const ConfigNode* side) {
+struct Groups {
+  std::map<std::string, std::vector<std::string>> address, port;
+};
+
+// The family of one address item (an address, prefix or range): an IPv6 one has a ':'.
+int ItemFamily(absl::string_view v) {
+  return v.find(':') == absl::string_view::npos ? 4 : 6;
+}
+
+// 4 or 6 for an address match of one family, 0 when unset (or a group of both families).
+int Family(const ConfigNode* side, const Groups& groups) {
   if (side == nullptr) return 0;
   const std::string* a = side->GetIfSet("address");
   if (a == nullptr) return 0;
   absl::string_view v = *a;
   if (!v.empty() && v[0] == '!') v.remove_prefix(1);
-  return v.find(':') == absl::string_view::npos ? 4 : 6;
+  if (auto g = groups.address.find(std::string(v)); g != groups.address.end()) {
+    int f = 0;
+    for (const std::string& item : g->second) {
+      const int fi = ItemFamily(item);
+      if (f != 0 && fi != f) return 0;
+      f = fi;
+    }
+    return f;
+  }
+  return ItemFamily(v);
 }
 
 // The dataplane holds ruleset and zone names in 32 bytes (NUL included).
 constexpr size_t kMaxNameLength = 31;
 // Rulesets per interface hook or zone policy (the dataplane's positions 0..7).
 constexpr size_t kMaxRulesetsPerHook = 8;
-
-struct Groups {
-  std::map<std::string, std::vector<std::string>> address, port;
-};
 
 void CheckRule(RuleContext& ctx, const ConfigNode& rule, const Groups& groups) {
   bool bad = false;
@@ -60,15 +74,19 @@ void CheckRule(RuleContext& ctx, const ConfigNode& rule, const Groups& groups) {
       error(*side, "port", "ports are matched for tcp, udp and sctp only (not dccp or udplite)");
     }
   }
-  int fs = Family(src), fd = Family(dst);
+  int fs = Family(src, groups), fd = Family(dst, groups);
   if (fs && fd && fs != fd)
     error(rule, "", "Cannot mix IPv4 and IPv6 source/destination addresses");
   int fam = fs ? fs : fd;
-  if (fam == 6 && pnum == 1)
+  const ConfigNode* icmp = rule.Child("icmp");
+  const ConfigNode* icmp6 = rule.Child("icmpv6");
+  if (fam == 6 && (pnum == 1 || icmp != nullptr))
     error(rule, "protocol", "Cannot mix IPv6 addresses with protocol 'icmp'");
-  if (fam == 4 && pnum == 58)
+  if (fam == 4 && (pnum == 58 || icmp6 != nullptr))
     error(rule, "protocol", "Cannot mix IPv4 addresses with protocol 'ipv6-icmp'");
-  if (const ConfigNode* icmp = rule.Child("icmp")) {
+  if (icmp != nullptr && icmp6 != nullptr)
+    error(rule, "", "Options 'tcp', 'icmp', 'icmpv6' and 'ipv6-route' are mutually exclusive");
+  if (icmp != nullptr) {
     if (!proto.empty() && (pnum != 1 || negated))
       error(*icmp, "", "'icmp' options can only be used if protocol is 'icmp' or not set");
     if (icmp->Has("name") && icmp->Has("type"))
@@ -76,16 +94,39 @@ void CheckRule(RuleContext& ctx, const ConfigNode& rule, const Groups& groups) {
     if (icmp->Has("code") && !icmp->Has("type"))
       error(*icmp, "code", "an icmp code needs an icmp type");
   }
+  if (icmp6 != nullptr) {
+    if (!proto.empty() && (pnum != 58 || negated))
+      error(*icmp6, "", "'icmpv6' options can only be used if protocol is 'ipv6-icmp' or not set");
+    if (icmp6->Has("name") && icmp6->Has("type"))
+      error(*icmp6, "", "Can only specify one of 'name', 'type' or 'group'");
+    if (icmp6->Has("code") && !icmp6->Has("type"))
+      error(*icmp6, "code", "an icmpv6 code needs an icmpv6 type");
+  }
+  // A ruleset of one family (VyOS's `firewall ipv4|ipv6 name`): a match of the other family
+  // would make a rule that never matches; said at the rule.
+  if (const ConfigNode* rs = rule.parent() ? rule.parent()->parent() : nullptr) {
+    if (const std::string* f = rs->GetIfSet("family")) {
+      const int rf = *f == "ipv6" ? 6 : 4;
+      const bool other = (fam != 0 && fam != rf) || (rf == 6 && (pnum == 1 || icmp != nullptr)) ||
+                         (rf == 4 && (pnum == 58 || icmp6 != nullptr));
+      if (other)
+        error(rule, "",
+              absl::StrCat("an IPv", rf == 6 ? 4 : 6, " match in the IPv", rf, "-only ruleset ",
+                           rs->name(), " (", rf == 6 ? "firewall ipv6 name" : "firewall ipv4 name",
+                           ")"));
+    }
+  }
   if (bad) return;
-  // What the dataplane will be sent: IPv6 rules, unknown groups and rules that expand to too
-  // many entries stop the commit here, naming the rule's line.
+  // What the dataplane will be sent: unknown groups and rules that expand to too many entries
+  // stop the commit here, naming the rule's line.
   FwGroups g{&groups.address, &groups.port};
   absl::StatusOr<std::vector<FwEntry>> entries = ExpandRule(ReadFirewallRule(rule), g);
   if (!entries.ok()) {
     ctx.Error(rule, "", std::string(entries.status().message()));
     return;
   }
-  // "!0.0.0.0/0", "protocol !all", an empty group: accepted, but it never takes effect.
+  // "!0.0.0.0/0", "protocol !all", an empty group, ipv6-icmp in a rule with IPv4
+  // addresses: accepted, but it never takes effect.
   if (entries->empty())
     ctx.Warning(rule, "",
                 "this rule can never match: one of its matches (an address, port, protocol or "
@@ -97,22 +138,6 @@ void CheckRulesetName(RuleContext& ctx, const ConfigNode& node, absl::string_vie
     ctx.Error(node, "",
               absl::StrCat(what, " name '", node.name(), "' is longer than ", kMaxNameLength,
                            " characters"));
-}
-
-// Rulesets are IPv4 only (#21), and the dataplane fails closed: an interface with a firewall
-// binding or in a zone drops every IPv6 packet, IKE to an IPv6 peer included. Said at the
-// binding when the interface has an IPv6 address.
-void WarnIpv6Dropped(RuleContext& ctx, const std::string& ifname, const ConfigNode& iface,
-                     const ConfigNode& at, absl::string_view child) {
-  for (const std::string& a : iface.LeafList("address")) {
-    auto p = IpPrefix::Parse(a);
-    if (!p || p->address.is_v4()) continue;
-    ctx.Warning(at, child,
-                absl::StrCat("IPv6 traffic on ", ifname, " (", a,
-                             ") is dropped while a firewall or zone applies to it: firewall "
-                             "rules are IPv4 only until IPv6 rules exist (#21)"));
-    return;
-  }
 }
 
 void CheckZones(RuleContext& ctx, const ConfigNode& zp) {
@@ -207,20 +232,10 @@ void CheckFirewallRules(RuleContext& ctx) {
         ctx.Error(*fw, hook,
                   absl::StrCat(n, " rulesets on ", ifname, " ", hook, ": at most ",
                                kMaxRulesetsPerHook, " per direction"));
-      if (n > 0) WarnIpv6Dropped(ctx, ifname, *iface, *fw, hook);
     }
   }
   const ConfigNode* zp = ctx.root().Find({"security", "zone-policy"});
-  if (zp != nullptr) {
-    CheckZones(ctx, *zp);
-    for (const ConfigNode* z : zp->Instances("zone")) {
-      for (const std::string& ifname : z->LeafList("interface")) {
-        auto it = ctx.interfaces().find(ifname);
-        if (it != ctx.interfaces().end())
-          WarnIpv6Dropped(ctx, ifname, *it->second, *z, "interface");
-      }
-    }
-  }
+  if (zp != nullptr) CheckZones(ctx, *zp);
 }
 
 }  // namespace portcullis::config

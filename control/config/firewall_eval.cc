@@ -12,6 +12,7 @@ bool In(const FwRange<T>& r, V v) {
 }
 
 bool Matches(const FwEntry& e, const FwProbe& p) {
+  if (e.family != 4) return false;  // the probe is IPv4
   if (!In(e.proto, p.proto) || !In(e.src, p.src) || !In(e.dst, p.dst)) return false;
   if (e.proto.lo == e.proto.hi && FwProtocolHasPorts(e.proto.lo))
     return In(e.sport, p.sport) && In(e.dport, p.dport);
@@ -28,6 +29,7 @@ std::optional<FwVerdict> EvaluateRulesets(const Model& model,
   for (const std::string& name : rulesets) {
     auto it = model.firewalls.find(name);
     if (it == model.firewalls.end()) continue;
+    if (it->second.family == 6) continue;  // IPv6 only: passes IPv4 as if not bound
     last = &it->second;
     for (const FirewallRule& r : it->second.rules) {
       if (r.disabled || r.action.empty()) continue;

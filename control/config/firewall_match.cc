@@ -16,10 +16,11 @@ template <class T>
 std::vector<FwRange<T>> Normalize(std::vector<FwRange<T>> v) {
   std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.lo < b.lo; });
   std::vector<FwRange<T>> out;
+  constexpr T kMax = std::numeric_limits<T>::max();
   for (const auto& r : v) {
     // Adjacent ranges merge too: 1-5 and 6-9 are one range, one ACL entry fewer.
-    if (!out.empty() && (r.lo <= out.back().hi ||
-                         static_cast<uint64_t>(r.lo) == static_cast<uint64_t>(out.back().hi) + 1)) {
+    if (!out.empty() &&
+        (r.lo <= out.back().hi || (out.back().hi != kMax && r.lo == out.back().hi + 1))) {
       out.back().hi = std::max(out.back().hi, r.hi);
     } else {
       out.push_back(r);
@@ -33,13 +34,53 @@ template <class T>
 std::vector<FwRange<T>> Complement(const std::vector<FwRange<T>>& v) {
   constexpr T kMax = std::numeric_limits<T>::max();
   std::vector<FwRange<T>> out;
-  uint64_t next = 0;
+  T next = 0;
+  bool done = false;  // the last range reached kMax
   for (const auto& r : v) {
-    if (r.lo > next) out.push_back({static_cast<T>(next), static_cast<T>(r.lo - 1)});
-    next = static_cast<uint64_t>(r.hi) + 1;
+    if (r.lo > next) out.push_back({next, static_cast<T>(r.lo - 1)});
+    if (r.hi == kMax) {
+      done = true;
+      break;
+    }
+    next = static_cast<T>(r.hi + 1);
   }
-  if (next <= kMax) out.push_back({static_cast<T>(next), kMax});
+  if (!done) out.push_back({next, kMax});
   return out;
+}
+
+// The fewest prefix-aligned ranges covering r exactly (the dataplane's ACL matches IPv6
+// addresses as prefixes).
+void PrefixCut(const FwAddr6Range& r, std::vector<FwAddr6Range>* out) {
+  absl::uint128 lo = r.lo;
+  for (;;) {
+    int k = 0;  // the block at lo is 2^k addresses
+    while (k < 128) {
+      if (k == 127) {
+        if (lo == 0 && r.hi == absl::Uint128Max()) k = 128;
+        break;
+      }
+      const absl::uint128 size = absl::uint128(1) << (k + 1);
+      if ((lo & (size - 1)) != 0) break;
+      const absl::uint128 last = lo + (size - 1);
+      if (last > r.hi) break;
+      ++k;
+    }
+    if (k == 128) {
+      out->push_back({0, absl::Uint128Max()});
+      return;
+    }
+    const absl::uint128 last = lo + ((absl::uint128(1) << k) - 1);
+    out->push_back({lo, last});
+    if (last >= r.hi) return;
+    lo = last + 1;
+  }
+}
+
+absl::uint128 V6(const IpAddress& a) {
+  uint64_t hi = 0, lo = 0;
+  for (int i = 0; i < 8; ++i) hi = hi << 8 | a.bytes[i];
+  for (int i = 8; i < 16; ++i) lo = lo << 8 | a.bytes[i];
+  return absl::MakeUint128(hi, lo);
 }
 
 uint32_t V4(const IpAddress& a) {
@@ -47,34 +88,59 @@ uint32_t V4(const IpAddress& a) {
          a.bytes[3];
 }
 
-absl::Status NotV4(absl::string_view item) {
-  return absl::UnimplementedError(
-      absl::StrCat("'", item, "' is IPv6: only IPv4 firewall rules are enforced for now (#21)"));
-}
+// One address item: its family and range (v4 or v6 filled in).
+struct AddrItem {
+  int family = 4;
+  FwAddrRange v4{};
+  FwAddr6Range v6{};
+};
 
 // An address, prefix or range (no group, no negation).
-absl::StatusOr<FwAddrRange> AddressItem(absl::string_view item) {
+absl::StatusOr<AddrItem> AddressItem(absl::string_view item) {
+  AddrItem out;
+  auto set = [&](const IpAddress& lo, const IpAddress& hi) {
+    out.family = lo.is_v4() ? 4 : 6;
+    if (out.family == 4) {
+      out.v4 = {V4(lo), V4(hi)};
+    } else {
+      out.v6 = {V6(lo), V6(hi)};
+    }
+  };
   if (auto a = IpAddress::Parse(item)) {
-    if (!a->is_v4()) return NotV4(item);
-    return FwAddrRange{V4(*a), V4(*a)};
+    set(*a, *a);
+    return out;
   }
   if (size_t dash = item.find('-'); dash != absl::string_view::npos) {
     auto lo = IpAddress::Parse(item.substr(0, dash));
     auto hi = IpAddress::Parse(item.substr(dash + 1));
     if (!lo || !hi)
       return absl::InvalidArgumentError(absl::StrCat("bad address range '", item, "'"));
-    if (!lo->is_v4() || !hi->is_v4()) return NotV4(item);
-    if (V4(*lo) > V4(*hi))
+    if (lo->is_v4() != hi->is_v4())
+      return absl::InvalidArgumentError(
+          absl::StrCat("address range '", item, "' mixes IPv4 and IPv6"));
+    set(*lo, *hi);
+    if (out.family == 4 ? out.v4.lo > out.v4.hi : out.v6.lo > out.v6.hi)
       return absl::InvalidArgumentError(
           absl::StrCat("address range '", item, "': the first address is above the last"));
-    return FwAddrRange{V4(*lo), V4(*hi)};
+    return out;
   }
   if (auto p = IpPrefix::Parse(item)) {
-    if (!p->address.is_v4()) return NotV4(item);
-    uint32_t base = V4(p->Network().address);
-    uint32_t span =
-        p->length == 0 ? 0xffffffffu : (p->length >= 32 ? 0 : (1u << (32 - p->length)) - 1);
-    return FwAddrRange{base, base + span};
+    IpAddress net = p->Network().address;
+    if (p->address.is_v4()) {
+      uint32_t base = V4(net);
+      uint32_t span =
+          p->length == 0 ? 0xffffffffu : (p->length >= 32 ? 0 : (1u << (32 - p->length)) - 1);
+      out.family = 4;
+      out.v4 = {base, base + span};
+    } else {
+      absl::uint128 base = V6(net);
+      absl::uint128 span = p->length == 0     ? absl::Uint128Max()
+                           : p->length >= 128 ? absl::uint128(0)
+                                              : (absl::uint128(1) << (128 - p->length)) - 1;
+      out.family = 6;
+      out.v6 = {base, base + span};
+    }
+    return out;
   }
   return absl::InvalidArgumentError(
       absl::StrCat("'", item, "' is not an address, prefix or range"));
@@ -113,12 +179,17 @@ bool FwProtocolHasPorts(int protocol) {
   return protocol == 6 || protocol == 17 || protocol == 132;
 }
 
-absl::StatusOr<std::vector<FwAddrRange>> ExpandAddress(absl::string_view value,
-                                                       const FwGroups& groups) {
-  if (value.empty()) return std::vector<FwAddrRange>{{0, 0xffffffffu}};
+absl::StatusOr<FwAddrSets> ExpandAddressSets(absl::string_view value, const FwGroups& groups) {
+  FwAddrSets out;
+  if (value.empty()) {
+    out.has4 = out.has6 = true;
+    out.v4 = {{0, 0xffffffffu}};
+    out.v6 = {{0, absl::Uint128Max()}};
+    return out;
+  }
   bool negated = false;
   absl::string_view v = Negation(value, &negated);
-  std::vector<FwAddrRange> set;
+  std::vector<AddrItem> items;
   if (IsFwGroupName(v)) {
     const std::vector<std::string>* group = FindGroup(groups.address, v);
     if (group == nullptr)
@@ -127,17 +198,47 @@ absl::StatusOr<std::vector<FwAddrRange>> ExpandAddress(absl::string_view value,
       if (!item.empty() && item[0] == '!')
         return absl::InvalidArgumentError(
             absl::StrCat("address-group '", v, "': '", item, "': no negation inside a group"));
-      absl::StatusOr<FwAddrRange> r = AddressItem(item);
+      absl::StatusOr<AddrItem> r = AddressItem(item);
       if (!r.ok()) return r.status();
-      set.push_back(*r);
+      items.push_back(*r);
     }
   } else {
-    absl::StatusOr<FwAddrRange> r = AddressItem(v);
+    absl::StatusOr<AddrItem> r = AddressItem(v);
     if (!r.ok()) return r.status();
-    set.push_back(*r);
+    items.push_back(*r);
   }
-  set = Normalize(std::move(set));
-  return negated ? Complement(set) : set;
+  for (const AddrItem& i : items) {
+    if (i.family == 4) {
+      out.has4 = true;
+      out.v4.push_back(i.v4);
+    } else {
+      out.has6 = true;
+      out.v6.push_back(i.v6);
+    }
+  }
+  // An empty group names no family: as before, it matches nothing (of either).
+  if (items.empty()) out.has4 = true;
+  out.v4 = Normalize(std::move(out.v4));
+  out.v6 = Normalize(std::move(out.v6));
+  // `!` complements within the family the value names (npf: an IPv4 negation matches IPv4
+  // packets outside it, never IPv6 ones).
+  if (negated) {
+    if (out.has4) out.v4 = Complement(out.v4);
+    if (out.has6) out.v6 = Complement(out.v6);
+  }
+  std::vector<FwAddr6Range> cut;
+  for (const FwAddr6Range& r : out.v6) PrefixCut(r, &cut);
+  out.v6 = std::move(cut);
+  return out;
+}
+
+absl::StatusOr<std::vector<FwAddrRange>> ExpandAddress(absl::string_view value,
+                                                       const FwGroups& groups) {
+  absl::StatusOr<FwAddrSets> sets = ExpandAddressSets(value, groups);
+  if (!sets.ok()) return sets.status();
+  if (sets->has6 && !sets->has4)
+    return absl::InvalidArgumentError(absl::StrCat("'", value, "' is IPv6"));
+  return sets->v4;
 }
 
 absl::StatusOr<std::vector<FwPortRange>> ExpandPorts(absl::string_view value,
@@ -190,15 +291,23 @@ absl::StatusOr<std::vector<FwProtoRange>> ExpandProtocol(absl::string_view value
 
 absl::StatusOr<std::vector<FwEntry>> ExpandRule(const FirewallRule& rule, const FwGroups& groups) {
   std::string proto_text = rule.protocol;
-  bool icmp_match = rule.icmp_type >= 0 || rule.icmp_code >= 0;
+  const bool icmp_match = rule.icmp_type >= 0 || rule.icmp_code >= 0;
+  const bool icmp6_match = rule.icmpv6_type >= 0 || rule.icmpv6_code >= 0;
+  if (icmp_match && icmp6_match)
+    return absl::InvalidArgumentError("'icmp' and 'icmpv6' are mutually exclusive");
   if (icmp_match && proto_text.empty()) proto_text = "icmp";
+  if (icmp6_match && proto_text.empty()) proto_text = "ipv6-icmp";
   absl::StatusOr<std::vector<FwProtoRange>> protos = ExpandProtocol(proto_text);
   if (!protos.ok()) return protos.status();
-  if (icmp_match && !(protos->size() == 1 && (*protos)[0] == FwProtoRange{1, 1}))
+  const bool only_icmp = protos->size() == 1 && (*protos)[0] == FwProtoRange{1, 1};
+  const bool only_icmp6 = protos->size() == 1 && (*protos)[0] == FwProtoRange{58, 58};
+  if (icmp_match && !only_icmp)
     return absl::InvalidArgumentError("an icmp match needs protocol icmp");
-  absl::StatusOr<std::vector<FwAddrRange>> src = ExpandAddress(rule.source_address, groups);
+  if (icmp6_match && !only_icmp6)
+    return absl::InvalidArgumentError("an icmpv6 match needs protocol ipv6-icmp");
+  absl::StatusOr<FwAddrSets> src = ExpandAddressSets(rule.source_address, groups);
   if (!src.ok()) return src.status();
-  absl::StatusOr<std::vector<FwAddrRange>> dst = ExpandAddress(rule.destination_address, groups);
+  absl::StatusOr<FwAddrSets> dst = ExpandAddressSets(rule.destination_address, groups);
   if (!dst.ok()) return dst.status();
   absl::StatusOr<std::vector<FwPortRange>> sport = ExpandPorts(rule.source_port, groups);
   if (!sport.ok()) return sport.status();
@@ -213,8 +322,13 @@ absl::StatusOr<std::vector<FwEntry>> ExpandRule(const FirewallRule& rule, const 
             "protocols are not matched)");
     }
   }
-  uint64_t count = uint64_t{protos->size()} * src->size() * dst->size() *
-                   (ports ? sport->size() * dport->size() : 1);
+  // The families the rule applies to: its ruleset's, its addresses', its protocol's.
+  const bool fam4 = rule.family != 6 && src->has4 && dst->has4 && !only_icmp6;
+  const bool fam6 = rule.family != 4 && src->has6 && dst->has6 && !only_icmp;
+  const uint64_t per_proto_ports = ports ? sport->size() * dport->size() : 1;
+  uint64_t count = 0;
+  if (fam4) count += uint64_t{protos->size()} * src->v4.size() * dst->v4.size() * per_proto_ports;
+  if (fam6) count += uint64_t{protos->size()} * src->v6.size() * dst->v6.size() * per_proto_ports;
   if (count > kFwMaxEntriesPerRule)
     return absl::ResourceExhaustedError(absl::StrCat("the rule expands to ", count,
                                                      " entries (protocols x sources x "
@@ -224,35 +338,56 @@ absl::StatusOr<std::vector<FwEntry>> ExpandRule(const FirewallRule& rule, const 
   std::vector<FwEntry> out;
   out.reserve(count);
   static const std::vector<FwPortRange> kAnyPort = {{0, 65535}};
-  for (const FwProtoRange& p : *protos) {
-    bool single = p.lo == p.hi;
-    bool with_ports = single && FwProtocolHasPorts(p.lo);
-    const auto& sp = with_ports ? *sport : kAnyPort;
-    const auto& dp = with_ports ? *dport : kAnyPort;
-    for (const FwAddrRange& s : *src) {
-      for (const FwAddrRange& d : *dst) {
-        for (const FwPortRange& a : sp) {
-          for (const FwPortRange& b : dp) {
-            FwEntry e;
-            e.proto = p;
-            e.src = s;
-            e.dst = d;
-            e.sport = a;
-            e.dport = b;
-            if (single && p.lo == 1) {
-              e.icmp_type = rule.icmp_type >= 0 ? FwProtoRange{static_cast<uint8_t>(rule.icmp_type),
-                                                               static_cast<uint8_t>(rule.icmp_type)}
-                                                : FwProtoRange{0, 255};
-              e.icmp_code = rule.icmp_code >= 0 ? FwProtoRange{static_cast<uint8_t>(rule.icmp_code),
-                                                               static_cast<uint8_t>(rule.icmp_code)}
-                                                : FwProtoRange{0, 255};
+  auto emit = [&](uint8_t family, auto set_addrs, size_t nsrc, size_t ndst) {
+    const uint8_t icmp_proto = family == 4 ? 1 : 58;
+    const int itype = family == 4 ? rule.icmp_type : rule.icmpv6_type;
+    const int icode = family == 4 ? rule.icmp_code : rule.icmpv6_code;
+    for (const FwProtoRange& p : *protos) {
+      bool single = p.lo == p.hi;
+      bool with_ports = single && FwProtocolHasPorts(p.lo);
+      const auto& sp = with_ports ? *sport : kAnyPort;
+      const auto& dp = with_ports ? *dport : kAnyPort;
+      for (size_t si = 0; si < nsrc; ++si) {
+        for (size_t di = 0; di < ndst; ++di) {
+          for (const FwPortRange& a : sp) {
+            for (const FwPortRange& b : dp) {
+              FwEntry e;
+              e.family = family;
+              e.proto = p;
+              set_addrs(e, si, di);
+              e.sport = a;
+              e.dport = b;
+              if (single && p.lo == icmp_proto) {
+                e.icmp_type = itype >= 0 ? FwProtoRange{static_cast<uint8_t>(itype),
+                                                        static_cast<uint8_t>(itype)}
+                                         : FwProtoRange{0, 255};
+                e.icmp_code = icode >= 0 ? FwProtoRange{static_cast<uint8_t>(icode),
+                                                        static_cast<uint8_t>(icode)}
+                                         : FwProtoRange{0, 255};
+              }
+              out.push_back(e);
             }
-            out.push_back(e);
           }
         }
       }
     }
-  }
+  };
+  if (fam4)
+    emit(
+        4,
+        [&](FwEntry& e, size_t si, size_t di) {
+          e.src = src->v4[si];
+          e.dst = dst->v4[di];
+        },
+        src->v4.size(), dst->v4.size());
+  if (fam6)
+    emit(
+        6,
+        [&](FwEntry& e, size_t si, size_t di) {
+          e.src6 = src->v6[si];
+          e.dst6 = dst->v6[di];
+        },
+        src->v6.size(), dst->v6.size());
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/numeric/int128.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "control/config/model.h"
@@ -23,7 +24,8 @@ struct FwRange {
   T lo, hi;  // inclusive
   bool operator==(const FwRange&) const = default;
 };
-using FwAddrRange = FwRange<uint32_t>;  // IPv4, host order
+using FwAddrRange = FwRange<uint32_t>;        // IPv4, host order
+using FwAddr6Range = FwRange<absl::uint128>;  // IPv6, as a big-endian number
 using FwPortRange = FwRange<uint16_t>;
 using FwProtoRange = FwRange<uint8_t>;
 
@@ -40,11 +42,25 @@ absl::StatusOr<std::vector<FwPortRange>> ExpandPorts(absl::string_view value,
                                                      const FwGroups& groups);
 absl::StatusOr<std::vector<FwProtoRange>> ExpandProtocol(absl::string_view value);
 
+// An address match's sets per family: an IPv4 address, prefix or range matches IPv4 packets
+// only, an IPv6 one IPv6 packets; a group holds either (or both). "" = any of both families.
+// A family the value does not name is absent (has4/has6 false): the rule never matches that
+// family's packets. IPv6 ranges come cut into prefix-aligned ranges (what the dataplane's ACL
+// matches), so counting entries counts ACL rules.
+struct FwAddrSets {
+  bool has4 = false, has6 = false;
+  std::vector<FwAddrRange> v4;
+  std::vector<FwAddr6Range> v6;
+};
+absl::StatusOr<FwAddrSets> ExpandAddressSets(absl::string_view value, const FwGroups& groups);
+
 struct FwEntry {
+  uint8_t family = 4;  // 4: src/dst apply; 6: src6/dst6 apply
   FwProtoRange proto{0, 255};
   FwAddrRange src{0, 0xffffffffu}, dst{0, 0xffffffffu};
+  FwAddr6Range src6{0, absl::Uint128Max()}, dst6{0, absl::Uint128Max()};
   FwPortRange sport{0, 65535}, dport{0, 65535};
-  // Only with protocol 1 alone; zero otherwise (as the contract wants).
+  // Only with protocol 1 (IPv6: 58) alone; zero otherwise (as the contract wants).
   FwProtoRange icmp_type{0, 0}, icmp_code{0, 0};
   bool operator==(const FwEntry&) const = default;
 };
@@ -55,9 +71,11 @@ inline constexpr size_t kFwMaxEntriesPerRule = 1024;
 // Protocols whose ports the dataplane matches.
 bool FwProtocolHasPorts(int protocol);
 
-// The entries of `rule` (error: what cannot be expanded, e.g. an IPv6 address, an unknown
-// group, a port without a port protocol, more than kFwMaxEntriesPerRule entries). A rule whose
-// sets are empty ("!0.0.0.0/0") has no entry: it matches nothing.
+// The entries of `rule` (error: what cannot be expanded, e.g. an unknown group, a port without
+// a port protocol, more than kFwMaxEntriesPerRule entries). A rule whose sets are empty
+// ("!0.0.0.0/0") has no entry: it matches nothing. The IPv4 entries come first, then the IPv6
+// ones: a rule applies to the families its addresses, protocol (icmp: 4, ipv6-icmp: 6), ICMP
+// match and ruleset family (rule.family) leave.
 absl::StatusOr<std::vector<FwEntry>> ExpandRule(const FirewallRule& rule, const FwGroups& groups);
 
 // The state bits (dataplane/api/messages.h FwStateBits) of a rule's state matches.

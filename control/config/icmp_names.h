@@ -20,4 +20,9 @@ std::optional<IcmpName> FindIcmpName(absl::string_view name);
 // Every name, in table order (the schema's enum).
 std::vector<std::string> IcmpTypeNames();
 
+// ICMPv6 names: Vyatta 5600's `icmpv6 name` (vyatta-fw-types icmpv6-symbolic) and VyOS's
+// `icmpv6 type-name` (nftables' names), one table: where both name a type they agree.
+std::optional<IcmpName> FindIcmp6Name(absl::string_view name);
+std::vector<std::string> Icmp6TypeNames();
+
 }  // namespace portcullis::config

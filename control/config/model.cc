@@ -202,6 +202,7 @@ void ReadFirewall(const ConfigNode& sec, Model& m) {
         r.default_action_set = true;
       }
       r.default_log = rs->Has("default-log");
+      if (const std::string* f = rs->GetIfSet("family")) r.family = *f == "ipv6" ? 6 : 4;
       for (const ConfigNode* rn : rs->Instances("rule")) {
         FirewallRule fr = ReadFirewallRule(*rn);
         r.rules.push_back(fr);
@@ -294,6 +295,25 @@ FirewallRule ReadFirewallRule(const ConfigNode& rn) {
         fr.icmp_code = n->code;
       }
     }
+  }
+  if (const ConfigNode* ic = rn.Child("icmpv6")) {
+    if (ic->GetIfSet("type")) fr.icmpv6_type = static_cast<int>(Num(*ic, "type", 0));
+    if (ic->GetIfSet("code")) fr.icmpv6_code = static_cast<int>(Num(*ic, "code", 0));
+    if (const std::string* name = ic->GetIfSet("name")) {
+      fr.icmpv6_name = *name;
+      if (std::optional<IcmpName> n = FindIcmp6Name(*name)) {
+        fr.icmpv6_type = n->type;
+        fr.icmpv6_code = n->code;
+      }
+    }
+  }
+  // The ruleset's family (the rule's ancestors: the `rule` tag, then the ruleset).
+  for (const ConfigNode* p = rn.parent(); p != nullptr; p = p->parent()) {
+    if (const std::string* f = p->GetIfSet("family")) {
+      fr.family = *f == "ipv6" ? 6 : 4;
+      break;
+    }
+    if (p->schema() != nullptr && p->name() == "firewall") break;
   }
   fr.log = rn.Has("log");
   fr.disabled = rn.Has("disable");

@@ -165,6 +165,9 @@ struct FirewallRule {
   std::vector<std::string> match_state;  // established | related | new | invalid
   int icmp_type = -1, icmp_code = -1;    // -1 = any (an `icmp name` is resolved to these)
   std::string icmp_name;
+  int icmpv6_type = -1, icmpv6_code = -1;  // `icmpv6 type|code|name`, likewise
+  std::string icmpv6_name;
+  int family = 0;  // the ruleset's (FirewallRuleset::family): 0 both, 4, 6
   bool log = false;
   bool disabled = false;
   std::string description;
@@ -177,6 +180,7 @@ struct FirewallRuleset {
   std::string default_action = "drop";
   bool default_action_set = false;  // configured (an explicit last rule, as in Vyatta)
   bool default_log = false;
+  int family = 0;                   // `family ipv4|ipv6`: 4 or 6; 0 (unset): both
   std::vector<FirewallRule> rules;  // by number
   SourceLoc loc;
 };

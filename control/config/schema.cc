@@ -292,6 +292,9 @@ SchemaNode Firewall() {
                   Leaf("default-action", Enum({"drop", "accept", "reject"}))
                       .Help("Action when no rule matches (drop when unset)"),
                   Empty("default-log").Help("Log packets that meet the default action"),
+                  Leaf("family", Enum({"ipv4", "ipv6"}))
+                      .Help("Portcullis: filter only this family's packets (VyOS 'firewall "
+                            "ipv4|ipv6 name'); unset: both, as Vyatta"),
                   Tag("rule", Range(1, 9999),
                       {
                           Leaf("action", Enum({"accept", "drop", "reject"}))
@@ -313,6 +316,13 @@ SchemaNode Firewall() {
                                         Leaf("code", Range(0, 255)),
                                         Leaf("name", Enum(IcmpTypeNames()))
                                             .Help("ICMP type by name (echo-request, ...)"),
+                                    }),
+                          Container("icmpv6",
+                                    {
+                                        Leaf("type", Range(0, 255)),
+                                        Leaf("code", Range(0, 255)),
+                                        Leaf("name", Enum(Icmp6TypeNames()))
+                                            .Help("ICMPv6 type by name (echo-request, ...)"),
                                     }),
                           Empty("log").Help("Log packets matching this rule"),
                           Empty("disable"),

@@ -1,6 +1,8 @@
 #include "control/config/vyos_dialect.h"
 
 #include <algorithm>
+#include <set>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -250,16 +252,18 @@ VyosTranslator::Result VyosTranslator::TranslateVpn(Command& cmd, Diagnostics& d
 
 VyosTranslator::Result VyosTranslator::TranslateFirewall(Command& cmd, Diagnostics& diags) {
   Words& w = cmd.words;
-  // IPv6 rulesets, groups and filters would otherwise land in the same (IPv4) rulesets and
-  // bindings as the ipv4 ones, and overwrite them rule by rule: refused until #21.
-  if (At(w, 1, "ipv6") || (At(w, 1, "group") && w.size() > 2 && absl::StartsWith(w[2], "ipv6"))) {
+  // IPv6 groups have no canonical form yet (Vyatta's address-group takes either family, but
+  // VyOS's ipv6-address-group and ipv6-network-group are separate names).
+  if (At(w, 1, "group") && w.size() > 2 && absl::StartsWith(w[2], "ipv6")) {
     diags.Error(cmd.loc, Join(w),
-                "IPv6 firewall rules: #21 (Portcullis enforces IPv4 firewall rules only; this "
-                "line would mix into the ipv4 rulesets)");
+                "IPv6 firewall groups are not supported: put the IPv6 addresses in the rules");
     return Result::kError;
   }
   size_t i = 1;
-  if (At(w, 1, "ipv4")) i = 2;
+  // `firewall ipv4 ...` (and VyOS 1.3's `firewall name`) filters IPv4 only, `firewall ipv6`
+  // IPv6 only: the canonical ruleset carries `family`.
+  const std::string family = At(w, 1, "ipv6") ? "ipv6" : "ipv4";
+  if (At(w, 1, "ipv4") || At(w, 1, "ipv6")) i = 2;
 
   // firewall group address-group|port-group G ... -> resources group ...
   if (At(w, i, "group") && (At(w, i + 1, "address-group") || At(w, i + 1, "port-group"))) {
@@ -270,6 +274,16 @@ VyosTranslator::Result VyosTranslator::TranslateFirewall(Command& cmd, Diagnosti
   }
 
   if (At(w, i, "name") && w.size() > i + 1) {
+    if (cmd.op == Command::Op::kSet) {
+      auto [it, fresh] = ruleset_family_.emplace(w[i + 1], std::make_pair(family, cmd.loc));
+      if (!fresh && it->second.first != family) {
+        diags.Error(cmd.loc, Join(w),
+                    absl::StrCat("ruleset name '", w[i + 1], "' is also an ", it->second.first,
+                                 " ruleset (line ", it->second.second.line,
+                                 "): Portcullis names rulesets across families; rename one"));
+        return Result::kError;
+      }
+    }
     Words out = {"security", "firewall"};
     out.insert(out.end(), w.begin() + i, w.end());
     // out: security firewall name X rule N <leaf> ...
@@ -302,7 +316,7 @@ VyosTranslator::Result VyosTranslator::TranslateFirewall(Command& cmd, Diagnosti
       }
       if (leaf == "state") {
         out[6] = "match-state";
-      } else if (leaf == "icmp" && out.size() >= 8 && out[7] == "type-name") {
+      } else if ((leaf == "icmp" || leaf == "icmpv6") && out.size() >= 8 && out[7] == "type-name") {
         out[7] = "name";
       } else if ((leaf == "source" || leaf == "destination") && out.size() == 10 &&
                  out[7] == "group" && (out[8] == "address-group" || out[8] == "port-group")) {
@@ -361,7 +375,8 @@ VyosTranslator::Result VyosTranslator::TranslateFirewall(Command& cmd, Diagnosti
       diags.Error(cmd.loc, Join(w), absl::StrCat("rule number '", w[i + 3], "' is not a number"));
       return Result::kError;
     }
-    FilterRule& r = filter_rules_[{chain, number}];
+    FilterRule& r = filter_rules_[{family + " " + chain, number}];
+    r.family = family;
     r.chain = chain;
     r.number = w[i + 3];
     r.loc = cmd.loc;
@@ -388,16 +403,17 @@ VyosTranslator::Result VyosTranslator::TranslateFirewall(Command& cmd, Diagnosti
   }
 
   diags.Error(cmd.loc, Join(w),
-              "only 'firewall ipv4 name', 'forward filter' and 'input filter' jump rules are "
-              "supported");
+              "only 'firewall ipv4|ipv6 name', 'forward filter' and 'input filter' jump rules "
+              "are supported");
   return Result::kError;
 }
 
 std::vector<Command> VyosTranslator::Finish(Diagnostics& diags) {
   std::vector<Command> out;
-  std::map<std::pair<std::string, std::string>, const FilterRule*> jumps;  // (if, dir) -> first
+  // (if, dir, family) -> first
+  std::map<std::tuple<std::string, std::string, std::string>, const FilterRule*> jumps;
   for (const auto& [key, r] : filter_rules_) {
-    std::string path = absl::StrCat("firewall ipv4 ", r.chain, " filter rule ", r.number);
+    std::string path = absl::StrCat("firewall ", r.family, " ", r.chain, " filter rule ", r.number);
     const std::string& ifname = r.inbound.empty() ? r.outbound : r.inbound;
     if (r.action != "jump" || r.target.empty() || ifname.empty() ||
         (!r.inbound.empty() && !r.outbound.empty())) {
@@ -419,7 +435,18 @@ std::vector<Command> VyosTranslator::Finish(Diagnostics& diags) {
     // VyOS stops at the first jump that matches: its target's default action is final. The
     // contract's rulesets in one direction are all evaluated, the last one's default deciding,
     // so a second jump would filter differently; the same target again changes nothing.
-    auto [first, fresh] = jumps.emplace(std::make_pair(ifname, dir), &r);
+    // An ipv4 and an ipv6 jump on one interface and direction are two bindings there, each
+    // filtering its family only (the targets' `family`); a jump to a ruleset of the other
+    // family would filter nothing.
+    if (auto f = ruleset_family_.find(r.target);
+        f != ruleset_family_.end() && f->second.first != r.family) {
+      diags.Error(r.loc, path,
+                  absl::StrCat("jump-target ", r.target, " is an ", f->second.first,
+                               " ruleset (line ", f->second.second.line, "), this is the ",
+                               r.family, " ", r.chain, " filter"));
+      continue;
+    }
+    auto [first, fresh] = jumps.emplace(std::make_tuple(ifname, dir, r.family), &r);
     if (!fresh) {
       const FilterRule& f = *first->second;
       if (f.target == r.target && f.chain == r.chain) continue;
@@ -444,6 +471,11 @@ std::vector<Command> VyosTranslator::Finish(Diagnostics& diags) {
     }
     words.insert(words.end(), {"firewall", dir, r.target});
     out.push_back({Command::Op::kSet, words, r.loc});
+  }
+  for (const auto& [name, fam] : ruleset_family_) {
+    out.push_back({Command::Op::kSet,
+                   {"security", "firewall", "name", name, "family", fam.first},
+                   fam.second});
   }
   for (const auto& [group, loc] : vyos_ike_groups_) {
     // VyOS initiates IKEv2 when key-exchange is unset; Vyatta's unset default is IKEv1.
@@ -485,6 +517,12 @@ bool Is(const DisplayCommand& c, size_t i, absl::string_view s) {
 std::vector<DisplayCommand> ToVyos(const std::vector<DisplayCommand>& canonical) {
   std::vector<DisplayCommand> out;
   std::map<std::string, int> next_rule;  // per filter chain
+  // Rulesets with `family ipv6` show as `firewall ipv6 name`, their jumps as ipv6 filters.
+  std::set<std::string> ipv6_rulesets;
+  for (const DisplayCommand& c : canonical)
+    if (Is(c, 0, "security") && Is(c, 1, "firewall") && Is(c, 2, "name") && Is(c, 4, "family") &&
+        c.size() == 6 && c[5].text == "ipv6")
+      ipv6_rulesets.insert(c[3].text);
   for (DisplayCommand c : canonical) {
     if (Is(c, 0, "security") && Is(c, 1, "vpn") && Is(c, 2, "ike") && Is(c, 3, "interface")) {
       c.erase(c.begin(), c.begin() + 3);
@@ -524,10 +562,13 @@ std::vector<DisplayCommand> ToVyos(const std::vector<DisplayCommand>& canonical)
       continue;
     }
     if (Is(c, 0, "security") && Is(c, 1, "firewall") && Is(c, 2, "name")) {
-      DisplayCommand v = {K("firewall"), K("ipv4")};
+      if (Is(c, 4, "family")) continue;  // said by `firewall ipv4|ipv6`
+      const bool v6 = c.size() > 3 && ipv6_rulesets.count(c[3].text);
+      DisplayCommand v = {K("firewall"), K(v6 ? "ipv6" : "ipv4")};
       v.insert(v.end(), c.begin() + 2, c.end());
       if (Is(v, 4, "rule") && Is(v, 6, "match-state")) v[6].text = "state";
-      if (Is(v, 4, "rule") && Is(v, 6, "icmp") && Is(v, 7, "name")) v[7].text = "type-name";
+      if (Is(v, 4, "rule") && (Is(v, 6, "icmp") || Is(v, 6, "icmpv6")) && Is(v, 7, "name"))
+        v[7].text = "type-name";
       out.push_back(v);
       continue;
     }
@@ -554,11 +595,11 @@ std::vector<DisplayCommand> ToVyos(const std::vector<DisplayCommand>& canonical)
         std::string ifname = c[2].text + (f == 5 ? "." + c[4].text : "");
         const std::string& dir = c[f + 1].text;
         std::string chain = dir == "local" ? "input" : "forward";
-        int& n = next_rule[chain];
+        const char* fam = ipv6_rulesets.count(c[f + 2].text) ? "ipv6" : "ipv4";
+        int& n = next_rule[std::string(fam) + chain];
         n += 10;
         std::string num = std::to_string(n);
-        DisplayCommand base = {K("firewall"), K("ipv4"), K(chain),
-                               K("filter"),   K("rule"), Key(num)};
+        DisplayCommand base = {K("firewall"), K(fam), K(chain), K("filter"), K("rule"), Key(num)};
         auto with = [&](std::vector<DisplayWord> tail) {
           DisplayCommand x = base;
           x.insert(x.end(), tail.begin(), tail.end());

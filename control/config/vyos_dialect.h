@@ -31,7 +31,8 @@ class VyosTranslator {
 
  private:
   struct FilterRule {
-    std::string chain;  // forward | input
+    std::string family;  // ipv4 | ipv6
+    std::string chain;   // forward | input
     std::string number;
     std::string inbound, outbound, action, target;
     SourceLoc loc;
@@ -39,8 +40,11 @@ class VyosTranslator {
   Result TranslateVpn(Command& cmd, Diagnostics& diags);
   Result TranslateFirewall(Command& cmd, Diagnostics& diags);
 
-  // (chain, number) -> rule: numeric order, as VyOS evaluates them.
+  // ("ipv4 forward", number) -> rule: numeric order, as VyOS evaluates them.
   std::map<std::pair<std::string, uint64_t>, FilterRule> filter_rules_;
+  // Ruleset name -> (family, first line): `firewall ipv4 name X` and `firewall ipv6 name X`
+  // become one canonical ruleset X with `family`, so one name cannot be both.
+  std::map<std::string, std::pair<std::string, SourceLoc>> ruleset_family_;
   // "X N source address" -> how it was given ("address" or "group") and where: Vyatta has one
   // node for both, so giving both would silently keep the last.
   std::map<std::string, std::pair<std::string, SourceLoc>> rule_matches_;

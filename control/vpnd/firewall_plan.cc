@@ -43,6 +43,15 @@ dp::api::IpAddr V4(uint32_t host_order) {
   return a;
 }
 
+dp::api::IpAddr V6(absl::uint128 v) {
+  dp::api::IpAddr a;
+  std::memset(&a, 0, sizeof a);
+  uint64_t hi = absl::Uint128High64(v), lo = absl::Uint128Low64(v);
+  for (int i = 7; i >= 0; --i, hi >>= 8) a.bytes[i] = static_cast<uint8_t>(hi);
+  for (int i = 15; i >= 8; --i, lo >>= 8) a.bytes[i] = static_cast<uint8_t>(lo);
+  return a;
+}
+
 std::string Id(uint32_t v) {
   return absl::StrCat(absl::Dec(v, absl::kZeroPad8));
 }
@@ -56,23 +65,28 @@ void PlanRuleset(const config::FirewallRuleset& rs, const config::FwGroups& grou
   b.default_action = ActionOf(rs.default_action);
   b.default_log = rs.default_log ? 1 : 0;
   b.default_implicit = rs.default_action_set ? 0 : 1;
+  b.family = static_cast<uint8_t>(rs.family);
   out[absl::StrCat("4 fw1 ruleset ", Id(id))] = m;
   for (const config::FirewallRule& r : rs.rules) {
     if (r.disabled || r.action.empty()) continue;
     absl::StatusOr<std::vector<config::FwEntry>> entries = config::ExpandRule(r, groups);
     if (!entries.ok()) continue;  // the commit checks refuse it first
     uint8_t state = config::FwStateMask(r);
+    // IPv6 entries are numbered from kFwMaxEntriesPerRule on: a change to a rule's IPv4 entries
+    // leaves its IPv6 ones as they are (no delete and add of what did not change).
+    uint32_t next4 = 0, next6 = static_cast<uint32_t>(config::kFwMaxEntriesPerRule);
     for (size_t i = 0; i < entries->size(); ++i) {
       const config::FwEntry& e = (*entries)[i];
       Message rm = dp::api::NewMessage(MessageKind::kFwRule, Op::kAdd);
       auto& rb = rm.body.fw_rule;
       rb.ruleset_id = id;
       rb.rule_number = r.number;
-      rb.entry = static_cast<uint32_t>(i);
+      const uint32_t entry = e.family == 6 ? next6++ : next4++;
+      rb.entry = entry;
       rb.action = ActionOf(r.action);
       rb.log = r.log ? 1 : 0;
       rb.state = state;
-      rb.family = dp::api::Family::kIpv4;
+      rb.family = e.family == 6 ? dp::api::Family::kIpv6 : dp::api::Family::kIpv4;
       rb.proto_low = e.proto.lo;
       rb.proto_high = e.proto.hi;
       rb.icmp_type_low = e.icmp_type.lo;
@@ -83,12 +97,19 @@ void PlanRuleset(const config::FirewallRuleset& rs, const config::FwGroups& grou
       rb.src_port_high = e.sport.hi;
       rb.dst_port_low = e.dport.lo;
       rb.dst_port_high = e.dport.hi;
-      rb.src_low = V4(e.src.lo);
-      rb.src_high = V4(e.src.hi);
-      rb.dst_low = V4(e.dst.lo);
-      rb.dst_high = V4(e.dst.hi);
+      if (e.family == 6) {
+        rb.src_low = V6(e.src6.lo);
+        rb.src_high = V6(e.src6.hi);
+        rb.dst_low = V6(e.dst6.lo);
+        rb.dst_high = V6(e.dst6.hi);
+      } else {
+        rb.src_low = V4(e.src.lo);
+        rb.src_high = V4(e.src.hi);
+        rb.dst_low = V4(e.dst.lo);
+        rb.dst_high = V4(e.dst.hi);
+      }
       out[absl::StrCat("4 fw2 rule ", Id(id), " ", absl::Dec(r.number, absl::kZeroPad4), " ",
-                       absl::Dec(i, absl::kZeroPad6))] = rm;
+                       absl::Dec(entry, absl::kZeroPad6))] = rm;
     }
   }
 }

@@ -487,3 +487,145 @@ def test_default_drop_counted_and_cleared(lab, source_root, tmp_path):
     assert ok, out
     assert 'Not applied to any interface or zone' in s.vw.vpnctl('show', 'firewall', 'name',
                                                                  'BLOCK').stdout
+
+
+# --- (e) IPv6 through one appliance ----------------------------------------------------------
+
+V6_CONFIG = '''
+set interfaces dataplane dp0p1s1 address 2001:db8:1::1/64
+set interfaces dataplane dp0p1s2 address 2001:db8:2::1/64
+set security firewall global-state-policy icmp
+set security firewall name LAN-IN default-action accept
+set security firewall name LAN-IN rule 10 action accept
+set security firewall name LAN-IN rule 10 protocol tcp
+set security firewall name LAN-IN rule 10 state new
+set security firewall name WAN-IN default-action drop
+set security firewall name WAN-IN rule 10 action accept
+set security firewall name WAN-IN rule 10 state established
+set security firewall name WAN-IN rule 10 state related
+set security firewall name WAN-IN rule 20 action reject
+set security firewall name WAN-IN rule 20 protocol tcp
+set security firewall name WAN-IN rule 20 destination port 22
+set security firewall name WAN-IN rule 20 log
+set security firewall name WAN-IN rule 30 action reject
+set security firewall name WAN-IN rule 30 protocol udp
+set security firewall name WAN-IN rule 30 destination address 2001:db8:1::/64
+set security firewall name WAN-IN rule 30 destination port 5353
+set security firewall name LOCAL default-action drop
+set interfaces dataplane dp0p1s1 firewall in LAN-IN
+set interfaces dataplane dp0p1s1 firewall local LOCAL
+set interfaces dataplane dp0p1s2 firewall in WAN-IN
+'''
+
+TCP_ECHO_SERVER = r'''
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('::', int(sys.argv[1])))
+s.listen(4)
+s.settimeout(30)
+while True:
+    c, _ = s.accept()
+    data = c.recv(65536)
+    c.sendall(data[::-1])
+    c.close()
+'''
+
+# What a connect (TCP) or a datagram and its answer (UDP) met: ok, refused (a reset or port
+# unreachable came back) or timeout.
+CLIENT = r'''
+import socket, sys
+proto, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+kind = socket.SOCK_STREAM if proto == 'tcp' else socket.SOCK_DGRAM
+s = socket.socket(socket.AF_INET6, kind)
+s.settimeout(3)
+try:
+    s.connect((host, port))
+    s.send(b'portcullis' * 100)
+    got = s.recv(65536)
+    print('ok' if got else 'empty')
+except ConnectionRefusedError:
+    print('refused')
+except (socket.timeout, TimeoutError):
+    print('timeout')
+'''
+
+
+def v6_veth(lab, ns_a, if_a, ns_b, if_b):
+    """A veth pair with IPv6 on (the lab's veths have it off) and no DAD delay."""
+    subprocess.run(['ip', 'link', 'add', if_a, 'netns', ns_a, 'type', 'veth', 'peer', 'name',
+                    if_b, 'netns', ns_b], check=True)
+    for ns, ifname in ((ns_a, if_a), (ns_b, if_b)):
+        lab.exec(ns, 'sysctl', '-qw', f'net.ipv6.conf.{ifname}.accept_dad=0')
+        lab.exec(ns, 'sysctl', '-qw', f'net.ipv6.conf.{ifname}.disable_ipv6=0')
+        lab.exec(ns, 'ip', 'link', 'set', ifname, 'up')
+        lab.exec(ns, 'ethtool', '-K', ifname, 'tx', 'off', 'rx', 'off', check=False)
+
+
+def test_ipv6_through_an_appliance(lab, tmp_path):
+    """hl (2001:db8:1::10) -- dp0p1s1 [vpn-dataplane + vpnd] dp0p1s2 -- hx (2001:db8:2::10), the
+    appliance configured with Vyatta rulesets whose rules carry no address family: they filter
+    IPv6 as they filter IPv4."""
+    hl, da, hx = lab.ns('v6l'), lab.ns('v6a'), lab.ns('v6x')
+    v6_veth(lab, hl, 'hl0', da, 'dal')
+    v6_veth(lab, da, 'dax', hx, 'hx0')
+    for ns, ifname, addr, gw in ((hl, 'hl0', '2001:db8:1::10/64', '2001:db8:1::1'),
+                                 (hx, 'hx0', '2001:db8:2::10/64', '2001:db8:2::1')):
+        lab.exec(ns, 'ip', '-6', 'addr', 'add', addr, 'dev', ifname, 'nodad')
+        lab.exec(ns, 'ip', '-6', 'route', 'add', 'default', 'via', gw)
+    dp = lab.dataplane(da, {'dp0p1s1': 'net_af_packet0,iface=dal',
+                            'dp0p1s2': 'net_af_packet1,iface=dax'})
+    conf = tmp_path / 'v6.conf'
+    conf.write_text(V6_CONFIG)
+    v = lab.vpnd(da, dp, str(conf), 'v6fw')
+    deadline = time.time() + 20
+    while 'WAN-IN' not in v.vpnctl('show', 'firewall', check=False).stdout:
+        assert time.time() < deadline, v.log()
+        time.sleep(0.2)
+    py = '/usr/bin/python3'
+    server, _ = lab.spawn(['ip', 'netns', 'exec', hx, py, '-c', TCP_ECHO_SERVER, '8080'],
+                          'v6-server-hx.log')
+    server_l, _ = lab.spawn(['ip', 'netns', 'exec', hl, py, '-c', TCP_ECHO_SERVER, '8080'],
+                            'v6-server-hl.log')
+    time.sleep(0.5)
+
+    def client(ns, proto, host, port):
+        return lab.exec(ns, py, '-c', CLIENT, proto, host, str(port), timeout=20).stdout.strip()
+
+    # LAN to WAN: a TCP exchange; its return traffic passes WAN-IN as established (a session
+    # LAN-IN's rule 10 made) — the reply carries the data back reversed.
+    assert client(hl, 'tcp', '2001:db8:2::10', 8080) == 'ok'
+    # WAN to LAN, new: dropped by WAN-IN's default (no answer at all) ...
+    assert client(hx, 'tcp', '2001:db8:1::10', 8080) == 'timeout'
+    # ... rejected where a rule says so: a reset (TCP) and ICMPv6 port unreachable (UDP) reach
+    # the sender, which reports the connection refused.
+    assert client(hx, 'tcp', '2001:db8:1::10', 22) == 'refused'
+    assert client(hx, 'udp', '2001:db8:1::10', 5353) == 'refused'
+    # ping6: LAN to WAN passes both ways (an ICMPv6 echo session under global-state-policy
+    # icmp); WAN to LAN is new and dropped.
+    ok, out = ping(lab, hl, '2001:db8:2::10', count=3)
+    assert ok, out
+    ok, out = ping(lab, hx, '2001:db8:1::10', count=2, timeout=1)
+    assert not ok, out
+    # `local` with default-action drop on the LAN: the appliance's own address answers no ping,
+    # yet neighbour discovery went on (hl resolved its gateway for everything above).
+    ok, out = ping(lab, hl, '2001:db8:1::1', count=2, timeout=1)
+    assert not ok, out
+    assert 'lladdr' in lab.exec(hl, 'ip', '-6', 'neigh', 'show', '2001:db8:1::1').stdout
+    fw = json.loads(v.vpnctl('show', 'firewall', '--json').stdout)
+    counts = {rs['name']: {r['rule']: r['packets'] for r in rs['rules']} for rs in fw['rulesets']}
+    assert counts['LOCAL']['default'] >= 2, counts
+    assert counts['WAN-IN'][20] >= 1 and counts['WAN-IN'][30] >= 1, counts
+    assert counts['WAN-IN']['default'] >= 3, counts  # the TCP SYN (and retries), the pings
+    assert counts['LAN-IN'][10] >= 1, counts
+    # The reject's log line, in Vyatta's IPv6 form (npf_ext_log.c's v6=(...)).
+    deadline = time.time() + 5
+    pat = re.compile(r' In:dp0p1s2 DROP fw rule WAN-IN:20 proto=\(tcp/6\) '
+                     r'addr=2001:db8:2::10->2001:db8:1::10 port=\d+->22 macs=\S+->\S+ '
+                     r'v6=\(len:\d+,hlim:64,tc:00,ecn:Not,nxt:6,flow:[0-9a-f]{5}\) tcp=\(SYN,')
+    while not pat.search(v.log()):
+        assert time.time() < deadline, v.log()[-3000:]
+        time.sleep(0.2)
+    assert dp.drops().get('firewall_ipv6', 0) == 0
+    server.kill()
+    server_l.kill()

@@ -40,7 +40,100 @@ TEST_CASE("addresses: prefix, range, address, negation, group", "[firewall]") {
                                             {Ip(192, 0, 2, 1), Ip(192, 0, 2, 1)}});
   CHECK(ExpandAddress("!PEERS", g)->size() == 4);
   CHECK(ExpandAddress("NOPE", g).status().message() == "address-group 'NOPE' does not exist");
-  CHECK(absl::IsUnimplemented(ExpandAddress("2001:db8::/32", none).status()));
+  CHECK(absl::IsInvalidArgument(ExpandAddress("2001:db8::/32", none).status()));
+}
+
+namespace {
+absl::uint128 V6(uint64_t hi, uint64_t lo) {
+  return absl::MakeUint128(hi, lo);
+}
+}  // namespace
+
+TEST_CASE("IPv6 addresses: prefixes, ranges cut into prefixes, negation in its family",
+          "[firewall][ipv6]") {
+  FwGroups none;
+  auto p = ExpandAddressSets("2001:db8::/32", none);
+  REQUIRE(p.ok());
+  CHECK(!p->has4);
+  CHECK(p->has6);
+  REQUIRE(p->v6.size() == 1);
+  CHECK(p->v6[0] == FwAddr6Range{V6(0x20010db800000000, 0), V6(0x20010db8ffffffff, ~0ull)});
+  // 2001:db8::1-2001:db8::6: /128, /127, /127, /128.
+  auto r = ExpandAddressSets("2001:db8::1-2001:db8::6", none);
+  REQUIRE(r.ok());
+  REQUIRE(r->v6.size() == 4);
+  CHECK(r->v6[1] == FwAddr6Range{V6(0x20010db800000000, 2), V6(0x20010db800000000, 3)});
+  // `!` complements within IPv6 only: IPv4 packets are not matched by it.
+  auto n = ExpandAddressSets("!::/1", none);
+  REQUIRE(n.ok());
+  CHECK(!n->has4);
+  REQUIRE(n->v6.size() == 1);
+  CHECK(n->v6[0] == FwAddr6Range{V6(0x8000000000000000, 0), absl::Uint128Max()});
+  // A group of both families, and "" (any) of both.
+  std::map<std::string, std::vector<std::string>> groups = {
+      {"MIXED", {"10.0.0.0/8", "2001:db8::1"}}};
+  FwGroups g{&groups, nullptr};
+  auto m = ExpandAddressSets("MIXED", g);
+  REQUIRE(m.ok());
+  CHECK((m->has4 && m->has6));
+  CHECK(m->v4.size() == 1);
+  CHECK(m->v6.size() == 1);
+  auto any = ExpandAddressSets("", none);
+  CHECK((any->has4 && any->has6));
+  CHECK(!ExpandAddressSets("10.0.0.1-2001:db8::1", none).ok());
+}
+
+TEST_CASE("IPv6 rules: families from addresses, protocol, icmpv6 and the ruleset",
+          "[firewall][ipv6]") {
+  FirewallRule r;
+  r.action = "accept";
+  r.protocol = "udp";
+  r.destination_port = "53";
+  // No address: both families, IPv4's entries first.
+  auto both = ExpandRule(r, {});
+  REQUIRE(both.ok());
+  REQUIRE(both->size() == 2);
+  CHECK((*both)[0].family == 4);
+  CHECK((*both)[1].family == 6);
+  CHECK((*both)[1].src6 == FwAddr6Range{0, absl::Uint128Max()});
+  CHECK((*both)[1].dport == FwPortRange{53, 53});
+  // The ruleset's family (VyOS `firewall ipv4|ipv6 name`).
+  r.family = 4;
+  CHECK(ExpandRule(r, {})->size() == 1);
+  r.family = 6;
+  REQUIRE(ExpandRule(r, {})->size() == 1);
+  CHECK((*ExpandRule(r, {}))[0].family == 6);
+  r.family = 0;
+  // An IPv6 address: IPv6 only.
+  r.source_address = "2001:db8:1::/64";
+  auto v6 = ExpandRule(r, {});
+  REQUIRE(v6->size() == 1);
+  CHECK((*v6)[0].family == 6);
+  // icmpv6 name: protocol 58 implied, type and code in place; IPv6 only.
+  FirewallRule e;
+  e.action = "accept";
+  REQUIRE(FindIcmp6Name("echo-request"));
+  CHECK(FindIcmp6Name("echo-request")->type == 128);
+  CHECK(FindIcmp6Name("nd-neighbor-solicit")->type == 135);  // VyOS's names too
+  CHECK(FindIcmp6Name("port-unreachable")->code == 4);
+  e.icmpv6_type = 128;
+  auto echo = ExpandRule(e, {});
+  REQUIRE(echo.ok());
+  REQUIRE(echo->size() == 1);
+  CHECK((*echo)[0].family == 6);
+  CHECK((*echo)[0].proto == FwProtoRange{58, 58});
+  CHECK((*echo)[0].icmp_type == FwProtoRange{128, 128});
+  CHECK((*echo)[0].icmp_code == FwProtoRange{0, 255});
+  // protocol icmp: IPv4 only; with an IPv6 address: nothing to match.
+  FirewallRule i4;
+  i4.action = "accept";
+  i4.protocol = "icmp";
+  CHECK(ExpandRule(i4, {})->size() == 1);
+  i4.destination_address = "2001:db8::1";
+  CHECK(ExpandRule(i4, {})->empty());
+  // icmp and icmpv6 at once cannot be expanded.
+  e.icmp_type = 8;
+  CHECK(!ExpandRule(e, {}).ok());
 }
 
 TEST_CASE("ports: lists, ranges, names, negation, group", "[firewall]") {

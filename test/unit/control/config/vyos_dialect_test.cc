@@ -302,15 +302,14 @@ TEST_CASE("VyOS constructs that cannot be mapped are refused with the reason", "
            {"set firewall ipv4 forward filter default-action drop",
             "a filter default-action other than accept is not supported"},
            {"set firewall ipv4 output filter rule 1 action accept",
-            "only 'firewall ipv4 name', 'forward filter' and 'input filter'"},
-           // IPv6 rules would merge into the ipv4 rulesets and filters of the same names.
-           {"set firewall ipv6 name F rule 10 action drop",
-            "line 1: firewall ipv6 name F rule 10 action drop: IPv6 firewall rules: #21"},
-           {"set firewall ipv6 input filter rule 10 jump-target F",
-            "line 1: firewall ipv6 input filter rule 10 jump-target F: IPv6 firewall "
-            "rules: #21"},
+            "only 'firewall ipv4|ipv6 name', 'forward filter' and 'input filter'"},
+           // One name for an ipv4 and an ipv6 ruleset cannot map onto one canonical ruleset.
+           {"set firewall ipv4 name F rule 10 action drop\n"
+            "set firewall ipv6 name F rule 10 action drop",
+            "line 2: firewall ipv6 name F rule 10 action drop: ruleset name 'F' is also an ipv4 "
+            "ruleset (line 1)"},
            {"set firewall group ipv6-address-group G address 2001:db8::1",
-            "IPv6 firewall rules: #21"},
+            "IPv6 firewall groups are not supported"},
            {"set high-availability vrrp group LAN vrid 10",
             "VyOS high-availability is not supported"},
            {"set interfaces bonding bond0 member interface wlan0",
@@ -361,4 +360,54 @@ TEST_CASE("a VyOS tunnel prefix replaced after a delete, and the VTI's any pair"
                 "tunnel 1 local prefix\n" + t + "local prefix '2001:db8:a::/64'\n" + t +
                 "remote prefix '0.0.0.0/0'\n" + t + "remote prefix '::/0'\n");
   CHECK_THAT(Errors(c), !Catch::Contains("already has"));
+}
+
+TEST_CASE("VyOS IPv6 rulesets: family ipv6, icmpv6 type-name, ipv4 and ipv6 jumps together",
+          "[vyos][ipv6]") {
+  auto c = Load(
+      "set interfaces ethernet eth0 address '203.0.113.1/24'\n"
+      "set interfaces ethernet eth0 address '2001:db8:ff::1/64'\n"
+      "set firewall ipv4 name WAN-LOCAL default-action 'drop'\n"
+      "set firewall ipv4 name WAN-LOCAL rule 10 action 'accept'\n"
+      "set firewall ipv4 name WAN-LOCAL rule 10 protocol 'esp'\n"
+      "set firewall ipv6 name WAN6-LOCAL default-action 'drop'\n"
+      "set firewall ipv6 name WAN6-LOCAL rule 10 action 'accept'\n"
+      "set firewall ipv6 name WAN6-LOCAL rule 10 protocol 'ipv6-icmp'\n"
+      "set firewall ipv6 name WAN6-LOCAL rule 10 icmpv6 type-name 'echo-request'\n"
+      "set firewall ipv6 name WAN6-LOCAL rule 20 action 'accept'\n"
+      "set firewall ipv6 name WAN6-LOCAL rule 20 source address '2001:db8:ff::2'\n"
+      "set firewall ipv4 input filter rule 10 inbound-interface name 'eth0'\n"
+      "set firewall ipv4 input filter rule 10 action 'jump'\n"
+      "set firewall ipv4 input filter rule 10 jump-target 'WAN-LOCAL'\n"
+      "set firewall ipv6 input filter rule 10 inbound-interface name 'eth0'\n"
+      "set firewall ipv6 input filter rule 10 action 'jump'\n"
+      "set firewall ipv6 input filter rule 10 jump-target 'WAN6-LOCAL'\n");
+  INFO(Errors(c));
+  CHECK(Errors(c).empty());
+  std::string cmds = Commands(c);
+  CHECK_THAT(cmds, Catch::Contains("set security firewall name WAN-LOCAL family 'ipv4'"));
+  CHECK_THAT(cmds, Catch::Contains("set security firewall name WAN6-LOCAL family 'ipv6'"));
+  CHECK_THAT(cmds, Catch::Contains("set security firewall name WAN6-LOCAL rule 10 icmpv6 name "
+                                   "'echo-request'"));
+  CHECK_THAT(cmds, Catch::Contains("set interfaces ethernet eth0 firewall local 'WAN-LOCAL'"));
+  CHECK_THAT(cmds, Catch::Contains("set interfaces ethernet eth0 firewall local 'WAN6-LOCAL'"));
+  // And back: ipv6 rulesets and their jumps in VyOS's words.
+  std::string vyos = Commands(c, Dialect::kVyos);
+  CHECK_THAT(vyos, Catch::Contains("set firewall ipv6 name WAN6-LOCAL rule 10 icmpv6 type-name "
+                                   "'echo-request'"));
+  CHECK_THAT(vyos, Catch::Contains("set firewall ipv4 name WAN-LOCAL rule 10 protocol 'esp'"));
+  CHECK_THAT(vyos, Catch::Contains("set firewall ipv6 input filter rule 10 jump-target "
+                                   "'WAN6-LOCAL'"));
+  CHECK_THAT(vyos, Catch::Contains("set firewall ipv4 input filter rule 10 jump-target "
+                                   "'WAN-LOCAL'"));
+  CHECK_THAT(vyos, !Catch::Contains("family"));
+  // A jump of one family to a ruleset of the other is refused naming the line.
+  auto bad = Load(
+      "set interfaces ethernet eth0 address '2001:db8:ff::1/64'\n"
+      "set firewall ipv4 name V4 default-action 'drop'\n"
+      "set firewall ipv6 input filter rule 10 inbound-interface name 'eth0'\n"
+      "set firewall ipv6 input filter rule 10 action 'jump'\n"
+      "set firewall ipv6 input filter rule 10 jump-target 'V4'\n");
+  CHECK_THAT(Errors(bad), Catch::Contains("firewall ipv6 input filter rule 10: jump-target V4 is "
+                                          "an ipv4 ruleset (line 2)"));
 }

@@ -126,12 +126,17 @@ TEST_CASE("rulesets, expanded rules and ordered bindings", "[firewall][plan]") {
   CHECK(esp[0].src_port_low == 0);
   CHECK(esp[0].src_port_high == 65535);
   CHECK(esp[0].family == dp::api::Family::kIpv4);
-  // Port lists: one entry per port.
+  // Port lists: one entry per port; without an address, in both families (IPv6's entries
+  // numbered from 1024, so IPv4 changes leave them alone).
   auto ike = of(pubin, 2);
-  REQUIRE(ike.size() == 2);
+  REQUIRE(ike.size() == 4);
   CHECK(ike[0].dst_port_low == 500);
   CHECK(ike[1].dst_port_low == 4500);
   CHECK(ike[1].entry == 1);
+  CHECK(ike[2].family == dp::api::Family::kIpv6);
+  CHECK(ike[2].dst_port_low == 500);
+  CHECK(ike[2].entry == 1024);
+  CHECK(ike[3].entry == 1025);
   // icmp name: protocol 1, type 8, any code.
   auto echo = of(vti_in, 10);
   REQUIRE(echo.size() == 1);
@@ -141,7 +146,7 @@ TEST_CASE("rulesets, expanded rules and ordered bindings", "[firewall][plan]") {
   CHECK(echo[0].icmp_code_high == 255);
   // !icmp: two protocol ranges, reject.
   auto not_icmp = of(vti_in, 20);
-  REQUIRE(not_icmp.size() == 2);
+  REQUIRE(not_icmp.size() == 4);  // both families: IPv6 packets are not ICMP either
   CHECK(not_icmp[0].proto_high == 0);
   CHECK(not_icmp[1].proto_low == 2);
   CHECK(not_icmp[1].proto_high == 255);
@@ -214,18 +219,22 @@ TEST_CASE("a changed rule is deleted and added again; ids stay", "[firewall][pla
   CHECK(ids.Ruleset("PubIn") == pubin);
   CHECK(ids.Ruleset("NEW") == 4);
   std::vector<Message> b = DiffBatch(first, second);
-  // Rule 2 lost entry 1 (4500); entry 0 is unchanged; the ruleset's default action is an
-  // update; the new ruleset and its rule are adds.
+  // Rule 2 lost entry 1 (4500) and its IPv6 twin 1025; entries 0 and 1024 are unchanged; the
+  // ruleset's default action is an update; the new ruleset and its rule (both families) are
+  // adds.
   auto deleted = OfKind(b, MessageKind::kFwRule, Op::kDelete);
-  REQUIRE(deleted.size() == 1);
+  REQUIRE(deleted.size() == 2);
   CHECK(deleted[0].body.fw_rule.rule_number == 2);
-  CHECK(deleted[0].body.fw_rule.entry == 1);
+  CHECK(deleted[1].body.fw_rule.rule_number == 2);
+  // Deletes go in reverse key order.
+  CHECK(deleted[0].body.fw_rule.entry == 1025);
+  CHECK(deleted[1].body.fw_rule.entry == 1);
   auto updated = OfKind(b, MessageKind::kFwRuleset, Op::kUpdate);
   REQUIRE(updated.size() == 1);
   CHECK(updated[0].body.fw_ruleset.default_action == FwAction::kReject);
   CHECK(updated[0].body.fw_ruleset.default_implicit == 0);  // configured: an explicit last rule
   CHECK(OfKind(b, MessageKind::kFwRuleset, Op::kAdd).size() == 1);
-  CHECK(OfKind(b, MessageKind::kFwRule, Op::kAdd).size() == 1);
+  CHECK(OfKind(b, MessageKind::kFwRule, Op::kAdd).size() == 2);
 
   // A rule whose match changes keeps its key: delete + add, never an update.
   std::string moved = changed;
@@ -340,4 +349,69 @@ TEST_CASE("the VyOS seed's rulesets map onto the same messages", "[firewall][pla
       CHECK(V4(r.dst_high) == ((10u << 24) | (1u << 16) | 255u));
     }
   }
+}
+
+TEST_CASE("IPv6: entries of both families, 16-byte ranges, the ruleset's family",
+          "[firewall][plan][ipv6]") {
+  InterfaceIndexes ifs;
+  FirewallIds ids;
+  DataplaneObjects o = PlanDataplane(
+      ModelOf("set interfaces dataplane dp0p1s1 address 2001:db8:1::1/64\n"
+              "set security firewall name BOTH rule 10 action accept\n"
+              "set security firewall name BOTH rule 10 protocol udp\n"
+              "set security firewall name BOTH rule 10 destination port 53\n"
+              "set security firewall name BOTH rule 20 action accept\n"
+              "set security firewall name BOTH rule 20 source address 2001:db8:1::/48\n"
+              "set security firewall name BOTH rule 30 action accept\n"
+              "set security firewall name BOTH rule 30 icmpv6 name echo-request\n"
+              "set interfaces dataplane dp0p1s1 firewall in BOTH\n"
+              "set firewall ipv6 name V6 default-action 'drop'\n"
+              "set firewall ipv6 name V6 rule 10 action 'accept'\n"
+              "set firewall ipv6 name V6 rule 10 protocol 'tcp'\n"
+              "set firewall ipv6 input filter rule 10 inbound-interface name 'dp0p1s1'\n"
+              "set firewall ipv6 input filter rule 10 action 'jump'\n"
+              "set firewall ipv6 input filter rule 10 jump-target 'V6'\n"),
+      ifs, ids);
+  std::vector<Message> rules = OfKind(o, MessageKind::kFwRule);
+  auto of = [&](uint32_t rs, uint32_t n) {
+    std::vector<dp::api::FwRuleBody> out;
+    for (const Message& m : rules)
+      if (m.body.fw_rule.ruleset_id == rs && m.body.fw_rule.rule_number == n)
+        out.push_back(m.body.fw_rule);
+    return out;
+  };
+  const uint32_t both = ids.Ruleset("BOTH"), v6 = ids.Ruleset("V6");
+  // No address: one IPv4 and one IPv6 entry, each spanning its family.
+  auto dns = of(both, 10);
+  REQUIRE(dns.size() == 2);
+  CHECK(dns[0].family == dp::api::Family::kIpv4);
+  CHECK(dns[1].family == dp::api::Family::kIpv6);
+  CHECK(dns[1].dst_port_low == 53);
+  CHECK(dns[1].src_high.bytes[15] == 0xff);
+  CHECK(dns[1].src_low.bytes[0] == 0);
+  // An IPv6 prefix: IPv6 only, its range in 16 bytes.
+  auto pfx = of(both, 20);
+  REQUIRE(pfx.size() == 1);
+  CHECK(pfx[0].family == dp::api::Family::kIpv6);
+  const uint8_t lo[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1};
+  CHECK(std::equal(lo, lo + 16, pfx[0].src_low.bytes));
+  CHECK(pfx[0].src_high.bytes[5] == 1);
+  CHECK(pfx[0].src_high.bytes[6] == 0xff);
+  CHECK(pfx[0].src_high.bytes[15] == 0xff);
+  // icmpv6 name: protocol 58 with the type in place.
+  auto echo = of(both, 30);
+  REQUIRE(echo.size() == 1);
+  CHECK(echo[0].proto_low == 58);
+  CHECK(echo[0].icmp_type_low == 128);
+  CHECK(echo[0].icmp_type_high == 128);
+  // The VyOS ipv6 ruleset: family 6 on the ruleset, IPv6 entries only.
+  for (const Message& m : OfKind(o, MessageKind::kFwRuleset)) {
+    if (m.body.fw_ruleset.ruleset_id == v6) CHECK(m.body.fw_ruleset.family == 6);
+    if (m.body.fw_ruleset.ruleset_id == both) CHECK(m.body.fw_ruleset.family == 0);
+  }
+  auto tcp = of(v6, 10);
+  REQUIRE(tcp.size() == 1);
+  CHECK(tcp[0].family == dp::api::Family::kIpv6);
+  // Two bindings on dp0p1s1: BOTH at `in`, V6 at `local`.
+  CHECK(OfKind(o, MessageKind::kFwBinding).size() == 2);
 }

@@ -76,7 +76,8 @@ TEST_CASE("the commit carries the firewall; a log event becomes the seed's line"
   const auto& b = batches[0];
   const Message* pubin = FindRuleset(b, "PubIn");
   REQUIRE(pubin != nullptr);
-  CHECK(Count(b, MessageKind::kFwRule, Op::kAdd) == 2);
+  // PubIn 1 (esp, no address) in both families, INipsecvti0 10 (icmp) in IPv4 only.
+  CHECK(Count(b, MessageKind::kFwRule, Op::kAdd) == 3);
   CHECK(Count(b, MessageKind::kFwBinding, Op::kAdd) == 2);
   const Message* bond = Interface(b, "dp0bond1");
   REQUIRE(bond != nullptr);
