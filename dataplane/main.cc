@@ -3,6 +3,7 @@
 //
 //   vpn-dataplane [EAL args] -- --channel NAME --port NAME=DEVICE [--port ...]
 //                 [--ports-file FILE] [--idle-sleep-us N] [--mbufs N] [--fw-sessions N]
+//                 [--fw-sessions6 N]
 //                 [--max-interfaces N] [--max-sas N] [--max-routes N] [--max-next-hops N]
 //                 [--max-neighbors N] [--max-policies N] [--fib-tbl8-groups N] [--max-routes6 N]
 //                 [--max-batch-messages N]
@@ -74,6 +75,7 @@ struct Options {
   uint32_t idle_sleep_us = 0;
   uint32_t mbufs = 16383;
   uint32_t fw_sessions = 65536;
+  uint32_t fw_sessions6 = 0;  // 0: a quarter of fw_sessions
   uint32_t max_batch_messages = api::kDefaultMaxBatchMessages;
   uint32_t workers = 0;  // 0: from the EAL lcore list (default -l 0,1: one worker)
   TableSizes sizes;
@@ -119,6 +121,10 @@ Options ParseOptions(const std::vector<std::string>& args) {
       if (!absl::SimpleAtoi(value("--fw-sessions"), &o.fw_sessions) || o.fw_sessions < 64 ||
           o.fw_sessions > (1u << 24))
         Die("--fw-sessions must be 64..16777216");
+    } else if (is("--fw-sessions6")) {
+      if (!absl::SimpleAtoi(value("--fw-sessions6"), &o.fw_sessions6) || o.fw_sessions6 < 64 ||
+          o.fw_sessions6 > (1u << 24))
+        Die("--fw-sessions6 must be 64..16777216");
     } else if (is("--max-batch-messages")) {
       if (!absl::SimpleAtoi(value("--max-batch-messages"), &o.max_batch_messages) ||
           o.max_batch_messages == 0 || o.max_batch_messages > api::kMaxBatchMessagesLimit)
@@ -131,12 +137,14 @@ Options ParseOptions(const std::vector<std::string>& args) {
       std::printf(
           "vpn-dataplane [EAL args] -- --channel NAME --port NAME=DEVICE [--port ...]\n"
           "              [--ports-file FILE] [--workers N] [--idle-sleep-us N] [--mbufs N]\n"
-          "              [--fw-sessions N] [--max-interfaces N] [--max-sas N] [--max-routes N]\n"
+          "              [--fw-sessions N] [--fw-sessions6 N] [--max-interfaces N] [--max-sas N]\n"
+          "              [--max-routes N]\n"
           "              [--max-next-hops N] [--max-neighbors N] [--max-policies N]\n"
           "              [--fib-tbl8-groups N] [--max-batch-messages N]\n"
           "  --ports-file FILE  NAME=DEVICE lines (# comments), as /etc/portcullis/ports\n"
           "  --workers N   N worker lcores spread over the allowed CPUs (instead of EAL -l)\n"
           "  --fw-sessions N  the firewall session table's capacity (default 65536)\n"
+          "  --fw-sessions6 N  the IPv6 session table's (default a quarter of --fw-sessions)\n"
           "  --max-batch-messages N  the largest command batch (one commit) vpnd or dpctl may\n"
           "                send, and the staging all clients together may hold beyond 4096\n"
           "                messages each: 256 bytes a message (default 262144 = 64 MiB)\n"
@@ -214,6 +222,7 @@ int main(int argc, char** argv) {
   params.mbufs = opt.mbufs;
   params.idle_sleep_us = opt.idle_sleep_us;
   params.fw_sessions = opt.fw_sessions;
+  params.fw_sessions6 = opt.fw_sessions6;
   params.sizes = opt.sizes;
   auto created = CreateDataplane(params);
   if (!created.ok()) Die(std::string(created.status().message()));

@@ -117,6 +117,15 @@ void CheckRule(RuleContext& ctx, const ConfigNode& rule, const Groups& groups) {
     }
   }
   if (bad) return;
+  // Neighbour discovery (ICMPv6 133-137) goes to the control path before any firewall hook:
+  // a rule for it is accepted (VyOS configurations allow it explicitly) but never matches it.
+  {
+    const FirewallRule fr = ReadFirewallRule(rule);
+    if (fr.icmpv6_type >= 133 && fr.icmpv6_type <= 137)
+      ctx.Warning(rule, "icmpv6",
+                  "neighbour discovery (ICMPv6 types 133-137) is handled before the firewall: "
+                  "this rule never matches it, and ND is never blocked");
+  }
   // What the dataplane will be sent: unknown groups and rules that expand to too many entries
   // stop the commit here, naming the rule's line.
   FwGroups g{&groups.address, &groups.port};

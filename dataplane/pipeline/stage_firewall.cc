@@ -779,6 +779,12 @@ uint16_t Worker::FwIn(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth, u
   bool any = false;
   ForEachInterfaceRun(pkts, n, [&](rte_mbuf** run, uint16_t rn, uint16_t ifx) {
     if (const FwChain* c = Hooks<kV6>(fw)[ifx][kFwIn]) {
+      // IPv6 that an SA of no VTI or VFP decrypted keeps the port its ESP came in on, whose
+      // `in` saw the ESP already; IPv4's Decrypted calls `in` only for tunnels, so here too.
+      // (A call of Input6 holds either decrypted or received packets, never both.)
+      if (kV6 && (Meta(run[0])->flags & kMetaDecrypted) && t.ifs[ifx].kind != IfKind::kVti &&
+          t.ifs[ifx].kind != IfKind::kVfp)
+        return;
       FwEvaluate<kV6>(run, rn, *c, fw, ifx, kFwIn, HookOwner(ifx, kFwIn), IfStateful<kV6>(fw, ifx),
                       t, depth);
       any = true;

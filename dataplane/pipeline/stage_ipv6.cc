@@ -350,7 +350,10 @@ void Worker::Forward6(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit
     const uint32_t mtu = f.mtu ? f.mtu : 1500;
     // Zone policies between the receiving and the sending interface (our own packets: the
     // local zone's policy to the sending interface's zone, if it has one), as IPv4's.
-    if (unlikely(t.fw != nullptr) && t.fw->any_zone) {
+    // What waited for neighbour discovery met its zones and `out` before it waited (SendRun6)
+    // and comes back through DrainInject as ours: not a second time (IPv4's kMetaRouted too).
+    const bool routed = Meta(run[0])->flags & kMetaRouted;
+    if (unlikely(t.fw != nullptr) && t.fw->any_zone && !routed) {
       const FwTables& fw = *t.fw;
       if (transit) {
         rn = FwZones<true>(run, rn, nh.ifindex, t, depth);
@@ -406,7 +409,7 @@ void Worker::Forward6(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit
     }
     // `out` on the sending port (a tunnel's is ToTunnel's, on the inner packet), after the
     // hop limit as IPv4's after the TTL; our own packets (ESP, IKE, errors) too.
-    if (unlikely(t.fw != nullptr) && t.fw->hooks6[nh.ifindex][kFwOut] != nullptr) {
+    if (unlikely(t.fw != nullptr) && t.fw->hooks6[nh.ifindex][kFwOut] != nullptr && !routed) {
       rn = FwOut<true>(run, rn, nh.ifindex, t, depth);
       if (rn == 0) continue;
     }

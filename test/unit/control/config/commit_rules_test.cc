@@ -708,6 +708,17 @@ TEST_CASE("IPv6 prefixes in a policy-based tunnel commit without a diagnostic", 
   CHECK(all.empty());
 }
 
+// ND never reaches a hook (the receive stage takes it to the control path): a rule for it is
+// accepted, with a warning at the rule that it never matches.
+TEST_CASE("an ICMPv6 neighbour discovery rule warns that it never matches", "[commit][ipv6]") {
+  const std::string r = "set security firewall name F rule 5 ";
+  Expect({P(r, "action drop\n") + P(r, "icmpv6 name neighbor-solicitation"),
+          "security firewall name F rule 5 icmpv6: neighbour discovery (ICMPv6 types 133-137) is "
+          "handled before the firewall",
+          true});
+  Expect({P(r, "action accept\n") + P(r, "icmpv6 type 136"), "never matches it", true});
+}
+
 // IPv6 rules exist now: an IPv6 address on a firewalled or zoned interface says nothing (its
 // traffic meets the rulesets' IPv6 entries), where it used to warn that IPv6 was dropped.
 TEST_CASE("IPv6 addresses on firewalled or zoned interfaces no longer warn",

@@ -1338,4 +1338,30 @@ fw bind wan in 1
   CHECK(std::memcmp(e.l4, udp.data() + 40, 8) == 0);
 }
 
+TEST_CASE("IPv6: a packet that waited for neighbour discovery meets `out` and zones once",
+          "[firewall][ipv6]") {
+  Rig& rig = Rig::Get();
+  Configure6(rig, R"(
+fw ruleset add 1 LANOUT default drop
+fw rule add 1 10 action accept proto udp family 6
+fw bind lan out 1
+)");
+  const char* unresolved = "2001:db8:1::3";  // no neighbour entry yet
+  Receive6(rig, kWan, Udp6(kRemote6, unresolved, 7000, 53));
+  Poll(rig);
+  CHECK(Packets(rig, 1, 10) == 1);
+  // What the main lcore does once the neighbour answers (SlowPath::Release6): back to a
+  // worker as ours, flagged routed.
+  rte_mbuf* m = nullptr;
+  REQUIRE(rte_ring_dequeue(rig.dp().slow_ring, reinterpret_cast<void**>(&m)) == 0);
+  REQUIRE(Meta(m)->kind == PktKind::kResolve);
+  REQUIRE(rig.Apply("neigh add lan 2001:db8:1::3 02:00:00:00:01:0b").status.ok());
+  Meta(m)->kind = PktKind::kRouteLocal;
+  Meta(m)->flags |= kMetaRouted;
+  REQUIRE(rte_ring_enqueue(rig.dp().inject_ring, m) == 0);
+  Poll(rig);
+  CHECK(SentCount(rig, kLan) == 1);
+  CHECK(Packets(rig, 1, 10) == 1);  // not twice
+}
+
 }  // namespace portcullis::dp::testing
