@@ -137,12 +137,14 @@ std::string FormatFwLogLine(const FwLogEvent& e, const FwLogNames& names) {
     ip_part = absl::StrFormat("v4=(len:%u,ttl:%u,tos:%02X,ecn:%s,prot:%u,hl:%u)", Be16(ip + 2),
                               ip[8], tos, kEcn[tos & 3], proto, ip[0] & 0x0f);
   } else if (e.family == dp::api::Family::kIpv6 && l3 >= 40) {
-    proto = ip[6];
+    // The dataplane puts the upper layer's protocol (past the extension headers) after the
+    // header; `proto=`, the ports and the protocol part are its, `nxt:` the header's.
+    proto = l3 > 40 ? ip[40] : ip[6];
     uint32_t flow = Be32(ip);
     uint8_t tc = static_cast<uint8_t>((flow >> 20) & 0xff);
     addr = absl::StrCat(Address(AF_INET6, ip + 8), "->", Address(AF_INET6, ip + 24));
     ip_part = absl::StrFormat("v6=(len:%u,hlim:%u,tc:%02X,ecn:%s,nxt:%u,flow:%05x)",
-                              Be16(ip + 4) + 40u, ip[7], tc, kEcn[tc & 3], proto, flow & 0xfffff);
+                              Be16(ip + 4) + 40u, ip[7], tc, kEcn[tc & 3], ip[6], flow & 0xfffff);
   } else {
     return out;  // not IP: Vyatta prints the MACs and ethertype, which the event lacks
   }

@@ -133,7 +133,9 @@ struct FwLogEvent {
   uint8_t has_macs;  // 0 or 1: the frame's MACs (In hooks on an Ethernet interface)
   uint8_t src_mac[6];
   uint8_t dst_mac[6];
-  uint16_t l3_length;  // bytes of l3 copied: the IPv4 header with options (up to 60)
+  // bytes of l3 copied: the IPv4 header with options (up to 60); IPv6: the 40-byte header and
+  // at l3[40] the upper layer's protocol past the extension headers (41)
+  uint16_t l3_length;
   // bytes of l4 copied after it: up to 20: the TCP header without options, ports, ICMP
   // type/code (vpnd prints Vyatta's tcp=(...) part only when all 20 are there)
   uint16_t l4_length;

@@ -19,9 +19,9 @@ struct FwLogRecord {
   uint8_t reserved;
   uint8_t src_mac[6];
   uint8_t dst_mac[6];
-  uint16_t l3_length;  // the IPv4 header with options (up to 60 bytes)
+  uint16_t l3_length;  // the IPv4 header with options (up to 60 bytes); IPv6: 40 + 1 (below)
   uint16_t l4_length;  // up to 20 bytes after it: ports, ICMP type/code, the TCP header
-  uint8_t l3[60];      // without options (Vyatta's log line prints seq, ack, window...)
+  uint8_t l3[60];      // IPv6: the header, then (l3[40]) the upper layer's protocol
   uint8_t l4[20];
 };
 static_assert(sizeof(FwLogRecord) % 4 == 0, "an rte_ring element");

@@ -454,15 +454,25 @@ void Worker::FwLog(rte_mbuf* m, uint32_t slot, const FwTables& fw, const FwChain
     // IPv6: the fixed header (Vyatta's v6=(...) reads nothing else of it), and the upper
     // layer's first bytes past the extension headers (none from a later fragment).
     hl = std::min<uint32_t>(sizeof(rte_ipv6_hdr), m->data_len);
-    uint8_t proto;
+    uint8_t proto = hl == sizeof(rte_ipv6_hdr) ? ip[6] : 59;
     bool later = false;
     l4_off = hl < sizeof(rte_ipv6_hdr) ? hl : Upper6(ip, m->data_len, &proto, &later);
     if (later) l4_off = m->data_len;
+    // The upper layer's protocol, past the extension headers, after the header (byte 40):
+    // Vyatta names it in `proto=` while `nxt:` is the header's own next header.
+    if (hl == sizeof(rte_ipv6_hdr)) {
+      std::memcpy(e.l3, ip, hl);
+      e.l3[hl] = proto;
+      e.l3_length = static_cast<uint16_t>(hl + 1);
+    } else {
+      std::memcpy(e.l3, ip, hl);
+      e.l3_length = static_cast<uint16_t>(hl);
+    }
   } else {
     hl = l4_off = std::min<uint32_t>((ip[0] & 0x0fu) * 4, m->data_len);
+    e.l3_length = static_cast<uint16_t>(std::min<uint32_t>(hl, sizeof e.l3));
+    std::memcpy(e.l3, ip, e.l3_length);
   }
-  e.l3_length = static_cast<uint16_t>(std::min<uint32_t>(hl, sizeof e.l3));
-  std::memcpy(e.l3, ip, e.l3_length);
   e.l4_length = static_cast<uint16_t>(std::min<uint32_t>(m->data_len - l4_off, sizeof e.l4));
   std::memcpy(e.l4, ip + l4_off, e.l4_length);
   if (rte_ring_mp_enqueue_elem(dp_.fw_log_ring, &e, sizeof e) == 0) {

@@ -195,3 +195,32 @@ TEST_CASE("a non-first fragment's line has no ports or protocol part", "[fwlog]"
   e.l3[7] = 0x00;
   CHECK(FormatFwLogLine(e, {"vti0", "F", false}).find("port=500->500") != std::string::npos);
 }
+
+TEST_CASE("IPv6 lines: Vyatta's v6=(...), the protocol past the extension headers", "[fwlog]") {
+  FwLogEvent e;
+  std::memset(&e, 0, sizeof e);
+  e.ruleset_id = 1;
+  e.rule_number = 20;
+  e.hook = FwHook::kIn;
+  e.action = FwAction::kDrop;
+  e.family = dp::api::Family::kIpv6;
+  // A TCP SYN to port 22 behind a destination-options header (next header 60), flow 0x12345.
+  const uint8_t hdr[8] = {0x60, 0x01, 0x23, 0x45, 0x00, 0x24, 60, 64};
+  std::memcpy(e.l3, hdr, 8);
+  inet_pton(AF_INET6, "2001:db8:2::10", e.l3 + 8);
+  inet_pton(AF_INET6, "2001:db8:1::10", e.l3 + 24);
+  e.l3[40] = 6;
+  e.l3_length = 41;
+  const uint8_t tcp[20] = {0x9c, 0x40, 0x00, 0x16, 0,    0,    0x03, 0xe8, 0, 0,
+                           0,    0,    0x50, 0x02, 0xff, 0xff, 0,    0,    0, 0};
+  std::memcpy(e.l4, tcp, 20);
+  e.l4_length = 20;
+  CHECK(FormatFwLogLine(e, {"dp0p1s2", "WAN-IN", false}) ==
+        " In:dp0p1s2 DROP fw rule WAN-IN:20 proto=(tcp/6) addr=2001:db8:2::10->2001:db8:1::10 "
+        "port=40000->22 v6=(len:76,hlim:64,tc:00,ecn:Not,nxt:60,flow:12345) "
+        "tcp=(SYN,res:0,doff:5,seq:0x3e8,ack:0,win:65535,urgp:0)");
+  // Without the dataplane's byte (40 bytes only): the header's next header names it.
+  e.l3_length = 40;
+  CHECK(FormatFwLogLine(e, {"dp0p1s2", "WAN-IN", false}).find("proto=(other/60)") !=
+        std::string::npos);
+}

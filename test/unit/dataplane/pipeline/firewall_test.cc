@@ -1332,8 +1332,9 @@ fw bind wan in 1
   REQUIRE(rte_ring_dequeue_elem(ring, &e, sizeof e) == 0);
   CHECK(e.rule_number == 0);
   CHECK(e.has_macs == 1);
-  REQUIRE(e.l3_length == 40);
+  REQUIRE(e.l3_length == 41);  // the header, then the upper layer's protocol
   CHECK(std::memcmp(e.l3, udp.data(), 40) == 0);
+  CHECK(e.l3[40] == 17);
   REQUIRE(e.l4_length >= 8);
   CHECK(std::memcmp(e.l4, udp.data() + 40, 8) == 0);
 }
