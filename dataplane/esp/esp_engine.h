@@ -49,6 +49,16 @@ class EspEngine {
   uint16_t Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropList& drops,
                    bool inner_checked = false);
 
+  // Outbound, each packet with its own SA (sas[k] for pkts[k]; one SA may come back any number
+  // of times, its packets keep their order), for bursts spread over many tunnels: one pass
+  // writes every packet's headers, the next runs every packet's crypto, with each SA's keys
+  // fetched ahead of it, instead of an Encrypt call per SA with its state and keys cold. The
+  // packets are inner_checked as for Encrypt. Returns how many were encrypted, compacted to the
+  // front of pkts with tags[k] (the caller's, e.g. the VTI) moved alongside; the rest went to
+  // `drops`, their tags at drop_tags[i] for drops' entry i.
+  uint16_t EncryptEach(Sa* const* sas, rte_mbuf** pkts, uint16_t* tags, uint16_t n, DropList& drops,
+                       uint16_t* drop_tags);
+
   // Inbound. pkts[0..n) are ESP packets (raw or UDP-encapsulated, data starting at the outer IP
   // header) whose SPI resolved to `sa`. Returns how many decrypted: compacted to the front, each
   // now holding the inner packet. The rest went to `drops`.
@@ -69,6 +79,9 @@ class EspEngine {
   struct OutState;
   struct InState;
   bool OutboundSeqSlowPath(Sa& sa);
+  static const typename Backend::Keys& KeysOf(const Sa& sa) {
+    return *reinterpret_cast<const typename Backend::Keys*>(sa.crypto);
+  }
   // A packet went through: count it, and look at the limits only when one is reached.
   void CountLifetime(Sa& sa, uint32_t inner_len) {
     ++sa.packets;

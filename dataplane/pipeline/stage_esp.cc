@@ -229,6 +229,77 @@ void Worker::EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, co
   InterfaceStats& s = stats_->ifs[vti];
   s.tx_packets += n;
   s.tx_bytes += bytes;
+  EncryptRun(sa, vti, pkts, n, t, depth);
+}
+
+void Worker::AddToBatch(TunnelBatch& b, SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n,
+                        uint64_t bytes) {
+  InterfaceStats& s = stats_->ifs[vti];
+  s.tx_packets += n;
+  s.tx_bytes += bytes;
+  if (b.runs++ == 0) {
+    b.first_sa = &sa;
+    b.first_vti = vti;
+    b.first_bytes = bytes;
+  }
+  esp::Sa* esa = sa.sa.get();
+  for (uint16_t k = 0; k < n; ++k) {
+    b.pkts[b.n] = pkts[k];
+    b.sas[b.n] = esa;
+    b.vtis[b.n++] = vti;
+  }
+}
+
+void Worker::EspOutEach(TunnelBatch& b, const Tables& t, int depth) {
+  const uint16_t n = b.n;
+  b.n = 0;
+  if (b.runs == 1) {
+    // One tunnel (the usual burst of a few): Encrypt's burst path, as ever.
+    b.runs = 0;
+    EncryptRun(*b.first_sa, b.first_vti, b.pkts, n, t, depth);
+    return;
+  }
+  b.runs = 0;
+  esp::DropList drops;
+  uint16_t drop_vtis[kBurst];
+  const uint16_t ok = esp_->EncryptEach(b.sas, b.pkts, b.vtis, n, drops, drop_vtis);
+  for (uint16_t k = 0; k < drops.n; ++k)
+    DropPkt(drops.pkts[k], drop_vtis[k], DropIndex(drops.reasons[k]));
+  if (ok) SendOuterEach(b.pkts, b.vtis, ok, t, depth);
+}
+
+void Worker::SendOuterEach(rte_mbuf** pkts, const uint16_t* vtis, uint16_t n, const Tables& t,
+                           int depth) {
+  // The tunnels of one peer (or behind one gateway) leave as one run: one route lookup, one
+  // neighbour lookup. Runs of one destination that need more than a plain send, and IPv6
+  // peers, go packet by packet through SendOuter, which counts drops on each one's tunnel.
+  if (unlikely(t.fw != nullptr))
+    for (uint16_t k = 0; k < n; ++k) Meta(pkts[k])->flags &= ~kMetaFwSession;  // ESP now
+  uint16_t i = 0;
+  while (i < n) {
+    auto* ip = rte_pktmbuf_mtod(pkts[i], const rte_ipv4_hdr*);
+    uint16_t j = i + 1;
+    if ((ip->version_ihl >> 4) == 4) {
+      const uint32_t dst = ip->dst_addr;
+      while (j < n) {
+        auto* o = rte_pktmbuf_mtod(pkts[j], const rte_ipv4_hdr*);
+        if ((o->version_ihl >> 4) != 4 || o->dst_addr != dst) break;
+        ++j;
+      }
+      const NextHop& nh = dp_.fib->next_hop(dp_.fib->Lookup(dst));
+      if (nh.type == NhType::kConnected || nh.type == NhType::kGateway) {
+        SendRun(pkts + i, static_cast<uint16_t>(j - i), nh.ifindex,
+                nh.type == NhType::kGateway ? nh.gateway : dst, t);
+        i = j;
+        continue;
+      }
+    }
+    for (; i < j; ++i) SendOuter(pkts + i, 1, vtis[i], t, depth);
+  }
+}
+
+void Worker::EncryptRun(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, const Tables& t,
+                        int depth) {
   esp::DropList drops;
   // Everything routed here passed CheckIpv4 (or was built here), trimmed to its length.
   uint16_t ok = esp_->Encrypt(*sa.sa, pkts, n, drops, /*inner_checked=*/true);

@@ -110,11 +110,21 @@ void Worker::Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const
   }
   // Packets to one next hop come in runs (a tunnel's, a subnet's): the route's type, the
   // interface and the tunnel's SA are looked at once per run, and the run goes on as a whole.
-  uint16_t i = 0;
+  // A burst of several runs (traffic spread over many tunnels: each run is another next hop,
+  // interface, SA and keys) has them fetched ahead, and its tunnels' runs gathered in `batch`
+  // and encrypted together; a burst of one run goes its way as it is.
+  uint16_t first = 1;
+  while (first < n && nh_ids[first] == nh_ids[0]) ++first;
+  const bool several = first < n;
+  if (several) PrefetchRuns(nh_ids, n, t);
+  TunnelBatch batch;
+  uint16_t i = 0, j = first;  // the first run's end is known
   while (i < n) {
     const uint64_t id = nh_ids[i];
-    uint16_t j = i + 1;
-    while (j < n && nh_ids[j] == id) ++j;
+    if (i != 0) {
+      j = i + 1;
+      while (j < n && nh_ids[j] == id) ++j;
+    }
     rte_mbuf** run = pkts + i;
     uint16_t rn = static_cast<uint16_t>(j - i);
     i = j;
@@ -160,6 +170,14 @@ void Worker::Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const
         for (uint16_t k = 0; k < rn; ++k) DropPkt(run[k], Meta(run[k])->in_ifindex, Drop::kNoRoute);
         continue;
       }
+      SaEntry* sa = f.out_sa;
+      if (several && sa != nullptr && sa->owner == id_ && scan.longest <= f.mtu &&
+          (likely(t.fw == nullptr) || t.fw->hooks[nh.ifindex][kFwOut] == nullptr)) {
+        AddToBatch(batch, *sa, nh.ifindex, run, rn, scan.bytes);
+        continue;
+      }
+      // What the batch holds goes first: it may hold packets of this SA.
+      if (batch.n) EspOutEach(batch, t, depth + 1);
       ToTunnel(run, rn, nh.ifindex, t, depth + 1, scan);
     } else if (nh.type == NhType::kGateway) {
       SendRun(run, rn, nh.ifindex, nh.gateway, t);
@@ -176,6 +194,43 @@ void Worker::Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const
         k = e;
       }
     }
+  }
+  if (batch.n) EspOutEach(batch, t, depth + 1);
+}
+
+void Worker::PrefetchRuns(const uint64_t* nh_ids, uint16_t n, const Tables& t) {
+  // Each level is found through the one before: fetched run by run they would be misses one
+  // after another; asked for a level at a time over the whole burst they overlap.
+  uint16_t ifxs[kBurst];
+  uint16_t nruns = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    if (i != 0 && nh_ids[i] == nh_ids[i - 1]) continue;
+    __builtin_prefetch(&dp_.fib->next_hop(nh_ids[i]));
+    ifxs[nruns++] = static_cast<uint16_t>(i);  // the run's first packet, for now
+  }
+  uint16_t nt = 0;
+  for (uint16_t r = 0; r < nruns; ++r) {
+    const uint16_t ifx = dp_.fib->next_hop(nh_ids[ifxs[r]]).ifindex;
+    if (ifx == 0 || ifx >= t.nifs) continue;
+    __builtin_prefetch(&t.ifs[ifx]);
+    __builtin_prefetch(&t.ifs[ifx].out_sa);
+    ifxs[nt++] = ifx;
+  }
+  for (uint16_t r = 0; r < nt; ++r) {
+    const uint16_t ifx = ifxs[r];
+    if (t.ifs[ifx].out_sa == nullptr) continue;
+    __builtin_prefetch(t.ifs[ifx].out_sa);
+    __builtin_prefetch(&stats_->ifs[ifx]);
+  }
+  for (uint16_t r = 0; r < nt; ++r) {
+    const uint16_t ifx = ifxs[r];
+    if (t.ifs[ifx].out_sa == nullptr) continue;
+    // The SA's lines the engine reads per packet: counters, outer header template and the
+    // fields after it.
+    const auto* sa = reinterpret_cast<const uint8_t*>(t.ifs[ifx].out_sa->sa.get());
+    __builtin_prefetch(sa);
+    __builtin_prefetch(sa + 64);
+    __builtin_prefetch(sa + 128);
   }
 }
 

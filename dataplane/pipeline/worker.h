@@ -90,6 +90,9 @@ class Worker {
                bool own = true);
   void Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const Tables& t, bool transit,
                 bool deliver_local, int depth, bool own = false);
+  // Dispatch over a burst of several runs: what each run will read, a level of indirection
+  // at a time (next hop, interface, SA entry and stats, SA).
+  void PrefetchRuns(const uint64_t* nh_ids, uint16_t n, const Tables& t);
   // Takes out (dropped, or encrypted by policy) what the SPD decides; returns how many packets
   // are left, compacted in pkts and nh_ids, to be routed.
   uint16_t ApplyPolicies(rte_mbuf** pkts, uint64_t* nh_ids, uint16_t n, const Tables& t,
@@ -163,6 +166,29 @@ class Worker {
   void EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, const Tables& t, int depth,
                 uint64_t bytes);
   void SendOuter(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t, int depth);
+  // Runs of a burst that go straight to their tunnel's SA (owned here, within the MTU, no `out`
+  // hook on the VTI), gathered by Dispatch and encrypted together by EspOutEach: with traffic
+  // spread over many tunnels a burst is as many runs of one packet, and one engine pass and
+  // one send for all of them cost far less than an Encrypt and a SendRun per run.
+  struct TunnelBatch {
+    uint16_t n = 0;
+    uint16_t runs = 0;
+    SaEntry* first_sa;  // the first run's (with runs == 1, the batch is that run)
+    uint16_t first_vti;
+    uint64_t first_bytes;
+    rte_mbuf* pkts[kBurst];
+    esp::Sa* sas[kBurst];
+    uint16_t vtis[kBurst];
+  };
+  void AddToBatch(TunnelBatch& b, SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n,
+                  uint64_t bytes);
+  void EspOutEach(TunnelBatch& b, const Tables& t, int depth);
+  // What EspOutEach encrypted (each packet's VTI in vtis): runs to one outer destination sent
+  // together.
+  void SendOuterEach(rte_mbuf** pkts, const uint16_t* vtis, uint16_t n, const Tables& t, int depth);
+  // EspOutSa without counting the run on the VTI (the caller did).
+  void EncryptRun(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, const Tables& t,
+                  int depth);
 
   // stage_firewall.cc: the firewall's hooks (docs/DESIGN.md, Firewall). Each drops what the
   // rules drop and compacts the rest at the front of pkts (and aux alongside, when given);

@@ -118,7 +118,10 @@ void IpsecMbBackend::DestroyKeys(void* storage) {
 IpsecMbBackend::IpsecMbBackend() {
   mgr_ = alloc_mb_mgr(0);
   if (mgr_ == nullptr) throw std::bad_alloc();
-  init_mb_mgr_auto(mgr_, nullptr);
+  IMB_ARCH arch = IMB_ARCH_NONE;
+  init_mb_mgr_auto(mgr_, &arch);
+  constexpr uint64_t kVaes = IMB_FEATURE_VAES | IMB_FEATURE_VPCLMULQDQ;
+  hkeys_at_end_ = arch == IMB_ARCH_AVX512 && (mgr_->features & kVaes) == kVaes;
   std::memset(&ctx_, 0, sizeof ctx_);
 }
 

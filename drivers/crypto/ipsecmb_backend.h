@@ -55,6 +55,27 @@ class IpsecMbBackend {
       IMB_AES128_GCM_ENC(mgr_, &k.gcm, &ctx_, data, data, len, iv, aad, aad_len, tag, 16);
     }
   }
+  // Brings the key material an AES-GCM call over `len` bytes reads into the cache ahead of the
+  // call (a burst spread over many SAs: each SA's keys are cold). The round keys, and the
+  // GHASH powers H^1..H^n of the n blocks (at most 8: longer runs are bound by the cipher, not
+  // the misses), which the VAES code keeps at the table's end and the others at its start.
+  void PrefetchGcmKeys(const Keys& k, bool aes256, uint32_t len) const {
+    const auto* p = reinterpret_cast<const uint8_t*>(&k.gcm);
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + 64);
+    __builtin_prefetch(p + 128);
+    if (aes256) __builtin_prefetch(p + 192);
+    const uint32_t blocks = len >= 8 * 16 ? 8 : (len + 15) / 16 + 1;  // + the AAD's block
+    if (hkeys_at_end_) {
+      const uint8_t* h1 = p + offsetof(gcm_key_data, ghash_keys) + 47 * 16;
+      for (const uint8_t* q = h1 - (blocks - 1) * 16; q < h1 + 64; q += 64)
+        __builtin_prefetch(reinterpret_cast<const uint8_t*>(reinterpret_cast<uintptr_t>(q) & ~63u));
+    } else {
+      const uint8_t* h1 = p + offsetof(gcm_key_data, ghash_keys);
+      for (const uint8_t* q = h1; q < h1 + blocks * 16; q += 64) __builtin_prefetch(q);
+    }
+  }
+
   // In place; true when the computed tag equals `expected_tag` (compared in constant time).
   bool GcmDecrypt(const Keys& k, bool aes256, uint8_t* data, uint64_t len, const uint8_t* iv,
                   const uint8_t* aad, uint64_t aad_len, const uint8_t* expected_tag) {
@@ -83,6 +104,8 @@ class IpsecMbBackend {
  private:
   IMB_MGR* mgr_;
   gcm_context_data ctx_;
+  // The VAES (AVX-512) GCM code's GHASH table: H^48 first, H^1 last.
+  bool hkeys_at_end_ = false;
 };
 
 }  // namespace portcullis::drivers::crypto

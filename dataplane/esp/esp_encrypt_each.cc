@@ -1,0 +1,142 @@
+// Outbound ESP for a burst spread over many SAs (docs/DESIGN.md, "Many tunnels in one burst"):
+// every packet with its own SA in one pass for the headers and one for the crypto. With 10,000
+// tunnels each packet of a burst is another SA whose state and keys are cold: fetched one SA
+// after another (an Encrypt call each) their misses come one after another; here each SA's
+// keys are asked for while the headers are written, and have arrived when its crypto runs.
+#include <rte_branch_prediction.h>
+#include <rte_ip.h>
+
+#include "dataplane/esp/esp_engine.h"
+#include "dataplane/esp/esp_wire.h"
+#include "drivers/crypto/ipsecmb_backend.h"
+#include "drivers/crypto/openssl_backend.h"
+
+namespace portcullis::dp::esp {
+
+template <class Backend>
+uint16_t EspEngine<Backend>::EncryptEach(Sa* const* sas, rte_mbuf** pkts, uint16_t* tags,
+                                         uint16_t n, DropList& drops, uint16_t* drop_tags) {
+  // The usual packet takes the way of Encrypt's fast burst path (outer IPv4 without UDP,
+  // AES-GCM, one segment with room on both sides, no lifetime or sequence event within reach),
+  // with its SA's fields read per packet since the next packet's SA is another. Anything else
+  // goes through Encrypt alone, in its place in the order (its SA's sequence numbers stay in
+  // the order of its packets).
+  constexpr uint32_t kHdr = 20 + 8 + 8, kIcv = 16, kPadMask = 3;
+  enum : uint8_t { kFast, kDone, kDropped };
+  uint8_t state[kMaxBurst];
+  uint64_t seqs[kMaxBurst];
+  for (uint16_t k = 0; k < n; ++k) {
+    rte_mbuf* m = pkts[k];
+    Sa& sa = *sas[k];
+    const uint32_t inner_len = m->pkt_len;
+    const uint32_t pad = (0u - (inner_len + 2)) & kPadMask;
+    const uint32_t tail = pad + 2 + kIcv;
+    const uint64_t seq = sa.seq, packets = sa.packets, bytes = sa.bytes;
+    if (unlikely(!IsAead(sa.cipher) || sa.hdr_len != kHdr || sa.icv_len != kIcv ||
+                 sa.pad_mask != kPadMask || (sa.flags & (kSaBlocked | kSaOuterV6 | kSaUdpEncap)) ||
+                 seq >= sa.next_seq_event || sa.next_seq_event - seq <= 1 ||
+                 packets >= sa.next_packets_event || sa.next_packets_event - packets <= 1 ||
+                 bytes >= sa.next_bytes_event || sa.next_bytes_event - bytes <= 0xffff ||
+                 m->nb_segs != 1 || rte_pktmbuf_headroom(m) < kHdr ||
+                 rte_pktmbuf_tailroom(m) < tail)) {
+      const uint16_t before = drops.n;
+      const uint16_t ok = Encrypt(sa, pkts + k, 1, drops, /*inner_checked=*/true);
+      for (uint16_t d = before; d < drops.n; ++d) drop_tags[d] = tags[k];
+      state[k] = ok ? kDone : kDropped;
+      continue;
+    }
+    const bool aes256 = sa.cipher == Cipher::kAesGcm256;
+    if constexpr (requires { crypto_.PrefetchGcmKeys(KeysOf(sa), aes256, inner_len); })
+      crypto_.PrefetchGcmKeys(KeysOf(sa), aes256, inner_len + pad + 2);
+    // As Encrypt's fast path: the TOS and DF bits kept from the inner header, the constant bits
+    // of the outer one, and its checksum from the template's sum.
+    const uint8_t* tmpl = sa.outer_template;
+    const bool copy_dscp = sa.flags & kSaCopyDscp;
+    const uint64_t keep =
+        (copy_dscp ? 0xffu : 0x03u) << 8 | (sa.df == DfMode::kCopy ? wire::kDfInWords01 : 0);
+    const uint32_t tos_set = copy_dscp ? 0 : uint32_t{sa.dscp} << 10;
+    const uint32_t df_set = sa.df == DfMode::kSet ? wire::kDfInWords01 >> 32 : 0;
+    uint64_t w23, dst_spi;
+    std::memcpy(&w23, tmpl + 8, 8);  // TTL, protocol, checksum (zeroed below) and source
+    std::memcpy(&dst_spi, tmpl + 16, 8);
+    w23 &= ~uint64_t{0xffff0000};
+    const uint16_t ip_id = sa.ip_id;
+    uint8_t* inner = rte_pktmbuf_mtod(m, uint8_t*);
+    uint64_t in01;
+    std::memcpy(&in01, inner, 8);
+    uint64_t tos_df;
+    uint8_t next_header;
+    if (likely((in01 & 0xf0) == 0x40)) {
+      tos_df = in01 & keep;
+      next_header = kNextHeaderIpv4;
+    } else {
+      const wire::InnerInfo in = wire::InnerOf(inner);  // IPv6: DF, as it is never fragmented
+      tos_df = (uint64_t{in.tos} << 8 | wire::kDfInWords01) & keep;
+      next_header = in.next_header;
+    }
+    wire::WriteTrailer16(inner + inner_len, pad, next_header);
+    const uint32_t total = kHdr + inner_len + tail;
+    m->data_len = static_cast<uint16_t>(total);
+    m->pkt_len = total;
+    m->data_off = static_cast<uint16_t>(m->data_off - kHdr);
+    const wire::Ipv4Words w =
+        wire::OuterIpv4Words(tmpl[0] | tos_set | uint64_t{df_set} << 32,
+                             sa.ip_csum_base + tos_set + df_set, tos_df, total, ip_id);
+    const uint64_t pseq = seq + 1;
+    const uint32_t seq_lo = rte_cpu_to_be_32(static_cast<uint32_t>(pseq));
+    const uint64_t seq_iv =
+        uint64_t{seq_lo} | uint64_t{rte_cpu_to_be_32(static_cast<uint32_t>(pseq >> 32))} << 32;
+    uint8_t* h = inner - kHdr;
+    _mm_storeu_si128(
+        reinterpret_cast<__m128i*>(h),
+        _mm_set_epi64x(static_cast<int64_t>(w23 | w.csum), static_cast<int64_t>(w.w01)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(h + 16),
+                     _mm_set_epi64x(static_cast<int64_t>(seq_iv), static_cast<int64_t>(dst_spi)));
+    std::memcpy(h + 32, &seq_lo, 4);
+    m->tx_offload = uint64_t{20} << 7;
+    m->ol_flags &= ~RTE_MBUF_F_TX_OFFLOAD_MASK;
+    sa.seq = pseq;
+    sa.ip_id = static_cast<uint16_t>(ip_id + 1);
+    sa.packets = packets + 1;
+    sa.bytes = bytes + inner_len;
+    seqs[k] = pseq;
+    state[k] = kFast;
+  }
+
+  // The crypto, in the same order (the keys asked for above have arrived meanwhile).
+  for (uint16_t k = 0; k < n; ++k) {
+    if (state[k] != kFast) continue;
+    const Sa& sa = *sas[k];
+    rte_mbuf* m = pkts[k];
+    uint8_t* esp = rte_pktmbuf_mtod(m, uint8_t*) + 20;
+    const uint32_t ct_len = m->pkt_len - kHdr - kIcv;
+    uint32_t salt;
+    std::memcpy(&salt, sa.salt, 4);
+    alignas(16) uint8_t nonce[16];
+    alignas(16) uint8_t aad_buf[16];
+    const uint8_t* aad = esp;
+    uint32_t aad_len = 8;
+    wire::NonceOf(salt, seqs[k], nonce);
+    if (unlikely(sa.esn())) aad_len = wire::Aad(sa, esp, seqs[k], aad_buf, &aad);
+    uint8_t* payload = esp + 8 + 8;
+    crypto_.GcmEncrypt(KeysOf(sa), sa.cipher == Cipher::kAesGcm256, payload, ct_len, nonce, aad,
+                       aad_len, payload + ct_len);
+  }
+
+  uint16_t out = 0;
+  for (uint16_t k = 0; k < n; ++k) {
+    if (state[k] == kDropped) continue;
+    pkts[out] = pkts[k];
+    tags[out++] = tags[k];
+  }
+  return out;
+}
+
+template uint16_t EspEngine<drivers::crypto::IpsecMbBackend>::EncryptEach(Sa* const*, rte_mbuf**,
+                                                                          uint16_t*, uint16_t,
+                                                                          DropList&, uint16_t*);
+template uint16_t EspEngine<drivers::crypto::OpenSslBackend>::EncryptEach(Sa* const*, rte_mbuf**,
+                                                                          uint16_t*, uint16_t,
+                                                                          DropList&, uint16_t*);
+
+}  // namespace portcullis::dp::esp
