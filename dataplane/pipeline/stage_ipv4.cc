@@ -212,8 +212,7 @@ void Worker::PrefetchRuns(const uint64_t* nh_ids, uint16_t n, const Tables& t) {
   for (uint16_t r = 0; r < nruns; ++r) {
     const uint16_t ifx = dp_.fib->next_hop(nh_ids[ifxs[r]]).ifindex;
     if (ifx == 0 || ifx >= t.nifs) continue;
-    __builtin_prefetch(&t.ifs[ifx]);
-    __builtin_prefetch(&t.ifs[ifx].out_sa);
+    __builtin_prefetch(&t.ifs[ifx]);  // kind, mtu and out_sa
     ifxs[nt++] = ifx;
   }
   for (uint16_t r = 0; r < nt; ++r) {

@@ -7,6 +7,7 @@
 #include <rte_ether.h>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -42,20 +43,23 @@ struct IfAddress6 {
   bool duplicate;
 };
 
-struct Interface {
+// 64-byte aligned (so is the array of them): kind, mtu and out_sa are in one cache line.
+struct alignas(64) Interface {
   IfKind kind;
   bool up;
   uint16_t port;    // kPort/kBond: DPDK port; kVif: the parent's port
   uint16_t vlan;    // kVif
   uint32_t parent;  // kVif
   uint32_t mtu;
+  // kVti: the SA traffic routed into it is encrypted with (or null). In the first cache line
+  // with kind and mtu: a burst spread over many tunnels reads these three of each VTI.
+  SaEntry* out_sa;
   rte_ether_addr mac;
   char name[16];
   uint8_t naddr;
   IfAddress addr[kMaxAddressesPerInterface];
   uint8_t naddr6;
   IfAddress6 addr6[kMaxAddressesPerInterface];
-  SaEntry* out_sa;  // kVti: the SA traffic routed into it is encrypted with (or null)
   // VRRP groups that are master here: frames to their virtual MACs (00:00:5e:00:01:VRID) are
   // the interface's too (checked only where the interface's own MAC did not match).
   uint8_t nvmac;
@@ -70,6 +74,7 @@ struct Interface {
     return false;
   }
 };
+static_assert(alignof(Interface) == 64 && offsetof(Interface, out_sa) + sizeof(SaEntry*) <= 64);
 
 struct PortVlan {
   uint16_t vlan;

@@ -55,26 +55,42 @@ class IpsecMbBackend {
       IMB_AES128_GCM_ENC(mgr_, &k.gcm, &ctx_, data, data, len, iv, aad, aad_len, tag, 16);
     }
   }
-  // Brings the key material an AES-GCM call over `len` bytes reads into the cache ahead of the
-  // call (a burst spread over many SAs: each SA's keys are cold). The round keys, and the
-  // GHASH powers H^1..H^n of the n blocks (at most 8: longer runs are bound by the cipher, not
-  // the misses), which the VAES code keeps at the table's end and the others at its start.
-  void PrefetchGcmKeys(const Keys& k, bool aes256, uint32_t len) const {
+  // The cache lines (64-byte aligned addresses inside k.gcm) an AES-GCM call over `len` bytes
+  // reads: the round keys, and the lines of the GHASH powers H^1..H^n of its n blocks (with the
+  // AAD's; at most 8: longer packets are bound by the cipher, not the misses), which the VAES
+  // code keeps at the table's end (H^1 last) and the others at its start (H^1 first). Returns
+  // how many were written to `lines`.
+  static constexpr int kMaxGcmKeyLines = 4 + 3;
+  int GcmKeyLines(const Keys& k, bool aes256, uint32_t len, const uint8_t** lines) const {
     const auto* p = reinterpret_cast<const uint8_t*>(&k.gcm);
-    __builtin_prefetch(p);
-    __builtin_prefetch(p + 64);
-    __builtin_prefetch(p + 128);
-    if (aes256) __builtin_prefetch(p + 192);
-    const uint32_t blocks = len >= 8 * 16 ? 8 : (len + 15) / 16 + 1;  // + the AAD's block
+    auto line = [](const uint8_t* a) {
+      return reinterpret_cast<const uint8_t*>(reinterpret_cast<uintptr_t>(a) & ~uintptr_t{63});
+    };
+    int n = 0;
+    const uint8_t* keys_end = p + (aes256 ? 15 : 11) * 16;
+    for (const uint8_t* q = line(p); q < keys_end; q += 64) lines[n++] = q;
+    const uint32_t blocks = len >= 7 * 16 ? 8 : (len + 15) / 16 + 1;
+    const uint8_t* table = p + offsetof(gcm_key_data, ghash_keys);
+    const uint8_t *first, *last;  // the first and the last byte of H^1..H^blocks
     if (hkeys_at_end_) {
-      const uint8_t* h1 = p + offsetof(gcm_key_data, ghash_keys) + 47 * 16;
-      for (const uint8_t* q = h1 - (blocks - 1) * 16; q < h1 + 64; q += 64)
-        __builtin_prefetch(reinterpret_cast<const uint8_t*>(reinterpret_cast<uintptr_t>(q) & ~63u));
+      last = table + 48 * 16 - 1;
+      first = last + 1 - blocks * 16;
     } else {
-      const uint8_t* h1 = p + offsetof(gcm_key_data, ghash_keys);
-      for (const uint8_t* q = h1; q < h1 + blocks * 16; q += 64) __builtin_prefetch(q);
+      first = table;
+      last = table + blocks * 16 - 1;
     }
+    for (const uint8_t* q = line(first); q <= last; q += 64) lines[n++] = q;
+    return n;
   }
+  // Brings those lines into the cache ahead of the call (a burst spread over many SAs: each
+  // SA's keys are cold).
+  void PrefetchGcmKeys(const Keys& k, bool aes256, uint32_t len) const {
+    const uint8_t* lines[kMaxGcmKeyLines];
+    const int n = GcmKeyLines(k, aes256, len, lines);
+    for (int i = 0; i < n; ++i) __builtin_prefetch(lines[i]);
+  }
+  // Which layout GcmKeyLines assumes (for tests).
+  bool hkeys_at_end() const { return hkeys_at_end_; }
 
   // In place; true when the computed tag equals `expected_tag` (compared in constant time).
   bool GcmDecrypt(const Keys& k, bool aes256, uint8_t* data, uint64_t len, const uint8_t* iv,

@@ -1,6 +1,8 @@
 // The two crypto backends against published vectors, and against each other.
 #include <catch2/catch.hpp>
+#include <memory>
 #include <random>
+#include <set>
 
 #include "drivers/crypto/ipsecmb_backend.h"
 #include "drivers/crypto/key_spec.h"
@@ -307,4 +309,40 @@ TEST_CASE("a burst of many jobs completes every job", "[crypto]") {
   for (const auto& j : jobs) CHECK(j.ok);
   // Same input, same key, same IV: same tags.
   for (int i = 1; i < 64; ++i) CHECK(std::equal(tags[0], tags[0] + 16, tags[i]));
+}
+
+// What the ESP engine prefetches for a burst over many SAs: the lines of the key material the
+// GCM call reads, all inside the SA's keys (a mask that cut the address to 32 bits once sent
+// every GHASH prefetch elsewhere), covering the round keys and H^1 of the layout in use.
+TEST_CASE("IPsec-MB: the GCM key lines to prefetch lie in the keys", "[crypto]") {
+  drivers::crypto::IpsecMbBackend be;
+  auto keys = std::make_unique<drivers::crypto::IpsecMbBackend::Keys>();
+  const auto* base = reinterpret_cast<const uint8_t*>(&keys->gcm);
+  const uint8_t* end = base + sizeof(gcm_key_data);
+  const uint8_t* table = base + offsetof(gcm_key_data, ghash_keys);
+  const uint8_t* h1 = be.hkeys_at_end() ? table + 47 * 16 : table;
+  auto line = [](const uint8_t* a) {
+    return reinterpret_cast<const uint8_t*>(reinterpret_cast<uintptr_t>(a) & ~uintptr_t{63});
+  };
+  for (bool aes256 : {false, true}) {
+    for (uint32_t len : {0u, 1u, 52u, 64u, 100u, 1500u}) {
+      INFO("aes256 " << aes256 << " len " << len);
+      const uint8_t* lines[drivers::crypto::IpsecMbBackend::kMaxGcmKeyLines];
+      const int n = be.GcmKeyLines(*keys, aes256, len, lines);
+      REQUIRE(n >= 4);
+      REQUIRE(n <= drivers::crypto::IpsecMbBackend::kMaxGcmKeyLines);
+      std::set<const uint8_t*> got(lines, lines + n);
+      CHECK(got.size() == static_cast<size_t>(n));
+      for (const uint8_t* l : got) {
+        CHECK(reinterpret_cast<uintptr_t>(l) % 64 == 0);
+        CHECK(l >= line(base));
+        CHECK(l < end);
+      }
+      CHECK(got.count(line(base)));
+      CHECK(got.count(line(base + (aes256 ? 14 : 10) * 16)));  // the last round key
+      CHECK(got.count(line(h1)));
+      // The GHASH powers of a 64-byte packet (4 blocks + the AAD's): H^5 too.
+      if (len >= 64) CHECK(got.count(line(be.hkeys_at_end() ? h1 - 4 * 16 : h1 + 4 * 16)));
+    }
+  }
 }
