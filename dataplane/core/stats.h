@@ -33,6 +33,9 @@ struct alignas(64) WorkerStats {
   // another's ring, handoff_received what it took from its own; a full ring is the drop
   // reason handoff_queue_full, counted by the worker that could not enqueue.
   uint64_t handoff_received;
+  // Packets encrypted together with other tunnels' in one engine pass (docs/DESIGN.md, ESP:
+  // many tunnels in one burst).
+  uint64_t tunnel_batched;
 };
 
 inline uint64_t ReadCounter(const uint64_t& c) {

@@ -260,6 +260,7 @@ void Worker::EspOutEach(TunnelBatch& b, const Tables& t, int depth) {
     return;
   }
   b.runs = 0;
+  stats_->tunnel_batched += n;
   esp::DropList drops;
   uint16_t drop_vtis[kBurst];
   const uint16_t ok = esp_->EncryptEach(b.sas, b.pkts, b.vtis, n, drops, drop_vtis);

@@ -187,8 +187,12 @@ neigh add wan 192.0.2.2 02:00:00:00:02:02
     if (k == 5) want_ids[tunnel[k]].push_back(static_cast<uint16_t>(100 + k));  // 2 fragments
   }
   const uint64_t before = rig.worker(w).stats().ifs[sa0->ifindex].tx_packets;
+  const uint64_t batched = rig.worker(w).stats().tunnel_batched;
   rig.worker(w).PollOnce();
   CHECK(rig.worker(w).stats().ifs[sa0->ifindex].tx_packets - before == 4);
+  // Through EncryptEach: the four before tunnel 3's packet (which flushes them), the three
+  // after the fragmented one; not the fragments.
+  CHECK(rig.worker(w).stats().tunnel_batched - batched == 7);
   auto frames = rig.Sent(kWan, w);
   std::string seen;
   for (const auto& f : frames) seen += absl::StrFormat(" %x/%d", f[14 + 23], f.size());
