@@ -524,7 +524,7 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
                         const Tables& t, int depth) {
   using Key = std::conditional_t<kV6, FwKey6, FwKey>;
   using SKey = std::conditional_t<kV6, FwSessionKey6, FwSessionKey>;
-  constexpr uint8_t kIcmp = kV6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+  constexpr uint8_t kIcmp = kV6 ? uint8_t{IPPROTO_ICMPV6} : uint8_t{IPPROTO_ICMP};
   FwSessionTable& sessions = kV6 ? *dp_.sessions6 : *dp_.sessions;
   FwWorkerCounters& counters = const_cast<FwWorkerCounters&>(fw.workers[id_]);
   // Counts, logs and carries out a decisive verdict; false: the packet is gone.

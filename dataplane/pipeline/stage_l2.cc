@@ -167,8 +167,8 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
       std::memcpy(&dst, eth, 8);
       std::memcpy(&type, eth + 12, 2);
       if (unlikely(type != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
-                   (((dst ^ plain_mac) & kMacMask) != 0 &&
-                    ((dst ^ plain_vmac) & kMacMask) != 0 && !(dst & 1))))
+                   (((dst ^ plain_mac) & kMacMask) != 0 && ((dst ^ plain_vmac) & kMacMask) != 0 &&
+                    !(dst & 1))))
         break;
       ++plain_packets;
       plain_bytes += m->pkt_len;

@@ -132,8 +132,8 @@ class Worker {
                           int depth);
   // FwThroughVfp for IPv6 protected packets (zones and the VFP's IPv6 `out`); returns how
   // many are left, compacted in pkts and policies.
-  uint16_t FwThroughVfp6(rte_mbuf** pkts, const PolicyEntry** policies, uint16_t n,
-                         const Tables& t, int depth);
+  uint16_t FwThroughVfp6(rte_mbuf** pkts, const PolicyEntry** policies, uint16_t n, const Tables& t,
+                         int depth);
   void Local6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
   void SendRun6(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const uint8_t* hop, const Tables& t);
   // icmp6.cc

@@ -190,7 +190,8 @@ TEST_CASE("unknown and incomplete commands say what may come next", "[ops][parse
             "unknown command 'show vpn frob' (after 'show vpn': debug, ike or "
             "ipsec)"},
            {"show",
-            "incomplete command 'show' (after 'show': dataplane, firewall, interfaces, log, system, "
+            "incomplete command 'show' (after 'show': dataplane, firewall, interfaces, log, "
+            "system, "
             "vpn or vrrp)"},
 
            {"show vpn ipsec",
