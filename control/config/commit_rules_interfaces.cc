@@ -1,4 +1,5 @@
 // Commit rules for `interfaces` (addresses, bonding, VTI, VRRP) and `protocols static`.
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -113,6 +114,31 @@ void CheckVrrp(RuleContext& ctx, const ConfigNode& iface, const std::string& ifn
       ctx.Warning(*g, "",
                   absl::StrCat(what, " has no IPv4 virtual-address: it is not run",
                                g->Has("notify") ? " (and 'notify ipsec' has no effect)" : ""));
+    // A version 3 advertisement carries its interval in 12 bits of centiseconds (RFC 5798
+    // §5.2.7): longer ones run at 40.95 s.
+    if (v3 && !g->Has("fast-advertise-interval") && g->Has("advertise-interval") &&
+        std::stoul(g->Get("advertise-interval")) > 40)
+      ctx.Warning(*g, "advertise-interval",
+                  absl::StrCat(what, ": advertise-interval ", g->Get("advertise-interval"),
+                               " runs at 40.95 s (a version 3 advertisement carries at most "
+                               "40.95 s)"));
+    // `notify ipsec` starts and stops the tunnels whose local-address is a virtual address of
+    // the group: with none, it does nothing.
+    const std::vector<std::string> notify = g->LeafList("notify");
+    if (v4 != 0 && std::find(notify.begin(), notify.end(), "ipsec") != notify.end()) {
+      bool used = false;
+      if (const ConfigNode* s2s = ctx.root().Find({"security", "vpn", "ipsec", "site-to-site"}))
+        for (const ConfigNode* peer : s2s->Instances("peer")) {
+          const std::string* local = peer->GetIfSet("local-address");
+          for (const std::string& a : vips)
+            if (local != nullptr && a.substr(0, a.find('/')) == *local) used = true;
+        }
+      if (!used)
+        ctx.Warning(*g, "notify",
+                    absl::StrCat(what,
+                                 ": 'notify ipsec' has no effect: no site-to-site peer's "
+                                 "local-address is a virtual address of the group"));
+    }
   }
 }
 

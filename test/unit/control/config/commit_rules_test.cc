@@ -328,6 +328,15 @@ TEST_CASE("interface rules", "[commit]") {
             "vrrp-group 3 on dp0p1s4 has no IPv4 virtual-address: it is not run", true},
            {P(dp, "vrrp vrrp-group 3 virtual-address 2001:db8::1"),
             "IPv6 virtual address 2001:db8::1 is not run", true},
+           {P(dp, "vrrp vrrp-group 3 virtual-address 10.9.9.9\n") +
+                P(dp, "vrrp vrrp-group 3 notify ipsec"),
+            "'notify ipsec' has no effect: no site-to-site peer's local-address is a virtual "
+            "address of the group",
+            true},
+           {P(dp, "vrrp vrrp-group 3 virtual-address 10.9.9.9\n") +
+                P(dp, "vrrp vrrp-group 3 version 3\n") +
+                P(dp, "vrrp vrrp-group 3 advertise-interval 100"),
+            "advertise-interval 100 runs at 40.95 s", true},
            {P(dp, "vrrp vrrp-group 3 priority 255"), "priority"},
            {P(dp, "vrrp vrrp-group 3 fast-advertise-interval 500"),
             "Fast-advertise-interval is allowed when version 3 is configured"},
@@ -766,10 +775,12 @@ TEST_CASE("IKE and next-hop addresses that cannot work over IPv6", "[commit][ipv
 }
 
 TEST_CASE("a VRRP group with an IPv4 virtual address runs: no warning", "[commit][vrrp]") {
+  // Its virtual address is a tunnel's local-address: `notify ipsec` has something to do.
   std::string text =
       std::string(kBase) +
       "set interfaces dataplane dp0p1s4 vrrp vrrp-group 3 virtual-address "
-      "192.0.2.50\nset interfaces dataplane dp0p1s4 vrrp vrrp-group 3 notify ipsec\n";
+      "192.0.2.50\nset interfaces dataplane dp0p1s4 vrrp vrrp-group 3 notify ipsec\n"
+      "set security vpn ipsec site-to-site peer 192.0.2.2 local-address 192.0.2.50\n";
   LoadedConfig cfg = LoadConfigText(text, "c.conf");
   for (const Diagnostic& d : cfg.diags.all()) {
     INFO(d.ToString());
