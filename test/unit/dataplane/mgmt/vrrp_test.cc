@@ -289,6 +289,53 @@ api::Message Group(uint16_t ifx, uint8_t vrid, std::vector<const char*> addrs) {
   return g;
 }
 
+TEST_CASE("a VRRP group on a VLAN vif advertises tagged and takes the address there", "[vrrp]") {
+  // Vyatta's `interfaces dataplane X vif N vrrp`: the group's frames carry the vif's 802.1Q
+  // tag, and the virtual address becomes the vif's, not the port's.
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply("interface add wan kind port\naddress add wan 198.51.100.1/24\n"
+                    "interface add wan.7 kind vif parent wan vlan 7\n"
+                    "address add wan.7 192.0.2.1/24")
+              .status.ok());
+  const uint16_t vif = IfIndex(rig, "wan.7");
+  api::Message g = api::NewMessage(api::MessageKind::kVrrpGroup, api::Op::kAdd);
+  api::VrrpGroupBody& b = g.body.vrrp_group;
+  b.ifindex = vif;
+  b.vrid = 9;
+  b.priority = 150;
+  b.version = 3;
+  b.preempt = 1;
+  b.advert_interval_cs = 10;
+  b.naddrs = 1;
+  const uint32_t vip = Ip("192.0.2.50");
+  std::memcpy(b.addrs[0], &vip, 4);
+  api::CommandBatch batch;
+  batch.messages = absl::MakeConstSpan(&g, 1);
+  REQUIRE(rig.applier().Apply(batch).status.ok());
+  TakeInjected(rig);  // what earlier cases left
+  VrrpService vrrp(rig.dp(), nullptr, rig.applier());
+  const uint64_t t0 = 1'000'000'000;
+  vrrp.Sync(t0);
+  const auto& group = vrrp.groups().at({vif, 9});
+  vrrp.Tick(t0 + group.machine.master_down_ns());
+  REQUIRE(group.machine.state() == api::VrrpState::kMaster);
+  CHECK(rig.dp().CurrentTables().LocalInterface(vip) == vif);
+  auto sent = TakeInjected(rig);
+  REQUIRE(sent.size() == 2);  // the advertisement and one gratuitous ARP
+  for (const auto& f : sent) {
+    const uint8_t vmac[6] = {0x00, 0x00, 0x5e, 0x00, 0x01, 9};
+    CHECK(std::memcmp(f.data() + 6, vmac, 6) == 0);
+    REQUIRE(f.size() > 18);
+    CHECK((f[12] << 8 | f[13]) == 0x8100);  // tagged with the vif's VLAN
+    CHECK(((f[14] << 8 | f[15]) & 0x0fff) == 7);
+  }
+  CHECK((sent[0][16] << 8 | sent[0][17]) == 0x0800);
+  const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(sent[0].data() + 18);
+  CHECK(ip->src_addr == Ip("192.0.2.1"));  // the vif's address, not the port's
+  CHECK(ip->next_proto_id == 112);
+}
+
 TEST_CASE("VRRP groups beyond what an interface's table holds are refused", "[vrrp]") {
   Rig& rig = Rig::Get();
   rig.Reset();
