@@ -125,45 +125,38 @@ void FwPrefixes6(const uint8_t lo_bytes[16], const uint8_t hi_bytes[16],
   }
 }
 
-absl::StatusOr<rte_acl_ctx*> CompileFwAcl6(const std::string& name,
-                                           const std::vector<FwAclRule6>& rules) {
+namespace {
+
+// What both families' compiles share: the context sized for the rules, each rule's userdata,
+// categories and priority (first match wins: the lowest precedence is the highest priority),
+// its fields from `fields`, the build with the family's field layout, and a context freed on
+// any failure.
+template <class AclRuleT, class FwRuleT, class Fields>
+absl::StatusOr<rte_acl_ctx*> Compile(const std::string& name, const std::vector<FwRuleT>& rules,
+                                     uint32_t num_fields, rte_acl_config cfg, Fields fields) {
   rte_acl_param param{};
   param.name = name.c_str();
   param.socket_id = SOCKET_ID_ANY;
-  param.rule_size = RTE_ACL_RULE_SZ(kNumFields6);
+  param.rule_size = RTE_ACL_RULE_SZ(num_fields);
   param.max_rule_num = static_cast<uint32_t>(rules.size() ? rules.size() : 1);
   rte_acl_ctx* ctx = rte_acl_create(&param);
   if (ctx == nullptr)
     return absl::ResourceExhaustedError(
         absl::StrCat("firewall ACL ", name, ": ", rte_strerror(rte_errno)));
-  std::vector<AclRule6> out(rules.size());
+  std::vector<AclRuleT> out(rules.size());
   for (size_t i = 0; i < rules.size(); ++i) {
-    const FwAclRule6& r = rules[i];
-    AclRule6& a = out[i];
+    const FwRuleT& r = rules[i];
+    AclRuleT& a = out[i];
     a = {};
     a.data.userdata = r.userdata;
     a.data.category_mask = r.categories;
     a.data.priority = static_cast<int32_t>(RTE_ACL_MAX_PRIORITY - r.precedence);
-    a.field[kProto6].value.u8 = r.proto_low;
-    a.field[kProto6].mask_range.u8 = r.proto_high;
-    for (int w = 0; w < 4; ++w) {
-      PrefixWord(r.src, r.src_len, w, &a.field[kSrc0 + w].value.u32,
-                 &a.field[kSrc0 + w].mask_range.u32);
-      PrefixWord(r.dst, r.dst_len, w, &a.field[kDst0 + w].value.u32,
-                 &a.field[kDst0 + w].mask_range.u32);
-    }
-    a.field[kSport6].value.u16 = r.sport_low;
-    a.field[kSport6].mask_range.u16 = r.sport_high;
-    a.field[kDport6].value.u16 = r.dport_low;
-    a.field[kDport6].mask_range.u16 = r.dport_high;
+    fields(r, a);
   }
   int rc = rules.empty() ? 0
                          : rte_acl_add_rules(ctx, reinterpret_cast<rte_acl_rule*>(out.data()),
                                              static_cast<uint32_t>(out.size()));
-  if (rc == 0) {
-    rte_acl_config cfg = Config6();
-    rc = rte_acl_build(ctx, &cfg);
-  }
+  if (rc == 0) rc = rte_acl_build(ctx, &cfg);
   if (rc != 0) {
     rte_acl_free(ctx);
     return absl::ResourceExhaustedError(
@@ -172,25 +165,30 @@ absl::StatusOr<rte_acl_ctx*> CompileFwAcl6(const std::string& name,
   return ctx;
 }
 
+}  // namespace
+
+absl::StatusOr<rte_acl_ctx*> CompileFwAcl6(const std::string& name,
+                                           const std::vector<FwAclRule6>& rules) {
+  return Compile<AclRule6>(name, rules, kNumFields6, Config6(),
+                           [](const FwAclRule6& r, AclRule6& a) {
+                             a.field[kProto6].value.u8 = r.proto_low;
+                             a.field[kProto6].mask_range.u8 = r.proto_high;
+                             for (int w = 0; w < 4; ++w) {
+                               PrefixWord(r.src, r.src_len, w, &a.field[kSrc0 + w].value.u32,
+                                          &a.field[kSrc0 + w].mask_range.u32);
+                               PrefixWord(r.dst, r.dst_len, w, &a.field[kDst0 + w].value.u32,
+                                          &a.field[kDst0 + w].mask_range.u32);
+                             }
+                             a.field[kSport6].value.u16 = r.sport_low;
+                             a.field[kSport6].mask_range.u16 = r.sport_high;
+                             a.field[kDport6].value.u16 = r.dport_low;
+                             a.field[kDport6].mask_range.u16 = r.dport_high;
+                           });
+}
+
 absl::StatusOr<rte_acl_ctx*> CompileFwAcl(const std::string& name,
                                           const std::vector<FwAclRule>& rules) {
-  rte_acl_param param{};
-  param.name = name.c_str();
-  param.socket_id = SOCKET_ID_ANY;
-  param.rule_size = RTE_ACL_RULE_SZ(kNumFields);
-  param.max_rule_num = static_cast<uint32_t>(rules.size() ? rules.size() : 1);
-  rte_acl_ctx* ctx = rte_acl_create(&param);
-  if (ctx == nullptr)
-    return absl::ResourceExhaustedError(
-        absl::StrCat("firewall ACL ", name, ": ", rte_strerror(rte_errno)));
-  std::vector<AclRule> out(rules.size());
-  for (size_t i = 0; i < rules.size(); ++i) {
-    const FwAclRule& r = rules[i];
-    AclRule& a = out[i];
-    a = {};
-    a.data.userdata = r.userdata;
-    a.data.category_mask = r.categories;
-    a.data.priority = static_cast<int32_t>(RTE_ACL_MAX_PRIORITY - r.precedence);
+  return Compile<AclRule>(name, rules, kNumFields, Config(), [](const FwAclRule& r, AclRule& a) {
     a.field[kProto].value.u8 = r.proto_low;
     a.field[kProto].mask_range.u8 = r.proto_high;
     a.field[kSrc].value.u32 = r.src_low;
@@ -201,20 +199,7 @@ absl::StatusOr<rte_acl_ctx*> CompileFwAcl(const std::string& name,
     a.field[kSport].mask_range.u16 = r.sport_high;
     a.field[kDport].value.u16 = r.dport_low;
     a.field[kDport].mask_range.u16 = r.dport_high;
-  }
-  int rc = rules.empty() ? 0
-                         : rte_acl_add_rules(ctx, reinterpret_cast<rte_acl_rule*>(out.data()),
-                                             static_cast<uint32_t>(out.size()));
-  if (rc == 0) {
-    rte_acl_config cfg = Config();
-    rc = rte_acl_build(ctx, &cfg);
-  }
-  if (rc != 0) {
-    rte_acl_free(ctx);
-    return absl::ResourceExhaustedError(
-        absl::StrCat("firewall ACL ", name, ": build failed: ", rte_strerror(-rc)));
-  }
-  return ctx;
+  });
 }
 
 }  // namespace portcullis::dp
