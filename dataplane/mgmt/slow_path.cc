@@ -317,6 +317,18 @@ void SlowPath::Punt(rte_mbuf* m) {
   }
 }
 
+rte_mbuf* SlowPath::InjectBuffer(uint32_t len) {
+  // One segment: IKE messages larger than that are fragmented by IKE itself (RFC 7383).
+  rte_mbuf* m = rte_pktmbuf_alloc(dp_.pool);
+  if (m == nullptr || len > rte_pktmbuf_tailroom(m) ||
+      rte_pktmbuf_append(m, static_cast<uint16_t>(len)) == nullptr) {
+    rte_pktmbuf_free(m);
+    ++stats_.inject_dropped;
+    return nullptr;
+  }
+  return m;
+}
+
 unsigned SlowPath::PollInject() {
   if (server_ == nullptr) return 0;
   return static_cast<unsigned>(server_->PollInject(kBurst, [&](const api::InjectedPacket& p) {
@@ -332,19 +344,9 @@ unsigned SlowPath::PollInject() {
     const bool marker = pm.flags & api::kNonEspMarker;
     const uint32_t len = sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) + (marker ? 4 : 0) +
                          static_cast<uint32_t>(p.datagram.size());
-    rte_mbuf* m = rte_pktmbuf_alloc(dp_.pool);
-    if (m == nullptr || len > rte_pktmbuf_tailroom(m)) {
-      // IKE messages larger than a segment are fragmented by IKE itself (RFC 7383).
-      rte_pktmbuf_free(m);
-      ++stats_.inject_dropped;
-      return;
-    }
-    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(rte_pktmbuf_append(m, static_cast<uint16_t>(len)));
-    if (ip == nullptr) {
-      rte_pktmbuf_free(m);
-      ++stats_.inject_dropped;
-      return;
-    }
+    rte_mbuf* m = InjectBuffer(len);
+    if (m == nullptr) return;
+    auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
     std::memset(ip, 0, sizeof *ip);
     ip->version_ihl = 0x45;
     ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(len));
@@ -412,18 +414,9 @@ void SlowPath::Inject6(const api::InjectedPacket& p) {
   const uint32_t udp_len =
       sizeof(rte_udp_hdr) + (marker ? 4 : 0) + static_cast<uint32_t>(p.datagram.size());
   const uint32_t len = sizeof(rte_ipv6_hdr) + udp_len;
-  rte_mbuf* m = rte_pktmbuf_alloc(dp_.pool);
-  if (m == nullptr || len > rte_pktmbuf_tailroom(m)) {
-    rte_pktmbuf_free(m);
-    ++stats_.inject_dropped;
-    return;
-  }
-  auto* ip = reinterpret_cast<rte_ipv6_hdr*>(rte_pktmbuf_append(m, static_cast<uint16_t>(len)));
-  if (ip == nullptr) {
-    rte_pktmbuf_free(m);
-    ++stats_.inject_dropped;
-    return;
-  }
+  rte_mbuf* m = InjectBuffer(len);
+  if (m == nullptr) return;
+  auto* ip = rte_pktmbuf_mtod(m, rte_ipv6_hdr*);
   std::memset(ip, 0, sizeof *ip);
   ip->vtc_flow = RTE_BE32(0x60000000);
   ip->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(udp_len));

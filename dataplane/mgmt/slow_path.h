@@ -96,6 +96,9 @@ class SlowPath {
   // IKE over IPv6: the punted datagram to vpnd; vpnd's datagram as a packet to route.
   void Punt6(rte_mbuf* m);
   void Inject6(const api::InjectedPacket& p);
+  // An mbuf holding `len` bytes in one segment for vpnd's datagram (either family), or null
+  // (counted as inject_dropped).
+  rte_mbuf* InjectBuffer(uint32_t len);
   bool ToWorker(rte_mbuf* m);
   void Drop(rte_mbuf* m, dp::Drop why);
 
