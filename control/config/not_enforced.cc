@@ -40,11 +40,16 @@ constexpr NotEnforcedNode kNotEnforced[] = {
     {"interfaces * vrrp vrrp-group hello-source-address", "#17", "",
      "the interface's first address is the source"},
     {"interfaces * vrrp vrrp-group notify", "", "bgp", "no BGP runs here"},
+    // Accept mode is always on: a master's virtual addresses take IKE, ESP and pings.
+    {"interfaces * vrrp vrrp-group accept", "#17", "false",
+     "accept mode is always on: the master's virtual addresses take IKE, ESP and ping"},
     {"interfaces * vif vrrp vrrp-group authentication", "#17", "", "advertisements carry none"},
     {"interfaces * vif vrrp vrrp-group sync-group", "#17", "", "each group changes state alone"},
     {"interfaces * vif vrrp vrrp-group hello-source-address", "#17", "",
      "the interface's first address is the source"},
     {"interfaces * vif vrrp vrrp-group notify", "", "bgp", "no BGP runs here"},
+    {"interfaces * vif vrrp vrrp-group accept", "#17", "false",
+     "accept mode is always on: the master's virtual addresses take IKE, ESP and ping"},
     // The IPsec log has one level, and no strongSwan log modes.
     {"security vpn ipsec logging", "#22"},
     // None planned: charon's thread and table tuning (vpnd is one event loop), IKEv1 (refused),

@@ -87,6 +87,14 @@ const std::vector<Case>& Cases() {
       {"interfaces * vrrp vrrp-group notify",
        "set interfaces dataplane dp0p1s3 vrrp vrrp-group 6 notify bgp",
        "interfaces dataplane dp0p1s3 vrrp vrrp-group 6 notify (no BGP runs here)"},
+      {"interfaces * vrrp vrrp-group accept",
+       "set interfaces dataplane dp0p1s3 vrrp vrrp-group 8 accept false",
+       "interfaces dataplane dp0p1s3 vrrp vrrp-group 8 accept (accept mode is always on: the "
+       "master's virtual addresses take IKE, ESP and ping)"},
+      {"interfaces * vif vrrp vrrp-group accept",
+       "set interfaces dataplane dp0p1s3 vif 7 vrrp vrrp-group 8 accept false",
+       "interfaces dataplane dp0p1s3 vif 7 vrrp vrrp-group 8 accept (accept mode is always on: "
+       "the master's virtual addresses take IKE, ESP and ping)"},
       {"interfaces * vif vrrp vrrp-group authentication",
        "set interfaces dataplane dp0p1s3 vif 7 vrrp vrrp-group 4 authentication type ah",
        "interfaces dataplane dp0p1s3 vif 7 vrrp vrrp-group 4 authentication (advertisements "
@@ -161,6 +169,7 @@ TEST_CASE("each node of the table warns once, at the line that configured it", "
   text += "set security vpn ike retransmit tries 3\n";
   text += "set interfaces vti vti1 multicast disable\n";
   text += "set interfaces bonding dp0bond3 hash-policy layer3+4\n";
+  text += "set interfaces dataplane dp0p1s3 vrrp vrrp-group 9 accept true\n";
   text += "set interfaces bonding dp0bond3 lacp-options activity active\n";
   text += "set interfaces bonding dp0bond3 lacp-options periodic-rate slow\n";
   text += "set interfaces bonding dp0bond3 primary dp0p1s2\n";
