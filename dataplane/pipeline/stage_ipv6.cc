@@ -34,6 +34,8 @@ constexpr uint32_t kMaxExtensions = 8;  // more is an attack, not a packet (RFC 
 }  // namespace
 
 uint32_t Worker::SkipExtensions6(const rte_mbuf* m, uint8_t* proto, bool* fragment) {
+  static_assert(Extension6(kHopByHop) && Extension6(kRouting) && Extension6(kFragment) &&
+                Extension6(kDestOptions));
   const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
   const uint32_t len = m->data_len;
   uint8_t nh = p[6];
@@ -79,7 +81,7 @@ bool Worker::Selector6(const rte_mbuf* m, PacketSelector6* sel) {
   uint8_t proto = ip[6];
   uint32_t l4 = sizeof(rte_ipv6_hdr);
   bool later = false;
-  if (proto == kHopByHop || proto == kRouting || proto == kFragment || proto == kDestOptions) {
+  if (Extension6(proto)) {
     bool frag;
     l4 = SkipExtensions6(m, &proto, &frag);
     if (l4 == 0) return false;
@@ -243,7 +245,7 @@ void Worker::Input6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
     // usual ones) have none to walk.
     uint32_t l4 = sizeof(rte_ipv6_hdr);
     const uint8_t nh = ip->proto;
-    if (nh == kHopByHop || nh == kRouting || nh == kFragment || nh == kDestOptions) {
+    if (Extension6(nh)) {
       uint8_t proto;
       bool frag;
       l4 = SkipExtensions6(m, &proto, &frag);
@@ -252,7 +254,9 @@ void Worker::Input6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
         continue;
       }
     }
-    m->l3_len = static_cast<uint16_t>(l4);
+    // l3_len, in one store of the word (nothing else is set on a received packet, as
+    // Ipv4Verdict): the bit-field's read-modify-write waited on the mbuf's second cache line.
+    m->tx_offload = uint64_t{l4} << 7;
     const Interface& f = t.ifs[in];
     if (f.naddr6 != 0 && std::memcmp(ip->dst_addr, f.addr6[0].addr, 16) == 0 &&
         !f.addr6[0].duplicate) {
@@ -506,21 +510,25 @@ void Worker::Local6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     const uint16_t in = Meta(m)->in_ifindex;
-    // Plain packets (the usual ones) have no chain to walk.
+    // Plain packets (the usual ones) have no chain to walk; their protocol and offset stay in
+    // registers (the walk's out-parameters live on the stack).
     uint8_t proto = rte_pktmbuf_mtod(m, const rte_ipv6_hdr*)->proto;
-    bool frag = false;
-    const bool ext =
-        proto == kHopByHop || proto == kRouting || proto == kFragment || proto == kDestOptions;
-    const uint32_t off = ext ? SkipExtensions6(m, &proto, &frag) : sizeof(rte_ipv6_hdr);
-    if (off == 0) {
-      DropPkt(m, in, Drop::kIpv6Malformed);
-      continue;
+    uint32_t off = sizeof(rte_ipv6_hdr);
+    if (unlikely(Extension6(proto))) {
+      uint8_t last;
+      bool frag;
+      off = SkipExtensions6(m, &last, &frag);
+      if (off == 0) {
+        DropPkt(m, in, Drop::kIpv6Malformed);
+        continue;
+      }
+      if (frag) {
+        DropPkt(m, in, Drop::kFragmentToUs);  // not reassembled (IKE fragments itself, RFC 7383)
+        continue;
+      }
+      proto = last;
     }
-    if (frag) {
-      DropPkt(m, in, Drop::kFragmentToUs);  // not reassembled (IKE fragments itself, RFC 7383)
-      continue;
-    }
-    m->l3_len = static_cast<uint16_t>(off);
+    // l3_len is Input6's (or stage_l2's) already: the same walk of the same packet.
     const uint8_t* l4 = rte_pktmbuf_mtod_offset(m, const uint8_t*, off);
     switch (proto) {
       case IPPROTO_ESP:

@@ -121,6 +121,12 @@ class Worker {
   // the FIB6. transit: received (hop limit taken, errors answered); else our own.
   void Input6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
   void Forward6(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit, int depth);
+  // Whether a next-header value is an extension header the chain walk skips (hop-by-hop,
+  // routing, fragment, destination options); a packet whose header names none has its
+  // upper-layer header right after the 40 bytes.
+  static constexpr bool Extension6(uint8_t nh) {
+    return nh == 0 || nh == 43 || nh == 44 || nh == 60;
+  }
   // The offset of the upper-layer header past the extension headers, its protocol in *proto;
   // 0 when the chain is malformed (runs past the packet, hop-by-hop not first).
   static uint32_t SkipExtensions6(const rte_mbuf* m, uint8_t* proto, bool* fragment);

@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <set>
 
 #include "dataplane/core/acquire_record.h"
 #include "dataplane/core/drop_reason.h"
@@ -480,6 +481,54 @@ std::vector<uint8_t> Echo6(const char* src, const char* dst, uint16_t id) {
       rte_ipv6_udptcp_cksum(reinterpret_cast<rte_ipv6_hdr*>(req.data()), req.data() + 40);
   std::memcpy(req.data() + 42, &c, 2);
   return req;
+}
+
+TEST_CASE("To our address in one burst: stage_l2's quick sort takes only plain packets") {
+  // stage_l2 hands a plain packet to the receiving interface's first address straight to
+  // local delivery; every other packet to it must still meet Input6's checks: a bad source,
+  // a header whose length disagrees with the frame, link-layer padding, an extension header.
+  Rig& rig = Rig::Get();
+  Configure(rig);
+  const uint64_t scope = rig.Drops(DropIndex(Drop::kIpv6Scope));
+  const uint64_t header = rig.Drops(DropIndex(Drop::kBadIpHeader));
+  rig.Receive(kLan, 0, Echo6("2001:db8:1::2", "2001:db8:1::1", 1), 0x86dd);  // answered
+  rig.Receive(kLan, 0, Echo6("::", "2001:db8:1::1", 2), 0x86dd);
+  rig.Receive(kLan, 0, Echo6("ff02::1", "2001:db8:1::1", 3), 0x86dd);
+  rig.Receive(kLan, 0, Echo6("::1", "2001:db8:1::1", 4), 0x86dd);
+  auto longer = Echo6("2001:db8:1::2", "2001:db8:1::1", 5);
+  longer[5] += 4;  // four bytes more than the frame has
+  rig.Receive(kLan, 0, longer, 0x86dd);
+  auto v4 = Echo6("2001:db8:1::2", "2001:db8:1::1", 6);
+  v4[0] = 0x40;  // version 4 in an IPv6 frame
+  rig.Receive(kLan, 0, v4, 0x86dd);
+  auto padded = Echo6("2001:db8:1::2", "2001:db8:1::1", 7);
+  const auto unpadded = padded;
+  padded.insert(padded.end(), {0, 0, 0, 0, 0, 0});  // link-layer padding: trimmed, answered
+  rig.Receive(kLan, 0, padded, 0x86dd);
+  // Behind a hop-by-hop header (PadN): walked, and not answered (options are not echoed).
+  const uint64_t unhandled = rig.Drops(DropIndex(Drop::kLocalUnhandled));
+  auto plain = Echo6("2001:db8:1::2", "2001:db8:1::1", 8);
+  std::vector<uint8_t> chained(plain.begin(), plain.begin() + 40);
+  chained.insert(chained.end(), {IPPROTO_ICMPV6, 0, 1, 4, 0, 0, 0, 0});
+  chained.insert(chained.end(), plain.begin() + 40, plain.end());
+  chained[6] = 0;
+  chained[5] = static_cast<uint8_t>(chained[5] + 8);
+  rig.Receive(kLan, 0, chained, 0x86dd);
+  PollAll(rig, 1);
+  CHECK(rig.Drops(DropIndex(Drop::kIpv6Scope)) - scope == 3);
+  CHECK(rig.Drops(DropIndex(Drop::kBadIpHeader)) - header == 2);
+  CHECK(rig.Drops(DropIndex(Drop::kLocalUnhandled)) - unhandled == 1);
+  auto lan = SentAll(rig, kLan);
+  std::set<uint8_t> answered;
+  for (const auto& f : lan) {
+    auto reply = StripEthernet(f);
+    REQUIRE(reply.size() >= 48);
+    CHECK(reply[40] == 129);
+    CHECK(Icmp6ChecksumOk(reply));
+    if (reply[45] == 7) CHECK(reply.size() == unpadded.size());
+    answered.insert(reply[45]);
+  }
+  CHECK(answered == std::set<uint8_t>{1, 7});
 }
 
 TEST_CASE("The same link-local address on two links: each answers on its own link") {
