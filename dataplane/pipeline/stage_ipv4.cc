@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "dataplane/pipeline/ipv4_check.h"
+#include "dataplane/pipeline/policy_sort.h"
 #include "dataplane/pipeline/worker.h"
 
 namespace portcullis::dp {
@@ -23,9 +24,6 @@ inline void DecrementTtl(rte_ipv4_hdr* ip) {
   const uint32_t v = uint32_t{ip->hdr_checksum} + 1;
   ip->hdr_checksum = static_cast<uint16_t>(v + (v >> 16));
 }
-
-// A chain of interfaces that routes a packet back into a tunnel ends here.
-constexpr int kMaxDepth = 3;
 
 }  // namespace
 
@@ -237,65 +235,8 @@ uint16_t Worker::ApplyPolicies(rte_mbuf** pkts, uint64_t* nh_ids, uint16_t n, co
                                bool transit, int depth) {
   rte_mbuf* protect[kBurst];
   const PolicyEntry* policies[kBurst];
-  const Spd& spd = t.spd;
-  // The selectors of the packets not addressed to us, classified per direction in one ACL
-  // call each for the whole burst.
-  PacketSelector sel[kBurst];
-  const PolicyEntry* in_match[kBurst];
-  const PolicyEntry* out_match[kBurst];
-  uint16_t ns = 0;
-  for (uint16_t i = 0; i < n; ++i) {
-    if (dp_.fib->next_hop(nh_ids[i]).type == NhType::kLocal) continue;
-    const rte_mbuf* m = pkts[i];
-    sel[ns++] = SelectorOf(rte_pktmbuf_mtod(m, const uint8_t*), m->l3_len, m->data_len);
-  }
-  if (ns != 0 && spd.in.n != 0) spd.in.Classify(sel, in_match, ns);
-  if (ns != 0 && spd.out.n != 0) spd.out.Classify(sel, out_match, ns);
-  uint16_t np = 0, kept = 0, k = 0;
-  for (uint16_t i = 0; i < n; ++i) {
-    rte_mbuf* m = pkts[i];
-    PacketMeta* meta = Meta(m);
-    const uint16_t in = meta->in_ifindex;
-    const PolicyEntry* policy = nullptr;
-    if (dp_.fib->next_hop(nh_ids[i]).type != NhType::kLocal) {
-      const uint16_t s = k++;
-      if (spd.in.n && !(meta->flags & kMetaDecrypted)) {
-        const PolicyEntry* p = in_match[s];
-        if (p && p->action == PolicyAction::kProtect) {
-          DropPkt(m, in, Drop::kPolicyCleartext);  // RFC 4301 §5.2: must have come in ESP
-          continue;
-        }
-      }
-      if (spd.out.n) {
-        policy = out_match[s];
-        if (policy && policy->action == PolicyAction::kDiscard) {
-          DropPkt(m, in, Drop::kPolicyDiscard);
-          continue;
-        }
-        if (policy && policy->action == PolicyAction::kBypass) policy = nullptr;
-      }
-    }
-    if (policy == nullptr) {
-      // Routed as usual.
-      nh_ids[kept] = nh_ids[i];
-      pkts[kept++] = m;
-      continue;
-    }
-    // Protected: encrypted to the policy's peer whatever the routing table says.
-    if (policy->sa == nullptr) {
-      Acquire(m, policy->reqid, 0);
-      DropPkt(m, in, Drop::kPolicyNoSa);
-      continue;
-    }
-    if (depth >= kMaxDepth) {
-      DropPkt(m, in, Drop::kNoRoute);
-      continue;
-    }
-    // The SA's VFP, if its tunnel uses one (0 otherwise): counters and drops land there.
-    meta->out_ifindex = policy->sa->ifindex;
-    policies[np] = policy;
-    protect[np++] = m;
-  }
+  uint16_t np;
+  const uint16_t kept = SortByPolicy<false>(pkts, nh_ids, n, t, depth, protect, policies, &np);
   // In the order a routed packet meets them (Dispatch): the zone policy towards the VFP, then
   // the TTL (time exceeded), then the VFP's `out` rules.
   if (unlikely(t.fw != nullptr) && t.fw->any_zone && np)

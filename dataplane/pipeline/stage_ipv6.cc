@@ -9,13 +9,12 @@
 #include <cstring>
 
 #include "dataplane/core/ipv6_scope.h"
+#include "dataplane/pipeline/policy_sort.h"
 #include "dataplane/pipeline/worker.h"
 
 namespace portcullis::dp {
 
 namespace {
-
-constexpr int kMaxDepth = 3;  // as stage_ipv4.cc
 
 // Whether dst (link-local) is one of f's addresses.
 bool OwnLinkLocal(const Interface& f, const uint8_t* dst) {
@@ -100,85 +99,10 @@ bool Worker::Selector6(const rte_mbuf* m, PacketSelector6* sel) {
 
 uint16_t Worker::ApplyPolicies6(rte_mbuf** pkts, uint64_t* nh_ids, uint16_t n, const Tables& t,
                                 int depth) {
-  // As ApplyPolicies (stage_ipv4.cc): received packets not addressed to us, classified per
-  // direction in one ACL call each for the whole burst.
   rte_mbuf* protect[kBurst];
   const PolicyEntry* policies[kBurst];
-  const Spd& spd = t.spd;
-  PacketSelector6 sel[kBurst];
-  bool valid[kBurst];
-  const PolicyEntry* in_match[kBurst];
-  const PolicyEntry* out_match[kBurst];
-  uint16_t ns = 0;
-  for (uint16_t i = 0; i < n; ++i) {
-    if (dp_.fib6->next_hop(nh_ids[i]).type == NhType::kLocal) continue;
-    valid[i] = Selector6(pkts[i], &sel[ns]);
-    if (valid[i]) ++ns;
-  }
-  if (ns != 0 && spd.in6.n != 0) spd.in6.Classify6(sel, in_match, ns);
-  if (ns != 0 && spd.out6.n != 0) spd.out6.Classify6(sel, out_match, ns);
-  uint16_t np = 0, kept = 0, k = 0;
-  for (uint16_t i = 0; i < n; ++i) {
-    rte_mbuf* m = pkts[i];
-    PacketMeta* meta = Meta(m);
-    const uint16_t in = meta->in_ifindex;
-    const PolicyEntry* policy = nullptr;
-    if (dp_.fib6->next_hop(nh_ids[i]).type != NhType::kLocal) {
-      if (!valid[i]) {
-        // Validated on input; only a chain that changed since (never) gets here.
-        DropPkt(m, in, Drop::kIpv6Malformed);
-        continue;
-      }
-      const uint16_t s = k++;
-      if (spd.in6.n && !(meta->flags & kMetaDecrypted)) {
-        const PolicyEntry* p = in_match[s];
-        if (p && p->action == PolicyAction::kProtect) {
-          DropPkt(m, in, Drop::kPolicyCleartext);  // RFC 4301 §5.2: must have come in ESP
-          continue;
-        }
-      }
-      if (spd.out6.n) {
-        policy = out_match[s];
-        if (policy && policy->action == PolicyAction::kDiscard) {
-          DropPkt(m, in, Drop::kPolicyDiscard);
-          continue;
-        }
-        if (policy && policy->action == PolicyAction::kBypass) policy = nullptr;
-      }
-    }
-    if (policy == nullptr) {
-      nh_ids[kept] = nh_ids[i];
-      pkts[kept++] = m;
-      continue;
-    }
-    // Protected: encrypted to the policy's peer whatever the FIB6 says.
-    if (policy->sa == nullptr) {
-      Acquire(m, policy->reqid, 0);
-      DropPkt(m, in, Drop::kPolicyNoSa);
-      continue;
-    }
-    // A router's duties, as Forward6 does them for a routed packet (the tunnel MTU is
-    // EspOut's: packet too big with the policy's MTU).
-    auto* ip = rte_pktmbuf_mtod(m, rte_ipv6_hdr*);
-    if (LinkLocal6(ip->src_addr) || LinkLocal6(ip->dst_addr) || BadSource6(ip->dst_addr)) {
-      DropPkt(m, in, Drop::kIpv6Scope);
-      continue;
-    }
-    if (ip->hop_limits <= 1) {
-      Icmp6Error(m, 3, 0, 0, t, depth);  // hop limit exceeded in transit
-      DropPkt(m, in, Drop::kTtlExceeded);
-      continue;
-    }
-    if (depth >= kMaxDepth) {
-      DropPkt(m, in, Drop::kNoRoute);
-      continue;
-    }
-    --ip->hop_limits;
-    // The SA's VFP, if its tunnel uses one (0 otherwise): counters and drops land there.
-    meta->out_ifindex = policy->sa->ifindex;
-    policies[np] = policy;
-    protect[np++] = m;
-  }
+  uint16_t np;
+  const uint16_t kept = SortByPolicy<true>(pkts, nh_ids, n, t, depth, protect, policies, &np);
   if (unlikely(t.fw != nullptr) && np) np = FwThroughVfp6(protect, policies, np, t, depth);
   if (np) EspOut(protect, np, t, depth + 1, policies);
   return kept;

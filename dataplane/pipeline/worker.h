@@ -97,6 +97,15 @@ class Worker {
   // are left, compacted in pkts and nh_ids, to be routed.
   uint16_t ApplyPolicies(rte_mbuf** pkts, uint64_t* nh_ids, uint16_t n, const Tables& t,
                          bool transit, int depth);
+  // A chain of interfaces that routes a packet back into a tunnel ends here (IPv4 and IPv6).
+  static constexpr int kMaxDepth = 3;
+  // ApplyPolicies' and ApplyPolicies6's common part (stage_ipv4.cc): the SPD of the family
+  // sorts the packets not addressed to us; drops (cleartext an inbound protect policy covers,
+  // discards, an acquire for a protect policy without SA) are counted, routed packets stay in
+  // pkts and nh_ids (their count returned), protected ones go to protect and policies (*np).
+  template <bool kV6>
+  uint16_t SortByPolicy(rte_mbuf** pkts, uint64_t* nh_ids, uint16_t n, const Tables& t, int depth,
+                        rte_mbuf** protect, const PolicyEntry** policies, uint16_t* np);
   // The firewall of the VFP (if any) that protected packets leave through: its zone policy
   // (`zones`, before the TTL is taken) or its `out` rules (after); returns how many are left,
   // compacted in pkts and policies.

@@ -8,7 +8,7 @@ BENCH_SECONDS (20) each, and prints inclusive instructions per packet (packets =
 IPsec-MB GCM routine) of the worker's functions. With a second build directory as argument it
 prints both builds side by side (the A/B of a packet-path change); BENCH_OUTER=6 runs the
 IPv6-outer tunnel of dataplane_bench instead, BENCH_FIREWALL=<rules> adds firewall_bench's
-stateful rulesets to the encrypt case:
+stateful rulesets to the encrypt case, BENCH_POLICIES=1 protects its traffic by policies:
 
   PORTCULLIS_BUILD=<A> python3 test/bench/dataplane_instructions.py [<B>]
 
@@ -36,6 +36,11 @@ FIREWALL = os.environ.get('BENCH_FIREWALL')
 # BENCH_MIX=1: the encrypt case's frames alternate IPv4 and IPv6 (a dual-stack LAN), both
 # routed into the tunnel.
 MIX = os.environ.get('BENCH_MIX') == '1'
+# BENCH_POLICIES=1: the encrypt case's traffic is protected by outbound policies (one per
+# family, to a second SA of the same peer) instead of the VTI route, with an inbound protect
+# policy per family classified too: the SPD's path (ApplyPolicies, ApplyPolicies6 with
+# BENCH_MIX=1).
+POLICIES = os.environ.get('BENCH_POLICIES') == '1'
 
 
 def mixed_pcap(work):
@@ -83,6 +88,16 @@ def profile(build, direction, work):
             dp.dpctl('batch', '-', stdin='address add lan 2001:db8:1::1/64\n'
                      'route add 2001:db8:2::/64 dev vti0\n'
                      'neigh add lan 2001:db8:1::10 02:00:00:00:01:0a\n')
+        if POLICIES and direction == 'enc':
+            peer = ('local 2001:db8:ff::1 remote 2001:db8:ff::2' if OUTER6
+                    else 'local 192.0.2.1 remote 192.0.2.2')
+            dp.dpctl('batch', '-', stdin=f'sa add spi 0x1002 dir out {peer} cipher aes-gcm-128 '
+                     f'key {db.KEY_OUT.hex()} salt 01020304\n'
+                     'policy add out src 10.1.0.0/16 dst 10.2.0.0/16 protect reqid 1 spi 0x1002\n'
+                     'policy add in src 10.2.0.0/16 dst 10.1.0.0/16 protect reqid 1\n'
+                     'policy add out src 2001:db8:1::/64 dst 2001:db8:2::/64 protect reqid 2 '
+                     'spi 0x1002\n'
+                     'policy add in src 2001:db8:2::/64 dst 2001:db8:1::/64 protect reqid 2\n')
         if FIREWALL and direction == 'enc':
             import firewall_bench as fb
             n = int(FIREWALL)
