@@ -29,6 +29,20 @@ bool OwnLinkLocal(const Interface& f, const uint8_t* dst) {
 constexpr uint64_t kLinkLocalOut = uint64_t{1} << 63;
 constexpr uint8_t kHopByHop = 0, kRouting = 43, kFragment = 44, kDestOptions = 60;
 constexpr uint32_t kMaxExtensions = 8;  // more is an attack, not a packet (RFC 8504 §5.3)
+constexpr uint8_t kNoNextHeader = 59;
+
+// The offset of the next-header field that names the upper-layer protocol at `l4` (the IPv6
+// header's, or the last extension header's first byte), of a chain SkipExtensions6 accepted
+// without a fragment header: what a parameter problem's pointer gives (RFC 4443 §3.4).
+uint32_t NextHeaderField6(const rte_mbuf* m, uint32_t l4) {
+  const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
+  uint32_t field = 6, off = sizeof(rte_ipv6_hdr);
+  while (off < l4) {
+    field = off;
+    off += 8 + 8u * p[off + 1];
+  }
+  return field;
+}
 
 }  // namespace
 
@@ -498,7 +512,14 @@ void Worker::Local6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
           DropPkt(m, in, Drop::kLocalUnhandled);
         }
         break;
+      case IPPROTO_TCP:    // no TCP service here: quiet, as IPv4's (a closed port)
+      case kNoNextHeader:  // nothing follows: ignored (RFC 8200 §4.7)
+        DropPkt(m, in, Drop::kLocalUnhandled);
+        break;
       default:
+        // A next header we do not know (RFC 8200 §4: parameter problem, code 1, pointing at
+        // the field that names it; rate-limited as every error).
+        Icmp6Error(m, 4, 1, NextHeaderField6(m, off), t, depth);
         DropPkt(m, in, Drop::kLocalUnhandled);
     }
   }

@@ -184,3 +184,41 @@ def test_malformed_extension_headers_are_counted(lab):
     # Still forwarding and answering.
     ok, out = ping6(lab, s.hw, '2001:db8:2::10', count=2)
     assert ok, out
+
+
+PARAM = r'''
+import sys
+from scapy.all import ICMPv6ParamProblem, IPv6, IPv6ExtHdrDestOpt, Ether, Raw, srp1
+# To the appliance: protocol 253 (experimental) after the header, behind destination options,
+# and no next header (59, nothing may answer it). Prints type/code/pointer of each answer.
+mac, src, dst = sys.argv[1:4]
+for nh_chain in ('plain', 'opts', 'none'):
+    ip = IPv6(src=src, dst=dst)
+    if nh_chain == 'plain':
+        p = ip / Raw(b'x' * 8)
+        p[IPv6].nh = 253
+    elif nh_chain == 'opts':
+        p = ip / IPv6ExtHdrDestOpt(nh=253) / Raw(b'x' * 8)
+    else:
+        p = ip / Raw(b'x' * 8)
+        p[IPv6].nh = 59
+    r = srp1(Ether(dst=mac) / p, iface='hw0', timeout=2, verbose=False)
+    if r is None or ICMPv6ParamProblem not in r:
+        print(nh_chain, 'none')
+        continue
+    e = r[ICMPv6ParamProblem]
+    print(nh_chain, r[IPv6].src, e.type, e.code, e.ptr, bytes(e.payload) == bytes(p))
+'''
+
+
+def test_unknown_next_header_to_us_gets_a_parameter_problem(lab):
+    # RFC 8200 §4: a destination that meets a next header it does not know answers with a
+    # parameter problem (code 1) pointing at the field, quoting the packet (decoded by scapy).
+    s = V6Site(lab)
+    assert ping6(lab, s.hw, '2001:db8:1::1', count=1)[0]
+    mac = s.dp.show_json('ports')['lan']['mac'].lower()
+    out = lab.exec(s.hw, PY, '-c', PARAM, mac, '2001:db8:1::10', '2001:db8:1::1',
+                   timeout=30).stdout.split('\n')
+    assert 'plain 2001:db8:1::1 4 1 6 True' in out, out
+    assert 'opts 2001:db8:1::1 4 1 40 True' in out, out
+    assert 'none none' in out, out

@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <map>
 #include <set>
 
 #include "dataplane/core/acquire_record.h"
@@ -529,6 +530,45 @@ TEST_CASE("To our address in one burst: stage_l2's quick sort takes only plain p
     answered.insert(reply[45]);
   }
   CHECK(answered == std::set<uint8_t>{1, 7});
+}
+
+TEST_CASE("An unknown next header to us is answered with a parameter problem (RFC 8200 §4)") {
+  Rig& rig = Rig::Get();
+  Configure(rig);
+  const std::vector<uint8_t> body = {1, 2, 3, 4, 5, 6, 7, 8};
+  // Protocol 253 (experimental) right after the header, and behind destination options
+  // (PadN): the pointer names the field that carries 253, offset 6 and 40.
+  auto plain = Ipv6("2001:db8:1::2", "2001:db8:1::1", 253, 64, body);
+  std::vector<uint8_t> opts = {253, 0, 1, 4, 0, 0, 0, 0};
+  opts.insert(opts.end(), body.begin(), body.end());
+  auto chained = Ipv6("2001:db8:1::2", "2001:db8:1::1", 60, 64, opts);
+  // No next header (59) is ignored; TCP (no service here) is dropped quietly, as IPv4's.
+  auto none = Ipv6("2001:db8:1::2", "2001:db8:1::1", 59, 64, body);
+  auto tcp = Ipv6("2001:db8:1::2", "2001:db8:1::1", IPPROTO_TCP, 64, body);
+  const uint64_t unhandled = rig.Drops(DropIndex(Drop::kLocalUnhandled));
+  for (const auto* p : {&plain, &chained, &none, &tcp}) rig.Receive(kLan, 0, *p, 0x86dd);
+  PollAll(rig);
+  CHECK(rig.Drops(DropIndex(Drop::kLocalUnhandled)) - unhandled == 4);
+  auto lan = SentAll(rig, kLan);
+  REQUIRE(lan.size() == 2);
+  std::map<uint32_t, std::vector<uint8_t>> by_pointer;
+  for (const auto& f : lan) {
+    auto err = StripEthernet(f);
+    REQUIRE(err.size() >= 48);
+    CHECK(err[6] == IPPROTO_ICMPV6);
+    CHECK(err[40] == 4);  // parameter problem
+    CHECK(err[41] == 1);  // unrecognized next header type
+    CHECK(Icmp6ChecksumOk(err));
+    uint8_t dst[16];
+    Addr6("2001:db8:1::2", dst);
+    CHECK(std::equal(dst, dst + 16, err.begin() + 24));
+    const uint32_t pointer =
+        static_cast<uint32_t>(err[44] << 24 | err[45] << 16 | err[46] << 8 | err[47]);
+    by_pointer[pointer] = std::vector<uint8_t>(err.begin() + 48, err.end());
+  }
+  REQUIRE(by_pointer.size() == 2);
+  CHECK(by_pointer[6] == plain);
+  CHECK(by_pointer[40] == chained);
 }
 
 TEST_CASE("The same link-local address on two links: each answers on its own link") {
