@@ -23,6 +23,7 @@
 #include "dataplane/api/shared_atomic.h"
 #include "dataplane/core/drop_reason.h"
 #include "dataplane/tables/firewall_tables.h"
+#include "drivers/ethdev/af_packet_drops.h"
 #include "drivers/ethdev/bond_device.h"
 
 namespace portcullis::dp {
@@ -606,6 +607,11 @@ int Ports(const char*, const char*, rte_tel_data* d) {
     rte_tel_data_add_dict_u64(c, "opackets", s.opackets);
     rte_tel_data_add_dict_u64(c, "ibytes", s.ibytes);
     rte_tel_data_add_dict_u64(c, "obytes", s.obytes);
+    // af_packet's kernel ring drops are missed frames too; its PMD does not count them.
+    rte_eth_dev_info info{};
+    if (rte_eth_dev_info_get(p, &info) == 0 && info.driver_name != nullptr &&
+        std::strcmp(info.driver_name, "net_af_packet") == 0 && info.if_index != 0)
+      s.imissed += drivers::ethdev::AfPacketDrops(static_cast<int>(info.if_index));
     rte_tel_data_add_dict_u64(c, "imissed", s.imissed);
     rte_tel_data_add_dict_u64(c, "ierrors", s.ierrors);
     rte_tel_data_add_dict_u64(c, "oerrors", s.oerrors);
