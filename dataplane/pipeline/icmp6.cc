@@ -79,6 +79,10 @@ void Worker::Icmp6Error(rte_mbuf* orig, uint8_t type, uint8_t code, uint32_t par
   if (oip->src_addr[0] == 0xff ||
       std::all_of(oip->src_addr, oip->src_addr + 16, [](uint8_t b) { return b == 0; }))
     return;
+  // Nor to what came in a link-layer broadcast or multicast frame, but packet too big and a
+  // parameter problem about an option (code 2) (RFC 4443 §2.4 e.2/e.3): one broadcast frame
+  // must not make every listener answer a (spoofed) source.
+  if ((Meta(orig)->flags & kMetaL2Group) && type != 2 && !(type == 4 && code == 2)) return;
   {
     uint8_t proto = 0;
     bool frag = false;

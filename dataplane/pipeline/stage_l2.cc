@@ -123,7 +123,8 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
     }
     ++run_packets;
     run_bytes += m->pkt_len;
-    *Meta(m, meta_off) = PacketMeta{ifx, 0, 0, PktKind::kNone, 0, 0, 0};
+    *Meta(m, meta_off) = PacketMeta{
+        ifx, 0, 0, PktKind::kNone, static_cast<uint8_t>(dst & 1 ? kMetaL2Group : 0), 0, 0};
     if (type == RTE_BE16(RTE_ETHER_TYPE_IPV4)) {
       rte_pktmbuf_adj(m, l2);
       return Ip4{ifx, own_addr(f)};

@@ -571,6 +571,38 @@ TEST_CASE("An unknown next header to us is answered with a parameter problem (RF
   CHECK(by_pointer[40] == chained);
 }
 
+TEST_CASE("No parameter problem answers a link-layer broadcast or multicast frame") {
+  // RFC 4443 §2.4 (e.2, e.3): the same unknown next header as above, to our address, but in a
+  // frame to ff:ff:ff:ff:ff:ff or 33:33:00:00:00:01: counted, not answered.
+  Rig& rig = Rig::Get();
+  Configure(rig);
+  const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  const uint8_t mcast[6] = {0x33, 0x33, 0, 0, 0, 1};
+  const uint8_t host[6] = {0x02, 0, 0, 0, 0x01, 0x0a};
+  const std::vector<uint8_t> body = {1, 2, 3, 4, 5, 6, 7, 8};
+  const auto p = Ipv6("2001:db8:1::2", "2001:db8:1::1", 253, 64, body);
+  const uint64_t unhandled = rig.Drops(DropIndex(Drop::kLocalUnhandled));
+  rig.ReceiveFrame(kLan, 0, Frame(bcast, host, 0x86dd, p));
+  rig.ReceiveFrame(kLan, 0, Frame(mcast, host, 0x86dd, p));
+  PollAll(rig);
+  CHECK(rig.Drops(DropIndex(Drop::kLocalUnhandled)) - unhandled == 2);
+  CHECK(SentAll(rig, kLan).empty());
+}
+
+TEST_CASE("An interface without IPv6 takes no packet to ffff:..:ffff for its own") {
+  // stage_l2's sort compares with the receiving interface's first IPv6 address; without one
+  // it compares with all ones, a multicast address no packet is ours for.
+  Rig& rig = Rig::Get();
+  Configure(rig);
+  REQUIRE(rig.Apply("address delete wan 2001:db8:ff::1/64").status.ok());
+  const uint64_t multicast = rig.Drops(DropIndex(Drop::kIpv6Multicast));
+  rig.Receive(kWan, 0, Echo6("2001:db8:ff::2", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 9),
+              0x86dd);
+  PollAll(rig);
+  CHECK(rig.Drops(DropIndex(Drop::kIpv6Multicast)) - multicast == 1);
+  CHECK(SentAll(rig, kWan).empty());
+}
+
 TEST_CASE("The same link-local address on two links: each answers on its own link") {
   // fe80::1 as every link's gateway (RFC 4291 §2.5.6: link-local addresses name no link by
   // themselves), beside the global addresses; and wan's own fe80::2.
