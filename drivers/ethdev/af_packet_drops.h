@@ -2,7 +2,9 @@
 // the sockets' PACKET_STATISTICS, so a ring the worker did not empty in time overflows without
 // a count anywhere (imissed stays 0): test_ipv6_wan's TCP retransmits were these drops. The
 // sockets are this process's own; the kernel resets its count on each read, so the totals are
-// kept here.
+// kept here. Should a later PMD read them too (in its stats_get), each read would take its
+// share and the port's imissed (the PMD's plus this) would still count every drop once; any
+// other reader in the process would take drops away from both.
 #pragma once
 
 #include <cstdint>

@@ -1366,3 +1366,27 @@ fw bind lan out 1
 }
 
 }  // namespace portcullis::dp::testing
+
+namespace portcullis::dp::testing {
+namespace {
+
+TEST_CASE("IPv6 to our first address meets `in` too (sorted to local delivery in stage_l2)",
+          "[firewall][ipv6]") {
+  // stage_l2 hands a plain packet to the receiving interface's first IPv6 address straight to
+  // Local6: the interface's `in` chain must still see it, as Input6's path does for a second
+  // address of ours.
+  Rig& rig = Rig::Get();
+  Configure6(rig, R"(
+address add wan 2001:db8:ff::7/64
+fw ruleset add 1 WANIN default drop
+fw bind wan in 1
+)");
+  Receive6(rig, kWan, Echo6("2001:db8:ff::2", "2001:db8:ff::1"));  // the first address
+  Receive6(rig, kWan, Echo6("2001:db8:ff::2", "2001:db8:ff::7"));  // the second: Input6
+  Poll(rig);
+  CHECK(Packets(rig, 1, 0) == 2);
+  CHECK(SentCount(rig, kWan) == 0);
+}
+
+}  // namespace
+}  // namespace portcullis::dp::testing
