@@ -34,6 +34,22 @@ constexpr uint8_t kNoNextHeader = 59;
 // The offset of the next-header field that names the upper-layer protocol at `l4` (the IPv6
 // header's, or the last extension header's first byte), of a chain SkipExtensions6 accepted
 // without a fragment header: what a parameter problem's pointer gives (RFC 4443 §3.4).
+// The offset of the Routing Type field of the first routing header in the chain before `l4`
+// whose Segments Left is not 0, or 0 when there is none. A chain SkipExtensions6 accepted
+// without a fragment header. We know no routing type (type 0 is deprecated, RFC 5095): such
+// a header makes the packet not ours to deliver (RFC 8200 §4.4).
+uint32_t RoutingLeft6(const rte_mbuf* m, uint32_t l4) {
+  const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
+  uint8_t nh = p[6];
+  uint32_t off = sizeof(rte_ipv6_hdr);
+  while (off < l4) {
+    if (nh == kRouting && p[off + 3] != 0) return off + 2;
+    nh = p[off];
+    off += 8 + 8u * p[off + 1];
+  }
+  return 0;
+}
+
 uint32_t NextHeaderField6(const rte_mbuf* m, uint32_t l4) {
   const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
   uint32_t field = 6, off = sizeof(rte_ipv6_hdr);
@@ -465,6 +481,13 @@ void Worker::Local6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
         continue;
       }
       proto = last;
+      // A routing header with segments left names a next destination we cannot take it to:
+      // parameter problem, code 0, at its routing type (RFC 8200 §4.4).
+      if (const uint32_t type = RoutingLeft6(m, off); type != 0) {
+        Icmp6Error(m, 4, 0, type, t, depth);
+        DropPkt(m, in, Drop::kLocalUnhandled);
+        continue;
+      }
     }
     // l3_len is Input6's (or stage_l2's) already: the same walk of the same packet.
     const uint8_t* l4 = rte_pktmbuf_mtod_offset(m, const uint8_t*, off);

@@ -571,6 +571,40 @@ TEST_CASE("An unknown next header to us is answered with a parameter problem (RF
   CHECK(by_pointer[40] == chained);
 }
 
+TEST_CASE("A routing header with segments left to us: parameter problem code 0 (RFC 8200 §4.4)") {
+  Rig& rig = Rig::Get();
+  Configure(rig);
+  // UDP to port 500 behind a type 0 routing header naming one more hop (segments left 1): not
+  // delivered (not punted as IKE), answered with code 0 pointing at the routing type (42).
+  auto udp = Udp6("2001:db8:1::2", "2001:db8:1::1", 64, 8);
+  udp[42] = 0x01, udp[43] = 0xf4;  // destination port 500
+  std::vector<uint8_t> rh = {IPPROTO_UDP, 2, 0, 1, 0, 0, 0, 0};
+  uint8_t hop[16];
+  Addr6("2001:db8:9::1", hop);
+  rh.insert(rh.end(), hop, hop + 16);
+  rh.insert(rh.end(), udp.begin() + 40, udp.end());
+  auto left = Ipv6("2001:db8:1::2", "2001:db8:1::1", 43, 64, rh);
+  // The same with segments left 0: the header is ignored and the datagram goes on (to vpnd).
+  auto done = left;
+  done[43] = 0;
+  const unsigned punted = rte_ring_count(rig.dp().ike_init_ring);
+  rig.Receive(kLan, 0, left, 0x86dd);
+  PollAll(rig);
+  CHECK(rte_ring_count(rig.dp().ike_init_ring) == punted);
+  auto lan = SentAll(rig, kLan);
+  REQUIRE(lan.size() == 1);
+  auto err = StripEthernet(lan[0]);
+  REQUIRE(err.size() >= 48);
+  CHECK(err[40] == 4);
+  CHECK(err[41] == 0);
+  CHECK(err[47] == 42);
+  CHECK(Icmp6ChecksumOk(err));
+  rig.Receive(kLan, 0, done, 0x86dd);
+  PollAll(rig);
+  CHECK(rte_ring_count(rig.dp().ike_init_ring) == punted + 1);
+  CHECK(SentAll(rig, kLan).empty());
+}
+
 TEST_CASE("No parameter problem answers a link-layer broadcast or multicast frame") {
   // RFC 4443 §2.4 (e.2, e.3): the same unknown next header as above, to our address, but in a
   // frame to ff:ff:ff:ff:ff:ff or 33:33:00:00:00:01: counted, not answered.
