@@ -605,6 +605,31 @@ TEST_CASE("A routing header with segments left to us: parameter problem code 0 (
   CHECK(SentAll(rig, kLan).empty());
 }
 
+TEST_CASE("Fragments to us are dropped and counted as fragment_to_us (no reassembly)") {
+  // The two halves of an echo request to our address and of an IKE datagram: neither is
+  // answered or punted, each is counted under its name (docs/DESIGN.md, IPv6: not yet).
+  Rig& rig = Rig::Get();
+  Configure(rig);
+  auto echo = Echo6("2001:db8:1::2", "2001:db8:1::1", 11);
+  std::vector<uint8_t> first = {IPPROTO_ICMPV6, 0, 0x00, 0x01, 0, 0, 0, 42};  // offset 0, M
+  first.insert(first.end(), echo.begin() + 40, echo.begin() + 48);
+  std::vector<uint8_t> second = {IPPROTO_ICMPV6, 0, 0x00, 0x08, 0, 0, 0, 42};  // offset 8
+  second.insert(second.end(), echo.begin() + 48, echo.end());
+  auto ike = Udp6("2001:db8:1::2", "2001:db8:1::1", 64, 40);
+  ike[42] = 0x01, ike[43] = 0xf4;
+  std::vector<uint8_t> ike_first = {IPPROTO_UDP, 0, 0x00, 0x01, 0, 0, 0, 43};
+  ike_first.insert(ike_first.end(), ike.begin() + 40, ike.begin() + 64);
+  const uint64_t frag = rig.Drops(DropIndex(Drop::kFragmentToUs));
+  const unsigned punted = rte_ring_count(rig.dp().ike_init_ring);
+  rig.Receive(kLan, 0, Ipv6("2001:db8:1::2", "2001:db8:1::1", 44, 64, first), 0x86dd);
+  rig.Receive(kLan, 0, Ipv6("2001:db8:1::2", "2001:db8:1::1", 44, 64, second), 0x86dd);
+  rig.Receive(kLan, 0, Ipv6("2001:db8:1::2", "2001:db8:1::1", 44, 64, ike_first), 0x86dd);
+  PollAll(rig);
+  CHECK(rig.Drops(DropIndex(Drop::kFragmentToUs)) - frag == 3);
+  CHECK(rte_ring_count(rig.dp().ike_init_ring) == punted);
+  CHECK(SentAll(rig, kLan).empty());
+}
+
 TEST_CASE("No parameter problem answers a link-layer broadcast or multicast frame") {
   // RFC 4443 §2.4 (e.2, e.3): the same unknown next header as above, to our address, but in a
   // frame to ff:ff:ff:ff:ff:ff or 33:33:00:00:00:01: counted, not answered.
