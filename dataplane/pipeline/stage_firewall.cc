@@ -518,6 +518,50 @@ uint32_t Worker::FwFragment(const rte_ipv4_hdr* ip, const FwChain& chain, uint32
   return got == kFwFragNone || got == kFwFragPass ? slot : got;
 }
 
+template <class Key>
+void Worker::FwClassify(const FwChain& chain, Key* const* keys, const uint8_t* cats, uint16_t n,
+                        uint32_t ncat, uint32_t* out) {
+  if (chain.acl == nullptr) {
+    std::memset(out, 0, sizeof(uint32_t) * n);
+    return;
+  }
+  FwVerdictCache<Key>& cache = [this]() -> FwVerdictCache<Key>& {
+    if constexpr (std::is_same_v<Key, FwKey6>) {
+      return fw_verdicts6_;
+    } else {
+      return fw_verdicts_;
+    }
+  }();
+  const uint32_t tag = chain.tag;
+  const uint8_t* data[kBurst];
+  uint32_t hashes[kBurst];
+  uint16_t miss[kBurst];
+  uint16_t nm = 0;
+  for (uint16_t k = 0; k < n; ++k) {
+    Key& key = *keys[k];
+    // The state is part of what the chain answers when it has more than one category; the
+    // pad byte (no ACL field) carries it into the cache's key.
+    key.pad[0] = ncat == 1 ? 0 : cats[k];
+    uint32_t h;
+    if (const auto* e = cache.Find(key, tag, &h)) {
+      out[k] = e->result;
+      continue;
+    }
+    data[nm] = reinterpret_cast<const uint8_t*>(&key);
+    hashes[nm] = h;
+    miss[nm++] = k;
+  }
+  if (nm == 0) return;
+  uint32_t results[kBurst * kFwCategories];
+  rte_acl_classify(chain.acl, data, results, nm, ncat);
+  for (uint16_t j = 0; j < nm; ++j) {
+    const uint16_t k = miss[j];
+    const uint32_t r = results[j * ncat + (ncat == 1 ? 0 : cats[k])];
+    out[k] = r;
+    cache.Remember(hashes[j], *keys[k], tag, r);
+  }
+}
+
 template <bool kV6>
 void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const FwTables& fw,
                         uint16_t ifx, FwHookIndex hook, FwOwner owner, bool owner_stateful,
@@ -551,17 +595,13 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
     // packet here, and no rule here cares about state: the ACL alone, in one category,
     // without a session lookup.
     Key keys[kBurst];
-    const uint8_t* data[kBurst];
+    Key* kp[kBurst] = {};  // (GCC cannot see that FwClassify reads only the n set)
     uint32_t results[kBurst];
     for (uint16_t i = 0; i < n; ++i) {
       KeyOf(pkts[i], &keys[i]);
-      data[i] = reinterpret_cast<const uint8_t*>(&keys[i]);
+      kp[i] = &keys[i];
     }
-    if (chain.acl != nullptr) {
-      rte_acl_classify(chain.acl, data, results, n, 1);
-    } else {
-      std::memset(results, 0, sizeof(uint32_t) * n);
-    }
+    FwClassify(chain, kp, nullptr, n, 1, results);
     const uint64_t now = chain.has_log ? rte_rdtsc() : 0;
     for (uint16_t i = 0; i < n; ++i) {
       uint32_t slot = results[i] != 0 ? results[i] - 1 : chain.default_slot;
@@ -584,11 +624,11 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
     skeys[nl] = &p[i].skey;
     look[nl++] = i;
   }
-  sessions.Lookup(skeys, nl, found);
+  sessions.Lookup(id_, skeys, nl, found);
   const uint64_t now = rte_rdtsc();
   // Each packet's state; those of this chain's sessions pass here, the rest are classified.
   uint8_t state[kBurst];
-  const uint8_t* data[kBurst];
+  Key* data[kBurst];
   uint16_t which[kBurst];
   int32_t restart[kBurst];  // a closed TCP session a new SYN remakes, if a rule accepts it
   uint16_t nc = 0;
@@ -610,7 +650,7 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
         if (got != kFwFragNone) {
           forced[nc] = got;
           state[nc] = kFwCatEstablished;
-          data[nc] = reinterpret_cast<const uint8_t*>(&q.key);
+          data[nc] = &q.key;
           which[nc++] = i;
           continue;
         }
@@ -647,22 +687,18 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
       c = kFwCatNew;
     }
     state[nc] = c;
-    data[nc] = reinterpret_cast<const uint8_t*>(&q.key);
+    data[nc] = &q.key;
     which[nc++] = i;
   }
   if (nc == 0) return;
   // With no state in the chain's rules every category answers alike: one is enough.
   const uint32_t ncat = chain.uses_state ? kFwCategories : 1;
-  uint32_t results[kBurst * kFwCategories];
-  if (chain.acl != nullptr) {
-    rte_acl_classify(chain.acl, data, results, nc, ncat);
-  } else {
-    std::memset(results, 0, sizeof(uint32_t) * nc * ncat);
-  }
+  uint32_t results[kBurst];
+  FwClassify(chain, data, state, nc, ncat, results);
   for (uint16_t k = 0; k < nc; ++k) {
     const uint16_t i = which[k];
     rte_mbuf* m = pkts[i];
-    const uint32_t r = results[k * ncat + (ncat == 1 ? 0 : state[k])];
+    const uint32_t r = results[k];
     uint32_t slot = r != 0 ? r - 1 : chain.default_slot;
     if (unlikely(forced[k] != kFwFragNone)) {
       slot = forced[k];
@@ -894,7 +930,7 @@ void Worker::FwNoZonePolicy(rte_mbuf** pkts, uint16_t n, FwOwner owner, uint16_t
       Parse(pkts[i], &p[i]);
       skeys[i] = &p[i].skey;
     }
-    sessions.Lookup(skeys, n, found);
+    sessions.Lookup(id_, skeys, n, found);
   }
   const uint64_t now = rte_rdtsc();
   for (uint16_t i = 0; i < n; ++i) {

@@ -12,8 +12,10 @@
 #include "dataplane/core/drop_reason.h"
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/esp/esp_engine.h"
+#include "dataplane/pipeline/fw_verdict_cache.h"
 #include "dataplane/pipeline/ike_limiter.h"
 #include "dataplane/runtime/dataplane.h"
+#include "dataplane/tables/firewall_acl.h"
 #include "dataplane/tables/firewall_tables.h"
 #include "drivers/crypto/ipsecmb_backend.h"
 
@@ -232,6 +234,11 @@ class Worker {
   void FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const FwTables& fw,
                   uint16_t ifx, FwHookIndex hook, FwOwner owner, bool owner_stateful,
                   const Tables& t, int depth);
+  // rte_acl's answers for n keys at chain (each for the state in cats, or any state when
+  // ncat is 1), through the worker's verdict cache; the misses in one classify call.
+  template <class Key>
+  void FwClassify(const FwChain& chain, Key* const* keys, const uint8_t* cats, uint16_t n,
+                  uint32_t ncat, uint32_t* out);
   // No zone policy from the packets' zone: a session of the zone pair's passes a packet,
   // the rest are dropped.
   template <bool kV6>
@@ -327,6 +334,9 @@ class Worker {
   static constexpr uint32_t kFwFragPass = ~0u;
   static constexpr uint32_t kFwFragNone = ~0u - 1;
   std::unique_ptr<FwFrag[]> fw_frags_;
+  // What each chain's ACL answered for the flows this worker saw last (fw_verdict_cache.h).
+  FwVerdictCache<FwKey> fw_verdicts_;
+  FwVerdictCache<FwKey6> fw_verdicts6_;
   // The last acquire per (hashed) policy or VTI: direct-mapped, a collision only sends sooner;
   // and a budget for all of them (kAcquiresPerSecond, in bursts of as many), so that many
   // tunnels down at once cannot flood the main lcore and vpnd whatever they collide on.

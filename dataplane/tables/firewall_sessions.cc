@@ -6,6 +6,7 @@
 #include <rte_malloc.h>
 
 #include <cstring>
+#include <new>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -43,6 +44,10 @@ absl::StatusOr<std::unique_ptr<FwSessionTable>> FwSessionTable::Create(const std
   t->sessions_ = static_cast<FwSession*>(
       rte_zmalloc("fw_sessions", sizeof(FwSession) * t->nslots_, RTE_CACHE_LINE_SIZE));
   if (t->sessions_ == nullptr) return absl::ResourceExhaustedError("session table: no memory");
+  const size_t entry = key_len == sizeof(FwSessionKey6) ? sizeof(CacheEntry<FwSessionKey6>)
+                                                        : sizeof(CacheEntry<FwSessionKey>);
+  t->cache_.reset(new (std::nothrow) uint8_t[entry * kCacheEntries * kMaxWorkers]());
+  if (t->cache_ == nullptr) return absl::ResourceExhaustedError("session table: no memory");
   const uint64_t hz = rte_get_tsc_hz();
   t->timeouts_ = {7440 * hz, 120 * hz, 30 * hz, 180 * hz, 30 * hz, 600 * hz};
   return t;
@@ -92,6 +97,7 @@ int32_t FwSessionTable::InsertKey(uint16_t worker, const void* key, uint8_t prot
     return pos;                // another worker's, just made (or being made)
   }
   s.proto = proto;
+  s.incarnation.store(s.incarnation.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   StartFlow(s, from_a, tcp, now, owner);
   s.live.store(1, std::memory_order_release);
   ++workers_[worker].created;

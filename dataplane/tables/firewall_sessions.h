@@ -9,6 +9,7 @@
 // two workers racing on one flow can only lose a timestamp refresh, never corrupt the table.
 #pragma once
 
+#include <nmmintrin.h>
 #include <rte_hash.h>
 #include <rte_rcu_qsbr.h>
 
@@ -108,7 +109,10 @@ struct FwSession {
   std::atomic<uint8_t> fin_from;  // bit 0: a sent FIN, bit 1: b
   uint8_t pass_fwd, pass_rev;     // FwOwner's
   uint16_t owner;                 // FwOwner's id
-  uint8_t reserved[6];
+  uint8_t reserved[2];
+  // Bumped each time the position holds a new session (Insert), so that a worker's cached
+  // position (FwSessionTable::Lookup's cache) of a deleted one never passes for its successor.
+  std::atomic<uint32_t> incarnation;
   // TCP, per direction (0: from endpoint a, 1: from b), as npf tracks them: the highest
   // sequence number sent plus one (end; 0: nothing seen yet), the highest the other side's
   // acknowledgements and windows allow (maxend), the largest window advertised (maxwin) and the
@@ -119,6 +123,23 @@ struct FwSession {
   } dir[2];
 };
 inline constexpr uint8_t kNoWscale = 0xff;
+
+// The CRC32-C of a key of whole 8-byte words, the value rte_hash_crc (init 0, the session
+// table's hash function, SSE4.2 on every CPU this builds for) gives, so one computation serves a
+// cache index and the rte_hash lookup (the ACL keys use it too: FwVerdictCache).
+template <class Key>
+inline uint32_t FwKeyHash(const Key& k, uint32_t init = 0) {
+  static_assert(sizeof(Key) % 8 == 0);
+  const auto* p = reinterpret_cast<const uint8_t*>(&k);
+  uint32_t h = init;
+  for (size_t i = 0; i < sizeof(Key); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    // rte_hash_crc_8byte without its per-call test of the CPU (the build requires SSE4.2).
+    h = static_cast<uint32_t>(_mm_crc32_u64(h, w));
+  }
+  return h;
+}
 
 struct FwTimeouts {
   uint64_t tcp_established, tcp_transitory, udp, udp_replied, icmp, other;  // TSC ticks
@@ -146,18 +167,65 @@ class FwSessionTable {
     for (uint32_t i = 0; i < n; ++i)
       if (pos[i] < 0 || sessions_[pos[i]].live.load(std::memory_order_acquire) != 1) pos[i] = -1;
   }
+  // The same for a worker, through its cache of the positions it found last: a two-way bucket
+  // per key hash, each entry holding the key, its position and the session's incarnation, good
+  // while that session is live and still that incarnation (the RCU grace period then keeps the
+  // position from being reused until the worker's next quiescent state, as for a lookup).
+  // The misses are looked up in one bulk call with the hashes already computed.
+  template <class Key>
+  void Lookup(uint16_t worker, const Key* const* keys, uint32_t n, int32_t* pos) {
+    if (empty()) {
+      for (uint32_t i = 0; i < n; ++i) pos[i] = -1;
+      return;
+    }
+    CacheEntry<Key>* cache = Cache<Key>(worker);
+    const void* miss_keys[RTE_HASH_LOOKUP_BULK_MAX];
+    hash_sig_t sigs[RTE_HASH_LOOKUP_BULK_MAX];
+    uint16_t miss[RTE_HASH_LOOKUP_BULK_MAX];
+    uint32_t nm = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint32_t h = FwKeyHash(*keys[i]);
+      const CacheEntry<Key>* e = &cache[(h & (kCacheEntries / 2 - 1)) * 2];
+      if (std::memcmp(&e->key, keys[i], sizeof(Key)) != 0) ++e;  // the bucket's other way
+      if (std::memcmp(&e->key, keys[i], sizeof(Key)) == 0) {
+        const FwSession& s = sessions_[e->pos];
+        if (s.live.load(std::memory_order_acquire) == 1 &&
+            s.incarnation.load(std::memory_order_relaxed) == e->incarnation) {
+          pos[i] = e->pos;
+          continue;
+        }
+      }
+      miss_keys[nm] = keys[i];
+      sigs[nm] = h;
+      miss[nm++] = static_cast<uint16_t>(i);
+    }
+    if (nm == 0) return;
+    int32_t got[RTE_HASH_LOOKUP_BULK_MAX];
+    rte_hash_lookup_with_hash_bulk(hash_, miss_keys, sigs, nm, got);
+    for (uint32_t k = 0; k < nm; ++k) {
+      const uint32_t i = miss[k];
+      const int32_t p = got[k];
+      if (p < 0 || sessions_[p].live.load(std::memory_order_acquire) != 1) {
+        pos[i] = -1;
+        continue;
+      }
+      pos[i] = p;
+      Remember(cache, *keys[i], sigs[k], p);
+    }
+  }
   FwSession& At(int32_t pos) { return sessions_[pos]; }
 
   // A worker: a new session for a packet from endpoint a (from_a) or b; -1 when the table is
   // full (counted), -2 when the main lcore is deleting that very key, or the position of the
   // existing one when another worker won the race.
+  // The new session goes into the worker's lookup cache.
   int32_t Insert(uint16_t worker, const FwSessionKey& key, bool from_a, TcpState tcp, uint64_t now,
                  FwOwner owner = {}) {
-    return InsertKey(worker, &key, key.proto, from_a, tcp, now, owner);
+    return InsertCached(worker, key, from_a, tcp, now, owner);
   }
   int32_t Insert(uint16_t worker, const FwSessionKey6& key, bool from_a, TcpState tcp, uint64_t now,
                  FwOwner owner = {}) {
-    return InsertKey(worker, &key, key.proto, from_a, tcp, now, owner);
+    return InsertCached(worker, key, from_a, tcp, now, owner);
   }
 
   // A worker: the live TCP session at pos starts again for a new SYN from endpoint a (from_a)
@@ -194,6 +262,41 @@ class FwSessionTable {
   FwSessionTable() = default;
   int32_t InsertKey(uint16_t worker, const void* key, uint8_t proto, bool from_a, TcpState tcp,
                     uint64_t now, FwOwner owner);
+  template <class Key>
+  int32_t InsertCached(uint16_t worker, const Key& key, bool from_a, TcpState tcp, uint64_t now,
+                       FwOwner owner) {
+    const int32_t pos = InsertKey(worker, &key, key.proto, from_a, tcp, now, owner);
+    if (pos >= 0) Remember(Cache<Key>(worker), key, FwKeyHash(key), pos);
+    return pos;
+  }
+  template <class Key>
+  struct CacheEntry {
+    Key key;
+    int32_t pos;
+    uint32_t incarnation;
+  };
+  // Per worker, entries of the table's key kind (32 or 48 bytes), in buckets of two.
+  static constexpr uint32_t kCacheEntries = 2048;
+  template <class Key>
+  CacheEntry<Key>* Cache(uint16_t worker) {
+    return reinterpret_cast<CacheEntry<Key>*>(cache_.get()) + size_t{worker} * kCacheEntries;
+  }
+  // Two ways per bucket: the newest first, the one it displaces second (two flows whose
+  // hashes meet keep their places; a third displaces the older).
+  template <class Key>
+  void Remember(CacheEntry<Key>* cache, const Key& key, uint32_t hash, int32_t pos) {
+    CacheEntry<Key>* b = &cache[(hash & (kCacheEntries / 2 - 1)) * 2];
+    CacheEntry<Key>* e = b;
+    if (std::memcmp(&b[1].key, &key, sizeof(Key)) == 0) {
+      e = &b[1];  // the key's entry already: refreshed in its place
+    } else if (std::memcmp(&b[0].key, &key, sizeof(Key)) != 0) {
+      b[1] = b[0];
+    }
+    e->key = key;
+    e->pos = pos;
+    e->incarnation = sessions_[pos].incarnation.load(std::memory_order_relaxed);
+  }
+  std::unique_ptr<uint8_t[]> cache_;  // kMaxWorkers x kCacheEntries CacheEntry<key kind>
   bool Delete(uint32_t pos);
   uint32_t key_len_ = sizeof(FwSessionKey);
   rte_hash* hash_ = nullptr;

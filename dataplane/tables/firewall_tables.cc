@@ -1,6 +1,16 @@
 #include "dataplane/tables/firewall_tables.h"
 
+#include <atomic>
+
 namespace portcullis::dp {
+
+uint32_t NextFwChainTag() {
+  // 2^32 chains before one comes back: a commit a second for a century.
+  static std::atomic<uint32_t> next{0};
+  uint32_t t = next.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (t == 0) t = next.fetch_add(1, std::memory_order_relaxed) + 1;
+  return t;
+}
 
 void FwTables::AllocateCounters(uint32_t nworkers) {
   const size_t n = slots.size();

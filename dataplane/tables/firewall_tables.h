@@ -34,8 +34,13 @@ struct FwRuleInfo {
   uint8_t reserved;
 };
 
+// A tag no other chain of this process had (never 0): the workers' verdict caches
+// (pipeline/fw_verdict_cache.h) key their entries by it, so a rebuilt chain misses them.
+uint32_t NextFwChainTag();
+
 struct FwChain {
-  rte_acl_ctx* acl = nullptr;           // nullptr: no rules, only the default
+  rte_acl_ctx* acl = nullptr;  // nullptr: no rules, only the default
+  uint32_t tag = NextFwChainTag();
   uint32_t default_slot = 0;            // the last ruleset's default action
   uint32_t zone_from = 0, zone_to = 0;  // a zone pair's (zone ids), for log events
   // A rule of the chain has a state mask (its rulesets then make sessions): the packets'

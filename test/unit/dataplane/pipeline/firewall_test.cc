@@ -300,6 +300,70 @@ fw bind lan out 2
   CHECK(Packets(rig, 1, 0) == 1);
 }
 
+// The workers' verdict caches (fw_verdict_cache.h): one flow in separate polls, so that the
+// later packets find what the first one's classify left there.
+TEST_CASE("verdict cache: a commit that changes a flow's rule changes its verdict", "[firewall]") {
+  Rig& rig = Rig::Get();
+  Configure(rig, R"(
+fw ruleset add 1 LANIN default accept
+fw rule add 1 10 action accept proto udp dport 5001
+fw rule add 1 20 action drop proto udp
+fw bind lan in 1
+)");
+  rig.Receive(kLan, 0, Udp(kLanHost, kRemote, 5000, 5001));
+  Poll(rig);
+  rig.Receive(kLan, 0, Udp(kLanHost, kRemote, 5000, 5001));
+  Poll(rig);
+  CHECK(Packets(rig, 1, 10) == 2);
+  // Rule 10 no longer matches the flow (the rules keep their counter slots): rule 20 drops it.
+  REQUIRE(rig.Apply("fw rule del 1 10\nfw rule add 1 10 action accept proto udp dport 9\n")
+              .status.ok());
+  rig.Receive(kLan, 0, Udp(kLanHost, kRemote, 5000, 5001));
+  Poll(rig);
+  CHECK(Packets(rig, 1, 20) == 1);
+  CHECK(SentCount(rig, kWan) == 2);
+}
+
+TEST_CASE("verdict cache: one flow's key at two chains gets each chain's verdict", "[firewall]") {
+  Rig& rig = Rig::Get();
+  Configure(rig, R"(
+fw ruleset add 1 LANIN default drop
+fw rule add 1 10 action accept proto udp
+fw ruleset add 2 VTIOUT default accept
+fw rule add 2 5 action drop proto udp dport 5001
+fw bind lan in 1
+fw bind vti0 out 2
+)");
+  for (int k = 0; k < 3; ++k) {
+    rig.Receive(kLan, 0, Udp(kLanHost, kTunnelHost, 5000, 5001));
+    Poll(rig);
+  }
+  CHECK(Packets(rig, 1, 10) == 3);
+  CHECK(Packets(rig, 2, 5) == 3);
+  CHECK(SentCount(rig, kWan) == 0);
+}
+
+TEST_CASE("verdict cache: the packet's state is part of what is cached", "[firewall]") {
+  Rig& rig = Rig::Get();
+  Configure(rig, R"(
+fw ruleset add 1 LANIN default accept
+fw rule add 1 5 action drop state invalid
+fw bind lan in 1
+)");
+  // The same ports each time: an ACK with no session is invalid (rule 5), then a SYN is new
+  // (the default), then the ACK again with the SYN's session: established (the default).
+  rig.Receive(kLan, 0, Tcp(kLanHost, kRemote, 40001, 80, kAck, 1000, 1));
+  Poll(rig);
+  CHECK(Packets(rig, 1, 5) == 1);
+  rig.Receive(kLan, 0, Tcp(kLanHost, kRemote, 40001, 80, kSyn, 1000));
+  Poll(rig);
+  CHECK(Packets(rig, 1, 0) == 1);
+  rig.Receive(kLan, 0, Tcp(kLanHost, kRemote, 40001, 80, kAck, 1000, 1));
+  Poll(rig);
+  CHECK(Packets(rig, 1, 5) == 2);  // still invalid: nothing answered the SYN
+  CHECK(SentCount(rig, kWan) == 1);
+}
+
 TEST_CASE("state categories: a rule for `invalid` sees only invalid packets", "[firewall]") {
   Rig& rig = Rig::Get();
   Configure(rig, R"(

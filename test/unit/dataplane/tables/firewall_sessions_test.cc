@@ -4,6 +4,9 @@
 #include "dataplane/tables/firewall_sessions.h"
 
 #include <rte_cycles.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
 
 #include <catch2/catch.hpp>
 #include <string>
@@ -90,6 +93,71 @@ TEST_CASE("sessions: a full table refuses and counts; clearing empties it", "[fi
   CHECK(t->active() == 0);
   const FwSessionKey k = MakeSessionKey(17, 0, 1, 0xffffffff, 2, &from_a);
   CHECK(Find(*t, k) == -1);
+}
+
+TEST_CASE("sessions: the key hash is rte_hash's, so one computation serves both", "[firewall]") {
+  bool fa;
+  const FwSessionKey k = MakeSessionKey(6, 0x0a000001, 40000, 0xc6336405, 443, &fa);
+  CHECK(FwKeyHash(k) == rte_hash_crc(&k, sizeof k, 0));
+  uint8_t x[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+  uint8_t y[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  const FwSessionKey6 k6 = MakeSessionKey6(17, x, 53, y, 5353, &fa);
+  CHECK(FwKeyHash(k6) == rte_hash_crc(&k6, sizeof k6, 0));
+  CHECK(FwKeyHash(k6, 7) == rte_hash_crc(&k6, sizeof k6, 7));
+}
+
+TEST_CASE("sessions: a worker's cached position never stands for a later session there",
+          "[firewall]") {
+  // With lock-free readers a deleted position comes back only through the RCU defer queue:
+  // a QSBR variable no reader holds, so each grace period is over at once.
+  test::EnsureEal();
+  const size_t rcu_size = rte_rcu_qsbr_get_memsize(1);
+  auto* rcu = static_cast<rte_rcu_qsbr*>(rte_zmalloc("ut_fwsess_rcu", rcu_size, 64));
+  REQUIRE(rcu != nullptr);
+  REQUIRE(rte_rcu_qsbr_init(rcu, 1) == 0);
+  auto made = FwSessionTable::Create("ut_fwsess_reuse", 64, rcu);
+  REQUIRE(made.ok());
+  auto t = std::move(*made);
+  bool fa;
+  const FwSessionKey k1 = MakeSessionKey(17, 1, 1000, 2, 53, &fa);
+  const int32_t p1 = t->Insert(0, k1, fa, TcpState::kNone, 1);
+  REQUIRE(p1 >= 0);
+  const FwSessionKey* keys[1] = {&k1};
+  int32_t got = -1;
+  t->Lookup(uint16_t{0}, keys, 1, &got);  // now in worker 0's cache
+  CHECK(got == p1);
+  t->Lookup(uint16_t{1}, keys, 1, &got);  // worker 1 finds it too (a miss there, then cached)
+  CHECK(got == p1);
+  // Deleted; other sessions made until one takes the first one's position (no RCU here: a
+  // deleted position is handed out again at once, in the table's own order).
+  t->Clear();
+  t->Lookup(uint16_t{0}, keys, 1, &got);
+  CHECK(got == -1);
+  FwSessionKey k2{};
+  int32_t p2 = -1;
+  for (uint16_t port = 1; port < 1000 && p2 != p1; ++port) {
+    k2 = MakeSessionKey(17, 3, port, 4, 53, &fa);
+    p2 = t->Insert(1, k2, fa, TcpState::kNone, 1);
+    REQUIRE(p2 >= 0);
+    if (p2 != p1) t->Clear();  // the others go again (the first flow's stays in the cache)
+  }
+  REQUIRE(p2 == p1);
+  for (uint16_t w : {uint16_t{0}, uint16_t{1}}) {
+    t->Lookup(w, keys, 1, &got);
+    CHECK(got == -1);
+  }
+  const FwSessionKey* keys2[1] = {&k2};
+  t->Lookup(uint16_t{0}, keys2, 1, &got);
+  CHECK(got == p2);
+  // The first flow again: a new session, found by both workers.
+  const int32_t p3 = t->Insert(0, k1, fa, TcpState::kNone, 1);
+  REQUIRE(p3 >= 0);
+  for (uint16_t w : {uint16_t{0}, uint16_t{1}}) {
+    t->Lookup(w, keys, 1, &got);
+    CHECK(got == p3);
+  }
+  t.reset();
+  rte_free(rcu);
 }
 
 TEST_CASE("the session counters agree with the hash and the live flags") {

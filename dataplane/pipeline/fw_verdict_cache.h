@@ -1,0 +1,60 @@
+// A worker's cache of its firewall classifications (docs/DESIGN.md, Firewall): rte_acl's
+// answer for an exact ACL key at one chain, in two-way buckets by the key's CRC32 seeded with
+// the chain's tag. A chain's answer depends on nothing but the key (and the packet's state, which
+// the caller puts in the key's pad byte when the chain's rules look at it), so a hit is the
+// verdict classify would give; a chain rebuilt at a commit has a new tag and misses. Flows
+// repeat their key from packet to packet: the classify (10,000 rules or 10) is paid once per
+// flow and chain while its entry lasts; a miss costs the probe on top of the classify.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+#include "dataplane/tables/firewall_sessions.h"
+
+namespace portcullis::dp {
+
+template <class Key>
+class FwVerdictCache {
+ public:
+  static constexpr uint32_t kEntries = 4096;
+  struct alignas(sizeof(Key) <= 24 ? 32 : 64) Entry {
+    Key key;
+    uint32_t tag;     // the chain's (0: empty)
+    uint32_t result;  // rte_acl's: rule userdata, 0 for no match
+  };
+
+  FwVerdictCache() : e_(new Entry[kEntries]()) {}
+
+  // The entry for key at the chain tagged tag, or nullptr; *hash: where a miss is to be
+  // remembered. Two ways per bucket, as the session table's cache.
+  const Entry* Find(const Key& key, uint32_t tag, uint32_t* hash) const {
+    *hash = FwKeyHash(key, tag);
+    const Entry* b = &e_[(*hash & (kEntries / 2 - 1)) * 2];
+    if (Same(b[0], key, tag)) return &b[0];
+    if (Same(b[1], key, tag)) return &b[1];
+    return nullptr;
+  }
+  // The newest first, the one it displaces second.
+  void Remember(uint32_t hash, const Key& key, uint32_t tag, uint32_t result) {
+    Entry* b = &e_[(hash & (kEntries / 2 - 1)) * 2];
+    Entry* e = b;
+    if (Same(b[1], key, tag)) {
+      e = &b[1];
+    } else if (!Same(b[0], key, tag)) {
+      b[1] = b[0];
+    }
+    e->key = key;
+    e->tag = tag;
+    e->result = result;
+  }
+
+ private:
+  static bool Same(const Entry& e, const Key& key, uint32_t tag) {
+    return e.tag == tag && std::memcmp(&e.key, &key, sizeof(Key)) == 0;
+  }
+  std::unique_ptr<Entry[]> e_;
+};
+
+}  // namespace portcullis::dp
