@@ -73,32 +73,22 @@ inline uint8_t Wscale(const uint8_t* tcp, uint32_t hl) {
   return kNoWscale;
 }
 
-// Ports (or the ICMP identifier) of an L4 header at l4 with `avail` bytes, as on the wire.
+// ICMPv6 errors are types 0-127 (RFC 4443 §2.1); echo request and reply carry an identifier.
+inline bool IsIcmp6Echo(uint8_t type) {
+  return type == 128 || type == 129;
+}
+
+// Ports (or the ICMP query / ICMPv6 echo identifier, the same both ways) of an L4 header at
+// l4 with `avail` bytes, as on the wire.
+template <bool kV6>
 inline void L4Ports(uint8_t proto, const uint8_t* l4, uint32_t avail, uint16_t* sport,
                     uint16_t* dport) {
   *sport = *dport = 0;
   if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP) && avail >= 4) {
     std::memcpy(sport, l4, 2);
     std::memcpy(dport, l4 + 2, 2);
-  } else if (proto == IPPROTO_ICMP && avail >= 8 && IsIcmpQuery(l4[0])) {
-    std::memcpy(sport, l4 + 4, 2);  // the identifier, the same both ways
-    *dport = *sport;
-  }
-}
-
-// ICMPv6 errors are types 0-127 (RFC 4443 §2.1); echo request and reply carry an identifier.
-inline bool IsIcmp6Echo(uint8_t type) {
-  return type == 128 || type == 129;
-}
-
-// Ports (or the ICMPv6 echo identifier) of an L4 header inside IPv6.
-inline void L4Ports6(uint8_t proto, const uint8_t* l4, uint32_t avail, uint16_t* sport,
-                     uint16_t* dport) {
-  *sport = *dport = 0;
-  if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP) && avail >= 4) {
-    std::memcpy(sport, l4, 2);
-    std::memcpy(dport, l4 + 2, 2);
-  } else if (proto == IPPROTO_ICMPV6 && avail >= 8 && IsIcmp6Echo(l4[0])) {
+  } else if (kV6 ? proto == IPPROTO_ICMPV6 && avail >= 8 && IsIcmp6Echo(l4[0])
+                 : proto == IPPROTO_ICMP && avail >= 8 && IsIcmpQuery(l4[0])) {
     std::memcpy(sport, l4 + 4, 2);
     *dport = *sport;
   }
@@ -133,6 +123,36 @@ inline uint32_t Upper6(const uint8_t* p, uint32_t len, uint8_t* proto, bool* lat
   return len;
 }
 
+// An ICMP or ICMPv6 error: the header it quotes (at q, qlen bytes, its own extension headers
+// walked) names the session, which the error travels against; it is `related` and makes none.
+template <bool kV6>
+inline void QuotedSession(const uint8_t* q, uint32_t qlen, FwPacketT<kV6>* p) {
+  uint8_t proto;
+  uint32_t off;
+  bool ports;
+  if constexpr (kV6) {
+    proto = q[6];
+    bool later = false;
+    off = Upper6(q, qlen, &proto, &later);
+    ports = !later;
+  } else {
+    proto = reinterpret_cast<const rte_ipv4_hdr*>(q)->next_proto_id;
+    off = (q[0] & 0x0fu) * 4;
+    ports = off >= 20 && qlen >= off;
+  }
+  uint16_t is = 0, id = 0;
+  if (ports) L4Ports<kV6>(proto, q + off, qlen - off, &is, &id);
+  if constexpr (kV6) {
+    p->skey = MakeSessionKey6(proto, q + 8, is, q + 24, id, &p->from_a);
+  } else {
+    const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(q);
+    p->skey = MakeSessionKey(proto, ip->src_addr, is, ip->dst_addr, id, &p->from_a);
+  }
+  p->from_a = !p->from_a;
+  p->related = true;
+  p->trackable = false;
+}
+
 void Parse(const rte_mbuf* m, FwPacket6* p) {
   const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv6_hdr*);
   const uint8_t* raw = reinterpret_cast<const uint8_t*>(ip);
@@ -158,22 +178,12 @@ void Parse(const rte_mbuf* m, FwPacket6* p) {
     p->key.sport = rte_cpu_to_be_16(l4[0]);
     p->key.dport = rte_cpu_to_be_16(l4[1]);
     if (l4[0] < 128 && avail >= 8 + 40) {
-      // An error: the quoted header names the session (its own extension headers walked).
-      const uint8_t* inner = l4 + 8;
-      uint8_t iproto = inner[6];
-      bool ilater = false;
-      const uint32_t ioff = Upper6(inner, avail - 8, &iproto, &ilater);
-      uint16_t is = 0, id = 0;
-      if (!ilater) L4Ports6(iproto, inner + ioff, avail - 8 - ioff, &is, &id);
-      p->skey = MakeSessionKey6(iproto, inner + 8, is, inner + 24, id, &p->from_a);
-      p->from_a = !p->from_a;
-      p->related = true;
-      p->trackable = false;
+      QuotedSession(l4 + 8, avail - 8, p);
       return;
     }
-    L4Ports6(proto, l4, avail, &sport, &dport);
+    L4Ports<true>(proto, l4, avail, &sport, &dport);
   } else {
-    L4Ports6(proto, l4, avail, &sport, &dport);
+    L4Ports<true>(proto, l4, avail, &sport, &dport);
     p->key.sport = sport;
     p->key.dport = dport;
     if (proto == IPPROTO_TCP && avail >= 20) {
@@ -241,22 +251,12 @@ void Parse(const rte_mbuf* m, FwPacket* p) {
     p->key.sport = rte_cpu_to_be_16(l4[0]);
     p->key.dport = rte_cpu_to_be_16(l4[1]);
     if (IsIcmpError(l4[0]) && avail >= 8 + 20) {
-      // The quoted header names the session this error belongs to.
-      const auto* inner = reinterpret_cast<const rte_ipv4_hdr*>(l4 + 8);
-      const uint32_t ihl = (inner->version_ihl & 0x0fu) * 4;
-      uint16_t is = 0, id = 0;
-      if (ihl >= 20 && avail >= 8 + ihl)
-        L4Ports(inner->next_proto_id, l4 + 8 + ihl, avail - 8 - ihl, &is, &id);
-      p->skey = MakeSessionKey(inner->next_proto_id, inner->src_addr, is, inner->dst_addr, id,
-                               &p->from_a);
-      p->from_a = !p->from_a;  // the error travels against the packet it quotes
-      p->related = true;
-      p->trackable = false;
+      QuotedSession(l4 + 8, avail - 8, p);
       return;
     }
-    L4Ports(proto, l4, avail, &sport, &dport);
+    L4Ports<false>(proto, l4, avail, &sport, &dport);
   } else {
-    L4Ports(proto, l4, avail, &sport, &dport);
+    L4Ports<false>(proto, l4, avail, &sport, &dport);
     p->key.sport = sport;
     p->key.dport = dport;
     if (proto == IPPROTO_TCP && avail >= 20) {
