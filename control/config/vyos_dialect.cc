@@ -1,6 +1,7 @@
 #include "control/config/vyos_dialect.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <tuple>
 
@@ -519,10 +520,40 @@ std::vector<DisplayCommand> ToVyos(const std::vector<DisplayCommand>& canonical)
   std::map<std::string, int> next_rule;  // per filter chain
   // Rulesets with `family ipv6` show as `firewall ipv6 name`, their jumps as ipv6 filters.
   std::set<std::string> ipv6_rulesets;
-  for (const DisplayCommand& c : canonical)
-    if (Is(c, 0, "security") && Is(c, 1, "firewall") && Is(c, 2, "name") && Is(c, 4, "family") &&
-        c.size() == 6 && c[5].text == "ipv6")
-      ipv6_rulesets.insert(c[3].text);
+  // A Vyatta ruleset without `family` filters both families; VyOS has a ruleset per family.
+  // It shows as `firewall ipv4 name X` with its rules that apply to IPv4 and `firewall ipv6
+  // name X-v6` with those that apply to IPv6 (a rule applies to the families its matches
+  // leave), each bound where X is: loaded back, both families are filtered as before.
+  std::set<std::string> names, with_family;
+  std::map<std::pair<std::string, std::string>, int> rule_family;  // bit 1: IPv4, 2: IPv6
+  for (const DisplayCommand& c : canonical) {
+    if (!(Is(c, 0, "security") && Is(c, 1, "firewall") && Is(c, 2, "name") && c.size() > 3))
+      continue;
+    names.insert(c[3].text);
+    if (Is(c, 4, "family")) {
+      with_family.insert(c[3].text);
+      if (c.size() == 6 && c[5].text == "ipv6") ipv6_rulesets.insert(c[3].text);
+    }
+    if (Is(c, 4, "rule") && c.size() > 7) {
+      int& f = rule_family[{c[3].text, c[5].text}];
+      const std::string& v = c.back().text;
+      if ((Is(c, 6, "source") || Is(c, 6, "destination")) && Is(c, 7, "address") && c.size() == 9)
+        f |= v.find(':') != std::string::npos ? 2 : 1;
+      if (Is(c, 6, "protocol") && c.size() == 8) {
+        if (v == "icmp" || v == "1") f |= 1;
+        if (v == "ipv6-icmp" || v == "icmpv6" || v == "58") f |= 2;
+      }
+      if (Is(c, 6, "icmp")) f |= 1;
+      if (Is(c, 6, "icmpv6")) f |= 2;
+    }
+  }
+  std::map<std::string, std::string> both;  // a both-family ruleset -> its IPv6 half's name
+  for (const std::string& n : names) {
+    if (with_family.count(n)) continue;
+    std::string v6 = n + "-v6";
+    while (names.count(v6)) v6 += "6";
+    both[n] = v6;
+  }
   for (DisplayCommand c : canonical) {
     if (Is(c, 0, "security") && Is(c, 1, "vpn") && Is(c, 2, "ike") && Is(c, 3, "interface")) {
       c.erase(c.begin(), c.begin() + 3);
@@ -563,13 +594,26 @@ std::vector<DisplayCommand> ToVyos(const std::vector<DisplayCommand>& canonical)
     }
     if (Is(c, 0, "security") && Is(c, 1, "firewall") && Is(c, 2, "name")) {
       if (Is(c, 4, "family")) continue;  // said by `firewall ipv4|ipv6`
-      const bool v6 = c.size() > 3 && ipv6_rulesets.count(c[3].text);
-      DisplayCommand v = {K("firewall"), K(v6 ? "ipv6" : "ipv4")};
-      v.insert(v.end(), c.begin() + 2, c.end());
-      if (Is(v, 4, "rule") && Is(v, 6, "match-state")) v[6].text = "state";
-      if (Is(v, 4, "rule") && (Is(v, 6, "icmp") || Is(v, 6, "icmpv6")) && Is(v, 7, "name"))
-        v[7].text = "type-name";
-      out.push_back(v);
+      auto show = [&](bool v6, const std::string& name) {
+        DisplayCommand v = {K("firewall"), K(v6 ? "ipv6" : "ipv4")};
+        v.insert(v.end(), c.begin() + 2, c.end());
+        v[3].text = name;
+        if (Is(v, 4, "rule") && Is(v, 6, "match-state")) v[6].text = "state";
+        if (Is(v, 4, "rule") && (Is(v, 6, "icmp") || Is(v, 6, "icmpv6")) && Is(v, 7, "name"))
+          v[7].text = "type-name";
+        out.push_back(v);
+      };
+      const std::string& name = c.size() > 3 ? c[3].text : std::string();
+      if (auto b = both.find(name); b != both.end()) {
+        // A rule goes to the halves of the families it applies to; the rest to both.
+        auto f = Is(c, 4, "rule") && c.size() > 5 ? rule_family.find({name, c[5].text})
+                                                  : rule_family.end();
+        const int fam = f == rule_family.end() || f->second == 0 ? 3 : f->second;
+        if (fam & 1) show(false, name);
+        if (fam & 2) show(true, b->second);
+        continue;
+      }
+      show(ipv6_rulesets.count(name) > 0, name);
       continue;
     }
     if (Is(c, 0, "resources") && Is(c, 1, "group")) {
@@ -595,20 +639,28 @@ std::vector<DisplayCommand> ToVyos(const std::vector<DisplayCommand>& canonical)
         std::string ifname = c[2].text + (f == 5 ? "." + c[4].text : "");
         const std::string& dir = c[f + 1].text;
         std::string chain = dir == "local" ? "input" : "forward";
-        const char* fam = ipv6_rulesets.count(c[f + 2].text) ? "ipv6" : "ipv4";
-        int& n = next_rule[std::string(fam) + chain];
-        n += 10;
-        std::string num = std::to_string(n);
-        DisplayCommand base = {K("firewall"), K(fam), K(chain), K("filter"), K("rule"), Key(num)};
-        auto with = [&](std::vector<DisplayWord> tail) {
-          DisplayCommand x = base;
-          x.insert(x.end(), tail.begin(), tail.end());
-          return x;
+        auto jump = [&](const char* fam, const std::string& target) {
+          int& n = next_rule[std::string(fam) + chain];
+          n += 10;
+          std::string num = std::to_string(n);
+          DisplayCommand base = {K("firewall"), K(fam), K(chain), K("filter"), K("rule"), Key(num)};
+          auto with = [&](std::vector<DisplayWord> tail) {
+            DisplayCommand x = base;
+            x.insert(x.end(), tail.begin(), tail.end());
+            return x;
+          };
+          out.push_back(with({K(dir == "out" ? "outbound-interface" : "inbound-interface"),
+                              K("name"), V(ifname)}));
+          out.push_back(with({K("action"), V("jump")}));
+          out.push_back(with({K("jump-target"), V(target)}));
         };
-        out.push_back(with(
-            {K(dir == "out" ? "outbound-interface" : "inbound-interface"), K("name"), V(ifname)}));
-        out.push_back(with({K("action"), V("jump")}));
-        out.push_back(with({K("jump-target"), V(c[f + 2].text)}));
+        const std::string& target = c[f + 2].text;
+        if (auto b = both.find(target); b != both.end()) {
+          jump("ipv4", target);
+          jump("ipv6", b->second);
+        } else {
+          jump(ipv6_rulesets.count(target) ? "ipv6" : "ipv4", target);
+        }
         continue;
       }
       if ((Is(c, 1, "ethernet") || Is(c, 1, "dataplane")) && Is(c, 3, "bond-group") &&

@@ -411,3 +411,40 @@ TEST_CASE("VyOS IPv6 rulesets: family ipv6, icmpv6 type-name, ipv4 and ipv6 jump
   CHECK_THAT(Errors(bad), Catch::Contains("firewall ipv6 input filter rule 10: jump-target V4 is "
                                           "an ipv4 ruleset (line 2)"));
 }
+
+TEST_CASE("a Vyatta ruleset of both families shows in VyOS as one per family, both bound",
+          "[vyos][ipv6]") {
+  // No `family`: F filters IPv4 and IPv6 (rule 10 both, 20 IPv4 only, 30 IPv6 only).
+  auto c = Load(
+      "set interfaces ethernet eth0 address '203.0.113.1/24'\n"
+      "set interfaces ethernet eth0 address '2001:db8:ff::1/64'\n"
+      "set interfaces ethernet eth0 firewall local 'F'\n"
+      "set security firewall name F default-action 'drop'\n"
+      "set security firewall name F rule 10 action 'accept'\n"
+      "set security firewall name F rule 10 protocol 'esp'\n"
+      "set security firewall name F rule 20 action 'accept'\n"
+      "set security firewall name F rule 20 source address '198.51.100.0/24'\n"
+      "set security firewall name F rule 30 action 'accept'\n"
+      "set security firewall name F rule 30 source address '2001:db8:1::/48'\n");
+  INFO(Errors(c));
+  REQUIRE(Errors(c).empty());
+  std::string vyos = Commands(c, Dialect::kVyos);
+  INFO(vyos);
+  CHECK_THAT(vyos, Catch::Contains("set firewall ipv4 name F rule 20 source address"));
+  CHECK_THAT(vyos, !Catch::Contains("set firewall ipv4 name F rule 30"));
+  CHECK_THAT(vyos, Catch::Contains("set firewall ipv6 name F-v6 rule 30 source address"));
+  CHECK_THAT(vyos, !Catch::Contains("set firewall ipv6 name F-v6 rule 20"));
+  CHECK_THAT(vyos, Catch::Contains("set firewall ipv6 name F-v6 rule 10 protocol 'esp'"));
+  CHECK_THAT(vyos, Catch::Contains("set firewall ipv6 name F-v6 default-action 'drop'"));
+  // Loaded back: IPv4 meets F, IPv6 meets F-v6, both at eth0's local hook.
+  auto back = Load(vyos);
+  INFO(Errors(back));
+  REQUIRE(Errors(back).empty());
+  std::string cmds = Commands(back);
+  CHECK_THAT(cmds, Catch::Contains("set security firewall name F family 'ipv4'"));
+  CHECK_THAT(cmds, Catch::Contains("set security firewall name F-v6 family 'ipv6'"));
+  CHECK_THAT(cmds, Catch::Contains("set interfaces ethernet eth0 firewall local 'F'"));
+  CHECK_THAT(cmds, Catch::Contains("set interfaces ethernet eth0 firewall local 'F-v6'"));
+  CHECK_THAT(cmds, Catch::Contains("set security firewall name F-v6 rule 30 source address "
+                                   "'2001:db8:1::/48'"));
+}
