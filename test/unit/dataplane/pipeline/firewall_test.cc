@@ -364,6 +364,59 @@ fw bind lan in 1
   CHECK(SentCount(rig, kWan) == 1);
 }
 
+TEST_CASE("state: an echo we answer passes `out` as the reply of the session `local` made",
+          "[firewall]") {
+  Rig& rig = Rig::Get();
+  Configure(rig, R"(
+fw ruleset add 1 WANLOCAL default drop
+fw rule add 1 10 action accept proto icmp state new
+fw ruleset add 2 WANOUT default drop
+fw rule add 2 10 action accept proto icmp state established
+fw bind wan local 1
+fw bind wan out 2
+)");
+  rig.Receive(kWan, 0, Echo(kRemote, kWanAddr));
+  Poll(rig);
+  CHECK(Packets(rig, 1, 10) == 1);
+  // The reply passes `out` as the session's reply, without rules (taken for the request, it
+  // would be the initiator's packet there, established, and counted on WANOUT:10).
+  CHECK(SentCount(rig, kWan) == 1);
+  CHECK(Packets(rig, 2, 10) == 0);
+  CHECK(Packets(rig, 2, 0) == 0);
+}
+
+TEST_CASE("state: a flow's packets at lan `in` and vti0 `out`, new, established, invalid",
+          "[firewall]") {
+  Rig& rig = Rig::Get();
+  Configure(rig, R"(
+fw ruleset add 1 LANIN default drop
+fw rule add 1 10 action accept proto tcp state new
+fw rule add 1 20 action accept proto tcp state established
+fw ruleset add 2 VTIOUT default drop
+fw rule add 2 5 action drop proto tcp state invalid
+fw rule add 2 10 action accept proto tcp state new
+fw rule add 2 20 action accept proto tcp state established
+fw bind lan in 1
+fw bind vti0 out 2
+)");
+  // The SYN makes the session at lan `in` and is still new at vti0 `out`; a second SYN is a
+  // retransmit: the session's at lan `in`, established at vti0 `out`; an ACK before any
+  // SYN-ACK is invalid (lan `in`'s default drops it).
+  rig.Receive(kLan, 0, Tcp(kLanHost, kTunnelHost, 40000, 22, kSyn, 1000));
+  Poll(rig);
+  rig.Receive(kLan, 0, Tcp(kLanHost, kTunnelHost, 40000, 22, kSyn, 1000));
+  Poll(rig);
+  rig.Receive(kLan, 0, Tcp(kLanHost, kTunnelHost, 40000, 22, kAck, 1001, 1));
+  Poll(rig);
+  CHECK(Packets(rig, 1, 10) == 1);
+  CHECK(Packets(rig, 1, 20) == 0);
+  CHECK(Packets(rig, 1, 0) == 1);
+  CHECK(Packets(rig, 2, 10) == 1);
+  CHECK(Packets(rig, 2, 20) == 1);
+  CHECK(Packets(rig, 2, 5) == 0);
+  CHECK(SentCount(rig, kWan) == 2);
+}
+
 TEST_CASE("state categories: a rule for `invalid` sees only invalid packets", "[firewall]") {
   Rig& rig = Rig::Get();
   Configure(rig, R"(
