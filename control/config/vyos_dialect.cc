@@ -526,6 +526,17 @@ std::vector<DisplayCommand> ToVyos(const std::vector<DisplayCommand>& canonical)
   // leave), each bound where X is: loaded back, both families are filtered as before.
   std::set<std::string> names, with_family;
   std::map<std::pair<std::string, std::string>, int> rule_family;  // bit 1: IPv4, 2: IPv6
+  // An address-group's families: those of its items (a rule naming it takes them).
+  std::map<std::string, int> group_family;
+  for (const DisplayCommand& c : canonical)
+    if (Is(c, 0, "resources") && Is(c, 1, "group") && Is(c, 2, "address-group") &&
+        Is(c, 4, "address") && c.size() == 6)
+      group_family[c[3].text] |= c[5].text.find(':') != std::string::npos ? 2 : 1;
+  auto address_family = [&](std::string v) {
+    if (!v.empty() && v[0] == '!') v.erase(0, 1);
+    if (auto g = group_family.find(v); g != group_family.end()) return g->second;
+    return v.find(':') != std::string::npos ? 2 : 1;
+  };
   for (const DisplayCommand& c : canonical) {
     if (!(Is(c, 0, "security") && Is(c, 1, "firewall") && Is(c, 2, "name") && c.size() > 3))
       continue;
@@ -535,16 +546,19 @@ std::vector<DisplayCommand> ToVyos(const std::vector<DisplayCommand>& canonical)
       if (c.size() == 6 && c[5].text == "ipv6") ipv6_rulesets.insert(c[3].text);
     }
     if (Is(c, 4, "rule") && c.size() > 7) {
-      int& f = rule_family[{c[3].text, c[5].text}];
+      // Each match leaves the rule the families it can match, as the model's expansion has
+      // them (firewall_match.cc: both sides' and the protocol's families together).
+      auto [it, fresh] = rule_family.emplace(std::make_pair(c[3].text, c[5].text), 3);
+      int& f = it->second;
       const std::string& v = c.back().text;
       if ((Is(c, 6, "source") || Is(c, 6, "destination")) && Is(c, 7, "address") && c.size() == 9)
-        f |= v.find(':') != std::string::npos ? 2 : 1;
+        f &= address_family(v);
       if (Is(c, 6, "protocol") && c.size() == 8) {
-        if (v == "icmp" || v == "1") f |= 1;
-        if (v == "ipv6-icmp" || v == "icmpv6" || v == "58") f |= 2;
+        if (v == "icmp" || v == "1") f &= 1;
+        if (v == "ipv6-icmp" || v == "icmpv6" || v == "58") f &= 2;
       }
-      if (Is(c, 6, "icmp")) f |= 1;
-      if (Is(c, 6, "icmpv6")) f |= 2;
+      if (Is(c, 6, "icmp")) f &= 1;
+      if (Is(c, 6, "icmpv6")) f &= 2;
     }
   }
   std::map<std::string, std::string> both;  // a both-family ruleset -> its IPv6 half's name
@@ -608,6 +622,7 @@ std::vector<DisplayCommand> ToVyos(const std::vector<DisplayCommand>& canonical)
         // A rule goes to the halves of the families it applies to; the rest to both.
         auto f = Is(c, 4, "rule") && c.size() > 5 ? rule_family.find({name, c[5].text})
                                                   : rule_family.end();
+        // (No family left: a mixed rule the commit refuses; shown in both.)
         const int fam = f == rule_family.end() || f->second == 0 ? 3 : f->second;
         if (fam & 1) show(false, name);
         if (fam & 2) show(true, b->second);

@@ -448,3 +448,39 @@ TEST_CASE("a Vyatta ruleset of both families shows in VyOS as one per family, bo
   CHECK_THAT(cmds, Catch::Contains("set security firewall name F-v6 rule 30 source address "
                                    "'2001:db8:1::/48'"));
 }
+
+TEST_CASE("a both-family ruleset's rule naming an address-group goes where the group's items do",
+          "[vyos][ipv6]") {
+  auto c = Load(
+      "set interfaces ethernet eth0 address '203.0.113.1/24'\n"
+      "set interfaces ethernet eth0 address '2001:db8:ff::1/64'\n"
+      "set interfaces ethernet eth0 firewall in 'F'\n"
+      "set resources group address-group BAD address '2001:db8:bad::/48'\n"
+      "set resources group address-group MIX address '198.51.100.7'\n"
+      "set resources group address-group MIX address '2001:db8:7::7'\n"
+      "set security firewall name F default-action 'accept'\n"
+      "set security firewall name F rule 5 action 'drop'\n"
+      "set security firewall name F rule 5 source address 'BAD'\n"
+      "set security firewall name F rule 6 action 'drop'\n"
+      "set security firewall name F rule 6 source address 'MIX'\n"
+      "set security firewall name F rule 7 action 'drop'\n"
+      "set security firewall name F rule 7 source address 'MIX'\n"
+      "set security firewall name F rule 7 destination address '192.0.2.0/24'\n");
+  INFO(Errors(c));
+  REQUIRE(Errors(c).empty());
+  std::string vyos = Commands(c, Dialect::kVyos);
+  INFO(vyos);
+  // BAD holds IPv6 only: rule 5 in the IPv6 half alone; MIX both: rule 6 in both; rule 7's
+  // destination leaves it IPv4 only.
+  CHECK_THAT(vyos, Catch::Contains("set firewall ipv6 name F-v6 rule 5 source address 'BAD'"));
+  CHECK_THAT(vyos, !Catch::Contains("set firewall ipv4 name F rule 5"));
+  CHECK_THAT(vyos, Catch::Contains("set firewall ipv4 name F rule 6 source address 'MIX'"));
+  CHECK_THAT(vyos, Catch::Contains("set firewall ipv6 name F-v6 rule 6 source address 'MIX'"));
+  CHECK_THAT(vyos, Catch::Contains("set firewall ipv4 name F rule 7 destination address"));
+  CHECK_THAT(vyos, !Catch::Contains("set firewall ipv6 name F-v6 rule 7"));
+  auto back = Load(vyos);
+  INFO(Errors(back));
+  CHECK(Errors(back).empty());
+  CHECK_THAT(Commands(back), Catch::Contains("set security firewall name F-v6 rule 5 source "
+                                             "address 'BAD'"));
+}
