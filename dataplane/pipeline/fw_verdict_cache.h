@@ -27,6 +27,19 @@ class FwVerdictCache {
 
   FwVerdictCache() : e_(new Entry[kEntries]()) {}
 
+  // Adaptive: with under a quarter of a run's keys found, the next kRest runs go straight to
+  // classify (the probe and the remembering would only add to its cost: a port scan, more
+  // live flows than entries); then one run probes again. So a miss-bound workload pays about
+  // what it paid without the cache.
+  bool Use() {
+    if (rest_ == 0) return true;
+    --rest_;
+    return false;
+  }
+  void Count(uint32_t looked, uint32_t missed) {
+    if ((looked - missed) * 4 < looked) rest_ = kRest;
+  }
+
   // The entry for key at the chain tagged tag, or nullptr; *hash: where a miss is to be
   // remembered. Two ways per bucket, as the session table's cache.
   const Entry* Find(const Key& key, uint32_t tag, uint32_t* hash) const {
@@ -51,10 +64,12 @@ class FwVerdictCache {
   }
 
  private:
+  static constexpr uint32_t kRest = 32;
   static bool Same(const Entry& e, const Key& key, uint32_t tag) {
     return e.tag == tag && std::memcmp(&e.key, &key, sizeof(Key)) == 0;
   }
   std::unique_ptr<Entry[]> e_;
+  uint32_t rest_ = 0;  // runs left that skip the cache
 };
 
 }  // namespace portcullis::dp

@@ -162,6 +162,7 @@ void Parse(const rte_mbuf* m, FwPacket6* p) {
                            ? sizeof(rte_ipv6_hdr)
                            : Upper6(raw, m->data_len, &proto, &later);
   p->key.proto = proto;
+  std::memset(p->key.pad, 0, sizeof p->key.pad);  // the verdict cache compares whole keys
   std::memcpy(p->key.src, ip->src_addr, 16);
   std::memcpy(p->key.dst, ip->dst_addr, 16);
   p->key.sport = p->key.dport = 0;
@@ -217,6 +218,7 @@ inline void KeyOf(const rte_mbuf* m, FwKey6* k) {
                            ? sizeof(rte_ipv6_hdr)
                            : Upper6(raw, m->data_len, &proto, &later);
   k->proto = proto;
+  std::memset(k->pad, 0, sizeof k->pad);  // the verdict cache compares whole keys
   std::memcpy(k->src, ip->src_addr, 16);
   std::memcpy(k->dst, ip->dst_addr, 16);
   k->sport = k->dport = 0;
@@ -537,6 +539,18 @@ void Worker::FwClassify(const FwChain& chain, Key* const* keys, const uint8_t* c
   uint32_t hashes[kBurst];
   uint16_t miss[kBurst];
   uint16_t nm = 0;
+  if (!cache.Use()) {
+    // Too few hits lately (many more flows than entries): classify as without the cache.
+    uint32_t results[kBurst * kFwCategories];
+    for (uint16_t k = 0; k < n; ++k) data[k] = reinterpret_cast<const uint8_t*>(keys[k]);
+    rte_acl_classify(chain.acl, data, results, n, ncat);
+    if (ncat == 1) {
+      std::memcpy(out, results, sizeof(uint32_t) * n);
+    } else {
+      for (uint16_t k = 0; k < n; ++k) out[k] = results[k * ncat + cats[k]];
+    }
+    return;
+  }
   for (uint16_t k = 0; k < n; ++k) {
     Key& key = *keys[k];
     // The state is part of what the chain answers when it has more than one category; the
@@ -551,6 +565,7 @@ void Worker::FwClassify(const FwChain& chain, Key* const* keys, const uint8_t* c
     hashes[nm] = h;
     miss[nm++] = k;
   }
+  cache.Count(n, nm);
   if (nm == 0) return;
   uint32_t results[kBurst * kFwCategories];
   rte_acl_classify(chain.acl, data, results, nm, ncat);

@@ -31,6 +31,18 @@ absl::StatusOr<std::unique_ptr<FwSessionTable>> FwSessionTable::Create(const std
   if (t->hash_ == nullptr)
     return absl::ResourceExhaustedError(
         absl::StrCat("session table ", name, ": ", rte_strerror(rte_errno)));
+  // The workers' caches compute the table's hash themselves (FwKeyHash) and look misses up
+  // with it: a table hashing otherwise would find nothing.
+  {
+    alignas(8) uint8_t probe[sizeof(FwSessionKey6)];
+    for (size_t i = 0; i < sizeof probe; ++i) probe[i] = static_cast<uint8_t>(i * 37 + 1);
+    const uint32_t ours = key_len == sizeof(FwSessionKey6)
+                              ? FwKeyHash(*reinterpret_cast<const FwSessionKey6*>(probe))
+                              : FwKeyHash(*reinterpret_cast<const FwSessionKey*>(probe));
+    if (rte_hash_hash(t->hash_, probe) != ours)
+      return absl::InternalError(
+          absl::StrCat("session table ", name, ": its hash is not the workers' cache hash"));
+  }
   if (rcu != nullptr) {
     rte_hash_rcu_config rc{};
     rc.v = rcu;

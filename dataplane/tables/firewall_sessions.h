@@ -183,8 +183,19 @@ class FwSessionTable {
     hash_sig_t sigs[RTE_HASH_LOOKUP_BULK_MAX];
     uint16_t miss[RTE_HASH_LOOKUP_BULK_MAX];
     uint32_t nm = 0;
+    // Adaptive as the verdict cache (fw_verdict_cache.h): under a quarter found, the next
+    // kCacheRest calls look up without probing or remembering (the hash still computed once).
+    uint32_t& rest = workers_[worker].cache_rest;
+    const bool use = rest == 0;
+    if (!use) --rest;
     for (uint32_t i = 0; i < n; ++i) {
       const uint32_t h = FwKeyHash(*keys[i]);
+      if (!use) {
+        miss_keys[nm] = keys[i];
+        sigs[nm] = h;
+        miss[nm++] = static_cast<uint16_t>(i);
+        continue;
+      }
       const CacheEntry<Key>* e = &cache[(h & (kCacheEntries / 2 - 1)) * 2];
       if (std::memcmp(&e->key, keys[i], sizeof(Key)) != 0) ++e;  // the bucket's other way
       if (std::memcmp(&e->key, keys[i], sizeof(Key)) == 0) {
@@ -199,6 +210,7 @@ class FwSessionTable {
       sigs[nm] = h;
       miss[nm++] = static_cast<uint16_t>(i);
     }
+    if (use && (n - nm) * 4 < n) rest = kCacheRest;
     if (nm == 0) return;
     int32_t got[RTE_HASH_LOOKUP_BULK_MAX];
     rte_hash_lookup_with_hash_bulk(hash_, miss_keys, sigs, nm, got);
@@ -210,7 +222,7 @@ class FwSessionTable {
         continue;
       }
       pos[i] = p;
-      Remember(cache, *keys[i], sigs[k], p);
+      if (use) Remember(cache, *keys[i], sigs[k], p);
     }
   }
   FwSession& At(int32_t pos) { return sessions_[pos]; }
@@ -275,7 +287,7 @@ class FwSessionTable {
     int32_t pos;
     uint32_t incarnation;
   };
-  // Per worker, entries of the table's key kind (32 or 48 bytes), in buckets of two.
+  // Per worker, entries of the table's key kind (24 or 48 bytes), in buckets of two.
   static constexpr uint32_t kCacheEntries = 2048;
   template <class Key>
   CacheEntry<Key>* Cache(uint16_t worker) {
@@ -303,8 +315,10 @@ class FwSessionTable {
   FwSession* sessions_ = nullptr;
   uint32_t nslots_ = 0, capacity_ = 0, cursor_ = 0;
   FwTimeouts timeouts_{};
+  static constexpr uint32_t kCacheRest = 32;
   struct alignas(64) PerWorker {
     uint64_t created = 0, table_full = 0;
+    uint32_t cache_rest = 0;  // Lookup calls left that skip the cache
   } workers_[kMaxWorkers];
   uint64_t expired_ = 0;
   std::atomic<int64_t> live_{0};  // sessions in the hash (made, not yet deleted)

@@ -41,6 +41,9 @@ MIX = os.environ.get('BENCH_MIX') == '1'
 # policy per family classified too: the SPD's path (ApplyPolicies, ApplyPolicies6 with
 # BENCH_MIX=1).
 POLICIES = os.environ.get('BENCH_POLICIES') == '1'
+# BENCH_FLOWS=<n>: the encrypt case's traffic spreads over n distinct UDP flows (firewall_bench's
+# many-flow pcap) instead of 64: more than the firewall's per-worker caches hold.
+FLOWS = int(os.environ.get('BENCH_FLOWS', '0'))
 
 
 def mixed_pcap(work):
@@ -65,6 +68,11 @@ def profile(build, direction, work):
     enc, dec, _ = db.pcaps(work, '64', [64], outer6=OUTER6)
     if MIX:
         enc = mixed_pcap(work)
+    if FLOWS:
+        import firewall_bench as fb
+        enc = work / f'flows{FLOWS}.pcap'
+        if not enc.exists():
+            fb.fill_pcap(enc, FLOWS, measured=True)
     rx = 'lan' if direction == 'enc' else 'wan'
     dev = f'net_pcap0,rx_pcap={enc if direction == "enc" else dec},infinite_rx=1'
     ports = {'lan': dev if rx == 'lan' else 'net_null0,no-rx=1',
@@ -76,6 +84,8 @@ def profile(build, direction, work):
            f'--callgrind-out-file={out}', str(build / 'dataplane' / 'vpn-dataplane'),
            '-l', '0,1', '--no-huge', '-m', '1024', '--log-level=*:error', '--',
            '--channel', chan]
+    if FLOWS and direction == 'enc':
+        cmd += ['--mbufs', str(FLOWS + 65536)]
     for name, d in ports.items():
         cmd += ['--port', f'{name}={d}']
     db.BUILD = build
@@ -104,7 +114,8 @@ def profile(build, direction, work):
             lines = ['fw ruleset add 1 LANIN default drop', 'fw ruleset add 2 VTIOUT default drop']
             lines += fb.rules(1, n, True, 1) + fb.rules(2, n, False, 2)
             lines += ['fw bind lan in 1', 'fw bind vti0 out 2', 'fw global udp 600']
-            dp.dpctl('batch', '-', stdin='\n'.join(lines) + '\n')
+            for k in range(0, len(lines), 4000):  # as firewall_bench: batches of 4,000
+                dp.dpctl('batch', '-', stdin='\n'.join(lines[k:k + 4000]) + '\n')
         time.sleep(2)
         # Drops while instrumented: a build that drops what it should send would otherwise
         # look cheaper per packet.

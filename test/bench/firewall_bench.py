@@ -12,8 +12,16 @@ net_pcap infinite_rx -> net_null as in dataplane_bench.py, 64 B and IMIX frames,
 and a commit that rebuilds the 10,000-entry ACL while traffic flows, counting the packets the
 dataplane dropped meanwhile. Best of BENCH_REPEATS (3) x BENCH_SECONDS (3) per case.
 
+The measured traffic of those rows is 64 flows, which the workers' session-position and
+verdict caches (docs/DESIGN.md, Firewall, Cost) hold after the first burst: they show the cost
+of a flow the caches know. The many-flow rows (64 B, without hugepages for memory)
+replay BENCH_MANY_FLOWS (65,536) distinct UDP flows instead, more than the caches hold, so
+every packet goes to rte_hash and rte_acl as without them: base, r10k, s10 and sess1m (whose
+table holds the million filled sessions plus the measured flows' own).
+
 Prints the table, then the last line
-  summary: r10k=<rate r10k / base, 64 B> sess1m=<rate sess1m / base, 64 B> commit_loss=<packets>
+  summary: r10k=<r10k / base, many flows> sess1m=<sess1m / base, many flows>
+           r10k_64f=<r10k / base, 64 flows> sess1m_64f=<...> commit_loss=<packets>
 """
 import json
 import os
@@ -34,6 +42,8 @@ SIZES = {'64': [64], 'IMIX': [64] * 7 + [570] * 4 + [1420]}
 CASES = [('base', 0, False), ('r10', 10, False), ('r1k', 1000, False), ('r10k', 10000, False),
          ('s10', 10, True), ('sess1m', 10, True)]
 FILL_SESSIONS = int(os.environ.get('BENCH_FILL_SESSIONS', '1000000'))
+MANY_FLOWS = int(os.environ.get('BENCH_MANY_FLOWS', '65536'))
+MANY_CASES = [c for c in CASES if c[0] in ('base', 'r10k', 's10', 'sess1m')]
 # While working on one thing: BENCH_CASES=base,r10 BENCH_SIZES=64 (the summary needs all).
 ONLY_CASES = os.environ.get('BENCH_CASES')
 ONLY_SIZES = os.environ.get('BENCH_SIZES')
@@ -61,9 +71,10 @@ def rules(ruleset, n, stateful, seed):
     return lines
 
 
-def fill_pcap(path, flows):
+def fill_pcap(path, flows, measured=False):
     """A pcap of `flows` distinct 64-byte UDP flows to the tunnel, written directly (scapy would
-    take minutes for a million)."""
+    take minutes for a million): from the second port's 10.4.0.0/16 to broadcast MAC, or
+    (measured) from the bench's LAN host to the dataplane's MAC, as the 64-flow traffic."""
     def csum(h):
         s = sum(struct.unpack('!10H', h))
         s = (s & 0xffff) + (s >> 16)
@@ -71,22 +82,31 @@ def fill_pcap(path, flows):
     with open(path, 'wb') as f:
         f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
         eth = bytes.fromhex('ffffffffffff' '02000000010b' '0800')
+        if measured:
+            eth = bytes.fromhex(db.PCAP_MAC.replace(':', '') + '02000000010a' '0800')
         for i in range(flows):
             src = bytes([10, 4, (i >> 8) & 0xff, i & 0xff])
+            if measured:
+                src = bytes([10, 1, 0, 10])
             ip = bytearray(struct.pack('!BBHHHBBH4s4s', 0x45, 0, 50, 0, 0, 64, 17, 0, src,
                                        bytes([10, 2, 0, 10])))
             ip[10:12] = struct.pack('!H', csum(bytes(ip)))
             udp = struct.pack('!HHHH', 1024 + (i >> 16), 5001, 30, 0)
+            if measured:  # one source address: the flows differ in ports
+                udp = struct.pack('!HHHH', 1024 + i % 60000, 5001 + i // 60000, 30, 0)
             frame = eth + bytes(ip) + udp + b'\0' * 22
             f.write(struct.pack('<IIII', 0, 0, len(frame), len(frame)))
             f.write(frame)
 
 
 class Dataplane(db.Dataplane):
-    def __init__(self, pcap, work, tag, fill=None, sessions=None):
+    def __init__(self, pcap, work, tag, fill=None, sessions=None, mbufs=None):
         self.channel = f'fwbench{os.getpid()}{tag}'
         self.log = work / f'dataplane-{tag}.log'
-        cmd = [str(db.BUILD / 'dataplane' / 'vpn-dataplane'), '-l', '0,1', *db.eal_mem(),
+        # The many-flow rows keep their 65,536 frames in mbufs beside a million sessions: more
+        # than the hugepages scripts/bench reserves, so those rows run without hugepages.
+        mem = ['--no-huge', '-m', '2048'] if mbufs else db.eal_mem()
+        cmd = [str(db.BUILD / 'dataplane' / 'vpn-dataplane'), '-l', '0,1', *mem,
                '--log-level=*:error', '--', '--channel', self.channel,
                '--port', f'lan=net_pcap0,rx_pcap={pcap},infinite_rx=1',
                '--port', 'wan=net_null0,no-rx=1']
@@ -94,6 +114,8 @@ class Dataplane(db.Dataplane):
             cmd += ['--port', f'lan2=net_pcap1,rx_pcap={fill}']
         if sessions:
             cmd += ['--fw-sessions', str(sessions)]
+        if mbufs:  # infinite_rx keeps the whole pcap in mbufs
+            cmd += ['--mbufs', str(mbufs)]
         self.proc = db.start_dataplane(cmd, self.log, timeout=60)
 
     def batch(self, lines):
@@ -127,8 +149,10 @@ def configure(dp, n, stateful, fill):
     return time.monotonic() - t0
 
 
-def measure(pcap, work, tag, n, stateful, fill=None):
-    dp = Dataplane(pcap, work, tag, fill=fill, sessions=FILL_SESSIONS + 65536 if fill else None)
+def measure(pcap, work, tag, n, stateful, fill=None, flows=0):
+    dp = Dataplane(pcap, work, tag, fill=fill,
+                   sessions=FILL_SESSIONS + 65536 + flows if fill else None,
+                   mbufs=flows + 16384 if flows else None)
     try:
         build_s = configure(dp, n, stateful, fill)
         if fill:
@@ -177,6 +201,16 @@ def main():
         sizes = {k: v for k, v in SIZES.items() if not ONLY_SIZES or k in ONLY_SIZES.split(',')}
         if any(c[0] == 'sess1m' for c in cases):
             fill_pcap(fill, FILL_SESSIONS)
+        many = work / 'many.pcap'
+        if not ONLY_SIZES or '64' in ONLY_SIZES.split(','):
+            fill_pcap(many, MANY_FLOWS, measured=True)
+            for name, n, stateful in [c for c in MANY_CASES if c in cases]:
+                mpps, build_s, sessions = measure(many, work, f'{name}many', n, stateful,
+                                                  fill if name == 'sess1m' else None,
+                                                  flows=MANY_FLOWS)
+                rows[('many', name)] = (mpps, build_s, sessions)
+                print(f'  64 {MANY_FLOWS} flows {name}: {mpps:.2f} Mpps ({sessions} sessions)',
+                      file=sys.stderr, flush=True)
         for size, frames in sizes.items():
             enc_pcap, _, _ = db.pcaps(work, size, frames)
             for name, n, stateful in cases:
@@ -200,14 +234,22 @@ def main():
             cells.append(f'{mpps:9.2f} {mpps / rows[(size, "base")][0]:6.2f}')
         _, build_s, sessions = rows[('64', name)]
         print(f'{name:>7} | ' + ' | '.join(cells) + f' | {build_s:7.2f} {sessions:9d}')
+    mb = rows[('many', 'base')][0]
+    print(f'{MANY_FLOWS:,} flows, 64 B: ' + ', '.join(
+        f'{name} {rows[("many", name)][0]:.2f} Mpps {rows[("many", name)][0] / mb:.2f}x'
+        for name, _, _ in MANY_CASES) +
+        f' ({rows[("many", "sess1m")][2]} sessions)')
     print('rN: N rule entries on lan in and N on vti0 out, none matching, then an accept; '
           's10/sess1m: the accept has `state new` (sessions), sess1m with '
-          f'{FILL_SESSIONS:,} live sessions')
+          f'{FILL_SESSIONS:,} live sessions; the rows above: 64 flows')
     print(f'commit while traffic flows: rebuilt the 10,000-entry ACL in {rebuild:.2f} s, '
           f'{moved} packets sent meanwhile, {lost} dropped')
     r10k = rows[('64', 'r10k')][0] / rows[('64', 'base')][0]
     sess = rows[('64', 'sess1m')][0] / rows[('64', 'base')][0]
-    print(f'summary: r10k={r10k:.2f} sess1m={sess:.2f} commit_loss={lost}')
+    r10k_m = rows[('many', 'r10k')][0] / mb
+    sess_m = rows[('many', 'sess1m')][0] / mb
+    print(f'summary: r10k={r10k_m:.2f} sess1m={sess_m:.2f} r10k_64f={r10k:.2f} '
+          f'sess1m_64f={sess:.2f} commit_loss={lost}')
 
 
 if __name__ == '__main__':
