@@ -27,18 +27,25 @@ class FwVerdictCache {
 
   FwVerdictCache() : e_(new Entry[kEntries]()) {}
 
-  // Adaptive: with under a quarter of a run's keys found, the next kRest runs go straight to
-  // classify (the probe and the remembering would only add to its cost: a port scan, more
-  // live flows than entries); then one run probes again. So a miss-bound workload pays about
-  // what it paid without the cache.
+  // Adaptive: when under a quarter of the last kWindow keys probed were found, the next
+  // kRest runs go straight to classify (the probe and the remembering would only add to its
+  // cost: a port scan, more live flows than entries); then probing resumes. So a miss-bound
+  // workload pays about what it paid without the cache, and a few misses (new flows) do not
+  // turn it off.
   bool Use() {
     if (rest_ == 0) return true;
     --rest_;
     return false;
   }
   void Count(uint32_t looked, uint32_t missed) {
-    if ((looked - missed) * 4 < looked) rest_ = kRest;
+    looked_ += looked;
+    found_ += looked - missed;
+    if (looked_ < kWindow) return;
+    if (found_ * 4 < looked_) rest_ = kRest;
+    looked_ = found_ = 0;
   }
+  // Back to probing with a fresh window (tests: the cache path, whatever ran before).
+  void ResetAdaptive() { rest_ = looked_ = found_ = 0; }
 
   // The entry for key at the chain tagged tag, or nullptr; *hash: where a miss is to be
   // remembered. Two ways per bucket, as the session table's cache.
@@ -64,12 +71,13 @@ class FwVerdictCache {
   }
 
  private:
-  static constexpr uint32_t kRest = 32;
+  static constexpr uint32_t kRest = 32, kWindow = 256;
   static bool Same(const Entry& e, const Key& key, uint32_t tag) {
     return e.tag == tag && std::memcmp(&e.key, &key, sizeof(Key)) == 0;
   }
   std::unique_ptr<Entry[]> e_;
-  uint32_t rest_ = 0;  // runs left that skip the cache
+  uint32_t rest_ = 0;                // runs left that skip the cache
+  uint32_t looked_ = 0, found_ = 0;  // keys probed and found in this window
 };
 
 }  // namespace portcullis::dp

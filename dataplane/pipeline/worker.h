@@ -335,6 +335,15 @@ class Worker {
   static constexpr uint32_t kFwFragNone = ~0u - 1;
   std::unique_ptr<FwFrag[]> fw_frags_;
   // What each chain's ACL answered for the flows this worker saw last (fw_verdict_cache.h).
+ public:
+  // Tests: the verdict caches probe again with a fresh window (their adaptive state depends
+  // on what ran before).
+  void ResetFwCacheAdaptive() {
+    fw_verdicts_.ResetAdaptive();
+    fw_verdicts6_.ResetAdaptive();
+  }
+
+ private:
   FwVerdictCache<FwKey> fw_verdicts_;
   FwVerdictCache<FwKey6> fw_verdicts6_;
   // The last acquire per (hashed) policy or VTI: direct-mapped, a collision only sends sooner;

@@ -183,11 +183,12 @@ class FwSessionTable {
     hash_sig_t sigs[RTE_HASH_LOOKUP_BULK_MAX];
     uint16_t miss[RTE_HASH_LOOKUP_BULK_MAX];
     uint32_t nm = 0;
-    // Adaptive as the verdict cache (fw_verdict_cache.h): under a quarter found, the next
-    // kCacheRest calls look up without probing or remembering (the hash still computed once).
-    uint32_t& rest = workers_[worker].cache_rest;
-    const bool use = rest == 0;
-    if (!use) --rest;
+    // Adaptive as the verdict cache (fw_verdict_cache.h): under a quarter of the last
+    // kCacheWindow keys found, the next kCacheRest calls look up without probing or
+    // remembering (the hash still computed once).
+    PerWorker& w = workers_[worker];
+    const bool use = w.cache_rest == 0;
+    if (!use) --w.cache_rest;
     for (uint32_t i = 0; i < n; ++i) {
       const uint32_t h = FwKeyHash(*keys[i]);
       if (!use) {
@@ -210,7 +211,14 @@ class FwSessionTable {
       sigs[nm] = h;
       miss[nm++] = static_cast<uint16_t>(i);
     }
-    if (use && (n - nm) * 4 < n) rest = kCacheRest;
+    if (use) {
+      w.cache_looked += n;
+      w.cache_found += n - nm;
+      if (w.cache_looked >= kCacheWindow) {
+        if (w.cache_found * 4 < w.cache_looked) w.cache_rest = kCacheRest;
+        w.cache_looked = w.cache_found = 0;
+      }
+    }
     if (nm == 0) return;
     int32_t got[RTE_HASH_LOOKUP_BULK_MAX];
     rte_hash_lookup_with_hash_bulk(hash_, miss_keys, sigs, nm, got);
@@ -247,6 +255,11 @@ class FwSessionTable {
   // Main lcore: deletes up to `budget` expired sessions, walking the table round robin from
   // where the last call stopped. Returns how many it deleted.
   uint32_t Expire(uint64_t now, uint32_t budget);
+  // The workers' caches back to probing with a fresh window (tests: the cache path whatever
+  // ran before; see Lookup).
+  void ResetCacheAdaptive() {
+    for (auto& w : workers_) w.cache_rest = w.cache_looked = w.cache_found = 0;
+  }
   // Main lcore: every session gone (flush firewall).
   void Clear();
 
@@ -315,10 +328,11 @@ class FwSessionTable {
   FwSession* sessions_ = nullptr;
   uint32_t nslots_ = 0, capacity_ = 0, cursor_ = 0;
   FwTimeouts timeouts_{};
-  static constexpr uint32_t kCacheRest = 32;
+  static constexpr uint32_t kCacheRest = 32, kCacheWindow = 256;
   struct alignas(64) PerWorker {
     uint64_t created = 0, table_full = 0;
-    uint32_t cache_rest = 0;  // Lookup calls left that skip the cache
+    uint32_t cache_rest = 0;                     // Lookup calls left that skip the cache
+    uint32_t cache_looked = 0, cache_found = 0;  // keys probed and found in this window
   } workers_[kMaxWorkers];
   uint64_t expired_ = 0;
   std::atomic<int64_t> live_{0};  // sessions in the hash (made, not yet deleted)
