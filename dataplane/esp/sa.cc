@@ -4,12 +4,12 @@
 #include <rte_byteorder.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <new>
+
+#include "dataplane/esp/sa_memory.h"
 
 namespace portcullis::dp::esp {
 
@@ -22,9 +22,7 @@ uint64_t Sa::total_drops() const {
 void SaDeleter::operator()(Sa* sa) const {
   if (sa == nullptr) return;
   if (sa->destroy_keys) sa->destroy_keys(sa->crypto);
-  explicit_bzero(sa, sizeof *sa);
-  munlock(sa, sizeof *sa);
-  std::free(sa);
+  FreeSaSlot(sa, sizeof *sa);  // wiped
 }
 
 namespace {
@@ -73,12 +71,10 @@ void BuildOuterTemplate(Sa& sa, const SaConfig& c) {
 
 absl::StatusOr<SaPtr> AllocateSa(const SaConfig& c) {
   if (absl::Status s = ValidateSaConfig(c); !s.ok()) return s;
-  void* mem = nullptr;
-  if (posix_memalign(&mem, 64, sizeof(Sa)) != 0)
-    return absl::ResourceExhaustedError("no memory for SA");
-  std::memset(mem, 0, sizeof(Sa));
-  // Best effort: without CAP_IPC_LOCK or with a low RLIMIT_MEMLOCK the SA still works.
-  mlock(mem, sizeof(Sa));
+  // Zeroed, locked (best effort: without CAP_IPC_LOCK or with a low RLIMIT_MEMLOCK the SA
+  // still works) and on huge pages where the kernel has them.
+  void* mem = AllocateSaSlot(sizeof(Sa));
+  if (mem == nullptr) return absl::ResourceExhaustedError("no memory for SA");
   Sa* sa = new (mem) Sa;
   SaPtr ptr(sa);
 

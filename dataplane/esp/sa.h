@@ -91,7 +91,8 @@ struct SaDeleter {
 using SaPtr = std::unique_ptr<Sa, SaDeleter>;
 
 // Everything but the key material: validated config, limits, outer header template. Memory is
-// 64-byte aligned and locked (best effort) so keys never reach swap; it is wiped when freed.
+// 64-byte aligned and locked (best effort) so keys never reach swap, out of core dumps, on huge
+// pages where the kernel has them (sa_memory.h); it is wiped when freed.
 absl::StatusOr<SaPtr> AllocateSa(const SaConfig& config);
 
 // With the key material of a crypto backend (see drivers/crypto): Backend::InitKeys fills

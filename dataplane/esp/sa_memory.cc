@@ -1,0 +1,74 @@
+#include "dataplane/esp/sa_memory.h"
+
+#include <sys/mman.h>
+
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+
+namespace portcullis::dp::esp {
+
+namespace {
+
+struct FreeSlot {
+  FreeSlot* next;
+};
+
+std::mutex g_mu;
+FreeSlot* g_free = nullptr;  // wiped slots, last freed first
+uint8_t* g_chunk = nullptr;  // the chunk slots are carved from
+size_t g_used = kSaChunkBytes;
+size_t g_slot = 0;  // slot size (the first caller's, rounded up to 64 bytes)
+
+// A chunk aligned to its size, so that it is one huge page when the kernel has one.
+uint8_t* MapChunk() {
+  const size_t len = 2 * kSaChunkBytes;
+  void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  const auto start = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t aligned = (start + kSaChunkBytes - 1) & ~(uintptr_t{kSaChunkBytes} - 1);
+  if (aligned != start) munmap(p, aligned - start);
+  const uintptr_t end = aligned + kSaChunkBytes;
+  if (end != start + len) munmap(reinterpret_cast<void*>(end), start + len - end);
+  auto* chunk = reinterpret_cast<uint8_t*>(aligned);
+  // Best effort, each: a kernel without THP, or without CAP_IPC_LOCK, still gives memory.
+  madvise(chunk, kSaChunkBytes, MADV_HUGEPAGE);
+  madvise(chunk, kSaChunkBytes, MADV_DONTDUMP);
+  mlock(chunk, kSaChunkBytes);
+  return chunk;
+}
+
+}  // namespace
+
+void* AllocateSaSlot(size_t bytes) {
+  const size_t size = (bytes + 63) & ~size_t{63};
+  std::lock_guard<std::mutex> lock(g_mu);
+  if (g_slot == 0) g_slot = size;
+  if (size != g_slot || size > kSaChunkBytes) return nullptr;
+  if (g_free != nullptr) {
+    FreeSlot* s = g_free;
+    g_free = s->next;
+    s->next = nullptr;  // the rest of the slot was wiped when it was freed
+    return s;
+  }
+  if (g_used + size > kSaChunkBytes) {
+    uint8_t* chunk = MapChunk();
+    if (chunk == nullptr) return nullptr;
+    g_chunk = chunk;
+    g_used = 0;
+  }
+  void* slot = g_chunk + g_used;  // fresh anonymous memory: zero
+  g_used += size;
+  return slot;
+}
+
+void FreeSaSlot(void* slot, size_t bytes) {
+  if (slot == nullptr) return;
+  explicit_bzero(slot, (bytes + 63) & ~size_t{63});
+  std::lock_guard<std::mutex> lock(g_mu);
+  auto* s = static_cast<FreeSlot*>(slot);
+  s->next = g_free;
+  g_free = s;
+}
+
+}  // namespace portcullis::dp::esp
