@@ -1,5 +1,6 @@
-// An ESP SA as the packet path sees it. The first cache line holds everything a packet reads or
-// writes; the outer header template sits in the second. Each SA is owned by one worker, which
+// An ESP SA as the packet path sees it. The first cache line holds the counters and what every
+// packet reads; the outer header template and the rest an outbound packet needs sit in the
+// second. Each SA is owned by one worker, which
 // alone writes its counters, sequence number and window (docs/DESIGN.md, SA ownership), so nothing
 // here is atomic; other threads only read counters, which x86 never tears.
 #pragma once
@@ -36,7 +37,8 @@ struct alignas(64) Sa {
   uint64_t next_packets_event;  // `packets` value at which a lifetime event is due
   uint64_t next_bytes_event;
   uint64_t next_seq_event;  // outbound: `seq` value at which exhaustion is reported
-  uint32_t spi;             // host order
+  uint32_t ip_csum_base;    // one's-complement sum of the template's fixed IPv4 header words,
+                            // in memory order (see wire::OuterIpv4Words)
   uint32_t spi_be;          // network order, as written into packets
   Cipher cipher;
   Auth auth;
@@ -47,18 +49,18 @@ struct alignas(64) Sa {
   uint8_t flags;     // SaFlags
   uint8_t backend;   // which crypto backend owns `crypto`
 
-  // ---- cache line 1: outbound encapsulation
-  alignas(64) uint8_t outer_template[64];  // outer IP [+ UDP] + SPI + zero sequence number
-  uint16_t outer_ip_len;                   // 20 or 40
+  // ---- cache line 1: outbound encapsulation, the rest of what a packet reads or writes (a
+  // burst spread over many SAs fetches two lines of each, docs/DESIGN.md)
+  alignas(64) uint8_t outer_template[56];  // outer IP [+ UDP] + SPI + zero sequence number
   uint16_t ip_id;                          // outer IPv4 identification, per SA
-  uint32_t ip_csum_base;  // one's-complement sum of the template's fixed IPv4 header words,
-                          // in memory order (see wire::OuterIpv4Words)
-  uint8_t ttl;
-  uint8_t dscp;  // when not copied
+  uint8_t dscp;                            // when not copied
   DfMode df;
   uint8_t salt[4];  // AES-GCM nonce salt
 
   // ---- cold: identity, limits and counters
+  uint32_t spi;           // host order (events)
+  uint16_t outer_ip_len;  // 20 or 40
+  uint8_t ttl;
   Direction direction;
   Mode mode;
   int family;
@@ -84,6 +86,9 @@ struct alignas(64) Sa {
 };
 
 static_assert(offsetof(Sa, outer_template) == 64, "hot fields must fit the first cache line");
+static_assert(offsetof(Sa, salt) + sizeof(Sa::salt) <= 128 && offsetof(Sa, spi) >= 128,
+              "an outbound packet reads two cache lines of its SA");
+static_assert(sizeof(Sa::outer_template) >= 40 + 8 + 8, "IPv6 + UDP + SPI + sequence number");
 
 struct SaDeleter {
   void operator()(Sa* sa) const;

@@ -223,11 +223,10 @@ void Worker::PrefetchRuns(const uint64_t* nh_ids, uint16_t n, const Tables& t) {
     const uint16_t ifx = ifxs[r];
     if (t.ifs[ifx].out_sa == nullptr) continue;
     // The SA's lines the engine reads per packet: counters, outer header template and the
-    // fields after it.
+    // fields after it (esp::Sa: two lines).
     const auto* sa = reinterpret_cast<const uint8_t*>(t.ifs[ifx].out_sa->sa.get());
     __builtin_prefetch(sa);
     __builtin_prefetch(sa + 64);
-    __builtin_prefetch(sa + 128);
   }
 }
 
