@@ -622,7 +622,7 @@ Tables* CommandApplier::BuildTables(const ConfigState& cfg, const std::set<uint1
       a.duplicate = duplicates6_.count({ifx, addr}) != 0;
     }
     if (auto bind = cfg.vti_bindings.find(ifx); bind != cfg.vti_bindings.end())
-      i.out_sa = dp_.sas->Find(bind->second, /*inbound=*/false);
+      i.SetOutSa(dp_.sas->Find(bind->second, /*inbound=*/false));
   }
   // VIFs take their parent's port and MAC, and are down while it is (disabled, or a bond
   // below its minimum-links).

@@ -232,17 +232,17 @@ void Worker::EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, co
   EncryptRun(sa, vti, pkts, n, t, depth);
 }
 
-void Worker::AddToBatch(TunnelBatch& b, SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n,
-                        uint64_t bytes) {
+void Worker::AddToBatch(TunnelBatch& b, const Interface& f, uint16_t vti, rte_mbuf** pkts,
+                        uint16_t n, uint64_t bytes) {
   InterfaceStats& s = stats_->ifs[vti];
   s.tx_packets += n;
   s.tx_bytes += bytes;
   if (b.runs++ == 0) {
-    b.first_sa = &sa;
+    b.first_sa = f.out_sa;
     b.first_vti = vti;
     b.first_bytes = bytes;
   }
-  esp::Sa* esa = sa.sa.get();
+  esp::Sa* esa = f.out_esa;
   for (uint16_t k = 0; k < n; ++k) {
     b.pkts[b.n] = pkts[k];
     b.sas[b.n] = esa;

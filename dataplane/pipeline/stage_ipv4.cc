@@ -168,10 +168,10 @@ void Worker::Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const
         for (uint16_t k = 0; k < rn; ++k) DropPkt(run[k], Meta(run[k])->in_ifindex, Drop::kNoRoute);
         continue;
       }
-      SaEntry* sa = f.out_sa;
-      if (several && sa != nullptr && sa->owner == id_ && scan.longest <= f.mtu &&
+      // The SA's owner and state from the interface's line: the SaEntry is not read.
+      if (several && f.out_esa != nullptr && f.out_owner == id_ && scan.longest <= f.mtu &&
           (likely(t.fw == nullptr) || t.fw->hooks[nh.ifindex][kFwOut] == nullptr)) {
-        AddToBatch(batch, *sa, nh.ifindex, run, rn, scan.bytes);
+        AddToBatch(batch, f, nh.ifindex, run, rn, scan.bytes);
         continue;
       }
       // What the batch holds goes first: it may hold packets of this SA.
@@ -215,18 +215,13 @@ void Worker::PrefetchRuns(const uint64_t* nh_ids, uint16_t n, const Tables& t) {
   }
   for (uint16_t r = 0; r < nt; ++r) {
     const uint16_t ifx = ifxs[r];
-    if (t.ifs[ifx].out_sa == nullptr) continue;
-    __builtin_prefetch(t.ifs[ifx].out_sa);
-    __builtin_prefetch(&stats_->ifs[ifx]);
-  }
-  for (uint16_t r = 0; r < nt; ++r) {
-    const uint16_t ifx = ifxs[r];
-    if (t.ifs[ifx].out_sa == nullptr) continue;
+    const auto* sa = reinterpret_cast<const uint8_t*>(t.ifs[ifx].out_esa);
+    if (sa == nullptr) continue;
     // The SA's lines the engine reads per packet: counters, outer header template and the
-    // fields after it (esp::Sa: two lines).
-    const auto* sa = reinterpret_cast<const uint8_t*>(t.ifs[ifx].out_sa->sa.get());
+    // fields after it (esp::Sa: two lines); and the tunnel's counters, written.
     __builtin_prefetch(sa);
     __builtin_prefetch(sa + 64);
+    __builtin_prefetch(&stats_->ifs[ifx], 1);
   }
 }
 

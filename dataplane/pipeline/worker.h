@@ -197,7 +197,7 @@ class Worker {
     esp::Sa* sas[kBurst];
     uint16_t vtis[kBurst];
   };
-  void AddToBatch(TunnelBatch& b, SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n,
+  void AddToBatch(TunnelBatch& b, const Interface& f, uint16_t vti, rte_mbuf** pkts, uint16_t n,
                   uint64_t bytes);
   void EspOutEach(TunnelBatch& b, const Tables& t, int depth);
   // What EspOutEach encrypted (each packet's VTI in vtis): runs to one outer destination sent

@@ -3,7 +3,15 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/tables/sa_table.h"
+
 namespace portcullis::dp {
+
+void Interface::SetOutSa(SaEntry* e) {
+  out_sa = e;
+  out_esa = e != nullptr ? e->sa.get() : nullptr;
+  out_owner = e != nullptr ? e->owner : 0;
+}
 
 void Tables::Reindex() {
   std::memset(ports, 0, sizeof ports);

@@ -19,6 +19,9 @@ namespace portcullis::dp {
 
 struct SaEntry;
 struct FwTables;
+namespace esp {
+struct Sa;
+}
 
 enum class IfKind : uint8_t {
   kNone = 0,
@@ -43,17 +46,20 @@ struct IfAddress6 {
   bool duplicate;
 };
 
-// 64-byte aligned (so is the array of them): kind, mtu and out_sa are in one cache line.
+// 64-byte aligned (so is the array of them): kind, mtu and the outbound SA are in one cache line.
 struct alignas(64) Interface {
   IfKind kind;
   bool up;
-  uint16_t port;    // kPort/kBond: DPDK port; kVif: the parent's port
-  uint16_t vlan;    // kVif
-  uint32_t parent;  // kVif
+  uint16_t port;       // kPort/kBond: DPDK port; kVif: the parent's port
+  uint16_t vlan;       // kVif
+  uint16_t out_owner;  // out_sa->owner
+  uint32_t parent;     // kVif
   uint32_t mtu;
-  // kVti: the SA traffic routed into it is encrypted with (or null). In the first cache line
-  // with kind and mtu: a burst spread over many tunnels reads these three of each VTI.
+  // kVti: the SA traffic routed into it is encrypted with (or null), set with SetOutSa. In the
+  // first cache line with kind and mtu: a burst spread over many tunnels reads these of each
+  // VTI, and with the SA's owner and engine state here it does not read the SaEntry at all.
   SaEntry* out_sa;
+  esp::Sa* out_esa;  // out_sa->sa
   rte_ether_addr mac;
   char name[16];
   uint8_t naddr;
@@ -66,6 +72,8 @@ struct alignas(64) Interface {
   uint8_t vmac_vrid[4];
   bool has_vrrp;  // VRRP groups are configured here: their advertisements go to the main lcore
 
+  void SetOutSa(SaEntry* e);  // out_sa, out_esa and out_owner (all null/0 for none)
+
   bool VirtualMac(uint64_t dst_word) const {  // the first 6 bytes of a frame, little-endian
     if ((dst_word & 0xffffffffffull) != 0x01005e0000ull) return false;
     const uint8_t vrid = static_cast<uint8_t>(dst_word >> 40);
@@ -74,7 +82,7 @@ struct alignas(64) Interface {
     return false;
   }
 };
-static_assert(alignof(Interface) == 64 && offsetof(Interface, out_sa) + sizeof(SaEntry*) <= 64);
+static_assert(alignof(Interface) == 64 && offsetof(Interface, out_esa) + sizeof(esp::Sa*) <= 64);
 
 struct PortVlan {
   uint16_t vlan;

@@ -4,10 +4,13 @@
 #include "dataplane/tables/interface_table.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <catch2/catch.hpp>
 #include <memory>
 #include <vector>
+
+#include "dataplane/tables/sa_table.h"
 
 namespace portcullis::dp {
 namespace {
@@ -154,6 +157,35 @@ TEST_CASE("interfaces: Reindex forgets what the interfaces no longer say", "[tab
   CHECK(t->RxInterface(0, 10) == 0);
   CHECK(t->RxInterface(0, 0) == 1);
   CHECK(t->nlocal == 0);
+}
+
+TEST_CASE("interfaces: a VTI's outbound SA with its engine state and owner",
+          "[tables][interfaces]") {
+  // A burst over many tunnels reads the SA and its owner from the interface's first line and
+  // never the SaEntry: the three must agree.
+  esp::SaConfig c;
+  c.spi = 0x1234;
+  c.direction = esp::Direction::kOutbound;
+  c.family = AF_INET;
+  c.cipher = esp::Cipher::kAesGcm128;
+  c.enc_key_len = 16;
+  auto sa = esp::AllocateSa(c);
+  REQUIRE(sa.ok());
+  SaEntry e;
+  e.sa = std::move(*sa);
+  e.owner = 3;
+  auto t = NewTables();
+  Interface& vti = Add(*t, 5, IfKind::kVti);
+  vti.SetOutSa(&e);
+  CHECK(vti.out_sa == &e);
+  CHECK(vti.out_esa == e.sa.get());
+  CHECK(vti.out_owner == 3);
+  CHECK(reinterpret_cast<uintptr_t>(&vti) % 64 == 0);
+  CHECK(offsetof(Interface, out_esa) + sizeof vti.out_esa <= 64);
+  vti.SetOutSa(nullptr);
+  CHECK(vti.out_sa == nullptr);
+  CHECK(vti.out_esa == nullptr);
+  CHECK(vti.out_owner == 0);
 }
 
 }  // namespace
