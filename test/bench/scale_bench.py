@@ -28,8 +28,11 @@ NIC's RSS would), the tunnels' SAs spread over the workers by the dataplane, so 
 encrypts what it owns and hands the rest to the owner. The one-worker run goes before and after
 the two-worker one (the ratio uses their mean); t1 (one SA, all of it on one owner) is printed
 beside it. On a 2-core machine the first worker shares a core with the main lcore (which
-sleeps between polls) and with the benchmark itself. BENCH_CASES=t1,t100,w2 BENCH_SIZES=64
-limit the run (the summary then has `na` for what is missing).
+sleeps between polls) and with the benchmark itself. Each run prints the share of its CPU each
+worker thread had while measured (/proc/<pid>/task/*/stat): on a shared machine every
+`-l 0,1` dataplane pins its worker to CPU 1, and a w2 whose workers had less than 90% of their
+CPUs is called inconclusive. BENCH_CASES=t1,t100,w2 BENCH_SIZES=64 limit the run (the summary
+then has `na` for what is missing).
 """
 import zlib
 import contextlib
@@ -234,7 +237,23 @@ def destinations(kind, n, routes, rnd):
     return out
 
 
+def worker_cpu_ticks(pid):
+    """CPU time (clock ticks, user + system) of each EAL worker thread of `pid`, by name."""
+    out = {}
+    for tid in os.listdir(f'/proc/{pid}/task'):
+        try:
+            comm = pathlib.Path(f'/proc/{pid}/task/{tid}/comm').read_text().strip()
+            fields = pathlib.Path(f'/proc/{pid}/task/{tid}/stat').read_text().rsplit(')', 1)[1]
+        except OSError:
+            continue
+        if comm.startswith(('rte-worker-', 'lcore-worker-')):
+            f = fields.split()
+            out[comm] = int(f[11]) + int(f[12])  # utime, stime (fields 14 and 15 of stat)
+    return out
+
+
 def measure(work, kind, n, size, frame_sizes, routes, workers=1):
+    """(Mpps, configuration seconds, each worker's share of its CPU while measured)."""
     tag = f'{name(kind, n)}{size}w{workers}'
     pcap = work / f'{tag}.pcap'
     rnd = random.Random(SEED)
@@ -244,7 +263,14 @@ def measure(work, kind, n, size, frame_sizes, routes, workers=1):
     dp = Dataplane(pcaps, work, tag, sizes_for(kind, n), workers)
     try:
         load_s = configure(dp, kind, n, routes)
+        # On a shared machine a busy-polling worker gets less than its CPU when others run
+        # there too (every `-l 0,1` dataplane pins its worker to CPU 1): the share says how far
+        # a rate is the dataplane's own.
+        ticks0, t0 = worker_cpu_ticks(dp.proc.pid), time.monotonic()
         mpps = dp.rate('wan')
+        ticks1, t1 = worker_cpu_ticks(dp.proc.pid), time.monotonic()
+        hz = os.sysconf('SC_CLK_TCK')
+        shares = [(ticks1[w] - ticks0.get(w, 0)) / (hz * (t1 - t0)) for w in sorted(ticks1)]
         drops = {k: v for k, v in dp.drops().items() if v}
         if drops:
             print(f'  note: {tag} drops {drops}', file=sys.stderr)
@@ -257,7 +283,7 @@ def measure(work, kind, n, size, frame_sizes, routes, workers=1):
             print(f'  {tag}: SAs per worker {w["sas_owned"]}, loops {w["loops"]}, rx bursts '
                   f'{w["rx_bursts"]}, tx {w["tx_packets"]}, handed off {w["handed_off"]}, ring full '
                   f'{w["handoff_queue_full"]}', file=sys.stderr)
-        return mpps, load_s
+        return mpps, load_s, shares
     finally:
         dp.close()
         for p in pcaps:
@@ -265,17 +291,28 @@ def measure(work, kind, n, size, frame_sizes, routes, workers=1):
 
 
 def two_workers(work, cases):
-    """{case: (1-worker mean, 2-worker, 1-worker spread)} at 64 B: 1, 2, 1 workers in turn."""
+    """{case: (1-worker mean, 2-worker, 1-worker spread, 2-worker CPU shares)} at 64 B: 1, 2, 1
+    workers in turn."""
     out = {}
     for kind, n in cases:
-        one_a, _ = measure(work, kind, n, '64', SIZES['64'], [], 1)
-        two, _ = measure(work, kind, n, '64', SIZES['64'], [], 2)
-        one_b, _ = measure(work, kind, n, '64', SIZES['64'], [], 1)
+        one_a, _, share_a = measure(work, kind, n, '64', SIZES['64'], [], 1)
+        two, _, shares = measure(work, kind, n, '64', SIZES['64'], [], 2)
+        one_b, _, share_b = measure(work, kind, n, '64', SIZES['64'], [], 1)
         mean = (one_a + one_b) / 2
-        print(f'  64 {name(kind, n)}: 1 worker {one_a:.2f}/{one_b:.2f}, 2 workers {two:.2f} Mpps',
+        print(f'  64 {name(kind, n)}: 1 worker {one_a:.2f}/{one_b:.2f} (CPU '
+              f'{pct(share_a)}/{pct(share_b)}), 2 workers {two:.2f} Mpps (CPU {pct(shares)})',
               file=sys.stderr, flush=True)
-        out[(kind, n)] = (mean, two, abs(one_a - one_b) / mean if mean > 0 else 0.0)
+        out[(kind, n)] = (mean, two, abs(one_a - one_b) / mean if mean > 0 else 0.0, shares)
     return out
+
+
+def pct(shares):
+    return '+'.join(f'{s * 100:.0f}%' for s in shares) or '?'
+
+
+def starved(shares):
+    """A worker had less than 90% of its CPU while measured: the rate is not the dataplane's."""
+    return any(s < 0.9 for s in shares)
 
 
 def main():
@@ -296,9 +333,9 @@ def main():
                 # machine's speed moved meanwhile (the ratio uses the mean of the two).
                 again = [(kind, 1)] if (kind, 1) in kind_cases and len(kind_cases) > 1 else []
                 for k, (_, n) in enumerate(kind_cases + again):
-                    mpps, load_s = measure(work, kind, n, size, frames, routes)
-                    print(f'  {size} {name(kind, n)}: {mpps:.2f} Mpps (loaded in {load_s:.1f} s)',
-                          file=sys.stderr, flush=True)
+                    mpps, load_s, shares = measure(work, kind, n, size, frames, routes)
+                    print(f'  {size} {name(kind, n)}: {mpps:.2f} Mpps (loaded in {load_s:.1f} s, '
+                          f'worker CPU {pct(shares)})', file=sys.stderr, flush=True)
                     if k == len(kind_cases):
                         first = rows[(size, kind, 1)][0]
                         mean = (first + mpps) / 2
@@ -358,12 +395,16 @@ def main():
               f'by hash; --workers 2, the main lcore on the first worker\'s core, {os.cpu_count()} '
               f'CPUs)')
         print(f'{"tunnels":>7} | {"1w Mpps":>8} | {"2w Mpps":>8} | {"2w / 1w":>7} | '
-              f'{"1w spread":>9}')
-        for (kind, n), (one, two, sp) in w2.items():
+              f'{"1w spread":>9} | {"2w CPU":>9}')
+        for (kind, n), (one, two, sp, shares) in w2.items():
             print(f'{name(kind, n):>7} | {one:8.2f} | {two:8.2f} | {two / one:7.2f} | '
-                  f'{sp * 100:8.0f}%')
+                  f'{sp * 100:8.0f}% | {pct(shares):>9}')
         print('t1: one SA, whose owner encrypts everything (the other worker only receives and '
-              'hands over); t100: SAs spread over both workers; w2 is t100\'s 2w / 1w')
+              'hands over); t100: SAs spread over both workers; w2 is t100\'s 2w / 1w; 2w CPU: '
+              'the share of its CPU each worker had while measured')
+        if starved(w2[('t', 100)][3]):
+            print('inconclusive: a worker had less than 90% of its CPU (others ran there), so the '
+                  'two-worker rate is not the dataplane\'s')
     missing = (['w2 (2 workers / 1)'] if not w2 else []) + (
         ['reconf_loss and commit10k_s (BENCH_RECONF=0 or reconf_bench.py failed)']
         if reconf['reconf_loss'] == 'na' else [])
