@@ -117,29 +117,15 @@ uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
       next_seq_event - seq > n && packets < next_packets_event &&
       next_packets_event - packets > n && bytes < next_bytes_event &&
       next_bytes_event - bytes > uint64_t{n} * 0xffff) {
-    uint32_t word2, src, dst, spi;
-    std::memcpy(&word2, params.tmpl + 8, 4);
-    std::memcpy(&src, params.tmpl + 12, 4);
-    std::memcpy(&dst, params.tmpl + 16, 4);
-    std::memcpy(&spi, params.tmpl + 20, 4);
-    // TOS and DF where the first eight bytes of an IPv4 header hold them: the bits taken from
-    // the inner header (read as one load) and the bits always set, which join the constant
-    // part of the header and of its checksum. Few loop invariants: more than the registers
-    // would go to the stack and back for every packet.
-    const bool copy_dscp = params.flags & kSaCopyDscp;
-    const uint64_t keep = (copy_dscp ? 0xffu : 0x03u) << 8 |  // ECN is always copied (RFC 6040)
-                          (params.df == DfMode::kCopy ? wire::kDfInWords01 : 0);
-    const uint32_t tos_set = copy_dscp ? 0 : uint32_t{params.dscp} << 10;
-    const uint32_t df_set = params.df == DfMode::kSet ? wire::kDfInWords01 >> 32 : 0;
-    const uint64_t w01 = params.tmpl[0] | tos_set | uint64_t{df_set} << 32;
-    const uint32_t csum_base = params.csum_base + tos_set + df_set;
-    // AES-GCM: a 16-byte ICV and 4-byte alignment, as constants.
-    constexpr uint32_t kIcv = 16, kPadMask = 3;
-    // The source and the destination with the SPI never change: the halves they fill are
-    // built once. Sequence number and IP id follow from the packet's place in the burst, so
-    // the loop carries nothing from one packet to the next but the byte count.
-    const uint64_t w23 = (word2 & 0xffff) | uint64_t{src} << 32;  // TTL, protocol and source
-    const __m128i dst_spi = _mm_cvtsi64_si128(static_cast<int64_t>(dst | uint64_t{spi} << 32));
+    // What the burst's packets share: the TOS and DF bits taken from the inner header (read as
+    // one load) and the bits always set, which join the constant part of the header and of
+    // its checksum; the source, and the destination with the SPI, never change. Sequence
+    // number and IP id follow from the packet's place in the burst, so the loop carries
+    // nothing from one packet to the next but the byte count. Few loop invariants: more than
+    // the registers would go to the stack and back for every packet.
+    const wire::FastIpv4Esp c =
+        wire::FastIpv4Esp::Of(params.tmpl, params.csum_base, params.flags, params.dscp, params.df);
+    constexpr uint32_t kIcv = wire::kFastIcv, kPadMask = wire::kFastPadMask;
     const uint16_t id0 = ip_id;
     // One copy of the loop per mode: the checking one calls ReadInner, and sharing the loop
     // would keep InnerInfo (and much else) in memory for both.
@@ -158,46 +144,15 @@ uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
         uint64_t tos_df;
         uint8_t next_header;
         if constexpr (decltype(checked)::value) {
-          uint64_t in01;
-          std::memcpy(&in01, inner, 8);
-          if (likely((in01 & 0xf0) == 0x40)) {
-            tos_df = in01 & keep;
-            next_header = kNextHeaderIpv4;
-          } else {
-            const wire::InnerInfo in = wire::InnerOf(inner);  // IPv6: DF, as it is never fragmented
-            tos_df = (uint64_t{in.tos} << 8 | wire::kDfInWords01) & keep;
-            next_header = in.next_header;
-          }
+          wire::CheckedInner(inner, c.keep, &tos_df, &next_header);
         } else {
           wire::InnerInfo in;
           if (unlikely(!wire::ReadInner(inner, m->data_len, inner_len, &in))) break;
-          tos_df = (uint64_t{in.tos} << 8 | (in.df ? wire::kDfInWords01 : 0)) & keep;
+          tos_df = (uint64_t{in.tos} << 8 | (in.df ? wire::kDfInWords01 : 0)) & c.keep;
           next_header = in.next_header;
         }
-        wire::WriteTrailer16(inner + inner_len, pad, next_header);
-        const uint32_t total = hdr + inner_len + tail;
-        m->data_len = static_cast<uint16_t>(total);
-        m->pkt_len = total;
-        m->data_off = static_cast<uint16_t>(m->data_off - hdr);
-        const wire::Ipv4Words w =
-            wire::OuterIpv4Words(w01, csum_base, tos_df, total, static_cast<uint16_t>(id0 + k));
-        // The sequence number, and the IV (the same number, RFC 4106 §3.1) after it.
-        const uint64_t pseq = fast_seq + 1 + k;
-        const uint32_t seq_lo = rte_cpu_to_be_32(static_cast<uint32_t>(pseq));
-        const uint64_t seq_iv =
-            uint64_t{seq_lo} | uint64_t{rte_cpu_to_be_32(static_cast<uint32_t>(pseq >> 32))} << 32;
-        // Bytes 0-15: the IPv4 header up to the source; 16-31: destination, SPI, sequence
-        // number and the first half of the IV; 32-35: its rest.
-        uint8_t* h = inner - hdr;
-        const __m128i a =
-            _mm_set_epi64x(static_cast<int64_t>(w23 | w.csum), static_cast<int64_t>(w.w01));
-        const __m128i b =
-            _mm_unpacklo_epi64(dst_spi, _mm_cvtsi64_si128(static_cast<int64_t>(seq_iv)));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(h), a);
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(h + 16), b);
-        std::memcpy(h + 32, &seq_lo, 4);
-        m->tx_offload = uint64_t{20} << 7;
-        m->ol_flags &= ~RTE_MBUF_F_TX_OFFLOAD_MASK;
+        wire::WriteFastIpv4Esp(c, m, inner, inner_len, pad, tos_df, next_header,
+                               static_cast<uint16_t>(id0 + k), fast_seq + 1 + k);
         fast_bytes += inner_len;
       }
       bytes += fast_bytes;

@@ -21,7 +21,7 @@ uint16_t EspEngine<Backend>::EncryptEach(Sa* const* sas, rte_mbuf** pkts, uint16
   // with its SA's fields read per packet since the next packet's SA is another. Anything else
   // goes through Encrypt alone, in its place in the order (its SA's sequence numbers stay in
   // the order of its packets).
-  constexpr uint32_t kHdr = 20 + 8 + 8, kIcv = 16, kPadMask = 3;
+  constexpr uint32_t kHdr = wire::kFastHdr, kIcv = wire::kFastIcv, kPadMask = wire::kFastPadMask;
   enum : uint8_t { kFast, kDone, kDropped };
   uint8_t state[kMaxBurst];
   uint64_t seqs[kMaxBurst];
@@ -48,53 +48,16 @@ uint16_t EspEngine<Backend>::EncryptEach(Sa* const* sas, rte_mbuf** pkts, uint16
     const bool aes256 = sa.cipher == Cipher::kAesGcm256;
     if constexpr (requires { crypto_.PrefetchGcmKeys(KeysOf(sa), aes256, inner_len); })
       crypto_.PrefetchGcmKeys(KeysOf(sa), aes256, inner_len + pad + 2);
-    // As Encrypt's fast path: the TOS and DF bits kept from the inner header, the constant bits
-    // of the outer one, and its checksum from the template's sum.
-    const uint8_t* tmpl = sa.outer_template;
-    const bool copy_dscp = sa.flags & kSaCopyDscp;
-    const uint64_t keep =
-        (copy_dscp ? 0xffu : 0x03u) << 8 | (sa.df == DfMode::kCopy ? wire::kDfInWords01 : 0);
-    const uint32_t tos_set = copy_dscp ? 0 : uint32_t{sa.dscp} << 10;
-    const uint32_t df_set = sa.df == DfMode::kSet ? wire::kDfInWords01 >> 32 : 0;
-    uint64_t w23, dst_spi;
-    std::memcpy(&w23, tmpl + 8, 8);  // TTL, protocol, checksum (zeroed below) and source
-    std::memcpy(&dst_spi, tmpl + 16, 8);
-    w23 &= ~uint64_t{0xffff0000};
+    // As Encrypt's fast path, with this packet's SA.
+    const wire::FastIpv4Esp c =
+        wire::FastIpv4Esp::Of(sa.outer_template, sa.ip_csum_base, sa.flags, sa.dscp, sa.df);
     const uint16_t ip_id = sa.ip_id;
     uint8_t* inner = rte_pktmbuf_mtod(m, uint8_t*);
-    uint64_t in01;
-    std::memcpy(&in01, inner, 8);
     uint64_t tos_df;
     uint8_t next_header;
-    if (likely((in01 & 0xf0) == 0x40)) {
-      tos_df = in01 & keep;
-      next_header = kNextHeaderIpv4;
-    } else {
-      const wire::InnerInfo in = wire::InnerOf(inner);  // IPv6: DF, as it is never fragmented
-      tos_df = (uint64_t{in.tos} << 8 | wire::kDfInWords01) & keep;
-      next_header = in.next_header;
-    }
-    wire::WriteTrailer16(inner + inner_len, pad, next_header);
-    const uint32_t total = kHdr + inner_len + tail;
-    m->data_len = static_cast<uint16_t>(total);
-    m->pkt_len = total;
-    m->data_off = static_cast<uint16_t>(m->data_off - kHdr);
-    const wire::Ipv4Words w =
-        wire::OuterIpv4Words(tmpl[0] | tos_set | uint64_t{df_set} << 32,
-                             sa.ip_csum_base + tos_set + df_set, tos_df, total, ip_id);
+    wire::CheckedInner(inner, c.keep, &tos_df, &next_header);
     const uint64_t pseq = seq + 1;
-    const uint32_t seq_lo = rte_cpu_to_be_32(static_cast<uint32_t>(pseq));
-    const uint64_t seq_iv =
-        uint64_t{seq_lo} | uint64_t{rte_cpu_to_be_32(static_cast<uint32_t>(pseq >> 32))} << 32;
-    uint8_t* h = inner - kHdr;
-    _mm_storeu_si128(
-        reinterpret_cast<__m128i*>(h),
-        _mm_set_epi64x(static_cast<int64_t>(w23 | w.csum), static_cast<int64_t>(w.w01)));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(h + 16),
-                     _mm_set_epi64x(static_cast<int64_t>(seq_iv), static_cast<int64_t>(dst_spi)));
-    std::memcpy(h + 32, &seq_lo, 4);
-    m->tx_offload = uint64_t{20} << 7;
-    m->ol_flags &= ~RTE_MBUF_F_TX_OFFLOAD_MASK;
+    wire::WriteFastIpv4Esp(c, m, inner, inner_len, pad, tos_df, next_header, ip_id, pseq);
     sa.seq = pseq;
     sa.ip_id = static_cast<uint16_t>(ip_id + 1);
     sa.packets = packets + 1;
