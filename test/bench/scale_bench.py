@@ -31,7 +31,8 @@ beside it. On a 2-core machine the first worker shares a core with the main lcor
 sleeps between polls) and with the benchmark itself. Each run prints the share of its CPU each
 worker thread had while measured (/proc/<pid>/task/*/stat): on a shared machine every
 `-l 0,1` dataplane pins its worker to CPU 1, and a w2 whose workers had less than 90% of their
-CPUs is called inconclusive. BENCH_CASES=t1,t100,w2 BENCH_SIZES=64 limit the run (the summary
+CPUs is called inconclusive; BENCH_LCORES=0@1,1@0 puts a one-worker run's worker on CPU 0.
+BENCH_CASES=t1,t100,w2 BENCH_SIZES=64 limit the run (the summary
 then has `na` for what is missing).
 """
 import zlib
@@ -140,7 +141,10 @@ class Dataplane(db.Dataplane):
         self.log = work / f'dataplane-{tag}.log'
         # One worker as everywhere else in the benchmarks (-l 0,1); more: --workers, which puts
         # the main lcore on the first worker's core when there are as many workers as CPUs.
-        lcores = ['-l', '0,1'] if workers == 1 else []
+        # BENCH_LCORES (EAL --lcores, e.g. 0@1,1@0: the worker on CPU 0) moves the one worker
+        # off a CPU that others' dataplanes keep busy.
+        lcores = (['--lcores', os.environ['BENCH_LCORES']] if os.environ.get('BENCH_LCORES')
+                  else ['-l', '0,1']) if workers == 1 else []
         rx = ','.join(f'rx_pcap={p}' for p in pcaps)
         cmd = [str(db.BUILD / 'dataplane' / 'vpn-dataplane'), *lcores, *db.eal_mem(),
                '--log-level=*:error', '--', '--channel', self.channel,
