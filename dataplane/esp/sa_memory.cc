@@ -6,6 +6,17 @@
 #include <cstring>
 #include <mutex>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define PC_SA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PC_SA_ASAN 1
+#endif
+#endif
+#ifdef PC_SA_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace portcullis::dp::esp {
 
 namespace {
@@ -13,6 +24,27 @@ namespace {
 struct FreeSlot {
   FreeSlot* next;
 };
+
+// Under AddressSanitizer a free slot is poisoned past its link, as the heap's freed memory is:
+// an SA used after SaTable::Reclaim (a pointer kept past the grace period) is reported instead
+// of reading the wiped slot, or the next SA's keys once the slot is reused.
+void Poison(void* slot, size_t size) {
+#ifdef PC_SA_ASAN
+  ASAN_POISON_MEMORY_REGION(static_cast<uint8_t*>(slot) + sizeof(FreeSlot),
+                            size - sizeof(FreeSlot));
+#else
+  (void)slot;
+  (void)size;
+#endif
+}
+void Unpoison(void* slot, size_t size) {
+#ifdef PC_SA_ASAN
+  ASAN_UNPOISON_MEMORY_REGION(slot, size);
+#else
+  (void)slot;
+  (void)size;
+#endif
+}
 
 std::mutex g_mu;
 FreeSlot* g_free = nullptr;  // wiped slots, last freed first
@@ -31,7 +63,10 @@ uint8_t* MapChunk() {
   const uintptr_t end = aligned + kSaChunkBytes;
   if (end != start + len) munmap(reinterpret_cast<void*>(end), start + len - end);
   auto* chunk = reinterpret_cast<uint8_t*>(aligned);
-  // Best effort, each: a kernel without THP, or without CAP_IPC_LOCK, still gives memory.
+  // Best effort, each: a kernel without THP, or without CAP_IPC_LOCK (or with a low
+  // RLIMIT_MEMLOCK), still gives memory. Locked whole: locking a slot at a time would split the
+  // mapping and lose the huge page (sa_memory_test: AnonHugePages 0), so the first SA of a
+  // chunk locks and populates all 2 MB of it.
   madvise(chunk, kSaChunkBytes, MADV_HUGEPAGE);
   madvise(chunk, kSaChunkBytes, MADV_DONTDUMP);
   mlock(chunk, kSaChunkBytes);
@@ -47,8 +82,9 @@ void* AllocateSaSlot(size_t bytes) {
   if (size != g_slot || size > kSaChunkBytes) return nullptr;
   if (g_free != nullptr) {
     FreeSlot* s = g_free;
+    Unpoison(s, size);
     g_free = s->next;
-    s->next = nullptr;  // the rest of the slot was wiped when it was freed
+    s->next = nullptr;  // the rest of the slot was wiped when it was freed (and stays locked)
     return s;
   }
   if (g_used + size > kSaChunkBytes) {
@@ -69,6 +105,7 @@ void FreeSaSlot(void* slot, size_t bytes) {
   auto* s = static_cast<FreeSlot*>(slot);
   s->next = g_free;
   g_free = s;
+  Poison(s, (bytes + 63) & ~size_t{63});
 }
 
 }  // namespace portcullis::dp::esp

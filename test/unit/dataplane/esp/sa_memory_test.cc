@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -14,27 +15,59 @@
 
 #include "dataplane/esp/sa.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define SA_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SA_TEST_ASAN 1
+#endif
+#endif
+#ifdef SA_TEST_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 using namespace portcullis::dp::esp;
 
 namespace {
 
-// The VmFlags line of the mapping that holds `p` (/proc/self/smaps), "" when none does.
-std::string VmFlagsOf(const void* p) {
+// The mapping of /proc/self/smaps that holds `p`: its start, its VmFlags line (with a space
+// after it) and its AnonHugePages in kB; start 0 when none does.
+struct Mapping {
+  uintptr_t start = 0;
+  std::string flags;
+  long anon_huge_kb = -1;
+};
+Mapping MappingOf(const void* p) {
   const auto a = reinterpret_cast<uintptr_t>(p);
   std::ifstream smaps("/proc/self/smaps");
   std::string line;
+  Mapping m, cur;
   bool inside = false;
   while (std::getline(smaps, line)) {
     uintptr_t lo = 0, hi = 0;
     char dash = 0;
     std::istringstream head(line);
     if (head >> std::hex >> lo >> dash >> hi && dash == '-' && line.find(':') > line.find(' ')) {
+      if (inside) return m;
       inside = lo <= a && a < hi;
+      m.start = lo;
       continue;
     }
-    if (inside && line.rfind("VmFlags:", 0) == 0) return line + " ";
+    if (!inside) continue;
+    if (line.rfind("VmFlags:", 0) == 0) m.flags = line + " ";
+    if (line.rfind("AnonHugePages:", 0) == 0) m.anon_huge_kb = std::stol(line.substr(14));
   }
-  return "";
+  if (!inside) m.start = 0;
+  return m;
+}
+
+// The kernel's THP setting (enabled or defrag): the bracketed word, "" without THP.
+std::string Thp(const char* what) {
+  std::ifstream f(std::string("/sys/kernel/mm/transparent_hugepage/") + what);
+  std::string line;
+  if (!std::getline(f, line)) return "";
+  const auto open = line.find('['), close = line.find(']');
+  return open == std::string::npos ? "" : line.substr(open + 1, close - open - 1);
 }
 
 SaPtr NewSa(uint32_t spi) {
@@ -51,14 +84,23 @@ SaPtr NewSa(uint32_t spi) {
 
 }  // namespace
 
-TEST_CASE("an SA lies in memory advised for huge pages, out of core dumps", "[sa_memory]") {
+TEST_CASE("an SA lies in a huge-page-aligned chunk advised for huge pages, out of core dumps",
+          "[sa_memory]") {
   SaPtr sa = NewSa(0x100);
-  const std::string flags = VmFlagsOf(sa.get());
-  INFO(flags);
-  REQUIRE(!flags.empty());
-  CHECK(flags.find(" hg ") != std::string::npos);  // MADV_HUGEPAGE
-  CHECK(flags.find(" dd ") != std::string::npos);  // MADV_DONTDUMP
+  const Mapping m = MappingOf(sa.get());
+  INFO(m.flags);
+  REQUIRE(m.start != 0);
   CHECK(reinterpret_cast<uintptr_t>(sa.get()) % 64 == 0);
+  // Chunks start on a 2 MB boundary (adjacent ones merge into one mapping from the first).
+  CHECK(m.start % kSaChunkBytes == 0);
+  CHECK(m.flags.find(" dd ") != std::string::npos);  // MADV_DONTDUMP
+  const std::string enabled = Thp("enabled");
+  if (enabled.empty()) return;  // a kernel without THP: MADV_HUGEPAGE is refused
+  CHECK(m.flags.find(" hg ") != std::string::npos);  // MADV_HUGEPAGE
+  // Backed by a huge page where the kernel hands them out to advised mappings and compacts
+  // for them (this machine: enabled and defrag both `madvise`).
+  if (enabled != "never" && (Thp("defrag") == "madvise" || Thp("defrag") == "always"))
+    CHECK(m.anon_huge_kb >= static_cast<long>(kSaChunkBytes / 1024));
 }
 
 TEST_CASE("SA slots: aligned, distinct over several chunks, wiped when reused", "[sa_memory]") {
@@ -80,6 +122,11 @@ TEST_CASE("SA slots: aligned, distinct over several chunks, wiped when reused", 
   // A slot written all over (keys), freed and handed out again holds zeros only.
   std::memset(slots[5], 0xa5, sizeof(Sa));
   FreeSaSlot(slots[5], sizeof(Sa));
+#ifdef SA_TEST_ASAN
+  // Freed memory is poisoned as the heap's is: a use after free is reported (a unit build with
+  // -Db_sanitize=address runs this).
+  CHECK(__asan_address_is_poisoned(static_cast<char*>(slots[5]) + 64));
+#endif
   void* again = AllocateSaSlot(sizeof(Sa));
   REQUIRE(again == slots[5]);
   const auto* bytes = static_cast<const uint8_t*>(again);
