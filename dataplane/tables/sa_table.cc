@@ -64,13 +64,12 @@ absl::StatusOr<SaEntry*> SaTable::Add(esp::SaPtr sa, bool inbound, uint16_t ifin
         absl::StrCat("SA ", absl::Hex(sa->spi), inbound ? " in" : " out", " exists"));
   if (count_ >= capacity_ || free_slots_.empty())
     return absl::ResourceExhaustedError("SA table full");
-  auto e = std::make_unique<SaEntry>();
-  e->spi = sa->spi;
-  e->sa = std::move(sa);
+  const uint32_t spi = sa->spi;
+  auto e = std::make_unique<SaEntry>(std::move(sa), owner);
+  e->spi = spi;
   e->inbound = inbound;
   e->ifindex = ifindex;
   e->reqid = reqid;
-  e->owner = owner;
   const uint32_t slot = free_slots_.back();
   // The use count wraps after 2^(32 - use_shift_) reuses of one slot (2,048 at a million SAs);
   // a packet never waits in a ring that long.

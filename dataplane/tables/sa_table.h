@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -19,7 +20,11 @@
 namespace portcullis::dp {
 
 struct SaEntry {
-  esp::SaPtr sa;
+  // The SA and its owner never change while the entry lives: snapshots copy both into their
+  // VTIs (Interface::SetOutSa), and a worker that batches on a stale owner would run the SA
+  // beside its real owner (two writers of its sequence numbers, GCM nonces used twice).
+  SaEntry(esp::SaPtr s, uint16_t o) : sa(std::move(s)), owner(o) {}
+  const esp::SaPtr sa;
   // Slot index in the low bits, the slot's use count (never 0, so neither is the id) above
   // them: a packet that waits in a handoff ring while its SA is removed and the slot reused (the
   // grace period does not cover rings) names an id that no longer resolves, instead of the
@@ -28,7 +33,7 @@ struct SaEntry {
   uint32_t spi;
   bool inbound;
   uint16_t ifindex;  // the VTI it belongs to (inbound: decrypted traffic arrives there); 0 = none
-  uint16_t owner;    // the worker that alone runs it (docs/DESIGN.md: SA ownership)
+  const uint16_t owner;  // the worker that alone runs it (docs/DESIGN.md: SA ownership)
   uint32_t reqid;
 };
 

@@ -171,9 +171,7 @@ TEST_CASE("interfaces: a VTI's outbound SA with its engine state and owner",
   c.enc_key_len = 16;
   auto sa = esp::AllocateSa(c);
   REQUIRE(sa.ok());
-  SaEntry e;
-  e.sa = std::move(*sa);
-  e.owner = 3;
+  SaEntry e(std::move(*sa), 3);
   auto t = NewTables();
   Interface& vti = Add(*t, 5, IfKind::kVti);
   vti.SetOutSa(&e);
