@@ -25,6 +25,12 @@ struct FreeSlot {
   FreeSlot* next;
 };
 
+#ifdef PC_SA_ASAN
+constexpr bool kAsan = true;
+#else
+constexpr bool kAsan = false;
+#endif
+
 // Under AddressSanitizer a free slot is poisoned past its link, as the heap's freed memory is:
 // an SA used after SaTable::Reclaim (a pointer kept past the grace period) is reported instead
 // of reading the wiped slot, or the next SA's keys once the slot is reused.
@@ -80,7 +86,10 @@ void* AllocateSaSlot(size_t bytes) {
   std::lock_guard<std::mutex> lock(g_mu);
   if (g_slot == 0) g_slot = size;
   if (size != g_slot || size > kSaChunkBytes) return nullptr;
-  if (g_free != nullptr) {
+  // Under AddressSanitizer freed slots are never handed out again (they stay poisoned, as
+  // its own heap quarantines freed memory): a stale SA pointer is reported, not given the next
+  // tunnel's keys.
+  if (!kAsan && g_free != nullptr) {
     FreeSlot* s = g_free;
     Unpoison(s, size);
     g_free = s->next;

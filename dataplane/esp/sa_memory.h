@@ -10,11 +10,11 @@ namespace portcullis::dp::esp {
 
 // A zeroed, 64-byte aligned slot of `bytes` (at most kSaChunkBytes; all callers of one process
 // ask for the same size, sizeof(Sa)); nullptr when no memory is left. The chunks are aligned to
-// their size and advised MADV_HUGEPAGE and MADV_DONTDUMP (keys never reach a core dump); each
-// slot is locked, best effort (keys never reach swap). Thread-safe; not for the packet path.
+// their size, advised MADV_HUGEPAGE and MADV_DONTDUMP (keys never reach a core dump) and locked
+// whole, best effort (keys never reach swap). Thread-safe; not for the packet path.
 void* AllocateSaSlot(size_t bytes);
-// Wipes the slot and keeps it for the next AllocateSaSlot (poisoned meanwhile under
-// AddressSanitizer). Chunks stay mapped: what the SA memory holds is its peak use.
+// Wipes the slot and keeps it for the next AllocateSaSlot (under AddressSanitizer: poisoned,
+// never reused). Chunks stay mapped: what the SA memory holds is its peak use.
 void FreeSaSlot(void* slot, size_t bytes);
 
 constexpr size_t kSaChunkBytes = size_t{2} << 20;

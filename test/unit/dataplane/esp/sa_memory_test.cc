@@ -97,10 +97,9 @@ TEST_CASE("an SA lies in a huge-page-aligned chunk advised for huge pages, out o
   const std::string enabled = Thp("enabled");
   if (enabled.empty()) return;  // a kernel without THP: MADV_HUGEPAGE is refused
   CHECK(m.flags.find(" hg ") != std::string::npos);  // MADV_HUGEPAGE
-  // Backed by a huge page where the kernel hands them out to advised mappings and compacts
-  // for them (this machine: enabled and defrag both `madvise`).
-  if (enabled != "never" && (Thp("defrag") == "madvise" || Thp("defrag") == "always"))
-    CHECK(m.anon_huge_kb >= static_cast<long>(kSaChunkBytes / 1024));
+  // Whether the kernel found a free 2 MB block for it depends on the machine's memory, not on
+  // this code: `scripts/bench scale` reports the dataplane's AnonHugePages instead.
+  INFO("AnonHugePages " << m.anon_huge_kb << " kB");
 }
 
 TEST_CASE("SA slots: aligned, distinct over several chunks, wiped when reused", "[sa_memory]") {
@@ -123,9 +122,13 @@ TEST_CASE("SA slots: aligned, distinct over several chunks, wiped when reused", 
   std::memset(slots[5], 0xa5, sizeof(Sa));
   FreeSaSlot(slots[5], sizeof(Sa));
 #ifdef SA_TEST_ASAN
-  // Freed memory is poisoned as the heap's is: a use after free is reported (a unit build with
-  // -Db_sanitize=address runs this).
+  // Freed memory is poisoned as the heap's is, and stays so (never reused under ASan): a use
+  // after free is reported (a unit build with -Db_sanitize=address runs this).
+  void* other = AllocateSaSlot(sizeof(Sa));
+  CHECK(other != slots[5]);
   CHECK(__asan_address_is_poisoned(static_cast<char*>(slots[5]) + 64));
+  FreeSaSlot(other, sizeof(Sa));
+  return;
 #endif
   void* again = AllocateSaSlot(sizeof(Sa));
   REQUIRE(again == slots[5]);
