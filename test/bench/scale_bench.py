@@ -289,6 +289,12 @@ def measure(work, kind, n, size, frame_sizes, routes, workers=1):
         # a rate is the dataplane's own.
         mpps = dp.rate('wan')
         shares = dp.shares
+        # Transparent huge pages the process got (the SAs' chunks are advised for them; DPDK's
+        # memory under --no-huge is not): whether the kernel found free 2 MB blocks.
+        rollup = pathlib.Path(f'/proc/{dp.proc.pid}/smaps_rollup').read_text()
+        thp_kb = next((int(line.split()[1]) for line in rollup.splitlines()
+                       if line.startswith('AnonHugePages:')), 0)
+        print(f'  {tag}: AnonHugePages {thp_kb} kB', file=sys.stderr)
         drops = {k: v for k, v in dp.drops().items() if v}
         if drops:
             print(f'  note: {tag} drops {drops}', file=sys.stderr)
