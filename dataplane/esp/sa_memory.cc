@@ -52,8 +52,16 @@ void Unpoison(void* slot, size_t size) {
 #endif
 }
 
+// Freed slots kept back before reuse: under AddressSanitizer the last 4,096 (11 MB) stay
+// poisoned, as its own heap quarantines freed memory, so a stale SA pointer is reported rather
+// than given the next tunnel's keys; bounded, so that a fuzzer adding and removing SAs for
+// minutes stays within its memory limit.
+constexpr size_t kQuarantine = kAsan ? 4096 : 0;
+
 std::mutex g_mu;
-FreeSlot* g_free = nullptr;  // wiped slots, last freed first
+FreeSlot* g_oldest = nullptr;  // wiped slots, in the order they were freed
+FreeSlot* g_newest = nullptr;
+size_t g_nfree = 0;
 uint8_t* g_chunk = nullptr;  // the chunk slots are carved from
 size_t g_used = kSaChunkBytes;
 size_t g_slot = 0;  // slot size (the first caller's, rounded up to 64 bytes)
@@ -86,13 +94,12 @@ void* AllocateSaSlot(size_t bytes) {
   std::lock_guard<std::mutex> lock(g_mu);
   if (g_slot == 0) g_slot = size;
   if (size != g_slot || size > kSaChunkBytes) return nullptr;
-  // Under AddressSanitizer freed slots are never handed out again (they stay poisoned, as
-  // its own heap quarantines freed memory): a stale SA pointer is reported, not given the next
-  // tunnel's keys.
-  if (!kAsan && g_free != nullptr) {
-    FreeSlot* s = g_free;
+  if (g_nfree > kQuarantine) {
+    FreeSlot* s = g_oldest;
     Unpoison(s, size);
-    g_free = s->next;
+    g_oldest = s->next;
+    if (g_oldest == nullptr) g_newest = nullptr;
+    --g_nfree;
     s->next = nullptr;  // the rest of the slot was wiped when it was freed (and stays locked)
     return s;
   }
@@ -112,8 +119,14 @@ void FreeSaSlot(void* slot, size_t bytes) {
   explicit_bzero(slot, (bytes + 63) & ~size_t{63});
   std::lock_guard<std::mutex> lock(g_mu);
   auto* s = static_cast<FreeSlot*>(slot);
-  s->next = g_free;
-  g_free = s;
+  s->next = nullptr;
+  if (g_newest != nullptr) {
+    g_newest->next = s;  // the link is never poisoned
+  } else {
+    g_oldest = s;
+  }
+  g_newest = s;
+  ++g_nfree;
   Poison(s, (bytes + 63) & ~size_t{63});
 }
 

@@ -13,8 +13,9 @@ namespace portcullis::dp::esp {
 // their size, advised MADV_HUGEPAGE and MADV_DONTDUMP (keys never reach a core dump) and locked
 // whole, best effort (keys never reach swap). Thread-safe; not for the packet path.
 void* AllocateSaSlot(size_t bytes);
-// Wipes the slot and keeps it for the next AllocateSaSlot (under AddressSanitizer: poisoned,
-// never reused). Chunks stay mapped: what the SA memory holds is its peak use.
+// Wipes the slot and keeps it for a later AllocateSaSlot (oldest first; under
+// AddressSanitizer poisoned, and reused only after 4,096 more are freed). Chunks stay mapped:
+// what the SA memory holds is its peak use.
 void FreeSaSlot(void* slot, size_t bytes);
 
 constexpr size_t kSaChunkBytes = size_t{2} << 20;

@@ -122,8 +122,9 @@ TEST_CASE("SA slots: aligned, distinct over several chunks, wiped when reused", 
   std::memset(slots[5], 0xa5, sizeof(Sa));
   FreeSaSlot(slots[5], sizeof(Sa));
 #ifdef SA_TEST_ASAN
-  // Freed memory is poisoned as the heap's is, and stays so (never reused under ASan): a use
-  // after free is reported (a unit build with -Db_sanitize=address runs this).
+  // Freed memory is poisoned as the heap's is, and stays so for a while (not handed to the
+  // next SA under ASan): a use after free is reported (a unit build with -Db_sanitize=address
+  // runs this).
   void* other = AllocateSaSlot(sizeof(Sa));
   CHECK(other != slots[5]);
   CHECK(__asan_address_is_poisoned(static_cast<char*>(slots[5]) + 64));
