@@ -13,6 +13,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -61,6 +63,9 @@ ABSL_FLAG(int, ike_port, 500, "UDP port for IKE (kernel transport)");
 ABSL_FLAG(int, natt_port, 4500, "UDP port for NAT-T (kernel transport)");
 ABSL_FLAG(int, crypto_threads, 1,
           "threads that make DH key pairs ahead of the event loop (0 = the loop makes them)");
+ABSL_FLAG(int, key_threads, -1,
+          "threads that compute IKE_SA_INIT's shared secret and keys off the event loop "
+          "(-1 = one per core, 0 = the loop computes them)");
 ABSL_FLAG(std::string, state_dir, "",
           "where the configuration archive lives (<dir>/archive); default: the directory of "
           "--config, as Vyatta keeps /config/archive beside /config/config.boot");
@@ -88,6 +93,9 @@ namespace {
 // DH key pairs kept ready per group: a burst of 64 initiations (IkeManager::kMaxInitiating)
 // or IKE_SA_INITs takes them while the workers refill.
 constexpr size_t kDhPoolDepth = 64;
+// IKE_SA_INIT key computations queued or running at once (ike/crypto/crypto_pool.h): about a
+// second of MODP-2048 work on two cores; beyond it the loop computes, which slows its reading.
+constexpr size_t kKeyJobs = 1024;
 
 using namespace portcullis;
 
@@ -304,6 +312,12 @@ int main(int argc, char** argv) {
   // SIGHUP's default action ends the process): the DH key pairs of IKE_SA_INIT and
   // CREATE_CHILD_SA are made ahead on these (ike/crypto/dh_key_pool.h).
   ike::DhKeyPool::Start(absl::GetFlag(FLAGS_crypto_threads), kDhPoolDepth);
+  // Likewise after daemon() and the signal mask: g^ir, SKEYSEED and SK_* of IKE_SA_INIT.
+  {
+    int key_threads = absl::GetFlag(FLAGS_key_threads);
+    if (key_threads < 0) key_threads = std::max(1u, std::thread::hardware_concurrency());
+    daemon.ike().StartCryptoPool(key_threads, kKeyJobs);
+  }
   signal(SIGPIPE, SIG_IGN);
   int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 
@@ -325,6 +339,8 @@ int main(int argc, char** argv) {
       for (int fd : kernel->fds()) fds.push_back({fd, POLLIN, 0});
     }
     size_t end_kernel = fds.size();
+    const int crypto_fd = daemon.ike().crypto_fd();
+    if (crypto_fd >= 0) fds.push_back({crypto_fd, POLLIN, 0});
     (*ctl)->AddPollFds(&fds);  // the listening socket and every vpnctl connection
     // The channel has no descriptor to wait on: vpnd looks at it every 2 ms, at once while
     // punted IKE waits beyond one Poll's share, and after 100 us while it waits for inject
@@ -362,6 +378,7 @@ int main(int argc, char** argv) {
         kernel->Receive(fds[i].fd, [&](const ike::Datagram& d) { daemon.HandleDatagram(d); });
       }
     }
+    if (crypto_fd >= 0 && (fds[end_kernel].revents & POLLIN)) daemon.HandleCryptoResults();
     backlog = daemon.Poll();
     if (metrics) metrics->Update(daemon.ike(), daemon.installer(), daemon.Peers(), absl::Now());
     if (absl::Now() >= stop_by) running = false;

@@ -637,6 +637,12 @@ void Vpnd::HandleDatagram(const ike::Datagram& d) {
   ReleaseSends();
 }
 
+void Vpnd::HandleCryptoResults() {
+  if (ike_->DrainCrypto() == 0) return;
+  FlushRemovals();
+  ReleaseSends();
+}
+
 void Vpnd::HandleEvent(const dp::api::Event& e) {
   switch (e.header.kind) {
     case dp::api::EventKind::kSaExpired: {

@@ -104,6 +104,9 @@ class Vpnd : public ike::IkeListener, public SessionHost {
 
   // An IKE datagram from the kernel transport (the channel's punts arrive through Poll()).
   void HandleDatagram(const ike::Datagram& d);
+  // IKE_SA_INIT keys computed on the crypto pool (IkeManager::crypto_fd() readable): their SAs
+  // go on, and what they send goes out as after a datagram.
+  void HandleCryptoResults();
   // Firewall log lines written (FwLogEvents from the dataplane).
   uint64_t firewall_log_lines() const { return firewall_log_lines_; }
   // Commits (and starts, Resyncs) refused because their batch exceeded the channel's cap.

@@ -41,11 +41,23 @@ IkeManager::IkeManager(Clock clock, Sender sender, LogSink* log, LogSink* keylog
 }
 
 IkeManager::~IkeManager() {
+  // First the workers (joined; results not drained are dropped unfinished), so no job finishes
+  // into an SA or a manager that is gone.
+  crypto_.reset();
   // The SAs' tasks give their reserved SPIs back to spis_ as they go, so they go first.
   pending_.clear();
   sas_by_name_.clear();
   sas_by_spi_i_.clear();
   sas_.clear();
+}
+
+void IkeManager::StartCryptoPool(int threads, size_t max_jobs) {
+  if (threads > 0 && !crypto_) crypto_ = std::make_unique<CryptoPool>(threads, max_jobs);
+}
+
+size_t IkeManager::DrainCrypto(bool wait) {
+  if (!crypto_) return 0;
+  return wait ? crypto_->DrainAll() : crypto_->Drain();
 }
 
 void IkeManager::IndexSa(IkeSa* sa, const std::string& name) {

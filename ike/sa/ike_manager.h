@@ -32,6 +32,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ike/crypto/crypto_pool.h"
 #include "ike/crypto/secret_bytes.h"
 #include "ike/sa/drop_log_limiter.h"
 #include "ike/sa/ike_config.h"
@@ -188,7 +189,22 @@ class IkeManager : public IkeSaContext {
   // Lines about unauthenticated messages that the log budget held back.
   uint64_t suppressed_log_lines() const { return unauth_log_.suppressed(); }
 
+  // IKE_SA_INIT's keys (g^ir, SKEYSEED, SK_*) on `threads` workers instead of in
+  // HandleDatagram, at most `max_jobs` waiting (beyond: computed here, counted as refused). The
+  // caller polls crypto_fd() and calls DrainCrypto() when it is readable. Without it (tests,
+  // tools) everything is computed in place, as before.
+  void StartCryptoPool(int threads, size_t max_jobs);
+  int crypto_fd() const { return crypto_ ? crypto_->fd() : -1; }
+  // Hands finished results to their SAs, which go on (IkeSa::IkeKeysComputed); `wait`: first
+  // waits for every job submitted (tests). Returns how many.
+  size_t DrainCrypto(bool wait = false);
+  const CryptoPool* crypto_pool() const { return crypto_.get(); }
+  // Results for SAs that had gone when they came back.
+  uint64_t crypto_results_dropped() const { return crypto_dropped_; }
+
   // IkeSaContext.
+  CryptoPool* Crypto() override { return crypto_.get(); }
+  void CryptoResultDropped() override { ++crypto_dropped_; }
   absl::Time Now() const override { return clock_(); }
   void Send(const Datagram& d) override { sender_(d); }
   void Log(const LogRecord& r) override { log_->Write(r); }
@@ -323,6 +339,8 @@ class IkeManager : public IkeSaContext {
   static constexpr size_t kMaxAddressesPerWindow = 4096;
   InitWindow window_;
   std::array<uint64_t, static_cast<size_t>(IkeCounter::kNumCounters)> counters_{};
+  std::unique_ptr<CryptoPool> crypto_;
+  uint64_t crypto_dropped_ = 0;
   LogRateLimiter unauth_log_;
   DropLogLimiter cookie_log_{"IKE_SA_INITs answered with COOKIE"};
   DropLogLimiter refuse_log_{"IKE_SA_INITs refused"};

@@ -155,7 +155,8 @@ void IkeSa::Queue(std::unique_ptr<Task> task) {
 }
 
 void IkeSa::StartNextTask() {
-  while (!active_ && !resumed_request_ && state_ != State::kDead && !queue_.empty()) {
+  while (!active_ && !resumed_request_ && !keys_pending_ && state_ != State::kDead &&
+         !queue_.empty()) {
     if (!AllowedWhile(state_, queue_.front()->kind())) {
       if (state_ == State::kConnecting) return;                // waits for IKE_AUTH
       std::unique_ptr<Task> gone = std::move(queue_.front());  // no longer possible
@@ -228,6 +229,15 @@ Datagram IkeSa::SendDatagram(Bytes data) {
 
 void IkeSa::ProcessMessage(const Datagram& d, const DecodedHeader& h) {
   if (state_ == State::kDead) return;
+  if (keys_pending_ && h.header.exchange != ExchangeType::kIkeSaInit) {
+    // Nothing can open it yet; a retransmission replaces it (it is the same request, or a
+    // forgery that the integrity check refuses once the keys are here).
+    Log(LogGroup::kNet,
+        absl::StrCat("received packet: from ", d.src.ToString(), " to ", d.dst.ToString(), " (",
+                     d.data.size(), " bytes), held until the IKE_SA_INIT keys are computed"));
+    held_.emplace(d, h);
+    return;
+  }
   Log(LogGroup::kNet, absl::StrCat("received packet: from ", d.src.ToString(), " to ",
                                    d.dst.ToString(), " (", d.data.size(), " bytes)"));
   if (h.header.response) {
@@ -837,7 +847,31 @@ bool IkeSa::InstallIkeKeys(const SecretBytes& skeyseed) {
     Log(LogGroup::kIke, absl::StrCat("key derivation failed: ", k.status().message()));
     return false;
   }
-  keys = *std::move(k);
+  return InstallIkeKeys(*std::move(k));
+}
+
+void IkeSa::IkeKeysComputed(absl::StatusOr<IkeSaKeys> k) {
+  if (!keys_pending_ || state_ == State::kDead) return;
+  keys_pending_ = false;
+  std::optional<std::pair<Datagram, DecodedHeader>> held;
+  held.swap(held_);
+  if (!k.ok()) {
+    Log(LogGroup::kIke, std::string(k.status().message()));
+    Destroy("key derivation failed",
+            original_initiator_ && config_->initiate ? Restart::kLater : Restart::kNone);
+    return;
+  }
+  if (!InstallIkeKeys(*std::move(k))) {
+    Destroy("key derivation failed",
+            original_initiator_ && config_->initiate ? Restart::kLater : Restart::kNone);
+    return;
+  }
+  StartNextTask();  // the initiator's IKE_AUTH
+  if (held) ProcessMessage(held->first, held->second);
+}
+
+bool IkeSa::InstallIkeKeys(IkeSaKeys k) {
+  keys = std::move(k);
   absl::StatusOr<SkCipherPair> c =
       MakeSkCiphers(suite, keys, original_initiator_ ? Role::kInitiator : Role::kResponder);
   if (!c.ok()) {

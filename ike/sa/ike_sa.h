@@ -31,6 +31,7 @@
 namespace portcullis::ike {
 
 class IkeSa;
+class CryptoPool;
 
 // What happens to the connection when an IKE SA goes away.
 enum class Restart {
@@ -120,6 +121,10 @@ class IkeSaContext {
   // IKE proposal chosen in IKE_SA_INIT; those configured with the peer's address first, then
   // those without an address. IKE_AUTH picks one by the identity the peer proves.
   virtual std::vector<std::shared_ptr<const IkeSaConfig>> AuthCandidates(const IkeSa& sa) const = 0;
+  // Where IKE_SA_INIT's keys are computed off the caller's thread; nullptr: on it (tests, tools).
+  virtual CryptoPool* Crypto() { return nullptr; }
+  // A CryptoPool result came back for an SA that had gone meanwhile: dropped (wiped).
+  virtual void CryptoResultDropped() {}
 };
 
 struct RetransmitState {
@@ -209,8 +214,19 @@ class IkeSa {
   // Derives SK_* from the exchange's results and sets up the SK ciphers; logs keys to the debug
   // key log.
   bool InstallIkeKeys(const SecretBytes& skeyseed);
+  // The same from SK_* derived elsewhere (a CryptoPool job).
+  bool InstallIkeKeys(IkeSaKeys k);
   // After IKE_SA_INIT, with NAT or forced encapsulation: IKE moves to 4500.
   void FloatToNatT();
+
+  // IKE_SA_INIT's keys (g^ir, SKEYSEED, SK_*) are being computed on the context's CryptoPool.
+  // Meanwhile no task starts (the initiator's IKE_AUTH waits) and an SK-protected message from
+  // the peer (the responder's IKE_AUTH request) waits, the last one kept, until
+  // IkeKeysComputed installs them and goes on: the IKE_AUTH request goes out, the held message
+  // is processed. A failure destroys the SA.
+  bool keys_pending() const { return keys_pending_; }
+  void set_keys_pending() { keys_pending_ = true; }
+  void IkeKeysComputed(absl::StatusOr<IkeSaKeys> keys);
 
   std::vector<std::unique_ptr<ChildSa>>& children() { return children_; }
   const std::vector<std::unique_ptr<ChildSa>>& children() const { return children_; }
@@ -367,6 +383,9 @@ class IkeSa {
   // whose answer no task waits for.
   bool resumed_ = false;
   bool resumed_request_ = false;
+  bool keys_pending_ = false;
+  // The last SK-protected message that came while keys_pending_.
+  std::optional<std::pair<Datagram, DecodedHeader>> held_;
   // The peer's first authenticated request since the resume arrived (message IDs agree).
   bool resumed_in_step_ = false;
   std::optional<IdPayload> peer_id_;

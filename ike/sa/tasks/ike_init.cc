@@ -6,7 +6,9 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "ike/crypto/crypto_pool.h"
 #include "ike/crypto/dh_group.h"
+#include "ike/crypto/key_schedule.h"
 #include "ike/crypto/nat_detection.h"
 #include "ike/crypto/random.h"
 #include "ike/sa/ike_sa.h"
@@ -58,6 +60,83 @@ void CheckNat(IkeSa& sa, const std::vector<Payload>& in, const IkeSpi& spi_i, co
   if (!sa.nat_any() && sa.config().force_encap) {
     sa.Log(LogGroup::kIke, "forcing UDP encapsulation (force-udp-encapsulation)");
   }
+}
+
+// g^ir, SKEYSEED and SK_* of IKE_SA_INIT, from copies: what a CryptoPool worker runs.
+absl::StatusOr<IkeSaKeys> DeriveInitKeys(const IkeSaCryptoSuite& suite, const DhKeyPair& dh,
+                                         absl::Span<const uint8_t> peer_public,
+                                         const Bytes& nonce_i, const Bytes& nonce_r,
+                                         const IkeSpi& spi_i, const IkeSpi& spi_r) {
+  absl::StatusOr<SecretBytes> g_ir = dh.ComputeSharedSecret(peer_public);
+  if (!g_ir.ok())
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid KE payload: ", g_ir.status().message()));
+  absl::StatusOr<SecretBytes> skeyseed = ComputeSkeyseed(suite.prf, nonce_i, nonce_r, *g_ir);
+  if (!skeyseed.ok()) {
+    return absl::InternalError(absl::StrCat("SKEYSEED failed: ", skeyseed.status().message()));
+  }
+  absl::StatusOr<IkeSaKeys> k = DeriveIkeSaKeys(suite, *skeyseed, nonce_i, nonce_r, spi_i, spi_r);
+  if (!k.ok()) {
+    return absl::InternalError(absl::StrCat("key derivation failed: ", k.status().message()));
+  }
+  return k;
+}
+
+// The keys of one IKE SA on a worker. It owns its DH key pair and copies of the peer's public
+// value, the nonces and the SPIs; Finish finds the SA again by our SPI and unique ID on the
+// loop, so an SA destroyed meanwhile (half-open timeout, a Delete, shutdown) gets nothing and
+// its secrets are wiped with the job.
+class InitKeysJob : public CryptoPool::Job {
+ public:
+  InitKeysJob(IkeSa& sa, std::unique_ptr<DhKeyPair> dh, const Bytes& peer_public)
+      : ctx_(sa.ctx()),
+        own_spi_(sa.own_spi()),
+        unique_id_(sa.unique_id()),
+        suite_(sa.suite),
+        dh_(std::move(dh)),
+        peer_public_(peer_public),
+        nonce_i_(sa.nonce_i),
+        nonce_r_(sa.nonce_r),
+        spi_i_(sa.spi_i()),
+        spi_r_(sa.spi_r()) {}
+  void Run() override {
+    keys_ = DeriveInitKeys(suite_, *dh_, peer_public_, nonce_i_, nonce_r_, spi_i_, spi_r_);
+    dh_.reset();  // the private key goes as soon as it served
+  }
+  std::unique_ptr<DhKeyPair> TakeDh() { return std::move(dh_); }
+  void Finish() override {
+    IkeSa* sa = ctx_.FindSa(own_spi_);
+    if (sa == nullptr || sa->unique_id() != unique_id_ || !sa->keys_pending()) {
+      ctx_.CryptoResultDropped();
+      return;
+    }
+    sa->IkeKeysComputed(std::move(keys_));
+  }
+
+ private:
+  IkeSaContext& ctx_;
+  const IkeSpi own_spi_;
+  const uint32_t unique_id_;
+  const IkeSaCryptoSuite suite_;
+  std::unique_ptr<DhKeyPair> dh_;
+  const Bytes peer_public_, nonce_i_, nonce_r_;
+  const IkeSpi spi_i_, spi_r_;
+  absl::StatusOr<IkeSaKeys> keys_ = absl::UnknownError("not run");
+};
+
+// On the context's CryptoPool if it has one and the pool takes the job (true: the SA waits for
+// IkeKeysComputed, `dh` went with the job); false: the caller computes here with `dh`.
+bool ComputeKeysOnPool(IkeSa& sa, std::unique_ptr<DhKeyPair>& dh, const KePayload& ke) {
+  CryptoPool* pool = sa.ctx().Crypto();
+  if (pool == nullptr) return false;
+  auto* raw = new InitKeysJob(sa, std::move(dh), ke.data);
+  std::unique_ptr<CryptoPool::Job> job(raw);
+  if (!pool->Submit(&job)) {  // full: the job came back, and the pair with it
+    dh = raw->TakeDh();
+    return false;
+  }
+  sa.set_keys_pending();
+  return true;
 }
 
 bool ComputeKeys(IkeSa& sa, const DhKeyPair& dh, const KePayload& ke) {
@@ -192,11 +271,12 @@ class IkeInitTask : public Task {
     sa.suite = *suite;
     sa.nonce_r = nonce->data;
     CheckNat(sa, in, sa.spi_i(), sa.spi_r());
-    if (!ComputeKeys(sa, *dh_, *ke)) {
+    if (sa.nat_any()) sa.FloatToNatT();
+    // On the pool the IKE_AUTH request waits for the keys (IkeSa::IkeKeysComputed).
+    if (!ComputeKeysOnPool(sa, dh_, *ke) && !ComputeKeys(sa, *dh_, *ke)) {
       sa.destroy_reason = "key derivation failed";
       return TaskOutcome::kFatal;
     }
-    if (sa.nat_any()) sa.FloatToNatT();
     return TaskOutcome::kDone;
   }
 
@@ -264,15 +344,18 @@ class IkeInitTask : public Task {
     sa.nonce_i = nonce->data;
     sa.nonce_r = *nr;
     CheckNat(sa, in, sa.spi_i(), IkeSpi{});
-    if (!ComputeKeys(sa, **kp, *ke)) {
+    auto pub = (*kp)->public_value();
+    Bytes our_public(pub.begin(), pub.end());
+    // The response needs no key: on the pool, g^ir and SK_* are computed while it travels and
+    // the peer's IKE_AUTH request waits for them if it comes first.
+    if (!ComputeKeysOnPool(sa, *kp, *ke) && !ComputeKeys(sa, **kp, *ke)) {
       fail(NotifyType::kInvalidSyntax, {}, "invalid KE payload");
       return;
     }
     Proposal answer = *sel;
     answer.spi.clear();
     out.push_back(Payload{PayloadType::kSa, SaPayload{{answer}}});
-    auto pub = (*kp)->public_value();
-    out.push_back(Payload{PayloadType::kKe, KePayload{suite->dh, Bytes(pub.begin(), pub.end())}});
+    out.push_back(Payload{PayloadType::kKe, KePayload{suite->dh, std::move(our_public)}});
     out.push_back(Payload{PayloadType::kNonce, NoncePayload{*nr}});
     out.push_back(
         MakeNotify(NotifyType::kNatDetectionSourceIp, SourceHash(sa, sa.spi_i(), sa.spi_r())));

@@ -174,9 +174,15 @@ class Net {
     queue.push_back(std::move(x));
   }
 
-  // Delivers until nothing is in flight.
+  // Delivers until nothing is in flight, nor computing on a node's crypto pool
+  // (IkeManager::StartCryptoPool): its results are handed over when the wire is quiet.
   void Pump(int max = 10000) {
-    while (!queue.empty() && max-- > 0) DeliverOne();
+    for (;;) {
+      while (!queue.empty() && max-- > 0) DeliverOne();
+      size_t drained = 0;
+      for (auto& [a, n] : nodes) drained += n->mgr->DrainCrypto(/*wait=*/true);
+      if (drained == 0 || max <= 0) return;
+    }
   }
 
   // Delivers the first datagram in flight (or loses it, as `drop` says); false if there was

@@ -92,3 +92,94 @@ TEST_CASE("NO_PROPOSAL_CHOSEN in IKE_SA_INIT shows both proposal lists", "[ike_s
                       "proposals; configured proposals: IKE:AES_CBC_256/HMAC_SHA2_256_128/"
                       "PRF_HMAC_SHA2_256/CURVE_25519") == 1);
 }
+
+// IKE_SA_INIT's keys on the managers' crypto pools (IkeManager::StartCryptoPool): the responder
+// answers before its keys exist, the initiator's IKE_AUTH waits for its keys, an IKE_AUTH that
+// comes before the responder's keys is held, not dropped (a drop would cost the initiator a
+// retransmission timeout).
+TEST_CASE("crypto pool: IKE_SA_INIT keys off the loop, IKE_AUTH held until they are computed",
+          "[ike_sa][crypto_pool]") {
+  Pair p;
+  p.a.mgr->StartCryptoPool(1, 16);
+  p.b.mgr->StartCryptoPool(1, 16);
+  Datagram init = p.HalfOpen();
+  INFO(p.a.log.All() << p.b.log.All());
+  // B answered at once; its keys are on the pool.
+  REQUIRE(p.net.queue.size() == 1);
+  REQUIRE(p.b.mgr->Sas().size() == 1);
+  const IkeSa* bsa = p.b.mgr->Sas()[0];
+  CHECK(bsa->keys_pending());
+  CHECK_FALSE(bsa->ciphers.has_value());
+  // A takes the answer: its keys go to its pool, no IKE_AUTH yet.
+  REQUIRE(p.net.DeliverOne());
+  CHECK(p.net.queue.empty());
+  REQUIRE(p.a.mgr->Sas().size() == 1);
+  CHECK(p.a.mgr->Sas()[0]->keys_pending());
+  REQUIRE(p.a.mgr->DrainCrypto(/*wait=*/true) == 1);
+  REQUIRE(p.net.queue.size() == 1);
+  CHECK(IsRequest(p.net.queue.front(), 35));  // IKE_AUTH
+  // It reaches B before B's keys: held.
+  REQUIRE(p.net.DeliverOne());
+  CHECK(p.net.queue.empty());
+  CHECK(p.b.log.Has("held until the IKE_SA_INIT keys are computed"));
+  REQUIRE(p.b.mgr->DrainCrypto(/*wait=*/true) == 1);
+  REQUIRE(p.net.queue.size() == 1);  // B's IKE_AUTH response
+  p.net.Pump();
+  REQUIRE(p.a.Only() != nullptr);
+  REQUIRE(p.b.Only() != nullptr);
+  CheckMatched(*OnlyChild(p.a.Only()), *OnlyChild(p.b.Only()));
+  CHECK(p.a.Only()->keys.sk_d == p.b.Only()->keys.sk_d);
+  CHECK(p.b.mgr->crypto_pool()->stats().finished == 1);
+  CHECK(p.b.mgr->crypto_results_dropped() == 0);
+}
+
+TEST_CASE("crypto pool: keys computed for an SA gone meanwhile are dropped",
+          "[ike_sa][crypto_pool]") {
+  Pair p;
+  p.b.mgr->StartCryptoPool(1, 16);
+  p.HalfOpen();
+  REQUIRE(p.b.mgr->Sas().size() == 1);
+  CHECK(p.b.mgr->Sas()[0]->keys_pending());
+  // B's half-open SA goes (its peer config removed) while the job is in flight.
+  p.b.mgr->SetPeers({});
+  p.b.mgr->Tick();
+  REQUIRE(p.b.mgr->DrainCrypto(/*wait=*/true) == 1);
+  CHECK(p.b.mgr->crypto_results_dropped() == 1);
+  CHECK(p.b.Established().empty());
+}
+
+TEST_CASE("crypto pool: a full pool computes on the loop, counted", "[ike_sa][crypto_pool]") {
+  // Two initiators A and C, one responder B with room for one job.
+  Net net;
+  Node& a = net.Add(kA);
+  Node& b = net.Add(kB);
+  Node& c = net.Add("192.0.2.3");
+  auto ca = Peer(kA, kB, "10.1.0.0/24", "10.2.0.0/24");
+  auto cc = Peer("192.0.2.3", kB, "10.3.0.0/24", "10.2.0.0/24");
+  auto ba = Peer(kB, kA, "10.2.0.0/24", "10.1.0.0/24");
+  auto bc = Peer(kB, "192.0.2.3", "10.2.0.0/24", "10.3.0.0/24");
+  ba->initiate = bc->initiate = false;
+  a.mgr->SetPeers(One(ca));
+  c.mgr->SetPeers(One(cc));
+  b.mgr->SetPeers({ba, bc});
+  b.mgr->StartCryptoPool(1, 1);
+  a.mgr->Tick();
+  c.mgr->Tick();
+  REQUIRE(net.queue.size() == 2);
+  net.DeliverOne();  // A's IKE_SA_INIT: on the pool
+  net.DeliverOne();  // C's: the pool is full, B computes it in place
+  INFO(a.log.All() << b.log.All() << c.log.All());
+  CHECK(b.mgr->crypto_pool()->stats().refused == 1);
+  REQUIRE(b.mgr->Sas().size() == 2);
+  int pending = 0, keyed = 0;
+  for (const IkeSa* sa : b.mgr->Sas()) {
+    pending += sa->keys_pending();
+    keyed += sa->ciphers.has_value();
+  }
+  CHECK(pending == 1);
+  CHECK(keyed == 1);
+  net.Pump();
+  CHECK(a.Only() != nullptr);
+  CHECK(c.Only() != nullptr);
+  CHECK(b.Established().size() == 2);
+}
