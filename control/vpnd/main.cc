@@ -73,6 +73,9 @@ ABSL_FLAG(std::string, ike_state, "",
           "where IKE's state is kept for a hitless restart (channel transport; default: "
           "vpnd-<channel>.ike-state in --socket's (run) directory; \"none\" = flush the dataplane "
           "at start instead)");
+ABSL_FLAG(absl::Duration, ike_state_max_age, absl::Hours(1),
+          "an IKE state file older than this (vpnd down longer) is not resumed: the dataplane is "
+          "flushed and the SAs set up again");
 ABSL_FLAG(std::string, telemetry, "",
           "the dataplane's DPDK telemetry socket (default: the one of --channel's dataplane)");
 ABSL_FLAG(int, commit_revisions, 20, "committed configurations the archive keeps");
@@ -241,6 +244,8 @@ int main(int argc, char** argv) {
                           absl::GetFlag(FLAGS_channel), ".ike-state");
     }
     if (path != "none") deps.ike_state_path = path;
+    deps.ike_state_origin = absl::GetFlag(FLAGS_channel);
+    deps.ike_state_max_age = absl::GetFlag(FLAGS_ike_state_max_age);
   }
   // vpnd runs from / once it is a daemon: files are remembered by their absolute paths (the
   // configuration file is also `save`'s default).

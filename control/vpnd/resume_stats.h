@@ -14,9 +14,10 @@ struct ResumeStats {
   uint64_t orphan_sas_removed = 0;  // in the dataplane, known to no resumed CHILD SA
   uint64_t state_file_errors = 0;   // unreadable, malformed, or not written
   uint64_t state_writes = 0;
-  uint64_t traps_kept = 0;     // traps from before the restart put back
-  uint64_t traps_refused = 0;  // their peer or tunnel is no longer configured
-  uint64_t trap_policies = 0;  // trap policies of policy-based tunnels in the restart's batch
+  uint64_t traps_kept = 0;          // traps from before the restart put back
+  uint64_t traps_refused = 0;       // their peer or tunnel is no longer configured
+  uint64_t trap_policies = 0;       // trap policies of policy-based tunnels in the restart's batch
+  uint64_t state_file_refused = 0;  // another vpnd's (channel), or older than the maximum age
 };
 
 }  // namespace portcullis::vpnd

@@ -95,6 +95,7 @@ std::string IpsecStatusJson(const IpsecStatus& s) {
         .Field("traps_kept", r.traps_kept)
         .Field("traps_refused", r.traps_refused)
         .Field("trap_policies", r.trap_policies)
+        .Field("state_file_refused", r.state_file_refused)
         .EndObject();
   }
   j.EndObject();

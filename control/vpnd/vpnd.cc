@@ -320,12 +320,34 @@ std::shared_ptr<std::vector<ike::IkeSaState>> Vpnd::PrepareResume(
     return nullptr;
   }
   resume_traps_.clear();
-  absl::StatusOr<std::vector<ike::IkeSaState>> saved = ike::DecodeIkeState(*text, &resume_traps_);
+  ike::IkeStateOrigin origin;
+  absl::StatusOr<std::vector<ike::IkeSaState>> saved =
+      ike::DecodeIkeState(*text, &resume_traps_, &origin);
   OPENSSL_cleanse(text->data(), text->size());
   if (!saved.ok()) {
     ++resume_stats_.state_file_errors;
     Log(ike::LogGroup::kKnl, absl::StrCat("IKE state ", deps_.ike_state_path, " unusable (",
                                           saved.status().message(), "): flushing the dataplane"));
+    return nullptr;
+  }
+  // Another vpnd's state (a copied file, --ike-state pointing at another appliance's) would
+  // resume SAs whose keys this dataplane never held; a stale one, SAs the peers have dropped.
+  std::string refused;
+  if (origin.origin != deps_.ike_state_origin) {
+    refused = absl::StrCat("written by the vpnd of channel '", ike::EscapePeerBytes(origin.origin),
+                           "', this is '", deps_.ike_state_origin, "'");
+  } else if (origin.saved == absl::InfinitePast()) {
+    refused = "of unknown age (no origin line)";
+  } else if (deps_.clock() - origin.saved > deps_.ike_state_max_age) {
+    refused = absl::StrCat("saved ", absl::FormatDuration(deps_.clock() - origin.saved),
+                           " ago, more than the maximum age of ",
+                           absl::FormatDuration(deps_.ike_state_max_age));
+  }
+  if (!refused.empty()) {
+    ++resume_stats_.state_file_refused;
+    resume_traps_.clear();
+    Log(ike::LogGroup::kKnl, absl::StrCat("IKE state ", deps_.ike_state_path, " not resumed (",
+                                          refused, "): flushing the dataplane"));
     return nullptr;
   }
   // What the dataplane holds: "spi/in" or "spi/out" (hex), as its telemetry lists them.
@@ -442,8 +464,13 @@ void Vpnd::SaveIkeState() {
   // Not before the restart's commit resumed IKE: the file still holds the previous vpnd's state.
   if (deps_.ike_state_path.empty() || resume_pending_ || resume_commit_pending_) return;
   const uint64_t fp = ike_->StateFingerprint();
-  if (saved_once_ && fp == saved_fingerprint_) return;
-  std::string text = ike::EncodeIkeState(ike_->SaveState(), ike_->SaveTraps());
+  const absl::Time now = deps_.clock();
+  // Unchanged, it is still rewritten now and then: its `saved` time says vpnd was alive then.
+  if (saved_once_ && fp == saved_fingerprint_ && now - saved_at_ < deps_.ike_state_max_age / 4) {
+    return;
+  }
+  const ike::IkeStateOrigin origin{now, deps_.ike_state_origin};
+  std::string text = ike::EncodeIkeState(ike_->SaveState(), ike_->SaveTraps(), &origin);
   absl::Status st = WriteFileAtomically(deps_.ike_state_path, text);
   OPENSSL_cleanse(text.data(), text.size());  // it holds every IKE SA's keys
   if (!st.ok()) {
@@ -454,6 +481,7 @@ void Vpnd::SaveIkeState() {
   ++resume_stats_.state_writes;
   saved_fingerprint_ = fp;
   saved_once_ = true;
+  saved_at_ = now;
 }
 
 void Vpnd::CompleteCommit(const config::Model& model, const IkeSetup& setup,

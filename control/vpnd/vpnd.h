@@ -83,6 +83,12 @@ struct VpndDeps {
   // Hitless restart (channel transport): the file IKE's state is kept in, rewritten whenever it
   // changes and resumed from at the first commit ("" = none: the first commit flushes).
   std::string ike_state_path;
+  // Whose state the file is (main: the dataplane channel's name): a file another vpnd wrote is
+  // not resumed. Nor is one older than ike_state_max_age (vpnd rewrites it at least every
+  // quarter of that while it runs, so an older one means vpnd was down that long, and the peers
+  // have most likely given the SAs up).
+  std::string ike_state_origin;
+  absl::Duration ike_state_max_age = absl::Hours(1);
 };
 
 class Vpnd : public ike::IkeListener, public SessionHost {
@@ -264,6 +270,7 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   std::vector<ike::Datagram> held_sends_;  // IKE's sends, until the state is saved
   uint64_t saved_fingerprint_ = 0;
   bool saved_once_ = false;
+  absl::Time saved_at_ = absl::InfinitePast();
   ResumeStats resume_stats_;
   // The traps read from the state file, put back once the restart's commit set the peers.
   std::vector<ike::IkeTrap> resume_traps_;

@@ -778,6 +778,25 @@ IkeManager::ResumeResult IkeManager::Resume(std::vector<IkeSaState> saved) {
       r.children_refused += s.children.size();
       continue;
     }
+    // The peer config of the same name may now describe another peer or another local end (a
+    // configuration edited while vpnd was down, or a state file from another appliance): an SA
+    // whose peer proved an identity the configuration no longer accepts, or that runs from an
+    // address this end no longer uses, is not resumed but set up again.
+    std::string mismatch;
+    if (s.peer_id && !RemoteIdMatches(*cfg->second, *s.peer_id)) {
+      mismatch = absl::StrCat("the peer authenticated as ", IdToText(*s.peer_id),
+                              ", the configuration now expects ", cfg->second->remote_id_text);
+    } else if (!cfg->second->local.is_unspecified() && !(cfg->second->local == s.local.address)) {
+      mismatch = absl::StrCat("it runs from ", s.local.address.ToString(),
+                              ", the configured local-address is ", cfg->second->local.ToString());
+    }
+    if (!mismatch.empty()) {
+      ManagerLog(absl::StrCat("IKE_SA ", EscapePeerBytes(s.config_name), " ", spi,
+                              " from before the restart not resumed: ", mismatch));
+      ++r.ike_refused;
+      r.children_refused += s.children.size();
+      continue;
+    }
     if (HasLiveSa(s.config_name)) {
       ManagerLog(absl::StrCat("IKE_SA ", s.config_name, " ", spi,
                               " from before the restart not resumed: the peer has one already"));

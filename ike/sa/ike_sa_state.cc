@@ -211,8 +211,15 @@ class Fields {
 
 }  // namespace
 
-std::string EncodeIkeState(const std::vector<IkeSaState>& sas, const std::vector<IkeTrap>& traps) {
+std::string EncodeIkeState(const std::vector<IkeSaState>& sas, const std::vector<IkeTrap>& traps,
+                           const IkeStateOrigin* origin) {
   std::string out = absl::StrCat(kHeader, "\n");
+  if (origin != nullptr) {
+    absl::StrAppend(
+        &out, "origin saved=", Time(origin->saved), " name=",
+        Hex({reinterpret_cast<const uint8_t*>(origin->origin.data()), origin->origin.size()}),
+        "\n");
+  }
   for (const IkeSaState& s : sas) {
     absl::StrAppend(
         &out, "ike name=",
@@ -279,7 +286,9 @@ std::string EncodeIkeState(const std::vector<IkeSaState>& sas, const std::vector
 }
 
 absl::StatusOr<std::vector<IkeSaState>> DecodeIkeState(absl::string_view text,
-                                                       std::vector<IkeTrap>* traps) {
+                                                       std::vector<IkeTrap>* traps,
+                                                       IkeStateOrigin* origin) {
+  IkeStateOrigin read_origin;
   std::vector<IkeSaState> out;
   std::vector<IkeTrap> trap_list;
   std::vector<absl::string_view> lines = absl::StrSplit(text, '\n');
@@ -300,6 +309,11 @@ absl::StatusOr<std::vector<IkeSaState>> DecodeIkeState(absl::string_view text,
             "line ", number, ": end says ", line.substr(4), " IKE SAs, read ", out.size()));
       }
       ended = true;
+    } else if (absl::StartsWith(line, "origin ")) {
+      if (i != 1) return absl::InvalidArgumentError(absl::StrCat("line ", number, ": origin late"));
+      read_origin.saved = f.Time("saved");
+      read_origin.origin = f.Text("name");
+      if (!f.status().ok()) return f.status();
     } else if (absl::StartsWith(line, "ike ")) {
       IkeSaState s;
       s.config_name = f.Text("name");
@@ -433,6 +447,7 @@ absl::StatusOr<std::vector<IkeSaState>> DecodeIkeState(absl::string_view text,
   }
   if (!ended) return absl::InvalidArgumentError("no end line: the file is truncated");
   if (traps != nullptr) *traps = std::move(trap_list);
+  if (origin != nullptr) *origin = std::move(read_origin);
   return out;
 }
 

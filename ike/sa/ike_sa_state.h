@@ -64,12 +64,22 @@ struct IkeTrap {
   bool operator==(const IkeTrap&) const = default;
 };
 
-// One header line, the SAs, the traps, and an `end` line with the SAs' count (a truncated file
-// is refused).
+// Whose state it is and when it was written: a restarted vpnd resumes only its own (the
+// same dataplane channel) and only while the peers may still hold the SAs (IkeStateTooOld).
+// A file without it (written before it existed) has `saved` InfinitePast and no origin.
+struct IkeStateOrigin {
+  absl::Time saved = absl::InfinitePast();
+  std::string origin;  // vpnd: the dataplane channel's name
+};
+
+// One header line, the origin (when given), the SAs, the traps, and an `end` line with the SAs'
+// count (a truncated file is refused).
 std::string EncodeIkeState(const std::vector<IkeSaState>& sas,
-                           const std::vector<IkeTrap>& traps = {});
+                           const std::vector<IkeTrap>& traps = {},
+                           const IkeStateOrigin* origin = nullptr);
 // InvalidArgument naming the line for anything malformed: a restarted vpnd then starts over.
 absl::StatusOr<std::vector<IkeSaState>> DecodeIkeState(absl::string_view text,
-                                                       std::vector<IkeTrap>* traps = nullptr);
+                                                       std::vector<IkeTrap>* traps = nullptr,
+                                                       IkeStateOrigin* origin = nullptr);
 
 }  // namespace portcullis::ike

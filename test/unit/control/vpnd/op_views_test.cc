@@ -31,12 +31,14 @@ TEST_CASE("show vpn ipsec status --json: what the restart resumed", "[show][ops]
   r.children_adopted = 2;
   r.orphan_sas_removed = 3;
   r.state_writes = 7;
+  r.state_file_refused = 1;
   s.restart = r;
   CHECK(IpsecStatusJson(s) ==
         "{\"pid\":4505,\"active_tunnels\":1,\"interfaces\":[],\"restart\":{\"ike_resumed\":1,"
         "\"ike_refused\":0,\"children_adopted\":2,\"children_missing\":0,"
         "\"children_refused\":0,\"orphan_sas_removed\":3,\"state_file_errors\":0,"
-        "\"state_writes\":7,\"traps_kept\":0,\"traps_refused\":0,\"trap_policies\":0}}\n");
+        "\"state_writes\":7,\"traps_kept\":0,\"traps_refused\":0,\"trap_policies\":0,"
+        "\"state_file_refused\":1}}\n");
   // The text stays Vyatta's.
   CHECK(IpsecStatusText(s).find("restart") == std::string::npos);
 }

@@ -23,7 +23,8 @@ struct Process {
   std::unique_ptr<DataplaneLink> link;
   std::unique_ptr<ChannelSaInstaller> installer;
   std::unique_ptr<Vpnd> vpnd;
-  Process(FakeDataplane& dp, absl::Time& now, VpndLog& log, const std::string& state) {
+  Process(FakeDataplane& dp, absl::Time& now, VpndLog& log, const std::string& state,
+          const std::string& origin = "west", absl::Duration max_age = absl::Hours(1)) {
     auto c = dp::api::ChannelClient::Attach(dp.name, true, absl::Seconds(1));
     REQUIRE(c.ok());
     client.emplace(*std::move(c));
@@ -39,6 +40,8 @@ struct Process {
     deps.link = link.get();
     deps.installer = installer.get();
     deps.ike_state_path = state;
+    deps.ike_state_origin = origin;
+    deps.ike_state_max_age = max_age;
     vpnd = std::make_unique<Vpnd>(deps);
   }
 };
@@ -151,6 +154,69 @@ TEST_CASE("an unusable IKE state file falls back to the flush and is counted", "
   CHECK(p.vpnd->resume_stats().state_file_errors == 1);
   CHECK(p.vpnd->resume_stats().ike_resumed == 0);
   CHECK(absl::StrContains(s.log.Recent(), "unusable"));
+}
+
+// The state of an IKE SA up between west (vpnd) and east, written by a vpnd of `origin`.
+void WriteState(Setup& s, const std::string& origin) {
+  Process first(s.dp, s.now, s.log, s.state, origin);
+  East east(s.now);
+  REQUIRE(first.vpnd->LoadFile("configs/vyatta-west.conf").ok());
+  Exchange(first, s.dp, east);
+  REQUIRE(testing::EastChild(east) != nullptr);
+  absl::StatusOr<std::string> text = ReadStateFile(s.state);
+  REQUIRE(text.ok());
+  REQUIRE(absl::StrContains(*text, "\nike "));
+}
+
+TEST_CASE("another vpnd's IKE state file is not resumed, with a log line", "[vpnd][restart]") {
+  Setup s;
+  WriteState(s, "east-appliance");
+  Process p(s.dp, s.now, s.log, s.state, "west");
+  const size_t before = s.dp.Batches().size();
+  REQUIRE(p.vpnd->LoadFile("configs/vyatta-west.conf").ok());
+  auto batches = s.dp.Batches();
+  REQUIRE(batches.size() > before);
+  REQUIRE(FlushOf(batches[before]) != nullptr);
+  CHECK(FlushOf(batches[before])->body.flush.scope == dp::api::kFlushAll);
+  CHECK(p.vpnd->resume_stats().state_file_refused == 1);
+  CHECK(p.vpnd->resume_stats().ike_resumed == 0);
+  CHECK(absl::StrContains(s.log.Recent(),
+                          "not resumed (written by the vpnd of channel "
+                          "'east-appliance', this is 'west')"));
+}
+
+TEST_CASE("an IKE state file older than the maximum age is not resumed", "[vpnd][restart]") {
+  Setup s;
+  WriteState(s, "west");
+  s.now += absl::Hours(1) + absl::Minutes(1);  // vpnd was down that long
+  Process p(s.dp, s.now, s.log, s.state, "west");
+  const size_t before = s.dp.Batches().size();
+  REQUIRE(p.vpnd->LoadFile("configs/vyatta-west.conf").ok());
+  auto batches = s.dp.Batches();
+  REQUIRE(batches.size() > before);
+  REQUIRE(FlushOf(batches[before]) != nullptr);
+  CHECK(FlushOf(batches[before])->body.flush.scope == dp::api::kFlushAll);
+  CHECK(p.vpnd->resume_stats().state_file_refused == 1);
+  CHECK(absl::StrContains(s.log.Recent(),
+                          "not resumed (saved 1h1m ago, more than the maximum "
+                          "age of 1h)"));
+}
+
+TEST_CASE("an unchanged IKE state is rewritten now and then, so its age says vpnd was alive",
+          "[vpnd][restart]") {
+  Setup s;
+  Process p(s.dp, s.now, s.log, s.state, "west", absl::Seconds(40));
+  East east(s.now);
+  REQUIRE(p.vpnd->LoadFile("configs/vyatta-west.conf").ok());
+  Exchange(p, s.dp, east);
+  p.vpnd->Poll();
+  const uint64_t writes = p.vpnd->resume_stats().state_writes;
+  s.now += absl::Seconds(5);
+  p.vpnd->Poll();
+  CHECK(p.vpnd->resume_stats().state_writes == writes);  // nothing changed: not written
+  s.now += absl::Seconds(6);  // a quarter of the maximum age since the last write
+  p.vpnd->Poll();
+  CHECK(p.vpnd->resume_stats().state_writes == writes + 1);
 }
 
 TEST_CASE("an IKE state file others may read or write is not trusted", "[vpnd][restart]") {

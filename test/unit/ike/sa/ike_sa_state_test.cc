@@ -80,6 +80,29 @@ TEST_CASE("IKE state survives its text form", "[ike_sa_state]") {
   CHECK(EncodeIkeState(*back) == text);
 }
 
+TEST_CASE("the state's origin line: who wrote it and when, first after the header",
+          "[ike_sa_state]") {
+  Pair p;
+  p.Up();
+  const IkeStateOrigin origin{absl::FromUnixSeconds(1767225600), "dp-west"};
+  const std::string text = EncodeIkeState(p.a.mgr->SaveState(), {}, &origin);
+  IkeStateOrigin back;
+  REQUIRE(DecodeIkeState(text, nullptr, &back).ok());
+  CHECK(back.saved == origin.saved);
+  CHECK(back.origin == "dp-west");
+  // Without one (a file from before it existed): unknown age, no origin.
+  REQUIRE(DecodeIkeState(Saved(p.a), nullptr, &back).ok());
+  CHECK(back.saved == absl::InfinitePast());
+  CHECK(back.origin.empty());
+  // Anywhere else it is refused.
+  std::string late = text;
+  const size_t at = late.find("origin ");
+  const std::string line = late.substr(at, late.find('\n', at) - at + 1);
+  late.erase(at, line.size());
+  late.insert(late.find("\nend ") + 1, line);
+  CHECK_FALSE(DecodeIkeState(late).ok());
+}
+
 TEST_CASE("a NAT rebinding to another address changes the state fingerprint", "[ike_sa_state]") {
   testing::NatPair p;
   p.ca->dpd_interval = 2;
@@ -579,6 +602,53 @@ TEST_CASE("saved SAs of peers and tunnels no longer configured are not resumed",
   CHECK(r.ike_resumed == 1);
   CHECK(r.children_refused == 1);
   CHECK(r.children_resumed == 0);
+}
+
+TEST_CASE(
+    "a saved SA whose peer identity or local address the configuration no longer has is "
+    "not resumed",
+    "[ike_sa_state]") {
+  {
+    Pair p;
+    p.Up();
+    const std::string saved = Saved(p.a);
+    Kill(p, p.a);
+    // Same peer config name, now expecting another identity from the peer.
+    auto changed = testing::Peer(testing::kA, testing::kB);
+    changed->remote_id = IdFromText("other.example.com");
+    changed->remote_id_text = "other.example.com";
+    changed->any_remote_id = false;
+    IkeManager::ResumeResult r = Restart(p, p.a, saved, changed);
+    INFO(p.a.log.All());
+    CHECK(r.ike_resumed == 0);
+    CHECK(r.ike_refused == 1);
+    CHECK(
+        p.a.log.Has("not resumed: the peer authenticated as 192.0.2.2, the configuration now "
+                    "expects other.example.com"));
+    // It is set up again instead, from scratch.
+    p.net.Advance(absl::Seconds(1));
+    CHECK(p.a.log.Has("initiating IKE_SA"));
+  }
+  {
+    Pair p;
+    p.Up();
+    const std::string saved = Saved(p.a);
+    Kill(p, p.a);
+    auto moved = testing::Peer("192.0.2.7", testing::kB);
+    IkeManager::ResumeResult r = Restart(p, p.a, saved, moved);
+    CHECK(r.ike_refused == 1);
+    CHECK(p.a.log.Has(
+        "not resumed: it runs from 192.0.2.1, the configured local-address is 192.0.2.7"));
+  }
+  {
+    // Unchanged: resumed (the check refuses only what changed).
+    Pair p;
+    p.Up();
+    const std::string saved = Saved(p.a);
+    Kill(p, p.a);
+    IkeManager::ResumeResult r = Restart(p, p.a, saved, p.ca);
+    CHECK(r.ike_resumed == 1);
+  }
 }
 
 }  // namespace
