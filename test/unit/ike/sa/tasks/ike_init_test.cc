@@ -93,6 +93,11 @@ TEST_CASE("NO_PROPOSAL_CHOSEN in IKE_SA_INIT shows both proposal lists", "[ike_s
                       "PRF_HMAC_SHA2_256/CURVE_25519") == 1);
 }
 
+Proposal ModpProposal() {
+  return IkeProp(EncrId::kAesCbc, 256, IntegId::kHmacSha2_256_128, PrfId::kHmacSha2_256,
+                 DhGroup::kModp2048);
+}
+
 // IKE_SA_INIT's keys on the managers' crypto pools (IkeManager::StartCryptoPool): the responder
 // answers before its keys exist, the initiator's IKE_AUTH waits for its keys, an IKE_AUTH that
 // comes before the responder's keys is held, not dropped (a drop would cost the initiator a
@@ -100,6 +105,7 @@ TEST_CASE("NO_PROPOSAL_CHOSEN in IKE_SA_INIT shows both proposal lists", "[ike_s
 TEST_CASE("crypto pool: IKE_SA_INIT keys off the loop, IKE_AUTH held until they are computed",
           "[ike_sa][crypto_pool]") {
   Pair p;
+  p.ca->ike_proposals = p.cb->ike_proposals = {ModpProposal()};
   p.a.mgr->StartCryptoPool(1, 16);
   p.b.mgr->StartCryptoPool(1, 16);
   Datagram init = p.HalfOpen();
@@ -136,6 +142,7 @@ TEST_CASE("crypto pool: IKE_SA_INIT keys off the loop, IKE_AUTH held until they 
 TEST_CASE("crypto pool: keys computed for an SA gone meanwhile are dropped",
           "[ike_sa][crypto_pool]") {
   Pair p;
+  p.ca->ike_proposals = p.cb->ike_proposals = {ModpProposal()};
   p.b.mgr->StartCryptoPool(1, 16);
   p.HalfOpen();
   REQUIRE(p.b.mgr->Sas().size() == 1);
@@ -159,6 +166,7 @@ TEST_CASE("crypto pool: a full pool computes on the loop, counted", "[ike_sa][cr
   auto ba = Peer(kB, kA, "10.2.0.0/24", "10.1.0.0/24");
   auto bc = Peer(kB, "192.0.2.3", "10.2.0.0/24", "10.3.0.0/24");
   ba->initiate = bc->initiate = false;
+  for (auto* c : {&ca, &cc, &ba, &bc}) (*c)->ike_proposals = {ModpProposal()};
   a.mgr->SetPeers(One(ca));
   c.mgr->SetPeers(One(cc));
   b.mgr->SetPeers({ba, bc});
@@ -182,4 +190,19 @@ TEST_CASE("crypto pool: a full pool computes on the loop, counted", "[ike_sa][cr
   CHECK(a.Only() != nullptr);
   CHECK(c.Only() != nullptr);
   CHECK(b.Established().size() == 2);
+}
+
+TEST_CASE("crypto pool: Curve25519's keys are computed in place, cheaper than the hand-off",
+          "[ike_sa][crypto_pool]") {
+  Pair p;  // Curve25519
+  p.a.mgr->StartCryptoPool(1, 16);
+  p.b.mgr->StartCryptoPool(1, 16);
+  p.HalfOpen();
+  REQUIRE(p.b.mgr->Sas().size() == 1);
+  CHECK_FALSE(p.b.mgr->Sas()[0]->keys_pending());
+  CHECK(p.b.mgr->Sas()[0]->ciphers.has_value());
+  p.net.Pump();
+  CHECK(p.a.Only() != nullptr);
+  CHECK(p.a.mgr->crypto_pool()->stats().submitted == 0);
+  CHECK(p.b.mgr->crypto_pool()->stats().submitted == 0);
 }
