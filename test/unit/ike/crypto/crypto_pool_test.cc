@@ -35,7 +35,7 @@ struct Gate {
 struct Record {
   std::mutex mu;
   std::vector<int> finished;
-  std::atomic<int> ran{0}, destroyed{0};
+  std::atomic<int> started{0}, ran{0}, destroyed{0};
   std::thread::id loop = std::this_thread::get_id();
   std::atomic<bool> ran_on_loop{false}, finished_off_loop{false};
 };
@@ -46,6 +46,7 @@ class TestJob : public CryptoPool::Job {
   ~TestJob() override { ++r_.destroyed; }
   void Run() override {
     if (std::this_thread::get_id() == r_.loop) r_.ran_on_loop = true;
+    ++r_.started;
     if (gate_ != nullptr) gate_->Wait();
     ++r_.ran;
   }
@@ -129,7 +130,10 @@ TEST_CASE("crypto pool: destroyed with jobs running, queued and done, it finishe
     REQUIRE(Submit(pool, 1, r));  // done, not drained
     for (int i = 0; i < 200 && r.ran < 1; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    REQUIRE(Submit(pool, 2, r, &gate));                        // running at the gate
+    REQUIRE(Submit(pool, 2, r, &gate));  // running at the gate
+    for (int i = 0; i < 400 && r.started < 2; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    REQUIRE(r.started == 2);
     for (int i = 3; i <= 5; ++i) REQUIRE(Submit(pool, i, r));  // queued behind it
     opener = std::thread([&] {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
