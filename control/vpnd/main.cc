@@ -9,6 +9,7 @@
 //        [--debug-keylog FILE] [--state-dir DIR]
 //        [--syslog SOCKET] [--metrics-listen ADDR:PORT] [--wireshark-keys DIR]
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -246,6 +247,11 @@ int main(int argc, char** argv) {
     if (path != "none") deps.ike_state_path = path;
     deps.ike_state_origin = absl::GetFlag(FLAGS_channel);
     deps.ike_state_max_age = absl::GetFlag(FLAGS_ike_state_max_age);
+    // Below a minute the file would be rewritten with every SA's keys on almost every loop
+    // round (every quarter of it), and a restart would hardly ever find it young enough.
+    if (deps.ike_state_max_age < absl::Minutes(1)) {
+      return Fail("--ike-state-max-age must be at least 1m");
+    }
   }
   // vpnd runs from / once it is a daemon: files are remembered by their absolute paths (the
   // configuration file is also `save`'s default).
@@ -320,7 +326,13 @@ int main(int argc, char** argv) {
   // Likewise after daemon() and the signal mask: g^ir, SKEYSEED and SK_* of IKE_SA_INIT.
   {
     int key_threads = absl::GetFlag(FLAGS_key_threads);
-    if (key_threads < 0) key_threads = std::max(1u, std::thread::hardware_concurrency());
+    if (key_threads < 0) {
+      // The CPUs vpnd may run on (taskset, a cgroup's cpuset), not all the machine has.
+      cpu_set_t cpus;
+      key_threads = sched_getaffinity(0, sizeof cpus, &cpus) == 0
+                        ? std::max(1, CPU_COUNT(&cpus))
+                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    }
     daemon.ike().StartCryptoPool(key_threads, kKeyJobs);
   }
   signal(SIGPIPE, SIG_IGN);

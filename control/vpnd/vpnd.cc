@@ -333,11 +333,15 @@ std::shared_ptr<std::vector<ike::IkeSaState>> Vpnd::PrepareResume(
   // Another vpnd's state (a copied file, --ike-state pointing at another appliance's) would
   // resume SAs whose keys this dataplane never held; a stale one, SAs the peers have dropped.
   std::string refused;
-  if (origin.origin != deps_.ike_state_origin) {
+  if (origin.saved == absl::InfinitePast() && origin.origin.empty()) {
+    // Written by a vpnd from before the origin line (an upgrade under traffic): resumed, once,
+    // as that vpnd would have; the dataplane read-back and IkeManager::Resume's checks of the
+    // configuration still apply.
+    Log(ike::LogGroup::kKnl, absl::StrCat("IKE state ", deps_.ike_state_path,
+                                          " has no origin line (an older vpnd's): resuming it"));
+  } else if (origin.origin != deps_.ike_state_origin) {
     refused = absl::StrCat("written by the vpnd of channel '", ike::EscapePeerBytes(origin.origin),
                            "', this is '", deps_.ike_state_origin, "'");
-  } else if (origin.saved == absl::InfinitePast()) {
-    refused = "of unknown age (no origin line)";
   } else if (deps_.clock() - origin.saved > deps_.ike_state_max_age) {
     refused = absl::StrCat("saved ", absl::FormatDuration(deps_.clock() - origin.saved),
                            " ago, more than the maximum age of ",
@@ -665,8 +669,21 @@ void Vpnd::HandleDatagram(const ike::Datagram& d) {
   ReleaseSends();
 }
 
+// Each result may send a message (the initiator's IKE_AUTH, the answer to a held IKE_AUTH): in
+// channel mode no more than the inject buffers have room for, leaving PollPunts' reserve for
+// vpnd's own requests (an inject that finds none free is lost, and its peer waits a
+// retransmission timeout); the rest wait for the next Poll.
+size_t Vpnd::CryptoResultBudget() const {
+  if (deps_.link == nullptr) return SIZE_MAX;
+  constexpr size_t kInjectBuffers = dp::api::kInjectBuffersPerSlot;
+  constexpr size_t kInjectReserve = kInjectBuffers / 4;
+  const size_t in_flight = deps_.link->InjectsInFlight();
+  return in_flight + kInjectReserve >= kInjectBuffers ? 0
+                                                      : kInjectBuffers - kInjectReserve - in_flight;
+}
+
 void Vpnd::HandleCryptoResults() {
-  if (ike_->DrainCrypto() == 0) return;
+  if (ike_->DrainCrypto(false, CryptoResultBudget()) == 0) return;
   FlushRemovals();
   ReleaseSends();
 }
@@ -891,6 +908,8 @@ Vpnd::Backlog Vpnd::Poll() {
   }
   ReportInstallFailures();
   deps_.installer->RetryRemovals();
+  // Results a budgeted HandleCryptoResults left (their wake-up is consumed).
+  if (ike_->crypto_pending()) ike_->DrainCrypto(false, CryptoResultBudget());
   ike_->Tick();
   sessions_->Tick();
   FlushRemovals();

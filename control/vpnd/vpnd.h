@@ -113,6 +113,7 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   // IKE_SA_INIT keys computed on the crypto pool (IkeManager::crypto_fd() readable): their SAs
   // go on, and what they send goes out as after a datagram.
   void HandleCryptoResults();
+  size_t CryptoResultBudget() const;
   // Firewall log lines written (FwLogEvents from the dataplane).
   uint64_t firewall_log_lines() const { return firewall_log_lines_; }
   // Commits (and starts, Resyncs) refused because their batch exceeded the channel's cap.

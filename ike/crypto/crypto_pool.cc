@@ -65,12 +65,12 @@ void CryptoPool::Worker() {
   }
 }
 
-size_t CryptoPool::Drain() {
+size_t CryptoPool::Drain(size_t max) {
   uint64_t n;
   ssize_t r = read(efd_, &n, sizeof n);  // reset before taking, so a later finish wakes again
   (void)r;
   size_t finished = 0;
-  for (;;) {
+  while (finished < max) {
     std::unique_ptr<Job> job;
     {
       std::lock_guard<std::mutex> l(mu_);

@@ -47,11 +47,13 @@ class CryptoPool {
 
   // False (and the job is given back untouched in *job) when the queue is full.
   bool Submit(std::unique_ptr<Job>* job);
-  // An eventfd, readable while finished jobs wait for Drain.
+  // An eventfd, readable while finished jobs wait for Drain; -1 if none could be made (then
+  // nothing would ever wake the loop: the owner must not use the pool).
   int fd() const { return efd_; }
   // Finishes the jobs that are done, in submission order (a later job that is done waits for
-  // an earlier one still running); returns how many.
-  size_t Drain();
+  // an earlier one still running), at most `max`; returns how many. It consumes the eventfd's
+  // wake-up: a caller that limits `max` calls again later for the rest (vpnd: every Poll).
+  size_t Drain(size_t max = SIZE_MAX);
   // Blocks until every submitted job has run, then drains (tests, shutdown).
   size_t DrainAll();
   size_t pending() const;

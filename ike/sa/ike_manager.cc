@@ -52,12 +52,18 @@ IkeManager::~IkeManager() {
 }
 
 void IkeManager::StartCryptoPool(int threads, size_t max_jobs) {
-  if (threads > 0 && !crypto_) crypto_ = std::make_unique<CryptoPool>(threads, max_jobs);
+  if (threads <= 0 || crypto_) return;
+  crypto_ = std::make_unique<CryptoPool>(threads, max_jobs);
+  if (crypto_->fd() < 0) {
+    // Nothing would wake the loop for the results: every SA on the pool would wait for ever.
+    crypto_.reset();
+    ManagerLog("no eventfd for the key computation pool: IKE keys are computed on the loop");
+  }
 }
 
-size_t IkeManager::DrainCrypto(bool wait) {
+size_t IkeManager::DrainCrypto(bool wait, size_t max) {
   if (!crypto_) return 0;
-  return wait ? crypto_->DrainAll() : crypto_->Drain();
+  return wait ? crypto_->DrainAll() : crypto_->Drain(max);
 }
 
 void IkeManager::IndexSa(IkeSa* sa, const std::string& name) {

@@ -195,10 +195,13 @@ class IkeManager : public IkeSaContext {
   // tools) everything is computed in place, as before.
   void StartCryptoPool(int threads, size_t max_jobs);
   int crypto_fd() const { return crypto_ ? crypto_->fd() : -1; }
-  // Hands finished results to their SAs, which go on (IkeSa::IkeKeysComputed); `wait`: first
-  // waits for every job submitted (tests). Returns how many.
-  size_t DrainCrypto(bool wait = false);
+  // Hands finished results to their SAs, which go on (IkeSa::IkeKeysComputed), at most `max`
+  // (each may send a message: vpnd passes what its inject buffers have room for and drains the
+  // rest in a later round); `wait`: first waits for every job submitted (tests). Returns how
+  // many.
+  size_t DrainCrypto(bool wait = false, size_t max = SIZE_MAX);
   const CryptoPool* crypto_pool() const { return crypto_.get(); }
+  bool crypto_pending() const { return crypto_ && crypto_->pending() > 0; }
   // Results for SAs that had gone when they came back.
   uint64_t crypto_results_dropped() const { return crypto_dropped_; }
 

@@ -230,12 +230,27 @@ Datagram IkeSa::SendDatagram(Bytes data) {
 void IkeSa::ProcessMessage(const Datagram& d, const DecodedHeader& h) {
   if (state_ == State::kDead) return;
   if (keys_pending_ && h.header.exchange != ExchangeType::kIkeSaInit) {
-    // Nothing can open it yet; a retransmission replaces it (it is the same request, or a
-    // forgery that the integrity check refuses once the keys are here).
+    // Nothing can open it yet. Only the request we expect next (the responder's IKE_AUTH) is
+    // worth keeping; the SPIs are on the wire, so a forgery may come too: a few distinct ones
+    // are kept, each checked once the keys are here, a copy of one already held (a
+    // retransmission) is not, and beyond kMaxHeld the rest is dropped as unauthenticated.
+    const bool expected = !h.header.response && h.header.message_id == peer_mid_;
+    bool copy = false;
+    for (const auto& [hd, hh] : held_) copy |= hd.data == d.data;
+    if (!expected || copy || held_.size() >= kMaxHeld) {
+      DropUnauthenticated(absl::StrCat(
+          ExchangeTypeName(h.header.exchange), h.header.response ? " response " : " request ",
+          h.header.message_id, " before the IKE_SA_INIT keys are computed: ",
+          copy       ? "a copy of one held"
+          : expected ? "too many held"
+                     : "not the request expected",
+          ", message dropped"));
+      return;
+    }
     Log(LogGroup::kNet,
         absl::StrCat("received packet: from ", d.src.ToString(), " to ", d.dst.ToString(), " (",
                      d.data.size(), " bytes), held until the IKE_SA_INIT keys are computed"));
-    held_.emplace(d, h);
+    held_.emplace_back(d, h);
     return;
   }
   Log(LogGroup::kNet, absl::StrCat("received packet: from ", d.src.ToString(), " to ",
@@ -853,7 +868,7 @@ bool IkeSa::InstallIkeKeys(const SecretBytes& skeyseed) {
 void IkeSa::IkeKeysComputed(absl::StatusOr<IkeSaKeys> k) {
   if (!keys_pending_ || state_ == State::kDead) return;
   keys_pending_ = false;
-  std::optional<std::pair<Datagram, DecodedHeader>> held;
+  std::vector<std::pair<Datagram, DecodedHeader>> held;
   held.swap(held_);
   if (!k.ok()) {
     Log(LogGroup::kIke, std::string(k.status().message()));
@@ -867,7 +882,12 @@ void IkeSa::IkeKeysComputed(absl::StatusOr<IkeSaKeys> k) {
     return;
   }
   StartNextTask();  // the initiator's IKE_AUTH
-  if (held) ProcessMessage(held->first, held->second);
+  // A forgery fails its integrity check; the genuine request is answered, and a held one after
+  // it is then a retransmission answered from the cache.
+  for (const auto& [d, h] : held) {
+    if (state_ == State::kDead) break;
+    ProcessMessage(d, h);
+  }
 }
 
 bool IkeSa::InstallIkeKeys(IkeSaKeys k) {

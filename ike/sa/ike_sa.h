@@ -220,8 +220,8 @@ class IkeSa {
   void FloatToNatT();
 
   // IKE_SA_INIT's keys (g^ir, SKEYSEED, SK_*) are being computed on the context's CryptoPool.
-  // Meanwhile no task starts (the initiator's IKE_AUTH waits) and an SK-protected message from
-  // the peer (the responder's IKE_AUTH request) waits, the last one kept, until
+  // Meanwhile no task starts (the initiator's IKE_AUTH waits) and the request we expect next
+  // (the responder's IKE_AUTH; up to kMaxHeld distinct ones, a forgery among them) waits until
   // IkeKeysComputed installs them and goes on: the IKE_AUTH request goes out, the held message
   // is processed. A failure destroys the SA.
   bool keys_pending() const { return keys_pending_; }
@@ -384,8 +384,9 @@ class IkeSa {
   bool resumed_ = false;
   bool resumed_request_ = false;
   bool keys_pending_ = false;
-  // The last SK-protected message that came while keys_pending_.
-  std::optional<std::pair<Datagram, DecodedHeader>> held_;
+  // Distinct copies of the request we expect next that came while keys_pending_.
+  static constexpr size_t kMaxHeld = 4;
+  std::vector<std::pair<Datagram, DecodedHeader>> held_;
   // The peer's first authenticated request since the resume arrived (message IDs agree).
   bool resumed_in_step_ = false;
   std::optional<IdPayload> peer_id_;

@@ -185,6 +185,23 @@ TEST_CASE("another vpnd's IKE state file is not resumed, with a log line", "[vpn
                           "'east-appliance', this is 'west')"));
 }
 
+TEST_CASE("an IKE state file of an older vpnd (no origin line) is resumed, once, with a line",
+          "[vpnd][restart]") {
+  Setup s;
+  WriteState(s, "west");
+  absl::StatusOr<std::string> text = ReadStateFile(s.state);
+  REQUIRE(text.ok());
+  const size_t at = text->find("\norigin ");
+  REQUIRE(at != std::string::npos);
+  text->erase(at, text->find('\n', at + 1) - at);
+  REQUIRE(WriteFileAtomically(s.state, *text).ok());
+  Process p(s.dp, s.now, s.log, s.state, "west");
+  REQUIRE(p.vpnd->LoadFile("configs/vyatta-west.conf").ok());
+  CHECK(p.vpnd->resume_stats().state_file_refused == 0);
+  CHECK(p.vpnd->resume_stats().ike_resumed == 1);
+  CHECK(absl::StrContains(s.log.Recent(), "has no origin line (an older vpnd's): resuming it"));
+}
+
 TEST_CASE("an IKE state file older than the maximum age is not resumed", "[vpnd][restart]") {
   Setup s;
   WriteState(s, "west");

@@ -145,3 +145,18 @@ TEST_CASE("crypto pool: destroyed with jobs running, queued and done, it finishe
   CHECK(r.ran == 2);
   CHECK(r.destroyed == 5);
 }
+
+TEST_CASE("crypto pool: Drain finishes at most what it is given room for, the rest later",
+          "[crypto_pool]") {
+  Record r;
+  CryptoPool pool(1, 16);
+  for (int i = 1; i <= 5; ++i) REQUIRE(Submit(pool, i, r));
+  for (int i = 0; i < 400 && r.ran < 5; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(r.ran == 5);
+  CHECK(pool.Drain(2) == 2);
+  CHECK(pool.pending() == 3);
+  CHECK(pool.Drain(0) == 0);
+  CHECK(pool.Drain() == 3);  // no new wake-up needed: what is done is taken
+  CHECK(r.finished == std::vector<int>{1, 2, 3, 4, 5});
+}

@@ -206,3 +206,29 @@ TEST_CASE("crypto pool: Curve25519's keys are computed in place, cheaper than th
   CHECK(p.a.mgr->crypto_pool()->stats().submitted == 0);
   CHECK(p.b.mgr->crypto_pool()->stats().submitted == 0);
 }
+
+TEST_CASE("crypto pool: a forged message after the held IKE_AUTH does not evict it",
+          "[ike_sa][crypto_pool]") {
+  Pair p;
+  p.ca->ike_proposals = p.cb->ike_proposals = {ModpProposal()};
+  p.a.mgr->StartCryptoPool(1, 16);
+  p.b.mgr->StartCryptoPool(1, 16);
+  p.HalfOpen();
+  REQUIRE(p.net.DeliverOne());  // B's answer to A
+  REQUIRE(p.a.mgr->DrainCrypto(/*wait=*/true) == 1);
+  REQUIRE(p.net.queue.size() == 1);
+  Datagram auth = p.net.queue.front();
+  REQUIRE(p.net.DeliverOne());  // A's IKE_AUTH, held at B
+  // The same SPIs and message ID, garbage in the SK payload: anyone on the path can send it.
+  p.net.Deliver(auth);  // a retransmission: not held twice
+  INFO(p.b.log.All());
+  CHECK(p.b.log.Has("a copy of one held"));
+  Datagram forged = auth;
+  for (size_t i = 40; i < forged.data.size(); ++i) forged.data[i] ^= 0x5a;
+  p.net.Deliver(forged);  // last: it must not take the genuine one's place
+  REQUIRE(p.b.mgr->DrainCrypto(/*wait=*/true) == 1);
+  REQUIRE(p.net.queue.size() == 1);  // B answered the genuine one
+  p.net.Pump();
+  CHECK(p.a.Only() != nullptr);
+  CHECK(p.b.Only() != nullptr);
+}
