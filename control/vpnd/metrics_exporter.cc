@@ -69,7 +69,13 @@ void MetricsExporter::Update(const ike::IkeManager& ike, const SaInstaller& inst
   std::vector<TunnelPeer> tunnels = GatherTunnels(ike, installer, peers, ShowFilter{}, now);
   totals_.Update(debug);
   Families f = SaFamilies(debug, tunnels);
-  for (Families more : {TunnelFamilies(totals_), IkeLogFamilies(log_counters_)}) {
+  KeyPoolCounters keys;
+  if (const ike::CryptoPool* pool = ike.crypto_pool()) {
+    const ike::CryptoPool::Stats st = pool->stats();
+    keys = {st.finished, st.refused, ike.crypto_results_dropped(), pool->pending()};
+  }
+  for (Families more :
+       {TunnelFamilies(totals_), IkeLogFamilies(log_counters_), KeyPoolFamilies(keys)}) {
     f.insert(f.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
   }
   collector_->Set(std::move(f));

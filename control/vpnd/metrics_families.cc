@@ -169,6 +169,21 @@ Families IkeLogFamilies(const IkeLogCounters& c) {
   return {m.Take(), e.Take()};
 }
 
+Families KeyPoolFamilies(const KeyPoolCounters& c) {
+  FamilyBuilder j("portcullis_ike_key_jobs_total",
+                  "IKE_SA_INIT key computations on the worker pool, by result (finished; refused: "
+                  "the pool was full, computed on the event loop; dropped: the SA had gone)",
+                  MetricType::Counter);
+  j.Add({{"result", "finished"}}, static_cast<double>(c.finished));
+  j.Add({{"result", "refused"}}, static_cast<double>(c.refused));
+  j.Add({{"result", "dropped"}}, static_cast<double>(c.dropped));
+  FamilyBuilder p("portcullis_ike_key_jobs_pending",
+                  "IKE_SA_INIT key computations queued, running or waiting for the event loop",
+                  MetricType::Gauge);
+  p.Add({}, static_cast<double>(c.pending));
+  return {j.Take(), p.Take()};
+}
+
 Families DataplaneFamilies(const DataplaneCounters* c) {
   FamilyBuilder up("portcullis_dataplane_up", "1 when vpn-dataplane's telemetry answered",
                    MetricType::Gauge);

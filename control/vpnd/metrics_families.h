@@ -53,6 +53,13 @@ Families SaFamilies(const std::vector<DebugPeer>& peers, const std::vector<Tunne
 Families TunnelFamilies(const TunnelTotals& totals);
 // Exchanges and notify errors.
 Families IkeLogFamilies(const IkeLogCounters& c);
+
+// The IKE key computation pool (ike/crypto/crypto_pool.h): jobs by result and those waiting.
+struct KeyPoolCounters {
+  uint64_t finished = 0, refused = 0, dropped = 0;
+  size_t pending = 0;
+};
+Families KeyPoolFamilies(const KeyPoolCounters& c);
 // Per-interface traffic, per-interface and total drops by reason; `up` says whether the
 // dataplane answered at all.
 Families DataplaneFamilies(const DataplaneCounters* c);

@@ -114,3 +114,11 @@ TEST_CASE("metrics: per-worker counters carry a worker label", "[vpnd][metrics]"
   CHECK(text.find("portcullis_worker_sas{worker=\"1\"} 1") != std::string::npos);
   CHECK(text.find("# TYPE portcullis_worker_sas gauge") != std::string::npos);
 }
+
+TEST_CASE("metrics: the IKE key pool's jobs by result and those pending", "[vpnd][metrics]") {
+  const std::string t = Text(KeyPoolFamilies({7, 2, 1, 3}));
+  CHECK(t.find("portcullis_ike_key_jobs_total{result=\"finished\"} 7") != std::string::npos);
+  CHECK(t.find("portcullis_ike_key_jobs_total{result=\"refused\"} 2") != std::string::npos);
+  CHECK(t.find("portcullis_ike_key_jobs_total{result=\"dropped\"} 1") != std::string::npos);
+  CHECK(t.find("portcullis_ike_key_jobs_pending 3") != std::string::npos);
+}
