@@ -237,15 +237,20 @@ void IkeSa::ProcessMessage(const Datagram& d, const DecodedHeader& h) {
     const bool expected = !h.header.response && h.header.message_id == peer_mid_;
     bool copy = false;
     for (const auto& [hd, hh] : held_) copy |= hd.data == d.data;
-    if (!expected || copy || held_.size() >= kMaxHeld) {
+    if (!expected || copy) {
       DropUnauthenticated(absl::StrCat(
           ExchangeTypeName(h.header.exchange), h.header.response ? " response " : " request ",
           h.header.message_id, " before the IKE_SA_INIT keys are computed: ",
-          copy       ? "a copy of one held"
-          : expected ? "too many held"
-                     : "not the request expected",
-          ", message dropped"));
+          copy ? "a copy of one held" : "not the request expected", ", message dropped"));
       return;
+    }
+    if (held_.size() >= kMaxHeld) {
+      // The oldest goes, not the newest: forgeries sent first cannot keep the genuine request
+      // (or its retransmission) out.
+      DropUnauthenticated(absl::StrCat("request ", h.header.message_id,
+                                       " held before the IKE_SA_INIT keys were computed "
+                                       "replaced by a newer one, message dropped"));
+      held_.erase(held_.begin());
     }
     Log(LogGroup::kNet,
         absl::StrCat("received packet: from ", d.src.ToString(), " to ", d.dst.ToString(), " (",

@@ -232,3 +232,28 @@ TEST_CASE("crypto pool: a forged message after the held IKE_AUTH does not evict 
   CHECK(p.a.Only() != nullptr);
   CHECK(p.b.Only() != nullptr);
 }
+
+TEST_CASE("crypto pool: forgeries held first do not keep the genuine IKE_AUTH out",
+          "[ike_sa][crypto_pool]") {
+  Pair p;
+  p.ca->ike_proposals = p.cb->ike_proposals = {ModpProposal()};
+  p.a.mgr->StartCryptoPool(1, 16);
+  p.b.mgr->StartCryptoPool(1, 16);
+  p.HalfOpen();
+  REQUIRE(p.net.DeliverOne());  // B's answer to A
+  REQUIRE(p.a.mgr->DrainCrypto(/*wait=*/true) == 1);
+  REQUIRE(p.net.queue.size() == 1);
+  Datagram auth = p.net.Take();
+  for (uint8_t k = 1; k <= 6; ++k) {  // more distinct forgeries than are held
+    Datagram forged = auth;
+    for (size_t i = 40; i < forged.data.size(); ++i) forged.data[i] ^= k;
+    p.net.Deliver(forged);
+  }
+  p.net.Deliver(auth);
+  INFO(p.b.log.All());
+  REQUIRE(p.b.mgr->DrainCrypto(/*wait=*/true) == 1);
+  REQUIRE(p.net.queue.size() == 1);  // B answered the genuine one
+  p.net.Pump();
+  CHECK(p.a.Only() != nullptr);
+  CHECK(p.b.Only() != nullptr);
+}
