@@ -51,8 +51,9 @@ IkeManager::~IkeManager() {
   sas_.clear();
 }
 
-void IkeManager::StartCryptoPool(int threads, size_t max_jobs) {
+void IkeManager::StartCryptoPool(int threads, size_t max_jobs, bool all_groups) {
   if (threads <= 0 || crypto_) return;
+  crypto_all_groups_ = all_groups;
   crypto_ = std::make_unique<CryptoPool>(threads, max_jobs);
   if (crypto_->fd() < 0) {
     // Nothing would wake the loop for the results: every SA on the pool would wait for ever.

@@ -193,7 +193,7 @@ class IkeManager : public IkeSaContext {
   // HandleDatagram, at most `max_jobs` waiting (beyond: computed here, counted as refused). The
   // caller polls crypto_fd() and calls DrainCrypto() when it is readable. Without it (tests,
   // tools) everything is computed in place, as before.
-  void StartCryptoPool(int threads, size_t max_jobs);
+  void StartCryptoPool(int threads, size_t max_jobs, bool all_groups = false);
   int crypto_fd() const { return crypto_ ? crypto_->fd() : -1; }
   // Hands finished results to their SAs, which go on (IkeSa::IkeKeysComputed), at most `max`
   // (each may send a message: vpnd passes what its inject buffers have room for and drains the
@@ -207,6 +207,7 @@ class IkeManager : public IkeSaContext {
 
   // IkeSaContext.
   CryptoPool* Crypto() override { return crypto_.get(); }
+  bool CryptoAllGroups() const override { return crypto_all_groups_; }
   void CryptoResultDropped() override { ++crypto_dropped_; }
   absl::Time Now() const override { return clock_(); }
   void Send(const Datagram& d) override { sender_(d); }
@@ -344,6 +345,7 @@ class IkeManager : public IkeSaContext {
   std::array<uint64_t, static_cast<size_t>(IkeCounter::kNumCounters)> counters_{};
   std::unique_ptr<CryptoPool> crypto_;
   uint64_t crypto_dropped_ = 0;
+  bool crypto_all_groups_ = false;
   LogRateLimiter unauth_log_;
   DropLogLimiter cookie_log_{"IKE_SA_INITs answered with COOKIE"};
   DropLogLimiter refuse_log_{"IKE_SA_INITs refused"};

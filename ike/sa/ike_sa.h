@@ -123,6 +123,8 @@ class IkeSaContext {
   virtual std::vector<std::shared_ptr<const IkeSaConfig>> AuthCandidates(const IkeSa& sa) const = 0;
   // Where IKE_SA_INIT's keys are computed off the caller's thread; nullptr: on it (tests, tools).
   virtual CryptoPool* Crypto() { return nullptr; }
+  // Every group on the pool, cheap ones too (tests that run whole suites through it).
+  virtual bool CryptoAllGroups() const { return false; }
   // A CryptoPool result came back for an SA that had gone meanwhile: dropped (wiped).
   virtual void CryptoResultDropped() {}
 };

@@ -147,7 +147,7 @@ bool WorthAWorker(DhGroup g) {
 // here with `dh`.
 bool ComputeKeysOnPool(IkeSa& sa, std::unique_ptr<DhKeyPair>& dh, const KePayload& ke) {
   CryptoPool* pool = sa.ctx().Crypto();
-  if (pool == nullptr || !WorthAWorker(ke.group)) return false;
+  if (pool == nullptr || (!WorthAWorker(ke.group) && !sa.ctx().CryptoAllGroups())) return false;
   auto* raw = new InitKeysJob(sa, std::move(dh), ke.data);
   std::unique_ptr<CryptoPool::Job> job(raw);
   if (!pool->Submit(&job)) {  // full: the job came back, and the pair with it
