@@ -197,7 +197,7 @@ TEST_CASE("crypto pool: a full pool computes on the loop, counted", "[ike_sa][cr
 TEST_CASE("crypto pool: Curve25519's keys are computed in place, cheaper than the hand-off",
           "[ike_sa][crypto_pool]") {
   if (std::getenv("PORTCULLIS_TEST_KEY_POOL") != nullptr) return;  // its own pools here
-  Pair p;  // Curve25519
+  Pair p;                                                          // Curve25519
   p.a.mgr->StartCryptoPool(1, 16);
   p.b.mgr->StartCryptoPool(1, 16);
   p.HalfOpen();
