@@ -232,21 +232,29 @@ void Worker::EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, co
   EncryptRun(sa, vti, pkts, n, t, depth);
 }
 
-void Worker::AddToBatch(TunnelBatch& b, const Interface& f, uint16_t vti, rte_mbuf** pkts,
+void Worker::AddToBatch(TunnelBatch& b, SaEntry* sa, esp::Sa* esa, uint16_t vti, rte_mbuf** pkts,
                         uint16_t n, uint64_t bytes) {
   InterfaceStats& s = stats_->ifs[vti];
   s.tx_packets += n;
   s.tx_bytes += bytes;
   if (b.runs++ == 0) {
-    b.first_sa = f.out_sa;
+    b.first_sa = sa;
     b.first_vti = vti;
     b.first_bytes = bytes;
   }
-  esp::Sa* esa = f.out_esa;
   for (uint16_t k = 0; k < n; ++k) {
     b.pkts[b.n] = pkts[k];
     b.sas[b.n] = esa;
     b.vtis[b.n++] = vti;
+  }
+}
+
+void Worker::HandoffRun(const Interface& f, uint16_t vti, rte_mbuf** pkts, uint16_t n) {
+  const uint32_t sa_id = f.out_sa->id;
+  const int off = g_meta_offset;
+  for (uint16_t k = 0; k < n; ++k) {
+    Meta(pkts[k], off)->out_ifindex = vti;
+    Handoff(pkts[k], f.out_owner, PktKind::kEspOut, sa_id, vti);
   }
 }
 

@@ -169,9 +169,15 @@ void Worker::Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const
         continue;
       }
       // The SA's owner and state from the interface's line: the SaEntry is not read.
-      if (several && f.out_esa != nullptr && f.out_owner == id_ && scan.longest <= f.mtu &&
+      if (several && f.out_esa != nullptr && scan.longest <= f.mtu &&
           (likely(t.fw == nullptr) || t.fw->hooks[nh.ifindex][kFwOut] == nullptr)) {
-        AddToBatch(batch, f, nh.ifindex, run, rn, scan.bytes);
+        if (f.out_owner == id_) {
+          AddToBatch(batch, f.out_sa, f.out_esa, nh.ifindex, run, rn, scan.bytes);
+        } else {
+          // With several workers half of such a burst may be other workers' tunnels: ending the
+          // batch at each of them left this worker's runs one engine pass each.
+          HandoffRun(f, nh.ifindex, run, rn);
+        }
         continue;
       }
       // What the batch holds goes first: it may hold packets of this SA.

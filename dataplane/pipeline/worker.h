@@ -197,8 +197,13 @@ class Worker {
     esp::Sa* sas[kBurst];
     uint16_t vtis[kBurst];
   };
-  void AddToBatch(TunnelBatch& b, const Interface& f, uint16_t vti, rte_mbuf** pkts, uint16_t n,
-                  uint64_t bytes);
+  // A run of n packets for SA sa (esa: its esp::Sa) leaving through vti, counted on the VTI.
+  void AddToBatch(TunnelBatch& b, SaEntry* sa, esp::Sa* esa, uint16_t vti, rte_mbuf** pkts,
+                  uint16_t n, uint64_t bytes);
+  // A run routed into another worker's tunnel (within its MTU, no `out` hook): staged for the
+  // owner as EspOut would, without ending the batch Dispatch is gathering (that holds only this
+  // worker's SAs, so never this run's).
+  void HandoffRun(const Interface& f, uint16_t vti, rte_mbuf** pkts, uint16_t n);
   void EspOutEach(TunnelBatch& b, const Tables& t, int depth);
   // What EspOutEach encrypted (each packet's VTI in vtis): runs to one outer destination sent
   // together.

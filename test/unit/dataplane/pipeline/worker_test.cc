@@ -141,12 +141,14 @@ TEST_CASE("LAN traffic is encrypted by the SA's owner, whichever worker received
   CHECK(want == have);
 }
 
-// A burst spread over several tunnels of one owner is gathered and encrypted in one pass
-// (Dispatch's batch, EncryptEach), each packet with its own tunnel's SA; a run that cannot join
-// the batch (a packet over the tunnel MTU, fragmented first) goes after what the batch holds,
-// so each SA's sequence numbers follow its packets' order.
-TEST_CASE("A burst over several tunnels: each packet with its tunnel's SA, in order") {
-  Rig& rig = Rig::Get();
+// Tunnel i's key (vti<i>, SPI 0x1100 + i, 10.2.<i>.0/24 routed into it).
+std::string TunnelKey(int i) {
+  return std::string(kKeyOut).substr(0, 30) + "0" + std::to_string(i);
+}
+
+// Four tunnels to one peer; their SAs' owners alternate (tunnels 0 and 2 share one worker, 1
+// and 3 the other); vti2's MTU is 400.
+void ConfigureFourTunnels(Rig& rig) {
   rig.Reset();
   std::string cfg = R"(
 interface add lan kind port
@@ -156,15 +158,25 @@ address add wan 192.0.2.1/24
 neigh add lan 10.1.0.2 02:00:00:00:01:0a
 neigh add wan 192.0.2.2 02:00:00:00:02:02
 )";
-  auto key = [](int i) { return std::string(kKeyOut).substr(0, 30) + "0" + std::to_string(i); };
   for (int i = 0; i < 4; ++i) {
     cfg += absl::StrFormat(
         "interface add vti%d kind vti%s\nroute add 10.2.%d.0/24 dev vti%d\n"
         "sa add spi %#x dir out local 192.0.2.1 remote 192.0.2.2 cipher aes-gcm-128 key %s "
         "salt 01020304 vti vti%d\nbind vti%d %#x\n",
-        i, i == 2 ? " mtu 400" : "", i, i, 0x1100 + i, key(i), i, i, 0x1100 + i);
+        i, i == 2 ? " mtu 400" : "", i, i, 0x1100 + i, TunnelKey(i), i, i, 0x1100 + i);
   }
   REQUIRE(rig.Apply(cfg).status.ok());
+}
+
+// A burst spread over several tunnels of one owner is gathered and encrypted in one pass
+// (Dispatch's batch, EncryptEach), each packet with its own tunnel's SA; another worker's
+// tunnel in between is handed over without ending the batch; a run that cannot join the batch
+// (a packet over the tunnel MTU, fragmented first) goes after what the batch holds, so each
+// SA's sequence numbers follow its packets' order.
+TEST_CASE("A burst over several tunnels: each packet with its tunnel's SA, in order") {
+  Rig& rig = Rig::Get();
+  ConfigureFourTunnels(rig);
+  auto key = TunnelKey;
   const SaEntry* sa0 = rig.dp().sas->Find(0x1100, false);
   const SaEntry* sa2 = rig.dp().sas->Find(0x1102, false);
   REQUIRE(sa0 != nullptr);
@@ -173,8 +185,8 @@ neigh add wan 192.0.2.2 02:00:00:00:02:02
   const int w = sa0->owner;
   // Tunnel of each packet (3: another worker's, handed over), its IP id, and its length; the
   // sixth is over vti2's MTU (no DF): fragmented in two, in its place.
-  const int tunnel[] = {0, 2, 0, 2, 3, 2, 0, 2, 0};
-  const uint32_t payload[] = {40, 60, 80, 100, 20, 600, 30, 50, 70};
+  const int tunnel[] = {0, 3, 2, 2, 0, 2, 0, 2, 0};
+  const uint32_t payload[] = {40, 20, 60, 80, 100, 600, 30, 50, 70};
   std::map<int, std::vector<uint16_t>> want_ids;
   for (int k = 0; k < 9; ++k) {
     auto p = test::Ipv4Udp(payload[k], 0, false, 100 + k);
@@ -190,8 +202,9 @@ neigh add wan 192.0.2.2 02:00:00:00:02:02
   const uint64_t batched = rig.worker(w).stats().tunnel_batched;
   rig.worker(w).PollOnce();
   CHECK(rig.worker(w).stats().ifs[sa0->ifindex].tx_packets - before == 4);
-  // Through EncryptEach: the four before tunnel 3's packet (which flushes them), the three
-  // after the fragmented one; not the fragments.
+  // Through EncryptEach: the four before the fragmented one (tunnel 3's packet among them does
+  // not end the batch: ended there, the first would have gone alone), the three after it; not
+  // the fragments.
   CHECK(rig.worker(w).stats().tunnel_batched - batched == 7);
   auto frames = rig.Sent(kWan, w);
   std::string seen;
@@ -222,6 +235,62 @@ neigh add wan 192.0.2.2 02:00:00:00:02:02
   }
   CHECK(got_ids[0] == want_ids[0]);
   CHECK(got_ids[2] == want_ids[2]);
+}
+
+// What another worker hands over for several of the owner's tunnels is encrypted in one engine
+// pass too (the owner's handoff drain gathers its runs as Dispatch does), each SA's packets in
+// the order they were received.
+TEST_CASE("Handed-over packets of several tunnels: one engine pass, each SA in order") {
+  Rig& rig = Rig::Get();
+  ConfigureFourTunnels(rig);
+  const SaEntry* sa0 = rig.dp().sas->Find(0x1100, false);
+  const SaEntry* sa1 = rig.dp().sas->Find(0x1101, false);
+  REQUIRE(sa0 != nullptr);
+  REQUIRE(sa1 != nullptr);
+  const int owner = sa0->owner, other = sa1->owner;
+  REQUIRE(owner != other);
+  // Tunnels 0 and 2 are the owner's, received by the other worker.
+  const int tunnel[] = {0, 2, 0, 2, 2, 0};
+  for (int k = 0; k < 6; ++k) {
+    auto p = test::Ipv4Udp(40 + 10 * k, 0, false, static_cast<uint16_t>(200 + k));
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p.data());
+    ip->dst_addr = rte_cpu_to_be_32(0x0a020002 | tunnel[k] << 8);
+    ip->hdr_checksum = 0;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    rig.Receive(kLan, other, p);
+  }
+  const uint64_t handed = rig.worker(other).stats().handed_off;
+  const uint64_t received = rig.worker(owner).stats().handoff_received;
+  const uint64_t batched = rig.worker(owner).stats().tunnel_batched;
+  rig.worker(other).PollOnce();
+  CHECK(rig.worker(other).stats().handed_off - handed == 6);
+  CHECK(rig.Sent(kWan, other).empty());
+  rig.worker(owner).PollOnce();
+  CHECK(rig.worker(owner).stats().handoff_received - received == 6);
+  CHECK(rig.worker(owner).stats().tunnel_batched - batched == 6);
+  auto frames = rig.Sent(kWan, owner);
+  REQUIRE(frames.size() == 6);
+  std::map<int, std::vector<uint16_t>> got_ids;
+  std::map<uint32_t, uint32_t> last_seq;
+  for (const auto& f : frames) {
+    auto ip = StripEthernet(f);
+    const uint32_t spi =
+        (uint32_t{ip[20]} << 24) | (uint32_t{ip[21]} << 16) | (ip[22] << 8) | ip[23];
+    const uint32_t seq =
+        (uint32_t{ip[24]} << 24) | (uint32_t{ip[25]} << 16) | (ip[26] << 8) | ip[27];
+    const int i = static_cast<int>(spi - 0x1100);
+    REQUIRE((i == 0 || i == 2));
+    CHECK(seq == last_seq[spi] + 1);
+    last_seq[spi] = seq;
+    auto peer = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(
+        PeerSa(Direction::kInbound, spi, TunnelKey(i).c_str(), "01020304"));
+    rte_mbuf* m = test::MakePacket(ip);
+    REQUIRE(dp::esp::testutil::One(Os(), *peer, m, false) == dp::esp::DropReason::kCount);
+    got_ids[i].push_back(rte_be_to_cpu_16(rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->packet_id));
+    rte_pktmbuf_free(m);
+  }
+  CHECK(got_ids[0] == std::vector<uint16_t>{200, 202, 205});
+  CHECK(got_ids[2] == std::vector<uint16_t>{201, 203, 204});
 }
 
 TEST_CASE("A full handoff ring drops and counts what does not fit; the rest keeps its order") {
