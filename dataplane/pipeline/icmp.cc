@@ -45,7 +45,9 @@ void Worker::IcmpEchoReply(rte_mbuf* m, const Tables& t, int depth) {
   const uint32_t hlen = m->l3_len;
   uint8_t* icmp = reinterpret_cast<uint8_t*>(ip) + hlen;
   const uint32_t src = ip->src_addr;
-  Meta(m)->flags &= ~kMetaFwSession;  // the reply is another packet
+  // The reply is another packet: no session of the request's, and sent, not received in a
+  // group frame.
+  Meta(m)->flags &= ~(kMetaFwSession | kMetaL2Group);
   ip->src_addr = ip->dst_addr;
   ip->dst_addr = src;
   ip->time_to_live = 64;

@@ -54,7 +54,7 @@ void Worker::Icmp6EchoReply(rte_mbuf* m, uint32_t l4, const Tables& t, int depth
     DropPkt(m, Meta(m)->in_ifindex, Drop::kLocalUnhandled);
     return;
   }
-  Meta(m)->flags &= ~kMetaFwSession;
+  Meta(m)->flags &= ~(kMetaFwSession | kMetaL2Group);  // another packet, as IPv4's
   std::memcpy(ip->src_addr, ip->dst_addr, 16);
   std::memcpy(ip->dst_addr, src, 16);
   ip->hop_limits = 64;

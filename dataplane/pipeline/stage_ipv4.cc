@@ -39,7 +39,10 @@ void Worker::Decrypted(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& 
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     PacketMeta* meta = Meta(m, meta_off);
-    meta->flags = static_cast<uint8_t>((meta->flags | kMetaDecrypted) & ~kMetaFwSession);
+    // Another packet now: neither the outer packet's firewall session nor how its frame was
+    // addressed (a group frame's ESP still carries a unicast packet, which errors may answer).
+    meta->flags =
+        static_cast<uint8_t>((meta->flags | kMetaDecrypted) & ~(kMetaFwSession | kMetaL2Group));
     if (vti != 0) meta->in_ifindex = vti;
     bytes += m->pkt_len;
     const Drop why = Ipv4Verdict</*exact=*/true>(m);

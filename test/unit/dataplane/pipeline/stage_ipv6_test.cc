@@ -648,6 +648,51 @@ TEST_CASE("No parameter problem answers a link-layer broadcast or multicast fram
   CHECK(SentAll(rig, kLan).empty());
 }
 
+TEST_CASE("A group frame's ESP: its decrypted packet is answered with errors as any other") {
+  // The mark that a frame went to a link-layer group (no ICMPv6 error answers it) is the outer
+  // packet's: the peer's ESP in a frame to ff:ff:ff:ff:ff:ff or 33:33:00:00:00:01 (the
+  // per-frame path of stage_l2, which marks it) still carries a unicast packet, whose hop limit
+  // running out is answered, through the tunnel, as in a unicast frame.
+  Rig& rig = Rig::Get();
+  const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  const uint8_t mcast[6] = {0x33, 0x33, 0, 0, 0, 1};
+  for (bool outer6 : {false, true}) {
+    INFO("outer " << (outer6 ? "IPv6" : "IPv4"));
+    Configure(rig);
+    auto cfg = outer6 ? Peer(true, Direction::kOutbound, 0x4001, kKey6In, "0e0f1011")
+                      : Peer(false, Direction::kOutbound, 0x2001, kKey4In, "05060708");
+    auto sa = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(cfg);
+    const uint64_t expired = rig.Drops(DropIndex(Drop::kTtlExceeded));
+    for (const uint8_t* mac : {bcast, mcast}) {
+      // Hop limit 1 to the LAN host: time exceeded back to the tunnel's far side.
+      rte_mbuf* m = test::MakePacket(
+          Udp6(outer6 ? "2001:db8:3::7" : "2001:db8:2::7", "2001:db8:1::2", 1, 30));
+      REQUIRE(dp::esp::testutil::One(Os(), *sa, m, true) == dp::esp::DropReason::kCount);
+      auto esp = test::PacketBytes(m);
+      rte_pktmbuf_free(m);
+      rig.ReceiveFrame(kWan, 0, Frame(mac, kPeerMac, outer6 ? 0x86dd : 0x0800, esp));
+    }
+    PollAll(rig);
+    CHECK(rig.Drops(DropIndex(Drop::kTtlExceeded)) - expired == 2);
+    auto wan = SentAll(rig, kWan);
+    REQUIRE(wan.size() == 2);
+    auto back = outer6 ? Peer(true, Direction::kInbound, 0x3001, kKey6, "0a0b0c0d")
+                       : Peer(false, Direction::kInbound, 0x1001, kKey4, "01020304");
+    auto open = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(back);
+    for (const auto& f : wan) {
+      rte_mbuf* m = test::MakePacket(StripEthernet(f));
+      REQUIRE(dp::esp::testutil::One(Os(), *open, m, false) == dp::esp::DropReason::kCount);
+      auto err = test::PacketBytes(m);
+      rte_pktmbuf_free(m);
+      REQUIRE(err.size() >= 48);
+      CHECK(err[6] == IPPROTO_ICMPV6);
+      CHECK(err[40] == 3);  // time exceeded
+      CHECK(err[41] == 0);  // hop limit exceeded in transit
+      CHECK(Icmp6ChecksumOk(err));
+    }
+  }
+}
+
 TEST_CASE("An interface without IPv6 takes no packet to ffff:..:ffff for its own") {
   // stage_l2's sort compares with the receiving interface's first IPv6 address; without one
   // it compares with all ones, a multicast address no packet is ours for.
