@@ -31,8 +31,10 @@ inline constexpr uint8_t kMetaDecrypted = 0x02;     // came out of an inbound SA
 // another one: decrypted, encrypted, turned into an echo reply.
 inline constexpr uint8_t kMetaFwSession = 0x04;
 inline constexpr uint8_t kMetaRouted = 0x80;  // routed before it waited for ARP
-// Arrived in a link-layer group frame (broadcast or multicast MAC): no ICMPv6 error answers it
-// but packet too big and parameter problem code 2 (RFC 4443 §2.4 e.2/e.3).
+// Arrived in a link-layer group frame (broadcast or multicast MAC): no ICMP error answers it
+// (RFC 1812 §4.3.2.7), nor an ICMPv6 one but packet too big and parameter problem code 2
+// (RFC 4443 §2.4 e.2/e.3). Cleared where a packet becomes another one: decrypted, turned into
+// an echo reply.
 inline constexpr uint8_t kMetaL2Group = 0x08;
 
 struct PacketMeta {

@@ -76,6 +76,10 @@ void Worker::IcmpError(rte_mbuf* orig, uint8_t type, uint8_t code, uint16_t mtu,
   if (oip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) return;
   const uint8_t first = reinterpret_cast<const uint8_t*>(&oip->src_addr)[0];
   if (first >= 224 || oip->src_addr == 0) return;
+  // Nor about what came in a link-layer broadcast or multicast frame (RFC 1122 §3.2.2, RFC 1812
+  // §4.3.2.7; ICMPv6 has exceptions, IPv4 none): one frame to a group must not make every
+  // router on the link answer a (spoofed) source.
+  if (Meta(orig)->flags & kMetaL2Group) return;
 
   if (!IcmpToken()) return;
 

@@ -56,6 +56,10 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
   // PacketMeta{plain_ifx, 0, ...} as one store.
   static_assert(sizeof(PacketMeta) == 16 && offsetof(PacketMeta, in_ifindex) == 0);
   const __m128i plain_meta = _mm_cvtsi32_si128(plain_ifx);
+  // The same marked as a link-layer group's (broadcast, multicast): no ICMP error answers it.
+  static_assert(offsetof(PacketMeta, flags) == 9);
+  const __m128i plain_group_meta =
+      _mm_set_epi64x(int64_t{kMetaL2Group} << 8, static_cast<int64_t>(plain_ifx));
   uint64_t plain_packets = 0, plain_bytes = 0;
   constexpr uint64_t kMacMask = 0xffffffffffffull;
 
@@ -175,13 +179,15 @@ void Worker::FromWire(rte_mbuf** pkts, uint16_t n, uint16_t port) {
       uint16_t type;
       std::memcpy(&dst, eth, 8);
       std::memcpy(&type, eth + 12, 2);
-      if (unlikely(type != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
-                   (((dst ^ plain_mac) & kMacMask) != 0 && ((dst ^ plain_vmac) & kMacMask) != 0 &&
-                    !(dst & 1))))
-        break;
+      if (unlikely(type != RTE_BE16(RTE_ETHER_TYPE_IPV4))) break;
+      __m128i meta = plain_meta;
+      if (unlikely(((dst ^ plain_mac) & kMacMask) != 0 && ((dst ^ plain_vmac) & kMacMask) != 0)) {
+        if (!(dst & 1)) break;  // another host's
+        meta = plain_group_meta;
+      }
       ++plain_packets;
       plain_bytes += m->pkt_len;
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(Meta(m, meta_off)), plain_meta);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(Meta(m, meta_off)), meta);
       m->data_off = static_cast<uint16_t>(m->data_off + sizeof(rte_ether_hdr));
       m->data_len = static_cast<uint16_t>(m->data_len - sizeof(rte_ether_hdr));
       m->pkt_len -= sizeof(rte_ether_hdr);

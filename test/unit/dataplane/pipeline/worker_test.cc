@@ -512,6 +512,42 @@ TEST_CASE("Expiring TTL and unroutable destinations answer with ICMP and count")
         std::vector<uint8_t>{10, 1, 0, 1, 10, 1, 0, 2});
 }
 
+TEST_CASE("No ICMP error answers a link-layer broadcast or multicast frame (RFC 1812 4.3.2.7)") {
+  // TTL 1 into the tunnel and an unroutable destination, in frames to ff:ff:ff:ff:ff:ff and
+  // 01:00:5e:00:00:01: dropped and counted, never answered; through stage_l2's untagged loop
+  // and, behind a runt that ends it, through the per-frame one. The same in a frame to our MAC
+  // is answered.
+  Rig& rig = Rig::Get();
+  Configure(rig);
+  const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  const uint8_t mcast[6] = {0x01, 0x00, 0x5e, 0, 0, 1};
+  const uint8_t host[6] = {0x02, 0, 0, 0, 0x01, 0x0a};
+  std::vector<uint8_t> udp = {0x12, 0x34, 0x56, 0x78, 0, 8, 0, 0};
+  const auto expiring = Ipv4(0x0a010002, 0x0a020002, 17, 1, udp);
+  const auto unroutable = Ipv4(0x0a010002, 0xcb007105, 17, 64, udp);
+  const uint64_t ttl = rig.Drops(DropIndex(Drop::kTtlExceeded));
+  const uint64_t no_route = rig.Drops(DropIndex(Drop::kNoRoute));
+  const uint64_t sent = rig.worker(0).stats().icmp_sent;
+  for (bool per_frame : {false, true}) {
+    INFO((per_frame ? "per-frame loop" : "untagged loop"));
+    if (per_frame) rig.ReceiveFrame(kLan, 0, std::vector<uint8_t>(10, 0));  // a runt
+    rig.ReceiveFrame(kLan, 0, Frame(bcast, host, 0x0800, expiring));
+    rig.ReceiveFrame(kLan, 0, Frame(mcast, host, 0x0800, unroutable));
+    rig.ReceiveFrame(kLan, 0, Frame(bcast, host, 0x0800, unroutable));
+    rig.ReceiveFrame(kLan, 0, Frame(mcast, host, 0x0800, expiring));
+    PollAll(rig, 1);
+    CHECK(rig.Sent(kLan, 0).empty());
+  }
+  CHECK(rig.Drops(DropIndex(Drop::kTtlExceeded)) - ttl == 4);
+  CHECK(rig.Drops(DropIndex(Drop::kNoRoute)) - no_route == 4);
+  CHECK(rig.worker(0).stats().icmp_sent == sent);
+  rig.Receive(kLan, 0, expiring);
+  PollAll(rig, 1);
+  auto icmp = rig.Sent(kLan, 0);
+  REQUIRE(icmp.size() == 1);
+  CHECK(StripEthernet(icmp[0])[20] == 11);
+}
+
 TEST_CASE("One burst of mixed traffic: every run goes its own way and every drop is counted") {
   // Routing works on runs of one next hop; this burst breaks runs everywhere it can.
   Rig& rig = Rig::Get();
