@@ -1,6 +1,7 @@
 // ICMP the dataplane itself speaks: echo replies for its own addresses (in place), and errors
 // (unreachable, time exceeded, fragmentation needed) built as new packets, rate-limited per
-// worker so a flood of bad traffic cannot turn into a flood of ICMP (RFC 1812 §4.3.2.8).
+// worker so a flood of bad traffic cannot turn into a flood of ICMP (RFC 1812 §4.3.2.8), path
+// MTU discovery's errors apart from the rest.
 #include <rte_cycles.h>
 #include <rte_ip.h>
 
@@ -19,24 +20,29 @@ uint16_t Checksum(const void* data, size_t len) {
 
 }  // namespace
 
-bool Worker::IcmpToken() {
+bool Worker::IcmpToken(bool pmtu) {
+  // Packet too big and fragmentation needed have a budget of their own (RFC 4443 §2.4(f)
+  // allows limits per type): a flood that draws parameter problems or time exceeded must not
+  // stop the senders whose packets do not fit from learning the path MTU.
+  IcmpBudget& b = pmtu ? icmp_pmtu_budget_ : icmp_budget_;
   uint64_t now = rte_rdtsc();
   uint64_t hz = rte_get_tsc_hz();
-  if (icmp_refill_tsc_ == 0) {
+  if (b.refill_tsc == 0) {
     // A fresh worker starts with a full bucket: the first error is not the one to suppress.
-    icmp_refill_tsc_ = now;
-    icmp_tokens_ = kIcmpBurst;
+    b.refill_tsc = now;
+    b.tokens = kIcmpBurst;
   }
-  uint64_t earned = (now - icmp_refill_tsc_) * kIcmpPerSecond / hz;
+  uint64_t earned = (now - b.refill_tsc) * kIcmpPerSecond / hz;
   if (earned > 0) {
-    icmp_tokens_ = std::min(kIcmpBurst, icmp_tokens_ + earned);
-    icmp_refill_tsc_ = now;
+    b.tokens = std::min(kIcmpBurst, b.tokens + earned);
+    b.refill_tsc = now;
   }
-  if (icmp_tokens_ == 0) {
+  if (b.tokens == 0) {
     ++stats_->icmp_rate_limited;
+    if (pmtu) ++stats_->icmp_pmtu_rate_limited;
     return false;
   }
-  --icmp_tokens_;
+  --b.tokens;
   return true;
 }
 
@@ -81,7 +87,7 @@ void Worker::IcmpError(rte_mbuf* orig, uint8_t type, uint8_t code, uint16_t mtu,
   // router on the link answer a (spoofed) source.
   if (Meta(orig)->flags & kMetaL2Group) return;
 
-  if (!IcmpToken()) return;
+  if (!IcmpToken(/*pmtu=*/type == 3 && code == 4)) return;
 
   const uint16_t in = Meta(orig)->in_ifindex;
   uint32_t src = t.PrimaryAddress(in);

@@ -1,7 +1,7 @@
 // ICMPv6 the dataplane speaks (RFC 4443): echo replies for its own addresses, and errors
 // (destination unreachable, packet too big, time exceeded) built as new packets that quote as
-// much of the offending one as fits the minimum MTU, rate-limited with the IPv4 ones (one
-// per-worker budget, icmp.cc).
+// much of the offending one as fits the minimum MTU, rate-limited with the IPv4 ones (per-worker
+// budgets, icmp.cc: packet too big shares fragmentation needed's, the rest the other errors').
 #include <rte_ip.h>
 
 #include <algorithm>
@@ -91,7 +91,7 @@ void Worker::Icmp6Error(rte_mbuf* orig, uint8_t type, uint8_t code, uint32_t par
         rte_pktmbuf_mtod_offset(orig, const uint8_t*, off)[0] < 128)
       return;
   }
-  if (!IcmpToken()) return;
+  if (!IcmpToken(/*pmtu=*/type == 2)) return;
   const uint16_t in = Meta(orig)->in_ifindex;
   uint8_t src[16];
   if (!SourceFor(t, in, oip->src_addr, src)) return;

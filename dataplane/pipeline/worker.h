@@ -261,8 +261,9 @@ class Worker {
   void Acquire(const rte_mbuf* m, uint32_t reqid, uint16_t vti);
 
   // icmp.cc
-  // Takes a token of the per-worker ICMP error budget; false (counted) when there is none.
-  bool IcmpToken();
+  // Takes a token of the per-worker ICMP error budget (pmtu: packet too big and fragmentation
+  // needed, which have their own); false (counted) when there is none.
+  bool IcmpToken(bool pmtu = false);
   void IcmpEchoReply(rte_mbuf* m, const Tables& t, int depth);
   void IcmpError(rte_mbuf* m, uint8_t type, uint8_t code, uint16_t mtu, const Tables& t, int depth);
 
@@ -303,8 +304,12 @@ class Worker {
   WorkerStats* stats_;
   drivers::crypto::IpsecMbBackend* crypto_;
   Engine* esp_;
-  uint64_t icmp_tokens_ = 0;
-  uint64_t icmp_refill_tsc_ = 0;
+  struct IcmpBudget {
+    uint64_t tokens = 0;
+    uint64_t refill_tsc = 0;
+  };
+  IcmpBudget icmp_budget_;
+  IcmpBudget icmp_pmtu_budget_;  // packet too big, fragmentation needed
   uint64_t next_lacp_tsc_ = 0;
   struct TxQueue {
     uint16_t n = 0;
@@ -341,6 +346,12 @@ class Worker {
   std::unique_ptr<FwFrag[]> fw_frags_;
   // What each chain's ACL answered for the flows this worker saw last (fw_verdict_cache.h).
  public:
+  // Tests: full ICMP error budgets again (a test that spends them leaves the next test its
+  // own errors).
+  void ResetIcmpBudgets() {
+    icmp_budget_ = {};
+    icmp_pmtu_budget_ = {};
+  }
   // Tests: the verdict caches probe again with a fresh window (their adaptive state depends
   // on what ran before).
   void ResetFwCacheAdaptive() {

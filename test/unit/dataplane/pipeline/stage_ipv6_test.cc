@@ -693,6 +693,60 @@ TEST_CASE("A group frame's ESP: its decrypted packet is answered with errors as 
   }
 }
 
+TEST_CASE("Path MTU discovery's errors have a budget of their own (RFC 4443 2.4(f))") {
+  // Each worker answers at most 50 errors in a burst (then 100 a second). Worker 0: 200 packets
+  // whose hop limit runs out spend the errors' budget; a packet too big for the WAN and an IPv4 one
+  // with DF set too big for the tunnel are still answered (packet too big, fragmentation needed).
+  // Worker 1: 200 packets too big spend that budget; a hop limit running out is still answered.
+  Rig& rig = Rig::Get();
+  Configure(rig);
+  REQUIRE(rig.Apply("neigh add lan 10.1.0.2 02:00:00:00:01:0a").status.ok());
+  for (int w = 0; w < Rig::kWorkers; ++w) rig.worker(w).ResetIcmpBudgets();
+  auto types = [&](int queue) {
+    std::multiset<std::pair<uint8_t, uint8_t>> out;  // (type, code); IPv4's type + 100
+    for (const auto& f : rig.Sent(kLan, queue)) {
+      auto ip = StripEthernet(f);
+      if (EtherType(f) == 0x86dd && ip.size() >= 48 && ip[6] == IPPROTO_ICMPV6)
+        out.insert({ip[40], ip[41]});
+      if (EtherType(f) == 0x0800 && ip.size() >= 28 && ip[9] == IPPROTO_ICMP)
+        out.insert({static_cast<uint8_t>(100 + ip[20]), ip[21]});
+    }
+    return out;
+  };
+  const auto expiring = Udp6("2001:db8:1::2", "2001:db8:5::9", 1, 10);
+  const auto too_big = Udp6("2001:db8:1::2", "2001:db8:5::9", 64, 1500 - 48 + 1);
+  auto too_big4 = Udp4(0x0a010002, 0x0a020007, 1400 - 28 + 1);
+  too_big4[6] = 0x40;  // DF
+  auto* ip4 = reinterpret_cast<rte_ipv4_hdr*>(too_big4.data());
+  ip4->hdr_checksum = 0;
+  ip4->hdr_checksum = rte_ipv4_cksum(ip4);
+
+  WorkerStats& s0 = rig.worker(0).stats();
+  const uint64_t limited0 = s0.icmp_rate_limited, pmtu0 = s0.icmp_pmtu_rate_limited;
+  for (int i = 0; i < 200; ++i) rig.Receive(kLan, 0, expiring, 0x86dd);
+  PollAll(rig, 5);
+  CHECK(s0.icmp_rate_limited - limited0 > 0);
+  CHECK(s0.icmp_pmtu_rate_limited == pmtu0);
+  CHECK(types(0).count({3, 0}) > 0);
+  rig.Receive(kLan, 0, too_big, 0x86dd);
+  rig.Receive(kLan, 0, too_big4);
+  PollAll(rig);
+  CHECK(types(0) == std::multiset<std::pair<uint8_t, uint8_t>>{{2, 0}, {103, 4}});
+  CHECK(s0.icmp_pmtu_rate_limited == pmtu0);
+
+  WorkerStats& s1 = rig.worker(1).stats();
+  const uint64_t limited1 = s1.icmp_rate_limited, pmtu1 = s1.icmp_pmtu_rate_limited;
+  for (int i = 0; i < 200; ++i) rig.Receive(kLan, 1, too_big, 0x86dd);
+  PollAll(rig, 5);
+  CHECK(s1.icmp_pmtu_rate_limited - pmtu1 > 0);
+  CHECK(s1.icmp_rate_limited - limited1 == s1.icmp_pmtu_rate_limited - pmtu1);
+  CHECK(types(1).count({2, 0}) > 0);
+  rig.Receive(kLan, 1, expiring, 0x86dd);
+  PollAll(rig);
+  CHECK(types(1) == std::multiset<std::pair<uint8_t, uint8_t>>{{3, 0}});
+  for (int w = 0; w < Rig::kWorkers; ++w) rig.worker(w).ResetIcmpBudgets();
+}
+
 TEST_CASE("An interface without IPv6 takes no packet to ffff:..:ffff for its own") {
   // stage_l2's sort compares with the receiving interface's first IPv6 address; without one
   // it compares with all ones, a multicast address no packet is ours for.
