@@ -7,7 +7,7 @@
 
 #include <type_traits>
 
-#include "dataplane/core/ipv6_scope.h"
+#include "dataplane/pipeline/ipv6_check.h"
 #include "dataplane/pipeline/worker.h"
 
 namespace portcullis::dp {
@@ -95,16 +95,7 @@ __attribute__((always_inline)) inline uint16_t Worker::SortByPolicy(
       // A router's duties, as Forward6 does them for a routed packet (the tunnel MTU is
       // EspOut's: packet too big with the policy's MTU). IPv4's TTL is ApplyPolicies' after
       // the VFP's zone policy, as Dispatch takes it.
-      auto* ip = rte_pktmbuf_mtod(m, rte_ipv6_hdr*);
-      if (LinkLocal6(ip->src_addr) || LinkLocal6(ip->dst_addr) || BadSource6(ip->dst_addr)) {
-        DropPkt(m, in, Drop::kIpv6Scope);
-        continue;
-      }
-      if (ip->hop_limits <= 1) {
-        Icmp6Error(m, 3, 0, 0, t, depth);  // hop limit exceeded in transit
-        DropPkt(m, in, Drop::kTtlExceeded);
-        continue;
-      }
+      if (!MayForward6(m, in, t, depth)) continue;
     }
     if (depth >= kMaxDepth) {
       DropPkt(m, in, Drop::kNoRoute);

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "dataplane/core/ipv6_scope.h"
+#include "dataplane/pipeline/ipv6_check.h"
 #include "dataplane/pipeline/policy_sort.h"
 #include "dataplane/pipeline/worker.h"
 
@@ -202,11 +203,8 @@ void Worker::Input6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
     if (Extension6(nh)) {
       uint8_t proto;
       bool frag;
-      l4 = SkipExtensions6(m, &proto, &frag);
-      if (l4 == 0) {
-        DropPkt(m, in, Drop::kIpv6Malformed);
-        continue;
-      }
+      l4 = WalkExtensions6(m, in, &proto, &frag);
+      if (l4 == 0) continue;
     }
     // l3_len, in one store of the word (nothing else is set on a received packet, as
     // Ipv4Verdict): the bit-field's read-modify-write waited on the mbuf's second cache line.
@@ -330,16 +328,7 @@ void Worker::Forward6(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit
       auto* ip = rte_pktmbuf_mtod(m, rte_ipv6_hdr*);
       const uint16_t in = Meta(m)->in_ifindex;
       if (transit) {
-        // Link-local addresses never leave their link (RFC 4291 §2.5.6), nor does ::1.
-        if (LinkLocal6(ip->src_addr) || LinkLocal6(ip->dst_addr) || BadSource6(ip->dst_addr)) {
-          DropPkt(m, in, Drop::kIpv6Scope);
-          continue;
-        }
-        if (ip->hop_limits <= 1) {
-          Icmp6Error(m, 3, 0, 0, t, depth);  // hop limit exceeded in transit
-          DropPkt(m, in, Drop::kTtlExceeded);
-          continue;
-        }
+        if (!MayForward6(m, in, t, depth)) continue;
         --ip->hop_limits;
       }
       // IPv6 routers never fragment (RFC 8200 §5): too big for the link or the tunnel is
@@ -471,16 +460,13 @@ void Worker::Local6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
     if (unlikely(Extension6(proto))) {
       uint8_t last;
       bool frag;
-      off = SkipExtensions6(m, &last, &frag);
-      if (off == 0) {
-        DropPkt(m, in, Drop::kIpv6Malformed);
-        continue;
-      }
+      off = WalkExtensions6(m, in, &last, &frag);
+      if (off == 0) continue;
+      proto = last;
       if (frag) {
         DropPkt(m, in, Drop::kFragmentToUs);  // not reassembled (IKE fragments itself, RFC 7383)
         continue;
       }
-      proto = last;
       // A routing header with segments left names a next destination we cannot take it to:
       // parameter problem, code 0, at its routing type (RFC 8200 §4.4).
       if (const uint32_t type = RoutingLeft6(m, off); type != 0) {

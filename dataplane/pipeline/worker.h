@@ -141,6 +141,13 @@ class Worker {
   // The offset of the upper-layer header past the extension headers, its protocol in *proto;
   // 0 when the chain is malformed (runs past the packet, hop-by-hop not first).
   static uint32_t SkipExtensions6(const rte_mbuf* m, uint8_t* proto, bool* fragment);
+  // SkipExtensions6, the packet dropped (ipv6_malformed) when the chain is (0 returned).
+  // ipv6_check.h, as MayForward6.
+  uint32_t WalkExtensions6(rte_mbuf* m, uint16_t in, uint8_t* proto, bool* fragment);
+  // A router's refusals of a routed packet before its hop limit is taken: link-local or ::1
+  // addresses (ipv6_scope), hop limit 1 (time exceeded answered, ttl_exceeded). False: m is
+  // dropped and counted on `in`.
+  bool MayForward6(rte_mbuf* m, uint16_t in, const Tables& t, int depth);
   // The SPD selector of an IPv6 packet (Ethernet header off); false when its extension header
   // chain is malformed (it then matches no policy).
   static bool Selector6(const rte_mbuf* m, PacketSelector6* sel);
