@@ -60,6 +60,10 @@ const char* DropName(int index) {
       return "nd_ignored";
     case Drop::kIpv6Scope:
       return "ipv6_scope";
+    case Drop::kReassemblyFailed:
+      return "reassembly_failed";
+    case Drop::kReassemblyTimeout:
+      return "reassembly_timeout";
     case Drop::kNoMemory:
       return "no_memory";
     case Drop::kArpIgnored:

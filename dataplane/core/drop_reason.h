@@ -15,7 +15,8 @@ enum class Drop : uint8_t {
   kTruncated,    // shorter than its headers
   kBadIpHeader,  // version, header length or total length wrong
   kBadIpChecksum,
-  kFragmentToUs,    // a fragment addressed to the dataplane (not reassembled yet)
+  kFragmentToUs,    // a fragment addressed to the dataplane that is not reassembled (IPv4; IPv6
+                    // with an extension header before its fragment header)
   kLocalUnhandled,  // addressed to us, but not ESP, IKE or ICMP echo
   kNatKeepalive,    // RFC 3948 0xFF keepalive: absorbed, not an error
   kNoSa,            // ESP with an SPI we do not have
@@ -49,6 +50,9 @@ enum class Drop : uint8_t {
   kFirewallIpv6,          // unused since IPv6 rules exist (kept: the indices after it stay)
   kNdIgnored,             // neighbour discovery not for us, malformed, or an RA (ignored)
   kIpv6Scope,             // IPv6 from ::, ::1 or a group, or link-local to or from another link
+  kReassemblyFailed,      // an IPv6 fragment to us whose datagram was abandoned: overlapping
+                          // (RFC 5722), duplicate or too many fragments, a bad length, no room
+  kReassemblyTimeout,     // an IPv6 fragment to us whose datagram was not whole within 60 s
   kCount
 };
 

@@ -18,6 +18,7 @@ struct alignas(64) WorkerStats {
   uint64_t loops, rx_bursts, idle_loops;
   uint64_t punted, injected, handed_off, icmp_sent, icmp_rate_limited;
   uint64_t icmp_pmtu_rate_limited;  // of icmp_rate_limited: packet too big, fragmentation needed
+  uint64_t reassembled6;            // IPv6 datagrams to us made whole from their fragments
   uint64_t drops[kAllDropCount];    // totals (the interface blocks break them down)
   // One block per ifindex (--max-interfaces of them, allocated with the worker): about 430
   // bytes each, 4.4 MB per worker at 10,240 interfaces.

@@ -98,7 +98,7 @@ int Stats(const char*, const char*, rte_tel_data* d) {
   std::lock_guard<std::mutex> lock(g_main->mu());
   rte_tel_data_start_dict(d);
   uint64_t loops = 0, punted = 0, injected = 0, handed = 0, icmp = 0, icmp_limited = 0;
-  uint64_t icmp_pmtu_limited = 0;
+  uint64_t icmp_pmtu_limited = 0, reassembled6 = 0;
   uint64_t acq_sent = 0, acq_suppressed = 0, acq_lost = 0;
   uint64_t rx = 0, tx = 0;
   for (uint32_t w = 0; w < g_dp->nworkers; ++w) {
@@ -111,6 +111,7 @@ int Stats(const char*, const char*, rte_tel_data* d) {
     icmp += ReadCounter(s->icmp_sent);
     icmp_limited += ReadCounter(s->icmp_rate_limited);
     icmp_pmtu_limited += ReadCounter(s->icmp_pmtu_rate_limited);
+    reassembled6 += ReadCounter(s->reassembled6);
     acq_sent += ReadCounter(s->acquires_sent);
     acq_suppressed += ReadCounter(s->acquires_suppressed);
     acq_lost += ReadCounter(s->acquires_lost);
@@ -133,6 +134,7 @@ int Stats(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "icmp_sent", icmp);
   rte_tel_data_add_dict_u64(d, "icmp_rate_limited", icmp_limited);
   rte_tel_data_add_dict_u64(d, "icmp_pmtu_rate_limited", icmp_pmtu_limited);
+  rte_tel_data_add_dict_u64(d, "reassembled6", reassembled6);
   rte_tel_data_add_dict_u64(d, "acquires_sent", acq_sent);
   rte_tel_data_add_dict_u64(d, "acquires_suppressed", acq_suppressed);
   rte_tel_data_add_dict_u64(d, "acquires_lost", acq_lost + g_dp->acquires_undeliverable.load());

@@ -4,12 +4,14 @@
 // destination unreachable when there is no route. Tunnels take IPv6 inner packets as IPv4
 // ones: routed into a VTI, encrypted with its SA whatever the SA's outer family.
 #include <rte_ip.h>
+#include <rte_random.h>
 
 #include <algorithm>
 #include <cstring>
 
 #include "dataplane/core/ipv6_scope.h"
 #include "dataplane/pipeline/ipv6_check.h"
+#include "dataplane/pipeline/ipv6_fragment.h"
 #include "dataplane/pipeline/policy_sort.h"
 #include "dataplane/pipeline/worker.h"
 
@@ -31,6 +33,9 @@ constexpr uint64_t kLinkLocalOut = uint64_t{1} << 63;
 constexpr uint8_t kHopByHop = 0, kRouting = 43, kFragment = 44, kDestOptions = 60;
 constexpr uint32_t kMaxExtensions = 8;  // more is an attack, not a packet (RFC 8504 §5.3)
 constexpr uint8_t kNoNextHeader = 59;
+// Tailroom every fragment of ours keeps for an ESP trailer, should its route be a tunnel (as
+// EspOut's for IPv4 fragments).
+constexpr uint16_t kFragmentTailReserve = 64;
 
 // The offset of the next-header field that names the upper-layer protocol at `l4` (the IPv6
 // header's, or the last extension header's first byte), of a chain SkipExtensions6 accepted
@@ -332,11 +337,15 @@ void Worker::Forward6(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit
         --ip->hop_limits;
       }
       // IPv6 routers never fragment (RFC 8200 §5): too big for the link or the tunnel is
-      // answered with its MTU, to our own packets as to others (the sender is then us: no
-      // error goes anywhere, the packet is counted).
+      // answered with its MTU. Our own packets are a source's, which may be fragmented
+      // (§4.5): an echo reply as long as a reassembled request, IKE.
       if (m->pkt_len > mtu) {
-        if (transit) Icmp6Error(m, 2, 0, mtu, t, depth);
-        DropPkt(m, in, Drop::kFragmentationNeeded);
+        if (transit) {
+          Icmp6Error(m, 2, 0, mtu, t, depth);
+          DropPkt(m, in, Drop::kFragmentationNeeded);
+        } else {
+          FragmentOwn6(m, mtu, t, depth);
+        }
         continue;
       }
       bytes += m->pkt_len;
@@ -378,6 +387,22 @@ void Worker::Forward6(rte_mbuf** pkts, uint16_t n, const Tables& t, bool transit
       }
     }
   }
+}
+
+void Worker::FragmentOwn6(rte_mbuf* m, uint32_t mtu, const Tables& t, int depth) {
+  rte_mbuf* frags[kBurst];
+  const PacketMeta meta = *Meta(m);
+  // A fresh random identification per datagram (RFC 7739: not predictable).
+  const int nf = FragmentIpv6(m, mtu, static_cast<uint32_t>(rte_rand()), dp_.pool,
+                              kFragmentTailReserve, frags, kBurst);
+  if (nf <= 0) {
+    DropPkt(m, meta.in_ifindex, Drop::kFragmentFailed);
+    return;
+  }
+  rte_pktmbuf_free(m);
+  for (int k = 0; k < nf; ++k) *Meta(frags[k]) = meta;
+  // Each fits: routed as the packet was (the same way out; its zones and `out` again).
+  Forward6(frags, static_cast<uint16_t>(nf), t, /*transit=*/false, depth);
 }
 
 void Worker::SendRun6(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const uint8_t* hop,
@@ -464,8 +489,28 @@ void Worker::Local6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
       if (off == 0) continue;
       proto = last;
       if (frag) {
-        DropPkt(m, in, Drop::kFragmentToUs);  // not reassembled (IKE fragments itself, RFC 7383)
-        continue;
+        // Reassembled (ipv6_reassembly.cc): the datagram goes on once whole, its fragment
+        // header gone and its own chain (if any) walked.
+        m = Reassemble6(m, t, depth);
+        if (m == nullptr) continue;
+        proto = rte_pktmbuf_mtod(m, const rte_ipv6_hdr*)->proto;
+        off = sizeof(rte_ipv6_hdr);
+        if (Extension6(proto)) {
+          off = WalkExtensions6(m, in, &last, &frag);
+          if (off == 0) continue;
+          if (frag) {
+            DropPkt(m, in, Drop::kReassemblyFailed);  // a fragment header inside a fragment
+            continue;
+          }
+          proto = last;
+        }
+        // Longer than one buffer it stays chained: only an echo request is answered so (vpnd's
+        // punt and the ESP stage take one segment).
+        if (m->nb_segs != 1 && proto != IPPROTO_ICMPV6) {
+          DropPkt(m, in, Drop::kLocalUnhandled);
+          continue;
+        }
+        m->l3_len = off;  // as Input6 sets it (the punt reads it)
       }
       // A routing header with segments left names a next destination we cannot take it to:
       // parameter problem, code 0, at its routing type (RFC 8200 §4.4).
@@ -515,7 +560,10 @@ void Worker::Local6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth) {
       case IPPROTO_ICMPV6:
         // A request whose checksum fails is not answered (RFC 4443 §2.4).
         if (m->data_len >= off + 8 && l4[0] == 128 && l4[1] == 0 &&
-            rte_ipv6_udptcp_cksum_verify(rte_pktmbuf_mtod(m, const rte_ipv6_hdr*), l4) == 0) {
+            (likely(m->nb_segs == 1)
+                 ? rte_ipv6_udptcp_cksum_verify(rte_pktmbuf_mtod(m, const rte_ipv6_hdr*), l4)
+                 : rte_ipv6_udptcp_cksum_mbuf_verify(m, rte_pktmbuf_mtod(m, const rte_ipv6_hdr*),
+                                                     static_cast<uint16_t>(off))) == 0) {
           Icmp6EchoReply(m, off, t, depth);
         } else {
           DropPkt(m, in, Drop::kLocalUnhandled);

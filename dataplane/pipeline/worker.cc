@@ -28,9 +28,11 @@ Worker::Worker(Dataplane& dp, uint16_t id) : dp_(dp), id_(id) {
   fw_frags_.reset(new FwFrag[kFwFrags]());
   acquires_.reset(new AcquireSent[1u << kAcquireSlotBits]());
   acquire_refill_tsc_ = rte_rdtsc();
+  if (!CreateReassembly6()) throw std::bad_alloc();
 }
 
 Worker::~Worker() {
+  DestroyReassembly6();
   delete ike_limiter_;
   delete esp_;
   delete crypto_;
@@ -87,6 +89,15 @@ void Worker::PollOnce() {
   // Injecting may hand off more (a local packet routed into another worker's tunnel).
   if (id_ == 0) DrainInject(t);
   if (handoff_pending_) FlushHandoffs();
+  // IPv6 datagrams being reassembled whose time is up: let go (their senders told) once all
+  // of them may be (a clock read per pass only while any is held).
+  if (unlikely(frag6_sweep_tsc_ != 0)) {
+    const uint64_t now = rte_rdtsc();
+    if (now > frag6_sweep_tsc_) {
+      frag6_sweep_tsc_ = 0;
+      ExpireFragments6(now);
+    }
+  }
   FlushTx();
   DrainEspEvents();
   if (dp_.any_lacp.load(std::memory_order_relaxed)) KeepLacpAlive();

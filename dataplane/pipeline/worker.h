@@ -4,6 +4,7 @@
 #pragma once
 
 #include <rte_ip.h>
+#include <rte_ip_frag.h>
 #include <rte_mbuf.h>
 
 #include <cstdint>
@@ -159,6 +160,19 @@ class Worker {
   uint16_t FwThroughVfp6(rte_mbuf** pkts, const PolicyEntry** policies, uint16_t n, const Tables& t,
                          int depth);
   void Local6(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth);
+  // Our own packet longer than its link's mtu (an echo reply to a reassembled request, IKE):
+  // sent in fragments (ipv6_fragment.h), counted fragment_failed when it cannot be.
+  void FragmentOwn6(rte_mbuf* m, uint32_t mtu, const Tables& t, int depth);
+  // ipv6_reassembly.cc: fragments addressed to us. m: a fragment (one segment, its chain
+  // walked); returns the datagram once m completes it (its fragment header gone; chained when
+  // longer than one buffer), else nullptr (m held, or dropped and counted).
+  rte_mbuf* Reassemble6(rte_mbuf* m, const Tables& t, int depth);
+  bool CreateReassembly6();
+  void DestroyReassembly6();
+  // The fragments rte_ip_frag let go of (its death row), counted as `why`; a first fragment
+  // whose time is up answered with time exceeded (code 1).
+  void BuryFragments6(Drop why, const Tables& t, int depth);
+  void Expire6(uint64_t now, const Tables& t, int depth);
   void SendRun6(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const uint8_t* hop, const Tables& t);
   // icmp6.cc
   void Icmp6EchoReply(rte_mbuf* m, uint32_t l4, const Tables& t, int depth);
@@ -353,6 +367,9 @@ class Worker {
   std::unique_ptr<FwFrag[]> fw_frags_;
   // What each chain's ACL answered for the flows this worker saw last (fw_verdict_cache.h).
  public:
+  // Lets go of the datagrams being reassembled whose time is up at `now` (a TSC value):
+  // PollOnce once they may be, tests with a `now` in the future.
+  void ExpireFragments6(uint64_t now);
   // Tests: full ICMP error budgets again (a test that spends them leaves the next test its
   // own errors).
   void ResetIcmpBudgets() {
@@ -381,6 +398,14 @@ class Worker {
   std::unique_ptr<AcquireSent[]> acquires_;
   uint64_t acquire_tokens_ = kAcquiresPerSecond;
   uint64_t acquire_refill_tsc_ = 0;
+  // IPv6 reassembly (ipv6_reassembly.cc): at most kFrag6Entries datagrams at once, each for
+  // kFrag6Seconds from its first fragment (RFC 8200 §4.5), in 64 buckets of 4 (rte_ip_frag
+  // looks in two); its death row, and when every datagram held is past its time (0: none).
+  static constexpr uint32_t kFrag6Buckets = 64, kFrag6BucketEntries = 4, kFrag6Entries = 64;
+  static constexpr uint64_t kFrag6Seconds = 60;
+  rte_ip_frag_tbl* frag6_ = nullptr;
+  std::unique_ptr<rte_ip_frag_death_row> frag6_dead_;
+  uint64_t frag6_sweep_tsc_ = 0;
   // A first fragment's verdict (slot) at chain; a later fragment's, or kFwFragNone.
   void FwFragRecord(const rte_ipv4_hdr* ip, const FwChain& chain, uint32_t slot);
   uint32_t FwFragFind(const rte_ipv4_hdr* ip, const FwChain& chain);

@@ -222,3 +222,79 @@ def test_unknown_next_header_to_us_gets_a_parameter_problem(lab):
     assert 'plain 2001:db8:1::1 4 1 6 True' in out, out
     assert 'opts 2001:db8:1::1 4 1 40 True' in out, out
     assert 'none none' in out, out
+
+
+FRAGMENTS = r'''
+import sys
+import time
+from collections import defaultdict
+from scapy.all import (AsyncSniffer, Ether, ICMPv6EchoReply, ICMPv6EchoRequest, IPv6,
+                       IPv6ExtHdrFragment, Raw, defragment6, fragment6, raw, sendp)
+# Echo requests to the appliance in fragments that scapy makes (RFC 8200 §4.5), sent in order,
+# in reverse order, overlapping (RFC 5722: abandoned) and incomplete (the first part only).
+# Prints each echo reply that comes back whole (reassembled here from the appliance's
+# fragments): its identifier, and whether its data is the request's.
+mac, src, dst = sys.argv[1:4]
+def request(ident, n):
+    data = bytes((i * 7 + ident) & 0xff for i in range(n))
+    p = IPv6(src=src, dst=dst) / IPv6ExtHdrFragment(id=0x5000 + ident) / \
+        ICMPv6EchoRequest(id=ident, seq=1, data=data)
+    return p, data
+sent = {}
+cases = []
+p, sent[1] = request(1, 3000)
+cases.append(fragment6(p, 1280))
+p, sent[2] = request(2, 3000)
+cases.append(list(reversed(fragment6(p, 1280))))
+p, sent[3] = request(3, 2000)
+whole = raw(p[IPv6ExtHdrFragment].payload)
+a = IPv6(src=src, dst=dst) / IPv6ExtHdrFragment(id=0x5003, nh=58, offset=0, m=1) / Raw(whole[:1008])
+b = IPv6(src=src, dst=dst) / IPv6ExtHdrFragment(id=0x5003, nh=58, offset=125, m=0) / Raw(whole[1000:])
+cases.append([a, b])  # bytes 1000..1007 twice
+p, sent[4] = request(4, 3000)
+cases.append(fragment6(p, 1280)[:1])
+sniffer = AsyncSniffer(iface='hw0', lfilter=lambda r: IPv6 in r and r[IPv6].src == dst)
+sniffer.start()
+time.sleep(1)
+for frags in cases:
+    sendp([Ether(dst=mac) / f for f in frags], iface='hw0', verbose=False)
+time.sleep(2)
+sniffer.stop()
+by_id = defaultdict(list)
+for r in sniffer.results:
+    if IPv6ExtHdrFragment in r:
+        by_id[r[IPv6ExtHdrFragment].id].append(r[IPv6])
+    elif ICMPv6EchoReply in r:
+        by_id[-r[ICMPv6EchoReply].id].append(r[IPv6])
+for frags in by_id.values():
+    r = defragment6(frags) if len(frags) > 1 or IPv6ExtHdrFragment in frags[0] else frags[0]
+    r = IPv6(raw(r))
+    if ICMPv6EchoReply in r:
+        e = r[ICMPv6EchoReply]
+        print('reply', e.id, len(frags), e.data == sent.get(e.id))
+'''
+
+
+def test_fragments_to_the_appliance_are_reassembled(lab):
+    # RFC 8200 §4.5: scapy's fragments of echo requests to the appliance, in order and reversed,
+    # are answered (the replies, longer than the link, in fragments of the appliance's that
+    # scapy puts back together); overlapping ones (RFC 5722) are abandoned and counted, an
+    # incomplete datagram waits for its time (60 s). Then the kernel's own: ping6 with 3,000
+    # bytes from both hosts, the WAN one through the 1,280-byte link.
+    s = V6Site(lab)
+    assert ping6(lab, s.hw, '2001:db8:1::1', count=1)[0]
+    mac = s.dp.show_json('ports')['lan']['mac'].lower()
+    failed = s.drop('reassembly_failed')
+    done = s.stat('reassembled6')
+    out = lab.exec(s.hw, PY, '-c', FRAGMENTS, mac, '2001:db8:1::10', '2001:db8:1::1',
+                   timeout=60).stdout.split('\n')
+    replies = sorted(line for line in out if line.startswith('reply'))
+    assert replies == ['reply 1 3 True', 'reply 2 3 True'], out
+    assert s.stat('reassembled6') == done + 2
+    assert s.drop('reassembly_failed') == failed + 2, s.dp.drops()
+    assert s.drop('reassembly_timeout') == 0
+    for ns, dst in ((s.hw, '2001:db8:1::1'), (s.hx, '2001:db8:2::1')):
+        ok, text = ping6(lab, ns, dst, '-s', '3000', count=2)
+        assert ok, text
+        assert '3008 bytes from' in text, text
+    assert s.stat('reassembled6') == done + 6

@@ -232,6 +232,9 @@ std::vector<uint8_t> OneFrame(int mode, Input& in) {
 }
 
 void Drain() {
+  // IPv6 fragments held for reassembly point into this input's buffers: let go, as if their
+  // time were up (time exceeded for a first fragment, routed below like any error).
+  worker->ExpireFragments6(UINT64_MAX);
   worker->FlushTx();
   for (int round = 0; round < 64; ++round) {
     unsigned work = slow->Poll(0);
