@@ -54,7 +54,13 @@ void Worker::BuryFragments6(Drop why, const Tables& t, int depth) {
     // the first fragment nothing is sent (RFC 8200 §4.5).
     if (why == Drop::kReassemblyTimeout && (OffsetField(f) & 0xfff8) == 0)
       Icmp6Error(f, 3, 1, 0, t, depth);
-    DropPkt(f, Meta(f)->in_ifindex, why);
+    // A reassembly that failed part-way (a hole behind an overlap) hands back the fragments
+    // it had chained as one mbuf: each of them counted (they came one segment each).
+    const uint16_t in = Meta(f)->in_ifindex;
+    const uint32_t more = f->nb_segs - 1u;
+    stats_->drops[DropIndex(why)] += more;
+    if (in < stats_->nifs) stats_->ifs[in].drops[DropIndex(why)] += more;
+    DropPkt(f, in, why);
   }
   dr.cnt = 0;
 }
@@ -72,6 +78,13 @@ void Worker::Expire6(uint64_t now, const Tables& t, int depth) {
 
 void Worker::ExpireFragments6(uint64_t now) {
   if (frag6_ != nullptr) Expire6(now, dp_.CurrentTables(), 0);
+}
+
+void Worker::SweepFragments6(uint64_t now, const Tables& t) {
+  const uint64_t hz = rte_get_tsc_hz();
+  Expire6(now, t, 0);
+  // Again in a second while the last fragment stored may still be held.
+  frag6_sweep_tsc_ = now < frag6_last_tsc_ + kFrag6Seconds * hz + hz ? now + hz : 0;
 }
 
 rte_mbuf* Worker::Reassemble6(rte_mbuf* m, const Tables& t, int depth) {
@@ -120,8 +133,10 @@ rte_mbuf* Worker::Reassemble6(rte_mbuf* m, const Tables& t, int depth) {
   rte_mbuf* whole = rte_ipv6_frag_reassemble_packet(frag6_, frag6_dead_.get(), m, now, ip, fh);
   // What it let go of: overlapping, duplicate or too many fragments, no room in the table.
   BuryFragments6(Drop::kReassemblyFailed, t, depth);
-  // Every datagram still held is past its time by then (PollOnce looks).
-  frag6_sweep_tsc_ = now + kFrag6Seconds * rte_get_tsc_hz() + 1;
+  // PollOnce looks once a second while a datagram may be held (each let go within a second
+  // of its 60 s from its first fragment).
+  frag6_last_tsc_ = now;
+  if (frag6_sweep_tsc_ == 0) frag6_sweep_tsc_ = now + rte_get_tsc_hz();
   if (whole == nullptr) return nullptr;
   ++stats_->reassembled6;
   // One segment when it fits the first fragment's buffer: everything past here reads headers

@@ -89,14 +89,11 @@ void Worker::PollOnce() {
   // Injecting may hand off more (a local packet routed into another worker's tunnel).
   if (id_ == 0) DrainInject(t);
   if (handoff_pending_) FlushHandoffs();
-  // IPv6 datagrams being reassembled whose time is up: let go (their senders told) once all
-  // of them may be (a clock read per pass only while any is held).
+  // IPv6 datagrams being reassembled whose time is up: let go (their senders told), looked
+  // at once a second (a clock read per pass only while any may be held).
   if (unlikely(frag6_sweep_tsc_ != 0)) {
     const uint64_t now = rte_rdtsc();
-    if (now > frag6_sweep_tsc_) {
-      frag6_sweep_tsc_ = 0;
-      ExpireFragments6(now);
-    }
+    if (now > frag6_sweep_tsc_) SweepFragments6(now, t);
   }
   FlushTx();
   DrainEspEvents();

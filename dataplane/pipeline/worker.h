@@ -173,6 +173,8 @@ class Worker {
   // whose time is up answered with time exceeded (code 1).
   void BuryFragments6(Drop why, const Tables& t, int depth);
   void Expire6(uint64_t now, const Tables& t, int depth);
+  // PollOnce's: Expire6, and the next look in a second while a datagram may still be held.
+  void SweepFragments6(uint64_t now, const Tables& t);
   void SendRun6(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const uint8_t* hop, const Tables& t);
   // icmp6.cc
   void Icmp6EchoReply(rte_mbuf* m, uint32_t l4, const Tables& t, int depth);
@@ -400,12 +402,13 @@ class Worker {
   uint64_t acquire_refill_tsc_ = 0;
   // IPv6 reassembly (ipv6_reassembly.cc): at most kFrag6Entries datagrams at once, each for
   // kFrag6Seconds from its first fragment (RFC 8200 §4.5), in 64 buckets of 4 (rte_ip_frag
-  // looks in two); its death row, and when every datagram held is past its time (0: none).
+  // looks in two); its death row, and when PollOnce looks for expired ones next (0: none held).
   static constexpr uint32_t kFrag6Buckets = 64, kFrag6BucketEntries = 4, kFrag6Entries = 64;
   static constexpr uint64_t kFrag6Seconds = 60;
   rte_ip_frag_tbl* frag6_ = nullptr;
   std::unique_ptr<rte_ip_frag_death_row> frag6_dead_;
   uint64_t frag6_sweep_tsc_ = 0;
+  uint64_t frag6_last_tsc_ = 0;  // when the last fragment was stored
   // A first fragment's verdict (slot) at chain; a later fragment's, or kFwFragNone.
   void FwFragRecord(const rte_ipv4_hdr* ip, const FwChain& chain, uint32_t slot);
   uint32_t FwFragFind(const rte_ipv4_hdr* ip, const FwChain& chain);
