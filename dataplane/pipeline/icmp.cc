@@ -21,9 +21,10 @@ uint16_t Checksum(const void* data, size_t len) {
 }  // namespace
 
 bool Worker::IcmpToken(bool pmtu) {
-  // Packet too big and fragmentation needed have a budget of their own (RFC 4443 §2.4(f)
-  // allows limits per type): a flood that draws parameter problems or time exceeded must not
-  // stop the senders whose packets do not fit from learning the path MTU.
+  // Packet too big and fragmentation needed have a budget of their own (a choice of ours:
+  // RFC 4443 §2.4(f) asks for a token bucket, not one per type; Linux exempts packet too big
+  // from its limit): a flood that draws parameter problems or time exceeded must not stop the
+  // senders whose packets do not fit from learning the path MTU.
   IcmpBudget& b = pmtu ? icmp_pmtu_budget_ : icmp_budget_;
   uint64_t now = rte_rdtsc();
   uint64_t hz = rte_get_tsc_hz();
