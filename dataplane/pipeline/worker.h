@@ -231,6 +231,9 @@ class Worker {
   // What EspOutEach encrypted (each packet's VTI in vtis): runs to one outer destination sent
   // together.
   void SendOuterEach(rte_mbuf** pkts, const uint16_t* vtis, uint16_t n, const Tables& t, int depth);
+  // Encrypted packets (t.fw set) about to leave through ifx (0: anywhere, through Forward):
+  // kMetaFwSession off where a firewall hook will read it.
+  void FwSessionFlagOff(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables& t);
   // EspOutSa without counting the run on the VTI (the caller did).
   void EncryptRun(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, const Tables& t,
                   int depth);
@@ -263,7 +266,8 @@ class Worker {
                   uint16_t ifx, FwHookIndex hook, FwOwner owner, bool owner_stateful,
                   const Tables& t, int depth);
   // rte_acl's answers for n keys at chain (each for the state in cats, or any state when
-  // ncat is 1), through the worker's verdict cache; the misses in one classify call.
+  // ncat is 1), through the worker's verdict cache; the misses in one classify call. Each
+  // key's pad[0] holds its state when ncat is above 1, 0 otherwise (the cache's key).
   template <class Key>
   void FwClassify(const FwChain& chain, Key* const* keys, const uint8_t* cats, uint16_t n,
                   uint32_t ncat, uint32_t* out);

@@ -232,6 +232,31 @@ fw bind wan out 2
   CHECK(rig.Drops(DropIndex(Drop::kFirewallDrop)) >= 2);
 }
 
+TEST_CASE("ESP of a packet that made its flow's session is new at the WAN's `out`", "[firewall]") {
+  // The flag that keeps a session's first packet new at later hooks is the inner packet's:
+  // encrypted, it is another packet. With an `out` chain on the WAN it must be off there (it
+  // is cleared only where a hook will read it).
+  Rig& rig = Rig::Get();
+  Configure(rig, R"(
+fw ruleset add 1 LANIN default drop
+fw rule add 1 10 action accept state new
+fw ruleset add 2 PUBOUT default drop
+fw rule add 2 1 action accept proto 50 state new
+fw bind lan in 1
+fw bind wan out 2
+)");
+  // The first ESP packet is new at wan `out`: rule 1 accepts it and makes the ESP flow's
+  // session; the second passes as that session's packet without meeting rule 1 again.
+  rig.Receive(kLan, 0, Udp(kLanHost, kTunnelHost, 1000, 8));
+  Poll(rig);
+  rig.Receive(kLan, 0, Udp(kLanHost, kTunnelHost, 1000, 8));
+  Poll(rig);
+  CHECK(SentCount(rig, kWan) == 2);
+  CHECK(Packets(rig, 1, 10) == 1);
+  CHECK(Packets(rig, 2, 1) == 1);
+  CHECK(Packets(rig, 2, 0) == 0);
+}
+
 TEST_CASE("local: IKE and ICMP to our address stop at the local rules and count there",
           "[firewall]") {
   Rig& rig = Rig::Get();
