@@ -14,6 +14,7 @@
 #include <rte_tcp.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -48,6 +49,7 @@ struct FwPacketT {
   bool from_a;
   bool related;    // an ICMP error: skey is the session of the packet it quotes
   bool trackable;  // a session can be made for it (a first fragment or whole packet)
+  bool fragment;   // IPv4: a fragment, first or later (the stage's fragment table applies)
   uint8_t tcp_flags;
   uint8_t wscale;              // a SYN's window scale option, kNoWscale without
   uint16_t win;                // TCP: window (host order, unscaled)
@@ -172,6 +174,7 @@ void Parse(const rte_mbuf* m, FwPacket6* p) {
   p->win = 0;
   p->seq = p->ack = p->seg_end = 0;
   p->trackable = !later;
+  p->fragment = false;  // IPv6's later fragments are classified alone (DESIGN.md, Firewall)
   const uint8_t* l4 = raw + off;
   const uint32_t avail = later || m->data_len < off ? 0 : m->data_len - off;
   uint16_t sport = 0, dport = 0;
@@ -208,8 +211,9 @@ void Parse(const rte_mbuf* m, FwPacket6* p) {
   p->skey = MakeSessionKey6(proto, ip->src_addr, sport, ip->dst_addr, dport, &p->from_a);
 }
 
-// Only the ACL key.
-inline void KeyOf(const rte_mbuf* m, FwKey6* k) {
+// Only the ACL key; false: IPv6 has no fragment table (its later fragments are classified
+// alone).
+inline bool KeyOf(const rte_mbuf* m, FwKey6* k) {
   const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv6_hdr*);
   const uint8_t* raw = reinterpret_cast<const uint8_t*>(ip);
   uint8_t proto = ip->proto;
@@ -222,7 +226,7 @@ inline void KeyOf(const rte_mbuf* m, FwKey6* k) {
   std::memcpy(k->src, ip->src_addr, 16);
   std::memcpy(k->dst, ip->dst_addr, 16);
   k->sport = k->dport = 0;
-  if (later) return;
+  if (later) return false;
   const uint8_t* l4 = raw + off;
   const uint32_t avail = m->data_len > off ? m->data_len - off : 0;
   if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP) && avail >= 4) {
@@ -232,26 +236,41 @@ inline void KeyOf(const rte_mbuf* m, FwKey6* k) {
     k->sport = rte_cpu_to_be_16(l4[0]);
     k->dport = rte_cpu_to_be_16(l4[1]);
   }
+  return false;
 }
+
+// The IPv4 ACL key, built as two words in registers and stored once (a key stored field by
+// field and then read as words makes the reads wait for the stores: see MakeSessionKey).
+inline FwKey MakeAclKey(uint8_t proto, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport) {
+  static_assert(std::endian::native == std::endian::little);
+  const uint64_t w[2] = {proto | (uint64_t{src} << 32),
+                         dst | (uint64_t{sport} << 32) | (uint64_t{dport} << 48)};
+  FwKey k;
+  std::memcpy(&k, w, sizeof k);
+  return k;
+}
+
+constexpr uint16_t kFragBits = RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK);
 
 void Parse(const rte_mbuf* m, FwPacket* p) {
   const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
   const uint32_t hl = (ip->version_ihl & 0x0fu) * 4;
   const uint8_t proto = ip->next_proto_id;
-  p->key = FwKey{proto, {}, ip->src_addr, ip->dst_addr, 0, 0};
   p->related = false;
   p->tcp_flags = 0;
   p->wscale = kNoWscale;
   p->win = 0;
   p->seq = p->ack = p->seg_end = 0;
-  const bool later_fragment = (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) != 0;
+  const uint16_t frag = ip->fragment_offset;
+  const bool later_fragment = (frag & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) != 0;
   p->trackable = !later_fragment;
+  p->fragment = (frag & kFragBits) != 0;
   const uint8_t* l4 = reinterpret_cast<const uint8_t*>(ip) + hl;
   const uint32_t avail = later_fragment || m->data_len < hl ? 0 : m->data_len - hl;
   uint16_t sport = 0, dport = 0;
   if (proto == IPPROTO_ICMP && avail >= 2) {
-    p->key.sport = rte_cpu_to_be_16(l4[0]);
-    p->key.dport = rte_cpu_to_be_16(l4[1]);
+    p->key = MakeAclKey(proto, ip->src_addr, ip->dst_addr, rte_cpu_to_be_16(l4[0]),
+                        rte_cpu_to_be_16(l4[1]));
     if (IsIcmpError(l4[0]) && avail >= 8 + 20) {
       QuotedSession(l4 + 8, avail - 8, p);
       return;
@@ -259,8 +278,7 @@ void Parse(const rte_mbuf* m, FwPacket* p) {
     L4Ports<false>(proto, l4, avail, &sport, &dport);
   } else {
     L4Ports<false>(proto, l4, avail, &sport, &dport);
-    p->key.sport = sport;
-    p->key.dport = dport;
+    p->key = MakeAclKey(proto, ip->src_addr, ip->dst_addr, sport, dport);
     if (proto == IPPROTO_TCP && avail >= 20) {
       p->tcp_flags = l4[13];
       uint32_t seq, ack;
@@ -282,22 +300,27 @@ void Parse(const rte_mbuf* m, FwPacket* p) {
   p->skey = MakeSessionKey(proto, ip->src_addr, sport, ip->dst_addr, dport, &p->from_a);
 }
 
-// Only the ACL key (no session to find or make here).
-inline void KeyOf(const rte_mbuf* m, FwKey* k) {
+// Only the ACL key (no session to find or make here); true for a fragment (first or later),
+// whose verdict the fragment table keeps or gives.
+inline bool KeyOf(const rte_mbuf* m, FwKey* k) {
   const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
   const uint32_t hl = (ip->version_ihl & 0x0fu) * 4;
   const uint8_t proto = ip->next_proto_id;
-  *k = FwKey{proto, {}, ip->src_addr, ip->dst_addr, 0, 0};
-  if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) return;
-  const uint8_t* l4 = reinterpret_cast<const uint8_t*>(ip) + hl;
-  const uint32_t avail = m->data_len > hl ? m->data_len - hl : 0;
-  if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP) && avail >= 4) {
-    std::memcpy(&k->sport, l4, 2);
-    std::memcpy(&k->dport, l4 + 2, 2);
-  } else if (proto == IPPROTO_ICMP && avail >= 2) {
-    k->sport = rte_cpu_to_be_16(l4[0]);
-    k->dport = rte_cpu_to_be_16(l4[1]);
+  const uint16_t frag = ip->fragment_offset;
+  uint16_t sport = 0, dport = 0;
+  if (!(frag & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK))) {
+    const uint8_t* l4 = reinterpret_cast<const uint8_t*>(ip) + hl;
+    const uint32_t avail = m->data_len > hl ? m->data_len - hl : 0;
+    if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP) && avail >= 4) {
+      std::memcpy(&sport, l4, 2);
+      std::memcpy(&dport, l4 + 2, 2);
+    } else if (proto == IPPROTO_ICMP && avail >= 2) {
+      sport = rte_cpu_to_be_16(l4[0]);
+      dport = rte_cpu_to_be_16(l4[1]);
+    }
   }
+  *k = MakeAclKey(proto, ip->src_addr, ip->dst_addr, sport, dport);
+  return (frag & kFragBits) != 0;
 }
 
 inline bool SeqLeq(uint32_t a, uint32_t b) {
@@ -485,7 +508,6 @@ void Worker::FwLog(rte_mbuf* m, uint32_t slot, const FwTables& fw, const FwChain
 }
 
 namespace {
-constexpr uint16_t kFragBits = RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK);
 constexpr uint64_t kFwFragTtlSeconds = 30;  // as a reassembly timeout
 
 inline uint32_t FragIndex(const rte_ipv4_hdr* ip) {
@@ -536,7 +558,6 @@ void Worker::FwClassify(const FwChain& chain, Key* const* keys, const uint8_t* c
   }();
   const uint32_t tag = chain.tag;
   const uint8_t* data[kBurst];
-  uint32_t hashes[kBurst];
   uint16_t miss[kBurst];
   uint16_t nm = 0;
   if (!cache.Use()) {
@@ -551,18 +572,22 @@ void Worker::FwClassify(const FwChain& chain, Key* const* keys, const uint8_t* c
     }
     return;
   }
+  // The state is part of what the chain answers when it has more than one category: the
+  // caller put it in the pad byte (no ACL field) as it gathered the keys. Not here: the hash
+  // reads that byte's word at once, and an 8-byte load of a byte just stored waits for the
+  // store to reach the cache (half of FwClassify's time by perf when it was stored here).
+  uint32_t hk[kBurst];
   for (uint16_t k = 0; k < n; ++k) {
-    Key& key = *keys[k];
-    // The state is part of what the chain answers when it has more than one category; the
-    // pad byte (no ACL field) carries it into the cache's key.
-    key.pad[0] = ncat == 1 ? 0 : cats[k];
-    uint32_t h;
-    if (const auto* e = cache.Find(key, tag, &h)) {
+    hk[k] = cache.Hash(*keys[k], tag);
+    cache.Prefetch(hk[k]);
+  }
+  for (uint16_t k = 0; k < n; ++k) {
+    const Key& key = *keys[k];
+    if (const auto* e = cache.Find(key, tag, hk[k])) {
       out[k] = e->result;
       continue;
     }
     data[nm] = reinterpret_cast<const uint8_t*>(&key);
-    hashes[nm] = h;
     miss[nm++] = k;
   }
   cache.Count(n, nm);
@@ -573,7 +598,7 @@ void Worker::FwClassify(const FwChain& chain, Key* const* keys, const uint8_t* c
     const uint16_t k = miss[j];
     const uint32_t r = results[j * ncat + (ncat == 1 ? 0 : cats[k])];
     out[k] = r;
-    cache.Remember(hashes[j], *keys[k], tag, r);
+    cache.Remember(hk[k], *keys[k], tag, r);
   }
 }
 
@@ -610,20 +635,26 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
     // packet here, and no rule here cares about state: the ACL alone, in one category,
     // without a session lookup.
     Key keys[kBurst];
-    Key* kp[kBurst] = {};  // (GCC cannot see that FwClassify reads only the n set)
+    // Not zeroed: FwClassify reads only the n set (`= {}` was a `rep stos` of 512 bytes per
+    // call, 5% of this function by perf); GCC cannot see that.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+    Key* kp[kBurst];
     uint32_t results[kBurst];
+    // Fragments, by bit: the header is not read a second time for every packet.
+    static_assert(kBurst <= 64);
+    uint64_t frags = 0;
     for (uint16_t i = 0; i < n; ++i) {
-      KeyOf(pkts[i], &keys[i]);
+      frags |= uint64_t{KeyOf(pkts[i], &keys[i])} << i;
       kp[i] = &keys[i];
     }
     FwClassify(chain, kp, nullptr, n, 1, results);
+#pragma GCC diagnostic pop
     const uint64_t now = chain.has_log ? rte_rdtsc() : 0;
     for (uint16_t i = 0; i < n; ++i) {
       uint32_t slot = results[i] != 0 ? results[i] - 1 : chain.default_slot;
-      if constexpr (!kV6) {
-        const auto* ip = rte_pktmbuf_mtod(pkts[i], const rte_ipv4_hdr*);
-        if (unlikely(ip->fragment_offset & kFragBits)) slot = FwFragment(ip, chain, slot);
-      }
+      if (!kV6 && unlikely((frags >> i) & 1))
+        slot = FwFragment(rte_pktmbuf_mtod(pkts[i], const rte_ipv4_hdr*), chain, slot);
       if (!apply(pkts[i], slot, now)) pkts[i] = nullptr;
     }
     return;
@@ -648,16 +679,18 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
   int32_t restart[kBurst];  // a closed TCP session a new SYN remakes, if a rule accepts it
   uint16_t nc = 0;
   uint32_t forced[kBurst];  // a later fragment's slot, from its first fragment
+  // With no state in the chain's rules every category answers alike: one is enough.
+  const uint32_t ncat = chain.uses_state ? kFwCategories : 1;
   for (uint16_t j = 0; j < nl; ++j) {
     const uint16_t i = look[j];
     FwPacketT<kV6>& q = p[i];
     FwCategory c;
     restart[nc] = -1;
     forced[nc] = kFwFragNone;
-    const auto* ip = rte_pktmbuf_mtod(pkts[i], const rte_ipv4_hdr*);
     // IPv4 fragments: a later one meets what its first met. IPv6's later fragments are
     // classified alone, with their protocol and no ports (docs/DESIGN.md, Firewall).
-    if (!kV6 && unlikely(ip->fragment_offset & kFragBits)) {
+    if (!kV6 && unlikely(q.fragment)) {
+      const auto* ip = rte_pktmbuf_mtod(pkts[i], const rte_ipv4_hdr*);
       if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) {
         // A later fragment: what its first fragment met here, if this worker saw it.
         const uint32_t got = FwFragFind(ip, chain);
@@ -665,6 +698,7 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
         if (got != kFwFragNone) {
           forced[nc] = got;
           state[nc] = kFwCatEstablished;
+          if (ncat != 1) q.key.pad[0] = kFwCatEstablished;  // FwClassify's cache key
           data[nc] = &q.key;
           which[nc++] = i;
           continue;
@@ -702,12 +736,11 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
       c = kFwCatNew;
     }
     state[nc] = c;
+    if (ncat != 1) q.key.pad[0] = c;  // FwClassify's cache key (Parse left it 0)
     data[nc] = &q.key;
     which[nc++] = i;
   }
   if (nc == 0) return;
-  // With no state in the chain's rules every category answers alike: one is enough.
-  const uint32_t ncat = chain.uses_state ? kFwCategories : 1;
   uint32_t results[kBurst];
   FwClassify(chain, data, state, nc, ncat, results);
   for (uint16_t k = 0; k < nc; ++k) {
@@ -717,8 +750,9 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
     uint32_t slot = r != 0 ? r - 1 : chain.default_slot;
     if (unlikely(forced[k] != kFwFragNone)) {
       slot = forced[k];
-    } else if (!kV6 && unlikely(rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->fragment_offset &
-                                RTE_BE16(RTE_IPV4_HDR_MF_FLAG))) {
+    } else if (!kV6 && unlikely(p[i].fragment) &&
+               (rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->fragment_offset &
+                RTE_BE16(RTE_IPV4_HDR_MF_FLAG))) {
       FwFragRecord(rte_pktmbuf_mtod(m, const rte_ipv4_hdr*), chain, slot);
     }
     const FwRuleInfo& rule = fw.slots[slot];

@@ -44,6 +44,28 @@ TEST_CASE("sessions: both directions of a flow have one key", "[firewall]") {
   CHECK(std::memcmp(&k1, &k3, sizeof k1) != 0);  // the protocol is part of it
 }
 
+TEST_CASE("sessions: the key's fields are the smaller endpoint's first, pad zero", "[firewall]") {
+  // MakeSessionKey builds the key as two words in registers: each field where the struct
+  // names it, whichever direction, and nothing but zero in the pad the hash reads.
+  bool from_a;
+  const FwSessionKey k = MakeSessionKey(17, 0x0b000001, 53, 0x0a000002, 40000, &from_a);
+  CHECK(!from_a);  // (0x0a000002, 40000) is the smaller endpoint
+  CHECK(k.a_addr == 0x0a000002);
+  CHECK(k.a_port == 40000);
+  CHECK(k.b_addr == 0x0b000001);
+  CHECK(k.b_port == 53);
+  CHECK(k.proto == 17);
+  CHECK((k.pad[0] | k.pad[1] | k.pad[2]) == 0);
+  // One address, the ports decide.
+  const FwSessionKey e = MakeSessionKey(6, 0x0a000001, 2000, 0x0a000001, 1000, &from_a);
+  CHECK(!from_a);
+  CHECK(e.a_addr == 0x0a000001);
+  CHECK(e.a_port == 1000);
+  CHECK(e.b_port == 2000);
+  CHECK(e.proto == 6);
+  CHECK(sizeof(FwSession) == 64);  // one cache line per session
+}
+
 TEST_CASE("sessions: insert, find, expire by timeout, counts", "[firewall]") {
   auto t = NewTable(1024);
   const uint64_t hz = rte_get_tsc_hz();
