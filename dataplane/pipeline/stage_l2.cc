@@ -291,7 +291,10 @@ void Worker::SendRun(rte_mbuf** pkts, uint16_t n, uint16_t ifx, uint32_t hop, co
   rte_ether_addr dst;
   // `out` on the sending interface: what leaves, ESP included (the last stage before the
   // wire). A packet that waited for ARP met it before it waited and comes back here flagged
-  // kMetaRouted (DrainInject sends those one at a time): not a second time.
+  // kMetaRouted (DrainInject sends those one at a time): not a second time. Encrypted
+  // packets reach here with kMetaFwSession cleared only when this port has an `out` chain
+  // (Worker::FwSessionFlagOff): a new reader of that flag on the send path must clear it
+  // there too.
   if (unlikely(t.fw != nullptr) && !(Meta(pkts[0])->flags & kMetaRouted)) {
     n = FwOut(pkts, n, ifx, t, /*depth=*/2);
     if (n == 0) return;
