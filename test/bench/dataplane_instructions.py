@@ -8,17 +8,24 @@ BENCH_SECONDS (20) each, and prints inclusive instructions per packet (packets =
 IPsec-MB GCM routine) of the worker's functions. With a second build directory as argument it
 prints both builds side by side (the A/B of a packet-path change); BENCH_OUTER=6 runs the
 IPv6-outer tunnel of dataplane_bench instead, BENCH_FIREWALL=<rules> adds firewall_bench's
-stateful rulesets to the encrypt case, BENCH_POLICIES=1 protects its traffic by policies:
+stateful rulesets to the encrypt case, BENCH_POLICIES=1 protects its traffic by policies,
+BENCH_TUNNELS=<n> runs scale_bench.py's tN case instead of the encrypt case (n VTI tunnels,
+each with its own SA, 10,000 frames to as many /32 routes, destination j into tunnel j mod n:
+from n = 64 on every packet of a burst is another tunnel's; encrypt only; with BENCH_OUTER=6
+the tunnels' peers are IPv6), and BENCH_CACHE=1 adds callgrind's cache simulation (I1 and D1
+32 KB, LL 2 MB) and prints the worker's LL read and write misses per packet:
 
   PORTCULLIS_BUILD=<A> python3 test/bench/dataplane_instructions.py [<B>]
 
-Last line: `summary: enc64_ir=<A>[/<B>] dec64_ir=<A>[/<B>]` (whole worker, per packet), with
-`<dir>_drops=<A>[/<B>]` added when a build dropped packets while measured (its count per packet
-is then not comparable).
+Last line: `summary: enc64_ir=<A>[/<B>] dec64_ir=<A>[/<B>]` (whole worker, per packet; with
+BENCH_TUNNELS=<n> `enc64_t<n>_ir`), with `<dir>_llmiss=<A>[/<B>]` (LL read + write misses per
+packet) under BENCH_CACHE=1 and `<dir>_drops=<A>[/<B>]` when a build dropped packets while
+measured (its count per packet is then not comparable).
 """
 import os
 import pathlib
 import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -44,6 +51,33 @@ POLICIES = os.environ.get('BENCH_POLICIES') == '1'
 # BENCH_FLOWS=<n>: the encrypt case's traffic spreads over n distinct UDP flows (firewall_bench's
 # many-flow pcap) instead of 64: more than the firewall's per-worker caches hold.
 FLOWS = int(os.environ.get('BENCH_FLOWS', '0'))
+TUNNELS = int(os.environ.get('BENCH_TUNNELS', '0'))
+CACHE = os.environ.get('BENCH_CACHE') == '1'
+# As docs/DESIGN.md's count of lines per packet (ESP, many tunnels in one burst).
+CACHE_ARGS = ['--cache-sim=yes', '--I1=32768,8,64', '--D1=32768,8,64', '--LL=2097152,16,64']
+
+
+def configure_tunnels(dp, n):
+    """scale_bench's tN: n VTIs with an SA (and key) each, its 10,000 /32 routes, the LAN last
+    (its traffic flows once everything else is in)."""
+    import scale_bench as sb
+    if OUTER6:
+        local, remote = db.WEST6, db.EAST6
+        wan = [f'address add wan {db.WEST6}/64', f'neigh add wan {db.EAST6} 02:00:00:00:02:02']
+    else:
+        local, remote = '192.0.2.1', '192.0.2.2'
+        wan = sb.BASE[1:]
+    lines = ['interface add wan kind port', *wan]
+    for i in range(n):
+        key = (db.KEY_OUT[:12] + struct.pack('!I', i)).hex()
+        lines += [f'interface add vti{i} kind vti mtu 9000',
+                  f'sa add spi {0x10000 + i:#x} dir out local {local} remote {remote} '
+                  f'cipher aes-gcm-128 key {key} salt {db.SALT_OUT.hex()} vti vti{i}',
+                  f'bind vti{i} {0x10000 + i:#x}']
+    lines += [f'route add {sb.ip(sb.traffic_host(j))}/32 dev vti{j % n}' for j in range(sb.FRAMES)]
+    lines += sb.LAN
+    for k in range(0, len(lines), sb.BATCH):
+        dp.dpctl('batch', '-', stdin='\n'.join(lines[k:k + sb.BATCH]) + '\n')
 
 
 def mixed_pcap(work):
@@ -68,7 +102,12 @@ def profile(build, direction, work):
     enc, dec, _ = db.pcaps(work, '64', [64], outer6=OUTER6)
     if MIX:
         enc = mixed_pcap(work)
-    if FLOWS:
+    if TUNNELS:
+        import scale_bench as sb
+        enc = work / f'tunnels{TUNNELS}.pcap'
+        if not enc.exists():
+            sb.write_pcap(enc, [sb.traffic_host(j) for j in range(sb.FRAMES)], [64])
+    elif FLOWS:
         import firewall_bench as fb
         enc = work / f'flows{FLOWS}.pcap'
         if not enc.exists():
@@ -81,11 +120,16 @@ def profile(build, direction, work):
     out = work / f'callgrind.{direction}.{abs(hash(str(build)))}'
     # --fair-sched: the busy-polling worker must not starve the telemetry thread dpctl asks.
     cmd = ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--fair-sched=yes',
-           f'--callgrind-out-file={out}', str(build / 'dataplane' / 'vpn-dataplane'),
+           *(CACHE_ARGS if CACHE else []), f'--callgrind-out-file={out}',
+           str(build / 'dataplane' / 'vpn-dataplane'),
            '-l', '0,1', '--no-huge', '-m', '1024', '--log-level=*:error', '--',
            '--channel', chan]
     if FLOWS and direction == 'enc':
         cmd += ['--mbufs', str(FLOWS + 65536)]
+    if TUNNELS:
+        import scale_bench as sb
+        for option, value in sb.sizes_for('t', TUNNELS).items():
+            cmd += [option, str(value)]
     for name, d in ports.items():
         cmd += ['--port', f'{name}={d}']
     db.BUILD = build
@@ -93,7 +137,10 @@ def profile(build, direction, work):
     dp.channel, dp.log = chan, work / f'dataplane-{direction}.log'
     dp.proc = db.start_dataplane(cmd, dp.log, timeout=600)
     try:
-        dp.configure(OUTER6)
+        if TUNNELS:
+            configure_tunnels(dp, TUNNELS)
+        else:
+            dp.configure(OUTER6)
         if MIX:
             dp.dpctl('batch', '-', stdin='address add lan 2001:db8:1::1/64\n'
                      'route add 2001:db8:2::/64 dev vti0\n'
@@ -129,7 +176,8 @@ def profile(build, direction, work):
                  if v != before.get(k, 0)}
     finally:
         dp.close()
-    tree = subprocess.run(['callgrind_annotate', '--inclusive=yes', '--tree=caller', str(out)],
+    tree = subprocess.run(['callgrind_annotate', '--inclusive=yes', '--tree=caller', '--show=Ir',
+                           str(out)],
                           capture_output=True, text=True, check=True).stdout
     # In --tree=caller output a function's callers (with call counts) come before it. IPsec-MB
     # has no symbols: its most-called routine is the per-packet GCM call.
@@ -147,7 +195,8 @@ def profile(build, direction, work):
     packets = max(calls.values(), default=0)
     if packets == 0:
         raise SystemExit(f'bench: no packet went through the {direction} case')
-    flat = subprocess.run(['callgrind_annotate', '--inclusive=yes', '--auto=no', str(out)],
+    flat = subprocess.run(['callgrind_annotate', '--inclusive=yes', '--auto=no', '--show=Ir',
+                           str(out)],
                           capture_output=True, text=True, check=True).stdout
     per = {}
     for line in flat.splitlines():
@@ -164,7 +213,19 @@ def profile(build, direction, work):
         ir = int(m.group(1).replace(',', '')) / packets
         if ir >= 1:
             per[fn] = max(per.get(fn, 0.0), ir)
-    return packets, per, drops
+    misses = None
+    if CACHE:
+        # The worker's LL misses (data reads, data writes) per packet, inclusive of PollOnce.
+        ll = subprocess.run(['callgrind_annotate', '--inclusive=yes', '--auto=no',
+                             '--show=DLmr,DLmw', str(out)],
+                            capture_output=True, text=True, check=True).stdout
+        for line in ll.splitlines():
+            m = re.match(r'\s*([\d,]+)(?: \([^)]*\))?\s+([\d,]+)(?: \([^)]*\))?\s+(?:\*\s+)?(.*)',
+                         line)
+            if m and 'Worker::PollOnce()' in m.group(3):
+                misses = tuple(int(m.group(k).replace(',', '')) / packets for k in (1, 2))
+                break
+    return packets, per, drops, misses
 
 
 def main():
@@ -172,12 +233,13 @@ def main():
     summary = []
     with tempfile.TemporaryDirectory(prefix='pc-ir-') as tmp:
         work = pathlib.Path(tmp)
-        for direction in ('enc', 'dec'):
+        for direction in ('enc',) if TUNNELS else ('enc', 'dec'):
             res = [profile(b, direction, work) for b in builds]
             # By the larger of the two: what only B has (a new helper) shows too.
             names = sorted(set().union(*(r[1] for r in res)),
                            key=lambda f: -max(r[1].get(f, 0) for r in res))
-            print(f'{direction} 64 B{" IPv6 outer" if OUTER6 else ""}: instructions per packet '
+            case = f'{" IPv6 outer" if OUTER6 else ""}{f", {TUNNELS} tunnels" if TUNNELS else ""}'
+            print(f'{direction} 64 B{case}: instructions per packet '
                   f'({", ".join(f"{r[0]:,} packets" for r in res)})')
             head = ''.join(f'{"A" if i == 0 else "B":>10}' for i in range(len(res)))
             print(f'{head}  function')
@@ -186,9 +248,16 @@ def main():
             for tag, r in zip('AB', res):
                 if r[2]:
                     print(f'  {tag} DROPPED while measured: {r[2]}')
+            if CACHE:
+                print('  LL misses per packet (data reads + writes), worker: ' +
+                      ', '.join(f'{tag} {r[3][0]:.2f} + {r[3][1]:.2f}' if r[3] else f'{tag} ?'
+                                for tag, r in zip('AB', res)))
             whole = [r[1].get('dp::Worker::PollOnce()', 0) for r in res]
-            summary.append(f'{direction}64{"_v6" if OUTER6 else ""}_ir=' +
-                           '/'.join(f'{w:.1f}' for w in whole))
+            key = f'{direction}64{"_v6" if OUTER6 else ""}{f"_t{TUNNELS}" if TUNNELS else ""}'
+            summary.append(f'{key}_ir=' + '/'.join(f'{w:.1f}' for w in whole))
+            if CACHE:
+                summary.append(f'{key}_llmiss=' + '/'.join(
+                    f'{sum(r[3]):.2f}' if r[3] else '?' for r in res))
             if any(r[2] for r in res):
                 summary.append(f'{direction}_drops=' +
                                '/'.join(str(sum(r[2].values())) for r in res))
