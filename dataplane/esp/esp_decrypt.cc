@@ -261,7 +261,7 @@ uint16_t EspEngine<Backend>::Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
     };
     if (!outer_checked) {
       fast(std::integral_constant<int, 0>{});
-    } else if (sa.family == AF_INET6) {
+    } else if (sa.flags & kSaOuterV6) {  // line 0, not the cold family
       fast(std::integral_constant<int, 6>{});
     } else {
       fast(std::integral_constant<int, 4>{});

@@ -23,7 +23,7 @@ void FinishUdp6(const Sa& sa, rte_mbuf* m) {
   if (m->nb_segs == 1) {
     udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip, udp);
   } else {
-    udp->dgram_cksum = rte_ipv6_udptcp_cksum_mbuf(m, ip, sa.outer_ip_len);
+    udp->dgram_cksum = rte_ipv6_udptcp_cksum_mbuf(m, ip, sa.outer_ip_len());
   }
 }
 
@@ -335,7 +335,7 @@ DropReason EspEngine<Backend>::EncryptChained(Sa& sa, rte_mbuf*& m, uint64_t seq
   m = head;
   if (!GrowTo(m, total) || !CopyIn(m, 0, total, h)) return DropReason::kNoBufferSpace;
   m->l2_len = 0;
-  m->l3_len = sa.outer_ip_len;
+  m->l3_len = sa.outer_ip_len();
   m->ol_flags &= ~RTE_MBUF_F_TX_OFFLOAD_MASK;
   return DropReason::kCount;
 }

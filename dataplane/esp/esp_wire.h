@@ -80,7 +80,8 @@ struct EncapParams {
   uint8_t dscp;
   DfMode df;
   static EncapParams Of(const Sa& sa) {
-    return {sa.outer_template, sa.ip_csum_base, sa.outer_ip_len, sa.flags, sa.dscp, sa.df};
+    return {sa.outer_template, sa.ip_csum_base, static_cast<uint16_t>(sa.outer_ip_len()),
+            sa.flags,          sa.dscp,         sa.df};
   }
 };
 

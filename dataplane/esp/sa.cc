@@ -39,7 +39,6 @@ void BuildOuterTemplate(Sa& sa, const SaConfig& c) {
     ip->next_proto_id = proto;
     std::memcpy(&ip->src_addr, c.local, 4);
     std::memcpy(&ip->dst_addr, c.remote, 4);
-    sa.outer_ip_len = sizeof(rte_ipv4_hdr);
     // The words that never change (TOS, length, id and flags are 0 in the template): each
     // packet adds its own and folds (RFC 1071), instead of summing the whole header. Summed in
     // memory order, as wire::OuterIpv4Words sums the rest.
@@ -53,9 +52,8 @@ void BuildOuterTemplate(Sa& sa, const SaConfig& c) {
     ip->hop_limits = c.ttl;
     std::memcpy(ip->src_addr, c.local, 16);
     std::memcpy(ip->dst_addr, c.remote, 16);
-    sa.outer_ip_len = sizeof(rte_ipv6_hdr);
   }
-  size_t off = sa.outer_ip_len;
+  size_t off = c.family == AF_INET ? sizeof(rte_ipv4_hdr) : sizeof(rte_ipv6_hdr);
   if (c.udp_encap) {
     auto* udp = reinterpret_cast<rte_udp_hdr*>(p + off);
     udp->src_port = rte_cpu_to_be_16(c.udp_sport);

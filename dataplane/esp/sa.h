@@ -1,8 +1,10 @@
-// An ESP SA as the packet path sees it. The first cache line holds the counters and what every
-// packet reads; the outer header template and the rest an outbound packet needs sit in the
-// second. Each SA is owned by one worker, which
-// alone writes its counters, sequence number and window (docs/DESIGN.md, SA ownership), so nothing
-// here is atomic; other threads only read counters, which x86 never tears.
+// An ESP SA as the packet path sees it. Cache line 0 holds what every packet of either
+// direction reads (counters, sizes, flags, the GCM salt); line 1 what an outbound packet reads
+// besides (the outer header template, IP id, checksum base); the inbound anti-replay window
+// starts at line 2. So a packet reads two lines of its SA's own fields (docs/DESIGN.md, ESP: a
+// burst spread over many SAs finds none of them in the cache). Each SA is owned by one worker,
+// which alone writes its counters, sequence number and window (docs/DESIGN.md, SA ownership), so
+// nothing here is atomic; other threads only read counters, which x86 never tears.
 #pragma once
 
 #include <cstddef>
@@ -30,15 +32,14 @@ enum SaFlags : uint8_t {
 };
 
 struct alignas(64) Sa {
-  // ---- cache line 0: per packet
+  // ---- cache line 0: every packet, both directions
   uint64_t seq;                 // outbound: last sequence number sent; inbound: unused
   uint64_t packets;             // successfully processed
   uint64_t bytes;               // inner bytes of those packets
   uint64_t next_packets_event;  // `packets` value at which a lifetime event is due
   uint64_t next_bytes_event;
   uint64_t next_seq_event;  // outbound: `seq` value at which exhaustion is reported
-  uint32_t ip_csum_base;    // one's-complement sum of the template's fixed IPv4 header words,
-                            // in memory order (see wire::OuterIpv4Words)
+  uint8_t salt[4];          // AES-GCM nonce salt
   uint32_t spi_be;          // network order, as written into packets
   Cipher cipher;
   Auth auth;
@@ -46,24 +47,27 @@ struct alignas(64) Sa {
   uint8_t icv_len;
   uint8_t pad_mask;  // PadAlign - 1
   uint8_t hdr_len;   // outbound: outer IP [+ UDP] + ESP header + IV
-  uint8_t flags;     // SaFlags
+  uint8_t flags;     // SaFlags (kSaOuterV6: the outer family, for the packet path)
   uint8_t backend;   // which crypto backend owns `crypto`
 
-  // ---- cache line 1: outbound encapsulation, the rest of what a packet reads or writes (a
-  // burst spread over many SAs fetches two lines of each, docs/DESIGN.md)
+  // ---- cache line 1: outbound encapsulation
   alignas(64) uint8_t outer_template[56];  // outer IP [+ UDP] + SPI + zero sequence number
   uint16_t ip_id;                          // outer IPv4 identification, per SA
   uint8_t dscp;                            // when not copied
   DfMode df;
-  uint8_t salt[4];  // AES-GCM nonce salt
+  uint32_t ip_csum_base;  // one's-complement sum of the template's fixed IPv4 header words,
+                          // in memory order (see wire::OuterIpv4Words)
+
+  // ---- cache line 2 on: inbound, the anti-replay window (its top, size and first buckets in
+  // line 2)
+  alignas(64) ReplayWindow replay;
 
   // ---- cold: identity, limits and counters
-  uint32_t spi;           // host order (events)
-  uint16_t outer_ip_len;  // 20 or 40
+  uint32_t spi;  // host order (events)
   uint8_t ttl;
   Direction direction;
   Mode mode;
-  int family;
+  int family;  // AF_INET or AF_INET6, for the control path (the packet path reads kSaOuterV6)
   uint16_t udp_sport, udp_dport;
   uint8_t local[16], remote[16];
   uint64_t soft_bytes, hard_bytes, soft_packets, hard_packets;
@@ -74,20 +78,25 @@ struct alignas(64) Sa {
   uint64_t seq_soft, seq_hard;
   uint64_t drops[kDropReasonCount];
 
-  ReplayWindow replay;  // inbound
-
   void (*destroy_keys)(void* crypto);
   alignas(64) uint8_t crypto[kCryptoStateBytes];
 
   bool esn() const { return flags & kSaEsn; }
+  // The outer IP header's length, from line 0 (20 or 40).
+  uint32_t outer_ip_len() const { return (flags & kSaOuterV6) ? 40 : 20; }
   bool blocked() const { return flags & kSaBlocked; }
   uint64_t drop_count(DropReason r) const { return drops[static_cast<int>(r)]; }
   uint64_t total_drops() const;
 };
 
-static_assert(offsetof(Sa, outer_template) == 64, "hot fields must fit the first cache line");
-static_assert(offsetof(Sa, salt) + sizeof(Sa::salt) <= 128 && offsetof(Sa, spi) >= 128,
-              "an outbound packet reads two cache lines of its SA");
+// What a packet reads of its SA: line 0, then line 1 (outbound) or the window (inbound).
+static_assert(offsetof(Sa, salt) + sizeof(Sa::salt) <= 64 && offsetof(Sa, backend) < 64,
+              "an inbound packet reads one line of the SA's own fields, then its window");
+static_assert(offsetof(Sa, outer_template) == 64 &&
+                  offsetof(Sa, ip_csum_base) + sizeof(Sa::ip_csum_base) <= 128,
+              "an outbound packet reads two");
+static_assert(offsetof(Sa, replay) == 128 && offsetof(Sa, spi) >= 128 + sizeof(ReplayWindow),
+              "the window right after them, the cold fields after it");
 static_assert(sizeof(Sa::outer_template) >= 40 + 8 + 8, "IPv6 + UDP + SPI + sequence number");
 
 struct SaDeleter {

@@ -29,7 +29,7 @@ void Worker::EspIn(rte_mbuf** pkts, const uint32_t* spis, uint16_t n, const Tabl
     SaEntry* sa = spi != 0 ? dp_.sas->LookupInbound(spi) : nullptr;
     if (sa == nullptr) {
       for (uint16_t k = i; k < j; ++k) DropPkt(pkts[k], Meta(pkts[k])->in_ifindex, Drop::kNoSa);
-    } else if (unlikely((sa->sa->family == AF_INET6) != v6)) {
+    } else if (unlikely(((sa->sa->flags & esp::kSaOuterV6) != 0) != v6)) {
       // One SPI space serves both families: an ESP payload re-wrapped in the other family
       // than its SA's is not this SA's traffic, and the engine's checked path reads each
       // family's header at its own offsets. Once per run of one SPI, here and not per packet.
@@ -240,7 +240,6 @@ void Worker::AddToBatch(TunnelBatch& b, SaEntry* sa, esp::Sa* esa, uint16_t vti,
   if (b.runs++ == 0) {
     b.first_sa = sa;
     b.first_vti = vti;
-    b.first_bytes = bytes;
   }
   for (uint16_t k = 0; k < n; ++k) {
     b.pkts[b.n] = pkts[k];
