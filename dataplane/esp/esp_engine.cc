@@ -1,6 +1,10 @@
 // The slow paths shared by both directions: lifetime limits, sequence exhaustion, drops.
 #include "dataplane/esp/esp_engine.h"
 
+#include <algorithm>
+#include <cstddef>
+#include <memory>
+
 #include "drivers/crypto/ipsecmb_backend.h"
 #include "drivers/crypto/openssl_backend.h"
 
@@ -81,6 +85,28 @@ void EspEngine<Backend>::LifetimeSlowPath(Sa& sa) {
   };
   sa.next_packets_event = next(sa.soft_packets_fired, sa.soft_packets, sa.hard_packets);
   sa.next_bytes_event = next(sa.soft_bytes_fired, sa.soft_bytes, sa.hard_bytes);
+}
+
+template <class Backend>
+void EspEngine<Backend>::FindShortKeyLines() {
+  if constexpr (requires(const Backend& b, const typename Backend::Keys& k, const uint8_t** l) {
+                  b.GcmKeyLines(k, true, 0u, l);
+                }) {
+    // Every SA's keys lie at the same offset from a 64-byte boundary as these do.
+    static_assert(alignof(typename Backend::Keys) == 64 && offsetof(Sa, crypto) % 64 == 0);
+    auto keys = std::make_unique<typename Backend::Keys>();
+    const auto* base = reinterpret_cast<const uint8_t*>(keys.get());
+    for (const bool aes256 : {false, true}) {
+      const uint8_t* lines[Backend::kMaxGcmKeyLines];
+      const int n = crypto_.GcmKeyLines(*keys, aes256, kShortCt, lines);
+      for (int i = 0; i < n && nshort_lines_ < kMaxShortLines; ++i) {
+        const auto off = static_cast<uint16_t>(lines[i] - base);
+        if (std::find(short_lines_, short_lines_ + nshort_lines_, off) ==
+            short_lines_ + nshort_lines_)
+          short_lines_[nshort_lines_++] = off;
+      }
+    }
+  }
 }
 
 template class EspEngine<drivers::crypto::IpsecMbBackend>;

@@ -6,6 +6,7 @@
 #include <rte_mbuf.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "dataplane/esp/drop_reason.h"
 #include "dataplane/esp/esp_event.h"
@@ -38,7 +39,11 @@ constexpr uint32_t kMaxPacket = 9216 + 128;
 template <class Backend>
 class EspEngine {
  public:
-  explicit EspEngine(Backend& crypto) : crypto_(crypto) {}
+  explicit EspEngine(Backend& crypto) : crypto_(crypto) { FindShortKeyLines(); }
+
+  // A short packet: ciphertext up to this many bytes (a 64-byte frame's). Its GCM call reads
+  // the same lines of its SA's keys whatever its length within that.
+  static constexpr uint32_t kShortCt = 64;
 
   // Outbound. pkts[0..n) are inner IPv4/IPv6 packets (data starting at the IP header) for
   // `sa`, n <= kMaxBurst. Returns how many were encrypted: those are compacted to the front of
@@ -71,6 +76,13 @@ class EspEngine {
                    bool outer_checked = false);
 
   EventQueue& events() { return events_; }
+  // The lines of sa's key material EncryptEach asks for ahead of a short packet's GCM call
+  // (tests).
+  std::vector<const uint8_t*> ShortKeyLinesForTesting(const Sa& sa) const {
+    std::vector<const uint8_t*> v;
+    for (uint8_t k = 0; k < nshort_lines_; ++k) v.push_back(sa.crypto + short_lines_[k]);
+    return v;
+  }
   // The chained paths' scratch buffer, for tests that check it holds nothing afterwards.
   const uint8_t* scratch_for_testing() const { return scratch_; }
   static constexpr size_t kScratchBytes = kMaxPacket + 256;
@@ -93,6 +105,17 @@ class EspEngine {
   void Drop(Sa& sa, DropList& drops, rte_mbuf* m, DropReason r);
   DropReason EncryptChained(Sa& sa, rte_mbuf*& m, uint64_t seq, uint16_t ip_id);
   DropReason DecryptChained(Sa& sa, rte_mbuf* m);
+
+  // The lines a short packet's GCM call reads of any SA's keys (either key size), as offsets
+  // into Sa::crypto: found once from the backend's layout (GcmKeyLines), so that EncryptEach
+  // asks for them without working them out per packet.
+  void FindShortKeyLines();
+  void PrefetchShortKeys(const Sa& sa) const {
+    for (uint8_t k = 0; k < nshort_lines_; ++k) __builtin_prefetch(sa.crypto + short_lines_[k]);
+  }
+  static constexpr int kMaxShortLines = 8;
+  uint16_t short_lines_[kMaxShortLines] = {};
+  uint8_t nshort_lines_ = 0;
 
   Backend& crypto_;
   EventQueue events_;

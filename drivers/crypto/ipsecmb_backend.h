@@ -68,7 +68,8 @@ class IpsecMbBackend {
     };
     int n = 0;
     const uint8_t* keys_end = p + (aes256 ? 15 : 11) * 16;
-    for (const uint8_t* q = line(p); q < keys_end; q += 64) lines[n++] = q;
+    const uint8_t* q = line(p);
+    for (; q < keys_end; q += 64) lines[n++] = q;
     const uint32_t blocks = len >= 7 * 16 ? 8 : (len + 15) / 16 + 1;
     const uint8_t* table = p + offsetof(gcm_key_data, ghash_keys);
     const uint8_t *first, *last;  // the first and the last byte of H^1..H^blocks
@@ -79,7 +80,8 @@ class IpsecMbBackend {
       first = table;
       last = table + blocks * 16 - 1;
     }
-    for (const uint8_t* q = line(first); q <= last; q += 64) lines[n++] = q;
+    // H^1 may share the last round keys' line (SSE/AVX layout, AES-256): that line once.
+    for (const uint8_t* g = line(first) < q ? q : line(first); g <= last; g += 64) lines[n++] = g;
     return n;
   }
   // Brings those lines into the cache ahead of the call (a burst spread over many SAs: each

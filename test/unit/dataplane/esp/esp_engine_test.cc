@@ -3,6 +3,9 @@
 // and sequence-number events; chained mbufs and missing head/tail room.
 #include <rte_udp.h>
 
+#include <set>
+#include <vector>
+
 #include "absl/strings/str_format.h"
 
 #include "test/unit/dataplane/esp/esp_test_util.h"
@@ -706,4 +709,30 @@ TEST_CASE("encrypt each: a burst over several SAs comes out as Encrypt makes it"
     CHECK(b[s]->blocked() == a[s]->blocked());
   }
   Mb().events().Clear();
+}
+
+// EncryptEach asks for a short packet's key lines at offsets its engine found once (not per
+// packet through the backend): they must be the lines the GCM call of such a packet reads, for
+// either key size, in the SA's own keys.
+TEST_CASE("encrypt each: the key lines asked for are a short packet's GCM call's", "[esp]") {
+  drivers::crypto::IpsecMbBackend be;
+  for (int algo : {0, 1}) {
+    SaPtr sa = MakeSa<drivers::crypto::IpsecMbBackend>(
+        Config(Direction::kOutbound, AllAlgos()[algo], false, false, AF_INET, 0x200));
+    const auto& keys = *reinterpret_cast<const drivers::crypto::IpsecMbBackend::Keys*>(sa->crypto);
+    const std::vector<const uint8_t*> asked = Mb().ShortKeyLinesForTesting(*sa);
+    const std::set<const uint8_t*> set(asked.begin(), asked.end());
+    CHECK(set.size() == asked.size());
+    for (uint32_t len : {1u, 52u, MbEngine::kShortCt}) {
+      INFO(AllAlgos()[algo].name << " ciphertext " << len);
+      const uint8_t* lines[drivers::crypto::IpsecMbBackend::kMaxGcmKeyLines];
+      const int n = be.GcmKeyLines(keys, algo == 1, len, lines);
+      REQUIRE(n > 0);
+      for (int i = 0; i < n; ++i) CHECK(set.count(lines[i]) == 1);
+    }
+    for (const uint8_t* l : asked) {
+      CHECK(l >= sa->crypto);
+      CHECK(l < sa->crypto + sizeof(Sa::crypto));
+    }
+  }
 }
