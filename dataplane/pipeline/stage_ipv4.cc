@@ -120,6 +120,8 @@ void Worker::Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const
   if (several) PrefetchRuns(nh_ids, n, t);
   TunnelBatch batch;
   uint16_t i = 0, j = first;  // the first run's end is known
+  if (several && depth < kMaxDepth && (likely(t.fw == nullptr) || !t.fw->any_zone))
+    i = BatchTunnels(pkts, nh_ids, n, t, transit, batch);
   while (i < n) {
     const uint64_t id = nh_ids[i];
     if (i != 0) {
@@ -227,11 +229,62 @@ void Worker::PrefetchRuns(const uint64_t* nh_ids, uint16_t n, const Tables& t) {
     const auto* sa = reinterpret_cast<const uint8_t*>(t.ifs[ifx].out_esa);
     if (sa == nullptr) continue;
     // The SA's lines the engine reads per packet: counters, outer header template and the
-    // fields after it (esp::Sa: two lines); and the tunnel's counters, written.
+    // fields after it (esp::Sa: two lines); and the tunnel's counters, written (the line of
+    // tx_packets and tx_bytes: an InterfaceStats is not line-aligned, its start may lie in the
+    // line before).
     __builtin_prefetch(sa);
     __builtin_prefetch(sa + 64);
-    __builtin_prefetch(&stats_->ifs[ifx], 1);
+    __builtin_prefetch(&stats_->ifs[ifx].tx_packets, 1);
   }
+}
+
+uint16_t Worker::BatchTunnels(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const Tables& t,
+                              bool transit, TunnelBatch& b) {
+  // Dispatch's loop, for what it would put in the batch run by run (a VTI whose SA this worker
+  // owns, within the MTU, no `out` hook, no zones; the TTL taken), without the per-run work:
+  // the run's end, its type's switch, ScanRun's call and loops, AddToBatch's call. With
+  // traffic spread over many tunnels every run is one packet, and that work was most of a
+  // packet's way here. The first packet that needs anything else ends it; Dispatch's loop goes
+  // on from there (and flushes the batch before any tunnel run that cannot join it).
+  const FwTables* fw = t.fw;
+  const Interface* ifs = t.ifs.get();
+  InterfaceStats* counters = stats_->ifs;
+  const uint16_t self = id_;
+  // In locals: the TTL's byte store may alias anything, and would have them reloaded.
+  uint16_t bn = b.n, runs = b.runs;
+  uint16_t last_vti = 0;
+  uint16_t k = 0;
+  for (; k < n; ++k) {
+    rte_mbuf* m = pkts[k];
+    const NextHop& nh = dp_.fib->next_hop(nh_ids[k]);
+    if (nh.type == NhType::kLocal || nh.type == NhType::kNone || nh.type == NhType::kBlackhole)
+      break;
+    const uint16_t vti = nh.ifindex;
+    const Interface& f = ifs[vti];
+    auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
+    const uint32_t len = m->pkt_len;
+    if ((f.kind != IfKind::kVti && f.kind != IfKind::kVfp) || f.out_esa == nullptr ||
+        f.out_owner != self || len > f.mtu || (transit && ip->time_to_live <= 1) ||
+        (unlikely(fw != nullptr) && fw->hooks[vti][kFwOut] != nullptr))
+      break;
+    if (transit) DecrementTtl(ip);
+    InterfaceStats& s = counters[vti];
+    ++s.tx_packets;
+    s.tx_bytes += len;
+    if (vti != last_vti || runs == 0) {
+      if (runs++ == 0) {
+        b.first_sa = f.out_sa;
+        b.first_vti = vti;
+      }
+      last_vti = vti;
+    }
+    b.pkts[bn] = m;
+    b.sas[bn] = f.out_esa;
+    b.vtis[bn++] = vti;
+  }
+  b.n = bn;
+  b.runs = runs;
+  return k;
 }
 
 uint16_t Worker::ApplyPolicies(rte_mbuf** pkts, uint64_t* nh_ids, uint16_t n, const Tables& t,

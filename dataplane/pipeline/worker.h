@@ -215,7 +215,6 @@ class Worker {
     uint16_t runs = 0;
     SaEntry* first_sa;  // the first run's (with runs == 1, the batch is that run)
     uint16_t first_vti;
-    uint64_t first_bytes;
     rte_mbuf* pkts[kBurst];
     esp::Sa* sas[kBurst];
     uint16_t vtis[kBurst];
@@ -227,6 +226,10 @@ class Worker {
   // owner as EspOut would, without ending the batch Dispatch is gathering (that holds only this
   // worker's SAs, so never this run's).
   void HandoffRun(const Interface& f, uint16_t vti, rte_mbuf** pkts, uint16_t n);
+  // Dispatch over a burst of several runs (stage_ipv4.cc): its leading packets that go
+  // straight into the batch, one at a time without the per-run work; returns how many it took.
+  uint16_t BatchTunnels(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const Tables& t,
+                        bool transit, TunnelBatch& b);
   void EspOutEach(TunnelBatch& b, const Tables& t, int depth);
   // What EspOutEach encrypted (each packet's VTI in vtis): runs to one outer destination sent
   // together.
