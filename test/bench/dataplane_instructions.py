@@ -77,7 +77,11 @@ def configure_tunnels(dp, n):
     lines += [f'route add {sb.ip(sb.traffic_host(j))}/32 dev vti{j % n}' for j in range(sb.FRAMES)]
     lines += sb.LAN
     for k in range(0, len(lines), sb.BATCH):
-        dp.dpctl('batch', '-', stdin='\n'.join(lines[k:k + sb.BATCH]) + '\n')
+        try:
+            dp.dpctl('batch', '-', stdin='\n'.join(lines[k:k + sb.BATCH]) + '\n')
+        except subprocess.CalledProcessError as e:
+            raise SystemExit(f'bench: dpctl batch failed: {e.stdout}{e.stderr}\n'
+                             f'{dp.log.read_text()[-2000:]}')
 
 
 def mixed_pcap(work):
