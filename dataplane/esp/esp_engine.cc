@@ -99,11 +99,11 @@ void EspEngine<Backend>::FindShortKeyLines() {
     for (const bool aes256 : {false, true}) {
       const uint8_t* lines[Backend::kMaxGcmKeyLines];
       const int n = crypto_.GcmKeyLines(*keys, aes256, kShortCt, lines);
-      for (int i = 0; i < n && nshort_lines_ < kMaxShortLines; ++i) {
+      uint16_t* out = short_lines_[aes256];
+      uint8_t& count = nshort_lines_[aes256];
+      for (int i = 0; i < n && count < kMaxShortLines; ++i) {
         const auto off = static_cast<uint16_t>(lines[i] - base);
-        if (std::find(short_lines_, short_lines_ + nshort_lines_, off) ==
-            short_lines_ + nshort_lines_)
-          short_lines_[nshort_lines_++] = off;
+        if (std::find(out, out + count, off) == out + count) out[count++] = off;
       }
     }
   }

@@ -77,10 +77,11 @@ class EspEngine {
 
   EventQueue& events() { return events_; }
   // The lines of sa's key material EncryptEach asks for ahead of a short packet's GCM call
-  // (tests).
-  std::vector<const uint8_t*> ShortKeyLinesForTesting(const Sa& sa) const {
+  // with a key of that size (tests).
+  std::vector<const uint8_t*> ShortKeyLinesForTesting(const Sa& sa, bool aes256) const {
     std::vector<const uint8_t*> v;
-    for (uint8_t k = 0; k < nshort_lines_; ++k) v.push_back(sa.crypto + short_lines_[k]);
+    for (uint8_t k = 0; k < nshort_lines_[aes256]; ++k)
+      v.push_back(sa.crypto + short_lines_[aes256][k]);
     return v;
   }
   // The chained paths' scratch buffer, for tests that check it holds nothing afterwards.
@@ -106,16 +107,18 @@ class EspEngine {
   DropReason EncryptChained(Sa& sa, rte_mbuf*& m, uint64_t seq, uint16_t ip_id);
   DropReason DecryptChained(Sa& sa, rte_mbuf* m);
 
-  // The lines a short packet's GCM call reads of any SA's keys (either key size), as offsets
-  // into Sa::crypto: found once from the backend's layout (GcmKeyLines), so that EncryptEach
-  // asks for them without working them out per packet.
+  // The lines a short packet's GCM call reads of any SA's keys, per key size (AES-256 reads
+  // round keys AES-128 does not), as offsets into Sa::crypto: found once from the backend's
+  // layout (GcmKeyLines), so that EncryptEach asks for them without working them out per
+  // packet.
   void FindShortKeyLines();
-  void PrefetchShortKeys(const Sa& sa) const {
-    for (uint8_t k = 0; k < nshort_lines_; ++k) __builtin_prefetch(sa.crypto + short_lines_[k]);
+  void PrefetchShortKeys(const Sa& sa, bool aes256) const {
+    for (uint8_t k = 0; k < nshort_lines_[aes256]; ++k)
+      __builtin_prefetch(sa.crypto + short_lines_[aes256][k]);
   }
   static constexpr int kMaxShortLines = 8;
-  uint16_t short_lines_[kMaxShortLines] = {};
-  uint8_t nshort_lines_ = 0;
+  uint16_t short_lines_[2][kMaxShortLines] = {};
+  uint8_t nshort_lines_[2] = {};
 
   Backend& crypto_;
   EventQueue events_;

@@ -1,8 +1,9 @@
 // An ESP SA as the packet path sees it. Cache line 0 holds what every packet of either
 // direction reads (counters, sizes, flags, the GCM salt); line 1 what an outbound packet reads
 // besides (the outer header template, IP id, checksum base); the inbound anti-replay window
-// starts at line 2. So a packet reads two lines of its SA's own fields (docs/DESIGN.md, ESP: a
-// burst spread over many SAs finds none of them in the cache). Each SA is owned by one worker,
+// starts at line 2. So an outbound packet reads two lines of its SA's own fields, an inbound one
+// line 0 and its window (docs/DESIGN.md, ESP: a burst spread over many SAs finds none of them in
+// the cache). Each SA is owned by one worker,
 // which alone writes its counters, sequence number and window (docs/DESIGN.md, SA ownership), so
 // nothing here is atomic; other threads only read counters, which x86 never tears.
 #pragma once

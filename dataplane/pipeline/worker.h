@@ -212,8 +212,8 @@ class Worker {
   // one send for all of them cost far less than an Encrypt and a SendRun per run.
   struct TunnelBatch {
     uint16_t n = 0;
-    uint16_t runs = 0;
-    SaEntry* first_sa;  // the first run's (with runs == 1, the batch is that run)
+    uint16_t runs = 0;  // of one VTI in a row (BatchTunnels) or one next hop (AddToBatch)
+    SaEntry* first_sa;  // the first run's (with runs == 1, the batch is that run: one SA)
     uint16_t first_vti;
     rte_mbuf* pkts[kBurst];
     esp::Sa* sas[kBurst];
