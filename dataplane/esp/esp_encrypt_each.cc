@@ -52,8 +52,10 @@ uint16_t EspEngine<Backend>::EncryptEach(Sa* const* sas, rte_mbuf** pkts, uint16
     if (likely(ct_len <= kShortCt)) {
       PrefetchShortKeys(sa, aes256);
     } else {
-      // (Asked with parameters: a requires-expression naming this function's own locals was
-      // never satisfied, and no key was prefetched at all before session 7.)
+      // KNOWN DEAD (review-scale7 10): GCC 12 evaluates this in-template requires-expression
+      // false although it holds at namespace scope (below), so a longer packet gets no key
+      // prefetch (main had none at all). To fix: a no-op PrefetchGcmKeys in OpenSslBackend
+      // and an unconditional call, checked with objdump.
       if constexpr (requires(const Backend& be, const typename Backend::Keys& k) {
                       be.PrefetchGcmKeys(k, true, 0u);
                     })
@@ -106,8 +108,8 @@ uint16_t EspEngine<Backend>::EncryptEach(Sa* const* sas, rte_mbuf** pkts, uint16
   return out;
 }
 
-// The dataplane's backend must get its key prefetches: a requirement it stopped meeting would
-// drop them silently (as main's form did before session 7).
+// The requirement holds for the dataplane's backend at namespace scope (it does not pin the
+// branch above, which GCC 12 drops anyway; see there).
 static_assert(requires(const drivers::crypto::IpsecMbBackend& be,
                        const drivers::crypto::IpsecMbBackend::Keys& k) {
   be.PrefetchGcmKeys(k, true, 0u);
