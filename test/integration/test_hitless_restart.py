@@ -24,33 +24,56 @@ dst, port, rate, seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), floa
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 n = int(rate * seconds)
 start = time.monotonic()
+print('start', start, flush=True)
+worst, late = 0.0, 0
 for i in range(n):
     due = start + i / rate
     now = time.monotonic()
     if due > now:
         time.sleep(due - now)
+    elif now - due > 0.05:
+        # Behind its schedule (this process waited for a CPU): the packets due meanwhile go
+        # out back to back.
+        late += 1
+        worst = max(worst, now - due)
     s.sendto(struct.pack('!I', i) + b'x' * 60, (dst, port))
-print('sent', n, flush=True)
+print('sent', n, 'late', late, 'worst_lag %.3f' % worst, flush=True)
 '''
 
 RECEIVER = r'''
 import socket, struct, sys, time
-port, seconds = int(sys.argv[1]), float(sys.argv[2])
+port, seconds, last = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(('0.0.0.0', port))
 s.settimeout(0.2)
+# The sender starts only once this is printed: a datagram before the bind would be lost to
+# "port unreachable" (the host's UdpNoPorts), not to the tunnel.
+print('ready', flush=True)
 seen = set()
 total = 0
 end = time.monotonic() + seconds
+quiet_after_last = None
 while time.monotonic() < end:
+    if quiet_after_last is not None and time.monotonic() > quiet_after_last:
+        break  # the last one came and nothing more (a duplicate would) for a while
     try:
         data, _ = s.recvfrom(2048)
     except socket.timeout:
         continue
     total += 1
-    seen.add(struct.unpack('!I', data[:4])[0])
+    seq = struct.unpack('!I', data[:4])[0]
+    seen.add(seq)
+    if seq == last:
+        quiet_after_last = time.monotonic() + 1.0
 missing = [i for i in range(max(seen) + 1) if i not in seen] if seen else []
+gaps = []
+for i in missing:
+    if gaps and gaps[-1][1] == i - 1:
+        gaps[-1][1] = i
+    else:
+        gaps.append([i, i])
 print('duplicates', total - len(seen), flush=True)
+print('gaps', gaps[:20], flush=True)
 print('received', len(seen), 'max', max(seen) if seen else -1, 'missing', missing[:50], flush=True)
 '''
 
@@ -63,19 +86,68 @@ def sa_spis(dataplane):
     return out
 
 
+def counters(s):
+    """Where a lost packet can be counted: each dataplane's drops by reason and its ports'
+    missed/errored frames, and the kernel IP/UDP counters of both hosts and the router (a
+    receiver that falls behind loses datagrams as RcvbufErrors, which no dataplane counter
+    shows)."""
+    out = {}
+    for name, dp in (('west', s.west), ('east', s.east)):
+        for reason, n in dp.drops().items():
+            out[f'{name} drop {reason}'] = n
+        for port, c in dp.show_json('ports').items():
+            for k in ('imissed', 'ierrors', 'oerrors', 'rx_nombuf'):
+                out[f'{name} {port} {k}'] = c.get(k, 0)
+    for name, ns in (('host-w', s.hw), ('router', s.rt), ('host-e', s.he)):
+        lines = [line.split() for line in
+                 s.lab.exec(ns, 'cat', '/proc/net/snmp').stdout.splitlines()
+                 if line.startswith(('Ip:', 'Udp:'))]
+        for head, values in zip(lines[0::2], lines[1::2]):
+            for k, v in zip(head[1:], values[1:]):
+                if k.endswith(('Discards', 'Errors', 'NoRoutes', 'NoPorts')):
+                    out[f'{name} {head[0]}{k}'] = int(v)
+    return out
+
+
+def counted(before, after):
+    """The counters that moved, as text."""
+    moved = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+    return ', '.join(f'{k} +{v}' for k, v in sorted(moved.items())) or 'nothing counted'
+
+
+def timeline(tx_log, rx_log, marks):
+    """When the lost packets were due, relative to the test's marks (monotonic seconds)."""
+    tx, rx = open(tx_log).read(), open(rx_log).read()
+    start = float(re.search(r'start ([\d.]+)', tx).group(1))
+    lag = re.search(r'late (\d+) worst_lag ([\d.]+)', tx)
+    gaps = re.search(r'gaps (.*)', rx)
+    out = [f'sender late {lag.group(1)} times, at most {lag.group(2)} s' if lag else '']
+    for a, b in (json.loads(gaps.group(1)) if gaps else []):
+        due = start + a / RATE
+        rel = ', '.join(f'{(due - t):+.2f} s from {m}' for m, t in marks.items())
+        out.append(f'lost {a}..{b} ({b - a + 1}), the first due {rel}')
+    return '; '.join(x for x in out if x)
+
+
 def stream(lab, src_ns, dst_ns, dst, port, name):
-    """Starts a receiver, then a sender; returns both processes with their log files."""
+    """Starts a receiver, then, once it is bound, a sender; returns both processes with their
+    log files. (A fixed head start was not enough on a loaded machine: the receiver's start took
+    longer, and the first datagrams, sent before its bind, were refused by the host as port
+    unreachable; they showed as lost at the start of the stream, nowhere near the kill.)"""
     rx = lab.spawn(['ip', 'netns', 'exec', dst_ns, 'python3', '-c', RECEIVER, str(port),
-                    str(SECONDS + 4)], f'{name}-rx.log')
-    time.sleep(0.5)
+                    str(SECONDS + 20), str(RATE * SECONDS - 1)], f'{name}-rx.log')
+    deadline = time.time() + 30
+    while 'ready' not in open(rx[1]).read():
+        assert rx[0].poll() is None and time.time() < deadline, open(rx[1]).read()
+        time.sleep(0.05)
     tx = lab.spawn(['ip', 'netns', 'exec', src_ns, 'python3', '-c', SENDER, dst, str(port),
                     str(RATE), str(SECONDS)], f'{name}-tx.log')
     return rx, tx
 
 
 def result(rx, tx):
-    tx[0].wait(timeout=SECONDS + 30)
-    rx[0].wait(timeout=SECONDS + 30)
+    tx[0].wait(timeout=SECONDS + 40)
+    rx[0].wait(timeout=SECONDS + 40)
     sent = int(re.search(r'sent (\d+)', open(tx[1]).read()).group(1))
     out = open(rx[1]).read()
     m = re.search(r'received (\d+) max (-?\d+) missing (.*)', out)
@@ -96,16 +168,20 @@ def test_vpnd_killed_under_traffic_loses_nothing(lab, source_root, tmp_path, sid
     old = sa_spis(s.west) | sa_spis(s.east)
     assert old, 'no SAs before the restart'
     east_log_before = s.ve.log() if side == 'west' else s.vw.log()
+    before = counters(s)
     streams = [stream(lab, s.hw, s.he, EAST_HOST, PORT, 'w2e'),
                stream(lab, s.he, s.hw, WEST_HOST, PORT + 1, 'e2w')]
     time.sleep(3)
     victim = s.vw if side == 'west' else s.ve
+    marks = {'the kill': time.monotonic()}
     victim.proc.kill()
     victim.proc.wait(timeout=10)
     time.sleep(1)  # down for a moment under traffic
     os.unlink(victim.sock)
     config = str(tmp_path / f'{side}.conf')
+    marks['the start'] = time.monotonic()
     again = lab.vpnd(ns, dp, config, f'{side}-again')
+    marks['its commit'] = time.monotonic()
     if side == 'west':
         s.vw = again
     else:
@@ -117,12 +193,16 @@ def test_vpnd_killed_under_traffic_loses_nothing(lab, source_root, tmp_path, sid
         now = sa_spis(s.west) | sa_spis(s.east)
         if now and not (now & old):
             switched = True
+            marks['the switch'] = time.monotonic()
             break
         time.sleep(0.25)
     results = [result(rx, tx) for rx, tx in streams]
     logs = '\n--- west ---\n' + s.vw.log()[-5000:] + '\n--- east ---\n' + s.ve.log()[-5000:]
     summary = ', '.join(f'{name}: sent {sent}, received {got}, missing {missing}'
                         for name, (sent, got, missing) in zip(('w2e', 'e2w'), results))
+    summary += '\ncounted meanwhile: ' + counted(before, counters(s))
+    for name, (rx, tx) in zip(('w2e', 'e2w'), streams):
+        summary += f'\n{name}: ' + timeline(tx[1], rx[1], marks)
     print(summary)
     for sent, got, _ in results:
         assert sent == RATE * SECONDS, summary
