@@ -53,7 +53,20 @@ VpndLog::VpndLog(const std::string& path, bool to_stderr, size_t ring_lines, Log
 }
 
 VpndLog::~VpndLog() {
+  Flush();
   if (fd_ >= 0) close(fd_);
+}
+
+void VpndLog::SetBuffered(bool on) {
+  buffered_ = on;
+  if (!on) Flush();
+}
+
+void VpndLog::Flush() {
+  if (pending_.empty()) return;
+  if (fd_ >= 0) WriteAll(fd_, pending_);
+  if (to_stderr_) std::fwrite(pending_.data(), 1, pending_.size(), stderr);
+  pending_.clear();
 }
 
 bool VpndLog::Open() {
@@ -66,6 +79,7 @@ bool VpndLog::Open() {
 }
 
 void VpndLog::Rotate() {
+  Flush();  // the lines waiting belong to the file being rotated
   close(fd_);
   fd_ = -1;
   // rename() moves the names themselves: a symlink someone put at path.N is moved or replaced,
@@ -102,12 +116,15 @@ void VpndLog::Append(std::string line, std::deque<std::string>& ring) {
     } else if (fd_ < 0) {
       Open();  // it went away (a failed rotation): try again
     }
-    if (fd_ >= 0) {
-      WriteAll(fd_, line);
-      size_ += line.size();
-    }
+    if (fd_ >= 0) size_ += line.size();
   }
-  if (to_stderr_) std::fwrite(line.data(), 1, line.size(), stderr);
+  if (buffered_) {
+    if (fd_ >= 0 || to_stderr_) pending_ += line;
+    if (pending_.size() >= kFlushBytes) Flush();
+  } else {
+    if (fd_ >= 0) WriteAll(fd_, line);
+    if (to_stderr_) std::fwrite(line.data(), 1, line.size(), stderr);
+  }
   line.pop_back();
   ring.push_back(std::move(line));
   while (ring.size() > ring_lines_) ring.pop_front();

@@ -349,6 +349,8 @@ int main(int argc, char** argv) {
                              absl::StrCat("kernel transport: IKE socket receive buffer ",
                                           kernel->receive_buffer(), " bytes")});
   }
+  // From here on the loop writes the lines of each round together, at the end of the round.
+  log.SetBuffered(true);
   bool running = true;
   absl::Time stop_by = absl::InfiniteFuture();
   vpnd::Vpnd::Backlog backlog = vpnd::Vpnd::Backlog::kNone;
@@ -403,6 +405,7 @@ int main(int argc, char** argv) {
     backlog = daemon.Poll();
     if (metrics) metrics->Update(daemon.ike(), daemon.installer(), daemon.Peers(), absl::Now());
     if (absl::Now() >= stop_by) running = false;
+    log.Flush();
   }
   if (link) {
     for (int i = 0; i < 100 && link->InjectsInFlight() > 0; ++i) usleep(1000);

@@ -1,9 +1,12 @@
 #include "ike/sa/ike_log.h"
 
 #include <cctype>
+#include <cstdint>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 
 namespace portcullis::ike {
 
@@ -60,8 +63,25 @@ std::string EscapePeerBytes(absl::string_view bytes) {
 }
 
 std::string FormatLogLine(const LogRecord& r) {
-  std::string out = absl::StrCat(absl::FormatTime("%Y-%m-%d %H:%M:%S", r.time, absl::UTCTimeZone()),
-                                 " 01[", LogGroupName(r.group), "] ");
+  // The time converted once a second, not per line (absl::FormatTime breaks the time down in
+  // a time zone each call; a busy vpnd writes thousands of lines a second).
+  thread_local bool cached = false;
+  thread_local int64_t cached_second = 0;
+  thread_local std::string cached_text;
+  std::string out;
+  if (r.time == absl::InfinitePast() || r.time == absl::InfiniteFuture()) {
+    out = absl::FormatTime("%Y-%m-%d %H:%M:%S", r.time, absl::UTCTimeZone());
+  } else {
+    const int64_t second = absl::ToUnixSeconds(r.time);  // rounds towards the past
+    if (!cached || second != cached_second) {
+      cached = true;
+      cached_second = second;
+      cached_text =
+          absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixSeconds(second), absl::UTCTimeZone());
+    }
+    out = cached_text;
+  }
+  absl::StrAppend(&out, " 01[", LogGroupName(r.group), "] ");
   if (!r.conn.empty()) {
     if (r.child) {
       absl::StrAppend(&out, "<", OneLine(r.conn), "{", r.unique_id, "}> ");

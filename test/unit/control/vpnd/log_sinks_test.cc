@@ -122,6 +122,46 @@ TEST_CASE("the log is rotated by size and keeps the newest files", "[vpnd][log]"
   }
 }
 
+TEST_CASE("a buffered log writes its lines at Flush, in order, rotated as unbuffered",
+          "[vpnd][log]") {
+  TempDir dir;
+  std::string path = dir / "ipsec.log";
+  vpnd::LogRotation rot;
+  rot.max_bytes = 1000;
+  rot.keep = 5;
+  {
+    vpnd::VpndLog log(path, false, 5000, rot);
+    REQUIRE(log.ok());
+    log.SetBuffered(true);
+    log.Write(Line(0));
+    log.Write(Line(1));
+    // Not in the file yet; in the ring at once (`show log vpn ipsec`).
+    CHECK(Read(path).empty());
+    CHECK(absl::StrContains(log.Recent(), "line 1 of"));
+    log.Flush();
+    CHECK(absl::StrContains(Read(path), "line 0 of"));
+    CHECK(absl::StrContains(Read(path), "line 1 of"));
+    // Past the size limit the waiting lines go to the file being rotated, none is lost.
+    for (int i = 2; i < 30; ++i) log.Write(Line(i));
+    log.Flush();
+    log.Write(Line(30));  // flushed by the destructor
+  }
+  std::string all;
+  for (int k = 5; k >= 1; --k) {
+    if (fs::exists(path + "." + std::to_string(k))) {
+      CHECK(fs::file_size(path + "." + std::to_string(k)) <= rot.max_bytes);
+      all += Read(path + "." + std::to_string(k));
+    }
+  }
+  CHECK(fs::file_size(path) <= rot.max_bytes);
+  all += Read(path);
+  std::vector<std::string> lines = absl::StrSplit(all, '\n', absl::SkipEmpty());
+  REQUIRE(lines.size() == 31);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    CHECK(absl::StrContains(lines[i], absl::StrCat("line ", i, " of")));
+  }
+}
+
 TEST_CASE("a symlink at the log or key log path is refused, not followed", "[vpnd][log]") {
   TempDir dir;
   std::string target = dir / "elsewhere";
