@@ -44,6 +44,9 @@ RECEIVER = r'''
 import socket, struct, sys, time
 port, seconds, last = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+# Room for seconds of the stream: on a loaded machine this process may wait that long for a
+# CPU, and what its socket then drops (the host's RcvbufErrors) was not lost by the tunnel.
+s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE (root; beyond rmem_max)
 s.bind(('0.0.0.0', port))
 s.settimeout(0.2)
 # The sender starts only once this is printed: a datagram before the bind would be lost to
