@@ -50,8 +50,8 @@ class VpndLog : public ike::LogSink {
   // Buffered: lines wait until Flush (or until kFlushBytes wait) instead of costing a write
   // system call per line and destination (file, and stderr in the foreground): an IKE setup
   // logs 15-20 lines. vpnd's loop flushes at the end of every round, so a line is in the file
-  // before the loop sleeps; a kill -9 loses at most the lines of the round it interrupts. Off
-  // by default.
+  // before the loop sleeps; a kill -9 or a crash loses the lines of the round it interrupts
+  // (those that might explain a crash). Off by default.
   void SetBuffered(bool on);
   void Flush();
   static constexpr size_t kFlushBytes = 64 * 1024;
