@@ -168,6 +168,36 @@ neigh add wan 192.0.2.2 02:00:00:00:02:02
   REQUIRE(rig.Apply(cfg).status.ok());
 }
 
+// Opens the ESP frames the four tunnels sent (tunnels 0 and 2 only): checks that each SA's
+// sequence numbers follow the frames' order and each inner packet went into its tunnel's
+// prefix; returns the inner packets' IP ids by tunnel, in the order they left.
+std::map<int, std::vector<uint16_t>> OpenTunnelFrames(
+    const std::vector<std::vector<uint8_t>>& frames) {
+  std::map<int, std::vector<uint16_t>> ids;
+  std::map<uint32_t, uint32_t> last_seq;
+  for (const auto& f : frames) {
+    auto ip = StripEthernet(f);
+    const uint32_t spi =
+        (uint32_t{ip[20]} << 24) | (uint32_t{ip[21]} << 16) | (ip[22] << 8) | ip[23];
+    const uint32_t seq =
+        (uint32_t{ip[24]} << 24) | (uint32_t{ip[25]} << 16) | (ip[26] << 8) | ip[27];
+    const int i = static_cast<int>(spi - 0x1100);
+    REQUIRE((i == 0 || i == 2));
+    CHECK(seq == last_seq[spi] + 1);
+    last_seq[spi] = seq;
+    auto peer = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(
+        PeerSa(Direction::kInbound, spi, TunnelKey(i).c_str(), "01020304"));
+    rte_mbuf* m = test::MakePacket(ip);
+    // A fresh peer SA per packet: the order is what the sequence check above saw.
+    REQUIRE(dp::esp::testutil::One(Os(), *peer, m, false) == dp::esp::DropReason::kCount);
+    auto* in = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
+    CHECK(rte_be_to_cpu_32(in->dst_addr) == (0x0a020002u | i << 8));
+    ids[i].push_back(rte_be_to_cpu_16(in->packet_id));
+    rte_pktmbuf_free(m);
+  }
+  return ids;
+}
+
 // A burst spread over several tunnels of one owner is gathered and encrypted in one pass
 // (Dispatch's batch, EncryptEach), each packet with its own tunnel's SA; another worker's
 // tunnel in between is handed over without ending the batch; a run that cannot join the batch
@@ -176,7 +206,6 @@ neigh add wan 192.0.2.2 02:00:00:00:02:02
 TEST_CASE("A burst over several tunnels: each packet with its tunnel's SA, in order") {
   Rig& rig = Rig::Get();
   ConfigureFourTunnels(rig);
-  auto key = TunnelKey;
   const SaEntry* sa0 = rig.dp().sas->Find(0x1100, false);
   const SaEntry* sa2 = rig.dp().sas->Find(0x1102, false);
   REQUIRE(sa0 != nullptr);
@@ -211,28 +240,7 @@ TEST_CASE("A burst over several tunnels: each packet with its tunnel's SA, in or
   for (const auto& f : frames) seen += absl::StrFormat(" %x/%d", f[14 + 23], f.size());
   INFO(seen);
   REQUIRE(frames.size() == 9);  // tunnel 3's packet went to the other worker
-  std::map<int, std::vector<uint16_t>> got_ids;
-  std::map<uint32_t, uint32_t> last_seq;
-  for (const auto& f : frames) {
-    auto ip = StripEthernet(f);
-    const uint32_t spi =
-        (uint32_t{ip[20]} << 24) | (uint32_t{ip[21]} << 16) | (ip[22] << 8) | ip[23];
-    const uint32_t seq =
-        (uint32_t{ip[24]} << 24) | (uint32_t{ip[25]} << 16) | (ip[26] << 8) | ip[27];
-    const int i = static_cast<int>(spi - 0x1100);
-    REQUIRE((i == 0 || i == 2));
-    CHECK(seq == last_seq[spi] + 1);
-    last_seq[spi] = seq;
-    auto peer = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(
-        PeerSa(Direction::kInbound, spi, key(i).c_str(), "01020304"));
-    rte_mbuf* m = test::MakePacket(ip);
-    // A fresh peer SA per packet: the order is what the sequence check above saw.
-    REQUIRE(dp::esp::testutil::One(Os(), *peer, m, false) == dp::esp::DropReason::kCount);
-    auto* in = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
-    CHECK(rte_be_to_cpu_32(in->dst_addr) == (0x0a020002u | i << 8));
-    got_ids[i].push_back(rte_be_to_cpu_16(in->packet_id));
-    rte_pktmbuf_free(m);
-  }
+  auto got_ids = OpenTunnelFrames(frames);
   CHECK(got_ids[0] == want_ids[0]);
   CHECK(got_ids[2] == want_ids[2]);
 }
@@ -270,25 +278,7 @@ TEST_CASE("Handed-over packets of several tunnels: one engine pass, each SA in o
   CHECK(rig.worker(owner).stats().tunnel_batched - batched == 6);
   auto frames = rig.Sent(kWan, owner);
   REQUIRE(frames.size() == 6);
-  std::map<int, std::vector<uint16_t>> got_ids;
-  std::map<uint32_t, uint32_t> last_seq;
-  for (const auto& f : frames) {
-    auto ip = StripEthernet(f);
-    const uint32_t spi =
-        (uint32_t{ip[20]} << 24) | (uint32_t{ip[21]} << 16) | (ip[22] << 8) | ip[23];
-    const uint32_t seq =
-        (uint32_t{ip[24]} << 24) | (uint32_t{ip[25]} << 16) | (ip[26] << 8) | ip[27];
-    const int i = static_cast<int>(spi - 0x1100);
-    REQUIRE((i == 0 || i == 2));
-    CHECK(seq == last_seq[spi] + 1);
-    last_seq[spi] = seq;
-    auto peer = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(
-        PeerSa(Direction::kInbound, spi, TunnelKey(i).c_str(), "01020304"));
-    rte_mbuf* m = test::MakePacket(ip);
-    REQUIRE(dp::esp::testutil::One(Os(), *peer, m, false) == dp::esp::DropReason::kCount);
-    got_ids[i].push_back(rte_be_to_cpu_16(rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->packet_id));
-    rte_pktmbuf_free(m);
-  }
+  auto got_ids = OpenTunnelFrames(frames);
   CHECK(got_ids[0] == std::vector<uint16_t>{200, 202, 205});
   CHECK(got_ids[2] == std::vector<uint16_t>{201, 203, 204});
 }
