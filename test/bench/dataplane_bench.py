@@ -32,6 +32,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from scapy.all import IP, UDP, Ether, IPv6, Raw, wrpcap
@@ -98,9 +99,25 @@ def testpmd(pcap):
            f'--vdev=net_pcap0,rx_pcap={pcap},infinite_rx=1', '--vdev=net_null0,no-rx=1', '--',
            '--forward-mode=io', '--nb-cores=1', '--stats-period=1', '--rxq=1', '--txq=1']
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # The clock starts once testpmd forwards (its first non-zero Tx-pps line): EAL set-up alone
+    # may take seconds on a loaded machine, and a fixed sleep then ended it before any rate.
+    lines, forwarding = [], threading.Event()
+
+    def read():
+        for line in p.stdout:
+            lines.append(line)
+            m = re.search(r'Tx-pps:\s+(\d+)', line)
+            if m and int(m.group(1)) > 0:
+                forwarding.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    forwarding.wait(timeout=60)
     time.sleep(SECONDS + 2)
     p.send_signal(signal.SIGINT)
-    out = p.communicate(timeout=30)[0]
+    p.wait(timeout=30)
+    reader.join(timeout=30)
+    out = ''.join(lines)
     shutil.rmtree(f'/var/run/dpdk/{prefix}', ignore_errors=True)
     # Port 1 (net_null) is the transmit side: its Tx-pps lines.
     rates = [int(x) for x in re.findall(r'Tx-pps:\s+(\d+)', out)]
