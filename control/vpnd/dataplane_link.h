@@ -68,6 +68,9 @@ class DataplaneLink {
   uint32_t max_batch_messages() const { return channel_->max_batch_messages(); }
   // A batch over it that vpnd refused itself: counted with the dataplane's own refusals.
   void CountBatchTooLarge() { channel_->CountBatchTooLarge(); }
+  // In the child of a fork (vpnd becoming a daemon, Daemonize): the channel's slot passes to
+  // this process's pid (ChannelClient::AdoptAfterFork).
+  absl::Status AdoptAfterFork() { return channel_->AdoptAfterFork(); }
   // The dataplane's PID (its firewall log lines carry it, as Vyatta's do).
   int32_t server_pid() const { return channel_->header().server_pid; }
 

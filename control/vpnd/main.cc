@@ -33,6 +33,7 @@
 #include "control/vpnd/channel_sa_installer.h"
 #include "control/vpnd/control_protocol.h"
 #include "control/vpnd/control_socket.h"
+#include "control/vpnd/daemonize.h"
 #include "control/vpnd/dataplane_link.h"
 #include "control/vpnd/dataplane_telemetry.h"
 #include "control/vpnd/kernel_transport.h"
@@ -290,9 +291,16 @@ int main(int argc, char** argv) {
   auto ctl = vpnd::ControlSocket::Listen(absl::GetFlag(FLAGS_socket));
   if (!ctl.ok()) return Fail(std::string(ctl.status().message()));
 
-  if (!foreground && ::daemon(0, 0) != 0) return Fail("daemon() failed");
+  // The parent exits only once the child owns the dataplane channel's slot (registered under
+  // the parent's pid at Attach): systemd (Type=forking) then starts a ready vpnd, and the
+  // dataplane never sees its primary client dead, which would stop the punting of IKE to it.
+  if (!foreground) {
+    absl::Status d = vpnd::Daemonize(
+        [&link]() -> absl::Status { return link ? link->AdoptAfterFork() : absl::OkStatus(); });
+    if (!d.ok()) return Fail(absl::StrCat("cannot become a daemon: ", d.message()));
+  }
 
-  // After daemon(): the exposer's threads would not survive the fork.
+  // After Daemonize(): the exposer's threads would not survive the fork.
   std::unique_ptr<vpnd::MetricsExporter> metrics;
   if (!absl::GetFlag(FLAGS_metrics_listen).empty()) {
     auto m = vpnd::MetricsExporter::Start(
@@ -319,12 +327,12 @@ int main(int argc, char** argv) {
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
   sigprocmask(SIG_BLOCK, &mask, nullptr);
-  // After daemon() (threads do not survive the fork) and after the signals are blocked (a
+  // After Daemonize() (threads do not survive the fork) and after the signals are blocked (a
   // thread inherits the mask; one that did not block SIGHUP/SIGTERM would take them, and
   // SIGHUP's default action ends the process): the DH key pairs of IKE_SA_INIT and
   // CREATE_CHILD_SA are made ahead on these (ike/crypto/dh_key_pool.h).
   ike::DhKeyPool::Start(absl::GetFlag(FLAGS_crypto_threads), kDhPoolDepth);
-  // Likewise after daemon() and the signal mask: g^ir, SKEYSEED and SK_* of IKE_SA_INIT.
+  // Likewise after Daemonize() and the signal mask: g^ir, SKEYSEED and SK_* of IKE_SA_INIT.
   {
     int key_threads = absl::GetFlag(FLAGS_key_threads);
     if (key_threads < 0) {

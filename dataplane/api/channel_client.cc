@@ -367,6 +367,20 @@ size_t ChannelClient::PollPunt(
   return done;
 }
 
+absl::Status ChannelClient::AdoptAfterFork() {
+  if (!attached_) return absl::FailedPreconditionError("not attached");
+  const int32_t self = getpid();
+  if (self == pid_) return absl::OkStatus();
+  int32_t expected = pid_;
+  if (!CasShared(view_.header->slots[slot_].owner_pid, expected, self)) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("channel '%s': slot %d now belongs to pid %d, not to the parent %d",
+                        channel_, slot_, expected, pid_));
+  }
+  pid_ = self;
+  return absl::OkStatus();
+}
+
 bool ChannelClient::ServerAlive() const {
   return LoadShared(view_.header->state) == SegmentState::kReady &&
          IsProcessAlive(view_.header->server_pid);

@@ -90,6 +90,12 @@ class ChannelClient {
   // The dataplane still runs and has not closed the segment.
   bool ServerAlive() const;
 
+  // In the child of a fork: moves the slot from the parent's pid (recorded at Attach) to this
+  // process's, so the dataplane, which reclaims slots of dead pids, keeps serving it after the
+  // parent exits. The parent must still live (a daemon's parent waits for this: vpnd's
+  // Daemonize), or the dataplane may reclaim the slot first: then FailedPrecondition.
+  absl::Status AdoptAfterFork();
+
   uint32_t slot() const { return slot_; }
   uint32_t epoch() const { return epoch_; }
   bool primary() const { return slot_ == kPrimarySlot; }

@@ -8,6 +8,11 @@
 //   torn CHANNEL                dies (when killed) inside a command-ring enqueue
 //   hold-primary CHANNEL        holds the primary slot until killed
 //   echo CHANNEL COUNT          primary: injects every punted datagram back, addresses swapped
+//   forked-echo CHANNEL COUNT ADOPT
+//                               echo's attach, then a fork as a daemon's: the parent exits 0
+//                               once the child is set up, the child prints CHILD <pid> and
+//                               READY and echoes; with ADOPT 1 the child takes the slot over
+//                               first (AdoptAfterFork), with 0 it waits to be killed
 //   stream CHANNEL SIZE BAD     one batch of SIZE messages (routes, an SA with the key pattern
 //                               every 1000th) streamed in chunks; the message at index BAD (if
 //                               < SIZE) is invalid. Prints READY before sending; the ack must be
@@ -268,8 +273,7 @@ int HoldPrimary(const std::string& channel) {
   WaitToBeKilled();
 }
 
-int Echo(const std::string& channel, uint32_t count) {
-  ChannelClient c = AttachOrDie(channel, true);
+int EchoOn(ChannelClient& c, uint32_t count) {
   Ready();
   uint32_t echoed = 0;
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
@@ -292,6 +296,41 @@ int Echo(const std::string& channel, uint32_t count) {
   }
   printf("ECHOED %u\n", echoed);
   return echoed == count && c.InjectsInFlight() == 0 ? 0 : 1;
+}
+
+int Echo(const std::string& channel, uint32_t count) {
+  ChannelClient c = AttachOrDie(channel, true);
+  return EchoOn(c, count);
+}
+
+int ForkedEcho(const std::string& channel, uint32_t count, uint32_t adopt) {
+  ChannelClient c = AttachOrDie(channel, true);
+  int ready[2];
+  if (pipe(ready) != 0) Die("pipe");
+  const pid_t pid = fork();
+  if (pid < 0) Die("fork");
+  if (pid > 0) {
+    // The parent lives until the child has taken the slot over, as vpnd's Daemonize.
+    char byte = 0;
+    close(ready[1]);
+    _exit(read(ready[0], &byte, 1) == 1 ? 0 : 1);
+  }
+  close(ready[0]);
+  if (adopt) {
+    absl::Status s = c.AdoptAfterFork();
+    if (!s.ok()) Die(s.ToString());
+  }
+  printf("CHILD %d\n", static_cast<int>(getpid()));
+  fflush(stdout);
+  if (write(ready[1], "", 1) != 1) Die("write");
+  close(ready[1]);
+  if (!adopt) {
+    Ready();
+    WaitToBeKilled();
+  }
+  const int rc = EchoOn(c, count);
+  fflush(stdout);
+  return rc;
 }
 
 int Stream(const std::string& channel, uint32_t size, uint32_t bad) {
@@ -332,6 +371,7 @@ int main(int argc, char** argv) {
   if (mode == "torn") return Torn(channel);
   if (mode == "hold-primary") return HoldPrimary(channel);
   if (mode == "echo" && argc == 4) return Echo(channel, Arg(argv, 3));
+  if (mode == "forked-echo" && argc == 5) return ForkedEcho(channel, Arg(argv, 3), Arg(argv, 4));
   if (mode == "stream" && argc == 5) return Stream(channel, Arg(argv, 3), Arg(argv, 4));
   Die("unknown mode or wrong arguments: " + mode);
 }

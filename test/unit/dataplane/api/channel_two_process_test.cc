@@ -2,12 +2,15 @@
 // (channel_peer) that shares nothing with this process but the segment. Covers throughput and
 // ordering, rejected batches, clients killed mid-batch and mid-enqueue, primary exclusivity
 // and punt/inject round trips.
+#include <signal.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -285,6 +288,65 @@ TEST_CASE("two processes: punted datagrams come back injected with their metadat
   CHECK(echo.TryWait() == 0);
   CHECK(ch.Counter(ch.server->counters().injected) == kCount);
   CHECK(ch.Counter(ch.server->counters().inject_rejected) == 0);
+}
+
+namespace {
+
+// The child's pid from a forked-echo peer's "CHILD <pid>" line.
+pid_t ForkedChild(const PeerProcess& peer) {
+  const size_t at = peer.output().find("CHILD ");
+  return at == std::string::npos ? -1 : std::atoi(peer.output().c_str() + at + 6);
+}
+
+// Until the peer's own process (the forking parent) has exited; its exit code.
+std::optional<int> WaitExit(PeerProcess& peer) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!peer.TryWait().has_value() && absl::Now() < deadline) usleep(1000);
+  return peer.TryWait();
+}
+
+}  // namespace
+
+// vpnd attaches, then becomes a daemon (fork, parent exits): the slot recorded under the
+// parent's pid must pass to the child first, or the dataplane's reclaim of dead clients frees
+// it and punts IKE to nobody (found by booting the units under systemd: test_systemd_boot.py).
+TEST_CASE("two processes: a client that forks hands its slot to the child before its parent exits",
+          "[channel][process]") {
+  Channel ch;
+  constexpr uint32_t kCount = 20;
+  PeerProcess peer({"forked-echo", ch.name, std::to_string(kCount), "1"});
+  REQUIRE(peer.WaitForLine("READY", absl::Seconds(10)));
+  REQUIRE(WaitExit(peer) == 0);
+  const pid_t child = ForkedChild(peer);
+  REQUIRE(child > 0);
+  CHECK(LoadShared(ch.server->view().header->slots[kPrimarySlot].owner_pid) == child);
+
+  ch.server->ReclaimDeadClients();
+  uint32_t punted = 0, injected = 0;
+  for (uint32_t i = 0; i < kCount; ++i)
+    punted += ch.server->Punt(std::vector<uint8_t>(64, i), IkeMeta(i));
+  CHECK(punted == kCount);
+  const absl::Time deadline = absl::Now() + kPeerTimeout;
+  while (injected < kCount && absl::Now() < deadline) {
+    injected += ch.server->PollInject(64, [](const InjectedPacket&) {});
+    usleep(10);
+  }
+  CHECK(injected == kCount);
+  CHECK(peer.WaitForLine(absl::StrCat("ECHOED ", kCount), absl::Seconds(30)));
+}
+
+TEST_CASE("two processes: a forked client that keeps its parent's pid loses its slot",
+          "[channel][process]") {
+  Channel ch;
+  PeerProcess peer({"forked-echo", ch.name, "1", "0"});
+  REQUIRE(peer.WaitForLine("READY", absl::Seconds(10)));
+  REQUIRE(WaitExit(peer) == 0);
+  const pid_t child = ForkedChild(peer);
+  REQUIRE(child > 0);
+  ch.server->ReclaimDeadClients();
+  // The child lives, but the channel knew only its parent: no primary, nothing punted.
+  CHECK_FALSE(ch.server->Punt(std::vector<uint8_t>(64, 1), IkeMeta(1)));
+  kill(child, SIGKILL);
 }
 
 namespace {
