@@ -890,10 +890,24 @@ void Vpnd::Resync() {
     }
   }
   resync_backoff_ = absl::Seconds(1);
+  std::vector<uint32_t> rekey;
   for (const ike::IkeSa* sa : ike_->Sas()) {
-    for (const auto& c : sa->children()) ChildUp(*sa, *c);
+    for (const auto& c : sa->children()) {
+      ChildUp(*sa, *c);
+      rekey.push_back(c->spi_in);
+    }
   }
   deps_.installer->RestoreTraps();
+  // The SAs went with the old dataplane's counters: installed again, an outbound SA numbers
+  // its packets from 1, below what the peer's replay window has seen, so the peer drops them
+  // all. New CHILD SAs (make-before-break rekeys) start both ends afresh.
+  for (uint32_t spi : rekey) {
+    Log(ike::LogGroup::kKnl,
+        absl::StrFormat("rekeying the CHILD_SA of SPI %08x: the new dataplane's outbound "
+                        "sequence numbers start again at 1, under the peer's replay window",
+                        spi));
+    ike_->RekeyChild(spi);
+  }
 }
 
 Vpnd::Backlog Vpnd::Poll() {

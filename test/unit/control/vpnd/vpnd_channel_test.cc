@@ -168,7 +168,9 @@ TEST_CASE(
                             "    up     aes256        sha2_256  20       0       28800"
                             "   2"));
   }
-  SECTION("the dataplane restarts: vpnd re-attaches and sends config and SAs again") {
+  SECTION("the dataplane restarts: vpnd re-attaches, sends config and SAs again, then rekeys") {
+    // East's CHILD SA goes in the rekey: its SPIs now.
+    const uint32_t old_in = ec->spi_in, old_out = ec->spi_out;
     r.dp.Restart();
     r.now += absl::Seconds(2);
     Pump(r, east);
@@ -176,13 +178,25 @@ TEST_CASE(
     CHECK(r.log.Recent().find("the dataplane is gone") != std::string::npos);
     CHECK(r.log.Recent().find("re-attached to the dataplane") != std::string::npos);
     auto again = r.dp.Batches();
-    REQUIRE(again.size() == 2);
+    REQUIRE(again.size() == 4);
     // The whole configuration; no flush: the new dataplane starts empty.
     CHECK(again[0].size() + 1 == batches[0].size());
     CHECK(Count(again[0], MessageKind::kFlush, Op::kDelete) == 0);
+    // The same SAs at once (the peer's packets decrypt again) ...
     CHECK(Count(again[1], MessageKind::kSa, Op::kAdd) == 2);
     CHECK(Count(again[1], MessageKind::kVtiBinding, Op::kAdd) == 1);
-    CHECK(EastChild(east) == ec);  // IKE was not disturbed
+    // ... but our outbound one numbers from 1 again, under the peer's replay window: a
+    // make-before-break rekey installs new SAs, then removes the old ones.
+    CHECK(absl::StrContains(r.log.Recent(),
+                            absl::StrFormat("rekeying the CHILD_SA of SPI %08x: the new "
+                                            "dataplane's outbound sequence numbers start again",
+                                            old_out)));
+    CHECK(Count(again[2], MessageKind::kSa, Op::kAdd) == 2);
+    CHECK(Count(again[3], MessageKind::kSa, Op::kDelete) == 2);
+    const auto* rekeyed = EastChild(east);
+    REQUIRE(rekeyed != nullptr);
+    CHECK(rekeyed->spi_in != old_in);
+    CHECK(rekeyed->spi_out != old_out);
   }
   SECTION("reset vpn ipsec-peer removes the SAs and brings them back") {
     auto reply = r.vpnd->Command({"reset", "vpn", "ipsec-peer", "159.8.98.213"});
