@@ -424,9 +424,11 @@ class SitePair:
             198.51.100.1 eth0 [site B] eth1 -- host 10.2.0.10
     """
 
-    def __init__(self, lab, source_root, workers=1, vpnd_a_args=(), edit=None):
+    def __init__(self, lab, source_root, workers=1, vpnd_a_args=(), edit=None, start_a=True):
         """workers: each dataplane's; vpnd_a_args: more arguments for site A's vpnd; edit:
-        {'a'|'b': function(config text) -> text} changes a copy before vpnd loads it."""
+        {'a'|'b': function(config text) -> text} changes a copy before vpnd loads it; start_a:
+        False leaves site A's namespace (self.da, ports daw = eth0, dal = eth1) without
+        processes, for an appliance run another way (test_systemd_boot.py)."""
         self.lab = lab
         ha, da, rt, db, hb = (lab.ns(n) for n in ('ha', 'da', 'rr', 'db', 'hb'))
         self.ha, self.da, self.rt, self.db, self.hb = ha, da, rt, db, hb
@@ -447,12 +449,14 @@ class SitePair:
                 changed = edit[site]((conf / name).read_text())
                 assert changed != (conf / name).read_text(), f'edit of {name} changed nothing'
                 (conf / name).write_text(changed)
-        self.a = lab.dataplane(da, {'eth0': 'net_af_packet0,iface=daw',
-                                    'eth1': 'net_af_packet1,iface=dal'}, workers=workers)
+        self.config_a = str(conf / 'vyos-site-a.conf')
+        if start_a:
+            self.a = lab.dataplane(da, {'eth0': 'net_af_packet0,iface=daw',
+                                        'eth1': 'net_af_packet1,iface=dal'}, workers=workers)
         self.b = lab.dataplane(db, {'eth0': 'net_af_packet0,iface=dbw',
                                     'eth1': 'net_af_packet1,iface=dbl'}, workers=workers)
-        self.va = lab.vpnd(da, self.a, str(conf / 'vyos-site-a.conf'), 'site-a',
-                           extra_args=vpnd_a_args)
+        if start_a:
+            self.va = lab.vpnd(da, self.a, self.config_a, 'site-a', extra_args=vpnd_a_args)
         self.vb = lab.vpnd(db, self.b, str(conf / 'vyos-site-b.conf'), 'site-b')
 
     def wait_up(self, timeout=45):
