@@ -1,6 +1,7 @@
 #include "control/vpnd/daemonize.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -72,11 +73,18 @@ absl::Status Daemonize(absl::FunctionRef<absl::Status()> in_child) {
   if (st.ok() && chdir("/") != 0) st = Errno("chdir /");
   if (st.ok()) st = DetachStdio();
   const std::string word = st.ok() ? std::string(1, '\0') : std::string(st.message());
-  // The parent's exit (0 or 1) is the answer a service manager sees; nothing to do if it is
-  // gone already.
+  // A parent gone already (killed by the service manager's start timeout) must not kill the
+  // child with SIGPIPE here: the manager decides about the child then.
+  struct sigaction ignore {
+  }, old{};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &ignore, &old);
   (void)!write(fds[1], word.data(), word.size());
+  sigaction(SIGPIPE, &old, nullptr);
   close(fds[1]);
-  return st;
+  // The parent reports the error (once): the child only ends.
+  if (!st.ok()) _exit(1);
+  return absl::OkStatus();
 }
 
 }  // namespace portcullis::vpnd

@@ -11,9 +11,9 @@ namespace portcullis::vpnd {
 // the child: it exits 0 only once `in_child` has succeeded in the child, so whoever waits for
 // the parent sees a daemon that is ready, and what the parent registered under its own pid (the
 // dataplane channel's primary slot) is taken over by the child while the parent still lives,
-// so the dataplane never sees its owner dead. The parent never returns from this: on an error
-// of the child (or a child that dies first) it writes the reason to stderr and exits 1. In the
-// child it returns in_child's status (or the set-up's error); the caller exits on an error.
+// so the dataplane never sees its owner dead. Only the ready child returns (OK), or the
+// original process when it could not fork (the error). A child whose set-up or in_child fails
+// hands the reason to the parent, which writes it to stderr and exits 1, and exits 1 itself.
 absl::Status Daemonize(absl::FunctionRef<absl::Status()> in_child);
 
 }  // namespace portcullis::vpnd

@@ -890,24 +890,36 @@ void Vpnd::Resync() {
     }
   }
   resync_backoff_ = absl::Seconds(1);
-  std::vector<uint32_t> rekey;
+  restart_rekeys_.clear();
   for (const ike::IkeSa* sa : ike_->Sas()) {
     for (const auto& c : sa->children()) {
       ChildUp(*sa, *c);
-      rekey.push_back(c->spi_in);
+      restart_rekeys_.push_back(c->spi_in);
     }
   }
   deps_.installer->RestoreTraps();
-  // The SAs went with the old dataplane's counters: installed again, an outbound SA numbers
-  // its packets from 1, below what the peer's replay window has seen, so the peer drops them
-  // all. New CHILD SAs (make-before-break rekeys) start both ends afresh.
-  for (uint32_t spi : rekey) {
+  // The SAs went with the old dataplane's counters. Installed again, an outbound SA numbers its
+  // packets from 1, under the peer's replay window, which drops all of them; an inbound one
+  // starts with an empty window, which would take replays of what the peer sent before. New
+  // CHILD SAs (make-before-break rekeys, a few per Poll) start both ends afresh.
+  if (!restart_rekeys_.empty()) {
     Log(ike::LogGroup::kKnl,
-        absl::StrFormat("rekeying the CHILD_SA of SPI %08x: the new dataplane's outbound "
-                        "sequence numbers start again at 1, under the peer's replay window",
-                        spi));
+        absl::StrCat("rekeying ", restart_rekeys_.size(),
+                     " CHILD_SA(s): the new dataplane's outbound sequence numbers start again "
+                     "at 1, under the peers' replay windows"));
+  }
+}
+
+bool Vpnd::RekeyAfterRestart() {
+  constexpr int kRestartRekeysPerPoll = 32;
+  for (int i = 0; i < kRestartRekeysPerPoll && !restart_rekeys_.empty(); ++i) {
+    const uint32_t spi = restart_rekeys_.front();
+    restart_rekeys_.pop_front();
+    // False for a CHILD SA that went meanwhile, or whose IKE SA is not established: nothing
+    // of it numbers from 1 any more, or its IKE SA's own end will replace it.
     ike_->RekeyChild(spi);
   }
+  return !restart_rekeys_.empty();
 }
 
 Vpnd::Backlog Vpnd::Poll() {
@@ -919,6 +931,7 @@ Vpnd::Backlog Vpnd::Poll() {
     }
     backlog = PollPunts();
     deps_.link->PollEvents(256, [this](const dp::api::Event& e) { HandleEvent(e); });
+    if (RekeyAfterRestart() && backlog == Backlog::kNone) backlog = Backlog::kMore;
   }
   ReportInstallFailures();
   deps_.installer->RetryRemovals();

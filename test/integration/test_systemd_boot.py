@@ -161,6 +161,11 @@ def wait_tunnel(c, seconds=60):
         'dpctl', '--channel', 'portcullis', 'show', 'ports', check=False).stdout)
 
 
+def inbound_spi(c):
+    m = re.search(r'Inbound SPI:\s+([0-9a-f]{8})', vpnctl(c, 'show', 'vpn', 'ipsec', 'sa', 'detail'))
+    return m.group(1) if m else None
+
+
 def ping_stream(lab, ns, dst, action, count=200, interval='0.05'):
     """Pings `dst` `count` times every `interval` s while `action()` runs; (sent, received)."""
     proc = subprocess.Popen(['ip', 'netns', 'exec', ns, 'ping', '-n', '-q', '-c', str(count),
@@ -202,11 +207,14 @@ def booted(lab, source_root, build_root, tmp_path):
     pair = SitePair(lab, source_root, start_a=False)
     files = {'/etc/portcullis/config.boot': open(pair.config_a).read(),
              '/etc/portcullis/ports': PORTS, '/etc/portcullis/portcullis.env': ENV}
+    hugepages = open('/proc/sys/vm/nr_hugepages').read()
     c = Container(tmp_path, dest, pair.da, files)
     try:
         yield pair, c
     finally:
         c.close()
+    # The container runs portcullis-host-setup on this host's kernel (HUGEPAGES=0: hands off).
+    assert open('/proc/sys/vm/nr_hugepages').read() == hugepages
 
 
 def test_units_boot_carry_the_tunnel_and_survive_kills(booted, lab):
@@ -242,11 +250,18 @@ def test_units_boot_carry_the_tunnel_and_survive_kills(booted, lab):
     # kill -9 of the dataplane: systemd restarts it, vpnd re-attaches and installs everything
     # again; traffic comes back (the SAs died with the process, so pings in between may fail).
     pid = c.show('vpn-dataplane', 'MainPID')['MainPID']
+    spi = inbound_spi(c)
     c.run('systemctl', 'kill', '--signal=KILL', 'vpn-dataplane')
     wait_restarted(c, 'vpn-dataplane', pid, 1)
     assert wait_ping(lab, pair.ha, '10.2.0.10', seconds=60), c.journal('vpnd')[-4000:]
-    assert 'the dataplane restarted: sending the configuration and SAs again' in \
-        c.journal('vpnd')
+    journal = c.journal('vpnd')
+    assert 'the dataplane restarted: sending the configuration and SAs again' in journal
+    # Its outbound sequence numbers went with the old process: the CHILD SA is rekeyed.
+    assert "rekeying 1 CHILD_SA(s): the new dataplane's outbound sequence numbers" in journal
+    deadline = time.time() + 30
+    while inbound_spi(c) in (spi, None):
+        assert time.time() < deadline, vpnctl(c, 'show', 'vpn', 'ipsec', 'sa', 'detail')
+        time.sleep(0.5)
 
     # Stopped by the operator: both units end clean, not failed.
     c.run('systemctl', 'stop', 'vpnd', 'vpn-dataplane', timeout=60)

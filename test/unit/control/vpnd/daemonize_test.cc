@@ -88,7 +88,7 @@ TEST_CASE("Daemonize: an error of in_child is the parent's exit 1 and its stderr
   Outcome o = Run([](int, pid_t) { return absl::FailedPreconditionError("slot taken"); });
   CHECK(o.exit_code == 1);
   CHECK(o.stderr_text == "vpnd: slot taken\n");
-  CHECK(o.report.empty());  // the child returned the error and exited without a report
+  CHECK(o.report.empty());  // the child ended in Daemonize: no second report of the error
 }
 
 TEST_CASE("Daemonize: a child that dies before it is ready fails the parent", "[daemonize]") {
