@@ -199,9 +199,8 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   void LogFirewallPacket(const dp::api::FwLogEvent& e);
   absl::StatusOr<std::string> RunCommand(const std::vector<std::string>& words);
   void Resync();
-  // Rekeys at most kRestartRekeysPerPoll of the CHILD SAs a resync left to rekey; whether some
-  // still wait.
-  bool RekeyAfterRestart();
+  // Rekeys the next few of the CHILD SAs a resync left to rekey, paced in time.
+  void RekeyAfterRestart();
   uint32_t VtiIfindex(const ike::ChildSa& c);
   void WarnNarrowedVti(const ike::IkeSa& sa, const ike::ChildSa& c);
   // `security vpn ike interface`: whether IKE may be received where `d` came in.
@@ -248,9 +247,10 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   // A Resync whose batch the channel did not take (its ring stayed full) while the dataplane
   // lives: tried again from Poll at next_resync_, backing off up to 30 s.
   bool resync_needed_ = false;
-  // CHILD SAs (by inbound SPI) to rekey after a dataplane restart, a few per Poll: 10,000
+  // CHILD SAs (by inbound SPI) to rekey after a dataplane restart, a few every 10 ms: 10,000
   // tunnels must not become 10,000 CREATE_CHILD_SAs in one loop round.
   std::deque<uint32_t> restart_rekeys_;
+  absl::Time next_restart_rekeys_ = absl::InfinitePast();
   absl::Time next_resync_ = absl::InfinitePast();
   absl::Duration resync_backoff_ = absl::Seconds(1);
   // The first commit after attaching starts with a flush: a dataplane that outlived an earlier

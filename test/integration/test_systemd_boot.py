@@ -162,7 +162,8 @@ def wait_tunnel(c, seconds=60):
 
 
 def inbound_spi(c):
-    m = re.search(r'Inbound SPI:\s+([0-9a-f]{8})', vpnctl(c, 'show', 'vpn', 'ipsec', 'sa', 'detail'))
+    detail = vpnctl(c, 'show', 'vpn', 'ipsec', 'sa', 'detail')
+    m = re.search(r'Inbound SPI:\s+([0-9a-f]{8})', detail)
     return m.group(1) if m else None
 
 
@@ -251,13 +252,14 @@ def test_units_boot_carry_the_tunnel_and_survive_kills(booted, lab):
     # again; traffic comes back (the SAs died with the process, so pings in between may fail).
     pid = c.show('vpn-dataplane', 'MainPID')['MainPID']
     spi = inbound_spi(c)
+    assert spi, vpnctl(c, 'show', 'vpn', 'ipsec', 'sa', 'detail')
     c.run('systemctl', 'kill', '--signal=KILL', 'vpn-dataplane')
     wait_restarted(c, 'vpn-dataplane', pid, 1)
     assert wait_ping(lab, pair.ha, '10.2.0.10', seconds=60), c.journal('vpnd')[-4000:]
     journal = c.journal('vpnd')
     assert 'the dataplane restarted: sending the configuration and SAs again' in journal
     # Its outbound sequence numbers went with the old process: the CHILD SA is rekeyed.
-    assert "rekeying 1 CHILD_SA(s): the new dataplane's outbound sequence numbers" in journal
+    assert "rekeying up to 1 CHILD_SA(s): the new dataplane's outbound sequence" in journal
     deadline = time.time() + 30
     while inbound_spi(c) in (spi, None):
         assert time.time() < deadline, vpnctl(c, 'show', 'vpn', 'ipsec', 'sa', 'detail')
