@@ -1,5 +1,7 @@
 #include "ike/sa/ike_config.h"
 
+#include <algorithm>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -34,11 +36,11 @@ const char* CloseActionName(CloseAction a) {
   return "?";
 }
 
-absl::Duration RekeyDelay(uint32_t lifetime) {
+absl::Duration RekeyDelay(uint32_t lifetime, double fuzz_share) {
   double margin = lifetime >= 2160 ? 540.0 : lifetime / 4.0;
   uint8_t r[2] = {};
   (void)FillRandom(absl::MakeSpan(r));
-  double fuzz = margin * ((r[0] << 8 | r[1]) / 65535.0);
+  double fuzz = std::clamp(fuzz_share, 0.0, 1.0) * margin * ((r[0] << 8 | r[1]) / 65535.0);
   return absl::Seconds(lifetime - margin - fuzz);
 }
 

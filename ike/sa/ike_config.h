@@ -85,7 +85,8 @@ struct IkeSaConfig {
 
 // When to rekey an SA of `lifetime` seconds: lifetime - margin - random(0..margin), margin 540 s
 // (Vyatta's rekeymargin) or a quarter of short lifetimes, as charon's rekey fuzz does.
-absl::Duration RekeyDelay(uint32_t lifetime);
+// `fuzz_share` (0..1) scales the random part: 0 rekeys at lifetime - margin exactly.
+absl::Duration RekeyDelay(uint32_t lifetime, double fuzz_share = 1.0);
 // `d` scaled by a random factor in [0.75, 1.25]: retries of many tunnels (re-initiations, CHILD
 // rekeys refused with TEMPORARY_FAILURE) spread out instead of meeting again in lockstep.
 absl::Duration Jitter(absl::Duration d);

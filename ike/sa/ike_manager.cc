@@ -703,12 +703,23 @@ void IkeManager::Tick() {
   MergePending();
 }
 
+bool IkeManager::Saved(const IkeSa& sa) const {
+  if (sa.state() != IkeSa::State::kEstablished || sa.undecided) return false;
+  // A lost duplicate of a simultaneous initiation is not resumed after a restart while the SA
+  // that stays is up: the tunnels belong to that one (whose initiator deletes this one).
+  if (sa.duplicate_of) {
+    auto keeper = sas_.find(*sa.duplicate_of);
+    if (keeper != sas_.end() && keeper->second->state() == IkeSa::State::kEstablished) {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::vector<IkeSaState> IkeManager::SaveState() const {
   std::vector<IkeSaState> out;
   for (const auto& [k, sa] : sas_) {
-    if (sa->state() == IkeSa::State::kEstablished && !sa->undecided) {
-      out.push_back(sa->SaveState());
-    }
+    if (Saved(*sa)) out.push_back(sa->SaveState());
   }
   return out;
 }
@@ -760,7 +771,7 @@ uint64_t IkeManager::StateFingerprint() const {
     h = h * 1099511628211ull ^ 0x63;
   }
   for (const auto& [k, sa] : sas_) {
-    if (sa->state() != IkeSa::State::kEstablished || sa->undecided) continue;
+    if (!Saved(*sa)) continue;
     for (uint8_t b : k) h = h * 31 + b;
     h = h * 1099511628211ull ^ sa->StateFingerprint();
   }
@@ -815,9 +826,18 @@ IkeManager::ResumeResult IkeManager::Resume(std::vector<IkeSaState> saved) {
     std::vector<uint32_t> to_delete;
     // The responder's side of a CHILD rekey the peer has not finished: the successors waiting
     // for the peer to delete what they replace, and those old SAs.
-    absl::flat_hash_set<uint32_t> awaited, waiting;
+    absl::flat_hash_set<uint32_t> awaited, waiting, saved_spis;
+    for (const auto& c : s.children) saved_spis.insert(c->spi_in);
     for (const auto& c : s.children) {
       if (!c->outbound_active && c->replaces != 0 && c->state == ChildSa::State::kInstalled) {
+        if (!saved_spis.contains(c->replaces)) {
+          // It waited for a CHILD SA of another IKE SA (a lost duplicate of a simultaneous
+          // initiation, or the old SA of a reauthentication), which is not resumed: its SAs
+          // are removed as orphans, so this one sends (and is rekeyed at once, below).
+          c->outbound_active = true;
+          c->replaces = 0;
+          continue;
+        }
         awaited.insert(c->replaces);
         waiting.insert(c->spi_in);
       }
@@ -957,7 +977,13 @@ void IkeManager::IkeUp(IkeSa& sa) {
     }
   }
   // Both ends initiated at once and both IKE SAs came up: the one whose lowest nonce is the
-  // lowest is deleted by its initiator, so both ends keep the same one. The new IKE SAs of a
+  // lowest goes, so both ends keep the same one. It is deleted by the end that initiated the
+  // one that stays (make-before-break): that end knows the kept SA's CHILD SAs are in place at
+  // both ends (the peer installed them before its IKE_AUTH answer), so it moves its tunnels
+  // onto them before its Delete goes; the peer moves when the Delete comes, before answering.
+  // Deleted by its own initiator instead, the lost SA's CHILD SAs had to keep sending until
+  // the answer (the peer might not have the kept SA's yet), and a kill -9 in between left the
+  // tunnel sending into SAs the peer had removed. The new IKE SAs of a
   // rekey collision are no such duplicates: the rekey settles them (IkeSa::undecided).
   // Nor is an IKE SA being reauthenticated or one that has been up for a while (the peer's
   // reauthentication met it); two new ones of simultaneous reauthentications are.
@@ -974,15 +1000,27 @@ void IkeManager::IkeUp(IkeSa& sa) {
       continue;
     }
     IkeSa* loser = MinNonce(*other) < MinNonce(sa) ? other : &sa;
-    if (loser->original_initiator() && loser->nonce_i.size() && loser->nonce_r.size()) {
+    IkeSa* keeper = loser == other ? &sa : other;
+    if (loser->nonce_i.empty() || loser->nonce_r.empty()) break;
+    loser->duplicate_of = keeper->own_spi();
+    if (keeper->original_initiator()) {
       loser->Log(LogGroup::kIke,
-                 "duplicate IKE_SA from simultaneous initiation, deleting the one with the "
-                 "lowest nonce");
+                 absl::StrCat("duplicate IKE_SA from simultaneous initiation, deleting the one "
+                              "with the lowest nonce; its tunnels move to IKE_SA ",
+                              keeper->config().name, "[", keeper->unique_id(), "] first"));
+      loser->MoveTunnelsTo(*keeper, "the duplicate IKE_SA it replaces is being deleted");
       if (loser == &sa) {
         sa.Queue(NewIkeDeleteTask());
       } else {
         loser->Delete();
       }
+    } else {
+      // The peer initiated the kept one and deletes this one; it is not saved for a restart
+      // meanwhile (IkeSa::duplicate_of).
+      loser->Log(LogGroup::kIke,
+                 absl::StrCat("duplicate IKE_SA from simultaneous initiation, the one with the "
+                              "lowest nonce: the peer deletes it and keeps IKE_SA ",
+                              keeper->config().name, "[", keeper->unique_id(), "]"));
     }
     break;
   }

@@ -54,6 +54,10 @@ struct ManagerOptions {
   uint32_t ikesa_limit = 0;
   absl::Duration cookie_secret_lifetime = absl::Minutes(5);
   absl::Duration reinitiate_delay = absl::Seconds(10);
+  // The share of the rekey margin drawn at random for each CHILD SA's and IKE SA's rekey time
+  // (RekeyDelay): 1 spreads the two ends' rekeys of equal lifetimes apart; 0 makes them rekey
+  // at the same moment, so their rekeys collide (the soak forces collisions with it).
+  double rekey_fuzz = 1.0;
 };
 
 class IkeListener {
@@ -230,6 +234,7 @@ class IkeManager : public IkeSaContext {
     return absl::Seconds(options_.half_open_timeout);
   }
   absl::Duration ReinitiateDelay() const override { return options_.reinitiate_delay; }
+  double RekeyFuzz() const override { return options_.rekey_fuzz; }
   void ChildUp(IkeSa& sa, const ChildSa& child) override;
   void ChildDown(IkeSa& sa, const ChildSa& child) override;
   void ChildUpdated(IkeSa& sa, const ChildSa& child) override;
@@ -279,6 +284,8 @@ class IkeManager : public IkeSaContext {
   void SendUnprotected(const Datagram& to, const IkeHeader& h, std::vector<Payload> payloads);
   void MergePending();
   bool HasLiveSa(const std::string& name) const;
+  // Whether SaveState writes this SA (established, decided, not a lost duplicate).
+  bool Saved(const IkeSa& sa) const;
   void ManagerLog(const std::string& text, LogGroup g = LogGroup::kMgr);
   // A datagram nobody authenticated is dropped: counted, and logged at most once per
   // DropLogLimiter::kInterval.

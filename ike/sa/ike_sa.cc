@@ -629,6 +629,20 @@ void IkeSa::OnTimer() {
     return;
   }
   if (state_ != State::kEstablished) return;
+  if (duplicate_of) {
+    // A lost duplicate of a simultaneous initiation that the peer (the kept SA's initiator)
+    // has not deleted (an older vpnd, or the peer gave the kept one up): kept as any IKE SA,
+    // saved for a restart again. Deleting it from here could remove what the peer still
+    // sends with, as a kept SA the peer no longer has cannot be told from one it has.
+    IkeSa* keeper = ctx_.FindSa(*duplicate_of);
+    if (keeper == nullptr || keeper->state() != State::kEstablished) {
+      duplicate_of.reset();  // the kept one went: this one carries on
+    } else if (now - established_ >= kRekeyedTimeout) {
+      Log(LogGroup::kIke, absl::StrCat("the peer did not delete the duplicate IKE_SA within ",
+                                       absl::ToInt64Seconds(kRekeyedTimeout), "s, keeping it"));
+      duplicate_of.reset();
+    }
+  }
   if (undecided) {
     // The successor of a rekey collision that lost: the peer, which initiated it, deletes it.
     if (!active_ && queue_.empty() && now - created_ >= kRekeyedTimeout) {
@@ -852,7 +866,7 @@ void IkeSa::CreateChild(const ChildConfig& config) {
 void IkeSa::SetEstablished() {
   state_ = State::kEstablished;
   established_ = ctx_.Now();
-  ScheduleIkeRekey(RekeyDelay(config_->ike_lifetime));
+  ScheduleIkeRekey(RekeyDelay(config_->ike_lifetime, ctx_.RekeyFuzz()));
   ctx_.IkeUp(*this);
 }
 
@@ -1142,7 +1156,7 @@ void IkeSa::AddChild(std::unique_ptr<ChildSa> child, const ChildConfig& config, 
   child->vti_interface = config.vti_interface;
   child->reqid = config.reqid;
   child->installed = now;
-  child->rekey_at = now + RekeyDelay(config.lifetime);
+  child->rekey_at = now + RekeyDelay(config.lifetime, ctx_.RekeyFuzz());
   child->expire_at = now + absl::Seconds(config.lifetime);
   child->life_bytes = config.life_bytes;
   child->life_packets = config.life_packets;
@@ -1207,6 +1221,22 @@ void IkeSa::SendWith(ChildSa& c, const std::string& why) {
            absl::StrFormat("CHILD_SA %s{%u} sends with outbound SA %08x_o from now on: %s", c.name,
                            c.unique_id, c.spi_out, why));
   ctx_.ChildOutbound(*this, c);
+}
+
+void IkeSa::MoveTunnelsTo(IkeSa& keeper, const std::string& why) {
+  for (auto& k : keeper.children_) {
+    if (k->state != ChildSa::State::kInstalled && k->state != ChildSa::State::kRekeying) continue;
+    bool carried = false;
+    for (auto& c : children_) {
+      if (c->name == k->name && c->outbound_active) {
+        c->outbound_active = false;
+        carried = true;
+      }
+    }
+    // Sending already, it may still not be the one the tunnel follows (the installer binds the
+    // newest sending SA): told again, the tunnel moves to it.
+    if (!k->outbound_active || carried) keeper.SendWith(*k, why);
+  }
 }
 
 void IkeSa::HandOverTo(IkeSa& successor) {

@@ -84,6 +84,8 @@ class IkeSaContext {
   virtual const RetransmitConfig& Retransmit() const = 0;
   virtual absl::Duration HalfOpenTimeout() const = 0;
   virtual absl::Duration ReinitiateDelay() const = 0;
+  // ManagerOptions::rekey_fuzz.
+  virtual double RekeyFuzz() const { return 1.0; }
   virtual void ChildUp(IkeSa& sa, const ChildSa& child) = 0;
   virtual void ChildDown(IkeSa& sa, const ChildSa& child) = 0;
   // The CHILD SA's outer endpoints moved (a NAT rebinding seen on an authenticated request).
@@ -316,6 +318,14 @@ class IkeSa {
   // up, this one goes instead and the old one tries again later.
   void CheckReauthentication();
   void FinishReauthentication();
+
+  // Simultaneous initiation (IkeManager::IkeUp): on the duplicate IKE SA that lost, our SPI of
+  // the one that stays. Not saved for a restart while that one is up; deleted by the end that
+  // initiated the one that stays (if the peer never does, kept after kRekeyedTimeout).
+  std::optional<IkeSpi> duplicate_of;
+  // The tunnels this SA's CHILD SAs carry send with `keeper`'s CHILD SAs of the same tunnels
+  // from now on (each of ours stops sending): make-before-break ahead of deleting this SA.
+  void MoveTunnelsTo(IkeSa& keeper, const std::string& why);
 
   // On the old SA: our SPI of the successor we made as responder in a collision.
   std::optional<IkeSpi> passive_successor;

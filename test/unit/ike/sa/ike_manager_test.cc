@@ -2,9 +2,12 @@
 // responder's config lookup, datagrams for SAs it does not have, and which IKE SA survives when
 // both ends initiate, and where CHILD SA SPIs come from.
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <deque>
+#include <random>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "ike/sa/ike_sa.h"
 #include "test/unit/ike/sa/ike_sa_harness.h"
 
@@ -68,6 +71,157 @@ TEST_CASE("simultaneous initiation ends with one IKE SA on both ends", "[ike_sa]
   REQUIRE(p.b.Only() != nullptr);
   CHECK(p.a.Only()->spi_i() == p.b.Only()->spi_i());
   CheckMatched(*OnlyChild(p.a.Only()), *OnlyChild(p.b.Only()));
+}
+
+namespace {
+
+// The node that deletes the lost duplicate (the one that initiated the IKE SA that stays).
+Node* DuplicateDeleter(Pair& p) {
+  for (Node* n : {&p.a, &p.b}) {
+    if (n->log.Has("duplicate IKE_SA from simultaneous initiation, deleting")) return n;
+  }
+  return nullptr;
+}
+
+bool IsInformationalResponse(const Datagram& d) {
+  return d.data.size() > 28 && d.data[18] == 37 && (d.data[19] & 0x20) != 0;
+}
+
+// Pair::CheckSendable counts from the moment both ends hold an SA for the tunnel; while both
+// IKE_AUTHs are answered at once each responder sends on its new CHILD SA before the initiator
+// installed it, as for any new tunnel (nothing flowed yet). This counts only once the tunnel
+// has carried traffic both ways: both ends' outbound SAs in the other's inbound ones.
+struct TunnelWatch {
+  bool up = false;
+  int broken = 0;
+  std::vector<std::string> at;
+  void Watch(Pair& p) {
+    p.net.on_delivered = [this, &p] {
+      p.CheckSendable();
+      const uint32_t ao = p.a.rec.Outbound(p.ca->children[0].name);
+      const uint32_t bo = p.b.rec.Outbound(p.cb->children[0].name);
+      const bool ok = ao != 0 && bo != 0 && p.b.rec.HasInbound(ao) && p.a.rec.HasInbound(bo);
+      if (ok) {
+        up = true;
+      } else if (up) {
+        ++broken;
+        at.push_back(absl::StrCat("A sends with ", absl::Hex(ao), ", B with ", absl::Hex(bo)));
+      }
+    };
+  }
+};
+
+}  // namespace
+
+// Both ends initiate at once, their messages delivered in random order, some lost: whichever
+// IKE SA stays, no end may ever send a tunnel's traffic with an SA the other end has already
+// removed (Pair::CheckSendable after every datagram). The lost duplicate used to be deleted by
+// its own initiator, which kept sending on its CHILD SA until the Delete's answer, while the
+// peer removed that SA when it answered.
+TEST_CASE("simultaneous initiation in random orders: the tunnel moves before the Delete",
+          "[ike_sa][collision][race]") {
+  int duplicates = 0, initial_contact = 0;
+  for (uint32_t seed = 1; seed <= 300; ++seed) {
+    CAPTURE(seed);
+    std::mt19937 rng(seed);
+    Pair p;
+    TunnelWatch w;
+    w.Watch(p);
+    p.cb->initiate = true;
+    p.Configure();
+    p.a.mgr->Tick();
+    p.b.mgr->Tick();
+    int drops = 0;
+    for (int step = 0; step < 60 && !p.net.queue.empty(); ++step) {
+      uint32_t r = rng() % 100;
+      // Losses of any message but IKE_AUTH's (see INITIAL_CONTACT below).
+      const size_t i = rng() % p.net.queue.size();
+      if (r < 90 || drops >= 2 || p.net.queue[i].data[18] == 35) {
+        p.net.Deliver(p.net.Take(i));
+      } else {
+        (void)p.net.Take(i);
+        ++drops;
+      }
+    }
+    p.net.Pump();
+    p.net.Advance(absl::Seconds(300), absl::Seconds(1));  // a Delete unanswered times out
+    INFO(p.a.log.All() << "---\n" << p.b.log.All());
+    INFO(absl::StrJoin(w.at, "\n"));
+    // An order in which a responder takes the peer's IKE_AUTH (with INITIAL_CONTACT, as both
+    // ends send it when neither has an SA yet) after its own IKE SA came up: it destroys that
+    // one as stale and the tunnel breaks until the peer's Delete or DPD settles it. A separate
+    // open case (docs/DESIGN.md, Hitless restart), counted and left out here.
+    if (p.a.log.Has("the peer sent INITIAL_CONTACT: it has forgotten") ||
+        p.b.log.Has("the peer sent INITIAL_CONTACT: it has forgotten")) {
+      ++initial_contact;
+      continue;
+    }
+    duplicates += p.a.log.Has("duplicate IKE_SA from simultaneous");
+    REQUIRE(p.a.Only() != nullptr);
+    REQUIRE(p.b.Only() != nullptr);
+    CHECK(p.a.mgr->Sas().size() == 1);
+    CHECK(p.b.mgr->Sas().size() == 1);
+    CHECK(p.a.Only()->spi_i() == p.b.Only()->spi_i());
+    CheckMatched(*OnlyChild(p.a.Only()), *OnlyChild(p.b.Only()));
+    CHECK(w.broken == 0);
+    CHECK(p.a.rec.gaps == 0);
+    CHECK(p.b.rec.gaps == 0);
+    CHECK_FALSE(p.a.log.Has("did not delete the duplicate"));
+    CHECK_FALSE(p.b.log.Has("did not delete the duplicate"));
+  }
+  // The orders do make duplicates.
+  CHECK(duplicates > 20);
+  CHECK(initial_contact < 60);
+}
+
+TEST_CASE("a duplicate's Delete unanswered: the deleting end already sends on the kept SA",
+          "[ike_sa][collision]") {
+  Pair p;
+  TunnelWatch w;
+  w.Watch(p);
+  p.cb->initiate = true;
+  p.Configure();
+  p.net.drop = IsInformationalResponse;  // the Delete is never answered
+  p.a.mgr->Tick();
+  p.b.mgr->Tick();
+  p.net.Pump();
+  INFO(p.a.log.All() << "---\n" << p.b.log.All());
+  INFO(absl::StrJoin(w.at, "\n"));
+  Node* deleter = DuplicateDeleter(p);
+  REQUIRE(deleter != nullptr);
+  Node& other = deleter == &p.a ? p.b : p.a;
+  // The peer took the Delete and removed the lost SA's CHILD SA; the deleting end, still
+  // waiting for the answer (a kill -9 now leaves its dataplane as it is), sends with the kept
+  // one's, which the peer has.
+  REQUIRE(other.Only() != nullptr);
+  const ChildSa* kept = OnlyChild(other.Only());
+  REQUIRE(kept != nullptr);
+  const std::string tunnel = (deleter == &p.a ? p.ca : p.cb)->children[0].name;
+  CHECK(deleter->rec.Outbound(tunnel) == kept->spi_in);
+  CHECK(w.up);
+  CHECK(w.broken == 0);
+  CHECK(other.log.Has("the peer deletes it and keeps IKE_SA"));
+}
+
+// meson runs the IKE SA suites a second time with PORTCULLIS_TEST_KEY_POOL=1 (ike_sa_harness.h):
+// that run must really put the keys on the pool, or it only repeats the first.
+TEST_CASE("the key-pool run computes IKE_SA_INIT's keys on the pool", "[ike_sa][key_pool]") {
+  Pair p;
+  p.Up();
+  REQUIRE(p.a.Only() != nullptr);
+  REQUIRE(p.b.Only() != nullptr);
+  const char* env = std::getenv("PORTCULLIS_TEST_KEY_POOL");
+  if (env != nullptr && env[0] == '1') {
+    for (Node* n : {&p.a, &p.b}) {
+      INFO(n->address);
+      REQUIRE(n->mgr->crypto_pool() != nullptr);
+      CHECK(n->mgr->crypto_pool()->stats().finished >= 1);
+      CHECK(n->mgr->crypto_pool()->stats().refused == 0);
+    }
+  } else {
+    CHECK(p.a.mgr->crypto_pool() == nullptr);
+    CHECK(p.b.mgr->crypto_pool() == nullptr);
+  }
 }
 
 TEST_CASE("messages for unknown IKE SAs are logged as INVALID_IKE_SPI", "[ike_sa][fail]") {

@@ -208,7 +208,7 @@ TEST_CASE("INITIAL_CONTACT only replaces IKE SAs of the same identity", "[ike_sa
 TEST_CASE("one config, many peers: a new peer never counts as a duplicate of another's SA",
           "[ike_sa][identity]") {
   // B rekeys A's IKE SA itself, so B is the initiator of the successor: the simultaneous-
-  // initiation rule (delete the lower-nonce SA you initiated) must compare peers, not configs.
+  // initiation rule (the lower-nonce SA of a peer goes) must compare peers, not configs.
   auto any = Dynamic("peer-any", "", "shared-secret");
   any->ike_lifetime = 60;
   Net net;

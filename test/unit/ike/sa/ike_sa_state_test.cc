@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "ike/sa/ike_sa_harness.h"
@@ -530,6 +532,63 @@ TEST_CASE("a CHILD SA rekey collision in flight at the kill is settled after the
 
 // Review-ike5 5: a tunnel the peer closed under close-action trap, its IKE SA up, waits for its
 // packet after a restart too, instead of being created at once as a tunnel without a CHILD SA.
+// Both ends initiated at once; the end that initiated the IKE SA that stays deletes the other
+// one, and is killed before the Delete's answer comes. Its dataplane already sends with the kept
+// SA's CHILD SA (moved before the Delete went), which the peer has; the restarted vpnd resumes
+// the kept SA only, and the duplicate's SAs go as orphans.
+TEST_CASE("the end deleting a duplicate IKE SA killed before the answer", "[ike_sa_state]") {
+  for (uint32_t round = 0; round < 8; ++round) {
+    DYNAMIC_SECTION("round " << round) {
+      Pair p;
+      p.cb->initiate = true;
+      p.Configure();
+      p.net.drop = [](const Datagram& d) {
+        return d.data.size() > 28 && d.data[18] == 37 && (d.data[19] & 0x20) != 0;
+      };
+      p.a.mgr->Tick();
+      p.b.mgr->Tick();
+      p.net.Pump();
+      Node* deleter = nullptr;
+      for (Node* n : {&p.a, &p.b}) {
+        if (n->log.Has("duplicate IKE_SA from simultaneous initiation, deleting")) deleter = n;
+      }
+      INFO(p.a.log.All() << "---\n" << p.b.log.All());
+      REQUIRE(deleter != nullptr);
+      Node& dead = *deleter;
+      auto cfg = &dead == &p.a ? p.ca : p.cb;
+      Node& other = &dead == &p.a ? p.b : p.a;
+      const std::string tunnel = cfg->children[0].name;
+      // The peer removed the duplicate's CHILD SA when it took the Delete; this end already
+      // sends with the kept one's. (Pair::unsendable also counts both IKE_AUTH responders
+      // sending before their initiators installed, which is how any tunnel starts.)
+      CHECK(other.rec.HasInbound(dead.rec.Outbound(tunnel)));
+      const int before = p.unsendable;
+      const std::string saved = Saved(dead);
+      Kill(p, dead);
+      p.net.Advance(absl::Seconds(2));
+      CHECK(p.unsendable == before);  // the dataplane alone, vpnd down
+      IkeManager::ResumeResult r = Restart(p, dead, saved, cfg);
+      CHECK(r.ike_resumed == 1);
+      CHECK(r.ike_refused == 0);
+      // The restart's batch removes the SAs no resumed CHILD SA claims (the duplicate's).
+      std::set<uint32_t> resumed;
+      for (const IkeSa* sa : dead.mgr->Sas()) {
+        for (const auto& c : sa->children()) resumed.insert(c->spi_in);
+      }
+      for (auto& [name, v] : dead.rec.installed) {
+        std::erase_if(
+            v, [&](const testing::Recorder::Installed& e) { return !resumed.contains(e.in); });
+      }
+      p.net.Advance(absl::Seconds(40));
+      INFO(dead.log.All());
+      CheckOneMatchedChild(p);
+      CHECK(p.unsendable == before);
+      CHECK(p.a.rec.gaps == 0);
+      CHECK(p.b.rec.gaps == 0);
+    }
+  }
+}
+
 TEST_CASE("a trapped tunnel of a resumed IKE SA waits for its packet", "[ike_sa_state]") {
   Pair p;
   p.ca->close_action = CloseAction::kHold;
