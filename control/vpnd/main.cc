@@ -91,6 +91,10 @@ ABSL_FLAG(std::string, metrics_listen, "",
 ABSL_FLAG(std::string, wireshark_keys, "",
           "DEBUG ONLY: write Wireshark's esp_sa and ikev2_decryption_table (every SA's keys) "
           "into this directory");
+ABSL_FLAG(double, rekey_fuzz, 1.0,
+          "share (0..1) of each rekey margin drawn at random; 0: both ends of equal lifetimes "
+          "rekey at the same moment, so their rekeys collide (the lifecycle soak forces "
+          "collisions with it)");
 ABSL_FLAG(absl::Duration, test_confirm_minute, absl::Minutes(1),
           "TESTS ONLY: the length of commit-confirm's minute");
 
@@ -280,6 +284,18 @@ int main(int argc, char** argv) {
                                           absl::FormatDuration(deps.sessions.confirm_minute))});
   }
   vpnd::Vpnd daemon(deps);
+  {
+    const double fuzz = absl::GetFlag(FLAGS_rekey_fuzz);
+    if (!(fuzz >= 0.0 && fuzz <= 1.0)) return Fail("--rekey_fuzz must be between 0 and 1");
+    ike::ManagerOptions o = daemon.ike().options();
+    o.rekey_fuzz = fuzz;
+    daemon.ike().SetOptions(o);
+    if (fuzz < 1.0) {
+      log.Write(ike::LogRecord{
+          absl::Now(), ike::LogGroup::kCfg, "", 0, false,
+          absl::StrCat("rekey fuzz ", fuzz, " of the margin: equal lifetimes rekey together")});
+    }
+  }
   if (keylog) {
     log.Write(ike::LogRecord{absl::Now(), ike::LogGroup::kCfg, "", 0, false,
                              "WARNING: --debug-keylog is on: IKE and ESP keys are written to " +

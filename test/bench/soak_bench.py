@@ -6,6 +6,13 @@ through the tunnel at SOAK_PPS (default 200) for SOAK_SECONDS (default 600). Pri
 and lost and, per appliance, the lifecycle events by kind as its vpnd logged them. Target: 0
 lost. The 2-minute version that asserts it is test/integration/test_lifecycle_soak.py.
 
+Collisions are forced: equal lifetimes alone rarely collide, because each end draws its rekey
+time at random within the last quarter of the lifetime (charon's rekey fuzz); both vpnds run
+with `--rekey_fuzz 0` (SOAK_FUZZ), so each end's successor is rekeyed at the same moment as the
+other end's. SOAK_IKE=rekey removes `make-before-break`, so the IKE lifetime rekeys the IKE SA
+(IKE rekey collisions) instead of reauthenticating it (simultaneous reauthentications, settled
+as duplicate IKE SAs).
+
 Needs root (network namespaces); run it as `scripts/bench soak`, which takes the shared lab
 lock."""
 import os
@@ -17,7 +24,7 @@ import tempfile
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / 'test' / 'integration'))
 from portcullis_lab import EAST_HOST, Lab, SeedPair  # noqa: E402
-from test_lifecycle_soak import short_lifetimes  # noqa: E402
+from test_lifecycle_soak import FORCE_COLLISIONS, short_lifetimes  # noqa: E402
 
 KINDS = [
     ('CHILD rekeys started', r'rekeying CHILD_SA'),
@@ -26,6 +33,10 @@ KINDS = [
     ('CHILD collisions, ours deleted', r'CHILD_SA rekey collision: our new SA'),
     ('IKE rekeys started', r'rekeying IKE_SA'),
     ('IKE rekey collisions', r'IKE_SA rekey collision: the peer rekeys too'),
+    ('IKE collisions, ours deleted', r'IKE_SA rekey collision: our new IKE_SA has the lowest'),
+    ('IKE collisions, ours kept', r"IKE_SA rekey collision: the peer's new IKE_SA has the lo"),
+    ('IKE collisions, peer took over', r"IKE_SA rekey collision: the peer's new IKE_SA took"),
+    ('duplicate IKE_SAs deleted', r'duplicate IKE_SA from simultaneous initiation, deleting'),
     ('reauthentications started', r'reauthenticating IKE_SA'),
     ('reauthentications done', r'reauthenticated it with'),
     ('outbound switches (responder)', r'sends with outbound SA'),
@@ -38,13 +49,16 @@ KINDS = [
 def main():
     seconds = int(os.environ.get('SOAK_SECONDS', '600'))
     pps = int(os.environ.get('SOAK_PPS', '200'))
+    fuzz = os.environ.get('SOAK_FUZZ', '0')
+    ike = os.environ.get('SOAK_IKE', 'reauth')
     build = pathlib.Path(os.environ.get('PORTCULLIS_BUILD', ROOT / 'build'))
     os.chdir(ROOT)
     with tempfile.TemporaryDirectory(prefix='portcullis-soak-') as work:
         lab = Lab(build, work)
         try:
-            configs = {n: short_lifetimes(ROOT, work, n) for n in ('west', 'east')}
-            s = SeedPair(lab, ROOT, configs)
+            configs = {n: short_lifetimes(ROOT, work, n, reauth=ike != 'rekey')
+                       for n in ('west', 'east')}
+            s = SeedPair(lab, ROOT, configs, vpnd_args=('--rekey_fuzz', fuzz))
             s.wait_up()
             count = seconds * pps
             r = lab.exec(s.hw, 'ping', '-q', '-c', str(count), '-i', '%.4f' % (1.0 / pps), '-W',
@@ -54,8 +68,8 @@ def main():
             logs = {'west': s.vw.log(), 'east': s.ve.log()}
         finally:
             lab.close()
-    print(f'lifecycle soak: seed pair, CHILD 30 s / IKE 60 s on both ends, {pps} pps for '
-          f'{seconds} s')
+    print(f'lifecycle soak: seed pair, CHILD 30 s / IKE 60 s ({ike}) on both ends, rekey fuzz '
+          f'{fuzz}, {pps} pps for {seconds} s')
     print(f'{"":34} {"west":>8} {"east":>8}')
     print(f'{"packets sent (west -> east, echo)":34} {sent:>8}')
     print(f'{"packets lost":34} {sent - received:>8}')
