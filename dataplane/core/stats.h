@@ -38,6 +38,11 @@ struct alignas(64) WorkerStats {
   // Packets encrypted together with other tunnels' in one engine pass (docs/DESIGN.md, ESP:
   // many tunnels in one burst).
   uint64_t tunnel_batched;
+  // The longest time between two of the worker's loop rounds (each polls every receive queue
+  // once), in TSC cycles, and the TSC when it ended: a round that took longer than a port's
+  // receive ring holds (512 frames of af_packet at 300 packets/s: 1.7 s) overruns the ring.
+  // Sleeping while idle (--idle-sleep-us) counts, as does anything that stalls the thread.
+  uint64_t max_poll_gap_tsc, max_poll_gap_end_tsc;
 };
 
 inline uint64_t ReadCounter(const uint64_t& c) {

@@ -223,12 +223,15 @@ int Show(TelemetryClient& tel, const std::vector<std::string>& args, bool json) 
     }
     // One row per worker: the dataplane answers with one array per counter.
     static constexpr const char* kColumns[] = {
-        "sas_owned",        "rx_packets",         "tx_packets", "handed_off",
-        "handoff_received", "handoff_queue_full", "drops"};
+        "sas_owned",  "rx_packets",       "tx_packets",
+        "handed_off", "handoff_received", "handoff_queue_full",
+        "drops",      "max_poll_gap_us",  "max_poll_gap_ago_ms"};
     // rx/tx: the worker's interface counters summed, as `show stats` sums them (a route-based
-    // tunnel's packet counts on its VTI and on the port).
-    std::printf("%-6s %9s %14s %14s %12s %12s %10s %10s\n", "worker", "sas", "if rx sum",
-                "if tx sum", "handed off", "handoff in", "ring full", "drops");
+    // tunnel's packet counts on its VTI and on the port). Poll gap: the longest time between
+    // two of its polls, in microseconds, and how many milliseconds ago it ended.
+    std::printf("%-6s %9s %14s %14s %12s %12s %10s %10s %10s %10s\n", "worker", "sas", "if rx sum",
+                "if tx sum", "handed off", "handoff in", "ring full", "drops", "gap us",
+                "gap ago ms");
     for (uint64_t w = 0; w < v->U64("workers"); ++w) {
       std::printf("%-6llu", static_cast<unsigned long long>(w));
       int k = 0;

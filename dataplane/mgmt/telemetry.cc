@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 
 #include <rte_byteorder.h>
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
@@ -224,6 +225,16 @@ int Workers(const char*, const char*, rte_tel_data* d) {
          return v;
        }},
       {"loops", [](const WorkerStats& s, uint16_t) { return ReadCounter(s.loops); }},
+      // The longest gap between two polls, and how long ago it ended (worker.cc, Run).
+      {"max_poll_gap_us",
+       [](const WorkerStats& s, uint16_t) {
+         return ReadCounter(s.max_poll_gap_tsc) * 1000000 / rte_get_tsc_hz();
+       }},
+      {"max_poll_gap_ago_ms",
+       [](const WorkerStats& s, uint16_t) -> uint64_t {
+         const uint64_t end = ReadCounter(s.max_poll_gap_end_tsc);
+         return end == 0 ? 0 : (rte_rdtsc() - end) * 1000 / rte_get_tsc_hz();
+       }},
   };
   for (const Column& c : kColumns) {
     rte_tel_data* a = rte_tel_data_alloc();

@@ -43,6 +43,7 @@ int Worker::Run() {
   rte_rcu_qsbr_thread_register(dp_.rcu, id_);
   rte_rcu_qsbr_thread_online(dp_.rcu, id_);
   uint64_t idle = 0;
+  uint64_t last_round = rte_rdtsc();
   while (!dp_.stop.load(std::memory_order_relaxed)) {
     const uint64_t before = stats_->rx_bursts + stats_->handoff_received;
     PollOnce();
@@ -58,6 +59,14 @@ int Worker::Run() {
     } else {
       idle = 0;
     }
+    // One clock read per round (not per packet): the longest gap between two polls, which
+    // tells a ring overrun by a stalled worker from one by a burst.
+    const uint64_t now = rte_rdtsc();
+    if (unlikely(now - last_round > stats_->max_poll_gap_tsc)) {
+      stats_->max_poll_gap_tsc = now - last_round;
+      stats_->max_poll_gap_end_tsc = now;
+    }
+    last_round = now;
   }
   FlushHandoffs();
   FlushTx();

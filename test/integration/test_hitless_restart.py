@@ -112,6 +112,21 @@ def counters(s):
     return out
 
 
+def poll_gaps(s, marks):
+    """Each dataplane worker's longest time between two polls of its receive queues and when
+    it ended relative to the kill: a worker that stalls longer than its ports' receive rings
+    hold (512 af_packet frames: 1.7 s at 300 packets/s) overruns them (the ports' imissed)."""
+    out = []
+    for name, dp in (('west', s.west), ('east', s.east)):
+        w = dp.show_json('workers')
+        now = time.monotonic()
+        for i, (gap, ago) in enumerate(zip(w.get('max_poll_gap_us', []),
+                                           w.get('max_poll_gap_ago_ms', []))):
+            out.append(f'{name} worker {i} {gap / 1000:.1f} ms, ended '
+                       f'{now - ago / 1000 - marks["the kill"]:+.1f} s from the kill')
+    return 'longest poll gaps: ' + '; '.join(out)
+
+
 def counted(before, after):
     """The counters that moved, as text."""
     moved = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
@@ -204,6 +219,7 @@ def test_vpnd_killed_under_traffic_loses_nothing(lab, source_root, tmp_path, sid
     summary = ', '.join(f'{name}: sent {sent}, received {got}, missing {missing}'
                         for name, (sent, got, missing) in zip(('w2e', 'e2w'), results))
     summary += '\ncounted meanwhile: ' + counted(before, counters(s))
+    summary += '\n' + poll_gaps(s, marks)
     for name, (rx, tx) in zip(('w2e', 'e2w'), streams):
         summary += f'\n{name}: ' + timeline(tx[1], rx[1], marks)
     print(summary)

@@ -95,10 +95,11 @@ def test_two_workers_hand_off_and_keep_each_flow_in_order(lab, source_root):
     # dpctl's table: one row per worker.
     table = s.a.dpctl('show', 'workers').stdout
     assert re.search(r'^worker\s+sas\s+if rx sum\s+if tx sum\s+handed off\s+handoff in\s+'
-                     r'ring full\s+drops$', table, re.M), table
-    rows = re.findall(r'^([01])\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$', table,
-                      re.M)
+                     r'ring full\s+drops\s+gap us\s+gap ago ms$', table, re.M), table
+    rows = re.findall(r'^([01])\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)'
+                      r'\s+(\d+)\s+(\d+)$', table, re.M)
     assert [r[0] for r in rows] == ['0', '1'], table
+    assert all(int(r[8]) > 0 for r in rows), table  # each worker's longest poll gap
     assert sum(int(r[4]) for r in rows) >= sum(after['a']['handed_off']), table
 
     # vpnd's Prometheus metrics carry the same counters with a worker label.
