@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -160,6 +161,61 @@ TEST_CASE("a buffered log writes its lines at Flush, in order, rotated as unbuff
   for (size_t i = 0; i < lines.size(); ++i) {
     CHECK(absl::StrContains(lines[i], absl::StrCat("line ", i, " of")));
   }
+}
+
+TEST_CASE("a buffered log writes by itself once kFlushBytes wait, without Flush", "[vpnd][log]") {
+  TempDir dir;
+  std::string path = dir / "ipsec.log";
+  vpnd::LogRotation rot;
+  rot.max_bytes = 0;  // never rotated
+  vpnd::VpndLog log(path, false, 10, rot);
+  REQUIRE(log.ok());
+  log.SetBuffered(true);
+  int i = 0;
+  while (Read(path).empty()) {
+    log.Write(Line(i++));
+    REQUIRE(static_cast<size_t>(i) * 60 < 2 * vpnd::VpndLog::kFlushBytes);
+  }
+  // It wrote when the waiting lines reached kFlushBytes, not before, and all of them.
+  const std::string written = Read(path);
+  CHECK(written.size() >= vpnd::VpndLog::kFlushBytes);
+  std::vector<std::string> lines = absl::StrSplit(written, '\n', absl::SkipEmpty());
+  CHECK(lines.size() == static_cast<size_t>(i));
+  CHECK(absl::StrContains(lines.back(), absl::StrCat("line ", i - 1, " of")));
+  log.Write(Line(i));
+  CHECK(Read(path).size() == written.size());  // the next line waits again
+}
+
+TEST_CASE("a buffered log in the foreground writes stderr at Flush too", "[vpnd][log]") {
+  TempDir dir;
+  std::string err = dir / "stderr";
+  std::fflush(stderr);
+  const int saved = dup(STDERR_FILENO);
+  REQUIRE(saved >= 0);
+  const int fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  REQUIRE(fd >= 0);
+  REQUIRE(dup2(fd, STDERR_FILENO) == STDERR_FILENO);
+  close(fd);
+  std::string before, after;
+  {
+    vpnd::VpndLog log("", /*to_stderr=*/true);
+    log.SetBuffered(true);
+    log.Write(Line(0));
+    log.Write(Line(1));
+    std::fflush(stderr);
+    before = Read(err);
+    log.Flush();
+    std::fflush(stderr);
+    after = Read(err);
+  }
+  std::fflush(stderr);
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  CHECK(before.empty());
+  std::vector<std::string> lines = absl::StrSplit(after, '\n', absl::SkipEmpty());
+  REQUIRE(lines.size() == 2);
+  CHECK(absl::StrContains(lines[0], "line 0 of"));
+  CHECK(absl::StrContains(lines[1], "line 1 of"));
 }
 
 TEST_CASE("a symlink at the log or key log path is refused, not followed", "[vpnd][log]") {

@@ -5,6 +5,9 @@
 
 #include <string>
 
+#include "absl/strings/match.h"
+#include "absl/time/time.h"
+
 using namespace portcullis::ike;
 
 namespace {
@@ -49,4 +52,23 @@ TEST_CASE("a log line is always one line of printable text", "[log][security]") 
   CHECK(FormatLogLine(r) == "2026-01-01 00:00:00 01[IKE] <peer-x|1> path C:\\x");
   r.conn = "peer-\n";
   CHECK(OnlyPrintable(FormatLogLine(r)));
+}
+
+// FormatLogLine converts the time once a second and reuses the text: lines in the same second
+// share it, the next second (or an earlier one, a clock stepped back) gets its own, and a time
+// just before a second's end still belongs to that second.
+TEST_CASE("a log line's time: cached per second, never carried into the next", "[log]") {
+  auto line = [](absl::Time t) {
+    return FormatLogLine(LogRecord{t, LogGroup::kIke, "", 0, false, "x"});
+  };
+  const absl::Time t = absl::FromUnixSeconds(1767225600);  // 2026-01-01 00:00:00 UTC
+  CHECK(absl::StartsWith(line(t), "2026-01-01 00:00:00 "));
+  CHECK(absl::StartsWith(line(t + absl::Milliseconds(999)), "2026-01-01 00:00:00 "));
+  CHECK(
+      absl::StartsWith(line(t + absl::Seconds(1) - absl::Nanoseconds(1)), "2026-01-01 00:00:00 "));
+  CHECK(absl::StartsWith(line(t + absl::Seconds(1)), "2026-01-01 00:00:01 "));
+  CHECK(absl::StartsWith(line(t + absl::Milliseconds(1500)), "2026-01-01 00:00:01 "));
+  CHECK(absl::StartsWith(line(t - absl::Milliseconds(1)), "2025-12-31 23:59:59 "));
+  CHECK(absl::StartsWith(line(t + absl::Hours(24)), "2026-01-02 00:00:00 "));
+  CHECK(absl::StartsWith(line(t), "2026-01-01 00:00:00 "));
 }
