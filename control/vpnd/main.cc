@@ -92,9 +92,9 @@ ABSL_FLAG(std::string, wireshark_keys, "",
           "DEBUG ONLY: write Wireshark's esp_sa and ikev2_decryption_table (every SA's keys) "
           "into this directory");
 ABSL_FLAG(double, rekey_fuzz, 1.0,
-          "share (0..1) of each rekey margin drawn at random; 0: both ends of equal lifetimes "
-          "rekey at the same moment, so their rekeys collide (the lifecycle soak forces "
-          "collisions with it)");
+          "TESTS ONLY: share (0..1) of each rekey margin drawn at random; 0: both ends of equal "
+          "lifetimes rekey at the same moment, so their rekeys collide (the lifecycle soak "
+          "forces collisions with it; on a hub it would synchronise every peer's rekeys)");
 ABSL_FLAG(absl::Duration, test_confirm_minute, absl::Minutes(1),
           "TESTS ONLY: the length of commit-confirm's minute");
 
@@ -291,9 +291,9 @@ int main(int argc, char** argv) {
     o.rekey_fuzz = fuzz;
     daemon.ike().SetOptions(o);
     if (fuzz < 1.0) {
-      log.Write(ike::LogRecord{
-          absl::Now(), ike::LogGroup::kCfg, "", 0, false,
-          absl::StrCat("rekey fuzz ", fuzz, " of the margin: equal lifetimes rekey together")});
+      log.Write(ike::LogRecord{absl::Now(), ike::LogGroup::kCfg, "", 0, false,
+                               absl::StrCat("WARNING: --rekey_fuzz ", fuzz,
+                                            " (tests only): equal lifetimes rekey together")});
     }
   }
   if (keylog) {

@@ -6,8 +6,8 @@ through the tunnel at SOAK_PPS (default 200) for SOAK_SECONDS (default 600). Pri
 and lost and, per appliance, the lifecycle events by kind as its vpnd logged them. Target: 0
 lost. The 2-minute version that asserts it is test/integration/test_lifecycle_soak.py.
 
-Collisions are forced: equal lifetimes alone rarely collide, because each end draws its rekey
-time at random within the last quarter of the lifetime (charon's rekey fuzz); both vpnds run
+Collisions are forced: equal lifetimes alone rarely collide, because each end rekeys at
+lifetime - margin - random(0..margin), margin a quarter of a short lifetime (charon's rekey fuzz); both vpnds run
 with `--rekey_fuzz 0` (SOAK_FUZZ), so each end's successor is rekeyed at the same moment as the
 other end's. SOAK_IKE=rekey removes `make-before-break`, so the IKE lifetime rekeys the IKE SA
 (IKE rekey collisions) instead of reauthenticating it (simultaneous reauthentications, settled

@@ -5,8 +5,8 @@ several CHILD rekeys and IKE reauthentications, and not one packet may be lost (
 seed pair lost about one packet per rekey). The 10-minute version with a table is
 `scripts/bench soak`.
 
-Equal lifetimes alone seldom collide: each end draws its rekey time at random in the last
-quarter of the lifetime. Both vpnds run with `--rekey_fuzz 0` (FORCE_COLLISIONS), so the two
+Equal lifetimes alone seldom collide: each end rekeys at lifetime - margin - random(0..margin),
+margin a quarter of a short lifetime (between 15 and 22.5 s of a 30 s CHILD SA). Both vpnds run with `--rekey_fuzz 0` (FORCE_COLLISIONS), so the two
 ends rekey each CHILD SA at the same moment and reauthenticate together; the collisions are
 counted by kind, and one of the tests runs the IKE lifetime as a rekey (no make-before-break)
 for IKE rekey collisions."""

@@ -530,8 +530,6 @@ TEST_CASE("a CHILD SA rekey collision in flight at the kill is settled after the
   }
 }
 
-// Review-ike5 5: a tunnel the peer closed under close-action trap, its IKE SA up, waits for its
-// packet after a restart too, instead of being created at once as a tunnel without a CHILD SA.
 // Both ends initiated at once; the end that initiated the IKE SA that stays deletes the other
 // one, and is killed before the Delete's answer comes. Its dataplane already sends with the kept
 // SA's CHILD SA (moved before the Delete went), which the peer has; the restarted vpnd resumes
@@ -589,6 +587,8 @@ TEST_CASE("the end deleting a duplicate IKE SA killed before the answer", "[ike_
   }
 }
 
+// Review-ike5 5: a tunnel the peer closed under close-action trap, its IKE SA up, waits for its
+// packet after a restart too, instead of being created at once as a tunnel without a CHILD SA.
 TEST_CASE("a trapped tunnel of a resumed IKE SA waits for its packet", "[ike_sa_state]") {
   Pair p;
   p.ca->close_action = CloseAction::kHold;
