@@ -375,10 +375,9 @@ class SeedPair:
     without a bonding driver (LACP itself is tested between two dataplanes).
     """
 
-    def __init__(self, lab, source_root, configs=None, vpnd_args=(), before_vpnd=None):
+    def __init__(self, lab, source_root, configs=None, vpnd_args=()):
         """configs: {'west': path, 'east': path} instead of appliance_config's; vpnd_args: more
-        arguments for both vpnds; before_vpnd(self): called once the network and dataplanes
-        are up, before the vpnds start."""
+        arguments for both vpnds."""
         self.lab = lab
         configs = configs or {n: appliance_config(source_root, lab.workdir, n)
                               for n in ('west', 'east')}
@@ -401,8 +400,6 @@ class SeedPair:
         lab.exec(rt, 'sysctl', '-qw', 'net.ipv4.ip_forward=1')
         self.west = lab.dataplane(dw, ports('dwl1', 'dwl2', 'dww1', 'dww2'))
         self.east = lab.dataplane(de, ports('del1', 'del2', 'dew1', 'dew2'))
-        if before_vpnd is not None:
-            before_vpnd(self)
         self.vw = lab.vpnd(dw, self.west, configs['west'], 'west', extra_args=vpnd_args)
         self.ve = lab.vpnd(de, self.east, configs['east'], 'east', extra_args=vpnd_args)
 
