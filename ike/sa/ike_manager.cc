@@ -833,7 +833,8 @@ IkeManager::ResumeResult IkeManager::Resume(std::vector<IkeSaState> saved) {
         if (!saved_spis.contains(c->replaces)) {
           // It waited for a CHILD SA of another IKE SA (a lost duplicate of a simultaneous
           // initiation, or the old SA of a reauthentication), which is not resumed: its SAs
-          // are removed as orphans, so this one sends (and is rekeyed at once, below).
+          // are removed as orphans, so this one sends (and is rekeyed at once, below). Sound
+          // while one IKE SA per peer is resumed (HasLiveSa above refuses a second one).
           c->outbound_active = true;
           c->replaces = 0;
           continue;
