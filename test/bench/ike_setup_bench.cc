@@ -1,0 +1,195 @@
+// vpnd's IKE work per IKE_SA + CHILD_SA setup, without sockets, dataplane or other processes:
+// two IkeManagers in this process, one initiating `--setups` peers (one address pair each, as
+// `scripts/bench ike` sets them up) to the other, datagrams handed over in memory, a fake clock.
+// What it measures is what the bench's vpnd does per setup on its loop (proposals, DH, HMACs,
+// the SK payload, the log lines formatted, the manager's lookups and Tick), both roles together.
+// Prints CPU per setup; run under callgrind for instructions per setup, which this shared
+// machine does not disturb:
+//
+//   valgrind --tool=callgrind --toggle-collect='portcullis::ike::bench::RunSetups*'
+//       build/test/bench/ike_setup_bench --group=x25519 --ike=cbc --setups=200
+//
+// then instructions / setups. --group=x25519|modp (DH 31 or 14), --ike=cbc|gcm (aes128-sha256
+// as vpnd answers strongSwan in `scripts/bench ike`, or aes128gcm16-prfsha256 as vpnd to vpnd),
+// ESP aes128gcm16 without PFS, PSK authentication.
+#include <time.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "ike/sa/ike_config.h"
+#include "ike/sa/ike_log.h"
+#include "ike/sa/ike_manager.h"
+#include "ike/sa/traffic_selectors.h"
+
+namespace portcullis::ike::bench {
+
+namespace {
+
+// Formats every line as vpnd's log does, then drops it.
+struct FormatLog : LogSink {
+  size_t bytes = 0;
+  void Write(const LogRecord& r) override { bytes += FormatLogLine(r).size(); }
+};
+
+struct CountChildren : IkeListener {
+  size_t up = 0;
+  void ChildUp(const IkeSa&, const ChildSa&) override { ++up; }
+  void ChildDown(const IkeSa&, const ChildSa&) override {}
+};
+
+struct Options {
+  DhGroup group = DhGroup::kCurve25519;
+  bool gcm = false;
+  size_t setups = 200;
+};
+
+Address Nth(int base, size_t i) {
+  return *Address::Parse(absl::StrFormat("10.%d.%d.%d", base + static_cast<int>(i >> 16),
+                                         static_cast<int>((i >> 8) & 0xff),
+                                         static_cast<int>(i & 0xff)));
+}
+
+TrafficSelector Net24(int second, size_t i) {
+  return TsFromPrefix(*Address::Parse(absl::StrFormat("172.%d.%d.0", second + (i >> 8 & 15),
+                                                      static_cast<int>(i & 0xff))),
+                      24);
+}
+
+std::shared_ptr<IkeSaConfig> PeerConfig(const Options& o, size_t i, bool initiator) {
+  auto c = std::make_shared<IkeSaConfig>();
+  Address ours = Nth(initiator ? 64 : 96, i), theirs = Nth(initiator ? 96 : 64, i);
+  c->name = "peer-" + theirs.ToString();
+  c->peer_key = theirs.ToString();
+  c->local = ours;
+  c->remote = theirs;
+  c->local_id_text = ours.ToString();
+  c->remote_id_text = theirs.ToString();
+  c->local_id = IdFromText(c->local_id_text);
+  c->remote_id = IdFromText(c->remote_id_text);
+  c->psk = SharedSecret("ike-bench-psk-0123456789");
+  Proposal ike;
+  ike.protocol = ProtocolId::kIke;
+  if (o.gcm) {
+    ike.transforms.push_back(Transform::Encr(EncrId::kAesGcm16, 128));
+  } else {
+    ike.transforms.push_back(Transform::Encr(EncrId::kAesCbc, 128));
+    ike.transforms.push_back(Transform::Integ(IntegId::kHmacSha2_256_128));
+  }
+  ike.transforms.push_back(Transform::Prf(PrfId::kHmacSha2_256));
+  ike.transforms.push_back(Transform::Dh(o.group));
+  c->ike_proposals = {ike};
+  c->initiate = initiator;
+  ChildConfig ch;
+  ch.name = c->name + "-tunnel-1";
+  ch.tunnel_id = 1;
+  ch.local_ts = {Net24(initiator ? 16 : 48, i)};
+  ch.remote_ts = {Net24(initiator ? 48 : 16, i)};
+  Proposal esp;
+  esp.protocol = ProtocolId::kEsp;
+  esp.transforms.push_back(Transform::Encr(EncrId::kAesGcm16, 128));
+  esp.transforms.push_back(Transform::Esn(EsnId::kNoEsn));
+  ch.esp_proposals = {esp};
+  ch.reqid = static_cast<uint32_t>(i + 1);
+  c->children.push_back(ch);
+  return c;
+}
+
+struct Lab {
+  absl::Time now = absl::FromUnixSeconds(1767225600);
+  std::deque<Datagram> wire;
+  FormatLog log_i, log_r;
+  CountChildren up_i, up_r;
+  std::unique_ptr<IkeManager> init, resp;
+  size_t datagrams = 0;
+
+  explicit Lab(const Options& o) {
+    ManagerOptions m;
+    m.cookie_threshold = 0;  // as `scripts/bench ike` configures both responders
+    m.block_threshold = 0;
+    auto clock = [this] { return now; };
+    auto send = [this](const Datagram& d) { wire.push_back(d); };
+    init = std::make_unique<IkeManager>(clock, send, &log_i, nullptr, &up_i, m);
+    resp = std::make_unique<IkeManager>(clock, send, &log_r, nullptr, &up_r, m);
+    std::vector<std::shared_ptr<const IkeSaConfig>> pi, pr;
+    for (size_t i = 0; i < o.setups; ++i) {
+      pi.push_back(PeerConfig(o, i, true));
+      pr.push_back(PeerConfig(o, i, false));
+    }
+    init->SetPeers(pi);
+    resp->SetPeers(pr);
+  }
+
+  // The initiator's addresses are 10.64.x.x.
+  IkeManager& To(const Datagram& d) {
+    return absl::StartsWith(d.dst.address.ToString(), "10.64.") ? *init : *resp;
+  }
+};
+
+}  // namespace
+
+// Everything from the first initiation until every CHILD SA is up on both ends, as vpnd's loop
+// runs it: datagrams as they come, a Tick per round. Not inlined: callgrind collects from here.
+__attribute__((noinline)) bool RunSetups(Lab& lab, size_t setups) {
+  for (int round = 0; round < 1000000; ++round) {
+    lab.now += absl::Milliseconds(1);
+    lab.init->Tick();
+    lab.resp->Tick();
+    // One round reads what is on the wire now, as a loop reads its sockets; answers go out for
+    // the next round.
+    for (size_t n = lab.wire.size(); n > 0; --n) {
+      Datagram d = std::move(lab.wire.front());
+      lab.wire.pop_front();
+      ++lab.datagrams;
+      lab.To(d).HandleDatagram(d);
+    }
+    if (lab.up_i.up >= setups && lab.up_r.up >= setups) return true;
+  }
+  return false;
+}
+
+}  // namespace portcullis::ike::bench
+
+int main(int argc, char** argv) {
+  using portcullis::ike::DhGroup;
+  namespace b = portcullis::ike::bench;
+  b::Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    size_t n = 0;
+    if (a == "--group=x25519") {
+      o.group = DhGroup::kCurve25519;
+    } else if (a == "--group=modp") {
+      o.group = DhGroup::kModp2048;
+    } else if (a == "--ike=cbc" || a == "--ike=gcm") {
+      o.gcm = a == "--ike=gcm";
+    } else if (absl::StartsWith(a, "--setups=") && absl::SimpleAtoi(a.substr(9), &n) && n > 0 &&
+               n < 60000) {
+      o.setups = n;
+    } else {
+      std::fprintf(stderr,
+                   "usage: %s [--group=x25519|modp] [--ike=cbc|gcm] [--setups=N (1..59999)]\n",
+                   argv[0]);
+      return 2;
+    }
+  }
+  b::Lab lab(o);
+  timespec t0{}, t1{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+  bool done = b::RunSetups(lab, o.setups);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+  double cpu = static_cast<double>(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+  std::printf("ike_setup_bench group=%s ike=%s setups=%zu up=%zu/%zu datagrams=%zu\n",
+              o.group == DhGroup::kCurve25519 ? "x25519" : "modp", o.gcm ? "gcm" : "cbc", o.setups,
+              lab.up_i.up, lab.up_r.up, lab.datagrams);
+  std::printf("cpu per setup (both roles): %.1f us\n", cpu * 1e6 / static_cast<double>(o.setups));
+  return done ? 0 : 1;
+}
