@@ -1,13 +1,15 @@
 #include "ike/crypto/hmac.h"
 
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
+#include <openssl/crypto.h>
 
-#include <memory>
+#include <cstring>
 
 namespace portcullis::ike {
 
 namespace {
+
+constexpr size_t kMaxBlock = 128;  // SHA-384/512's block; SHA-1/256's is 64
+constexpr size_t kMaxHash = 64;
 
 const char* DigestName(HashAlgorithm h) {
   switch (h) {
@@ -23,15 +25,32 @@ const char* DigestName(HashAlgorithm h) {
   return "";
 }
 
-// Fetching an algorithm searches the provider tables; do it once. EVP_MAC objects are
-// reference counted and safe to share between threads.
-EVP_MAC* HmacAlgorithm() {
-  static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  return mac;
+// Fetching a digest searches the provider tables (and an EVP_sha256()-style legacy handle is
+// fetched again on every init): do it once per algorithm. Fetched EVP_MDs are reference counted
+// and safe to share between threads (the key pool's workers compute SKEYSEED and SK_* too).
+const EVP_MD* Digest(HashAlgorithm h) {
+  static EVP_MD* const digests[] = {
+      EVP_MD_fetch(nullptr, DigestName(HashAlgorithm::kSha1), nullptr),
+      EVP_MD_fetch(nullptr, DigestName(HashAlgorithm::kSha256), nullptr),
+      EVP_MD_fetch(nullptr, DigestName(HashAlgorithm::kSha384), nullptr),
+      EVP_MD_fetch(nullptr, DigestName(HashAlgorithm::kSha512), nullptr),
+  };
+  return digests[static_cast<int>(h)];
 }
 
-struct MacCtxFree {
-  void operator()(EVP_MAC_CTX* c) const { EVP_MAC_CTX_free(c); }
+size_t BlockSize(HashAlgorithm h) {
+  return h == HashAlgorithm::kSha384 || h == HashAlgorithm::kSha512 ? 128 : 64;
+}
+
+// Per-thread scratch contexts for HmacKey::MacInto's copies of a key's states, so a MAC costs
+// no context allocation. MacInto resets them before it returns: no state of a key stays here.
+struct Scratch {
+  EVP_MD_CTX* inner = EVP_MD_CTX_new();
+  EVP_MD_CTX* outer = EVP_MD_CTX_new();
+  ~Scratch() {
+    EVP_MD_CTX_free(inner);
+    EVP_MD_CTX_free(outer);
+  }
 };
 
 }  // namespace
@@ -50,32 +69,86 @@ size_t HashSize(HashAlgorithm h) {
   return 0;
 }
 
+absl::StatusOr<HmacKey> HmacKey::Create(HashAlgorithm h, absl::Span<const uint8_t> key) {
+  const EVP_MD* md = Digest(h);
+  if (md == nullptr) return absl::InternalError("HMAC: digest not available in OpenSSL");
+  MdCtxPtr inner(EVP_MD_CTX_new()), outer(EVP_MD_CTX_new());
+  if (inner == nullptr || outer == nullptr) return absl::InternalError("HMAC: out of memory");
+  size_t block = BlockSize(h);
+  // RFC 2104: a key longer than the block is hashed first; shorter ones are zero-padded.
+  uint8_t k[kMaxBlock] = {};
+  bool ok = true;
+  if (key.size() > block) {
+    unsigned int len = 0;
+    ok = EVP_DigestInit_ex2(inner.get(), md, nullptr) == 1 &&
+         EVP_DigestUpdate(inner.get(), key.data(), key.size()) == 1 &&
+         EVP_DigestFinal_ex(inner.get(), k, &len) == 1 && len == HashSize(h);
+  } else if (!key.empty()) {
+    std::memcpy(k, key.data(), key.size());
+  }
+  uint8_t pad[kMaxBlock];
+  for (size_t i = 0; i < block; ++i) pad[i] = k[i] ^ 0x36;
+  ok = ok && EVP_DigestInit_ex2(inner.get(), md, nullptr) == 1 &&
+       EVP_DigestUpdate(inner.get(), pad, block) == 1;
+  for (size_t i = 0; i < block; ++i) pad[i] = k[i] ^ 0x5c;
+  ok = ok && EVP_DigestInit_ex2(outer.get(), md, nullptr) == 1 &&
+       EVP_DigestUpdate(outer.get(), pad, block) == 1;
+  OPENSSL_cleanse(k, sizeof k);
+  OPENSSL_cleanse(pad, sizeof pad);
+  if (!ok) return absl::InternalError("HMAC key setup failed");
+  return HmacKey(h, std::move(inner), std::move(outer));
+}
+
+absl::Status HmacKey::Finish(EVP_MD_CTX* inner, EVP_MD_CTX* outer,
+                             absl::Span<const absl::Span<const uint8_t>> data,
+                             absl::Span<uint8_t> out) {
+  uint8_t inner_hash[kMaxHash];
+  unsigned int inner_len = 0, outer_len = 0;
+  bool ok = true;
+  for (absl::Span<const uint8_t> part : data) {
+    if (!part.empty()) ok = ok && EVP_DigestUpdate(inner, part.data(), part.size()) == 1;
+  }
+  ok = ok && EVP_DigestFinal_ex(inner, inner_hash, &inner_len) == 1 && inner_len == out.size() &&
+       EVP_DigestUpdate(outer, inner_hash, inner_len) == 1 &&
+       EVP_DigestFinal_ex(outer, out.data(), &outer_len) == 1 && outer_len == out.size();
+  OPENSSL_cleanse(inner_hash, sizeof inner_hash);
+  if (!ok) return absl::InternalError("HMAC failed");
+  return absl::OkStatus();
+}
+
+absl::Status HmacKey::MacInto(absl::Span<const absl::Span<const uint8_t>> data,
+                              absl::Span<uint8_t> out) const {
+  if (out.size() != size()) return absl::InternalError("HMAC output of the wrong size");
+  thread_local Scratch scratch;
+  if (scratch.inner == nullptr || scratch.outer == nullptr) {
+    return absl::InternalError("HMAC: out of memory");
+  }
+  absl::Status s = absl::InternalError("HMAC state copy failed");
+  if (EVP_MD_CTX_copy_ex(scratch.inner, inner_.get()) == 1 &&
+      EVP_MD_CTX_copy_ex(scratch.outer, outer_.get()) == 1) {
+    s = Finish(scratch.inner, scratch.outer, data, out);
+  }
+  // The copies are keyed states: wiped and freed now (the provider clears its context).
+  EVP_MD_CTX_reset(scratch.inner);
+  EVP_MD_CTX_reset(scratch.outer);
+  return s;
+}
+
+absl::StatusOr<SecretBytes> HmacKey::Mac(absl::Span<const absl::Span<const uint8_t>> data) const {
+  SecretBytes out(size());
+  absl::Status s = MacInto(data, out.mutable_span());
+  if (!s.ok()) return s;
+  return out;
+}
+
 absl::StatusOr<SecretBytes> Hmac(HashAlgorithm h, absl::Span<const uint8_t> key,
                                  absl::Span<const absl::Span<const uint8_t>> data) {
-  EVP_MAC* mac = HmacAlgorithm();
-  if (mac == nullptr) return absl::InternalError("HMAC is not available in OpenSSL");
-  std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx(EVP_MAC_CTX_new(mac));
-  if (ctx == nullptr) return absl::InternalError("EVP_MAC_CTX_new failed");
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(DigestName(h)), 0),
-      OSSL_PARAM_construct_end(),
-  };
-  // OpenSSL rejects a NULL key pointer even with length 0; an empty key is legal for HMAC.
-  static const uint8_t kEmpty = 0;
-  const uint8_t* key_ptr = key.empty() ? &kEmpty : key.data();
-  if (EVP_MAC_init(ctx.get(), key_ptr, key.size(), params) != 1) {
-    return absl::InternalError("HMAC init failed");
-  }
-  for (absl::Span<const uint8_t> part : data) {
-    if (!part.empty() && EVP_MAC_update(ctx.get(), part.data(), part.size()) != 1) {
-      return absl::InternalError("HMAC update failed");
-    }
-  }
+  absl::StatusOr<HmacKey> k = HmacKey::Create(h, key);
+  if (!k.ok()) return k.status();
   SecretBytes out(HashSize(h));
-  size_t written = 0;
-  if (EVP_MAC_final(ctx.get(), out.data(), &written, out.size()) != 1 || written != out.size()) {
-    return absl::InternalError("HMAC final failed");
-  }
+  // Used once: finish on the key's own states, no copies.
+  absl::Status s = HmacKey::Finish(k->inner_.get(), k->outer_.get(), data, out.mutable_span());
+  if (!s.ok()) return s;
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "ike/crypto/prf.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <cstring>
 #include <optional>
@@ -60,23 +62,32 @@ absl::StatusOr<SecretBytes> PrfPlus(PrfId prf, absl::Span<const uint8_t> key,
     return absl::InvalidArgumentError(
         absl::StrCat("prf+ cannot make ", length, " bytes with a ", block, "-byte PRF"));
   }
+  // The key's HMAC states are made once for all the blocks (7 for an IKE SA's SK_*).
+  absl::StatusOr<HmacKey> mac = HmacKey::Create(*h, key);
+  if (!mac.ok()) return mac.status();
   SecretBytes out(length);
-  SecretBytes previous;  // T(n-1); empty for T1
+  // T(n-1) | seed | n as a list of spans: nothing secret is copied into a plain buffer. T(n-1)
+  // is read from `out`, where it was written whole (only the last block may be cut).
+  std::vector<absl::Span<const uint8_t>> parts(seed.size() + 2);
+  std::copy(seed.begin(), seed.end(), parts.begin() + 1);
+  uint8_t last[64];  // a cut last block, before it is cut
   size_t filled = 0;
   for (uint8_t counter = 1; filled < length; ++counter) {
-    // T(n-1) | seed | n as a list of spans: nothing secret is copied into a plain buffer.
-    std::vector<absl::Span<const uint8_t>> parts;
-    parts.push_back(previous.span());
-    parts.insert(parts.end(), seed.begin(), seed.end());
     const uint8_t counter_byte[1] = {counter};
-    parts.push_back(absl::MakeConstSpan(counter_byte));
-    absl::StatusOr<SecretBytes> next = Hmac(*h, key, parts);
-    if (!next.ok()) return next.status();
+    parts.back() = absl::MakeConstSpan(counter_byte);
     size_t take = std::min(block, length - filled);
-    std::memcpy(out.data() + filled, next->data(), take);
+    absl::Span<uint8_t> t =
+        take == block ? out.mutable_span().subspan(filled, block) : absl::MakeSpan(last, block);
+    absl::Status s = mac->MacInto(parts, t);
+    if (!s.ok()) {
+      OPENSSL_cleanse(last, sizeof last);
+      return s;
+    }
+    if (take < block) std::memcpy(out.data() + filled, last, take);
+    parts.front() = t;
     filled += take;
-    previous = std::move(*next);
   }
+  OPENSSL_cleanse(last, sizeof last);
   return out;
 }
 

@@ -142,11 +142,14 @@ absl::StatusOr<SkCipher> SkCipher::Create(const IkeSaCryptoSuite& suite,
   size_t key_size = suite.encr_key_bits / 8;
   c.key_ = SecretBytes(sk_e.subspan(0, key_size));
   c.salt_ = SecretBytes(sk_e.subspan(key_size));
-  c.integ_key_ = SecretBytes(sk_a);
   if (IsAead(suite.encr)) {
     absl::Status s =
         FillRandom(absl::MakeSpan(reinterpret_cast<uint8_t*>(&c.iv_prefix_), sizeof c.iv_prefix_));
     if (!s.ok()) return s;
+  } else {
+    absl::StatusOr<HmacKey> mac = HmacKey::Create(*IntegHash(suite.integ), sk_a);
+    if (!mac.ok()) return mac.status();
+    c.integ_mac_ = std::move(*mac);
   }
   return c;
 }
@@ -207,11 +210,10 @@ absl::StatusOr<Bytes> SkCipher::Seal(const Message& outer, PayloadType first_inn
     s = FillRandom(absl::MakeSpan(iv, kAesBlock));
     if (s.ok()) s = CbcCrypt(true, key_, iv, plaintext, ciphertext);
     if (s.ok()) {
-      absl::StatusOr<SecretBytes> mac =
-          Hmac(*IntegHash(integ_), integ_key_.span(),
-               {absl::MakeConstSpan(wire->data(), wire->size() - IcvSize())});
-      if (!mac.ok()) return mac.status();
-      std::memcpy(icv, mac->data(), IcvSize());
+      uint8_t mac[64];
+      s = integ_mac_->MacInto({absl::MakeConstSpan(wire->data(), wire->size() - IcvSize())},
+                              absl::MakeSpan(mac, integ_mac_->size()));
+      if (s.ok()) std::memcpy(icv, mac, IcvSize());
     }
   }
   OPENSSL_cleanse(plaintext.data(), plaintext.size());
@@ -248,13 +250,14 @@ absl::StatusOr<SkPlaintext> SkCipher::Open(absl::Span<const uint8_t> wire) const
     if (!s.ok()) return s;
   } else {
     // Integrity first: nothing is decrypted, let alone parsed, before the ICV verifies.
-    absl::StatusOr<SecretBytes> mac =
-        Hmac(*IntegHash(integ_), integ_key_.span(), {wire.subspan(0, wire.size() - icv_size)});
-    if (!mac.ok()) return mac.status();
-    if (CRYPTO_memcmp(mac->data(), icv, icv_size) != 0) {
+    uint8_t mac[64];
+    absl::Status s = integ_mac_->MacInto({wire.subspan(0, wire.size() - icv_size)},
+                                         absl::MakeSpan(mac, integ_mac_->size()));
+    if (!s.ok()) return s;
+    if (CRYPTO_memcmp(mac, icv, icv_size) != 0) {
       return IntegrityCheckError("SK payload: ICV mismatch");
     }
-    absl::Status s = CbcCrypt(false, key_, iv, ciphertext, plaintext.data());
+    s = CbcCrypt(false, key_, iv, ciphertext, plaintext.data());
     if (!s.ok()) return s;
   }
   size_t pad_length = plaintext.back();

@@ -17,10 +17,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "ike/crypto/crypto_suite.h"
+#include "ike/crypto/hmac.h"
 #include "ike/crypto/key_schedule.h"
 #include "ike/crypto/secret_bytes.h"
 #include "ike/encoding/message.h"
@@ -77,7 +79,8 @@ class SkCipher {
   IntegId integ_ = IntegId::kNone;
   SecretBytes key_;
   SecretBytes salt_;  // AES-GCM only
-  SecretBytes integ_key_;
+  // The integrity key's HMAC states, made once: every message's ICV starts from them.
+  std::optional<HmacKey> integ_mac_;
   // AES-GCM IVs: a random prefix chosen when the cipher is made, then a counter, so no IV
   // repeats within one SkCipher and two SkCiphers made for the same key collide only if their
   // random 32-bit prefixes do.

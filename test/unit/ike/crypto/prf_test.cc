@@ -5,6 +5,7 @@
 #include "ike/crypto/prf.h"
 
 #include <openssl/core_names.h>
+#include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
@@ -311,4 +312,57 @@ TEST_CASE("unsupported PRFs are refused", "[prf]") {
   CHECK(PrfOutputSize(PrfId::kHmacMd5) == 0);
   CHECK_FALSE(Prf(PrfId::kHmacMd5, FromHex("00"), {}).ok());
   CHECK_FALSE(PrfPlus(PrfId::kAes128Cmac, FromHex("00"), {}, 16).ok());
+}
+
+TEST_CASE("an HmacKey made once gives RFC 4231's HMAC for every message, in any order", "[prf]") {
+  int n = 0;
+  for (const Rfc4231Vector& v : kRfc4231) {
+    INFO("RFC 4231 test case " << ++n);
+    for (auto [h, want] :
+         {std::pair{HashAlgorithm::kSha256, v.sha256}, std::pair{HashAlgorithm::kSha384, v.sha384},
+          std::pair{HashAlgorithm::kSha512, v.sha512}}) {
+      absl::StatusOr<HmacKey> key = HmacKey::Create(h, FromHex(v.key));
+      REQUIRE(key.ok());
+      CHECK(key->size() == HashSize(h));
+      Bytes other = FromHex("00ff");
+      // Each MAC starts from the key's states, not from where the previous message left them.
+      for (int rep = 0; rep < 3; ++rep) {
+        absl::StatusOr<SecretBytes> mac = key->Mac({FromHex(v.data)});
+        REQUIRE(mac.ok());
+        CHECK(ToHex(mac->span()).substr(0, std::string(want).size()) == want);
+        absl::StatusOr<SecretBytes> mac2 = key->Mac({other});
+        absl::StatusOr<SecretBytes> once = Hmac(h, FromHex(v.key), {other});
+        REQUIRE(mac2.ok());
+        REQUIRE(once.ok());
+        CHECK(*mac2 == *once);
+      }
+      // The output buffer must be the hash's size.
+      uint8_t small[8];
+      CHECK_FALSE(key->MacInto({other}, absl::MakeSpan(small)).ok());
+    }
+  }
+}
+
+TEST_CASE("HMAC with an empty key or empty data equals OpenSSL's EVP_Q_mac", "[prf]") {
+  for (auto [h, name] :
+       {std::pair{HashAlgorithm::kSha1, "SHA1"}, std::pair{HashAlgorithm::kSha256, "SHA2-256"},
+        std::pair{HashAlgorithm::kSha512, "SHA2-512"}}) {
+    INFO(name);
+    static const uint8_t kNone = 0;
+    Bytes data = FromHex("0102030405");
+    for (auto [key, msg] : {std::pair{Bytes{}, data}, std::pair{data, Bytes{}}}) {
+      uint8_t want[64];
+      size_t want_len = 0;
+      OSSL_PARAM params[] = {
+          OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(name), 0),
+          OSSL_PARAM_construct_end()};
+      REQUIRE(EVP_Q_mac(nullptr, "HMAC", nullptr, nullptr, params,
+                        key.empty() ? &kNone : key.data(), key.size(),
+                        msg.empty() ? &kNone : msg.data(), msg.size(), want, sizeof want,
+                        &want_len) != nullptr);
+      absl::StatusOr<SecretBytes> got = Hmac(h, key, {msg});
+      REQUIRE(got.ok());
+      CHECK(ToHex(got->span()) == ToHex(absl::MakeConstSpan(want, want_len)));
+    }
+  }
 }
