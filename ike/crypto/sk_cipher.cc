@@ -23,30 +23,36 @@ constexpr size_t kAesBlock = 16;
 constexpr size_t kGcmIvSize = 8;
 constexpr size_t kGcmTagSize = 16;
 
-const EVP_CIPHER* CbcCipher(size_t key_size) {
+// EVP_aes_128_cbc() and the like are legacy handles that EVP_CipherInit_ex2 fetches from the
+// provider again, by name, on every init; fetched once here instead (reference counted, shared
+// between threads).
+EVP_CIPHER* FetchCipher(const char* name) {
+  return EVP_CIPHER_fetch(nullptr, name, nullptr);
+}
+
+const EVP_CIPHER* BySize(size_t key_size, EVP_CIPHER* const (&by_size)[3]) {
   switch (key_size) {
     case 16:
-      return EVP_aes_128_cbc();
+      return by_size[0];
     case 24:
-      return EVP_aes_192_cbc();
+      return by_size[1];
     case 32:
-      return EVP_aes_256_cbc();
+      return by_size[2];
     default:
       return nullptr;
   }
 }
 
+const EVP_CIPHER* CbcCipher(size_t key_size) {
+  static EVP_CIPHER* const kCbc[3] = {FetchCipher("AES-128-CBC"), FetchCipher("AES-192-CBC"),
+                                      FetchCipher("AES-256-CBC")};
+  return BySize(key_size, kCbc);
+}
+
 const EVP_CIPHER* GcmCipher(size_t key_size) {
-  switch (key_size) {
-    case 16:
-      return EVP_aes_128_gcm();
-    case 24:
-      return EVP_aes_192_gcm();
-    case 32:
-      return EVP_aes_256_gcm();
-    default:
-      return nullptr;
-  }
+  static EVP_CIPHER* const kGcm[3] = {FetchCipher("AES-128-GCM"), FetchCipher("AES-192-GCM"),
+                                      FetchCipher("AES-256-GCM")};
+  return BySize(key_size, kGcm);
 }
 
 std::optional<HashAlgorithm> IntegHash(IntegId integ) {
