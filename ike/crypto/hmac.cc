@@ -29,7 +29,8 @@ const char* DigestName(HashAlgorithm h) {
 // fetched again on every init): do it once per algorithm. Fetched EVP_MDs are reference counted
 // and safe to share between threads (the key pool's workers compute SKEYSEED and SK_* too).
 const EVP_MD* Digest(HashAlgorithm h) {
-  static EVP_MD* const digests[] = {
+  static_assert(static_cast<int>(HashAlgorithm::kSha512) == 3, "one digest per HashAlgorithm");
+  static EVP_MD* const digests[4] = {
       EVP_MD_fetch(nullptr, DigestName(HashAlgorithm::kSha1), nullptr),
       EVP_MD_fetch(nullptr, DigestName(HashAlgorithm::kSha256), nullptr),
       EVP_MD_fetch(nullptr, DigestName(HashAlgorithm::kSha384), nullptr),
@@ -42,8 +43,9 @@ size_t BlockSize(HashAlgorithm h) {
   return h == HashAlgorithm::kSha384 || h == HashAlgorithm::kSha512 ? 128 : 64;
 }
 
-// Per-thread scratch contexts for HmacKey::MacInto's copies of a key's states, so a MAC costs
-// no context allocation. MacInto resets them before it returns: no state of a key stays here.
+// Per-thread scratch contexts for HmacKey::MacInto's copies of a key's states: no EVP_MD_CTX
+// is made per MAC (OpenSSL 3.0's copy still allocates the provider's state inside, and the
+// reset frees it). MacInto resets them before it returns: no state of a key stays here.
 struct Scratch {
   EVP_MD_CTX* inner = EVP_MD_CTX_new();
   EVP_MD_CTX* outer = EVP_MD_CTX_new();

@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 #include <string>
+#include <vector>
 
 #include "ike/crypto/hmac.h"
 #include "test/unit/ike/ike_test_util.h"
@@ -343,14 +344,24 @@ TEST_CASE("an HmacKey made once gives RFC 4231's HMAC for every message, in any 
   }
 }
 
-TEST_CASE("HMAC with an empty key or empty data equals OpenSSL's EVP_Q_mac", "[prf]") {
+TEST_CASE("HMAC with empty, block-sized and longer keys or empty data equals EVP_Q_mac", "[prf]") {
   for (auto [h, name] :
        {std::pair{HashAlgorithm::kSha1, "SHA1"}, std::pair{HashAlgorithm::kSha256, "SHA2-256"},
+        std::pair{HashAlgorithm::kSha384, "SHA2-384"},
         std::pair{HashAlgorithm::kSha512, "SHA2-512"}}) {
     INFO(name);
     static const uint8_t kNone = 0;
     Bytes data = FromHex("0102030405");
-    for (auto [key, msg] : {std::pair{Bytes{}, data}, std::pair{data, Bytes{}}}) {
+    std::vector<std::pair<Bytes, Bytes>> cases = {{Bytes{}, data}, {data, Bytes{}}};
+    // Keys at the block size (64 for SHA-1/256, 128 for SHA-384/512) are padded; one byte more
+    // and they are hashed first (RFC 2104).
+    for (size_t n : {63, 64, 65, 127, 128, 129}) {
+      Bytes key(n);
+      for (size_t i = 0; i < n; ++i) key[i] = static_cast<uint8_t>(i * 7 + 1);
+      cases.push_back({key, data});
+    }
+    for (const auto& [key, msg] : cases) {
+      INFO("key of " << key.size() << " bytes");
       uint8_t want[64];
       size_t want_len = 0;
       OSSL_PARAM params[] = {
