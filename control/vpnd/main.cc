@@ -69,6 +69,9 @@ ABSL_FLAG(int, key_threads, -1,
           "threads that compute IKE_SA_INIT's shared secret and keys off the event loop "
           "(-1 = one per CPU vpnd may use if it may use more than 2, else none; 0 = the loop "
           "computes them)");
+ABSL_FLAG(int, ike_sweep_ms, 10,
+          "IKE timers: how often (ms) each loop round's Tick walks every IKE SA; in between it "
+          "visits only the SAs that received something (0 = every round)");
 ABSL_FLAG(std::string, state_dir, "",
           "where the configuration archive lives (<dir>/archive); default: the directory of "
           "--config, as Vyatta keeps /config/archive beside /config/config.boot");
@@ -348,6 +351,13 @@ int main(int argc, char** argv) {
   // SIGHUP's default action ends the process): the DH key pairs of IKE_SA_INIT and
   // CREATE_CHILD_SA are made ahead on these (ike/crypto/dh_key_pool.h).
   ike::DhKeyPool::Start(absl::GetFlag(FLAGS_crypto_threads), kDhPoolDepth);
+  {
+    // Tick's walk of every IKE SA, per loop round, was most of the loop's CPU per setup with
+    // 1,000 SAs and more (ike_manager.h, ManagerOptions::sweep_interval).
+    ike::ManagerOptions o = daemon.ike().options();
+    o.sweep_interval = absl::Milliseconds(std::max(0, absl::GetFlag(FLAGS_ike_sweep_ms)));
+    daemon.ike().SetOptions(o);
+  }
   // Likewise after Daemonize() and the signal mask: g^ir, SKEYSEED and SK_* of IKE_SA_INIT.
   {
     int key_threads = absl::GetFlag(FLAGS_key_threads);

@@ -64,6 +64,7 @@ void IkeManager::StartCryptoPool(int threads, size_t max_jobs, bool all_groups) 
 
 size_t IkeManager::DrainCrypto(bool wait, size_t max) {
   if (!crypto_) return 0;
+  // Each result finds its SA with FindSa, which marks it for the next Tick's OnTimer.
   return wait ? crypto_->DrainAll() : crypto_->Drain(max);
 }
 
@@ -206,6 +207,7 @@ absl::StatusOr<uint32_t> IkeManager::AllocateSpi() {
 }
 
 void IkeManager::SetPeers(const std::vector<std::shared_ptr<const IkeSaConfig>>& peers) {
+  SweepAll();
   std::map<std::string, std::shared_ptr<const IkeSaConfig>> next;
   for (const auto& p : peers) next[p->name] = p;
   for (auto& [key, sa] : sas_) {
@@ -275,6 +277,7 @@ bool IkeManager::HasLiveSa(const std::string& name) const {
 }
 
 absl::Status IkeManager::Initiate(const std::string& peer) {
+  SweepAll();
   const IkeSaConfig* cfg = FindPeer(peer);
   if (cfg == nullptr) return absl::NotFoundError(absl::StrCat("no peer ", peer));
   if (cfg->remote_any) {
@@ -311,6 +314,7 @@ bool IkeManager::TrapsCover(const IkeSaConfig& cfg) const {
 }
 
 std::string IkeManager::Acquire(const std::string& peer, const std::string& child) {
+  SweepAll();
   auto cfg = peers_.find(peer);
   if (cfg == peers_.end()) return "no such peer";
   IkeSa* up = nullptr;
@@ -345,6 +349,7 @@ bool IkeManager::TrapChild(IkeSa& sa, const ChildConfig& child) {
 }
 
 absl::Status IkeManager::Reset(const std::string& peer, std::optional<uint32_t> tunnel) {
+  SweepAll();
   const IkeSaConfig* cfg = FindPeer(peer);
   if (cfg == nullptr) return absl::NotFoundError(absl::StrCat("no peer ", peer, " configured"));
   std::string name = cfg->name;
@@ -377,6 +382,7 @@ absl::Status IkeManager::Reset(const std::string& peer, std::optional<uint32_t> 
 }
 
 bool IkeManager::RekeyChild(uint32_t spi) {
+  SweepAll();
   for (auto& [k, sa] : sas_) {
     if (sa->state() != IkeSa::State::kEstablished) continue;
     if (sa->FindChildBySpiIn(spi) != nullptr || sa->FindChildBySpiOut(spi) != nullptr) {
@@ -388,6 +394,7 @@ bool IkeManager::RekeyChild(uint32_t spi) {
 }
 
 bool IkeManager::ChildInstallFailed(uint32_t spi_in, const std::string& reason) {
+  SweepAll();
   for (auto& [k, sa] : sas_) {
     if (sa->state() == IkeSa::State::kDead || sa->FindChildBySpiIn(spi_in) == nullptr) continue;
     sa->InstallFailed(spi_in, reason);
@@ -445,6 +452,7 @@ void IkeManager::HandleDatagram(const Datagram& d) {
           SpiHex(hd.spi_r), "_r from ", d.src.ToString(), " (INVALID_IKE_SPI), ignored"));
       return;
     }
+    touched_.emplace_back(it->first, it->second.get());
     it->second->ProcessMessage(d, *h);
   }
   MergePending();
@@ -645,6 +653,7 @@ void IkeManager::HandleInitRequest(const Datagram& d, const DecodedHeader& h) {
   IndexSa(raw, cfg->name);
   half_open_[raw] = source;
   ++half_open_by_address_[source];
+  touched_.emplace_back(*spi_r, raw);
   raw->ProcessMessage(d, h);
 }
 
@@ -654,6 +663,7 @@ void IkeManager::MergePending() {
     std::unique_ptr<IkeSa>& slot = sas_[key];
     if (slot) UnindexSa(slot.get(), slot->config().name);
     IndexSa(sa.get(), sa->config().name);
+    touched_.emplace_back(key, sa.get());
     slot = std::move(sa);
   }
   pending_.clear();
@@ -663,18 +673,7 @@ void IkeManager::Tick() {
   absl::Time now = Now();
   if (now >= cookie_rotate_at_) RotateCookieSecret();
   if (auto line = unauth_log_.Report(now)) ManagerLog(*line, LogGroup::kNet);
-  std::vector<IkeSa*> all;
-  for (auto& [k, sa] : sas_) all.push_back(sa.get());
-  for (IkeSa* sa : all) sa->OnTimer();
-  MergePending();
-  for (auto it = sas_.begin(); it != sas_.end();) {
-    if (it->second->state() == IkeSa::State::kDead) {
-      UnindexSa(it->second.get(), it->second->config().name);
-      it = sas_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  Sweep(now);
   // Initiations: only once one is due (not a walk of 10,000 peers per loop round), at most
   // kMaxInitiating of ours in IKE_SA_INIT/IKE_AUTH at a time.
   if (now >= initiate_check_at_) {
@@ -698,7 +697,10 @@ void IkeManager::Tick() {
       }
     }
     initiate_check_at_ = next_check;
+    // Tick's own initiations need no walk of every SA (Initiate asks for one).
+    bool sweep_all = sweep_all_;
     for (const std::string& name : start) (void)Initiate(name);
+    sweep_all_ = sweep_all;
   }
   MergePending();
 }
@@ -714,6 +716,52 @@ bool IkeManager::Saved(const IkeSa& sa) const {
     }
   }
   return true;
+}
+
+void IkeManager::Sweep(absl::Time now) {
+  sweep_.clear();
+  bool all = sweep_all_ || options_.sweep_interval <= absl::ZeroDuration() || now >= next_sweep_;
+  if (all) {
+    sweep_all_ = false;
+    next_sweep_ = now + options_.sweep_interval;
+    for (auto& [k, sa] : sas_) sweep_.push_back(sa.get());
+    touched_.clear();
+    for (IkeSa* sa : sweep_) sa->OnTimer();
+    MergePending();
+    for (auto it = sas_.begin(); it != sas_.end();) {
+      if (it->second->state() == IkeSa::State::kDead) {
+        UnindexSa(it->second.get(), it->second->config().name);
+        it = sas_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return;
+  }
+  // Only the SAs touched since the last Tick, each once, and only while still in sas_ (one
+  // replaced or erased meanwhile is not this pointer's any more).
+  std::vector<std::pair<IkeSpi, IkeSa*>> touched;
+  touched.swap(touched_);
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  auto current = [this](const std::pair<IkeSpi, IkeSa*>& t) {
+    auto it = sas_.find(t.first);
+    return it != sas_.end() && it->second.get() == t.second ? it : sas_.end();
+  };
+  for (const auto& t : touched) {
+    if (current(t) != sas_.end()) sweep_.push_back(t.second);
+  }
+  for (IkeSa* sa : sweep_) sa->OnTimer();
+  MergePending();
+  // Those that died (here or by the datagram that touched them) go now; any other SA that died
+  // meanwhile goes with the next walk of every SA (it answers nothing while dead).
+  for (const auto& t : touched) {
+    auto it = current(t);
+    if (it != sas_.end() && it->second->state() == IkeSa::State::kDead) {
+      UnindexSa(it->second.get(), it->second->config().name);
+      sas_.erase(it);
+    }
+  }
 }
 
 std::vector<IkeSaState> IkeManager::SaveState() const {
@@ -732,6 +780,7 @@ std::vector<IkeTrap> IkeManager::SaveTraps() const {
 }
 
 size_t IkeManager::ResumeTraps(const std::vector<IkeTrap>& traps) {
+  SweepAll();
   size_t refused = 0;
   for (const IkeTrap& t : traps) {
     auto cfg = peers_.find(t.peer);
@@ -779,6 +828,7 @@ uint64_t IkeManager::StateFingerprint() const {
 }
 
 IkeManager::ResumeResult IkeManager::Resume(std::vector<IkeSaState> saved) {
+  SweepAll();
   ResumeResult r;
   const absl::Time now = Now();
   for (IkeSaState& s : saved) {
@@ -1080,7 +1130,11 @@ void IkeManager::AdoptSuccessor(std::unique_ptr<IkeSa> successor) {
 
 IkeSa* IkeManager::FindSa(const IkeSpi& own_spi) {
   if (auto it = sas_.find(own_spi); it != sas_.end()) {
-    return it->second->state() == IkeSa::State::kDead ? nullptr : it->second.get();
+    if (it->second->state() == IkeSa::State::kDead) return nullptr;
+    // Whoever looks an SA up (a key-pool result, a rekey's predecessor or successor, the SA a
+    // reauthentication replaces) may change what its OnTimer would do: visited next Tick.
+    touched_.emplace_back(it->first, it->second.get());
+    return it->second.get();
   }
   for (auto& sa : pending_) {
     if (sa->own_spi() == own_spi && sa->state() != IkeSa::State::kDead) return sa.get();

@@ -58,6 +58,15 @@ struct ManagerOptions {
   // (RekeyDelay): 1 spreads the two ends' rekeys of equal lifetimes apart; 0 makes them rekey
   // at the same moment, so their rekeys collide (the soak forces collisions with it).
   double rekey_fuzz = 1.0;
+  // Tick walks every IKE SA (OnTimer: retransmissions, timeouts, DPD, rekeys, and what an SA
+  // polls, such as a dataplane install a reauthentication waits for) at most this often; in
+  // between it visits only the SAs a datagram or a new successor touched since the last Tick.
+  // Any other call into the manager (an operator command, an acquire, a rekey trigger, new
+  // peers, key results) makes the next Tick walk them all. OnTimer's deadlines are seconds:
+  // what it polls is seen at most this much later. The walk is O(SAs) per loop round, which
+  // with 1,000-2,000 SAs was most of vpnd's CPU per setup (docs/DESIGN.md, IKE performance).
+  // 0: every Tick walks every SA (tests, whose fake clock need not move between Ticks).
+  absl::Duration sweep_interval = absl::ZeroDuration();
 };
 
 class IkeListener {
@@ -283,6 +292,10 @@ class IkeManager : public IkeSaContext {
   void ForgetHalfOpen(const IkeSa& sa);
   void SendUnprotected(const Datagram& to, const IkeHeader& h, std::vector<Payload> payloads);
   void MergePending();
+  // The next Tick walks every SA (see ManagerOptions::sweep_interval).
+  void SweepAll() { sweep_all_ = true; }
+  // OnTimer for the SAs due this Tick: every SA, or those touched_ since the last one.
+  void Sweep(absl::Time now);
   bool HasLiveSa(const std::string& name) const;
   // Whether SaveState writes this SA (established, decided, not a lost duplicate).
   bool Saved(const IkeSa& sa) const;
@@ -314,6 +327,12 @@ class IkeManager : public IkeSaContext {
   static constexpr absl::Duration kTrapRetry = absl::Seconds(30);
   std::map<IkeSpi, std::unique_ptr<IkeSa>> sas_;  // by our SPI
   std::vector<std::unique_ptr<IkeSa>> pending_;   // successors made during processing
+  // Tick's walks (ManagerOptions::sweep_interval): the SAs a datagram reached or that were
+  // merged from pending_ since the last Tick, by our SPI (an SA may be gone by then).
+  std::vector<std::pair<IkeSpi, IkeSa*>> touched_;
+  std::vector<IkeSa*> sweep_;  // Tick's list, kept for its capacity
+  bool sweep_all_ = true;
+  absl::Time next_sweep_ = absl::InfinitePast();
   // Indexes, so that nothing per message or per SA walks every peer or every SA (10,000 peers
   // made each IKE_SA_INIT, IKE_AUTH and establishment cost a walk of all of them): the configs
   // with a peer address by that address, in name order, and those without one; the SAs of

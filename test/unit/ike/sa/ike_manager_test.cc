@@ -406,3 +406,20 @@ TEST_CASE("unreachable peers do not hold the initiation slots beyond their first
   INFO(a.log.All());
   CHECK(a.Established().size() == 6);
 }
+
+TEST_CASE("with a sweep interval, Tick still times out an SA no datagram reaches", "[manager]") {
+  // vpnd's mode (ManagerOptions::sweep_interval): between walks of every SA a Tick visits only
+  // those a datagram touched. B's half-open SA hears nothing after IKE_SA_INIT, so only the
+  // walks see it: it must go after half-open-timeout (30 s), at most one interval late.
+  ManagerOptions ob = Net::Defaults();
+  ob.sweep_interval = absl::Seconds(1);
+  Pair p(Net::Defaults(), ob);
+  p.HalfOpen();
+  p.net.drop = [](const Datagram&) { return true; };  // nothing reaches either end any more
+  REQUIRE(p.b.mgr->HalfOpenCount() == 1);
+  p.net.Advance(absl::Milliseconds(29900), absl::Milliseconds(10));
+  CHECK(p.b.mgr->HalfOpenCount() == 1);
+  p.net.Advance(absl::Milliseconds(1200), absl::Milliseconds(10));
+  CHECK(p.b.mgr->HalfOpenCount() == 0);
+  CHECK(p.b.log.Has("half-open IKE_SA timed out"));
+}

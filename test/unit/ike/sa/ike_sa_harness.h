@@ -248,6 +248,13 @@ inline Node::Node(Net& net, const std::string& addr, ManagerOptions opts) : addr
   if (const char* e = std::getenv("PORTCULLIS_TEST_KEY_POOL"); e != nullptr && e[0] == '1') {
     mgr->StartCryptoPool(1, 64, /*all_groups=*/true);
   }
+  // PORTCULLIS_TEST_SWEEP_MS=N: Tick walks every SA at most every N ms of the fake clock, as
+  // vpnd runs it (ManagerOptions::sweep_interval); in between only the SAs datagrams touched.
+  if (const char* e = std::getenv("PORTCULLIS_TEST_SWEEP_MS"); e != nullptr && e[0] != '\0') {
+    ManagerOptions o = mgr->options();
+    o.sweep_interval = absl::Milliseconds(std::atoi(e));
+    mgr->SetOptions(o);
+  }
 }
 
 inline Proposal IkeProp(EncrId e, uint16_t bits, IntegId i, PrfId p, DhGroup g) {
