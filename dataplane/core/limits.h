@@ -19,6 +19,16 @@ constexpr uint32_t kMaxHeldPackets = 1024;
 // the packets; measured 64 B encrypt about 1 ns per packet faster, decrypt and 1420 B the same.
 // Never more than the ESP engine's kMaxBurst.
 constexpr uint16_t kBurst = 64;
+// The firewall's per-worker caches (docs/DESIGN.md, Firewall, Cost), entries per worker: of
+// session positions (32 bytes each, IPv6's 64) and of ACL verdicts (an entry holds a key's
+// answers at two chains: 32 bytes, IPv6's 64). Buckets have two ways, so a cache of E entries
+// holds about E/4 flows a round-robin stream visits without evicting itself: 131,072 entries
+// keep the 65,536 flows of the firewall bench (4 MB a cache, 8 MB per worker for IPv4, 1 MB
+// for IPv6; more flows than that meet rte_hash and rte_acl as without the caches).
+constexpr uint32_t kFwSessionCache = 131072;
+constexpr uint32_t kFwSessionCache6 = 8192;
+constexpr uint32_t kFwVerdictCache = 131072;
+constexpr uint32_t kFwVerdictCache6 = 8192;
 constexpr uint16_t kRxDescriptors = 1024;
 constexpr uint16_t kTxDescriptors = 1024;
 

@@ -1,103 +1,112 @@
 // A worker's cache of its firewall classifications (docs/DESIGN.md, Firewall): rte_acl's
-// answer for an exact ACL key at one chain, in two-way buckets by the key's CRC32 seeded with
-// the chain's tag. A chain's answer depends on nothing but the key (and the packet's state, which
-// the caller puts in the key's pad byte when the chain's rules look at it), so a hit is the
-// verdict classify would give; a chain rebuilt at a commit has a new tag and misses. Flows
-// repeat their key from packet to packet: the classify (10,000 rules or 10) is paid once per
-// flow and chain while its entry lasts; a miss costs the probe on top of the classify.
+// answer for an exact ACL key at a chain, in two-way buckets by the key's CRC32. A chain's
+// answer depends on nothing but the key (and the packet's state, which the caller puts in the
+// key's pad byte when the chain's rules look at it), so a hit is the verdict classify would
+// give; a chain rebuilt at a commit has a new tag and misses. Flows repeat their key from
+// packet to packet: the classify (10,000 rules or 10) is paid once per flow and chain while its
+// entry lasts; a miss costs the probe on top of the classify.
+//
+// An entry holds the answers of two chains for its key: a forwarded packet meets two hooks
+// with one key (the LAN's `in`, the VTI's or the port's `out`), so the second hook finds its
+// answer in the line the first one brought in, and a flow takes one entry, not two.
 #pragma once
 
+#include <rte_malloc.h>
+
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <new>
 
 #include "dataplane/tables/firewall_sessions.h"
+#include "dataplane/tables/fw_adaptive_probe.h"
 
 namespace portcullis::dp {
 
 template <class Key>
 class FwVerdictCache {
  public:
-  static constexpr uint32_t kEntries = 4096;
-  struct alignas(sizeof(Key) <= 24 ? 32 : 64) Entry {
+  struct Entry {
     Key key;
-    uint32_t tag;     // the chain's (0: empty)
-    uint32_t result;  // rte_acl's: rule userdata, 0 for no match
+    uint32_t tag[2];     // the chains' (0: none); [0] the newer
+    uint32_t result[2];  // rte_acl's: rule userdata, 0 for no match
+  };
+  // One line for IPv4's keys (two 32-byte entries), two for IPv6's; never straddling lines.
+  struct alignas(64) Bucket {
+    Entry way[2];  // [0] the newer
   };
 
-  FwVerdictCache() : e_(new Entry[kEntries]()) {}
-
-  // Adaptive: when under a quarter of the last kWindow keys probed were found, the next
-  // runs go straight to classify (the probe and the remembering would only add to its cost:
-  // a port scan, more live flows than entries); then probing resumes. So a miss-bound
-  // workload pays about what it paid without the cache, and a few misses (new flows) do not
-  // turn it off. The runs skipped double with each window that fails again (kRest up to
-  // kMaxRest) and go back to kRest when one pays: the probing windows of a steadily
-  // miss-bound workload (each probe an L2 miss or worse) were a ninth of its runs, 7% of the
-  // worker's time with 65,536 flows through 10,000 rules by perf.
-  bool Use() {
-    if (rest_ == 0) return true;
-    --rest_;
-    return false;
+  // entries: rounded down to a power of two, at least 2 (two per bucket). On DPDK's memory
+  // (hugepages where the dataplane has them: a many-flow working set misses the TLB less).
+  explicit FwVerdictCache(uint32_t entries = 4096)
+      : mask_(std::bit_floor(std::max<uint32_t>(entries, 2)) / 2 - 1),
+        b_(static_cast<Bucket*>(rte_zmalloc("fw_verdicts", sizeof(Bucket) * (mask_ + 1), 64))) {
+    if (b_ == nullptr) throw std::bad_alloc();
   }
-  void Count(uint32_t looked, uint32_t missed) {
-    looked_ += looked;
-    found_ += looked - missed;
-    if (looked_ < kWindow) return;
-    if (found_ * 4 < looked_) {
-      rest_ = backoff_;
-      backoff_ = std::min(backoff_ * 2, kMaxRest);
-    } else {
-      backoff_ = kRest;
+
+  // Whether this run probes (FwAdaptiveProbe: a miss-bound workload goes to classify alone).
+  bool Use() { return probe_.Use(); }
+  void Count(uint32_t looked, uint32_t missed) { probe_.Count(looked, missed); }
+  void ResetAdaptive() { probe_.Reset(); }
+  uint32_t backoff() const { return probe_.backoff(); }
+  uint32_t entries() const { return (mask_ + 1) * 2; }
+  size_t bytes() const { return sizeof(Bucket) * (mask_ + 1); }
+
+  // Where key lives (and a miss is to be remembered), whichever chain asks.
+  static uint32_t Hash(const Key& key) { return FwKeyHash(key); }
+  // Asks for hash's bucket: a burst's keys hashed and their buckets asked for first, then
+  // probed, so the probes' misses overlap.
+  void Prefetch(uint32_t hash) const {
+    const Bucket* b = &b_.get()[hash & mask_];
+    __builtin_prefetch(b);
+    if constexpr (sizeof(Bucket) > 64) __builtin_prefetch(reinterpret_cast<const char*>(b) + 64);
+  }
+  // The answer for key at the chain tagged tag (hash: Hash(key)), or nullptr.
+  const uint32_t* Find(const Key& key, uint32_t tag, uint32_t hash) const {
+    const Bucket& b = b_.get()[hash & mask_];
+    for (const Entry& e : b.way) {
+      if (!SameKey(e, key)) continue;
+      if (e.tag[0] == tag) return &e.result[0];
+      if (e.tag[1] == tag) return &e.result[1];
+      return nullptr;
     }
-    looked_ = found_ = 0;
-  }
-  // Back to probing with a fresh window (tests: the cache path, whatever ran before).
-  void ResetAdaptive() {
-    rest_ = looked_ = found_ = 0;
-    backoff_ = kRest;
-  }
-  // Runs the next failed window would skip (tests).
-  uint32_t backoff() const { return backoff_; }
-
-  // Where key at the chain tagged tag lives (and a miss is to be remembered).
-  static uint32_t Hash(const Key& key, uint32_t tag) { return FwKeyHash(key, tag); }
-  // Asks for hash's bucket (one line): a burst's keys hashed and their buckets asked for
-  // first, then probed, so the probes' misses overlap (a bucket is rarely still in L1 when the
-  // flow's next packet comes: the burst's packets and the crypto pushed it out).
-  void Prefetch(uint32_t hash) const { __builtin_prefetch(&e_[(hash & (kEntries / 2 - 1)) * 2]); }
-  // The entry for key at the chain tagged tag (hash: Hash(key, tag)), or nullptr. Two ways
-  // per bucket, as the session table's cache.
-  const Entry* Find(const Key& key, uint32_t tag, uint32_t hash) const {
-    const Entry* b = &e_[(hash & (kEntries / 2 - 1)) * 2];
-    if (Same(b[0], key, tag)) return &b[0];
-    if (Same(b[1], key, tag)) return &b[1];
     return nullptr;
   }
-  // The newest first, the one it displaces second.
+  // The newest first, the one it displaces second: in the bucket by key, in the entry by chain.
   void Remember(uint32_t hash, const Key& key, uint32_t tag, uint32_t result) {
-    Entry* b = &e_[(hash & (kEntries / 2 - 1)) * 2];
-    Entry* e = b;
-    if (Same(b[1], key, tag)) {
-      e = &b[1];
-    } else if (!Same(b[0], key, tag)) {
-      b[1] = b[0];
+    Bucket& b = b_.get()[hash & mask_];
+    Entry* e = &b.way[0];
+    if (SameKey(b.way[1], key)) {
+      e = &b.way[1];
+    } else if (!SameKey(b.way[0], key)) {
+      b.way[1] = b.way[0];
+      e->key = key;
+      e->tag[0] = e->tag[1] = 0;
     }
-    e->key = key;
-    e->tag = tag;
-    e->result = result;
+    if (e->tag[0] == tag) {
+      e->result[0] = result;
+    } else if (e->tag[1] == tag) {
+      e->result[1] = result;
+    } else {
+      e->tag[1] = e->tag[0];
+      e->result[1] = e->result[0];
+      e->tag[0] = tag;
+      e->result[0] = result;
+    }
   }
 
  private:
-  static constexpr uint32_t kRest = 32, kMaxRest = 1024, kWindow = 256;
-  static bool Same(const Entry& e, const Key& key, uint32_t tag) {
-    return e.tag == tag && std::memcmp(&e.key, &key, sizeof(Key)) == 0;
+  static bool SameKey(const Entry& e, const Key& key) {
+    return std::memcmp(&e.key, &key, sizeof(Key)) == 0;
   }
-  std::unique_ptr<Entry[]> e_;
-  uint32_t rest_ = 0;                // runs left that skip the cache
-  uint32_t backoff_ = kRest;         // runs the next failed window skips
-  uint32_t looked_ = 0, found_ = 0;  // keys probed and found in this window
+  struct Free {
+    void operator()(Bucket* b) const { rte_free(b); }
+  };
+  uint32_t mask_;  // buckets - 1
+  std::unique_ptr<Bucket, Free> b_;
+  FwAdaptiveProbe probe_;
 };
 
 }  // namespace portcullis::dp

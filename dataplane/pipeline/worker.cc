@@ -12,7 +12,8 @@
 
 namespace portcullis::dp {
 
-Worker::Worker(Dataplane& dp, uint16_t id) : dp_(dp), id_(id) {
+Worker::Worker(Dataplane& dp, uint16_t id)
+    : dp_(dp), id_(id), fw_verdicts_(kFwVerdictCache), fw_verdicts6_(kFwVerdictCache6) {
   stats_ = static_cast<WorkerStats*>(rte_zmalloc("worker_stats", sizeof(WorkerStats), 64));
   if (stats_ == nullptr) throw std::bad_alloc();
   const uint32_t nifs = dp_.sizes.interfaces;

@@ -74,11 +74,13 @@ absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(const DataplaneParams
   auto sas = SaTable::Create((n + "_sad").c_str(), p.sizes.sas);
   if (!sas.ok()) return sas.status();
   dp->sas = std::move(*sas);
-  auto sessions = FwSessionTable::Create(n + "_fwsess", p.fw_sessions, dp->rcu);
+  auto sessions = FwSessionTable::Create(n + "_fwsess", p.fw_sessions, dp->rcu,
+                                         sizeof(FwSessionKey), p.workers, kFwSessionCache);
   if (!sessions.ok()) return sessions.status();
   dp->sessions = std::move(*sessions);
   const uint32_t cap6 = p.fw_sessions6 ? p.fw_sessions6 : std::max<uint32_t>(64, p.fw_sessions / 4);
-  auto sessions6 = FwSessionTable::Create(n + "_fwsess6", cap6, dp->rcu, sizeof(FwSessionKey6));
+  auto sessions6 = FwSessionTable::Create(n + "_fwsess6", cap6, dp->rcu, sizeof(FwSessionKey6),
+                                          p.workers, kFwSessionCache6);
   if (!sessions6.ok()) return sessions6.status();
   dp->sessions6 = std::move(*sessions6);
 

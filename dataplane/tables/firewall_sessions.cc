@@ -5,6 +5,8 @@
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
+#include <algorithm>
+#include <bit>
 #include <cstring>
 #include <new>
 #include <vector>
@@ -13,10 +15,9 @@
 
 namespace portcullis::dp {
 
-absl::StatusOr<std::unique_ptr<FwSessionTable>> FwSessionTable::Create(const std::string& name,
-                                                                       uint32_t capacity,
-                                                                       rte_rcu_qsbr* rcu,
-                                                                       uint32_t key_len) {
+absl::StatusOr<std::unique_ptr<FwSessionTable>> FwSessionTable::Create(
+    const std::string& name, uint32_t capacity, rte_rcu_qsbr* rcu, uint32_t key_len,
+    uint32_t workers, uint32_t cache_entries) {
   std::unique_ptr<FwSessionTable> t(new FwSessionTable);
   t->key_len_ = key_len;
   rte_hash_parameters p{};
@@ -56,9 +57,13 @@ absl::StatusOr<std::unique_ptr<FwSessionTable>> FwSessionTable::Create(const std
   t->sessions_ = static_cast<FwSession*>(
       rte_zmalloc("fw_sessions", sizeof(FwSession) * t->nslots_, RTE_CACHE_LINE_SIZE));
   if (t->sessions_ == nullptr) return absl::ResourceExhaustedError("session table: no memory");
+  // The workers' caches (on hugepages where the dataplane has them, as the sessions).
   const size_t entry = key_len == sizeof(FwSessionKey6) ? sizeof(CacheEntry<FwSessionKey6>)
                                                         : sizeof(CacheEntry<FwSessionKey>);
-  t->cache_.reset(new (std::nothrow) uint8_t[entry * kCacheEntries * kMaxWorkers]());
+  t->cache_mask_ = std::bit_floor(std::max<uint32_t>(cache_entries, 2)) / 2 - 1;
+  t->cache_bytes_ =
+      entry * (t->cache_mask_ + 1) * 2 * std::clamp<uint32_t>(workers, 1, kMaxWorkers);
+  t->cache_ = static_cast<uint8_t*>(rte_zmalloc("fw_session_cache", t->cache_bytes_, 64));
   if (t->cache_ == nullptr) return absl::ResourceExhaustedError("session table: no memory");
   const uint64_t hz = rte_get_tsc_hz();
   t->timeouts_ = {7440 * hz, 120 * hz, 30 * hz, 180 * hz, 30 * hz, 600 * hz};
@@ -68,6 +73,7 @@ absl::StatusOr<std::unique_ptr<FwSessionTable>> FwSessionTable::Create(const std
 FwSessionTable::~FwSessionTable() {
   rte_hash_free(hash_);
   rte_free(sessions_);
+  rte_free(cache_);
 }
 
 namespace {

@@ -23,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "dataplane/core/limits.h"
+#include "dataplane/tables/fw_adaptive_probe.h"
 
 namespace portcullis::dp {
 
@@ -156,9 +157,13 @@ class FwSessionTable {
  public:
   // capacity sessions at most; rcu: the workers' QSBR variable; key_len: the size of the
   // keys (FwSessionKey, or FwSessionKey6 for the IPv6 table).
+  // workers: how many workers look up (ids below it; each has a cache of cache_entries
+  // positions, a power of two).
   static absl::StatusOr<std::unique_ptr<FwSessionTable>> Create(
       const std::string& name, uint32_t capacity, rte_rcu_qsbr* rcu,
-      uint32_t key_len = sizeof(FwSessionKey));
+      uint32_t key_len = sizeof(FwSessionKey), uint32_t workers = kMaxWorkers,
+      uint32_t cache_entries = kDefaultCacheEntries);
+  static constexpr uint32_t kDefaultCacheEntries = 2048;
   ~FwSessionTable();
 
   // Positions of up to RTE_HASH_LOOKUP_BULK_MAX keys; -1 where there is no live session.
@@ -190,52 +195,50 @@ class FwSessionTable {
     hash_sig_t sigs[RTE_HASH_LOOKUP_BULK_MAX];
     uint16_t miss[RTE_HASH_LOOKUP_BULK_MAX];
     uint32_t nm = 0;
-    // Adaptive as the verdict cache (fw_verdict_cache.h): under a quarter of the last
-    // kCacheWindow keys found, the next kCacheRest calls look up without probing or
-    // remembering (the hash still computed once).
-    PerWorker& w = workers_[worker];
-    const bool use = w.cache_rest == 0;
-    if (!use) --w.cache_rest;
+    // Adaptive as the verdict cache (FwAdaptiveProbe): under a quarter of the last keys found,
+    // the next calls look up without probing or remembering (the hash still computed once).
+    FwAdaptiveProbe& probe = workers_[worker].probe;
+    const bool use = probe.Use();
     // The hashes first, asking for the cache's buckets, so that their misses overlap.
     hash_sig_t hs[RTE_HASH_LOOKUP_BULK_MAX];
     for (uint32_t i = 0; i < n; ++i) {
       hs[i] = FwKeyHash(*keys[i]);
-      if (use) __builtin_prefetch(&cache[(hs[i] & (kCacheEntries / 2 - 1)) * 2]);
-    }
-    for (uint32_t i = 0; i < n; ++i) {
-      const uint32_t h = hs[i];
-      if (!use) {
-        miss_keys[nm] = keys[i];
-        sigs[nm] = h;
-        miss[nm++] = static_cast<uint16_t>(i);
-        continue;
-      }
-      const CacheEntry<Key>* e = &cache[(h & (kCacheEntries / 2 - 1)) * 2];
-      if (std::memcmp(&e->key, keys[i], sizeof(Key)) != 0) ++e;  // the bucket's other way
-      if (std::memcmp(&e->key, keys[i], sizeof(Key)) == 0) {
-        const FwSession& s = sessions_[e->pos];
-        if (s.live.load(std::memory_order_acquire) == 1 &&
-            s.incarnation.load(std::memory_order_relaxed) == e->incarnation) {
-          pos[i] = e->pos;
-          continue;
-        }
-      }
-      miss_keys[nm] = keys[i];
-      sigs[nm] = h;
-      miss[nm++] = static_cast<uint16_t>(i);
+      if (use) __builtin_prefetch(&cache[(hs[i] & cache_mask_) * 2]);
     }
     if (use) {
-      w.cache_looked += n;
-      w.cache_found += n - nm;
-      if (w.cache_looked >= kCacheWindow) {
-        // As the verdict cache's back-off: doubling while windows keep failing.
-        if (w.cache_found * 4 < w.cache_looked) {
-          w.cache_rest = w.cache_backoff;
-          w.cache_backoff = std::min(w.cache_backoff * 2, kCacheMaxRest);
-        } else {
-          w.cache_backoff = kCacheRest;
+      // The entries found, their sessions asked for together before any is read (with many
+      // flows each is a miss of its own).
+      int32_t cand[RTE_HASH_LOOKUP_BULK_MAX];
+      uint32_t inc[RTE_HASH_LOOKUP_BULK_MAX];
+      for (uint32_t i = 0; i < n; ++i) {
+        const CacheEntry<Key>* e = &cache[(hs[i] & cache_mask_) * 2];
+        if (std::memcmp(&e->key, keys[i], sizeof(Key)) != 0) ++e;  // the bucket's other way
+        cand[i] = -1;
+        if (std::memcmp(&e->key, keys[i], sizeof(Key)) == 0) {
+          cand[i] = e->pos;
+          inc[i] = e->incarnation;
+          __builtin_prefetch(&sessions_[e->pos]);
         }
-        w.cache_looked = w.cache_found = 0;
+      }
+      for (uint32_t i = 0; i < n; ++i) {
+        if (cand[i] >= 0) {
+          const FwSession& s = sessions_[cand[i]];
+          if (s.live.load(std::memory_order_acquire) == 1 &&
+              s.incarnation.load(std::memory_order_relaxed) == inc[i]) {
+            pos[i] = cand[i];
+            continue;
+          }
+        }
+        miss_keys[nm] = keys[i];
+        sigs[nm] = hs[i];
+        miss[nm++] = static_cast<uint16_t>(i);
+      }
+      probe.Count(n, nm);
+    } else {
+      for (uint32_t i = 0; i < n; ++i) {
+        miss_keys[nm] = keys[i];
+        sigs[nm] = hs[i];
+        miss[nm++] = static_cast<uint16_t>(i);
       }
     }
     if (nm == 0) return;
@@ -280,11 +283,11 @@ class FwSessionTable {
   // The workers' caches back to probing with a fresh window (tests: the cache path whatever
   // ran before; see Lookup).
   void ResetCacheAdaptive() {
-    for (auto& w : workers_) {
-      w.cache_rest = w.cache_looked = w.cache_found = 0;
-      w.cache_backoff = kCacheRest;
-    }
+    for (auto& w : workers_) w.probe.Reset();
   }
+  // Entries of each worker's cache of positions, and its bytes (all workers').
+  uint32_t cache_entries() const { return (cache_mask_ + 1) * 2; }
+  size_t cache_bytes() const { return cache_bytes_; }
   // Main lcore: every session gone (flush firewall).
   void Clear();
 
@@ -319,23 +322,23 @@ class FwSessionTable {
     if (pos >= 0) Remember(Cache<Key>(worker), key, FwKeyHash(key), pos);
     return pos;
   }
+  // 32 bytes (IPv4) or 64 (IPv6): a bucket of two is one line or two, never straddling.
   template <class Key>
-  struct CacheEntry {
+  struct alignas(sizeof(Key) + 8 <= 32 ? 32 : 64) CacheEntry {
     Key key;
     int32_t pos;
     uint32_t incarnation;
   };
-  // Per worker, entries of the table's key kind (24 or 48 bytes), in buckets of two.
-  static constexpr uint32_t kCacheEntries = 2048;
+  // Per worker, entries of the table's key kind, in buckets of two.
   template <class Key>
   CacheEntry<Key>* Cache(uint16_t worker) {
-    return reinterpret_cast<CacheEntry<Key>*>(cache_.get()) + size_t{worker} * kCacheEntries;
+    return reinterpret_cast<CacheEntry<Key>*>(cache_) + size_t{worker} * (cache_mask_ + 1) * 2;
   }
   // Two ways per bucket: the newest first, the one it displaces second (two flows whose
   // hashes meet keep their places; a third displaces the older).
   template <class Key>
   void Remember(CacheEntry<Key>* cache, const Key& key, uint32_t hash, int32_t pos) {
-    CacheEntry<Key>* b = &cache[(hash & (kCacheEntries / 2 - 1)) * 2];
+    CacheEntry<Key>* b = &cache[(hash & cache_mask_) * 2];
     CacheEntry<Key>* e = b;
     if (std::memcmp(&b[1].key, &key, sizeof(Key)) == 0) {
       e = &b[1];  // the key's entry already: refreshed in its place
@@ -346,19 +349,18 @@ class FwSessionTable {
     e->pos = pos;
     e->incarnation = sessions_[pos].incarnation.load(std::memory_order_relaxed);
   }
-  std::unique_ptr<uint8_t[]> cache_;  // kMaxWorkers x kCacheEntries CacheEntry<key kind>
+  uint8_t* cache_ = nullptr;  // workers x cache_entries() CacheEntry<key kind> (rte_zmalloc)
+  uint32_t cache_mask_ = 0;   // buckets per worker - 1
+  size_t cache_bytes_ = 0;
   bool Delete(uint32_t pos);
   uint32_t key_len_ = sizeof(FwSessionKey);
   rte_hash* hash_ = nullptr;
   FwSession* sessions_ = nullptr;
   uint32_t nslots_ = 0, capacity_ = 0, cursor_ = 0;
   FwTimeouts timeouts_{};
-  static constexpr uint32_t kCacheRest = 32, kCacheMaxRest = 1024, kCacheWindow = 256;
   struct alignas(64) PerWorker {
     uint64_t created = 0, table_full = 0;
-    uint32_t cache_rest = 0;                     // Lookup calls left that skip the cache
-    uint32_t cache_looked = 0, cache_found = 0;  // keys probed and found in this window
-    uint32_t cache_backoff = kCacheRest;         // calls the next failed window skips
+    FwAdaptiveProbe probe;  // whether Lookup probes the cache
   } workers_[kMaxWorkers];
   uint64_t expired_ = 0;
   std::atomic<int64_t> live_{0};  // sessions in the hash (made, not yet deleted)

@@ -1,6 +1,6 @@
 // The worker's verdict cache on its own: an entry answers only for its key, chain tag and
-// state byte, and the back-off that keeps a miss-bound workload off the probes doubles while
-// windows keep failing and comes back when one pays.
+// state byte, holds two chains' answers, and a bucket the two newest keys (the back-off that
+// keeps a miss-bound workload off the probes: fw_adaptive_probe_test.cc).
 #include "dataplane/pipeline/fw_verdict_cache.h"
 
 #include <catch2/catch.hpp>
@@ -15,63 +15,64 @@ FwKey Key(uint16_t sport, uint8_t state = 0) {
   return k;
 }
 
-// Runs skipped before the cache is probed again.
-uint32_t Skipped(FwVerdictCache<FwKey>& c) {
-  uint32_t n = 0;
-  while (!c.Use()) ++n;
-  return n;
-}
-
-// One failed window: 256 keys probed, none found.
-void FailWindow(FwVerdictCache<FwKey>& c) {
-  for (int r = 0; r < 4; ++r) c.Count(64, 64);
-}
-
 }  // namespace
 
 TEST_CASE("verdict cache: an entry answers for its key, chain and state only", "[firewall]") {
   FwVerdictCache<FwKey> c;
   const FwKey k = Key(1024);
-  const uint32_t h = FwVerdictCache<FwKey>::Hash(k, 7);
+  const uint32_t h = FwVerdictCache<FwKey>::Hash(k);
   CHECK(c.Find(k, 7, h) == nullptr);
   c.Remember(h, k, 7, 42);
-  const auto* e = c.Find(k, 7, h);
-  REQUIRE(e != nullptr);
-  CHECK(e->result == 42);
+  const uint32_t* r = c.Find(k, 7, h);
+  REQUIRE(r != nullptr);
+  CHECK(*r == 42);
   const FwKey other_state = Key(1024, kFwCatEstablished);
-  CHECK(c.Find(other_state, 7, FwVerdictCache<FwKey>::Hash(other_state, 7)) == nullptr);
-  CHECK(c.Find(k, 8, FwVerdictCache<FwKey>::Hash(k, 8)) == nullptr);  // another chain
+  CHECK(c.Find(other_state, 7, FwVerdictCache<FwKey>::Hash(other_state)) == nullptr);
+  CHECK(c.Find(k, 8, h) == nullptr);  // another chain
   const FwKey other_port = Key(1025);
-  CHECK(c.Find(other_port, 7, FwVerdictCache<FwKey>::Hash(other_port, 7)) == nullptr);
+  CHECK(c.Find(other_port, 7, FwVerdictCache<FwKey>::Hash(other_port)) == nullptr);
 }
 
-TEST_CASE("verdict cache: the back-off doubles while windows fail, resets when one pays",
+TEST_CASE("verdict cache: an entry holds two chains' answers, the older displaced by a third",
           "[firewall]") {
   FwVerdictCache<FwKey> c;
-  CHECK(c.Use());
-  c.Count(200, 0);  // under a window: nothing decided yet
-  CHECK(Skipped(c) == 0);
-  c.Count(56, 56);  // 256 keys, 200 found: the cache pays
-  CHECK(Skipped(c) == 0);
-  FailWindow(c);
-  CHECK(Skipped(c) == 32);
-  FailWindow(c);
-  CHECK(Skipped(c) == 64);
-  for (int i = 0; i < 10; ++i) {
-    FailWindow(c);
-    Skipped(c);
-  }
-  CHECK(c.backoff() == 1024);  // the cap
-  FailWindow(c);
-  CHECK(Skipped(c) == 1024);
-  // A window that pays: the next failure skips kRest again.
-  for (int r = 0; r < 4; ++r) c.Count(64, 0);
-  CHECK(c.backoff() == 32);
-  FailWindow(c);
-  CHECK(Skipped(c) == 32);
-  c.ResetAdaptive();
-  CHECK(c.Use());
-  CHECK(c.backoff() == 32);
+  const FwKey k = Key(1024);
+  const uint32_t h = FwVerdictCache<FwKey>::Hash(k);
+  c.Remember(h, k, 7, 42);
+  c.Remember(h, k, 8, 43);
+  REQUIRE(c.Find(k, 7, h) != nullptr);
+  REQUIRE(c.Find(k, 8, h) != nullptr);
+  CHECK(*c.Find(k, 7, h) == 42);
+  CHECK(*c.Find(k, 8, h) == 43);
+  c.Remember(h, k, 7, 44);  // a chain's answer again: replaced in its place
+  CHECK(*c.Find(k, 7, h) == 44);
+  CHECK(*c.Find(k, 8, h) == 43);
+  // A third chain displaces the older slot's (7's: refreshed in place, it did not move up).
+  c.Remember(h, k, 9, 45);
+  REQUIRE(c.Find(k, 9, h) != nullptr);
+  CHECK(*c.Find(k, 9, h) == 45);
+  CHECK(c.Find(k, 7, h) == nullptr);
+  REQUIRE(c.Find(k, 8, h) != nullptr);
+  CHECK(*c.Find(k, 8, h) == 43);
+}
+
+TEST_CASE("verdict cache: a bucket keeps the two newest keys, each with its chains", "[firewall]") {
+  FwVerdictCache<FwKey> c(2);  // one bucket: every key meets there
+  const FwKey a = Key(1), b = Key(2), d = Key(3);
+  c.Remember(FwVerdictCache<FwKey>::Hash(a), a, 7, 1);
+  c.Remember(FwVerdictCache<FwKey>::Hash(b), b, 7, 2);
+  c.Remember(FwVerdictCache<FwKey>::Hash(a), a, 8, 3);  // a's entry, another chain
+  CHECK(*c.Find(a, 7, FwVerdictCache<FwKey>::Hash(a)) == 1);
+  CHECK(*c.Find(a, 8, FwVerdictCache<FwKey>::Hash(a)) == 3);
+  CHECK(*c.Find(b, 7, FwVerdictCache<FwKey>::Hash(b)) == 2);
+  // d displaces the older way (a's: found in its place, it did not move up), chains and all.
+  c.Remember(FwVerdictCache<FwKey>::Hash(d), d, 7, 4);
+  CHECK(*c.Find(d, 7, FwVerdictCache<FwKey>::Hash(d)) == 4);
+  CHECK(c.Find(a, 7, FwVerdictCache<FwKey>::Hash(a)) == nullptr);
+  CHECK(c.Find(a, 8, FwVerdictCache<FwKey>::Hash(a)) == nullptr);
+  CHECK(*c.Find(b, 7, FwVerdictCache<FwKey>::Hash(b)) == 2);
+  CHECK(sizeof(FwVerdictCache<FwKey>::Bucket) == 64);
+  CHECK(alignof(FwVerdictCache<FwKey>::Bucket) == 64);
 }
 
 }  // namespace portcullis::dp
