@@ -43,6 +43,15 @@ void Poll(Rig& rig) {
     for (int w = 0; w < Rig::kWorkers; ++w) rig.worker(w).PollOnce();
 }
 
+// One packet per poll, `times` times from the LAN: each later packet meets what the earlier
+// ones left (a session, a cached verdict).
+void PollEach(Rig& rig, const std::vector<uint8_t>& ip, int times) {
+  for (int k = 0; k < times; ++k) {
+    rig.Receive(kLan, 0, ip);
+    Poll(rig);
+  }
+}
+
 void Configure(Rig& rig, const std::string& fw) {
   rig.Reset();
   auto r = rig.Apply(kBase + fw);
@@ -247,10 +256,7 @@ fw bind wan out 2
 )");
   // The first ESP packet is new at wan `out`: rule 1 accepts it and makes the ESP flow's
   // session; the second passes as that session's packet without meeting rule 1 again.
-  rig.Receive(kLan, 0, Udp(kLanHost, kTunnelHost, 1000, 8));
-  Poll(rig);
-  rig.Receive(kLan, 0, Udp(kLanHost, kTunnelHost, 1000, 8));
-  Poll(rig);
+  PollEach(rig, Udp(kLanHost, kTunnelHost, 1000, 8), 2);
   CHECK(SentCount(rig, kWan) == 2);
   CHECK(Packets(rig, 1, 10) == 1);
   CHECK(Packets(rig, 2, 1) == 1);
@@ -339,10 +345,7 @@ fw rule add 1 10 action accept proto udp dport 5001
 fw rule add 1 20 action drop proto udp
 fw bind lan in 1
 )");
-  rig.Receive(kLan, 0, Udp(kLanHost, kRemote, 5000, 5001));
-  Poll(rig);
-  rig.Receive(kLan, 0, Udp(kLanHost, kRemote, 5000, 5001));
-  Poll(rig);
+  PollEach(rig, Udp(kLanHost, kRemote, 5000, 5001), 2);
   CHECK(Packets(rig, 1, 10) == 2);
   // Rule 10 no longer matches the flow (the rules keep their counter slots): rule 20 drops it.
   REQUIRE(rig.Apply("fw rule del 1 10\nfw rule add 1 10 action accept proto udp dport 9\n")
@@ -363,10 +366,7 @@ fw rule add 2 5 action drop proto udp dport 5001
 fw bind lan in 1
 fw bind vti0 out 2
 )");
-  for (int k = 0; k < 3; ++k) {
-    rig.Receive(kLan, 0, Udp(kLanHost, kTunnelHost, 5000, 5001));
-    Poll(rig);
-  }
+  PollEach(rig, Udp(kLanHost, kTunnelHost, 5000, 5001), 3);
   CHECK(Packets(rig, 1, 10) == 3);
   CHECK(Packets(rig, 2, 5) == 3);
   CHECK(SentCount(rig, kWan) == 0);
