@@ -9,7 +9,9 @@ IPsec-MB GCM routine) of the worker's functions. With a second build directory a
 prints both builds side by side (the A/B of a packet-path change); BENCH_OUTER=6 runs the
 IPv6-outer tunnel of dataplane_bench instead, BENCH_FIREWALL=<rules> adds firewall_bench's
 stateful rulesets to the encrypt case, BENCH_POLICIES=1 protects its traffic by policies,
-BENCH_TUNNELS=<n> runs scale_bench.py's tN case instead of the encrypt case (n VTI tunnels,
+BENCH_WARMUP=<s> lets traffic run that long uninstrumented first (2; with BENCH_FLOWS=65536,
+60 made the session lookups the steady state's), BENCH_TUNNELS=<n> runs scale_bench.py's tN
+case instead of the encrypt case (n VTI tunnels,
 each with its own SA, 10,000 frames to as many /32 routes, destination j into tunnel j mod n:
 from n = 64 on every packet of a burst is another tunnel's; encrypt only; with BENCH_OUTER=6
 the tunnels' peers are IPv6), and BENCH_CACHE=1 adds callgrind's cache simulation (I1 and D1
@@ -167,7 +169,10 @@ def profile(build, direction, work):
             lines += ['fw bind lan in 1', 'fw bind vti0 out 2', 'fw global udp 600']
             for k in range(0, len(lines), 4000):  # as firewall_bench: batches of 4,000
                 dp.dpctl('batch', '-', stdin='\n'.join(lines[k:k + 4000]) + '\n')
-        time.sleep(2)
+        # BENCH_WARMUP seconds (2) of traffic before counting: with BENCH_FLOWS=65536 every
+        # flow must have come by (its session made, its cache entries filled) for the count
+        # to be the steady state's, not the flows' first packets'.
+        time.sleep(float(os.environ.get('BENCH_WARMUP', '2')))
         # Drops while instrumented: a build that drops what it should send would otherwise
         # look cheaper per packet.
         before = dp.drops()

@@ -14,10 +14,13 @@ dataplane dropped meanwhile. Best of BENCH_REPEATS (3) x BENCH_SECONDS (3) per c
 
 The measured traffic of those rows is 64 flows, which the workers' session-position and
 verdict caches (docs/DESIGN.md, Firewall, Cost) hold after the first burst: they show the cost
-of a flow the caches know. The many-flow rows (64 B, without hugepages for memory)
-replay BENCH_MANY_FLOWS (65,536) distinct UDP flows instead, more than the caches hold, so
-every packet goes to rte_hash and rte_acl as without them: base, r10k, s10 and sess1m (whose
-table holds the million filled sessions plus the measured flows' own).
+of a flow the caches know. The many-flow rows (64 B) replay BENCH_MANY_FLOWS (65,536) distinct
+UDP flows instead, as many as the caches are sized to keep (core/limits.h), each flow's
+entries visited once per round of all of them, so every probe misses the worker's L2: base,
+r10k, s10 and sess1m (whose table holds the million filled sessions plus the measured flows'
+own). They run on hugepages as the rest when MANY_HUGE_PAGES 2 MB pages are free (their
+65,536 stored frames and a million sessions took 584 MB; without that many, or with
+BENCH_NO_HUGE=1, on 2 GB of ordinary memory, and the table says which).
 
 Prints the table, then the last line
   summary: r10k=<r10k / base, many flows> sess1m=<sess1m / base, many flows>
@@ -47,6 +50,30 @@ MANY_CASES = [c for c in CASES if c[0] in ('base', 'r10k', 's10', 'sess1m')]
 # While working on one thing: BENCH_CASES=base,r10 BENCH_SIZES=64 (the summary needs all).
 ONLY_CASES = os.environ.get('BENCH_CASES')
 ONLY_SIZES = os.environ.get('BENCH_SIZES')
+
+
+# 2 MB pages the many-flow rows need free to run on hugepages: their mbufs (65,536 stored
+# frames and 16,384 more) and the session tables of sess1m (1.1 million IPv4 slots and a
+# quarter as many IPv6 ones with their rte_hash buckets and keys) took 292 pages (sess1m,
+# the lowest HugePages_Free during its run, 2026-12-07); the rest is margin.
+MANY_HUGE_PAGES = int(os.environ.get('BENCH_MANY_HUGE_PAGES', '400'))
+MANY_MEM = []  # what the many-flow rows ran on
+
+
+def many_flow_mem():
+    """EAL memory options of a many-flow row: hugepages when db.HUGE and MANY_HUGE_PAGES are
+    free (production runs on hugepages; 4 KB pages add a TLB miss to each random access into a
+    million sessions), otherwise 2 GB of ordinary memory."""
+    free = 0
+    with open('/proc/meminfo') as f:
+        for line in f:
+            if line.startswith('HugePages_Free:'):
+                free = int(line.split()[1])
+    if db.HUGE and free >= MANY_HUGE_PAGES:
+        MANY_MEM.append('hugepages')
+        return db.eal_mem()
+    MANY_MEM.append('no hugepages')
+    return ['--no-huge', '-m', '2048']
 
 
 def rules(ruleset, n, stateful, seed):
@@ -103,9 +130,9 @@ class Dataplane(db.Dataplane):
     def __init__(self, pcap, work, tag, fill=None, sessions=None, mbufs=None):
         self.channel = f'fwbench{os.getpid()}{tag}'
         self.log = work / f'dataplane-{tag}.log'
-        # The many-flow rows keep their 65,536 frames in mbufs beside a million sessions: more
-        # than the hugepages scripts/bench reserves, so those rows run without hugepages.
-        mem = ['--no-huge', '-m', '2048'] if mbufs else db.eal_mem()
+        # The many-flow rows keep their 65,536 frames in mbufs beside a million sessions: on
+        # hugepages as the rest when enough are free (MANY_HUGE_PAGES), else without.
+        mem = many_flow_mem() if mbufs else db.eal_mem()
         cmd = [str(db.BUILD / 'dataplane' / 'vpn-dataplane'), '-l', '0,1', *mem,
                '--log-level=*:error', '--', '--channel', self.channel,
                '--port', f'lan=net_pcap0,rx_pcap={pcap},infinite_rx=1',
@@ -238,7 +265,7 @@ def main():
     print(f'{MANY_FLOWS:,} flows, 64 B: ' + ', '.join(
         f'{name} {rows[("many", name)][0]:.2f} Mpps {rows[("many", name)][0] / mb:.2f}x'
         for name, _, _ in MANY_CASES) +
-        f' ({rows[("many", "sess1m")][2]} sessions)')
+        f' ({rows[("many", "sess1m")][2]} sessions; {", ".join(sorted(set(MANY_MEM)))})')
     print('rN: N rule entries on lan in and N on vti0 out, none matching, then an accept; '
           's10/sess1m: the accept has `state new` (sessions), sess1m with '
           f'{FILL_SESSIONS:,} live sessions; the rows above: 64 flows')
