@@ -264,10 +264,11 @@ int main(int argc, char** argv) {
     for (uint32_t w = 0; w < dp.nworkers; ++w)
       workers.push_back(std::make_unique<Worker>(dp, static_cast<uint16_t>(w)));
   } catch (const std::bad_alloc&) {
-    // Each worker's counter blocks: one per interface slot.
+    // Each worker's counter blocks (one per interface slot) and its firewall verdict caches.
     Die(absl::StrCat("no memory for the workers' counters (", dp.sizes.interfaces,
-                     " interface slots from --max-interfaces, about 430 bytes each per worker): "
-                     "lower --max-interfaces or give the EAL more memory (-m, hugepages)"));
+                     " interface slots from --max-interfaces, about 430 bytes each per worker) "
+                     "and firewall verdict caches (4.5 MB per worker): lower --max-interfaces "
+                     "or give the EAL more memory (-m, hugepages)"));
   }
   uint32_t w = 0;
   unsigned lcore;

@@ -49,10 +49,9 @@ class FwVerdictCache {
   // Whether this run probes (FwAdaptiveProbe: a miss-bound workload goes to classify alone).
   bool Use() { return probe_.Use(); }
   void Count(uint32_t looked, uint32_t missed) { probe_.Count(looked, missed); }
+  bool Sample() { return probe_.Sample(); }
   void ResetAdaptive() { probe_.Reset(); }
   uint32_t backoff() const { return probe_.backoff(); }
-  uint32_t entries() const { return (mask_ + 1) * 2; }
-  size_t bytes() const { return sizeof(Bucket) * (mask_ + 1); }
 
   // Where key lives (and a miss is to be remembered), whichever chain asks.
   static uint32_t Hash(const Key& key) { return FwKeyHash(key); }

@@ -570,6 +570,15 @@ void Worker::FwClassify(const FwChain& chain, Key* const* keys, const uint8_t* c
     } else {
       for (uint16_t k = 0; k < n; ++k) out[k] = results[k * ncat + cats[k]];
     }
+    if (cache.Sample()) {
+      // A sampled run remembers what it classified, the buckets asked for first as a probe's.
+      uint32_t hk[kBurst];
+      for (uint16_t k = 0; k < n; ++k) {
+        hk[k] = cache.Hash(*keys[k]);
+        cache.Prefetch(hk[k]);
+      }
+      for (uint16_t k = 0; k < n; ++k) cache.Remember(hk[k], *keys[k], tag, out[k]);
+    }
     return;
   }
   // The state is part of what the chain answers when it has more than one category: the

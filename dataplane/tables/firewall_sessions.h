@@ -199,11 +199,16 @@ class FwSessionTable {
     // the next calls look up without probing or remembering (the hash still computed once).
     FwAdaptiveProbe& probe = workers_[worker].probe;
     const bool use = probe.Use();
+    const bool learn = use || probe.Sample();  // remember what rte_hash finds
     // The hashes first, asking for the cache's buckets, so that their misses overlap.
     hash_sig_t hs[RTE_HASH_LOOKUP_BULK_MAX];
     for (uint32_t i = 0; i < n; ++i) {
       hs[i] = FwKeyHash(*keys[i]);
-      if (use) __builtin_prefetch(&cache[(hs[i] & cache_mask_) * 2]);
+      if (use) {
+        const auto* b = &cache[(hs[i] & cache_mask_) * 2];
+        __builtin_prefetch(b);
+        if constexpr (sizeof(CacheEntry<Key>) > 32) __builtin_prefetch(b + 1);  // IPv6: 2 lines
+      }
     }
     if (use) {
       // The entries found, their sessions asked for together before any is read (with many
@@ -255,7 +260,7 @@ class FwSessionTable {
         continue;
       }
       pos[i] = p;
-      if (use) Remember(cache, *keys[i], sigs[k], p);
+      if (learn) Remember(cache, *keys[i], sigs[k], p);
     }
   }
   FwSession& At(int32_t pos) { return sessions_[pos]; }
@@ -285,9 +290,7 @@ class FwSessionTable {
   void ResetCacheAdaptive() {
     for (auto& w : workers_) w.probe.Reset();
   }
-  // Entries of each worker's cache of positions, and its bytes (all workers').
-  uint32_t cache_entries() const { return (cache_mask_ + 1) * 2; }
-  size_t cache_bytes() const { return cache_bytes_; }
+
   // Main lcore: every session gone (flush firewall).
   void Clear();
 

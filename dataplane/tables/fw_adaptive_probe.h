@@ -35,20 +35,25 @@ class FwAdaptiveProbe {
     }
     looked_ = found_ = 0;
   }
+  // While backed off, one skipped run in kSample still remembers what it looked up (without
+  // probing): a cache that backed off while cold (its flows not yet in it, or another
+  // workload's in their places) goes on learning them, and its next window finds them.
+  bool Sample() { return (++skipped_ & (kSample - 1)) == 0; }
   // Back to probing with a fresh window (tests: the cache path, whatever ran before).
   void Reset() {
-    rest_ = looked_ = found_ = 0;
+    rest_ = looked_ = found_ = skipped_ = 0;
     backoff_ = kRest;
   }
   // Runs the next failed window would skip (tests).
   uint32_t backoff() const { return backoff_; }
 
-  static constexpr uint32_t kRest = 32, kMaxRest = 1024, kWindow = 256;
+  static constexpr uint32_t kRest = 32, kMaxRest = 1024, kWindow = 256, kSample = 8;
 
  private:
   uint32_t rest_ = 0;                // runs left that skip the cache
   uint32_t backoff_ = kRest;         // runs the next failed window skips
   uint32_t looked_ = 0, found_ = 0;  // keys probed and found in this window
+  uint32_t skipped_ = 0;             // runs skipped (Sample)
 };
 
 }  // namespace portcullis::dp

@@ -15,8 +15,9 @@ dataplane dropped meanwhile. Best of BENCH_REPEATS (3) x BENCH_SECONDS (3) per c
 The measured traffic of those rows is 64 flows, which the workers' session-position and
 verdict caches (docs/DESIGN.md, Firewall, Cost) hold after the first burst: they show the cost
 of a flow the caches know. The many-flow rows (64 B) replay BENCH_MANY_FLOWS (65,536) distinct
-UDP flows instead, as many as the caches are sized to keep (core/limits.h), each flow's
-entries visited once per round of all of them, so every probe misses the worker's L2: base,
+UDP flows instead, each flow's entries visited once per round of all of them, so every probe
+misses the worker's L2, and about a quarter of the flows meet rte_hash and rte_acl (two-way
+buckets of the caches' 131,072 entries, core/limits.h, keep about 74% of them): base,
 r10k, s10 and sess1m (whose table holds the million filled sessions plus the measured flows'
 own). They run on hugepages as the rest when MANY_HUGE_PAGES 2 MB pages are free (their
 65,536 stored frames and a million sessions took 584 MB; without that many, or with
@@ -64,15 +65,15 @@ def many_flow_mem():
     """EAL memory options of a many-flow row: hugepages when db.HUGE and MANY_HUGE_PAGES are
     free (production runs on hugepages; 4 KB pages add a TLB miss to each random access into a
     million sessions), otherwise 2 GB of ordinary memory."""
-    free = 0
-    with open('/proc/meminfo') as f:
-        for line in f:
-            if line.startswith('HugePages_Free:'):
-                free = int(line.split()[1])
-    if db.HUGE and free >= MANY_HUGE_PAGES:
-        MANY_MEM.append('hugepages')
+    if not MANY_MEM:  # decided once: every many-flow row on the same memory
+        free = 0
+        with open('/proc/meminfo') as f:
+            for line in f:
+                if line.startswith('HugePages_Free:'):
+                    free = int(line.split()[1])
+        MANY_MEM.append('hugepages' if db.HUGE and free >= MANY_HUGE_PAGES else 'no hugepages')
+    if MANY_MEM[0] == 'hugepages':
         return db.eal_mem()
-    MANY_MEM.append('no hugepages')
     return ['--no-huge', '-m', '2048']
 
 
@@ -265,7 +266,7 @@ def main():
     print(f'{MANY_FLOWS:,} flows, 64 B: ' + ', '.join(
         f'{name} {rows[("many", name)][0]:.2f} Mpps {rows[("many", name)][0] / mb:.2f}x'
         for name, _, _ in MANY_CASES) +
-        f' ({rows[("many", "sess1m")][2]} sessions; {", ".join(sorted(set(MANY_MEM)))})')
+        f' ({rows[("many", "sess1m")][2]} sessions; {MANY_MEM[0]})')
     print('rN: N rule entries on lan in and N on vti0 out, none matching, then an accept; '
           's10/sess1m: the accept has `state new` (sessions), sess1m with '
           f'{FILL_SESSIONS:,} live sessions; the rows above: 64 flows')

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "dataplane/tables/firewall_acl.h"
+#include "test/unit/support/dpdk_test_env.h"
 
 namespace portcullis::dp {
 namespace {
@@ -18,6 +19,7 @@ FwKey Key(uint16_t sport, uint8_t state = 0) {
 }  // namespace
 
 TEST_CASE("verdict cache: an entry answers for its key, chain and state only", "[firewall]") {
+  test::EnsureEal();  // the cache is on DPDK memory
   FwVerdictCache<FwKey> c;
   const FwKey k = Key(1024);
   const uint32_t h = FwVerdictCache<FwKey>::Hash(k);
@@ -35,6 +37,7 @@ TEST_CASE("verdict cache: an entry answers for its key, chain and state only", "
 
 TEST_CASE("verdict cache: an entry holds two chains' answers, the older displaced by a third",
           "[firewall]") {
+  test::EnsureEal();  // the cache is on DPDK memory
   FwVerdictCache<FwKey> c;
   const FwKey k = Key(1024);
   const uint32_t h = FwVerdictCache<FwKey>::Hash(k);
@@ -57,6 +60,7 @@ TEST_CASE("verdict cache: an entry holds two chains' answers, the older displace
 }
 
 TEST_CASE("verdict cache: a bucket keeps the two newest keys, each with its chains", "[firewall]") {
+  test::EnsureEal();
   FwVerdictCache<FwKey> c(2);  // one bucket: every key meets there
   const FwKey a = Key(1), b = Key(2), d = Key(3);
   c.Remember(FwVerdictCache<FwKey>::Hash(a), a, 7, 1);

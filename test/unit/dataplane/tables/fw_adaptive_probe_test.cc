@@ -58,4 +58,16 @@ TEST_CASE("adaptive probe: exactly a quarter found keeps probing", "[firewall]")
   CHECK(Skipped(p) == 32);
 }
 
+TEST_CASE("adaptive probe: one skipped run in eight still remembers", "[firewall]") {
+  FwAdaptiveProbe p;
+  FailWindow(p);
+  int sampled = 0, skipped = 0;
+  while (!p.Use()) {
+    ++skipped;
+    if (p.Sample()) ++sampled;
+  }
+  CHECK(skipped == 32);
+  CHECK(sampled == 32 / 8);
+}
+
 }  // namespace portcullis::dp
