@@ -25,6 +25,7 @@ uint16_t EspEngine<Backend>::EncryptEach(Sa* const* sas, rte_mbuf** pkts, uint16
   enum : uint8_t { kFast, kDone, kDropped };
   uint8_t state[kMaxBurst];
   uint64_t seqs[kMaxBurst];
+  bool dropped = false;
   for (uint16_t k = 0; k < n; ++k) {
     rte_mbuf* m = pkts[k];
     Sa& sa = *sas[k];
@@ -32,35 +33,21 @@ uint16_t EspEngine<Backend>::EncryptEach(Sa* const* sas, rte_mbuf** pkts, uint16
     const uint32_t pad = (0u - (inner_len + 2)) & kPadMask;
     const uint32_t tail = pad + 2 + kIcv;
     const uint64_t seq = sa.seq, packets = sa.packets, bytes = sa.bytes;
-    if (unlikely(!IsAead(sa.cipher) || sa.hdr_len != kHdr || sa.icv_len != kIcv ||
-                 sa.pad_mask != kPadMask || (sa.flags & (kSaBlocked | kSaOuterV6 | kSaUdpEncap)) ||
-                 seq >= sa.next_seq_event || sa.next_seq_event - seq <= 1 ||
-                 packets >= sa.next_packets_event || sa.next_packets_event - packets <= 1 ||
-                 bytes >= sa.next_bytes_event || sa.next_bytes_event - bytes <= 0xffff ||
-                 m->nb_segs != 1 || rte_pktmbuf_headroom(m) < kHdr ||
-                 rte_pktmbuf_tailroom(m) < tail)) {
+    // The SA's layout in one flag (kSaFastOut), not four fields and a cipher compared.
+    if (unlikely((sa.flags & (kSaFastOut | kSaBlocked)) != kSaFastOut || seq >= sa.next_seq_event ||
+                 sa.next_seq_event - seq <= 1 || packets >= sa.next_packets_event ||
+                 sa.next_packets_event - packets <= 1 || bytes >= sa.next_bytes_event ||
+                 sa.next_bytes_event - bytes <= 0xffff || m->nb_segs != 1 ||
+                 rte_pktmbuf_headroom(m) < kHdr || rte_pktmbuf_tailroom(m) < tail)) {
       const uint16_t before = drops.n;
       const uint16_t ok = Encrypt(sa, pkts + k, 1, drops, /*inner_checked=*/true);
       for (uint16_t d = before; d < drops.n; ++d) drop_tags[d] = tags[k];
       state[k] = ok ? kDone : kDropped;
+      dropped |= !ok;
       continue;
     }
-    const bool aes256 = sa.cipher == Cipher::kAesGcm256;
-    // Its keys: a short packet's lines at offsets found once; a longer one reads more of the
-    // GHASH powers, which the backend works out.
-    const uint32_t ct_len = inner_len + pad + 2;
-    if (likely(ct_len <= kShortCt)) {
-      PrefetchShortKeys(sa, aes256);
-    } else {
-      // KNOWN DEAD (review-scale7 10): GCC 12 evaluates this in-template requires-expression
-      // false although it holds at namespace scope (below), so a longer packet gets no key
-      // prefetch (main had none at all). To fix: a no-op PrefetchGcmKeys in OpenSslBackend
-      // and an unconditional call, checked with objdump.
-      if constexpr (requires(const Backend& be, const typename Backend::Keys& k) {
-                      be.PrefetchGcmKeys(k, true, 0u);
-                    })
-        crypto_.PrefetchGcmKeys(KeysOf(sa), aes256, ct_len);
-    }
+    // Its keys' lines, at offsets the engine found once for this key size and length class.
+    PrefetchKeys(sa, sa.cipher == Cipher::kAesGcm256, inner_len + pad + 2);
     // As Encrypt's fast path, with this packet's SA.
     const wire::FastIpv4Esp c =
         wire::FastIpv4Esp::Of(sa.outer_template, sa.ip_csum_base, sa.flags, sa.dscp, sa.df);
@@ -99,6 +86,7 @@ uint16_t EspEngine<Backend>::EncryptEach(Sa* const* sas, rte_mbuf** pkts, uint16
                        aad_len, payload + ct_len);
   }
 
+  if (likely(!dropped)) return n;
   uint16_t out = 0;
   for (uint16_t k = 0; k < n; ++k) {
     if (state[k] == kDropped) continue;
@@ -108,12 +96,8 @@ uint16_t EspEngine<Backend>::EncryptEach(Sa* const* sas, rte_mbuf** pkts, uint16
   return out;
 }
 
-// The requirement holds for the dataplane's backend at namespace scope (it does not pin the
-// branch above, which GCC 12 drops anyway; see there).
-static_assert(requires(const drivers::crypto::IpsecMbBackend& be,
-                       const drivers::crypto::IpsecMbBackend::Keys& k) {
-  be.PrefetchGcmKeys(k, true, 0u);
-});
+static_assert(wire::kFastHdr == 20 + 8 + 8 && wire::kFastIcv == 16 && wire::kFastPadMask == 3,
+              "kSaFastOut's layout (sa.cc) is the one written here");
 
 template uint16_t EspEngine<drivers::crypto::IpsecMbBackend>::EncryptEach(Sa* const*, rte_mbuf**,
                                                                           uint16_t*, uint16_t,

@@ -88,22 +88,26 @@ void EspEngine<Backend>::LifetimeSlowPath(Sa& sa) {
 }
 
 template <class Backend>
-void EspEngine<Backend>::FindShortKeyLines() {
+void EspEngine<Backend>::FindKeyLines() {
   if constexpr (requires(const Backend& b, const typename Backend::Keys& k, const uint8_t** l) {
                   b.GcmKeyLines(k, true, 0u, l);
                 }) {
+    static_assert(Backend::kMaxGcmKeyLines <= kKeyLines);
     // Every SA's keys lie at the same offset from a 64-byte boundary as these do.
     static_assert(alignof(typename Backend::Keys) == 64 && offsetof(Sa, crypto) % 64 == 0);
     auto keys = std::make_unique<typename Backend::Keys>();
     const auto* base = reinterpret_cast<const uint8_t*>(keys.get());
     for (const bool aes256 : {false, true}) {
-      const uint8_t* lines[Backend::kMaxGcmKeyLines];
-      const int n = crypto_.GcmKeyLines(*keys, aes256, kShortCt, lines);
-      uint16_t* out = short_lines_[aes256];
-      uint8_t& count = nshort_lines_[aes256];
-      for (int i = 0; i < n && count < kMaxShortLines; ++i) {
-        const auto off = static_cast<uint16_t>(lines[i] - base);
-        if (std::find(out, out + count, off) == out + count) out[count++] = off;
+      for (const bool long_ct : {false, true}) {
+        const uint8_t* lines[Backend::kMaxGcmKeyLines];
+        const int n = crypto_.GcmKeyLines(*keys, aes256, long_ct ? kLongCt : kShortCt, lines);
+        uint16_t* out = key_lines_[aes256][long_ct];
+        int count = 0;
+        for (int i = 0; i < n; ++i) {
+          const auto off = static_cast<uint16_t>(lines[i] - base);
+          if (std::find(out, out + count, off) == out + count) out[count++] = off;
+        }
+        for (int i = count; i > 0 && i < kKeyLines; ++i) out[i] = out[count - 1];
       }
     }
   }

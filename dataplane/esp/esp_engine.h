@@ -5,8 +5,8 @@
 
 #include <rte_mbuf.h>
 
+#include <array>
 #include <cstdint>
-#include <vector>
 
 #include "dataplane/esp/drop_reason.h"
 #include "dataplane/esp/esp_event.h"
@@ -39,11 +39,16 @@ constexpr uint32_t kMaxPacket = 9216 + 128;
 template <class Backend>
 class EspEngine {
  public:
-  explicit EspEngine(Backend& crypto) : crypto_(crypto) { FindShortKeyLines(); }
+  explicit EspEngine(Backend& crypto) : crypto_(crypto) { FindKeyLines(); }
 
   // A short packet: ciphertext up to this many bytes (a 64-byte frame's). Its GCM call reads
-  // the same lines of its SA's keys whatever its length within that.
+  // the lines of its SA's keys that a 64-byte one reads, which include a shorter one's (fewer
+  // GHASH powers, nested); a longer packet's call reads at most the lines of kLongCt bytes.
   static constexpr uint32_t kShortCt = 64;
+  static constexpr uint32_t kLongCt = 7 * 16;
+  // Lines EncryptEach asks for per packet: every key size's and length's lines fit (IpsecMb's
+  // kMaxGcmKeyLines), a list with fewer repeats its last line.
+  static constexpr int kKeyLines = 7;
 
   // Outbound. pkts[0..n) are inner IPv4/IPv6 packets (data starting at the IP header) for
   // `sa`, n <= kMaxBurst. Returns how many were encrypted: those are compacted to the front of
@@ -76,13 +81,14 @@ class EspEngine {
                    bool outer_checked = false);
 
   EventQueue& events() { return events_; }
-  // The lines of sa's key material EncryptEach asks for ahead of a short packet's GCM call
-  // with a key of that size (tests).
-  std::vector<const uint8_t*> ShortKeyLinesForTesting(const Sa& sa, bool aes256) const {
-    std::vector<const uint8_t*> v;
-    for (uint8_t k = 0; k < nshort_lines_[aes256]; ++k)
-      v.push_back(sa.crypto + short_lines_[aes256][k]);
-    return v;
+  // The lines of sa's key material EncryptEach asks for ahead of the GCM call of a packet of
+  // ct_len bytes of ciphertext with a key of that size (tests), in the order it asks.
+  std::array<const uint8_t*, kKeyLines> KeyLinesForTesting(const Sa& sa, bool aes256,
+                                                           uint32_t ct_len) const {
+    std::array<const uint8_t*, kKeyLines> lines;
+    const uint16_t* off = key_lines_[aes256][ct_len > kShortCt];
+    for (int k = 0; k < kKeyLines; ++k) lines[k] = sa.crypto + off[k];
+    return lines;
   }
   // The chained paths' scratch buffer, for tests that check it holds nothing afterwards.
   const uint8_t* scratch_for_testing() const { return scratch_; }
@@ -107,18 +113,21 @@ class EspEngine {
   DropReason EncryptChained(Sa& sa, rte_mbuf*& m, uint64_t seq, uint16_t ip_id);
   DropReason DecryptChained(Sa& sa, rte_mbuf* m);
 
-  // The lines a short packet's GCM call reads of any SA's keys, per key size (AES-256 reads
-  // round keys AES-128 does not), as offsets into Sa::crypto: found once from the backend's
+  // The lines the GCM call of a packet reads of any SA's keys, per key size (AES-256 reads
+  // round keys AES-128 does not) and length (short: up to kShortCt; long: the lines of
+  // kLongCt, all any length reads), as offsets into Sa::crypto: found once from the backend's
   // layout (GcmKeyLines), so that EncryptEach asks for them without working them out per
-  // packet.
-  void FindShortKeyLines();
-  void PrefetchShortKeys(const Sa& sa, bool aes256) const {
-    for (uint8_t k = 0; k < nshort_lines_[aes256]; ++k)
-      __builtin_prefetch(sa.crypto + short_lines_[aes256][k]);
+  // packet, and with no call into the backend that could compile to nothing (session 7 found
+  // the long packets' one had: a `requires` GCC 12 did not see satisfied). A backend without
+  // GcmKeyLines (OpenSSL, tests) has every offset 0: its first line asked for, harmlessly.
+  void FindKeyLines();
+  void PrefetchKeys(const Sa& sa, bool aes256, uint32_t ct_len) const {
+    // A fixed count, unrolled: two instructions a line (the offset's load, the prefetch).
+    const uint16_t* off = key_lines_[aes256][ct_len > kShortCt];
+#pragma GCC unroll 8
+    for (int k = 0; k < kKeyLines; ++k) __builtin_prefetch(sa.crypto + off[k]);
   }
-  static constexpr int kMaxShortLines = 8;
-  uint16_t short_lines_[2][kMaxShortLines] = {};
-  uint8_t nshort_lines_[2] = {};
+  uint16_t key_lines_[2][2][kKeyLines] = {};
 
   Backend& crypto_;
   EventQueue events_;

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <new>
 
+#include "dataplane/esp/esp_wire.h"
 #include "dataplane/esp/sa_memory.h"
 
 namespace portcullis::dp::esp {
@@ -112,6 +113,9 @@ absl::StatusOr<SaPtr> AllocateSa(const SaConfig& c) {
   // Inbound, initial_seq is the highest number already seen (SA migration, tests).
   if (c.direction == Direction::kInbound) sa->replay.Init(c.replay_window, c.initial_seq);
   BuildOuterTemplate(*sa, c);
+  if (IsAead(sa->cipher) && sa->hdr_len == wire::kFastHdr && sa->icv_len == wire::kFastIcv &&
+      sa->pad_mask == wire::kFastPadMask && !(sa->flags & (kSaOuterV6 | kSaUdpEncap)))
+    sa->flags |= kSaFastOut;
   return ptr;
 }
 

@@ -30,6 +30,10 @@ enum SaFlags : uint8_t {
   kSaOuterV6 = 1 << 2,
   kSaBlocked = 1 << 3,  // hard lifetime or sequence space reached: every packet is dropped
   kSaCopyDscp = 1 << 4,
+  // Outbound in the usual layout, which EncryptEach takes without looking at more (outer IPv4
+  // without UDP, AES-GCM: a 36-byte header with the IV, a 16-byte ICV, 4-byte padding; see
+  // wire::kFastHdr): set with the SA, never changed.
+  kSaFastOut = 1 << 5,
 };
 
 struct alignas(64) Sa {

@@ -711,34 +711,35 @@ TEST_CASE("encrypt each: a burst over several SAs comes out as Encrypt makes it"
   Mb().events().Clear();
 }
 
-// EncryptEach asks for a short packet's key lines at offsets its engine found once (not per
-// packet through the backend): they must be the lines the GCM call of such a packet reads, for
-// either key size, in the SA's own keys.
-TEST_CASE("encrypt each: the key lines asked for are a short packet's GCM call's", "[esp]") {
+// EncryptEach asks for a packet's key lines at offsets its engine found once (not per packet
+// through the backend): for either key size and any length they must be lines the packet's
+// GCM call reads, all of them, and (short packets, the usual) none other, in the SA's own keys.
+TEST_CASE("encrypt each: the key lines asked for are the packet's GCM call's", "[esp]") {
+  using Be = drivers::crypto::IpsecMbBackend;
   drivers::crypto::IpsecMbBackend be;
   for (int algo : {0, 1}) {
-    SaPtr sa = MakeSa<drivers::crypto::IpsecMbBackend>(
-        Config(Direction::kOutbound, AllAlgos()[algo], false, false, AF_INET, 0x200));
-    const auto& keys = *reinterpret_cast<const drivers::crypto::IpsecMbBackend::Keys*>(sa->crypto);
-    const std::vector<const uint8_t*> asked = Mb().ShortKeyLinesForTesting(*sa, algo == 1);
-    const std::set<const uint8_t*> set(asked.begin(), asked.end());
-    CHECK(set.size() == asked.size());
-    {
-      // Exactly the lines of the longest short packet: none this key size does not read.
-      const uint8_t* lines[drivers::crypto::IpsecMbBackend::kMaxGcmKeyLines];
-      const int n = be.GcmKeyLines(keys, algo == 1, MbEngine::kShortCt, lines);
-      CHECK(set == std::set<const uint8_t*>(lines, lines + n));
-    }
-    for (uint32_t len : {1u, 52u, MbEngine::kShortCt}) {
-      INFO(AllAlgos()[algo].name << " ciphertext " << len);
-      const uint8_t* lines[drivers::crypto::IpsecMbBackend::kMaxGcmKeyLines];
+    SaPtr sa =
+        MakeSa<Be>(Config(Direction::kOutbound, AllAlgos()[algo], false, false, AF_INET, 0x200));
+    const auto& keys = *reinterpret_cast<const Be::Keys*>(sa->crypto);
+    auto needed = [&](uint32_t len) {
+      const uint8_t* lines[Be::kMaxGcmKeyLines];
       const int n = be.GcmKeyLines(keys, algo == 1, len, lines);
       REQUIRE(n > 0);
-      for (int i = 0; i < n; ++i) CHECK(set.count(lines[i]) == 1);
-    }
-    for (const uint8_t* l : asked) {
-      CHECK(l >= sa->crypto);
-      CHECK(l < sa->crypto + sizeof(Sa::crypto));
+      return std::set<const uint8_t*>(lines, lines + n);
+    };
+    for (uint32_t len = 1; len <= 9216; len += len < 200 ? 1 : 97) {
+      INFO(AllAlgos()[algo].name << " ciphertext " << len);
+      const auto asked_list = Mb().KeyLinesForTesting(*sa, algo == 1, len);
+      const std::set<const uint8_t*> asked(asked_list.begin(), asked_list.end());
+      for (const uint8_t* l : needed(len)) CHECK(asked.count(l) == 1);
+      // A short packet: exactly the lines of the longest short one (none AES-128 does not
+      // read); a long one: those of kLongCt (every length's).
+      CHECK(asked == needed(len <= MbEngine::kShortCt ? MbEngine::kShortCt : MbEngine::kLongCt));
+      for (const uint8_t* l : asked) {
+        CHECK(reinterpret_cast<uintptr_t>(l) % 64 == 0);
+        CHECK(l >= sa->crypto);
+        CHECK(l < sa->crypto + sizeof(Be::Keys));
+      }
     }
   }
 }
