@@ -25,6 +25,24 @@ inline void DecrementTtl(rte_ipv4_hdr* ip) {
   ip->hdr_checksum = static_cast<uint16_t>(v + (v >> 16));
 }
 
+// A route's type that leads out of an interface (the others: delivered here, dropped, or
+// answered with ICMP).
+inline bool LeadsOut(NhType type) {
+  static_assert(static_cast<int>(NhType::kGateway) == static_cast<int>(NhType::kConnected) + 1 &&
+                static_cast<int>(NhType::kInterface) == static_cast<int>(NhType::kConnected) + 2);
+  return static_cast<uint8_t>(static_cast<uint8_t>(type) -
+                              static_cast<uint8_t>(NhType::kConnected)) <= 2;
+}
+
+// A tunnel run Dispatch takes into its batch as it stands (or stages for the SA's owner): into
+// a VTI or VFP that has an SA, every packet within its MTU (longest: the run's longest), no
+// `out` hook on it. One test for Dispatch's run-by-run loop and BatchTunnels' prefix, so that
+// the two cannot drift apart. (The caller checks what else both need: no zones, depth, TTL.)
+inline bool Batchable(const Interface& f, uint16_t vti, uint32_t longest, const FwTables* fw) {
+  return (f.kind == IfKind::kVti || f.kind == IfKind::kVfp) && f.out_esa != nullptr &&
+         longest <= f.mtu && (likely(fw == nullptr) || fw->hooks[vti][kFwOut] == nullptr);
+}
+
 }  // namespace
 
 void Worker::Decrypted(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t, int depth) {
@@ -174,8 +192,7 @@ void Worker::Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const
         continue;
       }
       // The SA's owner and state from the interface's line: the SaEntry is not read.
-      if (several && f.out_esa != nullptr && scan.longest <= f.mtu &&
-          (likely(t.fw == nullptr) || t.fw->hooks[nh.ifindex][kFwOut] == nullptr)) {
+      if (several && Batchable(f, nh.ifindex, scan.longest, t.fw)) {
         if (f.out_owner == id_) {
           AddToBatch(batch, f.out_sa, f.out_esa, nh.ifindex, run, rn, scan.bytes);
         } else {
@@ -208,75 +225,71 @@ void Worker::Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const
 }
 
 void Worker::PrefetchRuns(const uint64_t* nh_ids, uint16_t n, const Tables& t) {
-  // Each level is found through the one before: fetched run by run they would be misses one
-  // after another; asked for a level at a time over the whole burst they overlap.
-  uint16_t ifxs[kBurst];
-  uint16_t nruns = 0;
+  // Each level is found through the one before: fetched run by run, each run's misses would
+  // come one after another. Here every run's interface line (kind, MTU, SA, owner) and counters
+  // (written) are asked for over the whole burst first; the SA's two lines are asked for as
+  // the batch takes each packet (BatchTunnels, AddToBatch), a whole pass before EncryptEach
+  // reads them. The next hops need no pass of their own: they are few (one per route's
+  // target, 8 bytes each) and stay in the cache, and the loads of one run do not wait for
+  // another's.
+  const Fib& fib = *dp_.fib;
+  const Interface* ifs = t.ifs.get();
+  const InterfaceStats* counters = stats_->ifs;
+  const uint32_t nifs = t.nifs;
   for (uint16_t i = 0; i < n; ++i) {
     if (i != 0 && nh_ids[i] == nh_ids[i - 1]) continue;
-    __builtin_prefetch(&dp_.fib->next_hop(nh_ids[i]));
-    ifxs[nruns++] = static_cast<uint16_t>(i);  // the run's first packet, for now
-  }
-  uint16_t nt = 0;
-  for (uint16_t r = 0; r < nruns; ++r) {
-    const uint16_t ifx = dp_.fib->next_hop(nh_ids[ifxs[r]]).ifindex;
-    if (ifx == 0 || ifx >= t.nifs) continue;
-    __builtin_prefetch(&t.ifs[ifx]);  // kind, mtu and out_sa
-    ifxs[nt++] = ifx;
-  }
-  for (uint16_t r = 0; r < nt; ++r) {
-    const uint16_t ifx = ifxs[r];
-    const auto* sa = reinterpret_cast<const uint8_t*>(t.ifs[ifx].out_esa);
-    if (sa == nullptr) continue;
-    // The SA's lines the engine reads per packet: counters, outer header template and the
-    // fields after it (esp::Sa: two lines); and the tunnel's counters, written (the line of
-    // tx_packets and tx_bytes: an InterfaceStats is not line-aligned, its start may lie in the
-    // line before).
-    __builtin_prefetch(sa);
-    __builtin_prefetch(sa + 64);
-    __builtin_prefetch(&stats_->ifs[ifx].tx_packets, 1);
+    const uint16_t ifx = fib.next_hop(nh_ids[i]).ifindex;
+    if (ifx == 0 || ifx >= nifs) continue;
+    __builtin_prefetch(&ifs[ifx]);
+    // tx_packets and tx_bytes share a line (core/stats.h).
+    __builtin_prefetch(&counters[ifx].tx_packets, 1);
   }
 }
 
 uint16_t Worker::BatchTunnels(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const Tables& t,
                               bool transit, TunnelBatch& b) {
-  // Dispatch's loop, for what it would put in the batch run by run (a VTI whose SA this worker
-  // owns, within the MTU, no `out` hook, no zones; the TTL taken), without the per-run work:
-  // the run's end, its type's switch, ScanRun's call and loops, AddToBatch's call. With
-  // traffic spread over many tunnels every run is one packet, and that work was most of a
-  // packet's way here. The first packet that needs anything else ends it; Dispatch's loop goes
-  // on from there (and flushes the batch before any tunnel run that cannot join it).
+  // Dispatch's loop, for what it would put in the batch run by run (Batchable, this worker's
+  // SA, no zones; the TTL taken), without the per-run work: the run's end, its type's switch,
+  // ScanRun's call and loops, AddToBatch's call. With traffic spread over many tunnels every
+  // run is one packet, and that work was most of a packet's way here. The first packet that
+  // needs anything else ends it; Dispatch's loop goes on from there (and flushes the batch
+  // before any tunnel run that cannot join it).
+  const Fib& fib = *dp_.fib;
   const FwTables* fw = t.fw;
   const Interface* ifs = t.ifs.get();
   InterfaceStats* counters = stats_->ifs;
   const uint16_t self = id_;
   // In locals: the TTL's byte store may alias anything, and would have them reloaded.
   uint16_t bn = b.n, runs = b.runs;
-  uint16_t last_vti = 0;
+  SaEntry* first_sa = b.first_sa;
+  uint16_t first_vti = b.first_vti;
+  // The batch is one SA's (runs == 1: EspOutEach takes Encrypt's burst path) while every
+  // packet is first_vti's; the first other VTI makes it two, which is all EspOutEach asks.
   uint16_t k = 0;
   for (; k < n; ++k) {
     rte_mbuf* m = pkts[k];
-    const NextHop& nh = dp_.fib->next_hop(nh_ids[k]);
-    if (nh.type == NhType::kLocal || nh.type == NhType::kNone || nh.type == NhType::kBlackhole)
-      break;
+    const NextHop& nh = fib.next_hop(nh_ids[k]);
+    if (!LeadsOut(nh.type)) break;
     const uint16_t vti = nh.ifindex;
     const Interface& f = ifs[vti];
     auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
     const uint32_t len = m->pkt_len;
-    if ((f.kind != IfKind::kVti && f.kind != IfKind::kVfp) || f.out_esa == nullptr ||
-        f.out_owner != self || len > f.mtu || (transit && ip->time_to_live <= 1) ||
-        (unlikely(fw != nullptr) && fw->hooks[vti][kFwOut] != nullptr))
+    if (!Batchable(f, vti, len, fw) || f.out_owner != self || (transit && ip->time_to_live <= 1))
       break;
     if (transit) DecrementTtl(ip);
+    // Its SA's two lines (esp::Sa), read by EncryptEach once the batch is complete.
+    const auto* esa = reinterpret_cast<const uint8_t*>(f.out_esa);
+    __builtin_prefetch(esa);
+    __builtin_prefetch(esa + 64);
     InterfaceStats& s = counters[vti];
     ++s.tx_packets;
     s.tx_bytes += len;
-    if (vti != last_vti || runs == 0) {
-      if (runs++ == 0) {
-        b.first_sa = f.out_sa;
-        b.first_vti = vti;
-      }
-      last_vti = vti;
+    if (runs == 0) {
+      runs = 1;
+      first_sa = f.out_sa;
+      first_vti = vti;
+    } else if (vti != first_vti) {
+      runs = 2;
     }
     b.pkts[bn] = m;
     b.sas[bn] = f.out_esa;
@@ -284,6 +297,8 @@ uint16_t Worker::BatchTunnels(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t 
   }
   b.n = bn;
   b.runs = runs;
+  b.first_sa = first_sa;
+  b.first_vti = first_vti;
   return k;
 }
 

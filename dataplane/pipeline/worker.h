@@ -93,8 +93,8 @@ class Worker {
                bool own = true);
   void Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const Tables& t, bool transit,
                 bool deliver_local, int depth, bool own = false);
-  // Dispatch over a burst of several runs: what each run will read, a level of indirection
-  // at a time (next hop, interface, SA entry and stats, SA).
+  // Dispatch over a burst of several runs: each run's interface line and counters, over the
+  // whole burst before any is read (the SA's lines follow as the batch takes each packet).
   void PrefetchRuns(const uint64_t* nh_ids, uint16_t n, const Tables& t);
   // Takes out (dropped, or encrypted by policy) what the SPD decides; returns how many packets
   // are left, compacted in pkts and nh_ids, to be routed.
@@ -212,14 +212,17 @@ class Worker {
   // one send for all of them cost far less than an Encrypt and a SendRun per run.
   struct TunnelBatch {
     uint16_t n = 0;
-    uint16_t runs = 0;  // of one VTI in a row (BatchTunnels) or one next hop (AddToBatch)
-    SaEntry* first_sa;  // the first run's (with runs == 1, the batch is that run: one SA)
-    uint16_t first_vti;
+    // 0: empty; 1: every packet is first_sa's (EspOutEach takes Encrypt's burst path, as for
+    // one run); more: several SAs (AddToBatch counts its runs, BatchTunnels stops at 2).
+    uint16_t runs = 0;
+    SaEntry* first_sa = nullptr;  // the first run's
+    uint16_t first_vti = 0;
     rte_mbuf* pkts[kBurst];
     esp::Sa* sas[kBurst];
     uint16_t vtis[kBurst];
   };
-  // A run of n packets for SA sa (esa: its esp::Sa) leaving through vti, counted on the VTI.
+  // A run of n packets for SA sa (esa: its esp::Sa) leaving through vti, counted on the VTI;
+  // esa's lines asked for, for EspOutEach.
   void AddToBatch(TunnelBatch& b, SaEntry* sa, esp::Sa* esa, uint16_t vti, rte_mbuf** pkts,
                   uint16_t n, uint64_t bytes);
   // A run routed into another worker's tunnel (within its MTU, no `out` hook): staged for the

@@ -170,9 +170,11 @@ neigh add wan 192.0.2.2 02:00:00:00:02:02
 
 // Opens the ESP frames the four tunnels sent (tunnels 0 and 2 only): checks that each SA's
 // sequence numbers follow the frames' order and each inner packet went into its tunnel's
-// prefix; returns the inner packets' IP ids by tunnel, in the order they left.
+// prefix; returns the inner packets' IP ids by tunnel, in the order they left (and the inner
+// packets themselves in `inner`, when given).
 std::map<int, std::vector<uint16_t>> OpenTunnelFrames(
-    const std::vector<std::vector<uint8_t>>& frames) {
+    const std::vector<std::vector<uint8_t>>& frames,
+    std::vector<std::vector<uint8_t>>* inner = nullptr) {
   std::map<int, std::vector<uint16_t>> ids;
   std::map<uint32_t, uint32_t> last_seq;
   for (const auto& f : frames) {
@@ -193,6 +195,7 @@ std::map<int, std::vector<uint16_t>> OpenTunnelFrames(
     auto* in = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
     CHECK(rte_be_to_cpu_32(in->dst_addr) == (0x0a020002u | i << 8));
     ids[i].push_back(rte_be_to_cpu_16(in->packet_id));
+    if (inner != nullptr) inner->push_back(test::PacketBytes(m));
     rte_pktmbuf_free(m);
   }
   return ids;
@@ -243,6 +246,99 @@ TEST_CASE("A burst over several tunnels: each packet with its tunnel's SA, in or
   auto got_ids = OpenTunnelFrames(frames);
   CHECK(got_ids[0] == want_ids[0]);
   CHECK(got_ids[2] == want_ids[2]);
+}
+
+// Dispatch's prefix (BatchTunnels) takes a spread burst's leading packets into the batch until
+// one needs anything else, and its run-by-run loop goes on from there under the same test
+// (Batchable). Wherever the prefix stops (a packet whose time is up, one over the tunnel MTU,
+// another worker's tunnel, an `out` hook on the VTI), every packet leaves once with its TTL
+// taken once, the expired one is answered and dropped, each tunnel counts what it sent once,
+// and each SA's sequence numbers follow its packets' order.
+TEST_CASE("A burst over several tunnels whose batched prefix stops mid-way") {
+  struct Case {
+    const char* why;
+    int stop_tunnel;  // the third packet's tunnel (3: another worker's)
+    uint8_t ttl;      // the third packet's (0: test::Ipv4Udp's 63)
+    uint32_t payload;
+    const char* config;  // added to ConfigureFourTunnels'
+    uint64_t batched;    // through EncryptEach
+  };
+  const Case cases[] = {
+      {"time exceeded", 0, 1, 40, "", 5},
+      {"over the MTU", 2, 0, 600, "", 5},  // vti2's MTU is 400: fragmented in two
+      {"another worker's tunnel", 3, 0, 40, "", 5},
+      // Every vti2 packet then goes its own way (ToTunnel), flushing the batch before it: the
+      // batch never holds more than one packet, which takes Encrypt's burst path.
+      {"an out hook on the VTI", 2, 0, 40,
+       "fw ruleset add 1 OUTvti default accept\nfw bind vti2 out 1\n", 0},
+  };
+  for (const Case& c : cases) {
+    INFO(c.why);
+    Rig& rig = Rig::Get();
+    ConfigureFourTunnels(rig);
+    if (*c.config) REQUIRE(rig.Apply(c.config).status.ok());
+    const SaEntry* sa0 = rig.dp().sas->Find(0x1100, false);
+    const SaEntry* sa2 = rig.dp().sas->Find(0x1102, false);
+    REQUIRE(sa0 != nullptr);
+    REQUIRE(sa2 != nullptr);
+    const int w = sa0->owner;
+    const int tunnel[] = {0, 2, c.stop_tunnel, 0, 2, 0};
+    std::vector<std::vector<uint8_t>> sent;
+    for (int k = 0; k < 6; ++k) {
+      auto p = test::Ipv4Udp(k == 2 ? c.payload : 40 + k, 0, false, 300 + k);
+      auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p.data());
+      ip->dst_addr = rte_cpu_to_be_32(0x0a020002 | tunnel[k] << 8);
+      if (k == 2 && c.ttl != 0) ip->time_to_live = c.ttl;
+      ip->hdr_checksum = 0;
+      ip->hdr_checksum = rte_ipv4_cksum(ip);
+      rig.Receive(kLan, w, p);
+      sent.push_back(p);
+    }
+    const WorkerStats& st = rig.worker(w).stats();
+    const uint64_t tx0 = st.ifs[sa0->ifindex].tx_packets, tx2 = st.ifs[sa2->ifindex].tx_packets;
+    const uint64_t batched = st.tunnel_batched, handed = st.handed_off;
+    const uint64_t expired = rig.Drops(DropIndex(Drop::kTtlExceeded));
+    rig.worker(w).ResetIcmpBudgets();
+    rig.worker(w).PollOnce();
+    const bool third_sent = c.stop_tunnel != 3 && c.ttl != 1;
+    const int third_frames = c.payload > 400 - 28 ? 2 : 1;
+    CHECK(st.ifs[sa0->ifindex].tx_packets - tx0 == (c.stop_tunnel == 0 && third_sent ? 4 : 3));
+    if (c.payload <= 400 - 28)
+      CHECK(st.ifs[sa2->ifindex].tx_packets - tx2 == (c.stop_tunnel == 2 ? 3 : 2));
+    CHECK(st.tunnel_batched - batched == c.batched);
+    CHECK(st.handed_off - handed == (c.stop_tunnel == 3 ? 1 : 0));
+    CHECK(rig.Drops(DropIndex(Drop::kTtlExceeded)) - expired == (c.ttl == 1 ? 1 : 0));
+    auto lan = rig.Sent(kLan, w);
+    if (c.ttl == 1) {
+      REQUIRE(lan.size() == 1);  // time exceeded, back to the sender
+      auto icmp = StripEthernet(lan[0]);
+      CHECK(icmp[9] == 1);
+      CHECK(icmp[20] == 11);
+    } else {
+      CHECK(lan.empty());
+    }
+    auto frames = rig.Sent(kWan, w);
+    REQUIRE(frames.size() == 5u + (third_sent ? third_frames : 0));
+    std::vector<std::vector<uint8_t>> inner;
+    auto ids = OpenTunnelFrames(frames, &inner);
+    std::map<int, std::vector<uint16_t>> want;
+    for (int k = 0; k < 6; ++k) {
+      if (k == 2 && !third_sent) continue;
+      for (int f = 0; f < (k == 2 ? third_frames : 1); ++f)
+        want[tunnel[k]].push_back(static_cast<uint16_t>(300 + k));
+    }
+    CHECK(ids[0] == want[0]);
+    CHECK(ids[2] == want[2]);
+    // Forwarded once: the TTL one less, whichever way each packet took.
+    std::multiset<std::vector<uint8_t>> have(inner.begin(), inner.end()), whole;
+    for (int k = 0; k < 6; ++k)
+      if (k != 2 || (third_sent && third_frames == 1)) whole.insert(Forwarded(sent[k]));
+    for (const auto& p : whole) CHECK(have.count(p) == 1);
+    for (const auto& p : inner) CHECK(p[8] == 62);  // 63 in test::Ipv4Udp
+    // Tunnel 3's packet, handed to its owner, leaves there (and out of the next case's way).
+    PollAll(rig);
+    CHECK(rig.Sent(kWan, 1 - w).size() == (c.stop_tunnel == 3 ? 1u : 0u));
+  }
 }
 
 // What another worker hands over for several of the owner's tunnels is encrypted in one engine
