@@ -84,13 +84,6 @@ class IpsecMbBackend {
     for (const uint8_t* g = line(first) < q ? q : line(first); g <= last; g += 64) lines[n++] = g;
     return n;
   }
-  // Brings those lines into the cache ahead of the call (a burst spread over many SAs: each
-  // SA's keys are cold).
-  void PrefetchGcmKeys(const Keys& k, bool aes256, uint32_t len) const {
-    const uint8_t* lines[kMaxGcmKeyLines];
-    const int n = GcmKeyLines(k, aes256, len, lines);
-    for (int i = 0; i < n; ++i) __builtin_prefetch(lines[i]);
-  }
   // Which layout GcmKeyLines assumes (for tests).
   bool hkeys_at_end() const { return hkeys_at_end_; }
 
