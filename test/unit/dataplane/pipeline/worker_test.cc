@@ -257,20 +257,24 @@ TEST_CASE("A burst over several tunnels: each packet with its tunnel's SA, in or
 TEST_CASE("A burst over several tunnels whose batched prefix stops mid-way") {
   struct Case {
     const char* why;
-    int stop_tunnel;  // the third packet's tunnel (3: another worker's)
+    int stop_tunnel;  // the third packet's tunnel (3: another worker's; -1: no route)
     uint8_t ttl;      // the third packet's (0: test::Ipv4Udp's 63)
     uint32_t payload;
     const char* config;  // added to ConfigureFourTunnels'
     uint64_t batched;    // through EncryptEach
+    Drop drop;           // the third packet's, kCount: none
+    uint8_t icmp_type;   // its ICMP error, 0: none
   };
   const Case cases[] = {
-      {"time exceeded", 0, 1, 40, "", 5},
-      {"over the MTU", 2, 0, 600, "", 5},  // vti2's MTU is 400: fragmented in two
-      {"another worker's tunnel", 3, 0, 40, "", 5},
+      {"time exceeded", 0, 1, 40, "", 5, Drop::kTtlExceeded, 11},
+      {"no route", -1, 0, 40, "", 5, Drop::kNoRoute, 3},
+      // vti2's MTU is 400: fragmented in two.
+      {"over the MTU", 2, 0, 600, "", 5, Drop::kCount, 0},
+      {"another worker's tunnel", 3, 0, 40, "", 5, Drop::kCount, 0},
       // Every vti2 packet then goes its own way (ToTunnel), flushing the batch before it: the
       // batch never holds more than one packet, which takes Encrypt's burst path.
       {"an out hook on the VTI", 2, 0, 40,
-       "fw ruleset add 1 OUTvti default accept\nfw bind vti2 out 1\n", 0},
+       "fw ruleset add 1 OUTvti default accept\nfw bind vti2 out 1\n", 0, Drop::kCount, 0},
   };
   for (const Case& c : cases) {
     INFO(c.why);
@@ -287,7 +291,7 @@ TEST_CASE("A burst over several tunnels whose batched prefix stops mid-way") {
     for (int k = 0; k < 6; ++k) {
       auto p = test::Ipv4Udp(k == 2 ? c.payload : 40 + k, 0, false, 300 + k);
       auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p.data());
-      ip->dst_addr = rte_cpu_to_be_32(0x0a020002 | tunnel[k] << 8);
+      ip->dst_addr = rte_cpu_to_be_32(tunnel[k] < 0 ? 0xc6336407 : 0x0a020002 | tunnel[k] << 8);
       if (k == 2 && c.ttl != 0) ip->time_to_live = c.ttl;
       ip->hdr_checksum = 0;
       ip->hdr_checksum = rte_ipv4_cksum(ip);
@@ -297,23 +301,23 @@ TEST_CASE("A burst over several tunnels whose batched prefix stops mid-way") {
     const WorkerStats& st = rig.worker(w).stats();
     const uint64_t tx0 = st.ifs[sa0->ifindex].tx_packets, tx2 = st.ifs[sa2->ifindex].tx_packets;
     const uint64_t batched = st.tunnel_batched, handed = st.handed_off;
-    const uint64_t expired = rig.Drops(DropIndex(Drop::kTtlExceeded));
+    const uint64_t dropped = c.drop == Drop::kCount ? 0 : rig.Drops(DropIndex(c.drop));
     rig.worker(w).ResetIcmpBudgets();
     rig.worker(w).PollOnce();
-    const bool third_sent = c.stop_tunnel != 3 && c.ttl != 1;
+    const bool third_sent = c.drop == Drop::kCount && c.stop_tunnel != 3;
     const int third_frames = c.payload > 400 - 28 ? 2 : 1;
     CHECK(st.ifs[sa0->ifindex].tx_packets - tx0 == (c.stop_tunnel == 0 && third_sent ? 4 : 3));
     if (c.payload <= 400 - 28)
       CHECK(st.ifs[sa2->ifindex].tx_packets - tx2 == (c.stop_tunnel == 2 ? 3 : 2));
     CHECK(st.tunnel_batched - batched == c.batched);
     CHECK(st.handed_off - handed == (c.stop_tunnel == 3 ? 1 : 0));
-    CHECK(rig.Drops(DropIndex(Drop::kTtlExceeded)) - expired == (c.ttl == 1 ? 1 : 0));
+    if (c.drop != Drop::kCount) CHECK(rig.Drops(DropIndex(c.drop)) - dropped == 1);
     auto lan = rig.Sent(kLan, w);
-    if (c.ttl == 1) {
-      REQUIRE(lan.size() == 1);  // time exceeded, back to the sender
+    if (c.icmp_type != 0) {
+      REQUIRE(lan.size() == 1);  // back to the sender
       auto icmp = StripEthernet(lan[0]);
       CHECK(icmp[9] == 1);
-      CHECK(icmp[20] == 11);
+      CHECK(icmp[20] == c.icmp_type);
     } else {
       CHECK(lan.empty());
     }
