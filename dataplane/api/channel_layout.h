@@ -19,8 +19,8 @@ namespace portcullis::dp::api {
 inline constexpr uint64_t kChannelMagic = 0x314e48434c554350ull;  // "PCULCHN1" in memory
 // 3: firewall; 4: acquire's VTI; 5: bonds; 6: batches streamed in chunks, max_batch_messages
 // set at run time, reject reasons kBatchTooLarge and kStagingBusy; 7: VRRP groups and their
-// state events.
-inline constexpr uint32_t kLayoutVersion = 7;
+// state events; 8: an SA's worker and a VTI binding's per-worker members (RFC 9611 groups).
+inline constexpr uint32_t kLayoutVersion = 8;
 
 inline constexpr uint32_t kClientSlots = 4;
 inline constexpr uint32_t kPrimarySlot = 0;  // vpnd; gets punts and unsolicited events

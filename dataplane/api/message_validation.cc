@@ -226,8 +226,12 @@ bool ValidateSa(const SaBody& b, Op op, Check& c) {
       !c.InRange(b.dscp_mode, DscpMode::kCopy, DscpMode::kSet, "sa dscp mode")) {
     return false;
   }
-  if (b.reserved0 != 0 || !AllZero(b.reserved1, sizeof b.reserved1)) {
+  if (!AllZero(b.reserved1, sizeof b.reserved1)) {
     return c.Fail(RejectReason::kNonZeroReserved, "sa 0x%08x: reserved bytes", b.spi);
+  }
+  if (b.worker > kMaxSaGroupMembers) {
+    return c.Fail(RejectReason::kBadValue, "sa 0x%08x: worker %d (0 = any, 1..%d)", b.spi, b.worker,
+                  static_cast<int>(kMaxSaGroupMembers));
   }
   if (b.udp_encap ? (b.encap_src_port == 0 || b.encap_dst_port == 0)
                   : (b.encap_src_port != 0 || b.encap_dst_port != 0)) {
@@ -299,6 +303,12 @@ bool ValidateVtiBinding(const VtiBindingBody& b, Op op, Check& c) {
   if (op != Op::kDelete && b.out_spi < 256) {
     return c.Fail(RejectReason::kBadValue, "vti-binding %d: out_spi %d < 256", b.vti_ifindex,
                   b.out_spi);
+  }
+  for (size_t w = 0; w < kMaxSaGroupMembers && op != Op::kDelete; ++w) {
+    if (b.member_spi[w] != 0 && b.member_spi[w] < 256) {
+      return c.Fail(RejectReason::kBadValue, "vti-binding %d: worker %d's member SPI %d < 256",
+                    b.vti_ifindex, static_cast<int>(w), b.member_spi[w]);
+    }
   }
   return true;
 }

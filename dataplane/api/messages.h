@@ -207,7 +207,10 @@ struct SaBody {
   DscpMode dscp_mode;
   uint8_t dscp;       // 0-63 with kSet, 0 with kCopy
   uint8_t outer_ttl;  // 0 = the dataplane's default
-  uint8_t reserved0;
+  // The worker that runs the SA: 0 = any (the dataplane's choice: a rekey's tunnel owner, else
+  // the least loaded), w + 1 = worker w (RFC 9611 per-worker CHILD SAs: a member of a tunnel's
+  // group runs on its own worker). An update keeps the SA's worker (naming another is refused).
+  uint8_t worker;
   uint16_t replay_window;  // packets; 0 = anti-replay off; at most kMaxReplayWindow
   uint64_t soft_bytes;
   uint64_t hard_bytes;
@@ -248,9 +251,15 @@ struct PolicyBody {
 };
 
 // Route-based VPN: traffic routed into vti_ifindex is encrypted with out_spi. Key: vti_ifindex.
+// A tunnel with per-worker CHILD SAs (RFC 9611) is a group: member_spi[w] is the outbound SA
+// worker w encrypts with itself (installed with `worker` w + 1), 0 = none: that worker hands
+// its packets to out_spi's owner, the group's fallback (what a tunnel without members does).
+// out_spi's own worker encrypts with out_spi. Ignored by a delete.
+inline constexpr size_t kMaxSaGroupMembers = 16;
 struct VtiBindingBody {
   uint32_t vti_ifindex;
-  uint32_t out_spi;  // >= 256; ignored by a delete
+  uint32_t out_spi;                         // >= 256; ignored by a delete
+  uint32_t member_spi[kMaxSaGroupMembers];  // by worker; each 0 or >= 256
 };
 
 // A static neighbor (Vyatta `protocols static arp`): the dataplane never ages or re-asks it.
@@ -480,7 +489,7 @@ static_assert(sizeof(AddressBody) == 24 && kWireSafe<AddressBody>);
 static_assert(sizeof(RouteBody) == 40 && kWireSafe<RouteBody>);
 static_assert(sizeof(SaBody) == 200 && kWireSafe<SaBody>);
 static_assert(sizeof(PolicyBody) == 60 && kWireSafe<PolicyBody>);
-static_assert(sizeof(VtiBindingBody) == 8 && kWireSafe<VtiBindingBody>);
+static_assert(sizeof(VtiBindingBody) == 72 && kWireSafe<VtiBindingBody>);
 static_assert(sizeof(FlushBody) == 4 && kWireSafe<FlushBody>);
 static_assert(sizeof(NeighborBody) == 32 && kWireSafe<NeighborBody>);
 static_assert(sizeof(FwRulesetBody) == 40 && kWireSafe<FwRulesetBody>);

@@ -377,6 +377,13 @@ absl::Status Sa(Words& w, Op op, InterfaceDirectory& dir, std::vector<Message>& 
       ASSIGN_OR_RETURN(v, value("a reqid"));
       ASSIGN_OR_RETURN(n, Number(v, "reqid", UINT32_MAX));
       b.reqid = static_cast<uint32_t>(n);
+    } else if (key == "worker") {
+      // RFC 9611 groups: the worker that runs the SA (a member of a tunnel's group).
+      ASSIGN_OR_RETURN(v, value("a worker or any"));
+      if (v != "any") {
+        ASSIGN_OR_RETURN(n, Number(v, "worker", api::kMaxSaGroupMembers - 1));
+        b.worker = static_cast<uint8_t>(n + 1);
+      }
     } else if (key == "soft-bytes" || key == "hard-bytes" || key == "soft-packets" ||
                key == "hard-packets") {
       ASSIGN_OR_RETURN(v, value("a limit"));
@@ -951,6 +958,20 @@ absl::Status ParseCommand(const std::vector<std::string>& words, InterfaceDirect
       ASSIGN_OR_RETURN(spi, w.Next("an SPI"));
       ASSIGN_OR_RETURN(n, Number(spi, "spi", UINT32_MAX));
       m.body.vti_binding.out_spi = static_cast<uint32_t>(n);
+      // `member W SPI`, once per worker: the tunnel's per-worker SAs (RFC 9611 groups).
+      while (!w.Done()) {
+        ASSIGN_OR_RETURN(key, w.Next("member"));
+        if (key != "member")
+          return absl::InvalidArgumentError(absl::StrCat("bind: unexpected '", key, "'"));
+        ASSIGN_OR_RETURN(wv, w.Next("a worker"));
+        ASSIGN_OR_RETURN(wn, Number(wv, "worker", api::kMaxSaGroupMembers - 1));
+        ASSIGN_OR_RETURN(mv, w.Next("an SPI"));
+        ASSIGN_OR_RETURN(mn, Number(mv, "spi", UINT32_MAX));
+        uint32_t& slot = m.body.vti_binding.member_spi[wn];
+        if (slot != 0)
+          return absl::InvalidArgumentError(absl::StrCat("bind: worker ", wn, " named twice"));
+        slot = static_cast<uint32_t>(mn);
+      }
     }
     if (auto s = NoMoreWords(w, what); !s.ok()) return s;
     out.push_back(m);

@@ -40,11 +40,12 @@ class InterfaceDirectory {
 //   sa add|update spi SPI dir in|out local IP remote IP cipher C [key HEX] [salt HEX]
 //          [auth A authkey HEX] [esn] [window N] [encap SPORT DPORT] [vti NAME] [reqid N]
 //          [soft-bytes N] [hard-bytes N] [soft-packets N] [hard-packets N]
-//          [df copy|set|clear] [dscp copy|N] [ttl N]
+//          [df copy|set|clear] [dscp copy|N] [ttl N] [worker W|any]
 //   sa del spi SPI dir in|out
 //   policy add|del|update out|in src PREFIX dst PREFIX [proto tcp|udp|icmp|N] [sport A[-B]]
 //          [dport A[-B]] protect reqid N [spi SPI] | bypass | discard [priority N]
-//   bind VTI SPI | unbind VTI
+//   bind VTI SPI [member W SPI]... | unbind VTI  (members: RFC 9611 per-worker SAs, each
+//          installed with `worker W`)
 //   fw ruleset add|update ID NAME [default accept|drop|reject] [log] | fw ruleset del ID
 //   fw rule add|del RULESET NUMBER [entry N] action accept|drop|reject [proto P[-P]|tcp|udp|icmp]
 //          [src A|A/LEN|A-B] [dst ...] [sport P[-P]] [dport P[-P]] [icmp-type T[-T]]

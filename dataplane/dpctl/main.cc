@@ -146,8 +146,8 @@ int Show(TelemetryClient& tel, const std::vector<std::string>& args, bool json) 
     auto ids = query("/portcullis/sas");
     if (!ids.ok()) return Fail(std::string(ids.status().message()));
     if (!json)
-      std::printf("%-8s %-4s %-12s %-16s %12s %14s %8s\n", "spi", "dir", "cipher", "auth",
-                  "packets", "bytes", "drops");
+      std::printf("%-8s %-4s %-12s %-16s %6s %12s %14s %8s\n", "spi", "dir", "cipher", "auth",
+                  "worker", "packets", "bytes", "drops");
     for (const JsonValue& id : ids->array) {
       auto s = query("/portcullis/sa," + id.string);
       if (!s.ok()) continue;
@@ -158,9 +158,12 @@ int Show(TelemetryClient& tel, const std::vector<std::string>& args, bool json) 
       uint64_t drops = 0;
       if (const JsonValue* d = s->Get("drops"))
         for (const auto& [k, v] : d->object) drops += static_cast<uint64_t>(v.number);
-      std::printf("%-8s %-4s %-12s %-16s %12llu %14llu %8llu\n", s->Str("spi").c_str(),
+      // The owner; "=" marks one installed for that worker (a group's member).
+      const std::string worker =
+          absl::StrCat(s->U64("owner_worker"), s->U64("worker_named") ? "=" : "");
+      std::printf("%-8s %-4s %-12s %-16s %6s %12llu %14llu %8llu\n", s->Str("spi").c_str(),
                   s->Str("direction").c_str(), s->Str("cipher").c_str(), s->Str("auth").c_str(),
-                  static_cast<unsigned long long>(s->U64("packets")),
+                  worker.c_str(), static_cast<unsigned long long>(s->U64("packets")),
                   static_cast<unsigned long long>(s->U64("bytes")),
                   static_cast<unsigned long long>(drops));
     }

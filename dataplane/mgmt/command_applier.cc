@@ -94,6 +94,20 @@ bool CommandApplier::SaExists(const Candidate& c, uint32_t spi, bool inbound) co
   return exists;
 }
 
+int CommandApplier::CandidateWorker(const Candidate& c, uint32_t spi, bool inbound) const {
+  const SaEntry* live = c.sa_flush ? nullptr : dp_.sas->Find(spi, inbound);
+  int w = live != nullptr ? live->owner : kNoSa;
+  for (const SaChange& ch : c.sas) {
+    if (ch.spi != spi || ch.inbound != inbound) continue;
+    if (ch.kind == SaChange::Kind::kRemove) {
+      w = kNoSa;
+    } else if (ch.kind == SaChange::Kind::kAdd || w == kNoSa) {
+      w = ch.worker;  // kAdd: what it named; an update keeps the worker it had
+    }
+  }
+  return w;
+}
+
 uint16_t CommandApplier::PickOwner(bool inbound, uint16_t ifindex, uint32_t reqid) const {
   // A rekey keeps the tunnel on its worker: packets of a flow still in the old owner's ring
   // must not be overtaken by ones the new SA's owner encrypts.
@@ -135,6 +149,7 @@ absl::Status CommandApplier::StageInterface(const api::Message& m, Candidate& c)
                                                         " still has VRRP group ", g->first.second));
     ifs.erase(it);
     c.cfg.vti_bindings.erase(b.ifindex);
+    c.cfg.vti_members.erase(b.ifindex);
     return absl::OkStatus();
   }
   if (m.header.op == api::Op::kAdd && it != ifs.end())
@@ -184,6 +199,17 @@ absl::Status CommandApplier::StageSa(const api::Message& m, Candidate& c) {
     return absl::AlreadyExistsError(absl::StrCat(name, " exists"));
   if (m.header.op == api::Op::kUpdate && !exists)
     return absl::NotFoundError(absl::StrCat(name, " does not exist"));
+  const int worker = b.worker == 0 ? kAnyWorker : b.worker - 1;
+  if (worker >= static_cast<int>(dp_.nworkers))
+    return absl::OutOfRangeError(absl::StrCat(
+        name, ": worker ", worker, " is not below the dataplane's --workers ", dp_.nworkers));
+  if (m.header.op == api::Op::kUpdate && worker != kAnyWorker) {
+    // The SA's sequence numbers and replay window are its owner's alone: an update cannot
+    // move it to another worker while packets of it may wait in the old one's ring.
+    if (const int now = CandidateWorker(c, b.spi, inbound); now >= 0 && now != worker)
+      return absl::FailedPreconditionError(
+          absl::StrCat(name, " runs on worker ", now, ": an update cannot move it to ", worker));
+  }
   if (b.vti_ifindex != 0) {
     auto it = c.cfg.interfaces.find(b.vti_ifindex);
     if (it == c.cfg.interfaces.end() || (it->second.body.kind != api::InterfaceKind::kVti &&
@@ -198,7 +224,8 @@ absl::Status CommandApplier::StageSa(const api::Message& m, Candidate& c) {
   if (!sa.ok()) return absl::InvalidArgumentError(absl::StrCat(name, ": ", sa.status().message()));
   const bool add = m.header.op == api::Op::kAdd;
   c.sas.push_back({add ? SaChange::Kind::kAdd : SaChange::Kind::kReplace, b.spi, inbound,
-                   std::move(*sa), static_cast<uint16_t>(b.vti_ifindex), b.reqid});
+                   std::move(*sa), static_cast<uint16_t>(b.vti_ifindex), b.reqid,
+                   static_cast<int16_t>(worker)});
   c.sa_live += add ? 1 : 0;
   ++c.sa_new_entries;
   c.sa_new_inbound += inbound ? 1 : 0;
@@ -298,8 +325,36 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
         if (!c.cfg.vti_bindings.erase(b.vti_ifindex))
           return absl::NotFoundError(
               absl::StrCat("vti-binding ", b.vti_ifindex, " does not exist"));
+        c.cfg.vti_members.erase(b.vti_ifindex);
+        return absl::OkStatus();
+      }
+      // Members (RFC 9611 groups): each worker's own outbound SA, installed on that worker, so
+      // that it encrypts the tunnel's packets it receives without a handoff. An SA the
+      // dataplane placed by load could land anywhere: only one named for its worker is one.
+      bool members = false;
+      for (uint32_t w = 0; w < api::kMaxSaGroupMembers; ++w) {
+        const uint32_t spi = b.member_spi[w];
+        if (spi == 0) continue;
+        members = true;
+        const std::string what =
+            absl::StrFormat("vti-binding %u: worker %u's member SA %08x", b.vti_ifindex, w, spi);
+        if (w >= dp_.nworkers)
+          return absl::OutOfRangeError(
+              absl::StrCat(what, ": not below the dataplane's --workers ", dp_.nworkers));
+        const int on = CandidateWorker(c, spi, /*inbound=*/false);
+        if (on == kNoSa) return absl::NotFoundError(absl::StrCat(what, " does not exist"));
+        if (on == kAnyWorker)
+          return absl::FailedPreconditionError(
+              absl::StrCat(what, " was installed for any worker, not `worker ", w, "`"));
+        if (static_cast<uint32_t>(on) != w)
+          return absl::FailedPreconditionError(absl::StrCat(what, " runs on worker ", on));
+      }
+      c.cfg.vti_bindings[b.vti_ifindex] = b.out_spi;
+      if (members) {
+        auto& list = c.cfg.vti_members[b.vti_ifindex];
+        std::copy(std::begin(b.member_spi), std::end(b.member_spi), list.begin());
       } else {
-        c.cfg.vti_bindings[b.vti_ifindex] = b.out_spi;
+        c.cfg.vti_members.erase(b.vti_ifindex);
       }
       return absl::OkStatus();
     }
@@ -413,6 +468,7 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
         c.cfg.vrrp.clear();  // groups go with their interfaces
         c.vrrp_touched = true;
         c.cfg.vti_bindings.clear();
+        c.cfg.vti_members.clear();
         // What names interfaces goes with them.
         c.cfg.fw.bindings.clear();
         c.cfg.fw.zone_interfaces.clear();
@@ -624,6 +680,24 @@ Tables* CommandApplier::BuildTables(const ConfigState& cfg, const std::set<uint1
     if (auto bind = cfg.vti_bindings.find(ifx); bind != cfg.vti_bindings.end())
       i.SetOutSa(dp_.sas->Find(bind->second, /*inbound=*/false));
   }
+  // Groups: each member that is installed and runs on its worker (staging checked both; a
+  // member SA removed since is simply absent, its worker back on the fallback).
+  t->groups.reserve(cfg.vti_members.size());
+  for (const auto& [ifx, members] : cfg.vti_members) {
+    Interface& i = t->ifs[ifx];
+    if (i.kind != IfKind::kVti && i.kind != IfKind::kVfp) continue;
+    SaGroup g;
+    bool any = false;
+    for (uint32_t w = 0; w < dp_.nworkers && w < api::kMaxSaGroupMembers; ++w) {
+      SaEntry* e = members[w] != 0 ? dp_.sas->Find(members[w], /*inbound=*/false) : nullptr;
+      if (e == nullptr || e->owner != w) continue;
+      g.m[w] = {e, e->sa.get()};
+      any = true;
+    }
+    if (!any) continue;
+    t->groups.push_back(g);
+    i.out_group = &t->groups.back();
+  }
   // VIFs take their parent's port and MAC, and are down while it is (disabled, or a bond
   // below its minimum-links).
   for (const auto& [ifx, f] : cfg.interfaces) {
@@ -643,6 +717,10 @@ Tables* CommandApplier::BuildTables(const ConfigState& cfg, const std::set<uint1
     if ((i.kind == IfKind::kVti || i.kind == IfKind::kVfp) && i.out_sa != nullptr &&
         i.out_sa->sa->family == AF_INET6)
       i.mtu = std::min(i.mtu, PolicyMtu(*t, *i.out_sa));
+    // One MTU for the whole tunnel, whichever worker's member a packet meets.
+    for (uint32_t w = 0; i.out_group != nullptr && w < kMaxWorkers; ++w)
+      if (const SaEntry* e = i.out_group->m[w].sa; e != nullptr && e->sa->family == AF_INET6)
+        i.mtu = std::min(i.mtu, PolicyMtu(*t, *e));
   }
   t->Reindex();
   BuildSpd(cfg, *t);
@@ -1084,7 +1162,9 @@ absl::Status CommandApplier::Commit(Candidate c, const BondSync::Plan& bonds) {
       if (old) dp_.sas->Remove(old);
       continue;
     }
-    uint16_t owner = old ? old->owner : PickOwner(ch.inbound, ch.ifindex, ch.reqid);
+    uint16_t owner = old              ? old->owner
+                     : ch.worker >= 0 ? static_cast<uint16_t>(ch.worker)
+                                      : PickOwner(ch.inbound, ch.ifindex, ch.reqid);
     if (ch.kind == SaChange::Kind::kReplace && old) {
       // The replacement continues the old SA's counters and sequence numbers. Workers may still
       // send on the old one until the grace period ends, so the new one starts well past it: a
@@ -1097,7 +1177,10 @@ absl::Status CommandApplier::Commit(Candidate c, const BondSync::Plan& bonds) {
       n.replay = o.replay;
       dp_.sas->Remove(old);
     }
-    auto added = dp_.sas->Add(std::move(ch.sa), ch.inbound, ch.ifindex, ch.reqid, owner);
+    // An SA named for its worker (a group's member) neither follows nor sets the tunnel's
+    // owner: a tunnel's members run on every worker, its SAs for any worker on one.
+    auto added = dp_.sas->Add(std::move(ch.sa), ch.inbound, ch.ifindex, ch.reqid, owner,
+                              /*pinned=*/old ? old->pinned : ch.worker >= 0);
     // CheckRoom vouched for the room; should that ever be wrong, the batch is reported as
     // failed (not acked as applied) and the rest still goes live consistently.
     if (!added.ok() && result.ok())

@@ -57,6 +57,7 @@ class CommandApplier {
     esp::SaPtr sa;  // kAdd / kReplace
     uint16_t ifindex;
     uint32_t reqid;
+    int16_t worker = -1;  // kAdd / kReplace: the worker the message named; -1 = any
   };
   struct Candidate {
     ConfigState cfg;
@@ -89,6 +90,11 @@ class CommandApplier {
   absl::Status StageSa(const api::Message& m, Candidate& c);
   absl::Status StageVrrp(const api::Message& m, Candidate& c);
   bool SaExists(const Candidate& c, uint32_t spi, bool inbound) const;
+  // The worker an SA will run on once the candidate is applied, where that is known while
+  // staging: the one its add named, or its owner if it is installed (an update keeps it);
+  // kAnyWorker when the dataplane will choose, kNoSa when the candidate has no such SA.
+  static constexpr int kAnyWorker = -1, kNoSa = -2;
+  int CandidateWorker(const Candidate& c, uint32_t spi, bool inbound) const;
   // Fails only on an internal inconsistency (staging checked every table's room).
   absl::Status Commit(Candidate c, const BondSync::Plan& bonds);
   // `busy`: DPDK ports no interface may use (bonds being rebuilt and their members).

@@ -90,6 +90,9 @@ struct ConfigState {
   std::map<std::pair<uint32_t, uint8_t>, std::vector<RouteConfig>> routes;    // prefix -> routes
   std::map<std::pair<uint32_t, uint32_t>, std::array<uint8_t, 6>> neighbors;  // (ifx, ip)
   std::map<uint32_t, uint32_t> vti_bindings;  // vti ifindex -> out spi
+  // A binding's per-worker members (RFC 9611 groups), by worker (0: none); only for bindings
+  // that have any.
+  std::map<uint32_t, std::array<uint32_t, api::kMaxSaGroupMembers>> vti_members;
   // IPv6: prefix (host bits cleared) -> routes; (ifx, address) -> MAC.
   std::map<std::pair<std::array<uint8_t, 16>, uint8_t>, std::vector<RouteConfig6>> routes6;
   std::map<std::pair<uint32_t, std::array<uint8_t, 16>>, std::array<uint8_t, 6>> neighbors6;

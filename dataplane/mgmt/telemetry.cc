@@ -341,6 +341,15 @@ int InterfaceByName(const char*, const char* params, rte_tel_data* d) {
   if (f.kind == IfKind::kVti)
     rte_tel_data_add_dict_string(
         d, "out_sa", f.out_sa ? absl::StrFormat("%08x", f.out_sa->spi).c_str() : "none");
+  if (f.out_group != nullptr) {
+    // The tunnel's per-worker members (RFC 9611), "worker:spi" each; their counters are the
+    // SAs' own (/portcullis/sa).
+    std::string members;
+    for (uint32_t w = 0; w < g_dp->nworkers; ++w)
+      if (const SaEntry* e = f.out_group->m[w].sa)
+        members += absl::StrFormat("%s%u:%08x", members.empty() ? "" : " ", w, e->spi);
+    rte_tel_data_add_dict_string(d, "out_members", members.c_str());
+  }
   uint64_t rxp = 0, rxb = 0, txp = 0, txb = 0;
   for (uint32_t w = 0; w < g_dp->nworkers; ++w) {
     const InterfaceStats& s = g_dp->stats[w]->ifs[ifx];
@@ -391,6 +400,8 @@ int SaBySpi(const char*, const char* params, rte_tel_data* d) {
   rte_tel_data_add_dict_u64(d, "replay_window", e->inbound ? sa.replay.size() : 0);
   rte_tel_data_add_dict_u64(d, "udp_encap", (sa.flags & esp::kSaUdpEncap) != 0);
   rte_tel_data_add_dict_u64(d, "owner_worker", e->owner);
+  // 1: installed for that worker (an RFC 9611 group's member), 0: placed by the dataplane.
+  rte_tel_data_add_dict_u64(d, "worker_named", e->pinned);
   rte_tel_data_add_dict_u64(d, "ifindex", e->ifindex);
   rte_tel_data_add_dict_u64(d, "packets", ReadCounter(sa.packets));
   rte_tel_data_add_dict_u64(d, "bytes", ReadCounter(sa.bytes));

@@ -131,6 +131,11 @@ void Worker::EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth,
       const Interface& f = t.ifs[vti];
       sa = f.out_sa;
       mtu = f.mtu;
+      // This worker's member of the tunnel's group (RFC 9611), instead of the fallback's
+      // owner.
+      if ((sa == nullptr || f.out_owner != id_) && f.out_group != nullptr &&
+          f.out_group->m[id_].sa != nullptr)
+        sa = f.out_group->m[id_].sa;
     } else {
       sa = policies[i]->sa;
       mtu = policies[i]->mtu;
@@ -210,6 +215,11 @@ void Worker::ToTunnel(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t
   }
   if (sa != nullptr && sa->owner == id_ && s.longest <= f.mtu) {
     EspOutSa(*f.out_sa, vti, pkts, n, t, depth, s.bytes);
+    return;
+  }
+  // This worker's member of the tunnel's group (RFC 9611): no handoff.
+  if (f.out_group != nullptr && f.out_group->m[id_].sa != nullptr && s.longest <= f.mtu) {
+    EspOutSa(*f.out_group->m[id_].sa, vti, pkts, n, t, depth, s.bytes);
     return;
   }
   // Fragmenting, handing to the SA's owner or dropping: the general way.

@@ -195,6 +195,10 @@ void Worker::Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const
       if (several && Batchable(f, nh.ifindex, scan.longest, t.fw)) {
         if (f.out_owner == id_) {
           AddToBatch(batch, f.out_sa, f.out_esa, nh.ifindex, run, rn, scan.bytes);
+        } else if (f.out_group != nullptr && f.out_group->m[id_].esa != nullptr) {
+          // This worker's own member of the tunnel's group: no handoff.
+          const SaGroup::Member& own = f.out_group->m[id_];
+          AddToBatch(batch, own.sa, own.esa, nh.ifindex, run, rn, scan.bytes);
         } else {
           // With several workers half of such a burst may be other workers' tunnels: ending the
           // batch at each of them left this worker's runs one engine pass each.
@@ -276,25 +280,34 @@ uint16_t Worker::BatchTunnels(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t 
     const Interface& f = ifs[vti];
     auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
     const uint32_t len = m->pkt_len;
-    if (!Batchable(f, vti, len, fw) || f.out_owner != self || (transit && ip->time_to_live <= 1))
-      break;
+    if (!Batchable(f, vti, len, fw) || (transit && ip->time_to_live <= 1)) break;
+    SaEntry* sa = f.out_sa;
+    esp::Sa* esa = f.out_esa;
+    if (f.out_owner != self) {
+      // Another worker's SA: this worker's member of the tunnel's group, if it has one
+      // (RFC 9611); else Dispatch's loop hands the run to the owner.
+      if (f.out_group == nullptr || f.out_group->m[self].esa == nullptr) break;
+      sa = f.out_group->m[self].sa;
+      esa = f.out_group->m[self].esa;
+    }
     if (transit) DecrementTtl(ip);
     // Its SA's two lines (esp::Sa), read by EncryptEach once the batch is complete.
-    const auto* esa = reinterpret_cast<const uint8_t*>(f.out_esa);
-    __builtin_prefetch(esa);
-    __builtin_prefetch(esa + 64);
+    const auto* lines = reinterpret_cast<const uint8_t*>(esa);
+    __builtin_prefetch(lines);
+    __builtin_prefetch(lines + 64);
     InterfaceStats& s = counters[vti];
     ++s.tx_packets;
     s.tx_bytes += len;
+    // One SA per VTI on this worker (its own or its member): a VTI's packets are one SA's.
     if (runs == 0) {
       runs = 1;
-      first_sa = f.out_sa;
+      first_sa = sa;
       first_vti = vti;
     } else if (vti != first_vti) {
       runs = 2;
     }
     b.pkts[bn] = m;
-    b.sas[bn] = f.out_esa;
+    b.sas[bn] = esa;
     b.vtis[bn++] = vti;
   }
   b.n = bn;

@@ -46,6 +46,18 @@ struct IfAddress6 {
   bool duplicate;
 };
 
+// A tunnel's per-worker outbound SAs (RFC 9611 groups; docs/DESIGN.md, Per-worker CHILD SAs):
+// member w is owned by worker w, which encrypts the tunnel's packets it receives with it
+// instead of handing them to the fallback's (Interface::out_sa's) owner. A worker reads only
+// its own entry: one line.
+struct SaGroup {
+  struct Member {
+    SaEntry* sa = nullptr;  // null: this worker uses the fallback, through its owner
+    esp::Sa* esa = nullptr;
+  };
+  Member m[kMaxWorkers];
+};
+
 // 64-byte aligned (so is the array of them): kind, mtu and the outbound SA are in one cache line.
 struct alignas(64) Interface {
   IfKind kind;
@@ -60,6 +72,10 @@ struct alignas(64) Interface {
   // VTI, and with the SA's owner and engine state here it does not read the SaEntry at all.
   SaEntry* out_sa;
   esp::Sa* out_esa;  // out_sa->sa
+  // kVti/kVfp with per-worker members, else null: read only by a worker that does not own
+  // out_sa (which would otherwise hand the packets off), so a tunnel without a group pays
+  // nothing for it.
+  const SaGroup* out_group;
   rte_ether_addr mac;
   char name[16];
   uint8_t naddr;
@@ -82,7 +98,8 @@ struct alignas(64) Interface {
     return false;
   }
 };
-static_assert(alignof(Interface) == 64 && offsetof(Interface, out_esa) + sizeof(esp::Sa*) <= 64);
+static_assert(alignof(Interface) == 64 &&
+              offsetof(Interface, out_group) + sizeof(const SaGroup*) <= 64);
 
 struct PortVlan {
   uint16_t vlan;
@@ -116,6 +133,8 @@ struct Tables {
   uint32_t nlocal = 0;
   std::vector<LocalAddress> local;  // sorted by addr; nlocal of them
   Spd spd;                          // policy-based tunnels
+  // The groups ifs[].out_group point at (sized once per snapshot: the pointers stay valid).
+  std::vector<SaGroup> groups;
   // The firewall (owned by the command applier, freed after a grace period like the tables);
   // nullptr when no ruleset is bound and no interface is in a zone.
   const FwTables* fw = nullptr;

@@ -58,14 +58,14 @@ absl::Status SaTable::CheckRoom(uint32_t live_after, uint32_t new_entries,
 }
 
 absl::StatusOr<SaEntry*> SaTable::Add(esp::SaPtr sa, bool inbound, uint16_t ifindex, uint32_t reqid,
-                                      uint16_t owner) {
+                                      uint16_t owner, bool pinned) {
   if (Find(sa->spi, inbound) != nullptr)
     return absl::AlreadyExistsError(
         absl::StrCat("SA ", absl::Hex(sa->spi), inbound ? " in" : " out", " exists"));
   if (count_ >= capacity_ || free_slots_.empty())
     return absl::ResourceExhaustedError("SA table full");
   const uint32_t spi = sa->spi;
-  auto e = std::make_unique<SaEntry>(std::move(sa), owner);
+  auto e = std::make_unique<SaEntry>(std::move(sa), owner, pinned);
   e->spi = spi;
   e->inbound = inbound;
   e->ifindex = ifindex;
@@ -92,7 +92,7 @@ absl::StatusOr<SaEntry*> SaTable::Add(esp::SaPtr sa, bool inbound, uint16_t ifin
     ++load_[owner];
     ++dir_load_[inbound ? 1 : 0][owner];
   }
-  if (const uint64_t key = TunnelKey(inbound, ifindex, reqid)) {
+  if (const uint64_t key = pinned ? 0 : TunnelKey(inbound, ifindex, reqid)) {
     auto& [tunnel_owner, live] = tunnels_[key];
     if (live++ == 0) tunnel_owner = owner;
   }
@@ -126,7 +126,7 @@ void SaTable::Remove(SaEntry* e) {
     --load_[e->owner];
     --dir_load_[e->inbound ? 1 : 0][e->owner];
   }
-  if (const uint64_t key = TunnelKey(e->inbound, e->ifindex, e->reqid)) {
+  if (const uint64_t key = e->pinned ? 0 : TunnelKey(e->inbound, e->ifindex, e->reqid)) {
     auto it = tunnels_.find(key);
     if (it != tunnels_.end() && --it->second.second == 0) tunnels_.erase(it);
   }

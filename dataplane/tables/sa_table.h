@@ -23,7 +23,7 @@ struct SaEntry {
   // The SA and its owner never change while the entry lives: snapshots copy both into their
   // VTIs (Interface::SetOutSa), and a worker that batches on a stale owner would run the SA
   // beside its real owner (two writers of its sequence numbers, GCM nonces used twice).
-  SaEntry(esp::SaPtr s, uint16_t o) : sa(std::move(s)), owner(o) {}
+  SaEntry(esp::SaPtr s, uint16_t o, bool p = false) : sa(std::move(s)), owner(o), pinned(p) {}
   const esp::SaPtr sa;
   // Slot index in the low bits, the slot's use count (never 0, so neither is the id) above
   // them: a packet that waits in a handoff ring while its SA is removed and the slot reused (the
@@ -34,6 +34,9 @@ struct SaEntry {
   bool inbound;
   uint16_t ifindex;  // the VTI it belongs to (inbound: decrypted traffic arrives there); 0 = none
   const uint16_t owner;  // the worker that alone runs it (docs/DESIGN.md: SA ownership)
+  // Installed for a named worker (an RFC 9611 group's member): not one of the SAs whose owner
+  // a tunnel's rekeys follow (TunnelOwner).
+  const bool pinned;
   uint32_t reqid;
 };
 
@@ -61,7 +64,7 @@ class SaTable {
 
   // Main lcore.
   absl::StatusOr<SaEntry*> Add(esp::SaPtr sa, bool inbound, uint16_t ifindex, uint32_t reqid,
-                               uint16_t owner);
+                               uint16_t owner, bool pinned = false);
   SaEntry* Find(uint32_t spi, bool inbound) const;
   // Unpublishes; the entry is destroyed by Reclaim() after a grace period.
   void Remove(SaEntry* e);

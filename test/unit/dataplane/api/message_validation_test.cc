@@ -299,6 +299,16 @@ TEST_CASE("undefined enum values and impossible combinations are rejected",
   Message binding = NewMessage(MessageKind::kVtiBinding, Op::kAdd);
   binding.body.vti_binding = {7, 100};
   CHECK(Reason(binding) == RejectReason::kBadValue);
+  // Per-worker members (RFC 9611 groups): each 0 (none) or a real SPI; an SA's worker 0 (any)
+  // or 1..16.
+  binding.body.vti_binding = {7, 0x1001, {0x1001, 0x1002}};
+  CHECK(Reason(binding) == RejectReason::kNone);
+  binding.body.vti_binding.member_spi[5] = 255;
+  CHECK(Reason(binding) == RejectReason::kBadValue);
+  CHECK(with(GcmSaMessage(0x1234), [](Message& m) { m.body.sa.worker = 16; }) ==
+        RejectReason::kNone);
+  CHECK(with(GcmSaMessage(0x1234), [](Message& m) { m.body.sa.worker = 17; }) ==
+        RejectReason::kBadValue);
 }
 
 TEST_CASE("rejections say what is wrong", "[channel][validation]") {

@@ -530,6 +530,30 @@ TEST_CASE("dpctl: bind and unbind a VTI", "[dpctl]") {
   Fails("bind vti0 spi", "spi: 'spi' is not a number");
 }
 
+TEST_CASE("dpctl: per-worker SAs: an SA's worker and a binding's members", "[dpctl]") {
+  const std::string sa =
+      "sa add spi 0x1002 dir out local 192.0.2.1 remote 192.0.2.2 cipher aes-gcm-128 "
+      "key 00112233445566778899aabbccddeeff salt 01020304";
+  CHECK(ParseOne(sa).body.sa.worker == 0);  // any
+  CHECK(ParseOne(sa + " worker any").body.sa.worker == 0);
+  CHECK(ParseOne(sa + " worker 0").body.sa.worker == 1);
+  CHECK(ParseOne(sa + " worker 15").body.sa.worker == 16);
+  Fails(sa + " worker 16", "worker");
+  Fails(sa + " worker", "expected a worker or any");
+
+  Message m = ParseOne("bind vti0 0x1001 member 0 0x1001 member 1 0x1002");
+  const api::VtiBindingBody& b = m.body.vti_binding;
+  CHECK(b.out_spi == 0x1001);
+  CHECK(b.member_spi[0] == 0x1001);
+  CHECK(b.member_spi[1] == 0x1002);
+  for (size_t w = 2; w < api::kMaxSaGroupMembers; ++w) CHECK(b.member_spi[w] == 0);
+  CHECK(ParseOne("bind vti0 0x1001").body.vti_binding.member_spi[1] == 0);
+  Fails("bind vti0 0x1001 member 1 0x1002 member 1 0x1003", "worker 1 named twice");
+  Fails("bind vti0 0x1001 member 1", "expected an SPI");
+  Fails("bind vti0 0x1001 member 16 0x1002", "worker");
+  Fails("bind vti0 0x1001 spare 1 0x1002", "bind: unexpected 'spare'");
+}
+
 TEST_CASE("dpctl: flush scopes", "[dpctl]") {
   Message m = ParseOne("flush");
   CHECK(m.header.kind == MessageKind::kFlush);

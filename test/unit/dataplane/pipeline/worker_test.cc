@@ -939,6 +939,280 @@ bind vti1 0x3001
   CHECK(rig.Drops(DropIndex(Drop::kNoSa)) - no_sa == 1);
 }
 
+// ---- Per-worker SAs (RFC 9611 groups) -----------------------------------------------------
+// A tunnel whose binding names a member per worker: each worker encrypts the packets it
+// receives with its own member, none crosses cores; a worker without one hands its packets to
+// the fallback's owner, as a tunnel without a group does.
+
+constexpr const char* kKeyMember = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
+constexpr const char* kSaltMember = "0a0b0c0d";
+
+std::string GroupBase() {
+  return R"(
+interface add lan kind port
+interface add wan kind port
+interface add vti0 kind vti
+address add lan 10.1.0.1/24
+address add wan 192.0.2.1/24
+address add vti0 172.16.0.1/30
+route add 10.2.0.0/24 dev vti0
+neigh add lan 10.1.0.2 02:00:00:00:01:0a
+neigh add wan 192.0.2.2 02:00:00:00:02:02
+)";
+}
+
+std::string OutSa(uint32_t spi, const std::string& key, const char* salt, const char* vti,
+                  const char* worker) {
+  return absl::StrFormat(
+      "sa add spi %#x dir out local 192.0.2.1 remote 192.0.2.2 cipher aes-gcm-128 key %s salt %s "
+      "vti %s%s%s\n",
+      spi, key, salt, vti, worker ? " worker " : "", worker ? worker : "");
+}
+
+// vti0's fallback 0x1001 on worker 0, worker 1's member 0x1002.
+void ConfigureGroup(Rig& rig) {
+  rig.Reset();
+  REQUIRE(rig.Apply(GroupBase() + OutSa(0x1001, kKeyOut, "01020304", "vti0", "0") +
+                    OutSa(0x1002, kKeyMember, kSaltMember, "vti0", "1") +
+                    "bind vti0 0x1001 member 1 0x1002\n")
+              .status.ok());
+}
+
+// The ESP frames of one SA, opened by OpenSSL with a fresh peer SA each (so the order checked
+// is the sequence numbers'): every frame is spi's, numbered from first_seq on; returns the inner
+// packets' IP ids in the order they left.
+std::vector<uint16_t> OpenSaFrames(const std::vector<std::vector<uint8_t>>& frames, uint32_t spi,
+                                   const std::string& key, const char* salt,
+                                   uint32_t first_seq = 1) {
+  std::vector<uint16_t> ids;
+  uint32_t want_seq = first_seq;
+  for (const auto& f : frames) {
+    auto ip = StripEthernet(f);
+    const uint32_t got_spi =
+        (uint32_t{ip[20]} << 24) | (uint32_t{ip[21]} << 16) | (ip[22] << 8) | ip[23];
+    const uint32_t seq =
+        (uint32_t{ip[24]} << 24) | (uint32_t{ip[25]} << 16) | (ip[26] << 8) | ip[27];
+    CHECK(got_spi == spi);
+    CHECK(seq == want_seq++);
+    auto peer = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(
+        PeerSa(Direction::kInbound, spi, key.c_str(), salt));
+    rte_mbuf* m = test::MakePacket(ip);
+    REQUIRE(dp::esp::testutil::One(Os(), *peer, m, false) == dp::esp::DropReason::kCount);
+    ids.push_back(rte_be_to_cpu_16(rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->packet_id));
+    rte_pktmbuf_free(m);
+  }
+  return ids;
+}
+
+TEST_CASE("A tunnel with a member per worker: each worker encrypts its packets, no handoff") {
+  Rig& rig = Rig::Get();
+  ConfigureGroup(rig);
+  const SaEntry* fallback = rig.dp().sas->Find(0x1001, false);
+  const SaEntry* member = rig.dp().sas->Find(0x1002, false);
+  REQUIRE(fallback != nullptr);
+  REQUIRE(member != nullptr);
+  CHECK(fallback->owner == 0);
+  CHECK(member->owner == 1);
+  CHECK(member->pinned);
+  const uint64_t handed0 = rig.worker(0).stats().handed_off;
+  const uint64_t handed1 = rig.worker(1).stats().handed_off;
+  // One flow per worker (RSS would keep a flow on one): odd ids reach worker 0, even worker 1.
+  std::vector<uint16_t> want[2];
+  for (uint32_t i = 0; i < 40; ++i) {
+    const int w = static_cast<int>(i % 2);
+    rig.Receive(kLan, w, test::Ipv4Udp(i * 30, 0, false, i + 1));
+    want[w].push_back(static_cast<uint16_t>(i + 1));
+  }
+  PollAll(rig);
+  CHECK(rig.worker(0).stats().handed_off == handed0);
+  CHECK(rig.worker(1).stats().handed_off == handed1);
+  // Each worker sends its own flow, with its own SA, in the order received.
+  CHECK(OpenSaFrames(rig.Sent(kWan, 0), 0x1001, kKeyOut, "01020304") == want[0]);
+  CHECK(OpenSaFrames(rig.Sent(kWan, 1), 0x1002, kKeyMember, kSaltMember) == want[1]);
+  CHECK(fallback->sa->packets == 20);
+  CHECK(member->sa->packets == 20);
+}
+
+TEST_CASE("A packet too long for the tunnel MTU is fragmented and sent with the worker's member") {
+  Rig& rig = Rig::Get();
+  ConfigureGroup(rig);
+  const uint64_t handed = rig.worker(1).stats().handed_off;
+  rig.Receive(kLan, 1, test::Ipv4Udp(1420, 0, false, 77));  // over vti0's 1428, no DF
+  PollAll(rig);
+  CHECK(rig.worker(1).stats().handed_off == handed);
+  CHECK(rig.Sent(kWan, 0).empty());
+  CHECK(OpenSaFrames(rig.Sent(kWan, 1), 0x1002, kKeyMember, kSaltMember) ==
+        std::vector<uint16_t>{77, 77});
+}
+
+// Four tunnels: each has worker 0's SA 0x1100 + i (the fallback) and worker 1's 0x1200 + i,
+// except tunnel 3, which has no member for worker 1 (its fallback 0x1103 is worker 0's).
+void ConfigureFourGroups(Rig& rig) {
+  rig.Reset();
+  std::string cfg = R"(
+interface add lan kind port
+interface add wan kind port
+address add lan 10.1.0.1/24
+address add wan 192.0.2.1/24
+neigh add lan 10.1.0.2 02:00:00:00:01:0a
+neigh add wan 192.0.2.2 02:00:00:00:02:02
+)";
+  for (int i = 0; i < 4; ++i) {
+    const std::string vti = absl::StrFormat("vti%d", i);
+    cfg +=
+        absl::StrFormat("interface add %s kind vti\nroute add 10.2.%d.0/24 dev %s\n", vti, i, vti);
+    cfg += OutSa(0x1100 + i, TunnelKey(i), "01020304", vti.c_str(), "0");
+    if (i == 3) {
+      cfg += absl::StrFormat("bind %s %#x\n", vti, 0x1100 + i);
+      continue;
+    }
+    cfg += OutSa(0x1200 + i, TunnelKey(i), kSaltMember, vti.c_str(), "1");
+    cfg += absl::StrFormat("bind %s %#x member 0 %#x member 1 %#x\n", vti, 0x1100 + i, 0x1100 + i,
+                           0x1200 + i);
+  }
+  REQUIRE(rig.Apply(cfg).status.ok());
+}
+
+std::vector<uint8_t> ToTunnelPacket(int tunnel, uint16_t id) {
+  auto p = test::Ipv4Udp(40 + id % 7 * 10, 0, false, id);
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p.data());
+  ip->dst_addr = rte_cpu_to_be_32(0x0a020002 | tunnel << 8);
+  ip->hdr_checksum = 0;
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  return p;
+}
+
+TEST_CASE("A burst over grouped tunnels: one engine pass with each worker's members") {
+  Rig& rig = Rig::Get();
+  ConfigureFourGroups(rig);
+  // Worker 1 receives a burst over all four tunnels: 0-2 go into its batch with its members
+  // (BatchTunnels and Dispatch's run loop alike), tunnel 3's packets to worker 0's fallback.
+  const int tunnel[] = {0, 1, 2, 0, 3, 1, 2, 3, 0, 2};
+  std::map<int, std::vector<uint16_t>> want;
+  for (int k = 0; k < 10; ++k) {
+    const auto id = static_cast<uint16_t>(300 + k);
+    rig.Receive(kLan, 1, ToTunnelPacket(tunnel[k], id));
+    want[tunnel[k]].push_back(id);
+  }
+  const uint64_t handed = rig.worker(1).stats().handed_off;
+  const uint64_t batched = rig.worker(1).stats().tunnel_batched;
+  const uint64_t received0 = rig.worker(0).stats().handoff_received;
+  rig.worker(1).PollOnce();
+  CHECK(rig.worker(1).stats().handed_off - handed == 2);  // tunnel 3's only
+  CHECK(rig.worker(1).stats().tunnel_batched - batched == 8);
+  std::map<uint32_t, std::vector<std::vector<uint8_t>>> by_spi;
+  for (auto& f : rig.Sent(kWan, 1)) {
+    auto ip = StripEthernet(f);
+    by_spi[(uint32_t{ip[20]} << 24) | (uint32_t{ip[21]} << 16) | (ip[22] << 8) | ip[23]].push_back(
+        std::move(f));
+  }
+  REQUIRE(by_spi.size() == 3);
+  for (int i = 0; i < 3; ++i)
+    CHECK(OpenSaFrames(by_spi[0x1200 + i], 0x1200 + i, TunnelKey(i), kSaltMember) == want[i]);
+  rig.worker(0).PollOnce();
+  CHECK(rig.worker(0).stats().handoff_received - received0 == 2);
+  CHECK(OpenSaFrames(rig.Sent(kWan, 0), 0x1103, TunnelKey(3), "01020304") == want[3]);
+
+  // Worker 0 owns every fallback and is member 0 of tunnels 0-2: nothing of it crosses.
+  const uint64_t handed0 = rig.worker(0).stats().handed_off;
+  for (int k = 0; k < 8; ++k) rig.Receive(kLan, 0, ToTunnelPacket(k % 4, 400 + k));
+  rig.worker(0).PollOnce();
+  CHECK(rig.worker(0).stats().handed_off == handed0);
+  CHECK(rig.Sent(kWan, 0).size() == 8);
+}
+
+TEST_CASE("A member removed under traffic: its worker falls back to the owner, nothing lost") {
+  Rig& rig = Rig::Get();
+  ConfigureGroup(rig);
+  const int vti = static_cast<int>(rig.dp().sas->Find(0x1002, false)->ifindex);
+  REQUIRE(rig.dp().CurrentTables().ifs[vti].out_group != nullptr);
+  for (uint16_t id = 1; id <= 5; ++id) rig.Receive(kLan, 1, test::Ipv4Udp(60, 0, false, id));
+  PollAll(rig);
+  CHECK(OpenSaFrames(rig.Sent(kWan, 1), 0x1002, kKeyMember, kSaltMember) ==
+        std::vector<uint16_t>{1, 2, 3, 4, 5});
+  // More of the flow waits in worker 1's queue while the member goes (vpnd deleting it: the
+  // binding still names it).
+  for (uint16_t id = 6; id <= 10; ++id) rig.Receive(kLan, 1, test::Ipv4Udp(60, 0, false, id));
+  REQUIRE(rig.Apply("sa del spi 0x1002 dir out").status.ok());
+  CHECK(rig.dp().CurrentTables().ifs[vti].out_group == nullptr);
+  const uint64_t handed = rig.worker(1).stats().handed_off;
+  PollAll(rig);
+  CHECK(rig.worker(1).stats().handed_off - handed == 5);
+  CHECK(rig.Sent(kWan, 1).empty());
+  CHECK(OpenSaFrames(rig.Sent(kWan, 0), 0x1001, kKeyOut, "01020304") ==
+        std::vector<uint16_t>{6, 7, 8, 9, 10});
+  // A new member (as vpnd's rekey of it would install): worker 1 encrypts itself again.
+  REQUIRE(rig.Apply(OutSa(0x1003, kKeyMember, kSaltMember, "vti0", "1") +
+                    "bind vti0 0x1001 member 1 0x1003\n")
+              .status.ok());
+  for (uint16_t id = 11; id <= 13; ++id) rig.Receive(kLan, 1, test::Ipv4Udp(60, 0, false, id));
+  PollAll(rig);
+  CHECK(rig.worker(1).stats().handed_off - handed == 5);
+  CHECK(OpenSaFrames(rig.Sent(kWan, 1), 0x1003, kKeyMember, kSaltMember) ==
+        std::vector<uint16_t>{11, 12, 13});
+  // A binding without members ends the group.
+  REQUIRE(rig.Apply("bind vti0 0x1001").status.ok());
+  CHECK(rig.dp().CurrentTables().ifs[vti].out_group == nullptr);
+}
+
+TEST_CASE("Group members must run on their worker; a bad group changes nothing") {
+  Rig& rig = Rig::Get();
+  ConfigureGroup(rig);
+  const uint64_t version = rig.dp().CurrentTables().version;
+  auto fails = [&](const std::string& cmds, const char* why) {
+    auto r = rig.Apply(cmds);
+    INFO(cmds << " -> " << r.status.ToString());
+    CHECK_FALSE(r.status.ok());
+    CHECK(r.status.ToString().find(why) != std::string::npos);
+  };
+  // An SA the dataplane places by load is no member; nor one on another worker; nor one that
+  // is not there.
+  fails(OutSa(0x1004, kKeyMember, kSaltMember, "vti0", nullptr) +
+            "bind vti0 0x1001 member 1 0x1004\n",
+        "installed for any worker");
+  fails(OutSa(0x1004, kKeyMember, kSaltMember, "vti0", "0") + "bind vti0 0x1001 member 1 0x1004\n",
+        "runs on worker 0");
+  fails("bind vti0 0x1001 member 1 0x7777\n", "does not exist");
+  // Beyond the dataplane's workers (the rig runs two).
+  fails(OutSa(0x1004, kKeyMember, kSaltMember, "vti0", "2"), "--workers 2");
+  fails("bind vti0 0x1001 member 2 0x1001\n", "--workers 2");
+  // An update keeps its SA where it runs.
+  fails("sa update spi 0x1002 dir out local 192.0.2.1 remote 192.0.2.2 cipher aes-gcm-128 key " +
+            std::string(kKeyMember) + " salt " + kSaltMember + " vti vti0 worker 0\n",
+        "cannot move it");
+  CHECK(rig.dp().CurrentTables().version == version);
+  CHECK(rig.dp().sas->Find(0x1004, false) == nullptr);
+  // An update naming the worker it runs on, or none, is an update.
+  REQUIRE(rig.Apply("sa update spi 0x1002 dir out local 192.0.2.1 remote 192.0.2.2 cipher "
+                    "aes-gcm-128 key " +
+                    std::string(kKeyMember) + " salt " + kSaltMember + " vti vti0 worker 1\n")
+              .status.ok());
+  CHECK(rig.dp().sas->Find(0x1002, false)->owner == 1);
+  CHECK(rig.dp().sas->Find(0x1002, false)->pinned);
+}
+
+TEST_CASE("Members neither follow nor set the tunnel owner that rekeys keep") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  // The fallback and an inbound SA placed by the dataplane; a member pinned to the other
+  // worker; a rekey's new SAs (for any worker) go where the tunnel's unpinned SAs are.
+  REQUIRE(rig.Apply(GroupBase() + OutSa(0x1001, kKeyOut, "01020304", "vti0", nullptr)).status.ok());
+  const int fallback_owner = rig.dp().sas->Find(0x1001, false)->owner;
+  const std::string other = std::to_string(1 - fallback_owner);
+  REQUIRE(rig.Apply(OutSa(0x1002, kKeyMember, kSaltMember, "vti0", other.c_str()) +
+                    absl::StrFormat("bind vti0 0x1001 member %s 0x1002\n", other))
+              .status.ok());
+  CHECK(rig.dp().sas->Find(0x1002, false)->owner == 1 - fallback_owner);
+  REQUIRE(rig.Apply(OutSa(0x1005, kKeyOut, "01020304", "vti0", nullptr)).status.ok());
+  CHECK(rig.dp().sas->Find(0x1005, false)->owner == fallback_owner);
+  // Inbound members run on their worker too.
+  REQUIRE(rig.Apply("sa add spi 0x2002 dir in local 192.0.2.1 remote 192.0.2.2 cipher "
+                    "aes-gcm-128 key " +
+                    std::string(kKeyIn) + " salt 05060708 vti vti0 worker " + other + "\n")
+              .status.ok());
+  CHECK(rig.dp().sas->Find(0x2002, true)->owner == 1 - fallback_owner);
+}
+
 }  // namespace
 }  // namespace portcullis::dp::testing
 
