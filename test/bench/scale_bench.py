@@ -18,16 +18,21 @@ which runs before and after the others of its kind: the mean of the two, their s
 under the table, and a ratio whose 1-entry runs differ by more than 10% called inconclusive.
 
 Prints the table, then the last line
-  summary: t10k=<r> r1m=<r> p10k=<r> reconf_loss=<n> commit10k_s=<s> w2=<r>
+  summary: t10k=<r> r1m=<r> p10k=<r> reconf_loss=<n> commit10k_s=<s> w2=<r> w2_members=<r>
+           w2_ceiling=<r>
 reconf_loss and commit10k_s come from reconf_bench.py, run in the same run under the lab lock
 (RECONF_TUNNELS tunnels under traffic, one added and one removed; vpnd's commit of 10,000
 tunnels; BENCH_RECONF=0 skips it). w2 is the 64 B encrypt rate of t100 with two workers over
 the rate with one (docs/DESIGN.md, SA ownership): the LAN port is net_pcap with one receive
 queue per worker, each replaying the frames of its flows (split by a hash of the flow, as a
 NIC's RSS would), the tunnels' SAs spread over the workers by the dataplane, so a worker
-encrypts what it owns and hands the rest to the owner. The one-worker run goes before and after
-the two-worker one (the ratio uses their mean); t1 (one SA, all of it on one owner) is printed
-beside it. On a 2-core machine the first worker shares a core with the main lcore (which
+encrypts what it owns and hands the rest to the owner. w2_members is the same with an SA per
+worker in every tunnel (RFC 9611 groups, installed with dpctl as vpnd would: `sa add ... worker
+W`, `bind VTI SPI member W SPI`), so no packet crosses cores; w2_ceiling is what this machine
+gives two workers that share nothing: two independent one-worker dataplanes of t100 at once, one
+worker per CPU, their rates summed, over the one-worker rate. The one-worker run goes before and
+after the two-worker ones (the ratio uses their mean); t1 (one SA, all of it on one owner; with
+members one SA per worker) is printed beside it. On a 2-core machine the first worker shares a core with the main lcore (which
 sleeps between polls) and with the benchmark itself. Each run prints the share of its CPU each
 worker thread had while measured (/proc/<pid>/task/*/stat): on a shared machine every
 `-l 0,1` dataplane pins its worker to CPU 1, and a w2 whose workers had less than 90% of their
@@ -135,15 +140,17 @@ def write_pcap(path, dsts, frame_sizes, queues=1):
 
 
 class Dataplane(db.Dataplane):
-    def __init__(self, pcaps, work, tag, sizes, workers=1):
-        """pcaps: one file per worker (a receive queue each)."""
+    def __init__(self, pcaps, work, tag, sizes, workers=1, lcores=None):
+        """pcaps: one file per worker (a receive queue each); lcores: EAL --lcores of a
+        one-worker dataplane (the w2 ceiling's second one)."""
         self.channel = f'scbench{os.getpid()}{tag}'
         self.log = work / f'dataplane-{tag}.log'
         # One worker as everywhere else in the benchmarks (-l 0,1); more: --workers, which puts
         # the main lcore on the first worker's core when there are as many workers as CPUs.
         # BENCH_LCORES (EAL --lcores, e.g. 0@1,1@0: the worker on CPU 0) moves the one worker
         # off a CPU that others' dataplanes keep busy.
-        lcores = (['--lcores', os.environ['BENCH_LCORES']] if os.environ.get('BENCH_LCORES')
+        lcores = (['--lcores', lcores] if lcores else
+                  ['--lcores', os.environ['BENCH_LCORES']] if os.environ.get('BENCH_LCORES')
                   else ['-l', '0,1']) if workers == 1 else []
         rx = ','.join(f'rx_pcap={p}' for p in pcaps)
         cmd = [str(db.BUILD / 'dataplane' / 'vpn-dataplane'), *lcores, *db.eal_mem(),
@@ -203,12 +210,21 @@ def sa_out(spi, i, vti=None):
     return line + (f' vti {vti}' if vti else '')
 
 
-def configure(dp, kind, n, routes):
+def configure(dp, kind, n, routes, members=0):
+    """members (tN only): that many workers, each with its own SA in every tunnel (RFC 9611
+    groups, installed as vpnd would: `sa add ... worker W`, `bind ... member W SPI`); worker
+    0's is the tunnel's fallback."""
     lines = list(BASE)
     if kind == 't':
         for i in range(n):
-            lines += [f'interface add vti{i} kind vti mtu 9000',
-                      sa_out(0x10000 + i, i, f'vti{i}'), f'bind vti{i} {0x10000 + i:#x}']
+            lines.append(f'interface add vti{i} kind vti mtu 9000')
+            if not members:
+                lines += [sa_out(0x10000 + i, i, f'vti{i}'), f'bind vti{i} {0x10000 + i:#x}']
+                continue
+            spis = [0x10000 * (w + 1) + i for w in range(members)]
+            lines += [f'{sa_out(spi, i, f"vti{i}")} worker {w}' for w, spi in enumerate(spis)]
+            lines.append(f'bind vti{i} {spis[0]:#x} ' +
+                         ' '.join(f'member {w} {spi:#x}' for w, spi in enumerate(spis)))
         lines += [f'route add {ip(traffic_host(j))}/32 dev vti{j % n}' for j in range(FRAMES)]
     elif kind == 'r':
         lines += ['interface add vti0 kind vti mtu 9000', sa_out(0x10000, 0, 'vti0'),
@@ -235,7 +251,7 @@ def configure(dp, kind, n, routes):
 
 def sizes_for(kind, n):
     if kind == 't':
-        return {'--max-interfaces': max(1024, n + 64), '--max-sas': max(8192, 2 * n)}
+        return {'--max-interfaces': max(1024, n + 64), '--max-sas': max(8192, 4 * n)}
     if kind == 'r':
         return {'--max-routes': max(65536, n)}
     return {'--max-policies': max(1024, n)}
@@ -273,9 +289,10 @@ def worker_cpu_ticks(pid):
     return out
 
 
-def measure(work, kind, n, size, frame_sizes, routes, workers=1):
-    """(Mpps, configuration seconds, each worker's share of its CPU while measured)."""
-    tag = f'{name(kind, n)}{size}w{workers}'
+def measure(work, kind, n, size, frame_sizes, routes, workers=1, members=False):
+    """(Mpps, configuration seconds, each worker's share of its CPU while measured).
+    members: each worker with its own SA per tunnel (configure's)."""
+    tag = f'{name(kind, n)}{size}w{workers}{"m" if members else ""}'
     pcap = work / f'{tag}.pcap'
     rnd = random.Random(SEED)
     # The route cases all draw from the 1M list: r1 and rN send what r1m sends.
@@ -283,7 +300,7 @@ def measure(work, kind, n, size, frame_sizes, routes, workers=1):
     pcaps = write_pcap(pcap, dsts, frame_sizes, workers)
     dp = Dataplane(pcaps, work, tag, sizes_for(kind, n), workers)
     try:
-        load_s = configure(dp, kind, n, routes)
+        load_s = configure(dp, kind, n, routes, workers if members else 0)
         # On a shared machine a busy-polling worker gets less than its CPU when others run
         # there too (every `-l 0,1` dataplane pins its worker to CPU 1): the share says how far
         # a rate is the dataplane's own.
@@ -315,19 +332,68 @@ def measure(work, kind, n, size, frame_sizes, routes, workers=1):
 
 
 def two_workers(work, cases):
-    """{case: (1-worker mean, 2-worker, 1-worker spread, 2-worker CPU shares)} at 64 B: 1, 2, 1
-    workers in turn."""
+    """{(kind, n, way): (1-worker mean, 2-worker, 1-worker spread, 2-worker CPU shares)} at
+    64 B: 1 worker, 2 with handoffs (one SA per tunnel, today's), 2 with members (an SA per
+    worker per tunnel: RFC 9611 groups), 1 worker again; way 'handoff' or 'members'."""
     out = {}
     for kind, n in cases:
         one_a, _, share_a = measure(work, kind, n, '64', SIZES['64'], [], 1)
         two, _, shares = measure(work, kind, n, '64', SIZES['64'], [], 2)
+        two_m, _, shares_m = measure(work, kind, n, '64', SIZES['64'], [], 2, members=True)
         one_b, _, share_b = measure(work, kind, n, '64', SIZES['64'], [], 1)
         mean = (one_a + one_b) / 2
         print(f'  64 {name(kind, n)}: 1 worker {one_a:.2f}/{one_b:.2f} (CPU '
-              f'{pct(share_a)}/{pct(share_b)}), 2 workers {two:.2f} Mpps (CPU {pct(shares)})',
-              file=sys.stderr, flush=True)
-        out[(kind, n)] = (mean, two, abs(one_a - one_b) / mean if mean > 0 else 0.0, shares)
+              f'{pct(share_a)}/{pct(share_b)}), 2 workers {two:.2f} Mpps (CPU {pct(shares)}), '
+              f'with members {two_m:.2f} Mpps (CPU {pct(shares_m)})', file=sys.stderr, flush=True)
+        spread = abs(one_a - one_b) / mean if mean > 0 else 0.0
+        out[(kind, n, 'handoff')] = (mean, two, spread, shares)
+        out[(kind, n, 'members')] = (mean, two_m, spread, shares_m)
     return out
+
+
+def ceiling(work, kind, n):
+    """What this machine allows two workers: two independent one-worker dataplanes of the
+    same case at once, one worker per CPU (`-l 0,1` and `--lcores 0@1,1@0`: each main lcore,
+    which sleeps between polls, on the other's CPU), 64 B. (one-worker rate alone, the two
+    together, CPU shares of both workers); the one-worker rate runs before and after (mean)."""
+    one_a, _, _ = measure(work, kind, n, '64', SIZES['64'], [], 1)
+    rnd = random.Random(SEED)
+    dsts = destinations(kind, n, [], rnd)
+    dps, pcaps = [], []
+    try:
+        for k, lcores in enumerate(['0,1', '0@1,1@0']):
+            tag = f'{name(kind, n)}64ceil{k}'
+            pcaps += write_pcap(work / f'{tag}.pcap', dsts, SIZES['64'], 1)
+            # '0,1' as a --lcores list: main lcore 0 on CPU 0, worker 1 on CPU 1.
+            dps.append(Dataplane([pcaps[-1]], work, tag, sizes_for(kind, n), 1, lcores))
+            configure(dps[-1], kind, n, [])
+        hz = os.sysconf('SC_CLK_TCK')
+        time.sleep(1)
+        best, best_shares = 0.0, []
+        for _ in range(db.REPEATS):
+            a = [d.tx_packets('wan') for d in dps]
+            ticks0 = [worker_cpu_ticks(d.proc.pid) for d in dps]
+            t0 = time.monotonic()
+            time.sleep(db.SECONDS)
+            b = [d.tx_packets('wan') for d in dps]
+            ticks1 = [worker_cpu_ticks(d.proc.pid) for d in dps]
+            t1 = time.monotonic()
+            mpps = sum(y - x for x, y in zip(a, b)) / (t1 - t0) / 1e6
+            if mpps > best:
+                best = mpps
+                best_shares = [(tk1[w] - tk0.get(w, 0)) / (hz * (t1 - t0))
+                               for tk0, tk1 in zip(ticks0, ticks1) for w in sorted(tk1)]
+    finally:
+        for d in dps:
+            d.close()
+        for p in pcaps:
+            p.unlink()
+    one_b, _, _ = measure(work, kind, n, '64', SIZES['64'], [], 1)
+    mean = (one_a + one_b) / 2
+    print(f'  64 {name(kind, n)} ceiling: 1 worker {one_a:.2f}/{one_b:.2f}, two one-worker '
+          f'dataplanes at once {best:.2f} Mpps (CPU {pct(best_shares)})', file=sys.stderr,
+          flush=True)
+    return mean, best, abs(one_a - one_b) / mean if mean > 0 else 0.0, best_shares
 
 
 def pct(shares):
@@ -344,13 +410,14 @@ def main():
     sizes = {k: v for k, v in SIZES.items() if not ONLY_SIZES or k in ONLY_SIZES.split(',')}
     routes = random_routes(1000000, random.Random(SEED)) if any(k == 'r' for k, _ in cases) \
         else []
-    rows, spread, w2 = {}, {}, {}
+    rows, spread, w2, w2_ceiling = {}, {}, {}, None
     starved_runs = []  # (size, case) whose worker had less than 90% of its CPU
     w2_cases = [('t', 1), ('t', 100)]
     with tempfile.TemporaryDirectory(prefix='pc-scalebench-') as tmp:
         work = pathlib.Path(tmp)
         if not ONLY_CASES or 'w2' in ONLY_CASES.split(','):
             w2 = two_workers(work, w2_cases)
+            w2_ceiling = ceiling(work, 't', 100)
         for size, frames in sizes.items():
             for kind in 'trp':
                 kind_cases = [c for c in cases if c[0] == kind]
@@ -424,30 +491,46 @@ def main():
         print(f'two workers, 64 B encrypt (net_pcap: one receive queue per worker, flows split '
               f'by hash; --workers 2, the main lcore on the first worker\'s core, {os.cpu_count()} '
               f'CPUs)')
-        print(f'{"tunnels":>7} | {"1w Mpps":>8} | {"2w Mpps":>8} | {"2w / 1w":>7} | '
-              f'{"1w spread":>9} | {"2w CPU":>9}')
-        for (kind, n), (one, two, sp, shares) in w2.items():
-            print(f'{name(kind, n):>7} | {one:8.2f} | {two:8.2f} | {two / one:7.2f} | '
+        print(f'{"tunnels":>7} | {"SAs per tunnel":<24} | {"1w Mpps":>8} | {"2w Mpps":>8} | '
+              f'{"2w / 1w":>7} | {"1w spread":>9} | {"2w CPU":>9}')
+        ways = {'handoff': 'one (handoffs)', 'members': 'one per worker (RFC 9611)'}
+        rows2 = [(name(k, n), ways[way], v) for (k, n, way), v in w2.items()]
+        if w2_ceiling:
+            rows2.append(('t100', 'ceiling: 2 x 1w dataplanes', w2_ceiling))
+        for case, way, (one, two, sp, shares) in rows2:
+            print(f'{case:>7} | {way:<24} | {one:8.2f} | {two:8.2f} | {two / one:7.2f} | '
                   f'{sp * 100:8.0f}% | {pct(shares):>9}')
-        print('t1: one SA, whose owner encrypts everything (the other worker only receives and '
-              'hands over); t100: SAs spread over both workers; w2 is t100\'s 2w / 1w; 2w CPU: '
-              'the share of its CPU each worker had while measured')
-        if starved(w2[('t', 100)][3]):
-            print('inconclusive: a worker had less than 90% of its CPU (others ran there), so the '
-                  'two-worker rate is not the dataplane\'s')
+        print('one (handoffs): one SA per tunnel, owned by one worker (t1: one SA, the other '
+              'worker only receives and hands over; t100: SAs spread over both, half the packets '
+              'handed over), what vpnd installs today; one per worker: each tunnel with an SA '
+              'per worker installed by dpctl (`sa add ... worker W`, `bind ... member W SPI`), '
+              'no handoff; ceiling: two independent one-worker dataplanes (t100) at once, one '
+              'worker per CPU, their rates summed: what this machine gives two workers that '
+              'share nothing. w2 is t100\'s 2w / 1w with handoffs, w2_members with members, '
+              'w2_ceiling the ceiling\'s; 2w CPU: the share of its CPU each worker had while '
+              'measured')
+        for case, way, (one, two, sp, shares) in rows2:
+            if starved(shares):
+                print(f'inconclusive: {case} {way}: a worker had less than 90% of its CPU (others '
+                      'ran there), so that rate is not the dataplane\'s')
     missing = (['w2 (2 workers / 1)'] if not w2 else []) + (
         ['reconf_loss and commit10k_s (BENCH_RECONF=0 or reconf_bench.py failed)']
         if reconf['reconf_loss'] == 'na' else [])
     if missing:
         print('not measured (na): ' + ', '.join(missing))
-    w2_ratio = f'{w2[("t", 100)][1] / w2[("t", 100)][0]:.2f}' if w2 else 'na'
+    def w2_of(v):
+        return f'{v[1] / v[0]:.2f}' if v and v[0] > 0 else 'na'
+    w2_ratio = w2_of(w2.get(('t', 100, 'handoff')))
+    w2_members = w2_of(w2.get(('t', 100, 'members')))
+    w2_ceil = w2_of(w2_ceiling)
 
     def summary(kind, n):
         r = ratio('64', kind, n)
         return f'{r:.2f}' if r is not None else 'na'
     print(f'summary: t10k={summary("t", 10000)} r1m={summary("r", 1000000)} '
           f'p10k={summary("p", 10000)} reconf_loss={reconf["reconf_loss"]} '
-          f'commit10k_s={reconf["commit10k_s"]} w2={w2_ratio}')
+          f'commit10k_s={reconf["commit10k_s"]} w2={w2_ratio} w2_members={w2_members} '
+          f'w2_ceiling={w2_ceil}')
 
 
 if __name__ == '__main__':
