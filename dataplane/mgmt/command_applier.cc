@@ -96,7 +96,8 @@ bool CommandApplier::SaExists(const Candidate& c, uint32_t spi, bool inbound) co
 
 int CommandApplier::CandidateWorker(const Candidate& c, uint32_t spi, bool inbound) const {
   const SaEntry* live = c.sa_flush ? nullptr : dp_.sas->Find(spi, inbound);
-  int w = live != nullptr ? live->owner : kNoSa;
+  // A live SA the dataplane placed by load runs on some worker, but was not named for it.
+  int w = live == nullptr ? kNoSa : live->pinned ? live->owner : kAnyWorker;
   for (const SaChange& ch : c.sas) {
     if (ch.spi != spi || ch.inbound != inbound) continue;
     if (ch.kind == SaChange::Kind::kRemove) {
@@ -209,6 +210,9 @@ absl::Status CommandApplier::StageSa(const api::Message& m, Candidate& c) {
     if (const int now = CandidateWorker(c, b.spi, inbound); now >= 0 && now != worker)
       return absl::FailedPreconditionError(
           absl::StrCat(name, " runs on worker ", now, ": an update cannot move it to ", worker));
+    else if (now == kAnyWorker)
+      return absl::FailedPreconditionError(absl::StrCat(
+          name, " was installed for any worker: an update cannot name one (", worker, ")"));
   }
   if (b.vti_ifindex != 0) {
     auto it = c.cfg.interfaces.find(b.vti_ifindex);
@@ -336,6 +340,11 @@ absl::Status CommandApplier::Stage(const api::Message& m, Candidate& c) {
         const uint32_t spi = b.member_spi[w];
         if (spi == 0) continue;
         members = true;
+        // A VFP's traffic is encrypted by its protect policies, which do not point at groups
+        // yet: members there would be accepted and never used.
+        if (it->second.body.kind == api::InterfaceKind::kVfp)
+          return absl::FailedPreconditionError(absl::StrCat(
+              "vti-binding ", b.vti_ifindex, ": per-worker members on a VFP are not supported"));
         const std::string what =
             absl::StrFormat("vti-binding %u: worker %u's member SA %08x", b.vti_ifindex, w, spi);
         if (w >= dp_.nworkers)

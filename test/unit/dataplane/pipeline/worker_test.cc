@@ -1180,6 +1180,14 @@ TEST_CASE("Group members must run on their worker; a bad group changes nothing")
   fails("sa update spi 0x1002 dir out local 192.0.2.1 remote 192.0.2.2 cipher aes-gcm-128 key " +
             std::string(kKeyMember) + " salt " + kSaltMember + " vti vti0 worker 0\n",
         "cannot move it");
+  // Nor pin one the dataplane placed, in the batch that adds it or later.
+  fails(OutSa(0x1004, kKeyMember, kSaltMember, "vti0", nullptr) +
+            "sa update spi 0x1004 dir out local 192.0.2.1 remote 192.0.2.2 cipher aes-gcm-128 "
+            "key " +
+            std::string(kKeyMember) + " salt " + kSaltMember + " vti vti0 worker 1\n",
+        "installed for any worker");
+  // A VFP's traffic goes by its policies, which do not use groups.
+  fails("interface add vfp0 kind vfp\nbind vfp0 0x1001 member 1 0x1002\n", "on a VFP");
   CHECK(rig.dp().CurrentTables().version == version);
   CHECK(rig.dp().sas->Find(0x1004, false) == nullptr);
   // An update naming the worker it runs on, or none, is an update.
