@@ -346,8 +346,10 @@ def two_workers(work, cases):
               f'{pct(share_a)}/{pct(share_b)}), 2 workers {two:.2f} Mpps (CPU {pct(shares)}), '
               f'with members {two_m:.2f} Mpps (CPU {pct(shares_m)})', file=sys.stderr, flush=True)
         spread = abs(one_a - one_b) / mean if mean > 0 else 0.0
-        out[(kind, n, 'handoff')] = (mean, two, spread, shares)
-        out[(kind, n, 'members')] = (mean, two_m, spread, shares_m)
+        # Every run's shares: a ratio is only as good as its starved-most run, the one-worker
+        # runs (its denominator) included.
+        out[(kind, n, 'handoff')] = (mean, two, spread, shares + share_a + share_b)
+        out[(kind, n, 'members')] = (mean, two_m, spread, shares_m + share_a + share_b)
     return out
 
 
@@ -356,7 +358,7 @@ def ceiling(work, kind, n):
     same case at once, one worker per CPU (`-l 0,1` and `--lcores 0@1,1@0`: each main lcore,
     which sleeps between polls, on the other's CPU), 64 B. (one-worker rate alone, the two
     together, CPU shares of both workers); the one-worker rate runs before and after (mean)."""
-    one_a, _, _ = measure(work, kind, n, '64', SIZES['64'], [], 1)
+    one_a, _, share_a = measure(work, kind, n, '64', SIZES['64'], [], 1)
     rnd = random.Random(SEED)
     dsts = destinations(kind, n, [], rnd)
     dps, pcaps = [], []
@@ -388,12 +390,13 @@ def ceiling(work, kind, n):
             d.close()
         for p in pcaps:
             p.unlink()
-    one_b, _, _ = measure(work, kind, n, '64', SIZES['64'], [], 1)
+    one_b, _, share_b = measure(work, kind, n, '64', SIZES['64'], [], 1)
     mean = (one_a + one_b) / 2
-    print(f'  64 {name(kind, n)} ceiling: 1 worker {one_a:.2f}/{one_b:.2f}, two one-worker '
-          f'dataplanes at once {best:.2f} Mpps (CPU {pct(best_shares)})', file=sys.stderr,
-          flush=True)
-    return mean, best, abs(one_a - one_b) / mean if mean > 0 else 0.0, best_shares
+    print(f'  64 {name(kind, n)} ceiling: 1 worker {one_a:.2f}/{one_b:.2f} (CPU '
+          f'{pct(share_a)}/{pct(share_b)}), two one-worker dataplanes at once {best:.2f} Mpps '
+          f'(CPU {pct(best_shares)})', file=sys.stderr, flush=True)
+    return (mean, best, abs(one_a - one_b) / mean if mean > 0 else 0.0,
+            best_shares + share_a + share_b)
 
 
 def pct(shares):
@@ -491,15 +494,16 @@ def main():
         print(f'two workers, 64 B encrypt (net_pcap: one receive queue per worker, flows split '
               f'by hash; --workers 2, the main lcore on the first worker\'s core, {os.cpu_count()} '
               f'CPUs)')
-        print(f'{"tunnels":>7} | {"SAs per tunnel":<24} | {"1w Mpps":>8} | {"2w Mpps":>8} | '
-              f'{"2w / 1w":>7} | {"1w spread":>9} | {"2w CPU":>9}')
+        print(f'{"tunnels":>7} | {"SAs per tunnel":<26} | {"1w Mpps":>8} | {"2w Mpps":>8} | '
+              f'{"2w / 1w":>7} | {"1w spread":>9} | {"CPU 2w, 1w, 1w":>15}')
         ways = {'handoff': 'one (handoffs)', 'members': 'one per worker (RFC 9611)'}
         rows2 = [(name(k, n), ways[way], v) for (k, n, way), v in w2.items()]
         if w2_ceiling:
             rows2.append(('t100', 'ceiling: 2 x 1w dataplanes', w2_ceiling))
         for case, way, (one, two, sp, shares) in rows2:
-            print(f'{case:>7} | {way:<24} | {one:8.2f} | {two:8.2f} | {two / one:7.2f} | '
-                  f'{sp * 100:8.0f}% | {pct(shares):>9}')
+            print(f'{case:>7} | {way:<26} | {one:8.2f} | {two:8.2f} | '
+                  f'{two / one if one > 0 else 0:7.2f} | '
+                  f'{sp * 100:8.0f}% | {pct(shares):>15}')
         print('one (handoffs): one SA per tunnel, owned by one worker (t1: one SA, the other '
               'worker only receives and hands over; t100: SAs spread over both, half the packets '
               'handed over), what vpnd installs today; one per worker: each tunnel with an SA '
@@ -507,18 +511,23 @@ def main():
               'no handoff; ceiling: two independent one-worker dataplanes (t100) at once, one '
               'worker per CPU, their rates summed: what this machine gives two workers that '
               'share nothing. w2 is t100\'s 2w / 1w with handoffs, w2_members with members, '
-              'w2_ceiling the ceiling\'s; 2w CPU: the share of its CPU each worker had while '
-              'measured')
+              'w2_ceiling the ceiling\'s; CPU: the share of its CPU each worker had while '
+              'measured, in the two-worker run(s), then the one-worker runs before and after')
         for case, way, (one, two, sp, shares) in rows2:
-            if starved(shares):
-                print(f'inconclusive: {case} {way}: a worker had less than 90% of its CPU (others '
-                      'ran there), so that rate is not the dataplane\'s')
+            if one > 0 and two / one > (os.cpu_count() or 1):
+                print(f'invalid: {case} {way}: {two / one:.2f}x with {os.cpu_count()} CPUs (the '
+                      'one-worker rate was not the dataplane\'s)')
+            elif starved(shares):
+                print(f'inconclusive: {case} {way}: a worker of one of its runs had less than '
+                      '90% of its CPU (others ran there)')
     missing = (['w2 (2 workers / 1)'] if not w2 else []) + (
         ['reconf_loss and commit10k_s (BENCH_RECONF=0 or reconf_bench.py failed)']
         if reconf['reconf_loss'] == 'na' else [])
     if missing:
         print('not measured (na): ' + ', '.join(missing))
     def w2_of(v):
+        """The ratio (`na`: not measured); the table above says when it is inconclusive or
+        invalid, as for the other ratios."""
         return f'{v[1] / v[0]:.2f}' if v and v[0] > 0 else 'na'
     w2_ratio = w2_of(w2.get(('t', 100, 'handoff')))
     w2_members = w2_of(w2.get(('t', 100, 'members')))
