@@ -520,7 +520,7 @@ void Vpnd::CompleteCommit(const config::Model& model, const IkeSetup& setup,
   }
   ike::ManagerOptions opts = setup.options;
   opts.reinitiate_delay = ike_->options().reinitiate_delay;
-  opts.rekey_fuzz = ike_->options().rekey_fuzz;  // a command-line option, not configuration
+  opts.rekey_fuzz = ike_->options().rekey_fuzz;          // a command-line option, not configuration
   opts.sweep_interval = ike_->options().sweep_interval;  // vpnd's flag, not the configuration
   ike_->SetOptions(opts);
   ike_->SetPeers(IkePeers(&vrrp_held_));
