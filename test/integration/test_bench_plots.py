@@ -93,6 +93,6 @@ def test_scale_bench_writes_its_table_and_a_png(build_root, tmp_path):
     assert cases == ['case', 't1', 't100', 'r1', 'r10k', 'p1', 'p100'], table
     # Only what was measured gets a number: the rest of the summary says na.
     assert table.splitlines()[-1] == ('summary: t10k=na r1m=na p10k=na reconf_loss=na '
-                                      'commit10k_s=na w2=na'), table
+                                      'commit10k_s=na w2=na w2_members=na w2_ceiling=na'), table
     assert f'plot {tmp_path}/scale.png' in r.stdout
     check_png(tmp_path / 'scale.png')
