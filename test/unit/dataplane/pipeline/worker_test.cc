@@ -168,6 +168,24 @@ neigh add wan 192.0.2.2 02:00:00:00:02:02
   REQUIRE(rig.Apply(cfg).status.ok());
 }
 
+// The SPI and sequence number of an ESP frame's outer IPv4 header (no options).
+std::pair<uint32_t, uint32_t> EspSpiSeq(const std::vector<uint8_t>& ip) {
+  auto be32 = [&](size_t o) {
+    return (uint32_t{ip[o]} << 24) | (uint32_t{ip[o + 1]} << 16) | (ip[o + 2] << 8) | ip[o + 3];
+  };
+  return {be32(20), be32(24)};
+}
+
+// Opens one ESP packet with a fresh OpenSSL peer SA (so the order a caller checks is the
+// sequence numbers'); the decrypted inner packet, to free.
+rte_mbuf* OpenEsp(const std::vector<uint8_t>& ip, uint32_t spi, const char* key, const char* salt) {
+  auto peer = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(
+      PeerSa(Direction::kInbound, spi, key, salt));
+  rte_mbuf* m = test::MakePacket(ip);
+  REQUIRE(dp::esp::testutil::One(Os(), *peer, m, false) == dp::esp::DropReason::kCount);
+  return m;
+}
+
 // Opens the ESP frames the four tunnels sent (tunnels 0 and 2 only): checks that each SA's
 // sequence numbers follow the frames' order and each inner packet went into its tunnel's
 // prefix; returns the inner packets' IP ids by tunnel, in the order they left (and the inner
@@ -179,19 +197,13 @@ std::map<int, std::vector<uint16_t>> OpenTunnelFrames(
   std::map<uint32_t, uint32_t> last_seq;
   for (const auto& f : frames) {
     auto ip = StripEthernet(f);
-    const uint32_t spi =
-        (uint32_t{ip[20]} << 24) | (uint32_t{ip[21]} << 16) | (ip[22] << 8) | ip[23];
-    const uint32_t seq =
-        (uint32_t{ip[24]} << 24) | (uint32_t{ip[25]} << 16) | (ip[26] << 8) | ip[27];
+    const auto [spi, seq] = EspSpiSeq(ip);
     const int i = static_cast<int>(spi - 0x1100);
     REQUIRE((i == 0 || i == 2));
     CHECK(seq == last_seq[spi] + 1);
     last_seq[spi] = seq;
-    auto peer = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(
-        PeerSa(Direction::kInbound, spi, TunnelKey(i).c_str(), "01020304"));
-    rte_mbuf* m = test::MakePacket(ip);
     // A fresh peer SA per packet: the order is what the sequence check above saw.
-    REQUIRE(dp::esp::testutil::One(Os(), *peer, m, false) == dp::esp::DropReason::kCount);
+    rte_mbuf* m = OpenEsp(ip, spi, TunnelKey(i).c_str(), "01020304");
     auto* in = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
     CHECK(rte_be_to_cpu_32(in->dst_addr) == (0x0a020002u | i << 8));
     ids[i].push_back(rte_be_to_cpu_16(in->packet_id));
@@ -988,16 +1000,10 @@ std::vector<uint16_t> OpenSaFrames(const std::vector<std::vector<uint8_t>>& fram
   uint32_t want_seq = first_seq;
   for (const auto& f : frames) {
     auto ip = StripEthernet(f);
-    const uint32_t got_spi =
-        (uint32_t{ip[20]} << 24) | (uint32_t{ip[21]} << 16) | (ip[22] << 8) | ip[23];
-    const uint32_t seq =
-        (uint32_t{ip[24]} << 24) | (uint32_t{ip[25]} << 16) | (ip[26] << 8) | ip[27];
+    const auto [got_spi, seq] = EspSpiSeq(ip);
     CHECK(got_spi == spi);
     CHECK(seq == want_seq++);
-    auto peer = dp::esp::testutil::MakeSa<drivers::crypto::OpenSslBackend>(
-        PeerSa(Direction::kInbound, spi, key.c_str(), salt));
-    rte_mbuf* m = test::MakePacket(ip);
-    REQUIRE(dp::esp::testutil::One(Os(), *peer, m, false) == dp::esp::DropReason::kCount);
+    rte_mbuf* m = OpenEsp(ip, spi, key.c_str(), salt);
     ids.push_back(rte_be_to_cpu_16(rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->packet_id));
     rte_pktmbuf_free(m);
   }
