@@ -743,6 +743,28 @@ void Vpnd::HandleEvent(const dp::api::Event& e) {
   }
 }
 
+std::map<ike::Address, Vpnd::VirtualAddress> Vpnd::NotifyIpsecAddresses() const {
+  std::map<ike::Address, VirtualAddress> vips;
+  for (const auto& [name, i] : model_.interfaces) {
+    for (const config::VrrpGroup& g : i.vrrp) {
+      if (!g.notify_ipsec || g.disabled) continue;
+      auto ifx = ifindexes_.Find(name);
+      auto st = ifx ? vrrp_.find({*ifx, static_cast<uint8_t>(g.id)}) : vrrp_.end();
+      for (const std::string& text : g.virtual_addresses) {
+        auto a = ike::Address::Parse(text.substr(0, text.find('/')));
+        if (!a || a->family != 4) continue;
+        VirtualAddress& v = vips[*a];
+        if (st == vrrp_.end()) {
+          v.unknown = true;
+        } else {
+          v.master |= st->second.state == dp::api::VrrpState::kMaster;
+        }
+      }
+    }
+  }
+  return vips;
+}
+
 std::vector<std::shared_ptr<const ike::IkeSaConfig>> Vpnd::IkePeers(
     std::set<std::string>* held) const {
   held->clear();
@@ -750,32 +772,45 @@ std::vector<std::shared_ptr<const ike::IkeSaConfig>> Vpnd::IkePeers(
   // Each notify-ipsec group's virtual addresses, and whether the group is master here. A group
   // not heard of yet holds its peers back, but for the restart's commit, which resumes the IKE
   // SAs the previous vpnd had (a backup's peers had none), and after a dataplane restart.
-  const bool resuming = vrrp_resuming_;
-  std::map<ike::Address, bool> vips;
-  for (const auto& [name, i] : model_.interfaces) {
-    for (const config::VrrpGroup& g : i.vrrp) {
-      if (!g.notify_ipsec || g.disabled) continue;
-      auto ifx = ifindexes_.Find(name);
-      auto st = ifx ? vrrp_.find({*ifx, static_cast<uint8_t>(g.id)}) : vrrp_.end();
-      const bool master =
-          st != vrrp_.end() ? st->second.state == dp::api::VrrpState::kMaster : resuming;
-      for (const std::string& text : g.virtual_addresses) {
-        auto a = ike::Address::Parse(text.substr(0, text.find('/')));
-        if (a && a->family == 4) vips[*a] |= master;
-      }
-    }
-  }
+  const auto vips = NotifyIpsecAddresses();
   if (vips.empty()) return peers_;
   std::vector<std::shared_ptr<const ike::IkeSaConfig>> out;
   for (const auto& p : peers_) {
     auto v = vips.find(p->local);
-    if (v != vips.end() && !v->second) {
+    if (v != vips.end() && !v->second.master && !(v->second.unknown && vrrp_resuming_)) {
       held->insert(p->peer_key);
       continue;
     }
     out.push_back(p);
   }
   return out;
+}
+
+void Vpnd::ReleaseVrrpRestartRekeys() {
+  if (restart_rekeys_vrrp_.empty()) return;
+  const auto vips = NotifyIpsecAddresses();
+  size_t queued = 0, dropped = 0;
+  std::erase_if(restart_rekeys_vrrp_, [&](const std::pair<uint32_t, ike::Address>& r) {
+    auto v = vips.find(r.second);
+    if (v != vips.end() && !v->second.master && v->second.unknown) return false;  // wait
+    if (v == vips.end() || v->second.master) {
+      restart_rekeys_.push_back(r.first);
+      ++queued;
+    } else {
+      ++dropped;
+    }
+    return true;
+  });
+  if (queued > 0) {
+    Log(ike::LogGroup::kKnl,
+        absl::StrCat("notify ipsec: the virtual address is master here: rekeying up to ", queued,
+                     " CHILD_SA(s) held since the dataplane restart"));
+  }
+  if (dropped > 0) {
+    Log(ike::LogGroup::kKnl,
+        absl::StrCat("notify ipsec: the virtual address is not master here: ", dropped,
+                     " CHILD_SA(s) held since the dataplane restart are not rekeyed"));
+  }
 }
 
 void Vpnd::HandleVrrp(const dp::api::VrrpStateEvent& e) {
@@ -817,6 +852,7 @@ void Vpnd::HandleVrrp(const dp::api::VrrpStateEvent& e) {
     }
     if (all) vrrp_resuming_ = false;
   }
+  ReleaseVrrpRestartRekeys();
   std::set<std::string> held;
   auto peers = IkePeers(&held);
   if (held == vrrp_held_) return;
@@ -893,11 +929,23 @@ void Vpnd::Resync() {
   }
   resync_backoff_ = absl::Seconds(1);
   restart_rekeys_.clear();
+  restart_rekeys_vrrp_.clear();
+  restart_rekeys_followed_.clear();
   next_restart_rekeys_ = absl::InfinitePast();
+  restart_rekeys_until_ = deps_.clock() + kRestartRekeyFollow;
+  // vrrp_ was cleared above: every notify-ipsec group is unknown until the new dataplane
+  // reports it. Rekeys from a virtual address wait for that report: as BACKUP the address is
+  // the other router's, and the CREATE_CHILD_SA's answer would go there.
+  const auto vips = NotifyIpsecAddresses();
   for (const ike::IkeSa* sa : ike_->Sas()) {
+    const bool on_vip = vips.count(sa->config().local) > 0;
     for (const auto& c : sa->children()) {
       ChildUp(*sa, *c);
-      restart_rekeys_.push_back(c->spi_in);
+      if (on_vip) {
+        restart_rekeys_vrrp_.emplace_back(c->spi_in, sa->config().local);
+      } else {
+        restart_rekeys_.push_back(c->spi_in);
+      }
     }
   }
   deps_.installer->RestoreTraps();
@@ -911,6 +959,12 @@ void Vpnd::Resync() {
                      " CHILD_SA(s): the new dataplane's outbound sequence numbers start again "
                      "at 1, under the peers' replay windows"));
   }
+  if (!restart_rekeys_vrrp_.empty()) {
+    Log(ike::LogGroup::kKnl,
+        absl::StrCat("notify ipsec: ", restart_rekeys_vrrp_.size(),
+                     " CHILD_SA(s) from a virtual address rekeyed once its VRRP group reports "
+                     "MASTER"));
+  }
 }
 
 void Vpnd::RekeyAfterRestart() {
@@ -918,14 +972,46 @@ void Vpnd::RekeyAfterRestart() {
   // the peers' answers spread over it, and punted IKE served between the rounds.
   constexpr int kRestartRekeysPerRound = 32;
   constexpr absl::Duration kRestartRekeyRound = absl::Milliseconds(10);
-  if (restart_rekeys_.empty() || deps_.clock() < next_restart_rekeys_) return;
-  next_restart_rekeys_ = deps_.clock() + kRestartRekeyRound;
+  // A rekey that fails (TEMPORARY_FAILURE in a collision, a lost exchange) is asked for again,
+  // this many times in all; after that, or kRestartRekeyFollow after the restart, the IKE SA's
+  // own retry timer is what is left.
+  constexpr int kRestartRekeyAttempts = 3;
+  if (restart_rekeys_.empty() && restart_rekeys_followed_.empty()) return;
+  const absl::Time now = deps_.clock();
+  if (now < next_restart_rekeys_) return;
+  next_restart_rekeys_ = now + kRestartRekeyRound;
+  if (now > restart_rekeys_until_) restart_rekeys_followed_.clear();
+  // This round: those followed, and the next few of the queue (attempt 0).
+  absl::flat_hash_map<uint32_t, int> round(restart_rekeys_followed_.begin(),
+                                           restart_rekeys_followed_.end());
+  restart_rekeys_followed_.clear();
   for (int i = 0; i < kRestartRekeysPerRound && !restart_rekeys_.empty(); ++i) {
-    // RekeyChild refuses a CHILD SA that went meanwhile, one already rekeying, or one whose
-    // IKE SA is not established (its IKE SA's own end replaces it).
-    ike_->RekeyChild(restart_rekeys_.front());
+    round.emplace(restart_rekeys_.front(), 0);
     restart_rekeys_.pop_front();
   }
+  // One walk over the IKE SAs for the round, not one per CHILD SA. Not found: gone meanwhile.
+  std::vector<uint32_t> rekey;
+  for (const ike::IkeSa* sa : ike_->Sas()) {
+    if (sa->state() != ike::IkeSa::State::kEstablished) continue;  // its children go with it
+    for (const auto& c : sa->children()) {
+      auto it = round.find(c->spi_in);
+      if (it == round.end()) continue;
+      const int attempts = it->second;
+      if (c->state == ike::ChildSa::State::kRekeying ||
+          (c->state == ike::ChildSa::State::kInstalled && attempts > 0 &&
+           c->rekey_at == absl::InfiniteFuture())) {
+        // A rekey in flight, or ours queued behind other exchanges: see how it ends.
+        restart_rekeys_followed_.emplace_back(c->spi_in, attempts);
+      } else if (c->state == ike::ChildSa::State::kInstalled && attempts < kRestartRekeyAttempts) {
+        // Not rekeyed since the restart, or its rekey failed (back to kInstalled, a retry
+        // scheduled): the SA carrying traffic is still the reinstalled one.
+        rekey.push_back(c->spi_in);
+        restart_rekeys_followed_.emplace_back(c->spi_in, attempts + 1);
+      }
+      // kRekeyed / kDeleting: replaced by SAs the new dataplane got fresh.
+    }
+  }
+  for (uint32_t spi : rekey) ike_->RekeyChild(spi);
 }
 
 Vpnd::Backlog Vpnd::Poll() {

@@ -234,7 +234,18 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   // peers_ without those whose local-address is a virtual address of a notify-ipsec group that
   // is not master here (`held`: their keys). With the kernel transport nothing is held.
   std::vector<std::shared_ptr<const ike::IkeSaConfig>> IkePeers(std::set<std::string>* held) const;
+  // What the notify-ipsec groups that own an IPv4 virtual address reported: master here if
+  // any of them is, `unknown` if none is and one has not reported since the (re)start.
+  struct VirtualAddress {
+    bool master = false;
+    bool unknown = false;
+  };
+  std::map<ike::Address, VirtualAddress> NotifyIpsecAddresses() const;
   void HandleVrrp(const dp::api::VrrpStateEvent& e);
+  // After a dataplane restart, the restart rekeys of IKE SAs that run from a notify-ipsec
+  // virtual address wait for their group's first report: MASTER queues them, anything else
+  // drops them (the address is the other router's: IKE stops here).
+  void ReleaseVrrpRestartRekeys();
   std::map<std::pair<uint32_t, uint8_t>, VrrpStatus> vrrp_;
   std::set<std::string> vrrp_held_;
   // A group not reported yet counts as master (the restart's commit, a restarted dataplane):
@@ -250,6 +261,15 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   // CHILD SAs (by inbound SPI) to rekey after a dataplane restart, a few every 10 ms: 10,000
   // tunnels must not become 10,000 CREATE_CHILD_SAs in one loop round.
   std::deque<uint32_t> restart_rekeys_;
+  // Those taken from the queue whose new SAs are not in yet: a rekey (ours, or one in flight at
+  // the restart) may fail and leave the reinstalled SA carrying traffic; RekeyAfterRestart
+  // follows each (inbound SPI, times rekeyed) until it is replaced or gone, for a while.
+  std::vector<std::pair<uint32_t, int>> restart_rekeys_followed_;
+  static constexpr absl::Duration kRestartRekeyFollow = absl::Minutes(2);
+  absl::Time restart_rekeys_until_ = absl::InfinitePast();
+  // Those held for their VRRP group's report (ReleaseVrrpRestartRekeys): inbound SPI and the
+  // IKE SA's local (virtual) address.
+  std::vector<std::pair<uint32_t, ike::Address>> restart_rekeys_vrrp_;
   absl::Time next_restart_rekeys_ = absl::InfinitePast();
   absl::Time next_resync_ = absl::InfinitePast();
   absl::Duration resync_backoff_ = absl::Seconds(1);
