@@ -21,6 +21,7 @@
 
 #include "dataplane/esp/esp_engine.h"
 #include "drivers/ethdev/eal_runtime.h"
+#include "test/fuzz/dataplane/fuzz_eal.h"
 
 namespace esp_fuzz {
 
@@ -85,11 +86,7 @@ inline EspEngine<Backend>* engine;
 // Everything a run needs, once: the EAL, a pool, an engine and three SAs on Backend.
 template <class Backend>
 int Initialize(const char* prefix_tag) {
-  std::string prefix = std::string("--file-prefix=") + prefix_tag + std::to_string(getpid());
-  const char* argv[] = {"fuzz",        "--no-huge",           "-m",           "128", "--no-pci",
-                        "--no-shconf", "--log-level=*:error", prefix.c_str(), "-l",  "0"};
-  if (rte_eal_init(10, const_cast<char**>(argv)) < 0) std::abort();
-  portcullis::drivers::ethdev::CleanEalRuntimeDirAtExit();
+  portcullis::fuzz::InitFuzzEal(prefix_tag, 128);
   pool = rte_pktmbuf_pool_create("fz", 4095, 0, 0, 2048, SOCKET_ID_ANY);
   auto* be = new Backend;
   engine<Backend> = new EspEngine<Backend>(*be);

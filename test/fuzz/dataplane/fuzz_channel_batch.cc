@@ -36,6 +36,7 @@
 #include "dataplane/mgmt/command_applier.h"
 #include "dataplane/runtime/dataplane.h"
 #include "drivers/ethdev/eal_runtime.h"
+#include "test/fuzz/dataplane/fuzz_eal.h"
 
 using namespace portcullis::dp;
 
@@ -180,11 +181,7 @@ void Reset() {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  std::string prefix = "--file-prefix=fzb" + std::to_string(getpid());
-  const char* argv[] = {"fuzz",        "--no-huge",           "-m",           "256", "--no-pci",
-                        "--no-shconf", "--log-level=*:error", prefix.c_str(), "-l",  "0"};
-  if (rte_eal_init(10, const_cast<char**>(argv)) < 0) std::abort();
-  portcullis::drivers::ethdev::CleanEalRuntimeDirAtExit();
+  portcullis::fuzz::InitFuzzEal("fzb", 256);
   DataplaneParams p;
   p.name = "fzb";
   p.workers = 2;  // SA owners are picked among two, though none runs

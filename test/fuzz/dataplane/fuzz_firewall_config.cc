@@ -29,6 +29,7 @@
 #include "dataplane/runtime/dataplane.h"
 #include "dataplane/tables/firewall_acl.h"
 #include "drivers/ethdev/eal_runtime.h"
+#include "test/fuzz/dataplane/fuzz_eal.h"
 
 using namespace portcullis::dp;
 
@@ -319,11 +320,7 @@ std::string Digest() {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  std::string prefix = "--file-prefix=fzf" + std::to_string(getpid());
-  const char* argv[] = {"fuzz",        "--no-huge",           "-m",           "256", "--no-pci",
-                        "--no-shconf", "--log-level=*:error", prefix.c_str(), "-l",  "0"};
-  if (rte_eal_init(10, const_cast<char**>(argv)) < 0) std::abort();
-  portcullis::drivers::ethdev::CleanEalRuntimeDirAtExit();
+  portcullis::fuzz::InitFuzzEal("fzf", 256);
   DataplaneParams p;
   p.name = "fzf";
   p.workers = 1;

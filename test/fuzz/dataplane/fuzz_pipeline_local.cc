@@ -38,6 +38,7 @@
 #include "dataplane/runtime/dataplane.h"
 #include "drivers/ethdev/eal_runtime.h"
 #include "drivers/ethdev/port_setup.h"
+#include "test/fuzz/dataplane/fuzz_eal.h"
 
 using namespace portcullis::dp;
 
@@ -256,21 +257,8 @@ void Drain() {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  std::string prefix = "--file-prefix=fzp" + std::to_string(getpid());
-  const char* argv[] = {"fuzz",
-                        "--no-huge",
-                        "-m",
-                        "256",
-                        "--no-pci",
-                        "--no-shconf",
-                        "--log-level=*:error",
-                        prefix.c_str(),
-                        "-l",
-                        "0",
-                        "--vdev=net_null0,no-rx=1",
-                        "--vdev=net_null1,no-rx=1"};
-  if (rte_eal_init(12, const_cast<char**>(argv)) < 0) std::abort();
-  portcullis::drivers::ethdev::CleanEalRuntimeDirAtExit();
+  portcullis::fuzz::InitFuzzEal("fzp", 256,
+                                {"--vdev=net_null0,no-rx=1", "--vdev=net_null1,no-rx=1"});
   DataplaneParams params;
   params.name = "fzp";
   params.workers = 1;
