@@ -743,6 +743,16 @@ void Vpnd::HandleEvent(const dp::api::Event& e) {
   }
 }
 
+namespace {
+
+// A group's machine reports INIT once configured, before it starts (then BACKUP, and MASTER
+// after Master_Down_Interval or at once as the owner): that first INIT says nothing yet.
+bool VrrpReported(const Vpnd::VrrpStatus& s) {
+  return !(s.state == dp::api::VrrpState::kInitialize && s.reason == dp::api::VrrpReason::kReport);
+}
+
+}  // namespace
+
 std::map<ike::Address, Vpnd::VirtualAddress> Vpnd::NotifyIpsecAddresses() const {
   std::map<ike::Address, VirtualAddress> vips;
   for (const auto& [name, i] : model_.interfaces) {
@@ -754,7 +764,7 @@ std::map<ike::Address, Vpnd::VirtualAddress> Vpnd::NotifyIpsecAddresses() const 
         auto a = ike::Address::Parse(text.substr(0, text.find('/')));
         if (!a || a->family != 4) continue;
         VirtualAddress& v = vips[*a];
-        if (st == vrrp_.end()) {
+        if (st == vrrp_.end() || !VrrpReported(st->second)) {
           v.unknown = true;
         } else {
           v.master |= st->second.state == dp::api::VrrpState::kMaster;
@@ -802,6 +812,7 @@ void Vpnd::ReleaseVrrpRestartRekeys() {
     return true;
   });
   if (queued > 0) {
+    next_restart_rekeys_ = absl::InfinitePast();  // the next Poll, not the next follow-up round
     Log(ike::LogGroup::kKnl,
         absl::StrCat("notify ipsec: the virtual address is master here: rekeying up to ", queued,
                      " CHILD_SA(s) held since the dataplane restart"));
@@ -847,7 +858,8 @@ void Vpnd::HandleVrrp(const dp::api::VrrpStateEvent& e) {
       for (const config::VrrpGroup& g : i.vrrp) {
         if (!g.notify_ipsec || g.disabled) continue;
         auto ifx = ifindexes_.Find(n);
-        all = all && ifx && vrrp_.count({*ifx, static_cast<uint8_t>(g.id)});
+        auto st = ifx ? vrrp_.find({*ifx, static_cast<uint8_t>(g.id)}) : vrrp_.end();
+        all = all && st != vrrp_.end() && VrrpReported(st->second);
       }
     }
     if (all) vrrp_resuming_ = false;
@@ -969,24 +981,37 @@ void Vpnd::Resync() {
 
 void Vpnd::RekeyAfterRestart() {
   // 32 every 10 ms (3,200 a second): 10,000 tunnels rekey in about 3 s, with DH key pairs and
-  // the peers' answers spread over it, and punted IKE served between the rounds.
+  // the peers' answers spread over it, and punted IKE served between the rounds. Once the queue
+  // is empty, the rekeys still followed are looked at once a second.
   constexpr int kRestartRekeysPerRound = 32;
   constexpr absl::Duration kRestartRekeyRound = absl::Milliseconds(10);
-  // A rekey that fails (TEMPORARY_FAILURE in a collision, a lost exchange) is asked for again,
-  // this many times in all; after that, or kRestartRekeyFollow after the restart, the IKE SA's
-  // own retry timer is what is left.
+  constexpr absl::Duration kFollowRound = absl::Seconds(1);
+  // A rekey that fails (TEMPORARY_FAILURE in a collision: the peer asks to retry later) is asked
+  // for again a second later, three times in all; after that, or kRestartRekeyFollow after the
+  // restart, the IKE SA's own retry timer is what is left.
   constexpr int kRestartRekeyAttempts = 3;
-  if (restart_rekeys_.empty() && restart_rekeys_followed_.empty()) return;
+  constexpr absl::Duration kRetryAfter = absl::Seconds(1);
+  if (restart_rekeys_.empty() && restart_rekeys_followed_.empty() && restart_rekeys_vrrp_.empty()) {
+    return;
+  }
   const absl::Time now = deps_.clock();
   if (now < next_restart_rekeys_) return;
-  next_restart_rekeys_ = now + kRestartRekeyRound;
-  if (now > restart_rekeys_until_) restart_rekeys_followed_.clear();
+  if (now > restart_rekeys_until_) {
+    restart_rekeys_followed_.clear();
+    if (!restart_rekeys_vrrp_.empty()) {
+      Log(ike::LogGroup::kKnl,
+          absl::StrCat("notify ipsec: no VRRP report since the dataplane restart: ",
+                       restart_rekeys_vrrp_.size(), " CHILD_SA(s) held for it are not rekeyed"));
+      restart_rekeys_vrrp_.clear();
+    }
+  }
   // This round: those followed, and the next few of the queue (attempt 0).
-  absl::flat_hash_map<uint32_t, int> round(restart_rekeys_followed_.begin(),
-                                           restart_rekeys_followed_.end());
+  absl::flat_hash_map<uint32_t, FollowedRekey> round;
+  for (const FollowedRekey& f : restart_rekeys_followed_) round.emplace(f.spi_in, f);
   restart_rekeys_followed_.clear();
   for (int i = 0; i < kRestartRekeysPerRound && !restart_rekeys_.empty(); ++i) {
-    round.emplace(restart_rekeys_.front(), 0);
+    const uint32_t spi = restart_rekeys_.front();
+    round.emplace(spi, FollowedRekey{spi, 0, absl::InfinitePast()});
     restart_rekeys_.pop_front();
   }
   // One walk over the IKE SAs for the round, not one per CHILD SA. Not found: gone meanwhile.
@@ -996,21 +1021,29 @@ void Vpnd::RekeyAfterRestart() {
     for (const auto& c : sa->children()) {
       auto it = round.find(c->spi_in);
       if (it == round.end()) continue;
-      const int attempts = it->second;
+      FollowedRekey f = it->second;
       if (c->state == ike::ChildSa::State::kRekeying ||
-          (c->state == ike::ChildSa::State::kInstalled && attempts > 0 &&
+          (c->state == ike::ChildSa::State::kInstalled && f.attempts > 0 &&
            c->rekey_at == absl::InfiniteFuture())) {
         // A rekey in flight, or ours queued behind other exchanges: see how it ends.
-        restart_rekeys_followed_.emplace_back(c->spi_in, attempts);
-      } else if (c->state == ike::ChildSa::State::kInstalled && attempts < kRestartRekeyAttempts) {
+        restart_rekeys_followed_.push_back(f);
+      } else if (c->state == ike::ChildSa::State::kInstalled &&
+                 f.attempts < kRestartRekeyAttempts) {
         // Not rekeyed since the restart, or its rekey failed (back to kInstalled, a retry
         // scheduled): the SA carrying traffic is still the reinstalled one.
-        rekey.push_back(c->spi_in);
-        restart_rekeys_followed_.emplace_back(c->spi_in, attempts + 1);
+        if (f.attempts > 0 && f.not_before == absl::InfinitePast()) {
+          f.not_before = now + kRetryAfter;
+        } else if (now >= f.not_before) {
+          rekey.push_back(c->spi_in);
+          ++f.attempts;
+          f.not_before = absl::InfinitePast();
+        }
+        restart_rekeys_followed_.push_back(f);
       }
       // kRekeyed / kDeleting: replaced by SAs the new dataplane got fresh.
     }
   }
+  next_restart_rekeys_ = now + (restart_rekeys_.empty() ? kFollowRound : kRestartRekeyRound);
   for (uint32_t spi : rekey) ike_->RekeyChild(spi);
 }
 

@@ -235,7 +235,8 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   // is not master here (`held`: their keys). With the kernel transport nothing is held.
   std::vector<std::shared_ptr<const ike::IkeSaConfig>> IkePeers(std::set<std::string>* held) const;
   // What the notify-ipsec groups that own an IPv4 virtual address reported: master here if
-  // any of them is, `unknown` if none is and one has not reported since the (re)start.
+  // any of them is, `unknown` if none is and one has not reported since the (re)start, or
+  // reported only the INIT of a machine not started yet (the first report after a commit).
   struct VirtualAddress {
     bool master = false;
     bool unknown = false;
@@ -264,7 +265,12 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   // Those taken from the queue whose new SAs are not in yet: a rekey (ours, or one in flight at
   // the restart) may fail and leave the reinstalled SA carrying traffic; RekeyAfterRestart
   // follows each (inbound SPI, times rekeyed) until it is replaced or gone, for a while.
-  std::vector<std::pair<uint32_t, int>> restart_rekeys_followed_;
+  struct FollowedRekey {
+    uint32_t spi_in;
+    int attempts;           // restart rekeys asked for so far
+    absl::Time not_before;  // after a failed one: when to ask again
+  };
+  std::vector<FollowedRekey> restart_rekeys_followed_;
   static constexpr absl::Duration kRestartRekeyFollow = absl::Minutes(2);
   absl::Time restart_rekeys_until_ = absl::InfinitePast();
   // Those held for their VRRP group's report (ReleaseVrrpRestartRekeys): inbound SPI and the

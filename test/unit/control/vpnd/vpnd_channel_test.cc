@@ -280,16 +280,23 @@ TEST_CASE(
   const Message* port = Interface(r.dp.Batches().at(0), "dp0p1");
   REQUIRE(port != nullptr);
   const uint32_t ifindex = port->body.interface.ifindex;
-  auto report = [&](dp::api::VrrpState state) {
+  // As the dataplane reports a group: INIT once configured, before its machine starts; then
+  // BACKUP, and MASTER after Master_Down_Interval (or at once as the address owner).
+  using dp::api::VrrpReason;
+  using dp::api::VrrpState;
+  auto report = [&](VrrpState state, VrrpReason reason) {
     dp::api::Event e = dp::api::NewEvent(dp::api::EventKind::kVrrpState);
     e.body.vrrp_state.ifindex = ifindex;
     e.body.vrrp_state.vrid = 10;
     e.body.vrrp_state.state = state;
-    e.body.vrrp_state.old_state = state;
-    e.body.vrrp_state.reason = dp::api::VrrpReason::kReport;
+    e.body.vrrp_state.old_state = VrrpState::kInitialize;
+    e.body.vrrp_state.reason = reason;
     r.dp.Post(e);
   };
-  report(dp::api::VrrpState::kMaster);  // IKE for the peer starts only on MASTER
+  report(VrrpState::kInitialize, VrrpReason::kReport);
+  Pump(r, east);
+  REQUIRE(EastChild(east) == nullptr);  // IKE for the peer starts only on MASTER
+  report(VrrpState::kMaster, VrrpReason::kMasterDown);
   Pump(r, east);
   INFO(r.log.Recent());
   const ike::ChildSa* ec = EastChild(east);
@@ -306,9 +313,18 @@ TEST_CASE(
   ec = EastChild(east);
   REQUIRE(ec != nullptr);
   CHECK(ec->spi_in == spi);  // held: no report yet
+  // The restarted machine's first report, INIT before it starts, decides nothing.
+  report(VrrpState::kInitialize, VrrpReason::kReport);
+  r.now += absl::Seconds(1);
+  Pump(r, east);
+  CHECK_FALSE(absl::StrContains(r.log.Recent(), "stopping IKE"));
+  CHECK_FALSE(absl::StrContains(r.log.Recent(), "not rekeyed"));
+  ec = EastChild(east);
+  REQUIRE(ec != nullptr);
+  CHECK(ec->spi_in == spi);
 
-  SECTION("MASTER: rekeyed") {
-    report(dp::api::VrrpState::kMaster);
+  SECTION("MASTER (the address owner: at once): rekeyed") {
+    report(VrrpState::kMaster, VrrpReason::kOwner);
     Pump(r, east);
     r.now += absl::Milliseconds(10);
     Pump(r, east);
@@ -319,7 +335,7 @@ TEST_CASE(
     CHECK(ec->spi_in != spi);
   }
   SECTION("BACKUP: not rekeyed from an address that is the other router's") {
-    report(dp::api::VrrpState::kBackup);
+    report(VrrpState::kBackup, VrrpReason::kStarted);
     Pump(r, east);
     r.now += absl::Milliseconds(10);
     Pump(r, east);
