@@ -743,16 +743,6 @@ void Vpnd::HandleEvent(const dp::api::Event& e) {
   }
 }
 
-namespace {
-
-// A group's machine reports INIT once configured, before it starts (then BACKUP, and MASTER
-// after Master_Down_Interval or at once as the owner): that first INIT says nothing yet.
-bool VrrpReported(const Vpnd::VrrpStatus& s) {
-  return !(s.state == dp::api::VrrpState::kInitialize && s.reason == dp::api::VrrpReason::kReport);
-}
-
-}  // namespace
-
 std::map<ike::Address, Vpnd::VirtualAddress> Vpnd::NotifyIpsecAddresses() const {
   std::map<ike::Address, VirtualAddress> vips;
   for (const auto& [name, i] : model_.interfaces) {
@@ -764,7 +754,7 @@ std::map<ike::Address, Vpnd::VirtualAddress> Vpnd::NotifyIpsecAddresses() const 
         auto a = ike::Address::Parse(text.substr(0, text.find('/')));
         if (!a || a->family != 4) continue;
         VirtualAddress& v = vips[*a];
-        if (st == vrrp_.end() || !VrrpReported(st->second)) {
+        if (st == vrrp_.end()) {
           v.unknown = true;
         } else {
           v.master |= st->second.state == dp::api::VrrpState::kMaster;
@@ -858,8 +848,7 @@ void Vpnd::HandleVrrp(const dp::api::VrrpStateEvent& e) {
       for (const config::VrrpGroup& g : i.vrrp) {
         if (!g.notify_ipsec || g.disabled) continue;
         auto ifx = ifindexes_.Find(n);
-        auto st = ifx ? vrrp_.find({*ifx, static_cast<uint8_t>(g.id)}) : vrrp_.end();
-        all = all && st != vrrp_.end() && VrrpReported(st->second);
+        all = all && ifx && vrrp_.count({*ifx, static_cast<uint8_t>(g.id)});
       }
     }
     if (all) vrrp_resuming_ = false;
@@ -1013,6 +1002,10 @@ void Vpnd::RekeyAfterRestart() {
     const uint32_t spi = restart_rekeys_.front();
     round.emplace(spi, FollowedRekey{spi, 0, absl::InfinitePast()});
     restart_rekeys_.pop_front();
+  }
+  if (round.empty()) {  // only rekeys held for VRRP wait
+    next_restart_rekeys_ = now + kFollowRound;
+    return;
   }
   // One walk over the IKE SAs for the round, not one per CHILD SA. Not found: gone meanwhile.
   std::vector<uint32_t> rekey;

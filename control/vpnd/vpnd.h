@@ -235,8 +235,7 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   // is not master here (`held`: their keys). With the kernel transport nothing is held.
   std::vector<std::shared_ptr<const ike::IkeSaConfig>> IkePeers(std::set<std::string>* held) const;
   // What the notify-ipsec groups that own an IPv4 virtual address reported: master here if
-  // any of them is, `unknown` if none is and one has not reported since the (re)start, or
-  // reported only the INIT of a machine not started yet (the first report after a commit).
+  // any of them is, `unknown` if none is and one has not reported since the (re)start.
   struct VirtualAddress {
     bool master = false;
     bool unknown = false;
