@@ -50,16 +50,22 @@ struct CaptureLog : LogSink {
 struct Recorder : IkeListener {
   int child_up = 0, child_down = 0, child_updated = 0, ike_up = 0, ike_down = 0;
   std::vector<uint32_t> up_spis, down_spis;
-  // The SA installer's view (vpnd turns ChildUp into add_sa, ChildDown into del_sa,
-  // ChildOutbound into moving the VTI binding or policies): the CHILD SAs installed per child
-  // config, in install order. The newest whose outbound half is active sends. `gaps` counts
-  // removals that left a child config with no SA at all: a window with no outbound SA, where
-  // every packet is lost.
+  // The SA installer's view, by its rules (control/vpnd/channel_sa_installer.cc): vpnd turns
+  // ChildUp into add_sa, ChildDown into del_sa, ChildOutbound into moving the VTI binding or
+  // policies. Per child config, the CHILD SAs installed and the outbound SA the tunnel is bound
+  // to: an install binds it if it sends (or nothing is bound), ChildOutbound binds it and marks
+  // the tunnel's other SAs not sending, and the removal of the bound SA binds the next sender
+  // (a sending one first, the newest first), as ChannelSaInstaller::NextSender does. `gaps`
+  // counts removals that left a child config with no SA at all: a window with no outbound SA,
+  // where every packet is lost.
   struct Installed {
     uint32_t in = 0, out = 0;
     bool sending = true;
+    uint64_t order = 0;
   };
   std::map<std::string, std::vector<Installed>> installed;
+  std::map<std::string, uint32_t> bound;  // child config -> outbound SPI the tunnel sends with
+  uint64_t order = 0;
   int gaps = 0;
   // What ChildInPlace answers: false, as while the dataplane has not acknowledged an install.
   bool in_place = true;
@@ -67,15 +73,16 @@ struct Recorder : IkeListener {
   void ChildUp(const IkeSa&, const ChildSa& c) override {
     ++child_up;
     up_spis.push_back(c.spi_in);
-    installed[c.name].push_back({c.spi_in, c.spi_out, c.outbound_active});
+    const bool unbound = Outbound(c.name) == 0;
+    installed[c.name].push_back({c.spi_in, c.spi_out, c.outbound_active || unbound, ++order});
+    if (c.outbound_active || unbound) bound[c.name] = c.spi_out;
   }
   void ChildOutbound(const IkeSa&, const ChildSa& c) override {
     for (auto& e : installed[c.name]) {
-      if (e.in == c.spi_in) e.sending = true;
+      e.sending = e.in == c.spi_in;
+      if (e.in == c.spi_in) e.order = ++order;
     }
-    // Sending from now on: it moves to the end, as the newest.
-    auto& v = installed[c.name];
-    std::stable_partition(v.begin(), v.end(), [&](const Installed& e) { return e.in != c.spi_in; });
+    bound[c.name] = c.spi_out;
   }
   void ChildDown(const IkeSa&, const ChildSa& c) override {
     ++child_down;
@@ -83,16 +90,31 @@ struct Recorder : IkeListener {
     auto& v = installed[c.name];
     std::erase_if(v, [&](const Installed& e) { return e.in == c.spi_in; });
     if (v.empty()) ++gaps;
+    if (bound[c.name] == c.spi_out) bound[c.name] = NextSender(c.name);
   }
-  // The outbound SPI this node sends `name`'s traffic with: the newest sending SA's, else (none
-  // sending, as the installer falls back) the newest one's; 0: none.
-  uint32_t Outbound(const std::string& name) const {
+  // The SA a removal binds the tunnel to: the newest sending one, else the newest; 0: none.
+  uint32_t NextSender(const std::string& name) const {
     auto it = installed.find(name);
-    if (it == installed.end() || it->second.empty()) return 0;
-    for (auto e = it->second.rbegin(); e != it->second.rend(); ++e) {
-      if (e->sending) return e->out;
+    if (it == installed.end()) return 0;
+    const Installed* best = nullptr;
+    for (const auto& e : it->second) {
+      if (best == nullptr || (e.sending && !best->sending) ||
+          (e.sending == best->sending && e.order > best->order)) {
+        best = &e;
+      }
     }
-    return it->second.back().out;
+    return best == nullptr ? 0 : best->out;
+  }
+  // The outbound SPI this node sends `name`'s traffic with; 0: none. (A test that takes
+  // entries out of `installed` itself, as a restart's batch does, gets the next sender.)
+  uint32_t Outbound(const std::string& name) const {
+    auto b = bound.find(name);
+    auto it = installed.find(name);
+    if (b == bound.end() || b->second == 0 || it == installed.end()) return NextSender(name);
+    for (const auto& e : it->second) {
+      if (e.out == b->second) return b->second;
+    }
+    return NextSender(name);
   }
   bool HasInbound(uint32_t spi) const {
     for (const auto& [n, v] : installed) {
