@@ -971,26 +971,77 @@ IkeManager::ResumeResult IkeManager::Resume(std::vector<IkeSaState> saved) {
 void IkeManager::ChildUp(IkeSa& sa, const ChildSa& child) {
   trapped_children_.erase({sa.config().name, child.name});
   if (listener_ != nullptr) listener_->ChildUp(sa, child);
+  // A duplicate this end deletes once `sa` carries its tunnels (IkeSa::DeleteDuplicate): the
+  // kept SA's IKE_AUTH CHILD SA comes after IkeUp, and one made later by CREATE_CHILD_SA may
+  // be the last it waits for. (Not yet in place in the dataplane: OnTimer looks again.)
+  if (sa.state() != IkeSa::State::kEstablished) return;
+  const std::vector<IkeSa*> same = SasOf(sa.config().name);  // a copy: Delete may index SAs
+  for (IkeSa* s : same) {
+    if (s != &sa && s->duplicate_delete && s->duplicate_of == sa.own_spi()) {
+      s->DeleteDuplicate(sa);
+    }
+  }
 }
 
 void IkeManager::ChildDown(IkeSa& sa, const ChildSa& child) {
   spis_.erase(child.spi_in);
-  // A CHILD SA waiting for this one to go before it sends (the responder's side of a rekey or a
-  // reauthentication) sends from now on, before this one is removed: the peer removed its side
-  // of this one, which it does only once it has the new one.
+  // A CHILD SA waiting for this one to go before it sends (ChildSa::replaces: the responder's
+  // side of a rekey, a reauthentication or a duplicate IKE SA) sends from now on, before this
+  // one is removed, if the removal says the peer has it: the peer removed its side of a rekeyed
+  // SA, which it does only once it has the successor, or deleted the IKE SA it replaces (the
+  // peer's reauthentication ends so once every new CHILD SA is in; a duplicate goes so once the
+  // kept SA's are). Another end of a tunnel than this IKE SA's own rekey (our own Delete, our
+  // own rekey of it, the peer's rekey of it: nothing about the other IKE SA's CHILD SA) is no
+  // such proof: the waiting SA waits for the SA that carries the tunnel now instead, and sends
+  // only when none is left.
   auto wake = [&](IkeSa& s) {
-    if (s.state() == IkeSa::State::kDead) return;
+    // Never on an IKE SA that goes (being deleted, or the lost duplicate of a simultaneous
+    // initiation or reauthentication): the peer drops its CHILD SAs on the Delete, maybe
+    // already has, and the tunnel goes with the IKE SA that stays (IkeSa::MoveTunnelsTo).
+    if (s.state() == IkeSa::State::kDead || s.state() == IkeSa::State::kDeleting ||
+        s.duplicate_of) {
+      return;
+    }
     for (auto& c : s.children()) {
-      if (c->replaces == child.spi_in && !c->outbound_active &&
-          c->state == ChildSa::State::kInstalled) {
-        s.SendWith(*c, absl::StrFormat("CHILD_SA %s{%u}, which it replaces, is gone", child.name,
-                                       child.unique_id));
+      if (c->replaces != child.spi_in || c->outbound_active ||
+          c->state != ChildSa::State::kInstalled) {
+        continue;
       }
+      if (&s != &sa && !sa.deleted_by_peer) {
+        if (const ChildSa* carrier = TunnelCarrier(s, child)) {
+          c->replaces = carrier->spi_in;
+          continue;
+        }
+      }
+      s.SendWith(*c, absl::StrFormat("CHILD_SA %s{%u}, which it replaces, is gone", child.name,
+                                     child.unique_id));
     }
   };
   for (auto& [k, s] : sas_) wake(*s);
   for (auto& s : pending_) wake(*s);
   if (listener_ != nullptr) listener_->ChildDown(sa, child);
+}
+
+const ChildSa* IkeManager::TunnelCarrier(const IkeSa& waiting, const ChildSa& gone) const {
+  const ChildSa* found = nullptr;
+  auto look = [&](const IkeSa& s) {
+    if (&s == &waiting || s.state() == IkeSa::State::kDead ||
+        s.config().name != waiting.config().name ||
+        !(s.remote().address == waiting.remote().address)) {
+      return;
+    }
+    for (const auto& c : s.children()) {
+      // Not one gone already (an IKE SA's Destroy removes its CHILD SAs one by one).
+      if (c.get() == &gone || c->name != gone.name || c->state == ChildSa::State::kDeleting ||
+          !spis_.contains(c->spi_in)) {
+        continue;
+      }
+      if (found == nullptr || (c->outbound_active && !found->outbound_active)) found = c.get();
+    }
+  };
+  for (const IkeSa* s : SasOf(waiting.config().name)) look(*s);
+  for (const auto& s : pending_) look(*s);
+  return found;
 }
 
 void IkeManager::ChildUpdated(IkeSa& sa, const ChildSa& child) {
@@ -1002,6 +1053,7 @@ void IkeManager::ChildOutbound(IkeSa& sa, const ChildSa& child) {
 }
 
 void IkeManager::IkeUp(IkeSa& sa) {
+  sa.ids_when_up = ike_ids_;
   ForgetHalfOpen(sa);
   failures_.erase(sa.config().name);
   // The trap did its job for the IKE SA; each tunnel stays trapped until its own CHILD SA is up
@@ -1039,14 +1091,16 @@ void IkeManager::IkeUp(IkeSa& sa) {
   // Nor is an IKE SA being reauthenticated or one that has been up for a while (the peer's
   // reauthentication met it); two new ones of simultaneous reauthentications are.
   // Nor is a rekey's successor, which replaces its predecessor rather than adding an IKE SA.
-  // Nor is an IKE SA whose peer sent INITIAL_CONTACT: it has forgotten the others (InitialContact
+  // With INITIAL_CONTACT from the peer, only the IKE SAs set up while this one was
+  // (SetUpConcurrently) are duplicates: the peer has forgotten the older ones (InitialContact
   // destroys them once the answer is out), and a Delete for one would never be answered.
-  if (sa.undecided || sa.successor || sa.peer_initial_contact) return;
+  if (sa.undecided || sa.successor) return;
   for (IkeSa* other : same) {
     if (other->undecided || other->reauthenticating || other->successor ||
         Now() - other->established_at() > kSimultaneousInitiation) {
       continue;
     }
+    if (sa.peer_initial_contact && !SetUpConcurrently(sa, *other)) continue;
     if (other == &sa || !same_peer(*other) || other->state() != IkeSa::State::kEstablished) {
       continue;
     }
@@ -1060,11 +1114,10 @@ void IkeManager::IkeUp(IkeSa& sa) {
                               "with the lowest nonce; its tunnels move to IKE_SA ",
                               keeper->config().name, "[", keeper->unique_id(), "] first"));
       loser->MoveTunnelsTo(*keeper, "the duplicate IKE_SA it replaces is being deleted");
-      if (loser == &sa) {
-        sa.Queue(NewIkeDeleteTask());
-      } else {
-        loser->Delete();
-      }
+      // Once the kept SA carries every tunnel this one does (those it makes after IKE_AUTH
+      // too); until then the duplicate's CHILD SAs carry the others (IkeSa::DeleteDuplicate).
+      loser->duplicate_delete = true;
+      loser->DeleteDuplicate(*keeper);
     } else {
       // The peer initiated the kept one and deletes this one; it is not saved for a restart
       // meanwhile (IkeSa::duplicate_of).
@@ -1169,8 +1222,12 @@ const ChildSa* IkeManager::FindInstalledChild(const IkeSa& sa, const std::string
         !(s.remote().address == sa.remote().address)) {
       return;
     }
+    // One being rekeyed carries the tunnel too (its successor not yet up, or waiting for it
+    // to go): a CHILD SA made to replace it waits as well, or it sends before the peer that
+    // asked for it has installed it. The one sending first.
     for (const auto& c : s.children()) {
-      if (c->name == name && c->state == ChildSa::State::kInstalled) found = c.get();
+      if (c->name != name || c->state == ChildSa::State::kDeleting) continue;
+      if (found == nullptr || c->outbound_active || !found->outbound_active) found = c.get();
     }
   };
   for (const IkeSa* s : SasOf(sa.config().name)) look(*s);
@@ -1178,10 +1235,19 @@ const ChildSa* IkeManager::FindInstalledChild(const IkeSa& sa, const std::string
   return found;
 }
 
+bool IkeManager::SetUpConcurrently(const IkeSa& sa, const IkeSa& other) {
+  return other.ids_when_up >= sa.unique_id();
+}
+
 void IkeManager::InitialContact(IkeSa& sa) {
   const std::vector<IkeSa*> same = SasOf(sa.config().name);  // a copy: Destroy may index SAs
   for (IkeSa* other : same) {
     if (other == &sa) continue;
+    // RFC 7296 2.4: INITIAL_CONTACT is about the SAs from before this authentication. One
+    // that came up after this SA's IKE_SA_INIT reached us was authenticated by the peer as it
+    // is now (both ends initiated at once: each sent INITIAL_CONTACT, having no SA when it
+    // built its IKE_AUTH): no stale SA but a duplicate, which IkeUp settles as any other.
+    if (SetUpConcurrently(sa, *other)) continue;
     // Established, or being deleted (our Delete will never be answered): either way stale.
     if (other->state() != IkeSa::State::kEstablished && other->state() != IkeSa::State::kDeleting)
       continue;

@@ -254,8 +254,17 @@ class IkeManager : public IkeSaContext {
   void AdoptSuccessor(std::unique_ptr<IkeSa> successor) override;
   IkeSa* FindSa(const IkeSpi& own_spi) override;
   void InitialContact(IkeSa& sa) override;
+  // `other` came up after `sa` was made (for a responder: its IKE_SA_INIT reached us; told by
+  // the order of unique IDs, not the clock, which may not move between the two): the peer took
+  // part in its authentication while it set `sa` up, so `sa`'s INITIAL_CONTACT, sent when the
+  // peer had no SA with us yet, does not make it stale. A stale SA (the peer restarted since)
+  // was up before the peer could send that IKE_SA_INIT.
+  static bool SetUpConcurrently(const IkeSa& sa, const IkeSa& other);
   void Reauthenticate(IkeSa& old) override;
   const ChildSa* FindInstalledChild(const IkeSa& sa, const std::string& name) const override;
+  // ChildDown: the CHILD SA of `gone`'s tunnel that carries it now, with `gone` going, on
+  // another IKE SA of the same peer than `waiting` (sending ones first); nullptr if none.
+  const ChildSa* TunnelCarrier(const IkeSa& waiting, const ChildSa& gone) const;
   bool ChildInPlace(const ChildSa& child) const override {
     return listener_ == nullptr || listener_->ChildInPlace(child);
   }

@@ -49,6 +49,17 @@ class TemporaryFailureTask : public Task {
   }
 };
 
+// `--rekey_fuzz 0` (tests only): the two ends of equal lifetimes are to rekey at the same
+// moment, but their SAs came up a round trip apart. Rounded up to the next whole second of the
+// clock (one clock for both ends on one machine), the two deadlines are one (unless a second
+// begins within that round trip).
+absl::Duration RekeyIn(absl::Time now, absl::Duration delay, double fuzz) {
+  if (fuzz > 0) return delay;
+  const absl::Time t = now + delay;
+  const absl::Time floor = absl::FromUnixSeconds(absl::ToUnixSeconds(t));
+  return (floor == t ? t : floor + absl::Seconds(1)) - now;
+}
+
 }  // namespace
 
 const char* IkeCounterName(IkeCounter c) {
@@ -375,6 +386,20 @@ void IkeSa::HandleRequest(const Datagram& d, const DecodedHeader& h) {
   }
   last_inbound_ = ctx_.Now();
   Log(LogGroup::kEnc, absl::StrCat("parsed ", MessageSummary(h.header, in)));
+  // A rekey of ours that is due starts before the peer's CREATE_CHILD_SA is answered: timers
+  // are polled (OnTimer, up to a sweep late), so when both ends rekey an SA at the same moment,
+  // the end that polls later would answer the peer's rekey first and never send its own.
+  // Started first, the two cross and the nonce rule settles them (RFC 7296 2.8.1, 2.8.2), as
+  // equal lifetimes with `--rekey_fuzz 0` are meant to force. (A reauthentication starts from
+  // OnTimer only: it makes a new IKE SA, not a request on this one.)
+  if (h.header.exchange == ExchangeType::kCreateChildSa && state_ == State::kEstablished &&
+      !undecided) {
+    StartDueChildRekeys();
+    if (ctx_.Now() >= rekey_at_ && !(config_->reauth && !config_->remote_any)) {
+      rekey_at_ = absl::InfiniteFuture();
+      Queue(NewIkeRekeyTask());
+    }
+  }
   if (undecided && predecessor) {
     bool deletes_this = false;
     for (const Payload& p : in) {
@@ -630,14 +655,18 @@ void IkeSa::OnTimer() {
   }
   if (state_ != State::kEstablished) return;
   if (duplicate_of) {
-    // A lost duplicate of a simultaneous initiation that the peer (the kept SA's initiator)
-    // has not deleted (an older vpnd, or the peer gave the kept one up): kept as any IKE SA,
-    // saved for a restart again. Deleting it from here could remove what the peer still
-    // sends with, as a kept SA the peer no longer has cannot be told from one it has.
     IkeSa* keeper = ctx_.FindSa(*duplicate_of);
     if (keeper == nullptr || keeper->state() != State::kEstablished) {
       duplicate_of.reset();  // the kept one went: this one carries on
+      duplicate_delete = false;
+    } else if (duplicate_delete) {
+      DeleteDuplicate(*keeper);
+      if (state_ != State::kEstablished) return;
     } else if (now - established_ >= kRekeyedTimeout) {
+      // A lost duplicate that the peer (the kept SA's initiator) has not deleted (an older
+      // vpnd, or the peer gave the kept one up): kept as any IKE SA, saved for a restart
+      // again. Deleting it from here could remove what the peer still sends with, as a kept
+      // SA the peer no longer has cannot be told from one it has.
       Log(LogGroup::kIke, absl::StrCat("the peer did not delete the duplicate IKE_SA within ",
                                        absl::ToInt64Seconds(kRekeyedTimeout), "s, keeping it"));
       duplicate_of.reset();
@@ -681,12 +710,7 @@ void IkeSa::OnTimer() {
     last_outbound_ = now;
     ctx_.Send(ka);
   }
-  for (auto& c : children_) {
-    if (c->state == ChildSa::State::kInstalled && now >= c->rekey_at) {
-      c->rekey_at = absl::InfiniteFuture();
-      Queue(NewChildRekeyTask(c->spi_in));
-    }
-  }
+  StartDueChildRekeys();
   std::vector<uint32_t> expired;
   for (auto& c : children_) {
     if (now >= c->expire_at) {
@@ -703,6 +727,16 @@ void IkeSa::OnTimer() {
       ctx_.Reauthenticate(*this);
     } else {
       Queue(NewIkeRekeyTask());
+    }
+  }
+}
+
+void IkeSa::StartDueChildRekeys() {
+  const absl::Time now = ctx_.Now();
+  for (auto& c : children_) {
+    if (c->state == ChildSa::State::kInstalled && now >= c->rekey_at) {
+      c->rekey_at = absl::InfiniteFuture();
+      Queue(NewChildRekeyTask(c->spi_in));
     }
   }
 }
@@ -866,7 +900,8 @@ void IkeSa::CreateChild(const ChildConfig& config) {
 void IkeSa::SetEstablished() {
   state_ = State::kEstablished;
   established_ = ctx_.Now();
-  ScheduleIkeRekey(RekeyDelay(config_->ike_lifetime, ctx_.RekeyFuzz()));
+  ScheduleIkeRekey(
+      RekeyIn(established_, RekeyDelay(config_->ike_lifetime, ctx_.RekeyFuzz()), ctx_.RekeyFuzz()));
   ctx_.IkeUp(*this);
 }
 
@@ -1156,7 +1191,8 @@ void IkeSa::AddChild(std::unique_ptr<ChildSa> child, const ChildConfig& config, 
   child->vti_interface = config.vti_interface;
   child->reqid = config.reqid;
   child->installed = now;
-  child->rekey_at = now + RekeyDelay(config.lifetime, ctx_.RekeyFuzz());
+  child->rekey_at =
+      now + RekeyIn(now, RekeyDelay(config.lifetime, ctx_.RekeyFuzz()), ctx_.RekeyFuzz());
   child->expire_at = now + absl::Seconds(config.lifetime);
   child->life_bytes = config.life_bytes;
   child->life_packets = config.life_packets;
@@ -1221,6 +1257,36 @@ void IkeSa::SendWith(ChildSa& c, const std::string& why) {
            absl::StrFormat("CHILD_SA %s{%u} sends with outbound SA %08x_o from now on: %s", c.name,
                            c.unique_id, c.spi_out, why));
   ctx_.ChildOutbound(*this, c);
+}
+
+void IkeSa::DeleteDuplicate(IkeSa& keeper) {
+  if (!duplicate_delete || state_ != State::kEstablished) return;
+  std::vector<std::string> missing;
+  for (const auto& c : children_) {
+    if (c->state == ChildSa::State::kDeleting ||
+        std::find(missing.begin(), missing.end(), c->name) != missing.end()) {
+      continue;
+    }
+    bool carried = false;
+    for (const auto& k : keeper.children_) {
+      carried |=
+          k->name == c->name &&
+          (k->state == ChildSa::State::kInstalled || k->state == ChildSa::State::kRekeying) &&
+          ctx_.ChildInPlace(*k);
+    }
+    if (!carried) missing.push_back(c->name);
+  }
+  const bool late = ctx_.Now() - established_ >= kRekeyedTimeout;
+  if (!missing.empty() && !late) return;  // OnTimer looks again
+  duplicate_delete = false;
+  if (!missing.empty()) {
+    Log(LogGroup::kIke, absl::StrCat("IKE_SA ", keeper.config().name, "[", keeper.unique_id(),
+                                     "] has no CHILD_SA for ", absl::StrJoin(missing, ", "),
+                                     " after ", absl::ToInt64Seconds(kRekeyedTimeout),
+                                     "s: deleting the duplicate all the same"));
+  }
+  MoveTunnelsTo(keeper, "the duplicate IKE_SA it replaces is being deleted");
+  Delete();
 }
 
 void IkeSa::MoveTunnelsTo(IkeSa& keeper, const std::string& why) {

@@ -309,6 +309,12 @@ class IkeSa {
   // The peer's IKE_AUTH carried INITIAL_CONTACT: it has no other IKE SA with us, so this one is
   // no duplicate of a simultaneous initiation (its stale predecessors are destroyed instead).
   bool peer_initial_contact = false;
+  // The peer deleted this IKE SA (its Delete request; IkeManager::ChildDown: the CHILD SAs of
+  // another IKE SA waiting for this one's send from now on).
+  bool deleted_by_peer = false;
+  // The highest unique ID the manager had given out when this SA came up (IkeManager::IkeUp):
+  // an SA with a higher one was made after it was up (IkeManager::SetUpConcurrently).
+  uint32_t ids_when_up = 0;
   // Make-before-break reauthentication. On the new IKE SA: our SPI of the one it replaces,
   // deleted once the new one has all its CHILD SAs. On the old one: a replacement is on its way.
   std::optional<IkeSpi> reauth_of;
@@ -318,11 +324,20 @@ class IkeSa {
   // up, this one goes instead and the old one tries again later.
   void CheckReauthentication();
   void FinishReauthentication();
+  // Queues a rekey for each installed CHILD SA whose rekey time has come (OnTimer, and before
+  // the peer's CREATE_CHILD_SA is answered).
+  void StartDueChildRekeys();
 
   // Simultaneous initiation (IkeManager::IkeUp): on the duplicate IKE SA that lost, our SPI of
   // the one that stays. Not saved for a restart while that one is up; deleted by the end that
   // initiated the one that stays (if the peer never does, kept after kRekeyedTimeout).
   std::optional<IkeSpi> duplicate_of;
+  // On a duplicate this end deletes (it initiated the one that stays): the Delete waits until
+  // the kept SA carries every tunnel this one does (its CHILD SAs installed and in place), so
+  // no tunnel is left without an SA between the two; OnTimer looks (DeleteDuplicate). After
+  // kRekeyedTimeout it goes all the same.
+  bool duplicate_delete = false;
+  void DeleteDuplicate(IkeSa& keeper);
   // The tunnels this SA's CHILD SAs carry send with `keeper`'s CHILD SAs of the same tunnels
   // from now on (each of ours stops sending): make-before-break ahead of deleting this SA.
   void MoveTunnelsTo(IkeSa& keeper, const std::string& why);

@@ -53,6 +53,7 @@ class IkeDeleteTask : public Task {
         sa.AdoptPassiveSuccessor("the peer deleted the old IKE_SA before our rekey was answered");
     sa.destroy_after_response = true;
     sa.destroy_reason = "deleted by the peer";
+    sa.deleted_by_peer = true;
     // The peer closed the connection (not a rekey's or a reauthentication's old IKE SA, nor a
     // redundant one): close-action restart sets it up again at once. The old IKE SA of the
     // peer's make-before-break reauthentication (we answered it: `reauthenticating` is the

@@ -3,6 +3,9 @@
 // which go only once it is complete. Neither end may ever be without an SA for a tunnel or send
 // with one the other end cannot decrypt (Recorder::gaps, Pair::unsendable).
 #include <catch2/catch.hpp>
+#include <random>
+
+#include "absl/strings/str_cat.h"
 
 #include "absl/strings/str_join.h"
 #include "ike/sa/ike_sa.h"
@@ -161,6 +164,96 @@ TEST_CASE("both ends reauthenticate at once: one IKE SA is left, no tunnel ever 
     CHECK(p.b.log.Has("reauthenticating IKE_SA"));
     p.CheckReplaced(/*exact=*/false);
   }
+}
+
+// The soak's forced collisions (`--rekey_fuzz 0`, equal lifetimes): both ends reauthenticate
+// at the same moment, and the CHILD SAs, made when the old IKE SA was, are rekeyed at that moment
+// too (45 s of a 60 s IKE SA, 22.5 + 22.5 s of 30 s CHILD SAs). Their messages are delivered in
+// random orders, a few lost. After every datagram no end may send a tunnel's traffic with an SA
+// the other end lacks (Pair::unsendable, counted from the moment both tunnels were up), nor be
+// left without an SA for it; in the end one IKE SA with both tunnels is left on both ends.
+// OPEN (README IKE row, docs/DESIGN.md): hidden (`[.]`, run it by name) because it still
+// fails. With main's IKE, 16 seeds up to about 30 (where a REQUIRE stopped it) sent with an SA
+// the peer lacked and 2 had a gap; with this change (the loser's CHILD SAs never woken, the
+// tunnel's carrier followed instead of waking on any removal, a rekey due started before the
+// peer's is answered, the duplicate deleted once the kept SA carries every tunnel) 13 of the
+// first 40 still do (seeds 2, 4, 5, 6, 14, ...), pure reauthentications (seed % 4 == 0) too.
+TEST_CASE("simultaneous reauthentications and CHILD rekeys in random orders lose nothing",
+          "[.][ike_sa][reauth][race]") {
+  int duplicates = 0, child_collisions = 0;
+  for (uint32_t seed = 1; seed <= 200; ++seed) {
+    CAPTURE(seed);
+    std::mt19937 rng(seed);
+    ReauthPair p(/*both=*/true);
+    p.net.Advance(absl::Seconds(5));
+    p.Remember();
+    const int before = p.unsendable;
+    const size_t lines_a = p.a.log.lines.size(), lines_b = p.b.log.lines.size();
+    for (Node* n : {&p.a, &p.b}) {
+      Mutable(n->Only()).ScheduleIkeRekey(absl::Seconds(1));
+      if (seed % 4 != 0) {
+        for (const auto& c : n->Only()->children()) Mutable(n->Only()).RekeyChild(c->spi_in);
+      }
+    }
+    p.net.now += absl::Seconds(1);
+    int drops = 0;
+    for (int step = 0; step < 400; ++step) {
+      if (p.net.queue.empty()) {
+        for (auto& [addr, n] : p.net.nodes) n->mgr->DrainCrypto(/*wait=*/true);
+      }
+      if (p.net.queue.empty()) {
+        // Nothing in flight: time passes (retransmissions, the install checks).
+        p.net.now += absl::Milliseconds(500);
+        for (auto& [addr, n] : p.net.nodes) n->mgr->Tick();
+        if (p.net.queue.empty()) continue;
+      }
+      const size_t i = rng() % p.net.queue.size();
+      if (rng() % 100 < 92 || drops >= 3) {
+        p.net.Deliver(p.net.Take(i));
+      } else {
+        (void)p.net.Take(i);
+        ++drops;
+      }
+    }
+    p.net.Advance(absl::Seconds(120), absl::Seconds(1));
+    std::string log;
+    for (size_t i = lines_a; i < p.a.log.lines.size(); ++i) log += p.a.log.lines[i] + "\n";
+    log += "---\n";
+    for (size_t i = lines_b; i < p.b.log.lines.size(); ++i) log += p.b.log.lines[i] + "\n";
+    INFO(log);
+    INFO(absl::StrJoin(p.unsendable_at, "\n"));
+    CHECK(p.a.log.Has("reauthenticating IKE_SA"));
+    CHECK(p.b.log.Has("reauthenticating IKE_SA"));
+    CHECK(p.unsendable == before);
+    CHECK(p.a.rec.gaps + p.b.rec.gaps == 0);
+    REQUIRE(p.a.mgr->Sas().size() == 1);
+    REQUIRE(p.b.mgr->Sas().size() == 1);
+    const IkeSa* x = p.a.mgr->Sas()[0];
+    const IkeSa* y = p.b.mgr->Sas()[0];
+    CHECK(x->spi_i() == y->spi_i());
+    REQUIRE(x->children().size() == 2);
+    REQUIRE(y->children().size() == 2);
+    for (const auto& c : x->children()) {
+      CHECK(c->outbound_active);
+      CHECK(std::find(p.first_a.begin(), p.first_a.end(), c->spi_in) == p.first_a.end());
+      const ChildSa* peer = nullptr;
+      for (const auto& d : y->children()) {
+        if (d->spi_in == c->spi_out) peer = d.get();
+      }
+      REQUIRE(peer != nullptr);
+      CheckMatched(*c, *peer);
+      CHECK(peer->outbound_active);
+      CHECK(p.a.rec.Outbound(c->name) == c->spi_out);
+      CHECK(p.b.rec.Outbound(peer->name) == peer->spi_out);
+    }
+    CHECK(p.a.rec.child_up - p.a.rec.child_down == 2);
+    CHECK(p.b.rec.child_up - p.b.rec.child_down == 2);
+    duplicates += absl::StrContains(log, "duplicate IKE_SA from simultaneous initiation");
+    child_collisions += absl::StrContains(log, "CHILD_SA rekey collision");
+  }
+  // The orders do make both kinds of collision.
+  CHECK(duplicates > 50);
+  CHECK(child_collisions > 20);
 }
 
 // The new IKE SA must hold every tunnel before the old one goes: B refuses tunnel 2's CHILD SA
