@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "ike/encoding/ike_errors.h"
+#include "ike/sa/child_negotiation.h"
 #include "ike/sa/proposal_string.h"
 #include "ike/sa/traffic_selectors.h"
 
@@ -386,16 +387,27 @@ void IkeSa::HandleRequest(const Datagram& d, const DecodedHeader& h) {
   }
   last_inbound_ = ctx_.Now();
   Log(LogGroup::kEnc, absl::StrCat("parsed ", MessageSummary(h.header, in)));
-  // A rekey of ours that is due starts before the peer's CREATE_CHILD_SA is answered: timers
-  // are polled (OnTimer, up to a sweep late), so when both ends rekey an SA at the same moment,
-  // the end that polls later would answer the peer's rekey first and never send its own.
-  // Started first, the two cross and the nonce rule settles them (RFC 7296 2.8.1, 2.8.2), as
-  // equal lifetimes with `--rekey_fuzz 0` are meant to force. (A reauthentication starts from
-  // OnTimer only: it makes a new IKE SA, not a request on this one.)
+  // A rekey of ours that is due starts before the peer's rekey of the same SA is answered:
+  // timers are polled (OnTimer, up to a sweep late), so when both ends rekey an SA at the same
+  // moment, the end that polls later would answer the peer's rekey first and never send its
+  // own. Started first, the two cross and the nonce rule settles them (RFC 7296 2.8.1, 2.8.2),
+  // as equal lifetimes with `--rekey_fuzz 0` are meant to force. Only the SA the peer rekeys:
+  // another exchange of ours in flight would make us refuse the peer's (TEMPORARY_FAILURE).
+  // (A reauthentication starts from OnTimer only: it makes a new IKE SA.)
   if (h.header.exchange == ExchangeType::kCreateChildSa && state_ == State::kEstablished &&
-      !undecided) {
-    StartDueChildRekeys();
-    if (ctx_.Now() >= rekey_at_ && !(config_->reauth && !config_->remote_any)) {
+      !undecided && !active_ && queue_.empty()) {
+    const NotifyPayload* rekey = FindNotify(in, NotifyType::kRekeySa);
+    const auto* sa = FindPayload<SaPayload>(in, PayloadType::kSa);
+    const absl::Time now = ctx_.Now();
+    if (rekey != nullptr && rekey->spi.size() == 4) {
+      ChildSa* c = FindChildBySpiOut(SpiFromBytes(rekey->spi));
+      if (c != nullptr && c->state == ChildSa::State::kInstalled && now >= c->rekey_at) {
+        c->rekey_at = absl::InfiniteFuture();
+        Queue(NewChildRekeyTask(c->spi_in));
+      }
+    } else if (rekey == nullptr && sa != nullptr && !sa->proposals.empty() &&
+               sa->proposals[0].protocol == ProtocolId::kIke && now >= rekey_at_ &&
+               !(config_->reauth && !config_->remote_any)) {
       rekey_at_ = absl::InfiniteFuture();
       Queue(NewIkeRekeyTask());
     }

@@ -10,11 +10,16 @@ namespace {
 // waits for the re-initiation backoff.
 constexpr absl::Duration kBriefIkeSa = absl::Seconds(10);
 
-// Whether another IKE SA with the same peer has an installed CHILD SA for each of `sa`'s.
+// Whether another IKE SA with the same peer has an installed CHILD SA for each of `sa`'s (not
+// one already rekeyed, which goes with its Delete; FindInstalledChild returns those too).
 bool CarriedElsewhere(IkeSa& sa) {
   if (sa.children().empty()) return false;
   for (const auto& c : sa.children()) {
-    if (sa.ctx().FindInstalledChild(sa, c->name) == nullptr) return false;
+    const ChildSa* other = sa.ctx().FindInstalledChild(sa, c->name);
+    if (other == nullptr ||
+        (other->state != ChildSa::State::kInstalled && other->state != ChildSa::State::kRekeying)) {
+      return false;
+    }
   }
   return true;
 }
