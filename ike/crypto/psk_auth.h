@@ -30,6 +30,16 @@ absl::StatusOr<Bytes> OwnPskAuth(PrfId prf, const SecretBytes& psk, Role self,
                                  const IkeSaKeys& keys, absl::Span<const uint8_t> own_init,
                                  absl::Span<const uint8_t> peer_nonce, const IdPayload& own_id);
 
+// The same with the padded key kept beside the PSK (SharedSecret::Derived): made once per PRF
+// instead of two HMACs per AUTH, and each IKE SA makes and checks one.
+absl::StatusOr<Bytes> OwnPskAuth(PrfId prf, const SharedSecret& psk, Role self,
+                                 const IkeSaKeys& keys, absl::Span<const uint8_t> own_init,
+                                 absl::Span<const uint8_t> peer_nonce, const IdPayload& own_id);
+absl::Status VerifyPeerPskAuth(PrfId prf, const SharedSecret& psk, Role self, const IkeSaKeys& keys,
+                               absl::Span<const uint8_t> peer_init,
+                               absl::Span<const uint8_t> own_nonce, const IdPayload& peer_id,
+                               absl::Span<const uint8_t> received_auth);
+
 // Checks the peer's AUTH data in constant time: the peer signed its IKE_SA_INIT message, our
 // nonce and its ID. A mismatch is kUnauthenticated (answer AUTHENTICATION_FAILED).
 absl::Status VerifyPeerPskAuth(PrfId prf, const SecretBytes& psk, Role self, const IkeSaKeys& keys,

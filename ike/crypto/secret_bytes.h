@@ -6,12 +6,16 @@
 
 #include <openssl/crypto.h>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
@@ -85,12 +89,30 @@ class SharedSecret {
       : SharedSecret(
             absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(text.data()), text.size())) {}
   explicit SharedSecret(absl::Span<const uint8_t> bytes)
-      : bytes_(std::make_shared<const SecretBytes>(bytes)) {}
+      : state_(std::make_shared<const State>(bytes)) {}
 
   // Empty when nothing was set.
   const SecretBytes& bytes() const {
     static const SecretBytes kEmpty;
-    return bytes_ ? *bytes_ : kEmpty;
+    return state_ ? state_->bytes : kEmpty;
+  }
+
+  // A value derived from the secret alone, made by `make` the first time `slot` is asked for
+  // and kept beside the secret (shared by its copies, wiped with it); a copy is returned. PSK
+  // AUTH's padded key prf(PSK, "Key Pad for IKEv2") per PRF (psk_auth.cc), which is the same for
+  // every IKE SA of the peer. A failure is returned and not kept. Safe from several threads.
+  static constexpr size_t kDerivedSlots = 8;
+  absl::StatusOr<SecretBytes> Derived(size_t slot,
+                                      absl::FunctionRef<absl::StatusOr<SecretBytes>()> make) const {
+    if (!state_ || slot >= kDerivedSlots) return make();
+    std::lock_guard<std::mutex> lock(state_->mu);
+    SecretBytes& kept = state_->derived[slot];
+    if (kept.empty()) {
+      absl::StatusOr<SecretBytes> made = make();
+      if (!made.ok() || made->empty()) return made;
+      kept = std::move(*made);
+    }
+    return kept.Clone();
   }
   size_t size() const { return bytes().size(); }
   bool empty() const { return bytes().empty(); }
@@ -98,7 +120,13 @@ class SharedSecret {
   bool operator==(const SharedSecret& other) const { return bytes() == other.bytes(); }
 
  private:
-  std::shared_ptr<const SecretBytes> bytes_;
+  struct State {
+    explicit State(absl::Span<const uint8_t> b) : bytes(b) {}
+    SecretBytes bytes;
+    mutable std::mutex mu;
+    mutable std::array<SecretBytes, kDerivedSlots> derived;
+  };
+  std::shared_ptr<const State> state_;
 };
 
 }  // namespace portcullis::ike

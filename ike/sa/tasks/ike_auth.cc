@@ -23,8 +23,9 @@ std::string Established(IkeSa& sa) {
                       sa.remote().address.ToString(), "[", remote, "]");
 }
 
-const SecretBytes& Psk(const IkeSaConfig& c) {
-  return c.psk.bytes();
+// The SharedSecret, not its bytes: PSK AUTH keeps its padded key beside it (psk_auth.h).
+const SharedSecret& Psk(const IkeSaConfig& c) {
+  return c.psk;
 }
 
 // The candidate config for a peer that claims `idi` (and wants us to be `idr`, if it says so):

@@ -122,3 +122,48 @@ TEST_CASE("PSK AUTH refuses an ID that cannot be encoded", "[psk]") {
       ComputePskAuth(PrfId::kHmacSha1, psk, Role::kInitiator, TestKeys(), kInitRequest, kNr, bad)
           .ok());
 }
+
+TEST_CASE("a SharedSecret keeps its padded key per PRF, and AUTH is the same", "[psk]") {
+  IkeSaKeys keys = TestKeys();
+  SharedSecret psk("correct horse battery staple");
+  SharedSecret copy = psk;  // a config copy shares the kept keys
+  SharedSecret other("correct horse battery stapler");
+  // Twice each, so the second AUTH of every PRF uses the kept padded key; PRFs alternate so a
+  // key kept for one is never taken for another.
+  for (int round = 0; round < 2; ++round) {
+    for (PrfId prf :
+         {PrfId::kHmacSha1, PrfId::kHmacSha2_256, PrfId::kHmacSha2_384, PrfId::kHmacSha2_512}) {
+      INFO(TransformName(TransformType::kPrf, static_cast<uint16_t>(prf)) << " round " << round);
+      // RFC 2.15 as computed here with EVP_Q_mac, independently of the kept key.
+      const char* digest = prf == PrfId::kHmacSha1       ? "SHA1"
+                           : prf == PrfId::kHmacSha2_256 ? "SHA2-256"
+                           : prf == PrfId::kHmacSha2_384 ? "SHA2-384"
+                                                         : "SHA2-512";
+      Bytes key = HmacOf(digest, psk.bytes().span(), Text("Key Pad for IKEv2"));
+      Bytes id_body = FromHex("01 000000 c0000201");
+      Bytes want =
+          HmacOf(digest, key, Cat({kInitRequest, kNr, HmacOf(digest, keys.sk_pi.span(), id_body)}));
+      absl::StatusOr<Bytes> auth =
+          OwnPskAuth(prf, psk, Role::kInitiator, keys, kInitRequest, kNr, kIdi);
+      REQUIRE(auth.ok());
+      CHECK(ToHex(*auth) == ToHex(want));
+      CHECK(VerifyPeerPskAuth(prf, copy, Role::kResponder, keys, kInitRequest, kNr, kIdi, *auth)
+                .ok());
+      CHECK(VerifyPeerPskAuth(prf, other, Role::kResponder, keys, kInitRequest, kNr, kIdi, *auth)
+                .code() == absl::StatusCode::kUnauthenticated);
+      absl::StatusOr<Bytes> other_auth =
+          OwnPskAuth(prf, other, Role::kInitiator, keys, kInitRequest, kNr, kIdi);
+      REQUIRE(other_auth.ok());
+      CHECK(*other_auth != *auth);
+    }
+  }
+  // Without a secret nothing is kept: the empty key's AUTH, as before.
+  SharedSecret none;
+  absl::StatusOr<Bytes> a =
+      OwnPskAuth(PrfId::kHmacSha2_256, none, Role::kInitiator, keys, kInitRequest, kNr, kIdi);
+  absl::StatusOr<Bytes> b = ComputePskAuth(PrfId::kHmacSha2_256, SecretBytes(), Role::kInitiator,
+                                           keys, kInitRequest, kNr, kIdi);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(*a == *b);
+}
