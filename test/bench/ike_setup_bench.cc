@@ -16,7 +16,8 @@
 // vpnd's loop reads what arrived since its last round and Ticks once per round: a smaller batch
 // weighs the per-round work (Tick's walk of every SA) more. The fake clock moves 1 ms per round;
 // --sweep-ms=N: Tick walks every SA at most every N ms (ManagerOptions::sweep_interval; vpnd's
-// default is 10), 0 = every round.
+// default is 10), 0 = every round. --teardown: then the initiator's peers are all removed and
+// every SA deleted (callgrind: --toggle-collect='portcullis::ike::bench::RunTeardown*').
 #include <time.h>
 
 #include <algorithm>
@@ -47,9 +48,9 @@ struct FormatLog : LogSink {
 };
 
 struct CountChildren : IkeListener {
-  size_t up = 0;
+  size_t up = 0, down = 0;
   void ChildUp(const IkeSa&, const ChildSa&) override { ++up; }
-  void ChildDown(const IkeSa&, const ChildSa&) override {}
+  void ChildDown(const IkeSa&, const ChildSa&) override { ++down; }
 };
 
 struct Options {
@@ -58,6 +59,7 @@ struct Options {
   size_t setups = 200;
   size_t batch = 0;  // datagrams handled per loop round; 0 = all on the wire
   int sweep_ms = 0;  // ManagerOptions::sweep_interval (vpnd: 10 ms)
+  bool teardown = false;
 };
 
 Address Nth(int base, size_t i) {
@@ -144,24 +146,40 @@ struct Lab {
 
 }  // namespace
 
+// One loop round: the clock moves 1 ms, both managers Tick, then what is on the wire now is
+// read, as a loop reads its sockets; answers go out for the next round.
+static void Round(Lab& lab, size_t batch) {
+  lab.now += absl::Milliseconds(1);
+  lab.init->Tick();
+  lab.resp->Tick();
+  size_t n = lab.wire.size();
+  if (batch > 0) n = std::min(n, batch);
+  for (; n > 0; --n) {
+    Datagram d = std::move(lab.wire.front());
+    lab.wire.pop_front();
+    ++lab.datagrams;
+    lab.To(d).HandleDatagram(d);
+  }
+}
+
 // Everything from the first initiation until every CHILD SA is up on both ends, as vpnd's loop
 // runs it: datagrams as they come, a Tick per round. Not inlined: callgrind collects from here.
 __attribute__((noinline)) bool RunSetups(Lab& lab, size_t setups, size_t batch) {
   for (int round = 0; round < 1000000; ++round) {
-    lab.now += absl::Milliseconds(1);
-    lab.init->Tick();
-    lab.resp->Tick();
-    // One round reads what is on the wire now, as a loop reads its sockets; answers go out for
-    // the next round.
-    size_t n = lab.wire.size();
-    if (batch > 0) n = std::min(n, batch);
-    for (; n > 0; --n) {
-      Datagram d = std::move(lab.wire.front());
-      lab.wire.pop_front();
-      ++lab.datagrams;
-      lab.To(d).HandleDatagram(d);
-    }
+    Round(lab, batch);
     if (lab.up_i.up >= setups && lab.up_r.up >= setups) return true;
+  }
+  return false;
+}
+
+// --teardown: the initiator's peers all removed from its configuration at once (a commit, or
+// as a shutdown deletes them): every IKE SA deleted with its CHILD SA, until both ends saw every
+// CHILD SA go. What grows faster than the SAs here is per SA going (IkeManager::ChildDown).
+__attribute__((noinline)) bool RunTeardown(Lab& lab, size_t setups, size_t batch) {
+  lab.init->SetPeers({});
+  for (int round = 0; round < 1000000; ++round) {
+    Round(lab, batch);
+    if (lab.up_i.down >= setups && lab.up_r.down >= setups) return true;
   }
   return false;
 }
@@ -183,6 +201,8 @@ int main(int argc, char** argv) {
       o.gcm = a == "--ike=gcm";
     } else if (absl::StartsWith(a, "--batch=") && absl::SimpleAtoi(a.substr(8), &n)) {
       o.batch = n;
+    } else if (a == "--teardown") {
+      o.teardown = true;
     } else if (absl::StartsWith(a, "--sweep-ms=") && absl::SimpleAtoi(a.substr(11), &n)) {
       o.sweep_ms = static_cast<int>(n);
     } else if (absl::StartsWith(a, "--setups=") && absl::SimpleAtoi(a.substr(9), &n) && n > 0 &&
@@ -191,7 +211,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: %s [--group=x25519|modp] [--ike=cbc|gcm] [--setups=N (1..4096)] "
-                   "[--batch=N] [--sweep-ms=N]\n",
+                   "[--batch=N] [--sweep-ms=N] [--teardown]\n",
                    argv[0]);
       return 2;
     }
@@ -206,5 +226,13 @@ int main(int argc, char** argv) {
               o.group == DhGroup::kCurve25519 ? "x25519" : "modp", o.gcm ? "gcm" : "cbc", o.setups,
               lab.up_i.up, lab.up_r.up, lab.datagrams);
   std::printf("cpu per setup (both roles): %.1f us\n", cpu * 1e6 / static_cast<double>(o.setups));
+  if (done && o.teardown) {
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    done = b::RunTeardown(lab, o.setups, o.batch);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+    cpu = static_cast<double>(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    std::printf("teardown: down=%zu/%zu cpu per SA (both roles): %.1f us\n", lab.up_i.down,
+                lab.up_r.down, cpu * 1e6 / static_cast<double>(o.setups));
+  }
   return done ? 0 : 1;
 }
