@@ -71,9 +71,13 @@ size_t IkeManager::DrainCrypto(bool wait, size_t max) {
 void IkeManager::IndexSa(IkeSa* sa, const std::string& name) {
   sas_by_name_[name].push_back(sa);
   sas_by_spi_i_.emplace(sa->spi_i(), sa);
+  // An SA is kConnecting only from its construction on (it never goes back), so every SA that
+  // Tick's slot count looks for is added here.
+  if (sa->original_initiator() && sa->state() == IkeSa::State::kConnecting) initiating_.insert(sa);
 }
 
 void IkeManager::UnindexSa(IkeSa* sa, const std::string& name) {
+  initiating_.erase(sa);
   auto [lo, hi] = sas_by_spi_i_.equal_range(sa->spi_i());
   for (auto i = lo; i != hi; ++i) {
     if (i->second == sa) {
@@ -89,8 +93,17 @@ void IkeManager::UnindexSa(IkeSa* sa, const std::string& name) {
 }
 
 void IkeManager::InitiateAt(const std::string& name, absl::Time when) {
-  next_initiate_[name] = when;
+  SetNextInitiate(name, when);
   initiate_check_at_ = std::min(initiate_check_at_, when);
+}
+
+void IkeManager::SetNextInitiate(const std::string& name, absl::Time when) {
+  auto [it, added] = next_initiate_.try_emplace(name, when);
+  if (!added) {
+    if (it->second != absl::InfiniteFuture()) initiate_queue_.erase({it->second, name});
+    it->second = when;
+  }
+  if (when != absl::InfiniteFuture()) initiate_queue_.emplace(when, name);
 }
 
 const std::vector<IkeSa*>& IkeManager::SasOf(const std::string& name) const {
@@ -240,6 +253,10 @@ void IkeManager::SetPeers(const std::vector<std::shared_ptr<const IkeSaConfig>>&
   std::erase_if(trapped_children_, [&](const auto& t) { return stale(t.first.first); });
   peers_ = std::move(next);
   next_initiate_ = std::move(initiate);
+  initiate_queue_.clear();
+  for (const auto& [name, when] : next_initiate_) {
+    if (when != absl::InfiniteFuture()) initiate_queue_.emplace(when, name);
+  }
   initiate_check_at_ = absl::InfinitePast();
   peers_by_remote_.clear();
   peers_any_.clear();
@@ -292,7 +309,7 @@ absl::Status IkeManager::Initiate(const std::string& peer) {
   IkeSa* raw = sa.get();
   sas_[*spi] = std::move(sa);
   IndexSa(raw, cfg->name);
-  next_initiate_[cfg->name] = absl::InfiniteFuture();
+  SetNextInitiate(cfg->name, absl::InfiniteFuture());
   raw->Initiate();
   return absl::OkStatus();
 }
@@ -680,18 +697,32 @@ void IkeManager::Tick() {
     // A slot is held until the peer answers or our first retransmission: an unreachable peer
     // loads nobody's socket buffer, and 64 of them would otherwise hold every slot for their
     // whole retransmission schedule (about 2 minutes), starving every other peer.
+    // Both walks are of what is in flight or due, not of every SA and peer: with 10,000 peers
+    // to bring up, walking them all every loop round until the last had started was O(n^2).
+    // Not yet: a due peer that already has a live SA (the peer initiated it) stays due and is
+    // looked at every round while it has one, as before.
     size_t initiating = 0;
-    for (const auto& [k, sa] : sas_) {
-      initiating += sa->state() == IkeSa::State::kConnecting && sa->original_initiator() &&
-                    sa->retransmit_state().count == 0;
+    for (auto it = initiating_.begin(); it != initiating_.end();) {
+      if ((*it)->state() != IkeSa::State::kConnecting) {
+        it = initiating_.erase(it);
+        continue;
+      }
+      initiating += (*it)->retransmit_state().count == 0;
+      ++it;
     }
     std::vector<std::string> start;
     absl::Time next_check = absl::InfiniteFuture();
-    for (const auto& [name, when] : next_initiate_) {
+    for (const auto& [when, name] : initiate_queue_) {  // earliest first
       if (now < when) {
         next_check = std::min(next_check, when);
-      } else if (initiating + start.size() >= kMaxInitiating || HasLiveSa(name)) {
+        break;
+      }
+      if (initiating + start.size() >= kMaxInitiating) {
         next_check = now;  // still due: the next round looks again
+        break;
+      }
+      if (HasLiveSa(name)) {
+        next_check = now;
       } else {
         start.push_back(name);
       }
@@ -796,9 +827,7 @@ size_t IkeManager::ResumeTraps(const std::vector<IkeTrap>& traps) {
     if (t.child.empty()) {
       // Waits for its next packet, as it did before the restart: not initiated at once.
       trapped_.insert(t.peer);
-      if (auto n = next_initiate_.find(t.peer); n != next_initiate_.end()) {
-        n->second = absl::InfiniteFuture();
-      }
+      if (next_initiate_.contains(t.peer)) SetNextInitiate(t.peer, absl::InfiniteFuture());
     } else {
       trapped_children_.emplace(std::pair(t.peer, t.child), absl::InfinitePast());
     }
@@ -1017,8 +1046,17 @@ void IkeManager::ChildDown(IkeSa& sa, const ChildSa& child) {
                                      child.unique_id));
     }
   };
-  for (auto& [k, s] : sas_) wake(*s);
-  for (auto& s : pending_) wake(*s);
+  // The waiting CHILD SA is on this IKE SA (a CHILD rekey) or on another of the same peer
+  // config (an IKE rekey's or a reauthentication's successor, FindInstalledChild, a resumed
+  // SA): its SAs by name, not every SA (a shutdown or a DPD of n peers was O(n^2)).
+  wake(sa);
+  const std::vector<IkeSa*> same = SasOf(sa.config().name);  // a copy: a listener may index
+  for (IkeSa* s : same) {
+    if (s != &sa) wake(*s);
+  }
+  for (auto& s : pending_) {
+    if (s.get() != &sa && s->config().name == sa.config().name) wake(*s);
+  }
   if (listener_ != nullptr) listener_->ChildDown(sa, child);
 }
 

@@ -322,6 +322,13 @@ class IkeManager : public IkeSaContext {
   std::map<std::string, std::shared_ptr<const IkeSaConfig>> peers_;
   std::map<std::string, absl::Time> next_initiate_;  // per peer name
   std::map<std::string, int> failures_;              // per peer name: re-initiations in a row
+  // next_initiate_'s entries that are not InfiniteFuture, earliest first: Tick looks at those
+  // due, not at every peer (SetNextInitiate keeps both).
+  std::set<std::pair<absl::Time, std::string>> initiate_queue_;
+  void SetNextInitiate(const std::string& name, absl::Time when);
+  // Our own initiations still in IKE_SA_INIT/IKE_AUTH, for Tick's kMaxInitiating count: added
+  // by IndexSa, removed by UnindexSa and by Tick once they are no longer connecting.
+  std::set<IkeSa*> initiating_;
   bool traps_ = false;
   // Acquires bring every tunnel of the peer back: a dataplane raises them, for a VTI without an
   // SA and for a policy-based tunnel's policies, which vpnd keeps without an SA while trapped.
