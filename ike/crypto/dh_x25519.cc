@@ -2,21 +2,16 @@
 // (RFC 7748). A key pair is the 32-byte scalar and its public value, not an EVP_PKEY.
 //
 // Key generation is Nettle's curve25519_mul_g (a fixed-base multiplication with precomputed
-// tables): OpenSSL 3.0's X25519 keygen, through EVP_PKEY_Q_keygen, cost about 607,000
-// instructions per key in ike_setup_bench (its name lookups, contexts and a slower base
-// multiplication, which EVP_PKEY_new_raw_private_key runs too) where Nettle's costs 405,000. The
-// shared secret is OpenSSL's X25519 (its ladder is faster than Nettle's: 500,000 instructions
-// against 890,000, 48 against 77 us natively), on a key object built from the scalar and the public
-// value together, so OpenSSL does not compute the public value again (EVP_PKEY_new_raw_private_key
-// would: another base multiplication). Callgrind, one operation each, OpenSSL 3.0.19 and
-// Nettle 3.8.1; docs/DESIGN.md, IKE performance. Both decode as RFC 7748 5 says (the scalar's bits
-// 0-2 and 255 cleared and bit 254 set, the u-coordinate's bit 255 masked, non-canonical values
-// reduced); dh_group_test checks them against RFC 7748's vectors and against each other. Both are
-// constant time. Nettle's curve25519_mul_g leaves a copy of the clamped scalar on its stack and in
-// GMP scratch it frees without wiping (OpenSSL's keygen wipes its copy): a step back from
-// SecretBytes' discipline, accepted for an ephemeral key that lives one exchange. Nettle is
-// LGPLv3+/GPLv2+ (linked dynamically, with libgmp), a second crypto library beside OpenSSL: the
-// lead's call (README).
+// tables): OpenSSL 3.0's X25519 keygen, through EVP_PKEY_Q_keygen, cost about 770,000
+// instructions (its name lookups, contexts and a slower base multiplication) where Nettle's
+// costs 410,000. The shared secret is OpenSSL's X25519 (its ladder is faster than Nettle's:
+// 500,000 instructions against 890,000, 48 against 77 us natively), on a key object built
+// from the scalar and the public value together, so OpenSSL does not compute the public value
+// again (EVP_PKEY_new_raw_private_key would: another base multiplication). Callgrind, one
+// operation each, OpenSSL 3.0.19 and Nettle 3.8.1; docs/DESIGN.md, IKE performance. Both decode
+// as RFC 7748 5 says (the scalar's bits 0-2 and 255 cleared and bit 254 set, the
+// u-coordinate's bit 255 masked, non-canonical values reduced); dh_group_test checks them
+// against RFC 7748's vectors and against each other. Both are constant time.
 #include <nettle/curve25519.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -77,10 +72,11 @@ absl::Status X25519Shared(absl::Span<const uint8_t> scalar, absl::Span<const uin
     return absl::InternalError("CURVE_25519: EVP_PKEY_derive_init failed");
   }
   size_t len = out.size();
-  // The caller refuses the points of small order first (their result is all zero, which
-  // OpenSSL's X25519 would refuse too): a failure here is not the peer's.
   if (EVP_PKEY_derive(ctx.get(), out.data(), &len) != 1 || len != kX25519Size) {
-    return absl::InternalError("CURVE_25519: key derivation failed");
+    // OpenSSL's X25519 refuses an all-zero result itself (RFC 7748 6.1), which is the only way
+    // a well-formed 32-byte value fails here.
+    return absl::InvalidArgumentError(
+        "CURVE_25519: shared secret is all zero (peer sent a low-order point)");
   }
   return absl::OkStatus();
 }

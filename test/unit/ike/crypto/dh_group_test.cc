@@ -254,11 +254,9 @@ TEST_CASE("Curve25519 matches RFC 7748", "[dh]") {
   }
 }
 
-// The public value is Nettle's (dh_x25519.cc) and OpenSSL's EVP X25519 is its independent
-// oracle here; the shared secret is OpenSSL's on both sides (this checks the key object made
-// from the scalar and Nettle's public value), on random scalars and u-coordinates: with the top
-// bit set (masked), and non-canonical ones of 2^255 - 19 and above (RFC 7748 5). RFC 7748's
-// vectors above check both independently.
+// X25519 is Nettle's (dh_x25519.cc); OpenSSL's EVP X25519 is the independent oracle here, on
+// random scalars and random u-coordinates: with the top bit set (masked), and non-canonical
+// ones of 2^255 - 19 and above (reduced modulo p, RFC 7748 5).
 std::string OpensslX25519(const Bytes& scalar, const Bytes& u) {
   EVP_PKEY* mine = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, scalar.data(), 32);
   EVP_PKEY* peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, u.data(), 32);
