@@ -71,9 +71,9 @@ absl::StatusOr<std::vector<uint8_t>> PublicValue(const GroupInfo& g, EVP_PKEY* k
     case Family::kEcp:
       return dh_internal::EcpPublicValue(g, key);
     case Family::kX25519:
-      break;  // not an EVP_PKEY: X25519Pair
+      return dh_internal::X25519PublicValue(key);
   }
-  return absl::InternalError("no EVP_PKEY public value for this DH family");
+  return absl::InternalError("unknown DH family");
 }
 
 absl::StatusOr<std::unique_ptr<DhKeyPair>> MakePair(const GroupInfo& g,
@@ -86,14 +86,6 @@ absl::StatusOr<std::unique_ptr<DhKeyPair>> MakePair(const GroupInfo& g,
         absl::StrCat(GroupText(g.group), " public value of ", pub->size(), " bytes"));
   }
   return std::make_unique<DhKeyPair>(g.group, std::move(*key), std::move(*pub));
-}
-
-absl::StatusOr<std::unique_ptr<DhKeyPair>> X25519Pair(absl::StatusOr<SecretBytes> scalar) {
-  if (!scalar.ok()) return scalar.status();
-  std::vector<uint8_t> pub(dh_internal::kX25519Size);
-  absl::Status s = dh_internal::X25519PublicValue(scalar->span(), absl::MakeSpan(pub));
-  if (!s.ok()) return s;
-  return std::make_unique<DhKeyPair>(DhGroup::kCurve25519, std::move(*scalar), std::move(pub));
 }
 
 }  // namespace
@@ -195,9 +187,6 @@ absl::Status CheckPeerPublicValue(DhGroup group, absl::Span<const uint8_t> peer_
 DhKeyPair::DhKeyPair(DhGroup group, ossl::PkeyPtr key, std::vector<uint8_t> public_value)
     : group_(group), key_(std::move(key)), public_value_(std::move(public_value)) {}
 
-DhKeyPair::DhKeyPair(DhGroup group, SecretBytes scalar, std::vector<uint8_t> public_value)
-    : group_(group), scalar_(std::move(scalar)), public_value_(std::move(public_value)) {}
-
 absl::StatusOr<std::unique_ptr<DhKeyPair>> GenerateDhKeyPair(DhGroup group) {
   if (std::unique_ptr<DhKeyPair> ready = DhKeyPool::Take(group)) return ready;
   return GenerateDhKeyPairNow(group);
@@ -212,7 +201,7 @@ absl::StatusOr<std::unique_ptr<DhKeyPair>> GenerateDhKeyPairNow(DhGroup group) {
     case Family::kEcp:
       return MakePair(**g, dh_internal::EcpGenerate(**g));
     case Family::kX25519:
-      return X25519Pair(dh_internal::X25519Generate());
+      return MakePair(**g, dh_internal::X25519Generate());
   }
   return absl::InternalError("unknown DH family");
 }
@@ -227,10 +216,7 @@ absl::StatusOr<std::unique_ptr<DhKeyPair>> DhKeyPairFromPrivateKey(
     case Family::kEcp:
       return MakePair(**g, dh_internal::EcpFromPrivate(**g, private_key));
     case Family::kX25519:
-      if (private_key.size() != dh_internal::kX25519Size) {
-        return absl::InvalidArgumentError("CURVE_25519: private key must be 32 bytes");
-      }
-      return X25519Pair(SecretBytes(private_key));
+      return MakePair(**g, dh_internal::X25519FromPrivate(private_key));
   }
   return absl::InternalError("unknown DH family");
 }
@@ -238,7 +224,14 @@ absl::StatusOr<std::unique_ptr<DhKeyPair>> DhKeyPairFromPrivateKey(
 absl::StatusOr<SecretBytes> DhKeyPair::PrivateKey() const {
   const GroupInfo* g = dh_internal::FindGroup(group_);
   if (g == nullptr) return absl::InternalError("key pair of an unsupported group");
-  if (g->family == Family::kX25519) return scalar_.Clone();
+  if (g->family == Family::kX25519) {
+    SecretBytes out(32);
+    size_t len = out.size();
+    if (EVP_PKEY_get_raw_private_key(key_.get(), out.data(), &len) != 1 || len != 32) {
+      return absl::InternalError("EVP_PKEY_get_raw_private_key failed");
+    }
+    return out;
+  }
   BIGNUM* raw = nullptr;
   if (EVP_PKEY_get_bn_param(key_.get(), OSSL_PKEY_PARAM_PRIV_KEY, &raw) != 1 || raw == nullptr) {
     return absl::InternalError("the private key cannot be read");
@@ -263,20 +256,6 @@ absl::StatusOr<SecretBytes> DhKeyPair::ComputeSharedSecret(
     return absl::InvalidArgumentError(absl::StrCat(
         group_text, " public value of ", peer_public.size(), " bytes, expected ", g->public_size));
   }
-  if (g->family == Family::kX25519) {
-    SecretBytes secret(g->secret_size);
-    absl::Status s = dh_internal::X25519Shared(scalar_.span(), public_value_, peer_public,
-                                               secret.mutable_span());
-    if (!s.ok()) return s;
-    // RFC 7748 6.1 / RFC 8031 2: an all-zero result means the peer sent a point of small order.
-    uint8_t any = 0;
-    for (uint8_t b : secret.span()) any |= b;
-    if (any == 0) {
-      return absl::InvalidArgumentError(
-          "CURVE_25519: shared secret is all zero (peer sent a low-order point)");
-    }
-    return secret;
-  }
   absl::StatusOr<ossl::PkeyPtr> peer;
   switch (g->family) {
     case Family::kModp:
@@ -286,7 +265,8 @@ absl::StatusOr<SecretBytes> DhKeyPair::ComputeSharedSecret(
       peer = dh_internal::EcpPeerKey(*g, peer_public);
       break;
     case Family::kX25519:
-      break;  // above
+      peer = dh_internal::X25519PeerKey(peer_public);
+      break;
   }
   if (!peer.ok()) return peer.status();
   // ECP: OpenSSL's check that the point is on the curve and not at infinity (the import has
@@ -317,6 +297,12 @@ absl::StatusOr<SecretBytes> DhKeyPair::ComputeSharedSecret(
   }
   SecretBytes secret(len);
   if (EVP_PKEY_derive(ctx.get(), secret.data(), &len) != 1) {
+    // OpenSSL's X25519 refuses an all-zero result itself (RFC 7748 6.1), which is the only way
+    // a well-formed 32-byte value fails here.
+    if (g->family == Family::kX25519) {
+      return absl::InvalidArgumentError(
+          "CURVE_25519: shared secret is all zero (peer sent a low-order point)");
+    }
     return absl::InvalidArgumentError(absl::StrCat(group_text, ": key derivation failed"));
   }
   if (len != g->secret_size) {

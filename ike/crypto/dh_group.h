@@ -1,7 +1,6 @@
 // Diffie-Hellman for the IKE_SA_INIT and CREATE_CHILD_SA key exchanges (transform type 4):
 // MODP groups 2 and 5 (RFC 2409, RFC 3526) and 14 to 18 (RFC 3526), ECP groups 19, 20 and 21
-// (RFC 5903) through OpenSSL 3 EVP_PKEY, and Curve25519, group 31 (RFC 8031), on raw scalars:
-// keys made with Nettle, shared secrets with OpenSSL (dh_x25519.cc says why).
+// (RFC 5903) and Curve25519, group 31 (RFC 8031), all through OpenSSL 3 EVP_PKEY.
 //
 // Wire forms (KE payload data and the shared secret g^ir):
 //   MODP: public value and shared secret big-endian, zero-padded to the prime's length (2.14).
@@ -40,8 +39,6 @@ absl::Status CheckPeerPublicValue(DhGroup group, absl::Span<const uint8_t> peer_
 class DhKeyPair {
  public:
   DhKeyPair(DhGroup group, ossl::PkeyPtr key, std::vector<uint8_t> public_value);
-  // Curve25519: the 32-byte scalar and X25519(scalar, 9) (no EVP_PKEY; dh_x25519.cc).
-  DhKeyPair(DhGroup group, SecretBytes scalar, std::vector<uint8_t> public_value);
   DhKeyPair(const DhKeyPair&) = delete;
   DhKeyPair& operator=(const DhKeyPair&) = delete;
 
@@ -61,8 +58,7 @@ class DhKeyPair {
 
  private:
   DhGroup group_;
-  ossl::PkeyPtr key_;   // MODP, ECP
-  SecretBytes scalar_;  // Curve25519
+  ossl::PkeyPtr key_;
   std::vector<uint8_t> public_value_;
 };
 

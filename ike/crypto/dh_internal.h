@@ -1,6 +1,6 @@
 // What each family of DH groups provides to dh_group.cc: key generation, a key pair from a
 // private key, the peer's public value turned into a validated EVP_PKEY, and our public value
-// in wire form (X25519: on raw scalars). One file per family: dh_modp.cc, dh_ecp.cc, dh_x25519.cc.
+// in wire form. One file per family: dh_modp.cc, dh_ecp.cc, dh_x25519.cc.
 #pragma once
 
 #include <cstddef>
@@ -10,7 +10,6 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "ike/crypto/openssl_ptr.h"
-#include "ike/crypto/secret_bytes.h"
 #include "ike/encoding/ike_types.h"
 
 namespace portcullis::ike::dh_internal {
@@ -40,14 +39,10 @@ absl::StatusOr<ossl::PkeyPtr> EcpFromPrivate(const GroupInfo& g, absl::Span<cons
 absl::StatusOr<ossl::PkeyPtr> EcpPeerKey(const GroupInfo& g, absl::Span<const uint8_t> xy);
 absl::StatusOr<std::vector<uint8_t>> EcpPublicValue(const GroupInfo& g, EVP_PKEY* key);
 
-// X25519 keys are the 32-byte scalar itself, not an EVP_PKEY (dh_x25519.cc says why).
-constexpr size_t kX25519Size = 32;
-absl::StatusOr<SecretBytes> X25519Generate();
-// X25519(scalar, 9) and X25519(scalar, peer_u) into 32-byte outputs (RFC 7748 5); `own_u` is
-// X25519(scalar, 9), given so that it is not computed again.
-absl::Status X25519PublicValue(absl::Span<const uint8_t> scalar, absl::Span<uint8_t> u);
-absl::Status X25519Shared(absl::Span<const uint8_t> scalar, absl::Span<const uint8_t> own_u,
-                          absl::Span<const uint8_t> peer_u, absl::Span<uint8_t> out);
+absl::StatusOr<ossl::PkeyPtr> X25519Generate();
+absl::StatusOr<ossl::PkeyPtr> X25519FromPrivate(absl::Span<const uint8_t> scalar);
+absl::StatusOr<ossl::PkeyPtr> X25519PeerKey(absl::Span<const uint8_t> u);
+absl::StatusOr<std::vector<uint8_t>> X25519PublicValue(EVP_PKEY* key);
 
 // OpenSSL's public key check on a peer ECP key: on the curve, not the point at infinity.
 absl::Status CheckPublicKey(EVP_PKEY* peer);
