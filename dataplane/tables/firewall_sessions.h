@@ -264,6 +264,14 @@ class FwSessionTable {
     }
   }
   FwSession& At(int32_t pos) { return sessions_[pos]; }
+  // Whether worker's cache holds key (tests: what a lookup or a sampled run remembered; reads
+  // the cache only, no probe window counted).
+  template <class Key>
+  bool Cached(uint16_t worker, const Key& key) {
+    const CacheEntry<Key>* b = &Cache<Key>(worker)[(FwKeyHash(key) & cache_mask_) * 2];
+    return std::memcmp(&b[0].key, &key, sizeof(Key)) == 0 ||
+           std::memcmp(&b[1].key, &key, sizeof(Key)) == 0;
+  }
 
   // A worker: a new session for a packet from endpoint a (from_a) or b; -1 when the table is
   // full (counted), -2 when the main lcore is deleting that very key, or the position of the

@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 #include <string>
+#include <vector>
 
 #include "test/unit/support/dpdk_test_env.h"
 
@@ -180,6 +181,51 @@ TEST_CASE("sessions: a worker's cached position never stands for a later session
   }
   t.reset();
   rte_free(rcu);
+}
+
+TEST_CASE("sessions: a backed-off cache still learns on one skipped lookup in eight",
+          "[firewall]") {
+  auto t = NewTable(1024);
+  FwSessionTable& s = *t;
+  bool fa;
+  // Sessions worker 1 made (so in its cache only): worker 0 finds none of the first 256 in
+  // its own cache, a failed window (FwAdaptiveProbe) that backs it off for kRest lookups.
+  std::vector<FwSessionKey> seen, later;
+  for (uint16_t p = 1; p <= 256; ++p) seen.push_back(MakeSessionKey(17, 1, p, 2, 53, &fa));
+  for (uint16_t p = 1; p <= FwAdaptiveProbe::kRest; ++p)
+    later.push_back(MakeSessionKey(17, 3, p, 4, 53, &fa));
+  for (const auto* keys : {&seen, &later})
+    for (const FwSessionKey& k : *keys) REQUIRE(s.Insert(1, k, fa, TcpState::kNone, 1) >= 0);
+  s.ResetCacheAdaptive();
+  for (size_t i = 0; i < seen.size(); i += 32) {
+    const FwSessionKey* keys[32];
+    int32_t pos[32];
+    for (size_t k = 0; k < 32; ++k) keys[k] = &seen[i + k];
+    s.Lookup(uint16_t{0}, keys, 32, pos);
+    for (size_t k = 0; k < 32; ++k) REQUIRE(pos[k] >= 0);
+  }
+  // Backed off: the next kRest lookups go straight to rte_hash, and every kSample-th of them
+  // remembers what it found; the others leave the cache alone.
+  for (uint32_t j = 0; j < FwAdaptiveProbe::kRest; ++j) {
+    const FwSessionKey* keys[1] = {&later[j]};
+    int32_t pos = -1;
+    s.Lookup(uint16_t{0}, keys, 1, &pos);
+    REQUIRE(pos >= 0);
+  }
+  int learnt = 0;
+  for (uint32_t j = 0; j < FwAdaptiveProbe::kRest; ++j) {
+    const bool sampled = (j + 1) % FwAdaptiveProbe::kSample == 0;
+    CHECK(s.Cached(0, later[j]) == sampled);
+    learnt += s.Cached(0, later[j]);
+  }
+  CHECK(learnt == FwAdaptiveProbe::kRest / FwAdaptiveProbe::kSample);
+  // A probing lookup (the back-off over) remembers as before.
+  CHECK(!s.Cached(0, later[0]));
+  const FwSessionKey* keys[1] = {&later[0]};
+  int32_t pos = -1;
+  s.Lookup(uint16_t{0}, keys, 1, &pos);
+  CHECK(pos >= 0);
+  CHECK(s.Cached(0, later[0]));
 }
 
 TEST_CASE("the session counters agree with the hash and the live flags") {
