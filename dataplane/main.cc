@@ -267,7 +267,7 @@ int main(int argc, char** argv) {
     // Each worker's counter blocks (one per interface slot) and its firewall verdict caches.
     Die(absl::StrCat("no memory for the workers' counters (", dp.sizes.interfaces,
                      " interface slots from --max-interfaces, about 430 bytes each per worker) "
-                     "and firewall verdict caches (4.5 MB per worker): lower --max-interfaces "
+                     "and firewall verdict caches (8.5 MB per worker): lower --max-interfaces "
                      "or give the EAL more memory (-m, hugepages)"));
   }
   uint32_t w = 0;

@@ -20,14 +20,15 @@ constexpr uint32_t kMaxHeldPackets = 1024;
 // Never more than the ESP engine's kMaxBurst.
 constexpr uint16_t kBurst = 64;
 // The firewall's per-worker caches (docs/DESIGN.md, Firewall, Cost), entries per worker: of
-// session positions (32 bytes each, IPv6's 64; never more than twice the table's capacity)
-// and of ACL verdicts (an entry holds a key's answers at two chains: 32 bytes, IPv6's 64).
-// Buckets have two ways: F flows that a round-robin stream visits over B buckets keep their
-// entries where a bucket drew at most two of them, P(Poisson(F/B) <= 1): 74% of 65,536 flows
-// in 131,072 entries, 91% of 32,768. 4 MB a cache, 8 MB per worker for IPv4, 1 MB for IPv6.
-constexpr uint32_t kFwSessionCache = 131072;
+// session positions (32 bytes each, IPv6's 64; never more than four times the table's
+// capacity) and of ACL verdicts (an entry holds a key's answers at two chains: 32 bytes, IPv6's
+// 64). Buckets have two ways: F flows that a round-robin stream visits over B buckets keep
+// their entries where a bucket drew at most two of them, P(Poisson(F/B) <= 1): 91% of 65,536
+// flows in 262,144 entries (74% in 131,072, 41% of 262,144 flows). 8 MB a cache, 16 MB per
+// worker for IPv4, 1 MB for IPv6.
+constexpr uint32_t kFwSessionCache = 262144;
 constexpr uint32_t kFwSessionCache6 = 8192;
-constexpr uint32_t kFwVerdictCache = 131072;
+constexpr uint32_t kFwVerdictCache = 262144;
 constexpr uint32_t kFwVerdictCache6 = 8192;
 constexpr uint16_t kRxDescriptors = 1024;
 constexpr uint16_t kTxDescriptors = 1024;

