@@ -16,16 +16,21 @@ The measured traffic of those rows is 64 flows, which the workers' session-posit
 verdict caches (docs/DESIGN.md, Firewall, Cost) hold after the first burst: they show the cost
 of a flow the caches know. The many-flow rows (64 B) replay BENCH_MANY_FLOWS (65,536) distinct
 UDP flows instead, each flow's entries visited once per round of all of them, so every probe
-misses the worker's L2, and about a quarter of the flows meet rte_hash and rte_acl (two-way
-buckets of the caches' 131,072 entries, core/limits.h, keep about 74% of them): base,
+misses the worker's L2, and about a tenth of the flows meet rte_hash and rte_acl (two-way
+buckets of the caches' 262,144 entries, core/limits.h, keep about 91% of them): base,
 r10k, s10 and sess1m (whose table holds the million filled sessions plus the measured flows'
 own). They run on hugepages as the rest when MANY_HUGE_PAGES 2 MB pages are free (their
 65,536 stored frames and a million sessions took 584 MB; without that many, or with
 BENCH_NO_HUGE=1, on 2 GB of ordinary memory, and the table says which).
+The over rows, the honest worst case, replay BENCH_OVER_FLOWS (524,288: four flows a
+bucket, the caches keep 9% of them and step aside) the same way: base, r10k and sess1m, with a
+session table that holds them all (r10k makes sessions too: `fw global udp`), on hugepages
+when OVER_HUGE_PAGES are free, else on 3 GB of ordinary memory (0: no over rows).
 
 Prints the table, then the last line
   summary: r10k=<r10k / base, many flows> sess1m=<sess1m / base, many flows>
            r10k_64f=<r10k / base, 64 flows> sess1m_64f=<...> commit_loss=<packets>
+           r10k_over=<r10k / base, over flows> sess1m_over=<...>
 """
 import json
 import os
@@ -48,6 +53,8 @@ CASES = [('base', 0, False), ('r10', 10, False), ('r1k', 1000, False), ('r10k', 
 FILL_SESSIONS = int(os.environ.get('BENCH_FILL_SESSIONS', '1000000'))
 MANY_FLOWS = int(os.environ.get('BENCH_MANY_FLOWS', '65536'))
 MANY_CASES = [c for c in CASES if c[0] in ('base', 'r10k', 's10', 'sess1m')]
+OVER_FLOWS = int(os.environ.get('BENCH_OVER_FLOWS', '524288'))
+OVER_CASES = [c for c in CASES if c[0] in ('base', 'r10k', 'sess1m')]
 # While working on one thing: BENCH_CASES=base,r10 BENCH_SIZES=64 (the summary needs all).
 ONLY_CASES = os.environ.get('BENCH_CASES')
 ONLY_SIZES = os.environ.get('BENCH_SIZES')
@@ -59,6 +66,23 @@ ONLY_SIZES = os.environ.get('BENCH_SIZES')
 # the lowest HugePages_Free during its run, 2026-12-07); the rest is margin.
 MANY_HUGE_PAGES = int(os.environ.get('BENCH_MANY_HUGE_PAGES', '400'))
 MANY_MEM = []  # what the many-flow rows ran on
+# The over rows: 540,672 mbufs (2.3 KB each) and 1.6 million session slots; the rest is margin.
+OVER_HUGE_PAGES = int(os.environ.get('BENCH_OVER_HUGE_PAGES', '800'))
+OVER_MEM = []
+
+
+def over_flow_mem():
+    """As many_flow_mem, for the over rows (decided once, on 3 GB without hugepages)."""
+    if not OVER_MEM:
+        free = 0
+        with open('/proc/meminfo') as f:
+            for line in f:
+                if line.startswith('HugePages_Free:'):
+                    free = int(line.split()[1])
+        OVER_MEM.append('hugepages' if db.HUGE and free >= OVER_HUGE_PAGES else 'no hugepages')
+    if OVER_MEM[0] == 'hugepages':
+        return db.eal_mem()
+    return ['--no-huge', '-m', '3072']
 
 
 def many_flow_mem():
@@ -128,12 +152,12 @@ def fill_pcap(path, flows, measured=False):
 
 
 class Dataplane(db.Dataplane):
-    def __init__(self, pcap, work, tag, fill=None, sessions=None, mbufs=None):
+    def __init__(self, pcap, work, tag, fill=None, sessions=None, mbufs=None, over=False):
         self.channel = f'fwbench{os.getpid()}{tag}'
         self.log = work / f'dataplane-{tag}.log'
         # The many-flow rows keep their 65,536 frames in mbufs beside a million sessions: on
         # hugepages as the rest when enough are free (MANY_HUGE_PAGES), else without.
-        mem = many_flow_mem() if mbufs else db.eal_mem()
+        mem = over_flow_mem() if over else many_flow_mem() if mbufs else db.eal_mem()
         cmd = [str(db.BUILD / 'dataplane' / 'vpn-dataplane'), '-l', '0,1', *mem,
                '--log-level=*:error', '--', '--channel', self.channel,
                '--port', f'lan=net_pcap0,rx_pcap={pcap},infinite_rx=1',
@@ -177,10 +201,11 @@ def configure(dp, n, stateful, fill):
     return time.monotonic() - t0
 
 
-def measure(pcap, work, tag, n, stateful, fill=None, flows=0):
-    dp = Dataplane(pcap, work, tag, fill=fill,
-                   sessions=FILL_SESSIONS + 65536 + flows if fill else None,
-                   mbufs=flows + 16384 if flows else None)
+def measure(pcap, work, tag, n, stateful, fill=None, flows=0, over=False):
+    # The over rows' flows all make sessions (`fw global udp`): a table that holds them.
+    sessions = FILL_SESSIONS + 65536 + flows if fill else flows + 65536 if over else None
+    dp = Dataplane(pcap, work, tag, fill=fill, sessions=sessions,
+                   mbufs=flows + 16384 if flows else None, over=over)
     try:
         build_s = configure(dp, n, stateful, fill)
         if fill:
@@ -239,6 +264,17 @@ def main():
                 rows[('many', name)] = (mpps, build_s, sessions)
                 print(f'  64 {MANY_FLOWS} flows {name}: {mpps:.2f} Mpps ({sessions} sessions)',
                       file=sys.stderr, flush=True)
+            if OVER_FLOWS:
+                over = work / 'over.pcap'
+                fill_pcap(over, OVER_FLOWS, measured=True)
+                for name, n, stateful in [c for c in OVER_CASES if c in cases]:
+                    mpps, build_s, sessions = measure(over, work, f'{name}over', n, stateful,
+                                                      fill if name == 'sess1m' else None,
+                                                      flows=OVER_FLOWS, over=True)
+                    rows[('over', name)] = (mpps, build_s, sessions)
+                    print(f'  64 {OVER_FLOWS} flows {name}: {mpps:.2f} Mpps ({sessions} '
+                          'sessions)', file=sys.stderr, flush=True)
+                over.unlink()
         for size, frames in sizes.items():
             enc_pcap, _, _ = db.pcaps(work, size, frames)
             for name, n, stateful in cases:
@@ -267,6 +303,12 @@ def main():
         f'{name} {rows[("many", name)][0]:.2f} Mpps {rows[("many", name)][0] / mb:.2f}x'
         for name, _, _ in MANY_CASES) +
         f' ({rows[("many", "sess1m")][2]} sessions; {MANY_MEM[0]})')
+    if OVER_FLOWS:
+        ob = rows[('over', 'base')][0]
+        print(f'{OVER_FLOWS:,} flows (more than the caches hold), 64 B: ' + ', '.join(
+            f'{name} {rows[("over", name)][0]:.2f} Mpps {rows[("over", name)][0] / ob:.2f}x'
+            for name, _, _ in OVER_CASES) +
+            f' ({rows[("over", "sess1m")][2]} sessions; {OVER_MEM[0]})')
     print('rN: N rule entries on lan in and N on vti0 out, none matching, then an accept; '
           's10/sess1m: the accept has `state new` (sessions), sess1m with '
           f'{FILL_SESSIONS:,} live sessions; the rows above: 64 flows')
@@ -276,8 +318,13 @@ def main():
     sess = rows[('64', 'sess1m')][0] / rows[('64', 'base')][0]
     r10k_m = rows[('many', 'r10k')][0] / mb
     sess_m = rows[('many', 'sess1m')][0] / mb
+    over = ''
+    if OVER_FLOWS:
+        ob = rows[('over', 'base')][0]
+        over = (f' r10k_over={rows[("over", "r10k")][0] / ob:.2f} '
+                f'sess1m_over={rows[("over", "sess1m")][0] / ob:.2f}')
     print(f'summary: r10k={r10k_m:.2f} sess1m={sess_m:.2f} r10k_64f={r10k:.2f} '
-          f'sess1m_64f={sess:.2f} commit_loss={lost}')
+          f'sess1m_64f={sess:.2f} commit_loss={lost}{over}')
 
 
 if __name__ == '__main__':

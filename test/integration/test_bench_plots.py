@@ -75,12 +75,14 @@ def test_an_empty_table_is_an_error_not_a_picture(tmp_path):
 
 
 def test_firewall_bench_writes_its_table_and_a_png(build_root, tmp_path):
+    # The over rows with a few flows: their 524,288 would take a minute and 1.3 GB here.
     r = bench(build_root, tmp_path, 'firewall', BENCH_SECONDS='0.3', BENCH_REPEATS='1',
-              BENCH_FILL_SESSIONS='2000')
+              BENCH_FILL_SESSIONS='2000', BENCH_OVER_FLOWS='8192')
     table = (tmp_path / 'firewall.txt').read_text()
     cases = [line.split('|')[0].strip() for line in table.splitlines() if '|' in line]
     assert cases == ['case', 'base', 'r10', 'r1k', 'r10k', 's10', 'sess1m'], table
     assert table.splitlines()[-1].startswith('summary: r10k='), table
+    assert ' r10k_over=' in table.splitlines()[-1] and '8,192 flows' in table, table
     assert f'plot {tmp_path}/firewall.png' in r.stdout
     check_png(tmp_path / 'firewall.png')
 
