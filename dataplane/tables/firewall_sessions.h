@@ -264,8 +264,8 @@ class FwSessionTable {
     }
   }
   FwSession& At(int32_t pos) { return sessions_[pos]; }
-  // Whether worker's cache holds key (tests: what a lookup or a sampled run remembered; reads
-  // the cache only, no probe window counted).
+  // Whether worker's cache holds key, a key other than all zeros (an empty entry's) (tests:
+  // what a lookup or a sampled run remembered; reads the cache only, counts no window).
   template <class Key>
   bool Cached(uint16_t worker, const Key& key) {
     const CacheEntry<Key>* b = &Cache<Key>(worker)[(FwKeyHash(key) & cache_mask_) * 2];
