@@ -73,6 +73,12 @@ class FwVerdictCache {
     }
     return nullptr;
   }
+  // Whether key has an entry, for any chain (tests: what a classify or a sampled run
+  // remembered; keys other than all zeros, an empty entry's).
+  bool Holds(const Key& key) const {
+    const Bucket& b = b_.get()[Hash(key) & mask_];
+    return SameKey(b.way[0], key) || SameKey(b.way[1], key);
+  }
   // The newest first, the one it displaces second: in the bucket by key, in the entry by chain.
   void Remember(uint32_t hash, const Key& key, uint32_t tag, uint32_t result) {
     Bucket& b = b_.get()[hash & mask_];

@@ -394,6 +394,8 @@ class Worker {
     fw_verdicts_.ResetAdaptive();
     fw_verdicts6_.ResetAdaptive();
   }
+  // Tests: whether the IPv4 verdict cache has an entry for key.
+  bool FwVerdictCached(const FwKey& key) const { return fw_verdicts_.Holds(key); }
 
  private:
   FwVerdictCache<FwKey> fw_verdicts_;

@@ -356,6 +356,41 @@ fw bind lan in 1
   CHECK(SentCount(rig, kWan) == 2);
 }
 
+TEST_CASE("verdict cache: a backed-off cache still learns on one skipped run in eight",
+          "[firewall]") {
+  Rig& rig = Rig::Get();
+  Configure(rig, R"(
+fw ruleset add 1 LANIN default drop
+fw rule add 1 10 action accept proto udp dport 5001
+fw bind lan in 1
+)");
+  // A destination no other case sends to: the cache keeps other cases' entries (Holds ignores
+  // the chain). The ACL key of a flow to it, as the stage builds it (network order).
+  constexpr uint32_t kDst = 0xc633644d;  // 198.51.100.77
+  auto key = [](uint16_t sport) {
+    FwKey k{};
+    k.proto = 17;
+    k.src = rte_cpu_to_be_32(kLanHost);
+    k.dst = rte_cpu_to_be_32(kDst);
+    k.sport = rte_cpu_to_be_16(sport);
+    k.dport = rte_cpu_to_be_16(5001);
+    return k;
+  };
+  // One packet a poll, each a classify run of one key: 256 flows never seen fail a probing
+  // window (FwAdaptiveProbe), so the next kRest runs skip the cache.
+  for (uint16_t s = 1; s <= 256; ++s) PollEach(rig, Udp(kLanHost, kDst, s, 5001), 1);
+  Worker& w = rig.worker(0);
+  REQUIRE(w.FwVerdictCached(key(1)));  // a probing run remembers its misses
+  for (uint16_t j = 0; j < FwAdaptiveProbe::kRest; ++j)
+    PollEach(rig, Udp(kLanHost, kDst, 1001 + j, 5001), 1);
+  CHECK(Packets(rig, 1, 10) == 256 + FwAdaptiveProbe::kRest);
+  // Of the skipped runs, exactly every kSample-th remembered what it classified.
+  for (uint16_t j = 0; j < FwAdaptiveProbe::kRest; ++j) {
+    INFO("skipped run " << j + 1);
+    CHECK(w.FwVerdictCached(key(1001 + j)) == ((j + 1) % FwAdaptiveProbe::kSample == 0));
+  }
+}
+
 TEST_CASE("verdict cache: one flow's key at two chains gets each chain's verdict", "[firewall]") {
   Rig& rig = Rig::Get();
   Configure(rig, R"(
