@@ -43,12 +43,13 @@ class EspEngine {
 
   // A short packet: ciphertext up to this many bytes (a 64-byte frame's). Its GCM call reads
   // the lines of its SA's keys that a 64-byte one reads, which include a shorter one's (fewer
-  // GHASH powers, nested); a longer packet's call reads at most the lines of kLongCt bytes, as
-  // the backend's GcmKeyLines models it (IPsec-MB's by-8 SSE/AVX/AVX2 code, this machine's;
-  // its AVX-512 VAES code reads more of its 48 powers for long buffers, which the model, and
-  // so this, does not cover).
+  // GHASH powers, nested); a longer packet's call reads at most the lines of kLongCt bytes
+  // (all eight powers of the SSE/AVX/AVX2 table), as the backend's GcmKeyLines models it
+  // (IPsec-MB's AVX2 code, this machine's; its AVX-512 VAES code reads more of its 48 powers
+  // for long buffers, and its SSE/AVX code the Karatsuba halves, which the model, and so this,
+  // does not cover).
   static constexpr uint32_t kShortCt = 64;
-  static constexpr uint32_t kLongCt = 7 * 16;
+  static constexpr uint32_t kLongCt = 8 * 16;
   // Lines EncryptEach asks for per packet: every key size's and length's lines fit (IpsecMb's
   // kMaxGcmKeyLines), a list with fewer repeats its last line.
   static constexpr int kKeyLines = 7;

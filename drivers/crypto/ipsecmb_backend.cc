@@ -73,10 +73,14 @@ absl::Status IpsecMbBackend::InitKeys(void* storage, const KeySpec& spec) {
   std::memset(k, 0, sizeof *k);
   k->key_len = spec.enc_key_len;
   if (IsAead(spec.cipher)) {
+    // At the offset every worker's backend reads it from (GcmOffset: the same auto-detected
+    // architecture).
+    auto* gcm = reinterpret_cast<gcm_key_data*>(k->gcm_storage +
+                                                GcmOffset(static_cast<IMB_ARCH>(m->used_arch)));
     if (spec.cipher == Cipher::kAesGcm256) {
-      IMB_AES256_GCM_PRE(m, spec.enc_key, &k->gcm);
+      IMB_AES256_GCM_PRE(m, spec.enc_key, gcm);
     } else {
-      IMB_AES128_GCM_PRE(m, spec.enc_key, &k->gcm);
+      IMB_AES128_GCM_PRE(m, spec.enc_key, gcm);
     }
     k->tag_len = 16;
     return absl::OkStatus();
@@ -122,6 +126,7 @@ IpsecMbBackend::IpsecMbBackend() {
   init_mb_mgr_auto(mgr_, &arch);
   constexpr uint64_t kVaes = IMB_FEATURE_VAES | IMB_FEATURE_VPCLMULQDQ;
   hkeys_at_end_ = arch == IMB_ARCH_AVX512 && (mgr_->features & kVaes) == kVaes;
+  gcm_offset_ = GcmOffset(arch);
   std::memset(&ctx_, 0, sizeof ctx_);
 }
 
