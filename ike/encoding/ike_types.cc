@@ -63,6 +63,7 @@ constexpr Entry<NotifyType> kNotifyNames[] = {
     {NotifyType::kUseAssignedHoa, "USE_ASSIGNED_HoA"},
     {NotifyType::kTemporaryFailure, "TEMPORARY_FAILURE"},
     {NotifyType::kChildSaNotFound, "CHILD_SA_NOT_FOUND"},
+    {NotifyType::kTsMaxQueue, "TS_MAX_QUEUE"},
     {NotifyType::kInitialContact, "INITIAL_CONTACT"},
     {NotifyType::kSetWindowSize, "SET_WINDOW_SIZE"},
     {NotifyType::kAdditionalTsPossible, "ADDITIONAL_TS_POSSIBLE"},
@@ -122,6 +123,7 @@ constexpr Entry<NotifyType> kNotifyNames[] = {
     {NotifyType::kIp6Allowed, "IP6_ALLOWED"},
     {NotifyType::kAdditionalKeyExchange, "ADDITIONAL_KEY_EXCHANGE"},
     {NotifyType::kUseAggfrag, "USE_AGGFRAG"},
+    {NotifyType::kSaResourceInfo, "SA_RESOURCE_INFO"},
 };
 
 constexpr Entry<ProtocolId> kProtocolNames[] = {

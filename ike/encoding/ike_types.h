@@ -67,6 +67,7 @@ enum class NotifyType : uint16_t {
   kUseAssignedHoa = 42,
   kTemporaryFailure = 43,
   kChildSaNotFound = 44,
+  kTsMaxQueue = 48,  // RFC 9611: no more CHILD SAs with these selectors
   // Status.
   kInitialContact = 16384,
   kSetWindowSize = 16385,
@@ -127,6 +128,7 @@ enum class NotifyType : uint16_t {
   kIp6Allowed = 16440,
   kAdditionalKeyExchange = 16441,
   kUseAggfrag = 16442,
+  kSaResourceInfo = 16444,  // RFC 9611: a CHILD SA of a per-resource group
 };
 
 inline bool IsErrorNotify(NotifyType t) {
