@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "ike/crypto/key_schedule.h"
 #include "ike/crypto/random.h"
+#include "ike/encoding/resource_info.h"
 #include "ike/sa/ike_sa.h"
 #include "ike/sa/proposal_select.h"
 #include "ike/sa/proposal_string.h"
@@ -31,7 +32,37 @@ std::unique_ptr<ChildSa> NewChild(IkeSa& sa, const ChildSaCryptoSuite& suite) {
   return c;
 }
 
+// How many CHILD SAs of `name` on `sa` are in its group (installed or being rekeyed).
+size_t GroupSize(const IkeSa& sa, const std::string& name) {
+  size_t n = 0;
+  for (const auto& c : sa.children()) {
+    n += c->name == name && c->worker != 0 &&
+         (c->state == ChildSa::State::kInstalled || c->state == ChildSa::State::kRekeying);
+  }
+  return n;
+}
+
 }  // namespace
+
+bool OffersGroup(IkeSa& sa, const ChildConfig& config) {
+  return sa.ctx().ChildResources() > 1 && config.vti;
+}
+
+int FreeWorker(IkeSa& sa, const ChildConfig& config) {
+  if (!OffersGroup(sa, config)) return -1;
+  uint32_t n = std::min(sa.ctx().ChildResources(), kMaxChildResources);
+  std::vector<bool> taken(n, false);
+  for (const auto& c : sa.children()) {
+    if (c->name != config.name || c->worker == 0 || c->worker > n) continue;
+    if (c->state == ChildSa::State::kInstalled || c->state == ChildSa::State::kRekeying) {
+      taken[c->worker - 1] = true;
+    }
+  }
+  for (uint32_t w = 0; w < n; ++w) {
+    if (!taken[w]) return static_cast<int>(w);
+  }
+  return -1;
+}
 
 uint32_t SpiFromBytes(const Bytes& b) {
   if (b.size() != 4) return 0;
@@ -96,6 +127,12 @@ bool RestoreChildRequest(IkeSa& sa, const InFlightExchange& x, const ChildConfig
   req.tsi = x.tsi;
   req.tsr = x.tsr;
   req.rekey_spi_in = x.rekey_spi_in;
+  if (x.rekey_spi_in != 0) {
+    const ChildSa* old = sa.FindChildBySpiIn(x.rekey_spi_in);
+    req.worker = old != nullptr && old->worker != 0 ? old->worker - 1 : -1;
+  } else {
+    req.worker = FreeWorker(sa, config);
+  }
   req.spi_in = x.spi_in;
   req.spi_owner = &sa.ctx();
   sa.ctx().ReserveSpi(x.spi_in);
@@ -130,6 +167,7 @@ bool AppendChildRequest(IkeSa& sa, ChildRequest& req, bool ike_auth, std::vector
   out.push_back(Payload{PayloadType::kTsi, TsPayload{req.tsi}});
   out.push_back(Payload{PayloadType::kTsr, TsPayload{req.tsr}});
   out.push_back(MakeNotify(NotifyType::kEspTfcPaddingNotSupported));
+  if (req.worker >= 0) out.push_back(SaResourceInfoNotify(WorkerResourceId(req.worker)));
   return true;
 }
 
@@ -153,6 +191,13 @@ ChildResult ProcessChildResponse(IkeSa& sa, ChildRequest& req, bool ike_auth,
             absl::StrCat("received NO_PROPOSAL_CHOSEN notify error: the peer accepted none of "
                          "our ESP proposals for ",
                          cfg.name, "; configured proposals: ", ProposalListString(ours)));
+        break;
+      case NotifyType::kTsMaxQueue:
+        log(
+            absl::StrCat("received TS_MAX_QUEUE notify error: the peer takes no more CHILD_SAs "
+                         "with the selectors of ",
+                         cfg.name, ", which keeps its ", GroupSize(sa, cfg.name),
+                         " per-worker CHILD_SA(s) (RFC 9611)"));
         break;
       case NotifyType::kTsUnacceptable:
         log(absl::StrCat(
@@ -230,6 +275,22 @@ ChildResult ProcessChildResponse(IkeSa& sa, ChildRequest& req, bool ike_auth,
   auto child = NewChild(sa, *suite);
   child->spi_in = req.spi_in;
   child->spi_out = SpiFromBytes(chosen.spi);
+  // RFC 9611: a group when the peer answered our SA_RESOURCE_INFO with its own; a rekey of a
+  // member, and a CHILD SA for a worker beyond the first (asked for only once the peer agreed),
+  // stay their worker's.
+  const std::optional<Bytes> peer_resource = FindSaResourceInfo(in);
+  if (req.worker >= 0 && (peer_resource || req.rekey_spi_in != 0 || req.worker > 0)) {
+    child->worker = static_cast<uint8_t>(req.worker + 1);
+    if (req.rekey_spi_in == 0) {
+      log(absl::StrCat("CHILD_SA ", cfg.name, " is worker ", req.worker,
+                       "'s of a per-worker group (RFC 9611, SA_RESOURCE_INFO; the peer's resource ",
+                       peer_resource ? ResourceIdForLog(*peer_resource) : "(none)", ")"));
+    }
+  } else if (req.worker >= 0 && req.rekey_spi_in == 0) {
+    log(absl::StrCat("the peer did not answer SA_RESOURCE_INFO: CHILD_SA ", cfg.name,
+                     " is its tunnel's only CHILD_SA"));
+  }
+  const bool grow = child->worker != 0 && req.rekey_spi_in == 0;
   child->local_ts = tsi->selectors;
   child->remote_ts = tsr->selectors;
   child->encr_out = std::move(keys->encr_i);
@@ -240,6 +301,11 @@ ChildResult ProcessChildResponse(IkeSa& sa, ChildRequest& req, bool ike_auth,
   req.spi_owner = nullptr;  // the CHILD SA has the SPI now; ChildDown releases it
   sa.AddChild(std::move(child), cfg, /*we_initiated=*/true);
   *installed = raw;
+  // One more member at a time, for the next worker without one, until every worker has one,
+  // the peer answers TS_MAX_QUEUE, or an exchange fails.
+  if (grow) {
+    if (int next = FreeWorker(sa, cfg); next >= 0) sa.Queue(NewChildMemberTask(cfg, next));
+  }
   return ChildResult::kInstalled;
 }
 
@@ -298,6 +364,23 @@ void RespondChild(IkeSa& sa, const std::vector<Payload>& in, std::vector<Payload
                      "; configured ", configured.empty() ? "(none)" : configured));
     out.push_back(MakeNotify(NotifyType::kTsUnacceptable));
     return;
+  }
+  // RFC 9611: the peer asks for a CHILD SA of a per-worker group. Ours for the lowest worker
+  // without one; with one on every worker no more (TS_MAX_QUEUE), before any DH work. A rekey
+  // keeps its SA's worker.
+  const std::optional<Bytes> peer_resource = FindSaResourceInfo(in);
+  int worker = -1;
+  if (rekeyed != nullptr) {
+    worker = rekeyed->worker != 0 ? rekeyed->worker - 1 : -1;
+  } else if (peer_resource && OffersGroup(sa, *child_cfg)) {
+    worker = FreeWorker(sa, *child_cfg);
+    if (worker < 0) {
+      log(absl::StrCat("TS_MAX_QUEUE: CHILD_SA ", child_cfg->name,
+                       " already has a CHILD_SA for each of our ", sa.ctx().ChildResources(),
+                       " workers (the peer's resource ", ResourceIdForLog(*peer_resource), ")"));
+      out.push_back(TsMaxQueueNotify());
+      return;
+    }
   }
   std::vector<Proposal> ours = OurProposals(*child_cfg, ike_auth, child_cfg->pfs);
   std::optional<Proposal> sel = SelectProposal(sap->proposals, ours, ike_auth);
@@ -375,6 +458,7 @@ void RespondChild(IkeSa& sa, const std::vector<Payload>& in, std::vector<Payload
   auto child = NewChild(sa, *suite);
   child->spi_in = *spi_in;
   child->spi_out = SpiFromBytes(sel->spi);
+  child->worker = worker >= 0 ? static_cast<uint8_t>(worker + 1) : 0;
   child->local_ts = narrowed_r;
   child->remote_ts = narrowed_i;
   child->encr_in = std::move(keys->encr_i);
@@ -396,6 +480,14 @@ void RespondChild(IkeSa& sa, const std::vector<Payload>& in, std::vector<Payload
   out.push_back(Payload{PayloadType::kTsi, TsPayload{narrowed_i}});
   out.push_back(Payload{PayloadType::kTsr, TsPayload{narrowed_r}});
   out.push_back(MakeNotify(NotifyType::kEspTfcPaddingNotSupported));
+  if (worker >= 0 && peer_resource) {
+    out.push_back(SaResourceInfoNotify(WorkerResourceId(worker)));
+    if (rekeyed == nullptr) {
+      log(absl::StrCat("CHILD_SA ", child_cfg->name, " is worker ", worker,
+                       "'s of a per-worker group (RFC 9611, SA_RESOURCE_INFO; the peer's resource ",
+                       ResourceIdForLog(*peer_resource), ")"));
+    }
+  }
   if (rekeyed != nullptr) {
     uint32_t old_in = rekeyed->spi_in;
     child->replaces = old_in;

@@ -41,7 +41,17 @@ struct ChildRequest {
   std::vector<TrafficSelector> tsi, tsr;
   uint32_t rekey_spi_in = 0;  // REKEY_SA: our inbound SPI of the SA being replaced
   Bytes peer_nonce;           // set once the response is in
+  // RFC 9611: the worker this CHILD SA is offered for with SA_RESOURCE_INFO; -1: no notify.
+  int worker = -1;
 };
+
+// RFC 9611 per-resource CHILD SAs. Whether `config`'s CHILD SAs are offered (and accepted) as a
+// group on `sa`: more than one dataplane worker (IkeSaContext::ChildResources) and a
+// route-based tunnel (a policy-based tunnel's protect policies do not point at groups).
+bool OffersGroup(IkeSa& sa, const ChildConfig& config);
+// The lowest worker without a CHILD SA of `config`'s group on `sa` (installed or being
+// rekeyed), or -1 when every worker has one or no group is offered.
+int FreeWorker(IkeSa& sa, const ChildConfig& config);
 
 // Hitless restart: the request's part of an InFlightExchange (kind and child name set by the
 // caller), and a request rebuilt from one (its SPI reserved again); false, logged, when its DH

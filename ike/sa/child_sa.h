@@ -49,6 +49,10 @@ struct ChildSa {
   absl::Time installed, rekey_at, expire_at;
   uint64_t life_bytes = 0, life_packets = 0;
   uint32_t replay_window = 1024;  // of the inbound SA, packets; 0 = anti-replay off
+  // RFC 9611 per-resource CHILD SAs: 0 = not in a group (the dataplane places it, as always);
+  // w + 1 = this end's SA pair for dataplane worker w, one of a group of CHILD SAs with the same
+  // selectors that both ends agreed on with SA_RESOURCE_INFO. A rekey keeps it.
+  uint8_t worker = 0;
 };
 
 // A CHILD SA's traffic as whoever holds its SAs last reported it (vpnd's SA installer, from the

@@ -17,6 +17,7 @@
 // the next replacement (RFC 7296 2.6), and both are wiped when they go.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -67,6 +68,10 @@ struct ManagerOptions {
   // with 1,000-2,000 SAs was most of vpnd's CPU per setup (docs/DESIGN.md, IKE performance).
   // 0: every Tick walks every SA (tests, whose fake clock need not move between Ticks).
   absl::Duration sweep_interval = absl::ZeroDuration();
+  // RFC 9611: how many dataplane workers a route-based tunnel gets a CHILD SA each for, when
+  // the peer agrees (SA_RESOURCE_INFO); 1 = one CHILD SA per tunnel, no notify sent. vpnd sets
+  // it to the dataplane's worker count (SetChildResources), capped at kMaxChildResources.
+  uint32_t child_resources = 1;
 };
 
 class IkeListener {
@@ -101,6 +106,11 @@ class IkeManager : public IkeSaContext {
 
   void SetOptions(const ManagerOptions& options) { options_ = options; }
   const ManagerOptions& options() const { return options_; }
+  // The dataplane's worker count, once known (ManagerOptions::child_resources); new CHILD SAs
+  // follow it, existing groups stay as they are.
+  void SetChildResources(uint32_t n) {
+    options_.child_resources = std::clamp<uint32_t>(n, 1, kMaxChildResources);
+  }
   void SetKeyLog(LogSink* keylog) { keylog_ = keylog; }
   // Where inbound CHILD SA SPIs come from. Unset, a random draw here; vpnd asks its SA
   // installer, which also knows the SPIs still installed (strongSwan's get_spi). Either way an
@@ -244,6 +254,7 @@ class IkeManager : public IkeSaContext {
   }
   absl::Duration ReinitiateDelay() const override { return options_.reinitiate_delay; }
   double RekeyFuzz() const override { return options_.rekey_fuzz; }
+  uint32_t ChildResources() const override { return options_.child_resources; }
   void ChildUp(IkeSa& sa, const ChildSa& child) override;
   void ChildDown(IkeSa& sa, const ChildSa& child) override;
   void ChildUpdated(IkeSa& sa, const ChildSa& child) override;

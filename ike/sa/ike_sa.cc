@@ -1042,6 +1042,7 @@ IkeSaState IkeSa::SaveState() const {
     x.life_bytes = c->life_bytes;
     x.life_packets = c->life_packets;
     x.replay_window = c->replay_window;
+    x.worker = c->worker;
     s.children.push_back(std::move(copy));
   }
   return s;
@@ -1186,7 +1187,9 @@ const ChildConfig* IkeSa::FindChildConfig(const std::string& name) const {
 }
 
 size_t IkeSa::ChildSaLimit() const {
-  return std::max(kMinChildSaLimit, 4 * config_->children.size());
+  // A tunnel in a per-resource group (RFC 9611) has a CHILD SA per worker.
+  return std::max(kMinChildSaLimit,
+                  4 * config_->children.size() * std::max<size_t>(1, ctx_.ChildResources()));
 }
 
 void IkeSa::ChildSaRefused(const std::string& text) {

@@ -57,6 +57,9 @@ enum class IkeCounter {
 };
 const char* IkeCounterName(IkeCounter c);
 
+// RFC 9611 groups: workers a tunnel's CHILD SAs may be spread over (dp::api::kMaxSaGroupMembers).
+inline constexpr uint32_t kMaxChildResources = 16;
+
 class IkeSaContext {
  public:
   virtual ~IkeSaContext() = default;
@@ -86,6 +89,9 @@ class IkeSaContext {
   virtual absl::Duration ReinitiateDelay() const = 0;
   // ManagerOptions::rekey_fuzz.
   virtual double RekeyFuzz() const { return 1.0; }
+  // ManagerOptions::child_resources: the dataplane workers a route-based tunnel's CHILD SAs are
+  // spread over (RFC 9611); 1 = no SA_RESOURCE_INFO offered or accepted.
+  virtual uint32_t ChildResources() const { return 1; }
   virtual void ChildUp(IkeSa& sa, const ChildSa& child) = 0;
   virtual void ChildDown(IkeSa& sa, const ChildSa& child) = 0;
   // The CHILD SA's outer endpoints moved (a NAT rebinding seen on an authenticated request).

@@ -87,6 +87,7 @@ class Fields {
     }
     return &it->second;
   }
+  bool Has(const std::string& key) const { return map_.contains(key); }
   template <typename T>
   T Uint(const std::string& key) {
     const std::string* v = Raw(key);
@@ -273,7 +274,8 @@ std::string EncodeIkeState(const std::vector<IkeSaState>& sas, const std::vector
           " encr_out=", Hex(c.encr_out.span()), " integ_out=", Hex(c.integ_out.span()),
           " installed=", Time(c.installed), " rekey_at=", Time(c.rekey_at),
           " expire_at=", Time(c.expire_at), " life_bytes=", c.life_bytes,
-          " life_packets=", c.life_packets, " replay_window=", c.replay_window, "\n");
+          " life_packets=", c.life_packets, " replay_window=", c.replay_window,
+          " worker=", static_cast<int>(c.worker), "\n");
     }
   }
   for (const IkeTrap& t : traps) {
@@ -436,6 +438,8 @@ absl::StatusOr<std::vector<IkeSaState>> DecodeIkeState(absl::string_view text,
       c->life_bytes = f.Uint<uint64_t>("life_bytes");
       c->life_packets = f.Uint<uint64_t>("life_packets");
       c->replay_window = f.Uint<uint32_t>("replay_window");
+      // An older vpnd's file has no groups.
+      if (f.Has("worker")) c->worker = f.Uint<uint8_t>("worker");
       if (!f.status().ok()) return f.status();
       if (c->spi_in < 256 || c->spi_out < 256) {
         return absl::InvalidArgumentError(absl::StrCat("line ", number, ": reserved SPI"));

@@ -91,6 +91,8 @@ std::unique_ptr<Task> NewIkeInitTask();
 std::unique_ptr<Task> NewIkeAuthTask();
 // A new CHILD SA for `config` (a copy is kept).
 std::unique_ptr<Task> NewChildCreateTask(const ChildConfig* config);
+// RFC 9611: one more CHILD SA of `config`'s per-worker group, for `worker` (child_create.cc).
+std::unique_ptr<Task> NewChildMemberTask(const ChildConfig& config, int worker);
 // Rekey of our CHILD SA with inbound SPI `spi_in`; responder instances take nullptr config.
 std::unique_ptr<Task> NewChildRekeyTask(uint32_t spi_in);
 std::unique_ptr<Task> NewChildDeleteTask(std::vector<uint32_t> spis_in);

@@ -9,7 +9,7 @@ namespace {
 
 class ChildCreateTask : public Task {
  public:
-  explicit ChildCreateTask(const ChildConfig* config) {
+  explicit ChildCreateTask(const ChildConfig* config, int member = -1) : member_(member) {
     if (config != nullptr) req_.config = *config;
   }
   // Restored after a restart with its request in flight.
@@ -21,11 +21,19 @@ class ChildCreateTask : public Task {
 
   bool BuildRequest(IkeSa& sa, std::vector<Payload>& out) override {
     if (sa.FindChildConfig(req_.config.name) == nullptr) return false;  // config went away
+    // RFC 9611: offered as its group's SA for the lowest worker without one (the first SA of a
+    // tunnel: worker 0). A member task whose worker got one meanwhile takes the next free one,
+    // and has nothing to do when none is left.
+    req_.worker = FreeWorker(sa, req_.config);
+    if (member_ >= 0 && req_.worker < 0) return false;
     if (!req_.AllocateSpi(sa)) return false;
     req_.group = req_.config.pfs;
     req_.tsi = req_.config.local_ts;
     req_.tsr = req_.config.remote_ts;
-    sa.Log(LogGroup::kChd, absl::StrCat("establishing CHILD_SA ", req_.config.name));
+    sa.Log(LogGroup::kChd, absl::StrCat("establishing CHILD_SA ", req_.config.name,
+                                        member_ >= 0 ? absl::StrCat(" for worker ", req_.worker,
+                                                                    " (per-worker group, RFC 9611)")
+                                                     : ""));
     return AppendChildRequest(sa, req_, /*ike_auth=*/false, out);
   }
 
@@ -50,12 +58,17 @@ class ChildCreateTask : public Task {
 
  private:
   ChildRequest req_;
+  int member_ = -1;  // NewChildMemberTask's worker
 };
 
 }  // namespace
 
 std::unique_ptr<Task> NewChildCreateTask(const ChildConfig* config) {
   return std::make_unique<ChildCreateTask>(config);
+}
+
+std::unique_ptr<Task> NewChildMemberTask(const ChildConfig& config, int worker) {
+  return std::make_unique<ChildCreateTask>(&config, worker);
 }
 
 std::unique_ptr<Task> RestoreChildCreateTask(IkeSa& sa, const InFlightExchange& x,

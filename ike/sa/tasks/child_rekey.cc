@@ -63,6 +63,7 @@ class ChildRekeyTask : public Task {
     req_.tsi = old->local_ts;
     req_.tsr = old->remote_ts;
     req_.rekey_spi_in = old_spi_in_;
+    req_.worker = old->worker != 0 ? old->worker - 1 : -1;  // a group's member stays its worker's
     sa.LogChild(*old, LogGroup::kChd,
                 absl::StrFormat("rekeying CHILD_SA %s{%u} with SPIs %08x_i %08x_o%s", old->name,
                                 old->unique_id, old->spi_in, old->spi_out,

@@ -80,6 +80,7 @@ class IkeAuthTask : public Task {
       }
       child_.tsi = child_.config.local_ts;
       child_.tsr = child_.config.remote_ts;
+      child_.worker = FreeWorker(sa, child_.config);  // RFC 9611: offered for worker 0
       sa.Log(LogGroup::kChd, absl::StrCat("establishing CHILD_SA ", child_.config.name));
       have_child_ = AppendChildRequest(sa, child_, /*ike_auth=*/true, out);
     }
