@@ -39,6 +39,20 @@ void ChannelSaInstaller::ApplyBindings(const std::map<uint32_t, uint32_t>& bindi
   }
 }
 
+VtiMembers ChannelSaInstaller::MembersOf(uint32_t vti) const {
+  VtiMembers m{};
+  std::array<uint64_t, dp::api::kMaxSaGroupMembers> order{};
+  for (const auto& [spi_in, e] : installed_) {
+    if (e.vti != vti || e.removing || !e.sending || e.worker == 0 || e.worker > m.size()) continue;
+    const size_t w = e.worker - 1u;
+    if (e.order > order[w]) {
+      order[w] = e.order;
+      m[w] = e.spi_out;
+    }
+  }
+  return m;
+}
+
 void ChannelSaInstaller::Log(const std::string& text, const std::string& conn, uint32_t id,
                              bool child) {
   log_->Write(ike::LogRecord{clock_(), ike::LogGroup::kKnl, conn, id, child, text});
@@ -69,11 +83,7 @@ void ChannelSaInstaller::AddSa(const ike::ChildSa& c, uint32_t vti) {
   // The responder of a rekey holds its outbound SA back until InstallOutbound (unless nothing
   // else sends for the VTI).
   const bool sending = c.outbound_active || (c.vti && !vti_bindings_.contains(vti));
-  if (c.vti && sending) {
-    auto it = vti_bindings_.find(vti);
-    msgs->push_back(VtiBindingMessage(
-        vti, c.spi_out, it == vti_bindings_.end() ? dp::api::Op::kAdd : dp::api::Op::kUpdate));
-  }
+  const bool had_binding = vti_bindings_.contains(vti);
   Installed entry;
   entry.spi_out = c.spi_out;
   entry.vti = c.vti ? vti : 0;
@@ -82,8 +92,23 @@ void ChannelSaInstaller::AddSa(const ike::ChildSa& c, uint32_t vti) {
   entry.unique_id = c.unique_id;
   entry.order = ++install_order_;
   entry.sending = sending;
+  entry.worker = c.vti ? c.worker : 0;
   in_by_spi_out_[c.spi_out] = c.spi_in;
   installed_[c.spi_in] = std::move(entry);
+  // The binding names the newest sending SA as the fallback and, in a group (RFC 9611), each
+  // worker's newest sending SA as its member: a member's install (or rekey) keeps the others.
+  std::optional<VtiMembers> previous_members;
+  if (c.vti && sending) {
+    VtiMembers members = MembersOf(vti);
+    if (auto pm = vti_members_.find(vti); pm != vti_members_.end()) previous_members = pm->second;
+    msgs->push_back(VtiBindingMessage(
+        vti, c.spi_out, had_binding ? dp::api::Op::kUpdate : dp::api::Op::kAdd, members));
+    if (members == VtiMembers{}) {
+      vti_members_.erase(vti);
+    } else {
+      vti_members_[vti] = members;
+    }
+  }
   uint32_t spi_in = c.spi_in, spi_out = c.spi_out, id = c.unique_id;
   bool is_vti = c.vti && sending;
   bool is_vfp = !c.vti && vti != 0;
@@ -107,6 +132,11 @@ void ChannelSaInstaller::AddSa(const ike::ChildSa& c, uint32_t vti) {
               b->second = *previous_binding;
             } else {
               vti_bindings_.erase(b);
+            }
+            if (previous_members) {
+              vti_members_[vti] = *previous_members;
+            } else {
+              vti_members_.erase(vti);
             }
           }
           bool removing = it != installed_.end() && it->second.removing;
@@ -272,18 +302,29 @@ void ChannelSaInstaller::InstallOutbound(const ike::ChildSa& c) {
                                    return std::find(e.policy_keys.begin(), e.policy_keys.end(),
                                                     k) != e.policy_keys.end();
                                  });
-    if (same_tunnel) other.sending = false;
+    // In a group (RFC 9611) only the SA it replaces on its own worker: the other workers'
+    // members go on.
+    if (same_tunnel && (e.worker == 0 || other.worker == e.worker)) other.sending = false;
   }
   std::vector<dp::api::Message> msgs;
   std::map<std::string, std::optional<uint32_t>> previous;
   std::optional<uint32_t> previous_binding;
   if (e.vti != 0) {
     auto b = vti_bindings_.find(e.vti);
-    if (b != vti_bindings_.end() && b->second == e.spi_out) return;
+    const VtiMembers members = MembersOf(e.vti);
+    auto pm = vti_members_.find(e.vti);
+    const VtiMembers sent = pm == vti_members_.end() ? VtiMembers{} : pm->second;
+    if (b != vti_bindings_.end() && b->second == e.spi_out && members == sent) return;
     if (b != vti_bindings_.end()) previous_binding = b->second;
     msgs.push_back(VtiBindingMessage(
-        e.vti, e.spi_out, b == vti_bindings_.end() ? dp::api::Op::kAdd : dp::api::Op::kUpdate));
+        e.vti, e.spi_out, b == vti_bindings_.end() ? dp::api::Op::kAdd : dp::api::Op::kUpdate,
+        members));
     vti_bindings_[e.vti] = e.spi_out;
+    if (members == VtiMembers{}) {
+      vti_members_.erase(e.vti);
+    } else {
+      vti_members_[e.vti] = members;
+    }
   } else if (e.policies) {
     // Policies not sent yet go out with this SA as their target once its install is
     // acknowledged (SendPolicies).
@@ -424,9 +465,21 @@ std::vector<dp::api::Message> ChannelSaInstaller::RemovalMessages(
       if (e.vti == vti && !e.removing && e.spi_out == bound->second) bound_stays = true;
     }
     const Installed* next = NextSender(nullptr, [vti](const Installed& e) { return e.vti == vti; });
-    if (bound_stays) continue;
-    if (next != nullptr) {
-      out.push_back(VtiBindingMessage(vti, next->spi_out, dp::api::Op::kUpdate));
+    // A member going (RFC 9611) leaves the binding: its worker is back on the fallback (or on
+    // its successor, a rekey's new SA for the same worker).
+    const VtiMembers members = MembersOf(vti);
+    auto pm = vti_members_.find(vti);
+    const bool members_change = members != (pm == vti_members_.end() ? VtiMembers{} : pm->second);
+    if (members == VtiMembers{}) {
+      vti_members_.erase(vti);
+    } else {
+      vti_members_[vti] = members;
+    }
+    if (bound_stays && !members_change) continue;
+    if (bound_stays) {
+      out.push_back(VtiBindingMessage(vti, bound->second, dp::api::Op::kUpdate, members));
+    } else if (next != nullptr) {
+      out.push_back(VtiBindingMessage(vti, next->spi_out, dp::api::Op::kUpdate, members));
       (*bindings)[vti] = next->spi_out;
     } else {
       out.push_back(VtiBindingMessage(vti, 0, dp::api::Op::kDelete));
@@ -766,6 +819,7 @@ std::vector<InstallFailure> ChannelSaInstaller::TakeInstallFailures() {
 
 void ChannelSaInstaller::ForgetAll() {
   vti_bindings_.clear();
+  vti_members_.clear();
   spd_.clear();
   installed_.clear();
   in_by_spi_out_.clear();
@@ -804,6 +858,7 @@ std::vector<dp::api::Message> ChannelSaInstaller::Adopt(
     e.unique_id = c->unique_id;
     e.order = ++install_order_;
     e.sending = c->outbound_active;
+    e.worker = c->vti ? c->worker : 0;
     if (vti != 0) {
       if (e.sending || !bindings.contains(vti)) bindings[vti] = c->spi_out;
     } else {
@@ -829,7 +884,9 @@ std::vector<dp::api::Message> ChannelSaInstaller::Adopt(
   std::vector<dp::api::Message> out;
   for (const auto& [vti, spi] : bindings) {
     vti_bindings_[vti] = spi;
-    out.push_back(VtiBindingMessage(vti, spi, dp::api::Op::kAdd));
+    const VtiMembers members = MembersOf(vti);
+    if (members != VtiMembers{}) vti_members_[vti] = members;
+    out.push_back(VtiBindingMessage(vti, spi, dp::api::Op::kAdd, members));
   }
   for (const auto& [key, m] : policies) {
     spd_[key] = m.body.policy.out_spi;

@@ -25,6 +25,7 @@
 #include "absl/time/time.h"
 #include "control/vpnd/dataplane_link.h"
 #include "control/vpnd/sa_installer.h"
+#include "control/vpnd/sa_messages.h"
 #include "dataplane/api/messages.h"
 #include "ike/sa/ike_log.h"
 
@@ -101,6 +102,9 @@ class ChannelSaInstaller : public SaInstaller {
     // allowed to. The VTI and the policies follow the newest sending SA.
     bool sending = true;
     bool removing = false;
+    // RFC 9611: ike::ChildSa::worker (0 = not in a group; w + 1 = worker w's SA of its VTI's
+    // group, bound as that worker's member).
+    uint8_t worker = 0;
     std::optional<SaCounters> counters_in, counters_out;  // as the dataplane last reported
   };
   struct Retry {
@@ -141,6 +145,9 @@ class ChannelSaInstaller : public SaInstaller {
   void CountersHeard(const dp::api::SaCountersEvent& c);
   // The VTI bindings a removal batch set, once the dataplane applied them (0 = unbound).
   void ApplyBindings(const std::map<uint32_t, uint32_t>& bindings);
+  // RFC 9611: each worker's member of the VTI's group: its newest sending SA for that worker
+  // (SAs being removed left out); all 0 for a tunnel without a group.
+  VtiMembers MembersOf(uint32_t vti) const;
   // When a refused removal is tried again: 1 s, doubling per attempt, at most 60 s.
   static absl::Duration RetryDelay(int attempts);
   void Log(const std::string& text, const std::string& conn = "", uint32_t id = 0,
@@ -151,6 +158,8 @@ class ChannelSaInstaller : public SaInstaller {
   ike::LogSink* log_;
   // vti ifindex -> outbound SPI bound: as sent by installs, as applied by removals.
   std::map<uint32_t, uint32_t> vti_bindings_;
+  // vti ifindex -> the members its binding names, as sent (absent: none).
+  std::map<uint32_t, VtiMembers> vti_members_;
   // The protect policies the dataplane holds (as sent): key -> outbound SPI (0 when inbound).
   std::map<std::string, uint32_t> spd_;
   std::map<uint32_t, Installed> installed_;

@@ -94,6 +94,10 @@ ABSL_FLAG(std::string, metrics_listen, "",
 ABSL_FLAG(std::string, wireshark_keys, "",
           "DEBUG ONLY: write Wireshark's esp_sa and ikev2_decryption_table (every SA's keys) "
           "into this directory");
+ABSL_FLAG(bool, per_worker_sas, true,
+          "RFC 9611: with more than one dataplane worker, negotiate a CHILD_SA per worker for "
+          "each route-based tunnel with peers that offer SA_RESOURCE_INFO (one CHILD_SA with "
+          "others); false: one CHILD_SA per tunnel, the notify never sent");
 ABSL_FLAG(double, rekey_fuzz, 1.0,
           "TESTS ONLY: share (0..1) of each rekey margin drawn at random; 0: both ends of equal "
           "lifetimes rekey at the same moment, so their rekeys collide (the lifecycle soak "
@@ -243,6 +247,7 @@ int main(int argc, char** argv) {
     telemetry = std::make_unique<vpnd::DataplaneTelemetry>(path);
   }
   deps.telemetry = telemetry.get();
+  deps.per_worker_sas = absl::GetFlag(FLAGS_per_worker_sas);
   if (dp) {
     std::string path = absl::GetFlag(FLAGS_ike_state);
     if (path.empty()) {

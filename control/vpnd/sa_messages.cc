@@ -133,6 +133,9 @@ absl::StatusOr<std::vector<Message>> SaMessages(const ike::ChildSa& c, uint32_t 
     }
     b.local = ToChannelAddr(c.local.address.bytes.data(), c.local.address.family);
     b.remote = ToChannelAddr(c.remote.address.bytes.data(), c.remote.address.family);
+    // RFC 9611: a group's SA runs on its worker (both halves: inbound ESP of a member that
+    // arrives elsewhere is handed to it); 0 = the dataplane places it.
+    b.worker = op == dp::api::Op::kDelete ? 0 : c.worker;
   }
   return out;
 }
@@ -184,10 +187,14 @@ absl::StatusOr<std::vector<Message>> PolicyMessages(const ike::ChildSa& c, dp::a
   return out;
 }
 
-Message VtiBindingMessage(uint32_t vti_ifindex, uint32_t out_spi, dp::api::Op op) {
+Message VtiBindingMessage(uint32_t vti_ifindex, uint32_t out_spi, dp::api::Op op,
+                          const VtiMembers& members) {
   Message m = dp::api::NewMessage(MessageKind::kVtiBinding, op);
   m.body.vti_binding.vti_ifindex = vti_ifindex;
   m.body.vti_binding.out_spi = op == dp::api::Op::kDelete ? 0 : out_spi;
+  if (op != dp::api::Op::kDelete) {
+    for (size_t w = 0; w < members.size(); ++w) m.body.vti_binding.member_spi[w] = members[w];
+  }
   return m;
 }
 

@@ -3,6 +3,7 @@
 // route-based peer, and the inbound/outbound protect policies of a policy-based tunnel.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -22,6 +23,11 @@ absl::StatusOr<std::vector<dp::api::Message>> SaMessages(const ike::ChildSa& chi
 absl::StatusOr<std::vector<dp::api::Message>> PolicyMessages(const ike::ChildSa& child,
                                                              dp::api::Op op);
 
-dp::api::Message VtiBindingMessage(uint32_t vti_ifindex, uint32_t out_spi, dp::api::Op op);
+// RFC 9611 groups: each worker's own outbound SPI (0 = none: the worker hands its packets to
+// the fallback out_spi's owner).
+using VtiMembers = std::array<uint32_t, dp::api::kMaxSaGroupMembers>;
+
+dp::api::Message VtiBindingMessage(uint32_t vti_ifindex, uint32_t out_spi, dp::api::Op op,
+                                   const VtiMembers& members = {});
 
 }  // namespace portcullis::vpnd

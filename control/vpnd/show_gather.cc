@@ -146,6 +146,9 @@ std::vector<TunnelRow> TunnelsOf(const ike::IkeManager& m, const SaInstaller& in
     auto row = [&](const ChildSa* ch) {
       TunnelRow r;
       r.tunnel = cc.vti ? "vti" : absl::StrCat(cc.tunnel_id);
+      // RFC 9611: a group's CHILD SAs are a line each, as swanctl lists per-CPU SAs, named by
+      // their worker ("vti/w1").
+      if (ch != nullptr && ch->worker != 0) absl::StrAppend(&r.tunnel, "/w", ch->worker - 1);
       r.lifetime = cc.lifetime;
       r.local = FieldsOf(ch != nullptr ? ch->local_ts : cc.local_ts);
       r.remote = FieldsOf(ch != nullptr ? ch->remote_ts : cc.remote_ts);

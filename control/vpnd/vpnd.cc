@@ -522,6 +522,8 @@ void Vpnd::CompleteCommit(const config::Model& model, const IkeSetup& setup,
   opts.reinitiate_delay = ike_->options().reinitiate_delay;
   opts.rekey_fuzz = ike_->options().rekey_fuzz;          // a command-line option, not configuration
   opts.sweep_interval = ike_->options().sweep_interval;  // vpnd's flag, not the configuration
+  // Neither Vyatta nor VyOS configures RFC 9611: on with more than one worker (--per_worker_sas).
+  opts.child_resources = deps_.per_worker_sas ? DataplaneWorkers() : 1;
   ike_->SetOptions(opts);
   ike_->SetPeers(IkePeers(&vrrp_held_));
   if (deps_.link == nullptr) {
@@ -889,6 +891,30 @@ void Vpnd::LogFirewallPacket(const dp::api::FwLogEvent& e) {
   if (deps_.dataplane_syslog != nullptr)
     deps_.dataplane_syslog->WriteAs(now, pid, FormatFwLogLine(e, names));
   ++firewall_log_lines_;
+}
+
+uint32_t Vpnd::DataplaneWorkers() {
+  if (deps_.telemetry == nullptr) return dataplane_workers_;
+  // /portcullis/workers: each counter as an array with one value per worker.
+  absl::StatusOr<std::vector<JsonValue>> r = deps_.telemetry->Query({"/portcullis/workers"});
+  uint32_t n = 0;
+  if (r.ok() && r->size() == 1 && (*r)[0].type == JsonValue::Type::kObject) {
+    for (const auto& [name, v] : (*r)[0].object) {
+      if (v.type == JsonValue::Type::kArray) n = std::max<uint32_t>(n, v.array.size());
+    }
+  }
+  if (n == 0) return dataplane_workers_;
+  n = std::min(n, ike::kMaxChildResources);
+  if (n != dataplane_workers_) {
+    Log(ike::LogGroup::kCfg,
+        absl::StrCat("the dataplane runs ", n, " worker(s)",
+                     n > 1 && deps_.per_worker_sas
+                         ? ": route-based tunnels offer a CHILD_SA per worker (RFC 9611, "
+                           "SA_RESOURCE_INFO)"
+                         : ""));
+  }
+  dataplane_workers_ = n;
+  return n;
 }
 
 void Vpnd::Resync() {

@@ -77,6 +77,10 @@ struct VpndDeps {
   // The dataplane's telemetry (`show interfaces`, `show dataplane drops`, `diagnose`); null
   // without a dataplane.
   DataplaneTelemetry* telemetry = nullptr;
+  // RFC 9611: offer (and accept) a CHILD SA per dataplane worker for each route-based tunnel
+  // when the dataplane runs more than one worker (its count read from the telemetry at every
+  // commit and dataplane restart). vpnd's --per_worker_sas.
+  bool per_worker_sas = true;
   // Kernel transport: the name of the interface a datagram arrived on, by its ifindex (the
   // dataplane's ifindexes are vpnd's own). Unset, `ike interface` drops every datagram of a
   // transport that does not say.
@@ -278,6 +282,10 @@ class Vpnd : public ike::IkeListener, public SessionHost {
   absl::Time next_restart_rekeys_ = absl::InfinitePast();
   absl::Time next_resync_ = absl::InfinitePast();
   absl::Duration resync_backoff_ = absl::Seconds(1);
+  // The dataplane's worker count as last read (DataplaneWorkers); 1 until known.
+  uint32_t dataplane_workers_ = 1;
+  // Reads it from the telemetry (keeps the last value when it cannot).
+  uint32_t DataplaneWorkers();
   // The first commit after attaching starts with a flush: a dataplane that outlived an earlier
   // vpnd still holds its interfaces, routes and SAs, which this vpnd neither knows nor can rekey.
   // Flush and the configuration go in one batch, so the dataplane switches over atomically.

@@ -851,3 +851,102 @@ TEST_CASE("trap policies from the configuration that were refused are sent again
   CHECK(Count(r.dp.Batches()[1], MessageKind::kPolicy, Op::kAdd) == 2);
   CHECK(r.installer->trap_policies() == 2);
 }
+
+// RFC 9611 groups: each worker's newest sending SA is its member in the VTI's binding, the
+// newest sending SA of any worker the fallback; a member's install, rekey and removal change
+// only its own worker's slot, and a removed member leaves the binding in the removal's batch,
+// before its SAs go.
+TEST_CASE("per-worker CHILD SAs: the VTI binding names each worker's member",
+          "[vpnd][dataplane][sa][rfc9611]") {
+  Rig r;
+  constexpr uint32_t kVti = 9;
+  auto member = [](uint32_t in, uint32_t out, uint8_t worker) {
+    auto c = MakeChild(in, out, "vti0");
+    c->worker = worker;
+    return c;
+  };
+  auto last_binding = [&]() -> std::optional<dp::api::VtiBindingBody> {
+    std::optional<dp::api::VtiBindingBody> b;
+    for (const auto& batch : r.dp.Batches()) {
+      for (const Message& m : batch) {
+        if (m.header.kind == MessageKind::kVtiBinding) b = m.body.vti_binding;
+      }
+    }
+    return b;
+  };
+  auto settle = [&] { REQUIRE(PollLinkUntil(r, [&] { return r.link->unacknowledged() == 0; })); };
+  auto w0 = member(0xc0000101, 0xc0000201, 1);
+  r.installer->AddSa(*w0, kVti);
+  settle();
+  INFO(r.log.Recent());
+  auto b = last_binding();
+  REQUIRE(b.has_value());
+  CHECK(b->out_spi == 0xc0000201);
+  CHECK(b->member_spi[0] == 0xc0000201);
+  CHECK(b->member_spi[1] == 0);
+  // The SAs name their worker.
+  const Message* sa = Find(r.dp.Batches().back(), MessageKind::kSa, Op::kAdd);
+  REQUIRE(sa != nullptr);
+  CHECK(sa->body.sa.worker == 1);
+
+  auto w1 = member(0xc0000102, 0xc0000202, 2);
+  r.installer->AddSa(*w1, kVti);
+  settle();
+  b = last_binding();
+  CHECK(b->out_spi == 0xc0000202);
+  CHECK(b->member_spi[0] == 0xc0000201);
+  CHECK(b->member_spi[1] == 0xc0000202);
+
+  // Worker 1's member rekeyed (we initiated: the new SA sends at once); the old one goes
+  // without touching the binding again.
+  auto w1b = member(0xc0000103, 0xc0000203, 2);
+  r.installer->AddSa(*w1b, kVti);
+  settle();
+  b = last_binding();
+  CHECK(b->out_spi == 0xc0000203);
+  CHECK(b->member_spi[0] == 0xc0000201);
+  CHECK(b->member_spi[1] == 0xc0000203);
+  size_t bindings_before = 0;
+  for (const auto& batch : r.dp.Batches())
+    bindings_before += Count(batch, MessageKind::kVtiBinding, Op::kUpdate) +
+                       Count(batch, MessageKind::kVtiBinding, Op::kAdd);
+  r.installer->DelSa(*w1);
+  r.installer->FlushRemovals();
+  settle();
+  size_t bindings_after = 0;
+  for (const auto& batch : r.dp.Batches())
+    bindings_after += Count(batch, MessageKind::kVtiBinding, Op::kUpdate) +
+                      Count(batch, MessageKind::kVtiBinding, Op::kAdd);
+  CHECK(bindings_after == bindings_before);
+
+  // Worker 0's member rekeyed by the peer: its successor is held back (it sends once the peer
+  // deleted the old one), then takes worker 0's slot and the fallback; worker 1's stays.
+  auto w0b = member(0xc0000104, 0xc0000204, 1);
+  w0b->outbound_active = false;
+  r.installer->AddSa(*w0b, kVti);
+  settle();
+  b = last_binding();
+  CHECK(b->member_spi[0] == 0xc0000201);
+  w0b->outbound_active = true;
+  r.installer->InstallOutbound(*w0b);
+  settle();
+  b = last_binding();
+  CHECK(b->out_spi == 0xc0000204);
+  CHECK(b->member_spi[0] == 0xc0000204);
+  CHECK(b->member_spi[1] == 0xc0000203);
+
+  // A member deleted (no successor): its worker leaves the binding in the removal batch,
+  // before the SA delete.
+  r.installer->DelSa(*w0);
+  r.installer->DelSa(*w1b);
+  r.installer->FlushRemovals();
+  settle();
+  const auto& removal = r.dp.Batches().back();
+  REQUIRE(Count(removal, MessageKind::kSa, Op::kDelete) == 4);
+  REQUIRE(removal[0].header.kind == MessageKind::kVtiBinding);
+  CHECK(removal[0].header.op == Op::kUpdate);
+  CHECK(removal[0].body.vti_binding.out_spi == 0xc0000204);
+  CHECK(removal[0].body.vti_binding.member_spi[0] == 0xc0000204);
+  CHECK(removal[0].body.vti_binding.member_spi[1] == 0);
+  CHECK(r.installer->installed_children() == 1);
+}
