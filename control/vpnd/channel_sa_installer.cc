@@ -39,6 +39,25 @@ void ChannelSaInstaller::ApplyBindings(const std::map<uint32_t, uint32_t>& bindi
   }
 }
 
+uint32_t ChannelSaInstaller::FallbackFor(uint32_t vti, const Installed& e) const {
+  // A group's fallback stays on its worker while that worker's SA sends: the workers without a
+  // member hand their packets to its owner, and moving it to another worker at every member's
+  // install or rekey would let packets still in the old owner's ring be overtaken (the
+  // dataplane keeps a rekey on the tunnel's owner for the same reason). Its own successor (same
+  // worker) takes it over.
+  if (e.worker == 0) return e.spi_out;
+  auto b = vti_bindings_.find(vti);
+  if (b == vti_bindings_.end()) return e.spi_out;
+  auto in = in_by_spi_out_.find(b->second);
+  if (in == in_by_spi_out_.end()) return e.spi_out;
+  auto cur = installed_.find(in->second);
+  if (cur == installed_.end() || &cur->second == &e || cur->second.removing ||
+      !cur->second.sending || cur->second.worker == 0 || cur->second.worker == e.worker) {
+    return e.spi_out;
+  }
+  return b->second;
+}
+
 VtiMembers ChannelSaInstaller::MembersOf(uint32_t vti) const {
   VtiMembers m{};
   std::array<uint64_t, dp::api::kMaxSaGroupMembers> order{};
@@ -98,11 +117,15 @@ void ChannelSaInstaller::AddSa(const ike::ChildSa& c, uint32_t vti) {
   // The binding names the newest sending SA as the fallback and, in a group (RFC 9611), each
   // worker's newest sending SA as its member: a member's install (or rekey) keeps the others.
   std::optional<VtiMembers> previous_members;
+  uint32_t fallback = c.spi_out;
   if (c.vti && sending) {
-    VtiMembers members = MembersOf(vti);
+    fallback = FallbackFor(vti, installed_[c.spi_in]);
+    // Only a group has members to look for (a walk over the installed SAs).
+    VtiMembers members =
+        c.worker != 0 || vti_members_.contains(vti) ? MembersOf(vti) : VtiMembers{};
     if (auto pm = vti_members_.find(vti); pm != vti_members_.end()) previous_members = pm->second;
     msgs->push_back(VtiBindingMessage(
-        vti, c.spi_out, had_binding ? dp::api::Op::kUpdate : dp::api::Op::kAdd, members));
+        vti, fallback, had_binding ? dp::api::Op::kUpdate : dp::api::Op::kAdd, members));
     if (members == VtiMembers{}) {
       vti_members_.erase(vti);
     } else {
@@ -118,7 +141,7 @@ void ChannelSaInstaller::AddSa(const ike::ChildSa& c, uint32_t vti) {
   std::optional<uint32_t> previous_binding;
   if (is_vti) {
     if (auto b = vti_bindings_.find(vti); b != vti_bindings_.end()) previous_binding = b->second;
-    vti_bindings_[vti] = spi_out;
+    vti_bindings_[vti] = fallback;
   }
   std::string vti_name = c.vti_interface;
   link_.Submit(
@@ -127,7 +150,7 @@ void ChannelSaInstaller::AddSa(const ike::ChildSa& c, uint32_t vti) {
         auto it = installed_.find(spi_in);
         if (o != Outcome::kApplied) {
           if (auto b = vti_bindings_.find(vti);
-              is_vti && b != vti_bindings_.end() && b->second == spi_out) {
+              is_vti && b != vti_bindings_.end() && b->second == fallback) {
             if (previous_binding) {
               b->second = *previous_binding;
             } else {
@@ -159,7 +182,7 @@ void ChannelSaInstaller::AddSa(const ike::ChildSa& c, uint32_t vti) {
         }
         Log(absl::StrFormat("installed ESP SAs %08x_i %08x_o in the dataplane%s", spi_in, spi_out,
                             is_vti   ? absl::StrCat(", ", vti_name, " bound to ",
-                                                    absl::StrFormat("%08x", spi_out))
+                                                    absl::StrFormat("%08x", fallback))
                             : is_vfp ? absl::StrCat(", through ", vti_name)
                                      : ""),
             conn, id, true);
@@ -311,15 +334,17 @@ void ChannelSaInstaller::InstallOutbound(const ike::ChildSa& c) {
   std::optional<uint32_t> previous_binding;
   if (e.vti != 0) {
     auto b = vti_bindings_.find(e.vti);
-    const VtiMembers members = MembersOf(e.vti);
     auto pm = vti_members_.find(e.vti);
+    const VtiMembers members =
+        e.worker != 0 || pm != vti_members_.end() ? MembersOf(e.vti) : VtiMembers{};
     const VtiMembers sent = pm == vti_members_.end() ? VtiMembers{} : pm->second;
-    if (b != vti_bindings_.end() && b->second == e.spi_out && members == sent) return;
+    const uint32_t fallback = FallbackFor(e.vti, e);
+    if (b != vti_bindings_.end() && b->second == fallback && members == sent) return;
     if (b != vti_bindings_.end()) previous_binding = b->second;
     msgs.push_back(VtiBindingMessage(
-        e.vti, e.spi_out, b == vti_bindings_.end() ? dp::api::Op::kAdd : dp::api::Op::kUpdate,
+        e.vti, fallback, b == vti_bindings_.end() ? dp::api::Op::kAdd : dp::api::Op::kUpdate,
         members));
-    vti_bindings_[e.vti] = e.spi_out;
+    vti_bindings_[e.vti] = fallback;
     if (members == VtiMembers{}) {
       vti_members_.erase(e.vti);
     } else {

@@ -148,6 +148,9 @@ class ChannelSaInstaller : public SaInstaller {
   // RFC 9611: each worker's member of the VTI's group: its newest sending SA for that worker
   // (SAs being removed left out); all 0 for a tunnel without a group.
   VtiMembers MembersOf(uint32_t vti) const;
+  // What the VTI's binding names as its fallback when `e` (installed, sending) joins: `e`, or in
+  // a group the current fallback while it is another worker's sending SA.
+  uint32_t FallbackFor(uint32_t vti, const Installed& e) const;
   // When a refused removal is tried again: 1 s, doubling per attempt, at most 60 s.
   static absl::Duration RetryDelay(int attempts);
   void Log(const std::string& text, const std::string& conn = "", uint32_t id = 0,

@@ -899,9 +899,7 @@ uint32_t Vpnd::DataplaneWorkers() {
   absl::StatusOr<std::vector<JsonValue>> r = deps_.telemetry->Query({"/portcullis/workers"});
   uint32_t n = 0;
   if (r.ok() && r->size() == 1 && (*r)[0].type == JsonValue::Type::kObject) {
-    for (const auto& [name, v] : (*r)[0].object) {
-      if (v.type == JsonValue::Type::kArray) n = std::max<uint32_t>(n, v.array.size());
-    }
+    n = static_cast<uint32_t>((*r)[0].U64("workers"));  // the dataplane's --workers
   }
   if (n == 0) return dataplane_workers_;
   n = std::min(n, ike::kMaxChildResources);

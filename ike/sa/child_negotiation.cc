@@ -275,11 +275,11 @@ ChildResult ProcessChildResponse(IkeSa& sa, ChildRequest& req, bool ike_auth,
   auto child = NewChild(sa, *suite);
   child->spi_in = req.spi_in;
   child->spi_out = SpiFromBytes(chosen.spi);
-  // RFC 9611: a group when the peer answered our SA_RESOURCE_INFO with its own; a rekey of a
-  // member, and a CHILD SA for a worker beyond the first (asked for only once the peer agreed),
-  // stay their worker's.
+  // RFC 9611: a group's CHILD SA when the peer answered our SA_RESOURCE_INFO with its own (the
+  // agreement is per exchange: without it the peer made an ordinary CHILD SA, kept as one, and
+  // the group grows no further); a rekey of a member stays its worker's.
   const std::optional<Bytes> peer_resource = FindSaResourceInfo(in);
-  if (req.worker >= 0 && (peer_resource || req.rekey_spi_in != 0 || req.worker > 0)) {
+  if (req.worker >= 0 && (peer_resource || req.rekey_spi_in != 0)) {
     child->worker = static_cast<uint8_t>(req.worker + 1);
     if (req.rekey_spi_in == 0) {
       log(absl::StrCat("CHILD_SA ", cfg.name, " is worker ", req.worker,

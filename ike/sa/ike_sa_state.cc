@@ -440,6 +440,9 @@ absl::StatusOr<std::vector<IkeSaState>> DecodeIkeState(absl::string_view text,
       c->replay_window = f.Uint<uint32_t>("replay_window");
       // An older vpnd's file has no groups.
       if (f.Has("worker")) c->worker = f.Uint<uint8_t>("worker");
+      if (c->worker > 16) {  // kMaxChildResources (ike_sa.h), a dataplane's most workers
+        return absl::InvalidArgumentError(absl::StrCat("line ", number, ": worker out of range"));
+      }
       if (!f.status().ok()) return f.status();
       if (c->spi_in < 256 || c->spi_out < 256) {
         return absl::InvalidArgumentError(absl::StrCat("line ", number, ": reserved SPI"));

@@ -893,7 +893,8 @@ TEST_CASE("per-worker CHILD SAs: the VTI binding names each worker's member",
   r.installer->AddSa(*w1, kVti);
   settle();
   b = last_binding();
-  CHECK(b->out_spi == 0xc0000202);
+  // The fallback stays on worker 0's SA: the workers without a member hand off to its owner.
+  CHECK(b->out_spi == 0xc0000201);
   CHECK(b->member_spi[0] == 0xc0000201);
   CHECK(b->member_spi[1] == 0xc0000202);
 
@@ -903,7 +904,7 @@ TEST_CASE("per-worker CHILD SAs: the VTI binding names each worker's member",
   r.installer->AddSa(*w1b, kVti);
   settle();
   b = last_binding();
-  CHECK(b->out_spi == 0xc0000203);
+  CHECK(b->out_spi == 0xc0000201);
   CHECK(b->member_spi[0] == 0xc0000201);
   CHECK(b->member_spi[1] == 0xc0000203);
   size_t bindings_before = 0;
