@@ -885,7 +885,8 @@ TEST_CASE("per-worker CHILD SAs: the VTI binding names each worker's member",
   CHECK(b->member_spi[0] == 0xc0000201);
   CHECK(b->member_spi[1] == 0);
   // The SAs name their worker.
-  const Message* sa = Find(r.dp.Batches().back(), MessageKind::kSa, Op::kAdd);
+  const auto installs = r.dp.Batches();
+  const Message* sa = Find(installs.back(), MessageKind::kSa, Op::kAdd);
   REQUIRE(sa != nullptr);
   CHECK(sa->body.sa.worker == 1);
 
@@ -942,7 +943,8 @@ TEST_CASE("per-worker CHILD SAs: the VTI binding names each worker's member",
   r.installer->DelSa(*w1b);
   r.installer->FlushRemovals();
   settle();
-  const auto& removal = r.dp.Batches().back();
+  const auto batches = r.dp.Batches();  // a copy: Batches() returns one
+  const auto& removal = batches.back();
   REQUIRE(Count(removal, MessageKind::kSa, Op::kDelete) == 4);
   REQUIRE(removal[0].header.kind == MessageKind::kVtiBinding);
   CHECK(removal[0].header.op == Op::kUpdate);
