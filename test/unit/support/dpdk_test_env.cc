@@ -19,9 +19,11 @@ namespace portcullis::test {
 void EnsureEal() {
   static std::once_flag once;
   std::call_once(once, [] {
+    // 1 GB: command_applier_scale_test builds dataplanes with 10,000-tunnel tables whose
+    // firewall caches (16 MB a worker for IPv4 since session 9) no longer fit 512 MB besides them.
     std::string prefix = "--file-prefix=ut" + std::to_string(getpid());
-    const char* argv[] = {"unit-test",   "--no-huge",           "-m",           "512", "--no-pci",
-                          "--no-shconf", "--log-level=*:error", prefix.c_str(), "-l",  "0"};
+    const char* argv[] = {"unit-test",   "--no-huge",           "-m",           "1024", "--no-pci",
+                          "--no-shconf", "--log-level=*:error", prefix.c_str(), "-l",   "0"};
     int argc = sizeof argv / sizeof argv[0];
     if (rte_eal_init(argc, const_cast<char**>(argv)) < 0) {
       std::fprintf(stderr, "rte_eal_init failed: %s\n", rte_strerror(rte_errno));
