@@ -38,8 +38,6 @@ import json
 import os
 import pathlib
 import random
-import shutil
-import signal
 import struct
 import subprocess
 import sys
@@ -73,35 +71,33 @@ OVER_HUGE_PAGES = int(os.environ.get('BENCH_OVER_HUGE_PAGES', '800'))
 OVER_MEM = []
 
 
-def over_flow_mem():
-    """As many_flow_mem, for the over rows (decided once)."""
-    if not OVER_MEM:
-        free = 0
-        with open('/proc/meminfo') as f:
-            for line in f:
-                if line.startswith('HugePages_Free:'):
-                    free = int(line.split()[1])
-        OVER_MEM.append('hugepages' if db.HUGE and free >= OVER_HUGE_PAGES else 'no hugepages')
-    if OVER_MEM[0] == 'hugepages':
+def free_hugepages():
+    with open('/proc/meminfo') as f:
+        for line in f:
+            if line.startswith('HugePages_Free:'):
+                return int(line.split()[1])
+    return 0
+
+
+def row_mem(decided, pages, megabytes):
+    """EAL memory options of a many-flow or over row: hugepages when db.HUGE and `pages` are
+    free (production runs on hugepages; 4 KB pages add a TLB miss to each random access into a
+    million sessions), otherwise `megabytes` of ordinary memory. Decided once per kind (the
+    list `decided` keeps it): every row of a kind on the same memory."""
+    if not decided:
+        decided.append('hugepages' if db.HUGE and free_hugepages() >= pages else 'no hugepages')
+    if decided[0] == 'hugepages':
         return db.eal_mem()
-    # The mbufs (about 2.5 KB each) and 1 GB for the rest (sess1m's 1.6 million sessions).
-    return ['--no-huge', '-m', str(1024 + OVER_FLOWS * 5 // 2048)]
+    return ['--no-huge', '-m', str(megabytes)]
 
 
 def many_flow_mem():
-    """EAL memory options of a many-flow row: hugepages when db.HUGE and MANY_HUGE_PAGES are
-    free (production runs on hugepages; 4 KB pages add a TLB miss to each random access into a
-    million sessions), otherwise 2 GB of ordinary memory."""
-    if not MANY_MEM:  # decided once: every many-flow row on the same memory
-        free = 0
-        with open('/proc/meminfo') as f:
-            for line in f:
-                if line.startswith('HugePages_Free:'):
-                    free = int(line.split()[1])
-        MANY_MEM.append('hugepages' if db.HUGE and free >= MANY_HUGE_PAGES else 'no hugepages')
-    if MANY_MEM[0] == 'hugepages':
-        return db.eal_mem()
-    return ['--no-huge', '-m', '2048']
+    return row_mem(MANY_MEM, MANY_HUGE_PAGES, 2048)
+
+
+def over_flow_mem():
+    # The mbufs (about 2.5 KB each) and 1 GB for the rest (sess1m's 1.6 million sessions).
+    return row_mem(OVER_MEM, OVER_HUGE_PAGES, 1024 + OVER_FLOWS * 5 // 2048)
 
 
 def rules(ruleset, n, stateful, seed):

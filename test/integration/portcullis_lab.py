@@ -5,6 +5,7 @@ when a test fails) kills its processes, waits for them, deletes its namespaces a
 shared-memory or DPDK runtime files its dataplanes left.
 """
 import glob
+import json
 import os
 import pathlib
 import re
@@ -472,3 +473,22 @@ class SitePair:
         raise AssertionError('tunnel did not come up\n--- site A ---\n' + self.va.log()[-4000:] +
                              '\n--- site B ---\n' + self.vb.log()[-4000:] + '\n' +
                              self.va.vpnctl('show', 'vpn', 'ipsec', 'sa', check=False).stdout)
+
+
+def flow_order(lab, src_ns, dst_ns, port, flows, count, pps, dst='10.2.0.10'):
+    """`flows` UDP flows of `count` numbered datagrams each at `pps`, from src_ns to dst:port in
+    dst_ns (flow_order.py on both ends); returns the receiver's report (what arrived, in which
+    order per flow). Asserts that the sender sent them all."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    script = os.path.join(here, 'flow_order.py')
+    recv, recv_log = lab.spawn(['ip', 'netns', 'exec', dst_ns, PY, script, 'recv', str(port),
+                                str(flows), str(count), '3'], 'flow-recv.log')
+    deadline = time.time() + 10
+    while 'listening' not in open(recv_log).read():
+        assert time.time() < deadline and recv.poll() is None, open(recv_log).read()
+        time.sleep(0.05)
+    sent = lab.exec(src_ns, PY, script, 'send', dst, str(port), str(flows), str(count), str(pps),
+                    timeout=120).stdout
+    assert json.loads(sent)['sent'] == flows * count, sent
+    recv.wait(timeout=60)
+    return json.loads(open(recv_log).read().strip().splitlines()[-1])

@@ -8,15 +8,12 @@ CHILD SAs). The LAN flows of site A reach both of its workers (af_packet's flow 
 each worker encrypts its own with its own SA: nothing is handed off on the way out, no flow is
 reordered or loses a packet. Site A's ESP lifetime is 30 s, so each member is rekeyed on its own
 (the other keeps its SPI) while the group stays whole."""
-import json
-import os
 import re
 import time
 
-from portcullis_lab import PY, SitePair, wait_ping
+from portcullis_lab import SitePair, flow_order, wait_ping
 
 FLOWS, COUNT, PPS, PORT = 16, 200, 1000, 7010
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def route_based(vti_addr, remote_lan, lifetime=None):
@@ -71,17 +68,7 @@ def workers(dp):
 
 
 def flows(lab, s):
-    recv, recv_log = lab.spawn(['ip', 'netns', 'exec', s.hb, PY, os.path.join(HERE, 'flow_order.py'),
-                                'recv', str(PORT), str(FLOWS), str(COUNT), '3'], 'flow-recv.log')
-    deadline = time.time() + 10
-    while 'listening' not in open(recv_log).read():
-        assert time.time() < deadline and recv.poll() is None, open(recv_log).read()
-        time.sleep(0.05)
-    sent = lab.exec(s.ha, PY, os.path.join(HERE, 'flow_order.py'), 'send', '10.2.0.10', str(PORT),
-                    str(FLOWS), str(COUNT), str(PPS), timeout=120).stdout
-    assert json.loads(sent)['sent'] == FLOWS * COUNT, sent
-    recv.wait(timeout=60)
-    return json.loads(open(recv_log).read().strip().splitlines()[-1])
+    return flow_order(lab, s.ha, s.hb, PORT, FLOWS, COUNT, PPS)
 
 
 def test_two_appliances_negotiate_a_child_sa_per_worker(lab, source_root):

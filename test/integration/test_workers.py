@@ -6,16 +6,13 @@ SA: the other hands its packets to the owner through the owner's ring (docs/DESI
 ownership). Flows with sequence numbers in their payload prove that no flow is reordered or
 loses a packet on the way; the per-worker counters (dpctl show workers, the Prometheus metrics
 vpnd exports) prove the handoff happened."""
-import json
-import os
 import re
 import time
 
-from portcullis_lab import PY, SitePair, wait_ping
+from portcullis_lab import PY, SitePair, flow_order, wait_ping
 
 FLOWS, COUNT, PPS, PORT = 16, 200, 1000, 7000
 METRICS_PORT = 9469
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def workers(dp):
@@ -51,17 +48,7 @@ def test_two_workers_hand_off_and_keep_each_flow_in_order(lab, source_root):
     before = {'a': workers(s.a), 'b': workers(s.b)}
     drops_before = {'a': s.a.show_json('stats')['drops'], 'b': s.b.show_json('stats')['drops']}
     out_before, in_before = sa_packets(s.a, 'out'), sa_packets(s.b, 'in')
-    recv, recv_log = lab.spawn(['ip', 'netns', 'exec', s.hb, PY, os.path.join(HERE, 'flow_order.py'),
-                                'recv', str(PORT), str(FLOWS), str(COUNT), '3'], 'flow-recv.log')
-    deadline = time.time() + 10
-    while 'listening' not in open(recv_log).read():
-        assert time.time() < deadline and recv.poll() is None, open(recv_log).read()
-        time.sleep(0.05)
-    sent = lab.exec(s.ha, PY, os.path.join(HERE, 'flow_order.py'), 'send', '10.2.0.10', str(PORT),
-                    str(FLOWS), str(COUNT), str(PPS), timeout=120).stdout
-    assert json.loads(sent)['sent'] == FLOWS * COUNT, sent
-    recv.wait(timeout=60)
-    got = json.loads(open(recv_log).read().strip().splitlines()[-1])
+    got = flow_order(lab, s.ha, s.hb, PORT, FLOWS, COUNT, PPS)
     # Every datagram arrived once, and each flow in the order it was sent (the sender's trains
     # put several packets of a flow into one receive, handoff and ring burst).
     print(f'flows: {got}')
