@@ -27,6 +27,14 @@ void RouteBased(IkeSaConfig& c) {
   c.children[0].vti_interface = "vti0";
 }
 
+// Both ends route-based (the only tunnels grouped), the IKE SA and its CHILD SAs up.
+void UpRouteBased(Pair& p) {
+  RouteBased(*p.ca);
+  RouteBased(*p.cb);
+  p.Up();
+  p.net.Pump();
+}
+
 // The installed CHILD SAs of the node's one IKE SA, by worker (0: not in a group).
 std::map<int, const ChildSa*> ByWorker(const Node& n) {
   std::map<int, const ChildSa*> out;
@@ -59,10 +67,7 @@ const ChildSa* Peer(const Node& n, const ChildSa& c) {
 
 TEST_CASE("Two ends with two workers make a CHILD SA per worker", "[ike_sa][rfc9611]") {
   Pair p(Workers(2), Workers(2));
-  RouteBased(*p.ca);
-  RouteBased(*p.cb);
-  p.Up();
-  p.net.Pump();
+  UpRouteBased(p);
   INFO(p.a.log.All() << p.b.log.All());
   CHECK(HasLine(p.a.log, {"generating", "IKE_AUTH request 1", "N(SA_RESOURCE_INFO)"}));
   CHECK(HasLine(p.b.log, {"generating", "IKE_AUTH response 1", "N(SA_RESOURCE_INFO)"}));
@@ -95,10 +100,7 @@ TEST_CASE("Two ends with two workers make a CHILD SA per worker", "[ike_sa][rfc9
 
 TEST_CASE("A responder with fewer workers answers TS_MAX_QUEUE", "[ike_sa][rfc9611]") {
   Pair p(Workers(4), Workers(2));
-  RouteBased(*p.ca);
-  RouteBased(*p.cb);
-  p.Up();
-  p.net.Pump();
+  UpRouteBased(p);
   p.net.Advance(absl::Seconds(30));
   INFO(p.a.log.All() << p.b.log.All());
   CHECK(
@@ -119,10 +121,7 @@ TEST_CASE("A peer that does not answer SA_RESOURCE_INFO gets one CHILD SA", "[ik
   // A responder with one worker never sends the notify, as strongSwan 5.9.8, which ignores
   // status notifies it does not know (RFC 7296 3.10.1).
   Pair p(Workers(2), Workers(1));
-  RouteBased(*p.ca);
-  RouteBased(*p.cb);
-  p.Up();
-  p.net.Pump();
+  UpRouteBased(p);
   p.net.Advance(absl::Seconds(30));
   INFO(p.a.log.All() << p.b.log.All());
   CHECK(HasLine(p.a.log, {"generating", "N(SA_RESOURCE_INFO)"}));
@@ -140,10 +139,7 @@ TEST_CASE("A peer that does not answer SA_RESOURCE_INFO gets one CHILD SA", "[ik
 TEST_CASE("A responder with workers answers a peer that offers nothing with one SA",
           "[ike_sa][rfc9611]") {
   Pair p(Workers(1), Workers(2));
-  RouteBased(*p.ca);
-  RouteBased(*p.cb);
-  p.Up();
-  p.net.Pump();
+  UpRouteBased(p);
   INFO(p.a.log.All() << p.b.log.All());
   CHECK_FALSE(HasLine(p.a.log, {"generating", "N(SA_RESOURCE_INFO)"}));
   CHECK_FALSE(HasLine(p.b.log, {"generating", "N(SA_RESOURCE_INFO)"}));
@@ -165,10 +161,7 @@ TEST_CASE("Policy-based tunnels are not grouped", "[ike_sa][rfc9611]") {
 
 TEST_CASE("A member is rekeyed and deleted on its own", "[ike_sa][rfc9611]") {
   Pair p(Workers(2), Workers(2));
-  RouteBased(*p.ca);
-  RouteBased(*p.cb);
-  p.Up();
-  p.net.Pump();
+  UpRouteBased(p);
   auto a = ByWorker(p.a);
   REQUIRE(a.size() == 2);
   const uint32_t w0_in = a[1]->spi_in, w1_in = a[2]->spi_in;
@@ -219,10 +212,7 @@ TEST_CASE("A member is rekeyed and deleted on its own", "[ike_sa][rfc9611]") {
 
 TEST_CASE("The state file keeps each CHILD SA's worker", "[ike_sa][rfc9611]") {
   Pair p(Workers(2), Workers(2));
-  RouteBased(*p.ca);
-  RouteBased(*p.cb);
-  p.Up();
-  p.net.Pump();
+  UpRouteBased(p);
   std::vector<IkeSaState> saved = p.a.mgr->SaveState();
   REQUIRE(saved.size() == 1);
   std::string text = EncodeIkeState(saved, {});
