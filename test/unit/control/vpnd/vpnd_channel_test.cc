@@ -10,7 +10,6 @@
 #include <cstring>
 #include <thread>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -212,129 +211,6 @@ TEST_CASE(
     CHECK(Count(all.back(), MessageKind::kSa, Op::kAdd) == 2);
     CHECK(EastChild(east) != nullptr);
   }
-}
-
-TEST_CASE("after a dataplane restart the CHILD SAs are rekeyed 32 every 10 ms, not at once",
-          "[vpnd][dataplane][restart]") {
-  // 40 policy-based tunnels to one peer: more CHILD SAs than one pacing round takes.
-  std::string text = kOneTunnel;
-  for (int t = 2; t <= 40; ++t) {
-    absl::StrAppend(&text, "set security vpn ipsec site-to-site peer 192.0.2.2 tunnel ", t,
-                    " local prefix 10.1.", t, ".0/24\n",
-                    "set security vpn ipsec site-to-site peer 192.0.2.2 tunnel ", t,
-                    " remote prefix 10.2.", t, ".0/24\n");
-  }
-  Rig r;
-  std::string mine = WriteFile(text);
-  REQUIRE(r.vpnd->LoadFile(mine).ok());
-  East east(r);
-  east.mgr->SetPeers({MirrorPeer(text)});
-  Pump(r, east);
-  INFO(r.log.Recent());
-  REQUIRE(east.Sa() != nullptr);
-  REQUIRE(east.Sa()->children().size() == 40);
-  absl::flat_hash_set<uint32_t> before;
-  for (const auto& c : east.Sa()->children()) before.insert(c->spi_in);
-  // How many of east's CHILD SAs are still the ones from before the restart.
-  auto old_ones = [&] {
-    size_t n = 0;
-    for (const auto& c : east.Sa()->children()) n += before.contains(c->spi_in);
-    return n;
-  };
-
-  r.dp.Restart();
-  r.now += absl::Seconds(2);
-  Pump(r, east);  // the clock stands still: one round
-  CHECK(absl::StrContains(r.log.Recent(), "rekeying up to 40 CHILD_SA(s)"));
-  REQUIRE(east.Sa() != nullptr);
-  CHECK(east.Sa()->children().size() == 40);
-  CHECK(old_ones() == 40 - 32);
-  r.now += absl::Milliseconds(9);
-  Pump(r, east);  // not yet 10 ms after the first round
-  CHECK(old_ones() == 40 - 32);
-  r.now += absl::Milliseconds(1);
-  Pump(r, east);  // the second round takes the rest
-  CHECK(old_ones() == 0);
-  CHECK(east.Sa()->children().size() == 40);
-  CHECK(r.installer->installed_children() == 40);
-  std::remove(mine.c_str());
-}
-
-TEST_CASE(
-    "after a dataplane restart the rekeys from a notify-ipsec virtual address wait for the "
-    "group's first report, which stops IKE until MASTER",
-    "[vpnd][dataplane][restart][vrrp]") {
-  // The tunnel runs from 192.0.2.1, group 10's virtual address on dp0p1.
-  std::string text = kOneTunnel;
-  const std::string own = "set interfaces dataplane dp0p1 address 192.0.2.1/24\n";
-  REQUIRE(absl::StrContains(text, own));
-  text.replace(text.find(own), own.size(),
-               "set interfaces dataplane dp0p1 address 192.0.2.10/24\n"
-               "set interfaces dataplane dp0p1 vrrp vrrp-group 10 virtual-address 192.0.2.1\n"
-               "set interfaces dataplane dp0p1 vrrp vrrp-group 10 notify ipsec\n");
-  Rig r;
-  std::string mine = WriteFile(text);
-  REQUIRE(r.vpnd->LoadFile(mine).ok());
-  East east(r);
-  east.mgr->SetPeers({MirrorPeer(text)});
-  const Message* port = Interface(r.dp.Batches().at(0), "dp0p1");
-  REQUIRE(port != nullptr);
-  const uint32_t ifindex = port->body.interface.ifindex;
-  // As the dataplane reports a group: INIT once configured, before its machine starts; then
-  // BACKUP, and MASTER after Master_Down_Interval (or at once as the address owner).
-  using dp::api::VrrpReason;
-  using dp::api::VrrpState;
-  auto report = [&](VrrpState state, VrrpReason reason) {
-    dp::api::Event e = dp::api::NewEvent(dp::api::EventKind::kVrrpState);
-    e.body.vrrp_state.ifindex = ifindex;
-    e.body.vrrp_state.vrid = 10;
-    e.body.vrrp_state.state = state;
-    e.body.vrrp_state.old_state = VrrpState::kInitialize;
-    e.body.vrrp_state.reason = reason;
-    r.dp.Post(e);
-  };
-  report(VrrpState::kInitialize, VrrpReason::kReport);
-  Pump(r, east);
-  REQUIRE(EastChild(east) == nullptr);  // IKE for the peer starts only on MASTER
-  report(VrrpState::kMaster, VrrpReason::kMasterDown);
-  Pump(r, east);
-  INFO(r.log.Recent());
-  const ike::ChildSa* ec = EastChild(east);
-  REQUIRE(ec != nullptr);
-  const uint32_t spi = ec->spi_in;
-
-  r.dp.Restart();
-  r.now += absl::Seconds(2);
-  Pump(r, east);
-  CHECK(absl::StrContains(r.log.Recent(), "notify ipsec: 1 CHILD_SA(s) from a virtual address"));
-  CHECK_FALSE(absl::StrContains(r.log.Recent(), "rekeying up to"));
-  r.now += absl::Seconds(1);
-  Pump(r, east);
-  ec = EastChild(east);
-  REQUIRE(ec != nullptr);
-  CHECK(ec->spi_in == spi);  // held: no report yet
-  // The restarted machine's first report is INIT (configured, not started): not master, so
-  // the held rekey is dropped and IKE for the peer stops, as for BACKUP ...
-  report(VrrpState::kInitialize, VrrpReason::kReport);
-  Pump(r, east);
-  r.now += absl::Milliseconds(10);
-  Pump(r, east);
-  CHECK(absl::StrContains(r.log.Recent(),
-                          "1 CHILD_SA(s) held since the dataplane restart are "
-                          "not rekeyed"));
-  CHECK(absl::StrContains(r.log.Recent(), "notify ipsec: stopping IKE for peer"));
-  CHECK_FALSE(absl::StrContains(r.log.Recent(), "master here: rekeying"));
-  // ... and starts again, with new SAs, when the group becomes MASTER.
-  report(VrrpState::kMaster, VrrpReason::kOwner);
-  for (int i = 0; i < 5; ++i) {
-    r.now += absl::Seconds(1);
-    Pump(r, east);
-  }
-  CHECK(absl::StrContains(r.log.Recent(), "notify ipsec: starting IKE for peer"));
-  ec = EastChild(east);
-  REQUIRE(ec != nullptr);
-  CHECK(ec->spi_in != spi);
-  std::remove(mine.c_str());
 }
 
 TEST_CASE("a CHILD SA is up in show only once the dataplane acknowledged its install",

@@ -31,6 +31,7 @@
 #include "control/vpnd/vpnd.h"
 #include "dataplane/api/channel_client.h"
 #include "dataplane/api/channel_server.h"
+#include "ike/encoding/message.h"
 #include "ike/sa/traffic_selectors.h"
 
 namespace portcullis::vpnd::testing {
@@ -309,8 +310,11 @@ struct East {
   }
 };
 
-// Moves datagrams both ways until things are quiet; `rewrite` may change what east sends.
-inline void Pump(Rig& r, East& e, const std::function<void(ike::Datagram&)>& rewrite = nullptr) {
+// Moves datagrams both ways until things are quiet; `rewrite` may change what east sends, and
+// what `hold` matches of it goes to `held` instead of vpnd (delayed or lost on the way).
+inline void PumpHolding(Rig& r, East& e, const std::function<bool(const ike::Datagram&)>& hold,
+                        std::vector<ike::Datagram>* held,
+                        const std::function<void(ike::Datagram&)>& rewrite = nullptr) {
   for (int quiet = 0, i = 0; quiet < 200 && i < 20000; ++i) {
     r.vpnd->Poll();
     bool moved = false;
@@ -320,13 +324,27 @@ inline void Pump(Rig& r, East& e, const std::function<void(ike::Datagram&)>& rew
     }
     for (auto& d : e.out) {
       if (rewrite) rewrite(d);
-      r.dp.Punt(d);
+      if (hold && hold(d)) {
+        held->push_back(d);
+      } else {
+        r.dp.Punt(d);
+      }
       moved = true;
     }
     e.out.clear();
     quiet = moved ? 0 : quiet + 1;
     std::this_thread::sleep_for(std::chrono::microseconds(500));
   }
+}
+
+inline void Pump(Rig& r, East& e, const std::function<void(ike::Datagram&)>& rewrite = nullptr) {
+  PumpHolding(r, e, nullptr, nullptr, rewrite);
+}
+
+// Whether `d` is an IKE message of `exchange`, a request or a response, from its header.
+inline bool IsIke(const ike::Datagram& d, ike::ExchangeType exchange, bool response) {
+  auto h = ike::DecodeHeader(d.data);
+  return h.ok() && h->header.exchange == exchange && h->header.response == response;
 }
 
 inline const ike::ChildSa* EastChild(const East& e) {
