@@ -1000,8 +1000,10 @@ void Vpnd::RekeyAfterRestart() {
   constexpr absl::Duration kRestartRekeyRound = absl::Milliseconds(10);
   constexpr absl::Duration kFollowRound = absl::Seconds(1);
   // A rekey that fails (TEMPORARY_FAILURE in a collision: the peer asks to retry later) is asked
-  // for again a second later, three times in all; after that, or kRestartRekeyFollow after the
-  // restart, the IKE SA's own retry timer is what is left.
+  // for again a second after the round that sees it failed (one to two seconds after the
+  // failure), three times in all; after that, or kRestartRekeyFollow after the restart, the IKE
+  // SA's own retry timer is what is left. One that was in flight at the restart and fails is
+  // asked for again at the next round.
   constexpr int kRestartRekeyAttempts = 3;
   constexpr absl::Duration kRetryAfter = absl::Seconds(1);
   if (restart_rekeys_.empty() && restart_rekeys_followed_.empty() && restart_rekeys_vrrp_.empty()) {
@@ -1040,9 +1042,10 @@ void Vpnd::RekeyAfterRestart() {
       if (it == round.end()) continue;
       FollowedRekey f = it->second;
       if (c->state == ike::ChildSa::State::kRekeying ||
-          (c->state == ike::ChildSa::State::kInstalled && f.attempts > 0 &&
-           c->rekey_at == absl::InfiniteFuture())) {
-        // A rekey in flight, or ours queued behind other exchanges: see how it ends.
+          (c->state == ike::ChildSa::State::kInstalled && c->rekey_at == absl::InfiniteFuture())) {
+        // A rekey in flight, or one queued behind other exchanges (ours or the IKE SA's own:
+        // an installed SA's rekey_at is otherwise finite): see how it ends, without queuing a
+        // second.
         restart_rekeys_followed_.push_back(f);
       } else if (c->state == ike::ChildSa::State::kInstalled &&
                  f.attempts < kRestartRekeyAttempts) {

@@ -341,7 +341,8 @@ inline void Pump(Rig& r, East& e, const std::function<void(ike::Datagram&)>& rew
   PumpHolding(r, e, nullptr, nullptr, rewrite);
 }
 
-// Whether `d` is an IKE message of `exchange`, a request or a response, from its header.
+// Whether `d` is an IKE message of `exchange`, a request or a response, from its header (`data`
+// is the IKE message: on port 4500 the non-ESP marker is `non_esp_marker`, not in `data`).
 inline bool IsIke(const ike::Datagram& d, ike::ExchangeType exchange, bool response) {
   auto h = ike::DecodeHeader(d.data);
   return h.ok() && h->header.exchange == exchange && h->header.response == response;
