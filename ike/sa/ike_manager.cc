@@ -1082,6 +1082,40 @@ const ChildSa* IkeManager::TunnelCarrier(const IkeSa& waiting, const ChildSa& go
   return found;
 }
 
+void IkeManager::MoveTunnelsOff(IkeSa& sa, const std::string& why) {
+  for (auto& c : sa.children()) {
+    if (!c->outbound_active) continue;
+    // The best other sender of the tunnel: an IKE SA that stays (not a lost duplicate) first,
+    // then a CHILD SA that is not replaced already, then the newest.
+    IkeSa* host = nullptr;
+    ChildSa* best = nullptr;
+    auto rank = [](const IkeSa& s, const ChildSa& k) {
+      return (s.duplicate_of ? 0 : 2) + (k.state == ChildSa::State::kRekeyed ? 0 : 1);
+    };
+    auto look = [&](IkeSa& s) {
+      if (&s == &sa || s.state() != IkeSa::State::kEstablished || s.undecided ||
+          s.config().name != sa.config().name || !(s.remote().address == sa.remote().address)) {
+        return;
+      }
+      for (auto& k : s.children()) {
+        if (k->name != c->name || !k->outbound_active || k->state == ChildSa::State::kDeleting) {
+          continue;
+        }
+        if (best == nullptr || rank(s, *k) > rank(*host, *best) ||
+            (rank(s, *k) == rank(*host, *best) && k->unique_id > best->unique_id)) {
+          host = &s;
+          best = k.get();
+        }
+      }
+    };
+    for (IkeSa* s : SasOf(sa.config().name)) look(*s);
+    for (auto& s : pending_) look(*s);
+    if (best == nullptr) continue;
+    c->outbound_active = false;
+    host->SendWith(*best, why);
+  }
+}
+
 void IkeManager::ChildUpdated(IkeSa& sa, const ChildSa& child) {
   if (listener_ != nullptr) listener_->ChildUpdated(sa, child);
 }
@@ -1114,6 +1148,19 @@ void IkeManager::IkeUp(IkeSa& sa) {
   for (IkeSa* other : same) {
     if (other != &sa && same_peer(*other) && other->original_initiator() &&
         other->state() == IkeSa::State::kConnecting && other->spi_r() == IkeSpi{}) {
+      if (other->reauth_of) {
+        // Our reauthentication met the peer's: its new IKE SA replaces the old one as ours
+        // would (the peer deletes the old one once it is complete). The old one stays marked
+        // as being replaced (no duplicate of `sa`), and reauthenticates again should it still
+        // be there in 30 s.
+        if (IkeSa* old = FindSa(*other->reauth_of); old != nullptr && old->reauthenticating) {
+          old->Log(LogGroup::kIke,
+                   absl::StrCat("the peer's IKE_SA ", sa.config().name, "[", sa.unique_id(),
+                                "] replaces it, abandoning our reauthentication"));
+          old->ScheduleIkeRekey(absl::Seconds(30));
+        }
+        other->reauth_of.reset();
+      }
       other->Destroy("the peer established an IKE_SA meanwhile, abandoning our unanswered one");
     }
   }
@@ -1172,8 +1219,21 @@ void IkeManager::IkeDown(IkeSa& sa, Restart restart) {
   ForgetHalfOpen(sa);
   if (listener_ != nullptr) listener_->IkeDown(sa);
   if (sa.reauth_of) {
+    // The lost duplicate of two simultaneous reauthentications: the peer's new IKE SA replaces
+    // the old one (its initiator deletes the old one when it is complete). Should the old one
+    // still be there in 30 s, it reauthenticates again.
+    IkeSa* keeper = sa.duplicate_of ? FindSa(*sa.duplicate_of) : nullptr;
+    IkeSa* old = FindSa(*sa.reauth_of);
+    if (keeper != nullptr && keeper->state() == IkeSa::State::kEstablished && old != nullptr &&
+        old->reauthenticating) {
+      old->Log(LogGroup::kIke, absl::StrCat("the peer's IKE_SA ", keeper->config().name, "[",
+                                            keeper->unique_id(), "] replaces it, its duplicate ",
+                                            sa.config().name, "[", sa.unique_id(), "] is gone"));
+      old->ScheduleIkeRekey(absl::Seconds(30));
+      return;
+    }
     // The replacement failed: the old IKE SA carries on and tries again later.
-    if (IkeSa* old = FindSa(*sa.reauth_of); old != nullptr && old->reauthenticating) {
+    if (old != nullptr && old->reauthenticating) {
       old->reauthenticating = false;
       old->Log(LogGroup::kIke, "reauthentication failed, trying again in 30s");
       old->ScheduleIkeRekey(absl::Seconds(30));

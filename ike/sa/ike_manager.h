@@ -276,6 +276,7 @@ class IkeManager : public IkeSaContext {
   // ChildDown: the CHILD SA of `gone`'s tunnel that carries it now, with `gone` going, on
   // another IKE SA of the same peer than `waiting` (sending ones first); nullptr if none.
   const ChildSa* TunnelCarrier(const IkeSa& waiting, const ChildSa& gone) const;
+  void MoveTunnelsOff(IkeSa& sa, const std::string& why) override;
   bool ChildInPlace(const ChildSa& child) const override {
     return listener_ == nullptr || listener_->ChildInPlace(child);
   }

@@ -758,6 +758,11 @@ void IkeSa::CheckReauthentication() {
       destroy_after_response) {
     return;
   }
+  // Our reauthentication met the peer's and this new IKE SA is the duplicate that goes: the
+  // peer's one replaces the old SA, and the peer, which initiated it, deletes the old one once
+  // it is complete. Deleted from here as well, the old SA could take with it the CHILD SAs the
+  // tunnels still send with here (the kept SA's, made by the peer, are not sending yet).
+  if (duplicate_of) return;
   IkeSa* old = ctx_.FindSa(*reauth_of);
   if (old == nullptr) {
     reauth_of.reset();

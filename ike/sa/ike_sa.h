@@ -116,6 +116,10 @@ class IkeSaContext {
   // An installed CHILD SA of child config `name` on another live IKE SA with the same peer than
   // `sa` (one being reauthenticated or a duplicate), if any.
   virtual const ChildSa* FindInstalledChild(const IkeSa& sa, const std::string& name) const = 0;
+  // `sa` is about to send a Delete for itself (the peer drops its CHILD SAs' inbound halves as
+  // it comes): each tunnel it sends with goes to a CHILD SA of the same tunnel on another IKE SA
+  // with the peer that may send (ChildSa::outbound_active), if there is one.
+  virtual void MoveTunnelsOff(IkeSa& sa, const std::string& why) = 0;
   // Whether `child` is in place where traffic flows (IkeListener::ChildInPlace).
   virtual bool ChildInPlace(const ChildSa& child) const = 0;
   // The peer sent INITIAL_CONTACT: other SAs with it are stale.

@@ -34,6 +34,12 @@ class IkeDeleteTask : public Task {
            absl::StrCat("deleting IKE_SA ", sa.config().name, "[", sa.unique_id(), "] between ",
                         sa.local().address.ToString(), "...", sa.remote().address.ToString()));
     if (sa.state() == IkeSa::State::kEstablished) sa.set_state(IkeSa::State::kDeleting);
+    // Not a packet more with its CHILD SAs once the Delete is out: the peer drops their inbound
+    // halves as it comes, before we hear back. Another IKE SA's CHILD SA of the same tunnel
+    // carries it meanwhile (a reauthentication's old one when the new one is incomplete, the
+    // new one when the old one goes), if one may send.
+    sa.ctx().MoveTunnelsOff(
+        sa, absl::StrCat("IKE_SA ", sa.config().name, "[", sa.unique_id(), "] is being deleted"));
     DeletePayload d;
     d.protocol = ProtocolId::kIke;
     out.push_back(Payload{PayloadType::kDelete, d});

@@ -3,10 +3,14 @@
 // which go only once it is complete. Neither end may ever be without an SA for a tunnel or send
 // with one the other end cannot decrypt (Recorder::gaps, Pair::unsendable).
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <random>
 
 #include "absl/strings/str_cat.h"
 
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "ike/sa/ike_sa.h"
 #include "test/unit/ike/sa/ike_sa_harness.h"
@@ -172,16 +176,25 @@ TEST_CASE("both ends reauthenticate at once: one IKE SA is left, no tunnel ever 
 // random orders, a few lost. After every datagram no end may send a tunnel's traffic with an SA
 // the other end lacks (Pair::unsendable, counted from the moment both tunnels were up), nor be
 // left without an SA for it; in the end one IKE SA with both tunnels is left on both ends.
-// OPEN (README IKE row, docs/DESIGN.md): hidden (`[.]`, run it by name) because it still
-// fails. With main's IKE, 16 seeds up to about 30 (where a REQUIRE stopped it) sent with an SA
-// the peer lacked and 2 had a gap; with this change (the loser's CHILD SAs never woken, the
-// tunnel's carrier followed instead of waking on any removal, a rekey due started before the
-// peer's is answered, the duplicate deleted once the kept SA carries every tunnel) 13 of the
-// first 40 still do (seeds 2, 4, 5, 6, 14, ...), pure reauthentications (seed % 4 == 0) too.
+// The nonces are random, so an order does not repeat exactly; on main's IKE (e41df02) 52 and 63
+// of the 200 orders failed in two runs (59 of 63 failures an end sending with an SA the peer had
+// removed). Three rules fixed them: an end sends nothing more with an IKE SA's CHILD SAs once
+// its Delete for that IKE SA goes out (IkeManager::MoveTunnelsOff), our reauthentication's new
+// IKE SA that lost as a duplicate never deletes the old one (the peer's kept one replaces it),
+// and one abandoned for the peer's leaves the old one marked as being replaced.
+// Diagnosis: REAUTH_SEEDS=N or N-M runs those orders only, REAUTH_SUMMARY=1 prints a line per
+// order, REAUTH_TRACE=1 each datagram with both ends' log lines and tunnel bindings after it.
 TEST_CASE("simultaneous reauthentications and CHILD rekeys in random orders lose nothing",
-          "[.][ike_sa][reauth][race]") {
+          "[ike_sa][reauth][race]") {
   int duplicates = 0, child_collisions = 0;
-  for (uint32_t seed = 1; seed <= 200; ++seed) {
+  uint32_t first = 1, last = 200;
+  if (const char* e = std::getenv("REAUTH_SEEDS"); e != nullptr && e[0] != '\0') {
+    first = static_cast<uint32_t>(std::atoi(e));
+    const char* dash = std::strchr(e, '-');
+    last = dash ? static_cast<uint32_t>(std::atoi(dash + 1)) : first;
+  }
+  const bool trace = std::getenv("REAUTH_TRACE") != nullptr;
+  for (uint32_t seed = first; seed <= last; ++seed) {
     CAPTURE(seed);
     std::mt19937 rng(seed);
     ReauthPair p(/*both=*/true);
@@ -189,6 +202,48 @@ TEST_CASE("simultaneous reauthentications and CHILD rekeys in random orders lose
     p.Remember();
     const int before = p.unsendable;
     const size_t lines_a = p.a.log.lines.size(), lines_b = p.b.log.lines.size();
+    size_t seen_a = lines_a, seen_b = lines_b;
+    int seen_unsendable = p.unsendable;
+    auto ike_id = [&](Node& n, const IkeSpi& spi_i) -> std::string {
+      for (const IkeSa* s : n.mgr->Sas()) {
+        if (s->spi_i() == spi_i) return std::to_string(s->unique_id());
+      }
+      return "?";
+    };
+    auto dump = [&](const std::string& what) {
+      if (!trace) return;
+      std::string out = what + "\n";
+      for (; seen_a < p.a.log.lines.size(); ++seen_a) {
+        const std::string& l = p.a.log.lines[seen_a];
+        if (absl::StrContains(l, "[NET]") || absl::StrContains(l, "[ENC] parsed")) continue;
+        out += "   A " + l.substr(20) + "\n";
+      }
+      for (; seen_b < p.b.log.lines.size(); ++seen_b) {
+        const std::string& l = p.b.log.lines[seen_b];
+        if (absl::StrContains(l, "[NET]") || absl::StrContains(l, "[ENC] parsed")) continue;
+        out += "   B " + l.substr(20) + "\n";
+      }
+      for (Node* n : {&p.a, &p.b}) {
+        out += n == &p.a ? "   [A bound" : "   [B bound";
+        for (const auto& [name, v] : n->rec.installed) {
+          absl::StrAppend(&out, " ", name.substr(name.rfind('-') + 1), "=",
+                          absl::StrFormat("%08x", n->rec.Outbound(name)), " of {");
+          for (const auto& e : v) {
+            absl::StrAppend(&out, absl::StrFormat(" %08x%s", e.out, e.sending ? "" : "(ns)"));
+          }
+          absl::StrAppend(&out, " }");
+        }
+        out += "]\n";
+      }
+      if (p.unsendable != seen_unsendable) {
+        for (size_t i = seen_unsendable; i < p.unsendable_at.size(); ++i) {
+          out += "   !!! " + p.unsendable_at[i] + "\n";
+        }
+        seen_unsendable = p.unsendable;
+      }
+      std::fputs(out.c_str(), stdout);
+    };
+    p.net.on_wire = nullptr;
     for (Node* n : {&p.a, &p.b}) {
       Mutable(n->Only()).ScheduleIkeRekey(absl::Seconds(1));
       if (seed % 4 != 0) {
@@ -208,14 +263,39 @@ TEST_CASE("simultaneous reauthentications and CHILD rekeys in random orders lose
         if (p.net.queue.empty()) continue;
       }
       const size_t i = rng() % p.net.queue.size();
+      const Datagram d = p.net.Take(i);
+      std::string desc;
+      if (trace) {
+        const IkeHeader h = HeaderOf(d);
+        Node& from = *p.net.nodes[d.src.address.ToString()];
+        desc = absl::StrCat(from.address == kA ? "A->B " : "B->A ", ExchangeTypeName(h.exchange),
+                            h.response ? " resp " : " req ", h.message_id, " on IKE ",
+                            ike_id(from, h.spi_i), "/",
+                            ike_id(*p.net.nodes[d.dst.address.ToString()], h.spi_i));
+      }
       if (rng() % 100 < 92 || drops >= 3) {
-        p.net.Deliver(p.net.Take(i));
+        p.net.Deliver(d);
+        dump(absl::StrCat("#", step, " deliver ", desc));
       } else {
-        (void)p.net.Take(i);
         ++drops;
+        dump(absl::StrCat("#", step, " DROP ", desc));
       }
     }
+    if (trace) {
+      p.net.on_delivered = [&] {
+        p.CheckSendable();
+        dump("(advance)");
+      };
+    }
     p.net.Advance(absl::Seconds(120), absl::Seconds(1));
+    // Settled: one IKE SA per end and nothing else. Not at a fixed moment: reauthentications go
+    // on every 30-45 s, and a Delete whose answer was lost is retransmitted to a peer that no
+    // longer knows the SA until the retransmissions give up (about 165 s).
+    auto settled = [&] {
+      return p.a.mgr->Sas().size() == 1 && p.b.mgr->Sas().size() == 1 && p.a.Only() != nullptr &&
+             p.b.Only() != nullptr;
+    };
+    for (int i = 0; i < 300 && !settled(); ++i) p.net.Advance(absl::Seconds(1), absl::Seconds(1));
     std::string log;
     for (size_t i = lines_a; i < p.a.log.lines.size(); ++i) log += p.a.log.lines[i] + "\n";
     log += "---\n";
@@ -226,13 +306,28 @@ TEST_CASE("simultaneous reauthentications and CHILD rekeys in random orders lose
     CHECK(p.b.log.Has("reauthenticating IKE_SA"));
     CHECK(p.unsendable == before);
     CHECK(p.a.rec.gaps + p.b.rec.gaps == 0);
-    REQUIRE(p.a.mgr->Sas().size() == 1);
-    REQUIRE(p.b.mgr->Sas().size() == 1);
+    if (std::getenv("REAUTH_SUMMARY") != nullptr) {
+      std::string states;
+      for (Node* n : {&p.a, &p.b}) {
+        for (const IkeSa* s : n->mgr->Sas()) {
+          absl::StrAppend(&states, n == &p.a ? " A" : " B", s->unique_id(), ":",
+                          IkeSaStateName(s->state()));
+        }
+      }
+      std::printf("seed %u: unsendable %d gaps %d ike %zu/%zu%s\n", seed, p.unsendable - before,
+                  p.a.rec.gaps + p.b.rec.gaps, p.a.mgr->Sas().size(), p.b.mgr->Sas().size(),
+                  states.c_str());
+    }
+    // CHECKs, not REQUIREs, so one order's failure does not hide the next ones'.
+    CHECK(p.a.mgr->Sas().size() == 1);
+    CHECK(p.b.mgr->Sas().size() == 1);
+    if (p.a.mgr->Sas().size() != 1 || p.b.mgr->Sas().size() != 1) continue;
     const IkeSa* x = p.a.mgr->Sas()[0];
     const IkeSa* y = p.b.mgr->Sas()[0];
     CHECK(x->spi_i() == y->spi_i());
-    REQUIRE(x->children().size() == 2);
-    REQUIRE(y->children().size() == 2);
+    CHECK(x->children().size() == 2);
+    CHECK(y->children().size() == 2);
+    if (x->children().size() != 2 || y->children().size() != 2) continue;
     for (const auto& c : x->children()) {
       CHECK(c->outbound_active);
       CHECK(std::find(p.first_a.begin(), p.first_a.end(), c->spi_in) == p.first_a.end());
@@ -240,7 +335,8 @@ TEST_CASE("simultaneous reauthentications and CHILD rekeys in random orders lose
       for (const auto& d : y->children()) {
         if (d->spi_in == c->spi_out) peer = d.get();
       }
-      REQUIRE(peer != nullptr);
+      CHECK(peer != nullptr);
+      if (peer == nullptr) continue;
       CheckMatched(*c, *peer);
       CHECK(peer->outbound_active);
       CHECK(p.a.rec.Outbound(c->name) == c->spi_out);
