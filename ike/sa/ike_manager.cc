@@ -1086,7 +1086,9 @@ void IkeManager::MoveTunnelsOff(IkeSa& sa, const std::string& why) {
   for (auto& c : sa.children()) {
     if (!c->outbound_active) continue;
     // The best other sender of the tunnel: an IKE SA that stays (not a lost duplicate) first,
-    // then a CHILD SA that is not replaced already, then the newest.
+    // then a CHILD SA that is not replaced already, then the newest. A lost duplicate's CHILD
+    // SA still beats staying: the peer drops this SA's inbound halves as our Delete comes, the
+    // duplicate's only when its own Delete comes (whose removal moves the tunnel on again).
     IkeSa* host = nullptr;
     ChildSa* best = nullptr;
     auto rank = [](const IkeSa& s, const ChildSa& k) {
