@@ -39,6 +39,8 @@ KINDS = [
     ('duplicate IKE_SAs deleted', r'duplicate IKE_SA from simultaneous initiation, deleting'),
     ('reauthentications started', r'reauthenticating IKE_SA'),
     ('reauthentications done', r'reauthenticated it with'),
+    ('reauths abandoned for the peer\'s', r'replaces it, abandoning our reauthentication'),
+    ('reauths whose duplicate lost', r'replaces it, its duplicate'),
     ('outbound switches (responder)', r'sends with outbound SA'),
     ('TEMPORARY_FAILURE answered', r'answering TEMPORARY_FAILURE'),
     ('CHILD_SA_NOT_FOUND answered', r'answering CHILD_SA_NOT_FOUND'),

@@ -6,12 +6,13 @@ seed pair lost about one packet per rekey). The 10-minute version with a table i
 `scripts/bench soak`.
 
 Equal lifetimes alone seldom collide: each end rekeys at lifetime - margin - random(0..margin),
-margin a quarter of a short lifetime (between 15 and 22.5 s of a 30 s CHILD SA). In the test that runs the IKE lifetime as a rekey (no make-before-break)
-both vpnds run with `--rekey_fuzz 0` (FORCE_COLLISIONS), so the two ends rekey each CHILD SA and
-the IKE SA at the same moment (rekey times rounded up to a whole second, a due rekey started
-before the peer's is answered); the collisions are counted by kind, and that case asserts CHILD
-and IKE rekey collisions happened. The reauthentication test keeps the default spread: with
-forced collisions it lost packets (open, README IKE row; `scripts/bench soak` shows it)."""
+margin a quarter of a short lifetime (between 15 and 22.5 s of a 30 s CHILD SA). So both vpnds
+run with `--rekey_fuzz 0` (FORCE_COLLISIONS), and the two ends rekey each CHILD SA and
+reauthenticate or rekey the IKE SA at the same moment (rekey times rounded up to a whole second,
+a due rekey started before the peer's is answered); the collisions are counted by kind, and the
+rekey case asserts CHILD and IKE rekey collisions happened, the reauthentication case CHILD
+collisions (its simultaneous reauthentications are printed: a duplicate new IKE SA deleted, or
+one end's abandoned for the peer's)."""
 import pathlib
 import re
 
@@ -31,6 +32,7 @@ COLLISIONS = [
     ('IKE rekey, ours kept', r"IKE_SA rekey collision: the peer's new IKE_SA has the lo"),
     ('IKE rekey, peer took over', r"IKE_SA rekey collision: the peer's new IKE_SA took"),
     ('duplicate IKE_SA deleted', r'duplicate IKE_SA from simultaneous initiation, deleting'),
+    ('reauth, ours abandoned for the peer\'s', r'replaces it, abandoning our reauthentication'),
 ]
 
 
@@ -49,11 +51,7 @@ def short_lifetimes(source_root, workdir, name, reauth=True):
 def test_no_packet_lost_across_rekeys_and_reauthentications(lab, source_root, ike):
     configs = {n: short_lifetimes(source_root, lab.workdir, n, reauth=ike == 'reauth')
                for n in ('west', 'east')}
-    # Forced collisions with reauthentication lose packets (3 of 24,000 in session 8's run,
-    # README IKE row: open); that case runs in `scripts/bench soak` until it is fixed, and here
-    # the reauthentications keep the default spread.
-    s = SeedPair(lab, source_root, configs,
-                 vpnd_args=FORCE_COLLISIONS if ike == 'rekey' else ())
+    s = SeedPair(lab, source_root, configs, vpnd_args=FORCE_COLLISIONS)
     s.wait_up()
     count = int(SECONDS / INTERVAL)
     r = lab.exec(s.hw, 'ping', '-q', '-c', str(count), '-i', str(INTERVAL), '-W', '1', EAST_HOST,
@@ -71,14 +69,17 @@ def test_no_packet_lost_across_rekeys_and_reauthentications(lab, source_root, ik
                                    ', '.join('%s %d' % kv for kv in kinds.items())))
     print(summary)
     assert child_rekeys >= 4, summary
+    # Forced: rekey times round to a whole second and a due rekey starts before the peer's is
+    # answered (session 9: 5 of 5 CHILD rekey rounds and 2 of 2 IKE ones collided in one run).
+    assert kinds['CHILD, ours kept'] + kinds['CHILD, ours deleted'] >= 1, summary
     if ike == 'reauth':
         assert reauths >= 1, summary
+        # Simultaneous reauthentications (session 10, one run: 1 duplicate deleted, 1 abandoned
+        # for the peer's, of 4 reauthentications).
+        assert kinds['duplicate IKE_SA deleted'] + \
+            kinds["reauth, ours abandoned for the peer's"] >= 1, summary
     else:
         assert ike_rekeys >= 1, summary
-        # Forced: rekey times round to a whole second and a due rekey starts before the
-        # peer's is answered (session 9: 5 of 5 CHILD rekey rounds and 2 of 2 IKE ones
-        # collided in one run).
-        assert kinds['CHILD, ours kept'] + kinds['CHILD, ours deleted'] >= 1, summary
         assert kinds['IKE rekey, ours deleted'] + kinds['IKE rekey, ours kept'] + \
             kinds['IKE rekey, peer took over'] >= 1, summary
     assert sent == count and received == sent, summary + '\n' + r.stdout + logs[-6000:]
