@@ -8,7 +8,7 @@ BENCH_SECONDS (20) each, and prints inclusive instructions per packet (packets =
 IPsec-MB GCM routine) of the worker's functions. With a second build directory as argument it
 prints both builds side by side (the A/B of a packet-path change); BENCH_OUTER=6 runs the
 IPv6-outer tunnel of dataplane_bench instead, BENCH_FIREWALL=<rules> adds firewall_bench's
-stateful rulesets to the encrypt case, BENCH_POLICIES=1 protects its traffic by policies,
+stateful rulesets to the encrypt case (BENCH_STATELESS=1: its stateless ones, as r10k), BENCH_POLICIES=1 protects its traffic by policies,
 BENCH_WARMUP=<s> lets traffic run that long uninstrumented first (2; with BENCH_FLOWS=65536,
 60 made the session lookups the steady state's), BENCH_TUNNELS=<n> runs scale_bench.py's tN
 case instead of the encrypt case (n VTI tunnels,
@@ -40,8 +40,10 @@ import dataplane_bench as db  # noqa: E402
 SECONDS = float(os.environ.get('BENCH_SECONDS', '20'))
 OUTER6 = os.environ.get('BENCH_OUTER') == '6'  # the same tunnel between IPv6 endpoints
 # BENCH_FIREWALL=<rules>: firewall_bench's stateful rulesets of that many entries bound `in` on
-# the LAN and `out` on the VTI (encrypt only; its traffic meets them).
+# the LAN and `out` on the VTI (encrypt only; its traffic meets them); with BENCH_STATELESS=1
+# the LAN's is stateless too (firewall_bench's rN rows, r10k: both hooks a plain ACL lookup).
 FIREWALL = os.environ.get('BENCH_FIREWALL')
+STATELESS = os.environ.get('BENCH_STATELESS') == '1'
 # BENCH_MIX=1: the encrypt case's frames alternate IPv4 and IPv6 (a dual-stack LAN), both
 # routed into the tunnel.
 MIX = os.environ.get('BENCH_MIX') == '1'
@@ -165,7 +167,7 @@ def profile(build, direction, work):
             import firewall_bench as fb
             n = int(FIREWALL)
             lines = ['fw ruleset add 1 LANIN default drop', 'fw ruleset add 2 VTIOUT default drop']
-            lines += fb.rules(1, n, True, 1) + fb.rules(2, n, False, 2)
+            lines += fb.rules(1, n, not STATELESS, 1) + fb.rules(2, n, False, 2)
             lines += ['fw bind lan in 1', 'fw bind vti0 out 2', 'fw global udp 600']
             for k in range(0, len(lines), 4000):  # as firewall_bench: batches of 4,000
                 dp.dpctl('batch', '-', stdin='\n'.join(lines[k:k + 4000]) + '\n')
