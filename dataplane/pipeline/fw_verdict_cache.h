@@ -48,6 +48,8 @@ class FwVerdictCache {
 
   // Whether this run probes (FwAdaptiveProbe: a miss-bound workload goes to classify alone).
   bool Use() { return probe_.Use(); }
+  // Whether the next run will probe (Use() true): its caller may ask for the buckets first.
+  bool Probing() const { return probe_.Probing(); }
   void Count(uint32_t looked, uint32_t missed) { probe_.Count(looked, missed); }
   bool Sample() { return probe_.Sample(); }
   void ResetAdaptive() { probe_.Reset(); }

@@ -7,6 +7,7 @@
 // opposite one; other chains' sessions only make the state established), and the rest
 // classified in one rte_acl_classify call whose four categories are the states, so the
 // result for each packet's own state is at hand.
+#include <nmmintrin.h>
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
 #include <rte_hash_crc.h>
@@ -46,6 +47,7 @@ template <bool kV6>
 struct FwPacketT {
   std::conditional_t<kV6, FwKey6, FwKey> key;
   std::conditional_t<kV6, FwSessionKey6, FwSessionKey> skey;
+  uint32_t shash;  // skey's FwKeyHash, from its words as they were built
   bool from_a;
   bool related;    // an ICMP error: skey is the session of the packet it quotes
   bool trackable;  // a session can be made for it (a first fragment or whole packet)
@@ -145,14 +147,57 @@ inline void QuotedSession(const uint8_t* q, uint32_t qlen, FwPacketT<kV6>* p) {
   uint16_t is = 0, id = 0;
   if (ports) L4Ports<kV6>(proto, q + off, qlen - off, &is, &id);
   if constexpr (kV6) {
-    p->skey = MakeSessionKey6(proto, q + 8, is, q + 24, id, &p->from_a);
+    p->skey = MakeSessionKey6(proto, q + 8, is, q + 24, id, &p->from_a, &p->shash);
   } else {
     const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(q);
-    p->skey = MakeSessionKey(proto, ip->src_addr, is, ip->dst_addr, id, &p->from_a);
+    p->skey = MakeSessionKey(proto, ip->src_addr, is, ip->dst_addr, id, &p->from_a, &p->shash);
   }
   p->from_a = !p->from_a;
   p->related = true;
   p->trackable = false;
+}
+
+// FwKeyHash of a key from its words, before they are stored (FwKeyHash reads them back).
+template <size_t kWords>
+inline uint32_t WordsHash(const uint64_t (&w)[kWords]) {
+  uint32_t h = 0;
+  for (size_t i = 0; i < kWords; ++i) h = static_cast<uint32_t>(_mm_crc32_u64(h, w[i]));
+  return h;
+}
+
+// The IPv4 ACL key, built as two words in registers and stored once (a key stored field by
+// field and then read as words makes the reads wait for the stores: see MakeSessionKey);
+// *hash (when given): its FwKeyHash, from the registers.
+inline FwKey MakeAclKey(uint8_t proto, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+                        uint32_t* hash = nullptr) {
+  static_assert(std::endian::native == std::endian::little);
+  const uint64_t w[2] = {proto | (uint64_t{src} << 32),
+                         dst | (uint64_t{sport} << 32) | (uint64_t{dport} << 48)};
+  if (hash) *hash = WordsHash(w);
+  FwKey k;
+  std::memcpy(&k, w, sizeof k);
+  return k;
+}
+
+// The IPv6 ACL key the same way: five words (proto and pad, the addresses at bytes 4 and
+// 20, the ports at 36), from the header's addresses as they are.
+inline FwKey6 MakeAclKey6(uint8_t proto, const uint8_t* src, const uint8_t* dst, uint16_t sport,
+                          uint16_t dport, uint32_t* hash = nullptr) {
+  static_assert(std::endian::native == std::endian::little);
+  uint32_t s0, s3, d0, d3;
+  uint64_t s1, d1;
+  std::memcpy(&s0, src, 4);
+  std::memcpy(&s1, src + 4, 8);
+  std::memcpy(&s3, src + 12, 4);
+  std::memcpy(&d0, dst, 4);
+  std::memcpy(&d1, dst + 4, 8);
+  std::memcpy(&d3, dst + 12, 4);
+  const uint64_t w[5] = {proto | (uint64_t{s0} << 32), s1, s3 | (uint64_t{d0} << 32), d1,
+                         d3 | (uint64_t{sport} << 32) | (uint64_t{dport} << 48)};
+  if (hash) *hash = WordsHash(w);
+  FwKey6 k;
+  std::memcpy(&k, w, sizeof k);
+  return k;
 }
 
 void Parse(const rte_mbuf* m, FwPacket6* p) {
@@ -163,11 +208,6 @@ void Parse(const rte_mbuf* m, FwPacket6* p) {
   const uint32_t off = proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_ICMPV6
                            ? sizeof(rte_ipv6_hdr)
                            : Upper6(raw, m->data_len, &proto, &later);
-  p->key.proto = proto;
-  std::memset(p->key.pad, 0, sizeof p->key.pad);  // the verdict cache compares whole keys
-  std::memcpy(p->key.src, ip->src_addr, 16);
-  std::memcpy(p->key.dst, ip->dst_addr, 16);
-  p->key.sport = p->key.dport = 0;
   p->related = false;
   p->tcp_flags = 0;
   p->wscale = kNoWscale;
@@ -179,8 +219,8 @@ void Parse(const rte_mbuf* m, FwPacket6* p) {
   const uint32_t avail = later || m->data_len < off ? 0 : m->data_len - off;
   uint16_t sport = 0, dport = 0;
   if (proto == IPPROTO_ICMPV6 && avail >= 2) {
-    p->key.sport = rte_cpu_to_be_16(l4[0]);
-    p->key.dport = rte_cpu_to_be_16(l4[1]);
+    p->key = MakeAclKey6(proto, ip->src_addr, ip->dst_addr, rte_cpu_to_be_16(l4[0]),
+                         rte_cpu_to_be_16(l4[1]));
     if (l4[0] < 128 && avail >= 8 + 40) {
       QuotedSession(l4 + 8, avail - 8, p);
       return;
@@ -188,8 +228,7 @@ void Parse(const rte_mbuf* m, FwPacket6* p) {
     L4Ports<true>(proto, l4, avail, &sport, &dport);
   } else {
     L4Ports<true>(proto, l4, avail, &sport, &dport);
-    p->key.sport = sport;
-    p->key.dport = dport;
+    p->key = MakeAclKey6(proto, ip->src_addr, ip->dst_addr, sport, dport);
     if (proto == IPPROTO_TCP && avail >= 20) {
       p->tcp_flags = l4[13];
       uint32_t seq, ack;
@@ -208,12 +247,12 @@ void Parse(const rte_mbuf* m, FwPacket6* p) {
       p->wscale = (p->tcp_flags & kTcpSyn) && thl <= avail ? Wscale(l4, thl) : kNoWscale;
     }
   }
-  p->skey = MakeSessionKey6(proto, ip->src_addr, sport, ip->dst_addr, dport, &p->from_a);
+  p->skey = MakeSessionKey6(proto, ip->src_addr, sport, ip->dst_addr, dport, &p->from_a, &p->shash);
 }
 
-// Only the ACL key; false: IPv6 has no fragment table (its later fragments are classified
-// alone).
-inline bool KeyOf(const rte_mbuf* m, FwKey6* k) {
+// Only the ACL key and its hash; false: IPv6 has no fragment table (its later fragments are
+// classified alone).
+inline bool KeyOf(const rte_mbuf* m, FwKey6* k, uint32_t* hash) {
   const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv6_hdr*);
   const uint8_t* raw = reinterpret_cast<const uint8_t*>(ip);
   uint8_t proto = ip->proto;
@@ -221,33 +260,20 @@ inline bool KeyOf(const rte_mbuf* m, FwKey6* k) {
   const uint32_t off = proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_ICMPV6
                            ? sizeof(rte_ipv6_hdr)
                            : Upper6(raw, m->data_len, &proto, &later);
-  k->proto = proto;
-  std::memset(k->pad, 0, sizeof k->pad);  // the verdict cache compares whole keys
-  std::memcpy(k->src, ip->src_addr, 16);
-  std::memcpy(k->dst, ip->dst_addr, 16);
-  k->sport = k->dport = 0;
-  if (later) return false;
-  const uint8_t* l4 = raw + off;
-  const uint32_t avail = m->data_len > off ? m->data_len - off : 0;
-  if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP) && avail >= 4) {
-    std::memcpy(&k->sport, l4, 2);
-    std::memcpy(&k->dport, l4 + 2, 2);
-  } else if (proto == IPPROTO_ICMPV6 && avail >= 2) {
-    k->sport = rte_cpu_to_be_16(l4[0]);
-    k->dport = rte_cpu_to_be_16(l4[1]);
+  uint16_t sport = 0, dport = 0;
+  if (!later) {
+    const uint8_t* l4 = raw + off;
+    const uint32_t avail = m->data_len > off ? m->data_len - off : 0;
+    if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP) && avail >= 4) {
+      std::memcpy(&sport, l4, 2);
+      std::memcpy(&dport, l4 + 2, 2);
+    } else if (proto == IPPROTO_ICMPV6 && avail >= 2) {
+      sport = rte_cpu_to_be_16(l4[0]);
+      dport = rte_cpu_to_be_16(l4[1]);
+    }
   }
+  *k = MakeAclKey6(proto, ip->src_addr, ip->dst_addr, sport, dport, hash);
   return false;
-}
-
-// The IPv4 ACL key, built as two words in registers and stored once (a key stored field by
-// field and then read as words makes the reads wait for the stores: see MakeSessionKey).
-inline FwKey MakeAclKey(uint8_t proto, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport) {
-  static_assert(std::endian::native == std::endian::little);
-  const uint64_t w[2] = {proto | (uint64_t{src} << 32),
-                         dst | (uint64_t{sport} << 32) | (uint64_t{dport} << 48)};
-  FwKey k;
-  std::memcpy(&k, w, sizeof k);
-  return k;
 }
 
 constexpr uint16_t kFragBits = RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK);
@@ -297,12 +323,12 @@ void Parse(const rte_mbuf* m, FwPacket* p) {
       p->wscale = (p->tcp_flags & kTcpSyn) && thl <= avail ? Wscale(l4, thl) : kNoWscale;
     }
   }
-  p->skey = MakeSessionKey(proto, ip->src_addr, sport, ip->dst_addr, dport, &p->from_a);
+  p->skey = MakeSessionKey(proto, ip->src_addr, sport, ip->dst_addr, dport, &p->from_a, &p->shash);
 }
 
-// Only the ACL key (no session to find or make here); true for a fragment (first or later),
-// whose verdict the fragment table keeps or gives.
-inline bool KeyOf(const rte_mbuf* m, FwKey* k) {
+// Only the ACL key (no session to find or make here) and its hash; true for a fragment (first
+// or later), whose verdict the fragment table keeps or gives.
+inline bool KeyOf(const rte_mbuf* m, FwKey* k, uint32_t* hash) {
   const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
   const uint32_t hl = (ip->version_ihl & 0x0fu) * 4;
   const uint8_t proto = ip->next_proto_id;
@@ -319,7 +345,7 @@ inline bool KeyOf(const rte_mbuf* m, FwKey* k) {
       dport = rte_cpu_to_be_16(l4[1]);
     }
   }
-  *k = MakeAclKey(proto, ip->src_addr, ip->dst_addr, sport, dport);
+  *k = MakeAclKey(proto, ip->src_addr, ip->dst_addr, sport, dport, hash);
   return (frag & kFragBits) != 0;
 }
 
@@ -544,18 +570,12 @@ uint32_t Worker::FwFragment(const rte_ipv4_hdr* ip, const FwChain& chain, uint32
 
 template <class Key>
 void Worker::FwClassify(const FwChain& chain, Key* const* keys, const uint8_t* cats, uint16_t n,
-                        uint32_t ncat, uint32_t* out) {
+                        uint32_t ncat, uint32_t* out, const uint32_t* hashes) {
   if (chain.acl == nullptr) {
     std::memset(out, 0, sizeof(uint32_t) * n);
     return;
   }
-  FwVerdictCache<Key>& cache = [this]() -> FwVerdictCache<Key>& {
-    if constexpr (std::is_same_v<Key, FwKey6>) {
-      return fw_verdicts6_;
-    } else {
-      return fw_verdicts_;
-    }
-  }();
+  FwVerdictCache<Key>& cache = FwVerdicts<Key>();
   const uint32_t tag = chain.tag;
   const uint8_t* data[kBurst];
   uint16_t miss[kBurst];
@@ -574,7 +594,7 @@ void Worker::FwClassify(const FwChain& chain, Key* const* keys, const uint8_t* c
       // A sampled run remembers what it classified, the buckets asked for first as a probe's.
       uint32_t hk[kBurst];
       for (uint16_t k = 0; k < n; ++k) {
-        hk[k] = cache.Hash(*keys[k]);
+        hk[k] = hashes ? hashes[k] : cache.Hash(*keys[k]);
         cache.Prefetch(hk[k]);
       }
       for (uint16_t k = 0; k < n; ++k) cache.Remember(hk[k], *keys[k], tag, out[k]);
@@ -585,10 +605,14 @@ void Worker::FwClassify(const FwChain& chain, Key* const* keys, const uint8_t* c
   // caller put it in the pad byte (no ACL field) as it gathered the keys. Not here: the hash
   // reads that byte's word at once, and an 8-byte load of a byte just stored waits for the
   // store to reach the cache (half of FwClassify's time by perf when it was stored here).
-  uint32_t hk[kBurst];
-  for (uint16_t k = 0; k < n; ++k) {
-    hk[k] = cache.Hash(*keys[k]);
-    cache.Prefetch(hk[k]);
+  uint32_t own[kBurst];
+  const uint32_t* hk = hashes;  // with its buckets asked for by the caller
+  if (hk == nullptr) {
+    for (uint16_t k = 0; k < n; ++k) {
+      own[k] = cache.Hash(*keys[k]);
+      cache.Prefetch(own[k]);
+    }
+    hk = own;
   }
   for (uint16_t k = 0; k < n; ++k) {
     const Key& key = *keys[k];
@@ -612,9 +636,9 @@ void Worker::FwClassify(const FwChain& chain, Key* const* keys, const uint8_t* c
 }
 
 template <bool kV6>
-void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const FwTables& fw,
-                        uint16_t ifx, FwHookIndex hook, FwOwner owner, bool owner_stateful,
-                        const Tables& t, int depth) {
+uint16_t Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const FwTables& fw,
+                            uint16_t ifx, FwHookIndex hook, FwOwner owner, bool owner_stateful,
+                            const Tables& t, int depth) {
   using Key = std::conditional_t<kV6, FwKey6, FwKey>;
   using SKey = std::conditional_t<kV6, FwSessionKey6, FwSessionKey>;
   constexpr uint8_t kIcmp = kV6 ? uint8_t{IPPROTO_ICMPV6} : uint8_t{IPPROTO_ICMP};
@@ -623,10 +647,13 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
   // A run of packets counted on one slot is added to the counters at once: incremented per
   // packet, each add waited for the previous packet's store to the same counter (a chain of
   // store-to-load forwards through the burst, most of this function's verdict loop by perf).
+  // While the run's slot accepts without logging (pass_slot: that slot, else none), its next
+  // packets are only counted: the rule is not read again for each.
   struct {
-    uint32_t slot = ~0u;
+    uint32_t slot = ~0u, pass_slot = ~0u;
     uint64_t packets = 0, bytes = 0;
   } run;
+  uint16_t dropped = 0;
   auto flush = [&]() __attribute__((always_inline)) {
     if (run.packets == 0) return;
     counters.packets[run.slot] += run.packets;
@@ -635,15 +662,22 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
   };
   // Counts, logs and carries out a decisive verdict; false: the packet is gone.
   auto apply = [&](rte_mbuf * m, uint32_t slot, uint64_t now) __attribute__((always_inline)) {
+    if (likely(slot == run.pass_slot)) {
+      ++run.packets;
+      run.bytes += m->pkt_len;
+      return true;
+    }
     const FwRuleInfo& rule = fw.slots[slot];
     if (slot != run.slot) {
       flush();
       run.slot = slot;
+      run.pass_slot = rule.verdict == FwVerdict::kAccept && !rule.log ? slot : ~0u;
     }
     ++run.packets;
     run.bytes += m->pkt_len;
     if (unlikely(rule.log)) FwLog(m, slot, fw, chain, ifx, hook, now, t);
     if (likely(rule.verdict == FwVerdict::kAccept)) return true;
+    ++dropped;
     if (rule.verdict == FwVerdict::kReject) {
       if constexpr (kV6) {
         FwReject6(m, t, depth);
@@ -664,42 +698,62 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
     // call, 5% of this function by perf).
     Key keys[kBurst];
     Key* kp[kBurst];
+    uint32_t hk[kBurst];  // the keys' hashes, from the words before they are stored
     uint32_t results[kBurst];
     // Fragments, by bit: the header is not read a second time for every packet.
     static_assert(kBurst <= 64);
     uint64_t frags = 0;
-    for (uint16_t i = 0; i < n; ++i) {
-      frags |= uint64_t{KeyOf(pkts[i], &keys[i])} << i;
-      kp[i] = &keys[i];
+    // The keys, their hashes and (when FwClassify will probe) their buckets asked for, in one
+    // pass: the hash from the key's words in registers, not read back from the stack.
+    FwVerdictCache<Key>& cache = FwVerdicts<Key>();
+    if (chain.acl != nullptr && cache.Probing()) {
+      for (uint16_t i = 0; i < n; ++i) {
+        frags |= uint64_t{KeyOf(pkts[i], &keys[i], &hk[i])} << i;
+        kp[i] = &keys[i];
+        cache.Prefetch(hk[i]);
+      }
+    } else {
+      for (uint16_t i = 0; i < n; ++i) {
+        frags |= uint64_t{KeyOf(pkts[i], &keys[i], &hk[i])} << i;
+        kp[i] = &keys[i];
+      }
     }
     // GCC takes a pointer-to-const argument for a read of the whole array and cannot see that
     // the loop above set the n entries FwClassify reads: only this call is exempt.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-    FwClassify(chain, kp, nullptr, n, 1, results);
+    FwClassify(chain, kp, nullptr, n, 1, results, hk);
 #pragma GCC diagnostic pop
     const uint64_t now = chain.has_log ? rte_rdtsc() : 0;
-    for (uint16_t i = 0; i < n; ++i) {
-      uint32_t slot = results[i] != 0 ? results[i] - 1 : chain.default_slot;
-      if (!kV6 && unlikely((frags >> i) & 1))
-        slot = FwFragment(rte_pktmbuf_mtod(pkts[i], const rte_ipv4_hdr*), chain, slot);
-      if (!apply(pkts[i], slot, now)) pkts[i] = nullptr;
+    const uint32_t dflt = chain.default_slot;
+    if (kV6 || likely(frags == 0)) {
+      // No fragment in the burst (decided once, not per packet).
+      for (uint16_t i = 0; i < n; ++i) {
+        const uint32_t slot = results[i] != 0 ? results[i] - 1 : dflt;
+        if (!apply(pkts[i], slot, now)) pkts[i] = nullptr;
+      }
+    } else {
+      for (uint16_t i = 0; i < n; ++i) {
+        uint32_t slot = results[i] != 0 ? results[i] - 1 : dflt;
+        if ((frags >> i) & 1)
+          slot = FwFragment(rte_pktmbuf_mtod(pkts[i], const rte_ipv4_hdr*), chain, slot);
+        if (!apply(pkts[i], slot, now)) pkts[i] = nullptr;
+      }
     }
     flush();
-    return;
+    return dropped;
   }
   FwPacketT<kV6> p[kBurst];
   const SKey* skeys[kBurst];
+  uint32_t shash[kBurst];
   int32_t found[kBurst];
-  uint16_t look[kBurst];  // the packets looked up (not already passed as a session's)
-  uint16_t nl = 0;
   const int meta_off = g_meta_offset;
   for (uint16_t i = 0; i < n; ++i) {
     Parse(pkts[i], &p[i]);
-    skeys[nl] = &p[i].skey;
-    look[nl++] = i;
+    skeys[i] = &p[i].skey;
+    shash[i] = p[i].shash;
   }
-  sessions.Lookup(id_, skeys, nl, found);
+  sessions.Lookup(id_, skeys, n, found, shash);
   const uint64_t now = rte_rdtsc();
   // Each packet's state; those of this chain's sessions pass here, the rest are classified.
   uint8_t state[kBurst];
@@ -710,8 +764,7 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
   uint32_t forced[kBurst];  // a later fragment's slot, from its first fragment
   // With no state in the chain's rules every category answers alike: one is enough.
   const uint32_t ncat = chain.uses_state ? kFwCategories : 1;
-  for (uint16_t j = 0; j < nl; ++j) {
-    const uint16_t i = look[j];
+  for (uint16_t i = 0; i < n; ++i) {
     FwPacketT<kV6>& q = p[i];
     FwCategory c;
     restart[nc] = -1;
@@ -732,13 +785,13 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
           which[nc++] = i;
           continue;
         }
-      } else if (found[j] >= 0) {
+      } else if (found[i] >= 0) {
         // A first fragment: if it passes as a session's below, so do the rest.
         FwFragRecord(ip, chain, kFwFragPass);
       }
     }
-    if (found[j] >= 0) {
-      FwSession& s = sessions.At(found[j]);
+    if (found[i] >= 0) {
+      FwSession& s = sessions.At(found[i]);
       const bool from_init = q.from_a == (s.initiator_is_a != 0);
       if (q.related) {
         c = kFwCatRelated;
@@ -747,7 +800,7 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
         if (c != kFwCatInvalid && !from_init) s.replied.store(1, std::memory_order_relaxed);
       }
       if (c == kFwCatNew) {
-        restart[nc] = found[j];
+        restart[nc] = found[i];
       } else if (c != kFwCatInvalid) {
         s.last_tsc.store(now, std::memory_order_relaxed);
         // This chain's session, in its direction here: no rule evaluation.
@@ -769,7 +822,7 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
     data[nc] = &q.key;
     which[nc++] = i;
   }
-  if (nc == 0) return;
+  if (nc == 0) return 0;
   uint32_t results[kBurst];
   FwClassify(chain, data, state, nc, ncat, results);
   for (uint16_t k = 0; k < nc; ++k) {
@@ -808,12 +861,14 @@ void Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const
     if (got == -1) {
       DropPkt(m, ifx, Drop::kFirewallSessionFull);
       pkts[i] = nullptr;
+      ++dropped;
     } else if (got >= 0) {
       Meta(m, meta_off)->flags |= kMetaFwSession;
       if (proto == IPPROTO_TCP) InWindow(sessions.At(got), p[i]);  // the SYN's bounds
     }
   }
   flush();
+  return dropped;
 }
 
 namespace {
@@ -901,7 +956,7 @@ inline void ForEachSurvivorRun(rte_mbuf** pkts, uint16_t n, F&& f) {
 template <bool kV6>
 uint16_t Worker::FwIn(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth, uint32_t* aux) {
   const FwTables& fw = *t.fw;
-  bool any = false;
+  uint16_t dropped = 0;  // none: nothing to compact
   ForEachInterfaceRun(pkts, n, [&](rte_mbuf** run, uint16_t rn, uint16_t ifx) {
     if (const FwChain* c = Hooks<kV6>(fw)[ifx][kFwIn]) {
       // IPv6 that an SA of no VTI or VFP decrypted keeps the port its ESP came in on, whose
@@ -910,12 +965,11 @@ uint16_t Worker::FwIn(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth, u
       if (kV6 && (Meta(run[0])->flags & kMetaDecrypted) && t.ifs[ifx].kind != IfKind::kVti &&
           t.ifs[ifx].kind != IfKind::kVfp)
         return;
-      FwEvaluate<kV6>(run, rn, *c, fw, ifx, kFwIn, HookOwner(ifx, kFwIn), IfStateful<kV6>(fw, ifx),
-                      t, depth);
-      any = true;
+      dropped += FwEvaluate<kV6>(run, rn, *c, fw, ifx, kFwIn, HookOwner(ifx, kFwIn),
+                                 IfStateful<kV6>(fw, ifx), t, depth);
     }
   });
-  return any ? Compact(pkts, n, aux) : n;
+  return dropped ? Compact(pkts, n, aux) : n;
 }
 
 template <bool kV6>
@@ -924,9 +978,9 @@ uint16_t Worker::FwLocal(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth
   bool any = false;
   ForEachInterfaceRun(pkts, n, [&](rte_mbuf** run, uint16_t rn, uint16_t ifx) {
     if (const FwChain* c = Hooks<kV6>(fw)[ifx][kFwLocal]) {
-      FwEvaluate<kV6>(run, rn, *c, fw, ifx, kFwLocal, HookOwner(ifx, kFwLocal),
-                      IfStateful<kV6>(fw, ifx), t, depth);
-      any = true;
+      if (FwEvaluate<kV6>(run, rn, *c, fw, ifx, kFwLocal, HookOwner(ifx, kFwLocal),
+                          IfStateful<kV6>(fw, ifx), t, depth))
+        any = true;
     }
     // The local zone: traffic to the appliance from a zone needs that zone's policy to it.
     const uint8_t from = fw.zone_of[ifx];
@@ -953,8 +1007,9 @@ uint16_t Worker::FwOut(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables& 
   const FwTables& fw = *t.fw;
   const FwChain* c = Hooks<kV6>(fw)[ifx][kFwOut];
   if (c == nullptr) return n;
-  FwEvaluate<kV6>(pkts, n, *c, fw, ifx, kFwOut, HookOwner(ifx, kFwOut), IfStateful<kV6>(fw, ifx), t,
-                  depth);
+  if (FwEvaluate<kV6>(pkts, n, *c, fw, ifx, kFwOut, HookOwner(ifx, kFwOut),
+                      IfStateful<kV6>(fw, ifx), t, depth) == 0)
+    return n;
   return Compact(pkts, n, nullptr);
 }
 
@@ -967,14 +1022,17 @@ uint16_t Worker::FwZones(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables
     const uint8_t from = fw.zone_of[in];
     // Within a zone, and between interfaces in no zone, traffic passes.
     if (from == to) return;
-    any = true;
     const FwChain* c = from != 0 && to != 0 ? ZonePair<kV6>(fw, from, to) : nullptr;
     if (c != nullptr) {
-      FwEvaluate<kV6>(run, rn, *c, fw, ifx, kFwOut, ZoneOwner(from, to),
-                      ZoneStateful<kV6>(fw, from, to), t, depth);
+      if (FwEvaluate<kV6>(run, rn, *c, fw, ifx, kFwOut, ZoneOwner(from, to),
+                          ZoneStateful<kV6>(fw, from, to), t, depth) == 0)
+        return;
+      any = true;
     } else if (from != 0 && to != 0) {
+      any = true;
       FwNoZonePolicy<kV6>(run, rn, ZoneOwner(from, to), in);
     } else {
+      any = true;
       for (uint16_t k = 0; k < rn; ++k) {
         DropPkt(run[k], in, Drop::kFirewallNoZonePolicy);
         run[k] = nullptr;
@@ -991,8 +1049,9 @@ uint16_t Worker::FwFromLocal(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Ta
   const uint8_t from = fw.local_zone, to = fw.zone_of[ifx];
   // Vyatta: what the router sends is allowed unless a policy from the local zone to the
   // sending interface's zone drops it; the caller calls only when there is one.
-  FwEvaluate<kV6>(pkts, n, *ZonePair<kV6>(fw, from, to), fw, ifx, kFwOut, ZoneOwner(from, to),
-                  ZoneStateful<kV6>(fw, from, to), t, depth);
+  if (FwEvaluate<kV6>(pkts, n, *ZonePair<kV6>(fw, from, to), fw, ifx, kFwOut, ZoneOwner(from, to),
+                      ZoneStateful<kV6>(fw, from, to), t, depth) == 0)
+    return n;
   return Compact(pkts, n, nullptr);
 }
 
@@ -1005,11 +1064,13 @@ void Worker::FwNoZonePolicy(rte_mbuf** pkts, uint16_t n, FwOwner owner, uint16_t
     std::fill(found, found + n, -1);
   } else {
     const std::conditional_t<kV6, FwSessionKey6, FwSessionKey>* skeys[kBurst];
+    uint32_t shash[kBurst];
     for (uint16_t i = 0; i < n; ++i) {
       Parse(pkts[i], &p[i]);
       skeys[i] = &p[i].skey;
+      shash[i] = p[i].shash;
     }
-    sessions.Lookup(id_, skeys, n, found);
+    sessions.Lookup(id_, skeys, n, found, shash);
   }
   const uint64_t now = rte_rdtsc();
   for (uint16_t i = 0; i < n; ++i) {

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 
 #include "dataplane/core/drop_reason.h"
 #include "dataplane/core/packet_meta.h"
@@ -264,19 +265,23 @@ class Worker {
   // has one to (without one they pass, as in Vyatta).
   template <bool kV6 = false>
   uint16_t FwFromLocal(rte_mbuf** pkts, uint16_t n, uint16_t ifx, const Tables& t, int depth);
-  // One chain over a run of packets; dropped ones become nullptr.
+  // One chain over a run of packets; dropped ones become nullptr, and how many is returned
+  // (none: the caller has nothing to compact).
   // owner: the chain's identity and place for sessions (FwOwner; `fwd` is where we are);
   // owner_stateful: a chain of that owner makes sessions.
   template <bool kV6>
-  void FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const FwTables& fw,
-                  uint16_t ifx, FwHookIndex hook, FwOwner owner, bool owner_stateful,
-                  const Tables& t, int depth);
+  uint16_t FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, const FwTables& fw,
+                      uint16_t ifx, FwHookIndex hook, FwOwner owner, bool owner_stateful,
+                      const Tables& t, int depth);
   // rte_acl's answers for n keys at chain (each for the state in cats, or any state when
   // ncat is 1), through the worker's verdict cache; the misses in one classify call. Each
   // key's pad[0] holds its state when ncat is above 1, 0 otherwise (the cache's key).
+  // hashes: the keys' FwKeyHash when the caller has them (computed as it built the keys, from
+  // registers; it then also asked for their buckets if the cache was Probing()), nullptr to
+  // have them computed here.
   template <class Key>
   void FwClassify(const FwChain& chain, Key* const* keys, const uint8_t* cats, uint16_t n,
-                  uint32_t ncat, uint32_t* out);
+                  uint32_t ncat, uint32_t* out, const uint32_t* hashes = nullptr);
   // No zone policy from the packets' zone: a session of the zone pair's passes a packet,
   // the rest are dropped.
   template <bool kV6>
@@ -394,12 +399,21 @@ class Worker {
     fw_verdicts_.ResetAdaptive();
     fw_verdicts6_.ResetAdaptive();
   }
-  // Tests: whether the IPv4 verdict cache has an entry for key.
+  // Tests: whether the verdict cache of key's family has an entry for it.
   bool FwVerdictCached(const FwKey& key) const { return fw_verdicts_.Holds(key); }
+  bool FwVerdictCached(const FwKey6& key) const { return fw_verdicts6_.Holds(key); }
 
  private:
   FwVerdictCache<FwKey> fw_verdicts_;
   FwVerdictCache<FwKey6> fw_verdicts6_;
+  template <class Key>
+  FwVerdictCache<Key>& FwVerdicts() {
+    if constexpr (std::is_same_v<Key, FwKey6>) {
+      return fw_verdicts6_;
+    } else {
+      return fw_verdicts_;
+    }
+  }
   // The last acquire per (hashed) policy or VTI: direct-mapped, a collision only sends sooner;
   // and a budget for all of them (kAcquiresPerSecond, in bursts of as many), so that many
   // tunnels down at once cannot flood the main lcore and vpnd whatever they collide on.

@@ -22,6 +22,8 @@ class FwAdaptiveProbe {
     --rest_;
     return false;
   }
+  // Whether the next Use() says to probe (without counting the run).
+  bool Probing() const { return rest_ == 0; }
   // A probing run's outcome: `looked` keys probed, `missed` of them not found.
   void Count(uint32_t looked, uint32_t missed) {
     looked_ += looked;

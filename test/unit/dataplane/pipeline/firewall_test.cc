@@ -1303,6 +1303,36 @@ fw bind lan in 1
   CHECK(Packets(rig, 1, 0) == 2);
 }
 
+TEST_CASE("IPv6: the verdict cache keeps a flow's key where FwKeyHash puts it",
+          "[firewall][ipv6]") {
+  Rig& rig = Rig::Get();
+  Configure6(rig, R"(
+fw ruleset add 1 LANIN default drop
+fw rule add 1 10 action accept proto udp dport 53 family 6
+fw bind lan in 1
+)");
+  // The ACL key as rte_acl reads it, filled field by field (the stage builds it as words in
+  // registers and hashes those): a destination no other case sends to.
+  constexpr const char* kDst = "2001:db8:5::77";
+  FwKey6 k{};
+  k.proto = 17;
+  REQUIRE(inet_pton(AF_INET6, kLanHost6, k.src) == 1);
+  REQUIRE(inet_pton(AF_INET6, kDst, k.dst) == 1);
+  k.sport = rte_cpu_to_be_16(5077);
+  k.dport = rte_cpu_to_be_16(53);
+  Worker& w = rig.worker(0);
+  REQUIRE_FALSE(w.FwVerdictCached(k));
+  Receive6(rig, kLan, Udp6(kLanHost6, kDst, 5077, 53));
+  Poll(rig);
+  CHECK(Packets(rig, 1, 10) == 1);
+  CHECK(w.FwVerdictCached(k));
+  // The flow's next packet gets the cached answer: the same rule.
+  Receive6(rig, kLan, Udp6(kLanHost6, kDst, 5077, 53));
+  Poll(rig);
+  CHECK(Packets(rig, 1, 10) == 2);
+  CHECK(SentCount(rig, kWan) == 2);
+}
+
 TEST_CASE("IPv6: a ruleset's family decides which packets it filters", "[firewall][ipv6]") {
   Rig& rig = Rig::Get();
   // V4ONLY drops everything IPv4; IPv6 passes the hook as if it were not bound.
