@@ -8,7 +8,8 @@ BENCH_SECONDS (20) each, and prints inclusive instructions per packet (packets =
 IPsec-MB GCM routine) of the worker's functions. With a second build directory as argument it
 prints both builds side by side (the A/B of a packet-path change); BENCH_OUTER=6 runs the
 IPv6-outer tunnel of dataplane_bench instead, BENCH_FIREWALL=<rules> adds firewall_bench's
-stateful rulesets to the encrypt case (BENCH_STATELESS=1: its stateless ones, as r10k), BENCH_POLICIES=1 protects its traffic by policies,
+stateful rulesets to the encrypt case (BENCH_STATELESS=1: its stateless ones, as r10k),
+BENCH_POLICIES=1 protects its traffic by policies,
 BENCH_WARMUP=<s> lets traffic run that long uninstrumented first (2; with BENCH_FLOWS=65536,
 60 made the session lookups the steady state's), BENCH_TUNNELS=<n> runs scale_bench.py's tN
 case instead of the encrypt case (n VTI tunnels,
