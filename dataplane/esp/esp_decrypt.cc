@@ -32,7 +32,7 @@ struct Layout {
   uint32_t pad_mask;
   bool esn;
   static Layout Of(const Sa& sa) {
-    return {sa.iv_len, 8u + sa.iv_len + sa.icv_len, sa.pad_mask, sa.esn()};
+    return {sa.iv_len, 8u + sa.iv_len + sa.icv_len, sa.pad_mask(), sa.esn()};
   }
 };
 

@@ -76,11 +76,10 @@ uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
   // The SA's per-packet state stays in locals for the burst (see EncapParams) and is written
   // back before any slow path reads it.
   const wire::EncapParams params = wire::EncapParams::Of(sa);
-  const uint32_t pad_mask = sa.pad_mask;
+  const uint32_t pad_mask = sa.pad_mask();
   uint64_t seq = sa.seq, packets = sa.packets, bytes = sa.bytes;
   uint16_t ip_id = sa.ip_id;
   uint8_t flags = sa.flags;
-  uint64_t next_seq_event = sa.next_seq_event;
   uint64_t next_packets_event = sa.next_packets_event, next_bytes_event = sa.next_bytes_event;
   auto store = [&] {
     sa.seq = seq;
@@ -90,7 +89,6 @@ uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
   };
   auto reload = [&] {
     flags = sa.flags;
-    next_seq_event = sa.next_seq_event;
     next_packets_event = sa.next_packets_event;
     next_bytes_event = sa.next_bytes_event;
   };
@@ -106,15 +104,15 @@ uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
 
   uint16_t i = 0;
   // The usual burst: outer IPv4 without UDP, AES-GCM, and no lifetime or sequence event within
-  // reach of the whole burst. Its packets skip the per-packet event checks and write the outer
-  // header from registers (two 16-byte stores); the first packet that is not one segment with
-  // room on both sides, or not a well-formed IP packet, leaves the rest to the general loop.
+  // reach of the whole burst (the sequence number's is within next_packets_event's: Sa's
+  // comment). Its packets skip the per-packet event checks and write the outer header from
+  // registers (two 16-byte stores); the first packet that is not one segment with room on both
+  // sides, or not a well-formed IP packet, leaves the rest to the general loop.
   // Packets [0, nfast) are this path's: their crypto finds everything again from the mbuf and
   // the first sequence number, so nothing is recorded per packet.
   const uint64_t fast_seq = seq;
   if (aead && hdr == 20 + 8 + 8 && icv == 16 && pad_mask == 3 &&
-      !(flags & (kSaBlocked | kSaOuterV6 | kSaUdpEncap)) && seq < next_seq_event &&
-      next_seq_event - seq > n && packets < next_packets_event &&
+      !(flags & (kSaBlocked | kSaOuterV6 | kSaUdpEncap)) && packets < next_packets_event &&
       next_packets_event - packets > n && bytes < next_bytes_event &&
       next_bytes_event - bytes > uint64_t{n} * 0xffff) {
     // What the burst's packets share: the TOS and DF bits taken from the inner header (read as
@@ -173,7 +171,9 @@ uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
       continue;
     }
     const uint64_t next = seq + 1;
-    if (unlikely(next >= next_seq_event)) {
+    // The sequence number event is due no earlier than next_packets_event (Sa's comment), so
+    // its line is read only near that.
+    if (unlikely(packets + 1 >= next_packets_event) && next >= sa.next_seq_event) {
       store();
       const bool ok = OutboundSeqSlowPath(sa);
       reload();
@@ -297,7 +297,7 @@ DropReason EspEngine<Backend>::EncryptChained(Sa& sa, rte_mbuf*& m, uint64_t seq
   auto& keys = *reinterpret_cast<typename Backend::Keys*>(sa.crypto);
   const uint32_t inner_len = m->pkt_len;
   const uint32_t hdr = sa.hdr_len;
-  const uint32_t pad = (0u - (inner_len + 2)) & sa.pad_mask;
+  const uint32_t pad = (0u - (inner_len + 2)) & sa.pad_mask();
   const uint32_t ct_len = inner_len + pad + 2;
   const uint32_t total = hdr + ct_len + sa.icv_len;
   if (total + 4 > sizeof scratch_) return DropReason::kBadLength;

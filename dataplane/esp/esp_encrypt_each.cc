@@ -33,12 +33,13 @@ uint16_t EspEngine<Backend>::EncryptEach(Sa* const* sas, rte_mbuf** pkts, uint16
     const uint32_t pad = (0u - (inner_len + 2)) & kPadMask;
     const uint32_t tail = pad + 2 + kIcv;
     const uint64_t seq = sa.seq, packets = sa.packets, bytes = sa.bytes;
-    // The SA's layout in one flag (kSaFastOut), not four fields and a cipher compared.
-    if (unlikely((sa.flags & (kSaFastOut | kSaBlocked)) != kSaFastOut || seq >= sa.next_seq_event ||
-                 sa.next_seq_event - seq <= 1 || packets >= sa.next_packets_event ||
-                 sa.next_packets_event - packets <= 1 || bytes >= sa.next_bytes_event ||
-                 sa.next_bytes_event - bytes <= 0xffff || m->nb_segs != 1 ||
-                 rte_pktmbuf_headroom(m) < kHdr || rte_pktmbuf_tailroom(m) < tail)) {
+    // The SA's layout in one flag (kSaFastOut), not four fields and a cipher compared; its
+    // sequence number event within next_packets_event (Sa::next_packets_event): all in line 0.
+    if (unlikely((sa.flags & (kSaFastOut | kSaBlocked)) != kSaFastOut ||
+                 packets >= sa.next_packets_event || sa.next_packets_event - packets <= 1 ||
+                 bytes >= sa.next_bytes_event || sa.next_bytes_event - bytes <= 0xffff ||
+                 m->nb_segs != 1 || rte_pktmbuf_headroom(m) < kHdr ||
+                 rte_pktmbuf_tailroom(m) < tail)) {
       const uint16_t before = drops.n;
       const uint16_t ok = Encrypt(sa, pkts + k, 1, drops, /*inner_checked=*/true);
       for (uint16_t d = before; d < drops.n; ++d) drop_tags[d] = tags[k];
@@ -49,8 +50,7 @@ uint16_t EspEngine<Backend>::EncryptEach(Sa* const* sas, rte_mbuf** pkts, uint16
     // Its keys' lines, at offsets the engine found once for this key size and length class.
     PrefetchKeys(sa, sa.cipher == Cipher::kAesGcm256, inner_len + pad + 2);
     // As Encrypt's fast path, with this packet's SA.
-    const wire::FastIpv4Esp c =
-        wire::FastIpv4Esp::Of(sa.outer_template, sa.ip_csum_base, sa.flags, sa.dscp, sa.df);
+    const wire::FastIpv4Esp c = wire::FastIpv4Esp::OfLine0(sa);
     const uint16_t ip_id = sa.ip_id;
     uint8_t* inner = rte_pktmbuf_mtod(m, uint8_t*);
     uint64_t tos_df;

@@ -85,6 +85,7 @@ void EspEngine<Backend>::LifetimeSlowPath(Sa& sa) {
   };
   sa.next_packets_event = next(sa.soft_packets_fired, sa.soft_packets, sa.hard_packets);
   sa.next_bytes_event = next(sa.soft_bytes_fired, sa.soft_bytes, sa.hard_bytes);
+  FoldSeqEvent(sa);  // and again no later than the sequence number event
 }
 
 template <class Backend>

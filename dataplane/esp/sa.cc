@@ -40,6 +40,8 @@ void BuildOuterTemplate(Sa& sa, const SaConfig& c) {
     ip->next_proto_id = proto;
     std::memcpy(&ip->src_addr, c.local, 4);
     std::memcpy(&ip->dst_addr, c.remote, 4);
+    std::memcpy(sa.src4, c.local, 4);  // line 0's copy, for the usual packet (EncryptEach)
+    std::memcpy(sa.dst4, c.remote, 4);
     // The words that never change (TOS, length, id and flags are 0 in the template): each
     // packet adds its own and folds (RFC 1071), instead of summing the whole header. Summed in
     // memory order, as wire::OuterIpv4Words sums the rest.
@@ -83,7 +85,6 @@ absl::StatusOr<SaPtr> AllocateSa(const SaConfig& c) {
   sa->auth = c.auth;
   sa->iv_len = static_cast<uint8_t>(IvLen(c.cipher));
   sa->icv_len = static_cast<uint8_t>(IcvLen(c.cipher, c.auth));
-  sa->pad_mask = static_cast<uint8_t>(PadAlign(c.cipher) - 1);
   sa->flags = (c.esn ? kSaEsn : 0) | (c.udp_encap ? kSaUdpEncap : 0) |
               (c.family == AF_INET6 ? kSaOuterV6 : 0) | (c.copy_dscp ? kSaCopyDscp : 0);
   sa->direction = c.direction;
@@ -94,8 +95,7 @@ absl::StatusOr<SaPtr> AllocateSa(const SaConfig& c) {
   std::memcpy(sa->local, c.local, 16);
   std::memcpy(sa->remote, c.remote, 16);
   sa->ttl = c.ttl;
-  sa->dscp = c.dscp;
-  sa->df = c.df;
+  sa->dscp_df = static_cast<uint8_t>(c.dscp | static_cast<uint8_t>(c.df) << 6);
   std::memcpy(sa->salt, c.salt, 4);
   sa->soft_bytes = c.soft_bytes;
   sa->hard_bytes = c.hard_bytes;
@@ -110,11 +110,12 @@ absl::StatusOr<SaPtr> AllocateSa(const SaConfig& c) {
   sa->seq_hard = c.esn ? kSeqHard64 : kSeqHard32;
   sa->seq = c.initial_seq;
   sa->next_seq_event = sa->seq_soft;  // an SA created past it reports on its first packet
+  FoldSeqEvent(*sa);
   // Inbound, initial_seq is the highest number already seen (SA migration, tests).
   if (c.direction == Direction::kInbound) sa->replay.Init(c.replay_window, c.initial_seq);
   BuildOuterTemplate(*sa, c);
   if (IsAead(sa->cipher) && sa->hdr_len == wire::kFastHdr && sa->icv_len == wire::kFastIcv &&
-      sa->pad_mask == wire::kFastPadMask && !(sa->flags & (kSaOuterV6 | kSaUdpEncap)))
+      sa->pad_mask() == wire::kFastPadMask && !(sa->flags & (kSaOuterV6 | kSaUdpEncap)))
     sa->flags |= kSaFastOut;
   return ptr;
 }

@@ -1,9 +1,11 @@
 // An ESP SA as the packet path sees it. Cache line 0 holds what every packet of either
-// direction reads (counters, sizes, flags, the GCM salt); line 1 what an outbound packet reads
-// besides (the outer header template, IP id, checksum base); the inbound anti-replay window
-// starts at line 2. So an outbound packet reads two lines of its SA's own fields, an inbound one
-// line 0 and its window (docs/DESIGN.md, ESP: a burst spread over many SAs finds none of them in
-// the cache). Each SA is owned by one worker,
+// direction reads (counters, limits, flags, sizes, the GCM salt) and all that the usual outbound
+// packet (outer IPv4 without UDP, AES-GCM: kSaFastOut) needs besides: IP id, TTL, addresses,
+// SPI, DSCP and DF, from which EncryptEach builds the outer header; line 1 the full outer header
+// template the other outbound layouts (IPv6, UDP) copy; the inbound anti-replay window starts
+// at line 2. So the usual outbound packet reads one line of its SA's own fields, another
+// outbound packet two, an inbound one line 0 and its window (docs/DESIGN.md, ESP: a burst spread
+// over many SAs finds none of them in the cache). Each SA is owned by one worker,
 // which alone writes its counters, sequence number and window (docs/DESIGN.md, SA ownership), so
 // nothing here is atomic; other threads only read counters, which x86 never tears.
 #pragma once
@@ -37,31 +39,35 @@ enum SaFlags : uint8_t {
 };
 
 struct alignas(64) Sa {
-  // ---- cache line 0: every packet, both directions
-  uint64_t seq;                 // outbound: last sequence number sent; inbound: unused
-  uint64_t packets;             // successfully processed
-  uint64_t bytes;               // inner bytes of those packets
-  uint64_t next_packets_event;  // `packets` value at which a lifetime event is due
+  // ---- cache line 0: every packet, both directions; all of the usual outbound packet's
+  uint64_t seq;      // outbound: last sequence number sent; inbound: unused
+  uint64_t packets;  // successfully processed
+  uint64_t bytes;    // inner bytes of those packets
+  // The `packets` value at which the lifetimes must be looked at. Outbound, no later than the
+  // packet that reaches the sequence number event either (FoldSeqEvent): `seq` and `packets`
+  // go up together (every path counts a packet when it spends its number), so one compare
+  // covers both and next_seq_event can stay out of this line.
+  uint64_t next_packets_event;
   uint64_t next_bytes_event;
-  uint64_t next_seq_event;  // outbound: `seq` value at which exhaustion is reported
-  uint8_t salt[4];          // AES-GCM nonce salt
-  uint32_t spi_be;          // network order, as written into packets
+  uint8_t salt[4];  // AES-GCM nonce salt
+  uint8_t flags;    // SaFlags (kSaOuterV6: the outer family, for the packet path)
   Cipher cipher;
-  Auth auth;
   uint8_t iv_len;
   uint8_t icv_len;
-  uint8_t pad_mask;  // PadAlign - 1
-  uint8_t hdr_len;   // outbound: outer IP [+ UDP] + ESP header + IV
-  uint8_t flags;     // SaFlags (kSaOuterV6: the outer family, for the packet path)
-  uint8_t backend;   // which crypto backend owns `crypto`
+  uint16_t ip_id;   // outbound: outer IPv4 identification, per SA
+  uint8_t dscp_df;  // outbound: DSCP when not copied (bits 0-5), DfMode (bits 6-7)
+  uint8_t ttl;      // outbound: outer TTL / hop limit
+  uint8_t src4[4];  // outbound IPv4: the outer source and destination (as in outer_template)
+  uint8_t dst4[4];
+  uint32_t spi_be;  // network order, as written into packets
 
-  // ---- cache line 1: outbound encapsulation
+  // ---- cache line 1: the other outbound layouts
   alignas(64) uint8_t outer_template[56];  // outer IP [+ UDP] + SPI + zero sequence number
-  uint16_t ip_id;                          // outer IPv4 identification, per SA
-  uint8_t dscp;                            // when not copied
-  DfMode df;
   uint32_t ip_csum_base;  // one's-complement sum of the template's fixed IPv4 header words,
                           // in memory order (see wire::OuterIpv4Words)
+  uint8_t hdr_len;        // outbound: outer IP [+ UDP] + ESP header + IV
+  Auth auth;
+  uint8_t backend;  // which crypto backend owns `crypto`
 
   // ---- cache line 2 on: inbound, the anti-replay window (its top, size and first buckets in
   // line 2)
@@ -69,7 +75,6 @@ struct alignas(64) Sa {
 
   // ---- cold: identity, limits and counters
   uint32_t spi;  // host order (events)
-  uint8_t ttl;
   Direction direction;
   Mode mode;
   int family;  // AF_INET or AF_INET6, for the control path (the packet path reads kSaOuterV6)
@@ -81,12 +86,16 @@ struct alignas(64) Sa {
   bool hard_event_pending;    // the event for blocking could not be queued yet
   uint8_t hard_event_type;    // EspEvent::Type of that event
   uint64_t seq_soft, seq_hard;
+  uint64_t next_seq_event;  // outbound: `seq` value at which exhaustion is reported
   uint64_t drops[kDropReasonCount];
 
   void (*destroy_keys)(void* crypto);
   alignas(64) uint8_t crypto[kCryptoStateBytes];
 
   bool esn() const { return flags & kSaEsn; }
+  uint32_t pad_mask() const { return static_cast<uint32_t>(PadAlign(cipher) - 1); }
+  uint8_t dscp() const { return dscp_df & 63; }
+  DfMode df() const { return static_cast<DfMode>(dscp_df >> 6); }
   // The outer IP header's length, from line 0 (20 or 40).
   uint32_t outer_ip_len() const { return (flags & kSaOuterV6) ? 40 : 20; }
   bool blocked() const { return flags & kSaBlocked; }
@@ -94,15 +103,26 @@ struct alignas(64) Sa {
   uint64_t total_drops() const;
 };
 
-// What a packet reads of its SA: line 0, then line 1 (outbound) or the window (inbound).
-static_assert(offsetof(Sa, salt) + sizeof(Sa::salt) <= 64 && offsetof(Sa, backend) < 64,
-              "an inbound packet reads one line of the SA's own fields, then its window");
-static_assert(offsetof(Sa, outer_template) == 64 &&
-                  offsetof(Sa, ip_csum_base) + sizeof(Sa::ip_csum_base) <= 128,
-              "an outbound packet reads two");
+// What a packet reads of its SA: line 0 (the usual outbound packet), then line 1 (another
+// outbound one) or the window (inbound).
+static_assert(offsetof(Sa, spi_be) + sizeof(Sa::spi_be) <= 64 && offsetof(Sa, salt) < 64,
+              "line 0 holds all the usual outbound packet reads and an inbound one's fields");
+static_assert(offsetof(Sa, dst4) == offsetof(Sa, spi_be) - 4,
+              "destination and SPI: one 8-byte load, as the header has them");
+static_assert(offsetof(Sa, outer_template) == 64 && offsetof(Sa, backend) < 128,
+              "an outbound packet of another layout reads two");
 static_assert(offsetof(Sa, replay) == 128 && offsetof(Sa, spi) >= 128 + sizeof(ReplayWindow),
               "the window right after them, the cold fields after it");
 static_assert(sizeof(Sa::outer_template) >= 40 + 8 + 8, "IPv6 + UDP + SPI + sequence number");
+
+// Outbound: brings next_packets_event forward to the packet that reaches next_seq_event, if
+// that comes first (see Sa::next_packets_event). Called wherever either is set.
+inline void FoldSeqEvent(Sa& sa) {
+  if (sa.direction != Direction::kOutbound) return;
+  const uint64_t left = sa.next_seq_event > sa.seq ? sa.next_seq_event - sa.seq : 0;
+  const uint64_t at = sa.packets + left < sa.packets ? ~uint64_t{0} : sa.packets + left;
+  if (at < sa.next_packets_event) sa.next_packets_event = at;
+}
 
 struct SaDeleter {
   void operator()(Sa* sa) const;

@@ -812,7 +812,7 @@ uint32_t CommandApplier::PolicyMtu(const Tables& t, const SaEntry& sa) const {
     ifx = dp_.fib->next_hop(dp_.fib->Lookup(remote)).ifindex;
   }
   uint32_t link = ifx && t.ifs[ifx].mtu ? t.ifs[ifx].mtu : 1500;
-  uint32_t overhead = sa.sa->hdr_len + 2 + sa.sa->pad_mask + sa.sa->icv_len;
+  uint32_t overhead = sa.sa->hdr_len + 2 + sa.sa->pad_mask() + sa.sa->icv_len;
   return link > overhead + 68 ? (link - overhead) & ~3u : 68;
 }
 

@@ -244,9 +244,8 @@ void Worker::EspOutSa(SaEntry& sa, uint16_t vti, rte_mbuf** pkts, uint16_t n, co
 
 void Worker::AddToBatch(TunnelBatch& b, SaEntry* sa, esp::Sa* esa, uint16_t vti, rte_mbuf** pkts,
                         uint16_t n, uint64_t bytes) {
-  // The SA's two lines, for EncryptEach (as BatchTunnels does).
+  // The SA's line 0, for EncryptEach (as BatchTunnels does).
   __builtin_prefetch(esa);
-  __builtin_prefetch(reinterpret_cast<const uint8_t*>(esa) + 64);
   InterfaceStats& s = stats_->ifs[vti];
   s.tx_packets += n;
   s.tx_bytes += bytes;

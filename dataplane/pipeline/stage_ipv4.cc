@@ -231,9 +231,9 @@ void Worker::Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const
 void Worker::PrefetchRuns(const uint64_t* nh_ids, uint16_t n, const Tables& t) {
   // Each level is found through the one before: fetched run by run, each run's misses would
   // come one after another. Here every run's interface line (kind, MTU, SA, owner) and counters
-  // (written) are asked for over the whole burst first; the SA's two lines are asked for as
+  // (written) are asked for over the whole burst first; the SA's line 0 is asked for as
   // the batch takes each packet (BatchTunnels, AddToBatch), a whole pass before EncryptEach
-  // reads them (a run that does not join the batch, ToTunnel's, reads its SA unasked). The
+  // reads it (a run that does not join the batch, ToTunnel's, reads its SA unasked). The
   // next hops no longer get a pass of their own (8 bytes per route target; the loads of one
   // run do not wait for another's): that saved 32 instructions a packet; what it does to the
   // latency is not measured (callgrind ignores prefetches).
@@ -291,10 +291,9 @@ uint16_t Worker::BatchTunnels(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t 
       esa = f.out_group->m[self].esa;
     }
     if (transit) DecrementTtl(ip);
-    // Its SA's two lines (esp::Sa), read by EncryptEach once the batch is complete.
-    const auto* lines = reinterpret_cast<const uint8_t*>(esa);
-    __builtin_prefetch(lines);
-    __builtin_prefetch(lines + 64);
+    // Its SA's line 0, all EncryptEach reads of the usual SA (esp::Sa) once the batch is
+    // complete; another layout's line 1 comes unasked (EncryptEach hands it to Encrypt).
+    __builtin_prefetch(esa);
     InterfaceStats& s = counters[vti];
     ++s.tx_packets;
     s.tx_bytes += len;

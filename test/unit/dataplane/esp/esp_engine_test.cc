@@ -626,8 +626,10 @@ TEST_CASE("encrypt each: a burst over several SAs comes out as Encrypt makes it"
     c.back().hard_packets = 2;
     c.back().copy_dscp = false;
     c.back().dscp = 12;
+    c.back().df = DfMode::kClear;
     c.push_back(Config(Direction::kOutbound, AllAlgos()[0], false, /*udp=*/true, AF_INET, 0x104));
     c[0].initial_seq = 1000;
+    c[0].df = DfMode::kSet;
     c[1].initial_seq = 0xfffffffe;  // ESN across 2^32 within the burst
     return c;
   };
@@ -709,6 +711,65 @@ TEST_CASE("encrypt each: a burst over several SAs comes out as Encrypt makes it"
     CHECK(b[s]->blocked() == a[s]->blocked());
   }
   Mb().events().Clear();
+}
+
+// EncryptEach finds an SA's sequence number events within next_packets_event (FoldSeqEvent: the
+// line it reads holds no next_seq_event): the soft event, the last number and the stop must
+// come at the same packets as with Encrypt, one packet at a time.
+TEST_CASE("encrypt each: sequence number events at the same packets as Encrypt's",
+          "[esp][events]") {
+  for (const bool esn : {false, true}) {
+    for (const bool hard : {false, true}) {
+      INFO("esn " << esn << " near the " << (hard ? "hard" : "soft") << " limit");
+      SaConfig c = Config(Direction::kOutbound, AllAlgos()[0], esn);
+      c.initial_seq =
+          hard ? (esn ? kSeqHard64 : kSeqHard32) - 4 : (esn ? kSeqSoft64 : kSeqSoft32) - 3;
+      SaConfig other = Config(Direction::kOutbound, AllAlgos()[0], false, false, AF_INET, 0x200);
+      SaPtr a = MakeSa<drivers::crypto::IpsecMbBackend>(c);
+      SaPtr b = MakeSa<drivers::crypto::IpsecMbBackend>(c);
+      SaPtr o = MakeSa<drivers::crypto::IpsecMbBackend>(other);
+      constexpr int kN = 8;  // of the SA's; the burst interleaves another SA's
+      Mb().events().Clear();
+      std::vector<std::vector<uint8_t>> want;
+      for (int i = 0; i < kN; ++i) {
+        rte_mbuf* m = test::MakePacket(test::Ipv4Udp(10 + i));
+        if (One(Mb(), *a, m, true) == DropReason::kCount) want.push_back(test::PacketBytes(m));
+        rte_pktmbuf_free(m);
+      }
+      std::vector<std::pair<EspEvent::Type, uint64_t>> want_events;
+      for (size_t k = 0; k < Mb().events().size(); ++k)
+        want_events.emplace_back(Mb().events()[k].type, Mb().events()[k].value);
+      REQUIRE(want_events.size() >= 1);
+      Mb().events().Clear();
+
+      Sa* sas[2 * kN];
+      rte_mbuf* pkts[2 * kN];
+      uint16_t tags[2 * kN], drop_tags[2 * kN];
+      for (int i = 0; i < 2 * kN; ++i) {
+        sas[i] = i % 2 ? o.get() : b.get();
+        pkts[i] = test::MakePacket(test::Ipv4Udp(10 + i / 2));
+        tags[i] = static_cast<uint16_t>(i);
+      }
+      DropList drops;
+      const uint16_t n = Mb().EncryptEach(sas, pkts, tags, 2 * kN, drops, drop_tags);
+      std::vector<std::vector<uint8_t>> got;
+      for (uint16_t k = 0; k < n; ++k) {
+        if (tags[k] % 2 == 0) got.push_back(test::PacketBytes(pkts[k]));
+        rte_pktmbuf_free(pkts[k]);
+      }
+      CHECK(drops.n == kN - want.size());
+      drops.FreeAll();
+      std::vector<std::pair<EspEvent::Type, uint64_t>> got_events;
+      for (size_t k = 0; k < Mb().events().size(); ++k)
+        got_events.emplace_back(Mb().events()[k].type, Mb().events()[k].value);
+      Mb().events().Clear();
+      CHECK(got == want);
+      CHECK(got_events == want_events);
+      CHECK(b->seq == a->seq);
+      CHECK(b->packets == a->packets);
+      CHECK(b->blocked() == a->blocked());
+    }
+  }
 }
 
 // EncryptEach asks for a packet's key lines at offsets its engine found once (not per packet
