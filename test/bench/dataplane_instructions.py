@@ -23,11 +23,14 @@ the tunnels' peers are IPv6), and BENCH_CACHE=1 adds callgrind's cache simulatio
 Last line: `summary: enc64_ir=<A>[/<B>] dec64_ir=<A>[/<B>]` (whole worker, per packet; with
 BENCH_TUNNELS=<n> `enc64_t<n>_ir`), with `<dir>_llmiss=<A>[/<B>]` (LL read + write misses per
 packet) under BENCH_CACHE=1 and `<dir>_drops=<A>[/<B>]` when a build dropped packets while
-measured (its count per packet is then not comparable).
+measured (its count per packet is then not comparable). BENCH_KEEP=<dir> keeps each run's
+callgrind output there (callgrind.<dir>.<the build's parent directory>), for `callgrind_annotate --show=DLmr,DLmw` by
+function and source line.
 """
 import os
 import pathlib
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -188,6 +191,10 @@ def profile(build, direction, work):
                  if v != before.get(k, 0)}
     finally:
         dp.close()
+    if os.environ.get('BENCH_KEEP'):
+        keep = pathlib.Path(os.environ['BENCH_KEEP'])
+        keep.mkdir(parents=True, exist_ok=True)
+        shutil.copy(out, keep / f'callgrind.{direction}.{build.parent.name}')
     tree = subprocess.run(['callgrind_annotate', '--inclusive=yes', '--tree=caller', '--show=Ir',
                            str(out)],
                           capture_output=True, text=True, check=True).stdout
