@@ -45,8 +45,9 @@ struct alignas(64) Sa {
   uint64_t bytes;    // inner bytes of those packets
   // The `packets` value at which the lifetimes must be looked at. Outbound, no later than the
   // packet that reaches the sequence number event either (FoldSeqEvent): `seq` and `packets`
-  // go up together (every path counts a packet when it spends its number), so one compare
-  // covers both and next_seq_event can stay out of this line.
+  // go up together (every packet path counts a packet when it spends its number), so one
+  // compare covers both and next_seq_event can stay out of this line. Anything else that sets
+  // seq, packets or either event (an SA replacing another, CommandApplier) must fold again.
   uint64_t next_packets_event;
   uint64_t next_bytes_event;
   uint8_t salt[4];  // AES-GCM nonce salt
@@ -116,7 +117,8 @@ static_assert(offsetof(Sa, replay) == 128 && offsetof(Sa, spi) >= 128 + sizeof(R
 static_assert(sizeof(Sa::outer_template) >= 40 + 8 + 8, "IPv6 + UDP + SPI + sequence number");
 
 // Outbound: brings next_packets_event forward to the packet that reaches next_seq_event, if
-// that comes first (see Sa::next_packets_event). Called wherever either is set.
+// that comes first (see Sa::next_packets_event). Called wherever seq, packets or either event
+// is set other than by counting a packet: AllocateSa, the lifetime slow path, an SA replace.
 inline void FoldSeqEvent(Sa& sa) {
   if (sa.direction != Direction::kOutbound) return;
   const uint64_t left = sa.next_seq_event > sa.seq ? sa.next_seq_event - sa.seq : 0;

@@ -1184,6 +1184,7 @@ absl::Status CommandApplier::Commit(Candidate c, const BondSync::Plan& bonds) {
       n.packets = o.packets;
       n.bytes = o.bytes;
       n.replay = o.replay;
+      esp::FoldSeqEvent(n);  // seq - packets changed: its limit too (esp/sa.h)
       dp_.sas->Remove(old);
     }
     // An SA named for its worker (a group's member) neither follows nor sets the tunnel's

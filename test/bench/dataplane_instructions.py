@@ -24,8 +24,8 @@ Last line: `summary: enc64_ir=<A>[/<B>] dec64_ir=<A>[/<B>]` (whole worker, per p
 BENCH_TUNNELS=<n> `enc64_t<n>_ir`), with `<dir>_llmiss=<A>[/<B>]` (LL read + write misses per
 packet) under BENCH_CACHE=1 and `<dir>_drops=<A>[/<B>]` when a build dropped packets while
 measured (its count per packet is then not comparable). BENCH_KEEP=<dir> keeps each run's
-callgrind output there (callgrind.<dir>.<the build's parent directory>), for `callgrind_annotate --show=DLmr,DLmw` by
-function and source line.
+callgrind output there (callgrind.<enc|dec>.<the build's parent directory>), for
+`callgrind_annotate --show=DLmr,DLmw` by function and source line.
 """
 import os
 import pathlib

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "dataplane/esp/sa.h"
+#include "dataplane/esp/sa_config.h"
 #include "dataplane/tables/sa_table.h"
 #include "test/unit/dataplane/pipeline/pipeline_rig.h"
 
@@ -98,6 +100,36 @@ TEST_CASE("A batch the SA table cannot hold is refused whole; an update at full 
   CHECK(sas.count() == 4000);
   rig.Reset();
   CHECK(sas.count() == 0);
+}
+
+// A replacement continues the old SA's counters with its sequence numbers 2^20 further on, so
+// seq - packets changes: the sequence number event folded into next_packets_event
+// (esp::FoldSeqEvent) must follow, or the packet path, which looks at the sequence number event
+// only near next_packets_event, would send past it (and a non-ESN SA past 2^32 - 1).
+TEST_CASE("An SA replace keeps the sequence number event within the packet limit",
+          "[mgmt][applier]") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply(kBase).status.ok());
+  const std::string out =
+      "sa %s spi 0x500 dir out local 192.0.2.1 remote 192.0.2.2 cipher aes-gcm-128 key "
+      "00112233445566778899aabbccddeeff salt 01020304\n";
+  REQUIRE(rig.Apply(absl::StrFormat(out, "add")).status.ok());
+  SaTable& sas = *rig.dp().sas;
+  esp::Sa& o = *sas.Find(0x500, false)->sa;
+  // As if it had sent that many, 5 of them counted before (a replace earlier, or initial_seq).
+  o.seq = esp::kSeqSoft32 - (uint64_t{1} << 20) - 10;
+  o.packets = 5;
+  esp::FoldSeqEvent(o);
+  REQUIRE(rig.Apply(absl::StrFormat(out, "update")).status.ok());
+  const esp::Sa& n = *sas.Find(0x500, false)->sa;
+  CHECK(&n != &o);
+  CHECK(n.seq == esp::kSeqSoft32 - 10);
+  CHECK(n.packets == 5);
+  CHECK(n.next_seq_event == esp::kSeqSoft32);
+  // The 10th packet from here reaches the soft event: the limit must be looked at by then.
+  CHECK(n.next_packets_event <= n.packets + 10);
+  rig.Reset();
 }
 
 // vpnd's restart keeps the SAs and rebuilds the rest: policies go without their SAs (the restart
