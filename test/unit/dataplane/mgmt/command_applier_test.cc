@@ -111,17 +111,20 @@ TEST_CASE("An SA replace keeps the sequence number event within the packet limit
   Rig& rig = Rig::Get();
   rig.Reset();
   REQUIRE(rig.Apply(kBase).status.ok());
-  const std::string out =
-      "sa %s spi 0x500 dir out local 192.0.2.1 remote 192.0.2.2 cipher aes-gcm-128 key "
-      "00112233445566778899aabbccddeeff salt 01020304\n";
-  REQUIRE(rig.Apply(absl::StrFormat(out, "add")).status.ok());
+  auto out = [](const char* op) {
+    return absl::StrFormat(
+        "sa %s spi 0x500 dir out local 192.0.2.1 remote 192.0.2.2 cipher aes-gcm-128 key "
+        "00112233445566778899aabbccddeeff salt 01020304\n",
+        op);
+  };
+  REQUIRE(rig.Apply(out("add")).status.ok());
   SaTable& sas = *rig.dp().sas;
   esp::Sa& o = *sas.Find(0x500, false)->sa;
   // As if it had sent that many, 5 of them counted before (a replace earlier, or initial_seq).
   o.seq = esp::kSeqSoft32 - (uint64_t{1} << 20) - 10;
   o.packets = 5;
   esp::FoldSeqEvent(o);
-  REQUIRE(rig.Apply(absl::StrFormat(out, "update")).status.ok());
+  REQUIRE(rig.Apply(out("update")).status.ok());
   const esp::Sa& n = *sas.Find(0x500, false)->sa;
   CHECK(&n != &o);
   CHECK(n.seq == esp::kSeqSoft32 - 10);
