@@ -133,9 +133,9 @@ void Worker::EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth,
       mtu = f.mtu;
       // This worker's member of the tunnel's group (RFC 9611), instead of the fallback's
       // owner.
-      if ((sa == nullptr || f.out_owner != id_) && f.out_group != nullptr &&
-          f.out_group->m[id_].sa != nullptr)
-        sa = f.out_group->m[id_].sa;
+      if (sa == nullptr || f.out_owner != id_) {
+        if (const SaGroup::Member* own = OwnMember(f, vti)) sa = own->sa;
+      }
     } else {
       sa = policies[i]->sa;
       mtu = policies[i]->mtu;
@@ -218,9 +218,11 @@ void Worker::ToTunnel(rte_mbuf** pkts, uint16_t n, uint16_t vti, const Tables& t
     return;
   }
   // This worker's member of the tunnel's group (RFC 9611): no handoff.
-  if (f.out_group != nullptr && f.out_group->m[id_].sa != nullptr && s.longest <= f.mtu) {
-    EspOutSa(*f.out_group->m[id_].sa, vti, pkts, n, t, depth, s.bytes);
-    return;
+  if (s.longest <= f.mtu) {
+    if (const SaGroup::Member* own = OwnMember(f, vti)) {
+      EspOutSa(*own->sa, vti, pkts, n, t, depth, s.bytes);
+      return;
+    }
   }
   // Fragmenting, handing to the SA's owner or dropping: the general way.
   for (uint16_t k = 0; k < n; ++k) Meta(pkts[k])->out_ifindex = vti;

@@ -195,10 +195,9 @@ void Worker::Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const
       if (several && Batchable(f, nh.ifindex, scan.longest, t.fw)) {
         if (f.out_owner == id_) {
           AddToBatch(batch, f.out_sa, f.out_esa, nh.ifindex, run, rn, scan.bytes);
-        } else if (f.out_group != nullptr && f.out_group->m[id_].esa != nullptr) {
+        } else if (const SaGroup::Member* own = OwnMember(f, nh.ifindex)) {
           // This worker's own member of the tunnel's group: no handoff.
-          const SaGroup::Member& own = f.out_group->m[id_];
-          AddToBatch(batch, own.sa, own.esa, nh.ifindex, run, rn, scan.bytes);
+          AddToBatch(batch, own->sa, own->esa, nh.ifindex, run, rn, scan.bytes);
         } else {
           // With several workers half of such a burst may be other workers' tunnels: ending the
           // batch at each of them left this worker's runs one engine pass each.
@@ -286,9 +285,10 @@ uint16_t Worker::BatchTunnels(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t 
     if (f.out_owner != self) {
       // Another worker's SA: this worker's member of the tunnel's group, if it has one
       // (RFC 9611); else Dispatch's loop hands the run to the owner.
-      if (f.out_group == nullptr || f.out_group->m[self].esa == nullptr) break;
-      sa = f.out_group->m[self].sa;
-      esa = f.out_group->m[self].esa;
+      const SaGroup::Member* own = OwnMember(f, vti);
+      if (own == nullptr) break;
+      sa = own->sa;
+      esa = own->esa;
     }
     if (transit) DecrementTtl(ip);
     // Its SA's line 0, all EncryptEach reads of the usual SA (esp::Sa) once the batch is

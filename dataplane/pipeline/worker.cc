@@ -29,6 +29,8 @@ Worker::Worker(Dataplane& dp, uint16_t id)
   fw_frags_.reset(new FwFrag[kFwFrags]());
   acquires_.reset(new AcquireSent[1u << kAcquireSlotBits]());
   acquire_refill_tsc_ = rte_rdtsc();
+  handed_vtis_.reset(new uint64_t[(nifs + 63) / 64]());
+  handed_at_.reset(new HandedAt[nifs]());
   if (!CreateReassembly6()) throw std::bad_alloc();
 }
 
@@ -164,6 +166,14 @@ void Worker::Handoff(rte_mbuf* m, uint16_t owner, PktKind kind, uint32_t sa_id, 
   }
   HandoffQueue& q = handoff_[owner];
   handoff_pending_ |= 1u << owner;
+  if (kind == PktKind::kEspOut && ifindex != 0) {
+    // OwnMember: no member of this tunnel is used here until these have been taken.
+    handed_vtis_[ifindex >> 6] |= uint64_t{1} << (ifindex & 63);
+    handed_at_[ifindex].staged = 1;
+    q.vtis[q.n] = ifindex;
+  } else {
+    q.vtis[q.n] = 0;
+  }
   q.pkts[q.n++] = m;
   if (q.n == kBurst) FlushHandoff(owner);
 }
@@ -171,10 +181,18 @@ void Worker::Handoff(rte_mbuf* m, uint16_t owner, PktKind kind, uint32_t sa_id, 
 void Worker::FlushHandoff(uint16_t owner) {
   handoff_pending_ &= ~(1u << owner);
   HandoffQueue& q = handoff_[owner];
+  rte_ring* r = dp_.handoff[owner];
   // One multi-producer enqueue for the burst: the ring's atomics once, not per packet.
-  const unsigned sent = rte_ring_mp_enqueue_burst(
-      dp_.handoff[owner], reinterpret_cast<void* const*>(q.pkts), q.n, nullptr);
+  const unsigned sent =
+      rte_ring_mp_enqueue_burst(r, reinterpret_cast<void* const*>(q.pkts), q.n, nullptr);
   stats_->handed_off += sent;
+  // OwnMember's order rule: a multi-producer enqueue returns once the producer tail has
+  // passed its own slots, so every packet just sent is below this index. (The mbufs are the
+  // owner's now: their VTIs come from q.vtis.) A tunnel whose packets were all dropped below
+  // waits for the same index: later than it must, never too early.
+  const uint32_t pos = __atomic_load_n(&r->prod.tail, __ATOMIC_RELAXED);
+  for (unsigned i = 0; i < q.n; ++i)
+    if (const uint16_t v = q.vtis[i]; v != 0) handed_at_[v] = {pos, owner, 0};
   // What did not fit is counted where the packet was (inbound: the port it came in on;
   // outbound: the tunnel it was going into).
   for (unsigned i = sent; i < q.n; ++i) {
@@ -183,6 +201,18 @@ void Worker::FlushHandoff(uint16_t owner) {
             Drop::kHandoffQueueFull);
   }
   q.n = 0;
+}
+
+bool Worker::HandoffsTaken(uint16_t vti) {
+  const HandedAt h = handed_at_[vti];
+  // Staged packets reach the ring only at the pass's end, after what this pass encrypts here.
+  if (h.staged) return false;
+  // The owner's single-consumer dequeue moves the consumer tail once it has the packets; it
+  // encrypts them in the same pass.
+  const uint32_t taken = __atomic_load_n(&dp_.handoff[h.owner]->cons.tail, __ATOMIC_ACQUIRE);
+  if (static_cast<int32_t>(taken - h.ring_pos) < 0) return false;
+  handed_vtis_[vti >> 6] &= ~(uint64_t{1} << (vti & 63));
+  return true;
 }
 
 void Worker::DrainHandoff(const Tables& t) {

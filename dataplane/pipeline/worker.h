@@ -318,6 +318,23 @@ class Worker {
   // received by one worker, so its owner sees it in order). ifindex: where a drop is counted.
   void Handoff(rte_mbuf* m, uint16_t owner, PktKind kind, uint32_t sa_id, uint16_t ifindex);
   void FlushHandoff(uint16_t owner);
+  // RFC 9611 groups (docs/DESIGN.md, Per-worker CHILD SAs): this worker's member of f's group
+  // (f is VTI vti's interface) when it has one and may use it now, else null (the packets go
+  // to the fallback's owner). Not while any of vti's packets this worker handed to another
+  // worker (before the member came) may still wait in that worker's ring or in handoff_: a
+  // packet encrypted here would leave before them (a reorder within the flow, at each member's
+  // arrival under traffic). A tunnel this worker never handed off pays one bit test.
+  const SaGroup::Member* OwnMember(const Interface& f, uint16_t vti) {
+    if (f.out_group == nullptr) return nullptr;
+    const SaGroup::Member& m = f.out_group->m[id_];
+    if (m.esa == nullptr) return nullptr;
+    if (unlikely(handed_vtis_[vti >> 6] & (uint64_t{1} << (vti & 63))) && !HandoffsTaken(vti))
+      return nullptr;
+    return &m;
+  }
+  // Whether the worker vti's last handed-off packets went to has taken them from its ring
+  // (none staged here); clears vti's bit when so.
+  bool HandoffsTaken(uint16_t vti);
   void FlushHandoffs() {
     for (uint32_t owners = handoff_pending_; owners != 0; owners &= owners - 1)
       FlushHandoff(static_cast<uint16_t>(__builtin_ctz(owners)));
@@ -358,8 +375,23 @@ class Worker {
   struct HandoffQueue {
     uint16_t n = 0;
     rte_mbuf* pkts[kBurst];
+    uint16_t vtis[kBurst];  // an outbound packet's VTI (0: inbound): the mbufs are the owner's
+                            // once enqueued
   } handoff_[kMaxWorkers];
   uint32_t handoff_pending_ = 0;  // bit w: handoff_[w] holds packets
+  // OwnMember's memory of outbound handoffs, per VTI: bit v set once some of v's packets are
+  // staged for another worker, until OwnMember sees that worker has taken them all from its
+  // ring; handed_at_[v]: which worker, that ring's producer index just after the enqueue that
+  // carried v's last (the packets are below it), and whether some are staged still (they reach
+  // the ring at the pass's end). Ring indexes wrap at 2^32: compared as a signed difference, a
+  // ring never holds 2^31.
+  struct HandedAt {
+    uint32_t ring_pos;
+    uint16_t owner;
+    uint16_t staged;
+  };
+  std::unique_ptr<uint64_t[]> handed_vtis_;
+  std::unique_ptr<HandedAt[]> handed_at_;
   // Bursts a pass takes from this worker's handoff ring at most (PollOnce): more than a peer
   // can hand over in one of its passes (a burst per port), fewer than would stall the
   // worker's own receive queues for long.

@@ -1161,6 +1161,57 @@ TEST_CASE("A member removed under traffic: its worker falls back to the owner, n
   CHECK(rig.dp().CurrentTables().ifs[vti].out_group == nullptr);
 }
 
+// A member that arrives while its worker's packets of the tunnel still wait in the fallback
+// owner's ring (vpnd's second CHILD SA of a group, a re-created member, under traffic): the
+// worker goes on handing the tunnel's packets off until the owner has taken those, so none
+// encrypted with the new member leaves before them. With the member used at once (session 9),
+// ids 6-8 left before 1-5.
+TEST_CASE("A member arriving under traffic waits until the owner took the handed-off packets") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply(GroupBase() + OutSa(0x1001, kKeyOut, "01020304", "vti0", "0") +
+                    OutSa(0x1002, kKeyMember, kSaltMember, "vti0", "1") + "bind vti0 0x1001\n")
+              .status.ok());
+  // The order the flow's packets leave in, across both workers' queues: each worker's
+  // frames as it sends them, opened with the SA it sent them with.
+  std::vector<uint16_t> left;
+  uint32_t fallback_seq = 1, member_seq = 1;
+  auto collect = [&](int w) {
+    auto frames = rig.Sent(kWan, w);
+    if (frames.empty()) return;
+    const bool member = w == 1;
+    auto ids = member ? OpenSaFrames(frames, 0x1002, kKeyMember, kSaltMember, member_seq)
+                      : OpenSaFrames(frames, 0x1001, kKeyOut, "01020304", fallback_seq);
+    (member ? member_seq : fallback_seq) += static_cast<uint32_t>(frames.size());
+    left.insert(left.end(), ids.begin(), ids.end());
+  };
+  const uint64_t handed = rig.worker(1).stats().handed_off;
+  // Worker 1 has no member yet: 1-5 go onto worker 0's ring, which worker 0 has not polled.
+  for (uint16_t id = 1; id <= 5; ++id) rig.Receive(kLan, 1, test::Ipv4Udp(60, 0, false, id));
+  rig.worker(1).PollOnce();
+  collect(1);
+  CHECK(rig.worker(1).stats().handed_off - handed == 5);
+  // The member comes while they wait; 6-8 arrive at worker 1 after it.
+  REQUIRE(rig.Apply("bind vti0 0x1001 member 1 0x1002\n").status.ok());
+  REQUIRE(rig.dp().CurrentTables().ifs[rig.dp().sas->Find(0x1002, false)->ifindex].out_group !=
+          nullptr);
+  for (uint16_t id = 6; id <= 8; ++id) rig.Receive(kLan, 1, test::Ipv4Udp(60, 0, false, id));
+  rig.worker(1).PollOnce();
+  collect(1);
+  // Still handed off: worker 0 has taken nothing yet.
+  CHECK(rig.worker(1).stats().handed_off - handed == 8);
+  rig.worker(0).PollOnce();
+  collect(0);
+  // Worker 0 has taken all of it: from here worker 1 encrypts the tunnel's packets itself.
+  for (uint16_t id = 9; id <= 10; ++id) rig.Receive(kLan, 1, test::Ipv4Udp(60, 0, false, id));
+  PollAll(rig);
+  collect(1);
+  collect(0);
+  CHECK(rig.worker(1).stats().handed_off - handed == 8);
+  CHECK(left == std::vector<uint16_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+  CHECK(member_seq == 3);  // 9 and 10 with worker 1's member
+}
+
 TEST_CASE("Group members must run on their worker; a bad group changes nothing") {
   Rig& rig = Rig::Get();
   ConfigureGroup(rig);
