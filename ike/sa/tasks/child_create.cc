@@ -26,6 +26,14 @@ class ChildCreateTask : public Task {
     // and has nothing to do when none is left.
     req_.worker = FreeWorker(sa, req_.config);
     if (member_ >= 0 && req_.worker < 0) return false;
+    // A tunnel whose group has an SA on every worker needs nothing more: a re-creation
+    // planned when one went (a refused install) that the peer has re-created meanwhile (it
+    // asks again at once when a member is deleted) would be a duplicate.
+    if (req_.worker < 0 && OffersGroup(sa, req_.config)) {
+      sa.Log(LogGroup::kChd, absl::StrCat("CHILD_SA ", req_.config.name,
+                                          " has an SA on every worker already: not created again"));
+      return false;
+    }
     if (!req_.AllocateSpi(sa)) return false;
     req_.group = req_.config.pfs;
     req_.tsi = req_.config.local_ts;

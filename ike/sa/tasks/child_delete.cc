@@ -1,5 +1,7 @@
 // INFORMATIONAL Delete of CHILD SAs (RFC 7296 1.4.1): the Delete payload lists inbound SPIs;
 // the responder removes the matching SAs and answers with its own inbound SPIs of them.
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ike/sa/child_negotiation.h"
@@ -64,13 +66,17 @@ class ChildDeleteTask : public Task {
         remove.push_back(c->spi_in);
       }
     }
-    std::vector<std::string> closed;
+    std::vector<std::string> closed, members;
     for (uint32_t spi : remove) {
       ChildSa* c = sa.FindChildBySpiIn(spi);
-      if (c != nullptr && c->state == ChildSa::State::kInstalled) closed.push_back(c->name);
+      if (c != nullptr && c->state == ChildSa::State::kInstalled) {
+        closed.push_back(c->name);
+        if (c->worker != 0) members.push_back(c->name);
+      }
       sa.RemoveChild(spi, "deleted by the peer");
     }
     if (!answer.spis.empty()) out.push_back(Payload{PayloadType::kDelete, answer});
+    RecreateMembers(sa, members);
     // close-action restart: a tunnel the peer closed (its last CHILD SA gone, not replaced by a
     // rekey) is set up again; close-action trap: on its next packet (IkeManager::Acquire).
     const CloseAction action = sa.config().close_action;
@@ -101,6 +107,29 @@ class ChildDeleteTask : public Task {
   }
 
  private:
+  // RFC 9611: a member of a per-worker group the peer deleted (its hard lifetime, an
+  // inactivity timeout) while others of its tunnel stay: its worker would hand the tunnel's
+  // packets to the fallback's owner until the IKE SA is set up again. One more CHILD SA is
+  // asked for (CREATE_CHILD_SA with SA_RESOURCE_INFO, as the group grew), for the lowest
+  // worker without one; a peer that wants no more answers TS_MAX_QUEUE, which ends it. A
+  // tunnel that lost every SA is the close action's (above).
+  static void RecreateMembers(IkeSa& sa, std::vector<std::string>& names) {
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    for (const std::string& name : names) {
+      bool left = false;
+      for (const auto& c : sa.children()) left |= c->name == name;
+      const ChildConfig* cfg = sa.FindChildConfig(name);
+      if (!left || cfg == nullptr) continue;
+      const int worker = FreeWorker(sa, *cfg);
+      if (worker < 0) continue;
+      sa.Log(LogGroup::kChd, absl::StrCat("the peer deleted a CHILD_SA of ", name,
+                                          "'s per-worker group (RFC 9611): ",
+                                          "asking for one for worker ", worker, " again"));
+      sa.Queue(NewChildMemberTask(*cfg, worker));
+    }
+  }
+
   std::vector<uint32_t> spis_;
 };
 

@@ -196,18 +196,90 @@ TEST_CASE("A member is rekeyed and deleted on its own", "[ike_sa][rfc9611]") {
     REQUIRE(p.a.mgr->ChildInstallFailed(w1_in, "test"));
     p.net.Pump();
     INFO(p.a.log.All() << p.b.log.All());
+    // The peer, told of the delete, asks for worker 1's again at once (it cannot tell a
+    // refused install from a hard lifetime); A's own re-creation after the re-initiation delay
+    // then finds the group whole and makes no duplicate.
     auto after = ByWorker(p.a);
-    REQUIRE(after.size() == 1);
-    CHECK(after[1]->spi_in == w0_in);
-    CHECK(ByWorker(p.b).size() == 1);
-    // Created again after the re-initiation delay, as worker 1's.
-    p.net.Advance(absl::Seconds(15));
-    after = ByWorker(p.a);
     REQUIRE(after.size() == 2);
     CHECK(after[1]->spi_in == w0_in);
     CHECK(after[2]->spi_in != w1_in);
     CHECK(ByWorker(p.b).size() == 2);
+    p.net.Advance(absl::Seconds(15));
+    CHECK(p.a.log.Has("has an SA on every worker already: not created again"));
+    after = ByWorker(p.a);
+    REQUIRE(after.size() == 2);
+    CHECK(after[1]->spi_in == w0_in);
+    CHECK(p.a.Only()->children().size() == 2);
+    CHECK(ByWorker(p.b).size() == 2);
   }
+}
+
+TEST_CASE("A member the peer deletes is asked for again at once", "[ike_sa][rfc9611]") {
+  Pair p(Workers(2), Workers(2));
+  UpRouteBased(p);
+  auto a = ByWorker(p.a);
+  REQUIRE(a.size() == 2);
+  const uint32_t w0_in = a[1]->spi_in, w1_in = a[2]->spi_in;
+  const size_t creates = p.a.log.Count("generating CREATE_CHILD_SA request");
+  // The peer deletes its end of A's worker 1 member (its hard lifetime, say), not the tunnel.
+  const ChildSa* theirs = Peer(p.b, *a[2]);
+  REQUIRE(theirs != nullptr);
+  Mutable(p.b.Only()).Queue(NewChildDeleteTask({theirs->spi_in}));
+  p.net.Pump();  // no time passes: not the re-initiation delay, nor a reauthentication
+  INFO(p.a.log.All() << p.b.log.All());
+  CHECK(
+      p.a.log.Has("the peer deleted a CHILD_SA of peer-192.0.2.2-tunnel-1's per-worker group "
+                  "(RFC 9611): asking for one for worker 1 again"));
+  CHECK(p.a.log.Count("generating CREATE_CHILD_SA request") == creates + 1);
+  CHECK(HasLine(p.a.log, {"generating", "CREATE_CHILD_SA request", "N(SA_RESOURCE_INFO)"}));
+  auto after = ByWorker(p.a);
+  REQUIRE(after.size() == 2);
+  CHECK(after[1]->spi_in == w0_in);  // worker 0's SA untouched
+  CHECK(after[2]->spi_in != w1_in);
+  REQUIRE(ByWorker(p.b).size() == 2);
+  const ChildSa* peer = Peer(p.b, *after[2]);
+  REQUIRE(peer != nullptr);
+  CheckMatched(*after[2], *peer);
+  CHECK(peer->worker != 0);
+  CHECK(p.a.Only()->children().size() == 2);
+  CHECK(p.b.Only()->children().size() == 2);
+  // The whole group deleted is the tunnel closed: the close action's, not a member's.
+  Mutable(p.b.Only()).DeleteChildren(0, /*all=*/true);
+  p.net.Pump();
+  CHECK(p.a.log.Count("asking for one for worker") == 1);
+  CHECK(p.a.Only()->children().empty());
+}
+
+TEST_CASE("A member request answered without SA_RESOURCE_INFO ends the group's growth",
+          "[ike_sa][rfc9611]") {
+  // The responder answers IKE_AUTH's notify, then (its worker count down to 1, say) the
+  // initiator's CREATE_CHILD_SA for worker 1 without it: RFC 9611's agreement is per exchange,
+  // so that CHILD SA is an ordinary one and nothing more is asked for.
+  Pair p(Workers(2), Workers(2));
+  RouteBased(*p.ca);
+  RouteBased(*p.cb);
+  p.net.on_delivered = [&] {
+    const IkeSa* b = p.b.Only();
+    if (b != nullptr && !b->children().empty()) p.b.mgr->SetChildResources(1);
+  };
+  p.Up();
+  p.net.Pump();
+  p.net.Advance(absl::Seconds(30));
+  INFO(p.a.log.All() << p.b.log.All());
+  CHECK(HasLine(p.b.log, {"generating", "IKE_AUTH response 1", "N(SA_RESOURCE_INFO)"}));
+  CHECK(HasLine(p.a.log, {"generating", "CREATE_CHILD_SA request 2", "N(SA_RESOURCE_INFO)"}));
+  CHECK_FALSE(HasLine(p.b.log, {"generating", "CREATE_CHILD_SA response", "N(SA_RESOURCE_INFO)"}));
+  CHECK(
+      p.a.log.Has("the peer did not answer SA_RESOURCE_INFO: CHILD_SA peer-192.0.2.2-tunnel-1 "
+                  "is its tunnel's only CHILD_SA"));
+  // One member request, no more.
+  CHECK(p.a.log.Count("generating CREATE_CHILD_SA request") == 1);
+  auto a = ByWorker(p.a);
+  REQUIRE(a.size() == 2);
+  CHECK(a.count(1) == 1);  // worker 0's of the group, from IKE_AUTH
+  CHECK(a.count(0) == 1);  // the answer without the notify: an ordinary CHILD SA
+  CHECK(a.count(2) == 0);
+  CHECK(p.a.Only()->children().size() == 2);
 }
 
 TEST_CASE("The state file keeps each CHILD SA's worker", "[ike_sa][rfc9611]") {
@@ -227,4 +299,18 @@ TEST_CASE("The state file keeps each CHILD SA's worker", "[ike_sa][rfc9611]") {
   back = DecodeIkeState(old, nullptr, nullptr);
   REQUIRE(back.ok());
   for (const auto& c : (*back)[0].children) CHECK(c->worker == 0);
+  // A worker beyond kMaxChildResources is refused (the dataplane would refuse its SA), the
+  // last one taken.
+  auto with_worker = [&](int w) {
+    std::string t = text;
+    for (size_t at = 0; (at = t.find(" worker=", at)) != std::string::npos; at += 8) {
+      const size_t end = t.find_first_of(" \n", at + 8);
+      t.replace(at + 8, end - at - 8, std::to_string(w));
+    }
+    return DecodeIkeState(t, nullptr, nullptr);
+  };
+  CHECK(with_worker(kMaxChildResources).ok());
+  absl::StatusOr<std::vector<IkeSaState>> bad = with_worker(kMaxChildResources + 1);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("worker out of range") != std::string::npos);
 }
