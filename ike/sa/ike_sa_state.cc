@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "ike/sa/ike_sa.h"
 
 namespace portcullis::ike {
 namespace {
@@ -440,7 +441,8 @@ absl::StatusOr<std::vector<IkeSaState>> DecodeIkeState(absl::string_view text,
       c->replay_window = f.Uint<uint32_t>("replay_window");
       // An older vpnd's file has no groups.
       if (f.Has("worker")) c->worker = f.Uint<uint8_t>("worker");
-      if (c->worker > 16) {  // kMaxChildResources (ike_sa.h), a dataplane's most workers
+      // worker is w + 1: at most a dataplane's most workers.
+      if (c->worker > kMaxChildResources) {
         return absl::InvalidArgumentError(absl::StrCat("line ", number, ": worker out of range"));
       }
       if (!f.status().ok()) return f.status();
