@@ -41,6 +41,10 @@ struct alignas(64) WorkerStats {
   // another's ring, handoff_received what it took from its own; a full ring is the drop
   // reason handoff_queue_full, counted by the worker that could not enqueue.
   uint64_t handoff_received;
+  // RFC 9611 groups: members this worker started using before the owner had sent the
+  // tunnel's packets it handed over (the owner stayed behind for kMemberWaitLoops passes:
+  // overload; a packet may be reordered then, at most once per member's arrival).
+  uint64_t member_forced;
   // Packets encrypted together with other tunnels' in one engine pass (docs/DESIGN.md, ESP:
   // many tunnels in one burst).
   uint64_t tunnel_batched;

@@ -214,6 +214,8 @@ int Workers(const char*, const char*, rte_tel_data* d) {
       {"handed_off", [](const WorkerStats& s, uint16_t) { return ReadCounter(s.handed_off); }},
       {"handoff_received",
        [](const WorkerStats& s, uint16_t) { return ReadCounter(s.handoff_received); }},
+      {"member_forced",
+       [](const WorkerStats& s, uint16_t) { return ReadCounter(s.member_forced); }},
       {"handoff_queue_full",
        [](const WorkerStats& s, uint16_t) {
          return ReadCounter(s.drops[DropIndex(Drop::kHandoffQueueFull)]);

@@ -112,8 +112,9 @@ void Worker::EspOut(rte_mbuf** pkts, uint16_t n, const Tables& t, int depth,
       uint16_t j = i + 1;
       while (j < nr && sas[j] == sa) ++j;
       if (sa->owner != id_) {
+        const bool track = policies == nullptr && t.ifs[vti].out_group != nullptr;
         for (uint16_t k = i; k < j; ++k)
-          Handoff(ready[k], sa->owner, PktKind::kEspOut, sa->id, vti);
+          Handoff(ready[k], sa->owner, PktKind::kEspOut, sa->id, vti, track);
       } else {
         EspOutSa(*sa, vti, ready + i, j - i, t, depth);
       }
@@ -265,9 +266,10 @@ void Worker::AddToBatch(TunnelBatch& b, SaEntry* sa, esp::Sa* esa, uint16_t vti,
 void Worker::HandoffRun(const Interface& f, uint16_t vti, rte_mbuf** pkts, uint16_t n) {
   const uint32_t sa_id = f.out_sa->id;
   const int off = g_meta_offset;
+  const bool track = f.out_group != nullptr;
   for (uint16_t k = 0; k < n; ++k) {
     Meta(pkts[k], off)->out_ifindex = vti;
-    Handoff(pkts[k], f.out_owner, PktKind::kEspOut, sa_id, vti);
+    Handoff(pkts[k], f.out_owner, PktKind::kEspOut, sa_id, vti, track);
   }
 }
 

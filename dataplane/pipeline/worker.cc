@@ -108,6 +108,12 @@ void Worker::PollOnce() {
     if (now > frag6_sweep_tsc_) SweepFragments6(now, t);
   }
   FlushTx();
+  if (took_handoffs_) {
+    // What this pass took from the ring has been sent: the order OwnMember waits for. (The
+    // single consumer's own tail, read by itself.)
+    took_handoffs_ = false;
+    dp_.handoff_sent[id_].pos.store(dp_.handoff[id_]->cons.tail, std::memory_order_release);
+  }
   DrainEspEvents();
   if (dp_.any_lacp.load(std::memory_order_relaxed)) KeepLacpAlive();
 }
@@ -156,7 +162,8 @@ void Worker::ToSlowPath(rte_mbuf* m, PktKind kind, uint16_t ifindex) {
     ++stats_->punted;
 }
 
-void Worker::Handoff(rte_mbuf* m, uint16_t owner, PktKind kind, uint32_t sa_id, uint16_t ifindex) {
+void Worker::Handoff(rte_mbuf* m, uint16_t owner, PktKind kind, uint32_t sa_id, uint16_t ifindex,
+                     bool track) {
   PacketMeta* meta = Meta(m);
   meta->kind = kind;
   meta->sa_id = sa_id;
@@ -166,14 +173,12 @@ void Worker::Handoff(rte_mbuf* m, uint16_t owner, PktKind kind, uint32_t sa_id, 
   }
   HandoffQueue& q = handoff_[owner];
   handoff_pending_ |= 1u << owner;
-  if (kind == PktKind::kEspOut && ifindex != 0) {
-    // OwnMember: no member of this tunnel is used here until these have been taken.
+  if (track) {
+    // OwnMember: no member of this tunnel is used here until these have been sent.
     handed_vtis_[ifindex >> 6] |= uint64_t{1} << (ifindex & 63);
     handed_at_[ifindex].staged = 1;
-    q.vtis[q.n] = ifindex;
-  } else {
-    q.vtis[q.n] = 0;
   }
+  q.vtis[q.n] = track ? ifindex : 0;
   q.pkts[q.n++] = m;
   if (q.n == kBurst) FlushHandoff(owner);
 }
@@ -192,7 +197,12 @@ void Worker::FlushHandoff(uint16_t owner) {
   // waits for the same index: later than it must, never too early.
   const uint32_t pos = __atomic_load_n(&r->prod.tail, __ATOMIC_RELAXED);
   for (unsigned i = 0; i < q.n; ++i)
-    if (const uint16_t v = q.vtis[i]; v != 0) handed_at_[v] = {pos, owner, 0};
+    if (const uint16_t v = q.vtis[i]; v != 0) {
+      HandedAt& h = handed_at_[v];
+      h.ring_pos = pos;
+      h.owner = owner;
+      h.staged = 0;
+    }
   // What did not fit is counted where the packet was (inbound: the port it came in on;
   // outbound: the tunnel it was going into).
   for (unsigned i = sent; i < q.n; ++i) {
@@ -204,13 +214,21 @@ void Worker::FlushHandoff(uint16_t owner) {
 }
 
 bool Worker::HandoffsTaken(uint16_t vti) {
-  const HandedAt h = handed_at_[vti];
-  // Staged packets reach the ring only at the pass's end, after what this pass encrypts here.
-  if (h.staged) return false;
-  // The owner's single-consumer dequeue moves the consumer tail once it has the packets; it
-  // encrypts them in the same pass.
-  const uint32_t taken = __atomic_load_n(&dp_.handoff[h.owner]->cons.tail, __ATOMIC_ACQUIRE);
-  if (static_cast<int32_t>(taken - h.ring_pos) < 0) return false;
+  HandedAt& h = handed_at_[vti];
+  // Staged packets reach the ring only at the pass's end, after what this pass encrypts here;
+  // the owner publishes how far it has taken its ring once its pass has sent what it took.
+  const uint32_t sent = dp_.handoff_sent[h.owner].pos.load(std::memory_order_acquire);
+  if (h.staged || static_cast<int32_t>(sent - h.ring_pos) < 0) {
+    const auto loop = static_cast<uint32_t>(stats_->loops);
+    if (!h.waiting) {
+      h.waiting = 1;
+      h.since = loop;
+      return false;
+    }
+    if (loop - h.since < kMemberWaitLoops) return false;
+    ++stats_->member_forced;
+  }
+  h.waiting = 0;
   handed_vtis_[vti >> 6] &= ~(uint64_t{1} << (vti & 63));
   return true;
 }
@@ -227,6 +245,7 @@ unsigned Worker::DrainHandoffBurst(rte_ring* r, const Tables& t) {
   rte_mbuf* pkts[kBurst];
   unsigned n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), kBurst, nullptr);
   stats_->handoff_received += n;
+  took_handoffs_ |= n != 0;
   // Another core wrote these mbufs last: ask for all their metadata lines at once instead of
   // meeting the misses one packet after another.
   const int off = g_meta_offset;

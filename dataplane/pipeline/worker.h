@@ -316,7 +316,10 @@ class Worker {
   // Stages m for the SA's owner; FlushHandoffs puts what is staged on the owners' rings, one
   // burst per owner (a flow's packets leave in the order they were staged: each flow is
   // received by one worker, so its owner sees it in order). ifindex: where a drop is counted.
-  void Handoff(rte_mbuf* m, uint16_t owner, PktKind kind, uint32_t sa_id, uint16_t ifindex);
+  // track: an outbound packet of a tunnel with a group (its VTI is ifindex), which OwnMember
+  // must know was handed over.
+  void Handoff(rte_mbuf* m, uint16_t owner, PktKind kind, uint32_t sa_id, uint16_t ifindex,
+               bool track = false);
   void FlushHandoff(uint16_t owner);
   // RFC 9611 groups (docs/DESIGN.md, Per-worker CHILD SAs): this worker's member of f's group
   // (f is VTI vti's interface) when it has one and may use it now, else null (the packets go
@@ -332,9 +335,13 @@ class Worker {
       return nullptr;
     return &m;
   }
-  // Whether the worker vti's last handed-off packets went to has taken them from its ring
-  // (none staged here); clears vti's bit when so.
+  // Whether the worker vti's last handed-off packets went to has taken them from its ring and
+  // sent them (none staged here), or has kept it waiting kMemberWaitLoops passes (counted:
+  // member_forced); clears vti's bit when so.
   bool HandoffsTaken(uint16_t vti);
+  // Under overload the owner's ring never empties below this worker's latest handoff: a
+  // member is used after this many passes anyway rather than never.
+  static constexpr uint32_t kMemberWaitLoops = 4096;
   void FlushHandoffs() {
     for (uint32_t owners = handoff_pending_; owners != 0; owners &= owners - 1)
       FlushHandoff(static_cast<uint16_t>(__builtin_ctz(owners)));
@@ -381,15 +388,21 @@ class Worker {
   uint32_t handoff_pending_ = 0;  // bit w: handoff_[w] holds packets
   // OwnMember's memory of outbound handoffs, per VTI: bit v set once some of v's packets are
   // staged for another worker, until OwnMember sees that worker has taken them all from its
-  // ring; handed_at_[v]: which worker, that ring's producer index just after the enqueue that
-  // carried v's last (the packets are below it), and whether some are staged still (they reach
-  // the ring at the pass's end). Ring indexes wrap at 2^32: compared as a signed difference, a
-  // ring never holds 2^31.
+  // ring and sent them; handed_at_[v]: which worker, that ring's producer index just after the
+  // enqueue that carried v's last (the packets are below it), and whether some are staged
+  // still (they reach the ring at the pass's end). Ring indexes wrap at 2^32: compared as a
+  // signed difference, a ring never holds 2^31. Only tunnels with a group are tracked (vpnd
+  // binds a group's first SA as member 0, so a tunnel has its group before member 1 comes); a
+  // plain binding that gains members under traffic is not waited for.
   struct HandedAt {
     uint32_t ring_pos;
     uint16_t owner;
-    uint16_t staged;
+    uint8_t staged;
+    uint8_t waiting;  // a member waits for these (since loop `since`)
+    uint32_t since;
   };
+  // The ring's consumer index taken in this pass, published after FlushTx (handoff_sent).
+  bool took_handoffs_ = false;
   std::unique_ptr<uint64_t[]> handed_vtis_;
   std::unique_ptr<HandedAt[]> handed_at_;
   // Bursts a pass takes from this worker's handoff ring at most (PollOnce): more than a peer

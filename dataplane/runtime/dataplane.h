@@ -60,8 +60,14 @@ struct Dataplane {
   rte_ring* inject_ring = nullptr;      // main -> worker 0: mbufs (frames, local packets)
   rte_ring* event_ring = nullptr;       // workers -> main: esp::EspEvent elements
   rte_ring* handoff[kMaxWorkers] = {};  // any worker -> the SA's owner: mbufs
-  rte_ring* fw_log_ring = nullptr;      // workers -> main: FwLogRecord elements
-  rte_ring* acquire_ring = nullptr;     // workers -> main: AcquireRecord elements
+  // handoff[w]'s consumer index as of worker w's last transmit flush: what it has taken from
+  // its ring and sent (RFC 9611 groups' member activation, Worker::OwnMember). A line each:
+  // written once per pass that took anything, read by the others only while a member waits.
+  struct alignas(64) HandoffSent {
+    std::atomic<uint32_t> pos{0};
+  } handoff_sent[kMaxWorkers];
+  rte_ring* fw_log_ring = nullptr;   // workers -> main: FwLogRecord elements
+  rte_ring* acquire_ring = nullptr;  // workers -> main: AcquireRecord elements
   // Acquires the main lcore could not pass on (no vpnd, or its ring full).
   std::atomic<uint64_t> acquires_undeliverable{0};
   // Firewall log records the main lcore could not pass on (vpnd's ring full or no vpnd).

@@ -1162,15 +1162,16 @@ TEST_CASE("A member removed under traffic: its worker falls back to the owner, n
 }
 
 // A member that arrives while its worker's packets of the tunnel still wait in the fallback
-// owner's ring (vpnd's second CHILD SA of a group, a re-created member, under traffic): the
-// worker goes on handing the tunnel's packets off until the owner has taken those, so none
-// encrypted with the new member leaves before them. With the member used at once (session 9),
-// ids 6-8 left before 1-5.
+// owner's ring (vpnd's second CHILD SA of a group, whose first is member 0; a re-created
+// member; under traffic): the worker goes on handing the tunnel's packets off until the owner
+// has taken and sent those, so none encrypted with the new member leaves before them. With
+// the member used at once (session 9), ids 6-8 left before 1-5.
 TEST_CASE("A member arriving under traffic waits until the owner took the handed-off packets") {
   Rig& rig = Rig::Get();
   rig.Reset();
   REQUIRE(rig.Apply(GroupBase() + OutSa(0x1001, kKeyOut, "01020304", "vti0", "0") +
-                    OutSa(0x1002, kKeyMember, kSaltMember, "vti0", "1") + "bind vti0 0x1001\n")
+                    OutSa(0x1002, kKeyMember, kSaltMember, "vti0", "1") +
+                    "bind vti0 0x1001 member 0 0x1001\n")
               .status.ok());
   // The order the flow's packets leave in, across both workers' queues: each worker's
   // frames as it sends them, opened with the SA it sent them with.
@@ -1192,7 +1193,7 @@ TEST_CASE("A member arriving under traffic waits until the owner took the handed
   collect(1);
   CHECK(rig.worker(1).stats().handed_off - handed == 5);
   // The member comes while they wait; 6-8 arrive at worker 1 after it.
-  REQUIRE(rig.Apply("bind vti0 0x1001 member 1 0x1002\n").status.ok());
+  REQUIRE(rig.Apply("bind vti0 0x1001 member 0 0x1001 member 1 0x1002\n").status.ok());
   REQUIRE(rig.dp().CurrentTables().ifs[rig.dp().sas->Find(0x1002, false)->ifindex].out_group !=
           nullptr);
   for (uint16_t id = 6; id <= 8; ++id) rig.Receive(kLan, 1, test::Ipv4Udp(60, 0, false, id));
