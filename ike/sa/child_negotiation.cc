@@ -279,6 +279,7 @@ ChildResult ProcessChildResponse(IkeSa& sa, ChildRequest& req, bool ike_auth,
   // agreement is per exchange: without it the peer made an ordinary CHILD SA, kept as one, and
   // the group grows no further); a rekey of a member stays its worker's.
   const std::optional<Bytes> peer_resource = FindSaResourceInfo(in);
+  bool surplus = false;
   if (req.worker >= 0 && (peer_resource || req.rekey_spi_in != 0)) {
     child->worker = static_cast<uint8_t>(req.worker + 1);
     if (req.rekey_spi_in == 0) {
@@ -286,6 +287,14 @@ ChildResult ProcessChildResponse(IkeSa& sa, ChildRequest& req, bool ike_auth,
                        "'s of a per-worker group (RFC 9611, SA_RESOURCE_INFO; the peer's resource ",
                        peer_resource ? ResourceIdForLog(*peer_resource) : "(none)", ")"));
     }
+  } else if (req.worker > 0 && req.rekey_spi_in == 0) {
+    // Asked for a further worker's member and got an ordinary CHILD SA with the selectors the
+    // tunnel's SA has (a peer down to one worker): not wanted, deleted once installed.
+    surplus = true;
+    log(absl::StrCat("the peer answered the request for worker ", req.worker, "'s CHILD_SA of ",
+                     cfg.name,
+                     " without SA_RESOURCE_INFO: a second CHILD_SA with the same "
+                     "selectors, not a member; deleting it, the group grows no further"));
   } else if (req.worker >= 0 && req.rekey_spi_in == 0) {
     log(absl::StrCat("the peer did not answer SA_RESOURCE_INFO: CHILD_SA ", cfg.name,
                      " is its tunnel's only CHILD_SA"));
@@ -301,6 +310,7 @@ ChildResult ProcessChildResponse(IkeSa& sa, ChildRequest& req, bool ike_auth,
   req.spi_owner = nullptr;  // the CHILD SA has the SPI now; ChildDown releases it
   sa.AddChild(std::move(child), cfg, /*we_initiated=*/true);
   *installed = raw;
+  if (surplus) sa.Queue(NewChildDeleteTask({raw->spi_in}));
   // One more member at a time, for the next worker without one, until every worker has one,
   // the peer answers TS_MAX_QUEUE, or an exchange fails.
   if (grow) {

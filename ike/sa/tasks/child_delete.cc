@@ -71,7 +71,11 @@ class ChildDeleteTask : public Task {
       ChildSa* c = sa.FindChildBySpiIn(spi);
       if (c != nullptr && c->state == ChildSa::State::kInstalled) {
         closed.push_back(c->name);
-        if (c->worker != 0) members.push_back(c->name);
+        // A member that lived less than the re-initiation delay is not asked for again here:
+        // a refused install deletes at once and re-creates after that delay itself, and a peer
+        // asking again at once would make a create/delete loop at round-trip speed.
+        if (c->worker != 0 && sa.ctx().Now() - c->installed >= sa.ctx().ReinitiateDelay())
+          members.push_back(c->name);
       }
       sa.RemoveChild(spi, "deleted by the peer");
     }
@@ -111,8 +115,9 @@ class ChildDeleteTask : public Task {
   // inactivity timeout) while others of its tunnel stay: its worker would hand the tunnel's
   // packets to the fallback's owner until the IKE SA is set up again. One more CHILD SA is
   // asked for (CREATE_CHILD_SA with SA_RESOURCE_INFO, as the group grew), for the lowest
-  // worker without one; a peer that wants no more answers TS_MAX_QUEUE, which ends it. A
-  // tunnel that lost every SA is the close action's (above).
+  // worker without one; a peer with fewer workers answers TS_MAX_QUEUE, one with a single
+  // worker without the notify (the extra SA is then deleted: child_negotiation.cc). A tunnel
+  // that lost every SA is the close action's (above).
   static void RecreateMembers(IkeSa& sa, std::vector<std::string>& names) {
     std::sort(names.begin(), names.end());
     names.erase(std::unique(names.begin(), names.end()), names.end());
