@@ -26,9 +26,11 @@ tunnels; BENCH_RECONF=0 skips it). w2 is the 64 B encrypt rate of t100 with two 
 the rate with one (docs/DESIGN.md, SA ownership): the LAN port is net_pcap with one receive
 queue per worker, each replaying the frames of its flows (split by a hash of the flow, as a
 NIC's RSS would), the tunnels' SAs spread over the workers by the dataplane, so a worker
-encrypts what it owns and hands the rest to the owner. w2_members is the same with an SA per
-worker in every tunnel (RFC 9611 groups, installed with dpctl as vpnd would: `sa add ... worker
-W`, `bind VTI SPI member W SPI`), so no packet crosses cores; w2_ceiling is what this machine
+encrypts what it owns and hands the rest to the owner (vpnd with a peer that does not offer RFC
+9611). w2_members is the same with an SA per worker in every tunnel (RFC 9611 groups, installed
+with dpctl as vpnd installs what two Portcullis appliances negotiate: `sa add ... worker W`,
+`bind VTI SPI0 member 0 SPI0 member 1 SPI1`, checked on the appliances by
+test_per_worker_sas.py), so no packet crosses cores; w2_ceiling is what this machine
 gives two workers that share nothing: two independent one-worker dataplanes of t100 at once, one
 worker per CPU, their rates summed, over the one-worker rate. The one-worker run goes before and
 after the two-worker ones (the ratio uses their mean); t1 (one SA, all of it on one owner; with
@@ -333,8 +335,9 @@ def measure(work, kind, n, size, frame_sizes, routes, workers=1, members=False):
 
 def two_workers(work, cases):
     """{(kind, n, way): (1-worker mean, 2-worker, 1-worker spread, 2-worker CPU shares)} at
-    64 B: 1 worker, 2 with handoffs (one SA per tunnel, today's), 2 with members (an SA per
-    worker per tunnel: RFC 9611 groups), 1 worker again; way 'handoff' or 'members'."""
+    64 B: 1 worker, 2 with handoffs (one SA per tunnel: vpnd with a peer without RFC 9611), 2
+    with members (an SA per worker per tunnel: RFC 9611 groups, as vpnd negotiates them between
+    two Portcullis appliances), 1 worker again; way 'handoff' or 'members'."""
     out = {}
     for kind, n in cases:
         one_a, _, share_a = measure(work, kind, n, '64', SIZES['64'], [], 1)
@@ -506,9 +509,12 @@ def main():
                   f'{sp * 100:8.0f}% | {pct(shares):>15}')
         print('one (handoffs): one SA per tunnel, owned by one worker (t1: one SA, the other '
               'worker only receives and hands over; t100: SAs spread over both, half the packets '
-              'handed over), what vpnd installs today; one per worker: each tunnel with an SA '
-              'per worker installed by dpctl (`sa add ... worker W`, `bind ... member W SPI`), '
-              'no handoff; ceiling: two independent one-worker dataplanes (t100) at once, one '
+              'handed over), what vpnd installs with a peer without RFC 9611 '
+              '(strongSwan 5.9.8); one per worker: each tunnel with an SA per worker installed '
+              'by dpctl (`sa add ... worker W`, `bind ... member 0 SPI0 member 1 SPI1`, the '
+              'fallback worker 0\'s), no handoff: the layout vpnd installs when two Portcullis '
+              'appliances negotiate a group (test_per_worker_sas.py checks it); ceiling: two '
+              'independent one-worker dataplanes (t100) at once, one '
               'worker per CPU, their rates summed: what this machine gives two workers that '
               'share nothing. w2 is t100\'s 2w / 1w with handoffs, w2_members with members, '
               'w2_ceiling the ceiling\'s; CPU: the share of its CPU each worker had while '
