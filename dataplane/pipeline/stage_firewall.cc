@@ -157,14 +157,6 @@ inline void QuotedSession(const uint8_t* q, uint32_t qlen, FwPacketT<kV6>* p) {
   p->trackable = false;
 }
 
-// FwKeyHash of a key from its words, before they are stored (FwKeyHash reads them back).
-template <size_t kWords>
-inline uint32_t WordsHash(const uint64_t (&w)[kWords]) {
-  uint32_t h = 0;
-  for (size_t i = 0; i < kWords; ++i) h = static_cast<uint32_t>(_mm_crc32_u64(h, w[i]));
-  return h;
-}
-
 // The IPv4 ACL key, built as two words in registers and stored once (a key stored field by
 // field and then read as words makes the reads wait for the stores: see MakeSessionKey);
 // *hash (when given): its FwKeyHash, from the registers.
@@ -173,7 +165,7 @@ inline FwKey MakeAclKey(uint8_t proto, uint32_t src, uint32_t dst, uint16_t spor
   static_assert(std::endian::native == std::endian::little);
   const uint64_t w[2] = {proto | (uint64_t{src} << 32),
                          dst | (uint64_t{sport} << 32) | (uint64_t{dport} << 48)};
-  if (hash) *hash = WordsHash(w);
+  if (hash) *hash = FwWordsHash(w);
   FwKey k;
   std::memcpy(&k, w, sizeof k);
   return k;
@@ -194,7 +186,7 @@ inline FwKey6 MakeAclKey6(uint8_t proto, const uint8_t* src, const uint8_t* dst,
   std::memcpy(&d3, dst + 12, 4);
   const uint64_t w[5] = {proto | (uint64_t{s0} << 32), s1, s3 | (uint64_t{d0} << 32), d1,
                          d3 | (uint64_t{sport} << 32) | (uint64_t{dport} << 48)};
-  if (hash) *hash = WordsHash(w);
+  if (hash) *hash = FwWordsHash(w);
   FwKey6 k;
   std::memcpy(&k, w, sizeof k);
   return k;
@@ -706,15 +698,17 @@ uint16_t Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, c
     // The keys, their hashes and (when FwClassify will probe) their buckets asked for, in one
     // pass: the hash from the key's words in registers, not read back from the stack.
     FwVerdictCache<Key>& cache = FwVerdicts<Key>();
-    if (chain.acl != nullptr && cache.Probing()) {
+    const bool probing = chain.acl != nullptr && cache.Probing();
+    if (probing) {
       for (uint16_t i = 0; i < n; ++i) {
         frags |= uint64_t{KeyOf(pkts[i], &keys[i], &hk[i])} << i;
         kp[i] = &keys[i];
         cache.Prefetch(hk[i]);
       }
     } else {
+      // Backed off (or no rules): no hash unless a sampled run asks (FwClassify then has it).
       for (uint16_t i = 0; i < n; ++i) {
-        frags |= uint64_t{KeyOf(pkts[i], &keys[i], &hk[i])} << i;
+        frags |= uint64_t{KeyOf(pkts[i], &keys[i], nullptr)} << i;
         kp[i] = &keys[i];
       }
     }
@@ -722,7 +716,7 @@ uint16_t Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, c
     // the loop above set the n entries FwClassify reads: only this call is exempt.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-    FwClassify(chain, kp, nullptr, n, 1, results, hk);
+    FwClassify(chain, kp, nullptr, n, 1, results, probing ? hk : nullptr);
 #pragma GCC diagnostic pop
     const uint64_t now = chain.has_log ? rte_rdtsc() : 0;
     const uint32_t dflt = chain.default_slot;

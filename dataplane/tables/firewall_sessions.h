@@ -38,6 +38,17 @@ struct FwSessionKey {
 };
 static_assert(sizeof(FwSessionKey) == 16);
 
+// The CRC32-C of whole 8-byte words, init 0: FwKeyHash's value for a key built from them,
+// computed from the words in registers as the key is built (FwKeyHash reads a key back from
+// memory). Unrolled: as a loop, IPv6's five words went to the stack and were read back.
+template <size_t kWords>
+inline uint32_t FwWordsHash(const uint64_t (&w)[kWords]) {
+  uint64_t h = 0;
+#pragma GCC unroll 8
+  for (size_t i = 0; i < kWords; ++i) h = _mm_crc32_u64(h, w[i]);
+  return static_cast<uint32_t>(h);
+}
+
 // Builds the canonical key; *from_a: whether the packet's source is endpoint a.
 // Built as two words in registers: field by field in memory and then copied, the copy's
 // 16-byte load waited for the field stores to reach the cache (two thirds of the firewall's
@@ -52,7 +63,7 @@ inline FwSessionKey MakeSessionKey(uint8_t proto, uint32_t src, uint16_t sport, 
   // a_addr, b_addr; a_port, b_port, proto, pad (zero).
   const uint64_t w[2] = {(a >> 16) | ((b >> 16) << 32),
                          (a & 0xffff) | ((b & 0xffff) << 16) | (uint64_t{proto} << 32)};
-  if (hash) *hash = static_cast<uint32_t>(_mm_crc32_u64(_mm_crc32_u64(0, w[0]), w[1]));
+  if (hash) *hash = FwWordsHash(w);
   FwSessionKey k;
   std::memcpy(&k, w, sizeof k);
   return k;
@@ -76,22 +87,23 @@ inline FwSessionKey6 MakeSessionKey6(uint8_t proto, const uint8_t* src, uint16_t
                                      const uint8_t* dst, uint16_t dport, bool* from_a,
                                      uint32_t* hash = nullptr) {
   static_assert(std::endian::native == std::endian::little);
-  uint64_t s[2], d[2];
-  std::memcpy(s, src, 16);
-  std::memcpy(d, dst, 16);
-  const uint64_t sh = __builtin_bswap64(s[0]), sl = __builtin_bswap64(s[1]);
-  const uint64_t dh = __builtin_bswap64(d[0]), dl = __builtin_bswap64(d[1]);
-  *from_a = sh != dh ? sh < dh : sl != dl ? sl < dl : sport <= dport;
+  // Each word loaded on its own: an array of two loaded at once went through a vector
+  // register and the stack.
+  uint64_t s0, s1, d0, d1;
+  std::memcpy(&s0, src, 8);
+  std::memcpy(&s1, src + 8, 8);
+  std::memcpy(&d0, dst, 8);
+  std::memcpy(&d1, dst + 8, 8);
+  const uint64_t sh = __builtin_bswap64(s0), dh = __builtin_bswap64(d0);
+  const uint64_t sl = __builtin_bswap64(s1), dl = __builtin_bswap64(d1);
+  const bool a = sh != dh ? sh < dh : sl != dl ? sl < dl : sport <= dport;
+  *from_a = a;
   // a_addr, b_addr; a_port, b_port, proto, pad (zero).
-  const uint64_t w[5] = {*from_a ? s[0] : d[0], *from_a ? s[1] : d[1], *from_a ? d[0] : s[0],
-                         *from_a ? d[1] : s[1],
-                         (*from_a ? sport | uint64_t{dport} << 16 : dport | uint64_t{sport} << 16) |
-                             uint64_t{proto} << 32};
-  if (hash) {
-    uint32_t h = 0;
-    for (uint64_t x : w) h = static_cast<uint32_t>(_mm_crc32_u64(h, x));
-    *hash = h;
-  }
+  const uint64_t w0 = a ? s0 : d0, w1 = a ? s1 : d1, w2 = a ? d0 : s0, w3 = a ? d1 : s1;
+  const uint64_t w4 =
+      (a ? sport | uint64_t{dport} << 16 : dport | uint64_t{sport} << 16) | uint64_t{proto} << 32;
+  const uint64_t w[5] = {w0, w1, w2, w3, w4};
+  if (hash) *hash = FwWordsHash(w);
   FwSessionKey6 k;
   std::memcpy(&k, w, sizeof k);
   return k;
