@@ -54,6 +54,15 @@ struct OneTunnelUp {
     ours = ec->spi_out;
   }
   ~OneTunnelUp() { std::remove(file.c_str()); }
+
+  // East's one CHILD SA, new since the set-up, with our inbound SA in the (new) dataplane.
+  const ike::ChildSa* NewChild() {
+    const ike::ChildSa* ec = EastChild(east);
+    REQUIRE(ec != nullptr);
+    CHECK(ec->spi_out != ours);
+    CHECK(Added(r, ec->spi_out));
+    return ec;
+  }
 };
 
 }  // namespace
@@ -181,12 +190,10 @@ TEST_CASE(
   std::remove(mine.c_str());
 }
 
-TEST_CASE("a CHILD SA rekey in flight at the restart puts its new SAs into the new dataplane",
-          "[vpnd][dataplane][restart]") {
-  OneTunnelUp t;
-  Rig& r = t.r;
-  East& east = t.east;
-  const uint32_t ours = t.ours;
+TEST_CASE_METHOD(
+    OneTunnelUp,
+    "a CHILD SA rekey in flight at the restart puts its new SAs into the new dataplane",
+    "[vpnd][dataplane][restart]") {
   // We rekey; east's answer is delayed past the restart.
   std::vector<ike::Datagram> held;
   auto answer = [](const ike::Datagram& d) {
@@ -213,12 +220,9 @@ TEST_CASE("a CHILD SA rekey in flight at the restart puts its new SAs into the n
   r.dp.Punt(held.front());
   r.now += absl::Milliseconds(500);
   Pump(r, east);
-  const ike::ChildSa* ec = EastChild(east);
-  REQUIRE(ec != nullptr);
-  CHECK(ec->spi_out != ours);
-  CHECK(Added(r, ec->spi_out));  // our new inbound SA
-  CHECK(Added(r, ec->spi_in));   // and outbound
-  for (int i = 0; i < 6; ++i) {  // the follow-up rounds see it replaced
+  const ike::ChildSa* ec = NewChild();  // our new inbound SA
+  CHECK(Added(r, ec->spi_in));          // and outbound
+  for (int i = 0; i < 6; ++i) {         // the follow-up rounds see it replaced
     r.now += absl::Milliseconds(500);
     Pump(r, east);
   }
@@ -226,12 +230,10 @@ TEST_CASE("a CHILD SA rekey in flight at the restart puts its new SAs into the n
   CHECK(r.installer->installed_children() == 1);
 }
 
-TEST_CASE("a restart rekey the peer refuses is asked again a second later, three times in all",
-          "[vpnd][dataplane][restart]") {
-  OneTunnelUp t;
-  Rig& r = t.r;
-  East& east = t.east;
-  const uint32_t ours = t.ours;
+TEST_CASE_METHOD(
+    OneTunnelUp,
+    "a restart rekey the peer refuses is asked again a second later, three times in all",
+    "[vpnd][dataplane][restart]") {
   // East resets the tunnel (deletes the CHILD SA, then sets up a new one); its Delete is
   // delayed, so east answers our rekeys of an SA it is deleting with TEMPORARY_FAILURE
   // (RFC 7296 2.25.1).
@@ -278,19 +280,14 @@ TEST_CASE("a restart rekey the peer refuses is asked again a second later, three
   // East's Delete arrives: the SA goes, and east's new one comes up in the new dataplane.
   r.dp.Punt(held.front());
   Pump(r, east);
-  const ike::ChildSa* ec = EastChild(east);
-  REQUIRE(ec != nullptr);
-  CHECK(ec->spi_out != ours);
-  CHECK(Added(r, ec->spi_out));
+  const ike::ChildSa* ec = NewChild();
   CHECK(r.installer->installed_children() == 1);
 }
 
-TEST_CASE("a rekey in flight at the restart that the peer refuses is asked again at the next round",
-          "[vpnd][dataplane][restart]") {
-  OneTunnelUp t;
-  Rig& r = t.r;
-  East& east = t.east;
-  const uint32_t ours = t.ours;
+TEST_CASE_METHOD(
+    OneTunnelUp,
+    "a rekey in flight at the restart that the peer refuses is asked again at the next round",
+    "[vpnd][dataplane][restart]") {
   // Our rekey is on its way when east resets the tunnel (its Delete held): east refuses the
   // rekey of the SA it is deleting, and the refusal is delayed past the restart.
   std::vector<ike::Datagram> held;
