@@ -102,6 +102,8 @@ const char* IkeDropName(IkeDrop d) {
       return "ike_rate_limited";
     case IkeDrop::kInitQueueFull:
       return "ike_init_queue_full";
+    case IkeDrop::kCookieQueueFull:
+      return "ike_cookie_queue_full";
     case IkeDrop::kCount:
       break;
   }

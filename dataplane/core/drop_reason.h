@@ -72,8 +72,9 @@ const char* DropName(int index);
 // queue of established IKE SAs' messages being full). A range of its own, counted per worker
 // in total only: adding one moves none of the packet path's per-interface counters.
 enum class IkeDrop : uint8_t {
-  kRateLimited,    // its source sent more than its share (per source and worker, ike_limiter.h)
-  kInitQueueFull,  // new IKE (IKE_SA_INIT and the like), but its queue to vpnd is full
+  kRateLimited,      // its source sent more than its share (per source and worker, ike_limiter.h)
+  kInitQueueFull,    // new IKE (IKE_SA_INIT and the like), but its queue to vpnd is full
+  kCookieQueueFull,  // an IKE_SA_INIT returning a COOKIE, but its queue to vpnd is full
   kCount
 };
 constexpr int kIkeDropCount = static_cast<int>(IkeDrop::kCount);

@@ -77,12 +77,22 @@ unsigned SlowPath::PollIke() {
   for (unsigned i = 0; i < n; ++i) Punt(pkts[i]);
   // Without a channel (tests, fuzzing) there is no vpnd to keep room for: Punt drops and
   // counts whatever comes, new IKE included, rather than leaving it in its ring.
-  const uint32_t room = server_ != nullptr ? server_->PuntRoom() : api::kPuntBuffers;
-  if (room <= kEstablishedPuntReserve) return n;
-  const unsigned want = std::min<unsigned>(kBurst, room - kEstablishedPuntReserve);
-  unsigned k =
-      rte_ring_sc_dequeue_burst(dp_.ike_init_ring, reinterpret_cast<void**>(pkts), want, nullptr);
-  for (unsigned i = 0; i < k; ++i) Punt(pkts[i]);
+  // New IKE that returns a cookie and new IKE that does not (ike_punt.cc), each first in turn:
+  // a retry with our cookie waits behind at most two bursts of first tries, and a flood of
+  // forged cookies leaves first tries half the room.
+  unsigned k = 0;
+  cookie_first_ = !cookie_first_;
+  rte_ring* first = cookie_first_ ? dp_.ike_cookie_ring : dp_.ike_init_ring;
+  rte_ring* second = cookie_first_ ? dp_.ike_init_ring : dp_.ike_cookie_ring;
+  for (rte_ring* ring : {first, second}) {
+    const uint32_t room = server_ != nullptr ? server_->PuntRoom() : api::kPuntBuffers;
+    if (room <= kEstablishedPuntReserve) break;
+    const unsigned want = std::min<unsigned>(kBurst, room - kEstablishedPuntReserve);
+    const unsigned got =
+        rte_ring_sc_dequeue_burst(ring, reinterpret_cast<void**>(pkts), want, nullptr);
+    for (unsigned i = 0; i < got; ++i) Punt(pkts[i]);
+    k += got;
+  }
   return n + k;
 }
 

@@ -104,6 +104,7 @@ class SlowPath {
 
   Dataplane& dp_;
   api::ChannelServer* server_;
+  bool cookie_first_ = false;  // PollIke: which queue of new IKE goes first this time
   VrrpService* vrrp_ = nullptr;
   SlowPathStats stats_;
   struct DadState {

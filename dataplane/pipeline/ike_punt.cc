@@ -15,6 +15,8 @@ namespace {
 
 constexpr uint32_t kIkeHeaderLen = 28;  // RFC 7296 §3.1
 constexpr uint8_t kIkeSaInit = 34;      // exchange type
+constexpr uint8_t kNotifyPayload = 41;
+constexpr uint16_t kNotifyCookie = 16390;
 
 // A message of an established IKE SA: the responder's SPI is known (not zero) and it is not an
 // IKE_SA_INIT (whose response also carries one). Anyone can forge that; the per-source limit
@@ -25,6 +27,19 @@ bool FromEstablishedSa(const rte_mbuf* m, uint32_t ike_off) {
   uint64_t spi_r;
   std::memcpy(&spi_r, h + 8, 8);
   return spi_r != 0 && h[18] != kIkeSaInit;
+}
+
+// An IKE_SA_INIT that returns a COOKIE: RFC 7296 §2.6 puts the COOKIE notify first. A spoofer
+// never sees our cookies, so under a flood of plain IKE_SA_INITs (which vpnd answers with
+// COOKIE demands) a real initiator's second try waits in a queue of its own instead of being as
+// likely to be dropped as a spoofed one. Anyone can forge one; vpnd checks the cookie (one HMAC)
+// after parsing, before any DH or state, and the main lcore takes the two queues in turns, so a
+// flood of forged ones cannot starve the first tries either (slow_path.cc).
+bool ReturnsCookie(const rte_mbuf* m, uint32_t ike_off) {
+  if (m->data_len < ike_off + kIkeHeaderLen + 8) return false;
+  const uint8_t* h = rte_pktmbuf_mtod_offset(m, const uint8_t*, ike_off);
+  const uint8_t* n = h + kIkeHeaderLen;  // generic header 4, protocol, SPI size, type 2
+  return h[16] == kNotifyPayload && h[18] == kIkeSaInit && ((n[6] << 8) | n[7]) == kNotifyCookie;
 }
 
 }  // namespace
@@ -46,6 +61,11 @@ void Worker::PuntIke(rte_mbuf* m, uint32_t ike_off) {
   if (established) {
     if (rte_ring_mp_enqueue(dp_.ike_ring, m) != 0) {
       DropPkt(m, Meta(m)->in_ifindex, Drop::kPuntQueueFull);
+      return;
+    }
+  } else if (ReturnsCookie(m, ike_off)) {
+    if (rte_ring_mp_enqueue(dp_.ike_cookie_ring, m) != 0) {
+      DropIke(m, IkeDrop::kCookieQueueFull);
       return;
     }
   } else if (rte_ring_mp_enqueue(dp_.ike_init_ring, m) != 0) {

@@ -87,6 +87,8 @@ absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(const DataplaneParams
   dp->slow_ring = rte_ring_create((n + "_slow").c_str(), 4096, SOCKET_ID_ANY, RING_F_SC_DEQ);
   dp->ike_ring = rte_ring_create((n + "_ike").c_str(), 512, SOCKET_ID_ANY, RING_F_SC_DEQ);
   dp->ike_init_ring = rte_ring_create((n + "_ike_init").c_str(), 512, SOCKET_ID_ANY, RING_F_SC_DEQ);
+  dp->ike_cookie_ring =
+      rte_ring_create((n + "_ike_cookie").c_str(), 512, SOCKET_ID_ANY, RING_F_SC_DEQ);
   dp->inject_ring = rte_ring_create((n + "_inject").c_str(), 4096, SOCKET_ID_ANY, RING_F_SC_DEQ);
   dp->event_ring = rte_ring_create_elem((n + "_events").c_str(), sizeof(esp::EspEvent), 4096,
                                         SOCKET_ID_ANY, RING_F_SC_DEQ);
@@ -94,8 +96,8 @@ absl::StatusOr<std::unique_ptr<Dataplane>> CreateDataplane(const DataplaneParams
                                          SOCKET_ID_ANY, RING_F_SC_DEQ);
   dp->acquire_ring = rte_ring_create_elem((n + "_acquire").c_str(), sizeof(AcquireRecord), 1024,
                                           SOCKET_ID_ANY, RING_F_SC_DEQ);
-  if (!dp->slow_ring || !dp->ike_ring || !dp->ike_init_ring || !dp->inject_ring ||
-      !dp->event_ring || !dp->fw_log_ring || !dp->acquire_ring)
+  if (!dp->slow_ring || !dp->ike_ring || !dp->ike_init_ring || !dp->ike_cookie_ring ||
+      !dp->inject_ring || !dp->event_ring || !dp->fw_log_ring || !dp->acquire_ring)
     return fail("rings");
   for (uint32_t w = 0; w < p.workers; ++w) {
     dp->handoff[w] =

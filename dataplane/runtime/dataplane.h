@@ -85,6 +85,7 @@ struct Dataplane {
   // (IKE_SA_INIT), which a flood may fill without delaying the others.
   rte_ring* ike_ring = nullptr;
   rte_ring* ike_init_ring = nullptr;
+  rte_ring* ike_cookie_ring = nullptr;  // IKE_SA_INITs that return a COOKIE (ike_punt.cc)
 
   const Tables& CurrentTables() const { return *tables.load(std::memory_order_acquire); }
 

@@ -248,6 +248,22 @@ std::vector<uint8_t> Ike(uint32_t src_host_order, uint64_t spi_r, uint8_t tag) {
   return p;
 }
 
+// An IKE_SA_INIT that returns a COOKIE (RFC 7296 §2.6: the notify first, 8 bytes of cookie).
+std::vector<uint8_t> IkeCookieInit(uint32_t src_host_order) {
+  std::vector<uint8_t> p = Ike(src_host_order, 0, 33);
+  const uint8_t notify[16] = {33, 0, 0, 16, 0, 0, 0x40, 0x06, 1, 2, 3, 4, 5, 6, 7, 8};
+  p.resize(20 + 8 + 28);
+  p.insert(p.end(), notify, notify + sizeof(notify));
+  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(p.data());
+  ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(p.size()));
+  ip->hdr_checksum = 0;
+  ip->hdr_checksum = rte_ipv4_cksum(ip);
+  p[20 + 5] = static_cast<uint8_t>(p.size() - 20);  // UDP length
+  p[20 + 8 + 16] = 41;                              // first payload: Notify
+  p[20 + 8 + 27] = static_cast<uint8_t>(p.size() - 28);
+  return p;
+}
+
 struct PuntChannel {
   PuntChannel() {
     auto s = api::ChannelServer::Create(name);
@@ -259,9 +275,9 @@ struct PuntChannel {
   }
   ~PuntChannel() { shm_unlink(("/portcullis-" + name).c_str()); }
   // What vpnd received: (source address, first payload byte after the IKE header).
-  std::vector<std::pair<uint32_t, uint8_t>> Take() {
+  std::vector<std::pair<uint32_t, uint8_t>> Take(size_t max = 1000) {
     std::vector<std::pair<uint32_t, uint8_t>> got;
-    client->PollPunt(1000, [&](absl::Span<const uint8_t> d, const api::PacketMeta& m) {
+    client->PollPunt(max, [&](absl::Span<const uint8_t> d, const api::PacketMeta& m) {
       uint32_t src;
       std::memcpy(&src, m.src.bytes, 4);
       got.emplace_back(ntohl(src), d.size() > 28 ? d[28] : 0);
@@ -321,6 +337,75 @@ TEST_CASE("A flood of new IKE delays neither ARP nor the established IKE SAs' me
   // The flood's excess was dropped at the workers, counted under its own name.
   CHECK(ike_drops[static_cast<int>(IkeDrop::kInitQueueFull)] - init_full > 0);
   FreeAll(TakeInjected(rig));  // the ARP replies
+}
+
+TEST_CASE("Under a flood of new IKE an initiator returning our cookie reaches vpnd",
+          "[mgmt][ike]") {
+  Rig& rig = Rig::Get();
+  ConfigureWan(rig);
+  PuntChannel ch;
+  SlowPath slow(rig.dp(), ch.server.get());
+  auto& ike_drops = rig.worker(0).stats().ike_drops;
+  const uint64_t init_full = ike_drops[static_cast<int>(IkeDrop::kInitQueueFull)];
+  const uint64_t cookie_full = ike_drops[static_cast<int>(IkeDrop::kCookieQueueFull)];
+  // Spoofed IKE_SA_INITs fill the queue of new IKE; then a real initiator answers the COOKIE
+  // demand vpnd sent it, behind them.
+  for (uint32_t wave = 0; wave < 2; ++wave) {
+    for (uint32_t i = 0; i < 900; ++i) rig.Receive(kWan, 0, Ike(0xc6120000 + wave * 900 + i, 0, 1));
+    RunWorker(rig);
+  }
+  REQUIRE(ike_drops[static_cast<int>(IkeDrop::kInitQueueFull)] - init_full > 0);
+  rig.Receive(kWan, 0, IkeCookieInit(0xc0000203));
+  RunWorker(rig);
+  // It reaches vpnd within two polls (the queues take turns going first: at most two bursts of
+  // the flood's with it), not after the 511 waiting.
+  std::vector<std::pair<uint32_t, uint8_t>> got;
+  for (int round = 0; round < 2; ++round) {
+    slow.Poll(1);
+    for (auto& p : ch.Take()) got.push_back(p);
+  }
+  CHECK(std::count(got.begin(), got.end(), std::make_pair(0xc0000203u, uint8_t{33})) == 1);
+  CHECK(got.size() <= 2 * kBurst + 1);
+  CHECK(ike_drops[static_cast<int>(IkeDrop::kCookieQueueFull)] == cookie_full);
+  for (int round = 0; round < 100; ++round) {
+    slow.Poll(1);
+    (void)ch.Take();
+  }
+}
+
+TEST_CASE("A flood of forged cookies leaves first IKE_SA_INITs their turn", "[mgmt][ike]") {
+  Rig& rig = Rig::Get();
+  ConfigureWan(rig);
+  PuntChannel ch;
+  SlowPath slow(rig.dp(), ch.server.get());
+  auto& ike_drops = rig.worker(0).stats().ike_drops;
+  const uint64_t cookie_full = ike_drops[static_cast<int>(IkeDrop::kCookieQueueFull)];
+  // 900 IKE_SA_INITs with made-up cookies and 900 without, from as many sources: more than
+  // either queue holds.
+  for (uint32_t i = 0; i < 900; ++i) {
+    rig.Receive(kWan, 0, IkeCookieInit(0xc6140000 + i));
+    rig.Receive(kWan, 0, Ike(0xc6120000 + i, 0, 1));
+    if (i % 100 == 99) RunWorker(rig);
+  }
+  RunWorker(rig);
+  // The forged ones beyond their queue are counted under their own name.
+  CHECK(ike_drops[static_cast<int>(IkeDrop::kCookieQueueFull)] - cookie_full ==
+        900 - rte_ring_get_capacity(rig.dp().ike_cookie_ring));
+  // vpnd, slower than the flood (40 a round), gets both kinds in about equal shares while both
+  // wait: its punt buffers, not the queues, decide how much is taken.
+  size_t cookies = 0, first_tries = 0;
+  for (int round = 0; round < 12; ++round) {
+    slow.Poll(1);
+    for (auto [src, tag] : ch.Take(40)) (tag == 33 ? cookies : first_tries) += 1;
+  }
+  INFO(cookies << " cookies, " << first_tries << " first tries");
+  CHECK(cookies + first_tries == 12 * 40);
+  CHECK(first_tries * 3 >= cookies * 2);
+  CHECK(cookies * 3 >= first_tries * 2);
+  for (int round = 0; round < 100; ++round) {
+    slow.Poll(1);
+    (void)ch.Take();
+  }
 }
 
 TEST_CASE("One source's IKE flood reaches vpnd at its share only", "[mgmt][ike]") {

@@ -92,7 +92,7 @@ void Rig::Reset() {
   for (int p = 0; p < 2; ++p)
     for (int q = 0; q < kWorkers; ++q) (void)Sent(static_cast<PortIndex>(p), q);
   rte_mbuf* m;
-  for (rte_ring* r : {dp_->slow_ring, dp_->ike_ring, dp_->ike_init_ring})
+  for (rte_ring* r : {dp_->slow_ring, dp_->ike_ring, dp_->ike_init_ring, dp_->ike_cookie_ring})
     while (rte_ring_dequeue(r, reinterpret_cast<void**>(&m)) == 0) rte_pktmbuf_free(m);
 }
 
