@@ -239,9 +239,8 @@ uint16_t EspEngine<Backend>::Decrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
   // The usual burst: AEAD, not blocked, and no lifetime event within reach of the whole burst
   // (every inner packet is shorter than 64 KiB), so the SA's counters stay in locals and no
   // packet checks for events. The first chained packet leaves the rest to the general loop.
-  if (aead && !(sa.flags & kSaBlocked) && sa.packets < sa.next_packets_event &&
-      sa.next_packets_event - sa.packets > n && sa.bytes < sa.next_bytes_event &&
-      sa.next_bytes_event - sa.bytes > uint64_t{n} * 0xffff) {
+  if (aead && !(sa.flags & kSaBlocked) && sa.packets + n < sa.next_packets_event &&
+      sa.bytes + uint64_t{n} * 0xffff < sa.next_bytes_event) {  // no add wraps: kNoLimit
     // One copy of the loop per mode, as for Encrypt's inner_checked.
     // The packet count follows from `out`: a second counter beside the bytes was kept as a
     // vector pair on the stack (GCC's SLP), with the call in between.

@@ -112,9 +112,8 @@ uint16_t EspEngine<Backend>::Encrypt(Sa& sa, rte_mbuf** pkts, uint16_t n, DropLi
   // the first sequence number, so nothing is recorded per packet.
   const uint64_t fast_seq = seq;
   if (aead && hdr == 20 + 8 + 8 && icv == 16 && pad_mask == 3 &&
-      !(flags & (kSaBlocked | kSaOuterV6 | kSaUdpEncap)) && packets < next_packets_event &&
-      next_packets_event - packets > n && bytes < next_bytes_event &&
-      next_bytes_event - bytes > uint64_t{n} * 0xffff) {
+      !(flags & (kSaBlocked | kSaOuterV6 | kSaUdpEncap)) && packets + n < next_packets_event &&
+      bytes + uint64_t{n} * 0xffff < next_bytes_event) {  // no add wraps: kNoLimit
     // What the burst's packets share: the TOS and DF bits taken from the inner header (read as
     // one load) and the bits always set, which join the constant part of the header and of
     // its checksum; the source, and the destination with the SPI, never change. Sequence

@@ -35,9 +35,9 @@ uint16_t EspEngine<Backend>::EncryptEach(Sa* const* sas, rte_mbuf** pkts, uint16
     const uint64_t seq = sa.seq, packets = sa.packets, bytes = sa.bytes;
     // The SA's layout in one flag (kSaFastOut), not four fields and a cipher compared; its
     // sequence number event within next_packets_event (Sa::next_packets_event): all in line 0.
+    // One compare per limit: neither add wraps (kNoLimit).
     if (unlikely((sa.flags & (kSaFastOut | kSaBlocked)) != kSaFastOut ||
-                 packets >= sa.next_packets_event || sa.next_packets_event - packets <= 1 ||
-                 bytes >= sa.next_bytes_event || sa.next_bytes_event - bytes <= 0xffff ||
+                 packets + 1 >= sa.next_packets_event || bytes + 0xffff >= sa.next_bytes_event ||
                  m->nb_segs != 1 || rte_pktmbuf_headroom(m) < kHdr ||
                  rte_pktmbuf_tailroom(m) < tail)) {
       const uint16_t before = drops.n;

@@ -27,7 +27,7 @@ namespace {
 void Block(Sa& sa, DropReason why, EspEvent::Type type, EventQueue& events, uint64_t value) {
   sa.flags |= kSaBlocked;
   sa.blocked_reason = why;
-  sa.next_packets_event = sa.next_bytes_event = sa.next_seq_event = ~uint64_t{0};
+  sa.next_packets_event = sa.next_bytes_event = sa.next_seq_event = kNoLimit;
   if (!events.Push({type, sa.direction, sa.spi, value})) {
     sa.hard_event_pending = true;
     sa.hard_event_type = static_cast<uint8_t>(type);
@@ -80,8 +80,7 @@ void EspEngine<Backend>::LifetimeSlowPath(Sa& sa) {
     sa.soft_bytes_fired = true;
   }
   auto next = [](bool fired, uint64_t soft, uint64_t hard) {
-    if (soft && !fired) return soft;
-    return hard ? hard : ~uint64_t{0};
+    return std::min(soft && !fired ? soft : hard ? hard : kNoLimit, kNoLimit);
   };
   sa.next_packets_event = next(sa.soft_packets_fired, sa.soft_packets, sa.hard_packets);
   sa.next_bytes_event = next(sa.soft_bytes_fired, sa.soft_bytes, sa.hard_bytes);

@@ -6,6 +6,7 @@
 #include <rte_udp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -102,7 +103,7 @@ absl::StatusOr<SaPtr> AllocateSa(const SaConfig& c) {
   sa->soft_packets = c.soft_packets;
   sa->hard_packets = c.hard_packets;
   auto first = [](uint64_t soft, uint64_t hard) {
-    return soft ? soft : hard ? hard : ~uint64_t{0};
+    return std::min(soft ? soft : hard ? hard : kNoLimit, kNoLimit);
   };
   sa->next_bytes_event = first(c.soft_bytes, c.hard_bytes);
   sa->next_packets_event = first(c.soft_packets, c.hard_packets);

@@ -25,6 +25,11 @@ namespace portcullis::dp::esp {
 // Room for the largest backend's per-SA key material (IPsec-MB GCM: 1 KiB of GHASH tables).
 constexpr size_t kCryptoStateBytes = 1280;
 constexpr size_t kMaxOuterHeader = 40 + 8 + 8 + 16;  // IPv6 + UDP + ESP + CBC IV
+// An event limit (Sa::next_packets_event, next_bytes_event, next_seq_event) that is never
+// reached: 2^63 - 1, so that the packet path's `packets + 1 >= limit` and
+// `bytes + 0xffff >= limit` cannot wrap for any limit up to it (the counters themselves stay
+// below 2^63: 9.2 EB through one SA), one compare each instead of two.
+constexpr uint64_t kNoLimit = (uint64_t{1} << 63) - 1;
 
 enum SaFlags : uint8_t {
   kSaEsn = 1 << 0,
@@ -122,7 +127,7 @@ static_assert(sizeof(Sa::outer_template) >= 40 + 8 + 8, "IPv6 + UDP + SPI + sequ
 inline void FoldSeqEvent(Sa& sa) {
   if (sa.direction != Direction::kOutbound) return;
   const uint64_t left = sa.next_seq_event > sa.seq ? sa.next_seq_event - sa.seq : 0;
-  const uint64_t at = sa.packets + left < sa.packets ? ~uint64_t{0} : sa.packets + left;
+  const uint64_t at = left >= kNoLimit - sa.packets ? kNoLimit : sa.packets + left;
   if (at < sa.next_packets_event) sa.next_packets_event = at;
 }
 

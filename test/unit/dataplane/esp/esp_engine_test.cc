@@ -604,6 +604,40 @@ TEST_CASE("sealed SA configuration errors are explained", "[esp]") {
   CHECK_FALSE(AllocateSa(gcm).ok());
 }
 
+// The packet path tests a limit with one compare (`packets + 1 >= limit`, `bytes + 0xffff >=
+// limit`), which holds only while no limit is above kNoLimit: "none" is kNoLimit, a limit
+// configured above it (unreachable: 2^63 bytes through one SA) is taken as kNoLimit, and an SA
+// blocked at its hard limit has every event at kNoLimit too.
+TEST_CASE("event limits stay at or below kNoLimit", "[esp][events]") {
+  SaConfig c = Config(Direction::kInbound, AllAlgos()[0]);
+  SaPtr none = MakeSa<drivers::crypto::IpsecMbBackend>(c);
+  CHECK(none->next_packets_event == kNoLimit);
+  CHECK(none->next_bytes_event == kNoLimit);
+  c.hard_bytes = ~uint64_t{0};
+  c.hard_packets = kNoLimit + 5;
+  SaPtr huge = MakeSa<drivers::crypto::IpsecMbBackend>(c);
+  CHECK(huge->next_packets_event == kNoLimit);
+  CHECK(huge->next_bytes_event == kNoLimit);
+  SaConfig oc = Config(Direction::kOutbound, AllAlgos()[0], /*esn=*/true);
+  oc.hard_bytes = ~uint64_t{0};
+  SaPtr out = MakeSa<drivers::crypto::IpsecMbBackend>(oc);
+  CHECK(out->next_packets_event == kNoLimit);  // the ESN sequence event is 2^64 - 2^32 away
+  CHECK(out->next_bytes_event == kNoLimit);
+  oc = Config(Direction::kOutbound, AllAlgos()[0]);
+  oc.hard_packets = 2;
+  SaPtr small = MakeSa<drivers::crypto::IpsecMbBackend>(oc);
+  for (int i = 0; i < 3; ++i) {
+    rte_mbuf* m = test::MakePacket(test::Ipv4Udp(10));
+    const DropReason r = One(Mb(), *small, m, true);
+    if (r != DropReason::kCount) CHECK(r == DropReason::kSaExpired);
+    rte_pktmbuf_free(m);
+  }
+  CHECK(small->blocked());
+  CHECK(small->next_packets_event == kNoLimit);
+  CHECK(small->next_bytes_event == kNoLimit);
+  Mb().events().Clear();
+}
+
 TEST_CASE("SaConfig::Wipe clears the keys", "[esp]") {
   SaConfig c = Config(Direction::kOutbound, AllAlgos()[0]);
   c.Wipe();
