@@ -193,6 +193,9 @@ void Worker::Dispatch(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const
       }
       // The SA's owner and state from the interface's line: the SaEntry is not read.
       if (several && Batchable(f, nh.ifindex, scan.longest, t.fw)) {
+        // A member's layout is taken to be the fallback's (as in BatchTunnels).
+        if (unlikely(f.out_line1))
+          __builtin_prefetch(reinterpret_cast<const char*>(f.out_esa) + 64);
         if (f.out_owner == id_) {
           AddToBatch(batch, f.out_sa, f.out_esa, nh.ifindex, run, rn, scan.bytes);
         } else if (const SaGroup::Member* own = OwnMember(f, nh.ifindex)) {
@@ -293,8 +296,10 @@ uint16_t Worker::BatchTunnels(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t 
     }
     if (transit) DecrementTtl(ip);
     // Its SA's line 0, all EncryptEach reads of the usual SA (esp::Sa) once the batch is
-    // complete; another layout's line 1 comes unasked (EncryptEach hands it to Encrypt).
+    // complete; another layout's (NAT-T, IPv6 outer) line 1 too, which Encrypt reads there. A
+    // member's layout is taken to be the fallback's (one tunnel, one peer, one proposal).
     __builtin_prefetch(esa);
+    if (unlikely(f.out_line1)) __builtin_prefetch(reinterpret_cast<const char*>(esa) + 64);
     InterfaceStats& s = counters[vti];
     ++s.tx_packets;
     s.tx_bytes += len;

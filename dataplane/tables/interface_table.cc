@@ -11,6 +11,7 @@ void Interface::SetOutSa(SaEntry* e) {
   out_sa = e;
   out_esa = e != nullptr ? e->sa.get() : nullptr;
   out_owner = e != nullptr ? e->owner : 0;
+  out_line1 = e != nullptr && !(e->sa->flags & esp::kSaFastOut);
 }
 
 void Tables::Reindex() {

@@ -76,6 +76,9 @@ struct alignas(64) Interface {
   // out_sa (which would otherwise hand the packets off), so a tunnel without a group pays
   // nothing for it.
   const SaGroup* out_group;
+  // out_esa's packets read its line 1 too (not esp::kSaFastOut: NAT-T, IPv6 outer, CBC), which
+  // a burst spread over many tunnels then asks for with line 0 (BatchTunnels).
+  bool out_line1;
   rte_ether_addr mac;
   char name[16];
   uint8_t naddr;
@@ -88,7 +91,7 @@ struct alignas(64) Interface {
   uint8_t vmac_vrid[4];
   bool has_vrrp;  // VRRP groups are configured here: their advertisements go to the main lcore
 
-  void SetOutSa(SaEntry* e);  // out_sa, out_esa and out_owner (all null/0 for none)
+  void SetOutSa(SaEntry* e);  // out_sa, out_esa, out_owner, out_line1 (all null/0 for none)
 
   bool VirtualMac(uint64_t dst_word) const {  // the first 6 bytes of a frame, little-endian
     if ((dst_word & 0xffffffffffull) != 0x01005e0000ull) return false;
@@ -99,7 +102,8 @@ struct alignas(64) Interface {
   }
 };
 static_assert(alignof(Interface) == 64 &&
-              offsetof(Interface, out_group) + sizeof(const SaGroup*) <= 64);
+              offsetof(Interface, out_group) + sizeof(const SaGroup*) <= 64 &&
+              offsetof(Interface, out_line1) < 64);
 
 struct PortVlan {
   uint16_t vlan;

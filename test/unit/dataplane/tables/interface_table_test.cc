@@ -180,10 +180,32 @@ TEST_CASE("interfaces: a VTI's outbound SA with its engine state and owner",
   CHECK(vti.out_owner == 3);
   CHECK(reinterpret_cast<uintptr_t>(&vti) % 64 == 0);
   CHECK(offsetof(Interface, out_esa) + sizeof vti.out_esa <= 64);
+  // The usual layout: the burst asks for line 0 only.
+  CHECK(e.sa->flags & esp::kSaFastOut);
+  CHECK_FALSE(vti.out_line1);
+  CHECK(offsetof(Interface, out_line1) < 64);
   vti.SetOutSa(nullptr);
   CHECK(vti.out_sa == nullptr);
   CHECK(vti.out_esa == nullptr);
   CHECK(vti.out_owner == 0);
+  CHECK_FALSE(vti.out_line1);
+  // NAT-T and an IPv6 outer header read line 1 too: the burst asks for it with line 0.
+  for (const bool v6 : {false, true}) {
+    esp::SaConfig o = c;
+    if (v6) {
+      o.family = AF_INET6;
+    } else {
+      o.udp_encap = true;
+      o.udp_sport = o.udp_dport = 4500;
+    }
+    auto other = esp::AllocateSa(o);
+    REQUIRE(other.ok());
+    SaEntry oe(std::move(*other), 3);
+    vti.SetOutSa(&oe);
+    CHECK_FALSE(oe.sa->flags & esp::kSaFastOut);
+    CHECK(vti.out_line1);
+    vti.SetOutSa(nullptr);
+  }
 }
 
 }  // namespace
