@@ -52,6 +52,8 @@ struct FwPacketT {
   bool related;    // an ICMP error: skey is the session of the packet it quotes
   bool trackable;  // a session can be made for it (a first fragment or whole packet)
   bool fragment;   // IPv4: a fragment, first or later (the stage's fragment table applies)
+  // TCP only (read only when the session key's protocol is TCP): the usual packet's parse
+  // leaves them unset for other protocols.
   uint8_t tcp_flags;
   uint8_t wscale;              // a SYN's window scale option, kNoWscale without
   uint16_t win;                // TCP: window (host order, unscaled)
@@ -270,7 +272,70 @@ inline bool KeyOf(const rte_mbuf* m, FwKey6* k, uint32_t* hash) {
 
 constexpr uint16_t kFragBits = RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK);
 
-void Parse(const rte_mbuf* m, FwPacket* p) {
+// The usual IPv4 packet: a whole (unfragmented) UDP or TCP packet with a 20-byte header and its
+// L4 header there (TCP's 20 bytes, UDP's ports). Its keys come from three loads (the addresses
+// as one word, the ports as one) without the general parse's tests for other protocols,
+// options, fragments and short packets; what they would give for it is the same (firewall_test
+// checks it through a flow's cache and session hits across both paths).
+inline bool Usual(const rte_ipv4_hdr* ip, uint8_t proto, uint16_t data_len) {
+  return ip->version_ihl == 0x45 && (ip->fragment_offset & kFragBits) == 0 &&
+         ((proto == IPPROTO_UDP && data_len >= 24) || (proto == IPPROTO_TCP && data_len >= 40));
+}
+
+// The usual packet's ACL key words: proto and pad | source; destination | ports (FwKey's
+// layout, as MakeAclKey's).
+inline void UsualWords(const rte_ipv4_hdr* ip, uint8_t proto, uint64_t* addrs, uint32_t* ports,
+                       uint64_t w[2]) {
+  std::memcpy(addrs, &ip->src_addr, 8);  // source, then destination: adjacent in the header
+  std::memcpy(ports, ip + 1, 4);
+  w[0] = proto | (*addrs << 32);
+  w[1] = (*addrs >> 32) | (uint64_t{*ports} << 32);
+}
+
+// The general parse (Parse) for anything that is not Usual.
+__attribute__((noinline)) void ParseAny(const rte_mbuf* m, FwPacket* p);
+
+// Inlined into the loops that call it (GCC kept it a call: 14 instructions a packet of saved
+// registers and the call).
+__attribute__((always_inline)) inline void Parse(const rte_mbuf* m, FwPacket* p) {
+  const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
+  const uint8_t proto = ip->next_proto_id;
+  if (unlikely(!Usual(ip, proto, m->data_len))) {
+    ParseAny(m, p);
+    return;
+  }
+  static_assert(std::endian::native == std::endian::little);
+  uint64_t addrs;
+  uint32_t ports;
+  uint64_t w[2];
+  UsualWords(ip, proto, &addrs, &ports, w);
+  std::memcpy(&p->key, w, sizeof p->key);
+  p->related = false;
+  p->trackable = true;
+  p->fragment = false;
+  // TCP's fields are read only for TCP (TrackTcp, InWindow): a UDP packet leaves them.
+  if (proto == IPPROTO_TCP) {
+    const uint8_t* l4 = reinterpret_cast<const uint8_t*>(ip + 1);
+    p->tcp_flags = l4[13];
+    uint32_t seq, ack;
+    uint16_t win;
+    std::memcpy(&seq, l4 + 4, 4);
+    std::memcpy(&ack, l4 + 8, 4);
+    std::memcpy(&win, l4 + 14, 2);
+    p->seq = rte_be_to_cpu_32(seq);
+    p->ack = rte_be_to_cpu_32(ack);
+    p->win = rte_be_to_cpu_16(win);
+    const uint32_t thl = (l4[12] >> 4) * 4u;
+    const uint32_t total = rte_be_to_cpu_16(ip->total_length);
+    const uint32_t payload = total > 20 + thl ? total - 20 - thl : 0;
+    p->seg_end =
+        p->seq + payload + ((p->tcp_flags & kTcpSyn) ? 1 : 0) + ((p->tcp_flags & kTcpFin) ? 1 : 0);
+    p->wscale = (p->tcp_flags & kTcpSyn) && thl <= m->data_len - 20u ? Wscale(l4, thl) : kNoWscale;
+  }
+  p->skey = SessionKeyOfWords(proto, addrs, ports, &p->from_a, &p->shash);
+}
+
+void ParseAny(const rte_mbuf* m, FwPacket* p) {
   const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
   const uint32_t hl = (ip->version_ihl & 0x0fu) * 4;
   const uint8_t proto = ip->next_proto_id;
@@ -319,11 +384,26 @@ void Parse(const rte_mbuf* m, FwPacket* p) {
 }
 
 // Only the ACL key (no session to find or make here) and its hash; true for a fragment (first
-// or later), whose verdict the fragment table keeps or gives.
-inline bool KeyOf(const rte_mbuf* m, FwKey* k, uint32_t* hash) {
+// or later), whose verdict the fragment table keeps or gives. The usual packet's inlined (GCC
+// made all of it a call), anything else's a call (KeyOfAny).
+__attribute__((noinline)) bool KeyOfAny(const rte_mbuf* m, FwKey* k, uint32_t* hash);
+__attribute__((always_inline)) inline bool KeyOf(const rte_mbuf* m, FwKey* k, uint32_t* hash) {
   const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
-  const uint32_t hl = (ip->version_ihl & 0x0fu) * 4;
   const uint8_t proto = ip->next_proto_id;
+  if (unlikely(!Usual(ip, proto, m->data_len))) return KeyOfAny(m, k, hash);
+  uint64_t addrs;
+  uint32_t ports;
+  uint64_t w[2];
+  UsualWords(ip, proto, &addrs, &ports, w);
+  if (hash) *hash = FwWordsHash(w);
+  std::memcpy(k, w, sizeof *k);
+  return false;
+}
+
+bool KeyOfAny(const rte_mbuf* m, FwKey* k, uint32_t* hash) {
+  const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
+  const uint8_t proto = ip->next_proto_id;
+  const uint32_t hl = (ip->version_ihl & 0x0fu) * 4;
   const uint16_t frag = ip->fragment_offset;
   uint16_t sport = 0, dport = 0;
   if (!(frag & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK))) {
@@ -692,23 +772,23 @@ uint16_t Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, c
     Key* kp[kBurst];
     uint32_t hk[kBurst];  // the keys' hashes, from the words before they are stored
     uint32_t results[kBurst];
-    // Fragments, by bit: the header is not read a second time for every packet.
-    static_assert(kBurst <= 64);
-    uint64_t frags = 0;
+    // Whether the burst has a fragment: the rare burst that has is looked at again packet by
+    // packet (a bit per packet, or'd into memory, was 5 instructions a packet of every burst).
+    bool frags = false;
     // The keys, their hashes and (when FwClassify will probe) their buckets asked for, in one
     // pass: the hash from the key's words in registers, not read back from the stack.
     FwVerdictCache<Key>& cache = FwVerdicts<Key>();
     const bool probing = chain.acl != nullptr && cache.Probing();
     if (probing) {
       for (uint16_t i = 0; i < n; ++i) {
-        frags |= uint64_t{KeyOf(pkts[i], &keys[i], &hk[i])} << i;
+        frags |= KeyOf(pkts[i], &keys[i], &hk[i]);
         kp[i] = &keys[i];
         cache.Prefetch(hk[i]);
       }
     } else {
       // Backed off (or no rules): no hash unless a sampled run asks (FwClassify then has it).
       for (uint16_t i = 0; i < n; ++i) {
-        frags |= uint64_t{KeyOf(pkts[i], &keys[i], nullptr)} << i;
+        frags |= KeyOf(pkts[i], &keys[i], nullptr);
         kp[i] = &keys[i];
       }
     }
@@ -720,17 +800,31 @@ uint16_t Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, c
 #pragma GCC diagnostic pop
     const uint64_t now = chain.has_log ? rte_rdtsc() : 0;
     const uint32_t dflt = chain.default_slot;
-    if (kV6 || likely(frags == 0)) {
+    if (kV6 || likely(!frags)) {
       // No fragment in the burst (decided once, not per packet).
-      for (uint16_t i = 0; i < n; ++i) {
+      for (uint16_t i = 0; i < n;) {
         const uint32_t slot = results[i] != 0 ? results[i] - 1 : dflt;
         if (!apply(pkts[i], slot, now)) pkts[i] = nullptr;
+        ++i;
+        if (slot != run.pass_slot) continue;
+        // The packets after it on the same accepting slot (a burst of one flow, or of flows
+        // one rule accepts): only counted, in registers rather than in `run` on the stack.
+        // The slot's rule answers slot + 1; no match (0) is the default's.
+        const uint32_t want = slot + 1;
+        const bool is_dflt = slot == dflt;
+        uint64_t packets = 0, bytes = 0;
+        for (; i < n && (results[i] == want || (results[i] == 0 && is_dflt)); ++i) {
+          ++packets;
+          bytes += pkts[i]->pkt_len;
+        }
+        run.packets += packets;
+        run.bytes += bytes;
       }
     } else {
       for (uint16_t i = 0; i < n; ++i) {
         uint32_t slot = results[i] != 0 ? results[i] - 1 : dflt;
-        if ((frags >> i) & 1)
-          slot = FwFragment(rte_pktmbuf_mtod(pkts[i], const rte_ipv4_hdr*), chain, slot);
+        const auto* ip = rte_pktmbuf_mtod(pkts[i], const rte_ipv4_hdr*);
+        if (ip->fragment_offset & kFragBits) slot = FwFragment(ip, chain, slot);
         if (!apply(pkts[i], slot, now)) pkts[i] = nullptr;
       }
     }
@@ -742,12 +836,17 @@ uint16_t Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, c
   uint32_t shash[kBurst];
   int32_t found[kBurst];
   const int meta_off = g_meta_offset;
+  // The session cache's buckets asked for as each key's hash is known: the rest of the
+  // burst's parsing passes before the probes read them.
+  const bool sprobe = !sessions.empty() && sessions.Probing(id_);
+  const auto view = sessions.View<SKey>(id_);
   for (uint16_t i = 0; i < n; ++i) {
     Parse(pkts[i], &p[i]);
     skeys[i] = &p[i].skey;
     shash[i] = p[i].shash;
+    if (sprobe) view.Prefetch(p[i].shash);
   }
-  sessions.Lookup(id_, skeys, n, found, shash);
+  sessions.Lookup(id_, skeys, n, found, shash, sprobe);
   const uint64_t now = rte_rdtsc();
   // Each packet's state; those of this chain's sessions pass here, the rest are classified.
   uint8_t state[kBurst];
@@ -761,8 +860,8 @@ uint16_t Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, c
   for (uint16_t i = 0; i < n; ++i) {
     FwPacketT<kV6>& q = p[i];
     FwCategory c;
-    restart[nc] = -1;
-    forced[nc] = kFwFragNone;
+    // Written only for the packets classified below (a session's packet passes without).
+    int32_t rs = -1;
     // IPv4 fragments: a later one meets what its first met. IPv6's later fragments are
     // classified alone, with their protocol and no ports (docs/DESIGN.md, Firewall).
     if (!kV6 && unlikely(q.fragment)) {
@@ -773,6 +872,7 @@ uint16_t Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, c
         if (got == kFwFragPass) continue;
         if (got != kFwFragNone) {
           forced[nc] = got;
+          restart[nc] = -1;
           state[nc] = kFwCatEstablished;
           if (ncat != 1) q.key.pad[0] = kFwCatEstablished;  // FwClassify's cache key
           data[nc] = &q.key;
@@ -794,7 +894,7 @@ uint16_t Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, c
         if (c != kFwCatInvalid && !from_init) s.replied.store(1, std::memory_order_relaxed);
       }
       if (c == kFwCatNew) {
-        restart[nc] = found[i];
+        rs = found[i];
       } else if (c != kFwCatInvalid) {
         s.last_tsc.store(now, std::memory_order_relaxed);
         // This chain's session, in its direction here: no rule evaluation.
@@ -812,6 +912,8 @@ uint16_t Worker::FwEvaluate(rte_mbuf** pkts, uint16_t n, const FwChain& chain, c
       c = kFwCatNew;
     }
     state[nc] = c;
+    restart[nc] = rs;
+    forced[nc] = kFwFragNone;
     if (ncat != 1) q.key.pad[0] = c;  // FwClassify's cache key (Parse left it 0)
     data[nc] = &q.key;
     which[nc++] = i;
@@ -920,11 +1022,12 @@ inline uint16_t Compact(rte_mbuf** pkts, uint16_t n, uint32_t* aux) {
 // interface: the hooks and zone checks decide per receiving interface.
 template <typename F>
 inline void ForEachInterfaceRun(rte_mbuf** pkts, uint16_t n, F&& f) {
+  const int meta_off = g_meta_offset;  // read once (Meta(m) loads it for every packet)
   uint16_t i = 0;
   while (i < n) {
-    const uint16_t ifx = Meta(pkts[i])->in_ifindex;
+    const uint16_t ifx = Meta(pkts[i], meta_off)->in_ifindex;
     uint16_t j = i + 1;
-    while (j < n && Meta(pkts[j])->in_ifindex == ifx) ++j;
+    while (j < n && Meta(pkts[j], meta_off)->in_ifindex == ifx) ++j;
     f(pkts + i, static_cast<uint16_t>(j - i), ifx);
     i = j;
   }

@@ -69,6 +69,25 @@ inline FwSessionKey MakeSessionKey(uint8_t proto, uint32_t src, uint16_t sport, 
   return k;
 }
 
+// MakeSessionKey(proto, src, sport, dst, dport) from the words a packet's header gives:
+// addrs = source | destination << 32 (the header's two addresses as one load), ports = source
+// port | destination port << 16 (the L4 header's first four bytes). Endpoint a first is the
+// words as they are, b first the halves swapped: no field is taken apart (a test checks it
+// against MakeSessionKey).
+inline FwSessionKey SessionKeyOfWords(uint8_t proto, uint64_t addrs, uint32_t ports, bool* from_a,
+                                      uint32_t* hash) {
+  static_assert(std::endian::native == std::endian::little);
+  const uint64_t s = ((addrs & 0xffffffff) << 16) | (ports & 0xffff);
+  const uint64_t d = ((addrs >> 32) << 16) | (ports >> 16);
+  *from_a = s <= d;
+  const uint64_t w[2] = {*from_a ? addrs : std::rotl(addrs, 32),
+                         (*from_a ? ports : std::rotl(ports, 16)) | (uint64_t{proto} << 32)};
+  *hash = FwWordsHash(w);
+  FwSessionKey k;
+  std::memcpy(&k, w, sizeof k);
+  return k;
+}
+
 // The IPv6 key, canonical as the IPv4 one: (address, port) pairs compare address first.
 // IPv6 sessions live in a table of their own (FwSessionTable made with this key's size), so
 // IPv4 lookups keep hashing 16 bytes.
@@ -180,6 +199,15 @@ struct FwTimeouts {
 };
 
 class FwSessionTable {
+  // A worker's cache entry: 32 bytes (IPv4) or 64 (IPv6): a bucket of two is one line or two,
+  // never straddling.
+  template <class Key>
+  struct alignas(sizeof(Key) + 8 <= 32 ? 32 : 64) CacheEntry {
+    Key key;
+    int32_t pos;
+    uint32_t incarnation;
+  };
+
  public:
   // capacity sessions at most; rcu: the workers' QSBR variable; key_len: the size of the
   // keys (FwSessionKey, or FwSessionKey6 for the IPv6 table).
@@ -211,9 +239,10 @@ class FwSessionTable {
   // position from being reused until the worker's next quiescent state, as for a lookup).
   // The misses are looked up in one bulk call with the hashes already computed.
   // hashes: the keys' FwKeyHash when the caller has them (MakeSessionKey's), else nullptr.
+  // prefetched: the caller asked for the buckets (Prefetch) while Probing said so.
   template <class Key>
   void Lookup(uint16_t worker, const Key* const* keys, uint32_t n, int32_t* pos,
-              const uint32_t* hashes = nullptr) {
+              const uint32_t* hashes = nullptr, bool prefetched = false) {
     if (empty()) {
       for (uint32_t i = 0; i < n; ++i) pos[i] = -1;
       return;
@@ -228,16 +257,16 @@ class FwSessionTable {
     FwAdaptiveProbe& probe = workers_[worker].probe;
     const bool use = probe.Use();
     const bool learn = use || probe.Sample();  // remember what rte_hash finds
-    // The hashes first, asking for the cache's buckets, so that their misses overlap.
-    hash_sig_t hs[RTE_HASH_LOOKUP_BULK_MAX];
-    for (uint32_t i = 0; i < n; ++i) {
-      hs[i] = hashes ? hashes[i] : FwKeyHash(*keys[i]);
-      if (use) {
-        const auto* b = &cache[(hs[i] & cache_mask_) * 2];
-        __builtin_prefetch(b);
-        if constexpr (sizeof(CacheEntry<Key>) > 32) __builtin_prefetch(b + 1);  // IPv6: 2 lines
-      }
+    // The hashes first (the caller's when it has them), asking for the cache's buckets, so
+    // that their misses overlap.
+    hash_sig_t own[RTE_HASH_LOOKUP_BULK_MAX];
+    const hash_sig_t* hs = hashes;
+    if (hs == nullptr) {
+      for (uint32_t i = 0; i < n; ++i) own[i] = FwKeyHash(*keys[i]);
+      hs = own;
     }
+    if (use && !prefetched)
+      for (uint32_t i = 0; i < n; ++i) Prefetch<Key>(worker, hs[i]);
     if (use) {
       // The entries found, their sessions asked for together before any is read (with many
       // flows each is a miss of its own).
@@ -245,9 +274,11 @@ class FwSessionTable {
       uint32_t inc[RTE_HASH_LOOKUP_BULK_MAX];
       for (uint32_t i = 0; i < n; ++i) {
         const CacheEntry<Key>* e = &cache[(hs[i] & cache_mask_) * 2];
-        if (std::memcmp(&e->key, keys[i], sizeof(Key)) != 0) ++e;  // the bucket's other way
+        // The first way, else the bucket's other (a hit in the first compared once, not twice).
+        bool hit = std::memcmp(&e->key, keys[i], sizeof(Key)) == 0;
+        if (!hit) hit = std::memcmp(&(++e)->key, keys[i], sizeof(Key)) == 0;
         cand[i] = -1;
-        if (std::memcmp(&e->key, keys[i], sizeof(Key)) == 0) {
+        if (hit) {
           cand[i] = e->pos;
           inc[i] = e->incarnation;
           __builtin_prefetch(&sessions_[e->pos]);
@@ -290,6 +321,35 @@ class FwSessionTable {
       pos[i] = p;
       if (learn) Remember(cache, *keys[i], sigs[k], p);
     }
+  }
+  // Whether worker's next Lookup probes its cache: a caller that computes the keys' hashes as
+  // it builds them may ask for their buckets then (Prefetch), a whole pass before the probes
+  // read them, and tell Lookup so.
+  bool Probing(uint16_t worker) const { return workers_[worker].probe.Probing(); }
+  // The worker's buckets, for Prefetch: where they start and the hash's mask (the caller keeps
+  // them in registers across its loop; stores into its packets' keys would have them reloaded).
+  template <class Key>
+  class CacheView {
+   public:
+    void Prefetch(uint32_t hash) const {
+      const auto* b = &base_[(hash & mask_) * 2];
+      __builtin_prefetch(b);
+      if constexpr (sizeof(CacheEntry<Key>) > 32) __builtin_prefetch(b + 1);  // IPv6: 2 lines
+    }
+
+   private:
+    friend class FwSessionTable;
+    CacheView(const CacheEntry<Key>* base, uint32_t mask) : base_(base), mask_(mask) {}
+    const CacheEntry<Key>* base_;
+    uint32_t mask_;
+  };
+  template <class Key>
+  CacheView<Key> View(uint16_t worker) {
+    return CacheView<Key>(Cache<Key>(worker), cache_mask_);
+  }
+  template <class Key>
+  void Prefetch(uint16_t worker, uint32_t hash) {
+    View<Key>(worker).Prefetch(hash);
   }
   FwSession& At(int32_t pos) { return sessions_[pos]; }
   // Whether worker's cache holds key, a key other than all zeros (an empty entry's) (tests:
@@ -361,13 +421,6 @@ class FwSessionTable {
     if (pos >= 0) Remember(Cache<Key>(worker), key, FwKeyHash(key), pos);
     return pos;
   }
-  // 32 bytes (IPv4) or 64 (IPv6): a bucket of two is one line or two, never straddling.
-  template <class Key>
-  struct alignas(sizeof(Key) + 8 <= 32 ? 32 : 64) CacheEntry {
-    Key key;
-    int32_t pos;
-    uint32_t incarnation;
-  };
   // Per worker, entries of the table's key kind, in buckets of two.
   template <class Key>
   CacheEntry<Key>* Cache(uint16_t worker) {

@@ -428,6 +428,93 @@ fw bind lan in 1
   CHECK(SentCount(rig, kWan) == 1);
 }
 
+namespace {
+// The same packet with a 4-byte IP option (NOPs, then end of list): the stage's general parse
+// takes it, the usual packet (a 20-byte header) the short one.
+std::vector<uint8_t> WithOption(std::vector<uint8_t> ip) {
+  ip.insert(ip.begin() + 20, {1, 1, 1, 0});
+  auto* h = reinterpret_cast<rte_ipv4_hdr*>(ip.data());
+  h->version_ihl = 0x46;
+  h->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(ip.size()));
+  h->hdr_checksum = 0;
+  h->hdr_checksum = rte_ipv4_cksum(h);
+  return ip;
+}
+}  // namespace
+
+TEST_CASE("IPv4: the usual packet's keys and hashes are the general parse's", "[firewall]") {
+  Rig& rig = Rig::Get();
+  Worker& w = rig.worker(0);
+  // The ACL key as rte_acl reads it, filled field by field (the stage builds it as words),
+  // to destinations no other case sends to.
+  auto key = [](uint32_t dst, uint16_t sport, uint16_t dport) {
+    FwKey k{};
+    k.proto = 17;
+    k.src = rte_cpu_to_be_32(kLanHost);
+    k.dst = rte_cpu_to_be_32(dst);
+    k.sport = rte_cpu_to_be_16(sport);
+    k.dport = rte_cpu_to_be_16(dport);
+    return k;
+  };
+  SECTION("the verdict cache: both put a flow's key where FwKeyHash puts it") {
+    Configure(rig, R"(
+fw ruleset add 1 LANIN default drop
+fw rule add 1 10 action accept proto udp dport 5001
+fw bind lan in 1
+)");
+    constexpr uint32_t kDst = 0xc6336458;  // 198.51.100.88
+    REQUIRE_FALSE(w.FwVerdictCached(key(kDst, 6001, 5001)));
+    REQUIRE_FALSE(w.FwVerdictCached(key(kDst, 6002, 5001)));
+    rig.Receive(kLan, 0, Udp(kLanHost, kDst, 6001, 5001));
+    rig.Receive(kLan, 0, WithOption(Udp(kLanHost, kDst, 6002, 5001)));
+    Poll(rig);
+    CHECK(Packets(rig, 1, 10) == 2);
+    CHECK(w.FwVerdictCached(key(kDst, 6001, 5001)));
+    CHECK(w.FwVerdictCached(key(kDst, 6002, 5001)));
+    CHECK(SentCount(rig, kWan) == 2);
+  }
+  SECTION("sessions: a flow's packets find its session whichever parse took them") {
+    Configure(rig, R"(
+fw ruleset add 1 LANIN default drop
+fw rule add 1 10 action accept proto udp state new
+fw rule add 1 20 action accept proto tcp dport 80 state new
+fw ruleset add 2 LANOUT default drop
+fw bind lan in 1
+fw bind lan out 2
+)");
+    constexpr uint32_t kDst = 0xc6336459;  // 198.51.100.89
+    // UDP made by the general parse, then the usual packet: a session's (rule 10 counts one).
+    rig.Receive(kLan, 0, WithOption(Udp(kLanHost, kDst, 6003, 5001)));
+    Poll(rig);
+    rig.Receive(kLan, 0, Udp(kLanHost, kDst, 6003, 5001));
+    Poll(rig);
+    // And the other way round.
+    rig.Receive(kLan, 0, Udp(kLanHost, kDst, 6004, 5001));
+    Poll(rig);
+    rig.Receive(kLan, 0, WithOption(Udp(kLanHost, kDst, 6004, 5001)));
+    Poll(rig);
+    CHECK(Packets(rig, 1, 10) == 2);
+    CHECK(Packets(rig, 1, 0) == 0);
+    CHECK(SentCount(rig, kWan) == 4);
+    // A TCP handshake whose packets alternate: each finds the session the other parse's made
+    // and moves it on (the SYN-ACK passes lan `out` only as the session's reply; an ACK
+    // before it, or without the session, would be invalid and meet the default).
+    rig.Receive(kLan, 0, Tcp(kLanHost, kRemote, 40100, 80, kSyn, 1000));
+    Poll(rig);
+    rig.Receive(kWan, 0, WithOption(Tcp(kRemote, kLanHost, 80, 40100, kSyn | kAck, 5000, 1001)));
+    Poll(rig);
+    rig.Receive(kLan, 0, WithOption(Tcp(kLanHost, kRemote, 40100, 80, kAck, 1001, 5001)));
+    Poll(rig);
+    rig.Receive(kLan, 0, Tcp(kLanHost, kRemote, 40100, 80, kAck | kFin, 1001, 5001));
+    Poll(rig);
+    CHECK(Packets(rig, 1, 20) == 1);  // only the SYN met a rule
+    CHECK(Packets(rig, 1, 0) == 0);
+    CHECK(Packets(rig, 2, 0) == 0);
+    CHECK(SentCount(rig, kWan) == 3);
+    CHECK(SentCount(rig, kLan) == 1);
+  }
+}
+
 TEST_CASE("state: an echo we answer passes `out` as the reply of the session `local` made",
           "[firewall]") {
   Rig& rig = Rig::Get();

@@ -67,6 +67,51 @@ TEST_CASE("sessions: the key's fields are the smaller endpoint's first, pad zero
   CHECK(sizeof(FwSession) == 64);  // one cache line per session
 }
 
+TEST_CASE("sessions: the key from a header's words is MakeSessionKey's, hash too", "[firewall]") {
+  // SessionKeyOfWords (the usual packet's parse) against MakeSessionKey field by field: random
+  // endpoints, and ones that differ only in the address's or the port's low or high bits,
+  // equal addresses, equal endpoints.
+  uint64_t x = 0x9e3779b97f4a7c15;
+  auto next = [&x]() {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  for (int i = 0; i < 20000; ++i) {
+    const uint64_t r = next(), q = next();
+    uint32_t src = static_cast<uint32_t>(r), dst = static_cast<uint32_t>(r >> 32);
+    uint16_t sport = static_cast<uint16_t>(q), dport = static_cast<uint16_t>(q >> 16);
+    switch (i % 5) {
+      case 1:
+        dst = src ^ (1u << (q >> 59));
+        break;  // one address bit apart
+      case 2:
+        dst = src;
+        break;  // ports decide
+      case 3:
+        dst = src, dport = sport ^ (1u << (q >> 60));
+        break;
+      case 4:
+        dst = src, dport = sport;
+        break;  // one endpoint
+      default:
+        break;
+    }
+    const uint8_t proto = static_cast<uint8_t>(q >> 40);
+    bool want_a, got_a;
+    uint32_t want_h, got_h;
+    const FwSessionKey want = MakeSessionKey(proto, src, sport, dst, dport, &want_a, &want_h);
+    const FwSessionKey got = SessionKeyOfWords(proto, src | (uint64_t{dst} << 32),
+                                               sport | (uint32_t{dport} << 16), &got_a, &got_h);
+    INFO("pair " << i);
+    REQUIRE(std::memcmp(&want, &got, sizeof want) == 0);
+    REQUIRE(want_a == got_a);
+    REQUIRE(want_h == got_h);
+    REQUIRE(got_h == FwKeyHash(got));
+  }
+}
+
 TEST_CASE("sessions: insert, find, expire by timeout, counts", "[firewall]") {
   auto t = NewTable(1024);
   const uint64_t hz = rte_get_tsc_hz();
