@@ -16,7 +16,14 @@ case instead of the encrypt case (n VTI tunnels,
 each with its own SA, 10,000 frames to as many /32 routes, destination j into tunnel j mod n:
 from n = 64 on every packet of a burst is another tunnel's; encrypt only; with BENCH_OUTER=6
 the tunnels' peers are IPv6), and BENCH_CACHE=1 adds callgrind's cache simulation (I1 and D1
-32 KB, LL 2 MB) and prints the worker's LL read and write misses per packet:
+32 KB, LL 2 MB) and prints the worker's LL read and write misses per packet.
+BENCH_WORKERS=2 with BENCH_TUNNELS=<n> runs scale_bench's w2 case instead (--workers 2, a
+receive queue per worker, the tunnels' SAs spread over both: half the packets handed to the
+other worker; BENCH_MEMBERS=1: an SA per worker in every tunnel, none handed off) and prints
+per worker what it received, handed off, took from its ring and encrypted, with the
+instructions of its pass's parts (receive and classify, draining its ring, flushing handoffs,
+transmit) per packet it encrypted; its summary key is `enc64_t<n>_w2_ir` (both workers'
+instructions over both workers' packets: against enc64_t<n>_ir, what a second worker adds):
 
   PORTCULLIS_BUILD=<A> python3 test/bench/dataplane_instructions.py [<B>]
 
@@ -60,6 +67,8 @@ POLICIES = os.environ.get('BENCH_POLICIES') == '1'
 # many-flow pcap) instead of 64: more than the firewall's per-worker caches hold.
 FLOWS = int(os.environ.get('BENCH_FLOWS', '0'))
 TUNNELS = int(os.environ.get('BENCH_TUNNELS', '0'))
+WORKERS = int(os.environ.get('BENCH_WORKERS', '1'))
+MEMBERS = os.environ.get('BENCH_MEMBERS') == '1'
 CACHE = os.environ.get('BENCH_CACHE') == '1'
 # As docs/DESIGN.md's count of lines per packet (ESP, many tunnels in one burst).
 CACHE_ARGS = ['--cache-sim=yes', '--I1=32768,8,64', '--D1=32768,8,64', '--LL=2097152,16,64']
@@ -69,6 +78,11 @@ def configure_tunnels(dp, n):
     """scale_bench's tN: n VTIs with an SA (and key) each, its 10,000 /32 routes, the LAN last
     (its traffic flows once everything else is in)."""
     import scale_bench as sb
+    if WORKERS > 1:
+        # scale_bench's own lines (its members' layout with BENCH_MEMBERS=1).
+        dp.batch = lambda lines: sb.Dataplane.batch(dp, lines)
+        sb.configure(dp, 't', n, [], WORKERS if MEMBERS else 0)
+        return
     if OUTER6:
         local, remote = db.WEST6, db.EAST6
         wan = [f'address add wan {db.WEST6}/64', f'neigh add wan {db.EAST6} 02:00:00:00:02:02']
@@ -117,7 +131,11 @@ def profile(build, direction, work):
     if TUNNELS:
         import scale_bench as sb
         enc = work / f'tunnels{TUNNELS}.pcap'
-        if not enc.exists():
+        if WORKERS > 1:
+            # One file per receive queue, each flow in one of them (as scale_bench's w2).
+            enc = ','.join(f'rx_pcap={p}' for p in sb.write_pcap(
+                enc, [sb.traffic_host(j) for j in range(sb.FRAMES)], [64], WORKERS))
+        elif not enc.exists():
             sb.write_pcap(enc, [sb.traffic_host(j) for j in range(sb.FRAMES)], [64])
     elif FLOWS:
         import firewall_bench as fb
@@ -126,16 +144,22 @@ def profile(build, direction, work):
             fb.fill_pcap(enc, FLOWS, measured=True)
     rx = 'lan' if direction == 'enc' else 'wan'
     dev = f'net_pcap0,rx_pcap={enc if direction == "enc" else dec},infinite_rx=1'
+    if WORKERS > 1:
+        dev = f'net_pcap0,{enc},infinite_rx=1'
     ports = {'lan': dev if rx == 'lan' else 'net_null0,no-rx=1',
              'wan': dev if rx == 'wan' else 'net_null0,no-rx=1'}
     chan = f'ir{os.getpid()}{direction}'
     out = work / f'callgrind.{direction}.{abs(hash(str(build)))}'
     # --fair-sched: the busy-polling worker must not starve the telemetry thread dpctl asks.
+    # Several workers: a file per thread (each worker's own counts).
     cmd = ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--fair-sched=yes',
            *(CACHE_ARGS if CACHE else []), f'--callgrind-out-file={out}',
+           *(['--separate-threads=yes'] if WORKERS > 1 else []),
            str(build / 'dataplane' / 'vpn-dataplane'),
-           '-l', '0,1', '--no-huge', '-m', '1024', '--log-level=*:error', '--',
-           '--channel', chan]
+           *(['-l', '0,1'] if WORKERS == 1 else []), '--no-huge', '-m', '1024',
+           '--log-level=*:error', '--', '--channel', chan]
+    if WORKERS > 1:
+        cmd += ['--workers', str(WORKERS)]
     if FLOWS and direction == 'enc':
         cmd += ['--mbufs', str(FLOWS + 65536)]
     if TUNNELS:
@@ -182,6 +206,7 @@ def profile(build, direction, work):
         # Drops while instrumented: a build that drops what it should send would otherwise
         # look cheaper per packet.
         before = dp.drops()
+        w0 = workers(dp) if WORKERS > 1 else None
         subprocess.run(['callgrind_control', '-i', 'on', str(dp.proc.pid)], check=True,
                        capture_output=True)
         time.sleep(SECONDS)
@@ -189,8 +214,18 @@ def profile(build, direction, work):
                        capture_output=True)
         drops = {k: v - before.get(k, 0) for k, v in dp.drops().items()
                  if v != before.get(k, 0)}
+        if WORKERS > 1:
+            w1 = workers(dp)
+            counts = {k: [b - a for a, b in zip(w0[k], w1[k])] for k in WORKER_COUNTS}
     finally:
         dp.close()
+    if WORKERS > 1:
+        if os.environ.get('BENCH_KEEP'):
+            keep = pathlib.Path(os.environ['BENCH_KEEP'])
+            keep.mkdir(parents=True, exist_ok=True)
+            for f in out.parent.glob(out.name + '-*'):
+                shutil.copy(f, keep / f'{f.name.replace(out.name, "callgrind.w")}.{build.parent.name}')
+        return per_worker(out, counts, drops)
     if os.environ.get('BENCH_KEEP'):
         keep = pathlib.Path(os.environ['BENCH_KEEP'])
         keep.mkdir(parents=True, exist_ok=True)
@@ -247,7 +282,99 @@ def profile(build, direction, work):
     return packets, per, drops, misses
 
 
+# Per worker, from `dpctl show workers --json`, over the instrumented window (the counters
+# move outside it too while callgrind is slow to switch: a few percent).
+WORKER_COUNTS = ('rx_packets', 'handed_off', 'handoff_received', 'handoff_queue_full', 'loops',
+                 'rx_bursts')
+# The parts of a worker's pass (inclusive): receive (the PMD's burst) and the pipeline on it,
+# its own handoff ring, the staged handoffs' enqueue, the transmit flush.
+PARTS = ('dp::Worker::PollOnce()', 'dp::Worker::FromWire(', 'dp::Worker::DrainHandoff(',
+         'dp::Worker::FlushHandoff(', 'dp::Worker::FlushTx()', 'librte_net_pcap',
+         'dp::Worker::Handoff(')
+
+
+def workers(dp):
+    import json
+    return json.loads(dp.dpctl('show', 'workers', '--json').stdout)
+
+
+def per_worker(out, counts, drops):
+    """Each worker's thread file: (packets it encrypted, {part: inclusive Ir}); in worker
+    order (the threads' order of creation)."""
+    rows = []
+    for f in sorted(out.parent.glob(out.name + '-*'), key=lambda p: int(p.name.rsplit('-', 1)[1])):
+        flat = subprocess.run(['callgrind_annotate', '--inclusive=yes', '--auto=no', '--show=Ir',
+                               str(f)], capture_output=True, text=True, check=True).stdout
+        irs, gcm = {}, 0
+        for line in flat.splitlines():
+            m = ROW.match(line)
+            if not m or ':' not in m.group(2) or 'PROGRAM TOTALS' in line:
+                continue
+            fn = m.group(2).split(':', 1)[1].replace('portcullis::', '')
+            ir = int(m.group(1).replace(',', ''))
+            for part in PARTS:
+                if fn.startswith(part) or (part.startswith('librte') and part in fn):
+                    irs[part] = max(irs.get(part, 0), ir)
+        if 'dp::Worker::PollOnce()' not in irs:
+            continue  # not a worker
+        # Packets it encrypted: calls of IPsec-MB's most-called routine (as profile()).
+        tree = subprocess.run(['callgrind_annotate', '--inclusive=yes', '--tree=caller',
+                               '--show=Ir', str(f)], capture_output=True, text=True,
+                              check=True).stdout
+        calls, pending = {}, 0
+        for line in tree.splitlines():
+            m = re.match(r'\s*[\d,]+ \([^)]*\)\s+\*\s+(.*)', line)
+            if m:
+                if 'libIPSec_MB' in m.group(1):
+                    calls[m.group(1)] = calls.get(m.group(1), 0) + pending
+                pending = 0
+                continue
+            m = re.match(r'\s*[\d,]+ \([^)]*\)\s+<\s+.*\(([\d,]+)x\)', line)
+            if m:
+                pending += int(m.group(1).replace(',', ''))
+        gcm = max(calls.values(), default=0)
+        rows.append((gcm, irs))
+    return rows, counts, drops
+
+
+def print_workers(build, res):
+    rows, counts, drops = res
+    print(f'{build}: {WORKERS} workers, {TUNNELS} tunnels, '
+          f'{"an SA per worker per tunnel (members)" if MEMBERS else "one SA per tunnel (handoffs)"}')
+    print('encrypted: the worker\'s GCM calls while instrumented; received, handed (to the '
+          'other worker), taken (from its own ring), ring full, passes: its counters over a '
+          'longer window (callgrind switches late), for their proportions')
+    print(f'{"worker":>6} {"encrypted":>10} {"received":>10} {"handed":>9} {"taken":>9} '
+          f'{"ring full":>9} {"passes":>9}   Ir per packet it encrypted: pass = receive+classify'
+          ' + own ring + handoff flush + tx flush')
+    total_ir = total_pkts = 0
+    for w, (gcm, irs) in enumerate(rows):
+        c = {k: counts[k][w] if w < len(counts[k]) else 0 for k in WORKER_COUNTS}
+        per = {p: irs.get(p, 0) / gcm if gcm else 0 for p in PARTS}
+        total_ir += irs.get('dp::Worker::PollOnce()', 0)
+        total_pkts += gcm
+        print(f'{w:>6} {gcm:>10,} {c["rx_packets"]:>10,} {c["handed_off"]:>9,} '
+              f'{c["handoff_received"]:>9,} {c["handoff_queue_full"]:>9,} {c["loops"]:>9,}   '
+              f'{per["dp::Worker::PollOnce()"]:.1f} = {per["dp::Worker::FromWire("]:.1f} '
+              f'(rx burst {per["librte_net_pcap"]:.1f}, handoff staging '
+              f'{per["dp::Worker::Handoff("]:.1f}) + {per["dp::Worker::DrainHandoff("]:.1f} + '
+              f'{per["dp::Worker::FlushHandoff("]:.1f} + {per["dp::Worker::FlushTx()"]:.1f}')
+    if drops:
+        print(f'  DROPPED while measured: {drops}')
+    return total_ir / total_pkts if total_pkts else 0.0
+
+
 def main():
+    if WORKERS > 1:
+        if not TUNNELS:
+            raise SystemExit('bench: BENCH_WORKERS needs BENCH_TUNNELS')
+        builds = [db.BUILD] + [pathlib.Path(a).resolve() for a in sys.argv[1:2]]
+        with tempfile.TemporaryDirectory(prefix='pc-ir-') as tmp:
+            work = pathlib.Path(tmp)
+            whole = [print_workers(b, profile(b, 'enc', work)) for b in builds]
+        print(f'summary: enc64_t{TUNNELS}_w{WORKERS}{"m" if MEMBERS else ""}_ir=' +
+              '/'.join(f'{w:.1f}' for w in whole))
+        return
     builds = [db.BUILD] + [pathlib.Path(a).resolve() for a in sys.argv[1:2]]
     summary = []
     with tempfile.TemporaryDirectory(prefix='pc-ir-') as tmp:
