@@ -258,16 +258,17 @@ void Worker::PrefetchRuns(const uint64_t* nh_ids, uint16_t n, const Tables& t) {
 uint16_t Worker::BatchTunnels(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const Tables& t,
                               bool transit, TunnelBatch& b) {
   // Dispatch's loop, for what it would put in the batch run by run (Batchable, this worker's
-  // SA, no zones; the TTL taken), without the per-run work: the run's end, its type's switch,
-  // ScanRun's call and loops, AddToBatch's call. With traffic spread over many tunnels every
-  // run is one packet, and that work was most of a packet's way here. The first packet that
-  // needs anything else ends it; Dispatch's loop goes on from there (and flushes the batch
-  // before any tunnel run that cannot join it).
+  // SA, no zones; the TTL taken) or stage for another worker (HandoffRun), without the per-run
+  // work: the run's end, its type's switch, ScanRun's call and loops, AddToBatch's call. With
+  // traffic spread over many tunnels every run is one packet, and that work was most of a packet's
+  // way here. The first packet that needs anything else ends it; Dispatch's loop goes on from there
+  // (and flushes the batch before any tunnel run that cannot join it).
   const Fib& fib = *dp_.fib;
   const FwTables* fw = t.fw;
   const Interface* ifs = t.ifs.get();
   InterfaceStats* counters = stats_->ifs;
   const uint16_t self = id_;
+  const int meta_off = g_meta_offset;
   // In locals: the TTL's byte store may alias anything, and would have them reloaded.
   uint16_t bn = b.n, runs = b.runs;
   SaEntry* first_sa = b.first_sa;
@@ -288,9 +289,17 @@ uint16_t Worker::BatchTunnels(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t 
     esp::Sa* esa = f.out_esa;
     if (f.out_owner != self) {
       // Another worker's SA: this worker's member of the tunnel's group, if it has one
-      // (RFC 9611); else Dispatch's loop hands the run to the owner.
+      // (RFC 9611); else staged for the SA's owner here, as HandoffRun would (the owner
+      // counts it on the VTI), without ending the prefix: with two workers and traffic over
+      // many tunnels every other packet is another worker's, and ending the prefix there sent
+      // the rest of the burst, this worker's packets too, through Dispatch's run-by-run loop.
       const SaGroup::Member* own = OwnMember(f, vti);
-      if (own == nullptr) break;
+      if (own == nullptr) {
+        if (transit) DecrementTtl(ip);
+        Meta(m, meta_off)->out_ifindex = vti;
+        Handoff(m, f.out_owner, PktKind::kEspOut, f.out_sa->id, vti, f.out_group != nullptr);
+        continue;
+      }
       sa = own->sa;
       esa = own->esa;
     }

@@ -231,7 +231,8 @@ class Worker {
   // worker's SAs, so never this run's).
   void HandoffRun(const Interface& f, uint16_t vti, rte_mbuf** pkts, uint16_t n);
   // Dispatch over a burst of several runs (stage_ipv4.cc): its leading packets that go
-  // straight into the batch, one at a time without the per-run work; returns how many it took.
+  // straight into the batch, or are staged for another worker's tunnel's owner, one at a time
+  // without the per-run work; returns how many it took.
   uint16_t BatchTunnels(rte_mbuf** pkts, const uint64_t* nh_ids, uint16_t n, const Tables& t,
                         bool transit, TunnelBatch& b);
   void EspOutEach(TunnelBatch& b, const Tables& t, int depth);
