@@ -260,13 +260,14 @@ TEST_CASE("A burst over several tunnels: each packet with its tunnel's SA, in or
   CHECK(got_ids[2] == want_ids[2]);
 }
 
-// Dispatch's prefix (BatchTunnels) takes a spread burst's leading packets into the batch until
-// one needs anything else, and its run-by-run loop goes on from there under the same test
-// (Batchable). Wherever the prefix stops (a packet whose time is up, one over the tunnel MTU,
-// another worker's tunnel, an `out` hook on the VTI), every packet leaves once with its TTL
-// taken once, the expired one is answered and dropped, each tunnel counts what it sent once,
-// and each SA's sequence numbers follow its packets' order.
-TEST_CASE("A burst over several tunnels whose batched prefix stops mid-way") {
+// Dispatch's prefix (BatchTunnels) takes a spread burst's leading packets into the batch (and
+// stages another worker's tunnel's for its owner, going on past them) until one needs anything
+// else, and its run-by-run loop goes on from there under the same test (Batchable). Wherever
+// the prefix stops (a packet whose time is up, one over the tunnel MTU, an `out` hook on the
+// VTI) or stages a packet and goes on (another worker's tunnel), every packet leaves once with
+// its TTL taken once, the expired one is answered and dropped, each tunnel counts what it sent
+// once, and each SA's sequence numbers follow its packets' order.
+TEST_CASE("A burst over several tunnels whose batched prefix stops or hands off mid-way") {
   struct Case {
     const char* why;
     int stop_tunnel;  // the third packet's tunnel (3: another worker's; -1: no route)
@@ -282,6 +283,7 @@ TEST_CASE("A burst over several tunnels whose batched prefix stops mid-way") {
       {"no route", -1, 0, 40, "", 5, Drop::kNoRoute, 3},
       // vti2's MTU is 400: fragmented in two.
       {"over the MTU", 2, 0, 600, "", 5, Drop::kCount, 0},
+      // Staged for its owner inside the prefix, which goes on.
       {"another worker's tunnel", 3, 0, 40, "", 5, Drop::kCount, 0},
       // Every vti2 packet then goes its own way (ToTunnel), flushing the batch before it: the
       // batch never holds more than one packet, which takes Encrypt's burst path.
