@@ -213,20 +213,27 @@ void Worker::FlushHandoff(uint16_t owner) {
   q.n = 0;
 }
 
-bool Worker::HandoffsTaken(uint16_t vti) {
+bool Worker::HandoffsTaken(uint16_t vti, uint32_t member) {
   HandedAt& h = handed_at_[vti];
   // Staged packets reach the ring only at the pass's end, after what this pass encrypts here;
   // the owner publishes how far it has taken its ring once its pass has sent what it took.
   const uint32_t sent = dp_.handoff_sent[h.owner].pos.load(std::memory_order_acquire);
   if (h.staged || static_cast<int32_t>(sent - h.ring_pos) < 0) {
     const auto loop = static_cast<uint32_t>(stats_->loops);
-    if (!h.waiting) {
+    // A member removed while it waited left its wait behind: the next one starts its own
+    // (else it would be forced at its first look, packets still in the owner's ring).
+    if (!h.waiting || h.member != member) {
       h.waiting = 1;
       h.since = loop;
+      h.member = member;
       return false;
     }
     if (loop - h.since < kMemberWaitLoops) return false;
     ++stats_->member_forced;
+    // What this pass staged for the owner goes onto its ring before the member's packets
+    // leave. (Today the decision holds for a whole pass, so nothing is staged when it is
+    // forced; this keeps it so if that changes.)
+    if (h.staged) FlushHandoff(h.owner);
   }
   h.waiting = 0;
   handed_vtis_[vti >> 6] &= ~(uint64_t{1} << (vti & 63));

@@ -332,14 +332,17 @@ class Worker {
     if (f.out_group == nullptr) return nullptr;
     const SaGroup::Member& m = f.out_group->m[id_];
     if (m.esa == nullptr) return nullptr;
-    if (unlikely(handed_vtis_[vti >> 6] & (uint64_t{1} << (vti & 63))) && !HandoffsTaken(vti))
+    if (unlikely(handed_vtis_[vti >> 6] & (uint64_t{1} << (vti & 63))) &&
+        !HandoffsTaken(vti, m.sa->id))
       return nullptr;
     return &m;
   }
   // Whether the worker vti's last handed-off packets went to has taken them from its ring and
-  // sent them (none staged here), or has kept it waiting kMemberWaitLoops passes (counted:
-  // member_forced); clears vti's bit when so.
-  bool HandoffsTaken(uint16_t vti);
+  // sent them (none staged here), or has kept `member` waiting kMemberWaitLoops passes
+  // (counted: member_forced; what is staged goes onto the ring first); clears vti's bit when
+  // so. A wait is its member's (by SA id: ids carry their slot's use count, where addresses
+  // are reused at once): another member (the first removed while it waited) waits anew.
+  bool HandoffsTaken(uint16_t vti, uint32_t member);
   // Under overload the owner's ring never empties below this worker's latest handoff: a
   // member is used after this many passes anyway rather than never.
   static constexpr uint32_t kMemberWaitLoops = 4096;
@@ -399,8 +402,9 @@ class Worker {
     uint32_t ring_pos;
     uint16_t owner;
     uint8_t staged;
-    uint8_t waiting;  // a member waits for these (since loop `since`)
+    uint8_t waiting;  // the SA with id `member` waits for these (since loop `since`)
     uint32_t since;
+    uint32_t member;
   };
   // The ring's consumer index taken in this pass, published after FlushTx (handoff_sent).
   bool took_handoffs_ = false;

@@ -1215,6 +1215,61 @@ TEST_CASE("A member arriving under traffic waits until the owner took the handed
   CHECK(member_seq == 3);  // 9 and 10 with worker 1's member
 }
 
+// The wait's bound: an owner that never takes its ring (overload) keeps a member waiting for
+// 4,096 passes (Worker::kMemberWaitLoops), then the member is used anyway and counted once. A
+// wait is its member's: one removed while it waits leaves nothing behind, and a member bound
+// later waits its own passes (with the first's wait kept, session 10, the second was used at
+// its first packet, 7 left before 1-6, and counted as forced).
+TEST_CASE("A member waits its own bounded passes; one replaced while waiting waits anew") {
+  Rig& rig = Rig::Get();
+  rig.Reset();
+  REQUIRE(rig.Apply(GroupBase() + OutSa(0x1001, kKeyOut, "01020304", "vti0", "0") +
+                    OutSa(0x1002, kKeyMember, kSaltMember, "vti0", "1") +
+                    OutSa(0x1003, kKeyMember, kSaltMember, "vti0", "1") +
+                    "bind vti0 0x1001 member 0 0x1001\n")
+              .status.ok());
+  constexpr int kBound = 4096;  // Worker::kMemberWaitLoops
+  Worker& w1 = rig.worker(1);
+  const uint64_t handed = w1.stats().handed_off, forced = w1.stats().member_forced;
+  auto passes = [&](int n) {
+    for (int k = 0; k < n; ++k) w1.PollOnce();
+  };
+  // 1-5 onto worker 0's ring, which worker 0 does not poll until the end.
+  for (uint16_t id = 1; id <= 5; ++id) rig.Receive(kLan, 1, test::Ipv4Udp(60, 0, false, id));
+  passes(1);
+  REQUIRE(rig.Apply("bind vti0 0x1001 member 0 0x1001 member 1 0x1002\n").status.ok());
+  rig.Receive(kLan, 1, test::Ipv4Udp(60, 0, false, 6));
+  passes(1);
+  CHECK(w1.stats().handed_off - handed == 6);  // 0x1002 waits from here
+  // 0x1002 goes while it waits; 0x1003 comes more than the bound later.
+  REQUIRE(rig.Apply("bind vti0 0x1001 member 0 0x1001\n").status.ok());
+  passes(kBound + 10);
+  REQUIRE(rig.Apply("bind vti0 0x1001 member 0 0x1001 member 1 0x1003\n").status.ok());
+  rig.Receive(kLan, 1, test::Ipv4Udp(60, 0, false, 7));
+  passes(1);
+  CHECK(w1.stats().handed_off - handed == 7);
+  CHECK(w1.stats().member_forced == forced);
+  CHECK(rig.Sent(kWan, 1).empty());
+  // Its own bound: still waiting one pass short of it, used (and counted once) after it.
+  passes(kBound - 2);
+  rig.Receive(kLan, 1, test::Ipv4Udp(60, 0, false, 8));
+  passes(1);
+  CHECK(w1.stats().handed_off - handed == 8);
+  CHECK(w1.stats().member_forced == forced);
+  passes(1);
+  rig.Receive(kLan, 1, test::Ipv4Udp(60, 0, false, 9));
+  rig.Receive(kLan, 1, test::Ipv4Udp(60, 0, false, 10));
+  passes(1);
+  CHECK(w1.stats().handed_off - handed == 8);
+  CHECK(w1.stats().member_forced == forced + 1);
+  CHECK(OpenSaFrames(rig.Sent(kWan, 1), 0x1003, kKeyMember, kSaltMember) ==
+        std::vector<uint16_t>{9, 10});
+  // The owner sends what it was handed, in order, with the fallback.
+  rig.worker(0).PollOnce();
+  CHECK(OpenSaFrames(rig.Sent(kWan, 0), 0x1001, kKeyOut, "01020304") ==
+        std::vector<uint16_t>{1, 2, 3, 4, 5, 6, 7, 8});
+}
+
 TEST_CASE("Group members must run on their worker; a bad group changes nothing") {
   Rig& rig = Rig::Get();
   ConfigureGroup(rig);
