@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ike/crypto/dh_internal.h"
+#include "ike/crypto/random.h"
 
 namespace portcullis::ike {
 
@@ -188,6 +189,22 @@ DhKeyPair::DhKeyPair(DhGroup group, ossl::PkeyPtr key, std::vector<uint8_t> publ
     : group_(group), key_(std::move(key)), public_value_(std::move(public_value)) {}
 
 absl::StatusOr<std::unique_ptr<DhKeyPair>> GenerateDhKeyPair(DhGroup group) {
+  // A test's seeded source (ScopedRandomSource): the private key from its bytes, so a replayed
+  // run makes the same keys; not from the pool, whose keys come from OpenSSL on its thread.
+  if (RandomSourceOverridden()) {
+    const dh_internal::GroupInfo* g = dh_internal::FindGroup(group);
+    if (g == nullptr) return absl::InvalidArgumentError("unsupported DH group");
+    // X25519: any 32 bytes (clamped by the function). ECP: the field size with the first byte
+    // zero, below every curve's order. MODP: a 256-bit exponent, never 0 or 1.
+    const size_t n = g->family == dh_internal::Family::kX25519 ? 32
+                     : g->family == dh_internal::Family::kEcp  ? g->secret_size
+                                                               : 32;
+    std::vector<uint8_t> priv(n);
+    if (absl::Status s = FillRandom(absl::MakeSpan(priv)); !s.ok()) return s;
+    if (g->family == dh_internal::Family::kEcp) priv[0] = 0;
+    if (g->family == dh_internal::Family::kModp) priv[0] |= 0x80;
+    return DhKeyPairFromPrivateKey(group, priv);
+  }
   if (std::unique_ptr<DhKeyPair> ready = DhKeyPool::Take(group)) return ready;
   return GenerateDhKeyPairNow(group);
 }

@@ -4,8 +4,26 @@
 
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 namespace portcullis::ike {
+
+namespace {
+thread_local const RandomSource* tls_source = nullptr;
+}  // namespace
+
+ScopedRandomSource::ScopedRandomSource(RandomSource source)
+    : source_(std::move(source)), previous_(tls_source) {
+  tls_source = &source_;
+}
+
+ScopedRandomSource::~ScopedRandomSource() {
+  tls_source = previous_;
+}
+
+bool RandomSourceOverridden() {
+  return tls_source != nullptr;
+}
 
 absl::Status FillRandom(absl::Span<uint8_t> out) {
   // RAND_bytes takes an int; IKE never needs anywhere near 2 GiB at once.
@@ -13,6 +31,10 @@ absl::Status FillRandom(absl::Span<uint8_t> out) {
     return absl::InvalidArgumentError("random request too large");
   }
   if (out.empty()) return absl::OkStatus();
+  if (tls_source != nullptr) {
+    (*tls_source)(out);
+    return absl::OkStatus();
+  }
   if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) {
     return absl::InternalError("RAND_bytes failed");
   }

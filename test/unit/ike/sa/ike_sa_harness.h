@@ -11,11 +11,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
+#include "ike/crypto/random.h"
 #include "ike/crypto/sk_cipher.h"
 #include "ike/encoding/message.h"
 #include "ike/sa/ike_config.h"
@@ -138,6 +140,22 @@ struct Recorder : IkeListener {
   void ChildUpdated(const IkeSa&, const ChildSa&) override { ++child_updated; }
   void IkeUp(const IkeSa&) override { ++ike_up; }
   void IkeDown(const IkeSa&) override { ++ike_down; }
+};
+
+// This thread's IKE randomness (nonces, IKE and CHILD SPIs, DH keys, jitter: FillRandom,
+// ike/crypto/random.h) from a generator seeded with `seed` while it lives. Made before the
+// nodes, a run with the same seed and the same order of events repeats exactly (the managers
+// keep their SAs in ordered containers), so a failing random order can be replayed.
+class SeededRandom {
+ public:
+  explicit SeededRandom(uint64_t seed)
+      : rng_(seed ^ 0x9e3779b97f4a7c15ull), guard_([this](absl::Span<uint8_t> out) {
+          for (uint8_t& b : out) b = static_cast<uint8_t>(rng_() >> 56);
+        }) {}
+
+ private:
+  std::mt19937_64 rng_;
+  ScopedRandomSource guard_;
 };
 
 class Net;
