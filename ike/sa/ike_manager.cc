@@ -1181,10 +1181,20 @@ void IkeManager::IkeUp(IkeSa& sa) {
   // With INITIAL_CONTACT from the peer, only the IKE SAs set up while this one was
   // (SetUpConcurrently) are duplicates: the peer has forgotten the older ones (InitialContact
   // destroys them once the answer is out), and a Delete for one would never be answered.
+  // Set up at the same time means: `sa` was made before `other` came up
+  // (SetUpConcurrently), or the two came up within kSimultaneousInitiation. The first holds
+  // however long `sa`'s exchanges took: when both ends reauthenticate at once and our IKE_AUTH
+  // answer is lost twice, our new SA comes up 11 s after the peer's, and with the time limit
+  // alone the end that initiated the kept one saw no duplicate while the peer waited for it to
+  // delete the other (two IKE SAs for good).
   if (sa.undecided || sa.successor) return;
   for (IkeSa* other : same) {
-    if (other->undecided || other->reauthenticating || other->successor ||
-        Now() - other->established_at() > kSimultaneousInitiation) {
+    // Nor one we are deleting already (a reauthentication's old SA whose Delete waits behind a
+    // request in flight): kept by the nonce rule, it left the peer waiting for a Delete of the
+    // other that never came.
+    if (other->undecided || other->reauthenticating || other->successor || other->delete_queued ||
+        (!SetUpConcurrently(sa, *other) &&
+         Now() - other->established_at() > kSimultaneousInitiation)) {
       continue;
     }
     if (sa.peer_initial_contact && !SetUpConcurrently(sa, *other)) continue;

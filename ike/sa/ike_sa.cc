@@ -891,6 +891,7 @@ void IkeSa::Delete() {
     return;
   }
   queue_.clear();
+  delete_queued = true;
   Queue(NewIkeDeleteTask());
 }
 

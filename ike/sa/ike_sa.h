@@ -348,6 +348,9 @@ class IkeSa {
   // kRekeyedTimeout it goes all the same.
   bool duplicate_delete = false;
   void DeleteDuplicate(IkeSa& keeper);
+  // Delete() queued our Delete of this SA (it is still kEstablished until the exchange starts,
+  // behind a request in flight): it is going, no IKE SA's duplicate to keep.
+  bool delete_queued = false;
   // The tunnels this SA's CHILD SAs carry send with `keeper`'s CHILD SAs of the same tunnels
   // from now on (each of ours stops sending): make-before-break ahead of deleting this SA.
   void MoveTunnelsTo(IkeSa& keeper, const std::string& why);
