@@ -18,6 +18,11 @@
 // --sweep-ms=N: Tick walks every SA at most every N ms (ManagerOptions::sweep_interval; vpnd's
 // default is 10), 0 = every round. --teardown: then the initiator's peers are all removed and
 // every SA deleted (callgrind: --toggle-collect='portcullis::ike::bench::RunTeardown*').
+// --rekeys: then every CHILD SA is rekeyed at once by the initiator, as soft expiries from the
+// dataplane (or vpnd's rekeys after a dataplane restart) ask for them, by SPI, until both ends
+// have the new CHILD SAs and removed the old ones (callgrind:
+// --toggle-collect='portcullis::ike::bench::RunRekeys*'; divide by the setups: instructions per
+// CHILD rekey, which must not grow with the number of SAs).
 #include <time.h>
 
 #include <algorithm>
@@ -60,6 +65,7 @@ struct Options {
   size_t batch = 0;  // datagrams handled per loop round; 0 = all on the wire
   int sweep_ms = 0;  // ManagerOptions::sweep_interval (vpnd: 10 ms)
   bool teardown = false;
+  bool rekeys = false;
 };
 
 Address Nth(int base, size_t i) {
@@ -172,14 +178,35 @@ __attribute__((noinline)) bool RunSetups(Lab& lab, size_t setups, size_t batch) 
   return false;
 }
 
+// --rekeys: IkeManager::RekeyChild for each of the initiator's CHILD SAs by its inbound SPI,
+// then rounds until both ends have a new CHILD SA per tunnel and the old ones are gone.
+__attribute__((noinline)) bool RunRekeys(Lab& lab, const std::vector<uint32_t>& spis,
+                                         size_t batch) {
+  const size_t up_i = lab.up_i.up, up_r = lab.up_r.up;
+  const size_t down_i = lab.up_i.down, down_r = lab.up_r.down;
+  for (uint32_t spi : spis) {
+    if (!lab.init->RekeyChild(spi)) return false;
+  }
+  const size_t n = spis.size();
+  for (int round = 0; round < 1000000; ++round) {
+    Round(lab, batch);
+    if (lab.up_i.up >= up_i + n && lab.up_r.up >= up_r + n && lab.up_i.down >= down_i + n &&
+        lab.up_r.down >= down_r + n) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // --teardown: the initiator's peers all removed from its configuration at once (a commit, or
 // as a shutdown deletes them): every IKE SA deleted with its CHILD SA, until both ends saw every
 // CHILD SA go. What grows faster than the SAs here is per SA going (IkeManager::ChildDown).
 __attribute__((noinline)) bool RunTeardown(Lab& lab, size_t setups, size_t batch) {
+  const size_t down_i = lab.up_i.down, down_r = lab.up_r.down;  // --rekeys' removals before
   lab.init->SetPeers({});
   for (int round = 0; round < 1000000; ++round) {
     Round(lab, batch);
-    if (lab.up_i.down >= setups && lab.up_r.down >= setups) return true;
+    if (lab.up_i.down >= down_i + setups && lab.up_r.down >= down_r + setups) return true;
   }
   return false;
 }
@@ -203,6 +230,8 @@ int main(int argc, char** argv) {
       o.batch = n;
     } else if (a == "--teardown") {
       o.teardown = true;
+    } else if (a == "--rekeys") {
+      o.rekeys = true;
     } else if (absl::StartsWith(a, "--sweep-ms=") && absl::SimpleAtoi(a.substr(11), &n)) {
       o.sweep_ms = static_cast<int>(n);
     } else if (absl::StartsWith(a, "--setups=") && absl::SimpleAtoi(a.substr(9), &n) && n > 0 &&
@@ -211,7 +240,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: %s [--group=x25519|modp] [--ike=cbc|gcm] [--setups=N (1..4096)] "
-                   "[--batch=N] [--sweep-ms=N] [--teardown]\n",
+                   "[--batch=N] [--sweep-ms=N] [--rekeys] [--teardown]\n",
                    argv[0]);
       return 2;
     }
@@ -226,6 +255,21 @@ int main(int argc, char** argv) {
               o.group == DhGroup::kCurve25519 ? "x25519" : "modp", o.gcm ? "gcm" : "cbc", o.setups,
               lab.up_i.up, lab.up_r.up, lab.datagrams);
   std::printf("cpu per setup (both roles): %.1f us\n", cpu * 1e6 / static_cast<double>(o.setups));
+  if (done && o.rekeys) {
+    std::vector<uint32_t> spis;
+    for (const portcullis::ike::IkeSa* sa : lab.init->Sas()) {
+      for (const auto& c : sa->children()) spis.push_back(c->spi_in);
+    }
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    done = b::RunRekeys(lab, spis, o.batch);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+    cpu = static_cast<double>(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    std::printf(
+        "rekeys: %zu CHILD SAs, up=%zu/%zu down=%zu/%zu cpu per CHILD rekey (both roles): "
+        "%.1f us\n",
+        spis.size(), lab.up_i.up, lab.up_r.up, lab.up_i.down, lab.up_r.down,
+        cpu * 1e6 / static_cast<double>(spis.size()));
+  }
   if (done && o.teardown) {
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
     done = b::RunTeardown(lab, o.setups, o.batch);
