@@ -49,6 +49,7 @@ IkeManager::~IkeManager() {
   sas_by_name_.clear();
   sas_by_spi_i_.clear();
   sas_.clear();
+  child_spis_.clear();
 }
 
 void IkeManager::StartCryptoPool(int threads, size_t max_jobs, bool all_groups) {
@@ -398,27 +399,77 @@ absl::Status IkeManager::Reset(const std::string& peer, std::optional<uint32_t> 
   return absl::OkStatus();
 }
 
-bool IkeManager::RekeyChild(uint32_t spi) {
-  SweepAll();
-  for (auto& [k, sa] : sas_) {
-    if (sa->state() != IkeSa::State::kEstablished) continue;
-    if (sa->FindChildBySpiIn(spi) != nullptr || sa->FindChildBySpiOut(spi) != nullptr) {
-      sa->RekeyChild(spi);
-      return true;
+void IkeManager::ChildIndexed(IkeSa& sa, const ChildSa& child) {
+  child_spis_.emplace(child.spi_in, &sa);
+  child_spis_.emplace(child.spi_out, &sa);
+}
+
+void IkeManager::ChildUnindexed(IkeSa& sa, const ChildSa& child) {
+  for (uint32_t spi : {child.spi_in, child.spi_out}) {
+    auto [lo, hi] = child_spis_.equal_range(spi);
+    for (auto i = lo; i != hi; ++i) {
+      if (i->second == &sa) {
+        child_spis_.erase(i);
+        break;
+      }
     }
   }
-  return false;
+}
+
+IkeSa* IkeManager::FindByChildSpi(uint32_t spi, bool in_only) const {
+  auto [lo, hi] = child_spis_.equal_range(spi);
+  IkeSa* by_out = nullptr;
+  for (auto i = lo; i != hi; ++i) {
+    IkeSa* sa = i->second;
+    if (sa->state() == IkeSa::State::kDead) continue;
+    // Our inbound SPIs are unique (spis_); an outbound one may be any peer's too.
+    if (sa->FindChildBySpiIn(spi) != nullptr) return sa;
+    if (!in_only && by_out == nullptr && sa->FindChildBySpiOut(spi) != nullptr) by_out = sa;
+  }
+  return by_out;
+}
+
+absl::Status IkeManager::CheckChildIndex() const {
+  std::multiset<std::pair<uint32_t, const IkeSa*>> truth, index;
+  auto add = [&](const IkeSa& sa) {
+    for (const auto& c : sa.children()) {
+      truth.emplace(c->spi_in, &sa);
+      truth.emplace(c->spi_out, &sa);
+    }
+  };
+  for (const auto& [k, sa] : sas_) add(*sa);
+  for (const auto& sa : pending_) add(*sa);
+  for (const auto& [spi, sa] : child_spis_) index.emplace(spi, sa);
+  if (truth == index) return absl::OkStatus();
+  std::string diff;
+  for (const auto& [spi, sa] : truth) {
+    if (truth.count({spi, sa}) != index.count({spi, sa})) {
+      absl::StrAppendFormat(&diff, " %08x of IKE_SA %u: %u held, %u indexed;", spi, sa->unique_id(),
+                            truth.count({spi, sa}), index.count({spi, sa}));
+    }
+  }
+  for (const auto& [spi, sa] : index) {
+    if (!truth.contains({spi, sa})) absl::StrAppendFormat(&diff, " %08x indexed, not held;", spi);
+  }
+  return absl::InternalError(absl::StrCat("CHILD SPI index differs:", diff));
+}
+
+bool IkeManager::RekeyChild(uint32_t spi) {
+  IkeSa* sa = FindByChildSpi(spi);
+  if (sa == nullptr || sa->state() != IkeSa::State::kEstablished) return false;
+  // Only this SA's OnTimer may have more to do now (Tick), not every SA's.
+  touched_.emplace_back(sa->own_spi(), sa);
+  sa->RekeyChild(spi);
+  return true;
 }
 
 bool IkeManager::ChildInstallFailed(uint32_t spi_in, const std::string& reason) {
-  SweepAll();
-  for (auto& [k, sa] : sas_) {
-    if (sa->state() == IkeSa::State::kDead || sa->FindChildBySpiIn(spi_in) == nullptr) continue;
-    sa->InstallFailed(spi_in, reason);
-    MergePending();
-    return true;
-  }
-  return false;
+  IkeSa* sa = FindByChildSpi(spi_in, /*in_only=*/true);
+  if (sa == nullptr) return false;
+  touched_.emplace_back(sa->own_spi(), sa);
+  sa->InstallFailed(spi_in, reason);
+  MergePending();
+  return true;
 }
 
 std::vector<const IkeSa*> IkeManager::Sas() const {

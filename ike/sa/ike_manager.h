@@ -29,6 +29,7 @@
 
 #include <array>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -160,6 +161,14 @@ class IkeManager : public IkeSaContext {
   // Not to be called from a listener callback: the exchange that made the CHILD SA must finish
   // first.
   bool ChildInstallFailed(uint32_t spi_in, const std::string& reason);
+  // The IKE SA (merged or pending, not destroyed) holding a CHILD SA with this inbound SPI, or
+  // with this outbound SPI unless `in_only`; nullptr if none. From the index (child_spis_), not
+  // a walk of every IKE SA: a dataplane restart rekeys every CHILD SA, and 10,000 soft expiries
+  // each walking 10,000 IKE SAs was O(n^2).
+  IkeSa* FindByChildSpi(uint32_t spi, bool in_only = false) const;
+  // Whether the CHILD SPI index holds exactly the CHILD SAs of the IKE SAs (tests): OK, or
+  // what differs.
+  absl::Status CheckChildIndex() const;
 
   std::vector<const IkeSa*> Sas() const;
 
@@ -263,6 +272,8 @@ class IkeManager : public IkeSaContext {
   bool TrapChild(IkeSa& sa, const ChildConfig& child) override;
   void IkeDown(IkeSa& sa, Restart restart) override;
   void AdoptSuccessor(std::unique_ptr<IkeSa> successor) override;
+  void ChildIndexed(IkeSa& sa, const ChildSa& child) override;
+  void ChildUnindexed(IkeSa& sa, const ChildSa& child) override;
   IkeSa* FindSa(const IkeSpi& own_spi) override;
   void InitialContact(IkeSa& sa) override;
   // `other` came up after `sa` was made (for a responder: its IKE_SA_INIT reached us; told by
@@ -369,6 +380,10 @@ class IkeManager : public IkeSaContext {
   std::vector<std::shared_ptr<const IkeSaConfig>> peers_any_;
   absl::flat_hash_map<std::string, std::vector<IkeSa*>> sas_by_name_;
   std::multimap<IkeSpi, IkeSa*> sas_by_spi_i_;  // the initiator's SPI never changes
+  // Every CHILD SA's inbound and outbound SPI -> its IKE SA (one entry each; IkeSa reports each
+  // CHILD SA joining or leaving it: ChildIndexed/ChildUnindexed). A multimap: outbound SPIs are
+  // the peers' choice, so two peers may pick the same one, or one our inbound SPI.
+  absl::btree_multimap<uint32_t, IkeSa*> child_spis_;
   // No entry of next_initiate_ is due before this: Tick looks at them only from then on.
   absl::Time initiate_check_at_ = absl::InfinitePast();
   void InitiateAt(const std::string& name, absl::Time when);

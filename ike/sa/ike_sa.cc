@@ -129,7 +129,11 @@ IkeSa::IkeSa(IkeSaContext& ctx, std::shared_ptr<const IkeSaConfig> config, uint3
   created_ = last_inbound_ = last_outbound_ = ctx_.Now();
 }
 
-IkeSa::~IkeSa() = default;
+IkeSa::~IkeSa() {
+  // Destroy removed them; an SA freed alive (its manager going, a Resume refused) leaves none
+  // in the manager's index either.
+  for (const auto& c : children_) ctx_.ChildUnindexed(*this, *c);
+}
 
 void IkeSa::Log(LogGroup g, const std::string& text) {
   LogRecord r{ctx_.Now(), g, config_->name, unique_id_, false, text};
@@ -873,6 +877,7 @@ void IkeSa::Destroy(const std::string& reason, Restart restart) {
              absl::StrFormat("closing CHILD_SA %s{%u} with SPIs %08x_i %08x_o and TS %s === %s",
                              c->name, c->unique_id, c->spi_in, c->spi_out,
                              TsListToString(c->local_ts), TsListToString(c->remote_ts)));
+    ctx_.ChildUnindexed(*this, *c);
     ctx_.ChildDown(*this, *c);
   }
   children_.clear();
@@ -1126,6 +1131,7 @@ bool IkeSa::Resume(IkeSaState& s, std::vector<std::unique_ptr<ChildSa>> children
       child->rekey_at = now;
     }
     children_.push_back(std::move(child));
+    ctx_.ChildIndexed(*this, *children_.back());
   }
   return true;
 }
@@ -1251,6 +1257,7 @@ void IkeSa::AddChild(std::unique_ptr<ChildSa> child, const ChildConfig& config, 
           c.unique_id, c.spi_in, c.spi_out, TsListToString(c.local_ts), TsListToString(c.remote_ts),
           c.encap ? absl::StrCat(" (UDP-encapsulated, peer port ", c.remote.port, ")") : ""));
   children_.push_back(std::move(child));
+  ctx_.ChildIndexed(*this, *children_.back());
   ctx_.ChildUp(*this, *children_.back());
 }
 
@@ -1267,6 +1274,7 @@ void IkeSa::RemoveChild(uint32_t spi_in, const std::string& why) {
                            TsListToString(c.local_ts), TsListToString(c.remote_ts), why));
   std::unique_ptr<ChildSa> gone = std::move(*it);
   children_.erase(it);
+  ctx_.ChildUnindexed(*this, *gone);
   // A successor waiting for it to go (ChildSa::replaces) starts sending first: the manager's
   // ChildDown sees to it, for successors on any IKE SA.
   ctx_.ChildDown(*this, *gone);
@@ -1327,7 +1335,11 @@ void IkeSa::MoveTunnelsTo(IkeSa& keeper, const std::string& why) {
 }
 
 void IkeSa::HandOverTo(IkeSa& successor) {
-  for (auto& c : children_) successor.children_.push_back(std::move(c));
+  for (auto& c : children_) {
+    ctx_.ChildUnindexed(*this, *c);
+    successor.children_.push_back(std::move(c));
+    ctx_.ChildIndexed(successor, *successor.children_.back());
+  }
   children_.clear();
   // Queued CHILD SA work (a rekey after a dataplane soft expiry, whose CHILD SA no longer has a
   // rekey time of its own) goes on on the successor; this SA can only be deleted now.

@@ -139,6 +139,11 @@ class IkeSaContext {
   virtual bool CryptoAllGroups() const { return false; }
   // A CryptoPool result came back for an SA that had gone meanwhile: dropped (wiped).
   virtual void CryptoResultDropped() {}
+  // `child` joined / left `sa`'s CHILD SAs (added, resumed, removed, destroyed with the IKE
+  // SA, handed to a rekey's successor): the manager's index by CHILD SA SPI follows, so that a
+  // dataplane event about one SPI does not walk every IKE SA.
+  virtual void ChildIndexed(IkeSa&, const ChildSa&) {}
+  virtual void ChildUnindexed(IkeSa&, const ChildSa&) {}
 };
 
 struct RetransmitState {

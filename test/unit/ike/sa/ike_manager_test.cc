@@ -418,3 +418,131 @@ TEST_CASE("with a sweep interval, Tick still times out an SA no datagram reaches
   CHECK(p.b.mgr->HalfOpenCount() == 0);
   CHECK(p.b.log.Has("half-open IKE_SA timed out"));
 }
+
+namespace {
+
+// What the manager's CHILD SPI index answers for both SPIs of every CHILD SA a node holds: the
+// IKE SA that holds it; and nothing for `gone`.
+void CheckFoundByChildSpi(const Node& n, const std::vector<uint32_t>& gone = {}) {
+  REQUIRE(n.mgr->CheckChildIndex().ok());
+  for (const IkeSa* sa : n.mgr->Sas()) {
+    for (const auto& c : sa->children()) {
+      CHECK(n.mgr->FindByChildSpi(c->spi_in, /*in_only=*/true) == sa);
+      CHECK(n.mgr->FindByChildSpi(c->spi_out) == sa);
+    }
+  }
+  for (uint32_t spi : gone) {
+    CAPTURE(spi);
+    CHECK(n.mgr->FindByChildSpi(spi) == nullptr);
+    CHECK_FALSE(n.mgr->RekeyChild(spi));
+  }
+}
+
+std::vector<uint32_t> ChildSpis(const IkeSa* sa) {
+  std::vector<uint32_t> out;
+  for (const auto& c : sa->children()) {
+    out.push_back(c->spi_in);
+    out.push_back(c->spi_out);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the CHILD SPI index follows install, rekeys, collisions, IKE rekey and delete",
+          "[ike_sa][index]") {
+  Pair p;
+  p.Up();
+  REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+  CheckFoundByChildSpi(p.a, {0x0badf00d});
+  CheckFoundByChildSpi(p.b);
+  std::vector<uint32_t> first = ChildSpis(p.a.Only());
+  SECTION("CHILD rekeys by either end, by inbound or outbound SPI, and a collision") {
+    REQUIRE(p.a.mgr->RekeyChild(OnlyChild(p.a.Only())->spi_in));
+    p.net.Pump();
+    REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+    CheckFoundByChildSpi(p.a, first);
+    CheckFoundByChildSpi(p.b, first);
+    std::vector<uint32_t> second = ChildSpis(p.a.Only());
+    // B's soft expiry of its outbound SA (A's inbound SPI).
+    REQUIRE(p.b.mgr->RekeyChild(OnlyChild(p.b.Only())->spi_out));
+    p.net.Pump();
+    REQUIRE(OnlyChild(p.b.Only()) != nullptr);
+    CheckFoundByChildSpi(p.a, second);
+    CheckFoundByChildSpi(p.b, second);
+    // Both at once: the collision's loser is deleted on both ends, and with it its SPIs.
+    std::vector<uint32_t> third = ChildSpis(p.a.Only());
+    REQUIRE(p.a.mgr->RekeyChild(OnlyChild(p.a.Only())->spi_in));
+    REQUIRE(p.b.mgr->RekeyChild(OnlyChild(p.b.Only())->spi_in));
+    std::vector<uint32_t> made;  // both new pairs, the loser's among them
+    while (p.net.DeliverOne()) {
+      for (const Node* n : {&p.a, &p.b}) {
+        for (const IkeSa* sa : n->mgr->Sas()) {
+          for (uint32_t spi : ChildSpis(sa)) {
+            if (std::find(made.begin(), made.end(), spi) == made.end()) made.push_back(spi);
+          }
+        }
+      }
+    }
+    p.net.Advance(absl::Seconds(30));
+    INFO(p.a.log.All() << p.b.log.All());
+    REQUIRE(p.a.log.Has("CHILD_SA rekey collision"));
+    REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+    REQUIRE(OnlyChild(p.b.Only()) != nullptr);
+    std::vector<uint32_t> kept = ChildSpis(p.a.Only());
+    std::vector<uint32_t> lost;
+    for (uint32_t spi : made) {
+      if (std::find(kept.begin(), kept.end(), spi) == kept.end()) lost.push_back(spi);
+    }
+    CHECK(lost.size() >= 4);  // the old pair and the loser's
+    CheckFoundByChildSpi(p.a, lost);
+    CheckFoundByChildSpi(p.b, lost);
+  }
+  SECTION("an IKE rekey moves the CHILD SA to the successor, in the index too") {
+    const uint32_t old_id = p.a.Only()->unique_id();
+    Mutable(p.a.Only()).Queue(NewIkeRekeyTask());
+    p.net.Pump();
+    p.net.Advance(absl::Seconds(2));
+    INFO(p.a.log.All() << p.b.log.All());
+    REQUIRE(p.a.Only() != nullptr);
+    CHECK(p.a.Only()->unique_id() != old_id);
+    REQUIRE(ChildSpis(p.a.Only()) == first);  // the same CHILD SA, on the new IKE SA
+    CheckFoundByChildSpi(p.a);
+    CheckFoundByChildSpi(p.b);
+    CHECK(p.a.mgr->FindByChildSpi(first[0])->unique_id() == p.a.Only()->unique_id());
+    // And the successor rekeys it when asked by SPI.
+    REQUIRE(p.b.mgr->RekeyChild(first[0]));
+    p.net.Pump();
+    CheckFoundByChildSpi(p.a, first);
+    CheckFoundByChildSpi(p.b, first);
+  }
+  SECTION("deleting the IKE SA takes its CHILD SPIs out") {
+    REQUIRE(p.a.mgr->Reset("peer-192.0.2.2", std::nullopt).ok());
+    p.net.Pump();
+    p.net.Advance(absl::Seconds(1));
+    // A initiated again: a new CHILD SA; the old SPIs are gone on both ends.
+    CheckFoundByChildSpi(p.a, first);
+    CheckFoundByChildSpi(p.b, first);
+    p.a.mgr->SetPeers({});
+    p.net.Pump();
+    p.net.Advance(absl::Seconds(1));
+    CHECK(p.a.mgr->Sas().empty());
+    CheckFoundByChildSpi(p.a, first);
+  }
+}
+
+TEST_CASE("an install failure finds its CHILD SA by inbound SPI only", "[ike_sa][index]") {
+  Pair p;
+  p.Up();
+  const ChildSa* c = OnlyChild(p.a.Only());
+  REQUIRE(c != nullptr);
+  const uint32_t in = c->spi_in, out = c->spi_out;
+  CHECK_FALSE(p.a.mgr->ChildInstallFailed(out, "test"));  // the outbound SPI is not an install's
+  REQUIRE(p.a.mgr->ChildInstallFailed(in, "test"));
+  p.net.Pump();
+  p.net.Advance(absl::Seconds(12));  // deleted, created again after the re-initiation delay
+  INFO(p.a.log.All());
+  REQUIRE(OnlyChild(p.a.Only()) != nullptr);
+  CheckFoundByChildSpi(p.a, {in, out});
+  CheckFoundByChildSpi(p.b, {in, out});
+}

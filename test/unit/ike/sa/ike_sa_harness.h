@@ -244,8 +244,20 @@ class Net {
     }
     auto it = nodes.find(d.dst.address.ToString());
     if (it != nodes.end()) it->second->mgr->HandleDatagram(d);
+    CheckIndexes();
     if (on_delivered) on_delivered();
     return true;
+  }
+
+  // Every suite on this harness checks, after each datagram and each round of Ticks, that each
+  // manager's CHILD SPI index holds exactly its IKE SAs' CHILD SAs: every path a CHILD SA
+  // takes (install, rekey, collision, IKE rekey, reauthentication, duplicates, delete, resume).
+  void CheckIndexes() const {
+    for (const auto& [a, n] : nodes) {
+      absl::Status s = n->mgr->CheckChildIndex();
+      INFO(a << ": " << s.message());
+      REQUIRE(s.ok());
+    }
   }
 
   // Takes the i-th datagram in flight off the wire (to deliver later, or never).
@@ -259,6 +271,7 @@ class Net {
   void Deliver(const Datagram& d) {
     auto it = nodes.find(d.dst.address.ToString());
     if (it != nodes.end()) it->second->mgr->HandleDatagram(d);
+    CheckIndexes();
     if (on_delivered) on_delivered();
   }
 
@@ -267,11 +280,13 @@ class Net {
     for (absl::Duration t; t < total; t += step) {
       now += step;
       for (auto& [a, n] : nodes) n->mgr->Tick();
+      CheckIndexes();
       Pump();
     }
   }
   void Tick() {
     for (auto& [a, n] : nodes) n->mgr->Tick();
+    CheckIndexes();
     Pump();
   }
 
