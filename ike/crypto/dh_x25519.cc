@@ -10,8 +10,20 @@ constexpr size_t kX25519Size = 32;
 }
 
 absl::StatusOr<ossl::PkeyPtr> X25519Generate() {
-  EVP_PKEY* raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519");
-  if (raw == nullptr) return absl::InternalError("CURVE_25519: keygen failed");
+  // One key generation context per thread, set up once and used for every key:
+  // EVP_PKEY_Q_keygen fetched the X25519 key manager by name, parsed its parameters and built
+  // and freed a context for each key. A context serves one thread at a time (the DH key pool's
+  // workers and the event loop each have theirs).
+  // Made when missing, so a failure to make it (no memory) is retried by the next key.
+  thread_local ossl::PkeyCtxPtr ctx;
+  if (ctx == nullptr) {
+    ctx.reset(EVP_PKEY_CTX_new_from_name(nullptr, "X25519", nullptr));
+    if (ctx != nullptr && EVP_PKEY_keygen_init(ctx.get()) != 1) ctx.reset();
+  }
+  EVP_PKEY* raw = nullptr;
+  if (ctx == nullptr || EVP_PKEY_generate(ctx.get(), &raw) != 1 || raw == nullptr) {
+    return absl::InternalError("CURVE_25519: keygen failed");
+  }
   return ossl::PkeyPtr(raw);
 }
 

@@ -5,9 +5,13 @@
 
 #include <openssl/bn.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "ike/crypto/dh_key_pool.h"
 #include "test/unit/ike/ike_test_util.h"
 
 using namespace portcullis::ike;
@@ -250,6 +254,32 @@ TEST_CASE("Curve25519 matches RFC 7748", "[dh]") {
     }
     CHECK(ToHex(k) == "684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51");
   }
+}
+
+TEST_CASE("Curve25519 keys from the per-thread generation context are fresh and consistent",
+          "[dh]") {
+  // One context makes every key of a thread (dh_x25519.cc): each key must still be new, and
+  // its public value the one RFC 7748's X25519(k, 9) gives for its private key, which OpenSSL
+  // computes again from the imported private key alone.
+  auto check = [](int n, std::vector<std::string>* publics) {
+    for (int i = 0; i < n; ++i) {
+      absl::StatusOr<std::unique_ptr<DhKeyPair>> kp = GenerateDhKeyPairNow(DhGroup::kCurve25519);
+      REQUIRE(kp.ok());
+      absl::StatusOr<SecretBytes> priv = (*kp)->PrivateKey();
+      REQUIRE(priv.ok());
+      auto again = FromPrivate(DhGroup::kCurve25519, Bytes(priv->data(), priv->data() + 32));
+      CHECK(ToHex(again->public_value()) == ToHex((*kp)->public_value()));
+      publics->push_back(ToHex((*kp)->public_value()));
+    }
+  };
+  std::vector<std::string> here, there;
+  check(64, &here);
+  std::thread other([&] { check(64, &there); });  // its own context
+  other.join();
+  here.insert(here.end(), there.begin(), there.end());
+  std::sort(here.begin(), here.end());
+  CHECK(std::adjacent_find(here.begin(), here.end()) == here.end());
+  CHECK(here.size() == 128);
 }
 
 TEST_CASE("Curve25519 refuses low-order points (all-zero shared secret)", "[dh]") {
