@@ -69,9 +69,10 @@ ABSL_FLAG(int, key_threads, -1,
           "threads that compute IKE_SA_INIT's shared secret and keys off the event loop "
           "(-1 = one per CPU vpnd may use if it may use more than 2, else none; 0 = the loop "
           "computes them)");
-ABSL_FLAG(int, ike_sweep_ms, 10,
-          "IKE timers: how often (ms) each loop round's Tick walks every IKE SA; in between it "
-          "visits only the SAs that received something (0 = every round)");
+ABSL_FLAG(int, ike_sweep_ms, 1000,
+          "IKE timers: each loop round visits only the IKE SAs whose timers are due or that "
+          "received something; every this many ms it walks every IKE SA as well, a safety net "
+          "(0 = every round walks every SA)");
 ABSL_FLAG(std::string, state_dir, "",
           "where the configuration archive lives (<dir>/archive); default: the directory of "
           "--config, as Vyatta keeps /config/archive beside /config/config.boot");
@@ -358,7 +359,7 @@ int main(int argc, char** argv) {
   ike::DhKeyPool::Start(absl::GetFlag(FLAGS_crypto_threads), kDhPoolDepth);
   {
     // Tick's walk of every IKE SA, per loop round, was most of the loop's CPU per setup with
-    // 1,000 SAs and more (ike_manager.h, ManagerOptions::sweep_interval).
+    // 1,000 SAs and more: a timer heap instead (ike_manager.h, ManagerOptions::sweep_interval).
     ike::ManagerOptions o = daemon.ike().options();
     o.sweep_interval = absl::Milliseconds(std::max(0, absl::GetFlag(FLAGS_ike_sweep_ms)));
     daemon.ike().SetOptions(o);

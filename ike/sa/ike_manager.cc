@@ -70,6 +70,7 @@ size_t IkeManager::DrainCrypto(bool wait, size_t max) {
 }
 
 void IkeManager::IndexSa(IkeSa* sa, const std::string& name) {
+  touched_.emplace_back(sa->own_spi(), sa);  // filed on the next Tick
   sas_by_name_[name].push_back(sa);
   sas_by_spi_i_.emplace(sa->spi_i(), sa);
   // An SA is kConnecting only from its construction on (it never goes back), so every SA that
@@ -800,14 +801,25 @@ bool IkeManager::Saved(const IkeSa& sa) const {
   return true;
 }
 
+void IkeManager::Arm(IkeSa* sa, const IkeSpi& spi) {
+  const absl::Time when = sa->NextTimer();
+  if (when == sa->timer_armed) return;
+  sa->timer_armed = when;
+  if (when == absl::InfiniteFuture()) return;
+  timers_.push_back({when, spi, sa});
+  std::push_heap(timers_.begin(), timers_.end(), std::greater<>());
+}
+
 void IkeManager::Sweep(absl::Time now) {
   sweep_.clear();
-  bool all = sweep_all_ || options_.sweep_interval <= absl::ZeroDuration() || now >= next_sweep_;
+  const bool heap = options_.sweep_interval > absl::ZeroDuration();
+  bool all = sweep_all_ || !heap || now >= next_sweep_;
   if (all) {
     sweep_all_ = false;
     next_sweep_ = now + options_.sweep_interval;
     for (auto& [k, sa] : sas_) sweep_.push_back(sa.get());
     touched_.clear();
+    last_visits_ = sweep_.size();
     for (IkeSa* sa : sweep_) sa->OnTimer();
     MergePending();
     for (auto it = sas_.begin(); it != sas_.end();) {
@@ -818,30 +830,60 @@ void IkeManager::Sweep(absl::Time now) {
         ++it;
       }
     }
+    if (heap) {
+      // Every SA filed again from scratch: the old entries go.
+      timers_.clear();
+      for (auto& [k, sa] : sas_) {
+        sa->timer_armed = absl::InfiniteFuture();
+        Arm(sa.get(), k);
+      }
+    }
     return;
   }
-  // Only the SAs touched since the last Tick, each once, and only while still in sas_ (one
-  // replaced or erased meanwhile is not this pointer's any more).
-  std::vector<std::pair<IkeSpi, IkeSa*>> touched;
-  touched.swap(touched_);
-  std::sort(touched.begin(), touched.end());
-  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  // The SAs touched since the last Tick and those whose timer is due, each once, and only
+  // while still in sas_ (one replaced or erased meanwhile is not this pointer's any more).
+  std::vector<std::pair<IkeSpi, IkeSa*>> visit;
+  visit.swap(touched_);
   auto current = [this](const std::pair<IkeSpi, IkeSa*>& t) {
     auto it = sas_.find(t.first);
     return it != sas_.end() && it->second.get() == t.second ? it : sas_.end();
   };
-  for (const auto& t : touched) {
+  while (!timers_.empty() && timers_.front().when <= now) {
+    std::pop_heap(timers_.begin(), timers_.end(), std::greater<>());
+    TimerEntry e = timers_.back();
+    timers_.pop_back();
+    auto it = current({e.spi, e.sa});
+    if (it == sas_.end() || e.sa->timer_armed != e.when) continue;  // stale
+    // Taken off the heap: filed again after its OnTimer, whatever its next time is.
+    e.sa->timer_armed = absl::InfiniteFuture();
+    visit.emplace_back(e.spi, e.sa);
+  }
+  std::sort(visit.begin(), visit.end());
+  visit.erase(std::unique(visit.begin(), visit.end()), visit.end());
+  for (const auto& t : visit) {
     if (current(t) != sas_.end()) sweep_.push_back(t.second);
   }
+  last_visits_ = sweep_.size();
   for (IkeSa* sa : sweep_) sa->OnTimer();
   MergePending();
   // Those that died (here or by the datagram that touched them) go now; any other SA that died
-  // meanwhile goes with the next walk of every SA (it answers nothing while dead).
-  for (const auto& t : touched) {
+  // meanwhile told the manager (IkeSa::Destroy touches it) and goes with the next Tick.
+  for (const auto& t : visit) {
     auto it = current(t);
-    if (it != sas_.end() && it->second->state() == IkeSa::State::kDead) {
+    if (it == sas_.end()) continue;
+    if (it->second->state() == IkeSa::State::kDead) {
       UnindexSa(it->second.get(), it->second->config().name);
       sas_.erase(it);
+    } else if (heap) {
+      Arm(it->second.get(), it->first);
+    }
+  }
+  // Re-filed SAs leave stale entries behind: dropped once they outnumber the SAs.
+  if (timers_.size() > 2 * sas_.size() + 64) {
+    timers_.clear();
+    for (auto& [k, sa] : sas_) {
+      sa->timer_armed = absl::InfiniteFuture();
+      Arm(sa.get(), k);
     }
   }
 }
@@ -1256,6 +1298,7 @@ void IkeManager::IkeUp(IkeSa& sa) {
     IkeSa* keeper = loser == other ? &sa : other;
     if (loser->nonce_i.empty() || loser->nonce_r.empty()) break;
     loser->duplicate_of = keeper->own_spi();
+    Touched(*loser);  // it polls the kept SA from now on (IkeSa::NextTimer)
     if (keeper->original_initiator()) {
       loser->Log(LogGroup::kIke,
                  absl::StrCat("duplicate IKE_SA from simultaneous initiation, deleting the one "

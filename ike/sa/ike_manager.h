@@ -60,14 +60,14 @@ struct ManagerOptions {
   // (RekeyDelay): 1 spreads the two ends' rekeys of equal lifetimes apart; 0 makes them rekey
   // at the same moment, so their rekeys collide (the soak forces collisions with it).
   double rekey_fuzz = 1.0;
-  // Tick walks every IKE SA (OnTimer: retransmissions, timeouts, DPD, rekeys, and what an SA
-  // polls, such as a dataplane install a reauthentication waits for) at most this often; in
-  // between it visits only the SAs a datagram or a new successor touched since the last Tick.
-  // Any other call into the manager (an operator command, an acquire, a rekey trigger, new
-  // peers, key results) makes the next Tick walk them all. OnTimer's deadlines are seconds:
-  // what it polls is seen at most this much later. The walk is O(SAs) per loop round, which
-  // with 1,000-2,000 SAs was most of vpnd's CPU per setup (docs/DESIGN.md, IKE performance).
-  // 0: every Tick walks every SA (tests, whose fake clock need not move between Ticks).
+  // 0: every Tick walks every IKE SA (OnTimer: retransmissions, timeouts, DPD, rekeys, and what
+  // an SA polls, such as a dataplane install a reauthentication waits for); tests, whose fake
+  // clock need not move between Ticks. Otherwise Tick visits only the SAs that are due (a heap
+  // by IkeSa::NextTimer(), O(due) per round) and those a datagram, a lookup or a call touched
+  // since the last Tick (IkeSaContext::Touched), and walks every SA at most this often as well
+  // (vpnd: once a second; a safety net, O(SAs) per interval, not per round). An operator
+  // command or new peers make the next Tick walk them all. A walk of every SA per loop round
+  // was most of vpnd's CPU per setup with 1,000-2,000 SAs (docs/DESIGN.md, IKE performance).
   absl::Duration sweep_interval = absl::ZeroDuration();
   // RFC 9611: how many dataplane workers a route-based tunnel gets a CHILD SA each for, when
   // the peer agrees (SA_RESOURCE_INFO); 1 = one CHILD SA per tunnel, no notify sent. vpnd sets
@@ -272,6 +272,11 @@ class IkeManager : public IkeSaContext {
   bool TrapChild(IkeSa& sa, const ChildConfig& child) override;
   void IkeDown(IkeSa& sa, Restart restart) override;
   void AdoptSuccessor(std::unique_ptr<IkeSa> successor) override;
+  void Touched(IkeSa& sa) override { touched_.emplace_back(sa.own_spi(), &sa); }
+  // Timer heap entries (sweep_interval > 0), stale ones included (tests).
+  size_t timer_entries() const { return timers_.size(); }
+  // SAs whose OnTimer the last Tick ran (tests, benches).
+  size_t last_tick_visits() const { return last_visits_; }
   void ChildIndexed(IkeSa& sa, const ChildSa& child) override;
   void ChildUnindexed(IkeSa& sa, const ChildSa& child) override;
   IkeSa* FindSa(const IkeSpi& own_spi) override;
@@ -370,6 +375,20 @@ class IkeManager : public IkeSaContext {
   // merged from pending_ since the last Tick, by our SPI (an SA may be gone by then).
   std::vector<std::pair<IkeSpi, IkeSa*>> touched_;
   std::vector<IkeSa*> sweep_;  // Tick's list, kept for its capacity
+  // The timer heap (sweep_interval > 0): an SA filed under IkeSa::NextTimer() as of its last
+  // visit, earliest first. An entry is current while its SA is in sas_ under that SPI with
+  // timer_armed equal to its time; a re-filed SA leaves its old entry behind, skipped when
+  // popped (and dropped when the heap is rebuilt, at twice the SAs).
+  struct TimerEntry {
+    absl::Time when;
+    IkeSpi spi;
+    IkeSa* sa;
+    bool operator>(const TimerEntry& o) const { return when > o.when; }
+  };
+  std::vector<TimerEntry> timers_;
+  size_t last_visits_ = 0;
+  // Files `sa` under its NextTimer() (unless it is filed there already).
+  void Arm(IkeSa* sa, const IkeSpi& spi);
   bool sweep_all_ = true;
   absl::Time next_sweep_ = absl::InfinitePast();
   // Indexes, so that nothing per message or per SA walks every peer or every SA (10,000 peers

@@ -166,6 +166,7 @@ void IkeSa::Initiate() {
 
 void IkeSa::Queue(std::unique_ptr<Task> task) {
   if (state_ == State::kDead) return;
+  ctx_.Touched(*this);
   queue_.push_back(std::move(task));
   StartNextTask();
 }
@@ -512,6 +513,7 @@ void IkeSa::DropUnauthenticated(const std::string& what) {
 
 void IkeSa::set_state(State s) {
   if (s == State::kRekeyed && state_ != State::kRekeyed) rekeyed_at_ = ctx_.Now();
+  if (s != state_) ctx_.Touched(*this);
   state_ = s;
 }
 
@@ -747,6 +749,42 @@ void IkeSa::OnTimer() {
   }
 }
 
+absl::Time IkeSa::NextTimer() const {
+  // OnTimer's conditions, in its order: each one's time, or Now() where it polls something
+  // another SA or the dataplane changes.
+  absl::Time t = absl::InfiniteFuture();
+  if (state_ == State::kDead) return t;
+  const absl::Time now = ctx_.Now();
+  auto at = [&t](absl::Time x) { t = std::min(t, x); };
+  if (retx_.active) {
+    at(retx_.next);
+    if (active_ && active_->kind() == TaskKind::kDpd && config_->dpd_timeout > 0) {
+      at(retx_.first + absl::Seconds(config_->dpd_timeout));
+    }
+  }
+  if (state_ == State::kConnecting && !original_initiator_) at(created_ + ctx_.HalfOpenTimeout());
+  if (state_ == State::kRekeyed && !active_ && queue_.empty()) at(rekeyed_at_ + kRekeyedTimeout);
+  if (state_ != State::kEstablished) return t;
+  if (duplicate_of) return now;  // the kept SA's state and its CHILD SAs' installs
+  if (undecided) {
+    if (!active_ && queue_.empty()) at(created_ + kRekeyedTimeout);
+    return t;
+  }
+  if (!active_ && !queue_.empty()) return now;  // a task waiting to start
+  if (reauth_of) return now;                    // CheckReauthentication: install acks
+  for (const auto& [name, when] : recreate_) at(when);
+  if (config_->dpd_interval > 0 && !active_ && queue_.empty()) {
+    at(last_inbound_ + absl::Seconds(config_->dpd_interval));
+  }
+  if (nat_local) at(last_outbound_ + absl::Seconds(20));
+  for (const auto& c : children_) {
+    if (c->state == ChildSa::State::kInstalled) at(c->rekey_at);
+    at(c->expire_at);
+  }
+  at(rekey_at_);
+  return t;
+}
+
 void IkeSa::StartDueChildRekeys() {
   const absl::Time now = ctx_.Now();
   for (auto& c : children_) {
@@ -882,6 +920,7 @@ void IkeSa::Destroy(const std::string& reason, Restart restart) {
   }
   children_.clear();
   state_ = State::kDead;
+  ctx_.Touched(*this);  // the manager erases it on the next Tick
   retx_.active = false;
   queue_.clear();
   // An active task may be the caller (a responder's AfterResponse never is); it is freed with
@@ -930,6 +969,7 @@ void IkeSa::SetEstablished() {
 
 void IkeSa::ScheduleIkeRekey(absl::Duration in) {
   rekey_at_ = ctx_.Now() + in;
+  ctx_.Touched(*this);
   Log(LogGroup::kIke, absl::StrCat("scheduling rekeying in ", absl::ToInt64Seconds(in), "s"));
 }
 
@@ -1258,6 +1298,7 @@ void IkeSa::AddChild(std::unique_ptr<ChildSa> child, const ChildConfig& config, 
           c.encap ? absl::StrCat(" (UDP-encapsulated, peer port ", c.remote.port, ")") : ""));
   children_.push_back(std::move(child));
   ctx_.ChildIndexed(*this, *children_.back());
+  ctx_.Touched(*this);  // its rekey and expiry times
   ctx_.ChildUp(*this, *children_.back());
 }
 
@@ -1341,6 +1382,7 @@ void IkeSa::HandOverTo(IkeSa& successor) {
     ctx_.ChildIndexed(successor, *successor.children_.back());
   }
   children_.clear();
+  ctx_.Touched(successor);  // its CHILD SAs' rekey and expiry times
   // Queued CHILD SA work (a rekey after a dataplane soft expiry, whose CHILD SA no longer has a
   // rekey time of its own) goes on on the successor; this SA can only be deleted now.
   std::deque<std::unique_ptr<Task>> keep;

@@ -144,6 +144,10 @@ class IkeSaContext {
   // dataplane event about one SPI does not walk every IKE SA.
   virtual void ChildIndexed(IkeSa&, const ChildSa&) {}
   virtual void ChildUnindexed(IkeSa&, const ChildSa&) {}
+  // Something may have moved `sa`'s NextTimer() earlier (a task queued, a request sent, a rekey
+  // scheduled, a state change, destroyed) outside its own message handling: the manager's
+  // timer heap looks at it on the next Tick.
+  virtual void Touched(IkeSa&) {}
 };
 
 struct RetransmitState {
@@ -173,6 +177,13 @@ class IkeSa {
   // A request from the peer or a response to ours; `header` is already decoded.
   void ProcessMessage(const Datagram& d, const DecodedHeader& header);
   void OnTimer();
+  // The earliest time OnTimer() may have something to do (InfiniteFuture: nothing until a
+  // message or a call changes it; Now(): it polls, such as a reauthentication waiting for the
+  // dataplane's install acks). Its deadlines can only move earlier by this SA's own message
+  // handling or OnTimer, or by calls that tell the context (IkeSaContext::Touched).
+  absl::Time NextTimer() const;
+  // The manager's timer heap: the deadline this SA is filed under (InfiniteFuture: none).
+  absl::Time timer_armed = absl::InfiniteFuture();
 
   // Operator and dataplane triggers.
   void Delete();                  // INFORMATIONAL Delete of the IKE SA

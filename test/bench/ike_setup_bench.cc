@@ -63,7 +63,7 @@ struct Options {
   bool gcm = false;
   size_t setups = 200;
   size_t batch = 0;  // datagrams handled per loop round; 0 = all on the wire
-  int sweep_ms = 0;  // ManagerOptions::sweep_interval (vpnd: 10 ms)
+  int sweep_ms = 0;  // ManagerOptions::sweep_interval (vpnd: 1000 ms)
   bool teardown = false;
   bool rekeys = false;
 };

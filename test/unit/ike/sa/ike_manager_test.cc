@@ -546,3 +546,85 @@ TEST_CASE("an install failure finds its CHILD SA by inbound SPI only", "[ike_sa]
   CheckFoundByChildSpi(p.a, {in, out});
   CheckFoundByChildSpi(p.b, {in, out});
 }
+
+TEST_CASE("timer heap: a quiet Tick visits no SA; jittered rekeys come on time, re-armed",
+          "[ike_sa][timers]") {
+  ManagerOptions o = Net::Defaults();
+  o.sweep_interval = absl::Hours(1);  // no walk of every SA within the test: only the heap
+  Net net;
+  Node& a = net.Add(kA, o);
+  std::vector<std::shared_ptr<const IkeSaConfig>> pa;
+  constexpr int kPeers = 6;
+  for (int i = 0; i < kPeers; ++i) {
+    const std::string addr = absl::StrCat("192.0.2.", 10 + i);
+    Node& b = net.Add(addr, o);
+    const std::string na = absl::StrCat("10.1.", i, ".0/24"),
+                      nb = absl::StrCat("10.2.", i, ".0/24");
+    auto ca = Peer(kA, addr, na, nb);
+    ca->children[0].lifetime = 120;  // rekeyed 60..90 s after install, spread by the fuzz
+    auto cb = Peer(addr, kA, nb, na);
+    cb->initiate = false;
+    cb->children[0].lifetime = 3600;  // B never rekeys first
+    b.mgr->SetPeers(One(cb));
+    pa.push_back(ca);
+  }
+  a.mgr->SetPeers(pa);
+  net.Tick();
+  net.Advance(absl::Seconds(1), absl::Milliseconds(100));
+  REQUIRE(a.Established().size() == kPeers);
+  struct Seen {
+    uint32_t spi_in;
+    absl::Time rekey_at;
+    std::vector<absl::Time> rekeyed;
+  };
+  std::map<std::string, Seen> seen;
+  absl::Time first_due = absl::InfiniteFuture();
+  for (const IkeSa* sa : a.Established()) {
+    const ChildSa* c = OnlyChild(sa);
+    REQUIRE(c != nullptr);
+    seen[sa->config().name] = {c->spi_in, c->rekey_at, {}};
+    first_due = std::min(first_due, c->rekey_at);
+  }
+  const absl::Duration step = absl::Milliseconds(100);
+  size_t quiet_ticks = 0, visits = 0, ticks = 0;
+  while (net.now < absl::FromUnixSeconds(1767225600) + absl::Seconds(200)) {
+    net.Advance(step, step);
+    ++ticks;
+    visits += a.mgr->last_tick_visits();
+    // Up, idle, nothing due for seconds: no SA is looked at.
+    if (net.now > absl::FromUnixSeconds(1767225600) + absl::Seconds(5) && net.now < first_due) {
+      CHECK(a.mgr->last_tick_visits() == 0);
+      ++quiet_ticks;
+    }
+    for (const IkeSa* sa : a.Established()) {
+      const ChildSa* c = OnlyChild(sa);
+      if (c == nullptr) continue;
+      Seen& s = seen[sa->config().name];
+      if (c->spi_in == s.spi_in) continue;
+      // Rekeyed in the Tick that found it due: not before its time, not a step later.
+      INFO(sa->config().name);
+      CHECK(s.rekey_at <= net.now);
+      CHECK(net.now - s.rekey_at < step);
+      s.rekeyed.push_back(net.now);
+      s.spi_in = c->spi_in;
+      s.rekey_at = c->rekey_at;  // the successor's, filed anew
+    }
+  }
+  INFO(a.log.All());
+  CHECK(quiet_ticks > 400);  // the first rekey is 60 s or more after setup
+  for (const auto& [name, s] : seen) {
+    INFO(name);
+    // 60..90 s, then again 60..90 s later (a third by 200 s); more would be a storm
+    CHECK(s.rekeyed.size() >= 2);
+    CHECK(s.rekeyed.size() <= 3);
+  }
+  // Every Tick walking every SA would be kPeers per Tick; what was visited is the rekeys and
+  // the SAs their messages touched.
+  CHECK(visits < ticks);
+  // Deleted: their entries left in the heap are stale, and no Tick visits them.
+  a.mgr->SetPeers({});
+  net.Advance(absl::Seconds(2), step);
+  CHECK(a.mgr->Sas().empty());
+  net.Advance(step, step);
+  CHECK(a.mgr->last_tick_visits() == 0);
+}

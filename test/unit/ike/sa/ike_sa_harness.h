@@ -303,8 +303,9 @@ inline Node::Node(Net& net, const std::string& addr, ManagerOptions opts) : addr
   if (const char* e = std::getenv("PORTCULLIS_TEST_KEY_POOL"); e != nullptr && e[0] == '1') {
     mgr->StartCryptoPool(1, 64, /*all_groups=*/true);
   }
-  // PORTCULLIS_TEST_SWEEP_MS=N: Tick walks every SA at most every N ms of the fake clock, as
-  // vpnd runs it (ManagerOptions::sweep_interval); in between only the SAs datagrams touched.
+  // PORTCULLIS_TEST_SWEEP_MS=N: Tick visits the SAs whose timers are due (the timer heap) and
+  // those touched since the last Tick, and walks every SA at most every N ms of the fake clock,
+  // as vpnd runs it (ManagerOptions::sweep_interval).
   if (const char* e = std::getenv("PORTCULLIS_TEST_SWEEP_MS"); e != nullptr && e[0] != '\0') {
     ManagerOptions o = mgr->options();
     o.sweep_interval = absl::Milliseconds(std::atoi(e));
