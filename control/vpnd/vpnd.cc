@@ -704,7 +704,10 @@ void Vpnd::HandleEvent(const dp::api::Event& e) {
                           x.cause == dp::api::ExpiryCause::kBytes     ? "bytes"
                           : x.cause == dp::api::ExpiryCause::kPackets ? "packets"
                                                                       : "time"));
-      if (!ike_->RekeyChild(x.spi)) {
+      // By the SA's direction: a peer's outbound SPI may equal an inbound SPI of ours.
+      if (!ike_->RekeyChild(x.spi, x.direction == dp::api::Direction::kIn
+                                       ? ike::IkeManager::SpiSide::kInbound
+                                       : ike::IkeManager::SpiSide::kOutbound)) {
         Log(ike::LogGroup::kKnl, absl::StrFormat("no CHILD_SA with SPI %08x", x.spi));
       }
       break;
@@ -713,7 +716,9 @@ void Vpnd::HandleEvent(const dp::api::Event& e) {
       uint32_t spi = e.body.seq_exhausted.spi;
       Log(ike::LogGroup::kKnl,
           absl::StrFormat("dataplane: sequence numbers of SA %08x exhausted, rekeying", spi));
-      ike_->RekeyChild(spi);
+      ike_->RekeyChild(spi, e.body.seq_exhausted.direction == dp::api::Direction::kIn
+                                ? ike::IkeManager::SpiSide::kInbound
+                                : ike::IkeManager::SpiSide::kOutbound);
       break;
     }
     case dp::api::EventKind::kSaCounters:
@@ -1064,7 +1069,7 @@ void Vpnd::RekeyAfterRestart() {
     }
   }
   next_restart_rekeys_ = now + (restart_rekeys_.empty() ? kFollowRound : kRestartRekeyRound);
-  for (uint32_t spi : rekey) ike_->RekeyChild(spi);
+  for (uint32_t spi : rekey) ike_->RekeyChild(spi, ike::IkeManager::SpiSide::kInbound);
 }
 
 Vpnd::Backlog Vpnd::Poll() {

@@ -417,15 +417,20 @@ void IkeManager::ChildUnindexed(IkeSa& sa, const ChildSa& child) {
   }
 }
 
-IkeSa* IkeManager::FindByChildSpi(uint32_t spi, bool in_only) const {
+std::pair<IkeSa*, ChildSa*> IkeManager::FindChildBySpi(uint32_t spi, SpiSide side) const {
   auto [lo, hi] = child_spis_.equal_range(spi);
-  IkeSa* by_out = nullptr;
+  std::pair<IkeSa*, ChildSa*> by_out{nullptr, nullptr};
   for (auto i = lo; i != hi; ++i) {
     IkeSa* sa = i->second;
     if (sa->state() == IkeSa::State::kDead) continue;
-    // Our inbound SPIs are unique (spis_); an outbound one may be any peer's too.
-    if (sa->FindChildBySpiIn(spi) != nullptr) return sa;
-    if (!in_only && by_out == nullptr && sa->FindChildBySpiOut(spi) != nullptr) by_out = sa;
+    // Our inbound SPIs are unique (spis_); an outbound one may be any peer's too, even equal to
+    // an inbound SPI of ours, so a side named by the dataplane is looked up on that side only.
+    if (side != SpiSide::kOutbound) {
+      if (ChildSa* c = sa->FindChildBySpiIn(spi)) return {sa, c};
+    }
+    if (side != SpiSide::kInbound && by_out.first == nullptr) {
+      if (ChildSa* c = sa->FindChildBySpiOut(spi)) by_out = {sa, c};
+    }
   }
   return by_out;
 }
@@ -455,17 +460,43 @@ absl::Status IkeManager::CheckChildIndex() const {
   return absl::InternalError(absl::StrCat("CHILD SPI index differs:", diff));
 }
 
-bool IkeManager::RekeyChild(uint32_t spi) {
-  IkeSa* sa = FindByChildSpi(spi);
+absl::Status IkeManager::CheckTimers() const {
+  if (options_.sweep_interval <= absl::ZeroDuration() || sweep_all_) return absl::OkStatus();
+  absl::flat_hash_set<const IkeSa*> touched;
+  for (const auto& [spi, sa] : touched_) touched.insert(sa);
+  absl::flat_hash_set<std::pair<const IkeSa*, absl::Time>> filed;
+  for (const TimerEntry& e : timers_) filed.emplace(e.sa, e.when);
+  std::string late;
+  for (const auto& [k, sa] : sas_) {
+    if (sa->state() == IkeSa::State::kDead || touched.contains(sa.get())) continue;
+    const absl::Time need = sa->NextTimer();
+    if (need < sa->timer_armed_) {
+      absl::StrAppend(&late, " IKE_SA ", sa->unique_id(), " (", sa->config().name, ", state ",
+                      IkeSaStateName(sa->state()), ") needs ", absl::FormatTime(need), ", filed ",
+                      absl::FormatTime(sa->timer_armed_), ";");
+    } else if (sa->timer_armed_ != absl::InfiniteFuture() &&
+               !filed.contains({sa.get(), sa->timer_armed_})) {
+      absl::StrAppend(&late, " IKE_SA ", sa->unique_id(), " filed at ",
+                      absl::FormatTime(sa->timer_armed_), " but not in the heap;");
+    }
+  }
+  if (late.empty()) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat("timer heap behind NextTimer():", late));
+}
+
+bool IkeManager::RekeyChild(uint32_t spi, SpiSide side) {
+  auto [sa, child] = FindChildBySpi(spi, side);
   if (sa == nullptr || sa->state() != IkeSa::State::kEstablished) return false;
   // Only this SA's OnTimer may have more to do now (Tick), not every SA's.
   touched_.emplace_back(sa->own_spi(), sa);
-  sa->RekeyChild(spi);
+  // By its inbound SPI: IkeSa::RekeyChild tries either side, inbound first, and the outbound
+  // SPI named may be another CHILD SA's inbound one.
+  sa->RekeyChild(child->spi_in);
   return true;
 }
 
 bool IkeManager::ChildInstallFailed(uint32_t spi_in, const std::string& reason) {
-  IkeSa* sa = FindByChildSpi(spi_in, /*in_only=*/true);
+  IkeSa* sa = FindByChildSpi(spi_in, SpiSide::kInbound);
   if (sa == nullptr) return false;
   touched_.emplace_back(sa->own_spi(), sa);
   sa->InstallFailed(spi_in, reason);
@@ -803,8 +834,8 @@ bool IkeManager::Saved(const IkeSa& sa) const {
 
 void IkeManager::Arm(IkeSa* sa, const IkeSpi& spi) {
   const absl::Time when = sa->NextTimer();
-  if (when == sa->timer_armed) return;
-  sa->timer_armed = when;
+  if (when == sa->timer_armed_) return;
+  sa->timer_armed_ = when;
   if (when == absl::InfiniteFuture()) return;
   timers_.push_back({when, spi, sa});
   std::push_heap(timers_.begin(), timers_.end(), std::greater<>());
@@ -834,7 +865,7 @@ void IkeManager::Sweep(absl::Time now) {
       // Every SA filed again from scratch: the old entries go.
       timers_.clear();
       for (auto& [k, sa] : sas_) {
-        sa->timer_armed = absl::InfiniteFuture();
+        sa->timer_armed_ = absl::InfiniteFuture();
         Arm(sa.get(), k);
       }
     }
@@ -853,9 +884,9 @@ void IkeManager::Sweep(absl::Time now) {
     TimerEntry e = timers_.back();
     timers_.pop_back();
     auto it = current({e.spi, e.sa});
-    if (it == sas_.end() || e.sa->timer_armed != e.when) continue;  // stale
+    if (it == sas_.end() || e.sa->timer_armed_ != e.when) continue;  // stale
     // Taken off the heap: filed again after its OnTimer, whatever its next time is.
-    e.sa->timer_armed = absl::InfiniteFuture();
+    e.sa->timer_armed_ = absl::InfiniteFuture();
     visit.emplace_back(e.spi, e.sa);
   }
   std::sort(visit.begin(), visit.end());
@@ -882,7 +913,7 @@ void IkeManager::Sweep(absl::Time now) {
   if (timers_.size() > 2 * sas_.size() + 64) {
     timers_.clear();
     for (auto& [k, sa] : sas_) {
-      sa->timer_armed = absl::InfiniteFuture();
+      sa->timer_armed_ = absl::InfiniteFuture();
       Arm(sa.get(), k);
     }
   }

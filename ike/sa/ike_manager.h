@@ -153,22 +153,35 @@ class IkeManager : public IkeSaContext {
   // `reset vpn ipsec-peer X [tunnel N]`: deletes the IKE SA (or the tunnel's CHILD SA) and
   // brings it up again when this side initiates.
   absl::Status Reset(const std::string& peer, std::optional<uint32_t> tunnel);
-  // Rekey of the CHILD SA that has this SPI (either direction): dataplane soft expiry or
-  // sequence number exhaustion. False if no CHILD SA has it.
-  bool RekeyChild(uint32_t spi);
+  // Which of a CHILD SA's SPIs a dataplane event names: its inbound SPI (ours, unique among
+  // our CHILD SAs) or its outbound one (the peer's choice: another peer may have picked the
+  // same, or one equal to an inbound SPI of ours). kEither (operator and tests): inbound first.
+  enum class SpiSide { kInbound, kOutbound, kEither };
+  // Rekey of the CHILD SA that has this SPI on that side: dataplane soft expiry (which says the
+  // SA's direction) or sequence number exhaustion (outbound). False if no CHILD SA has it.
+  bool RekeyChild(uint32_t spi, SpiSide side = SpiSide::kEither);
   // The dataplane refused to install the CHILD SA with this inbound SPI: it is deleted (the
   // peer is told) and created again after the re-initiation delay. False if no CHILD SA has it.
   // Not to be called from a listener callback: the exchange that made the CHILD SA must finish
   // first.
   bool ChildInstallFailed(uint32_t spi_in, const std::string& reason);
-  // The IKE SA (merged or pending, not destroyed) holding a CHILD SA with this inbound SPI, or
-  // with this outbound SPI unless `in_only`; nullptr if none. From the index (child_spis_), not
-  // a walk of every IKE SA: a dataplane restart rekeys every CHILD SA, and 10,000 soft expiries
-  // each walking 10,000 IKE SAs was O(n^2).
-  IkeSa* FindByChildSpi(uint32_t spi, bool in_only = false) const;
+  // The IKE SA (merged or pending, not destroyed) holding a CHILD SA with this SPI on that
+  // side; nullptr if none. From the index (child_spis_), not a walk of every IKE SA: a
+  // dataplane restart rekeys every CHILD SA, and 10,000 soft expiries each walking 10,000 IKE
+  // SAs was O(n^2).
+  IkeSa* FindByChildSpi(uint32_t spi, SpiSide side = SpiSide::kEither) const {
+    return FindChildBySpi(spi, side).first;
+  }
   // Whether the CHILD SPI index holds exactly the CHILD SAs of the IKE SAs (tests): OK, or
   // what differs.
   absl::Status CheckChildIndex() const;
+  // Whether the timer heap (sweep_interval > 0) files every live IKE SA no later than its
+  // NextTimer() says (tests, after every datagram and Tick): OK, or the SAs that a Tick would
+  // visit late, only at the next walk of every SA (vpnd: up to a second). SAs touched since the
+  // last Tick are exempt (it files them again), as is everything when it walks every SA anyway.
+  // Catches an OnTimer condition NextTimer() lacks, or a change from outside the SA's own
+  // message handling without IkeSaContext::Touched.
+  absl::Status CheckTimers() const;
 
   std::vector<const IkeSa*> Sas() const;
 
@@ -377,7 +390,7 @@ class IkeManager : public IkeSaContext {
   std::vector<IkeSa*> sweep_;  // Tick's list, kept for its capacity
   // The timer heap (sweep_interval > 0): an SA filed under IkeSa::NextTimer() as of its last
   // visit, earliest first. An entry is current while its SA is in sas_ under that SPI with
-  // timer_armed equal to its time; a re-filed SA leaves its old entry behind, skipped when
+  // timer_armed_ equal to its time; a re-filed SA leaves its old entry behind, skipped when
   // popped (and dropped when the heap is rebuilt, at twice the SAs).
   struct TimerEntry {
     absl::Time when;
@@ -403,6 +416,8 @@ class IkeManager : public IkeSaContext {
   // CHILD SA joining or leaving it: ChildIndexed/ChildUnindexed). A multimap: outbound SPIs are
   // the peers' choice, so two peers may pick the same one, or one our inbound SPI.
   absl::btree_multimap<uint32_t, IkeSa*> child_spis_;
+  // FindByChildSpi's IKE SA and the CHILD SA itself ({nullptr, nullptr} if none).
+  std::pair<IkeSa*, ChildSa*> FindChildBySpi(uint32_t spi, SpiSide side) const;
   // No entry of next_initiate_ is due before this: Tick looks at them only from then on.
   absl::Time initiate_check_at_ = absl::InfinitePast();
   void InitiateAt(const std::string& name, absl::Time when);

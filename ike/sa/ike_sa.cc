@@ -630,6 +630,9 @@ void IkeSa::HandleResponse(const Datagram& d, const DecodedHeader& h) {
 }
 
 void IkeSa::OnTimer() {
+  // Keep NextTimer() in step: a condition added here that it does not state as a time (or as
+  // Now() for something polled) runs only at vpnd's walk of every SA, up to a second late (the
+  // harness's CheckTimers fails on it after any Tick or datagram in the ike_sa_sweep suite).
   if (state_ == State::kDead) return;
   absl::Time now = ctx_.Now();
   const RetransmitConfig& rc = ctx_.Retransmit();

@@ -182,8 +182,6 @@ class IkeSa {
   // dataplane's install acks). Its deadlines can only move earlier by this SA's own message
   // handling or OnTimer, or by calls that tell the context (IkeSaContext::Touched).
   absl::Time NextTimer() const;
-  // The manager's timer heap: the deadline this SA is filed under (InfiniteFuture: none).
-  absl::Time timer_armed = absl::InfiniteFuture();
 
   // Operator and dataplane triggers.
   void Delete();                  // INFORMATIONAL Delete of the IKE SA
@@ -389,6 +387,12 @@ class IkeSa {
   static constexpr absl::Duration kRekeyedTimeout = absl::Seconds(30);
 
  private:
+  // The manager's timer heap is its bookkeeping, kept beside the SA so that filing and finding
+  // a stale entry costs no lookup.
+  friend class IkeManager;
+  // The deadline this SA is filed under in its manager's timer heap (InfiniteFuture: none).
+  absl::Time timer_armed_ = absl::InfiniteFuture();
+
   void StartNextTask();
   void SendRequest();
   Datagram SendDatagram(Bytes data);

@@ -427,8 +427,8 @@ void CheckFoundByChildSpi(const Node& n, const std::vector<uint32_t>& gone = {})
   REQUIRE(n.mgr->CheckChildIndex().ok());
   for (const IkeSa* sa : n.mgr->Sas()) {
     for (const auto& c : sa->children()) {
-      CHECK(n.mgr->FindByChildSpi(c->spi_in, /*in_only=*/true) == sa);
-      CHECK(n.mgr->FindByChildSpi(c->spi_out) == sa);
+      CHECK(n.mgr->FindByChildSpi(c->spi_in, IkeManager::SpiSide::kInbound) == sa);
+      CHECK(n.mgr->FindByChildSpi(c->spi_out, IkeManager::SpiSide::kOutbound) == sa);
     }
   }
   for (uint32_t spi : gone) {
@@ -545,6 +545,63 @@ TEST_CASE("an install failure finds its CHILD SA by inbound SPI only", "[ike_sa]
   REQUIRE(OnlyChild(p.a.Only()) != nullptr);
   CheckFoundByChildSpi(p.a, {in, out});
   CheckFoundByChildSpi(p.b, {in, out});
+}
+
+// The peer picks our outbound SPIs: here B picks, for tunnel 1, the SPI A chose as tunnel 2's
+// inbound one. An outbound soft expiry of tunnel 1's SA must rekey tunnel 1, an inbound one of
+// the same number tunnel 2 (vpnd passes the dataplane event's direction; looked up by number
+// alone, inbound first, the outbound expiry rekeyed tunnel 2 and left tunnel 1 to expire).
+TEST_CASE("a soft expiry rekeys the CHILD SA of the expiring SA's direction", "[ike_sa][index]") {
+  Pair p;
+  for (auto* c : {&p.ca, &p.cb}) {
+    ChildConfig t2 = (*c)->children[0];
+    t2.name = (*c)->name + "-tunnel-2";
+    t2.tunnel_id = 2;
+    t2.reqid = 2;
+    t2.local_ts = {Ts(c == &p.ca ? "10.1.1.0/24" : "10.2.1.0/24")};
+    t2.remote_ts = {Ts(c == &p.ca ? "10.2.1.0/24" : "10.1.1.0/24")};
+    (*c)->children.push_back(t2);
+  }
+  constexpr uint32_t kShared = 0x10000002;
+  uint32_t next_a = 0x10000001, next_b = kShared;
+  p.a.mgr->SetSpiSource([&]() -> absl::StatusOr<uint32_t> { return next_a++; });
+  p.b.mgr->SetSpiSource([&]() -> absl::StatusOr<uint32_t> {
+    const uint32_t s = next_b;
+    next_b = next_b == kShared ? 0x20000001 : next_b + 1;
+    return s;
+  });
+  p.Up();
+  p.net.Advance(absl::Seconds(1));
+  INFO(p.a.log.All() << p.b.log.All());
+  REQUIRE(p.a.Only() != nullptr);
+  REQUIRE(p.a.Only()->children().size() == 2);
+  // x sends with kShared, y receives with it.
+  const ChildSa* x = nullptr;
+  const ChildSa* y = nullptr;
+  for (const auto& c : p.a.Only()->children()) {
+    if (c->spi_out == kShared) x = c.get();
+    if (c->spi_in == kShared) y = c.get();
+  }
+  REQUIRE(x != nullptr);
+  REQUIRE(y != nullptr);
+  REQUIRE(x != y);
+  const uint32_t x_in = x->spi_in, x_tunnel = x->tunnel_id, y_tunnel = y->tunnel_id;
+  auto in_of = [&](uint32_t tunnel) -> uint32_t {
+    for (const auto& c : p.a.Only()->children()) {
+      if (c->tunnel_id == tunnel) return c->spi_in;
+    }
+    return 0;
+  };
+  CHECK(p.a.mgr->FindByChildSpi(kShared, IkeManager::SpiSide::kOutbound) == p.a.Only());
+  REQUIRE(p.a.mgr->RekeyChild(kShared, IkeManager::SpiSide::kOutbound));
+  p.net.Pump();
+  CHECK(in_of(x_tunnel) != x_in);     // the outbound SA's tunnel was rekeyed
+  CHECK(in_of(y_tunnel) == kShared);  // not the tunnel that receives with kShared
+  REQUIRE(p.a.mgr->RekeyChild(kShared, IkeManager::SpiSide::kInbound));
+  p.net.Pump();
+  CHECK(in_of(y_tunnel) != kShared);
+  CheckFoundByChildSpi(p.a, {kShared});
+  CheckFoundByChildSpi(p.b);
 }
 
 TEST_CASE("timer heap: a quiet Tick visits no SA; jittered rekeys come on time, re-armed",

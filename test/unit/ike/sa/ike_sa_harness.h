@@ -251,10 +251,15 @@ class Net {
 
   // Every suite on this harness checks, after each datagram and each round of Ticks, that each
   // manager's CHILD SPI index holds exactly its IKE SAs' CHILD SAs: every path a CHILD SA
-  // takes (install, rekey, collision, IKE rekey, reauthentication, duplicates, delete, resume).
+  // takes (install, rekey, collision, IKE rekey, reauthentication, duplicates, delete, resume);
+  // and, with the timer heap (PORTCULLIS_TEST_SWEEP_MS, the ike_sa_sweep suite), that no IKE
+  // SA is filed later than its NextTimer() says.
   void CheckIndexes() const {
     for (const auto& [a, n] : nodes) {
       absl::Status s = n->mgr->CheckChildIndex();
+      INFO(a << ": " << s.message());
+      REQUIRE(s.ok());
+      s = n->mgr->CheckTimers();
       INFO(a << ": " << s.message());
       REQUIRE(s.ok());
     }
