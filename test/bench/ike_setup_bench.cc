@@ -9,14 +9,15 @@
 //   valgrind --tool=callgrind --toggle-collect='portcullis::ike::bench::RunSetups*'
 //       build/test/bench/ike_setup_bench --group=x25519 --ike=cbc --setups=200
 //
-// then instructions / setups (at most 4,096: each peer has its own /24 pair of selectors).
+// then instructions / setups (at most 65,536: each peer has its own /24 pair of selectors).
 // --group=x25519|modp (DH 31 or 14), --ike=cbc|gcm (aes128-sha256 as vpnd answers strongSwan in
 // `scripts/bench ike`, or aes128gcm16-prfsha256 as vpnd to vpnd), ESP aes128gcm16 without PFS, PSK
 // authentication. --batch=N: at most N datagrams per loop round (default: all on the wire), as
 // vpnd's loop reads what arrived since its last round and Ticks once per round: a smaller batch
 // weighs the per-round work (Tick's walk of every SA) more. The fake clock moves 1 ms per round;
-// --sweep-ms=N: Tick walks every SA at most every N ms (ManagerOptions::sweep_interval; vpnd's
-// default is 10), 0 = every round. --teardown: then the initiator's peers are all removed and
+// --sweep-ms=N: Tick visits the SAs due (the timer heap) and those touched, and walks every SA
+// at most every N ms (ManagerOptions::sweep_interval; vpnd's default is 1000), 0 = every round
+// walks every SA. --teardown: then the initiator's peers are all removed and
 // every SA deleted (callgrind: --toggle-collect='portcullis::ike::bench::RunTeardown*').
 // --rekeys: then every CHILD SA is rekeyed at once by the initiator, as soft expiries from the
 // dataplane (or vpnd's rekeys after a dataplane restart) ask for them, by SPI, until both ends
@@ -74,8 +75,10 @@ Address Nth(int base, size_t i) {
                                          static_cast<int>(i & 0xff)));
 }
 
-TrafficSelector Net24(int second, size_t i) {
-  return TsFromPrefix(*Address::Parse(absl::StrFormat("172.%d.%d.0", second + (i >> 8 & 15),
+// Peer i's /24: first.(i >> 8).(i & 255).0, the first octet carrying i >> 16 (65,536 peers).
+TrafficSelector Net24(int first, size_t i) {
+  return TsFromPrefix(*Address::Parse(absl::StrFormat("%d.%d.%d.0", first + (i >> 16),
+                                                      static_cast<int>((i >> 8) & 0xff),
                                                       static_cast<int>(i & 0xff))),
                       24);
 }
@@ -107,8 +110,8 @@ std::shared_ptr<IkeSaConfig> PeerConfig(const Options& o, size_t i, bool initiat
   ChildConfig ch;
   ch.name = c->name + "-tunnel-1";
   ch.tunnel_id = 1;
-  ch.local_ts = {Net24(initiator ? 16 : 48, i)};
-  ch.remote_ts = {Net24(initiator ? 48 : 16, i)};
+  ch.local_ts = {Net24(initiator ? 100 : 110, i)};
+  ch.remote_ts = {Net24(initiator ? 110 : 100, i)};
   Proposal esp;
   esp.protocol = ProtocolId::kEsp;
   esp.transforms.push_back(Transform::Encr(EncrId::kAesGcm16, 128));
@@ -235,11 +238,11 @@ int main(int argc, char** argv) {
     } else if (absl::StartsWith(a, "--sweep-ms=") && absl::SimpleAtoi(a.substr(11), &n)) {
       o.sweep_ms = static_cast<int>(n);
     } else if (absl::StartsWith(a, "--setups=") && absl::SimpleAtoi(a.substr(9), &n) && n > 0 &&
-               n <= 4096) {
+               n <= 65536) {
       o.setups = n;
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--group=x25519|modp] [--ike=cbc|gcm] [--setups=N (1..4096)] "
+                   "usage: %s [--group=x25519|modp] [--ike=cbc|gcm] [--setups=N (1..65536)] "
                    "[--batch=N] [--sweep-ms=N] [--rekeys] [--teardown]\n",
                    argv[0]);
       return 2;
