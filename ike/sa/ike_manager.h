@@ -66,7 +66,7 @@ struct ManagerOptions {
   // by IkeSa::NextTimer(), O(due) per round) and those a datagram, a lookup or a call touched
   // since the last Tick (IkeSaContext::Touched), and walks every SA at most this often as well
   // (vpnd: once a second; a safety net, O(SAs) per interval, not per round). An operator
-  // command or new peers make the next Tick walk them all. A walk of every SA per loop round
+  // command, new peers or a dataplane acquire make the next Tick walk them all. A walk of every SA per loop round
   // was most of vpnd's CPU per setup with 1,000-2,000 SAs (docs/DESIGN.md, IKE performance).
   absl::Duration sweep_interval = absl::ZeroDuration();
   // RFC 9611: how many dataplane workers a route-based tunnel gets a CHILD SA each for, when
@@ -156,6 +156,8 @@ class IkeManager : public IkeSaContext {
   // Which of a CHILD SA's SPIs a dataplane event names: its inbound SPI (ours, unique among
   // our CHILD SAs) or its outbound one (the peer's choice: another peer may have picked the
   // same, or one equal to an inbound SPI of ours). kEither (operator and tests): inbound first.
+  // The side settles an outbound SPI equal to an inbound one; two peers that picked the same
+  // outbound SPI stay ambiguous (the event carries no peer or reqid): the first indexed wins.
   enum class SpiSide { kInbound, kOutbound, kEither };
   // Rekey of the CHILD SA that has this SPI on that side: dataplane soft expiry (which says the
   // SA's direction) or sequence number exhaustion (outbound). False if no CHILD SA has it.

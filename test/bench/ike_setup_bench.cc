@@ -75,7 +75,7 @@ Address Nth(int base, size_t i) {
                                          static_cast<int>(i & 0xff)));
 }
 
-// Peer i's /24: first.(i >> 8).(i & 255).0, the first octet carrying i >> 16 (65,536 peers).
+// Peer i's /24: (first + (i >> 16)).((i >> 8) & 255).(i & 255).0 (65,536 peers).
 TrafficSelector Net24(int first, size_t i) {
   return TsFromPrefix(*Address::Parse(absl::StrFormat("%d.%d.%d.0", first + (i >> 16),
                                                       static_cast<int>((i >> 8) & 0xff),
