@@ -426,11 +426,13 @@ class SitePair:
             198.51.100.1 eth0 [site B] eth1 -- host 10.2.0.10
     """
 
-    def __init__(self, lab, source_root, workers=1, vpnd_a_args=(), edit=None, start_a=True):
+    def __init__(self, lab, source_root, workers=1, vpnd_a_args=(), edit=None, start_a=True,
+                 before_vpnd=None):
         """workers: each dataplane's; vpnd_a_args: more arguments for site A's vpnd; edit:
         {'a'|'b': function(config text) -> text} changes a copy before vpnd loads it; start_a:
         False leaves site A's namespace (self.da, ports daw = eth0, dal = eth1) without
-        processes, for an appliance run another way (test_systemd_boot.py)."""
+        processes, for an appliance run another way (test_systemd_boot.py); before_vpnd:
+        function(self) called once the dataplanes run, before either vpnd starts."""
         self.lab = lab
         ha, da, rt, db, hb = (lab.ns(n) for n in ('ha', 'da', 'rr', 'db', 'hb'))
         self.ha, self.da, self.rt, self.db, self.hb = ha, da, rt, db, hb
@@ -457,6 +459,8 @@ class SitePair:
                                         'eth1': 'net_af_packet1,iface=dal'}, workers=workers)
         self.b = lab.dataplane(db, {'eth0': 'net_af_packet0,iface=dbw',
                                     'eth1': 'net_af_packet1,iface=dbl'}, workers=workers)
+        if before_vpnd is not None:
+            before_vpnd(self)
         if start_a:
             self.va = lab.vpnd(da, self.a, self.config_a, 'site-a', extra_args=vpnd_a_args)
         self.vb = lab.vpnd(db, self.b, str(conf / 'vyos-site-b.conf'), 'site-b')

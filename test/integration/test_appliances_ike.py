@@ -3,6 +3,7 @@ pair, configs/vyatta-west.conf and vyatta-east.conf, with the seed's own address
 portcullis_lab.py): IKE over the dataplane's punt/inject path brings the VTI tunnel up, the
 CHILD SAs land in both dataplanes, and the hosts ping each other through it. Then the east
 appliance runs only what `vpnctl generate vpn peer-config` wrote from west's."""
+import json
 import os
 import pathlib
 import re
@@ -206,3 +207,80 @@ def test_esn_and_replay_window_between_two_appliances(lab, source_root, tmp_path
     assert re.search(r'^\s+Replay Window:\s+64$', detail, re.M), detail
     debug = s.vw.vpnctl('show', 'vpn', 'debug').stdout
     assert re.search(r'AES_GCM_16_128(/\w+)*/ESN, ', debug), debug
+
+
+def _ike_sas(vpnd):
+    return json.loads(vpnd.vpnctl('--json', 'show', 'vpn', 'ike', 'sa').stdout or '[]')
+
+
+def _hold_arp(lab, ns):
+    """Every ARP packet in `ns` dropped (nft arp table `hold`): nobody there answers."""
+    lab.exec(ns, 'nft', 'add table arp hold; '
+             'add chain arp hold in { type filter hook input priority 0; policy drop; }; '
+             'add chain arp hold out { type filter hook output priority 0; policy drop; }')
+
+
+def test_simultaneous_initiation_settles_on_one_ike_sa(lab, source_root):
+    """Both appliances of the VyOS site pair initiate (`connection-type initiate` on both, as the
+    guide configures them) and their IKE_SA_INITs cross: the router between them answers no ARP
+    until both dataplanes hold their first IKE_SA_INIT for it (arp_hold.py), then answers both
+    at once. Each vpnd has sent its own request when the other's comes, so each answers the
+    other's too and two IKE SAs come up, each with a CHILD SA. Both ends keep the same one (the
+    nonce rule, IkeManager::IkeUp), the end that initiated it deletes the other after moving
+    its tunnel onto the kept one. After settling: one IKE SA and one CHILD SA on each end, and a
+    ping stream across, running while the duplicate goes, loses nothing."""
+    arp_hold = os.path.join(os.path.dirname(__file__), 'arp_hold.py')
+    hold = {}
+
+    def before_vpnd(s):
+        _hold_arp(lab, s.rt)
+        hold['proc'], hold['log'] = lab.spawn(
+            ['ip', 'netns', 'exec', s.rt, '/usr/bin/python3', arp_hold, '--iface', 'ra0',
+             '--iface', 'rb0', '--table', 'hold', '--timeout', '60'], 'arp-hold.log')
+        deadline = time.time() + 20
+        while 'listening' not in open(hold['log']).read():
+            assert hold['proc'].poll() is None and time.time() < deadline, \
+                open(hold['log']).read()
+            time.sleep(0.05)
+
+    s = SitePair(lab, source_root, before_vpnd=before_vpnd)
+    # The stream starts before the tunnel is up (its first packets raise nothing: no trap) so
+    # it runs through the whole settlement: 0.05 s apart for 40 s.
+    stream = subprocess.Popen(['ip', 'netns', 'exec', s.ha, 'ping', '-n', '-i', '0.05', '-w',
+                               '45', '10.2.0.10'], stdout=subprocess.PIPE, text=True)
+    try:
+        hold['proc'].wait(timeout=70)
+        report = json.loads(open(hold['log']).read().splitlines()[-1])
+        assert report['released'], report
+        s.wait_up()
+        up_at = time.time()
+        # Settled: one IKE SA per end, and the logs show the duplicate was made and deleted.
+        deadline = time.time() + 40
+        while time.time() < deadline:
+            if all(len(_ike_sas(v)) == 1 for v in (s.va, s.vb)):
+                break
+            time.sleep(0.5)
+        logs = s.va.log() + '\n--- site B ---\n' + s.vb.log()
+        assert 'duplicate IKE_SA from simultaneous initiation' in s.va.log(), logs[-8000:]
+        assert 'duplicate IKE_SA from simultaneous initiation' in s.vb.log(), logs[-8000:]
+        assert re.search(r'deleting the one with the lowest nonce', logs), logs[-8000:]
+        for v in (s.va, s.vb):
+            ike = _ike_sas(v)
+            assert len(ike) == 1 and ike[0]['state'] == 'up', (ike, logs[-8000:])
+            child = json.loads(v.vpnctl('--json', 'show', 'vpn', 'ipsec', 'sa').stdout or '[]')
+            assert len([c for c in child if c.get('state') == 'up']) == 1, (child, logs[-8000:])
+        a_ike, b_ike = _ike_sas(s.va)[0], _ike_sas(s.vb)[0]
+        assert (a_ike['spi_i'], a_ike['spi_r']) == (b_ike['spi_i'], b_ike['spi_r'])
+        # And stays so (no late deletion or re-initiation).
+        time.sleep(max(0.0, up_at + 35 - time.time()))
+        assert all(len(_ike_sas(v)) == 1 for v in (s.va, s.vb))
+    finally:
+        stream.wait(timeout=60)
+    out = stream.stdout.read()
+    # Every echo request from the first answered one on was answered (before it, the tunnel
+    # was still being set up), but the last few, cut off by the deadline.
+    seqs = set(int(m) for m in re.findall(r'icmp_seq=(\d+)', out))
+    assert len(seqs) > 400, out[-2000:]
+    sent = int(re.search(r'(\d+) packets transmitted', out).group(1))
+    lost = [q for q in range(min(seqs), sent - 2) if q not in seqs]
+    assert not lost, (lost, out[-2000:], s.va.log()[-6000:], s.vb.log()[-6000:])
