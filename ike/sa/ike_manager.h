@@ -66,8 +66,9 @@ struct ManagerOptions {
   // by IkeSa::NextTimer(), O(due) per round) and those a datagram, a lookup or a call touched
   // since the last Tick (IkeSaContext::Touched), and walks every SA at most this often as well
   // (vpnd: once a second; a safety net, O(SAs) per interval, not per round). An operator
-  // command, new peers or a dataplane acquire make the next Tick walk them all. A walk of every SA per loop round
-  // was most of vpnd's CPU per setup with 1,000-2,000 SAs (docs/DESIGN.md, IKE performance).
+  // command, new peers or a dataplane acquire make the next Tick walk them all. A walk of every SA
+  // per loop round was most of vpnd's CPU per setup with 1,000-2,000 SAs (docs/DESIGN.md, IKE
+  // performance).
   absl::Duration sweep_interval = absl::ZeroDuration();
   // RFC 9611: how many dataplane workers a route-based tunnel gets a CHILD SA each for, when
   // the peer agrees (SA_RESOURCE_INFO); 1 = one CHILD SA per tunnel, no notify sent. vpnd sets
